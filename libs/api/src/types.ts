@@ -1,0 +1,171 @@
+/**
+ * Tide API objects (apiVersion tide/v1). These shapes are a contract: users write them in YAML,
+ * the control plane stores them in etcd, tsctl prints them.
+ */
+
+export const API_VERSION = 'tide/v1';
+
+export type Kind = 'Service' | 'Replica' | 'Node' | 'Event';
+
+export interface ObjectMeta {
+  name: string;
+  namespace: string;
+  labels?: Record<string, string>;
+  /** Increments whenever the spec changes (not on status updates). */
+  generation?: number;
+  /** etcd mod revision of the stored object, as a decimal string. */
+  resourceVersion?: string;
+  uid?: string;
+  creationTimestamp?: string;
+  deletionTimestamp?: string;
+}
+
+export interface TideObject<K extends Kind, Spec, Status> {
+  apiVersion: typeof API_VERSION;
+  kind: K;
+  metadata: ObjectMeta;
+  spec: Spec;
+  status?: Status;
+}
+
+/** Resource quantities as users write them: cpu "250m" | "0.5" | 2, memory "64Mi" | "1Gi" | bytes. */
+export interface ResourceQuantities {
+  cpu?: string | number;
+  memory?: string | number;
+  pids?: number;
+}
+
+export interface ResourceRequirements {
+  requests?: ResourceQuantities;
+  limits?: ResourceQuantities;
+}
+
+export interface ServicePort {
+  name?: string;
+  containerPort: number;
+  /** Port every node's load balancer listens on. */
+  publish?: number;
+  protocol?: 'TCP' | 'HTTP';
+}
+
+export type RestartPolicy = 'Always' | 'OnFailure' | 'Never';
+export type NetworkMode = 'bridge' | 'host';
+
+export interface ServiceSpec {
+  replicas: number;
+  image: string;
+  command?: string[];
+  args?: string[];
+  env?: Record<string, string>;
+  workingDir?: string;
+  resources?: ResourceRequirements;
+  ports?: ServicePort[];
+  network?: NetworkMode;
+  restartPolicy?: RestartPolicy;
+  terminationGracePeriodSeconds?: number;
+  placement?: { nodeSelector?: Record<string, string>; maxSkew?: number };
+}
+
+export interface ServiceStatus {
+  observedGeneration?: number;
+  replicas: number;
+  readyReplicas: number;
+  runningReplicas: number;
+  pendingReplicas: number;
+}
+
+export type Service = TideObject<'Service', ServiceSpec, ServiceStatus>;
+
+export type ReplicaPhase =
+  | 'Pending'
+  | 'Scheduled'
+  | 'Starting'
+  | 'Running'
+  | 'Terminating'
+  | 'Succeeded'
+  | 'Failed';
+
+/** The container a replica runs, resolved from the Service template (quantities already parsed). */
+export interface ReplicaTemplate {
+  image: string;
+  command: string[];
+  args: string[];
+  env: Record<string, string>;
+  workingDir?: string;
+  /** Millicores and bytes, parsed from the Service's quantities. */
+  requests: { cpuMillis: number; memoryBytes: number };
+  limits: { cpuMillis?: number; memoryBytes?: number; pids?: number };
+  ports: ServicePort[];
+  network: NetworkMode;
+  restartPolicy: RestartPolicy;
+  terminationGracePeriodSeconds: number;
+  nodeSelector?: Record<string, string>;
+}
+
+export interface ReplicaSpec {
+  service: string;
+  templateHash: string;
+  template: ReplicaTemplate;
+  nodeName?: string;
+}
+
+export interface ContainerExit {
+  code: number | null;
+  signal: string | null;
+  /** 'Completed' | 'Error' | 'OOMKilled' | 'Killed' | 'ImagePullError' ... */
+  reason: string;
+  finishedAt: string;
+}
+
+export interface ReplicaStatus {
+  phase: ReplicaPhase;
+  ready: boolean;
+  restartCount: number;
+  lastExit?: ContainerExit;
+  /** Human-readable explanation of the current phase (why Pending, why Failed, backoff...). */
+  message?: string;
+  /** Per-node reasons when the scheduler could not place the replica. */
+  unschedulable?: { summary: string; nodes: Record<string, string> };
+  pid?: number;
+  ip?: string;
+  startedAt?: string;
+}
+
+export type Replica = TideObject<'Replica', ReplicaSpec, ReplicaStatus>;
+
+export interface NodeResources {
+  /** Millicores. */
+  cpu: number;
+  /** Bytes. */
+  memory: number;
+}
+
+export interface NodeSpec {
+  cordoned?: boolean;
+  /** Address of the node's agent and load balancer. */
+  address: string;
+  agentPort?: number;
+}
+
+export interface NodeStatus {
+  capacity: NodeResources;
+  allocatable: NodeResources;
+  ready: boolean;
+  lastHeartbeat?: string;
+  message?: string;
+}
+
+export type Node = TideObject<'Node', NodeSpec, NodeStatus>;
+
+export interface EventSpec {
+  involvedObject: { kind: Kind; namespace: string; name: string };
+  type: 'Normal' | 'Warning';
+  reason: string;
+  message: string;
+  timestamp: string;
+  source: string;
+}
+
+export type TideEvent = TideObject<'Event', EventSpec, never>;
+
+export type AnyObject = Service | Replica | Node | TideEvent;

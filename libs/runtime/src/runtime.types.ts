@@ -1,0 +1,85 @@
+/**
+ * The contract between the node agent and the container runtime. The agent decides what should run;
+ * the runtime knows how to run one container and how to find the ones that already run.
+ */
+
+export interface ContainerLimits {
+  /** CPU quota in millicores (1000 = one core); undefined = unlimited. */
+  cpuMillis?: number;
+  /** Relative CPU weight derived from the request, in millicores. */
+  cpuRequestMillis?: number;
+  memoryBytes?: number;
+  /** Max number of tasks in the container; the runtime applies a default when undefined. */
+  pids?: number;
+}
+
+export interface ContainerSpec {
+  /** Unique on the node; safe as a path component and cgroup name (e.g. "default.hello-7f9c2-x8k2p"). */
+  id: string;
+  hostname: string;
+  /** Image reference, e.g. "busybox" or "busybox:latest". */
+  image: string;
+  /** argv of the user process (command followed by args); argv[0] is looked up in the image's PATH. */
+  argv: string[];
+  env: Record<string, string>;
+  workingDir?: string;
+  limits: ContainerLimits;
+  /** Labels kept with the container state (namespace, service, replica, template hash). */
+  labels: Record<string, string>;
+}
+
+export interface ContainerExitStatus {
+  /** Exit code if the process exited, null if killed by a signal. */
+  code: number | null;
+  /** Signal name ("SIGKILL") if killed by a signal. */
+  signal: string | null;
+  /** True when the kernel's OOM killer killed a task of this container. */
+  oomKilled: boolean;
+  finishedAt: Date;
+}
+
+export interface ContainerInfo {
+  id: string;
+  spec: ContainerSpec;
+  /** Host PID of the container's PID 1 (the user's process). */
+  pid: number;
+  startedAt: Date;
+  /** Set once the container's process has exited; the container still exists until remove(). */
+  exit?: ContainerExitStatus;
+  logPath: string;
+}
+
+export interface ContainerUsage {
+  cpuUsageSeconds: number;
+  memoryWorkingSetBytes: number;
+  memoryLimitBytes?: number;
+  oomEvents: number;
+}
+
+export interface ContainerRuntime {
+  /** Starts a container and resolves once the user's process has been exec'd. Rejects with a
+   *  RuntimeError (e.g. code 'ImageNotFound') without leaving anything behind. */
+  start(spec: ContainerSpec): Promise<ContainerInfo>;
+  /** Containers found on this node (live or exited but not removed), including those started by a
+   *  previous agent process: this is how a restarted agent adopts its containers. */
+  list(): Promise<ContainerInfo[]>;
+  /** Resolves when the container's process exits (immediately if it already has). */
+  wait(id: string): Promise<ContainerExitStatus>;
+  /** SIGTERM, then SIGKILL after graceSeconds; resolves when the process is gone. */
+  stop(id: string, graceSeconds: number): Promise<ContainerExitStatus>;
+  /** Removes an exited container: rootfs mount, upper layer, cgroups, state files. Idempotent. */
+  remove(id: string): Promise<void>;
+  usage(id: string): Promise<ContainerUsage | undefined>;
+}
+
+export type RuntimeErrorCode = 'ImageNotFound' | 'InvalidSpec' | 'StartFailed' | 'NotFound' | 'Internal';
+
+export class RuntimeError extends Error {
+  constructor(
+    readonly code: RuntimeErrorCode,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'RuntimeError';
+  }
+}
