@@ -1,0 +1,6 @@
+#!/usr/bin/env bash
+# Builds every package: generated protocol types, then TypeScript project references.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/gen-proto.sh
+npx --no-install tsc -b tsconfig.json

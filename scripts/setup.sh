@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Installs everything Tide needs on a Debian machine, idempotently: Debian packages, npm packages,
+# then builds the workspace. Run as root.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+need=()
+command -v etcd >/dev/null || need+=(etcd-server)
+[ -x /bin/busybox ] && /bin/busybox --list | grep -qx ps || need+=(busybox-static)
+command -v ip >/dev/null || need+=(iproute2)
+command -v runc >/dev/null || need+=(runc)
+if [ ${#need[@]} -gt 0 ]; then
+  echo "setup: installing ${need[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  npm ci --no-audit --no-fund --loglevel=error
+fi
+bash scripts/build.sh

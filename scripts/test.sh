@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# The test suite: unit tests of every package, then end-to-end tests that start real etcd, control
+# plane, agents and containers. Needs root (namespaces, cgroups, mounts).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+mapfile -t unit < <(find libs apps -path '*/node_modules' -prune -o -path '*/dist/*' -name '*.spec.js' -print | sort)
+mapfile -t e2e < <(find e2e/dist -name '*.e2e.js' 2>/dev/null | sort)
+# e2e tests share ports and the machine: run files one at a time.
+node --test --test-concurrency=1 "${unit[@]}" "${e2e[@]}"
