@@ -1,0 +1,190 @@
+/**
+ * End-to-end harness: starts a real local Tide cluster (etcd, control plane, node agents) through
+ * `tsctl up` in a temporary state dir on its own ports, drives it through tsctl and the HTTP API,
+ * and tears everything down — also when a test fails — then checks that nothing was left behind.
+ */
+import { execFile, spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { promisify } from 'node:util';
+import type { Node, Replica, Service } from '@tide/api';
+
+const execFileAsync = promisify(execFile);
+export const REPO = path.resolve(__dirname, '../..');
+const TSCTL = path.join(REPO, 'apps/tsctl/dist/main.js');
+
+export interface TsctlResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export class TestCluster {
+  readonly server: string;
+
+  private constructor(
+    readonly stateDir: string,
+    readonly basePort: number,
+    readonly nodes: number,
+  ) {
+    this.server = `http://127.0.0.1:${basePort}`;
+  }
+
+  /** Starts a cluster; `tsctl up` returns once every node is Ready. */
+  static async start(options: { nodes?: number; basePort?: number } = {}): Promise<TestCluster> {
+    const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tide-e2e-'));
+    const cluster = new TestCluster(stateDir, options.basePort ?? 17070, options.nodes ?? 2);
+    const up = await cluster.tsctl(
+      ['up', '--nodes', String(cluster.nodes), '--state-dir', stateDir, '--base-port', String(cluster.basePort)],
+      { timeoutMs: 120_000 },
+    );
+    if (up.code !== 0) {
+      await cluster.stop();
+      throw new Error(`tsctl up failed (${up.code}):\n${up.stdout}\n${up.stderr}\n${cluster.logs()}`);
+    }
+    return cluster;
+  }
+
+  /** Runs tsctl against this cluster; never throws on a non-zero exit. */
+  async tsctl(args: string[], options: { input?: string; timeoutMs?: number } = {}): Promise<TsctlResult> {
+    const isUp = args[0] === 'up' || args[0] === 'down';
+    const full = isUp ? args : ['--server', this.server, ...args];
+    const child = execFileAsync(process.execPath, [TSCTL, ...full], {
+      timeout: options.timeoutMs ?? 30_000,
+      env: { ...process.env, HOME: this.stateDir },
+      maxBuffer: 16 * 1024 * 1024,
+    });
+    if (options.input !== undefined) {
+      child.child.stdin?.end(options.input);
+    }
+    try {
+      const { stdout, stderr } = await child;
+      return { code: 0, stdout, stderr };
+    } catch (error) {
+      const e = error as { code?: number; stdout?: string; stderr?: string; message: string };
+      return { code: typeof e.code === 'number' ? e.code : 1, stdout: e.stdout ?? '', stderr: e.stderr ?? e.message };
+    }
+  }
+
+  async api<T>(pathAndQuery: string, init?: RequestInit): Promise<T> {
+    const response = await fetch(this.server + pathAndQuery, init);
+    const body = await response.text();
+    if (!response.ok) {
+      throw new Error(`${init?.method ?? 'GET'} ${pathAndQuery}: ${response.status} ${body}`);
+    }
+    return JSON.parse(body) as T;
+  }
+
+  async replicas(service?: string): Promise<Replica[]> {
+    const query = service ? `?namespace=all&service=${service}` : '?namespace=all';
+    return itemsOf(await this.api<unknown>(`/api/v1/replicas${query}`)) as Replica[];
+  }
+
+  async services(): Promise<Service[]> {
+    return itemsOf(await this.api<unknown>('/api/v1/services?namespace=all')) as Service[];
+  }
+
+  async nodeList(): Promise<Node[]> {
+    return itemsOf(await this.api<unknown>('/api/v1/nodes')) as Node[];
+  }
+
+  /** Applies a manifest given as text through `tsctl apply -f -`. */
+  async apply(yaml: string): Promise<TsctlResult> {
+    return this.tsctl(['apply', '-f', '-'], { input: yaml });
+  }
+
+  /** The tail of every process log in the state dir, for failure messages. */
+  logs(): string {
+    const out: string[] = [];
+    for (const file of listFiles(this.stateDir).filter((f) => f.endsWith('.log'))) {
+      const text = fs.readFileSync(file, 'utf8');
+      out.push(`--- ${file}\n${text.slice(-3000)}`);
+    }
+    return out.join('\n');
+  }
+
+  /** Stops everything and removes the state dir. Safe to call twice. */
+  async stop(): Promise<void> {
+    if (!fs.existsSync(this.stateDir)) return;
+    await this.tsctl(['down', '--state-dir', this.stateDir, '--purge'], { timeoutMs: 120_000 });
+    killProcessesMentioning(this.stateDir);
+    fs.rmSync(this.stateDir, { recursive: true, force: true });
+  }
+}
+
+function itemsOf(list: unknown): unknown[] {
+  if (Array.isArray(list)) return list;
+  return (list as { items: unknown[] }).items;
+}
+
+function listFiles(dir: string): string[] {
+  if (!fs.existsSync(dir)) return [];
+  return fs.readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((entry) => entry.isFile())
+    .map((entry) => path.join(entry.parentPath ?? (entry as unknown as { path: string }).path, entry.name));
+}
+
+/** Last-resort cleanup: any process whose command line mentions the state dir. */
+export function killProcessesMentioning(text: string): number[] {
+  const pids = pidsMentioning(text);
+  for (const pid of pids) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      /* already gone */
+    }
+  }
+  return pids;
+}
+
+export function pidsMentioning(text: string): number[] {
+  const pids: number[] = [];
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    try {
+      const cmdline = fs.readFileSync(`/proc/${entry}/cmdline`, 'utf8').replace(/\0/g, ' ');
+      if (cmdline.includes(text)) pids.push(Number(entry));
+    } catch {
+      /* exited meanwhile */
+    }
+  }
+  return pids;
+}
+
+/** Mounts on the host whose mount point or options mention the text. */
+export function mountsMentioning(text: string): string[] {
+  return fs.readFileSync('/proc/self/mounts', 'utf8').split('\n').filter((line) => line.includes(text));
+}
+
+/** cgroup directories named after a container id, in every v1 controller and the v2 hierarchy. */
+export function cgroupsMentioning(text: string): string[] {
+  const found = spawnSync('find', ['/sys/fs/cgroup', '-maxdepth', '4', '-type', 'd', '-name', `*${text}*`], {
+    encoding: 'utf8',
+  });
+  return found.stdout.split('\n').filter(Boolean);
+}
+
+export async function waitFor<T>(
+  what: string,
+  probe: () => Promise<T | undefined | false>,
+  timeoutMs = 30_000,
+  intervalMs = 250,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const value = await probe();
+      if (value !== undefined && value !== false) return value;
+    } catch (error) {
+      lastError = error;
+    }
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? `: ${String(lastError)}` : ''}`);
+}
+
+export function running(replicas: Replica[]): Replica[] {
+  return replicas.filter((r) => r.status?.phase === 'Running');
+}
