@@ -1,0 +1,169 @@
+/**
+ * Issue 2 acceptance: a real local cluster (etcd, control plane, two node agents) runs real
+ * containers end to end. One cluster is shared by the tests of this file, in order.
+ */
+import { after, before, describe, it } from 'node:test';
+import * as assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import {
+  TestCluster,
+  cgroupsMentioning,
+  mountsMentioning,
+  pidsMentioning,
+  running,
+  waitFor,
+} from './harness';
+
+function service(name: string, replicas: number, script: string, extra = ''): string {
+  return `apiVersion: tide/v1
+kind: Service
+metadata:
+  name: ${name}
+spec:
+  replicas: ${replicas}
+  image: busybox
+  command: ["sh", "-c", ${JSON.stringify(script)}]
+  resources:
+    requests: { cpu: 50m, memory: 16Mi }
+    limits: { cpu: 500m, memory: 64Mi }
+  terminationGracePeriodSeconds: 1
+${extra}`;
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe('a local Tide cluster', { timeout: 600_000 }, () => {
+  let cluster: TestCluster;
+
+  before(async () => {
+    cluster = await TestCluster.start({ nodes: 2, basePort: 17070 });
+  });
+
+  after(async () => {
+    await cluster?.stop();
+  });
+
+  it('shows both nodes Ready with their own addresses', async () => {
+    const nodes = await cluster.nodeList();
+    assert.equal(nodes.length, 2);
+    assert.ok(nodes.every((n) => n.status?.ready), 'every node is ready');
+    assert.equal(new Set(nodes.map((n) => n.spec.address)).size, 2, 'each node has its own address');
+  });
+
+  it('runs replicas isolated: own PID 1, own hostname, own files', async () => {
+    // Each replica leaves a file named after itself in /tmp, waits, then lists /tmp: a shared root would show both.
+    const script = 'touch /tmp/$(hostname); sleep 2; echo "HOST=$(hostname)"; echo "FILES=$(ls /tmp | tr "\\n" " ")"; ps -o pid,args; sleep 3600';
+    const applied = await cluster.apply(service('iso', 2, script));
+    assert.equal(applied.code, 0, applied.stderr);
+    const replicas = await waitFor('2 running iso replicas', async () => {
+      const list = running(await cluster.replicas('iso'));
+      return list.length === 2 ? list : undefined;
+    }, 60_000);
+    for (const replica of replicas) {
+      const name = replica.metadata.name;
+      const log = await waitFor(`the log of ${name}`, async () => {
+        const out = await cluster.tsctl(['logs', name]);
+        return out.stdout.includes('FILES=') && out.stdout.includes('PID') ? out.stdout : undefined;
+      });
+      assert.match(log, new RegExp(`HOST=${name}\\b`), 'hostname is the replica name');
+      assert.match(log, new RegExp(`FILES=${name} *$`, 'm'), 'only its own file is visible in /tmp');
+      const pid1 = log.split('\n').find((line) => /^\s*1\s/.test(line));
+      assert.ok(pid1?.includes('sh -c'), `PID 1 is the replica's command, got ${pid1}`);
+      const processLines = log.split('\n').filter((line) => /^\s*\d+\s/.test(line));
+      assert.ok(processLines.length <= 4, `ps shows nothing of the host:\n${log}`);
+    }
+  });
+
+  it('reports an OOM kill as OOMKilled and restarts the replica', async () => {
+    const applied = await cluster.apply(service('oom', 1, 'tail /dev/zero').replace('memory: 64Mi', 'memory: 24Mi'));
+    assert.equal(applied.code, 0, applied.stderr);
+    const replica = await waitFor('an OOMKilled exit', async () => {
+      const [r] = await cluster.replicas('oom');
+      return r?.status?.lastExit?.reason === 'OOMKilled' && r.status.restartCount >= 1 ? r : undefined;
+    }, 60_000);
+    assert.ok(replica.status!.restartCount >= 1);
+  });
+
+  it('restarts a failing replica with a growing backoff', async () => {
+    const applied = await cluster.apply(service('crash', 1, 'echo crashing; exit 1'));
+    assert.equal(applied.code, 0, applied.stderr);
+    const seen: { count: number; at: number }[] = [];
+    await waitFor('three restarts', async () => {
+      const [r] = await cluster.replicas('crash');
+      const count = r?.status?.restartCount ?? 0;
+      if (seen.length === 0 || seen[seen.length - 1].count !== count) seen.push({ count, at: Date.now() });
+      return count >= 3 ? true : undefined;
+    }, 60_000, 100);
+    const [r] = await cluster.replicas('crash');
+    assert.equal(r.status?.lastExit?.code, 1);
+    // Backoff 1 s, 2 s, 4 s: the gap before the third restart is longer than the one before the second.
+    const gaps = seen.slice(1).map((s, i) => s.at - seen[i].at);
+    assert.ok(gaps[gaps.length - 1] > 1500, `backoff grows: gaps ${gaps.join(', ')} ms`);
+    await cluster.tsctl(['delete', 'service', 'crash']);
+    await cluster.tsctl(['delete', 'service', 'oom']);
+  });
+
+  it('scales 3 → 5 → 1 and converges', async () => {
+    const applied = await cluster.apply(service('web', 3, 'sleep 3600'));
+    assert.equal(applied.code, 0, applied.stderr);
+    for (const target of [3, 5, 1]) {
+      const scaled = await cluster.tsctl(['scale', 'service', 'web', '--replicas', String(target)]);
+      assert.equal(scaled.code, 0, scaled.stderr);
+      await waitFor(`${target} running web replicas and no others`, async () => {
+        const all = await cluster.replicas('web');
+        return all.length === target && running(all).length === target ? true : undefined;
+      }, 60_000);
+    }
+  });
+
+  it('keeps replicas running when an agent is killed, and the restarted agent adopts them', async () => {
+    const before = running(await cluster.replicas());
+    const pidsBefore = new Map(before.map((r) => [r.metadata.name, r.status!.pid!]));
+    const [agentPid] = pidsMentioning('node-agent/dist/main.js').filter((pid) =>
+      fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(cluster.stateDir),
+    );
+    assert.ok(agentPid, 'an agent process is running');
+    const argv = fs.readFileSync(`/proc/${agentPid}/cmdline`, 'utf8').split('\0').filter(Boolean);
+    process.kill(agentPid, 'SIGKILL');
+    await waitFor('the agent to die', async () => !isAlive(agentPid));
+    for (const pid of pidsBefore.values()) assert.ok(isAlive(pid), `container pid ${pid} survives the agent`);
+
+    const log = fs.openSync(`${cluster.stateDir}/restarted-agent.log`, 'a');
+    const restarted = spawn(argv[0], argv.slice(1), { detached: true, stdio: ['ignore', log, log] });
+    restarted.unref();
+    await waitFor('all replicas running after the agent restart', async () => {
+      const now = running(await cluster.replicas());
+      return now.length === before.length ? now : undefined;
+    }, 60_000);
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    const after = await cluster.replicas();
+    assert.equal(after.length, before.length, 'no duplicate replicas');
+    for (const r of after) {
+      assert.equal(r.status?.pid, pidsBefore.get(r.metadata.name), `${r.metadata.name} was adopted, not restarted`);
+    }
+  });
+
+  it('deletes a service and leaves no process, mount or cgroup behind', async () => {
+    const replicas = await cluster.replicas('web');
+    const pids = replicas.map((r) => r.status!.pid!);
+    const deleted = await cluster.tsctl(['delete', 'service', 'web']);
+    assert.equal(deleted.code, 0, deleted.stderr);
+    await waitFor('web replicas gone', async () => ((await cluster.replicas('web')).length === 0 ? true : undefined), 60_000);
+    for (const pid of pids) assert.ok(!isAlive(pid), `pid ${pid} is gone`);
+    for (const r of replicas) {
+      assert.deepEqual(cgroupsMentioning(r.metadata.name), [], 'no cgroup left');
+      assert.deepEqual(mountsMentioning(r.metadata.name), [], 'no mount left');
+      assert.ok(!fs.existsSync(`${cluster.stateDir}/nodes`) ||
+        !fs.readdirSync(`${cluster.stateDir}/nodes`, { recursive: true }).some((p) => String(p).includes(r.metadata.name)),
+        'no state dir left');
+    }
+  });
+});
