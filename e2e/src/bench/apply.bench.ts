@@ -1,0 +1,63 @@
+/**
+ * apply benchmark: time from `tsctl apply` of a 20-replica service to all 20 replicas Running on a
+ * 2-node local cluster (real etcd, control plane, agents and containers).
+ * Options: --replicas N (20), --nodes N (2), --rounds N (3), --json.
+ */
+import { TestCluster, running, waitFor } from '../harness';
+
+function option(name: string, fallback: number): number {
+  const index = process.argv.indexOf(`--${name}`);
+  return index >= 0 ? Number(process.argv[index + 1]) : fallback;
+}
+
+function manifest(name: string, replicas: number): string {
+  return `apiVersion: tide/v1
+kind: Service
+metadata: { name: ${name} }
+spec:
+  replicas: ${replicas}
+  image: busybox
+  command: ["sleep", "3600"]
+  resources: { requests: { cpu: 10m, memory: 8Mi } }
+  terminationGracePeriodSeconds: 0
+`;
+}
+
+async function main(): Promise<void> {
+  const replicas = option('replicas', 20);
+  const nodes = option('nodes', 2);
+  const rounds = option('rounds', 3);
+  const json = process.argv.includes('--json');
+  const cluster = await TestCluster.start({ nodes, basePort: 17270 });
+  const timesMs: number[] = [];
+  try {
+    for (let round = 0; round < rounds; round++) {
+      const name = `bench-${round}`;
+      const started = performance.now();
+      const applied = await cluster.apply(manifest(name, replicas));
+      if (applied.code !== 0) throw new Error(applied.stderr);
+      await waitFor(`${replicas} running`, async () => running(await cluster.replicas(name)).length === replicas, 180_000, 50);
+      timesMs.push(performance.now() - started);
+      await cluster.tsctl(['delete', 'service', name]);
+      await waitFor('replicas gone', async () => (await cluster.replicas(name)).length === 0, 120_000);
+      if (!json) console.log(`round ${round + 1}: ${timesMs[round].toFixed(0)} ms`);
+    }
+  } finally {
+    await cluster.stop();
+  }
+  const sorted = [...timesMs].sort((a, b) => a - b);
+  const result = {
+    benchmark: 'apply',
+    replicas,
+    nodes,
+    rounds,
+    apply_to_running_ms: timesMs.map((t) => Math.round(t)),
+    apply_to_running_p50_ms: Math.round(sorted[Math.floor(sorted.length / 2)]),
+  };
+  console.log(json ? JSON.stringify(result) : result);
+}
+
+main().catch((error) => {
+  console.error(error instanceof Error ? error.message : error);
+  process.exit(1);
+});
