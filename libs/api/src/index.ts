@@ -1,2 +1,4 @@
 export * from './types';
 export * from './quantity';
+export * from './validation';
+export * from './template';

@@ -1,0 +1,31 @@
+import { describe, it } from 'node:test';
+import * as assert from 'node:assert/strict';
+import { replicaName, replicaTemplate, specEquals, templateHash } from './template';
+import { Service } from './types';
+
+const base: Service = {
+  apiVersion: 'tide/v1', kind: 'Service', metadata: { name: 'web', namespace: 'default' },
+  spec: { replicas: 2, image: 'busybox', command: ['sleep', '9'], resources: { limits: { cpu: '500m', memory: '64Mi' } } },
+};
+
+describe('replicaTemplate', () => {
+  it('defaults requests to limits and parses quantities', () => {
+    const t = replicaTemplate(base);
+    assert.deepEqual(t.requests, { cpuMillis: 500, memoryBytes: 64 * 2 ** 20 });
+    assert.deepEqual(t.limits, { cpuMillis: 500, memoryBytes: 64 * 2 ** 20 });
+  });
+  it('hashes equal templates equally and a changed image differently; replicas do not count', () => {
+    const scaled = { ...base, spec: { ...base.spec, replicas: 7 } };
+    const changed = { ...base, spec: { ...base.spec, image: 'busybox:2' } };
+    assert.equal(templateHash(replicaTemplate(scaled)), templateHash(replicaTemplate(base)));
+    assert.notEqual(templateHash(replicaTemplate(changed)), templateHash(replicaTemplate(base)));
+  });
+  it('names replicas service-hash-random', () => {
+    assert.match(replicaName('web', 'abcdef1234', () => 0), /^web-abcde-bbbbb$/);
+  });
+  it('compares specs whatever the key order', () => {
+    const reordered: Service = { ...base, spec: { resources: base.spec.resources, command: ['sleep', '9'], image: 'busybox', replicas: 2 } };
+    assert.ok(specEquals(base, reordered));
+    assert.ok(!specEquals(base, { ...base, spec: { ...base.spec, replicas: 3 } }));
+  });
+});

@@ -1,0 +1,69 @@
+/**
+ * From a Service to the template its replicas run: quantities parsed, defaults applied, and a
+ * stable hash that changes exactly when what the replicas run changes.
+ */
+import { createHash } from 'node:crypto';
+import { parseCpu, parseMemory } from './quantity';
+import { ReplicaTemplate, Service } from './types';
+
+export const DEFAULT_REQUESTS = { cpuMillis: 100, memoryBytes: 64 * 2 ** 20 };
+
+export function replicaTemplate(service: Service): ReplicaTemplate {
+  const spec = service.spec;
+  const requests = spec.resources?.requests ?? {};
+  const limits = spec.resources?.limits ?? {};
+  const limitCpu = limits.cpu === undefined ? undefined : parseCpu(limits.cpu);
+  const limitMemory = limits.memory === undefined ? undefined : parseMemory(limits.memory);
+  return {
+    image: spec.image,
+    command: spec.command ?? [],
+    args: spec.args ?? [],
+    env: spec.env ?? {},
+    ...(spec.workingDir ? { workingDir: spec.workingDir } : {}),
+    // A request defaults to its limit when only the limit is given, as in Kubernetes.
+    requests: {
+      cpuMillis: requests.cpu !== undefined ? parseCpu(requests.cpu) : limitCpu ?? DEFAULT_REQUESTS.cpuMillis,
+      memoryBytes: requests.memory !== undefined ? parseMemory(requests.memory) : limitMemory ?? DEFAULT_REQUESTS.memoryBytes,
+    },
+    limits: {
+      ...(limitCpu !== undefined ? { cpuMillis: limitCpu } : {}),
+      ...(limitMemory !== undefined ? { memoryBytes: limitMemory } : {}),
+      ...(limits.pids !== undefined ? { pids: limits.pids } : {}),
+    },
+    ports: spec.ports ?? [],
+    network: spec.network ?? 'host',
+    restartPolicy: spec.restartPolicy ?? 'Always',
+    terminationGracePeriodSeconds: spec.terminationGracePeriodSeconds ?? 30,
+    ...(spec.placement?.nodeSelector ? { nodeSelector: spec.placement.nodeSelector } : {}),
+  };
+}
+
+/** JSON with object keys sorted, so that equal values give equal text whatever the key order. */
+export function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+export function templateHash(template: ReplicaTemplate): string {
+  return createHash('sha256').update(canonicalJson(template)).digest('hex').slice(0, 10);
+}
+
+const NAME_ALPHABET = 'bcdfghjklmnpqrstvwxz2456789';
+
+/** `<service>-<hash5>-<random5>`: the replica's name and its container's hostname. */
+export function replicaName(service: string, hash: string, random: () => number = Math.random): string {
+  let suffix = '';
+  for (let i = 0; i < 5; i++) suffix += NAME_ALPHABET[Math.floor(random() * NAME_ALPHABET.length)];
+  return `${service}-${hash.slice(0, 5)}-${suffix}`;
+}
+
+/** True when applying `b` over `a` would change nothing a user declared. */
+export function specEquals(a: Service, b: Service): boolean {
+  return canonicalJson([a.spec, a.metadata.labels ?? {}]) === canonicalJson([b.spec, b.metadata.labels ?? {}]);
+}

@@ -1,0 +1,48 @@
+import { describe, it } from 'node:test';
+import * as assert from 'node:assert/strict';
+import { validateDocument } from './validation';
+
+function service(spec: Record<string, unknown>, extra: Record<string, unknown> = {}): unknown {
+  return { apiVersion: 'tide/v1', kind: 'Service', metadata: { name: 'web' }, spec: { replicas: 2, image: 'busybox', ...spec }, ...extra };
+}
+
+describe('validateDocument', () => {
+  it('accepts a minimal service and fills defaults', () => {
+    const result = validateDocument(service({}), 0);
+    assert.ok(result.ok);
+    assert.equal(result.object.metadata.namespace, 'default');
+    assert.equal(result.object.spec.restartPolicy, 'Always');
+    assert.equal(result.object.spec.terminationGracePeriodSeconds, 30);
+  });
+
+  // Each bad input names the field path a user has to fix.
+  const bad: [string, unknown, string, RegExp][] = [
+    ['unknown kind', { apiVersion: 'tide/v1', kind: 'Gadget', metadata: { name: 'g' } }, 'kind', /known kinds: Service/],
+    ['wrong type', service({ replicas: 'three' }), 'spec.replicas', /integer/],
+    ['cpu abc', service({ resources: { requests: { cpu: 'abc' } } }), 'spec.resources.requests.cpu', /invalid quantity "abc"/],
+    ['memory 12Qi', service({ resources: { limits: { memory: '12Qi' } } }), 'spec.resources.limits.memory', /invalid quantity "12Qi"/],
+    ['replicas -1', service({ replicas: -1 }), 'spec.replicas', /≥ 0|between 0/],
+    ['missing image', service({ image: undefined }), 'spec.image', /required/],
+    ['unknown field', service({ replica: 3 }), 'spec.replica', /unknown field/],
+    ['bad restart policy', service({ restartPolicy: 'Sometimes' }), 'spec.restartPolicy', /Always, OnFailure, Never/],
+    ['limit below request', service({ resources: { requests: { cpu: '2' }, limits: { cpu: '1' } } }), 'spec.resources.limits.cpu', /at least the request/],
+    ['bad name', { apiVersion: 'tide/v1', kind: 'Service', metadata: { name: 'Web_1' }, spec: { replicas: 1, image: 'x' } }, 'metadata.name', /lower-case/],
+    ['port out of range', service({ ports: [{ containerPort: 70000 }] }), 'spec.ports[0].containerPort', /between 1 and 65535/],
+  ];
+  for (const [title, doc, path, message] of bad) {
+    it(`refuses ${title} at ${path}`, () => {
+      const result = validateDocument(doc, 3);
+      assert.ok(!result.ok, 'invalid');
+      const error = result.errors.find((e) => e.path === path);
+      assert.ok(error, `an error at ${path}, got ${JSON.stringify(result.errors)}`);
+      assert.equal(error.document, 3);
+      assert.match(error.message, message);
+    });
+  }
+
+  it('collects every error of a document', () => {
+    const result = validateDocument(service({ replicas: -1, image: undefined, resources: { requests: { cpu: 'abc' } } }), 0);
+    assert.ok(!result.ok);
+    assert.deepEqual(result.errors.map((e) => e.path).sort(), ['spec.image', 'spec.replicas', 'spec.resources.requests.cpu']);
+  });
+});

@@ -1,0 +1,211 @@
+/**
+ * Validation of user manifests. Every error carries the document index and the field path, all
+ * errors of a document are collected, and a valid document comes back with its defaults filled.
+ */
+import { parseCpu, parseMemory } from './quantity';
+import { API_VERSION, Service, ServiceSpec } from './types';
+
+export interface FieldError {
+  document: number;
+  path: string;
+  message: string;
+}
+
+export type ValidationResult = { ok: true; object: Service } | { ok: false; errors: FieldError[] };
+
+export const USER_KINDS = ['Service'] as const;
+export const DEFAULT_NAMESPACE = 'default';
+
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const SPEC_FIELDS = [
+  'replicas', 'image', 'command', 'args', 'env', 'workingDir', 'resources', 'ports', 'network',
+  'restartPolicy', 'terminationGracePeriodSeconds', 'placement',
+];
+
+type Json = Record<string, unknown>;
+
+class Checker {
+  readonly errors: FieldError[] = [];
+  constructor(private readonly document: number) {}
+
+  fail(path: string, message: string): void {
+    this.errors.push({ document: this.document, path, message });
+  }
+
+  isObject(value: unknown, path: string): value is Json {
+    if (typeof value === 'object' && value !== null && !Array.isArray(value)) return true;
+    this.fail(path, `must be a mapping, got ${describe(value)}`);
+    return false;
+  }
+
+  onlyKnown(value: Json, path: string, known: readonly string[]): void {
+    for (const key of Object.keys(value)) {
+      if (!known.includes(key)) this.fail(`${path}.${key}`, `unknown field (known: ${known.join(', ')})`);
+    }
+  }
+
+  string(value: unknown, path: string): value is string {
+    if (typeof value === 'string') return true;
+    this.fail(path, `must be a string, got ${describe(value)}`);
+    return false;
+  }
+
+  stringArray(value: unknown, path: string): void {
+    if (!Array.isArray(value)) return this.fail(path, `must be a list of strings, got ${describe(value)}`);
+    value.forEach((item, i) => this.string(item, `${path}[${i}]`));
+  }
+
+  stringMap(value: unknown, path: string): void {
+    if (!this.isObject(value, path)) return;
+    for (const [key, item] of Object.entries(value)) this.string(item, `${path}.${key}`);
+  }
+
+  integer(value: unknown, path: string, min: number, max = Number.MAX_SAFE_INTEGER): value is number {
+    if (typeof value === 'number' && Number.isInteger(value) && value >= min && value <= max) return true;
+    const range = max === Number.MAX_SAFE_INTEGER ? `≥ ${min}` : `between ${min} and ${max}`;
+    this.fail(path, `must be an integer ${range}, got ${describe(value)}`);
+    return false;
+  }
+
+  oneOf(value: unknown, path: string, allowed: readonly string[]): void {
+    if (typeof value !== 'string' || !allowed.includes(value)) {
+      this.fail(path, `must be one of ${allowed.join(', ')}, got ${describe(value)}`);
+    }
+  }
+}
+
+function describe(value: unknown): string {
+  if (value === null || value === undefined) return 'nothing';
+  if (Array.isArray(value)) return 'a list';
+  if (typeof value === 'object') return 'a mapping';
+  return `${typeof value} ${JSON.stringify(value)}`;
+}
+
+export function validateDocument(doc: unknown, documentIndex: number): ValidationResult {
+  const c = new Checker(documentIndex);
+  if (!c.isObject(doc, '(document)')) return { ok: false, errors: c.errors };
+  if (doc.apiVersion !== API_VERSION) c.fail('apiVersion', `must be "${API_VERSION}", got ${describe(doc.apiVersion)}`);
+  if (!USER_KINDS.includes(doc.kind as never)) {
+    c.fail('kind', `unknown kind ${describe(doc.kind)} (known kinds: ${USER_KINDS.join(', ')})`);
+    return { ok: false, errors: c.errors };
+  }
+  c.onlyKnown(doc, '', ['apiVersion', 'kind', 'metadata', 'spec', 'status']);
+  checkMetadata(c, doc.metadata);
+  if (c.isObject(doc.spec, 'spec')) checkServiceSpec(c, doc.spec);
+  if (c.errors.length > 0) return { ok: false, errors: c.errors.map(trimRootDot) };
+  return { ok: true, object: withDefaults(doc as unknown as Service) };
+}
+
+function trimRootDot(error: FieldError): FieldError {
+  return { ...error, path: error.path.replace(/^\./, '') };
+}
+
+function checkMetadata(c: Checker, metadata: unknown): void {
+  if (!c.isObject(metadata, 'metadata')) return;
+  c.onlyKnown(metadata, 'metadata', ['name', 'namespace', 'labels']);
+  if (metadata.name === undefined) c.fail('metadata.name', 'required');
+  else if (c.string(metadata.name, 'metadata.name') && (!DNS_LABEL.test(metadata.name) || metadata.name.length > 50)) {
+    c.fail('metadata.name', `"${metadata.name}" must be lower-case letters, digits and '-', at most 50 characters`);
+  }
+  if (metadata.namespace !== undefined && c.string(metadata.namespace, 'metadata.namespace') && !DNS_LABEL.test(metadata.namespace)) {
+    c.fail('metadata.namespace', `"${metadata.namespace}" must be lower-case letters, digits and '-'`);
+  }
+  if (metadata.labels !== undefined) c.stringMap(metadata.labels, 'metadata.labels');
+}
+
+function checkServiceSpec(c: Checker, spec: Json): void {
+  c.onlyKnown(spec, 'spec', SPEC_FIELDS);
+  if (spec.replicas === undefined) c.fail('spec.replicas', 'required');
+  else c.integer(spec.replicas, 'spec.replicas', 0, 10_000);
+  if (spec.image === undefined) c.fail('spec.image', 'required: the image to run, e.g. busybox');
+  else if (c.string(spec.image, 'spec.image') && spec.image.trim() === '') c.fail('spec.image', 'must not be empty');
+  if (spec.command !== undefined) c.stringArray(spec.command, 'spec.command');
+  if (spec.args !== undefined) c.stringArray(spec.args, 'spec.args');
+  if (spec.env !== undefined) c.stringMap(spec.env, 'spec.env');
+  if (spec.workingDir !== undefined && c.string(spec.workingDir, 'spec.workingDir') && !spec.workingDir.startsWith('/')) {
+    c.fail('spec.workingDir', 'must be an absolute path');
+  }
+  if (spec.network !== undefined) c.oneOf(spec.network, 'spec.network', ['host', 'bridge']);
+  if (spec.restartPolicy !== undefined) c.oneOf(spec.restartPolicy, 'spec.restartPolicy', ['Always', 'OnFailure', 'Never']);
+  if (spec.terminationGracePeriodSeconds !== undefined) {
+    c.integer(spec.terminationGracePeriodSeconds, 'spec.terminationGracePeriodSeconds', 0, 3600);
+  }
+  if (spec.resources !== undefined) checkResources(c, spec.resources);
+  if (spec.ports !== undefined) checkPorts(c, spec.ports);
+  if (spec.placement !== undefined && c.isObject(spec.placement, 'spec.placement')) {
+    c.onlyKnown(spec.placement, 'spec.placement', ['nodeSelector', 'maxSkew']);
+    if (spec.placement.nodeSelector !== undefined) c.stringMap(spec.placement.nodeSelector, 'spec.placement.nodeSelector');
+    if (spec.placement.maxSkew !== undefined) c.integer(spec.placement.maxSkew, 'spec.placement.maxSkew', 1);
+  }
+}
+
+function checkResources(c: Checker, resources: unknown): void {
+  if (!c.isObject(resources, 'spec.resources')) return;
+  c.onlyKnown(resources, 'spec.resources', ['requests', 'limits']);
+  const parsed: Record<string, Record<string, number>> = {};
+  for (const group of ['requests', 'limits'] as const) {
+    const path = `spec.resources.${group}`;
+    const value = resources[group];
+    if (value === undefined || !c.isObject(value, path)) continue;
+    c.onlyKnown(value, path, ['cpu', 'memory', 'pids']);
+    parsed[group] = {};
+    for (const [field, parse] of [['cpu', parseCpu], ['memory', parseMemory]] as const) {
+      const raw = value[field];
+      if (raw === undefined) continue;
+      if (typeof raw !== 'string' && typeof raw !== 'number') {
+        c.fail(`${path}.${field}`, `must be a quantity, got ${describe(raw)}`);
+        continue;
+      }
+      try {
+        parsed[group][field] = parse(raw);
+      } catch (error) {
+        c.fail(`${path}.${field}`, (error as Error).message);
+      }
+    }
+    if (value.pids !== undefined) c.integer(value.pids, `${path}.pids`, 1);
+  }
+  for (const field of ['cpu', 'memory']) {
+    const request = parsed.requests?.[field];
+    const limit = parsed.limits?.[field];
+    if (request !== undefined && limit !== undefined && limit < request) {
+      c.fail(`spec.resources.limits.${field}`, `must be at least the request (${field} request is larger than its limit)`);
+    }
+  }
+}
+
+function checkPorts(c: Checker, ports: unknown): void {
+  if (!Array.isArray(ports)) return c.fail('spec.ports', `must be a list, got ${describe(ports)}`);
+  const seen = new Set<string>();
+  ports.forEach((port, i) => {
+    const path = `spec.ports[${i}]`;
+    if (!c.isObject(port, path)) return;
+    c.onlyKnown(port, path, ['name', 'containerPort', 'publish', 'protocol']);
+    if (port.name !== undefined) c.string(port.name, `${path}.name`);
+    c.integer(port.containerPort, `${path}.containerPort`, 1, 65535);
+    if (port.publish !== undefined) c.integer(port.publish, `${path}.publish`, 1, 65535);
+    if (port.protocol !== undefined) c.oneOf(port.protocol, `${path}.protocol`, ['TCP', 'HTTP']);
+    for (const key of [`port:${port.containerPort}`, port.name === undefined ? '' : `name:${port.name}`]) {
+      if (key && seen.has(key)) c.fail(path, `duplicate ${key.replace(':', ' ')}`);
+      seen.add(key);
+    }
+  });
+}
+
+function withDefaults(service: Service): Service {
+  const spec: ServiceSpec = {
+    network: 'host',
+    restartPolicy: 'Always',
+    terminationGracePeriodSeconds: 30,
+    ...service.spec,
+  };
+  return {
+    apiVersion: API_VERSION,
+    kind: 'Service',
+    metadata: {
+      name: service.metadata.name,
+      namespace: service.metadata.namespace ?? DEFAULT_NAMESPACE,
+      ...(service.metadata.labels ? { labels: service.metadata.labels } : {}),
+    },
+    spec,
+  };
+}
