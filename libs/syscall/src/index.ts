@@ -1,0 +1,2 @@
+export * from './sys';
+export { linuxSys } from './linux.sys';

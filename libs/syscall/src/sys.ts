@@ -1,0 +1,68 @@
+/**
+ * The one seam through which Tide talks to the kernel (the pattern of youki's `Syscall` trait): every
+ * libc call the node runtime needs, behind an interface, so that callers can be tested with a
+ * recording fake and only this package imports koffi.
+ */
+
+export const CLONE_NEWNS = 0x00020000;
+export const CLONE_NEWUTS = 0x04000000;
+export const CLONE_NEWIPC = 0x08000000;
+export const CLONE_NEWPID = 0x20000000;
+export const CLONE_NEWNET = 0x40000000;
+export const CLONE_NEWCGROUP = 0x02000000;
+
+export const MS_RDONLY = 0x1;
+export const MS_NOSUID = 0x2;
+export const MS_NODEV = 0x4;
+export const MS_NOEXEC = 0x8;
+export const MS_REMOUNT = 0x20;
+export const MS_BIND = 0x1000;
+export const MS_MOVE = 0x2000;
+export const MS_REC = 0x4000;
+export const MS_PRIVATE = 0x40000;
+export const MS_SLAVE = 0x80000;
+
+export const MNT_DETACH = 0x2;
+export const PR_SET_NO_NEW_PRIVS = 38;
+export const PR_SET_PDEATHSIG = 1;
+
+export interface Sys {
+  unshare(flags: number): void;
+  setns(fd: number, nstype: number): void;
+  mount(source: string | null, target: string, fstype: string | null, flags: number, data: string | null): void;
+  umount2(target: string, flags: number): void;
+  pivotRoot(newRoot: string, putOld: string): void;
+  sethostname(name: string): void;
+  chdir(path: string): void;
+  /** Replaces the process image; returns only by throwing. */
+  execve(path: string, argv: string[], env: string[]): never;
+  prctl(option: number, arg2: number): void;
+  /** Clears FD_CLOEXEC so that the fd survives execve. */
+  clearCloexec(fd: number): void;
+  kill(pid: number, signal: number): void;
+  pidfdOpen(pid: number): number;
+  getpid(): number;
+  gettid(): number;
+}
+
+export class SyscallError extends Error {
+  constructor(
+    readonly call: string,
+    readonly errno: number,
+    detail: string,
+  ) {
+    super(`${call}: ${errnoName(errno)} (${errno})${detail ? `: ${detail}` : ''}`);
+    this.name = 'SyscallError';
+  }
+}
+
+const ERRNO_NAMES: Record<number, string> = {
+  1: 'EPERM operation not permitted', 2: 'ENOENT no such file or directory', 3: 'ESRCH no such process',
+  4: 'EINTR interrupted', 9: 'EBADF bad file descriptor', 13: 'EACCES permission denied', 16: 'EBUSY device busy',
+  17: 'EEXIST file exists', 20: 'ENOTDIR not a directory', 22: 'EINVAL invalid argument', 28: 'ENOSPC no space left',
+  38: 'ENOSYS not implemented', 40: 'ELOOP too many symlinks', 95: 'EOPNOTSUPP not supported',
+};
+
+export function errnoName(errno: number): string {
+  return ERRNO_NAMES[errno] ?? `errno ${errno}`;
+}

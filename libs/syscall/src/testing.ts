@@ -1,0 +1,33 @@
+/** A recording fake of Sys for unit tests of code that orders kernel calls. */
+import { Sys } from './sys';
+
+export interface RecordedCall {
+  call: keyof Sys;
+  args: unknown[];
+}
+
+export class RecordingSys implements Sys {
+  readonly calls: RecordedCall[] = [];
+  private record(call: keyof Sys, args: unknown[]): void {
+    this.calls.push({ call, args });
+  }
+  unshare(flags: number): void { this.record('unshare', [flags]); }
+  setns(fd: number, nstype: number): void { this.record('setns', [fd, nstype]); }
+  mount(source: string | null, target: string, fstype: string | null, flags: number, data: string | null): void {
+    this.record('mount', [source, target, fstype, flags, data]);
+  }
+  umount2(target: string, flags: number): void { this.record('umount2', [target, flags]); }
+  pivotRoot(newRoot: string, putOld: string): void { this.record('pivotRoot', [newRoot, putOld]); }
+  sethostname(name: string): void { this.record('sethostname', [name]); }
+  chdir(path: string): void { this.record('chdir', [path]); }
+  execve(path: string, argv: string[], env: string[]): never {
+    this.record('execve', [path, argv, env]);
+    throw new Error('execve recorded');
+  }
+  prctl(option: number, arg2: number): void { this.record('prctl', [option, arg2]); }
+  clearCloexec(fd: number): void { this.record('clearCloexec', [fd]); }
+  kill(pid: number, signal: number): void { this.record('kill', [pid, signal]); }
+  pidfdOpen(pid: number): number { this.record('pidfdOpen', [pid]); return 100; }
+  getpid(): number { return 1; }
+  gettid(): number { return 1; }
+}
