@@ -72,9 +72,9 @@ class LinuxSys implements Sys {
   prctl(option: number, arg2: number): void {
     this.check('prctl', this.fn.prctl(option, arg2, 0, 0, 0));
   }
-  clearCloexec(fd: number): void {
+  setCloexec(fd: number, enabled: boolean): void {
     const flags = this.check('fcntl', this.fn.fcntl(fd, F_GETFD, 0));
-    this.check('fcntl', this.fn.fcntl(fd, F_SETFD, flags & ~FD_CLOEXEC));
+    this.check('fcntl', this.fn.fcntl(fd, F_SETFD, enabled ? flags | FD_CLOEXEC : flags & ~FD_CLOEXEC));
   }
   kill(pid: number, signal: number): void {
     this.check('kill', this.fn.kill(pid, signal), `pid ${pid}`);

@@ -37,8 +37,8 @@ export interface Sys {
   /** Replaces the process image; returns only by throwing. */
   execve(path: string, argv: string[], env: string[]): never;
   prctl(option: number, arg2: number): void;
-  /** Clears FD_CLOEXEC so that the fd survives execve. */
-  clearCloexec(fd: number): void;
+  /** Sets or clears FD_CLOEXEC: a cleared fd survives execve, a set one closes on it. */
+  setCloexec(fd: number, enabled: boolean): void;
   kill(pid: number, signal: number): void;
   pidfdOpen(pid: number): number;
   getpid(): number;

@@ -25,7 +25,7 @@ export class RecordingSys implements Sys {
     throw new Error('execve recorded');
   }
   prctl(option: number, arg2: number): void { this.record('prctl', [option, arg2]); }
-  clearCloexec(fd: number): void { this.record('clearCloexec', [fd]); }
+  setCloexec(fd: number, enabled: boolean): void { this.record('setCloexec', [fd, enabled]); }
   kill(pid: number, signal: number): void { this.record('kill', [pid, signal]); }
   pidfdOpen(pid: number): number { this.record('pidfdOpen', [pid]); return 100; }
   getpid(): number { return 1; }

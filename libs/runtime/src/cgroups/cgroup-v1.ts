@@ -1,0 +1,105 @@
+/** cgroup v1: one directory per controller (cpu, cpuacct, memory, pids), the same relative path in each. */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { ContainerLimits, ContainerUsage } from '../runtime.types';
+import {
+  CFS_PERIOD_US, CgroupManager, ContainerCgroup, DEFAULT_PIDS_LIMIT, cfsQuota, cpuShares, killPids, readKeyed,
+  readNumber, readPids, removeGroupDir,
+} from './cgroup';
+
+const CONTROLLERS = ['cpu', 'cpuacct', 'memory', 'pids'] as const;
+type Controller = (typeof CONTROLLERS)[number];
+
+export class CgroupV1Manager implements CgroupManager {
+  readonly version = 1 as const;
+  constructor(
+    private readonly root: string,
+    private readonly parent: string,
+  ) {}
+
+  /** Controllers mounted on this machine; cpu and cpuacct are often co-mounted (same directory). */
+  private controllers(): Controller[] {
+    return CONTROLLERS.filter((c) => fs.existsSync(path.join(this.root, c)));
+  }
+
+  async create(id: string, limits: ContainerLimits): Promise<ContainerCgroup> {
+    const group = this.open(id);
+    for (const controller of this.controllers()) {
+      await fs.promises.mkdir(group.dir(controller), { recursive: true });
+    }
+    await group.applyLimits(limits);
+    return group;
+  }
+
+  open(id: string): CgroupV1 {
+    return new CgroupV1(id, (controller) => path.join(this.root, controller, this.parent, id), this.controllers());
+  }
+}
+
+class CgroupV1 implements ContainerCgroup {
+  constructor(
+    readonly id: string,
+    readonly dir: (controller: Controller) => string,
+    private readonly controllers: Controller[],
+  ) {}
+
+  private file(controller: Controller, name: string): string {
+    return path.join(this.dir(controller), name);
+  }
+
+  private async write(controller: Controller, name: string, value: number | string): Promise<void> {
+    if (!this.controllers.includes(controller)) return;
+    await fs.promises.writeFile(this.file(controller, name), String(value));
+  }
+
+  async applyLimits(limits: ContainerLimits): Promise<void> {
+    await this.write('cpu', 'cpu.shares', cpuShares(limits.cpuRequestMillis ?? 100));
+    if (limits.cpuMillis !== undefined) {
+      await this.write('cpu', 'cpu.cfs_period_us', CFS_PERIOD_US);
+      await this.write('cpu', 'cpu.cfs_quota_us', cfsQuota(limits.cpuMillis));
+    }
+    if (limits.memoryBytes !== undefined) {
+      await this.write('memory', 'memory.limit_in_bytes', limits.memoryBytes);
+      // With swap accounting, memory+swap gets the same limit so that the container cannot swap around it.
+      if (fs.existsSync(this.file('memory', 'memory.memsw.limit_in_bytes'))) {
+        await this.write('memory', 'memory.memsw.limit_in_bytes', limits.memoryBytes);
+      }
+    }
+    await this.write('pids', 'pids.max', limits.pids ?? DEFAULT_PIDS_LIMIT);
+  }
+
+  async addProcess(pid: number): Promise<void> {
+    for (const controller of new Set(this.controllers)) await this.write(controller, 'cgroup.procs', pid);
+  }
+
+  async usage(): Promise<ContainerUsage> {
+    const stat = await readKeyed(this.file('memory', 'memory.stat'));
+    const usage = await readNumber(this.file('memory', 'memory.usage_in_bytes')).catch(() => 0);
+    const limit = await readNumber(this.file('memory', 'memory.limit_in_bytes')).catch(() => NaN);
+    return {
+      cpuUsageSeconds: (await readNumber(this.file('cpuacct', 'cpuacct.usage')).catch(() => 0)) / 1e9,
+      memoryWorkingSetBytes: Math.max(0, usage - (stat.total_inactive_file ?? 0)),
+      ...(Number.isFinite(limit) && limit < 2 ** 62 ? { memoryLimitBytes: limit } : {}),
+      oomEvents: await this.oomKillCount(),
+    };
+  }
+
+  async oomKillCount(): Promise<number> {
+    return (await readKeyed(this.file('memory', 'memory.oom_control'))).oom_kill ?? 0;
+  }
+
+  async pids(): Promise<number[]> {
+    const controller = this.controllers.includes('pids') ? 'pids' : this.controllers[0];
+    return readPids(this.file(controller, 'cgroup.procs'));
+  }
+
+  async killAll(): Promise<void> {
+    await killPids(await this.pids());
+  }
+
+  async destroy(): Promise<void> {
+    for (const controller of this.controllers) {
+      await removeGroupDir(this.dir(controller), () => readPids(this.file(controller, 'cgroup.procs')));
+    }
+  }
+}

@@ -1,0 +1,102 @@
+/** cgroup v2: one unified tree; the parent delegates controllers through cgroup.subtree_control. */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { ContainerLimits, ContainerUsage } from '../runtime.types';
+import {
+  CFS_PERIOD_US, CgroupManager, ContainerCgroup, DEFAULT_PIDS_LIMIT, cfsQuota, cpuShares, cpuWeight, killPids,
+  readKeyed, readNumber, readPids, removeGroupDir,
+} from './cgroup';
+
+export class CgroupV2Manager implements CgroupManager {
+  readonly version = 2 as const;
+  constructor(
+    private readonly root: string,
+    private readonly parent: string,
+  ) {}
+
+  async create(id: string, limits: ContainerLimits): Promise<ContainerCgroup> {
+    const parentDir = path.join(this.root, this.parent);
+    await fs.promises.mkdir(parentDir, { recursive: true });
+    await this.delegate(this.root);
+    await this.delegate(parentDir);
+    const group = this.open(id);
+    await fs.promises.mkdir(group.dir, { recursive: true });
+    await group.applyLimits(limits);
+    return group;
+  }
+
+  /** Enables for children every controller this group has among cpu, memory, pids. */
+  private async delegate(dir: string): Promise<void> {
+    const available = (await fs.promises.readFile(path.join(dir, 'cgroup.controllers'), 'utf8').catch(() => '')).split(/\s+/);
+    const wanted = ['cpu', 'memory', 'pids'].filter((c) => available.includes(c));
+    if (wanted.length === 0) return;
+    await fs.promises.writeFile(path.join(dir, 'cgroup.subtree_control'), wanted.map((c) => `+${c}`).join(' '));
+  }
+
+  open(id: string): CgroupV2 {
+    return new CgroupV2(id, path.join(this.root, this.parent, id));
+  }
+}
+
+export class CgroupV2 implements ContainerCgroup {
+  constructor(
+    readonly id: string,
+    readonly dir: string,
+  ) {}
+
+  private file(name: string): string {
+    return path.join(this.dir, name);
+  }
+
+  /** Writes a limit if the controller is enabled here (its interface file exists). */
+  private async writeIfPresent(name: string, value: string | number): Promise<void> {
+    if (fs.existsSync(this.file(name))) await fs.promises.writeFile(this.file(name), String(value));
+  }
+
+  async applyLimits(limits: ContainerLimits): Promise<void> {
+    await this.writeIfPresent('cpu.weight', cpuWeight(cpuShares(limits.cpuRequestMillis ?? 100)));
+    if (limits.cpuMillis !== undefined) await this.writeIfPresent('cpu.max', `${cfsQuota(limits.cpuMillis)} ${CFS_PERIOD_US}`);
+    if (limits.memoryBytes !== undefined) {
+      await this.writeIfPresent('memory.max', limits.memoryBytes);
+      await this.writeIfPresent('memory.swap.max', 0);
+    }
+    await this.writeIfPresent('pids.max', limits.pids ?? DEFAULT_PIDS_LIMIT);
+  }
+
+  async addProcess(pid: number): Promise<void> {
+    await fs.promises.writeFile(this.file('cgroup.procs'), String(pid));
+  }
+
+  async usage(): Promise<ContainerUsage> {
+    const cpu = await readKeyed(this.file('cpu.stat'));
+    const memory = await readKeyed(this.file('memory.stat'));
+    const current = await readNumber(this.file('memory.current')).catch(() => 0);
+    const max = (await fs.promises.readFile(this.file('memory.max'), 'utf8').catch(() => 'max')).trim();
+    return {
+      cpuUsageSeconds: (cpu.usage_usec ?? 0) / 1e6,
+      memoryWorkingSetBytes: Math.max(0, current - (memory.inactive_file ?? 0)),
+      ...(max !== 'max' ? { memoryLimitBytes: Number(max) } : {}),
+      oomEvents: await this.oomKillCount(),
+    };
+  }
+
+  async oomKillCount(): Promise<number> {
+    return (await readKeyed(this.file('memory.events'))).oom_kill ?? 0;
+  }
+
+  async pids(): Promise<number[]> {
+    return readPids(this.file('cgroup.procs'));
+  }
+
+  async killAll(): Promise<void> {
+    // cgroup.kill (Linux 5.14) kills every task atomically, also ones forked meanwhile.
+    if (fs.existsSync(this.file('cgroup.kill'))) await fs.promises.writeFile(this.file('cgroup.kill'), '1');
+    else await killPids(await this.pids());
+  }
+
+  async destroy(): Promise<void> {
+    if (!fs.existsSync(this.dir)) return;
+    await this.killAll();
+    await removeGroupDir(this.dir, () => this.pids());
+  }
+}

@@ -1,0 +1,55 @@
+/** The on-disk record of a container, so that a restarted agent finds and adopts it. */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { ContainerExitStatus, ContainerSpec } from '../runtime.types';
+
+export interface ContainerState {
+  spec: ContainerSpec;
+  pid: number;
+  pidStartTime: number;
+  startedAt: string;
+  exit?: { code: number | null; signal: string | null; oomKilled: boolean; finishedAt: string };
+}
+
+export class ContainerStateFiles {
+  constructor(readonly containersDir: string) {}
+
+  dir(id: string): string {
+    return path.join(this.containersDir, id);
+  }
+
+  logPath(id: string): string {
+    return path.join(this.dir(id), 'log');
+  }
+
+  read(id: string): ContainerState | undefined {
+    try {
+      return JSON.parse(fs.readFileSync(path.join(this.dir(id), 'state.json'), 'utf8')) as ContainerState;
+    } catch {
+      return undefined;
+    }
+  }
+
+  write(id: string, state: ContainerState): void {
+    const file = path.join(this.dir(id), 'state.json');
+    fs.writeFileSync(`${file}.tmp`, JSON.stringify(state));
+    fs.renameSync(`${file}.tmp`, file);
+  }
+
+  ids(): string[] {
+    if (!fs.existsSync(this.containersDir)) return [];
+    return fs.readdirSync(this.containersDir).filter((id) => fs.existsSync(path.join(this.dir(id), 'state.json')));
+  }
+
+  remove(id: string): void {
+    fs.rmSync(this.dir(id), { recursive: true, force: true });
+  }
+}
+
+export function exitToState(exit: ContainerExitStatus): NonNullable<ContainerState['exit']> {
+  return { code: exit.code, signal: exit.signal, oomKilled: exit.oomKilled, finishedAt: exit.finishedAt.toISOString() };
+}
+
+export function exitFromState(exit: NonNullable<ContainerState['exit']>): ContainerExitStatus {
+  return { code: exit.code, signal: exit.signal, oomKilled: exit.oomKilled, finishedAt: new Date(exit.finishedAt) };
+}
