@@ -1,0 +1,133 @@
+/**
+ * The runtime against the real kernel: namespaces, overlayfs, cgroups. Needs root. Every container
+ * is removed in an after hook, so a failing test leaves nothing behind.
+ */
+import { after, before, describe, it } from 'node:test';
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { ensureBusyboxImage } from './image/busybox.image';
+import { LinuxRuntime } from './linux.runtime';
+import { ContainerSpec, RuntimeError } from './runtime.types';
+
+const MiB = 2 ** 20;
+
+describe('LinuxRuntime', { timeout: 120_000 }, () => {
+  let dir: string;
+  let runtime: LinuxRuntime;
+  const started: string[] = [];
+
+  const spec = (id: string, script: string, extra: Partial<ContainerSpec> = {}): ContainerSpec => ({
+    id: `rt-spec-${id}`, hostname: `host-${id}`, image: 'busybox', argv: ['sh', '-c', script], env: {},
+    limits: { memoryBytes: 64 * MiB, cpuMillis: 500 }, labels: {}, ...extra,
+  });
+
+  async function start(s: ContainerSpec) {
+    started.push(s.id);
+    return runtime.start(s);
+  }
+
+  async function logOf(id: string, until: RegExp): Promise<string> {
+    const file = path.join(dir, 'state/containers', id, 'log');
+    for (let i = 0; i < 100; i++) {
+      const text = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '';
+      if (until.test(text)) return text;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    return fs.readFileSync(file, 'utf8');
+  }
+
+  before(async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tide-runtime-'));
+    await ensureBusyboxImage(path.join(dir, 'images'));
+    runtime = new LinuxRuntime({ stateDir: path.join(dir, 'state'), imageDir: path.join(dir, 'images') });
+  });
+
+  after(async () => {
+    for (const id of started) await runtime.remove(id).catch(() => undefined);
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('runs the command as PID 1 with its own hostname and no host processes', async () => {
+    const s = spec('pid1', 'echo hi; hostname; ps -o pid,args; echo END; sleep 30');
+    await start(s);
+    const log = await logOf(s.id, /END/);
+    assert.match(log, /^hi$/m);
+    assert.match(log, /^host-pid1$/m);
+    const processes = log.split('\n').filter((line) => /^\s*\d+\s/.test(line));
+    assert.match(processes[0], /^\s*1 sh -c echo hi/);
+    assert.ok(processes.length <= 3, `only the container's processes:\n${log}`);
+  });
+
+  it('gives each container its own copy-on-write root', async () => {
+    const a = spec('cow-a', 'echo a > /tmp/mine; echo written; sleep 30');
+    const b = spec('cow-b', 'sleep 0.5; ls /tmp; echo listed; sleep 30');
+    await start(a);
+    await logOf(a.id, /written/);
+    await start(b);
+    const log = await logOf(b.id, /listed/);
+    assert.doesNotMatch(log, /mine/);
+    assert.equal(fs.existsSync(path.join(dir, 'state/containers', a.id, 'upper/tmp/mine')), true, 'the write went to its upper layer');
+  });
+
+  it('reports the exit code', async () => {
+    const s = spec('exit3', 'exit 3');
+    await start(s);
+    const exit = await runtime.wait(s.id);
+    assert.equal(exit.code, 3);
+    assert.equal(exit.oomKilled, false);
+  });
+
+  it('reports an OOM kill past the memory limit', async () => {
+    const s = spec('oom', 'tail /dev/zero', { limits: { memoryBytes: 32 * MiB } });
+    await start(s);
+    const exit = await runtime.wait(s.id);
+    assert.equal(exit.oomKilled, true);
+    assert.equal(exit.signal, 'SIGKILL');
+  });
+
+  it('refuses a missing image with ImageNotFound and leaves nothing behind', async () => {
+    const s = spec('noimage', 'true', { image: 'nope:1' });
+    await assert.rejects(runtime.start(s), (e: unknown) => e instanceof RuntimeError && e.code === 'ImageNotFound');
+    assert.equal(fs.existsSync(path.join(dir, 'state/containers', s.id)), false);
+  });
+
+  it('refuses a missing executable with StartFailed and cleans up', async () => {
+    const s = spec('noexec', '', { argv: ['no-such-binary'] });
+    await assert.rejects(runtime.start(s), (e: unknown) => e instanceof RuntimeError && e.code === 'StartFailed' && /not found/.test(e.message));
+    assert.equal(fs.existsSync(path.join(dir, 'state/containers', s.id)), false);
+    assert.equal(fs.existsSync(`/sys/fs/cgroup/pids/tide/${s.id}`), false);
+  });
+
+  it('stops with SIGTERM, then SIGKILL after the grace period, and remove leaves nothing', async () => {
+    const s = spec('stop', 'sleep 60');
+    const info = await start(s);
+    const t0 = Date.now();
+    const exit = await runtime.stop(s.id, 1);
+    // sh as PID 1 of its namespace has no SIGTERM handler, so only the SIGKILL after 1 s ends it.
+    assert.equal(exit.signal, 'SIGKILL');
+    assert.ok(Date.now() - t0 >= 900);
+    await runtime.remove(s.id);
+    assert.equal(fs.existsSync(`/proc/${info.pid}`), false);
+    assert.equal(fs.existsSync(path.join(dir, 'state/containers', s.id)), false);
+    for (const controller of ['cpu', 'memory', 'pids']) {
+      assert.equal(fs.existsSync(`/sys/fs/cgroup/${controller}/tide/${s.id}`), false, `${controller} cgroup removed`);
+    }
+    assert.doesNotMatch(fs.readFileSync('/proc/self/mounts', 'utf8'), new RegExp(s.id), 'nothing mounted on the host');
+  });
+
+  it('is adopted by a new runtime over the same state dir (an agent restart)', async () => {
+    const s = spec('adopt', 'sleep 60');
+    const info = await start(s);
+    const restarted = new LinuxRuntime({ stateDir: path.join(dir, 'state'), imageDir: path.join(dir, 'images') });
+    const found = (await restarted.list()).find((c) => c.id === s.id);
+    assert.ok(found, 'found after restart');
+    assert.equal(found.pid, info.pid);
+    assert.equal(found.exit, undefined, 'still running');
+    const exit = await restarted.stop(s.id, 0);
+    assert.equal(exit.code, null, 'an adopted container\'s exit code is unknown');
+    await restarted.remove(s.id);
+    assert.equal(fs.existsSync(`/proc/${info.pid}`), false);
+  });
+});
