@@ -1,0 +1,81 @@
+/**
+ * Starts and supervises a local etcd (Debian's etcd-server) for a one-machine cluster: data in the
+ * state dir, restarted if it dies, stopped with the control plane.
+ */
+import { ChildProcess, spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Etcd3 } from 'etcd3';
+
+export interface EtcdSupervisorOptions {
+  dataDir: string;
+  clientPort: number;
+  /** Default: clientPort + 1. */
+  peerPort?: number;
+  binary?: string;
+  logFile?: string;
+  log?: (line: string) => void;
+}
+
+export class EtcdSupervisor {
+  private child?: ChildProcess;
+  private stopping = false;
+  readonly url: string;
+
+  constructor(private readonly options: EtcdSupervisorOptions) {
+    this.url = `http://127.0.0.1:${options.clientPort}`;
+  }
+
+  async start(timeoutMs = 20_000): Promise<void> {
+    this.spawn();
+    await waitHealthy(this.url, timeoutMs);
+  }
+
+  private spawn(): void {
+    const { dataDir, clientPort } = this.options;
+    const peer = `http://127.0.0.1:${this.options.peerPort ?? clientPort + 1}`;
+    fs.mkdirSync(dataDir, { recursive: true });
+    const log = fs.openSync(this.options.logFile ?? path.join(dataDir, '..', 'etcd.log'), 'a');
+    this.child = spawn(this.options.binary ?? 'etcd', [
+      '--name', 'tide', '--data-dir', dataDir,
+      '--listen-client-urls', this.url, '--advertise-client-urls', this.url,
+      '--listen-peer-urls', peer, '--initial-advertise-peer-urls', peer,
+      '--initial-cluster', `tide=${peer}`,
+    ], { stdio: ['ignore', log, log] });
+    fs.closeSync(log);
+    this.child.on('exit', (code, signal) => {
+      if (this.stopping) return;
+      this.options.log?.(`etcd exited (${code ?? signal}); restarting in 1 s`);
+      setTimeout(() => !this.stopping && this.spawn(), 1000);
+    });
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    const child = this.child;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    await exited;
+    clearTimeout(timer);
+  }
+}
+
+export async function waitHealthy(url: string, timeoutMs: number): Promise<void> {
+  const client = new Etcd3({ hosts: url, dialTimeout: 1000 });
+  const deadline = Date.now() + timeoutMs;
+  try {
+    for (;;) {
+      try {
+        await client.get('/tide/health').string();
+        return;
+      } catch (error) {
+        if (Date.now() > deadline) throw new Error(`etcd at ${url} not healthy after ${timeoutMs} ms: ${(error as Error).message}`);
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+    }
+  } finally {
+    client.close();
+  }
+}

@@ -1,0 +1,7 @@
+export { Etcd3 } from 'etcd3';
+export * from './errors';
+export * from './keys';
+export * from './object.store';
+export * from './etcd.supervisor';
+export * from './node.leases';
+export * from './leader.election';

@@ -1,0 +1,118 @@
+/**
+ * Typed objects in etcd with optimistic concurrency: resourceVersion is the key's mod revision and
+ * every write compares it; generation increments only when the spec changes.
+ */
+import { randomUUID } from 'node:crypto';
+import { Etcd3, IKeyValue, Watcher } from 'etcd3';
+import { AnyObject, Kind, canonicalJson } from '@tide/api';
+import { AlreadyExistsError, ConflictError, NotFoundError } from './errors';
+import { kindPrefix, objectKey } from './keys';
+
+export type WatchEvent<T> = { type: 'put'; object: T } | { type: 'delete'; key: string };
+
+function keyOf(object: AnyObject): string {
+  return objectKey(object.kind, object.metadata.namespace, object.metadata.name);
+}
+
+function decode<T extends AnyObject>(kv: IKeyValue): T {
+  const object = JSON.parse(kv.value.toString()) as T;
+  object.metadata.resourceVersion = String(kv.mod_revision);
+  return object;
+}
+
+/** What is stored: the object without its resourceVersion (the key's revision is the truth). */
+function encode(object: AnyObject): string {
+  const { resourceVersion: _ignored, ...metadata } = object.metadata;
+  return JSON.stringify({ ...object, metadata });
+}
+
+export class ObjectStore {
+  constructor(readonly client: Etcd3) {}
+
+  async get<T extends AnyObject>(kind: T['kind'], namespace: string, name: string): Promise<T | undefined> {
+    const response = await this.client.get(objectKey(kind, namespace, name)).exec();
+    return response.kvs.length ? decode<T>(response.kvs[0]) : undefined;
+  }
+
+  async list<T extends AnyObject>(kind: T['kind'], namespace?: string): Promise<{ items: T[]; revision: number }> {
+    const response = await this.client.getAll().prefix(kindPrefix(kind, namespace)).exec();
+    return { items: response.kvs.map((kv) => decode<T>(kv)), revision: Number(response.header.revision) };
+  }
+
+  async create<T extends AnyObject>(object: T): Promise<T> {
+    const stored = {
+      ...object,
+      metadata: { ...object.metadata, generation: 1, uid: randomUUID(), creationTimestamp: new Date().toISOString() },
+    } as T;
+    const key = keyOf(stored);
+    const result = await this.client.if(key, 'Create', '==', 0).then(this.client.put(key).value(encode(stored))).commit();
+    if (!result.succeeded) throw new AlreadyExistsError(`${object.kind} ${object.metadata.namespace}/${object.metadata.name} exists already`);
+    stored.metadata.resourceVersion = String(result.header.revision);
+    return stored;
+  }
+
+  /** Writes the object if nobody changed it since its resourceVersion was read. */
+  async update<T extends AnyObject>(object: T, previous?: T): Promise<T> {
+    const key = keyOf(object);
+    const revision = object.metadata.resourceVersion;
+    if (!revision) throw new ConflictError(`${key}: update without resourceVersion`);
+    const specChanged = previous !== undefined && canonicalJson(previous.spec) !== canonicalJson(object.spec);
+    const stored = {
+      ...object,
+      metadata: { ...object.metadata, generation: (object.metadata.generation ?? 1) + (specChanged ? 1 : 0) },
+    } as T;
+    const result = await this.client.if(key, 'Mod', '==', revision).then(this.client.put(key).value(encode(stored))).commit();
+    if (!result.succeeded) throw new ConflictError(`${object.kind} ${object.metadata.namespace}/${object.metadata.name} changed meanwhile`);
+    stored.metadata.resourceVersion = String(result.header.revision);
+    return stored;
+  }
+
+  /** Read-modify-write with retries on conflict. The mutator returns undefined to write nothing. */
+  async mutate<T extends AnyObject>(kind: T['kind'], namespace: string, name: string, mutator: (current: T) => T | undefined): Promise<T> {
+    for (let attempt = 0; attempt < 10; attempt++) {
+      const current = await this.get<T>(kind, namespace, name);
+      if (!current) throw new NotFoundError(`${kind} ${namespace}/${name} not found`);
+      const next = mutator(structuredClone(current));
+      if (!next) return current;
+      try {
+        return await this.update(next, current);
+      } catch (error) {
+        if (!(error instanceof ConflictError)) throw error;
+      }
+    }
+    throw new ConflictError(`${kind} ${namespace}/${name}: too many concurrent writers`);
+  }
+
+  async delete(kind: Kind, namespace: string, name: string, resourceVersion?: string): Promise<boolean> {
+    const key = objectKey(kind, namespace, name);
+    if (resourceVersion === undefined) {
+      const response = await this.client.delete().key(key).exec();
+      return Number(response.deleted) > 0;
+    }
+    const result = await this.client.if(key, 'Mod', '==', resourceVersion).then(this.client.delete().key(key)).commit();
+    if (!result.succeeded) throw new ConflictError(`${kind} ${namespace}/${name} changed meanwhile`);
+    return true;
+  }
+
+  /**
+   * Writes all objects in one transaction that succeeds only if none of them changed since read
+   * (the scheduler's batch commit). Returns false on conflict: nothing is written then.
+   */
+  async updateAll(objects: AnyObject[]): Promise<boolean> {
+    if (objects.length === 0) return true;
+    let txn = this.client.if(keyOf(objects[0]), 'Mod', '==', objects[0].metadata.resourceVersion!);
+    for (const object of objects.slice(1)) txn = txn.and(keyOf(object), 'Mod', '==', object.metadata.resourceVersion!);
+    const result = await txn.then(...objects.map((o) => this.client.put(keyOf(o)).value(encode(o)))).commit();
+    return result.succeeded;
+  }
+
+  /** Watches a kind from a revision on; the handler sees puts and deletes in order. */
+  async watch<T extends AnyObject>(kind: T['kind'], handler: (event: WatchEvent<T>) => void, fromRevision?: number): Promise<Watcher> {
+    let builder = this.client.watch().prefix(kindPrefix(kind));
+    if (fromRevision !== undefined) builder = builder.startRevision(String(fromRevision));
+    const watcher = await builder.create();
+    watcher.on('put', (kv) => handler({ type: 'put', object: decode<T>(kv) }));
+    watcher.on('delete', (kv) => handler({ type: 'delete', key: kv.key.toString() }));
+    return watcher;
+  }
+}

@@ -1,0 +1,90 @@
+/** The store against a real etcd process. */
+import { after, before, describe, it } from 'node:test';
+import * as assert from 'node:assert/strict';
+import { Etcd3 } from 'etcd3';
+import { Service } from '@tide/api';
+import { ConflictError } from './errors';
+import { LeaderElection } from './leader.election';
+import { NodeLeases } from './node.leases';
+import { ObjectStore, WatchEvent } from './object.store';
+import { TestEtcd, startTestEtcd } from './testing';
+
+function service(name: string, replicas = 1): Service {
+  return { apiVersion: 'tide/v1', kind: 'Service', metadata: { name, namespace: 'default' }, spec: { replicas, image: 'busybox' } };
+}
+
+describe('ObjectStore on etcd', { timeout: 60_000 }, () => {
+  let etcd: TestEtcd;
+  let store: ObjectStore;
+
+  before(async () => {
+    etcd = await startTestEtcd();
+    store = new ObjectStore(etcd.client);
+  });
+  after(async () => etcd?.stop());
+
+  it('creates with generation 1 and resourceVersion = mod revision', async () => {
+    const created = await store.create(service('a'));
+    assert.equal(created.metadata.generation, 1);
+    const read = await store.get<Service>('Service', 'default', 'a');
+    assert.equal(read?.metadata.resourceVersion, created.metadata.resourceVersion);
+  });
+
+  it('bumps generation on spec changes only, and refuses stale writes', async () => {
+    const current = (await store.get<Service>('Service', 'default', 'a'))!;
+    const scaled = await store.update({ ...current, spec: { ...current.spec, replicas: 3 } }, current);
+    assert.equal(scaled.metadata.generation, 2);
+    const statusOnly = await store.update({ ...scaled, status: { replicas: 3, readyReplicas: 0, runningReplicas: 0, pendingReplicas: 3 } }, scaled);
+    assert.equal(statusOnly.metadata.generation, 2);
+    await assert.rejects(store.update({ ...current, spec: { ...current.spec, replicas: 9 } }, current), ConflictError);
+  });
+
+  it('commits a batch only when no object changed', async () => {
+    const b = await store.create(service('b'));
+    const c = await store.create(service('c'));
+    assert.equal(await store.updateAll([{ ...b, spec: { ...b.spec, replicas: 2 } }, { ...c, spec: { ...c.spec, replicas: 2 } }]), true);
+    assert.equal(await store.updateAll([{ ...b, spec: { ...b.spec, replicas: 5 } }]), false, 'b is stale now');
+    assert.equal((await store.get<Service>('Service', 'default', 'b'))?.spec.replicas, 2);
+  });
+
+  it('watches puts and deletes', async () => {
+    const events: WatchEvent<Service>[] = [];
+    const watcher = await store.watch<Service>('Service', (e) => events.push(e));
+    await store.create(service('w'));
+    await store.delete('Service', 'default', 'w');
+    for (let i = 0; i < 50 && events.length < 2; i++) await new Promise((r) => setTimeout(r, 50));
+    await watcher.cancel();
+    assert.deepEqual(events.map((e) => e.type), ['put', 'delete']);
+  });
+
+  it('expires a node lease without heartbeats and keeps it with them', async () => {
+    const leases = new NodeLeases(etcd.client, 2);
+    await leases.grant('kept');
+    await leases.grant('dropped');
+    for (let i = 0; i < 4; i++) {
+      await new Promise((r) => setTimeout(r, 1000));
+      assert.equal(await leases.renew('kept'), true);
+    }
+    const alive = await leases.alive();
+    leases.close();
+    assert.ok(alive.has('kept'));
+    assert.ok(!alive.has('dropped'));
+  });
+
+  it('elects one leader of two and fails over when it resigns', async () => {
+    const elected: string[] = [];
+    const clients = [new Etcd3({ hosts: etcd.url }), new Etcd3({ hosts: etcd.url })];
+    const [one, two] = ['one', 'two'].map((id, i) => new LeaderElection(clients[i], id, { onElected: () => elected.push(id), onLost: () => undefined }, 2));
+    one.start();
+    await new Promise((r) => setTimeout(r, 500));
+    two.start();
+    await new Promise((r) => setTimeout(r, 1000));
+    assert.deepEqual(elected, ['one']);
+    assert.ok(one.isLeader && !two.isLeader);
+    await one.resign();
+    for (let i = 0; i < 50 && elected.length < 2; i++) await new Promise((r) => setTimeout(r, 100));
+    assert.deepEqual(elected, ['one', 'two']);
+    await two.resign();
+    clients.forEach((c) => c.close());
+  });
+});
