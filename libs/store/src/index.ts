@@ -1,4 +1,4 @@
-export { Etcd3 } from 'etcd3';
+export { Etcd3, Watcher } from 'etcd3';
 export * from './errors';
 export * from './keys';
 export * from './object.store';

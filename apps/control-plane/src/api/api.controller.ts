@@ -1,0 +1,122 @@
+/** The HTTP API under /api/v1 (docs/ARCHITECTURE.md). */
+import {
+  BadRequestException, Body, Controller, Delete, Get, HttpCode, Inject, NotFoundException, Param, Post, Put, Query, Res,
+} from '@nestjs/common';
+import type { Response } from 'express';
+import { Readable } from 'node:stream';
+import { Node, Replica, Service, TideEvent } from '@tide/api';
+import { ApplyResult, ApplyValidationError, applyDocuments } from './apply.service';
+import { CLUSTER, ClusterContext } from './cluster.context';
+
+function namespaceOf(query: string | undefined): string | undefined {
+  return query === 'all' ? undefined : query || 'default';
+}
+
+@Controller('api/v1')
+export class ApiController {
+  constructor(@Inject(CLUSTER) private readonly cluster: ClusterContext) {}
+
+  private get store() {
+    return this.cluster.store;
+  }
+
+  @Post('apply')
+  @HttpCode(200)
+  async apply(@Body() body: { documents?: unknown[] }): Promise<{ results: ApplyResult[] }> {
+    if (!Array.isArray(body?.documents)) throw new BadRequestException({ error: 'body must be {"documents": [...]}', details: [] });
+    try {
+      const results = await applyDocuments(this.store, body.documents);
+      this.cluster.kick();
+      return { results };
+    } catch (error) {
+      if (error instanceof ApplyValidationError) throw new BadRequestException({ error: error.message, details: error.details });
+      throw error;
+    }
+  }
+
+  @Get('services')
+  async services(@Query('namespace') namespace?: string): Promise<{ items: Service[] }> {
+    return { items: (await this.store.list<Service>('Service', namespaceOf(namespace))).items };
+  }
+
+  @Get('services/:name')
+  async service(@Param('name') name: string, @Query('namespace') namespace?: string): Promise<Service> {
+    return found(await this.store.get<Service>('Service', namespace || 'default', name), `service "${name}"`, namespace);
+  }
+
+  @Delete('services/:name')
+  async deleteService(@Param('name') name: string, @Query('namespace') namespace?: string): Promise<{ deleted: string }> {
+    const ns = namespace || 'default';
+    if (!(await this.store.delete('Service', ns, name))) throw notFound(`service "${name}"`, ns);
+    this.cluster.kick();
+    return { deleted: `service/${name}` };
+  }
+
+  @Put('services/:name/scale')
+  async scale(@Param('name') name: string, @Body() body: { replicas?: unknown }, @Query('namespace') namespace?: string): Promise<Service> {
+    const replicas = body?.replicas;
+    if (typeof replicas !== 'number' || !Number.isInteger(replicas) || replicas < 0 || replicas > 10_000) {
+      throw new BadRequestException({ error: 'replicas: must be an integer between 0 and 10000', details: [{ document: 0, path: 'replicas', message: 'must be an integer between 0 and 10000' }] });
+    }
+    const ns = namespace || 'default';
+    if (!(await this.store.get<Service>('Service', ns, name))) throw notFound(`service "${name}"`, ns);
+    const updated = await this.store.mutate<Service>('Service', ns, name, (s) => ({ ...s, spec: { ...s.spec, replicas } }));
+    this.cluster.kick();
+    return updated;
+  }
+
+  @Get('replicas')
+  async replicas(@Query('namespace') namespace?: string, @Query('service') service?: string): Promise<{ items: Replica[] }> {
+    const items = (await this.store.list<Replica>('Replica', namespaceOf(namespace))).items;
+    return { items: service ? items.filter((r) => r.spec.service === service) : items };
+  }
+
+  @Get('replicas/:name')
+  async replica(@Param('name') name: string, @Query('namespace') namespace?: string): Promise<Replica> {
+    return found(await this.store.get<Replica>('Replica', namespace || 'default', name), `replica "${name}"`, namespace);
+  }
+
+  @Get('replicas/:name/logs')
+  async logs(@Param('name') name: string, @Res() res: Response, @Query('namespace') namespace?: string, @Query('follow') follow?: string): Promise<void> {
+    const ns = namespace || 'default';
+    const replica = found(await this.store.get<Replica>('Replica', ns, name), `replica "${name}"`, ns);
+    if (!replica.spec.nodeName) throw new BadRequestException({ error: `replica "${name}" is not scheduled yet: no logs`, details: [] });
+    const node = found(await this.store.get<Node>('Node', 'default', replica.spec.nodeName), `node "${replica.spec.nodeName}"`);
+    const url = `http://${node.spec.address}:${node.spec.agentPort}/v1/logs/${ns}/${name}${follow ? '?follow=1' : ''}`;
+    const upstream = await fetch(url).catch((error: Error) => {
+      throw new BadRequestException({ error: `node ${node.metadata.name} unreachable at ${url}: ${error.message}`, details: [] });
+    });
+    res.status(upstream.status).type('text/plain');
+    if (!upstream.body) return void res.end();
+    const body = Readable.fromWeb(upstream.body as never);
+    res.on('close', () => body.destroy());
+    body.pipe(res);
+  }
+
+  @Get('nodes')
+  async nodes(): Promise<{ items: Node[] }> {
+    return { items: (await this.store.list<Node>('Node')).items };
+  }
+
+  @Get('nodes/:name')
+  async node(@Param('name') name: string): Promise<Node> {
+    return found(await this.store.get<Node>('Node', 'default', name), `node "${name}"`);
+  }
+
+  @Get('events')
+  async events(@Query('namespace') namespace?: string, @Query('kind') kind?: string, @Query('name') name?: string): Promise<{ items: TideEvent[] }> {
+    const items = (await this.store.list<TideEvent>('Event', namespaceOf(namespace))).items.filter((e) =>
+      (!kind || e.spec.involvedObject.kind === kind) && (!name || e.spec.involvedObject.name === name));
+    items.sort((a, b) => a.spec.timestamp.localeCompare(b.spec.timestamp));
+    return { items };
+  }
+}
+
+function notFound(what: string, namespace?: string): NotFoundException {
+  return new NotFoundException({ error: `${what} not found${namespace ? ` in namespace "${namespace}"` : ''}`, details: [] });
+}
+
+function found<T>(value: T | undefined, what: string, namespace?: string): T {
+  if (value === undefined) throw notFound(what, namespace);
+  return value;
+}

@@ -1,0 +1,58 @@
+/** `tsctl apply`: validate every document, then create or update each; an invalid file writes nothing. */
+import { FieldError, Service, specEquals, validateDocument } from '@tide/api';
+import { AlreadyExistsError, ConflictError, ObjectStore } from '@tide/store';
+
+export type ApplyAction = 'created' | 'configured' | 'unchanged';
+
+export interface ApplyResult {
+  kind: string;
+  namespace: string;
+  name: string;
+  action: ApplyAction;
+}
+
+export class ApplyValidationError extends Error {
+  constructor(readonly details: FieldError[]) {
+    super(`${details.length} invalid field(s); nothing was applied`);
+  }
+}
+
+export async function applyDocuments(store: ObjectStore, documents: unknown[]): Promise<ApplyResult[]> {
+  const valid: Service[] = [];
+  const errors: FieldError[] = [];
+  documents.forEach((doc, index) => {
+    const result = validateDocument(doc, index);
+    if (result.ok) valid.push(result.object);
+    else errors.push(...result.errors);
+  });
+  const names = new Set<string>();
+  valid.forEach((service, index) => {
+    const key = `${service.metadata.namespace}/${service.metadata.name}`;
+    if (names.has(key)) errors.push({ document: index, path: 'metadata.name', message: `service ${key} appears twice in this apply` });
+    names.add(key);
+  });
+  if (errors.length > 0) throw new ApplyValidationError(errors);
+  const results: ApplyResult[] = [];
+  for (const service of valid) results.push(await applyService(store, service));
+  return results;
+}
+
+async function applyService(store: ObjectStore, desired: Service): Promise<ApplyResult> {
+  const { namespace, name } = desired.metadata;
+  const result = (action: ApplyAction): ApplyResult => ({ kind: 'Service', namespace, name, action });
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const current = await store.get<Service>('Service', namespace, name);
+    try {
+      if (!current) {
+        await store.create(desired);
+        return result('created');
+      }
+      if (specEquals(current, desired)) return result('unchanged');
+      await store.update({ ...current, metadata: { ...current.metadata, labels: desired.metadata.labels }, spec: desired.spec }, current);
+      return result('configured');
+    } catch (error) {
+      if (!(error instanceof ConflictError || error instanceof AlreadyExistsError)) throw error;
+    }
+  }
+  throw new ConflictError(`service ${namespace}/${name} keeps changing concurrently; try again`);
+}

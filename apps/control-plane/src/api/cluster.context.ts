@@ -1,0 +1,13 @@
+/** What the HTTP layer needs, provided to NestJS as one value. */
+import { ObjectStore } from '@tide/store';
+import { ControlPlaneMetrics } from '../metrics';
+
+export const CLUSTER = Symbol('ClusterContext');
+
+export interface ClusterContext {
+  store: ObjectStore;
+  metrics: ControlPlaneMetrics;
+  isLeader(): boolean;
+  /** A hint to the controllers that desired state changed (they re-read etcd anyway). */
+  kick(): void;
+}

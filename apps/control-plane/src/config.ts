@@ -1,0 +1,52 @@
+/** Command-line flags of the control plane (docs/ARCHITECTURE.md). */
+import * as os from 'node:os';
+
+export interface ControlPlaneConfig {
+  listen: { host: string; port: number };
+  grpcListen: string;
+  etcd?: string[];
+  etcdPort: number;
+  stateDir: string;
+  id: string;
+  nodeGraceSeconds: number;
+  nodeLeaseSeconds: number;
+}
+
+export class ConfigError extends Error {}
+
+function hostPort(value: string, flag: string): { host: string; port: number } {
+  const match = /^(.+):(\d+)$/.exec(value);
+  if (!match) throw new ConfigError(`${flag}: expected HOST:PORT, got "${value}"`);
+  return { host: match[1], port: Number(match[2]) };
+}
+
+export function parseFlags(argv: string[]): ControlPlaneConfig {
+  const values = new Map<string, string>();
+  for (let i = 0; i < argv.length; i++) {
+    const flag = argv[i];
+    if (!flag.startsWith('--')) throw new ConfigError(`unexpected argument "${flag}"`);
+    const [name, inline] = flag.slice(2).split('=', 2);
+    const value = inline ?? argv[++i];
+    if (value === undefined) throw new ConfigError(`--${name} needs a value`);
+    values.set(name, value);
+  }
+  const known = ['listen', 'grpc-listen', 'etcd', 'etcd-port', 'state-dir', 'id', 'node-grace-seconds', 'node-lease-seconds'];
+  for (const name of values.keys()) if (!known.includes(name)) throw new ConfigError(`unknown flag --${name} (known: ${known.map((k) => `--${k}`).join(' ')})`);
+  const number = (name: string, fallback: number) => {
+    const value = Number(values.get(name) ?? fallback);
+    if (!Number.isFinite(value) || value <= 0) throw new ConfigError(`--${name}: expected a positive number`);
+    return value;
+  };
+  const grpc = values.get('grpc-listen') ?? '127.0.0.1:7071';
+  hostPort(grpc, '--grpc-listen');
+  return {
+    listen: hostPort(values.get('listen') ?? '127.0.0.1:7070', '--listen'),
+    grpcListen: grpc,
+    etcd: values.get('etcd')?.split(',').map((s) => s.trim()).filter(Boolean),
+    etcdPort: number('etcd-port', 2379),
+    stateDir: values.get('state-dir') ?? '/var/lib/tide/control-plane',
+    id: values.get('id') ?? `${os.hostname()}-${process.pid}`,
+    nodeGraceSeconds: number('node-grace-seconds', 30),
+    nodeLeaseSeconds: number('node-lease-seconds', 6),
+  };
+}

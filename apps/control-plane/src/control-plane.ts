@@ -1,0 +1,85 @@
+/**
+ * Wires one control plane: etcd (supervised or external), the HTTP API, the agents' gRPC endpoint,
+ * and the controllers that run only while this instance is the elected leader.
+ */
+import * as path from 'node:path';
+import { INestApplication, Logger } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { Etcd3, EtcdSupervisor, LeaderElection, NodeLeases, ObjectStore, Watcher } from '@tide/store';
+import { AgentGrpcServer } from './agent.grpc';
+import { AppModule } from './app.module';
+import { ControlPlaneConfig } from './config';
+import { EventRecorder } from './controllers/events.recorder';
+import { LeaderRunner } from './controllers/leader.runner';
+import { NodeLifecycleController } from './controllers/node-lifecycle.controller';
+import { SchedulerLoop } from './controllers/scheduler.loop';
+import { ServiceController } from './controllers/service.controller';
+import { ControlPlaneMetrics } from './metrics';
+
+export class ControlPlane {
+  private readonly logger = new Logger('ControlPlane');
+  private etcd?: EtcdSupervisor;
+  private client?: Etcd3;
+  private app?: INestApplication;
+  private grpc?: AgentGrpcServer;
+  private election?: LeaderElection;
+  private runner?: LeaderRunner;
+  private leases?: NodeLeases;
+  private watchers: Watcher[] = [];
+
+  constructor(private readonly config: ControlPlaneConfig) {}
+
+  async start(): Promise<void> {
+    const hosts = await this.startEtcd();
+    this.client = new Etcd3({ hosts });
+    const store = new ObjectStore(this.client);
+    const metrics = new ControlPlaneMetrics();
+    const events = new EventRecorder(store, `control-plane/${this.config.id}`);
+    this.leases = new NodeLeases(this.client, this.config.nodeLeaseSeconds);
+    const services = new ServiceController(store, events);
+    const scheduler = new SchedulerLoop(store, events, metrics);
+    const nodes = new NodeLifecycleController(store, this.leases, events, this.config.nodeGraceSeconds);
+    const runner = new LeaderRunner([
+      { name: 'services', periodMs: 1000, run: () => services.sync() },
+      { name: 'scheduler', periodMs: 500, run: () => scheduler.cycle() },
+      { name: 'nodes', periodMs: 1000, run: () => nodes.sync() },
+    ]);
+    this.runner = runner;
+    for (const kind of ['Service', 'Replica', 'Node'] as const) this.watchers.push(await store.watch(kind, () => runner.kick()));
+    this.grpc = new AgentGrpcServer(store, this.leases, events, Math.max(500, (this.config.nodeLeaseSeconds * 1000) / 3));
+    await this.grpc.listen(this.config.grpcListen);
+    this.election = new LeaderElection(this.client, this.config.id, {
+      onElected: () => { this.logger.log(`${this.config.id} is the leader`); metrics.leader.set(1); runner.start(); },
+      onLost: () => { this.logger.warn(`${this.config.id} lost leadership`); metrics.leader.set(0); runner.stop(); },
+    });
+    this.election.start();
+    this.app = await NestFactory.create(AppModule.forCluster({
+      store, metrics, isLeader: () => this.election?.isLeader ?? false, kick: () => runner.kick(),
+    }), { logger: ['error', 'warn', 'log'] });
+    await this.app.listen(this.config.listen.port, this.config.listen.host);
+    this.logger.log(`API on http://${this.config.listen.host}:${this.config.listen.port}, agents on ${this.config.grpcListen}, etcd ${hosts.join(',')}`);
+  }
+
+  private async startEtcd(): Promise<string[]> {
+    if (this.config.etcd?.length) return this.config.etcd;
+    this.etcd = new EtcdSupervisor({
+      dataDir: path.join(this.config.stateDir, 'etcd'),
+      clientPort: this.config.etcdPort,
+      logFile: path.join(this.config.stateDir, 'etcd.log'),
+      log: (line) => this.logger.warn(line),
+    });
+    await this.etcd.start();
+    return [this.etcd.url];
+  }
+
+  async stop(): Promise<void> {
+    this.runner?.stop();
+    await this.election?.resign();
+    for (const watcher of this.watchers) await watcher.cancel().catch(() => undefined);
+    await this.app?.close();
+    await this.grpc?.close();
+    this.leases?.close();
+    this.client?.close();
+    await this.etcd?.stop();
+  }
+}

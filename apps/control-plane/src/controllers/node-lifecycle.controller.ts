@@ -1,0 +1,58 @@
+/**
+ * Marks nodes whose lease expired NotReady, and after the grace period fails their replicas with
+ * reason NodeLost so that the service controller replaces them elsewhere.
+ */
+import { Node, Replica } from '@tide/api';
+import { NodeLeases, ObjectStore } from '@tide/store';
+import { EventRecorder } from './events.recorder';
+import { holdsResources } from './scheduler.loop';
+
+export class NodeLifecycleController {
+  constructor(
+    private readonly store: ObjectStore,
+    private readonly leases: NodeLeases,
+    private readonly events: EventRecorder,
+    private readonly graceSeconds: number,
+  ) {}
+
+  async sync(): Promise<void> {
+    const alive = await this.leases.alive();
+    const nodes = (await this.store.list<Node>('Node')).items;
+    for (const node of nodes) {
+      const name = node.metadata.name;
+      if (node.status?.ready && !alive.has(name)) {
+        await this.store.mutate<Node>('Node', 'default', name, (n) => {
+          n.status = { ...n.status!, ready: false, message: `no heartbeat since ${n.status?.lastHeartbeat ?? 'registration'}`, lastHeartbeat: n.status?.lastHeartbeat ?? new Date().toISOString() };
+          return n;
+        });
+        await this.events.record({ kind: 'Node', namespace: 'default', name }, 'Warning', 'NodeNotReady', 'the node\'s lease expired: no heartbeat from its agent');
+      } else if (!node.status?.ready && !alive.has(name) && this.graceExpired(node)) {
+        await this.evict(name);
+      }
+    }
+  }
+
+  private graceExpired(node: Node): boolean {
+    const since = Date.parse(node.status?.lastHeartbeat ?? '');
+    return Number.isFinite(since) && Date.now() - since > this.graceSeconds * 1000;
+  }
+
+  private async evict(node: string): Promise<void> {
+    const replicas = (await this.store.list<Replica>('Replica')).items.filter((r) => r.spec.nodeName === node);
+    for (const replica of replicas) {
+      const { namespace, name } = replica.metadata;
+      if (replica.metadata.deletionTimestamp) {
+        // Its agent is gone and cannot confirm the stop; the node's own agent cleans up if it returns.
+        await this.store.delete('Replica', namespace, name).catch(() => undefined);
+        continue;
+      }
+      if (!holdsResources(replica)) continue;
+      await this.store.mutate<Replica>('Replica', namespace, name, (r) => {
+        r.status = { ...(r.status ?? { restartCount: 0 }), phase: 'Failed', ready: false, message: `node ${node} lost`,
+          lastExit: { code: null, signal: null, reason: 'NodeLost', finishedAt: new Date().toISOString() } };
+        return r;
+      }).catch(() => undefined);
+      await this.events.record({ kind: 'Replica', namespace, name }, 'Warning', 'NodeLost', `node ${node} has been unreachable past its grace period; replacing the replica`);
+    }
+  }
+}
