@@ -101,6 +101,14 @@ export class AgentGrpcServer {
 
   private async report(report: StatusReport__Output): Promise<void> {
     for (const status of report.replicas) await this.applyStatus(report.nodeName, status);
+    // A terminating replica the agent does not report has no container there (any more): it is gone.
+    const reported = new Set(report.replicas.map((r) => `${r.namespace}/${r.name}`));
+    const { items } = await this.store.list<Replica>('Replica');
+    for (const r of items) {
+      if (r.spec.nodeName === report.nodeName && r.metadata.deletionTimestamp && !reported.has(`${r.metadata.namespace}/${r.metadata.name}`)) {
+        await this.store.delete('Replica', r.metadata.namespace, r.metadata.name, r.metadata.resourceVersion).catch(() => undefined);
+      }
+    }
     for (const key of report.gone) {
       const [namespace, name] = key.split('/');
       const replica = await this.store.get<Replica>('Replica', namespace, name);

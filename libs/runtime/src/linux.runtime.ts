@@ -80,7 +80,8 @@ export class LinuxRuntime implements ContainerRuntime {
 
   /** Spawns the init from a fresh worker, puts it in the cgroup, says "go", and waits for its execve. */
   private launch(spec: ContainerSpec, config: InitConfig, cgroup: ContainerCgroup, onPid: (pid: number) => void): Promise<Tracked> {
-    const logPath = this.states.logPath(spec.id);
+    const logPath = spec.logPath ?? this.states.logPath(spec.id);
+    fs.mkdirSync(path.dirname(logPath), { recursive: true });
     const logFd = fs.openSync(logPath, 'a');
     const data: StartWorkerData = { initScript: INIT_SCRIPT, initConfig: JSON.stringify(config), logFd, namespaces: CONTAINER_NAMESPACES };
     const worker = new Worker(START_WORKER, { workerData: data });
@@ -123,7 +124,7 @@ export class LinuxRuntime implements ContainerRuntime {
       spec: state.spec,
       pid: state.pid,
       startedAt: new Date(state.startedAt),
-      logPath: this.states.logPath(state.spec.id),
+      logPath: state.spec.logPath ?? this.states.logPath(state.spec.id),
       ...(state.exit ? { exit: exitFromState(state.exit) } : {}),
     };
   }

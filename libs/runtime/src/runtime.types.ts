@@ -24,6 +24,9 @@ export interface ContainerSpec {
   env: Record<string, string>;
   workingDir?: string;
   limits: ContainerLimits;
+  /** Where stdout and stderr are appended; default: the container's own dir (removed with it).
+   *  The agent keeps logs per replica so that they survive container restarts. */
+  logPath?: string;
   /** Labels kept with the container state (namespace, service, replica, template hash). */
   labels: Record<string, string>;
 }
