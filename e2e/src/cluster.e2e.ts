@@ -31,10 +31,10 @@ spec:
 ${extra}`;
 }
 
+/** A live process; a zombie (exited, not yet reaped by whoever inherited it) counts as gone. */
 function isAlive(pid: number): boolean {
   try {
-    process.kill(pid, 0);
-    return true;
+    return !/State:\s+Z/.test(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
   } catch {
     return false;
   }
