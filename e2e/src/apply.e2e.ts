@@ -63,11 +63,16 @@ describe('apply, bad input and control-plane restarts', { timeout: 400_000 }, ()
     assert.equal(first.code, 0, first.stderr);
     assert.match(first.stdout, /service\/alpha created/);
     assert.match(first.stdout, /service\/beta created/);
-    const versions = (await cluster.services()).map((s) => s.metadata.resourceVersion);
+    // Status updates by the controllers change resourceVersion; the spec's generation changes only on writes of the spec.
+    const generations = (await cluster.services()).map((s) => s.metadata.generation);
     const again = await cluster.tsctl(['apply', '-f', file]);
     assert.equal(again.code, 0, again.stderr);
     assert.match(again.stdout, /service\/alpha unchanged/);
-    assert.deepEqual((await cluster.services()).map((s) => s.metadata.resourceVersion), versions, 'nothing written');
+    assert.match(again.stdout, /service\/beta unchanged/);
+    assert.deepEqual((await cluster.services()).map((s) => s.metadata.generation), generations, 'nothing written');
+    const changed = await cluster.tsctl(['apply', '-f', '-'], { input: GOOD.replace('replicas: 1', 'replicas: 2') });
+    assert.match(changed.stdout, /service\/alpha configured/);
+    assert.match(changed.stdout, /service\/beta unchanged/);
   });
 
   for (const bad of BAD) {
