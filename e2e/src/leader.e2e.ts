@@ -1,0 +1,63 @@
+/**
+ * Two control planes share one etcd: exactly one is the leader and runs the scheduler; when it
+ * stops, the other takes over and schedules.
+ */
+import { after, before, describe, it } from 'node:test';
+import * as assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { REPO, TestCluster, pidsMentioning, waitFor } from './harness';
+
+const BASE = 17470;
+
+async function health(port: number): Promise<{ leader: boolean } | undefined> {
+  const response = await fetch(`http://127.0.0.1:${port}/healthz`).catch(() => undefined);
+  return response?.ok ? ((await response.json()) as { leader: boolean }) : undefined;
+}
+
+describe('two control planes', { timeout: 300_000 }, () => {
+  let cluster: TestCluster;
+
+  before(async () => {
+    cluster = await TestCluster.start({ nodes: 1, basePort: BASE });
+    const log = fs.openSync(path.join(cluster.stateDir, 'second-control-plane.log'), 'a');
+    spawn(process.execPath, [
+      path.join(REPO, 'apps/control-plane/dist/main.js'), '--etcd', `http://127.0.0.1:${BASE + 2}`,
+      '--listen', `127.0.0.1:${BASE + 50}`, '--grpc-listen', `127.0.0.1:${BASE + 51}`,
+      '--state-dir', path.join(cluster.stateDir, 'second'), '--id', 'second',
+    ], { detached: true, stdio: ['ignore', log, log] }).unref();
+    await waitFor('the second control plane', async () => health(BASE + 50), 30_000);
+  });
+
+  after(async () => {
+    await cluster?.stop();
+  });
+
+  it('has exactly one leader, and the other takes over when it stops', async () => {
+    const first = await health(BASE);
+    const second = await health(BASE + 50);
+    assert.equal(first?.leader, true, 'the first one started first and leads');
+    assert.equal(second?.leader, false, 'the second one waits');
+    const metrics = await (await fetch(`http://127.0.0.1:${BASE + 50}/metrics`)).text();
+    assert.match(metrics, /^tide_leader 0$/m, 'the follower says it does not lead');
+    assert.doesNotMatch(metrics, /^tide_scheduler_attempts_total\{result="scheduled"\}/m);
+
+    // Stop the leader (it started etcd, so keep etcd: kill only the Node process, not its etcd child).
+    const [leaderPid] = pidsMentioning('control-plane/dist/main.js').filter((pid) =>
+      fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(`127.0.0.1:${BASE}\0`));
+    assert.ok(leaderPid);
+    process.kill(leaderPid, 'SIGKILL');
+    await waitFor('the second control plane to lead', async () => (await health(BASE + 50))?.leader === true, 30_000);
+
+    // The new leader schedules: apply through the second API.
+    const yaml = 'apiVersion: tide/v1\nkind: Service\nmetadata: { name: after-failover }\nspec:\n  replicas: 1\n  image: busybox\n  command: ["sleep", "3600"]\n  terminationGracePeriodSeconds: 0\n';
+    const applied = await cluster.tsctl(['--server', `http://127.0.0.1:${BASE + 50}`, 'apply', '-f', '-'], { input: yaml });
+    assert.equal(applied.code, 0, applied.stderr);
+    const response = await waitFor('a scheduled replica', async () => {
+      const list = (await (await fetch(`http://127.0.0.1:${BASE + 50}/api/v1/replicas?namespace=all&service=after-failover`)).json()) as { items: { spec: { nodeName?: string } }[] };
+      return list.items.some((r) => r.spec.nodeName) ? list : undefined;
+    }, 30_000);
+    assert.equal(response.items.length, 1);
+  });
+});
