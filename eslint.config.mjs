@@ -11,6 +11,7 @@ export default [
     plugins: { '@nx': nx },
     rules: {
       '@typescript-eslint/no-explicit-any': 'off',
+      '@typescript-eslint/no-unused-vars': ['error', { varsIgnorePattern: '^_', argsIgnorePattern: '^_' }],
       '@nx/enforce-module-boundaries': [
         'error',
         {
@@ -25,6 +26,8 @@ export default [
             { sourceTag: 'scope:control', onlyDependOnLibsWithTags: ['scope:control', 'scope:shared'] },
             { sourceTag: 'scope:cli', onlyDependOnLibsWithTags: ['scope:shared'] },
             { sourceTag: 'scope:shared', onlyDependOnLibsWithTags: ['scope:shared'] },
+            // End-to-end tests drive the processes from outside; they may use the API types only.
+            { sourceTag: 'type:e2e', onlyDependOnLibsWithTags: ['type:domain'] },
           ],
         },
       ],

@@ -22,7 +22,8 @@ export function parseArgs(argv: string[]): ParsedArgs {
     }
     if (arg === '-f' && argv[i + 1] === undefined) throw new UsageError('-f needs a file name (or - for stdin)');
     const long = arg.startsWith('--');
-    let [name, inline] = (long ? arg.slice(2) : arg.slice(1)).split(/=(.*)/s, 2);
+    const [written, inline] = (long ? arg.slice(2) : arg.slice(1)).split(/=(.*)/s, 2);
+    let name = written;
     if (!long) {
       if (name === 'f' && argv[i + 1] === '-') {
         flags.set('filename', '-');
