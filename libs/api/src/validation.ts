@@ -125,7 +125,8 @@ function checkServiceSpec(c: Checker, spec: Json): void {
   if (spec.workingDir !== undefined && c.string(spec.workingDir, 'spec.workingDir') && !spec.workingDir.startsWith('/')) {
     c.fail('spec.workingDir', 'must be an absolute path');
   }
-  if (spec.network !== undefined) c.oneOf(spec.network, 'spec.network', ['host', 'bridge']);
+  if (spec.network === 'bridge') c.fail('spec.network', 'bridge networking is not available yet: use "host" (the default)');
+  else if (spec.network !== undefined) c.oneOf(spec.network, 'spec.network', ['host']);
   if (spec.restartPolicy !== undefined) c.oneOf(spec.restartPolicy, 'spec.restartPolicy', ['Always', 'OnFailure', 'Never']);
   if (spec.terminationGracePeriodSeconds !== undefined) {
     c.integer(spec.terminationGracePeriodSeconds, 'spec.terminationGracePeriodSeconds', 0, 3600);
