@@ -32,16 +32,18 @@ export class TestCluster {
   }
 
   /** Starts a cluster; `tsctl up` returns once every node is Ready. */
-  static async start(options: { nodes?: number; basePort?: number } = {}): Promise<TestCluster> {
+  static async start(options: { nodes?: number; basePort?: number; nodeGraceSeconds?: number } = {}): Promise<TestCluster> {
     const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tide-e2e-'));
     const cluster = new TestCluster(stateDir, options.basePort ?? 17070, options.nodes ?? 2);
+    const grace = options.nodeGraceSeconds ? ['--node-grace-seconds', String(options.nodeGraceSeconds)] : [];
     const up = await cluster.tsctl(
-      ['up', '--nodes', String(cluster.nodes), '--state-dir', stateDir, '--base-port', String(cluster.basePort)],
+      ['up', '--nodes', String(cluster.nodes), '--state-dir', stateDir, '--base-port', String(cluster.basePort), ...grace],
       { timeoutMs: 120_000 },
     );
     if (up.code !== 0) {
+      const logs = cluster.logs();
       await cluster.stop();
-      throw new Error(`tsctl up failed (${up.code}):\n${up.stdout}\n${up.stderr}\n${cluster.logs()}`);
+      throw new Error(`tsctl up failed (${up.code}):\n${up.stdout}\n${up.stderr}\n${logs}`);
     }
     return cluster;
   }

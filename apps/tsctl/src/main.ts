@@ -7,7 +7,8 @@ import { CommandContext, apply, describe, get, logs, remove, scale } from './com
 import { ManifestError } from './manifest';
 
 const USAGE = `usage: tsctl [--server URL] COMMAND
-  up [--nodes N] [--state-dir DIR] [--base-port P]   start a local cluster (etcd, control plane, N agents)
+  up [--nodes N] [--state-dir DIR] [--base-port P] [--node-grace-seconds S]
+                                                      start a local cluster (etcd, control plane, N agents)
   down [--state-dir DIR] [--purge]                    stop it (and forget its state with --purge)
   apply -f FILE|-                                     create or update the Services in FILE
   get services|replicas|nodes|events [NAME] [-o wide|json|yaml] [-n NS|-A]

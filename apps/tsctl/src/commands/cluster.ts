@@ -77,6 +77,7 @@ export async function up(ctx: CommandContext): Promise<void> {
     startDetached(CONTROL_PLANE, [
       '--listen', `127.0.0.1:${c.basePort}`, '--grpc-listen', `127.0.0.1:${c.basePort + 1}`,
       '--etcd-port', String(c.basePort + 2), '--state-dir', path.join(c.stateDir, 'control-plane'),
+      '--node-grace-seconds', String(intFlag(ctx.flags, 'node-grace-seconds', 30, 1)),
     ], cpLog);
   }
   await waitFor('the control plane', 60_000, async () => (await api.fetch('GET', '/healthz')).ok, [cpLog]);

@@ -1,0 +1,58 @@
+/**
+ * A node whose agent stops heartbeating turns NotReady; after the grace period its replicas are
+ * replaced on another node, and when the agent returns it stops the containers it should no longer run.
+ */
+import { after, before, describe, it } from 'node:test';
+import * as assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { TestCluster, pidsMentioning, running, waitFor } from './harness';
+
+function alive(pid: number): boolean {
+  try {
+    return !/State:\s+Z/.test(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
+describe('node loss', { timeout: 300_000 }, () => {
+  let cluster: TestCluster;
+
+  before(async () => {
+    cluster = await TestCluster.start({ nodes: 2, basePort: 17670, nodeGraceSeconds: 3 });
+  });
+
+  after(async () => {
+    await cluster?.stop();
+  });
+
+  it('reschedules the replicas of a lost node and cleans up when it returns', async () => {
+    const yaml = 'apiVersion: tide/v1\nkind: Service\nmetadata: { name: survivor }\nspec:\n  replicas: 4\n  image: busybox\n  command: ["sleep", "3600"]\n  terminationGracePeriodSeconds: 0\n';
+    assert.equal((await cluster.apply(yaml)).code, 0);
+    const placed = await waitFor('4 running replicas', async () => {
+      const list = running(await cluster.replicas('survivor'));
+      return list.length === 4 ? list : undefined;
+    }, 60_000);
+    const lostNode = placed[0].spec.nodeName!;
+    const lostPids = placed.filter((r) => r.spec.nodeName === lostNode).map((r) => r.status!.pid!);
+    const nodeDir = path.join(cluster.stateDir, 'nodes', lostNode);
+    const [agentPid] = pidsMentioning('node-agent/dist/main.js').filter((pid) => fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(`${nodeDir}\0`));
+    const argv = fs.readFileSync(`/proc/${agentPid}/cmdline`, 'utf8').split('\0').filter(Boolean);
+    process.kill(agentPid, 'SIGKILL');
+
+    await waitFor(`${lostNode} NotReady`, async () => (await cluster.nodeList()).find((n) => n.metadata.name === lostNode)?.status?.ready === false, 30_000);
+    const replaced = await waitFor('4 running replicas, none on the lost node', async () => {
+      const list = running(await cluster.replicas('survivor'));
+      return list.length === 4 && list.every((r) => r.spec.nodeName !== lostNode) ? list : undefined;
+    }, 60_000);
+    assert.equal(replaced.length, 4);
+    assert.equal((await cluster.replicas('survivor')).length, 4, 'the lost replicas are gone from the API');
+
+    const log = fs.openSync(path.join(cluster.stateDir, `${lostNode}-restarted.log`), 'a');
+    spawn(argv[0], argv.slice(1), { detached: true, stdio: ['ignore', log, log] }).unref();
+    await waitFor(`${lostNode} Ready again`, async () => (await cluster.nodeList()).find((n) => n.metadata.name === lostNode)?.status?.ready === true, 30_000);
+    await waitFor('the stale containers stopped', async () => lostPids.every((pid) => !alive(pid)), 30_000);
+  });
+});
