@@ -57,6 +57,8 @@ export class AgentGrpcServer {
     const now = new Date().toISOString();
     const resources = (r: { cpuMillis: number; memoryBytes: number } | null) => ({ cpu: r?.cpuMillis ?? 0, memory: r?.memoryBytes ?? 0 });
     const status = { capacity: resources(request.capacity), allocatable: resources(request.allocatable), ready: true, lastHeartbeat: now };
+    // The lease first: a Node written ready without a live lease would be marked NotReady at once.
+    await this.leases.grant(name);
     const existing = await this.store.get<Node>('Node', 'default', name);
     if (existing) {
       await this.store.mutate<Node>('Node', 'default', name, (n) => ({
@@ -66,7 +68,6 @@ export class AgentGrpcServer {
       await this.store.create<Node>({ apiVersion: 'tide/v1', kind: 'Node', metadata: { name, namespace: 'default', labels: request.labels },
         spec: { address: request.address, agentPort: request.agentPort }, status });
     }
-    await this.leases.grant(name);
     if (!existing?.status?.ready) await this.events.record({ kind: 'Node', namespace: 'default', name }, 'Normal', 'NodeReady', `node registered from ${request.address}`);
   }
 

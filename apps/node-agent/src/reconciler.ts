@@ -116,7 +116,8 @@ export class Reconciler {
 
   private async removeReplica(record: ReplicaRecord): Promise<void> {
     const id = containerId(record.namespace, record.name);
-    const grace = Number(record.assignment?.container?.terminationGracePeriodSeconds ?? 30);
+    // An adopted container that is no longer desired has no assignment: its grace period was kept in its labels.
+    const grace = Number(record.assignment?.container?.terminationGracePeriodSeconds ?? record.container?.spec.labels.terminationGracePeriodSeconds ?? 30);
     if (record.container && !record.container.exit) await this.options.runtime.stop(id, grace);
     if (record.container) await this.options.runtime.remove(id);
     fs.rmSync(this.logPath(record.namespace, record.name), { force: true });
@@ -217,6 +218,9 @@ export function containerSpec(a: Assignment__Output): ContainerSpec {
       cpuMillis: positive(c.cpuLimitMillis), cpuRequestMillis: positive(c.cpuRequestMillis),
       memoryBytes: positive(c.memoryLimitBytes), pids: positive(c.pidsLimit),
     },
-    labels: { namespace: a.namespace, replica: a.name, service: a.service, templateHash: a.templateHash },
+    labels: {
+      namespace: a.namespace, replica: a.name, service: a.service, templateHash: a.templateHash,
+      terminationGracePeriodSeconds: String(c.terminationGracePeriodSeconds),
+    },
   };
 }

@@ -152,6 +152,8 @@ export interface NodeStatus {
   allocatable: NodeResources;
   ready: boolean;
   lastHeartbeat?: string;
+  /** When the node was found NotReady; its replicas are replaced once the grace period has passed. */
+  notReadySince?: string;
   message?: string;
 }
 

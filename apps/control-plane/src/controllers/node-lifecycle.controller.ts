@@ -21,19 +21,31 @@ export class NodeLifecycleController {
     for (const node of nodes) {
       const name = node.metadata.name;
       if (node.status?.ready && !alive.has(name)) {
-        await this.store.mutate<Node>('Node', 'default', name, (n) => {
-          n.status = { ...n.status!, ready: false, message: `no heartbeat since ${n.status?.lastHeartbeat ?? 'registration'}`, lastHeartbeat: n.status?.lastHeartbeat ?? new Date().toISOString() };
-          return n;
-        });
-        await this.events.record({ kind: 'Node', namespace: 'default', name }, 'Warning', 'NodeNotReady', 'the node\'s lease expired: no heartbeat from its agent');
-      } else if (!node.status?.ready && !alive.has(name) && this.graceExpired(node)) {
+        await this.setReady(node, false);
+      } else if (!node.status?.ready && alive.has(name)) {
+        // Heartbeats resumed (or the lease was granted just after the node was written): ready again.
+        await this.setReady(node, true);
+      } else if (!node.status?.ready && this.graceExpired(node)) {
         await this.evict(name);
       }
     }
   }
 
+  private async setReady(node: Node, ready: boolean): Promise<void> {
+    const name = node.metadata.name;
+    const now = new Date().toISOString();
+    await this.store.mutate<Node>('Node', 'default', name, (n) => {
+      const { notReadySince: _since, message: _message, ...status } = n.status!;
+      n.status = ready ? { ...status, ready: true, lastHeartbeat: now }
+        : { ...status, ready: false, notReadySince: now, message: 'no heartbeat from its agent: the node lease expired' };
+      return n;
+    });
+    await this.events.record({ kind: 'Node', namespace: 'default', name }, ready ? 'Normal' : 'Warning', ready ? 'NodeReady' : 'NodeNotReady',
+      ready ? 'heartbeats resumed' : 'the node\'s lease expired: no heartbeat from its agent');
+  }
+
   private graceExpired(node: Node): boolean {
-    const since = Date.parse(node.status?.lastHeartbeat ?? '');
+    const since = Date.parse(node.status?.notReadySince ?? '');
     return Number.isFinite(since) && Date.now() - since > this.graceSeconds * 1000;
   }
 
