@@ -37,5 +37,6 @@ describe('format', () => {
     assert.equal(formatCpu(2000), '2');
     assert.equal(formatMemory(64 * 2 ** 20), '64Mi');
     assert.equal(formatMemory(3 * 2 ** 30), '3Gi');
+    assert.equal(formatMemory(12210976 * 1024), '11.6Gi'); // 12503539712 / 2^30 = 11.64
   });
 });

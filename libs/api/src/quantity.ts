@@ -49,9 +49,9 @@ export function formatCpu(millis: number): string {
 }
 
 export function formatMemory(bytes: number): string {
-  for (const [suffix, size] of [['Ti', 2 ** 40], ['Gi', 2 ** 30], ['Mi', 2 ** 20], ['Ki', 2 ** 10]] as const) {
-    if (bytes >= size && bytes % size === 0) return `${bytes / size}${suffix}`;
+  const units = [['Ti', 2 ** 40], ['Gi', 2 ** 30], ['Mi', 2 ** 20], ['Ki', 2 ** 10]] as const;
+  for (const [suffix, size] of units) {
+    if (bytes >= size) return bytes % size === 0 ? `${bytes / size}${suffix}` : `${(bytes / size).toFixed(1)}${suffix}`;
   }
-  if (bytes >= 2 ** 20) return `${(bytes / 2 ** 20).toFixed(1)}Mi`;
   return String(bytes);
 }
