@@ -9,6 +9,7 @@ import * as fs from 'node:fs';
 import {
   TestCluster,
   cgroupsMentioning,
+  isAlive,
   mountsMentioning,
   pidsMentioning,
   running,
@@ -29,15 +30,6 @@ spec:
     limits: { cpu: 500m, memory: 64Mi }
   terminationGracePeriodSeconds: 1
 ${extra}`;
-}
-
-/** A live process; a zombie (exited, not yet reaped by whoever inherited it) counts as gone. */
-function isAlive(pid: number): boolean {
-  try {
-    return !/State:\s+Z/.test(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
-  } catch {
-    return false;
-  }
 }
 
 describe('a local Tide cluster', { timeout: 600_000 }, () => {

@@ -187,6 +187,15 @@ export async function waitFor<T>(
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? `: ${String(lastError)}` : ''}`);
 }
 
+/** A live process; a zombie (exited, not yet reaped by whoever inherited it) counts as gone. */
+export function isAlive(pid: number): boolean {
+  try {
+    return !/State:\s+Z/.test(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
 export function running(replicas: Replica[]): Replica[] {
   return replicas.filter((r) => r.status?.phase === 'Running');
 }

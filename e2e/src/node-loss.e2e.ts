@@ -7,15 +7,7 @@ import * as assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { TestCluster, pidsMentioning, running, waitFor } from './harness';
-
-function alive(pid: number): boolean {
-  try {
-    return !/State:\s+Z/.test(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
-  } catch {
-    return false;
-  }
-}
+import { TestCluster, isAlive, pidsMentioning, running, waitFor } from './harness';
 
 describe('node loss', { timeout: 300_000 }, () => {
   let cluster: TestCluster;
@@ -53,6 +45,6 @@ describe('node loss', { timeout: 300_000 }, () => {
     const log = fs.openSync(path.join(cluster.stateDir, `${lostNode}-restarted.log`), 'a');
     spawn(argv[0], argv.slice(1), { detached: true, stdio: ['ignore', log, log] }).unref();
     await waitFor(`${lostNode} Ready again`, async () => (await cluster.nodeList()).find((n) => n.metadata.name === lostNode)?.status?.ready === true, 30_000);
-    await waitFor('the stale containers stopped', async () => lostPids.every((pid) => !alive(pid)), 30_000);
+    await waitFor('the stale containers stopped', async () => lostPids.every((pid) => !isAlive(pid)), 30_000);
   });
 });
