@@ -1,8 +1,9 @@
 import { describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import * as os from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { CLONE_NEWUTS, SyscallError, linuxSys } from './index';
+import { CLONE_NEWUTS, SIGKILL, SyscallError, linuxSys } from './index';
 
 describe('linuxSys', () => {
   it('calls into libc', () => {
@@ -13,7 +14,8 @@ describe('linuxSys', () => {
     assert.throws(() => linuxSys().chdir('/no/such/dir'), (error: unknown) => {
       assert.ok(error instanceof SyscallError);
       assert.equal(error.errno, 2);
-      assert.match(error.message, /chdir: ENOENT/);
+      assert.equal(error.code, 'ENOENT');
+      assert.equal(error.message, 'chdir: ENOENT no such file or directory (2): /no/such/dir');
       return true;
     });
   });
@@ -31,5 +33,22 @@ describe('linuxSys', () => {
     await worker.terminate();
     assert.equal(seen, 'tide-uts-test');
     assert.notEqual(os.hostname(), 'tide-uts-test');
+  });
+
+  it('follows a process through a pidfd: signal, exit seen by poll, then ESRCH', async () => {
+    const sys = linuxSys();
+    const child = spawn('sleep', ['30'], { stdio: 'ignore' });
+    const exited = new Promise((resolve) => child.once('exit', (_code, signal) => resolve(signal)));
+    const pidfd = sys.pidfdOpen(child.pid!);
+    try {
+      assert.equal(sys.pollReadable(pidfd, 0), false, 'running');
+      sys.pidfdSendSignal(pidfd, SIGKILL);
+      assert.equal(await exited, 'SIGKILL');
+      assert.equal(sys.pollReadable(pidfd, 1000), true, 'exited');
+      assert.throws(() => sys.pidfdSendSignal(pidfd, SIGKILL), (e: unknown) => e instanceof SyscallError && e.code === 'ESRCH');
+    } finally {
+      sys.close(pidfd);
+      child.kill('SIGKILL');
+    }
   });
 });

@@ -3,14 +3,18 @@ import koffi from 'koffi';
 import { Sys, SyscallError } from './sys';
 
 /** x86_64 and aarch64 syscall numbers for calls glibc has no wrapper for. */
-const SYSCALL_NUMBERS: Record<string, { pivotRoot: number; pidfdOpen: number; gettid: number }> = {
-  x64: { pivotRoot: 155, pidfdOpen: 434, gettid: 186 },
-  arm64: { pivotRoot: 41, pidfdOpen: 434, gettid: 178 },
+const SYSCALL_NUMBERS: Record<string, { pivotRoot: number; pidfdOpen: number; pidfdSendSignal: number; gettid: number }> = {
+  x64: { pivotRoot: 155, pidfdOpen: 434, pidfdSendSignal: 424, gettid: 186 },
+  arm64: { pivotRoot: 41, pidfdOpen: 434, pidfdSendSignal: 424, gettid: 178 },
 };
 
 const F_GETFD = 1;
 const F_SETFD = 2;
+const F_GETFL = 3;
+const F_SETFL = 4;
 const FD_CLOEXEC = 1;
+const O_NONBLOCK = 0o4000;
+const POLLIN = 0x1;
 
 type Fn = (...args: unknown[]) => number;
 
@@ -21,6 +25,7 @@ class LinuxSys implements Sys {
   constructor() {
     if (!this.numbers) throw new Error(`unsupported architecture ${process.arch}`);
     const libc = koffi.load('libc.so.6');
+    koffi.struct('PollFd', { fd: 'int', events: 'short', revents: 'short' });
     const declare = (signature: string) => libc.func(signature) as Fn;
     this.fn = {
       unshare: declare('int unshare(int flags)'),
@@ -34,13 +39,21 @@ class LinuxSys implements Sys {
       fcntl: declare('int fcntl(int fd, int cmd, int arg)'),
       kill: declare('int kill(int pid, int sig)'),
       getpid: declare('int getpid()'),
+      close: declare('int close(int fd)'),
+      poll: declare('int poll(_Inout_ PollFd *fds, unsigned long nfds, int timeout)'),
+      strerror: declare('const char *strerror(int errnum)') as unknown as Fn,
       syscall2: declare('long syscall(long number, const char *a, const char *b)'),
       syscallInt: declare('long syscall(long number, long a, long b)'),
+      syscall4: declare('long syscall(long number, long a, long b, void *c, long d)'),
     };
   }
 
   private check(call: string, result: number, detail = ''): number {
-    if (result < 0) throw new SyscallError(call, koffi.errno(), detail);
+    if (result < 0) {
+      // Read errno before anything else can call into libc and overwrite it.
+      const errno = koffi.errno();
+      throw new SyscallError(call, errno, detail, String(this.fn.strerror(errno)).toLowerCase());
+    }
     return result;
   }
 
@@ -66,8 +79,8 @@ class LinuxSys implements Sys {
     this.check('chdir', this.fn.chdir(path), path);
   }
   execve(path: string, argv: string[], env: string[]): never {
-    this.fn.execve(path, [...argv, null], [...env, null]);
-    throw new SyscallError('execve', koffi.errno(), path);
+    this.check('execve', this.fn.execve(path, [...argv, null], [...env, null]), path);
+    throw new SyscallError('execve', 0, path); // unreachable: execve returns only on failure
   }
   prctl(option: number, arg2: number): void {
     this.check('prctl', this.fn.prctl(option, arg2, 0, 0, 0));
@@ -76,11 +89,26 @@ class LinuxSys implements Sys {
     const flags = this.check('fcntl', this.fn.fcntl(fd, F_GETFD, 0));
     this.check('fcntl', this.fn.fcntl(fd, F_SETFD, enabled ? flags | FD_CLOEXEC : flags & ~FD_CLOEXEC));
   }
+  setNonblocking(fd: number, enabled: boolean): void {
+    const flags = this.check('fcntl', this.fn.fcntl(fd, F_GETFL, 0));
+    this.check('fcntl', this.fn.fcntl(fd, F_SETFL, enabled ? flags | O_NONBLOCK : flags & ~O_NONBLOCK));
+  }
   kill(pid: number, signal: number): void {
     this.check('kill', this.fn.kill(pid, signal), `pid ${pid}`);
   }
   pidfdOpen(pid: number): number {
     return this.check('pidfd_open', this.fn.syscallInt(this.numbers.pidfdOpen, pid, 0), `pid ${pid}`);
+  }
+  pidfdSendSignal(pidfd: number, signal: number): void {
+    this.check('pidfd_send_signal', this.fn.syscall4(this.numbers.pidfdSendSignal, pidfd, signal, null, 0), `pidfd ${pidfd}`);
+  }
+  pollReadable(fd: number, timeoutMs: number): boolean {
+    const fds = [{ fd, events: POLLIN, revents: 0 }];
+    this.check('poll', this.fn.poll(fds, 1, timeoutMs), `fd ${fd}`);
+    return (fds[0].revents & POLLIN) !== 0;
+  }
+  close(fd: number): void {
+    this.check('close', this.fn.close(fd), `fd ${fd}`);
   }
   getpid(): number {
     return this.fn.getpid();

@@ -23,6 +23,8 @@ export const MS_PRIVATE = 0x40000;
 export const MS_SLAVE = 0x80000;
 
 export const MNT_DETACH = 0x2;
+export const SIGKILL = 9;
+export const SIGTERM = 15;
 export const PR_SET_NO_NEW_PRIVS = 38;
 export const PR_SET_PDEATHSIG = 1;
 
@@ -39,30 +41,56 @@ export interface Sys {
   prctl(option: number, arg2: number): void;
   /** Sets or clears FD_CLOEXEC: a cleared fd survives execve, a set one closes on it. */
   setCloexec(fd: number, enabled: boolean): void;
+  /** Sets or clears O_NONBLOCK (libuv hands children non-blocking socketpairs). */
+  setNonblocking(fd: number, enabled: boolean): void;
   kill(pid: number, signal: number): void;
+  /** A pidfd refers to one process for good: unlike a pid, it cannot be reused by another one. */
   pidfdOpen(pid: number): number;
+  /** Signals the process a pidfd refers to (pidfd_send_signal(2)); ESRCH once it has exited. */
+  pidfdSendSignal(pidfd: number, signal: number): void;
+  /** poll(2) on one fd for POLLIN; true when readable (for a pidfd: the process has exited). */
+  pollReadable(fd: number, timeoutMs: number): boolean;
+  close(fd: number): void;
   getpid(): number;
   gettid(): number;
 }
 
 export class SyscallError extends Error {
+  /** The errno's symbolic name, e.g. "ESRCH", to compare against. */
+  readonly code: string;
   constructor(
     readonly call: string,
     readonly errno: number,
     detail: string,
+    /** strerror(3) text when the caller has it; the built-in table otherwise. */
+    text?: string,
   ) {
-    super(`${call}: ${errnoName(errno)} (${errno})${detail ? `: ${detail}` : ''}`);
+    super(`${call}: ${errnoCode(errno)} ${text ?? errnoText(errno)} (${errno})${detail ? `: ${detail}` : ''}`);
     this.name = 'SyscallError';
+    this.code = errnoCode(errno);
   }
 }
 
-const ERRNO_NAMES: Record<number, string> = {
-  1: 'EPERM operation not permitted', 2: 'ENOENT no such file or directory', 3: 'ESRCH no such process',
-  4: 'EINTR interrupted', 9: 'EBADF bad file descriptor', 13: 'EACCES permission denied', 16: 'EBUSY device busy',
-  17: 'EEXIST file exists', 20: 'ENOTDIR not a directory', 22: 'EINVAL invalid argument', 28: 'ENOSPC no space left',
-  38: 'ENOSYS not implemented', 40: 'ELOOP too many symlinks', 95: 'EOPNOTSUPP not supported',
+const ERRNO: Record<number, [string, string]> = {
+  1: ['EPERM', 'operation not permitted'], 2: ['ENOENT', 'no such file or directory'], 3: ['ESRCH', 'no such process'],
+  4: ['EINTR', 'interrupted system call'], 9: ['EBADF', 'bad file descriptor'], 11: ['EAGAIN', 'resource temporarily unavailable'],
+  12: ['ENOMEM', 'cannot allocate memory'], 13: ['EACCES', 'permission denied'], 16: ['EBUSY', 'device or resource busy'],
+  17: ['EEXIST', 'file exists'], 19: ['ENODEV', 'no such device'], 20: ['ENOTDIR', 'not a directory'],
+  22: ['EINVAL', 'invalid argument'], 24: ['EMFILE', 'too many open files'], 28: ['ENOSPC', 'no space left on device'],
+  38: ['ENOSYS', 'function not implemented'], 40: ['ELOOP', 'too many levels of symbolic links'],
+  95: ['EOPNOTSUPP', 'operation not supported'],
 };
 
+/** The symbolic name of an errno ("ENOENT"), or "errno N" for one outside the table. */
+export function errnoCode(errno: number): string {
+  return ERRNO[errno]?.[0] ?? `errno ${errno}`;
+}
+
+function errnoText(errno: number): string {
+  return ERRNO[errno]?.[1] ?? 'unknown error';
+}
+
+/** "ENOENT no such file or directory". */
 export function errnoName(errno: number): string {
-  return ERRNO_NAMES[errno] ?? `errno ${errno}`;
+  return `${errnoCode(errno)} ${errnoText(errno)}`;
 }

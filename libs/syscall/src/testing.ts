@@ -8,6 +8,10 @@ export interface RecordedCall {
 
 export class RecordingSys implements Sys {
   readonly calls: RecordedCall[] = [];
+  /** The names of the calls made so far, in order. */
+  names(): string[] {
+    return this.calls.map((c) => c.call);
+  }
   private record(call: keyof Sys, args: unknown[]): void {
     this.calls.push({ call, args });
   }
@@ -26,8 +30,17 @@ export class RecordingSys implements Sys {
   }
   prctl(option: number, arg2: number): void { this.record('prctl', [option, arg2]); }
   setCloexec(fd: number, enabled: boolean): void { this.record('setCloexec', [fd, enabled]); }
+  setNonblocking(fd: number, enabled: boolean): void { this.record('setNonblocking', [fd, enabled]); }
   kill(pid: number, signal: number): void { this.record('kill', [pid, signal]); }
   pidfdOpen(pid: number): number { this.record('pidfdOpen', [pid]); return 100; }
+  pidfdSendSignal(pidfd: number, signal: number): void { this.record('pidfdSendSignal', [pidfd, signal]); }
+  /** Answers with `readable` (set it to simulate an exited process behind a pidfd). */
+  pollReadable(fd: number, timeoutMs: number): boolean {
+    this.record('pollReadable', [fd, timeoutMs]);
+    return this.readable;
+  }
+  readable = false;
+  close(fd: number): void { this.record('close', [fd]); }
   getpid(): number { return 1; }
   gettid(): number { return 1; }
 }
