@@ -104,6 +104,23 @@ describe('apply, bad input and control-plane restarts', { timeout: 400_000 }, ()
     await cluster.tsctl(['delete', 'service', 'ghost']);
   });
 
+  it('keeps a replica that fits nowhere Pending, and describe says why per node', async () => {
+    const yaml = GOOD.split('---')[0].replace('alpha', 'huge').replace('  terminationGracePeriodSeconds: 1', '  resources: { requests: { cpu: "64", memory: 1Mi } }\n  terminationGracePeriodSeconds: 1');
+    assert.equal((await cluster.apply(yaml)).code, 0);
+    const replica = await waitFor('the unschedulable reason', async () => {
+      const [r] = await cluster.replicas('huge');
+      return r?.status?.unschedulable ? r : undefined;
+    }, 30_000);
+    assert.equal(replica.status?.phase, 'Pending');
+    assert.equal(replica.status?.unschedulable?.summary, '0/1 nodes available: 1 insufficient cpu');
+    const described = await cluster.tsctl(['describe', 'replica', replica.metadata.name]);
+    assert.equal(described.code, 0, described.stderr);
+    assert.match(described.stdout, /Unschedulable: 0\/1 nodes available: 1 insufficient cpu/);
+    assert.match(described.stdout, /node-1: insufficient cpu/);
+    assert.match(described.stdout, /FailedScheduling/, 'the event is shown');
+    await cluster.tsctl(['delete', 'service', 'huge']);
+  });
+
   it('restarts the control plane without losing desired state', async () => {
     const [cpPid] = pidsMentioning('control-plane/dist/main.js').filter((pid) =>
       fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(cluster.stateDir),
