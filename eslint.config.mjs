@@ -28,6 +28,8 @@ export default [
             { sourceTag: 'scope:shared', onlyDependOnLibsWithTags: ['scope:shared'] },
             // End-to-end tests drive the processes from outside; they may use the API types only.
             { sourceTag: 'type:e2e', onlyDependOnLibsWithTags: ['type:domain'] },
+            // Benchmarks measure a lib against its reference directly.
+            { sourceTag: 'type:bench', onlyDependOnLibsWithTags: ['type:domain', 'type:adapter'] },
           ],
         },
       ],

@@ -6,13 +6,16 @@ const fs = require('node:fs');
 const path = require('node:path');
 
 const [name, ...rest] = process.argv.slice(2);
-const dir = path.join(__dirname, '..', 'e2e', 'dist', 'bench');
-const available = fs.existsSync(dir)
-  ? fs.readdirSync(dir).filter((f) => f.endsWith('.bench.js')).map((f) => f.replace('.bench.js', ''))
-  : [];
+// Benchmarks that drive whole clusters live in e2e/, those that drive one lib in bench/.
+const dirs = [path.join(__dirname, '..', 'e2e', 'dist', 'bench'), path.join(__dirname, '..', 'bench', 'dist')];
+const found = new Map();
+for (const dir of dirs.filter((d) => fs.existsSync(d))) {
+  for (const f of fs.readdirSync(dir).filter((f) => f.endsWith('.bench.js'))) found.set(f.replace('.bench.js', ''), path.join(dir, f));
+}
+const available = [...found.keys()];
 if (!name || !available.includes(name)) {
   console.error(`usage: npm run bench -- <name> [--json]; benchmarks: ${available.join(', ') || '(none built: run npm run build)'}`);
   process.exit(2);
 }
-const result = spawnSync(process.execPath, [path.join(dir, `${name}.bench.js`), ...rest], { stdio: 'inherit' });
+const result = spawnSync(process.execPath, [found.get(name), ...rest], { stdio: 'inherit' });
 process.exit(result.status ?? 1);
