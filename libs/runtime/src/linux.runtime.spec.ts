@@ -12,6 +12,16 @@ import { LinuxRuntime } from './linux.runtime';
 import { ContainerSpec, RuntimeError } from './runtime.types';
 
 const MiB = 2 ** 20;
+/** Unique per run: another checkout may run these tests at the same time on this machine (same cgroup parent). */
+const RUN = `${process.pid}-${Math.random().toString(36).slice(2, 6)}`;
+
+/** Where the cgroup of a container lives, v1 (one dir per controller) or v2. */
+function cgroupDirs(id: string): string[] {
+  if (fs.existsSync('/sys/fs/cgroup/cgroup.controllers')) return [`/sys/fs/cgroup/tide/${id}`];
+  return ['cpu', 'memory', 'pids'].map((controller) => `/sys/fs/cgroup/${controller}/tide/${id}`);
+}
+
+const hostMounts = () => fs.readFileSync('/proc/self/mountinfo', 'utf8');
 
 describe('LinuxRuntime', { timeout: 120_000 }, () => {
   let dir: string;
@@ -19,7 +29,7 @@ describe('LinuxRuntime', { timeout: 120_000 }, () => {
   const started: string[] = [];
 
   const spec = (id: string, script: string, extra: Partial<ContainerSpec> = {}): ContainerSpec => ({
-    id: `rt-spec-${id}`, hostname: `host-${id}`, image: 'busybox', argv: ['sh', '-c', script], env: {},
+    id: `rt-${RUN}-${id}`, hostname: `host-${id}`, image: 'busybox', argv: ['sh', '-c', script], env: {},
     limits: { memoryBytes: 64 * MiB, cpuMillis: 500 }, labels: {}, ...extra,
   });
 
@@ -58,6 +68,7 @@ describe('LinuxRuntime', { timeout: 120_000 }, () => {
     const processes = log.split('\n').filter((line) => /^\s*\d+\s/.test(line));
     assert.match(processes[0], /^\s*1 sh -c echo hi/);
     assert.ok(processes.length <= 3, `only the container's processes:\n${log}`);
+    assert.doesNotMatch(hostMounts(), new RegExp(s.id), 'the overlay is mounted in the container only');
   });
 
   it('gives each container its own copy-on-write root', async () => {
@@ -97,7 +108,7 @@ describe('LinuxRuntime', { timeout: 120_000 }, () => {
     const s = spec('noexec', '', { argv: ['no-such-binary'] });
     await assert.rejects(runtime.start(s), (e: unknown) => e instanceof RuntimeError && e.code === 'StartFailed' && /not found/.test(e.message));
     assert.equal(fs.existsSync(path.join(dir, 'state/containers', s.id)), false);
-    assert.equal(fs.existsSync(`/sys/fs/cgroup/pids/tide/${s.id}`), false);
+    for (const dir of cgroupDirs(s.id)) assert.equal(fs.existsSync(dir), false, `${dir} removed`);
   });
 
   it('stops with SIGTERM, then SIGKILL after the grace period, and remove leaves nothing', async () => {
@@ -111,10 +122,9 @@ describe('LinuxRuntime', { timeout: 120_000 }, () => {
     await runtime.remove(s.id);
     assert.equal(fs.existsSync(`/proc/${info.pid}`), false);
     assert.equal(fs.existsSync(path.join(dir, 'state/containers', s.id)), false);
-    for (const controller of ['cpu', 'memory', 'pids']) {
-      assert.equal(fs.existsSync(`/sys/fs/cgroup/${controller}/tide/${s.id}`), false, `${controller} cgroup removed`);
-    }
-    assert.doesNotMatch(fs.readFileSync('/proc/self/mounts', 'utf8'), new RegExp(s.id), 'nothing mounted on the host');
+    for (const dir of cgroupDirs(s.id)) assert.equal(fs.existsSync(dir), false, `${dir} removed`);
+    assert.doesNotMatch(hostMounts(), new RegExp(s.id), 'nothing mounted on the host');
+    await runtime.remove(s.id); // idempotent
   });
 
   it('is adopted by a new runtime over the same state dir (an agent restart)', async () => {
@@ -125,9 +135,28 @@ describe('LinuxRuntime', { timeout: 120_000 }, () => {
     assert.ok(found, 'found after restart');
     assert.equal(found.pid, info.pid);
     assert.equal(found.exit, undefined, 'still running');
+    const waited = restarted.wait(s.id);
     const exit = await restarted.stop(s.id, 0);
-    assert.equal(exit.code, null, 'an adopted container\'s exit code is unknown');
+    assert.equal(exit.code, null, "an adopted container's exit code is unknown");
+    assert.equal(exit.signal, null);
+    assert.deepEqual(await waited, exit);
     await restarted.remove(s.id);
     assert.equal(fs.existsSync(`/proc/${info.pid}`), false);
+    for (const dir of cgroupDirs(s.id)) assert.equal(fs.existsSync(dir), false, `${dir} removed`);
+  });
+
+  it('tells a waiting adopter when an adopted container exits by itself', async () => {
+    const s = spec('adopt-exit', 'sleep 1; exit 5');
+    await start(s);
+    const restarted = new LinuxRuntime({ stateDir: path.join(dir, 'state'), imageDir: path.join(dir, 'images') });
+    const exit = await restarted.wait(s.id);
+    assert.equal(exit.code, null);
+    assert.equal(exit.oomKilled, false);
+    const listed = (await restarted.list()).find((c) => c.id === s.id);
+    assert.ok(listed?.exit, 'listed as exited');
+  });
+
+  it('refuses an id that is not a safe path component', async () => {
+    await assert.rejects(runtime.start(spec('x', 'true', { id: '../escape' })), (e: unknown) => e instanceof RuntimeError && e.code === 'InvalidSpec');
   });
 });

@@ -1,16 +1,17 @@
 /**
  * The node's container runtime: images from the local store, an overlay root per container, cgroup
- * limits, and namespaces entered by a container-init started from a fresh worker thread.
+ * limits, and namespaces entered by a container init started from a fresh worker thread.
  * Containers outlive the agent; a new LinuxRuntime over the same state dir adopts them.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Worker } from 'node:worker_threads';
+import { linuxSys } from '@tide/syscall';
 import { CgroupManager, ContainerCgroup, detectCgroups } from './cgroups/cgroup';
 import { ContainerState, ContainerStateFiles, exitFromState, exitToState } from './container/container.state';
-import { isSameProcess, processStartTime, signal, sleep, waitUntilGone } from './container/process';
+import { RawExit, launchInit } from './container/launch';
+import { ProcessHandle, processStartTime, sleep } from './container/process';
 import { ImageStore, ResolvedImage } from './image/image.store';
-import { CONTAINER_NAMESPACES, InitConfig, StartWorkerData } from './init/init.config';
+import { InitConfig } from './init/init.config';
 import {
   ContainerExitStatus, ContainerInfo, ContainerRuntime, ContainerSpec, ContainerUsage, RuntimeError,
 } from './runtime.types';
@@ -22,14 +23,17 @@ export interface LinuxRuntimeOptions {
   cgroups?: CgroupManager;
 }
 
+/** A container this runtime instance knows: started by it, or adopted from a state file. */
 interface Tracked {
   info: ContainerInfo;
+  /** Undefined once the process is known to be gone. */
+  process?: ProcessHandle;
   exited: Promise<ContainerExitStatus>;
 }
 
 const DEFAULT_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
-const INIT_SCRIPT = path.join(__dirname, 'init/container-init.js');
-const START_WORKER = path.join(__dirname, 'container/start.worker.js');
+/** Ids become path components and cgroup names. */
+const VALID_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
 
 export class LinuxRuntime implements ContainerRuntime {
   private readonly images: ImageStore;
@@ -47,21 +51,27 @@ export class LinuxRuntime implements ContainerRuntime {
   }
 
   async start(spec: ContainerSpec): Promise<ContainerInfo> {
+    if (!VALID_ID.test(spec.id)) throw new RuntimeError('InvalidSpec', `container id "${spec.id}" must match ${VALID_ID}`);
     if (this.tracked.has(spec.id) || this.states.read(spec.id)) {
       throw new RuntimeError('InvalidSpec', `container ${spec.id} exists already: remove it first`);
     }
+    // A directory without state.json is what an agent killed in the middle of a start leaves behind.
+    if (fs.existsSync(this.states.dir(spec.id))) await this.remove(spec.id);
     const image = await this.images.resolve(spec.image);
-    const initConfig = this.initConfig(spec, image);
+    const config = initConfig(spec, image);
     let cgroup: ContainerCgroup | undefined;
-    let pid: number | undefined;
+    let exited: Promise<RawExit> | undefined;
     try {
-      const mount = await this.snapshots.prepare(spec.id, image.layerDirs);
+      const rootfs = await this.snapshots.prepare(spec.id, image.layerDirs);
       cgroup = await this.cgroups.create(spec.id, spec.limits);
-      const started = await this.launch(spec, { ...initConfig, rootfs: mount }, cgroup, (p) => (pid = p));
-      this.tracked.set(spec.id, started);
-      return started.info;
+      const logPath = spec.logPath ?? this.states.logPath(spec.id);
+      const launch = launchInit({ ...config, rootfs }, logPath, (process) => this.joined(spec, cgroup!, process));
+      exited = launch.exited;
+      const process = await launch.started;
+      return this.track(spec, process, cgroup, launch.exited).info;
     } catch (error) {
-      if (pid !== undefined) signal(pid, 'SIGKILL');
+      // Undo in reverse: the init was killed by the launcher; once it is gone the cgroup can go.
+      await exited;
       await cgroup?.destroy().catch(() => undefined);
       this.states.remove(spec.id);
       if (error instanceof RuntimeError) throw error;
@@ -69,53 +79,32 @@ export class LinuxRuntime implements ContainerRuntime {
     }
   }
 
-  private initConfig(spec: ContainerSpec, image: ResolvedImage): Omit<InitConfig, 'rootfs'> {
-    const argv = spec.argv.length > 0 ? spec.argv : [...(image.config.entrypoint ?? []), ...(image.config.cmd ?? [])];
-    if (argv.length === 0) throw new RuntimeError('InvalidSpec', `no command given and image ${spec.image} has none`);
-    const env = { ...image.config.env, ...spec.env, HOSTNAME: spec.hostname };
-    const envList = Object.entries(env).map(([k, v]) => `${k}=${v}`);
-    if (!('PATH' in env)) envList.unshift(DEFAULT_PATH);
-    return { hostname: spec.hostname, argv, env: envList, workingDir: spec.workingDir ?? image.config.workingDir ?? '/' };
+  /** Between spawn and "go": the init joins its cgroup and is recorded, before the user's code runs. */
+  private async joined(spec: ContainerSpec, cgroup: ContainerCgroup, process: ProcessHandle): Promise<void> {
+    await cgroup.addProcess(process.pid);
+    const pidStartTime = processStartTime(process.pid);
+    if (pidStartTime === undefined) throw new Error('the container init exited before it could start the command');
+    this.states.write(spec.id, { spec, pid: process.pid, pidStartTime, startedAt: new Date().toISOString() });
   }
 
-  /** Spawns the init from a fresh worker, puts it in the cgroup, says "go", and waits for its execve. */
-  private launch(spec: ContainerSpec, config: InitConfig, cgroup: ContainerCgroup, onPid: (pid: number) => void): Promise<Tracked> {
-    const logPath = spec.logPath ?? this.states.logPath(spec.id);
-    fs.mkdirSync(path.dirname(logPath), { recursive: true });
-    const logFd = fs.openSync(logPath, 'a');
-    const data: StartWorkerData = { initScript: INIT_SCRIPT, initConfig: JSON.stringify(config), logFd, namespaces: CONTAINER_NAMESPACES };
-    const worker = new Worker(START_WORKER, { workerData: data });
-    let resolveExit!: (exit: ContainerExitStatus) => void;
-    const exited = new Promise<ContainerExitStatus>((resolve) => (resolveExit = resolve));
-    return new Promise<Tracked>((resolve, reject) => {
-      let state: ContainerState | undefined;
-      worker.on('error', (error) => reject(error));
-      worker.on('message', async (message: { type: string; pid?: number; message?: string; code?: number | null; signal?: string | null }) => {
-        try {
-          if (message.type === 'spawned') {
-            fs.closeSync(logFd);
-            onPid(message.pid!);
-            await cgroup.addProcess(message.pid!);
-            state = { spec, pid: message.pid!, pidStartTime: processStartTime(message.pid!) ?? 0, startedAt: new Date().toISOString() };
-            this.states.write(spec.id, state);
-            worker.postMessage({ type: 'go' });
-          } else if (message.type === 'started') {
-            resolve({ info: this.infoOf(state!), exited });
-          } else if (message.type === 'failed') {
-            reject(new RuntimeError('StartFailed', message.message!.trim()));
-          } else if (message.type === 'exit') {
-            const exit = { code: message.code ?? null, signal: message.signal ?? null, oomKilled: (await cgroup.oomKillCount()) > 0, finishedAt: new Date() };
-            if (state && fs.existsSync(this.states.dir(spec.id))) this.states.write(spec.id, { ...state, exit: exitToState(exit) });
-            const tracked = this.tracked.get(spec.id);
-            if (tracked) tracked.info.exit = exit;
-            resolveExit(exit);
-            await worker.terminate();
-          }
-        } catch (error) {
-          reject(error);
-        }
-      });
+  private track(spec: ContainerSpec, process: ProcessHandle, cgroup: ContainerCgroup, raw: Promise<RawExit>): Tracked {
+    const exited = raw.then(async ({ code, signal }) => {
+      // The cgroup is fresh per container, so any OOM kill it counts happened to this container.
+      const oomKilled = (await cgroup.oomKillCount().catch(() => 0)) > 0;
+      return this.recordExit(spec.id, tracked, { code, signal, oomKilled, finishedAt: new Date() });
     });
+    const tracked: Tracked = { info: this.infoOf(this.states.read(spec.id)!), process, exited };
+    this.tracked.set(spec.id, tracked);
+    return tracked;
+  }
+
+  private recordExit(id: string, tracked: Tracked, exit: ContainerExitStatus): ContainerExitStatus {
+    tracked.info.exit = exit;
+    tracked.process?.close();
+    tracked.process = undefined;
+    const state = this.states.read(id);
+    if (state) this.states.write(id, { ...state, exit: exitToState(exit) });
+    return exit;
   }
 
   private infoOf(state: ContainerState): ContainerInfo {
@@ -132,10 +121,17 @@ export class LinuxRuntime implements ContainerRuntime {
   async list(): Promise<ContainerInfo[]> {
     const out: ContainerInfo[] = [];
     for (const id of this.states.ids()) {
-      const tracked = this.tracked.get(id) ?? this.adopt(id);
-      if (tracked) out.push(tracked.info);
+      const tracked = this.find(id);
+      if (!tracked) continue;
+      // An adopted container found dead gets its exit recorded before anyone sees it as running.
+      if (!tracked.info.exit && tracked.process === undefined) await tracked.exited;
+      out.push(tracked.info);
     }
     return out;
+  }
+
+  private find(id: string): Tracked | undefined {
+    return this.tracked.get(id) ?? this.adopt(id);
   }
 
   /** Takes over a container started by an earlier agent process: not our child, so its exit is polled. */
@@ -143,26 +139,21 @@ export class LinuxRuntime implements ContainerRuntime {
     const state = this.states.read(id);
     if (!state) return undefined;
     const info = this.infoOf(state);
-    let exited: Promise<ContainerExitStatus>;
-    if (info.exit) {
-      exited = Promise.resolve(info.exit);
-    } else {
-      exited = waitUntilGone(state.pid, state.pidStartTime).then(async () => {
-        // Not our child: the exit code went to whoever reaped it; only an OOM kill is still knowable.
-        const oom = (await this.cgroups.open(id).oomKillCount().catch(() => 0)) > 0;
-        const exit: ContainerExitStatus = { code: null, signal: null, oomKilled: oom, finishedAt: new Date() };
-        info.exit = exit;
-        if (fs.existsSync(this.states.dir(id))) this.states.write(id, { ...state, exit: exitToState(exit) });
-        return exit;
-      });
-    }
-    const tracked = { info, exited };
+    const process = info.exit ? undefined : ProcessHandle.adopt(linuxSys(), state.pid, state.pidStartTime);
+    const exited = info.exit
+      ? Promise.resolve(info.exit)
+      : (process?.waitGone() ?? Promise.resolve()).then(async () => {
+          // Not our child: the exit code went to whoever reaped it; only an OOM kill is still knowable.
+          const oomKilled = ((await this.cgroupOf(id)?.oomKillCount().catch(() => 0)) ?? 0) > 0;
+          return this.recordExit(id, tracked, { code: null, signal: null, oomKilled, finishedAt: new Date() });
+        });
+    const tracked: Tracked = { info, process, exited };
     this.tracked.set(id, tracked);
     return tracked;
   }
 
   private get(id: string): Tracked {
-    const tracked = this.tracked.get(id) ?? this.adopt(id);
+    const tracked = this.find(id);
     if (!tracked) throw new RuntimeError('NotFound', `container ${id} not found`);
     return tracked;
   }
@@ -172,24 +163,28 @@ export class LinuxRuntime implements ContainerRuntime {
   }
 
   async stop(id: string, graceSeconds: number): Promise<ContainerExitStatus> {
-    const { info, exited } = this.get(id);
-    if (info.exit) return info.exit;
-    signal(info.pid, 'SIGTERM');
-    const graceful = await Promise.race([exited.then(() => true), sleep(graceSeconds * 1000).then(() => false)]);
+    const tracked = this.get(id);
+    if (tracked.info.exit) return tracked.info.exit;
+    tracked.process?.signal('SIGTERM');
+    const graceful = await Promise.race([tracked.exited.then(() => true), sleep(graceSeconds * 1000).then(() => false)]);
     if (!graceful) {
-      signal(info.pid, 'SIGKILL');
-      await this.cgroups.open(id).killAll().catch(() => undefined);
+      // Killing PID 1 of a PID namespace makes the kernel kill every other process in it.
+      tracked.process?.signal('SIGKILL');
+      await this.cgroupOf(id)?.killAll().catch(() => undefined);
     }
-    return exited;
+    return tracked.exited;
   }
 
   async remove(id: string): Promise<void> {
-    const tracked = this.tracked.get(id) ?? this.adopt(id);
-    if (tracked && !tracked.info.exit && isSameProcess(tracked.info.pid, this.states.read(id)?.pidStartTime ?? -1)) {
-      signal(tracked.info.pid, 'SIGKILL');
+    const tracked = this.find(id);
+    if (tracked && !tracked.info.exit) {
+      tracked.process?.signal('SIGKILL');
       await tracked.exited;
     }
-    await this.cgroups.open(id).destroy();
+    tracked?.process?.close();
+    // destroy() kills whatever is left in the group (a process that escaped the PID namespace's
+    // teardown cannot exist, but a cgroup is the place to be sure) before removing it.
+    await this.cgroupOf(id)?.destroy();
     await this.snapshots.remove(id);
     this.states.remove(id);
     this.tracked.delete(id);
@@ -197,6 +192,21 @@ export class LinuxRuntime implements ContainerRuntime {
 
   async usage(id: string): Promise<ContainerUsage | undefined> {
     if (!this.states.read(id)) return undefined;
-    return this.cgroups.open(id).usage().catch(() => undefined);
+    return this.cgroupOf(id)?.usage().catch(() => undefined);
   }
+
+  /** open() may answer undefined for a group that does not exist (the CgroupManager contract allows it). */
+  private cgroupOf(id: string): ContainerCgroup | undefined {
+    return this.cgroups.open(id) ?? undefined;
+  }
+}
+
+/** The init's instructions: argv and env from the spec over the image's defaults. */
+function initConfig(spec: ContainerSpec, image: ResolvedImage): Omit<InitConfig, 'rootfs'> {
+  const argv = spec.argv.length > 0 ? spec.argv : [...(image.config.entrypoint ?? []), ...(image.config.cmd ?? [])];
+  if (argv.length === 0) throw new RuntimeError('InvalidSpec', `no command given and image ${spec.image} has none`);
+  const env = { ...image.config.env, ...spec.env, HOSTNAME: spec.hostname };
+  const envList = Object.entries(env).map(([k, v]) => `${k}=${v}`);
+  if (!('PATH' in env)) envList.unshift(DEFAULT_PATH);
+  return { hostname: spec.hostname, argv, env: envList, workingDir: spec.workingDir ?? image.config.workingDir ?? '/' };
 }
