@@ -127,6 +127,32 @@ describe('LinuxRuntime', { timeout: 120_000 }, () => {
     await runtime.remove(s.id); // idempotent
   });
 
+  it('lets a process that handles SIGTERM end within the grace period', async () => {
+    const s = spec('term', "trap 'echo bye; exit 0' TERM; echo ready; while true; do sleep 0.1; done");
+    await start(s);
+    await logOf(s.id, /ready/);
+    const t0 = Date.now();
+    const exit = await runtime.stop(s.id, 10);
+    assert.equal(exit.code, 0);
+    assert.ok(Date.now() - t0 < 5000, 'did not wait for the SIGKILL');
+    assert.match(await logOf(s.id, /bye/), /bye/);
+  });
+
+  it('merges the image env with the spec env and runs in the working dir', async () => {
+    const s = spec('env', 'echo "$FOO|$PATH|$(pwd)"', { env: { FOO: 'bar' }, workingDir: '/tmp' });
+    await start(s);
+    await runtime.wait(s.id);
+    assert.match(await logOf(s.id, /\|/), /^bar\|\/bin:\/usr\/bin:\/sbin:\/usr\/sbin\|\/tmp$/m);
+  });
+
+  it('clears the debris of an interrupted start with the same id', async () => {
+    const s = spec('debris', 'ls /; echo listed');
+    fs.mkdirSync(path.join(dir, 'state/containers', s.id, 'upper/stale'), { recursive: true });
+    await start(s);
+    await runtime.wait(s.id);
+    assert.doesNotMatch(await logOf(s.id, /listed/), /stale/);
+  });
+
   it('is adopted by a new runtime over the same state dir (an agent restart)', async () => {
     const s = spec('adopt', 'sleep 60');
     const info = await start(s);
