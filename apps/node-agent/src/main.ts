@@ -1,27 +1,28 @@
 #!/usr/bin/env node
-import { ConfigError, parseArgs, parseFlags } from './config';
-import { NodeAgent, cleanupNode } from './node-agent';
+/**
+ * node-agent: `node-agent [flags]` runs the agent of one node; `node-agent cleanup --state-dir DIR`
+ * stops and removes that node's containers. Errors are one line on stderr.
+ */
+import { runCleanup } from './cleanup';
+import { ConfigError, parseAgentConfig } from './config/agent.config';
+import { NodeAgent } from './node-agent';
 
 async function main(argv: string[]): Promise<void> {
-  if (argv[0] === 'cleanup') {
-    const flags = parseArgs(argv.slice(1));
-    const stateDir = flags.get('state-dir');
-    if (!stateDir) throw new ConfigError('cleanup needs --state-dir DIR');
-    const removed = await cleanupNode(stateDir, flags.get('image-dir') ?? '/var/lib/tide/images');
-    console.log(`removed ${removed} container(s) of ${stateDir}`);
-    return;
-  }
-  const agent = new NodeAgent(parseFlags(argv));
-  const shutdown = (signal: string) => {
-    console.log(`node-agent: ${signal}, exiting; containers keep running`);
+  if (argv[0] === 'cleanup') return runCleanup(argv.slice(1), (line) => console.log(`node-agent cleanup: ${line}`));
+  const agent = new NodeAgent(parseAgentConfig(argv));
+  let stopping = false;
+  const shutdown = (signal: NodeJS.Signals) => {
+    if (stopping) return;
+    stopping = true;
+    console.log(`node-agent: ${signal}: exiting, containers keep running`);
     void agent.stop().finally(() => process.exit(0));
   };
-  process.on('SIGTERM', () => shutdown('SIGTERM'));
-  process.on('SIGINT', () => shutdown('SIGINT'));
+  process.on('SIGTERM', shutdown);
+  process.on('SIGINT', shutdown);
   await agent.start();
 }
 
-main(process.argv.slice(2)).catch((error) => {
-  console.error(`node-agent: ${error instanceof ConfigError ? error.message : (error as Error).message}`);
+main(process.argv.slice(2)).catch((error: unknown) => {
+  console.error(`node-agent: ${(error as Error).message}`);
   process.exit(error instanceof ConfigError ? 2 : 1);
 });

@@ -2,13 +2,17 @@
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as path from 'node:path';
-import { Gauge, Registry, collectDefaultMetrics } from 'prom-client';
-import { LinuxRuntime, ensureBusyboxImage } from '@tide/runtime';
-import { AgentConfig } from './config';
-import { ControlPlaneClient } from './control-plane.client';
-import { startHttpServer } from './http.server';
-import { Reconciler } from './reconciler';
-import { statusReport } from './status.report';
+import { ContainerRuntime, LinuxRuntime, ensureBusyboxImage } from '@tide/runtime';
+import { AgentConfig, allocatableOf } from './config/agent.config';
+import { createAgentMetrics } from './agent.metrics';
+import { ControlPlaneClient } from './control-plane/control-plane.client';
+import { statusReport } from './control-plane/status.report';
+import { startAgentHttp } from './http/agent.http';
+import { Reconciler } from './reconcile/reconciler';
+import { ReplicaStateFile } from './reconcile/replica.state-file';
+
+/** Status changes come in bursts (a batch of starts): at most one report per this many ms. */
+const REPORT_COALESCE_MS = 50;
 
 export class NodeAgent {
   private client?: ControlPlaneClient;
@@ -16,81 +20,75 @@ export class NodeAgent {
   private reconciler?: Reconciler;
   private reportTimer?: NodeJS.Timeout;
 
-  constructor(private readonly config: AgentConfig) {}
+  constructor(
+    private readonly config: AgentConfig,
+    private readonly log: (line: string) => void = (line) => console.log(`node-agent ${config.name}: ${line}`),
+  ) {}
 
   async start(): Promise<void> {
     const { config } = this;
-    fs.mkdirSync(path.join(config.stateDir, 'logs'), { recursive: true });
-    await ensureBusyboxImage(config.imageDir);
-    const runtime = new LinuxRuntime({ stateDir: config.stateDir, imageDir: config.imageDir });
+    const logDir = path.join(config.stateDir, 'logs');
+    fs.mkdirSync(logDir, { recursive: true });
+    await this.prepareImages();
+    const runtime: ContainerRuntime = new LinuxRuntime({ stateDir: config.stateDir, imageDir: config.imageDir });
+    const metrics = createAgentMetrics(config.name, () => this.reconciler);
     const reconciler = new Reconciler({
-      runtime, stateFile: path.join(config.stateDir, 'replicas.json'), logDir: path.join(config.stateDir, 'logs'),
-      onChange: () => this.reportSoon(),
+      runtime, logDir, state: new ReplicaStateFile(path.join(config.stateDir, 'replicas.json')),
+      onChange: () => this.reportSoon(), onRestart: (record) => metrics.recordRestart(record), log: this.log,
     });
     this.reconciler = reconciler;
     await reconciler.adopt();
-    const registry = this.metrics(reconciler);
-    this.server = await startHttpServer({
-      address: config.address, port: config.port, registry,
-      logPath: (namespace, name) => reconciler.logPath(namespace, name),
+    this.server = await startAgentHttp({
+      address: config.address, port: config.port, registry: metrics.registry,
+      logPath: (namespace, name) => (reconciler.records.has(`${namespace}/${name}`) ? reconciler.logPath(namespace, name) : undefined),
+      health: () => ({ ok: true, text: this.client?.isConnected() ? 'ok' : 'ok (not connected to the control plane)' }),
     });
-    this.client = new ControlPlaneClient(config, {
-      onAssignments: (assignments) => {
-        const names = new Set(assignments.replicas.map((a) => `${a.namespace}/${a.name}`));
-        reconciler.acknowledgeGone([...reconciler.gone].filter((key) => !names.has(key)));
-        reconciler.setDesired(assignments.replicas);
-      },
-      report: () => statusReport(config.name, reconciler.records.values(), reconciler.gone),
-      log: (line) => console.log(`node-agent ${config.name}: ${line}`),
-    });
+    this.client = this.connect(reconciler);
     this.client.start();
-    console.log(`node-agent ${config.name}: serving on http://${config.address}:${config.port}, control plane ${config.controlPlane}`);
+    this.log(`serving on http://${config.address}:${config.port}, control plane ${config.controlPlane}`);
   }
 
-  /** Status changes come in bursts (a batch of starts): one report per burst. */
+  /** The built-in busybox image; without it only imported images run, so a failure is a warning. */
+  private async prepareImages(): Promise<void> {
+    try {
+      await ensureBusyboxImage(this.config.imageDir);
+    } catch (error) {
+      this.log(`warning: cannot prepare the busybox image in ${this.config.imageDir}: ${(error as Error).message}`);
+    }
+  }
+
+  private connect(reconciler: Reconciler): ControlPlaneClient {
+    const { config } = this;
+    const allocatable = allocatableOf(config.capacity);
+    return new ControlPlaneClient({
+      address: config.controlPlane,
+      registration: {
+        nodeName: config.name, address: config.address, agentPort: config.port, labels: config.labels,
+        capacity: config.capacity, allocatable,
+      },
+      onAssignments: (assignments) => reconciler.setDesired(assignments.replicas),
+      report: () => statusReport(config.name, reconciler.views(), reconciler.goneKeys()),
+      onReportAcknowledged: (report) => reconciler.acknowledgeGone(report.gone ?? []),
+      log: this.log,
+    });
+  }
+
   private reportSoon(): void {
     if (this.reportTimer) return;
     this.reportTimer = setTimeout(() => {
       this.reportTimer = undefined;
       void this.client?.reportNow();
-    }, 50);
-  }
-
-  private metrics(reconciler: Reconciler): Registry {
-    const registry = new Registry();
-    collectDefaultMetrics({ register: registry });
-    new Gauge({
-      name: 'tide_agent_replicas', help: 'Replicas on this node by phase', labelNames: ['phase'], registers: [registry],
-      collect() {
-        this.reset();
-        for (const r of reconciler.records.values()) this.inc({ phase: r.phase });
-      },
-    });
-    new Gauge({
-      name: 'tide_agent_replica_restarts', help: 'Restart count of each replica on this node', labelNames: ['namespace', 'replica'], registers: [registry],
-      collect() {
-        this.reset();
-        for (const r of reconciler.records.values()) this.set({ namespace: r.namespace, replica: r.name }, r.restartCount);
-      },
-    });
-    return registry;
+    }, REPORT_COALESCE_MS);
   }
 
   /** Leaves the containers running: they are adopted when the agent comes back. */
   async stop(): Promise<void> {
+    clearTimeout(this.reportTimer);
     this.reconciler?.stop();
     this.client?.close();
-    await new Promise((resolve) => (this.server ? this.server.close(resolve) : resolve(undefined)));
+    const server = this.server;
+    if (!server) return;
+    server.closeAllConnections(); // followers of logs would hold close() open
+    await new Promise((resolve) => server.close(resolve));
   }
-}
-
-/** `node-agent cleanup --state-dir DIR`: stops and removes every container of a node state dir. */
-export async function cleanupNode(stateDir: string, imageDir: string): Promise<number> {
-  const runtime = new LinuxRuntime({ stateDir, imageDir });
-  const containers = await runtime.list();
-  await Promise.all(containers.map(async (c) => {
-    await runtime.stop(c.id, 1).catch(() => undefined);
-    await runtime.remove(c.id);
-  }));
-  return containers.length;
 }

@@ -1,0 +1,42 @@
+/** The agent's Prometheus metrics: replicas by phase, running replicas, restarts. */
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { Reconciler } from './reconcile/reconciler';
+import { ReplicaRecord } from './reconcile/replica.record';
+
+export interface AgentMetrics {
+  registry: Registry;
+  recordRestart(record: ReplicaRecord): void;
+}
+
+export function createAgentMetrics(nodeName: string, reconciler: () => Reconciler | undefined): AgentMetrics {
+  const registry = new Registry();
+  registry.setDefaultLabels({ node: nodeName });
+  collectDefaultMetrics({ register: registry, prefix: 'tide_agent_' });
+  new Gauge({
+    name: 'tide_agent_replicas', help: 'Replicas on this node by phase', labelNames: ['phase'], registers: [registry],
+    collect() {
+      this.reset();
+      for (const view of reconciler()?.views() ?? []) this.inc({ phase: view.phase });
+    },
+  });
+  new Gauge({
+    name: 'tide_agent_replicas_running', help: 'Replicas whose container is running on this node', registers: [registry],
+    collect() {
+      this.set((reconciler()?.views() ?? []).filter((v) => v.phase === 'Running').length);
+    },
+  });
+  new Gauge({
+    name: 'tide_agent_replica_restarts', help: 'Restart count of each replica on this node', labelNames: ['namespace', 'replica'], registers: [registry],
+    collect() {
+      this.reset();
+      for (const { record } of reconciler()?.views() ?? []) this.set({ namespace: record.namespace, replica: record.name }, record.restartCount);
+    },
+  });
+  const restarts = new Counter({
+    name: 'tide_agent_container_restarts_total', help: 'Containers restarted by this agent after they exited', labelNames: ['namespace', 'service'], registers: [registry],
+  });
+  return {
+    registry,
+    recordRestart: (record) => restarts.inc({ namespace: record.namespace, service: record.assignment?.service ?? '' }),
+  };
+}

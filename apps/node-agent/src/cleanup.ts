@@ -1,0 +1,32 @@
+/** `node-agent cleanup --state-dir DIR`: stops and removes every container of a node's state dir. */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { LinuxRuntime } from '@tide/runtime';
+import { ConfigError, DEFAULT_IMAGE_DIR, parseFlagValues } from './config/agent.config';
+import { gracePeriodFromLabels } from './reconcile/container-spec.builder';
+
+/** `tsctl down` waits for this: a replica's grace period is honoured up to this many seconds. */
+const MAX_CLEANUP_GRACE_SECONDS = 10;
+
+export async function runCleanup(argv: string[], log: (line: string) => void): Promise<void> {
+  const flags = parseFlagValues(argv);
+  for (const name of flags.keys()) if (name !== 'state-dir' && name !== 'image-dir') throw new ConfigError(`cleanup: unknown flag --${name} (known: --state-dir --image-dir)`);
+  const stateDir = flags.get('state-dir');
+  if (!stateDir) throw new ConfigError('cleanup needs --state-dir DIR');
+  if (!fs.existsSync(stateDir)) return log(`nothing to clean: ${stateDir} does not exist`);
+  const runtime = new LinuxRuntime({ stateDir, imageDir: flags.get('image-dir') ?? DEFAULT_IMAGE_DIR });
+  const containers = await runtime.list();
+  const failures: string[] = [];
+  await Promise.all(containers.map(async (container) => {
+    try {
+      await runtime.stop(container.id, Math.min(MAX_CLEANUP_GRACE_SECONDS, gracePeriodFromLabels(container.spec.labels)));
+      await runtime.remove(container.id);
+    } catch (error) {
+      failures.push(`${container.id}: ${(error as Error).message}`);
+    }
+  }));
+  // Restart counts of containers that no longer exist would only mislead a later agent.
+  fs.rmSync(path.join(stateDir, 'replicas.json'), { force: true });
+  log(`removed ${containers.length - failures.length} container(s) of ${stateDir}`);
+  if (failures.length > 0) throw new Error(`could not remove ${failures.length} container(s): ${failures.join('; ')}`);
+}

@@ -1,0 +1,54 @@
+import { describe, it } from 'node:test';
+import * as assert from 'node:assert/strict';
+import { allocatableOf, parseAgentConfig } from './agent.config';
+
+const MACHINE = { cpuMillis: 8000, memoryBytes: 16 * 2 ** 30 };
+
+describe('node agent flags', () => {
+  it('reads every flag of the contract', () => {
+    const config = parseAgentConfig([
+      '--name', 'node-1', '--control-plane', '127.0.0.1:17071', '--address', '127.0.1.1', '--port=17081',
+      '--state-dir', '/tmp/s', '--image-dir', '/tmp/i', '--cpu', '2000', '--memory', '1073741824', '--labels', 'zone=a,disk=ssd',
+    ], MACHINE);
+    assert.deepEqual(config, {
+      name: 'node-1', controlPlane: '127.0.0.1:17071', address: '127.0.1.1', port: 17081, stateDir: '/tmp/s', imageDir: '/tmp/i',
+      capacity: { cpuMillis: 2000, memoryBytes: 1073741824 }, labels: { zone: 'a', disk: 'ssd' },
+    });
+  });
+
+  it('defaults to the whole machine and the documented paths and ports', () => {
+    const config = parseAgentConfig(['--name', 'n1'], MACHINE);
+    assert.deepEqual(config.capacity, MACHINE);
+    assert.equal(config.stateDir, '/var/lib/tide/nodes/n1');
+    assert.equal(config.imageDir, '/var/lib/tide/images');
+    assert.equal(config.port, 7080);
+    assert.equal(config.controlPlane, '127.0.0.1:7071');
+  });
+
+  it('accepts 1500m and 2Gi', () => {
+    const config = parseAgentConfig(['--name', 'n1', '--cpu', '1500m', '--memory', '2Gi'], MACHINE);
+    assert.deepEqual(config.capacity, { cpuMillis: 1500, memoryBytes: 2 * 2 ** 30 });
+  });
+
+  const errors: [string[], RegExp][] = [
+    [['--bogus', '1'], /unknown flag --bogus/],
+    [['--port'], /--port needs a value/],
+    [['--port', 'x'], /--port: expected a positive integer, got "x"/],
+    [['--cpu', '-5'], /--cpu: expected a positive integer/],
+    [['--memory', 'lots'], /--memory: expected bytes/],
+    [['--labels', 'novalue'], /--labels: expected k=v/],
+    [['--control-plane', 'nohost'], /--control-plane: expected HOST:PORT/],
+    [['stray'], /unexpected argument "stray"/],
+  ];
+  for (const [argv, message] of errors) it(`refuses ${argv.join(' ')}`, () => assert.throws(() => parseAgentConfig(argv, MACHINE), message));
+});
+
+describe('allocatable', () => {
+  const table: [string, { cpuMillis: number; memoryBytes: number }, { cpuMillis: number; memoryBytes: number }][] = [
+    // 8000 - 100; 16Gi - 128Mi
+    ['a big node keeps 100m and 128Mi', MACHINE, { cpuMillis: 7900, memoryBytes: 16 * 2 ** 30 - 128 * 2 ** 20 }],
+    // min(100, 500/10 = 50); min(128Mi, 512Mi/10 = 53687091)
+    ['a small node keeps a tenth', { cpuMillis: 500, memoryBytes: 512 * 2 ** 20 }, { cpuMillis: 450, memoryBytes: 512 * 2 ** 20 - 53687091 }],
+  ];
+  for (const [title, capacity, expected] of table) it(title, () => assert.deepEqual(allocatableOf(capacity), expected));
+});

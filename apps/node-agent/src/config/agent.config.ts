@@ -1,0 +1,114 @@
+/** Command-line flags of the node agent (contract: docs/ARCHITECTURE.md, "Processes and flags"). */
+import * as os from 'node:os';
+import { parseMemory } from '@tide/api';
+
+export interface Resources {
+  cpuMillis: number;
+  memoryBytes: number;
+}
+
+export interface AgentConfig {
+  name: string;
+  /** host:port of the control plane's gRPC endpoint. */
+  controlPlane: string;
+  address: string;
+  port: number;
+  stateDir: string;
+  imageDir: string;
+  capacity: Resources;
+  labels: Record<string, string>;
+}
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+export const DEFAULT_IMAGE_DIR = '/var/lib/tide/images';
+const KNOWN_FLAGS = ['name', 'control-plane', 'address', 'port', 'state-dir', 'image-dir', 'cpu', 'memory', 'labels'];
+
+/** `--flag value` and `--flag=value`; every flag takes a value. */
+export function parseFlagValues(argv: string[]): Map<string, string> {
+  const values = new Map<string, string>();
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (!arg.startsWith('--')) throw new ConfigError(`unexpected argument "${arg}"`);
+    const eq = arg.indexOf('=');
+    const name = eq < 0 ? arg.slice(2) : arg.slice(2, eq);
+    const value = eq < 0 ? argv[++i] : arg.slice(eq + 1);
+    if (value === undefined || (eq < 0 && value.startsWith('--'))) throw new ConfigError(`--${name} needs a value`);
+    values.set(name, value);
+  }
+  return values;
+}
+
+export function parseAgentConfig(argv: string[], machine: Resources = machineResources()): AgentConfig {
+  const values = parseFlagValues(argv);
+  for (const name of values.keys()) {
+    if (!KNOWN_FLAGS.includes(name)) throw new ConfigError(`unknown flag --${name} (known: ${KNOWN_FLAGS.map((k) => `--${k}`).join(' ')})`);
+  }
+  const name = values.get('name') ?? os.hostname();
+  if (!/^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$/i.test(name)) throw new ConfigError(`--name: "${name}" is not a valid node name (letters, digits, '-', '.')`);
+  return {
+    name,
+    controlPlane: hostPort(values.get('control-plane') ?? '127.0.0.1:7071'),
+    address: values.get('address') ?? '127.0.0.1',
+    port: positiveInteger('port', values.get('port'), 7080),
+    stateDir: values.get('state-dir') ?? `/var/lib/tide/nodes/${name}`,
+    imageDir: values.get('image-dir') ?? DEFAULT_IMAGE_DIR,
+    capacity: {
+      cpuMillis: positiveInteger('cpu', values.get('cpu')?.replace(/m$/, ''), machine.cpuMillis),
+      memoryBytes: memoryFlag(values.get('memory'), machine.memoryBytes),
+    },
+    labels: parseLabels(values.get('labels') ?? ''),
+  };
+}
+
+export function machineResources(): Resources {
+  return { cpuMillis: os.cpus().length * 1000, memoryBytes: os.totalmem() };
+}
+
+/**
+ * What the scheduler may hand out: capacity minus a reserve for the agent and the system,
+ * 100m CPU and 128Mi memory, but never more than a tenth of a small node.
+ */
+export function allocatableOf(capacity: Resources): Resources {
+  const cpuReserve = Math.min(100, Math.floor(capacity.cpuMillis / 10));
+  const memoryReserve = Math.min(128 * 2 ** 20, Math.floor(capacity.memoryBytes / 10));
+  return { cpuMillis: capacity.cpuMillis - cpuReserve, memoryBytes: capacity.memoryBytes - memoryReserve };
+}
+
+export function parseLabels(text: string): Record<string, string> {
+  const labels: Record<string, string> = {};
+  for (const pair of text.split(',').map((p) => p.trim()).filter(Boolean)) {
+    const eq = pair.indexOf('=');
+    if (eq <= 0) throw new ConfigError(`--labels: expected k=v,k2=v2, got "${pair}"`);
+    labels[pair.slice(0, eq)] = pair.slice(eq + 1);
+  }
+  return labels;
+}
+
+function positiveInteger(flag: string, raw: string | undefined, fallback: number): number {
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value <= 0) throw new ConfigError(`--${flag}: expected a positive integer, got "${raw}"`);
+  return value;
+}
+
+function memoryFlag(raw: string | undefined, fallback: number): number {
+  if (raw === undefined) return fallback;
+  try {
+    const bytes = parseMemory(raw);
+    if (bytes > 0) return bytes;
+  } catch {
+    /* reported below */
+  }
+  throw new ConfigError(`--memory: expected bytes (or 512Mi, 2Gi), got "${raw}"`);
+}
+
+function hostPort(value: string): string {
+  if (!/^[^:\s]+:\d+$/.test(value)) throw new ConfigError(`--control-plane: expected HOST:PORT, got "${value}"`);
+  return value;
+}

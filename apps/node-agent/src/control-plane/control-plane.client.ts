@@ -1,0 +1,155 @@
+/**
+ * The agent's side of the AgentService protocol: register, heartbeat, the stream of desired replicas,
+ * status reports. Any failure (the control plane down, the stream broken, the node unknown to it) leads
+ * back to registering again, with backoff; the containers keep running meanwhile, since a control
+ * plane outage is no reason to stop anything.
+ */
+import * as grpc from '@grpc/grpc-js';
+import { AgentServiceClient, Assignments__Output, RegisterRequest, StatusReport, loadAgentProto } from '@tide/proto';
+import { BackoffPolicy, backoffDelayMs } from '../reconcile/backoff.policy';
+
+export interface ControlPlaneClientOptions {
+  /** host:port of the gRPC endpoint. */
+  address: string;
+  registration: RegisterRequest;
+  onAssignments(assignments: Assignments__Output): void;
+  /** The report to send now. */
+  report(): StatusReport;
+  /** The control plane received a report carrying these gone keys. */
+  onReportAcknowledged(report: StatusReport): void;
+  log(line: string): void;
+  fullReportIntervalMs?: number;
+}
+
+const RECONNECT_BACKOFF: BackoffPolicy = { initialMs: 500, maxMs: 10_000 };
+const CALL_DEADLINE_MS = 5000;
+const DEFAULT_HEARTBEAT_MS = 2000;
+
+export class ControlPlaneClient {
+  private readonly client: AgentServiceClient;
+  /** Bumped on every (re)connection: callbacks of an older session are ignored. */
+  private session = 0;
+  private failedAttempts = 0;
+  private timers: NodeJS.Timeout[] = [];
+  private stream?: grpc.ClientReadableStream<Assignments__Output>;
+  private reporting = false;
+  private reportAgain = false;
+  private closed = false;
+  private connected = false;
+
+  constructor(private readonly options: ControlPlaneClientOptions) {
+    const proto = loadAgentProto();
+    this.client = new proto.tide.v1.AgentService(options.address, grpc.credentials.createInsecure()) as unknown as AgentServiceClient;
+  }
+
+  start(): void {
+    void this.connect();
+  }
+
+  isConnected(): boolean {
+    return this.connected;
+  }
+
+  close(): void {
+    this.closed = true;
+    this.resetSession();
+    this.client.close();
+  }
+
+  /** Sends the current status; reports asked for while one is in flight are folded into one more. */
+  async reportNow(): Promise<void> {
+    if (this.closed || !this.connected) return;
+    if (this.reporting) {
+      this.reportAgain = true;
+      return;
+    }
+    this.reporting = true;
+    try {
+      const report = this.options.report();
+      await this.call<object>((done) => this.client.ReportStatus(report, this.deadline(), done));
+      this.options.onReportAcknowledged(report);
+    } catch (error) {
+      this.options.log(`status report failed: ${(error as Error).message}`);
+    } finally {
+      this.reporting = false;
+    }
+    if (this.reportAgain) {
+      this.reportAgain = false;
+      await this.reportNow();
+    }
+  }
+
+  private async connect(): Promise<void> {
+    if (this.closed) return;
+    const session = this.resetSession();
+    try {
+      const response = await this.call<{ heartbeatIntervalMs?: number }>((done) => this.client.Register(this.options.registration, this.deadline(), done));
+      if (session !== this.session) return;
+      if (this.failedAttempts > 0) this.options.log(`control plane at ${this.options.address} reachable again`);
+      this.failedAttempts = 0;
+      this.connected = true;
+      this.options.log(`registered with the control plane at ${this.options.address}`);
+      const heartbeatMs = Math.max(200, Number(response.heartbeatIntervalMs) || DEFAULT_HEARTBEAT_MS);
+      this.watch(session);
+      this.timers.push(setInterval(() => this.heartbeat(session), heartbeatMs));
+      this.timers.push(setInterval(() => void this.reportNow(), this.options.fullReportIntervalMs ?? 10_000));
+      await this.reportNow();
+    } catch (error) {
+      if (session === this.session) this.retryLater(session, `cannot register: ${(error as Error).message}`);
+    }
+  }
+
+  /** Leaves the current session: timers, stream. Returns the new session number. */
+  private resetSession(): number {
+    this.connected = false;
+    for (const timer of this.timers) clearInterval(timer);
+    this.timers = [];
+    const stream = this.stream;
+    this.stream = undefined;
+    stream?.cancel();
+    return ++this.session;
+  }
+
+  private retryLater(session: number, why: string): void {
+    if (this.closed || session !== this.session) return;
+    this.resetSession();
+    this.failedAttempts++;
+    const delayMs = backoffDelayMs(this.failedAttempts, RECONNECT_BACKOFF);
+    // One line at the start of an outage and then every 10 attempts, not one per attempt.
+    if (this.failedAttempts === 1 || this.failedAttempts % 10 === 0) {
+      this.options.log(`control plane ${this.options.address}: ${why}; retrying in ${delayMs} ms (attempt ${this.failedAttempts})`);
+    }
+    this.timers.push(setTimeout(() => void this.connect(), delayMs));
+  }
+
+  private heartbeat(session: number): void {
+    this.client.Heartbeat({ nodeName: this.options.registration.nodeName }, this.deadline(), (error, response) => {
+      if (session !== this.session) return;
+      if (error) return this.retryLater(session, `heartbeat failed: ${error.message}`);
+      if (!response?.known) {
+        this.options.log('the control plane does not know this node (its lease expired): registering again');
+        void this.connect();
+      }
+    });
+  }
+
+  private watch(session: number): void {
+    const stream = this.client.WatchAssignments({ nodeName: this.options.registration.nodeName });
+    this.stream = stream;
+    stream.on('data', (assignments: Assignments__Output) => {
+      if (session === this.session) this.options.onAssignments(assignments);
+    });
+    stream.on('error', (error: grpc.ServiceError) => {
+      if (error.code !== grpc.status.CANCELLED) this.retryLater(session, `assignment stream: ${error.message}`);
+    });
+    stream.on('end', () => this.retryLater(session, 'assignment stream ended'));
+  }
+
+  private deadline(): grpc.CallOptions {
+    return { deadline: Date.now() + CALL_DEADLINE_MS };
+  }
+
+  private call<T>(invoke: (done: (error: grpc.ServiceError | null, response?: T) => void) => void): Promise<T> {
+    return new Promise((resolve, reject) => invoke((error, response) => (error ? reject(error) : resolve(response as T))));
+  }
+}

@@ -1,0 +1,30 @@
+import { describe, it } from 'node:test';
+import * as assert from 'node:assert/strict';
+import { newRecord } from '../reconcile/replica.record';
+import { replicaStatus, statusReport } from './status.report';
+
+describe('status report', () => {
+  it('reports a running replica with its pid and start time', () => {
+    const record = newRecord('default', 'web-1');
+    const startedAt = new Date('2026-01-01T00:00:00Z');
+    record.container = { id: 'default.web-1', pid: 42, startedAt, logPath: '/l', spec: {} as never };
+    assert.deepEqual(replicaStatus({ record, phase: 'Running', ready: true }), {
+      namespace: 'default', name: 'web-1', phase: 'Running', ready: true, restartCount: 0, message: '', pid: 42, startedAt: '2026-01-01T00:00:00.000Z',
+    });
+  });
+
+  it('reports the last exit: a signal has no code', () => {
+    const record = newRecord('default', 'web-1');
+    record.restartCount = 2;
+    record.lastExit = { code: null, signal: 'SIGKILL', reason: 'OOMKilled', finishedAt: '2026-01-01T00:00:00.000Z' };
+    record.message = 'back-off 2 s';
+    const status = replicaStatus({ record, phase: 'Starting', ready: false });
+    assert.deepEqual(status.lastExit, { hasCode: false, code: 0, signal: 'SIGKILL', reason: 'OOMKilled', finishedAt: '2026-01-01T00:00:00.000Z' });
+    assert.equal(status.pid, 0);
+    assert.equal(status.restartCount, 2);
+  });
+
+  it('carries the gone replicas', () => {
+    assert.deepEqual(statusReport('node-1', [], ['default/a']), { nodeName: 'node-1', replicas: [], gone: ['default/a'] });
+  });
+});

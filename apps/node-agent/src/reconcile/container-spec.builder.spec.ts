@@ -1,0 +1,35 @@
+import { describe, it } from 'node:test';
+import * as assert from 'node:assert/strict';
+import { Assignment__Output } from '@tide/proto';
+import { buildContainerSpec, gracePeriodFromLabels } from './container-spec.builder';
+import { assignment } from '../testing/assignments';
+
+describe('container spec from an assignment', () => {
+  it('maps names, argv, env, limits and labels', () => {
+    const a: Assignment__Output = assignment('web-abcde-x1y2z', {
+      namespace: 'shop', service: 'web', templateHash: 'abcdef12',
+      container: { command: ['sh', '-c'], args: ['echo hi'], env: { A: '1' }, workingDir: '/tmp', cpuLimitMillis: 500, memoryLimitBytes: 64 * 2 ** 20, cpuRequestMillis: 250, terminationGracePeriodSeconds: 5 },
+    });
+    const spec = buildContainerSpec(a, '/logs/x.log');
+    assert.equal(spec.id, 'shop.web-abcde-x1y2z');
+    assert.equal(spec.hostname, 'web-abcde-x1y2z');
+    assert.deepEqual(spec.argv, ['sh', '-c', 'echo hi']);
+    assert.deepEqual(spec.env, { A: '1' });
+    assert.equal(spec.workingDir, '/tmp');
+    assert.deepEqual(spec.limits, { cpuMillis: 500, cpuRequestMillis: 250, memoryBytes: 67108864, pids: undefined });
+    assert.equal(spec.logPath, '/logs/x.log');
+    assert.deepEqual(spec.labels, { namespace: 'shop', service: 'web', replica: 'web-abcde-x1y2z', templateHash: 'abcdef12', terminationGracePeriodSeconds: '5' });
+  });
+
+  it('treats zero limits as no limit and omits an empty working dir', () => {
+    const spec = buildContainerSpec(assignment('a'), '/l');
+    assert.deepEqual(spec.limits, { cpuMillis: undefined, cpuRequestMillis: undefined, memoryBytes: undefined, pids: undefined });
+    assert.equal('workingDir' in spec, false);
+  });
+
+  it('reads the grace period back from labels, 30 s when missing', () => {
+    assert.equal(gracePeriodFromLabels({ terminationGracePeriodSeconds: '0' }), 0);
+    assert.equal(gracePeriodFromLabels({ terminationGracePeriodSeconds: '7' }), 7);
+    assert.equal(gracePeriodFromLabels({}), 30);
+  });
+});

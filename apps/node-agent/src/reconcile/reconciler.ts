@@ -1,0 +1,297 @@
+/**
+ * Converges the node's containers to the replicas desired on it, in the shape of a Kubernetes
+ * controller: events (a new desired set, a container exit, a backoff timer) only enqueue a replica
+ * key; one sync per key at a time re-reads what is known and takes the next step
+ * (`nextReplicaAction`); failures requeue with backoff. Containers left by an earlier agent process
+ * are adopted, never started twice.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { ReplicaPhase } from '@tide/api';
+import { Assignment__Output } from '@tide/proto';
+import { ContainerExitStatus, ContainerInfo, ContainerRuntime, RuntimeError } from '@tide/runtime';
+import { backoffDelayMs, nextConsecutiveFailures } from './backoff.policy';
+import { Clock, systemClock } from './clock';
+import { LABEL, buildContainerSpec, containerId, gracePeriodFromLabels, gracePeriodSeconds, replicaKey } from './container-spec.builder';
+import { diffDesired } from './desired.diff';
+import { nextReplicaAction } from './replica.action';
+import { PersistedRecord, ReplicaRecord, newRecord } from './replica.record';
+import { deriveReplicaPhase, isReady } from './replica.phase';
+import { ReplicaStateStore, noReplicaState } from './replica.state-file';
+import { exitReason, exitSucceeded, parseRestartPolicy, shouldRestart } from './restart.policy';
+import { WorkQueue } from './work.queue';
+
+export interface ReconcilerOptions {
+  runtime: ContainerRuntime;
+  /** Per-replica log files, kept across container restarts and removed with the replica. */
+  logDir: string;
+  state?: ReplicaStateStore;
+  clock?: Clock;
+  /** Containers started at once (different replicas); one replica is never synced twice at once. */
+  concurrency?: number;
+  /** Something a status report shows changed. */
+  onChange?: () => void;
+  /** A container is going to be restarted (for the restarts metric). */
+  onRestart?: (record: ReplicaRecord) => void;
+  log?: (line: string) => void;
+}
+
+export interface ReplicaView {
+  record: ReplicaRecord;
+  phase: ReplicaPhase;
+  ready: boolean;
+}
+
+/** A sync that throws is retried 0.5 s, 1 s, 2 s ... 30 s, at most 10 times, then waits for the next trigger. */
+const SYNC_RETRY = { initialMs: 500, maxMs: 30_000 };
+const SYNC_MAX_RETRIES = 10;
+
+export class Reconciler {
+  readonly records = new Map<string, ReplicaRecord>();
+  /** Replicas stopped and forgotten, reported as gone until a report carrying them is acknowledged. */
+  private readonly gone = new Set<string>();
+  /** Undefined until the control plane sent a set: an unknown set is not an empty one. */
+  private desired?: Map<string, Assignment__Output>;
+  private readonly persisted: Map<string, PersistedRecord>;
+  private readonly queue: WorkQueue;
+  private readonly clock: Clock;
+  private readonly state: ReplicaStateStore;
+
+  constructor(private readonly options: ReconcilerOptions) {
+    this.clock = options.clock ?? systemClock;
+    this.state = options.state ?? noReplicaState;
+    this.persisted = this.state.load();
+    this.queue = new WorkQueue((key) => this.sync(key), {
+      concurrency: options.concurrency ?? 16, retryBackoff: SYNC_RETRY, maxRetries: SYNC_MAX_RETRIES, clock: this.clock,
+      onError: (key, error, willRetry) => this.log(`sync ${key} failed: ${(error as Error).message}${willRetry ? '; retrying' : '; giving up until the next change'}`),
+    });
+  }
+
+  /** Takes over the containers an earlier agent left (alive or exited); returns how many. */
+  async adopt(): Promise<number> {
+    let adopted = 0;
+    for (const container of await this.options.runtime.list()) {
+      const namespace = container.spec.labels[LABEL.namespace];
+      const name = container.spec.labels[LABEL.replica];
+      if (!namespace || !name) continue;
+      const record = this.recordFor(namespace, name);
+      record.container = container;
+      record.exit = container.exit;
+      if (!container.exit) this.watchExit(record, container);
+      adopted++;
+    }
+    if (adopted > 0) this.log(`adopted ${adopted} container(s) left by an earlier agent`);
+    return adopted;
+  }
+
+  /** The complete desired set for this node (every message of the stream is one). */
+  setDesired(assignments: Assignment__Output[]): void {
+    const first = this.desired === undefined;
+    this.desired = new Map(assignments.map((a) => [replicaKey(a.namespace, a.name), a]));
+    const diff = diffDesired(this.desired.keys(), [...this.records.values()].filter((r) => r.container).map((r) => r.key));
+    if (first || diff.toStart.length || diff.toStop.length) {
+      this.log(`desired ${this.desired.size} replica(s): ${diff.toStart.length} to start, ${diff.toStop.length} to stop, ${diff.kept.length} running`);
+    }
+    for (const [key, assignment] of this.desired) {
+      this.gone.delete(key);
+      this.recordFor(assignment.namespace, assignment.name).assignment = assignment;
+    }
+    for (const key of new Set([...this.desired.keys(), ...this.records.keys()])) this.queue.add(key);
+    this.options.onChange?.();
+  }
+
+  views(): ReplicaView[] {
+    return [...this.records.values()].map((record) => {
+      const phase = deriveReplicaPhase({
+        desired: this.desired ? this.desired.has(record.key) : true,
+        operation: record.operation,
+        running: record.container !== undefined && record.exit === undefined,
+        finished: record.finished,
+        startFailed: record.startFailed,
+      });
+      return { record, phase, ready: isReady(phase) };
+    });
+  }
+
+  goneKeys(): string[] {
+    return [...this.gone];
+  }
+
+  /** The control plane received these gone keys: stop reporting them. */
+  acknowledgeGone(keys: string[]): void {
+    for (const key of keys) this.gone.delete(key);
+  }
+
+  logPath(namespace: string, name: string): string {
+    return path.join(this.options.logDir, `${containerId(namespace, name)}.log`);
+  }
+
+  /** Resolves when no sync is queued or running (syncs waiting for a backoff do not count). */
+  idle(): Promise<void> {
+    return this.queue.idle();
+  }
+
+  stop(): void {
+    this.queue.shutdown();
+  }
+
+  private async sync(key: string): Promise<void> {
+    if (!this.desired) return;
+    const record = this.records.get(key);
+    if (!record) return;
+    const desired = this.desired.get(key);
+    const action = nextReplicaAction(desired, {
+      hasContainer: record.container !== undefined,
+      exited: record.exit !== undefined,
+      containerTemplateHash: record.container?.spec.labels[LABEL.templateHash],
+      finished: record.finished !== undefined,
+      nextStartAt: record.nextStartAt,
+    }, this.clock.now());
+    switch (action.type) {
+      case 'none':
+        return;
+      case 'wait':
+        return this.queue.addAfter(key, action.untilMs - this.clock.now());
+      case 'start':
+        await this.startContainer(record, desired!);
+        break;
+      case 'record-exit':
+        await this.recordExit(record);
+        break;
+      case 'stop':
+        await this.stopContainer(record);
+        if (action.forget) this.forget(record);
+        break;
+      case 'forget':
+        this.forget(record);
+        break;
+    }
+    this.changed();
+    // Level-triggered: look at the key again until there is nothing left to do.
+    this.queue.add(key);
+  }
+
+  private async startContainer(record: ReplicaRecord, assignment: Assignment__Output): Promise<void> {
+    record.operation = 'starting';
+    this.changed();
+    try {
+      fs.mkdirSync(this.options.logDir, { recursive: true });
+      const container = await this.options.runtime.start(buildContainerSpec(assignment, this.logPath(record.namespace, record.name)));
+      record.container = container;
+      record.exit = container.exit;
+      record.startFailed = false;
+      record.message = undefined;
+      this.watchExit(record, container);
+    } catch (error) {
+      this.recordStartFailure(record, error);
+    } finally {
+      record.operation = undefined;
+    }
+  }
+
+  /** A start that failed (the image is missing, the command cannot run): Failed, retried after a backoff. */
+  private recordStartFailure(record: ReplicaRecord, error: unknown): void {
+    const reason = error instanceof RuntimeError ? error.code : 'StartFailed';
+    const message = (error as Error).message;
+    record.consecutiveFailures += 1;
+    const delayMs = backoffDelayMs(record.consecutiveFailures);
+    record.nextStartAt = this.clock.now() + delayMs;
+    record.startFailed = true;
+    record.lastExit = { code: null, signal: null, reason, finishedAt: new Date(this.clock.now()).toISOString() };
+    record.message = `${reason}: ${message} (retrying in ${delayMs / 1000} s)`;
+    this.log(`${record.key}: start failed: ${record.message}`);
+  }
+
+  private watchExit(record: ReplicaRecord, container: ContainerInfo): void {
+    this.options.runtime.wait(container.id).then((exit) => {
+      // Only the exit of the record's current container counts (not one replaced meanwhile).
+      if (this.records.get(record.key) !== record || record.container !== container) return;
+      record.exit = exit;
+      this.changed();
+      this.queue.add(record.key);
+    }, (error: Error) => this.log(`${record.key}: cannot wait for the container: ${error.message}`));
+  }
+
+  /** Records the exit, removes the exited container, and decides: restart after a backoff, or stay down. */
+  private async recordExit(record: ReplicaRecord): Promise<void> {
+    const container = record.container!;
+    const exit = record.exit!;
+    await this.options.runtime.remove(container.id);
+    record.container = undefined;
+    record.exit = undefined;
+    const reason = exitReason(exit);
+    record.lastExit = { code: exit.code, signal: exit.signal, reason, finishedAt: exit.finishedAt.toISOString() };
+    const policy = parseRestartPolicy(record.assignment?.container?.restartPolicy);
+    if (!shouldRestart(policy, exit)) {
+      record.finished = exitSucceeded(exit) ? 'succeeded' : 'failed';
+      record.message = `container exited (${describeExit(exit)}, ${reason}); restartPolicy ${policy}: not restarted`;
+      this.log(`${record.key}: ${record.message}`);
+      return;
+    }
+    record.consecutiveFailures = nextConsecutiveFailures(record.consecutiveFailures, ranForMs(container, exit));
+    record.restartCount += 1;
+    const delayMs = backoffDelayMs(record.consecutiveFailures);
+    record.nextStartAt = this.clock.now() + delayMs;
+    record.message = `container exited (${describeExit(exit)}, ${reason}); back-off ${delayMs / 1000} s before restart ${record.restartCount}`;
+    this.log(`${record.key}: ${record.message}`);
+    this.options.onRestart?.(record);
+  }
+
+  /** Stops with the replica's grace period (an adopted container's is in its labels) and removes it. */
+  private async stopContainer(record: ReplicaRecord): Promise<void> {
+    const container = record.container!;
+    const grace = record.assignment ? gracePeriodSeconds(record.assignment) : gracePeriodFromLabels(container.spec.labels);
+    record.operation = 'stopping';
+    this.changed();
+    try {
+      if (!record.exit) record.exit = await this.options.runtime.stop(container.id, grace);
+      await this.options.runtime.remove(container.id);
+      record.container = undefined;
+      record.exit = undefined;
+      this.log(`${record.key}: stopped and removed`);
+    } finally {
+      record.operation = undefined;
+    }
+  }
+
+  /** The replica is no longer desired and has no container: drop it, its logs, and report it gone. */
+  private forget(record: ReplicaRecord): void {
+    this.records.delete(record.key);
+    fs.rmSync(this.logPath(record.namespace, record.name), { force: true });
+    this.gone.add(record.key);
+  }
+
+  private recordFor(namespace: string, name: string): ReplicaRecord {
+    const key = replicaKey(namespace, name);
+    let record = this.records.get(key);
+    if (!record) {
+      record = newRecord(namespace, name, this.persisted.get(key));
+      this.persisted.delete(key);
+      this.records.set(key, record);
+    }
+    return record;
+  }
+
+  private changed(): void {
+    try {
+      // Before the first desired set, records not yet re-created from the file would be lost by a save.
+      if (this.desired) this.state.save(this.records.values());
+    } catch (error) {
+      this.log(`cannot save replica state: ${(error as Error).message}`);
+    }
+    this.options.onChange?.();
+  }
+
+  private log(line: string): void {
+    this.options.log?.(line);
+  }
+}
+
+function ranForMs(container: ContainerInfo, exit: ContainerExitStatus): number {
+  return exit.finishedAt.getTime() - container.startedAt.getTime();
+}
+
+function describeExit(exit: ContainerExitStatus): string {
+  if (exit.code !== null) return `code ${exit.code}`;
+  return exit.signal ?? 'unknown status';
+}

@@ -1,0 +1,57 @@
+/** The agent's memory of one replica: what it should run and what happened to its container. */
+import { Assignment__Output } from '@tide/proto';
+import { ContainerExitStatus, ContainerInfo } from '@tide/runtime';
+import { replicaKey } from './container-spec.builder';
+
+export interface LastExit {
+  code: number | null;
+  signal: string | null;
+  /** Completed | Error | OOMKilled | Killed | Unknown, or a start failure such as ImageNotFound. */
+  reason: string;
+  finishedAt: string;
+}
+
+export interface ReplicaRecord {
+  key: string;
+  namespace: string;
+  name: string;
+  /** The latest desired assignment (kept when it stops being desired: its grace period is needed). */
+  assignment?: Assignment__Output;
+  /** The current container, alive or exited but not removed yet. */
+  container?: ContainerInfo;
+  /** The exit of the current container, once it happened. */
+  exit?: ContainerExitStatus;
+  operation?: 'starting' | 'stopping';
+  restartCount: number;
+  /** Exits and failed starts in a row; drives the backoff. */
+  consecutiveFailures: number;
+  lastExit?: LastExit;
+  /** The restart policy said the replica stays down after its last exit. */
+  finished?: 'succeeded' | 'failed';
+  /** The last start attempt failed (e.g. ImageNotFound) and is retried after the backoff. */
+  startFailed: boolean;
+  /** Not before this time (ms since epoch) is a container started. */
+  nextStartAt: number;
+  /** Explains the current phase (backoff, failure). */
+  message?: string;
+}
+
+/** What survives an agent restart (the containers themselves are found again by the runtime). */
+export type PersistedRecord = Pick<ReplicaRecord, 'restartCount' | 'consecutiveFailures' | 'lastExit' | 'finished'>;
+
+export function newRecord(namespace: string, name: string, persisted?: PersistedRecord): ReplicaRecord {
+  return {
+    key: replicaKey(namespace, name), namespace, name,
+    restartCount: 0, consecutiveFailures: 0, startFailed: false, nextStartAt: 0,
+    ...(persisted ? pickPersisted(persisted) : {}),
+  };
+}
+
+export function pickPersisted(record: PersistedRecord): PersistedRecord {
+  return {
+    restartCount: record.restartCount ?? 0,
+    consecutiveFailures: record.consecutiveFailures ?? 0,
+    ...(record.lastExit ? { lastExit: record.lastExit } : {}),
+    ...(record.finished ? { finished: record.finished } : {}),
+  };
+}
