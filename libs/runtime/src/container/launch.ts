@@ -56,16 +56,19 @@ export function launchInit(config: InitConfig, logPath: string, onSpawned: (proc
     if (logOpen) fs.closeSync(logFd);
     logOpen = false;
   };
+  let failed = false;
   const fail = (message: string) => {
     if (settled) return;
-    settled = true;
+    settled = failed = true;
     handle?.signal('SIGKILL'); // the init may be waiting for "go": it must not run on
+    if (!handle) void worker.terminate(); // nothing was spawned: no exit will come to end the worker
     settleStart.reject(new RuntimeError('StartFailed', message.trim()));
   };
   worker.on('error', (error) => fail(error.message));
   // The worker ends after reporting the exit, or on its own when it failed before spawning.
   worker.on('exit', () => {
     closeLog();
+    if (failed) handle?.close(); // after a successful start the runtime owns the pidfd
     fail('the start worker ended before the container started');
     void pendingSpawn.then(() => resolveExit({ code: null, signal: null }));
   });
