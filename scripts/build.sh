@@ -3,4 +3,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/gen-proto.sh
+node scripts/prune-dist.js
 npx --no-install tsc -b tsconfig.json
