@@ -50,13 +50,16 @@ describe('two control planes', { timeout: 300_000 }, () => {
     process.kill(leaderPid, 'SIGKILL');
     await waitFor('the second control plane to lead', async () => (await health(BASE + 50))?.leader === true, 30_000);
 
-    // The new leader schedules: apply through the second API.
+    // The new leader runs the controllers: its service controller creates the replica and its scheduler
+    // decides on it (binds it, or records why not: the only agent talks to the stopped control plane,
+    // so its node may have gone NotReady by now).
     const yaml = 'apiVersion: tide/v1\nkind: Service\nmetadata: { name: after-failover }\nspec:\n  replicas: 1\n  image: busybox\n  command: ["sleep", "3600"]\n  terminationGracePeriodSeconds: 0\n';
     const applied = await cluster.tsctl(['--server', `http://127.0.0.1:${BASE + 50}`, 'apply', '-f', '-'], { input: yaml });
     assert.equal(applied.code, 0, applied.stderr);
-    const response = await waitFor('a scheduled replica', async () => {
-      const list = (await (await fetch(`http://127.0.0.1:${BASE + 50}/api/v1/replicas?namespace=all&service=after-failover`)).json()) as { items: { spec: { nodeName?: string } }[] };
-      return list.items.some((r) => r.spec.nodeName) ? list : undefined;
+    type Listed = { items: { spec: { nodeName?: string }; status?: { unschedulable?: unknown } }[] };
+    const response = await waitFor('a scheduling decision by the new leader', async () => {
+      const list = (await (await fetch(`http://127.0.0.1:${BASE + 50}/api/v1/replicas?namespace=all&service=after-failover`)).json()) as Listed;
+      return list.items.some((r) => r.spec.nodeName || r.status?.unschedulable) ? list : undefined;
     }, 30_000);
     assert.equal(response.items.length, 1);
   });
