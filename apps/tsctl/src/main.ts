@@ -1,40 +1,78 @@
 #!/usr/bin/env node
-/** tsctl: the Tide command line. Errors are one clear line on stderr and a non-zero exit. */
-import { UsageError, parseArgs } from './args';
-import { ApiClient, ApiError, defaultServer } from './client';
-import { down, up } from './commands/cluster';
-import { CommandContext, apply, describe, get, logs, remove, scale } from './commands/resources';
-import { ManifestError } from './manifest';
+/** tsctl: the Tide command line. Errors are one clear line on stderr (no stack trace) and a non-zero exit. */
+import { ApiClient, ApiError } from './api/api.client';
+import { readCliConfig, resolveServer } from './api/cli.config';
+import { GLOBAL_OPTIONS, OptionSpec, UsageError, describeOptions, parseCommandLine } from './cli/args';
+import { ClusterError, downCommand, upCommand } from './cluster/cluster.commands';
+import { applyCommand } from './commands/apply.command';
+import { deleteCommand, scaleCommand } from './commands/change.commands';
+import { Command } from './commands/command';
+import { describeCommand } from './commands/describe.command';
+import { getCommand } from './commands/get.command';
+import { logsCommand } from './commands/logs.command';
+import { ManifestError, ManifestRejectedError } from './manifest/manifest';
+import { OutputFormatError } from './output/table';
 
-const USAGE = `usage: tsctl [--server URL] COMMAND
-  up [--nodes N] [--state-dir DIR] [--base-port P] [--node-grace-seconds S]
-                                                      start a local cluster (etcd, control plane, N agents)
-  down [--state-dir DIR] [--purge]                    stop it (and forget its state with --purge)
-  apply -f FILE|-                                     create or update the Services in FILE
-  get services|replicas|nodes|events [NAME] [-o wide|json|yaml] [-n NS|-A]
-  describe service|replica|node NAME
-  scale service NAME --replicas N
-  logs REPLICA [-f]
-  delete service NAME | delete -f FILE`;
+const COMMANDS: Command[] = [upCommand, downCommand, applyCommand, getCommand, describeCommand, scaleCommand, logsCommand, deleteCommand];
 
-const COMMANDS: Record<string, (ctx: CommandContext) => Promise<void>> = { up, down, apply, get, describe, scale, logs, delete: remove };
+export function usage(): string {
+  const width = Math.max(...COMMANDS.map((c) => c.name.length));
+  return [
+    'usage: tsctl [--server URL] COMMAND [ARGS]',
+    '',
+    ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
+    '',
+    `global: ${describeOptions(GLOBAL_OPTIONS)}; "tsctl COMMAND --help" shows a command's options`,
+  ].join('\n');
+}
+
+function commandHelp(command: Command): string {
+  const lines = command.options.map((o: OptionSpec) => `  ${(o.short ? `-${o.short}, --${o.long}` : `    --${o.long}`).padEnd(26)}${o.help ?? ''}`);
+  return [`usage: ${command.usage}`, '', command.summary, ...(lines.length ? ['', ...lines] : [])].join('\n');
+}
 
 async function main(argv: string[]): Promise<number> {
-  const { positionals, flags } = parseArgs(argv);
-  const [command, ...rest] = positionals;
-  if (!command || flags.has('help') || command === 'help') {
-    console.log(USAGE);
-    return command || flags.has('help') ? 0 : 2;
+  const parsed = parseCommandLine(argv, (name) => COMMANDS.find((c) => c.name === name)?.options);
+  const command = COMMANDS.find((c) => c.name === parsed.command);
+  if (parsed.command === undefined || parsed.command === 'help') {
+    const topic = COMMANDS.find((c) => c.name === parsed.args[0]);
+    console.log(topic ? commandHelp(topic) : usage());
+    return parsed.command === 'help' || parsed.options.has('help') ? 0 : 2;
   }
-  const run = COMMANDS[command];
-  if (!run) throw new UsageError(`unknown command "${command}"\n${USAGE}`);
-  const api = new ApiClient((flags.get('server') ?? defaultServer()).replace(/\/$/, ''));
-  await run({ api, positionals: rest, flags, out: (text) => console.log(text) });
+  if (!command) throw new UsageError(`unknown command "${parsed.command}"\n${usage()}`);
+  if (parsed.options.has('help')) {
+    console.log(commandHelp(command));
+    return 0;
+  }
+  const config = readCliConfig();
+  await command.run({
+    api: new ApiClient(resolveServer(parsed.options.get('server'), config)),
+    config, args: parsed.args, options: parsed.options,
+    out: (text) => console.log(text),
+    note: (text) => console.error(text),
+  });
   return 0;
 }
 
-main(process.argv.slice(2)).then((code) => process.exit(code), (error: unknown) => {
-  const known = error instanceof UsageError || error instanceof ApiError || error instanceof ManifestError;
-  console.error(`error: ${known ? (error as Error).message : `unexpected: ${(error as Error).message}`}`);
-  process.exit(error instanceof UsageError ? 2 : 1);
-});
+/** Errors a user can act on print their message; anything else is a bug, still shown in one line. */
+function report(error: unknown): number {
+  if (error instanceof ManifestRejectedError) {
+    for (const line of error.lines) console.error(line);
+    console.error(`error: nothing was applied (${error.lines.length} problem${error.lines.length === 1 ? '' : 's'})`);
+    return 1;
+  }
+  const expected = [UsageError, ApiError, ManifestError, ClusterError, OutputFormatError].some((type) => error instanceof type);
+  const message = error instanceof Error ? error.message : String(error);
+  console.error(`error: ${expected ? message : `unexpected: ${message}`}`);
+  return error instanceof UsageError ? 2 : 1;
+}
+
+// `tsctl logs -f | head` closes stdout early: that is not an error.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => process.exit(error.code === 'EPIPE' ? 0 : 1));
+
+/** Exits once stdout and stderr are flushed: to a pipe they are asynchronous, and a big -o json would be cut. */
+function exitAfterFlush(code: number): void {
+  process.stdout.write('', () => process.stderr.write('', () => process.exit(code)));
+}
+
+main(process.argv.slice(2)).then(exitAfterFlush, (error: unknown) => exitAfterFlush(report(error)));

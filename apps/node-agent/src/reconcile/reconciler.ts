@@ -86,11 +86,11 @@ export class Reconciler {
 
   /** The complete desired set for this node (every message of the stream is one). */
   setDesired(assignments: Assignment__Output[]): void {
-    const first = this.desired === undefined;
+    const previous = this.desired;
     this.desired = new Map(assignments.map((a) => [replicaKey(a.namespace, a.name), a]));
-    const diff = diffDesired(this.desired.keys(), [...this.records.values()].filter((r) => r.container).map((r) => r.key));
-    if (first || diff.toStart.length || diff.toStop.length) {
-      this.log(`desired ${this.desired.size} replica(s): ${diff.toStart.length} to start, ${diff.toStop.length} to stop, ${diff.kept.length} running`);
+    const diff = diffDesired(this.desired.keys(), previous ? previous.keys() : this.adoptedKeys());
+    if (!previous || diff.toStart.length || diff.toStop.length) {
+      this.log(`desired ${this.desired.size} replica(s): ${diff.toStart.length} new, ${diff.toStop.length} no longer desired, ${diff.kept.length} unchanged`);
     }
     for (const [key, assignment] of this.desired) {
       this.gone.delete(key);
@@ -98,6 +98,10 @@ export class Reconciler {
     }
     for (const key of new Set([...this.desired.keys(), ...this.records.keys()])) this.queue.add(key);
     this.options.onChange?.();
+  }
+
+  private adoptedKeys(): string[] {
+    return [...this.records.values()].filter((r) => r.container).map((r) => r.key);
   }
 
   views(): ReplicaView[] {

@@ -1,0 +1,106 @@
+/**
+ * Argument parsing for tsctl. Each command declares its options, so a letter can mean different
+ * things to different commands as in kubectl (`-f FILE` for apply, `-f` = follow for logs).
+ * Global options (`--server URL`, `-h`) may appear anywhere.
+ */
+
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
+export interface OptionSpec {
+  long: string;
+  short?: string;
+  /** A boolean option takes no value (`--follow`); a string option takes one. */
+  boolean?: boolean;
+  help?: string;
+}
+
+export interface ParsedCommandLine {
+  command?: string;
+  args: string[];
+  options: Map<string, string>;
+}
+
+export const GLOBAL_OPTIONS: OptionSpec[] = [
+  { long: 'server', help: 'URL of the Tide API (default: ~/.tide/config.json, else http://127.0.0.1:7070)' },
+  { long: 'help', short: 'h', boolean: true },
+];
+
+/** `optionsOf(command)` gives the command's own options, or undefined for an unknown command. */
+export function parseCommandLine(argv: string[], optionsOf: (command: string) => OptionSpec[] | undefined): ParsedCommandLine {
+  const args: string[] = [];
+  const options = new Map<string, string>();
+  let command: string | undefined;
+  let specs = GLOBAL_OPTIONS;
+  for (let i = 0; i < argv.length; i++) {
+    const token = argv[i];
+    if (token === '--') {
+      args.push(...argv.slice(i + 1));
+      break;
+    }
+    if (token === '-' || !token.startsWith('-')) {
+      if (command === undefined) {
+        command = token;
+        specs = [...GLOBAL_OPTIONS, ...(optionsOf(token) ?? [])];
+      } else {
+        args.push(token);
+      }
+      continue;
+    }
+    i = readOption(argv, i, specs, options, command);
+  }
+  return { command, args, options };
+}
+
+/** Reads the option at argv[i] (and its value); returns the index of the last token it used. */
+function readOption(argv: string[], i: number, specs: OptionSpec[], options: Map<string, string>, command: string | undefined): number {
+  const token = argv[i];
+  const long = token.startsWith('--');
+  const eq = token.indexOf('=');
+  const written = long ? token.slice(2, eq < 0 ? undefined : eq) : token.slice(1, 2);
+  const spec = specs.find((s) => (long ? s.long === written : s.short === written));
+  if (!spec) throw new UsageError(`unknown option ${long ? `--${written}` : `-${written}`}${command ? ` for "${command}"` : ''} (${describeOptions(specs)})`);
+  // Inline values: --name=value, -ojson, -o=json.
+  let inline: string | undefined;
+  if (long && eq >= 0) inline = token.slice(eq + 1);
+  if (!long && token.length > 2) inline = token.slice(token[2] === '=' ? 3 : 2);
+  if (spec.boolean) {
+    if (inline !== undefined && !long) throw new UsageError(`-${spec.short} takes no value`);
+    options.set(spec.long, inline ?? 'true');
+    return i;
+  }
+  if (inline !== undefined) {
+    options.set(spec.long, inline);
+    return i;
+  }
+  const value = argv[i + 1];
+  // "-" is a value (stdin); anything else starting with "-" is the next option, not a value.
+  if (value === undefined || (value.startsWith('-') && value !== '-')) throw new UsageError(`${token} needs a value`);
+  options.set(spec.long, value);
+  return i + 1;
+}
+
+export function describeOptions(specs: OptionSpec[]): string {
+  return `options: ${specs.map((s) => (s.short ? `-${s.short}/--${s.long}` : `--${s.long}`)).join(', ')}`;
+}
+
+/** An integer option within [min, max], or the fallback when absent. */
+export function intOption(options: Map<string, string>, name: string, fallback: number, min = 0, max = Number.MAX_SAFE_INTEGER): number {
+  const raw = options.get(name);
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (!/^-?\d+$/.test(raw.trim()) || value < min || value > max) {
+    const range = max === Number.MAX_SAFE_INTEGER ? `≥ ${min}` : `from ${min} to ${max}`;
+    throw new UsageError(`--${name}: expected an integer ${range}, got "${raw}"`);
+  }
+  return value;
+}
+
+export function isSet(options: Map<string, string>, name: string): boolean {
+  const value = options.get(name);
+  return value !== undefined && value !== 'false' && value !== '0';
+}

@@ -1,0 +1,178 @@
+/**
+ * `tsctl up` and `tsctl down`: a whole local cluster on this machine. Up starts one control plane
+ * (which supervises its own etcd) and N node agents in the background, each node with its share of
+ * the machine and its own loopback address, and returns once every node is Ready. Down stops the
+ * agents, removes their containers, and stops the control plane.
+ */
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { Node, Replica } from '@tide/api';
+import { ApiClient } from '../api/api.client';
+import { writeCliConfig } from '../api/cli.config';
+import { intOption } from '../cli/args';
+import { Command, CommandContext } from '../commands/command';
+import { nodesTable } from '../output/resource.tables';
+import { ClusterLayout, MAX_LOCAL_NODES, agentArgs, clusterLayout, controlPlaneArgs } from './cluster.layout';
+import { findProcesses, isAlive, portInUse, sleep, startDetached, tail, terminate } from './processes';
+
+export const DEFAULT_STATE_DIR = '/var/lib/tide';
+const APPS_DIR = path.resolve(__dirname, '../../..');
+const CONTROL_PLANE = { script: 'control-plane/dist/main.js', path: path.join(APPS_DIR, 'control-plane/dist/main.js') };
+const NODE_AGENT = { script: 'node-agent/dist/main.js', path: path.join(APPS_DIR, 'node-agent/dist/main.js') };
+const STOP_GRACE_MS = 10_000;
+
+export class ClusterError extends Error {}
+
+/** The running processes recorded in DIR/cluster.json. */
+interface ClusterRecord {
+  stateDir: string;
+  server: string;
+  ports: { http: number; grpc: number; etcdClient: number; etcdPeer: number };
+  controlPlane: { pid: number; log: string };
+  nodes: { name: string; pid: number; address: string; agentPort: number; stateDir: string; log: string }[];
+}
+
+export const upCommand: Command = {
+  name: 'up',
+  usage: 'tsctl up [--nodes N] [--state-dir DIR] [--base-port P] [--node-grace-seconds S] [--timeout SECONDS]',
+  summary: 'start a local cluster (control plane with its etcd, N node agents) and wait until it is Ready',
+  options: [
+    { long: 'nodes', help: `number of nodes, 1 to ${MAX_LOCAL_NODES} (default 2)` },
+    { long: 'state-dir', help: `where everything is kept (default ${DEFAULT_STATE_DIR})` },
+    { long: 'base-port', help: 'HTTP API port; gRPC P+1, etcd P+2/P+3, agents P+10+i (default 7070)' },
+    { long: 'node-grace-seconds', help: "how long a NotReady node's replicas wait before they are replaced" },
+    { long: 'timeout', help: 'seconds to wait for the cluster to be Ready (default 120)' },
+  ],
+  async run(ctx: CommandContext): Promise<void> {
+    const stateDir = stateDirOf(ctx);
+    // Running `tsctl up` again on an existing cluster keeps its size and ports unless told otherwise.
+    const previous = readClusterRecord(stateDir);
+    const basePort = intOption(ctx.options, 'base-port', previous?.ports.http ?? 7070, 1024, 65000);
+    const nodeCount = intOption(ctx.options, 'nodes', previous?.nodes.length || 2, 1, MAX_LOCAL_NODES);
+    const layout = clusterLayout(stateDir, basePort, nodeCount, { cpuMillis: os.cpus().length * 1000, memoryBytes: os.totalmem() });
+    const grace = ctx.options.has('node-grace-seconds') ? intOption(ctx.options, 'node-grace-seconds', 30, 1) : undefined;
+    const deadline = Date.now() + intOption(ctx.options, 'timeout', 120, 1) * 1000;
+    for (const built of [CONTROL_PLANE, NODE_AGENT]) {
+      if (!fs.existsSync(built.path)) throw new ClusterError(`${built.path} is missing: build first (bash scripts/build.sh)`);
+    }
+    fs.mkdirSync(layout.stateDir, { recursive: true });
+    const started: string[] = [];
+    const controlPlanePid = await ensureControlPlane(layout, grace, started);
+    const api = new ApiClient(layout.server);
+    await waitUntil('the control plane to answer /healthz', deadline, [{ pid: controlPlanePid, what: 'the control plane', log: layout.controlPlaneLog }],
+      async () => (await api.fetch('GET', '/healthz')).ok);
+    const agents = layout.nodes.map((node) => ({ node, pid: ensureAgent(layout, node, started) }));
+    writeClusterRecord(layout, controlPlanePid, agents.map((a) => a.pid));
+    const watched = [{ pid: controlPlanePid, what: 'the control plane', log: layout.controlPlaneLog }, ...agents.map(({ node, pid }) => ({ pid, what: `the agent of ${node.name}`, log: node.log }))];
+    // A node whose agent was just started must have registered since: etcd may still say Ready from before.
+    const freshSince = Date.now() - 1000;
+    await waitUntil(`${layout.nodes.length} Ready node(s)`, deadline, watched, async () => {
+      const nodes = (await api.get<{ items: Node[] }>('/api/v1/nodes')).items;
+      return layout.nodes.every((want) => nodes.some((n) => n.metadata.name === want.name && n.status?.ready
+        && (!started.includes(want.name) || Date.parse(n.status.lastHeartbeat ?? '') >= freshSince)));
+    });
+    writeCliConfig({ server: layout.server, stateDir: layout.stateDir });
+    ctx.out(started.length === 0 ? `the cluster in ${layout.stateDir} is already running (API ${layout.server})` : `cluster up: API ${layout.server}, state in ${layout.stateDir} (started ${started.join(', ')})`);
+    const nodes = (await api.get<{ items: Node[] }>('/api/v1/nodes')).items.filter((n) => layout.nodes.some((l) => l.name === n.metadata.name));
+    const replicas = (await api.get<{ items: Replica[] }>('/api/v1/replicas?namespace=all')).items;
+    ctx.out(nodesTable(nodes, replicas, { wide: false, withNamespace: false }));
+  },
+};
+
+function stateDirOf(ctx: CommandContext, fallback = DEFAULT_STATE_DIR): string {
+  return path.resolve(ctx.options.get('state-dir') ?? fallback);
+}
+
+async function ensureControlPlane(layout: ClusterLayout, grace: number | undefined, started: string[]): Promise<number> {
+  const [running] = findProcesses(CONTROL_PLANE.script, layout.stateDir);
+  if (running) return running;
+  const ports = [layout.basePort, layout.basePort + 1, layout.basePort + 2, layout.basePort + 3];
+  for (const port of ports) {
+    if (await portInUse('127.0.0.1', port)) {
+      throw new ClusterError(`port ${port} is already in use (another cluster, from another --state-dir?); stop it or choose --base-port (this cluster needs ${ports.join(', ')})`);
+    }
+  }
+  started.push('control plane');
+  return startDetached(CONTROL_PLANE.path, controlPlaneArgs(layout, grace), layout.controlPlaneLog);
+}
+
+function ensureAgent(layout: ClusterLayout, node: ClusterLayout['nodes'][number], started: string[]): number {
+  const [running] = findProcesses(NODE_AGENT.script, node.stateDir);
+  if (running) return running;
+  started.push(node.name);
+  return startDetached(NODE_AGENT.path, agentArgs(layout, node), node.log);
+}
+
+function readClusterRecord(stateDir: string): ClusterRecord | undefined {
+  try {
+    return JSON.parse(fs.readFileSync(path.join(stateDir, 'cluster.json'), 'utf8')) as ClusterRecord;
+  } catch {
+    return undefined; // a new cluster
+  }
+}
+
+function writeClusterRecord(layout: ClusterLayout, controlPlanePid: number, agentPids: number[]): void {
+  const record: ClusterRecord = {
+    stateDir: layout.stateDir, server: layout.server,
+    ports: { http: layout.basePort, grpc: layout.basePort + 1, etcdClient: layout.etcdPort, etcdPeer: layout.etcdPort + 1 },
+    controlPlane: { pid: controlPlanePid, log: layout.controlPlaneLog },
+    nodes: layout.nodes.map((n, i) => ({ name: n.name, pid: agentPids[i], address: n.address, agentPort: n.agentPort, stateDir: n.stateDir, log: n.log })),
+  };
+  fs.writeFileSync(path.join(layout.stateDir, 'cluster.json'), `${JSON.stringify(record, null, 2)}\n`);
+}
+
+interface Watched {
+  pid: number;
+  what: string;
+  log: string;
+}
+
+/** Polls until probe() is true; fails early, with the log's tail, if a process it needs exits. */
+async function waitUntil(what: string, deadline: number, watched: Watched[], probe: () => Promise<boolean>): Promise<void> {
+  while (Date.now() < deadline) {
+    if (await probe().catch(() => false)) return;
+    const dead = watched.find((w) => !isAlive(w.pid));
+    if (dead) throw new ClusterError(`${dead.what} exited while waiting for ${what}; see ${dead.log}:\n${tail(dead.log)}`);
+    await sleep(250);
+  }
+  throw new ClusterError(`timed out waiting for ${what}; see the logs: ${watched.map((w) => w.log).join(', ')}`);
+}
+
+export const downCommand: Command = {
+  name: 'down',
+  usage: 'tsctl down [--state-dir DIR] [--purge]',
+  summary: 'stop the local cluster: agents, their containers, the control plane (--purge also removes DIR)',
+  options: [
+    { long: 'state-dir', help: `the cluster's state dir (default: the one tsctl up used last, else ${DEFAULT_STATE_DIR})` },
+    { long: 'purge', boolean: true, help: 'also remove the state dir (etcd data, images, logs)' },
+  ],
+  async run(ctx: CommandContext): Promise<void> {
+    const stateDir = stateDirOf(ctx, ctx.config.stateDir ?? DEFAULT_STATE_DIR);
+    if (!fs.existsSync(stateDir)) return ctx.out(`no cluster state in ${stateDir}: nothing to stop`);
+    const agents = findProcesses(NODE_AGENT.script, stateDir);
+    await terminate(agents, STOP_GRACE_MS);
+    const cleaned = cleanupNodes(stateDir, ctx);
+    await terminate(findProcesses(CONTROL_PLANE.script, stateDir), STOP_GRACE_MS);
+    // The control plane stops its etcd; an etcd left behind by a crashed control plane is stopped here.
+    await terminate(findProcesses('etcd', stateDir), STOP_GRACE_MS);
+    const purge = ctx.options.has('purge');
+    if (purge) fs.rmSync(stateDir, { recursive: true, force: true });
+    ctx.out(`cluster in ${stateDir} stopped: ${agents.length} agent(s), containers of ${cleaned} node(s) removed${purge ? ', state removed' : ''}`);
+  },
+};
+
+/** `node-agent cleanup` for every node state dir: stops and removes the containers the agents left. */
+function cleanupNodes(stateDir: string, ctx: CommandContext): number {
+  const nodesDir = path.join(stateDir, 'nodes');
+  const nodes = fs.existsSync(nodesDir) ? fs.readdirSync(nodesDir) : [];
+  for (const node of nodes) {
+    const result = spawnSync(process.execPath, [NODE_AGENT.path, 'cleanup', '--state-dir', path.join(nodesDir, node), '--image-dir', path.join(stateDir, 'images')], {
+      encoding: 'utf8', timeout: 60_000,
+    });
+    if (result.status !== 0) ctx.note(`warning: cleaning up the containers of ${node} failed: ${(result.stderr || result.error?.message || '').trim()}`);
+  }
+  return nodes.length;
+}
+

@@ -1,0 +1,64 @@
+/**
+ * Where the parts of a local cluster live (contract, docs/ARCHITECTURE.md): HTTP on P, gRPC on P+1,
+ * etcd client P+2 / peer P+3, node i (1-based) at 127.0.1.i with its agent on P+10+i, each node
+ * with 1/N of the machine's CPU and memory.
+ */
+import * as path from 'node:path';
+
+export interface NodeLayout {
+  name: string;
+  address: string;
+  agentPort: number;
+  stateDir: string;
+  cpuMillis: number;
+  memoryBytes: number;
+  log: string;
+}
+
+export interface ClusterLayout {
+  stateDir: string;
+  basePort: number;
+  server: string;
+  httpListen: string;
+  grpcListen: string;
+  etcdPort: number;
+  controlPlaneStateDir: string;
+  controlPlaneLog: string;
+  imageDir: string;
+  nodes: NodeLayout[];
+}
+
+export const MAX_LOCAL_NODES = 50;
+
+export function clusterLayout(stateDir: string, basePort: number, nodeCount: number, machine: { cpuMillis: number; memoryBytes: number }): ClusterLayout {
+  const nodes: NodeLayout[] = [];
+  for (let i = 1; i <= nodeCount; i++) {
+    const name = `node-${i}`;
+    nodes.push({
+      name, address: `127.0.1.${i}`, agentPort: basePort + 10 + i, stateDir: path.join(stateDir, 'nodes', name),
+      cpuMillis: Math.floor(machine.cpuMillis / nodeCount), memoryBytes: Math.floor(machine.memoryBytes / nodeCount),
+      log: path.join(stateDir, `${name}.log`),
+    });
+  }
+  return {
+    stateDir, basePort, server: `http://127.0.0.1:${basePort}`,
+    httpListen: `127.0.0.1:${basePort}`, grpcListen: `127.0.0.1:${basePort + 1}`, etcdPort: basePort + 2,
+    controlPlaneStateDir: path.join(stateDir, 'control-plane'), controlPlaneLog: path.join(stateDir, 'control-plane.log'),
+    imageDir: path.join(stateDir, 'images'), nodes,
+  };
+}
+
+export function controlPlaneArgs(layout: ClusterLayout, nodeGraceSeconds?: number): string[] {
+  return [
+    '--listen', layout.httpListen, '--grpc-listen', layout.grpcListen, '--etcd-port', String(layout.etcdPort),
+    '--state-dir', layout.controlPlaneStateDir,
+    ...(nodeGraceSeconds !== undefined ? ['--node-grace-seconds', String(nodeGraceSeconds)] : []),
+  ];
+}
+
+export function agentArgs(layout: ClusterLayout, node: NodeLayout): string[] {
+  return [
+    '--name', node.name, '--control-plane', layout.grpcListen, '--address', node.address, '--port', String(node.agentPort),
+    '--state-dir', node.stateDir, '--image-dir', layout.imageDir, '--cpu', String(node.cpuMillis), '--memory', String(node.memoryBytes),
+  ];
+}

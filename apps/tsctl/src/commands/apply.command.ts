@@ -1,0 +1,35 @@
+/** `tsctl apply -f FILE|-`: sends every document of the file to the API; all or nothing. */
+import { ApiError } from '../api/api.client';
+import { UsageError } from '../cli/args';
+import { ManifestRejectedError, detailLine, readManifestFile } from '../manifest/manifest';
+import { Command, CommandContext } from './command';
+
+interface ApplyResult {
+  kind: string;
+  namespace?: string;
+  name: string;
+  action: 'created' | 'configured' | 'unchanged';
+}
+
+export const applyCommand: Command = {
+  name: 'apply',
+  usage: 'tsctl apply -f FILE|-',
+  summary: 'create or update the objects in FILE (several --- documents; - reads stdin)',
+  options: [{ long: 'filename', short: 'f', help: 'YAML file, or - for stdin' }],
+  async run(ctx: CommandContext): Promise<void> {
+    const file = ctx.options.get('filename');
+    if (!file) throw new UsageError('apply needs -f FILE (or -f - for stdin)');
+    if (ctx.args.length > 0) throw new UsageError(`apply takes no arguments besides -f FILE, got "${ctx.args.join(' ')}"`);
+    const manifests = readManifestFile(file);
+    let results: ApplyResult[];
+    try {
+      ({ results } = await ctx.api.request<{ results: ApplyResult[] }>('POST', '/api/v1/apply', { documents: manifests.documents }));
+    } catch (error) {
+      if (error instanceof ApiError && error.status === 400 && error.details.length > 0) {
+        throw new ManifestRejectedError(error.details.map((d) => detailLine(manifests, d)));
+      }
+      throw error;
+    }
+    for (const r of results) ctx.out(`${r.kind.toLowerCase()}/${r.name} ${r.action}`);
+  },
+};

@@ -1,0 +1,66 @@
+/** `tsctl scale service NAME --replicas N` and `tsctl delete service NAME | -f FILE`. */
+import { ApiError } from '../api/api.client';
+import { UsageError, intOption } from '../cli/args';
+import { ManifestError, readManifestFile } from '../manifest/manifest';
+import { Command, CommandContext, NAMESPACE_OPTION, namespaceOf, parseKind, query } from './command';
+
+const SCALE_USAGE = 'tsctl scale service NAME --replicas N [-n NS]';
+const DELETE_USAGE = 'tsctl delete service NAME [-n NS] | tsctl delete -f FILE';
+
+export const scaleCommand: Command = {
+  name: 'scale',
+  usage: SCALE_USAGE,
+  summary: 'set the number of replicas of a service',
+  options: [{ long: 'replicas', help: 'the new number of replicas' }, NAMESPACE_OPTION],
+  async run(ctx: CommandContext): Promise<void> {
+    const target = parseKind(ctx.args[0], ['services'], SCALE_USAGE);
+    const name = target.name ?? ctx.args[1];
+    if (!name) throw new UsageError(`scale needs a service NAME\nusage: ${SCALE_USAGE}`);
+    if (!ctx.options.has('replicas')) throw new UsageError(`scale needs --replicas N\nusage: ${SCALE_USAGE}`);
+    const replicas = intOption(ctx.options, 'replicas', 0, 0);
+    const namespace = namespaceOf(ctx);
+    await notFoundAsService(name, namespace, ctx.api.request('PUT', `/api/v1/services/${encodeURIComponent(name)}/scale${query({ namespace })}`, { replicas }));
+    ctx.out(`service/${name} scaled to ${replicas}`);
+  },
+};
+
+export const deleteCommand: Command = {
+  name: 'delete',
+  usage: DELETE_USAGE,
+  summary: 'delete a service (its replicas are stopped with their grace period)',
+  options: [{ long: 'filename', short: 'f', help: 'delete the services of this YAML file' }, NAMESPACE_OPTION],
+  async run(ctx: CommandContext): Promise<void> {
+    const targets = ctx.options.has('filename') ? servicesOfFile(ctx.options.get('filename')!) : [serviceOfArgs(ctx)];
+    for (const { name, namespace } of targets) {
+      await notFoundAsService(name, namespace, ctx.api.request('DELETE', `/api/v1/services/${encodeURIComponent(name)}${query({ namespace })}`));
+      ctx.out(`service/${name} deleted`);
+    }
+  },
+};
+
+function serviceOfArgs(ctx: CommandContext): { name: string; namespace: string } {
+  const target = parseKind(ctx.args[0], ['services'], DELETE_USAGE);
+  const name = target.name ?? ctx.args[1];
+  if (!name) throw new UsageError(`delete needs a service NAME or -f FILE\nusage: ${DELETE_USAGE}`);
+  return { name, namespace: namespaceOf(ctx) };
+}
+
+function servicesOfFile(file: string): { name: string; namespace: string }[] {
+  const manifests = readManifestFile(file);
+  return manifests.documents.map((doc, i) => {
+    const { kind, metadata } = doc as { kind?: unknown; metadata?: { name?: unknown; namespace?: unknown } };
+    if (kind !== 'Service' || typeof metadata?.name !== 'string') {
+      throw new ManifestError(`${manifests.source}: document ${manifests.numbers[i]}: only Services with a metadata.name can be deleted`);
+    }
+    return { name: metadata.name, namespace: typeof metadata.namespace === 'string' ? metadata.namespace : 'default' };
+  });
+}
+
+async function notFoundAsService<T>(name: string, namespace: string, request: Promise<T>): Promise<T> {
+  try {
+    return await request;
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 404) throw new ApiError(`service "${name}" not found in namespace ${namespace}`, 404);
+    throw error;
+  }
+}

@@ -1,0 +1,61 @@
+/** `tsctl get services|replicas|nodes|events [NAME] [-o wide|json|yaml] [-n NS|-A]`. */
+import { Node, Replica, Service, TideEvent } from '@tide/api';
+import { ApiError } from '../api/api.client';
+import { UsageError } from '../cli/args';
+import { eventsTable, nodesTable, replicasTable, servicesTable } from '../output/resource.tables';
+import { formatStructured, parseOutputFormat } from '../output/table';
+import { Command, CommandContext, NAMESPACE_OPTION, ResourceKind, namespaceOf, parseKind, query, singular } from './command';
+
+const USAGE = 'tsctl get services|replicas|nodes|events [NAME] [-o wide|json|yaml] [-n NS | -A]';
+
+export const getCommand: Command = {
+  name: 'get',
+  usage: USAGE,
+  summary: 'list objects as a table (or json/yaml)',
+  options: [
+    { long: 'output', short: 'o', help: 'wide, json or yaml' },
+    NAMESPACE_OPTION,
+    { long: 'all-namespaces', short: 'A', boolean: true, help: 'every namespace' },
+    { long: 'service', help: 'replicas of this service only' },
+  ],
+  async run(ctx: CommandContext): Promise<void> {
+    const target = parseKind(ctx.args[0], ['services', 'replicas', 'nodes', 'events'], USAGE);
+    const name = target.name ?? ctx.args[1];
+    if (ctx.args.length > (target.name ? 1 : 2)) throw new UsageError(`too many arguments\nusage: ${USAGE}`);
+    const format = parseOutputFormat(ctx.options.get('output'));
+    const allNamespaces = ctx.options.has('all-namespaces');
+    const namespace = allNamespaces ? 'all' : namespaceOf(ctx);
+    const items = name ? [await getOne(ctx, target.kind, name, namespace)] : await list(ctx, target.kind, namespace);
+    if (format === 'json' || format === 'yaml') {
+      return ctx.out(formatStructured(name ? items[0] : { items }, format));
+    }
+    if (items.length === 0) {
+      return ctx.note(target.kind === 'nodes' ? 'No nodes registered.' : `No ${target.kind} found${allNamespaces ? '' : ` in namespace ${namespace}`}.`);
+    }
+    const options = { wide: format === 'wide', withNamespace: allNamespaces };
+    if (target.kind === 'services') return ctx.out(servicesTable(items as Service[], options));
+    if (target.kind === 'replicas') return ctx.out(replicasTable(items as Replica[], options));
+    if (target.kind === 'events') return ctx.out(eventsTable(items as TideEvent[]));
+    const replicas = await ctx.api.get<{ items: Replica[] }>('/api/v1/replicas?namespace=all');
+    ctx.out(nodesTable(items as Node[], replicas.items, options));
+  },
+};
+
+async function list(ctx: CommandContext, kind: ResourceKind, namespace: string): Promise<unknown[]> {
+  const params = kind === 'nodes' ? {} : { namespace, ...(kind === 'replicas' ? { service: ctx.options.get('service') } : {}) };
+  const response = await ctx.api.get<{ items: unknown[] } | unknown[]>(`/api/v1/${kind}${query(params)}`);
+  return Array.isArray(response) ? response : response.items;
+}
+
+export async function getOne<T = unknown>(ctx: CommandContext, kind: ResourceKind, name: string, namespace: string): Promise<T> {
+  if (kind === 'events') throw new UsageError('events have no names to get; use "tsctl get events" or "tsctl describe"');
+  const ns = namespace === 'all' ? 'default' : namespace;
+  try {
+    return await ctx.api.get<T>(`/api/v1/${kind}/${encodeURIComponent(name)}${kind === 'nodes' ? '' : query({ namespace: ns })}`);
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 404) {
+      throw new ApiError(`${singular(kind)} "${name}" not found${kind === 'nodes' ? '' : ` in namespace ${ns}`}`, 404);
+    }
+    throw error;
+  }
+}

@@ -1,0 +1,70 @@
+/** Reads YAML manifests (several `---` documents per file, or stdin) with errors naming file and document. */
+import * as fs from 'node:fs';
+import { parseAllDocuments } from 'yaml';
+
+export class ManifestError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ManifestError';
+  }
+}
+
+/** The API refused the manifests: one `FILE: document N: PATH: MESSAGE` line per problem. */
+export class ManifestRejectedError extends Error {
+  constructor(readonly lines: string[]) {
+    super(`${lines.join('\n')}\nnothing was applied`);
+    this.name = 'ManifestRejectedError';
+  }
+}
+
+export interface ParsedManifests {
+  /** "<stdin>" or the file name as the user wrote it. */
+  source: string;
+  documents: unknown[];
+  /** 1-based number of each document in the file (empty documents are skipped, so they may differ). */
+  numbers: number[];
+}
+
+export function readManifestFile(file: string): ParsedManifests {
+  const source = file === '-' ? '<stdin>' : file;
+  return parseManifests(readText(file, source), source);
+}
+
+function readText(file: string, source: string): string {
+  try {
+    return fs.readFileSync(file === '-' ? 0 : file, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : code === 'EACCES' ? 'permission denied' : (code ?? (error as Error).message);
+    throw new ManifestError(`${source}: cannot read: ${why}`);
+  }
+}
+
+/** Parses every document; a document that is empty (e.g. after a trailing ---) is skipped. */
+export function parseManifests(text: string, source: string): ParsedManifests {
+  const documents: unknown[] = [];
+  const numbers: number[] = [];
+  parseAllDocuments(text).forEach((doc, index) => {
+    const number = index + 1;
+    const error = doc.errors[0];
+    if (error) {
+      const line = error.linePos?.[0]?.line;
+      throw new ManifestError(`${source}: document ${number}: invalid YAML${line ? ` at line ${line}` : ''}: ${error.message.split('\n')[0].replace(/:\s*$/, '')}`);
+    }
+    const value: unknown = doc.toJS();
+    if (value === null || value === undefined) return;
+    if (typeof value !== 'object' || Array.isArray(value)) {
+      throw new ManifestError(`${source}: document ${number}: expected a mapping (apiVersion, kind, metadata, spec), got ${Array.isArray(value) ? 'a list' : `"${String(value)}"`}`);
+    }
+    documents.push(value);
+    numbers.push(number);
+  });
+  if (documents.length === 0) throw new ManifestError(`${source}: no documents found`);
+  return { source, documents, numbers };
+}
+
+/** "FILE: document N: PATH: MESSAGE", with N counted in the file as the user sees it. */
+export function detailLine(manifests: ParsedManifests, detail: { document: number; path: string; message: string }): string {
+  const number = manifests.numbers[detail.document] ?? detail.document + 1;
+  return `${manifests.source}: document ${number}: ${detail.path || '(document)'}: ${detail.message}`;
+}

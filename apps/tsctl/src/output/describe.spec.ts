@@ -1,0 +1,49 @@
+import { describe, it } from 'node:test';
+import * as assert from 'node:assert/strict';
+import { TideEvent } from '@tide/api';
+import { describeNode, describeReplica, describeService, fields } from './describe.format';
+import { NOW, ago, node, replica, service } from './fixtures';
+
+const event: TideEvent = {
+  apiVersion: 'tide/v1', kind: 'Event', metadata: { name: 'e1', namespace: 'default' },
+  spec: { involvedObject: { kind: 'Replica', namespace: 'default', name: 'web-1' }, type: 'Warning', reason: 'FailedScheduling', message: '0/2 nodes available: 2 insufficient cpu', timestamp: ago(20), source: 'scheduler' },
+};
+
+describe('describe', () => {
+  it('aligns fields and leaves out empty ones', () => {
+    assert.deepEqual(fields([['Name', 'x'], ['Restart policy', 'Always'], ['Empty', undefined]]), ['Name:            x', 'Restart policy:  Always']);
+  });
+
+  it('explains a Pending replica: the summary and the reason per node, then the events', () => {
+    const pending = replica('web-1', undefined, {
+      phase: 'Pending', unschedulable: { summary: '0/2 nodes available: 2 insufficient cpu', nodes: { 'node-2': 'insufficient cpu', 'node-1': 'insufficient cpu' } },
+    });
+    const text = describeReplica(pending, [event], NOW);
+    assert.match(text, /^Name: +web-1$/m);
+    assert.match(text, /^Phase: +Pending$/m);
+    assert.match(text, /^Node: +<none>$/m);
+    assert.match(text, /Unschedulable: 0\/2 nodes available: 2 insufficient cpu\n  node-1: insufficient cpu\n  node-2: insufficient cpu\nEvents:/);
+    assert.match(text, /20s +Warning +FailedScheduling +replica\/web-1 +0\/2 nodes available/);
+  });
+
+  it('shows restarts and the last exit of a running replica', () => {
+    const text = describeReplica(replica('web-1', 'node-1', { restartCount: 3, lastExit: { code: 137, signal: null, reason: 'OOMKilled', finishedAt: ago(5) } }), [], NOW);
+    assert.match(text, /^Restarts: +3$/m);
+    assert.match(text, /^Last exit: +OOMKilled \(137\) at /m);
+    assert.match(text, /^Events: +<none>$/m);
+  });
+
+  it('describes a service with its replicas', () => {
+    const text = describeService(service('web', 2, 1, 60), [replica('web-1', 'node-1')], [], NOW);
+    assert.match(text, /^Replicas: +2 desired \| 1 running \| 1 ready \| 0 pending$/m);
+    assert.match(text, /^Command: +sh -c "echo hi; sleep 9"$/m);
+    assert.match(text, /^Replicas:\n  NAME +SERVICE/m);
+  });
+
+  it('describes a node with what is requested of it', () => {
+    const text = describeNode(node('node-1', true), [replica('a-1', 'node-1'), replica('a-2', 'node-1')], [], NOW);
+    // 200m of 900m = 22%; 64Mi of 896Mi = 7%
+    assert.match(text, /^Requested: +cpu 200m \(22%\), memory 64Mi \(7%\)$/m);
+    assert.match(text, /^Replicas \(2\):$/m);
+  });
+});
