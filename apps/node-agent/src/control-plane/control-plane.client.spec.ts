@@ -1,0 +1,97 @@
+import { after, describe, it } from 'node:test';
+import * as assert from 'node:assert/strict';
+import * as grpc from '@grpc/grpc-js';
+import { AgentServiceHandlers, Assignments__Output, RegisterRequest__Output, StatusReport__Output, loadAgentProto } from '@tide/proto';
+import { ControlPlaneClient } from './control-plane.client';
+
+/** A control plane that records what the agent sends and answers as told. */
+class FakeControlPlane {
+  readonly registrations: RegisterRequest__Output[] = [];
+  readonly reports: StatusReport__Output[] = [];
+  known = true;
+  private server?: grpc.Server;
+
+  async listen(port = 0): Promise<number> {
+    const server = new grpc.Server();
+    const handlers: AgentServiceHandlers = {
+      Register: (call, done) => {
+        this.registrations.push(call.request);
+        this.known = true;
+        done(null, { leaseTtlSeconds: 10, heartbeatIntervalMs: 200 });
+      },
+      Heartbeat: (_call, done) => done(null, { known: this.known }),
+      WatchAssignments: (call) => {
+        call.write({ revision: 7, replicas: [{ namespace: 'default', name: 'web-1', service: 'web', templateHash: 'h' }] });
+      },
+      ReportStatus: (call, done) => {
+        this.reports.push(call.request);
+        done(null, {});
+      },
+    };
+    server.addService(loadAgentProto().tide.v1.AgentService.service, handlers);
+    this.server = server;
+    return new Promise((resolve, reject) =>
+      server.bindAsync(`127.0.0.1:${port}`, grpc.ServerCredentials.createInsecure(), (error, bound) => (error ? reject(error) : resolve(bound))));
+  }
+
+  stop(): void {
+    this.server?.forceShutdown();
+  }
+}
+
+async function eventually(what: string, check: () => boolean, timeoutMs = 8000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+describe('control-plane client', () => {
+  const controlPlane = new FakeControlPlane();
+  const received: Assignments__Output[] = [];
+  const acknowledged: string[][] = [];
+  let client: ControlPlaneClient | undefined;
+
+  after(() => {
+    client?.close();
+    controlPlane.stop();
+  });
+
+  it('registers with capacity and allocatable, receives the desired set, reports, re-registers when forgotten and after an outage', async () => {
+    const port = await controlPlane.listen();
+    client = new ControlPlaneClient({
+      address: `127.0.0.1:${port}`,
+      registration: {
+        nodeName: 'node-1', address: '127.0.1.1', agentPort: 7081, labels: { zone: 'a' },
+        capacity: { cpuMillis: 2000, memoryBytes: 4096 }, allocatable: { cpuMillis: 1900, memoryBytes: 4000 },
+      },
+      onAssignments: (assignments) => received.push(assignments),
+      report: () => ({ nodeName: 'node-1', replicas: [], gone: ['default/old-1'] }),
+      onReportAcknowledged: (report) => acknowledged.push(report.gone ?? []),
+      log: () => undefined,
+    });
+    client.start();
+
+    await eventually('the desired set', () => received.length > 0);
+    const registration = controlPlane.registrations[0];
+    assert.equal(registration.nodeName, 'node-1');
+    assert.deepEqual(registration.capacity, { cpuMillis: 2000, memoryBytes: 4096 });
+    assert.deepEqual(registration.allocatable, { cpuMillis: 1900, memoryBytes: 4000 });
+    assert.deepEqual(registration.labels, { zone: 'a' });
+    assert.equal(received[0].replicas[0].name, 'web-1');
+    await eventually('a status report', () => controlPlane.reports.length > 0);
+    assert.deepEqual(controlPlane.reports[0].gone, ['default/old-1']);
+    await eventually('the report acknowledged', () => acknowledged.length > 0);
+
+    controlPlane.known = false; // the control plane lost the node's lease
+    await eventually('a second registration', () => controlPlane.registrations.length >= 2);
+
+    controlPlane.stop();
+    await eventually('the client to notice the outage', () => !client!.isConnected());
+    const before = controlPlane.registrations.length;
+    await controlPlane.listen(port);
+    await eventually('a registration after the outage', () => controlPlane.registrations.length > before, 15_000);
+    await eventually('the desired set again', () => received.length >= 3);
+  });
+});
