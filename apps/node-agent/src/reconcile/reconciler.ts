@@ -207,7 +207,8 @@ export class Reconciler {
   }
 
   private watchExit(record: ReplicaRecord, container: ContainerInfo): void {
-    this.options.runtime.wait(container.id).then((exit) => {
+    // Through a promise: a runtime may throw synchronously (NotFound) rather than reject.
+    Promise.resolve().then(() => this.options.runtime.wait(container.id)).then((exit) => {
       // Only the exit of the record's current container counts (not one replaced meanwhile).
       if (this.records.get(record.key) !== record || record.container !== container) return;
       record.exit = exit;
