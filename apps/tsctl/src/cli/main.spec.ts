@@ -1,0 +1,125 @@
+/** tsctl as a user runs it: the built CLI against a stand-in API, checking output, errors and exit codes. */
+import { after, before, describe, it } from 'node:test';
+import * as assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as http from 'node:http';
+import { AddressInfo } from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+const MAIN = path.join(__dirname, '..', 'main.js');
+const HOME = fs.mkdtempSync(path.join(os.tmpdir(), 'tsctl-home-'));
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function tsctl(args: string[], input?: string): Promise<Run> {
+  return new Promise((resolve) => {
+    const child = execFile(process.execPath, [MAIN, ...args], { env: { ...process.env, HOME }, timeout: 15_000 }, (error, stdout, stderr) =>
+      resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr }));
+    child.stdin?.end(input ?? '');
+  });
+}
+
+/** Answers like the control plane: apply refuses a service named "bad" with a detail on spec.replicas. */
+function standInApi(): http.Server {
+  return http.createServer((req, res) => {
+    let body = '';
+    req.on('data', (chunk) => (body += chunk));
+    req.on('end', () => {
+      res.setHeader('content-type', 'application/json');
+      if (req.method === 'POST' && req.url === '/api/v1/apply') {
+        const { documents } = JSON.parse(body) as { documents: { kind: string; metadata: { name: string } }[] };
+        const bad = documents.findIndex((d) => d.metadata.name === 'bad');
+        if (bad >= 0) {
+          res.statusCode = 400;
+          return res.end(JSON.stringify({ error: 'invalid manifests', details: [
+            { document: bad, path: 'spec.replicas', message: 'must be an integer ≥ 0' },
+            { document: bad, path: 'spec.image', message: 'is required' },
+          ] }));
+        }
+        return res.end(JSON.stringify({ results: documents.map((d, i) => ({ kind: d.kind, namespace: 'default', name: d.metadata.name, action: i === 0 ? 'created' : 'unchanged' })) }));
+      }
+      if (req.url?.startsWith('/api/v1/services/nope')) {
+        res.statusCode = 404;
+        return res.end(JSON.stringify({ error: 'service default/nope not found' }));
+      }
+      res.statusCode = 404;
+      res.end(JSON.stringify({ error: 'not found' }));
+    });
+  });
+}
+
+const doc = (name: string) => `apiVersion: tide/v1\nkind: Service\nmetadata: { name: ${name} }\nspec: { replicas: 1, image: busybox }\n`;
+
+describe('tsctl command line', () => {
+  const server = standInApi();
+  let url: string;
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsctl-manifests-'));
+
+  before(async () => {
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  after(() => server.close());
+
+  it('applies every document and prints one line per object', async () => {
+    const file = path.join(dir, 'good.yaml');
+    fs.writeFileSync(file, `${doc('hello')}---\n${doc('web')}`);
+    const run = await tsctl(['--server', url, 'apply', '-f', file]);
+    assert.deepEqual(run, { code: 0, stdout: 'service/hello created\nservice/web unchanged\n', stderr: '' });
+  });
+
+  it('reads stdin with -f -', async () => {
+    const run = await tsctl(['apply', '-f', '-', '--server', url], doc('hello'));
+    assert.equal(run.stdout, 'service/hello created\n');
+  });
+
+  it('prints every detail of a refused apply as FILE: document N: PATH: MESSAGE and exits 1', async () => {
+    const file = path.join(dir, 'bad.yaml');
+    fs.writeFileSync(file, `${doc('fine')}---\n---\n${doc('bad')}`);
+    const run = await tsctl(['--server', url, 'apply', '-f', file]);
+    assert.equal(run.code, 1);
+    assert.equal(run.stdout, '');
+    assert.equal(run.stderr, [
+      `${file}: document 3: spec.replicas: must be an integer ≥ 0`,
+      `${file}: document 3: spec.image: is required`,
+      'error: nothing was applied (2 problems)',
+      '',
+    ].join('\n'));
+  });
+
+  it('names the file and document of invalid YAML, without a stack trace', async () => {
+    const file = path.join(dir, 'broken.yaml');
+    fs.writeFileSync(file, `${doc('fine')}---\nmetadata: { name: [oops\n`);
+    const run = await tsctl(['--server', url, 'apply', '-f', file]);
+    assert.equal(run.code, 1);
+    assert.match(run.stderr, new RegExp(`^error: ${file.replace(/[.]/g, '\\.')}: document 2: invalid YAML`));
+    assert.equal(run.stderr.trim().split('\n').length, 1, run.stderr);
+  });
+
+  it('says which server it could not reach and suggests tsctl up', async () => {
+    const run = await tsctl(['--server', 'http://127.0.0.1:9', 'get', 'services']);
+    assert.equal(run.code, 1);
+    assert.match(run.stderr, /^error: cannot (connect to|reach) the Tide API at http:\/\/127\.0\.0\.1:9 .*tsctl up/);
+    assert.doesNotMatch(run.stderr, /\n\s+at /);
+  });
+
+  it('turns a 404 into a sentence', async () => {
+    const run = await tsctl(['--server', url, 'scale', 'service', 'nope', '--replicas', '2']);
+    assert.deepEqual({ code: run.code, stderr: run.stderr }, { code: 1, stderr: 'error: service "nope" not found in namespace default\n' });
+  });
+
+  it('exits 2 with the usage for unknown commands and options', async () => {
+    const unknown = await tsctl(['frobnicate']);
+    assert.equal(unknown.code, 2);
+    assert.match(unknown.stderr, /^error: unknown command "frobnicate"\nusage: tsctl/);
+    const option = await tsctl(['get', 'services', '--colour']);
+    assert.equal(option.code, 2);
+    assert.match(option.stderr, /unknown option --colour for "get"/);
+  });
+});
