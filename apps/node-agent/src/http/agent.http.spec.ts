@@ -23,7 +23,10 @@ describe('agent HTTP endpoint', () => {
     });
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   });
-  after(() => server.close());
+  after(() => {
+    server.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
 
   it('answers /healthz', async () => {
     const response = await fetch(`${base}/healthz`);

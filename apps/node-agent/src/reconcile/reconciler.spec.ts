@@ -1,4 +1,4 @@
-import { afterEach, beforeEach, describe, it } from 'node:test';
+import { after, afterEach, beforeEach, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -20,8 +20,15 @@ interface Harness {
 }
 
 let h: Harness;
+const tempDirs: string[] = [];
 
-function makeHarness(stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tide-reconciler-')), runtime?: FakeRuntime): Harness {
+function tempDir(): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tide-reconciler-'));
+  tempDirs.push(dir);
+  return dir;
+}
+
+function makeHarness(stateDir = tempDir(), runtime?: FakeRuntime): Harness {
   const clock = new ManualClock();
   const fake = runtime ?? new FakeRuntime(() => clock.now());
   const logDir = path.join(stateDir, 'logs');
@@ -60,6 +67,7 @@ async function desire(...assignments: Assignment__Output[]): Promise<void> {
 describe('reconciler', () => {
   beforeEach(() => (h = makeHarness()));
   afterEach(() => h.reconciler.stop());
+  after(() => tempDirs.forEach((dir) => fs.rmSync(dir, { recursive: true, force: true })));
 
   it('starts each desired replica once, as <namespace>.<name> with its labels', async () => {
     await desire(assignment('web-abc-1', { namespace: 'shop', service: 'web', templateHash: 'abc123' }), assignment('web-abc-2'));
@@ -190,7 +198,7 @@ describe('reconciler', () => {
   });
 
   it('keeps restart counts across an agent restart (the state file)', async () => {
-    const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tide-reconciler-'));
+    const stateDir = tempDir();
     h = makeHarness(stateDir);
     await desire(assignment('web-1'));
     h.runtime.exit('default.web-1', { code: 1 });

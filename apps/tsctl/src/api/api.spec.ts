@@ -15,10 +15,12 @@ describe('server resolution', () => {
   });
 
   it('reads back the config it wrote, and survives a missing file', () => {
-    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'tsctl-')), '.tide', 'config.json');
+    const home = fs.mkdtempSync(path.join(os.tmpdir(), 'tsctl-'));
+    const file = path.join(home, '.tide', 'config.json');
     assert.deepEqual(readCliConfig(file), {});
     writeCliConfig({ server: 'http://127.0.0.1:27070', stateDir: '/tmp/x' }, file);
     assert.deepEqual(readCliConfig(file), { server: 'http://127.0.0.1:27070', stateDir: '/tmp/x' });
+    fs.rmSync(home, { recursive: true, force: true });
   });
 });
 

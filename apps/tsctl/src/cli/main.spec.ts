@@ -65,7 +65,11 @@ describe('tsctl command line', () => {
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   });
-  after(() => server.close());
+  after(() => {
+    server.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.rmSync(HOME, { recursive: true, force: true });
+  });
 
   it('applies every document and prints one line per object', async () => {
     const file = path.join(dir, 'good.yaml');

@@ -40,5 +40,6 @@ describe('YAML manifests', () => {
     throwsMessage(() => readManifestFile(missing), /^\/.*no-such-tide-manifest\.yaml: cannot read: no such file$/);
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsctl-'));
     throwsMessage(() => readManifestFile(dir), /cannot read: is a directory/);
+    fs.rmSync(dir, { recursive: true, force: true });
   });
 });
