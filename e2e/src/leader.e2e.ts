@@ -1,6 +1,6 @@
 /**
  * Two control planes share one etcd: exactly one is the leader and runs the scheduler; when it
- * stops, the other takes over and schedules.
+ * stops, the other takes over, and an agent given both control planes fails over to it.
  */
 import { after, before, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
@@ -28,6 +28,15 @@ describe('two control planes', { timeout: 300_000 }, () => {
       '--state-dir', path.join(cluster.stateDir, 'second'), '--id', 'second',
     ], { detached: true, stdio: ['ignore', log, log] }).unref();
     await waitFor('the second control plane', async () => health(BASE + 50), 30_000);
+    // The agent is told both control planes, so that it fails over when the one it talks to stops.
+    const [agentPid] = pidsMentioning('node-agent/dist/main.js').filter((pid) =>
+      fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(cluster.stateDir));
+    const argv = fs.readFileSync(`/proc/${agentPid}/cmdline`, 'utf8').split('\0').filter(Boolean);
+    const flag = argv.indexOf('--control-plane');
+    argv[flag + 1] = `127.0.0.1:${BASE + 1},127.0.0.1:${BASE + 51}`;
+    process.kill(agentPid, 'SIGKILL');
+    const agentLog = fs.openSync(path.join(cluster.stateDir, 'agent-two-control-planes.log'), 'a');
+    spawn(argv[0], argv.slice(1), { detached: true, stdio: ['ignore', agentLog, agentLog] }).unref();
   });
 
   after(async () => {
@@ -50,17 +59,18 @@ describe('two control planes', { timeout: 300_000 }, () => {
     process.kill(leaderPid, 'SIGKILL');
     await waitFor('the second control plane to lead', async () => (await health(BASE + 50))?.leader === true, 30_000);
 
-    // The new leader runs the controllers: its service controller creates the replica and its scheduler
-    // decides on it (binds it, or records why not: the only agent talks to the stopped control plane,
-    // so its node may have gone NotReady by now).
+    // The new leader runs the controllers, and the agent, having failed over, keeps its node Ready:
+    // a new service gets its replica created, scheduled and running.
     const yaml = 'apiVersion: tide/v1\nkind: Service\nmetadata: { name: after-failover }\nspec:\n  replicas: 1\n  image: busybox\n  command: ["sleep", "3600"]\n  terminationGracePeriodSeconds: 0\n';
     const applied = await cluster.tsctl(['--server', `http://127.0.0.1:${BASE + 50}`, 'apply', '-f', '-'], { input: yaml });
     assert.equal(applied.code, 0, applied.stderr);
-    type Listed = { items: { spec: { nodeName?: string }; status?: { unschedulable?: unknown } }[] };
-    const response = await waitFor('a scheduling decision by the new leader', async () => {
+    type Listed = { items: { spec: { nodeName?: string }; status?: { phase?: string } }[] };
+    const response = await waitFor('the replica running after failover', async () => {
       const list = (await (await fetch(`http://127.0.0.1:${BASE + 50}/api/v1/replicas?namespace=all&service=after-failover`)).json()) as Listed;
-      return list.items.some((r) => r.spec.nodeName || r.status?.unschedulable) ? list : undefined;
+      return list.items.some((r) => r.status?.phase === 'Running') ? list : undefined;
     }, 30_000);
+    const nodes = (await (await fetch(`http://127.0.0.1:${BASE + 50}/api/v1/nodes`)).json()) as { items: { status?: { ready?: boolean } }[] };
+    assert.ok(nodes.items.every((n) => n.status?.ready), 'the node stayed (or came back) Ready through the failover');
     assert.equal(response.items.length, 1);
   });
 });

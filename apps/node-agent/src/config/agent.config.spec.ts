@@ -25,6 +25,11 @@ describe('node agent flags', () => {
     assert.equal(config.controlPlane, '127.0.0.1:7071');
   });
 
+  it('takes several control planes to fail over between', () => {
+    const config = parseAgentConfig(['--name', 'n1', '--control-plane', '10.0.0.1:7071,10.0.0.2:7071'], MACHINE);
+    assert.equal(config.controlPlane, '10.0.0.1:7071,10.0.0.2:7071');
+  });
+
   it('accepts 1500m and 2Gi', () => {
     const config = parseAgentConfig(['--name', 'n1', '--cpu', '1500m', '--memory', '2Gi'], MACHINE);
     assert.deepEqual(config.capacity, { cpuMillis: 1500, memoryBytes: 2 * 2 ** 30 });
@@ -38,6 +43,7 @@ describe('node agent flags', () => {
     [['--memory', 'lots'], /--memory: expected bytes/],
     [['--labels', 'novalue'], /--labels: expected k=v/],
     [['--control-plane', 'nohost'], /--control-plane: expected HOST:PORT/],
+    [['--control-plane', '127.0.0.1:1,'], /--control-plane: expected HOST:PORT\[,HOST:PORT...\], got ""/],
     [['stray'], /unexpected argument "stray"/],
   ];
   for (const [argv, message] of errors) it(`refuses ${argv.join(' ')}`, () => assert.throws(() => parseAgentConfig(argv, MACHINE), message));

@@ -53,7 +53,7 @@ export function parseAgentConfig(argv: string[], machine: Resources = machineRes
   if (!/^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$/i.test(name)) throw new ConfigError(`--name: "${name}" is not a valid node name (letters, digits, '-', '.')`);
   return {
     name,
-    controlPlane: hostPort(values.get('control-plane') ?? '127.0.0.1:7071'),
+    controlPlane: controlPlanes(values.get('control-plane') ?? '127.0.0.1:7071'),
     address: values.get('address') ?? '127.0.0.1',
     port: positiveInteger('port', values.get('port'), 7080),
     stateDir: values.get('state-dir') ?? `/var/lib/tide/nodes/${name}`,
@@ -108,7 +108,10 @@ function memoryFlag(raw: string | undefined, fallback: number): number {
   throw new ConfigError(`--memory: expected bytes (or 512Mi, 2Gi), got "${raw}"`);
 }
 
-function hostPort(value: string): string {
-  if (!/^[^:\s]+:\d+$/.test(value)) throw new ConfigError(`--control-plane: expected HOST:PORT, got "${value}"`);
+/** One or more control planes, HOST:PORT[,HOST:PORT...]: the agent fails over between them. */
+function controlPlanes(value: string): string {
+  for (const address of value.split(',')) {
+    if (!/^[^:\s]+:\d+$/.test(address)) throw new ConfigError(`--control-plane: expected HOST:PORT[,HOST:PORT...], got "${address}"`);
+  }
   return value;
 }

@@ -9,7 +9,7 @@ import { AgentServiceClient, Assignments__Output, RegisterRequest, StatusReport,
 import { BackoffPolicy, backoffDelayMs } from '../reconcile/backoff.policy';
 
 export interface ControlPlaneClientOptions {
-  /** host:port of the gRPC endpoint. */
+  /** host:port of the gRPC endpoint, or several comma-separated: on failure the next one is tried. */
   address: string;
   registration: RegisterRequest;
   onAssignments(assignments: Assignments__Output): void;
@@ -26,7 +26,9 @@ const CALL_DEADLINE_MS = 5000;
 const DEFAULT_HEARTBEAT_MS = 2000;
 
 export class ControlPlaneClient {
-  private readonly client: AgentServiceClient;
+  private client: AgentServiceClient;
+  private readonly addresses: string[];
+  private current = 0;
   /** Bumped on every (re)connection: callbacks of an older session are ignored. */
   private session = 0;
   private failedAttempts = 0;
@@ -38,8 +40,26 @@ export class ControlPlaneClient {
   private connected = false;
 
   constructor(private readonly options: ControlPlaneClientOptions) {
+    this.addresses = options.address.split(',');
+    this.client = ControlPlaneClient.clientFor(this.addresses[0]);
+  }
+
+  private static clientFor(address: string): AgentServiceClient {
     const proto = loadAgentProto();
-    this.client = new proto.tide.v1.AgentService(options.address, grpc.credentials.createInsecure()) as unknown as AgentServiceClient;
+    return new proto.tide.v1.AgentService(address, grpc.credentials.createInsecure()) as unknown as AgentServiceClient;
+  }
+
+  /** The control plane currently talked to. */
+  get address(): string {
+    return this.addresses[this.current];
+  }
+
+  /** After a failure with several control planes, the next attempt goes to the next one. */
+  private failOver(): void {
+    if (this.addresses.length < 2) return;
+    this.client.close();
+    this.current = (this.current + 1) % this.addresses.length;
+    this.client = ControlPlaneClient.clientFor(this.address);
   }
 
   start(): void {
@@ -85,10 +105,10 @@ export class ControlPlaneClient {
     try {
       const response = await this.call<{ heartbeatIntervalMs?: number }>((done) => this.client.Register(this.options.registration, this.deadline(), done));
       if (session !== this.session) return;
-      if (this.failedAttempts > 0) this.options.log(`control plane at ${this.options.address} reachable again`);
+      if (this.failedAttempts > 0) this.options.log(`control plane at ${this.address} reachable again`);
       this.failedAttempts = 0;
       this.connected = true;
-      this.options.log(`registered with the control plane at ${this.options.address}`);
+      this.options.log(`registered with the control plane at ${this.address}`);
       const heartbeatMs = Math.max(200, Number(response.heartbeatIntervalMs) || DEFAULT_HEARTBEAT_MS);
       this.watch(session);
       this.timers.push(setInterval(() => this.heartbeat(session), heartbeatMs));
@@ -117,8 +137,9 @@ export class ControlPlaneClient {
     const delayMs = backoffDelayMs(this.failedAttempts, RECONNECT_BACKOFF);
     // One line at the start of an outage and then every 10 attempts, not one per attempt.
     if (this.failedAttempts === 1 || this.failedAttempts % 10 === 0) {
-      this.options.log(`control plane ${this.options.address}: ${why}; retrying in ${delayMs} ms (attempt ${this.failedAttempts})`);
+      this.options.log(`control plane ${this.address}: ${why}; retrying in ${delayMs} ms (attempt ${this.failedAttempts})`);
     }
+    this.failOver();
     this.timers.push(setTimeout(() => void this.connect(), delayMs));
   }
 
