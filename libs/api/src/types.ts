@@ -64,6 +64,10 @@ export interface ServiceSpec {
   restartPolicy?: RestartPolicy;
   terminationGracePeriodSeconds?: number;
   placement?: { nodeSelector?: Record<string, string>; maxSkew?: number };
+  /** "uid", "uid:gid", "name" or "name:group" (looked up in the image); default: the image's user. */
+  user?: string;
+  /** Mounts the container's root filesystem read-only. */
+  readOnlyRootFilesystem?: boolean;
 }
 
 export interface ServiceStatus {
@@ -100,6 +104,8 @@ export interface ReplicaTemplate {
   restartPolicy: RestartPolicy;
   terminationGracePeriodSeconds: number;
   nodeSelector?: Record<string, string>;
+  user?: string;
+  readOnlyRootFilesystem?: boolean;
 }
 
 export interface ReplicaSpec {
@@ -145,6 +151,8 @@ export interface NodeSpec {
   /** Address of the node's agent and load balancer. */
   address: string;
   agentPort?: number;
+  /** The node's slice of the container network (e.g. 100.64.3.0/24), given at registration. */
+  podCIDR?: string;
 }
 
 export interface NodeStatus {

@@ -13,7 +13,7 @@ import { ProcessHandle, processStartTime, sleep } from './container/process';
 import { ImageStore, ResolvedImage } from './image/image.store';
 import { InitConfig } from './init/init.config';
 import {
-  ContainerExitStatus, ContainerInfo, ContainerRuntime, ContainerSpec, ContainerUsage, RuntimeError,
+  ContainerExitStatus, ContainerInfo, ContainerRuntime, ContainerSpec, ContainerUsage, ExecOptions, ExecSession, RuntimeError,
 } from './runtime.types';
 import { OverlaySnapshotter } from './snapshot/overlay.snapshotter';
 
@@ -193,6 +193,10 @@ export class LinuxRuntime implements ContainerRuntime {
   async usage(id: string): Promise<ContainerUsage | undefined> {
     if (!this.states.read(id)) return undefined;
     return this.cgroupOf(id)?.usage().catch(() => undefined);
+  }
+
+  async exec(id: string, _options: ExecOptions): Promise<ExecSession> {
+    throw new RuntimeError('Internal', `exec into ${id}: not implemented yet`); // issue 3, in progress
   }
 
   /** open() may answer undefined for a group that does not exist (the CgroupManager contract allows it). */

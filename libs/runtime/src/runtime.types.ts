@@ -29,7 +29,16 @@ export interface ContainerSpec {
   logPath?: string;
   /** Labels kept with the container state (namespace, service, replica, template hash). */
   labels: Record<string, string>;
+  /** 'host' shares the node's network namespace; 'bridge' (the API's default) gets a network
+   *  namespace of its own, wired to the node's bridge. Runtime default: 'host'. */
+  network?: NetworkMode;
+  /** "uid", "uid:gid", "name" or "name:group", names looked up in the image's /etc/passwd and /etc/group. Default: root. */
+  user?: string;
+  /** Mounts the container's root read-only (its /dev, /proc, /dev/shm and /tmp-less image stay as they are). */
+  readOnlyRootFilesystem?: boolean;
 }
+
+export type NetworkMode = 'host' | 'bridge';
 
 export interface ContainerExitStatus {
   /** Exit code if the process exited, null if killed by a signal. */
@@ -50,6 +59,8 @@ export interface ContainerInfo {
   /** Set once the container's process has exited; the container still exists until remove(). */
   exit?: ContainerExitStatus;
   logPath: string;
+  /** The container's address on the node's bridge (network 'bridge' only). */
+  ip?: string;
 }
 
 export interface ContainerUsage {
@@ -73,6 +84,46 @@ export interface ContainerRuntime {
   /** Removes an exited container: rootfs mount, upper layer, cgroups, state files. Idempotent. */
   remove(id: string): Promise<void>;
   usage(id: string): Promise<ContainerUsage | undefined>;
+  /** Runs another process inside a running container: its namespaces, cgroup, root, user and
+   *  security settings (as `docker exec`). Rejects with NotFound for an unknown or exited container. */
+  exec(id: string, options: ExecOptions): Promise<ExecSession>;
+}
+
+export interface TerminalSize {
+  rows: number;
+  cols: number;
+}
+
+export interface ExecOptions {
+  argv: string[];
+  /** Added to the container's environment. */
+  env?: Record<string, string>;
+  /** Default: the container's working directory. */
+  workingDir?: string;
+  /** Default: the container's user. */
+  user?: string;
+  /** Allocates a terminal: stdin/stdout are the terminal (stderr is merged into it), the process is a
+   *  session leader with the terminal as its controlling tty. */
+  tty: boolean;
+  /** Initial terminal size (tty only). */
+  size?: TerminalSize;
+}
+
+export interface ExecSession {
+  /** Host pid of the exec'd process. */
+  pid: number;
+  /** The process's stdin (with a tty: the terminal's input). End it to send EOF. */
+  stdin: NodeJS.WritableStream;
+  /** The process's stdout (with a tty: everything the terminal shows). */
+  stdout: NodeJS.ReadableStream;
+  /** The process's stderr; undefined with a tty (merged into stdout). */
+  stderr?: NodeJS.ReadableStream;
+  /** Changes the terminal size (tty only; a no-op otherwise). */
+  resize(size: TerminalSize): void;
+  /** Signals the exec'd process. */
+  kill(signal: NodeJS.Signals): void;
+  /** Resolves when the process has exited and its output has been read to the end. */
+  exited: Promise<{ code: number | null; signal: string | null }>;
 }
 
 export type RuntimeErrorCode = 'ImageNotFound' | 'InvalidSpec' | 'StartFailed' | 'NotFound' | 'Internal';

@@ -3,7 +3,7 @@
  * test says so, and every call is logged so a test can assert what the agent asked for.
  */
 import {
-  ContainerExitStatus, ContainerInfo, ContainerRuntime, ContainerSpec, ContainerUsage, RuntimeError,
+  ContainerExitStatus, ContainerInfo, ContainerRuntime, ContainerSpec, ContainerUsage, ExecOptions, ExecSession, RuntimeError,
 } from '@tide/runtime';
 
 interface FakeContainer {
@@ -53,6 +53,10 @@ export class FakeRuntime implements ContainerRuntime {
 
   async usage(id: string): Promise<ContainerUsage | undefined> {
     return this.containers.has(id) ? { cpuUsageSeconds: 0, memoryWorkingSetBytes: 0, oomEvents: 0 } : undefined;
+  }
+
+  async exec(id: string, _options: ExecOptions): Promise<ExecSession> {
+    throw new RuntimeError('Internal', `exec into ${id}: not implemented in the fake yet`);
   }
 
   // ---- test controls ----

@@ -1,4 +1,5 @@
-import { CLONE_NEWIPC, CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWUTS } from '@tide/syscall';
+import { CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWUTS } from '@tide/syscall';
+import { NetworkMode } from '../runtime.types';
 
 /** What the agent tells a container's init: passed as JSON in the TIDE_INIT environment variable. */
 export interface InitConfig {
@@ -23,5 +24,11 @@ export interface StartWorkerData {
   namespaces: number;
 }
 
-/** Host networking for now: no network namespace of its own. */
+/** The namespaces every container gets; host networking keeps the node's network namespace. */
 export const CONTAINER_NAMESPACES = CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC;
+
+/** The namespaces the start worker unshares for a container of this network mode (also the key of
+ *  a warm pool: a pre-created init can serve only containers that want its set of namespaces). */
+export function namespacesFor(network: NetworkMode | undefined): number {
+  return network === 'bridge' ? CONTAINER_NAMESPACES | CLONE_NEWNET : CONTAINER_NAMESPACES;
+}

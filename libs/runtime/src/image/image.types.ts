@@ -1,0 +1,42 @@
+/**
+ * What a node offers about its images (contract between libs/runtime and the node agent's HTTP
+ * endpoints): import of OCI image layout and `docker save` archives, listing, removal, export as an
+ * OCI image layout archive (how a built image reaches the other nodes), and Dockerfile builds.
+ */
+
+export interface ImageInfo {
+  /** "name:tag", e.g. "busybox:latest". */
+  ref: string;
+  /** "sha256:<hex>" of the image's config JSON (Docker's image ID). */
+  id: string;
+  /** Layer digests (diffIDs, "sha256:<hex>" of the uncompressed layer tar), lowest first. */
+  layers: string[];
+  /** Unpacked size of all layers in bytes. */
+  sizeBytes: number;
+  /** ISO time the image was created (from its config), when known. */
+  created?: string;
+}
+
+export interface BuildOptions {
+  /** Directory holding the Dockerfile and the files COPY/ADD may use. */
+  contextDir: string;
+  /** "name:tag" given to the result. */
+  tag: string;
+  /** Path of the Dockerfile relative to contextDir; default "Dockerfile". */
+  dockerfile?: string;
+  /** Build progress, one line at a time (as `docker build` prints it). */
+  log(line: string): void;
+}
+
+export interface ImageService {
+  /** Imports every image in an archive (a file path): OCI image layout or `docker save` format,
+   *  plain or gzip-compressed. Rejects with an ImageError naming the entry at fault, and then leaves
+   *  nothing of the archive behind. */
+  importArchive(file: string): Promise<ImageInfo[]>;
+  list(): Promise<ImageInfo[]>;
+  /** Removes a tag, then every layer no other image uses. NotFound when the ref is unknown. */
+  remove(ref: string): Promise<void>;
+  /** Writes the image as an OCI image layout tar archive. */
+  exportArchive(ref: string, out: NodeJS.WritableStream): Promise<void>;
+  build(options: BuildOptions): Promise<ImageInfo>;
+}
