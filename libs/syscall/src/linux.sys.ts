@@ -15,6 +15,10 @@ const F_SETFL = 4;
 const FD_CLOEXEC = 1;
 const O_NONBLOCK = 0o4000;
 const POLLIN = 0x1;
+const ENODATA = 61;
+const EWOULDBLOCK = 11;
+/** Large enough for any xattr the image store reads (overlay's are a few bytes; the kernel caps at 64 KiB). */
+const XATTR_MAX = 65536;
 
 type Fn = (...args: unknown[]) => number;
 
@@ -45,6 +49,12 @@ class LinuxSys implements Sys {
       syscall2: declare('long syscall(long number, const char *a, const char *b)'),
       syscallInt: declare('long syscall(long number, long a, long b)'),
       syscall4: declare('long syscall(long number, long a, long b, void *c, long d)'),
+      // Image store (issue 3).
+      mknod: declare('int mknod(const char *path, uint32_t mode, uint64_t dev)'),
+      lsetxattr: declare('int lsetxattr(const char *path, const char *name, const void *value, size_t size, int flags)'),
+      lgetxattr: declare('long lgetxattr(const char *path, const char *name, _Out_ void *value, size_t size)'),
+      llistxattr: declare('long llistxattr(const char *path, _Out_ void *list, size_t size)'),
+      flock: declare('int flock(int fd, int operation)'),
     };
   }
 
@@ -116,6 +126,38 @@ class LinuxSys implements Sys {
   gettid(): number {
     return this.fn.syscallInt(this.numbers.gettid, 0, 0);
   }
+
+  // Image store (issue 3).
+  mknod(path: string, mode: number, major: number, minor: number): void {
+    this.check('mknod', this.fn.mknod(path, mode, makedev(major, minor)), path);
+  }
+  lsetxattr(path: string, name: string, value: Buffer): void {
+    this.check('lsetxattr', this.fn.lsetxattr(path, name, value, value.length, 0), `${name} on ${path}`);
+  }
+  lgetxattr(path: string, name: string): Buffer | undefined {
+    const buffer = Buffer.alloc(XATTR_MAX);
+    const size = Number(this.fn.lgetxattr(path, name, buffer, buffer.length));
+    if (size < 0 && koffi.errno() === ENODATA) return undefined;
+    return buffer.subarray(0, this.check('lgetxattr', size, `${name} on ${path}`));
+  }
+  llistxattr(path: string): string[] {
+    const buffer = Buffer.alloc(XATTR_MAX);
+    const size = this.check('llistxattr', Number(this.fn.llistxattr(path, buffer, buffer.length)), path);
+    return buffer.subarray(0, size).toString('utf8').split('\0').filter(Boolean);
+  }
+  flock(fd: number, operation: number): boolean {
+    const result = this.fn.flock(fd, operation);
+    if (result < 0 && koffi.errno() === EWOULDBLOCK) return false;
+    this.check('flock', result, `fd ${fd}`);
+    return true;
+  }
+}
+
+/** glibc's makedev: the device number layout of Linux's 64-bit dev_t. */
+function makedev(major: number, minor: number): bigint {
+  const ma = BigInt(major);
+  const mi = BigInt(minor);
+  return ((ma & 0xfffn) << 8n) | ((ma & ~0xfffn) << 32n) | (mi & 0xffn) | ((mi & ~0xffn) << 12n);
 }
 
 let instance: Sys | undefined;

@@ -28,6 +28,13 @@ export const SIGTERM = 15;
 export const PR_SET_NO_NEW_PRIVS = 38;
 export const PR_SET_PDEATHSIG = 1;
 
+// Image store (issue 3): file types for mknod, flock operations.
+export const S_IFCHR = 0o020000;
+export const S_IFIFO = 0o010000;
+export const LOCK_EX = 2;
+export const LOCK_NB = 4;
+export const LOCK_UN = 8;
+
 export interface Sys {
   unshare(flags: number): void;
   setns(fd: number, nstype: number): void;
@@ -53,6 +60,19 @@ export interface Sys {
   close(fd: number): void;
   getpid(): number;
   gettid(): number;
+
+  // Image store (issue 3): overlay whiteouts are char devices 0/0, opaque dirs carry an xattr, and
+  // agents sharing one image dir serialise commits and GC with flock.
+  /** mknod(2): `mode` holds the file type (S_IFCHR, S_IFIFO) and permissions; dev = makedev(major, minor). */
+  mknod(path: string, mode: number, major: number, minor: number): void;
+  /** lsetxattr(2): never follows a symlink. */
+  lsetxattr(path: string, name: string, value: Buffer): void;
+  /** lgetxattr(2); undefined when the attribute is absent (ENODATA). */
+  lgetxattr(path: string, name: string): Buffer | undefined;
+  /** llistxattr(2): the attribute names of a file (not following a symlink). */
+  llistxattr(path: string): string[];
+  /** flock(2); with LOCK_NB, false instead of EWOULDBLOCK when another holder has it. */
+  flock(fd: number, operation: number): boolean;
 }
 
 export class SyscallError extends Error {
@@ -75,9 +95,9 @@ const ERRNO: Record<number, [string, string]> = {
   1: ['EPERM', 'operation not permitted'], 2: ['ENOENT', 'no such file or directory'], 3: ['ESRCH', 'no such process'],
   4: ['EINTR', 'interrupted system call'], 9: ['EBADF', 'bad file descriptor'], 11: ['EAGAIN', 'resource temporarily unavailable'],
   12: ['ENOMEM', 'cannot allocate memory'], 13: ['EACCES', 'permission denied'], 16: ['EBUSY', 'device or resource busy'],
-  17: ['EEXIST', 'file exists'], 19: ['ENODEV', 'no such device'], 20: ['ENOTDIR', 'not a directory'],
+  17: ['EEXIST', 'file exists'], 18: ['EXDEV', 'invalid cross-device link'], 19: ['ENODEV', 'no such device'], 20: ['ENOTDIR', 'not a directory'],
   22: ['EINVAL', 'invalid argument'], 24: ['EMFILE', 'too many open files'], 28: ['ENOSPC', 'no space left on device'],
-  38: ['ENOSYS', 'function not implemented'], 40: ['ELOOP', 'too many levels of symbolic links'],
+  38: ['ENOSYS', 'function not implemented'], 39: ['ENOTEMPTY', 'directory not empty'], 61: ['ENODATA', 'no data available'], 40: ['ELOOP', 'too many levels of symbolic links'],
   95: ['EOPNOTSUPP', 'operation not supported'],
 };
 

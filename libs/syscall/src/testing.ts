@@ -43,4 +43,22 @@ export class RecordingSys implements Sys {
   close(fd: number): void { this.record('close', [fd]); }
   getpid(): number { return 1; }
   gettid(): number { return 1; }
+
+  // Image store (issue 3). Extended attributes are kept in memory per path, so reads see writes.
+  readonly xattrs = new Map<string, Map<string, Buffer>>();
+  mknod(path: string, mode: number, major: number, minor: number): void { this.record('mknod', [path, mode, major, minor]); }
+  lsetxattr(path: string, name: string, value: Buffer): void {
+    this.record('lsetxattr', [path, name, value]);
+    if (!this.xattrs.has(path)) this.xattrs.set(path, new Map());
+    this.xattrs.get(path)!.set(name, value);
+  }
+  lgetxattr(path: string, name: string): Buffer | undefined {
+    this.record('lgetxattr', [path, name]);
+    return this.xattrs.get(path)?.get(name);
+  }
+  llistxattr(path: string): string[] {
+    this.record('llistxattr', [path]);
+    return [...(this.xattrs.get(path)?.keys() ?? [])];
+  }
+  flock(fd: number, operation: number): boolean { this.record('flock', [fd, operation]); return true; }
 }
