@@ -1,8 +1,10 @@
 export * from './runtime.types';
 export { LinuxRuntime, LinuxRuntimeOptions } from './linux.runtime';
-export { ImageStore, ResolvedImage, ImageManifest, parseImageRef } from './image/image.store';
+export { ImageStore, ImageRecord, StoredLayer, ResolvedImage, ImageConfig } from './image/image.store';
+export { parseRef, formatRef, ImageRef } from './image/oci';
 export * from './image/image.types';
 export { createImageService, ImageServiceOptions } from './image/image.service';
 export { ensureBusyboxImage, BUSYBOX_REF } from './image/busybox.image';
+export { ensureNodeImage, NODE_REF, nodeRefs } from './image/node.image';
 export { detectCgroups, CgroupManager, ContainerCgroup } from './cgroups/cgroup';
 export { OverlaySnapshotter, OverlayMount } from './snapshot/overlay.snapshotter';

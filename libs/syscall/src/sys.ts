@@ -31,6 +31,7 @@ export const PR_SET_PDEATHSIG = 1;
 // Image store (issue 3): file types for mknod, flock operations.
 export const S_IFCHR = 0o020000;
 export const S_IFIFO = 0o010000;
+export const LOCK_SH = 1;
 export const LOCK_EX = 2;
 export const LOCK_NB = 4;
 export const LOCK_UN = 8;

@@ -1,22 +1,39 @@
-/** The node's ImageService (image/image.types.ts). Placeholder while issue 3's image store is built. */
-import { ContainerRuntime, RuntimeError } from '../runtime.types';
-import { BuildOptions, ImageInfo, ImageService } from './image.types';
+/** The node's ImageService (image/image.types.ts) over the content store in imageDir. */
+import { buildImage } from '../build/image.builder';
+import { ContainerRuntime } from '../runtime.types';
+import { exportArchive } from './archive.export';
+import { importArchive } from './archive.import';
+import { ImageRecord, ImageStore } from './image.store';
+import { BuildOptions, ImageError, ImageInfo, ImageService } from './image.types';
+import { formatRef, parseRef } from './oci';
 
 export interface ImageServiceOptions {
   imageDir: string;
   /** Runs the RUN steps of builds. */
   runtime: ContainerRuntime;
-  /** Scratch space for builds and imports (default: imageDir/tmp). */
+  /** Scratch space for builds and imports (default: imageDir/tmp). Archives and layers are staged
+   *  in imageDir/tmp in any case, so that they can be renamed into place. */
   scratchDir?: string;
 }
 
 export function createImageService(options: ImageServiceOptions): ImageService {
-  const missing = (what: string) => Promise.reject(new RuntimeError('Internal', `image ${what}: not implemented yet (${options.imageDir})`));
+  const store = new ImageStore(options.imageDir);
   return {
-    importArchive: (_file: string): Promise<ImageInfo[]> => missing('import'),
-    list: (): Promise<ImageInfo[]> => missing('list'),
-    remove: (_ref: string): Promise<void> => missing('remove'),
-    exportArchive: (_ref: string, _out: NodeJS.WritableStream): Promise<void> => missing('export'),
-    build: (_options: BuildOptions): Promise<ImageInfo> => missing('build'),
+    importArchive: async (file) => (await importArchive(store, file)).map(infoOf),
+    list: async () => (await store.list()).map(infoOf),
+    remove: async (ref) => {
+      const name = formatRef(parseRef(ref));
+      if (!(await store.untag(name))) throw new ImageError('NotFound', `image "${name}" not found on this node`);
+      await store.collectGarbage();
+    },
+    exportArchive: (ref, out) => exportArchive(store, ref, out),
+    build: async (build: BuildOptions) => infoOf(await buildImage(store, options.runtime, build)),
+  };
+}
+
+export function infoOf(record: ImageRecord): ImageInfo {
+  return {
+    ref: record.ref, id: record.config, layers: record.layers.map((l) => l.diffID),
+    sizeBytes: record.layers.reduce((sum, l) => sum + l.size, 0), ...(record.created ? { created: record.created } : {}),
   };
 }

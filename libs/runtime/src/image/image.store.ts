@@ -1,24 +1,44 @@
 /**
- * A content-addressed image store on the node: unpacked layers under layers/sha256/<hex>, image
- * manifests under images/<name>/<tag>.json. Layers are written to a temporary directory and renamed
- * into place, so a layer is either complete or absent.
+ * The node's content store, containerd style, in one directory that several agents may share:
+ *   blobs/sha256/<hex>          layer blobs as imported (plain or gzip), configs, manifests
+ *   layers/sha256/<diffID hex>  unpacked layers (overlay lowerdirs), <hex>.json beside each: its size
+ *   images/<ref, URI-encoded>.json  one record per name:tag (manifest, config = image ID, layers)
+ *   build-cache/, tmp/, lock
+ * Every write is a temporary file or directory renamed into place, so readers (other agents too) see
+ * a layer, blob or record complete or not at all; identical content written twice is one copy.
  */
-import { createHash } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { Sys, linuxSys } from '@tide/syscall';
 import { RuntimeError } from '../runtime.types';
+import { ImageError } from './image.types';
+import { ExpectedDigests, unpackLayer } from './layer.unpack';
+import { mountedLowerDirs } from './mounted.layers';
+import { StoreLock } from './store.lock';
+import { ImageConfig, MEDIA, OciImageConfig, OciManifest, digestHex, formatRef, parseRef, runtimeConfig, sha256 } from './oci';
 
-export interface ImageConfig {
-  env: Record<string, string>;
-  entrypoint?: string[];
-  cmd?: string[];
-  workingDir?: string;
+export { ImageConfig } from './oci';
+
+export interface StoredLayer {
+  diffID: string;
+  /** Digest of the blob as stored (compressed or not). */
+  blob: string;
+  mediaType: string;
+  blobSize: number;
+  /** Bytes of file content once unpacked. */
+  size: number;
 }
 
-export interface ImageManifest {
-  /** Layer digests ("sha256:<hex>"), lowest first. */
-  layers: string[];
-  config: ImageConfig;
+export interface ImageRecord {
+  ref: string;
+  manifest: string;
+  manifestMediaType: string;
+  manifestSize: number;
+  /** The config's digest: the image ID. */
+  config: string;
+  layers: StoredLayer[];
+  created?: string;
 }
 
 export interface ResolvedImage {
@@ -28,89 +48,242 @@ export interface ResolvedImage {
   config: ImageConfig;
 }
 
-export function parseImageRef(ref: string): { name: string; tag: string } {
-  const at = ref.lastIndexOf(':');
-  const slash = ref.lastIndexOf('/');
-  if (at > slash) return { name: ref.slice(0, at), tag: ref.slice(at + 1) };
-  return { name: ref, tag: 'latest' };
-}
-
 export class ImageStore {
-  constructor(readonly imageDir: string) {}
+  /** Held shared by imports and builds, exclusively by garbage collection. */
+  readonly lock: StoreLock;
 
-  layerDir(digest: string): string {
-    return path.join(this.imageDir, 'layers', digest.replace(':', '/'));
+  constructor(
+    readonly imageDir: string,
+    readonly sys: Sys = linuxSys(),
+  ) {
+    this.lock = new StoreLock(sys, path.join(imageDir, 'lock'));
   }
 
-  private manifestPath(ref: string): string {
-    const { name, tag } = parseImageRef(ref);
-    return path.join(this.imageDir, 'images', name, `${tag}.json`);
+  blobPath(digest: string): string {
+    return path.join(this.imageDir, 'blobs/sha256', digestHex(digest));
+  }
+
+  layerDir(diffID: string): string {
+    return path.join(this.imageDir, 'layers/sha256', digestHex(diffID, 'diffID'));
+  }
+
+  private recordPath(ref: string): string {
+    return path.join(this.imageDir, 'images', `${encodeURIComponent(formatRef(parseRef(ref)))}.json`);
   }
 
   has(ref: string): boolean {
-    return fs.existsSync(this.manifestPath(ref));
+    return fs.existsSync(this.recordPath(ref));
+  }
+
+  async record(ref: string): Promise<ImageRecord | undefined> {
+    const text = await fs.promises.readFile(this.recordPath(ref), 'utf8').catch(() => undefined);
+    return text === undefined ? undefined : (JSON.parse(text) as ImageRecord);
   }
 
   async resolve(ref: string): Promise<ResolvedImage> {
-    let manifest: ImageManifest;
-    try {
-      manifest = JSON.parse(await fs.promises.readFile(this.manifestPath(ref), 'utf8')) as ImageManifest;
-    } catch {
-      const { name, tag } = parseImageRef(ref);
-      throw new RuntimeError('ImageNotFound', `image "${name}:${tag}" not found on this node (import or build it first)`);
-    }
-    const layerDirs = manifest.layers.map((digest) => this.layerDir(digest));
+    const normal = formatRef(parseRefOr(ref));
+    const record = await this.record(normal).catch(() => undefined);
+    if (!record) throw new RuntimeError('ImageNotFound', `image "${normal}" not found on this node (import or build it first)`);
+    const layerDirs = record.layers.map((layer) => this.layerDir(layer.diffID));
     for (const dir of layerDirs) {
-      if (!fs.existsSync(dir)) throw new RuntimeError('ImageNotFound', `image "${ref}" is missing its layer ${dir}`);
+      if (!fs.existsSync(dir)) throw new RuntimeError('ImageNotFound', `image "${normal}" is missing its layer ${dir}`);
     }
-    return { ref, layerDirs, config: manifest.config };
+    return { ref: normal, layerDirs, config: runtimeConfig(await this.readConfig(record.config)) };
   }
 
-  /**
-   * Adds a layer from a directory the caller filled (in imageDir/tmp), under its content digest.
-   * Returns the digest; an identical layer already present is reused and the new copy discarded.
-   */
-  async commitLayer(stagingDir: string): Promise<string> {
-    const digest = `sha256:${await digestTree(stagingDir)}`;
-    const target = this.layerDir(digest);
-    if (fs.existsSync(target)) {
-      await fs.promises.rm(stagingDir, { recursive: true, force: true });
-    } else {
-      await fs.promises.mkdir(path.dirname(target), { recursive: true });
-      await fs.promises.rename(stagingDir, target);
-    }
+  async readConfig(digest: string): Promise<OciImageConfig> {
+    return JSON.parse((await this.readBlob(digest)).toString('utf8')) as OciImageConfig;
+  }
+
+  async readBlob(digest: string): Promise<Buffer> {
+    return fs.promises.readFile(this.blobPath(digest));
+  }
+
+  async writeBlob(data: Buffer): Promise<string> {
+    const digest = sha256(data);
+    const file = this.blobPath(digest);
+    if (!fs.existsSync(file)) await this.writeAtomic(file, data);
     return digest;
   }
 
-  async writeManifest(ref: string, manifest: ImageManifest): Promise<void> {
-    const file = this.manifestPath(ref);
-    await fs.promises.mkdir(path.dirname(file), { recursive: true });
-    const tmp = `${file}.tmp-${process.pid}`;
-    await fs.promises.writeFile(tmp, JSON.stringify(manifest, null, 2));
-    await fs.promises.rename(tmp, file);
+  /** A fresh directory in the store's tmp/ (same filesystem, so it can be renamed into place). */
+  async tempDir(prefix: string): Promise<string> {
+    await fs.promises.mkdir(path.join(this.imageDir, 'tmp'), { recursive: true });
+    return fs.promises.mkdtemp(path.join(this.imageDir, 'tmp', `${prefix}-`));
   }
 
-  async stagingDir(): Promise<string> {
-    await fs.promises.mkdir(path.join(this.imageDir, 'tmp'), { recursive: true });
-    return fs.promises.mkdtemp(path.join(this.imageDir, 'tmp', 'layer-'));
+  /**
+   * The one way a layer enters the store: the blob is unpacked into a staging directory, its
+   * digests verified, then the directory and the blob are renamed into place. `file` is consumed
+   * (moved into blobs/ or deleted). A layer already present with the expected digests is not unpacked again.
+   */
+  async addLayer(file: string, expected: ExpectedDigests, label: string): Promise<StoredLayer> {
+    if (expected.diffID && expected.blobDigest) {
+      const present = await this.presentLayer(expected.diffID, expected.blobDigest);
+      if (present) {
+        await fs.promises.rm(file, { force: true });
+        return present;
+      }
+    }
+    const staging = await this.tempDir('unpack');
+    try {
+      const unpacked = await unpackLayer(this.sys, file, staging, expected, label);
+      const layer: StoredLayer = {
+        diffID: unpacked.diffID, blob: unpacked.blobDigest, mediaType: unpacked.compressed ? MEDIA.layerGzip : MEDIA.layer,
+        blobSize: (await fs.promises.stat(file)).size, size: unpacked.size,
+      };
+      const target = this.layerDir(layer.diffID);
+      await this.writeAtomic(`${target}.json`, Buffer.from(JSON.stringify({ size: layer.size })));
+      await renameOrDiscard(staging, target);
+      await moveFile(file, this.blobPath(layer.blob));
+      return layer;
+    } finally {
+      await fs.promises.rm(staging, { recursive: true, force: true });
+    }
+  }
+
+  private async presentLayer(diffID: string, blob: string): Promise<StoredLayer | undefined> {
+    const dir = this.layerDir(diffID);
+    const stat = await fs.promises.stat(this.blobPath(blob)).catch(() => undefined);
+    if (!stat || !fs.existsSync(dir)) return undefined;
+    const meta = await fs.promises.readFile(`${dir}.json`, 'utf8').then((t) => JSON.parse(t) as { size: number }).catch(() => ({ size: 0 }));
+    const compressed = (await readHead(this.blobPath(blob), 2)).equals(Buffer.from([0x1f, 0x8b]));
+    return { diffID, blob, mediaType: compressed ? MEDIA.layerGzip : MEDIA.layer, blobSize: stat.size, size: meta.size };
+  }
+
+  /** Writes the manifest and config blobs and the record of `ref`; every layer must be in the store. */
+  async commit(ref: string, image: { manifest: Buffer; manifestMediaType: string; config: Buffer; layers: StoredLayer[] }): Promise<ImageRecord> {
+    const name = formatRef(parseRef(ref));
+    for (const layer of image.layers) {
+      if (!fs.existsSync(this.layerDir(layer.diffID)) || !fs.existsSync(this.blobPath(layer.blob))) {
+        throw new ImageError('Invalid', `image ${name}: layer ${layer.diffID} is not in the store`);
+      }
+    }
+    const config = await this.writeBlob(image.config);
+    const manifest = await this.writeBlob(image.manifest);
+    const created = (JSON.parse(image.config.toString('utf8')) as OciImageConfig).created;
+    const record: ImageRecord = {
+      ref: name, manifest, manifestMediaType: image.manifestMediaType, manifestSize: image.manifest.length, config,
+      layers: image.layers, ...(created ? { created } : {}),
+    };
+    await this.writeAtomic(this.recordPath(name), Buffer.from(JSON.stringify(record, null, 2)));
+    return record;
+  }
+
+  /** Commits an image made here (base image, build): an OCI manifest over the config and layers. */
+  async commitConfig(ref: string, config: OciImageConfig, layers: StoredLayer[]): Promise<ImageRecord> {
+    const configBytes = Buffer.from(JSON.stringify({ ...config, rootfs: { type: 'layers', diff_ids: layers.map((l) => l.diffID) } }));
+    const manifest: OciManifest = {
+      schemaVersion: 2, mediaType: MEDIA.manifest,
+      config: { mediaType: MEDIA.config, digest: sha256(configBytes), size: configBytes.length },
+      layers: layers.map((l) => ({ mediaType: l.mediaType, digest: l.blob, size: l.blobSize })),
+    };
+    return this.commit(ref, { manifest: Buffer.from(JSON.stringify(manifest)), manifestMediaType: MEDIA.manifest, config: configBytes, layers });
+  }
+
+  async list(): Promise<ImageRecord[]> {
+    const dir = path.join(this.imageDir, 'images');
+    const names = await fs.promises.readdir(dir).catch(() => [] as string[]);
+    const records: ImageRecord[] = [];
+    for (const name of names.filter((n) => n.endsWith('.json')).sort()) {
+      const text = await fs.promises.readFile(path.join(dir, name), 'utf8').catch(() => undefined);
+      const record = text ? (JSON.parse(text) as Partial<ImageRecord>) : undefined;
+      if (record?.manifest && record.layers) records.push(record as ImageRecord); // older formats are ignored
+    }
+    return records;
+  }
+
+  /** Removes the tag only; false when there was none. */
+  async untag(ref: string): Promise<boolean> {
+    try {
+      await fs.promises.unlink(this.recordPath(ref));
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /**
+   * Deletes layers and blobs no image references and no running container has mounted, and the
+   * debris of interrupted imports in tmp/. Only when nobody imports or builds (see StoreLock);
+   * otherwise it returns undefined and the next collection does the work.
+   */
+  async collectGarbage(): Promise<{ layers: number; blobs: number } | undefined> {
+    return this.lock.tryExclusive(async () => {
+      const records = await this.list();
+      const blobs = new Set(records.flatMap((r) => [r.manifest, r.config, ...r.layers.map((l) => l.blob)].map((d) => digestHex(d))));
+      const layers = new Set(records.flatMap((r) => r.layers.map((l) => digestHex(l.diffID))));
+      for (const dir of mountedLowerDirs()) {
+        if (path.dirname(dir) === path.join(this.imageDir, 'layers/sha256')) layers.add(path.basename(dir));
+      }
+      await fs.promises.rm(path.join(this.imageDir, 'tmp'), { recursive: true, force: true });
+      return { layers: await this.removeUnlisted('layers/sha256', layers), blobs: await this.removeUnlisted('blobs/sha256', blobs) };
+    });
+  }
+
+  private async removeUnlisted(sub: string, keep: Set<string>): Promise<number> {
+    const dir = path.join(this.imageDir, sub);
+    let removed = 0;
+    for (const name of await fs.promises.readdir(dir).catch(() => [] as string[])) {
+      if (keep.has(name.replace(/\.json$/, ''))) continue;
+      // Renamed away first, so that no reader ever sees a half-deleted layer under its digest.
+      const doomed = path.join(dir, `.gc-${name}-${randomBytes(4).toString('hex')}`);
+      await fs.promises.rename(path.join(dir, name), doomed);
+      await fs.promises.rm(doomed, { recursive: true, force: true });
+      if (!name.endsWith('.json')) removed++;
+    }
+    return removed;
+  }
+
+  async writeAtomic(file: string, data: Buffer): Promise<void> {
+    await fs.promises.mkdir(path.dirname(file), { recursive: true });
+    const tmp = `${file}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
+    await fs.promises.writeFile(tmp, data);
+    await fs.promises.rename(tmp, file);
   }
 }
 
-/** sha256 over a sorted listing of (path, type, mode, content or link target) of a directory tree. */
-export async function digestTree(root: string): Promise<string> {
-  const hash = createHash('sha256');
-  const walk = async (dir: string): Promise<void> => {
-    const entries = (await fs.promises.readdir(dir)).sort();
-    for (const name of entries) {
-      const full = path.join(dir, name);
-      const rel = path.relative(root, full);
-      const stat = await fs.promises.lstat(full);
-      hash.update(`${rel}\0${stat.mode}\0`);
-      if (stat.isSymbolicLink()) hash.update(`link:${await fs.promises.readlink(full)}\0`);
-      else if (stat.isFile()) hash.update(await fs.promises.readFile(full));
-      else if (stat.isDirectory()) await walk(full);
-    }
-  };
-  await walk(root);
-  return hash.digest('hex');
+function parseRefOr(ref: string) {
+  try {
+    return parseRef(ref);
+  } catch (error) {
+    throw new RuntimeError('ImageNotFound', (error as Error).message);
+  }
+}
+
+/** Renames a finished directory into place; when another writer was first, its copy wins (same content). */
+async function renameOrDiscard(from: string, to: string): Promise<void> {
+  await fs.promises.mkdir(path.dirname(to), { recursive: true });
+  try {
+    await fs.promises.rename(from, to);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code !== 'EEXIST' && code !== 'ENOTEMPTY') throw error;
+  }
+}
+
+/** Moves a file into place (copying across filesystems); an existing target has the same content. */
+export async function moveFile(from: string, to: string): Promise<void> {
+  await fs.promises.mkdir(path.dirname(to), { recursive: true });
+  if (fs.existsSync(to)) return fs.promises.rm(from, { force: true });
+  try {
+    await fs.promises.rename(from, to);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EXDEV') throw error;
+    const tmp = `${to}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
+    await fs.promises.copyFile(from, tmp);
+    await fs.promises.rename(tmp, to);
+    await fs.promises.rm(from, { force: true });
+  }
+}
+
+async function readHead(file: string, n: number): Promise<Buffer> {
+  const handle = await fs.promises.open(file, 'r');
+  try {
+    const buffer = Buffer.alloc(n);
+    const { bytesRead } = await handle.read(buffer, 0, n, 0);
+    return buffer.subarray(0, bytesRead);
+  } finally {
+    await handle.close();
+  }
 }

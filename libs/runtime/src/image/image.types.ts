@@ -40,3 +40,17 @@ export interface ImageService {
   exportArchive(ref: string, out: NodeJS.WritableStream): Promise<void>;
   build(options: BuildOptions): Promise<ImageInfo>;
 }
+
+/** NotFound: no such image. Invalid: a bad archive, layer, reference or Dockerfile (the message names
+ *  the entry, field or line). BuildFailed: a build step failed (e.g. RUN exited non-zero). */
+export type ImageErrorCode = 'NotFound' | 'Invalid' | 'BuildFailed';
+
+export class ImageError extends Error {
+  constructor(
+    readonly code: ImageErrorCode,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ImageError';
+  }
+}
