@@ -48,15 +48,17 @@ export async function importArchive(store: ImageStore, file: string): Promise<Im
 
 async function commitAll(store: ImageStore, archive: ArchiveFiles, images: PendingImage[]): Promise<ImageRecord[]> {
   // Layers first, all of them: a tag is only committed once the whole archive has been verified.
-  const byMember = new Map<string, StoredLayer>();
+  // Keyed by the scratch file: linked members share one, and addLayer consumes it.
+  const byFile = new Map<string, StoredLayer>();
   const layersOf: StoredLayer[][] = [];
   for (const image of images) {
     const layers: StoredLayer[] = [];
     for (const { member, expected } of image.layers) {
-      let layer = byMember.get(member);
+      const file = archive.path(member, 'layer');
+      let layer = byFile.get(file);
       if (!layer) {
-        layer = await store.addLayer(archive.path(member, 'layer'), expected, `${archive.name}: layer "${member}"`);
-        byMember.set(member, layer);
+        layer = await store.addLayer(file, expected, `${archive.name}: layer "${member}"`);
+        byFile.set(file, layer);
       } else if (expected.diffID && expected.diffID !== layer.diffID) {
         throw new ImageError('Invalid', `${archive.name}: layer "${member}": diffID mismatch: the config says ${expected.diffID}, the layer has ${layer.diffID}`);
       }

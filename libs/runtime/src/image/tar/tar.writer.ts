@@ -21,7 +21,7 @@ export interface TarWriteHeader {
 /** Where the bytes go; awaited, so that a slow sink slows the writer down. */
 export type ByteSink = (chunk: Buffer) => Promise<void>;
 
-const FLAGS: Partial<Record<TarEntryType, string>> = { file: '0', hardlink: '1', symlink: '2', directory: '5', fifo: '6' };
+const FLAGS: Record<TarEntryType, string> = { file: '0', hardlink: '1', symlink: '2', chardev: '3', blockdev: '4', directory: '5', fifo: '6' };
 const BLOCK = 512;
 
 export class TarWriter {
