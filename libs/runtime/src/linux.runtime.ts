@@ -57,7 +57,7 @@ export class LinuxRuntime implements ContainerRuntime {
     }
     // A directory without state.json is what an agent killed in the middle of a start leaves behind.
     if (fs.existsSync(this.states.dir(spec.id))) await this.remove(spec.id);
-    const image = await this.images.resolve(spec.image);
+    const image = spec.rootfsLayers ? this.explicitLayers(spec) : await this.images.resolve(spec.image);
     const config = initConfig(spec, image);
     let cgroup: ContainerCgroup | undefined;
     let exited: Promise<RawExit> | undefined;
@@ -77,6 +77,17 @@ export class LinuxRuntime implements ContainerRuntime {
       if (error instanceof RuntimeError) throw error;
       throw new RuntimeError('StartFailed', `container ${spec.id}: ${(error as Error).message}`);
     }
+  }
+
+  /** A build step's root: layers of this node's store only, so a spec cannot mount any host directory. */
+  private explicitLayers(spec: ContainerSpec): ResolvedImage {
+    const layers = spec.rootfsLayers ?? [];
+    const store = path.join(this.images.imageDir, 'layers') + path.sep;
+    const outside = layers.find((dir) => !path.resolve(dir).startsWith(store));
+    if (layers.length === 0 || outside !== undefined) {
+      throw new RuntimeError('InvalidSpec', `rootfsLayers must be layers of the image store ${store}${outside ? ` (not ${outside})` : ''}`);
+    }
+    return { ref: spec.image, layerDirs: layers, config: { env: {} } };
   }
 
   /** Between spawn and "go": the init joins its cgroup and is recorded, before the user's code runs. */
@@ -114,6 +125,7 @@ export class LinuxRuntime implements ContainerRuntime {
       pid: state.pid,
       startedAt: new Date(state.startedAt),
       logPath: state.spec.logPath ?? this.states.logPath(state.spec.id),
+      upperDir: this.snapshots.upperDir(state.spec.id),
       ...(state.exit ? { exit: exitFromState(state.exit) } : {}),
     };
   }

@@ -36,6 +36,9 @@ export interface ContainerSpec {
   user?: string;
   /** Mounts the container's root read-only (its /dev, /proc, /dev/shm and /tmp-less image stay as they are). */
   readOnlyRootFilesystem?: boolean;
+  /** Image builds only (never set from the API): the root is these unpacked layers of the node's image
+   *  store, lowest first, instead of `image`'s; the image config is then not consulted. */
+  rootfsLayers?: string[];
 }
 
 export type NetworkMode = 'host' | 'bridge';
@@ -61,6 +64,9 @@ export interface ContainerInfo {
   logPath: string;
   /** The container's address on the node's bridge (network 'bridge' only). */
   ip?: string;
+  /** The container's copy-on-write layer (overlay upperdir) on the host, where the runtime has one:
+   *  an image build turns it into the layer of a RUN step once the container has exited. */
+  upperDir?: string;
 }
 
 export interface ContainerUsage {

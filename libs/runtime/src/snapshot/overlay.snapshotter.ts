@@ -34,6 +34,10 @@ export class OverlaySnapshotter {
     return mount;
   }
 
+  upperDir(id: string): string {
+    return path.join(this.containersDir, id, 'upper');
+  }
+
   async remove(id: string): Promise<void> {
     const base = path.join(this.containersDir, id);
     for (const dir of ['upper', 'work', 'rootfs']) {
