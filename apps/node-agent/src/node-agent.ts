@@ -2,7 +2,7 @@
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as path from 'node:path';
-import { ContainerRuntime, LinuxRuntime, ensureBusyboxImage } from '@tide/runtime';
+import { ContainerRuntime, LinuxRuntime, ensureBusyboxImage, ensureNodeImage } from '@tide/runtime';
 import { AgentConfig, allocatableOf } from './config/agent.config';
 import { createAgentMetrics } from './agent.metrics';
 import { ControlPlaneClient } from './control-plane/control-plane.client';
@@ -48,13 +48,24 @@ export class NodeAgent {
     this.log(`serving on http://${config.address}:${config.port}, control plane ${config.controlPlane}`);
   }
 
-  /** The built-in busybox image; without it only imported images run, so a failure is a warning. */
+  /**
+   * The built-in base images; without them only imported images run, so a failure is a warning.
+   * busybox (about 1 MB) is made before the agent serves. node copies about 100 MB: it is made in
+   * the background, so readiness does not wait for it; a replica of node meanwhile fails to start
+   * with ImageNotFound and is retried with backoff by the reconciler. Both are cheap when present.
+   */
   private async prepareImages(): Promise<void> {
+    const { imageDir } = this.config;
     try {
-      await ensureBusyboxImage(this.config.imageDir);
+      await ensureBusyboxImage(imageDir);
     } catch (error) {
-      this.log(`warning: cannot prepare the busybox image in ${this.config.imageDir}: ${(error as Error).message}`);
+      this.log(`warning: cannot prepare the busybox image in ${imageDir}: ${(error as Error).message}`);
     }
+    const began = Date.now();
+    void ensureNodeImage(imageDir).then(
+      (refs) => this.log(`images ${refs.join(', ')} ready (${Date.now() - began} ms)`),
+      (error: Error) => this.log(`warning: cannot prepare the node image in ${imageDir}: ${error.message}`),
+    );
   }
 
   private connect(reconciler: Reconciler): ControlPlaneClient {

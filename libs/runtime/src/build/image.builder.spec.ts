@@ -9,7 +9,9 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import * as http from 'node:http';
 import { BUSYBOX_REF, ensureBusyboxImage } from '../image/busybox.image';
+import { ensureNodeImage } from '../image/node.image';
 import { createImageService } from '../image/image.service';
 import { ImageStore } from '../image/image.store';
 import { ImageService } from '../image/image.types';
@@ -139,5 +141,27 @@ describe('Dockerfile builds', { timeout: 180_000 }, () => {
     await assert.rejects(images.build({ contextDir: bad, tag: 'bad:2', log: () => undefined }), /Dockerfile line 2: unknown instruction "HEALTHCHECK"/);
     fs.writeFileSync(path.join(bad, 'Dockerfile'), 'FROM nosuch:1\n');
     await assert.rejects(images.build({ contextDir: bad, tag: 'bad:2', log: () => undefined }), /Dockerfile line 1: image "nosuch:1" not found/);
+  });
+
+  it('builds the web example FROM node, which then serves its hostname over HTTP', async () => {
+    await ensureNodeImage(store.imageDir);
+    const example = path.join(__dirname, '../../../../manifests/examples/web');
+    const info = await images.build({ contextDir: example, tag: 'web:1', log: () => undefined });
+    assert.deepEqual((await store.resolve('web:1')).config.exposedPorts, ['8080/tcp']);
+    const id = `bld-${RUN}-web`;
+    started.push(id);
+    const port = 18670; // this part's test port
+    await runtime.start({ id, hostname: 'web-test', image: 'web:1', argv: [], env: { PORT: String(port) }, limits: {}, labels: {} });
+    let answer = '';
+    for (let i = 0; i < 50 && !answer; i++) {
+      answer = await new Promise<string>((resolve) => {
+        http.get(`http://127.0.0.1:${port}/`, (res) => {
+          let body = '';
+          res.on('data', (c) => (body += c)).on('end', () => resolve(body));
+        }).on('error', () => setTimeout(() => resolve(''), 100));
+      });
+    }
+    assert.equal(answer, 'hello from web-test\n');
+    assert.ok(info.layers.length >= 3);
   });
 });
