@@ -212,5 +212,11 @@ function initConfig(spec: ContainerSpec, image: ResolvedImage): Omit<InitConfig,
   const env = { ...image.config.env, ...spec.env, HOSTNAME: spec.hostname };
   const envList = Object.entries(env).map(([k, v]) => `${k}=${v}`);
   if (!('PATH' in env)) envList.unshift(DEFAULT_PATH);
-  return { hostname: spec.hostname, argv, env: envList, workingDir: spec.workingDir ?? image.config.workingDir ?? '/' };
+  // The image's USER once the image config carries one; the spec's wins.
+  const user = spec.user ?? (image.config as ResolvedImage['config'] & { user?: string }).user;
+  return {
+    hostname: spec.hostname, argv, env: envList, workingDir: spec.workingDir ?? image.config.workingDir ?? '/',
+    ...(user ? { user } : {}),
+    ...(spec.readOnlyRootFilesystem ? { readOnlyRootFilesystem: true } : {}),
+  };
 }
