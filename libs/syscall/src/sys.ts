@@ -29,6 +29,8 @@ export const PR_SET_NO_NEW_PRIVS = 38;
 export const PR_SET_PDEATHSIG = 1;
 
 // --- Identities, capabilities, sessions and terminals (issue 3, isolation) ---
+/** unshare(CLONE_FS): the calling thread gets its own root, cwd and umask (setns(CLONE_NEWNS) needs that). */
+export const CLONE_FS = 0x00000200;
 export const PR_SET_KEEPCAPS = 8;
 export const PR_CAPBSET_READ = 23;
 export const PR_CAPBSET_DROP = 24;
