@@ -9,8 +9,8 @@ import { linuxSys } from '@tide/syscall';
 import { CgroupManager, ContainerCgroup, detectCgroups } from './cgroups/cgroup';
 import { ContainerState, ContainerStateFiles, exitFromState, exitToState } from './container/container.state';
 import { RawExit, launchInit } from './container/launch';
-import { startExec } from './exec/exec.session';
 import { ProcessHandle, processStartTime, sleep } from './container/process';
+import { startExec } from './exec/exec.session';
 import { ImageStore, ResolvedImage } from './image/image.store';
 import { InitConfig } from './init/init.config';
 import {
