@@ -139,7 +139,8 @@ export class AgentGrpcServer {
   }
 }
 
-function toAssignment(replica: Replica): Assignment {
+/** What the node agent is told to run for a replica (exported for its test). */
+export function toAssignment(replica: Replica): Assignment {
   const t = replica.spec.template;
   return {
     namespace: replica.metadata.namespace, name: replica.metadata.name, service: replica.spec.service, templateHash: replica.spec.templateHash,
@@ -148,6 +149,7 @@ function toAssignment(replica: Replica): Assignment {
       cpuLimitMillis: t.limits.cpuMillis ?? 0, memoryLimitBytes: t.limits.memoryBytes ?? 0, pidsLimit: t.limits.pids ?? 0,
       cpuRequestMillis: t.requests.cpuMillis, memoryRequestBytes: t.requests.memoryBytes, restartPolicy: t.restartPolicy,
       terminationGracePeriodSeconds: t.terminationGracePeriodSeconds, network: t.network,
+      user: t.user ?? '', readOnlyRootFilesystem: t.readOnlyRootFilesystem ?? false,
       ports: t.ports.map((p) => ({ name: p.name ?? '', containerPort: p.containerPort, publish: p.publish ?? 0 })),
     },
   };

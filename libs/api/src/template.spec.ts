@@ -20,6 +20,18 @@ describe('replicaTemplate', () => {
     assert.equal(templateHash(replicaTemplate(scaled)), templateHash(replicaTemplate(base)));
     assert.notEqual(templateHash(replicaTemplate(changed)), templateHash(replicaTemplate(base)));
   });
+  it('carries user and readOnlyRootFilesystem only when set, so that existing hashes stay', () => {
+    // The hash of `base` before these fields existed (issue 2's templates): adding them must not
+    // restart every replica of every service on upgrade.
+    assert.equal(templateHash(replicaTemplate(base)), '3114f04473');
+    const off = replicaTemplate({ ...base, spec: { ...base.spec, readOnlyRootFilesystem: false } });
+    assert.equal('readOnlyRootFilesystem' in off, false);
+    assert.equal(templateHash(off), '3114f04473', 'false is the default: same template');
+    const secured = replicaTemplate({ ...base, spec: { ...base.spec, user: 'app:staff', readOnlyRootFilesystem: true } });
+    assert.equal(secured.user, 'app:staff');
+    assert.equal(secured.readOnlyRootFilesystem, true);
+    assert.notEqual(templateHash(secured), templateHash(replicaTemplate(base)));
+  });
   it('names replicas service-hash-random', () => {
     assert.match(replicaName('web', 'abcdef1234', () => 0), /^web-abcde-bbbbb$/);
   });

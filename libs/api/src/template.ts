@@ -35,6 +35,9 @@ export function replicaTemplate(service: Service): ReplicaTemplate {
     restartPolicy: spec.restartPolicy ?? 'Always',
     terminationGracePeriodSeconds: spec.terminationGracePeriodSeconds ?? 30,
     ...(spec.placement?.nodeSelector ? { nodeSelector: spec.placement.nodeSelector } : {}),
+    // Only when set: a template without them keeps the hash it had before these fields existed.
+    ...(spec.user !== undefined ? { user: spec.user } : {}),
+    ...(spec.readOnlyRootFilesystem ? { readOnlyRootFilesystem: true } : {}),
   };
 }
 

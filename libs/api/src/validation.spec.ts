@@ -28,6 +28,12 @@ describe('validateDocument', () => {
     ['limit below request', service({ resources: { requests: { cpu: '2' }, limits: { cpu: '1' } } }), 'spec.resources.limits.cpu', /at least the request/],
     ['bad name', { apiVersion: 'tide/v1', kind: 'Service', metadata: { name: 'Web_1' }, spec: { replicas: 1, image: 'x' } }, 'metadata.name', /lower-case/],
     ['port out of range', service({ ports: [{ containerPort: 70000 }] }), 'spec.ports[0].containerPort', /between 1 and 65535/],
+    ['user with spaces', service({ user: 'web server' }), 'spec.user', /"uid", "uid:gid", "name" or "name:group"/],
+    ['user with two colons', service({ user: '1:2:3' }), 'spec.user', /"uid", "uid:gid"/],
+    ['empty group', service({ user: 'app:' }), 'spec.user', /"name:group"/],
+    ['uid out of range', service({ user: '4294967295' }), 'spec.user', /out of range/],
+    ['numeric user', service({ user: 1000 }), 'spec.user', /must be a string, got number 1000/],
+    ['read-only root as text', service({ readOnlyRootFilesystem: 'yes' }), 'spec.readOnlyRootFilesystem', /true or false/],
   ];
   for (const [title, doc, path, message] of bad) {
     it(`refuses ${title} at ${path}`, () => {
@@ -39,6 +45,15 @@ describe('validateDocument', () => {
       assert.match(error.message, message);
     });
   }
+
+  it('accepts the user forms and a read-only root, and keeps them', () => {
+    for (const user of ['1000', '1000:50', 'app', 'app:staff', 'www-data', 'app:50']) {
+      const result = validateDocument(service({ user, readOnlyRootFilesystem: true }), 0);
+      assert.ok(result.ok, `${user}: ${JSON.stringify(!result.ok && result.errors)}`);
+      assert.equal(result.object.spec.user, user);
+      assert.equal(result.object.spec.readOnlyRootFilesystem, true);
+    }
+  });
 
   it('collects every error of a document', () => {
     const result = validateDocument(service({ replicas: -1, image: undefined, resources: { requests: { cpu: 'abc' } } }), 0);

@@ -19,8 +19,13 @@ export const DEFAULT_NAMESPACE = 'default';
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const SPEC_FIELDS = [
   'replicas', 'image', 'command', 'args', 'env', 'workingDir', 'resources', 'ports', 'network',
-  'restartPolicy', 'terminationGracePeriodSeconds', 'placement',
+  'restartPolicy', 'terminationGracePeriodSeconds', 'placement', 'user', 'readOnlyRootFilesystem',
 ];
+
+/** "uid", "uid:gid", "name" or "name:group"; names as useradd accepts them. */
+const USER_SPEC = /^([0-9]+|[A-Za-z_][A-Za-z0-9_.-]*\$?)(:([0-9]+|[A-Za-z_][A-Za-z0-9_.-]*))?$/;
+/** The largest uid/gid the kernel takes ((uid_t)-1 means "unchanged"). */
+const MAX_ID = 2 ** 32 - 2;
 
 type Json = Record<string, unknown>;
 
@@ -65,6 +70,10 @@ class Checker {
     const range = max === Number.MAX_SAFE_INTEGER ? `≥ ${min}` : `between ${min} and ${max}`;
     this.fail(path, `must be an integer ${range}, got ${describe(value)}`);
     return false;
+  }
+
+  boolean(value: unknown, path: string): void {
+    if (typeof value !== 'boolean') this.fail(path, `must be true or false, got ${describe(value)}`);
   }
 
   oneOf(value: unknown, path: string, allowed: readonly string[]): void {
@@ -131,12 +140,24 @@ function checkServiceSpec(c: Checker, spec: Json): void {
   if (spec.terminationGracePeriodSeconds !== undefined) {
     c.integer(spec.terminationGracePeriodSeconds, 'spec.terminationGracePeriodSeconds', 0, 3600);
   }
+  if (spec.user !== undefined) checkUser(c, spec.user);
+  if (spec.readOnlyRootFilesystem !== undefined) c.boolean(spec.readOnlyRootFilesystem, 'spec.readOnlyRootFilesystem');
   if (spec.resources !== undefined) checkResources(c, spec.resources);
   if (spec.ports !== undefined) checkPorts(c, spec.ports);
   if (spec.placement !== undefined && c.isObject(spec.placement, 'spec.placement')) {
     c.onlyKnown(spec.placement, 'spec.placement', ['nodeSelector', 'maxSkew']);
     if (spec.placement.nodeSelector !== undefined) c.stringMap(spec.placement.nodeSelector, 'spec.placement.nodeSelector');
     if (spec.placement.maxSkew !== undefined) c.integer(spec.placement.maxSkew, 'spec.placement.maxSkew', 1);
+  }
+}
+
+function checkUser(c: Checker, user: unknown): void {
+  if (!c.string(user, 'spec.user')) return;
+  if (!USER_SPEC.test(user)) {
+    return c.fail('spec.user', `"${user}" must be "uid", "uid:gid", "name" or "name:group" (names are looked up in the image)`);
+  }
+  for (const id of user.split(':').filter((part) => /^[0-9]+$/.test(part))) {
+    if (Number(id) > MAX_ID) c.fail('spec.user', `id ${id} is out of range (at most ${MAX_ID})`);
   }
 }
 

@@ -10,6 +10,7 @@ import { CgroupManager, ContainerCgroup, detectCgroups } from './cgroups/cgroup'
 import { ContainerState, ContainerStateFiles, exitFromState, exitToState } from './container/container.state';
 import { RawExit, launchInit } from './container/launch';
 import { ProcessHandle, processStartTime, sleep } from './container/process';
+import { startExec } from './exec/exec.session';
 import { ImageStore, ResolvedImage } from './image/image.store';
 import { InitConfig } from './init/init.config';
 import {
@@ -207,8 +208,21 @@ export class LinuxRuntime implements ContainerRuntime {
     return this.cgroupOf(id)?.usage().catch(() => undefined);
   }
 
-  async exec(id: string, _options: ExecOptions): Promise<ExecSession> {
-    throw new RuntimeError('Internal', `exec into ${id}: not implemented yet`); // issue 3, in progress
+  /** The container's process settings (image and spec, as at its start) with the exec's over them. */
+  async exec(id: string, options: ExecOptions): Promise<ExecSession> {
+    const tracked = this.get(id);
+    if (tracked.info.exit || !tracked.process) throw new RuntimeError('NotFound', `container ${id} is not running`);
+    if (options.argv.length === 0) throw new RuntimeError('InvalidSpec', 'exec needs a command');
+    const spec = tracked.info.spec;
+    const base = initConfig({ ...spec, argv: options.argv }, await this.images.resolve(spec.image));
+    const env = new Map(base.env.map((e) => [e.slice(0, e.indexOf('=')), e] as const));
+    for (const [key, value] of Object.entries(options.env ?? {})) env.set(key, `${key}=${value}`);
+    const user = options.user ?? base.user;
+    return startExec(
+      { id, pid: tracked.info.pid, process: tracked.process, cgroup: this.cgroupOf(id) },
+      { argv: options.argv, env: [...env.values()], workingDir: options.workingDir ?? base.workingDir, tty: options.tty, ...(user ? { user } : {}) },
+      options.size,
+    );
   }
 
   /** open() may answer undefined for a group that does not exist (the CgroupManager contract allows it). */
@@ -224,5 +238,11 @@ function initConfig(spec: ContainerSpec, image: ResolvedImage): Omit<InitConfig,
   const env = { ...image.config.env, ...spec.env, HOSTNAME: spec.hostname };
   const envList = Object.entries(env).map(([k, v]) => `${k}=${v}`);
   if (!('PATH' in env)) envList.unshift(DEFAULT_PATH);
-  return { hostname: spec.hostname, argv, env: envList, workingDir: spec.workingDir ?? image.config.workingDir ?? '/' };
+  // The spec's user wins over the image's USER.
+  const user = spec.user ?? image.config.user;
+  return {
+    hostname: spec.hostname, argv, env: envList, workingDir: spec.workingDir ?? image.config.workingDir ?? '/',
+    ...(user ? { user } : {}),
+    ...(spec.readOnlyRootFilesystem ? { readOnlyRootFilesystem: true } : {}),
+  };
 }

@@ -91,7 +91,9 @@ export interface ContainerRuntime {
   remove(id: string): Promise<void>;
   usage(id: string): Promise<ContainerUsage | undefined>;
   /** Runs another process inside a running container: its namespaces, cgroup, root, user and
-   *  security settings (as `docker exec`). Rejects with NotFound for an unknown or exited container. */
+   *  security settings (as `docker exec`). Rejects with NotFound for an unknown or exited container.
+   *  Resolves once the process runs in the container's cgroup; a command that cannot be started then
+   *  ends the session with exit code 127 (not found) or 126 and the reason on its stderr, as a shell does. */
   exec(id: string, options: ExecOptions): Promise<ExecSession>;
 }
 

@@ -1,10 +1,31 @@
 import { describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import * as fs from 'node:fs';
 import { closeSync, mkdtempSync, openSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { CLONE_NEWUTS, LOCK_EX, LOCK_NB, LOCK_UN, SIGKILL, S_IFCHR, SyscallError, linuxSys } from './index';
+import {
+  CLONE_NEWUTS, LOCK_EX, LOCK_NB, LOCK_UN, O_CLOEXEC, O_NOCTTY, O_RDWR, PR_CAPBSET_DROP, PR_CAPBSET_READ, SIGKILL, S_IFCHR,
+  SyscallError, linuxSys,
+} from './index';
+
+/** Runs code in a worker thread of this process and answers what it posts back. */
+async function inWorker(body: string): Promise<unknown> {
+  const code = `
+    const { parentPort } = require('node:worker_threads');
+    const sys = require(${JSON.stringify(__dirname)} + '/index.js').linuxSys();
+    ${body}`;
+  const worker = new Worker(code, { eval: true });
+  try {
+    return await new Promise((resolve, reject) => worker.once('message', resolve).once('error', reject));
+  } finally {
+    await worker.terminate();
+  }
+}
+
+const CAP_CHOWN = 0;
+const CAP_SYS_TIME = 25;
 
 describe('linuxSys', () => {
   it('calls into libc', () => {
@@ -50,6 +71,77 @@ describe('linuxSys', () => {
     } finally {
       sys.close(pidfd);
       child.kill('SIGKILL');
+    }
+  });
+
+  it('reads and narrows the capabilities of one thread only (capget/capset, bounding set)', async () => {
+    const sys = linuxSys();
+    const mine = sys.capget();
+    assert.ok((mine.effective >> BigInt(CAP_SYS_TIME)) & 1n, 'root holds CAP_SYS_TIME');
+    const seen = (await inWorker(`
+      const before = sys.capget();
+      const without = before.effective & ~(1n << ${CAP_SYS_TIME}n);
+      sys.capset({ effective: without, permitted: before.permitted, inheritable: 0n });
+      sys.prctlValue(${PR_CAPBSET_DROP}, ${CAP_CHOWN}, 0);
+      const after = sys.capget();
+      parentPort.postMessage([String((after.effective >> ${CAP_SYS_TIME}n) & 1n), sys.prctlValue(${PR_CAPBSET_READ}, ${CAP_CHOWN}, 0)]);`)) as [string, number];
+    assert.deepEqual(seen, ['0', 0], 'the worker lost CAP_SYS_TIME and CAP_CHOWN from its bounding set');
+    assert.deepEqual(sys.capget(), mine, 'the main thread kept its capabilities');
+    assert.equal(sys.prctlValue(PR_CAPBSET_READ, CAP_CHOWN, 0), 1);
+  });
+
+  it('changes the ids and groups of a process (setgroups, setresgid, setresuid)', () => {
+    const script = `
+      const sys = require(${JSON.stringify(__dirname)} + '/index.js').linuxSys();
+      sys.setgroups([4242, 4343]);
+      sys.setresgid(4000, 4000, 4000);
+      sys.setresuid(3000, 3000, 3000);
+      const status = require('node:fs').readFileSync('/proc/self/status', 'utf8');
+      console.log(status.split('\\n').filter((l) => /^(Uid|Gid|Groups|CapEff):/.test(l)).join('\\n'));`;
+    const out = execFileSync(process.execPath, ['-e', script], { encoding: 'utf8' });
+    assert.match(out, /^Uid:\s+3000\s+3000\s+3000\s+3000$/m);
+    assert.match(out, /^Gid:\s+4000\s+4000\s+4000\s+4000$/m);
+    assert.match(out, /^Groups:\s+4242 4343\s*$/m);
+    assert.match(out, /^CapEff:\s+0+$/m, 'a non-root user without keepcaps holds no capability');
+  });
+
+  it('allocates a pseudo-terminal, sizes it and carries bytes between its ends', () => {
+    const sys = linuxSys();
+    const master = fs.openSync('/dev/ptmx', O_RDWR | O_NOCTTY);
+    let slave: number | undefined;
+    try {
+      sys.grantpt(master);
+      sys.unlockpt(master);
+      const name = sys.ptsname(master);
+      assert.match(name, /^\/dev\/pts\/\d+$/);
+      slave = fs.openSync(name, O_RDWR | O_NOCTTY);
+      sys.setWindowSize(master, { rows: 33, cols: 111 });
+      assert.deepEqual(sys.getWindowSize(slave), { rows: 33, cols: 111 }, 'the size set on the master is seen on the slave');
+      fs.writeSync(slave, 'ping');
+      const buf = Buffer.alloc(16);
+      assert.equal(buf.toString('utf8', 0, fs.readSync(master, buf)), 'ping');
+      assert.throws(() => sys.ptsname(slave!), (e: unknown) => e instanceof SyscallError && e.code !== '');
+    } finally {
+      if (slave !== undefined) fs.closeSync(slave);
+      fs.closeSync(master);
+    }
+  });
+
+  it('makes a close-on-exec pipe', () => {
+    const [read, write] = linuxSys().pipe();
+    try {
+      fs.writeSync(write, 'x');
+      const buf = Buffer.alloc(1);
+      assert.equal(fs.readSync(read, buf), 1);
+      assert.equal(buf.toString(), 'x');
+      // fdinfo shows the open flags in octal; O_CLOEXEC (02000000) keeps both ends out of children.
+      for (const fd of [read, write]) {
+        const flags = /^flags:\s+(\d+)$/m.exec(fs.readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8'))![1];
+        assert.ok((parseInt(flags, 8) & O_CLOEXEC) !== 0, `fd ${fd} is close-on-exec (flags ${flags})`);
+      }
+    } finally {
+      fs.closeSync(read);
+      fs.closeSync(write);
     }
   });
 });

@@ -1,11 +1,11 @@
 /** The real Sys: koffi calls into glibc. Loaded lazily so that importing this package costs nothing. */
 import koffi from 'koffi';
-import { Sys, SyscallError } from './sys';
+import { CapabilitySets, O_CLOEXEC, Sys, SyscallError, WindowSize } from './sys';
 
 /** x86_64 and aarch64 syscall numbers for calls glibc has no wrapper for. */
-const SYSCALL_NUMBERS: Record<string, { pivotRoot: number; pidfdOpen: number; pidfdSendSignal: number; gettid: number }> = {
-  x64: { pivotRoot: 155, pidfdOpen: 434, pidfdSendSignal: 424, gettid: 186 },
-  arm64: { pivotRoot: 41, pidfdOpen: 434, pidfdSendSignal: 424, gettid: 178 },
+const SYSCALL_NUMBERS: Record<string, { pivotRoot: number; pidfdOpen: number; pidfdSendSignal: number; gettid: number; capget: number; capset: number }> = {
+  x64: { pivotRoot: 155, pidfdOpen: 434, pidfdSendSignal: 424, gettid: 186, capget: 125, capset: 126 },
+  arm64: { pivotRoot: 41, pidfdOpen: 434, pidfdSendSignal: 424, gettid: 178, capget: 90, capset: 91 },
 };
 
 const F_GETFD = 1;
@@ -19,6 +19,10 @@ const ENODATA = 61;
 const EWOULDBLOCK = 11;
 /** Large enough for any xattr the image store reads (overlay's are a few bytes; the kernel caps at 64 KiB). */
 const XATTR_MAX = 65536;
+/** _LINUX_CAPABILITY_VERSION_3: two 32-bit words per set, for capabilities 0-63. */
+const CAPABILITY_VERSION_3 = 0x20080522;
+const TIOCGWINSZ = 0x5413;
+const TIOCSWINSZ = 0x5414;
 
 type Fn = (...args: unknown[]) => number;
 
@@ -55,6 +59,19 @@ class LinuxSys implements Sys {
       lgetxattr: declare('long lgetxattr(const char *path, const char *name, _Out_ void *value, size_t size)'),
       llistxattr: declare('long llistxattr(const char *path, _Out_ void *list, size_t size)'),
       flock: declare('int flock(int fd, int operation)'),
+      // Identities, capabilities, sessions and terminals (issue 3, isolation). Buffers are passed
+      // as void * so that the kernel writes straight into their memory.
+      setresuid: declare('int setresuid(uint32_t ruid, uint32_t euid, uint32_t suid)'),
+      setresgid: declare('int setresgid(uint32_t rgid, uint32_t egid, uint32_t sgid)'),
+      setgroups: declare('int setgroups(size_t size, void *list)'),
+      syscallBuffers: declare('long syscall(long number, void *a, void *b)'),
+      setsid: declare('int setsid()'),
+      ioctlInt: declare('int ioctl(int fd, unsigned long request, long arg)'),
+      ioctlBuffer: declare('int ioctl(int fd, unsigned long request, void *arg)'),
+      grantpt: declare('int grantpt(int fd)'),
+      unlockpt: declare('int unlockpt(int fd)'),
+      ptsname_r: declare('int ptsname_r(int fd, void *buf, size_t buflen)'),
+      pipe2: declare('int pipe2(void *fds, int flags)'),
     };
   }
 
@@ -151,6 +168,73 @@ class LinuxSys implements Sys {
     this.check('flock', result, `fd ${fd}`);
     return true;
   }
+
+  // --- Identities, capabilities, sessions and terminals (issue 3, isolation) ---
+  setresuid(ruid: number, euid: number, suid: number): void {
+    this.check('setresuid', this.fn.setresuid(ruid, euid, suid), `uid ${euid}`);
+  }
+  setresgid(rgid: number, egid: number, sgid: number): void {
+    this.check('setresgid', this.fn.setresgid(rgid, egid, sgid), `gid ${egid}`);
+  }
+  setgroups(gids: number[]): void {
+    const list = Buffer.alloc(Math.max(1, gids.length) * 4);
+    gids.forEach((gid, i) => list.writeUInt32LE(gid, i * 4));
+    this.check('setgroups', this.fn.setgroups(gids.length, list), gids.join(','));
+  }
+  capget(): CapabilitySets {
+    const header = capHeader();
+    const data = Buffer.alloc(24);
+    this.check('capget', this.fn.syscallBuffers(this.numbers.capget, header, data));
+    // struct __user_cap_data_struct[2] { u32 effective, permitted, inheritable }: low words, then high.
+    const word = (set: number) => BigInt(data.readUInt32LE(set * 4)) | (BigInt(data.readUInt32LE(12 + set * 4)) << 32n);
+    return { effective: word(0), permitted: word(1), inheritable: word(2) };
+  }
+  capset(sets: CapabilitySets): void {
+    const data = Buffer.alloc(24);
+    [sets.effective, sets.permitted, sets.inheritable].forEach((set, i) => {
+      data.writeUInt32LE(Number(set & 0xffffffffn), i * 4);
+      data.writeUInt32LE(Number((set >> 32n) & 0xffffffffn), 12 + i * 4);
+    });
+    this.check('capset', this.fn.syscallBuffers(this.numbers.capset, capHeader(), data));
+  }
+  prctlValue(option: number, arg2: number, arg3: number): number {
+    return this.check('prctl', this.fn.prctl(option, arg2, arg3, 0, 0), `option ${option}`);
+  }
+  setsid(): number {
+    return this.check('setsid', this.fn.setsid());
+  }
+  ioctl(fd: number, request: number, arg: number): number {
+    return this.check('ioctl', this.fn.ioctlInt(fd, request, arg), `fd ${fd}, request 0x${request.toString(16)}`);
+  }
+  getWindowSize(fd: number): WindowSize {
+    const winsize = Buffer.alloc(8); // struct winsize { unsigned short ws_row, ws_col, ws_xpixel, ws_ypixel }
+    this.check('ioctl', this.fn.ioctlBuffer(fd, TIOCGWINSZ, winsize), `TIOCGWINSZ fd ${fd}`);
+    return { rows: winsize.readUInt16LE(0), cols: winsize.readUInt16LE(2) };
+  }
+  setWindowSize(fd: number, size: WindowSize): void {
+    const winsize = Buffer.alloc(8);
+    winsize.writeUInt16LE(size.rows, 0);
+    winsize.writeUInt16LE(size.cols, 2);
+    this.check('ioctl', this.fn.ioctlBuffer(fd, TIOCSWINSZ, winsize), `TIOCSWINSZ fd ${fd}`);
+  }
+  grantpt(fd: number): void {
+    this.check('grantpt', this.fn.grantpt(fd), `fd ${fd}`);
+  }
+  unlockpt(fd: number): void {
+    this.check('unlockpt', this.fn.unlockpt(fd), `fd ${fd}`);
+  }
+  ptsname(fd: number): string {
+    const buf = Buffer.alloc(128);
+    // ptsname_r returns the error number itself instead of setting errno.
+    const error = this.fn.ptsname_r(fd, buf, buf.length);
+    if (error !== 0) throw new SyscallError('ptsname_r', error, `fd ${fd}`);
+    return buf.toString('utf8', 0, buf.indexOf(0));
+  }
+  pipe(): [number, number] {
+    const fds = Buffer.alloc(8);
+    this.check('pipe2', this.fn.pipe2(fds, O_CLOEXEC));
+    return [fds.readInt32LE(0), fds.readInt32LE(4)];
+  }
 }
 
 /** glibc's makedev: the device number layout of Linux's 64-bit dev_t. */
@@ -158,6 +242,13 @@ function makedev(major: number, minor: number): bigint {
   const ma = BigInt(major);
   const mi = BigInt(minor);
   return ((ma & 0xfffn) << 8n) | ((ma & ~0xfffn) << 32n) | (mi & 0xffn) | ((mi & ~0xffn) << 12n);
+}
+
+/** struct __user_cap_header_struct { u32 version; int pid } for the calling thread (pid 0). */
+function capHeader(): Buffer {
+  const header = Buffer.alloc(8);
+  header.writeUInt32LE(CAPABILITY_VERSION_3, 0);
+  return header;
 }
 
 let instance: Sys | undefined;

@@ -35,6 +35,31 @@ export const LOCK_SH = 1;
 export const LOCK_EX = 2;
 export const LOCK_NB = 4;
 export const LOCK_UN = 8;
+// --- Identities, capabilities, sessions and terminals (issue 3, isolation) ---
+/** unshare(CLONE_FS): the calling thread gets its own root, cwd and umask (setns(CLONE_NEWNS) needs that). */
+export const CLONE_FS = 0x00000200;
+export const PR_SET_KEEPCAPS = 8;
+export const PR_CAPBSET_READ = 23;
+export const PR_CAPBSET_DROP = 24;
+export const PR_GET_NO_NEW_PRIVS = 39;
+export const PR_CAP_AMBIENT = 47;
+export const PR_CAP_AMBIENT_CLEAR_ALL = 4;
+export const TIOCSCTTY = 0x540e;
+export const O_RDWR = 0o2;
+export const O_NOCTTY = 0o400;
+export const O_CLOEXEC = 0o2000000;
+
+/** The three capability sets of a thread, one bit per capability number (CAP_CHOWN = bit 0). */
+export interface CapabilitySets {
+  effective: bigint;
+  permitted: bigint;
+  inheritable: bigint;
+}
+
+export interface WindowSize {
+  rows: number;
+  cols: number;
+}
 
 export interface Sys {
   unshare(flags: number): void;
@@ -74,6 +99,31 @@ export interface Sys {
   llistxattr(path: string): string[];
   /** flock(2); with LOCK_NB, false instead of EWOULDBLOCK when another holder has it. */
   flock(fd: number, operation: number): boolean;
+  // --- Identities, capabilities, sessions and terminals (issue 3, isolation) ---
+  // glibc's setres[ug]id and setgroups change every thread of the process (POSIX semantics);
+  // capset, prctl's capability calls and no_new_privs change the calling thread only.
+  setresuid(ruid: number, euid: number, suid: number): void;
+  setresgid(rgid: number, egid: number, sgid: number): void;
+  setgroups(gids: number[]): void;
+  /** capget(2) of the calling thread (pid 0). */
+  capget(): CapabilitySets;
+  /** capset(2) on the calling thread (pid 0). */
+  capset(sets: CapabilitySets): void;
+  /** prctl(2) with the remaining arguments 0 (they are for the calls used here); returns its result. */
+  prctlValue(option: number, arg2: number, arg3: number): number;
+  /** Makes the caller a session leader (setsid(2)); returns the new session id. */
+  setsid(): number;
+  /** ioctl(2) with an integer argument (TIOCSCTTY). */
+  ioctl(fd: number, request: number, arg: number): number;
+  getWindowSize(fd: number): WindowSize;
+  /** TIOCSWINSZ: the kernel sends SIGWINCH to the terminal's foreground process group. */
+  setWindowSize(fd: number, size: WindowSize): void;
+  grantpt(fd: number): void;
+  unlockpt(fd: number): void;
+  /** ptsname_r(3): the slave's path as seen where the master's devpts is mounted at /dev/pts. */
+  ptsname(fd: number): string;
+  /** pipe2(2) with O_CLOEXEC: [read end, write end]. */
+  pipe(): [number, number];
 }
 
 export class SyscallError extends Error {

@@ -1,5 +1,5 @@
 /** A recording fake of Sys for unit tests of code that orders kernel calls. */
-import { Sys } from './sys';
+import { CapabilitySets, Sys, WindowSize } from './sys';
 
 export interface RecordedCall {
   call: keyof Sys;
@@ -61,4 +61,22 @@ export class RecordingSys implements Sys {
     return [...(this.xattrs.get(path)?.keys() ?? [])];
   }
   flock(fd: number, operation: number): boolean { this.record('flock', [fd, operation]); return true; }
+  // --- Identities, capabilities, sessions and terminals (issue 3, isolation) ---
+  setresuid(ruid: number, euid: number, suid: number): void { this.record('setresuid', [ruid, euid, suid]); }
+  setresgid(rgid: number, egid: number, sgid: number): void { this.record('setresgid', [rgid, egid, sgid]); }
+  setgroups(gids: number[]): void { this.record('setgroups', [gids]); }
+  /** What capget answers (set it to simulate a thread's capabilities). */
+  capabilities: CapabilitySets = { effective: 0n, permitted: 0n, inheritable: 0n };
+  capget(): CapabilitySets { this.record('capget', []); return this.capabilities; }
+  capset(sets: CapabilitySets): void { this.record('capset', [sets]); }
+  prctlValue(option: number, arg2: number, arg3: number): number { this.record('prctlValue', [option, arg2, arg3]); return 0; }
+  setsid(): number { this.record('setsid', []); return 1; }
+  ioctl(fd: number, request: number, arg: number): number { this.record('ioctl', [fd, request, arg]); return 0; }
+  windowSize: WindowSize = { rows: 24, cols: 80 };
+  getWindowSize(fd: number): WindowSize { this.record('getWindowSize', [fd]); return this.windowSize; }
+  setWindowSize(fd: number, size: WindowSize): void { this.record('setWindowSize', [fd, size]); }
+  grantpt(fd: number): void { this.record('grantpt', [fd]); }
+  unlockpt(fd: number): void { this.record('unlockpt', [fd]); }
+  ptsname(fd: number): string { this.record('ptsname', [fd]); return '/dev/pts/0'; }
+  pipe(): [number, number] { this.record('pipe', []); return [101, 102]; }
 }

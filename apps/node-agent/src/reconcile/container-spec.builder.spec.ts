@@ -27,6 +27,15 @@ describe('container spec from an assignment', () => {
     assert.equal('workingDir' in spec, false);
   });
 
+  it('passes user and read-only root on, and leaves them out when the assignment has none', () => {
+    const secured = buildContainerSpec(assignment('a', { container: { user: 'app:staff', readOnlyRootFilesystem: true } }), '/l');
+    assert.equal(secured.user, 'app:staff');
+    assert.equal(secured.readOnlyRootFilesystem, true);
+    const plain = buildContainerSpec(assignment('a'), '/l');
+    assert.equal('user' in plain, false, 'root, or the image\'s user: the runtime decides');
+    assert.equal('readOnlyRootFilesystem' in plain, false);
+  });
+
   it('reads the grace period back from labels, 30 s when missing', () => {
     assert.equal(gracePeriodFromLabels({ terminationGracePeriodSeconds: '0' }), 0);
     assert.equal(gracePeriodFromLabels({ terminationGracePeriodSeconds: '7' }), 7);

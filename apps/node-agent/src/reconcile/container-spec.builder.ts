@@ -36,6 +36,9 @@ export function buildContainerSpec(assignment: Assignment__Output, logPath: stri
     argv: [...container.command, ...container.args],
     env: { ...container.env },
     ...(container.workingDir ? { workingDir: container.workingDir } : {}),
+    // Proto strings and bools default to "" and false: both mean "the runtime's default".
+    ...(container.user ? { user: container.user } : {}),
+    ...(container.readOnlyRootFilesystem ? { readOnlyRootFilesystem: true } : {}),
     limits: {
       cpuMillis: positive(container.cpuLimitMillis),
       cpuRequestMillis: positive(container.cpuRequestMillis),

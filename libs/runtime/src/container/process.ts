@@ -20,6 +20,18 @@ export function isSameProcess(pid: number, startTime: number): boolean {
   return processStartTime(pid) === startTime;
 }
 
+/**
+ * For a worker that has just spawned `pid`: libuv reaps children only when the spawning thread's
+ * event loop runs again, so the pid cannot have been reused yet. Undefined on a kernel without pidfds.
+ */
+export function openChildPidfd(sys: Sys, pid: number): number | undefined {
+  try {
+    return sys.pidfdOpen(pid);
+  } catch {
+    return undefined;
+  }
+}
+
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /**

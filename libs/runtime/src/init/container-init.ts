@@ -1,12 +1,14 @@
 /**
  * The container's init. Started by the agent inside fresh PID, mount, UTS and IPC namespaces, it is
  * PID 1 of its namespace. It builds the root filesystem (INIT_STEPS), waits until the agent has put
- * it in its cgroup, then execs the user's command, which thereby becomes PID 1.
+ * it in its cgroup, then drops to the container's user and capabilities and execs the user's command,
+ * which thereby becomes PID 1.
  */
 import * as fs from 'node:fs';
 import { linuxSys } from '@tide/syscall';
 import { GO_FD, InitConfig, STATUS_FD } from './init.config';
-import { prepareRoot, resolveExecutable } from './init.steps';
+import { prepareRoot } from './init.steps';
+import { execUserProcess } from './user-process';
 
 /** Blocks until the agent's byte on GO_FD. libuv hands the child a non-blocking socket: make it blocking. */
 function waitForGo(): void {
@@ -24,11 +26,8 @@ function main(): void {
     const config = JSON.parse(process.env.TIDE_INIT ?? '') as InitConfig;
     prepareRoot(sys, config);
     waitForGo();
-    const executable = resolveExecutable(config.argv[0], config.env);
-    sys.chdir(config.workingDir);
-    // Node opens every fd close-on-exec, the stdio ones included: the user's process needs 0-2.
-    for (const fd of [0, 1, 2]) sys.setCloexec(fd, false);
-    sys.execve(executable, config.argv, config.env);
+    // User, capabilities, no_new_privs, then execve (user-process.ts).
+    execUserProcess(sys, config);
   } catch (error) {
     fs.writeSync(STATUS_FD, (error as Error).message);
     process.exit(127);

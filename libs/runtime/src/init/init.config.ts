@@ -8,6 +8,10 @@ export interface InitConfig {
   argv: string[];
   env: string[];
   workingDir: string;
+  /** "uid[:gid]" or "name[:group]" resolved in the image; the spec's over the image config's; default root. */
+  user?: string;
+  /** Remounts the root read-only once every other mount is made. */
+  readOnlyRootFilesystem?: boolean;
 }
 
 /** fd 3: the agent writes one byte once the init's pid is in its cgroup. */

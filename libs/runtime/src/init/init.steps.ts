@@ -6,10 +6,11 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import {
-  MNT_DETACH, MS_BIND, MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_PRIVATE, MS_RDONLY, MS_REC, Sys,
+  MNT_DETACH, MS_BIND, MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_PRIVATE, MS_RDONLY, MS_REC, MS_REMOUNT, Sys,
 } from '@tide/syscall';
 import { overlayOptions } from '../snapshot/overlay.snapshotter';
 import { InitConfig } from './init.config';
+import { groupEntries } from './user';
 
 export interface InitStep {
   name: string;
@@ -19,6 +20,25 @@ export interface InitStep {
 /** Host devices that are safe to share: they carry no state of the host. */
 export const CONTAINER_DEVICES = ['null', 'zero', 'full', 'random', 'urandom', 'tty'] as const;
 
+/** Hidden from the container (the OCI runtime defaults of runc and containerd): kernel memory, keys,
+ *  timers and firmware that would leak the host's state. Files get /dev/null, directories an empty
+ *  read-only tmpfs; what this kernel does not have is skipped. */
+export const MASKED_PATHS = [
+  '/proc/acpi', '/proc/asound', '/proc/kcore', '/proc/keys', '/proc/latency_stats', '/proc/timer_list',
+  '/proc/timer_stats', '/proc/sched_debug', '/proc/scsi', '/sys/firmware', '/sys/devices/virtual/powercap',
+] as const;
+
+/** Readable but not writable from the container (OCI defaults): kernel tunables and triggers. */
+export const READONLY_PATHS = ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger'] as const;
+
+/**
+ * nodev on the root and on /dev: CAP_MKNOD stays in the default set (as in Docker), but with no
+ * devices cgroup here, nodev on every writable mount is what keeps a node the container makes from
+ * opening a host disk. The devices bound into /dev are mounts of their own and keep working.
+ */
+const ROOT_FLAGS = MS_NODEV;
+const PROC_FLAGS = MS_NOSUID | MS_NODEV | MS_NOEXEC;
+
 /**
  * The order is the point; each step relies on the ones before it:
  * 1. makePrivate: the mount namespace unshared by the worker is a copy whose mounts still share
@@ -27,18 +47,29 @@ export const CONTAINER_DEVICES = ['null', 'zero', 'full', 'random', 'urandom', '
  * 2. mountRoot: the overlay at the rootfs target, which makes it a mount point (pivot_root needs one).
  * 3. mountProc: this process is PID 1 of the new PID namespace (the worker unshared NEWPID before
  *    spawning it), so a proc mounted now shows the container's processes only.
- * 4. mountDev, mountSys: before pivot_root, while the host's /dev is still reachable to bind devices.
- * 5. pivotRoot: pivot_root(".", ".") stacks the old root under the new one, and the lazy unmount
+ * 4. mountDev, mountDevPts, mountMqueue, mountSys: before pivot_root, while the host's /dev is still
+ *    reachable to bind devices. devpts is a new instance (the container's ptys are its own, numbered
+ *    from 0); mqueue shows the queues of the IPC namespace the init is in, the container's.
+ * 5. maskPaths, readOnlyPaths: over the proc and sysfs just mounted, so they come after them.
+ * 6. readOnlyRoot: the overlay's own mount turns read-only only now, after every mount point in it
+ *    has been created; /proc, /dev, /dev/shm and /sys are mounts of their own and stay as they are.
+ * 7. pivotRoot: pivot_root(".", ".") stacks the old root under the new one, and the lazy unmount
  *    detaches it, so nothing of the host's tree stays reachable from the container.
- * 6. setHostname: in the UTS namespace of its own; the agent's hostname stays untouched.
- * The init then waits for "go" (the agent has put it in its cgroup) before anything of the user runs.
+ * 8. setHostname: in the UTS namespace of its own; the agent's hostname stays untouched.
+ * The init then waits for "go" (the agent has put it in its cgroup) before anything of the user runs;
+ * the user, capabilities and no_new_privs are applied just before execve (user-process.ts).
  */
 export const INIT_STEPS: readonly InitStep[] = [
   { name: 'makePrivate', run: (sys) => sys.mount(null, '/', null, MS_REC | MS_PRIVATE, null) },
-  { name: 'mountRoot', run: (sys, c) => sys.mount('overlay', c.rootfs.target, 'overlay', 0, overlayOptions(c.rootfs)) },
+  { name: 'mountRoot', run: (sys, c) => sys.mount('overlay', c.rootfs.target, 'overlay', ROOT_FLAGS, overlayOptions(c.rootfs)) },
   { name: 'mountProc', run: mountProc },
   { name: 'mountDev', run: (sys, c) => mountDev(sys, path.join(c.rootfs.target, 'dev')) },
+  { name: 'mountDevPts', run: mountDevPts },
+  { name: 'mountMqueue', run: mountMqueue },
   { name: 'mountSys', run: mountSys },
+  { name: 'maskPaths', run: maskPaths },
+  { name: 'readOnlyPaths', run: readOnlyPaths },
+  { name: 'readOnlyRoot', run: readOnlyRoot },
   { name: 'pivotRoot', run: pivotRoot },
   { name: 'setHostname', run: (sys, c) => sys.sethostname(c.hostname) },
 ];
@@ -56,13 +87,13 @@ export function prepareRoot(sys: Sys, config: InitConfig): void {
 function mountProc(sys: Sys, config: InitConfig): void {
   const proc = path.join(config.rootfs.target, 'proc');
   fs.mkdirSync(proc, { recursive: true });
-  sys.mount('proc', proc, 'proc', MS_NOSUID | MS_NODEV | MS_NOEXEC, null);
+  sys.mount('proc', proc, 'proc', PROC_FLAGS, null);
 }
 
 /** A minimal /dev: a tmpfs with the harmless host devices bind-mounted in, /dev/shm and the fd links. */
 function mountDev(sys: Sys, dev: string): void {
   fs.mkdirSync(dev, { recursive: true });
-  sys.mount('tmpfs', dev, 'tmpfs', MS_NOSUID | MS_NOEXEC, 'mode=755,size=65536k');
+  sys.mount('tmpfs', dev, 'tmpfs', MS_NOSUID | MS_NODEV | MS_NOEXEC, 'mode=755,size=65536k');
   for (const name of CONTAINER_DEVICES) {
     fs.writeFileSync(`${dev}/${name}`, ''); // a bind mount needs an existing file as its target
     sys.mount(`/dev/${name}`, `${dev}/${name}`, null, MS_BIND, null);
@@ -71,6 +102,25 @@ function mountDev(sys: Sys, dev: string): void {
   sys.mount('shm', `${dev}/shm`, 'tmpfs', MS_NOSUID | MS_NODEV | MS_NOEXEC, 'mode=1777,size=65536k');
   fs.symlinkSync('/proc/self/fd', `${dev}/fd`);
   ['stdin', 'stdout', 'stderr'].forEach((name, fd) => fs.symlinkSync(`/proc/self/fd/${fd}`, `${dev}/${name}`));
+}
+
+/**
+ * The container's own pseudo-terminals: a new devpts instance (ptys numbered from 0, invisible to the
+ * host's), its ptmx open to all, slaves owned by the image's tty group when it has one, as in Docker.
+ */
+function mountDevPts(sys: Sys, config: InitConfig): void {
+  const dev = path.join(config.rootfs.target, 'dev');
+  fs.mkdirSync(`${dev}/pts`);
+  const tty = groupEntries(path.join(config.rootfs.target, 'etc')).find((g) => g.name === 'tty');
+  const options = `newinstance,ptmxmode=0666,mode=0620${tty ? `,gid=${tty.gid}` : ''}`;
+  sys.mount('devpts', `${dev}/pts`, 'devpts', MS_NOSUID | MS_NOEXEC, options);
+  fs.symlinkSync('pts/ptmx', `${dev}/ptmx`);
+}
+
+function mountMqueue(sys: Sys, config: InitConfig): void {
+  const dir = path.join(config.rootfs.target, 'dev/mqueue');
+  fs.mkdirSync(dir);
+  sys.mount('mqueue', dir, 'mqueue', MS_NOSUID | MS_NODEV | MS_NOEXEC, null);
 }
 
 function mountSys(sys: Sys, config: InitConfig): void {
@@ -84,25 +134,43 @@ function mountSys(sys: Sys, config: InitConfig): void {
   }
 }
 
+/** What is at `file` in the new root: a file, a directory, or nothing (this kernel lacks it). */
+function kindOf(file: string): 'file' | 'dir' | undefined {
+  try {
+    return fs.statSync(file).isDirectory() ? 'dir' : 'file';
+  } catch {
+    return undefined;
+  }
+}
+
+function maskPaths(sys: Sys, config: InitConfig): void {
+  for (const masked of MASKED_PATHS) {
+    const target = path.join(config.rootfs.target, masked);
+    const kind = kindOf(target);
+    if (kind === 'file') sys.mount('/dev/null', target, null, MS_BIND, null);
+    else if (kind === 'dir') sys.mount('tmpfs', target, 'tmpfs', MS_RDONLY | PROC_FLAGS, null);
+  }
+}
+
+/** A bind mount onto itself, remounted read-only: a bind remount changes this mount's flags only. */
+function readOnlyPaths(sys: Sys, config: InitConfig): void {
+  for (const readOnly of READONLY_PATHS) {
+    const target = path.join(config.rootfs.target, readOnly);
+    if (!kindOf(target)) continue;
+    sys.mount(target, target, null, MS_BIND | MS_REC, null);
+    sys.mount(null, target, null, MS_BIND | MS_REMOUNT | MS_RDONLY | PROC_FLAGS, null);
+  }
+}
+
+function readOnlyRoot(sys: Sys, config: InitConfig): void {
+  if (!config.readOnlyRootFilesystem) return;
+  // The flags of a bind remount replace the mount's: nodev is given again so that it stays.
+  sys.mount(null, config.rootfs.target, null, MS_BIND | MS_REMOUNT | MS_RDONLY | ROOT_FLAGS, null);
+}
+
 function pivotRoot(sys: Sys, config: InitConfig): void {
   sys.chdir(config.rootfs.target);
   sys.pivotRoot('.', '.');
   sys.umount2('.', MNT_DETACH);
   sys.chdir('/');
-}
-
-/** Finds argv[0] on the container's PATH; called after pivot_root, so it looks inside the image. */
-export function resolveExecutable(command: string, env: string[]): string {
-  if (command.includes('/')) return command;
-  const pathVar = env.find((e) => e.startsWith('PATH='))?.slice(5) ?? '/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin';
-  for (const dir of pathVar.split(':')) {
-    const candidate = path.join(dir, command);
-    try {
-      fs.accessSync(candidate, fs.constants.X_OK);
-      if (fs.statSync(candidate).isFile()) return candidate;
-    } catch {
-      /* next */
-    }
-  }
-  throw new Error(`executable "${command}" not found in the image (PATH=${pathVar})`);
 }

@@ -1,0 +1,80 @@
+/**
+ * The last steps before the user's program runs, shared by the container init and the exec init:
+ * both call this inside the container's root, after the agent's "go". It never returns.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Sys, SyscallError } from '@tide/syscall';
+import { dropPrivileges } from './capabilities';
+import { resolveUser, withHome } from './user';
+
+export interface UserProcess {
+  argv: string[];
+  env: string[];
+  workingDir: string;
+  /** "uid[:gid]" or "name[:group]"; default root. */
+  user?: string;
+}
+
+/** A failure before or at execve, with the exit status a shell would give it (127 not found, 126 otherwise). */
+export class ExecFailure extends Error {
+  constructor(
+    message: string,
+    readonly exitCode: 126 | 127,
+  ) {
+    super(message);
+    this.name = 'ExecFailure';
+  }
+}
+
+/**
+ * Every lookup happens before the privileges drop (the image's /etc/passwd, PATH, the working dir
+ * may be readable by root only); then the identity and capabilities change, and execve.
+ */
+export function execUserProcess(sys: Sys, process: UserProcess): never {
+  const { user, env, executable } = as126(() => {
+    const user = resolveUser(process.user);
+    const env = withHome(process.env, user);
+    return { user, env, executable: resolveExecutable(process.argv[0], env) };
+  });
+  as126(() => {
+    sys.chdir(process.workingDir);
+    // The highest capability this kernel knows: the bounding set is dropped up to it.
+    const lastCapability = Number(fs.readFileSync('/proc/sys/kernel/cap_last_cap', 'utf8'));
+    dropPrivileges(sys, user, lastCapability);
+  });
+  // Node opens every fd close-on-exec, the stdio ones included: the user's process needs 0-2.
+  for (const fd of [0, 1, 2]) sys.setCloexec(fd, false);
+  try {
+    return sys.execve(executable, process.argv, env);
+  } catch (error) {
+    const code = error instanceof SyscallError && error.code === 'ENOENT' ? 127 : 126;
+    throw new ExecFailure((error as Error).message, code);
+  }
+}
+
+/** Any failure but a missing command is 126, as in shells. */
+function as126<T>(step: () => T): T {
+  try {
+    return step();
+  } catch (error) {
+    if (error instanceof ExecFailure) throw error;
+    throw new ExecFailure((error as Error).message, 126);
+  }
+}
+
+/** Finds argv[0] on the container's PATH; called after pivot_root, so it looks inside the image. */
+export function resolveExecutable(command: string, env: string[]): string {
+  if (command.includes('/')) return command;
+  const pathVar = env.find((e) => e.startsWith('PATH='))?.slice(5) ?? '/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin';
+  for (const dir of pathVar.split(':')) {
+    const candidate = path.join(dir, command);
+    try {
+      fs.accessSync(candidate, fs.constants.X_OK);
+      if (fs.statSync(candidate).isFile()) return candidate;
+    } catch {
+      /* next */
+    }
+  }
+  throw new ExecFailure(`executable "${command}" not found in the image (PATH=${pathVar})`, 127);
+}

@@ -1,0 +1,173 @@
+/**
+ * Container security on the real kernel, as a user of the container sees it: /dev, masked and
+ * read-only paths, the read-only root, the user, capabilities, no_new_privs and the pids limit.
+ * Needs root. Every container is removed in the after hook, so a failing test leaves nothing behind.
+ */
+import { after, before, describe, it } from 'node:test';
+import * as assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import { DEFAULT_CAPABILITY_MASK } from './init/capabilities';
+import { RuntimeError } from './runtime.types';
+import { RuntimeFixture } from './testing/runtime.fixture';
+
+/** The pids controller's directory of a container (v2: the unified group). */
+function pidsDir(id: string): string {
+  if (fs.existsSync('/sys/fs/cgroup/cgroup.controllers')) return `/sys/fs/cgroup/tide/${id}`;
+  return `/sys/fs/cgroup/pids/tide/${id}`;
+}
+
+/** "CapEff" → its value from /proc/self/status lines printed by the container. */
+function statusField(log: string, field: string): string {
+  return new RegExp(`^${field}:[ \\t]*(.*)$`, 'm').exec(log)?.[1].trim() ?? `(no ${field} in ${log})`;
+}
+
+const DEFAULT_CAPS_HEX = DEFAULT_CAPABILITY_MASK.toString(16).padStart(16, '0');
+const STATUS = 'grep -E "^(Uid|Gid|Groups|Cap...|NoNewPrivs):" /proc/self/status';
+
+describe('container isolation', { timeout: 120_000 }, () => {
+  let f: RuntimeFixture;
+
+  before(async () => {
+    f = await RuntimeFixture.create('isolation');
+    await f.imageWith('users:1', {
+      'etc/passwd': 'root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000:app:/home/app:/bin/sh\n',
+      'etc/group': 'root:x:0:\ntty:x:5:\napp:x:1000:\nstaff:x:50:app,other\n',
+    });
+  });
+
+  after(async () => f.cleanup());
+
+  it('gives a minimal /dev with its own ptys and message queues, and no usable device nodes of its own', async () => {
+    const log = await f.output('dev', [
+      'ls /dev | tr "\\n" " "; echo', 'readlink /dev/ptmx', 'grep -E " /dev/(pts|mqueue) " /proc/self/mountinfo',
+      'mknod /tmp/null c 1 3 && echo made', 'echo x > /tmp/null || echo refused',
+    ].join('; '), { image: 'users:1' });
+    assert.match(log, /^fd full mqueue null ptmx pts random shm stderr stdin stdout tty urandom zero $/m);
+    assert.match(log, /^pts\/ptmx$/m);
+    assert.match(log, / \/dev\/pts .* - devpts devpts rw,.*gid=5,mode=620,ptmxmode=666/);
+    assert.match(log, / \/dev\/mqueue .* - mqueue /);
+    // CAP_MKNOD is in the default set, but the root is nodev: the node (the harmless /dev/null's
+    // numbers, so only nodev can refuse it) exists and cannot be opened.
+    assert.match(log, /^made$/m);
+    assert.match(log, /\/tmp\/null: Permission denied/);
+    assert.match(log, /^refused$/m);
+  });
+
+  it('masks and write-protects the OCI default paths, and /sys is read-only', async () => {
+    const log = await f.output('masked', [
+      'echo "keys[$(cat /proc/keys | wc -c)]"', 'echo "timers[$(cat /proc/timer_list | wc -c)]"',
+      'echo "acpi[$(ls /proc/acpi | wc -l)]"', 'echo "firmware[$(ls /sys/firmware 2>/dev/null | wc -l)]"',
+      'echo x > /proc/sys/kernel/domainname || echo sysctl-refused', 'echo h > /proc/sysrq-trigger || echo sysrq-refused',
+      'grep " /sys " /proc/self/mountinfo', 'cat /proc/sys/kernel/ostype',
+    ].join('; '));
+    assert.match(log, /^keys\[0\]$/m);
+    assert.match(log, /^timers\[0\]$/m);
+    assert.match(log, /^acpi\[0\]$/m);
+    assert.match(log, /^firmware\[0\]$/m);
+    assert.match(log, /sysctl-refused/);
+    assert.match(log, /sysrq-refused/);
+    assert.match(log, / \/sys ro,/);
+    assert.match(log, /^Linux$/m, 'read-only paths stay readable');
+  });
+
+  it('mounts the root read-only when asked, keeping /dev/shm, /proc and /dev writable', async () => {
+    const log = await f.output('ro', 'touch /tmp/x || echo root-refused; echo ok > /dev/shm/x && cat /dev/shm/x; echo > /dev/null && echo dev-ok', {
+      readOnlyRootFilesystem: true,
+    });
+    assert.match(log, /Read-only file system/);
+    assert.match(log, /root-refused/);
+    assert.match(log, /^ok$/m);
+    assert.match(log, /^dev-ok$/m);
+    const writable = await f.output('rw', 'touch /tmp/x && echo root-writable');
+    assert.match(writable, /root-writable/, 'the default stays writable');
+  });
+
+  it("runs as root with Docker's default capabilities, the rest dropped, and no_new_privs", async () => {
+    const log = await f.output('caps-root', STATUS);
+    assert.equal(DEFAULT_CAPS_HEX, '00000000a80425fb');
+    assert.equal(statusField(log, 'Uid'), '0\t0\t0\t0');
+    assert.equal(statusField(log, 'CapBnd'), DEFAULT_CAPS_HEX);
+    assert.equal(statusField(log, 'CapEff'), DEFAULT_CAPS_HEX);
+    assert.equal(statusField(log, 'CapPrm'), DEFAULT_CAPS_HEX);
+    assert.equal(statusField(log, 'CapInh'), '0000000000000000');
+    assert.equal(statusField(log, 'CapAmb'), '0000000000000000');
+    assert.equal(statusField(log, 'NoNewPrivs'), '1');
+  });
+
+  it('runs as a named user of the image: its uid, gid, supplementary groups and HOME, no capabilities', async () => {
+    const log = await f.output('user-name', `${STATUS}; echo "home=$HOME"; hostname x 2>/dev/null || echo hostname-refused`, {
+      image: 'users:1', user: 'app',
+    });
+    assert.equal(statusField(log, 'Uid'), '1000\t1000\t1000\t1000');
+    assert.equal(statusField(log, 'Gid'), '1000\t1000\t1000\t1000');
+    assert.equal(statusField(log, 'Groups'), '50');
+    assert.equal(statusField(log, 'CapEff'), '0000000000000000');
+    assert.equal(statusField(log, 'CapPrm'), '0000000000000000');
+    assert.equal(statusField(log, 'CapBnd'), DEFAULT_CAPS_HEX);
+    assert.match(log, /^home=\/home\/app$/m);
+    assert.match(log, /hostname-refused/);
+  });
+
+  it('takes "name:group", "uid:gid" and a bare uid without passwd entry; the spec env keeps its HOME', async () => {
+    const named = await f.output('user-group', STATUS, { image: 'users:1', user: 'app:staff' });
+    assert.equal(statusField(named, 'Gid'), '50\t50\t50\t50');
+    assert.equal(statusField(named, 'Groups'), '', 'an explicit group replaces the supplementary ones');
+    const numeric = await f.output('user-ids', `${STATUS}; echo "home=$HOME"`, { user: '4321:8765', env: { HOME: '/data' } });
+    assert.equal(statusField(numeric, 'Uid'), '4321\t4321\t4321\t4321');
+    assert.equal(statusField(numeric, 'Gid'), '8765\t8765\t8765\t8765');
+    assert.match(numeric, /^home=\/data$/m);
+  });
+
+  it('refuses an unknown user or group with a start error naming it, and leaves nothing behind', async () => {
+    for (const [id, user, message] of [
+      ['no-user', 'ghost', /user "ghost" not found in the image's \/etc\/passwd/],
+      ['no-group', 'app:ghosts', /group "ghosts" not found in the image's \/etc\/group/],
+    ] as const) {
+      const spec = f.spec(id, 'true', { image: 'users:1', user });
+      await assert.rejects(f.runtime.start(spec), (e: unknown) => e instanceof RuntimeError && e.code === 'StartFailed' && message.test(e.message));
+      assert.equal(fs.existsSync(pidsDir(spec.id)), false);
+    }
+  });
+
+  it('applies the default pids limit of 1024', async () => {
+    const spec = f.spec('pids-default', 'sleep 30');
+    await f.start(spec);
+    assert.equal(fs.readFileSync(`${pidsDir(spec.id)}/pids.max`, 'utf8').trim(), '1024');
+  });
+
+  it('keeps a fork bomb inside its pids limit; the host still spawns; stop and remove leave nothing', async () => {
+    const limit = 24;
+    const spec = f.spec('forkbomb', 'bomb() { bomb | bomb & }; bomb; sleep 60', { limits: { cpuMillis: 200, memoryBytes: 64 * 2 ** 20, pids: limit } });
+    await f.start(spec);
+    // pids.current counts every task charged to the group, zombies included: the bomb's exited
+    // children stay charged until the container's PID 1 (busy in `sleep`) reaps them.
+    const read = (file: string) => fs.readFileSync(`${pidsDir(spec.id)}/${file}`, 'utf8');
+    let most = 0;
+    let refused = 0;
+    for (let i = 0; i < 20 && !(refused > 0 && i >= 5); i++) {
+      most = Math.max(most, Number(read('pids.current')));
+      refused = Number(/^max (\d+)$/m.exec(read('pids.events'))?.[1] ?? 0);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.ok(refused > 0, 'the kernel refused forks at the limit');
+    assert.ok(most <= limit && most > limit / 2, `the container held ${most} tasks, limit ${limit}`);
+    assert.match(await f.logOf(spec.id, /can't fork/), /can't fork/, 'the bomb saw its forks fail');
+    assert.equal(execFileSync('sh', ['-c', 'echo spawned'], { encoding: 'utf8' }).trim(), 'spawned', 'the host is unaffected');
+    await f.runtime.stop(spec.id, 0);
+    await f.runtime.remove(spec.id);
+    assert.deepEqual(processesInGroup(spec.id), [], 'no process of the container left');
+    assert.equal(fs.existsSync(pidsDir(spec.id)), false, 'no cgroup left');
+  });
+});
+
+/** Host processes whose cgroup path names the container. */
+function processesInGroup(id: string): number[] {
+  return fs.readdirSync('/proc').filter((name) => /^\d+$/.test(name)).map(Number).filter((pid) => {
+    try {
+      return fs.readFileSync(`/proc/${pid}/cgroup`, 'utf8').includes(`/${id}`);
+    } catch {
+      return false; // exited meanwhile
+    }
+  });
+}

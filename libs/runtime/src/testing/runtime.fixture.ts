@@ -1,0 +1,92 @@
+/**
+ * A LinuxRuntime over a temporary state and image dir for tests on the real kernel (needs root).
+ * `cleanup()` removes every container it started, then the directory, also after a failed test.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { BUSYBOX_REF, ensureBusyboxImage } from '../image/busybox.image';
+import { dir, file, tarBytes } from '../image/image.testing';
+import { ImageStore } from '../image/image.store';
+import { LinuxRuntime } from '../linux.runtime';
+import { ContainerInfo, ContainerSpec } from '../runtime.types';
+
+const MiB = 2 ** 20;
+
+export class RuntimeFixture {
+  readonly started: string[] = [];
+  /** Unique per run: another checkout may run these tests at the same time (same cgroup parent). */
+  private readonly run = `${process.pid}-${Math.random().toString(36).slice(2, 6)}`;
+
+  private constructor(
+    readonly dir: string,
+    readonly runtime: LinuxRuntime,
+  ) {}
+
+  static async create(prefix: string): Promise<RuntimeFixture> {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), `tide-${prefix}-`));
+    await ensureBusyboxImage(path.join(dir, 'images'));
+    return new RuntimeFixture(dir, new LinuxRuntime({ stateDir: path.join(dir, 'state'), imageDir: path.join(dir, 'images') }));
+  }
+
+  get imageDir(): string {
+    return path.join(this.dir, 'images');
+  }
+
+  spec(id: string, script: string, extra: Partial<ContainerSpec> = {}): ContainerSpec {
+    return {
+      id: `t-${this.run}-${id}`, hostname: `host-${id}`, image: 'busybox', argv: ['sh', '-c', script], env: {},
+      limits: { memoryBytes: 64 * MiB, cpuMillis: 500 }, labels: {}, ...extra,
+    };
+  }
+
+  async start(spec: ContainerSpec): Promise<ContainerInfo> {
+    this.started.push(spec.id);
+    return this.runtime.start(spec);
+  }
+
+  /** The container's log once it matches `until` (or after 5 s, whatever it holds then). */
+  async logOf(id: string, until: RegExp): Promise<string> {
+    const file = path.join(this.dir, 'state/containers', id, 'log');
+    for (let i = 0; i < 100; i++) {
+      const text = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '';
+      if (until.test(text)) return text;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    return fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '';
+  }
+
+  /** Runs `script` to its end and answers its output. */
+  async output(id: string, script: string, extra: Partial<ContainerSpec> = {}): Promise<string> {
+    const spec = this.spec(id, script, extra);
+    await this.start(spec);
+    await this.runtime.wait(spec.id);
+    return this.logOf(spec.id, /$/);
+  }
+
+  /** An image `ref` made of busybox plus a layer holding `files` (path → content). */
+  async imageWith(ref: string, files: Record<string, string>): Promise<void> {
+    const store = new ImageStore(this.imageDir);
+    const base = await store.record(BUSYBOX_REF);
+    if (!base) throw new Error(`${BUSYBOX_REF} is missing in ${this.imageDir}`);
+    const dirs = new Set<string>();
+    for (const name of Object.keys(files)) {
+      for (let parent = path.dirname(name); parent !== '.' && parent !== '/'; parent = path.dirname(parent)) dirs.add(parent);
+    }
+    const entries = [...[...dirs].sort().map((name) => dir(name)), ...Object.entries(files).map(([name, body]) => file(name, body))];
+    const scratch = await store.tempDir('fixture');
+    try {
+      const blob = path.join(scratch, 'layer.tar');
+      fs.writeFileSync(blob, await tarBytes(entries));
+      const layer = await store.addLayer(blob, {}, ref);
+      await store.commitConfig(ref, await store.readConfig(base.config), [...base.layers, layer]);
+    } finally {
+      fs.rmSync(scratch, { recursive: true, force: true });
+    }
+  }
+
+  async cleanup(): Promise<void> {
+    for (const id of this.started) await this.runtime.remove(id).catch(() => undefined);
+    fs.rmSync(this.dir, { recursive: true, force: true });
+  }
+}
