@@ -41,7 +41,7 @@ describe('container init steps', () => {
   });
 
   it('names its steps in the order it runs them', () => {
-    assert.deepEqual(INIT_STEPS.map((s) => s.name), ['makePrivate', 'mountRoot', 'mountProc', 'mountDev', 'mountSys', 'pivotRoot', 'setHostname']);
+    assert.deepEqual(INIT_STEPS.map((s) => s.name), ['makePrivate', 'mountRoot', 'mountProc', 'mountDev', 'mountSys', 'mountBindFiles', 'pivotRoot', 'setHostname']);
   });
 
   it('says which step failed', () => {

@@ -9,6 +9,7 @@ import {
   MNT_DETACH, MS_BIND, MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_PRIVATE, MS_RDONLY, MS_REC, Sys,
 } from '@tide/syscall';
 import { overlayOptions } from '../snapshot/overlay.snapshotter';
+import { mountBindFiles } from './bind-files.step';
 import { InitConfig } from './init.config';
 
 export interface InitStep {
@@ -28,6 +29,7 @@ export const CONTAINER_DEVICES = ['null', 'zero', 'full', 'random', 'urandom', '
  * 3. mountProc: this process is PID 1 of the new PID namespace (the worker unshared NEWPID before
  *    spawning it), so a proc mounted now shows the container's processes only.
  * 4. mountDev, mountSys: before pivot_root, while the host's /dev is still reachable to bind devices.
+ *    mountBindFiles likewise: its sources (/etc/hosts...) are in the container's state dir on the host.
  * 5. pivotRoot: pivot_root(".", ".") stacks the old root under the new one, and the lazy unmount
  *    detaches it, so nothing of the host's tree stays reachable from the container.
  * 6. setHostname: in the UTS namespace of its own; the agent's hostname stays untouched.
@@ -39,6 +41,7 @@ export const INIT_STEPS: readonly InitStep[] = [
   { name: 'mountProc', run: mountProc },
   { name: 'mountDev', run: (sys, c) => mountDev(sys, path.join(c.rootfs.target, 'dev')) },
   { name: 'mountSys', run: mountSys },
+  { name: 'mountBindFiles', run: mountBindFiles },
   { name: 'pivotRoot', run: pivotRoot },
   { name: 'setHostname', run: (sys, c) => sys.sethostname(c.hostname) },
 ];
