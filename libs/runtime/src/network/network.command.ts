@@ -17,11 +17,21 @@ export class NetworkError extends Error {
 /** The agent may be started with a PATH without the sbin directories, where ip and iptables live. */
 const SEARCH_DIRS = ['/usr/sbin', '/sbin', '/usr/bin', '/bin'];
 
-export function findTool(name: string): string {
+function toolPath(name: string): string | undefined {
   for (const dir of [...(process.env.PATH ?? '').split(':').filter(Boolean), ...SEARCH_DIRS]) {
     const candidate = path.join(dir, name);
     if (fs.existsSync(candidate)) return candidate;
   }
+  return undefined;
+}
+
+export function hasTool(name: string): boolean {
+  return toolPath(name) !== undefined;
+}
+
+export function findTool(name: string): string {
+  const found = toolPath(name);
+  if (found) return found;
   const hint = name === 'iptables' ? 'iptables' : name === 'nsenter' ? 'util-linux' : 'iproute2';
   throw new NetworkError(`${name} not found (install Debian's ${hint}: scripts/setup.sh does)`);
 }

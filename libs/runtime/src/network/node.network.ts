@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import { cidrContains, parseCidr, parseIPv4 } from '@tide/api';
 import { BridgeSettings, ruleTag } from './bridge.settings';
-import { NetworkError, ipBatch, ipJson, linkExists, run } from './network.command';
+import { NetworkError, hasTool, ipBatch, ipJson, linkExists, run } from './network.command';
 
 /** Marks the routes to other nodes' slices (an unassigned routing protocol number, see rt_protos). */
 export const PEER_ROUTE_PROTOCOL = 73;
@@ -43,8 +43,8 @@ export async function setUpNodeNetwork(settings: BridgeSettings): Promise<void> 
 
 /** Removes the bridge (its veths go with it) and every rule tagged for it. */
 export async function tearDownNodeNetwork(bridge: string, clusterCidr?: string): Promise<void> {
-  await syncRules(bridge, []);
   if (linkExists(bridge)) await ipBatch([`link del ${bridge}`]);
+  if (hasTool('iptables')) await syncRules(bridge, []); // without iptables no rule can have been made
   if (clusterCidr) await syncPeerRoutes(clusterCidr, []);
 }
 
