@@ -7,6 +7,8 @@ need=()
 command -v etcd >/dev/null || need+=(etcd-server)
 [ -x /bin/busybox ] && /bin/busybox --list | grep -qx ps || need+=(busybox-static)
 command -v ip >/dev/null || need+=(iproute2)
+# Bridge networking: outbound NAT and forwarding rules (nsenter comes with util-linux, always there).
+command -v iptables >/dev/null || [ -x /usr/sbin/iptables ] || need+=(iptables)
 command -v runc >/dev/null || need+=(runc)
 if [ ${#need[@]} -gt 0 ]; then
   echo "setup: installing ${need[*]}"

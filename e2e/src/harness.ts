@@ -32,12 +32,13 @@ export class TestCluster {
   }
 
   /** Starts a cluster; `tsctl up` returns once every node is Ready. */
-  static async start(options: { nodes?: number; basePort?: number; nodeGraceSeconds?: number } = {}): Promise<TestCluster> {
+  static async start(options: { nodes?: number; basePort?: number; nodeGraceSeconds?: number; podCidr?: string } = {}): Promise<TestCluster> {
     const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tide-e2e-'));
     const cluster = new TestCluster(stateDir, options.basePort ?? 17070, options.nodes ?? 2);
-    const grace = options.nodeGraceSeconds ? ['--node-grace-seconds', String(options.nodeGraceSeconds)] : [];
+    const flags = options.nodeGraceSeconds ? ['--node-grace-seconds', String(options.nodeGraceSeconds)] : [];
+    if (options.podCidr) flags.push('--pod-cidr', options.podCidr);
     const up = await cluster.tsctl(
-      ['up', '--nodes', String(cluster.nodes), '--state-dir', stateDir, '--base-port', String(cluster.basePort), ...grace],
+      ['up', '--nodes', String(cluster.nodes), '--state-dir', stateDir, '--base-port', String(cluster.basePort), ...flags],
       { timeoutMs: 120_000 },
     );
     if (up.code !== 0) {

@@ -6,11 +6,12 @@ import * as grpc from '@grpc/grpc-js';
 import { Logger } from '@nestjs/common';
 import { Node, Replica, canonicalJson } from '@tide/api';
 import {
-  AgentServiceHandlers, Assignment, Assignments, RegisterRequest__Output, ReplicaStatus__Output, StatusReport__Output,
+  AgentServiceHandlers, Assignment, Assignments, NodeSlice, RegisterRequest__Output, ReplicaStatus__Output, StatusReport__Output,
   loadAgentProto,
 } from '@tide/proto';
 import { NodeLeases, NotFoundError, ObjectStore } from '@tide/store';
 import { EventRecorder } from './controllers/events.recorder';
+import { PodCidrAllocator } from './network/pod-cidr.allocator';
 import { reportedStatus } from './replica.status';
 
 type Stream = grpc.ServerWritableStream<{ nodeName: string }, Assignments>;
@@ -25,6 +26,7 @@ export class AgentGrpcServer {
     private readonly store: ObjectStore,
     private readonly leases: NodeLeases,
     private readonly events: EventRecorder,
+    private readonly podCidrs: PodCidrAllocator,
     private readonly heartbeatIntervalMs: number,
   ) {}
 
@@ -34,6 +36,8 @@ export class AgentGrpcServer {
     await new Promise<void>((resolve, reject) =>
       this.server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (error) => (error ? reject(error) : resolve())));
     await this.store.watch<Replica>('Replica', () => this.scheduleRefresh());
+    // Nodes joining (or getting a new address) change every agent's routes to the other slices.
+    await this.store.watch<Node>('Node', () => this.scheduleRefresh());
   }
 
   async close(): Promise<void> {
@@ -43,8 +47,8 @@ export class AgentGrpcServer {
 
   private handlers(): AgentServiceHandlers {
     return {
-      Register: (call, callback) => this.register(call.request).then(() => callback(null, {
-        leaseTtlSeconds: this.leases.ttlSeconds, heartbeatIntervalMs: this.heartbeatIntervalMs,
+      Register: (call, callback) => this.register(call.request).then((podCidr) => callback(null, {
+        leaseTtlSeconds: this.leases.ttlSeconds, heartbeatIntervalMs: this.heartbeatIntervalMs, podCidr, clusterCidr: this.podCidrs.clusterCidr,
       }), (error) => callback(toStatus(error))),
       Heartbeat: (call, callback) => this.leases.renew(call.request.nodeName).then((known) => callback(null, { known }), (error) => callback(toStatus(error))),
       WatchAssignments: (call) => this.watch(call as unknown as Stream),
@@ -52,7 +56,8 @@ export class AgentGrpcServer {
     };
   }
 
-  private async register(request: RegisterRequest__Output): Promise<void> {
+  /** Records the node ready with its slice of the container network, which it answers. */
+  private async register(request: RegisterRequest__Output): Promise<string> {
     const name = request.nodeName;
     const now = new Date().toISOString();
     const resources = (r: { cpuMillis: number; memoryBytes: number } | null) => ({ cpu: r?.cpuMillis ?? 0, memory: r?.memoryBytes ?? 0 });
@@ -60,15 +65,17 @@ export class AgentGrpcServer {
     // The lease first: a Node written ready without a live lease would be marked NotReady at once.
     await this.leases.grant(name);
     const existing = await this.store.get<Node>('Node', 'default', name);
+    const podCIDR = await this.podCidrs.forNode(name, existing?.spec.podCIDR);
+    const spec = { address: request.address, agentPort: request.agentPort, podCIDR };
     if (existing) {
       await this.store.mutate<Node>('Node', 'default', name, (n) => ({
-        ...n, metadata: { ...n.metadata, labels: request.labels }, spec: { ...n.spec, address: request.address, agentPort: request.agentPort }, status,
+        ...n, metadata: { ...n.metadata, labels: request.labels }, spec: { ...n.spec, ...spec }, status,
       }));
     } else {
-      await this.store.create<Node>({ apiVersion: 'tide/v1', kind: 'Node', metadata: { name, namespace: 'default', labels: request.labels },
-        spec: { address: request.address, agentPort: request.agentPort }, status });
+      await this.store.create<Node>({ apiVersion: 'tide/v1', kind: 'Node', metadata: { name, namespace: 'default', labels: request.labels }, spec, status });
     }
-    if (!existing?.status?.ready) await this.events.record({ kind: 'Node', namespace: 'default', name }, 'Normal', 'NodeReady', `node registered from ${request.address}`);
+    if (!existing?.status?.ready) await this.events.record({ kind: 'Node', namespace: 'default', name }, 'Normal', 'NodeReady', `node registered from ${request.address} (pod CIDR ${podCIDR})`);
+    return podCIDR;
   }
 
   private watch(stream: Stream): void {
@@ -93,11 +100,18 @@ export class AgentGrpcServer {
     if (!entry) return;
     const { items, revision } = await this.store.list<Replica>('Replica');
     const replicas = items.filter((r) => r.spec.nodeName === entry.node && !r.metadata.deletionTimestamp && r.status?.lastExit?.reason !== 'NodeLost');
-    const message: Assignments = { replicas: replicas.map(toAssignment), revision };
-    const text = canonicalJson(message.replicas);
+    const message: Assignments = { replicas: replicas.map(toAssignment), revision, nodes: await this.otherSlices(entry.node) };
+    const text = canonicalJson([message.replicas, message.nodes]);
     if (text === entry.last) return;
     entry.last = text;
     stream.write(message);
+  }
+
+  private async otherSlices(node: string): Promise<NodeSlice[]> {
+    const { items } = await this.store.list<Node>('Node');
+    return items.filter((n) => n.metadata.name !== node && n.spec.podCIDR)
+      .map((n) => ({ nodeName: n.metadata.name, address: n.spec.address, podCidr: n.spec.podCIDR! }))
+      .sort((a, b) => a.nodeName.localeCompare(b.nodeName));
   }
 
   private async report(report: StatusReport__Output): Promise<void> {

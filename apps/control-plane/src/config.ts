@@ -1,5 +1,7 @@
 /** Command-line flags of the control plane (docs/ARCHITECTURE.md). */
 import * as os from 'node:os';
+import { DEFAULT_POD_CIDR } from '@tide/api';
+import { parseClusterCidr } from './network/pod-cidr.allocator';
 
 export interface ControlPlaneConfig {
   listen: { host: string; port: number };
@@ -10,6 +12,8 @@ export interface ControlPlaneConfig {
   id: string;
   nodeGraceSeconds: number;
   nodeLeaseSeconds: number;
+  /** The container network; each node gets a /24 of it. */
+  podCidr: string;
 }
 
 export class ConfigError extends Error {}
@@ -30,7 +34,7 @@ export function parseFlags(argv: string[]): ControlPlaneConfig {
     if (value === undefined) throw new ConfigError(`--${name} needs a value`);
     values.set(name, value);
   }
-  const known = ['listen', 'grpc-listen', 'etcd', 'etcd-port', 'state-dir', 'id', 'node-grace-seconds', 'node-lease-seconds'];
+  const known = ['listen', 'grpc-listen', 'etcd', 'etcd-port', 'state-dir', 'id', 'node-grace-seconds', 'node-lease-seconds', 'pod-cidr'];
   for (const name of values.keys()) if (!known.includes(name)) throw new ConfigError(`unknown flag --${name} (known: ${known.map((k) => `--${k}`).join(' ')})`);
   const number = (name: string, fallback: number) => {
     const value = Number(values.get(name) ?? fallback);
@@ -48,5 +52,14 @@ export function parseFlags(argv: string[]): ControlPlaneConfig {
     id: values.get('id') ?? `${os.hostname()}-${process.pid}`,
     nodeGraceSeconds: number('node-grace-seconds', 30),
     nodeLeaseSeconds: number('node-lease-seconds', 6),
+    podCidr: podCidr(values.get('pod-cidr') ?? DEFAULT_POD_CIDR),
   };
+}
+
+function podCidr(value: string): string {
+  try {
+    return parseClusterCidr(value);
+  } catch (error) {
+    throw new ConfigError(`--pod-cidr: ${(error as Error).message}`);
+  }
 }

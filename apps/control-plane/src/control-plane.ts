@@ -5,7 +5,7 @@
 import * as path from 'node:path';
 import { INestApplication, Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { Etcd3, EtcdSupervisor, LeaderElection, NodeLeases, ObjectStore, Watcher } from '@tide/store';
+import { Etcd3, EtcdSupervisor, LeaderElection, NodeLeases, ObjectStore, PodCidrClaims, Watcher } from '@tide/store';
 import { AgentGrpcServer } from './agent.grpc';
 import { AppModule } from './app.module';
 import { ControlPlaneConfig } from './config';
@@ -15,6 +15,7 @@ import { NodeLifecycleController } from './controllers/node-lifecycle.controller
 import { SchedulerLoop } from './controllers/scheduler.loop';
 import { ServiceController } from './controllers/service.controller';
 import { ControlPlaneMetrics } from './metrics';
+import { PodCidrAllocator } from './network/pod-cidr.allocator';
 
 export class ControlPlane {
   private readonly logger = new Logger('ControlPlane');
@@ -46,7 +47,8 @@ export class ControlPlane {
     ]);
     this.runner = runner;
     for (const kind of ['Service', 'Replica', 'Node'] as const) this.watchers.push(await store.watch(kind, () => runner.kick()));
-    this.grpc = new AgentGrpcServer(store, this.leases, events, Math.max(500, (this.config.nodeLeaseSeconds * 1000) / 3));
+    const podCidrs = new PodCidrAllocator(this.config.podCidr, new PodCidrClaims(this.client));
+    this.grpc = new AgentGrpcServer(store, this.leases, events, podCidrs, Math.max(500, (this.config.nodeLeaseSeconds * 1000) / 3));
     await this.grpc.listen(this.config.grpcListen);
     this.election = new LeaderElection(this.client, this.config.id, {
       onElected: () => { this.logger.log(`${this.config.id} is the leader`); metrics.leader.set(1); runner.start(); },

@@ -3,6 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { LinuxRuntime } from '@tide/runtime';
 import { ConfigError, DEFAULT_IMAGE_DIR, parseFlagValues } from './config/agent.config';
+import { tearDownAgentNetwork } from './network/agent.network';
 import { gracePeriodFromLabels } from './reconcile/container-spec.builder';
 
 /** `tsctl down` waits for this: a replica's grace period is honoured up to this many seconds. */
@@ -28,5 +29,8 @@ export async function runCleanup(argv: string[], log: (line: string) => void): P
   // Restart counts of containers that no longer exist would only mislead a later agent.
   fs.rmSync(path.join(stateDir, 'replicas.json'), { force: true });
   log(`removed ${containers.length - failures.length} container(s) of ${stateDir}`);
-  if (failures.length > 0) throw new Error(`could not remove ${failures.length} container(s): ${failures.join('; ')}`);
+  // After the containers: their veths are on the bridge.
+  await tearDownAgentNetwork(stateDir).then((bridge) => log(`removed bridge ${bridge} and its rules`),
+    (error: Error) => failures.push(`network: ${error.message}`));
+  if (failures.length > 0) throw new Error(`could not clean up ${failures.length} thing(s): ${failures.join('; ')}`);
 }

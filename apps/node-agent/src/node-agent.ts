@@ -8,6 +8,10 @@ import { createAgentMetrics } from './agent.metrics';
 import { ControlPlaneClient } from './control-plane/control-plane.client';
 import { statusReport } from './control-plane/status.report';
 import { startAgentHttp } from './http/agent.http';
+import { AgentNetwork } from './network/agent.network';
+import { publishedReplicas } from './proxy/published.replicas';
+import { planPublishedPorts } from './proxy/publish.plan';
+import { TcpForwarder } from './proxy/tcp.forwarder';
 import { Reconciler } from './reconcile/reconciler';
 import { ReplicaStateFile } from './reconcile/replica.state-file';
 
@@ -19,6 +23,10 @@ export class NodeAgent {
   private server?: http.Server;
   private reconciler?: Reconciler;
   private reportTimer?: NodeJS.Timeout;
+  private network?: AgentNetwork;
+  private forwarder?: TcpForwarder;
+  private publishing: Promise<void> = Promise.resolve();
+  private conflicts = '';
 
   constructor(
     private readonly config: AgentConfig,
@@ -30,11 +38,15 @@ export class NodeAgent {
     const logDir = path.join(config.stateDir, 'logs');
     fs.mkdirSync(logDir, { recursive: true });
     await this.prepareImages();
-    const runtime: ContainerRuntime = new LinuxRuntime({ stateDir: config.stateDir, imageDir: config.imageDir });
+    // Created before registering (containers are adopted first): bridge settings come with the pod CIDR.
+    const network = new AgentNetwork(config.stateDir, this.log);
+    this.network = network;
+    const runtime: ContainerRuntime = new LinuxRuntime({ stateDir: config.stateDir, imageDir: config.imageDir, bridge: () => network.current() });
+    this.forwarder = new TcpForwarder(config.address, this.log);
     const metrics = createAgentMetrics(config.name, () => this.reconciler);
     const reconciler = new Reconciler({
       runtime, logDir, state: new ReplicaStateFile(path.join(config.stateDir, 'replicas.json')),
-      onChange: () => this.reportSoon(), onRestart: (record) => metrics.recordRestart(record), log: this.log,
+      onChange: () => this.changed(), onRestart: (record) => metrics.recordRestart(record), log: this.log,
     });
     this.reconciler = reconciler;
     await reconciler.adopt();
@@ -77,10 +89,33 @@ export class NodeAgent {
         nodeName: config.name, address: config.address, agentPort: config.port, labels: config.labels,
         capacity: config.capacity, allocatable,
       },
-      onAssignments: (assignments) => reconciler.setDesired(assignments.replicas),
+      onRegistered: (response) => this.network!.configure(response.podCidr, response.clusterCidr),
+      onAssignments: (assignments) => {
+        void this.network!.routeTo(assignments.nodes);
+        reconciler.setDesired(assignments.replicas);
+      },
       report: () => statusReport(config.name, reconciler.views(), reconciler.goneKeys()),
       onReportAcknowledged: (report) => reconciler.acknowledgeGone(report.gone ?? []),
       log: this.log,
+    });
+  }
+
+  private changed(): void {
+    this.reportSoon();
+    this.publishSoon();
+  }
+
+  /** The published ports follow the running replicas; plans are applied one after the other. */
+  private publishSoon(): void {
+    const reconciler = this.reconciler;
+    const forwarder = this.forwarder;
+    if (!reconciler || !forwarder) return;
+    this.publishing = this.publishing.then(async () => {
+      const plan = planPublishedPorts(publishedReplicas(reconciler.views()), this.config.address);
+      const conflicts = plan.conflicts.join('; ');
+      if (conflicts && conflicts !== this.conflicts) this.log(`warning: ${conflicts}`);
+      this.conflicts = conflicts;
+      await forwarder.apply(plan.ports);
     });
   }
 
@@ -97,6 +132,7 @@ export class NodeAgent {
     clearTimeout(this.reportTimer);
     this.reconciler?.stop();
     this.client?.close();
+    await this.forwarder?.close();
     const server = this.server;
     if (!server) return;
     server.closeAllConnections(); // followers of logs would hold close() open

@@ -2,3 +2,4 @@ export * from './types';
 export * from './quantity';
 export * from './validation';
 export * from './template';
+export * from './cidr';

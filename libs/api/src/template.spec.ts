@@ -21,10 +21,12 @@ describe('replicaTemplate', () => {
     assert.notEqual(templateHash(replicaTemplate(changed)), templateHash(replicaTemplate(base)));
   });
   it('carries user and readOnlyRootFilesystem only when set, so that existing hashes stay', () => {
-    // The hash of `base` before these fields existed (issue 2's templates): adding them must not
-    // restart every replica of every service on upgrade.
-    assert.equal(templateHash(replicaTemplate(base)), '3114f04473');
-    const off = replicaTemplate({ ...base, spec: { ...base.spec, readOnlyRootFilesystem: false } });
+    // The hash of `base` before these fields existed (issue 2's templates, when host was the only
+    // network): adding them must not restart every replica of every service on upgrade. (A service
+    // that never named its network does change: the default became bridge, a new container.)
+    const host = { ...base, spec: { ...base.spec, network: 'host' as const } };
+    assert.equal(templateHash(replicaTemplate(host)), '3114f04473');
+    const off = replicaTemplate({ ...host, spec: { ...host.spec, readOnlyRootFilesystem: false } });
     assert.equal('readOnlyRootFilesystem' in off, false);
     assert.equal(templateHash(off), '3114f04473', 'false is the default: same template');
     const secured = replicaTemplate({ ...base, spec: { ...base.spec, user: 'app:staff', readOnlyRootFilesystem: true } });

@@ -31,7 +31,7 @@ export function replicaTemplate(service: Service): ReplicaTemplate {
       ...(limits.pids !== undefined ? { pids: limits.pids } : {}),
     },
     ports: spec.ports ?? [],
-    network: spec.network ?? 'host',
+    network: spec.network ?? 'bridge',
     restartPolicy: spec.restartPolicy ?? 'Always',
     terminationGracePeriodSeconds: spec.terminationGracePeriodSeconds ?? 30,
     ...(spec.placement?.nodeSelector ? { nodeSelector: spec.placement.nodeSelector } : {}),

@@ -13,6 +13,14 @@ describe('validateDocument', () => {
     assert.equal(result.object.metadata.namespace, 'default');
     assert.equal(result.object.spec.restartPolicy, 'Always');
     assert.equal(result.object.spec.terminationGracePeriodSeconds, 30);
+    assert.equal(result.object.spec.network, 'bridge', 'a network namespace of its own unless host is asked for');
+  });
+
+  it('accepts both network modes', () => {
+    for (const network of ['bridge', 'host']) {
+      const result = validateDocument(service({ network }), 0);
+      assert.ok(result.ok && result.object.spec.network === network, network);
+    }
   });
 
   // Each bad input names the field path a user has to fix.
@@ -27,6 +35,7 @@ describe('validateDocument', () => {
     ['bad restart policy', service({ restartPolicy: 'Sometimes' }), 'spec.restartPolicy', /Always, OnFailure, Never/],
     ['limit below request', service({ resources: { requests: { cpu: '2' }, limits: { cpu: '1' } } }), 'spec.resources.limits.cpu', /at least the request/],
     ['bad name', { apiVersion: 'tide/v1', kind: 'Service', metadata: { name: 'Web_1' }, spec: { replicas: 1, image: 'x' } }, 'metadata.name', /lower-case/],
+    ['unknown network mode', service({ network: 'overlay' }), 'spec.network', /one of bridge, host/],
     ['port out of range', service({ ports: [{ containerPort: 70000 }] }), 'spec.ports[0].containerPort', /between 1 and 65535/],
     ['user with spaces', service({ user: 'web server' }), 'spec.user', /"uid", "uid:gid", "name" or "name:group"/],
     ['user with two colons', service({ user: '1:2:3' }), 'spec.user', /"uid", "uid:gid"/],

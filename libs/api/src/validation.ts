@@ -134,8 +134,7 @@ function checkServiceSpec(c: Checker, spec: Json): void {
   if (spec.workingDir !== undefined && c.string(spec.workingDir, 'spec.workingDir') && !spec.workingDir.startsWith('/')) {
     c.fail('spec.workingDir', 'must be an absolute path');
   }
-  if (spec.network === 'bridge') c.fail('spec.network', 'bridge networking is not available yet: use "host" (the default)');
-  else if (spec.network !== undefined) c.oneOf(spec.network, 'spec.network', ['host']);
+  if (spec.network !== undefined) c.oneOf(spec.network, 'spec.network', ['bridge', 'host']);
   if (spec.restartPolicy !== undefined) c.oneOf(spec.restartPolicy, 'spec.restartPolicy', ['Always', 'OnFailure', 'Never']);
   if (spec.terminationGracePeriodSeconds !== undefined) {
     c.integer(spec.terminationGracePeriodSeconds, 'spec.terminationGracePeriodSeconds', 0, 3600);
@@ -215,7 +214,7 @@ function checkPorts(c: Checker, ports: unknown): void {
 
 function withDefaults(service: Service): Service {
   const spec: ServiceSpec = {
-    network: 'host',
+    network: 'bridge',
     restartPolicy: 'Always',
     terminationGracePeriodSeconds: 30,
     ...service.spec,

@@ -8,3 +8,6 @@ export { ensureBusyboxImage, BUSYBOX_REF } from './image/busybox.image';
 export { ensureNodeImage, NODE_REF, nodeRefs } from './image/node.image';
 export { detectCgroups, CgroupManager, ContainerCgroup } from './cgroups/cgroup';
 export { OverlaySnapshotter, OverlayMount } from './snapshot/overlay.snapshotter';
+export { BridgeSettings, bridgeSettings, bridgeNameFor } from './network/bridge.settings';
+export { NetworkError } from './network/network.command';
+export { PeerSlice, setUpNodeNetwork, syncPeerRoutes, tearDownNodeNetwork } from './network/node.network';

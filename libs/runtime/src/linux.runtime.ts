@@ -12,7 +12,9 @@ import { RawExit, launchInit } from './container/launch';
 import { ProcessHandle, processStartTime, sleep } from './container/process';
 import { startExec } from './exec/exec.session';
 import { ImageStore, ResolvedImage } from './image/image.store';
-import { InitConfig } from './init/init.config';
+import { InitConfig, namespacesFor } from './init/init.config';
+import { BridgeSettings } from './network/bridge.settings';
+import { BridgeAttacher, PreparedNetwork } from './network/container.network';
 import {
   ContainerExitStatus, ContainerInfo, ContainerRuntime, ContainerSpec, ContainerUsage, ExecOptions, ExecSession, RuntimeError,
 } from './runtime.types';
@@ -22,6 +24,10 @@ export interface LinuxRuntimeOptions {
   stateDir: string;
   imageDir: string;
   cgroups?: CgroupManager;
+  /** The node's bridge network, for containers with network 'bridge'. A function because the agent
+   *  learns its pod CIDR only when it registers, after creating the runtime (and adopting containers):
+   *  until then it answers undefined, and bridge containers fail to start with a message saying why. */
+  bridge?: () => BridgeSettings | undefined;
 }
 
 /** A container this runtime instance knows: started by it, or adopted from a state file. */
@@ -41,6 +47,7 @@ export class LinuxRuntime implements ContainerRuntime {
   private readonly snapshots: OverlaySnapshotter;
   private readonly states: ContainerStateFiles;
   private readonly cgroups: CgroupManager;
+  private readonly network: BridgeAttacher;
   private readonly tracked = new Map<string, Tracked>();
 
   constructor(options: LinuxRuntimeOptions) {
@@ -49,6 +56,7 @@ export class LinuxRuntime implements ContainerRuntime {
     this.snapshots = new OverlaySnapshotter(containersDir);
     this.states = new ContainerStateFiles(containersDir);
     this.cgroups = options.cgroups ?? detectCgroups();
+    this.network = new BridgeAttacher(options.stateDir, options.bridge ?? (() => undefined));
   }
 
   async start(spec: ContainerSpec): Promise<ContainerInfo> {
@@ -64,9 +72,11 @@ export class LinuxRuntime implements ContainerRuntime {
     let exited: Promise<RawExit> | undefined;
     try {
       const rootfs = await this.snapshots.prepare(spec.id, image.layerDirs);
+      const network = spec.network === 'bridge' ? this.network.prepare(spec.id, spec.hostname, path.join(this.states.dir(spec.id), 'etc')) : undefined;
       cgroup = await this.cgroups.create(spec.id, spec.limits);
       const logPath = spec.logPath ?? this.states.logPath(spec.id);
-      const launch = launchInit({ ...config, rootfs }, logPath, (process) => this.joined(spec, cgroup!, process));
+      const launch = launchInit({ ...config, rootfs, ...(network ? { bindFiles: network.bindFiles } : {}) }, logPath,
+        (process) => this.joined(spec, cgroup!, process, network), namespacesFor(spec.network));
       exited = launch.exited;
       const process = await launch.started;
       return this.track(spec, process, cgroup, launch.exited).info;
@@ -74,6 +84,7 @@ export class LinuxRuntime implements ContainerRuntime {
       // Undo in reverse: the init was killed by the launcher; once it is gone the cgroup can go.
       await exited;
       await cgroup?.destroy().catch(() => undefined);
+      await this.network.release(spec.id).catch(() => undefined);
       this.states.remove(spec.id);
       if (error instanceof RuntimeError) throw error;
       throw new RuntimeError('StartFailed', `container ${spec.id}: ${(error as Error).message}`);
@@ -91,12 +102,15 @@ export class LinuxRuntime implements ContainerRuntime {
     return { ref: spec.image, layerDirs: layers, config: { env: {} } };
   }
 
-  /** Between spawn and "go": the init joins its cgroup and is recorded, before the user's code runs. */
-  private async joined(spec: ContainerSpec, cgroup: ContainerCgroup, process: ProcessHandle): Promise<void> {
-    await cgroup.addProcess(process.pid);
+  /** Between spawn and "go": the init joins its cgroup, gets its network and is recorded, before the user's code runs. */
+  private async joined(spec: ContainerSpec, cgroup: ContainerCgroup, process: ProcessHandle, network?: PreparedNetwork): Promise<void> {
+    await Promise.all([cgroup.addProcess(process.pid), network && this.network.attach(process.pid, network)]);
     const pidStartTime = processStartTime(process.pid);
     if (pidStartTime === undefined) throw new Error('the container init exited before it could start the command');
-    this.states.write(spec.id, { spec, pid: process.pid, pidStartTime, startedAt: new Date().toISOString() });
+    this.states.write(spec.id, {
+      spec, pid: process.pid, pidStartTime, startedAt: new Date().toISOString(),
+      ...(network ? { network: { ip: network.ip, hostVeth: network.hostVeth } } : {}),
+    });
   }
 
   private track(spec: ContainerSpec, process: ProcessHandle, cgroup: ContainerCgroup, raw: Promise<RawExit>): Tracked {
@@ -127,6 +141,7 @@ export class LinuxRuntime implements ContainerRuntime {
       startedAt: new Date(state.startedAt),
       logPath: state.spec.logPath ?? this.states.logPath(state.spec.id),
       upperDir: this.snapshots.upperDir(state.spec.id),
+      ...(state.network ? { ip: state.network.ip } : {}),
       ...(state.exit ? { exit: exitFromState(state.exit) } : {}),
     };
   }
@@ -198,6 +213,7 @@ export class LinuxRuntime implements ContainerRuntime {
     // destroy() kills whatever is left in the group (a process that escaped the PID namespace's
     // teardown cannot exist, but a cgroup is the place to be sure) before removing it.
     await this.cgroupOf(id)?.destroy();
+    await this.network.release(id);
     await this.snapshots.remove(id);
     this.states.remove(id);
     this.tracked.delete(id);

@@ -5,3 +5,4 @@ export * from './object.store';
 export * from './etcd.supervisor';
 export * from './node.leases';
 export * from './leader.election';
+export * from './pod-cidr.claims';

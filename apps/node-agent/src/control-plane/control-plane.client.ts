@@ -5,13 +5,15 @@
  * plane outage is no reason to stop anything.
  */
 import * as grpc from '@grpc/grpc-js';
-import { AgentServiceClient, Assignments__Output, RegisterRequest, StatusReport, loadAgentProto } from '@tide/proto';
+import { AgentServiceClient, Assignments__Output, RegisterRequest, RegisterResponse__Output, StatusReport, loadAgentProto } from '@tide/proto';
 import { BackoffPolicy, backoffDelayMs } from '../reconcile/backoff.policy';
 
 export interface ControlPlaneClientOptions {
   /** host:port of the gRPC endpoint, or several comma-separated: on failure the next one is tried. */
   address: string;
   registration: RegisterRequest;
+  /** After each successful registration, before assignments are watched (the node's network is set up here). */
+  onRegistered?(response: RegisterResponse__Output): Promise<void>;
   onAssignments(assignments: Assignments__Output): void;
   /** The report to send now. */
   report(): StatusReport;
@@ -103,7 +105,9 @@ export class ControlPlaneClient {
     if (this.closed) return;
     const session = this.resetSession();
     try {
-      const response = await this.call<{ heartbeatIntervalMs?: number }>((done) => this.client.Register(this.options.registration, this.deadline(), done));
+      const response = await this.call<RegisterResponse__Output>((done) => this.client.Register(this.options.registration, this.deadline(), done));
+      if (session !== this.session) return;
+      await this.options.onRegistered?.(response);
       if (session !== this.session) return;
       if (this.failedAttempts > 0) this.options.log(`control plane at ${this.address} reachable again`);
       this.failedAttempts = 0;

@@ -9,8 +9,16 @@ describe('status report', () => {
     const startedAt = new Date('2026-01-01T00:00:00Z');
     record.container = { id: 'default.web-1', pid: 42, startedAt, logPath: '/l', spec: {} as never };
     assert.deepEqual(replicaStatus({ record, phase: 'Running', ready: true }), {
-      namespace: 'default', name: 'web-1', phase: 'Running', ready: true, restartCount: 0, message: '', pid: 42, startedAt: '2026-01-01T00:00:00.000Z',
+      namespace: 'default', name: 'web-1', phase: 'Running', ready: true, restartCount: 0, message: '', pid: 42, ip: '', startedAt: '2026-01-01T00:00:00.000Z',
     });
+  });
+
+  it('reports the address of a running bridge replica, none once it exited', () => {
+    const record = newRecord('default', 'web-1');
+    record.container = { id: 'default.web-1', pid: 42, startedAt: new Date(), logPath: '/l', spec: {} as never, ip: '100.64.3.7' };
+    assert.equal(replicaStatus({ record, phase: 'Running', ready: true }).ip, '100.64.3.7');
+    record.exit = { code: 0, signal: null, oomKilled: false, finishedAt: new Date() };
+    assert.equal(replicaStatus({ record, phase: 'Succeeded', ready: false }).ip, '');
   });
 
   it('reports the last exit: a signal has no code', () => {

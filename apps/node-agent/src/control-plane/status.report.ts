@@ -13,6 +13,7 @@ export function replicaStatus({ record, phase, ready }: ReplicaView): ReplicaSta
     restartCount: record.restartCount,
     message: record.message ?? '',
     pid: alive?.pid ?? 0,
+    ip: alive?.ip ?? '',
     startedAt: alive ? alive.startedAt.toISOString() : '',
     ...(exit
       ? { lastExit: { hasCode: exit.code !== null, code: exit.code ?? 0, signal: exit.signal ?? '', reason: exit.reason, finishedAt: exit.finishedAt } }

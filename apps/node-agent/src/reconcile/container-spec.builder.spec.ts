@@ -36,6 +36,12 @@ describe('container spec from an assignment', () => {
     assert.equal('readOnlyRootFilesystem' in plain, false);
   });
 
+  it('carries the network mode; an empty one (an older control plane) means host', () => {
+    assert.equal(buildContainerSpec(assignment('a', { container: { network: 'bridge' } }), '/l').network, 'bridge');
+    assert.equal(buildContainerSpec(assignment('a', { container: { network: 'host' } }), '/l').network, 'host');
+    assert.equal(buildContainerSpec(assignment('a', { container: { network: '' } }), '/l').network, 'host');
+  });
+
   it('reads the grace period back from labels, 30 s when missing', () => {
     assert.equal(gracePeriodFromLabels({ terminationGracePeriodSeconds: '0' }), 0);
     assert.equal(gracePeriodFromLabels({ terminationGracePeriodSeconds: '7' }), 7);

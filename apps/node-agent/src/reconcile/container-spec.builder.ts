@@ -45,6 +45,8 @@ export function buildContainerSpec(assignment: Assignment__Output, logPath: stri
       memoryBytes: positive(container.memoryLimitBytes),
       pids: positive(container.pidsLimit),
     },
+    // An empty network comes from a control plane older than bridge networking: host, as it meant.
+    network: container.network === 'bridge' ? 'bridge' : 'host',
     logPath,
     labels: {
       [LABEL.namespace]: assignment.namespace,

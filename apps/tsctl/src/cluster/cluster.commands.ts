@@ -36,13 +36,14 @@ interface ClusterRecord {
 
 export const upCommand: Command = {
   name: 'up',
-  usage: 'tsctl up [--nodes N] [--state-dir DIR] [--base-port P] [--node-grace-seconds S] [--timeout SECONDS]',
+  usage: 'tsctl up [--nodes N] [--state-dir DIR] [--base-port P] [--node-grace-seconds S] [--pod-cidr CIDR] [--timeout SECONDS]',
   summary: 'start a local cluster (control plane with its etcd, N node agents) and wait until it is Ready',
   options: [
     { long: 'nodes', help: `number of nodes, 1 to ${MAX_LOCAL_NODES} (default 2)` },
     { long: 'state-dir', help: `where everything is kept (default ${DEFAULT_STATE_DIR})` },
     { long: 'base-port', help: 'HTTP API port; gRPC P+1, etcd P+2/P+3, agents P+10+i (default 7070)' },
     { long: 'node-grace-seconds', help: "how long a NotReady node's replicas wait before they are replaced" },
+    { long: 'pod-cidr', help: 'the container network, a /24 of it per node (default 100.64.0.0/16)' },
     { long: 'timeout', help: 'seconds to wait for the cluster to be Ready (default 120)' },
   ],
   async run(ctx: CommandContext): Promise<void> {
@@ -59,7 +60,7 @@ export const upCommand: Command = {
     }
     fs.mkdirSync(layout.stateDir, { recursive: true });
     const started: string[] = [];
-    const controlPlanePid = await ensureControlPlane(layout, grace, started);
+    const controlPlanePid = await ensureControlPlane(layout, controlPlaneArgs(layout, grace, ctx.options.get('pod-cidr')), started);
     const api = new ApiClient(layout.server);
     await waitUntil('the control plane to answer /healthz', deadline, [{ pid: controlPlanePid, what: 'the control plane', log: layout.controlPlaneLog }],
       async () => (await api.fetch('GET', '/healthz')).ok);
@@ -85,7 +86,7 @@ function stateDirOf(ctx: CommandContext, fallback = DEFAULT_STATE_DIR): string {
   return path.resolve(ctx.options.get('state-dir') ?? fallback);
 }
 
-async function ensureControlPlane(layout: ClusterLayout, grace: number | undefined, started: string[]): Promise<number> {
+async function ensureControlPlane(layout: ClusterLayout, args: string[], started: string[]): Promise<number> {
   const [running] = findProcesses(CONTROL_PLANE.script, layout.stateDir);
   if (running) return running;
   const ports = [layout.basePort, layout.basePort + 1, layout.basePort + 2, layout.basePort + 3];
@@ -95,7 +96,7 @@ async function ensureControlPlane(layout: ClusterLayout, grace: number | undefin
     }
   }
   started.push('control plane');
-  return startDetached(CONTROL_PLANE.path, controlPlaneArgs(layout, grace), layout.controlPlaneLog);
+  return startDetached(CONTROL_PLANE.path, args, layout.controlPlaneLog);
 }
 
 function ensureAgent(layout: ClusterLayout, node: ClusterLayout['nodes'][number], started: string[]): number {

@@ -11,6 +11,7 @@ describe('local cluster layout', () => {
     assert.deepEqual(controlPlaneArgs(layout, 5), [
       '--listen', '127.0.0.1:27070', '--grpc-listen', '127.0.0.1:27071', '--etcd-port', '27072', '--state-dir', '/tmp/t/control-plane', '--node-grace-seconds', '5',
     ]);
+    assert.deepEqual(controlPlaneArgs(layout, undefined, '100.64.128.0/20').slice(-2), ['--pod-cidr', '100.64.128.0/20']);
   });
 
   it('gives node i the address 127.0.1.i, agent port P+10+i and 1/N of the machine', () => {

@@ -48,11 +48,12 @@ export function clusterLayout(stateDir: string, basePort: number, nodeCount: num
   };
 }
 
-export function controlPlaneArgs(layout: ClusterLayout, nodeGraceSeconds?: number): string[] {
+export function controlPlaneArgs(layout: ClusterLayout, nodeGraceSeconds?: number, podCidr?: string): string[] {
   return [
     '--listen', layout.httpListen, '--grpc-listen', layout.grpcListen, '--etcd-port', String(layout.etcdPort),
     '--state-dir', layout.controlPlaneStateDir,
     ...(nodeGraceSeconds !== undefined ? ['--node-grace-seconds', String(nodeGraceSeconds)] : []),
+    ...(podCidr !== undefined ? ['--pod-cidr', podCidr] : []),
   ];
 }
 

@@ -62,10 +62,10 @@ export function describeReplica(r: Replica, events: TideEvent[], nowMs?: number)
     ['Image', t?.image], ['Command', t ? commandLine(t.command, t.args) || '<image default>' : undefined],
     ['Requests', t ? `cpu ${formatCpu(t.requests.cpuMillis)}, memory ${formatMemory(t.requests.memoryBytes)}` : undefined],
     ['Limits', t ? limitsText(t.limits) : undefined],
-    ['Restart policy', t?.restartPolicy],
+    ['Restart policy', t?.restartPolicy], ['Network', t?.network],
     ['Restarts', String(st?.restartCount ?? 0)],
     ['Last exit', st?.lastExit ? `${lastExitText(r)} at ${st.lastExit.finishedAt}` : undefined],
-    ['Started', st?.startedAt], ['PID', st?.pid ? `${st.pid} (on the node)` : undefined],
+    ['Started', st?.startedAt], ['PID', st?.pid ? `${st.pid} (on the node)` : undefined], ['IP', st?.ip],
     ['Template hash', r.spec.templateHash], ['Message', st?.message],
   ]);
   return [...lines, ...unschedulableSection(r), ...eventsSection(events, nowMs)].join('\n');
@@ -95,7 +95,7 @@ export function describeNode(n: Node, replicas: Replica[], events: TideEvent[], 
   const percent = (used: number, total: number | undefined) => (total ? ` (${Math.round((used * 100) / total)}%)` : '');
   const lines = fields([
     ['Name', n.metadata.name], ['Labels', labelsText(n.metadata.labels)], ['Created', created(n.metadata.creationTimestamp, nowMs)],
-    ['Address', `${n.spec.address}${n.spec.agentPort ? ` (agent port ${n.spec.agentPort})` : ''}`],
+    ['Address', `${n.spec.address}${n.spec.agentPort ? ` (agent port ${n.spec.agentPort})` : ''}`], ['Pod CIDR', n.spec.podCIDR],
     ['Status', `${nodeStatusText(n)}${n.status?.message ? ` (${n.status.message})` : ''}`],
     ['Last heartbeat', n.status?.lastHeartbeat ? `${n.status.lastHeartbeat} (${formatAge(n.status.lastHeartbeat, nowMs)} ago)` : undefined],
     ['NotReady since', n.status?.notReadySince],

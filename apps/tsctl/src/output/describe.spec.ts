@@ -33,6 +33,17 @@ describe('describe', () => {
     assert.match(text, /^Events: +<none>$/m);
   });
 
+  it('shows the network mode and address of a replica, and the pod CIDR of a node', () => {
+    const bridged = replica('web-1', 'node-1', { ip: '100.64.0.7' });
+    bridged.spec.template.network = 'bridge';
+    const text = describeReplica(bridged, [], NOW);
+    assert.match(text, /^Network: +bridge$/m);
+    assert.match(text, /^IP: +100\.64\.0\.7$/m);
+    const withSlice = node('node-1', true);
+    withSlice.spec.podCIDR = '100.64.0.0/24';
+    assert.match(describeNode(withSlice, [], [], NOW), /^Pod CIDR: +100\.64\.0\.0\/24$/m);
+  });
+
   it('describes a service with its replicas', () => {
     const text = describeService(service('web', 2, 1, 60), [replica('web-1', 'node-1')], [], NOW);
     assert.match(text, /^Replicas: +2 desired \| 1 running \| 1 ready \| 0 pending$/m);

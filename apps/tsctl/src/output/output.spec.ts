@@ -52,6 +52,19 @@ describe('tables', () => {
   });
 });
 
+describe('wide tables', () => {
+  const wide = { ...plain, wide: true };
+  it('show a replica\'s pid and address (none for host networking)', () => {
+    const text = replicasTable([replica('web-1', 'node-1', { pid: 42, ip: '100.64.1.7' }), replica('web-2', 'node-1', { pid: 43 })], wide);
+    assert.deepEqual(text.split('\n').map((line) => line.split(/\s{2,}/).slice(8)), [['PID', 'IP', 'MESSAGE'], ['42', '100.64.1.7'], ['43', '-']]);
+  });
+  it('show a node\'s replica count and pod CIDR', () => {
+    const withSlice = { ...node('node-1', true), spec: { ...node('node-1', true).spec, podCIDR: '100.64.0.0/24' } };
+    const text = nodesTable([withSlice, node('node-2', true)], [replica('a-1', 'node-1')], wide);
+    assert.deepEqual(text.split('\n').map((line) => line.split(/\s{2,}/).slice(6)), [['REPLICAS', 'POD-CIDR', 'LABELS'], ['1', '100.64.0.0/24', 'zone=a'], ['0', '-', 'zone=a']]);
+  });
+});
+
 describe('ages', () => {
   const table: [number, string][] = [
     [0, '0s'], [45, '45s'], [119, '119s'], [150, '2m30s'], [600, '10m'], [7199, '119m'],

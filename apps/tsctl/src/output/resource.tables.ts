@@ -41,10 +41,11 @@ export function replicasTable(replicas: Replica[], options: TableOptions): strin
       r.metadata.name, r.spec.service, r.spec.nodeName ?? '<none>', replicaPhase(r), r.status?.ready ? '1/1' : '0/1',
       String(r.status?.restartCount ?? 0), lastExitText(r), formatAge(r.metadata.creationTimestamp, options.nowMs),
     ];
-    return options.wide ? [...row, r.status?.pid ? String(r.status.pid) : '-', oneLine(r.status?.message ?? r.status?.unschedulable?.summary ?? '')] : row;
+    const wide = [r.status?.pid ? String(r.status.pid) : '-', r.status?.ip ?? '-', oneLine(r.status?.message ?? r.status?.unschedulable?.summary ?? '')];
+    return options.wide ? [...row, ...wide] : row;
   });
   const header = ['NAME', 'SERVICE', 'NODE', 'PHASE', 'READY', 'RESTARTS', 'LAST-EXIT', 'AGE'];
-  return withNamespaceColumn(options, options.wide ? [...header, 'PID', 'MESSAGE'] : header, rows, replicas.map((r) => r.metadata.namespace));
+  return withNamespaceColumn(options, options.wide ? [...header, 'PID', 'IP', 'MESSAGE'] : header, rows, replicas.map((r) => r.metadata.namespace));
 }
 
 export function replicaPhase(replica: Replica): string {
@@ -76,10 +77,10 @@ export function nodesTable(nodes: Node[], replicas: Replica[], options: TableOpt
       `${formatCpu(requested.cpu)}/${formatCpu(allocatable.cpu)}`, `${formatMemory(requested.memory)}/${formatMemory(allocatable.memory)}`,
       formatAge(n.metadata.creationTimestamp, options.nowMs),
     ];
-    return options.wide ? [...row, String(requested.count), labelsText(n.metadata.labels)] : row;
+    return options.wide ? [...row, String(requested.count), n.spec.podCIDR ?? '-', labelsText(n.metadata.labels)] : row;
   });
   const header = ['NAME', 'STATUS', 'ADDRESS', 'CPU', 'MEMORY', 'AGE'];
-  return formatTable(options.wide ? [...header, 'REPLICAS', 'LABELS'] : header, rows);
+  return formatTable(options.wide ? [...header, 'REPLICAS', 'POD-CIDR', 'LABELS'] : header, rows);
 }
 
 export function eventsTable(events: TideEvent[], nowMs?: number): string {

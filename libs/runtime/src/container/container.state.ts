@@ -1,6 +1,7 @@
 /** The on-disk record of a container, so that a restarted agent finds and adopts it. */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { ContainerNetwork } from '../network/container.network';
 import { ContainerExitStatus, ContainerSpec } from '../runtime.types';
 
 export interface ContainerState {
@@ -8,6 +9,8 @@ export interface ContainerState {
   pid: number;
   pidStartTime: number;
   startedAt: string;
+  /** Bridge containers: the address and the host end of the veth pair. */
+  network?: ContainerNetwork;
   exit?: { code: number | null; signal: string | null; oomKilled: boolean; finishedAt: string };
 }
 

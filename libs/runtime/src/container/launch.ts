@@ -33,14 +33,17 @@ type WorkerMessage =
   | { type: 'exit'; code: number | null; signal: string | null };
 
 /**
- * Starts the init. `onSpawned` runs between spawn and "go", while the init waits with its root ready:
- * the place to join the cgroup, so that nothing of the user's runs outside its limits.
+ * Starts the init in `namespaces` (namespacesFor(spec.network)). `onSpawned` runs between spawn and
+ * "go", while the init waits with its root ready: the place to join the cgroup, so that nothing of the
+ * user's runs outside its limits, and to wire a bridge container's network namespace.
  */
-export function launchInit(config: InitConfig, logPath: string, onSpawned: (process: ProcessHandle) => Promise<void>): Launch {
+export function launchInit(
+  config: InitConfig, logPath: string, onSpawned: (process: ProcessHandle) => Promise<void>, namespaces = CONTAINER_NAMESPACES,
+): Launch {
   fs.mkdirSync(path.dirname(logPath), { recursive: true });
   // A file, not a pipe: the container keeps writing its log while no agent is running.
   const logFd = fs.openSync(logPath, 'a');
-  const data: StartWorkerData = { initScript: INIT_SCRIPT, initConfig: JSON.stringify(config), logFd, namespaces: CONTAINER_NAMESPACES };
+  const data: StartWorkerData = { initScript: INIT_SCRIPT, initConfig: JSON.stringify(config), logFd, namespaces };
   const worker = new Worker(START_WORKER, { workerData: data });
   let handle: ProcessHandle | undefined;
   let settleStart!: { resolve: (h: ProcessHandle) => void; reject: (e: Error) => void };

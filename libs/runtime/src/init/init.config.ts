@@ -12,6 +12,16 @@ export interface InitConfig {
   user?: string;
   /** Remounts the root read-only once every other mount is made. */
   readOnlyRootFilesystem?: boolean;
+  /** Files of the container's state dir bind-mounted over image paths before pivot_root (bridge
+   *  networking's /etc/hosts and /etc/resolv.conf). */
+  bindFiles?: BindFile[];
+}
+
+export interface BindFile {
+  /** On the host. */
+  source: string;
+  /** Absolute path inside the container. */
+  target: string;
 }
 
 /** fd 3: the agent writes one byte once the init's pid is in its cgroup. */

@@ -54,7 +54,7 @@ describe('container init steps', () => {
   it('names its steps in the order it runs them', () => {
     assert.deepEqual(INIT_STEPS.map((s) => s.name), [
       'makePrivate', 'mountRoot', 'mountProc', 'mountDev', 'mountDevPts', 'mountMqueue', 'mountSys', 'maskPaths',
-      'readOnlyPaths', 'readOnlyRoot', 'pivotRoot', 'setHostname',
+      'readOnlyPaths', 'mountBindFiles', 'readOnlyRoot', 'pivotRoot', 'setHostname',
     ]);
   });
 

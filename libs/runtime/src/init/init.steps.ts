@@ -9,6 +9,7 @@ import {
   MNT_DETACH, MS_BIND, MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_PRIVATE, MS_RDONLY, MS_REC, MS_REMOUNT, Sys,
 } from '@tide/syscall';
 import { overlayOptions } from '../snapshot/overlay.snapshotter';
+import { mountBindFiles } from './bind-files.step';
 import { InitConfig } from './init.config';
 import { groupEntries } from './user';
 
@@ -51,6 +52,8 @@ const PROC_FLAGS = MS_NOSUID | MS_NODEV | MS_NOEXEC;
  *    reachable to bind devices. devpts is a new instance (the container's ptys are its own, numbered
  *    from 0); mqueue shows the queues of the IPC namespace the init is in, the container's.
  * 5. maskPaths, readOnlyPaths: over the proc and sysfs just mounted, so they come after them.
+ *    mountBindFiles: its sources (/etc/hosts, /etc/resolv.conf of bridge networking) are in the
+ *    container's state dir on the host, and it may create its targets in the root: before readOnlyRoot.
  * 6. readOnlyRoot: the overlay's own mount turns read-only only now, after every mount point in it
  *    has been created; /proc, /dev, /dev/shm and /sys are mounts of their own and stay as they are.
  * 7. pivotRoot: pivot_root(".", ".") stacks the old root under the new one, and the lazy unmount
@@ -69,6 +72,7 @@ export const INIT_STEPS: readonly InitStep[] = [
   { name: 'mountSys', run: mountSys },
   { name: 'maskPaths', run: maskPaths },
   { name: 'readOnlyPaths', run: readOnlyPaths },
+  { name: 'mountBindFiles', run: mountBindFiles },
   { name: 'readOnlyRoot', run: readOnlyRoot },
   { name: 'pivotRoot', run: pivotRoot },
   { name: 'setHostname', run: (sys, c) => sys.sethostname(c.hostname) },

@@ -1,0 +1,68 @@
+/**
+ * Gives each node its slice of the container network (a /24 of --pod-cidr) when it registers. The
+ * slice is kept on the Node (spec.podCIDR) and in a claim key per slice, so a node gets the same one
+ * back after re-registering or a control-plane restart, and no slice ever goes to two nodes.
+ */
+import { CidrError, NODE_SLICE_PREFIX, formatCidr, parseCidr, subnetAt, subnetCount, cidrContains } from '@tide/api';
+
+export class PodCidrExhaustedError extends Error {
+  constructor(clusterCidr: string, slices: number) {
+    super(`no free /${NODE_SLICE_PREFIX} left in the container network ${clusterCidr} (all ${slices} are held by nodes): start the control plane with a larger --pod-cidr`);
+    this.name = 'PodCidrExhaustedError';
+  }
+}
+
+/** The container network given with --pod-cidr, checked: it must hold at least one node slice. */
+export function parseClusterCidr(text: string): string {
+  const cidr = parseCidr(text);
+  if (cidr.prefix > NODE_SLICE_PREFIX) throw new CidrError(`"${text}" is smaller than one node's slice (a /${NODE_SLICE_PREFIX})`);
+  return formatCidr(cidr);
+}
+
+/**
+ * The slices to try for a node, best first: the one its Node object records (stable across
+ * re-registration), then one a claim says it holds (its Node object was lost), then the free ones
+ * in order. Slices claimed by other nodes never appear.
+ */
+export function podCidrCandidates(clusterCidr: string, node: string, recorded: string | undefined, claims: ReadonlyMap<string, string>): string[] {
+  const cluster = parseCidr(clusterCidr);
+  const candidates: string[] = [];
+  const insideCluster = (cidr: string) => {
+    try {
+      const slice = parseCidr(cidr);
+      return slice.prefix === NODE_SLICE_PREFIX && cidrContains(cluster, slice.network);
+    } catch {
+      return false;
+    }
+  };
+  if (recorded && insideCluster(recorded) && (claims.get(recorded) ?? node) === node) candidates.push(recorded);
+  for (const [cidr, owner] of claims) if (owner === node && insideCluster(cidr) && !candidates.includes(cidr)) candidates.push(cidr);
+  for (let i = 0; i < subnetCount(cluster, NODE_SLICE_PREFIX); i++) {
+    const cidr = formatCidr(subnetAt(cluster, NODE_SLICE_PREFIX, i));
+    if (!claims.has(cidr) && !candidates.includes(cidr)) candidates.push(cidr);
+  }
+  return candidates;
+}
+
+/** The compare-and-swap store of slice claims (PodCidrClaims in @tide/store). */
+export interface SliceClaims {
+  list(): Promise<Map<string, string>>;
+  claim(cidr: string, node: string): Promise<string>;
+}
+
+export class PodCidrAllocator {
+  constructor(
+    readonly clusterCidr: string,
+    private readonly claims: SliceClaims,
+  ) {}
+
+  /** The node's slice: the recorded one if it is still the node's, else the first one it can claim. */
+  async forNode(node: string, recorded: string | undefined): Promise<string> {
+    const claims = await this.claims.list();
+    for (const cidr of podCidrCandidates(this.clusterCidr, node, recorded, claims)) {
+      // Lost to another control plane meanwhile: the next one.
+      if ((await this.claims.claim(cidr, node)) === node) return cidr;
+    }
+    throw new PodCidrExhaustedError(this.clusterCidr, subnetCount(parseCidr(this.clusterCidr), NODE_SLICE_PREFIX));
+  }
+}

@@ -1,0 +1,110 @@
+/**
+ * A bridge container's network: an address from the node's slice (before the init starts, so that
+ * its /etc/hosts can name it), then, between spawn and "go", a veth pair whose host end joins the
+ * bridge and whose other end is created directly inside the container's network namespace as eth0,
+ * and the container's lo, address and default route. The veth dies with the namespace.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { parseCidr } from '@tide/api';
+import { BindFile } from '../init/init.config';
+import { BridgeSettings, hostVethNameFor } from './bridge.settings';
+import { AddressAllocator } from './ipam';
+import { NetworkError, ipBatch, linkExists } from './network.command';
+
+/** What a started bridge container keeps in its state file. */
+export interface ContainerNetwork {
+  ip: string;
+  hostVeth: string;
+}
+
+/** A container about to start: its address and settings are fixed before the init is spawned. */
+export interface PreparedNetwork extends ContainerNetwork {
+  settings: BridgeSettings;
+  bindFiles: BindFile[];
+}
+
+export class BridgeAttacher {
+  private readonly addresses: AddressAllocator;
+
+  constructor(
+    private readonly stateDir: string,
+    private readonly settings: () => BridgeSettings | undefined,
+  ) {
+    this.addresses = new AddressAllocator(path.join(stateDir, 'network', 'addresses'));
+  }
+
+  /** Reserves an address and writes the container's /etc/hosts and /etc/resolv.conf into `dir`. */
+  prepare(id: string, hostname: string, dir: string): PreparedNetwork {
+    const settings = this.settings();
+    if (!settings) {
+      throw new NetworkError('bridge networking is not set up on this node yet (it gets its pod CIDR when it registers with the control plane)');
+    }
+    const ip = this.addresses.allocate(id, settings.subnet, settings.gateway);
+    return { ip, hostVeth: hostVethNameFor(this.stateDir, id), settings, bindFiles: writeEtcFiles(dir, hostname, ip) };
+  }
+
+  /** Wires the container whose init is `pid` (waiting for "go" in its fresh network namespace). */
+  async attach(pid: number, prepared: PreparedNetwork): Promise<void> {
+    const { hostVeth, ip, settings } = prepared;
+    const prefix = parseCidr(settings.subnet).prefix;
+    // `netns PID` creates the peer right inside the container's namespace, already named eth0.
+    await ipBatch([
+      `link add ${hostVeth} type veth peer name eth0 netns ${pid}`,
+      `link set ${hostVeth} master ${settings.bridge} up`,
+    ]);
+    await ipBatch([
+      'link set lo up',
+      `addr add ${ip}/${prefix} dev eth0`,
+      'link set eth0 up',
+      `route add default via ${settings.gateway} dev eth0`,
+    ], pid);
+  }
+
+  addressOf(id: string): string | undefined {
+    return this.addresses.addressOf(id);
+  }
+
+  /**
+   * Frees the container's address. The veth goes with the container's network namespace, but the
+   * kernel tears namespaces down asynchronously: deleting the host end now leaves nothing behind.
+   */
+  async release(id: string): Promise<void> {
+    const hostVeth = hostVethNameFor(this.stateDir, id);
+    if (linkExists(hostVeth)) await ipBatch([`link del ${hostVeth}`]).catch(() => undefined); // gone meanwhile
+    this.addresses.release(id);
+  }
+}
+
+const HOSTS_HEADER = '127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n';
+
+/** The files the init bind-mounts over the image's (a file of the container's own, writable, removed with it). */
+function writeEtcFiles(dir: string, hostname: string, ip: string): BindFile[] {
+  fs.mkdirSync(dir, { recursive: true });
+  const hosts = path.join(dir, 'hosts');
+  fs.writeFileSync(hosts, `${HOSTS_HEADER}${ip}\t${hostname}\n`);
+  const files: BindFile[] = [{ source: hosts, target: '/etc/hosts' }];
+  const resolv = resolvConfForContainers();
+  if (resolv) {
+    fs.writeFileSync(path.join(dir, 'resolv.conf'), resolv);
+    files.push({ source: path.join(dir, 'resolv.conf'), target: '/etc/resolv.conf' });
+  }
+  return files;
+}
+
+/**
+ * The host's resolver configuration, without loopback name servers (127.0.0.53 and the like answer
+ * on the host's lo, which a container cannot reach); undefined when no name server is left, and
+ * the image keeps its own file.
+ */
+export function resolvConfForContainers(hostFile = '/etc/resolv.conf'): string | undefined {
+  let text: string;
+  try {
+    text = fs.readFileSync(hostFile, 'utf8');
+  } catch {
+    return undefined;
+  }
+  const lines = text.split('\n').filter((line) => !/^\s*nameserver\s+(127\.|::1\b)/.test(line));
+  if (!lines.some((line) => /^\s*nameserver\s+\S/.test(line))) return undefined;
+  return lines.join('\n');
+}

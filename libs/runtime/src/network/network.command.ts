@@ -1,0 +1,71 @@
+/**
+ * The network is configured with iproute2 and iptables, the tools an operator would use to inspect
+ * it. `ip -batch -` takes several commands per process, so wiring a container costs two short-lived
+ * processes: one in the node's network namespace, one (through nsenter) in the container's.
+ */
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+export class NetworkError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'NetworkError';
+  }
+}
+
+/** The agent may be started with a PATH without the sbin directories, where ip and iptables live. */
+const SEARCH_DIRS = ['/usr/sbin', '/sbin', '/usr/bin', '/bin'];
+
+function toolPath(name: string): string | undefined {
+  for (const dir of [...(process.env.PATH ?? '').split(':').filter(Boolean), ...SEARCH_DIRS]) {
+    const candidate = path.join(dir, name);
+    if (fs.existsSync(candidate)) return candidate;
+  }
+  return undefined;
+}
+
+export function hasTool(name: string): boolean {
+  return toolPath(name) !== undefined;
+}
+
+export function findTool(name: string): string {
+  const found = toolPath(name);
+  if (found) return found;
+  const hint = name === 'iptables' ? 'iptables' : name === 'nsenter' ? 'util-linux' : 'iproute2';
+  throw new NetworkError(`${name} not found (install Debian's ${hint}: scripts/setup.sh does)`);
+}
+
+/** Runs a tool; resolves with its stdout, rejects with a NetworkError carrying its stderr. */
+export function run(tool: string, args: string[], input?: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(findTool(tool), args, { stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on('error', (error) => reject(new NetworkError(`${tool}: ${error.message}`)));
+    child.on('close', (code) => {
+      if (code === 0) resolve(stdout);
+      else reject(new NetworkError(`${tool} ${args.join(' ')} failed (exit ${code}): ${stderr.trim() || stdout.trim()}${input ? `\ninput:\n${input}` : ''}`));
+    });
+    // A tool that fails early stops reading: its exit status tells why, not our EPIPE.
+    child.stdin?.on('error', () => undefined);
+    child.stdin?.end(input);
+  });
+}
+
+/** Several `ip` commands in one process, in the agent's network namespace or in that of a process. */
+export function ipBatch(commands: string[], inNetnsOf?: number): Promise<string> {
+  const input = `${commands.join('\n')}\n`;
+  if (inNetnsOf === undefined) return run('ip', ['-batch', '-'], input);
+  return run('nsenter', [`--net=/proc/${inNetnsOf}/ns/net`, '--', findTool('ip'), '-batch', '-'], input);
+}
+
+export function ipJson<T>(args: string[]): Promise<T> {
+  return run('ip', ['-j', ...args]).then((text) => JSON.parse(text || '[]') as T);
+}
+
+export function linkExists(name: string): boolean {
+  return fs.existsSync(`/sys/class/net/${name}`);
+}
