@@ -26,6 +26,8 @@ export interface NodeResult<T = undefined> {
   node: string;
   ok: boolean;
   error?: string;
+  /** The agent's HTTP status on failure; 0 when it could not be reached. */
+  status?: number;
   value?: T;
 }
 
