@@ -3,6 +3,7 @@ import type { NextFunction, Request, Response } from 'express';
 import { ApiController } from './api/api.controller';
 import { CLUSTER, ClusterContext } from './api/cluster.context';
 import { HealthController } from './api/health.controller';
+import { ImagesController } from './api/images.controller';
 
 @Module({})
 export class AppModule implements NestModule {
@@ -10,7 +11,7 @@ export class AppModule implements NestModule {
 
   static forCluster(context: ClusterContext): DynamicModule {
     AppModule.context = context;
-    return { module: AppModule, controllers: [ApiController, HealthController], providers: [{ provide: CLUSTER, useValue: context }] };
+    return { module: AppModule, controllers: [ApiController, ImagesController, HealthController], providers: [{ provide: CLUSTER, useValue: context }] };
   }
 
   configure(consumer: MiddlewareConsumer): void {

@@ -7,6 +7,7 @@ import { INestApplication, Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { Etcd3, EtcdSupervisor, LeaderElection, NodeLeases, ObjectStore, PodCidrClaims, Watcher } from '@tide/store';
 import { AgentGrpcServer } from './agent.grpc';
+import { attachExecProxy } from './api/exec.proxy';
 import { AppModule } from './app.module';
 import { ControlPlaneConfig } from './config';
 import { EventRecorder } from './controllers/events.recorder';
@@ -27,6 +28,7 @@ export class ControlPlane {
   private runner?: LeaderRunner;
   private leases?: NodeLeases;
   private watchers: Watcher[] = [];
+  private endExecSessions?: () => void;
 
   constructor(private readonly config: ControlPlaneConfig) {}
 
@@ -58,6 +60,7 @@ export class ControlPlane {
     this.app = await NestFactory.create(AppModule.forCluster({
       store, metrics, isLeader: () => this.election?.isLeader ?? false, kick: () => runner.kick(),
     }), { logger: ['error', 'warn', 'log'] });
+    this.endExecSessions = attachExecProxy(this.app.getHttpServer(), store);
     await this.app.listen(this.config.listen.port, this.config.listen.host);
     this.logger.log(`API on http://${this.config.listen.host}:${this.config.listen.port}, agents on ${this.config.grpcListen}, etcd ${hosts.join(',')}`);
   }
@@ -78,6 +81,7 @@ export class ControlPlane {
     this.runner?.stop();
     await this.election?.resign();
     for (const watcher of this.watchers) await watcher.cancel().catch(() => undefined);
+    this.endExecSessions?.();
     await this.app?.close();
     await this.grpc?.close();
     this.leases?.close();

@@ -1,17 +1,17 @@
 /** Wires one node agent: runtime, reconciler, control-plane client, HTTP endpoint and metrics. */
 import * as fs from 'node:fs';
-import * as http from 'node:http';
 import * as path from 'node:path';
-import { ContainerRuntime, LinuxRuntime, ensureBusyboxImage, ensureNodeImage } from '@tide/runtime';
+import { ContainerRuntime, LinuxRuntime, RuntimeError, createImageService, ensureBusyboxImage, ensureNodeImage } from '@tide/runtime';
 import { AgentConfig, allocatableOf } from './config/agent.config';
 import { createAgentMetrics } from './agent.metrics';
 import { ControlPlaneClient } from './control-plane/control-plane.client';
 import { statusReport } from './control-plane/status.report';
-import { startAgentHttp } from './http/agent.http';
+import { AgentHttpServer, startAgentHttp } from './http/agent.http';
 import { AgentNetwork } from './network/agent.network';
 import { publishedReplicas } from './proxy/published.replicas';
 import { planPublishedPorts } from './proxy/publish.plan';
 import { TcpForwarder } from './proxy/tcp.forwarder';
+import { containerId, replicaKey } from './reconcile/container-spec.builder';
 import { Reconciler } from './reconcile/reconciler';
 import { ReplicaStateFile } from './reconcile/replica.state-file';
 
@@ -20,7 +20,7 @@ const REPORT_COALESCE_MS = 50;
 
 export class NodeAgent {
   private client?: ControlPlaneClient;
-  private server?: http.Server;
+  private server?: AgentHttpServer;
   private reconciler?: Reconciler;
   private reportTimer?: NodeJS.Timeout;
   private network?: AgentNetwork;
@@ -50,10 +50,19 @@ export class NodeAgent {
     });
     this.reconciler = reconciler;
     await reconciler.adopt();
+    const scratchDir = path.join(config.stateDir, 'scratch');
+    fs.rmSync(scratchDir, { recursive: true, force: true }); // uploads of requests cut short by a crash
     this.server = await startAgentHttp({
-      address: config.address, port: config.port, registry: metrics.registry,
-      logPath: (namespace, name) => (reconciler.records.has(`${namespace}/${name}`) ? reconciler.logPath(namespace, name) : undefined),
+      address: config.address, port: config.port, registry: metrics.registry, scratchDir,
+      logPath: (namespace, name) => (reconciler.records.has(replicaKey(namespace, name)) ? reconciler.logPath(namespace, name) : undefined),
       health: () => ({ ok: true, text: this.client?.isConnected() ? 'ok' : 'ok (not connected to the control plane)' }),
+      images: createImageService({ imageDir: config.imageDir, runtime }),
+      exec: async (namespace, name, options) => {
+        if (!reconciler.records.get(replicaKey(namespace, name))?.container) {
+          throw new RuntimeError('NotFound', `replica ${namespace}/${name} is not running on this node`);
+        }
+        return runtime.exec(containerId(namespace, name), options);
+      },
     });
     this.client = this.connect(reconciler);
     this.client.start();
@@ -133,9 +142,6 @@ export class NodeAgent {
     this.reconciler?.stop();
     this.client?.close();
     await this.forwarder?.close();
-    const server = this.server;
-    if (!server) return;
-    server.closeAllConnections(); // followers of logs would hold close() open
-    await new Promise((resolve) => server.close(resolve));
+    await this.server?.close();
   }
 }

@@ -6,14 +6,18 @@ import { GLOBAL_OPTIONS, OptionSpec, UsageError, describeOptions, parseCommandLi
 import { ClusterError, downCommand, upCommand } from './cluster/cluster.commands';
 import { applyCommand } from './commands/apply.command';
 import { deleteCommand, scaleCommand } from './commands/change.commands';
-import { Command } from './commands/command';
+import { Command, CommandError } from './commands/command';
 import { describeCommand } from './commands/describe.command';
+import { execCommand } from './commands/exec.command';
 import { getCommand } from './commands/get.command';
+import { imageCommand } from './commands/image.command';
 import { logsCommand } from './commands/logs.command';
 import { ManifestError, ManifestRejectedError } from './manifest/manifest';
 import { OutputFormatError } from './output/table';
 
-const COMMANDS: Command[] = [upCommand, downCommand, applyCommand, getCommand, describeCommand, scaleCommand, logsCommand, deleteCommand];
+const COMMANDS: Command[] = [
+  upCommand, downCommand, applyCommand, getCommand, describeCommand, scaleCommand, logsCommand, execCommand, deleteCommand, imageCommand,
+];
 
 export function usage(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));
@@ -45,13 +49,13 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const config = readCliConfig();
-  await command.run({
+  const code = await command.run({
     api: new ApiClient(resolveServer(parsed.options.get('server'), config)),
     config, args: parsed.args, options: parsed.options,
     out: (text) => console.log(text),
     note: (text) => console.error(text),
   });
-  return 0;
+  return code ?? 0;
 }
 
 /** Errors a user can act on print their message; anything else is a bug, still shown in one line. */
@@ -61,7 +65,7 @@ function report(error: unknown): number {
     console.error(`error: nothing was applied (${error.lines.length} problem${error.lines.length === 1 ? '' : 's'})`);
     return 1;
   }
-  const expected = [UsageError, ApiError, ManifestError, ClusterError, OutputFormatError].some((type) => error instanceof type);
+  const expected = [UsageError, ApiError, ManifestError, ClusterError, OutputFormatError, CommandError].some((type) => error instanceof type);
   const message = error instanceof Error ? error.message : String(error);
   console.error(`error: ${expected ? message : `unexpected: ${message}`}`);
   return error instanceof UsageError ? 2 : 1;

@@ -93,6 +93,12 @@ export class ApiController {
     body.pipe(res);
   }
 
+  /** Exec is an upgrade (exec.proxy.ts); a plain GET gets told so instead of a 404. */
+  @Get('replicas/:name/exec')
+  execWithoutUpgrade(): never {
+    throw new BadRequestException({ error: 'exec needs an HTTP/1.1 upgrade ("Connection: Upgrade", "Upgrade: tide-exec"): use "tsctl exec"', details: [] });
+  }
+
   @Get('nodes')
   async nodes(): Promise<{ items: Node[] }> {
     return { items: (await this.store.list<Node>('Node')).items };

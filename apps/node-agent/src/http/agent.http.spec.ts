@@ -1,30 +1,32 @@
 import { after, before, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as http from 'node:http';
-import { AddressInfo } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Registry } from 'prom-client';
-import { isTrue, startAgentHttp } from './agent.http';
+import { FakeImageService } from '../testing/fake.image.service';
+import { FakeRuntime } from '../testing/fake.runtime';
+import { AgentHttpServer, isTrue, startAgentHttp } from './agent.http';
 
 describe('agent HTTP endpoint', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tide-agent-http-'));
   const logFile = path.join(dir, 'default.web-1.log');
-  let server: http.Server;
+  let server: AgentHttpServer;
   let base: string;
 
   before(async () => {
     fs.writeFileSync(logFile, 'line 1\n');
+    const runtime = new FakeRuntime();
     server = await startAgentHttp({
       address: '127.0.0.1', port: 0, registry: new Registry(), logPollMs: 20,
       logPath: (ns, name) => (ns === 'default' && name === 'web-1' ? logFile : undefined),
       health: () => ({ ok: true, text: 'ok' }),
+      images: new FakeImageService(), exec: (ns, name, options) => runtime.exec(`${ns}.${name}`, options), scratchDir: path.join(dir, 'scratch'),
     });
-    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    base = `http://127.0.0.1:${server.port}`;
   });
-  after(() => {
-    server.close();
+  after(async () => {
+    await server.close();
     fs.rmSync(dir, { recursive: true, force: true });
   });
 

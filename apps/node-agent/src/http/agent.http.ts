@@ -1,7 +1,18 @@
-/** The agent's HTTP endpoint (contract): GET /healthz, GET /metrics, GET /v1/logs/NAMESPACE/NAME[?follow=1]. */
+/**
+ * The agent's HTTP endpoint (contract, docs/ARCHITECTURE.md): GET /healthz, GET /metrics,
+ * GET /v1/logs/NAMESPACE/NAME[?follow=1], the image endpoints (image.routes.ts) and the exec
+ * upgrade (exec.upgrade.ts).
+ */
 import * as fs from 'node:fs';
 import * as http from 'node:http';
+import { Duplex } from 'node:stream';
 import { Registry } from 'prom-client';
+import { ImageService } from '@tide/runtime';
+import { ExecStarter, handleExecUpgrade } from './exec.upgrade';
+import { isTrue, sendText } from './http.responses';
+
+export { isTrue };
+import { handleImageRequest } from './image.routes';
 import { streamLogFile } from './log.stream';
 
 export interface AgentHttpOptions {
@@ -13,30 +24,59 @@ export interface AgentHttpOptions {
   /** Whether the agent is healthy; the text says why not. */
   health(): { ok: boolean; text: string };
   logPollMs?: number;
+  images: ImageService;
+  exec: ExecStarter;
+  /** Uploaded archives and build contexts, each removed when its request ends. */
+  scratchDir: string;
+}
+
+export interface AgentHttpServer {
+  server: http.Server;
+  port: number;
+  /** Ends log followers and exec sessions (their processes are killed), then stops listening. */
+  close(): Promise<void>;
 }
 
 const LOGS_PATH = /^\/v1\/logs\/([^/]+)\/([^/]+)$/;
 
-export function startAgentHttp(options: AgentHttpOptions): Promise<http.Server> {
+export function startAgentHttp(options: AgentHttpOptions): Promise<AgentHttpServer> {
   const server = http.createServer((req, res) => {
     handle(options, req, res).catch((error: Error) => {
-      if (!res.headersSent) send(res, 500, `${error.message}\n`);
+      if (!res.headersSent) sendText(res, 500, `${error.message}\n`);
       else res.destroy();
     });
   });
+  // Upgraded sockets leave the server's bookkeeping: closeAllConnections() does not see them.
+  const upgraded = new Set<Duplex>();
+  server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
+    upgraded.add(socket);
+    socket.on('close', () => upgraded.delete(socket));
+    handleExecUpgrade(options.exec, req, socket, head).catch(() => socket.destroy());
+  });
+  const close = async () => {
+    for (const socket of upgraded) socket.destroy();
+    server.closeAllConnections(); // followers of logs would hold close() open
+    await new Promise((resolve) => server.close(resolve));
+  };
   return new Promise((resolve, reject) => {
     server.once('error', (error: NodeJS.ErrnoException) =>
       reject(new Error(`cannot listen on ${options.address}:${options.port}: ${error.code ?? error.message}`)));
-    server.listen(options.port, options.address, () => resolve(server));
+    server.listen(options.port, options.address, () => {
+      const port = (server.address() as { port: number }).port;
+      resolve({ server, port, close });
+    });
   });
 }
 
 async function handle(options: AgentHttpOptions, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://agent');
-  if (req.method !== 'GET') return send(res, 405, 'only GET\n');
+  if (url.pathname === '/v1/images' || url.pathname.startsWith('/v1/images/')) {
+    if (await handleImageRequest(options, req, res, url)) return;
+  }
+  if (req.method !== 'GET') return sendText(res, 405, `${req.method} is not allowed on ${url.pathname}\n`);
   if (url.pathname === '/healthz') {
     const health = options.health();
-    return send(res, health.ok ? 200 : 503, `${health.text}\n`);
+    return sendText(res, health.ok ? 200 : 503, `${health.text}\n`);
   }
   if (url.pathname === '/metrics') {
     const text = await options.registry.metrics();
@@ -45,14 +85,15 @@ async function handle(options: AgentHttpOptions, req: http.IncomingMessage, res:
   }
   const logs = LOGS_PATH.exec(url.pathname);
   if (logs) return streamLogs(options, decodeURIComponent(logs[1]), decodeURIComponent(logs[2]), isTrue(url.searchParams.get('follow')), req, res);
-  send(res, 404, 'not found\n');
+  if (url.pathname.startsWith('/v1/exec/')) return sendText(res, 400, `exec needs an HTTP/1.1 upgrade ("Connection: Upgrade", "Upgrade: tide-exec")\n`);
+  sendText(res, 404, 'not found\n');
 }
 
 async function streamLogs(options: AgentHttpOptions, namespace: string, name: string, follow: boolean, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
   const file = options.logPath(namespace, name);
-  if (!file) return send(res, 404, `replica ${namespace}/${name} is not on this node\n`);
+  if (!file) return sendText(res, 404, `replica ${namespace}/${name} is not on this node\n`);
   if (!fs.existsSync(file)) {
-    if (!follow) return send(res, 200, '');
+    if (!follow) return sendText(res, 200, '');
     // A replica that has not written anything yet: follow starts with an empty file.
     await fs.promises.writeFile(file, '', { flag: 'a' }).catch(() => undefined);
   }
@@ -62,15 +103,4 @@ async function streamLogs(options: AgentHttpOptions, namespace: string, name: st
   req.on('close', () => reader.abort());
   await streamLogFile(file, res, { follow, signal: reader.signal, pollMs: options.logPollMs });
   res.end();
-}
-
-/** `?follow`, `?follow=1` and `?follow=true` follow; `?follow=0` and `?follow=false` do not. */
-export function isTrue(value: string | null): boolean {
-  return value !== null && value !== '0' && value.toLowerCase() !== 'false';
-}
-
-function send(res: http.ServerResponse, status: number, text: string): void {
-  res.statusCode = status;
-  res.setHeader('Content-Type', 'text/plain; charset=utf-8');
-  res.end(text);
 }

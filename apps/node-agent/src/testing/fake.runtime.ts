@@ -5,6 +5,7 @@
 import {
   ContainerExitStatus, ContainerInfo, ContainerRuntime, ContainerSpec, ContainerUsage, ExecOptions, ExecSession, RuntimeError,
 } from '@tide/runtime';
+import { FAKE_COMMANDS, FakeCommand, FakeExecSession, startFakeExec } from './fake.exec';
 
 interface FakeContainer {
   info: ContainerInfo;
@@ -18,6 +19,10 @@ export class FakeRuntime implements ContainerRuntime {
   /** "start ID", "stop ID GRACE", "remove ID", in call order. */
   readonly calls: string[] = [];
   private readonly containers = new Map<string, FakeContainer>();
+  /** Commands exec understands, by argv[0]; tests may add their own. */
+  readonly execCommands: Map<string, FakeCommand> = new Map(Object.entries(FAKE_COMMANDS));
+  /** Every exec session started, in order (their sizes and signals are recorded). */
+  readonly execSessions: FakeExecSession[] = [];
   private nextPid = 1000;
 
   constructor(private readonly now: () => number = Date.now) {}
@@ -55,8 +60,15 @@ export class FakeRuntime implements ContainerRuntime {
     return this.containers.has(id) ? { cpuUsageSeconds: 0, memoryWorkingSetBytes: 0, oomEvents: 0 } : undefined;
   }
 
-  async exec(id: string, _options: ExecOptions): Promise<ExecSession> {
-    throw new RuntimeError('Internal', `exec into ${id}: not implemented in the fake yet`);
+  /** Runs a scripted command (fake.exec.ts) "inside" a running container; NotFound otherwise, as LinuxRuntime. */
+  async exec(id: string, options: ExecOptions): Promise<ExecSession> {
+    this.calls.push(`exec ${id} ${options.argv.join(' ')}`);
+    const container = this.containers.get(id);
+    if (!container || container.info.exit) throw new RuntimeError('NotFound', `container ${id} is not running`);
+    if (options.argv.length === 0) throw new RuntimeError('InvalidSpec', 'exec needs a command');
+    const session = startFakeExec(options, { hostname: container.info.spec.hostname, pid: this.nextPid++ }, this.execCommands);
+    this.execSessions.push(session);
+    return session;
   }
 
   // ---- test controls ----

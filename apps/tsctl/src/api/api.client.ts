@@ -44,6 +44,17 @@ export class ApiClient {
       throw connectionError(this.server, error);
     }
   }
+
+  /** Streams a body (an archive) without holding it in memory; the raw response, as fetch() gives it. */
+  async upload(pathAndQuery: string, body: NodeJS.ReadableStream, contentType = 'application/x-tar'): Promise<Response> {
+    try {
+      return await fetch(this.server + pathAndQuery, {
+        method: 'POST', body: body as unknown as ReadableStream, headers: { 'content-type': contentType }, duplex: 'half',
+      } as RequestInit);
+    } catch (error) {
+      throw connectionError(this.server, error);
+    }
+  }
 }
 
 export function connectionError(server: string, error: unknown): ApiError {

@@ -7,6 +7,7 @@ const COMMANDS: Record<string, OptionSpec[]> = {
   logs: [{ long: 'follow', short: 'f', boolean: true }, { long: 'namespace', short: 'n' }],
   get: [{ long: 'output', short: 'o' }, { long: 'namespace', short: 'n' }, { long: 'all-namespaces', short: 'A', boolean: true }],
   up: [{ long: 'nodes' }, { long: 'state-dir' }, { long: 'base-port' }],
+  exec: [{ long: 'stdin', short: 'i', boolean: true }, { long: 'tty', short: 't', boolean: true }, { long: 'namespace', short: 'n' }],
 };
 const parse = (argv: string[]) => parseCommandLine(argv, (command) => COMMANDS[command]);
 
@@ -24,6 +25,8 @@ describe('tsctl arguments', () => {
     [['up', '--nodes', '3', '--state-dir', '/tmp/t', '--base-port', '27070'], { command: 'up', args: [], options: { nodes: '3', 'state-dir': '/tmp/t', 'base-port': '27070' } }],
     [['-h'], { command: undefined, args: [], options: { help: 'true' } }],
     [['get', '--', '-weird'], { command: 'get', args: ['-weird'], options: {} }],
+    [['exec', '-it', 'web-1', '--', 'sh', '-c', 'ls -l'], { command: 'exec', args: ['web-1', 'sh', '-c', 'ls -l'], options: { stdin: 'true', tty: 'true' } }],
+    [['exec', '-ti', '-n', 'shop', 'web-1', '--', 'ls', '-l'], { command: 'exec', args: ['web-1', 'ls', '-l'], options: { stdin: 'true', tty: 'true', namespace: 'shop' } }],
   ];
   for (const [argv, expected] of table) {
     it(argv.join(' '), () => {
@@ -38,7 +41,8 @@ describe('tsctl arguments', () => {
     [['get', 'services', '--bogus'], /unknown option --bogus for "get" \(options: --server, -h\/--help, -o\/--output/],
     [['logs', 'x', '-x'], /unknown option -x for "logs"/],
     [['--nodes', '2', 'up'], /unknown option --nodes \(options: --server, -h\/--help\)/],
-    [['logs', 'x', '-fyes'], /-f takes no value/],
+    [['logs', 'x', '-fyes'], /-f takes no value; -y is not an option here/],
+    [['exec', '-in', 'x'], /-in: -i takes no value; -n takes a value, so it cannot be combined/],
   ];
   for (const [argv, message] of errors) it(`refuses ${argv.join(' ')}`, () => assert.throws(() => parse(argv), message));
 

@@ -69,7 +69,7 @@ function readOption(argv: string[], i: number, specs: OptionSpec[], options: Map
   if (long && eq >= 0) inline = token.slice(eq + 1);
   if (!long && token.length > 2) inline = token.slice(token[2] === '=' ? 3 : 2);
   if (spec.boolean) {
-    if (inline !== undefined && !long) throw new UsageError(`-${spec.short} takes no value`);
+    if (inline !== undefined && !long) return readFlagBundle(token, specs, options), i;
     options.set(spec.long, inline ?? 'true');
     return i;
   }
@@ -82,6 +82,19 @@ function readOption(argv: string[], i: number, specs: OptionSpec[], options: Map
   if (value === undefined || (value.startsWith('-') && value !== '-')) throw new UsageError(`${token} needs a value`);
   options.set(spec.long, value);
   return i + 1;
+}
+
+/** `-it` = `-i -t`, as docker and kubectl read it: every letter must be a flag that takes no value. */
+function readFlagBundle(token: string, specs: OptionSpec[], options: Map<string, string>): void {
+  const letters = [...token.slice(1)];
+  for (const letter of letters) {
+    const spec = specs.find((s) => s.short === letter);
+    if (!spec?.boolean) {
+      const why = spec ? `-${letter} takes a value, so it cannot be combined` : `-${letter} is not an option here (${describeOptions(specs)})`;
+      throw new UsageError(`${token}: -${token[1]} takes no value; ${why}`);
+    }
+    options.set(spec.long, 'true');
+  }
 }
 
 export function describeOptions(specs: OptionSpec[]): string {

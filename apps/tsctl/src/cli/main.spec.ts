@@ -1,29 +1,12 @@
 /** tsctl as a user runs it: the built CLI against a stand-in API, checking output, errors and exit codes. */
 import { after, before, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import { AddressInfo } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
-
-const MAIN = path.join(__dirname, '..', 'main.js');
-const HOME = fs.mkdtempSync(path.join(os.tmpdir(), 'tsctl-home-'));
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function tsctl(args: string[], input?: string): Promise<Run> {
-  return new Promise((resolve) => {
-    const child = execFile(process.execPath, [MAIN, ...args], { env: { ...process.env, HOME }, timeout: 15_000 }, (error, stdout, stderr) =>
-      resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr }));
-    child.stdin?.end(input ?? '');
-  });
-}
+import { TEST_HOME, tsctl } from '../testing/run.tsctl';
 
 /** Answers like the control plane: apply refuses a service named "bad" with a detail on spec.replicas. */
 function standInApi(): http.Server {
@@ -68,7 +51,7 @@ describe('tsctl command line', () => {
   after(() => {
     server.close();
     fs.rmSync(dir, { recursive: true, force: true });
-    fs.rmSync(HOME, { recursive: true, force: true });
+    fs.rmSync(TEST_HOME, { recursive: true, force: true });
   });
 
   it('applies every document and prints one line per object', async () => {

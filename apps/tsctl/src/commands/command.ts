@@ -19,7 +19,8 @@ export interface Command {
   usage: string;
   summary: string;
   options: OptionSpec[];
-  run(ctx: CommandContext): Promise<void>;
+  /** Resolves with tsctl's exit code when it is not simply 0 (exec passes the remote one on). */
+  run(ctx: CommandContext): Promise<void | number>;
 }
 
 export const NAMESPACE_OPTION: OptionSpec = { long: 'namespace', short: 'n', help: 'namespace (default: default)' };
@@ -54,4 +55,12 @@ export function singular(kind: ResourceKind): string {
 export function query(params: Record<string, string | undefined>): string {
   const entries = Object.entries(params).filter((e): e is [string, string] => e[1] !== undefined);
   return entries.length ? `?${new URLSearchParams(entries).toString()}` : '';
+}
+
+/** The command ran and failed in a way the user can act on (a build step, a node that refused): exit 1. */
+export class CommandError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'CommandError';
+  }
 }

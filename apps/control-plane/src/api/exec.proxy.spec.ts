@@ -1,0 +1,97 @@
+/** The exec upgrade through the control plane: found replica → its node's agent, bytes spliced both ways. */
+import { after, before, describe, it } from 'node:test';
+import * as assert from 'node:assert/strict';
+import * as net from 'node:net';
+import { ApiHarness, startApiHarness } from '../testing/api.harness';
+import { StandInAgent, startStandInAgent } from '../testing/stand-in.agent';
+
+type Opened = { upgraded: true; socket: net.Socket; head: Buffer } | { upgraded: false; status: number; body: string };
+
+/** The handshake written and read by hand, so that the test sees exactly the bytes on the wire. */
+function openExec(port: number, path: string, upgrade = 'tide-exec'): Promise<Opened> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(port, '127.0.0.1', () =>
+      socket.write(`GET ${path} HTTP/1.1\r\nHost: cp\r\nConnection: Upgrade\r\nUpgrade: ${upgrade}\r\n\r\n`));
+    let received = Buffer.alloc(0);
+    const onData = (chunk: Buffer) => {
+      received = Buffer.concat([received, chunk]);
+      const end = received.indexOf('\r\n\r\n');
+      if (end < 0) return;
+      const status = Number(/^HTTP\/1\.1 (\d+)/.exec(received.toString('latin1'))?.[1]);
+      if (status !== 101) return; // an ordinary answer: read to its end (Connection: close)
+      socket.off('data', onData);
+      resolve({ upgraded: true, socket, head: received.subarray(end + 4) });
+    };
+    socket.on('data', onData);
+    socket.on('end', () => {
+      const text = received.toString('utf8');
+      resolve({ upgraded: false, status: Number(/^HTTP\/1\.1 (\d+)/.exec(text)?.[1]), body: text.slice(text.indexOf('\r\n\r\n') + 4) });
+    });
+    socket.on('error', reject);
+  });
+}
+
+describe('exec proxy', { timeout: 60_000 }, () => {
+  let api: ApiHarness;
+  let agent: StandInAgent;
+
+  before(async () => {
+    [api, agent] = await Promise.all([startApiHarness(), startStandInAgent()]);
+    await api.addNode('node-1', agent.port);
+    agent.replicas.add('default/web-abc12-x1');
+    await api.addReplica('web-abc12-x1', { service: 'web', image: 'busybox', nodeName: 'node-1' });
+    await api.addReplica('gone-abc12-x1', { service: 'gone', image: 'busybox', nodeName: 'node-1' });
+    await api.addReplica('pending-abc12-x1', { service: 'pending', image: 'busybox' });
+  });
+  after(async () => {
+    await agent?.close();
+    await api?.close();
+  });
+
+  it('splices the caller to the agent of the replica\'s node, byte for byte, with the query passed on', async () => {
+    const opened = await openExec(api.port, '/api/v1/replicas/web-abc12-x1/exec?namespace=default&command=sh&command=-c&command=echo%20hi&tty=1&stdin=1&rows=24&cols=80');
+    assert.ok(opened.upgraded);
+    assert.equal(agent.requests.at(-1), 'UPGRADE /v1/exec/default/web-abc12-x1?command=sh&command=-c&command=echo+hi&tty=1&stdin=1&rows=24&cols=80');
+    const bytes = Buffer.from([0, 0, 0, 0, 3, 0xff, 0x00, 0x7f]);
+    let echoed = Buffer.alloc(0);
+    opened.socket.on('data', (chunk: Buffer) => (echoed = Buffer.concat([echoed, chunk])));
+    const closed = new Promise((resolve) => opened.socket.on('close', resolve));
+    opened.socket.write(bytes);
+    opened.socket.write('bye');
+    await closed;
+    assert.deepEqual(Buffer.concat([opened.head, echoed]), Buffer.concat([bytes, Buffer.from('bye')]), 'every byte came back, and the agent\'s end ended the session');
+  });
+
+  const refusals: [string, string, number, RegExp][] = [
+    ['an unknown replica', '/api/v1/replicas/nope/exec?command=sh', 404, /^replica "nope" not found in namespace "default"$/],
+    ['a replica of another namespace', '/api/v1/replicas/web-abc12-x1/exec?namespace=other&command=sh', 404, /namespace "other"/],
+    ['no command', '/api/v1/replicas/web-abc12-x1/exec', 400, /^command: give the command to run/],
+    ['an unscheduled replica', '/api/v1/replicas/pending-abc12-x1/exec?command=sh', 400, /is not scheduled yet/],
+    ['a replica its agent does not run (the agent\'s 404)', '/api/v1/replicas/gone-abc12-x1/exec?command=sh', 404, /^replica default\/gone-abc12-x1 is not running on this node$/],
+    ['another upgrade path', '/api/v1/replicas/web-abc12-x1/logs', 404, /no upgrade endpoint/],
+  ];
+  for (const [what, path, status, message] of refusals) {
+    it(`answers ${status} for ${what}`, async () => {
+      const opened = await openExec(api.port, path);
+      assert.ok(!opened.upgraded, 'no upgrade');
+      assert.equal(opened.status, status);
+      assert.match((JSON.parse(opened.body) as { error: string }).error, message);
+    });
+  }
+
+  it('refuses another upgrade protocol and a plain GET with 400', async () => {
+    const websocket = await openExec(api.port, '/api/v1/replicas/web-abc12-x1/exec?command=sh', 'websocket');
+    assert.deepEqual(websocket.upgraded ? 'upgraded' : websocket.status, 400);
+    const plain = await fetch(`${api.base}/api/v1/replicas/web-abc12-x1/exec?command=sh`);
+    assert.equal(plain.status, 400);
+    assert.match(((await plain.json()) as { error: string }).error, /needs an HTTP\/1\.1 upgrade/);
+  });
+
+  it('says so at once when the node\'s agent is down', async () => {
+    await agent.close();
+    const opened = await openExec(api.port, '/api/v1/replicas/web-abc12-x1/exec?command=sh');
+    assert.ok(!opened.upgraded);
+    assert.equal(opened.status, 502);
+    assert.match((JSON.parse(opened.body) as { error: string }).error, /^node node-1 \(agent at 127\.0\.0\.1:\d+\) unreachable: ECONNREFUSED$/);
+  });
+});

@@ -1,0 +1,100 @@
+/**
+ * `GET /api/v1/replicas/NAME/exec?namespace=NS&command=ARG...[&tty=1][&stdin=1][&rows=R&cols=C]` with
+ * `Upgrade: tide-exec`: the control plane finds the replica's node (as the logs proxy does), opens the
+ * same upgrade to that node's agent, and once the agent has switched protocols splices the two
+ * connections byte for byte (frames: libs/api exec.protocol.ts). Any answer before that (400, 404,
+ * an unreachable node) goes back to the caller as a plain HTTP response.
+ */
+import * as http from 'node:http';
+import * as net from 'node:net';
+import { Duplex } from 'node:stream';
+import { EXEC_UPGRADE_PROTOCOL, Node, Replica } from '@tide/api';
+import { ObjectStore } from '@tide/store';
+import { agentOf } from './agent.client';
+
+const EXEC_PATH = /^\/api\/v1\/replicas\/([^/]+)\/exec$/;
+/** Time for the agent to accept the connection and start the process. */
+const AGENT_HANDSHAKE_MS = 10_000;
+const SWITCHING = `HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: ${EXEC_UPGRADE_PROTOCOL}\r\n\r\n`;
+
+class ExecRefusal extends Error {
+  constructor(readonly status: number, message: string) {
+    super(message);
+  }
+}
+
+/**
+ * Handles every upgrade request of the API server (exec is the only upgrade the API offers). Returns
+ * what ends the sessions under way: upgraded sockets are no longer the HTTP server's to close.
+ */
+export function attachExecProxy(server: http.Server, store: ObjectStore): () => void {
+  const sockets = new Set<Duplex>();
+  server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    socket.on('error', () => socket.destroy());
+    proxyExec(store, req, socket, head).catch((error: unknown) => {
+      if (error instanceof ExecRefusal) return answer(socket, error.status, JSON.stringify({ error: error.message, details: [] }));
+      answer(socket, 500, JSON.stringify({ error: (error as Error).message, details: [] }));
+    });
+  });
+  return () => sockets.forEach((socket) => socket.destroy());
+}
+
+async function proxyExec(store: ObjectStore, req: http.IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+  const url = new URL(req.url ?? '/', 'http://control-plane');
+  const match = EXEC_PATH.exec(url.pathname);
+  if (!match || req.method !== 'GET') throw new ExecRefusal(404, `no upgrade endpoint at ${req.method} ${url.pathname}`);
+  if (req.headers.upgrade?.toLowerCase() !== EXEC_UPGRADE_PROTOCOL) throw new ExecRefusal(400, `exec needs "Upgrade: ${EXEC_UPGRADE_PROTOCOL}"`);
+  const name = decodeURIComponent(match[1]);
+  const namespace = url.searchParams.get('namespace') || 'default';
+  const command = url.searchParams.getAll('command');
+  if (command.length === 0 || command[0] === '') throw new ExecRefusal(400, 'command: give the command to run, one "command" parameter per argument');
+  const replica = await store.get<Replica>('Replica', namespace, name);
+  if (!replica) throw new ExecRefusal(404, `replica "${name}" not found in namespace "${namespace}"`);
+  if (!replica.spec.nodeName) throw new ExecRefusal(400, `replica "${name}" is not scheduled yet: nothing to exec into`);
+  const node = await store.get<Node>('Node', 'default', replica.spec.nodeName);
+  if (!node) throw new ExecRefusal(404, `node "${replica.spec.nodeName}" of replica "${name}" not found`);
+  const params = new URLSearchParams(url.searchParams);
+  params.delete('namespace');
+  await spliceToAgent(socket, head, agentOf(node), `/v1/exec/${encodeURIComponent(namespace)}/${encodeURIComponent(name)}?${params}`);
+}
+
+function spliceToAgent(client: Duplex, head: Buffer, agent: ReturnType<typeof agentOf>, path: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const where = `node ${agent.node} (agent at ${agent.address}:${agent.port})`;
+    const upstream = http.request({ host: agent.address, port: agent.port, path, headers: { Connection: 'Upgrade', Upgrade: EXEC_UPGRADE_PROTOCOL } });
+    upstream.setTimeout(AGENT_HANDSHAKE_MS, () => upstream.destroy(new ExecRefusal(504, `${where} did not answer within ${AGENT_HANDSHAKE_MS / 1000} s`)));
+    upstream.on('error', (error: NodeJS.ErrnoException) =>
+      reject(error instanceof ExecRefusal ? error : new ExecRefusal(502, `${where} unreachable: ${error.code ?? error.message}`)));
+    upstream.on('response', (response) => {
+      // The agent refused (404: not on that node, 400: bad request): its answer is the caller's.
+      let body = '';
+      response.on('data', (chunk) => (body += chunk));
+      response.on('end', () => resolve(answer(client, response.statusCode ?? 502, body)));
+    });
+    upstream.on('upgrade', (_response, agentSocket: net.Socket, agentHead: Buffer) => {
+      agentSocket.setTimeout(0); // an idle shell is not a dead node
+      client.write(SWITCHING);
+      if (agentHead.length) client.write(agentHead);
+      if (head.length) agentSocket.write(head);
+      // Ends travel through the pipes (the EXIT frame must not be cut off); a reset on one side resets the other.
+      agentSocket.on('error', () => client.destroy());
+      client.on('error', () => agentSocket.destroy());
+      client.on('close', () => agentSocket.destroy());
+      agentSocket.pipe(client);
+      client.pipe(agentSocket);
+      resolve();
+    });
+    client.on('close', () => upstream.destroy());
+    upstream.end();
+  });
+}
+
+function answer(socket: Duplex, status: number, body: string): void {
+  if (socket.destroyed) return;
+  socket.end([
+    `HTTP/1.1 ${status} ${http.STATUS_CODES[status] ?? ''}`, 'Content-Type: application/json',
+    `Content-Length: ${Buffer.byteLength(body)}`, 'Connection: close', '', body,
+  ].join('\r\n'));
+}

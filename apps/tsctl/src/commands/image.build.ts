@@ -1,0 +1,47 @@
+/**
+ * `tsctl image build -t NAME[:TAG] [-f Dockerfile] DIR`: packs DIR (minus .dockerignore) into a tar,
+ * streams it to the control plane, prints the build log as it comes, then where the image was copied.
+ * The response is application/x-ndjson ending in exactly one result line, so success is never guessed
+ * from log text.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as readline from 'node:readline';
+import { Readable } from 'node:stream';
+import { BuildResult, BuildStreamLine, imageReferenceProblem } from '@tide/api';
+import { errorFromFetchResponse } from '../api/api.client';
+import { UsageError } from '../cli/args';
+import { listContext, packContext } from '../image/context.tar';
+import { shortId } from '../output/image.tables';
+import { CommandContext, CommandError, query } from './command';
+
+export async function buildImage(ctx: CommandContext, dir: string, tag: string | undefined, dockerfile: string | undefined): Promise<void> {
+  if (!tag) throw new UsageError('image build needs -t NAME[:TAG]');
+  const problem = imageReferenceProblem(tag);
+  if (problem) throw new UsageError(`-t: ${problem}`);
+  if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new UsageError(`${dir}: not a directory (the build context)`);
+  const file = dockerfile ?? 'Dockerfile';
+  if (path.isAbsolute(file) || file.split('/').includes('..')) throw new UsageError(`-f ${file}: give the Dockerfile's path inside ${dir}`);
+  if (!fs.existsSync(path.join(dir, file))) throw new UsageError(`${path.join(dir, file)}: no such file (the Dockerfile)`);
+  const entries = listContext(dir, file);
+  const bytes = entries.reduce((sum, e) => sum + (e.stat.isFile() ? e.stat.size : 0), 0);
+  ctx.note(`sending the build context: ${entries.length} entries, ${bytes} bytes`);
+  const response = await ctx.api.upload(`/api/v1/images/build${query({ tag, dockerfile })}`, packContext(dir, entries));
+  if (!response.ok || !response.body) throw await errorFromFetchResponse(response);
+  const result = await printBuildLog(ctx, Readable.fromWeb(response.body as never));
+  if (!result) throw new CommandError('the build stream ended without a result (the control plane or the node stopped?)');
+  if (!result.ok) throw new CommandError(`build failed: ${result.error ?? 'no reason given'}`);
+  const copied = (result.distributed ?? []).map((r) => r.node);
+  ctx.out(`Successfully built ${tag} (${shortId(result.image?.id ?? '')}) on ${result.node}${copied.length ? `, copied to ${copied.join(', ')}` : ''}`);
+}
+
+async function printBuildLog(ctx: CommandContext, body: Readable): Promise<BuildResult | undefined> {
+  let result: BuildResult | undefined;
+  for await (const text of readline.createInterface({ input: body, crlfDelay: Infinity })) {
+    if (!text.trim()) continue;
+    const line = JSON.parse(text) as BuildStreamLine;
+    if ('result' in line) result = line.result;
+    else ctx.out(line.log);
+  }
+  return result;
+}
