@@ -93,7 +93,10 @@ describe('images through tsctl', { timeout: 600_000 }, () => {
     await waitFor('the imp replicas gone', async () => (await cluster.replicas('imp')).length === 0, 60_000);
     const removed = await cluster.tsctl(['image', 'rm', 'imported:1']);
     assert.equal(removed.code, 0, removed.stderr);
-    assert.equal(removed.stdout, 'node-1: removed imported:1\nnode-2: removed imported:1\n');
+    // The nodes of a local cluster share one image store (tsctl up gives every agent STATE/images):
+    // whichever node comes second finds the tag gone already.
+    assert.match(removed.stdout, /^node-1: (removed|did not have) imported:1\nnode-2: (removed|did not have) imported:1\n$/);
+    assert.match(removed.stdout, /removed imported:1/);
     assert.doesNotMatch((await cluster.tsctl(['image', 'ls'])).stdout, /^imported\s/m);
   });
 
