@@ -1,18 +1,34 @@
 #!/usr/bin/env bash
-# The main job: install everything, start a local two-node Tide cluster, apply the example service
-# and show its replicas running. Run as root on Debian. Stop it with: scripts/tsctl down
+# The main job: install everything, start a local two-node Tide cluster, apply the busybox example,
+# build the example web service's image from its Dockerfile, run it, and reach it through the port it
+# publishes on every node. Run as root on Debian. Stop it with: scripts/tsctl down
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 tsctl() { node apps/tsctl/dist/main.js "$@"; }
+# How many replicas of service $1 are Running.
+running() {
+  tsctl get replicas -o json | node -e 'const l=JSON.parse(require("fs").readFileSync(0,"utf8"));console.log(l.items.filter(r=>r.spec.service===process.argv[1]&&r.status&&r.status.phase==="Running").length)' "$1"
+}
+wait_running() {
+  echo "waiting for $2 replicas of service/$1 to run..."
+  for _ in $(seq 1 90); do
+    [ "$(running "$1")" -ge "$2" ] && return 0
+    sleep 1
+  done
+  echo "service/$1 is not running; see: scripts/tsctl describe service $1" >&2
+  return 1
+}
 tsctl up --nodes 2
 tsctl apply -f manifests/examples/hello.yaml
-echo "waiting for the replicas of service/hello to run..."
-for _ in $(seq 1 60); do
-  running=$(tsctl get replicas -o json | node -e 'const l=JSON.parse(require("fs").readFileSync(0,"utf8"));const items=Array.isArray(l)?l:l.items;console.log(items.filter(r=>r.spec.service==="hello"&&r.status&&r.status.phase==="Running").length)')
-  [ "$running" -ge 2 ] && break
-  sleep 1
-done
+tsctl image build -t web:1 manifests/examples/web
+tsctl apply -f manifests/examples/web.yaml
+wait_running hello 2
+wait_running web 2
 tsctl get nodes
 tsctl get services
 tsctl get replicas -o wide
+for address in $(tsctl get nodes -o json | node -e 'for (const n of JSON.parse(require("fs").readFileSync(0,"utf8")).items) console.log(n.spec.address)'); do
+  printf 'http://%s:8080/ -> ' "$address"
+  node -e 'fetch(process.argv[1]).then(r=>r.text()).then(t=>process.stdout.write(t),e=>{console.log(`unreachable: ${e.cause?.code??e.message}`);process.exitCode=1})' "http://$address:8080/"
+done

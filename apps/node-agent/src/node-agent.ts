@@ -1,7 +1,9 @@
 /** Wires one node agent: runtime, reconciler, control-plane client, HTTP endpoint and metrics. */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { ContainerRuntime, LinuxRuntime, RuntimeError, createImageService, ensureBusyboxImage, ensureNodeImage } from '@tide/runtime';
+import {
+  ContainerRuntime, ImageService, LinuxRuntime, RuntimeError, createImageService, ensureBusyboxImage, ensureNodeImage,
+} from '@tide/runtime';
 import { AgentConfig, allocatableOf } from './config/agent.config';
 import { createAgentMetrics } from './agent.metrics';
 import { ControlPlaneClient } from './control-plane/control-plane.client';
@@ -27,6 +29,7 @@ export class NodeAgent {
   private forwarder?: TcpForwarder;
   private publishing: Promise<void> = Promise.resolve();
   private conflicts = '';
+  private baseImages: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly config: AgentConfig,
@@ -56,7 +59,7 @@ export class NodeAgent {
       address: config.address, port: config.port, registry: metrics.registry, scratchDir,
       logPath: (namespace, name) => (reconciler.records.has(replicaKey(namespace, name)) ? reconciler.logPath(namespace, name) : undefined),
       health: () => ({ ok: true, text: this.client?.isConnected() ? 'ok' : 'ok (not connected to the control plane)' }),
-      images: createImageService({ imageDir: config.imageDir, runtime }),
+      images: this.imagesAfterBaseImages(createImageService({ imageDir: config.imageDir, runtime })),
       exec: async (namespace, name, options) => {
         if (!reconciler.records.get(replicaKey(namespace, name))?.container) {
           throw new RuntimeError('NotFound', `replica ${namespace}/${name} is not running on this node`);
@@ -83,10 +86,18 @@ export class NodeAgent {
       this.log(`warning: cannot prepare the busybox image in ${imageDir}: ${(error as Error).message}`);
     }
     const began = Date.now();
-    void ensureNodeImage(imageDir).then(
+    this.baseImages = ensureNodeImage(imageDir).then(
       (refs) => this.log(`images ${refs.join(', ')} ready (${Date.now() - began} ms)`),
       (error: Error) => this.log(`warning: cannot prepare the node image in ${imageDir}: ${error.message}`),
     );
+  }
+
+  /** A build FROM node that arrives while the node image is still being made waits for it. */
+  private imagesAfterBaseImages(images: ImageService): ImageService {
+    return { ...images, build: async (options) => {
+      await this.baseImages;
+      return images.build(options);
+    } };
   }
 
   private connect(reconciler: Reconciler): ControlPlaneClient {
