@@ -1,16 +1,17 @@
 /**
  * The batch engine: places every pending replica from one snapshot, larger requests first, updating
  * its copy of the nodes after each binding so a batch never oversubscribes a node. Stages:
- * 1. order the batch by dominant share (big replicas first, so small ones fill the gaps they leave);
+ * 1. order the batch larger requests first, CPU- and memory-leaning ones interleaved (batch.order.ts);
  * 2. per replica, the placer picks the best node (indexed, or the reference scan);
  * 3. a binding is committed to the working copy, and the placer's index follows it;
  * 4. a replica no node takes gets every node's reason from the reference filters.
  */
+import { largestFirstBalanced } from './batch.order';
 import { ClusterState } from './cluster.state';
 import { IndexedPlacer } from './node.index';
 import { DEFAULT_PROFILE, Plugins, SchedulerProfile, buildPlugins } from './registry';
 import { Placer, ScanPlacer, firstRejection, replicaContext } from './scan.placer';
-import { Binding, NodeInfo, PendingReplica, ScheduleResult, Unschedulable } from './types';
+import { Binding, NodeInfo, PendingReplica, Resources, ScheduleResult, Unschedulable } from './types';
 
 export interface SchedulerOptions {
   profile?: SchedulerProfile;
@@ -32,7 +33,7 @@ export class Scheduler {
   private readonly state: ClusterState;
   private readonly plugins: Plugins;
   private readonly placer: Placer;
-  private readonly sizeOf: (replica: PendingReplica) => number;
+  private readonly largest: Resources;
   private explained: { key: string; version: number; reasons: Record<string, string> } | undefined;
 
   constructor(nodes: readonly NodeInfo[], options: SchedulerOptions = {}) {
@@ -40,13 +41,13 @@ export class Scheduler {
     this.state = new ClusterState(nodes);
     const scan = options.placer === 'scan' || !indexable(this.plugins);
     this.placer = scan ? new ScanPlacer(this.state, this.plugins) : new IndexedPlacer(this.state, this.plugins);
-    this.sizeOf = dominantShare(nodes);
+    this.largest = largestNode(nodes);
   }
 
   schedule(pending: readonly PendingReplica[]): ScheduleResult {
     const bindings: Binding[] = [];
     const unschedulable: Unschedulable[] = [];
-    for (const replica of this.bySize(pending)) {
+    for (const replica of largestFirstBalanced(pending, this.largest)) {
       const index = this.placer.place(replica);
       if (index >= 0) {
         this.state.commit(index, replica);
@@ -58,12 +59,6 @@ export class Scheduler {
       }
     }
     return { bindings, unschedulable };
-  }
-
-  private bySize(pending: readonly PendingReplica[]): PendingReplica[] {
-    const keyed = pending.map((replica) => ({ replica, share: this.sizeOf(replica), id: `${replica.namespace}/${replica.name}` }));
-    keyed.sort((a, b) => b.share - a.share || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-    return keyed.map((k) => k.replica);
   }
 
   /**
@@ -90,15 +85,15 @@ export function scheduleBatch(nodes: readonly NodeInfo[], pending: readonly Pend
   return new Scheduler(nodes, options).schedule(pending);
 }
 
-/** A replica's largest fraction of the largest node's allocatable, CPU or memory. */
-function dominantShare(nodes: readonly NodeInfo[]): (replica: PendingReplica) => number {
+/** The largest allocatable CPU and memory: the scale requests are compared on. */
+function largestNode(nodes: readonly NodeInfo[]): Resources {
   let cpu = 1;
   let memory = 1;
   for (const node of nodes) {
     cpu = Math.max(cpu, node.allocatable.cpu);
     memory = Math.max(memory, node.allocatable.memory);
   }
-  return (replica) => Math.max(replica.cpu / cpu, replica.memory / memory);
+  return { cpu, memory };
 }
 
 /** "0/5 nodes available: 3 insufficient memory, 2 cordoned": most frequent first, ties in node order. */

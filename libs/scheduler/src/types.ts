@@ -54,11 +54,14 @@ export interface ScheduleResult {
 }
 
 /**
- * What a filter may know beyond one node, computed once per replica (Kubernetes' PreFilter/CycleState):
- * how many nodes pass the replica's class filters, and how many replicas its service has placed.
+ * What a filter may know beyond one node, computed once per replica (Kubernetes' PreFilter/CycleState).
  */
 export interface ReplicaContext {
+  /** Nodes that pass the replica's class filters (ready, not cordoned, matching its selector). */
   eligibleNodes: number;
+  /** Of those, the nodes that already hold something: the cluster's working set. */
+  nodesInUse: number;
+  /** Replicas of the replica's service already placed, anywhere. */
   serviceReplicas: number;
 }
 
