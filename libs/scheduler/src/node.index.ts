@@ -110,15 +110,13 @@ export class IndexedPlacer implements Placer {
   place(replica: PendingReplica): number {
     const passing: NodeClass[] = [];
     let eligibleNodes = 0;
-    let nodesInUse = 0;
-    const none = { eligibleNodes: 0, nodesInUse: 0, serviceReplicas: 0 };
+    const none = { eligibleNodes: 0, serviceReplicas: 0 };
     for (const nodeClass of this.classes) {
       if (firstRejection(replica, nodeClass.representative, this.classFilters, none) !== undefined) continue;
       passing.push(nodeClass);
       eligibleNodes += nodeClass.size;
-      nodesInUse += nodeClass.size - (nodeClass.pristine.length - nodeClass.head);
     }
-    const context: ReplicaContext = { eligibleNodes, nodesInUse, serviceReplicas: this.state.serviceReplicas(replica) };
+    const context: ReplicaContext = { eligibleNodes, serviceReplicas: this.state.serviceReplicas(replica) };
     this.best = -1;
     this.bestScore = -Infinity;
     for (const nodeClass of passing) {

@@ -3,7 +3,7 @@
  * total wins and ties go to the earlier node. This is the scheduler's meaning; the indexed placer
  * must choose exactly the node this one chooses (engine.equivalence.spec.ts checks it).
  */
-import { ClusterState, isPristine } from './cluster.state';
+import { ClusterState } from './cluster.state';
 import { Plugins } from './registry';
 import { FilterPlugin, NodeInfo, PendingReplica, ReplicaContext } from './types';
 
@@ -33,15 +33,12 @@ export function totalScore(replica: PendingReplica, node: NodeInfo, plugins: Plu
 /** What the filters may know beyond one node (see ReplicaContext), counted the plain way. */
 export function replicaContext(replica: PendingReplica, state: ClusterState, plugins: Plugins): ReplicaContext {
   const classFilters = plugins.filters.filter((f) => f.scope === 'class');
-  const partial = { eligibleNodes: 0, nodesInUse: 0, serviceReplicas: 0 };
+  const partial = { eligibleNodes: 0, serviceReplicas: 0 };
   let eligibleNodes = 0;
-  let nodesInUse = 0;
   for (const node of state.nodes) {
-    if (firstRejection(replica, node, classFilters, partial) !== undefined) continue;
-    eligibleNodes++;
-    if (!isPristine(node)) nodesInUse++;
+    if (firstRejection(replica, node, classFilters, partial) === undefined) eligibleNodes++;
   }
-  return { eligibleNodes, nodesInUse, serviceReplicas: state.serviceReplicas(replica) };
+  return { eligibleNodes, serviceReplicas: state.serviceReplicas(replica) };
 }
 
 export class ScanPlacer implements Placer {

@@ -59,8 +59,6 @@ export interface ScheduleResult {
 export interface ReplicaContext {
   /** Nodes that pass the replica's class filters (ready, not cordoned, matching its selector). */
   eligibleNodes: number;
-  /** Of those, the nodes that already hold something: the cluster's working set. */
-  nodesInUse: number;
   /** Replicas of the replica's service already placed, anywhere. */
   serviceReplicas: number;
 }

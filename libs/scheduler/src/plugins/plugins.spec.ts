@@ -8,7 +8,7 @@ import { nodeReady, nodeSelector, nodeUnschedulable } from './node-status.plugin
 import { bestFit, bestFitScore, imageLocality } from './scores.plugin';
 import { serviceSpread, spreadCap } from './service-spread.plugin';
 
-const context: ReplicaContext = { eligibleNodes: 1, nodesInUse: 1, serviceReplicas: 0 };
+const context: ReplicaContext = { eligibleNodes: 1, serviceReplicas: 0 };
 
 function verdict(status: { fits: boolean; reason?: string }): string {
   return status.fits ? 'fits' : status.reason!;
@@ -38,16 +38,16 @@ describe('filters', () => {
       node('n', 1, 1, { hostPorts: new Set([8080]) }), context, 'fits'],
     // 10 replicas, 4 eligible nodes: floor(10/4) + 1 = 3 allowed; 2 here + 1 = 3 ≤ 3
     ['ServiceSpread: up to fair share + skew', serviceSpread.filter, replica('r', 1, 1),
-      node('n', 1, 1, { replicasOfService: { 'default/web': 2 } }), { eligibleNodes: 4, nodesInUse: 4, serviceReplicas: 10 }, 'fits'],
+      node('n', 1, 1, { replicasOfService: { 'default/web': 2 } }), { eligibleNodes: 4, serviceReplicas: 10 }, 'fits'],
     // 3 here + 1 = 4 > 3
     ['ServiceSpread: beyond fair share + skew', serviceSpread.filter, replica('r', 1, 1),
-      node('n', 1, 1, { replicasOfService: { 'default/web': 3 } }), { eligibleNodes: 4, nodesInUse: 4, serviceReplicas: 10 }, 'service spread (max skew 1)'],
+      node('n', 1, 1, { replicasOfService: { 'default/web': 3 } }), { eligibleNodes: 4, serviceReplicas: 10 }, 'service spread (max skew 1)'],
     // floor(10/4) + 2 = 4: a larger skew allows the fourth
     ['ServiceSpread: maxSkew 2', serviceSpread.filter, replica('r', 1, 1, { maxSkew: 2 }),
-      node('n', 1, 1, { replicasOfService: { 'default/web': 3 } }), { eligibleNodes: 4, nodesInUse: 4, serviceReplicas: 10 }, 'fits'],
+      node('n', 1, 1, { replicasOfService: { 'default/web': 3 } }), { eligibleNodes: 4, serviceReplicas: 10 }, 'fits'],
     // other services on the node do not count
     ['ServiceSpread: other services', serviceSpread.filter, replica('r', 1, 1),
-      node('n', 1, 1, { replicasOfService: { 'default/cache': 9 } }), { eligibleNodes: 9, nodesInUse: 4, serviceReplicas: 0 }, 'fits'],
+      node('n', 1, 1, { replicasOfService: { 'default/cache': 9 } }), { eligibleNodes: 9, serviceReplicas: 0 }, 'fits'],
   ];
   for (const [title, filter, r, n, c, expected] of table) {
     it(title, () => assert.equal(verdict(filter(r, n, c)), expected));
@@ -61,15 +61,15 @@ describe('filters', () => {
 
   const caps: [string, ReplicaContext, number, number][] = [
     // floor(50000/min(5000, 10)) + 1 = 5001: a tenth of the service, whatever the cluster's size
-    ['a large service in a large cluster', { eligibleNodes: 5000, nodesInUse: 2500, serviceReplicas: 50_000 }, 1, 5001],
+    ['a large service in a large cluster', { eligibleNodes: 5000, serviceReplicas: 50_000 }, 1, 5001],
     // floor(9/10) + 1 = 1: the tenth replica goes to a tenth node
-    ['a small service', { eligibleNodes: 5000, nodesInUse: 100, serviceReplicas: 9 }, 1, 1],
+    ['a small service', { eligibleNodes: 5000, serviceReplicas: 9 }, 1, 1],
     // floor(10/10) + 1 = 2
-    ['the eleventh replica', { eligibleNodes: 5000, nodesInUse: 100, serviceReplicas: 10 }, 1, 2],
+    ['the eleventh replica', { eligibleNodes: 5000, serviceReplicas: 10 }, 1, 2],
     // three eligible nodes: floor(7/3) + 2 = 4
-    ['fewer eligible nodes than ten', { eligibleNodes: 3, nodesInUse: 1, serviceReplicas: 7 }, 2, 4],
+    ['fewer eligible nodes than ten', { eligibleNodes: 3, serviceReplicas: 7 }, 2, 4],
     // floor(7/max(1, 0)) + 2 = 9, never a division by zero
-    ['no eligible node', { eligibleNodes: 0, nodesInUse: 0, serviceReplicas: 7 }, 2, 9],
+    ['no eligible node', { eligibleNodes: 0, serviceReplicas: 7 }, 2, 9],
   ];
   for (const [title, c, maxSkew, expected] of caps) it(`spreadCap: ${title}`, () => assert.equal(spreadCap(c, maxSkew), expected));
 });
