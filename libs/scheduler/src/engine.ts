@@ -1,97 +1,102 @@
 /**
  * The batch engine: places every pending replica from one snapshot, larger requests first, updating
- * its copy of the nodes after each binding so a batch never oversubscribes a node.
+ * its copy of the nodes after each binding so a batch never oversubscribes a node. Stages:
+ * 1. order the batch larger requests first, CPU- and memory-leaning ones interleaved (batch.order.ts);
+ * 2. per replica, the placer picks the best node (indexed, or the reference scan);
+ * 3. a binding is committed to the working copy, and the placer's index follows it;
+ * 4. a replica no node takes gets every node's reason from the reference filters.
  */
-import { DEFAULT_PROFILE, FILTERS, SCORES, SchedulerProfile } from './registry';
-import {
-  Binding, FilterPlugin, NodeInfo, PendingReplica, ScheduleResult, ScorePlugin, Unschedulable, serviceKey,
-} from './types';
+import { largestFirstBalanced } from './batch.order';
+import { ClusterState } from './cluster.state';
+import { IndexedPlacer } from './node.index';
+import { DEFAULT_PROFILE, Plugins, SchedulerProfile, buildPlugins } from './registry';
+import { Placer, ScanPlacer, firstRejection, replicaContext } from './scan.placer';
+import { Binding, NodeInfo, PendingReplica, Resources, ScheduleResult, Unschedulable } from './types';
 
 export interface SchedulerOptions {
   profile?: SchedulerProfile;
+  /** 'indexed' (default when every score plugin declares a scope) or 'scan', the reference. */
+  placer?: 'indexed' | 'scan';
 }
 
-interface Plugins {
-  filters: FilterPlugin[];
-  scores: { plugin: ScorePlugin; weight: number }[];
+/** Whether the indexed placer can bound every score of the profile (see node.index.ts). */
+export function indexable(plugins: Plugins): boolean {
+  return plugins.scores.every(({ plugin, weight }) => plugin.scope !== undefined && weight >= 0);
 }
 
-function buildPlugins(profile: SchedulerProfile): Plugins {
-  return {
-    filters: profile.filters.map((name) => FILTERS[name]()),
-    scores: Object.entries(profile.scores).map(([name, weight]) => ({ plugin: SCORES[name](), weight })),
-  };
-}
+/**
+ * A scheduler over one snapshot that keeps its working copy and index between batches: what the
+ * control plane's scheduler cache does between cycles. Bindings it returns are already counted;
+ * anything else that changes a node needs a new Scheduler.
+ */
+export class Scheduler {
+  private readonly state: ClusterState;
+  private readonly plugins: Plugins;
+  private readonly placer: Placer;
+  private readonly largest: Resources;
+  private explained: { key: string; version: number; reasons: Record<string, string> } | undefined;
 
-/** Dominant share of the largest node: orders the batch so big replicas are placed first. */
-function sizeOrder(nodes: NodeInfo[]): (a: PendingReplica, b: PendingReplica) => number {
-  const cpu = Math.max(1, ...nodes.map((n) => n.allocatable.cpu));
-  const memory = Math.max(1, ...nodes.map((n) => n.allocatable.memory));
-  const share = (r: PendingReplica) => Math.max(r.cpu / cpu, r.memory / memory);
-  return (a, b) => share(b) - share(a) || a.name.localeCompare(b.name);
-}
-
-export function scheduleBatch(nodes: NodeInfo[], pending: PendingReplica[], options: SchedulerOptions = {}): ScheduleResult {
-  const plugins = buildPlugins(options.profile ?? DEFAULT_PROFILE);
-  const state = nodes.map(cloneNode);
-  const bindings: Binding[] = [];
-  const unschedulable: Unschedulable[] = [];
-  for (const replica of [...pending].sort(sizeOrder(nodes))) {
-    const choice = placeOne(replica, state, plugins);
-    if ('node' in choice) {
-      commit(choice.node, replica);
-      bindings.push({ replica, node: choice.node.name });
-    } else {
-      unschedulable.push({ replica, summary: summarize(state.length, choice.reasons), reasons: choice.reasons });
-    }
+  constructor(nodes: readonly NodeInfo[], options: SchedulerOptions = {}) {
+    this.plugins = buildPlugins(options.profile ?? DEFAULT_PROFILE);
+    this.state = new ClusterState(nodes);
+    const scan = options.placer === 'scan' || !indexable(this.plugins);
+    this.placer = scan ? new ScanPlacer(this.state, this.plugins) : new IndexedPlacer(this.state, this.plugins);
+    this.largest = largestNode(nodes);
   }
-  return { bindings, unschedulable };
+
+  schedule(pending: readonly PendingReplica[]): ScheduleResult {
+    const bindings: Binding[] = [];
+    const unschedulable: Unschedulable[] = [];
+    for (const replica of largestFirstBalanced(pending, this.largest)) {
+      const index = this.placer.place(replica);
+      if (index >= 0) {
+        this.state.commit(index, replica);
+        this.placer.bound(index);
+        bindings.push({ replica, node: this.state.nodes[index].name });
+      } else {
+        const reasons = this.reasons(replica);
+        unschedulable.push({ replica, summary: summarize(this.state.nodes.length, reasons), reasons });
+      }
+    }
+    return { bindings, unschedulable };
+  }
+
+  /**
+   * Every node's reason, from the reference filters. Identical replicas come one after another (the
+   * batch is sorted by size) and fail alike until a binding changes the state, so the last answer is
+   * reused while the state's version has not moved.
+   */
+  private reasons(replica: PendingReplica): Record<string, string> {
+    const key = JSON.stringify([replica.namespace, replica.service, replica.cpu, replica.memory,
+      replica.nodeSelector ?? null, replica.hostPorts ?? null, replica.maxSkew ?? null]);
+    if (this.explained?.key === key && this.explained.version === this.state.version) return this.explained.reasons;
+    const context = replicaContext(replica, this.state, this.plugins);
+    const reasons: Record<string, string> = {};
+    for (const node of this.state.nodes) {
+      reasons[node.name] = firstRejection(replica, node, this.plugins.filters, context) ?? 'no reason (a scoring error)';
+    }
+    this.explained = { key, version: this.state.version, reasons };
+    return reasons;
+  }
 }
 
-function placeOne(
-  replica: PendingReplica,
-  nodes: NodeInfo[],
-  plugins: Plugins,
-): { node: NodeInfo } | { reasons: Record<string, string> } {
-  let best: NodeInfo | undefined;
-  let bestScore = -Infinity;
-  let reasons: Record<string, string> | undefined;
+/** Places a whole batch from one snapshot; the snapshot's objects are left untouched. */
+export function scheduleBatch(nodes: readonly NodeInfo[], pending: readonly PendingReplica[], options: SchedulerOptions = {}): ScheduleResult {
+  return new Scheduler(nodes, options).schedule(pending);
+}
+
+/** The largest allocatable CPU and memory: the scale requests are compared on. */
+function largestNode(nodes: readonly NodeInfo[]): Resources {
+  let cpu = 1;
+  let memory = 1;
   for (const node of nodes) {
-    const rejection = firstRejection(replica, node, plugins.filters);
-    if (rejection !== undefined) {
-      (reasons ??= {})[node.name] = rejection;
-      continue;
-    }
-    let score = 0;
-    for (const { plugin, weight } of plugins.scores) score += weight * plugin.score(replica, node);
-    if (score > bestScore) {
-      bestScore = score;
-      best = node;
-    }
+    cpu = Math.max(cpu, node.allocatable.cpu);
+    memory = Math.max(memory, node.allocatable.memory);
   }
-  return best ? { node: best } : { reasons: reasons ?? {} };
+  return { cpu, memory };
 }
 
-function firstRejection(replica: PendingReplica, node: NodeInfo, filters: FilterPlugin[]): string | undefined {
-  for (const filter of filters) {
-    const status = filter.filter(replica, node);
-    if (!status.fits) return status.reason;
-  }
-  return undefined;
-}
-
-function commit(node: NodeInfo, replica: PendingReplica): void {
-  node.requested.cpu += replica.cpu;
-  node.requested.memory += replica.memory;
-  const key = serviceKey(replica);
-  node.replicasOfService![key] = (node.replicasOfService![key] ?? 0) + 1;
-}
-
-function cloneNode(node: NodeInfo): NodeInfo {
-  return { ...node, requested: { ...node.requested }, replicasOfService: { ...(node.replicasOfService ?? {}) } };
-}
-
-/** "0/5 nodes available: 3 insufficient memory, 2 not ready" */
+/** "0/5 nodes available: 3 insufficient memory, 2 cordoned": most frequent first, ties in node order. */
 export function summarize(nodeCount: number, reasons: Record<string, string>): string {
   const counts = new Map<string, number>();
   for (const reason of Object.values(reasons)) counts.set(reason, (counts.get(reason) ?? 0) + 1);

@@ -1,4 +1,6 @@
 export * from './types';
 export * from './engine';
 export * from './registry';
-export { bestFitScore, spreadScore } from './plugins/scores';
+export { bestFitScore, imageLocalityScore } from './plugins/scores.plugin';
+export { hostPortsOf } from './plugins/host-ports.plugin';
+export { DEFAULT_MAX_SKEW, spreadCap } from './plugins/service-spread.plugin';

@@ -4,7 +4,7 @@
  * (a conflicting replica is simply tried again next cycle), and record why the rest did not fit.
  */
 import { Node, Replica, canonicalJson } from '@tide/api';
-import { NodeInfo, PendingReplica, scheduleBatch } from '@tide/scheduler';
+import { NodeInfo, PendingReplica, hostPortsOf, scheduleBatch } from '@tide/scheduler';
 import { ObjectStore } from '@tide/store';
 import { ControlPlaneMetrics } from '../metrics';
 import { EventRecorder } from './events.recorder';
@@ -27,6 +27,9 @@ export function nodeInfos(nodes: Node[], replicas: Replica[]): NodeInfo[] {
     ready: node.status?.ready ?? false,
     cordoned: node.spec.cordoned ?? false,
     replicasOfService: {},
+    hostPorts: new Set<number>(),
+    // Nodes do not report their images yet; a node that runs a replica has that replica's image.
+    images: new Set<string>(),
   }]));
   for (const replica of replicas) {
     const info = replica.spec.nodeName ? infos.get(replica.spec.nodeName) : undefined;
@@ -35,6 +38,8 @@ export function nodeInfos(nodes: Node[], replicas: Replica[]): NodeInfo[] {
     info.requested.memory += replica.spec.template.requests.memoryBytes;
     const key = `${replica.metadata.namespace}/${replica.spec.service}`;
     info.replicasOfService![key] = (info.replicasOfService![key] ?? 0) + 1;
+    for (const port of hostPortsOf(replica.spec.template)) (info.hostPorts as Set<number>).add(port);
+    (info.images as Set<string>).add(replica.spec.template.image);
   }
   return [...infos.values()];
 }
@@ -99,6 +104,8 @@ function toPending(replica: Replica): PendingReplica {
     service: replica.spec.service,
     cpu: replica.spec.template.requests.cpuMillis,
     memory: replica.spec.template.requests.memoryBytes,
+    image: replica.spec.template.image,
+    hostPorts: hostPortsOf(replica.spec.template),
     ...(replica.spec.template.nodeSelector ? { nodeSelector: replica.spec.template.nodeSelector } : {}),
   };
 }
