@@ -8,12 +8,14 @@ import * as path from 'node:path';
 import { linuxSys } from '@tide/syscall';
 import { CgroupManager, ContainerCgroup, detectCgroups } from './cgroups/cgroup';
 import { ContainerState, ContainerStateFiles, exitFromState, exitToState } from './container/container.state';
-import { RawExit, launchInit } from './container/launch';
+import { RawExit, WaitingInit } from './container/launch';
 import { ProcessHandle, processStartTime, sleep } from './container/process';
+import { WarmPool } from './container/warm.pool';
 import { ImageStore, ResolvedImage } from './image/image.store';
-import { InitConfig } from './init/init.config';
+import { InitConfig, namespacesFor } from './init/init.config';
 import {
-  ContainerExitStatus, ContainerInfo, ContainerRuntime, ContainerSpec, ContainerUsage, ExecOptions, ExecSession, RuntimeError,
+  ContainerExitStatus, ContainerInfo, ContainerRuntime, ContainerSpec, ContainerUsage, ExecOptions, ExecSession, NetworkMode,
+  RuntimeError,
 } from './runtime.types';
 import { OverlaySnapshotter } from './snapshot/overlay.snapshotter';
 
@@ -21,7 +23,11 @@ export interface LinuxRuntimeOptions {
   stateDir: string;
   imageDir: string;
   cgroups?: CgroupManager;
+  /** Inits kept booted per namespace set, ready to become containers (default 2; 0 disables). */
+  warmPool?: number;
 }
+
+export const DEFAULT_WARM_POOL = 2;
 
 /** A container this runtime instance knows: started by it, or adopted from a state file. */
 interface Tracked {
@@ -41,6 +47,7 @@ export class LinuxRuntime implements ContainerRuntime {
   private readonly states: ContainerStateFiles;
   private readonly cgroups: CgroupManager;
   private readonly tracked = new Map<string, Tracked>();
+  private readonly pool: WarmPool;
 
   constructor(options: LinuxRuntimeOptions) {
     const containersDir = path.join(options.stateDir, 'containers');
@@ -48,6 +55,7 @@ export class LinuxRuntime implements ContainerRuntime {
     this.snapshots = new OverlaySnapshotter(containersDir);
     this.states = new ContainerStateFiles(containersDir);
     this.cgroups = options.cgroups ?? detectCgroups();
+    this.pool = new WarmPool(options.warmPool ?? DEFAULT_WARM_POOL);
   }
 
   async start(spec: ContainerSpec): Promise<ContainerInfo> {
@@ -58,25 +66,43 @@ export class LinuxRuntime implements ContainerRuntime {
     // A directory without state.json is what an agent killed in the middle of a start leaves behind.
     if (fs.existsSync(this.states.dir(spec.id))) await this.remove(spec.id);
     const image = await this.images.resolve(spec.image);
-    const config = initConfig(spec, image);
+    const logPath = spec.logPath ?? this.states.logPath(spec.id);
+    const config = initConfig(spec, image, logPath);
+    // Cold, the init is spawned first: its worker and Node boot while the root and cgroup are made.
+    const init = this.pool.take(namespacesFor(spec.network)) ?? new WaitingInit(namespacesFor(spec.network));
     let cgroup: ContainerCgroup | undefined;
-    let exited: Promise<RawExit> | undefined;
     try {
-      const rootfs = await this.snapshots.prepare(spec.id, image.layerDirs);
-      cgroup = await this.cgroups.create(spec.id, spec.limits);
-      const logPath = spec.logPath ?? this.states.logPath(spec.id);
-      const launch = launchInit({ ...config, rootfs }, logPath, (process) => this.joined(spec, cgroup!, process));
-      exited = launch.exited;
+      const [rootfs, created] = await allSettled(
+        this.snapshots.prepare(spec.id, image.layerDirs),
+        this.cgroups.create(spec.id, spec.limits),
+        fs.promises.mkdir(path.dirname(logPath), { recursive: true }),
+      );
+      cgroup = created;
+      const launch = init.start({ ...config, rootfs }, (process) => this.joined(spec, cgroup!, process));
       const process = await launch.started;
       return this.track(spec, process, cgroup, launch.exited).info;
     } catch (error) {
-      // Undo in reverse: the init was killed by the launcher; once it is gone the cgroup can go.
-      await exited;
-      await cgroup?.destroy().catch(() => undefined);
+      // Undo in reverse: the init is killed (by the launcher, or here if it was never started); once
+      // it is gone the cgroup can go, also one whose creation failed half-way.
+      await init.discard();
+      await (cgroup ?? this.cgroupOf(spec.id))?.destroy().catch(() => undefined);
       this.states.remove(spec.id);
       if (error instanceof RuntimeError) throw error;
       throw new RuntimeError('StartFailed', `container ${spec.id}: ${(error as Error).message}`);
+    } finally {
+      this.pool.refillSoon();
     }
+  }
+
+  /** Keeps inits for this network mode booted in the pool and resolves once they are (the pool warms
+   *  a mode by itself after its first start; tests and the bench wait for it). */
+  warmUp(network: NetworkMode = 'host'): Promise<void> {
+    return this.pool.ready(namespacesFor(network));
+  }
+
+  /** Kills the warm pool's waiting inits (containers keep running). The agent calls it on SIGTERM. */
+  close(): Promise<void> {
+    return this.pool.close();
   }
 
   /** Between spawn and "go": the init joins its cgroup and is recorded, before the user's code runs. */
@@ -205,12 +231,20 @@ export class LinuxRuntime implements ContainerRuntime {
   }
 }
 
+/** Awaits every promise, then throws the first failure: nothing is undone while still being made. */
+async function allSettled<A, B, C>(a: Promise<A>, b: Promise<B>, c: Promise<C>): Promise<[A, B, C]> {
+  const results = await Promise.allSettled([a, b, c]);
+  const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failure) throw failure.reason;
+  return results.map((r) => (r as PromiseFulfilledResult<unknown>).value) as [A, B, C];
+}
+
 /** The init's instructions: argv and env from the spec over the image's defaults. */
-function initConfig(spec: ContainerSpec, image: ResolvedImage): Omit<InitConfig, 'rootfs'> {
+function initConfig(spec: ContainerSpec, image: ResolvedImage, logPath: string): Omit<InitConfig, 'rootfs'> {
   const argv = spec.argv.length > 0 ? spec.argv : [...(image.config.entrypoint ?? []), ...(image.config.cmd ?? [])];
   if (argv.length === 0) throw new RuntimeError('InvalidSpec', `no command given and image ${spec.image} has none`);
   const env = { ...image.config.env, ...spec.env, HOSTNAME: spec.hostname };
   const envList = Object.entries(env).map(([k, v]) => `${k}=${v}`);
   if (!('PATH' in env)) envList.unshift(DEFAULT_PATH);
-  return { hostname: spec.hostname, argv, env: envList, workingDir: spec.workingDir ?? image.config.workingDir ?? '/' };
+  return { hostname: spec.hostname, logPath, argv, env: envList, workingDir: spec.workingDir ?? image.config.workingDir ?? '/' };
 }

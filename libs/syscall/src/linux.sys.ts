@@ -45,6 +45,8 @@ class LinuxSys implements Sys {
       syscall2: declare('long syscall(long number, const char *a, const char *b)'),
       syscallInt: declare('long syscall(long number, long a, long b)'),
       syscall4: declare('long syscall(long number, long a, long b, void *c, long d)'),
+      // warm starts
+      dup2: declare('int dup2(int oldfd, int newfd)'),
     };
   }
 
@@ -115,6 +117,11 @@ class LinuxSys implements Sys {
   }
   gettid(): number {
     return this.fn.syscallInt(this.numbers.gettid, 0, 0);
+  }
+
+  // --- warm starts
+  dup2(oldfd: number, newfd: number): void {
+    this.check('dup2', this.fn.dup2(oldfd, newfd), `fd ${oldfd} onto ${newfd}`);
   }
 }
 

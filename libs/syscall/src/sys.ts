@@ -53,6 +53,11 @@ export interface Sys {
   close(fd: number): void;
   getpid(): number;
   gettid(): number;
+
+  // --- warm starts: the init opens the container's log itself (a pooled init is spawned before the
+  // log is known) and puts it on its stdout and stderr.
+  /** dup2(2): newfd becomes a copy of oldfd, without FD_CLOEXEC (it survives execve). */
+  dup2(oldfd: number, newfd: number): void;
 }
 
 export class SyscallError extends Error {

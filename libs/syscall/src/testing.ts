@@ -43,4 +43,7 @@ export class RecordingSys implements Sys {
   close(fd: number): void { this.record('close', [fd]); }
   getpid(): number { return 1; }
   gettid(): number { return 1; }
+
+  // --- warm starts
+  dup2(oldfd: number, newfd: number): void { this.record('dup2', [oldfd, newfd]); }
 }

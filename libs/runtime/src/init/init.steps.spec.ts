@@ -14,7 +14,7 @@ function withRoot(test: (config: InitConfig, dir: string) => void): void {
   try {
     const rootfs = { lowerdir: '/l2:/l1', upperdir: `${dir}/upper`, workdir: `${dir}/work`, target: `${dir}/rootfs` };
     fs.mkdirSync(rootfs.target);
-    test({ hostname: 'web-1', rootfs, argv: ['sh'], env: ['PATH=/bin'], workingDir: '/' }, dir);
+    test({ hostname: 'web-1', logPath: `${dir}/log`, rootfs, argv: ['sh'], env: ['PATH=/bin'], workingDir: '/' }, dir);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
