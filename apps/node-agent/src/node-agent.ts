@@ -19,6 +19,7 @@ export class NodeAgent {
   private server?: http.Server;
   private reconciler?: Reconciler;
   private reportTimer?: NodeJS.Timeout;
+  private runtime?: LinuxRuntime;
 
   constructor(
     private readonly config: AgentConfig,
@@ -30,7 +31,8 @@ export class NodeAgent {
     const logDir = path.join(config.stateDir, 'logs');
     fs.mkdirSync(logDir, { recursive: true });
     await this.prepareImages();
-    const runtime: ContainerRuntime = new LinuxRuntime({ stateDir: config.stateDir, imageDir: config.imageDir });
+    this.runtime = new LinuxRuntime({ stateDir: config.stateDir, imageDir: config.imageDir, warmPool: config.warmPool });
+    const runtime: ContainerRuntime = this.runtime;
     const metrics = createAgentMetrics(config.name, () => this.reconciler);
     const reconciler = new Reconciler({
       runtime, logDir, state: new ReplicaStateFile(path.join(config.stateDir, 'replicas.json')),
@@ -81,11 +83,13 @@ export class NodeAgent {
     }, REPORT_COALESCE_MS);
   }
 
-  /** Leaves the containers running: they are adopted when the agent comes back. */
+  /** Leaves the containers running: they are adopted when the agent comes back. The warm pool's
+   *  waiting inits are no containers: they are killed. */
   async stop(): Promise<void> {
     clearTimeout(this.reportTimer);
     this.reconciler?.stop();
     this.client?.close();
+    await this.runtime?.close();
     const server = this.server;
     if (!server) return;
     server.closeAllConnections(); // followers of logs would hold close() open

@@ -1,5 +1,5 @@
 export * from './runtime.types';
-export { LinuxRuntime, LinuxRuntimeOptions } from './linux.runtime';
+export { LinuxRuntime, LinuxRuntimeOptions, DEFAULT_WARM_POOL } from './linux.runtime';
 export { ImageStore, ResolvedImage, ImageManifest, parseImageRef } from './image/image.store';
 export * from './image/image.types';
 export { createImageService, ImageServiceOptions } from './image/image.service';

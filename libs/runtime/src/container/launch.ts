@@ -104,6 +104,7 @@ export class WaitingInit {
 
   /** Kills an init nobody will start; resolves once it and its worker are gone. */
   async discard(): Promise<void> {
+    this.worker.ref(); // the caller waits for its end: the worker's messages must keep coming
     this.fail('discarded');
     await this.exit.promise;
   }

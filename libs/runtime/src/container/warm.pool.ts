@@ -50,10 +50,16 @@ export class WarmPool {
   async ready(namespaces: number): Promise<void> {
     if (this.size === 0 || this.closed) return;
     const list = this.setOf(namespaces);
-    for (let attempt = 0; attempt < READY_ATTEMPTS; attempt++) {
-      this.refill();
-      const booted = await Promise.all(list.map((member) => member.ready));
-      if (booted.every(Boolean) && list.length >= this.size) return;
+    // Members do not keep the process alive (their workers are unref'd): a caller waiting for them does.
+    const keepAlive = setInterval(() => undefined, 60_000);
+    try {
+      for (let attempt = 0; attempt < READY_ATTEMPTS; attempt++) {
+        this.refill();
+        const booted = await Promise.all(list.map((member) => member.ready));
+        if (booted.every(Boolean) && list.length >= this.size) return;
+      }
+    } finally {
+      clearInterval(keepAlive);
     }
     throw new Error(`the warm pool cannot keep ${this.size} container inits booted: they exit while waiting`);
   }
