@@ -55,6 +55,7 @@ export class WaitingInit {
   private readonly booted = deferred<boolean>();
   private readonly startResult = deferred<ProcessHandle>();
   private readonly exit = deferred<RawExit>();
+  private readonly workerGone = deferred<void>();
 
   constructor(readonly namespaces: number) {
     const data: StartWorkerData = { initScript: INIT_SCRIPT, namespaces };
@@ -66,6 +67,7 @@ export class WaitingInit {
       this.fail('the start worker ended before the container started');
       if (!this.settledWell()) this.handle?.close(); // after a successful start the runtime owns the pidfd
       void this.pendingSpawn.then(() => this.exit.resolve({ code: null, signal: null }));
+      this.workerGone.resolve();
     });
     this.worker.on('message', (message: WorkerMessage) => this.onMessage(message));
     // A waiting init must not keep the agent's event loop alive; start() takes it back. After the
@@ -102,11 +104,11 @@ export class WaitingInit {
     return { started: this.startResult.promise, exited: this.exit.promise };
   }
 
-  /** Kills an init nobody will start; resolves once it and its worker are gone. */
+  /** Kills an init nobody will start; resolves once it, its worker and their fds are gone. */
   async discard(): Promise<void> {
     this.worker.ref(); // the caller waits for its end: the worker's messages must keep coming
     this.fail('discarded');
-    await this.exit.promise;
+    await Promise.all([this.exit.promise, this.workerGone.promise]);
   }
 
   private onMessage(message: WorkerMessage): void {
