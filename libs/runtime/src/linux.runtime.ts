@@ -10,6 +10,7 @@ import { CgroupManager, ContainerCgroup, detectCgroups } from './cgroups/cgroup'
 import { ContainerState, ContainerStateFiles, exitFromState, exitToState } from './container/container.state';
 import { RawExit, WaitingInit } from './container/launch';
 import { ProcessHandle, processStartTime, sleep } from './container/process';
+import { WarmCgroups } from './container/warm.cgroup';
 import { WarmPool } from './container/warm.pool';
 import { ImageStore, ResolvedImage } from './image/image.store';
 import { InitConfig, namespacesFor } from './init/init.config';
@@ -48,6 +49,7 @@ export class LinuxRuntime implements ContainerRuntime {
   private readonly cgroups: CgroupManager;
   private readonly tracked = new Map<string, Tracked>();
   private readonly pool: WarmPool;
+  private readonly warmCgroups: WarmCgroups;
 
   constructor(options: LinuxRuntimeOptions) {
     const containersDir = path.join(options.stateDir, 'containers');
@@ -55,7 +57,9 @@ export class LinuxRuntime implements ContainerRuntime {
     this.snapshots = new OverlaySnapshotter(containersDir);
     this.states = new ContainerStateFiles(containersDir);
     this.cgroups = options.cgroups ?? detectCgroups();
-    this.pool = new WarmPool(options.warmPool ?? DEFAULT_WARM_POOL);
+    this.warmCgroups = new WarmCgroups(this.cgroups);
+    this.pool = new WarmPool(options.warmPool ?? DEFAULT_WARM_POOL, (namespaces) => this.warmCgroups.joinAhead(new WaitingInit(namespaces)));
+    if (this.pool.size > 0) void this.warmCgroups.sweep();
   }
 
   async start(spec: ContainerSpec): Promise<ContainerInfo> {
@@ -69,17 +73,25 @@ export class LinuxRuntime implements ContainerRuntime {
     const logPath = spec.logPath ?? this.states.logPath(spec.id);
     const config = initConfig(spec, image, logPath);
     // Cold, the init is spawned first: its worker and Node boot while the root and cgroup are made.
-    const init = this.pool.take(namespacesFor(spec.network)) ?? new WaitingInit(namespacesFor(spec.network));
+    let init = this.pool.take(namespacesFor(spec.network)) ?? new WaitingInit(namespacesFor(spec.network));
     let cgroup: ContainerCgroup | undefined;
     try {
       const [rootfs, created] = await allSettled(
         this.snapshots.prepare(spec.id, image.layerDirs),
-        this.cgroups.create(spec.id, spec.limits),
+        this.warmCgroups.claim(init, spec.id, spec.limits),
         fs.promises.mkdir(path.dirname(logPath), { recursive: true }),
       );
       cgroup = created;
-      const launch = init.start({ ...config, rootfs }, (process) => this.joined(spec, cgroup!, process));
-      const process = await launch.started;
+      let launch = init.start({ ...config, rootfs }, (process) => this.joined(spec, cgroup!, process));
+      const process = await launch.started.catch(async (error: Error) => {
+        if (!init.lost) throw error;
+        // The init died before "go" without a word: killed while it waited in the pool, say. None
+        // of the user's code ran: go on once with a cold init, which joins the cgroup at "go".
+        await init.discard();
+        init = new WaitingInit(namespacesFor(spec.network));
+        launch = init.start({ ...config, rootfs }, (process) => this.joined(spec, cgroup!, process));
+        return launch.started;
+      });
       return this.track(spec, process, cgroup, launch.exited).info;
     } catch (error) {
       // Undo in reverse: the init is killed (by the launcher, or here if it was never started); once
@@ -101,8 +113,9 @@ export class LinuxRuntime implements ContainerRuntime {
   }
 
   /** Kills the warm pool's waiting inits (containers keep running). The agent calls it on SIGTERM. */
-  close(): Promise<void> {
-    return this.pool.close();
+  async close(): Promise<void> {
+    await this.pool.close();
+    await this.warmCgroups.settled();
   }
 
   /** Between spawn and "go": the init joins its cgroup and is recorded, before the user's code runs. */

@@ -11,7 +11,7 @@ import { Worker } from 'node:worker_threads';
 import { linuxSys } from '@tide/syscall';
 import { InitConfig, StartWorkerData } from '../init/init.config';
 import { RuntimeError } from '../runtime.types';
-import { ProcessHandle } from './process';
+import { ProcessHandle, processStartTime } from './process';
 
 const INIT_SCRIPT = path.join(__dirname, '../init/container-init.js');
 const START_WORKER = path.join(__dirname, 'start.worker.js');
@@ -32,7 +32,7 @@ type WorkerMessage =
   | { type: 'spawned'; pid: number; pidfd?: number }
   | { type: 'ready' }
   | { type: 'started' }
-  | { type: 'failed'; message: string }
+  | { type: 'failed'; message: string; lost?: boolean }
   | { type: 'exit'; code: number | null; signal: string | null };
 
 function deferred<T>() {
@@ -44,6 +44,8 @@ function deferred<T>() {
 
 /** An init in fresh namespaces, booted (or booting) and waiting for the container it will become. */
 export class WaitingInit {
+  /** A cgroup the init joined while it waited (warm.cgroup.ts), if any. */
+  warmCgroup?: Promise<string | undefined>;
   private readonly worker: Worker;
   private handle?: ProcessHandle;
   private onSpawned?: (process: ProcessHandle) => Promise<void>;
@@ -52,6 +54,7 @@ export class WaitingInit {
   /** Set once the start can no longer succeed (died while waiting, discarded, or failed). */
   private failed = false;
   private settled = false;
+  private lostInit = false;
   private readonly booted = deferred<boolean>();
   private readonly startResult = deferred<ProcessHandle>();
   private readonly exit = deferred<RawExit>();
@@ -80,6 +83,17 @@ export class WaitingInit {
     return this.booted.promise;
   }
 
+  /** The init died before "go" without saying why (killed, e.g. while it waited in the pool): none
+   *  of the user's code ran, so the start may be tried again with another init. */
+  get lost(): boolean {
+    return this.lostInit;
+  }
+
+  /** Host pid of the init, once spawned. */
+  get pid(): number | undefined {
+    return this.handle?.pid;
+  }
+
   /** Resolves when the init (or the command it became) has exited, also after a failed start. */
   get exited(): Promise<RawExit> {
     return this.exit.promise;
@@ -87,7 +101,8 @@ export class WaitingInit {
 
   /** Can still become a container: not claimed, not failed, process not known to be gone. */
   usable(): boolean {
-    return !this.claimed && !this.failed && (this.handle?.alive() ?? true);
+    if (this.claimed || this.failed) return false;
+    return this.handle === undefined || (this.handle.alive() && processStartTime(this.handle.pid) !== undefined);
   }
 
   /**
@@ -122,6 +137,7 @@ export class WaitingInit {
       if (!this.settled) this.startResult.resolve(this.handle!);
       this.settled = true;
     } else if (message.type === 'failed') {
+      this.lostInit = !this.settled && message.lost === true;
       this.fail(message.message);
     } else {
       // After onSpawned has settled, so that a caller cleaning up after the exit races nothing.
@@ -133,7 +149,12 @@ export class WaitingInit {
   private runOnSpawned(handle: ProcessHandle): void {
     this.pendingSpawn = this.onSpawned!(handle).then(
       () => this.worker.postMessage({ type: 'go' }),
-      (error: Error) => this.fail(error.message),
+      (error: Error) => {
+        // E.g. it died while it was being recorded. A dying Node process shows as a zombie in /proc
+        // before its pidfd turns readable (its other threads are still exiting): either counts.
+        this.lostInit = !this.settled && (!handle.alive() || processStartTime(handle.pid) === undefined);
+        this.fail(error.message);
+      },
     );
   }
 

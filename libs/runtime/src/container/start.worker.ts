@@ -7,7 +7,7 @@
  * while it is still unclaimed).
  *
  * Messages: ← {type:'claim', config} | {type:'go'} ;
- * → {type:'spawned', pid, pidfd} | {type:'ready'} | {type:'started'} | {type:'failed', message} |
+ * → {type:'spawned', pid, pidfd} | {type:'ready'} | {type:'started'} | {type:'failed', message, lost?} |
  * {type:'exit', code, signal}
  */
 import { spawn } from 'node:child_process';
@@ -40,8 +40,8 @@ function run(data: StartWorkerData): void {
   // without a message means the init died (while pooled, or killed during its start).
   const statusDone = new Promise<void>((resolve) => {
     status.on('end', () => {
-      if (!failure && !goSent) failure = 'the container init exited before it was started';
-      port.postMessage(failure ? { type: 'failed', message: failure } : { type: 'started' });
+      if (!failure && !goSent) port.postMessage({ type: 'failed', message: 'the container init exited before it was started', lost: true });
+      else port.postMessage(failure ? { type: 'failed', message: failure } : { type: 'started' });
       resolve();
     });
   });

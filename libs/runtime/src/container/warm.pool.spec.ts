@@ -33,6 +33,10 @@ function waitingInits(parent = process.pid): number[] {
 const netns = (pid: number | 'self') => fs.readlinkSync(`/proc/${pid}/ns/net`);
 const alive = (pid: number) => fs.existsSync(`/proc/${pid}`) && !/\) Z /.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8'));
 const openFds = () => fs.readdirSync('/proc/self/fd').length;
+const V1 = fs.existsSync('/sys/fs/cgroup/memory/cgroup.procs');
+/** cgroup v1: the memory group of a process ("/tide/_warm-…"), or undefined on v2. */
+const memoryGroup = (pid: number) => /:memory:(.*)/.exec(fs.readFileSync(`/proc/${pid}/cgroup`, 'utf8'))?.[1];
+const warmGroups = (agent = process.pid) => (V1 ? fs.readdirSync('/sys/fs/cgroup/memory/tide').filter((g) => g.startsWith(`_warm-${agent}-`)) : []);
 
 async function until(condition: () => boolean, what: string): Promise<void> {
   for (let i = 0; i < 200 && !condition(); i++) await new Promise((r) => setTimeout(r, 25));
@@ -71,8 +75,14 @@ describe('warm pool', { timeout: 120_000 }, () => {
     await r.warmUp();
     const [waiting] = waitingInits();
     assert.ok(waiting, 'one init waits in the pool');
+    // cgroup v1: it waits in a group of its own, which becomes the container's (no join at start).
+    if (V1) assert.match(memoryGroup(waiting)!, /^\/tide\/_warm-/);
     const info = await r.start(spec('claim'));
     assert.equal(info.pid, waiting, 'the waiting init became the container');
+    if (V1) {
+      assert.equal(memoryGroup(info.pid), `/tide/${info.id}`);
+      assert.equal(fs.readFileSync(`/sys/fs/cgroup/memory/tide/${info.id}/memory.limit_in_bytes`, 'utf8').trim(), String(64 * 2 ** 20));
+    }
     const log = path.join(dir, 'state/containers', info.id, 'log');
     await until(() => fs.existsSync(log) && /up on h-claim/.test(fs.readFileSync(log, 'utf8')), 'the command ran with its hostname and log');
     await r.warmUp();
@@ -106,6 +116,7 @@ describe('warm pool', { timeout: 120_000 }, () => {
     await r.warmUp();
     const [victim] = waitingInits();
     process.kill(victim, 'SIGKILL');
+    await until(() => !alive(victim), 'the waiting init is dead');
     const info = await r.start(spec('dead-member', 'echo alive; sleep 60'));
     assert.notEqual(info.pid, victim);
     const log = path.join(dir, 'state/containers', info.id, 'log');
@@ -123,6 +134,7 @@ describe('warm pool', { timeout: 120_000 }, () => {
     assert.equal(waitingInits().length, 4, 'two per namespace set');
     await r.close();
     assert.deepEqual(waitingInits(), []);
+    assert.deepEqual(warmGroups(), [], 'their cgroups are removed');
     await until(() => openFds() === fdsBefore, `file descriptors back to ${fdsBefore} (now ${openFds()})`);
   });
 
@@ -146,5 +158,10 @@ describe('warm pool', { timeout: 120_000 }, () => {
     assert.equal(waiting.length, 1, 'the agent had refilled its pool');
     await until(() => !alive(waiting[0]), 'the waiting init died with the agent');
     assert.ok(alive(container), 'the claimed container outlives the agent');
+    if (V1) {
+      assert.equal(warmGroups(agent.pid).length, 1, 'a killed agent cannot remove its warm cgroup');
+      runtime(1); // the next runtime with a pool sweeps it
+      await until(() => warmGroups(agent.pid).length === 0, 'the dead agent\'s warm cgroup is swept');
+    }
   });
 });

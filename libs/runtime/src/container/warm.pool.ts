@@ -55,7 +55,8 @@ export class WarmPool {
     try {
       for (let attempt = 0; attempt < READY_ATTEMPTS; attempt++) {
         this.refill();
-        const booted = await Promise.all(list.map((member) => member.ready));
+        // Booted, and in its warm cgroup where it gets one: nothing left to do before a claim.
+        const booted = await Promise.all(list.map(async (member) => (await Promise.all([member.ready, member.warmCgroup]))[0]));
         if (booted.every(Boolean) && list.length >= this.size) return;
       }
     } finally {
