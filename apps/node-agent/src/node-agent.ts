@@ -13,6 +13,8 @@ import { ReplicaStateFile } from './reconcile/replica.state-file';
 
 /** Status changes come in bursts (a batch of starts): at most one report per this many ms. */
 const REPORT_COALESCE_MS = 50;
+/** How long stop() waits for the warm pool's inits to be gone. */
+const POOL_CLOSE_MS = 2000;
 
 export class NodeAgent {
   private client?: ControlPlaneClient;
@@ -89,7 +91,8 @@ export class NodeAgent {
     clearTimeout(this.reportTimer);
     this.reconciler?.stop();
     this.client?.close();
-    await this.runtime?.close();
+    // Bounded: the process exits right after, and its waiting inits die with it anyway (PDEATHSIG).
+    await Promise.race([this.runtime?.close(), new Promise((resolve) => setTimeout(resolve, POOL_CLOSE_MS).unref())]);
     const server = this.server;
     if (!server) return;
     server.closeAllConnections(); // followers of logs would hold close() open
