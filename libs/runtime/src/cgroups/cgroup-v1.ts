@@ -17,9 +17,12 @@ export class CgroupV1Manager implements CgroupManager {
     private readonly parent: string,
   ) {}
 
-  /** Controllers mounted on this machine; cpu and cpuacct are often co-mounted (same directory). */
+  private mounted?: Controller[];
+
+  /** Controllers mounted on this machine (looked up once: every start opens its group several times);
+   *  cpu and cpuacct are often co-mounted (same directory). */
   private controllers(): Controller[] {
-    return CONTROLLERS.filter((c) => fs.existsSync(path.join(this.root, c)));
+    return (this.mounted ??= CONTROLLERS.filter((c) => fs.existsSync(path.join(this.root, c))));
   }
 
   async create(id: string, limits: ContainerLimits): Promise<ContainerCgroup> {
