@@ -15,7 +15,7 @@ export async function runCleanup(argv: string[], log: (line: string) => void): P
   const stateDir = flags.get('state-dir');
   if (!stateDir) throw new ConfigError('cleanup needs --state-dir DIR');
   if (!fs.existsSync(stateDir)) return log(`nothing to clean: ${stateDir} does not exist`);
-  const runtime = new LinuxRuntime({ stateDir, imageDir: flags.get('image-dir') ?? DEFAULT_IMAGE_DIR });
+  const runtime = new LinuxRuntime({ stateDir, imageDir: flags.get('image-dir') ?? DEFAULT_IMAGE_DIR, warmPool: 0 });
   const containers = await runtime.list();
   const failures: string[] = [];
   await Promise.all(containers.map(async (container) => {

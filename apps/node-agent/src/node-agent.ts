@@ -19,6 +19,8 @@ import { ReplicaStateFile } from './reconcile/replica.state-file';
 
 /** Status changes come in bursts (a batch of starts): at most one report per this many ms. */
 const REPORT_COALESCE_MS = 50;
+/** How long stop() waits for the warm pool's inits to be gone. */
+const POOL_CLOSE_MS = 2000;
 
 export class NodeAgent {
   private client?: ControlPlaneClient;
@@ -30,6 +32,7 @@ export class NodeAgent {
   private publishing: Promise<void> = Promise.resolve();
   private conflicts = '';
   private baseImages: Promise<void> = Promise.resolve();
+  private runtime?: LinuxRuntime;
 
   constructor(
     private readonly config: AgentConfig,
@@ -44,7 +47,10 @@ export class NodeAgent {
     // Created before registering (containers are adopted first): bridge settings come with the pod CIDR.
     const network = new AgentNetwork(config.stateDir, this.log);
     this.network = network;
-    const runtime: ContainerRuntime = new LinuxRuntime({ stateDir: config.stateDir, imageDir: config.imageDir, bridge: () => network.current() });
+    this.runtime = new LinuxRuntime({
+      stateDir: config.stateDir, imageDir: config.imageDir, warmPool: config.warmPool, bridge: () => network.current(),
+    });
+    const runtime: ContainerRuntime = this.runtime;
     this.forwarder = new TcpForwarder(config.address, this.log);
     const metrics = createAgentMetrics(config.name, () => this.reconciler);
     const reconciler = new Reconciler({
@@ -147,12 +153,15 @@ export class NodeAgent {
     }, REPORT_COALESCE_MS);
   }
 
-  /** Leaves the containers running: they are adopted when the agent comes back. */
+  /** Leaves the containers running: they are adopted when the agent comes back. The warm pool's
+   *  waiting inits are no containers: they are killed. */
   async stop(): Promise<void> {
     clearTimeout(this.reportTimer);
     this.reconciler?.stop();
     this.client?.close();
     await this.forwarder?.close();
+    // Bounded: the process exits right after, and its waiting inits die with it anyway (PDEATHSIG).
+    await Promise.race([this.runtime?.close(), new Promise((resolve) => setTimeout(resolve, POOL_CLOSE_MS).unref())]);
     await this.server?.close();
   }
 }

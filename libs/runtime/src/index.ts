@@ -1,5 +1,5 @@
 export * from './runtime.types';
-export { LinuxRuntime, LinuxRuntimeOptions } from './linux.runtime';
+export { LinuxRuntime, LinuxRuntimeOptions, DEFAULT_WARM_POOL } from './linux.runtime';
 export { ImageStore, ImageRecord, StoredLayer, ResolvedImage, ImageConfig } from './image/image.store';
 export { parseRef, formatRef, ImageRef } from './image/oci';
 export * from './image/image.types';

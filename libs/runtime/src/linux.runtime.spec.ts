@@ -23,13 +23,14 @@ function cgroupDirs(id: string): string[] {
 
 const hostMounts = () => fs.readFileSync('/proc/self/mountinfo', 'utf8');
 
-describe('LinuxRuntime', { timeout: 120_000 }, () => {
+// The same behaviour whether every start is cold or takes an init from the warm pool.
+for (const warmPool of [0, 2]) describe(`LinuxRuntime (warm pool ${warmPool})`, { timeout: 120_000 }, () => {
   let dir: string;
   let runtime: LinuxRuntime;
   const started: string[] = [];
 
   const spec = (id: string, script: string, extra: Partial<ContainerSpec> = {}): ContainerSpec => ({
-    id: `rt-${RUN}-${id}`, hostname: `host-${id}`, image: 'busybox', argv: ['sh', '-c', script], env: {},
+    id: `rt-${RUN}-p${warmPool}-${id}`, hostname: `host-${id}`, image: 'busybox', argv: ['sh', '-c', script], env: {},
     limits: { memoryBytes: 64 * MiB, cpuMillis: 500 }, labels: {}, ...extra,
   });
 
@@ -51,10 +52,12 @@ describe('LinuxRuntime', { timeout: 120_000 }, () => {
   before(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tide-runtime-'));
     await ensureBusyboxImage(path.join(dir, 'images'));
-    runtime = new LinuxRuntime({ stateDir: path.join(dir, 'state'), imageDir: path.join(dir, 'images') });
+    runtime = new LinuxRuntime({ stateDir: path.join(dir, 'state'), imageDir: path.join(dir, 'images'), warmPool });
+    await runtime.warmUp();
   });
 
   after(async () => {
+    await runtime.close();
     for (const id of started) await runtime.remove(id).catch(() => undefined);
     fs.rmSync(dir, { recursive: true, force: true });
   });
@@ -156,7 +159,7 @@ describe('LinuxRuntime', { timeout: 120_000 }, () => {
   it('is adopted by a new runtime over the same state dir (an agent restart)', async () => {
     const s = spec('adopt', 'sleep 60');
     const info = await start(s);
-    const restarted = new LinuxRuntime({ stateDir: path.join(dir, 'state'), imageDir: path.join(dir, 'images') });
+    const restarted = new LinuxRuntime({ stateDir: path.join(dir, 'state'), imageDir: path.join(dir, 'images'), warmPool: 0 });
     const found = (await restarted.list()).find((c) => c.id === s.id);
     assert.ok(found, 'found after restart');
     assert.equal(found.pid, info.pid);
@@ -174,7 +177,7 @@ describe('LinuxRuntime', { timeout: 120_000 }, () => {
   it('tells a waiting adopter when an adopted container exits by itself', async () => {
     const s = spec('adopt-exit', 'sleep 1; exit 5');
     await start(s);
-    const restarted = new LinuxRuntime({ stateDir: path.join(dir, 'state'), imageDir: path.join(dir, 'images') });
+    const restarted = new LinuxRuntime({ stateDir: path.join(dir, 'state'), imageDir: path.join(dir, 'images'), warmPool: 0 });
     const exit = await restarted.wait(s.id);
     assert.equal(exit.code, null);
     assert.equal(exit.oomKilled, false);

@@ -8,15 +8,18 @@ import * as path from 'node:path';
 import { linuxSys } from '@tide/syscall';
 import { CgroupManager, ContainerCgroup, detectCgroups } from './cgroups/cgroup';
 import { ContainerState, ContainerStateFiles, exitFromState, exitToState } from './container/container.state';
-import { RawExit, launchInit } from './container/launch';
+import { RawExit, WaitingInit } from './container/launch';
 import { ProcessHandle, processStartTime, sleep } from './container/process';
+import { WarmCgroups } from './container/warm.cgroup';
+import { WarmPool } from './container/warm.pool';
 import { startExec } from './exec/exec.session';
 import { ImageStore, ResolvedImage } from './image/image.store';
 import { InitConfig, namespacesFor } from './init/init.config';
 import { BridgeSettings } from './network/bridge.settings';
 import { BridgeAttacher, PreparedNetwork } from './network/container.network';
 import {
-  ContainerExitStatus, ContainerInfo, ContainerRuntime, ContainerSpec, ContainerUsage, ExecOptions, ExecSession, RuntimeError,
+  ContainerExitStatus, ContainerInfo, ContainerRuntime, ContainerSpec, ContainerUsage, ExecOptions, ExecSession, NetworkMode,
+  RuntimeError,
 } from './runtime.types';
 import { OverlaySnapshotter } from './snapshot/overlay.snapshotter';
 
@@ -28,7 +31,11 @@ export interface LinuxRuntimeOptions {
    *  learns its pod CIDR only when it registers, after creating the runtime (and adopting containers):
    *  until then it answers undefined, and bridge containers fail to start with a message saying why. */
   bridge?: () => BridgeSettings | undefined;
+  /** Inits kept booted per namespace set, ready to become containers (default 2; 0 disables). */
+  warmPool?: number;
 }
+
+export const DEFAULT_WARM_POOL = 2;
 
 /** A container this runtime instance knows: started by it, or adopted from a state file. */
 interface Tracked {
@@ -49,6 +56,8 @@ export class LinuxRuntime implements ContainerRuntime {
   private readonly cgroups: CgroupManager;
   private readonly network: BridgeAttacher;
   private readonly tracked = new Map<string, Tracked>();
+  private readonly pool: WarmPool;
+  private readonly warmCgroups: WarmCgroups;
 
   constructor(options: LinuxRuntimeOptions) {
     const containersDir = path.join(options.stateDir, 'containers');
@@ -57,6 +66,9 @@ export class LinuxRuntime implements ContainerRuntime {
     this.states = new ContainerStateFiles(containersDir);
     this.cgroups = options.cgroups ?? detectCgroups();
     this.network = new BridgeAttacher(options.stateDir, options.bridge ?? (() => undefined));
+    this.warmCgroups = new WarmCgroups(this.cgroups);
+    this.pool = new WarmPool(options.warmPool ?? DEFAULT_WARM_POOL, (namespaces) => this.warmCgroups.joinAhead(new WaitingInit(namespaces)));
+    if (this.pool.size > 0) void this.warmCgroups.sweep();
   }
 
   async start(spec: ContainerSpec): Promise<ContainerInfo> {
@@ -67,27 +79,42 @@ export class LinuxRuntime implements ContainerRuntime {
     // A directory without state.json is what an agent killed in the middle of a start leaves behind.
     if (fs.existsSync(this.states.dir(spec.id))) await this.remove(spec.id);
     const image = spec.rootfsLayers ? this.explicitLayers(spec) : await this.images.resolve(spec.image);
-    const config = initConfig(spec, image);
+    const logPath = spec.logPath ?? this.states.logPath(spec.id);
+    const config = initConfig(spec, image, logPath);
+    // Cold, the init is spawned first: its worker and Node boot while the root and cgroup are made.
+    let init = this.pool.take(namespacesFor(spec.network)) ?? new WaitingInit(namespacesFor(spec.network));
     let cgroup: ContainerCgroup | undefined;
-    let exited: Promise<RawExit> | undefined;
     try {
-      const rootfs = await this.snapshots.prepare(spec.id, image.layerDirs);
       const network = spec.network === 'bridge' ? this.network.prepare(spec.id, spec.hostname, path.join(this.states.dir(spec.id), 'etc')) : undefined;
-      cgroup = await this.cgroups.create(spec.id, spec.limits);
-      const logPath = spec.logPath ?? this.states.logPath(spec.id);
-      const launch = launchInit({ ...config, rootfs, ...(network ? { bindFiles: network.bindFiles } : {}) }, logPath,
-        (process) => this.joined(spec, cgroup!, process, network), namespacesFor(spec.network));
-      exited = launch.exited;
-      const process = await launch.started;
+      const [rootfs, created] = await allSettled(
+        this.snapshots.prepare(spec.id, image.layerDirs),
+        this.warmCgroups.claim(init, spec.id, spec.limits),
+        fs.promises.mkdir(path.dirname(logPath), { recursive: true }),
+      );
+      cgroup = created;
+      const full: InitConfig = { ...config, rootfs, ...(network ? { bindFiles: network.bindFiles } : {}) };
+      let launch = init.start(full, (process) => this.joined(spec, cgroup!, process, network));
+      const process = await launch.started.catch(async (error: Error) => {
+        if (!init.lost) throw error;
+        // The init died before "go" without a word: killed while it waited in the pool, say. None
+        // of the user's code ran: go on once with a cold init, which joins the cgroup at "go".
+        await init.discard();
+        init = new WaitingInit(namespacesFor(spec.network));
+        launch = init.start(full, (process) => this.joined(spec, cgroup!, process, network));
+        return launch.started;
+      });
       return this.track(spec, process, cgroup, launch.exited).info;
     } catch (error) {
-      // Undo in reverse: the init was killed by the launcher; once it is gone the cgroup can go.
-      await exited;
-      await cgroup?.destroy().catch(() => undefined);
+      // Undo in reverse: the init is killed (by the launcher, or here if it was never started); once
+      // it is gone the cgroup can go, also one whose creation failed half-way.
+      await init.discard();
+      await (cgroup ?? this.cgroupOf(spec.id))?.destroy().catch(() => undefined);
       await this.network.release(spec.id).catch(() => undefined);
       this.states.remove(spec.id);
       if (error instanceof RuntimeError) throw error;
       throw new RuntimeError('StartFailed', `container ${spec.id}: ${(error as Error).message}`);
+    } finally {
+      this.pool.refillSoon();
     }
   }
 
@@ -100,6 +127,18 @@ export class LinuxRuntime implements ContainerRuntime {
       throw new RuntimeError('InvalidSpec', `rootfsLayers must be layers of the image store ${store}${outside ? ` (not ${outside})` : ''}`);
     }
     return { ref: spec.image, layerDirs: layers, config: { env: {} } };
+  }
+
+  /** Keeps inits for this network mode booted in the pool and resolves once they are (the pool warms
+   *  a mode by itself after its first start; tests and the bench wait for it). */
+  warmUp(network: NetworkMode = 'host'): Promise<void> {
+    return this.pool.ready(namespacesFor(network));
+  }
+
+  /** Kills the warm pool's waiting inits (containers keep running). The agent calls it on SIGTERM. */
+  async close(): Promise<void> {
+    await this.pool.close();
+    await this.warmCgroups.settled();
   }
 
   /** Between spawn and "go": the init joins its cgroup, gets its network and is recorded, before the user's code runs. */
@@ -230,7 +269,8 @@ export class LinuxRuntime implements ContainerRuntime {
     if (tracked.info.exit || !tracked.process) throw new RuntimeError('NotFound', `container ${id} is not running`);
     if (options.argv.length === 0) throw new RuntimeError('InvalidSpec', 'exec needs a command');
     const spec = tracked.info.spec;
-    const base = initConfig({ ...spec, argv: options.argv }, await this.images.resolve(spec.image));
+    const image = spec.rootfsLayers ? this.explicitLayers(spec) : await this.images.resolve(spec.image);
+    const base = initConfig({ ...spec, argv: options.argv }, image, tracked.info.logPath);
     const env = new Map(base.env.map((e) => [e.slice(0, e.indexOf('=')), e] as const));
     for (const [key, value] of Object.entries(options.env ?? {})) env.set(key, `${key}=${value}`);
     const user = options.user ?? base.user;
@@ -247,8 +287,16 @@ export class LinuxRuntime implements ContainerRuntime {
   }
 }
 
+/** Awaits every promise, then throws the first failure: nothing is undone while still being made. */
+async function allSettled<A, B, C>(a: Promise<A>, b: Promise<B>, c: Promise<C>): Promise<[A, B, C]> {
+  const results = await Promise.allSettled([a, b, c]);
+  const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failure) throw failure.reason;
+  return results.map((r) => (r as PromiseFulfilledResult<unknown>).value) as [A, B, C];
+}
+
 /** The init's instructions: argv and env from the spec over the image's defaults. */
-function initConfig(spec: ContainerSpec, image: ResolvedImage): Omit<InitConfig, 'rootfs'> {
+function initConfig(spec: ContainerSpec, image: ResolvedImage, logPath: string): Omit<InitConfig, 'rootfs'> {
   const argv = spec.argv.length > 0 ? spec.argv : [...(image.config.entrypoint ?? []), ...(image.config.cmd ?? [])];
   if (argv.length === 0) throw new RuntimeError('InvalidSpec', `no command given and image ${spec.image} has none`);
   const env = { ...image.config.env, ...spec.env, HOSTNAME: spec.hostname };
@@ -257,7 +305,7 @@ function initConfig(spec: ContainerSpec, image: ResolvedImage): Omit<InitConfig,
   // The spec's user wins over the image's USER.
   const user = spec.user ?? image.config.user;
   return {
-    hostname: spec.hostname, argv, env: envList, workingDir: spec.workingDir ?? image.config.workingDir ?? '/',
+    hostname: spec.hostname, logPath, argv, env: envList, workingDir: spec.workingDir ?? image.config.workingDir ?? '/',
     ...(user ? { user } : {}),
     ...(spec.readOnlyRootFilesystem ? { readOnlyRootFilesystem: true } : {}),
   };

@@ -72,6 +72,8 @@ class LinuxSys implements Sys {
       unlockpt: declare('int unlockpt(int fd)'),
       ptsname_r: declare('int ptsname_r(int fd, void *buf, size_t buflen)'),
       pipe2: declare('int pipe2(void *fds, int flags)'),
+      // Warm starts (issue 3).
+      dup2: declare('int dup2(int oldfd, int newfd)'),
     };
   }
 
@@ -234,6 +236,11 @@ class LinuxSys implements Sys {
     const fds = Buffer.alloc(8);
     this.check('pipe2', this.fn.pipe2(fds, O_CLOEXEC));
     return [fds.readInt32LE(0), fds.readInt32LE(4)];
+  }
+
+  // --- Warm starts (issue 3): the claimed init puts its log on stdout and stderr.
+  dup2(oldfd: number, newfd: number): void {
+    this.check('dup2', this.fn.dup2(oldfd, newfd), `fd ${oldfd} onto ${newfd}`);
   }
 }
 

@@ -124,6 +124,10 @@ export interface Sys {
   ptsname(fd: number): string;
   /** pipe2(2) with O_CLOEXEC: [read end, write end]. */
   pipe(): [number, number];
+  // --- warm starts: the init opens the container's log itself (a pooled init is spawned before the
+  // log is known) and puts it on its stdout and stderr.
+  /** dup2(2): newfd becomes a copy of oldfd, without FD_CLOEXEC (it survives execve). */
+  dup2(oldfd: number, newfd: number): void;
 }
 
 export class SyscallError extends Error {

@@ -79,4 +79,6 @@ export class RecordingSys implements Sys {
   unlockpt(fd: number): void { this.record('unlockpt', [fd]); }
   ptsname(fd: number): string { this.record('ptsname', [fd]); return '/dev/pts/0'; }
   pipe(): [number, number] { this.record('pipe', []); return [101, 102]; }
+  // --- warm starts
+  dup2(oldfd: number, newfd: number): void { this.record('dup2', [oldfd, newfd]); }
 }

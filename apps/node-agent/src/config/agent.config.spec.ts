@@ -9,10 +9,11 @@ describe('node agent flags', () => {
     const config = parseAgentConfig([
       '--name', 'node-1', '--control-plane', '127.0.0.1:17071', '--address', '127.0.1.1', '--port=17081',
       '--state-dir', '/tmp/s', '--image-dir', '/tmp/i', '--cpu', '2000', '--memory', '1073741824', '--labels', 'zone=a,disk=ssd',
+      '--warm-pool', '0',
     ], MACHINE);
     assert.deepEqual(config, {
       name: 'node-1', controlPlane: '127.0.0.1:17071', address: '127.0.1.1', port: 17081, stateDir: '/tmp/s', imageDir: '/tmp/i',
-      capacity: { cpuMillis: 2000, memoryBytes: 1073741824 }, labels: { zone: 'a', disk: 'ssd' },
+      capacity: { cpuMillis: 2000, memoryBytes: 1073741824 }, labels: { zone: 'a', disk: 'ssd' }, warmPool: 0,
     });
   });
 
@@ -23,6 +24,7 @@ describe('node agent flags', () => {
     assert.equal(config.imageDir, '/var/lib/tide/images');
     assert.equal(config.port, 7080);
     assert.equal(config.controlPlane, '127.0.0.1:7071');
+    assert.equal(config.warmPool, 2);
   });
 
   it('takes several control planes to fail over between', () => {
@@ -43,6 +45,7 @@ describe('node agent flags', () => {
     [['--memory', 'lots'], /--memory: expected bytes/],
     [['--labels', 'novalue'], /--labels: expected k=v/],
     [['--control-plane', 'nohost'], /--control-plane: expected HOST:PORT/],
+    [['--warm-pool', '-1'], /--warm-pool: expected 0 or a positive integer, got "-1"/],
     [['--control-plane', '127.0.0.1:1,'], /--control-plane: expected HOST:PORT\[,HOST:PORT...\], got ""/],
     [['stray'], /unexpected argument "stray"/],
   ];

@@ -1,6 +1,7 @@
 /** Command-line flags of the node agent (contract: docs/ARCHITECTURE.md, "Processes and flags"). */
 import * as os from 'node:os';
 import { parseMemory } from '@tide/api';
+import { DEFAULT_WARM_POOL } from '@tide/runtime';
 
 export interface Resources {
   cpuMillis: number;
@@ -17,6 +18,8 @@ export interface AgentConfig {
   imageDir: string;
   capacity: Resources;
   labels: Record<string, string>;
+  /** Container inits kept booted per namespace set (0: every start is cold). */
+  warmPool: number;
 }
 
 export class ConfigError extends Error {
@@ -27,7 +30,7 @@ export class ConfigError extends Error {
 }
 
 export const DEFAULT_IMAGE_DIR = '/var/lib/tide/images';
-const KNOWN_FLAGS = ['name', 'control-plane', 'address', 'port', 'state-dir', 'image-dir', 'cpu', 'memory', 'labels'];
+const KNOWN_FLAGS = ['name', 'control-plane', 'address', 'port', 'state-dir', 'image-dir', 'cpu', 'memory', 'labels', 'warm-pool'];
 
 /** `--flag value` and `--flag=value`; every flag takes a value. */
 export function parseFlagValues(argv: string[]): Map<string, string> {
@@ -63,6 +66,7 @@ export function parseAgentConfig(argv: string[], machine: Resources = machineRes
       memoryBytes: memoryFlag(values.get('memory'), machine.memoryBytes),
     },
     labels: parseLabels(values.get('labels') ?? ''),
+    warmPool: countFlag('warm-pool', values.get('warm-pool'), DEFAULT_WARM_POOL),
   };
 }
 
@@ -94,6 +98,13 @@ function positiveInteger(flag: string, raw: string | undefined, fallback: number
   if (raw === undefined) return fallback;
   const value = Number(raw);
   if (!Number.isInteger(value) || value <= 0) throw new ConfigError(`--${flag}: expected a positive integer, got "${raw}"`);
+  return value;
+}
+
+function countFlag(flag: string, raw: string | undefined, fallback: number): number {
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 0) throw new ConfigError(`--${flag}: expected 0 or a positive integer, got "${raw}"`);
   return value;
 }
 

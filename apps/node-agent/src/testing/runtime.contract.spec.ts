@@ -15,16 +15,24 @@ runtimeContract('FakeRuntime', async () => ({
 
 const canRunContainers = process.getuid?.() === 0 && fs.existsSync('/bin/busybox');
 if (canRunContainers) {
-  runtimeContract('LinuxRuntime', async () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tide-agent-contract-'));
-    const imageDir = path.join(dir, 'images');
-    await ensureBusyboxImage(imageDir);
-    return {
-      runtime: new LinuxRuntime({ stateDir: path.join(dir, 'state'), imageDir }),
-      argvExiting: (code) => ['sh', '-c', `exit ${code}`],
-      // sh as PID 1 ignores SIGTERM without a trap: stop() must fall back to SIGKILL after the grace period.
-      argvRunning: () => ['sleep', '3600'],
-      cleanup: async () => fs.rmSync(dir, { recursive: true, force: true }),
-    };
-  });
+  // Without the warm pool every start is cold; with it, starts take inits booted ahead of time.
+  for (const warmPool of [0, 2]) {
+    runtimeContract(`LinuxRuntime (warm pool ${warmPool})`, async () => {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tide-agent-contract-'));
+      const imageDir = path.join(dir, 'images');
+      await ensureBusyboxImage(imageDir);
+      const runtime = new LinuxRuntime({ stateDir: path.join(dir, 'state'), imageDir, warmPool });
+      await runtime.warmUp();
+      return {
+        runtime,
+        argvExiting: (code) => ['sh', '-c', `exit ${code}`],
+        // sh as PID 1 ignores SIGTERM without a trap: stop() must fall back to SIGKILL after the grace period.
+        argvRunning: () => ['sleep', '3600'],
+        cleanup: async () => {
+          await runtime.close();
+          fs.rmSync(dir, { recursive: true, force: true });
+        },
+      };
+    });
+  }
 }

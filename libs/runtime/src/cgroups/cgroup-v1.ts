@@ -17,9 +17,12 @@ export class CgroupV1Manager implements CgroupManager {
     private readonly parent: string,
   ) {}
 
-  /** Controllers mounted on this machine; cpu and cpuacct are often co-mounted (same directory). */
+  private mounted?: Controller[];
+
+  /** Controllers mounted on this machine (looked up once: every start opens its group several times);
+   *  cpu and cpuacct are often co-mounted (same directory). */
   private controllers(): Controller[] {
-    return CONTROLLERS.filter((c) => fs.existsSync(path.join(this.root, c)));
+    return (this.mounted ??= CONTROLLERS.filter((c) => fs.existsSync(path.join(this.root, c))));
   }
 
   async create(id: string, limits: ContainerLimits): Promise<ContainerCgroup> {
@@ -32,8 +35,36 @@ export class CgroupV1Manager implements CgroupManager {
   }
 
   open(id: string): CgroupV1 {
-    return new CgroupV1(id, (controller) => path.join(this.root, controller, this.parent, id), this.controllers());
+    return new CgroupV1(id, (controller) => path.join(this.root, controller, this.parent, id), this.controllers(), `/${this.parent}/${id}`);
   }
+
+  // --- warm starts: a pooled init joins a group of its own while it waits (joining costs an RCU
+  // grace period, ~10 ms); at claim the group is renamed to the container's and given its limits.
+  async rename(from: string, to: string, limits: ContainerLimits): Promise<ContainerCgroup> {
+    const source = this.open(from);
+    for (const controller of this.controllers()) await fs.promises.rename(source.dir(controller), path.join(this.root, controller, this.parent, to));
+    const group = this.open(to);
+    await group.applyLimits(limits);
+    return group;
+  }
+
+  async list(): Promise<string[]> {
+    const [controller] = this.controllers();
+    if (!controller) return [];
+    const entries = await fs.promises.readdir(path.join(this.root, controller, this.parent), { withFileTypes: true }).catch(() => []);
+    return entries.filter((e) => e.isDirectory()).map((e) => e.name);
+  }
+}
+
+/** The group path of a process per v1 controller, from /proc/<pid>/cgroup ("4:memory:/tide/x"). */
+async function groupsOf(pid: number): Promise<Map<string, string>> {
+  const groups = new Map<string, string>();
+  const text = await fs.promises.readFile(`/proc/${pid}/cgroup`, 'utf8').catch(() => '');
+  for (const line of text.split('\n')) {
+    const [, controllers, group] = line.split(':');
+    for (const controller of controllers?.split(',') ?? []) groups.set(controller, group);
+  }
+  return groups;
 }
 
 class CgroupV1 implements ContainerCgroup {
@@ -41,6 +72,8 @@ class CgroupV1 implements ContainerCgroup {
     readonly id: string,
     readonly dir: (controller: Controller) => string,
     private readonly controllers: Controller[],
+    /** As /proc/<pid>/cgroup shows it: "/tide/<id>". */
+    private readonly relativePath: string,
   ) {}
 
   private file(controller: Controller, name: string): string {
@@ -68,8 +101,13 @@ class CgroupV1 implements ContainerCgroup {
     await this.write('pids', 'pids.max', limits.pids ?? DEFAULT_PIDS_LIMIT);
   }
 
+  /** Skips the controllers the process is in already (a warm init): writing cgroup.procs costs an
+   *  RCU grace period even then. */
   async addProcess(pid: number): Promise<void> {
-    for (const controller of new Set(this.controllers)) await this.write(controller, 'cgroup.procs', pid);
+    const current = await groupsOf(pid);
+    for (const controller of new Set(this.controllers)) {
+      if (current.get(controller) !== this.relativePath) await this.write(controller, 'cgroup.procs', pid);
+    }
   }
 
   async usage(): Promise<ContainerUsage> {

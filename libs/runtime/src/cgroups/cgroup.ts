@@ -22,6 +22,11 @@ export interface CgroupManager {
   readonly version: 1 | 2;
   create(id: string, limits: ContainerLimits): Promise<ContainerCgroup>;
   open(id: string): ContainerCgroup;
+  // --- warm starts (cgroup v1 only: v2 cannot rename a group, there warm inits join at claim)
+  /** Renames a group (one a warm init joined ahead of time) to its container's and sets its limits. */
+  rename?(from: string, to: string, limits: ContainerLimits): Promise<ContainerCgroup>;
+  /** Names of the groups under the parent. */
+  list?(): Promise<string[]>;
 }
 
 export interface CgroupOptions {

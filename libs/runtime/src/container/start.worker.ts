@@ -1,45 +1,66 @@
 /**
- * Runs in a fresh worker thread, one per container. Namespaces belong to threads, so unsharing here
- * leaves the agent's own namespaces alone; the child spawned from this thread is born in the new
- * PID namespace as its PID 1. The thread then stays to receive the child's exit status.
+ * Runs in a fresh worker thread, one per container init. Namespaces belong to threads, so unsharing
+ * here leaves the agent's own namespaces alone; the child spawned from this thread is born in the new
+ * PID namespace as its PID 1. The init boots and waits for its config, so this thread may be a member
+ * of the warm pool long before a container claims it. The thread then stays to receive the child's
+ * exit status (and, being the init's parent thread, kills it through PR_SET_PDEATHSIG by exiting
+ * while it is still unclaimed).
  *
- * Messages: ← {type:'go'} ; → {type:'spawned', pid, pidfd} | {type:'started'} | {type:'failed', message} |
+ * Messages: ← {type:'claim', config} | {type:'go'} ;
+ * → {type:'spawned', pid, pidfd} | {type:'ready'} | {type:'started'} | {type:'failed', message, lost?} |
  * {type:'exit', code, signal}
  */
 import { spawn } from 'node:child_process';
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { linuxSys } from '@tide/syscall';
-import { GO_FD, STATUS_FD, StartWorkerData } from '../init/init.config';
+import { CONFIG_FD, GO_FD, STATUS_FD, StartWorkerData } from '../init/init.config';
+
+type Command = { type: 'claim'; config: string } | { type: 'go' };
 
 function run(data: StartWorkerData): void {
   const port = parentPort!;
   linuxSys().unshare(data.namespaces);
+  // No stdio yet: the init opens the container's log itself once it knows which container it is.
   const child = spawn(process.execPath, [data.initScript], {
     detached: true,
-    stdio: ['ignore', data.logFd, data.logFd, 'pipe', 'pipe'],
-    env: { TIDE_INIT: data.initConfig },
+    stdio: ['ignore', 'ignore', 'ignore', 'pipe', 'pipe', 'pipe'],
+    env: {},
   });
   const go = child.stdio[GO_FD] as NodeJS.WritableStream;
   const status = child.stdio[STATUS_FD] as NodeJS.ReadableStream;
+  // A socket pair, readable and writable both ways (Node's typings stop at fd 4).
+  const control = (child.stdio as unknown as NodeJS.ReadWriteStream[])[CONFIG_FD];
+  let goSent = false;
   let failure = '';
+  control.once('data', () => port.postMessage({ type: 'ready' }));
+  control.on('error', () => undefined); // EPIPE when the init died: its exit tells the runtime
   status.on('data', (chunk: Buffer) => (failure += chunk.toString()));
   // EOF on the status pipe comes before the exit is reported, so the runtime always learns first
-  // whether the exec happened (a command may exit before its EOF has been read).
+  // whether the exec happened (a command may exit before its EOF has been read). Before "go", EOF
+  // without a message means the init died (while pooled, or killed during its start).
   const statusDone = new Promise<void>((resolve) => {
     status.on('end', () => {
-      port.postMessage(failure ? { type: 'failed', message: failure } : { type: 'started' });
+      if (!failure && !goSent) port.postMessage({ type: 'failed', message: 'the container init exited before it was started', lost: true });
+      else port.postMessage(failure ? { type: 'failed', message: failure } : { type: 'started' });
       resolve();
     });
   });
-  child.on('error', (error) => port.postMessage({ type: 'failed', message: error.message }));
+  child.on('error', (error) => {
+    port.postMessage({ type: 'failed', message: error.message });
+    if (child.pid === undefined) port.close(); // nothing was spawned: no exit will come to end this thread
+  });
   child.on('exit', (code, signal) => {
     void statusDone.then(() => {
       port.postMessage({ type: 'exit', code, signal });
       port.close();
     });
   });
-  port.on('message', (message: { type: string }) => {
-    if (message.type === 'go') go.end('g');
+  port.on('message', (message: Command) => {
+    if (message.type === 'claim') control.end(message.config);
+    if (message.type === 'go') {
+      goSent = true;
+      go.end('g');
+    }
   });
   if (child.pid !== undefined) port.postMessage({ type: 'spawned', pid: child.pid, pidfd: openPidfd(child.pid) });
 }

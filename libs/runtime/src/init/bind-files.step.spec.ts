@@ -16,7 +16,7 @@ function withRoot(test: (config: InitConfig, dir: string) => void): void {
     fs.mkdirSync(target);
     fs.writeFileSync(path.join(dir, 'hosts'), '100.64.3.2\tweb-1\n');
     test({
-      hostname: 'web-1', rootfs: { lowerdir: '/l', upperdir: `${dir}/u`, workdir: `${dir}/w`, target }, argv: ['sh'], env: [], workingDir: '/',
+      hostname: 'web-1', logPath: `${dir}/log`, rootfs: { lowerdir: '/l', upperdir: `${dir}/u`, workdir: `${dir}/w`, target }, argv: ['sh'], env: [], workingDir: '/',
       bindFiles: [{ source: path.join(dir, 'hosts'), target: '/etc/hosts' }],
     }, dir);
   } finally {

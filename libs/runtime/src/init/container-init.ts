@@ -1,14 +1,57 @@
 /**
- * The container's init. Started by the agent inside fresh PID, mount, UTS and IPC namespaces, it is
- * PID 1 of its namespace. It builds the root filesystem (INIT_STEPS), waits until the agent has put
- * it in its cgroup, then drops to the container's user and capabilities and execs the user's command,
- * which thereby becomes PID 1.
+ * The container's init. Started by a start worker inside fresh PID, mount, UTS and IPC namespaces
+ * (and network ones for bridge networking), it is PID 1 of its namespace. It boots, says it is ready
+ * and waits for its InitConfig: at once for a cold start, for as long as it stays in the warm pool
+ * otherwise. Then it builds the root filesystem (INIT_STEPS), waits until the agent has put it in its
+ * cgroup, drops to the container's user and capabilities and execs the user's command, which thereby
+ * becomes PID 1.
  */
 import * as fs from 'node:fs';
-import { linuxSys } from '@tide/syscall';
-import { GO_FD, InitConfig, STATUS_FD } from './init.config';
+import { PR_SET_PDEATHSIG, SIGKILL, Sys, linuxSys } from '@tide/syscall';
+import { CONFIG_FD, GO_FD, InitConfig, READY_BYTE, STATUS_FD } from './init.config';
 import { prepareRoot } from './init.steps';
 import { execUserProcess } from './user-process';
+
+/** Thrown when the agent closed a pipe instead of writing to it: exit quietly, nobody is listening. */
+class AgentGone extends Error {}
+
+function readToEnd(fd: number): string {
+  const chunks: Buffer[] = [];
+  const chunk = Buffer.alloc(64 * 1024);
+  for (let n; (n = fs.readSync(fd, chunk, 0, chunk.length, null)) > 0; ) chunks.push(Buffer.from(chunk.subarray(0, n)));
+  return Buffer.concat(chunks).toString();
+}
+
+/**
+ * Waiting in the pool, the init must die with the agent: PR_SET_PDEATHSIG fires when the parent
+ * THREAD exits, here the start worker that spawned us, which lives until the container exits or the
+ * pool is drained (or the agent dies). If that thread was gone before prctl, the config socket is at
+ * EOF and the read below ends the init as well. Once claimed the death signal is cleared: a container
+ * outlives the agent (it is adopted when the agent comes back), and the setting would survive execve.
+ */
+function waitForConfig(sys: Sys): InitConfig {
+  sys.prctl(PR_SET_PDEATHSIG, SIGKILL);
+  sys.setNonblocking(CONFIG_FD, false); // libuv hands the child non-blocking sockets
+  try {
+    fs.writeSync(CONFIG_FD, READY_BYTE);
+  } catch {
+    throw new AgentGone(); // EPIPE: the start worker is gone already
+  }
+  const text = readToEnd(CONFIG_FD);
+  if (text === '') throw new AgentGone();
+  sys.prctl(PR_SET_PDEATHSIG, 0);
+  fs.closeSync(CONFIG_FD);
+  return JSON.parse(text) as InitConfig;
+}
+
+/** The container's stdout and stderr: its log file, opened before pivot_root hides the host's paths.
+ *  A file, not a pipe: the container keeps writing its log while no agent runs. */
+function redirectOutput(sys: Sys, logPath: string): void {
+  const fd = fs.openSync(logPath, 'a');
+  sys.dup2(fd, 1);
+  sys.dup2(fd, 2);
+  fs.closeSync(fd);
+}
 
 /** Blocks until the agent's byte on GO_FD. libuv hands the child a non-blocking socket: make it blocking. */
 function waitForGo(): void {
@@ -23,12 +66,14 @@ function main(): void {
   // The status fd must close on a successful execve (EOF tells the agent) and stay open otherwise.
   sys.setCloexec(STATUS_FD, true);
   try {
-    const config = JSON.parse(process.env.TIDE_INIT ?? '') as InitConfig;
+    const config = waitForConfig(sys);
+    redirectOutput(sys, config.logPath);
     prepareRoot(sys, config);
     waitForGo();
     // User, capabilities, no_new_privs, then execve (user-process.ts).
     execUserProcess(sys, config);
   } catch (error) {
+    if (error instanceof AgentGone) process.exit(0);
     fs.writeSync(STATUS_FD, (error as Error).message);
     process.exit(127);
   }

@@ -1,9 +1,14 @@
 import { CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWUTS } from '@tide/syscall';
 import { NetworkMode } from '../runtime.types';
 
-/** What the agent tells a container's init: passed as JSON in the TIDE_INIT environment variable. */
+/**
+ * What the agent tells a container's init: JSON written to CONFIG_FD once the init is claimed for a
+ * container (a warm init has been waiting for it since long before the container was asked for).
+ */
 export interface InitConfig {
   hostname: string;
+  /** Host path the init opens (append) and puts on its stdout and stderr, before pivot_root. */
+  logPath: string;
   rootfs: { lowerdir: string; upperdir: string; workdir: string; target: string };
   argv: string[];
   env: string[];
@@ -28,13 +33,14 @@ export interface BindFile {
 export const GO_FD = 3;
 /** fd 4: close-on-exec; EOF means execve succeeded, text means it failed. */
 export const STATUS_FD = 4;
+/** fd 5, a socket pair: the init writes READY_BYTE once booted, then reads its InitConfig to EOF
+ *  (EOF without a config: the agent is gone, and the init exits). */
+export const CONFIG_FD = 5;
+export const READY_BYTE = 'r';
 
-/** What the agent gives the start worker thread. */
+/** What the agent gives the start worker thread (the container is not known yet when it starts). */
 export interface StartWorkerData {
   initScript: string;
-  /** InitConfig as JSON. */
-  initConfig: string;
-  logFd: number;
   namespaces: number;
 }
 

@@ -24,7 +24,7 @@ function withRoot(test: (config: InitConfig, dir: string) => void, extra: string
         fs.writeFileSync(file, '');
       }
     }
-    test({ hostname: 'web-1', rootfs, argv: ['sh'], env: ['PATH=/bin'], workingDir: '/' }, dir);
+    test({ hostname: 'web-1', logPath: `${dir}/log`, rootfs, argv: ['sh'], env: ['PATH=/bin'], workingDir: '/' }, dir);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
