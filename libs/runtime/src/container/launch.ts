@@ -112,16 +112,21 @@ export class WaitingInit {
   start(config: InitConfig, onSpawned: (process: ProcessHandle) => Promise<void>): Launch {
     if (this.claimed) throw new Error('a waiting init can be started only once');
     this.claimed = true;
-    this.worker.ref();
+    this.keepAlive();
     this.onSpawned = onSpawned;
     this.worker.postMessage({ type: 'claim', config: JSON.stringify(config) });
     if (this.handle && !this.failed) this.runOnSpawned(this.handle);
     return { started: this.startResult.promise, exited: this.exit.promise };
   }
 
+  /** Lets the worker keep the event loop alive again (a pooled init does not, until it is taken). */
+  keepAlive(): void {
+    this.worker.ref();
+  }
+
   /** Kills an init nobody will start; resolves once it, its worker and their fds are gone. */
   async discard(): Promise<void> {
-    this.worker.ref(); // the caller waits for its end: the worker's messages must keep coming
+    this.keepAlive(); // the caller waits for its end: the worker's messages must keep coming
     this.fail('discarded');
     await Promise.all([this.exit.promise, this.workerGone.promise]);
   }

@@ -30,8 +30,14 @@ export class WarmPool {
     if (this.size === 0 || this.closed) return undefined;
     const list = this.setOf(namespaces);
     for (let member = list.shift(); member; member = list.shift()) {
-      if (member.usable()) return member;
-      void member.discard();
+      if (!member.usable()) {
+        void member.discard();
+        continue;
+      }
+      // Taken for a start: from now on the caller waits on it (its cgroup, its claim), so its worker
+      // must keep the event loop alive, as a cold init's does.
+      member.keepAlive();
+      return member;
     }
     return undefined;
   }
