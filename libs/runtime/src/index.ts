@@ -11,3 +11,5 @@ export { OverlaySnapshotter, OverlayMount } from './snapshot/overlay.snapshotter
 export { BridgeSettings, bridgeSettings, bridgeNameFor } from './network/bridge.settings';
 export { NetworkError } from './network/network.command';
 export { PeerSlice, setUpNodeNetwork, syncPeerRoutes, tearDownNodeNetwork } from './network/node.network';
+export { readTar, TarEntry, TarHeader, TarEntryType, TarError } from './image/tar/tar.reader';
+export { ByteSource } from './image/tar/byte.source';

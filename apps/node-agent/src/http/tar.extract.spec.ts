@@ -66,8 +66,8 @@ describe('build context unpacking', () => {
   });
 
   it('says when the input is not a tar archive or stops inside an entry', async () => {
-    await assert.rejects(extractTar(Readable.from([Buffer.alloc(512, 'x')]), fresh()), /not a tar archive/);
+    await assert.rejects(extractTar(Readable.from([Buffer.alloc(512, 'x')]), fresh()), /bad header checksum/);
     const cut = tarArchive([{ name: 'big', body: 'y'.repeat(2000) }]).subarray(0, 1000);
-    await assert.rejects(extractTar(Readable.from([cut]), fresh()), /"big": the archive ends inside it/);
+    await assert.rejects(extractTar(Readable.from([cut]), fresh()), /"big" ends early/);
   });
 });
