@@ -108,11 +108,25 @@ export interface ReplicaTemplate {
   readOnlyRootFilesystem?: boolean;
 }
 
+/**
+ * Why a replica was created in place of another: the old one stays until this one is ready, and the
+ * pair counts as one replica of its service meanwhile (service.plan.ts).
+ */
+export interface ReplicaReplacement {
+  /** Name of the replica being replaced (same namespace and service). */
+  replica: string;
+  /** 'Drain' | 'Consolidation' (and later 'Update'): what asked for the move, for events and progress. */
+  reason: string;
+  /** The node the old replica is moved off, when the move is about a node; the replacement never goes there. */
+  fromNode?: string;
+}
+
 export interface ReplicaSpec {
   service: string;
   templateHash: string;
   template: ReplicaTemplate;
   nodeName?: string;
+  replaces?: ReplicaReplacement;
 }
 
 export interface ContainerExit {
@@ -146,8 +160,16 @@ export interface NodeResources {
   memory: number;
 }
 
+/** Replicas are being moved off the node (which takes no new ones meanwhile): a user's drain or consolidation. */
+export interface NodeDrain {
+  reason: 'Drain' | 'Consolidation';
+  startedAt: string;
+}
+
 export interface NodeSpec {
   cordoned?: boolean;
+  /** Set while the node is being emptied; cleared when it is empty or the drain is cancelled. */
+  drain?: NodeDrain;
   /** Address of the node's agent and load balancer. */
   address: string;
   agentPort?: number;
