@@ -200,4 +200,33 @@ export interface EventSpec {
 
 export type TideEvent = TideObject<'Event', EventSpec, never>;
 
+/** One replica of a node being emptied (`GET /api/v1/nodes/NAME/drain`). */
+export interface DrainItem {
+  namespace: string;
+  replica: string;
+  service: string;
+  phase: string;
+  ready: boolean;
+  /** The replica standing in for this one, once the move started. */
+  replacement?: { name: string; node?: string; phase: string; ready: boolean };
+  /** This replica is itself a replacement whose move is not done: it is moved once it is ready. */
+  surge: boolean;
+  /** No other node can take the replacement (the scheduler's summary is in the message). */
+  stuck: boolean;
+  message: string;
+}
+
+/** How far the emptying of a node has come: the answer of the drain routes, printed by `tsctl drain`. */
+export interface DrainProgress {
+  node: string;
+  cordoned: boolean;
+  drain?: NodeDrain;
+  /** Nothing left to move and nothing still stopping. */
+  empty: boolean;
+  /** Replicas still to be moved off the node. */
+  remaining: DrainItem[];
+  /** Replicas on the node that are stopping (their grace period). */
+  stopping: string[];
+}
+
 export type AnyObject = Service | Replica | Node | TideEvent;

@@ -4,9 +4,9 @@
  * `GET .../drain` reports how far it has come.
  */
 import { Controller, Delete, Get, HttpCode, Inject, NotFoundException, Param, Post } from '@nestjs/common';
-import { Node, Replica } from '@tide/api';
+import { DrainProgress, Node, Replica } from '@tide/api';
 import { NotFoundError } from '@tide/store';
-import { DrainProgress, drainProgress } from '../controllers/drain.progress';
+import { drainProgress } from '../controllers/drain.progress';
 import { EventRecorder } from '../controllers/events.recorder';
 import { CLUSTER, ClusterContext } from './cluster.context';
 

@@ -3,35 +3,8 @@
  * `GET /api/v1/nodes/NAME/drain` answers, what `tsctl drain` prints, and what the drain controller
  * acts on.
  */
-import { Node, NodeDrain, Replica } from '@tide/api';
+import { DrainItem, DrainProgress, Node, Replica } from '@tide/api';
 import { isLost, isTerminating } from './service.plan';
-
-export interface DrainItem {
-  namespace: string;
-  replica: string;
-  service: string;
-  phase: string;
-  ready: boolean;
-  /** The replica standing in for this one, once the move started. */
-  replacement?: { name: string; node?: string; phase: string; ready: boolean };
-  /** This replica is itself a replacement whose move is not done: it is moved once it is ready. */
-  surge: boolean;
-  /** No other node can take the replacement (the scheduler's summary is in the message). */
-  stuck: boolean;
-  message: string;
-}
-
-export interface DrainProgress {
-  node: string;
-  cordoned: boolean;
-  drain?: NodeDrain;
-  /** Nothing left to move and nothing still stopping. */
-  empty: boolean;
-  /** Replicas still to be moved off the node. */
-  remaining: DrainItem[];
-  /** Replicas on the node that are stopping (their grace period). */
-  stopping: string[];
-}
 
 /**
  * A replica that has to leave a node being emptied: live, not lost, and either holding resources or
