@@ -225,8 +225,10 @@ export interface DrainProgress {
   empty: boolean;
   /** Replicas still to be moved off the node. */
   remaining: DrainItem[];
-  /** Replicas on the node that are stopping (their grace period). */
-  stopping: string[];
+  /** Replicas on the node that are stopping (their grace period), with their replacement when they were moved. */
+  stopping: DrainItem[];
+  /** Placed replacements of replicas moved off this node (by any drain of it, while they exist). */
+  moved: { namespace: string; replica: string; replacement: string; node: string }[];
 }
 
 export type AnyObject = Service | Replica | Node | TideEvent;

@@ -24,25 +24,33 @@ export function drainProgress(node: Node, replicas: readonly Replica[]): DrainPr
   const replacements = new Map<string, Replica>();
   for (const r of live) if (r.spec.replaces) replacements.set(`${r.metadata.namespace}/${r.spec.replaces.replica}`, r);
   const onNode = replicas.filter((r) => r.spec.nodeName === name);
-  const remaining = onNode.filter(mustMove).map((r): DrainItem => {
+  const item = (r: Replica): DrainItem => {
     const replacement = replacements.get(`${r.metadata.namespace}/${r.metadata.name}`);
     const surge = r.spec.replaces !== undefined && liveNames.has(`${r.metadata.namespace}/${r.spec.replaces.replica}`);
     const stuck = replacement !== undefined && !replacement.spec.nodeName && replacement.status?.unschedulable !== undefined;
     return {
       namespace: r.metadata.namespace, replica: r.metadata.name, service: r.spec.service,
-      phase: r.status?.phase ?? 'Pending', ready: r.status?.ready ?? false,
+      phase: isTerminating(r) ? 'Terminating' : r.status?.phase ?? 'Pending', ready: r.status?.ready ?? false,
       ...(replacement ? { replacement: {
         name: replacement.metadata.name, ...(replacement.spec.nodeName ? { node: replacement.spec.nodeName } : {}),
         phase: replacement.status?.phase ?? 'Pending', ready: replacement.status?.ready ?? false,
       } } : {}),
-      surge, stuck, message: itemMessage(r, replacement, surge, node.spec.drain !== undefined),
+      surge, stuck, message: isTerminating(r) ? stoppingMessage(r, replacement) : itemMessage(r, replacement, surge, node.spec.drain !== undefined),
     };
-  });
-  const stopping = onNode.filter(isTerminating).map((r) => r.metadata.name);
+  };
+  const remaining = onNode.filter(mustMove).map(item);
+  const stopping = onNode.filter(isTerminating).map(item);
+  const moved = live.filter((r) => r.spec.replaces?.fromNode === name && r.spec.nodeName && r.spec.nodeName !== name)
+    .map((r) => ({ namespace: r.metadata.namespace, replica: r.spec.replaces!.replica, replacement: r.metadata.name, node: r.spec.nodeName! }));
   return {
     node: name, cordoned: node.spec.cordoned ?? false, ...(node.spec.drain ? { drain: node.spec.drain } : {}),
-    empty: remaining.length === 0 && stopping.length === 0, remaining, stopping,
+    empty: remaining.length === 0 && stopping.length === 0, remaining, stopping, moved,
   };
+}
+
+function stoppingMessage(replica: Replica, replacement: Replica | undefined): string {
+  const grace = `grace period ${replica.spec.template.terminationGracePeriodSeconds}s`;
+  return replacement?.spec.nodeName ? `stopping (${grace}): replacement ${replacement.metadata.name} is ready on ${replacement.spec.nodeName}` : `stopping (${grace})`;
 }
 
 function itemMessage(replica: Replica, replacement: Replica | undefined, surge: boolean, draining: boolean): string {

@@ -12,7 +12,7 @@ const item = (message: string, replacement?: DrainItem['replacement'], stuck = f
 });
 const drain = { reason: 'Drain' as const, startedAt: '2026-01-01T00:00:00Z' };
 const progress = (remaining: DrainItem[], extra: Partial<DrainProgress> = {}): DrainProgress => ({
-  node: 'node-1', cordoned: true, drain, empty: remaining.length === 0, remaining, stopping: [], ...extra,
+  node: 'node-1', cordoned: true, drain, empty: remaining.length === 0, remaining, stopping: [], moved: [], ...extra,
 });
 
 /** node-1 drains in three answers; node-2 never can ("stuck"). Every request is recorded. */
@@ -21,7 +21,11 @@ function standInApi(requests: string[]): http.Server {
   const script = [
     progress([item('waiting for its turn to move')]),
     progress([item('replacement web-abcde-zzzzz starting on node-2', moving)]),
-    progress([], { drain: undefined }),
+    progress([], { stopping: [{ ...item('stopping (grace period 1s): replacement web-abcde-zzzzz is ready on node-2'), phase: 'Terminating' }],
+      moved: [{ namespace: 'default', replica: 'web-abcde-fghjk', replacement: 'web-abcde-zzzzz', node: 'node-2' }], empty: false }),
+    // Done: the marker is cleared; an older move of another replica is not this drain's business.
+    progress([], { drain: undefined, moved: [{ namespace: 'default', replica: 'web-old', replacement: 'web-new', node: 'node-2' },
+      { namespace: 'default', replica: 'web-abcde-fghjk', replacement: 'web-abcde-zzzzz', node: 'node-2' }] }),
   ];
   let step = 0;
   return http.createServer((req, res) => {
@@ -65,6 +69,7 @@ describe('tsctl cordon, uncordon, drain', () => {
       'draining node/node-1: 1 replica(s) to move',
       '  web-abcde-fghjk: waiting for its turn to move',
       '  web-abcde-fghjk: replacement web-abcde-zzzzz starting on node-2',
+      '  web-abcde-fghjk: stopping (grace period 1s): replacement web-abcde-zzzzz is ready on node-2',
       '  web-abcde-fghjk: moved to node-2 (web-abcde-zzzzz)',
       'node/node-1 drained',
       '',

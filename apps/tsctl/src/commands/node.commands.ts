@@ -6,7 +6,7 @@ import { sleep } from '../cluster/processes';
 import { DrainLines, remainingText } from '../output/drain.lines';
 import { Command, CommandContext, CommandError } from './command';
 
-const POLL_MS = 500;
+const POLL_MS = 250;
 const CORDON_USAGE = 'tsctl cordon NODE';
 const UNCORDON_USAGE = 'tsctl uncordon NODE';
 const DRAIN_USAGE = 'tsctl drain NODE [--timeout SECONDS]';

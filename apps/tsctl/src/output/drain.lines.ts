@@ -7,18 +7,26 @@ import { DrainItem, DrainProgress } from '@tide/api';
 
 export class DrainLines {
   private last = new Map<string, DrainItem>();
+  /** Replicas seen on the node during this drain: only their moves are told (the node may have older ones). */
+  private seen = new Set<string>();
+  private told = new Set<string>();
 
   /** Lines for what changed since the previous answer. */
   next(progress: DrainProgress): string[] {
     const lines: string[] = [];
-    const now = new Map(progress.remaining.map((item) => [`${item.namespace}/${item.replica}`, item]));
+    const now = new Map([...progress.remaining, ...progress.stopping].map((item) => [`${item.namespace}/${item.replica}`, item]));
     for (const [key, item] of now) {
+      this.seen.add(key);
       if (this.last.get(key)?.message !== item.message) lines.push(`  ${item.replica}: ${item.message}`);
     }
+    for (const move of progress.moved) {
+      const key = `${move.namespace}/${move.replica}`;
+      if (!this.seen.has(key) || this.told.has(key)) continue;
+      this.told.add(key);
+      lines.push(`  ${move.replica}: moved to ${move.node} (${move.replacement})`);
+    }
     for (const [key, item] of this.last) {
-      if (now.has(key)) continue;
-      const replacement = item.replacement;
-      lines.push(replacement?.node ? `  ${item.replica}: moved to ${replacement.node} (${replacement.name})` : `  ${item.replica}: left the node`);
+      if (!now.has(key) && !this.told.has(key)) lines.push(`  ${item.replica}: left the node`);
     }
     this.last = now;
     return lines;
@@ -28,6 +36,6 @@ export class DrainLines {
 /** "web-abc: stuck: ...; api-def: replacement ... starting on node-2" for an error message. */
 export function remainingText(progress: DrainProgress): string {
   const items = progress.remaining.map((item) => `${item.replica}: ${item.message}`);
-  if (progress.stopping.length) items.push(`stopping: ${progress.stopping.join(', ')}`);
+  for (const item of progress.stopping) items.push(`${item.replica}: ${item.message}`);
   return items.join('; ');
 }
