@@ -125,6 +125,9 @@ describe('drain and consolidation on a real etcd', { timeout: 120_000 }, () => {
     assert.equal(seen.size, 2 + before.length, 'one replacement per moved replica: never a double move');
     assert.equal((await events('Moved')).length, before.length);
     assert.equal((await events('Drained')).length, 1);
+    const told = drainProgress((await store.get<Node>('Node', 'default', drained))!, await replicas()).moved;
+    assert.deepEqual(told.map((m) => m.replica).sort(), [...before].sort(), 'the progress tells where each replica went');
+    assert.ok(told.every((m) => m.node !== drained));
   });
 
   it('respects a scale-in during the move and ends with no stray replacement', async () => {

@@ -40,7 +40,9 @@ export function drainProgress(node: Node, replicas: readonly Replica[]): DrainPr
   };
   const remaining = onNode.filter(mustMove).map(item);
   const stopping = onNode.filter(isTerminating).map(item);
-  const moved = live.filter((r) => r.spec.replaces?.fromNode === name && r.spec.nodeName && r.spec.nodeName !== name)
+  // A move is told once its old replica is stopping or gone: until then the item above says how it goes.
+  const moved = live.filter((r) => r.spec.replaces?.fromNode === name && r.spec.nodeName && r.spec.nodeName !== name
+    && !liveNames.has(`${r.metadata.namespace}/${r.spec.replaces.replica}`))
     .map((r) => ({ namespace: r.metadata.namespace, replica: r.spec.replaces!.replica, replacement: r.metadata.name, node: r.spec.nodeName! }));
   return {
     node: name, cordoned: node.spec.cordoned ?? false, ...(node.spec.drain ? { drain: node.spec.drain } : {}),
