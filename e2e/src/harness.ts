@@ -32,11 +32,13 @@ export class TestCluster {
   }
 
   /** Starts a cluster; `tsctl up` returns once every node is Ready. */
-  static async start(options: { nodes?: number; basePort?: number; nodeGraceSeconds?: number; podCidr?: string } = {}): Promise<TestCluster> {
+  /** `upFlags`: more `tsctl up` flags, e.g. `['--consolidation-delay-seconds', '2']`. */
+  static async start(options: { nodes?: number; basePort?: number; nodeGraceSeconds?: number; podCidr?: string; upFlags?: string[] } = {}): Promise<TestCluster> {
     const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tide-e2e-'));
     const cluster = new TestCluster(stateDir, options.basePort ?? 17070, options.nodes ?? 2);
     const flags = options.nodeGraceSeconds ? ['--node-grace-seconds', String(options.nodeGraceSeconds)] : [];
     if (options.podCidr) flags.push('--pod-cidr', options.podCidr);
+    flags.push(...(options.upFlags ?? []));
     const up = await cluster.tsctl(
       ['up', '--nodes', String(cluster.nodes), '--state-dir', stateDir, '--base-port', String(cluster.basePort), ...flags],
       { timeoutMs: 120_000 },

@@ -4,6 +4,7 @@ import { ApiController } from './api/api.controller';
 import { CLUSTER, ClusterContext } from './api/cluster.context';
 import { HealthController } from './api/health.controller';
 import { ImagesController } from './api/images.controller';
+import { NodesController } from './api/nodes.controller';
 
 @Module({})
 export class AppModule implements NestModule {
@@ -11,7 +12,7 @@ export class AppModule implements NestModule {
 
   static forCluster(context: ClusterContext): DynamicModule {
     AppModule.context = context;
-    return { module: AppModule, controllers: [ApiController, ImagesController, HealthController], providers: [{ provide: CLUSTER, useValue: context }] };
+    return { module: AppModule, controllers: [ApiController, NodesController, ImagesController, HealthController], providers: [{ provide: CLUSTER, useValue: context }] };
   }
 
   configure(consumer: MiddlewareConsumer): void {

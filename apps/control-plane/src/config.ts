@@ -14,6 +14,8 @@ export interface ControlPlaneConfig {
   nodeLeaseSeconds: number;
   /** The container network; each node gets a /24 of it. */
   podCidr: string;
+  /** Trough consolidation (on by default) and how long a node must stay worth emptying first. */
+  consolidation: { enabled: boolean; delaySeconds: number };
 }
 
 export class ConfigError extends Error {}
@@ -34,7 +36,8 @@ export function parseFlags(argv: string[]): ControlPlaneConfig {
     if (value === undefined) throw new ConfigError(`--${name} needs a value`);
     values.set(name, value);
   }
-  const known = ['listen', 'grpc-listen', 'etcd', 'etcd-port', 'state-dir', 'id', 'node-grace-seconds', 'node-lease-seconds', 'pod-cidr'];
+  const known = ['listen', 'grpc-listen', 'etcd', 'etcd-port', 'state-dir', 'id', 'node-grace-seconds', 'node-lease-seconds', 'pod-cidr',
+    'consolidation', 'consolidation-delay-seconds'];
   for (const name of values.keys()) if (!known.includes(name)) throw new ConfigError(`unknown flag --${name} (known: ${known.map((k) => `--${k}`).join(' ')})`);
   const number = (name: string, fallback: number) => {
     const value = Number(values.get(name) ?? fallback);
@@ -53,7 +56,13 @@ export function parseFlags(argv: string[]): ControlPlaneConfig {
     nodeGraceSeconds: number('node-grace-seconds', 30),
     nodeLeaseSeconds: number('node-lease-seconds', 6),
     podCidr: podCidr(values.get('pod-cidr') ?? DEFAULT_POD_CIDR),
+    consolidation: { enabled: onOff(values.get('consolidation') ?? 'on', '--consolidation'), delaySeconds: number('consolidation-delay-seconds', 30) },
   };
+}
+
+function onOff(value: string, flag: string): boolean {
+  if (value === 'on' || value === 'off') return value === 'on';
+  throw new ConfigError(`${flag}: expected on or off, got "${value}"`);
 }
 
 function podCidr(value: string): string {

@@ -10,6 +10,8 @@ import { AgentGrpcServer } from './agent.grpc';
 import { attachExecProxy } from './api/exec.proxy';
 import { AppModule } from './app.module';
 import { ControlPlaneConfig } from './config';
+import { ConsolidationController } from './controllers/consolidation.controller';
+import { DrainController } from './controllers/drain.controller';
 import { EventRecorder } from './controllers/events.recorder';
 import { LeaderRunner } from './controllers/leader.runner';
 import { NodeLifecycleController } from './controllers/node-lifecycle.controller';
@@ -42,10 +44,14 @@ export class ControlPlane {
     const services = new ServiceController(store, events);
     const scheduler = new SchedulerLoop(store, events, metrics);
     const nodes = new NodeLifecycleController(store, this.leases, events, this.config.nodeGraceSeconds);
+    const drains = new DrainController(store, events);
+    const consolidation = new ConsolidationController(store, events, this.config.consolidation);
     const runner = new LeaderRunner([
       { name: 'services', periodMs: 1000, run: () => services.sync() },
       { name: 'scheduler', periodMs: 500, run: () => scheduler.cycle() },
       { name: 'nodes', periodMs: 1000, run: () => nodes.sync() },
+      { name: 'drain', periodMs: 1000, run: () => drains.sync() },
+      { name: 'consolidation', periodMs: 2000, run: () => consolidation.sync() },
     ]);
     this.runner = runner;
     for (const kind of ['Service', 'Replica', 'Node'] as const) this.watchers.push(await store.watch(kind, () => runner.kick()));

@@ -108,11 +108,25 @@ export interface ReplicaTemplate {
   readOnlyRootFilesystem?: boolean;
 }
 
+/**
+ * Why a replica was created in place of another: the old one stays until this one is ready, and the
+ * pair counts as one replica of its service meanwhile (service.plan.ts).
+ */
+export interface ReplicaReplacement {
+  /** Name of the replica being replaced (same namespace and service). */
+  replica: string;
+  /** 'Drain' | 'Consolidation' (and later 'Update'): what asked for the move, for events and progress. */
+  reason: string;
+  /** The node the old replica is moved off, when the move is about a node; the replacement never goes there. */
+  fromNode?: string;
+}
+
 export interface ReplicaSpec {
   service: string;
   templateHash: string;
   template: ReplicaTemplate;
   nodeName?: string;
+  replaces?: ReplicaReplacement;
 }
 
 export interface ContainerExit {
@@ -146,8 +160,16 @@ export interface NodeResources {
   memory: number;
 }
 
+/** Replicas are being moved off the node (which takes no new ones meanwhile): a user's drain or consolidation. */
+export interface NodeDrain {
+  reason: 'Drain' | 'Consolidation';
+  startedAt: string;
+}
+
 export interface NodeSpec {
   cordoned?: boolean;
+  /** Set while the node is being emptied; cleared when it is empty or the drain is cancelled. */
+  drain?: NodeDrain;
   /** Address of the node's agent and load balancer. */
   address: string;
   agentPort?: number;
@@ -177,5 +199,36 @@ export interface EventSpec {
 }
 
 export type TideEvent = TideObject<'Event', EventSpec, never>;
+
+/** One replica of a node being emptied (`GET /api/v1/nodes/NAME/drain`). */
+export interface DrainItem {
+  namespace: string;
+  replica: string;
+  service: string;
+  phase: string;
+  ready: boolean;
+  /** The replica standing in for this one, once the move started. */
+  replacement?: { name: string; node?: string; phase: string; ready: boolean };
+  /** This replica is itself a replacement whose move is not done: it is moved once it is ready. */
+  surge: boolean;
+  /** No other node can take the replacement (the scheduler's summary is in the message). */
+  stuck: boolean;
+  message: string;
+}
+
+/** How far the emptying of a node has come: the answer of the drain routes, printed by `tsctl drain`. */
+export interface DrainProgress {
+  node: string;
+  cordoned: boolean;
+  drain?: NodeDrain;
+  /** Nothing left to move and nothing still stopping. */
+  empty: boolean;
+  /** Replicas still to be moved off the node. */
+  remaining: DrainItem[];
+  /** Replicas on the node that are stopping (their grace period), with their replacement when they were moved. */
+  stopping: DrainItem[];
+  /** Placed replacements of replicas moved off this node (by any drain of it, while they exist). */
+  moved: { namespace: string; replica: string; replacement: string; node: string }[];
+}
 
 export type AnyObject = Service | Replica | Node | TideEvent;

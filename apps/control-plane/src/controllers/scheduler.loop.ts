@@ -25,7 +25,8 @@ export function nodeInfos(nodes: Node[], replicas: Replica[]): NodeInfo[] {
     allocatable: node.status?.allocatable ?? { cpu: 0, memory: 0 },
     requested: { cpu: 0, memory: 0 },
     ready: node.status?.ready ?? false,
-    cordoned: node.spec.cordoned ?? false,
+    // A node being emptied (drain, consolidation) takes no new replicas, as a cordoned one.
+    cordoned: (node.spec.cordoned ?? false) || node.spec.drain !== undefined,
     replicasOfService: {},
     hostPorts: new Set<number>(),
     // Nodes do not report their images yet; a node that runs a replica has that replica's image.
@@ -97,7 +98,7 @@ export class SchedulerLoop {
   }
 }
 
-function toPending(replica: Replica): PendingReplica {
+export function toPending(replica: Replica): PendingReplica {
   return {
     namespace: replica.metadata.namespace,
     name: replica.metadata.name,

@@ -2,6 +2,7 @@
 import { Replica, Service, canonicalJson } from '@tide/api';
 import { NotFoundError, ObjectStore } from '@tide/store';
 import { EventRecorder } from './events.recorder';
+import { Move } from './replica.moves';
 import { isTerminating, planService, serviceStatus } from './service.plan';
 
 export class ServiceController {
@@ -33,17 +34,27 @@ export class ServiceController {
     const plan = planService(service, replicas);
     for (const replica of plan.create) await this.store.create(replica);
     for (const replica of plan.terminate) await terminateReplica(this.store, replica);
-    if (plan.create.length || plan.terminate.length) {
+    for (const move of plan.completed) await this.recordMoved(service, move);
+    const scaled = plan.terminate.length - plan.completed.length;
+    if (plan.create.length || scaled) {
       const live = replicas.filter((r) => !isTerminating(r)).length + plan.create.length - plan.terminate.length;
       await this.events.record(
         { kind: 'Service', namespace: service.metadata.namespace, name: service.metadata.name }, 'Normal', 'Scaled',
-        `${plan.create.length} replica(s) created, ${plan.terminate.length} terminated: ${live} of ${service.spec.replicas} wanted`,
+        `${plan.create.length} replica(s) created, ${scaled} terminated: ${live} of ${service.spec.replicas} wanted`,
       );
     }
     const status = serviceStatus(service, replicas);
     if (canonicalJson(status) !== canonicalJson(service.status ?? {})) {
       await this.store.mutate<Service>('Service', service.metadata.namespace, service.metadata.name, (s) => ({ ...s, status })).catch(ignoreNotFound);
     }
+  }
+
+  private async recordMoved(service: Service, { old, replacement }: Move): Promise<void> {
+    const why = replacement.spec.replaces?.reason ?? 'Move';
+    await this.events.record(
+      { kind: 'Service', namespace: service.metadata.namespace, name: service.metadata.name }, 'Normal', 'Moved',
+      `${why}: replica ${old.metadata.name} on node ${old.spec.nodeName ?? '<none>'} replaced by ${replacement.metadata.name} on node ${replacement.spec.nodeName ?? '<none>'}, which is ready; stopping the old one`,
+    );
   }
 }
 

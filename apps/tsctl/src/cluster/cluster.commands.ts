@@ -11,7 +11,7 @@ import * as path from 'node:path';
 import { Node, Replica } from '@tide/api';
 import { ApiClient } from '../api/api.client';
 import { writeCliConfig } from '../api/cli.config';
-import { intOption } from '../cli/args';
+import { UsageError, intOption } from '../cli/args';
 import { Command, CommandContext } from '../commands/command';
 import { nodesTable } from '../output/resource.tables';
 import { ClusterLayout, MAX_LOCAL_NODES, agentArgs, clusterLayout, controlPlaneArgs } from './cluster.layout';
@@ -25,6 +25,20 @@ const STOP_GRACE_MS = 10_000;
 
 export class ClusterError extends Error {}
 
+/** Consolidation flags for the control plane, checked here so that a typo fails before anything starts. */
+function consolidationFlags(ctx: CommandContext): string[] {
+  const flags: string[] = [];
+  const mode = ctx.options.get('consolidation');
+  if (mode !== undefined) {
+    if (mode !== 'on' && mode !== 'off') throw new UsageError(`--consolidation: expected on or off, got "${mode}"`);
+    flags.push('--consolidation', mode);
+  }
+  if (ctx.options.has('consolidation-delay-seconds')) {
+    flags.push('--consolidation-delay-seconds', String(intOption(ctx.options, 'consolidation-delay-seconds', 30, 1)));
+  }
+  return flags;
+}
+
 /** The running processes recorded in DIR/cluster.json. */
 interface ClusterRecord {
   stateDir: string;
@@ -36,7 +50,7 @@ interface ClusterRecord {
 
 export const upCommand: Command = {
   name: 'up',
-  usage: 'tsctl up [--nodes N] [--state-dir DIR] [--base-port P] [--node-grace-seconds S] [--pod-cidr CIDR] [--timeout SECONDS]',
+  usage: 'tsctl up [--nodes N] [--state-dir DIR] [--base-port P] [--node-grace-seconds S] [--pod-cidr CIDR] [--consolidation on|off] [--consolidation-delay-seconds S] [--timeout SECONDS]',
   summary: 'start a local cluster (control plane with its etcd, N node agents) and wait until it is Ready',
   options: [
     { long: 'nodes', help: `number of nodes, 1 to ${MAX_LOCAL_NODES} (default 2)` },
@@ -44,6 +58,8 @@ export const upCommand: Command = {
     { long: 'base-port', help: 'HTTP API port; gRPC P+1, etcd P+2/P+3, agents P+10+i (default 7070)' },
     { long: 'node-grace-seconds', help: "how long a NotReady node's replicas wait before they are replaced" },
     { long: 'pod-cidr', help: 'the container network, a /24 of it per node (default 100.64.0.0/16)' },
+    { long: 'consolidation', help: 'on|off: move replicas off lightly used nodes so that nodes become empty (default on)' },
+    { long: 'consolidation-delay-seconds', help: 'how long a node must stay worth emptying before consolidation starts (default 30)' },
     { long: 'timeout', help: 'seconds to wait for the cluster to be Ready (default 120)' },
   ],
   async run(ctx: CommandContext): Promise<void> {
@@ -60,7 +76,7 @@ export const upCommand: Command = {
     }
     fs.mkdirSync(layout.stateDir, { recursive: true });
     const started: string[] = [];
-    const controlPlanePid = await ensureControlPlane(layout, controlPlaneArgs(layout, grace, ctx.options.get('pod-cidr')), started);
+    const controlPlanePid = await ensureControlPlane(layout, controlPlaneArgs(layout, grace, ctx.options.get('pod-cidr'), consolidationFlags(ctx)), started);
     const api = new ApiClient(layout.server);
     await waitUntil('the control plane to answer /healthz', deadline, [{ pid: controlPlanePid, what: 'the control plane', log: layout.controlPlaneLog }],
       async () => (await api.fetch('GET', '/healthz')).ok);

@@ -48,12 +48,14 @@ export function clusterLayout(stateDir: string, basePort: number, nodeCount: num
   };
 }
 
-export function controlPlaneArgs(layout: ClusterLayout, nodeGraceSeconds?: number, podCidr?: string): string[] {
+/** `extra`: control-plane flags `tsctl up` passes through as given (`--consolidation off`, ...). */
+export function controlPlaneArgs(layout: ClusterLayout, nodeGraceSeconds?: number, podCidr?: string, extra: string[] = []): string[] {
   return [
     '--listen', layout.httpListen, '--grpc-listen', layout.grpcListen, '--etcd-port', String(layout.etcdPort),
     '--state-dir', layout.controlPlaneStateDir,
     ...(nodeGraceSeconds !== undefined ? ['--node-grace-seconds', String(nodeGraceSeconds)] : []),
     ...(podCidr !== undefined ? ['--pod-cidr', podCidr] : []),
+    ...extra,
   ];
 }
 

@@ -63,8 +63,10 @@ export function requestedOn(node: string, replicas: Replica[]): { cpu: number; m
   };
 }
 
+/** kubectl's "Ready,SchedulingDisabled" for a cordoned node; a node being emptied takes no replica either. */
 export function nodeStatusText(node: Node): string {
-  return `${node.status?.ready ? 'Ready' : 'NotReady'}${node.spec.cordoned ? ',SchedulingDisabled' : ''}`;
+  const unschedulable = node.spec.cordoned || node.spec.drain !== undefined;
+  return `${node.status?.ready ? 'Ready' : 'NotReady'}${unschedulable ? ',SchedulingDisabled' : ''}`;
 }
 
 /** CPU and MEMORY are "requested/allocatable". */

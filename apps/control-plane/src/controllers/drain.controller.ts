@@ -1,0 +1,100 @@
+/**
+ * Empties the nodes marked `spec.drain` (a user's drain, or consolidation) by moving their replicas,
+ * surge first: a replacement is created (the scheduler never places it on a node being emptied), and
+ * the service controller stops the old replica once the replacement is ready. Level-triggered: all
+ * it knows is the Node's marker and the replicas' `spec.replaces`, so a restart mid-drain carries on.
+ */
+import { Node, NodeDrain, Replica, Service } from '@tide/api';
+import { AlreadyExistsError, NotFoundError, ObjectStore } from '@tide/store';
+import { drainProgress } from './drain.progress';
+import { EventRecorder } from './events.recorder';
+import { replacementFor } from './replica.factory';
+import { isTerminating } from './service.plan';
+
+/**
+ * Moves started and not yet done, per node being emptied. A drain asks for the node back, so many
+ * may go at once; consolidation is housekeeping and keeps the churn small.
+ */
+export const MOVES_IN_FLIGHT: Record<NodeDrain['reason'], number> = { Drain: 8, Consolidation: 2 };
+
+export class DrainController {
+  constructor(
+    private readonly store: ObjectStore,
+    private readonly events: EventRecorder,
+  ) {}
+
+  async sync(): Promise<void> {
+    const nodes = (await this.store.list<Node>('Node')).items;
+    const replicas = (await this.store.list<Replica>('Replica')).items;
+    const services = (await this.store.list<Service>('Service')).items;
+    await this.withdrawCancelledMoves(nodes, replicas);
+    for (const node of nodes) if (node.spec.drain) await this.drainNode(node, replicas, services);
+  }
+
+  private async drainNode(node: Node, replicas: Replica[], services: Service[]): Promise<void> {
+    const drain = node.spec.drain!;
+    const progress = drainProgress(node, replicas);
+    if (progress.empty) return this.finish(node, drain);
+    const inFlight = progress.remaining.filter((item) => item.replacement && !item.replacement.ready).length;
+    const next = progress.remaining.filter((item) => !item.replacement && !item.surge).slice(0, Math.max(0, MOVES_IN_FLIGHT[drain.reason] - inFlight));
+    for (const item of next) {
+      const old = replicas.find((r) => r.metadata.namespace === item.namespace && r.metadata.name === item.replica)!;
+      const service = services.find((s) => s.metadata.namespace === item.namespace && s.metadata.name === item.service);
+      // A replica whose Service is gone is being stopped by the service controller: nothing to move.
+      if (service) await this.startMove(node, drain, service, old);
+    }
+  }
+
+  private async startMove(node: Node, drain: NodeDrain, service: Service, old: Replica): Promise<void> {
+    const replacement = replacementFor(service, old, drain.reason, node.metadata.name);
+    try {
+      await this.store.create(replacement);
+    } catch (error) {
+      // Same name as an earlier attempt still being removed, or another control plane's: never two moves.
+      if (error instanceof AlreadyExistsError) return;
+      throw error;
+    }
+    await this.events.record({ kind: 'Replica', namespace: old.metadata.namespace, name: old.metadata.name }, 'Normal', 'Moving',
+      `${drain.reason} of node ${node.metadata.name}: replacement ${replacement.metadata.name} created; this replica stops once it is ready`);
+  }
+
+  /** The node is empty: the marker goes (a drained node stays cordoned; a consolidated one can be handed back). */
+  private async finish(node: Node, drain: NodeDrain): Promise<void> {
+    const name = node.metadata.name;
+    let cleared = false;
+    await this.store.mutate<Node>('Node', 'default', name, (n) => {
+      if (n.spec.drain?.startedAt !== drain.startedAt || n.spec.drain.reason !== drain.reason) return undefined;
+      delete n.spec.drain;
+      cleared = true;
+      return n;
+    }).catch(ignoreNotFound);
+    if (!cleared) return;
+    const message = drain.reason === 'Drain'
+      ? `every replica moved off; the node stays cordoned ("tsctl uncordon ${name}" to use it again)`
+      : 'every replica moved to other nodes: the node is empty and can be handed back';
+    await this.events.record({ kind: 'Node', namespace: 'default', name }, 'Normal', drain.reason === 'Drain' ? 'Drained' : 'Consolidated', message);
+  }
+
+  /**
+   * A replacement that has no node yet, for a move off a node that is no longer being emptied (the
+   * drain was cancelled, the node uncordoned, consolidation gave up), is withdrawn. Moves already
+   * placed go on: their replacement is starting and the old replica stops once it is ready.
+   */
+  private async withdrawCancelledMoves(nodes: Node[], replicas: Replica[]): Promise<void> {
+    const draining = new Set(nodes.filter((n) => n.spec.drain).map((n) => n.metadata.name));
+    for (const r of replicas) {
+      const from = r.spec.replaces?.fromNode;
+      if (!from || draining.has(from) || r.spec.nodeName || isTerminating(r)) continue;
+      const { namespace, name } = r.metadata;
+      if (!(await this.store.delete('Replica', namespace, name, r.metadata.resourceVersion).catch(() => false))) continue;
+      await this.events.record({ kind: 'Replica', namespace, name: r.spec.replaces!.replica }, 'Normal', 'MoveCancelled',
+        `node ${from} is no longer being emptied: replacement ${name} withdrawn before it was placed`);
+    }
+  }
+}
+
+function ignoreNotFound(error: unknown): undefined {
+  if (error instanceof NotFoundError) return undefined;
+  throw error;
+}
+
