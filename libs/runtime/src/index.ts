@@ -11,3 +11,4 @@ export { OverlaySnapshotter, OverlayMount } from './snapshot/overlay.snapshotter
 export { BridgeSettings, bridgeSettings, bridgeNameFor } from './network/bridge.settings';
 export { NetworkError } from './network/network.command';
 export { PeerSlice, setUpNodeNetwork, syncPeerRoutes, tearDownNodeNetwork } from './network/node.network';
+export { readSmallFile } from './cgroups/cgroup.read';
