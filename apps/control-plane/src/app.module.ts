@@ -3,7 +3,9 @@ import type { NextFunction, Request, Response } from 'express';
 import { ApiController } from './api/api.controller';
 import { CLUSTER, ClusterContext } from './api/cluster.context';
 import { HealthController } from './api/health.controller';
+import { EventsController } from './api/events.controller';
 import { ImagesController } from './api/images.controller';
+import { MonitoringController } from './api/monitoring.controller';
 
 @Module({})
 export class AppModule implements NestModule {
@@ -11,7 +13,7 @@ export class AppModule implements NestModule {
 
   static forCluster(context: ClusterContext): DynamicModule {
     AppModule.context = context;
-    return { module: AppModule, controllers: [ApiController, ImagesController, HealthController], providers: [{ provide: CLUSTER, useValue: context }] };
+    return { module: AppModule, controllers: [ApiController, ImagesController, HealthController, EventsController, MonitoringController], providers: [{ provide: CLUSTER, useValue: context }] };
   }
 
   configure(consumer: MiddlewareConsumer): void {
