@@ -16,8 +16,7 @@ function report(node: string, atMs: number, replicas: [string, number, number?, 
 
 describe('usage cache', () => {
   it('computes CPU cores from cumulative counters over the window, memory from the newest sample', () => {
-    let now = 0;
-    const cache = new UsageCache({ now: () => now });
+    const cache = new UsageCache({ now: () => 0 }); // received at once: never stale
     cache.record(report('node-1', 10_000, [['web-1', 100]]));
     assert.equal(cache.replicaUsage()[0].cpuCores, null, 'one sample: no rate yet');
     for (let i = 1; i <= 8; i++) cache.record(report('node-1', 10_000 + i * 1000, [['web-1', 100 + i * 0.5, 1000 + i]]));
