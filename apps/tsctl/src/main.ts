@@ -12,11 +12,13 @@ import { execCommand } from './commands/exec.command';
 import { getCommand } from './commands/get.command';
 import { imageCommand } from './commands/image.command';
 import { logsCommand } from './commands/logs.command';
+import { topCommand } from './commands/top.command';
 import { ManifestError, ManifestRejectedError } from './manifest/manifest';
 import { OutputFormatError } from './output/table';
 
 const COMMANDS: Command[] = [
   upCommand, downCommand, applyCommand, getCommand, describeCommand, scaleCommand, logsCommand, execCommand, deleteCommand, imageCommand,
+  topCommand,
 ];
 
 export function usage(): string {
