@@ -15,7 +15,7 @@ import { REPO, TestCluster, running, waitFor } from './harness';
 import { PrometheusServer, configFor, promtoolProblems } from './prometheus.server';
 
 const BASE = 19670; // API; gRPC +1, etcd +2/+3, agents +11.., Prometheus +30
-const POD_CIDR = '100.64.32.0/19';
+const POD_CIDR = '100.64.32.0/20'; // the scrape benchmark uses 100.64.48.0/20
 const PROMETHEUS = `127.0.0.1:${BASE + 30}`;
 
 /** node_exporter's own memory names (node_memory_MemAvailable_bytes ...) are camelCase: promtool's
