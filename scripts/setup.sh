@@ -10,11 +10,20 @@ command -v ip >/dev/null || need+=(iproute2)
 # Bridge networking: outbound NAT and forwarding rules (nsenter comes with util-linux, always there).
 command -v iptables >/dev/null || [ -x /usr/sbin/iptables ] || need+=(iptables)
 command -v runc >/dev/null || need+=(runc)
+# Prometheus and promtool: the metrics e2e test runs a real server; promtool checks every endpoint.
+command -v prometheus >/dev/null && command -v promtool >/dev/null || need+=(prometheus)
 if [ ${#need[@]} -gt 0 ]; then
   echo "setup: installing ${need[*]}"
   export DEBIAN_FRONTEND=noninteractive
+  # The prometheus package starts its daemon (on every interface, port 9090) unless policy-rc.d
+  # says no: tests start their own server on loopback, so nothing is started at install.
+  own_policy=
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d && own_policy=1
+  fi
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+  [ -z "$own_policy" ] || rm -f /usr/sbin/policy-rc.d
 fi
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   npm ci --no-audit --no-fund --loglevel=error

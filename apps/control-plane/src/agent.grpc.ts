@@ -13,6 +13,7 @@ import { NodeLeases, NotFoundError, ObjectStore } from '@tide/store';
 import { EventRecorder } from './controllers/events.recorder';
 import { PodCidrAllocator } from './network/pod-cidr.allocator';
 import { reportedStatus } from './replica.status';
+import { UsageCache } from './usage/usage.cache';
 
 type Stream = grpc.ServerWritableStream<{ nodeName: string }, Assignments>;
 
@@ -28,6 +29,7 @@ export class AgentGrpcServer {
     private readonly events: EventRecorder,
     private readonly podCidrs: PodCidrAllocator,
     private readonly heartbeatIntervalMs: number,
+    private readonly usage?: UsageCache,
   ) {}
 
   async listen(address: string): Promise<void> {
@@ -53,6 +55,10 @@ export class AgentGrpcServer {
       Heartbeat: (call, callback) => this.leases.renew(call.request.nodeName).then((known) => callback(null, { known }), (error) => callback(toStatus(error))),
       WatchAssignments: (call) => this.watch(call as unknown as Stream),
       ReportStatus: (call, callback) => this.report(call.request).then(() => callback(null, {}), (error) => callback(toStatus(error))),
+      ReportUsage: (call, callback) => {
+        this.usage?.record(call.request);
+        callback(null, {});
+      },
     };
   }
 

@@ -3,8 +3,10 @@ import type { NextFunction, Request, Response } from 'express';
 import { ApiController } from './api/api.controller';
 import { CLUSTER, ClusterContext } from './api/cluster.context';
 import { HealthController } from './api/health.controller';
+import { EventsController } from './api/events.controller';
 import { ImagesController } from './api/images.controller';
 import { NodesController } from './api/nodes.controller';
+import { MonitoringController } from './api/monitoring.controller';
 
 @Module({})
 export class AppModule implements NestModule {
@@ -12,7 +14,7 @@ export class AppModule implements NestModule {
 
   static forCluster(context: ClusterContext): DynamicModule {
     AppModule.context = context;
-    return { module: AppModule, controllers: [ApiController, NodesController, ImagesController, HealthController], providers: [{ provide: CLUSTER, useValue: context }] };
+    return { module: AppModule, controllers: [ApiController, NodesController, ImagesController, HealthController, EventsController, MonitoringController], providers: [{ provide: CLUSTER, useValue: context }] };
   }
 
   configure(consumer: MiddlewareConsumer): void {

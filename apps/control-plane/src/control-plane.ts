@@ -18,7 +18,10 @@ import { NodeLifecycleController } from './controllers/node-lifecycle.controller
 import { SchedulerLoop } from './controllers/scheduler.loop';
 import { ServiceController } from './controllers/service.controller';
 import { ControlPlaneMetrics } from './metrics';
+import { registerServiceReplicaGauges, watchSchedulingLatency } from './monitoring/cluster.metrics';
+import { instrumentStore } from './monitoring/store.instrumentation';
 import { PodCidrAllocator } from './network/pod-cidr.allocator';
+import { UsageCache } from './usage/usage.cache';
 
 export class ControlPlane {
   private readonly logger = new Logger('ControlPlane');
@@ -37,8 +40,10 @@ export class ControlPlane {
   async start(): Promise<void> {
     const hosts = await this.startEtcd();
     this.client = new Etcd3({ hosts });
-    const store = new ObjectStore(this.client);
     const metrics = new ControlPlaneMetrics();
+    const store = instrumentStore(new ObjectStore(this.client), metrics.etcdDuration);
+    const usage = new UsageCache();
+    registerServiceReplicaGauges(metrics, store);
     const events = new EventRecorder(store, `control-plane/${this.config.id}`);
     this.leases = new NodeLeases(this.client, this.config.nodeLeaseSeconds);
     const services = new ServiceController(store, events);
@@ -55,8 +60,9 @@ export class ControlPlane {
     ]);
     this.runner = runner;
     for (const kind of ['Service', 'Replica', 'Node'] as const) this.watchers.push(await store.watch(kind, () => runner.kick()));
+    this.watchers.push(await watchSchedulingLatency(metrics, store, () => this.election?.isLeader ?? false));
     const podCidrs = new PodCidrAllocator(this.config.podCidr, new PodCidrClaims(this.client));
-    this.grpc = new AgentGrpcServer(store, this.leases, events, podCidrs, Math.max(500, (this.config.nodeLeaseSeconds * 1000) / 3));
+    this.grpc = new AgentGrpcServer(store, this.leases, events, podCidrs, Math.max(500, (this.config.nodeLeaseSeconds * 1000) / 3), usage);
     await this.grpc.listen(this.config.grpcListen);
     this.election = new LeaderElection(this.client, this.config.id, {
       onElected: () => { this.logger.log(`${this.config.id} is the leader`); metrics.leader.set(1); runner.start(); },
@@ -64,7 +70,7 @@ export class ControlPlane {
     });
     this.election.start();
     this.app = await NestFactory.create(AppModule.forCluster({
-      store, metrics, isLeader: () => this.election?.isLeader ?? false, kick: () => runner.kick(),
+      store, metrics, usage, isLeader: () => this.election?.isLeader ?? false, kick: () => runner.kick(),
     }), { logger: ['error', 'warn', 'log'] });
     this.endExecSessions = attachExecProxy(this.app.getHttpServer(), store);
     await this.app.listen(this.config.listen.port, this.config.listen.host);

@@ -1,10 +1,10 @@
-/** The control plane's Prometheus metrics. */
+/** The control plane's Prometheus metrics (names: tide_ prefix, base units, _total counters). */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 export class ControlPlaneMetrics {
   readonly registry = new Registry();
   readonly httpDuration = new Histogram({
-    name: 'tide_api_request_duration_seconds', help: 'HTTP API request durations',
+    name: 'tide_api_request_duration_seconds', help: 'HTTP API request durations by route pattern, method and status code',
     labelNames: ['method', 'route', 'code'], registers: [this.registry],
   });
   readonly schedulingAttempts = new Counter({
@@ -15,10 +15,21 @@ export class ControlPlaneMetrics {
     name: 'tide_scheduler_cycle_duration_seconds', help: 'Duration of a scheduling cycle (snapshot, placement, commit)',
     buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5], registers: [this.registry],
   });
-  readonly pendingReplicas = new Gauge({ name: 'tide_pending_replicas', help: 'Replicas waiting for a node', registers: [this.registry] });
+  readonly schedulingLatency = new Histogram({
+    name: 'tide_scheduler_scheduling_duration_seconds', help: 'Time from a replica\'s creation to its binding to a node (observed by the leader)',
+    buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60], registers: [this.registry],
+  });
+  readonly pendingReplicas = new Gauge({ name: 'tide_pending_replicas', help: 'Replicas waiting for a node (set by the leader\'s scheduler)', registers: [this.registry] });
   readonly leader = new Gauge({ name: 'tide_leader', help: '1 when this control plane is the elected leader', registers: [this.registry] });
+  readonly etcdDuration = new Histogram({
+    name: 'tide_etcd_request_duration_seconds', help: 'Durations of the object store\'s etcd requests by operation and object kind',
+    labelNames: ['operation', 'kind'], buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [this.registry],
+  });
 
   constructor() {
     collectDefaultMetrics({ register: this.registry });
+    // Gauges named like counters fail `promtool check metrics`; each has a per-type twin without _total.
+    for (const name of ['active_handles_total', 'active_requests_total', 'active_resources_total']) this.registry.removeSingleMetric(`nodejs_${name}`);
   }
 }

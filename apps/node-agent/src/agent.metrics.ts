@@ -12,6 +12,8 @@ export function createAgentMetrics(nodeName: string, reconciler: () => Reconcile
   const registry = new Registry();
   registry.setDefaultLabels({ node: nodeName });
   collectDefaultMetrics({ register: registry, prefix: 'tide_agent_' });
+  // Gauges named like counters fail `promtool check metrics`; each has a per-type twin without _total.
+  for (const name of ['active_handles_total', 'active_requests_total', 'active_resources_total']) registry.removeSingleMetric(`tide_agent_nodejs_${name}`);
   new Gauge({
     name: 'tide_agent_replicas', help: 'Replicas on this node by phase', labelNames: ['phase'], registers: [registry],
     collect() {

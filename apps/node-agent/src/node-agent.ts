@@ -9,6 +9,8 @@ import { createAgentMetrics } from './agent.metrics';
 import { ControlPlaneClient } from './control-plane/control-plane.client';
 import { statusReport } from './control-plane/status.report';
 import { AgentHttpServer, startAgentHttp } from './http/agent.http';
+import { registerResourceMetrics } from './metrics/resource.metrics';
+import { UsageReporter } from './metrics/usage.reporter';
 import { AgentNetwork } from './network/agent.network';
 import { publishedReplicas } from './proxy/published.replicas';
 import { planPublishedPorts } from './proxy/publish.plan';
@@ -33,6 +35,7 @@ export class NodeAgent {
   private conflicts = '';
   private baseImages: Promise<void> = Promise.resolve();
   private runtime?: LinuxRuntime;
+  private usageReporter?: UsageReporter;
 
   constructor(
     private readonly config: AgentConfig,
@@ -59,6 +62,9 @@ export class NodeAgent {
     });
     this.reconciler = reconciler;
     await reconciler.adopt();
+    const sampler = registerResourceMetrics({
+      registry: metrics.registry, runtime, views: () => reconciler.views(), paths: [config.stateDir, config.imageDir],
+    });
     const scratchDir = path.join(config.stateDir, 'scratch');
     fs.rmSync(scratchDir, { recursive: true, force: true }); // uploads of requests cut short by a crash
     this.server = await startAgentHttp({
@@ -75,6 +81,8 @@ export class NodeAgent {
     });
     this.client = this.connect(reconciler);
     this.client.start();
+    this.usageReporter = new UsageReporter(config.name, sampler, () => this.client);
+    this.usageReporter.start();
     this.log(`serving on http://${config.address}:${config.port}, control plane ${config.controlPlane}`);
   }
 
@@ -157,6 +165,7 @@ export class NodeAgent {
    *  waiting inits are no containers: they are killed. */
   async stop(): Promise<void> {
     clearTimeout(this.reportTimer);
+    this.usageReporter?.stop();
     this.reconciler?.stop();
     this.client?.close();
     await this.forwarder?.close();

@@ -13,12 +13,13 @@ import { getCommand } from './commands/get.command';
 import { imageCommand } from './commands/image.command';
 import { logsCommand } from './commands/logs.command';
 import { cordonCommand, drainCommand, uncordonCommand } from './commands/node.commands';
+import { topCommand } from './commands/top.command';
 import { ManifestError, ManifestRejectedError } from './manifest/manifest';
 import { OutputFormatError } from './output/table';
 
 const COMMANDS: Command[] = [
   upCommand, downCommand, applyCommand, getCommand, describeCommand, scaleCommand, logsCommand, execCommand, deleteCommand, imageCommand,
-  cordonCommand, uncordonCommand, drainCommand,
+  cordonCommand, uncordonCommand, drainCommand, topCommand,
 ];
 
 export function usage(): string {

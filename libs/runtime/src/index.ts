@@ -13,3 +13,4 @@ export { NetworkError } from './network/network.command';
 export { PeerSlice, setUpNodeNetwork, syncPeerRoutes, tearDownNodeNetwork } from './network/node.network';
 export { readTar, TarEntry, TarHeader, TarEntryType, TarError } from './image/tar/tar.reader';
 export { ByteSource } from './image/tar/byte.source';
+export { readSmallFile } from './cgroups/cgroup.read';

@@ -259,7 +259,8 @@ export class LinuxRuntime implements ContainerRuntime {
   }
 
   async usage(id: string): Promise<ContainerUsage | undefined> {
-    if (!this.states.read(id)) return undefined;
+    // Known containers skip the state file: a scrape asks for every container of the node.
+    if (!this.tracked.has(id) && !this.states.read(id)) return undefined;
     return this.cgroupOf(id)?.usage().catch(() => undefined);
   }
 

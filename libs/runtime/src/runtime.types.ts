@@ -69,10 +69,20 @@ export interface ContainerInfo {
   upperDir?: string;
 }
 
+/** One sample of a container's cgroup, read at once (cAdvisor's figures, same definitions). */
 export interface ContainerUsage {
+  /** CPU time of every task of the container, user + system (cpuacct.usage; v2 cpu.stat usage_usec). */
   cpuUsageSeconds: number;
+  /** Usage minus inactive file cache: what cannot be reclaimed easily, what the OOM killer weighs. */
   memoryWorkingSetBytes: number;
+  /** Everything charged to the group, page cache included (memory.usage_in_bytes; v2 memory.current). */
+  memoryUsageBytes: number;
+  /** Undefined when unlimited. */
   memoryLimitBytes?: number;
+  /** CFS bandwidth in µs, when a CPU limit is set (cpu.cfs_quota_us / cpu.cfs_period_us; v2 cpu.max). */
+  cpuQuotaMicros?: number;
+  cpuPeriodMicros?: number;
+  /** Times the kernel's OOM killer killed a task of the group. */
   oomEvents: number;
 }
 

@@ -4,7 +4,7 @@ import {
 } from '@nestjs/common';
 import type { Response } from 'express';
 import { Readable } from 'node:stream';
-import { Node, Replica, Service, TideEvent } from '@tide/api';
+import { Node, Replica, Service } from '@tide/api';
 import { ApplyResult, ApplyValidationError, applyDocuments } from './apply.service';
 import { CLUSTER, ClusterContext } from './cluster.context';
 
@@ -107,14 +107,6 @@ export class ApiController {
   @Get('nodes/:name')
   async node(@Param('name') name: string): Promise<Node> {
     return found(await this.store.get<Node>('Node', 'default', name), `node "${name}"`);
-  }
-
-  @Get('events')
-  async events(@Query('namespace') namespace?: string, @Query('kind') kind?: string, @Query('name') name?: string): Promise<{ items: TideEvent[] }> {
-    const items = (await this.store.list<TideEvent>('Event', namespaceOf(namespace))).items.filter((e) =>
-      (!kind || e.spec.involvedObject.kind === kind) && (!name || e.spec.involvedObject.name === name));
-    items.sort((a, b) => a.spec.timestamp.localeCompare(b.spec.timestamp));
-    return { items };
   }
 }
 

@@ -7,11 +7,14 @@ import { startTestEtcd } from '@tide/store/dist/testing';
 import { attachExecProxy } from '../api/exec.proxy';
 import { AppModule } from '../app.module';
 import { ControlPlaneMetrics } from '../metrics';
+import { UsageCache } from '../usage/usage.cache';
 
 export interface ApiHarness {
   base: string;
   port: number;
   store: ObjectStore;
+  metrics: ControlPlaneMetrics;
+  usage: UsageCache;
   addNode(name: string, agentPort: number, ready?: boolean): Promise<void>;
   removeNode(name: string): Promise<void>;
   addReplica(name: string, options: { service: string; image: string; nodeName?: string; deleting?: boolean }): Promise<void>;
@@ -21,14 +24,16 @@ export interface ApiHarness {
 export async function startApiHarness(): Promise<ApiHarness> {
   const etcd = await startTestEtcd();
   const store = new ObjectStore(etcd.client);
+  const metrics = new ControlPlaneMetrics();
+  const usage = new UsageCache();
   const app: INestApplication = await NestFactory.create(AppModule.forCluster({
-    store, metrics: new ControlPlaneMetrics(), isLeader: () => true, kick: () => undefined,
+    store, metrics, usage, isLeader: () => true, kick: () => undefined,
   }), { logger: false });
   const endExec = attachExecProxy(app.getHttpServer(), store);
   await app.listen(0, '127.0.0.1');
   const port = (app.getHttpServer().address() as { port: number }).port;
   return {
-    base: `http://127.0.0.1:${port}`, port, store,
+    base: `http://127.0.0.1:${port}`, port, store, metrics, usage,
     async addNode(name, agentPort, ready = true) {
       await store.create<Node>({
         apiVersion: API_VERSION, kind: 'Node', metadata: { name, namespace: 'default' }, spec: { address: '127.0.0.1', agentPort },

@@ -1,13 +1,16 @@
 import { after, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as grpc from '@grpc/grpc-js';
-import { AgentServiceHandlers, Assignments__Output, RegisterRequest__Output, StatusReport__Output, loadAgentProto } from '@tide/proto';
+import {
+  AgentServiceHandlers, Assignments__Output, RegisterRequest__Output, StatusReport__Output, UsageReport__Output, loadAgentProto,
+} from '@tide/proto';
 import { ControlPlaneClient } from './control-plane.client';
 
 /** A control plane that records what the agent sends and answers as told. */
 class FakeControlPlane {
   readonly registrations: RegisterRequest__Output[] = [];
   readonly reports: StatusReport__Output[] = [];
+  readonly usage: UsageReport__Output[] = [];
   known = true;
   private server?: grpc.Server;
 
@@ -25,6 +28,10 @@ class FakeControlPlane {
       },
       ReportStatus: (call, done) => {
         this.reports.push(call.request);
+        done(null, {});
+      },
+      ReportUsage: (call, done) => {
+        this.usage.push(call.request);
         done(null, {});
       },
     };
@@ -84,12 +91,18 @@ describe('control-plane client', () => {
     await eventually('a status report', () => controlPlane.reports.length > 0);
     assert.deepEqual(controlPlane.reports[0].gone, ['default/old-1']);
     await eventually('the report acknowledged', () => acknowledged.length > 0);
+    const usage = { nodeName: 'node-1', timestampMs: 1_700_000_000_000, replicas: [
+      { namespace: 'default', name: 'web-1', cpuUsageSeconds: 1.25, memoryWorkingSetBytes: 4096, memoryUsageBytes: 8192, startedAt: '2024-01-01T00:00:00.000Z' },
+    ] };
+    assert.equal(await client.reportUsage(usage), true);
+    assert.deepEqual(controlPlane.usage, [usage]);
 
     controlPlane.known = false; // the control plane lost the node's lease
     await eventually('a second registration', () => controlPlane.registrations.length >= 2);
 
     controlPlane.stop();
     await eventually('the client to notice the outage', () => !client!.isConnected());
+    assert.equal(await client.reportUsage(usage), false, 'no usage is sent while disconnected');
     const before = controlPlane.registrations.length;
     const receivedBefore = received.length;
     await controlPlane.listen(port);

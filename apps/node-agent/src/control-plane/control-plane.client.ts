@@ -5,7 +5,9 @@
  * plane outage is no reason to stop anything.
  */
 import * as grpc from '@grpc/grpc-js';
-import { AgentServiceClient, Assignments__Output, RegisterRequest, RegisterResponse__Output, StatusReport, loadAgentProto } from '@tide/proto';
+import {
+  AgentServiceClient, Assignments__Output, RegisterRequest, RegisterResponse__Output, StatusReport, UsageReport, loadAgentProto,
+} from '@tide/proto';
 import { BackoffPolicy, backoffDelayMs } from '../reconcile/backoff.policy';
 
 export interface ControlPlaneClientOptions {
@@ -98,6 +100,18 @@ export class ControlPlaneClient {
     if (this.reportAgain) {
       this.reportAgain = false;
       await this.reportNow();
+    }
+  }
+
+  /** Sends a usage sample while connected (usage.reporter.ts); false when it was not sent. A lost
+   *  sample is not retried: the next one, a second later, replaces it. */
+  async reportUsage(report: UsageReport): Promise<boolean> {
+    if (this.closed || !this.connected) return false;
+    try {
+      await this.call<object>((done) => this.client.ReportUsage(report, this.deadline(), done));
+      return true;
+    } catch {
+      return false;
     }
   }
 

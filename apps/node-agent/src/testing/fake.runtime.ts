@@ -57,7 +57,7 @@ export class FakeRuntime implements ContainerRuntime {
   }
 
   async usage(id: string): Promise<ContainerUsage | undefined> {
-    return this.containers.has(id) ? { cpuUsageSeconds: 0, memoryWorkingSetBytes: 0, oomEvents: 0 } : undefined;
+    return this.containers.has(id) ? { cpuUsageSeconds: 0, memoryWorkingSetBytes: 0, memoryUsageBytes: 0, oomEvents: 0 } : undefined;
   }
 
   /** Runs a scripted command (fake.exec.ts) "inside" a running container; NotFound otherwise, as LinuxRuntime. */

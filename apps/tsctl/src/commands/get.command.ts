@@ -5,6 +5,7 @@ import { UsageError } from '../cli/args';
 import { eventsTable, nodesTable, replicasTable, servicesTable } from '../output/resource.tables';
 import { formatStructured, parseOutputFormat } from '../output/table';
 import { Command, CommandContext, NAMESPACE_OPTION, ResourceKind, namespaceOf, parseKind, query, singular } from './command';
+import { watchEvents } from './events.watch';
 
 const USAGE = 'tsctl get services|replicas|nodes|events [NAME] [-o wide|json|yaml] [-n NS | -A]';
 
@@ -17,6 +18,7 @@ export const getCommand: Command = {
     NAMESPACE_OPTION,
     { long: 'all-namespaces', short: 'A', boolean: true, help: 'every namespace' },
     { long: 'service', help: 'replicas of this service only' },
+    { long: 'watch', short: 'w', boolean: true, help: 'events: keep printing new events as they are recorded' },
   ],
   async run(ctx: CommandContext): Promise<void> {
     const target = parseKind(ctx.args[0], ['services', 'replicas', 'nodes', 'events'], USAGE);
@@ -25,6 +27,11 @@ export const getCommand: Command = {
     const format = parseOutputFormat(ctx.options.get('output'));
     const allNamespaces = ctx.options.has('all-namespaces');
     const namespace = allNamespaces ? 'all' : namespaceOf(ctx);
+    if (ctx.options.has('watch')) {
+      if (target.kind !== 'events' || name) throw new UsageError(`--watch works with "get events" only\nusage: ${USAGE}`);
+      if (format === 'yaml' || format === 'wide') throw new UsageError('get events --watch prints a table, or one JSON event per line with -o json');
+      return watchEvents(ctx, namespace, format === 'json');
+    }
     const items = name ? [await getOne(ctx, target.kind, name, namespace)] : await list(ctx, target.kind, namespace);
     if (format === 'json' || format === 'yaml') {
       return ctx.out(formatStructured(name ? items[0] : { items }, format));
@@ -35,7 +42,7 @@ export const getCommand: Command = {
     const options = { wide: format === 'wide', withNamespace: allNamespaces };
     if (target.kind === 'services') return ctx.out(servicesTable(items as Service[], options));
     if (target.kind === 'replicas') return ctx.out(replicasTable(items as Replica[], options));
-    if (target.kind === 'events') return ctx.out(eventsTable(items as TideEvent[]));
+    if (target.kind === 'events') return ctx.out(eventsTable(items as TideEvent[], undefined, allNamespaces));
     const replicas = await ctx.api.get<{ items: Replica[] }>('/api/v1/replicas?namespace=all');
     ctx.out(nodesTable(items as Node[], replicas.items, options));
   },

@@ -85,11 +85,17 @@ export function nodesTable(nodes: Node[], replicas: Replica[], options: TableOpt
   return formatTable(options.wide ? [...header, 'REPLICAS', 'POD-CIDR', 'LABELS'] : header, rows);
 }
 
-export function eventsTable(events: TideEvent[], nowMs?: number): string {
-  return formatTable(['AGE', 'TYPE', 'REASON', 'OBJECT', 'MESSAGE'], events.map((e) => [
+export function eventRow(e: TideEvent, nowMs?: number): string[] {
+  return [
     formatAge(e.spec.timestamp, nowMs), e.spec.type, e.spec.reason,
     `${e.spec.involvedObject.kind.toLowerCase()}/${e.spec.involvedObject.name}`, oneLine(e.spec.message),
-  ]));
+  ];
+}
+
+/** -A adds a leading NAMESPACE column, as for the other kinds. */
+export function eventsTable(events: TideEvent[], nowMs?: number, withNamespace = false): string {
+  return withNamespaceColumn({ wide: false, withNamespace, nowMs }, ['AGE', 'TYPE', 'REASON', 'OBJECT', 'MESSAGE'],
+    events.map((e) => eventRow(e, nowMs)), events.map((e) => e.metadata.namespace));
 }
 
 export function labelsText(labels: Record<string, string> | undefined): string {

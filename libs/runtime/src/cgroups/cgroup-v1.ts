@@ -3,9 +3,10 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ContainerLimits, ContainerUsage } from '../runtime.types';
 import {
-  CFS_PERIOD_US, CgroupManager, ContainerCgroup, DEFAULT_PIDS_LIMIT, cfsQuota, cpuShares, killPids, readKeyed,
-  readNumber, readPids, removeGroupDir,
+  CFS_PERIOD_US, CgroupManager, ContainerCgroup, DEFAULT_PIDS_LIMIT, cfsQuota, cpuShares, killPids, readKeyed, readPids,
+  removeGroupDir,
 } from './cgroup';
+import { readSmallKeyed, readSmallNumber } from './cgroup.read';
 
 const CONTROLLERS = ['cpu', 'cpuacct', 'memory', 'pids'] as const;
 type Controller = (typeof CONTROLLERS)[number];
@@ -110,15 +111,21 @@ class CgroupV1 implements ContainerCgroup {
     }
   }
 
+  /** One pass over the group's files, read synchronously (cgroup.read.ts says why). */
   async usage(): Promise<ContainerUsage> {
-    const stat = await readKeyed(this.file('memory', 'memory.stat'));
-    const usage = await readNumber(this.file('memory', 'memory.usage_in_bytes')).catch(() => 0);
-    const limit = await readNumber(this.file('memory', 'memory.limit_in_bytes')).catch(() => NaN);
+    const memory = (name: string) => readSmallNumber(this.file('memory', name));
+    const stat = readSmallKeyed(this.file('memory', 'memory.stat'));
+    const usage = memory('memory.usage_in_bytes') ?? 0;
+    const limit = memory('memory.limit_in_bytes');
+    // A group without a limit shows the largest page-aligned 64-bit value.
+    const quota = readSmallNumber(this.file('cpu', 'cpu.cfs_quota_us')) ?? -1;
     return {
-      cpuUsageSeconds: (await readNumber(this.file('cpuacct', 'cpuacct.usage')).catch(() => 0)) / 1e9,
+      cpuUsageSeconds: (readSmallNumber(this.file('cpuacct', 'cpuacct.usage')) ?? 0) / 1e9,
       memoryWorkingSetBytes: Math.max(0, usage - (stat.total_inactive_file ?? 0)),
-      ...(Number.isFinite(limit) && limit < 2 ** 62 ? { memoryLimitBytes: limit } : {}),
-      oomEvents: await this.oomKillCount(),
+      memoryUsageBytes: usage,
+      ...(limit !== undefined && limit < 2 ** 62 ? { memoryLimitBytes: limit } : {}),
+      ...(quota > 0 ? { cpuQuotaMicros: quota, cpuPeriodMicros: readSmallNumber(this.file('cpu', 'cpu.cfs_period_us')) ?? CFS_PERIOD_US } : {}),
+      oomEvents: readSmallKeyed(this.file('memory', 'memory.oom_control')).oom_kill ?? 0,
     };
   }
 

@@ -4,8 +4,9 @@ import * as path from 'node:path';
 import { ContainerLimits, ContainerUsage } from '../runtime.types';
 import {
   CFS_PERIOD_US, CgroupManager, ContainerCgroup, DEFAULT_PIDS_LIMIT, cfsQuota, cpuShares, cpuWeight, killPids,
-  readKeyed, readNumber, readPids, removeGroupDir,
+  readKeyed, readPids, removeGroupDir,
 } from './cgroup';
+import { readSmallFile, readSmallKeyed, readSmallNumber } from './cgroup.read';
 
 export class CgroupV2Manager implements CgroupManager {
   readonly version = 2 as const;
@@ -67,16 +68,19 @@ export class CgroupV2 implements ContainerCgroup {
     await fs.promises.writeFile(this.file('cgroup.procs'), String(pid));
   }
 
+  /** One pass over the group's files, read synchronously (cgroup.read.ts says why). */
   async usage(): Promise<ContainerUsage> {
-    const cpu = await readKeyed(this.file('cpu.stat'));
-    const memory = await readKeyed(this.file('memory.stat'));
-    const current = await readNumber(this.file('memory.current')).catch(() => 0);
-    const max = (await fs.promises.readFile(this.file('memory.max'), 'utf8').catch(() => 'max')).trim();
+    const memory = readSmallKeyed(this.file('memory.stat'));
+    const current = readSmallNumber(this.file('memory.current')) ?? 0;
+    const max = readSmallFile(this.file('memory.max'))?.trim() ?? 'max';
+    const [quota, period] = (readSmallFile(this.file('cpu.max')) ?? 'max').trim().split(/\s+/);
     return {
-      cpuUsageSeconds: (cpu.usage_usec ?? 0) / 1e6,
+      cpuUsageSeconds: (readSmallKeyed(this.file('cpu.stat')).usage_usec ?? 0) / 1e6,
       memoryWorkingSetBytes: Math.max(0, current - (memory.inactive_file ?? 0)),
+      memoryUsageBytes: current,
       ...(max !== 'max' ? { memoryLimitBytes: Number(max) } : {}),
-      oomEvents: await this.oomKillCount(),
+      ...(quota !== 'max' ? { cpuQuotaMicros: Number(quota), cpuPeriodMicros: Number(period ?? CFS_PERIOD_US) } : {}),
+      oomEvents: readSmallKeyed(this.file('memory.events')).oom_kill ?? 0,
     };
   }
 

@@ -22,6 +22,10 @@ function sleeper() {
   return spawn('sleep', ['30'], { stdio: 'ignore' });
 }
 
+function spinner() {
+  return spawn('sh', ['-c', 'while :; do :; done'], { stdio: 'ignore' });
+}
+
 describe('cgroup v1 (this machine)', { skip: !fs.existsSync('/sys/fs/cgroup/memory/cgroup.procs') && 'no v1 memory controller' }, () => {
   it('applies limits, holds a process, reports usage, and is removed', async () => {
     const manager = detectCgroups();
@@ -37,13 +41,36 @@ describe('cgroup v1 (this machine)', { skip: !fs.existsSync('/sys/fs/cgroup/memo
       assert.deepEqual(await group.pids(), [child.pid]);
       const usage = await group.usage();
       assert.equal(usage.memoryLimitBytes, 64 * 2 ** 20);
+      assert.equal(usage.cpuQuotaMicros, 50_000);
+      assert.equal(usage.cpuPeriodMicros, 100_000);
       assert.equal(usage.oomEvents, 0);
+      // v1 does not move a process's earlier charges with it (move_charge_at_immigrate is 0): usage may be 0 here.
+      assert.ok(usage.memoryWorkingSetBytes <= usage.memoryUsageBytes, JSON.stringify(usage));
     } finally {
       await group.destroy();
     }
     assert.equal(fs.existsSync('/sys/fs/cgroup/memory/tide/cg-spec-v1'), false);
     assert.equal(child.killed || child.exitCode !== null || child.signalCode !== null || !fs.existsSync(`/proc/${child.pid}/status`) ||
       fs.readFileSync(`/proc/${child.pid}/status`, 'utf8').includes('zombie'), true, 'the process was killed');
+  });
+});
+
+describe('cgroup v1 usage', { skip: !fs.existsSync('/sys/fs/cgroup/cpuacct/cgroup.procs') && 'no v1 cpuacct controller' }, () => {
+  it('counts the CPU time of a busy process and reports no quota for an unlimited group', async () => {
+    const group = await detectCgroups().create('cg-spec-v1-busy', { memoryBytes: 64 * 2 ** 20 });
+    const child = spinner();
+    try {
+      await group.addProcess(child.pid!);
+      const before = await group.usage();
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const after = await group.usage();
+      // The spinner had the 300 ms to itself on one core at most: anything above a tenth of it is the group's own time.
+      assert.ok(after.cpuUsageSeconds - before.cpuUsageSeconds > 0.03, `${before.cpuUsageSeconds} → ${after.cpuUsageSeconds}`);
+      assert.equal(after.cpuQuotaMicros, undefined);
+    } finally {
+      child.kill('SIGKILL');
+      await group.destroy();
+    }
   });
 });
 
@@ -81,6 +108,32 @@ describe('cgroup v2', () => {
       assert.equal(read('memory.swap.max'), '0');
       assert.equal(read('pids.max'), '1024');
       assert.equal(read('cpu.weight'), String(cpuWeight(cpuShares(1000))));
+    } finally {
+      fs.rmSync(root, { recursive: true, force: true });
+    }
+  });
+
+  it('reads usage from the v2 files as cAdvisor does', async () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'tide-cgv2-'));
+    try {
+      const group = new CgroupV2Manager(root, 'tide').open('c1');
+      fs.mkdirSync(group.dir, { recursive: true });
+      const files: Record<string, string> = {
+        'cpu.stat': 'usage_usec 2500000\nuser_usec 2000000\nsystem_usec 500000\n',
+        'memory.current': '10485760\n', 'memory.stat': 'anon 4194304\nfile 6291456\ninactive_file 2097152\n',
+        'memory.max': '67108864\n', 'cpu.max': '150000 100000\n', 'memory.events': 'low 0\nhigh 0\nmax 3\noom 2\noom_kill 1\n',
+      };
+      for (const [file, text] of Object.entries(files)) fs.writeFileSync(path.join(group.dir, file), text);
+      assert.deepEqual(await group.usage(), {
+        cpuUsageSeconds: 2.5, memoryUsageBytes: 10485760,
+        memoryWorkingSetBytes: 10485760 - 2097152, // memory.current - inactive_file
+        memoryLimitBytes: 67108864, cpuQuotaMicros: 150000, cpuPeriodMicros: 100000, oomEvents: 1,
+      });
+      fs.writeFileSync(path.join(group.dir, 'memory.max'), 'max\n');
+      fs.writeFileSync(path.join(group.dir, 'cpu.max'), 'max 100000\n');
+      const unlimited = await group.usage();
+      assert.equal(unlimited.memoryLimitBytes, undefined);
+      assert.equal(unlimited.cpuQuotaMicros, undefined);
     } finally {
       fs.rmSync(root, { recursive: true, force: true });
     }

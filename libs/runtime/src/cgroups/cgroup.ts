@@ -61,10 +61,6 @@ export function cfsQuota(limitMillis: number): number {
   return Math.max(1000, Math.round((limitMillis * CFS_PERIOD_US) / 1000));
 }
 
-export async function readNumber(file: string): Promise<number> {
-  return Number((await fs.promises.readFile(file, 'utf8')).trim());
-}
-
 /** Reads "key value" lines (memory.stat, memory.events, cpu.stat, memory.oom_control). */
 export async function readKeyed(file: string): Promise<Record<string, number>> {
   const out: Record<string, number> = {};

@@ -1,0 +1,57 @@
+import { describe, it } from 'node:test';
+import * as assert from 'node:assert/strict';
+import { UsageReport__Output } from '@tide/proto';
+import { UsageCache } from './usage.cache';
+
+const STARTED = '2024-05-01T10:00:00.000Z';
+
+function report(node: string, atMs: number, replicas: [string, number, number?, string?][]): UsageReport__Output {
+  return {
+    nodeName: node, timestampMs: atMs,
+    replicas: replicas.map(([name, cpu, memory = 1000, startedAt = STARTED]) => ({
+      namespace: 'default', name, cpuUsageSeconds: cpu, memoryWorkingSetBytes: memory, memoryUsageBytes: memory * 2, startedAt,
+    })),
+  };
+}
+
+describe('usage cache', () => {
+  it('computes CPU cores from cumulative counters over the window, memory from the newest sample', () => {
+    const cache = new UsageCache({ now: () => 0 }); // received at once: never stale
+    cache.record(report('node-1', 10_000, [['web-1', 100]]));
+    assert.equal(cache.replicaUsage()[0].cpuCores, null, 'one sample: no rate yet');
+    for (let i = 1; i <= 8; i++) cache.record(report('node-1', 10_000 + i * 1000, [['web-1', 100 + i * 0.5, 1000 + i]]));
+    const [web] = cache.replicaUsage(5000);
+    // newest at 18 s: 104 cpu-seconds; oldest within 5 s at 13 s: 101.5 → 2.5 s of CPU in 5 s = 0.5 cores
+    assert.equal(web.cpuCores, 0.5);
+    assert.equal(web.windowSeconds, 5);
+    assert.equal(web.memoryWorkingSetBytes, 1008);
+    assert.equal(web.memoryUsageBytes, 2016);
+    assert.equal(web.node, 'node-1');
+    assert.equal(cache.cpuCores('default', 'web-1', 1000), 0.5); // 104 - 103.5 over 1 s
+  });
+
+  it('starts over for a restarted container and forgets replicas a node no longer reports', () => {
+    const cache = new UsageCache({ now: () => 0 });
+    cache.record(report('node-1', 1000, [['web-1', 50], ['web-2', 10]]));
+    cache.record(report('node-1', 2000, [['web-1', 0.2, 1000, '2024-05-01T11:00:00.000Z']]));
+    const usage = cache.replicaUsage();
+    assert.deepEqual(usage.map((u) => u.name), ['web-1']);
+    assert.equal(usage[0].cpuCores, null, 'no rate across a restart (the counter went from 50 back to 0.2)');
+  });
+
+  it('sums a node\'s replicas and leaves out nodes that stopped reporting', () => {
+    let now = 0;
+    const cache = new UsageCache({ now: () => now, staleMs: 5000 });
+    cache.record(report('node-1', 1000, [['a', 1, 100], ['b', 2, 200]]));
+    cache.record(report('node-2', 1000, [['c', 1, 300]]));
+    now = 3000;
+    cache.record(report('node-1', 2000, [['a', 1.5, 100], ['b', 2.25, 200]]));
+    assert.deepEqual(cache.nodeUsage().map((n) => [n.node, n.cpuCores, n.memoryWorkingSetBytes, n.replicas]), [
+      ['node-1', 0.75, 300, 2], // 0.5 + 0.25 cores
+      ['node-2', 0, 300, 1], // a rate needs two samples
+    ]);
+    now = 7000; // node-2 last reported at 0, node-1 at 3000
+    assert.deepEqual(cache.nodeUsage().map((n) => n.node), ['node-1']);
+    assert.deepEqual(cache.replicaUsage().map((r) => r.name), ['a', 'b']);
+  });
+});

@@ -1,0 +1,119 @@
+/**
+ * The agents' usage samples (UsageReport, about one per node per second), kept in memory: a few
+ * seconds of cumulative CPU counters per replica, from which CPU rates are computed over a window,
+ * and the latest memory figures. `tsctl top` reads it through the API; the autoscaler (issue 6) is
+ * meant to call `replicaUsage()`/`cpuCores()` on the leader each second.
+ * With several control planes each holds the samples of the agents connected to it.
+ */
+import { NodeUsage, ReplicaUsage } from '@tide/api';
+import { UsageReport__Output } from '@tide/proto';
+
+interface Sample {
+  atMs: number;
+  cpuSeconds: number;
+  workingSet: number;
+  usage: number;
+}
+
+interface ReplicaSeries {
+  namespace: string;
+  name: string;
+  startedAt: string;
+  samples: Sample[];
+}
+
+interface NodeEntry {
+  receivedAtMs: number;
+  replicas: Map<string, ReplicaSeries>;
+}
+
+export interface UsageCacheOptions {
+  /** Samples kept per replica (by the agent's clock). */
+  retainMs?: number;
+  /** A node that has not reported for this long is left out (its agent is gone or cut off). */
+  staleMs?: number;
+  now?: () => number;
+}
+
+export const DEFAULT_WINDOW_MS = 5000;
+
+export class UsageCache {
+  private readonly nodes = new Map<string, NodeEntry>();
+  private readonly retainMs: number;
+  private readonly staleMs: number;
+  private readonly now: () => number;
+
+  constructor(options: UsageCacheOptions = {}) {
+    this.retainMs = options.retainMs ?? 15_000;
+    this.staleMs = options.staleMs ?? 5000;
+    this.now = options.now ?? Date.now;
+  }
+
+  /** Replaces the node's set of replicas: one no longer reported stopped running there. */
+  record(report: UsageReport__Output): void {
+    const previous = this.nodes.get(report.nodeName)?.replicas ?? new Map<string, ReplicaSeries>();
+    const replicas = new Map<string, ReplicaSeries>();
+    const atMs = Number(report.timestampMs);
+    for (const r of report.replicas) {
+      const key = `${r.namespace}/${r.name}`;
+      const old = previous.get(key);
+      const sample = { atMs, cpuSeconds: r.cpuUsageSeconds, workingSet: Number(r.memoryWorkingSetBytes), usage: Number(r.memoryUsageBytes) };
+      // A restarted container counts from 0 again: its earlier samples say nothing about the new one.
+      const kept = old && old.startedAt === r.startedAt ? old.samples.filter((s) => s.atMs < atMs && s.atMs >= atMs - this.retainMs) : [];
+      replicas.set(key, { namespace: r.namespace, name: r.name, startedAt: r.startedAt, samples: [...kept, sample] });
+    }
+    this.nodes.set(report.nodeName, { receivedAtMs: this.now(), replicas });
+  }
+
+  /** Every replica with a fresh sample; CPU is the rate over (at most) the last windowMs. */
+  replicaUsage(windowMs = DEFAULT_WINDOW_MS): ReplicaUsage[] {
+    const out: ReplicaUsage[] = [];
+    for (const [node, entry] of this.freshNodes()) {
+      for (const series of entry.replicas.values()) out.push(usageOf(node, series, windowMs));
+    }
+    return out.sort((a, b) => a.namespace.localeCompare(b.namespace) || a.name.localeCompare(b.name));
+  }
+
+  /** The CPU cores one replica used over the window, undefined when not known (yet). */
+  cpuCores(namespace: string, name: string, windowMs = DEFAULT_WINDOW_MS): number | undefined {
+    for (const [node, entry] of this.freshNodes()) {
+      const series = entry.replicas.get(`${namespace}/${name}`);
+      if (series) return usageOf(node, series, windowMs).cpuCores ?? undefined;
+    }
+    return undefined;
+  }
+
+  nodeUsage(windowMs = DEFAULT_WINDOW_MS): NodeUsage[] {
+    const out: NodeUsage[] = [];
+    for (const [node, entry] of this.freshNodes()) {
+      const replicas = [...entry.replicas.values()].map((s) => usageOf(node, s, windowMs));
+      const newest = Math.max(0, ...[...entry.replicas.values()].map((s) => s.samples[s.samples.length - 1].atMs));
+      out.push({
+        node, timestamp: new Date(newest || entry.receivedAtMs).toISOString(), replicas: replicas.length,
+        cpuCores: replicas.reduce((sum, r) => sum + (r.cpuCores ?? 0), 0),
+        memoryWorkingSetBytes: replicas.reduce((sum, r) => sum + r.memoryWorkingSetBytes, 0),
+      });
+    }
+    return out.sort((a, b) => a.node.localeCompare(b.node));
+  }
+
+  private *freshNodes(): Generator<[string, NodeEntry]> {
+    const now = this.now();
+    for (const [node, entry] of this.nodes) {
+      if (now - entry.receivedAtMs <= this.staleMs) yield [node, entry];
+      else this.nodes.delete(node);
+    }
+  }
+}
+
+/** Rate between the newest sample and the oldest one within the window before it. */
+function usageOf(node: string, series: ReplicaSeries, windowMs: number): ReplicaUsage {
+  const newest = series.samples[series.samples.length - 1];
+  const oldest = series.samples.find((s) => s.atMs >= newest.atMs - windowMs && s.atMs < newest.atMs);
+  const seconds = oldest ? (newest.atMs - oldest.atMs) / 1000 : 0;
+  return {
+    namespace: series.namespace, name: series.name, node, timestamp: new Date(newest.atMs).toISOString(),
+    cpuCores: oldest ? Math.max(0, (newest.cpuSeconds - oldest.cpuSeconds) / seconds) : null, windowSeconds: seconds,
+    memoryWorkingSetBytes: newest.workingSet, memoryUsageBytes: newest.usage,
+  };
+}

@@ -1,0 +1,23 @@
+/** Wires the node's and its containers' resource metrics into the agent's registry (one call from node-agent.ts). */
+import { Registry } from 'prom-client';
+import { ContainerRuntime } from '@tide/runtime';
+import { ReplicaView } from '../reconcile/reconciler';
+import { registerContainerMetrics } from './container.metrics';
+import { registerNodeMetrics } from './node.metrics';
+import { UsageSampler } from './usage.sampler';
+
+export interface ResourceMetricsOptions {
+  registry: Registry;
+  runtime: Pick<ContainerRuntime, 'usage'>;
+  views(): ReplicaView[];
+  /** Directories whose filesystems are reported: the state and image dirs. */
+  paths: string[];
+}
+
+/** Returns the sampler, shared with the usage reporter. */
+export function registerResourceMetrics(options: ResourceMetricsOptions): UsageSampler {
+  const sampler = new UsageSampler(options.runtime, options.views);
+  registerNodeMetrics(options.registry, { paths: options.paths });
+  registerContainerMetrics(options.registry, sampler);
+  return sampler;
+}

@@ -1,0 +1,61 @@
+/**
+ * Pushes the node's container usage to the control plane about once a second (the UsageReport of
+ * proto/tide/v1/agent.proto). Push rather than pull: the autoscaler (issue 6) needs every replica's
+ * CPU usage on the control plane each second; the control plane asking N agents every second would
+ * cost it N outgoing requests and a time limit per node, while a push costs it one small unary call
+ * per node, keeps the agent's own clock on every sample (rates are computed on it), and needs no
+ * reachability from the control plane to the agents.
+ */
+import { ReplicaUsage, UsageReport } from '@tide/proto';
+import { UsageSampler, UsageSnapshot } from './usage.sampler';
+
+export const USAGE_REPORT_INTERVAL_MS = 1000;
+
+export interface UsageSink {
+  reportUsage(report: UsageReport): Promise<boolean>;
+}
+
+export function usageReport(nodeName: string, snapshot: UsageSnapshot): UsageReport {
+  return {
+    nodeName, timestampMs: snapshot.takenAt,
+    replicas: snapshot.replicas.map((r): ReplicaUsage => ({
+      namespace: r.namespace, name: r.name, cpuUsageSeconds: r.usage.cpuUsageSeconds,
+      memoryWorkingSetBytes: r.usage.memoryWorkingSetBytes, memoryUsageBytes: r.usage.memoryUsageBytes, startedAt: r.startedAt.toISOString(),
+    })),
+  };
+}
+
+export class UsageReporter {
+  private timer?: NodeJS.Timeout;
+  private sending = false;
+
+  constructor(
+    private readonly nodeName: string,
+    private readonly sampler: UsageSampler,
+    private readonly sink: () => UsageSink | undefined,
+    private readonly intervalMs = USAGE_REPORT_INTERVAL_MS,
+  ) {}
+
+  start(): void {
+    this.timer = setInterval(() => void this.tick(), this.intervalMs);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
+
+  /** A report still in flight (a slow control plane) makes the next tick skip, not queue up. */
+  private async tick(): Promise<void> {
+    const sink = this.sink();
+    if (!sink || this.sending) return;
+    this.sending = true;
+    try {
+      await sink.reportUsage(usageReport(this.nodeName, await this.sampler.sample()));
+    } catch {
+      /* the runtime could not read a sample: the next tick tries again */
+    } finally {
+      this.sending = false;
+    }
+  }
+}
