@@ -54,12 +54,13 @@ export class NodeAgent {
     this.reconciler = reconciler;
     await reconciler.adopt();
     const scratchDir = path.join(config.stateDir, 'scratch');
+    const images = createImageService({ imageDir: config.imageDir, runtime });
     fs.rmSync(scratchDir, { recursive: true, force: true }); // uploads of requests cut short by a crash
     this.server = await startAgentHttp({
       address: config.address, port: config.port, registry: metrics.registry, scratchDir,
       logPath: (namespace, name) => (reconciler.records.has(replicaKey(namespace, name)) ? reconciler.logPath(namespace, name) : undefined),
       health: () => ({ ok: true, text: this.client?.isConnected() ? 'ok' : 'ok (not connected to the control plane)' }),
-      images: this.imagesAfterBaseImages(createImageService({ imageDir: config.imageDir, runtime })),
+      images: this.imagesAfterBaseImages(images),
       exec: async (namespace, name, options) => {
         if (!reconciler.records.get(replicaKey(namespace, name))?.container) {
           throw new RuntimeError('NotFound', `replica ${namespace}/${name} is not running on this node`);
@@ -67,7 +68,7 @@ export class NodeAgent {
         return runtime.exec(containerId(namespace, name), options);
       },
     });
-    this.client = this.connect(reconciler);
+    this.client = this.connect(reconciler, images);
     this.client.start();
     this.log(`serving on http://${config.address}:${config.port}, control plane ${config.controlPlane}`);
   }
@@ -100,7 +101,7 @@ export class NodeAgent {
     } };
   }
 
-  private connect(reconciler: Reconciler): ControlPlaneClient {
+  private connect(reconciler: Reconciler, images: ImageService): ControlPlaneClient {
     const { config } = this;
     const allocatable = allocatableOf(config.capacity);
     return new ControlPlaneClient({
@@ -116,6 +117,7 @@ export class NodeAgent {
       },
       report: () => statusReport(config.name, reconciler.views(), reconciler.goneKeys()),
       onReportAcknowledged: (report) => reconciler.acknowledgeGone(report.gone ?? []),
+      images: async () => (await images.list()).map((image) => image.ref),
       log: this.log,
     });
   }

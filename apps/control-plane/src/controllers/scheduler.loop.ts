@@ -7,7 +7,7 @@
  * 4. replicas of a refused transaction are placed again from a fresh view, a few rounds per cycle;
  * 5. replicas no node takes get their summary and per-node reasons, and an event.
  */
-import { Replica, canonicalJson } from '@tide/api';
+import { Replica, canonicalJson, normalizeImageReference } from '@tide/api';
 import { PendingReplica, hostPortsOf } from '@tide/scheduler';
 import { ClusterCache, ObjectStore } from '@tide/store';
 import { ControlPlaneMetrics } from '../metrics';
@@ -118,7 +118,7 @@ export function toPending(replica: Replica): PendingReplica {
     service: replica.spec.service,
     cpu: template.requests.cpuMillis,
     memory: template.requests.memoryBytes,
-    image: template.image,
+    image: normalizeImageReference(template.image),
     hostPorts: hostPortsOf(template),
     ...(template.nodeSelector ? { nodeSelector: template.nodeSelector } : {}),
     ...(template.maxSkew !== undefined ? { maxSkew: template.maxSkew } : {}),

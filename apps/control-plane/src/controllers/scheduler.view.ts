@@ -5,7 +5,7 @@
  * removed, a change of a node's class fields (labels, allocatable, ready, cordoned, images), a cache
  * resync, or a minute gone by rebuilds it from scratch (the last is a guard against drift).
  */
-import { Node, Replica } from '@tide/api';
+import { Node, Replica, normalizeImageReference } from '@tide/api';
 import { NodeInfo, Scheduler, hostPortsOf } from '@tide/scheduler';
 import { ClusterCache } from '@tide/store';
 
@@ -42,6 +42,11 @@ export function nodeInfo(node: Node, replicas: Iterable<Replica>, wanted: Readon
     for (const port of hostPortsOf(replica.spec.template)) (info.hostPorts as Set<number>).add(port);
   }
   return info;
+}
+
+/** The images some Service runs, as nodes report them ("name:tag"). */
+function wantedImages(cache: ClusterCache): Set<string> {
+  return new Set(cache.list('Service').map((s) => normalizeImageReference(s.spec.image)));
 }
 
 export class SchedulerView {
@@ -85,12 +90,12 @@ export class SchedulerView {
   }
 
   private wantedChanged(): void {
-    const wanted = new Set(this.cache.list('Service').map((s) => s.spec.image));
+    const wanted = wantedImages(this.cache);
     if ([...wanted].sort().join('\n') !== [...this.wanted].sort().join('\n')) this.rebuild = true;
   }
 
   private build(): Scheduler {
-    this.wanted = new Set(this.cache.list('Service').map((s) => s.spec.image));
+    this.wanted = wantedImages(this.cache);
     const nodes = this.cache.list('Node').sort((a, b) => a.metadata.name.localeCompare(b.metadata.name));
     this.scheduler = new Scheduler(nodes.map((node) => nodeInfo(node, this.cache.replicasOn(node.metadata.name), this.wanted)));
     this.builtAt = this.now();
