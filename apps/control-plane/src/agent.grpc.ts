@@ -16,11 +16,19 @@ import { applyStatusReport } from './status.report';
 
 type Stream = grpc.ServerWritableStream<{ nodeName: string }, Assignments>;
 
+const REFRESH_MS = 20;
+const SLICES_REFRESH_MS = 1000;
+
 export class AgentGrpcServer {
   private readonly logger = new Logger('AgentGrpc');
   private readonly server = new grpc.Server();
-  private readonly streams = new Map<Stream, { node: string; last: string }>();
+  private readonly streams = new Map<Stream, { node: string; last: string; slicesVersion: number }>();
+  /** Every node's slice, sorted, recomputed once per change of the node set (not once per stream). */
+  private slices?: NodeSlice[];
+  private slicesVersion = 0;
+  private lastSlicesRefresh = 0;
   private refreshTimer?: NodeJS.Timeout;
+  private slicesTimer?: NodeJS.Timeout;
   /** Nodes whose assignments may have changed since the last refresh; `all` after a change of slices. */
   private dirty = new Set<string>();
   private all = false;
@@ -46,6 +54,7 @@ export class AgentGrpcServer {
   async close(): Promise<void> {
     this.unsubscribe?.();
     clearTimeout(this.refreshTimer);
+    clearTimeout(this.slicesTimer);
     for (const stream of this.streams.keys()) stream.end();
     await new Promise<void>((resolve) => this.server.tryShutdown(() => resolve()));
   }
@@ -103,7 +112,7 @@ export class AgentGrpcServer {
 
   private watch(stream: Stream): void {
     const node = stream.request.nodeName;
-    this.streams.set(stream, { node, last: '' });
+    this.streams.set(stream, { node, last: '', slicesVersion: -1 });
     stream.on('cancelled', () => this.streams.delete(stream));
     stream.on('close', () => this.streams.delete(stream));
     this.push(stream);
@@ -117,23 +126,35 @@ export class AgentGrpcServer {
     } else if (change.kind === 'resync' || (change.kind === 'Node' && sliceOf(change.previous) !== sliceOf(change.current))) {
       // Nodes joining (or getting a new address) change every agent's routes to the other slices.
       this.all = true;
+      this.slices = undefined;
     } else {
       return;
     }
     this.scheduleRefresh();
   }
 
-  /** Replica changes come in bursts: recompute the concerned streams once per burst. */
+  /**
+   * Replica changes come in bursts: recompute the concerned streams once per burst (20 ms). A change
+   * of slices goes to every stream, each message carrying every slice; while nodes join one after
+   * another that is at most once a second, or 500 nodes joining cost 500 × 500 × 500 slices sent.
+   */
   private scheduleRefresh(): void {
-    if (this.refreshTimer) return;
+    if (this.all && !this.slicesTimer) {
+      const delayMs = Math.max(REFRESH_MS, this.lastSlicesRefresh + SLICES_REFRESH_MS - Date.now());
+      this.slicesTimer = setTimeout(() => {
+        this.slicesTimer = undefined;
+        this.all = false;
+        this.lastSlicesRefresh = Date.now();
+        for (const stream of this.streams.keys()) this.push(stream);
+      }, delayMs);
+    }
+    if (this.dirty.size === 0 || this.refreshTimer) return;
     this.refreshTimer = setTimeout(() => {
       this.refreshTimer = undefined;
       const dirty = this.dirty;
-      const all = this.all;
       this.dirty = new Set();
-      this.all = false;
-      for (const [stream, entry] of this.streams) if (all || dirty.has(entry.node)) this.push(stream);
-    }, 20);
+      for (const [stream, entry] of this.streams) if (dirty.has(entry.node)) this.push(stream);
+    }, REFRESH_MS);
   }
 
   private push(stream: Stream): void {
@@ -141,18 +162,23 @@ export class AgentGrpcServer {
     if (!entry) return;
     const replicas = this.cache.replicasOn(entry.node)
       .filter((r) => !r.metadata.deletionTimestamp && r.status?.lastExit?.reason !== 'NodeLost')
-      .sort((a, b) => `${a.metadata.namespace}/${a.metadata.name}`.localeCompare(`${b.metadata.namespace}/${b.metadata.name}`));
-    const message: Assignments = { replicas: replicas.map(toAssignment), revision: this.cache.revision, nodes: this.otherSlices(entry.node) };
-    const text = canonicalJson([message.replicas, message.nodes]);
-    if (text === entry.last) return;
+      .sort((a, b) => `${a.metadata.namespace}/${a.metadata.name}`.localeCompare(`${b.metadata.namespace}/${b.metadata.name}`))
+      .map(toAssignment);
+    const text = canonicalJson(replicas);
+    const slices = this.allSlices();
+    if (text === entry.last && entry.slicesVersion === this.slicesVersion) return;
     entry.last = text;
-    stream.write(message);
+    entry.slicesVersion = this.slicesVersion;
+    stream.write({ replicas, revision: this.cache.revision, nodes: slices.filter((slice) => slice.nodeName !== entry.node) });
   }
 
-  private otherSlices(node: string): NodeSlice[] {
-    return this.cache.list('Node').filter((n) => n.metadata.name !== node && n.spec.podCIDR)
+  private allSlices(): NodeSlice[] {
+    if (this.slices) return this.slices;
+    this.slicesVersion++;
+    this.slices = this.cache.list('Node').filter((n) => n.spec.podCIDR)
       .map((n) => ({ nodeName: n.metadata.name, address: n.spec.address, podCidr: n.spec.podCIDR! }))
       .sort((a, b) => a.nodeName.localeCompare(b.nodeName));
+    return this.slices;
   }
 
   private async report(report: StatusReport__Output): Promise<void> {

@@ -7,7 +7,7 @@
  * Reference in the same run: the scheduling library alone placing the same replicas on the same
  * nodes (what the control plane adds is etcd, gRPC and the loops).
  * Options: --nodes N (100) --replicas M (2000) --services S (10) --base-port P (19170: HTTP P, gRPC
- * P+1, etcd P+2/P+3) --timeout SECONDS (300) --json.
+ * P+1, etcd P+2/P+3) --timeout SECONDS (300) --control-plane MAIN.js (another build's, to compare) --json.
  */
 import { ChildProcess, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -24,9 +24,17 @@ const NODE_MEMORY = 64 * GiB;
 /** Requests of the services in turn: a web/cache/worker mix (millicores, MiB). */
 const SHAPES = [[250, 512], [500, 1024], [100, 2048], [1000, 1024], [200, 256]];
 
-interface Options { nodes: number; replicas: number; services: number; basePort: number; timeoutMs: number; json: boolean }
+interface Options {
+  nodes: number; replicas: number; services: number; basePort: number; timeoutMs: number; json: boolean;
+  /** The control plane to run (default this tree's): another build, to compare versions on one machine. */
+  controlPlane: string;
+}
 
 function parseOptions(argv: string[]): Options {
+  const text = (name: string): string | undefined => {
+    const index = argv.indexOf(`--${name}`);
+    return index >= 0 ? argv[index + 1] : undefined;
+  };
   const number = (name: string, fallback: number): number => {
     const index = argv.indexOf(`--${name}`);
     if (index < 0) return fallback;
@@ -37,6 +45,7 @@ function parseOptions(argv: string[]): Options {
   return {
     nodes: number('nodes', 100), replicas: number('replicas', 2000), services: number('services', 10),
     basePort: number('base-port', 19170), timeoutMs: number('timeout', 300) * 1000, json: argv.includes('--json'),
+    controlPlane: path.resolve(text('control-plane') ?? path.join(REPO, 'apps/control-plane/dist/main.js')),
   };
 }
 
@@ -65,13 +74,13 @@ class ControlPlaneProcess {
   readonly server: string;
   private child?: ChildProcess;
 
-  constructor(private readonly basePort: number, private readonly nodes: number) {
+  constructor(private readonly basePort: number, private readonly nodes: number, private readonly main: string) {
     this.server = `http://127.0.0.1:${basePort}`;
   }
 
   start(): void {
     const log = fs.openSync(path.join(this.dir, 'control-plane.log'), 'a');
-    this.child = spawn(process.execPath, [path.join(REPO, 'apps/control-plane/dist/main.js'),
+    this.child = spawn(process.execPath, [this.main,
       '--listen', `127.0.0.1:${this.basePort}`, '--grpc-listen', `127.0.0.1:${this.basePort + 1}`, '--etcd-port', String(this.basePort + 2),
       '--state-dir', this.dir, '--id', 'hollow-bench', '--node-lease-seconds', '30', '--pod-cidr', podCidrFor(this.nodes)], { stdio: ['ignore', log, log] });
     fs.closeSync(log);
@@ -161,7 +170,8 @@ async function run(options: Options, cp: ControlPlaneProcess, agents: HollowNode
 
 async function main(): Promise<void> {
   const options = parseOptions(process.argv.slice(2));
-  const cp = new ControlPlaneProcess(options.basePort, options.nodes);
+  if (!fs.existsSync(options.controlPlane)) throw new Error(`--control-plane: ${options.controlPlane} does not exist (build first)`);
+  const cp = new ControlPlaneProcess(options.basePort, options.nodes, options.controlPlane);
   const agents: HollowNode[] = [];
   // Interrupted: the control plane and its etcd go too, and the state dir.
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {

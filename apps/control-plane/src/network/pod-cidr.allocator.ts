@@ -63,8 +63,22 @@ export class PodCidrAllocator {
     private readonly claims: SliceClaims,
   ) {}
 
-  /** The node's slice: the recorded one if it is still the node's, else the first one it can claim. */
-  async forNode(node: string, recorded: string | undefined): Promise<string> {
+  /** Allocations of this control plane, one after the other (see forNode). */
+  private queue: Promise<unknown> = Promise.resolve();
+
+  /**
+   * The node's slice: the recorded one if it is still the node's, else the first one it can claim.
+   * One at a time: nodes registering together would all try the same first free slice, and each
+   * loss costs a claim transaction (500 nodes at once took 125,000). Another control plane's
+   * allocations still race ours, and the claim's compare-and-swap settles them.
+   */
+  forNode(node: string, recorded: string | undefined): Promise<string> {
+    const next = this.queue.then(() => this.allocate(node, recorded));
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  private async allocate(node: string, recorded: string | undefined): Promise<string> {
     const claims = await this.claims.list();
     for (const cidr of podCidrCandidates(this.clusterCidr, node, recorded, claims)) {
       // Lost to another control plane meanwhile: the next one.
