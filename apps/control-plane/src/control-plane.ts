@@ -5,7 +5,7 @@
 import * as path from 'node:path';
 import { INestApplication, Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { Etcd3, EtcdSupervisor, LeaderElection, NodeLeases, ObjectStore, PodCidrClaims, Watcher } from '@tide/store';
+import { ClusterCache, Etcd3, EtcdSupervisor, LeaderElection, NodeLeases, ObjectStore, PodCidrClaims, Watcher } from '@tide/store';
 import { AgentGrpcServer } from './agent.grpc';
 import { attachExecProxy } from './api/exec.proxy';
 import { AppModule } from './app.module';
@@ -32,7 +32,8 @@ export class ControlPlane {
   private election?: LeaderElection;
   private runner?: LeaderRunner;
   private leases?: NodeLeases;
-  private watchers: Watcher[] = [];
+  private cache?: ClusterCache;
+  private readonly watchers: Watcher[] = [];
   private endExecSessions?: () => void;
 
   constructor(private readonly config: ControlPlaneConfig) {}
@@ -46,9 +47,13 @@ export class ControlPlane {
     registerServiceReplicaGauges(metrics, store);
     const events = new EventRecorder(store, `control-plane/${this.config.id}`);
     this.leases = new NodeLeases(this.client, this.config.nodeLeaseSeconds);
-    const services = new ServiceController(store, events);
-    const scheduler = new SchedulerLoop(store, events, metrics);
-    const nodes = new NodeLifecycleController(store, this.leases, events, this.config.nodeGraceSeconds);
+    // Every instance keeps the cache: the agents' endpoint reads it too, not only the leader's loops.
+    const cache = new ClusterCache(this.client, (line) => this.logger.warn(line));
+    this.cache = cache;
+    await cache.start();
+    const services = new ServiceController(store, events, cache);
+    const scheduler = new SchedulerLoop(store, cache, events, metrics);
+    const nodes = new NodeLifecycleController(store, this.leases, events, this.config.nodeGraceSeconds, cache);
     const drains = new DrainController(store, events);
     const consolidation = new ConsolidationController(store, events, this.config.consolidation);
     const runner = new LeaderRunner([
@@ -59,10 +64,10 @@ export class ControlPlane {
       { name: 'consolidation', periodMs: 2000, run: () => consolidation.sync() },
     ]);
     this.runner = runner;
-    for (const kind of ['Service', 'Replica', 'Node'] as const) this.watchers.push(await store.watch(kind, () => runner.kick()));
+    cache.onChange((change) => change.kind !== 'Allocation' && runner.kick());
     this.watchers.push(await watchSchedulingLatency(metrics, store, () => this.election?.isLeader ?? false));
     const podCidrs = new PodCidrAllocator(this.config.podCidr, new PodCidrClaims(this.client));
-    this.grpc = new AgentGrpcServer(store, this.leases, events, podCidrs, Math.max(500, (this.config.nodeLeaseSeconds * 1000) / 3), usage);
+    this.grpc = new AgentGrpcServer(store, this.leases, events, podCidrs, Math.max(500, (this.config.nodeLeaseSeconds * 1000) / 3), cache, usage);
     await this.grpc.listen(this.config.grpcListen);
     this.election = new LeaderElection(this.client, this.config.id, {
       onElected: () => { this.logger.log(`${this.config.id} is the leader`); metrics.leader.set(1); runner.start(); },
@@ -92,6 +97,7 @@ export class ControlPlane {
   async stop(): Promise<void> {
     this.runner?.stop();
     await this.election?.resign();
+    await this.cache?.stop();
     for (const watcher of this.watchers) await watcher.cancel().catch(() => undefined);
     this.endExecSessions?.();
     await this.app?.close();

@@ -66,12 +66,13 @@ export class NodeAgent {
       registry: metrics.registry, runtime, views: () => reconciler.views(), paths: [config.stateDir, config.imageDir],
     });
     const scratchDir = path.join(config.stateDir, 'scratch');
+    const images = createImageService({ imageDir: config.imageDir, runtime });
     fs.rmSync(scratchDir, { recursive: true, force: true }); // uploads of requests cut short by a crash
     this.server = await startAgentHttp({
       address: config.address, port: config.port, registry: metrics.registry, scratchDir,
       logPath: (namespace, name) => (reconciler.records.has(replicaKey(namespace, name)) ? reconciler.logPath(namespace, name) : undefined),
       health: () => ({ ok: true, text: this.client?.isConnected() ? 'ok' : 'ok (not connected to the control plane)' }),
-      images: this.imagesAfterBaseImages(createImageService({ imageDir: config.imageDir, runtime })),
+      images: this.imagesAfterBaseImages(images),
       exec: async (namespace, name, options) => {
         if (!reconciler.records.get(replicaKey(namespace, name))?.container) {
           throw new RuntimeError('NotFound', `replica ${namespace}/${name} is not running on this node`);
@@ -79,7 +80,7 @@ export class NodeAgent {
         return runtime.exec(containerId(namespace, name), options);
       },
     });
-    this.client = this.connect(reconciler);
+    this.client = this.connect(reconciler, images);
     this.client.start();
     this.usageReporter = new UsageReporter(config.name, sampler, () => this.client);
     this.usageReporter.start();
@@ -114,7 +115,7 @@ export class NodeAgent {
     } };
   }
 
-  private connect(reconciler: Reconciler): ControlPlaneClient {
+  private connect(reconciler: Reconciler, images: ImageService): ControlPlaneClient {
     const { config } = this;
     const allocatable = allocatableOf(config.capacity);
     return new ControlPlaneClient({
@@ -130,6 +131,7 @@ export class NodeAgent {
       },
       report: () => statusReport(config.name, reconciler.views(), reconciler.goneKeys()),
       onReportAcknowledged: (report) => reconciler.acknowledgeGone(report.gone ?? []),
+      images: async () => (await images.list()).map((image) => image.ref),
       log: this.log,
     });
   }

@@ -34,6 +34,15 @@ describe('replicaTemplate', () => {
     assert.equal(secured.readOnlyRootFilesystem, true);
     assert.notEqual(templateHash(secured), templateHash(replicaTemplate(base)));
   });
+  it('carries placement.maxSkew only when set, so that existing hashes stay', () => {
+    const host = { ...base, spec: { ...base.spec, network: 'host' as const } };
+    const placed = { ...host, spec: { ...host.spec, placement: { nodeSelector: undefined } } };
+    assert.equal('maxSkew' in replicaTemplate(placed), false);
+    assert.equal(templateHash(replicaTemplate(placed)), '3114f04473');
+    const skewed = replicaTemplate({ ...host, spec: { ...host.spec, placement: { maxSkew: 3 } } });
+    assert.equal(skewed.maxSkew, 3);
+    assert.notEqual(templateHash(skewed), '3114f04473');
+  });
   it('names replicas service-hash-random', () => {
     assert.match(replicaName('web', 'abcdef1234', () => 0), /^web-abcde-bbbbb$/);
   });

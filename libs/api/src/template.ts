@@ -38,6 +38,7 @@ export function replicaTemplate(service: Service): ReplicaTemplate {
     // Only when set: a template without them keeps the hash it had before these fields existed.
     ...(spec.user !== undefined ? { user: spec.user } : {}),
     ...(spec.readOnlyRootFilesystem ? { readOnlyRootFilesystem: true } : {}),
+    ...(spec.placement?.maxSkew !== undefined ? { maxSkew: spec.placement.maxSkew } : {}),
   };
 }
 

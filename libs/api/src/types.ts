@@ -106,6 +106,8 @@ export interface ReplicaTemplate {
   nodeSelector?: Record<string, string>;
   user?: string;
   readOnlyRootFilesystem?: boolean;
+  /** placement.maxSkew, only when the Service sets it (the scheduler's default applies otherwise). */
+  maxSkew?: number;
 }
 
 /**
@@ -185,6 +187,8 @@ export interface NodeStatus {
   /** When the node was found NotReady; its replicas are replaced once the grace period has passed. */
   notReadySince?: string;
   message?: string;
+  /** References of the images in the node's store ("name:tag"), as its agent last reported them. */
+  images?: string[];
 }
 
 export type Node = TideObject<'Node', NodeSpec, NodeStatus>;

@@ -2,7 +2,8 @@ import { after, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as grpc from '@grpc/grpc-js';
 import {
-  AgentServiceHandlers, Assignments__Output, RegisterRequest__Output, StatusReport__Output, UsageReport__Output, loadAgentProto,
+  AgentServiceHandlers, Assignments__Output, HeartbeatRequest__Output, RegisterRequest__Output, StatusReport__Output, UsageReport__Output,
+  loadAgentProto,
 } from '@tide/proto';
 import { ControlPlaneClient } from './control-plane.client';
 
@@ -11,6 +12,7 @@ class FakeControlPlane {
   readonly registrations: RegisterRequest__Output[] = [];
   readonly reports: StatusReport__Output[] = [];
   readonly usage: UsageReport__Output[] = [];
+  readonly heartbeats: HeartbeatRequest__Output[] = [];
   known = true;
   private server?: grpc.Server;
 
@@ -22,7 +24,10 @@ class FakeControlPlane {
         this.known = true;
         done(null, { leaseTtlSeconds: 10, heartbeatIntervalMs: 200 });
       },
-      Heartbeat: (_call, done) => done(null, { known: this.known }),
+      Heartbeat: (call, done) => {
+        this.heartbeats.push(call.request);
+        done(null, { known: this.known });
+      },
       WatchAssignments: (call) => {
         call.write({ revision: 7, replicas: [{ namespace: 'default', name: 'web-1', service: 'web', templateHash: 'h' }] });
       },
@@ -108,5 +113,36 @@ describe('control-plane client', () => {
     await controlPlane.listen(port);
     await eventually('a registration after the outage', () => controlPlane.registrations.length > before, 15_000, logs);
     await eventually('the desired set again', () => received.length > receivedBefore, 8000, logs);
+  });
+
+  it('sends its images on registration, and on a heartbeat only when they changed', async () => {
+    const fake = new FakeControlPlane();
+    const port = await fake.listen();
+    let images = ['busybox:latest', 'app:1'];
+    const imageClient = new ControlPlaneClient({
+      address: `127.0.0.1:${port}`,
+      registration: { nodeName: 'node-2', address: '127.0.1.2', agentPort: 7082, labels: {}, capacity: { cpuMillis: 1, memoryBytes: 1 }, allocatable: { cpuMillis: 1, memoryBytes: 1 } },
+      onAssignments: () => undefined,
+      report: () => ({ nodeName: 'node-2', replicas: [], gone: [] }),
+      onReportAcknowledged: () => undefined,
+      images: async () => images,
+      log: () => undefined,
+    });
+    try {
+      imageClient.start();
+      await eventually('two heartbeats', () => fake.heartbeats.length >= 2);
+      assert.deepEqual(fake.registrations[0].images, ['app:1', 'busybox:latest'], 'sorted, on registration');
+      assert.ok(fake.heartbeats.every((h) => h.images === null), 'unchanged images are not sent again');
+      images = ['busybox:latest'];
+      await eventually('a heartbeat with the new images', () => fake.heartbeats.some((h) => h.images !== null));
+      const sent = fake.heartbeats.filter((h) => h.images !== null);
+      assert.deepEqual(sent[0].images?.refs, ['busybox:latest']);
+      const after = fake.heartbeats.length;
+      await eventually('two more heartbeats', () => fake.heartbeats.length >= after + 2);
+      assert.equal(fake.heartbeats.filter((h) => h.images !== null).length, 1, 'sent once, then acknowledged');
+    } finally {
+      imageClient.close();
+      fake.stop();
+    }
   });
 });

@@ -23,6 +23,11 @@ export interface ControlPlaneClientOptions {
   onReportAcknowledged(report: StatusReport): void;
   log(line: string): void;
   fullReportIntervalMs?: number;
+  /**
+   * The refs of the images the node has: sent on registration, and on a heartbeat whenever they
+   * differ from what the control plane last acknowledged (the scheduler's image locality).
+   */
+  images?(): Promise<string[]>;
 }
 
 const RECONNECT_BACKOFF: BackoffPolicy = { initialMs: 500, maxMs: 10_000 };
@@ -42,6 +47,8 @@ export class ControlPlaneClient {
   private reportAgain = false;
   private closed = false;
   private connected = false;
+  /** The image list the control plane acknowledged last, as sorted refs joined by newlines. */
+  private acknowledgedImages?: string;
 
   constructor(private readonly options: ControlPlaneClientOptions) {
     this.addresses = options.address.split(',');
@@ -119,8 +126,11 @@ export class ControlPlaneClient {
     if (this.closed) return;
     const session = this.resetSession();
     try {
-      const response = await this.call<RegisterResponse__Output>((done) => this.client.Register(this.options.registration, this.deadline(), done));
+      const images = await this.currentImages();
+      const registration = { ...this.options.registration, ...(images ? { images } : {}) };
+      const response = await this.call<RegisterResponse__Output>((done) => this.client.Register(registration, this.deadline(), done));
       if (session !== this.session) return;
+      this.acknowledgedImages = images ? images.join('\n') : undefined;
       await this.options.onRegistered?.(response);
       if (session !== this.session) return;
       if (this.failedAttempts > 0) this.options.log(`control plane at ${this.address} reachable again`);
@@ -162,14 +172,32 @@ export class ControlPlaneClient {
   }
 
   private heartbeat(session: number): void {
-    this.client.Heartbeat({ nodeName: this.options.registration.nodeName }, this.deadline(), (error, response) => {
+    void this.currentImages().then((images) => {
       if (session !== this.session) return;
-      if (error) return this.retryLater(session, `heartbeat failed: ${error.message}`);
-      if (!response?.known) {
-        this.options.log('the control plane does not know this node (its lease expired): registering again');
-        void this.connect();
-      }
+      const changed = images !== undefined && images.join('\n') !== this.acknowledgedImages;
+      const request = { nodeName: this.options.registration.nodeName, ...(changed ? { images: { refs: images } } : {}) };
+      this.client.Heartbeat(request, this.deadline(), (error, response) => {
+        if (session !== this.session) return;
+        if (error) return this.retryLater(session, `heartbeat failed: ${error.message}`);
+        if (!response?.known) {
+          this.options.log('the control plane does not know this node (its lease expired): registering again');
+          void this.connect();
+        } else if (changed) {
+          this.acknowledgedImages = images.join('\n');
+        }
+      });
     });
+  }
+
+  /** Sorted image refs, or undefined when the node cannot tell (its store unreadable: nothing is sent). */
+  private async currentImages(): Promise<string[] | undefined> {
+    if (!this.options.images) return undefined;
+    try {
+      return [...new Set(await this.options.images())].sort();
+    } catch (error) {
+      this.options.log(`cannot list the node's images: ${(error as Error).message}`);
+      return undefined;
+    }
   }
 
   private watch(session: number): void {
