@@ -5,3 +5,4 @@ export * from './template';
 export * from './cidr';
 export * from './images';
 export * from './exec.protocol';
+export * from './probes';
