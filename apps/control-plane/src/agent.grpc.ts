@@ -4,13 +4,14 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { Logger } from '@nestjs/common';
-import { Node, Replica, canonicalJson } from '@tide/api';
+import { Node, Probes, Replica, ResolvedProbe, canonicalJson } from '@tide/api';
 import {
-  AgentServiceHandlers, Assignment, Assignments, NodeSlice, RegisterRequest__Output, ReplicaStatus__Output, StatusReport__Output,
-  loadAgentProto,
+  AgentServiceHandlers, Assignment, Assignments, Endpoints, NodeSlice, Probe, Probes as ProbesMessage, RegisterRequest__Output,
+  ReplicaStatus__Output, StatusReport__Output, loadAgentProto,
 } from '@tide/proto';
 import { NodeLeases, NotFoundError, ObjectStore } from '@tide/store';
 import { EventRecorder } from './controllers/events.recorder';
+import { EndpointsPublisher } from './endpoints/endpoints.publisher';
 import { PodCidrAllocator } from './network/pod-cidr.allocator';
 import { reportedStatus } from './replica.status';
 
@@ -28,6 +29,7 @@ export class AgentGrpcServer {
     private readonly events: EventRecorder,
     private readonly podCidrs: PodCidrAllocator,
     private readonly heartbeatIntervalMs: number,
+    private readonly endpoints: EndpointsPublisher,
   ) {}
 
   async listen(address: string): Promise<void> {
@@ -53,6 +55,7 @@ export class AgentGrpcServer {
       Heartbeat: (call, callback) => this.leases.renew(call.request.nodeName).then((known) => callback(null, { known }), (error) => callback(toStatus(error))),
       WatchAssignments: (call) => this.watch(call as unknown as Stream),
       ReportStatus: (call, callback) => this.report(call.request).then(() => callback(null, {}), (error) => callback(toStatus(error))),
+      WatchEndpoints: (call) => this.endpoints.watch(call as unknown as grpc.ServerWritableStream<{ nodeName: string }, Endpoints>),
     };
   }
 
@@ -165,8 +168,18 @@ export function toAssignment(replica: Replica): Assignment {
       terminationGracePeriodSeconds: t.terminationGracePeriodSeconds, network: t.network,
       user: t.user ?? '', readOnlyRootFilesystem: t.readOnlyRootFilesystem ?? false,
       ports: t.ports.map((p) => ({ name: p.name ?? '', containerPort: p.containerPort, publish: p.publish ?? 0 })),
+      ...(t.probes ? { probes: toProbes(t.probes) } : {}),
     },
   };
+}
+
+function toProbes(probes: Probes<ResolvedProbe>): ProbesMessage {
+  const toProbe = (p: ResolvedProbe | undefined): Probe | null => (p ? {
+    httpGet: p.httpGet ?? null, tcpSocket: p.tcpSocket ?? null, exec: p.exec ?? null,
+    initialDelaySeconds: p.initialDelaySeconds, periodSeconds: p.periodSeconds, timeoutSeconds: p.timeoutSeconds,
+    successThreshold: p.successThreshold, failureThreshold: p.failureThreshold,
+  } : null);
+  return { readiness: toProbe(probes.readiness), liveness: toProbe(probes.liveness), startup: toProbe(probes.startup) };
 }
 
 function toStatus(error: unknown): grpc.ServiceError {

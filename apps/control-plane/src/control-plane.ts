@@ -11,6 +11,7 @@ import { attachExecProxy } from './api/exec.proxy';
 import { AppModule } from './app.module';
 import { ControlPlaneConfig } from './config';
 import { EventRecorder } from './controllers/events.recorder';
+import { EndpointsPublisher } from './endpoints/endpoints.publisher';
 import { LeaderRunner } from './controllers/leader.runner';
 import { NodeLifecycleController } from './controllers/node-lifecycle.controller';
 import { SchedulerLoop } from './controllers/scheduler.loop';
@@ -24,6 +25,7 @@ export class ControlPlane {
   private client?: Etcd3;
   private app?: INestApplication;
   private grpc?: AgentGrpcServer;
+  private endpoints?: EndpointsPublisher;
   private election?: LeaderElection;
   private runner?: LeaderRunner;
   private leases?: NodeLeases;
@@ -50,7 +52,9 @@ export class ControlPlane {
     this.runner = runner;
     for (const kind of ['Service', 'Replica', 'Node'] as const) this.watchers.push(await store.watch(kind, () => runner.kick()));
     const podCidrs = new PodCidrAllocator(this.config.podCidr, new PodCidrClaims(this.client));
-    this.grpc = new AgentGrpcServer(store, this.leases, events, podCidrs, Math.max(500, (this.config.nodeLeaseSeconds * 1000) / 3));
+    this.endpoints = new EndpointsPublisher(store);
+    await this.endpoints.start();
+    this.grpc = new AgentGrpcServer(store, this.leases, events, podCidrs, Math.max(500, (this.config.nodeLeaseSeconds * 1000) / 3), this.endpoints);
     await this.grpc.listen(this.config.grpcListen);
     this.election = new LeaderElection(this.client, this.config.id, {
       onElected: () => { this.logger.log(`${this.config.id} is the leader`); metrics.leader.set(1); runner.start(); },
@@ -83,6 +87,7 @@ export class ControlPlane {
     for (const watcher of this.watchers) await watcher.cancel().catch(() => undefined);
     this.endExecSessions?.();
     await this.app?.close();
+    await this.endpoints?.close();
     await this.grpc?.close();
     this.leases?.close();
     this.client?.close();
