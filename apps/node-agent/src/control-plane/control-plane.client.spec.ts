@@ -27,6 +27,9 @@ class FakeControlPlane {
         this.reports.push(call.request);
         done(null, {});
       },
+      WatchEndpoints: (call) => {
+        call.write({ revision: 7, ports: [{ namespace: 'default', service: 'web', publish: 18080, protocol: 'HTTP', endpoints: [{ address: '100.64.0.2', port: 8080, replica: 'web-1', nodeName: 'node-1' }] }] });
+      },
     };
     server.addService(loadAgentProto().tide.v1.AgentService.service, handlers);
     this.server = server;
