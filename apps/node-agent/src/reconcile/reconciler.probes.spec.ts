@@ -26,21 +26,20 @@ describe('reconciler with probes', () => {
   beforeEach(() => {
     healthy = true;
     checked.length = 0;
-    let harness: ReconcilerHarness | undefined;
+    // The prober and the reconciler call each other: both are reached through `h` once made.
     prober = new Prober({
       check: async (target) => {
         checked.push(target.host);
         return healthy ? { passed: true } : { passed: false, message: 'status 500' };
       },
-      onChange: (key) => harness?.reconciler.probesChanged(key),
-      clock: { now: () => harness!.clock.now(), setTimer: (cb, ms) => harness!.clock.setTimer(cb, ms) },
+      onChange: (key) => h.reconciler.probesChanged(key),
+      clock: { now: () => h.clock.now(), setTimer: (cb, ms) => h.clock.setTimer(cb, ms) },
     });
-    harness = new ReconcilerHarness(tempDir(), undefined, {
+    h = new ReconcilerHarness(tempDir(), undefined, {
       probes: (record) => verdictFor(prober, record),
-      onChange: () => prober.sync(probedContainers(harness!.reconciler.records.values(), '127.0.1.1')),
+      onChange: () => prober.sync(probedContainers(h.reconciler.records.values(), '127.0.1.1')),
       endpointPropagationMs: 1000,
     });
-    h = harness;
   });
   afterEach(() => {
     prober.stop();
