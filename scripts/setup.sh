@@ -10,6 +10,9 @@ command -v ip >/dev/null || need+=(iproute2)
 # Bridge networking: outbound NAT and forwarding rules (nsenter comes with util-linux, always there).
 command -v iptables >/dev/null || [ -x /usr/sbin/iptables ] || need+=(iptables)
 command -v runc >/dev/null || need+=(runc)
+# The proxy benchmark's reference and load generator (npm run bench -- proxy).
+command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || need+=(nginx-light)
+command -v wrk >/dev/null || need+=(wrk)
 if [ ${#need[@]} -gt 0 ]; then
   echo "setup: installing ${need[*]}"
   export DEBIAN_FRONTEND=noninteractive
