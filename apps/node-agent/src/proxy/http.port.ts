@@ -11,18 +11,30 @@ import { HttpSession, UpstreamSocket } from './http.session';
 export interface ProxyOptions {
   /** A backend that does not accept within this time is skipped for another. */
   connectTimeoutMs: number;
-  /** A backend silent this long in the middle of an exchange fails it (nginx's proxy_read_timeout). */
-  responseTimeoutMs: number;
-  /** Idle keep-alive connections (to clients and in the pools) are closed after this time. */
+  /**
+   * A connection to a backend silent this long fails the exchange using it (nginx's
+   * proxy_read_timeout), or is closed if it idles in the pool.
+   */
+  upstreamTimeoutMs: number;
+  /** Idle keep-alive connections of clients are closed after this time. */
   idleTimeoutMs: number;
 }
 
-export const DEFAULT_PROXY_OPTIONS: ProxyOptions = { connectTimeoutMs: 2000, responseTimeoutMs: 60_000, idleTimeoutMs: 60_000 };
+export const DEFAULT_PROXY_OPTIONS: ProxyOptions = { connectTimeoutMs: 2000, upstreamTimeoutMs: 60_000, idleTimeoutMs: 60_000 };
+
+/** Size of the shared buffer upstream connections read into. */
+const READ_BUFFER_BYTES = 64 * 1024;
 
 export class HttpPort {
   readonly sessions = new Set<HttpSession>();
   readonly backends = new BackendSet();
   closing = false;
+  /**
+   * Every upstream connection of the port reads into this one buffer (net's `onread`): an answer's
+   * bytes are forwarded before the next read, so no buffer is allocated per read. A session that
+   * must keep bytes copies them; a write still pending takes the buffer, and a new one is made.
+   */
+  private readBuffer = Buffer.allocUnsafe(READ_BUFFER_BYTES);
 
   constructor(
     readonly service: string,
@@ -44,16 +56,33 @@ export class HttpPort {
     this.backends.update([]);
   }
 
-  watchUpstream(socket: net.Socket, backend: Backend): void {
-    const upstream = socket as UpstreamSocket;
-    upstream.on('connect', () => upstream.session?.upstreamConnected(socket));
-    upstream.on('data', (chunk: Buffer) => {
-      if (upstream.session) upstream.session.fromUpstream(chunk);
-      else socket.destroy(); // nothing is owed on an idle connection
+  renewReadBuffer(): void {
+    this.readBuffer = Buffer.allocUnsafe(READ_BUFFER_BYTES);
+  }
+
+  /** A new connection to a backend, its events routed to the session using it. */
+  connectUpstream(backend: Backend): net.Socket {
+    const upstream: UpstreamSocket = net.connect({
+      host: backend.host, port: backend.port, noDelay: true, timeout: this.options.connectTimeoutMs,
+      onread: {
+        buffer: () => this.readBuffer,
+        callback: (length: number, buffer: Uint8Array) => {
+          if (upstream.session) upstream.session.fromUpstream((buffer as Buffer).subarray(0, length));
+          else upstream.destroy(); // nothing is owed on an idle connection
+          return true;
+        },
+      },
     });
+    this.watchUpstream(upstream, backend);
+    return upstream;
+  }
+
+  private watchUpstream(upstream: UpstreamSocket, backend: Backend): void {
+    const socket: net.Socket = upstream;
+    upstream.on('connect', () => upstream.session?.upstreamConnected(socket));
     upstream.on('drain', () => upstream.session?.upstreamDrained());
     upstream.on('timeout', () => {
-      if (upstream.session) upstream.session.upstreamFailed(upstream.connecting ? 'no connection within the connect timeout' : 'no answer within the response timeout');
+      if (upstream.session) upstream.session.upstreamFailed(upstream.connecting ? 'no connection within the connect timeout' : 'no answer within the upstream timeout');
       else socket.destroy();
     });
     upstream.on('error', (error) => upstream.session?.upstreamFailed(error.message));

@@ -7,7 +7,7 @@
  * of an answer was sent yet and it is safe: always for a failed connect, for an idempotent request
  * whose bytes are still held otherwise.
  */
-import * as net from 'node:net';
+import type * as net from 'node:net';
 import { Backend } from './backend.set';
 import { ABORTED, CLIENT_CLOSED } from './balancer.metrics';
 import { ChunkedBody } from './chunked.body';
@@ -18,6 +18,7 @@ import type { HttpPort } from './http.port';
 const RETRY_BUFFER_BYTES = 64 * 1024;
 /** Pipelined bytes read ahead before the client is paused. */
 const READ_AHEAD_BYTES = 256 * 1024;
+const EMPTY = Buffer.alloc(0);
 
 export class HttpSession {
   private pending: Buffer | null = null;
@@ -116,7 +117,7 @@ export class HttpSession {
       const end = this.requestChunks.consume(chunk);
       if (this.requestChunks.error) {
         this.abort();
-        return Buffer.alloc(0);
+        return EMPTY;
       }
       if (end >= 0) {
         used = end;
@@ -129,7 +130,7 @@ export class HttpSession {
     }
     const body = used === chunk.length ? chunk : chunk.subarray(0, used);
     if (body.length) this.sendBody(body);
-    return used === chunk.length ? Buffer.alloc(0) : chunk.subarray(used);
+    return used === chunk.length ? EMPTY : chunk.subarray(used);
   }
 
   private sendBody(body: Buffer): void {
@@ -163,10 +164,7 @@ export class HttpSession {
       return;
     }
     this.connected = false;
-    const socket = net.connect({ host: backend.host, port: backend.port, noDelay: true });
-    this.port.watchUpstream(socket, backend);
-    this.attach(socket);
-    socket.setTimeout(this.port.options.connectTimeoutMs);
+    this.attach(this.port.connectUpstream(backend));
   }
 
   private attach(socket: net.Socket): void {
@@ -177,7 +175,8 @@ export class HttpSession {
   /** Called by the port when a new upstream connection is established. */
   upstreamConnected(socket: net.Socket): void {
     if (socket !== this.upstream) return;
-    socket.setTimeout(this.port.options.responseTimeoutMs);
+    // One timeout for the connection's life (answers and idling in the pool alike): no timer reset per request.
+    socket.setTimeout(this.port.options.upstreamTimeoutMs);
     this.connected = true;
     this.flushRequest();
   }
@@ -198,10 +197,14 @@ export class HttpSession {
     this.client.resume();
   }
 
-  /** Bytes of the answer from the upstream connection. */
+  /**
+   * Bytes of the answer from the upstream connection. They live in the port's shared read buffer
+   * (http.port.ts): whatever is kept past this call is copied, and a write the kernel did not take
+   * at once hands the buffer over to that write.
+   */
   fromUpstream(chunk: Buffer): void {
     if (this.tunnel) {
-      this.client.write(chunk);
+      this.toClient(chunk);
       return;
     }
     if (!this.answered) {
@@ -218,6 +221,7 @@ export class HttpSession {
       const end = headEnd(buffer);
       if (end < 0) {
         if (buffer.length > MAX_HEAD_BYTES) this.upstreamFailed('answer head too large');
+        else this.responseHead = Buffer.from(buffer);
         return;
       }
       const parsed = parseResponseHead(buffer.toString('latin1', 0, end - 4), this.method);
@@ -226,8 +230,8 @@ export class HttpSession {
       if (head.status === 101 && this.upgrade) return this.becomeTunnel(buffer);
       if (head.status < 200) {
         // 100 Continue and other interim answers: passed on, the final one follows.
-        this.client.write(buffer.subarray(0, end));
-        this.responseHead = end === buffer.length ? null : buffer.subarray(end);
+        this.toClient(buffer.subarray(0, end));
+        this.responseHead = end === buffer.length ? null : Buffer.from(buffer.subarray(end));
         if (!this.responseHead) return;
         continue;
       }
@@ -244,19 +248,20 @@ export class HttpSession {
         if (end < buffer.length) this.responseClose = true; // bytes past the answer: that connection is not reused
         return this.finish(true);
       }
-      this.toClient(buffer.subarray(0, end));
-      if (end < buffer.length) this.responseBody(buffer.subarray(end));
+      // The head and the body's first bytes leave in one write (one syscall, one TCP segment).
+      this.responseBody(buffer, end);
       return;
     }
   }
 
-  private responseBody(chunk: Buffer): void {
+  /** Forwards `chunk` (whose body bytes start at `from`) up to the end of the answer, and ends the exchange there. */
+  private responseBody(chunk: Buffer, from = 0): void {
     let end = -1;
     if (this.responseFraming === 'length') {
-      if (chunk.length >= this.responseRemaining) end = this.responseRemaining;
-      else this.responseRemaining -= chunk.length;
+      if (chunk.length - from >= this.responseRemaining) end = from + this.responseRemaining;
+      else this.responseRemaining -= chunk.length - from;
     } else if (this.responseFraming === 'chunked') {
-      end = this.responseChunks!.consume(chunk);
+      end = this.responseChunks!.consume(chunk, from);
       if (this.responseChunks!.error) return this.upstreamFailed(`bad chunked answer: ${this.responseChunks!.error}`);
     }
     if (end < 0) {
@@ -269,7 +274,10 @@ export class HttpSession {
   }
 
   private toClient(bytes: Buffer): void {
-    if (this.client.write(bytes) === false) this.upstream?.pause();
+    const flushed = this.client.write(bytes);
+    // Still queued: the kernel did not take it all, the write keeps the shared read buffer.
+    if (this.client.writableLength > 0) this.port.renewReadBuffer();
+    if (!flushed) this.upstream?.pause();
   }
 
   /** The exchange is over: metrics, the upstream connection back to its pool, the next request. */
@@ -283,7 +291,7 @@ export class HttpSession {
       this.client.end();
       return;
     }
-    this.client.resume();
+    if (this.client.isPaused()) this.client.resume();
     if (this.pending) this.nextRequest();
   }
 
@@ -296,9 +304,8 @@ export class HttpSession {
     if (!socket || !backend) return;
     backend.outstanding--;
     (socket as UpstreamSocket).session = undefined;
-    socket.resume();
+    if (socket.isPaused()) socket.resume();
     if (reusable && !backend.removed && !socket.destroyed) {
-      socket.setTimeout(this.port.options.idleTimeoutMs);
       backend.idle.push(socket);
     } else {
       socket.destroy();
@@ -332,7 +339,7 @@ export class HttpSession {
     this.port.traffic.request(101, (performance.now() - this.began) / 1000);
     const socket = this.upstream!;
     socket.setTimeout(0);
-    this.client.write(bytes);
+    this.toClient(bytes);
     if (this.pending) socket.write(this.pending);
     this.pending = null;
     this.client.resume();
