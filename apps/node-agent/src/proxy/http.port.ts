@@ -4,44 +4,21 @@
  * the session using it, or handled here while it idles in a pool).
  */
 import * as net from 'node:net';
-import { Backend, BackendSet } from './backend.set';
-import { ServiceTraffic } from './balancer.metrics';
+import { Backend } from './backend.set';
 import { HttpSession, UpstreamSocket } from './http.session';
-
-export interface ProxyOptions {
-  /** A backend that does not accept within this time is skipped for another. */
-  connectTimeoutMs: number;
-  /**
-   * A connection to a backend silent this long fails the exchange using it (nginx's
-   * proxy_read_timeout), or is closed if it idles in the pool.
-   */
-  upstreamTimeoutMs: number;
-  /** Idle keep-alive connections of clients are closed after this time. */
-  idleTimeoutMs: number;
-}
-
-export const DEFAULT_PROXY_OPTIONS: ProxyOptions = { connectTimeoutMs: 2000, upstreamTimeoutMs: 60_000, idleTimeoutMs: 60_000 };
+import { PublishedPort } from './published.port';
 
 /** Size of the shared buffer upstream connections read into. */
 const READ_BUFFER_BYTES = 64 * 1024;
 
-export class HttpPort {
+export class HttpPort extends PublishedPort {
   readonly sessions = new Set<HttpSession>();
-  readonly backends = new BackendSet();
-  closing = false;
   /**
    * Every upstream connection of the port reads into this one buffer (net's `onread`): an answer's
    * bytes are forwarded before the next read, so no buffer is allocated per read. A session that
    * must keep bytes copies them; a write still pending takes the buffer, and a new one is made.
    */
   private readBuffer = Buffer.allocUnsafe(READ_BUFFER_BYTES);
-
-  constructor(
-    readonly service: string,
-    readonly traffic: ServiceTraffic,
-    readonly options: ProxyOptions,
-    readonly log: (line: string) => void,
-  ) {}
 
   accept(client: net.Socket): void {
     this.traffic.connections++;
@@ -50,10 +27,9 @@ export class HttpPort {
   }
 
   /** Stops new exchanges: sessions end after the one in flight, pools close. */
-  close(): void {
-    this.closing = true;
+  override close(): void {
+    super.close();
     for (const session of this.sessions) session.shutdown();
-    this.backends.update([]);
   }
 
   renewReadBuffer(): void {

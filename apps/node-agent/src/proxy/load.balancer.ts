@@ -8,7 +8,8 @@
 import * as net from 'node:net';
 import { Target } from './backend.set';
 import { BalancerMetrics } from './balancer.metrics';
-import { DEFAULT_PROXY_OPTIONS, HttpPort, ProxyOptions } from './http.port';
+import { HttpPort } from './http.port';
+import { DEFAULT_PROXY_OPTIONS, ProxyOptions } from './published.port';
 import { TcpPort } from './tcp.port';
 
 export type Protocol = 'HTTP' | 'TCP';

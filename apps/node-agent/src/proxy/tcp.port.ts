@@ -4,35 +4,16 @@
  * skipped for another before any byte is sent. Half-close aware both ways.
  */
 import * as net from 'node:net';
-import { Backend, BackendSet } from './backend.set';
-import { ServiceTraffic } from './balancer.metrics';
-import { ProxyOptions } from './http.port';
+import { Backend } from './backend.set';
+import { PublishedPort } from './published.port';
 
-export class TcpPort {
-  readonly backends = new BackendSet();
-  private readonly clients = new Set<net.Socket>();
-  closing = false;
-
-  constructor(
-    readonly service: string,
-    readonly traffic: ServiceTraffic,
-    readonly options: ProxyOptions,
-    readonly log: (line: string) => void,
-  ) {}
-
+/** Closing the port leaves established connections alone (a TCP stream cannot be moved). */
+export class TcpPort extends PublishedPort {
   accept(client: net.Socket): void {
     this.traffic.connections++;
-    this.clients.add(client);
     client.pause(); // nothing is lost while the upstream connects
     client.on('error', () => client.destroy());
-    client.on('close', () => this.clients.delete(client));
     this.connect(client, []);
-  }
-
-  /** Established connections go on (a TCP stream cannot be moved); new ones are refused. */
-  close(): void {
-    this.closing = true;
-    this.backends.update([]);
   }
 
   private connect(client: net.Socket, tried: Backend[]): void {
