@@ -4,13 +4,14 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { Logger } from '@nestjs/common';
-import { Node, Replica, canonicalJson } from '@tide/api';
+import { Node, Probes, Replica, ResolvedProbe, canonicalJson } from '@tide/api';
 import {
-  AgentServiceHandlers, Assignment, Assignments, HeartbeatRequest__Output, NodeSlice, RegisterRequest__Output, StatusReport__Output,
-  loadAgentProto,
+  AgentServiceHandlers, Assignment, Assignments, Endpoints, HeartbeatRequest__Output, NodeSlice, Probe, Probes as ProbesMessage,
+  RegisterRequest__Output, StatusReport__Output, loadAgentProto,
 } from '@tide/proto';
 import { CacheChange, ClusterCache, NodeLeases, ObjectStore } from '@tide/store';
 import { EventRecorder } from './controllers/events.recorder';
+import { EndpointsPublisher } from './endpoints/endpoints.publisher';
 import { PodCidrAllocator } from './network/pod-cidr.allocator';
 import { applyStatusReport } from './status.report';
 import { UsageCache } from './usage/usage.cache';
@@ -42,6 +43,7 @@ export class AgentGrpcServer {
     private readonly podCidrs: PodCidrAllocator,
     private readonly heartbeatIntervalMs: number,
     private readonly cache: ClusterCache,
+    private readonly endpoints: EndpointsPublisher,
     private readonly usage?: UsageCache,
   ) {}
 
@@ -73,6 +75,7 @@ export class AgentGrpcServer {
         this.usage?.record(call.request);
         callback(null, {});
       },
+      WatchEndpoints: (call) => this.endpoints.watch(call as unknown as grpc.ServerWritableStream<{ nodeName: string }, Endpoints>),
     };
   }
 
@@ -204,12 +207,22 @@ export function toAssignment(replica: Replica): Assignment {
       terminationGracePeriodSeconds: t.terminationGracePeriodSeconds, network: t.network,
       user: t.user ?? '', readOnlyRootFilesystem: t.readOnlyRootFilesystem ?? false,
       ports: t.ports.map((p) => ({ name: p.name ?? '', containerPort: p.containerPort, publish: p.publish ?? 0 })),
+      ...(t.probes ? { probes: toProbes(t.probes) } : {}),
     },
   };
 }
 
 function sliceOf(node: Node | undefined): string {
   return node ? `${node.spec.address}|${node.spec.podCIDR ?? ''}` : '';
+}
+
+function toProbes(probes: Probes<ResolvedProbe>): ProbesMessage {
+  const toProbe = (p: ResolvedProbe | undefined): Probe | null => (p ? {
+    httpGet: p.httpGet ?? null, tcpSocket: p.tcpSocket ?? null, exec: p.exec ?? null,
+    initialDelaySeconds: p.initialDelaySeconds, periodSeconds: p.periodSeconds, timeoutSeconds: p.timeoutSeconds,
+    successThreshold: p.successThreshold, failureThreshold: p.failureThreshold,
+  } : null);
+  return { readiness: toProbe(probes.readiness), liveness: toProbe(probes.liveness), startup: toProbe(probes.startup) };
 }
 
 function toStatus(error: unknown): grpc.ServiceError {

@@ -13,6 +13,7 @@ import { ControlPlaneConfig } from './config';
 import { ConsolidationController } from './controllers/consolidation.controller';
 import { DrainController } from './controllers/drain.controller';
 import { EventRecorder } from './controllers/events.recorder';
+import { EndpointsPublisher } from './endpoints/endpoints.publisher';
 import { LeaderRunner } from './controllers/leader.runner';
 import { NodeLifecycleController } from './controllers/node-lifecycle.controller';
 import { SchedulerLoop } from './controllers/scheduler.loop';
@@ -29,6 +30,7 @@ export class ControlPlane {
   private client?: Etcd3;
   private app?: INestApplication;
   private grpc?: AgentGrpcServer;
+  private endpoints?: EndpointsPublisher;
   private election?: LeaderElection;
   private runner?: LeaderRunner;
   private leases?: NodeLeases;
@@ -67,7 +69,9 @@ export class ControlPlane {
     cache.onChange((change) => change.kind !== 'Allocation' && runner.kick());
     this.watchers.push(await watchSchedulingLatency(metrics, store, () => this.election?.isLeader ?? false));
     const podCidrs = new PodCidrAllocator(this.config.podCidr, new PodCidrClaims(this.client));
-    this.grpc = new AgentGrpcServer(store, this.leases, events, podCidrs, Math.max(500, (this.config.nodeLeaseSeconds * 1000) / 3), cache, usage);
+    this.endpoints = new EndpointsPublisher(store);
+    await this.endpoints.start();
+    this.grpc = new AgentGrpcServer(store, this.leases, events, podCidrs, Math.max(500, (this.config.nodeLeaseSeconds * 1000) / 3), cache, this.endpoints, usage);
     await this.grpc.listen(this.config.grpcListen);
     this.election = new LeaderElection(this.client, this.config.id, {
       onElected: () => { this.logger.log(`${this.config.id} is the leader`); metrics.leader.set(1); runner.start(); },
@@ -101,6 +105,7 @@ export class ControlPlane {
     for (const watcher of this.watchers) await watcher.cancel().catch(() => undefined);
     this.endExecSessions?.();
     await this.app?.close();
+    await this.endpoints?.close();
     await this.grpc?.close();
     this.leases?.close();
     this.client?.close();

@@ -14,6 +14,7 @@ import { TestEtcd, startTestEtcd } from '@tide/store/dist/testing';
 import { AgentGrpcServer } from '../agent.grpc';
 import { ControlPlaneMetrics } from '../metrics';
 import { PodCidrAllocator } from '../network/pod-cidr.allocator';
+import { EndpointsPublisher } from '../endpoints/endpoints.publisher';
 import { EventRecorder } from './events.recorder';
 import { SchedulerLoop } from './scheduler.loop';
 
@@ -52,7 +53,7 @@ describe('scheduler loop with agents reporting', { timeout: 60_000 }, () => {
     await cache.start();
     leases = new NodeLeases(etcd.client, 10);
     const events = new EventRecorder(store, 'test');
-    server = new AgentGrpcServer(store, leases, events, new PodCidrAllocator('100.64.128.0/18', new PodCidrClaims(etcd.client)), 1000, cache);
+    server = new AgentGrpcServer(store, leases, events, new PodCidrAllocator('100.64.128.0/18', new PodCidrClaims(etcd.client)), 1000, cache, new EndpointsPublisher(store));
     await server.listen(`127.0.0.1:${GRPC_PORT}`);
     agent = new (loadAgentProto().tide.v1.AgentService)(`127.0.0.1:${GRPC_PORT}`, grpc.credentials.createInsecure()) as unknown as AgentServiceClient;
     loop = new SchedulerLoop(store, cache, events, new ControlPlaneMetrics());

@@ -2,8 +2,8 @@ import { after, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as grpc from '@grpc/grpc-js';
 import {
-  AgentServiceHandlers, Assignments__Output, HeartbeatRequest__Output, RegisterRequest__Output, StatusReport__Output, UsageReport__Output,
-  loadAgentProto,
+  AgentServiceHandlers, Assignments__Output, Endpoints__Output, HeartbeatRequest__Output, RegisterRequest__Output, StatusReport__Output,
+  UsageReport__Output, loadAgentProto,
 } from '@tide/proto';
 import { ControlPlaneClient } from './control-plane.client';
 
@@ -39,6 +39,9 @@ class FakeControlPlane {
         this.usage.push(call.request);
         done(null, {});
       },
+      WatchEndpoints: (call) => {
+        call.write({ revision: 7, ports: [{ namespace: 'default', service: 'web', publish: 18080, protocol: 'HTTP', endpoints: [{ address: '100.64.0.2', port: 8080, replica: 'web-1', nodeName: 'node-1' }] }] });
+      },
     };
     server.addService(loadAgentProto().tide.v1.AgentService.service, handlers);
     this.server = server;
@@ -62,6 +65,7 @@ async function eventually(what: string, check: () => boolean, timeoutMs = 8000, 
 describe('control-plane client', () => {
   const controlPlane = new FakeControlPlane();
   const received: Assignments__Output[] = [];
+  const endpoints: Endpoints__Output[] = [];
   const acknowledged: string[][] = [];
   const logs: string[] = [];
   let client: ControlPlaneClient | undefined;
@@ -80,6 +84,7 @@ describe('control-plane client', () => {
         capacity: { cpuMillis: 2000, memoryBytes: 4096 }, allocatable: { cpuMillis: 1900, memoryBytes: 4000 },
       },
       onAssignments: (assignments) => received.push(assignments),
+      onEndpoints: (message) => endpoints.push(message),
       report: () => ({ nodeName: 'node-1', replicas: [], gone: ['default/old-1'] }),
       onReportAcknowledged: (report) => acknowledged.push(report.gone ?? []),
       log: (line) => logs.push(`${new Date().toISOString()} ${line}`),
@@ -93,6 +98,8 @@ describe('control-plane client', () => {
     assert.deepEqual(registration.allocatable, { cpuMillis: 1900, memoryBytes: 4000 });
     assert.deepEqual(registration.labels, { zone: 'a' });
     assert.equal(received[0].replicas[0].name, 'web-1');
+    await eventually('the endpoints', () => endpoints.length > 0);
+    assert.deepEqual(endpoints[0].ports[0].endpoints[0], { address: '100.64.0.2', port: 8080, replica: 'web-1', nodeName: 'node-1' });
     await eventually('a status report', () => controlPlane.reports.length > 0);
     assert.deepEqual(controlPlane.reports[0].gone, ['default/old-1']);
     await eventually('the report acknowledged', () => acknowledged.length > 0);
@@ -110,9 +117,11 @@ describe('control-plane client', () => {
     assert.equal(await client.reportUsage(usage), false, 'no usage is sent while disconnected');
     const before = controlPlane.registrations.length;
     const receivedBefore = received.length;
+    const endpointsBefore = endpoints.length;
     await controlPlane.listen(port);
     await eventually('a registration after the outage', () => controlPlane.registrations.length > before, 15_000, logs);
     await eventually('the desired set again', () => received.length > receivedBefore, 8000, logs);
+    await eventually('the endpoints again', () => endpoints.length > endpointsBefore, 8000, logs);
   });
 
   it('sends its images on registration, and on a heartbeat only when they changed', async () => {

@@ -6,7 +6,8 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import {
-  AgentServiceClient, Assignments__Output, RegisterRequest, RegisterResponse__Output, StatusReport, UsageReport, loadAgentProto,
+  AgentServiceClient, Assignments__Output, Endpoints__Output, RegisterRequest, RegisterResponse__Output, StatusReport, UsageReport,
+  loadAgentProto,
 } from '@tide/proto';
 import { BackoffPolicy, backoffDelayMs } from '../reconcile/backoff.policy';
 
@@ -17,6 +18,8 @@ export interface ControlPlaneClientOptions {
   /** After each successful registration, before assignments are watched (the node's network is set up here). */
   onRegistered?(response: RegisterResponse__Output): Promise<void>;
   onAssignments(assignments: Assignments__Output): void;
+  /** The ready endpoints of every published port (kept as they are while the control plane is away). */
+  onEndpoints?(endpoints: Endpoints__Output): void;
   /** The report to send now. */
   report(): StatusReport;
   /** The control plane received a report carrying these gone keys. */
@@ -42,7 +45,7 @@ export class ControlPlaneClient {
   private session = 0;
   private failedAttempts = 0;
   private timers: NodeJS.Timeout[] = [];
-  private stream?: grpc.ClientReadableStream<Assignments__Output>;
+  private streams: grpc.ClientReadableStream<unknown>[] = [];
   private reporting = false;
   private reportAgain = false;
   private closed = false;
@@ -152,9 +155,7 @@ export class ControlPlaneClient {
     this.connected = false;
     for (const timer of this.timers) clearInterval(timer);
     this.timers = [];
-    const stream = this.stream;
-    this.stream = undefined;
-    stream?.cancel();
+    for (const stream of this.streams.splice(0)) stream.cancel();
     return ++this.session;
   }
 
@@ -200,16 +201,23 @@ export class ControlPlaneClient {
     }
   }
 
+  /** The two streams of a session: desired replicas, and the endpoints of the published ports. */
   private watch(session: number): void {
-    const stream = this.client.WatchAssignments({ nodeName: this.options.registration.nodeName });
-    this.stream = stream;
-    stream.on('data', (assignments: Assignments__Output) => {
-      if (session === this.session) this.options.onAssignments(assignments);
+    const nodeName = this.options.registration.nodeName;
+    this.follow(session, 'assignment', this.client.WatchAssignments({ nodeName }), (assignments: Assignments__Output) => this.options.onAssignments(assignments));
+    const onEndpoints = this.options.onEndpoints;
+    if (onEndpoints) this.follow(session, 'endpoints', this.client.WatchEndpoints({ nodeName }), (endpoints: Endpoints__Output) => onEndpoints(endpoints));
+  }
+
+  private follow<T>(session: number, name: string, stream: grpc.ClientReadableStream<T>, onData: (message: T) => void): void {
+    this.streams.push(stream as grpc.ClientReadableStream<unknown>);
+    stream.on('data', (message: T) => {
+      if (session === this.session) onData(message);
     });
     stream.on('error', (error: grpc.ServiceError) => {
-      if (error.code !== grpc.status.CANCELLED) this.retryLater(session, `assignment stream: ${error.message}`);
+      if (error.code !== grpc.status.CANCELLED) this.retryLater(session, `${name} stream: ${error.message}`);
     });
-    stream.on('end', () => this.retryLater(session, 'assignment stream ended'));
+    stream.on('end', () => this.retryLater(session, `${name} stream ended`));
   }
 
   private deadline(): grpc.CallOptions {
