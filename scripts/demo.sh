@@ -6,25 +6,25 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 tsctl() { node apps/tsctl/dist/main.js "$@"; }
-# How many replicas of service $1 are Running.
-running() {
-  tsctl get replicas -o json | node -e 'const l=JSON.parse(require("fs").readFileSync(0,"utf8"));console.log(l.items.filter(r=>r.spec.service===process.argv[1]&&r.status&&r.status.phase==="Running").length)' "$1"
+# How many replicas of service $1 are Running and ready (their readiness probes pass).
+ready() {
+  tsctl get replicas -o json | node -e 'const l=JSON.parse(require("fs").readFileSync(0,"utf8"));console.log(l.items.filter(r=>r.spec.service===process.argv[1]&&!r.metadata.deletionTimestamp&&r.status&&r.status.phase==="Running"&&r.status.ready).length)' "$1"
 }
-wait_running() {
-  echo "waiting for $2 replicas of service/$1 to run..."
+wait_ready() {
+  echo "waiting for $2 ready replicas of service/$1..."
   for _ in $(seq 1 90); do
-    [ "$(running "$1")" -ge "$2" ] && return 0
+    [ "$(ready "$1")" -ge "$2" ] && return 0
     sleep 1
   done
-  echo "service/$1 is not running; see: scripts/tsctl describe service $1" >&2
+  echo "service/$1 is not ready; see: scripts/tsctl describe service $1" >&2
   return 1
 }
 tsctl up --nodes 2
 tsctl apply -f manifests/examples/hello.yaml
 tsctl image build -t web:1 manifests/examples/web
 tsctl apply -f manifests/examples/web.yaml
-wait_running hello 2
-wait_running web 2
+wait_ready hello 2
+wait_ready web 2
 tsctl get nodes
 tsctl get services
 tsctl get replicas -o wide
