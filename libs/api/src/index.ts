@@ -6,3 +6,4 @@ export * from './cidr';
 export * from './images';
 export * from './exec.protocol';
 export * from './usage';
+export * from './cron';
