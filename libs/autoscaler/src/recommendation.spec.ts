@@ -47,18 +47,29 @@ describe('recommend', () => {
 });
 
 describe('averageReading', () => {
-  it('averages each metric over the window, ignoring older readings', () => {
+  it('averages the load over the window, against the capacity of the latest reading', () => {
     const readings = [
-      { atMs: 0, cpu: { replicas: 1, usedCores: 5, requestedCores: 1 } },
-      { atMs: 1000, cpu: { replicas: 2, usedCores: 0.2, requestedCores: 0.2 } },
+      { atMs: 0, cpu: { replicas: 1, usedCores: 5, requestedCores: 0.1 } },
+      { atMs: 1000, cpu: { replicas: 6, usedCores: 0.2, requestedCores: 0.6 } },
       { atMs: 2000, cpu: { replicas: 2, usedCores: 0.4, requestedCores: 0.2 }, requests: { replicas: 2, perSecond: 30 } },
     ];
-    // From 1000: cpu (0.2 + 0.4)/2 = 0.3 cores, requests only in one reading: 30.
+    // From 1000: cpu (0.2 + 0.4)/2 = 0.3 cores, on the 2 replicas (0.2 cores requested) now there; requests only in one reading: 30.
     const mean = averageReading(readings, 1000)!;
     assert.ok(Math.abs(mean.cpu!.usedCores - 0.3) < 1e-12);
-    assert.equal(mean.cpu!.replicas, 2);
+    assert.deepEqual([mean.cpu!.replicas, mean.cpu!.requestedCores], [2, 0.2]);
     assert.equal(mean.requests!.perSecond, 30);
     assert.equal(mean.atMs, 2000);
     assert.equal(averageReading(readings, 3000), undefined);
+  });
+
+  it('a scale-in within the window does not ask for the removed replicas back', () => {
+    const policy = resolvePolicy({ maxReplicas: 10, targetCPUUtilizationPercentage: 50 });
+    // 0.05 cores of load throughout (one replica's worth at 50% of 0.1): first on 3 replicas, then on 1.
+    const readings = [
+      { atMs: 0, cpu: { replicas: 3, usedCores: 0.05, requestedCores: 0.3 } },
+      { atMs: 1000, cpu: { replicas: 1, usedCores: 0.05, requestedCores: 0.1 } },
+    ];
+    // Mean load 0.05 cores on the 1 replica (0.1 requested) there now: 50%, ratio 1 → 1, not a scale-up back to 2.
+    assert.equal(combine(recommend(policy, averageReading(readings, 0)!, 1))!.replicas, 1);
   });
 });

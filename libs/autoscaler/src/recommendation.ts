@@ -26,17 +26,24 @@ export interface MetricRecommendation {
   recommendation: number;
 }
 
-/** The mean of each metric over the readings since `sinceMs` (each reading weighs the same). */
+/**
+ * The load averaged over the readings since `sinceMs`: mean CPU cores used and mean requests per
+ * second (the service's load, whatever its replica count was), over the replicas and requests of
+ * the latest reading (the capacity now). So a window spanning a scale change neither counts the
+ * load of removed replicas as missing nor the replicas themselves as still there.
+ */
 export function averageReading(readings: MetricReading[], sinceMs: number): MetricReading | undefined {
   const recent = readings.filter((r) => r.atMs >= sinceMs);
   if (recent.length === 0) return undefined;
   const mean = (values: number[]) => values.reduce((a, b) => a + b, 0) / values.length;
   const cpu = recent.flatMap((r) => (r.cpu ? [r.cpu] : []));
   const requests = recent.flatMap((r) => (r.requests ? [r.requests] : []));
+  const latestCpu = cpu[cpu.length - 1];
+  const latestRequests = requests[requests.length - 1];
   return {
     atMs: recent[recent.length - 1].atMs,
-    ...(cpu.length ? { cpu: { replicas: Math.round(mean(cpu.map((c) => c.replicas))), usedCores: mean(cpu.map((c) => c.usedCores)), requestedCores: mean(cpu.map((c) => c.requestedCores)) } } : {}),
-    ...(requests.length ? { requests: { replicas: Math.round(mean(requests.map((q) => q.replicas))), perSecond: mean(requests.map((q) => q.perSecond)) } } : {}),
+    ...(latestCpu ? { cpu: { ...latestCpu, usedCores: mean(cpu.map((c) => c.usedCores)) } } : {}),
+    ...(latestRequests ? { requests: { ...latestRequests, perSecond: mean(requests.map((q) => q.perSecond)) } } : {}),
   };
 }
 

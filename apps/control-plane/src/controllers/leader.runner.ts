@@ -9,6 +9,8 @@ export interface Loop {
   name: string;
   periodMs: number;
   run(): Promise<void>;
+  /** false: only the period runs it (a loop whose input is not etcd, such as the autoscaler's). */
+  kicked?: boolean;
 }
 
 export class LeaderRunner {
@@ -33,7 +35,7 @@ export class LeaderRunner {
   /** Runs every loop soon (used by watches: a change is a hint, the loop re-reads everything). */
   kick(): void {
     if (!this.active) return;
-    for (const loop of this.loops) if (!this.running.has(loop.name)) this.schedule(loop, 20);
+    for (const loop of this.loops) if (loop.kicked !== false && !this.running.has(loop.name)) this.schedule(loop, 20);
   }
 
   private schedule(loop: Loop, delayMs: number): void {
