@@ -23,8 +23,11 @@ export interface LoadSource {
   requestRate(namespace: string, service: string, windowMs: number): number | undefined;
 }
 
-/** Rates over about two agent samples: recent enough to react within seconds. */
-const RATE_WINDOW_MS = 2000;
+/**
+ * Rates between the newest agent sample and the one before it (samples are about 1 s apart; the
+ * half second absorbs jitter): a step in load shows within a second or two.
+ */
+const RATE_WINDOW_MS = 1500;
 /** A pass later than this after the previous one means the history has a hole: start over. */
 const HISTORY_GAP_MS = 5000;
 const STATUS_EVERY_MS = 5000;

@@ -76,13 +76,13 @@ describe('autoscaler controller on a real etcd', { timeout: 60_000 }, () => {
     for (let i = 0; i < 3; i++) await second(leader, () => 0.05); // one replica at its 50% target
     assert.equal((await service()).spec.replicas, 1);
 
-    // A spike: 0.5 cores on one replica of 0.1 requested. The first reading is the rate over the last
-    // 2 s: (0.05 + 0.5) / 2 = 0.275 cores = 275% of the request, 5.5× the target → ceil(1 × 5.5) = 6.
+    // A spike: 0.5 cores on one replica of 0.1 requested (the rate since the previous sample) = 500%,
+    // ten times the target → ceil(1 × 10) = 10, capped at maxReplicas 6.
     for (let i = 0; i < 2; i++) await second(leader, () => 0.5);
     assert.equal((await service()).spec.replicas, 6);
     assert.equal((await replicas()).length, 6, 'the service controller created the replicas');
     const [panic] = (await store.list<TideEvent>('Event', 'auto')).items.filter((e) => e.spec.reason === 'Panic');
-    assert.match(panic.spec.message, /^1 → 6 replicas \(Panic\); cpu 275% of the request over 1 replica\(s\) \(target 50%\) → 6; panic until .*; floor 1$/);
+    assert.match(panic.spec.message, /^1 → 6 replicas \(Panic\); cpu 500% of the request over 1 replica\(s\) \(target 50%\) → 10; panic until .*; held by maxReplicas \(6\); floor 1$/);
     const status = (await service()).status!;
     assert.equal(status.autoscale?.desiredReplicas, 6);
     assert.equal(status.autoscale?.lastDecisions.at(-1)?.reason, 'Panic');
