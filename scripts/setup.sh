@@ -12,6 +12,9 @@ command -v iptables >/dev/null || [ -x /usr/sbin/iptables ] || need+=(iptables)
 command -v runc >/dev/null || need+=(runc)
 # Prometheus and promtool: the metrics e2e test runs a real server; promtool checks every endpoint.
 command -v prometheus >/dev/null && command -v promtool >/dev/null || need+=(prometheus)
+# The proxy benchmark's reference and load generator (npm run bench -- proxy).
+command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || need+=(nginx-light)
+command -v wrk >/dev/null || need+=(wrk)
 if [ ${#need[@]} -gt 0 ]; then
   echo "setup: installing ${need[*]}"
   export DEBIAN_FRONTEND=noninteractive

@@ -1,13 +1,14 @@
 /**
  * Issue 6 acceptance, the spike: a CPU-bound JavaScript web service (built in the test into the
- * `node` image) autoscaled on CPU utilisation; an open-loop load generator on loopback sends
- * through the node's published port a low rate, then ten times that rate, then the low rate again.
+ * `node` image) autoscaled on CPU utilisation; an open-loop load generator on loopback sends through
+ * the node's published port (the balancer's TCP mode, spike.scenario.ts says why) a low rate, then
+ * ten times that rate, then the low rate again.
  * Measured and asserted: time from the step to the first added replica being ready (≤ 5 s), time
  * until p99 latency is back under the target, zero failed requests, no scale-in before the 20 s
  * stabilisation window after the load drops, then a return to the floor.
  *
- * One node: until the per-node load balancer (issue 5) lands, a node's published port forwards to
- * that node's own replicas only, so a single node reaches every replica.
+ * One node: the whole machine's CPU for one node's replicas (16 at the peak), so the figures do not
+ * depend on how replicas spread; cross-node balancing is issue 5's test.
  */
 import { after, before, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
@@ -60,7 +61,7 @@ describe('autoscaling a spike', { timeout: 240_000 }, () => {
     assert.equal(m.failed_requests, 0, `failed requests: ${m.errors.join('; ')}`);
     assert.ok(m.first_ready_s !== null && m.first_ready_s <= 5, `first added replica ready ${m.first_ready_s} s after the step (target ≤ 5 s)`);
     assert.ok(m.recovered_s !== null, `p99 never came back under ${LATENCY_TARGET_MS} ms during the high phase`);
-    assert.ok(m.p99_after_recovery_ms < LATENCY_TARGET_MS, `p99 after recovery ${m.p99_after_recovery_ms} ms`);
+    assert.ok(m.p99_after_recovery_ms! < LATENCY_TARGET_MS, `p99 after recovery ${m.p99_after_recovery_ms} ms`);
     assert.ok(atDrop > FLOOR, `scaled out (to ${atDrop}) for the spike`);
     // The last high recommendation is at the drop or later (rates lag), so nothing before the window.
     assert.ok(firstScaleIn && firstScaleIn.atMs - dropAt >= (DOWN_WINDOW_S - 1) * 1000, `scale-in ${figures.scale_in_after_drop_s} s after the drop (window ${DOWN_WINDOW_S} s)`);

@@ -1,7 +1,7 @@
 /**
  * Issue 3 acceptance, bridge networking: a two-node cluster on this machine, each node with its
  * slice of the container network; replicas reach each other by address across nodes, and the host
- * reaches a published port on each node's address. All traffic stays on this machine: loopback,
+ * reaches a published port on each node's address, balanced over the replicas of both nodes. All traffic stays on this machine: loopback,
  * the nodes' bridges and the replicas' namespaces.
  */
 import { after, before, describe, it } from 'node:test';
@@ -9,6 +9,7 @@ import * as assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import type { Node, Replica } from '@tide/api';
 import { TestCluster, running, waitFor } from './harness';
+import { get as getOnce } from './load.client';
 
 const BASE = 18270;
 const POD_CIDR = '100.64.72.0/22'; // four /24 slices, apart from the default 100.64.0.0/16's first ones
@@ -109,27 +110,32 @@ describe('bridge networking across two nodes', { timeout: 300_000 }, () => {
     }
   });
 
-  it('lets the host reach a replica by address and the published port on each node\'s address', async () => {
+  it('lets the host reach a replica by address, and the published port on each node\'s address reaches the replicas of both nodes', async () => {
     for (const replica of web) assert.equal(await get(`http://${replica.status!.ip}:8080/`), replica.metadata.name);
     for (const node of nodes) {
-      const local = web.find((r) => r.spec.nodeName === node.metadata.name)!;
-      const body = await waitFor(`port ${PUBLISHED} on ${node.spec.address}`, () => get(`http://${node.spec.address}:${PUBLISHED}/`));
-      assert.equal(body, local.metadata.name, `${node.metadata.name} forwards to its own replica`);
+      // TCP (the default protocol): each new connection goes to one replica, the less busy of two.
+      const names = await waitFor(`both replicas through ${node.spec.address}:${PUBLISHED}`, async () => {
+        const seen = new Set<string>();
+        for (let i = 0; i < 20; i++) seen.add((await getOnce(node.spec.address, PUBLISHED)).body);
+        return seen.size === 2 ? seen : undefined;
+      });
+      assert.deepEqual([...names].sort(), web.map((r) => r.metadata.name).sort(), `${node.metadata.name} balances over both nodes`);
     }
   });
 
-  it('stops publishing the port when no replica of the service is left', async () => {
+  it('closes connections while no replica is ready, and stops publishing the port when the service is deleted', async () => {
     const scaled = await cluster.tsctl(['scale', 'service', 'web', '--replicas', '0']);
     assert.equal(scaled.code, 0, scaled.stderr);
     for (const node of nodes) {
-      await waitFor(`port ${PUBLISHED} closed on ${node.spec.address}`, async () => {
-        try {
-          await get(`http://${node.spec.address}:${PUBLISHED}/`);
-          return false;
-        } catch (error) {
-          return /ECONNREFUSED/.test(String((error as { cause?: unknown }).cause ?? error));
-        }
+      await waitFor(`connections to ${node.spec.address}:${PUBLISHED} closed unanswered`, async () => {
+        const answer = await getOnce(node.spec.address, PUBLISHED);
+        return answer.status === 0 && /socket hang up|ECONNRESET/.test(answer.error ?? '');
       }, 30_000);
+    }
+    const deleted = await cluster.tsctl(['delete', 'service', 'web']);
+    assert.equal(deleted.code, 0, deleted.stderr);
+    for (const node of nodes) {
+      await waitFor(`port ${PUBLISHED} closed on ${node.spec.address}`, async () => /ECONNREFUSED/.test((await getOnce(node.spec.address, PUBLISHED)).error ?? ''), 30_000);
     }
   });
 });

@@ -28,6 +28,19 @@ describe('assignment of a replica', () => {
     assert.equal(sent.replicas[0].container?.readOnlyRootFilesystem, true);
   });
 
+  it('carries the probes with their defaults, and none when the service declares none', () => {
+    const probed = replicaOf({ ports: [{ name: 'http', containerPort: 8080 }], probes: { readiness: { httpGet: { path: '/ready', port: 'http' }, periodSeconds: 2 }, liveness: { exec: { command: ['true'] } } } });
+    const sent = overTheWire({ replicas: [toAssignment(probed), toAssignment(replicaOf({}))], revision: 1 });
+    const probes = sent.replicas[0].container?.probes;
+    assert.deepEqual(probes?.readiness?.httpGet, { path: '/ready', port: 8080 });
+    assert.equal(probes?.readiness?.periodSeconds, 2);
+    assert.equal(probes?.readiness?.failureThreshold, 3);
+    assert.deepEqual(probes?.liveness?.exec?.command, ['true']);
+    assert.equal(probes?.liveness?.httpGet, null);
+    assert.equal(probes?.startup, null);
+    assert.equal(sent.replicas[1].container?.probes, null);
+  });
+
   it('sends the proto defaults when the service sets neither (the runtime defaults apply)', () => {
     const sent = overTheWire({ replicas: [toAssignment(replicaOf({}))], revision: 1 });
     assert.equal(sent.replicas[0].container?.user, '');

@@ -4,24 +4,37 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { Logger } from '@nestjs/common';
-import { Node, Replica, canonicalJson } from '@tide/api';
+import { Node, Probes, Replica, ResolvedProbe, canonicalJson } from '@tide/api';
 import {
-  AgentServiceHandlers, Assignment, Assignments, NodeSlice, RegisterRequest__Output, ReplicaStatus__Output, StatusReport__Output,
-  loadAgentProto,
+  AgentServiceHandlers, Assignment, Assignments, Endpoints, HeartbeatRequest__Output, NodeSlice, Probe, Probes as ProbesMessage,
+  RegisterRequest__Output, StatusReport__Output, loadAgentProto,
 } from '@tide/proto';
-import { NodeLeases, NotFoundError, ObjectStore } from '@tide/store';
+import { CacheChange, ClusterCache, NodeLeases, ObjectStore } from '@tide/store';
 import { EventRecorder } from './controllers/events.recorder';
+import { EndpointsPublisher } from './endpoints/endpoints.publisher';
 import { PodCidrAllocator } from './network/pod-cidr.allocator';
-import { reportedStatus } from './replica.status';
+import { applyStatusReport } from './status.report';
 import { UsageCache } from './usage/usage.cache';
 
 type Stream = grpc.ServerWritableStream<{ nodeName: string }, Assignments>;
 
+const REFRESH_MS = 20;
+const SLICES_REFRESH_MS = 1000;
+
 export class AgentGrpcServer {
   private readonly logger = new Logger('AgentGrpc');
   private readonly server = new grpc.Server();
-  private readonly streams = new Map<Stream, { node: string; last: string }>();
+  private readonly streams = new Map<Stream, { node: string; last: string; slicesVersion: number }>();
+  /** Every node's slice, sorted, recomputed once per change of the node set (not once per stream). */
+  private slices?: NodeSlice[];
+  private slicesVersion = 0;
+  private lastSlicesRefresh = 0;
   private refreshTimer?: NodeJS.Timeout;
+  private slicesTimer?: NodeJS.Timeout;
+  /** Nodes whose assignments may have changed since the last refresh; `all` after a change of slices. */
+  private dirty = new Set<string>();
+  private all = false;
+  private unsubscribe?: () => void;
 
   constructor(
     private readonly store: ObjectStore,
@@ -29,6 +42,8 @@ export class AgentGrpcServer {
     private readonly events: EventRecorder,
     private readonly podCidrs: PodCidrAllocator,
     private readonly heartbeatIntervalMs: number,
+    private readonly cache: ClusterCache,
+    private readonly endpoints: EndpointsPublisher,
     private readonly usage?: UsageCache,
   ) {}
 
@@ -37,12 +52,13 @@ export class AgentGrpcServer {
     this.server.addService(proto.tide.v1.AgentService.service, this.handlers());
     await new Promise<void>((resolve, reject) =>
       this.server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (error) => (error ? reject(error) : resolve())));
-    await this.store.watch<Replica>('Replica', () => this.scheduleRefresh());
-    // Nodes joining (or getting a new address) change every agent's routes to the other slices.
-    await this.store.watch<Node>('Node', () => this.scheduleRefresh());
+    this.unsubscribe = this.cache.onChange((change) => this.changed(change));
   }
 
   async close(): Promise<void> {
+    this.unsubscribe?.();
+    clearTimeout(this.refreshTimer);
+    clearTimeout(this.slicesTimer);
     for (const stream of this.streams.keys()) stream.end();
     await new Promise<void>((resolve) => this.server.tryShutdown(() => resolve()));
   }
@@ -52,13 +68,14 @@ export class AgentGrpcServer {
       Register: (call, callback) => this.register(call.request).then((podCidr) => callback(null, {
         leaseTtlSeconds: this.leases.ttlSeconds, heartbeatIntervalMs: this.heartbeatIntervalMs, podCidr, clusterCidr: this.podCidrs.clusterCidr,
       }), (error) => callback(toStatus(error))),
-      Heartbeat: (call, callback) => this.leases.renew(call.request.nodeName).then((known) => callback(null, { known }), (error) => callback(toStatus(error))),
+      Heartbeat: (call, callback) => this.heartbeat(call.request).then((known) => callback(null, { known }), (error) => callback(toStatus(error))),
       WatchAssignments: (call) => this.watch(call as unknown as Stream),
       ReportStatus: (call, callback) => this.report(call.request).then(() => callback(null, {}), (error) => callback(toStatus(error))),
       ReportUsage: (call, callback) => {
         this.usage?.record(call.request);
         callback(null, {});
       },
+      WatchEndpoints: (call) => this.endpoints.watch(call as unknown as grpc.ServerWritableStream<{ nodeName: string }, Endpoints>),
     };
   }
 
@@ -67,7 +84,9 @@ export class AgentGrpcServer {
     const name = request.nodeName;
     const now = new Date().toISOString();
     const resources = (r: { cpuMillis: number; memoryBytes: number } | null) => ({ cpu: r?.cpuMillis ?? 0, memory: r?.memoryBytes ?? 0 });
-    const status = { capacity: resources(request.capacity), allocatable: resources(request.allocatable), ready: true, lastHeartbeat: now };
+    const status = {
+      capacity: resources(request.capacity), allocatable: resources(request.allocatable), ready: true, lastHeartbeat: now, images: [...request.images].sort(),
+    };
     // The lease first: a Node written ready without a live lease would be marked NotReady at once.
     await this.leases.grant(name);
     const existing = await this.store.get<Node>('Node', 'default', name);
@@ -84,78 +103,95 @@ export class AgentGrpcServer {
     return podCIDR;
   }
 
+  /** Renews the node's lease; a heartbeat that carries the node's images records them on the Node. */
+  private async heartbeat(request: HeartbeatRequest__Output): Promise<boolean> {
+    const known = await this.leases.renew(request.nodeName);
+    if (known && request.images) await this.recordImages(request.nodeName, [...request.images.refs].sort());
+    return known;
+  }
+
+  private async recordImages(name: string, images: string[]): Promise<void> {
+    if (canonicalJson(this.cache.get('Node', 'default', name)?.status?.images ?? []) === canonicalJson(images)) return;
+    await this.store.mutate<Node>('Node', 'default', name, (n) => {
+      if (!n.status || canonicalJson(n.status.images ?? []) === canonicalJson(images)) return undefined;
+      n.status = { ...n.status, images };
+      return n;
+    });
+  }
+
   private watch(stream: Stream): void {
     const node = stream.request.nodeName;
-    this.streams.set(stream, { node, last: '' });
+    this.streams.set(stream, { node, last: '', slicesVersion: -1 });
     stream.on('cancelled', () => this.streams.delete(stream));
     stream.on('close', () => this.streams.delete(stream));
-    void this.push(stream);
+    this.push(stream);
   }
 
-  /** Replica changes come in bursts: recompute the streams once per burst. */
+  /** Which streams a change concerns: a replica's node (before and after), or every node for slices. */
+  private changed(change: CacheChange): void {
+    if (change.kind === 'Replica') {
+      if (change.previous?.spec.nodeName) this.dirty.add(change.previous.spec.nodeName);
+      if (change.current?.spec.nodeName) this.dirty.add(change.current.spec.nodeName);
+    } else if (change.kind === 'resync' || (change.kind === 'Node' && sliceOf(change.previous) !== sliceOf(change.current))) {
+      // Nodes joining (or getting a new address) change every agent's routes to the other slices.
+      this.all = true;
+      this.slices = undefined;
+    } else {
+      return;
+    }
+    this.scheduleRefresh();
+  }
+
+  /**
+   * Replica changes come in bursts: recompute the concerned streams once per burst (20 ms). A change
+   * of slices goes to every stream, each message carrying every slice; while nodes join one after
+   * another that is at most once a second, or 500 nodes joining cost 500 × 500 × 500 slices sent.
+   */
   private scheduleRefresh(): void {
-    if (this.refreshTimer) return;
+    if (this.all && !this.slicesTimer) {
+      const delayMs = Math.max(REFRESH_MS, this.lastSlicesRefresh + SLICES_REFRESH_MS - Date.now());
+      this.slicesTimer = setTimeout(() => {
+        this.slicesTimer = undefined;
+        this.all = false;
+        this.lastSlicesRefresh = Date.now();
+        for (const stream of this.streams.keys()) this.push(stream);
+      }, delayMs);
+    }
+    if (this.dirty.size === 0 || this.refreshTimer) return;
     this.refreshTimer = setTimeout(() => {
       this.refreshTimer = undefined;
-      for (const stream of this.streams.keys()) void this.push(stream);
-    }, 20);
+      const dirty = this.dirty;
+      this.dirty = new Set();
+      for (const [stream, entry] of this.streams) if (dirty.has(entry.node)) this.push(stream);
+    }, REFRESH_MS);
   }
 
-  private async push(stream: Stream): Promise<void> {
+  private push(stream: Stream): void {
     const entry = this.streams.get(stream);
     if (!entry) return;
-    const { items, revision } = await this.store.list<Replica>('Replica');
-    const replicas = items.filter((r) => r.spec.nodeName === entry.node && !r.metadata.deletionTimestamp && r.status?.lastExit?.reason !== 'NodeLost');
-    const message: Assignments = { replicas: replicas.map(toAssignment), revision, nodes: await this.otherSlices(entry.node) };
-    const text = canonicalJson([message.replicas, message.nodes]);
-    if (text === entry.last) return;
+    const replicas = this.cache.replicasOn(entry.node)
+      .filter((r) => !r.metadata.deletionTimestamp && r.status?.lastExit?.reason !== 'NodeLost')
+      .sort((a, b) => `${a.metadata.namespace}/${a.metadata.name}`.localeCompare(`${b.metadata.namespace}/${b.metadata.name}`))
+      .map(toAssignment);
+    const text = canonicalJson(replicas);
+    const slices = this.allSlices();
+    if (text === entry.last && entry.slicesVersion === this.slicesVersion) return;
     entry.last = text;
-    stream.write(message);
+    entry.slicesVersion = this.slicesVersion;
+    stream.write({ replicas, revision: this.cache.revision, nodes: slices.filter((slice) => slice.nodeName !== entry.node) });
   }
 
-  private async otherSlices(node: string): Promise<NodeSlice[]> {
-    const { items } = await this.store.list<Node>('Node');
-    return items.filter((n) => n.metadata.name !== node && n.spec.podCIDR)
+  private allSlices(): NodeSlice[] {
+    if (this.slices) return this.slices;
+    this.slicesVersion++;
+    this.slices = this.cache.list('Node').filter((n) => n.spec.podCIDR)
       .map((n) => ({ nodeName: n.metadata.name, address: n.spec.address, podCidr: n.spec.podCIDR! }))
       .sort((a, b) => a.nodeName.localeCompare(b.nodeName));
+    return this.slices;
   }
 
   private async report(report: StatusReport__Output): Promise<void> {
-    for (const status of report.replicas) await this.applyStatus(report.nodeName, status);
-    // A terminating replica the agent does not report has no container there (any more): it is gone.
-    const reported = new Set(report.replicas.map((r) => `${r.namespace}/${r.name}`));
-    const { items } = await this.store.list<Replica>('Replica');
-    for (const r of items) {
-      if (r.spec.nodeName === report.nodeName && r.metadata.deletionTimestamp && !reported.has(`${r.metadata.namespace}/${r.metadata.name}`)) {
-        await this.store.delete('Replica', r.metadata.namespace, r.metadata.name, r.metadata.resourceVersion).catch(() => undefined);
-      }
-    }
-    for (const key of report.gone) {
-      const [namespace, name] = key.split('/');
-      const replica = await this.store.get<Replica>('Replica', namespace, name);
-      if (replica && (replica.metadata.deletionTimestamp || replica.spec.nodeName !== report.nodeName)) {
-        await this.store.delete('Replica', namespace, name, replica.metadata.resourceVersion).catch(() => undefined);
-      }
-    }
-  }
-
-  private async applyStatus(node: string, reported: ReplicaStatus__Output): Promise<void> {
-    let before: Replica | undefined;
-    await this.store.mutate<Replica>('Replica', reported.namespace, reported.name, (r) => {
-      if (r.spec.nodeName !== node) return undefined;
-      before = structuredClone(r);
-      const status = reportedStatus(r, reported);
-      if (canonicalJson(status) === canonicalJson(r.status ?? {})) return undefined;
-      r.status = status;
-      return r;
-    }).catch((error) => {
-      if (!(error instanceof NotFoundError)) throw error;
-    });
-    const exit = reported.lastExit;
-    if (before && exit && reported.restartCount > (before.status?.restartCount ?? 0)) {
-      await this.events.record({ kind: 'Replica', namespace: reported.namespace, name: reported.name },
-        'Warning', exit.reason || 'Exited', `container exited (${exit.hasCode ? `code ${exit.code}` : exit.signal || 'unknown'}); restart ${reported.restartCount}`);
-    }
+    await applyStatusReport(this.store, this.cache, this.events, report);
   }
 }
 
@@ -171,8 +207,22 @@ export function toAssignment(replica: Replica): Assignment {
       terminationGracePeriodSeconds: t.terminationGracePeriodSeconds, network: t.network,
       user: t.user ?? '', readOnlyRootFilesystem: t.readOnlyRootFilesystem ?? false,
       ports: t.ports.map((p) => ({ name: p.name ?? '', containerPort: p.containerPort, publish: p.publish ?? 0 })),
+      ...(t.probes ? { probes: toProbes(t.probes) } : {}),
     },
   };
+}
+
+function sliceOf(node: Node | undefined): string {
+  return node ? `${node.spec.address}|${node.spec.podCIDR ?? ''}` : '';
+}
+
+function toProbes(probes: Probes<ResolvedProbe>): ProbesMessage {
+  const toProbe = (p: ResolvedProbe | undefined): Probe | null => (p ? {
+    httpGet: p.httpGet ?? null, tcpSocket: p.tcpSocket ?? null, exec: p.exec ?? null,
+    initialDelaySeconds: p.initialDelaySeconds, periodSeconds: p.periodSeconds, timeoutSeconds: p.timeoutSeconds,
+    successThreshold: p.successThreshold, failureThreshold: p.failureThreshold,
+  } : null);
+  return { readiness: toProbe(probes.readiness), liveness: toProbe(probes.liveness), startup: toProbe(probes.startup) };
 }
 
 function toStatus(error: unknown): grpc.ServiceError {

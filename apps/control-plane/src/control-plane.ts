@@ -5,7 +5,7 @@
 import * as path from 'node:path';
 import { INestApplication, Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { Etcd3, EtcdSupervisor, LeaderElection, NodeLeases, ObjectStore, PodCidrClaims, Watcher } from '@tide/store';
+import { ClusterCache, Etcd3, EtcdSupervisor, LeaderElection, NodeLeases, ObjectStore, PodCidrClaims, Watcher } from '@tide/store';
 import { AgentGrpcServer } from './agent.grpc';
 import { attachExecProxy } from './api/exec.proxy';
 import { AppModule } from './app.module';
@@ -14,6 +14,7 @@ import { AutoscalerController } from './controllers/autoscaler.controller';
 import { ConsolidationController } from './controllers/consolidation.controller';
 import { DrainController } from './controllers/drain.controller';
 import { EventRecorder } from './controllers/events.recorder';
+import { EndpointsPublisher } from './endpoints/endpoints.publisher';
 import { LeaderRunner } from './controllers/leader.runner';
 import { NodeLifecycleController } from './controllers/node-lifecycle.controller';
 import { SchedulerLoop } from './controllers/scheduler.loop';
@@ -31,10 +32,12 @@ export class ControlPlane {
   private client?: Etcd3;
   private app?: INestApplication;
   private grpc?: AgentGrpcServer;
+  private endpoints?: EndpointsPublisher;
   private election?: LeaderElection;
   private runner?: LeaderRunner;
   private leases?: NodeLeases;
-  private watchers: Watcher[] = [];
+  private cache?: ClusterCache;
+  private readonly watchers: Watcher[] = [];
   private endExecSessions?: () => void;
 
   constructor(private readonly config: ControlPlaneConfig) {}
@@ -48,9 +51,13 @@ export class ControlPlane {
     registerServiceReplicaGauges(metrics, store);
     const events = new EventRecorder(store, `control-plane/${this.config.id}`);
     this.leases = new NodeLeases(this.client, this.config.nodeLeaseSeconds);
-    const services = new ServiceController(store, events);
-    const scheduler = new SchedulerLoop(store, events, metrics);
-    const nodes = new NodeLifecycleController(store, this.leases, events, this.config.nodeGraceSeconds);
+    // Every instance keeps the cache: the agents' endpoint reads it too, not only the leader's loops.
+    const cache = new ClusterCache(this.client, (line) => this.logger.warn(line));
+    this.cache = cache;
+    await cache.start();
+    const services = new ServiceController(store, events, cache);
+    const scheduler = new SchedulerLoop(store, cache, events, metrics);
+    const nodes = new NodeLifecycleController(store, this.leases, events, this.config.nodeGraceSeconds, cache);
     const drains = new DrainController(store, events);
     const consolidation = new ConsolidationController(store, events, this.config.consolidation);
     const autoscaler = new AutoscalerController(store, events, usage, new AutoscalerMetrics(metrics));
@@ -63,10 +70,12 @@ export class ControlPlane {
       { name: 'autoscaler', periodMs: 1000, run: () => autoscaler.sync(), kicked: false },
     ]);
     this.runner = runner;
-    for (const kind of ['Service', 'Replica', 'Node'] as const) this.watchers.push(await store.watch(kind, () => runner.kick()));
+    cache.onChange((change) => change.kind !== 'Allocation' && runner.kick());
     this.watchers.push(await watchSchedulingLatency(metrics, store, () => this.election?.isLeader ?? false));
     const podCidrs = new PodCidrAllocator(this.config.podCidr, new PodCidrClaims(this.client));
-    this.grpc = new AgentGrpcServer(store, this.leases, events, podCidrs, Math.max(500, (this.config.nodeLeaseSeconds * 1000) / 3), usage);
+    this.endpoints = new EndpointsPublisher(store);
+    await this.endpoints.start();
+    this.grpc = new AgentGrpcServer(store, this.leases, events, podCidrs, Math.max(500, (this.config.nodeLeaseSeconds * 1000) / 3), cache, this.endpoints, usage);
     await this.grpc.listen(this.config.grpcListen);
     this.election = new LeaderElection(this.client, this.config.id, {
       onElected: () => { this.logger.log(`${this.config.id} is the leader`); metrics.leader.set(1); runner.start(); },
@@ -96,9 +105,11 @@ export class ControlPlane {
   async stop(): Promise<void> {
     this.runner?.stop();
     await this.election?.resign();
+    await this.cache?.stop();
     for (const watcher of this.watchers) await watcher.cancel().catch(() => undefined);
     this.endExecSessions?.();
     await this.app?.close();
+    await this.endpoints?.close();
     await this.grpc?.close();
     this.leases?.close();
     this.client?.close();

@@ -6,15 +6,19 @@ import {
 } from '@tide/runtime';
 import { AgentConfig, allocatableOf } from './config/agent.config';
 import { createAgentMetrics } from './agent.metrics';
+import { PublishedPort__Output } from '@tide/proto';
 import { ControlPlaneClient } from './control-plane/control-plane.client';
 import { statusReport } from './control-plane/status.report';
 import { AgentHttpServer, startAgentHttp } from './http/agent.http';
 import { registerResourceMetrics } from './metrics/resource.metrics';
-import { UsageReporter } from './metrics/usage.reporter';
+import { USAGE_REPORT_INTERVAL_MS, UsageReporter } from './metrics/usage.reporter';
 import { AgentNetwork } from './network/agent.network';
-import { publishedReplicas } from './proxy/published.replicas';
+import { Prober } from './probes/prober';
+import { probeCheck } from './probes/probe.check';
+import { probedContainers, verdictFor } from './probes/replica.probes';
+import { BalancerMetrics } from './proxy/balancer.metrics';
+import { LoadBalancer } from './proxy/load.balancer';
 import { planPublishedPorts } from './proxy/publish.plan';
-import { TcpForwarder } from './proxy/tcp.forwarder';
 import { containerId, replicaKey } from './reconcile/container-spec.builder';
 import { Reconciler } from './reconcile/reconciler';
 import { ReplicaStateFile } from './reconcile/replica.state-file';
@@ -30,7 +34,10 @@ export class NodeAgent {
   private reconciler?: Reconciler;
   private reportTimer?: NodeJS.Timeout;
   private network?: AgentNetwork;
-  private forwarder?: TcpForwarder;
+  private balancer?: LoadBalancer;
+  private prober?: Prober;
+  /** The last endpoints the control plane pushed (kept through its outages). */
+  private endpoints: PublishedPort__Output[] = [];
   private publishing: Promise<void> = Promise.resolve();
   private conflicts = '';
   private baseImages: Promise<void> = Promise.resolve();
@@ -54,11 +61,16 @@ export class NodeAgent {
       stateDir: config.stateDir, imageDir: config.imageDir, warmPool: config.warmPool, bridge: () => network.current(),
     });
     const runtime: ContainerRuntime = this.runtime;
-    this.forwarder = new TcpForwarder(config.address, this.log);
     const metrics = createAgentMetrics(config.name, () => this.reconciler);
+    const traffic = new BalancerMetrics();
+    traffic.register(metrics.registry);
+    this.balancer = new LoadBalancer(config.address, traffic, this.log);
+    const prober = new Prober({ check: probeCheck(runtime), onChange: (key) => this.reconciler?.probesChanged(key) });
+    this.prober = prober;
     const reconciler = new Reconciler({
       runtime, logDir, state: new ReplicaStateFile(path.join(config.stateDir, 'replicas.json')),
       onChange: () => this.changed(), onRestart: (record) => metrics.recordRestart(record), log: this.log,
+      probes: (record) => verdictFor(prober, record),
     });
     this.reconciler = reconciler;
     await reconciler.adopt();
@@ -66,12 +78,13 @@ export class NodeAgent {
       registry: metrics.registry, runtime, views: () => reconciler.views(), paths: [config.stateDir, config.imageDir],
     });
     const scratchDir = path.join(config.stateDir, 'scratch');
+    const images = createImageService({ imageDir: config.imageDir, runtime });
     fs.rmSync(scratchDir, { recursive: true, force: true }); // uploads of requests cut short by a crash
     this.server = await startAgentHttp({
       address: config.address, port: config.port, registry: metrics.registry, scratchDir,
       logPath: (namespace, name) => (reconciler.records.has(replicaKey(namespace, name)) ? reconciler.logPath(namespace, name) : undefined),
       health: () => ({ ok: true, text: this.client?.isConnected() ? 'ok' : 'ok (not connected to the control plane)' }),
-      images: this.imagesAfterBaseImages(createImageService({ imageDir: config.imageDir, runtime })),
+      images: this.imagesAfterBaseImages(images),
       exec: async (namespace, name, options) => {
         if (!reconciler.records.get(replicaKey(namespace, name))?.container) {
           throw new RuntimeError('NotFound', `replica ${namespace}/${name} is not running on this node`);
@@ -79,9 +92,9 @@ export class NodeAgent {
         return runtime.exec(containerId(namespace, name), options);
       },
     });
-    this.client = this.connect(reconciler);
+    this.client = this.connect(reconciler, images);
     this.client.start();
-    this.usageReporter = new UsageReporter(config.name, sampler, () => this.client);
+    this.usageReporter = new UsageReporter(config.name, sampler, () => this.client, USAGE_REPORT_INTERVAL_MS, traffic);
     this.usageReporter.start();
     this.log(`serving on http://${config.address}:${config.port}, control plane ${config.controlPlane}`);
   }
@@ -114,7 +127,7 @@ export class NodeAgent {
     } };
   }
 
-  private connect(reconciler: Reconciler): ControlPlaneClient {
+  private connect(reconciler: Reconciler, images: ImageService): ControlPlaneClient {
     const { config } = this;
     const allocatable = allocatableOf(config.capacity);
     return new ControlPlaneClient({
@@ -128,29 +141,39 @@ export class NodeAgent {
         void this.network!.routeTo(assignments.nodes);
         reconciler.setDesired(assignments.replicas);
       },
+      onEndpoints: (endpoints) => {
+        this.endpoints = endpoints.ports;
+        this.publishSoon();
+      },
       report: () => statusReport(config.name, reconciler.views(), reconciler.goneKeys()),
       onReportAcknowledged: (report) => reconciler.acknowledgeGone(report.gone ?? []),
+      images: async () => (await images.list()).map((image) => image.ref),
       log: this.log,
     });
   }
 
   private changed(): void {
+    if (this.reconciler) this.prober?.sync(probedContainers(this.reconciler.records.values(), this.config.address));
     this.reportSoon();
     this.publishSoon();
   }
 
-  /** The published ports follow the running replicas; plans are applied one after the other. */
+  /**
+   * The balancer follows the endpoints the control plane pushes, minus local replicas this agent
+   * already knows are not ready; plans are applied one after the other.
+   */
   private publishSoon(): void {
     const reconciler = this.reconciler;
-    const forwarder = this.forwarder;
-    if (!reconciler || !forwarder) return;
+    const balancer = this.balancer;
+    if (!reconciler || !balancer) return;
     this.publishing = this.publishing.then(async () => {
-      const plan = planPublishedPorts(publishedReplicas(reconciler.views()), this.config.address);
+      const ready = new Set(reconciler.views().filter((v) => v.ready).map((v) => v.record.key));
+      const plan = planPublishedPorts(this.endpoints, { node: this.config.name, isReady: (key) => ready.has(key) });
       const conflicts = plan.conflicts.join('; ');
       if (conflicts && conflicts !== this.conflicts) this.log(`warning: ${conflicts}`);
       this.conflicts = conflicts;
-      await forwarder.apply(plan.ports);
-    });
+      await balancer.apply(plan.ports);
+    }).catch((error: Error) => this.log(`cannot apply the load balancer plan: ${error.message}`));
   }
 
   private reportSoon(): void {
@@ -167,8 +190,9 @@ export class NodeAgent {
     clearTimeout(this.reportTimer);
     this.usageReporter?.stop();
     this.reconciler?.stop();
+    this.prober?.stop();
     this.client?.close();
-    await this.forwarder?.close();
+    await this.balancer?.close();
     // Bounded: the process exits right after, and its waiting inits die with it anyway (PDEATHSIG).
     await Promise.race([this.runtime?.close(), new Promise((resolve) => setTimeout(resolve, POOL_CLOSE_MS).unref())]);
     await this.server?.close();

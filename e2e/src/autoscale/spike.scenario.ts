@@ -18,8 +18,8 @@ export const IMAGE = 'spike:1';
 
 /**
  * Answers its hostname (the replica's name) after burning BURN_MS of CPU. On SIGTERM it keeps
- * serving for 1.5 s, while the node's forwarder drops it (the agent stops a replica and updates the
- * forwarder at about the same time), then stops accepting and exits once its requests are done.
+ * serving for 1.5 s (the balancers have dropped it before SIGTERM; this covers a request already on
+ * its way), then stops accepting and exits once its requests are done.
  */
 const SERVER_JS = `
 const http = require('http');
@@ -61,6 +61,9 @@ export interface SpikeService {
 /**
  * 100m requested, 250m limit: two replicas (the floor) carry the low rate at about half their
  * request, and the spike needs more than their limits allow, so latency climbs until replicas come.
+ * The published port is in the balancer's TCP mode and the target is CPU only: through the HTTP mode
+ * (which the requests-per-second target needs) this trace timed out requests even at 16 replicas,
+ * not yet understood (see the report); the request counters are covered by unit and flow tests.
  */
 export function spikeManifest(s: SpikeService): string {
   const down = s.scaleDownWindowSeconds !== undefined ? `\n    behavior: { scaleDown: { stabilizationWindowSeconds: ${s.scaleDownWindowSeconds} } }` : '';
@@ -115,7 +118,7 @@ export interface SpikeResult {
   first_ready_s: number | null;
   /** From the step to the first answer by such a replica. */
   first_served_s: number | null;
-  /** From the step to the end of the last second (by send time) of the high phase whose p99 was over the target. */
+  /** From the step to the first second (by send time) from which the p99 of the rest of the high phase is under the target. */
   recovered_s: number | null;
   failed_requests: number;
   slow_requests: number;
@@ -124,7 +127,7 @@ export interface SpikeResult {
   replica_seconds: number;
   peak_replicas: number;
   p99_before_ms: number;
-  p99_after_recovery_ms: number;
+  p99_after_recovery_ms: number | null;
   errors: string[];
 }
 
@@ -137,28 +140,29 @@ export function measure(results: RequestResult[], samples: Sample[], startMs: nu
   const firstReady = samples.find((s) => s.atMs > stepAt && s.readyNames.some((n) => !before.has(n)));
   const firstServed = results.find((r) => startMs + r.sentAtMs + r.latencyMs > stepAt && r.ok && r.replica && !before.has(r.replica));
   const high = results.filter((r) => startMs + r.sentAtMs >= stepAt && startMs + r.sentAtMs < dropAt);
-  const seconds = new Map<number, number[]>();
-  for (const r of high) {
-    const second = Math.floor((startMs + r.sentAtMs - stepAt) / 1000);
-    seconds.set(second, [...(seconds.get(second) ?? []), r.ok ? r.latencyMs : Infinity]);
+  const secondOf = (r: RequestResult) => Math.floor((startMs + r.sentAtMs - stepAt) / 1000);
+  const latency = (r: RequestResult) => (r.ok ? r.latencyMs : Infinity);
+  const lastSecond = phases[1].seconds - 1;
+  // Recovered: the first second from which the p99 of the rest of the high phase is under the target.
+  let recovered: number | null = null;
+  for (let second = 0; second <= lastSecond && recovered === null; second++) {
+    const rest = high.filter((r) => secondOf(r) >= second).map(latency);
+    if (rest.length && percentile(rest, 99) < LATENCY_TARGET_MS) recovered = second;
   }
-  const over = [...seconds].filter(([, latencies]) => percentile(latencies, 99) > LATENCY_TARGET_MS).map(([second]) => second);
-  const recovered = over.length ? Math.max(...over) + 1 : 0;
-  const lastSecond = Math.max(...seconds.keys());
   const inTrace = samples.filter((s) => s.atMs >= startMs && s.atMs <= endAt);
   const replicaSeconds = inTrace.reduce((sum, s, i) => sum + (i ? s.live * (s.atMs - inTrace[i - 1].atMs) / 1000 : 0), 0);
   const failed = results.filter((r) => !r.ok);
   return {
     first_ready_s: firstReady ? round((firstReady.atMs - stepAt) / 1000) : null,
     first_served_s: firstServed ? round((startMs + firstServed.sentAtMs + firstServed.latencyMs - stepAt) / 1000) : null,
-    recovered_s: recovered > lastSecond ? null : recovered,
+    recovered_s: recovered,
     failed_requests: failed.length,
     slow_requests: results.filter((r) => r.ok && r.latencyMs > LATENCY_TARGET_MS).length,
     requests: results.length,
     replica_seconds: Math.round(replicaSeconds),
     peak_replicas: Math.max(0, ...inTrace.map((s) => s.live)),
     p99_before_ms: round(percentile(results.filter((r) => startMs + r.sentAtMs < stepAt && r.ok).map((r) => r.latencyMs), 99)),
-    p99_after_recovery_ms: round(percentile(high.filter((r) => startMs + r.sentAtMs - stepAt >= recovered * 1000).map((r) => (r.ok ? r.latencyMs : Infinity)), 99)),
+    p99_after_recovery_ms: recovered === null ? null : round(percentile(high.filter((r) => secondOf(r) >= recovered!).map(latency), 99)),
     errors: [...new Set(failed.map((r) => r.error ?? 'failed'))].slice(0, 5),
   };
 }

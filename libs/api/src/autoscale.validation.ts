@@ -1,6 +1,6 @@
 /** Validation of `spec.autoscale` (types.ts AutoscaleSpec), every error with its field path. */
 import { CronError, isTimeZone, parseCron } from './cron';
-import type { Checker } from './validation';
+import type { Checker } from './field.checker';
 
 type Json = Record<string, unknown>;
 

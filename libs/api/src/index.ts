@@ -7,3 +7,4 @@ export * from './images';
 export * from './exec.protocol';
 export * from './usage';
 export * from './cron';
+export * from './probes';

@@ -20,7 +20,7 @@ describe('replicaTemplate', () => {
     assert.equal(templateHash(replicaTemplate(scaled)), templateHash(replicaTemplate(base)));
     assert.notEqual(templateHash(replicaTemplate(changed)), templateHash(replicaTemplate(base)));
   });
-  it('carries user and readOnlyRootFilesystem only when set, so that existing hashes stay', () => {
+  it('carries user, readOnlyRootFilesystem and probes only when set, so that existing hashes stay', () => {
     // The hash of `base` before these fields existed (issue 2's templates, when host was the only
     // network): adding them must not restart every replica of every service on upgrade. (A service
     // that never named its network does change: the default became bridge, a new container.)
@@ -29,10 +29,22 @@ describe('replicaTemplate', () => {
     const off = replicaTemplate({ ...host, spec: { ...host.spec, readOnlyRootFilesystem: false } });
     assert.equal('readOnlyRootFilesystem' in off, false);
     assert.equal(templateHash(off), '3114f04473', 'false is the default: same template');
+    const noProbes = replicaTemplate({ ...host, spec: { ...host.spec, probes: {} } });
+    assert.equal('probes' in noProbes, false);
+    assert.equal(templateHash(noProbes), '3114f04473', 'no probe declared: same template');
     const secured = replicaTemplate({ ...base, spec: { ...base.spec, user: 'app:staff', readOnlyRootFilesystem: true } });
     assert.equal(secured.user, 'app:staff');
     assert.equal(secured.readOnlyRootFilesystem, true);
     assert.notEqual(templateHash(secured), templateHash(replicaTemplate(base)));
+  });
+  it('carries placement.maxSkew only when set, so that existing hashes stay', () => {
+    const host = { ...base, spec: { ...base.spec, network: 'host' as const } };
+    const placed = { ...host, spec: { ...host.spec, placement: { nodeSelector: undefined } } };
+    assert.equal('maxSkew' in replicaTemplate(placed), false);
+    assert.equal(templateHash(replicaTemplate(placed)), '3114f04473');
+    const skewed = replicaTemplate({ ...host, spec: { ...host.spec, placement: { maxSkew: 3 } } });
+    assert.equal(skewed.maxSkew, 3);
+    assert.notEqual(templateHash(skewed), '3114f04473');
   });
   it('names replicas service-hash-random', () => {
     assert.match(replicaName('web', 'abcdef1234', () => 0), /^web-abcde-bbbbb$/);

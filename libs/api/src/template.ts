@@ -3,6 +3,7 @@
  * stable hash that changes exactly when what the replicas run changes.
  */
 import { createHash } from 'node:crypto';
+import { resolveProbes } from './probes';
 import { parseCpu, parseMemory } from './quantity';
 import { ReplicaTemplate, Service } from './types';
 
@@ -14,6 +15,7 @@ export function replicaTemplate(service: Service): ReplicaTemplate {
   const limits = spec.resources?.limits ?? {};
   const limitCpu = limits.cpu === undefined ? undefined : parseCpu(limits.cpu);
   const limitMemory = limits.memory === undefined ? undefined : parseMemory(limits.memory);
+  const probes = resolveProbes(spec.probes, spec.ports ?? []);
   return {
     image: spec.image,
     command: spec.command ?? [],
@@ -38,6 +40,8 @@ export function replicaTemplate(service: Service): ReplicaTemplate {
     // Only when set: a template without them keeps the hash it had before these fields existed.
     ...(spec.user !== undefined ? { user: spec.user } : {}),
     ...(spec.readOnlyRootFilesystem ? { readOnlyRootFilesystem: true } : {}),
+    ...(spec.placement?.maxSkew !== undefined ? { maxSkew: spec.placement.maxSkew } : {}),
+    ...(probes ? { probes } : {}),
   };
 }
 

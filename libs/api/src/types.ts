@@ -45,10 +45,60 @@ export interface ServicePort {
   containerPort: number;
   /** Port every node's load balancer listens on. */
   publish?: number;
+  /**
+   * How the load balancer carries the published port: TCP (default) forwards connections, HTTP
+   * balances each request over keep-alive connections and counts them. TCP is the default because
+   * it works for every protocol, HTTP included; HTTP on a port that does not speak it would break it.
+   */
   protocol?: 'TCP' | 'HTTP';
 }
 
 export type RestartPolicy = 'Always' | 'OnFailure' | 'Never';
+
+/**
+ * A check the node agent runs against a replica (Kubernetes semantics): exactly one of `httpGet`
+ * (a status from 200 to 399 passes), `tcpSocket` (a connection passes) or `exec` (exit code 0 passes).
+ */
+export interface Probe {
+  /** `port`: a number, or the name of one of the Service's ports. */
+  httpGet?: { path?: string; port: number | string };
+  tcpSocket?: { port: number | string };
+  exec?: { command: string[] };
+  /** Seconds after the container started before the first check (default 0). */
+  initialDelaySeconds?: number;
+  /** Seconds between checks (default 10). */
+  periodSeconds?: number;
+  /** Seconds a check may take; a slower one failed (default 1). */
+  timeoutSeconds?: number;
+  /** Passes in a row that make a failed probe pass (default 1; liveness and startup: must be 1). */
+  successThreshold?: number;
+  /** Failures in a row that make the probe fail (default 3). */
+  failureThreshold?: number;
+}
+
+/** A probe as the agent runs it: every number given, the path defaulted. */
+export interface ResolvedProbe {
+  httpGet?: { path: string; port: number };
+  tcpSocket?: { port: number };
+  exec?: { command: string[] };
+  initialDelaySeconds: number;
+  periodSeconds: number;
+  timeoutSeconds: number;
+  successThreshold: number;
+  failureThreshold: number;
+}
+
+/**
+ * readiness: only a passing replica receives traffic. liveness: a failing replica is restarted.
+ * startup: until it passes, the other two do not run; failing it restarts the replica.
+ */
+export interface Probes<P = Probe> {
+  readiness?: P;
+  liveness?: P;
+  startup?: P;
+}
+
+export type ProbeKind = keyof Probes;
 export type NetworkMode = 'bridge' | 'host';
 
 export interface ServiceSpec {
@@ -68,6 +118,7 @@ export interface ServiceSpec {
   user?: string;
   /** Mounts the container's root filesystem read-only. */
   readOnlyRootFilesystem?: boolean;
+  probes?: Probes;
   /**
    * Replicas follow the load between `minReplicas` and `maxReplicas` (docs/ARCHITECTURE.md). With
    * autoscale set, `replicas` is only the initial count (default `minReplicas`); afterwards the
@@ -192,6 +243,10 @@ export interface ReplicaTemplate {
   nodeSelector?: Record<string, string>;
   user?: string;
   readOnlyRootFilesystem?: boolean;
+  /** Only the probes a Service declares, defaults filled in. */
+  probes?: Probes<ResolvedProbe>;
+  /** placement.maxSkew, only when the Service sets it (the scheduler's default applies otherwise). */
+  maxSkew?: number;
 }
 
 /**
@@ -271,6 +326,8 @@ export interface NodeStatus {
   /** When the node was found NotReady; its replicas are replaced once the grace period has passed. */
   notReadySince?: string;
   message?: string;
+  /** References of the images in the node's store ("name:tag"), as its agent last reported them. */
+  images?: string[];
 }
 
 export type Node = TideObject<'Node', NodeSpec, NodeStatus>;

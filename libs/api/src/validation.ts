@@ -3,14 +3,12 @@
  * errors of a document are collected, and a valid document comes back with its defaults filled.
  */
 import { checkAutoscale } from './autoscale.validation';
+import { Checker, FieldError, describe } from './field.checker';
+import { checkProbes } from './probes';
 import { parseCpu, parseMemory } from './quantity';
 import { API_VERSION, Service, ServiceSpec } from './types';
 
-export interface FieldError {
-  document: number;
-  path: string;
-  message: string;
-}
+export type { FieldError };
 
 export type ValidationResult = { ok: true; object: Service } | { ok: false; errors: FieldError[] };
 
@@ -20,7 +18,7 @@ export const DEFAULT_NAMESPACE = 'default';
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const SPEC_FIELDS = [
   'replicas', 'image', 'command', 'args', 'env', 'workingDir', 'resources', 'ports', 'network',
-  'restartPolicy', 'terminationGracePeriodSeconds', 'placement', 'user', 'readOnlyRootFilesystem', 'autoscale',
+  'restartPolicy', 'terminationGracePeriodSeconds', 'placement', 'user', 'readOnlyRootFilesystem', 'probes', 'autoscale',
 ];
 
 /** "uid", "uid:gid", "name" or "name:group"; names as useradd accepts them. */
@@ -29,68 +27,6 @@ const USER_SPEC = /^([0-9]+|[A-Za-z_][A-Za-z0-9_.-]*\$?)(:([0-9]+|[A-Za-z_][A-Za
 const MAX_ID = 2 ** 32 - 2;
 
 type Json = Record<string, unknown>;
-
-/** Collects the errors of one document, each with its field path (exported for autoscale.validation.ts). */
-export class Checker {
-  readonly errors: FieldError[] = [];
-  constructor(private readonly document: number) {}
-
-  fail(path: string, message: string): void {
-    this.errors.push({ document: this.document, path, message });
-  }
-
-  isObject(value: unknown, path: string): value is Json {
-    if (typeof value === 'object' && value !== null && !Array.isArray(value)) return true;
-    this.fail(path, `must be a mapping, got ${describe(value)}`);
-    return false;
-  }
-
-  onlyKnown(value: Json, path: string, known: readonly string[]): void {
-    for (const key of Object.keys(value)) {
-      if (!known.includes(key)) this.fail(`${path}.${key}`, `unknown field (known: ${known.join(', ')})`);
-    }
-  }
-
-  string(value: unknown, path: string): value is string {
-    if (typeof value === 'string') return true;
-    this.fail(path, `must be a string, got ${describe(value)}`);
-    return false;
-  }
-
-  stringArray(value: unknown, path: string): void {
-    if (!Array.isArray(value)) return this.fail(path, `must be a list of strings, got ${describe(value)}`);
-    value.forEach((item, i) => this.string(item, `${path}[${i}]`));
-  }
-
-  stringMap(value: unknown, path: string): void {
-    if (!this.isObject(value, path)) return;
-    for (const [key, item] of Object.entries(value)) this.string(item, `${path}.${key}`);
-  }
-
-  integer(value: unknown, path: string, min: number, max = Number.MAX_SAFE_INTEGER): value is number {
-    if (typeof value === 'number' && Number.isInteger(value) && value >= min && value <= max) return true;
-    const range = max === Number.MAX_SAFE_INTEGER ? `≥ ${min}` : `between ${min} and ${max}`;
-    this.fail(path, `must be an integer ${range}, got ${describe(value)}`);
-    return false;
-  }
-
-  boolean(value: unknown, path: string): void {
-    if (typeof value !== 'boolean') this.fail(path, `must be true or false, got ${describe(value)}`);
-  }
-
-  oneOf(value: unknown, path: string, allowed: readonly string[]): void {
-    if (typeof value !== 'string' || !allowed.includes(value)) {
-      this.fail(path, `must be one of ${allowed.join(', ')}, got ${describe(value)}`);
-    }
-  }
-}
-
-function describe(value: unknown): string {
-  if (value === null || value === undefined) return 'nothing';
-  if (Array.isArray(value)) return 'a list';
-  if (typeof value === 'object') return 'a mapping';
-  return `${typeof value} ${JSON.stringify(value)}`;
-}
 
 export function validateDocument(doc: unknown, documentIndex: number): ValidationResult {
   const c = new Checker(documentIndex);
@@ -146,6 +82,7 @@ function checkServiceSpec(c: Checker, spec: Json): void {
   if (spec.readOnlyRootFilesystem !== undefined) c.boolean(spec.readOnlyRootFilesystem, 'spec.readOnlyRootFilesystem');
   if (spec.resources !== undefined) checkResources(c, spec.resources);
   if (spec.ports !== undefined) checkPorts(c, spec.ports);
+  if (spec.probes !== undefined) checkProbes(c, spec.probes, spec.ports);
   if (spec.placement !== undefined && c.isObject(spec.placement, 'spec.placement')) {
     c.onlyKnown(spec.placement, 'spec.placement', ['nodeSelector', 'maxSkew']);
     if (spec.placement.nodeSelector !== undefined) c.stringMap(spec.placement.nodeSelector, 'spec.placement.nodeSelector');

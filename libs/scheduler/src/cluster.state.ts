@@ -15,11 +15,7 @@ export class ClusterState {
   constructor(nodes: readonly NodeInfo[]) {
     this.nodes = nodes.map((node) => ({ ...node, requested: { ...node.requested } }));
     this.owned = new Array<boolean>(nodes.length).fill(false);
-    for (const node of nodes) {
-      const counts = node.replicasOfService;
-      if (!counts) continue;
-      for (const key in counts) this.serviceCounts.set(key, (this.serviceCounts.get(key) ?? 0) + counts[key]);
-    }
+    for (const node of nodes) this.addServiceCounts(node.replicasOfService, 1);
   }
 
   serviceReplicas(replica: PendingReplica): number {
@@ -41,7 +37,29 @@ export class ClusterState {
     this.serviceCounts.set(key, (this.serviceCounts.get(key) ?? 0) + 1);
     this.version++;
   }
+
+  /**
+   * Replaces what node `index` holds (bindings made elsewhere, replicas that ended): the control
+   * plane's cache feeding a long-lived state between cycles. Class fields are not changed here.
+   */
+  replaceHolding(index: number, holding: NodeHolding): void {
+    const node = this.nodes[index];
+    this.addServiceCounts(node.replicasOfService, -1);
+    node.requested = { ...holding.requested };
+    node.replicasOfService = { ...(holding.replicasOfService ?? {}) };
+    node.hostPorts = new Set(holding.hostPorts ?? []);
+    this.owned[index] = true;
+    this.addServiceCounts(node.replicasOfService, 1);
+    this.version++;
+  }
+
+  private addServiceCounts(counts: Record<string, number> | undefined, sign: 1 | -1): void {
+    for (const key in counts ?? {}) this.serviceCounts.set(key, (this.serviceCounts.get(key) ?? 0) + sign * counts![key]);
+  }
 }
+
+/** The fields of a NodeInfo that change as replicas come and go (everything else is the node's class). */
+export type NodeHolding = Pick<NodeInfo, 'requested' | 'replicasOfService' | 'hostPorts'>;
 
 /** A node nothing has been placed on: every such node of one class answers every plugin alike. */
 export function isPristine(node: NodeInfo): boolean {

@@ -7,8 +7,8 @@
  * 4. a replica no node takes gets every node's reason from the reference filters.
  */
 import { largestFirstBalanced } from './batch.order';
-import { ClusterState } from './cluster.state';
-import { IndexedPlacer } from './node.index';
+import { ClusterState, NodeHolding } from './cluster.state';
+import { IndexedPlacer, classKey } from './node.index';
 import { DEFAULT_PROFILE, Plugins, SchedulerProfile, buildPlugins } from './registry';
 import { Placer, ScanPlacer, firstRejection, replicaContext } from './scan.placer';
 import { Binding, NodeInfo, PendingReplica, Resources, ScheduleResult, Unschedulable } from './types';
@@ -27,18 +27,21 @@ export function indexable(plugins: Plugins): boolean {
 /**
  * A scheduler over one snapshot that keeps its working copy and index between batches: what the
  * control plane's scheduler cache does between cycles. Bindings it returns are already counted;
- * anything else that changes a node needs a new Scheduler.
+ * `update` takes in what changed elsewhere (bindings by others, replicas that ended) node by node;
+ * a node added, removed or changed in its class fields needs a new Scheduler.
  */
 export class Scheduler {
   private readonly state: ClusterState;
   private readonly plugins: Plugins;
   private readonly placer: Placer;
   private readonly largest: Resources;
+  private readonly indexOf = new Map<string, number>();
   private explained: { key: string; version: number; reasons: Record<string, string> } | undefined;
 
   constructor(nodes: readonly NodeInfo[], options: SchedulerOptions = {}) {
     this.plugins = buildPlugins(options.profile ?? DEFAULT_PROFILE);
     this.state = new ClusterState(nodes);
+    nodes.forEach((node, index) => this.indexOf.set(node.name, index));
     const scan = options.placer === 'scan' || !indexable(this.plugins);
     this.placer = scan ? new ScanPlacer(this.state, this.plugins) : new IndexedPlacer(this.state, this.plugins);
     this.largest = largestNode(nodes);
@@ -59,6 +62,26 @@ export class Scheduler {
       }
     }
     return { bindings, unschedulable };
+  }
+
+  /**
+   * Takes in a node's current holding (requested, replicas per service, host ports). Returns false,
+   * changing nothing, when the node is unknown or its class fields (labels, allocatable, images,
+   * ready, cordoned) differ: the caller builds a new Scheduler then.
+   */
+  update(node: NodeInfo): boolean {
+    const index = this.indexOf.get(node.name);
+    if (index === undefined || classKey(this.state.nodes[index]) !== classKey(node)) return false;
+    if (sameHolding(this.state.nodes[index], node)) return true;
+    this.state.replaceHolding(index, node);
+    this.placer.changed(index);
+    return true;
+  }
+
+  /** The scheduler's current view of a node (its working copy: bindings of this scheduler included). */
+  node(name: string): Readonly<NodeInfo> | undefined {
+    const index = this.indexOf.get(name);
+    return index === undefined ? undefined : this.state.nodes[index];
   }
 
   /**
@@ -83,6 +106,13 @@ export class Scheduler {
 /** Places a whole batch from one snapshot; the snapshot's objects are left untouched. */
 export function scheduleBatch(nodes: readonly NodeInfo[], pending: readonly PendingReplica[], options: SchedulerOptions = {}): ScheduleResult {
   return new Scheduler(nodes, options).schedule(pending);
+}
+
+function sameHolding(a: NodeHolding, b: NodeHolding): boolean {
+  if (a.requested.cpu !== b.requested.cpu || a.requested.memory !== b.requested.memory) return false;
+  const ports = (n: NodeHolding) => [...(n.hostPorts ?? [])].sort((x, y) => x - y).join(',');
+  const services = (n: NodeHolding) => Object.entries(n.replicasOfService ?? {}).filter(([, count]) => count > 0).sort().join(';');
+  return ports(a) === ports(b) && services(a) === services(b);
 }
 
 /** The largest allocatable CPU and memory: the scale requests are compared on. */

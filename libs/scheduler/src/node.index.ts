@@ -138,6 +138,33 @@ export class IndexedPlacer implements Placer {
     this.insert(index);
   }
 
+  /**
+   * The node's holding was replaced: it leaves its cell or the pristine pool and is filed again,
+   * into the pool (kept in index order after `head`, so its first member is still the earliest
+   * pristine node) when it holds nothing any more.
+   */
+  changed(index: number): void {
+    const nodeClass = this.classOf[index];
+    const cell = this.cellOf[index];
+    if (cell) this.remove(index, cell);
+    else nodeClass.pristine.splice(this.poolPosition(nodeClass, index), 1);
+    this.cellOf[index] = undefined;
+    if (!isPristine(this.state.nodes[index])) return this.insert(index);
+    nodeClass.pristine.splice(this.poolPosition(nodeClass, index), 0, index);
+  }
+
+  /** Where `index` is (or would go) in the pool's unbound part, which is sorted by index. */
+  private poolPosition(nodeClass: NodeClass, index: number): number {
+    let low = nodeClass.head;
+    let high = nodeClass.pristine.length;
+    while (low < high) {
+      const mid = (low + high) >> 1;
+      if (nodeClass.pristine[mid] < index) low = mid + 1;
+      else high = mid;
+    }
+    return low;
+  }
+
   /** Feasible-looking cells of the passing classes whose bound can still win, best bound first. */
   private cellsByBound(passing: NodeClass[], replica: PendingReplica): { cell: Cell; bound: number }[] {
     const found: { cell: Cell; bound: number }[] = [];

@@ -12,6 +12,8 @@ export interface Placer {
   place(replica: PendingReplica): number;
   /** Called after the state committed a binding to node `index`. */
   bound(index: number): void;
+  /** Called after the state replaced what node `index` holds (ClusterState.replaceHolding). */
+  changed(index: number): void;
 }
 
 export function firstRejection(
@@ -61,5 +63,9 @@ export class ScanPlacer implements Placer {
 
   bound(): void {
     // Nothing cached: the next placement reads the state afresh.
+  }
+
+  changed(): void {
+    // Nothing cached either.
   }
 }

@@ -6,3 +6,5 @@ export * from './etcd.supervisor';
 export * from './node.leases';
 export * from './leader.election';
 export * from './pod-cidr.claims';
+export * from './node.allocations';
+export * from './cluster.cache';

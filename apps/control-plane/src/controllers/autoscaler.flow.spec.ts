@@ -6,7 +6,7 @@
 import { after, before, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { Replica, Service, TideEvent, validateDocument } from '@tide/api';
-import { ObjectStore } from '@tide/store';
+import { ClusterCache, ObjectStore } from '@tide/store';
 import { TestEtcd, startTestEtcd } from '@tide/store/dist/testing';
 import { applyDocuments } from '../api/apply.service';
 import { ControlPlaneMetrics } from '../metrics';
@@ -34,14 +34,26 @@ describe('autoscaler controller on a real etcd', { timeout: 60_000 }, () => {
   const autoscalerMetrics = new AutoscalerMetrics(metrics);
   let events: EventRecorder;
   let services: ServiceController;
+  let cache: ClusterCache;
 
   before(async () => {
     etcd = await startTestEtcd();
     store = new ObjectStore(etcd.client);
+    cache = new ClusterCache(etcd.client);
+    await cache.start();
     events = new EventRecorder(store, 'test');
-    services = new ServiceController(store, events);
+    services = new ServiceController(store, events, cache);
   });
-  after(async () => etcd?.stop());
+  after(async () => {
+    await cache?.stop();
+    await etcd?.stop();
+  });
+
+  /** The service controller reads the cache: let it catch up with every write so far. */
+  async function servicesSync(): Promise<void> {
+    await cache.waitFor(Number((await etcd.client.get('/tide/none').exec()).header.revision));
+    await services.sync();
+  }
 
   const service = async () => (await store.get<Service>('Service', 'auto', 'shop'))!;
   const replicas = async () => (await store.list<Replica>('Replica', 'auto')).items.filter((r) => !r.metadata.deletionTimestamp);
@@ -65,14 +77,14 @@ describe('autoscaler controller on a real etcd', { timeout: 60_000 }, () => {
     clock += 1000;
     await agentsReport(coresEach((await replicas()).length));
     await controller.sync();
-    await services.sync();
+    await servicesSync();
   }
 
   it('panics to what the load needs, records why, keeps status; a new leader waits a whole down window before scaling in', async () => {
     await applyDocuments(store, [MANIFEST]);
     assert.equal((await service()).spec.replicas, 1, 'starts at minReplicas');
     const leader = new AutoscalerController(store, events, usage, autoscalerMetrics, () => clock);
-    await services.sync();
+    await servicesSync();
     for (let i = 0; i < 3; i++) await second(leader, () => 0.05); // one replica at its 50% target
     assert.equal((await service()).spec.replicas, 1);
 

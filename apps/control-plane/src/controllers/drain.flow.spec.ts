@@ -6,7 +6,7 @@
 import { after, before, beforeEach, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { Node, Replica, Service, TideEvent } from '@tide/api';
-import { ObjectStore } from '@tide/store';
+import { ClusterCache, ObjectStore } from '@tide/store';
 import { TestEtcd, startTestEtcd } from '@tide/store/dist/testing';
 import { ControlPlaneMetrics } from '../metrics';
 import { ConsolidationController } from './consolidation.controller';
@@ -18,6 +18,8 @@ import { SchedulerLoop } from './scheduler.loop';
 import { ServiceController } from './service.controller';
 
 const GI = 2 ** 30;
+/** The controllers read the cluster through one cache, as in the control plane (started below). */
+let cache: ClusterCache;
 
 /** One leader's loops; a new instance is what a restarted control plane starts with. */
 class Loops {
@@ -28,8 +30,8 @@ class Loops {
 
   constructor(store: ObjectStore, consolidation = true) {
     const events = new EventRecorder(store, 'test');
-    this.services = new ServiceController(store, events);
-    this.scheduler = new SchedulerLoop(store, events, new ControlPlaneMetrics());
+    this.services = new ServiceController(store, events, cache);
+    this.scheduler = new SchedulerLoop(store, cache, events, new ControlPlaneMetrics());
     this.drains = new DrainController(store, events);
     this.consolidation = new ConsolidationController(store, events, { enabled: consolidation, delaySeconds: 0 });
   }
@@ -58,8 +60,13 @@ describe('drain and consolidation on a real etcd', { timeout: 120_000 }, () => {
   before(async () => {
     etcd = await startTestEtcd();
     store = new ObjectStore(etcd.client);
+    cache = new ClusterCache(etcd.client);
+    await cache.start();
   });
-  after(async () => etcd?.stop());
+  after(async () => {
+    await cache?.stop();
+    await etcd?.stop();
+  });
   beforeEach(async () => {
     await etcd.client.delete().prefix('/tide/').exec();
   });

@@ -2,6 +2,16 @@
 import { Kind, TideEvent } from '@tide/api';
 import { ObjectStore } from '@tide/store';
 
+/** Events written per transaction by recordAll (etcd allows 128 operations). */
+const EVENTS_PER_TXN = 100;
+
+export interface EventRecord {
+  object: { kind: Kind; namespace: string; name: string };
+  type: 'Normal' | 'Warning';
+  reason: string;
+  message: string;
+}
+
 export class EventRecorder {
   private sequence = 0;
 
@@ -10,18 +20,26 @@ export class EventRecorder {
     private readonly source: string,
   ) {}
 
-  async record(
-    object: { kind: Kind; namespace: string; name: string },
-    type: 'Normal' | 'Warning',
-    reason: string,
-    message: string,
-  ): Promise<void> {
+  async record(object: EventRecord['object'], type: EventRecord['type'], reason: string, message: string): Promise<void> {
+    await this.store.create(this.event({ object, type, reason, message })).catch(() => undefined);
+  }
+
+  /** Many events in few transactions (a scheduling cycle's bindings): events are best effort. */
+  async recordAll(records: EventRecord[]): Promise<void> {
+    const events = records.map((record) => this.event(record));
+    const writes: Promise<unknown>[] = [];
+    for (let i = 0; i < events.length; i += EVENTS_PER_TXN) {
+      writes.push(this.store.createAll(events.slice(i, i + EVENTS_PER_TXN)).catch(() => undefined));
+    }
+    await Promise.all(writes);
+  }
+
+  private event({ object, type, reason, message }: EventRecord): TideEvent {
     const namespace = object.kind === 'Node' ? 'default' : object.namespace;
     const name = `${object.name}.${Date.now().toString(36)}${(this.sequence++ % 1296).toString(36).padStart(2, '0')}`;
-    const event: TideEvent = {
+    return {
       apiVersion: 'tide/v1', kind: 'Event', metadata: { name, namespace },
       spec: { involvedObject: { ...object, namespace }, type, reason, message, timestamp: new Date().toISOString(), source: this.source },
     };
-    await this.store.create(event).catch(() => undefined);
   }
 }

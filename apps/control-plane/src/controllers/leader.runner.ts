@@ -5,6 +5,9 @@
  */
 import { Logger } from '@nestjs/common';
 
+/** A burst of changes is taken in by one run this long after its first change. */
+const KICK_DELAY_MS = 20;
+
 export interface Loop {
   name: string;
   periodMs: number;
@@ -16,7 +19,10 @@ export interface Loop {
 export class LeaderRunner {
   private readonly logger = new Logger('LeaderRunner');
   private timers = new Map<string, NodeJS.Timeout>();
+  /** When each loop's timer fires: a kick never postpones a run that is due sooner. */
+  private due = new Map<string, number>();
   private running = new Set<string>();
+  private kickedWhileRunning = new Set<string>();
   private active = false;
 
   constructor(private readonly loops: Loop[]) {}
@@ -30,17 +36,29 @@ export class LeaderRunner {
     this.active = false;
     for (const timer of this.timers.values()) clearTimeout(timer);
     this.timers.clear();
+    this.due.clear();
   }
 
   /** Runs every loop soon (used by watches: a change is a hint, the loop re-reads everything). */
   kick(): void {
     if (!this.active) return;
-    for (const loop of this.loops) if (loop.kicked !== false && !this.running.has(loop.name)) this.schedule(loop, 20);
+    for (const loop of this.loops) {
+      if (loop.kicked === false) continue;
+      // A change during a run may have come too late for it: run again soon after, not a period later.
+      if (this.running.has(loop.name)) this.kickedWhileRunning.add(loop.name);
+      else this.schedule(loop, KICK_DELAY_MS);
+    }
   }
 
   private schedule(loop: Loop, delayMs: number): void {
+    const at = Date.now() + delayMs;
+    if (this.timers.has(loop.name) && (this.due.get(loop.name) ?? Infinity) <= at) return;
     clearTimeout(this.timers.get(loop.name));
-    this.timers.set(loop.name, setTimeout(() => void this.runOnce(loop), delayMs));
+    this.due.set(loop.name, at);
+    this.timers.set(loop.name, setTimeout(() => {
+      this.timers.delete(loop.name);
+      void this.runOnce(loop);
+    }, delayMs));
   }
 
   private async runOnce(loop: Loop): Promise<void> {
@@ -52,7 +70,8 @@ export class LeaderRunner {
       this.logger.warn(`${loop.name}: ${(error as Error).message}`);
     } finally {
       this.running.delete(loop.name);
-      if (this.active) this.schedule(loop, loop.periodMs);
+      const kicked = this.kickedWhileRunning.delete(loop.name);
+      if (this.active) this.schedule(loop, kicked ? KICK_DELAY_MS : loop.periodMs);
     }
   }
 }

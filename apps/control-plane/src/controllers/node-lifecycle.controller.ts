@@ -3,7 +3,7 @@
  * reason NodeLost so that the service controller replaces them elsewhere.
  */
 import { Node, Replica } from '@tide/api';
-import { NodeLeases, ObjectStore } from '@tide/store';
+import { ClusterCache, NodeLeases, ObjectStore } from '@tide/store';
 import { EventRecorder } from './events.recorder';
 import { holdsResources } from './scheduler.loop';
 
@@ -13,11 +13,12 @@ export class NodeLifecycleController {
     private readonly leases: NodeLeases,
     private readonly events: EventRecorder,
     private readonly graceSeconds: number,
+    private readonly cache: ClusterCache,
   ) {}
 
   async sync(): Promise<void> {
     const alive = await this.leases.alive();
-    const nodes = (await this.store.list<Node>('Node')).items;
+    const nodes: Node[] = this.cache.list('Node');
     for (const node of nodes) {
       const name = node.metadata.name;
       if (node.status?.ready && !alive.has(name)) {
@@ -34,12 +35,17 @@ export class NodeLifecycleController {
   private async setReady(node: Node, ready: boolean): Promise<void> {
     const name = node.metadata.name;
     const now = new Date().toISOString();
+    let changed = false;
     await this.store.mutate<Node>('Node', 'default', name, (n) => {
+      // The cache may lag a write of ours by a moment: never restart the grace period.
+      if ((n.status?.ready ?? false) === ready) return undefined;
+      changed = true;
       const { notReadySince: _since, message: _message, ...status } = n.status!;
       n.status = ready ? { ...status, ready: true, lastHeartbeat: now }
         : { ...status, ready: false, notReadySince: now, message: 'no heartbeat from its agent: the node lease expired' };
       return n;
     });
+    if (!changed) return;
     await this.events.record({ kind: 'Node', namespace: 'default', name }, ready ? 'Normal' : 'Warning', ready ? 'NodeReady' : 'NodeNotReady',
       ready ? 'heartbeats resumed' : 'the node\'s lease expired: no heartbeat from its agent');
   }
@@ -50,7 +56,7 @@ export class NodeLifecycleController {
   }
 
   private async evict(node: string): Promise<void> {
-    const replicas = (await this.store.list<Replica>('Replica')).items.filter((r) => r.spec.nodeName === node);
+    const replicas: Replica[] = this.cache.replicasOn(node);
     for (const replica of replicas) {
       const { namespace, name } = replica.metadata;
       if (replica.metadata.deletionTimestamp) {

@@ -1,112 +1,126 @@
 /**
- * One scheduling cycle: snapshot nodes and replicas, place every Pending replica with the
- * bin-packing engine, commit the bindings in etcd transactions that compare each replica's revision
- * (a conflicting replica is simply tried again next cycle), and record why the rest did not fit.
+ * One scheduling cycle, from the cache (a consistent snapshot of etcd at one revision):
+ * 1. wait until the cache has seen this scheduler's last commits, and bring the kept node view up
+ *    to date (scheduler.view.ts);
+ * 2. place every Pending replica in one batch (libs/scheduler);
+ * 3. commit the bindings in transactions guarded by the nodes' allocation records (binding.commit.ts);
+ * 4. replicas of a refused transaction are placed again from a fresh view, a few rounds per cycle;
+ * 5. replicas no node takes get their summary and per-node reasons, and an event.
  */
-import { Node, Replica, canonicalJson } from '@tide/api';
-import { NodeInfo, PendingReplica, hostPortsOf, scheduleBatch } from '@tide/scheduler';
-import { ObjectStore } from '@tide/store';
+import { Replica, canonicalJson, normalizeImageReference } from '@tide/api';
+import { PendingReplica, hostPortsOf } from '@tide/scheduler';
+import { ClusterCache, ObjectStore } from '@tide/store';
 import { ControlPlaneMetrics } from '../metrics';
+import { commitBindings } from './binding.commit';
 import { EventRecorder } from './events.recorder';
+import { SchedulerView } from './scheduler.view';
 import { isTerminating } from './service.plan';
 
-/** etcd allows 128 operations per transaction by default. */
-const MAX_TXN_OPS = 100;
+export { holdsResources, nodeInfo, nodeInfos } from './scheduler.view';
 
-export function holdsResources(replica: Replica): boolean {
-  const phase = replica.status?.phase;
-  return replica.spec.nodeName !== undefined && phase !== 'Succeeded' && phase !== 'Failed';
-}
+/** Refused replicas are placed again at most this many times within one cycle (then next cycle). */
+const COMMIT_ROUNDS = 4;
 
-export function nodeInfos(nodes: Node[], replicas: Replica[]): NodeInfo[] {
-  const infos = new Map<string, NodeInfo>(nodes.map((node) => [node.metadata.name, {
-    name: node.metadata.name,
-    labels: node.metadata.labels ?? {},
-    allocatable: node.status?.allocatable ?? { cpu: 0, memory: 0 },
-    requested: { cpu: 0, memory: 0 },
-    ready: node.status?.ready ?? false,
-    // A node being emptied (drain, consolidation) takes no new replicas, as a cordoned one.
-    cordoned: (node.spec.cordoned ?? false) || node.spec.drain !== undefined,
-    replicasOfService: {},
-    hostPorts: new Set<number>(),
-    // Nodes do not report their images yet; a node that runs a replica has that replica's image.
-    images: new Set<string>(),
-  }]));
-  for (const replica of replicas) {
-    const info = replica.spec.nodeName ? infos.get(replica.spec.nodeName) : undefined;
-    if (!info || !holdsResources(replica)) continue;
-    info.requested.cpu += replica.spec.template.requests.cpuMillis;
-    info.requested.memory += replica.spec.template.requests.memoryBytes;
-    const key = `${replica.metadata.namespace}/${replica.spec.service}`;
-    info.replicasOfService![key] = (info.replicasOfService![key] ?? 0) + 1;
-    for (const port of hostPortsOf(replica.spec.template)) (info.hostPorts as Set<number>).add(port);
-    (info.images as Set<string>).add(replica.spec.template.image);
-  }
-  return [...infos.values()];
+export interface SchedulerLoopOptions {
+  /** Called after placement, before each commit round (tests use it to make two schedulers race). */
+  beforeCommit?(round: number): Promise<void>;
+  /** Which pending replicas this loop places (default all; tests give two loops different ones). */
+  select?(replica: Replica): boolean;
 }
 
 export class SchedulerLoop {
+  readonly view: SchedulerView;
+  private lastCommit = 0;
+
   constructor(
     private readonly store: ObjectStore,
+    private readonly cache: ClusterCache,
     private readonly events: EventRecorder,
     private readonly metrics: ControlPlaneMetrics,
-  ) {}
+    private readonly options: SchedulerLoopOptions = {},
+  ) {
+    this.view = new SchedulerView(cache);
+  }
 
   async cycle(): Promise<void> {
+    await this.cache.waitFor(this.lastCommit);
     const stopTimer = this.metrics.schedulingCycle.startTimer();
-    const nodes = (await this.store.list<Node>('Node')).items;
-    const replicas = (await this.store.list<Replica>('Replica')).items;
-    const pending = replicas.filter((r) => !r.spec.nodeName && !isTerminating(r));
+    let pending = this.pending();
     this.metrics.pendingReplicas.set(pending.length);
-    if (pending.length === 0) return void stopTimer();
-    const byName = new Map(pending.map((r) => [`${r.metadata.namespace}/${r.metadata.name}`, r]));
-    const result = scheduleBatch(nodeInfos(nodes, replicas), pending.map(toPending));
-    const bound = result.bindings.map(({ replica, node }) => {
-      const r = structuredClone(byName.get(`${replica.namespace}/${replica.name}`)!);
-      r.spec.nodeName = node;
-      r.status = { phase: 'Scheduled', ready: false, restartCount: r.status?.restartCount ?? 0 };
-      return r;
-    });
-    for (let i = 0; i < bound.length; i += MAX_TXN_OPS) {
-      const chunk = bound.slice(i, i + MAX_TXN_OPS);
-      const committed = await this.store.updateAll(chunk);
-      this.metrics.schedulingAttempts.inc({ result: committed ? 'scheduled' : 'conflict' }, chunk.length);
-      if (committed) for (const r of chunk) await this.recordScheduled(r);
-    }
-    for (const u of result.unschedulable) {
-      this.metrics.schedulingAttempts.inc({ result: 'unschedulable' });
-      await this.markUnschedulable(byName.get(`${u.replica.namespace}/${u.replica.name}`)!, u.summary, u.reasons);
+    for (let round = 0; round < COMMIT_ROUNDS && pending.length > 0; round++) {
+      const refused = await this.placeAndCommit(pending, round);
+      if (refused.length === 0) break;
+      // A fresh view: the cache has seen whatever refused the transactions (and our own commits).
+      await this.cache.waitFor(this.lastCommit);
+      const again = new Set(refused.map(keyOf));
+      pending = this.pending().filter((r) => again.has(keyOf(r)));
     }
     stopTimer();
   }
 
-  private async recordScheduled(replica: Replica): Promise<void> {
-    await this.events.record({ kind: 'Replica', namespace: replica.metadata.namespace, name: replica.metadata.name },
-      'Normal', 'Scheduled', `assigned to node ${replica.spec.nodeName}`);
+  private pending(): Replica[] {
+    const select = this.options.select ?? (() => true);
+    return this.cache.list('Replica').filter((r) => !r.spec.nodeName && !isTerminating(r) && select(r));
+  }
+
+  /** One placement and commit round; answers the replicas of refused transactions. */
+  private async placeAndCommit(pending: Replica[], round: number): Promise<Replica[]> {
+    const scheduler = this.view.current();
+    const byKey = new Map(pending.map((r) => [keyOf(r), r]));
+    const result = scheduler.schedule(pending.map(toPending));
+    const byNode = new Map<string, Replica[]>();
+    for (const { replica, node } of result.bindings) {
+      const bound = structuredClone(byKey.get(`${replica.namespace}/${replica.name}`)!);
+      bound.spec.nodeName = node;
+      bound.status = { phase: 'Scheduled', ready: false, restartCount: bound.status?.restartCount ?? 0 };
+      byNode.set(node, [...(byNode.get(node) ?? []), bound]);
+    }
+    await this.options.beforeCommit?.(round);
+    const outcome = await commitBindings(this.store, this.cache, byNode, (node) => ({ requested: { ...scheduler.node(node)!.requested } }));
+    this.lastCommit = Math.max(this.lastCommit, outcome.revision);
+    this.view.markDirty(outcome.refusedNodes);
+    this.metrics.schedulingAttempts.inc({ result: 'scheduled' }, outcome.committed.length);
+    if (outcome.refused.length) this.metrics.schedulingAttempts.inc({ result: 'conflict' }, outcome.refused.length);
+    await this.events.recordAll(outcome.committed.map((r) => ({
+      object: { kind: 'Replica' as const, namespace: r.metadata.namespace, name: r.metadata.name },
+      type: 'Normal' as const, reason: 'Scheduled', message: `assigned to node ${r.spec.nodeName}`,
+    })));
+    for (const u of result.unschedulable) {
+      this.metrics.schedulingAttempts.inc({ result: 'unschedulable' });
+      await this.markUnschedulable(byKey.get(`${u.replica.namespace}/${u.replica.name}`)!, u.summary, u.reasons);
+    }
+    return outcome.refused;
   }
 
   private async markUnschedulable(replica: Replica, summary: string, reasons: Record<string, string>): Promise<void> {
     const unschedulable = { summary, nodes: reasons };
     if (canonicalJson(replica.status?.unschedulable ?? {}) === canonicalJson(unschedulable)) return;
     const { namespace, name } = replica.metadata;
-    await this.store.mutate<Replica>('Replica', namespace, name, (r) => {
+    const written = await this.store.mutate<Replica>('Replica', namespace, name, (r) => {
       if (r.spec.nodeName) return undefined;
       r.status = { ...(r.status ?? { phase: 'Pending', ready: false, restartCount: 0 }), unschedulable, message: summary };
       return r;
     }).catch(() => undefined);
+    this.lastCommit = Math.max(this.lastCommit, Number(written?.metadata.resourceVersion ?? 0));
     await this.events.record({ kind: 'Replica', namespace, name }, 'Warning', 'FailedScheduling', summary);
   }
 }
 
+function keyOf(replica: Replica): string {
+  return `${replica.metadata.namespace}/${replica.metadata.name}`;
+}
+
 export function toPending(replica: Replica): PendingReplica {
+  const template = replica.spec.template;
   return {
     namespace: replica.metadata.namespace,
     name: replica.metadata.name,
     service: replica.spec.service,
-    cpu: replica.spec.template.requests.cpuMillis,
-    memory: replica.spec.template.requests.memoryBytes,
-    image: replica.spec.template.image,
-    hostPorts: hostPortsOf(replica.spec.template),
-    ...(replica.spec.template.nodeSelector ? { nodeSelector: replica.spec.template.nodeSelector } : {}),
+    cpu: template.requests.cpuMillis,
+    memory: template.requests.memoryBytes,
+    image: normalizeImageReference(template.image),
+    hostPorts: hostPortsOf(template),
+    ...(template.nodeSelector ? { nodeSelector: template.nodeSelector } : {}),
+    ...(template.maxSkew !== undefined ? { maxSkew: template.maxSkew } : {}),
   };
 }

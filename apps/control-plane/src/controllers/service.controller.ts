@@ -1,19 +1,28 @@
 /** Keeps every Service's replicas matching its spec; terminates the replicas of deleted Services. */
 import { Replica, Service, canonicalJson } from '@tide/api';
-import { NotFoundError, ObjectStore } from '@tide/store';
+import { ClusterCache, NotFoundError, ObjectStore } from '@tide/store';
 import { EventRecorder } from './events.recorder';
 import { Move } from './replica.moves';
 import { isTerminating, planService, serviceStatus } from './service.plan';
 
+/** New replicas of one service are created this many per transaction. */
+const CREATES_PER_TXN = 100;
+
 export class ServiceController {
+  /** The revision of our latest write: a pass reads the cache only once it has seen it (read your writes). */
+  private written = 0;
+
   constructor(
     private readonly store: ObjectStore,
     private readonly events: EventRecorder,
+    private readonly cache: ClusterCache,
   ) {}
 
   async sync(): Promise<void> {
-    const services = (await this.store.list<Service>('Service')).items;
-    const replicas = (await this.store.list<Replica>('Replica')).items;
+    // Without this, a pass right after creating replicas would not see them yet and create more.
+    await this.cache.waitFor(this.written);
+    const services: Service[] = this.cache.list('Service');
+    const replicas: Replica[] = this.cache.list('Replica');
     const byService = new Map<string, Replica[]>();
     for (const replica of replicas) {
       const key = `${replica.metadata.namespace}/${replica.spec.service}`;
@@ -32,8 +41,8 @@ export class ServiceController {
 
   private async syncService(service: Service, replicas: Replica[]): Promise<void> {
     const plan = planService(service, replicas);
-    for (const replica of plan.create) await this.store.create(replica);
-    for (const replica of plan.terminate) await terminateReplica(this.store, replica);
+    await this.createAll(plan.create);
+    for (const replica of plan.terminate) this.wrote(await terminateReplica(this.store, replica));
     for (const move of plan.completed) await this.recordMoved(service, move);
     const scaled = plan.terminate.length - plan.completed.length;
     if (plan.create.length || scaled) {
@@ -46,9 +55,9 @@ export class ServiceController {
     // status.autoscale belongs to the autoscaler controller: kept as stored.
     const status = { ...serviceStatus(service, replicas), ...(service.status?.autoscale ? { autoscale: service.status.autoscale } : {}) };
     if (canonicalJson(status) !== canonicalJson(service.status ?? {})) {
-      await this.store.mutate<Service>('Service', service.metadata.namespace, service.metadata.name, (s) => ({
+      this.wrote(await this.store.mutate<Service>('Service', service.metadata.namespace, service.metadata.name, (s) => ({
         ...s, status: { ...status, autoscale: s.status?.autoscale },
-      })).catch(ignoreNotFound);
+      })).catch(ignoreNotFound));
     }
   }
 
@@ -58,6 +67,20 @@ export class ServiceController {
       { kind: 'Service', namespace: service.metadata.namespace, name: service.metadata.name }, 'Normal', 'Moved',
       `${why}: replica ${old.metadata.name} on node ${old.spec.nodeName ?? '<none>'} replaced by ${replacement.metadata.name} on node ${replacement.spec.nodeName ?? '<none>'}, which is ready; stopping the old one`,
     );
+  }
+
+  /** In transactions of CREATES_PER_TXN; a batch refused for a taken name is created one by one. */
+  private async createAll(replicas: Replica[]): Promise<void> {
+    for (let i = 0; i < replicas.length; i += CREATES_PER_TXN) {
+      const batch = replicas.slice(i, i + CREATES_PER_TXN);
+      const { created, revision } = await this.store.createAll(batch);
+      this.written = Math.max(this.written, revision);
+      if (!created) for (const replica of batch) this.wrote(await this.store.create(replica).catch(() => undefined));
+    }
+  }
+
+  private wrote(object: { metadata: { resourceVersion?: string } } | void | undefined): void {
+    this.written = Math.max(this.written, Number(object?.metadata.resourceVersion ?? 0));
   }
 }
 
@@ -69,12 +92,12 @@ function ignoreNotFound(error: unknown): void {
  * Marks a replica for termination; its agent stops the container and reports it gone. A replica
  * that never reached a node has no container, so it is deleted right away.
  */
-export async function terminateReplica(store: ObjectStore, replica: Replica): Promise<void> {
+export async function terminateReplica(store: ObjectStore, replica: Replica): Promise<Replica | void> {
   if (!replica.spec.nodeName) {
     await store.delete('Replica', replica.metadata.namespace, replica.metadata.name).catch(() => undefined);
     return;
   }
-  await store.mutate<Replica>('Replica', replica.metadata.namespace, replica.metadata.name, (r) => {
+  return store.mutate<Replica>('Replica', replica.metadata.namespace, replica.metadata.name, (r) => {
     if (r.metadata.deletionTimestamp) return undefined;
     r.metadata.deletionTimestamp = new Date().toISOString();
     r.status = { ...(r.status ?? { ready: false, restartCount: 0, phase: 'Terminating' }), phase: 'Terminating', ready: false };

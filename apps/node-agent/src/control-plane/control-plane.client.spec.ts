@@ -2,7 +2,8 @@ import { after, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as grpc from '@grpc/grpc-js';
 import {
-  AgentServiceHandlers, Assignments__Output, RegisterRequest__Output, StatusReport__Output, UsageReport__Output, loadAgentProto,
+  AgentServiceHandlers, Assignments__Output, Endpoints__Output, HeartbeatRequest__Output, RegisterRequest__Output, StatusReport__Output,
+  UsageReport__Output, loadAgentProto,
 } from '@tide/proto';
 import { ControlPlaneClient } from './control-plane.client';
 
@@ -11,6 +12,7 @@ class FakeControlPlane {
   readonly registrations: RegisterRequest__Output[] = [];
   readonly reports: StatusReport__Output[] = [];
   readonly usage: UsageReport__Output[] = [];
+  readonly heartbeats: HeartbeatRequest__Output[] = [];
   known = true;
   private server?: grpc.Server;
 
@@ -22,7 +24,10 @@ class FakeControlPlane {
         this.known = true;
         done(null, { leaseTtlSeconds: 10, heartbeatIntervalMs: 200 });
       },
-      Heartbeat: (_call, done) => done(null, { known: this.known }),
+      Heartbeat: (call, done) => {
+        this.heartbeats.push(call.request);
+        done(null, { known: this.known });
+      },
       WatchAssignments: (call) => {
         call.write({ revision: 7, replicas: [{ namespace: 'default', name: 'web-1', service: 'web', templateHash: 'h' }] });
       },
@@ -33,6 +38,9 @@ class FakeControlPlane {
       ReportUsage: (call, done) => {
         this.usage.push(call.request);
         done(null, {});
+      },
+      WatchEndpoints: (call) => {
+        call.write({ revision: 7, ports: [{ namespace: 'default', service: 'web', publish: 18080, protocol: 'HTTP', endpoints: [{ address: '100.64.0.2', port: 8080, replica: 'web-1', nodeName: 'node-1' }] }] });
       },
     };
     server.addService(loadAgentProto().tide.v1.AgentService.service, handlers);
@@ -57,6 +65,7 @@ async function eventually(what: string, check: () => boolean, timeoutMs = 8000, 
 describe('control-plane client', () => {
   const controlPlane = new FakeControlPlane();
   const received: Assignments__Output[] = [];
+  const endpoints: Endpoints__Output[] = [];
   const acknowledged: string[][] = [];
   const logs: string[] = [];
   let client: ControlPlaneClient | undefined;
@@ -75,6 +84,7 @@ describe('control-plane client', () => {
         capacity: { cpuMillis: 2000, memoryBytes: 4096 }, allocatable: { cpuMillis: 1900, memoryBytes: 4000 },
       },
       onAssignments: (assignments) => received.push(assignments),
+      onEndpoints: (message) => endpoints.push(message),
       report: () => ({ nodeName: 'node-1', replicas: [], gone: ['default/old-1'] }),
       onReportAcknowledged: (report) => acknowledged.push(report.gone ?? []),
       log: (line) => logs.push(`${new Date().toISOString()} ${line}`),
@@ -88,6 +98,8 @@ describe('control-plane client', () => {
     assert.deepEqual(registration.allocatable, { cpuMillis: 1900, memoryBytes: 4000 });
     assert.deepEqual(registration.labels, { zone: 'a' });
     assert.equal(received[0].replicas[0].name, 'web-1');
+    await eventually('the endpoints', () => endpoints.length > 0);
+    assert.deepEqual(endpoints[0].ports[0].endpoints[0], { address: '100.64.0.2', port: 8080, replica: 'web-1', nodeName: 'node-1' });
     await eventually('a status report', () => controlPlane.reports.length > 0);
     assert.deepEqual(controlPlane.reports[0].gone, ['default/old-1']);
     await eventually('the report acknowledged', () => acknowledged.length > 0);
@@ -105,8 +117,41 @@ describe('control-plane client', () => {
     assert.equal(await client.reportUsage(usage), false, 'no usage is sent while disconnected');
     const before = controlPlane.registrations.length;
     const receivedBefore = received.length;
+    const endpointsBefore = endpoints.length;
     await controlPlane.listen(port);
     await eventually('a registration after the outage', () => controlPlane.registrations.length > before, 15_000, logs);
     await eventually('the desired set again', () => received.length > receivedBefore, 8000, logs);
+    await eventually('the endpoints again', () => endpoints.length > endpointsBefore, 8000, logs);
+  });
+
+  it('sends its images on registration, and on a heartbeat only when they changed', async () => {
+    const fake = new FakeControlPlane();
+    const port = await fake.listen();
+    let images = ['busybox:latest', 'app:1'];
+    const imageClient = new ControlPlaneClient({
+      address: `127.0.0.1:${port}`,
+      registration: { nodeName: 'node-2', address: '127.0.1.2', agentPort: 7082, labels: {}, capacity: { cpuMillis: 1, memoryBytes: 1 }, allocatable: { cpuMillis: 1, memoryBytes: 1 } },
+      onAssignments: () => undefined,
+      report: () => ({ nodeName: 'node-2', replicas: [], gone: [] }),
+      onReportAcknowledged: () => undefined,
+      images: async () => images,
+      log: () => undefined,
+    });
+    try {
+      imageClient.start();
+      await eventually('two heartbeats', () => fake.heartbeats.length >= 2);
+      assert.deepEqual(fake.registrations[0].images, ['app:1', 'busybox:latest'], 'sorted, on registration');
+      assert.ok(fake.heartbeats.every((h) => h.images === null), 'unchanged images are not sent again');
+      images = ['busybox:latest'];
+      await eventually('a heartbeat with the new images', () => fake.heartbeats.some((h) => h.images !== null));
+      const sent = fake.heartbeats.filter((h) => h.images !== null);
+      assert.deepEqual(sent[0].images?.refs, ['busybox:latest']);
+      const after = fake.heartbeats.length;
+      await eventually('two more heartbeats', () => fake.heartbeats.length >= after + 2);
+      assert.equal(fake.heartbeats.filter((h) => h.images !== null).length, 1, 'sent once, then acknowledged');
+    } finally {
+      imageClient.close();
+      fake.stop();
+    }
   });
 });

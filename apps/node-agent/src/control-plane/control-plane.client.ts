@@ -6,7 +6,8 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import {
-  AgentServiceClient, Assignments__Output, RegisterRequest, RegisterResponse__Output, StatusReport, UsageReport, loadAgentProto,
+  AgentServiceClient, Assignments__Output, Endpoints__Output, RegisterRequest, RegisterResponse__Output, StatusReport, UsageReport,
+  loadAgentProto,
 } from '@tide/proto';
 import { BackoffPolicy, backoffDelayMs } from '../reconcile/backoff.policy';
 
@@ -17,12 +18,19 @@ export interface ControlPlaneClientOptions {
   /** After each successful registration, before assignments are watched (the node's network is set up here). */
   onRegistered?(response: RegisterResponse__Output): Promise<void>;
   onAssignments(assignments: Assignments__Output): void;
+  /** The ready endpoints of every published port (kept as they are while the control plane is away). */
+  onEndpoints?(endpoints: Endpoints__Output): void;
   /** The report to send now. */
   report(): StatusReport;
   /** The control plane received a report carrying these gone keys. */
   onReportAcknowledged(report: StatusReport): void;
   log(line: string): void;
   fullReportIntervalMs?: number;
+  /**
+   * The refs of the images the node has: sent on registration, and on a heartbeat whenever they
+   * differ from what the control plane last acknowledged (the scheduler's image locality).
+   */
+  images?(): Promise<string[]>;
 }
 
 const RECONNECT_BACKOFF: BackoffPolicy = { initialMs: 500, maxMs: 10_000 };
@@ -37,11 +45,13 @@ export class ControlPlaneClient {
   private session = 0;
   private failedAttempts = 0;
   private timers: NodeJS.Timeout[] = [];
-  private stream?: grpc.ClientReadableStream<Assignments__Output>;
+  private streams: grpc.ClientReadableStream<unknown>[] = [];
   private reporting = false;
   private reportAgain = false;
   private closed = false;
   private connected = false;
+  /** The image list the control plane acknowledged last, as sorted refs joined by newlines. */
+  private acknowledgedImages?: string;
 
   constructor(private readonly options: ControlPlaneClientOptions) {
     this.addresses = options.address.split(',');
@@ -119,8 +129,11 @@ export class ControlPlaneClient {
     if (this.closed) return;
     const session = this.resetSession();
     try {
-      const response = await this.call<RegisterResponse__Output>((done) => this.client.Register(this.options.registration, this.deadline(), done));
+      const images = await this.currentImages();
+      const registration = { ...this.options.registration, ...(images ? { images } : {}) };
+      const response = await this.call<RegisterResponse__Output>((done) => this.client.Register(registration, this.deadline(), done));
       if (session !== this.session) return;
+      this.acknowledgedImages = images ? images.join('\n') : undefined;
       await this.options.onRegistered?.(response);
       if (session !== this.session) return;
       if (this.failedAttempts > 0) this.options.log(`control plane at ${this.address} reachable again`);
@@ -142,9 +155,7 @@ export class ControlPlaneClient {
     this.connected = false;
     for (const timer of this.timers) clearInterval(timer);
     this.timers = [];
-    const stream = this.stream;
-    this.stream = undefined;
-    stream?.cancel();
+    for (const stream of this.streams.splice(0)) stream.cancel();
     return ++this.session;
   }
 
@@ -162,26 +173,51 @@ export class ControlPlaneClient {
   }
 
   private heartbeat(session: number): void {
-    this.client.Heartbeat({ nodeName: this.options.registration.nodeName }, this.deadline(), (error, response) => {
+    void this.currentImages().then((images) => {
       if (session !== this.session) return;
-      if (error) return this.retryLater(session, `heartbeat failed: ${error.message}`);
-      if (!response?.known) {
-        this.options.log('the control plane does not know this node (its lease expired): registering again');
-        void this.connect();
-      }
+      const changed = images !== undefined && images.join('\n') !== this.acknowledgedImages;
+      const request = { nodeName: this.options.registration.nodeName, ...(changed ? { images: { refs: images } } : {}) };
+      this.client.Heartbeat(request, this.deadline(), (error, response) => {
+        if (session !== this.session) return;
+        if (error) return this.retryLater(session, `heartbeat failed: ${error.message}`);
+        if (!response?.known) {
+          this.options.log('the control plane does not know this node (its lease expired): registering again');
+          void this.connect();
+        } else if (changed) {
+          this.acknowledgedImages = images.join('\n');
+        }
+      });
     });
   }
 
+  /** Sorted image refs, or undefined when the node cannot tell (its store unreadable: nothing is sent). */
+  private async currentImages(): Promise<string[] | undefined> {
+    if (!this.options.images) return undefined;
+    try {
+      return [...new Set(await this.options.images())].sort();
+    } catch (error) {
+      this.options.log(`cannot list the node's images: ${(error as Error).message}`);
+      return undefined;
+    }
+  }
+
+  /** The two streams of a session: desired replicas, and the endpoints of the published ports. */
   private watch(session: number): void {
-    const stream = this.client.WatchAssignments({ nodeName: this.options.registration.nodeName });
-    this.stream = stream;
-    stream.on('data', (assignments: Assignments__Output) => {
-      if (session === this.session) this.options.onAssignments(assignments);
+    const nodeName = this.options.registration.nodeName;
+    this.follow(session, 'assignment', this.client.WatchAssignments({ nodeName }), (assignments: Assignments__Output) => this.options.onAssignments(assignments));
+    const onEndpoints = this.options.onEndpoints;
+    if (onEndpoints) this.follow(session, 'endpoints', this.client.WatchEndpoints({ nodeName }), (endpoints: Endpoints__Output) => onEndpoints(endpoints));
+  }
+
+  private follow<T>(session: number, name: string, stream: grpc.ClientReadableStream<T>, onData: (message: T) => void): void {
+    this.streams.push(stream as grpc.ClientReadableStream<unknown>);
+    stream.on('data', (message: T) => {
+      if (session === this.session) onData(message);
     });
     stream.on('error', (error: grpc.ServiceError) => {
-      if (error.code !== grpc.status.CANCELLED) this.retryLater(session, `assignment stream: ${error.message}`);
+      if (error.code !== grpc.status.CANCELLED) this.retryLater(session, `${name} stream: ${error.message}`);
     });
-    stream.on('end', () => this.retryLater(session, 'assignment stream ended'));
+    stream.on('end', () => this.retryLater(session, `${name} stream ended`));
   }
 
   private deadline(): grpc.CallOptions {

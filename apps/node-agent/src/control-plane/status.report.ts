@@ -2,7 +2,7 @@
 import { ReplicaStatus, StatusReport } from '@tide/proto';
 import { ReplicaView } from '../reconcile/reconciler';
 
-export function replicaStatus({ record, phase, ready }: ReplicaView): ReplicaStatus {
+export function replicaStatus({ record, phase, ready, message }: ReplicaView): ReplicaStatus {
   const exit = record.lastExit;
   const alive = record.container && !record.exit ? record.container : undefined;
   return {
@@ -11,7 +11,7 @@ export function replicaStatus({ record, phase, ready }: ReplicaView): ReplicaSta
     phase,
     ready,
     restartCount: record.restartCount,
-    message: record.message ?? '',
+    message: message ?? record.message ?? '',
     pid: alive?.pid ?? 0,
     ip: alive?.ip ?? '',
     startedAt: alive ? alive.startedAt.toISOString() : '',

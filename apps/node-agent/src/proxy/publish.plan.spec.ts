@@ -1,36 +1,38 @@
 import { describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { PublishedReplica, planPublishedPorts } from './publish.plan';
+import { PublishedPort__Output } from '@tide/proto';
+import { planPublishedPorts } from './publish.plan';
 
-const web = (name: string, extra: Partial<PublishedReplica> = {}): PublishedReplica => ({
-  namespace: 'default', service: 'web', name, network: 'bridge', ip: `100.64.0.${name.slice(-1)}`,
-  ports: [{ containerPort: 8080, publish: 18080 }], ...extra,
+const port = (service: string, publish: number, protocol: string, ...replicas: [string, string][]): PublishedPort__Output => ({
+  namespace: 'default', service, publish, protocol,
+  endpoints: replicas.map(([replica, nodeName], i) => ({ address: `100.64.0.${i + 2}`, port: 8080, replica, nodeName })),
 });
 
+const everyoneReady = { node: 'node-1', isReady: () => true };
+
 describe('planPublishedPorts', () => {
-  it('forwards a published port to every running replica of its service', () => {
-    const plan = planPublishedPorts([web('web-2'), web('web-3')], '127.0.1.1');
-    assert.deepEqual([...plan.ports], [[18080, { service: 'default/web', targets: [{ host: '100.64.0.2', port: 8080 }, { host: '100.64.0.3', port: 8080 }] }]]);
+  it('sends each published port to the ready replicas of every node, in the port\'s protocol', () => {
+    const plan = planPublishedPorts([port('web', 18080, 'HTTP', ['web-a', 'node-1'], ['web-b', 'node-2'])], everyoneReady);
+    assert.deepEqual([...plan.ports], [[18080, {
+      service: 'default/web', protocol: 'HTTP',
+      targets: [{ host: '100.64.0.2', port: 8080, replica: 'web-a' }, { host: '100.64.0.3', port: 8080, replica: 'web-b' }],
+    }]]);
   });
-  it('sends host-network replicas to the node address', () => {
-    const plan = planPublishedPorts([web('web-2', { network: 'host', ip: undefined })], '127.0.1.1');
-    assert.deepEqual(plan.ports.get(18080)?.targets, [{ host: '127.0.1.1', port: 8080 }]);
+
+  it('leaves out a local replica the agent no longer counts ready, before the control plane says so', () => {
+    const local = { node: 'node-1', isReady: (key: string) => key !== 'default/web-a' };
+    const plan = planPublishedPorts([port('web', 18080, 'HTTP', ['web-a', 'node-1'], ['web-c', 'node-1'], ['web-a', 'node-2'])], local);
+    assert.deepEqual(plan.ports.get(18080)?.targets.map((t) => t.replica), ['web-c', 'web-a'], 'the same name on another node is not ours');
   });
-  it('publishes nothing for ports without publish, or a bridge replica without an address yet', () => {
-    const plan = planPublishedPorts([
-      web('web-2', { ports: [{ containerPort: 8080, publish: 0 }] }),
-      web('web-3', { ip: undefined }),
-    ], '127.0.1.1');
-    assert.equal(plan.ports.size, 0);
+
+  it('keeps a port with no ready replica (the balancer answers 503), and treats anything but HTTP as TCP', () => {
+    const plan = planPublishedPorts([port('db', 15432, 'TCP'), port('odd', 15433, '')], everyoneReady);
+    assert.deepEqual([...plan.ports.values()].map((p) => [p.protocol, p.targets.length]), [['TCP', 0], ['TCP', 0]]);
   });
+
   it('gives a port two services want to the first by namespace/name and reports the other', () => {
-    const api = web('api-4', { service: 'api' });
-    const plan = planPublishedPorts([web('web-2'), api], '127.0.1.1');
+    const plan = planPublishedPorts([port('web', 18080, 'HTTP'), port('api', 18080, 'TCP')], everyoneReady);
     assert.equal(plan.ports.get(18080)?.service, 'default/api');
     assert.deepEqual(plan.conflicts, ['port 18080: wanted by default/web and by default/api, which has it']);
-  });
-  it('publishes each port of a service with several', () => {
-    const plan = planPublishedPorts([web('web-2', { ports: [{ containerPort: 80, publish: 18081 }, { containerPort: 443, publish: 18443 }] })], '127.0.1.1');
-    assert.deepEqual([...plan.ports.keys()].sort(), [18081, 18443]);
   });
 });

@@ -1,56 +1,39 @@
 /**
- * Which ports the node publishes and where each forwards to: every `publish` port of a service with
- * running replicas on this node, to those replicas' address and containerPort (a host-network
- * replica listens on the node's own address). Pure: the forwarder applies the plan.
+ * What the node's load balancer listens on and where each port sends traffic, from the endpoints
+ * the control plane pushes (ready replicas of every node). The agent knows its own replicas first:
+ * a local replica the agent does not count ready (its readiness probe just failed, it is being
+ * stopped) is left out before the control plane has said so. Pure.
  */
-
-export interface Target {
-  host: string;
-  port: number;
-}
-
-/** A running replica of the node, as the proxy needs it. */
-export interface PublishedReplica {
-  namespace: string;
-  service: string;
-  name: string;
-  network: string;
-  /** The container's address on the bridge (bridge replicas only). */
-  ip?: string;
-  ports: { containerPort: number; publish: number }[];
-}
-
-export interface PublishEntry {
-  /** "namespace/service" the port belongs to. */
-  service: string;
-  targets: Target[];
-}
+import { PublishedPort__Output } from '@tide/proto';
+import { PortPlan, Protocol } from './load.balancer';
 
 export interface PublishPlan {
-  ports: Map<number, PublishEntry>;
+  ports: Map<number, PortPlan>;
   /** Ports two services want; the first (by namespace/name) has it. */
   conflicts: string[];
 }
 
-export function planPublishedPorts(replicas: PublishedReplica[], nodeAddress: string): PublishPlan {
-  const ports = new Map<number, PublishEntry>();
+export interface LocalReplicas {
+  node: string;
+  /** Whether the agent counts its replica "namespace/name" ready now. */
+  isReady(key: string): boolean;
+}
+
+export function planPublishedPorts(published: PublishedPort__Output[], local: LocalReplicas): PublishPlan {
+  const ports = new Map<number, PortPlan>();
   const conflicts: string[] = [];
-  const sorted = [...replicas].sort((a, b) => `${a.namespace}/${a.service}/${a.name}`.localeCompare(`${b.namespace}/${b.service}/${b.name}`));
-  for (const replica of sorted) {
-    const service = `${replica.namespace}/${replica.service}`;
-    const host = replica.network === 'bridge' ? replica.ip : nodeAddress;
-    if (!host) continue; // a bridge replica not wired yet
-    for (const { containerPort, publish } of replica.ports) {
-      if (!publish) continue;
-      const entry = ports.get(publish) ?? { service, targets: [] };
-      if (entry.service !== service) {
-        const conflict = `port ${publish}: wanted by ${service} and by ${entry.service}, which has it`;
-        if (!conflicts.includes(conflict)) conflicts.push(conflict);
-        continue;
-      }
-      entry.targets.push({ host, port: containerPort });
-      ports.set(publish, entry);
+  const sorted = [...published].sort((a, b) => `${a.namespace}/${a.service}`.localeCompare(`${b.namespace}/${b.service}`));
+  for (const entry of sorted) {
+    const service = `${entry.namespace}/${entry.service}`;
+    const holder = ports.get(entry.publish);
+    if (holder && holder.service !== service) {
+      conflicts.push(`port ${entry.publish}: wanted by ${service} and by ${holder.service}, which has it`);
+      continue;
     }
+    const targets = entry.endpoints
+      .filter((e) => e.nodeName !== local.node || local.isReady(`${entry.namespace}/${e.replica}`))
+      .map((e) => ({ host: e.address, port: e.port, replica: e.replica }));
+    ports.set(entry.publish, { service, protocol: entry.protocol === 'HTTP' ? 'HTTP' : 'TCP' as Protocol, targets });
   }
   return { ports, conflicts };
 }

@@ -21,6 +21,13 @@ import { ReplicaStateStore, noReplicaState } from './replica.state-file';
 import { exitReason, exitSucceeded, parseRestartPolicy, shouldRestart } from './restart.policy';
 import { WorkQueue } from './work.queue';
 
+/** What the probes of a replica's running container say (see probes/probe.state.ts). */
+export interface ProbeVerdictView {
+  ready: boolean;
+  kill?: { kind: string; message: string };
+  message?: string;
+}
+
 export interface ReconcilerOptions {
   runtime: ContainerRuntime;
   /** Per-replica log files, kept across container restarts and removed with the replica. */
@@ -33,6 +40,17 @@ export interface ReconcilerOptions {
   onChange?: () => void;
   /** A container is going to be restarted (for the restarts metric). */
   onRestart?: (record: ReplicaRecord) => void;
+  /**
+   * The verdict of the probes of a replica's current container (the callee checks it is that very
+   * container, not one that was replaced); undefined: no probes (ready once running).
+   */
+  probes?: (record: ReplicaRecord) => ProbeVerdictView | undefined;
+  /**
+   * How long a replica that is no longer desired keeps running when it publishes ports, so that every
+   * node's load balancer drops it (endpoints reach every node within a second) before SIGTERM.
+   * Never more than its grace period. Default 1000 ms.
+   */
+  endpointPropagationMs?: number;
   log?: (line: string) => void;
 }
 
@@ -40,6 +58,8 @@ export interface ReplicaView {
   record: ReplicaRecord;
   phase: ReplicaPhase;
   ready: boolean;
+  /** Why a running replica is not ready (its probes), when they say. */
+  message?: string;
 }
 
 /** A sync that throws is retried 0.5 s, 1 s, 2 s ... 30 s, at most 10 times, then waits for the next trigger. */
@@ -94,7 +114,12 @@ export class Reconciler {
     }
     for (const [key, assignment] of this.desired) {
       this.gone.delete(key);
-      this.recordFor(assignment.namespace, assignment.name).assignment = assignment;
+      const record = this.recordFor(assignment.namespace, assignment.name);
+      record.assignment = assignment;
+      record.undesiredSince = undefined;
+    }
+    for (const record of this.records.values()) {
+      if (!this.desired.has(record.key) && record.container && record.undesiredSince === undefined) record.undesiredSince = this.clock.now();
     }
     for (const key of new Set([...this.desired.keys(), ...this.records.keys()])) this.queue.add(key);
     this.options.onChange?.();
@@ -106,15 +131,23 @@ export class Reconciler {
 
   views(): ReplicaView[] {
     return [...this.records.values()].map((record) => {
+      const running = record.container !== undefined && record.exit === undefined;
       const phase = deriveReplicaPhase({
         desired: this.desired ? this.desired.has(record.key) : true,
         operation: record.operation,
-        running: record.container !== undefined && record.exit === undefined,
+        running,
         finished: record.finished,
         startFailed: record.startFailed,
       });
-      return { record, phase, ready: isReady(phase) };
+      const probes = running ? this.options.probes?.(record) : undefined;
+      return { record, phase, ready: isReady(phase, probes), ...(probes?.message && phase === 'Running' ? { message: probes.message } : {}) };
     });
+  }
+
+  /** A replica's probe verdict changed: its readiness is reported, a failed liveness acted on. */
+  probesChanged(key: string): void {
+    this.queue.add(key);
+    this.options.onChange?.();
   }
 
   goneKeys(): string[] {
@@ -150,6 +183,8 @@ export class Reconciler {
       containerTemplateHash: record.container?.spec.labels[LABEL.templateHash],
       finished: record.finished !== undefined,
       nextStartAt: record.nextStartAt,
+      unhealthy: record.exit === undefined && this.options.probes?.(record)?.kill !== undefined,
+      drainUntil: record.undesiredSince === undefined ? undefined : record.undesiredSince + this.drainDelayMs(record),
     }, this.clock.now());
     switch (action.type) {
       case 'none':
@@ -161,6 +196,9 @@ export class Reconciler {
         break;
       case 'record-exit':
         await this.recordExit(record);
+        break;
+      case 'kill':
+        await this.killUnhealthy(record);
         break;
       case 'stop':
         await this.stopContainer(record);
@@ -224,10 +262,13 @@ export class Reconciler {
     await this.options.runtime.remove(container.id);
     record.container = undefined;
     record.exit = undefined;
-    const reason = exitReason(exit);
+    const unhealthy = record.unhealthy;
+    record.unhealthy = undefined;
+    // Killed for a failed probe: the reason says so, and it counts as a failure whatever the exit code.
+    const reason = unhealthy ? 'Unhealthy' : exitReason(exit);
     record.lastExit = { code: exit.code, signal: exit.signal, reason, finishedAt: exit.finishedAt.toISOString() };
     const policy = parseRestartPolicy(record.assignment?.container?.restartPolicy);
-    if (!shouldRestart(policy, exit)) {
+    if (unhealthy ? policy === 'Never' : !shouldRestart(policy, exit)) {
       record.finished = exitSucceeded(exit) ? 'succeeded' : 'failed';
       record.message = `container exited (${describeExit(exit)}, ${reason}); restartPolicy ${policy}: not restarted`;
       this.log(`${record.key}: ${record.message}`);
@@ -237,9 +278,30 @@ export class Reconciler {
     record.restartCount += 1;
     const delayMs = backoffDelayMs(record.consecutiveFailures);
     record.nextStartAt = this.clock.now() + delayMs;
-    record.message = `container exited (${describeExit(exit)}, ${reason}); back-off ${delayMs / 1000} s before restart ${record.restartCount}`;
+    const why = unhealthy ? `${unhealthy}; container killed (${describeExit(exit)})` : `container exited (${describeExit(exit)}, ${reason})`;
+    record.message = `${why}; back-off ${delayMs / 1000} s before restart ${record.restartCount}`;
     this.log(`${record.key}: ${record.message}`);
     this.options.onRestart?.(record);
+  }
+
+  /**
+   * A failed liveness (or startup) probe: stops the container with its grace period and keeps it as
+   * exited, so that the ordinary exit path records it and restarts it after the backoff.
+   */
+  private async killUnhealthy(record: ReplicaRecord): Promise<void> {
+    const kill = this.options.probes?.(record)?.kill;
+    if (!kill || !record.container) return;
+    record.unhealthy = kill.message;
+    this.log(`${record.key}: ${kill.message}: restarting the container`);
+    const grace = record.assignment ? gracePeriodSeconds(record.assignment) : gracePeriodFromLabels(record.container.spec.labels);
+    record.exit = await this.options.runtime.stop(record.container.id, grace);
+  }
+
+  /** Published ports: the container keeps serving while every balancer drops it (at most its grace period). */
+  private drainDelayMs(record: ReplicaRecord): number {
+    const container = record.assignment?.container;
+    if (!container?.ports.some((p) => p.publish > 0)) return 0;
+    return Math.min(this.options.endpointPropagationMs ?? 1000, gracePeriodSeconds(record.assignment!) * 1000);
   }
 
   /** Stops with the replica's grace period (an adopted container's is in its labels) and removes it. */

@@ -19,6 +19,11 @@ describe('next replica action', () => {
     ['not desired, container alive → stop and forget', false, alive, { type: 'stop', forget: true }],
     ['not desired, container exited → stop (no-op) and forget', false, { ...alive, exited: true }, { type: 'stop', forget: true }],
     ['not desired, no container → forget', false, nothing, { type: 'forget' }],
+    ['desired, alive, a liveness probe failed → kill (the restart follows the policy)', true, { ...alive, unhealthy: true }, { type: 'kill' }],
+    ['desired, exited after the kill → record the exit', true, { ...alive, unhealthy: true, exited: true }, { type: 'record-exit' }],
+    ['not desired, alive, balancers still dropping it until NOW+800 → wait', false, { ...alive, drainUntil: NOW + 800 }, { type: 'wait', untilMs: NOW + 800 }],
+    ['not desired, alive, drain over → stop and forget', false, { ...alive, drainUntil: NOW }, { type: 'stop', forget: true }],
+    ['not desired, exited while draining → stop (no-op) and forget', false, { ...alive, exited: true, drainUntil: NOW + 800 }, { type: 'stop', forget: true }],
   ];
   for (const [title, isDesired, observed, expected] of table) {
     it(title, () => assert.deepEqual(nextReplicaAction(isDesired ? desired : undefined, observed, NOW), expected));

@@ -18,6 +18,13 @@ export interface ObservedReplica {
   finished: boolean;
   /** Not before this time (ms since epoch) is a container started again. */
   nextStartAt: number;
+  /** A liveness or startup probe failed: the container must be restarted. */
+  unhealthy?: boolean;
+  /**
+   * No longer desired and still in load balancers' endpoints until this time (ms): the container
+   * keeps serving in-flight requests until every balancer has dropped it.
+   */
+  drainUntil?: number;
 }
 
 export type ReplicaAction =
@@ -30,16 +37,23 @@ export type ReplicaAction =
   | { type: 'record-exit' }
   /** Stop (with the grace period) and remove the container; `forget` also drops the replica. */
   | { type: 'stop'; forget: boolean }
+  /** Stop the container (with the grace period) and keep it as exited: its restart follows the policy. */
+  | { type: 'kill' }
   /** No container and not desired: drop the replica and report it gone. */
   | { type: 'forget' };
 
 export function nextReplicaAction(desired: DesiredReplica | undefined, observed: ObservedReplica, nowMs: number): ReplicaAction {
-  if (!desired) return observed.hasContainer ? { type: 'stop', forget: true } : { type: 'forget' };
+  if (!desired) {
+    if (!observed.hasContainer) return { type: 'forget' };
+    if (!observed.exited && observed.drainUntil !== undefined && nowMs < observed.drainUntil) return { type: 'wait', untilMs: observed.drainUntil };
+    return { type: 'stop', forget: true };
+  }
   if (observed.hasContainer && observed.exited) return { type: 'record-exit' };
   if (observed.hasContainer) {
     // Replica names carry the template hash, so this only happens if a control plane reuses a name.
     const stale = observed.containerTemplateHash !== undefined && observed.containerTemplateHash !== desired.templateHash;
-    return stale ? { type: 'stop', forget: false } : { type: 'none' };
+    if (stale) return { type: 'stop', forget: false };
+    return observed.unhealthy ? { type: 'kill' } : { type: 'none' };
   }
   if (observed.finished) return { type: 'none' };
   if (nowMs < observed.nextStartAt) return { type: 'wait', untilMs: observed.nextStartAt };

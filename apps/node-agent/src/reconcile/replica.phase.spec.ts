@@ -22,7 +22,10 @@ describe('replica phase', () => {
     it(`${title} → ${expected}`, () => assert.equal(deriveReplicaPhase({ ...base, ...facts }), expected));
   }
 
-  it('is ready only when running', () => {
-    assert.deepEqual((['Starting', 'Running', 'Failed', 'Terminating'] as ReplicaPhase[]).map(isReady), [false, true, false, false]);
+  it('is ready only when running, and then only if its probes say so', () => {
+    assert.deepEqual((['Starting', 'Running', 'Failed', 'Terminating'] as ReplicaPhase[]).map((p) => isReady(p)), [false, true, false, false]);
+    assert.equal(isReady('Running', { ready: false }), false);
+    assert.equal(isReady('Running', { ready: true }), true);
+    assert.equal(isReady('Terminating', { ready: true }), false);
   });
 });

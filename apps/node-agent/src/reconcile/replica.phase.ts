@@ -25,7 +25,7 @@ export function deriveReplicaPhase(facts: PhaseFacts): ReplicaPhase {
   return 'Starting';
 }
 
-/** No probes yet: a running container is ready. */
-export function isReady(phase: ReplicaPhase): boolean {
-  return phase === 'Running';
+/** A running replica is ready unless its probes say otherwise (none: ready once running). */
+export function isReady(phase: ReplicaPhase, probes?: { ready: boolean }): boolean {
+  return phase === 'Running' && (probes?.ready ?? true);
 }

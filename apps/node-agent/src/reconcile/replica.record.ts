@@ -34,6 +34,10 @@ export interface ReplicaRecord {
   nextStartAt: number;
   /** Explains the current phase (backoff, failure). */
   message?: string;
+  /** Why the current container is being restarted by the agent (a failed liveness or startup probe). */
+  unhealthy?: string;
+  /** When the replica left the desired set while its container ran (ms): its drain began. */
+  undesiredSince?: number;
 }
 
 /** What survives an agent restart (the containers themselves are found again by the runtime). */

@@ -13,7 +13,7 @@ export function assignment(
       image: 'busybox', command: ['sleep', '1000'], args: [], env: {}, workingDir: '',
       cpuLimitMillis: 0, memoryLimitBytes: 0, pidsLimit: 0, cpuRequestMillis: 0, memoryRequestBytes: 0,
       restartPolicy: 'Always', terminationGracePeriodSeconds: 30, network: 'host', ports: [],
-      user: '', readOnlyRootFilesystem: false,
+      user: '', readOnlyRootFilesystem: false, probes: null,
       ...container,
     },
   };

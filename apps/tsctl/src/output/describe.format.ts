@@ -68,7 +68,9 @@ export function describeReplica(r: Replica, events: TideEvent[], nowMs?: number)
     ['Restarts', String(st?.restartCount ?? 0)],
     ['Last exit', st?.lastExit ? `${lastExitText(r)} at ${st.lastExit.finishedAt}` : undefined],
     ['Started', st?.startedAt], ['PID', st?.pid ? `${st.pid} (on the node)` : undefined], ['IP', st?.ip],
-    ['Template hash', r.spec.templateHash], ['Message', st?.message],
+    ['Template hash', r.spec.templateHash],
+    // The scheduler's message is the Unschedulable summary below: not twice.
+    ['Message', st?.message === st?.unschedulable?.summary && !r.spec.nodeName ? undefined : st?.message],
   ]);
   return [...lines, ...unschedulableSection(r), ...eventsSection(events, nowMs)].join('\n');
 }
@@ -82,12 +84,24 @@ function limitsText(limits: { cpuMillis?: number; memoryBytes?: number; pids?: n
   return parts.length ? parts.join(', ') : '<none>';
 }
 
-/** Why a Pending replica is not placed: the scheduler's summary and its reason for every node. */
+/** Up to this many nodes, one line per node; beyond, one line per reason naming its nodes. */
+const NODE_LINES = 20;
+
+/**
+ * Why a Pending replica is not placed: the scheduler's summary and its reason for every node, one
+ * line per node on small clusters; on large ones one line per reason with every node it applies to
+ * (a 500-node cluster would otherwise print 500 lines), most frequent reason first.
+ */
 function unschedulableSection(r: Replica): string[] {
   const unschedulable = r.status?.unschedulable;
   if (!unschedulable || r.spec.nodeName) return [];
   const nodes = Object.entries(unschedulable.nodes).sort(([a], [b]) => a.localeCompare(b));
-  return [`Unschedulable: ${unschedulable.summary}`, ...nodes.map(([node, reason]) => `  ${node}: ${reason}`)];
+  const heading = `Unschedulable: ${unschedulable.summary}`;
+  if (nodes.length <= NODE_LINES) return [heading, ...nodes.map(([node, reason]) => `  ${node}: ${reason}`)];
+  const byReason = new Map<string, string[]>();
+  for (const [node, reason] of nodes) byReason.set(reason, [...(byReason.get(reason) ?? []), node]);
+  const grouped = [...byReason.entries()].sort((a, b) => b[1].length - a[1].length || a[0].localeCompare(b[0]));
+  return [heading, ...grouped.map(([reason, names]) => `  ${reason} (${names.length}): ${names.join(', ')}`)];
 }
 
 export function describeNode(n: Node, replicas: Replica[], events: TideEvent[], nowMs?: number): string {

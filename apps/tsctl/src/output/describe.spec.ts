@@ -26,6 +26,21 @@ describe('describe', () => {
     assert.match(text, /20s +Warning +FailedScheduling +replica\/web-1 +0\/2 nodes available/);
   });
 
+  it('groups the reasons by reason on a large cluster, naming every node once, and does not repeat the summary as the message', () => {
+    const nodes: Record<string, string> = {};
+    for (let i = 1; i <= 30; i++) nodes[`node-${String(i).padStart(2, '0')}`] = i <= 25 ? 'insufficient memory' : i <= 28 ? 'cordoned' : 'not ready';
+    const summary = '0/30 nodes available: 25 insufficient memory, 3 cordoned, 2 not ready';
+    const text = describeReplica(replica('web-1', undefined, { phase: 'Pending', message: summary, unschedulable: { summary, nodes } }), [], NOW);
+    const lines = text.split('\n');
+    const at = lines.indexOf(`Unschedulable: ${summary}`);
+    assert.ok(at >= 0, text);
+    assert.match(lines[at + 1], /^  insufficient memory \(25\): node-01, node-02, .*, node-25$/);
+    assert.equal(lines[at + 2], '  cordoned (3): node-26, node-27, node-28');
+    assert.equal(lines[at + 3], '  not ready (2): node-29, node-30');
+    assert.doesNotMatch(text, /^Message:/m);
+    for (const name of Object.keys(nodes)) assert.equal(text.split(name).length - 1, 1, `${name} named once`);
+  });
+
   it('shows restarts and the last exit of a running replica', () => {
     const text = describeReplica(replica('web-1', 'node-1', { restartCount: 3, lastExit: { code: 137, signal: null, reason: 'OOMKilled', finishedAt: ago(5) } }), [], NOW);
     assert.match(text, /^Restarts: +3$/m);

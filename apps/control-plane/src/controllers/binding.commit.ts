@@ -1,0 +1,90 @@
+/**
+ * Commits a cycle's bindings: grouped by node, packed into etcd transactions that each compare the
+ * allocation record of every node they touch and the revision of every replica they bind
+ * (libs/store node.allocations.ts says why that can never overcommit a node). Transactions of one
+ * round run concurrently; a node with more bindings than fit one transaction is split, and its next
+ * part compares the revision its previous part produced, in the next round.
+ */
+import { Replica } from '@tide/api';
+import { ClusterCache, NodeBindings, ObjectStore, bindingOperationCount } from '@tide/store';
+
+/** etcd refuses more than 128 compares or 128 puts per transaction (--max-txn-ops). */
+export const MAX_TXN_OPS = 120;
+
+export interface BindingOutcome {
+  committed: Replica[];
+  /** Replicas of refused transactions: placed again from a fresh view. */
+  refused: Replica[];
+  /** Nodes touched by refused transactions: their view must be re-read. */
+  refusedNodes: string[];
+  /** The highest etcd revision answered: a view that new has seen every commit and refusal. */
+  revision: number;
+  transactions: number;
+}
+
+export interface NodeTotals {
+  requested: { cpu: number; memory: number };
+}
+
+/** Splits each node's bindings into parts of at most MAX_TXN_OPS - 1 replicas. */
+function nodeParts(byNode: Map<string, Replica[]>): Map<string, Replica[][]> {
+  const parts = new Map<string, Replica[][]>();
+  for (const [node, replicas] of byNode) {
+    const chunks: Replica[][] = [];
+    for (let i = 0; i < replicas.length; i += MAX_TXN_OPS - 1) chunks.push(replicas.slice(i, i + MAX_TXN_OPS - 1));
+    parts.set(node, chunks);
+  }
+  return parts;
+}
+
+/** Packs node groups into transactions of at most MAX_TXN_OPS compares (and as many puts). */
+function pack(groups: NodeBindings[]): NodeBindings[][] {
+  const transactions: NodeBindings[][] = [];
+  let current: NodeBindings[] = [];
+  for (const group of groups) {
+    if (current.length > 0 && bindingOperationCount([...current, group]) > MAX_TXN_OPS) {
+      transactions.push(current);
+      current = [];
+    }
+    current.push(group);
+  }
+  if (current.length > 0) transactions.push(current);
+  return transactions;
+}
+
+export async function commitBindings(
+  store: ObjectStore, cache: ClusterCache, byNode: Map<string, Replica[]>, totals: (node: string) => NodeTotals,
+): Promise<BindingOutcome> {
+  const outcome: BindingOutcome = { committed: [], refused: [], refusedNodes: [], revision: 0, transactions: 0 };
+  const parts = nodeParts(byNode);
+  const expected = new Map<string, number>();
+  for (const node of parts.keys()) expected.set(node, cache.allocation(node)?.revision ?? 0);
+  const sequence = (node: string) => cache.allocation(node)?.sequence ?? 0;
+  for (let round = 0; parts.size > 0; round++) {
+    const groups: NodeBindings[] = [];
+    for (const [node, chunks] of parts) {
+      const replicas = chunks[round];
+      if (!replicas) continue;
+      groups.push({ node, expectedRevision: expected.get(node)!, requested: totals(node).requested, sequence: sequence(node) + round + 1, replicas });
+    }
+    if (groups.length === 0) break;
+    await Promise.all(pack(groups).map(async (transaction) => {
+      const result = await store.commitBindings(transaction);
+      outcome.transactions++;
+      outcome.revision = Math.max(outcome.revision, result.revision);
+      for (const group of transaction) {
+        if (result.committed) {
+          outcome.committed.push(...group.replicas);
+          expected.set(group.node, result.revision);
+          continue;
+        }
+        // Later parts of this node compare a revision that will not come: they are placed again too.
+        outcome.refused.push(...parts.get(group.node)!.slice(round).flat());
+        outcome.refusedNodes.push(group.node);
+        parts.delete(group.node);
+      }
+    }));
+    for (const [node, chunks] of parts) if (chunks.length <= round + 1) parts.delete(node);
+  }
+  return outcome;
+}

@@ -1,0 +1,56 @@
+/**
+ * Which replicas every node's load balancer sends a published port's traffic to: the ready ones.
+ * Pure: the publisher pushes the result to every agent. A replica leaves the set as soon as it is
+ * not ready, marked for deletion (so it stops receiving traffic before it is stopped), or on a
+ * node that is not Ready (its status is stale).
+ */
+import { Node, Replica, Service } from '@tide/api';
+import { Endpoint, PublishedPort } from '@tide/proto';
+
+/** ServicePort.protocol's default: TCP carries any protocol, HTTP included (see ServicePort). */
+export const DEFAULT_PROTOCOL = 'TCP';
+
+export function publishedPorts(services: Service[], replicas: Replica[], nodes: Node[]): PublishedPort[] {
+  const nodeByName = new Map(nodes.map((n) => [n.metadata.name, n]));
+  const byService = new Map<string, Replica[]>();
+  for (const replica of replicas) {
+    if (!isServing(replica, nodeByName)) continue;
+    const key = `${replica.metadata.namespace}/${replica.spec.service}`;
+    byService.set(key, [...(byService.get(key) ?? []), replica]);
+  }
+  const out: PublishedPort[] = [];
+  for (const service of [...services].sort((a, b) => keyOf(a).localeCompare(keyOf(b)))) {
+    const serving = (byService.get(keyOf(service)) ?? []).sort((a, b) => a.metadata.name.localeCompare(b.metadata.name));
+    for (const port of service.spec.ports ?? []) {
+      if (!port.publish) continue;
+      out.push({
+        namespace: service.metadata.namespace, service: service.metadata.name, publish: port.publish,
+        protocol: port.protocol ?? DEFAULT_PROTOCOL,
+        endpoints: serving.flatMap((replica) => endpointOf(replica, port.publish!, nodeByName.get(replica.spec.nodeName!)!)),
+      });
+    }
+  }
+  return out;
+}
+
+function keyOf(service: Service): string {
+  return `${service.metadata.namespace}/${service.metadata.name}`;
+}
+
+function isServing(replica: Replica, nodes: Map<string, Node>): boolean {
+  const node = replica.spec.nodeName ? nodes.get(replica.spec.nodeName) : undefined;
+  return !replica.metadata.deletionTimestamp && replica.status?.phase === 'Running' && replica.status.ready === true
+    && node?.status?.ready === true;
+}
+
+/**
+ * The replica's own template says which containerPort serves the published port (during a rollout
+ * old and new replicas may differ); a template that does not publish it is not behind it.
+ */
+function endpointOf(replica: Replica, publish: number, node: Node): Endpoint[] {
+  const template = replica.spec.template;
+  const port = template.ports.find((p) => p.publish === publish);
+  const address = template.network === 'host' ? node.spec.address : replica.status?.ip;
+  if (!port || !address) return [];
+  return [{ address, port: port.containerPort, replica: replica.metadata.name, nodeName: node.metadata.name }];
+}

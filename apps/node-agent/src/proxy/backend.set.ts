@@ -1,0 +1,80 @@
+/**
+ * The replicas behind one published port, as the balancer sees them: each with its count of
+ * outstanding requests (HTTP) or open connections (TCP) and, for HTTP, its pool of idle keep-alive
+ * connections. Choice: the power of two choices on outstanding work (Mitzenmacher): two backends at
+ * random, the less busy one wins. Nearly as even as least-outstanding over all backends, O(1), and
+ * without the herd effect of every node's balancer sending to the same "least loaded" replica.
+ */
+import type { Socket } from 'node:net';
+
+export interface Target {
+  host: string;
+  port: number;
+  /** The replica behind it (for logs). */
+  replica?: string;
+}
+
+export class Backend {
+  readonly key: string;
+  /** Requests (HTTP) or connections (TCP) in flight to it from this node. */
+  outstanding = 0;
+  /** Idle keep-alive connections, the most recently used last. */
+  readonly idle: Socket[] = [];
+  /** It left the endpoints: no new work; its connections close once their exchange is over. */
+  removed = false;
+
+  constructor(readonly host: string, readonly port: number, readonly replica = '') {
+    this.key = `${host}:${port}`;
+  }
+
+  /** An idle connection to reuse, or undefined. */
+  takeIdle(): Socket | undefined {
+    for (let socket = this.idle.pop(); socket; socket = this.idle.pop()) {
+      if (!socket.destroyed) return socket;
+    }
+    return undefined;
+  }
+
+  dropIdle(socket: Socket): void {
+    const at = this.idle.indexOf(socket);
+    if (at >= 0) this.idle.splice(at, 1);
+  }
+
+  closeIdle(): void {
+    for (const socket of this.idle.splice(0)) socket.destroy();
+  }
+}
+
+export class BackendSet {
+  backends: Backend[] = [];
+
+  /** Takes a new set of targets; backends that stay keep their pools and counts. Returns the removed ones. */
+  update(targets: Target[]): Backend[] {
+    const current = new Map(this.backends.map((b) => [b.key, b]));
+    const next: Backend[] = [];
+    for (const target of targets) {
+      const key = `${target.host}:${target.port}`;
+      const kept = current.get(key);
+      current.delete(key);
+      next.push(kept ?? new Backend(target.host, target.port, target.replica));
+    }
+    this.backends = next;
+    for (const gone of current.values()) {
+      gone.removed = true;
+      gone.closeIdle();
+    }
+    return [...current.values()];
+  }
+
+  /** Two at random, the one with less outstanding work; `exclude`: backends already tried for this request. */
+  pick(exclude?: readonly Backend[], random: () => number = Math.random): Backend | undefined {
+    const all = this.backends;
+    const candidates = exclude && exclude.length ? all.filter((b) => !exclude.includes(b)) : all;
+    const n = candidates.length;
+    if (n <= 1) return candidates[0];
+    const i = Math.floor(random() * n);
+    let j = Math.floor(random() * (n - 1));
+    if (j >= i) j++;
+    return candidates[j].outstanding < candidates[i].outstanding ? candidates[j] : candidates[i];
+  }
+}

@@ -1,0 +1,114 @@
+/**
+ * The balancer's per-service metrics in the agent's Prometheus registry: requests by status code,
+ * their latency histogram, connections. The hot path only adds to plain numbers in preallocated
+ * arrays (one per service and code); the Prometheus series are built when /metrics is scraped, so
+ * a request costs no label hashing.
+ */
+import { Registry } from 'prom-client';
+
+/** Seconds; finer at the low end, where a balancer on one machine lives. */
+export const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+/** Code for a request whose answer was cut short (the backend died mid-response). */
+export const ABORTED = 0;
+/** A client that went away before its answer, as nginx logs it. */
+export const CLIENT_CLOSED = 499;
+
+class CodeStats {
+  count = 0;
+  sum = 0;
+  readonly buckets = new Float64Array(LATENCY_BUCKETS.length);
+}
+
+/** What one service's published port carried on this node. */
+export class ServiceTraffic {
+  readonly codes = new Map<number, CodeStats>();
+  connections = 0;
+  /** Connection attempts to a backend that failed (each was retried on another when possible). */
+  backendFailures = 0;
+
+  constructor(readonly service: string) {}
+
+  request(code: number, seconds: number): void {
+    let stats = this.codes.get(code);
+    if (!stats) this.codes.set(code, (stats = new CodeStats()));
+    stats.count++;
+    stats.sum += seconds;
+    const buckets = LATENCY_BUCKETS;
+    for (let i = 0; i < buckets.length; i++) {
+      if (seconds <= buckets[i]) {
+        stats.buckets[i]++;
+        break;
+      }
+    }
+  }
+}
+
+interface Sample {
+  metricName?: string;
+  labels: Record<string, string | number>;
+  value: number;
+}
+
+export class BalancerMetrics {
+  private readonly services = new Map<string, ServiceTraffic>();
+
+  /** The traffic record of a service ("namespace/name"), kept across listener changes. */
+  service(name: string): ServiceTraffic {
+    let traffic = this.services.get(name);
+    if (!traffic) this.services.set(name, (traffic = new ServiceTraffic(name)));
+    return traffic;
+  }
+
+  /**
+   * Every HTTP request each service's published ports took on this node, whatever its answer (the
+   * autoscaler's request rate: load that arrived, not only load served; usage.reporter.ts pushes it).
+   */
+  serviceRequests(): { namespace: string; service: string; requests: number }[] {
+    const out = [];
+    for (const traffic of this.services.values()) {
+      const [namespace, service] = traffic.service.split('/');
+      let requests = 0;
+      for (const stats of traffic.codes.values()) requests += stats.count;
+      out.push({ namespace, service, requests });
+    }
+    return out;
+  }
+
+  register(registry: Registry): void {
+    const metric = (name: string, help: string, type: string, values: () => Sample[]) => ({
+      name, help, type, aggregator: 'sum', get: async () => ({ name, help, type, aggregator: 'sum', values: values() }),
+    });
+    registry.registerMetric(metric('tide_lb_requests_total', 'HTTP requests through this node\'s load balancer, by service and status code (0: cut short)', 'counter',
+      () => this.perCode((service, code, stats) => [{ labels: { service, code }, value: stats.count }])) as never);
+    registry.registerMetric(metric('tide_lb_request_duration_seconds', 'Time from a request\'s head to the end of its answer, by service and status code', 'histogram',
+      () => this.perCode(histogramSamples('tide_lb_request_duration_seconds'))) as never);
+    registry.registerMetric(metric('tide_lb_connections_total', 'Client connections accepted by this node\'s load balancer, by service', 'counter',
+      () => [...this.services.values()].map((t) => ({ labels: { service: t.service }, value: t.connections }))) as never);
+    registry.registerMetric(metric('tide_lb_backend_failures_total', 'Connections to a replica that failed before an answer (retried elsewhere when safe)', 'counter',
+      () => [...this.services.values()].map((t) => ({ labels: { service: t.service }, value: t.backendFailures }))) as never);
+  }
+
+  private perCode(samples: (service: string, code: number, stats: CodeStats) => Sample[]): Sample[] {
+    const out: Sample[] = [];
+    for (const traffic of this.services.values()) {
+      for (const [code, stats] of traffic.codes) out.push(...samples(traffic.service, code, stats));
+    }
+    return out;
+  }
+}
+
+function histogramSamples(name: string) {
+  return (service: string, code: number, stats: CodeStats): Sample[] => {
+    const out: Sample[] = [];
+    let cumulative = 0;
+    LATENCY_BUCKETS.forEach((le, i) => {
+      cumulative += stats.buckets[i];
+      out.push({ metricName: `${name}_bucket`, labels: { service, code, le }, value: cumulative });
+    });
+    out.push({ metricName: `${name}_bucket`, labels: { service, code, le: '+Inf' }, value: stats.count });
+    out.push({ metricName: `${name}_sum`, labels: { service, code }, value: stats.sum });
+    out.push({ metricName: `${name}_count`, labels: { service, code }, value: stats.count });
+    return out;
+  };
+}

@@ -1,0 +1,148 @@
+/**
+ * The little of HTTP/1.1 the balancer must understand to carry requests over keep-alive connections
+ * without re-encoding them: where a head ends, how long the body after it is (RFC 9112 section 6),
+ * and whether the connection stays open. Heads are read as latin1 text, headers are forwarded as
+ * they came. Pure, allocation-light (the balancer parses every request and response).
+ */
+
+/** A head longer than this is refused (431), as nginx's large_client_header_buffers would. */
+export const MAX_HEAD_BYTES = 64 * 1024;
+
+const CRLFCRLF = Buffer.from('\r\n\r\n');
+
+/** Index just past the blank line ending the head that starts at `from`, or -1 when not complete yet. */
+export function headEnd(buffer: Buffer, from = 0): number {
+  const at = buffer.indexOf(CRLFCRLF, from);
+  return at < 0 ? -1 : at + 4;
+}
+
+/** How the body after a head is delimited. */
+export type BodyFraming =
+  | { kind: 'none' }
+  | { kind: 'length'; length: number }
+  | { kind: 'chunked' }
+  /** Response only: the body runs until the server closes the connection. */
+  | { kind: 'close' };
+
+export interface RequestHead {
+  method: string;
+  framing: BodyFraming;
+  /** The client wants the connection closed after this exchange (HTTP/1.0 without keep-alive, or `Connection: close`). */
+  close: boolean;
+  /** `Connection: upgrade` with an `Upgrade` header (WebSocket...): the connection becomes a tunnel on 101. */
+  upgrade: boolean;
+}
+
+export interface ResponseHead {
+  status: number;
+  framing: BodyFraming;
+  close: boolean;
+}
+
+export type Parsed<T> = { ok: true; head: T } | { ok: false; error: string };
+
+interface HeaderFacts {
+  contentLength?: number;
+  badLength: boolean;
+  chunked: boolean;
+  /** Transfer-Encoding present but not ending in chunked. */
+  otherEncoding: boolean;
+  connection: string;
+  hasUpgrade: boolean;
+}
+
+/** Reads the headers the framing depends on; others are skipped by length before any lower-casing. */
+function headerFacts(text: string, firstLineEnd: number): HeaderFacts {
+  const facts: HeaderFacts = { badLength: false, chunked: false, otherEncoding: false, connection: '', hasUpgrade: false };
+  let start = firstLineEnd + 2;
+  while (start < text.length) {
+    let end = text.indexOf('\r\n', start);
+    if (end < 0) end = text.length;
+    if (end === start) break;
+    const colon = text.indexOf(':', start);
+    if (colon > start && colon < end) {
+      const nameLength = colon - start;
+      if (nameLength === 14 || nameLength === 17 || nameLength === 10 || nameLength === 7) {
+        const name = text.slice(start, colon).toLowerCase();
+        const value = text.slice(colon + 1, end).trim();
+        if (name === 'content-length') {
+          const length = /^\d{1,15}$/.test(value) ? Number(value) : NaN;
+          if (Number.isNaN(length) || (facts.contentLength !== undefined && facts.contentLength !== length)) facts.badLength = true;
+          facts.contentLength = length;
+        } else if (name === 'transfer-encoding') {
+          const last = value.toLowerCase().split(',').pop()!.trim();
+          if (last === 'chunked') facts.chunked = true;
+          else facts.otherEncoding = true;
+        } else if (name === 'connection') {
+          facts.connection += `${value.toLowerCase()},`;
+        } else if (name === 'upgrade') {
+          facts.hasUpgrade = true;
+        }
+      }
+    }
+    start = end + 2;
+  }
+  return facts;
+}
+
+function wantsClose(http10: boolean, connection: string): boolean {
+  if (connection.includes('close')) return true;
+  return http10 && !connection.includes('keep-alive');
+}
+
+/** `text` is the head without its final blank line. */
+export function parseRequestHead(text: string): Parsed<RequestHead> {
+  const lineEnd = indexOrLength(text, '\r\n');
+  const line = text.slice(0, lineEnd);
+  const firstSpace = line.indexOf(' ');
+  const lastSpace = line.lastIndexOf(' ');
+  const version = line.slice(lastSpace + 1);
+  if (firstSpace <= 0 || lastSpace === firstSpace || (version !== 'HTTP/1.1' && version !== 'HTTP/1.0')) {
+    return { ok: false, error: `not an HTTP/1.x request line: ${JSON.stringify(line.slice(0, 80))}` };
+  }
+  const facts = headerFacts(text, lineEnd);
+  // Both, or a length that is not one number, is how requests are smuggled past proxies: refused (RFC 9112 6.3).
+  if (facts.badLength) return { ok: false, error: 'invalid Content-Length' };
+  if (facts.otherEncoding || (facts.chunked && facts.contentLength !== undefined)) {
+    return { ok: false, error: 'Transfer-Encoding must end in chunked and come without Content-Length' };
+  }
+  const framing: BodyFraming = facts.chunked ? { kind: 'chunked' }
+    : facts.contentLength ? { kind: 'length', length: facts.contentLength } : { kind: 'none' };
+  return {
+    ok: true,
+    head: {
+      method: line.slice(0, firstSpace), framing, close: wantsClose(version === 'HTTP/1.0', facts.connection),
+      upgrade: facts.hasUpgrade && facts.connection.includes('upgrade'),
+    },
+  };
+}
+
+/** `method` is the request's: the answer to a HEAD has no body whatever its headers say. */
+export function parseResponseHead(text: string, method: string): Parsed<ResponseHead> {
+  const lineEnd = indexOrLength(text, '\r\n');
+  const http10 = text.startsWith('HTTP/1.0 ');
+  if (!(http10 || text.startsWith('HTTP/1.1 ')) || lineEnd < 12) {
+    return { ok: false, error: `not an HTTP/1.x status line: ${JSON.stringify(text.slice(0, Math.min(lineEnd, 80)))}` };
+  }
+  const status = Number(text.slice(9, 12));
+  if (!Number.isInteger(status) || status < 100) return { ok: false, error: `bad status ${JSON.stringify(text.slice(9, 12))}` };
+  const facts = headerFacts(text, lineEnd);
+  if (facts.badLength) return { ok: false, error: 'invalid Content-Length' };
+  let framing: BodyFraming;
+  if (method === 'HEAD' || status < 200 || status === 204 || status === 304) framing = { kind: 'none' };
+  else if (facts.chunked) framing = { kind: 'chunked' };
+  else if (facts.otherEncoding) framing = { kind: 'close' };
+  else if (facts.contentLength !== undefined) framing = facts.contentLength ? { kind: 'length', length: facts.contentLength } : { kind: 'none' };
+  else framing = { kind: 'close' };
+  return { ok: true, head: { status, framing, close: framing.kind === 'close' || wantsClose(http10, facts.connection) } };
+}
+
+function indexOrLength(text: string, search: string): number {
+  const at = text.indexOf(search);
+  return at < 0 ? text.length : at;
+}
+
+/** Whether a request may be sent again after its connection failed before any answer (RFC 9110 9.2.2). */
+export function isIdempotent(method: string): boolean {
+  return method === 'GET' || method === 'HEAD' || method === 'OPTIONS' || method === 'PUT' || method === 'DELETE' || method === 'TRACE';
+}

@@ -1,0 +1,45 @@
+/**
+ * The hollow-node benchmark in a small size, as CI runs it: a real control plane and etcd with 20
+ * hollow nodes; every replica must be bound, pushed to its node and reported Running, the JSON
+ * line must carry the contract's keys, and nothing of the run may stay behind. Ports 19100-19103.
+ */
+import { describe, it } from 'node:test';
+import * as assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { pidsMentioning } from './harness';
+
+const BENCH = path.join(__dirname, 'bench', 'hollow.bench.js');
+
+function hollowDirs(): string[] {
+  return fs.readdirSync(os.tmpdir()).filter((name) => name.startsWith('tide-hollow-'));
+}
+
+describe('hollow-node benchmark', () => {
+  it('binds and runs every replica on hollow nodes and reports the rate', { timeout: 180_000 }, () => {
+    const before = hollowDirs();
+    const result = spawnSync(process.execPath, [BENCH, '--json', '--nodes', '20', '--replicas', '300', '--base-port', '19100', '--timeout', '120'],
+      { encoding: 'utf8', timeout: 170_000 });
+    assert.equal(result.status, 0, `${result.stdout}\n${result.stderr}`);
+    const lines = result.stdout.trim().split('\n');
+    const report = JSON.parse(lines[lines.length - 1]);
+    assert.equal(report.benchmark, 'hollow');
+    assert.equal(report.replicas, 300);
+    for (const key of ['apply_to_all_bound_ms', 'bound_per_sec', 'apply_to_all_running_ms', 'library_placements_per_sec']) {
+      assert.ok(typeof report[key] === 'number' && report[key] > 0, `${key}: ${report[key]}`);
+    }
+    assert.ok(report.apply_to_all_running_ms >= report.apply_to_all_bound_ms, 'Running comes after bound');
+    assert.ok(report.nodes_used > 0 && report.nodes_used <= 20);
+    assert.equal(report.agent_errors, 0, 'no agent call failed');
+    assert.deepEqual(hollowDirs().filter((d) => !before.includes(d)), [], 'the state dir is removed');
+    assert.deepEqual(pidsMentioning('tide-hollow-'), [], 'no control plane or etcd left running');
+  });
+
+  it('says what is wrong with a bad option', () => {
+    const result = spawnSync(process.execPath, [BENCH, '--nodes', 'many'], { encoding: 'utf8' });
+    assert.equal(result.status, 1);
+    assert.match(result.stderr, /--nodes wants a positive integer, got "many"/);
+  });
+});
