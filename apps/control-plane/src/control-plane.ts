@@ -10,6 +10,7 @@ import { AgentGrpcServer } from './agent.grpc';
 import { attachExecProxy } from './api/exec.proxy';
 import { AppModule } from './app.module';
 import { ControlPlaneConfig } from './config';
+import { AutoscalerController } from './controllers/autoscaler.controller';
 import { ConsolidationController } from './controllers/consolidation.controller';
 import { DrainController } from './controllers/drain.controller';
 import { EventRecorder } from './controllers/events.recorder';
@@ -19,6 +20,7 @@ import { NodeLifecycleController } from './controllers/node-lifecycle.controller
 import { SchedulerLoop } from './controllers/scheduler.loop';
 import { ServiceController } from './controllers/service.controller';
 import { ControlPlaneMetrics } from './metrics';
+import { AutoscalerMetrics } from './monitoring/autoscaler.metrics';
 import { registerServiceReplicaGauges, watchSchedulingLatency } from './monitoring/cluster.metrics';
 import { instrumentStore } from './monitoring/store.instrumentation';
 import { PodCidrAllocator } from './network/pod-cidr.allocator';
@@ -58,12 +60,14 @@ export class ControlPlane {
     const nodes = new NodeLifecycleController(store, this.leases, events, this.config.nodeGraceSeconds, cache);
     const drains = new DrainController(store, events);
     const consolidation = new ConsolidationController(store, events, this.config.consolidation);
+    const autoscaler = new AutoscalerController(store, events, usage, new AutoscalerMetrics(metrics));
     const runner = new LeaderRunner([
       { name: 'services', periodMs: 1000, run: () => services.sync() },
       { name: 'scheduler', periodMs: 500, run: () => scheduler.cycle() },
       { name: 'nodes', periodMs: 1000, run: () => nodes.sync() },
       { name: 'drain', periodMs: 1000, run: () => drains.sync() },
       { name: 'consolidation', periodMs: 2000, run: () => consolidation.sync() },
+      { name: 'autoscaler', periodMs: 1000, run: () => autoscaler.sync(), kicked: false },
     ]);
     this.runner = runner;
     cache.onChange((change) => change.kind !== 'Allocation' && runner.kick());

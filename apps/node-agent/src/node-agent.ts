@@ -11,7 +11,7 @@ import { ControlPlaneClient } from './control-plane/control-plane.client';
 import { statusReport } from './control-plane/status.report';
 import { AgentHttpServer, startAgentHttp } from './http/agent.http';
 import { registerResourceMetrics } from './metrics/resource.metrics';
-import { UsageReporter } from './metrics/usage.reporter';
+import { USAGE_REPORT_INTERVAL_MS, UsageReporter } from './metrics/usage.reporter';
 import { AgentNetwork } from './network/agent.network';
 import { Prober } from './probes/prober';
 import { probeCheck } from './probes/probe.check';
@@ -94,7 +94,7 @@ export class NodeAgent {
     });
     this.client = this.connect(reconciler, images);
     this.client.start();
-    this.usageReporter = new UsageReporter(config.name, sampler, () => this.client);
+    this.usageReporter = new UsageReporter(config.name, sampler, () => this.client, USAGE_REPORT_INTERVAL_MS, traffic);
     this.usageReporter.start();
     this.log(`serving on http://${config.address}:${config.port}, control plane ${config.controlPlane}`);
   }

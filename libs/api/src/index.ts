@@ -6,4 +6,5 @@ export * from './cidr';
 export * from './images';
 export * from './exec.protocol';
 export * from './usage';
+export * from './cron';
 export * from './probes';

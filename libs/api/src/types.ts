@@ -119,6 +119,91 @@ export interface ServiceSpec {
   /** Mounts the container's root filesystem read-only. */
   readOnlyRootFilesystem?: boolean;
   probes?: Probes;
+  /**
+   * Replicas follow the load between `minReplicas` and `maxReplicas` (docs/ARCHITECTURE.md). With
+   * autoscale set, `replicas` is only the initial count (default `minReplicas`); afterwards the
+   * autoscaler owns it and `apply` keeps the count it chose.
+   */
+  autoscale?: AutoscaleSpec;
+}
+
+/** `tide` (default): 1 s decisions, panic mode, 300 s down stabilisation. `hpa-default`: Kubernetes HPA's defaults (15 s sync, no panic). */
+export type AutoscalePolicyName = 'tide' | 'hpa-default';
+
+/** Kubernetes HPA v2 HPAScalingPolicy: at most `value` replicas (or percent of them) added/removed per `periodSeconds`. */
+export interface ScalingPolicy {
+  type: 'Pods' | 'Percent';
+  value: number;
+  periodSeconds: number;
+}
+
+/** Kubernetes HPA v2 HPAScalingRules. */
+export interface ScalingRules {
+  /** Up: the lowest recommendation over the window is used; down: the highest. */
+  stabilizationWindowSeconds?: number;
+  /** Max (default): the policy allowing the largest change; Min: the smallest; Disabled: never in this direction. */
+  selectPolicy?: 'Max' | 'Min' | 'Disabled';
+  policies?: ScalingPolicy[];
+}
+
+/** Raises the floor to `minReplicas` from each time the cron expression fires, for `durationSeconds`. */
+export interface AutoscaleSchedule {
+  name?: string;
+  /** Five fields: minute hour day-of-month month day-of-week ("0 0 11 11 *": 11 November, midnight). */
+  cron: string;
+  /** IANA zone the cron fields are read in (default UTC), e.g. Asia/Shanghai. */
+  timeZone?: string;
+  minReplicas: number;
+  durationSeconds: number;
+}
+
+export interface AutoscaleSpec {
+  /** Default 1. */
+  minReplicas?: number;
+  maxReplicas: number;
+  /** Average CPU in use as a percentage of the CPU request, per replica. */
+  targetCPUUtilizationPercentage?: number;
+  /** Requests per second per replica, counted by the node balancers on published HTTP ports. */
+  targetRequestsPerSecond?: number;
+  policy?: AutoscalePolicyName;
+  behavior?: { scaleUp?: ScalingRules; scaleDown?: ScalingRules };
+  /**
+   * `tide` policy only. Panic starts when a reading is at least `thresholdPercentage` of the target
+   * and lasts `windowSeconds` past the last such reading: the count jumps to what the load needs and
+   * never goes down meanwhile (defaults 6 s, 200%).
+   */
+  panic?: { windowSeconds?: number; thresholdPercentage?: number };
+  schedules?: AutoscaleSchedule[];
+}
+
+/** One scaling decision, as kept in the Service's status (the newest few) and recorded as an Event. */
+export interface AutoscaleDecision {
+  time: string;
+  from: number;
+  to: number;
+  /** ScaleUp | ScaleDown | Panic | Schedule | Bounds */
+  reason: string;
+  message: string;
+}
+
+/** What the autoscaler saw and chose last (written by the leader's autoscaler controller). */
+export interface AutoscaleStatus {
+  observedAt: string;
+  currentReplicas: number;
+  desiredReplicas: number;
+  /** minReplicas, or the highest floor of an active schedule. */
+  floor: number;
+  /** The schedule raising the floor now, and until when. */
+  activeSchedule?: { cron: string; name?: string; until: string };
+  /** Replicas whose metrics were read. */
+  measuredReplicas: number;
+  /** Average over the measured replicas, percent of the CPU request. */
+  cpuUtilizationPercentage?: number;
+  /** Per replica (the service's total over the ready replicas). */
+  requestsPerSecond?: number;
+  panicUntil?: string;
+  lastScaleTime?: string;
+  lastDecisions: AutoscaleDecision[];
 }
 
 export interface ServiceStatus {
@@ -127,6 +212,7 @@ export interface ServiceStatus {
   readyReplicas: number;
   runningReplicas: number;
   pendingReplicas: number;
+  autoscale?: AutoscaleStatus;
 }
 
 export type Service = TideObject<'Service', ServiceSpec, ServiceStatus>;

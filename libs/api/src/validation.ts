@@ -2,6 +2,7 @@
  * Validation of user manifests. Every error carries the document index and the field path, all
  * errors of a document are collected, and a valid document comes back with its defaults filled.
  */
+import { checkAutoscale } from './autoscale.validation';
 import { Checker, FieldError, describe } from './field.checker';
 import { checkProbes } from './probes';
 import { parseCpu, parseMemory } from './quantity';
@@ -17,7 +18,7 @@ export const DEFAULT_NAMESPACE = 'default';
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const SPEC_FIELDS = [
   'replicas', 'image', 'command', 'args', 'env', 'workingDir', 'resources', 'ports', 'network',
-  'restartPolicy', 'terminationGracePeriodSeconds', 'placement', 'user', 'readOnlyRootFilesystem', 'probes',
+  'restartPolicy', 'terminationGracePeriodSeconds', 'placement', 'user', 'readOnlyRootFilesystem', 'probes', 'autoscale',
 ];
 
 /** "uid", "uid:gid", "name" or "name:group"; names as useradd accepts them. */
@@ -61,8 +62,9 @@ function checkMetadata(c: Checker, metadata: unknown): void {
 
 function checkServiceSpec(c: Checker, spec: Json): void {
   c.onlyKnown(spec, 'spec', SPEC_FIELDS);
-  if (spec.replicas === undefined) c.fail('spec.replicas', 'required');
-  else c.integer(spec.replicas, 'spec.replicas', 0, 10_000);
+  if (spec.replicas === undefined && spec.autoscale === undefined) c.fail('spec.replicas', 'required (or spec.autoscale)');
+  else if (spec.replicas !== undefined) c.integer(spec.replicas, 'spec.replicas', 0, 10_000);
+  if (spec.autoscale !== undefined) checkAutoscale(c, spec.autoscale, spec);
   if (spec.image === undefined) c.fail('spec.image', 'required: the image to run, e.g. busybox');
   else if (c.string(spec.image, 'spec.image') && spec.image.trim() === '') c.fail('spec.image', 'must not be empty');
   if (spec.command !== undefined) c.stringArray(spec.command, 'spec.command');
@@ -156,6 +158,8 @@ function withDefaults(service: Service): Service {
     restartPolicy: 'Always',
     terminationGracePeriodSeconds: 30,
     ...service.spec,
+    // An autoscaled service starts at its floor unless it names an initial count.
+    replicas: service.spec.replicas ?? service.spec.autoscale?.minReplicas ?? 1,
   };
   return {
     apiVersion: API_VERSION,

@@ -6,6 +6,7 @@ import type { Response } from 'express';
 import { Readable } from 'node:stream';
 import { Node, Replica, Service } from '@tide/api';
 import { ApplyResult, ApplyValidationError, applyDocuments } from './apply.service';
+import { scaleService } from '../controllers/service.scale';
 import { CLUSTER, ClusterContext } from './cluster.context';
 
 function namespaceOf(query: string | undefined): string | undefined {
@@ -60,9 +61,9 @@ export class ApiController {
     }
     const ns = namespace || 'default';
     if (!(await this.store.get<Service>('Service', ns, name))) throw notFound(`service "${name}"`, ns);
-    const updated = await this.store.mutate<Service>('Service', ns, name, (s) => ({ ...s, spec: { ...s.spec, replicas } }));
+    const updated = await scaleService(this.store, ns, name, replicas);
     this.cluster.kick();
-    return updated;
+    return updated!;
   }
 
   @Get('replicas')

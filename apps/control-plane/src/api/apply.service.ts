@@ -37,16 +37,28 @@ export async function applyDocuments(store: ObjectStore, documents: unknown[]): 
   return results;
 }
 
-async function applyService(store: ObjectStore, desired: Service): Promise<ApplyResult> {
-  const { namespace, name } = desired.metadata;
+/**
+ * With autoscale on both sides the autoscaler owns spec.replicas: an apply keeps the count it chose
+ * (within the new bounds) instead of resetting a scaled-out tier to the manifest's initial count.
+ */
+export function keepAutoscaledReplicas(current: Service, desired: Service): Service {
+  const bounds = desired.spec.autoscale;
+  if (!bounds || !current.spec.autoscale) return desired;
+  const replicas = Math.min(bounds.maxReplicas, Math.max(bounds.minReplicas ?? 1, current.spec.replicas));
+  return { ...desired, spec: { ...desired.spec, replicas } };
+}
+
+async function applyService(store: ObjectStore, applied: Service): Promise<ApplyResult> {
+  const { namespace, name } = applied.metadata;
   const result = (action: ApplyAction): ApplyResult => ({ kind: 'Service', namespace, name, action });
   for (let attempt = 0; attempt < 5; attempt++) {
     const current = await store.get<Service>('Service', namespace, name);
     try {
       if (!current) {
-        await store.create(desired);
+        await store.create(applied);
         return result('created');
       }
+      const desired = keepAutoscaledReplicas(current, applied);
       if (specEquals(current, desired)) return result('unchanged');
       await store.update({ ...current, metadata: { ...current.metadata, labels: desired.metadata.labels }, spec: desired.spec }, current);
       return result('configured');

@@ -39,8 +39,8 @@ describe('monitoring routes', { timeout: 60_000 }, () => {
   it('serves the agents\' usage per replica (one namespace or all) and per node', async () => {
     const sample = (atMs: number, cpu: number, namespace = 'default', name = 'web-1') => ({ namespace, name, cpuUsageSeconds: cpu, memoryWorkingSetBytes: 2048, memoryUsageBytes: 4096, startedAt: 's' });
     const now = Date.now();
-    api.usage.record({ nodeName: 'node-1', timestampMs: now - 1000, replicas: [sample(now - 1000, 10), sample(now - 1000, 1, 'shop', 'db-1')] });
-    api.usage.record({ nodeName: 'node-1', timestampMs: now, replicas: [sample(now, 10.25), sample(now, 1.5, 'shop', 'db-1')] });
+    api.usage.record({ nodeName: 'node-1', timestampMs: now - 1000, replicas: [sample(now - 1000, 10), sample(now - 1000, 1, 'shop', 'db-1')], services: [] });
+    api.usage.record({ nodeName: 'node-1', timestampMs: now, replicas: [sample(now, 10.25), sample(now, 1.5, 'shop', 'db-1')], services: [] });
     const replicas = await get<{ items: ReplicaUsage[] }>('/api/v1/usage/replicas');
     assert.deepEqual(replicas.items.map((r) => [r.namespace, r.name, r.node, r.cpuCores, r.memoryWorkingSetBytes]), [['default', 'web-1', 'node-1', 0.25, 2048]]);
     assert.equal((await get<{ items: ReplicaUsage[] }>('/api/v1/usage/replicas?namespace=all')).items.length, 2);

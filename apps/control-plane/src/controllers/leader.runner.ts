@@ -12,6 +12,8 @@ export interface Loop {
   name: string;
   periodMs: number;
   run(): Promise<void>;
+  /** false: only the period runs it (a loop whose input is not etcd, such as the autoscaler's). */
+  kicked?: boolean;
 }
 
 export class LeaderRunner {
@@ -41,6 +43,7 @@ export class LeaderRunner {
   kick(): void {
     if (!this.active) return;
     for (const loop of this.loops) {
+      if (loop.kicked === false) continue;
       // A change during a run may have come too late for it: run again soon after, not a period later.
       if (this.running.has(loop.name)) this.kickedWhileRunning.add(loop.name);
       else this.schedule(loop, KICK_DELAY_MS);

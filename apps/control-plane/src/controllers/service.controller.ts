@@ -52,9 +52,12 @@ export class ServiceController {
         `${plan.create.length} replica(s) created, ${scaled} terminated: ${live} of ${service.spec.replicas} wanted`,
       );
     }
-    const status = serviceStatus(service, replicas);
+    // status.autoscale belongs to the autoscaler controller: kept as stored.
+    const status = { ...serviceStatus(service, replicas), ...(service.status?.autoscale ? { autoscale: service.status.autoscale } : {}) };
     if (canonicalJson(status) !== canonicalJson(service.status ?? {})) {
-      this.wrote(await this.store.mutate<Service>('Service', service.metadata.namespace, service.metadata.name, (s) => ({ ...s, status })).catch(ignoreNotFound));
+      this.wrote(await this.store.mutate<Service>('Service', service.metadata.namespace, service.metadata.name, (s) => ({
+        ...s, status: { ...status, autoscale: s.status?.autoscale },
+      })).catch(ignoreNotFound));
     }
   }
 

@@ -11,7 +11,12 @@ function report(node: string, atMs: number, replicas: [string, number, number?, 
     replicas: replicas.map(([name, cpu, memory = 1000, startedAt = STARTED]) => ({
       namespace: 'default', name, cpuUsageSeconds: cpu, memoryWorkingSetBytes: memory, memoryUsageBytes: memory * 2, startedAt,
     })),
+    services: [],
   };
+}
+
+function requests(node: string, atMs: number, total: number): UsageReport__Output {
+  return { ...report(node, atMs, []), services: [{ namespace: 'default', service: 'web', requestsTotal: total }] };
 }
 
 describe('usage cache', () => {
@@ -53,5 +58,23 @@ describe('usage cache', () => {
     now = 7000; // node-2 last reported at 0, node-1 at 3000
     assert.deepEqual(cache.nodeUsage().map((n) => n.node), ['node-1']);
     assert.deepEqual(cache.replicaUsage().map((r) => r.name), ['a', 'b']);
+  });
+
+  it('sums the request rates of every node\'s balancer, each over its own samples, and starts over when a counter goes down', () => {
+    const cache = new UsageCache({ now: () => 0 });
+    cache.record(requests('node-1', 1000, 100));
+    assert.equal(cache.requestRate('default', 'web'), undefined, 'one sample: no rate');
+    cache.record(requests('node-1', 2000, 150));
+    cache.record(requests('node-1', 3000, 250));
+    cache.record(requests('node-2', 5500, 7));
+    cache.record(requests('node-2', 6000, 17));
+    // node-1: (250 - 100) / 2 s = 75/s over the 5 s window, only the last second with 1 s: 100/s.
+    // node-2: (17 - 7) / 0.5 s = 20/s.
+    assert.equal(cache.requestRate('default', 'web', 5000), 95);
+    assert.equal(cache.requestRate('default', 'web', 1000), 120);
+    assert.equal(cache.requestRate('default', 'other'), undefined);
+    // node-1's agent restarted: its counter is back at 3, which alone gives no rate.
+    cache.record(requests('node-1', 4000, 3));
+    assert.equal(cache.requestRate('default', 'web', 5000), 20);
   });
 });

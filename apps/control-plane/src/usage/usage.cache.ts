@@ -1,8 +1,9 @@
 /**
  * The agents' usage samples (UsageReport, about one per node per second), kept in memory: a few
  * seconds of cumulative CPU counters per replica, from which CPU rates are computed over a window,
- * and the latest memory figures. `tsctl top` reads it through the API; the autoscaler (issue 6) is
- * meant to call `replicaUsage()`/`cpuCores()` on the leader each second.
+ * and the latest memory figures, and each node balancer's cumulative request count per service.
+ * `tsctl top` reads it through the API; the leader's autoscaler reads `cpuCores()` and
+ * `requestRate()` each second.
  * With several control planes each holds the samples of the agents connected to it.
  */
 import { NodeUsage, ReplicaUsage } from '@tide/api';
@@ -22,9 +23,16 @@ interface ReplicaSeries {
   samples: Sample[];
 }
 
+interface CounterSample {
+  atMs: number;
+  total: number;
+}
+
 interface NodeEntry {
   receivedAtMs: number;
   replicas: Map<string, ReplicaSeries>;
+  /** "namespace/service" → request counter samples of this node's balancer. */
+  services: Map<string, CounterSample[]>;
 }
 
 export interface UsageCacheOptions {
@@ -51,7 +59,8 @@ export class UsageCache {
 
   /** Replaces the node's set of replicas: one no longer reported stopped running there. */
   record(report: UsageReport__Output): void {
-    const previous = this.nodes.get(report.nodeName)?.replicas ?? new Map<string, ReplicaSeries>();
+    const previousEntry = this.nodes.get(report.nodeName);
+    const previous = previousEntry?.replicas ?? new Map<string, ReplicaSeries>();
     const replicas = new Map<string, ReplicaSeries>();
     const atMs = Number(report.timestampMs);
     for (const r of report.replicas) {
@@ -62,7 +71,31 @@ export class UsageCache {
       const kept = old && old.startedAt === r.startedAt ? old.samples.filter((s) => s.atMs < atMs && s.atMs >= atMs - this.retainMs) : [];
       replicas.set(key, { namespace: r.namespace, name: r.name, startedAt: r.startedAt, samples: [...kept, sample] });
     }
-    this.nodes.set(report.nodeName, { receivedAtMs: this.now(), replicas });
+    const services = new Map<string, CounterSample[]>();
+    for (const counter of report.services) {
+      const key = `${counter.namespace}/${counter.service}`;
+      const kept = (previousEntry?.services.get(key) ?? []).filter((c) => c.atMs < atMs && c.atMs >= atMs - this.retainMs && c.total <= counter.requestsTotal);
+      services.set(key, [...kept, { atMs, total: counter.requestsTotal }]);
+    }
+    this.nodes.set(report.nodeName, { receivedAtMs: this.now(), replicas, services });
+  }
+
+  /**
+   * Requests per second the service's balancers answered together over (at most) the window, each
+   * node's rate on its own clock; undefined while no node has two samples of it. A counter that went
+   * down (the agent restarted) starts over: samples above the new value were dropped on record.
+   */
+  requestRate(namespace: string, service: string, windowMs = DEFAULT_WINDOW_MS): number | undefined {
+    let total: number | undefined;
+    for (const [, entry] of this.freshNodes()) {
+      const samples = entry.services.get(`${namespace}/${service}`);
+      if (!samples || samples.length < 2) continue;
+      const newest = samples[samples.length - 1];
+      const oldest = samples.find((c) => c.atMs >= newest.atMs - windowMs && c.atMs < newest.atMs);
+      if (!oldest) continue;
+      total = (total ?? 0) + (newest.total - oldest.total) / ((newest.atMs - oldest.atMs) / 1000);
+    }
+    return total;
   }
 
   /** Every replica with a fresh sample; CPU is the rate over (at most) the last windowMs. */

@@ -95,5 +95,8 @@ describe('agent resource metrics', () => {
     assert.deepEqual(report.replicas?.[0], {
       namespace: 'default', name: 'web-a1', cpuUsageSeconds: 12.5, memoryWorkingSetBytes: 3e6, memoryUsageBytes: 5e6, startedAt: started.toISOString(),
     });
+    assert.deepEqual(report.services, [], 'no balancer: no request counters');
+    const counters = { serviceRequests: () => [{ namespace: 'shop', service: 'web', requests: 1234 }] };
+    assert.deepEqual(usageReport('node-1', first, counters).services, [{ namespace: 'shop', service: 'web', requestsTotal: 1234 }]);
   });
 });

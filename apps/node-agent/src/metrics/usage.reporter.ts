@@ -6,7 +6,7 @@
  * per node, keeps the agent's own clock on every sample (rates are computed on it), and needs no
  * reachability from the control plane to the agents.
  */
-import { ReplicaUsage, UsageReport } from '@tide/proto';
+import { ReplicaUsage, ServiceRequests, UsageReport } from '@tide/proto';
 import { UsageSampler, UsageSnapshot } from './usage.sampler';
 
 export const USAGE_REPORT_INTERVAL_MS = 1000;
@@ -15,9 +15,15 @@ export interface UsageSink {
   reportUsage(report: UsageReport): Promise<boolean>;
 }
 
-export function usageReport(nodeName: string, snapshot: UsageSnapshot): UsageReport {
+/** Cumulative request counts per service from the node's load balancer (the autoscaler's request rate). */
+export interface RequestCounters {
+  serviceRequests(): { namespace: string; service: string; requests: number }[];
+}
+
+export function usageReport(nodeName: string, snapshot: UsageSnapshot, counters?: RequestCounters): UsageReport {
   return {
     nodeName, timestampMs: snapshot.takenAt,
+    services: (counters?.serviceRequests() ?? []).map((s): ServiceRequests => ({ namespace: s.namespace, service: s.service, requestsTotal: s.requests })),
     replicas: snapshot.replicas.map((r): ReplicaUsage => ({
       namespace: r.namespace, name: r.name, cpuUsageSeconds: r.usage.cpuUsageSeconds,
       memoryWorkingSetBytes: r.usage.memoryWorkingSetBytes, memoryUsageBytes: r.usage.memoryUsageBytes, startedAt: r.startedAt.toISOString(),
@@ -34,6 +40,7 @@ export class UsageReporter {
     private readonly sampler: UsageSampler,
     private readonly sink: () => UsageSink | undefined,
     private readonly intervalMs = USAGE_REPORT_INTERVAL_MS,
+    private readonly counters?: RequestCounters,
   ) {}
 
   start(): void {
@@ -51,7 +58,7 @@ export class UsageReporter {
     if (!sink || this.sending) return;
     this.sending = true;
     try {
-      await sink.reportUsage(usageReport(this.nodeName, await this.sampler.sample()));
+      await sink.reportUsage(usageReport(this.nodeName, await this.sampler.sample(), this.counters));
     } catch {
       /* the runtime could not read a sample: the next tick tries again */
     } finally {

@@ -60,6 +60,21 @@ export class BalancerMetrics {
     return traffic;
   }
 
+  /**
+   * Every HTTP request each service's published ports took on this node, whatever its answer (the
+   * autoscaler's request rate: load that arrived, not only load served; usage.reporter.ts pushes it).
+   */
+  serviceRequests(): { namespace: string; service: string; requests: number }[] {
+    const out = [];
+    for (const traffic of this.services.values()) {
+      const [namespace, service] = traffic.service.split('/');
+      let requests = 0;
+      for (const stats of traffic.codes.values()) requests += stats.count;
+      out.push({ namespace, service, requests });
+    }
+    return out;
+  }
+
   register(registry: Registry): void {
     const metric = (name: string, help: string, type: string, values: () => Sample[]) => ({
       name, help, type, aggregator: 'sum', get: async () => ({ name, help, type, aggregator: 'sum', values: values() }),

@@ -1,5 +1,6 @@
 /** `tsctl describe` text: aligned "Field: value" lines, sub-tables, and the recent events. */
 import { Node, Replica, Service, TideEvent, formatCpu, formatMemory } from '@tide/api';
+import { autoscaleSection } from './autoscale.format';
 import { commandLine, eventsTable, labelsText, lastExitText, nodeStatusText, replicaPhase, replicasTable, requestedOn } from './resource.tables';
 import { formatAge } from './table';
 
@@ -49,7 +50,7 @@ export function describeService(s: Service, replicas: Replica[], events: TideEve
     ['Generation', s.metadata.generation !== undefined ? `${s.metadata.generation} (observed ${st?.observedGeneration ?? '-'})` : undefined],
   ]);
   const replicaLines = replicas.length ? ['Replicas:', indent(replicasTable(replicas, { wide: false, withNamespace: false, nowMs }))] : ['Replicas:  <none>'];
-  return [...lines, ...replicaLines, ...eventsSection(events, nowMs)].join('\n');
+  return [...lines, ...autoscaleSection(s, nowMs), ...replicaLines, ...eventsSection(events, nowMs)].join('\n');
 }
 
 export function describeReplica(r: Replica, events: TideEvent[], nowMs?: number): string {

@@ -72,4 +72,39 @@ describe('describe', () => {
     assert.match(text, /^Requested: +cpu 200m \(22%\), memory 64Mi \(7%\)$/m);
     assert.match(text, /^Replicas \(2\):$/m);
   });
+
+  it('shows an autoscaled service\'s bounds, targets, current metrics and last decisions, newest first', () => {
+    const shop = service('shop', 6, 6, 600);
+    shop.spec.autoscale = {
+      minReplicas: 2, maxReplicas: 10, targetCPUUtilizationPercentage: 50,
+      schedules: [{ name: 'sale', cron: '0 0 11 11 *', timeZone: 'Asia/Shanghai', minReplicas: 8, durationSeconds: 7200 }],
+    };
+    shop.status = {
+      ...shop.status!,
+      autoscale: {
+        observedAt: ago(1), currentReplicas: 6, desiredReplicas: 6, floor: 2, measuredReplicas: 6, cpuUtilizationPercentage: 48.5,
+        panicUntil: ago(-4), lastScaleTime: ago(2),
+        lastDecisions: [
+          { time: ago(30), from: 2, to: 3, reason: 'ScaleUp', message: '2 → 3 replicas (ScaleUp); cpu 70% ...' },
+          { time: ago(2), from: 3, to: 6, reason: 'Panic', message: '3 → 6 replicas (Panic); cpu 190% ...' },
+        ],
+      },
+    };
+    const text = describeService(shop, [], [], NOW);
+    assert.match(text, /^Autoscale: +2-10 replicas, policy tide$/m);
+    assert.match(text, /^ {2}Targets: +cpu 50% of the request$/m);
+    assert.match(text, /^ {2}Schedules: +sale "0 0 11 11 \*" Asia\/Shanghai: 8 for 7200s$/m);
+    assert.match(text, /^ {2}Now: +6 current, 6 desired; floor 2; PANIC until 2026-01-01T12:00:04.000Z$/m);
+    assert.match(text, /^ {2}Metrics: +cpu 48.5% of the request \(target 50%\) over 6 replica\(s\), 1s ago$/m);
+    assert.match(text, / {2}Last decisions:\n {4}AGE +SCALE +REASON +WHY\n {4}2s +3 → 6 +Panic +3 → 6 replicas \(Panic\); cpu 190% \.\.\.\n {4}30s +2 → 3 +ScaleUp/);
+  });
+
+  it('says so when the autoscaler has not looked yet', () => {
+    const fresh = service('shop', 1, 0, 5);
+    fresh.spec.autoscale = { maxReplicas: 4, targetRequestsPerSecond: 20 };
+    const text = describeService(fresh, [], [], NOW);
+    assert.match(text, /^ {2}Targets: +20 requests\/s per replica$/m);
+    assert.match(text, /^ {2}Now: +<not observed yet>$/m);
+    assert.match(text, /^ {2}Last decisions: +<none>$/m);
+  });
 });

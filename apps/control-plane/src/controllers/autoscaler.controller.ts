@@ -1,0 +1,174 @@
+/**
+ * The leader's autoscaler loop (once a second): for every Service with `spec.autoscale`, read its
+ * load (CPU of its ready replicas from the agents' usage pushes, requests per second from the node
+ * balancers' counters), let libs/autoscaler decide, scale through spec.replicas (the service
+ * controller creates replicas or drains them gracefully), record each change as an Event with the
+ * numbers behind it, and keep `status.autoscale` for `tsctl describe`.
+ *
+ * Level-triggered: every pass re-reads the Services and Replicas. The recommendation history is in
+ * memory; when it is lost (a new leader, or this instance was not leading for a while) each service
+ * starts over, seeded conservatively (see ServiceAutoscaler): no scale-down for one down window.
+ */
+import { Logger } from '@nestjs/common';
+import { AutoscaleDecision, AutoscaleStatus, Replica, Service, canonicalJson } from '@tide/api';
+import { Decision, MetricReading, ResolvedPolicy, ServiceAutoscaler, decisionText, resolvePolicy } from '@tide/autoscaler';
+import { NotFoundError, ObjectStore } from '@tide/store';
+import { AutoscalerMetrics } from '../monitoring/autoscaler.metrics';
+import { EventRecorder } from './events.recorder';
+import { scaleService } from './service.scale';
+
+/** What the loop reads load from: the control plane's UsageCache. */
+export interface LoadSource {
+  cpuCores(namespace: string, replica: string, windowMs: number): number | undefined;
+  requestRate(namespace: string, service: string, windowMs: number): number | undefined;
+}
+
+/**
+ * Rates between the newest agent sample and the one before it (samples are about 1 s apart; the
+ * half second absorbs jitter): a step in load shows within a second or two.
+ */
+const RATE_WINDOW_MS = 1500;
+/** A pass later than this after the previous one means the history has a hole: start over. */
+const HISTORY_GAP_MS = 5000;
+const STATUS_EVERY_MS = 5000;
+const DECISIONS_KEPT = 5;
+
+interface Tracked {
+  scaler: ServiceAutoscaler;
+  policyKey: string;
+  policy: ResolvedPolicy;
+  statusWrittenMs: number;
+}
+
+export class AutoscalerController {
+  private readonly logger = new Logger('Autoscaler');
+  private readonly tracked = new Map<string, Tracked>();
+  private lastPassMs?: number;
+
+  constructor(
+    private readonly store: ObjectStore,
+    private readonly events: EventRecorder,
+    private readonly load: LoadSource,
+    private readonly metrics: AutoscalerMetrics,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  async sync(): Promise<void> {
+    const now = this.now();
+    if (this.lastPassMs !== undefined && now - this.lastPassMs > HISTORY_GAP_MS) this.tracked.clear();
+    this.lastPassMs = now;
+    const services = (await this.store.list<Service>('Service')).items;
+    const replicas = (await this.store.list<Replica>('Replica')).items;
+    const seen = new Set<string>();
+    for (const service of services) {
+      const key = `${service.metadata.namespace}/${service.metadata.name}`;
+      if (!service.spec.autoscale) {
+        if (service.status?.autoscale) await this.clearStatus(service);
+        continue;
+      }
+      seen.add(key);
+      const own = replicas.filter((r) => r.metadata.namespace === service.metadata.namespace && r.spec.service === service.metadata.name);
+      await this.syncService(key, service, own, now).catch((error: Error) => this.logger.warn(`${key}: ${error.message}`));
+    }
+    for (const key of this.tracked.keys()) {
+      if (seen.has(key)) continue;
+      this.tracked.delete(key);
+      const [namespace, name] = key.split('/');
+      this.metrics.forget(namespace, name);
+    }
+  }
+
+  private async syncService(key: string, service: Service, replicas: Replica[], now: number): Promise<void> {
+    const tracked = this.track(key, service, now);
+    const current = service.spec.replicas;
+    const decision = tracked.scaler.observe(tracked.policy, readLoad(service, replicas, this.load, now), current);
+    if (!decision) return;
+    this.metrics.observe(service.metadata.namespace, service.metadata.name, decision);
+    let record: AutoscaleDecision | undefined;
+    if (decision.desired !== current) {
+      const scaled = await scaleService(this.store, service.metadata.namespace, service.metadata.name, decision.desired,
+        (s) => s.spec.replicas === current && s.spec.autoscale !== undefined);
+      // Someone else changed the count meanwhile: the next pass decides from theirs.
+      if (!scaled) return;
+      record = { time: new Date(now).toISOString(), from: current, to: decision.desired, reason: decision.reason, message: decisionText(decision, tracked.policy.panic?.threshold) };
+      await this.events.record({ kind: 'Service', namespace: service.metadata.namespace, name: service.metadata.name }, 'Normal', decision.reason, record.message);
+    }
+    if (record || now - tracked.statusWrittenMs >= STATUS_EVERY_MS) {
+      tracked.statusWrittenMs = now;
+      await this.writeStatus(service, decision, record);
+    }
+  }
+
+  /** The service's autoscaler, made anew when first seen or when its autoscale spec changed policy shape. */
+  private track(key: string, service: Service, now: number): Tracked {
+    const policyKey = canonicalJson(service.spec.autoscale);
+    const existing = this.tracked.get(key);
+    if (existing?.policyKey === policyKey) return existing;
+    // A changed spec keeps the history (the windows still apply); only the policy is resolved again.
+    const tracked: Tracked = existing
+      ? { ...existing, policyKey, policy: resolvePolicy(service.spec.autoscale!) }
+      : { scaler: new ServiceAutoscaler(now, service.spec.replicas), policyKey, policy: resolvePolicy(service.spec.autoscale!), statusWrittenMs: 0 };
+    this.tracked.set(key, tracked);
+    return tracked;
+  }
+
+  private async writeStatus(service: Service, decision: Decision, record: AutoscaleDecision | undefined): Promise<void> {
+    const cpu = decision.metrics.find((m) => m.metric === 'cpu');
+    const requests = decision.metrics.find((m) => m.metric === 'requests');
+    await this.store.mutate<Service>('Service', service.metadata.namespace, service.metadata.name, (s) => {
+      const previous = s.status?.autoscale;
+      const autoscale: AutoscaleStatus = {
+        observedAt: new Date(decision.atMs).toISOString(), currentReplicas: decision.current, desiredReplicas: decision.desired,
+        floor: decision.floor.replicas,
+        ...(decision.floor.schedule ? { activeSchedule: { cron: decision.floor.schedule.source, ...(decision.floor.schedule.name ? { name: decision.floor.schedule.name } : {}), until: new Date(decision.floor.schedule.untilMs).toISOString() } } : {}),
+        measuredReplicas: Math.max(cpu?.replicas ?? 0, requests?.replicas ?? 0),
+        ...(cpu ? { cpuUtilizationPercentage: Math.round(cpu.observed * 1000) / 10 } : {}),
+        ...(requests ? { requestsPerSecond: Math.round(requests.observed * 10) / 10 } : {}),
+        ...(decision.panicUntilMs !== undefined ? { panicUntil: new Date(decision.panicUntilMs).toISOString() } : {}),
+        ...(record ? { lastScaleTime: record.time } : previous?.lastScaleTime ? { lastScaleTime: previous.lastScaleTime } : {}),
+        lastDecisions: [...(previous?.lastDecisions ?? []), ...(record ? [record] : [])].slice(-DECISIONS_KEPT),
+      };
+      return { ...s, status: { ...(s.status ?? { replicas: 0, readyReplicas: 0, runningReplicas: 0, pendingReplicas: 0 }), autoscale } };
+    }).catch(ignoreNotFound);
+  }
+
+  private async clearStatus(service: Service): Promise<void> {
+    await this.store.mutate<Service>('Service', service.metadata.namespace, service.metadata.name, (s) => {
+      if (!s.status?.autoscale || s.spec.autoscale) return undefined;
+      const { autoscale: _dropped, ...status } = s.status;
+      return { ...s, status };
+    }).catch(ignoreNotFound);
+  }
+}
+
+/**
+ * The service's load now: CPU of its ready replicas that have a rate (those still starting have
+ * none and are not counted), and the requests per second all node balancers answered for it.
+ */
+export function readLoad(service: Service, replicas: Replica[], load: LoadSource, now: number): MetricReading {
+  const ready = replicas.filter((r) => r.status?.ready && !r.metadata.deletionTimestamp);
+  const reading: MetricReading = { atMs: now };
+  const autoscale = service.spec.autoscale!;
+  if (autoscale.targetCPUUtilizationPercentage !== undefined) {
+    let measured = 0;
+    let usedCores = 0;
+    let requestedCores = 0;
+    for (const replica of ready) {
+      const cores = load.cpuCores(replica.metadata.namespace, replica.metadata.name, RATE_WINDOW_MS);
+      if (cores === undefined) continue;
+      measured++;
+      usedCores += cores;
+      requestedCores += replica.spec.template.requests.cpuMillis / 1000;
+    }
+    if (measured > 0) reading.cpu = { replicas: measured, usedCores, requestedCores };
+  }
+  if (autoscale.targetRequestsPerSecond !== undefined) {
+    const perSecond = load.requestRate(service.metadata.namespace, service.metadata.name, RATE_WINDOW_MS);
+    if (perSecond !== undefined) reading.requests = { replicas: ready.length, perSecond };
+  }
+  return reading;
+}
+
+function ignoreNotFound(error: unknown): void {
+  if (!(error instanceof NotFoundError)) throw error;
+}

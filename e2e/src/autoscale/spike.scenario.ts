@@ -1,0 +1,183 @@
+/**
+ * The spike scenario shared by the autoscale e2e test and benchmark: a CPU-bound JavaScript web
+ * service (each request burns BURN_MS of CPU time) built into the `node` image with `tsctl image
+ * build`, autoscaled on CPU utilisation, driven through a node's published port by an open-loop
+ * trace (low rate, ten times that rate, low again), while the replicas are polled through the API.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { Replica, Service } from '@tide/api';
+import { TestCluster, waitFor } from '../harness';
+import { RequestResult, TracePhase, percentile, runTrace } from './load.generator';
+
+export const BURN_MS = 12;
+/** A request slower than this is "slow"; p99 must come back under it after the step. */
+export const LATENCY_TARGET_MS = 250;
+export const IMAGE = 'spike:1';
+
+/**
+ * Answers its hostname (the replica's name) after burning BURN_MS of CPU. On SIGTERM it keeps
+ * serving for 1.5 s (the balancers have dropped it before SIGTERM; this covers a request already on
+ * its way), then stops accepting and exits once its requests are done.
+ */
+const SERVER_JS = `
+const http = require('http');
+const os = require('os');
+const burnMicros = Number(process.env.BURN_MS || ${BURN_MS}) * 1000;
+const server = http.createServer((req, res) => {
+  const start = process.cpuUsage();
+  for (;;) { const used = process.cpuUsage(start); if (used.user + used.system >= burnMicros) break; }
+  res.setHeader('connection', 'close');
+  res.end(os.hostname() + '\\n');
+});
+server.listen(8080);
+process.on('SIGTERM', () => setTimeout(() => server.close(() => process.exit(0)), 1500));
+`;
+
+/** Builds the service's image on the cluster; returns the build's output. */
+export async function buildSpikeImage(cluster: TestCluster): Promise<string> {
+  const context = fs.mkdtempSync(path.join(os.tmpdir(), 'tide-spike-'));
+  try {
+    fs.writeFileSync(path.join(context, 'server.js'), SERVER_JS);
+    fs.writeFileSync(path.join(context, 'Dockerfile'), 'FROM node\nCOPY server.js /app/server.js\nCMD ["node", "/app/server.js"]\n');
+    const built = await cluster.tsctl(['image', 'build', '-t', IMAGE, context], { timeoutMs: 180_000 });
+    if (built.code !== 0) throw new Error(`image build failed:\n${built.stdout}\n${built.stderr}`);
+    return built.stdout;
+  } finally {
+    fs.rmSync(context, { recursive: true, force: true });
+  }
+}
+
+export interface SpikeService {
+  name: string;
+  publish: number;
+  policy: 'tide' | 'hpa-default';
+  minReplicas: number;
+  maxReplicas: number;
+  scaleDownWindowSeconds?: number;
+}
+
+/**
+ * 100m requested, 250m limit: two replicas (the floor) carry the low rate at about half their
+ * request, and the spike needs more than their limits allow, so latency climbs until replicas come.
+ * The published port is in the balancer's TCP mode and the target is CPU only: through the HTTP mode
+ * (which the requests-per-second target needs) this trace timed out requests even at 16 replicas,
+ * not yet understood (see the report); the request counters are covered by unit and flow tests.
+ */
+export function spikeManifest(s: SpikeService): string {
+  const down = s.scaleDownWindowSeconds !== undefined ? `\n    behavior: { scaleDown: { stabilizationWindowSeconds: ${s.scaleDownWindowSeconds} } }` : '';
+  return `apiVersion: tide/v1
+kind: Service
+metadata: { name: ${s.name} }
+spec:
+  image: ${IMAGE}
+  resources: { requests: { cpu: 100m, memory: 48Mi }, limits: { cpu: 250m } }
+  ports: [{ containerPort: 8080, publish: ${s.publish} }]
+  terminationGracePeriodSeconds: 5
+  autoscale:
+    minReplicas: ${s.minReplicas}
+    maxReplicas: ${s.maxReplicas}
+    targetCPUUtilizationPercentage: 60
+    policy: ${s.policy}${down}
+`;
+}
+
+export interface Sample {
+  atMs: number;
+  desired: number;
+  live: number;
+  ready: number;
+  readyNames: string[];
+}
+
+/** Polls the service and its replicas every 200 ms until stopped. */
+export function watchReplicas(cluster: TestCluster, name: string): { samples: Sample[]; stop(): Promise<void> } {
+  const samples: Sample[] = [];
+  let active = true;
+  const loop = (async () => {
+    while (active) {
+      try {
+        const [service, replicas] = await Promise.all([
+          cluster.api<Service>(`/api/v1/services/${name}`), cluster.api<{ items: Replica[] }>(`/api/v1/replicas?service=${name}`),
+        ]);
+        const live = replicas.items.filter((r) => !r.metadata.deletionTimestamp);
+        const ready = live.filter((r) => r.status?.ready).map((r) => r.metadata.name);
+        samples.push({ atMs: Date.now(), desired: service.spec.replicas, live: live.length, ready: ready.length, readyNames: ready });
+      } catch {
+        /* a slow answer under load: the next poll */
+      }
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  })();
+  return { samples, stop: async () => { active = false; await loop; } };
+}
+
+export interface SpikeResult {
+  /** From the step to the first replica added after it being ready (API status). */
+  first_ready_s: number | null;
+  /** From the step to the first answer by such a replica. */
+  first_served_s: number | null;
+  /** From the step to the first second (by send time) from which the p99 of the rest of the high phase is under the target. */
+  recovered_s: number | null;
+  failed_requests: number;
+  slow_requests: number;
+  requests: number;
+  /** Replicas alive (not terminating), integrated over the trace. */
+  replica_seconds: number;
+  peak_replicas: number;
+  p99_before_ms: number;
+  p99_after_recovery_ms: number | null;
+  errors: string[];
+}
+
+/** Measures one trace: `stepAtMs`/`dropAtMs` are ms after the trace's start. */
+export function measure(results: RequestResult[], samples: Sample[], startMs: number, phases: TracePhase[]): SpikeResult {
+  const stepAt = startMs + phases[0].seconds * 1000;
+  const dropAt = stepAt + phases[1].seconds * 1000;
+  const endAt = dropAt + (phases[2]?.seconds ?? 0) * 1000;
+  const before = new Set(samples.filter((s) => s.atMs <= stepAt).flatMap((s) => s.readyNames));
+  const firstReady = samples.find((s) => s.atMs > stepAt && s.readyNames.some((n) => !before.has(n)));
+  const firstServed = results.find((r) => startMs + r.sentAtMs + r.latencyMs > stepAt && r.ok && r.replica && !before.has(r.replica));
+  const high = results.filter((r) => startMs + r.sentAtMs >= stepAt && startMs + r.sentAtMs < dropAt);
+  const secondOf = (r: RequestResult) => Math.floor((startMs + r.sentAtMs - stepAt) / 1000);
+  const latency = (r: RequestResult) => (r.ok ? r.latencyMs : Infinity);
+  const lastSecond = phases[1].seconds - 1;
+  // Recovered: the first second from which the p99 of the rest of the high phase is under the target.
+  let recovered: number | null = null;
+  for (let second = 0; second <= lastSecond && recovered === null; second++) {
+    const rest = high.filter((r) => secondOf(r) >= second).map(latency);
+    if (rest.length && percentile(rest, 99) < LATENCY_TARGET_MS) recovered = second;
+  }
+  const inTrace = samples.filter((s) => s.atMs >= startMs && s.atMs <= endAt);
+  const replicaSeconds = inTrace.reduce((sum, s, i) => sum + (i ? s.live * (s.atMs - inTrace[i - 1].atMs) / 1000 : 0), 0);
+  const failed = results.filter((r) => !r.ok);
+  return {
+    first_ready_s: firstReady ? round((firstReady.atMs - stepAt) / 1000) : null,
+    first_served_s: firstServed ? round((startMs + firstServed.sentAtMs + firstServed.latencyMs - stepAt) / 1000) : null,
+    recovered_s: recovered,
+    failed_requests: failed.length,
+    slow_requests: results.filter((r) => r.ok && r.latencyMs > LATENCY_TARGET_MS).length,
+    requests: results.length,
+    replica_seconds: Math.round(replicaSeconds),
+    peak_replicas: Math.max(0, ...inTrace.map((s) => s.live)),
+    p99_before_ms: round(percentile(results.filter((r) => startMs + r.sentAtMs < stepAt && r.ok).map((r) => r.latencyMs), 99)),
+    p99_after_recovery_ms: recovered === null ? null : round(percentile(high.filter((r) => secondOf(r) >= recovered!).map(latency), 99)),
+    errors: [...new Set(failed.map((r) => r.error ?? 'failed'))].slice(0, 5),
+  };
+}
+
+function round(value: number): number {
+  return Math.round(value * 100) / 100;
+}
+
+/** Waits until the service runs its floor, all ready (before a trace starts). */
+export async function waitForFloor(cluster: TestCluster, name: string, floor: number, timeoutMs = 60_000): Promise<void> {
+  await waitFor(`${floor} ready replicas of ${name}`, async () => {
+    const replicas = (await cluster.api<{ items: Replica[] }>(`/api/v1/replicas?service=${name}`)).items.filter((r) => !r.metadata.deletionTimestamp);
+    return replicas.length === floor && replicas.every((r) => r.status?.ready);
+  }, timeoutMs, 250);
+}
+
+export { runTrace };
+export type { TracePhase };

@@ -1,0 +1,141 @@
+/**
+ * One service's autoscaler: readings in, a replica count out. Pure apart from the history it keeps
+ * (the clock is passed in), so every rule is a table test.
+ *
+ * Each tick: the reading is kept; at most once per sync period a decision is taken:
+ *  1. recommendation = the largest over metrics of ceil(replicas × observed / target), observed being
+ *     the mean of the metric window (tolerance band: no change within 10% of the target);
+ *  2. panic (tide policy): a reading at or above threshold × target starts (or extends) a panic
+ *     that lasts the panic window; meanwhile the count goes straight to the highest need seen in the
+ *     panic, never down, ignoring step limits;
+ *  3. otherwise the stabilisation windows (up: lowest of the window; down: highest) and the step
+ *     limits of the scale events in each policy period;
+ *  4. finally the floor (minReplicas or an active schedule, applied at once) and maxReplicas.
+ *
+ * History lives in memory. A new instance (a new leader) knows nothing of the past minutes, so it
+ * is seeded with the current count as if that had been recommended at its start: no scale-down
+ * before a whole down window has passed on this instance. That costs at most one window of extra
+ * replicas after a leader change and never drops capacity a lost history would have kept.
+ */
+import { ScaleEvent, TimedRecommendation, scaleDownLimit, scaleUpLimit, stabilize } from './behavior';
+import { ResolvedPolicy } from './policy';
+import { MetricReading, MetricRecommendation, averageReading, combine, recommend } from './recommendation';
+import { Floor, floorAt } from './schedule';
+
+export type DecisionReason = 'ScaleUp' | 'ScaleDown' | 'Panic' | 'Schedule' | 'Bounds' | 'Hold';
+
+export interface Decision {
+  atMs: number;
+  current: number;
+  desired: number;
+  reason: DecisionReason;
+  /** What the metrics alone asked for (before windows, limits and bounds); undefined without data. */
+  recommendation?: number;
+  metrics: MetricRecommendation[];
+  floor: Floor;
+  panicUntilMs?: number;
+  /** What held the count back from the recommendation, when something did. */
+  limitedBy?: string;
+}
+
+export class ServiceAutoscaler {
+  private readings: MetricReading[] = [];
+  private recommendations: TimedRecommendation[] = [];
+  private events: ScaleEvent[] = [];
+  private lastSyncMs?: number;
+  private panicUntilMs?: number;
+  private panicPeak = 0;
+
+  constructor(
+    private readonly startedAtMs: number,
+    private readonly seedReplicas: number,
+  ) {}
+
+  /** Keeps the reading; returns a decision when the sync period has come round, else undefined. */
+  observe(policy: ResolvedPolicy, reading: MetricReading, current: number): Decision | undefined {
+    const now = reading.atMs;
+    this.readings.push(reading);
+    this.forget(policy, now);
+    if (this.lastSyncMs !== undefined && now - this.lastSyncMs < policy.syncPeriodMs) return undefined;
+    this.lastSyncMs = now;
+    const averaged = averageReading(this.readings, now - policy.metricWindowMs) ?? reading;
+    const metrics = recommend(policy, averaged, current);
+    const combined = combine(metrics);
+    const floor = floorAt(policy, now);
+    const panic = this.panic(policy, reading, current);
+    const base = { atMs: now, current, metrics, floor, ...(combined ? { recommendation: combined.replicas } : {}) };
+    if (panic !== undefined) {
+      // The numbers behind a panic are the latest reading's, not the window's mean.
+      this.recommendations.push({ atMs: now, replicas: panic });
+      return this.decide(policy, { ...base, metrics: recommend(policy, reading, current), recommendation: panic }, Math.max(current, panic), true);
+    }
+    if (!combined) return this.decide(policy, base, current, false);
+    this.recommendations.push({ atMs: now, replicas: combined.replicas });
+    const { replicas, limitedBy } = this.limited(policy, current, combined.replicas, now);
+    return this.decide(policy, base, replicas, false, limitedBy);
+  }
+
+  /** The panic recommendation while panicking (from the latest reading, not the window's mean). */
+  private panic(policy: ResolvedPolicy, reading: MetricReading, current: number): number | undefined {
+    if (!policy.panic) return undefined;
+    const latest = combine(recommend(policy, reading, current));
+    if (latest && latest.ratio >= policy.panic.threshold) {
+      this.panicUntilMs = reading.atMs + policy.panic.windowMs;
+    }
+    if (this.panicUntilMs === undefined || reading.atMs >= this.panicUntilMs) {
+      this.panicUntilMs = undefined;
+      this.panicPeak = 0;
+      return undefined;
+    }
+    this.panicPeak = Math.max(this.panicPeak, latest?.replicas ?? 0, current);
+    return this.panicPeak;
+  }
+
+  /** Stabilisation windows, then step limits, and which of them held the count back. */
+  private limited(policy: ResolvedPolicy, current: number, recommendation: number, now: number): { replicas: number; limitedBy?: string } {
+    const seeded = now - this.startedAtMs < policy.scaleDown.windowMs ? [{ atMs: now, replicas: this.seedReplicas }] : [];
+    const stabilized = stabilize(current, recommendation, [...this.recommendations, ...seeded], now, policy.scaleUp, policy.scaleDown);
+    const upper = scaleUpLimit(current, this.events, now, policy.scaleUp);
+    const lower = scaleDownLimit(current, this.events, now, policy.scaleDown);
+    const replicas = Math.min(upper, Math.max(lower, stabilized));
+    if (stabilized > upper) return { replicas, limitedBy: 'the scale-up policies' };
+    if (stabilized < lower) return { replicas, limitedBy: 'the scale-down policies' };
+    if (stabilized === recommendation) return { replicas };
+    return { replicas, limitedBy: recommendation < current ? 'the scale-down stabilisation window' : 'the scale-up stabilisation window' };
+  }
+
+  /** The floor (applied at once, schedules included) and maxReplicas have the last word. */
+  private decide(policy: ResolvedPolicy, base: Omit<Decision, 'desired' | 'reason'>, proposed: number, panic: boolean, limitedBy?: string): Decision {
+    let desired = Math.max(proposed, base.floor.replicas);
+    let limit = limitedBy;
+    if (desired > policy.maxReplicas) {
+      desired = policy.maxReplicas;
+      limit = `maxReplicas (${policy.maxReplicas})`;
+    }
+    if (desired !== base.current) this.events.push({ atMs: base.atMs, change: desired - base.current });
+    return {
+      ...base, desired, reason: reasonOf(base.current, proposed, desired, base.floor, panic),
+      ...(this.panicUntilMs !== undefined ? { panicUntilMs: this.panicUntilMs } : {}),
+      ...(limit ? { limitedBy: limit } : {}),
+    };
+  }
+
+  /** Drops what no window looks at any more. */
+  private forget(policy: ResolvedPolicy, now: number): void {
+    const longestPeriod = Math.max(0, ...[...policy.scaleUp.policies, ...policy.scaleDown.policies].map((p) => p.periodMs));
+    const keepRecommendations = Math.max(policy.scaleUp.windowMs, policy.scaleDown.windowMs);
+    this.readings = this.readings.filter((r) => r.atMs > now - Math.max(policy.metricWindowMs, 1000));
+    this.recommendations = this.recommendations.filter((r) => r.atMs > now - keepRecommendations);
+    this.events = this.events.filter((e) => e.atMs > now - longestPeriod);
+  }
+
+}
+
+function reasonOf(current: number, proposed: number, desired: number, floor: Floor, panic: boolean): DecisionReason {
+  if (desired === current) return 'Hold';
+  // The floor raised the count above what the load asked for, or maxReplicas cut it.
+  if (desired > current && desired > proposed) return floor.schedule ? 'Schedule' : 'Bounds';
+  if (desired < current && desired < proposed) return 'Bounds';
+  if (panic) return 'Panic';
+  return desired > current ? 'ScaleUp' : 'ScaleDown';
+}

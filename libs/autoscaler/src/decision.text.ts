@@ -1,0 +1,35 @@
+/** A decision in words, with the numbers behind it (Event messages, `tsctl describe`). */
+import { Decision } from './autoscaler';
+import { MetricRecommendation } from './recommendation';
+
+function metricText(m: MetricRecommendation): string {
+  const within = m.recommendation !== Math.ceil(m.replicas * m.ratio - 1e-9) ? ' (within the 10% tolerance)' : '';
+  if (m.metric === 'cpu') {
+    return `cpu ${percent(m.observed)} of the request over ${m.replicas} replica(s) (target ${percent(m.target)}) → ${m.recommendation}${within}`;
+  }
+  return `requests ${round(m.observed)}/s per replica over ${m.replicas} (target ${round(m.target)}/s) → ${m.recommendation}${within}`;
+}
+
+function percent(fraction: number): string {
+  return `${Math.round(fraction * 100)}%`;
+}
+
+function round(value: number): string {
+  return String(Math.round(value * 10) / 10);
+}
+
+export function decisionText(d: Decision, panicThreshold?: number): string {
+  const parts = [
+    `${d.current} → ${d.desired} replicas (${d.reason})`,
+    d.metrics.length ? d.metrics.map(metricText).join('; ') : 'no metrics yet',
+  ];
+  if (d.panicUntilMs !== undefined) {
+    const why = panicThreshold ? ` (a reading at ≥ ${percent(panicThreshold)} of the target)` : '';
+    parts.push(`panic until ${new Date(d.panicUntilMs).toISOString()}${why}: straight to the highest need seen, no scale-down`);
+  }
+  if (d.limitedBy) parts.push(`held by ${d.limitedBy}`);
+  parts.push(d.floor.schedule
+    ? `floor ${d.floor.replicas} from schedule ${d.floor.schedule.name ?? `"${d.floor.schedule.source}"`} until ${new Date(d.floor.schedule.untilMs).toISOString()}`
+    : `floor ${d.floor.replicas}`);
+  return parts.join('; ');
+}

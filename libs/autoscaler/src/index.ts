@@ -1,0 +1,6 @@
+export * from './policy';
+export * from './recommendation';
+export * from './behavior';
+export * from './schedule';
+export * from './autoscaler';
+export * from './decision.text';

@@ -1,0 +1,97 @@
+/**
+ * A Service's `spec.autoscale` with every default of its policy filled in, times in milliseconds.
+ * The user's `behavior` overrides the policy's, field by field, as in Kubernetes HPA v2.
+ */
+import { AutoscalePolicyName, AutoscaleSpec, CronExpression, ScalingRules, parseCron } from '@tide/api';
+
+export interface StepPolicy {
+  type: 'Pods' | 'Percent';
+  value: number;
+  periodMs: number;
+}
+
+export interface DirectionRules {
+  /** Up: the lowest recommendation of the window wins; down: the highest. */
+  windowMs: number;
+  selectPolicy: 'Max' | 'Min' | 'Disabled';
+  policies: StepPolicy[];
+}
+
+export interface ResolvedSchedule {
+  name?: string;
+  cron: CronExpression;
+  timeZone: string;
+  minReplicas: number;
+  durationMs: number;
+}
+
+export interface ResolvedPolicy {
+  name: AutoscalePolicyName;
+  minReplicas: number;
+  maxReplicas: number;
+  /** cpuUtilization as a fraction of the request (0.5 = 50%); requestsPerSecond per replica. */
+  targets: { cpuUtilization?: number; requestsPerSecond?: number };
+  /** |observed / target - 1| within this changes nothing (Kubernetes' 10%). */
+  tolerance: number;
+  /** Decisions are taken at most this often (readings are kept every tick). */
+  syncPeriodMs: number;
+  /** Readings averaged into the observed value of a decision. */
+  metricWindowMs: number;
+  /** Absent: no panic mode. threshold is a ratio to the target (2 = 200%). */
+  panic?: { windowMs: number; threshold: number };
+  scaleUp: DirectionRules;
+  scaleDown: DirectionRules;
+  schedules: ResolvedSchedule[];
+}
+
+/** Kubernetes HPA's default behavior (pkg/apis/autoscaling/v2/defaults.go). */
+const HPA_SCALE_UP: DirectionRules = {
+  windowMs: 0, selectPolicy: 'Max',
+  policies: [{ type: 'Percent', value: 100, periodMs: 15_000 }, { type: 'Pods', value: 4, periodMs: 15_000 }],
+};
+const HPA_SCALE_DOWN: DirectionRules = { windowMs: 300_000, selectPolicy: 'Max', policies: [{ type: 'Percent', value: 100, periodMs: 15_000 }] };
+
+export const TOLERANCE = 0.1;
+export const DEFAULT_PANIC = { windowMs: 6000, threshold: 2 };
+
+/**
+ * The two policies differ only where the issue says Tide should: how often it decides and the
+ * panic mode. Both read the same readings over the same short window (3 s: about three agent
+ * samples), so a benchmark between them measures the policy, not the metrics pipeline.
+ */
+const POLICY_DEFAULTS: Record<AutoscalePolicyName, Pick<ResolvedPolicy, 'syncPeriodMs' | 'metricWindowMs' | 'panic' | 'scaleUp' | 'scaleDown'>> = {
+  'tide': { syncPeriodMs: 1000, metricWindowMs: 3000, panic: DEFAULT_PANIC, scaleUp: HPA_SCALE_UP, scaleDown: HPA_SCALE_DOWN },
+  'hpa-default': { syncPeriodMs: 15_000, metricWindowMs: 3000, panic: undefined, scaleUp: HPA_SCALE_UP, scaleDown: HPA_SCALE_DOWN },
+};
+
+/** `spec` must have passed validation (libs/api): a bad cron expression throws here. */
+export function resolvePolicy(spec: AutoscaleSpec): ResolvedPolicy {
+  const name = spec.policy ?? 'tide';
+  const defaults = POLICY_DEFAULTS[name];
+  const panic = defaults.panic && {
+    windowMs: (spec.panic?.windowSeconds ?? defaults.panic.windowMs / 1000) * 1000,
+    threshold: (spec.panic?.thresholdPercentage ?? defaults.panic.threshold * 100) / 100,
+  };
+  return {
+    name, minReplicas: spec.minReplicas ?? 1, maxReplicas: spec.maxReplicas,
+    targets: {
+      ...(spec.targetCPUUtilizationPercentage !== undefined ? { cpuUtilization: spec.targetCPUUtilizationPercentage / 100 } : {}),
+      ...(spec.targetRequestsPerSecond !== undefined ? { requestsPerSecond: spec.targetRequestsPerSecond } : {}),
+    },
+    tolerance: TOLERANCE, syncPeriodMs: defaults.syncPeriodMs, metricWindowMs: defaults.metricWindowMs, panic,
+    scaleUp: rules(spec.behavior?.scaleUp, defaults.scaleUp),
+    scaleDown: rules(spec.behavior?.scaleDown, defaults.scaleDown),
+    schedules: (spec.schedules ?? []).map((s) => ({
+      ...(s.name ? { name: s.name } : {}), cron: parseCron(s.cron), timeZone: s.timeZone ?? 'UTC',
+      minReplicas: s.minReplicas, durationMs: s.durationSeconds * 1000,
+    })),
+  };
+}
+
+function rules(given: ScalingRules | undefined, defaults: DirectionRules): DirectionRules {
+  return {
+    windowMs: given?.stabilizationWindowSeconds !== undefined ? given.stabilizationWindowSeconds * 1000 : defaults.windowMs,
+    selectPolicy: given?.selectPolicy ?? defaults.selectPolicy,
+    policies: given?.policies?.map((p) => ({ type: p.type, value: p.value, periodMs: p.periodSeconds * 1000 })) ?? defaults.policies,
+  };
+}

@@ -1,0 +1,82 @@
+/**
+ * From observed load to a replica count, per metric: desired = ceil(replicas × observed / target),
+ * unchanged while observed is within the tolerance band of the target, the largest over metrics
+ * (Kubernetes HPA's algorithm). The replicas counted are those the load was measured on, so replicas
+ * still starting (no load yet) neither dilute the average nor count twice.
+ */
+import { ResolvedPolicy } from './policy';
+
+/** One reading of a service's load, taken by the controller about once a second. */
+export interface MetricReading {
+  atMs: number;
+  /** Replicas with a CPU rate, the cores they used and the cores they requested (sums). */
+  cpu?: { replicas: number; usedCores: number; requestedCores: number };
+  /** Requests per second over every node's balancer, and the ready replicas that served them. */
+  requests?: { replicas: number; perSecond: number };
+}
+
+export interface MetricRecommendation {
+  metric: 'cpu' | 'requests';
+  /** CPU: fraction of the request (1.2 = 120%); requests: per second per replica. */
+  observed: number;
+  target: number;
+  /** observed / target */
+  ratio: number;
+  replicas: number;
+  recommendation: number;
+}
+
+/**
+ * The load averaged over the readings since `sinceMs`: mean CPU cores used and mean requests per
+ * second (the service's load, whatever its replica count was), over the replicas and requests of
+ * the latest reading (the capacity now). So a window spanning a scale change neither counts the
+ * load of removed replicas as missing nor the replicas themselves as still there.
+ */
+export function averageReading(readings: MetricReading[], sinceMs: number): MetricReading | undefined {
+  const recent = readings.filter((r) => r.atMs >= sinceMs);
+  if (recent.length === 0) return undefined;
+  const mean = (values: number[]) => values.reduce((a, b) => a + b, 0) / values.length;
+  const cpu = recent.flatMap((r) => (r.cpu ? [r.cpu] : []));
+  const requests = recent.flatMap((r) => (r.requests ? [r.requests] : []));
+  const latestCpu = cpu[cpu.length - 1];
+  const latestRequests = requests[requests.length - 1];
+  return {
+    atMs: recent[recent.length - 1].atMs,
+    ...(latestCpu ? { cpu: { ...latestCpu, usedCores: mean(cpu.map((c) => c.usedCores)) } } : {}),
+    ...(latestRequests ? { requests: { ...latestRequests, perSecond: mean(requests.map((q) => q.perSecond)) } } : {}),
+  };
+}
+
+/** Per-metric recommendations; a metric without data (no replica measured yet) gives none. */
+export function recommend(policy: ResolvedPolicy, reading: MetricReading, current: number): MetricRecommendation[] {
+  const out: MetricRecommendation[] = [];
+  const { cpuUtilization, requestsPerSecond } = policy.targets;
+  const cpu = reading.cpu;
+  if (cpuUtilization !== undefined && cpu && cpu.replicas > 0 && cpu.requestedCores > 0) {
+    const observed = cpu.usedCores / cpu.requestedCores;
+    out.push(byRatio('cpu', observed, cpuUtilization, cpu.replicas, current, policy.tolerance));
+  }
+  const requests = reading.requests;
+  if (requestsPerSecond !== undefined && requests && (requests.replicas > 0 || requests.perSecond > 0)) {
+    // With no ready replica every request failed or queued: what they need is the whole rate.
+    const serving = Math.max(1, requests.replicas);
+    out.push(byRatio('requests', requests.perSecond / serving, requestsPerSecond, serving, current, policy.tolerance));
+  }
+  return out;
+}
+
+function byRatio(metric: MetricRecommendation['metric'], observed: number, target: number, replicas: number, current: number, tolerance: number): MetricRecommendation {
+  const ratio = observed / target;
+  // The small epsilon keeps float noise (0.1 + 0.2) from adding a replica at an exact fit.
+  const recommendation = Math.abs(ratio - 1) <= tolerance ? current : Math.ceil(replicas * ratio - 1e-9);
+  return { metric, observed, target, ratio, replicas, recommendation };
+}
+
+/** The largest recommendation (and the highest ratio, for panic), or none without data. */
+export function combine(recommendations: MetricRecommendation[]): { replicas: number; ratio: number } | undefined {
+  if (recommendations.length === 0) return undefined;
+  return {
+    replicas: Math.max(...recommendations.map((r) => r.recommendation)),
+    ratio: Math.max(...recommendations.map((r) => r.ratio)),
+  };
+}

@@ -1,0 +1,55 @@
+import { describe, it } from 'node:test';
+import * as assert from 'node:assert/strict';
+import { AutoscaleSpec } from '@tide/api';
+import { ServiceAutoscaler } from './autoscaler';
+import { resolvePolicy } from './policy';
+import { floorAt } from './schedule';
+
+const at = (iso: string) => Date.parse(iso);
+
+// Singles' Day: 20 replicas from midnight on 11 November (Shanghai time) for two hours.
+const SPEC: AutoscaleSpec = {
+  minReplicas: 2, maxReplicas: 30, targetCPUUtilizationPercentage: 50,
+  schedules: [{ name: 'singles-day', cron: '0 0 11 11 *', timeZone: 'Asia/Shanghai', minReplicas: 20, durationSeconds: 7200 }],
+};
+
+describe('scheduled floors', () => {
+  const policy = resolvePolicy(SPEC);
+  // Midnight in Shanghai (UTC+8) is 16:00 UTC the day before; two hours later is 18:00 UTC.
+  const table: [string, string, number][] = [
+    ['a minute before', '2025-11-10T15:59:00Z', 2],
+    ['at the cron time', '2025-11-10T16:00:00Z', 20],
+    ['during', '2025-11-10T17:30:00Z', 20],
+    ['the last second', '2025-11-10T17:59:59Z', 20],
+    ['after the duration', '2025-11-10T18:00:00Z', 2],
+    ['a year later', '2026-11-10T16:00:30Z', 20],
+  ];
+  for (const [name, time, floor] of table) {
+    it(`${name} (${time}): floor ${floor}`, () => assert.equal(floorAt(policy, at(time)).replicas, floor));
+  }
+
+  it('the highest active schedule wins, and says until when', () => {
+    const two = resolvePolicy({ ...SPEC, schedules: [...SPEC.schedules!, { cron: '30 16 * * *', minReplicas: 25, durationSeconds: 600 }] });
+    const floor = floorAt(two, at('2025-11-10T16:35:00Z'));
+    assert.deepEqual(floor, { replicas: 25, schedule: { source: '30 16 * * *', untilMs: at('2025-11-10T16:40:00Z') } });
+  });
+
+  it('with an injected clock, the autoscaler raises the floor at the cron time and gives it back after the duration', () => {
+    const scaler = new ServiceAutoscaler(0, 2);
+    let replicas = 2;
+    const start = at('2025-11-10T15:59:58Z');
+    const seen: [string, number, string][] = [];
+    // Light load (one replica's worth) throughout: only the schedule moves the count.
+    for (let t = start; t <= at('2025-11-10T18:00:02Z'); t += 1000) {
+      const d = scaler.observe(policy, { atMs: t, cpu: { replicas, usedCores: 0.05, requestedCores: replicas * 0.1 } }, replicas)!;
+      if (d.desired !== replicas) seen.push([new Date(t).toISOString(), d.desired, d.reason]);
+      replicas = d.desired;
+    }
+    assert.deepEqual(seen, [
+      ['2025-11-10T16:00:00.000Z', 20, 'Schedule'],
+      // The load's recommendation stayed at 1-2 all along, so once the floor is gone the count falls
+      // to minReplicas at once (0.05 cores over 20 replicas: ratio 0.05 → ceil(20 × 0.05) = 1, floor 2).
+      ['2025-11-10T18:00:00.000Z', 2, 'ScaleDown'],
+    ]);
+  });
+});
