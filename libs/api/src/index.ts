@@ -7,3 +7,4 @@ export * from './images';
 export * from './exec.protocol';
 export * from './usage';
 export * from './probes';
+export * from './rollout';
