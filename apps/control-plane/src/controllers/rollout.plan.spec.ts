@@ -49,7 +49,7 @@ interface Case {
 }
 
 const o4 = olds(4);
-const [a, b] = olds(2, service(2, 'web:1'));
+const [a] = olds(1, service(2, 'web:1'));
 const notReady = replica(service(2, 'web:1'), 'Running', false);
 const v2pending = moving(service(4, 'web:2'), o4[0], 'Starting');
 const v2ready = moving(service(4, 'web:2'), o4[0], 'Running');
