@@ -7,6 +7,7 @@ import { EventsController } from './api/events.controller';
 import { ImagesController } from './api/images.controller';
 import { NodesController } from './api/nodes.controller';
 import { MonitoringController } from './api/monitoring.controller';
+import { RolloutController } from './api/rollout.controller';
 
 @Module({})
 export class AppModule implements NestModule {
@@ -14,7 +15,7 @@ export class AppModule implements NestModule {
 
   static forCluster(context: ClusterContext): DynamicModule {
     AppModule.context = context;
-    return { module: AppModule, controllers: [ApiController, NodesController, ImagesController, HealthController, EventsController, MonitoringController], providers: [{ provide: CLUSTER, useValue: context }] };
+    return { module: AppModule, controllers: [ApiController, NodesController, ImagesController, HealthController, EventsController, MonitoringController, RolloutController], providers: [{ provide: CLUSTER, useValue: context }] };
   }
 
   configure(consumer: MiddlewareConsumer): void {

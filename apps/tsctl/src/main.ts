@@ -13,13 +13,14 @@ import { getCommand } from './commands/get.command';
 import { imageCommand } from './commands/image.command';
 import { logsCommand } from './commands/logs.command';
 import { cordonCommand, drainCommand, uncordonCommand } from './commands/node.commands';
+import { rolloutCommand } from './commands/rollout.command';
 import { topCommand } from './commands/top.command';
 import { ManifestError, ManifestRejectedError } from './manifest/manifest';
 import { OutputFormatError } from './output/table';
 
 const COMMANDS: Command[] = [
   upCommand, downCommand, applyCommand, getCommand, describeCommand, scaleCommand, logsCommand, execCommand, deleteCommand, imageCommand,
-  cordonCommand, uncordonCommand, drainCommand, topCommand,
+  cordonCommand, uncordonCommand, drainCommand, topCommand, rolloutCommand,
 ];
 
 export function usage(): string {

@@ -8,3 +8,4 @@ export * from './exec.protocol';
 export * from './usage';
 export * from './cron';
 export * from './probes';
+export * from './rollout';

@@ -5,7 +5,7 @@
 
 export const API_VERSION = 'tide/v1';
 
-export type Kind = 'Service' | 'Replica' | 'Node' | 'Event';
+export type Kind = 'Service' | 'Replica' | 'Node' | 'Event' | 'ServiceRevision';
 
 export interface ObjectMeta {
   name: string;
@@ -119,6 +119,8 @@ export interface ServiceSpec {
   /** Mounts the container's root filesystem read-only. */
   readOnlyRootFilesystem?: boolean;
   probes?: Probes;
+  /** How a template change is rolled out (rollout.ts); not part of the template. */
+  update?: UpdateStrategy;
   /**
    * Replicas follow the load between `minReplicas` and `maxReplicas` (docs/ARCHITECTURE.md). With
    * autoscale set, `replicas` is only the initial count (default `minReplicas`); afterwards the
@@ -206,6 +208,31 @@ export interface AutoscaleStatus {
   lastDecisions: AutoscaleDecision[];
 }
 
+/**
+ * A rolling update's limits, as Kubernetes' RollingUpdate: an integer or a percentage of
+ * `replicas` ("25%"; surge rounded up, unavailable rounded down).
+ */
+export interface UpdateStrategy {
+  /** Replicas beyond `replicas` while rolling (default 25%). */
+  maxSurge?: number | string;
+  /** Ready replicas below `replicas` allowed while rolling (default 0: capacity never drops). */
+  maxUnavailable?: number | string;
+  /** A rollout that makes no progress for this long is reported stuck (default 60). */
+  progressDeadlineSeconds?: number;
+}
+
+/** Kubernetes' Deployment "Progressing" condition: True while rolling or done, False once stuck. */
+export interface ServiceCondition {
+  type: 'Progressing';
+  status: 'True' | 'False';
+  /** ReplicasUpdating | NewReplicasAvailable | ProgressDeadlineExceeded */
+  reason: string;
+  message: string;
+  /** The last time the rollout made progress (the deadline runs from here). */
+  lastUpdateTime: string;
+  lastTransitionTime: string;
+}
+
 export interface ServiceStatus {
   observedGeneration?: number;
   replicas: number;
@@ -213,9 +240,38 @@ export interface ServiceStatus {
   runningReplicas: number;
   pendingReplicas: number;
   autoscale?: AutoscaleStatus;
+  /** The revision (ServiceRevision NAME-N) of the current template, and that template's hash. */
+  revision?: number;
+  templateHash?: string;
+  /** Replicas (units) on the current template, and how many of them are ready. */
+  updatedReplicas?: number;
+  updatedReadyReplicas?: number;
+  /** Live replicas on older templates (still serving or waiting for their replacement). */
+  oldReplicas?: number;
+  conditions?: ServiceCondition[];
 }
 
 export type Service = TideObject<'Service', ServiceSpec, ServiceStatus>;
+
+/** The spec fields a Service's replicas run (everything but `replicas`, `update`, `autoscale`). */
+export type ServiceTemplateSpec = Omit<ServiceSpec, 'replicas' | 'update' | 'autoscale'>;
+
+/** One template a Service ran: `/tide/v1/revisions/NS/SERVICE-N`, the last 10 kept. */
+export interface ServiceRevisionSpec {
+  service: string;
+  revision: number;
+  templateHash: string;
+  template: ServiceTemplateSpec;
+}
+
+export type ServiceRevision = TideObject<'ServiceRevision', ServiceRevisionSpec, never>;
+
+/** `POST /api/v1/services/NAME/rollback`: the revision whose template was applied again (unchanged: it is the current one). */
+export interface RollbackResult {
+  service: string;
+  revision: number;
+  action: 'rolledBack' | 'unchanged';
+}
 
 export type ReplicaPhase =
   | 'Pending'
@@ -256,7 +312,7 @@ export interface ReplicaTemplate {
 export interface ReplicaReplacement {
   /** Name of the replica being replaced (same namespace and service). */
   replica: string;
-  /** 'Drain' | 'Consolidation' (and later 'Update'): what asked for the move, for events and progress. */
+  /** 'Drain' | 'Consolidation' | 'Update' (a rolling update): what asked for the move, for events and progress. */
   reason: string;
   /** The node the old replica is moved off, when the move is about a node; the replacement never goes there. */
   fromNode?: string;
@@ -374,4 +430,4 @@ export interface DrainProgress {
   moved: { namespace: string; replica: string; replacement: string; node: string }[];
 }
 
-export type AnyObject = Service | Replica | Node | TideEvent;
+export type AnyObject = Service | Replica | Node | TideEvent | ServiceRevision;

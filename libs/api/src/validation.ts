@@ -5,6 +5,7 @@
 import { checkAutoscale } from './autoscale.validation';
 import { Checker, FieldError, describe } from './field.checker';
 import { checkProbes } from './probes';
+import { checkUpdate } from './rollout';
 import { parseCpu, parseMemory } from './quantity';
 import { API_VERSION, Service, ServiceSpec } from './types';
 
@@ -18,7 +19,7 @@ export const DEFAULT_NAMESPACE = 'default';
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const SPEC_FIELDS = [
   'replicas', 'image', 'command', 'args', 'env', 'workingDir', 'resources', 'ports', 'network',
-  'restartPolicy', 'terminationGracePeriodSeconds', 'placement', 'user', 'readOnlyRootFilesystem', 'probes', 'autoscale',
+  'restartPolicy', 'terminationGracePeriodSeconds', 'placement', 'user', 'readOnlyRootFilesystem', 'probes', 'autoscale', 'update',
 ];
 
 /** "uid", "uid:gid", "name" or "name:group"; names as useradd accepts them. */
@@ -83,6 +84,7 @@ function checkServiceSpec(c: Checker, spec: Json): void {
   if (spec.resources !== undefined) checkResources(c, spec.resources);
   if (spec.ports !== undefined) checkPorts(c, spec.ports);
   if (spec.probes !== undefined) checkProbes(c, spec.probes, spec.ports);
+  if (spec.update !== undefined) checkUpdate(c, spec.update);
   if (spec.placement !== undefined && c.isObject(spec.placement, 'spec.placement')) {
     c.onlyKnown(spec.placement, 'spec.placement', ['nodeSelector', 'maxSkew']);
     if (spec.placement.nodeSelector !== undefined) c.stringMap(spec.placement.nodeSelector, 'spec.placement.nodeSelector');

@@ -3,7 +3,7 @@ import { Kind } from '@tide/api';
 
 export const ROOT = '/tide/v1/';
 
-export const PLURAL: Record<Kind, string> = { Service: 'services', Replica: 'replicas', Node: 'nodes', Event: 'events' };
+export const PLURAL: Record<Kind, string> = { Service: 'services', Replica: 'replicas', Node: 'nodes', Event: 'events', ServiceRevision: 'revisions' };
 
 export function objectKey(kind: Kind, namespace: string, name: string): string {
   return kind === 'Node' ? `${ROOT}nodes/${name}` : `${ROOT}${PLURAL[kind]}/${namespace}/${name}`;

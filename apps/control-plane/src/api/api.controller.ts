@@ -7,6 +7,7 @@ import { Readable } from 'node:stream';
 import { Node, Replica, Service } from '@tide/api';
 import { ApplyResult, ApplyValidationError, applyDocuments } from './apply.service';
 import { scaleService } from '../controllers/service.scale';
+import { deleteRevisions } from '../controllers/revision.history';
 import { CLUSTER, ClusterContext } from './cluster.context';
 
 function namespaceOf(query: string | undefined): string | undefined {
@@ -49,6 +50,7 @@ export class ApiController {
   async deleteService(@Param('name') name: string, @Query('namespace') namespace?: string): Promise<{ deleted: string }> {
     const ns = namespace || 'default';
     if (!(await this.store.delete('Service', ns, name))) throw notFound(`service "${name}"`, ns);
+    await deleteRevisions(this.store, ns, name);
     this.cluster.kick();
     return { deleted: `service/${name}` };
   }

@@ -1,9 +1,11 @@
 /** Keeps every Service's replicas matching its spec; terminates the replicas of deleted Services. */
-import { Replica, Service, canonicalJson } from '@tide/api';
+import { Replica, Service, ServiceStatus, canonicalJson, replicaTemplate, templateHash } from '@tide/api';
 import { ClusterCache, NotFoundError, ObjectStore } from '@tide/store';
 import { EventRecorder } from './events.recorder';
 import { Move } from './replica.moves';
-import { isTerminating, planService, serviceStatus } from './service.plan';
+import { recordRevision } from './revision.history';
+import { progressingCondition } from './rollout.status';
+import { ServicePlan, isTerminating, planService, rolloutCounts, serviceStatus } from './service.plan';
 
 /** New replicas of one service are created this many per transaction. */
 const CREATES_PER_TXN = 100;
@@ -41,24 +43,33 @@ export class ServiceController {
 
   private async syncService(service: Service, replicas: Replica[]): Promise<void> {
     const plan = planService(service, replicas);
-    await this.createAll(plan.create);
+    await this.createAll([...plan.create, ...plan.replace]);
     for (const replica of plan.terminate) this.wrote(await terminateReplica(this.store, replica));
     for (const move of plan.completed) await this.recordMoved(service, move);
-    const scaled = plan.terminate.length - plan.completed.length;
-    if (plan.create.length || scaled) {
+    const ref = { kind: 'Service' as const, namespace: service.metadata.namespace, name: service.metadata.name };
+    if (plan.create.length || plan.scaledIn) {
       const live = replicas.filter((r) => !isTerminating(r)).length + plan.create.length - plan.terminate.length;
-      await this.events.record(
-        { kind: 'Service', namespace: service.metadata.namespace, name: service.metadata.name }, 'Normal', 'Scaled',
-        `${plan.create.length} replica(s) created, ${scaled} terminated: ${live} of ${service.spec.replicas} wanted`,
-      );
+      await this.events.record(ref, 'Normal', 'Scaled',
+        `${plan.create.length} replica(s) created, ${plan.scaledIn} terminated: ${live} of ${service.spec.replicas} wanted`);
     }
-    // status.autoscale belongs to the autoscaler controller: kept as stored.
-    const status = { ...serviceStatus(service, replicas), ...(service.status?.autoscale ? { autoscale: service.status.autoscale } : {}) };
-    if (canonicalJson(status) !== canonicalJson(service.status ?? {})) {
-      this.wrote(await this.store.mutate<Service>('Service', service.metadata.namespace, service.metadata.name, (s) => ({
-        ...s, status: { ...status, autoscale: s.status?.autoscale },
-      })).catch(ignoreNotFound));
-    }
+    if (plan.replace.length) await this.events.record(ref, 'Normal', 'Updating', rolloutStepMessage(plan));
+    await this.writeStatus(service, replicas);
+  }
+
+  /** Counts, the template's revision and the rollout's condition; fields other controllers own are kept. */
+  private async writeStatus(service: Service, replicas: Replica[]): Promise<void> {
+    const hash = templateHash(replicaTemplate(service));
+    const revision = service.status?.templateHash === hash && service.status.revision
+      ? service.status.revision : await recordRevision(this.store, service, hash);
+    const counts = rolloutCounts(replicas, hash);
+    const { condition, event } = progressingCondition({ service, hash, revision, counts, previous: service.status, now: new Date() });
+    const status: ServiceStatus = {
+      ...serviceStatus(service, replicas), revision, templateHash: hash,
+      updatedReplicas: counts.updated, updatedReadyReplicas: counts.updatedReady, oldReplicas: counts.old, conditions: [condition],
+    };
+    if (canonicalJson({ ...service.status, ...status }) === canonicalJson(service.status ?? {})) return;
+    this.wrote(await this.store.mutate<Service>('Service', service.metadata.namespace, service.metadata.name, (s) => ({ ...s, status: { ...s.status, ...status } })).catch(ignoreNotFound));
+    if (event) await this.events.record({ kind: 'Service', namespace: service.metadata.namespace, name: service.metadata.name }, event.type, event.reason, event.message);
   }
 
   private async recordMoved(service: Service, { old, replacement }: Move): Promise<void> {
@@ -82,6 +93,13 @@ export class ServiceController {
   private wrote(object: { metadata: { resourceVersion?: string } } | void | undefined): void {
     this.written = Math.max(this.written, Number(object?.metadata.resourceVersion ?? 0));
   }
+}
+
+/** "replacing web-1a2b3-xxxxx (web-9f8e7-yyyyy), ...; retiring web-...": one step of a rollout. */
+function rolloutStepMessage(plan: ServicePlan): string {
+  const retired = new Set(plan.terminate.map((r) => r.metadata.name));
+  const pairs = plan.replace.map((r) => `${r.spec.replaces!.replica}${retired.has(r.spec.replaces!.replica) ? ' (retired at once)' : ''} by ${r.metadata.name}`);
+  return `rolling update: replacing ${pairs.join(', ')}`;
 }
 
 function ignoreNotFound(error: unknown): void {

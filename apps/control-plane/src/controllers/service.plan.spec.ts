@@ -44,15 +44,14 @@ describe('planService', () => {
     assert.deepEqual(plan.terminate.map((r) => r.metadata.name), [lost.metadata.name]);
   });
 
-  it('rolls a template change: new replicas first, old ones leave as new ones run', () => {
+  it('rolls a template change surge first: no old replica goes before a new one is ready', () => {
     const before = service(2, 'busybox:1');
     const after = service(2, 'busybox:2');
     const olds = [replica(before, 'Running'), replica(before, 'Running')];
+    // maxSurge 25% of 2 = 0.5, rounded up: 1 replacement at a time; maxUnavailable 0.
     const first = planService(after, olds);
-    assert.equal(first.create.length, 2);
-    assert.equal(first.terminate.length, 0, 'no old replica goes before a new one runs');
-    const oneNewRunning = [...olds, replica(after, 'Running'), replica(after, 'Starting')];
-    assert.equal(planService(after, oneNewRunning).terminate.length, 1);
+    assert.deepEqual([first.create.length, first.replace.length, first.terminate.length], [0, 1, 0]);
+    assert.equal(first.replace[0].spec.replaces?.reason, 'Update');
   });
 
   it('counts status from live replicas', () => {
@@ -129,9 +128,9 @@ describe('planService with moves (spec.replaces)', () => {
     const after = service(2, 'busybox:2');
     const olds = [replica(before, 'Running', { node: 'n1' }), replica(before, 'Running', { node: 'n2' })];
     const plan = planService(after, [...olds, replacement(after, olds[1], 'Pending')]);
-    // Units: olds[0] (outdated) and the move (current by its replacement): 1 new replica, nobody leaves yet.
-    assert.equal(plan.create.length, 1);
-    assert.deepEqual(plan.terminate, []);
+    // Units: olds[0] (outdated) and the move (current by its replacement). 3 replicas = 2 + maxSurge 1:
+    // no new replica, no second replacement, nobody leaves yet.
+    assert.deepEqual([plan.create.length, plan.replace.length, plan.terminate.length], [0, 0, 0]);
   });
 
   it('counts a move as one replica in the service status', () => {

@@ -1,0 +1,74 @@
+/**
+ * Rollout routes (docs/ARCHITECTURE.md, HTTP API): a Service's revision history and the undo that
+ * applies one of its templates again. Progress is the Service's own status (`tsctl rollout status`).
+ */
+import { BadRequestException, Body, Controller, Get, HttpCode, Inject, NotFoundException, Param, Post, Query } from '@nestjs/common';
+import { RollbackResult, Service, ServiceRevision, replicaTemplate, specEquals, specWithTemplate, templateHash } from '@tide/api';
+import { ConflictError } from '@tide/store';
+import { EventRecorder } from '../controllers/events.recorder';
+import { listRevisions } from '../controllers/revision.history';
+import { CLUSTER, ClusterContext } from './cluster.context';
+
+@Controller('api/v1/services')
+export class RolloutController {
+  private readonly events: EventRecorder;
+
+  constructor(@Inject(CLUSTER) private readonly cluster: ClusterContext) {
+    this.events = new EventRecorder(cluster.store, 'api');
+  }
+
+  @Get(':name/revisions')
+  async revisions(@Param('name') name: string, @Query('namespace') namespace?: string): Promise<{ items: ServiceRevision[] }> {
+    const ns = namespace || 'default';
+    await this.service(ns, name);
+    return { items: await listRevisions(this.cluster.store, ns, name) };
+  }
+
+  /** Body `{ "revision"?: N }`: that revision's template (default: the one before the current) becomes the Service's. */
+  @Post(':name/rollback')
+  @HttpCode(200)
+  async rollback(@Param('name') name: string, @Body() body: { revision?: unknown }, @Query('namespace') namespace?: string): Promise<RollbackResult> {
+    const ns = namespace || 'default';
+    const wanted = body?.revision;
+    if (wanted !== undefined && (typeof wanted !== 'number' || !Number.isInteger(wanted) || wanted < 1)) {
+      throw badRequest('revision', `must be a revision number ≥ 1, got ${JSON.stringify(wanted)}`);
+    }
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const current = await this.service(ns, name);
+      const revisions = await listRevisions(this.cluster.store, ns, name);
+      const hash = templateHash(replicaTemplate(current));
+      const target = wanted === undefined ? revisions.filter((r) => r.spec.templateHash !== hash).pop() : revisions.find((r) => r.spec.revision === wanted);
+      if (!target) throw badRequest('revision', noSuchRevision(name, wanted, revisions));
+      const next: Service = { ...current, spec: specWithTemplate(current.spec, target.spec.template) };
+      if (specEquals(current, next)) return { service: name, revision: target.spec.revision, action: 'unchanged' };
+      try {
+        await this.cluster.store.update(next, current);
+      } catch (error) {
+        if (error instanceof ConflictError) continue;
+        throw error;
+      }
+      this.cluster.kick();
+      await this.events.record({ kind: 'Service', namespace: ns, name }, 'Normal', 'RollingBack',
+        `rolling back to the template of revision ${target.spec.revision} (it becomes a new revision)`);
+      return { service: name, revision: target.spec.revision, action: 'rolledBack' };
+    }
+    throw new ConflictError(`service ${ns}/${name} keeps changing concurrently; try again`);
+  }
+
+  private async service(namespace: string, name: string): Promise<Service> {
+    const service = await this.cluster.store.get<Service>('Service', namespace, name);
+    if (!service) throw new NotFoundException({ error: `service "${name}" not found in namespace "${namespace}"`, details: [] });
+    return service;
+  }
+}
+
+function noSuchRevision(name: string, wanted: number | undefined, revisions: ServiceRevision[]): string {
+  const known = revisions.map((r) => r.spec.revision).join(', ') || 'none';
+  return wanted === undefined
+    ? `service "${name}" has no earlier revision to go back to (revisions: ${known})`
+    : `revision ${wanted} not found in the history of service "${name}" (revisions: ${known})`;
+}
+
+function badRequest(path: string, message: string): BadRequestException {
+  return new BadRequestException({ error: `${path}: ${message}`, details: [{ document: 0, path, message }] });
+}
