@@ -141,6 +141,12 @@ export class LinuxRuntime implements ContainerRuntime {
     await this.warmCgroups.settled();
   }
 
+  /** Removes the warm pools' cgroups of agents that are gone (`node-agent cleanup` after `tsctl down`:
+   *  an agent's close() on SIGTERM is bounded and may leave them). */
+  sweepWarmCgroups(): Promise<void> {
+    return this.warmCgroups.sweep();
+  }
+
   /** Between spawn and "go": the init joins its cgroup, gets its network and is recorded, before the user's code runs. */
   private async joined(spec: ContainerSpec, cgroup: ContainerCgroup, process: ProcessHandle, network?: PreparedNetwork): Promise<void> {
     await Promise.all([cgroup.addProcess(process.pid), network && this.network.attach(process.pid, network)]);
