@@ -3,11 +3,11 @@
  * takes two steps to make a placed replica ready and confirms stops. After every controller step
  * the test checks what a user would notice: never fewer ready replicas than before the move.
  */
-import { after, before, beforeEach, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { Node, Replica, Service, TideEvent } from '@tide/api';
 import { ClusterCache, ObjectStore } from '@tide/store';
-import { TestEtcd, startTestEtcd } from '@tide/store/dist/testing';
+import { useEtcdFixture } from '../testing/etcd.fixture';
 import { ControlPlaneMetrics } from '../metrics';
 import { ConsolidationController } from './consolidation.controller';
 import { DrainController } from './drain.controller';
@@ -54,21 +54,12 @@ async function agentStep(store: ObjectStore): Promise<void> {
 }
 
 describe('drain and consolidation on a real etcd', { timeout: 120_000 }, () => {
-  let etcd: TestEtcd;
+  const fixture = useEtcdFixture();
   let store: ObjectStore;
 
-  before(async () => {
-    etcd = await startTestEtcd();
-    store = new ObjectStore(etcd.client);
-    cache = new ClusterCache(etcd.client);
-    await cache.start();
-  });
-  after(async () => {
-    await cache?.stop();
-    await etcd?.stop();
-  });
-  beforeEach(async () => {
-    await etcd.client.delete().prefix('/tide/').exec();
+  before(() => {
+    store = fixture.store;
+    cache = fixture.cache;
   });
 
   const addNode = (name: string, cpu = 1000) => store.create<Node>({

@@ -5,11 +5,11 @@
  * every single step the test checks what a user would notice: never fewer ready replicas than
  * desired - maxUnavailable, never more live replicas than desired + maxSurge.
  */
-import { after, before, beforeEach, describe, it } from 'node:test';
+import { before, beforeEach, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { Node, Replica, Service, ServiceRevision, TideEvent, UpdateStrategy, rolloutLimits, specWithTemplate } from '@tide/api';
 import { ClusterCache, ObjectStore } from '@tide/store';
-import { TestEtcd, startTestEtcd } from '@tide/store/dist/testing';
+import { useEtcdFixture } from '../testing/etcd.fixture';
 import { ControlPlaneMetrics } from '../metrics';
 import { EventRecorder } from './events.recorder';
 import { listRevisions } from './revision.history';
@@ -43,21 +43,14 @@ async function agentStep(store: ObjectStore): Promise<void> {
 }
 
 describe('rolling updates on a real etcd', { timeout: 120_000 }, () => {
-  let etcd: TestEtcd;
+  const fixture = useEtcdFixture();
   let store: ObjectStore;
 
-  before(async () => {
-    etcd = await startTestEtcd();
-    store = new ObjectStore(etcd.client);
-    cache = new ClusterCache(etcd.client);
-    await cache.start();
-  });
-  after(async () => {
-    await cache?.stop();
-    await etcd?.stop();
+  before(() => {
+    store = fixture.store;
+    cache = fixture.cache;
   });
   beforeEach(async () => {
-    await etcd.client.delete().prefix('/tide/').exec();
     for (const name of ['n1', 'n2']) {
       await store.create<Node>({
         apiVersion: 'tide/v1', kind: 'Node', metadata: { name, namespace: 'default' }, spec: { address: '127.0.0.1' },
