@@ -69,6 +69,7 @@ describe('Dockerfile builds', { timeout: 180_000 }, () => {
 
   after(async () => {
     for (const id of [...starts, ...started]) await runtime.remove(id).catch(() => undefined);
+    await runtime.close(); // the warm pool's inits and their cgroups
     fs.rmSync(work, { recursive: true, force: true });
   });
 

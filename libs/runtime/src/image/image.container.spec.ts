@@ -34,6 +34,7 @@ describe('images in containers', { timeout: 180_000 }, () => {
 
   after(async () => {
     for (const id of started) await runtime.remove(id).catch(() => undefined);
+    await runtime.close(); // the warm pool's inits and their cgroups
     fs.rmSync(work, { recursive: true, force: true });
   });
 

@@ -73,6 +73,7 @@ describe('bridge networking', { timeout: 120_000 }, () => {
 
   after(async () => {
     for (const id of started) await runtime.remove(id).catch(() => undefined);
+    await runtime.close(); // the warm pool's inits and their cgroups
     await tearDownNodeNetwork(settings.bridge);
     fs.rmSync(dir, { recursive: true, force: true });
   });
@@ -141,6 +142,7 @@ describe('bridge networking', { timeout: 120_000 }, () => {
     assert.notEqual(next.ip, info.ip, 'the adopted container\'s address is not given again');
     await restarted.remove(s.id);
     await restarted.remove(next.id);
+    await restarted.close();
     assert.equal(fs.readdirSync(path.join(stateDir, 'network/addresses')).filter((f) => f === info.ip || f === next.ip).length, 0);
   });
 
@@ -148,6 +150,7 @@ describe('bridge networking', { timeout: 120_000 }, () => {
     const early = new LinuxRuntime({ stateDir, imageDir: path.join(dir, 'images'), bridge: () => undefined });
     const s = spec('early', 'true');
     await assert.rejects(start(s, early), (e: unknown) => e instanceof RuntimeError && e.code === 'StartFailed' && /pod CIDR/.test(e.message));
+    await early.close();
     assert.equal(fs.existsSync(path.join(stateDir, 'containers', s.id)), false);
   });
 

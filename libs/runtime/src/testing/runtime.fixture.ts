@@ -87,6 +87,7 @@ export class RuntimeFixture {
 
   async cleanup(): Promise<void> {
     for (const id of this.started) await this.runtime.remove(id).catch(() => undefined);
+    await this.runtime.close(); // the warm pool's inits and their cgroups
     fs.rmSync(this.dir, { recursive: true, force: true });
   }
 }
