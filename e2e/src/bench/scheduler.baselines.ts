@@ -1,10 +1,6 @@
 /**
- * The two references Tide's scheduler is measured against, written for speed so that the comparison
- * is about decisions, not implementation effort:
- * - spread: the Kubernetes default scheduler's resource scoring, one pod per cycle: NodeResourcesFit
- *   filter; LeastAllocated + BalancedAllocation scores (weight 1 each); percentageOfNodesToScore's
- *   adaptive default (50% − nodes/125, at least 5%, at least 100 nodes); the search starts where
- *   the previous one stopped; ties broken at random (seeded).
+ * The offline reference Tide's scheduler is measured against (the Kubernetes ones are in
+ * scheduler.kube.ts), written for speed so that the comparison is about decisions:
  * - ffd: offline first-fit-decreasing: every replica known in advance, largest dominant share first,
  *   each into the first node (in node order) it fits, found with a max-free segment tree.
  */
@@ -22,49 +18,6 @@ function freeArrays(nodes: readonly NodeInfo[]): { cpu: Float64Array; memory: Fl
     cpu: Float64Array.from(nodes, (n) => n.allocatable.cpu - n.requested.cpu),
     memory: Float64Array.from(nodes, (n) => n.allocatable.memory - n.requested.memory),
   };
-}
-
-/** Kubernetes' numFeasibleNodesToFind with the default percentageOfNodesToScore (0 = adaptive). */
-export function nodesToFind(nodes: number): number {
-  if (nodes < 100) return nodes;
-  const percentage = Math.max(5, 50 - Math.floor(nodes / 125));
-  return Math.max(100, Math.floor((nodes * percentage) / 100));
-}
-
-export function spreadPlacement(nodes: readonly NodeInfo[], replicas: readonly PendingReplica[], random: () => number): Placement {
-  const free = freeArrays(nodes);
-  const n = nodes.length;
-  const toFind = nodesToFind(n);
-  const nodeOf = new Int32Array(replicas.length).fill(-1);
-  const cycleMs: number[] = [];
-  let start = 0;
-  replicas.forEach((replica, i) => {
-    const began = performance.now();
-    let found = 0;
-    let best = -1;
-    let bestScore = -1;
-    let ties = 0;
-    let visited = 0;
-    for (; visited < n && found < toFind; visited++) {
-      const j = (start + visited) % n;
-      if (free.cpu[j] < replica.cpu || free.memory[j] < replica.memory) continue;
-      found++;
-      const cpu = (free.cpu[j] - replica.cpu) / nodes[j].allocatable.cpu;
-      const memory = (free.memory[j] - replica.memory) / nodes[j].allocatable.memory;
-      // LeastAllocated: mean free fraction × 100; BalancedAllocation: (1 − std of used fractions) × 100.
-      const score = Math.floor(((cpu + memory) / 2) * 100) + Math.floor((1 - Math.abs(cpu - memory) / 2) * 100);
-      if (score > bestScore) [best, bestScore, ties] = [j, score, 1];
-      else if (score === bestScore && random() * ++ties < 1) best = j;
-    }
-    start = (start + visited) % n;
-    if (best >= 0) {
-      free.cpu[best] -= replica.cpu;
-      free.memory[best] -= replica.memory;
-      nodeOf[i] = best;
-    }
-    cycleMs.push(performance.now() - began);
-  });
-  return { nodeOf, cycleMs };
 }
 
 /** A segment tree of the largest free CPU and memory below each node: the first fit in O(log n) steps. */

@@ -21,7 +21,7 @@ const NODE_SHAPES: { shape: Shape; weight: number; label: string }[] = [
   { shape: { cpu: 16_000, memory: 128 * GiB }, weight: 15, label: 'memory' },
 ];
 
-/** The homogeneous variant, on which the lower bound is exact arithmetic. */
+/** The homogeneous variant, on which a valid lower bound can be computed (scheduler.bound.ts). */
 export const HOMOGENEOUS_SHAPE: Shape = { cpu: 32_000, memory: 128 * GiB };
 
 /**
@@ -112,15 +112,4 @@ export function traceReplicas(file: string, limit: number | undefined): PendingR
     if (!Number.isFinite(cpu) || !Number.isFinite(memory)) throw new Error(`${file}: line ${i + 2}: not two numbers: "${line}"`);
     return { namespace: 'trace', name: `pod-${i}`, service: `pod-${i}`, cpu, memory };
   });
-}
-
-/** The larger of total CPU and total memory requested over one node's capacity, rounded up. */
-export function lowerBound(replicas: readonly PendingReplica[], shape: Shape): number {
-  let cpu = 0;
-  let memory = 0;
-  for (const r of replicas) {
-    cpu += r.cpu;
-    memory += r.memory;
-  }
-  return Math.ceil(Math.max(cpu / shape.cpu, memory / shape.memory));
 }
