@@ -1,5 +1,5 @@
 /** The agent's memory of one replica: what it should run and what happened to its container. */
-import { Assignment__Output } from '@tide/proto';
+import { ReplicaAssignment } from '@tide/api';
 import { ContainerExitStatus, ContainerInfo } from '@tide/runtime';
 import { replicaKey } from './container-spec.builder';
 
@@ -16,7 +16,7 @@ export interface ReplicaRecord {
   namespace: string;
   name: string;
   /** The latest desired assignment (kept when it stops being desired: its grace period is needed). */
-  assignment?: Assignment__Output;
+  assignment?: ReplicaAssignment;
   /** The current container, alive or exited but not removed yet. */
   container?: ContainerInfo;
   /** The exit of the current container, once it happened. */
