@@ -157,3 +157,12 @@ export interface NodeUsageReport {
   replicas: ReplicaUsageSample[];
   services: ServiceRequestCount[];
 }
+
+/** What the agent is told to run from a replica's template: placement and port protocols stay behind. */
+export function assignedTemplate(template: ReplicaTemplate): AssignedTemplate {
+  const { nodeSelector: _nodeSelector, maxSkew: _maxSkew, ports, ...rest } = template;
+  return {
+    ...rest,
+    ports: ports.map((p) => ({ ...(p.name !== undefined ? { name: p.name } : {}), containerPort: p.containerPort, ...(p.publish !== undefined ? { publish: p.publish } : {}) })),
+  };
+}

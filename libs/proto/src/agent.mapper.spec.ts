@@ -2,7 +2,7 @@
 import { describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
 import {
-  AssignedTemplate, NodeAssignments, NodeRegistration, NodeStatusReport, NodeUsageReport, PublishedEndpoints, ReplicaAssignment,
+  AssignedTemplate, NodeAssignments, Service, assignedTemplate, replicaTemplate, NodeRegistration, NodeStatusReport, NodeUsageReport, PublishedEndpoints, ReplicaAssignment,
 } from '@tide/api';
 import {
   decodeAssignments, decodeEndpoints, decodeHeartbeat, decodeRegistration, decodeRegistrationAnswer, decodeStatusReport, decodeUsageReport,
@@ -56,6 +56,18 @@ describe('agent mapper: assignments', () => {
       replicas: [replica('web-1', full), replica('web-2', minimal)], revision: 42,
       nodes: [{ nodeName: 'node-2', address: '198.18.0.2', podCIDR: '100.64.2.0/24' }],
     };
+    assert.deepEqual(decodeAssignments(overTheWire(assignmentsWire, encodeAssignments(sent))), sent);
+  });
+
+  it('carries what a Service\'s replicas run, as replicaTemplate makes it', () => {
+    const service: Service = { apiVersion: 'tide/v1', kind: 'Service', metadata: { name: 'web', namespace: 'shop' }, spec: {
+      replicas: 3, image: 'shop:2', command: ['node'], env: { A: '1' }, workingDir: '/app', user: '1000:1000', readOnlyRootFilesystem: true,
+      resources: { requests: { cpu: '250m' }, limits: { cpu: '1', memory: '256Mi', pids: 100 } }, network: 'host', restartPolicy: 'OnFailure',
+      ports: [{ name: 'http', containerPort: 8080, publish: 18080, protocol: 'HTTP' }], placement: { nodeSelector: { zone: 'a' }, maxSkew: 2 },
+      probes: { startup: { tcpSocket: { port: 'http' } }, readiness: { httpGet: { port: 8080 } }, liveness: { exec: { command: ['true'] }, failureThreshold: 5 } },
+    } };
+    const template = assignedTemplate(replicaTemplate(service));
+    const sent: NodeAssignments = { replicas: [replica('web-1', template), replica('web-2', assignedTemplate(replicaTemplate({ ...service, spec: { replicas: 1, image: 'busybox' } })))], revision: 3, nodes: [] };
     assert.deepEqual(decodeAssignments(overTheWire(assignmentsWire, encodeAssignments(sent))), sent);
   });
 
