@@ -16,7 +16,7 @@ export async function applyStatusReport(store: ObjectStore, cache: ClusterCache,
   const changed: { next: Replica; reported: ReportedReplicaStatus }[] = [];
   for (const reported of report.replicas) {
     const replica = cache.get('Replica', reported.namespace, reported.name);
-    // Unknown to the cache, or not (yet) on this node as far as it knows: read etcd, as before.
+    // Unknown to the cache, or not (yet) on this node as far as it knows: read etcd itself.
     if (!replica || replica.spec.nodeName !== node) {
       await applyOne(store, events, node, reported);
       continue;

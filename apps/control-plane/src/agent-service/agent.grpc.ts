@@ -11,25 +11,16 @@ import {
   AgentServiceHandlers, Endpoints, decodeHeartbeat, decodeRegistration, decodeStatusReport, decodeUsageReport, encodeAssignments,
   encodeEndpoints, encodeRegistrationAnswer, loadAgentProto,
 } from '@tide/proto';
-import { ClusterCache, NodeLeases, ObjectStore } from '@tide/store';
-import { EventRecorder } from '../controllers/events.recorder';
 import { EndpointsPublisher } from '../endpoints/endpoints.publisher';
-import { PodCidrAllocator } from '../network/pod-cidr.allocator';
 import { applyStatusReport } from '../status.report';
 import { UsageCache } from '../usage/usage.cache';
 import { AgentStream } from './agent.stream';
 import { AssignmentsPublisher } from './assignments.publisher';
-import { NodeRegistrar } from './node.registrar';
+import { NodeRegistrar, NodeRegistrarOptions } from './node.registrar';
 
-export interface AgentServiceOptions {
-  store: ObjectStore;
-  cache: ClusterCache;
-  leases: NodeLeases;
-  events: EventRecorder;
-  podCidrs: PodCidrAllocator;
-  /** How often agents are asked to renew their lease. */
-  heartbeatIntervalMs: number;
-  /** Started and closed by its owner: it serves every control plane's view of the published ports. */
+/** The registrar's needs (etcd, cache, leases, events, pod CIDRs, heartbeat interval), and the rest. */
+export interface AgentServiceOptions extends NodeRegistrarOptions {
+  /** Started and closed by its owner (control-plane.ts), not by this server. */
   endpoints: EndpointsPublisher;
   /** Where usage samples go; without it they are dropped. */
   usage?: UsageCache;

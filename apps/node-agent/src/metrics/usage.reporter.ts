@@ -1,6 +1,6 @@
 /**
  * Pushes the node's container usage to the control plane about once a second (ReportUsage in
- * proto/tide/v1/agent.proto). Push rather than pull: the autoscaler (issue 6) needs every replica's
+ * proto/tide/v1/agent.proto). Push rather than pull: the autoscaler needs every replica's
  * CPU usage on the control plane each second; the control plane asking N agents every second would
  * cost it N outgoing requests and a time limit per node, while a push costs it one small unary call
  * per node, keeps the agent's own clock on every sample (rates are computed on it), and needs no
