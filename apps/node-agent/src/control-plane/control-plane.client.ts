@@ -1,15 +1,15 @@
 /**
  * The agent's side of the AgentService protocol: register, heartbeat, the stream of desired replicas,
  * status reports. The agent's gRPC adapter: the rest of the agent sees domain values only (libs/api's
- * agent.protocol.ts), converted here by libs/proto's mapper. Any failure (the control plane down, the stream broken, the node unknown to it) leads
- * back to registering again, with backoff; the containers keep running meanwhile, since a control
- * plane outage is no reason to stop anything.
+ * agent.protocol.ts), converted here by libs/proto's mapper. Any failure (the control plane down, the
+ * stream broken, the node unknown to it) leads back to registering again, with backoff; the
+ * containers keep running meanwhile, since a control plane outage is no reason to stop anything.
  */
 import * as grpc from '@grpc/grpc-js';
 import { NodeAssignments, NodeRegistration, NodeStatusReport, NodeUsageReport, PublishedEndpoints, RegistrationAnswer } from '@tide/api';
 import {
-  AgentServiceClient, RegisterResponse__Output, decodeAssignments, decodeEndpoints,
-  decodeRegistrationAnswer, encodeHeartbeat, encodeRegistration, encodeStatusReport, encodeUsageReport, loadAgentProto,
+  AgentServiceClient, RegisterResponse__Output, decodeAssignments, decodeEndpoints, decodeRegistrationAnswer, encodeHeartbeat,
+  encodeRegistration, encodeStatusReport, encodeUsageReport, loadAgentProto,
 } from '@tide/proto';
 import { BackoffPolicy, backoffDelayMs } from '../reconcile/backoff.policy';
 
