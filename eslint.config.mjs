@@ -3,6 +3,16 @@ import tseslint from 'typescript-eslint';
 
 // Module boundaries (see STYLE.md): domain libs import only domain libs; node-side and control-side
 // code never import each other; apps import no apps. Tags live in each package.json ("nx.tags").
+
+// The wire format stays at the edge: in the apps, only the gRPC adapters import @tide/proto (its
+// generated messages and the mapper); everything else works on @tide/api's agent.protocol.ts types.
+const GRPC_ADAPTERS = [
+  'apps/control-plane/src/agent-service/agent.grpc.ts',
+  'apps/control-plane/src/testing/test-agent.grpc.ts',
+  'apps/node-agent/src/control-plane/control-plane.client.ts',
+  'apps/node-agent/src/control-plane/control-plane.client.spec.ts',
+];
+
 export default [
   { ignores: ['**/dist', '**/node_modules', '**/generated'] },
   ...tseslint.configs.recommended,
@@ -42,6 +52,16 @@ export default [
       'no-restricted-imports': ['error', { patterns: [
         { group: ['fs', 'node:fs', 'fs/*', 'node:fs/*', 'child_process', 'node:child_process', 'koffi', 'etcd3', '@grpc/*', '@nestjs/*'],
           message: 'domain libraries import no I/O, framework or kernel modules: move this to an adapter' },
+      ] }],
+    },
+  },
+  {
+    files: ['apps/**/*.ts'],
+    ignores: GRPC_ADAPTERS,
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [
+        { group: ['@tide/proto', '@tide/proto/*'],
+          message: 'only the gRPC adapters speak proto (eslint.config.mjs GRPC_ADAPTERS): use the agent protocol types of @tide/api' },
       ] }],
     },
   },

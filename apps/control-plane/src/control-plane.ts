@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import { INestApplication, Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { ClusterCache, Etcd3, EtcdSupervisor, LeaderElection, NodeLeases, ObjectStore, PodCidrClaims, Watcher } from '@tide/store';
-import { AgentGrpcServer } from './agent.grpc';
+import { AgentGrpcServer } from './agent-service/agent.grpc';
 import { attachExecProxy } from './api/exec.proxy';
 import { AppModule } from './app.module';
 import { ControlPlaneConfig } from './config';
@@ -75,7 +75,10 @@ export class ControlPlane {
     const podCidrs = new PodCidrAllocator(this.config.podCidr, new PodCidrClaims(this.client));
     this.endpoints = new EndpointsPublisher(store);
     await this.endpoints.start();
-    this.grpc = new AgentGrpcServer(store, this.leases, events, podCidrs, Math.max(500, (this.config.nodeLeaseSeconds * 1000) / 3), cache, this.endpoints, usage);
+    this.grpc = new AgentGrpcServer({
+      store, cache, leases: this.leases, events, podCidrs, endpoints: this.endpoints, usage,
+      heartbeatIntervalMs: Math.max(500, (this.config.nodeLeaseSeconds * 1000) / 3),
+    });
     await this.grpc.listen(this.config.grpcListen);
     this.election = new LeaderElection(this.client, this.config.id, {
       onElected: () => { this.logger.log(`${this.config.id} is the leader`); metrics.leader.set(1); runner.start(); },

@@ -1,21 +1,16 @@
 /** Maps an agent's reported replica status onto the stored Replica status. */
-import { ReplicaPhase, Replica, ReplicaStatus } from '@tide/api';
-import { ReplicaStatus__Output } from '@tide/proto';
+import { Replica, ReplicaStatus, ReportedReplicaStatus } from '@tide/api';
 
-const PHASES: ReplicaPhase[] = ['Pending', 'Scheduled', 'Starting', 'Running', 'Terminating', 'Succeeded', 'Failed'];
-
-export function reportedStatus(replica: Replica, reported: ReplicaStatus__Output): ReplicaStatus {
-  const phase = PHASES.includes(reported.phase as ReplicaPhase) ? (reported.phase as ReplicaPhase) : 'Starting';
-  const exit = reported.lastExit;
+export function reportedStatus(replica: Replica, reported: ReportedReplicaStatus): ReplicaStatus {
   return {
     // A replica being deleted stays Terminating whatever its container does meanwhile.
-    phase: replica.metadata.deletionTimestamp ? 'Terminating' : phase,
+    phase: replica.metadata.deletionTimestamp ? 'Terminating' : reported.phase,
     ready: reported.ready,
     restartCount: reported.restartCount,
-    ...(exit && exit.reason ? { lastExit: { code: exit.hasCode ? exit.code : null, signal: exit.signal || null, reason: exit.reason, finishedAt: exit.finishedAt } } : {}),
-    ...(reported.message ? { message: reported.message } : {}),
-    ...(reported.pid ? { pid: reported.pid } : {}),
-    ...(reported.ip ? { ip: reported.ip } : {}),
-    ...(reported.startedAt ? { startedAt: reported.startedAt } : {}),
+    ...(reported.lastExit ? { lastExit: { ...reported.lastExit } } : {}),
+    ...(reported.message !== undefined ? { message: reported.message } : {}),
+    ...(reported.pid !== undefined ? { pid: reported.pid } : {}),
+    ...(reported.ip !== undefined ? { ip: reported.ip } : {}),
+    ...(reported.startedAt !== undefined ? { startedAt: reported.startedAt } : {}),
   };
 }

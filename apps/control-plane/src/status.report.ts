@@ -4,20 +4,19 @@
  * replicas sends one report, not 40 read-modify-writes); a transaction refused because the cache
  * was behind falls back to one read-modify-write per replica.
  */
-import { Replica, canonicalJson } from '@tide/api';
-import { ReplicaStatus__Output, StatusReport__Output } from '@tide/proto';
+import { NodeStatusReport, Replica, ReportedReplicaStatus, canonicalJson } from '@tide/api';
 import { ClusterCache, NotFoundError, ObjectStore } from '@tide/store';
 import { EventRecorder } from './controllers/events.recorder';
 import { reportedStatus } from './replica.status';
 
 const STATUSES_PER_TXN = 100;
 
-export async function applyStatusReport(store: ObjectStore, cache: ClusterCache, events: EventRecorder, report: StatusReport__Output): Promise<void> {
+export async function applyStatusReport(store: ObjectStore, cache: ClusterCache, events: EventRecorder, report: NodeStatusReport): Promise<void> {
   const node = report.nodeName;
-  const changed: { next: Replica; reported: ReplicaStatus__Output }[] = [];
+  const changed: { next: Replica; reported: ReportedReplicaStatus }[] = [];
   for (const reported of report.replicas) {
     const replica = cache.get('Replica', reported.namespace, reported.name);
-    // Unknown to the cache, or not (yet) on this node as far as it knows: read etcd, as before.
+    // Unknown to the cache, or not (yet) on this node as far as it knows: read etcd itself.
     if (!replica || replica.spec.nodeName !== node) {
       await applyOne(store, events, node, reported);
       continue;
@@ -36,7 +35,7 @@ export async function applyStatusReport(store: ObjectStore, cache: ClusterCache,
 }
 
 /** One status by read-modify-write against etcd itself. */
-async function applyOne(store: ObjectStore, events: EventRecorder, node: string, reported: ReplicaStatus__Output, withEvent = true): Promise<void> {
+async function applyOne(store: ObjectStore, events: EventRecorder, node: string, reported: ReportedReplicaStatus, withEvent = true): Promise<void> {
   let before: Replica | undefined;
   await store.mutate<Replica>('Replica', reported.namespace, reported.name, (r) => {
     if (r.spec.nodeName !== node) return undefined;
@@ -51,18 +50,18 @@ async function applyOne(store: ObjectStore, events: EventRecorder, node: string,
   if (before && withEvent) await recordRestart(events, before, reported);
 }
 
-async function recordRestart(events: EventRecorder, before: Replica, reported: ReplicaStatus__Output): Promise<void> {
+async function recordRestart(events: EventRecorder, before: Replica, reported: ReportedReplicaStatus): Promise<void> {
   const exit = reported.lastExit;
   if (!exit || reported.restartCount <= (before.status?.restartCount ?? 0)) return;
   await events.record({ kind: 'Replica', namespace: reported.namespace, name: reported.name },
-    'Warning', exit.reason || 'Exited', `container exited (${exit.hasCode ? `code ${exit.code}` : exit.signal || 'unknown'}); restart ${reported.restartCount}`);
+    'Warning', exit.reason, `container exited (${exit.code !== null ? `code ${exit.code}` : exit.signal ?? 'unknown'}); restart ${reported.restartCount}`);
 }
 
 /**
  * A terminating replica the agent does not report has no container there (any more): it is gone.
  * So is one it reports in `gone` that is terminating or was moved to another node.
  */
-async function removeFinished(store: ObjectStore, cache: ClusterCache, report: StatusReport__Output): Promise<void> {
+async function removeFinished(store: ObjectStore, cache: ClusterCache, report: NodeStatusReport): Promise<void> {
   const reported = new Set(report.replicas.map((r) => `${r.namespace}/${r.name}`));
   for (const r of cache.replicasOn(report.nodeName)) {
     if (r.metadata.deletionTimestamp && !reported.has(`${r.metadata.namespace}/${r.metadata.name}`)) {

@@ -1,12 +1,12 @@
 /** Wires one node agent: runtime, reconciler, control-plane client, HTTP endpoint and metrics. */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { ServiceEndpoints } from '@tide/api';
 import {
   ContainerRuntime, ImageService, LinuxRuntime, RuntimeError, createImageService, ensureBusyboxImage, ensureNodeImage,
 } from '@tide/runtime';
 import { AgentConfig, allocatableOf } from './config/agent.config';
 import { createAgentMetrics } from './agent.metrics';
-import { PublishedPort__Output } from '@tide/proto';
 import { ControlPlaneClient } from './control-plane/control-plane.client';
 import { statusReport } from './control-plane/status.report';
 import { AgentHttpServer, startAgentHttp } from './http/agent.http';
@@ -37,7 +37,7 @@ export class NodeAgent {
   private balancer?: LoadBalancer;
   private prober?: Prober;
   /** The last endpoints the control plane pushed (kept through its outages). */
-  private endpoints: PublishedPort__Output[] = [];
+  private endpoints: ServiceEndpoints[] = [];
   private publishing: Promise<void> = Promise.resolve();
   private conflicts = '';
   private baseImages: Promise<void> = Promise.resolve();
@@ -136,7 +136,7 @@ export class NodeAgent {
         nodeName: config.name, address: config.address, agentPort: config.port, labels: config.labels,
         capacity: config.capacity, allocatable,
       },
-      onRegistered: (response) => this.network!.configure(response.podCidr, response.clusterCidr),
+      onRegistered: (answer) => this.network!.configure(answer.podCIDR, answer.clusterCIDR),
       onAssignments: (assignments) => {
         void this.network!.routeTo(assignments.nodes);
         reconciler.setDesired(assignments.replicas);

@@ -9,3 +9,4 @@ export * from './usage';
 export * from './cron';
 export * from './probes';
 export * from './rollout';
+export * from './agent.protocol';

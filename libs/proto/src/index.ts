@@ -4,6 +4,7 @@ import * as protoLoader from '@grpc/proto-loader';
 import type { ProtoGrpcType } from './generated/agent';
 
 export * from './generated/messages';
+export * from './agent.mapper';
 export type { ProtoGrpcType } from './generated/agent';
 
 /** Directory holding the .proto files (proto/ at the repository root). */

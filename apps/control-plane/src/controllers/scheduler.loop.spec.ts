@@ -6,15 +6,14 @@
  */
 import { after, before, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
-import * as grpc from '@grpc/grpc-js';
 import { API_VERSION, Node, Replica, Service, replicaTemplate, templateHash } from '@tide/api';
-import { AgentServiceClient, loadAgentProto } from '@tide/proto';
 import { ClusterCache, NodeLeases, ObjectStore, PodCidrClaims } from '@tide/store';
 import { TestEtcd, startTestEtcd } from '@tide/store/dist/testing';
-import { AgentGrpcServer } from '../agent.grpc';
+import { AgentGrpcServer } from '../agent-service/agent.grpc';
 import { ControlPlaneMetrics } from '../metrics';
 import { PodCidrAllocator } from '../network/pod-cidr.allocator';
 import { EndpointsPublisher } from '../endpoints/endpoints.publisher';
+import { TestAgentClient } from '../testing/test-agent.grpc';
 import { EventRecorder } from './events.recorder';
 import { SchedulerLoop } from './scheduler.loop';
 
@@ -33,16 +32,12 @@ function replicasOf(svc: Service, count: number): Replica[] {
   }));
 }
 
-function call<T>(invoke: (done: (error: grpc.ServiceError | null, value?: T) => void) => void): Promise<T> {
-  return new Promise((resolve, reject) => invoke((error, value) => (error ? reject(error) : resolve(value as T))));
-}
-
 describe('scheduler loop with agents reporting', { timeout: 60_000 }, () => {
   let etcd: TestEtcd;
   let store: ObjectStore;
   let cache: ClusterCache;
   let server: AgentGrpcServer;
-  let agent: AgentServiceClient;
+  let agent: TestAgentClient;
   let leases: NodeLeases;
   let loop: SchedulerLoop;
 
@@ -53,9 +48,10 @@ describe('scheduler loop with agents reporting', { timeout: 60_000 }, () => {
     await cache.start();
     leases = new NodeLeases(etcd.client, 10);
     const events = new EventRecorder(store, 'test');
-    server = new AgentGrpcServer(store, leases, events, new PodCidrAllocator('100.64.128.0/18', new PodCidrClaims(etcd.client)), 1000, cache, new EndpointsPublisher(store));
+    const podCidrs = new PodCidrAllocator('100.64.128.0/18', new PodCidrClaims(etcd.client));
+    server = new AgentGrpcServer({ store, cache, leases, events, podCidrs, heartbeatIntervalMs: 1000, endpoints: new EndpointsPublisher(store) });
     await server.listen(`127.0.0.1:${GRPC_PORT}`);
-    agent = new (loadAgentProto().tide.v1.AgentService)(`127.0.0.1:${GRPC_PORT}`, grpc.credentials.createInsecure()) as unknown as AgentServiceClient;
+    agent = new TestAgentClient(`127.0.0.1:${GRPC_PORT}`);
     loop = new SchedulerLoop(store, cache, events, new ControlPlaneMetrics());
   });
   after(async () => {
@@ -68,7 +64,7 @@ describe('scheduler loop with agents reporting', { timeout: 60_000 }, () => {
 
   async function register(name: string, images: string[]): Promise<void> {
     const resources = { cpuMillis: 2000, memoryBytes: 2 * GiB };
-    await call((done) => agent.Register({ nodeName: name, address: '127.0.0.1', agentPort: 1, capacity: resources, allocatable: resources, labels: {}, images }, done));
+    await agent.register({ nodeName: name, address: '127.0.0.1', agentPort: 1, capacity: resources, allocatable: resources, labels: {}, images });
   }
 
   async function settle(): Promise<void> {
@@ -87,7 +83,7 @@ describe('scheduler loop with agents reporting', { timeout: 60_000 }, () => {
     assert.deepEqual((await store.get<Node>('Node', 'default', 'b'))?.status?.images, ['app:1']);
     assert.equal((await store.get<Replica>('Replica', 'default', 'app-0'))?.spec.nodeName, 'b', 'b has the image; a would win the tie otherwise');
 
-    await call((done) => agent.Heartbeat({ nodeName: 'a', images: { refs: ['app:2'] } }, done));
+    await agent.heartbeat({ nodeName: 'a', images: ['app:2'] });
     assert.deepEqual((await store.get<Node>('Node', 'default', 'a'))?.status?.images, ['app:2']);
     const app2 = service('app2', 'app:2');
     await store.create(app2);
@@ -123,9 +119,9 @@ describe('scheduler loop with agents reporting', { timeout: 60_000 }, () => {
   it('applies a status report and keeps its node view without rebuilding', async () => {
     const rebuilds = loop.view.stats.rebuilds;
     const onB = (await store.list<Replica>('Replica')).items.filter((r) => r.spec.nodeName === 'b');
-    await call((done) => agent.ReportStatus({
+    await agent.reportStatus({
       nodeName: 'b', gone: [], replicas: onB.map((r) => ({ namespace: 'default', name: r.metadata.name, phase: 'Running', ready: true, restartCount: 0 })),
-    }, done));
+    });
     const after = (await store.list<Replica>('Replica')).items.filter((r) => r.spec.nodeName === 'b');
     assert.ok(after.length > 0 && after.every((r) => r.status?.phase === 'Running' && r.status.ready));
     const more = service('more', 'busybox', { resources: { requests: { cpu: '100m', memory: '64Mi' } } });

@@ -1,9 +1,10 @@
-/** The publisher against a real etcd and a real gRPC stream: what every agent receives, and how fast. */
+/**
+ * The publisher against a real etcd: what every agent's stream receives, and how fast (the wire
+ * encoding is libs/proto's agent.mapper.spec.ts).
+ */
 import { after, before, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
-import * as grpc from '@grpc/grpc-js';
-import { Node, Replica, Service, replicaTemplate } from '@tide/api';
-import { AgentServiceClient, Endpoints, Endpoints__Output, loadAgentProto } from '@tide/proto';
+import { Node, PublishedEndpoints, Replica, Service, replicaTemplate } from '@tide/api';
 import { ObjectStore } from '@tide/store';
 import { TestEtcd, startTestEtcd } from '@tide/store/dist/testing';
 import { EndpointsPublisher } from './endpoints.publisher';
@@ -17,33 +18,21 @@ describe('EndpointsPublisher', () => {
   let etcd: TestEtcd;
   let store: ObjectStore;
   let publisher: EndpointsPublisher;
-  let server: grpc.Server;
-  let client: AgentServiceClient;
-  const received: { at: number; message: Endpoints__Output }[] = [];
+  const received: { at: number; message: PublishedEndpoints }[] = [];
 
   before(async () => {
     etcd = await startTestEtcd();
     store = new ObjectStore(etcd.client);
     publisher = new EndpointsPublisher(store);
     await publisher.start();
-    const proto = loadAgentProto();
-    server = new grpc.Server();
-    server.addService(proto.tide.v1.AgentService.service, {
-      WatchEndpoints: (call: grpc.ServerWritableStream<{ nodeName: string }, Endpoints>) => publisher.watch(call),
-    } as never);
-    const port = await new Promise<number>((resolve, reject) =>
-      server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (error, bound) => (error ? reject(error) : resolve(bound))));
-    client = new proto.tide.v1.AgentService(`127.0.0.1:${port}`, grpc.credentials.createInsecure()) as unknown as AgentServiceClient;
   });
 
   after(async () => {
-    client?.close();
     await publisher?.close();
-    server?.forceShutdown();
     await etcd?.stop();
   });
 
-  async function next(count: number): Promise<Endpoints__Output> {
+  async function next(count: number): Promise<PublishedEndpoints> {
     const deadline = Date.now() + 5000;
     while (received.length < count) {
       if (Date.now() > deadline) throw new Error(`no endpoints message ${count} (got ${received.length})`);
@@ -56,9 +45,15 @@ describe('EndpointsPublisher', () => {
     await store.create<Node>({ apiVersion: 'tide/v1', kind: 'Node', metadata: { name: 'node-1', namespace: 'default' }, spec: { address: '127.0.1.1' },
       status: { ready: true, capacity: { cpu: 1, memory: 1 }, allocatable: { cpu: 1, memory: 1 } } });
     await store.create(web);
-    const stream = client.WatchEndpoints({ nodeName: 'node-1' });
-    stream.on('data', (message: Endpoints__Output) => received.push({ at: Date.now(), message }));
-    stream.on('error', () => undefined);
+    // An agent already watching gets the set once the publisher has read it...
+    const early: PublishedEndpoints[] = [];
+    publisher.watch({ node: 'node-2', write: (message) => early.push(message), end: () => undefined, on: () => undefined });
+    for (const deadline = Date.now() + 5000; !early.some((m) => m.ports.length > 0); await new Promise((resolve) => setTimeout(resolve, 5))) {
+      if (Date.now() > deadline) throw new Error('the publisher never read the web service');
+    }
+    // ...and one that starts watching now gets it at once.
+    publisher.watch({ node: 'node-1', write: (message) => received.push({ at: Date.now(), message }), end: () => undefined, on: () => undefined });
+    assert.equal(received.length, 1, 'the current set, written when the watch begins');
     const first = await next(1);
     assert.deepEqual(first.ports.map((p) => [p.service, p.publish, p.protocol, p.endpoints.length]), [['web', 18080, 'HTTP', 0]]);
 

@@ -4,14 +4,13 @@
  * watch events, 20 ms apart at most) and written only when it changed; a new stream gets the
  * current set at once. Endpoint changes thus reach every node well within a second.
  */
-import * as grpc from '@grpc/grpc-js';
 import { Logger } from '@nestjs/common';
-import { Node, Replica, Service, canonicalJson } from '@tide/api';
-import { Endpoints } from '@tide/proto';
+import { Node, PublishedEndpoints, Replica, Service, canonicalJson } from '@tide/api';
 import { ObjectStore, Watcher } from '@tide/store';
+import { AgentStream } from '../agent-service/agent.stream';
 import { publishedPorts } from './published.endpoints';
 
-type Stream = grpc.ServerWritableStream<{ nodeName: string }, Endpoints>;
+type Stream = AgentStream<PublishedEndpoints>;
 
 const BURST_MS = 20;
 
@@ -19,7 +18,7 @@ export class EndpointsPublisher {
   private readonly logger = new Logger('Endpoints');
   private readonly streams = new Set<Stream>();
   private readonly watchers: Watcher[] = [];
-  private current?: Endpoints;
+  private current?: PublishedEndpoints;
   private text = '';
   private timer?: NodeJS.Timeout;
   private computing: Promise<void> = Promise.resolve();

@@ -4,13 +4,12 @@
  * not ready, marked for deletion (so it stops receiving traffic before it is stopped), or on a
  * node that is not Ready (its status is stale).
  */
-import { Node, Replica, Service } from '@tide/api';
-import { Endpoint, PublishedPort } from '@tide/proto';
+import { Endpoint, Node, PublishProtocol, Replica, Service, ServiceEndpoints } from '@tide/api';
 
 /** ServicePort.protocol's default: TCP carries any protocol, HTTP included (see ServicePort). */
-export const DEFAULT_PROTOCOL = 'TCP';
+export const DEFAULT_PROTOCOL: PublishProtocol = 'TCP';
 
-export function publishedPorts(services: Service[], replicas: Replica[], nodes: Node[]): PublishedPort[] {
+export function publishedPorts(services: Service[], replicas: Replica[], nodes: Node[]): ServiceEndpoints[] {
   const nodeByName = new Map(nodes.map((n) => [n.metadata.name, n]));
   const byService = new Map<string, Replica[]>();
   for (const replica of replicas) {
@@ -18,7 +17,7 @@ export function publishedPorts(services: Service[], replicas: Replica[], nodes: 
     const key = `${replica.metadata.namespace}/${replica.spec.service}`;
     byService.set(key, [...(byService.get(key) ?? []), replica]);
   }
-  const out: PublishedPort[] = [];
+  const out: ServiceEndpoints[] = [];
   for (const service of [...services].sort((a, b) => keyOf(a).localeCompare(keyOf(b)))) {
     const serving = (byService.get(keyOf(service)) ?? []).sort((a, b) => a.metadata.name.localeCompare(b.metadata.name));
     for (const port of service.spec.ports ?? []) {

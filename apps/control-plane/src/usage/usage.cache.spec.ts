@@ -1,11 +1,11 @@
 import { describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { UsageReport__Output } from '@tide/proto';
+import { NodeUsageReport } from '@tide/api';
 import { UsageCache } from './usage.cache';
 
 const STARTED = '2024-05-01T10:00:00.000Z';
 
-function report(node: string, atMs: number, replicas: [string, number, number?, string?][]): UsageReport__Output {
+function report(node: string, atMs: number, replicas: [string, number, number?, string?][]): NodeUsageReport {
   return {
     nodeName: node, timestampMs: atMs,
     replicas: replicas.map(([name, cpu, memory = 1000, startedAt = STARTED]) => ({
@@ -15,7 +15,7 @@ function report(node: string, atMs: number, replicas: [string, number, number?, 
   };
 }
 
-function requests(node: string, atMs: number, total: number): UsageReport__Output {
+function requests(node: string, atMs: number, total: number): NodeUsageReport {
   return { ...report(node, atMs, []), services: [{ namespace: 'default', service: 'web', requestsTotal: total }] };
 }
 

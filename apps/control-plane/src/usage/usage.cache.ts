@@ -1,13 +1,12 @@
 /**
- * The agents' usage samples (UsageReport, about one per node per second), kept in memory: a few
+ * The agents' usage samples (NodeUsageReport, about one per node per second), kept in memory: a few
  * seconds of cumulative CPU counters per replica, from which CPU rates are computed over a window,
  * and the latest memory figures, and each node balancer's cumulative request count per service.
  * `tsctl top` reads it through the API; the leader's autoscaler reads `cpuCores()` and
  * `requestRate()` each second.
  * With several control planes each holds the samples of the agents connected to it.
  */
-import { NodeUsage, ReplicaUsage } from '@tide/api';
-import { UsageReport__Output } from '@tide/proto';
+import { NodeUsage, NodeUsageReport, ReplicaUsage } from '@tide/api';
 
 interface Sample {
   atMs: number;
@@ -58,15 +57,15 @@ export class UsageCache {
   }
 
   /** Replaces the node's set of replicas: one no longer reported stopped running there. */
-  record(report: UsageReport__Output): void {
+  record(report: NodeUsageReport): void {
     const previousEntry = this.nodes.get(report.nodeName);
     const previous = previousEntry?.replicas ?? new Map<string, ReplicaSeries>();
     const replicas = new Map<string, ReplicaSeries>();
-    const atMs = Number(report.timestampMs);
+    const atMs = report.timestampMs;
     for (const r of report.replicas) {
       const key = `${r.namespace}/${r.name}`;
       const old = previous.get(key);
-      const sample = { atMs, cpuSeconds: r.cpuUsageSeconds, workingSet: Number(r.memoryWorkingSetBytes), usage: Number(r.memoryUsageBytes) };
+      const sample = { atMs, cpuSeconds: r.cpuUsageSeconds, workingSet: r.memoryWorkingSetBytes, usage: r.memoryUsageBytes };
       // A restarted container counts from 0 again: its earlier samples say nothing about the new one.
       const kept = old && old.startedAt === r.startedAt ? old.samples.filter((s) => s.atMs < atMs && s.atMs >= atMs - this.retainMs) : [];
       replicas.set(key, { namespace: r.namespace, name: r.name, startedAt: r.startedAt, samples: [...kept, sample] });

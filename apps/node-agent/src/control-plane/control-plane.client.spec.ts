@@ -1,8 +1,9 @@
 import { after, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as grpc from '@grpc/grpc-js';
+import { NodeAssignments, PublishedEndpoints } from '@tide/api';
 import {
-  AgentServiceHandlers, Assignments__Output, Endpoints__Output, HeartbeatRequest__Output, RegisterRequest__Output, StatusReport__Output,
+  AgentServiceHandlers, HeartbeatRequest__Output, RegisterRequest__Output, StatusReport__Output,
   UsageReport__Output, loadAgentProto,
 } from '@tide/proto';
 import { ControlPlaneClient } from './control-plane.client';
@@ -29,7 +30,9 @@ class FakeControlPlane {
         done(null, { known: this.known });
       },
       WatchAssignments: (call) => {
-        call.write({ revision: 7, replicas: [{ namespace: 'default', name: 'web-1', service: 'web', templateHash: 'h' }] });
+        // One the agent cannot read (no container) is skipped; it keeps what it had until the next.
+        call.write({ revision: 6, replicas: [{ namespace: 'default', name: 'broken-1', service: 'broken', templateHash: 'h' }] });
+        call.write({ revision: 7, replicas: [{ namespace: 'default', name: 'web-1', service: 'web', templateHash: 'h', container: { image: 'busybox' } }] });
       },
       ReportStatus: (call, done) => {
         this.reports.push(call.request);
@@ -64,8 +67,8 @@ async function eventually(what: string, check: () => boolean, timeoutMs = 8000, 
 
 describe('control-plane client', () => {
   const controlPlane = new FakeControlPlane();
-  const received: Assignments__Output[] = [];
-  const endpoints: Endpoints__Output[] = [];
+  const received: NodeAssignments[] = [];
+  const endpoints: PublishedEndpoints[] = [];
   const acknowledged: string[][] = [];
   const logs: string[] = [];
   let client: ControlPlaneClient | undefined;
@@ -97,7 +100,8 @@ describe('control-plane client', () => {
     assert.deepEqual(registration.capacity, { cpuMillis: 2000, memoryBytes: 4096 });
     assert.deepEqual(registration.allocatable, { cpuMillis: 1900, memoryBytes: 4000 });
     assert.deepEqual(registration.labels, { zone: 'a' });
-    assert.equal(received[0].replicas[0].name, 'web-1');
+    assert.deepEqual(received[0].replicas.map((r) => [r.name, r.template.image]), [['web-1', 'busybox']]);
+    assert.ok(logs.some((line) => line.includes('ignored an assignment message: replicas[0].container')), 'the unreadable set is logged');
     await eventually('the endpoints', () => endpoints.length > 0);
     assert.deepEqual(endpoints[0].ports[0].endpoints[0], { address: '100.64.0.2', port: 8080, replica: 'web-1', nodeName: 'node-1' });
     await eventually('a status report', () => controlPlane.reports.length > 0);

@@ -1,29 +1,32 @@
 /**
  * The agent's side of the AgentService protocol: register, heartbeat, the stream of desired replicas,
- * status reports. Any failure (the control plane down, the stream broken, the node unknown to it) leads
- * back to registering again, with backoff; the containers keep running meanwhile, since a control
- * plane outage is no reason to stop anything.
+ * status reports. The agent's gRPC adapter: the rest of the agent sees domain values only (libs/api's
+ * agent.protocol.ts), converted here by libs/proto's mapper. Any failure (the control plane down, the
+ * stream broken, the node unknown to it) leads back to registering again, with backoff; the
+ * containers keep running meanwhile, since a control plane outage is no reason to stop anything.
  */
 import * as grpc from '@grpc/grpc-js';
+import { NodeAssignments, NodeRegistration, NodeStatusReport, NodeUsageReport, PublishedEndpoints, RegistrationAnswer } from '@tide/api';
 import {
-  AgentServiceClient, Assignments__Output, Endpoints__Output, RegisterRequest, RegisterResponse__Output, StatusReport, UsageReport,
-  loadAgentProto,
+  AgentServiceClient, RegisterResponse__Output, decodeAssignments, decodeEndpoints, decodeRegistrationAnswer, encodeHeartbeat,
+  encodeRegistration, encodeStatusReport, encodeUsageReport, loadAgentProto,
 } from '@tide/proto';
 import { BackoffPolicy, backoffDelayMs } from '../reconcile/backoff.policy';
 
 export interface ControlPlaneClientOptions {
   /** host:port of the gRPC endpoint, or several comma-separated: on failure the next one is tried. */
   address: string;
-  registration: RegisterRequest;
+  /** Who the node is; the images are added from `images()`. */
+  registration: Omit<NodeRegistration, 'images'>;
   /** After each successful registration, before assignments are watched (the node's network is set up here). */
-  onRegistered?(response: RegisterResponse__Output): Promise<void>;
-  onAssignments(assignments: Assignments__Output): void;
+  onRegistered?(answer: RegistrationAnswer): Promise<void>;
+  onAssignments(assignments: NodeAssignments): void;
   /** The ready endpoints of every published port (kept as they are while the control plane is away). */
-  onEndpoints?(endpoints: Endpoints__Output): void;
+  onEndpoints?(endpoints: PublishedEndpoints): void;
   /** The report to send now. */
-  report(): StatusReport;
+  report(): NodeStatusReport;
   /** The control plane received a report carrying these gone keys. */
-  onReportAcknowledged(report: StatusReport): void;
+  onReportAcknowledged(report: NodeStatusReport): void;
   log(line: string): void;
   fullReportIntervalMs?: number;
   /**
@@ -100,7 +103,7 @@ export class ControlPlaneClient {
     this.reporting = true;
     try {
       const report = this.options.report();
-      await this.call<object>((done) => this.client.ReportStatus(report, this.deadline(), done));
+      await this.call<object>((done) => this.client.ReportStatus(encodeStatusReport(report), this.deadline(), done));
       this.options.onReportAcknowledged(report);
     } catch (error) {
       this.options.log(`status report failed: ${(error as Error).message}`);
@@ -115,10 +118,10 @@ export class ControlPlaneClient {
 
   /** Sends a usage sample while connected (usage.reporter.ts); false when it was not sent. A lost
    *  sample is not retried: the next one, a second later, replaces it. */
-  async reportUsage(report: UsageReport): Promise<boolean> {
+  async reportUsage(report: NodeUsageReport): Promise<boolean> {
     if (this.closed || !this.connected) return false;
     try {
-      await this.call<object>((done) => this.client.ReportUsage(report, this.deadline(), done));
+      await this.call<object>((done) => this.client.ReportUsage(encodeUsageReport(report), this.deadline(), done));
       return true;
     } catch {
       return false;
@@ -130,17 +133,18 @@ export class ControlPlaneClient {
     const session = this.resetSession();
     try {
       const images = await this.currentImages();
-      const registration = { ...this.options.registration, ...(images ? { images } : {}) };
+      const registration = encodeRegistration({ ...this.options.registration, images: images ?? [] });
       const response = await this.call<RegisterResponse__Output>((done) => this.client.Register(registration, this.deadline(), done));
       if (session !== this.session) return;
       this.acknowledgedImages = images ? images.join('\n') : undefined;
-      await this.options.onRegistered?.(response);
+      const answer = decodeRegistrationAnswer(response);
+      await this.options.onRegistered?.(answer);
       if (session !== this.session) return;
       if (this.failedAttempts > 0) this.options.log(`control plane at ${this.address} reachable again`);
       this.failedAttempts = 0;
       this.connected = true;
       this.options.log(`registered with the control plane at ${this.address}`);
-      const heartbeatMs = Math.max(200, Number(response.heartbeatIntervalMs) || DEFAULT_HEARTBEAT_MS);
+      const heartbeatMs = Math.max(200, answer.heartbeatIntervalMs ?? DEFAULT_HEARTBEAT_MS);
       this.watch(session);
       this.timers.push(setInterval(() => this.heartbeat(session), heartbeatMs));
       this.timers.push(setInterval(() => void this.reportNow(), this.options.fullReportIntervalMs ?? 10_000));
@@ -176,7 +180,7 @@ export class ControlPlaneClient {
     void this.currentImages().then((images) => {
       if (session !== this.session) return;
       const changed = images !== undefined && images.join('\n') !== this.acknowledgedImages;
-      const request = { nodeName: this.options.registration.nodeName, ...(changed ? { images: { refs: images } } : {}) };
+      const request = encodeHeartbeat({ nodeName: this.options.registration.nodeName, ...(changed ? { images } : {}) });
       this.client.Heartbeat(request, this.deadline(), (error, response) => {
         if (session !== this.session) return;
         if (error) return this.retryLater(session, `heartbeat failed: ${error.message}`);
@@ -204,15 +208,23 @@ export class ControlPlaneClient {
   /** The two streams of a session: desired replicas, and the endpoints of the published ports. */
   private watch(session: number): void {
     const nodeName = this.options.registration.nodeName;
-    this.follow(session, 'assignment', this.client.WatchAssignments({ nodeName }), (assignments: Assignments__Output) => this.options.onAssignments(assignments));
+    this.follow(session, 'assignment', this.client.WatchAssignments({ nodeName }), decodeAssignments, (assignments) => this.options.onAssignments(assignments));
     const onEndpoints = this.options.onEndpoints;
-    if (onEndpoints) this.follow(session, 'endpoints', this.client.WatchEndpoints({ nodeName }), (endpoints: Endpoints__Output) => onEndpoints(endpoints));
+    if (onEndpoints) this.follow(session, 'endpoints', this.client.WatchEndpoints({ nodeName }), decodeEndpoints, onEndpoints);
   }
 
-  private follow<T>(session: number, name: string, stream: grpc.ClientReadableStream<T>, onData: (message: T) => void): void {
+  /** A message that cannot be read is skipped: the agent keeps the last set it read until the next one. */
+  private follow<M, T>(session: number, name: string, stream: grpc.ClientReadableStream<M>, decode: (message: M) => T, onData: (value: T) => void): void {
     this.streams.push(stream as grpc.ClientReadableStream<unknown>);
-    stream.on('data', (message: T) => {
-      if (session === this.session) onData(message);
+    stream.on('data', (message: M) => {
+      if (session !== this.session) return;
+      let value: T;
+      try {
+        value = decode(message);
+      } catch (error) {
+        return this.options.log(`ignored an ${name} message: ${(error as Error).message}`);
+      }
+      onData(value);
     });
     stream.on('error', (error: grpc.ServiceError) => {
       if (error.code !== grpc.status.CANCELLED) this.retryLater(session, `${name} stream: ${error.message}`);

@@ -9,7 +9,7 @@ describe('status report', () => {
     const startedAt = new Date('2026-01-01T00:00:00Z');
     record.container = { id: 'default.web-1', pid: 42, startedAt, logPath: '/l', spec: {} as never };
     assert.deepEqual(replicaStatus({ record, phase: 'Running', ready: true }), {
-      namespace: 'default', name: 'web-1', phase: 'Running', ready: true, restartCount: 0, message: '', pid: 42, ip: '', startedAt: '2026-01-01T00:00:00.000Z',
+      namespace: 'default', name: 'web-1', phase: 'Running', ready: true, restartCount: 0, pid: 42, startedAt: '2026-01-01T00:00:00.000Z',
     });
   });
 
@@ -18,7 +18,7 @@ describe('status report', () => {
     record.container = { id: 'default.web-1', pid: 42, startedAt: new Date(), logPath: '/l', spec: {} as never, ip: '100.64.3.7' };
     assert.equal(replicaStatus({ record, phase: 'Running', ready: true }).ip, '100.64.3.7');
     record.exit = { code: 0, signal: null, oomKilled: false, finishedAt: new Date() };
-    assert.equal(replicaStatus({ record, phase: 'Succeeded', ready: false }).ip, '');
+    assert.equal(replicaStatus({ record, phase: 'Succeeded', ready: false }).ip, undefined);
   });
 
   it('reports the last exit: a signal has no code', () => {
@@ -27,8 +27,9 @@ describe('status report', () => {
     record.lastExit = { code: null, signal: 'SIGKILL', reason: 'OOMKilled', finishedAt: '2026-01-01T00:00:00.000Z' };
     record.message = 'back-off 2 s';
     const status = replicaStatus({ record, phase: 'Starting', ready: false });
-    assert.deepEqual(status.lastExit, { hasCode: false, code: 0, signal: 'SIGKILL', reason: 'OOMKilled', finishedAt: '2026-01-01T00:00:00.000Z' });
-    assert.equal(status.pid, 0);
+    assert.deepEqual(status.lastExit, { code: null, signal: 'SIGKILL', reason: 'OOMKilled', finishedAt: '2026-01-01T00:00:00.000Z' });
+    assert.equal(status.message, 'back-off 2 s');
+    assert.equal(status.pid, undefined);
     assert.equal(status.restartCount, 2);
   });
 

@@ -5,6 +5,7 @@ import { Registry } from 'prom-client';
 import { ContainerInfo, ContainerUsage } from '@tide/runtime';
 import { ReplicaView } from '../reconcile/reconciler';
 import { newRecord } from '../reconcile/replica.record';
+import { assignment } from '../testing/assignments';
 import { registerResourceMetrics } from './resource.metrics';
 import { usageReport } from './usage.reporter';
 import { UsageSampler } from './usage.sampler';
@@ -20,7 +21,7 @@ function seriesValue(exposition: string, name: string, labels: Record<string, st
 
 function runningView(namespace: string, name: string, service: string, startedAt: Date): ReplicaView {
   const record = newRecord(namespace, name);
-  record.assignment = { namespace, name, service, templateHash: 'h', container: null };
+  record.assignment = assignment(name, { namespace, service, templateHash: 'h' });
   record.container = { id: `${namespace}.${name}`, pid: 1, startedAt, logPath: '/dev/null', spec: { image: 'busybox:latest', labels: {} } } as unknown as ContainerInfo;
   return { record, phase: 'Running', ready: true };
 }

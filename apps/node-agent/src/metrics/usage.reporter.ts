@@ -1,18 +1,18 @@
 /**
- * Pushes the node's container usage to the control plane about once a second (the UsageReport of
- * proto/tide/v1/agent.proto). Push rather than pull: the autoscaler (issue 6) needs every replica's
+ * Pushes the node's container usage to the control plane about once a second (ReportUsage in
+ * proto/tide/v1/agent.proto). Push rather than pull: the autoscaler needs every replica's
  * CPU usage on the control plane each second; the control plane asking N agents every second would
  * cost it N outgoing requests and a time limit per node, while a push costs it one small unary call
  * per node, keeps the agent's own clock on every sample (rates are computed on it), and needs no
  * reachability from the control plane to the agents.
  */
-import { ReplicaUsage, ServiceRequests, UsageReport } from '@tide/proto';
+import { NodeUsageReport, ReplicaUsageSample, ServiceRequestCount } from '@tide/api';
 import { UsageSampler, UsageSnapshot } from './usage.sampler';
 
 export const USAGE_REPORT_INTERVAL_MS = 1000;
 
 export interface UsageSink {
-  reportUsage(report: UsageReport): Promise<boolean>;
+  reportUsage(report: NodeUsageReport): Promise<boolean>;
 }
 
 /** Cumulative request counts per service from the node's load balancer (the autoscaler's request rate). */
@@ -20,11 +20,11 @@ export interface RequestCounters {
   serviceRequests(): { namespace: string; service: string; requests: number }[];
 }
 
-export function usageReport(nodeName: string, snapshot: UsageSnapshot, counters?: RequestCounters): UsageReport {
+export function usageReport(nodeName: string, snapshot: UsageSnapshot, counters?: RequestCounters): NodeUsageReport {
   return {
     nodeName, timestampMs: snapshot.takenAt,
-    services: (counters?.serviceRequests() ?? []).map((s): ServiceRequests => ({ namespace: s.namespace, service: s.service, requestsTotal: s.requests })),
-    replicas: snapshot.replicas.map((r): ReplicaUsage => ({
+    services: (counters?.serviceRequests() ?? []).map((s): ServiceRequestCount => ({ namespace: s.namespace, service: s.service, requestsTotal: s.requests })),
+    replicas: snapshot.replicas.map((r): ReplicaUsageSample => ({
       namespace: r.namespace, name: r.name, cpuUsageSeconds: r.usage.cpuUsageSeconds,
       memoryWorkingSetBytes: r.usage.memoryWorkingSetBytes, memoryUsageBytes: r.usage.memoryUsageBytes, startedAt: r.startedAt.toISOString(),
     })),

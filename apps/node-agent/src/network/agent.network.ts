@@ -5,7 +5,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { NodeSlice__Output } from '@tide/proto';
+import { NodeSlice } from '@tide/api';
 import {
   BridgeSettings, NetworkError, bridgeNameFor, bridgeSettings, setUpNodeNetwork, syncPeerRoutes, tearDownNodeNetwork,
 } from '@tide/runtime';
@@ -32,7 +32,7 @@ export class AgentNetwork {
   }
 
   /** After each registration. A failure is logged and kept: host-network replicas still run. */
-  configure(podCidr: string, clusterCidr: string): Promise<void> {
+  configure(podCidr: string | undefined, clusterCidr: string | undefined): Promise<void> {
     return this.serially(async () => {
       if (!podCidr || !clusterCidr) {
         this.problem = 'the control plane gave this node no pod CIDR (is it older than bridge networking?)';
@@ -54,10 +54,10 @@ export class AgentNetwork {
   }
 
   /** With every assignments message: routes to the other nodes' slices, when they changed. */
-  routeTo(nodes: NodeSlice__Output[]): Promise<void> {
+  routeTo(nodes: NodeSlice[]): Promise<void> {
     return this.serially(async () => {
       const settings = this.settings;
-      const peers = nodes.map((n) => ({ address: n.address, podCIDR: n.podCidr }));
+      const peers = nodes.map((n) => ({ address: n.address, podCIDR: n.podCIDR }));
       const text = JSON.stringify(peers);
       if (!settings || text === this.peersText) return;
       try {

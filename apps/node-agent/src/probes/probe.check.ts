@@ -5,7 +5,7 @@
  */
 import * as http from 'node:http';
 import * as net from 'node:net';
-import { Probe__Output } from '@tide/proto';
+import { ResolvedProbe } from '@tide/api';
 import { ContainerRuntime } from '@tide/runtime';
 
 export interface CheckTarget {
@@ -20,7 +20,7 @@ export interface CheckOutcome {
   message?: string;
 }
 
-export type ProbeCheck = (target: CheckTarget, probe: Probe__Output) => Promise<CheckOutcome>;
+export type ProbeCheck = (target: CheckTarget, probe: ResolvedProbe) => Promise<CheckOutcome>;
 
 /** At most this much of an exec'd command's output goes into the failure message. */
 const OUTPUT_LIMIT = 200;
@@ -28,7 +28,7 @@ const OUTPUT_LIMIT = 200;
 export function probeCheck(runtime: Pick<ContainerRuntime, 'exec'>): ProbeCheck {
   return (target, probe) => {
     const timeoutMs = Math.max(1, probe.timeoutSeconds) * 1000;
-    if (probe.httpGet) return httpCheck(target.host, probe.httpGet.port, probe.httpGet.path || '/', timeoutMs);
+    if (probe.httpGet) return httpCheck(target.host, probe.httpGet.port, probe.httpGet.path, timeoutMs);
     if (probe.tcpSocket) return tcpCheck(target.host, probe.tcpSocket.port, timeoutMs);
     if (probe.exec) return execCheck(runtime, target.containerId, probe.exec.command, timeoutMs);
     return Promise.resolve({ passed: false, message: 'the probe has no httpGet, tcpSocket or exec' });

@@ -1,27 +1,27 @@
 /** Probe timing and gating with a manual clock and scripted check outcomes. */
 import { describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { Probe__Output, Probes__Output } from '@tide/proto';
+import { Probes, ResolvedProbe } from '@tide/api';
 import { ManualClock } from '../testing/manual.clock';
 import { CheckOutcome, CheckTarget } from './probe.check';
 import { ProbedContainer, Prober } from './prober';
 
-function probe(name: string, extra: Partial<Probe__Output> = {}): Probe__Output {
+function probe(name: string, extra: Partial<ResolvedProbe> = {}): ResolvedProbe {
   return {
-    httpGet: null, tcpSocket: null, exec: { command: [name] },
+    exec: { command: [name] },
     initialDelaySeconds: 0, periodSeconds: 1, timeoutSeconds: 1, successThreshold: 1, failureThreshold: 3, ...extra,
   };
 }
 
 /** Each check answers from `outcomes[probe name]` (true passes) and is logged with the time. */
-function harness(probes: Partial<Probes__Output>, outcomes: Record<string, boolean>) {
+function harness(probes: Probes<ResolvedProbe>, outcomes: Record<string, boolean>) {
   const clock = new ManualClock();
   const checks: string[] = [];
   const changes: string[] = [];
   const prober = new Prober({
     clock,
     onChange: (key) => changes.push(key),
-    check: async (_target: CheckTarget, p: Probe__Output): Promise<CheckOutcome> => {
+    check: async (_target: CheckTarget, p: ResolvedProbe): Promise<CheckOutcome> => {
       const name = p.exec!.command[0];
       checks.push(`${clock.now() - 1_000_000}:${name}`);
       return outcomes[name] ? { passed: true } : { passed: false, message: `${name} said no` };
@@ -29,7 +29,7 @@ function harness(probes: Partial<Probes__Output>, outcomes: Record<string, boole
   });
   const container: ProbedContainer = {
     key: 'default/web-1', containerId: 'default.web-1', host: '100.64.0.2', startedAt: clock.now(),
-    probes: { readiness: null, liveness: null, startup: null, ...probes },
+    probes,
   };
   /** Advances time and lets the (async) checks record their outcomes. */
   const advance = async (ms: number) => {

@@ -4,8 +4,7 @@
  * outcomes fed to the pure state machine (probe.state.ts). A container that restarts is a new
  * container: its probes start over. The reconciler asks for the verdict (readiness, kill).
  */
-import { ProbeKind } from '@tide/api';
-import { Probe__Output, Probes__Output } from '@tide/proto';
+import { ProbeKind, Probes, ResolvedProbe } from '@tide/api';
 import { Clock, TimerHandle, systemClock } from '../reconcile/clock';
 import { CheckTarget, ProbeCheck } from './probe.check';
 import { ProbeThresholds, ProbeVerdict, Trackers, activeKinds, initialTracker, probeVerdict, recordOutcome } from './probe.state';
@@ -15,7 +14,7 @@ export interface ProbedContainer extends CheckTarget {
   key: string;
   /** When this container started (ms): a restarted container is a new one. */
   startedAt: number;
-  probes: Probes__Output;
+  probes: Probes<ResolvedProbe>;
 }
 
 export interface ProberOptions {
@@ -126,7 +125,7 @@ class ContainerProbes {
     this.timers.set(kind, this.clock.setTimer(() => void this.run(kind), delayMs));
   }
 
-  private probe(kind: ProbeKind): Probe__Output {
+  private probe(kind: ProbeKind): ResolvedProbe {
     return this.container.probes[kind]!;
   }
 

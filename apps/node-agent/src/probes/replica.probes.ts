@@ -7,7 +7,7 @@ import { ProbedContainer, Prober } from './prober';
 export function probedContainers(records: Iterable<ReplicaRecord>, nodeAddress: string): ProbedContainer[] {
   const out: ProbedContainer[] = [];
   for (const record of records) {
-    const probes = record.assignment?.container?.probes;
+    const probes = record.assignment?.template.probes;
     const container = record.container;
     if (!probes || !container || record.exit) continue;
     // A bridge container has its own address; a host-network one listens on the node's.
@@ -20,6 +20,6 @@ const NOT_PROBED_YET: ProbeVerdictView = { ready: false, message: 'waiting for t
 
 /** The verdict about the record's current container; a replica with probes is never ready before they ran. */
 export function verdictFor(prober: Prober, record: ReplicaRecord): ProbeVerdictView | undefined {
-  if (!record.assignment?.container?.probes || !record.container) return undefined;
+  if (!record.assignment?.template.probes || !record.container) return undefined;
   return prober.verdict(record.key, { containerId: record.container.id, startedAt: record.container.startedAt.getTime() }) ?? NOT_PROBED_YET;
 }

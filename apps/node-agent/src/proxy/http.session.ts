@@ -12,13 +12,20 @@ import { Backend } from './backend.set';
 import { ABORTED, CLIENT_CLOSED } from './balancer.metrics';
 import { ChunkedBody } from './chunked.body';
 import { BodyFraming, MAX_HEAD_BYTES, headEnd, isIdempotent, parseRequestHead, parseResponseHead } from './http.head';
-import type { HttpPort } from './http.port';
+import type { PublishedPort } from './published.port';
 
 /** Request bytes kept for a retry; a larger request is sent once. */
 const RETRY_BUFFER_BYTES = 64 * 1024;
 /** Pipelined bytes read ahead before the client is paused. */
 const READ_AHEAD_BYTES = 256 * 1024;
 const EMPTY = Buffer.alloc(0);
+
+/** What a session uses of its port (HttpPort, which makes it): named here so that neither file imports the other. */
+export interface SessionPort extends Pick<PublishedPort, 'service' | 'backends' | 'options' | 'traffic' | 'closing' | 'log'> {
+  readonly sessions: Set<HttpSession>;
+  connectUpstream(backend: Backend): net.Socket;
+  renewReadBuffer(): void;
+}
 
 export class HttpSession {
   private pending: Buffer | null = null;
@@ -47,7 +54,7 @@ export class HttpSession {
   private responseClose = false;
   private status = 0;
 
-  constructor(private readonly port: HttpPort, private readonly client: net.Socket) {
+  constructor(private readonly port: SessionPort, private readonly client: net.Socket) {
     client.setNoDelay(true);
     client.on('data', (chunk: Buffer) => this.fromClient(chunk));
     client.on('end', () => this.clientEnded());

@@ -1,9 +1,9 @@
 import { describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { PublishedPort__Output } from '@tide/proto';
+import { PublishProtocol, ServiceEndpoints } from '@tide/api';
 import { planPublishedPorts } from './publish.plan';
 
-const port = (service: string, publish: number, protocol: string, ...replicas: [string, string][]): PublishedPort__Output => ({
+const port = (service: string, publish: number, protocol: PublishProtocol, ...replicas: [string, string][]): ServiceEndpoints => ({
   namespace: 'default', service, publish, protocol,
   endpoints: replicas.map(([replica, nodeName], i) => ({ address: `100.64.0.${i + 2}`, port: 8080, replica, nodeName })),
 });
@@ -25,9 +25,9 @@ describe('planPublishedPorts', () => {
     assert.deepEqual(plan.ports.get(18080)?.targets.map((t) => t.replica), ['web-c', 'web-a'], 'the same name on another node is not ours');
   });
 
-  it('keeps a port with no ready replica (the balancer answers 503), and treats anything but HTTP as TCP', () => {
-    const plan = planPublishedPorts([port('db', 15432, 'TCP'), port('odd', 15433, '')], everyoneReady);
-    assert.deepEqual([...plan.ports.values()].map((p) => [p.protocol, p.targets.length]), [['TCP', 0], ['TCP', 0]]);
+  it('keeps a port with no ready replica (the balancer answers 503)', () => {
+    const plan = planPublishedPorts([port('db', 15432, 'TCP'), port('web', 15433, 'HTTP')], everyoneReady);
+    assert.deepEqual([...plan.ports.values()].map((p) => [p.protocol, p.targets.length]), [['TCP', 0], ['HTTP', 0]]);
   });
 
   it('gives a port two services want to the first by namespace/name and reports the other', () => {

@@ -4,8 +4,8 @@
  * a local replica the agent does not count ready (its readiness probe just failed, it is being
  * stopped) is left out before the control plane has said so. Pure.
  */
-import { PublishedPort__Output } from '@tide/proto';
-import { PortPlan, Protocol } from './load.balancer';
+import { ServiceEndpoints } from '@tide/api';
+import type { PortPlan } from './load.balancer';
 
 export interface PublishPlan {
   ports: Map<number, PortPlan>;
@@ -19,7 +19,7 @@ export interface LocalReplicas {
   isReady(key: string): boolean;
 }
 
-export function planPublishedPorts(published: PublishedPort__Output[], local: LocalReplicas): PublishPlan {
+export function planPublishedPorts(published: ServiceEndpoints[], local: LocalReplicas): PublishPlan {
   const ports = new Map<number, PortPlan>();
   const conflicts: string[] = [];
   const sorted = [...published].sort((a, b) => `${a.namespace}/${a.service}`.localeCompare(`${b.namespace}/${b.service}`));
@@ -33,7 +33,7 @@ export function planPublishedPorts(published: PublishedPort__Output[], local: Lo
     const targets = entry.endpoints
       .filter((e) => e.nodeName !== local.node || local.isReady(`${entry.namespace}/${e.replica}`))
       .map((e) => ({ host: e.address, port: e.port, replica: e.replica }));
-    ports.set(entry.publish, { service, protocol: entry.protocol === 'HTTP' ? 'HTTP' : 'TCP' as Protocol, targets });
+    ports.set(entry.publish, { service, protocol: entry.protocol, targets });
   }
   return { ports, conflicts };
 }

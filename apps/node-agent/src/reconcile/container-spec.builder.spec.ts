@@ -1,14 +1,17 @@
 import { describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { Assignment__Output } from '@tide/proto';
+import { ReplicaAssignment } from '@tide/api';
 import { buildContainerSpec, gracePeriodFromLabels } from './container-spec.builder';
 import { assignment } from '../testing/assignments';
 
 describe('container spec from an assignment', () => {
   it('maps names, argv, env, limits and labels', () => {
-    const a: Assignment__Output = assignment('web-abcde-x1y2z', {
+    const a: ReplicaAssignment = assignment('web-abcde-x1y2z', {
       namespace: 'shop', service: 'web', templateHash: 'abcdef12',
-      container: { command: ['sh', '-c'], args: ['echo hi'], env: { A: '1' }, workingDir: '/tmp', cpuLimitMillis: 500, memoryLimitBytes: 64 * 2 ** 20, cpuRequestMillis: 250, terminationGracePeriodSeconds: 5 },
+      template: {
+        command: ['sh', '-c'], args: ['echo hi'], env: { A: '1' }, workingDir: '/tmp', limits: { cpuMillis: 500, memoryBytes: 64 * 2 ** 20 },
+        requests: { cpuMillis: 250, memoryBytes: 32 * 2 ** 20 }, terminationGracePeriodSeconds: 5,
+      },
     });
     const spec = buildContainerSpec(a, '/logs/x.log');
     assert.equal(spec.id, 'shop.web-abcde-x1y2z');
@@ -21,14 +24,14 @@ describe('container spec from an assignment', () => {
     assert.deepEqual(spec.labels, { namespace: 'shop', service: 'web', replica: 'web-abcde-x1y2z', templateHash: 'abcdef12', terminationGracePeriodSeconds: '5' });
   });
 
-  it('treats zero limits as no limit and omits an empty working dir', () => {
-    const spec = buildContainerSpec(assignment('a'), '/l');
+  it('sets no limit the template does not set, and no working dir', () => {
+    const spec = buildContainerSpec(assignment('a', { template: { requests: { cpuMillis: 0, memoryBytes: 0 } } }), '/l');
     assert.deepEqual(spec.limits, { cpuMillis: undefined, cpuRequestMillis: undefined, memoryBytes: undefined, pids: undefined });
     assert.equal('workingDir' in spec, false);
   });
 
   it('passes user and read-only root on, and leaves them out when the assignment has none', () => {
-    const secured = buildContainerSpec(assignment('a', { container: { user: 'app:staff', readOnlyRootFilesystem: true } }), '/l');
+    const secured = buildContainerSpec(assignment('a', { template: { user: 'app:staff', readOnlyRootFilesystem: true } }), '/l');
     assert.equal(secured.user, 'app:staff');
     assert.equal(secured.readOnlyRootFilesystem, true);
     const plain = buildContainerSpec(assignment('a'), '/l');
@@ -36,10 +39,9 @@ describe('container spec from an assignment', () => {
     assert.equal('readOnlyRootFilesystem' in plain, false);
   });
 
-  it('carries the network mode; an empty one (an older control plane) means host', () => {
-    assert.equal(buildContainerSpec(assignment('a', { container: { network: 'bridge' } }), '/l').network, 'bridge');
-    assert.equal(buildContainerSpec(assignment('a', { container: { network: 'host' } }), '/l').network, 'host');
-    assert.equal(buildContainerSpec(assignment('a', { container: { network: '' } }), '/l').network, 'host');
+  it('carries the network mode', () => {
+    assert.equal(buildContainerSpec(assignment('a', { template: { network: 'bridge' } }), '/l').network, 'bridge');
+    assert.equal(buildContainerSpec(assignment('a', { template: { network: 'host' } }), '/l').network, 'host');
   });
 
   it('reads the grace period back from labels, 30 s when missing', () => {

@@ -1,5 +1,5 @@
 /** The runtime's ContainerSpec for an assignment from the control plane (contract: id `<ns>.<name>`). */
-import { Assignment__Output } from '@tide/proto';
+import { ReplicaAssignment } from '@tide/api';
 import { ContainerSpec } from '@tide/runtime';
 
 /** Labels kept with the container, so that an adopted container can be matched to its replica. */
@@ -21,32 +21,26 @@ export function replicaKey(namespace: string, name: string): string {
   return `${namespace}/${name}`;
 }
 
-/** Proto numbers default to 0, which means "no limit" or "runtime default". */
-function positive(value: number | undefined): number | undefined {
-  return value && value > 0 ? value : undefined;
-}
-
-export function buildContainerSpec(assignment: Assignment__Output, logPath: string): ContainerSpec {
-  const container = assignment.container;
-  if (!container) throw new Error(`assignment ${assignment.namespace}/${assignment.name} has no container`);
+export function buildContainerSpec(assignment: ReplicaAssignment, logPath: string): ContainerSpec {
+  const template = assignment.template;
   return {
     id: containerId(assignment.namespace, assignment.name),
     hostname: assignment.name,
-    image: container.image,
-    argv: [...container.command, ...container.args],
-    env: { ...container.env },
-    ...(container.workingDir ? { workingDir: container.workingDir } : {}),
-    // Proto strings and bools default to "" and false: both mean "the runtime's default".
-    ...(container.user ? { user: container.user } : {}),
-    ...(container.readOnlyRootFilesystem ? { readOnlyRootFilesystem: true } : {}),
+    image: template.image,
+    argv: [...template.command, ...template.args],
+    env: { ...template.env },
+    // Absent user, working dir or read-only flag: the runtime's (and the image's) default.
+    ...(template.workingDir !== undefined ? { workingDir: template.workingDir } : {}),
+    ...(template.user !== undefined ? { user: template.user } : {}),
+    ...(template.readOnlyRootFilesystem ? { readOnlyRootFilesystem: true } : {}),
     limits: {
-      cpuMillis: positive(container.cpuLimitMillis),
-      cpuRequestMillis: positive(container.cpuRequestMillis),
-      memoryBytes: positive(container.memoryLimitBytes),
-      pids: positive(container.pidsLimit),
+      cpuMillis: template.limits.cpuMillis,
+      // A request of 0 asks for no particular CPU weight: the runtime's default.
+      cpuRequestMillis: template.requests.cpuMillis > 0 ? template.requests.cpuMillis : undefined,
+      memoryBytes: template.limits.memoryBytes,
+      pids: template.limits.pids,
     },
-    // An empty network comes from a control plane older than bridge networking: host, as it meant.
-    network: container.network === 'bridge' ? 'bridge' : 'host',
+    network: template.network,
     logPath,
     labels: {
       [LABEL.namespace]: assignment.namespace,
@@ -58,9 +52,9 @@ export function buildContainerSpec(assignment: Assignment__Output, logPath: stri
   };
 }
 
-export function gracePeriodSeconds(assignment: Assignment__Output | undefined): number {
-  const seconds = Number(assignment?.container?.terminationGracePeriodSeconds);
-  return Number.isFinite(seconds) && seconds >= 0 && assignment?.container ? seconds : DEFAULT_GRACE_SECONDS;
+export function gracePeriodSeconds(assignment: ReplicaAssignment): number {
+  const seconds = assignment.template.terminationGracePeriodSeconds;
+  return Number.isFinite(seconds) && seconds >= 0 ? seconds : DEFAULT_GRACE_SECONDS;
 }
 
 /** The grace period of an adopted container no longer desired: only its labels know it. */

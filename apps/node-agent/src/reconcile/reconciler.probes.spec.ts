@@ -5,14 +5,14 @@
  */
 import { after, afterEach, beforeEach, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { Probe__Output } from '@tide/proto';
+import { ResolvedProbe } from '@tide/api';
 import { Prober } from '../probes/prober';
 import { probedContainers, verdictFor } from '../probes/replica.probes';
 import { assignment } from '../testing/assignments';
 import { ReconcilerHarness, removeTempDirs, tempDir } from '../testing/reconciler.harness';
 
-const probe = (extra: Partial<Probe__Output> = {}): Probe__Output => ({
-  httpGet: { path: '/healthz', port: 8080 }, tcpSocket: null, exec: null,
+const probe = (extra: Partial<ResolvedProbe> = {}): ResolvedProbe => ({
+  httpGet: { path: '/healthz', port: 8080 },
   initialDelaySeconds: 0, periodSeconds: 1, timeoutSeconds: 1, successThreshold: 1, failureThreshold: 2, ...extra,
 });
 
@@ -53,7 +53,7 @@ describe('reconciler with probes', () => {
   }
 
   it('is not ready until the readiness probe passes, and not ready again after failureThreshold failures', async () => {
-    await h.desire(assignment('web-1', { container: { probes: { readiness: probe(), liveness: null, startup: null } } }));
+    await h.desire(assignment('web-1', { template: { probes: { readiness: probe() } } }));
     assert.equal(h.view('web-1').phase, 'Running');
     assert.deepEqual([h.view('web-1').ready, h.view('web-1').message], [false, 'waiting for the readiness probe to pass']);
     await advance(10);
@@ -68,7 +68,7 @@ describe('reconciler with probes', () => {
   });
 
   it('restarts a replica whose liveness probe fails, reason Unhealthy, and probes the new container afresh', async () => {
-    await h.desire(assignment('web-1', { container: { probes: { liveness: probe(), readiness: null, startup: null } } }));
+    await h.desire(assignment('web-1', { template: { probes: { liveness: probe() } } }));
     await advance(10);
     healthy = false;
     await advance(2000);
@@ -86,7 +86,7 @@ describe('reconciler with probes', () => {
   });
 
   it('keeps a replica that publishes ports running for the propagation delay after it leaves the desired set', async () => {
-    const published = assignment('web-1', { container: { ports: [{ name: '', containerPort: 8080, publish: 18080 }] } });
+    const published = assignment('web-1', { template: { ports: [{ containerPort: 8080, publish: 18080 }] } });
     await h.desire(published, assignment('job-1'));
     await h.desire();
     assert.equal(h.runtime.has('default.job-1'), false, 'nothing published: stopped at once');

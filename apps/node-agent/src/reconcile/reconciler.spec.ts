@@ -42,7 +42,7 @@ describe('reconciler', () => {
 
   it('adopts a running container instead of starting a duplicate, and stops adopted ones no longer desired', async () => {
     h.runtime.seed(buildContainerSpec(assignment('keep-1'), '/l'));
-    h.runtime.seed(buildContainerSpec(assignment('drop-1', { container: { terminationGracePeriodSeconds: 7 } }), '/l'));
+    h.runtime.seed(buildContainerSpec(assignment('drop-1', { template: { terminationGracePeriodSeconds: 7 } }), '/l'));
     assert.equal(await h.reconciler.adopt(), 2);
     await h.desire(assignment('keep-1'));
     assert.deepEqual(h.runtime.calls, ['stop default.drop-1 7', 'remove default.drop-1']);
@@ -94,7 +94,7 @@ describe('reconciler', () => {
   });
 
   it('OnFailure restarts a failure but not a success', async () => {
-    await h.desire(assignment('job-1', { container: { restartPolicy: 'OnFailure' } }));
+    await h.desire(assignment('job-1', { template: { restartPolicy: 'OnFailure' } }));
     h.runtime.exit('default.job-1', { code: null, signal: 'SIGKILL', oomKilled: true });
     await h.settle();
     assert.equal(h.view('job-1').record.lastExit?.reason, 'OOMKilled');
@@ -110,7 +110,7 @@ describe('reconciler', () => {
   });
 
   it('Never leaves a failed container down and reports Failed', async () => {
-    await h.desire(assignment('once-1', { container: { restartPolicy: 'Never' } }));
+    await h.desire(assignment('once-1', { template: { restartPolicy: 'Never' } }));
     h.runtime.exit('default.once-1', { code: 3 });
     await h.settle();
     await h.advance(120_000);
@@ -122,7 +122,7 @@ describe('reconciler', () => {
   });
 
   it('stops a replica removed from the desired set with its grace period, removes it and its logs, reports it gone', async () => {
-    await h.desire(assignment('web-1', { container: { terminationGracePeriodSeconds: 5 } }), assignment('web-2'));
+    await h.desire(assignment('web-1', { template: { terminationGracePeriodSeconds: 5 } }), assignment('web-2'));
     fs.writeFileSync(path.join(h.logDir, 'default.web-1.log'), 'hello\n');
     await h.desire(assignment('web-2'));
     assert.deepEqual(h.runtime.calls.slice(-2), ['stop default.web-1 5', 'remove default.web-1']);
@@ -135,7 +135,7 @@ describe('reconciler', () => {
   });
 
   it('marks a replica of a missing image Failed with ImageNotFound and retries it with backoff', async () => {
-    await h.desire(assignment('ghost-1', { container: { image: 'no-such:1.0' } }), assignment('fine-1'));
+    await h.desire(assignment('ghost-1', { template: { image: 'no-such:1.0' } }), assignment('fine-1'));
     const ghost = h.view('ghost-1');
     assert.equal(ghost.phase, 'Failed');
     assert.equal(ghost.record.lastExit?.reason, 'ImageNotFound');

@@ -7,8 +7,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { ReplicaPhase } from '@tide/api';
-import { Assignment__Output } from '@tide/proto';
+import { ReplicaAssignment, ReplicaPhase } from '@tide/api';
 import { ContainerExitStatus, ContainerInfo, ContainerRuntime, RuntimeError } from '@tide/runtime';
 import { backoffDelayMs, nextConsecutiveFailures } from './backoff.policy';
 import { Clock, systemClock } from './clock';
@@ -18,7 +17,7 @@ import { nextReplicaAction } from './replica.action';
 import { PersistedRecord, ReplicaRecord, newRecord } from './replica.record';
 import { deriveReplicaPhase, isReady } from './replica.phase';
 import { ReplicaStateStore, noReplicaState } from './replica.state-file';
-import { exitReason, exitSucceeded, parseRestartPolicy, shouldRestart } from './restart.policy';
+import { exitReason, exitSucceeded, shouldRestart } from './restart.policy';
 import { WorkQueue } from './work.queue';
 
 /** What the probes of a replica's running container say (see probes/probe.state.ts). */
@@ -71,7 +70,7 @@ export class Reconciler {
   /** Replicas stopped and forgotten, reported as gone until a report carrying them is acknowledged. */
   private readonly gone = new Set<string>();
   /** Undefined until the control plane sent a set: an unknown set is not an empty one. */
-  private desired?: Map<string, Assignment__Output>;
+  private desired?: Map<string, ReplicaAssignment>;
   private readonly persisted: Map<string, PersistedRecord>;
   private readonly queue: WorkQueue;
   private readonly clock: Clock;
@@ -105,7 +104,7 @@ export class Reconciler {
   }
 
   /** The complete desired set for this node (every message of the stream is one). */
-  setDesired(assignments: Assignment__Output[]): void {
+  setDesired(assignments: ReplicaAssignment[]): void {
     const previous = this.desired;
     this.desired = new Map(assignments.map((a) => [replicaKey(a.namespace, a.name), a]));
     const diff = diffDesired(this.desired.keys(), previous ? previous.keys() : this.adoptedKeys());
@@ -213,7 +212,7 @@ export class Reconciler {
     this.queue.add(key);
   }
 
-  private async startContainer(record: ReplicaRecord, assignment: Assignment__Output): Promise<void> {
+  private async startContainer(record: ReplicaRecord, assignment: ReplicaAssignment): Promise<void> {
     record.operation = 'starting';
     this.changed();
     try {
@@ -267,7 +266,8 @@ export class Reconciler {
     // Killed for a failed probe: the reason says so, and it counts as a failure whatever the exit code.
     const reason = unhealthy ? 'Unhealthy' : exitReason(exit);
     record.lastExit = { code: exit.code, signal: exit.signal, reason, finishedAt: exit.finishedAt.toISOString() };
-    const policy = parseRestartPolicy(record.assignment?.container?.restartPolicy);
+    // An adopted container no longer desired: its policy is unknown, the default is Always.
+    const policy = record.assignment?.template.restartPolicy ?? 'Always';
     if (unhealthy ? policy === 'Never' : !shouldRestart(policy, exit)) {
       record.finished = exitSucceeded(exit) ? 'succeeded' : 'failed';
       record.message = `container exited (${describeExit(exit)}, ${reason}); restartPolicy ${policy}: not restarted`;
@@ -299,8 +299,7 @@ export class Reconciler {
 
   /** Published ports: the container keeps serving while every balancer drops it (at most its grace period). */
   private drainDelayMs(record: ReplicaRecord): number {
-    const container = record.assignment?.container;
-    if (!container?.ports.some((p) => p.publish > 0)) return 0;
+    if (!record.assignment?.template.ports.some((p) => p.publish !== undefined)) return 0;
     return Math.min(this.options.endpointPropagationMs ?? 1000, gracePeriodSeconds(record.assignment!) * 1000);
   }
 

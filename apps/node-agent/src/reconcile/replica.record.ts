@@ -1,22 +1,14 @@
 /** The agent's memory of one replica: what it should run and what happened to its container. */
-import { Assignment__Output } from '@tide/proto';
+import { ContainerExit, ReplicaAssignment } from '@tide/api';
 import { ContainerExitStatus, ContainerInfo } from '@tide/runtime';
 import { replicaKey } from './container-spec.builder';
-
-export interface LastExit {
-  code: number | null;
-  signal: string | null;
-  /** Completed | Error | OOMKilled | Killed | Unknown, or a start failure such as ImageNotFound. */
-  reason: string;
-  finishedAt: string;
-}
 
 export interface ReplicaRecord {
   key: string;
   namespace: string;
   name: string;
   /** The latest desired assignment (kept when it stops being desired: its grace period is needed). */
-  assignment?: Assignment__Output;
+  assignment?: ReplicaAssignment;
   /** The current container, alive or exited but not removed yet. */
   container?: ContainerInfo;
   /** The exit of the current container, once it happened. */
@@ -25,7 +17,8 @@ export interface ReplicaRecord {
   restartCount: number;
   /** Exits and failed starts in a row; drives the backoff. */
   consecutiveFailures: number;
-  lastExit?: LastExit;
+  /** As reported; reason Completed | Error | OOMKilled | Killed | Unknown | Unhealthy, or a start failure such as ImageNotFound. */
+  lastExit?: ContainerExit;
   /** The restart policy said the replica stays down after its last exit. */
   finished?: 'succeeded' | 'failed';
   /** The last start attempt failed (e.g. ImageNotFound) and is retried after the backoff. */

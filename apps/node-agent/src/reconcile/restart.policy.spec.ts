@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { RestartPolicy } from '@tide/api';
-import { ExitFacts, exitReason, parseRestartPolicy, shouldRestart } from './restart.policy';
+import { ExitFacts, exitReason, shouldRestart } from './restart.policy';
 
 const completed: ExitFacts = { code: 0, signal: null, oomKilled: false };
 const failed: ExitFacts = { code: 3, signal: null, oomKilled: false };
@@ -39,8 +39,4 @@ describe('exit reason', () => {
     [unknown, 'Unknown'],
   ];
   for (const [exit, expected] of table) it(`${JSON.stringify(exit)} is ${expected}`, () => assert.equal(exitReason(exit), expected));
-
-  it('reads restart policies, defaulting to Always', () => {
-    assert.deepEqual(['Always', 'OnFailure', 'Never', '', 'bogus'].map((p) => parseRestartPolicy(p)), ['Always', 'OnFailure', 'Never', 'Always', 'Always']);
-  });
 });

@@ -32,8 +32,3 @@ export function exitReason(exit: ExitFacts): ExitReason {
   if (exit.code === null && exit.signal === null) return 'Unknown';
   return 'Error';
 }
-
-/** Unknown policy strings (an older or newer control plane) fall back to the default, Always. */
-export function parseRestartPolicy(value: string | undefined): RestartPolicy {
-  return value === 'OnFailure' || value === 'Never' ? value : 'Always';
-}

@@ -3,7 +3,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { Assignment__Output } from '@tide/proto';
+import { ReplicaAssignment } from '@tide/api';
 import { Reconciler, ReconcilerOptions, ReplicaView } from '../reconcile/reconciler';
 import { ReplicaStateFile } from '../reconcile/replica.state-file';
 import { FakeRuntime } from './fake.runtime';
@@ -44,7 +44,7 @@ export class ReconcilerHarness {
     return found;
   }
 
-  async desire(...assignments: Assignment__Output[]): Promise<void> {
+  async desire(...assignments: ReplicaAssignment[]): Promise<void> {
     this.reconciler.setDesired(assignments);
     await this.settle();
   }

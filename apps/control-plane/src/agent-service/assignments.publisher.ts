@@ -1,0 +1,112 @@
+/**
+ * Pushes to every agent's WatchAssignments stream the complete set of replicas desired on its node,
+ * from the watch-fed cache. A replica change recomputes the streams of its node only (before and
+ * after a move); a change of the node slices goes to every stream. A stream gets a message only when
+ * its set or the slices changed, and a new stream gets the current set at once.
+ */
+import { NodeAssignments, canonicalJson } from '@tide/api';
+import { CacheChange, ClusterCache } from '@tide/store';
+import { AgentStream } from './agent.stream';
+import { desiredAssignments } from './desired.assignments';
+import { NodeSlices } from './node.slices';
+
+export type AssignmentsStream = AgentStream<NodeAssignments>;
+
+/** What the publisher reads: the watch-fed cache. */
+export type AssignmentsSource = Pick<ClusterCache, 'onChange' | 'replicasOn' | 'list' | 'revision'>;
+
+const REFRESH_MS = 20;
+const SLICES_REFRESH_MS = 1000;
+
+interface StreamState {
+  /** The replicas last sent, as canonical JSON. */
+  last: string;
+  slicesVersion: number;
+}
+
+export class AssignmentsPublisher {
+  private readonly streams = new Map<AssignmentsStream, StreamState>();
+  private readonly slices: NodeSlices;
+  /** Nodes whose assignments may have changed since the last refresh; `all` after a change of slices. */
+  private dirty = new Set<string>();
+  private all = false;
+  private lastSlicesRefresh = 0;
+  private refreshTimer?: NodeJS.Timeout;
+  private slicesTimer?: NodeJS.Timeout;
+  private unsubscribe?: () => void;
+
+  constructor(private readonly cache: AssignmentsSource) {
+    this.slices = new NodeSlices(cache);
+  }
+
+  start(): void {
+    this.unsubscribe = this.cache.onChange((change) => this.changed(change));
+  }
+
+  /** A WatchAssignments call: the node's set now, every change after. */
+  watch(stream: AssignmentsStream): void {
+    this.streams.set(stream, { last: '', slicesVersion: -1 });
+    const forget = () => this.streams.delete(stream);
+    stream.on('cancelled', forget);
+    stream.on('close', forget);
+    this.push(stream);
+  }
+
+  close(): void {
+    this.unsubscribe?.();
+    clearTimeout(this.refreshTimer);
+    clearTimeout(this.slicesTimer);
+    for (const stream of this.streams.keys()) stream.end();
+    this.streams.clear();
+  }
+
+  /** Which streams a change concerns: a replica's node (before and after), or every node for slices. */
+  private changed(change: CacheChange): void {
+    if (change.kind === 'Replica') {
+      if (change.previous?.spec.nodeName) this.dirty.add(change.previous.spec.nodeName);
+      if (change.current?.spec.nodeName) this.dirty.add(change.current.spec.nodeName);
+    } else if (this.slices.invalidatedBy(change)) {
+      // Nodes joining (or getting a new address) change every agent's routes to the other slices.
+      this.all = true;
+    } else {
+      return;
+    }
+    this.scheduleRefresh();
+  }
+
+  /**
+   * Replica changes come in bursts: recompute the concerned streams once per burst (20 ms). A change
+   * of slices goes to every stream, each message carrying every slice; while nodes join one after
+   * another that is at most once a second, or 500 nodes joining cost 500 × 500 × 500 slices sent.
+   */
+  private scheduleRefresh(): void {
+    if (this.all && !this.slicesTimer) {
+      const delayMs = Math.max(REFRESH_MS, this.lastSlicesRefresh + SLICES_REFRESH_MS - Date.now());
+      this.slicesTimer = setTimeout(() => {
+        this.slicesTimer = undefined;
+        this.all = false;
+        this.lastSlicesRefresh = Date.now();
+        for (const stream of this.streams.keys()) this.push(stream);
+      }, delayMs);
+    }
+    if (this.dirty.size === 0 || this.refreshTimer) return;
+    this.refreshTimer = setTimeout(() => {
+      this.refreshTimer = undefined;
+      const dirty = this.dirty;
+      this.dirty = new Set();
+      for (const stream of this.streams.keys()) if (dirty.has(stream.node)) this.push(stream);
+    }, REFRESH_MS);
+  }
+
+  private push(stream: AssignmentsStream): void {
+    const state = this.streams.get(stream);
+    if (!state) return;
+    const replicas = desiredAssignments(this.cache.replicasOn(stream.node));
+    const text = canonicalJson(replicas);
+    const slices = this.slices.current();
+    if (text === state.last && state.slicesVersion === slices.version) return;
+    state.last = text;
+    state.slicesVersion = slices.version;
+    stream.write({ replicas, revision: this.cache.revision, nodes: slices.slices.filter((slice) => slice.nodeName !== stream.node) });
+  }
+}

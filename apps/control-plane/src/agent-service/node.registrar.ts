@@ -1,0 +1,65 @@
+/**
+ * Nodes joining and staying: a registration grants the node's lease and records it Ready with its
+ * slice of the container network; heartbeats renew the lease and record the node's images when its
+ * agent reports that they changed.
+ */
+import { Node, NodeHeartbeat, NodeRegistration, RegistrationAnswer, canonicalJson } from '@tide/api';
+import { ClusterCache, NodeLeases, ObjectStore } from '@tide/store';
+import { EventRecorder } from '../controllers/events.recorder';
+import { PodCidrAllocator } from '../network/pod-cidr.allocator';
+
+export interface NodeRegistrarOptions {
+  store: ObjectStore;
+  cache: ClusterCache;
+  leases: NodeLeases;
+  events: EventRecorder;
+  podCidrs: PodCidrAllocator;
+  /** How often agents are asked to renew their lease. */
+  heartbeatIntervalMs: number;
+}
+
+export class NodeRegistrar {
+  constructor(private readonly options: NodeRegistrarOptions) {}
+
+  /** Records the node ready with its slice of the container network, which it answers. */
+  async register(registration: NodeRegistration): Promise<RegistrationAnswer> {
+    const { store, leases, podCidrs, events } = this.options;
+    const name = registration.nodeName;
+    const resources = (r: NodeRegistration['capacity']) => ({ cpu: r.cpuMillis, memory: r.memoryBytes });
+    const status = {
+      capacity: resources(registration.capacity), allocatable: resources(registration.allocatable), ready: true,
+      lastHeartbeat: new Date().toISOString(), images: [...registration.images].sort(),
+    };
+    // The lease first: a Node written ready without a live lease would be marked NotReady at once.
+    await leases.grant(name);
+    const existing = await store.get<Node>('Node', 'default', name);
+    const podCIDR = await podCidrs.forNode(name, existing?.spec.podCIDR);
+    const spec = { address: registration.address, agentPort: registration.agentPort, podCIDR };
+    const labels = registration.labels;
+    if (existing) {
+      await store.mutate<Node>('Node', 'default', name, (n) => ({ ...n, metadata: { ...n.metadata, labels }, spec: { ...n.spec, ...spec }, status }));
+    } else {
+      await store.create<Node>({ apiVersion: 'tide/v1', kind: 'Node', metadata: { name, namespace: 'default', labels }, spec, status });
+    }
+    if (!existing?.status?.ready) {
+      await events.record({ kind: 'Node', namespace: 'default', name }, 'Normal', 'NodeReady', `node registered from ${registration.address} (pod CIDR ${podCIDR})`);
+    }
+    return { leaseTtlSeconds: leases.ttlSeconds, heartbeatIntervalMs: this.options.heartbeatIntervalMs, podCIDR, clusterCIDR: podCidrs.clusterCidr };
+  }
+
+  /** Renews the node's lease; false: the node is unknown (its lease expired), it must register again. */
+  async heartbeat(heartbeat: NodeHeartbeat): Promise<boolean> {
+    const known = await this.options.leases.renew(heartbeat.nodeName);
+    if (known && heartbeat.images) await this.recordImages(heartbeat.nodeName, [...heartbeat.images].sort());
+    return known;
+  }
+
+  private async recordImages(name: string, images: string[]): Promise<void> {
+    if (canonicalJson(this.options.cache.get('Node', 'default', name)?.status?.images ?? []) === canonicalJson(images)) return;
+    await this.options.store.mutate<Node>('Node', 'default', name, (n) => {
+      if (!n.status || canonicalJson(n.status.images ?? []) === canonicalJson(images)) return undefined;
+      n.status = { ...n.status, images };
+      return n;
+    });
+  }
+}

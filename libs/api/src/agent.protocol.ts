@@ -1,0 +1,168 @@
+/**
+ * What the control plane and a node agent tell each other (proto/tide/v1/agent.proto), as domain
+ * values. Nothing here knows the wire: a field that is not set is absent (never 0 or ""), enums are
+ * the API's own types. libs/proto's agent.mapper.ts is the only code that converts these to and
+ * from proto messages; the agent plans and the control plane decides on these types only.
+ */
+import { ContainerExit, ReplicaPhase, ReplicaTemplate, ServicePort } from './types';
+
+/** A container port as the agent needs it (the balancer learns a port's protocol from the endpoints). */
+export type AssignedPort = Pick<ServicePort, 'name' | 'containerPort' | 'publish'>;
+
+/**
+ * The part of a replica's template the agent runs: what only the scheduler reads (placement) stays
+ * behind. A ReplicaTemplate is one (extra fields are ignored on the way out).
+ */
+export interface AssignedTemplate extends Omit<ReplicaTemplate, 'nodeSelector' | 'maxSkew' | 'ports'> {
+  ports: AssignedPort[];
+}
+
+/** One replica desired on a node: its identity, and the template (probes resolved) it runs. */
+export interface ReplicaAssignment {
+  namespace: string;
+  /** The replica's name, also its container's hostname. */
+  name: string;
+  service: string;
+  templateHash: string;
+  template: AssignedTemplate;
+}
+
+/** Another node's slice of the container network: the agent routes to it via that node's address. */
+export interface NodeSlice {
+  nodeName: string;
+  address: string;
+  podCIDR: string;
+}
+
+/** The agent's desired state: every message of the stream is the complete set for its node. */
+export interface NodeAssignments {
+  replicas: ReplicaAssignment[];
+  /** The etcd revision the set was read at. */
+  revision: number;
+  /** Every other node that has a slice (host-gw routes). */
+  nodes: NodeSlice[];
+}
+
+/** A ready replica behind a published port. */
+export interface Endpoint {
+  /** Its bridge address, or its node's address for host networking. */
+  address: string;
+  /** The replica's containerPort. */
+  port: number;
+  replica: string;
+  nodeName: string;
+}
+
+export type PublishProtocol = NonNullable<ServicePort['protocol']>;
+
+/** A published port of a service (every node's balancer listens on it) and the replicas behind it. */
+export interface ServiceEndpoints {
+  namespace: string;
+  service: string;
+  publish: number;
+  protocol: PublishProtocol;
+  /** Ready replicas only, none while terminating. */
+  endpoints: Endpoint[];
+}
+
+/** Every published port of the cluster (the same for every node); every message is the complete set. */
+export interface PublishedEndpoints {
+  ports: ServiceEndpoints[];
+  revision: number;
+}
+
+/** A replica as its node's agent sees it. */
+export interface ReportedReplicaStatus {
+  namespace: string;
+  name: string;
+  /** Starting | Running | Succeeded | Failed | Terminating */
+  phase: ReplicaPhase;
+  ready: boolean;
+  restartCount: number;
+  lastExit?: ContainerExit;
+  message?: string;
+  /** Only while its container runs. */
+  pid?: number;
+  ip?: string;
+  startedAt?: string;
+}
+
+export interface NodeStatusReport {
+  nodeName: string;
+  replicas: ReportedReplicaStatus[];
+  /** "namespace/name" of replicas the agent no longer runs (stopped and cleaned up after deletion). */
+  gone: string[];
+}
+
+/** Millicores and bytes. */
+export interface AgentResources {
+  cpuMillis: number;
+  memoryBytes: number;
+}
+
+export interface NodeRegistration {
+  nodeName: string;
+  /** The node's own address (agent HTTP, load balancer). */
+  address: string;
+  /** The agent's HTTP port (/metrics, /healthz, logs). */
+  agentPort: number;
+  capacity: AgentResources;
+  allocatable: AgentResources;
+  labels: Record<string, string>;
+  /** References ("name:tag") of the images in the node's store. */
+  images: string[];
+}
+
+/** The control plane's answer to a registration. */
+export interface RegistrationAnswer {
+  leaseTtlSeconds: number;
+  /** Absent: the agent's default. */
+  heartbeatIntervalMs?: number;
+  /** The node's slice of the container network (absent: a control plane older than bridge networking). */
+  podCIDR?: string;
+  /** The whole container network. */
+  clusterCIDR?: string;
+}
+
+export interface NodeHeartbeat {
+  nodeName: string;
+  /** Only when the node's images changed since the control plane last acknowledged them. */
+  images?: string[];
+}
+
+/** One container's cumulative usage at the moment the agent sampled it. */
+export interface ReplicaUsageSample {
+  namespace: string;
+  name: string;
+  /** CPU time (user + system) since the container started. */
+  cpuUsageSeconds: number;
+  memoryWorkingSetBytes: number;
+  memoryUsageBytes: number;
+  /** The container's start: a restarted container counts CPU from 0 again. */
+  startedAt: string;
+}
+
+/** What one service's published ports on the node answered, cumulative since the agent started. */
+export interface ServiceRequestCount {
+  namespace: string;
+  service: string;
+  requestsTotal: number;
+}
+
+/** About every second, from every agent. */
+export interface NodeUsageReport {
+  nodeName: string;
+  /** When the sample was taken, on the agent's clock (rates use these). */
+  timestampMs: number;
+  replicas: ReplicaUsageSample[];
+  services: ServiceRequestCount[];
+}
+
+/** What the agent is told to run from a replica's template: placement and port protocols stay behind. */
+export function assignedTemplate(template: ReplicaTemplate): AssignedTemplate {
+  const { nodeSelector: _nodeSelector, maxSkew: _maxSkew, ports, ...rest } = template;
+  return {
+    ...rest,
+    ports: ports.map((p) => ({ ...(p.name !== undefined ? { name: p.name } : {}), containerPort: p.containerPort, ...(p.publish !== undefined ? { publish: p.publish } : {}) })),
+  };
+}
