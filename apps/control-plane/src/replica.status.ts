@@ -4,7 +4,13 @@ import { ReplicaStatus__Output } from '@tide/proto';
 
 const PHASES: ReplicaPhase[] = ['Pending', 'Scheduled', 'Starting', 'Running', 'Terminating', 'Succeeded', 'Failed'];
 
-export function reportedStatus(replica: Replica, reported: ReplicaStatus__Output): ReplicaStatus {
+/**
+ * `readyChangedAt` moves only when `ready` does (or is set on the first report), so an unchanged
+ * report still compares equal and writes nothing.
+ */
+export function reportedStatus(replica: Replica, reported: ReplicaStatus__Output, now: () => number = Date.now): ReplicaStatus {
+  const previous = replica.status;
+  const readyChangedAt = previous?.readyChangedAt !== undefined && previous.ready === reported.ready ? previous.readyChangedAt : new Date(now()).toISOString();
   const phase = PHASES.includes(reported.phase as ReplicaPhase) ? (reported.phase as ReplicaPhase) : 'Starting';
   const exit = reported.lastExit;
   return {
@@ -17,5 +23,6 @@ export function reportedStatus(replica: Replica, reported: ReplicaStatus__Output
     ...(reported.pid ? { pid: reported.pid } : {}),
     ...(reported.ip ? { ip: reported.ip } : {}),
     ...(reported.startedAt ? { startedAt: reported.startedAt } : {}),
+    readyChangedAt,
   };
 }
