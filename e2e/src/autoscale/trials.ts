@@ -2,6 +2,8 @@
  * The autoscale benchmark's trials: where each trial puts the step against its policy's decision
  * ticks, and the medians reported over the trials.
  */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
 import { SpikeResult } from './spike.scenario';
 
 export type PolicyName = 'tide' | 'hpa-default';
@@ -16,6 +18,36 @@ export interface TrialResult extends SpikeResult {
   step_after_decision_s: number | null;
   /** hpa-default: the step after the last metrics-server scrape tick (multiples of 15 s since the epoch). */
   step_after_scrape_s?: number;
+  /** How busy the whole machine was during the trace (everything on it, this run included). */
+  machine: MachineLoad;
+}
+
+export interface MachineLoad {
+  /** The 1-minute load average when the trace started. */
+  load1_at_start: number;
+  /** Share of all cores' time not idle over the trace, in percent. */
+  cpu_busy_pct: number;
+}
+
+/** Cumulative busy and total CPU time of the machine (/proc/stat), for a busy share between two reads. */
+function cpuTimes(): { busy: number; total: number } {
+  const fields = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+  const total = fields.reduce((a, b) => a + b, 0);
+  // idle and iowait are the 4th and 5th fields.
+  return { busy: total - fields[3] - (fields[4] ?? 0), total };
+}
+
+/** Starts measuring the machine's load; `stop()` gives it for the time in between. */
+export function machineLoad(): { stop(): MachineLoad } {
+  const load1 = os.loadavg()[0];
+  const start = cpuTimes();
+  return {
+    stop: () => {
+      const end = cpuTimes();
+      const busy = end.total > start.total ? (end.busy - start.busy) / (end.total - start.total) : 0;
+      return { load1_at_start: Math.round(load1 * 100) / 100, cpu_busy_pct: Math.round(busy * 1000) / 10 };
+    },
+  };
 }
 
 /** The figures reported per policy: medians over the trials, then every trial. */

@@ -18,7 +18,7 @@
 import type { Service } from '@tide/api';
 import { TestCluster, waitFor } from '../harness';
 import { LATENCY_TARGET_MS, buildSpikeImage, measure, runTrace, spikeManifest, waitForFloor, watchReplicas } from '../autoscale/spike.scenario';
-import { PolicyName, TrialResult, observedPhase, stratifiedPhases, summarise } from '../autoscale/trials';
+import { PolicyName, TrialResult, machineLoad, observedPhase, stratifiedPhases, summarise } from '../autoscale/trials';
 
 const BASE = 19970;
 const POD_CIDR = '100.64.24.0/21';
@@ -81,7 +81,9 @@ async function runPolicy(cluster: TestCluster, options: Options, policy: PolicyN
   while (stepAt < Date.now() + lowMs + 1000) stepAt += syncMs;
   await sleep(stepAt - lowMs - Date.now());
   let startMs = 0;
+  const machine = machineLoad();
   const results = await runTrace(options.phases, { host: '127.0.1.1', port: publish }, (at) => (startMs = at));
+  const load = machine.stop();
   await watch.stop();
   await cluster.api(`/api/v1/services/${name}`, { method: 'DELETE' });
   await waitFor(`${name}'s replicas gone`, async () => (await cluster.replicas(name)).length === 0, 90_000);
@@ -91,7 +93,7 @@ async function runPolicy(cluster: TestCluster, options: Options, policy: PolicyN
     trial: trial.index, order: trial.order, step_phase_target_s: Math.round(trial.phase * syncMs) / 1000,
     step_after_decision_s: observedPhase([decidedAt, ...decisions], step, syncMs),
     ...(policy === 'hpa-default' ? { step_after_scrape_s: Math.round(step % SCRAPE_MS) / 1000 } : {}),
-    ...measure(results, watch.samples, startMs, options.phases),
+    ...measure(results, watch.samples, startMs, options.phases), machine: load,
   };
 }
 
@@ -116,7 +118,7 @@ function report(options: Options, trials: Record<PolicyName, TrialResult[]>): vo
   }
   for (const [label, s] of [['tide', tide], ['hpa-default', hpa]] as const) {
     for (const r of s.trials) {
-      console.log(`${label.padEnd(12)} trial ${r.trial} (${r.order === 1 ? 'first' : 'second'}, step ${r.step_after_decision_s} s after a decision): first ready ${r.first_ready_s} s, p99 back under ${LATENCY_TARGET_MS} ms after ${r.recovered_s} s, failed ${r.failed_requests}, slow ${r.slow_requests} of ${r.requests}, ${r.replica_seconds} replica-seconds (peak ${r.peak_replicas})`);
+      console.log(`${label.padEnd(12)} trial ${r.trial} (${r.order === 1 ? 'first' : 'second'}, step ${r.step_after_decision_s} s after a decision, machine ${r.machine.cpu_busy_pct}% busy): first ready ${r.first_ready_s} s, p99 back under ${LATENCY_TARGET_MS} ms after ${r.recovered_s} s, failed ${r.failed_requests}, slow ${r.slow_requests} of ${r.requests}, ${r.replica_seconds} replica-seconds (peak ${r.peak_replicas})`);
     }
     console.log(`${label.padEnd(12)} median: first ready ${s.first_ready_s} s, recovered ${s.recovered_s} s, failed ${s.failed_requests}, ${s.replica_seconds} replica-seconds`);
   }
