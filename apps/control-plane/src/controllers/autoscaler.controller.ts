@@ -1,7 +1,7 @@
 /**
  * The leader's autoscaler loop (once a second): for every Service with `spec.autoscale`, read its
- * load (CPU of its ready replicas from the agents' usage pushes, requests per second from the node
- * balancers' counters), let libs/autoscaler decide, scale through spec.replicas (the service
+ * load (autoscaler.load.ts: CPU from the agents' usage pushes in the shape its policy reads it,
+ * requests per second from the node balancers' counters), let libs/autoscaler decide, scale through spec.replicas (the service
  * controller creates replicas or drains them gracefully), record each change as an Event with the
  * numbers behind it, and keep `status.autoscale` for `tsctl describe`.
  *
@@ -11,23 +11,12 @@
  */
 import { Logger } from '@nestjs/common';
 import { AutoscaleDecision, AutoscaleStatus, Replica, Service, canonicalJson } from '@tide/api';
-import { Decision, MetricReading, ResolvedPolicy, ServiceAutoscaler, decisionText, resolvePolicy } from '@tide/autoscaler';
+import { Decision, ResolvedPolicy, ServiceAutoscaler, decisionText, resolvePolicy } from '@tide/autoscaler';
 import { NotFoundError, ObjectStore } from '@tide/store';
 import { AutoscalerMetrics } from '../monitoring/autoscaler.metrics';
+import { LoadSource, readLoad } from './autoscaler.load';
 import { EventRecorder } from './events.recorder';
 import { scaleService } from './service.scale';
-
-/** What the loop reads load from: the control plane's UsageCache. */
-export interface LoadSource {
-  cpuCores(namespace: string, replica: string, windowMs: number): number | undefined;
-  requestRate(namespace: string, service: string, windowMs: number): number | undefined;
-}
-
-/**
- * Rates between the newest agent sample and the one before it (samples are about 1 s apart; the
- * half second absorbs jitter): a step in load shows within a second or two.
- */
-const RATE_WINDOW_MS = 1500;
 /** A pass later than this after the previous one means the history has a hole: start over. */
 const HISTORY_GAP_MS = 5000;
 const STATUS_EVERY_MS = 5000;
@@ -81,7 +70,7 @@ export class AutoscalerController {
   private async syncService(key: string, service: Service, replicas: Replica[], now: number): Promise<void> {
     const tracked = this.track(key, service, now);
     const current = service.spec.replicas;
-    const decision = tracked.scaler.observe(tracked.policy, readLoad(service, replicas, this.load, now), current);
+    const decision = tracked.scaler.observe(tracked.policy, readLoad(service, replicas, this.load, now, tracked.policy), current);
     if (!decision) return;
     this.metrics.observe(service.metadata.namespace, service.metadata.name, decision);
     let record: AutoscaleDecision | undefined;
@@ -139,34 +128,6 @@ export class AutoscalerController {
       return { ...s, status };
     }).catch(ignoreNotFound);
   }
-}
-
-/**
- * The service's load now: CPU of its ready replicas that have a rate (those still starting have
- * none and are not counted), and the requests per second all node balancers answered for it.
- */
-export function readLoad(service: Service, replicas: Replica[], load: LoadSource, now: number): MetricReading {
-  const ready = replicas.filter((r) => r.status?.ready && !r.metadata.deletionTimestamp);
-  const reading: MetricReading = { atMs: now };
-  const autoscale = service.spec.autoscale!;
-  if (autoscale.targetCPUUtilizationPercentage !== undefined) {
-    let measured = 0;
-    let usedCores = 0;
-    let requestedCores = 0;
-    for (const replica of ready) {
-      const cores = load.cpuCores(replica.metadata.namespace, replica.metadata.name, RATE_WINDOW_MS);
-      if (cores === undefined) continue;
-      measured++;
-      usedCores += cores;
-      requestedCores += replica.spec.template.requests.cpuMillis / 1000;
-    }
-    if (measured > 0) reading.cpu = { replicas: measured, usedCores, requestedCores };
-  }
-  if (autoscale.targetRequestsPerSecond !== undefined) {
-    const perSecond = load.requestRate(service.metadata.namespace, service.metadata.name, RATE_WINDOW_MS);
-    if (perSecond !== undefined) reading.requests = { replicas: ready.length, perSecond };
-  }
-  return reading;
 }
 
 function ignoreNotFound(error: unknown): void {
