@@ -4,7 +4,7 @@ import { adminOnlyFields } from './admin.fields';
 import { parseTtl } from './duration';
 import { checkHost } from './host';
 import { controlPlaneIdentity, nodeIdentity, nodeNameOf } from './identity.names';
-import { parseNamespace, parseRole, subjectFromCertificate, subjectName } from './subjects';
+import { identityFromTlsSubject, parseNamespace, parseRole, subjectFromCertificate, subjectName } from './subjects';
 
 describe('--ttl', () => {
   // [input, milliseconds]
@@ -45,6 +45,13 @@ describe('certificate subjects', () => {
     ['a plain certificate', { commonName: 'bob', organizations: [] }, { allowed: false, status: 401, reason: 'the client certificate "bob" names no Tide identity' }],
   ];
   for (const [name, identity, expected] of table) it(name, () => assert.deepEqual(subjectFromCertificate(identity), expected));
+
+  it("reads node:tls' subject objects", () => {
+    assert.deepEqual(identityFromTlsSubject({ CN: 'system:node:node-1', O: 'system:nodes' }), nodeIdentity('node-1'));
+    assert.deepEqual(identityFromTlsSubject({ CN: 'alice', O: ['system:masters', 'team'] }), { commonName: 'alice', organizations: ['system:masters', 'team'] });
+    assert.deepEqual(identityFromTlsSubject({ CN: ['a', 'b'] }), { commonName: '', organizations: [] });
+    assert.deepEqual(identityFromTlsSubject(undefined), { commonName: '', organizations: [] });
+  });
 
   it('names subjects for audit lines', () => {
     assert.equal(subjectName({ kind: 'node', name: 'node-1' }), 'system:node:node-1');

@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
 import type { Decision } from './decision';
 import {
-  nodeActsAsItself, nodeMayClaimAddress, nodeMayClaimPodCidr, nodeMayReportReplica, nodeMayReportReplicaAddress, type KnownNode,
+  nodeActsAsItself, nodeCertificateCurrent, nodeMayClaimAddress, nodeMayClaimPodCidr, nodeMayReportReplica, nodeMayReportReplicaAddress, type KnownNode,
 } from './node.restriction';
 import type { Subject } from './subjects';
 
@@ -40,6 +40,9 @@ const table: Array<[string, () => Decision, 'allow' | 401 | [403, RegExp]]> = [
   ["claim node-2's pod CIDR", () => nodeMayClaimPodCidr(node1, '100.64.2.0/24', cluster), [403, /overlaps node node-2's 100\.64\.2\.0\/24/]],
   ["claim a block containing node-2's", () => nodeMayClaimPodCidr(node1, '100.64.0.0/16', cluster), [403, /overlaps node node-2's/]],
   ['claim garbage', () => nodeMayClaimPodCidr(node1, '100.64.1.0', cluster), [403, /not an IPv4 CIDR/]],
+  ['a certificate the cluster recorded', () => nodeCertificateCurrent(node1, '4A0B', ['1111', '4a0b']), 'allow'],
+  ['a certificate of a deleted node', () => nodeCertificateCurrent(node1, '4a0b', undefined), 401],
+  ['a certificate replaced since', () => nodeCertificateCurrent(node1, '4a0b', ['1111']), 401],
 ];
 
 describe('NodeRestriction', () => {

@@ -99,3 +99,18 @@ function cidr(text: string): Cidr | undefined {
     return undefined;
   }
 }
+
+/**
+ * Revocation: a node certificate is good while the cluster still records its serial (stored when
+ * the certificate is signed, two during a rotation, dropped by `tsctl node delete`). A certificate
+ * the cluster no longer knows is a 401, as a revoked one fails its handshake in Kubernetes.
+ */
+export function nodeCertificateCurrent(subject: Subject | undefined, serialNumber: string, recordedSerials: readonly string[] | undefined): Decision {
+  const node = asNode(subject);
+  if ('allowed' in node) return node;
+  const wanted = serialNumber.toLowerCase();
+  if (!recordedSerials?.some((serial) => serial.toLowerCase() === wanted)) {
+    return unauthenticated(`the certificate of node ${node.name} (serial ${serialNumber}) has been revoked or was never issued by this cluster`);
+  }
+  return ALLOWED;
+}

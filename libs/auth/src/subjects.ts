@@ -25,6 +25,17 @@ export function subjectName(subject: Subject): string {
   }
 }
 
+/**
+ * The identity in node:tls' view of a verified peer certificate (`socket.getPeerCertificate().subject`,
+ * grpc-js' auth context): a field repeated in the subject comes as an array there.
+ */
+export function identityFromTlsSubject(subject: { CN?: string | string[]; O?: string | string[] } | undefined): CertificateIdentity {
+  const list = (value: string | string[] | undefined) => (value === undefined ? [] : Array.isArray(value) ? value : [value]);
+  const names = list(subject?.CN);
+  // Two common names are ambiguous: treat as none, which names no identity.
+  return { commonName: names.length === 1 ? names[0] : '', organizations: list(subject?.O) };
+}
+
 /** The subject a verified client certificate stands for, or a 401 when it names none Tide knows. */
 export function subjectFromCertificate(identity: CertificateIdentity): Subject | Refusal {
   const node = nodeNameOf(identity);

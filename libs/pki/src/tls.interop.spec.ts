@@ -3,16 +3,19 @@ import * as assert from 'node:assert/strict';
 import * as https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
+import { identityFromTlsSubject, subjectFromCertificate } from '@tide/auth';
 import { createCertificateAuthority } from './ca';
 import { createCertificateRequest, signCertificateRequest } from './csr';
 import { controlPlaneIdentity, nodeIdentity } from './identity';
 import { issueClientCertificate, issueServerCertificate, type CertificateAuthority, type IssuedCertificate } from './issue';
 import { caPin, certificatePemFromDer, trustPresentedChain } from './pin';
+import { describeCertificate } from './certificate.info';
+import { renewalDecision } from './validity';
 
 // Real TLS (Node's OpenSSL) with certificates from this lib: what the API server, the agents' gRPC
 // and etcd will do with them. Servers listen on 127.0.0.1, an ephemeral port each.
 
-interface Server { port: number; close(): Promise<void> }
+interface Server { port: number; server: https.Server; close(): Promise<void> }
 
 // Answers who the client is, and (for a server that does not reject) why OpenSSL did not verify it.
 async function serve(options: https.ServerOptions): Promise<Server> {
@@ -20,14 +23,27 @@ async function serve(options: https.ServerOptions): Promise<Server> {
     const socket = request.socket as TLSSocket;
     const peer = socket.getPeerCertificate();
     const body: Record<string, unknown> = { cn: peer?.subject?.CN ?? null, o: peer?.subject?.O ?? null };
+    // What the API adapter will do with a verified peer: libs/auth names the caller.
+    if (socket.authorized) body.subject = subjectFromCertificate(identityFromTlsSubject(peer.subject));
     if (socket.authorizationError) body.refused = String(socket.authorizationError);
     response.end(JSON.stringify(body));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
     port: (server.address() as AddressInfo).port,
+    server,
     close: () => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
   };
+}
+
+/** Runs `use` against a server that lives only for it. */
+async function withServer<T>(options: https.ServerOptions, use: (port: number) => Promise<T>): Promise<T> {
+  const server = await serve(options);
+  try {
+    return await use(server.port);
+  } finally {
+    await server.close();
+  }
 }
 
 /** GETs / and answers the body, or the error code of a refused connection. */
@@ -84,30 +100,23 @@ describe('TLS interop (node:https)', () => {
 
   it('a server certificate without the dialled address is refused', async () => {
     const elsewhere = await issueServerCertificate(ca, { commonName: 'tide-api', dnsNames: ['tide.example'], ipAddresses: ['127.0.0.2'] });
-    const wrong = await serve(tlsOf(elsewhere));
-    try {
-      assert.deepEqual(await get(wrong.port, { ca: ca.certificatePem }), { error: 'ERR_TLS_CERT_ALTNAME_INVALID' });
-    } finally {
-      await wrong.close();
-    }
+    const answer = await withServer(tlsOf(elsewhere), (port) => get(port, { ca: ca.certificatePem }));
+    assert.deepEqual(answer, { error: 'ERR_TLS_CERT_ALTNAME_INVALID' });
   });
 
   it('an expired server certificate is refused', async () => {
     const longAgo = new Date(Date.now() - 400 * 86_400_000);
     const expired = await issueServerCertificate(ca, { commonName: 'old', ipAddresses: ['127.0.0.1'], now: longAgo, validityMs: 30 * 86_400_000 });
-    const stale = await serve(tlsOf(expired));
-    try {
-      assert.deepEqual(await get(stale.port, { ca: ca.certificatePem }), { error: 'CERT_HAS_EXPIRED' });
-    } finally {
-      await stale.close();
-    }
+    const answer = await withServer(tlsOf(expired), (port) => get(port, { ca: ca.certificatePem }));
+    assert.deepEqual(answer, { error: 'CERT_HAS_EXPIRED' });
   });
 
   it('mutual TLS: the node certificate from a CSR is accepted and names the node', async () => {
     const result = await get(mutual.port, { ca: ca.certificatePem, ...tlsOf(nodeCert) });
-    assert.deepEqual(JSON.parse(result.body ?? '{}'), { cn: 'system:node:node-1', o: 'system:nodes' });
+    assert.deepEqual(JSON.parse(result.body ?? '{}'), { cn: 'system:node:node-1', o: 'system:nodes', subject: { kind: 'node', name: 'node-1' } });
     const controlPlane = await issueClientCertificate(ca, controlPlaneIdentity());
-    assert.deepEqual(JSON.parse((await get(mutual.port, { ca: ca.certificatePem, ...tlsOf(controlPlane) })).body ?? '{}'), { cn: 'system:tide-control-plane', o: 'system:masters' });
+    assert.deepEqual(JSON.parse((await get(mutual.port, { ca: ca.certificatePem, ...tlsOf(controlPlane) })).body ?? '{}'),
+      { cn: 'system:tide-control-plane', o: 'system:masters', subject: { kind: 'control-plane' } });
   });
 
   it('mutual TLS refuses no certificate, another CA\'s, an expired one and a server certificate used as client', async () => {
@@ -132,21 +141,44 @@ describe('TLS interop (node:https)', () => {
     assert.equal(JSON.parse((await get(inspecting.port, { ca: ca.certificatePem, ...tlsOf(nodeCert) })).body ?? '{}').refused, undefined);
   });
 
+  it('a server rotates to a renewed certificate without a restart', async () => {
+    const DAY = 86_400_000;
+    const first = await issueServerCertificate(ca, { commonName: 'api', ipAddresses: ['127.0.0.1'], validityMs: 3 * DAY });
+    const rotating = await serve(tlsOf(first));
+    try {
+      assert.equal(await servedSerial(rotating.port, ca.certificatePem), describeCertificate(first.certificatePem).serialNumber);
+      assert.equal(renewalDecision(first.certificatePem, new Date(Date.now() + 2.5 * DAY)).renew, true, 'due with less than a third left');
+      const renewed = await issueServerCertificate(ca, { commonName: 'api', ipAddresses: ['127.0.0.1'] });
+      rotating.server.setSecureContext(tlsOf(renewed));
+      assert.equal(await servedSerial(rotating.port, ca.certificatePem), describeCertificate(renewed.certificatePem).serialNumber);
+    } finally {
+      await rotating.close();
+    }
+  });
+
   it('join: an agent that knows only the pin trusts the real server and refuses a man in the middle', async () => {
     const pin = caPin(ca.certificatePem);
     assert.ok(trustPresentedChain(await presentedChain(server.port), [pin]).ok);
     const mitmCa = await createCertificateAuthority();
     const mitmCert = await issueServerCertificate(mitmCa, { commonName: 'tide-api', ipAddresses: ['127.0.0.1'] });
-    const mitm = await serve({ cert: mitmCert.certificatePem + mitmCa.certificatePem, key: mitmCert.key.toPem() });
-    try {
-      const refused = trustPresentedChain(await presentedChain(mitm.port), [pin]);
-      assert.equal(refused.ok, false);
-      assert.match(refused.ok ? '' : refused.reason, /not the pinned/);
-    } finally {
-      await mitm.close();
-    }
+    const mitm = { cert: mitmCert.certificatePem + mitmCa.certificatePem, key: mitmCert.key.toPem() };
+    const refused = trustPresentedChain(await withServer(mitm, presentedChain), [pin]);
+    assert.equal(refused.ok, false);
+    assert.match(refused.ok ? '' : refused.reason, /not the pinned/);
   });
 });
+
+/** The serial number of the certificate a server presents to a client that trusts `caPem`. */
+function servedSerial(port: number, caPem: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const request = https.request({ host: '127.0.0.1', port, agent: false, ca: caPem }, (response) => {
+      response.resume();
+      resolve((response.socket as TLSSocket).getPeerCertificate().serialNumber.toLowerCase());
+    });
+    request.on('error', reject);
+    request.end();
+  });
+}
 
 /** The chain a server presents, read without trusting it (the first step of a join). */
 function presentedChain(port: number): Promise<string[]> {
