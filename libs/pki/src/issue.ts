@@ -43,6 +43,7 @@ export interface IssueRequest {
  * TLS 1.3 sign; RSA subjects also get keyEncipherment for old clients).
  */
 export async function issueCertificate(ca: CertificateAuthority, request: IssueRequest): Promise<string> {
+  if (request.usages.length === 0) throw new PkiError('a certificate needs at least one usage (server or client)');
   const caCertificate = parseCertificate(ca.certificatePem, 'CA certificate');
   const now = request.now ?? new Date();
   const backdated = new Date(now.getTime() - BACKDATE_MS);
