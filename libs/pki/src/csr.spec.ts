@@ -61,10 +61,10 @@ describe('CSR signing', () => {
     { name: 'an extra group (system:masters)', csr: () => handMadeCsr({ ...node1, organizations: ['system:nodes', 'system:masters'] }), reason: /groups \[system:masters,system:nodes\] but this credential allows only \[system:nodes\]/ },
     { name: 'no group', csr: () => handMadeCsr({ ...node1, organizations: [] }), reason: /groups \[\]/ },
     { name: 'an organizational unit', csr: () => handMadeCsr('CN=system:node:node-1, O=system:nodes, OU=x'), reason: /subject fields other than CN and O are not accepted \(OU\)/ },
-    { name: 'server authentication', csr: () => handMadeCsr(node1, [new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth, x509.ExtendedKeyUsage.clientAuth])]), reason: /only client authentication can be asked for, not serverAuth/ },
+    { name: 'server authentication', csr: () => handMadeCsr(node1, [new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth, x509.ExtendedKeyUsage.clientAuth])]), reason: /only client authentication can be asked for here, not serverAuth/ },
     { name: 'code signing', csr: () => handMadeCsr(node1, [new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.codeSigning])]), reason: /not 1\.3\.6\.1\.5\.5\.7\.3\.3/ },
     { name: 'a CA certificate', csr: () => handMadeCsr(node1, [new x509.BasicConstraintsExtension(true)]), reason: /the extension basicConstraints is not accepted/ },
-    { name: 'subject alternative names', csr: () => handMadeCsr(node1, [new x509.SubjectAlternativeNameExtension([{ type: 'dns', value: 'api.example' }])]), reason: /subjectAltName is not accepted/ },
+    { name: 'subject alternative names', csr: () => handMadeCsr(node1, [new x509.SubjectAlternativeNameExtension([{ type: 'dns', value: 'api.example' }])]), reason: /subjectAltName is not accepted in a client certificate request/ },
     { name: 'certificate signing key usage', csr: () => handMadeCsr(node1, [new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign)]), reason: /key usage beyond digitalSignature/ },
     { name: 'a 1024-bit RSA key', csr: () => handMadeCsr(node1, [], { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256', modulusLength: 1024, publicExponent: new Uint8Array([1, 0, 1]) }), reason: /key type rsa 1024 is not accepted/ },
     { name: 'a P-521 key', csr: () => handMadeCsr(node1, [], { name: 'ECDSA', namedCurve: 'P-521', hash: 'SHA-512' }), reason: /key type ec secp521r1 is not accepted/ },
@@ -74,6 +74,32 @@ describe('CSR signing', () => {
   for (const { name, csr, reason } of refusals) {
     it(`refuses a CSR asking for ${name}`, async () => {
       const result = await signCertificateRequest(ca, await csr(), { allowedIdentity: node1 });
+      assert.equal(result.ok, false);
+      assert.match(result.ok ? '' : result.reason, reason);
+    });
+  }
+
+  it("signs an agent's serving CSR for the addresses the cluster knows it holds", async () => {
+    const request = await createCertificateRequest(node1, { dnsNames: ['node-1.tide'], ipAddresses: ['198.18.0.1'] });
+    const serving = { dnsNames: ['NODE-1.tide'], ipAddresses: ['198.18.0.1', '100.64.1.1'] };
+    const signed = await signCertificateRequest(ca, request.csrPem, { allowedIdentity: node1, serving });
+    assert.ok(signed.ok, signed.ok ? '' : signed.reason);
+    const info = describeCertificate(signed.value);
+    assert.deepEqual([info.extendedKeyUsages, info.dnsNames, info.ipAddresses], [['serverAuth'], ['node-1.tide'], ['198.18.0.1']]);
+    assert.ok(verifyIssuedBy(signed.value, ca.certificatePem, { usage: 'server' }).ok);
+  });
+
+  const servingRefusals: Array<[string, () => Promise<string>, RegExp]> = [
+    ["another node's address", async () => (await createCertificateRequest(node1, { ipAddresses: ['198.18.0.2'] })).csrPem, /asks to serve 198\.18\.0\.2, which this node does not hold/],
+    ['a name it does not hold', async () => (await createCertificateRequest(node1, { dnsNames: ['api.tide'] })).csrPem, /asks to serve api\.tide/],
+    ['no names', () => handMadeCsr(node1, [new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth])]), /must name its DNS names or IP addresses/],
+    ['client authentication too', () => handMadeCsr(node1, [new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth, x509.ExtendedKeyUsage.clientAuth])]),
+      /only serverAuth can be asked for here, not client authentication/],
+    ['a CA certificate', () => handMadeCsr(node1, [new x509.BasicConstraintsExtension(true)]), /basicConstraints is not accepted in a serving certificate request/],
+  ];
+  for (const [name, csr, reason] of servingRefusals) {
+    it(`refuses a serving CSR with ${name}`, async () => {
+      const result = await signCertificateRequest(ca, await csr(), { allowedIdentity: node1, serving: { ipAddresses: ['198.18.0.1'] } });
       assert.equal(result.ok, false);
       assert.match(result.ok ? '' : result.reason, reason);
     });

@@ -1,8 +1,8 @@
 import { createPublicKey } from 'node:crypto';
 import { refuse, type Checked } from './errors';
 import { distinguishedName, type CertificateIdentity } from './identity';
-import { identityOf } from './certificate.info';
-import { issueCertificate, type CertificateAuthority } from './issue';
+import { identityOf, subjectAltNames } from './certificate.info';
+import { alternativeNames, issueCertificate, type CertificateAuthority } from './issue';
 import { PrivateKey } from './private.key';
 import { x509 } from './x509.provider';
 
@@ -12,17 +12,26 @@ export interface CertificateRequest {
   key: PrivateKey;
 }
 
+/** Names a serving certificate is for (the agent's own HTTPS endpoint), as in Kubernetes' kubelet-serving CSRs. */
+export interface ServingNames {
+  dnsNames?: string[];
+  ipAddresses?: string[];
+}
+
 /**
- * Agent side: a fresh key and a PKCS#10 request for a client certificate bound to `identity`. The
- * request asks for client authentication only, which is all the signer below grants.
+ * Agent side: a fresh key and a PKCS#10 request bound to `identity`: for client authentication, or
+ * with `serving` for a server certificate of those names. The key stays with the caller.
  */
-export async function createCertificateRequest(identity: CertificateIdentity): Promise<CertificateRequest> {
+export async function createCertificateRequest(identity: CertificateIdentity, serving?: ServingNames): Promise<CertificateRequest> {
   const key = await PrivateKey.generate();
+  const usage = serving ? x509.ExtendedKeyUsage.serverAuth : x509.ExtendedKeyUsage.clientAuth;
+  const extensions: x509.Extension[] = [new x509.ExtendedKeyUsageExtension([usage], false)];
+  if (serving) extensions.push(new x509.SubjectAlternativeNameExtension(alternativeNames(serving.dnsNames ?? [], serving.ipAddresses ?? []), false));
   const csr = await x509.Pkcs10CertificateRequestGenerator.create({
     name: distinguishedName(identity),
     keys: await key.cryptoKeys(),
     signingAlgorithm: key.signingAlgorithm(),
-    extensions: [new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.clientAuth], false)],
+    extensions,
   });
   return { csrPem: csr.toString('pem') + '\n', key };
 }
@@ -30,20 +39,27 @@ export async function createCertificateRequest(identity: CertificateIdentity): P
 export interface SigningPolicy {
   /** The only identity the caller may get: what its join token (or its current certificate) allows. */
   allowedIdentity: CertificateIdentity;
+  /**
+   * Absent: a client certificate (clientAuth only, no names). Set: a serving certificate, whose
+   * requested names must all be among these (what the cluster knows of the node: its address).
+   */
+  serving?: ServingNames;
   validityMs?: number;
   now?: Date;
 }
 
-/** Extensions a client CSR may carry; anything else (SANs, basicConstraints, ...) is refused, not dropped. */
+/** Extensions a CSR may carry; anything else (basicConstraints, ...) is refused, not dropped. */
 const EXTENDED_KEY_USAGE = '2.5.29.37';
 const KEY_USAGE = '2.5.29.15';
+const SUBJECT_ALT_NAME = '2.5.29.17';
 const PKCS9_EXTENSION_REQUEST = '1.2.840.113549.1.9.14';
 
 /**
  * Control-plane side: signs a node's CSR after the checks Kubernetes' CSR approver and signer make.
  * The request must be self-signed by its key (proof of possession), with an acceptable key, name
- * exactly the allowed identity, and ask for nothing beyond client authentication. A refusal is a
- * value with a reason the caller can show; nothing is signed then.
+ * exactly the allowed identity, and ask for nothing beyond the one usage the policy grants (client
+ * authentication, or serving the allowed names). A refusal is a value with a reason the caller can
+ * show; nothing is signed then.
  */
 export async function signCertificateRequest(ca: CertificateAuthority, csrPem: string, policy: SigningPolicy): Promise<Checked<string>> {
   let csr: x509.Pkcs10CertificateRequest;
@@ -53,20 +69,35 @@ export async function signCertificateRequest(ca: CertificateAuthority, csrPem: s
     return refuse('csr: not a PEM certificate request (PKCS#10)');
   }
   if (!(await csr.verify())) return refuse('csr: its signature does not match its public key');
-  const keyProblem = publicKeyProblem(Buffer.from(csr.publicKey.rawData));
-  if (keyProblem) return refuse(`csr: ${keyProblem}`);
-  const nameProblem = subjectProblem(csr.subjectName, policy.allowedIdentity);
-  if (nameProblem) return refuse(`csr: ${nameProblem}`);
-  const extensionProblem = requestedExtensionProblem(csr);
-  if (extensionProblem) return refuse(`csr: ${extensionProblem}`);
+  const problem = publicKeyProblem(Buffer.from(csr.publicKey.rawData))
+    ?? subjectProblem(csr.subjectName, policy.allowedIdentity)
+    ?? requestedExtensionProblem(csr, policy.serving !== undefined);
+  if (problem) return refuse(`csr: ${problem}`);
+  const requested = csr.extensions.find((extension) => extension.type === SUBJECT_ALT_NAME);
+  const names = subjectAltNames(requested ? new x509.SubjectAlternativeNameExtension(requested.rawData) : null);
+  if (policy.serving) {
+    const namesProblem = servingNamesProblem(names, policy.serving);
+    if (namesProblem) return refuse(`csr: ${namesProblem}`);
+  }
   const certificatePem = await issueCertificate(ca, {
     identity: policy.allowedIdentity,
     publicKeyDer: new Uint8Array(csr.publicKey.rawData),
-    usages: ['client'],
+    usages: policy.serving ? ['server'] : ['client'],
+    ...(policy.serving ? names : {}),
     validityMs: policy.validityMs,
     now: policy.now,
   });
   return { ok: true, value: certificatePem };
+}
+
+function servingNamesProblem(asked: { dnsNames: string[]; ipAddresses: string[] }, allowed: ServingNames): string | undefined {
+  if (asked.dnsNames.length + asked.ipAddresses.length === 0) return 'a serving certificate request must name its DNS names or IP addresses';
+  const foreign = [
+    ...asked.dnsNames.filter((name) => !(allowed.dnsNames ?? []).map((n) => n.toLowerCase()).includes(name.toLowerCase())),
+    ...asked.ipAddresses.filter((address) => !(allowed.ipAddresses ?? []).includes(address)),
+  ];
+  if (foreign.length > 0) return `asks to serve ${foreign.join(', ')}, which this node does not hold`;
+  return undefined;
 }
 
 function publicKeyProblem(spki: Buffer): string | undefined {
@@ -92,27 +123,28 @@ function subjectProblem(subject: x509.Name, allowed: CertificateIdentity): strin
   return undefined;
 }
 
-function requestedExtensionProblem(csr: x509.Pkcs10CertificateRequest): string | undefined {
+function requestedExtensionProblem(csr: x509.Pkcs10CertificateRequest, serving: boolean): string | undefined {
   const unknownAttributes = csr.attributes.filter((attribute) => attribute.type !== PKCS9_EXTENSION_REQUEST);
   if (unknownAttributes.length > 0) return `attributes other than extensionRequest are not accepted (${unknownAttributes.map((a) => a.type).join(', ')})`;
+  const granted: string = serving ? x509.ExtendedKeyUsage.serverAuth : x509.ExtendedKeyUsage.clientAuth;
   for (const extension of csr.extensions) {
     if (extension.type === EXTENDED_KEY_USAGE) {
-      const usages = new x509.ExtendedKeyUsageExtension(extension.rawData).usages.map(String);
-      const other = usages.filter((usage) => usage !== x509.ExtendedKeyUsage.clientAuth);
-      if (other.length > 0) return `only client authentication can be asked for, not ${other.map(usageName).join(', ')}`;
+      const other = Array.from(new x509.ExtendedKeyUsageExtension(extension.rawData).usages, String).filter((usage) => usage !== granted);
+      if (other.length > 0) return `only ${usageName(granted)} can be asked for here, not ${other.map(usageName).join(', ')}`;
     } else if (extension.type === KEY_USAGE) {
       const flags = new x509.KeyUsagesExtension(extension.rawData).usages;
       const allowed = x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment;
       if ((flags & ~allowed) !== 0) return 'key usage beyond digitalSignature and keyEncipherment is not accepted';
-    } else {
-      return `the extension ${extensionName(extension.type)} is not accepted in a client certificate request`;
+    } else if (!(serving && extension.type === SUBJECT_ALT_NAME)) {
+      return `the extension ${extensionName(extension.type)} is not accepted in a ${serving ? 'serving' : 'client'} certificate request`;
     }
   }
   return undefined;
 }
 
 function usageName(oid: string): string {
-  return oid === x509.ExtendedKeyUsage.serverAuth ? 'serverAuth' : oid;
+  const names: Record<string, string> = { [x509.ExtendedKeyUsage.serverAuth]: 'serverAuth', [x509.ExtendedKeyUsage.clientAuth]: 'client authentication' };
+  return names[oid] ?? oid;
 }
 
 function extensionName(oid: string): string {

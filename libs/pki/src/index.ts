@@ -7,7 +7,7 @@ export {
   type CertificateAuthority, type IssuedCertificate, type CertificateUsage, type IssueRequest,
 } from './issue';
 export { createCertificateAuthority, loadCertificateAuthority, DEFAULT_CA_VALIDITY_MS } from './ca';
-export { createCertificateRequest, signCertificateRequest, type CertificateRequest, type SigningPolicy } from './csr';
+export { createCertificateRequest, signCertificateRequest, type CertificateRequest, type ServingNames, type SigningPolicy } from './csr';
 export { caPin, parseCaPin, verifyCaPin, trustPresentedChain, certificatePemFromDer } from './pin';
 export { checkValidity, renewalDecision, verifyIssuedBy, RENEW_WHEN_LEFT_FRACTION, type RenewalDecision } from './validity';
 export * from './pem.files';
