@@ -5,7 +5,7 @@
  */
 import { UserObject, validateObject } from '@tide/api';
 import { convertClaim, convertConfigMap, convertNamespace, convertSecret } from './config.convert';
-import { ServiceDraft, convertDeployment } from './deployment.convert';
+import { ServiceDraft, convertDeployment, orderedSpec } from './deployment.convert';
 import { convertHpa } from './hpa.convert';
 import { ObjectOrigin, OriginRecorder, sourceOf } from './origin';
 import { keysOf, referencesOf } from './references';
@@ -56,7 +56,7 @@ export function convertManifests(documents: unknown[]): ConversionResult {
   for (const entry of entries.filter((e) => e.key.endsWith(' HorizontalPodAutoscaler'))) convertHpa(report, entry.ctx, entry.doc, drafts);
   for (const draft of drafts) {
     warnUnusedLabels(report, draft);
-    outputs.push({ object: draft.object, origins: draft.origins });
+    outputs.push({ object: { ...draft.object, spec: orderedSpec(draft.object.spec) }, origins: draft.origins });
   }
   const ordered = [...outputs].sort((a, b) => rank(a) - rank(b) || a.origins.origin.document - b.origins.origin.document);
   checkDuplicates(report, ordered);

@@ -66,6 +66,19 @@ export function convertDeployment(report: Report, ctx: DocContext, doc: Json): S
   };
 }
 
+/** The order a person reads a service in (and DESIGN.md lists its fields in). */
+const SPEC_ORDER = [
+  'replicas', 'image', 'command', 'args', 'workingDir', 'env', 'envFrom', 'resources', 'ports', 'network', 'restartPolicy',
+  'terminationGracePeriodSeconds', 'placement', 'user', 'readOnlyRootFilesystem', 'privileged', 'volumes', 'volumeMounts',
+  'probes', 'update', 'autoscale',
+];
+
+/** The draft's spec with its fields in SPEC_ORDER (any other after them). */
+export function orderedSpec(spec: Json): Json {
+  const rank = (key: string) => (SPEC_ORDER.includes(key) ? SPEC_ORDER.indexOf(key) : SPEC_ORDER.length);
+  return Object.fromEntries(Object.entries(spec).sort(([a], [b]) => rank(a) - rank(b)));
+}
+
 /** Kubernetes refuses a Deployment whose selector does not select its own template; so does this. */
 function checkOwnSelector(report: Report, ctx: DocContext, value: unknown, podLabels: Labels): Set<string> {
   const selector = checkSelector(report, ctx, value, 'spec.selector');

@@ -24,6 +24,9 @@ export class OriginRecorder {
 
   constructor(ctx: DocContext) {
     this.origin = { document: ctx.document, prefix: ctx.prefix, paths: [] };
+    // A converted object keeps its document's kind and apiVersion fields in the same places.
+    this.record('kind', 'kind');
+    this.record('apiVersion', 'apiVersion');
   }
 
   /** `tide` came from `path` of the document `ctx` (the object's own when not given). */
