@@ -44,28 +44,22 @@ const MAX_ID = 2 ** 32 - 2;
 
 type Json = Record<string, unknown>;
 
+type ObjectKind = (typeof OBJECT_KINDS)[number];
+const OBJECT_CHECKS: Record<ObjectKind, (c: Checker, doc: Json) => UserObject | undefined> = {
+  Service: checkService,
+  ConfigMap: checkConfigMap,
+  Secret: checkSecret,
+  Namespace: checkNamespace,
+};
+
 /** The complete check of a tide/v1 document of any kind; the object as stored when valid. */
 export function validateObject(doc: unknown, documentIndex: number): ObjectValidationResult {
   const c = new Checker(documentIndex);
   if (!c.isObject(doc, '(document)')) return { ok: false, errors: c.errors };
   if (doc.apiVersion !== API_VERSION) c.fail('apiVersion', `must be "${API_VERSION}", got ${describe(doc.apiVersion)}`);
-  let object: UserObject | undefined;
-  switch (doc.kind) {
-    case 'Service':
-      object = checkService(c, doc);
-      break;
-    case 'ConfigMap':
-      object = checkConfigMap(c, doc);
-      break;
-    case 'Secret':
-      object = checkSecret(c, doc);
-      break;
-    case 'Namespace':
-      object = checkNamespace(c, doc);
-      break;
-    default:
-      c.fail('kind', `unknown kind ${describe(doc.kind)} (known kinds: ${OBJECT_KINDS.join(', ')})`);
-  }
+  const check = OBJECT_CHECKS[doc.kind as ObjectKind] as ((c: Checker, doc: Json) => UserObject | undefined) | undefined;
+  if (!check) c.fail('kind', `unknown kind ${describe(doc.kind)} (known kinds: ${OBJECT_KINDS.join(', ')})`);
+  const object = check?.(c, doc);
   if (c.errors.length > 0 || !object) return { ok: false, errors: c.errors.map(trimRootDot) };
   return { ok: true, object };
 }

@@ -1,14 +1,12 @@
 /** tsctl convert and tsctl apply of Kubernetes manifests, as a user runs them, against a stand-in API. */
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
-import { AddressInfo } from 'node:net';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { FieldError, validateDocument } from '@tide/api';
-import { TEST_HOME, tsctl } from '../testing/run.tsctl';
+import { tsctl, useStandInApi } from '../testing/run.tsctl';
 
 const DEPLOYMENT = `apiVersion: apps/v1
 kind: Deployment
@@ -72,23 +70,14 @@ function standInApi(received: unknown[][]): http.Server {
 describe('tsctl convert and apply of Kubernetes manifests', () => {
   const received: unknown[][] = [];
   const server = standInApi(received);
-  let url: string;
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsctl-kube-'));
+  const api = useStandInApi(server, 'tsctl-kube-');
+  const dir = api.dir;
   const write = (name: string, text: string) => {
     const file = path.join(dir, name);
     fs.writeFileSync(file, text);
     return file;
   };
 
-  before(async () => {
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  });
-  after(() => {
-    server.close();
-    fs.rmSync(dir, { recursive: true, force: true });
-    fs.rmSync(TEST_HOME, { recursive: true, force: true });
-  });
 
   it('convert prints the Tide objects as YAML documents and the warnings on stderr', async () => {
     const file = write('web.yaml', `${CONFIG}---\n${WITH_VOLUME}---\n${SERVICE}`);
@@ -119,7 +108,7 @@ describe('tsctl convert and apply of Kubernetes manifests', () => {
 
   it('apply converts first and sends the tide/v1 objects', async () => {
     received.length = 0;
-    const run = await tsctl(['--server', url, 'apply', '-f', write('apply.yaml', `${DEPLOYMENT}---\n${SERVICE}`)]);
+    const run = await tsctl(['--server', api.url(), 'apply', '-f', write('apply.yaml', `${DEPLOYMENT}---\n${SERVICE}`)]);
     assert.equal(run.code, 0, run.stderr);
     assert.equal(run.stdout, 'service/web created\n');
     assert.match(run.stderr, /document 1: metadata.annotations: warning: ignored/);
@@ -131,7 +120,7 @@ describe('tsctl convert and apply of Kubernetes manifests', () => {
 
   it('apply sends nothing when the conversion refuses a field', async () => {
     received.length = 0;
-    const run = await tsctl(['--server', url, 'apply', '-f', write('nothing.yaml', DEPLOYMENT.replace('replicas: 2', 'replicas: 2\n  paused: true'))]);
+    const run = await tsctl(['--server', api.url(), 'apply', '-f', write('nothing.yaml', DEPLOYMENT.replace('replicas: 2', 'replicas: 2\n  paused: true'))]);
     assert.equal(run.code, 1);
     assert.match(run.stderr, /document 1: spec.paused: a Tide rollout cannot be paused\nerror: nothing was applied \(1 problem\)\n$/);
     assert.deepEqual(received, [], 'no request reached the API');
@@ -139,7 +128,7 @@ describe('tsctl convert and apply of Kubernetes manifests', () => {
 
   it("shows the control plane's refusals at the Kubernetes document and field they came from", async () => {
     const file = write('unwired.yaml', `${CONFIG}---\n${WITH_VOLUME}`);
-    const run = await tsctl(['--server', url, 'apply', '-f', file]);
+    const run = await tsctl(['--server', api.url(), 'apply', '-f', file]);
     assert.equal(run.code, 1);
     assert.deepEqual(run.stderr.trim().split('\n').filter((line) => !line.includes(': warning: ')), [
       `${file}: document 1: kind: ConfigMap is valid tide/v1, but the control plane does not store ConfigMaps yet (issue 19); apply it later`,
