@@ -1,9 +1,10 @@
 import { describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { parseAllDocuments } from 'yaml';
-import { validateObject } from '@tide/api';
+import { validateDocument, validateObject } from '@tide/api';
 import { convertManifests } from './convert';
 import { sourceOf } from './origin';
+import { container, deployment, hpa, service } from './testing/builders';
 import { KUBECTL_LIST_YAML, SHOP_SERVICE, SHOP_YAML } from './testing/shop.manifests';
 
 /** As tsctl reads Kubernetes documents: YAML 1.1, as Kubernetes itself (0400 is octal). */
@@ -92,5 +93,19 @@ describe('convertManifests: Tide and Kubernetes objects mixed', () => {
     const bad = convertManifests([{ ...tide, spec: { replicas: -1, image: 'api:1' } }, cm]);
     assert.deepEqual(paths(bad.errors), ['0:spec.replicas']);
     assert.deepEqual(bad.objects, [], 'a refusal returns nothing');
+  });
+});
+
+describe('convertManifests: what the control plane takes today', () => {
+  it('a Deployment, its NodePort Service and its HPA, without config objects or volumes, pass the server\'s own validation', () => {
+    const result = convertManifests([
+      deployment((d) => { container(d).readinessProbe = { httpGet: { path: '/', port: 'http' } }; d.spec.strategy = { rollingUpdate: { maxSurge: '50%' } }; }),
+      service((s) => (s.spec.ports[0].appProtocol = 'http')),
+      hpa((h) => h.spec.metrics.push({ type: 'Pods', pods: { metric: { name: 'http_requests_per_second' }, target: { type: 'AverageValue', averageValue: '30' } } })),
+    ]);
+    assert.deepEqual(result.errors, []);
+    const verdict = validateDocument(result.objects[0], 0);
+    assert.ok(verdict.ok, JSON.stringify(!verdict.ok && verdict.errors));
+    assert.deepEqual(verdict.object.spec.autoscale, { minReplicas: 2, maxReplicas: 10, targetCPUUtilizationPercentage: 70, targetRequestsPerSecond: 30 });
   });
 });

@@ -52,6 +52,10 @@ function standInApi(received: unknown[][]): http.Server {
     req.on('data', (chunk) => (body += chunk));
     req.on('end', () => {
       res.setHeader('content-type', 'application/json');
+      if (req.method === 'DELETE') {
+        received.push([`DELETE ${req.url}`]);
+        return res.end('{}');
+      }
       const { documents } = JSON.parse(body) as { documents: { kind: string; metadata: { name: string } }[] };
       received.push(documents);
       const details: FieldError[] = documents.flatMap((doc, i) => {
@@ -116,6 +120,14 @@ describe('tsctl convert and apply of Kubernetes manifests', () => {
       apiVersion: 'tide/v1', kind: 'Service', metadata: { name: 'web' },
       spec: { replicas: 2, image: 'web:1', ports: [{ containerPort: 8080, publish: 30080 }] },
     }]]);
+  });
+
+  it('delete -f of the same file deletes the Tide services it made', async () => {
+    received.length = 0;
+    const run = await tsctl(['--server', api.url(), 'delete', '-f', write('delete.yaml', `${CONFIG}---\n${DEPLOYMENT}---\n${SERVICE.replace('name: web }', 'name: web-svc }')}`)]);
+    assert.equal(run.code, 0, run.stderr);
+    assert.equal(run.stdout, 'service/web deleted\n');
+    assert.deepEqual(received, [['DELETE /api/v1/services/web?namespace=default']]);
   });
 
   it('apply sends nothing when the conversion refuses a field', async () => {
