@@ -66,6 +66,7 @@ async function main(argv: string[]): Promise<number> {
 /** Errors a user can act on print their message; anything else is a bug, still shown in one line. */
 function report(error: unknown): number {
   if (error instanceof ManifestRejectedError) {
+    for (const line of error.warnings) console.error(line);
     for (const line of error.lines) console.error(line);
     console.error(`error: ${error.outcome} (${error.lines.length} problem${error.lines.length === 1 ? '' : 's'})`);
     return 1;

@@ -102,6 +102,7 @@ describe('tsctl convert and apply of Kubernetes manifests', () => {
     const run = await tsctl(['convert', '-f', file]);
     assert.equal(run.code, 1);
     assert.equal(run.stdout, '');
+    assert.match(run.stderr, /^.*document 1: metadata.annotations: warning: ignored: Tide keeps no annotations\n/, 'warnings come first, refusal or not');
     const errors = run.stderr.trim().split('\n').filter((line) => !line.includes(': warning: '));
     assert.deepEqual(errors, [
       `${file}: document 1: spec.template.spec.containers[0].args: args without command: Kubernetes runs the image's ENTRYPOINT with them, Tide runs them as the whole command line; give command (the ENTRYPOINT) too`,

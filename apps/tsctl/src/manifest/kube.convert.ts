@@ -26,7 +26,7 @@ export function prepareManifests(manifests: ParsedManifests, outcome = 'nothing 
   }
   const result = convertManifests(manifests.documents);
   const warnings = result.warnings.map((w) => detailLine(manifests, { ...w, message: `warning: ${w.message}` }));
-  if (result.errors.length > 0) throw new ManifestRejectedError(result.errors.map((e) => detailLine(manifests, e)), outcome);
+  if (result.errors.length > 0) throw new ManifestRejectedError(result.errors.map((e) => detailLine(manifests, e)), outcome, warnings);
   return { documents: result.objects, warnings, detail: (d) => serverDetail(manifests, result.origins, d) };
 }
 

@@ -11,8 +11,8 @@ export class ManifestError extends Error {
 
 /** The API (or the conversion) refused the manifests: one `FILE: document N: PATH: MESSAGE` line per problem. */
 export class ManifestRejectedError extends Error {
-  /** `outcome`: what did not happen, e.g. "nothing was applied". */
-  constructor(readonly lines: string[], readonly outcome = 'nothing was applied') {
+  /** `outcome`: what did not happen, e.g. "nothing was applied"; `warnings` are printed before the problems. */
+  constructor(readonly lines: string[], readonly outcome = 'nothing was applied', readonly warnings: string[] = []) {
     super(`${lines.join('\n')}\n${outcome}`);
     this.name = 'ManifestRejectedError';
   }
