@@ -47,7 +47,7 @@ export default [
   },
   {
     // Domain libraries stay framework-free and side-effect-free (STYLE.md); Nx does not see Node builtins.
-    files: ['libs/api/**/*.ts', 'libs/scheduler/**/*.ts', 'libs/autoscaler/**/*.ts', 'libs/auth/**/*.ts'],
+    files: ['libs/api/**/*.ts', 'libs/scheduler/**/*.ts', 'libs/autoscaler/**/*.ts', 'libs/auth/**/*.ts', 'libs/kube/**/*.ts'],
     rules: {
       'no-restricted-imports': ['error', { patterns: [
         { group: ['fs', 'node:fs', 'fs/*', 'node:fs/*', 'child_process', 'node:child_process', 'koffi', 'etcd3', '@grpc/*', '@nestjs/*'],
