@@ -12,6 +12,7 @@ import { linuxSys } from '@tide/syscall';
 import { InitConfig, StartWorkerData } from '../init/init.config';
 import { RuntimeError } from '../runtime.types';
 import { ProcessHandle, processStartTime } from './process';
+import { StartMark, StartTrace } from './start.trace';
 
 const INIT_SCRIPT = path.join(__dirname, '../init/container-init.js');
 const START_WORKER = path.join(__dirname, 'start.worker.js');
@@ -31,7 +32,7 @@ export interface Launch {
 type WorkerMessage =
   | { type: 'spawned'; pid: number; pidfd?: number }
   | { type: 'ready' }
-  | { type: 'started' }
+  | { type: 'started'; marks?: StartMark[] }
   | { type: 'failed'; message: string; lost?: boolean }
   | { type: 'exit'; code: number | null; signal: string | null };
 
@@ -49,6 +50,7 @@ export class WaitingInit {
   private readonly worker: Worker;
   private handle?: ProcessHandle;
   private onSpawned?: (process: ProcessHandle) => Promise<void>;
+  private trace?: StartTrace;
   private pendingSpawn: Promise<void> = Promise.resolve();
   private claimed = false;
   /** Set once the start can no longer succeed (died while waiting, discarded, or failed). */
@@ -109,12 +111,14 @@ export class WaitingInit {
    * Makes the init this container. `onSpawned` runs between spawn and "go", while the init builds
    * its root: the place to join the cgroup, so that nothing of the user's runs outside its limits.
    */
-  start(config: InitConfig, onSpawned: (process: ProcessHandle) => Promise<void>): Launch {
+  start(config: InitConfig, onSpawned: (process: ProcessHandle) => Promise<void>, trace?: StartTrace): Launch {
     if (this.claimed) throw new Error('a waiting init can be started only once');
     this.claimed = true;
     this.keepAlive();
     this.onSpawned = onSpawned;
-    this.worker.postMessage({ type: 'claim', config: JSON.stringify(config) });
+    this.trace = trace;
+    trace?.mark('runtime: config sent to the worker');
+    this.worker.postMessage({ type: 'claim', config: JSON.stringify(trace ? { ...config, trace: true } : config), trace: trace !== undefined });
     if (this.handle && !this.failed) this.runOnSpawned(this.handle);
     return { started: this.startResult.promise, exited: this.exit.promise };
   }
@@ -134,11 +138,14 @@ export class WaitingInit {
   private onMessage(message: WorkerMessage): void {
     if (message.type === 'spawned') {
       this.handle = ProcessHandle.ofChild(linuxSys(), message.pid, message.pidfd);
+      this.trace?.mark('runtime: "spawned" received');
       if (this.failed) this.handle.signal('SIGKILL'); // discarded while its worker was still booting
       else if (this.onSpawned) this.runOnSpawned(this.handle);
     } else if (message.type === 'ready') {
       this.booted.resolve(true);
     } else if (message.type === 'started') {
+      this.trace?.add(message.marks);
+      this.trace?.mark('runtime: "started" received');
       if (!this.settled) this.startResult.resolve(this.handle!);
       this.settled = true;
     } else if (message.type === 'failed') {
@@ -153,7 +160,10 @@ export class WaitingInit {
 
   private runOnSpawned(handle: ProcessHandle): void {
     this.pendingSpawn = this.onSpawned!(handle).then(
-      () => this.worker.postMessage({ type: 'go' }),
+      () => {
+        this.trace?.mark('runtime: cgroup joined, state written; go sent');
+        this.worker.postMessage({ type: 'go' });
+      },
       (error: Error) => {
         // E.g. it died while it was being recorded. A dying Node process shows as a zombie in /proc
         // before its pidfd turns readable (its other threads are still exiting): either counts.

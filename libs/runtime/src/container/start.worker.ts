@@ -14,12 +14,18 @@ import { spawn } from 'node:child_process';
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { linuxSys } from '@tide/syscall';
 import { CONFIG_FD, GO_FD, STATUS_FD, StartWorkerData } from '../init/init.config';
+import { StartMark, StartTrace } from './start.trace';
 
-type Command = { type: 'claim'; config: string } | { type: 'go' };
+type Command = { type: 'claim'; config: string; trace?: boolean } | { type: 'go' };
 
 function run(data: StartWorkerData): void {
   const port = parentPort!;
+  // Kept for a traced start (the benchmark's breakdown); a warm init's boot marks predate its start.
+  const trace = new StartTrace();
+  let traced = false;
+  trace.mark('worker: booted, modules loaded');
   linuxSys().unshare(data.namespaces);
+  trace.mark('worker: namespaces unshared');
   // No stdio yet: the init opens the container's log itself once it knows which container it is.
   const child = spawn(process.execPath, [data.initScript], {
     detached: true,
@@ -32,17 +38,31 @@ function run(data: StartWorkerData): void {
   const control = (child.stdio as unknown as NodeJS.ReadWriteStream[])[CONFIG_FD];
   let goSent = false;
   let failure = '';
-  control.once('data', () => port.postMessage({ type: 'ready' }));
+  control.once('data', () => {
+    trace.mark('worker: init ready');
+    port.postMessage({ type: 'ready' });
+    // A traced init sends its own marks over the same socket before it execs (container-init.ts).
+    let initMarks = '';
+    control.on('data', (chunk: Buffer) => (initMarks += chunk.toString()));
+    control.on('end', () => trace.add(parseMarks(initMarks)));
+  });
   control.on('error', () => undefined); // EPIPE when the init died: its exit tells the runtime
+  const initMarksRead = new Promise<void>((resolve) => control.on('close', () => resolve()));
   status.on('data', (chunk: Buffer) => (failure += chunk.toString()));
   // EOF on the status pipe comes before the exit is reported, so the runtime always learns first
   // whether the exec happened (a command may exit before its EOF has been read). Before "go", EOF
   // without a message means the init died (while pooled, or killed during its start).
   const statusDone = new Promise<void>((resolve) => {
     status.on('end', () => {
-      if (!failure && !goSent) port.postMessage({ type: 'failed', message: 'the container init exited before it was started', lost: true });
-      else port.postMessage(failure ? { type: 'failed', message: failure } : { type: 'started' });
-      resolve();
+      trace.mark('worker: status EOF (execve done)');
+      const verdict: object = !failure && !goSent
+        ? { type: 'failed', message: 'the container init exited before it was started', lost: true }
+        : failure ? { type: 'failed', message: failure } : { type: 'started', ...(traced ? { marks: trace.marks } : {}) };
+      // A traced init's marks come over the config socket, closed at the latest by its execve.
+      void (traced && !failure ? initMarksRead : Promise.resolve()).then(() => {
+        port.postMessage(verdict);
+        resolve();
+      });
     });
   });
   child.on('error', (error) => {
@@ -56,13 +76,27 @@ function run(data: StartWorkerData): void {
     });
   });
   port.on('message', (message: Command) => {
-    if (message.type === 'claim') control.end(message.config);
+    if (message.type === 'claim') {
+      trace.mark('worker: claim received');
+      traced = message.trace === true;
+      control.end(message.config);
+    }
     if (message.type === 'go') {
+      trace.mark('worker: go received');
       goSent = true;
       go.end('g');
     }
   });
+  trace.mark('worker: init spawned');
   if (child.pid !== undefined) port.postMessage({ type: 'spawned', pid: child.pid, pidfd: openPidfd(child.pid) });
+}
+
+function parseMarks(text: string): StartMark[] {
+  try {
+    return text ? (JSON.parse(text) as StartMark[]) : [];
+  } catch {
+    return []; // a trace cut short (the init failed while writing it): the start's verdict still counts
+  }
 }
 
 /**

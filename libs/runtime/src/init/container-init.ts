@@ -7,6 +7,7 @@
  * becomes PID 1.
  */
 import * as fs from 'node:fs';
+import { StartTrace, monotonicMs } from '../container/start.trace';
 import { PR_SET_PDEATHSIG, SIGKILL, Sys, linuxSys } from '@tide/syscall';
 import { CONFIG_FD, GO_FD, InitConfig, READY_BYTE, STATUS_FD } from './init.config';
 import { prepareRoot } from './init.steps';
@@ -29,7 +30,7 @@ function readToEnd(fd: number): string {
  * EOF and the read below ends the init as well. Once claimed the death signal is cleared: a container
  * outlives the agent (it is adopted when the agent comes back), and the setting would survive execve.
  */
-function waitForConfig(sys: Sys): InitConfig {
+function waitForConfig(sys: Sys, trace: StartTrace): InitConfig {
   sys.prctl(PR_SET_PDEATHSIG, SIGKILL);
   sys.setNonblocking(CONFIG_FD, false); // libuv hands the child non-blocking sockets
   try {
@@ -37,11 +38,32 @@ function waitForConfig(sys: Sys): InitConfig {
   } catch {
     throw new AgentGone(); // EPIPE: the start worker is gone already
   }
+  trace.mark('init: ready sent');
   const text = readToEnd(CONFIG_FD);
   if (text === '') throw new AgentGone();
   sys.prctl(PR_SET_PDEATHSIG, 0);
+  trace.mark('init: config read');
+  const config = JSON.parse(text) as InitConfig;
+  // Open until the marks are sent (sendTrace), never across execve.
+  if (config.trace) sys.setCloexec(CONFIG_FD, true);
+  else fs.closeSync(CONFIG_FD);
+  return config;
+}
+
+/** The init's boot, on the monotonic clock: performance's times count from the process's start. */
+function bootMarks(trace: StartTrace): void {
+  const origin = monotonicMs() - performance.now();
+  trace.mark('init: process exec\'d (Node starts)', origin + performance.nodeTiming.nodeStart);
+  trace.mark('init: Node bootstrapped', origin + performance.nodeTiming.bootstrapComplete);
+  trace.mark('init: modules loaded');
+}
+
+/** A traced start's marks go back over the config socket, the last thing before the user's command. */
+function sendTrace(config: InitConfig, trace: StartTrace): void {
+  if (!config.trace) return;
+  trace.mark('init: privileges next, then execve');
+  fs.writeSync(CONFIG_FD, JSON.stringify(trace.marks));
   fs.closeSync(CONFIG_FD);
-  return JSON.parse(text) as InitConfig;
 }
 
 /** The container's stdout and stderr: its log file, opened before pivot_root hides the host's paths.
@@ -62,14 +84,21 @@ function waitForGo(): void {
 }
 
 function main(): void {
+  const trace = new StartTrace();
+  bootMarks(trace);
   const sys = linuxSys();
   // The status fd must close on a successful execve (EOF tells the agent) and stay open otherwise.
   sys.setCloexec(STATUS_FD, true);
+  trace.mark('init: koffi and libc loaded');
   try {
-    const config = waitForConfig(sys);
+    const config = waitForConfig(sys, trace);
     redirectOutput(sys, config.logPath);
+    trace.mark('init: log opened');
     prepareRoot(sys, config);
+    trace.mark('init: root built (INIT_STEPS)');
     waitForGo();
+    trace.mark('init: go received');
+    sendTrace(config, trace);
     // User, capabilities, no_new_privs, then execve (user-process.ts).
     execUserProcess(sys, config);
   } catch (error) {

@@ -20,6 +20,8 @@ export interface InitConfig {
   /** Files of the container's state dir bind-mounted over image paths before pivot_root (bridge
    *  networking's /etc/hosts and /etc/resolv.conf). */
   bindFiles?: BindFile[];
+  /** Send the init's step marks back before execve (the start benchmark's breakdown, start.trace.ts). */
+  trace?: boolean;
 }
 
 export interface BindFile {
