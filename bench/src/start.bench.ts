@@ -70,6 +70,21 @@ async function burst(contestant: Contestant, ids: string[], group: BenchCgroup):
   return { ms, cpuMs };
 }
 
+/** Rounds of bursts, the contestants' order swapped every round. */
+async function runBursts(
+  bursting: Contestant[],
+  r: { bursts: number; burstSize: number; group: BenchCgroup; burstMs: Map<string, number[]>; burstCpu: Map<string, number[]> },
+): Promise<void> {
+  for (let round = 0; round < r.bursts; round++) {
+    for (const c of round % 2 === 0 ? bursting : [...bursting].reverse()) {
+      const ids = Array.from({ length: r.burstSize }, (_, n) => `bench-burst-${c.name}-${round}-${n}`);
+      const result = await burst(c, ids, r.group);
+      r.burstMs.set(c.name, [...(r.burstMs.get(c.name) ?? []), ...result.ms]);
+      r.burstCpu.set(c.name, [...(r.burstCpu.get(c.name) ?? []), result.cpuMs / r.burstSize]);
+    }
+  }
+}
+
 /** Runs `work` once, then every cleanup step registered, also after a failure or a signal. */
 async function withCleanup(work: (onCleanup: (step: () => unknown) => void) => Promise<void>): Promise<void> {
   const steps: (() => unknown)[] = [];
@@ -139,15 +154,7 @@ async function main(): Promise<void> {
         seq.set(c.name, [...(seq.get(c.name) ?? []), await measure(c, `bench-${c.name}-${i}`, group)]);
       }
     }
-    const bursting = [contestants[1], contestants[2]];
-    for (let round = 0; round < bursts; round++) {
-      for (const c of round % 2 === 0 ? bursting : [...bursting].reverse()) {
-        const ids = Array.from({ length: burstSize }, (_, n) => `bench-burst-${c.name}-${round}-${n}`);
-        const result = await burst(c, ids, group);
-        burstMs.set(c.name, [...(burstMs.get(c.name) ?? []), ...result.ms]);
-        burstCpu.set(c.name, [...(burstCpu.get(c.name) ?? []), result.cpuMs / burstSize]);
-      }
-    }
+    await runBursts([contestants[1], contestants[2]], { bursts, burstSize, group, burstMs, burstCpu });
     if (breakdown) {
       const traced = [tideContestant('cold', runtime('traced-cold', 0, (r) => traces.push(r)), WORK), tideContestant('warm', runtime('traced-warm', pool, (r) => traces.push(r)), WORK)];
       for (let i = 0; i < iterations; i++) for (const c of i % 2 === 0 ? traced : [...traced].reverse()) await measure(c, `bench-traced-${c.name}-${i}`, group);

@@ -12,6 +12,7 @@ import { RawExit, WaitingInit } from './container/launch';
 import { ProcessHandle, processStartTime, sleep } from './container/process';
 import { WarmCgroups } from './container/warm.cgroup';
 import { WarmPool } from './container/warm.pool';
+import { SpareWorker } from './container/spare.worker';
 import { StartTrace, StartTraceRecord } from './container/start.trace';
 import { startExec } from './exec/exec.session';
 import { ImageStore, ResolvedImage } from './image/image.store';
@@ -62,6 +63,9 @@ export class LinuxRuntime implements ContainerRuntime {
   private readonly tracked = new Map<string, Tracked>();
   private readonly pool: WarmPool;
   private readonly warmCgroups: WarmCgroups;
+  private readonly spareWorker: SpareWorker;
+  /** Where inits stage /proc, /dev and /sys before they know their container (init.steps.ts). */
+  private readonly stageDir: string;
   private readonly onStartTrace?: (record: StartTraceRecord) => void;
 
   constructor(options: LinuxRuntimeOptions) {
@@ -73,7 +77,10 @@ export class LinuxRuntime implements ContainerRuntime {
     this.cgroups = options.cgroups ?? detectCgroups();
     this.network = new BridgeAttacher(options.stateDir, options.bridge ?? (() => undefined));
     this.warmCgroups = new WarmCgroups(this.cgroups);
-    this.pool = new WarmPool(options.warmPool ?? DEFAULT_WARM_POOL, (namespaces) => this.warmCgroups.joinAhead(new WaitingInit(namespaces)));
+    this.stageDir = path.join(options.stateDir, 'stage');
+    fs.mkdirSync(this.stageDir, { recursive: true });
+    this.spareWorker = new SpareWorker(this.stageDir);
+    this.pool = new WarmPool(options.warmPool ?? DEFAULT_WARM_POOL, (namespaces) => this.warmCgroups.joinAhead(new WaitingInit(namespaces, this.stageDir)));
     if (this.pool.size > 0) void this.warmCgroups.sweep();
   }
 
@@ -91,16 +98,17 @@ export class LinuxRuntime implements ContainerRuntime {
     const config = initConfig(spec, image, logPath);
     trace?.mark('runtime: image resolved, config made');
     // Cold, the init is spawned first: its worker and Node boot while the root and cgroup are made.
-    const pooled = this.pool.take(namespacesFor(spec.network));
-    let init = pooled ?? new WaitingInit(namespacesFor(spec.network));
-    trace?.mark(pooled ? 'runtime: init taken from the pool' : 'runtime: new Worker() returned');
+    const namespaces = namespacesFor(spec.network);
+    const pooled = this.pool.take(namespaces);
+    let init = pooled ?? new WaitingInit(namespaces, this.stageDir, this.spareWorker);
+    trace?.mark(pooled ? 'runtime: init taken from the pool' : init.fromSpare ? 'runtime: spare worker told to spawn' : 'runtime: new Worker() returned');
     let cgroup: ContainerCgroup | undefined;
     try {
       const network = spec.network === 'bridge' ? this.network.prepare(spec.id, spec.hostname, path.join(this.states.dir(spec.id), 'etc')) : undefined;
       const [rootfs, created] = await allSettled(
         this.snapshots.prepare(spec.id, image.layerDirs),
         this.warmCgroups.claim(init, spec.id, spec.limits),
-        fs.promises.mkdir(path.dirname(logPath), { recursive: true }),
+        mkdirp(path.dirname(logPath)),
       );
       cgroup = created;
       trace?.mark('runtime: dirs and cgroup with limits ready');
@@ -111,7 +119,7 @@ export class LinuxRuntime implements ContainerRuntime {
         // The init died before "go" without a word: killed while it waited in the pool, say. None
         // of the user's code ran: go on once with a cold init, which joins the cgroup at "go".
         await init.discard();
-        init = new WaitingInit(namespacesFor(spec.network));
+        init = new WaitingInit(namespaces, this.stageDir);
         launch = init.start(full, (process) => this.joined(spec, cgroup!, process, network), trace);
         return launch.started;
       });
@@ -128,6 +136,7 @@ export class LinuxRuntime implements ContainerRuntime {
       throw new RuntimeError('StartFailed', `container ${spec.id}: ${(error as Error).message}`);
     } finally {
       this.pool.refillSoon();
+      if (!pooled) setImmediate(() => this.spareWorker.refill());
     }
   }
 
@@ -143,13 +152,16 @@ export class LinuxRuntime implements ContainerRuntime {
   }
 
   /** Keeps inits for this network mode booted in the pool and resolves once they are (the pool warms
-   *  a mode by itself after its first start; tests and the bench wait for it). */
+   *  a mode by itself after its first start; tests and the bench wait for it). Without a pool: resolves
+   *  once the spare start worker has booted. */
   warmUp(network: NetworkMode = 'host'): Promise<void> {
+    if (this.pool.size === 0) return this.spareWorker.ready();
     return this.pool.ready(namespacesFor(network));
   }
 
   /** Kills the warm pool's waiting inits (containers keep running). The agent calls it on SIGTERM. */
   async close(): Promise<void> {
+    await this.spareWorker.close();
     await this.pool.close();
     await this.warmCgroups.settled();
   }
@@ -305,6 +317,10 @@ export class LinuxRuntime implements ContainerRuntime {
   private cgroupOf(id: string): ContainerCgroup | undefined {
     return this.cgroups.open(id) ?? undefined;
   }
+}
+
+async function mkdirp(dir: string): Promise<void> {
+  fs.mkdirSync(dir, { recursive: true });
 }
 
 /** Awaits every promise, then throws the first failure: nothing is undone while still being made. */
