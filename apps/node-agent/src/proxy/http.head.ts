@@ -120,13 +120,20 @@ function readHeader(facts: HeaderFacts, text: string, name: number, nameLength: 
     if (last === 'chunked') facts.chunked = true;
     else facts.otherEncoding = true;
   } else if (nameLength === 10 && nameIs(text, name, 'connection')) {
-    const value = text.slice(from, to).toLowerCase();
-    if (value.includes('close')) facts.close = true;
-    if (value.includes('keep-alive')) facts.keepAlive = true;
-    if (value.includes('upgrade')) facts.upgradeToken = true;
+    // The usual single token is matched in place; a list is lower-cased and searched.
+    if (to - from === 10 && nameIs(text, from, 'keep-alive')) facts.keepAlive = true;
+    else if (to - from === 5 && nameIs(text, from, 'close')) facts.close = true;
+    else readConnection(facts, text.slice(from, to).toLowerCase());
   } else if (nameLength === 7 && nameIs(text, name, 'upgrade')) {
     facts.hasUpgrade = true;
   }
+}
+
+/** A Connection header's tokens (`value` lower case). */
+function readConnection(facts: HeaderFacts, value: string): void {
+  if (value.includes('close')) facts.close = true;
+  if (value.includes('keep-alive')) facts.keepAlive = true;
+  if (value.includes('upgrade')) facts.upgradeToken = true;
 }
 
 function wantsClose(http10: boolean, facts: HeaderFacts): boolean {
