@@ -171,10 +171,12 @@ async function rounds(setup: Setup, settings: Settings): Promise<Record<Name, Ro
   return figures;
 }
 
+const tenths = (value: number) => Math.round(value * 10) / 10;
+
 function summary(list: RoundFigures[]): RoundFigures {
   return {
     rps: median(list.map((f) => f.rps)), p99_ms: median(list.map((f) => f.p99_ms)), errors: list.reduce((sum, f) => sum + f.errors, 0),
-    cpu_user_us: median(list.map((f) => f.cpu_user_us)), cpu_system_us: median(list.map((f) => f.cpu_system_us)),
+    cpu_user_us: tenths(median(list.map((f) => f.cpu_user_us))), cpu_system_us: tenths(median(list.map((f) => f.cpu_system_us))),
   };
 }
 

@@ -115,8 +115,8 @@ balancer.apply(new Map([[port, { service: 'bench/web', protocol: 'HTTP', targets
 process.on('SIGTERM', () => balancer.close().then(() => process.exit(0)));
 `;
 
-export async function startBalancer(host: string, port: number, targets: string[], profileDir?: string, nodeFlags: string[] = []): Promise<ChildProcess> {
-  const flags = profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir, ...nodeFlags] : nodeFlags;
+export async function startBalancer(host: string, port: number, targets: string[], profileDir?: string): Promise<ChildProcess> {
+  const flags = profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : [];
   const dist = path.join(REPO, 'apps/node-agent/dist');
   if (!fs.existsSync(path.join(dist, 'proxy/load.balancer.js'))) throw new Error(`${dist} is not built: npm run build`);
   const child = spawn(process.execPath, [...flags, '-e', BALANCER], {
