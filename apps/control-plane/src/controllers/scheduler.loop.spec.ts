@@ -37,7 +37,7 @@ function call<T>(invoke: (done: (error: grpc.ServiceError | null, value?: T) => 
   return new Promise((resolve, reject) => invoke((error, value) => (error ? reject(error) : resolve(value as T))));
 }
 
-describe('scheduler loop with agents reporting', { timeout: 60_000 }, () => {
+describe('scheduler loop with agents reporting', { timeout: 300_000 }, () => {
   let etcd: TestEtcd;
   let store: ObjectStore;
   let cache: ClusterCache;
@@ -73,7 +73,7 @@ describe('scheduler loop with agents reporting', { timeout: 60_000 }, () => {
 
   async function settle(): Promise<void> {
     const { revision } = await store.list('Service');
-    await cache.waitFor(revision);
+    await cache.waitFor(revision, 60_000);
   }
 
   it('places on the node whose agent reported the image, and follows a change reported by heartbeat', async () => {
