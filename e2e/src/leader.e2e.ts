@@ -69,8 +69,10 @@ describe('two control planes', { timeout: 300_000 }, () => {
       const list = (await (await fetch(`http://127.0.0.1:${BASE + 50}/api/v1/replicas?namespace=all&service=after-failover`)).json()) as Listed;
       return list.items.some((r) => r.status?.phase === 'Running') ? list : undefined;
     }, 90_000);
-    const nodes = (await (await fetch(`http://127.0.0.1:${BASE + 50}/api/v1/nodes`)).json()) as { items: { status?: { ready?: boolean } }[] };
-    assert.ok(nodes.items.every((n) => n.status?.ready), 'the node stayed (or came back) Ready through the failover');
+    await waitFor('the node Ready through the failover (it stays, or comes back once its agent reconnects)', async () => {
+      const nodes = (await (await fetch(`http://127.0.0.1:${BASE + 50}/api/v1/nodes`)).json()) as { items: { status?: { ready?: boolean } }[] };
+      return nodes.items.length > 0 && nodes.items.every((n) => n.status?.ready);
+    });
     assert.equal(response.items.length, 1);
   });
 });

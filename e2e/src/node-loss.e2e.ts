@@ -38,9 +38,9 @@ describe('node loss', { timeout: 300_000 }, () => {
     const replaced = await waitFor('4 running replicas, none on the lost node', async () => {
       const list = running(await cluster.replicas('survivor'));
       return list.length === 4 && list.every((r) => r.spec.nodeName !== lostNode) ? list : undefined;
-    }, 60_000);
+    }, 120_000);
     assert.equal(replaced.length, 4);
-    assert.equal((await cluster.replicas('survivor')).length, 4, 'the lost replicas are gone from the API');
+    await waitFor('the lost replicas gone from the API', async () => (await cluster.replicas('survivor')).length === 4);
 
     const log = fs.openSync(path.join(cluster.stateDir, `${lostNode}-restarted.log`), 'a');
     spawn(argv[0], argv.slice(1), { detached: true, stdio: ['ignore', log, log] }).unref();
