@@ -34,7 +34,7 @@ ${extra}`;
 const sliceOf = (ip: string) => `${ip.split('.').slice(0, 3).join('.')}.0/24`;
 
 async function get(url: string): Promise<string> {
-  const response = await fetch(url, { signal: AbortSignal.timeout(3000) });
+  const response = await fetch(url, { signal: AbortSignal.timeout(30_000) }); // ends a hung request only
   return (await response.text()).trim();
 }
 
