@@ -73,9 +73,10 @@ describe('ClusterCache and binding commits on etcd', { timeout: 180_000 }, () =>
     const unsubscribe = cache.onChange((change) => heard.push(change.kind));
     (cache as unknown as { watcher: { emit(event: string, error: Error): void } }).watcher.emit('error', new Error('required revision has been compacted'));
     const written = await store.create(service('during-resync'));
-    await waitFor(() => cache.get('Service', 'default', 'during-resync'), { what: 'the service written while the watch was down in the cache' });
+    // The relist fills the cache, then watches again, then tells its listeners: wait for all of it.
+    await waitFor(() => cache.get('Service', 'default', 'during-resync') && heard.includes('resync'), {
+      what: 'the service written while the watch was down in the cache, and listeners told of the relist', detail: () => heard.join(', ') });
     unsubscribe();
-    assert.ok(heard.includes('resync'));
     await cache.waitFor(Number(written.metadata.resourceVersion), 60_000);
     assert.ok(cache.revision >= Number(written.metadata.resourceVersion));
   });
