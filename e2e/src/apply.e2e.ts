@@ -110,7 +110,7 @@ describe('apply, bad input and control-plane restarts', { timeout: 400_000 }, ()
     const replica = await waitFor('the unschedulable reason', async () => {
       const [r] = await cluster.replicas('huge');
       return r?.status?.unschedulable ? r : undefined;
-    }, 30_000);
+    }, 90_000);
     assert.equal(replica.status?.phase, 'Pending');
     assert.equal(replica.status?.unschedulable?.summary, '0/1 nodes available: 1 insufficient cpu');
     const described = await cluster.tsctl(['describe', 'replica', replica.metadata.name]);
@@ -128,7 +128,7 @@ describe('apply, bad input and control-plane restarts', { timeout: 400_000 }, ()
     assert.ok(cpPid, 'a control plane is running');
     const argv = fs.readFileSync(`/proc/${cpPid}/cmdline`, 'utf8').split('\0').filter(Boolean);
     process.kill(cpPid, 'SIGTERM');
-    await waitFor('the control plane to exit', async () => !fs.existsSync(`/proc/${cpPid}`), 30_000);
+    await waitFor('the control plane to exit', async () => !fs.existsSync(`/proc/${cpPid}`), 90_000);
     const log = fs.openSync(path.join(cluster.stateDir, 'restarted-control-plane.log'), 'a');
     spawn(argv[0], argv.slice(1), { detached: true, stdio: ['ignore', log, log] }).unref();
     const names = await waitFor('the API back with the services', async () => {

@@ -58,7 +58,7 @@ describe('tsctl exec into a running replica', { timeout: 300_000 }, () => {
     assert.match(run.stderr, /^error: replica "nope" not found in namespace "default"\n$/);
   });
 
-  it('gives an interactive shell with a terminal under -it', { timeout: 60_000 }, async () => {
+  it('gives an interactive shell with a terminal under -it', { timeout: 180_000 }, async () => {
     // util-linux `script` gives tsctl a pseudo-terminal, as a user's terminal would.
     const tsctl = path.join(REPO, 'apps/tsctl/dist/main.js');
     const command = `stty rows 24 cols 80; "${process.execPath}" "${tsctl}" --server ${cluster.server} exec -it ${replica} -- sh; echo "[exit=$?]"`;
@@ -66,7 +66,7 @@ describe('tsctl exec into a running replica', { timeout: 300_000 }, () => {
     const closed = new Promise((resolve) => child.on('close', resolve));
     let output = '';
     child.stdout.on('data', (chunk) => (output += chunk));
-    const seen = (text: string) => waitFor(`"${text}" on the terminal`, async () => output.includes(text), 20_000, 50);
+    const seen = (text: string) => waitFor(`"${text}" on the terminal`, async () => output.includes(text), 60_000, 50);
     child.stdin.write('tty; stty size; echo "sum=$((6*7))"\r');
     await seen('sum=42');
     child.stdin.write('exit 3\r');

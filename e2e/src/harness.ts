@@ -9,6 +9,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import type { Node, Replica, Service } from '@tide/api';
+import { waitFor as waitUntil } from '@tide/api/dist/testing';
 
 const execFileAsync = promisify(execFile);
 export const REPO = path.resolve(__dirname, '../..');
@@ -40,8 +41,9 @@ export class TestCluster {
     if (options.podCidr) flags.push('--pod-cidr', options.podCidr);
     flags.push(...(options.upFlags ?? []));
     const up = await cluster.tsctl(
-      ['up', '--nodes', String(cluster.nodes), '--state-dir', stateDir, '--base-port', String(cluster.basePort), ...flags],
-      { timeoutMs: 120_000 },
+      // A loaded machine may take minutes to bring a cluster up: the limits only end a hung start.
+      ['up', '--nodes', String(cluster.nodes), '--state-dir', stateDir, '--base-port', String(cluster.basePort), '--timeout', '240', ...flags],
+      { timeoutMs: 300_000 },
     );
     if (up.code !== 0) {
       const logs = cluster.logs();
@@ -56,7 +58,7 @@ export class TestCluster {
     const isUp = args[0] === 'up' || args[0] === 'down';
     const full = isUp ? args : ['--server', this.server, ...args];
     const child = execFileAsync(process.execPath, [TSCTL, ...full], {
-      timeout: options.timeoutMs ?? 30_000,
+      timeout: options.timeoutMs ?? 120_000, // ends a hung command only: a loaded machine is slow
       env: { ...process.env, HOME: this.stateDir },
       maxBuffer: 16 * 1024 * 1024,
     });
@@ -97,6 +99,12 @@ export class TestCluster {
   /** Applies a manifest given as text through `tsctl apply -f -`. */
   async apply(yaml: string): Promise<TsctlResult> {
     return this.tsctl(['apply', '-f', '-'], { input: yaml });
+  }
+
+  /** The lines of every process log in the state dir that match `pattern`, file by file. */
+  logLines(pattern: RegExp): string[] {
+    return listFiles(this.stateDir).filter((f) => f.endsWith('.log'))
+      .flatMap((file) => fs.readFileSync(file, 'utf8').split('\n').filter((line) => pattern.test(line)));
   }
 
   /** The tail of every process log in the state dir, for failure messages. */
@@ -170,24 +178,14 @@ export function cgroupsMentioning(text: string): string[] {
   return found.stdout.split('\n').filter(Boolean);
 }
 
+/** The shared `waitFor` (libs/api testing) in the e2e tests' argument order: what, probe, deadline, interval. */
 export async function waitFor<T>(
   what: string,
   probe: () => Promise<T | undefined | false>,
-  timeoutMs = 30_000,
+  timeoutMs = 60_000,
   intervalMs = 250,
 ): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let lastError: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const value = await probe();
-      if (value !== undefined && value !== false) return value;
-    } catch (error) {
-      lastError = error;
-    }
-    await new Promise((resolve) => setTimeout(resolve, intervalMs));
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? `: ${String(lastError)}` : ''}`);
+  return waitUntil(probe, { what, timeoutMs, intervalMs });
 }
 
 /** A live process; a zombie (exited, not yet reaped by whoever inherited it) counts as gone. */

@@ -68,7 +68,7 @@ describe('images through tsctl', { timeout: 600_000 }, () => {
     }, 90_000);
     for (const replica of replicas) {
       await waitFor(`${text} in the log of ${replica.metadata.name}`, async () =>
-        (await cluster.tsctl(['logs', replica.metadata.name])).stdout.includes(text), 30_000);
+        (await cluster.tsctl(['logs', replica.metadata.name])).stdout.includes(text), 90_000);
     }
     return replicas;
   };

@@ -48,6 +48,11 @@ export class LoadGenerator {
     });
   }
 
+  /** The counts so far, while the load runs. */
+  progress(): LoadResult {
+    return structuredClone(this.result);
+  }
+
   /** Stops the loops (each finishes its request in flight) and returns the counts. */
   async stop(): Promise<LoadResult> {
     this.stopped = true;
@@ -74,14 +79,15 @@ export class LoadGenerator {
 
 export function get(host: string, port: number, agent: http.Agent | false = false, path = '/', method = 'GET'): Promise<{ status: number; body: string; error?: string }> {
   return new Promise((resolve) => {
-    const request = http.request({ host, port, path, agent, method, timeout: 5000 }, (response) => {
+    // A request idle for 30 s has failed; a loaded machine may take seconds to answer one.
+    const request = http.request({ host, port, path, agent, method, timeout: 30_000 }, (response) => {
       let body = '';
       response.setEncoding('utf8');
       response.on('data', (chunk: string) => (body += chunk));
       response.on('end', () => resolve({ status: response.statusCode ?? 0, body: body.trim() }));
       response.on('error', (error) => resolve({ status: 0, body, error: error.message }));
     });
-    request.on('timeout', () => request.destroy(new Error('no answer within 5 s')));
+    request.on('timeout', () => request.destroy(new Error('no answer within 30 s')));
     request.on('error', (error) => resolve({ status: 0, body: '', error: error.message }));
     request.end(method === 'POST' ? 'order=1' : undefined);
   });

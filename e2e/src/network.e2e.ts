@@ -34,7 +34,7 @@ ${extra}`;
 const sliceOf = (ip: string) => `${ip.split('.').slice(0, 3).join('.')}.0/24`;
 
 async function get(url: string): Promise<string> {
-  const response = await fetch(url, { signal: AbortSignal.timeout(3000) });
+  const response = await fetch(url, { signal: AbortSignal.timeout(30_000) }); // ends a hung request only
   return (await response.text()).trim();
 }
 
@@ -93,7 +93,7 @@ describe('bridge networking across two nodes', { timeout: 300_000 }, () => {
     // one of them on the other node.
     const memory = `${Math.floor(nodes[0].status!.allocatable.memory * 0.6)}`;
     const urls = web.map((r) => `http://${r.status!.ip}:8080/`).join(' ');
-    const script = `for url in ${urls}; do for i in $(seq 50); do wget -q -O - $url && break; sleep 0.2; done; done; echo PROBE-DONE; sleep 3600`;
+    const script = `for url in ${urls}; do for i in $(seq 300); do wget -q -O - $url && break; sleep 0.2; done; done; echo PROBE-DONE; sleep 3600`;
     const applied = await cluster.apply(service('probe', 2, script, `cpu: 10m, memory: ${memory}`));
     assert.equal(applied.code, 0, applied.stderr);
     const probes = await waitFor('2 running probes', async () => {
@@ -130,12 +130,12 @@ describe('bridge networking across two nodes', { timeout: 300_000 }, () => {
       await waitFor(`connections to ${node.spec.address}:${PUBLISHED} closed unanswered`, async () => {
         const answer = await getOnce(node.spec.address, PUBLISHED);
         return answer.status === 0 && /socket hang up|ECONNRESET/.test(answer.error ?? '');
-      }, 30_000);
+      }, 90_000);
     }
     const deleted = await cluster.tsctl(['delete', 'service', 'web']);
     assert.equal(deleted.code, 0, deleted.stderr);
     for (const node of nodes) {
-      await waitFor(`port ${PUBLISHED} closed on ${node.spec.address}`, async () => /ECONNREFUSED/.test((await getOnce(node.spec.address, PUBLISHED)).error ?? ''), 30_000);
+      await waitFor(`port ${PUBLISHED} closed on ${node.spec.address}`, async () => /ECONNREFUSED/.test((await getOnce(node.spec.address, PUBLISHED)).error ?? ''), 90_000);
     }
   });
 });

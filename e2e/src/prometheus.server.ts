@@ -67,7 +67,7 @@ export class PrometheusServer {
       await waitFor('Prometheus to be ready', async () => {
         if (child.exitCode !== null) throw new Error(`prometheus exited ${child.exitCode}:\n${output}`);
         return (await fetch(`${server.url}/-/ready`)).ok;
-      }, 20_000, 100);
+      }, 60_000, 100);
     } catch (error) {
       await server.stop();
       throw error;

@@ -92,26 +92,26 @@ describe('service traffic through every node\'s load balancer', { timeout: 600_0
     const names = await waitFor('answers from all 4 replicas through both nodes', async () => {
       const seen = await answerers(20);
       return seen.size === 4 ? seen : undefined;
-    }, 30_000);
+    });
     assert.deepEqual([...names].sort(), replicas.map((r) => r.metadata.name).sort());
   });
 
   it('scales in from 4 to 1 under continuous load (GETs and POSTs) without a failed request', async (t) => {
-    const load = new LoadGenerator({ targets, connections: 32, maxSeconds: 60, maxRequests: 500_000, posts: true });
+    const load = new LoadGenerator({ targets, connections: 32, maxSeconds: 600, maxRequests: 5_000_000, posts: true });
     load.start();
-    await new Promise((resolve) => setTimeout(resolve, 1000));
+    await waitFor('answers from all 4 replicas under the load', async () => Object.keys(load.progress().byBody).length === 4);
     const scaled = await cluster.tsctl(['scale', 'service', 'web', '--replicas', '1']);
     assert.equal(scaled.code, 0, scaled.stderr);
     const [survivor] = await waitFor('one web replica left', async () => {
       const list = await cluster.replicas('web');
       return list.length === 1 ? list : undefined;
-    }, 60_000);
-    await new Promise((resolve) => setTimeout(resolve, 1500));
+    }, 120_000);
+    // The load carries on after the last removed replica is gone.
+    const answered = load.progress().ok;
+    await waitFor('answers after the scale-in', async () => load.progress().ok >= answered + 50);
     const result = await load.stop();
     t.diagnostic(`${result.ok} requests answered, ${result.failed} failed, by replica: ${JSON.stringify(result.byBody)}`);
     assert.equal(result.failed, 0, `failed requests: ${JSON.stringify(result.failures)}`);
-    assert.ok(result.ok > 300, `the load ran (${result.ok} requests)`);
-    assert.ok(Object.keys(result.byBody).length === 4, `all 4 replicas served during the scale-in: ${JSON.stringify(result.byBody)}`);
     assert.deepEqual([...await answerers(10)], [survivor.metadata.name], 'only the survivor answers afterwards');
   });
 
@@ -119,19 +119,23 @@ describe('service traffic through every node\'s load balancer', { timeout: 600_0
     const scaled = await cluster.tsctl(['scale', 'service', 'web', '--replicas', '2']);
     assert.equal(scaled.code, 0, scaled.stderr);
     const [sick, healthy] = await readyReplicas(2);
-    await waitFor('both replicas answering', async () => (await answerers(10)).size === 2, 30_000);
+    await waitFor('both replicas answering', async () => (await answerers(10)).size === 2);
     const touched = await cluster.tsctl(['exec', sick.metadata.name, '--', 'touch', '/tmp/unready']);
     assert.equal(touched.code, 0, touched.stderr);
     await waitFor(`${sick.metadata.name} not ready`, async () => {
       const replica = (await cluster.replicas('web')).find((r) => r.metadata.name === sick.metadata.name);
       return replica?.status?.ready === false && replica.status.phase === 'Running';
-    }, 15_000, 100);
-    await new Promise((resolve) => setTimeout(resolve, 1000)); // endpoint changes reach every node within a second
+    }, 60_000, 100);
+    // The endpoint change reaches every node's balancer (how fast is a benchmark's matter): then 50 more answers.
+    await waitFor(`only ${healthy.metadata.name} answering on both nodes`, async () => {
+      const names = await answerers(10);
+      return names.size === 1 && names.has(healthy.metadata.name);
+    });
     assert.deepEqual([...await answerers(50)], [healthy.metadata.name], `no answer from ${sick.metadata.name} on either node`);
     const listed = await cluster.tsctl(['get', 'replicas']);
     assert.match(listed.stdout, new RegExp(`${sick.metadata.name}\\s.*Running\\s+0/1`), listed.stdout);
     await cluster.tsctl(['exec', sick.metadata.name, '--', 'rm', '/tmp/unready']);
-    await waitFor(`${sick.metadata.name} answering again`, async () => (await answerers(10)).has(sick.metadata.name), 15_000);
+    await waitFor(`${sick.metadata.name} answering again`, async () => (await answerers(10)).has(sick.metadata.name));
   });
 
   it('restarts a replica whose liveness probe fails, with reason Unhealthy and an event', async () => {
@@ -141,11 +145,11 @@ describe('service traffic through every node\'s load balancer', { timeout: 600_0
     const restarted = await waitFor(`${victim.metadata.name} restarted`, async () => {
       const replica = (await cluster.replicas('web')).find((r) => r.metadata.name === victim.metadata.name);
       return (replica?.status?.restartCount ?? 0) >= 1 ? replica : undefined;
-    }, 30_000, 200);
+    }, 90_000, 200);
     assert.equal(restarted!.status?.lastExit?.reason, 'Unhealthy');
     const events = await cluster.api<{ items: TideEvent[] }>(`/api/v1/events?namespace=default&kind=Replica&name=${victim.metadata.name}`);
     assert.ok(events.items.some((e) => e.spec.reason === 'Unhealthy'), JSON.stringify(events.items.map((e) => e.spec)));
     // The new container starts without /tmp/dead: it passes its probes and serves again.
-    await waitFor(`${victim.metadata.name} ready again`, async () => (await answerers(10)).has(victim.metadata.name), 60_000);
+    await waitFor(`${victim.metadata.name} ready again`, async () => (await answerers(10)).has(victim.metadata.name), 90_000);
   });
 });

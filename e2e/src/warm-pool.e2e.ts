@@ -59,7 +59,7 @@ describe('warm pool of a node agent', { timeout: 300_000 }, () => {
     const waiting = await waitFor('2 waiting inits', async () => {
       const pids = waitingInits(agentPid);
       return pids.length === 2 ? pids : undefined;
-    }, 30_000);
+    }, 90_000);
     assert.equal((await cluster.apply(service(3))).code, 0);
     const replicas = await waitFor('3 running replicas', async () => {
       const list = running(await cluster.replicas('warm'));
@@ -80,10 +80,10 @@ describe('warm pool of a node agent', { timeout: 300_000 }, () => {
     const waiting = await waitFor('the pool refilled', async () => {
       const pids = waitingInits(agentPid);
       return pids.length === 2 ? pids : undefined;
-    }, 30_000);
+    }, 90_000);
     const replicaPids = running(await cluster.replicas('warm')).map((r) => r.status!.pid!);
     process.kill(agentPid, 'SIGTERM');
-    await waitFor('the agent exited', async () => (isAlive(agentPid) ? undefined : true), 30_000);
+    await waitFor('the agent exited', async () => (isAlive(agentPid) ? undefined : true), 90_000);
     for (const pid of waiting) assert.equal(isAlive(pid), false, `waiting init ${pid} is gone`);
     for (const pid of replicaPids) assert.equal(isAlive(pid), true, `replica ${pid} keeps running`);
   });

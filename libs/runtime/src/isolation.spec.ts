@@ -7,6 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import { waitFor } from '@tide/api/dist/testing';
 import { DEFAULT_CAPABILITY_MASK } from './init/capabilities';
 import { RuntimeError } from './runtime.types';
 import { RuntimeFixture } from './testing/runtime.fixture';
@@ -25,7 +26,7 @@ function statusField(log: string, field: string): string {
 const DEFAULT_CAPS_HEX = DEFAULT_CAPABILITY_MASK.toString(16).padStart(16, '0');
 const STATUS = 'grep -E "^(Uid|Gid|Groups|Cap...|NoNewPrivs):" /proc/self/status';
 
-describe('container isolation', { timeout: 120_000 }, () => {
+describe('container isolation', { timeout: 600_000 }, () => {
   let f: RuntimeFixture;
 
   before(async () => {
@@ -138,20 +139,15 @@ describe('container isolation', { timeout: 120_000 }, () => {
 
   it('keeps a fork bomb inside its pids limit; the host still spawns; stop and remove leave nothing', async () => {
     const limit = 24;
-    const spec = f.spec('forkbomb', 'bomb() { bomb | bomb & }; bomb; sleep 60', { limits: { cpuMillis: 200, memoryBytes: 64 * 2 ** 20, pids: limit } });
+    // Each bomb process forks the next two, then becomes a sleep holding its pid: the bomb fills
+    // the limit and stays there (busybox sh exits when a fork fails, so the classic bomb collapses
+    // once it hits the limit and leaves nothing to look at).
+    const spec = f.spec('forkbomb', 'bomb() { bomb | bomb & exec sleep 3600; }; bomb', { limits: { cpuMillis: 200, memoryBytes: 64 * 2 ** 20, pids: limit } });
     await f.start(spec);
-    // pids.current counts every task charged to the group, zombies included: the bomb's exited
-    // children stay charged until the container's PID 1 (busy in `sleep`) reaps them.
-    const read = (file: string) => fs.readFileSync(`${pidsDir(spec.id)}/${file}`, 'utf8');
-    let most = 0;
-    let refused = 0;
-    for (let i = 0; i < 20 && !(refused > 0 && i >= 5); i++) {
-      most = Math.max(most, Number(read('pids.current')));
-      refused = Number(/^max (\d+)$/m.exec(read('pids.events'))?.[1] ?? 0);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    assert.ok(refused > 0, 'the kernel refused forks at the limit');
-    assert.ok(most <= limit && most > limit / 2, `the container held ${most} tasks, limit ${limit}`);
+    const dir = pidsDir(spec.id);
+    assert.equal(fs.readFileSync(`${dir}/pids.max`, 'utf8').trim(), String(limit));
+    const held = await waitForPidsLimit(dir, limit);
+    assert.ok(held.every((tasks) => tasks <= limit), `the container held ${held.join(', ')} tasks, limit ${limit}`);
     assert.match(await f.logOf(spec.id, /can't fork/), /can't fork/, 'the bomb saw its forks fail');
     assert.equal(execFileSync('sh', ['-c', 'echo spawned'], { encoding: 'utf8' }).trim(), 'spawned', 'the host is unaffected');
     await f.runtime.stop(spec.id, 0);
@@ -160,6 +156,25 @@ describe('container isolation', { timeout: 120_000 }, () => {
     assert.equal(fs.existsSync(pidsDir(spec.id)), false, 'no cgroup left');
   });
 });
+
+/**
+ * Waits until the kernel has refused a fork of the group for its pids limit (pids.events "max"
+ * counts refusals, and a fork is refused only when the group is full), then answers pids.current
+ * read while waiting and ten times after. pids.current counts every task charged to the group,
+ * zombies included. Where the kernel keeps pids.peak (Linux 6.x), the high-water mark must be the
+ * limit exactly: reached, never passed.
+ */
+async function waitForPidsLimit(dir: string, limit: number): Promise<number[]> {
+  const read = (file: string) => fs.readFileSync(`${dir}/${file}`, 'utf8');
+  const held: number[] = [];
+  await waitFor(() => {
+    held.push(Number(read('pids.current')));
+    return Number(/^max (\d+)$/m.exec(read('pids.events'))?.[1] ?? 0) > 0;
+  }, { what: `a fork refused at the pids limit of ${limit}`, detail: () => `pids.current ${read('pids.current').trim()}, events ${read('pids.events').trim()}` });
+  for (let i = 0; i < 10; i++) held.push(Number(read('pids.current')));
+  if (fs.existsSync(`${dir}/pids.peak`)) assert.equal(Number(read('pids.peak')), limit, 'the group reached its limit and never passed it');
+  return held;
+}
 
 /** Host processes whose cgroup path names the container. */
 function processesInGroup(id: string): number[] {

@@ -2,6 +2,7 @@
 import { after, before, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { Replica, Service } from '@tide/api';
+import { waitFor } from '@tide/api/dist/testing';
 import { ClusterCache } from './cluster.cache';
 import { ObjectStore } from './object.store';
 import { TestEtcd, startTestEtcd } from './testing';
@@ -16,7 +17,7 @@ function replica(name: string, nodeName?: string): Replica {
 
 const service = (name: string): Service => ({ apiVersion: 'tide/v1', kind: 'Service', metadata: { name, namespace: 'default' }, spec: { replicas: 1, image: 'busybox' } });
 
-describe('ClusterCache and binding commits on etcd', { timeout: 60_000 }, () => {
+describe('ClusterCache and binding commits on etcd', { timeout: 180_000 }, () => {
   let etcd: TestEtcd;
   let store: ObjectStore;
   let cache: ClusterCache;
@@ -39,7 +40,7 @@ describe('ClusterCache and binding commits on etcd', { timeout: 60_000 }, () => 
     await store.update({ ...created, spec: { ...created.spec, nodeName: 'n2' } });
     const { revision } = await store.createAll([service('a'), service('b')]);
     await store.delete('Replica', 'default', 'listed');
-    await cache.waitFor(revision + 1);
+    await cache.waitFor(revision + 1, 60_000);
     assert.deepEqual(cache.replicasOn('n1'), []);
     assert.deepEqual(cache.replicasOn('n2').map((r) => r.metadata.name), ['moved']);
     assert.deepEqual(cache.list('Service').map((s) => s.metadata.name).sort(), ['a', 'b']);
@@ -60,7 +61,7 @@ describe('ClusterCache and binding commits on etcd', { timeout: 60_000 }, () => 
     assert.equal(first.committed, true);
     assert.equal(second.committed, false, 'the node record changed since revision 0');
     assert.equal((await store.get<Replica>('Replica', 'default', 'two'))?.spec.nodeName, undefined, 'nothing of the refused transaction is written');
-    await cache.waitFor(second.revision);
+    await cache.waitFor(second.revision, 60_000);
     assert.equal(cache.allocation('n9')?.revision, first.revision);
     assert.deepEqual(cache.allocation('n9')?.requested, { cpu: 1, memory: 1 });
     const again = await store.commitBindings([{ node: 'n9', expectedRevision: first.revision, requested: { cpu: 2, memory: 2 }, sequence: 2, replicas: [bind(one)] }]);
@@ -72,11 +73,11 @@ describe('ClusterCache and binding commits on etcd', { timeout: 60_000 }, () => 
     const unsubscribe = cache.onChange((change) => heard.push(change.kind));
     (cache as unknown as { watcher: { emit(event: string, error: Error): void } }).watcher.emit('error', new Error('required revision has been compacted'));
     const written = await store.create(service('during-resync'));
-    for (let i = 0; i < 50 && !cache.get('Service', 'default', 'during-resync'); i++) await new Promise((r) => setTimeout(r, 50));
+    // The relist fills the cache, then watches again, then tells its listeners: wait for all of it.
+    await waitFor(() => cache.get('Service', 'default', 'during-resync') && heard.includes('resync'), {
+      what: 'the service written while the watch was down in the cache, and listeners told of the relist', detail: () => heard.join(', ') });
     unsubscribe();
-    assert.ok(cache.get('Service', 'default', 'during-resync'), 'the service written while the watch was down is cached');
-    assert.ok(heard.includes('resync'));
-    await cache.waitFor(Number(written.metadata.resourceVersion));
+    await cache.waitFor(Number(written.metadata.resourceVersion), 60_000);
     assert.ok(cache.revision >= Number(written.metadata.resourceVersion));
   });
 });

@@ -3,7 +3,9 @@ import { after, before, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { Etcd3 } from 'etcd3';
 import { Service } from '@tide/api';
+import { waitFor } from '@tide/api/dist/testing';
 import { ConflictError } from './errors';
+import { ELECTION_NAME } from './keys';
 import { LeaderElection } from './leader.election';
 import { NodeLeases } from './node.leases';
 import { ObjectStore, WatchEvent } from './object.store';
@@ -13,7 +15,7 @@ function service(name: string, replicas = 1): Service {
   return { apiVersion: 'tide/v1', kind: 'Service', metadata: { name, namespace: 'default' }, spec: { replicas, image: 'busybox' } };
 }
 
-describe('ObjectStore on etcd', { timeout: 60_000 }, () => {
+describe('ObjectStore on etcd', { timeout: 180_000 }, () => {
   let etcd: TestEtcd;
   let store: ObjectStore;
 
@@ -52,37 +54,49 @@ describe('ObjectStore on etcd', { timeout: 60_000 }, () => {
     const watcher = await store.watch<Service>('Service', (e) => events.push(e));
     await store.create(service('w'));
     await store.delete('Service', 'default', 'w');
-    for (let i = 0; i < 50 && events.length < 2; i++) await new Promise((r) => setTimeout(r, 50));
+    await waitFor(() => events.length >= 2, { what: 'two watch events', detail: () => JSON.stringify(events.map((e) => e.type)) });
     await watcher.cancel();
     assert.deepEqual(events.map((e) => e.type), ['put', 'delete']);
   });
 
   it('expires a node lease without heartbeats and keeps it with them', async () => {
-    const leases = new NodeLeases(etcd.client, 2);
+    // The kept node's heartbeats come far more often than its 4 s lease needs, even on a loaded machine.
+    const leases = new NodeLeases(etcd.client, 4);
     await leases.grant('kept');
     await leases.grant('dropped');
-    for (let i = 0; i < 4; i++) {
-      await new Promise((r) => setTimeout(r, 1000));
-      assert.equal(await leases.renew('kept'), true);
+    const renewals: boolean[] = [];
+    let beating = true;
+    const heartbeats = (async () => {
+      while (beating) {
+        renewals.push(await leases.renew('kept'));
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    })();
+    try {
+      await waitFor(async () => !(await leases.alive()).has('dropped'), { what: 'the lease without heartbeats to expire' });
+      assert.ok((await leases.alive()).has('kept'), 'the lease with heartbeats is kept');
+    } finally {
+      beating = false;
+      await heartbeats;
+      leases.close();
     }
-    const alive = await leases.alive();
-    leases.close();
-    assert.ok(alive.has('kept'));
-    assert.ok(!alive.has('dropped'));
+    assert.ok(renewals.length > 0 && renewals.every(Boolean), `every heartbeat renewed the lease: ${renewals.join(', ')}`);
   });
 
   it('elects one leader of two and fails over when it resigns', async () => {
     const elected: string[] = [];
     const clients = [new Etcd3({ hosts: etcd.url }), new Etcd3({ hosts: etcd.url })];
-    const [one, two] = ['one', 'two'].map((id, i) => new LeaderElection(clients[i], id, { onElected: () => elected.push(id), onLost: () => undefined }, 2));
+    const [one, two] = ['one', 'two'].map((id, i) => new LeaderElection(clients[i], id, { onElected: () => elected.push(id), onLost: () => undefined }));
     one.start();
-    await new Promise((r) => setTimeout(r, 500));
+    await waitFor(() => one.isLeader, { what: 'the first candidate elected' });
     two.start();
-    await new Promise((r) => setTimeout(r, 1000));
+    // Once the second candidate's key is queued behind the leader's, etcd cannot elect it while the leader holds.
+    const candidates = async () => (await etcd.client.getAll().prefix(`election/${ELECTION_NAME}/`).keys()).length;
+    await waitFor(async () => (await candidates()) === 2, { what: 'two candidates queued' });
     assert.deepEqual(elected, ['one']);
     assert.ok(one.isLeader && !two.isLeader);
     await one.resign();
-    for (let i = 0; i < 50 && elected.length < 2; i++) await new Promise((r) => setTimeout(r, 100));
+    await waitFor(() => elected.length >= 2, { what: 'the second candidate elected', detail: () => elected.join(', ') });
     assert.deepEqual(elected, ['one', 'two']);
     await two.resign();
     clients.forEach((c) => c.close());

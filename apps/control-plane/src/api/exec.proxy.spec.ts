@@ -31,7 +31,7 @@ function openExec(port: number, path: string, upgrade = 'tide-exec'): Promise<Op
   });
 }
 
-describe('exec proxy', { timeout: 60_000 }, () => {
+describe('exec proxy', { timeout: 300_000 }, () => {
   let api: ApiHarness;
   let agent: StandInAgent;
 

@@ -7,7 +7,7 @@ import { registerServiceReplicaGauges } from '../monitoring/cluster.metrics';
 import { instrumentStore } from '../monitoring/store.instrumentation';
 import { ApiHarness, startApiHarness } from '../testing/api.harness';
 
-describe('monitoring routes', { timeout: 60_000 }, () => {
+describe('monitoring routes', { timeout: 300_000 }, () => {
   let api: ApiHarness;
 
   before(async () => {

@@ -4,7 +4,7 @@ import * as assert from 'node:assert/strict';
 import { DrainProgress, Node } from '@tide/api';
 import { ApiHarness, startApiHarness } from '../testing/api.harness';
 
-describe('node routes', { timeout: 60_000 }, () => {
+describe('node routes', { timeout: 300_000 }, () => {
   let api: ApiHarness;
 
   before(async () => {

@@ -24,7 +24,7 @@ const MANIFEST = {
   },
 };
 
-describe('autoscaler controller on a real etcd', { timeout: 60_000 }, () => {
+describe('autoscaler controller on a real etcd', { timeout: 300_000 }, () => {
   let etcd: TestEtcd;
   let store: ObjectStore;
   let clock = 1_000_000;
@@ -51,7 +51,7 @@ describe('autoscaler controller on a real etcd', { timeout: 60_000 }, () => {
 
   /** The service controller reads the cache: let it catch up with every write so far. */
   async function servicesSync(): Promise<void> {
-    await cache.waitFor(Number((await etcd.client.get('/tide/none').exec()).header.revision));
+    await cache.waitFor(Number((await etcd.client.get('/tide/none').exec()).header.revision), 60_000);
     await services.sync();
   }
 

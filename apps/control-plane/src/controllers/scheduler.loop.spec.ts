@@ -32,7 +32,7 @@ function replicasOf(svc: Service, count: number): Replica[] {
   }));
 }
 
-describe('scheduler loop with agents reporting', { timeout: 60_000 }, () => {
+describe('scheduler loop with agents reporting', { timeout: 300_000 }, () => {
   let etcd: TestEtcd;
   let store: ObjectStore;
   let cache: ClusterCache;
@@ -69,7 +69,7 @@ describe('scheduler loop with agents reporting', { timeout: 60_000 }, () => {
 
   async function settle(): Promise<void> {
     const { revision } = await store.list('Service');
-    await cache.waitFor(revision);
+    await cache.waitFor(revision, 60_000);
   }
 
   it('places on the node whose agent reported the image, and follows a change reported by heartbeat', async () => {

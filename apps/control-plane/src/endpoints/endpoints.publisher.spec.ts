@@ -1,10 +1,12 @@
 /**
- * The publisher against a real etcd: what every agent's stream receives, and how fast (the wire
- * encoding is libs/proto's agent.mapper.spec.ts).
+ * The publisher against a real etcd: what every agent's stream receives, in order (the wire
+ * encoding is libs/proto's agent.mapper.spec.ts). How fast a change reaches the agents is a timing
+ * target: a benchmark's, not this test's.
  */
 import { after, before, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { Node, PublishedEndpoints, Replica, Service, replicaTemplate } from '@tide/api';
+import { waitFor } from '@tide/api/dist/testing';
 import { ObjectStore } from '@tide/store';
 import { TestEtcd, startTestEtcd } from '@tide/store/dist/testing';
 import { EndpointsPublisher } from './endpoints.publisher';
@@ -18,7 +20,7 @@ describe('EndpointsPublisher', () => {
   let etcd: TestEtcd;
   let store: ObjectStore;
   let publisher: EndpointsPublisher;
-  const received: { at: number; message: PublishedEndpoints }[] = [];
+  const received: PublishedEndpoints[] = [];
 
   before(async () => {
     etcd = await startTestEtcd();
@@ -33,26 +35,20 @@ describe('EndpointsPublisher', () => {
   });
 
   async function next(count: number): Promise<PublishedEndpoints> {
-    const deadline = Date.now() + 5000;
-    while (received.length < count) {
-      if (Date.now() > deadline) throw new Error(`no endpoints message ${count} (got ${received.length})`);
-      await new Promise((resolve) => setTimeout(resolve, 5));
-    }
-    return received[count - 1].message;
+    await waitFor(() => received.length >= count, { what: `endpoints message ${count}`, detail: () => JSON.stringify(received) });
+    return received[count - 1];
   }
 
-  it('sends the current set at once, then each change within a second, and nothing when nothing changed', async () => {
+  it('sends the current set at once, then each change, and nothing when nothing changed', async () => {
     await store.create<Node>({ apiVersion: 'tide/v1', kind: 'Node', metadata: { name: 'node-1', namespace: 'default' }, spec: { address: '127.0.1.1' },
       status: { ready: true, capacity: { cpu: 1, memory: 1 }, allocatable: { cpu: 1, memory: 1 } } });
     await store.create(web);
     // An agent already watching gets the set once the publisher has read it...
     const early: PublishedEndpoints[] = [];
     publisher.watch({ node: 'node-2', write: (message) => early.push(message), end: () => undefined, on: () => undefined });
-    for (const deadline = Date.now() + 5000; !early.some((m) => m.ports.length > 0); await new Promise((resolve) => setTimeout(resolve, 5))) {
-      if (Date.now() > deadline) throw new Error('the publisher never read the web service');
-    }
+    await waitFor(() => early.some((m) => m.ports.length > 0), { what: 'the publisher reading the web service', detail: () => JSON.stringify(early) });
     // ...and one that starts watching now gets it at once.
-    publisher.watch({ node: 'node-1', write: (message) => received.push({ at: Date.now(), message }), end: () => undefined, on: () => undefined });
+    publisher.watch({ node: 'node-1', write: (message) => received.push(message), end: () => undefined, on: () => undefined });
     assert.equal(received.length, 1, 'the current set, written when the watch begins');
     const first = await next(1);
     assert.deepEqual(first.ports.map((p) => [p.service, p.publish, p.protocol, p.endpoints.length]), [['web', 18080, 'HTTP', 0]]);
@@ -62,18 +58,14 @@ describe('EndpointsPublisher', () => {
       spec: { service: 'web', templateHash: 'h', template: replicaTemplate(web), nodeName: 'node-1' },
       status: { phase: 'Running', ready: true, restartCount: 0, ip: '100.64.0.2' },
     };
-    const readyAt = Date.now();
     await store.create(replica);
     const second = await next(2);
     assert.deepEqual(second.ports[0].endpoints, [{ address: '100.64.0.2', port: 8080, replica: 'web-a', nodeName: 'node-1' }]);
-    assert.ok(received[1].at - readyAt < 1000, `pushed ${received[1].at - readyAt} ms after the change`);
 
     await store.mutate<Replica>('Replica', 'default', 'web-a', (r) => ({ ...r, status: { ...r.status!, restartCount: 1 } }));
-    const terminatingAt = Date.now();
     await store.mutate<Replica>('Replica', 'default', 'web-a', (r) => ({ ...r, metadata: { ...r.metadata, deletionTimestamp: new Date().toISOString() } }));
     const third = await next(3);
     assert.deepEqual(third.ports[0].endpoints, [], 'a replica marked for deletion leaves at once');
-    assert.ok(received[2].at - terminatingAt < 1000);
     assert.equal(received.length, 3, 'the restart count change alone sent nothing');
   });
 });

@@ -31,7 +31,7 @@ describe('parseClusterCidr', () => {
   it('refuses a malformed block', () => assert.throws(() => parseClusterCidr('100.64.0.1/16'), /host bits/));
 });
 
-describe('PodCidrAllocator on etcd', { timeout: 60_000 }, () => {
+describe('PodCidrAllocator on etcd', { timeout: 300_000 }, () => {
   let etcd: TestEtcd;
   before(async () => (etcd = await startTestEtcd()));
   after(async () => etcd?.stop());

@@ -2,6 +2,7 @@ import { after, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as grpc from '@grpc/grpc-js';
 import { NodeAssignments, PublishedEndpoints } from '@tide/api';
+import { waitFor } from '@tide/api/dist/testing';
 import {
   AgentServiceHandlers, HeartbeatRequest__Output, RegisterRequest__Output, StatusReport__Output,
   UsageReport__Output, loadAgentProto,
@@ -57,12 +58,8 @@ class FakeControlPlane {
   }
 }
 
-async function eventually(what: string, check: () => boolean, timeoutMs = 8000, logs: string[] = []): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; client log:\n${logs.join('\n')}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
+async function eventually(what: string, check: () => boolean, timeoutMs = 60_000, logs: string[] = []): Promise<void> {
+  await waitFor(check, { what, timeoutMs, detail: () => `client log:\n${logs.join('\n')}` });
 }
 
 describe('control-plane client', () => {
@@ -123,9 +120,9 @@ describe('control-plane client', () => {
     const receivedBefore = received.length;
     const endpointsBefore = endpoints.length;
     await controlPlane.listen(port);
-    await eventually('a registration after the outage', () => controlPlane.registrations.length > before, 15_000, logs);
-    await eventually('the desired set again', () => received.length > receivedBefore, 8000, logs);
-    await eventually('the endpoints again', () => endpoints.length > endpointsBefore, 8000, logs);
+    await eventually('a registration after the outage', () => controlPlane.registrations.length > before, 90_000, logs);
+    await eventually('the desired set again', () => received.length > receivedBefore, 60_000, logs);
+    await eventually('the endpoints again', () => endpoints.length > endpointsBefore, 60_000, logs);
   });
 
   it('sends its images on registration, and on a heartbeat only when they changed', async () => {

@@ -6,6 +6,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Registry } from 'prom-client';
 import { FrameType, encodeFrame, resizeFrame } from '@tide/api';
+import { waitFor } from '@tide/api/dist/testing';
 import { RuntimeError } from '@tide/runtime';
 import { openExec, readExec } from '../testing/exec.client';
 import { FakeImageService } from '../testing/fake.image.service';
@@ -74,14 +75,14 @@ describe('agent exec endpoint', () => {
   it('reports a process ended by a signal with the signal and no code', async () => {
     const { socket, head } = await upgraded('command=sleep&command=100');
     const reading = readExec(socket, head);
-    await waitUntil(() => runtime.execSessions.at(-1)?.argv.join(' ') === 'sleep 100');
+    await waitUntil(() => runtime.execSessions.at(-1)?.argv.join(' ') === 'sleep 100', 'the exec session of sleep 100');
     runtime.execSessions.at(-1)!.kill('SIGTERM');
     assert.deepEqual((await reading).exit, { code: null, signal: 'SIGTERM' });
   });
 
   it('kills the process when the client goes away before it exits', async () => {
     const { socket } = await upgraded('command=sleep&command=200');
-    await waitUntil(() => runtime.execSessions.at(-1)?.argv.join(' ') === 'sleep 200');
+    await waitUntil(() => runtime.execSessions.at(-1)?.argv.join(' ') === 'sleep 200', 'the exec session of sleep 200');
     const session = runtime.execSessions.at(-1)!;
     socket.destroy();
     assert.deepEqual(await session.exited, { code: null, signal: 'SIGKILL' });
@@ -107,7 +108,6 @@ describe('agent exec endpoint', () => {
   });
 });
 
-async function waitUntil(condition: () => boolean): Promise<void> {
-  for (let i = 0; i < 200 && !condition(); i++) await new Promise((resolve) => setTimeout(resolve, 10));
-  assert.ok(condition(), 'condition never held');
+async function waitUntil(condition: () => boolean, what: string): Promise<void> {
+  await waitFor(condition, { what });
 }

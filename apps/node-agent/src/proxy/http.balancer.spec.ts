@@ -4,6 +4,7 @@ import * as assert from 'node:assert/strict';
 import * as http from 'node:http';
 import * as net from 'node:net';
 import { Registry } from 'prom-client';
+import { waitFor } from '@tide/api/dist/testing';
 import { Answer, TestBackend, closedPort, request, startBackend, stopBackend } from '../testing/http.backends';
 import { BalancerMetrics } from './balancer.metrics';
 import { LoadBalancer, PortPlan } from './load.balancer';
@@ -53,13 +54,15 @@ describe('HTTP load balancer', () => {
 
   it('sends new requests to the replica with fewer outstanding ones', async () => {
     const agent = keepAlive();
-    const slow = request(published, '/slow?300', { agent });
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    const held = request(published, '/hold', { agent });
+    await waitFor(() => a.held + b.held === 1, { what: 'the held request at a replica' });
+    const [holder, idle] = a.held ? ['a', 'b'] : ['b', 'a'];
     const quick: string[] = [];
     for (let i = 0; i < 10; i++) quick.push((await request(published, '/quick', { agent })).body[0]);
-    const slowAnswer = await slow;
-    const idle = slowAnswer.body[0] === 'a' ? 'b' : 'a';
-    assert.equal(quick.join(''), idle.repeat(10), `while ${slowAnswer.body[0]} holds the slow request the others go to ${idle}`);
+    a.release();
+    b.release();
+    assert.equal((await held).body[0], holder);
+    assert.equal(quick.join(''), idle.repeat(10), `while ${holder} holds the slow request the others go to ${idle}`);
   });
 
   it('carries request and answer bodies whole: sized, chunked, large, and HEAD answers without one', async () => {
@@ -160,18 +163,21 @@ describe('HTTP load balancer', () => {
   it('lets in-flight requests to a removed replica finish, then sends it nothing and closes its idle connections', async () => {
     await balancer.apply(new Map([[published, plan(a.port, b.port)]]));
     const agent = keepAlive();
-    const inflight = Array.from({ length: 6 }, () => request(published, '/slow?200', { agent }));
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    const inflight = Array.from({ length: 6 }, () => request(published, '/hold', { agent }));
+    await waitFor(() => a.held + b.held === 6, { what: '6 requests held by the replicas', detail: () => `a ${a.held}, b ${b.held}` });
+    const onB = b.held;
+    assert.ok(onB > 0, 'b has requests in flight');
     const before = b.requests;
     await balancer.apply(new Map([[published, plan(a.port)]]));
+    a.release();
+    b.release();
     const answers = await Promise.all(inflight);
     assert.ok(answers.every((x) => x.status === 200), 'every in-flight request answered');
-    assert.ok(b.requests > before, 'b finished the requests it had');
+    assert.equal(b.requests - before, onB, 'b finished the requests it had');
     const after = b.requests;
     for (let i = 0; i < 10; i++) assert.equal((await request(published, '/', { agent })).body[0], 'a');
     assert.equal(b.requests, after);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    assert.equal(await openConnections(b.server), 0, 'no connection left to the removed replica');
+    await waitFor(async () => (await openConnections(b.server)) === 0, { what: 'no connection left to the removed replica' });
   });
 
   it('counts requests and latency per service and status code in the agent registry', async () => {

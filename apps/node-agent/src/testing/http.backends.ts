@@ -10,18 +10,31 @@ export interface TestBackend {
   connections: number;
   /** Requests answered so far. */
   requests: number;
+  /** Requests to /hold waiting for `release()`. */
+  held: number;
+  /** Answers every /hold request waiting now. */
+  release(): void;
 }
 
-/** Answers every request with its name and what it read ("name GET /path body"); /slow?ms waits first. */
+/**
+ * Answers every request with its name and what it read ("name GET /path body"); a request to /hold
+ * waits for `release()`, so a test can hold requests in flight as long as it needs.
+ */
 export async function startBackend(name: string): Promise<TestBackend> {
-  const backend: TestBackend = { name, port: 0, server: http.createServer(), connections: 0, requests: 0 };
+  const waiting: (() => void)[] = [];
+  const backend: TestBackend = {
+    name, port: 0, server: http.createServer(), connections: 0, requests: 0, held: 0,
+    release: () => {
+      backend.held = 0;
+      waiting.splice(0).forEach((answer) => answer());
+    },
+  };
   backend.server.on('connection', () => backend.connections++);
   backend.server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
-      const delay = req.url?.startsWith('/slow') ? Number(req.url.split('?')[1] ?? 200) : 0;
-      setTimeout(() => {
+      const answer = () => {
         backend.requests++;
         const body = Buffer.concat(chunks);
         if (req.url === '/chunked') {
@@ -30,7 +43,10 @@ export async function startBackend(name: string): Promise<TestBackend> {
           return;
         }
         res.end(`${name} ${req.method} ${req.url} ${body.length > 64 ? `${body.length} bytes` : body.toString()}`);
-      }, delay);
+      };
+      if (!req.url?.startsWith('/hold')) return answer();
+      backend.held++;
+      waiting.push(answer);
     });
   });
   await new Promise<void>((resolve) => backend.server.listen(0, '127.0.0.1', resolve));

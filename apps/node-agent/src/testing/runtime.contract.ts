@@ -17,7 +17,7 @@ export interface RuntimeUnderTest {
 }
 
 export function runtimeContract(name: string, create: () => Promise<RuntimeUnderTest>, exitNow?: (runtime: ContainerRuntime, id: string, code: number) => void): void {
-  describe(`ContainerRuntime contract: ${name}`, { timeout: 60_000 }, () => {
+  describe(`ContainerRuntime contract: ${name}`, { timeout: 300_000 }, () => {
     const run = Math.random().toString(36).slice(2, 7);
     let subject: RuntimeUnderTest | undefined;
     const spec = (id: string, argv: string[], extra: Partial<ContainerSpec> = {}): ContainerSpec => ({

@@ -10,6 +10,7 @@ import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { waitFor } from '@tide/api/dist/testing';
 import { ExecCall, attachStandInExec } from '../testing/stand-in.exec';
 import { TEST_HOME, TSCTL_MAIN, tsctl } from '../testing/run.tsctl';
 
@@ -60,7 +61,7 @@ describe('tsctl exec', () => {
     assert.equal((await exec([])).code, 2);
   });
 
-  it('-it on a real terminal: raw mode, sizes, resize, exit code, terminal restored', { timeout: 20_000 }, async () => {
+  it('-it on a real terminal: raw mode, sizes, resize, exit code, terminal restored', { timeout: 180_000 }, async () => {
     const flag = path.join(TEST_HOME, 'resize-now');
     // Inside the pty: fix the size, start tsctl (stdin explicitly the tty: a background job's stdin is
     // /dev/null otherwise), wait for the test's signal, resize (the kernel sends SIGWINCH), then
@@ -77,17 +78,14 @@ describe('tsctl exec', () => {
     const closed = new Promise((resolve) => child.on('close', resolve));
     let output = '';
     child.stdout.on('data', (chunk) => (output += chunk));
-    const waitFor = async (text: string) => {
-      for (let i = 0; i < 300 && !output.includes(text); i++) await new Promise((resolve) => setTimeout(resolve, 25));
-      assert.ok(output.includes(text), `never saw ${JSON.stringify(text)} in ${JSON.stringify(output)}`);
-    };
-    await waitFor('[tty=1 size=24x80]');
+    const shown = (text: string) => waitFor(() => output.includes(text), { what: `${JSON.stringify(text)} on the terminal`, detail: () => JSON.stringify(output) });
+    await shown('[tty=1 size=24x80]');
     child.stdin.write('abc'); // no newline: only a raw terminal passes it on at once
-    await waitFor('abc');
+    await shown('abc');
     fs.writeFileSync(flag, '');
-    await waitFor('[resized 40x100]');
+    await shown('[resized 40x100]');
     child.stdin.write('\x04'); // Ctrl-D: the stand-in's process exits 7
-    await waitFor('[exit=7]');
+    await shown('[exit=7]');
     await closed;
     assert.equal(calls.at(-1)?.stdin, 'abc\x04');
     assert.equal(calls.at(-1)?.resizes.at(-1), '40x100', 'stty may set rows and columns in two steps: the last size counts');

@@ -36,7 +36,8 @@ const revision = (n: number, image: string, env: Record<string, string>, age: nu
   apiVersion: 'tide/v1', kind: 'ServiceRevision', metadata: { name: `web-${n}`, namespace: 'default', creationTimestamp: new Date(Date.now() - age * 1000).toISOString() },
   spec: { service: 'web', revision: n, templateHash: `h${n}`, template: { image, env } },
 });
-const revisions = [revision(2, 'web:1', { A: '1' }, 1800), revision(3, 'web:1', { A: '2' }, 1200), revision(4, 'web:2', { A: '2' }, 600)];
+/** Made at each request, ages half a minute into their minute: "30m" however slowly tsctl starts. */
+const revisions = () => [revision(2, 'web:1', { A: '1' }, 1830), revision(3, 'web:1', { A: '2' }, 1230), revision(4, 'web:2', { A: '2' }, 630)];
 
 function standInApi(requests: string[]): http.Server {
   let step = 0;
@@ -49,7 +50,7 @@ function standInApi(requests: string[]): http.Server {
       const url = req.url ?? '';
       if (url.startsWith('/api/v1/services/web?')) return res.end(JSON.stringify(script[Math.min(step++, script.length - 1)]));
       if (url.startsWith('/api/v1/services/stuck?')) return res.end(JSON.stringify(web('stuck', 2, { updatedReplicas: 1, reason: 'ProgressDeadlineExceeded', message: STUCK_MESSAGE })));
-      if (url.startsWith('/api/v1/services/web/revisions?')) return res.end(JSON.stringify({ items: revisions }));
+      if (url.startsWith('/api/v1/services/web/revisions?')) return res.end(JSON.stringify({ items: revisions() }));
       if (url.startsWith('/api/v1/services/web/rollback?')) {
         const wanted = JSON.parse(body).revision as number | undefined;
         if (wanted === 9) {

@@ -3,6 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as http from 'node:http';
 import { PassThrough } from 'node:stream';
+import { waitFor } from '@tide/api/dist/testing';
 import { ExecCall, attachStandInExec } from '../testing/stand-in.exec';
 import { execPath, openExec, runExecSession } from './exec.client';
 import { ExecRequest, TerminalSize } from './exec.types';
@@ -50,10 +51,10 @@ describe('exec client', () => {
   it('holds the terminal raw for the session, sends resizes, and restores it at the exit', async () => {
     const terminal = new FakeTerminal();
     const { session, stdin, shown } = await start('term', terminal);
-    await until(() => shown().includes('[tty=1 size=30x90]'));
+    await until(() => shown().includes('[tty=1 size=30x90]'), 'the terminal size on the screen');
     assert.deepEqual(terminal.modes, [true]);
     terminal.listeners.forEach((listener) => listener({ rows: 50, cols: 120 }));
-    await until(() => shown().includes('[resized 50x120]'));
+    await until(() => shown().includes('[resized 50x120]'), 'the resize on the screen');
     stdin.write('ls\r\x04');
     assert.deepEqual(await session, { code: 7, signal: null });
     assert.deepEqual(terminal.modes, [true, false]);
@@ -71,7 +72,6 @@ describe('exec client', () => {
   });
 });
 
-async function until(condition: () => boolean): Promise<void> {
-  for (let i = 0; i < 200 && !condition(); i++) await new Promise((resolve) => setTimeout(resolve, 10));
-  assert.ok(condition(), 'condition never held');
+async function until(condition: () => boolean, what: string): Promise<void> {
+  await waitFor(condition, { what });
 }

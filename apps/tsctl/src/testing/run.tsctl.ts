@@ -16,9 +16,10 @@ export interface Run {
   stderr: string;
 }
 
+/** The time limit only ends a hung run: a loaded machine may take seconds to start Node. */
 export function tsctl(args: string[], input?: string): Promise<Run> {
   return new Promise((resolve) => {
-    const child = execFile(process.execPath, [TSCTL_MAIN, ...args], { env: { ...process.env, HOME: TEST_HOME }, timeout: 15_000 }, (error, stdout, stderr) =>
+    const child = execFile(process.execPath, [TSCTL_MAIN, ...args], { env: { ...process.env, HOME: TEST_HOME }, timeout: 120_000 }, (error, stdout, stderr) =>
       resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr }));
     child.stdin?.end(input ?? '');
   });

@@ -10,6 +10,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as http from 'node:http';
+import { waitFor } from '@tide/api/dist/testing';
 import { BUSYBOX_REF, ensureBusyboxImage } from '../image/busybox.image';
 import { ensureNodeImage } from '../image/node.image';
 import { createImageService } from '../image/image.service';
@@ -33,7 +34,7 @@ EXPOSE 8080
 CMD ["cat", "/app/run.txt"]
 `;
 
-describe('Dockerfile builds', { timeout: 180_000 }, () => {
+describe('Dockerfile builds', { timeout: 600_000 }, () => {
   let work: string;
   let context: string;
   let runtime: LinuxRuntime;
@@ -153,15 +154,14 @@ describe('Dockerfile builds', { timeout: 180_000 }, () => {
     started.push(id);
     const port = 18670; // this part's test port
     await runtime.start({ id, hostname: 'web-test', image: 'web:1', argv: [], env: { PORT: String(port) }, limits: {}, labels: {} });
-    let answer = '';
-    for (let i = 0; i < 50 && !answer; i++) {
-      answer = await new Promise<string>((resolve) => {
-        http.get(`http://127.0.0.1:${port}/`, (res) => {
-          let body = '';
-          res.on('data', (c) => (body += c)).on('end', () => resolve(body));
-        }).on('error', () => setTimeout(() => resolve(''), 100));
-      });
-    }
+    // The server listens a moment after the start: wait for its first answer.
+    const answer = await waitFor(() => new Promise<string | undefined>((resolve) => {
+      const request = http.get(`http://127.0.0.1:${port}/`, { timeout: 5000 }, (res) => {
+        let body = '';
+        res.on('data', (c) => (body += c)).on('end', () => resolve(body));
+      }).on('error', () => resolve(undefined));
+      request.on('timeout', () => request.destroy());
+    }), { what: `an answer on port ${port}` });
     assert.equal(answer, 'hello from web-test\n');
     assert.ok(info.layers.length >= 3);
   });

@@ -8,6 +8,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { waitFor } from '@tide/api/dist/testing';
 import { ensureBusyboxImage } from '../image/busybox.image';
 import { LinuxRuntime } from '../linux.runtime';
 import { ContainerSpec } from '../runtime.types';
@@ -39,11 +40,10 @@ const memoryGroup = (pid: number) => /:memory:(.*)/.exec(fs.readFileSync(`/proc/
 const warmGroups = (agent = process.pid) => (V1 ? fs.readdirSync('/sys/fs/cgroup/memory/tide').filter((g) => g.startsWith(`_warm-${agent}-`)) : []);
 
 async function until(condition: () => boolean, what: string): Promise<void> {
-  for (let i = 0; i < 200 && !condition(); i++) await new Promise((r) => setTimeout(r, 25));
-  assert.ok(condition(), what);
+  await waitFor(condition, { what });
 }
 
-describe('warm pool', { timeout: 120_000 }, () => {
+describe('warm pool', { timeout: 600_000 }, () => {
   let dir: string;
   const runtimes: LinuxRuntime[] = [];
   const started: string[] = [];
@@ -135,7 +135,7 @@ describe('warm pool', { timeout: 120_000 }, () => {
     await r.close();
     assert.deepEqual(waitingInits(), []);
     assert.deepEqual(warmGroups(), [], 'their cgroups are removed');
-    await until(() => openFds() === fdsBefore, `file descriptors back to ${fdsBefore} (now ${openFds()})`);
+    await waitFor(() => openFds() === fdsBefore, { what: `file descriptors back to ${fdsBefore}`, detail: () => `${openFds()} open` });
   });
 
   it('an agent that dies takes its waiting inits with it, not its started containers', async () => {
@@ -152,7 +152,7 @@ describe('warm pool', { timeout: 120_000 }, () => {
         console.log(JSON.stringify({ container: info.pid, waiting }));
         process.kill(process.pid, 'SIGKILL');
       })();`;
-    const agent = spawnSync(process.execPath, ['-e', `const fs = require('node:fs'); ${script}`], { encoding: 'utf8', timeout: 30_000 });
+    const agent = spawnSync(process.execPath, ['-e', `const fs = require('node:fs'); ${script}`], { encoding: 'utf8', timeout: 90_000 });
     const { container, waiting } = JSON.parse(agent.stdout) as { container: number; waiting: number[] };
     assert.equal(agent.signal, 'SIGKILL');
     assert.equal(waiting.length, 1, 'the agent had refilled its pool');

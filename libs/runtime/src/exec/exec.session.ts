@@ -115,6 +115,9 @@ function runWorker(target: ExecTarget, data: ExecWorkerData, io: ExecIo, childFd
 function session(process: ProcessHandle, io: ExecIo, rawExit: Promise<{ code: number | null; signal: string | null }>): ExecSession {
   const exited = rawExit.then(async (exit) => {
     await Promise.race([io.drained, sleep(DRAIN_GRACE_MS)]);
+    // A starved event loop runs the grace timer before it polls the pipes: one poll phase first, so
+    // that output already waiting in them is read, not destroyed with them.
+    await new Promise((resolve) => setImmediate(resolve));
     io.destroy();
     process.close();
     return exit;

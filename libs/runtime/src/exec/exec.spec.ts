@@ -6,6 +6,7 @@
 import { after, before, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
+import { waitFor } from '@tide/api/dist/testing';
 import { DEFAULT_CAPABILITY_MASK } from '../init/capabilities';
 import { ExecOptions, ExecSession, RuntimeError } from '../runtime.types';
 import { RuntimeFixture } from '../testing/runtime.fixture';
@@ -33,16 +34,14 @@ async function finish(session: ExecSession, input?: string): Promise<Finished> {
 }
 
 /** Reads a terminal's output until it matches. */
-async function until(read: () => string, pattern: RegExp): Promise<string> {
-  for (let i = 0; i < 100 && !pattern.test(read()); i++) await new Promise((r) => setTimeout(r, 50));
-  assert.match(read(), pattern);
-  return read();
+function until(read: () => string, pattern: RegExp): Promise<string> {
+  return waitFor(() => pattern.test(read()) && read(), { what: `${pattern} on the terminal`, detail: () => JSON.stringify(read()) });
 }
 
 const openFds = () => fs.readdirSync('/proc/self/fd').length;
 const DEFAULT_CAPS_HEX = DEFAULT_CAPABILITY_MASK.toString(16).padStart(16, '0');
 
-describe('exec', { timeout: 120_000 }, () => {
+describe('exec', { timeout: 600_000 }, () => {
   let f: RuntimeFixture;
   let running: string;
   let asApp: string;
@@ -138,8 +137,8 @@ describe('exec', { timeout: 120_000 }, () => {
       assert.match(out.stdout, /done/);
       assert.equal(fs.existsSync(`/proc/${session.pid}`), false, 'the exec process is gone');
     }
-    await new Promise((r) => setTimeout(r, 100)); // worker threads finish closing their handles
-    assert.equal(openFds(), fds);
+    // Worker threads close their handles after the session ends: a leak never comes back down.
+    await waitFor(() => openFds() === fds, { what: `open fds back to ${fds}`, detail: () => `${openFds()} open` });
   });
 
   it('refuses an unknown or exited container with NotFound', async () => {

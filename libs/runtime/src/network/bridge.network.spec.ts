@@ -10,10 +10,12 @@ import * as http from 'node:http';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { cidrContains, parseCidr, parseIPv4 } from '@tide/api';
+import { waitFor } from '@tide/api/dist/testing';
 import { ensureBusyboxImage } from '../image/busybox.image';
 import { LinuxRuntime } from '../linux.runtime';
 import { ContainerSpec, RuntimeError } from '../runtime.types';
 import { BridgeSettings, bridgeSettings, hostVethNameFor, ruleTag } from './bridge.settings';
+import { logMatching } from '../testing/runtime.fixture';
 import { run } from './network.command';
 import { setUpNodeNetwork, tearDownNodeNetwork } from './node.network';
 
@@ -35,7 +37,7 @@ function httpGet(url: string): Promise<string> {
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 
-describe('bridge networking', { timeout: 120_000 }, () => {
+describe('bridge networking', { timeout: 600_000 }, () => {
   let dir: string;
   let stateDir: string;
   let settings: BridgeSettings;
@@ -52,15 +54,7 @@ describe('bridge networking', { timeout: 120_000 }, () => {
     return on.start(s);
   }
 
-  async function logOf(id: string, until: RegExp): Promise<string> {
-    const file = path.join(stateDir, 'containers', id, 'log');
-    for (let i = 0; i < 200; i++) {
-      const text = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '';
-      if (until.test(text)) return text;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    return fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '(no log)';
-  }
+  const logOf = (id: string, until: RegExp) => logMatching(path.join(stateDir, 'containers', id, 'log'), until);
 
   before(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tide-net-'));
@@ -94,7 +88,7 @@ describe('bridge networking', { timeout: 120_000 }, () => {
     assert.ok(server.ip && cidrContains(parseCidr(SLICE), parseIPv4(server.ip)), `an address of ${SLICE}: ${server.ip}`);
     assert.notEqual(server.ip, settings.gateway);
     const client = await start(spec('cli', `cat /etc/hosts; ip -4 -o addr show eth0; ip route;
-      for i in $(seq 50); do wget -q -O - http://${server.ip}:8080/ && break; sleep 0.1; done; echo DONE`));
+      for i in $(seq 300); do wget -q -O - http://${server.ip}:8080/ && break; sleep 0.1; done; echo DONE`));
     assert.notEqual(client.ip, server.ip);
     const log = await logOf(client.id, /DONE/);
     assert.match(log, /^hello-from-srv$/m, log);
@@ -105,11 +99,8 @@ describe('bridge networking', { timeout: 120_000 }, () => {
 
   it('is reachable from the host by its address', async () => {
     const server = await start(spec('host-reach', 'mkdir /www; echo reached > /www/index.html; httpd -f -p 8081 -h /www'));
-    let body = '';
-    for (let i = 0; i < 50 && body === ''; i++) {
-      body = await httpGet(`http://${server.ip}:8081/`).catch(() => '');
-      if (body === '') await new Promise((r) => setTimeout(r, 100));
-    }
+    // httpd listens a moment after the start: wait for its first answer.
+    const body = await waitFor(async () => (await httpGet(`http://${server.ip}:8081/`).catch(() => '')) || undefined, { what: `an answer from ${server.ip}:8081` });
     assert.equal(body.trim(), 'reached');
   });
 

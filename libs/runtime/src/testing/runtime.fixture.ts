@@ -5,6 +5,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { waitFor } from '@tide/api/dist/testing';
 import { BUSYBOX_REF, ensureBusyboxImage } from '../image/busybox.image';
 import { dir, file, tarBytes } from '../image/image.testing';
 import { ImageStore } from '../image/image.store';
@@ -45,15 +46,9 @@ export class RuntimeFixture {
     return this.runtime.start(spec);
   }
 
-  /** The container's log once it matches `until` (or after 5 s, whatever it holds then). */
+  /** The container's log once it matches `until`; fails, showing the log, if it never does. */
   async logOf(id: string, until: RegExp): Promise<string> {
-    const file = path.join(this.dir, 'state/containers', id, 'log');
-    for (let i = 0; i < 100; i++) {
-      const text = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '';
-      if (until.test(text)) return text;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    return fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '';
+    return logMatching(path.join(this.dir, 'state/containers', id, 'log'), until);
   }
 
   /** Runs `script` to its end and answers its output. */
@@ -90,4 +85,13 @@ export class RuntimeFixture {
     await this.runtime.close(); // the warm pool's inits and their cgroups
     fs.rmSync(this.dir, { recursive: true, force: true });
   }
+}
+
+/** A container log file once it matches `until` (generous deadline); the error shows what it held. */
+export function logMatching(file: string, until: RegExp): Promise<string> {
+  const read = () => (fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '');
+  return waitFor(() => {
+    const text = read();
+    return until.test(text) ? text : undefined;
+  }, { what: `${until} in ${file}`, detail: () => JSON.stringify(read().slice(-2000)) });
 }
