@@ -53,7 +53,7 @@ describe('scheduler loop with agents reporting', { timeout: 60_000 }, () => {
     await cache.start();
     leases = new NodeLeases(etcd.client, 10);
     const events = new EventRecorder(store, 'test');
-    server = new AgentGrpcServer(store, leases, events, new PodCidrAllocator('100.64.128.0/18', new PodCidrClaims(etcd.client)), 1000, cache, new EndpointsPublisher(store));
+    server = new AgentGrpcServer(store, leases, events, new PodCidrAllocator('100.64.128.0/18', new PodCidrClaims(etcd.client)), 1000, cache, new EndpointsPublisher(cache));
     await server.listen(`127.0.0.1:${GRPC_PORT}`);
     agent = new (loadAgentProto().tide.v1.AgentService)(`127.0.0.1:${GRPC_PORT}`, grpc.credentials.createInsecure()) as unknown as AgentServiceClient;
     loop = new SchedulerLoop(store, cache, events, new ControlPlaneMetrics());

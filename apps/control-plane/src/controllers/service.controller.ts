@@ -28,7 +28,9 @@ export class ServiceController {
     const byService = new Map<string, Replica[]>();
     for (const replica of replicas) {
       const key = `${replica.metadata.namespace}/${replica.spec.service}`;
-      byService.set(key, [...(byService.get(key) ?? []), replica]);
+      const own = byService.get(key);
+      if (own) own.push(replica);
+      else byService.set(key, [replica]);
     }
     for (const service of services) {
       const key = `${service.metadata.namespace}/${service.metadata.name}`;

@@ -4,7 +4,7 @@ import * as assert from 'node:assert/strict';
 import * as grpc from '@grpc/grpc-js';
 import { Node, Replica, Service, replicaTemplate } from '@tide/api';
 import { AgentServiceClient, Endpoints, Endpoints__Output, loadAgentProto } from '@tide/proto';
-import { ObjectStore } from '@tide/store';
+import { ClusterCache, ObjectStore } from '@tide/store';
 import { TestEtcd, startTestEtcd } from '@tide/store/dist/testing';
 import { EndpointsPublisher } from './endpoints.publisher';
 
@@ -16,6 +16,7 @@ const web: Service = {
 describe('EndpointsPublisher', () => {
   let etcd: TestEtcd;
   let store: ObjectStore;
+  let cache: ClusterCache;
   let publisher: EndpointsPublisher;
   let server: grpc.Server;
   let client: AgentServiceClient;
@@ -24,7 +25,9 @@ describe('EndpointsPublisher', () => {
   before(async () => {
     etcd = await startTestEtcd();
     store = new ObjectStore(etcd.client);
-    publisher = new EndpointsPublisher(store);
+    cache = new ClusterCache(etcd.client);
+    await cache.start();
+    publisher = new EndpointsPublisher(cache);
     await publisher.start();
     const proto = loadAgentProto();
     server = new grpc.Server();
@@ -39,6 +42,7 @@ describe('EndpointsPublisher', () => {
   after(async () => {
     client?.close();
     await publisher?.close();
+    await cache?.stop();
     server?.forceShutdown();
     await etcd?.stop();
   });
