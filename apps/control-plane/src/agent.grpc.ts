@@ -130,6 +130,8 @@ export class AgentGrpcServer {
   /** Which streams a change concerns: a replica's node (before and after), or every node for slices. */
   private changed(change: CacheChange): void {
     if (change.kind === 'Replica') {
+      // Status reports are most replica changes and leave every assignment as it was.
+      if (sameAssignment(change.previous, change.current)) return;
       if (change.previous?.spec.nodeName) this.dirty.add(change.previous.spec.nodeName);
       if (change.current?.spec.nodeName) this.dirty.add(change.current.spec.nodeName);
     } else if (change.kind === 'resync' || (change.kind === 'Node' && sliceOf(change.previous) !== sliceOf(change.current))) {
@@ -210,6 +212,13 @@ export function toAssignment(replica: Replica): Assignment {
       ...(t.probes ? { probes: toProbes(t.probes) } : {}),
     },
   };
+}
+
+/** What push() sends for a replica is the same before and after (where, whether, and what it runs). */
+function sameAssignment(previous: Replica | undefined, current: Replica | undefined): boolean {
+  if (!previous || !current) return false;
+  const sent = (r: Replica) => `${r.spec.nodeName ?? ''}|${r.spec.templateHash}|${r.metadata.deletionTimestamp ? 1 : 0}|${r.status?.lastExit?.reason === 'NodeLost' ? 1 : 0}`;
+  return sent(previous) === sent(current);
 }
 
 function sliceOf(node: Node | undefined): string {

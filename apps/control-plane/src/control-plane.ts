@@ -66,7 +66,9 @@ export class ControlPlane {
       { name: 'scheduler', periodMs: 500, run: () => scheduler.cycle() },
       { name: 'nodes', periodMs: 1000, run: () => nodes.sync() },
       { name: 'drain', periodMs: 1000, run: () => drains.sync() },
-      { name: 'consolidation', periodMs: 2000, run: () => consolidation.sync() },
+      // Not kicked: a node must stay the candidate for --consolidation-delay-seconds anyway, and a pass
+      // (a what-if placement of the lightest nodes' replicas) is too dear to repeat on every change.
+      { name: 'consolidation', periodMs: 2000, run: () => consolidation.sync(), kicked: false },
       { name: 'autoscaler', periodMs: 1000, run: () => autoscaler.sync(), kicked: false },
     ]);
     this.runner = runner;
