@@ -5,7 +5,7 @@
 import * as path from 'node:path';
 import { INestApplication, Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { ClusterCache, Etcd3, EtcdSupervisor, LeaderElection, NodeLeases, ObjectStore, PodCidrClaims, Watcher } from '@tide/store';
+import { ClusterCache, Etcd3, EtcdSupervisor, LeaderElection, NodeLeases, ObjectStore, PodCidrClaims, createEtcdClient } from '@tide/store';
 import { AgentGrpcServer } from './agent-service/agent.grpc';
 import { attachExecProxy } from './api/exec.proxy';
 import { AppModule } from './app.module';
@@ -37,43 +37,45 @@ export class ControlPlane {
   private runner?: LeaderRunner;
   private leases?: NodeLeases;
   private cache?: ClusterCache;
-  private readonly watchers: Watcher[] = [];
+  private stopLatencyMetric?: () => void;
   private endExecSessions?: () => void;
 
   constructor(private readonly config: ControlPlaneConfig) {}
 
   async start(): Promise<void> {
     const hosts = await this.startEtcd();
-    this.client = new Etcd3({ hosts });
+    this.client = createEtcdClient(hosts);
     const metrics = new ControlPlaneMetrics();
     const store = instrumentStore(new ObjectStore(this.client), metrics.etcdDuration);
     const usage = new UsageCache();
-    registerServiceReplicaGauges(metrics, store);
     const events = new EventRecorder(store, `control-plane/${this.config.id}`);
     this.leases = new NodeLeases(this.client, this.config.nodeLeaseSeconds);
     // Every instance keeps the cache: the agents' endpoint reads it too, not only the leader's loops.
     const cache = new ClusterCache(this.client, (line) => this.logger.warn(line));
     this.cache = cache;
     await cache.start();
+    registerServiceReplicaGauges(metrics, cache);
     const services = new ServiceController(store, events, cache);
     const scheduler = new SchedulerLoop(store, cache, events, metrics);
-    const nodes = new NodeLifecycleController(store, this.leases, events, this.config.nodeGraceSeconds, cache);
-    const drains = new DrainController(store, events);
-    const consolidation = new ConsolidationController(store, events, this.config.consolidation);
-    const autoscaler = new AutoscalerController(store, events, usage, new AutoscalerMetrics(metrics));
+    const nodes = new NodeLifecycleController(store, events, this.config.nodeGraceSeconds, cache);
+    const drains = new DrainController(store, events, cache);
+    const consolidation = new ConsolidationController(store, events, this.config.consolidation, cache);
+    const autoscaler = new AutoscalerController(store, events, usage, new AutoscalerMetrics(metrics), cache);
     const runner = new LeaderRunner([
       { name: 'services', periodMs: 1000, run: () => services.sync() },
       { name: 'scheduler', periodMs: 500, run: () => scheduler.cycle() },
       { name: 'nodes', periodMs: 1000, run: () => nodes.sync() },
       { name: 'drain', periodMs: 1000, run: () => drains.sync() },
-      { name: 'consolidation', periodMs: 2000, run: () => consolidation.sync() },
+      // Not kicked: a node must stay the candidate for --consolidation-delay-seconds anyway, and a pass
+      // (a what-if placement of the lightest nodes' replicas) is too dear to repeat on every change.
+      { name: 'consolidation', periodMs: 2000, run: () => consolidation.sync(), kicked: false },
       { name: 'autoscaler', periodMs: 1000, run: () => autoscaler.sync(), kicked: false },
     ]);
     this.runner = runner;
     cache.onChange((change) => change.kind !== 'Allocation' && runner.kick());
-    this.watchers.push(await watchSchedulingLatency(metrics, store, () => this.election?.isLeader ?? false));
+    this.stopLatencyMetric = watchSchedulingLatency(metrics, cache, () => this.election?.isLeader ?? false);
     const podCidrs = new PodCidrAllocator(this.config.podCidr, new PodCidrClaims(this.client));
-    this.endpoints = new EndpointsPublisher(store);
+    this.endpoints = new EndpointsPublisher(cache);
     await this.endpoints.start();
     this.grpc = new AgentGrpcServer({
       store, cache, leases: this.leases, events, podCidrs, endpoints: this.endpoints, usage,
@@ -86,7 +88,7 @@ export class ControlPlane {
     });
     this.election.start();
     this.app = await NestFactory.create(AppModule.forCluster({
-      store, metrics, usage, isLeader: () => this.election?.isLeader ?? false, kick: () => runner.kick(),
+      store, cache, metrics, usage, isLeader: () => this.election?.isLeader ?? false, kick: () => runner.kick(),
     }), { logger: ['error', 'warn', 'log'] });
     this.endExecSessions = attachExecProxy(this.app.getHttpServer(), store);
     await this.app.listen(this.config.listen.port, this.config.listen.host);
@@ -108,8 +110,8 @@ export class ControlPlane {
   async stop(): Promise<void> {
     this.runner?.stop();
     await this.election?.resign();
+    this.stopLatencyMetric?.();
     await this.cache?.stop();
-    for (const watcher of this.watchers) await watcher.cancel().catch(() => undefined);
     this.endExecSessions?.();
     await this.app?.close();
     await this.endpoints?.close();

@@ -52,7 +52,8 @@ export class HollowNode {
   private readonly timers: NodeJS.Timeout[] = [];
   private reportTimer?: NodeJS.Timeout;
   private assigned: Assignment[] = [];
-  private readonly seen = new Set<string>();
+  /** Replica key → when it "started" (its first assignment): a real container's start time does not move. */
+  private readonly seen = new Map<string, string>();
   private closed = false;
   errors = 0;
 
@@ -98,7 +99,7 @@ export class HollowNode {
     for (const replica of assignments.replicas) {
       const key = `${replica.namespace}/${replica.name}`;
       if (this.seen.has(key)) continue;
-      this.seen.add(key);
+      this.seen.set(key, new Date().toISOString());
       changed = true;
       this.options.onAssigned(key, now);
     }
@@ -108,8 +109,9 @@ export class HollowNode {
   private report(): void {
     this.reportTimer = undefined;
     if (this.closed) return;
-    const startedAt = new Date().toISOString();
-    const replicas = this.assigned.map((r) => ({ namespace: r.namespace, name: r.name, phase: 'Running', ready: true, restartCount: 0, startedAt }));
+    const replicas = this.assigned.map((r) => ({
+      namespace: r.namespace, name: r.name, phase: 'Running', ready: true, restartCount: 0, startedAt: this.seen.get(`${r.namespace}/${r.name}`),
+    }));
     this.client.ReportStatus({ nodeName: this.options.name, replicas, gone: [] }, this.deadline(), (error) => {
       if (error && !this.closed) this.errors++;
     });

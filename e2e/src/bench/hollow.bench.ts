@@ -5,7 +5,8 @@
  * when every replica has reached its node's assignment stream (created, scheduled, committed to
  * etcd, pushed), and when the API says every replica is Running (the agents' reports applied).
  * Reference in the same run: the scheduling library alone placing the same replicas on the same
- * nodes (what the control plane adds is etcd, gRPC and the loops).
+ * nodes (what the control plane adds is etcd, gRPC and the loops). `control_plane_rss_mb` is the
+ * control plane process's peak resident memory over the run (VmHWM; its etcd child not included).
  * Options: --nodes N (100) --replicas M (2000) --services S (10) --base-port P (19170: HTTP P, gRPC
  * P+1, etcd P+2/P+3) --timeout SECONDS (300) --control-plane MAIN.js (another build's, to compare) --json.
  */
@@ -92,6 +93,14 @@ class ControlPlaneProcess {
     return (await response.json()) as T;
   }
 
+  /** Peak resident set of the control plane process so far, in MiB (VmHWM in /proc/PID/status). */
+  peakRssMb(): number {
+    const status = fs.readFileSync(`/proc/${this.child?.pid}/status`, 'utf8');
+    const kib = /^VmHWM:\s+(\d+) kB$/m.exec(status);
+    if (!kib) throw new Error(`no VmHWM in /proc/${this.child?.pid}/status`);
+    return Math.round(Number(kib[1]) / 1024);
+  }
+
   logTail(): string {
     const file = path.join(this.dir, 'control-plane.log');
     return fs.existsSync(file) ? fs.readFileSync(file, 'utf8').slice(-3000) : '';
@@ -164,6 +173,7 @@ async function run(options: Options, cp: ControlPlaneProcess, agents: HollowNode
     scheduling_cycles: await metric(cp, 'tide_scheduler_cycle_duration_seconds_count'),
     scheduling_conflicts: await metric(cp, 'tide_scheduler_attempts_total{result="conflict"}'),
     agent_errors: agents.reduce((sum, a) => sum + a.errors, 0),
+    control_plane_rss_mb: cp.peakRssMb(),
     library_placements_per_sec: libraryRate(options, wanted),
   };
 }

@@ -1,27 +1,33 @@
 /**
- * An informer over what the control plane's loops read (Services, Replicas, Nodes, node allocation
- * records), kept in memory: one list of each at one etcd revision, then ONE watch of the whole
- * /tide/v1/ prefix from the next revision. One watch delivers every change in revision order, so
- * after each watch response the cache is a consistent snapshot of etcd at `revision` (separate
- * watches per kind would each be ordered, but not with each other, and the scheduler's binding
- * guard needs replicas and allocation records from the same instant: node.allocations.ts).
+ * An informer over what the control plane reads (Services, Replicas, Nodes, node allocation
+ * records, node liveness keys), kept in memory: every prefix listed in bounded pages at one etcd
+ * revision (paged.range.ts), then ONE watch from the next revision. One watch delivers every change
+ * in revision order, so after each watch response the cache is a consistent snapshot of etcd at
+ * `revision` (separate watches per kind would each be ordered, but not with each other, and the
+ * scheduler's binding guard needs replicas and allocation records from the same instant:
+ * node.allocations.ts). The watch covers the whole keyspace, not only /tide/v1/: then every etcd
+ * revision reaches the cache (the leader election's keys live outside /tide/v1/), which is what lets
+ * `fresh()` wait for "everything written so far" without the wait hanging on a revision it never sees.
  * A watch that fails for good (etcd compacted the revision it would resume from, or cancelled it)
  * is replaced by a fresh list and watch; listeners then hear `resync`.
  */
 import { Etcd3, IKeyValue, IWatchResponse, Watcher } from 'etcd3';
 import { Kind, Node, Replica, Service } from '@tide/api';
-import { PLURAL, ROOT } from './keys';
+import { LEASE_PREFIX, PLURAL, ROOT } from './keys';
 import { ALLOCATION_PREFIX, NodeAllocation } from './node.allocations';
 import { decodeObject } from './object.store';
+import { rangeAll } from './paged.range';
 
 export type CachedKind = 'Service' | 'Replica' | 'Node';
 type Cached = { Service: Service; Replica: Replica; Node: Node };
+export type CachedObject<K extends CachedKind> = Cached[K];
 
 export type CacheChange =
   | { kind: 'Service'; previous?: Service; current?: Service }
   | { kind: 'Replica'; previous?: Replica; current?: Replica }
   | { kind: 'Node'; previous?: Node; current?: Node }
   | { kind: 'Allocation'; node: string }
+  | { kind: 'Lease'; node: string; alive: boolean }
   | { kind: 'resync' };
 
 const KINDS: CachedKind[] = ['Service', 'Replica', 'Node'];
@@ -31,6 +37,8 @@ export class ClusterCache {
   private objects = new Map<CachedKind, Map<string, Service | Replica | Node>>();
   private allocations = new Map<string, NodeAllocation>();
   private byNode = new Map<string, Map<string, Replica>>();
+  private byService = new Map<string, Map<string, Replica>>();
+  private leases = new Set<string>();
   private readonly listeners = new Set<(change: CacheChange) => void>();
   private waiters: { revision: number; resolve: () => void }[] = [];
   private watcher?: Watcher;
@@ -64,8 +72,28 @@ export class ClusterCache {
     return [...(this.byNode.get(node)?.values() ?? [])];
   }
 
+  /** Replicas of one Service (`spec.service` in the namespace), indexed as the watch goes. */
+  replicasOf(namespace: string, service: string): Replica[] {
+    return [...(this.byService.get(`${namespace}/${service}`)?.values() ?? [])];
+  }
+
   allocation(node: string): NodeAllocation | undefined {
     return this.allocations.get(node);
+  }
+
+  /** Nodes whose liveness key (node.leases.ts) exists: their lease has not expired. */
+  aliveNodes(): Set<string> {
+    return new Set(this.leases);
+  }
+
+  /**
+   * Resolves once the cache holds everything etcd had committed when this was called (one
+   * single-key read for etcd's revision, then a wait for the watch): a list route that answers from
+   * the cache after this shows the caller's own writes, as a read from etcd would.
+   */
+  async fresh(timeoutMs = 5000): Promise<void> {
+    const response = await this.client.kv.range({ key: Buffer.from(ROOT), limit: 1, keys_only: true });
+    await this.waitFor(Number(response.header.revision), timeoutMs);
   }
 
   /** Hears every change after it is applied; returns the unsubscribe function. */
@@ -91,25 +119,30 @@ export class ClusterCache {
   }
 
   private async relist(): Promise<void> {
-    const first = await this.client.getAll().prefix(prefixOf('Service')).exec();
-    const revision = Number(first.header.revision);
-    const lists = await Promise.all([
-      ...['Replica', 'Node'].map((kind) => this.client.getAll().prefix(prefixOf(kind as Kind)).revision(revision).exec()),
-      this.client.getAll().prefix(ALLOCATION_PREFIX).revision(revision).exec(),
-    ]);
+    const first = await rangeAll(this.client, prefixOf('Service'));
+    const revision = first.revision;
+    const others = await Promise.all([...['Replica', 'Node'].map((kind) => prefixOf(kind as Kind)), ALLOCATION_PREFIX, LEASE_PREFIX]
+      .map((prefix) => rangeAll(this.client, prefix, { revision })));
+    if (this.stopped) return;
     this.objects = new Map(KINDS.map((kind) => [kind, new Map()]));
     this.allocations = new Map();
     this.byNode = new Map();
-    for (const kv of [...first.kvs, ...lists.flatMap((list) => list.kvs)]) this.apply('put', kv, false);
+    this.byService = new Map();
+    this.leases = new Set();
+    for (const list of [first, ...others]) for (const kv of list.kvs) this.apply('put', kv, false);
     this.revision = revision;
-    await this.watchFrom(revision + 1);
+    // The state is a consistent snapshot at `revision` already: listeners may read it now; the
+    // watch from the next revision brings every change after it.
     this.notify({ kind: 'resync' });
     this.release();
+    await this.watchFrom(revision + 1);
   }
 
   private async watchFrom(revision: number): Promise<void> {
     await this.watcher?.cancel().catch(() => undefined);
-    const watcher = await this.client.watch().prefix(ROOT).startRevision(String(revision)).create();
+    const watcher = await this.client.watch().prefix('').startRevision(String(revision)).create();
+    // Stopped while the watch was being created (a relist after a failure): it must not outlive stop().
+    if (this.stopped) return void (await watcher.cancel().catch(() => undefined));
     this.watcher = watcher;
     watcher.on('data', (response: IWatchResponse) => {
       if (watcher !== this.watcher) return;
@@ -140,6 +173,13 @@ export class ClusterCache {
 
   private apply(type: 'put' | 'delete', kv: IKeyValue, notify: boolean): void {
     const key = kv.key.toString();
+    if (key.startsWith(LEASE_PREFIX)) {
+      const node = key.slice(LEASE_PREFIX.length);
+      if (type === 'delete') this.leases.delete(node);
+      else this.leases.add(node);
+      if (notify) this.notify({ kind: 'Lease', node, alive: type === 'put' });
+      return;
+    }
     if (key.startsWith(ALLOCATION_PREFIX)) {
       const node = key.slice(ALLOCATION_PREFIX.length);
       if (type === 'delete') this.allocations.delete(node);
@@ -148,7 +188,7 @@ export class ClusterCache {
       return;
     }
     const kind = KINDS.find((k) => key.startsWith(prefixOf(k)));
-    if (!kind) return; // events, leases, leader, pod CIDR claims: not cached
+    if (!kind) return; // events, revisions, the election, pod CIDR claims: not cached
     const id = key.slice(prefixOf(kind).length);
     const map = this.objects.get(kind)!;
     const previous = map.get(id);
@@ -160,14 +200,9 @@ export class ClusterCache {
   }
 
   private index(id: string, previous: Replica | undefined, current: Replica | undefined): void {
-    const before = previous?.spec.nodeName;
-    const after = current?.spec.nodeName;
-    if (before && before !== after) this.byNode.get(before)?.delete(id);
-    if (after) {
-      let onNode = this.byNode.get(after);
-      if (!onNode) this.byNode.set(after, (onNode = new Map()));
-      onNode.set(id, current!);
-    }
+    reindex(this.byNode, id, previous?.spec.nodeName, current?.spec.nodeName, current);
+    const serviceOf = (r: Replica | undefined) => (r ? `${r.metadata.namespace}/${r.spec.service}` : undefined);
+    reindex(this.byService, id, serviceOf(previous), serviceOf(current), current);
   }
 
   private notify(change: CacheChange): void {
@@ -185,5 +220,19 @@ export class ClusterCache {
     if (ready.length === 0) return;
     this.waiters = this.waiters.filter((w) => w.revision > this.revision);
     for (const waiter of ready) waiter.resolve();
+  }
+}
+
+/** Moves `id` from the `before` bucket to the `after` one (either may be absent); drops empty buckets. */
+function reindex(buckets: Map<string, Map<string, Replica>>, id: string, before: string | undefined, after: string | undefined, current: Replica | undefined): void {
+  if (before && before !== after) {
+    const bucket = buckets.get(before);
+    bucket?.delete(id);
+    if (bucket?.size === 0) buckets.delete(before);
+  }
+  if (after && current) {
+    let bucket = buckets.get(after);
+    if (!bucket) buckets.set(after, (bucket = new Map()));
+    bucket.set(id, current);
   }
 }

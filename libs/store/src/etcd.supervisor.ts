@@ -5,7 +5,8 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Etcd3 } from 'etcd3';
+import { noop } from 'cockatiel';
+import { createEtcdClient } from './etcd.client';
 
 export interface EtcdSupervisorOptions {
   dataDir: string;
@@ -63,7 +64,9 @@ export class EtcdSupervisor {
 }
 
 export async function waitHealthy(url: string, timeoutMs: number): Promise<void> {
-  const client = new Etcd3({ hosts: url, dialTimeout: 1000 });
+  // No breaker or retries: this loop is the retry, and a breaker opened by the refusals of an etcd
+  // still starting would keep refusing for a while after it is up.
+  const client = createEtcdClient(url, { dialTimeout: 1000, faultHandling: { host: () => noop, global: noop } });
   const deadline = Date.now() + timeoutMs;
   try {
     for (;;) {

@@ -8,3 +8,5 @@ export * from './leader.election';
 export * from './pod-cidr.claims';
 export * from './node.allocations';
 export * from './cluster.cache';
+export * from './paged.range';
+export * from './etcd.client';

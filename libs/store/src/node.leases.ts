@@ -5,6 +5,7 @@
  */
 import { Etcd3, Lease } from 'etcd3';
 import { LEASE_PREFIX, leaseKey } from './keys';
+import { rangeAll } from './paged.range';
 
 export class NodeLeases {
   private readonly leases = new Map<string, Lease>();
@@ -35,10 +36,10 @@ export class NodeLeases {
     }
   }
 
-  /** Nodes whose liveness key exists right now. */
+  /** Nodes whose liveness key exists right now (read in pages; the control plane's loops ask its cache). */
   async alive(): Promise<Set<string>> {
-    const keys = await this.client.getAll().prefix(LEASE_PREFIX).keys();
-    return new Set(keys.map((key) => key.slice(LEASE_PREFIX.length)));
+    const { kvs } = await rangeAll(this.client, LEASE_PREFIX, { keysOnly: true });
+    return new Set(kvs.map((kv) => kv.key.toString().slice(LEASE_PREFIX.length)));
   }
 
   close(): void {

@@ -8,8 +8,16 @@ import { AnyObject, Kind, canonicalJson } from '@tide/api';
 import { AlreadyExistsError, ConflictError, NotFoundError } from './errors';
 import { kindPrefix, objectKey } from './keys';
 import { NodeBindings, allocationKey, replicaKeyOf } from './node.allocations';
+import { rangePages } from './paged.range';
 
 export type WatchEvent<T> = { type: 'put'; object: T } | { type: 'delete'; key: string };
+
+export interface ListScope {
+  /** Only objects whose name starts with this (within the namespace given). */
+  namePrefix?: string;
+  /** Keys per etcd response (default DEFAULT_PAGE_SIZE). */
+  pageSize?: number;
+}
 
 function keyOf(object: AnyObject): string {
   return objectKey(object.kind, object.metadata.namespace, object.metadata.name);
@@ -35,9 +43,29 @@ export class ObjectStore {
     return response.kvs.length ? decodeObject<T>(response.kvs[0]) : undefined;
   }
 
-  async list<T extends AnyObject>(kind: T['kind'], namespace?: string): Promise<{ items: T[]; revision: number }> {
-    const response = await this.client.getAll().prefix(kindPrefix(kind, namespace)).exec();
-    return { items: response.kvs.map((kv) => decodeObject<T>(kv)), revision: Number(response.header.revision) };
+  /**
+   * The objects of a kind (of one namespace; with `namePrefix`, only those whose name starts with
+   * it), read in bounded pages at one revision (paged.range.ts). The control plane's loops and
+   * list routes read the ClusterCache instead: this is for what it does not hold (events,
+   * revisions) and for tools, always scoped as narrowly as the caller can.
+   */
+  async list<T extends AnyObject>(kind: T['kind'], namespace?: string, scope: ListScope = {}): Promise<{ items: T[]; revision: number }> {
+    const items: T[] = [];
+    let revision = 0;
+    for await (const page of this.pages<T>(kind, namespace, scope)) {
+      for (const item of page.items) items.push(item);
+      revision = page.revision;
+    }
+    return { items, revision };
+  }
+
+  /** Like list, one page at a time: a caller that filters keeps only what it wants in memory. */
+  async *pages<T extends AnyObject>(kind: T['kind'], namespace?: string, scope: ListScope = {}): AsyncGenerator<{ items: T[]; revision: number }> {
+    if (scope.namePrefix !== undefined && namespace === undefined && kind !== 'Node') throw new Error(`${kind}: a name prefix needs a namespace`);
+    const prefix = kindPrefix(kind, namespace) + (scope.namePrefix ?? '');
+    for await (const page of rangePages(this.client, prefix, { pageSize: scope.pageSize })) {
+      yield { items: page.kvs.map((kv) => decodeObject<T>(kv)), revision: page.revision };
+    }
   }
 
   async create<T extends AnyObject>(object: T): Promise<T> {

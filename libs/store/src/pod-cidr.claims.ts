@@ -6,6 +6,7 @@
  */
 import { Etcd3 } from 'etcd3';
 import { ROOT } from './keys';
+import { rangeAll } from './paged.range';
 
 export const POD_CIDR_PREFIX = `${ROOT}podcidrs/`;
 
@@ -17,9 +18,9 @@ export function podCidrKey(cidr: string): string {
 export class PodCidrClaims {
   constructor(private readonly client: Etcd3) {}
 
-  /** Every claimed slice → the node holding it. */
+  /** Every claimed slice → the node holding it (read in pages at one revision). */
   async list(): Promise<Map<string, string>> {
-    const response = await this.client.getAll().prefix(POD_CIDR_PREFIX).exec();
+    const response = await rangeAll(this.client, POD_CIDR_PREFIX);
     return new Map(response.kvs.map((kv) => [kv.key.toString().slice(POD_CIDR_PREFIX.length).replace('_', '/'), kv.value.toString()]));
   }
 

@@ -4,6 +4,7 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Etcd3 } from 'etcd3';
+import { createEtcdClient } from './etcd.client';
 import { EtcdSupervisor } from './etcd.supervisor';
 
 export async function freePort(): Promise<number> {
@@ -29,7 +30,7 @@ export async function startTestEtcd(): Promise<TestEtcd> {
   const peerPort = await freePort();
   const supervisor = new EtcdSupervisor({ dataDir: path.join(dir, 'data'), clientPort, peerPort, logFile: path.join(dir, 'etcd.log') });
   await supervisor.start();
-  const client = new Etcd3({ hosts: supervisor.url });
+  const client = createEtcdClient(supervisor.url);
   return {
     url: supervisor.url,
     client,

@@ -4,7 +4,7 @@
  * after a move); a change of the node slices goes to every stream. A stream gets a message only when
  * its set or the slices changed, and a new stream gets the current set at once.
  */
-import { NodeAssignments, canonicalJson } from '@tide/api';
+import { NodeAssignments, Replica, canonicalJson } from '@tide/api';
 import { CacheChange, ClusterCache } from '@tide/store';
 import { AgentStream } from './agent.stream';
 import { desiredAssignments } from './desired.assignments';
@@ -63,6 +63,8 @@ export class AssignmentsPublisher {
   /** Which streams a change concerns: a replica's node (before and after), or every node for slices. */
   private changed(change: CacheChange): void {
     if (change.kind === 'Replica') {
+      // Status reports are most replica changes and leave every assignment as it was.
+      if (sameAssignment(change.previous, change.current)) return;
       if (change.previous?.spec.nodeName) this.dirty.add(change.previous.spec.nodeName);
       if (change.current?.spec.nodeName) this.dirty.add(change.current.spec.nodeName);
     } else if (this.slices.invalidatedBy(change)) {
@@ -109,4 +111,11 @@ export class AssignmentsPublisher {
     state.slicesVersion = slices.version;
     stream.write({ replicas, revision: this.cache.revision, nodes: slices.slices.filter((slice) => slice.nodeName !== stream.node) });
   }
+}
+
+/** What a node's set holds of a replica is the same before and after (where, whether, and what it runs). */
+function sameAssignment(previous: Replica | undefined, current: Replica | undefined): boolean {
+  if (!previous || !current) return false;
+  const sent = (r: Replica) => `${r.spec.nodeName ?? ''}|${r.spec.templateHash}|${r.metadata.deletionTimestamp ? 1 : 0}|${r.status?.lastExit?.reason === 'NodeLost' ? 1 : 0}`;
+  return sent(previous) === sent(current);
 }

@@ -5,7 +5,7 @@
 import * as http from 'node:http';
 import { Readable } from 'node:stream';
 import { Node, NodeResult } from '@tide/api';
-import { ObjectStore } from '@tide/store';
+import { ClusterCache } from '@tide/store';
 
 export interface AgentTarget {
   node: string;
@@ -20,9 +20,10 @@ export function agentOf(node: Node): AgentTarget {
   return { node: node.metadata.name, address: node.spec.address, port: node.spec.agentPort ?? DEFAULT_AGENT_PORT };
 }
 
-/** Agents of the Ready nodes, by node name. */
-export async function readyAgents(store: ObjectStore): Promise<AgentTarget[]> {
-  const nodes = (await store.list<Node>('Node')).items.filter((n) => n.status?.ready);
+/** Agents of the Ready nodes, by node name (from the cache, once it has seen every committed write). */
+export async function readyAgents(cache: ClusterCache): Promise<AgentTarget[]> {
+  await cache.fresh();
+  const nodes = cache.list('Node').filter((n) => n.status?.ready);
   return nodes.map(agentOf).sort((a, b) => a.node.localeCompare(b.node));
 }
 

@@ -5,6 +5,7 @@ import {
 import type { Response } from 'express';
 import { Readable } from 'node:stream';
 import { Node, Replica, Service } from '@tide/api';
+import { CachedKind, CachedObject, ClusterCache } from '@tide/store';
 import { ApplyResult, ApplyValidationError, applyDocuments } from './apply.service';
 import { scaleService } from '../controllers/service.scale';
 import { deleteRevisions } from '../controllers/revision.history';
@@ -38,7 +39,7 @@ export class ApiController {
 
   @Get('services')
   async services(@Query('namespace') namespace?: string): Promise<{ items: Service[] }> {
-    return { items: (await this.store.list<Service>('Service', namespaceOf(namespace))).items };
+    return { items: await this.cached('Service', namespaceOf(namespace)) };
   }
 
   @Get('services/:name')
@@ -70,7 +71,9 @@ export class ApiController {
 
   @Get('replicas')
   async replicas(@Query('namespace') namespace?: string, @Query('service') service?: string): Promise<{ items: Replica[] }> {
-    const items = (await this.store.list<Replica>('Replica', namespaceOf(namespace))).items;
+    const ns = namespaceOf(namespace);
+    if (service && ns) return { items: sortByKey(await this.freshCache().then((cache) => cache.replicasOf(ns, service))) };
+    const items = await this.cached('Replica', ns);
     return { items: service ? items.filter((r) => r.spec.service === service) : items };
   }
 
@@ -104,13 +107,31 @@ export class ApiController {
 
   @Get('nodes')
   async nodes(): Promise<{ items: Node[] }> {
-    return { items: (await this.store.list<Node>('Node')).items };
+    return { items: await this.cached('Node') };
+  }
+
+  /** The cache once it has seen every write committed before this request (a caller's own apply included). */
+  private async freshCache(): Promise<ClusterCache> {
+    await this.cluster.cache.fresh();
+    return this.cluster.cache;
+  }
+
+  /** A kind's objects from the cache (of one namespace when given), in key order as etcd lists them. */
+  private async cached<K extends CachedKind>(kind: K, namespace?: string): Promise<CachedObject<K>[]> {
+    const items = (await this.freshCache()).list(kind);
+    return sortByKey(namespace === undefined || kind === 'Node' ? items : items.filter((o) => o.metadata.namespace === namespace));
   }
 
   @Get('nodes/:name')
   async node(@Param('name') name: string): Promise<Node> {
     return found(await this.store.get<Node>('Node', 'default', name), `node "${name}"`);
   }
+}
+
+/** etcd's order (namespace, then name), which the API answered in when it listed etcd. */
+export function sortByKey<T extends { metadata: { namespace: string; name: string } }>(items: T[]): T[] {
+  const key = (o: T) => `${o.metadata.namespace}/${o.metadata.name}`;
+  return items.sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
 }
 
 function notFound(what: string, namespace?: string): NotFoundException {

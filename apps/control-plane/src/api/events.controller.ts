@@ -31,8 +31,7 @@ export class EventsController {
     @Query('watch') watch?: string,
   ): Promise<void> {
     const filter: EventFilter = { namespace: namespace === 'all' ? undefined : namespace || 'default', kind, name };
-    const { items, revision } = await this.cluster.store.list<TideEvent>('Event', filter.namespace);
-    const recorded = items.filter((e) => matches(e, filter)).sort((a, b) => a.spec.timestamp.localeCompare(b.spec.timestamp));
+    const { recorded, revision } = await this.recorded(filter);
     if (watch !== '1' && watch !== 'true') return void res.json({ items: recorded });
     res.writeHead(200, { 'Content-Type': 'application/x-ndjson', 'Cache-Control': 'no-cache' });
     const send = (event: TideEvent) => res.write(`${JSON.stringify({ type: 'ADDED', object: event })}\n`);
@@ -43,5 +42,21 @@ export class EventsController {
     const stop = () => void watcher.cancel().catch(() => undefined);
     if (res.destroyed) stop(); // the client left while the watch was being set up
     else res.on('close', stop);
+  }
+
+  /**
+   * The matching events, oldest first, and the revision they were read at. Events are not cached
+   * and grow without bound, so they are read in pages and only the matches are kept; an event's
+   * name starts with its object's name (events.recorder.ts), so a name narrows the etcd range too.
+   */
+  private async recorded(filter: EventFilter): Promise<{ recorded: TideEvent[]; revision: number }> {
+    const recorded: TideEvent[] = [];
+    let revision = 0;
+    const scope = filter.name && filter.namespace ? { namePrefix: `${filter.name}.` } : {};
+    for await (const page of this.cluster.store.pages<TideEvent>('Event', filter.namespace, scope)) {
+      for (const event of page.items) if (matches(event, filter)) recorded.push(event);
+      revision = page.revision;
+    }
+    return { recorded: recorded.sort((a, b) => a.spec.timestamp.localeCompare(b.spec.timestamp)), revision };
   }
 }

@@ -48,7 +48,7 @@ export class ImagesController {
   /** One row per ref and id with the nodes that have it; nodes that did not answer are listed in `errors`. */
   @Get()
   async list(): Promise<{ items: ClusterImage[]; errors: NodeResult[] }> {
-    const agents = await readyAgents(this.cluster.store);
+    const agents = await readyAgents(this.cluster.cache);
     const results = await onEveryAgent(agents, (agent) => agentJson<{ items: NodeImage[] }>(agent, 'GET', '/v1/images', { idleTimeoutMs: LIST_TIMEOUT_MS }));
     const items = mergeNodeImages(results.filter((r) => r.ok).map((r) => ({ node: r.node, images: r.value?.items ?? [] })));
     return { items, errors: results.filter((r) => !r.ok).map(({ node, ok, error, status }) => ({ node, ok, error, status })) };
@@ -83,14 +83,15 @@ export class ImagesController {
   }
 
   private async agents(): Promise<AgentTarget[]> {
-    const agents = await readyAgents(this.cluster.store);
+    const agents = await readyAgents(this.cluster.cache);
     if (agents.length === 0) throw new ServiceUnavailableException({ error: 'no node is Ready: start one ("tsctl up") or wait until it registers', details: [] });
     return agents;
   }
 
   private async replicasUsing(ref: string): Promise<Replica[]> {
     const wanted = normalizeImageReference(ref);
-    const replicas = (await this.cluster.store.list<Replica>('Replica')).items;
+    await this.cluster.cache.fresh();
+    const replicas = this.cluster.cache.list('Replica');
     return replicas.filter((r) => !r.metadata.deletionTimestamp && normalizeImageReference(r.spec.template.image) === wanted);
   }
 }

@@ -3,7 +3,7 @@
  * agents' resource usage (GET /api/v1/usage/nodes, /api/v1/usage/replicas[?namespace=NS|all]).
  */
 import { Controller, Get, Inject, Query } from '@nestjs/common';
-import { Node, NodeUsage, ReplicaUsage } from '@tide/api';
+import { NodeUsage, ReplicaUsage } from '@tide/api';
 import { PrometheusTargetGroup, prometheusTargets } from '../monitoring/prometheus.discovery';
 import { CLUSTER, ClusterContext } from './cluster.context';
 
@@ -14,7 +14,8 @@ export class MonitoringController {
   /** The http_sd_config answer: a JSON list of target groups. */
   @Get('discovery/prometheus')
   async prometheus(): Promise<PrometheusTargetGroup[]> {
-    return prometheusTargets((await this.cluster.store.list<Node>('Node')).items);
+    await this.cluster.cache.fresh();
+    return prometheusTargets(this.cluster.cache.list('Node'));
   }
 
   @Get('usage/nodes')

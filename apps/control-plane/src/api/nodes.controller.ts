@@ -4,7 +4,7 @@
  * `GET .../drain` reports how far it has come.
  */
 import { Controller, Delete, Get, HttpCode, Inject, NotFoundException, Param, Post } from '@nestjs/common';
-import { DrainProgress, Node, Replica } from '@tide/api';
+import { DrainProgress, Node } from '@tide/api';
 import { NotFoundError } from '@tide/store';
 import { drainProgress } from '../controllers/drain.progress';
 import { EventRecorder } from '../controllers/events.recorder';
@@ -72,7 +72,8 @@ export class NodesController {
   }
 
   private async progressOf(node: Node): Promise<DrainProgress> {
-    return drainProgress(node, (await this.cluster.store.list<Replica>('Replica')).items);
+    await this.cluster.cache.fresh();
+    return drainProgress(node, this.cluster.cache.list('Replica'));
   }
 
   /** Applies `edit` (false: nothing to change) and records an event when the node changed. */

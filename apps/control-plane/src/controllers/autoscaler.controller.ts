@@ -5,18 +5,19 @@
  * controller creates replicas or drains them gracefully), record each change as an Event with the
  * numbers behind it, and keep `status.autoscale` for `tsctl describe`.
  *
- * Level-triggered: every pass re-reads the Services and Replicas. The recommendation history is in
+ * Level-triggered: every pass re-reads the Services and Replicas, from the control plane's cache. The recommendation history is in
  * memory; when it is lost (a new leader, or this instance was not leading for a while) each service
  * starts over, seeded conservatively (see ServiceAutoscaler): no scale-down for one down window.
  */
 import { Logger } from '@nestjs/common';
 import { AutoscaleDecision, AutoscaleStatus, Replica, Service, canonicalJson } from '@tide/api';
 import { Decision, ResolvedPolicy, ServiceAutoscaler, decisionText, resolvePolicy } from '@tide/autoscaler';
-import { NotFoundError, ObjectStore } from '@tide/store';
+import { ClusterCache, NotFoundError, ObjectStore } from '@tide/store';
 import { AutoscalerMetrics } from '../monitoring/autoscaler.metrics';
 import { LoadSource, readLoad } from './autoscaler.load';
 import { EventRecorder } from './events.recorder';
 import { scaleService } from './service.scale';
+
 /** A pass later than this after the previous one means the history has a hole: start over. */
 const HISTORY_GAP_MS = 5000;
 const STATUS_EVERY_MS = 5000;
@@ -39,6 +40,7 @@ export class AutoscalerController {
     private readonly events: EventRecorder,
     private readonly load: LoadSource,
     private readonly metrics: AutoscalerMetrics,
+    private readonly cache: ClusterCache,
     private readonly now: () => number = Date.now,
   ) {}
 
@@ -46,17 +48,17 @@ export class AutoscalerController {
     const now = this.now();
     if (this.lastPassMs !== undefined && now - this.lastPassMs > HISTORY_GAP_MS) this.tracked.clear();
     this.lastPassMs = now;
-    const services = (await this.store.list<Service>('Service')).items;
-    const replicas = (await this.store.list<Replica>('Replica')).items;
+    // Decide from a view that holds every write committed so far (our own scale and status included).
+    await this.cache.fresh();
     const seen = new Set<string>();
-    for (const service of services) {
+    for (const service of this.cache.list('Service')) {
       const key = `${service.metadata.namespace}/${service.metadata.name}`;
       if (!service.spec.autoscale) {
         if (service.status?.autoscale) await this.clearStatus(service);
         continue;
       }
       seen.add(key);
-      const own = replicas.filter((r) => r.metadata.namespace === service.metadata.namespace && r.spec.service === service.metadata.name);
+      const own = this.cache.replicasOf(service.metadata.namespace, service.metadata.name);
       await this.syncService(key, service, own, now).catch((error: Error) => this.logger.warn(`${key}: ${error.message}`));
     }
     for (const key of this.tracked.keys()) {

@@ -83,7 +83,7 @@ describe('autoscaler controller on a real etcd', { timeout: 300_000 }, () => {
   it('panics to what the load needs, records why, keeps status; a new leader waits a whole down window before scaling in', async () => {
     await applyDocuments(store, [MANIFEST]);
     assert.equal((await service()).spec.replicas, 1, 'starts at minReplicas');
-    const leader = new AutoscalerController(store, events, usage, autoscalerMetrics, () => clock);
+    const leader = new AutoscalerController(store, events, usage, autoscalerMetrics, cache, () => clock);
     await servicesSync();
     for (let i = 0; i < 3; i++) await second(leader, () => 0.05); // one replica at its 50% target
     assert.equal((await service()).spec.replicas, 1);
@@ -106,7 +106,7 @@ describe('autoscaler controller on a real etcd', { timeout: 300_000 }, () => {
     assert.equal((await service()).spec.replicas, 6);
 
     // The load falls to one replica's worth; a new leader takes over with no history.
-    const next = new AutoscalerController(store, events, usage, autoscalerMetrics, () => clock);
+    const next = new AutoscalerController(store, events, usage, autoscalerMetrics, cache, () => clock);
     const counts: number[] = [];
     for (let i = 0; i < 25; i++) {
       await second(next, (n) => 0.05 / n);
@@ -127,7 +127,7 @@ describe('autoscaler controller on a real etcd', { timeout: 300_000 }, () => {
     const valid = validateDocument({ ...MANIFEST, metadata: { name: 'manual', namespace: 'auto' } }, 0);
     assert.ok(valid.ok);
     await store.create(valid.object);
-    const controller = new AutoscalerController(store, events, usage, autoscalerMetrics, () => clock);
+    const controller = new AutoscalerController(store, events, usage, autoscalerMetrics, cache, () => clock);
     // A user scales to 3 between the read and the write: the guarded write refuses, the user's 3 stays.
     const { scaleService } = await import('./service.scale');
     await scaleService(store, 'auto', 'manual', 3);

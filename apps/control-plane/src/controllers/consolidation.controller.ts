@@ -6,8 +6,8 @@
  * before it is marked, so a cluster in motion is left alone. It gives up on a node when a replica
  * cannot be placed (the cluster needs the room after all) or when consolidation is turned off.
  */
-import { Node, Replica, Service } from '@tide/api';
-import { NotFoundError, ObjectStore } from '@tide/store';
+import { Node, Replica } from '@tide/api';
+import { ClusterCache, NotFoundError, ObjectStore } from '@tide/store';
 import { findConsolidation } from './consolidation.plan';
 import { EventRecorder } from './events.recorder';
 import { isTerminating } from './service.plan';
@@ -25,16 +25,19 @@ export class ConsolidationController {
     private readonly store: ObjectStore,
     private readonly events: EventRecorder,
     private readonly settings: ConsolidationSettings,
+    private readonly cache: ClusterCache,
     private readonly now: () => number = Date.now,
   ) {}
 
+  /** Reads the cache (once it holds every write committed so far): a pass lists nothing from etcd. */
   async sync(): Promise<void> {
-    const nodes = (await this.store.list<Node>('Node')).items;
-    const replicas = (await this.store.list<Replica>('Replica')).items;
+    await this.cache.fresh();
+    const nodes = this.cache.list('Node');
+    const replicas = this.cache.list('Replica');
     const active = nodes.find((n) => n.spec.drain?.reason === 'Consolidation');
     if (active) return this.watch(active, replicas);
     if (!this.settings.enabled) return;
-    const services = (await this.store.list<Service>('Service')).items;
+    const services = this.cache.list('Service');
     const found = findConsolidation(nodes, replicas, services);
     if (!found) return void (this.candidate = undefined);
     if (this.candidate?.node !== found.node) return void (this.candidate = { node: found.node, since: this.now() });

@@ -5,7 +5,7 @@
  * it knows is the Node's marker and the replicas' `spec.replaces`, so a restart mid-drain carries on.
  */
 import { Node, NodeDrain, Replica, Service } from '@tide/api';
-import { AlreadyExistsError, NotFoundError, ObjectStore } from '@tide/store';
+import { AlreadyExistsError, ClusterCache, NotFoundError, ObjectStore } from '@tide/store';
 import { drainProgress } from './drain.progress';
 import { EventRecorder } from './events.recorder';
 import { replacementFor } from './replica.factory';
@@ -21,17 +21,19 @@ export class DrainController {
   constructor(
     private readonly store: ObjectStore,
     private readonly events: EventRecorder,
+    private readonly cache: ClusterCache,
   ) {}
 
+  /** Reads the cache (once it holds every write committed so far): a pass lists nothing from etcd. */
   async sync(): Promise<void> {
-    const nodes = (await this.store.list<Node>('Node')).items;
-    const replicas = (await this.store.list<Replica>('Replica')).items;
-    const services = (await this.store.list<Service>('Service')).items;
+    await this.cache.fresh();
+    const nodes = this.cache.list('Node');
+    const replicas = this.cache.list('Replica');
     await this.withdrawCancelledMoves(nodes, replicas);
-    for (const node of nodes) if (node.spec.drain) await this.drainNode(node, replicas, services);
+    for (const node of nodes) if (node.spec.drain) await this.drainNode(node, replicas);
   }
 
-  private async drainNode(node: Node, replicas: Replica[], services: Service[]): Promise<void> {
+  private async drainNode(node: Node, replicas: Replica[]): Promise<void> {
     const drain = node.spec.drain!;
     const progress = drainProgress(node, replicas);
     if (progress.empty) return this.finish(node, drain);
@@ -39,7 +41,7 @@ export class DrainController {
     const next = progress.remaining.filter((item) => !item.replacement && !item.surge).slice(0, Math.max(0, MOVES_IN_FLIGHT[drain.reason] - inFlight));
     for (const item of next) {
       const old = replicas.find((r) => r.metadata.namespace === item.namespace && r.metadata.name === item.replica)!;
-      const service = services.find((s) => s.metadata.namespace === item.namespace && s.metadata.name === item.service);
+      const service = this.cache.get('Service', item.namespace, item.service);
       // A replica whose Service is gone is being stopped by the service controller: nothing to move.
       if (service) await this.startMove(node, drain, service, old);
     }

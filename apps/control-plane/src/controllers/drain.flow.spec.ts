@@ -34,8 +34,8 @@ class Loops {
     const events = new EventRecorder(store, 'test');
     this.services = new ServiceController(store, events, cache);
     this.scheduler = new SchedulerLoop(store, cache, events, new ControlPlaneMetrics());
-    this.drains = new DrainController(store, events);
-    this.consolidation = new ConsolidationController(store, events, { enabled: consolidation, delaySeconds: 0 });
+    this.drains = new DrainController(store, events, cache);
+    this.consolidation = new ConsolidationController(store, events, { enabled: consolidation, delaySeconds: 0 }, cache);
   }
 
   steps(): (() => Promise<void>)[] {

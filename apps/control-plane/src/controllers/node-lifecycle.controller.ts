@@ -3,21 +3,21 @@
  * reason NodeLost so that the service controller replaces them elsewhere.
  */
 import { Node, Replica } from '@tide/api';
-import { ClusterCache, NodeLeases, ObjectStore } from '@tide/store';
+import { ClusterCache, ObjectStore } from '@tide/store';
 import { EventRecorder } from './events.recorder';
 import { holdsResources } from './scheduler.loop';
 
 export class NodeLifecycleController {
   constructor(
     private readonly store: ObjectStore,
-    private readonly leases: NodeLeases,
     private readonly events: EventRecorder,
     private readonly graceSeconds: number,
     private readonly cache: ClusterCache,
   ) {}
 
   async sync(): Promise<void> {
-    const alive = await this.leases.alive();
+    // The liveness keys as the cache follows them (etcd deletes a key when its lease expires).
+    const alive = this.cache.aliveNodes();
     const nodes: Node[] = this.cache.list('Node');
     for (const node of nodes) {
       const name = node.metadata.name;

@@ -11,9 +11,12 @@ export function revisionName(service: string, revision: number): string {
   return `${service}-${revision}`;
 }
 
-/** The revisions of one Service, oldest first. */
+/**
+ * The revisions of one Service, oldest first: only its own keys are read (names start with
+ * "SERVICE-"; another Service named "SERVICE-x" shares that prefix and is filtered out), in pages.
+ */
 export async function listRevisions(store: ObjectStore, namespace: string, service: string): Promise<ServiceRevision[]> {
-  const { items } = await store.list<ServiceRevision>('ServiceRevision', namespace);
+  const { items } = await store.list<ServiceRevision>('ServiceRevision', namespace, { namePrefix: `${service}-` });
   return items.filter((r) => r.spec.service === service).sort((a, b) => a.spec.revision - b.spec.revision);
 }
 

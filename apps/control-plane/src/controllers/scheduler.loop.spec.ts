@@ -49,7 +49,7 @@ describe('scheduler loop with agents reporting', { timeout: 300_000 }, () => {
     leases = new NodeLeases(etcd.client, 10);
     const events = new EventRecorder(store, 'test');
     const podCidrs = new PodCidrAllocator('100.64.128.0/18', new PodCidrClaims(etcd.client));
-    server = new AgentGrpcServer({ store, cache, leases, events, podCidrs, heartbeatIntervalMs: 1000, endpoints: new EndpointsPublisher(store) });
+    server = new AgentGrpcServer({ store, cache, leases, events, podCidrs, heartbeatIntervalMs: 1000, endpoints: new EndpointsPublisher(cache) });
     await server.listen(`127.0.0.1:${GRPC_PORT}`);
     agent = new TestAgentClient(`127.0.0.1:${GRPC_PORT}`);
     loop = new SchedulerLoop(store, cache, events, new ControlPlaneMetrics());

@@ -31,6 +31,8 @@ export interface SchedulerLoopOptions {
 export class SchedulerLoop {
   readonly view: SchedulerView;
   private lastCommit = 0;
+  /** The Scheduled events of the previous commit, being written (events are best effort: never rejects). */
+  private recording: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly store: ObjectStore,
@@ -73,7 +75,9 @@ export class SchedulerLoop {
       const bound = structuredClone(byKey.get(`${replica.namespace}/${replica.name}`)!);
       bound.spec.nodeName = node;
       bound.status = { phase: 'Scheduled', ready: false, restartCount: bound.status?.restartCount ?? 0 };
-      byNode.set(node, [...(byNode.get(node) ?? []), bound]);
+      const onNode = byNode.get(node);
+      if (onNode) onNode.push(bound);
+      else byNode.set(node, [bound]);
     }
     await this.options.beforeCommit?.(round);
     const outcome = await commitBindings(this.store, this.cache, byNode, (node) => ({ requested: { ...scheduler.node(node)!.requested } }));
@@ -81,15 +85,24 @@ export class SchedulerLoop {
     this.view.markDirty(outcome.refusedNodes);
     this.metrics.schedulingAttempts.inc({ result: 'scheduled' }, outcome.committed.length);
     if (outcome.refused.length) this.metrics.schedulingAttempts.inc({ result: 'conflict' }, outcome.refused.length);
-    await this.events.recordAll(outcome.committed.map((r) => ({
-      object: { kind: 'Replica' as const, namespace: r.metadata.namespace, name: r.metadata.name },
-      type: 'Normal' as const, reason: 'Scheduled', message: `assigned to node ${r.spec.nodeName}`,
-    })));
+    await this.recordScheduled(outcome.committed);
     for (const u of result.unschedulable) {
       this.metrics.schedulingAttempts.inc({ result: 'unschedulable' });
       await this.markUnschedulable(byKey.get(`${u.replica.namespace}/${u.replica.name}`)!, u.summary, u.reasons);
     }
     return outcome.refused;
+  }
+
+  /**
+   * The Scheduled events of a commit are written while the next cycle places and commits: a cycle
+   * waits only for the previous cycle's events (so at most one cycle's are in flight), not its own.
+   */
+  private async recordScheduled(committed: Replica[]): Promise<void> {
+    await this.recording;
+    this.recording = this.events.recordAll(committed.map((r) => ({
+      object: { kind: 'Replica' as const, namespace: r.metadata.namespace, name: r.metadata.name },
+      type: 'Normal' as const, reason: 'Scheduled', message: `assigned to node ${r.spec.nodeName}`,
+    })));
   }
 
   private async markUnschedulable(replica: Replica, summary: string, reasons: Record<string, string>): Promise<void> {

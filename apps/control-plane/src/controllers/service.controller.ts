@@ -1,6 +1,6 @@
 /** Keeps every Service's replicas matching its spec; terminates the replicas of deleted Services. */
 import { Replica, Service, ServiceStatus, canonicalJson, replicaTemplate, templateHash } from '@tide/api';
-import { ClusterCache, NotFoundError, ObjectStore } from '@tide/store';
+import { ClusterCache, ConflictError, NotFoundError, ObjectStore } from '@tide/store';
 import { EventRecorder } from './events.recorder';
 import { Move } from './replica.moves';
 import { recordRevision } from './revision.history';
@@ -28,22 +28,28 @@ export class ServiceController {
     const byService = new Map<string, Replica[]>();
     for (const replica of replicas) {
       const key = `${replica.metadata.namespace}/${replica.spec.service}`;
-      byService.set(key, [...(byService.get(key) ?? []), replica]);
+      const own = byService.get(key);
+      if (own) own.push(replica);
+      else byService.set(key, [replica]);
     }
-    for (const service of services) {
+    const passes = services.map((service) => {
       const key = `${service.metadata.namespace}/${service.metadata.name}`;
-      await this.syncService(service, byService.get(key) ?? []);
+      const own = byService.get(key) ?? [];
       byService.delete(key);
-    }
+      return { service, replicas: own, plan: planService(service, own) };
+    });
+    // Every service's new replicas first: the scheduler then places the last service's replicas
+    // without waiting for every other service's revision record, events and status write.
+    for (const { plan } of passes) await this.createAll([...plan.create, ...plan.replace]);
+    for (const { service, replicas, plan } of passes) await this.finishService(service, replicas, plan);
     // Replicas whose Service is gone.
     for (const orphans of byService.values()) {
       for (const replica of orphans) if (!isTerminating(replica)) await terminateReplica(this.store, replica);
     }
   }
 
-  private async syncService(service: Service, replicas: Replica[]): Promise<void> {
-    const plan = planService(service, replicas);
-    await this.createAll([...plan.create, ...plan.replace]);
+  /** What a pass does for a service after its creates: terminations, finished moves, events, status. */
+  private async finishService(service: Service, replicas: Replica[], plan: ServicePlan): Promise<void> {
     for (const replica of plan.terminate) this.wrote(await terminateReplica(this.store, replica));
     for (const move of plan.completed) await this.recordMoved(service, move);
     const ref = { kind: 'Service' as const, namespace: service.metadata.namespace, name: service.metadata.name };
@@ -68,7 +74,12 @@ export class ServiceController {
       updatedReplicas: counts.updated, updatedReadyReplicas: counts.updatedReady, oldReplicas: counts.old, conditions: [condition],
     };
     if (canonicalJson({ ...service.status, ...status }) === canonicalJson(service.status ?? {})) return;
-    this.wrote(await this.store.mutate<Service>('Service', service.metadata.namespace, service.metadata.name, (s) => ({ ...s, status: { ...s.status, ...status } })).catch(ignoreNotFound));
+    // One round trip on the cached Service; when it changed meanwhile, a read-modify-write.
+    const { namespace, name } = service.metadata;
+    this.wrote(await this.store.update({ ...service, status: { ...service.status, ...status } }, service).catch((error: unknown) => {
+      if (!(error instanceof ConflictError)) throw error;
+      return this.store.mutate<Service>('Service', namespace, name, (s) => ({ ...s, status: { ...s.status, ...status } }));
+    }).catch(ignoreNotFound));
     if (event) await this.events.record({ kind: 'Service', namespace: service.metadata.namespace, name: service.metadata.name }, event.type, event.reason, event.message);
   }
 

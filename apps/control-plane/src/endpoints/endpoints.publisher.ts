@@ -1,12 +1,14 @@
 /**
  * Pushes the published ports' ready endpoints to every agent's WatchEndpoints stream. The set is
- * the same for every node, so it is computed once per burst of changes (Service, Replica or Node
- * watch events, 20 ms apart at most) and written only when it changed; a new stream gets the
- * current set at once. Endpoint changes thus reach every node well within a second.
+ * the same for every node, so it is computed once per burst of changes (20 ms) and written only
+ * when it changed; a new stream gets the current set at once. Endpoint changes thus reach every
+ * node well within a second. It reads the control plane's cache, and only the changes that can
+ * move an endpoint start a computation: a Service or Replica that publishes a port, or a Node
+ * (ready, address). A cluster without published ports costs nothing here, however many replicas.
  */
 import { Logger } from '@nestjs/common';
-import { Node, PublishedEndpoints, Replica, Service, canonicalJson } from '@tide/api';
-import { ObjectStore, Watcher } from '@tide/store';
+import { PublishedEndpoints, Replica, Service, canonicalJson } from '@tide/api';
+import { CacheChange, ClusterCache } from '@tide/store';
 import { AgentStream } from '../agent-service/agent.stream';
 import { publishedPorts } from './published.endpoints';
 
@@ -17,57 +19,86 @@ const BURST_MS = 20;
 export class EndpointsPublisher {
   private readonly logger = new Logger('Endpoints');
   private readonly streams = new Set<Stream>();
-  private readonly watchers: Watcher[] = [];
+  /** Streams that joined while a computation was due: they get its result, not the set it replaces. */
+  private readonly waiting = new Set<Stream>();
+  private unsubscribe?: () => void;
   private current?: PublishedEndpoints;
   private text = '';
   private timer?: NodeJS.Timeout;
-  private computing: Promise<void> = Promise.resolve();
 
-  constructor(private readonly store: ObjectStore) {}
+  constructor(private readonly cache: ClusterCache) {}
 
   async start(): Promise<void> {
-    for (const kind of ['Service', 'Replica', 'Node'] as const) this.watchers.push(await this.store.watch(kind, () => this.scheduleRefresh()));
+    this.unsubscribe = this.cache.onChange((change) => {
+      if (concernsEndpoints(change)) this.scheduleRefresh();
+    });
     this.scheduleRefresh();
   }
 
-  /** A WatchEndpoints call: the current set now (when known), every change after. */
+  /** A WatchEndpoints call: the current set now (when known and no change is pending), every change after. */
   watch(stream: Stream): void {
     this.streams.add(stream);
-    const forget = () => this.streams.delete(stream);
+    const forget = () => {
+      this.streams.delete(stream);
+      this.waiting.delete(stream);
+    };
     stream.on('cancelled', forget);
     stream.on('close', forget);
-    if (this.current) stream.write(this.current);
-    else this.scheduleRefresh();
+    if (this.current && !this.timer) return void stream.write(this.current);
+    this.waiting.add(stream);
+    this.scheduleRefresh();
   }
 
   async close(): Promise<void> {
     clearTimeout(this.timer);
-    for (const watcher of this.watchers) await watcher.cancel().catch(() => undefined);
+    this.unsubscribe?.();
     for (const stream of this.streams) stream.end();
     this.streams.clear();
+    this.waiting.clear();
   }
 
   private scheduleRefresh(): void {
     if (this.timer) return;
     this.timer = setTimeout(() => {
       this.timer = undefined;
-      // One computation at a time, in order: a slow read never overwrites a newer set.
-      this.computing = this.computing.then(() => this.refresh()).catch((error: Error) => {
-        this.logger.warn(`cannot compute the endpoints: ${error.message}; retrying`);
+      try {
+        this.refresh();
+      } catch (error) {
+        this.logger.warn(`cannot compute the endpoints: ${(error as Error).message}; retrying`);
         setTimeout(() => this.scheduleRefresh(), 500);
-      });
+      }
     }, BURST_MS);
   }
 
-  private async refresh(): Promise<void> {
-    const [services, replicas, nodes] = await Promise.all([
-      this.store.list<Service>('Service'), this.store.list<Replica>('Replica'), this.store.list<Node>('Node'),
-    ]);
-    const ports = publishedPorts(services.items, replicas.items, nodes.items);
+  /** Only published services and their replicas are read: the cost follows what is published. */
+  private refresh(): void {
+    const services = this.cache.list('Service').filter(publishes);
+    const replicas = services.flatMap((s) => this.cache.replicasOf(s.metadata.namespace, s.metadata.name));
+    const ports = publishedPorts(services, replicas, this.cache.list('Node'));
     const text = canonicalJson(ports);
-    if (text === this.text && this.current) return;
-    this.text = text;
-    this.current = { ports, revision: Math.max(Number(services.revision), Number(replicas.revision), Number(nodes.revision)) };
-    for (const stream of this.streams) stream.write(this.current);
+    const changed = text !== this.text || !this.current;
+    if (changed) {
+      this.text = text;
+      this.current = { ports, revision: this.cache.revision };
+    }
+    for (const stream of changed ? this.streams : this.waiting) stream.write(this.current!);
+    this.waiting.clear();
+  }
+}
+
+function publishes(service: Service | undefined): boolean {
+  return service?.spec.ports?.some((p) => p.publish) ?? false;
+}
+
+function templatePublishes(replica: Replica | undefined): boolean {
+  return replica?.spec.template.ports?.some((p) => p.publish) ?? false;
+}
+
+function concernsEndpoints(change: CacheChange): boolean {
+  switch (change.kind) {
+    case 'Service': return publishes(change.previous) || publishes(change.current);
+    case 'Replica': return templatePublishes(change.previous) || templatePublishes(change.current);
+    case 'Node': case 'resync': return true;
+    default: return false;
   }
 }

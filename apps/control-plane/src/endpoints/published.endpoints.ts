@@ -15,7 +15,9 @@ export function publishedPorts(services: Service[], replicas: Replica[], nodes: 
   for (const replica of replicas) {
     if (!isServing(replica, nodeByName)) continue;
     const key = `${replica.metadata.namespace}/${replica.spec.service}`;
-    byService.set(key, [...(byService.get(key) ?? []), replica]);
+    const serving = byService.get(key);
+    if (serving) serving.push(replica);
+    else byService.set(key, [replica]);
   }
   const out: ServiceEndpoints[] = [];
   for (const service of [...services].sort((a, b) => keyOf(a).localeCompare(keyOf(b)))) {

@@ -2,7 +2,7 @@
 import { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { API_VERSION, Node, Replica } from '@tide/api';
-import { ObjectStore } from '@tide/store';
+import { ClusterCache, ObjectStore } from '@tide/store';
 import { startTestEtcd } from '@tide/store/dist/testing';
 import { attachExecProxy } from '../api/exec.proxy';
 import { AppModule } from '../app.module';
@@ -13,6 +13,7 @@ export interface ApiHarness {
   base: string;
   port: number;
   store: ObjectStore;
+  cache: ClusterCache;
   metrics: ControlPlaneMetrics;
   usage: UsageCache;
   addNode(name: string, agentPort: number, ready?: boolean): Promise<void>;
@@ -24,17 +25,19 @@ export interface ApiHarness {
 export async function startApiHarness(): Promise<ApiHarness> {
   const etcd = await startTestEtcd();
   const store = new ObjectStore(etcd.client);
+  const cache = new ClusterCache(etcd.client);
+  await cache.start();
   const metrics = new ControlPlaneMetrics();
   // Samples never go stale in route tests, however long a loaded machine takes between two calls.
   const usage = new UsageCache({ staleMs: Number.MAX_SAFE_INTEGER });
   const app: INestApplication = await NestFactory.create(AppModule.forCluster({
-    store, metrics, usage, isLeader: () => true, kick: () => undefined,
+    store, cache, metrics, usage, isLeader: () => true, kick: () => undefined,
   }), { logger: false });
   const endExec = attachExecProxy(app.getHttpServer(), store);
   await app.listen(0, '127.0.0.1');
   const port = (app.getHttpServer().address() as { port: number }).port;
   return {
-    base: `http://127.0.0.1:${port}`, port, store, metrics, usage,
+    base: `http://127.0.0.1:${port}`, port, store, cache, metrics, usage,
     async addNode(name, agentPort, ready = true) {
       await store.create<Node>({
         apiVersion: API_VERSION, kind: 'Node', metadata: { name, namespace: 'default' }, spec: { address: '127.0.0.1', agentPort },
@@ -54,6 +57,7 @@ export async function startApiHarness(): Promise<ApiHarness> {
     async close() {
       endExec();
       await app.close();
+      await cache.stop();
       await etcd.stop();
     },
   };

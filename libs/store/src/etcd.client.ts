@@ -1,0 +1,51 @@
+/**
+ * The etcd client every Tide process uses, with fault handling that keeps one failing call from
+ * stopping all the others.
+ *
+ * etcd3's default counts every "recoverable" error of any call (a response over the message limit,
+ * a deadline, an aborted or cancelled call) towards one circuit breaker per host, after retrying it
+ * three times: with one etcd, a single oversized list opened the breaker at once and every etcd call
+ * of the control plane was then refused ("circuit breaker is open") until it closed, to open again
+ * on the next attempt. Here only the host being unreachable counts: an individual call's failure
+ * (too large, a conflict, a deadline) is that call's error and nothing else.
+ */
+import { ConsecutiveBreaker, ExponentialBackoff, circuitBreaker, handleWhen, retry } from 'cockatiel';
+import { Etcd3, GRPCUnavailableError, IOptions } from 'etcd3';
+
+/** Consecutive "host unreachable" failures after which calls skip the host for a moment. */
+export const HOST_FAILURES_TO_OPEN = 5;
+/** How long an open host circuit stays open before one call may try the host again. */
+export const HOST_HALF_OPEN_AFTER_MS = 1000;
+
+/**
+ * A watch cannot be paged: after a pause etcd may catch a watcher up with the events of up to a
+ * thousand revisions in one message (each scheduler transaction writes up to 120 keys). Lists are
+ * paged (paged.range.ts) and stay far below this; the default (4 MiB) would break the watch instead.
+ */
+export const MAX_RECEIVE_BYTES = 256 * 2 ** 20;
+
+/** True for the errors that mean the host itself cannot be reached (connection refused, reset, down). */
+export function isHostUnreachable(error: Error): boolean {
+  return error instanceof GRPCUnavailableError;
+}
+
+/** etcd3's `faultHandling` option: per-host breaker and global retry on unreachable hosts only. */
+export function tideFaultHandling(): NonNullable<IOptions['faultHandling']> {
+  const unreachable = handleWhen(isHostUnreachable);
+  return {
+    // A real outage: after a few failures in a row the host is skipped (another one is tried when
+    // there are several), then one call probes it again.
+    host: () => circuitBreaker(unreachable, { halfOpenAfter: HOST_HALF_OPEN_AFTER_MS, breaker: new ConsecutiveBreaker(HOST_FAILURES_TO_OPEN) }),
+    // Each retry picks another host; writes are compare-and-swap, so a retried one cannot apply twice.
+    global: retry(unreachable, { maxAttempts: 3, backoff: new ExponentialBackoff({ initialDelay: 50, maxDelay: 1000 }) }),
+  };
+}
+
+export function createEtcdClient(hosts: string | string[], options: Partial<IOptions> = {}): Etcd3 {
+  return new Etcd3({
+    ...options,
+    hosts,
+    faultHandling: { ...tideFaultHandling(), ...options.faultHandling },
+    grpcOptions: { 'grpc.max_receive_message_length': MAX_RECEIVE_BYTES, ...options.grpcOptions },
+  });
+}
