@@ -10,8 +10,8 @@
 import { Node, Replica, Service } from '@tide/api';
 import { DEFAULT_MAX_SKEW, NodeInfo, PendingReplica, scheduleBatch, serviceKey, spreadCap } from '@tide/scheduler';
 import { mustMove } from './drain.progress';
-import { holdsResources, nodeInfos, toPending } from './scheduler.loop';
-import { isTerminating } from './service.plan';
+import { holdsResources, isTerminating } from './replica.predicates';
+import { nodeInfos, toPending } from './scheduler.input';
 
 /** At most this many candidate nodes are tried per pass (lightest first): each is one scheduling batch. */
 export const MAX_CANDIDATES = 10;

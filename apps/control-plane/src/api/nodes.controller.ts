@@ -5,8 +5,8 @@
  */
 import { Controller, Delete, Get, HttpCode, Inject, NotFoundException, Param, Post } from '@nestjs/common';
 import { DrainProgress, Node, Replica } from '@tide/api';
+import { drainProgress } from '@tide/control';
 import { NotFoundError } from '@tide/store';
-import { drainProgress } from '../controllers/drain.progress';
 import { EventRecorder } from '../controllers/events.recorder';
 import { CLUSTER, ClusterContext } from './cluster.context';
 

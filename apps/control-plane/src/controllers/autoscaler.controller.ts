@@ -10,28 +10,17 @@
  * starts over, seeded conservatively (see ServiceAutoscaler): no scale-down for one down window.
  */
 import { Logger } from '@nestjs/common';
-import { AutoscaleDecision, AutoscaleStatus, Replica, Service, canonicalJson } from '@tide/api';
-import { Decision, MetricReading, ResolvedPolicy, ServiceAutoscaler, decisionText, resolvePolicy } from '@tide/autoscaler';
+import { AutoscaleDecision, Replica, Service, canonicalJson } from '@tide/api';
+import { Decision, ResolvedPolicy, ServiceAutoscaler, decisionText, resolvePolicy } from '@tide/autoscaler';
+import { LoadSource, autoscaleStatus, readLoad } from '@tide/control';
 import { NotFoundError, ObjectStore } from '@tide/store';
 import { AutoscalerMetrics } from '../monitoring/autoscaler.metrics';
 import { EventRecorder } from './events.recorder';
 import { scaleService } from './service.scale';
 
-/** What the loop reads load from: the control plane's UsageCache. */
-export interface LoadSource {
-  cpuCores(namespace: string, replica: string, windowMs: number): number | undefined;
-  requestRate(namespace: string, service: string, windowMs: number): number | undefined;
-}
-
-/**
- * Rates between the newest agent sample and the one before it (samples are about 1 s apart; the
- * half second absorbs jitter): a step in load shows within a second or two.
- */
-const RATE_WINDOW_MS = 1500;
 /** A pass later than this after the previous one means the history has a hole: start over. */
 const HISTORY_GAP_MS = 5000;
 const STATUS_EVERY_MS = 5000;
-const DECISIONS_KEPT = 5;
 
 interface Tracked {
   scaler: ServiceAutoscaler;
@@ -113,21 +102,8 @@ export class AutoscalerController {
   }
 
   private async writeStatus(service: Service, decision: Decision, record: AutoscaleDecision | undefined): Promise<void> {
-    const cpu = decision.metrics.find((m) => m.metric === 'cpu');
-    const requests = decision.metrics.find((m) => m.metric === 'requests');
     await this.store.mutate<Service>('Service', service.metadata.namespace, service.metadata.name, (s) => {
-      const previous = s.status?.autoscale;
-      const autoscale: AutoscaleStatus = {
-        observedAt: new Date(decision.atMs).toISOString(), currentReplicas: decision.current, desiredReplicas: decision.desired,
-        floor: decision.floor.replicas,
-        ...(decision.floor.schedule ? { activeSchedule: { cron: decision.floor.schedule.source, ...(decision.floor.schedule.name ? { name: decision.floor.schedule.name } : {}), until: new Date(decision.floor.schedule.untilMs).toISOString() } } : {}),
-        measuredReplicas: Math.max(cpu?.replicas ?? 0, requests?.replicas ?? 0),
-        ...(cpu ? { cpuUtilizationPercentage: Math.round(cpu.observed * 1000) / 10 } : {}),
-        ...(requests ? { requestsPerSecond: Math.round(requests.observed * 10) / 10 } : {}),
-        ...(decision.panicUntilMs !== undefined ? { panicUntil: new Date(decision.panicUntilMs).toISOString() } : {}),
-        ...(record ? { lastScaleTime: record.time } : previous?.lastScaleTime ? { lastScaleTime: previous.lastScaleTime } : {}),
-        lastDecisions: [...(previous?.lastDecisions ?? []), ...(record ? [record] : [])].slice(-DECISIONS_KEPT),
-      };
+      const autoscale = autoscaleStatus(decision, record, s.status?.autoscale);
       return { ...s, status: { ...(s.status ?? { replicas: 0, readyReplicas: 0, runningReplicas: 0, pendingReplicas: 0 }), autoscale } };
     }).catch(ignoreNotFound);
   }
@@ -139,34 +115,6 @@ export class AutoscalerController {
       return { ...s, status };
     }).catch(ignoreNotFound);
   }
-}
-
-/**
- * The service's load now: CPU of its ready replicas that have a rate (those still starting have
- * none and are not counted), and the requests per second all node balancers answered for it.
- */
-export function readLoad(service: Service, replicas: Replica[], load: LoadSource, now: number): MetricReading {
-  const ready = replicas.filter((r) => r.status?.ready && !r.metadata.deletionTimestamp);
-  const reading: MetricReading = { atMs: now };
-  const autoscale = service.spec.autoscale!;
-  if (autoscale.targetCPUUtilizationPercentage !== undefined) {
-    let measured = 0;
-    let usedCores = 0;
-    let requestedCores = 0;
-    for (const replica of ready) {
-      const cores = load.cpuCores(replica.metadata.namespace, replica.metadata.name, RATE_WINDOW_MS);
-      if (cores === undefined) continue;
-      measured++;
-      usedCores += cores;
-      requestedCores += replica.spec.template.requests.cpuMillis / 1000;
-    }
-    if (measured > 0) reading.cpu = { replicas: measured, usedCores, requestedCores };
-  }
-  if (autoscale.targetRequestsPerSecond !== undefined) {
-    const perSecond = load.requestRate(service.metadata.namespace, service.metadata.name, RATE_WINDOW_MS);
-    if (perSecond !== undefined) reading.requests = { replicas: ready.length, perSecond };
-  }
-  return reading;
 }
 
 function ignoreNotFound(error: unknown): void {

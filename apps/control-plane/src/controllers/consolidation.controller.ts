@@ -7,10 +7,9 @@
  * cannot be placed (the cluster needs the room after all) or when consolidation is turned off.
  */
 import { Node, Replica, Service } from '@tide/api';
+import { findConsolidation, isTerminating } from '@tide/control';
 import { NotFoundError, ObjectStore } from '@tide/store';
-import { findConsolidation } from './consolidation.plan';
 import { EventRecorder } from './events.recorder';
-import { isTerminating } from './service.plan';
 
 export interface ConsolidationSettings {
   enabled: boolean;

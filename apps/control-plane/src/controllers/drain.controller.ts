@@ -5,11 +5,9 @@
  * it knows is the Node's marker and the replicas' `spec.replaces`, so a restart mid-drain carries on.
  */
 import { Node, NodeDrain, Replica, Service } from '@tide/api';
+import { drainProgress, isTerminating, replacementFor } from '@tide/control';
 import { AlreadyExistsError, NotFoundError, ObjectStore } from '@tide/store';
-import { drainProgress } from './drain.progress';
 import { EventRecorder } from './events.recorder';
-import { replacementFor } from './replica.factory';
-import { isTerminating } from './service.plan';
 
 /**
  * Moves started and not yet done, per node being emptied. A drain asks for the node back, so many

@@ -6,9 +6,9 @@
  */
 import { Logger } from '@nestjs/common';
 import { Node, PublishedEndpoints, Replica, Service, canonicalJson } from '@tide/api';
+import { publishedPorts } from '@tide/control';
 import { ObjectStore, Watcher } from '@tide/store';
 import { AgentStream } from '../agent-service/agent.stream';
-import { publishedPorts } from './published.endpoints';
 
 type Stream = AgentStream<PublishedEndpoints>;
 
