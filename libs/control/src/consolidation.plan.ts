@@ -34,6 +34,13 @@ export function unsettled(nodes: readonly Node[], replicas: readonly Replica[]):
   return undefined;
 }
 
+/** Why a consolidation under way stops (turned off, or a replica finds no node: the room is needed), or undefined. */
+export function consolidationCancelled(enabled: boolean, replicas: readonly Replica[]): string | undefined {
+  if (!enabled) return 'consolidation is turned off';
+  const stuck = replicas.find((r) => !r.spec.nodeName && !isTerminating(r) && r.status?.unschedulable);
+  return stuck ? `replica ${stuck.metadata.name} cannot be placed (${stuck.status!.unschedulable!.summary}): the room is needed` : undefined;
+}
+
 /** A node worth emptying: Ready, schedulable, in use, and every replica on it ready and safe to restart elsewhere. */
 function candidateReplicas(node: Node, replicas: readonly Replica[], services: ReadonlySet<string>): Replica[] | undefined {
   if (!node.status?.ready || node.spec.cordoned || node.spec.drain) return undefined;

@@ -6,6 +6,7 @@ export * from './replica.moves';
 export * from './service.plan';
 export * from './rollout.status';
 export * from './drain.progress';
+export * from './drain.plan';
 export * from './scheduler.input';
 export * from './consolidation.plan';
 export * from './autoscale.reading';
