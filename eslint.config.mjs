@@ -21,7 +21,7 @@ const ETCD3_ONLY_IN_STORE = {
 };
 
 // Domain libraries stay framework-free and side-effect-free (STYLE.md); Nx does not see Node builtins.
-const DOMAIN_LIBS = ['libs/api/**/*.ts', 'libs/scheduler/**/*.ts', 'libs/autoscaler/**/*.ts', 'libs/control/**/*.ts'];
+const DOMAIN_LIBS = ['libs/api/**/*.ts', 'libs/scheduler/**/*.ts', 'libs/autoscaler/**/*.ts', 'libs/auth/**/*.ts', 'libs/control/**/*.ts'];
 
 export default [
   { ignores: ['**/dist', '**/node_modules', '**/generated'] },
@@ -62,12 +62,37 @@ export default [
   },
   {
     // A later block's no-restricted-imports replaces an earlier one's for the files both match:
-    // each block below repeats the etcd3 pattern.
+    // each block below bans etcd3 again (the domain group names it, the others add ETCD3_ONLY_IN_STORE).
     files: DOMAIN_LIBS,
     rules: {
       'no-restricted-imports': ['error', { patterns: [
         { group: ['fs', 'node:fs', 'fs/*', 'node:fs/*', 'child_process', 'node:child_process', 'koffi', 'etcd3', '@grpc/*', '@nestjs/*'],
           message: 'domain libraries import no I/O, framework or kernel modules: move this to an adapter' },
+        // libs/auth decides; the HTTP and gRPC adapters in the apps ask it.
+        { group: ['http', 'node:http', 'https', 'node:https', 'http2', 'node:http2', 'net', 'node:net', 'tls', 'node:tls'],
+          message: 'domain libraries serve nothing: the network belongs to the adapters' },
+      ] }],
+    },
+  },
+  {
+    // libs/pki touches the disk only through its PkiFs seam (pem.files.ts), and loads @peculiar/x509
+    // only through x509.provider.ts, which installs the Reflect polyfill and Node's WebCrypto first.
+    files: ['libs/pki/src/**/*.ts'],
+    ignores: ['libs/pki/src/pem.files.ts', 'libs/pki/src/x509.provider.ts', 'libs/pki/src/**/*.spec.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [
+        { group: ['fs', 'node:fs', 'fs/*', 'node:fs/*'], message: 'libs/pki reads and writes files through pem.files.ts (PkiFs) only' },
+        { group: ['@peculiar/x509'], message: "import { x509 } from './x509.provider' (it sets up Reflect and WebCrypto first)" },
+        ETCD3_ONLY_IN_STORE,
+      ] }],
+    },
+  },
+  {
+    files: ['libs/pki/src/pem.files.ts', 'libs/pki/src/**/*.spec.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [
+        { group: ['@peculiar/x509'], message: "import { x509 } from './x509.provider' (it sets up Reflect and WebCrypto first)" },
+        ETCD3_ONLY_IN_STORE,
       ] }],
     },
   },

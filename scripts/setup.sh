@@ -10,6 +10,8 @@ command -v ip >/dev/null || need+=(iproute2)
 # Bridge networking: outbound NAT and forwarding rules (nsenter comes with util-linux, always there).
 command -v iptables >/dev/null || [ -x /usr/sbin/iptables ] || need+=(iptables)
 command -v runc >/dev/null || need+=(runc)
+# libs/pki's interop tests let Debian's openssl judge the certificates it makes.
+command -v openssl >/dev/null || need+=(openssl)
 # Prometheus and promtool: the metrics e2e test runs a real server; promtool checks every endpoint.
 command -v prometheus >/dev/null && command -v promtool >/dev/null || need+=(prometheus)
 # The proxy benchmark's reference and load generator (npm run bench -- proxy).

@@ -85,6 +85,8 @@ spec:
 
 export interface Sample {
   atMs: number;
+  /** The autoscaler's latest decision written to status.autoscale (every decision that changes the count, else every 5 s). */
+  decidedAtMs?: number;
   desired: number;
   live: number;
   ready: number;
@@ -103,7 +105,8 @@ export function watchReplicas(cluster: TestCluster, name: string): { samples: Sa
         ]);
         const live = replicas.items.filter((r) => !r.metadata.deletionTimestamp);
         const ready = live.filter((r) => r.status?.ready).map((r) => r.metadata.name);
-        samples.push({ atMs: Date.now(), desired: service.spec.replicas, live: live.length, ready: ready.length, readyNames: ready });
+        const decided = service.status?.autoscale?.observedAt;
+        samples.push({ atMs: Date.now(), ...(decided ? { decidedAtMs: Date.parse(decided) } : {}), desired: service.spec.replicas, live: live.length, ready: ready.length, readyNames: ready });
       } catch {
         /* a slow answer under load: the next poll */
       }

@@ -346,6 +346,8 @@ export interface ReplicaStatus {
   pid?: number;
   ip?: string;
   startedAt?: string;
+  /** When `ready` last changed as the control plane saw it (Kubernetes: the Ready condition's lastTransitionTime). */
+  readyChangedAt?: string;
 }
 
 export type Replica = TideObject<'Replica', ReplicaSpec, ReplicaStatus>;

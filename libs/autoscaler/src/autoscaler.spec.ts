@@ -93,16 +93,67 @@ describe('ServiceAutoscaler (tide policy)', () => {
   });
 });
 
+/** A replica of the simulated cluster below: running 1 s after it is created, ready 1 s later. */
+interface SimPod {
+  name: string;
+  createdS: number;
+  cpuSeconds: number;
+}
+
+/**
+ * A cluster for a policy reading pods: each second the ready replicas share the load evenly, their
+ * agents' counters go into a reading of every replica, and each decision adds or removes replicas.
+ */
+function runPods(scaler: ServiceAutoscaler, spec: AutoscaleSpec, pods: SimPod[], fromS: number, toS: number, load: (s: number) => number): Decision[] {
+  const policy = resolvePolicy(spec);
+  const decisions: Decision[] = [];
+  for (let s = fromS; s <= toS; s++) {
+    const ready = pods.filter((p) => s >= p.createdS + 2);
+    for (const p of ready) p.cpuSeconds += load(s) / ready.length;
+    const readings = pods.map((p) => {
+      const running = s >= p.createdS + 1;
+      const startedAtMs = (p.createdS + 1) * 1000;
+      return {
+        name: p.name, phase: running ? 'Running' as const : 'Pending' as const, deleting: false, ready: s >= p.createdS + 2,
+        requestedCores: REQUEST, ...(running ? { startedAtMs, cpuCounter: { atMs: s * 1000, cpuSeconds: p.cpuSeconds, startedAtMs } } : {}),
+        // The Ready condition: false from the start, true from 1 s later.
+        ...(running ? { readyChangedAtMs: s >= p.createdS + 2 ? (p.createdS + 2) * 1000 : startedAtMs } : {}),
+      };
+    });
+    const decision = scaler.observe(policy, { atMs: s * 1000, pods: readings }, pods.length);
+    if (!decision) continue;
+    decisions.push(decision);
+    while (pods.length < decision.desired) pods.push({ name: `new-${s}-${pods.length}`, createdS: s, cpuSeconds: 0 });
+    pods.splice(decision.desired);
+  }
+  return decisions;
+}
+
 describe('ServiceAutoscaler (hpa-default policy)', () => {
-  it('decides every 15 s, without panic: the same 10× step takes step-limited rounds', () => {
-    const state = { replicas: 2 };
-    const scaler = new ServiceAutoscaler(0, 2);
-    const spec: AutoscaleSpec = { ...BASE, policy: 'hpa-default' };
-    const decisions = run(scaler, spec, state, 0, 45, (s) => (s >= 10 ? 1.0 : 0.1));
-    assert.deepEqual(decisions.map((d) => d.atMs), [0, 15_000, 30_000, 45_000], 'one decision per sync period');
-    // At 15 s: need 20, limit max(ceil(2 × 2) = 4, 2 + 4 = 6) = 6. At 30 s: max(12, 10) = 12. At 45 s: 20 wanted, 20 allowed (max 24).
-    assert.deepEqual(decisions.map((d) => d.desired), [2, 6, 12, 20]);
-    assert.equal(decisions[1].limitedBy, 'the scale-up policies');
+  it('decides every 15 s on 15 s metrics-server samples, without panic; new replicas count at 0% until sampled', () => {
+    const pods: SimPod[] = [{ name: 'a', createdS: -600, cpuSeconds: 0 }, { name: 'b', createdS: -600, cpuSeconds: 0 }];
+    // Created at 5 s: syncs at 5, 20, 35, 50 s; the metrics server scrapes at 5 s (its first call), then at 15, 30, 45 s.
+    const scaler = new ServiceAutoscaler(5000, 2);
+    const decisions = runPods(scaler, { ...BASE, policy: 'hpa-default' }, pods, 5, 50, (s) => (s >= 20 ? 1.0 : 0.1));
+    assert.deepEqual(decisions.map((d) => d.atMs), [5000, 20_000, 35_000, 50_000], 'one decision per sync period');
+    // 5 s: one scrape, no rate yet. 20 s: the step is on, but the sample is 5-15 s: 0.05 cores each = 50%, on target.
+    assert.deepEqual(decisions.map((d) => d.metrics.length), [0, 1, 1, 1]);
+    assert.equal(decisions[1].desired, 2);
+    // 35 s: the 15-30 s sample: 4 s × 0.05 + 11 s × 0.5 = 5.7 core-seconds / 15 s = 380%, ratio 7.6 → ceil(2 × 7.6) = 16,
+    // held to max(2 × 2, 2 + 4) = 6 by the scale-up policies.
+    assert.equal(decisions[2].metrics[0].observed, 3.8);
+    assert.deepEqual([decisions[2].recommendation, decisions[2].desired, decisions[2].limitedBy], [16, 6, 'the scale-up policies']);
+    // 50 s: the old two over 30-45 s: 6 s × 0.5 + 9 s × 1/6 (the new four ready from 37 s) = 4.5 / 15 = 300%, ratio 6;
+    // the new four started 9 s before the 45 s scrape (< 10 s): no sample, counted at 0%: 600m / 600m = 100%, ratio 2 → 12.
+    const cpu = decisions[3].metrics[0];
+    assert.deepEqual([cpu.observed, cpu.replicas, cpu.assumed, cpu.recommendation, decisions[3].desired], [3, 2, { notReady: 0, missing: 4 }, 12, 12]);
+    assert.match(decisionText(decisions[3]), /^6 → 12 replicas \(ScaleUp\); cpu 300% of the request over 2 replica\(s\) \+ 4 without a sample at 0% \(target 50%\) → 12/);
     assert.ok(decisions.every((d) => d.panicUntilMs === undefined));
+  });
+
+  it('ignores the agents\' fast CPU readings', () => {
+    const scaler = new ServiceAutoscaler(0, 2);
+    const d = scaler.observe(resolvePolicy({ ...BASE, policy: 'hpa-default' }), reading(0, 2, 1.0), 2)!;
+    assert.deepEqual([d.metrics, d.desired], [[], 2]);
   });
 });

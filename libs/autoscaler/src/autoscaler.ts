@@ -2,9 +2,12 @@
  * One service's autoscaler: readings in, a replica count out. Pure apart from the history it keeps
  * (the clock is passed in), so every rule is a table test.
  *
- * Each tick: the reading is kept; at most once per sync period a decision is taken:
+ * Each tick: the reading is kept (and, for a policy reading CPU as Kubernetes does, its replicas'
+ * counters go to the metrics-server emulation, which scrapes on its own clock); at most once per
+ * sync period a decision is taken:
  *  1. recommendation = the largest over metrics of ceil(replicas × observed / target), observed being
- *     the mean of the metric window (tolerance band: no change within 10% of the target);
+ *     the mean of the metric window (tolerance band: no change within 10% of the target); or, for
+ *     CPU through the metrics server, the HPA's calculation over the last scrape (hpa.replicas.ts);
  *  2. panic (tide policy): a reading at or above threshold × target starts (or extends) a panic
  *     that lasts the panic window; meanwhile the count goes straight to the highest need seen in the
  *     panic, never down, ignoring step limits;
@@ -18,6 +21,8 @@
  * replicas after a leader change and never drops capacity a lost history would have kept.
  */
 import { ScaleEvent, TimedRecommendation, scaleDownLimit, scaleUpLimit, stabilize } from './behavior';
+import { hpaCpuRecommendation } from './hpa.replicas';
+import { MetricsServer } from './metrics.server';
 import { ResolvedPolicy } from './policy';
 import { MetricReading, MetricRecommendation, averageReading, combine, recommend } from './recommendation';
 import { Floor, floorAt } from './schedule';
@@ -45,6 +50,7 @@ export class ServiceAutoscaler {
   private lastSyncMs?: number;
   private panicUntilMs?: number;
   private panicPeak = 0;
+  private metricsServer?: MetricsServer;
 
   constructor(
     private readonly startedAtMs: number,
@@ -56,10 +62,11 @@ export class ServiceAutoscaler {
     const now = reading.atMs;
     this.readings.push(reading);
     this.forget(policy, now);
+    this.scrape(policy, reading);
     if (this.lastSyncMs !== undefined && now - this.lastSyncMs < policy.syncPeriodMs) return undefined;
     this.lastSyncMs = now;
     const averaged = averageReading(this.readings, now - policy.metricWindowMs) ?? reading;
-    const metrics = recommend(policy, averaged, current);
+    const metrics = [...recommend(policy, averaged, current), ...this.scrapedCpu(policy, reading, current)];
     const combined = combine(metrics);
     const floor = floorAt(policy, now);
     const panic = this.panic(policy, reading, current);
@@ -73,6 +80,24 @@ export class ServiceAutoscaler {
     this.recommendations.push({ atMs: now, replicas: combined.replicas });
     const { replicas, limitedBy } = this.limited(policy, current, combined.replicas, now);
     return this.decide(policy, base, replicas, false, limitedBy);
+  }
+
+  /** Feeds the metrics-server emulation (made on first use: a policy changed to it starts with no samples). */
+  private scrape(policy: ResolvedPolicy, reading: MetricReading): void {
+    const cpu = policy.cpuMetrics;
+    if (cpu.source !== 'metrics-server') return;
+    this.metricsServer ??= new MetricsServer(cpu.resolutionMs);
+    this.metricsServer.observe(reading.atMs, reading.pods ?? []);
+  }
+
+  /** The HPA's CPU recommendation over the last scrape and the replicas as they are now. */
+  private scrapedCpu(policy: ResolvedPolicy, reading: MetricReading, current: number): MetricRecommendation[] {
+    const cpu = policy.cpuMetrics;
+    const target = policy.targets.cpuUtilization;
+    if (cpu.source !== 'metrics-server' || target === undefined || !this.metricsServer || !reading.pods) return [];
+    const server = this.metricsServer;
+    const out = hpaCpuRecommendation(reading.pods, (name) => server.sample(name), target, policy.tolerance, current, reading.atMs, cpu);
+    return out ? [out] : [];
   }
 
   /** The panic recommendation while panicking (from the latest reading, not the window's mean). */

@@ -3,11 +3,21 @@ import { Decision } from './autoscaler';
 import { MetricRecommendation } from './recommendation';
 
 function metricText(m: MetricRecommendation): string {
-  const within = m.recommendation !== Math.ceil(m.replicas * m.ratio - 1e-9) ? ' (within the 10% tolerance)' : '';
+  const held = m.unchanged === 'tolerance' ? ' (within the 10% tolerance)' : m.unchanged === 'direction' ? ' (the assumed usage would reverse the direction)' : '';
   if (m.metric === 'cpu') {
-    return `cpu ${percent(m.observed)} of the request over ${m.replicas} replica(s) (target ${percent(m.target)}) → ${m.recommendation}${within}`;
+    return `cpu ${percent(m.observed)} of the request over ${m.replicas} replica(s)${assumedText(m)} (target ${percent(m.target)}) → ${m.recommendation}${held}`;
   }
-  return `requests ${round(m.observed)}/s per replica over ${m.replicas} (target ${round(m.target)}/s) → ${m.recommendation}${within}`;
+  return `requests ${round(m.observed)}/s per replica over ${m.replicas} (target ${round(m.target)}/s) → ${m.recommendation}${held}`;
+}
+
+/** The HPA's assumptions about the replicas it has no usable sample of. */
+function assumedText(m: MetricRecommendation): string {
+  if (!m.assumed) return '';
+  const parts = [
+    ...(m.assumed.notReady ? [`${m.assumed.notReady} not ready at 0%`] : []),
+    ...(m.assumed.missing ? [`${m.assumed.missing} without a sample at ${m.ratio < 1 ? percent(Math.max(1, m.target)) : '0%'}`] : []),
+  ];
+  return parts.length ? ` + ${parts.join(' + ')}` : '';
 }
 
 function percent(fraction: number): string {

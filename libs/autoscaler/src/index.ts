@@ -4,3 +4,5 @@ export * from './behavior';
 export * from './schedule';
 export * from './autoscaler';
 export * from './decision.text';
+export * from './metrics.server';
+export * from './hpa.replicas';

@@ -4,15 +4,34 @@
  * (Kubernetes HPA's algorithm). The replicas counted are those the load was measured on, so replicas
  * still starting (no load yet) neither dilute the average nor count twice.
  */
+import { CpuCounter } from './metrics.server';
 import { ResolvedPolicy } from './policy';
 
 /** One reading of a service's load, taken by the controller about once a second. */
 export interface MetricReading {
   atMs: number;
-  /** Replicas with a CPU rate, the cores they used and the cores they requested (sums). */
+  /** Replicas with a CPU rate, the cores they used and the cores they requested (sums): the agents' fast path. */
   cpu?: { replicas: number; usedCores: number; requestedCores: number };
   /** Requests per second over every node's balancer, and the ready replicas that served them. */
   requests?: { replicas: number; perSecond: number };
+  /** Every replica of the service, for policies that read CPU as Kubernetes does (metrics-server, HPA). */
+  pods?: PodReading[];
+}
+
+/** One replica as Kubernetes' HPA sees a pod. */
+export interface PodReading {
+  name: string;
+  /** Pending: not running yet (unscheduled, placed, starting); Failed: left out, as deleting ones. */
+  phase: 'Pending' | 'Running' | 'Failed';
+  deleting: boolean;
+  ready: boolean;
+  /** When its container started (the pod's status.startTime). */
+  startedAtMs?: number;
+  /** When `ready` last changed (the Ready condition's lastTransitionTime). */
+  readyChangedAtMs?: number;
+  requestedCores: number;
+  /** Its agent's newest cumulative CPU counter, which the metrics-server emulation scrapes. */
+  cpuCounter?: CpuCounter;
 }
 
 export interface MetricRecommendation {
@@ -22,8 +41,13 @@ export interface MetricRecommendation {
   target: number;
   /** observed / target */
   ratio: number;
+  /** The replicas the load was measured on. */
   replicas: number;
   recommendation: number;
+  /** Why the recommendation is the current count: the change would be too small, or (HPA) would flip direction. */
+  unchanged?: 'tolerance' | 'direction';
+  /** HPA: replicas counted at an assumed usage (not ready or starting: 0%; without a sample: 0% up, 100% down). */
+  assumed?: { notReady: number; missing: number };
 }
 
 /**
@@ -47,11 +71,15 @@ export function averageReading(readings: MetricReading[], sinceMs: number): Metr
   };
 }
 
-/** Per-metric recommendations; a metric without data (no replica measured yet) gives none. */
+/**
+ * Per-metric recommendations from the reading; a metric without data (no replica measured yet)
+ * gives none. CPU only for a policy on the agents' fast path: the others read it through
+ * `hpaCpuRecommendation`.
+ */
 export function recommend(policy: ResolvedPolicy, reading: MetricReading, current: number): MetricRecommendation[] {
   const out: MetricRecommendation[] = [];
   const { cpuUtilization, requestsPerSecond } = policy.targets;
-  const cpu = reading.cpu;
+  const cpu = policy.cpuMetrics.source === 'agent' ? reading.cpu : undefined;
   if (cpuUtilization !== undefined && cpu && cpu.replicas > 0 && cpu.requestedCores > 0) {
     const observed = cpu.usedCores / cpu.requestedCores;
     out.push(byRatio('cpu', observed, cpuUtilization, cpu.replicas, current, policy.tolerance));
@@ -68,8 +96,9 @@ export function recommend(policy: ResolvedPolicy, reading: MetricReading, curren
 function byRatio(metric: MetricRecommendation['metric'], observed: number, target: number, replicas: number, current: number, tolerance: number): MetricRecommendation {
   const ratio = observed / target;
   // The small epsilon keeps float noise (0.1 + 0.2) from adding a replica at an exact fit.
-  const recommendation = Math.abs(ratio - 1) <= tolerance ? current : Math.ceil(replicas * ratio - 1e-9);
-  return { metric, observed, target, ratio, replicas, recommendation };
+  const within = Math.abs(ratio - 1) <= tolerance;
+  const recommendation = within ? current : Math.ceil(replicas * ratio - 1e-9);
+  return { metric, observed, target, ratio, replicas, recommendation, ...(within ? { unchanged: 'tolerance' as const } : {}) };
 }
 
 /** The largest recommendation (and the highest ratio, for panic), or none without data. */

@@ -1,7 +1,13 @@
 /** Maps an agent's reported replica status onto the stored Replica status. */
 import { Replica, ReplicaStatus, ReportedReplicaStatus } from '@tide/api';
 
-export function reportedStatus(replica: Replica, reported: ReportedReplicaStatus): ReplicaStatus {
+/**
+ * `readyChangedAt` moves only when `ready` does (or is set on the first report), so an unchanged
+ * report still compares equal and writes nothing.
+ */
+export function reportedStatus(replica: Replica, reported: ReportedReplicaStatus, now: () => number = Date.now): ReplicaStatus {
+  const previous = replica.status;
+  const readyChangedAt = previous?.readyChangedAt !== undefined && previous.ready === reported.ready ? previous.readyChangedAt : new Date(now()).toISOString();
   return {
     // A replica being deleted stays Terminating whatever its container does meanwhile.
     phase: replica.metadata.deletionTimestamp ? 'Terminating' : reported.phase,
@@ -12,5 +18,6 @@ export function reportedStatus(replica: Replica, reported: ReportedReplicaStatus
     ...(reported.pid !== undefined ? { pid: reported.pid } : {}),
     ...(reported.ip !== undefined ? { ip: reported.ip } : {}),
     ...(reported.startedAt !== undefined ? { startedAt: reported.startedAt } : {}),
+    readyChangedAt,
   };
 }

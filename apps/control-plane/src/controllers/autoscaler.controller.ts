@@ -1,9 +1,10 @@
 /**
  * The leader's autoscaler loop (once a second): for every Service with `spec.autoscale`, read its
- * load (CPU of its ready replicas from the agents' usage pushes, requests per second from the node
- * balancers' counters), let libs/autoscaler decide, scale through spec.replicas (the service
- * controller creates replicas or drains them gracefully), record each change as an Event with the
- * numbers behind it, and keep `status.autoscale` for `tsctl describe`.
+ * load (libs/control autoscaler.load.ts: CPU from the agents' usage pushes in the shape its policy
+ * reads it, requests per second from the node balancers' counters), let libs/autoscaler decide,
+ * scale through spec.replicas (the service controller creates replicas or drains them gracefully),
+ * record each change as an Event with the numbers behind it, and keep `status.autoscale`
+ * (libs/control autoscaler.status.ts) for `tsctl describe`.
  *
  * Level-triggered: every pass re-reads the Services and Replicas. The recommendation history is in
  * memory; when it is lost (a new leader, or this instance was not leading for a while) each service
@@ -70,7 +71,7 @@ export class AutoscalerController {
   private async syncService(key: string, service: Service, replicas: Replica[], now: number): Promise<void> {
     const tracked = this.track(key, service, now);
     const current = service.spec.replicas;
-    const decision = tracked.scaler.observe(tracked.policy, readLoad(service, replicas, this.load, now), current);
+    const decision = tracked.scaler.observe(tracked.policy, readLoad(service, replicas, this.load, now, tracked.policy), current);
     if (!decision) return;
     this.metrics.observe(service.metadata.namespace, service.metadata.name, decision);
     let record: AutoscaleDecision | undefined;

@@ -33,6 +33,8 @@ describe('usage cache', () => {
     assert.equal(web.memoryUsageBytes, 2016);
     assert.equal(web.node, 'node-1');
     assert.equal(cache.cpuCores('default', 'web-1', 1000), 0.5); // 104 - 103.5 over 1 s
+    assert.deepEqual(cache.cpuCounter('default', 'web-1'), { atMs: 18_000, cpuSeconds: 104, startedAt: STARTED }, 'the newest counter, as scraped');
+    assert.equal(cache.cpuCounter('default', 'web-9'), undefined);
   });
 
   it('starts over for a restarted container and forgets replicas a node no longer reports', () => {

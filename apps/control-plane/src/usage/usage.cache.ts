@@ -3,7 +3,7 @@
  * seconds of cumulative CPU counters per replica, from which CPU rates are computed over a window,
  * and the latest memory figures, and each node balancer's cumulative request count per service.
  * `tsctl top` reads it through the API; the leader's autoscaler reads `cpuCores()` and
- * `requestRate()` each second.
+ * `requestRate()` each second (and `cpuCounter()` for the metrics-server emulation of `hpa-default`).
  * With several control planes each holds the samples of the agents connected to it.
  */
 import { NodeUsage, NodeUsageReport, ReplicaUsage } from '@tide/api';
@@ -111,6 +111,20 @@ export class UsageCache {
     for (const [node, entry] of this.freshNodes()) {
       const series = entry.replicas.get(`${namespace}/${name}`);
       if (series) return usageOf(node, series, windowMs).cpuCores ?? undefined;
+    }
+    return undefined;
+  }
+
+  /**
+   * The replica's newest cumulative CPU counter (agent clock) and its container's start, as a
+   * kubelet would serve them to a scrape; undefined when its node is silent or does not run it.
+   */
+  cpuCounter(namespace: string, name: string): { atMs: number; cpuSeconds: number; startedAt: string } | undefined {
+    for (const [, entry] of this.freshNodes()) {
+      const series = entry.replicas.get(`${namespace}/${name}`);
+      if (!series) continue;
+      const newest = series.samples[series.samples.length - 1];
+      return { atMs: newest.atMs, cpuSeconds: newest.cpuSeconds, startedAt: series.startedAt };
     }
     return undefined;
   }

@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { AutoscaleDecision } from '@tide/api';
 import { Decision } from '@tide/autoscaler';
-import { DECISIONS_KEPT, autoscaleStatus } from './autoscale.status';
+import { DECISIONS_KEPT, autoscaleStatus } from './autoscaler.status';
 
 const T0 = Date.parse('2026-11-11T00:00:00Z');
 

@@ -1,0 +1,84 @@
+/**
+ * A service's load as the autoscaler reads it each second, in the shape its policy reads CPU:
+ * the agents' fast path (the CPU rate of each ready replica over about the last second, summed) for
+ * `tide`, or every replica with its cumulative counter and readiness for the metrics-server and
+ * HPA emulation of `hpa-default` (libs/autoscaler groups and samples them as Kubernetes would).
+ */
+import { Replica, ReplicaPhase, Service } from '@tide/api';
+import { MetricReading, PodReading, ResolvedPolicy } from '@tide/autoscaler';
+
+/** What the loop reads load from: the control plane's UsageCache. */
+export interface LoadSource {
+  cpuCores(namespace: string, replica: string, windowMs: number): number | undefined;
+  cpuCounter(namespace: string, replica: string): { atMs: number; cpuSeconds: number; startedAt: string } | undefined;
+  requestRate(namespace: string, service: string, windowMs: number): number | undefined;
+}
+
+/**
+ * Rates between the newest agent sample and the one before it (samples are about 1 s apart; the
+ * half second absorbs jitter): a step in load shows within a second or two.
+ */
+const RATE_WINDOW_MS = 1500;
+
+/** Kubernetes' pod phases for Tide's: a pod is Pending until its container runs. */
+const POD_PHASE: Record<ReplicaPhase, PodReading['phase'] | undefined> = {
+  Pending: 'Pending', Scheduled: 'Pending', Starting: 'Pending', Running: 'Running', Failed: 'Failed',
+  // A replica terminating is deleting (left out below); one that succeeded has no CPU left to read.
+  Terminating: undefined, Succeeded: 'Failed',
+};
+
+/**
+ * The service's load now: CPU (per its policy) and the requests per second all node balancers
+ * answered for it, over the ready replicas.
+ */
+export function readLoad(service: Service, replicas: Replica[], load: LoadSource, now: number, policy: ResolvedPolicy): MetricReading {
+  const ready = replicas.filter((r) => r.status?.ready && !r.metadata.deletionTimestamp);
+  const reading: MetricReading = { atMs: now };
+  const autoscale = service.spec.autoscale!;
+  if (autoscale.targetCPUUtilizationPercentage !== undefined) {
+    if (policy.cpuMetrics.source === 'metrics-server') reading.pods = replicas.map((r) => podReading(r, load));
+    else {
+      const cpu = readyCpu(ready, load);
+      if (cpu) reading.cpu = cpu;
+    }
+  }
+  if (autoscale.targetRequestsPerSecond !== undefined) {
+    const perSecond = load.requestRate(service.metadata.namespace, service.metadata.name, RATE_WINDOW_MS);
+    if (perSecond !== undefined) reading.requests = { replicas: ready.length, perSecond };
+  }
+  return reading;
+}
+
+/** CPU of the ready replicas that have a rate (those still starting have none and are not counted). */
+function readyCpu(ready: Replica[], load: LoadSource): MetricReading['cpu'] {
+  let measured = 0;
+  let usedCores = 0;
+  let requestedCores = 0;
+  for (const replica of ready) {
+    const cores = load.cpuCores(replica.metadata.namespace, replica.metadata.name, RATE_WINDOW_MS);
+    if (cores === undefined) continue;
+    measured++;
+    usedCores += cores;
+    requestedCores += replica.spec.template.requests.cpuMillis / 1000;
+  }
+  return measured > 0 ? { replicas: measured, usedCores, requestedCores } : undefined;
+}
+
+function podReading(replica: Replica, load: LoadSource): PodReading {
+  const status = replica.status;
+  const counter = load.cpuCounter(replica.metadata.namespace, replica.metadata.name);
+  const startedAtMs = status?.startedAt ? Date.parse(status.startedAt) : NaN;
+  const readyChangedAtMs = status?.readyChangedAt ? Date.parse(status.readyChangedAt) : NaN;
+  const counterStartMs = counter ? Date.parse(counter.startedAt) : NaN;
+  return {
+    name: replica.metadata.name,
+    phase: POD_PHASE[status?.phase ?? 'Pending'] ?? 'Running',
+    deleting: replica.metadata.deletionTimestamp !== undefined || status?.phase === 'Terminating',
+    ready: status?.ready === true,
+    ...(Number.isFinite(startedAtMs) ? { startedAtMs } : {}),
+    ...(Number.isFinite(readyChangedAtMs) ? { readyChangedAtMs } : {}),
+    requestedCores: replica.spec.template.requests.cpuMillis / 1000,
+    // A counter whose container start is unknown is taken as started long ago (never "fresh").
+    ...(counter ? { cpuCounter: { atMs: counter.atMs, cpuSeconds: counter.cpuSeconds, startedAtMs: Number.isFinite(counterStartMs) ? counterStartMs : 0 } } : {}),
+  };
+}
