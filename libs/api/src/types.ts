@@ -122,7 +122,7 @@ export interface ServiceSpec {
   /** How a template change is rolled out (rollout.ts); not part of the template. */
   update?: UpdateStrategy;
   /**
-   * Replicas follow the load between `minReplicas` and `maxReplicas` (docs/ARCHITECTURE.md). With
+   * Replicas follow the load between `minReplicas` and `maxReplicas` (docs/REFERENCE.md, "Autoscaling"). With
    * autoscale set, `replicas` is only the initial count (default `minReplicas`); afterwards the
    * autoscaler owns it and `apply` keeps the count it chose.
    */

@@ -96,7 +96,7 @@ function rolloutOrder(a: Unit, b: Unit): number {
 }
 
 /**
- * One step of a rolling update over the units that stay (docs/ARCHITECTURE.md, "Rolling updates").
+ * One step of a rolling update over the units that stay (apps/control-plane/README.md, "Rolling updates").
  * Each replica on an older template is, in turn (not ready ones first: replacing them costs no
  * capacity), either moved (a replacement created; it goes once that is ready) while the replicas
  * number fewer than desired + maxSurge, or retired at once (terminated, a replacement created in its

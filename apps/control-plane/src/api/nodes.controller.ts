@@ -1,5 +1,5 @@
 /**
- * Cordon, uncordon and drain (docs/ARCHITECTURE.md, HTTP API). The routes only change the Node's
+ * Cordon, uncordon and drain (docs/REFERENCE.md, HTTP API). The routes only change the Node's
  * spec; the drain controller does the moving, so a drain goes on if the caller goes away, and
  * `GET .../drain` reports how far it has come.
  */
