@@ -21,7 +21,7 @@ const ETCD3_ONLY_IN_STORE = {
 };
 
 // Domain libraries stay framework-free and side-effect-free (STYLE.md); Nx does not see Node builtins.
-const DOMAIN_LIBS = ['libs/api/**/*.ts', 'libs/scheduler/**/*.ts', 'libs/autoscaler/**/*.ts', 'libs/auth/**/*.ts', 'libs/control/**/*.ts'];
+const DOMAIN_LIBS = ['libs/api/**/*.ts', 'libs/scheduler/**/*.ts', 'libs/autoscaler/**/*.ts', 'libs/auth/**/*.ts', 'libs/kube/**/*.ts', 'libs/control/**/*.ts'];
 
 export default [
   { ignores: ['**/dist', '**/node_modules', '**/generated'] },

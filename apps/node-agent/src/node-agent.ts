@@ -74,14 +74,14 @@ export class NodeAgent {
     });
     this.reconciler = reconciler;
     await reconciler.adopt();
-    const sampler = registerResourceMetrics({
+    const resources = registerResourceMetrics({
       registry: metrics.registry, runtime, views: () => reconciler.views(), paths: [config.stateDir, config.imageDir],
     });
     const scratchDir = path.join(config.stateDir, 'scratch');
     const images = createImageService({ imageDir: config.imageDir, runtime });
     fs.rmSync(scratchDir, { recursive: true, force: true }); // uploads of requests cut short by a crash
     this.server = await startAgentHttp({
-      address: config.address, port: config.port, registry: metrics.registry, scratchDir,
+      address: config.address, port: config.port, registry: metrics.registry, scratchDir, expireSamples: resources.expire,
       logPath: (namespace, name) => (reconciler.records.has(replicaKey(namespace, name)) ? reconciler.logPath(namespace, name) : undefined),
       health: () => ({ ok: true, text: this.client?.isConnected() ? 'ok' : 'ok (not connected to the control plane)' }),
       images: this.imagesAfterBaseImages(images),
@@ -94,7 +94,7 @@ export class NodeAgent {
     });
     this.client = this.connect(reconciler, images);
     this.client.start();
-    this.usageReporter = new UsageReporter(config.name, sampler, () => this.client, USAGE_REPORT_INTERVAL_MS, traffic);
+    this.usageReporter = new UsageReporter(config.name, resources.sampler, () => this.client, USAGE_REPORT_INTERVAL_MS, traffic);
     this.usageReporter.start();
     this.log(`serving on http://${config.address}:${config.port}, control plane ${config.controlPlane}`);
   }

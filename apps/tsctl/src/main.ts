@@ -7,6 +7,7 @@ import { ClusterError, downCommand, upCommand } from './cluster/cluster.commands
 import { applyCommand } from './commands/apply.command';
 import { deleteCommand, scaleCommand } from './commands/change.commands';
 import { Command, CommandError } from './commands/command';
+import { convertCommand } from './commands/convert.command';
 import { describeCommand } from './commands/describe.command';
 import { execCommand } from './commands/exec.command';
 import { getCommand } from './commands/get.command';
@@ -19,7 +20,7 @@ import { ManifestError, ManifestRejectedError } from './manifest/manifest';
 import { OutputFormatError } from './output/table';
 
 const COMMANDS: Command[] = [
-  upCommand, downCommand, applyCommand, getCommand, describeCommand, scaleCommand, logsCommand, execCommand, deleteCommand, imageCommand,
+  upCommand, downCommand, applyCommand, convertCommand, getCommand, describeCommand, scaleCommand, logsCommand, execCommand, deleteCommand, imageCommand,
   cordonCommand, uncordonCommand, drainCommand, topCommand, rolloutCommand,
 ];
 
@@ -65,8 +66,9 @@ async function main(argv: string[]): Promise<number> {
 /** Errors a user can act on print their message; anything else is a bug, still shown in one line. */
 function report(error: unknown): number {
   if (error instanceof ManifestRejectedError) {
+    for (const line of error.warnings) console.error(line);
     for (const line of error.lines) console.error(line);
-    console.error(`error: nothing was applied (${error.lines.length} problem${error.lines.length === 1 ? '' : 's'})`);
+    console.error(`error: ${error.outcome} (${error.lines.length} problem${error.lines.length === 1 ? '' : 's'})`);
     return 1;
   }
   const expected = [UsageError, ApiError, ManifestError, ClusterError, OutputFormatError, CommandError].some((type) => error instanceof type);

@@ -1,17 +1,24 @@
 /**
  * scrape benchmark: time to scrape one agent's /metrics (GET to the last byte) on a node running
- * N replicas (default 100), on a 1-node local cluster with real containers. References measured in
- * the same run: the same agent's /metrics with no replica, its /healthz (HTTP round trip), and the
- * floor of reading the containers' cgroup files (the same seven per container, synchronously, in
- * this process). Scrapes are 300 ms apart, past the agent's 250 ms sample cache, so each reads anew.
- * Options: --replicas N (100), --scrapes N (30), --json. Needs root (cgroup v1 here).
+ * N replicas (default 100), on a 2-node local cluster with real containers: node-1 runs the
+ * replicas, node-2 (cordoned) none. Every timed scrape asks for `?fresh=1`, so it reads every
+ * cgroup and /proc file anew instead of sharing a sample up to 250 ms old; the benchmark checks it
+ * (the scrape's `tide_container_usage_sampled_at_seconds` is later than the request's start).
+ * References, interleaved with the main scrapes (one of each per iteration, the order rotating):
+ * node-2's /metrics (the same agent code with no replica), node-1's /healthz (the HTTP round trip),
+ * and the floor of reading the containers' cgroup files (the same seven per container,
+ * synchronously, in this process). Options: --replicas N (100), --scrapes N (30), --json.
+ * Needs root (cgroup v1 here).
  */
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import { TestCluster, running, waitFor } from '../harness';
 
 const BASE = 19770;
 const POD_CIDR = '100.64.48.0/20';
 const BUDGET_MS = 100;
+/** Between two timed operations, so that each starts on a settled machine. */
+const PAUSE_MS = 100;
 
 function option(name: string, fallback: number): number {
   const index = process.argv.indexOf(`--${name}`);
@@ -39,62 +46,92 @@ spec:
 `;
 }
 
-async function timeGets(url: string, count: number): Promise<{ ms: number[]; body: string }> {
-  const ms: number[] = [];
-  let body = '';
-  for (let i = 0; i < count; i++) {
-    await sleep(300);
-    const t0 = performance.now();
-    body = await (await fetch(url)).text();
-    ms.push(performance.now() - t0);
+/** One timed GET to the last byte; a fresh scrape must carry a sample taken after the request began. */
+async function timeGet(url: string, fresh: boolean): Promise<{ ms: number; body: string }> {
+  const sent = Date.now();
+  const t0 = performance.now();
+  const response = await fetch(url);
+  const body = await response.text();
+  const ms = performance.now() - t0;
+  if (!response.ok) throw new Error(`GET ${url}: ${response.status} ${body}`);
+  if (fresh) {
+    const sampledAt = Number(/^tide_container_usage_sampled_at_seconds(?:\{[^}]*\})? (\S+)$/m.exec(body)?.[1]);
+    // The sample's time has millisecond precision, as Date.now() does.
+    if (!(sampledAt * 1000 >= sent)) throw new Error(`GET ${url}: the scrape served a sample taken at ${sampledAt * 1000}, before the request (${sent})`);
   }
   return { ms, body };
 }
 
+const CGROUP_FILES = ['memory.stat', 'memory.usage_in_bytes', 'memory.limit_in_bytes', 'memory.oom_control'].map((f) => ['memory', f])
+  .concat([['cpuacct', 'cpuacct.usage'], ['cpu', 'cpu.cfs_quota_us'], ['cpu', 'cpu.cfs_period_us']]);
+
 /** What the agent reads per container (cgroup v1), read here the fastest way: open/read/close on this thread. */
-function timeCgroupReads(count: number): number[] {
-  const files = ['memory.stat', 'memory.usage_in_bytes', 'memory.limit_in_bytes', 'memory.oom_control'].map((f) => ['memory', f])
-    .concat([['cpuacct', 'cpuacct.usage'], ['cpu', 'cpu.cfs_quota_us'], ['cpu', 'cpu.cfs_period_us']]);
-  const groups = fs.readdirSync('/sys/fs/cgroup/memory/tide').filter((g) => g.startsWith('default.scrape-'));
-  const buffer = Buffer.alloc(64 * 1024);
-  const ms: number[] = [];
-  for (let i = 0; i < count; i++) {
-    const t0 = performance.now();
-    for (const group of groups) {
-      for (const [controller, file] of files) {
-        const fd = fs.openSync(`/sys/fs/cgroup/${controller}/tide/${group}/${file}`, 'r');
-        buffer.toString('utf8', 0, fs.readSync(fd, buffer, 0, buffer.length, 0));
-        fs.closeSync(fd);
-      }
+function timeCgroupReads(groups: string[], buffer: Buffer): number {
+  const t0 = performance.now();
+  for (const group of groups) {
+    for (const [controller, file] of CGROUP_FILES) {
+      const fd = fs.openSync(`/sys/fs/cgroup/${controller}/tide/${group}/${file}`, 'r');
+      buffer.toString('utf8', 0, fs.readSync(fd, buffer, 0, buffer.length, 0));
+      fs.closeSync(fd);
     }
-    ms.push(performance.now() - t0);
   }
-  return ms;
+  return performance.now() - t0;
 }
+
+type Measure = 'full' | 'empty' | 'healthz' | 'cgroups';
 
 async function main(): Promise<void> {
   const replicas = option('replicas', 100);
   const scrapes = option('scrapes', 30);
   const json = process.argv.includes('--json');
-  const cluster = await TestCluster.start({ nodes: 1, basePort: BASE, podCidr: POD_CIDR });
+  const cluster = await TestCluster.start({ nodes: 2, basePort: BASE, podCidr: POD_CIDR, upFlags: ['--consolidation', 'off'] });
   try {
-    const [node] = await cluster.nodeList();
-    const agent = `http://${node.spec.address}:${node.spec.agentPort}`;
-    const empty = await timeGets(`${agent}/metrics`, Math.min(10, scrapes));
+    const nodes = await cluster.nodeList();
+    const agentOf = (name: string) => {
+      const node = nodes.find((n) => n.metadata.name === name)!;
+      return `http://${node.spec.address}:${node.spec.agentPort}`;
+    };
+    const [busy, empty] = [agentOf('node-1'), agentOf('node-2')];
+    const cordoned = await cluster.tsctl(['cordon', 'node-2']);
+    if (cordoned.code !== 0) throw new Error(cordoned.stderr);
     const applied = await cluster.apply(manifest(replicas));
     if (applied.code !== 0) throw new Error(applied.stderr);
     await waitFor(`${replicas} replicas running`, async () => running(await cluster.replicas('scrape')).length === replicas, 300_000, 500);
-    const full = await timeGets(`${agent}/metrics`, scrapes);
-    const healthz = await timeGets(`${agent}/healthz`, Math.min(10, scrapes));
-    const containerSeries = full.body.split('\n').filter((l) => l.startsWith('container_cpu_usage_seconds_total{')).length;
+    const groups = fs.readdirSync('/sys/fs/cgroup/memory/tide').filter((g) => g.startsWith('default.scrape-'));
+    if (groups.length !== replicas) throw new Error(`expected ${replicas} cgroups of the scrape service, found ${groups.length}`);
+    const buffer = Buffer.alloc(64 * 1024);
+    const ms: Record<Measure, number[]> = { full: [], empty: [], healthz: [], cgroups: [] };
+    let body = '';
+    const run: Record<Measure, () => Promise<number>> = {
+      full: async () => {
+        const scrape = await timeGet(`${busy}/metrics?fresh=1`, true);
+        body = scrape.body;
+        return scrape.ms;
+      },
+      empty: async () => (await timeGet(`${empty}/metrics?fresh=1`, false)).ms,
+      healthz: async () => (await timeGet(`${busy}/healthz`, false)).ms,
+      cgroups: async () => timeCgroupReads(groups, buffer),
+    };
+    const order: Measure[] = ['full', 'empty', 'healthz', 'cgroups'];
+    const loadBefore = os.loadavg()[0];
+    for (let i = 0; i < scrapes; i++) {
+      // Rotated every iteration: each measure comes first, second... equally often.
+      for (let k = 0; k < order.length; k++) {
+        const measure = order[(i + k) % order.length];
+        await sleep(PAUSE_MS);
+        ms[measure].push(await run[measure]());
+      }
+    }
+    const containerSeries = body.split('\n').filter((l) => l.startsWith('container_cpu_usage_seconds_total{')).length;
     if (containerSeries !== replicas) throw new Error(`expected ${replicas} containers in the scrape, found ${containerSeries}`);
     const result = {
-      benchmark: 'scrape', replicas, scrapes, budget_ms: BUDGET_MS,
-      tide_scrape_p50_ms: percentile(full.ms, 50), tide_scrape_p99_ms: percentile(full.ms, 99), tide_scrape_max_ms: percentile(full.ms, 100),
-      empty_node_scrape_p50_ms: percentile(empty.ms, 50), healthz_p50_ms: percentile(healthz.ms, 50),
-      cgroup_files_read_p50_ms: percentile(timeCgroupReads(scrapes), 50),
-      series: full.body.split('\n').filter((l) => l && !l.startsWith('#')).length, bytes: Buffer.byteLength(full.body),
-      within_budget: percentile(full.ms, 100) < BUDGET_MS,
+      benchmark: 'scrape', replicas, scrapes, budget_ms: BUDGET_MS, fresh_reads: true,
+      load_average_before: Math.round(loadBefore * 10) / 10, load_average_after: Math.round(os.loadavg()[0] * 10) / 10,
+      tide_scrape_p50_ms: percentile(ms.full, 50), tide_scrape_p99_ms: percentile(ms.full, 99), tide_scrape_max_ms: percentile(ms.full, 100),
+      empty_node_scrape_p50_ms: percentile(ms.empty, 50), healthz_p50_ms: percentile(ms.healthz, 50),
+      cgroup_files_read_p50_ms: percentile(ms.cgroups, 50),
+      series: body.split('\n').filter((l) => l && !l.startsWith('#')).length, bytes: Buffer.byteLength(body),
+      within_budget: percentile(ms.full, 100) < BUDGET_MS,
     };
     console.log(json ? JSON.stringify(result) : result);
   } finally {

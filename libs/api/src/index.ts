@@ -10,3 +10,7 @@ export * from './cron';
 export * from './probes';
 export * from './rollout';
 export * from './agent.protocol';
+export * from './config.types';
+export * from './volume.types';
+export * from './admin.fields';
+export { MAX_CONFIG_BYTES } from './config.validation';

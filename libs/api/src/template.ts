@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { resolveProbes } from './probes';
 import { parseCpu, parseMemory } from './quantity';
-import { ReplicaTemplate, Service } from './types';
+import { ReplicaTemplate, Service, ServiceSpec } from './types';
 
 export const DEFAULT_REQUESTS = { cpuMillis: 100, memoryBytes: 64 * 2 ** 20 };
 
@@ -20,7 +20,7 @@ export function replicaTemplate(service: Service): ReplicaTemplate {
     image: spec.image,
     command: spec.command ?? [],
     args: spec.args ?? [],
-    env: spec.env ?? {},
+    env: plainEnv(spec.env),
     ...(spec.workingDir ? { workingDir: spec.workingDir } : {}),
     // A request defaults to its limit when only the limit is given, as in Kubernetes.
     requests: {
@@ -43,6 +43,16 @@ export function replicaTemplate(service: Service): ReplicaTemplate {
     ...(spec.placement?.maxSkew !== undefined ? { maxSkew: spec.placement.maxSkew } : {}),
     ...(probes ? { probes } : {}),
   };
+}
+
+/**
+ * The string variables of `spec.env`. `valueFrom` entries are resolved from ConfigMaps and Secrets,
+ * which the control plane does not run yet: validateDocument refuses a Service that has any.
+ */
+function plainEnv(env: ServiceSpec['env']): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(env ?? {})) if (typeof value === 'string') out[name] = value;
+  return out;
 }
 
 /** JSON with object keys sorted, so that equal values give equal text whatever the key order. */

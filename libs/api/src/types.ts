@@ -3,6 +3,9 @@
  * the control plane stores them in etcd, tsctl prints them.
  */
 
+import type { ConfigKind, EnvFromSource, EnvValue } from './config.types';
+import type { Volume, VolumeMount } from './volume.types';
+
 export const API_VERSION = 'tide/v1';
 
 export type Kind = 'Service' | 'Replica' | 'Node' | 'Event' | 'ServiceRevision';
@@ -20,7 +23,7 @@ export interface ObjectMeta {
   deletionTimestamp?: string;
 }
 
-export interface TideObject<K extends Kind, Spec, Status> {
+export interface TideObject<K extends Kind | ConfigKind, Spec, Status> {
   apiVersion: typeof API_VERSION;
   kind: K;
   metadata: ObjectMeta;
@@ -106,7 +109,10 @@ export interface ServiceSpec {
   image: string;
   command?: string[];
   args?: string[];
-  env?: Record<string, string>;
+  /** NAME → a string, or `{ valueFrom: { configMapKeyRef | secretKeyRef } }` (config.types.ts). */
+  env?: Record<string, EnvValue>;
+  /** Every key of a ConfigMap or Secret as variables; `env` wins over them, a later source over an earlier one. */
+  envFrom?: EnvFromSource[];
   workingDir?: string;
   resources?: ResourceRequirements;
   ports?: ServicePort[];
@@ -118,6 +124,11 @@ export interface ServiceSpec {
   user?: string;
   /** Mounts the container's root filesystem read-only. */
   readOnlyRootFilesystem?: boolean;
+  /** Every capability and device of the node (admin only: admin.fields.ts). */
+  privileged?: boolean;
+  /** Volumes the container may mount (volume.types.ts), each named once. */
+  volumes?: Volume[];
+  volumeMounts?: VolumeMount[];
   probes?: Probes;
   /** How a template change is rolled out (rollout.ts); not part of the template. */
   update?: UpdateStrategy;

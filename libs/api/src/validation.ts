@@ -1,25 +1,40 @@
 /**
  * Validation of user manifests. Every error carries the document index and the field path, all
  * errors of a document are collected, and a valid document comes back with its defaults filled.
+ * `validateObject` is the complete check of every tide/v1 kind; `validateDocument` is what the control
+ * plane stores today: Services only, without the fields it cannot run yet (admin.fields.ts).
  */
+import { unwiredFields } from './admin.fields';
 import { checkAutoscale } from './autoscale.validation';
+import { ConfigMap, Namespace, Secret } from './config.types';
+import { checkConfigMap, checkNamespace, checkSecret } from './config.validation';
+import { checkEnv, checkEnvFrom } from './env.validation';
 import { Checker, FieldError, describe } from './field.checker';
+import { SERVICE_NAME, checkMetadata } from './metadata.validation';
 import { checkProbes } from './probes';
 import { checkUpdate } from './rollout';
 import { parseCpu, parseMemory } from './quantity';
 import { API_VERSION, Service, ServiceSpec } from './types';
+import { checkVolumeMounts, checkVolumes } from './volume.validation';
 
 export type { FieldError };
 
-export type ValidationResult = { ok: true; object: Service } | { ok: false; errors: FieldError[] };
+/** Every kind a user writes in tide/v1. */
+export type UserObject = Service | ConfigMap | Secret | Namespace;
 
+export type ValidationResult = { ok: true; object: Service } | { ok: false; errors: FieldError[] };
+export type ObjectValidationResult = { ok: true; object: UserObject } | { ok: false; errors: FieldError[] };
+
+/** The kinds the control plane stores today. */
 export const USER_KINDS = ['Service'] as const;
+/** Every kind `validateObject` knows. */
+export const OBJECT_KINDS = ['Service', 'ConfigMap', 'Secret', 'Namespace'] as const;
 export const DEFAULT_NAMESPACE = 'default';
 
-const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const SPEC_FIELDS = [
-  'replicas', 'image', 'command', 'args', 'env', 'workingDir', 'resources', 'ports', 'network',
-  'restartPolicy', 'terminationGracePeriodSeconds', 'placement', 'user', 'readOnlyRootFilesystem', 'probes', 'autoscale', 'update',
+  'replicas', 'image', 'command', 'args', 'env', 'envFrom', 'workingDir', 'resources', 'ports', 'network',
+  'restartPolicy', 'terminationGracePeriodSeconds', 'placement', 'user', 'readOnlyRootFilesystem', 'privileged',
+  'volumes', 'volumeMounts', 'probes', 'autoscale', 'update',
 ];
 
 /** "uid", "uid:gid", "name" or "name:group"; names as useradd accepts them. */
@@ -29,36 +44,62 @@ const MAX_ID = 2 ** 32 - 2;
 
 type Json = Record<string, unknown>;
 
-export function validateDocument(doc: unknown, documentIndex: number): ValidationResult {
+type ObjectKind = (typeof OBJECT_KINDS)[number];
+const OBJECT_CHECKS: Record<ObjectKind, (c: Checker, doc: Json) => UserObject | undefined> = {
+  Service: checkService,
+  ConfigMap: checkConfigMap,
+  Secret: checkSecret,
+  Namespace: checkNamespace,
+};
+
+/** The complete check of a tide/v1 document of any kind; the object as stored when valid. */
+export function validateObject(doc: unknown, documentIndex: number): ObjectValidationResult {
   const c = new Checker(documentIndex);
   if (!c.isObject(doc, '(document)')) return { ok: false, errors: c.errors };
   if (doc.apiVersion !== API_VERSION) c.fail('apiVersion', `must be "${API_VERSION}", got ${describe(doc.apiVersion)}`);
-  if (!USER_KINDS.includes(doc.kind as never)) {
-    c.fail('kind', `unknown kind ${describe(doc.kind)} (known kinds: ${USER_KINDS.join(', ')})`);
+  const check = OBJECT_CHECKS[doc.kind as ObjectKind] as ((c: Checker, doc: Json) => UserObject | undefined) | undefined;
+  if (!check) c.fail('kind', `unknown kind ${describe(doc.kind)} (known kinds: ${OBJECT_KINDS.join(', ')})`);
+  const object = check?.(c, doc);
+  if (c.errors.length > 0 || !object) return { ok: false, errors: c.errors.map(trimRootDot) };
+  return { ok: true, object };
+}
+
+/**
+ * What the control plane accepts today: a valid Service that uses no field it cannot run yet. Other
+ * valid kinds and such fields are refused, each naming the field and what is missing.
+ */
+export function validateDocument(doc: unknown, documentIndex: number): ValidationResult {
+  const kind = (doc as Json | null)?.kind;
+  if (typeof doc === 'object' && doc !== null && !OBJECT_KINDS.includes(kind as never)) {
+    const c = new Checker(documentIndex);
+    const apiVersion = (doc as Json).apiVersion;
+    if (apiVersion !== API_VERSION) {
+      const hint = typeof apiVersion === 'string' && apiVersion !== '' ? ' (Kubernetes manifests: tsctl apply and tsctl convert turn them into tide/v1)' : '';
+      c.fail('apiVersion', `must be "${API_VERSION}", got ${describe(apiVersion)}${hint}`);
+    }
+    c.fail('kind', `unknown kind ${describe(kind)} (known kinds: ${USER_KINDS.join(', ')})`);
     return { ok: false, errors: c.errors };
   }
+  const result = validateObject(doc, documentIndex);
+  if (!result.ok) return result;
+  if (result.object.kind !== 'Service') {
+    const message = `${result.object.kind} is valid tide/v1, but the control plane does not store ${result.object.kind}s yet (issue 19); apply it later`;
+    return { ok: false, errors: [{ document: documentIndex, path: 'kind', message }] };
+  }
+  const unwired = unwiredFields(result.object.spec);
+  if (unwired.length > 0) return { ok: false, errors: unwired.map((u) => ({ document: documentIndex, path: u.path, message: u.message })) };
+  return { ok: true, object: result.object };
+}
+
+function checkService(c: Checker, doc: Json): Service | undefined {
   c.onlyKnown(doc, '', ['apiVersion', 'kind', 'metadata', 'spec', 'status']);
-  checkMetadata(c, doc.metadata);
+  checkMetadata(c, doc.metadata, SERVICE_NAME);
   if (c.isObject(doc.spec, 'spec')) checkServiceSpec(c, doc.spec);
-  if (c.errors.length > 0) return { ok: false, errors: c.errors.map(trimRootDot) };
-  return { ok: true, object: withDefaults(doc as unknown as Service) };
+  return c.errors.length > 0 ? undefined : withDefaults(doc as unknown as Service);
 }
 
 function trimRootDot(error: FieldError): FieldError {
   return { ...error, path: error.path.replace(/^\./, '') };
-}
-
-function checkMetadata(c: Checker, metadata: unknown): void {
-  if (!c.isObject(metadata, 'metadata')) return;
-  c.onlyKnown(metadata, 'metadata', ['name', 'namespace', 'labels']);
-  if (metadata.name === undefined) c.fail('metadata.name', 'required');
-  else if (c.string(metadata.name, 'metadata.name') && (!DNS_LABEL.test(metadata.name) || metadata.name.length > 50)) {
-    c.fail('metadata.name', `"${metadata.name}" must be lower-case letters, digits and '-', at most 50 characters`);
-  }
-  if (metadata.namespace !== undefined && c.string(metadata.namespace, 'metadata.namespace') && !DNS_LABEL.test(metadata.namespace)) {
-    c.fail('metadata.namespace', `"${metadata.namespace}" must be lower-case letters, digits and '-'`);
-  }
-  if (metadata.labels !== undefined) c.stringMap(metadata.labels, 'metadata.labels');
 }
 
 function checkServiceSpec(c: Checker, spec: Json): void {
@@ -70,7 +111,8 @@ function checkServiceSpec(c: Checker, spec: Json): void {
   else if (c.string(spec.image, 'spec.image') && spec.image.trim() === '') c.fail('spec.image', 'must not be empty');
   if (spec.command !== undefined) c.stringArray(spec.command, 'spec.command');
   if (spec.args !== undefined) c.stringArray(spec.args, 'spec.args');
-  if (spec.env !== undefined) c.stringMap(spec.env, 'spec.env');
+  if (spec.env !== undefined) checkEnv(c, spec.env);
+  if (spec.envFrom !== undefined) checkEnvFrom(c, spec.envFrom);
   if (spec.workingDir !== undefined && c.string(spec.workingDir, 'spec.workingDir') && !spec.workingDir.startsWith('/')) {
     c.fail('spec.workingDir', 'must be an absolute path');
   }
@@ -81,6 +123,9 @@ function checkServiceSpec(c: Checker, spec: Json): void {
   }
   if (spec.user !== undefined) checkUser(c, spec.user);
   if (spec.readOnlyRootFilesystem !== undefined) c.boolean(spec.readOnlyRootFilesystem, 'spec.readOnlyRootFilesystem');
+  if (spec.privileged !== undefined) c.boolean(spec.privileged, 'spec.privileged');
+  if (spec.volumes !== undefined) checkVolumes(c, spec.volumes);
+  if (spec.volumeMounts !== undefined) checkVolumeMounts(c, spec.volumeMounts, spec.volumes);
   if (spec.resources !== undefined) checkResources(c, spec.resources);
   if (spec.ports !== undefined) checkPorts(c, spec.ports);
   if (spec.probes !== undefined) checkProbes(c, spec.probes, spec.ports);

@@ -1,5 +1,6 @@
 export * from './runtime.types';
 export { LinuxRuntime, LinuxRuntimeOptions, DEFAULT_WARM_POOL } from './linux.runtime';
+export { StartMark, StartTraceRecord } from './container/start.trace';
 export { ImageStore, ImageRecord, StoredLayer, ResolvedImage, ImageConfig } from './image/image.store';
 export { parseRef, formatRef, ImageRef } from './image/oci';
 export * from './image/image.types';
@@ -7,7 +8,7 @@ export { createImageService, ImageServiceOptions } from './image/image.service';
 export { ensureBusyboxImage, BUSYBOX_REF } from './image/busybox.image';
 export { ensureNodeImage, NODE_REF, nodeRefs } from './image/node.image';
 export { detectCgroups, CgroupManager, ContainerCgroup } from './cgroups/cgroup';
-export { OverlaySnapshotter, OverlayMount } from './snapshot/overlay.snapshotter';
+export { OverlaySnapshotter, OverlayMount, overlayOptions } from './snapshot/overlay.snapshotter';
 export { BridgeSettings, bridgeSettings, bridgeNameFor } from './network/bridge.settings';
 export { NetworkError } from './network/network.command';
 export { PeerSlice, setUpNodeNetwork, syncPeerRoutes, tearDownNodeNetwork } from './network/node.network';

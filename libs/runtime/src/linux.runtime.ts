@@ -12,6 +12,8 @@ import { RawExit, WaitingInit } from './container/launch';
 import { ProcessHandle, processStartTime, sleep } from './container/process';
 import { WarmCgroups } from './container/warm.cgroup';
 import { WarmPool } from './container/warm.pool';
+import { SpareWorker } from './container/spare.worker';
+import { StartTrace, StartTraceRecord } from './container/start.trace';
 import { startExec } from './exec/exec.session';
 import { ImageStore, ResolvedImage } from './image/image.store';
 import { InitConfig, namespacesFor } from './init/init.config';
@@ -33,6 +35,9 @@ export interface LinuxRuntimeOptions {
   bridge?: () => BridgeSettings | undefined;
   /** Inits kept booted per namespace set, ready to become containers (default 2; 0 disables). */
   warmPool?: number;
+  /** Called after each successful start with the timestamps of its steps (the start benchmark's
+   *  breakdown). Unset, nothing is recorded beyond a few clock reads, and nothing is sent. */
+  onStartTrace?: (record: StartTraceRecord) => void;
 }
 
 export const DEFAULT_WARM_POOL = 2;
@@ -58,8 +63,13 @@ export class LinuxRuntime implements ContainerRuntime {
   private readonly tracked = new Map<string, Tracked>();
   private readonly pool: WarmPool;
   private readonly warmCgroups: WarmCgroups;
+  private readonly spareWorker: SpareWorker;
+  /** Where inits stage /proc, /dev and /sys before they know their container (init.steps.ts). */
+  private readonly stageDir: string;
+  private readonly onStartTrace?: (record: StartTraceRecord) => void;
 
   constructor(options: LinuxRuntimeOptions) {
+    this.onStartTrace = options.onStartTrace;
     const containersDir = path.join(options.stateDir, 'containers');
     this.images = new ImageStore(options.imageDir);
     this.snapshots = new OverlaySnapshotter(containersDir);
@@ -67,11 +77,16 @@ export class LinuxRuntime implements ContainerRuntime {
     this.cgroups = options.cgroups ?? detectCgroups();
     this.network = new BridgeAttacher(options.stateDir, options.bridge ?? (() => undefined));
     this.warmCgroups = new WarmCgroups(this.cgroups);
-    this.pool = new WarmPool(options.warmPool ?? DEFAULT_WARM_POOL, (namespaces) => this.warmCgroups.joinAhead(new WaitingInit(namespaces)));
+    this.stageDir = path.join(options.stateDir, 'stage');
+    fs.mkdirSync(this.stageDir, { recursive: true });
+    this.spareWorker = new SpareWorker(this.stageDir);
+    this.pool = new WarmPool(options.warmPool ?? DEFAULT_WARM_POOL, (namespaces) => this.warmCgroups.joinAhead(new WaitingInit(namespaces, this.stageDir)));
     if (this.pool.size > 0) void this.warmCgroups.sweep();
   }
 
   async start(spec: ContainerSpec): Promise<ContainerInfo> {
+    const trace = this.onStartTrace ? new StartTrace() : undefined;
+    trace?.mark('runtime: start() called');
     if (!VALID_ID.test(spec.id)) throw new RuntimeError('InvalidSpec', `container id "${spec.id}" must match ${VALID_ID}`);
     if (this.tracked.has(spec.id) || this.states.read(spec.id)) {
       throw new RuntimeError('InvalidSpec', `container ${spec.id} exists already: remove it first`);
@@ -81,28 +96,34 @@ export class LinuxRuntime implements ContainerRuntime {
     const image = spec.rootfsLayers ? this.explicitLayers(spec) : await this.images.resolve(spec.image);
     const logPath = spec.logPath ?? this.states.logPath(spec.id);
     const config = initConfig(spec, image, logPath);
+    trace?.mark('runtime: image resolved, config made');
     // Cold, the init is spawned first: its worker and Node boot while the root and cgroup are made.
-    let init = this.pool.take(namespacesFor(spec.network)) ?? new WaitingInit(namespacesFor(spec.network));
+    const namespaces = namespacesFor(spec.network);
+    const pooled = this.pool.take(namespaces);
+    let init = pooled ?? new WaitingInit(namespaces, this.stageDir, this.spareWorker);
+    trace?.mark(pooled ? 'runtime: init taken from the pool' : init.fromSpare ? 'runtime: spare worker told to spawn' : 'runtime: new Worker() returned');
     let cgroup: ContainerCgroup | undefined;
     try {
       const network = spec.network === 'bridge' ? this.network.prepare(spec.id, spec.hostname, path.join(this.states.dir(spec.id), 'etc')) : undefined;
       const [rootfs, created] = await allSettled(
         this.snapshots.prepare(spec.id, image.layerDirs),
         this.warmCgroups.claim(init, spec.id, spec.limits),
-        fs.promises.mkdir(path.dirname(logPath), { recursive: true }),
+        mkdirp(path.dirname(logPath)),
       );
       cgroup = created;
+      trace?.mark('runtime: dirs and cgroup with limits ready');
       const full: InitConfig = { ...config, rootfs, ...(network ? { bindFiles: network.bindFiles } : {}) };
-      let launch = init.start(full, (process) => this.joined(spec, cgroup!, process, network));
+      let launch = init.start(full, (process) => this.joined(spec, cgroup!, process, network), trace);
       const process = await launch.started.catch(async (error: Error) => {
         if (!init.lost) throw error;
         // The init died before "go" without a word: killed while it waited in the pool, say. None
         // of the user's code ran: go on once with a cold init, which joins the cgroup at "go".
         await init.discard();
-        init = new WaitingInit(namespacesFor(spec.network));
-        launch = init.start(full, (process) => this.joined(spec, cgroup!, process, network));
+        init = new WaitingInit(namespaces, this.stageDir);
+        launch = init.start(full, (process) => this.joined(spec, cgroup!, process, network), trace);
         return launch.started;
       });
+      if (trace) this.onStartTrace?.({ id: spec.id, warm: pooled !== undefined, marks: trace.marks });
       return this.track(spec, process, cgroup, launch.exited).info;
     } catch (error) {
       // Undo in reverse: the init is killed (by the launcher, or here if it was never started); once
@@ -115,6 +136,7 @@ export class LinuxRuntime implements ContainerRuntime {
       throw new RuntimeError('StartFailed', `container ${spec.id}: ${(error as Error).message}`);
     } finally {
       this.pool.refillSoon();
+      if (!pooled) setImmediate(() => this.spareWorker.refill());
     }
   }
 
@@ -130,13 +152,16 @@ export class LinuxRuntime implements ContainerRuntime {
   }
 
   /** Keeps inits for this network mode booted in the pool and resolves once they are (the pool warms
-   *  a mode by itself after its first start; tests and the bench wait for it). */
+   *  a mode by itself after its first start; tests and the bench wait for it). Without a pool: resolves
+   *  once the spare start worker has booted. */
   warmUp(network: NetworkMode = 'host'): Promise<void> {
+    if (this.pool.size === 0) return this.spareWorker.ready();
     return this.pool.ready(namespacesFor(network));
   }
 
   /** Kills the warm pool's waiting inits (containers keep running). The agent calls it on SIGTERM. */
   async close(): Promise<void> {
+    await this.spareWorker.close();
     await this.pool.close();
     await this.warmCgroups.settled();
   }
@@ -292,6 +317,10 @@ export class LinuxRuntime implements ContainerRuntime {
   private cgroupOf(id: string): ContainerCgroup | undefined {
     return this.cgroups.open(id) ?? undefined;
   }
+}
+
+async function mkdirp(dir: string): Promise<void> {
+  fs.mkdirSync(dir, { recursive: true });
 }
 
 /** Awaits every promise, then throws the first failure: nothing is undone while still being made. */

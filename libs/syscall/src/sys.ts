@@ -23,6 +23,7 @@ export const MS_PRIVATE = 0x40000;
 export const MS_SLAVE = 0x80000;
 
 export const MNT_DETACH = 0x2;
+export const MADV_DONTNEED = 4;
 export const SIGKILL = 9;
 export const SIGTERM = 15;
 export const PR_SET_NO_NEW_PRIVS = 38;
@@ -128,6 +129,8 @@ export interface Sys {
   // log is known) and puts it on its stdout and stderr.
   /** dup2(2): newfd becomes a copy of oldfd, without FD_CLOEXEC (it survives execve). */
   dup2(oldfd: number, newfd: number): void;
+  /** madvise(2) over [address, address + length): the init drops its clean file pages (MADV_DONTNEED). */
+  madvise(address: number, length: number, advice: number): void;
 }
 
 export class SyscallError extends Error {

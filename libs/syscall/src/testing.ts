@@ -81,4 +81,5 @@ export class RecordingSys implements Sys {
   pipe(): [number, number] { this.record('pipe', []); return [101, 102]; }
   // --- warm starts
   dup2(oldfd: number, newfd: number): void { this.record('dup2', [oldfd, newfd]); }
+  madvise(address: number, length: number, advice: number): void { this.record('madvise', [address, length, advice]); }
 }

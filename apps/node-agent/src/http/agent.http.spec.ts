@@ -13,6 +13,7 @@ describe('agent HTTP endpoint', () => {
   const logFile = path.join(dir, 'default.web-1.log');
   let server: AgentHttpServer;
   let base: string;
+  let expired = 0;
 
   before(async () => {
     fs.writeFileSync(logFile, 'line 1\n');
@@ -22,6 +23,7 @@ describe('agent HTTP endpoint', () => {
       logPath: (ns, name) => (ns === 'default' && name === 'web-1' ? logFile : undefined),
       health: () => ({ ok: true, text: 'ok' }),
       images: new FakeImageService(), exec: (ns, name, options) => runtime.exec(`${ns}.${name}`, options), scratchDir: path.join(dir, 'scratch'),
+      expireSamples: () => expired++,
     });
     base = `http://127.0.0.1:${server.port}`;
   });
@@ -56,6 +58,19 @@ describe('agent HTTP endpoint', () => {
     await readUntil('line 2\n');
     assert.equal(text, 'line 1\nline 2\n');
     reader.abort();
+  });
+
+  it('reads the cgroups anew for a fresh scrape only, and refuses a fresh that is not a flag', async () => {
+    expired = 0;
+    assert.equal((await fetch(`${base}/metrics`)).status, 200);
+    assert.equal((await fetch(`${base}/metrics?fresh=0`)).status, 200);
+    assert.equal(expired, 0, 'a plain scrape may share a recent sample');
+    assert.equal((await fetch(`${base}/metrics?fresh=1`)).status, 200);
+    assert.equal(expired, 1);
+    const bad = await fetch(`${base}/metrics?fresh=yes`);
+    assert.equal(bad.status, 400);
+    assert.equal(await bad.text(), 'fresh: expected 1 or 0, got "yes"\n');
+    assert.equal(expired, 1, 'a refused request changes nothing');
   });
 
   it('reads follow flags', () => {

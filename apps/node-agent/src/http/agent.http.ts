@@ -28,6 +28,8 @@ export interface AgentHttpOptions {
   exec: ExecStarter;
   /** Uploaded archives and build contexts, each removed when its request ends. */
   scratchDir: string;
+  /** Drops the cached cgroup and /proc readings, for `GET /metrics?fresh=1`. */
+  expireSamples?(): void;
 }
 
 export interface AgentHttpServer {
@@ -79,6 +81,10 @@ async function handle(options: AgentHttpOptions, req: http.IncomingMessage, res:
     return sendText(res, health.ok ? 200 : 503, `${health.text}\n`);
   }
   if (url.pathname === '/metrics') {
+    const fresh = url.searchParams.get('fresh');
+    if (fresh !== null && !['', '0', '1', 'true', 'false'].includes(fresh)) return sendText(res, 400, `fresh: expected 1 or 0, got "${fresh}"\n`);
+    // A fresh scrape reads every file anew instead of sharing a sample up to 250 ms old (benchmarks, debugging).
+    if (isTrue(fresh)) options.expireSamples?.();
     const text = await options.registry.metrics();
     res.setHeader('Content-Type', options.registry.contentType);
     return void res.end(text);

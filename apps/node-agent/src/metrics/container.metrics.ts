@@ -52,4 +52,12 @@ export function registerContainerMetrics(registry: Registry, sampler: UsageSampl
     if (series.type === 'counter') new Counter(config);
     else new Gauge(config);
   }
+  // Tells a reader how old the container figures of a scrape are (a sample is shared for up to 250 ms).
+  new Gauge({
+    name: 'tide_container_usage_sampled_at_seconds', help: 'When the container figures of this scrape were read from the cgroups, in seconds since the epoch.',
+    registers: [registry],
+    async collect() {
+      this.set((await sampler.sample()).takenAt / 1000);
+    },
+  });
 }

@@ -65,7 +65,8 @@ function filesystemsOf(paths: string[], mounts: MountEntry[]): FilesystemStats[]
   return [...out.values()];
 }
 
-export function registerNodeMetrics(registry: Registry, source: NodeStatsSource): void {
+/** Returns the cache of the node's readings (expire() makes the next scrape read them anew). */
+export function registerNodeMetrics(registry: Registry, source: NodeStatsSource): ScrapeCache<NodeStats> {
   const stats = new ScrapeCache(() => readNodeStats(source));
   const registers = [registry];
   new Counter({
@@ -87,6 +88,7 @@ export function registerNodeMetrics(registry: Registry, source: NodeStatsSource)
   }
   registerFilesystemGauges(registry, stats);
   registerNetworkCounters(registry, stats);
+  return stats;
 }
 
 /** Every /proc/meminfo field, as node_exporter names them; the set is known after the first read. */

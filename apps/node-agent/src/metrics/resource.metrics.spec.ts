@@ -67,6 +67,22 @@ describe('agent resource metrics', () => {
     assert.equal(seriesValue(text, 'container_spec_cpu_quota', db), undefined, 'no quota, no series');
   });
 
+  it('reads every container anew after expire(), and says when the figures were read', async () => {
+    const registry = new Registry();
+    const resources = registerResourceMetrics({ registry, runtime: usage, views: () => views, paths: [os.tmpdir()] });
+    const before = Date.now();
+    const first = await registry.metrics();
+    usage.reads = 0;
+    await registry.metrics();
+    assert.equal(usage.reads, 0, 'a scrape right after another shares its sample');
+    resources.expire();
+    const third = await registry.metrics();
+    assert.equal(usage.reads, 2, 'one read per container for the whole scrape');
+    const sampledAt = seriesValue(third, 'tide_container_usage_sampled_at_seconds')!;
+    assert.ok(sampledAt * 1000 >= before && sampledAt * 1000 <= Date.now(), `sampled at ${sampledAt}`);
+    assert.ok(sampledAt >= seriesValue(first, 'tide_container_usage_sampled_at_seconds')!);
+  });
+
   it('serves node_exporter node series from /proc and statfs', async () => {
     const registry = new Registry();
     registerResourceMetrics({ registry, runtime: usage, views: () => [], paths: [os.tmpdir()] });

@@ -14,10 +14,22 @@ export interface ResourceMetricsOptions {
   paths: string[];
 }
 
-/** Returns the sampler, shared with the usage reporter. */
-export function registerResourceMetrics(options: ResourceMetricsOptions): UsageSampler {
+export interface ResourceMetrics {
+  /** Shared with the usage reporter. */
+  sampler: UsageSampler;
+  /** Drops the cached readings: the next scrape reads every cgroup and /proc file anew (`GET /metrics?fresh=1`). */
+  expire(): void;
+}
+
+export function registerResourceMetrics(options: ResourceMetricsOptions): ResourceMetrics {
   const sampler = new UsageSampler(options.runtime, options.views);
-  registerNodeMetrics(options.registry, { paths: options.paths });
+  const nodeStats = registerNodeMetrics(options.registry, { paths: options.paths });
   registerContainerMetrics(options.registry, sampler);
-  return sampler;
+  return {
+    sampler,
+    expire: () => {
+      sampler.expire();
+      nodeStats.expire();
+    },
+  };
 }

@@ -22,4 +22,9 @@ export class ScrapeCache<T> {
     }
     return this.value;
   }
+
+  /** The next get() reads anew, whatever the age of the value (a read in flight still serves its callers). */
+  expire(): void {
+    this.value = undefined;
+  }
 }

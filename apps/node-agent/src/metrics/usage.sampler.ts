@@ -41,6 +41,11 @@ export class UsageSampler {
     return this.cache.get();
   }
 
+  /** The next sample() reads every cgroup anew. */
+  expire(): void {
+    this.cache.expire();
+  }
+
   private async read(): Promise<UsageSnapshot> {
     const takenAt = this.now();
     const running = this.views().map((v) => v.record).filter((r) => r.container && !r.exit);

@@ -24,6 +24,11 @@ describe('HTTP heads', () => {
     ['GET / HTTP/1.0\nConnection: Keep-Alive', { method: 'GET', framing: { kind: 'none' }, close: false, upgrade: false }],
     ['GET /ws HTTP/1.1\nConnection: Upgrade\nUpgrade: websocket', { method: 'GET', framing: { kind: 'none' }, close: false, upgrade: true }],
     ['GET / HTTP/1.1\nContent-Length: 5\nContent-Length: 5', { method: 'GET', framing: { kind: 'length', length: 5 }, close: false, upgrade: false }],
+    ['PUT /x HTTP/1.1\nCONTENT-LENGTH: \t7 \nX-Long-Header-Name: 1', { method: 'PUT', framing: { kind: 'length', length: 7 }, close: false, upgrade: false }],
+    // A name that only looks like Content-Length once its CR is taken for a '-' is not one.
+    ['POST /x HTTP/1.1\nContent\rLength: 5', { method: 'POST', framing: { kind: 'none' }, close: false, upgrade: false }],
+    ['GET /ws HTTP/1.0\nconnection: Keep-Alive, UPGRADE\nupgrade: websocket', { method: 'GET', framing: { kind: 'none' }, close: false, upgrade: true }],
+    ['GET / HTTP/1.1\nKeep-Alive: close', { method: 'GET', framing: { kind: 'none' }, close: false, upgrade: false }],
   ];
   for (const [text, expected] of requests) {
     it(`reads ${JSON.stringify(text)}`, () => assert.deepEqual(request(text), { ok: true, head: expected }));

@@ -24,6 +24,11 @@ export type BodyFraming =
   /** Response only: the body runs until the server closes the connection. */
   | { kind: 'close' };
 
+// Shared by every head that has them (read only).
+const NONE: BodyFraming = Object.freeze({ kind: 'none' });
+const CHUNKED: BodyFraming = Object.freeze({ kind: 'chunked' });
+const UNTIL_CLOSE: BodyFraming = Object.freeze({ kind: 'close' });
+
 export interface RequestHead {
   method: string;
   framing: BodyFraming;
@@ -47,13 +52,45 @@ interface HeaderFacts {
   chunked: boolean;
   /** Transfer-Encoding present but not ending in chunked. */
   otherEncoding: boolean;
-  connection: string;
+  /** Tokens of the Connection headers. */
+  close: boolean;
+  keepAlive: boolean;
+  upgradeToken: boolean;
   hasUpgrade: boolean;
 }
 
-/** Reads the headers the framing depends on; others are skipped by length before any lower-casing. */
+const SP = 0x20;
+const TAB = 0x09;
+
+/** Whether text[from..from+name.length) is `name` (lower case letters and '-') in any case. */
+function nameIs(text: string, from: number, name: string): boolean {
+  for (let i = 0; i < name.length; i++) {
+    const code = text.charCodeAt(from + i);
+    const want = name.charCodeAt(i);
+    // Only a letter has an upper case, 0x20 below its lower case.
+    if (code !== want && (want < 0x61 || code !== want - 0x20)) return false;
+  }
+  return true;
+}
+
+/** Content-Length's value, 1 to 15 digits and nothing else (no sign, no exponent), or NaN. */
+function decimal(text: string, from: number, to: number): number {
+  if (to <= from || to - from > 15) return NaN;
+  let value = 0;
+  for (let i = from; i < to; i++) {
+    const digit = text.charCodeAt(i) - 0x30;
+    if (digit < 0 || digit > 9) return NaN;
+    value = value * 10 + digit;
+  }
+  return value;
+}
+
+/**
+ * Reads the headers the framing depends on. This runs for every request and answer, so names are
+ * compared in place (by length first, then code by code) and no string is made for the others.
+ */
 function headerFacts(text: string, firstLineEnd: number): HeaderFacts {
-  const facts: HeaderFacts = { badLength: false, chunked: false, otherEncoding: false, connection: '', hasUpgrade: false };
+  const facts: HeaderFacts = { badLength: false, chunked: false, otherEncoding: false, close: false, keepAlive: false, upgradeToken: false, hasUpgrade: false };
   let start = firstLineEnd + 2;
   while (start < text.length) {
     let end = text.indexOf('\r\n', start);
@@ -61,33 +98,47 @@ function headerFacts(text: string, firstLineEnd: number): HeaderFacts {
     if (end === start) break;
     const colon = text.indexOf(':', start);
     if (colon > start && colon < end) {
-      const nameLength = colon - start;
-      if (nameLength === 14 || nameLength === 17 || nameLength === 10 || nameLength === 7) {
-        const name = text.slice(start, colon).toLowerCase();
-        const value = text.slice(colon + 1, end).trim();
-        if (name === 'content-length') {
-          const length = /^\d{1,15}$/.test(value) ? Number(value) : NaN;
-          if (Number.isNaN(length) || (facts.contentLength !== undefined && facts.contentLength !== length)) facts.badLength = true;
-          facts.contentLength = length;
-        } else if (name === 'transfer-encoding') {
-          const last = value.toLowerCase().split(',').pop()!.trim();
-          if (last === 'chunked') facts.chunked = true;
-          else facts.otherEncoding = true;
-        } else if (name === 'connection') {
-          facts.connection += `${value.toLowerCase()},`;
-        } else if (name === 'upgrade') {
-          facts.hasUpgrade = true;
-        }
-      }
+      // The value without the spaces and tabs around it (RFC 9110 5.5).
+      let from = colon + 1;
+      let to = end;
+      while (from < to && (text.charCodeAt(from) === SP || text.charCodeAt(from) === TAB)) from++;
+      while (to > from && (text.charCodeAt(to - 1) === SP || text.charCodeAt(to - 1) === TAB)) to--;
+      readHeader(facts, text, start, colon - start, from, to);
     }
     start = end + 2;
   }
   return facts;
 }
 
-function wantsClose(http10: boolean, connection: string): boolean {
-  if (connection.includes('close')) return true;
-  return http10 && !connection.includes('keep-alive');
+function readHeader(facts: HeaderFacts, text: string, name: number, nameLength: number, from: number, to: number): void {
+  if (nameLength === 14 && nameIs(text, name, 'content-length')) {
+    const length = decimal(text, from, to);
+    if (Number.isNaN(length) || (facts.contentLength !== undefined && facts.contentLength !== length)) facts.badLength = true;
+    facts.contentLength = length;
+  } else if (nameLength === 17 && nameIs(text, name, 'transfer-encoding')) {
+    const last = text.slice(from, to).toLowerCase().split(',').pop()!.trim();
+    if (last === 'chunked') facts.chunked = true;
+    else facts.otherEncoding = true;
+  } else if (nameLength === 10 && nameIs(text, name, 'connection')) {
+    // The usual single token is matched in place; a list is lower-cased and searched.
+    if (to - from === 10 && nameIs(text, from, 'keep-alive')) facts.keepAlive = true;
+    else if (to - from === 5 && nameIs(text, from, 'close')) facts.close = true;
+    else readConnection(facts, text.slice(from, to).toLowerCase());
+  } else if (nameLength === 7 && nameIs(text, name, 'upgrade')) {
+    facts.hasUpgrade = true;
+  }
+}
+
+/** A Connection header's tokens (`value` lower case). */
+function readConnection(facts: HeaderFacts, value: string): void {
+  if (value.includes('close')) facts.close = true;
+  if (value.includes('keep-alive')) facts.keepAlive = true;
+  if (value.includes('upgrade')) facts.upgradeToken = true;
+}
+
+function wantsClose(http10: boolean, facts: HeaderFacts): boolean {
+  if (facts.close) return true;
+  return http10 && !facts.keepAlive;
 }
 
 /** `text` is the head without its final blank line. */
@@ -106,13 +157,13 @@ export function parseRequestHead(text: string): Parsed<RequestHead> {
   if (facts.otherEncoding || (facts.chunked && facts.contentLength !== undefined)) {
     return { ok: false, error: 'Transfer-Encoding must end in chunked and come without Content-Length' };
   }
-  const framing: BodyFraming = facts.chunked ? { kind: 'chunked' }
-    : facts.contentLength ? { kind: 'length', length: facts.contentLength } : { kind: 'none' };
+  const framing: BodyFraming = facts.chunked ? CHUNKED
+    : facts.contentLength ? { kind: 'length', length: facts.contentLength } : NONE;
   return {
     ok: true,
     head: {
-      method: line.slice(0, firstSpace), framing, close: wantsClose(version === 'HTTP/1.0', facts.connection),
-      upgrade: facts.hasUpgrade && facts.connection.includes('upgrade'),
+      method: line.slice(0, firstSpace), framing, close: wantsClose(version === 'HTTP/1.0', facts),
+      upgrade: facts.hasUpgrade && facts.upgradeToken,
     },
   };
 }
@@ -129,12 +180,12 @@ export function parseResponseHead(text: string, method: string): Parsed<Response
   const facts = headerFacts(text, lineEnd);
   if (facts.badLength) return { ok: false, error: 'invalid Content-Length' };
   let framing: BodyFraming;
-  if (method === 'HEAD' || status < 200 || status === 204 || status === 304) framing = { kind: 'none' };
-  else if (facts.chunked) framing = { kind: 'chunked' };
-  else if (facts.otherEncoding) framing = { kind: 'close' };
-  else if (facts.contentLength !== undefined) framing = facts.contentLength ? { kind: 'length', length: facts.contentLength } : { kind: 'none' };
-  else framing = { kind: 'close' };
-  return { ok: true, head: { status, framing, close: framing.kind === 'close' || wantsClose(http10, facts.connection) } };
+  if (method === 'HEAD' || status < 200 || status === 204 || status === 304) framing = NONE;
+  else if (facts.chunked) framing = CHUNKED;
+  else if (facts.otherEncoding) framing = UNTIL_CLOSE;
+  else if (facts.contentLength !== undefined) framing = facts.contentLength ? { kind: 'length', length: facts.contentLength } : NONE;
+  else framing = UNTIL_CLOSE;
+  return { ok: true, head: { status, framing, close: framing.kind === 'close' || wantsClose(http10, facts) } };
 }
 
 function indexOrLength(text: string, search: string): number {

@@ -1,12 +1,10 @@
 /** tsctl as a user runs it: the built CLI against a stand-in API, checking output, errors and exit codes. */
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
-import { AddressInfo } from 'node:net';
-import * as os from 'node:os';
 import * as path from 'node:path';
-import { TEST_HOME, tsctl } from '../testing/run.tsctl';
+import { tsctl, useStandInApi } from '../testing/run.tsctl';
 
 /** Answers like the control plane: apply refuses a service named "bad" with a detail on spec.replicas. */
 function standInApi(): http.Server {
@@ -41,35 +39,26 @@ const doc = (name: string) => `apiVersion: tide/v1\nkind: Service\nmetadata: { n
 
 describe('tsctl command line', () => {
   const server = standInApi();
-  let url: string;
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsctl-manifests-'));
+  const api = useStandInApi(server, 'tsctl-manifests-');
+  const dir = api.dir;
 
-  before(async () => {
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  });
-  after(() => {
-    server.close();
-    fs.rmSync(dir, { recursive: true, force: true });
-    fs.rmSync(TEST_HOME, { recursive: true, force: true });
-  });
 
   it('applies every document and prints one line per object', async () => {
     const file = path.join(dir, 'good.yaml');
     fs.writeFileSync(file, `${doc('hello')}---\n${doc('web')}`);
-    const run = await tsctl(['--server', url, 'apply', '-f', file]);
+    const run = await tsctl(['--server', api.url(), 'apply', '-f', file]);
     assert.deepEqual(run, { code: 0, stdout: 'service/hello created\nservice/web unchanged\n', stderr: '' });
   });
 
   it('reads stdin with -f -', async () => {
-    const run = await tsctl(['apply', '-f', '-', '--server', url], doc('hello'));
+    const run = await tsctl(['apply', '-f', '-', '--server', api.url()], doc('hello'));
     assert.equal(run.stdout, 'service/hello created\n');
   });
 
   it('prints every detail of a refused apply as FILE: document N: PATH: MESSAGE and exits 1', async () => {
     const file = path.join(dir, 'bad.yaml');
     fs.writeFileSync(file, `${doc('fine')}---\n---\n${doc('bad')}`);
-    const run = await tsctl(['--server', url, 'apply', '-f', file]);
+    const run = await tsctl(['--server', api.url(), 'apply', '-f', file]);
     assert.equal(run.code, 1);
     assert.equal(run.stdout, '');
     assert.equal(run.stderr, [
@@ -83,7 +72,7 @@ describe('tsctl command line', () => {
   it('names the file and document of invalid YAML, without a stack trace', async () => {
     const file = path.join(dir, 'broken.yaml');
     fs.writeFileSync(file, `${doc('fine')}---\nmetadata: { name: [oops\n`);
-    const run = await tsctl(['--server', url, 'apply', '-f', file]);
+    const run = await tsctl(['--server', api.url(), 'apply', '-f', file]);
     assert.equal(run.code, 1);
     assert.match(run.stderr, new RegExp(`^error: ${file.replace(/[.]/g, '\\.')}: document 2: invalid YAML`));
     assert.equal(run.stderr.trim().split('\n').length, 1, run.stderr);
@@ -97,7 +86,7 @@ describe('tsctl command line', () => {
   });
 
   it('turns a 404 into a sentence', async () => {
-    const run = await tsctl(['--server', url, 'scale', 'service', 'nope', '--replicas', '2']);
+    const run = await tsctl(['--server', api.url(), 'scale', 'service', 'nope', '--replicas', '2']);
     assert.deepEqual({ code: run.code, stderr: run.stderr }, { code: 1, stderr: 'error: service "nope" not found in namespace default\n' });
   });
 

@@ -1,7 +1,11 @@
-/** `tsctl apply -f FILE|-`: sends every document of the file to the API; all or nothing. */
+/**
+ * `tsctl apply -f FILE|-`: sends every document of the file to the API; all or nothing. Kubernetes
+ * documents are converted first (libs/kube): warnings go to stderr, a refusal sends nothing.
+ */
 import { ApiError } from '../api/api.client';
 import { UsageError } from '../cli/args';
-import { ManifestRejectedError, detailLine, readManifestFile } from '../manifest/manifest';
+import { prepareManifests } from '../manifest/kube.convert';
+import { ManifestRejectedError, readManifestFile } from '../manifest/manifest';
 import { Command, CommandContext } from './command';
 
 interface ApplyResult {
@@ -14,19 +18,20 @@ interface ApplyResult {
 export const applyCommand: Command = {
   name: 'apply',
   usage: 'tsctl apply -f FILE|-',
-  summary: 'create or update the objects in FILE (several --- documents; - reads stdin)',
+  summary: 'create or update the objects in FILE (several --- documents; - reads stdin; Kubernetes manifests are converted)',
   options: [{ long: 'filename', short: 'f', help: 'YAML file, or - for stdin' }],
   async run(ctx: CommandContext): Promise<void> {
     const file = ctx.options.get('filename');
     if (!file) throw new UsageError('apply needs -f FILE (or -f - for stdin)');
     if (ctx.args.length > 0) throw new UsageError(`apply takes no arguments besides -f FILE, got "${ctx.args.join(' ')}"`);
-    const manifests = readManifestFile(file);
+    const prepared = prepareManifests(readManifestFile(file));
+    for (const warning of prepared.warnings) ctx.note(warning);
     let results: ApplyResult[];
     try {
-      ({ results } = await ctx.api.request<{ results: ApplyResult[] }>('POST', '/api/v1/apply', { documents: manifests.documents }));
+      ({ results } = await ctx.api.request<{ results: ApplyResult[] }>('POST', '/api/v1/apply', { documents: prepared.documents }));
     } catch (error) {
       if (error instanceof ApiError && error.status === 400 && error.details.length > 0) {
-        throw new ManifestRejectedError(error.details.map((d) => detailLine(manifests, d)));
+        throw new ManifestRejectedError(error.details.map((d) => prepared.detail(d)));
       }
       throw error;
     }

@@ -1,6 +1,8 @@
 /** `tsctl scale service NAME --replicas N` and `tsctl delete service NAME | -f FILE`. */
+import { Service } from '@tide/api';
 import { ApiError } from '../api/api.client';
 import { UsageError, intOption } from '../cli/args';
+import { needsConversion, prepareManifests } from '../manifest/kube.convert';
 import { ManifestError, readManifestFile } from '../manifest/manifest';
 import { Command, CommandContext, NAMESPACE_OPTION, namespaceOf, parseKind, query } from './command';
 
@@ -47,6 +49,12 @@ function serviceOfArgs(ctx: CommandContext): { name: string; namespace: string }
 
 function servicesOfFile(file: string): { name: string; namespace: string }[] {
   const manifests = readManifestFile(file);
+  // Kubernetes manifests: the Tide services `apply -f` of the same file made (its Deployments).
+  if (needsConversion(manifests)) {
+    return prepareManifests(manifests, 'nothing was deleted').documents
+      .filter((doc): doc is Service => (doc as Service).kind === 'Service')
+      .map((service) => ({ name: service.metadata.name, namespace: service.metadata.namespace ?? 'default' }));
+  }
   return manifests.documents.map((doc, i) => {
     const { kind, metadata } = doc as { kind?: unknown; metadata?: { name?: unknown; namespace?: unknown } };
     if (kind !== 'Service' || typeof metadata?.name !== 'string') {

@@ -9,10 +9,11 @@ export class ManifestError extends Error {
   }
 }
 
-/** The API refused the manifests: one `FILE: document N: PATH: MESSAGE` line per problem. */
+/** The API (or the conversion) refused the manifests: one `FILE: document N: PATH: MESSAGE` line per problem. */
 export class ManifestRejectedError extends Error {
-  constructor(readonly lines: string[]) {
-    super(`${lines.join('\n')}\nnothing was applied`);
+  /** `outcome`: what did not happen, e.g. "nothing was applied"; `warnings` are printed before the problems. */
+  constructor(readonly lines: string[], readonly outcome = 'nothing was applied', readonly warnings: string[] = []) {
+    super(`${lines.join('\n')}\n${outcome}`);
     this.name = 'ManifestRejectedError';
   }
 }
@@ -40,11 +41,18 @@ function readText(file: string, source: string): string {
   }
 }
 
-/** Parses every document; a document that is empty (e.g. after a trailing ---) is skipped. */
+/**
+ * Parses every document; a document that is empty (e.g. after a trailing ---) is skipped. A
+ * Kubernetes document (an apiVersion other than tide/v1) is read as YAML 1.1, as Kubernetes reads
+ * it: `defaultMode: 0400` is octal there (256), while YAML 1.2 would make it the decimal 400.
+ */
 export function parseManifests(text: string, source: string): ParsedManifests {
   const documents: unknown[] = [];
   const numbers: number[] = [];
-  parseAllDocuments(text).forEach((doc, index) => {
+  const asYaml11 = parseAllDocuments(text, { version: '1.1' });
+  parseAllDocuments(text).forEach((parsed, index) => {
+    const kube = parsed.errors.length === 0 && isKubernetes(parsed.toJS()) && asYaml11[index]?.errors.length === 0;
+    const doc = kube ? asYaml11[index] : parsed;
     const number = index + 1;
     const error = doc.errors[0];
     if (error) {
@@ -61,6 +69,11 @@ export function parseManifests(text: string, source: string): ParsedManifests {
   });
   if (documents.length === 0) throw new ManifestError(`${source}: no documents found`);
   return { source, documents, numbers };
+}
+
+function isKubernetes(value: unknown): boolean {
+  const apiVersion = (value as { apiVersion?: unknown } | null)?.apiVersion;
+  return typeof value === 'object' && value !== null && typeof apiVersion === 'string' && apiVersion !== 'tide/v1';
 }
 
 /** "FILE: document N: PATH: MESSAGE", with N counted in the file as the user sees it. */

@@ -1,5 +1,5 @@
 /** `tsctl describe` text: aligned "Field: value" lines, sub-tables, and the recent events. */
-import { Node, Replica, Service, TideEvent, formatCpu, formatMemory } from '@tide/api';
+import { EnvValue, Node, Replica, Service, TideEvent, formatCpu, formatMemory } from '@tide/api';
 import { autoscaleSection } from './autoscale.format';
 import { commandLine, eventsTable, labelsText, lastExitText, nodeStatusText, replicaPhase, replicasTable, requestedOn } from './resource.tables';
 import { fields, formatAge, indent } from './table';
@@ -20,6 +20,14 @@ function quantity(cpu: string | number | undefined, memory: string | number | un
   return [cpu !== undefined ? `cpu ${cpu}` : undefined, memory !== undefined ? `memory ${memory}` : undefined].filter(Boolean).join(', ');
 }
 
+/** A value, or where it comes from (kubectl's `<set to the key 'k' in secret 's'>`). */
+function envText(value: EnvValue): string {
+  if (typeof value === 'string') return value;
+  const configMap = value.valueFrom.configMapKeyRef;
+  const ref = configMap ?? value.valueFrom.secretKeyRef;
+  return `<set to the key '${ref?.key}' of ${configMap ? 'config map' : 'secret'} '${ref?.name}'>`;
+}
+
 export function describeService(s: Service, replicas: Replica[], events: TideEvent[], nowMs?: number): string {
   const r = s.spec.resources;
   const st = s.status;
@@ -28,7 +36,7 @@ export function describeService(s: Service, replicas: Replica[], events: TideEve
     ['Created', created(s.metadata.creationTimestamp, nowMs)],
     ['Image', s.spec.image], ['Command', commandLine(s.spec.command, s.spec.args) || '<image default>'],
     ['Working dir', s.spec.workingDir],
-    ['Env', Object.entries(s.spec.env ?? {}).map(([k, v]) => `${k}=${v}`).join(', ') || undefined],
+    ['Env', Object.entries(s.spec.env ?? {}).map(([k, v]) => `${k}=${envText(v)}`).join(', ') || undefined],
     ['Replicas', `${s.spec.replicas} desired | ${st?.runningReplicas ?? 0} running | ${st?.readyReplicas ?? 0} ready | ${st?.pendingReplicas ?? 0} pending`],
     ['Requests', quantity(r?.requests?.cpu, r?.requests?.memory, '<defaults>')],
     ['Limits', quantity(r?.limits?.cpu, r?.limits?.memory, '<none>')],

@@ -67,6 +67,13 @@ describe('describe', () => {
     assert.match(text, /^Replicas:\n  NAME +SERVICE/m);
   });
 
+  it('shows where a variable comes from instead of a value it does not have', () => {
+    const web = service('web', 2, 1, 60);
+    web.spec.env = { MODE: 'fast', DB_PASSWORD: { valueFrom: { secretKeyRef: { name: 'db', key: 'password' } } } };
+    const text = describeService(web, [], [], NOW);
+    assert.match(text, /^Env: +MODE=fast, DB_PASSWORD=<set to the key 'password' of secret 'db'>$/m);
+  });
+
   it('describes a node with what is requested of it', () => {
     const text = describeNode(node('node-1', true), [replica('a-1', 'node-1'), replica('a-2', 'node-1')], [], NOW);
     // 200m of 900m = 22%; 64Mi of 896Mi = 7%

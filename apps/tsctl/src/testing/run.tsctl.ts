@@ -1,5 +1,8 @@
 /** Runs the built tsctl as a user would (own HOME, no terminal), for CLI tests. */
 import { execFile } from 'node:child_process';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { after, before } from 'node:test';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -19,4 +22,23 @@ export function tsctl(args: string[], input?: string): Promise<Run> {
       resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr }));
     child.stdin?.end(input ?? '');
   });
+}
+
+/**
+ * For one describe block: starts `server` (a stand-in API) on a free loopback port before its tests
+ * and, after them, closes it and removes a scratch directory and the test HOME.
+ */
+export function useStandInApi(server: Server, prefix: string): { url: () => string; dir: string } {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  let url = '';
+  before(async () => {
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  after(() => {
+    server.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.rmSync(TEST_HOME, { recursive: true, force: true });
+  });
+  return { url: () => url, dir };
 }

@@ -6,7 +6,7 @@ import {
   CFS_PERIOD_US, CgroupManager, ContainerCgroup, DEFAULT_PIDS_LIMIT, cfsQuota, cpuShares, killPids, readKeyed, readPids,
   removeGroupDir,
 } from './cgroup';
-import { readSmallKeyed, readSmallNumber } from './cgroup.read';
+import { readSmallFile, readSmallKeyed, readSmallNumber } from './cgroup.read';
 
 const CONTROLLERS = ['cpu', 'cpuacct', 'memory', 'pids'] as const;
 type Controller = (typeof CONTROLLERS)[number];
@@ -26,12 +26,12 @@ export class CgroupV1Manager implements CgroupManager {
     return (this.mounted ??= CONTROLLERS.filter((c) => fs.existsSync(path.join(this.root, c))));
   }
 
+  /** Synchronous, as rename: a handful of small writes to cgroupfs, on every container start, take
+   *  less time than one trip through libuv's thread pool each. */
   async create(id: string, limits: ContainerLimits): Promise<ContainerCgroup> {
     const group = this.open(id);
-    for (const controller of this.controllers()) {
-      await fs.promises.mkdir(group.dir(controller), { recursive: true });
-    }
-    await group.applyLimits(limits);
+    for (const controller of this.controllers()) fs.mkdirSync(group.dir(controller), { recursive: true });
+    group.applyLimits(limits);
     return group;
   }
 
@@ -43,9 +43,9 @@ export class CgroupV1Manager implements CgroupManager {
   // grace period, ~10 ms); at claim the group is renamed to the container's and given its limits.
   async rename(from: string, to: string, limits: ContainerLimits): Promise<ContainerCgroup> {
     const source = this.open(from);
-    for (const controller of this.controllers()) await fs.promises.rename(source.dir(controller), path.join(this.root, controller, this.parent, to));
+    for (const controller of this.controllers()) fs.renameSync(source.dir(controller), path.join(this.root, controller, this.parent, to));
     const group = this.open(to);
-    await group.applyLimits(limits);
+    group.applyLimits(limits);
     return group;
   }
 
@@ -58,9 +58,9 @@ export class CgroupV1Manager implements CgroupManager {
 }
 
 /** The group path of a process per v1 controller, from /proc/<pid>/cgroup ("4:memory:/tide/x"). */
-async function groupsOf(pid: number): Promise<Map<string, string>> {
+function groupsOf(pid: number): Map<string, string> {
   const groups = new Map<string, string>();
-  const text = await fs.promises.readFile(`/proc/${pid}/cgroup`, 'utf8').catch(() => '');
+  const text = readSmallFile(`/proc/${pid}/cgroup`) ?? '';
   for (const line of text.split('\n')) {
     const [, controllers, group] = line.split(':');
     for (const controller of controllers?.split(',') ?? []) groups.set(controller, group);
@@ -81,33 +81,32 @@ class CgroupV1 implements ContainerCgroup {
     return path.join(this.dir(controller), name);
   }
 
-  private async write(controller: Controller, name: string, value: number | string): Promise<void> {
-    if (!this.controllers.includes(controller)) return;
-    await fs.promises.writeFile(this.file(controller, name), String(value));
+  private write(controller: Controller, name: string, value: number | string): void {
+    if (this.controllers.includes(controller)) fs.writeFileSync(this.file(controller, name), String(value));
   }
 
-  async applyLimits(limits: ContainerLimits): Promise<void> {
-    await this.write('cpu', 'cpu.shares', cpuShares(limits.cpuRequestMillis ?? 100));
+  applyLimits(limits: ContainerLimits): void {
+    this.write('cpu', 'cpu.shares', cpuShares(limits.cpuRequestMillis ?? 100));
     if (limits.cpuMillis !== undefined) {
-      await this.write('cpu', 'cpu.cfs_period_us', CFS_PERIOD_US);
-      await this.write('cpu', 'cpu.cfs_quota_us', cfsQuota(limits.cpuMillis));
+      this.write('cpu', 'cpu.cfs_period_us', CFS_PERIOD_US);
+      this.write('cpu', 'cpu.cfs_quota_us', cfsQuota(limits.cpuMillis));
     }
     if (limits.memoryBytes !== undefined) {
-      await this.write('memory', 'memory.limit_in_bytes', limits.memoryBytes);
+      this.write('memory', 'memory.limit_in_bytes', limits.memoryBytes);
       // With swap accounting, memory+swap gets the same limit so that the container cannot swap around it.
       if (fs.existsSync(this.file('memory', 'memory.memsw.limit_in_bytes'))) {
-        await this.write('memory', 'memory.memsw.limit_in_bytes', limits.memoryBytes);
+        this.write('memory', 'memory.memsw.limit_in_bytes', limits.memoryBytes);
       }
     }
-    await this.write('pids', 'pids.max', limits.pids ?? DEFAULT_PIDS_LIMIT);
+    this.write('pids', 'pids.max', limits.pids ?? DEFAULT_PIDS_LIMIT);
   }
 
   /** Skips the controllers the process is in already (a warm init): writing cgroup.procs costs an
-   *  RCU grace period even then. */
+   *  RCU grace period even then. Asynchronous: that wait (10-15 ms) must not block the agent's thread. */
   async addProcess(pid: number): Promise<void> {
-    const current = await groupsOf(pid);
+    const current = groupsOf(pid);
     for (const controller of new Set(this.controllers)) {
-      if (current.get(controller) !== this.relativePath) await this.write(controller, 'cgroup.procs', pid);
+      if (current.get(controller) !== this.relativePath) await fs.promises.writeFile(this.file(controller, 'cgroup.procs'), String(pid));
     }
   }
 

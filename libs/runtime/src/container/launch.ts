@@ -11,10 +11,13 @@ import { Worker } from 'node:worker_threads';
 import { linuxSys } from '@tide/syscall';
 import { InitConfig, StartWorkerData } from '../init/init.config';
 import { RuntimeError } from '../runtime.types';
+import { InitPipes } from './init.pipes';
 import { ProcessHandle, processStartTime } from './process';
+import type { SpareWorker } from './spare.worker';
+import { StartMark, StartTrace } from './start.trace';
 
-const INIT_SCRIPT = path.join(__dirname, '../init/container-init.js');
-const START_WORKER = path.join(__dirname, 'start.worker.js');
+export const INIT_SCRIPT = path.join(__dirname, '../init/container-init.js');
+export const START_WORKER = path.join(__dirname, 'start.worker.js');
 
 export interface RawExit {
   code: number | null;
@@ -31,9 +34,10 @@ export interface Launch {
 type WorkerMessage =
   | { type: 'spawned'; pid: number; pidfd?: number }
   | { type: 'ready' }
-  | { type: 'started' }
-  | { type: 'failed'; message: string; lost?: boolean }
-  | { type: 'exit'; code: number | null; signal: string | null };
+  | { type: 'trace'; marks: StartMark[] }
+  | { type: 'failed'; message: string }
+  | { type: 'exit'; code: number | null; signal: string | null }
+  | { type: 'spare-ready' };
 
 function deferred<T>() {
   let resolve!: (value: T) => void;
@@ -47,10 +51,16 @@ export class WaitingInit {
   /** A cgroup the init joined while it waited (warm.cgroup.ts), if any. */
   warmCgroup?: Promise<string | undefined>;
   private readonly worker: Worker;
+  /** Whether the worker was a booted spare (for the start's trace). */
+  readonly fromSpare: boolean;
+  private readonly pipes = new InitPipes(linuxSys());
   private handle?: ProcessHandle;
   private onSpawned?: (process: ProcessHandle) => Promise<void>;
+  private trace?: StartTrace;
+  private readonly traceMarks = deferred<void>();
   private pendingSpawn: Promise<void> = Promise.resolve();
   private claimed = false;
+  private goSent = false;
   /** Set once the start can no longer succeed (died while waiting, discarded, or failed). */
   private failed = false;
   private settled = false;
@@ -60,16 +70,26 @@ export class WaitingInit {
   private readonly exit = deferred<RawExit>();
   private readonly workerGone = deferred<void>();
 
-  constructor(readonly namespaces: number) {
-    const data: StartWorkerData = { initScript: INIT_SCRIPT, namespaces };
-    this.worker = new Worker(START_WORKER, { workerData: data });
+  /** `stageDir`: where the init stages /proc, /dev and /sys (init.steps.ts). `spare`: a booted worker
+   *  (spare.worker.ts) to use instead of a new one. */
+  constructor(
+    readonly namespaces: number,
+    stageDir: string,
+    spare?: SpareWorker,
+  ) {
+    const data: StartWorkerData = { initScript: INIT_SCRIPT, stageDir, namespaces, ...this.pipes.childEnds };
+    const booted = spare?.take(namespaces, this.pipes.childEnds);
+    this.fromSpare = booted !== undefined;
+    this.worker = booted ?? new Worker(START_WORKER, { workerData: data });
     this.startResult.promise.catch(() => undefined); // a pooled init that dies was never asked for
+    void this.pipes.verdict.then((text) => this.onVerdict(text));
     this.worker.on('error', (error) => this.fail(error.message));
     // The worker ends after reporting the exit, or on its own when it failed before spawning.
     this.worker.on('exit', () => {
       this.fail('the start worker ended before the container started');
       if (!this.settledWell()) this.handle?.close(); // after a successful start the runtime owns the pidfd
-      void this.pendingSpawn.then(() => this.exit.resolve({ code: null, signal: null }));
+      this.pipes.close();
+      void this.exitReported({ code: null, signal: null });
       this.workerGone.resolve();
     });
     this.worker.on('message', (message: WorkerMessage) => this.onMessage(message));
@@ -109,19 +129,22 @@ export class WaitingInit {
    * Makes the init this container. `onSpawned` runs between spawn and "go", while the init builds
    * its root: the place to join the cgroup, so that nothing of the user's runs outside its limits.
    */
-  start(config: InitConfig, onSpawned: (process: ProcessHandle) => Promise<void>): Launch {
+  start(config: InitConfig, onSpawned: (process: ProcessHandle) => Promise<void>, trace?: StartTrace): Launch {
     if (this.claimed) throw new Error('a waiting init can be started only once');
     this.claimed = true;
     this.keepAlive();
     this.onSpawned = onSpawned;
-    this.worker.postMessage({ type: 'claim', config: JSON.stringify(config) });
+    this.trace = trace;
+    trace?.mark('runtime: config sent to the worker');
+    this.worker.postMessage({ type: 'claim', config: JSON.stringify(trace ? { ...config, trace: true } : config), trace: trace !== undefined });
     if (this.handle && !this.failed) this.runOnSpawned(this.handle);
     return { started: this.startResult.promise, exited: this.exit.promise };
   }
 
-  /** Lets the worker keep the event loop alive again (a pooled init does not, until it is taken). */
+  /** Lets the worker and the verdict keep the event loop alive again (a pooled init does not, until taken). */
   keepAlive(): void {
     this.worker.ref();
+    this.pipes.keepAlive();
   }
 
   /** Kills an init nobody will start; resolves once it, its worker and their fds are gone. */
@@ -133,27 +156,57 @@ export class WaitingInit {
 
   private onMessage(message: WorkerMessage): void {
     if (message.type === 'spawned') {
+      this.pipes.childSpawned();
       this.handle = ProcessHandle.ofChild(linuxSys(), message.pid, message.pidfd);
+      this.trace?.mark('runtime: "spawned" received');
       if (this.failed) this.handle.signal('SIGKILL'); // discarded while its worker was still booting
       else if (this.onSpawned) this.runOnSpawned(this.handle);
     } else if (message.type === 'ready') {
       this.booted.resolve(true);
-    } else if (message.type === 'started') {
-      if (!this.settled) this.startResult.resolve(this.handle!);
-      this.settled = true;
+    } else if (message.type === 'trace') {
+      this.trace?.add(message.marks);
+      this.traceMarks.resolve();
     } else if (message.type === 'failed') {
-      this.lostInit = !this.settled && message.lost === true;
       this.fail(message.message);
-    } else {
-      // After onSpawned has settled, so that a caller cleaning up after the exit races nothing.
-      void this.pendingSpawn.then(() => this.exit.resolve({ code: message.code, signal: message.signal }));
+    } else if (message.type === 'exit') {
+      void this.exitReported({ code: message.code, signal: message.signal });
       void this.worker.terminate();
     }
   }
 
+  /**
+   * EOF on the status pipe: after "go" the exec happened, or text says why it did not; before "go",
+   * EOF without a word means the init died (while pooled, or killed during its start).
+   */
+  private onVerdict(text: string): void {
+    this.trace?.mark('runtime: status EOF (execve done)');
+    if (text) return this.fail(text);
+    if (!this.goSent) {
+      this.lostInit = !this.settled;
+      return this.fail('the container init exited before it was started');
+    }
+    // A traced start resolves with the init's marks, which its worker sends once the init has exec'd.
+    void (this.trace ? this.traceMarks.promise : Promise.resolve()).then(() => {
+      if (!this.settled) this.startResult.resolve(this.handle!);
+      this.settled = true;
+    });
+  }
+
+  /** The exit is known after the verdict and after onSpawned has settled, so that the runtime always
+   *  learns first whether the exec happened, and a caller cleaning up after the exit races nothing. */
+  private async exitReported(exit: RawExit): Promise<void> {
+    await Promise.all([this.pendingSpawn, this.pipes.verdict]);
+    this.exit.resolve(exit);
+  }
+
   private runOnSpawned(handle: ProcessHandle): void {
     this.pendingSpawn = this.onSpawned!(handle).then(
-      () => this.worker.postMessage({ type: 'go' }),
+      () => {
+        if (this.failed) return;
+        this.trace?.mark('runtime: cgroup joined, state written; go written');
+        this.goSent = true;
+        this.pipes.go();
+      },
       (error: Error) => {
         // E.g. it died while it was being recorded. A dying Node process shows as a zombie in /proc
         // before its pidfd turns readable (its other threads are still exiting): either counts.
@@ -173,6 +226,7 @@ export class WaitingInit {
     this.settled = this.failed = true;
     // The init may be waiting for its config or for "go": it must not run on. Without a handle yet,
     // the kill happens when "spawned" arrives; a worker that fails before spawning ends by itself.
+    this.pipes.closeGo();
     this.handle?.signal('SIGKILL');
     this.startResult.reject(new RuntimeError('StartFailed', message.trim()));
   }

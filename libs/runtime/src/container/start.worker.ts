@@ -1,68 +1,76 @@
 /**
  * Runs in a fresh worker thread, one per container init. Namespaces belong to threads, so unsharing
  * here leaves the agent's own namespaces alone; the child spawned from this thread is born in the new
- * PID namespace as its PID 1. The init boots and waits for its config, so this thread may be a member
+ * PID namespace as its PID 1. A spare thread (spare.worker.ts) boots without namespaces and waits
+ * for a {type:'spawn', namespaces} before it does any of this. The init boots and waits for its config, so this thread may be a member
  * of the warm pool long before a container claims it. The thread then stays to receive the child's
  * exit status (and, being the init's parent thread, kills it through PR_SET_PDEATHSIG by exiting
  * while it is still unclaimed).
  *
- * Messages: ← {type:'claim', config} | {type:'go'} ;
- * → {type:'spawned', pid, pidfd} | {type:'ready'} | {type:'started'} | {type:'failed', message, lost?} |
- * {type:'exit', code, signal}
+ * Messages: ← {type:'claim', config, trace?} ;
+ * → {type:'spawned', pid, pidfd} | {type:'ready'} | {type:'failed', message} | {type:'trace', marks} |
+ * {type:'exit', code, signal}. "go" and the exec verdict go through the runtime's own pipes.
  */
 import { spawn } from 'node:child_process';
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { linuxSys } from '@tide/syscall';
-import { CONFIG_FD, GO_FD, STATUS_FD, StartWorkerData } from '../init/init.config';
+import { CONFIG_FD, StartWorkerData } from '../init/init.config';
+import { StartMark, StartTrace } from './start.trace';
 
-type Command = { type: 'claim'; config: string } | { type: 'go' };
+type Command = { type: 'claim'; config: string; trace?: boolean };
 
-function run(data: StartWorkerData): void {
+function run(data: Required<StartWorkerData>): void {
   const port = parentPort!;
+  // Kept for a traced start (the benchmark's breakdown); a warm init's boot marks predate its start.
+  const trace = new StartTrace();
+  trace.mark('worker: booted, modules loaded');
   linuxSys().unshare(data.namespaces);
+  trace.mark('worker: namespaces unshared');
   // No stdio yet: the init opens the container's log itself once it knows which container it is.
-  const child = spawn(process.execPath, [data.initScript], {
+  // fds 3 and 4 are the runtime's pipes ("go" and the exec verdict: init.pipes.ts); 5 is ours.
+  const child = spawn(process.execPath, [data.initScript, data.stageDir], {
     detached: true,
-    stdio: ['ignore', 'ignore', 'ignore', 'pipe', 'pipe', 'pipe'],
+    stdio: ['ignore', 'ignore', 'ignore', data.goFd, data.statusFd, 'pipe'],
     env: {},
   });
-  const go = child.stdio[GO_FD] as NodeJS.WritableStream;
-  const status = child.stdio[STATUS_FD] as NodeJS.ReadableStream;
   // A socket pair, readable and writable both ways (Node's typings stop at fd 4).
   const control = (child.stdio as unknown as NodeJS.ReadWriteStream[])[CONFIG_FD];
-  let goSent = false;
-  let failure = '';
-  control.once('data', () => port.postMessage({ type: 'ready' }));
-  control.on('error', () => undefined); // EPIPE when the init died: its exit tells the runtime
-  status.on('data', (chunk: Buffer) => (failure += chunk.toString()));
-  // EOF on the status pipe comes before the exit is reported, so the runtime always learns first
-  // whether the exec happened (a command may exit before its EOF has been read). Before "go", EOF
-  // without a message means the init died (while pooled, or killed during its start).
-  const statusDone = new Promise<void>((resolve) => {
-    status.on('end', () => {
-      if (!failure && !goSent) port.postMessage({ type: 'failed', message: 'the container init exited before it was started', lost: true });
-      else port.postMessage(failure ? { type: 'failed', message: failure } : { type: 'started' });
-      resolve();
-    });
+  control.once('data', () => {
+    trace.mark('worker: init ready');
+    port.postMessage({ type: 'ready' });
+    // A traced init sends its own marks over the same socket before it execs (container-init.ts).
+    let initMarks = '';
+    control.on('data', (chunk: Buffer) => (initMarks += chunk.toString()));
+    control.on('end', () => trace.add(parseMarks(initMarks)));
   });
+  control.on('error', () => undefined); // EPIPE when the init died: its exit tells the runtime
+  // Closed by the init before its execve, or by its exit: the exit is reported after the marks.
+  const controlClosed = new Promise<void>((resolve) => control.on('close', () => resolve()));
   child.on('error', (error) => {
     port.postMessage({ type: 'failed', message: error.message });
     if (child.pid === undefined) port.close(); // nothing was spawned: no exit will come to end this thread
   });
   child.on('exit', (code, signal) => {
-    void statusDone.then(() => {
+    void controlClosed.then(() => {
       port.postMessage({ type: 'exit', code, signal });
       port.close();
     });
   });
   port.on('message', (message: Command) => {
-    if (message.type === 'claim') control.end(message.config);
-    if (message.type === 'go') {
-      goSent = true;
-      go.end('g');
-    }
+    trace.mark('worker: claim received');
+    control.end(`${message.config}\n`); // one line: the init reads up to the newline
+    if (message.trace) void controlClosed.then(() => port.postMessage({ type: 'trace', marks: trace.marks }));
   });
+  trace.mark('worker: init spawned');
   if (child.pid !== undefined) port.postMessage({ type: 'spawned', pid: child.pid, pidfd: openPidfd(child.pid) });
+}
+
+function parseMarks(text: string): StartMark[] {
+  try {
+    return text ? (JSON.parse(text) as StartMark[]) : [];
+  } catch {
+    return []; // a trace cut short (the init failed while writing it): the start's verdict still counts
+  }
 }
 
 /**
@@ -78,4 +86,14 @@ function openPidfd(pid: number): number | undefined {
   }
 }
 
-if (!isMainThread) run(workerData as StartWorkerData);
+if (!isMainThread) {
+  const data = workerData as StartWorkerData;
+  if (data.namespaces !== undefined) run(data as Required<StartWorkerData>);
+  else {
+    linuxSys(); // a spare: koffi and libc are loaded while it waits
+    parentPort!.postMessage({ type: 'spare-ready' });
+    parentPort!.once('message', (message: { type: 'spawn'; namespaces: number; goFd: number; statusFd: number }) =>
+      run({ ...data, namespaces: message.namespaces, goFd: message.goFd, statusFd: message.statusFd }),
+    );
+  }
+}

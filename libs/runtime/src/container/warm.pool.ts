@@ -21,7 +21,7 @@ export class WarmPool {
   constructor(
     /** Members kept per namespace set; 0 disables the pool. */
     readonly size: number,
-    private readonly spawn: (namespaces: number) => WaitingInit = (namespaces) => new WaitingInit(namespaces),
+    private readonly spawn: (namespaces: number) => WaitingInit,
   ) {}
 
   /** A waiting init with these namespaces, or undefined (the caller starts cold). From now on this

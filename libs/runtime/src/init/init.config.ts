@@ -20,6 +20,8 @@ export interface InitConfig {
   /** Files of the container's state dir bind-mounted over image paths before pivot_root (bridge
    *  networking's /etc/hosts and /etc/resolv.conf). */
   bindFiles?: BindFile[];
+  /** Send the init's step marks back before execve (the start benchmark's breakdown, start.trace.ts). */
+  trace?: boolean;
 }
 
 export interface BindFile {
@@ -29,7 +31,7 @@ export interface BindFile {
   target: string;
 }
 
-/** fd 3: the agent writes one byte once the init's pid is in its cgroup. */
+/** fd 3: the agent writes one byte once the init's pid is in its cgroup (EOF: the start is off). */
 export const GO_FD = 3;
 /** fd 4: close-on-exec; EOF means execve succeeded, text means it failed. */
 export const STATUS_FD = 4;
@@ -41,7 +43,13 @@ export const READY_BYTE = 'r';
 /** What the agent gives the start worker thread (the container is not known yet when it starts). */
 export interface StartWorkerData {
   initScript: string;
-  namespaces: number;
+  /** A directory of the host the init covers with a tmpfs in its own mount namespace (init.steps.ts). */
+  stageDir: string;
+  /** Unshared at once; a spare worker gets them, and the fds, later in a message (spare.worker.ts). */
+  namespaces?: number;
+  /** The init's ends of the runtime's pipes (init.pipes.ts), spawned onto its GO_FD and STATUS_FD. */
+  goFd?: number;
+  statusFd?: number;
 }
 
 /** The namespaces every container gets; host networking keeps the node's network namespace. */

@@ -1,23 +1,41 @@
 /**
  * The steps by which a container's init turns a copy of the host's mount namespace into the
- * container's root. They only call Sys and write inside the new root, so a test can run them with the
- * recording fake against a temporary directory.
+ * container's root, in two lists. STAGE_STEPS need no container: a pooled init runs them before it
+ * waits, a cold one as soon as it has booted; they mount /proc, /dev and /sys, with their masks,
+ * under a stage directory. ROOT_STEPS run once the container is known: the overlay, the staged trees
+ * moved into it, then pivot_root. They only call Sys and write inside the stage and the new root, so
+ * a test can run them with the recording fake against a temporary directory.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import {
-  MNT_DETACH, MS_BIND, MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_PRIVATE, MS_RDONLY, MS_REC, MS_REMOUNT, Sys,
+  MNT_DETACH, MS_BIND, MS_MOVE, MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_PRIVATE, MS_RDONLY, MS_REC, MS_REMOUNT, Sys,
 } from '@tide/syscall';
 import { overlayOptions } from '../snapshot/overlay.snapshotter';
 import { mountBindFiles } from './bind-files.step';
 import { InitConfig } from './init.config';
 import { groupEntries } from './user';
 
-export interface InitStep {
-  name: string;
-  run(sys: Sys, config: InitConfig): void;
+/** The trees mounted ahead of the container, and moved into its root. */
+export const STAGED_TREES = ['proc', 'dev', 'sys'] as const;
+
+export interface Stage {
+  /** A directory of the host, covered by a tmpfs in the init's own mount namespace. */
+  dir: string;
+  /** The staged trees actually mounted (sysfs may be refused). */
+  mounted: Set<string>;
 }
 
+export interface InitStep<C> {
+  name: string;
+  run(sys: Sys, context: C): void;
+}
+
+/** What ROOT_STEPS work on. */
+export interface RootContext {
+  config: InitConfig;
+  stage: Stage;
+}
 /** Host devices that are safe to share: they carry no state of the host. */
 export const CONTAINER_DEVICES = ['null', 'zero', 'full', 'random', 'urandom', 'tty'] as const;
 
@@ -41,63 +59,90 @@ const ROOT_FLAGS = MS_NODEV;
 const PROC_FLAGS = MS_NOSUID | MS_NODEV | MS_NOEXEC;
 
 /**
- * The order is the point; each step relies on the ones before it:
+ * The order is the point; each step relies on the ones before it. Ahead of the container:
  * 1. makePrivate: the mount namespace unshared by the worker is a copy whose mounts still share
  *    propagation with the host; making "/" recursively private first means no later mount (not even
- *    the overlay) propagates back to the host. pivot_root also refuses a shared parent mount.
- * 2. mountRoot: the overlay at the rootfs target, which makes it a mount point (pivot_root needs one).
+ *    the overlay) propagates back to the host. pivot_root and MS_MOVE also refuse shared mounts.
+ * 2. mountStage: a tmpfs over the stage directory, in this namespace only: mount points for the rest.
  * 3. mountProc: this process is PID 1 of the new PID namespace (the worker unshared NEWPID before
  *    spawning it), so a proc mounted now shows the container's processes only.
- * 4. mountDev, mountDevPts, mountMqueue, mountSys: before pivot_root, while the host's /dev is still
- *    reachable to bind devices. devpts is a new instance (the container's ptys are its own, numbered
- *    from 0); mqueue shows the queues of the IPC namespace the init is in, the container's.
+ * 4. mountDev, mountMqueue, mountSys: while the host's /dev is reachable to bind devices. mqueue shows
+ *    the queues of the IPC namespace the init is in, the container's.
  * 5. maskPaths, readOnlyPaths: over the proc and sysfs just mounted, so they come after them.
- *    mountBindFiles: its sources (/etc/hosts, /etc/resolv.conf of bridge networking) are in the
- *    container's state dir on the host, and it may create its targets in the root: before readOnlyRoot.
- * 6. readOnlyRoot: the overlay's own mount turns read-only only now, after every mount point in it
- *    has been created; /proc, /dev, /dev/shm and /sys are mounts of their own and stay as they are.
- * 7. pivotRoot: pivot_root(".", ".") stacks the old root under the new one, and the lazy unmount
- *    detaches it, so nothing of the host's tree stays reachable from the container.
- * 8. setHostname: in the UTS namespace of its own; the agent's hostname stays untouched.
- * The init then waits for "go" (the agent has put it in its cgroup) before anything of the user runs;
- * the user, capabilities and no_new_privs are applied just before execve (user-process.ts).
  */
-export const INIT_STEPS: readonly InitStep[] = [
+export const STAGE_STEPS: readonly InitStep<Stage>[] = [
   { name: 'makePrivate', run: (sys) => sys.mount(null, '/', null, MS_REC | MS_PRIVATE, null) },
-  { name: 'mountRoot', run: (sys, c) => sys.mount('overlay', c.rootfs.target, 'overlay', ROOT_FLAGS, overlayOptions(c.rootfs)) },
+  { name: 'mountStage', run: (sys, stage) => sys.mount('tmpfs', stage.dir, 'tmpfs', MS_NOSUID | MS_NODEV | MS_NOEXEC, 'mode=700,size=64k') },
   { name: 'mountProc', run: mountProc },
-  { name: 'mountDev', run: (sys, c) => mountDev(sys, path.join(c.rootfs.target, 'dev')) },
-  { name: 'mountDevPts', run: mountDevPts },
+  { name: 'mountDev', run: mountDev },
   { name: 'mountMqueue', run: mountMqueue },
   { name: 'mountSys', run: mountSys },
-  { name: 'maskPaths', run: maskPaths },
-  { name: 'readOnlyPaths', run: readOnlyPaths },
-  { name: 'mountBindFiles', run: mountBindFiles },
-  { name: 'readOnlyRoot', run: readOnlyRoot },
-  { name: 'pivotRoot', run: pivotRoot },
-  { name: 'setHostname', run: (sys, c) => sys.sethostname(c.hostname) },
+  { name: 'maskPaths', run: (sys, stage) => maskPaths(sys, stage.dir) },
+  { name: 'readOnlyPaths', run: (sys, stage) => readOnlyPaths(sys, stage.dir) },
 ];
 
-export function prepareRoot(sys: Sys, config: InitConfig): void {
-  for (const step of INIT_STEPS) {
+/**
+ * Once the container is known:
+ * 6. mountRoot: the overlay at the rootfs target, which makes it a mount point (pivot_root needs one).
+ * 7. moveStaged: /proc, /dev and /sys, each with the mounts on it, moved into the new root (MS_MOVE).
+ * 8. mountDevPts: a new devpts instance (the container's ptys are its own, numbered from 0), owned by
+ *    the image's tty group: it needs the image, so it is mounted now.
+ *    mountBindFiles: its sources (/etc/hosts, /etc/resolv.conf of bridge networking) are in the
+ *    container's state dir on the host, and it may create its targets in the root: before readOnlyRoot.
+ * 9. readOnlyRoot: the overlay's own mount turns read-only only now, after every mount point in it
+ *    has been created; /proc, /dev, /dev/shm and /sys are mounts of their own and stay as they are.
+ * 10. pivotRoot: pivot_root(".", ".") stacks the old root under the new one, and the lazy unmount
+ *    detaches it (the emptied stage with it), so nothing of the host's tree stays reachable.
+ * 11. setHostname: in the UTS namespace of its own; the agent's hostname stays untouched.
+ * The init then sets the user, capabilities and no_new_privs (user-process.ts) and waits for "go"
+ * (the agent has put it in its cgroup) before anything of the user runs.
+ */
+export const ROOT_STEPS: readonly InitStep<RootContext>[] = [
+  { name: 'mountRoot', run: (sys, { config: c }) => sys.mount('overlay', c.rootfs.target, 'overlay', ROOT_FLAGS, overlayOptions(c.rootfs)) },
+  { name: 'moveStaged', run: moveStaged },
+  { name: 'mountDevPts', run: (sys, { config }) => mountDevPts(sys, config) },
+  { name: 'mountBindFiles', run: (sys, { config }) => mountBindFiles(sys, config) },
+  { name: 'readOnlyRoot', run: (sys, { config }) => readOnlyRoot(sys, config) },
+  { name: 'pivotRoot', run: (sys, { config }) => pivotRoot(sys, config) },
+  { name: 'setHostname', run: (sys, { config }) => sys.sethostname(config.hostname) },
+];
+
+function runSteps<C>(steps: readonly InitStep<C>[], sys: Sys, context: C): void {
+  for (const step of steps) {
     try {
-      step.run(sys, config);
+      step.run(sys, context);
     } catch (error) {
       throw new Error(`container init, step ${step.name}: ${(error as Error).message}`);
     }
   }
 }
 
-function mountProc(sys: Sys, config: InitConfig): void {
-  const proc = path.join(config.rootfs.target, 'proc');
-  fs.mkdirSync(proc, { recursive: true });
-  sys.mount('proc', proc, 'proc', PROC_FLAGS, null);
+export function prepareStage(sys: Sys, dir: string): Stage {
+  const stage: Stage = { dir, mounted: new Set() };
+  runSteps(STAGE_STEPS, sys, stage);
+  return stage;
 }
 
-/** A minimal /dev: a tmpfs with the harmless host devices bind-mounted in, /dev/shm and the fd links. */
-function mountDev(sys: Sys, dev: string): void {
+export function prepareRoot(sys: Sys, config: InitConfig, stage: Stage): void {
+  runSteps(ROOT_STEPS, sys, { config, stage });
+}
+
+function mountProc(sys: Sys, stage: Stage): void {
+  const proc = path.join(stage.dir, 'proc');
+  fs.mkdirSync(proc, { recursive: true });
+  sys.mount('proc', proc, 'proc', PROC_FLAGS, null);
+  stage.mounted.add('proc');
+}
+
+/**
+ * A minimal /dev: a tmpfs with the harmless host devices bind-mounted in, /dev/shm, the fd links, and
+ * the mount point of the container's devpts with /dev/ptmx pointing into it (mountDevPts).
+ */
+function mountDev(sys: Sys, stage: Stage): void {
+  const dev = path.join(stage.dir, 'dev');
   fs.mkdirSync(dev, { recursive: true });
   sys.mount('tmpfs', dev, 'tmpfs', MS_NOSUID | MS_NODEV | MS_NOEXEC, 'mode=755,size=65536k');
+  stage.mounted.add('dev');
   for (const name of CONTAINER_DEVICES) {
     fs.writeFileSync(`${dev}/${name}`, ''); // a bind mount needs an existing file as its target
     sys.mount(`/dev/${name}`, `${dev}/${name}`, null, MS_BIND, null);
@@ -106,6 +151,35 @@ function mountDev(sys: Sys, dev: string): void {
   sys.mount('shm', `${dev}/shm`, 'tmpfs', MS_NOSUID | MS_NODEV | MS_NOEXEC, 'mode=1777,size=65536k');
   fs.symlinkSync('/proc/self/fd', `${dev}/fd`);
   ['stdin', 'stdout', 'stderr'].forEach((name, fd) => fs.symlinkSync(`/proc/self/fd/${fd}`, `${dev}/${name}`));
+  fs.mkdirSync(`${dev}/pts`);
+  fs.symlinkSync('pts/ptmx', `${dev}/ptmx`);
+}
+
+function mountMqueue(sys: Sys, stage: Stage): void {
+  const dir = path.join(stage.dir, 'dev/mqueue');
+  fs.mkdirSync(dir);
+  sys.mount('mqueue', dir, 'mqueue', MS_NOSUID | MS_NODEV | MS_NOEXEC, null);
+}
+
+function mountSys(sys: Sys, stage: Stage): void {
+  const dir = path.join(stage.dir, 'sys');
+  fs.mkdirSync(dir, { recursive: true });
+  try {
+    sys.mount('sysfs', dir, 'sysfs', MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, null);
+    stage.mounted.add('sys');
+  } catch {
+    // Optional: a kernel may refuse sysfs to a process without a network namespace of its own;
+    // /sys then stays an empty directory, which busybox and most programs tolerate.
+  }
+}
+
+/** Each staged tree, with everything mounted on it, onto its directory in the new root. */
+function moveStaged(sys: Sys, { config, stage }: RootContext): void {
+  for (const tree of STAGED_TREES) {
+    const target = path.join(config.rootfs.target, tree);
+    fs.mkdirSync(target, { recursive: true });
+    if (stage.mounted.has(tree)) sys.mount(path.join(stage.dir, tree), target, null, MS_MOVE, null);
+  }
 }
 
 /**
@@ -113,32 +187,12 @@ function mountDev(sys: Sys, dev: string): void {
  * host's), its ptmx open to all, slaves owned by the image's tty group when it has one, as in Docker.
  */
 function mountDevPts(sys: Sys, config: InitConfig): void {
-  const dev = path.join(config.rootfs.target, 'dev');
-  fs.mkdirSync(`${dev}/pts`);
   const tty = groupEntries(path.join(config.rootfs.target, 'etc')).find((g) => g.name === 'tty');
   const options = `newinstance,ptmxmode=0666,mode=0620${tty ? `,gid=${tty.gid}` : ''}`;
-  sys.mount('devpts', `${dev}/pts`, 'devpts', MS_NOSUID | MS_NOEXEC, options);
-  fs.symlinkSync('pts/ptmx', `${dev}/ptmx`);
+  sys.mount('devpts', path.join(config.rootfs.target, 'dev/pts'), 'devpts', MS_NOSUID | MS_NOEXEC, options);
 }
 
-function mountMqueue(sys: Sys, config: InitConfig): void {
-  const dir = path.join(config.rootfs.target, 'dev/mqueue');
-  fs.mkdirSync(dir);
-  sys.mount('mqueue', dir, 'mqueue', MS_NOSUID | MS_NODEV | MS_NOEXEC, null);
-}
-
-function mountSys(sys: Sys, config: InitConfig): void {
-  const dir = path.join(config.rootfs.target, 'sys');
-  fs.mkdirSync(dir, { recursive: true });
-  try {
-    sys.mount('sysfs', dir, 'sysfs', MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, null);
-  } catch {
-    // Optional: a kernel may refuse sysfs to a process without a network namespace of its own;
-    // /sys then stays an empty directory, which busybox and most programs tolerate.
-  }
-}
-
-/** What is at `file` in the new root: a file, a directory, or nothing (this kernel lacks it). */
+/** What is at `file` in the stage: a file, a directory, or nothing (this kernel lacks it). */
 function kindOf(file: string): 'file' | 'dir' | undefined {
   try {
     return fs.statSync(file).isDirectory() ? 'dir' : 'file';
@@ -147,9 +201,9 @@ function kindOf(file: string): 'file' | 'dir' | undefined {
   }
 }
 
-function maskPaths(sys: Sys, config: InitConfig): void {
+function maskPaths(sys: Sys, dir: string): void {
   for (const masked of MASKED_PATHS) {
-    const target = path.join(config.rootfs.target, masked);
+    const target = path.join(dir, masked);
     const kind = kindOf(target);
     if (kind === 'file') sys.mount('/dev/null', target, null, MS_BIND, null);
     else if (kind === 'dir') sys.mount('tmpfs', target, 'tmpfs', MS_RDONLY | PROC_FLAGS, null);
@@ -157,9 +211,9 @@ function maskPaths(sys: Sys, config: InitConfig): void {
 }
 
 /** A bind mount onto itself, remounted read-only: a bind remount changes this mount's flags only. */
-function readOnlyPaths(sys: Sys, config: InitConfig): void {
+function readOnlyPaths(sys: Sys, dir: string): void {
   for (const readOnly of READONLY_PATHS) {
-    const target = path.join(config.rootfs.target, readOnly);
+    const target = path.join(dir, readOnly);
     if (!kindOf(target)) continue;
     sys.mount(target, target, null, MS_BIND | MS_REC, null);
     sys.mount(null, target, null, MS_BIND | MS_REMOUNT | MS_RDONLY | PROC_FLAGS, null);

@@ -27,11 +27,26 @@ export class ExecFailure extends Error {
   }
 }
 
+/** A process whose identity has been taken on and whose executable is found: only execve is left. */
+export interface PreparedProcess {
+  executable: string;
+  argv: string[];
+  env: string[];
+}
+
 /**
  * Every lookup happens before the privileges drop (the image's /etc/passwd, PATH, the working dir
  * may be readable by root only); then the identity and capabilities change, and execve.
  */
 export function execUserProcess(sys: Sys, process: UserProcess): never {
+  return execPrepared(sys, prepareUserProcess(sys, process));
+}
+
+/**
+ * Everything but execve: the container init does it before it waits for the agent's "go", so that
+ * the start's critical path after "go" is one read and execve. None of it runs code of the user's.
+ */
+export function prepareUserProcess(sys: Sys, process: UserProcess): PreparedProcess {
   const { user, env, executable } = as126(() => {
     const user = resolveUser(process.user);
     const env = withHome(process.env, user);
@@ -45,8 +60,12 @@ export function execUserProcess(sys: Sys, process: UserProcess): never {
   });
   // Node opens every fd close-on-exec, the stdio ones included: the user's process needs 0-2.
   for (const fd of [0, 1, 2]) sys.setCloexec(fd, false);
+  return { executable, argv: process.argv, env };
+}
+
+export function execPrepared(sys: Sys, prepared: PreparedProcess): never {
   try {
-    return sys.execve(executable, process.argv, env);
+    return sys.execve(prepared.executable, prepared.argv, prepared.env);
   } catch (error) {
     const code = error instanceof SyscallError && error.code === 'ENOENT' ? 127 : 126;
     throw new ExecFailure((error as Error).message, code);

@@ -30,7 +30,8 @@ export class OverlaySnapshotter {
       workdir: path.join(base, 'work'),
       target: path.join(base, 'rootfs'),
     };
-    for (const dir of [mount.upperdir, mount.workdir, mount.target]) await fs.promises.mkdir(dir, { recursive: true });
+    // Synchronous: three mkdirs take less time than one trip through libuv's thread pool.
+    for (const dir of [mount.upperdir, mount.workdir, mount.target]) fs.mkdirSync(dir, { recursive: true });
     return mount;
   }
 

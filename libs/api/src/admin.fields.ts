@@ -1,0 +1,60 @@
+/**
+ * Fields only an admin may set, and fields the control plane and agents do not run yet. Both are
+ * pure functions over a valid object, so authorisation and the apply path read the same list.
+ */
+import type { ServiceSpec } from './types';
+
+/** One use of a guarded field: where it is in the object, and why it is guarded. */
+export interface GuardedField {
+  path: string;
+  /** hostPath | hostNetwork | privileged (admin) or the feature that is not wired yet. */
+  feature: string;
+  message: string;
+}
+
+interface WithSpec {
+  kind: string;
+  spec?: unknown;
+}
+
+/**
+ * The admin-only fields an object uses, with their paths: each gives a container the node itself
+ * (its files, its network, every capability and device), which no namespace-scoped role may grant.
+ */
+export function adminOnlyFields(object: WithSpec): GuardedField[] {
+  if (object.kind !== 'Service' || !object.spec) return [];
+  const spec = object.spec as ServiceSpec;
+  const out: GuardedField[] = [];
+  (spec.volumes ?? []).forEach((volume, i) => {
+    if (volume.hostPath) {
+      out.push({ path: `spec.volumes[${i}].hostPath`, feature: 'hostPath', message: `mounts the node's ${volume.hostPath.path}: admin only` });
+    }
+  });
+  if (spec.network === 'host') out.push({ path: 'spec.network', feature: 'hostNetwork', message: "host: the node's network namespace: admin only" });
+  if (spec.privileged) out.push({ path: 'spec.privileged', feature: 'privileged', message: 'every capability and device of the node: admin only' });
+  return out;
+}
+
+const NOT_STORED = 'the control plane does not store ConfigMaps, Secrets or Namespaces yet';
+const NOT_RUN = 'the node agents do not run it yet';
+
+/**
+ * The fields of a valid Service that the control plane and agents cannot honour yet (issue 19's
+ * runtime part): refusing them names the field instead of running replicas without their config.
+ */
+export function unwiredFields(spec: ServiceSpec): GuardedField[] {
+  const out: GuardedField[] = [];
+  for (const [name, value] of Object.entries(spec.env ?? {})) {
+    if (typeof value === 'string') continue;
+    const kind = value.valueFrom.secretKeyRef ? 'secretKeyRef' : 'configMapKeyRef';
+    out.push({ path: `spec.env.${name}.valueFrom`, feature: kind, message: `${kind} is valid, but ${NOT_STORED}` });
+  }
+  if (spec.envFrom?.length) out.push({ path: 'spec.envFrom', feature: 'envFrom', message: `valid, but ${NOT_STORED}` });
+  (spec.volumes ?? []).forEach((volume, i) => {
+    const source = Object.keys(volume).find((k) => k !== 'name') ?? 'volume';
+    out.push({ path: `spec.volumes[${i}].${source}`, feature: `${source} volume`, message: `a ${source} volume is valid, but ${NOT_RUN}` });
+  });
+  if (spec.volumeMounts?.length) out.push({ path: 'spec.volumeMounts', feature: 'volumeMounts', message: `valid, but ${NOT_RUN}` });
+  if (spec.privileged) out.push({ path: 'spec.privileged', feature: 'privileged', message: `valid, but ${NOT_RUN}` });
+  return out;
+}

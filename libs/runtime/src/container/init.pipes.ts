@@ -1,0 +1,78 @@
+/**
+ * The two pipes of a start that the runtime's own thread holds: "go" (the init's fd 3) and the exec
+ * verdict (its fd 4, close-on-exec in the init: EOF means execve happened, text that it failed). Held
+ * here rather than by the start worker, neither "go" nor the verdict waits for the worker's thread to
+ * be scheduled: two thread hops of 0.3-1 ms each on a busy machine (the start benchmark's breakdown).
+ * Both are made with O_CLOEXEC, so no other child inherits them; the worker hands the init's ends to
+ * spawn, which dups them onto fds 3 and 4 of the init only, and the runtime closes its copies of those
+ * ends once the init is spawned (else the verdict's EOF would never come).
+ */
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import { Sys } from '@tide/syscall';
+
+/** The init's ends, for spawn's stdio (start.worker.ts). */
+export interface InitPipeEnds {
+  goFd: number;
+  statusFd: number;
+}
+
+export class InitPipes {
+  readonly childEnds: InitPipeEnds;
+  /** Resolves at EOF (or once closed) with what the init wrote: '' when execve happened or the init
+   *  died without a word, else why the start failed. */
+  readonly verdict: Promise<string>;
+  private goWrite?: number;
+  private childEndsOpen = true;
+  private readonly status: net.Socket;
+
+  constructor(sys: Sys) {
+    const [goRead, goWrite] = sys.pipe();
+    const [statusRead, statusWrite] = sys.pipe();
+    this.goWrite = goWrite;
+    this.childEnds = { goFd: goRead, statusFd: statusWrite };
+    this.status = new net.Socket({ fd: statusRead, readable: true, writable: false });
+    let text = '';
+    this.verdict = new Promise((resolve) => {
+      this.status.on('data', (chunk: Buffer) => (text += chunk.toString()));
+      this.status.on('end', () => resolve(text));
+      this.status.on('close', () => resolve(text));
+      this.status.on('error', () => undefined); // 'close' follows
+    });
+    this.status.unref();
+  }
+
+  /** Once the init has been spawned (or could not be): closes the runtime's copies of its ends. */
+  childSpawned(): void {
+    if (!this.childEndsOpen) return;
+    this.childEndsOpen = false;
+    fs.closeSync(this.childEnds.goFd);
+    fs.closeSync(this.childEnds.statusFd);
+  }
+
+  /** The verdict keeps the event loop alive only while a start waits for it (a pooled init must not). */
+  keepAlive(): void {
+    this.status.ref();
+  }
+
+  /** One byte, then EOF: a pipe never blocks a write this small. */
+  go(): void {
+    if (this.goWrite === undefined) return;
+    fs.writeSync(this.goWrite, 'g');
+    this.closeGo();
+  }
+
+  /** Without "go": the init reads EOF, and exits without running anything of the user's. */
+  closeGo(): void {
+    if (this.goWrite === undefined) return;
+    fs.closeSync(this.goWrite);
+    this.goWrite = undefined;
+  }
+
+  /** Every fd still open here (after the init's exit, or when it was never spawned). */
+  close(): void {
+    this.childSpawned();
+    this.closeGo();
+    this.status.destroy();
+  }
+}
