@@ -13,6 +13,16 @@ const GRPC_ADAPTERS = [
   'apps/node-agent/src/control-plane/control-plane.client.spec.ts',
 ];
 
+// One adapter per outside thing (STYLE.md): only libs/store speaks etcd3; everyone else goes through
+// @tide/store, which re-exports the etcd3 types the others need (Etcd3, Watcher).
+const ETCD3_ONLY_IN_STORE = {
+  group: ['etcd3', 'etcd3/*'],
+  message: 'only libs/store imports etcd3: use @tide/store (it re-exports the etcd3 types others need)',
+};
+
+// Domain libraries stay framework-free and side-effect-free (STYLE.md); Nx does not see Node builtins.
+const DOMAIN_LIBS = ['libs/api/**/*.ts', 'libs/scheduler/**/*.ts', 'libs/autoscaler/**/*.ts', 'libs/auth/**/*.ts', 'libs/kube/**/*.ts', 'libs/control/**/*.ts'];
+
 export default [
   { ignores: ['**/dist', '**/node_modules', '**/generated'] },
   ...tseslint.configs.recommended,
@@ -46,8 +56,14 @@ export default [
     },
   },
   {
-    // Domain libraries stay framework-free and side-effect-free (STYLE.md); Nx does not see Node builtins.
-    files: ['libs/api/**/*.ts', 'libs/scheduler/**/*.ts', 'libs/autoscaler/**/*.ts', 'libs/auth/**/*.ts', 'libs/kube/**/*.ts'],
+    files: ['**/*.ts'],
+    ignores: ['libs/store/**'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [ETCD3_ONLY_IN_STORE] }] },
+  },
+  {
+    // A later block's no-restricted-imports replaces an earlier one's for the files both match:
+    // each block below bans etcd3 again (the domain group names it, the others add ETCD3_ONLY_IN_STORE).
+    files: DOMAIN_LIBS,
     rules: {
       'no-restricted-imports': ['error', { patterns: [
         { group: ['fs', 'node:fs', 'fs/*', 'node:fs/*', 'child_process', 'node:child_process', 'koffi', 'etcd3', '@grpc/*', '@nestjs/*'],
@@ -67,6 +83,7 @@ export default [
       'no-restricted-imports': ['error', { patterns: [
         { group: ['fs', 'node:fs', 'fs/*', 'node:fs/*'], message: 'libs/pki reads and writes files through pem.files.ts (PkiFs) only' },
         { group: ['@peculiar/x509'], message: "import { x509 } from './x509.provider' (it sets up Reflect and WebCrypto first)" },
+        ETCD3_ONLY_IN_STORE,
       ] }],
     },
   },
@@ -75,6 +92,7 @@ export default [
     rules: {
       'no-restricted-imports': ['error', { patterns: [
         { group: ['@peculiar/x509'], message: "import { x509 } from './x509.provider' (it sets up Reflect and WebCrypto first)" },
+        ETCD3_ONLY_IN_STORE,
       ] }],
     },
   },
@@ -85,6 +103,7 @@ export default [
       'no-restricted-imports': ['error', { patterns: [
         { group: ['@tide/proto', '@tide/proto/*'],
           message: 'only the gRPC adapters speak proto (eslint.config.mjs GRPC_ADAPTERS): use the agent protocol types of @tide/api' },
+        ETCD3_ONLY_IN_STORE,
       ] }],
     },
   },

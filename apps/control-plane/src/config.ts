@@ -1,4 +1,4 @@
-/** Command-line flags of the control plane (docs/ARCHITECTURE.md). */
+/** Command-line flags of the control plane (docs/REFERENCE.md). */
 import * as os from 'node:os';
 import { DEFAULT_POD_CIDR } from '@tide/api';
 import { parseClusterCidr } from './network/pod-cidr.allocator';

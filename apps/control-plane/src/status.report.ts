@@ -5,9 +5,9 @@
  * was behind falls back to one read-modify-write per replica.
  */
 import { NodeStatusReport, Replica, ReportedReplicaStatus, canonicalJson } from '@tide/api';
+import { reportedStatus } from '@tide/control';
 import { ClusterCache, NotFoundError, ObjectStore } from '@tide/store';
 import { EventRecorder } from './controllers/events.recorder';
-import { reportedStatus } from './replica.status';
 
 const STATUSES_PER_TXN = 100;
 

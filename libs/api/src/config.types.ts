@@ -3,7 +3,7 @@
  * at the top level, not under `spec`), and the references a Service's env and volumes make to them.
  * These shapes are a contract like types.ts.
  */
-import type { ObjectMeta } from './types';
+import type { ObjectMeta } from './object.meta';
 
 export type ConfigKind = 'ConfigMap' | 'Secret' | 'Namespace';
 

@@ -1,3 +1,4 @@
+export * from './object.meta';
 export * from './types';
 export * from './quantity';
 export * from './validation';

@@ -4,24 +4,12 @@
  */
 
 import type { ConfigKind, EnvFromSource, EnvValue } from './config.types';
+import type { ObjectMeta } from './object.meta';
 import type { Volume, VolumeMount } from './volume.types';
 
 export const API_VERSION = 'tide/v1';
 
 export type Kind = 'Service' | 'Replica' | 'Node' | 'Event' | 'ServiceRevision';
-
-export interface ObjectMeta {
-  name: string;
-  namespace: string;
-  labels?: Record<string, string>;
-  /** Increments whenever the spec changes (not on status updates). */
-  generation?: number;
-  /** etcd mod revision of the stored object, as a decimal string. */
-  resourceVersion?: string;
-  uid?: string;
-  creationTimestamp?: string;
-  deletionTimestamp?: string;
-}
 
 export interface TideObject<K extends Kind | ConfigKind, Spec, Status> {
   apiVersion: typeof API_VERSION;
@@ -133,7 +121,7 @@ export interface ServiceSpec {
   /** How a template change is rolled out (rollout.ts); not part of the template. */
   update?: UpdateStrategy;
   /**
-   * Replicas follow the load between `minReplicas` and `maxReplicas` (docs/ARCHITECTURE.md). With
+   * Replicas follow the load between `minReplicas` and `maxReplicas` (docs/REFERENCE.md, "Autoscaling"). With
    * autoscale set, `replicas` is only the initial count (default `minReplicas`); afterwards the
    * autoscaler owns it and `apply` keeps the count it chose.
    */

@@ -1,7 +1,8 @@
 import { describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { HPA_TIMING, groupPods, hpaCpuRecommendation } from './hpa.replicas';
+import { groupPods, hpaCpuRecommendation } from './hpa.replicas';
 import { CpuSample } from './metrics.server';
+import { HPA_TIMING } from './policy';
 import { PodReading } from './recommendation';
 
 // Every pod requests 100m; the target is 60% of it; "now" is 1000 s.

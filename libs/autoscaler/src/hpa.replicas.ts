@@ -15,15 +15,8 @@
  * usage whole millicores, as in Kubernetes.
  */
 import { CpuSample } from './metrics.server';
+import { HPA_TIMING, HpaTiming } from './policy';
 import { MetricRecommendation, PodReading } from './recommendation';
-
-/** kube-controller-manager's `--horizontal-pod-autoscaler-*` flags that shape the CPU reading. */
-export interface HpaTiming {
-  cpuInitializationPeriodMs: number;
-  initialReadinessDelayMs: number;
-}
-
-export const HPA_TIMING: HpaTiming = { cpuInitializationPeriodMs: 300_000, initialReadinessDelayMs: 30_000 };
 
 export interface PodGroups {
   /** Pods whose sample counts as it is. */

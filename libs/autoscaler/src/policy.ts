@@ -3,7 +3,14 @@
  * The user's `behavior` overrides the policy's, field by field, as in Kubernetes HPA v2.
  */
 import { AutoscalePolicyName, AutoscaleSpec, CronExpression, ScalingRules, parseCron } from '@tide/api';
-import { HPA_TIMING, HpaTiming } from './hpa.replicas';
+
+/** kube-controller-manager's `--horizontal-pod-autoscaler-*` flags that shape the CPU reading. */
+export interface HpaTiming {
+  cpuInitializationPeriodMs: number;
+  initialReadinessDelayMs: number;
+}
+
+export const HPA_TIMING: HpaTiming = { cpuInitializationPeriodMs: 300_000, initialReadinessDelayMs: 30_000 };
 
 export interface StepPolicy {
   type: 'Pods' | 'Percent';

@@ -8,7 +8,8 @@
  */
 import { largestFirstBalanced } from './batch.order';
 import { ClusterState, NodeHolding } from './cluster.state';
-import { IndexedPlacer, classKey } from './node.index';
+import { IndexedPlacer } from './indexed.placer';
+import { classKey } from './node.classes';
 import { DEFAULT_PROFILE, Plugins, SchedulerProfile, buildPlugins } from './registry';
 import { Placer, ScanPlacer, firstRejection, replicaContext } from './scan.placer';
 import { Binding, NodeInfo, PendingReplica, Resources, ScheduleResult, Unschedulable } from './types';
@@ -19,7 +20,7 @@ export interface SchedulerOptions {
   placer?: 'indexed' | 'scan';
 }
 
-/** Whether the indexed placer can bound every score of the profile (see node.index.ts). */
+/** Whether the indexed placer can bound every score of the profile (see indexed.placer.ts). */
 export function indexable(plugins: Plugins): boolean {
   return plugins.scores.every(({ plugin, weight }) => plugin.scope !== undefined && weight >= 0);
 }

@@ -68,7 +68,7 @@ export type FilterStatus = { fits: true } | { fits: false; reason: string };
 
 /**
  * Which NodeInfo fields a plugin reads decides how the indexed engine may use it without calling it
- * on every node (see node.index.ts):
+ * on every node (see indexed.placer.ts):
  * - 'class': only labels, allocatable, ready, cordoned and images, so one node answers for every
  *   node of its class;
  * - 'node' (filters): anything of the node; the engine calls it on every node it considers;

@@ -1,4 +1,5 @@
 export { Etcd3, Watcher } from 'etcd3';
+export type { IRangeRequest, IRangeResponse } from 'etcd3';
 export * from './errors';
 export * from './keys';
 export * from './object.store';

@@ -1,4 +1,4 @@
-/** etcd key layout (docs/ARCHITECTURE.md): /tide/v1/<plural>/<namespace>/<name>, nodes cluster-scoped. */
+/** etcd key layout (docs/REFERENCE.md): /tide/v1/<plural>/<namespace>/<name>, nodes cluster-scoped. */
 import { Kind } from '@tide/api';
 
 export const ROOT = '/tide/v1/';

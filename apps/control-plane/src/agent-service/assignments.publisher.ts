@@ -5,9 +5,9 @@
  * its set or the slices changed, and a new stream gets the current set at once.
  */
 import { NodeAssignments, Replica, canonicalJson } from '@tide/api';
+import { desiredAssignments } from '@tide/control';
 import { CacheChange, ClusterCache } from '@tide/store';
 import { AgentStream } from './agent.stream';
-import { desiredAssignments } from './desired.assignments';
 import { NodeSlices } from './node.slices';
 
 export type AssignmentsStream = AgentStream<NodeAssignments>;

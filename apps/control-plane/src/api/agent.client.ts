@@ -1,5 +1,5 @@
 /**
- * HTTP calls from the control plane to node agents (their contract is in docs/ARCHITECTURE.md). Every
+ * HTTP calls from the control plane to node agents (their contract is in docs/REFERENCE.md). Every
  * call has a time limit, so an unreachable node becomes a message naming it, never a hung request.
  */
 import * as http from 'node:http';

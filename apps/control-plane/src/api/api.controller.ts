@@ -1,4 +1,4 @@
-/** The HTTP API under /api/v1 (docs/ARCHITECTURE.md). */
+/** The HTTP API under /api/v1 (docs/REFERENCE.md). */
 import {
   BadRequestException, Body, Controller, Delete, Get, HttpCode, Inject, NotFoundException, Param, Post, Put, Query, Res,
 } from '@nestjs/common';

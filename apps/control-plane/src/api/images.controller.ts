@@ -1,5 +1,5 @@
 /**
- * Images across the cluster (docs/ARCHITECTURE.md, HTTP API): each node keeps its own image store,
+ * Images across the cluster (docs/REFERENCE.md, HTTP API): each node keeps its own image store,
  * so the control plane fans requests out to the agents of the Ready nodes and answers per node.
  */
 import {

@@ -5,7 +5,7 @@
  */
 import { after, before, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { IRangeRequest, IRangeResponse } from 'etcd3';
+import type { IRangeRequest, IRangeResponse } from '@tide/store';
 import { API_VERSION, Node, Replica, Service, TideEvent } from '@tide/api';
 import { DEFAULT_PAGE_SIZE } from '@tide/store';
 import { EventRecorder } from '../controllers/events.recorder';

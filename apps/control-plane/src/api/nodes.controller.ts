@@ -1,12 +1,12 @@
 /**
- * Cordon, uncordon and drain (docs/ARCHITECTURE.md, HTTP API). The routes only change the Node's
+ * Cordon, uncordon and drain (docs/REFERENCE.md, HTTP API). The routes only change the Node's
  * spec; the drain controller does the moving, so a drain goes on if the caller goes away, and
  * `GET .../drain` reports how far it has come.
  */
 import { Controller, Delete, Get, HttpCode, Inject, NotFoundException, Param, Post } from '@nestjs/common';
 import { DrainProgress, Node } from '@tide/api';
+import { drainProgress } from '@tide/control';
 import { NotFoundError } from '@tide/store';
-import { drainProgress } from '../controllers/drain.progress';
 import { EventRecorder } from '../controllers/events.recorder';
 import { CLUSTER, ClusterContext } from './cluster.context';
 

@@ -1,5 +1,5 @@
 /**
- * Rollout routes (docs/ARCHITECTURE.md, HTTP API): a Service's revision history and the undo that
+ * Rollout routes (docs/REFERENCE.md, HTTP API): a Service's revision history and the undo that
  * applies one of its templates again. Progress is the Service's own status (`tsctl rollout status`).
  */
 import { BadRequestException, Body, Controller, Get, HttpCode, Inject, NotFoundException, Param, Post, Query } from '@nestjs/common';

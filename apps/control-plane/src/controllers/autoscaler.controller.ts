@@ -1,27 +1,27 @@
 /**
  * The leader's autoscaler loop (once a second): for every Service with `spec.autoscale`, read its
- * load (autoscaler.load.ts: CPU from the agents' usage pushes in the shape its policy reads it,
- * requests per second from the node balancers' counters), let libs/autoscaler decide, scale through spec.replicas (the service
- * controller creates replicas or drains them gracefully), record each change as an Event with the
- * numbers behind it, and keep `status.autoscale` for `tsctl describe`.
+ * load (libs/control autoscaler.load.ts: CPU from the agents' usage pushes in the shape its policy
+ * reads it, requests per second from the node balancers' counters), let libs/autoscaler decide,
+ * scale through spec.replicas (the service controller creates replicas or drains them gracefully),
+ * record each change as an Event with the numbers behind it, and keep `status.autoscale`
+ * (libs/control autoscaler.status.ts) for `tsctl describe`.
  *
  * Level-triggered: every pass re-reads the Services and Replicas, from the control plane's cache. The recommendation history is in
  * memory; when it is lost (a new leader, or this instance was not leading for a while) each service
  * starts over, seeded conservatively (see ServiceAutoscaler): no scale-down for one down window.
  */
 import { Logger } from '@nestjs/common';
-import { AutoscaleDecision, AutoscaleStatus, Replica, Service, canonicalJson } from '@tide/api';
+import { AutoscaleDecision, Replica, Service, canonicalJson } from '@tide/api';
 import { Decision, ResolvedPolicy, ServiceAutoscaler, decisionText, resolvePolicy } from '@tide/autoscaler';
+import { LoadSource, autoscaleStatus, readLoad } from '@tide/control';
 import { ClusterCache, NotFoundError, ObjectStore } from '@tide/store';
 import { AutoscalerMetrics } from '../monitoring/autoscaler.metrics';
-import { LoadSource, readLoad } from './autoscaler.load';
 import { EventRecorder } from './events.recorder';
 import { scaleService } from './service.scale';
 
 /** A pass later than this after the previous one means the history has a hole: start over. */
 const HISTORY_GAP_MS = 5000;
 const STATUS_EVERY_MS = 5000;
-const DECISIONS_KEPT = 5;
 
 interface Tracked {
   scaler: ServiceAutoscaler;
@@ -104,21 +104,8 @@ export class AutoscalerController {
   }
 
   private async writeStatus(service: Service, decision: Decision, record: AutoscaleDecision | undefined): Promise<void> {
-    const cpu = decision.metrics.find((m) => m.metric === 'cpu');
-    const requests = decision.metrics.find((m) => m.metric === 'requests');
     await this.store.mutate<Service>('Service', service.metadata.namespace, service.metadata.name, (s) => {
-      const previous = s.status?.autoscale;
-      const autoscale: AutoscaleStatus = {
-        observedAt: new Date(decision.atMs).toISOString(), currentReplicas: decision.current, desiredReplicas: decision.desired,
-        floor: decision.floor.replicas,
-        ...(decision.floor.schedule ? { activeSchedule: { cron: decision.floor.schedule.source, ...(decision.floor.schedule.name ? { name: decision.floor.schedule.name } : {}), until: new Date(decision.floor.schedule.untilMs).toISOString() } } : {}),
-        measuredReplicas: Math.max(cpu?.replicas ?? 0, requests?.replicas ?? 0),
-        ...(cpu ? { cpuUtilizationPercentage: Math.round(cpu.observed * 1000) / 10 } : {}),
-        ...(requests ? { requestsPerSecond: Math.round(requests.observed * 10) / 10 } : {}),
-        ...(decision.panicUntilMs !== undefined ? { panicUntil: new Date(decision.panicUntilMs).toISOString() } : {}),
-        ...(record ? { lastScaleTime: record.time } : previous?.lastScaleTime ? { lastScaleTime: previous.lastScaleTime } : {}),
-        lastDecisions: [...(previous?.lastDecisions ?? []), ...(record ? [record] : [])].slice(-DECISIONS_KEPT),
-      };
+      const autoscale = autoscaleStatus(decision, record, s.status?.autoscale);
       return { ...s, status: { ...(s.status ?? { replicas: 0, readyReplicas: 0, runningReplicas: 0, pendingReplicas: 0 }), autoscale } };
     }).catch(ignoreNotFound);
   }

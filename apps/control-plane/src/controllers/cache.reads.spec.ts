@@ -7,7 +7,7 @@
  */
 import { after, before, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { IRangeRequest, IRangeResponse } from 'etcd3';
+import type { IRangeRequest, IRangeResponse } from '@tide/store';
 import { Node, Replica, Service, replicaTemplate, templateHash } from '@tide/api';
 import { DEFAULT_PAGE_SIZE, NodeLeases } from '@tide/store';
 import { useEtcdFixture } from '../testing/etcd.fixture';

@@ -7,10 +7,9 @@
  * cannot be placed (the cluster needs the room after all) or when consolidation is turned off.
  */
 import { Node, Replica } from '@tide/api';
+import { consolidationCancelled, findConsolidation } from '@tide/control';
 import { ClusterCache, NotFoundError, ObjectStore } from '@tide/store';
-import { findConsolidation } from './consolidation.plan';
 import { EventRecorder } from './events.recorder';
-import { isTerminating } from './service.plan';
 
 export interface ConsolidationSettings {
   enabled: boolean;
@@ -52,10 +51,7 @@ export class ConsolidationController {
 
   /** A consolidation under way stops when it is turned off, or when a replica finds no node. */
   private async watch(node: Node, replicas: Replica[]): Promise<void> {
-    const stuck = replicas.find((r) => !r.spec.nodeName && !isTerminating(r) && r.status?.unschedulable);
-    const reason = !this.settings.enabled ? 'consolidation is turned off'
-      : stuck ? `replica ${stuck.metadata.name} cannot be placed (${stuck.status!.unschedulable!.summary}): the room is needed`
-        : undefined;
+    const reason = consolidationCancelled(this.settings.enabled, replicas);
     if (!reason || !(await this.setMark(node.metadata.name, false))) return;
     await this.events.record({ kind: 'Node', namespace: 'default', name: node.metadata.name }, 'Normal', 'ConsolidationCancelled',
       `${reason}; replicas not yet moved stay on the node`);

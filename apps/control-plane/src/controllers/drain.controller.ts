@@ -5,17 +5,9 @@
  * it knows is the Node's marker and the replicas' `spec.replaces`, so a restart mid-drain carries on.
  */
 import { Node, NodeDrain, Replica, Service } from '@tide/api';
+import { cancelledMoves, drainProgress, movesToStart, replacementFor } from '@tide/control';
 import { AlreadyExistsError, ClusterCache, NotFoundError, ObjectStore } from '@tide/store';
-import { drainProgress } from './drain.progress';
 import { EventRecorder } from './events.recorder';
-import { replacementFor } from './replica.factory';
-import { isTerminating } from './service.plan';
-
-/**
- * Moves started and not yet done, per node being emptied. A drain asks for the node back, so many
- * may go at once; consolidation is housekeeping and keeps the churn small.
- */
-export const MOVES_IN_FLIGHT: Record<NodeDrain['reason'], number> = { Drain: 8, Consolidation: 2 };
 
 export class DrainController {
   constructor(
@@ -37,9 +29,7 @@ export class DrainController {
     const drain = node.spec.drain!;
     const progress = drainProgress(node, replicas);
     if (progress.empty) return this.finish(node, drain);
-    const inFlight = progress.remaining.filter((item) => item.replacement && !item.replacement.ready).length;
-    const next = progress.remaining.filter((item) => !item.replacement && !item.surge).slice(0, Math.max(0, MOVES_IN_FLIGHT[drain.reason] - inFlight));
-    for (const item of next) {
+    for (const item of movesToStart(progress, drain.reason)) {
       const old = replicas.find((r) => r.metadata.namespace === item.namespace && r.metadata.name === item.replica)!;
       const service = this.cache.get('Service', item.namespace, item.service);
       // A replica whose Service is gone is being stopped by the service controller: nothing to move.
@@ -77,20 +67,13 @@ export class DrainController {
     await this.events.record({ kind: 'Node', namespace: 'default', name }, 'Normal', drain.reason === 'Drain' ? 'Drained' : 'Consolidated', message);
   }
 
-  /**
-   * A replacement that has no node yet, for a move off a node that is no longer being emptied (the
-   * drain was cancelled, the node uncordoned, consolidation gave up), is withdrawn. Moves already
-   * placed go on: their replacement is starting and the old replica stops once it is ready.
-   */
+  /** Withdraws the unplaced replacements of moves off nodes no longer being emptied (cancelledMoves). */
   private async withdrawCancelledMoves(nodes: Node[], replicas: Replica[]): Promise<void> {
-    const draining = new Set(nodes.filter((n) => n.spec.drain).map((n) => n.metadata.name));
-    for (const r of replicas) {
-      const from = r.spec.replaces?.fromNode;
-      if (!from || draining.has(from) || r.spec.nodeName || isTerminating(r)) continue;
+    for (const r of cancelledMoves(nodes, replicas)) {
       const { namespace, name } = r.metadata;
       if (!(await this.store.delete('Replica', namespace, name, r.metadata.resourceVersion).catch(() => false))) continue;
       await this.events.record({ kind: 'Replica', namespace, name: r.spec.replaces!.replica }, 'Normal', 'MoveCancelled',
-        `node ${from} is no longer being emptied: replacement ${name} withdrawn before it was placed`);
+        `node ${r.spec.replaces!.fromNode} is no longer being emptied: replacement ${name} withdrawn before it was placed`);
     }
   }
 }

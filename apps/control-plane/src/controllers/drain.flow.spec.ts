@@ -6,14 +6,13 @@
 import { before, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { Node, Replica, Service, TideEvent } from '@tide/api';
+import { drainProgress, newReplica } from '@tide/control';
 import { ClusterCache, ObjectStore } from '@tide/store';
 import { useEtcdFixture } from '../testing/etcd.fixture';
 import { ControlPlaneMetrics } from '../metrics';
 import { ConsolidationController } from './consolidation.controller';
 import { DrainController } from './drain.controller';
-import { drainProgress } from './drain.progress';
 import { EventRecorder } from './events.recorder';
-import { newReplica } from './replica.factory';
 import { SchedulerLoop } from './scheduler.loop';
 import { ServiceController } from './service.controller';
 

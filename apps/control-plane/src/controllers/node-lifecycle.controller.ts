@@ -3,9 +3,9 @@
  * reason NodeLost so that the service controller replaces them elsewhere.
  */
 import { Node, Replica } from '@tide/api';
+import { holdsResources } from '@tide/control';
 import { ClusterCache, ObjectStore } from '@tide/store';
 import { EventRecorder } from './events.recorder';
-import { holdsResources } from './scheduler.loop';
 
 export class NodeLifecycleController {
   constructor(

@@ -7,16 +7,13 @@
  * 4. replicas of a refused transaction are placed again from a fresh view, a few rounds per cycle;
  * 5. replicas no node takes get their summary and per-node reasons, and an event.
  */
-import { Replica, canonicalJson, normalizeImageReference } from '@tide/api';
-import { PendingReplica, hostPortsOf } from '@tide/scheduler';
+import { Replica, canonicalJson } from '@tide/api';
+import { isTerminating, toPending } from '@tide/control';
 import { ClusterCache, ObjectStore } from '@tide/store';
 import { ControlPlaneMetrics } from '../metrics';
 import { commitBindings } from './binding.commit';
 import { EventRecorder } from './events.recorder';
 import { SchedulerView } from './scheduler.view';
-import { isTerminating } from './service.plan';
-
-export { holdsResources, nodeInfo, nodeInfos } from './scheduler.view';
 
 /** Refused replicas are placed again at most this many times within one cycle (then next cycle). */
 const COMMIT_ROUNDS = 4;
@@ -121,19 +118,4 @@ export class SchedulerLoop {
 
 function keyOf(replica: Replica): string {
   return `${replica.metadata.namespace}/${replica.metadata.name}`;
-}
-
-export function toPending(replica: Replica): PendingReplica {
-  const template = replica.spec.template;
-  return {
-    namespace: replica.metadata.namespace,
-    name: replica.metadata.name,
-    service: replica.spec.service,
-    cpu: template.requests.cpuMillis,
-    memory: template.requests.memoryBytes,
-    image: normalizeImageReference(template.image),
-    hostPorts: hostPortsOf(template),
-    ...(template.nodeSelector ? { nodeSelector: template.nodeSelector } : {}),
-    ...(template.maxSkew !== undefined ? { maxSkew: template.maxSkew } : {}),
-  };
 }

@@ -1,11 +1,9 @@
 /** Keeps every Service's replicas matching its spec; terminates the replicas of deleted Services. */
 import { Replica, Service, ServiceStatus, canonicalJson, replicaTemplate, templateHash } from '@tide/api';
+import { Move, ServicePlan, isTerminating, planService, progressingCondition, rolloutCounts, serviceStatus } from '@tide/control';
 import { ClusterCache, ConflictError, NotFoundError, ObjectStore } from '@tide/store';
 import { EventRecorder } from './events.recorder';
-import { Move } from './replica.moves';
 import { recordRevision } from './revision.history';
-import { progressingCondition } from './rollout.status';
-import { ServicePlan, isTerminating, planService, rolloutCounts, serviceStatus } from './service.plan';
 
 /** New replicas of one service are created this many per transaction. */
 const CREATES_PER_TXN = 100;

@@ -8,9 +8,9 @@
  */
 import { Logger } from '@nestjs/common';
 import { PublishedEndpoints, Replica, Service, canonicalJson } from '@tide/api';
+import { publishedPorts } from '@tide/control';
 import { CacheChange, ClusterCache } from '@tide/store';
 import { AgentStream } from '../agent-service/agent.stream';
-import { publishedPorts } from './published.endpoints';
 
 type Stream = AgentStream<PublishedEndpoints>;
 

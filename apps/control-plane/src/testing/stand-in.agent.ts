@@ -1,6 +1,6 @@
 /**
  * A stand-in node agent for the control plane's route tests: the agent's image and exec endpoints
- * (docs/ARCHITECTURE.md) over real HTTP, with images kept in memory. Its archives are text
+ * (docs/REFERENCE.md) over real HTTP, with images kept in memory. Its archives are text
  * ("stand-in-archive" then one ref per line), so an export from one stand-in imports into another.
  * Exec upgrades to replicas it holds and echoes every byte back until the client sends "bye".
  */

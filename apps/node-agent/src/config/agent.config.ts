@@ -1,4 +1,4 @@
-/** Command-line flags of the node agent (contract: docs/ARCHITECTURE.md, "Processes and flags"). */
+/** Command-line flags of the node agent (contract: docs/REFERENCE.md, "Processes and flags"). */
 import * as os from 'node:os';
 import { parseMemory } from '@tide/api';
 import { DEFAULT_WARM_POOL } from '@tide/runtime';

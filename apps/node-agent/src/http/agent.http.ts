@@ -1,5 +1,5 @@
 /**
- * The agent's HTTP endpoint (contract, docs/ARCHITECTURE.md): GET /healthz, GET /metrics,
+ * The agent's HTTP endpoint (contract, docs/REFERENCE.md): GET /healthz, GET /metrics,
  * GET /v1/logs/NAMESPACE/NAME[?follow=1], the image endpoints (image.routes.ts) and the exec
  * upgrade (exec.upgrade.ts).
  */

@@ -1,5 +1,5 @@
 /**
- * The agent's image endpoints (contract, docs/ARCHITECTURE.md):
+ * The agent's image endpoints (contract, docs/REFERENCE.md):
  *   POST   /v1/images/import            body: an OCI layout or `docker save` archive → { images: ImageInfo[] }
  *   GET    /v1/images                   → { items: ImageInfo[] }
  *   DELETE /v1/images/REF               (REF URI-encoded) → { deleted: REF }

@@ -1,5 +1,5 @@
 /**
- * Where the parts of a local cluster live (contract, docs/ARCHITECTURE.md): HTTP on P, gRPC on P+1,
+ * Where the parts of a local cluster live (contract, docs/REFERENCE.md): HTTP on P, gRPC on P+1,
  * etcd client P+2 / peer P+3, node i (1-based) at 127.0.1.i with its agent on P+10+i, each node
  * with 1/N of the machine's CPU and memory.
  */

@@ -1,7 +1,6 @@
 /** The autoscale part of `tsctl describe service`: bounds and targets, what it sees now, the last decisions. */
 import { AutoscaleSpec, AutoscaleStatus, Service } from '@tide/api';
-import { fields, indent } from './describe.format';
-import { formatAge, formatTable } from './table';
+import { fields, formatAge, formatTable, indent } from './table';
 
 function targetsText(a: AutoscaleSpec): string {
   return [

@@ -2,21 +2,9 @@
 import { EnvValue, Node, Replica, Service, TideEvent, formatCpu, formatMemory } from '@tide/api';
 import { autoscaleSection } from './autoscale.format';
 import { commandLine, eventsTable, labelsText, lastExitText, nodeStatusText, replicaPhase, replicasTable, requestedOn } from './resource.tables';
-import { formatAge } from './table';
-
-type Field = [label: string, value: string | undefined];
+import { fields, formatAge, indent } from './table';
 
 const RECENT_EVENTS = 20;
-
-export function fields(list: Field[]): string[] {
-  const shown = list.filter((f): f is [string, string] => f[1] !== undefined && f[1] !== '');
-  const width = Math.max(...shown.map(([label]) => label.length + 1));
-  return shown.map(([label, value]) => `${`${label}:`.padEnd(width)}  ${value}`);
-}
-
-export function indent(text: string, by = '  '): string {
-  return text.split('\n').map((line) => (line ? by + line : line)).join('\n');
-}
 
 function created(timestamp: string | undefined, nowMs?: number): string | undefined {
   return timestamp ? `${timestamp} (${formatAge(timestamp, nowMs)} ago)` : undefined;

@@ -1,8 +1,9 @@
 import { describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { TideEvent } from '@tide/api';
-import { describeNode, describeReplica, describeService, fields } from './describe.format';
+import { describeNode, describeReplica, describeService } from './describe.format';
 import { NOW, ago, node, replica, service } from './fixtures';
+import { fields } from './table';
 
 const event: TideEvent = {
   apiVersion: 'tide/v1', kind: 'Event', metadata: { name: 'e1', namespace: 'default' },

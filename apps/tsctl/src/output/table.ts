@@ -1,4 +1,7 @@
-/** kubectl-like output: columns padded to their widest cell, three spaces apart; ages like kubectl's. */
+/**
+ * kubectl-like output: columns padded to their widest cell, three spaces apart; `describe`'s aligned
+ * "Field: value" lines; ages like kubectl's.
+ */
 import { stringify } from 'yaml';
 
 export function formatTable(header: string[], rows: string[][]): string {
@@ -36,4 +39,17 @@ export class OutputFormatError extends Error {}
 
 export function formatStructured(value: unknown, format: 'json' | 'yaml'): string {
   return format === 'json' ? JSON.stringify(value, null, 2) : stringify(value).trimEnd();
+}
+
+export type Field = [label: string, value: string | undefined];
+
+/** "Label:  value" lines, values aligned; a field without a value is left out. */
+export function fields(list: Field[]): string[] {
+  const shown = list.filter((f): f is [string, string] => f[1] !== undefined && f[1] !== '');
+  const width = Math.max(...shown.map(([label]) => label.length + 1));
+  return shown.map(([label, value]) => `${`${label}:`.padEnd(width)}  ${value}`);
+}
+
+export function indent(text: string, by = '  '): string {
+  return text.split('\n').map((line) => (line ? by + line : line)).join('\n');
 }

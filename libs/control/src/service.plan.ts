@@ -11,8 +11,7 @@
 import { Replica, ReplicaPhase, Service, ServiceStatus, replicaTemplate, rolloutLimits, templateHash } from '@tide/api';
 import { newReplica, replacementFor } from './replica.factory';
 import { Move, pairMoves } from './replica.moves';
-
-export { newReplica } from './replica.factory';
+import { isLost, isTerminating } from './replica.predicates';
 
 export interface ServicePlan {
   /** Fresh replicas: the service has fewer units than it wants (scale-out, lost replicas). */
@@ -33,15 +32,6 @@ interface Unit {
 }
 
 const TERMINAL: ReplicaPhase[] = ['Succeeded', 'Failed'];
-
-export function isTerminating(replica: Replica): boolean {
-  return replica.metadata.deletionTimestamp !== undefined;
-}
-
-/** A replica lost with its node is replaced; other terminal replicas stay (their restart policy said so). */
-export function isLost(replica: Replica): boolean {
-  return replica.status?.phase === 'Failed' && replica.status.lastExit?.reason === 'NodeLost';
-}
 
 /**
  * Order in which surplus units go: unscheduled first, then not ready, then (during a rollout) those
@@ -106,7 +96,7 @@ function rolloutOrder(a: Unit, b: Unit): number {
 }
 
 /**
- * One step of a rolling update over the units that stay (docs/ARCHITECTURE.md, "Rolling updates").
+ * One step of a rolling update over the units that stay (apps/control-plane/README.md, "Rolling updates").
  * Each replica on an older template is, in turn (not ready ones first: replacing them costs no
  * capacity), either moved (a replacement created; it goes once that is ready) while the replicas
  * number fewer than desired + maxSurge, or retired at once (terminated, a replacement created in its

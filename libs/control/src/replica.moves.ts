@@ -1,5 +1,5 @@
 /**
- * The move primitive shared by drain, consolidation and (later) rolling updates: a replacement
+ * The move primitive shared by drain, consolidation and rolling updates: a replacement
  * replica carries `spec.replaces` naming the replica it stands in for. Until the replacement is
  * ready the two count as one replica of the service; once it is ready the old one is terminated
  * with its grace period (service.plan.ts). Everything lives in the Replica objects in etcd, so a
@@ -34,11 +34,4 @@ export function pairMoves(live: readonly Replica[]): { moves: Move[]; singles: R
 
 function byCreation(a: Replica, b: Replica): number {
   return (a.metadata.creationTimestamp ?? '').localeCompare(b.metadata.creationTimestamp ?? '') || a.metadata.name.localeCompare(b.metadata.name);
-}
-
-/** The live replacement of each replica being moved, by the old replica's name. */
-export function replacementsByOld(live: readonly Replica[]): Map<string, Replica> {
-  const result = new Map<string, Replica>();
-  for (const r of live) if (r.spec.replaces) result.set(r.spec.replaces.replica, r);
-  return result;
 }

@@ -35,3 +35,17 @@ describe('reportedStatus: readyChangedAt', () => {
     assert.deepEqual(reportedStatus(replica(first), reported(true), at('2026-01-01T00:00:09.000Z')), first);
   });
 });
+
+describe('reportedStatus: phase and fields', () => {
+  it('takes what the agent reported, only the fields it gave', () => {
+    const status = reportedStatus(replica(), { ...reported(true), ip: '100.64.1.5', message: 'ok' }, at('2026-01-01T00:00:05.000Z'));
+    assert.deepEqual(status, { phase: 'Running', ready: true, restartCount: 0, pid: 7, ip: '100.64.1.5', message: 'ok',
+      startedAt: '2026-01-01T00:00:00.000Z', readyChangedAt: '2026-01-01T00:00:05.000Z' });
+  });
+
+  it('a replica being deleted stays Terminating whatever its container does meanwhile', () => {
+    const deleting = replica();
+    deleting.metadata.deletionTimestamp = '2026-01-01T00:00:00.000Z';
+    assert.equal(reportedStatus(deleting, reported(true)).phase, 'Terminating');
+  });
+});

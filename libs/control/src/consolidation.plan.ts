@@ -10,8 +10,8 @@
 import { Node, Replica, Service } from '@tide/api';
 import { DEFAULT_MAX_SKEW, NodeInfo, PendingReplica, scheduleBatch, serviceKey, spreadCap } from '@tide/scheduler';
 import { mustMove } from './drain.progress';
-import { holdsResources, nodeInfos, toPending } from './scheduler.loop';
-import { isTerminating } from './service.plan';
+import { holdsResources, isTerminating } from './replica.predicates';
+import { nodeInfos, toPending } from './scheduler.input';
 
 /** At most this many candidate nodes are tried per pass (lightest first): each is one scheduling batch. */
 export const MAX_CANDIDATES = 10;
@@ -32,6 +32,13 @@ export function unsettled(nodes: readonly Node[], replicas: readonly Replica[]):
   const names = new Set(live.map((r) => `${r.metadata.namespace}/${r.metadata.name}`));
   if (live.some((r) => r.spec.replaces && names.has(`${r.metadata.namespace}/${r.spec.replaces.replica}`))) return 'a move is in flight';
   return undefined;
+}
+
+/** Why a consolidation under way stops (turned off, or a replica finds no node: the room is needed), or undefined. */
+export function consolidationCancelled(enabled: boolean, replicas: readonly Replica[]): string | undefined {
+  if (!enabled) return 'consolidation is turned off';
+  const stuck = replicas.find((r) => !r.spec.nodeName && !isTerminating(r) && r.status?.unschedulable);
+  return stuck ? `replica ${stuck.metadata.name} cannot be placed (${stuck.status!.unschedulable!.summary}): the room is needed` : undefined;
 }
 
 /** A node worth emptying: Ready, schedulable, in use, and every replica on it ready and safe to restart elsewhere. */

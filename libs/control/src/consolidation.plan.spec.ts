@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { Node, Replica, RestartPolicy, Service } from '@tide/api';
-import { findConsolidation, unsettled } from './consolidation.plan';
+import { consolidationCancelled, findConsolidation, unsettled } from './consolidation.plan';
 import { newReplica } from './replica.factory';
 
 const GI = 2 ** 30;
@@ -80,5 +80,23 @@ describe('findConsolidation', () => {
     assert.match(unsettled([node('n1'), node('n2')], [running(small, 'n1'), stopping]) ?? '', /stopping/);
     const draining = { ...node('n2'), spec: { ...node('n2').spec, drain: { reason: 'Drain' as const, startedAt: '' } } };
     assert.match(unsettled([node('n1'), draining], []) ?? '', /being emptied/);
+  });
+});
+
+describe('consolidationCancelled', () => {
+  const s = service('web', 300);
+
+  it('goes on while on and every replica finds a node', () => {
+    assert.equal(consolidationCancelled(true, [running(s, 'n1'), newReplica(s)]), undefined, 'a Pending replica not yet tried is no reason');
+  });
+
+  it('stops when turned off, or when a replica cannot be placed', () => {
+    assert.equal(consolidationCancelled(false, []), 'consolidation is turned off');
+    const stuck = newReplica(s);
+    stuck.status = { phase: 'Pending', ready: false, restartCount: 0, unschedulable: { summary: '0/2 nodes available: 2 insufficient cpu', nodes: {} } };
+    assert.equal(consolidationCancelled(true, [running(s, 'n1'), stuck]),
+      `replica ${stuck.metadata.name} cannot be placed (0/2 nodes available: 2 insufficient cpu): the room is needed`);
+    stuck.metadata.deletionTimestamp = '2026-01-01T00:00:00Z';
+    assert.equal(consolidationCancelled(true, [stuck]), undefined, 'one being deleted needs no room');
   });
 });

@@ -5,8 +5,8 @@
 import { describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { Replica, ReplicaPhase, Service, UpdateStrategy } from '@tide/api';
-import { replacementFor } from './replica.factory';
-import { newReplica, planService } from './service.plan';
+import { newReplica, replacementFor } from './replica.factory';
+import { planService } from './service.plan';
 
 function service(replicas: number, image: string, update?: UpdateStrategy): Service {
   return { apiVersion: 'tide/v1', kind: 'Service', metadata: { name: 'web', namespace: 'default', generation: 1 }, spec: { replicas, image, ...(update ? { update } : {}) } };

@@ -59,4 +59,12 @@ describe('readLoad', () => {
       { name: 'web-e', phase: 'Failed', deleting: false, ready: false, requestedCores: 0.1 },
     ]);
   });
+
+  it('requests: the rate over every balancer, served by the ready replicas; no reading without a rate', () => {
+    const s: Service = { ...service('tide'), spec: { ...service('tide').spec, autoscale: { maxReplicas: 8, targetRequestsPerSecond: 50 } } };
+    const replicas = [replica(s, 'web-a', 'Running', true), replica(s, 'web-b', 'Running', true), replica(s, 'web-c', 'Starting', false)];
+    const withRate: LoadSource = { ...load, requestRate: (ns, name) => (ns === 'default' && name === 'web' ? 120 : undefined) };
+    assert.deepEqual(readLoad(s, replicas, withRate, NOW, resolvePolicy(s.spec.autoscale!)), { atMs: NOW, requests: { replicas: 2, perSecond: 120 } });
+    assert.deepEqual(readLoad(s, replicas, load, NOW, resolvePolicy(s.spec.autoscale!)), { atMs: NOW }, 'no CPU target: no CPU read either');
+  });
 });

@@ -4,7 +4,7 @@
  * acts on.
  */
 import { DrainItem, DrainProgress, Node, Replica } from '@tide/api';
-import { isLost, isTerminating } from './service.plan';
+import { isLost, isTerminating } from './replica.predicates';
 
 /**
  * A replica that has to leave a node being emptied: live, not lost, and either holding resources or

@@ -1,8 +1,8 @@
 import { describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { Replica, ReplicaPhase, Service } from '@tide/api';
-import { replacementFor } from './replica.factory';
-import { newReplica, planService, serviceStatus } from './service.plan';
+import { newReplica, replacementFor } from './replica.factory';
+import { planService, serviceStatus } from './service.plan';
 
 function service(replicas: number, image = 'busybox'): Service {
   return { apiVersion: 'tide/v1', kind: 'Service', metadata: { name: 'web', namespace: 'default', generation: 1 }, spec: { replicas, image } };
