@@ -2,9 +2,11 @@
  * Wires one control plane: etcd (supervised or external), the HTTP API, the agents' gRPC endpoint,
  * and the controllers that run only while this instance is the elected leader.
  */
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { INestApplication, Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import { ClusterPki, controlPlaneServerNames, ensureClusterPki } from '@tide/pki';
 import { ClusterCache, Etcd3, EtcdSupervisor, LeaderElection, NodeLeases, ObjectStore, PodCidrClaims, Watcher } from '@tide/store';
 import { AgentGrpcServer } from './agent-service/agent.grpc';
 import { attachExecProxy } from './api/exec.proxy';
@@ -43,6 +45,7 @@ export class ControlPlane {
   constructor(private readonly config: ControlPlaneConfig) {}
 
   async start(): Promise<void> {
+    await this.ensurePki();
     const hosts = await this.startEtcd();
     this.client = new Etcd3({ hosts });
     const metrics = new ControlPlaneMetrics();
@@ -91,6 +94,17 @@ export class ControlPlane {
     this.endExecSessions = attachExecProxy(this.app.getHttpServer(), store);
     await this.app.listen(this.config.listen.port, this.config.listen.host);
     this.logger.log(`API on http://${this.config.listen.host}:${this.config.listen.port}, agents on ${this.config.grpcListen}, etcd ${hosts.join(',')}`);
+  }
+
+  /** The cluster's certificates (made by `tsctl up`; whatever is missing or due is made here, so a bare control plane is secure too). */
+  private async ensurePki(): Promise<ClusterPki> {
+    const grpcHost = this.config.grpcListen.replace(/:\d+$/, '');
+    const pki = await ensureClusterPki({
+      dir: this.config.pkiDir, serverNames: controlPlaneServerNames(os.hostname(), [this.config.listen.host, grpcHost]),
+    });
+    const made = Object.entries(pki.actions).filter(([, action]) => action !== 'kept');
+    if (made.length > 0) this.logger.log(`certificates in ${pki.layout.dir}: ${made.map(([what, action]) => `${what} ${action}`).join(', ')}`);
+    return pki;
   }
 
   private async startEtcd(): Promise<string[]> {

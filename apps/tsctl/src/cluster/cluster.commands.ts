@@ -9,6 +9,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Node, Replica } from '@tide/api';
+import { ClusterPki, PkiError, controlPlaneServerNames, ensureClusterPki } from '@tide/pki';
 import { ApiClient } from '../api/api.client';
 import { writeCliConfig } from '../api/cli.config';
 import { UsageError, intOption } from '../cli/args';
@@ -50,12 +51,14 @@ interface ClusterRecord {
 
 export const upCommand: Command = {
   name: 'up',
-  usage: 'tsctl up [--nodes N] [--state-dir DIR] [--base-port P] [--node-grace-seconds S] [--pod-cidr CIDR] [--consolidation on|off] [--consolidation-delay-seconds S] [--timeout SECONDS]',
+  usage: 'tsctl up [--nodes N] [--state-dir DIR] [--base-port P] [--ca-cert FILE --ca-key FILE] [--node-grace-seconds S] [--pod-cidr CIDR] [--consolidation on|off] [--consolidation-delay-seconds S] [--timeout SECONDS]',
   summary: 'start a local cluster (control plane with its etcd, N node agents) and wait until it is Ready',
   options: [
     { long: 'nodes', help: `number of nodes, 1 to ${MAX_LOCAL_NODES} (default 2)` },
     { long: 'state-dir', help: `where everything is kept (default ${DEFAULT_STATE_DIR})` },
     { long: 'base-port', help: 'HTTP API port; gRPC P+1, etcd P+2/P+3, agents P+10+i (default 7070)' },
+    { long: 'ca-cert', help: 'the cluster CA to use (PEM), instead of making one; with --ca-key' },
+    { long: 'ca-key', help: "the CA's private key (PEM, mode 0600)" },
     { long: 'node-grace-seconds', help: "how long a NotReady node's replicas wait before they are replaced" },
     { long: 'pod-cidr', help: 'the container network, a /24 of it per node (default 100.64.0.0/16)' },
     { long: 'consolidation', help: 'on|off: move replicas off lightly used nodes so that nodes become empty (default on)' },
@@ -75,6 +78,7 @@ export const upCommand: Command = {
       if (!fs.existsSync(built.path)) throw new ClusterError(`${built.path} is missing: build first (bash scripts/build.sh)`);
     }
     fs.mkdirSync(layout.stateDir, { recursive: true });
+    await ensurePki(ctx, layout);
     const started: string[] = [];
     const controlPlanePid = await ensureControlPlane(layout, controlPlaneArgs(layout, grace, ctx.options.get('pod-cidr'), consolidationFlags(ctx)), started);
     const api = new ApiClient(layout.server);
@@ -97,6 +101,22 @@ export const upCommand: Command = {
     ctx.out(nodesTable(nodes, replicas, { wide: false, withNamespace: false }));
   },
 };
+
+/** The cluster's certificates under STATE/pki (made once, kept while good): the control plane's names are this machine's. */
+async function ensurePki(ctx: CommandContext, layout: ClusterLayout): Promise<ClusterPki> {
+  const cert = ctx.options.get('ca-cert');
+  const key = ctx.options.get('ca-key');
+  if ((cert === undefined) !== (key === undefined)) throw new UsageError('--ca-cert and --ca-key go together: give both, or neither to let tsctl make a CA');
+  const external = cert !== undefined && key !== undefined ? { certificate: path.resolve(cert), key: path.resolve(key) } : undefined;
+  const [listenHost] = layout.httpListen.split(':');
+  const pki = await ensureClusterPki({
+    dir: layout.pkiDir, serverNames: controlPlaneServerNames(os.hostname(), [listenHost]), ...(external ? { externalCa: external } : {}),
+  }).catch((error: unknown) => {
+    throw error instanceof PkiError ? new ClusterError(error.message) : error;
+  });
+  if (pki.actions.ca !== 'kept') ctx.note(`cluster CA ${pki.actions.ca}: ${pki.layout.caCertificate}`);
+  return pki;
+}
 
 function stateDirOf(ctx: CommandContext, fallback = DEFAULT_STATE_DIR): string {
   return path.resolve(ctx.options.get('state-dir') ?? fallback);

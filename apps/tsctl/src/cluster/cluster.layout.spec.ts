@@ -9,7 +9,8 @@ describe('local cluster layout', () => {
   it('puts HTTP on P, gRPC on P+1, etcd on P+2', () => {
     assert.equal(layout.server, 'http://127.0.0.1:27070');
     assert.deepEqual(controlPlaneArgs(layout, 5), [
-      '--listen', '127.0.0.1:27070', '--grpc-listen', '127.0.0.1:27071', '--etcd-port', '27072', '--state-dir', '/tmp/t/control-plane', '--node-grace-seconds', '5',
+      '--listen', '127.0.0.1:27070', '--grpc-listen', '127.0.0.1:27071', '--etcd-port', '27072', '--state-dir', '/tmp/t/control-plane',
+      '--pki-dir', '/tmp/t/pki', '--audit-log', '/tmp/t/audit.log', '--node-grace-seconds', '5',
     ]);
     assert.deepEqual(controlPlaneArgs(layout, undefined, '100.64.128.0/20').slice(-2), ['--pod-cidr', '100.64.128.0/20']);
   });
