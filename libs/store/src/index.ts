@@ -8,3 +8,4 @@ export * from './leader.election';
 export * from './pod-cidr.claims';
 export * from './node.allocations';
 export * from './cluster.cache';
+export * from './token.store';

@@ -6,6 +6,7 @@ import { Controller, Get, Inject, Query } from '@nestjs/common';
 import { Node, NodeUsage, ReplicaUsage } from '@tide/api';
 import { PrometheusTargetGroup, prometheusTargets } from '../monitoring/prometheus.discovery';
 import { CLUSTER, ClusterContext } from './cluster.context';
+import { Access } from '../auth/access.decorator';
 
 @Controller('api/v1')
 export class MonitoringController {
@@ -13,16 +14,19 @@ export class MonitoringController {
 
   /** The http_sd_config answer: a JSON list of target groups. */
   @Get('discovery/prometheus')
+  @Access('get', 'discovery')
   async prometheus(): Promise<PrometheusTargetGroup[]> {
     return prometheusTargets((await this.cluster.store.list<Node>('Node')).items);
   }
 
   @Get('usage/nodes')
+  @Access('list', 'usage/nodes')
   nodeUsage(): { items: NodeUsage[] } {
     return { items: this.cluster.usage.nodeUsage() };
   }
 
   @Get('usage/replicas')
+  @Access('list', 'usage/replicas')
   replicaUsage(@Query('namespace') namespace?: string): { items: ReplicaUsage[] } {
     const ns = namespace === 'all' ? undefined : namespace || 'default';
     return { items: this.cluster.usage.replicaUsage().filter((r) => ns === undefined || r.namespace === ns) };
