@@ -11,7 +11,7 @@ import * as path from 'node:path';
 import { Node, Replica } from '@tide/api';
 import { ClusterPki, PkiError, controlPlaneServerNames, ensureClusterPki } from '@tide/pki';
 import { ApiClient } from '../api/api.client';
-import { writeCliConfig } from '../api/cli.config';
+import { configPath, writeCliConfig } from '../api/cli.config';
 import { UsageError, intOption } from '../cli/args';
 import { Command, CommandContext } from '../commands/command';
 import { nodesTable } from '../output/resource.tables';
@@ -78,10 +78,14 @@ export const upCommand: Command = {
       if (!fs.existsSync(built.path)) throw new ClusterError(`${built.path} is missing: build first (bash scripts/build.sh)`);
     }
     fs.mkdirSync(layout.stateDir, { recursive: true });
-    await ensurePki(ctx, layout);
+    const pki = await ensurePki(ctx, layout);
     const started: string[] = [];
     const controlPlanePid = await ensureControlPlane(layout, controlPlaneArgs(layout, grace, ctx.options.get('pod-cidr'), consolidationFlags(ctx)), started);
-    const api = new ApiClient(layout.server);
+    // tsctl up acts as the control plane's own identity (its client certificate, admin-equivalent) until the admin token exists.
+    const api = new ApiClient({
+      server: layout.server, ca: pki.ca.certificatePem,
+      clientCertificate: { cert: fs.readFileSync(pki.layout.clientCertificate, 'utf8'), key: fs.readFileSync(pki.layout.clientKey, 'utf8') },
+    });
     await waitUntil('the control plane to answer /healthz', deadline, [{ pid: controlPlanePid, what: 'the control plane', log: layout.controlPlaneLog }],
       async () => (await api.fetch('GET', '/healthz')).ok);
     const agents = layout.nodes.map((node) => ({ node, pid: ensureAgent(layout, node, started) }));
@@ -94,7 +98,8 @@ export const upCommand: Command = {
       return layout.nodes.every((want) => nodes.some((n) => n.metadata.name === want.name && n.status?.ready
         && (!started.includes(want.name) || Date.parse(n.status.lastHeartbeat ?? '') >= freshSince)));
     });
-    writeCliConfig({ server: layout.server, stateDir: layout.stateDir });
+    const token = await adminToken(ctx, api, layout.server, pki.ca.certificatePem);
+    writeCliConfig({ server: layout.server, ca: pki.ca.certificatePem, token, stateDir: layout.stateDir });
     ctx.out(started.length === 0 ? `the cluster in ${layout.stateDir} is already running (API ${layout.server})` : `cluster up: API ${layout.server}, state in ${layout.stateDir} (started ${started.join(', ')})`);
     const nodes = (await api.get<{ items: Node[] }>('/api/v1/nodes')).items.filter((n) => layout.nodes.some((l) => l.name === n.metadata.name));
     const replicas = (await api.get<{ items: Replica[] }>('/api/v1/replicas?namespace=all')).items;
@@ -116,6 +121,25 @@ async function ensurePki(ctx: CommandContext, layout: ClusterLayout): Promise<Cl
   });
   if (pki.actions.ca !== 'kept') ctx.note(`cluster CA ${pki.actions.ca}: ${pki.layout.caCertificate}`);
   return pki;
+}
+
+/**
+ * The admin token of the credential file: the one already there if it still works on this cluster
+ * (running `tsctl up` again makes no new one), else a new one made with the control plane's identity.
+ */
+async function adminToken(ctx: CommandContext, system: ApiClient, server: string, ca: string): Promise<string> {
+  const { token } = ctx.config;
+  if (token && ctx.config.server === server && ctx.config.ca === ca) {
+    const current = new ApiClient({ server, ca, token });
+    const works = await current.get('/api/v1/tokens').then(() => true, () => false);
+    await current.close();
+    if (works) return token;
+  }
+  const made = await system.request<{ token: string; record: { id: string } }>('POST', '/api/v1/tokens', {
+    role: 'admin', description: `tsctl up by ${os.userInfo().username}@${os.hostname()}`,
+  });
+  ctx.note(`admin token ${made.record.id} written to ${configPath()} (mode 0600)`);
+  return made.token;
 }
 
 function stateDirOf(ctx: CommandContext, fallback = DEFAULT_STATE_DIR): string {

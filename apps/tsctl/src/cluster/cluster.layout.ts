@@ -45,7 +45,7 @@ export function clusterLayout(stateDir: string, basePort: number, nodeCount: num
     });
   }
   return {
-    stateDir, basePort, server: `http://127.0.0.1:${basePort}`,
+    stateDir, basePort, server: `https://127.0.0.1:${basePort}`,
     httpListen: `127.0.0.1:${basePort}`, grpcListen: `127.0.0.1:${basePort + 1}`, etcdPort: basePort + 2,
     controlPlaneStateDir: path.join(stateDir, 'control-plane'), controlPlaneLog: path.join(stateDir, 'control-plane.log'),
     pkiDir: path.join(stateDir, 'pki'), auditLog: path.join(stateDir, 'audit.log'),
