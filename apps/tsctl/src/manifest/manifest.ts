@@ -51,7 +51,7 @@ export function parseManifests(text: string, source: string): ParsedManifests {
       const line = error.linePos?.[0]?.line;
       throw new ManifestError(`${source}: document ${number}: invalid YAML${line ? ` at line ${line}` : ''}: ${error.message.split('\n')[0].replace(/:\s*$/, '')}`);
     }
-    const value: unknown = doc.toJS();
+    const value = toJs(doc, source, number);
     if (value === null || value === undefined) return;
     if (typeof value !== 'object' || Array.isArray(value)) {
       throw new ManifestError(`${source}: document ${number}: expected a mapping (apiVersion, kind, metadata, spec), got ${Array.isArray(value) ? 'a list' : `"${String(value)}"`}`);
@@ -61,6 +61,24 @@ export function parseManifests(text: string, source: string): ParsedManifests {
   });
   if (documents.length === 0) throw new ManifestError(`${source}: no documents found`);
   return { source, documents, numbers };
+}
+
+/**
+ * How many times aliases may be expanded in one document (the yaml package's default, made explicit):
+ * a few `*anchor` references are ordinary YAML, thousands are a "billion laughs" that would take
+ * the memory of the machine.
+ */
+export const MAX_ALIAS_EXPANSIONS = 100;
+
+function toJs(doc: ReturnType<typeof parseAllDocuments>[number], source: string, number: number): unknown {
+  try {
+    return doc.toJS({ maxAliasCount: MAX_ALIAS_EXPANSIONS });
+  } catch (error) {
+    if (error instanceof ReferenceError && /alias/i.test(error.message)) {
+      throw new ManifestError(`${source}: document ${number}: refused: its aliases (*name) expand more than ${MAX_ALIAS_EXPANSIONS} times, as a YAML alias bomb does`);
+    }
+    throw new ManifestError(`${source}: document ${number}: invalid YAML: ${(error as Error).message}`);
+  }
 }
 
 /** "FILE: document N: PATH: MESSAGE", with N counted in the file as the user sees it. */
