@@ -144,6 +144,26 @@ describe('API authentication and authorization', { timeout: 60_000 }, () => {
     assert.match(await errorOf(garbled), /^request body is not valid JSON/);
   });
 
+  it('cuts off a client that trickles its request head, however often a byte comes (a deadline, not an idle timer)', { timeout: 90_000 }, async () => {
+    const socket = await api.connect();
+    const closed = new Promise<string>((resolve) => {
+      let received = '';
+      socket.on('data', (chunk: Buffer) => (received += chunk.toString('latin1')));
+      socket.on('close', () => resolve(received));
+      socket.on('error', () => undefined);
+    });
+    socket.write('GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ');
+    // A byte every 200 ms would reset any idle timer forever; the head deadline still ends it.
+    const trickle = setInterval(() => socket.writable && socket.write('a'), 200);
+    try {
+      const answer = await closed; // the test's timeout is the failure when the server never cuts it off
+      assert.doesNotMatch(answer, /^HTTP\/1\.1 200/, 'the request was never served');
+    } finally {
+      clearInterval(trickle);
+      socket.destroy();
+    }
+  });
+
   it('answers no plaintext to plain HTTP on its port', async () => {
     const reply = await new Promise<string>((resolve) => {
       const socket = net.connect(api.port, '127.0.0.1', () => socket.write(`GET /healthz HTTP/1.1\r\nHost: 127.0.0.1:${api.port}\r\n\r\n`));
