@@ -36,8 +36,9 @@ export class ImagesController {
   @Access('create', 'images')
   @HttpCode(200)
   async importArchive(@Req() req: Request): Promise<{ results: NodeResult<NodeImage[]>[] }> {
+    const upload = limitedUpload(req); // a declared length over the limit is refused before anything else
     const agents = await this.agents();
-    const file = await saveUpload(limitedUpload(req)).catch((error: unknown) => {
+    const file = await saveUpload(upload).catch((error: unknown) => {
       throw error instanceof UploadTooLarge ? tooLarge(error) : error;
     });
     try {
@@ -86,8 +87,8 @@ export class ImagesController {
     if (dockerfile !== undefined && (dockerfile === '' || path.isAbsolute(dockerfile) || dockerfile.split('/').includes('..'))) {
       throw new BadRequestException({ error: `dockerfile: "${dockerfile}" must be a path inside the build context`, details: [] });
     }
-    const [builder, ...others] = await this.agents();
     const body = limitedUpload(req);
+    const [builder, ...others] = await this.agents();
     await buildOnAgent({ body, res, builder, others, tag: tag!, ...(dockerfile ? { dockerfile } : {}) });
   }
 
