@@ -102,7 +102,7 @@ describe('autoscaling a spike', { timeout: 900_000 }, () => {
     assert.match(describe.stdout, /Last decisions:\n +AGE +SCALE +REASON +WHY\n +\d+s +\d+ → 2 +ScaleDown/);
     const service = await cluster.api<Service>('/api/v1/services/spike');
     assert.equal(service.status?.autoscale?.desiredReplicas, FLOOR);
-    const metrics = await (await fetch(`${cluster.server}/metrics`)).text();
+    const metrics = await (await cluster.fetch('/metrics')).text();
     assert.match(metrics, /tide_autoscaler_desired_replicas\{namespace="default",service="spike"\} 2/);
   });
 });

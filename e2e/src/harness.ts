@@ -8,6 +8,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
+import { Agent } from 'undici';
 import type { Node, Replica, Service } from '@tide/api';
 import { waitFor as waitUntil } from '@tide/api/dist/testing';
 
@@ -21,15 +22,67 @@ export interface TsctlResult {
   stderr: string;
 }
 
+/** Roles of API tokens (libs/auth). */
+export type Role = 'admin' | 'edit' | 'view';
+
+export type ApiInit = RequestInit & {
+  /** The bearer token to send: default the admin token `tsctl up` wrote, null for none. */
+  token?: string | null;
+};
+
 export class TestCluster {
   readonly server: string;
+  private credentials?: { ca: string; token: string; dispatcher: Agent };
 
   private constructor(
     readonly stateDir: string,
     readonly basePort: number,
     readonly nodes: number,
   ) {
-    this.server = `http://127.0.0.1:${basePort}`;
+    this.server = `https://127.0.0.1:${basePort}`;
+  }
+
+  /** The credential file `tsctl up` wrote (HOME is the state dir): the API's CA and the admin token. */
+  get configFile(): string {
+    return path.join(this.stateDir, '.tide', 'config');
+  }
+
+  /** The cluster CA (PEM) that signed the API's certificate. */
+  get caPem(): string {
+    return this.trust().ca;
+  }
+
+  get adminToken(): string {
+    return this.trust().token;
+  }
+
+  /** An undici dispatcher that trusts the cluster CA, for fetch calls of a test's own. */
+  get dispatcher(): Agent {
+    return this.trust().dispatcher;
+  }
+
+  private trust(): { ca: string; token: string; dispatcher: Agent } {
+    if (!this.credentials) {
+      const config = JSON.parse(fs.readFileSync(this.configFile, 'utf8')) as { ca: string; token: string };
+      this.credentials = { ca: config.ca, token: config.token, dispatcher: new Agent({ connect: { ca: config.ca } }) };
+    }
+    return this.credentials;
+  }
+
+  /** fetch to the API over HTTPS trusting the cluster CA, with the admin token unless `token` says otherwise. */
+  fetch(pathAndQuery: string, init: ApiInit = {}, server = this.server): Promise<Response> {
+    const { token, ...rest } = init;
+    const bearer = token === undefined ? this.adminToken : token;
+    const headers = new Headers(rest.headers);
+    if (bearer !== null) headers.set('authorization', `Bearer ${bearer}`);
+    return fetch(server + pathAndQuery, { ...rest, headers, dispatcher: this.dispatcher } as RequestInit);
+  }
+
+  /** A new API token of that role (and namespace), made with `tsctl token create`. */
+  async token(role: Role, namespace?: string): Promise<string> {
+    const made = await this.tsctl(['token', 'create', '--role', role, ...(namespace ? ['--namespace', namespace] : [])]);
+    if (made.code !== 0) throw new Error(`tsctl token create failed: ${made.stderr}`);
+    return made.stdout.trim().split('\n').at(-1)!;
   }
 
   /** Starts a cluster; `tsctl up` returns once every node is Ready. */
@@ -74,8 +127,8 @@ export class TestCluster {
     }
   }
 
-  async api<T>(pathAndQuery: string, init?: RequestInit): Promise<T> {
-    const response = await fetch(this.server + pathAndQuery, init);
+  async api<T>(pathAndQuery: string, init?: ApiInit): Promise<T> {
+    const response = await this.fetch(pathAndQuery, init);
     const body = await response.text();
     if (!response.ok) {
       throw new Error(`${init?.method ?? 'GET'} ${pathAndQuery}: ${response.status} ${body}`);
@@ -120,10 +173,22 @@ export class TestCluster {
   /** Stops everything and removes the state dir. Safe to call twice. */
   async stop(): Promise<void> {
     if (!fs.existsSync(this.stateDir)) return;
+    await this.credentials?.dispatcher.close().catch(() => undefined);
+    this.credentials = undefined;
     await this.tsctl(['down', '--state-dir', this.stateDir, '--purge'], { timeoutMs: 120_000 });
     killProcessesMentioning(this.stateDir);
     fs.rmSync(this.stateDir, { recursive: true, force: true });
   }
+}
+
+/**
+ * A dispatcher that trusts a cluster's CA and presents the control plane's client certificate
+ * (admin-equivalent): for tests and benchmarks that start a control plane without `tsctl up`.
+ * Throws until the control plane has made its certificates.
+ */
+export function systemDispatcher(pkiDir: string): Agent {
+  const read = (file: string) => fs.readFileSync(path.join(pkiDir, file), 'utf8');
+  return new Agent({ connect: { ca: read('ca.crt'), cert: read('control-plane-client.crt'), key: read('control-plane-client.key') } });
 }
 
 function itemsOf(list: unknown): unknown[] {

@@ -11,13 +11,13 @@ import { REPO, TestCluster, pidsMentioning, waitFor } from './harness';
 
 const BASE = 17470;
 
-async function health(port: number): Promise<{ leader: boolean } | undefined> {
-  const response = await fetch(`http://127.0.0.1:${port}/healthz`).catch(() => undefined);
-  return response?.ok ? ((await response.json()) as { leader: boolean }) : undefined;
-}
-
 describe('two control planes', { timeout: 300_000 }, () => {
   let cluster: TestCluster;
+  const secondServer = `https://127.0.0.1:${BASE + 50}`;
+  const health = async (port: number): Promise<{ leader: boolean } | undefined> => {
+    const response = await cluster.fetch('/healthz', {}, `https://127.0.0.1:${port}`).catch(() => undefined);
+    return response?.ok ? ((await response.json()) as { leader: boolean }) : undefined;
+  };
 
   before(async () => {
     cluster = await TestCluster.start({ nodes: 1, basePort: BASE });
@@ -26,6 +26,8 @@ describe('two control planes', { timeout: 300_000 }, () => {
       path.join(REPO, 'apps/control-plane/dist/main.js'), '--etcd', `http://127.0.0.1:${BASE + 2}`,
       '--listen', `127.0.0.1:${BASE + 50}`, '--grpc-listen', `127.0.0.1:${BASE + 51}`,
       '--state-dir', path.join(cluster.stateDir, 'second'), '--id', 'second',
+      // The cluster's certificates and audit log: one CA, one token store, for both control planes.
+      '--pki-dir', path.join(cluster.stateDir, 'pki'), '--audit-log', path.join(cluster.stateDir, 'audit.log'),
     ], { detached: true, stdio: ['ignore', log, log] }).unref();
     await waitFor('the second control plane', async () => health(BASE + 50), 90_000);
     // The agent is told both control planes, so that it fails over when the one it talks to stops.
@@ -48,7 +50,7 @@ describe('two control planes', { timeout: 300_000 }, () => {
     const second = await health(BASE + 50);
     assert.equal(first?.leader, true, 'the first one started first and leads');
     assert.equal(second?.leader, false, 'the second one waits');
-    const metrics = await (await fetch(`http://127.0.0.1:${BASE + 50}/metrics`)).text();
+    const metrics = await (await cluster.fetch('/metrics', {}, secondServer)).text();
     assert.match(metrics, /^tide_leader 0$/m, 'the follower says it does not lead');
     assert.doesNotMatch(metrics, /^tide_scheduler_attempts_total\{result="scheduled"\}/m);
 
@@ -62,15 +64,15 @@ describe('two control planes', { timeout: 300_000 }, () => {
     // The new leader runs the controllers, and the agent, having failed over, keeps its node Ready:
     // a new service gets its replica created, scheduled and running.
     const yaml = 'apiVersion: tide/v1\nkind: Service\nmetadata: { name: after-failover }\nspec:\n  replicas: 1\n  image: busybox\n  command: ["sleep", "3600"]\n  terminationGracePeriodSeconds: 0\n';
-    const applied = await cluster.tsctl(['--server', `http://127.0.0.1:${BASE + 50}`, 'apply', '-f', '-'], { input: yaml });
+    const applied = await cluster.tsctl(['--server', secondServer, 'apply', '-f', '-'], { input: yaml });
     assert.equal(applied.code, 0, applied.stderr);
     type Listed = { items: { spec: { nodeName?: string }; status?: { phase?: string } }[] };
     const response = await waitFor('the replica running after failover', async () => {
-      const list = (await (await fetch(`http://127.0.0.1:${BASE + 50}/api/v1/replicas?namespace=all&service=after-failover`)).json()) as Listed;
+      const list = (await (await cluster.fetch('/api/v1/replicas?namespace=all&service=after-failover', {}, secondServer)).json()) as Listed;
       return list.items.some((r) => r.status?.phase === 'Running') ? list : undefined;
     }, 90_000);
     await waitFor('the node Ready through the failover (it stays, or comes back once its agent reconnects)', async () => {
-      const nodes = (await (await fetch(`http://127.0.0.1:${BASE + 50}/api/v1/nodes`)).json()) as { items: { status?: { ready?: boolean } }[] };
+      const nodes = (await (await cluster.fetch('/api/v1/nodes', {}, secondServer)).json()) as { items: { status?: { ready?: boolean } }[] };
       return nodes.items.length > 0 && nodes.items.every((n) => n.status?.ready);
     });
     assert.equal(response.items.length, 1);

@@ -9,6 +9,7 @@
 import { after, before, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Node } from '@tide/api';
 import { REPO, TestCluster, running, waitFor } from './harness';
@@ -44,7 +45,10 @@ describe('Prometheus scrapes a Tide cluster', { timeout: 600_000 }, () => {
     cluster = await TestCluster.start({ nodes: 2, basePort: BASE, podCidr: POD_CIDR });
     const applied = await cluster.apply(BUSY);
     assert.equal(applied.code, 0, applied.stderr);
-    prometheus = await PrometheusServer.start(PROMETHEUS, configFor(`127.0.0.1:${BASE}`, '1s'));
+    // Prometheus reads a view token from a file and trusts the cluster CA, as the example says.
+    const tokenFile = path.join(cluster.stateDir, 'prometheus.token');
+    fs.writeFileSync(tokenFile, `${await cluster.token('view')}\n`, { mode: 0o600 });
+    prometheus = await PrometheusServer.start(PROMETHEUS, configFor(`127.0.0.1:${BASE}`, '1s', { caFile: path.join(cluster.stateDir, 'pki', 'ca.crt'), tokenFile }));
   });
 
   after(async () => {
@@ -99,7 +103,7 @@ describe('Prometheus scrapes a Tide cluster', { timeout: 600_000 }, () => {
 
   it('streams new events to tsctl get events --watch', async () => {
     const watcher = spawn(process.execPath, [path.join(REPO, 'apps/tsctl/dist/main.js'), '--server', cluster.server, 'get', 'events', '--watch'],
-      { stdio: ['ignore', 'pipe', 'pipe'] });
+      { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, TIDE_CONFIG: cluster.configFile } });
     let output = '';
     watcher.stdout.on('data', (chunk) => (output += chunk));
     try {
@@ -127,7 +131,9 @@ describe('Prometheus scrapes a Tide cluster', { timeout: 600_000 }, () => {
     const endpoints = [`${cluster.server}/metrics`, ...(await cluster.nodeList()).map((n) => `http://${n.spec.address}:${n.spec.agentPort}/metrics`)];
     assert.equal(endpoints.length, 4);
     for (const endpoint of endpoints) {
-      const text = await (await fetch(endpoint)).text();
+      // The control plane's needs a token and trusts only the cluster CA; the agents' are still plain HTTP.
+      const response = endpoint.startsWith(cluster.server) ? await cluster.fetch('/metrics') : await fetch(endpoint);
+      const text = await response.text();
       assert.ok(text.includes('# TYPE'), `${endpoint} serves metrics`);
       const problems = promtoolProblems(text).filter((line) => !NODE_EXPORTER_NAMES.test(line));
       assert.deepEqual(problems, [], `promtool on ${endpoint}`);

@@ -12,6 +12,8 @@ import { REPO, waitFor } from './harness';
 
 export const EXAMPLE_CONFIG = path.join(REPO, 'manifests/prometheus/prometheus.yml');
 const EXAMPLE_API = '127.0.0.1:7070';
+const EXAMPLE_CA = '/var/lib/tide/pki/ca.crt';
+const EXAMPLE_TOKEN = '/etc/prometheus/tide.token';
 
 interface ScrapeConfig {
   job_name: string;
@@ -19,9 +21,13 @@ interface ScrapeConfig {
   static_configs?: { targets: string[] }[];
 }
 
-/** The example configuration, its control plane address replaced and every interval set to `interval`. */
-export function configFor(apiHostPort: string, interval: string): string {
-  const config = parse(fs.readFileSync(EXAMPLE_CONFIG, 'utf8').replaceAll(EXAMPLE_API, apiHostPort)) as {
+/**
+ * The example configuration, its control plane address, CA file and token file replaced, and every
+ * interval set to `interval`.
+ */
+export function configFor(apiHostPort: string, interval: string, auth: { caFile: string; tokenFile: string }): string {
+  const text = fs.readFileSync(EXAMPLE_CONFIG, 'utf8').replaceAll(EXAMPLE_API, apiHostPort).replaceAll(EXAMPLE_CA, auth.caFile).replaceAll(EXAMPLE_TOKEN, auth.tokenFile);
+  const config = parse(text) as {
     global: Record<string, string>; scrape_configs: ScrapeConfig[];
   };
   config.global.scrape_interval = interval;

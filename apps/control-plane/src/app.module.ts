@@ -1,4 +1,5 @@
 import { DynamicModule, MiddlewareConsumer, Module, NestModule } from '@nestjs/common';
+import { APP_GUARD } from '@nestjs/core';
 import type { NextFunction, Request, Response } from 'express';
 import { ApiController } from './api/api.controller';
 import { CLUSTER, ClusterContext } from './api/cluster.context';
@@ -8,6 +9,12 @@ import { ImagesController } from './api/images.controller';
 import { NodesController } from './api/nodes.controller';
 import { MonitoringController } from './api/monitoring.controller';
 import { RolloutController } from './api/rollout.controller';
+import { TokensController } from './api/tokens.controller';
+import { AuthGuard } from './auth/auth.guard';
+
+export const API_CONTROLLERS = [
+  ApiController, NodesController, ImagesController, HealthController, EventsController, MonitoringController, RolloutController, TokensController,
+];
 
 @Module({})
 export class AppModule implements NestModule {
@@ -15,15 +22,24 @@ export class AppModule implements NestModule {
 
   static forCluster(context: ClusterContext): DynamicModule {
     AppModule.context = context;
-    return { module: AppModule, controllers: [ApiController, NodesController, ImagesController, HealthController, EventsController, MonitoringController, RolloutController], providers: [{ provide: CLUSTER, useValue: context }] };
+    return {
+      module: AppModule,
+      controllers: API_CONTROLLERS,
+      providers: [{ provide: CLUSTER, useValue: context }, { provide: APP_GUARD, useClass: AuthGuard }],
+    };
   }
 
   configure(consumer: MiddlewareConsumer): void {
-    const metrics = AppModule.context.metrics;
+    const { metrics, auth } = AppModule.context;
     consumer.apply((req: Request, res: Response, next: NextFunction) => {
       const stop = metrics.httpDuration.startTimer({ method: req.method });
       res.on('finish', () => stop({ route: req.route?.path ?? 'unmatched', code: String(res.statusCode) }));
       next();
+    }, (req: Request, res: Response, next: NextFunction) => {
+      // Before anything else, /healthz included: a page on another name (DNS rebinding) gets nothing.
+      const host = auth.checkHost(req);
+      if (host.ok) return next();
+      res.status(421).json({ error: `${host.reason}: address the API by one of its names`, details: [] });
     }).forRoutes('*');
   }
 }

@@ -1,5 +1,6 @@
 /** Command-line flags of the control plane (docs/REFERENCE.md). */
 import * as os from 'node:os';
+import * as path from 'node:path';
 import { DEFAULT_POD_CIDR } from '@tide/api';
 import { parseClusterCidr } from './network/pod-cidr.allocator';
 
@@ -9,6 +10,10 @@ export interface ControlPlaneConfig {
   etcd?: string[];
   etcdPort: number;
   stateDir: string;
+  /** The cluster's certificates (libs/pki clusterPkiLayout); missing ones are made at start. */
+  pkiDir: string;
+  /** One JSON line per mutating API request (0600). */
+  auditLog: string;
   id: string;
   nodeGraceSeconds: number;
   nodeLeaseSeconds: number;
@@ -36,7 +41,7 @@ export function parseFlags(argv: string[]): ControlPlaneConfig {
     if (value === undefined) throw new ConfigError(`--${name} needs a value`);
     values.set(name, value);
   }
-  const known = ['listen', 'grpc-listen', 'etcd', 'etcd-port', 'state-dir', 'id', 'node-grace-seconds', 'node-lease-seconds', 'pod-cidr',
+  const known = ['listen', 'grpc-listen', 'etcd', 'etcd-port', 'state-dir', 'pki-dir', 'audit-log', 'id', 'node-grace-seconds', 'node-lease-seconds', 'pod-cidr',
     'consolidation', 'consolidation-delay-seconds'];
   for (const name of values.keys()) if (!known.includes(name)) throw new ConfigError(`unknown flag --${name} (known: ${known.map((k) => `--${k}`).join(' ')})`);
   const number = (name: string, fallback: number) => {
@@ -44,6 +49,7 @@ export function parseFlags(argv: string[]): ControlPlaneConfig {
     if (!Number.isFinite(value) || value <= 0) throw new ConfigError(`--${name}: expected a positive number`);
     return value;
   };
+  const stateDir = values.get('state-dir') ?? '/var/lib/tide/control-plane';
   const grpc = values.get('grpc-listen') ?? '127.0.0.1:7071';
   hostPort(grpc, '--grpc-listen');
   return {
@@ -51,7 +57,9 @@ export function parseFlags(argv: string[]): ControlPlaneConfig {
     grpcListen: grpc,
     etcd: values.get('etcd')?.split(',').map((s) => s.trim()).filter(Boolean),
     etcdPort: number('etcd-port', 2379),
-    stateDir: values.get('state-dir') ?? '/var/lib/tide/control-plane',
+    stateDir,
+    pkiDir: values.get('pki-dir') ?? path.join(stateDir, 'pki'),
+    auditLog: values.get('audit-log') ?? path.join(stateDir, 'audit.log'),
     id: values.get('id') ?? `${os.hostname()}-${process.pid}`,
     nodeGraceSeconds: number('node-grace-seconds', 30),
     nodeLeaseSeconds: number('node-lease-seconds', 6),

@@ -2,13 +2,13 @@
  * Wires one control plane: etcd (supervised or external), the HTTP API, the agents' gRPC endpoint,
  * and the controllers that run only while this instance is the elected leader.
  */
+import * as os from 'node:os';
 import * as path from 'node:path';
-import { INestApplication, Logger } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
+import { Logger } from '@nestjs/common';
+import { ClusterPki, controlPlaneServerNames, ensureClusterPki } from '@tide/pki';
 import { ClusterCache, Etcd3, EtcdSupervisor, LeaderElection, NodeLeases, ObjectStore, PodCidrClaims, createEtcdClient } from '@tide/store';
 import { AgentGrpcServer } from './agent-service/agent.grpc';
-import { attachExecProxy } from './api/exec.proxy';
-import { AppModule } from './app.module';
+import { ApiServer, startApiServer } from './api/api.server';
 import { ControlPlaneConfig } from './config';
 import { AutoscalerController } from './controllers/autoscaler.controller';
 import { ConsolidationController } from './controllers/consolidation.controller';
@@ -30,7 +30,7 @@ export class ControlPlane {
   private readonly logger = new Logger('ControlPlane');
   private etcd?: EtcdSupervisor;
   private client?: Etcd3;
-  private app?: INestApplication;
+  private api?: ApiServer;
   private grpc?: AgentGrpcServer;
   private endpoints?: EndpointsPublisher;
   private election?: LeaderElection;
@@ -38,11 +38,11 @@ export class ControlPlane {
   private leases?: NodeLeases;
   private cache?: ClusterCache;
   private stopLatencyMetric?: () => void;
-  private endExecSessions?: () => void;
 
   constructor(private readonly config: ControlPlaneConfig) {}
 
   async start(): Promise<void> {
+    const pki = await this.ensurePki();
     const hosts = await this.startEtcd();
     this.client = createEtcdClient(hosts);
     const metrics = new ControlPlaneMetrics();
@@ -87,12 +87,24 @@ export class ControlPlane {
       onLost: () => { this.logger.warn(`${this.config.id} lost leadership`); metrics.leader.set(0); runner.stop(); },
     });
     this.election.start();
-    this.app = await NestFactory.create(AppModule.forCluster({
-      store, cache, metrics, usage, isLeader: () => this.election?.isLeader ?? false, kick: () => runner.kick(),
-    }), { logger: ['error', 'warn', 'log'] });
-    this.endExecSessions = attachExecProxy(this.app.getHttpServer(), store);
-    await this.app.listen(this.config.listen.port, this.config.listen.host);
-    this.logger.log(`API on http://${this.config.listen.host}:${this.config.listen.port}, agents on ${this.config.grpcListen}, etcd ${hosts.join(',')}`);
+    this.api = await startApiServer({
+      cluster: { store, cache, metrics, usage, isLeader: () => this.election?.isLeader ?? false, kick: () => runner.kick() },
+      etcd: this.client, pki: pki.layout, auditLog: this.config.auditLog, listen: this.config.listen,
+      renewPki: async () => void await this.ensurePki(),
+      log: (line) => this.logger.log(line), warn: (line) => this.logger.warn(line), logger: ['error', 'warn', 'log'],
+    });
+    this.logger.log(`API on https://${this.config.listen.host}:${this.config.listen.port} (names ${this.api.names().join(', ')}), agents on ${this.config.grpcListen}, etcd ${hosts.join(',')}`);
+  }
+
+  /** The cluster's certificates (made by `tsctl up`; whatever is missing or due is made here, so a bare control plane is secure too). */
+  private async ensurePki(): Promise<ClusterPki> {
+    const grpcHost = this.config.grpcListen.replace(/:\d+$/, '');
+    const pki = await ensureClusterPki({
+      dir: this.config.pkiDir, serverNames: controlPlaneServerNames(os.hostname(), [this.config.listen.host, grpcHost]),
+    });
+    const made = Object.entries(pki.actions).filter(([, action]) => action !== 'kept');
+    if (made.length > 0) this.logger.log(`certificates in ${pki.layout.dir}: ${made.map(([what, action]) => `${what} ${action}`).join(', ')}`);
+    return pki;
   }
 
   private async startEtcd(): Promise<string[]> {
@@ -112,8 +124,7 @@ export class ControlPlane {
     await this.election?.resign();
     this.stopLatencyMetric?.();
     await this.cache?.stop();
-    this.endExecSessions?.();
-    await this.app?.close();
+    await this.api?.close();
     await this.endpoints?.close();
     await this.grpc?.close();
     this.leases?.close();

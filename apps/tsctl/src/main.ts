@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /** tsctl: the Tide command line. Errors are one clear line on stderr (no stack trace) and a non-zero exit. */
 import { ApiClient, ApiError } from './api/api.client';
-import { readCliConfig, resolveServer } from './api/cli.config';
+import { ConfigError, readCliConfig, resolveCredentials } from './api/cli.config';
 import { GLOBAL_OPTIONS, OptionSpec, UsageError, describeOptions, parseCommandLine } from './cli/args';
 import { ClusterError, downCommand, upCommand } from './cluster/cluster.commands';
 import { applyCommand } from './commands/apply.command';
@@ -15,19 +15,20 @@ import { imageCommand } from './commands/image.command';
 import { logsCommand } from './commands/logs.command';
 import { cordonCommand, drainCommand, uncordonCommand } from './commands/node.commands';
 import { rolloutCommand } from './commands/rollout.command';
+import { tokenCommand } from './commands/token.command';
 import { topCommand } from './commands/top.command';
 import { ManifestError, ManifestRejectedError } from './manifest/manifest';
 import { OutputFormatError } from './output/table';
 
 const COMMANDS: Command[] = [
   upCommand, downCommand, applyCommand, convertCommand, getCommand, describeCommand, scaleCommand, logsCommand, execCommand, deleteCommand, imageCommand,
-  cordonCommand, uncordonCommand, drainCommand, topCommand, rolloutCommand,
+  cordonCommand, uncordonCommand, drainCommand, topCommand, rolloutCommand, tokenCommand,
 ];
 
 export function usage(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));
   return [
-    'usage: tsctl [--server URL] COMMAND [ARGS]',
+    'usage: tsctl [--server URL] [--token TOKEN] [--ca-file FILE] COMMAND [ARGS]',
     '',
     ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
     '',
@@ -55,7 +56,7 @@ async function main(argv: string[]): Promise<number> {
   }
   const config = readCliConfig();
   const code = await command.run({
-    api: new ApiClient(resolveServer(parsed.options.get('server'), config)),
+    api: new ApiClient(resolveCredentials(parsed.options, config)),
     config, args: parsed.args, options: parsed.options,
     out: (text) => console.log(text),
     note: (text) => console.error(text),
@@ -71,7 +72,7 @@ function report(error: unknown): number {
     console.error(`error: ${error.outcome} (${error.lines.length} problem${error.lines.length === 1 ? '' : 's'})`);
     return 1;
   }
-  const expected = [UsageError, ApiError, ManifestError, ClusterError, OutputFormatError, CommandError].some((type) => error instanceof type);
+  const expected = [UsageError, ApiError, ManifestError, ClusterError, OutputFormatError, CommandError, ConfigError].some((type) => error instanceof type);
   const message = error instanceof Error ? error.message : String(error);
   console.error(`error: ${expected ? message : `unexpected: ${message}`}`);
   return error instanceof UsageError ? 2 : 1;

@@ -14,9 +14,10 @@ import { ChildProcess, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { Agent } from 'undici';
 import { Service } from '@tide/api';
 import { scheduleBatch } from '@tide/scheduler';
-import { REPO, waitFor } from '../harness';
+import { REPO, systemDispatcher, waitFor } from '../harness';
 import { HollowNode } from './hollow.agent';
 
 const GiB = 2 ** 30;
@@ -76,8 +77,11 @@ class ControlPlaneProcess {
   private child?: ChildProcess;
 
   constructor(private readonly basePort: number, private readonly nodes: number, private readonly main: string) {
-    this.server = `http://127.0.0.1:${basePort}`;
+    this.server = `https://127.0.0.1:${basePort}`;
   }
+
+  /** The bench speaks as the control plane's own identity (its client certificate, which it made in STATE/pki at start). */
+  private dispatcher?: Agent;
 
   start(): void {
     const log = fs.openSync(path.join(this.dir, 'control-plane.log'), 'a');
@@ -87,8 +91,13 @@ class ControlPlaneProcess {
     fs.closeSync(log);
   }
 
+  fetch(pathAndQuery: string, init?: RequestInit): Promise<Response> {
+    this.dispatcher ??= systemDispatcher(path.join(this.dir, 'pki'));
+    return fetch(this.server + pathAndQuery, { ...init, dispatcher: this.dispatcher } as RequestInit);
+  }
+
   async api<T>(pathAndQuery: string, init?: RequestInit): Promise<T> {
-    const response = await fetch(this.server + pathAndQuery, init);
+    const response = await this.fetch(pathAndQuery, init);
     if (!response.ok) throw new Error(`${pathAndQuery}: ${response.status} ${await response.text()}`);
     return (await response.json()) as T;
   }
@@ -116,6 +125,7 @@ class ControlPlaneProcess {
       await exited;
       clearTimeout(timer);
     }
+    await this.dispatcher?.close().catch(() => undefined);
     fs.rmSync(this.dir, { recursive: true, force: true });
   }
 }
@@ -134,7 +144,7 @@ function libraryRate(options: Options, wanted: Service[]): number {
 }
 
 async function metric(cp: ControlPlaneProcess, name: string): Promise<number> {
-  const text = await (await fetch(`${cp.server}/metrics`)).text();
+  const text = await (await cp.fetch('/metrics')).text();
   return text.split('\n').filter((line) => line.startsWith(name)).reduce((sum, line) => sum + Number(line.split(' ').pop()), 0);
 }
 

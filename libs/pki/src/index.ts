@@ -11,3 +11,7 @@ export { createCertificateRequest, signCertificateRequest, type CertificateReque
 export { caPin, parseCaPin, verifyCaPin, trustPresentedChain, certificatePemFromDer } from './pin';
 export { checkValidity, renewalDecision, verifyIssuedBy, RENEW_WHEN_LEFT_FRACTION, type RenewalDecision } from './validity';
 export * from './pem.files';
+export {
+  clusterPkiLayout, ensureClusterPki, certificateNames, controlPlaneServerNames,
+  type ClusterPkiLayout, type ClusterPki, type EnsureClusterPkiOptions, type ServerNames,
+} from './cluster.pki';

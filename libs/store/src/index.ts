@@ -11,3 +11,4 @@ export * from './node.allocations';
 export * from './cluster.cache';
 export * from './paged.range';
 export * from './etcd.client';
+export * from './token.store';

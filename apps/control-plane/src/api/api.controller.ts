@@ -10,6 +10,8 @@ import { ApplyResult, ApplyValidationError, applyDocuments } from './apply.servi
 import { scaleService } from '../controllers/service.scale';
 import { deleteRevisions } from '../controllers/revision.history';
 import { CLUSTER, ClusterContext } from './cluster.context';
+import { Access } from '../auth/access.decorator';
+import { applyRequests } from '../auth/resource.requests';
 
 function namespaceOf(query: string | undefined): string | undefined {
   return query === 'all' ? undefined : query || 'default';
@@ -24,6 +26,7 @@ export class ApiController {
   }
 
   @Post('apply')
+  @Access('update', 'services', applyRequests)
   @HttpCode(200)
   async apply(@Body() body: { documents?: unknown[] }): Promise<{ results: ApplyResult[] }> {
     if (!Array.isArray(body?.documents)) throw new BadRequestException({ error: 'body must be {"documents": [...]}', details: [] });
@@ -38,16 +41,19 @@ export class ApiController {
   }
 
   @Get('services')
+  @Access('list', 'services')
   async services(@Query('namespace') namespace?: string): Promise<{ items: Service[] }> {
     return { items: await this.cached('Service', namespaceOf(namespace)) };
   }
 
   @Get('services/:name')
+  @Access('get', 'services')
   async service(@Param('name') name: string, @Query('namespace') namespace?: string): Promise<Service> {
     return found(await this.store.get<Service>('Service', namespace || 'default', name), `service "${name}"`, namespace);
   }
 
   @Delete('services/:name')
+  @Access('delete', 'services')
   async deleteService(@Param('name') name: string, @Query('namespace') namespace?: string): Promise<{ deleted: string }> {
     const ns = namespace || 'default';
     if (!(await this.store.delete('Service', ns, name))) throw notFound(`service "${name}"`, ns);
@@ -57,6 +63,7 @@ export class ApiController {
   }
 
   @Put('services/:name/scale')
+  @Access('update', 'services/scale')
   async scale(@Param('name') name: string, @Body() body: { replicas?: unknown }, @Query('namespace') namespace?: string): Promise<Service> {
     const replicas = body?.replicas;
     if (typeof replicas !== 'number' || !Number.isInteger(replicas) || replicas < 0 || replicas > 10_000) {
@@ -70,6 +77,7 @@ export class ApiController {
   }
 
   @Get('replicas')
+  @Access('list', 'replicas')
   async replicas(@Query('namespace') namespace?: string, @Query('service') service?: string): Promise<{ items: Replica[] }> {
     const ns = namespaceOf(namespace);
     if (service && ns) return { items: sortByKey(await this.freshCache().then((cache) => cache.replicasOf(ns, service))) };
@@ -78,11 +86,13 @@ export class ApiController {
   }
 
   @Get('replicas/:name')
+  @Access('get', 'replicas')
   async replica(@Param('name') name: string, @Query('namespace') namespace?: string): Promise<Replica> {
     return found(await this.store.get<Replica>('Replica', namespace || 'default', name), `replica "${name}"`, namespace);
   }
 
   @Get('replicas/:name/logs')
+  @Access('get', 'replicas/logs')
   async logs(@Param('name') name: string, @Res() res: Response, @Query('namespace') namespace?: string, @Query('follow') follow?: string): Promise<void> {
     const ns = namespace || 'default';
     const replica = found(await this.store.get<Replica>('Replica', ns, name), `replica "${name}"`, ns);
@@ -101,11 +111,13 @@ export class ApiController {
 
   /** Exec is an upgrade (exec.proxy.ts); a plain GET gets told so instead of a 404. */
   @Get('replicas/:name/exec')
+  @Access('create', 'replicas/exec')
   execWithoutUpgrade(): never {
     throw new BadRequestException({ error: 'exec needs an HTTP/1.1 upgrade ("Connection: Upgrade", "Upgrade: tide-exec"): use "tsctl exec"', details: [] });
   }
 
   @Get('nodes')
+  @Access('list', 'nodes')
   async nodes(): Promise<{ items: Node[] }> {
     return { items: await this.cached('Node') };
   }
@@ -123,6 +135,7 @@ export class ApiController {
   }
 
   @Get('nodes/:name')
+  @Access('get', 'nodes')
   async node(@Param('name') name: string): Promise<Node> {
     return found(await this.store.get<Node>('Node', 'default', name), `node "${name}"`);
   }

@@ -1,5 +1,6 @@
 /** What the HTTP layer needs, provided to NestJS as one value. */
-import { ClusterCache, ObjectStore } from '@tide/store';
+import { ClusterCache, ObjectStore, TokenStore } from '@tide/store';
+import { ApiAuth } from '../auth/api.auth';
 import { ControlPlaneMetrics } from '../metrics';
 import { UsageCache } from '../usage/usage.cache';
 
@@ -13,6 +14,10 @@ export interface ClusterContext {
   metrics: ControlPlaneMetrics;
   /** The agents' recent usage samples (in memory only). */
   usage: UsageCache;
+  /** Bearer tokens (hashed) in etcd. */
+  tokens: TokenStore;
+  /** Authentication, authorization, Host check and audit of every request (auth/). */
+  auth: ApiAuth;
   isLeader(): boolean;
   /** A hint to the controllers that desired state changed (they re-read etcd anyway). */
   kick(): void;

@@ -8,6 +8,7 @@ import { Controller, Get, Inject, Query, Res } from '@nestjs/common';
 import type { Response } from 'express';
 import { TideEvent } from '@tide/api';
 import { CLUSTER, ClusterContext } from './cluster.context';
+import { Access } from '../auth/access.decorator';
 
 interface EventFilter {
   namespace?: string;
@@ -26,6 +27,7 @@ export class EventsController {
   constructor(@Inject(CLUSTER) private readonly cluster: ClusterContext) {}
 
   @Get('events')
+  @Access('list', 'events')
   async events(
     @Res() res: Response, @Query('namespace') namespace?: string, @Query('kind') kind?: string, @Query('name') name?: string,
     @Query('watch') watch?: string,

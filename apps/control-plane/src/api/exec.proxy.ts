@@ -10,6 +10,9 @@ import * as net from 'node:net';
 import { Duplex } from 'node:stream';
 import { EXEC_UPGRADE_PROTOCOL, Node, Replica } from '@tide/api';
 import { ObjectStore } from '@tide/store';
+import type { ResourceRequest, Subject } from '@tide/auth';
+import { ApiAuth, WWW_AUTHENTICATE } from '../auth/api.auth';
+import { resourceRequest } from '../auth/resource.requests';
 import { agentOf } from './agent.client';
 
 const EXEC_PATH = /^\/api\/v1\/replicas\/([^/]+)\/exec$/;
@@ -23,30 +26,54 @@ class ExecRefusal extends Error {
   }
 }
 
+/** Who asked for the exec, once admitted: what the audit line names. */
+interface Admitted {
+  subject: Subject;
+  request: ResourceRequest;
+}
+
 /**
  * Handles every upgrade request of the API server (exec is the only upgrade the API offers). Returns
  * what ends the sessions under way: upgraded sockets are no longer the HTTP server's to close.
  */
-export function attachExecProxy(server: http.Server, store: ObjectStore): () => void {
+export function attachExecProxy(server: net.Server, store: ObjectStore, auth: ApiAuth): () => void {
   const sockets = new Set<Duplex>();
   server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
     socket.on('error', () => socket.destroy());
-    proxyExec(store, req, socket, head).catch((error: unknown) => {
-      if (error instanceof ExecRefusal) return answer(socket, error.status, JSON.stringify({ error: error.message, details: [] }));
-      answer(socket, 500, JSON.stringify({ error: (error as Error).message, details: [] }));
+    let admitted: Admitted | undefined;
+    const admit = (value: Admitted) => (admitted = value);
+    proxyExec(store, auth, admit, req, socket, head).then(() => {
+      if (admitted) auth.recordOutcome(admitted.subject, [admitted.request], 101, req);
+    }, (error: unknown) => {
+      const status = error instanceof ExecRefusal ? error.status : 500;
+      if (admitted) auth.recordOutcome(admitted.subject, [admitted.request], status, req);
+      answer(socket, status, JSON.stringify({ error: (error as Error).message, details: [] }));
     });
   });
   return () => sockets.forEach((socket) => socket.destroy());
 }
 
-async function proxyExec(store: ObjectStore, req: http.IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
-  const url = new URL(req.url ?? '/', 'http://control-plane');
+/** The same door as every route (auth.guard.ts): Host, credentials, the role for replicas/exec in that namespace. */
+async function admitExec(auth: ApiAuth, req: http.IncomingMessage, name: string, namespace: string | null): Promise<Admitted> {
+  const host = auth.checkHost(req);
+  if (!host.ok) throw new ExecRefusal(421, `${host.reason}: address the API by one of its names`);
+  const request = resourceRequest('create', 'replicas/exec', { query: namespace === null ? {} : { namespace }, params: { name } });
+  const admission = await auth.admit(req, [request]);
+  if (!admission.ok) throw new ExecRefusal(admission.refusal.status, admission.refusal.reason);
+  return { subject: admission.subject, request };
+}
+
+async function proxyExec(
+  store: ObjectStore, auth: ApiAuth, admit: (admitted: Admitted) => void, req: http.IncomingMessage, socket: Duplex, head: Buffer,
+): Promise<void> {
+  const url = new URL(req.url ?? '/', 'https://control-plane');
   const match = EXEC_PATH.exec(url.pathname);
   if (!match || req.method !== 'GET') throw new ExecRefusal(404, `no upgrade endpoint at ${req.method} ${url.pathname}`);
-  if (req.headers.upgrade?.toLowerCase() !== EXEC_UPGRADE_PROTOCOL) throw new ExecRefusal(400, `exec needs "Upgrade: ${EXEC_UPGRADE_PROTOCOL}"`);
   const name = decodeURIComponent(match[1]);
+  admit(await admitExec(auth, req, name, url.searchParams.get('namespace')));
+  if (req.headers.upgrade?.toLowerCase() !== EXEC_UPGRADE_PROTOCOL) throw new ExecRefusal(400, `exec needs "Upgrade: ${EXEC_UPGRADE_PROTOCOL}"`);
   const namespace = url.searchParams.get('namespace') || 'default';
   const command = url.searchParams.getAll('command');
   if (command.length === 0 || command[0] === '') throw new ExecRefusal(400, 'command: give the command to run, one "command" parameter per argument');
@@ -71,7 +98,7 @@ function spliceToAgent(client: Duplex, head: Buffer, agent: ReturnType<typeof ag
       // The agent refused (404: not on that node, 400: bad request): its answer is the caller's.
       let body = '';
       response.on('data', (chunk) => (body += chunk));
-      response.on('end', () => resolve(answer(client, response.statusCode ?? 502, body)));
+      response.on('end', () => reject(new ExecRefusal(response.statusCode ?? 502, agentError(body))));
     });
     upstream.on('upgrade', (_response, agentSocket: net.Socket, agentHead: Buffer) => {
       agentSocket.setTimeout(0); // an idle shell is not a dead node
@@ -91,10 +118,21 @@ function spliceToAgent(client: Duplex, head: Buffer, agent: ReturnType<typeof ag
   });
 }
 
+function agentError(body: string): string {
+  try {
+    const parsed = JSON.parse(body) as { error?: unknown };
+    if (typeof parsed.error === 'string') return parsed.error;
+  } catch {
+    // not JSON: the text itself
+  }
+  return body.trim() || 'the agent refused the exec';
+}
+
 function answer(socket: Duplex, status: number, body: string): void {
   if (socket.destroyed) return;
   socket.end([
     `HTTP/1.1 ${status} ${http.STATUS_CODES[status] ?? ''}`, 'Content-Type: application/json',
+    ...(status === 401 ? [`WWW-Authenticate: ${WWW_AUTHENTICATE}`] : []),
     `Content-Length: ${Buffer.byteLength(body)}`, 'Connection: close', '', body,
   ].join('\r\n'));
 }

@@ -4,19 +4,21 @@
  * from that agent once and imported into every other Ready node. The last line is always exactly one
  * `{"result": ...}`: ok only when the build succeeded and every node received the image.
  */
-import type { Request, Response } from 'express';
+import type { Response } from 'express';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as readline from 'node:readline';
 import { BuildResult, BuildStreamLine, NodeResult } from '@tide/api';
 import { AgentError, AgentTarget, agentRequest } from './agent.client';
 import { exportFrom, importOnAgents } from './image.transfer';
+import { UploadLimit, UploadTooLarge } from '../auth/body.limits';
 
 /** A RUN step may print nothing for a long time; a node that is gone closes the connection anyway. */
 const BUILD_IDLE_MS = 30 * 60_000;
 
 export interface BuildRequest {
-  req: Request;
+  /** The context as it streams in (behind the upload limit). */
+  body: UploadLimit;
   res: Response;
   builder: AgentTarget;
   others: AgentTarget[];
@@ -25,11 +27,12 @@ export interface BuildRequest {
 }
 
 export async function buildOnAgent(build: BuildRequest): Promise<void> {
-  const { req, res, builder } = build;
+  const { body, res, builder } = build;
   const query = new URLSearchParams({ tag: build.tag, ...(build.dockerfile ? { dockerfile: build.dockerfile } : {}) });
   const upstream = await agentRequest(builder, 'POST', `/v1/images/build?${query}`, {
-    body: req, headers: { 'Content-Type': 'application/x-tar' }, idleTimeoutMs: BUILD_IDLE_MS,
+    body, headers: { 'Content-Type': 'application/x-tar' }, idleTimeoutMs: BUILD_IDLE_MS,
   }).catch((error: AgentError) => error);
+  if (body.exceeded) return void res.status(413).json({ error: new UploadTooLarge(body.limit).message, details: [] });
   if (upstream instanceof AgentError) return void res.status(502).json({ error: upstream.message, details: [] });
   if (upstream.statusCode !== 200) {
     // The agent refused the request itself (bad context, bad tag): its answer is the caller's answer.

@@ -16,6 +16,8 @@ import { AgentTarget, agentJson, onEveryAgent, readyAgents } from './agent.clien
 import { buildOnAgent } from './image.build';
 import { importOnAgents, saveUpload } from './image.transfer';
 import { CLUSTER, ClusterContext } from './cluster.context';
+import { Access } from '../auth/access.decorator';
+import { UploadTooLarge, limitedUpload, tooLarge } from '../auth/body.limits';
 
 /** How long an agent may stay silent: listing is quick, removing layers takes a moment. */
 const LIST_TIMEOUT_MS = 5_000;
@@ -31,10 +33,14 @@ export class ImagesController {
 
   /** Body: an image archive. Every Ready node imports it; 400 when every node refused the archive itself. */
   @Post('import')
+  @Access('create', 'images')
   @HttpCode(200)
   async importArchive(@Req() req: Request): Promise<{ results: NodeResult<NodeImage[]>[] }> {
+    const upload = limitedUpload(req); // a declared length over the limit is refused before anything else
     const agents = await this.agents();
-    const file = await saveUpload(req);
+    const file = await saveUpload(upload).catch((error: unknown) => {
+      throw error instanceof UploadTooLarge ? tooLarge(error) : error;
+    });
     try {
       if ((await fs.promises.stat(file)).size === 0) throw new BadRequestException({ error: 'the request body is empty: send an image archive (tar)', details: [] });
       const results = await importOnAgents(file, agents);
@@ -47,6 +53,7 @@ export class ImagesController {
 
   /** One row per ref and id with the nodes that have it; nodes that did not answer are listed in `errors`. */
   @Get()
+  @Access('list', 'images')
   async list(): Promise<{ items: ClusterImage[]; errors: NodeResult[] }> {
     const agents = await readyAgents(this.cluster.cache);
     const results = await onEveryAgent(agents, (agent) => agentJson<{ items: NodeImage[] }>(agent, 'GET', '/v1/images', { idleTimeoutMs: LIST_TIMEOUT_MS }));
@@ -56,6 +63,7 @@ export class ImagesController {
 
   /** Refused (409) while a replica that is not being deleted runs the image; then removed on every Ready node. */
   @Delete(':ref')
+  @Access('delete', 'images')
   async remove(@Param('ref') ref: string): Promise<{ results: NodeResult<'deleted' | 'absent'>[] }> {
     const problem = imageReferenceProblem(ref);
     if (problem) throw new BadRequestException({ error: problem, details: [] });
@@ -72,14 +80,16 @@ export class ImagesController {
 
   /** Body: a tar of the build context. The log streams back as application/x-ndjson (image.build.ts). */
   @Post('build')
+  @Access('create', 'images')
   async build(@Req() req: Request, @Res() res: Response, @Query('tag') tag?: string, @Query('dockerfile') dockerfile?: string): Promise<void> {
     const problem = imageReferenceProblem(tag ?? '');
     if (problem) throw new BadRequestException({ error: `tag: ${problem}`, details: [] });
     if (dockerfile !== undefined && (dockerfile === '' || path.isAbsolute(dockerfile) || dockerfile.split('/').includes('..'))) {
       throw new BadRequestException({ error: `dockerfile: "${dockerfile}" must be a path inside the build context`, details: [] });
     }
+    const body = limitedUpload(req);
     const [builder, ...others] = await this.agents();
-    await buildOnAgent({ req, res, builder, others, tag: tag!, ...(dockerfile ? { dockerfile } : {}) });
+    await buildOnAgent({ body, res, builder, others, tag: tag!, ...(dockerfile ? { dockerfile } : {}) });
   }
 
   private async agents(): Promise<AgentTarget[]> {

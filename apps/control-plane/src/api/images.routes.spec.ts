@@ -24,7 +24,7 @@ describe('image routes', { timeout: 300_000 }, () => {
   });
 
   const call = async (method: string, path: string, body?: string) => {
-    const response = await fetch(api.base + path, { method, body, headers: body === undefined ? {} : { 'content-type': 'application/x-tar' } });
+    const response = await api.fetch(path, { method, body, headers: body === undefined ? {} : { 'content-type': 'application/x-tar' } });
     return { status: response.status, body: (await response.json()) as Record<string, unknown> };
   };
 
@@ -102,7 +102,7 @@ describe('image routes', { timeout: 300_000 }, () => {
   });
 
   const build = async (query: string, context: string) => {
-    const response = await fetch(`${api.base}/api/v1/images/build${query}`, { method: 'POST', body: context, headers: { 'content-type': 'application/x-tar' } });
+    const response = await api.fetch(`/api/v1/images/build${query}`, { method: 'POST', body: context, headers: { 'content-type': 'application/x-tar' } });
     return { status: response.status, lines: (await response.text()).trim().split('\n').map((l) => JSON.parse(l) as BuildStreamLine) };
   };
 
@@ -125,9 +125,9 @@ describe('image routes', { timeout: 300_000 }, () => {
   });
 
   it('refuses a build without a valid tag or with a dockerfile outside the context', async () => {
-    const noTag = await fetch(`${api.base}/api/v1/images/build`, { method: 'POST', body: 'x' });
+    const noTag = await api.fetch(`/api/v1/images/build`, { method: 'POST', body: 'x' });
     assert.deepEqual([noTag.status, ((await noTag.json()) as { error: string }).error], [400, 'tag: an image reference is required (NAME[:TAG])']);
-    const outside = await fetch(`${api.base}/api/v1/images/build?tag=a:1&dockerfile=/etc/passwd`, { method: 'POST', body: 'x' });
+    const outside = await api.fetch(`/api/v1/images/build?tag=a:1&dockerfile=/etc/passwd`, { method: 'POST', body: 'x' });
     assert.equal(outside.status, 400);
   });
 });

@@ -21,7 +21,7 @@ describe('monitoring routes', { timeout: 300_000 }, () => {
   });
 
   const get = async <T>(path: string): Promise<T> => {
-    const response = await fetch(api.base + path);
+    const response = await api.fetch(path);
     assert.equal(response.status, 200, `${path}: ${response.status}`);
     return (await response.json()) as T;
   };
@@ -56,7 +56,7 @@ describe('monitoring routes', { timeout: 300_000 }, () => {
     assert.deepEqual(listed.items.map((e) => e.spec.message), ['first']);
 
     const watch = new AbortController();
-    const response = await fetch(`${api.base}/api/v1/events?watch=1&namespace=all`, { signal: watch.signal });
+    const response = await api.fetch(`/api/v1/events?watch=1&namespace=all`, { signal: watch.signal });
     assert.equal(response.headers.get('content-type'), 'application/x-ndjson');
     const reader = response.body!.getReader();
     let text = '';
@@ -77,9 +77,9 @@ describe('monitoring routes', { timeout: 300_000 }, () => {
     await store.create<Service>({ apiVersion: API_VERSION, kind: 'Service', metadata: { name: 'web', namespace: 'default' }, spec: { replicas: 3, image: 'busybox' } } as Service);
     await api.addReplica('web-1', { service: 'web', image: 'busybox', nodeName: 'node-1' });
     await api.addReplica('web-2', { service: 'web', image: 'busybox', deleting: true });
-    assert.equal((await fetch(`${api.base}/api/v1/services/nope`)).status, 404);
-    await fetch(`${api.base}/metrics`);
-    const text = await (await fetch(`${api.base}/metrics`)).text();
+    assert.equal((await api.fetch(`/api/v1/services/nope`)).status, 404);
+    await api.fetch(`/metrics`);
+    const text = await (await api.fetch(`/metrics`)).text();
     assert.match(text, /tide_api_request_duration_seconds_count\{method="GET",route="\/api\/v1\/services\/:name",code="404"\} 1/);
     assert.match(text, /tide_etcd_request_duration_seconds_count\{operation="create",kind="Service"\} 1/);
     assert.doesNotMatch(text, /operation="list"/, 'a scrape lists nothing from etcd: the gauges read the cache');

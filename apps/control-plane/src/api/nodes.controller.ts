@@ -9,6 +9,7 @@ import { drainProgress } from '@tide/control';
 import { NotFoundError } from '@tide/store';
 import { EventRecorder } from '../controllers/events.recorder';
 import { CLUSTER, ClusterContext } from './cluster.context';
+import { Access } from '../auth/access.decorator';
 
 @Controller('api/v1/nodes')
 export class NodesController {
@@ -19,6 +20,7 @@ export class NodesController {
   }
 
   @Post(':name/cordon')
+  @Access('update', 'nodes/cordon')
   @HttpCode(200)
   async cordon(@Param('name') name: string): Promise<Node> {
     return this.change(name, 'Cordoned', 'marked unschedulable: no new replica is placed on it', (n) => {
@@ -30,6 +32,7 @@ export class NodesController {
 
   /** Uncordon also cancels a drain or consolidation in progress: the node is usable again. */
   @Post(':name/uncordon')
+  @Access('update', 'nodes/cordon')
   @HttpCode(200)
   async uncordon(@Param('name') name: string): Promise<Node> {
     return this.change(name, 'Uncordoned', 'schedulable again', (n) => {
@@ -42,6 +45,7 @@ export class NodesController {
 
   /** Cordons the node and asks for its replicas to be moved away (a consolidation under way becomes this drain). */
   @Post(':name/drain')
+  @Access('create', 'nodes/drain')
   @HttpCode(200)
   async drain(@Param('name') name: string): Promise<DrainProgress> {
     const node = await this.change(name, 'Draining', 'cordoned; its replicas are moved to other nodes, each stopped once its replacement is ready', (n) => {
@@ -54,6 +58,7 @@ export class NodesController {
   }
 
   @Get(':name/drain')
+  @Access('get', 'nodes/drain')
   async progress(@Param('name') name: string): Promise<DrainProgress> {
     const node = await this.cluster.store.get<Node>('Node', 'default', name);
     if (!node) throw notFound(name);
@@ -62,6 +67,7 @@ export class NodesController {
 
   /** Stops moving replicas off the node; it stays cordoned, and moves already placed finish. */
   @Delete(':name/drain')
+  @Access('delete', 'nodes/drain')
   async cancelDrain(@Param('name') name: string): Promise<DrainProgress> {
     const node = await this.change(name, 'DrainCancelled', 'no more replicas are moved off; the node stays cordoned', (n) => {
       if (!n.spec.drain) return false;

@@ -16,7 +16,7 @@ describe('node routes', { timeout: 300_000 }, () => {
   after(async () => api?.close());
 
   const call = async <T>(method: string, path: string) => {
-    const response = await fetch(api.base + path, { method });
+    const response = await api.fetch(path, { method });
     return { status: response.status, body: (await response.json()) as T };
   };
   const stored = async (name: string) => (await api.store.get<Node>('Node', 'default', name))!;

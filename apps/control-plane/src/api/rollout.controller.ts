@@ -8,6 +8,7 @@ import { ConflictError } from '@tide/store';
 import { EventRecorder } from '../controllers/events.recorder';
 import { listRevisions } from '../controllers/revision.history';
 import { CLUSTER, ClusterContext } from './cluster.context';
+import { Access } from '../auth/access.decorator';
 
 @Controller('api/v1/services')
 export class RolloutController {
@@ -18,6 +19,7 @@ export class RolloutController {
   }
 
   @Get(':name/revisions')
+  @Access('list', 'services/revisions')
   async revisions(@Param('name') name: string, @Query('namespace') namespace?: string): Promise<{ items: ServiceRevision[] }> {
     const ns = namespace || 'default';
     await this.service(ns, name);
@@ -26,6 +28,7 @@ export class RolloutController {
 
   /** Body `{ "revision"?: N }`: that revision's template (default: the one before the current) becomes the Service's. */
   @Post(':name/rollback')
+  @Access('create', 'services/rollback')
   @HttpCode(200)
   async rollback(@Param('name') name: string, @Body() body: { revision?: unknown }, @Query('namespace') namespace?: string): Promise<RollbackResult> {
     const ns = namespace || 'default';

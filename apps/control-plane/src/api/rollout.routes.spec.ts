@@ -15,7 +15,7 @@ describe('rollout routes', () => {
   });
 
   const call = async (method: string, path: string, body?: unknown) => {
-    const response = await fetch(api.base + path, { method, ...(body ? { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } } : {}) });
+    const response = await api.fetch(path, { method, ...(body ? { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } } : {}) });
     return { status: response.status, body: await response.json() as Record<string, unknown> };
   };
   const service = () => api.store.get<Service>('Service', 'default', 'web').then((s) => s!);

@@ -1,11 +1,19 @@
-/** The control plane's HTTP API on a real etcd, for route tests: nodes and replicas are written straight to the store. */
-import { INestApplication } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
+/**
+ * The control plane's HTTPS API on a real etcd, for route tests: a cluster PKI in a temporary dir,
+ * an admin token, and nodes and replicas written straight to the store. `fetch` trusts the CA and
+ * carries the admin token unless told otherwise.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as tls from 'node:tls';
+import { Agent } from 'undici';
 import { API_VERSION, Node, Replica } from '@tide/api';
-import { ClusterCache, ObjectStore } from '@tide/store';
+import { createUserToken, type Role } from '@tide/auth';
+import { clusterPkiLayout, ensureClusterPki } from '@tide/pki';
+import { ClusterCache, ObjectStore, TokenStore } from '@tide/store';
 import { startTestEtcd } from '@tide/store/dist/testing';
-import { attachExecProxy } from '../api/exec.proxy';
-import { AppModule } from '../app.module';
+import { startApiServer } from '../api/api.server';
 import { ControlPlaneMetrics } from '../metrics';
 import { UsageCache } from '../usage/usage.cache';
 
@@ -16,6 +24,17 @@ export interface ApiHarness {
   cache: ClusterCache;
   metrics: ControlPlaneMetrics;
   usage: UsageCache;
+  caPem: string;
+  auditLog: string;
+  adminToken: string;
+  /** The control plane's own client certificate and key (admin-equivalent). */
+  clientCertificate: { cert: string; key: string };
+  /** fetch to the API trusting its CA; `token` (default the admin's; null: none) goes in Authorization. */
+  fetch(pathAndQuery: string, init?: RequestInit & { token?: string | null; client?: { cert: string; key: string } }): Promise<Response>;
+  /** A fresh token of that role (and namespace), stored as `tsctl token create` would. */
+  token(role: Role, namespace?: string): Promise<string>;
+  /** A TLS connection to the API (for hand-written requests such as the exec upgrade). */
+  connect(): Promise<tls.TLSSocket>;
   addNode(name: string, agentPort: number, ready?: boolean): Promise<void>;
   removeNode(name: string): Promise<void>;
   addReplica(name: string, options: { service: string; image: string; nodeName?: string; deleting?: boolean }): Promise<void>;
@@ -23,21 +42,52 @@ export interface ApiHarness {
 }
 
 export async function startApiHarness(): Promise<ApiHarness> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tide-api-'));
+  const layout = clusterPkiLayout(path.join(dir, 'pki'));
+  const names = { dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'] };
+  await ensureClusterPki({ dir: layout.dir, serverNames: names });
   const etcd = await startTestEtcd();
   const store = new ObjectStore(etcd.client);
   const cache = new ClusterCache(etcd.client);
   await cache.start();
+  const tokens = new TokenStore(etcd.client);
   const metrics = new ControlPlaneMetrics();
   // Samples never go stale in route tests, however long a loaded machine takes between two calls.
   const usage = new UsageCache({ staleMs: Number.MAX_SAFE_INTEGER });
-  const app: INestApplication = await NestFactory.create(AppModule.forCluster({
-    store, cache, metrics, usage, isLeader: () => true, kick: () => undefined,
-  }), { logger: false });
-  const endExec = attachExecProxy(app.getHttpServer(), store);
-  await app.listen(0, '127.0.0.1');
-  const port = (app.getHttpServer().address() as { port: number }).port;
+  const auditLog = path.join(dir, 'audit.log');
+  const api = await startApiServer({
+    cluster: { store, cache, metrics, usage, isLeader: () => true, kick: () => undefined },
+    etcd: etcd.client, pki: layout, auditLog, listen: { host: '127.0.0.1', port: 0 },
+    renewPki: async () => void await ensureClusterPki({ dir: layout.dir, serverNames: names }),
+    log: () => undefined, warn: () => undefined, logger: false,
+  });
+  const caPem = fs.readFileSync(layout.caCertificate, 'utf8');
+  const clientCertificate = { cert: fs.readFileSync(layout.clientCertificate, 'utf8'), key: fs.readFileSync(layout.clientKey, 'utf8') };
+  const token = async (role: Role, namespace?: string) => {
+    const made = createUserToken({ role, ...(namespace ? { namespace } : {}) });
+    if (!made.ok) throw new Error(made.reason);
+    await tokens.create(made.value.record);
+    return made.value.token;
+  };
+  const adminToken = await token('admin');
+  const plain = new Agent({ connect: { ca: caPem } });
+  const base = `https://127.0.0.1:${api.port}`;
   return {
-    base: `http://127.0.0.1:${port}`, port, store, cache, metrics, usage,
+    base, port: api.port, store, cache, metrics, usage, caPem, auditLog, adminToken, clientCertificate, token,
+    fetch(pathAndQuery, init = {}) {
+      const { token: chosen, client, ...rest } = init;
+      const bearer = chosen === undefined ? adminToken : chosen;
+      const headers = new Headers(rest.headers);
+      if (bearer !== null) headers.set('authorization', `Bearer ${bearer}`);
+      const dispatcher = client ? new Agent({ connect: { ca: caPem, ...client } }) : plain;
+      return fetch(base + pathAndQuery, { ...rest, headers, dispatcher } as RequestInit);
+    },
+    connect() {
+      return new Promise((resolve, reject) => {
+        const socket = tls.connect({ host: '127.0.0.1', port: api.port, ca: caPem, servername: 'localhost' }, () => resolve(socket));
+        socket.on('error', reject);
+      });
+    },
     async addNode(name, agentPort, ready = true) {
       await store.create<Node>({
         apiVersion: API_VERSION, kind: 'Node', metadata: { name, namespace: 'default' }, spec: { address: '127.0.0.1', agentPort },
@@ -55,10 +105,11 @@ export async function startApiHarness(): Promise<ApiHarness> {
       } as unknown as Replica);
     },
     async close() {
-      endExec();
-      await app.close();
+      await api.close();
+      await plain.close();
       await cache.stop();
       await etcd.stop();
+      fs.rmSync(dir, { recursive: true, force: true });
     },
   };
 }

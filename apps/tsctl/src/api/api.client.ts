@@ -1,4 +1,9 @@
-/** The HTTP API client: turns connection failures and API errors into one clear line for the user. */
+/**
+ * The HTTPS API client: trusts the cluster CA of the credential file (not the system's), sends the
+ * bearer token, and turns connection failures and API errors into one clear line for the user.
+ */
+import { Agent } from 'undici';
+import type { Credentials } from './cli.config';
 
 export interface ErrorDetail {
   document: number;
@@ -19,7 +24,26 @@ export class ApiError extends Error {
 }
 
 export class ApiClient {
-  constructor(readonly server: string) {}
+  readonly server: string;
+  private readonly dispatcher?: Agent;
+
+  constructor(readonly credentials: Credentials | string) {
+    const given = typeof credentials === 'string' ? { server: credentials } : credentials;
+    this.server = given.server;
+    const connect = { ...(given.ca ? { ca: given.ca } : {}), ...(given.clientCertificate ?? {}) };
+    if (Object.keys(connect).length > 0) this.dispatcher = new Agent({ connect });
+  }
+
+  /** The Authorization header, when there is a token. */
+  authHeaders(): Record<string, string> {
+    const token = typeof this.credentials === 'string' ? undefined : this.credentials.token;
+    return token ? { authorization: `Bearer ${token}` } : {};
+  }
+
+  /** Lets the process exit without waiting for idle connections to time out. */
+  async close(): Promise<void> {
+    await this.dispatcher?.close();
+  }
 
   get<T>(pathAndQuery: string): Promise<T> {
     return this.request<T>('GET', pathAndQuery);
@@ -38,8 +62,10 @@ export class ApiClient {
     try {
       return await fetch(this.server + pathAndQuery, {
         method,
-        ...(body === undefined ? {} : { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }),
-      });
+        headers: { ...this.authHeaders(), ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+        ...(this.dispatcher ? { dispatcher: this.dispatcher } : {}),
+      } as RequestInit);
     } catch (error) {
       throw connectionError(this.server, error);
     }
@@ -49,7 +75,8 @@ export class ApiClient {
   async upload(pathAndQuery: string, body: NodeJS.ReadableStream, contentType = 'application/x-tar'): Promise<Response> {
     try {
       return await fetch(this.server + pathAndQuery, {
-        method: 'POST', body: body as unknown as ReadableStream, headers: { 'content-type': contentType }, duplex: 'half',
+        method: 'POST', body: body as unknown as ReadableStream, headers: { ...this.authHeaders(), 'content-type': contentType }, duplex: 'half',
+        ...(this.dispatcher ? { dispatcher: this.dispatcher } : {}),
       } as RequestInit);
     } catch (error) {
       throw connectionError(this.server, error);
@@ -57,11 +84,20 @@ export class ApiClient {
   }
 }
 
+/** OpenSSL's verdicts on a server certificate tsctl does not trust. */
+const UNTRUSTED = new Set(['UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'SELF_SIGNED_CERT_IN_CHAIN', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'CERT_SIGNATURE_FAILURE', 'ERR_TLS_CERT_ALTNAME_INVALID', 'CERT_HAS_EXPIRED']);
+
 export function connectionError(server: string, error: unknown): ApiError {
   const cause = (error as { cause?: { code?: string; message?: string } }).cause;
   const code = cause?.code ?? cause?.message ?? (error as Error).message;
   if (code === 'ECONNREFUSED') {
     return new ApiError(`cannot connect to the Tide API at ${server} (connection refused): is the cluster running? Start one with "tsctl up"`, 0);
+  }
+  if (UNTRUSTED.has(code)) {
+    return new ApiError(`the Tide API at ${server} presented a certificate tsctl does not trust (${code}): give the cluster's CA with --ca-file, or use the config "tsctl up" wrote ($TIDE_CONFIG, ~/.tide/config)`, 0);
+  }
+  if (code === 'ECONNRESET' && server.startsWith('http:')) {
+    return new ApiError(`the Tide API at ${server} closed the connection: the API speaks HTTPS only, use an https:// --server`, 0);
   }
   return new ApiError(`cannot reach the Tide API at ${server} (${code}); check --server or start a cluster with "tsctl up"`, 0);
 }
@@ -85,5 +121,7 @@ function errorFromResponse(response: Response, parsed: unknown, text: string): A
   const message = [body.error, body.message].find((m) => typeof m === 'string' && m.length > 0)
     ?? (Array.isArray(body.message) ? body.message.join('; ') : undefined)
     ?? (text.trim() || `${response.status} ${response.statusText}`);
-  return new ApiError(String(message), response.status, Array.isArray(body.details) ? body.details : []);
+  // A 401 is about tsctl's credential, not the request: say where it comes from.
+  const hint = response.status === 401 ? ' (tsctl sends the token of $TIDE_CONFIG or ~/.tide/config, or --token)' : '';
+  return new ApiError(`${String(message)}${hint}`, response.status, Array.isArray(body.details) ? body.details : []);
 }

@@ -38,9 +38,9 @@ describe('tsctl arguments', () => {
   const errors: [string[], RegExp][] = [
     [['apply', '-f'], /-f needs a value/],
     [['apply', '-f', '--server', 'x'], /-f needs a value/],
-    [['get', 'services', '--bogus'], /unknown option --bogus for "get" \(options: --server, -h\/--help, -o\/--output/],
+    [['get', 'services', '--bogus'], /unknown option --bogus for "get" \(options: --server, --token, --ca-file, -h\/--help, -o\/--output/],
     [['logs', 'x', '-x'], /unknown option -x for "logs"/],
-    [['--nodes', '2', 'up'], /unknown option --nodes \(options: --server, -h\/--help\)/],
+    [['--nodes', '2', 'up'], /unknown option --nodes \(options: --server, --token, --ca-file, -h\/--help\)/],
     [['logs', 'x', '-fyes'], /-f takes no value; -y is not an option here/],
     [['exec', '-in', 'x'], /-in: -i takes no value; -n takes a value, so it cannot be combined/],
   ];

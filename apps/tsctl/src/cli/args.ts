@@ -26,7 +26,9 @@ export interface ParsedCommandLine {
 }
 
 export const GLOBAL_OPTIONS: OptionSpec[] = [
-  { long: 'server', help: 'URL of the Tide API (default: ~/.tide/config.json, else http://127.0.0.1:7070)' },
+  { long: 'server', help: 'URL of the Tide API (default: the config file, $TIDE_CONFIG or ~/.tide/config, else https://127.0.0.1:7070)' },
+  { long: 'token', help: 'bearer token (default: the config file\'s)' },
+  { long: 'ca-file', help: 'PEM file of the CA that signed the API\'s certificate (default: the config file\'s)' },
   { long: 'help', short: 'h', boolean: true },
 ];
 

@@ -9,8 +9,9 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Node, Replica } from '@tide/api';
+import { ClusterPki, PkiError, controlPlaneServerNames, ensureClusterPki } from '@tide/pki';
 import { ApiClient } from '../api/api.client';
-import { writeCliConfig } from '../api/cli.config';
+import { configPath, writeCliConfig } from '../api/cli.config';
 import { UsageError, intOption } from '../cli/args';
 import { Command, CommandContext } from '../commands/command';
 import { nodesTable } from '../output/resource.tables';
@@ -50,12 +51,14 @@ interface ClusterRecord {
 
 export const upCommand: Command = {
   name: 'up',
-  usage: 'tsctl up [--nodes N] [--state-dir DIR] [--base-port P] [--node-grace-seconds S] [--pod-cidr CIDR] [--consolidation on|off] [--consolidation-delay-seconds S] [--timeout SECONDS]',
+  usage: 'tsctl up [--nodes N] [--state-dir DIR] [--base-port P] [--ca-cert FILE --ca-key FILE] [--node-grace-seconds S] [--pod-cidr CIDR] [--consolidation on|off] [--consolidation-delay-seconds S] [--timeout SECONDS]',
   summary: 'start a local cluster (control plane with its etcd, N node agents) and wait until it is Ready',
   options: [
     { long: 'nodes', help: `number of nodes, 1 to ${MAX_LOCAL_NODES} (default 2)` },
     { long: 'state-dir', help: `where everything is kept (default ${DEFAULT_STATE_DIR})` },
     { long: 'base-port', help: 'HTTP API port; gRPC P+1, etcd P+2/P+3, agents P+10+i (default 7070)' },
+    { long: 'ca-cert', help: 'the cluster CA to use (PEM), instead of making one; with --ca-key' },
+    { long: 'ca-key', help: "the CA's private key (PEM, mode 0600)" },
     { long: 'node-grace-seconds', help: "how long a NotReady node's replicas wait before they are replaced" },
     { long: 'pod-cidr', help: 'the container network, a /24 of it per node (default 100.64.0.0/16)' },
     { long: 'consolidation', help: 'on|off: move replicas off lightly used nodes so that nodes become empty (default on)' },
@@ -75,9 +78,14 @@ export const upCommand: Command = {
       if (!fs.existsSync(built.path)) throw new ClusterError(`${built.path} is missing: build first (bash scripts/build.sh)`);
     }
     fs.mkdirSync(layout.stateDir, { recursive: true });
+    const pki = await ensurePki(ctx, layout);
     const started: string[] = [];
     const controlPlanePid = await ensureControlPlane(layout, controlPlaneArgs(layout, grace, ctx.options.get('pod-cidr'), consolidationFlags(ctx)), started);
-    const api = new ApiClient(layout.server);
+    // tsctl up acts as the control plane's own identity (its client certificate, admin-equivalent) until the admin token exists.
+    const api = new ApiClient({
+      server: layout.server, ca: pki.ca.certificatePem,
+      clientCertificate: { cert: fs.readFileSync(pki.layout.clientCertificate, 'utf8'), key: fs.readFileSync(pki.layout.clientKey, 'utf8') },
+    });
     await waitUntil('the control plane to answer /healthz', deadline, [{ pid: controlPlanePid, what: 'the control plane', log: layout.controlPlaneLog }],
       async () => (await api.fetch('GET', '/healthz')).ok);
     const agents = layout.nodes.map((node) => ({ node, pid: ensureAgent(layout, node, started) }));
@@ -90,13 +98,49 @@ export const upCommand: Command = {
       return layout.nodes.every((want) => nodes.some((n) => n.metadata.name === want.name && n.status?.ready
         && (!started.includes(want.name) || Date.parse(n.status.lastHeartbeat ?? '') >= freshSince)));
     });
-    writeCliConfig({ server: layout.server, stateDir: layout.stateDir });
+    const token = await adminToken(ctx, api, layout.server, pki.ca.certificatePem);
+    writeCliConfig({ server: layout.server, ca: pki.ca.certificatePem, token, stateDir: layout.stateDir });
     ctx.out(started.length === 0 ? `the cluster in ${layout.stateDir} is already running (API ${layout.server})` : `cluster up: API ${layout.server}, state in ${layout.stateDir} (started ${started.join(', ')})`);
     const nodes = (await api.get<{ items: Node[] }>('/api/v1/nodes')).items.filter((n) => layout.nodes.some((l) => l.name === n.metadata.name));
     const replicas = (await api.get<{ items: Replica[] }>('/api/v1/replicas?namespace=all')).items;
     ctx.out(nodesTable(nodes, replicas, { wide: false, withNamespace: false }));
   },
 };
+
+/** The cluster's certificates under STATE/pki (made once, kept while good): the control plane's names are this machine's. */
+async function ensurePki(ctx: CommandContext, layout: ClusterLayout): Promise<ClusterPki> {
+  const cert = ctx.options.get('ca-cert');
+  const key = ctx.options.get('ca-key');
+  if ((cert === undefined) !== (key === undefined)) throw new UsageError('--ca-cert and --ca-key go together: give both, or neither to let tsctl make a CA');
+  const external = cert !== undefined && key !== undefined ? { certificate: path.resolve(cert), key: path.resolve(key) } : undefined;
+  const [listenHost] = layout.httpListen.split(':');
+  const pki = await ensureClusterPki({
+    dir: layout.pkiDir, serverNames: controlPlaneServerNames(os.hostname(), [listenHost]), ...(external ? { externalCa: external } : {}),
+  }).catch((error: unknown) => {
+    throw error instanceof PkiError ? new ClusterError(error.message) : error;
+  });
+  if (pki.actions.ca !== 'kept') ctx.note(`cluster CA ${pki.actions.ca}: ${pki.layout.caCertificate}`);
+  return pki;
+}
+
+/**
+ * The admin token of the credential file: the one already there if it still works on this cluster
+ * (running `tsctl up` again makes no new one), else a new one made with the control plane's identity.
+ */
+async function adminToken(ctx: CommandContext, system: ApiClient, server: string, ca: string): Promise<string> {
+  const { token } = ctx.config;
+  if (token && ctx.config.server === server && ctx.config.ca === ca) {
+    const current = new ApiClient({ server, ca, token });
+    const works = await current.get('/api/v1/tokens').then(() => true, () => false);
+    await current.close();
+    if (works) return token;
+  }
+  const made = await system.request<{ token: string; record: { id: string } }>('POST', '/api/v1/tokens', {
+    role: 'admin', description: `tsctl up by ${os.userInfo().username}@${os.hostname()}`,
+  });
+  ctx.note(`admin token ${made.record.id} written to ${configPath()} (mode 0600)`);
+  return made.token;
+}
 
 function stateDirOf(ctx: CommandContext, fallback = DEFAULT_STATE_DIR): string {
   return path.resolve(ctx.options.get('state-dir') ?? fallback);

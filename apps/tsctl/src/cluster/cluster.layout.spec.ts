@@ -7,9 +7,10 @@ describe('local cluster layout', () => {
   const layout = clusterLayout('/tmp/t', 27070, 3, { cpuMillis: 4000, memoryBytes: 8 * 2 ** 30 });
 
   it('puts HTTP on P, gRPC on P+1, etcd on P+2', () => {
-    assert.equal(layout.server, 'http://127.0.0.1:27070');
+    assert.equal(layout.server, 'https://127.0.0.1:27070');
     assert.deepEqual(controlPlaneArgs(layout, 5), [
-      '--listen', '127.0.0.1:27070', '--grpc-listen', '127.0.0.1:27071', '--etcd-port', '27072', '--state-dir', '/tmp/t/control-plane', '--node-grace-seconds', '5',
+      '--listen', '127.0.0.1:27070', '--grpc-listen', '127.0.0.1:27071', '--etcd-port', '27072', '--state-dir', '/tmp/t/control-plane',
+      '--pki-dir', '/tmp/t/pki', '--audit-log', '/tmp/t/audit.log', '--node-grace-seconds', '5',
     ]);
     assert.deepEqual(controlPlaneArgs(layout, undefined, '100.64.128.0/20').slice(-2), ['--pod-cidr', '100.64.128.0/20']);
   });

@@ -24,6 +24,10 @@ export interface ClusterLayout {
   etcdPort: number;
   controlPlaneStateDir: string;
   controlPlaneLog: string;
+  /** The cluster's certificates (libs/pki clusterPkiLayout: ca.crt, control-plane.crt, ...). */
+  pkiDir: string;
+  /** One JSON line per mutating API request. */
+  auditLog: string;
   imageDir: string;
   nodes: NodeLayout[];
 }
@@ -41,9 +45,10 @@ export function clusterLayout(stateDir: string, basePort: number, nodeCount: num
     });
   }
   return {
-    stateDir, basePort, server: `http://127.0.0.1:${basePort}`,
+    stateDir, basePort, server: `https://127.0.0.1:${basePort}`,
     httpListen: `127.0.0.1:${basePort}`, grpcListen: `127.0.0.1:${basePort + 1}`, etcdPort: basePort + 2,
     controlPlaneStateDir: path.join(stateDir, 'control-plane'), controlPlaneLog: path.join(stateDir, 'control-plane.log'),
+    pkiDir: path.join(stateDir, 'pki'), auditLog: path.join(stateDir, 'audit.log'),
     imageDir: path.join(stateDir, 'images'), nodes,
   };
 }
@@ -52,7 +57,7 @@ export function clusterLayout(stateDir: string, basePort: number, nodeCount: num
 export function controlPlaneArgs(layout: ClusterLayout, nodeGraceSeconds?: number, podCidr?: string, extra: string[] = []): string[] {
   return [
     '--listen', layout.httpListen, '--grpc-listen', layout.grpcListen, '--etcd-port', String(layout.etcdPort),
-    '--state-dir', layout.controlPlaneStateDir,
+    '--state-dir', layout.controlPlaneStateDir, '--pki-dir', layout.pkiDir, '--audit-log', layout.auditLog,
     ...(nodeGraceSeconds !== undefined ? ['--node-grace-seconds', String(nodeGraceSeconds)] : []),
     ...(podCidr !== undefined ? ['--pod-cidr', podCidr] : []),
     ...extra,

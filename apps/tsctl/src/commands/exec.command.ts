@@ -42,7 +42,7 @@ export async function runExec(ctx: CommandContext, terminal: Terminal): Promise<
     replica: name.replace(/^replicas?\//, ''), namespace: namespaceOf(ctx), argv, stdin, tty,
     ...(tty ? { size: terminal.size() } : {}),
   };
-  const { socket, head } = await openExec(ctx.api.server, execPath(request));
+  const { socket, head } = await openExec(ctx.api.credentials, execPath(request));
   const exit = await runExecSession(socket, head, request, {
     stdin: process.stdin, stdout: process.stdout, stderr: process.stderr,
     ...(tty && stdin && terminal.isTTY ? { terminal } : {}),

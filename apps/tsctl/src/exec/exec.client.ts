@@ -11,6 +11,7 @@ import {
   EXEC_UPGRADE_PROTOCOL, ExecExit, FrameDecoder, FrameType, encodeFrame, parseExit, resizeFrame,
 } from '@tide/api';
 import { ApiError, connectionError } from '../api/api.client';
+import type { Credentials } from '../api/cli.config';
 import { ExecRequest } from './exec.types';
 import { Terminal } from './terminal';
 
@@ -35,11 +36,14 @@ export function execPath(request: ExecRequest): string {
 }
 
 /** Opens the upgraded connection; an HTTP answer instead (404, 400, 502) becomes an ApiError with its message. */
-export function openExec(server: string, pathAndQuery: string): Promise<{ socket: Duplex; head: Buffer }> {
+export function openExec(credentials: Credentials | string, pathAndQuery: string): Promise<{ socket: Duplex; head: Buffer }> {
+  const given = typeof credentials === 'string' ? { server: credentials } : credentials;
+  const server = given.server;
   const url = new URL(pathAndQuery, server);
   const transport = url.protocol === 'https:' ? https : http;
+  const headers = { Connection: 'Upgrade', Upgrade: EXEC_UPGRADE_PROTOCOL, ...(given.token ? { Authorization: `Bearer ${given.token}` } : {}) };
   return new Promise((resolve, reject) => {
-    const req = transport.request(url, { headers: { Connection: 'Upgrade', Upgrade: EXEC_UPGRADE_PROTOCOL } });
+    const req = transport.request(url, { headers, ...(given.ca ? { ca: given.ca } : {}), ...(given.clientCertificate ?? {}) });
     req.on('upgrade', (_res, socket: Duplex, head: Buffer) => resolve({ socket, head }));
     req.on('response', (res) => {
       let text = '';

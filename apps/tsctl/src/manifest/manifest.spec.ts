@@ -30,6 +30,20 @@ describe('YAML manifests', () => {
   ];
   for (const [title, text, message] of errors) it(`names file and document for ${title}`, () => throwsMessage(() => parseManifests(text, 'bad.yaml'), message));
 
+  it('refuses a YAML alias bomb with a plain message, and keeps ordinary anchors', () => {
+    // Each level refers to the one before nine times: 9^10 nodes if expanded.
+    let bomb = 'a: &a [x, x, x, x, x, x, x, x, x]\n';
+    let previous = 'a';
+    for (let level = 0; level < 10; level++) {
+      bomb += `b${level}: &b${level} [${Array(9).fill(`*${previous}`).join(', ')}]\n`;
+      previous = `b${level}`;
+    }
+    throwsMessage(() => parseManifests(`a: 1\n---\n${bomb}`, 'bomb.yaml'),
+      /^bomb\.yaml: document 2: refused: its aliases \(\*name\) expand more than 100 times, as a YAML alias bomb does$/);
+    const anchored = parseManifests('env: &env { A: "1" }\nother: *env\n', 'ok.yaml');
+    assert.deepEqual(anchored.documents, [{ env: { A: '1' }, other: { A: '1' } }]);
+  });
+
   it('maps a server detail (0-based in the sent list) to the document number in the file', () => {
     const parsed = parseManifests('---\n---\na: 1\n---\nb: 2\n', 'svc.yaml');
     assert.equal(detailLine(parsed, { document: 1, path: 'spec.replicas', message: 'must be ≥ 0' }), 'svc.yaml: document 3: spec.replicas: must be ≥ 0');

@@ -51,15 +51,17 @@ export function parseManifests(text: string, source: string): ParsedManifests {
   const numbers: number[] = [];
   const asYaml11 = parseAllDocuments(text, { version: '1.1' });
   parseAllDocuments(text).forEach((parsed, index) => {
-    const kube = parsed.errors.length === 0 && isKubernetes(parsed.toJS()) && asYaml11[index]?.errors.length === 0;
-    const doc = kube ? asYaml11[index] : parsed;
     const number = index + 1;
+    // Converted with the alias limit from the first look on: the check for Kubernetes reads values too.
+    const plain = parsed.errors.length === 0 ? toJs(parsed, source, number) : undefined;
+    const kube = plain !== undefined && isKubernetes(plain) && asYaml11[index]?.errors.length === 0;
+    const doc = kube ? asYaml11[index] : parsed;
     const error = doc.errors[0];
     if (error) {
       const line = error.linePos?.[0]?.line;
       throw new ManifestError(`${source}: document ${number}: invalid YAML${line ? ` at line ${line}` : ''}: ${error.message.split('\n')[0].replace(/:\s*$/, '')}`);
     }
-    const value: unknown = doc.toJS();
+    const value = kube ? toJs(doc, source, number) : plain;
     if (value === null || value === undefined) return;
     if (typeof value !== 'object' || Array.isArray(value)) {
       throw new ManifestError(`${source}: document ${number}: expected a mapping (apiVersion, kind, metadata, spec), got ${Array.isArray(value) ? 'a list' : `"${String(value)}"`}`);
@@ -74,6 +76,24 @@ export function parseManifests(text: string, source: string): ParsedManifests {
 function isKubernetes(value: unknown): boolean {
   const apiVersion = (value as { apiVersion?: unknown } | null)?.apiVersion;
   return typeof value === 'object' && value !== null && typeof apiVersion === 'string' && apiVersion !== 'tide/v1';
+}
+
+/**
+ * How many times aliases may be expanded in one document (the yaml package's default, made explicit):
+ * a few `*anchor` references are ordinary YAML, thousands are a "billion laughs" that would take
+ * the memory of the machine.
+ */
+export const MAX_ALIAS_EXPANSIONS = 100;
+
+function toJs(doc: ReturnType<typeof parseAllDocuments>[number], source: string, number: number): unknown {
+  try {
+    return doc.toJS({ maxAliasCount: MAX_ALIAS_EXPANSIONS });
+  } catch (error) {
+    if (error instanceof ReferenceError && /alias/i.test(error.message)) {
+      throw new ManifestError(`${source}: document ${number}: refused: its aliases (*name) expand more than ${MAX_ALIAS_EXPANSIONS} times, as a YAML alias bomb does`);
+    }
+    throw new ManifestError(`${source}: document ${number}: invalid YAML: ${(error as Error).message}`);
+  }
 }
 
 /** "FILE: document N: PATH: MESSAGE", with N counted in the file as the user sees it. */

@@ -1,0 +1,73 @@
+/**
+ * The HTTPS API server: NestJS on the serving certificate of STATE/pki, with its guard (auth/), the
+ * exec upgrade, body limits and request deadlines, the audit log, and the serving certificate
+ * renewed in place. The control plane and the route tests start it the same way.
+ */
+import type * as https from 'node:https';
+import { INestApplication, LogLevel, NestApplicationOptions } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import type { ClusterPkiLayout } from '@tide/pki';
+import { Etcd3, TokenStore } from '@tide/store';
+import { AppModule } from '../app.module';
+import { ApiAuth } from '../auth/api.auth';
+import { applyRequestDeadlines, loadApiTls, rotateServingCertificate, type ApiTls } from '../auth/api.tls';
+import { AuditLog } from '../auth/audit.log';
+import { useBodyLimits } from '../auth/body.limits';
+import { ClusterContext } from './cluster.context';
+import { attachExecProxy } from './exec.proxy';
+
+type NestHttpsOptions = NonNullable<NestApplicationOptions['httpsOptions']>;
+
+export interface ApiServerOptions {
+  cluster: Omit<ClusterContext, 'tokens' | 'auth'>;
+  etcd: Etcd3;
+  pki: ClusterPkiLayout;
+  auditLog: string;
+  listen: { host: string; port: number };
+  /** Makes the certificates again when the serving one is due (ensureClusterPki). */
+  renewPki: () => Promise<void>;
+  log: (line: string) => void;
+  warn: (line: string) => void;
+  logger: LogLevel[] | false;
+}
+
+export interface ApiServer {
+  app: INestApplication;
+  server: https.Server;
+  port: number;
+  names(): readonly string[];
+  close(): Promise<void>;
+}
+
+export async function startApiServer(options: ApiServerOptions): Promise<ApiServer> {
+  let tls: ApiTls = await loadApiTls(options.pki);
+  const tokens = new TokenStore(options.etcd);
+  const audit = new AuditLog(options.auditLog, options.warn);
+  const auth = new ApiAuth({ tokens, audit, serverNames: () => tls.names });
+  const app = await NestFactory.create(AppModule.forCluster({ ...options.cluster, tokens, auth }), {
+    logger: options.logger, httpsOptions: tls.options as NestHttpsOptions, bodyParser: false,
+  });
+  useBodyLimits(app);
+  const server = app.getHttpServer() as https.Server;
+  applyRequestDeadlines(server);
+  const endExecSessions = attachExecProxy(server, options.cluster.store, auth);
+  const stopRotation = rotateServingCertificate(server, tls, async () => {
+    await options.renewPki();
+    return loadApiTls(options.pki);
+  }, (next) => {
+    tls = next;
+    options.log(`API serving certificate renewed (${next.names.join(', ')})`);
+  }, options.warn);
+  await app.listen(options.listen.port, options.listen.host);
+  return {
+    app, server,
+    port: (server.address() as { port: number }).port,
+    names: () => tls.names,
+    async close() {
+      endExecSessions();
+      stopRotation();
+      await app.close();
+      await audit.close();
+    },
+  };
+}

@@ -1,0 +1,89 @@
+/**
+ * The API's TLS: the serving certificate from STATE/pki, client certificates asked for (not required:
+ * tokens need none) and checked against the cluster CA, the server's names for the Host check, the
+ * deadlines that cut off slow clients, and rotation of the serving certificate without a restart.
+ */
+import type * as https from 'node:https';
+import type * as tls from 'node:tls';
+import {
+  certificateNames, readCertificateFile, readKeyFile, renewalDecision, type ClusterPkiLayout,
+} from '@tide/pki';
+
+export interface ApiTls {
+  options: https.ServerOptions;
+  /** The serving certificate's DNS names and addresses: the Host headers the API answers. */
+  names: string[];
+  certificatePem: string;
+}
+
+/** Time to finish the TLS handshake and then to send the whole request head: a deadline, not an idle timer. */
+export const HANDSHAKE_TIMEOUT_MS = 10_000;
+export const HEADERS_TIMEOUT_MS = 10_000;
+export const CONNECTIONS_CHECK_MS = 1_000;
+/** The whole request, body included (an image upload over a slow link may take a while). */
+export const REQUEST_TIMEOUT_MS = 15 * 60_000;
+
+export async function loadApiTls(layout: ClusterPkiLayout): Promise<ApiTls> {
+  const certificatePem = await readCertificateFile(layout.serverCertificate);
+  const key = await readKeyFile(layout.serverKey);
+  const ca = await readCertificateFile(layout.caCertificate);
+  return {
+    options: {
+      cert: certificatePem, key: key.toPem(), ca,
+      requestCert: true, rejectUnauthorized: false,
+      minVersion: 'TLSv1.2', handshakeTimeout: HANDSHAKE_TIMEOUT_MS,
+      // How often Node enforces headersTimeout/requestTimeout (default 30 s, which would triple the deadline).
+      connectionsCheckingInterval: CONNECTIONS_CHECK_MS,
+    } as https.ServerOptions,
+    names: certificateNames(certificatePem),
+    certificatePem,
+  };
+}
+
+/**
+ * Node's deadlines for a request: `headersTimeout` runs from the first byte to the end of the head
+ * and is not reset by more bytes (a client trickling one header byte a second is still cut off),
+ * `requestTimeout` likewise for the whole request.
+ */
+export function applyRequestDeadlines(server: https.Server): void {
+  server.headersTimeout = HEADERS_TIMEOUT_MS;
+  server.requestTimeout = REQUEST_TIMEOUT_MS;
+}
+
+/** setTimeout's limit (about 24.8 days): a longer wait is taken in steps. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * Renews the serving certificate when it is due (`renew` makes the new files, libs/pki
+ * ensureClusterPki) and swaps it into the running server: connections made afterwards get the new
+ * one, open ones keep theirs. Returns what stops the timer.
+ */
+export function rotateServingCertificate(
+  server: tls.Server, current: ApiTls, renew: () => Promise<ApiTls>, onRenewed: (next: ApiTls) => void, warn: (line: string) => void,
+): () => void {
+  let timer: NodeJS.Timeout | undefined;
+  let stopped = false;
+  const schedule = (tlsNow: ApiTls, retryMs?: number) => {
+    if (stopped) return;
+    const due = renewalDecision(tlsNow.certificatePem).renewAt.getTime() - Date.now();
+    timer = setTimeout(() => void check(tlsNow), Math.min(MAX_TIMER_MS, Math.max(retryMs ?? due, 1000)));
+    timer.unref();
+  };
+  const check = async (tlsNow: ApiTls) => {
+    if (!renewalDecision(tlsNow.certificatePem).renew) return schedule(tlsNow);
+    try {
+      const next = await renew();
+      server.setSecureContext(next.options as tls.SecureContextOptions);
+      onRenewed(next);
+      schedule(next);
+    } catch (error) {
+      warn(`renewing the API's serving certificate failed, retrying in a minute: ${(error as Error).message}`);
+      schedule(tlsNow, 60_000);
+    }
+  };
+  schedule(current);
+  return () => {
+    stopped = true;
+    if (timer) clearTimeout(timer);
+  };
+}

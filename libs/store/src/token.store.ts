@@ -1,0 +1,43 @@
+/**
+ * Bearer and join tokens in etcd: `/tide/v1/tokens/<id>` holds the TokenRecord (libs/auth), never
+ * the secret, only its hash. Every instance reads the record per request, so a revoked token stops
+ * working on every control plane at once.
+ */
+import { Etcd3 } from 'etcd3';
+import type { TokenRecord } from '@tide/auth';
+import { AlreadyExistsError } from './errors';
+import { ROOT } from './keys';
+
+export const TOKENS_PREFIX = `${ROOT}tokens/`;
+
+export function tokenKey(id: string): string {
+  return `${TOKENS_PREFIX}${id}`;
+}
+
+export class TokenStore {
+  constructor(private readonly client: Etcd3) {}
+
+  async get(id: string): Promise<TokenRecord | undefined> {
+    const text = await this.client.get(tokenKey(id)).string();
+    return text === null ? undefined : (JSON.parse(text) as TokenRecord);
+  }
+
+  /** Stores a new record; an id that exists already (a one in 2^48 draw) is refused, never overwritten. */
+  async create(record: TokenRecord): Promise<void> {
+    const key = tokenKey(record.id);
+    const result = await this.client.if(key, 'Create', '==', 0).then(this.client.put(key).value(JSON.stringify(record))).commit();
+    if (!result.succeeded) throw new AlreadyExistsError(`token ${record.id} exists already`);
+  }
+
+  /** Every record, by id. */
+  async list(): Promise<TokenRecord[]> {
+    const response = await this.client.getAll().prefix(TOKENS_PREFIX).exec();
+    return response.kvs.map((kv) => JSON.parse(kv.value.toString()) as TokenRecord).sort((a, b) => a.id.localeCompare(b.id));
+  }
+
+  /** Revokes: the record goes, so the token authenticates nowhere. False when there was none. */
+  async delete(id: string): Promise<boolean> {
+    const response = await this.client.delete().key(tokenKey(id)).exec();
+    return Number(response.deleted) > 0;
+  }
+}
