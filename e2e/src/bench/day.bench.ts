@@ -8,7 +8,7 @@
  * npm run bench -- day [--json] [--trace FILE] [--from YYYY-MM-DD] [--days N] [--plot FILE.svg]
  *   model: [--capacity-rps N] [--target-rps N] [--replica-start-s S] [--node-boot-s S] [--peak-share F]
  *          [--min-nodes N] [--max-nodes N]
- *   tide:  [--node-scale-down-delay-s S] [--consolidation-delay-s S] [--predictive on|off]
+ *   tide:  [--node-scale-down-delay-s S] [--consolidation-delay-s S]
  */
 import { writeFileSync } from 'node:fs';
 import * as path from 'node:path';
@@ -32,7 +32,7 @@ interface Options {
 
 function parseOptions(argv: string[]): Options {
   const known = new Set(['json', 'trace', 'from', 'days', 'plot', 'capacity-rps', 'target-rps', 'replica-start-s', 'node-boot-s', 'peak-share',
-    'min-nodes', 'max-nodes', 'node-scale-down-delay-s', 'consolidation-delay-s', 'predictive']);
+    'min-nodes', 'max-nodes', 'node-scale-down-delay-s', 'consolidation-delay-s']);
   for (const arg of argv) if (arg.startsWith('--') && !known.has(arg.slice(2))) throw new Error(`unknown option ${arg} (known: ${[...known].map((k) => `--${k}`).join(' ')})`);
   const value = (name: string): string | undefined => {
     const i = argv.indexOf(`--${name}`);
@@ -47,8 +47,6 @@ function parseOptions(argv: string[]): Options {
     if (!Number.isFinite(n) || n < 0 || (integer && !Number.isInteger(n))) throw new Error(`--${name} wants a ${integer ? 'whole ' : ''}number ≥ 0, got "${given}"`);
     return n;
   };
-  const predictive = value('predictive') ?? 'off';
-  if (!['on', 'off'].includes(predictive)) throw new Error(`--predictive wants on or off, got "${predictive}"`);
   const model: DayModel = {
     ...DEFAULT_MODEL,
     capacityRps: number('capacity-rps', DEFAULT_MODEL.capacityRps), targetRps: number('target-rps', DEFAULT_MODEL.targetRps),
@@ -66,7 +64,6 @@ function parseOptions(argv: string[]): Options {
       ...DEFAULT_TIDE,
       nodeScaleDownDelayS: number('node-scale-down-delay-s', DEFAULT_TIDE.nodeScaleDownDelayS),
       consolidationDelayS: number('consolidation-delay-s', DEFAULT_TIDE.consolidationDelayS),
-      autoscale: predictive === 'on' ? { predictive: { enabled: true } } : {},
     },
   };
 }
@@ -84,7 +81,7 @@ function summary(options: Options, result: DayResult, busiest: string, wallS: nu
       tide_node_scale_down_delay_s: options.tide.nodeScaleDownDelayS, tide_consolidation_delay_s: options.tide.consolidationDelayS,
       tide_autoscale: options.tide.autoscale,
     },
-    tide, baseline, node_hours_ratio: result.node_hours_ratio,
+    tide, baseline, node_hours_ratio: result.node_hours_ratio, target_bound: result.bound,
     targets: { node_hours_ratio: TARGETS.node_hours_ratio, slo_violation_minutes: 'tide <= baseline' },
     met: result.node_hours_ratio <= TARGETS.node_hours_ratio && tide.slo_violation_minutes <= baseline.slo_violation_minutes,
     wall_s: Math.round(wallS * 10) / 10,
@@ -105,7 +102,8 @@ async function main(): Promise<void> {
       `${name.padEnd(9)} node-h ${String(r.node_hours).padStart(8)}  replica-h ${String(r.replica_hours).padStart(8)}  SLO-violation min ${String(r.slo_violation_minutes).padStart(4)}  dropped ${String(r.dropped_requests).padStart(9)}  peak nodes ${r.peak_nodes}`;
     console.log(row('tide', result.tide));
     console.log(row('baseline', result.baseline));
-    console.log(`node_hours_ratio ${result.node_hours_ratio} (target ≤ ${TARGETS.node_hours_ratio})${options.plot ? `; plot: ${options.plot}` : ''}`);
+    console.log(`node_hours_ratio ${result.node_hours_ratio} (target ≤ ${TARGETS.node_hours_ratio}); any policy holding the target needs at least `
+      + `${result.bound.node_hours} node-h (${result.bound.ratio_to_baseline} of the baseline's)${options.plot ? `; plot: ${options.plot}` : ''}`);
   }
   console.log(JSON.stringify(out));
 }

@@ -19,6 +19,8 @@ export interface DayResult {
   tide: PolicyResult;
   baseline: PolicyResult;
   node_hours_ratio: number;
+  /** What any policy that holds the target would need at the least: see `targetBound`. */
+  bound: { node_hours: number; replica_hours: number; ratio_to_baseline: number };
   series: { minuteMs: number[]; tide: MinutePoint[]; baseline: MinutePoint[] };
 }
 
@@ -41,6 +43,23 @@ export function startingState(model: DayModel, firstRps: number): { replicas: nu
   return { replicas, nodes: Math.min(model.maxNodes, Math.max(model.minNodes, Math.ceil(replicas / replicasPerNode(model)))) };
 }
 
+/**
+ * The floor under any policy that keeps replicas at the target: each minute exactly the replicas its
+ * demand needs at `targetRps` (at least minReplicas), packed perfectly onto nodes (at least
+ * minNodes), with no boot, start or reaction time. A node-hours ratio below bound/baseline needs
+ * replicas run hotter than the target, which this benchmark does not allow itself.
+ */
+export function targetBound(demand: number[], model: DayModel): { node_hours: number; replica_hours: number } {
+  let replicaMinutes = 0;
+  let nodeMinutes = 0;
+  for (const rps of demand) {
+    const replicas = Math.min(model.maxReplicas, Math.max(model.minReplicas, Math.ceil(rps / model.targetRps)));
+    replicaMinutes += replicas;
+    nodeMinutes += Math.max(model.minNodes, Math.ceil(replicas / replicasPerNode(model)));
+  }
+  return { node_hours: round(nodeMinutes / 60, 2), replica_hours: round(replicaMinutes / 60, 2) };
+}
+
 export async function runDay(window: TraceWindow, model: DayModel, settings: TideSettings = DEFAULT_TIDE, seed = 1): Promise<DayResult> {
   const demand = demandPerMinute(window, model);
   const tide = new TideContestant(model, settings, seeded(seed));
@@ -59,8 +78,10 @@ export async function runDay(window: TraceWindow, model: DayModel, settings: Tid
   }
   const result = (c: Contestant): PolicyResult => ({ ...c.cluster.totals(), events: Object.fromEntries([...c.events].sort()) });
   const [t, b] = [result(tide), result(baseline)];
+  const bound = targetBound(demand, model);
   return {
     tide: t, baseline: b, node_hours_ratio: round(t.node_hours / b.node_hours, 3),
+    bound: { ...bound, ratio_to_baseline: round(bound.node_hours / b.node_hours, 3) },
     series: { minuteMs: demand.map((_, i) => window.startMs + i * 60_000), tide: tide.cluster.series, baseline: baseline.cluster.series },
   };
 }

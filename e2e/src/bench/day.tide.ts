@@ -25,13 +25,17 @@ import { DayModel, nodePool, webService } from './day.setup';
 export interface TideSettings {
   /** The control plane's `--consolidation-delay-seconds` (default 30). */
   consolidationDelayS: number;
-  /** How long a node stays empty before the node autoscaler hands it back. */
+  /**
+   * How long a node stays empty before the node autoscaler hands it back. Default: about a node's
+   * boot time (60 s), the ski-rental rule: holding an idle node longer than a boot would take costs
+   * more than booting it again, handing it back sooner risks paying both.
+   */
   nodeScaleDownDelayS: number;
   /** Extra `spec.autoscale` fields (Tide's opt-ins), validated with the service. */
   autoscale: Record<string, unknown>;
 }
 
-export const DEFAULT_TIDE: TideSettings = { consolidationDelayS: 30, nodeScaleDownDelayS: 120, autoscale: {} };
+export const DEFAULT_TIDE: TideSettings = { consolidationDelayS: 30, nodeScaleDownDelayS: 60, autoscale: {} };
 
 const CONSOLIDATION_PERIOD_MS = 2000;
 
