@@ -14,3 +14,5 @@ export * from './autoscaler.status';
 export * from './published.endpoints';
 export * from './desired.assignments';
 export * from './replica.status';
+export * from './node.provider';
+export * from './node.autoscaler.plan';

@@ -1,0 +1,114 @@
+/**
+ * day benchmark: a real web trace's days (requests per minute) replayed through Tide's real
+ * autoscaler, scheduler, consolidation and node autoscaler code with an injected clock, against the
+ * baseline users run today (HPA defaults, kube-scheduler's default spreading, the Cluster
+ * Autoscaler's defaults) on the same modelled cluster and replicas; see day.setup.ts for the model
+ * and docs/BENCHMARKS.md ("day") for what differs from a real cluster. Starts nothing: pure CPU.
+ *
+ * npm run bench -- day [--json] [--trace FILE] [--from YYYY-MM-DD] [--days N] [--plot FILE.svg]
+ *   model: [--capacity-rps N] [--target-rps N] [--replica-start-s S] [--node-boot-s S] [--peak-share F]
+ *          [--min-nodes N] [--max-nodes N]
+ *   tide:  [--node-scale-down-delay-s S] [--consolidation-delay-s S]
+ */
+import { writeFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { DayResult, runDay } from './day.run';
+import { DEFAULT_MODEL, DayModel, peakRps } from './day.setup';
+import { DEFAULT_TIDE, TideSettings } from './day.tide';
+import { defaultTracePath, readTrace, traceWindow } from './day.trace';
+import { plotDay } from './day.plot';
+
+const TARGETS = { node_hours_ratio: 0.7 };
+
+interface Options {
+  json: boolean;
+  trace: string;
+  from: string;
+  days: number;
+  plot?: string;
+  model: DayModel;
+  tide: TideSettings;
+}
+
+function parseOptions(argv: string[]): Options {
+  const known = new Set(['json', 'trace', 'from', 'days', 'plot', 'capacity-rps', 'target-rps', 'replica-start-s', 'node-boot-s', 'peak-share',
+    'min-nodes', 'max-nodes', 'node-scale-down-delay-s', 'consolidation-delay-s']);
+  for (const arg of argv) if (arg.startsWith('--') && !known.has(arg.slice(2))) throw new Error(`unknown option ${arg} (known: ${[...known].map((k) => `--${k}`).join(' ')})`);
+  const value = (name: string): string | undefined => {
+    const i = argv.indexOf(`--${name}`);
+    if (i < 0) return undefined;
+    if (argv[i + 1] === undefined || argv[i + 1].startsWith('--')) throw new Error(`--${name} needs a value`);
+    return argv[i + 1];
+  };
+  const number = (name: string, fallback: number, integer = false): number => {
+    const given = value(name);
+    if (given === undefined) return fallback;
+    const n = Number(given);
+    if (!Number.isFinite(n) || n < 0 || (integer && !Number.isInteger(n))) throw new Error(`--${name} wants a ${integer ? 'whole ' : ''}number ≥ 0, got "${given}"`);
+    return n;
+  };
+  const model: DayModel = {
+    ...DEFAULT_MODEL,
+    capacityRps: number('capacity-rps', DEFAULT_MODEL.capacityRps), targetRps: number('target-rps', DEFAULT_MODEL.targetRps),
+    replicaStartS: number('replica-start-s', DEFAULT_MODEL.replicaStartS), nodeBootS: number('node-boot-s', DEFAULT_MODEL.nodeBootS),
+    peakShare: number('peak-share', DEFAULT_MODEL.peakShare),
+    minNodes: number('min-nodes', DEFAULT_MODEL.minNodes, true), maxNodes: number('max-nodes', DEFAULT_MODEL.maxNodes, true),
+  };
+  if (model.peakShare <= 0 || model.peakShare > 1) throw new Error(`--peak-share wants a share of the pool's capacity in (0, 1], got ${model.peakShare}`);
+  if (model.maxNodes < Math.max(1, model.minNodes)) throw new Error(`--max-nodes (${model.maxNodes}) must be at least 1 and --min-nodes (${model.minNodes})`);
+  if (model.targetRps <= 0 || model.capacityRps <= 0) throw new Error('--target-rps and --capacity-rps must be above 0');
+  return {
+    json: argv.includes('--json'), trace: value('trace') ?? defaultTracePath(), from: value('from') ?? '1998-06-29',
+    days: number('days', 2, true), plot: value('plot'), model,
+    tide: {
+      ...DEFAULT_TIDE,
+      nodeScaleDownDelayS: number('node-scale-down-delay-s', DEFAULT_TIDE.nodeScaleDownDelayS),
+      consolidationDelayS: number('consolidation-delay-s', DEFAULT_TIDE.consolidationDelayS),
+    },
+  };
+}
+
+function summary(options: Options, result: DayResult, busiest: string, wallS: number): Record<string, unknown> {
+  const { tide, baseline } = result;
+  return {
+    benchmark: 'day', trace: path.basename(options.trace), from: options.from, days: options.days, busiest_minute: busiest,
+    model: {
+      peak_rps: peakRps(options.model), capacity_rps: options.model.capacityRps, target_rps: options.model.targetRps,
+      replica_start_s: options.model.replicaStartS, node_boot_s: options.model.nodeBootS,
+      node: `${options.model.node.cpu / 1000} CPU / ${options.model.node.memory / 2 ** 30} GiB`,
+      replica: `${options.model.replica.cpu / 1000} CPU / ${options.model.replica.memory / 2 ** 30} GiB`,
+      nodes: `${options.model.minNodes}-${options.model.maxNodes}`,
+      tide_node_scale_down_delay_s: options.tide.nodeScaleDownDelayS, tide_consolidation_delay_s: options.tide.consolidationDelayS,
+      tide_autoscale: options.tide.autoscale,
+    },
+    tide, baseline, node_hours_ratio: result.node_hours_ratio, target_bound: result.bound,
+    targets: { node_hours_ratio: TARGETS.node_hours_ratio, slo_violation_minutes: 'tide <= baseline' },
+    met: result.node_hours_ratio <= TARGETS.node_hours_ratio && tide.slo_violation_minutes <= baseline.slo_violation_minutes,
+    wall_s: Math.round(wallS * 10) / 10,
+  };
+}
+
+async function main(): Promise<void> {
+  const options = parseOptions(process.argv.slice(2));
+  const window = traceWindow(readTrace(options.trace), options.trace, options.from, options.days);
+  const began = performance.now();
+  const result = await runDay(window, options.model, options.tide);
+  const out = summary(options, result, `${window.busiestMinute.at} (${window.busiestMinute.count} requests)`, (performance.now() - began) / 1000);
+  if (options.plot) {
+    writeFileSync(options.plot, plotDay(result.series, `${path.basename(options.trace)}, ${options.days} day(s) from ${options.from}`));
+  }
+  if (!options.json) {
+    const row = (name: string, r: DayResult['tide']) =>
+      `${name.padEnd(9)} node-h ${String(r.node_hours).padStart(8)}  replica-h ${String(r.replica_hours).padStart(8)}  SLO-violation min ${String(r.slo_violation_minutes).padStart(4)}  dropped ${String(r.dropped_requests).padStart(9)}  peak nodes ${r.peak_nodes}`;
+    console.log(row('tide', result.tide));
+    console.log(row('baseline', result.baseline));
+    console.log(`node_hours_ratio ${result.node_hours_ratio} (target ≤ ${TARGETS.node_hours_ratio}); any policy holding the target needs at least `
+      + `${result.bound.node_hours} node-h (${result.bound.ratio_to_baseline} of the baseline's)${options.plot ? `; plot: ${options.plot}` : ''}`);
+  }
+  console.log(JSON.stringify(out));
+}
+
+main().catch((error: Error) => {
+  console.error(`day: ${error.message}`);
+  process.exit(1);
+});

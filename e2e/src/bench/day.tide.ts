@@ -1,0 +1,210 @@
+/**
+ * Tide in the `day` benchmark: the control plane's loops, each reduced to the glue around the same
+ * pure code the real loops call, on the modelled cluster with the injected clock:
+ * - autoscaler: libs/autoscaler's ServiceAutoscaler (`policy: tide`) every second on the demand;
+ * - service controller: libs/control `planService` (creates, terminates, completes moves);
+ * - scheduler: libs/scheduler `scheduleBatch` over libs/control's `nodeInfos`;
+ * - drain and consolidation: libs/control `findConsolidation` every 2 s with the control plane's
+ *   default 30 s delay, `drainProgress`, `movesToStart`, `replacementFor`, `consolidationCancelled`;
+ * - node autoscaler: libs/control `planScaleUp` / `trackEmpty` / `planScaleDown` against a
+ *   NodeProvider that adds booting nodes to the model.
+ * A loop whose inputs did not change since its last pass (the model's version) skips the pass: the
+ * pure functions would answer the same.
+ */
+import { Node, Service } from '@tide/api';
+import { ResolvedPolicy, ServiceAutoscaler, resolvePolicy } from '@tide/autoscaler';
+import {
+  NodeEvent, NodePool, NodeProvider, ProvidedNode, consolidationCancelled, drainProgress, findConsolidation, movesToStart, newReplica,
+  nodeInfos, planScaleDown, planScaleUp, planService, replacementFor, toPending, trackEmpty,
+} from '@tide/control';
+import { InMemoryNodeProvider } from '@tide/control/dist/testing';
+import { scheduleBatch } from '@tide/scheduler';
+import { SimCluster, iso, replicasOf } from './day.cluster';
+import { DayModel, nodePool, webService } from './day.setup';
+
+export interface TideSettings {
+  /** The control plane's `--consolidation-delay-seconds` (default 30). */
+  consolidationDelayS: number;
+  /**
+   * How long a node stays empty before the node autoscaler hands it back. Default: about a node's
+   * boot time (60 s), the ski-rental rule: holding an idle node longer than a boot would take costs
+   * more than booting it again, handing it back sooner risks paying both.
+   */
+  nodeScaleDownDelayS: number;
+  /** Extra `spec.autoscale` fields (Tide's opt-ins), validated with the service. */
+  autoscale: Record<string, unknown>;
+}
+
+export const DEFAULT_TIDE: TideSettings = { consolidationDelayS: 30, nodeScaleDownDelayS: 60, autoscale: {} };
+
+const CONSOLIDATION_PERIOD_MS = 2000;
+
+/** A NodeProvider whose nodes join the modelled cluster and become Ready after the boot time. */
+class ModelProvider implements NodeProvider {
+  private readonly names = new InMemoryNodeProvider(() => this.cluster.nowMs);
+  constructor(private readonly cluster: SimCluster) {}
+
+  async create(pool: NodePool): Promise<ProvidedNode> {
+    const made = await this.names.create(pool);
+    this.cluster.addNode(made.name, pool.template.labels);
+    return made;
+  }
+
+  async delete(name: string): Promise<void> {
+    await this.names.delete(name);
+    this.cluster.removeNode(name);
+  }
+
+  list(pool?: string): Promise<ProvidedNode[]> {
+    return this.names.list(pool);
+  }
+}
+
+export class TideContestant {
+  readonly cluster: SimCluster;
+  readonly events = new Map<string, number>();
+  private readonly service: Service;
+  private readonly policy: ResolvedPolicy;
+  private readonly pool: NodePool;
+  private readonly provider: ModelProvider;
+  private scaler!: ServiceAutoscaler;
+  private random: () => number;
+  private seen = { plan: -1, schedule: -1, scaleUp: -1, consolidation: -1 };
+  private consolidation: { node: string; since: number } | undefined;
+  private lastConsolidationMs = -Infinity;
+  private emptySince = new Map<string, number>();
+
+  constructor(private readonly model: DayModel, private readonly settings: TideSettings, seed: () => number) {
+    this.cluster = new SimCluster(model);
+    this.service = webService(model, 'tide', model.minReplicas, settings.autoscale);
+    this.policy = resolvePolicy(this.service.spec.autoscale!);
+    this.pool = nodePool(model);
+    this.provider = new ModelProvider(this.cluster);
+    this.random = seed;
+  }
+
+  /** The starting state: `nodes` ready nodes and `replicas` ready replicas placed by Tide's scheduler. */
+  async start(nowMs: number, nodes: number, replicas: number): Promise<void> {
+    this.cluster.advance(nowMs);
+    for (let i = 0; i < nodes; i++) await this.provider.create(this.pool);
+    for (const node of this.cluster.nodeList()) node.status!.ready = true;
+    this.service.spec.replicas = replicas;
+    for (let i = 0; i < replicas; i++) this.cluster.create(newReplica(this.service, this.random));
+    const placed = this.schedule();
+    for (const r of this.cluster.replicaList()) if (r.spec.nodeName) this.cluster.bind(r.metadata.name, r.spec.nodeName, true);
+    if (placed < replicas) throw new Error(`tide: ${replicas - placed} starting replicas found no room on ${nodes} nodes`);
+    this.scaler = new ServiceAutoscaler(nowMs, replicas);
+  }
+
+  async tick(nowMs: number, demandRps: number): Promise<void> {
+    this.autoscale(nowMs, demandRps);
+    this.serviceController();
+    this.drainController();
+    if (this.cluster.replicaList().some((r) => !r.spec.nodeName)) this.schedule();
+    this.consolidate(nowMs);
+    await this.nodeAutoscaler(nowMs);
+  }
+
+  private count(reason: string): void {
+    this.events.set(reason, (this.events.get(reason) ?? 0) + 1);
+  }
+
+  private autoscale(nowMs: number, demandRps: number): void {
+    const ready = this.cluster.readyCount();
+    const decision = this.scaler.observe(this.policy, { atMs: nowMs, requests: { replicas: ready, perSecond: demandRps } }, this.service.spec.replicas);
+    if (!decision || decision.desired === this.service.spec.replicas) return;
+    this.service.spec.replicas = decision.desired;
+    this.count(decision.reason);
+    this.cluster.version++;
+  }
+
+  private serviceController(): void {
+    if (this.seen.plan === this.cluster.version) return;
+    const plan = planService(this.service, replicasOf(this.cluster, this.service), this.random);
+    for (const r of plan.terminate) this.cluster.terminate(r.metadata.name);
+    for (const r of [...plan.create, ...plan.replace]) this.cluster.create(r);
+    if (plan.completed.length > 0) this.count('Moved');
+    this.seen.plan = this.cluster.version;
+  }
+
+  /** Places every unplaced replica it can; the rest carry the scheduler's reason. Returns how many were placed. */
+  private schedule(): number {
+    if (this.seen.schedule === this.cluster.version) return 0;
+    const replicas = this.cluster.replicaList();
+    const unplaced = replicas.filter((r) => !r.spec.nodeName);
+    const result = scheduleBatch(nodeInfos(this.cluster.nodeList(), replicas), unplaced.map(toPending));
+    for (const b of result.bindings) this.cluster.bind(b.replica.name, b.node);
+    for (const u of result.unschedulable) this.cluster.markUnschedulable(u.replica.name, u.summary);
+    this.seen.schedule = this.cluster.version;
+    return result.bindings.length;
+  }
+
+  private drainController(): void {
+    const replicas = this.cluster.replicaList();
+    for (const node of this.cluster.nodeList()) {
+      const drain = node.spec.drain;
+      if (!drain) continue;
+      const progress = drainProgress(node, replicas);
+      if (progress.empty) {
+        delete node.spec.drain;
+        this.count('Consolidated');
+        this.cluster.version++;
+        continue;
+      }
+      for (const item of movesToStart(progress, drain.reason)) {
+        const old = this.cluster.replicas.get(item.replica)!;
+        if (this.cluster.create(replacementFor(this.service, old, drain.reason, node.metadata.name))) this.count('Moving');
+      }
+    }
+  }
+
+  /** The consolidation loop: every 2 s, a node must stay the candidate for the delay before it is marked. */
+  private consolidate(nowMs: number): void {
+    if (nowMs - this.lastConsolidationMs < CONSOLIDATION_PERIOD_MS) return;
+    this.lastConsolidationMs = nowMs;
+    const nodes = this.cluster.nodeList();
+    const active = nodes.find((n) => n.spec.drain?.reason === 'Consolidation');
+    if (active) return this.watchConsolidation(active);
+    if (this.seen.consolidation === this.cluster.version && !this.consolidation) return;
+    this.seen.consolidation = this.cluster.version;
+    const found = findConsolidation(nodes, this.cluster.replicaList(), [this.service]);
+    if (!found) return void (this.consolidation = undefined);
+    if (this.consolidation?.node !== found.node) return void (this.consolidation = { node: found.node, since: nowMs });
+    if (nowMs - this.consolidation.since < this.settings.consolidationDelayS * 1000) return;
+    this.consolidation = undefined;
+    this.cluster.nodes.get(found.node)!.node.spec.drain = { reason: 'Consolidation', startedAt: iso(nowMs) };
+    this.count('Consolidating');
+    this.cluster.version++;
+  }
+
+  private watchConsolidation(node: Node): void {
+    if (!consolidationCancelled(true, this.cluster.replicaList())) return;
+    delete node.spec.drain;
+    this.count('ConsolidationCancelled');
+    this.cluster.version++;
+  }
+
+  private async nodeAutoscaler(nowMs: number): Promise<void> {
+    const made = await this.provider.list(this.pool.name);
+    const nodes = this.cluster.nodeList();
+    const booting = nodes.filter((n) => !n.status?.ready).length;
+    const replicas = this.cluster.replicaList();
+    const stuck = replicas.filter((r) => !r.spec.nodeName && r.status?.unschedulable);
+    if (stuck.length > 0 && this.seen.scaleUp !== this.cluster.version) {
+      this.seen.scaleUp = this.cluster.version;
+      const plan = planScaleUp({ pool: this.pool, nodes: nodeInfos(nodes, replicas), poolSize: made.length, booting, pending: stuck.map(toPending) });
+      this.record(plan.events);
+      for (let i = 0; i < plan.add; i++) await this.provider.create(this.pool);
+    }
+    this.emptySince = trackEmpty(this.emptySince, nodes, replicas, nowMs);
+    if (this.emptySince.size === 0) return;
+    const ready = nodes.filter((n) => n.status?.ready);
+    const plan = planScaleDown({ pool: this.pool, nodes: ready, replicas, booting, emptySince: this.emptySince, nowMs, delayMs: this.settings.nodeScaleDownDelayS * 1000 });
+    this.record(plan.events);
+    for (const name of plan.remove) await this.provider.delete(name);
+  }
+
+  private record(events: NodeEvent[]): void {
+    for (const e of events) this.count(e.reason);
+  }
+}
