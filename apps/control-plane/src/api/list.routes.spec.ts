@@ -29,7 +29,7 @@ describe('list routes on the cache', { timeout: 60_000 }, () => {
   });
 
   const get = async <T>(path: string): Promise<T> => {
-    const response = await fetch(api.base + path);
+    const response = await api.fetch(path);
     assert.equal(response.status, 200, `${path}: ${response.status} ${await response.clone().text()}`);
     return (await response.json()) as T;
   };
