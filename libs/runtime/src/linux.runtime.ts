@@ -6,29 +6,40 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { linuxSys } from '@tide/syscall';
-import { CgroupManager, ContainerCgroup, detectCgroups } from './cgroups/cgroup';
+import { detectCgroups } from './cgroups/cgroup';
+import { CgroupManager, ContainerCgroup } from './cgroups/cgroup.types';
+import { imageOf, initConfig } from './container/container.config';
 import { ContainerState, ContainerStateFiles, exitFromState, exitToState } from './container/container.state';
 import { RawExit, WaitingInit } from './container/launch';
 import { ProcessHandle, processStartTime, sleep } from './container/process';
 import { WarmCgroups } from './container/warm.cgroup';
 import { WarmPool } from './container/warm.pool';
 import { SpareWorker } from './container/spare.worker';
-import { StartTrace, StartTraceRecord } from './container/start.trace';
+import { StartTrace, StartTraceRecord } from './init/start.trace';
 import { startExec } from './exec/exec.session';
-import { ImageStore, ResolvedImage } from './image/image.store';
+import { ImageResolver, ImageStore } from './image/image.store';
 import { InitConfig, namespacesFor } from './init/init.config';
 import { BridgeSettings } from './network/bridge.settings';
-import { BridgeAttacher, PreparedNetwork } from './network/container.network';
+import { BridgeAttacher, NetworkAttacher, PreparedNetwork } from './network/container.network';
 import {
   ContainerExitStatus, ContainerInfo, ContainerRuntime, ContainerSpec, ContainerUsage, ExecOptions, ExecSession, NetworkMode,
   RuntimeError,
 } from './runtime.types';
-import { OverlaySnapshotter } from './snapshot/overlay.snapshotter';
+import { OverlaySnapshotter, Snapshotter } from './snapshot/overlay.snapshotter';
 
 export interface LinuxRuntimeOptions {
   stateDir: string;
+  /** The image store's directory (the default `images`). */
   imageDir: string;
+  // The collaborators, each made from the directories above unless given (tests may pass fakes).
+  /** Default: this machine's cgroup version (detectCgroups). */
   cgroups?: CgroupManager;
+  /** Default: an ImageStore over `imageDir`. */
+  images?: ImageResolver;
+  /** Default: an OverlaySnapshotter under `STATE/containers`. */
+  snapshots?: Snapshotter;
+  /** Default: a BridgeAttacher over `bridge`, with its addresses under `STATE/network`. */
+  network?: NetworkAttacher;
   /** The node's bridge network, for containers with network 'bridge'. A function because the agent
    *  learns its pod CIDR only when it registers, after creating the runtime (and adopting containers):
    *  until then it answers undefined, and bridge containers fail to start with a message saying why. */
@@ -50,16 +61,15 @@ interface Tracked {
   exited: Promise<ContainerExitStatus>;
 }
 
-const DEFAULT_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 /** Ids become path components and cgroup names. */
 const VALID_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
 
 export class LinuxRuntime implements ContainerRuntime {
-  private readonly images: ImageStore;
-  private readonly snapshots: OverlaySnapshotter;
+  private readonly images: ImageResolver;
+  private readonly snapshots: Snapshotter;
   private readonly states: ContainerStateFiles;
   private readonly cgroups: CgroupManager;
-  private readonly network: BridgeAttacher;
+  private readonly network: NetworkAttacher;
   private readonly tracked = new Map<string, Tracked>();
   private readonly pool: WarmPool;
   private readonly warmCgroups: WarmCgroups;
@@ -71,11 +81,11 @@ export class LinuxRuntime implements ContainerRuntime {
   constructor(options: LinuxRuntimeOptions) {
     this.onStartTrace = options.onStartTrace;
     const containersDir = path.join(options.stateDir, 'containers');
-    this.images = new ImageStore(options.imageDir);
-    this.snapshots = new OverlaySnapshotter(containersDir);
+    this.images = options.images ?? new ImageStore(options.imageDir);
+    this.snapshots = options.snapshots ?? new OverlaySnapshotter(containersDir);
     this.states = new ContainerStateFiles(containersDir);
     this.cgroups = options.cgroups ?? detectCgroups();
-    this.network = new BridgeAttacher(options.stateDir, options.bridge ?? (() => undefined));
+    this.network = options.network ?? new BridgeAttacher(options.stateDir, options.bridge ?? (() => undefined));
     this.warmCgroups = new WarmCgroups(this.cgroups);
     this.stageDir = path.join(options.stateDir, 'stage');
     fs.mkdirSync(this.stageDir, { recursive: true });
@@ -93,7 +103,7 @@ export class LinuxRuntime implements ContainerRuntime {
     }
     // A directory without state.json is what an agent killed in the middle of a start leaves behind.
     if (fs.existsSync(this.states.dir(spec.id))) await this.remove(spec.id);
-    const image = spec.rootfsLayers ? this.explicitLayers(spec) : await this.images.resolve(spec.image);
+    const image = await imageOf(spec, this.images);
     const logPath = spec.logPath ?? this.states.logPath(spec.id);
     const config = initConfig(spec, image, logPath);
     trace?.mark('runtime: image resolved, config made');
@@ -138,17 +148,6 @@ export class LinuxRuntime implements ContainerRuntime {
       this.pool.refillSoon();
       if (!pooled) setImmediate(() => this.spareWorker.refill());
     }
-  }
-
-  /** A build step's root: layers of this node's store only, so a spec cannot mount any host directory. */
-  private explicitLayers(spec: ContainerSpec): ResolvedImage {
-    const layers = spec.rootfsLayers ?? [];
-    const store = path.join(this.images.imageDir, 'layers') + path.sep;
-    const outside = layers.find((dir) => !path.resolve(dir).startsWith(store));
-    if (layers.length === 0 || outside !== undefined) {
-      throw new RuntimeError('InvalidSpec', `rootfsLayers must be layers of the image store ${store}${outside ? ` (not ${outside})` : ''}`);
-    }
-    return { ref: spec.image, layerDirs: layers, config: { env: {} } };
   }
 
   /** Keeps inits for this network mode booted in the pool and resolves once they are (the pool warms
@@ -301,7 +300,7 @@ export class LinuxRuntime implements ContainerRuntime {
     if (tracked.info.exit || !tracked.process) throw new RuntimeError('NotFound', `container ${id} is not running`);
     if (options.argv.length === 0) throw new RuntimeError('InvalidSpec', 'exec needs a command');
     const spec = tracked.info.spec;
-    const image = spec.rootfsLayers ? this.explicitLayers(spec) : await this.images.resolve(spec.image);
+    const image = await imageOf(spec, this.images);
     const base = initConfig({ ...spec, argv: options.argv }, image, tracked.info.logPath);
     const env = new Map(base.env.map((e) => [e.slice(0, e.indexOf('=')), e] as const));
     for (const [key, value] of Object.entries(options.env ?? {})) env.set(key, `${key}=${value}`);
@@ -329,20 +328,4 @@ async function allSettled<A, B, C>(a: Promise<A>, b: Promise<B>, c: Promise<C>):
   const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (failure) throw failure.reason;
   return results.map((r) => (r as PromiseFulfilledResult<unknown>).value) as [A, B, C];
-}
-
-/** The init's instructions: argv and env from the spec over the image's defaults. */
-function initConfig(spec: ContainerSpec, image: ResolvedImage, logPath: string): Omit<InitConfig, 'rootfs'> {
-  const argv = spec.argv.length > 0 ? spec.argv : [...(image.config.entrypoint ?? []), ...(image.config.cmd ?? [])];
-  if (argv.length === 0) throw new RuntimeError('InvalidSpec', `no command given and image ${spec.image} has none`);
-  const env = { ...image.config.env, ...spec.env, HOSTNAME: spec.hostname };
-  const envList = Object.entries(env).map(([k, v]) => `${k}=${v}`);
-  if (!('PATH' in env)) envList.unshift(DEFAULT_PATH);
-  // The spec's user wins over the image's USER.
-  const user = spec.user ?? image.config.user;
-  return {
-    hostname: spec.hostname, logPath, argv, env: envList, workingDir: spec.workingDir ?? image.config.workingDir ?? '/',
-    ...(user ? { user } : {}),
-    ...(spec.readOnlyRootFilesystem ? { readOnlyRootFilesystem: true } : {}),
-  };
 }

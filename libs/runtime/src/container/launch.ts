@@ -6,7 +6,6 @@
  * report its status. A cold start spawns a WaitingInit and starts it at once; the warm pool keeps a
  * few spawned ahead of time.
  */
-import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { linuxSys } from '@tide/syscall';
 import { InitConfig, StartWorkerData } from '../init/init.config';
@@ -14,10 +13,8 @@ import { RuntimeError } from '../runtime.types';
 import { InitPipes } from './init.pipes';
 import { ProcessHandle, processStartTime } from './process';
 import type { SpareWorker } from './spare.worker';
-import { StartMark, StartTrace } from './start.trace';
-
-export const INIT_SCRIPT = path.join(__dirname, '../init/container-init.js');
-export const START_WORKER = path.join(__dirname, 'start.worker.js');
+import { INIT_SCRIPT, START_WORKER } from './start.paths';
+import { StartMark, StartTrace } from '../init/start.trace';
 
 export interface RawExit {
   code: number | null;

@@ -15,7 +15,7 @@ import { spawn } from 'node:child_process';
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { linuxSys } from '@tide/syscall';
 import { CONFIG_FD, StartWorkerData } from '../init/init.config';
-import { StartMark, StartTrace } from './start.trace';
+import { StartMark, StartTrace } from '../init/start.trace';
 
 type Command = { type: 'claim'; config: string; trace?: boolean };
 

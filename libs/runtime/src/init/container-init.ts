@@ -7,7 +7,7 @@
  * its cgroup ("go") and execs the user's command, which thereby becomes PID 1.
  */
 import * as fs from 'node:fs';
-import { StartTrace, monotonicMs } from '../container/start.trace';
+import { StartTrace, monotonicMs } from './start.trace';
 import { PR_SET_PDEATHSIG, SIGKILL, Sys, linuxSys } from '@tide/syscall';
 import { CONFIG_FD, GO_FD, InitConfig, READY_BYTE, STATUS_FD } from './init.config';
 import { dropCleanFilePages } from './clean-pages';
