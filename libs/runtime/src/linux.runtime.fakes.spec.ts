@@ -111,7 +111,8 @@ describe('LinuxRuntime with injected collaborators', { skip: !canRun && 'needs r
       await assert.rejects(runtime.start(spec('fake-b')), (e: unknown) => e instanceof RuntimeError && e.code === 'StartFailed' && /no space left/.test(e.message));
       assert.deepEqual(snapshots.prepared, ['fake-b']);
       assert.deepEqual(network.calls, ['prepare fake-b', 'release fake-b'], 'the address is given back; nothing was attached');
-      assert.deepEqual(cgroups.calls, ['create fake-b', 'destroy fake-b'], 'no process ever joined the group');
+      assert.equal(cgroups.calls.some((call) => call.startsWith('addProcess')), false, 'no process joined a group');
+      assert.ok(cgroups.calls.includes('destroy fake-b'), 'whatever group there is goes');
       assert.equal(fs.existsSync(path.join(dir, 'state/containers/fake-b/state.json')), false);
       assert.deepEqual(await runtime.list(), []);
     } finally {

@@ -113,32 +113,35 @@ export class LinuxRuntime implements ContainerRuntime {
     let init = pooled ?? new WaitingInit(namespaces, this.stageDir, this.spareWorker);
     trace?.mark(pooled ? 'runtime: init taken from the pool' : init.fromSpare ? 'runtime: spare worker told to spawn' : 'runtime: new Worker() returned');
     let cgroup: ContainerCgroup | undefined;
+    // Made while the init builds the root, after the config has gone out: the pid must be in it only
+    // at "go". Once per start, also when a lost init is replaced.
+    let claim: Promise<ContainerCgroup> | undefined;
+    const cgroupOnce = () => (claim ??= this.warmCgroups.claim(init, spec.id, spec.limits).then((made) => (cgroup = made)));
     try {
       const network = spec.network === 'bridge' ? this.network.prepare(spec.id, spec.hostname, path.join(this.states.dir(spec.id), 'etc')) : undefined;
-      const [rootfs, created] = await allSettled(
-        this.snapshots.prepare(spec.id, image.layerDirs),
-        this.warmCgroups.claim(init, spec.id, spec.limits),
-        mkdirp(path.dirname(logPath)),
-      );
-      cgroup = created;
-      trace?.mark('runtime: dirs and cgroup with limits ready');
+      // The overlay's directories and the log's must exist before the init reads its config.
+      const rootfs = await this.snapshots.prepare(spec.id, image.layerDirs);
+      fs.mkdirSync(path.dirname(logPath), { recursive: true });
+      trace?.mark('runtime: dirs ready');
       const full: InitConfig = { ...config, rootfs, ...(network ? { bindFiles: network.bindFiles } : {}) };
-      let launch = init.start(full, (process) => this.joined(spec, cgroup!, process, network), trace);
+      const onSpawned = (process: ProcessHandle) => this.joined(spec, cgroupOnce, process, network, trace);
+      let launch = init.start(full, onSpawned, trace);
       const process = await launch.started.catch(async (error: Error) => {
         if (!init.lost) throw error;
         // The init died before "go" without a word: killed while it waited in the pool, say. None
         // of the user's code ran: go on once with a cold init, which joins the cgroup at "go".
         await init.discard();
         init = new WaitingInit(namespaces, this.stageDir);
-        launch = init.start(full, (process) => this.joined(spec, cgroup!, process, network), trace);
+        launch = init.start(full, onSpawned, trace);
         return launch.started;
       });
       if (trace) this.onStartTrace?.({ id: spec.id, warm: pooled !== undefined, marks: trace.marks });
-      return this.track(spec, process, cgroup, launch.exited).info;
+      return this.track(spec, process, cgroup!, launch.exited).info;
     } catch (error) {
       // Undo in reverse: the init is killed (by the launcher, or here if it was never started); once
       // it is gone the cgroup can go, also one whose creation failed half-way.
       await init.discard();
+      await claim?.catch(() => undefined); // not destroyed while still being made
       await (cgroup ?? this.cgroupOf(spec.id))?.destroy().catch(() => undefined);
       await this.network.release(spec.id).catch(() => undefined);
       this.states.remove(spec.id);
@@ -171,9 +174,16 @@ export class LinuxRuntime implements ContainerRuntime {
     return this.warmCgroups.sweep();
   }
 
-  /** Between spawn and "go": the init joins its cgroup, gets its network and is recorded, before the user's code runs. */
-  private async joined(spec: ContainerSpec, cgroup: ContainerCgroup, process: ProcessHandle, network?: PreparedNetwork): Promise<void> {
-    await Promise.all([cgroup.addProcess(process.pid), network && this.network.attach(process.pid, network)]);
+  /** Between spawn and "go": the init joins its cgroup (made now, with its limits), gets its network
+   *  and is recorded, before the user's code runs. */
+  private async joined(
+    spec: ContainerSpec, cgroupOnce: () => Promise<ContainerCgroup>, process: ProcessHandle, network?: PreparedNetwork, trace?: StartTrace,
+  ): Promise<void> {
+    const joining = cgroupOnce().then((cgroup) => {
+      trace?.mark('runtime: cgroup with limits ready');
+      return cgroup.addProcess(process.pid);
+    });
+    await Promise.all([joining, network && this.network.attach(process.pid, network)]);
     const pidStartTime = processStartTime(process.pid);
     if (pidStartTime === undefined) throw new Error('the container init exited before it could start the command');
     this.states.write(spec.id, {
@@ -316,16 +326,4 @@ export class LinuxRuntime implements ContainerRuntime {
   private cgroupOf(id: string): ContainerCgroup | undefined {
     return this.cgroups.open(id) ?? undefined;
   }
-}
-
-async function mkdirp(dir: string): Promise<void> {
-  fs.mkdirSync(dir, { recursive: true });
-}
-
-/** Awaits every promise, then throws the first failure: nothing is undone while still being made. */
-async function allSettled<A, B, C>(a: Promise<A>, b: Promise<B>, c: Promise<C>): Promise<[A, B, C]> {
-  const results = await Promise.allSettled([a, b, c]);
-  const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-  if (failure) throw failure.reason;
-  return results.map((r) => (r as PromiseFulfilledResult<unknown>).value) as [A, B, C];
 }

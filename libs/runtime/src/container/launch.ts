@@ -1,8 +1,8 @@
 /**
  * Drives one start worker (start.worker.ts): the worker unshares the namespaces and spawns the init,
- * which boots and waits for its config. `start` hands it a container: we send the config, let the
- * caller put the pid in its cgroup and record it (while the init builds the root), say "go", and
- * learn whether the user's command was exec'd. The worker then stays until the container exits, to
+ * which boots and waits for its config. `start` hands it a container: we write the config into the
+ * init's control pipe, let the caller make the cgroup, put the pid in it and record it (while the
+ * init builds the root), say "go", and learn whether the user's command was exec'd. The worker then stays until the container exits, to
  * report its status. A cold start spawns a WaitingInit and starts it at once; the warm pool keeps a
  * few spawned ahead of time.
  */
@@ -82,13 +82,7 @@ export class WaitingInit {
     void this.pipes.verdict.then((text) => this.onVerdict(text));
     this.worker.on('error', (error) => this.fail(error.message));
     // The worker ends after reporting the exit, or on its own when it failed before spawning.
-    this.worker.on('exit', () => {
-      this.fail('the start worker ended before the container started');
-      if (!this.settledWell()) this.handle?.close(); // after a successful start the runtime owns the pidfd
-      this.pipes.close();
-      void this.exitReported({ code: null, signal: null });
-      this.workerGone.resolve();
-    });
+    this.worker.on('exit', () => void this.workerEnded());
     this.worker.on('message', (message: WorkerMessage) => this.onMessage(message));
     // A waiting init must not keep the agent's event loop alive; start() takes it back. After the
     // listeners: adding a 'message' listener refs the worker's port again.
@@ -132,8 +126,9 @@ export class WaitingInit {
     this.keepAlive();
     this.onSpawned = onSpawned;
     this.trace = trace;
-    trace?.mark('runtime: config sent to the worker');
-    this.worker.postMessage({ type: 'claim', config: JSON.stringify(trace ? { ...config, trace: true } : config), trace: trace !== undefined });
+    // Straight into the init's control pipe: no hop through the worker's thread.
+    this.pipes.sendConfig(JSON.stringify(trace ? { ...config, trace: true } : config));
+    trace?.mark('runtime: config written');
     if (this.handle && !this.failed) this.runOnSpawned(this.handle);
     return { started: this.startResult.promise, exited: this.exit.promise };
   }
@@ -194,6 +189,22 @@ export class WaitingInit {
   private async exitReported(exit: RawExit): Promise<void> {
     await Promise.all([this.pendingSpawn, this.pipes.verdict]);
     this.exit.resolve(exit);
+  }
+
+  private async workerEnded(): Promise<void> {
+    // After "go" the status pipe decides. A command that ends at once can take its worker along
+    // before this thread has read the pipe's EOF (on a busy machine both wait in the same poll):
+    // the verdict settles the start first, and no trace marks will come any more.
+    if (this.goSent) {
+      await this.pipes.verdict;
+      this.traceMarks.resolve();
+      await this.startResult.promise.catch(() => undefined);
+    }
+    this.fail('the start worker ended before the container started');
+    if (!this.settledWell()) this.handle?.close(); // after a successful start the runtime owns the pidfd
+    this.pipes.close();
+    void this.exitReported({ code: null, signal: null });
+    this.workerGone.resolve();
   }
 
   private runOnSpawned(handle: ProcessHandle): void {
