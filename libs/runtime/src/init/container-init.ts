@@ -87,6 +87,14 @@ function redirectOutput(sys: Sys, logPath: string): void {
   fs.closeSync(fd);
 }
 
+/** stdin was the host's /dev/null (spawned with 'ignore'): the container's own replaces it, so
+ *  that no fd of the workload refers to a host mount but the log (CVE-2024-21626 class). */
+function containerStdin(sys: Sys): void {
+  const fd = fs.openSync('/dev/null', 'r');
+  sys.dup2(fd, 0);
+  fs.closeSync(fd);
+}
+
 /** Blocks until the agent's byte on GO_FD. libuv hands the child a non-blocking socket: make it blocking. */
 function waitForGo(): void {
   linuxSys().setNonblocking(GO_FD, false);
@@ -112,6 +120,7 @@ function main(): void {
     redirectOutput(sys, config.logPath);
     trace.mark('init: log opened');
     prepareRoot(sys, config, stage);
+    containerStdin(sys);
     trace.mark('init: root built (ROOT_STEPS)');
     // User, capabilities, no_new_privs (user-process.ts): before "go", which then leaves only execve.
     const prepared = prepareUserProcess(sys, config);
