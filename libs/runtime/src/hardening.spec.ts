@@ -2,11 +2,14 @@
  * Issue 14's container hardening on the real kernel, seen from inside containers: the default
  * seccomp filter (and Unconfined as the control that shows the probe can tell), the host's node
  * binary out of reach through /proc/PID/exe (CVE-2019-5736), no host fd and no working dir outside
- * the root (CVE-2024-21626). Needs root and gcc. Every container is removed in the after hook.
+ * the root (CVE-2024-21626), layers and upperdirs out of other users' reach (CVE-2021-41091).
+ * Needs root, gcc and setpriv. Every container is removed in the after hook.
  */
 import { after, before, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { ensureNodeImage } from './image/node.image';
 import { ExecSession } from './runtime.types';
 import { RuntimeFixture } from './testing/runtime.fixture';
@@ -116,6 +119,33 @@ describe('container hardening', { timeout: 600_000 }, () => {
       await f.runtime.wait(spec.id);
       const log = await f.logOf(spec.id, /$/);
       assert.doesNotMatch(log, /unreachable/, `fd ${fd}: ${log}`);
+    }
+  });
+
+  it('keeps layers and upperdirs, setuid binaries included, out of other host users\' reach', async () => {
+    fs.chmodSync(f.dir, 0o755); // as a state dir under /var/lib would be: only Tide's own modes stand in the way
+    await f.imageWith('suid:1', { 'usr/bin/suid-sh': { body: fs.readFileSync('/bin/busybox'), mode: 0o4755 } });
+    const spec = f.spec('suid', 'cp /bin/busybox /upper-suid && chmod 4755 /upper-suid && echo READY; sleep 3600', { image: 'suid:1' });
+    await f.start(spec);
+    await f.logOf(spec.id, /READY/);
+    const layersDir = path.join(f.imageDir, 'layers/sha256');
+    const inLayer = fs.readdirSync(layersDir).map((hex) => path.join(layersDir, hex, 'usr/bin/suid-sh')).find((file) => fs.existsSync(file));
+    const containerDir = path.join(f.dir, 'state/containers', spec.id);
+    const inUpper = path.join(containerDir, 'upper/upper-suid');
+    assert.ok(inLayer, 'the setuid binary is in a layer');
+    for (const file of [inLayer, inUpper]) assert.equal(fs.statSync(file).mode & 0o4000, 0o4000, `${file} is setuid`);
+    for (const file of [inLayer, inUpper]) {
+      const run = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', '--', file, 'id', '-u'], { encoding: 'utf8' });
+      assert.notEqual(run.status, 0, `nobody ran ${file}: ${run.stdout}`);
+      assert.match(run.stderr, /Permission denied/, run.stderr);
+      const list = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', '--', 'ls', path.dirname(file)], { encoding: 'utf8' });
+      assert.notEqual(list.status, 0, `nobody listed ${path.dirname(file)}: ${list.stdout}`);
+    }
+    for (const dir of [path.join(f.dir, 'state'), path.join(f.dir, 'state/containers'), containerDir, f.imageDir]) {
+      assert.equal(fs.statSync(dir).mode & 0o777, 0o700, dir);
+    }
+    for (const file of [path.join(containerDir, 'state.json'), path.join(containerDir, 'log')]) {
+      assert.equal(fs.statSync(file).mode & 0o777, 0o600, file);
     }
   });
 

@@ -17,6 +17,7 @@ import { StartTrace, StartTraceRecord } from './container/start.trace';
 import { startExec } from './exec/exec.session';
 import { ImageStore, ResolvedImage } from './image/image.store';
 import { InitConfig, namespacesFor } from './init/init.config';
+import { makePrivateDir } from './isolation/private.files';
 import { precompileSeccomp, seccompConfig } from './isolation/seccomp';
 import { BridgeSettings } from './network/bridge.settings';
 import { BridgeAttacher, PreparedNetwork } from './network/container.network';
@@ -79,7 +80,8 @@ export class LinuxRuntime implements ContainerRuntime {
     this.network = new BridgeAttacher(options.stateDir, options.bridge ?? (() => undefined));
     this.warmCgroups = new WarmCgroups(this.cgroups);
     this.stageDir = path.join(options.stateDir, 'stage');
-    fs.mkdirSync(this.stageDir, { recursive: true });
+    // Not readable or traversable by other users: they lead to layers and upperdirs (private.files.ts).
+    for (const dir of [options.stateDir, containersDir, this.stageDir, options.imageDir]) makePrivateDir(dir);
     this.spareWorker = new SpareWorker(this.stageDir);
     this.pool = new WarmPool(options.warmPool ?? DEFAULT_WARM_POOL, (namespaces) => this.warmCgroups.joinAhead(new WaitingInit(namespaces, this.stageDir)));
     if (this.pool.size > 0) void this.warmCgroups.sweep();

@@ -81,7 +81,7 @@ function sendTrace(config: InitConfig, trace: StartTrace): void {
 /** The container's stdout and stderr: its log file, opened before pivot_root hides the host's paths.
  *  A file, not a pipe: the container keeps writing its log while no agent runs. */
 function redirectOutput(sys: Sys, logPath: string): void {
-  const fd = fs.openSync(logPath, 'a');
+  const fd = fs.openSync(logPath, 'a', 0o600);
   sys.dup2(fd, 1);
   sys.dup2(fd, 2);
   fs.closeSync(fd);
