@@ -10,7 +10,9 @@
  * Then bursts of N concurrent starts (no refill wait in between) for tide_warm and runc; the CPU
  * time per start (pool refill included) from the cgroup everything runs in (start/bench.cgroup.ts).
  * Options: --iterations N (20), --burst N (10), --bursts N (3), --pool N (the agent's default),
- * --breakdown (medians of each step's timestamp, cold and warm), --json. Needs root.
+ * --breakdown (medians of each step's timestamp, cold and warm), --unconfined (Tide without its
+ * seccomp filter, which it installs by default; the runc reference never has one), --json. Needs root.
+ * `seccomp_install_us` and `seccomp_compile_ms` are the filter's own costs (start/seccomp.cost.ts).
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -20,9 +22,13 @@ import { BenchCgroup } from './start/bench.cgroup';
 import { Breakdown, medianSteps, printBreakdown } from './start/breakdown';
 import { Contestant, Workload, runcRunContestant, runcStartOnlyContestant, tideContestant } from './start/contestant';
 import { RuncReference } from './start/runc.reference';
+import { SeccompCost, measureSeccompCost } from './start/seccomp.cost';
 import { mean, p50, p99, ratioP50 } from './start/stats';
 
-const WORK: Workload = { argv: ['sleep', '3600'], limits: { cpuMillis: 500, memoryBytes: 64 * 2 ** 20, pids: 1024 } };
+const WORK: Workload = {
+  argv: ['sleep', '3600'], limits: { cpuMillis: 500, memoryBytes: 64 * 2 ** 20, pids: 1024 },
+  ...(process.argv.includes('--unconfined') ? { seccompProfile: 'Unconfined' as const } : {}),
+};
 const SETTLE_MS = 100;
 
 function option(name: string, fallback: number): number {
@@ -160,7 +166,7 @@ async function main(): Promise<void> {
       for (let i = 0; i < iterations; i++) for (const c of i % 2 === 0 ? traced : [...traced].reverse()) await measure(c, `bench-traced-${c.name}-${i}`, group);
     }
   });
-  report({ iterations, burstSize, bursts, pool, json, seq, burstMs, burstCpu, traces: breakdown ? traces : undefined });
+  report({ iterations, burstSize, bursts, pool, json, seq, burstMs, burstCpu, traces: breakdown ? traces : undefined, seccomp: measureSeccompCost() });
 }
 
 interface Results {
@@ -173,6 +179,7 @@ interface Results {
   burstMs: Map<string, number[]>;
   burstCpu: Map<string, number[]>;
   traces?: StartTraceRecord[];
+  seccomp: SeccompCost;
 }
 
 function report(r: Results): void {
@@ -199,6 +206,8 @@ function report(r: Results): void {
     tide_cpu_ms_per_start: mean(cpu('tide_warm')), tide_cold_cpu_ms_per_start: mean(cpu('tide_cold')),
     runc_cpu_ms_per_start: mean(cpu('runc')),
     tide_burst_cpu_ms_per_start: mean(r.burstCpu.get('tide_warm')!), runc_burst_cpu_ms_per_start: mean(r.burstCpu.get('runc')!),
+    seccomp: WORK.seccompProfile ?? 'RuntimeDefault',
+    seccomp_install_us: r.seccomp.installUs, seccomp_compile_ms: r.seccomp.compileMs,
     ...(steps ? { breakdown_ms: steps } : {}),
   };
   console.log(r.json ? JSON.stringify(result) : result);

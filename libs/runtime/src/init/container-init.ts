@@ -122,9 +122,9 @@ function main(): void {
     prepareRoot(sys, config, stage);
     containerStdin(sys);
     trace.mark('init: root built (ROOT_STEPS)');
-    // User, capabilities, no_new_privs (user-process.ts): before "go", which then leaves only execve.
+    // User, capabilities, no_new_privs, seccomp (user-process.ts): before "go", which then leaves only execve.
     const prepared = prepareUserProcess(sys, config);
-    trace.mark('init: user, capabilities, no_new_privs set');
+    trace.mark('init: user, capabilities, no_new_privs, seccomp set');
     waitForGo();
     trace.mark('init: go received');
     sendTrace(config, trace);
