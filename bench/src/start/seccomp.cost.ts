@@ -5,6 +5,7 @@
  * an init would pay it (cold JIT); the median of a few processes.
  */
 import { spawnSync } from 'node:child_process';
+import * as path from 'node:path';
 import { p50 } from './stats';
 
 export interface SeccompCost {
@@ -17,8 +18,8 @@ export interface SeccompCost {
 const PROCESSES = 7;
 
 const SCRIPT = `
-const { linuxSys, PR_SET_NO_NEW_PRIVS } = require(process.argv[1]);
-const { seccompProgramFor } = require(process.argv[2]);
+const { linuxSys, PR_SET_NO_NEW_PRIVS } = require('@tide/syscall');
+const { seccompProgramFor } = require('@tide/runtime');
 const sys = linuxSys();
 let t = process.hrtime.bigint();
 const program = Buffer.from(seccompProgramFor('RuntimeDefault'), 'base64');
@@ -33,7 +34,8 @@ console.log(JSON.stringify({ compileMs, installUs }));
 export function measureSeccompCost(): SeccompCost {
   const samples: SeccompCost[] = [];
   for (let i = 0; i < PROCESSES; i++) {
-    const run = spawnSync(process.execPath, ['-e', SCRIPT, require.resolve('@tide/syscall'), require.resolve('@tide/runtime')], { encoding: 'utf8' });
+    // From the workspace's root, where `node -e` finds the @tide packages (bench/dist/start → root).
+    const run = spawnSync(process.execPath, ['-e', SCRIPT], { encoding: 'utf8', cwd: path.resolve(__dirname, '../../..') });
     if (run.status !== 0) throw new Error(`measuring the seccomp filter failed: ${run.stderr}`);
     samples.push(JSON.parse(run.stdout.trim().split('\n').at(-1)!) as SeccompCost);
   }
