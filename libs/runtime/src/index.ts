@@ -16,3 +16,4 @@ export { readTar, TarEntry, TarHeader, TarEntryType, TarError } from './image/ta
 export { ByteSource } from './image/tar/byte.source';
 export { readSmallFile } from './cgroups/cgroup.read';
 export { seccompProgramFor } from './isolation/seccomp';
+export { ociSeccompProfile } from './isolation/seccomp.oci';
