@@ -12,7 +12,7 @@ import { PR_SET_PDEATHSIG, SIGKILL, Sys, linuxSys } from '@tide/syscall';
 import { CONFIG_FD, GO_FD, InitConfig, READY_BYTE, STATUS_FD } from './init.config';
 import { dropCleanFilePages } from './clean-pages';
 import { prepareRoot, prepareStage } from './init.steps';
-import { execPrepared, prepareUserProcess } from './user-process';
+import { execPrepared, prepareUserProcess, warmUpUserProcess } from './user-process';
 
 /** Thrown when the agent closed a pipe instead of writing to it: exit quietly, nobody is listening. */
 class AgentGone extends Error {}
@@ -44,7 +44,10 @@ function waitForConfig(sys: Sys, trace: StartTrace): InitConfig {
   sys.setNonblocking(CONFIG_FD, false); // libuv hands the child non-blocking sockets
   // Pooled (no config waiting yet): time to make the final execve cheaper (clean-pages.ts). A cold
   // init's config is there already: it goes on at once.
-  if (!sys.pollReadable(CONFIG_FD, 0)) dropCleanFilePages(sys);
+  if (!sys.pollReadable(CONFIG_FD, 0)) {
+    dropCleanFilePages(sys);
+    warmUpUserProcess(sys);
+  }
   try {
     fs.writeSync(CONFIG_FD, READY_BYTE);
   } catch {
