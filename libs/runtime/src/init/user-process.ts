@@ -94,7 +94,7 @@ export function warmUpUserProcess(sys: Sys): void {
  * leaked in (/proc/self/fd/N, CVE-2024-21626) would leave the process outside it, which getcwd
  * reports as "(unreachable)...".
  */
-function enterWorkingDir(sys: Sys, workingDir: string): void {
+export function enterWorkingDir(sys: Sys, workingDir: string): void {
   sys.chdir(workingDir);
   if (!sys.getcwd().startsWith('/')) throw new Error(`working directory ${workingDir} is outside the container's root`);
 }
