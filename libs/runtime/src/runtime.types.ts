@@ -36,12 +36,16 @@ export interface ContainerSpec {
   user?: string;
   /** Mounts the container's root read-only (its /dev, /proc, /dev/shm and /tmp-less image stay as they are). */
   readOnlyRootFilesystem?: boolean;
+  /** RuntimeDefault (Docker's default seccomp profile, the default) or Unconfined (no filter). */
+  seccompProfile?: SeccompProfileType;
   /** Image builds only (never set from the API): the root is these unpacked layers of the node's image
    *  store, lowest first, instead of `image`'s; the image config is then not consulted. */
   rootfsLayers?: string[];
 }
 
 export type NetworkMode = 'host' | 'bridge';
+
+export type SeccompProfileType = 'RuntimeDefault' | 'Unconfined';
 
 export interface ContainerExitStatus {
   /** Exit code if the process exited, null if killed by a signal. */

@@ -216,7 +216,7 @@ export class Reconciler {
     record.operation = 'starting';
     this.changed();
     try {
-      fs.mkdirSync(this.options.logDir, { recursive: true });
+      fs.mkdirSync(this.options.logDir, { recursive: true, mode: 0o700 });
       const container = await this.options.runtime.start(buildContainerSpec(assignment, this.logPath(record.namespace, record.name)));
       record.container = container;
       record.exit = container.exit;
