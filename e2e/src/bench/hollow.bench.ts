@@ -18,6 +18,7 @@ import { Agent } from 'undici';
 import { Service } from '@tide/api';
 import { scheduleBatch } from '@tide/scheduler';
 import { REPO, systemDispatcher, waitFor } from '../harness';
+import { joinAs } from '../node.credentials';
 import { HollowNode } from './hollow.agent';
 
 const GiB = 2 ** 30;
@@ -152,10 +153,17 @@ async function run(options: Options, cp: ControlPlaneProcess, agents: HollowNode
   cp.start();
   await waitFor('the control plane', () => cp.api('/healthz').then(() => true), 30_000, 100);
   const assignedAt = new Map<string, number>();
+  // Every hollow node joins as a real agent does (a join token, a CSR each), before the clock starts.
+  const join = await cp.api<{ token: string }>('/api/v1/tokens', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ kind: 'join', uses: options.nodes }) });
+  const caPem = fs.readFileSync(path.join(cp.dir, 'pki', 'ca.crt'), 'utf8');
+  const names = Array.from({ length: options.nodes }, (_, i) => `hollow-${String(i).padStart(4, '0')}`);
+  const credentials = [];
+  for (const name of names) credentials.push(await joinAs(cp.server, caPem, join.token, name));
   const registerStart = performance.now();
   for (let i = 0; i < options.nodes; i++) {
     agents.push(new HollowNode({
-      name: `hollow-${String(i).padStart(4, '0')}`, controlPlane: `127.0.0.1:${options.basePort + 1}`, cpuMillis: NODE_CPU, memoryBytes: NODE_MEMORY,
+      name: names[i], credentials: credentials[i], address: `198.18.${Math.floor(i / 250)}.${(i % 250) + 1}`,
+      controlPlane: `127.0.0.1:${options.basePort + 1}`, cpuMillis: NODE_CPU, memoryBytes: NODE_MEMORY,
       images: ['busybox:latest'], onAssigned: (key, at) => assignedAt.has(key) || assignedAt.set(key, at),
     }));
   }
