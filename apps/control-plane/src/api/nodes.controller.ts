@@ -38,8 +38,10 @@ export class NodesController {
     if (node && bound === 0) {
       removed = await this.cluster.store.delete('Node', 'default', name, node.metadata.resourceVersion).then(() => true, () => false);
     }
-    const message = removed || !node ? 'its certificate is revoked and the node removed'
-      : `its certificate is revoked; ${bound} replica(s) are still bound to it: they are replaced once it is NotReady for the grace period, then "tsctl node delete ${name}" again removes it`;
+    const message = !node ? 'its certificate is revoked'
+      : removed ? 'its certificate is revoked and the node removed'
+        : bound > 0 ? `its certificate is revoked; ${bound} replica(s) are still bound to it: they are replaced once it is NotReady for the grace period, then "tsctl node delete ${name}" again removes it`
+          : `its certificate is revoked; the node changed meanwhile: "tsctl node delete ${name}" again removes it`;
     await this.events.record({ kind: 'Node', namespace: 'default', name }, 'Normal', 'NodeDeleted', message);
     this.cluster.kick();
     return { node: name, revoked, removed, message };
