@@ -101,7 +101,9 @@ export class AgentGrpcServer {
         return applyStatusReport(store, cache, events, report).then(() => ({}));
       }),
       ReportUsage: (call, callback) => this.unary(call, callback, async (caller) => {
-        usage?.record(this.asItself(caller, decodeUsageReport(call.request)));
+        // Checked first: `usage?.record(...)` would skip the check itself when samples are dropped.
+        const report = this.asItself(caller, decodeUsageReport(call.request));
+        usage?.record(report);
         return {};
       }),
       WatchEndpoints: (call) => this.stream(call, (caller) => endpoints.watch(agentStream(call, caller.name, (value) => this.encodeEndpoints(value)))),
