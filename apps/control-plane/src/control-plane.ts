@@ -75,7 +75,8 @@ export class ControlPlane {
       { name: 'autoscaler', periodMs: 1000, run: () => autoscaler.sync(), kicked: false },
     ]);
     this.runner = runner;
-    cache.onChange((change) => change.kind !== 'Allocation' && runner.kick());
+    // Certificate serials (joins, renewals) concern the agents' endpoint only, not the loops.
+    cache.onChange((change) => change.kind !== 'Allocation' && change.kind !== 'NodeCertificates' && runner.kick());
     this.stopLatencyMetric = watchSchedulingLatency(metrics, cache, () => this.election?.isLeader ?? false);
     const podCidrs = new PodCidrAllocator(this.config.podCidr, new PodCidrClaims(this.client));
     this.endpoints = new EndpointsPublisher(cache);
