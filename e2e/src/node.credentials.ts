@@ -4,7 +4,8 @@
  * system:nodes), sent with a join token to the control plane's `POST /api/v1/join` as a real agent's
  * join does. e2e code uses no workspace adapter lib, so nothing here comes from libs/pki.
  */
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
+import { promisify } from 'node:util';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -29,6 +30,18 @@ export function nodeCsr(nodeName: string, subject = `/CN=system:node:${nodeName}
   }
 }
 
+/** nodeCsr without blocking: many hollow nodes make theirs at once. */
+export async function nodeCsrAsync(nodeName: string): Promise<{ key: string; csr: string }> {
+  const dir = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'tide-csr-'));
+  try {
+    await promisify(execFile)('openssl', ['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes',
+      '-subj', `/CN=system:node:${nodeName}/O=system:nodes`, '-keyout', path.join(dir, 'key.pem'), '-out', path.join(dir, 'csr.pem')]);
+    return { key: await fs.promises.readFile(path.join(dir, 'key.pem'), 'utf8'), csr: await fs.promises.readFile(path.join(dir, 'csr.pem'), 'utf8') };
+  } finally {
+    await fs.promises.rm(dir, { recursive: true, force: true });
+  }
+}
+
 /** `POST /api/v1/join` as an agent sends it; the status and answer, whatever they are. */
 export async function postJoin(server: string, caPem: string, token: string, nodeName: string, csr: string): Promise<{ status: number; body: { certificate?: string; ca?: string; error?: string } }> {
   const dispatcher = new Agent({ connect: { ca: caPem } });
@@ -45,7 +58,7 @@ export async function postJoin(server: string, caPem: string, token: string, nod
 
 /** A node's credentials through a join; throws with the control plane's reason when refused. */
 export async function joinAs(server: string, caPem: string, token: string, nodeName: string): Promise<NodeCredentials> {
-  const { key, csr } = nodeCsr(nodeName);
+  const { key, csr } = await nodeCsrAsync(nodeName);
   const answer = await postJoin(server, caPem, token, nodeName, csr);
   if (answer.status !== 200 || !answer.body.certificate || !answer.body.ca) throw new Error(`join of ${nodeName} refused (${answer.status}): ${answer.body.error}`);
   return { ca: answer.body.ca, certificate: answer.body.certificate, key };
