@@ -68,6 +68,10 @@ describe('node identity (join)', () => {
     const again = await ensureNodeIdentity({ nodeName: 'node-7', stateDir: dir, join: join(caPin(ca.certificatePem)), log: () => undefined });
     assert.equal(again.certificate, first.certificate, 'a restart reuses its certificate');
     assert.equal(joins.length, count, 'and does not join again');
+    // The same state dir told to join a cluster whose CA is another: it joins, and keeps the new certificate.
+    const otherCluster = await createCertificateAuthority();
+    await assert.rejects(ensureNodeIdentity({ nodeName: 'node-7', stateDir: dir, join: join(caPin(otherCluster.certificatePem)), log: () => undefined }), /not the pinned/);
+    assert.equal(fs.readFileSync(paths.certificate, 'utf8'), first.certificate, 'a failed join changes nothing');
   });
 
   it('sends nothing to a server whose CA does not match the pin', async () => {

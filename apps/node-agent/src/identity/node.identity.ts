@@ -7,7 +7,7 @@
  */
 import * as path from 'node:path';
 import {
-  createCertificateRequest, describeCertificate, nodeIdentity, readCertificateFile, readKeyFile, renewalDecision, verifyIssuedBy,
+  caPin, createCertificateRequest, describeCertificate, nodeIdentity, readCertificateFile, readKeyFile, renewalDecision, verifyIssuedBy,
   writeCertificateAndKey, writeCertificateFile,
 } from '@tide/pki';
 import { JoinError, joinCluster } from './join.client';
@@ -56,6 +56,8 @@ async function keptIdentity(options: NodeIdentityOptions): Promise<{ credentials
     if ((error as Error).message.includes('ENOENT') || (error as NodeJS.ErrnoException).code === 'ENOENT') return { why: `no node certificate in ${paths.dir}` };
     throw error; // a key other users can read is refused, not silently replaced
   }
+  // A join command pins the cluster's CA: a certificate of another cluster (a state dir reused) is replaced.
+  if (options.join && caPin(ca) !== options.join.caHash.toLowerCase()) return { why: `the node certificate in ${paths.certificate} is from another cluster's CA` };
   const valid = verifyIssuedBy(certificate, ca, { usage: 'client' });
   if (!valid.ok) return { why: `the node certificate in ${paths.certificate} is no longer usable (${valid.reason})` };
   if (valid.value.identity.commonName !== nodeIdentity(options.nodeName).commonName) {
