@@ -2,6 +2,7 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { DEFAULT_POD_CIDR } from '@tide/api';
+import { parseTtl } from '@tide/auth';
 import { parseClusterCidr } from './network/pod-cidr.allocator';
 
 export interface ControlPlaneConfig {
@@ -19,6 +20,8 @@ export interface ControlPlaneConfig {
   nodeLeaseSeconds: number;
   /** The container network; each node gets a /24 of it. */
   podCidr: string;
+  /** Lifetime of the node certificates it signs (agents renew at two thirds of it); default a year. */
+  nodeCertificateValidityMs?: number;
   /** Trough consolidation (on by default) and how long a node must stay worth emptying first. */
   consolidation: { enabled: boolean; delaySeconds: number };
 }
@@ -42,7 +45,7 @@ export function parseFlags(argv: string[]): ControlPlaneConfig {
     values.set(name, value);
   }
   const known = ['listen', 'grpc-listen', 'etcd', 'etcd-port', 'state-dir', 'pki-dir', 'audit-log', 'id', 'node-grace-seconds', 'node-lease-seconds', 'pod-cidr',
-    'consolidation', 'consolidation-delay-seconds'];
+    'consolidation', 'consolidation-delay-seconds', 'node-certificate-validity'];
   for (const name of values.keys()) if (!known.includes(name)) throw new ConfigError(`unknown flag --${name} (known: ${known.map((k) => `--${k}`).join(' ')})`);
   const number = (name: string, fallback: number) => {
     const value = Number(values.get(name) ?? fallback);
@@ -64,6 +67,7 @@ export function parseFlags(argv: string[]): ControlPlaneConfig {
     nodeGraceSeconds: number('node-grace-seconds', 30),
     nodeLeaseSeconds: number('node-lease-seconds', 6),
     podCidr: podCidr(values.get('pod-cidr') ?? DEFAULT_POD_CIDR),
+    ...(values.has('node-certificate-validity') ? { nodeCertificateValidityMs: validity(values.get('node-certificate-validity')!) } : {}),
     consolidation: { enabled: onOff(values.get('consolidation') ?? 'on', '--consolidation'), delaySeconds: number('consolidation-delay-seconds', 30) },
   };
 }
@@ -71,6 +75,12 @@ export function parseFlags(argv: string[]): ControlPlaneConfig {
 function onOff(value: string, flag: string): boolean {
   if (value === 'on' || value === 'off') return value === 'on';
   throw new ConfigError(`${flag}: expected on or off, got "${value}"`);
+}
+
+function validity(value: string): number {
+  const parsed = parseTtl(value, '--node-certificate-validity');
+  if (!parsed.ok) throw new ConfigError(parsed.reason);
+  return parsed.value;
 }
 
 function podCidr(value: string): string {

@@ -8,6 +8,7 @@ import {
 import { AgentConfig, allocatableOf } from './config/agent.config';
 import { createAgentMetrics } from './agent.metrics';
 import { ControlPlaneClient } from './control-plane/control-plane.client';
+import { NodeCredentials, NodeIdentityOptions, ensureNodeIdentity, rotateNodeCertificate } from './identity/node.identity';
 import { statusReport } from './control-plane/status.report';
 import { AgentHttpServer, startAgentHttp } from './http/agent.http';
 import { registerResourceMetrics } from './metrics/resource.metrics';
@@ -43,6 +44,7 @@ export class NodeAgent {
   private baseImages: Promise<void> = Promise.resolve();
   private runtime?: LinuxRuntime;
   private usageReporter?: UsageReporter;
+  private stopRotation?: () => void;
 
   constructor(
     private readonly config: AgentConfig,
@@ -51,6 +53,9 @@ export class NodeAgent {
 
   async start(): Promise<void> {
     const { config } = this;
+    // First: a wrong --ca-hash or an expired join token fails before anything else is touched.
+    const identity: NodeIdentityOptions = { nodeName: config.name, stateDir: config.stateDir, ...(config.join ? { join: config.join } : {}), log: this.log };
+    const credentials = await ensureNodeIdentity(identity);
     const logDir = path.join(config.stateDir, 'logs');
     // 0700 from the top: the state dir leads to every container's upperdir (CVE-2021-41091 class).
     for (const dir of [config.stateDir, logDir]) {
@@ -96,8 +101,10 @@ export class NodeAgent {
         return runtime.exec(containerId(namespace, name), options);
       },
     });
-    this.client = this.connect(reconciler, images);
-    this.client.start();
+    const client = this.connect(reconciler, images, credentials);
+    this.client = client;
+    client.start();
+    this.stopRotation = rotateNodeCertificate(identity, credentials, (csr) => client.renewCertificate(csr), (next) => client.useCredentials(next));
     this.usageReporter = new UsageReporter(config.name, resources.sampler, () => this.client, USAGE_REPORT_INTERVAL_MS, traffic);
     this.usageReporter.start();
     this.log(`serving on http://${config.address}:${config.port}, control plane ${config.controlPlane}`);
@@ -131,11 +138,11 @@ export class NodeAgent {
     } };
   }
 
-  private connect(reconciler: Reconciler, images: ImageService): ControlPlaneClient {
+  private connect(reconciler: Reconciler, images: ImageService, credentials: NodeCredentials): ControlPlaneClient {
     const { config } = this;
     const allocatable = allocatableOf(config.capacity);
     return new ControlPlaneClient({
-      address: config.controlPlane,
+      address: config.controlPlane, credentials,
       registration: {
         nodeName: config.name, address: config.address, agentPort: config.port, labels: config.labels,
         capacity: config.capacity, allocatable,
@@ -193,6 +200,7 @@ export class NodeAgent {
   async stop(): Promise<void> {
     clearTimeout(this.reportTimer);
     this.usageReporter?.stop();
+    this.stopRotation?.();
     this.reconciler?.stop();
     this.prober?.stop();
     this.client?.close();

@@ -12,3 +12,4 @@ export * from './cluster.cache';
 export * from './paged.range';
 export * from './etcd.client';
 export * from './token.store';
+export * from './node.certificates';

@@ -48,8 +48,23 @@ describe('node agent flags', () => {
     [['--warm-pool', '-1'], /--warm-pool: expected 0 or a positive integer, got "-1"/],
     [['--control-plane', '127.0.0.1:1,'], /--control-plane: expected HOST:PORT\[,HOST:PORT...\], got ""/],
     [['stray'], /unexpected argument "stray"/],
+    [['--join', 'tide_0123456789ab_' + 'A'.repeat(43)], /--join needs --ca-hash sha256:…/],
+    [['--join', 'secret', '--ca-hash', 'sha256:' + 'a'.repeat(64)], /--join: expected a join token tide_<id>_<secret>/],
+    [['--join', 'tide_0123456789ab_' + 'A'.repeat(43), '--ca-hash', 'md5:abc'], /--ca-hash: expected "sha256:" followed by 64 hex digits, got "md5:abc"/],
+    [['--ca-hash', 'sha256:' + 'a'.repeat(64)], /--ca-hash and --api-server go with --join TOKEN/],
   ];
   for (const [argv, message] of errors) it(`refuses ${argv.join(' ')}`, () => assert.throws(() => parseAgentConfig(argv, MACHINE), message));
+});
+
+describe('join flags', () => {
+  const token = 'tide_0123456789ab_' + 'A'.repeat(43);
+  const hash = 'sha256:' + 'AB'.repeat(32);
+  it('joins through the API one port below the first control plane\'s gRPC port, unless told', () => {
+    assert.deepEqual(parseAgentConfig(['--join', token, '--ca-hash', hash, '--control-plane', '198.18.0.5:7071,198.18.0.6:7071'], MACHINE).join,
+      { token, caHash: hash.toLowerCase(), apiServer: '198.18.0.5:7070' });
+    assert.equal(parseAgentConfig(['--join', token, '--ca-hash', hash, '--api-server', 'cp.example:443'], MACHINE).join?.apiServer, 'cp.example:443');
+    assert.equal(parseAgentConfig([], MACHINE).join, undefined);
+  });
 });
 
 describe('allocatable', () => {
