@@ -1,7 +1,8 @@
 /** Command-line flags of the control plane (docs/REFERENCE.md). */
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { DEFAULT_POD_CIDR } from '@tide/api';
+import { DEFAULT_POD_CIDR, DEFAULT_SERVICE_CIDR, cidrsOverlap, parseCidr } from '@tide/api';
+import { parseServiceCidr } from '@tide/control';
 import { parseClusterCidr } from './network/pod-cidr.allocator';
 
 export interface ControlPlaneConfig {
@@ -19,6 +20,8 @@ export interface ControlPlaneConfig {
   nodeLeaseSeconds: number;
   /** The container network; each node gets a /24 of it. */
   podCidr: string;
+  /** The service range: each Service gets a virtual IP of it. */
+  serviceCidr: string;
   /** Trough consolidation (on by default) and how long a node must stay worth emptying first. */
   consolidation: { enabled: boolean; delaySeconds: number };
 }
@@ -42,7 +45,7 @@ export function parseFlags(argv: string[]): ControlPlaneConfig {
     values.set(name, value);
   }
   const known = ['listen', 'grpc-listen', 'etcd', 'etcd-port', 'state-dir', 'pki-dir', 'audit-log', 'id', 'node-grace-seconds', 'node-lease-seconds', 'pod-cidr',
-    'consolidation', 'consolidation-delay-seconds'];
+    'service-cidr', 'consolidation', 'consolidation-delay-seconds'];
   for (const name of values.keys()) if (!known.includes(name)) throw new ConfigError(`unknown flag --${name} (known: ${known.map((k) => `--${k}`).join(' ')})`);
   const number = (name: string, fallback: number) => {
     const value = Number(values.get(name) ?? fallback);
@@ -64,6 +67,7 @@ export function parseFlags(argv: string[]): ControlPlaneConfig {
     nodeGraceSeconds: number('node-grace-seconds', 30),
     nodeLeaseSeconds: number('node-lease-seconds', 6),
     podCidr: podCidr(values.get('pod-cidr') ?? DEFAULT_POD_CIDR),
+    serviceCidr: serviceCidr(values.get('service-cidr') ?? DEFAULT_SERVICE_CIDR, values.get('pod-cidr') ?? DEFAULT_POD_CIDR),
     consolidation: { enabled: onOff(values.get('consolidation') ?? 'on', '--consolidation'), delaySeconds: number('consolidation-delay-seconds', 30) },
   };
 }
@@ -79,4 +83,17 @@ function podCidr(value: string): string {
   } catch (error) {
     throw new ConfigError(`--pod-cidr: ${(error as Error).message}`);
   }
+}
+
+function serviceCidr(value: string, podCidrText: string): string {
+  let range: string;
+  try {
+    range = parseServiceCidr(value);
+  } catch (error) {
+    throw new ConfigError(`--service-cidr: ${(error as Error).message}`);
+  }
+  if (cidrsOverlap(parseCidr(range), parseCidr(podCidrText))) {
+    throw new ConfigError(`--service-cidr: ${range} overlaps the container network ${podCidrText} (--pod-cidr): give them separate ranges`);
+  }
+  return range;
 }
