@@ -82,7 +82,7 @@ export class ControlPlane {
     await this.endpoints.start();
     this.grpc = new AgentGrpcServer({
       store, cache, leases: this.leases, events, podCidrs, endpoints: this.endpoints, usage,
-      heartbeatIntervalMs: Math.max(500, (this.config.nodeLeaseSeconds * 1000) / 3),
+      heartbeatIntervalMs: Math.max(500, (this.config.nodeLeaseSeconds * 1000) / 3), serviceCidr: this.config.serviceCidr,
     });
     await this.grpc.listen(this.config.grpcListen);
     this.election = new LeaderElection(this.client, this.config.id, {

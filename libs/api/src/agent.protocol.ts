@@ -143,6 +143,8 @@ export interface RegistrationAnswer {
   podCIDR?: string;
   /** The whole container network. */
   clusterCIDR?: string;
+  /** The service range (virtual IPs); absent: a control plane older than service IPs. */
+  serviceCIDR?: string;
 }
 
 export interface NodeHeartbeat {

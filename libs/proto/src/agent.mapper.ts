@@ -237,7 +237,8 @@ export function decodeRegistration(m: RegisterRequest__Output): NodeRegistration
 }
 
 export function encodeRegistrationAnswer(a: RegistrationAnswer): RegisterResponse {
-  return { leaseTtlSeconds: a.leaseTtlSeconds, heartbeatIntervalMs: a.heartbeatIntervalMs ?? 0, podCidr: a.podCIDR ?? '', clusterCidr: a.clusterCIDR ?? '' };
+  return { leaseTtlSeconds: a.leaseTtlSeconds, heartbeatIntervalMs: a.heartbeatIntervalMs ?? 0, podCidr: a.podCIDR ?? '', clusterCidr: a.clusterCIDR ?? '',
+    serviceCidr: a.serviceCIDR ?? '' };
 }
 
 export function decodeRegistrationAnswer(m: RegisterResponse__Output): RegistrationAnswer {
@@ -246,6 +247,7 @@ export function decodeRegistrationAnswer(m: RegisterResponse__Output): Registrat
     ...optional('heartbeatIntervalMs', positive(m.heartbeatIntervalMs)),
     ...optional('podCIDR', present(m.podCidr)),
     ...optional('clusterCIDR', present(m.clusterCidr)),
+    ...optional('serviceCIDR', present(m.serviceCidr)),
   };
 }
 
