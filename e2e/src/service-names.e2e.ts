@@ -150,7 +150,8 @@ describe('service addresses and names on two nodes', { timeout: 600_000 }, () =>
         const seen = await waitFor(`both web replicas through ${url} from ${client.metadata.name} (${client.spec.nodeName})`, async () => {
           const answers = new Set<string>();
           for (let i = 0; i < 12; i++) {
-            const result = await inClient(client, ['wget', '-q', '-T', '5', '-O', '-', url]);
+            // No -T: Debian's static busybox 1.35 wget crashes with it (SIGSEGV); tsctl exec's time limit ends a hung one.
+            const result = await inClient(client, ['wget', '-q', '-O', '-', url]);
             if (result.code === 0) answers.add(result.out.trim());
           }
           return answers.size === 2 ? answers : undefined;
@@ -170,8 +171,8 @@ describe('service addresses and names on two nodes', { timeout: 600_000 }, () =>
 
   it('resolves names with nslookup, says NXDOMAIN for an unknown one, forwards others upstream, and answers over TCP', async () => {
     const client = clients[0];
+    // busybox's nslookup asks every search domain and fails when any of them is NXDOMAIN: the answer is what counts.
     const found = await inClient(client, ['nslookup', 'web']);
-    assert.equal(found.code, 0, found.out);
     assert.match(found.out, new RegExp(`web\\.default\\.svc\\.tide[\\s\\S]*${ip.replace(/\./g, '\\.')}`));
     const unknown = await inClient(client, ['nslookup', 'nope.default.svc.tide']);
     assert.notEqual(unknown.code, 0, unknown.out);
