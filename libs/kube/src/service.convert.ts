@@ -10,7 +10,7 @@ import { convertMetadata, namespaceOf } from './meta.convert';
 import { DocContext, Json, Report, Rules, applyRules, ignored, isObject, listAt, objectAt, onlyDefault, refused } from './report';
 
 const DOCUMENT_RULES: Rules = { apiVersion: 'use', kind: 'use', metadata: 'use', spec: 'use', status: ignored('status is what Kubernetes observed') };
-const NO_CLUSTER_IP = ignored('Tide has no cluster IPs');
+const NO_CLUSTER_IP = ignored('Tide gives each service an IP of its own service range (status.clusterIP)');
 const LOAD_BALANCER_ONLY = ignored('only for type LoadBalancer');
 const SPEC_RULES: Rules = {
   type: 'use', selector: 'use', ports: 'use',
