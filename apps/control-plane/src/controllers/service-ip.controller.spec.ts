@@ -5,11 +5,12 @@
  */
 import { describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { Service } from '@tide/api';
+import { Service, TideEvent } from '@tide/api';
 import { waitFor } from '@tide/api/dist/testing';
 import { ClusterCache, ServiceIpClaims } from '@tide/store';
 import { useEtcdFixture } from '../testing/etcd.fixture';
-import { ServiceIpController, ServiceIpRangeFullError } from './service-ip.controller';
+import { EventRecorder } from './events.recorder';
+import { ServiceIpController } from './service-ip.controller';
 
 const RANGE = '100.96.77.0/28'; // 14 usable addresses: small enough to run out
 
@@ -84,6 +85,14 @@ describe('ServiceIpController', () => {
     for (const [name, ip] of await ips()) assert.equal(claims.get(ip!), `default/${name}`);
     for (let i = 12; i < 15; i++) await fx.store.create(service(`s${i}`));
     await cached(15);
-    await assert.rejects(controller().sync(), (error: Error) => error instanceof ServiceIpRangeFullError && /--service-cidr/.test(error.message));
+    const events = new EventRecorder(fx.store, 'test');
+    const full = new ServiceIpController(RANGE, fx.store, fx.cache, new ServiceIpClaims(fx.etcd.client), events);
+    await full.sync();
+    await full.sync();
+    assert.deepEqual([...(await ips()).values()].filter((ip) => ip === undefined).length, 1, 'the 15th service waits for an address');
+    const { items } = await fx.store.list<TideEvent>('Event');
+    const warnings = items.filter((e) => e.spec.reason === 'ServiceIpPending');
+    assert.equal(warnings.length, 1, 'said once, not every pass');
+    assert.match(warnings[0].spec.message, /no free address left in the service range 100\.96\.77\.0\/28: .*--service-cidr/);
   });
 });

@@ -21,6 +21,8 @@ export class ServiceIpRangeFullError extends Error {
 export class ServiceIpController {
   private claims?: Map<string, string>;
   private written = 0;
+  /** Services told (by a Warning event) that the range is full, until they get an address. */
+  private readonly toldFull = new Set<string>();
 
   constructor(
     readonly range: string,
@@ -39,12 +41,27 @@ export class ServiceIpController {
     await this.cache.waitFor(this.written);
     this.claims ??= await this.etcdClaims.list();
     const services = this.cache.list('Service');
-    for (const service of servicesNeedingIp(services, this.claims, this.range)) await this.assign(service);
+    for (const service of servicesNeedingIp(services, this.claims, this.range)) {
+      try {
+        await this.assign(service);
+      } catch (error) {
+        if (!(error instanceof ServiceIpRangeFullError)) throw error;
+        await this.tellFull(service, error);
+      }
+    }
     for (const ip of staleServiceIpClaims(this.claims, this.cache.list('Service'))) {
       const owner = this.claims.get(ip)!;
       await this.etcdClaims.release(ip, owner);
       this.claims.delete(ip);
     }
+  }
+
+  /** Once per service (not every pass): the Service stays without an address until one is freed. */
+  private async tellFull(service: Service, error: ServiceIpRangeFullError): Promise<void> {
+    const owner = serviceOwner(service.metadata.namespace, service.metadata.name);
+    if (this.toldFull.has(owner)) return;
+    this.toldFull.add(owner);
+    await this.events?.record({ kind: 'Service', namespace: service.metadata.namespace, name: service.metadata.name }, 'Warning', 'ServiceIpPending', error.message);
   }
 
   private async assign(service: Service): Promise<void> {
@@ -55,6 +72,7 @@ export class ServiceIpController {
       const holder = claims.get(ip) === owner ? owner : await this.etcdClaims.claim(ip, owner);
       claims.set(ip, holder);
       if (holder !== owner) continue; // taken meanwhile (our copy was stale): the next one
+      this.toldFull.delete(owner);
       try {
         const stored = await this.store.mutate<Service>('Service', namespace, name, (current) => (
           current.status?.clusterIP === ip ? undefined : { ...current, status: { ...(current.status ?? emptyStatus()), clusterIP: ip } }));
