@@ -10,7 +10,9 @@ import { after, before, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import * as dgram from 'node:dgram';
+import * as fs from 'node:fs';
 import * as net from 'node:net';
+import * as path from 'node:path';
 import * as dnsPacket from 'dns-packet';
 import type { Node, Replica, Service } from '@tide/api';
 import { TestCluster, running, waitFor } from './harness';
@@ -96,9 +98,7 @@ describe('service addresses and names on two nodes', { timeout: 600_000 }, () =>
 
   before(async () => {
     upstream = await startFakeUpstream();
-    cluster = await TestCluster.start({
-      nodes: 2, basePort: BASE, podCidr: POD_CIDR, upFlags: ['--service-cidr', SERVICE_CIDR, '--dns-upstream', `${UPSTREAM}:${upstream.port}`],
-    });
+    cluster = await TestCluster.start({ nodes: 2, basePort: BASE, podCidr: POD_CIDR, upFlags: upFlags() });
     nodes = await cluster.nodeList();
   });
 
@@ -107,6 +107,8 @@ describe('service addresses and names on two nodes', { timeout: 600_000 }, () =>
     upstream?.close();
     assert.deepEqual(leftovers(), [], 'tsctl down removes the service range\'s route and rules');
   });
+
+  const upFlags = () => ['--service-cidr', SERVICE_CIDR, '--dns-upstream', `${UPSTREAM}:${upstream.port}`];
 
   /** Runs a command in a client replica; its stdout, or undefined when it failed. */
   async function inClient(client: Replica, command: string[]): Promise<{ code: number; out: string }> {
@@ -167,6 +169,35 @@ describe('service addresses and names on two nodes', { timeout: 600_000 }, () =>
       return response?.ok ? (await response.text()).trim() : undefined;
     });
     assert.ok(web.some((r) => r.metadata.name === answer), answer);
+  });
+
+  it('keeps every address across a control-plane restart, and gives a new service another one', async () => {
+    const before = new Map((await cluster.services()).map((s) => [s.metadata.name, s.status?.clusterIP]));
+    const record = JSON.parse(fs.readFileSync(path.join(cluster.stateDir, 'cluster.json'), 'utf8')) as { controlPlane: { pid: number } };
+    const pid = record.controlPlane.pid;
+    process.kill(pid, 'SIGTERM'); // it stops its etcd too; the data stays in the state dir
+    await waitFor('the control plane to exit', async () => {
+      try {
+        process.kill(pid, 0);
+        return undefined;
+      } catch {
+        return true;
+      }
+    }, 60_000);
+    const up = await cluster.tsctl(['up', '--nodes', '2', '--state-dir', cluster.stateDir, '--base-port', String(BASE), '--pod-cidr', POD_CIDR,
+      '--timeout', '240', ...upFlags()], { timeoutMs: 300_000 });
+    assert.equal(up.code, 0, `${up.stdout}${up.stderr}`);
+    const applied = await cluster.apply(service('extra', 1, 'sleep 3600', 'cpu: 10m, memory: 8Mi'));
+    assert.equal(applied.code, 0, applied.stderr);
+    const after = await waitFor('the new service\'s address', async () => {
+      const map = new Map((await cluster.services()).map((s) => [s.metadata.name, s.status?.clusterIP]));
+      return map.get('extra') ? map : undefined;
+    }, 60_000);
+    assert.equal(after.get('web'), before.get('web'));
+    assert.equal(after.get('client'), before.get('client'));
+    assert.ok(![...before.values()].includes(after.get('extra')), `a new address: ${after.get('extra')}`);
+    // The agents follow the restarted control plane: the name still answers from the containers.
+    await waitFor(`http://web/ after the restart`, async () => (await inClient(clients[0], ['wget', '-q', '-O', '-', 'http://web/'])).code === 0 || undefined, 120_000);
   });
 
   it('resolves names with nslookup, says NXDOMAIN for an unknown one, forwards others upstream, and answers over TCP', async () => {
