@@ -55,6 +55,11 @@ export class ServiceIpRules {
     this.node = serviceIpNode(stateDir);
   }
 
+  /** The next sync writes everything again (after a registration: someone may have flushed the tables). */
+  forget(): void {
+    this.installed = '';
+  }
+
   /** Makes the node's route, chain and jumps those of `routes` (idempotent; a no-op when nothing changed). */
   async sync(bridge: string, gateway: string, serviceCidr: string, routes: VirtualRoute[]): Promise<void> {
     const restore = chainRestoreText(this.node.chain, gateway, routes);

@@ -44,6 +44,7 @@ export class ServiceNetwork {
   configure(bridge: BridgeSettings | undefined, serviceCidr: string | undefined): void {
     this.bridge = bridge;
     this.serviceCidr = serviceCidr;
+    this.rules.forget();
   }
 
   /** What a bridge container of `namespace` is told to use; undefined until the DNS server listens. */
