@@ -55,7 +55,11 @@ export class NodeAgent {
   async start(): Promise<void> {
     const { config } = this;
     const logDir = path.join(config.stateDir, 'logs');
-    fs.mkdirSync(logDir, { recursive: true });
+    // 0700 from the top: the state dir leads to every container's upperdir (CVE-2021-41091 class).
+    for (const dir of [config.stateDir, logDir]) {
+      fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+      fs.chmodSync(dir, 0o700);
+    }
     await this.prepareImages();
     // Created before registering (containers are adopted first): bridge settings come with the pod CIDR.
     const network = new AgentNetwork(config.stateDir, this.log);

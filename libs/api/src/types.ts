@@ -119,6 +119,8 @@ export interface ServiceSpec {
   readOnlyRootFilesystem?: boolean;
   /** Every capability and device of the node (admin only: admin.fields.ts). */
   privileged?: boolean;
+  /** Kubernetes' names; only seccompProfile so far. */
+  securityContext?: SecurityContext;
   /** Volumes the container may mount (volume.types.ts), each named once. */
   volumes?: Volume[];
   volumeMounts?: VolumeMount[];
@@ -308,6 +310,8 @@ export interface ReplicaTemplate {
   nodeSelector?: Record<string, string>;
   user?: string;
   readOnlyRootFilesystem?: boolean;
+  /** Only when Unconfined: a template without it keeps its hash. */
+  seccompProfile?: 'Unconfined';
   /** Only the probes a Service declares, defaults filled in. */
   probes?: Probes<ResolvedProbe>;
   /** placement.maxSkew, only when the Service sets it (the scheduler's default applies otherwise). */
@@ -442,3 +446,11 @@ export interface DrainProgress {
 }
 
 export type AnyObject = Service | Replica | Node | TideEvent | ServiceRevision;
+
+/** RuntimeDefault (the default): Docker's default seccomp profile. Unconfined: no filter (admin only). */
+export type SeccompProfileType = 'RuntimeDefault' | 'Unconfined';
+export const SECCOMP_PROFILE_TYPES: readonly SeccompProfileType[] = ['RuntimeDefault', 'Unconfined'];
+
+export interface SecurityContext {
+  seccompProfile?: { type: SeccompProfileType };
+}

@@ -45,6 +45,12 @@ describe('validateDocument', () => {
     ['uid out of range', service({ user: '4294967295' }), 'spec.user', /out of range/],
     ['numeric user', service({ user: 1000 }), 'spec.user', /must be a string, got number 1000/],
     ['read-only root as text', service({ readOnlyRootFilesystem: 'yes' }), 'spec.readOnlyRootFilesystem', /true or false/],
+    ['a Localhost seccomp profile', service({ securityContext: { seccompProfile: { type: 'Localhost' } } }), 'spec.securityContext.seccompProfile.type',
+      /Localhost profiles are not supported: use RuntimeDefault \(the default\) or Unconfined \(admin only\)/],
+    ['an unknown seccomp profile', service({ securityContext: { seccompProfile: { type: 'none' } } }), 'spec.securityContext.seccompProfile.type',
+      /one of RuntimeDefault, Unconfined/],
+    ['a seccomp profile without type', service({ securityContext: { seccompProfile: {} } }), 'spec.securityContext.seccompProfile.type', /required/],
+    ['a securityContext field Tide lacks', service({ securityContext: { runAsUser: 0 } }), 'spec.securityContext.runAsUser', /unknown/],
   ];
   for (const [title, doc, path, message] of bad) {
     it(`refuses ${title} at ${path}`, () => {
@@ -63,6 +69,14 @@ describe('validateDocument', () => {
       assert.ok(result.ok, `${user}: ${JSON.stringify(!result.ok && result.errors)}`);
       assert.equal(result.object.spec.user, user);
       assert.equal(result.object.spec.readOnlyRootFilesystem, true);
+    }
+  });
+
+  it('accepts both seccomp profiles and keeps them', () => {
+    for (const type of ['RuntimeDefault', 'Unconfined'] as const) {
+      const result = validateDocument(service({ securityContext: { seccompProfile: { type } } }), 0);
+      assert.ok(result.ok, `${type}: ${JSON.stringify(!result.ok && result.errors)}`);
+      assert.equal(result.object.spec.securityContext?.seccompProfile?.type, type);
     }
   });
 

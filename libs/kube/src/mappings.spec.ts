@@ -45,6 +45,10 @@ describe('convertManifests maps', () => {
     ['a NodePort without nodePort to its port', [deployment(), service((s) => delete s.spec.ports[0].nodePort)], { ports: [{ name: 'http', containerPort: 8080, port: 80, publish: 80 }] }],
     ['runAsUser of the pod with the container\'s group', [deployment((d) => { d.spec.template.spec.securityContext = { runAsUser: 1000, runAsNonRoot: true }; container(d).securityContext = { runAsGroup: 50, allowPrivilegeEscalation: false, capabilities: { drop: ['NET_ADMIN'] } }; })],
       { user: '1000:50' }],
+    ['an Unconfined seccomp profile of the container', [deployment((d) => (container(d).securityContext = { seccompProfile: { type: 'Unconfined' } }))],
+      { securityContext: { seccompProfile: { type: 'Unconfined' } } }],
+    ['RuntimeDefault, Tide\'s default', [deployment((d) => (d.spec.template.spec.securityContext = { seccompProfile: { type: 'RuntimeDefault' } }))],
+      { securityContext: undefined }],
   ];
   for (const [title, documents, expected] of MAPPED) {
     it(title, () => {
@@ -63,6 +67,8 @@ describe('convertManifests accepts with a warning', () => {
       /^0:spec.template.spec.affinity.podAntiAffinity: ignored: Tide spreads/],
     ['a hostPath (admin only)', [deployment((d) => (d.spec.template.spec.volumes = [{ name: 'logs', hostPath: { path: '/var/log' } }]))], /^0:spec.template.spec.volumes\[0\].hostPath: .*admin only/],
     ['a privileged container (admin only)', [deployment((d) => (container(d).securityContext = { privileged: true }))], /^0:spec.template.spec.containers\[0\].securityContext.privileged: .*admin only/],
+    ['an Unconfined seccomp profile (admin only)', [deployment((d) => (d.spec.template.spec.securityContext = { seccompProfile: { type: 'Unconfined' } }))],
+      /^0:spec.template.spec.securityContext.seccompProfile: .*admin only/],
     ['a Service named otherwise', [deployment(), service((s) => (s.metadata.name = 'web-svc'))], /^1:metadata.name: its ports go to Tide service "web" .*web\.default\.svc\.tide/],
     ['a pod label no selector uses', [deployment((d) => (d.spec.template.metadata.labels.version = 'v1'))], /^0:spec.template.metadata.labels.version: not kept/],
     ['a ConfigMap not in the file', [deployment((d) => (container(d).envFrom = [{ configMapRef: { name: 'settings' } }]))], /^0:spec.template.spec.containers\[0\].envFrom\[0\].configMapRef: ConfigMap "settings" is not in this file/],

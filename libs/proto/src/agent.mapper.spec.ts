@@ -62,6 +62,7 @@ describe('agent mapper: assignments', () => {
   it('carries what a Service\'s replicas run, as replicaTemplate makes it', () => {
     const service: Service = { apiVersion: 'tide/v1', kind: 'Service', metadata: { name: 'web', namespace: 'shop' }, spec: {
       replicas: 3, image: 'shop:2', command: ['node'], env: { A: '1' }, workingDir: '/app', user: '1000:1000', readOnlyRootFilesystem: true,
+      securityContext: { seccompProfile: { type: 'Unconfined' } },
       resources: { requests: { cpu: '250m' }, limits: { cpu: '1', memory: '256Mi', pids: 100 } }, network: 'host', restartPolicy: 'OnFailure',
       ports: [{ name: 'http', containerPort: 8080, publish: 18080, protocol: 'HTTP' }], placement: { nodeSelector: { zone: 'a' }, maxSkew: 2 },
       probes: { startup: { tcpSocket: { port: 'http' } }, readiness: { httpGet: { port: 8080 } }, liveness: { exec: { command: ['true'] }, failureThreshold: 5 } },
@@ -78,7 +79,8 @@ describe('agent mapper: assignments', () => {
     const read = decodedContainer({ ...encoded, ports: [{ name: '', containerPort: 80, publish: 0 }] });
     assert.deepEqual(read.limits, {});
     assert.deepEqual(read.ports, [{ containerPort: 80 }]);
-    for (const field of ['workingDir', 'user', 'readOnlyRootFilesystem', 'probes'] as const) assert.ok(!(field in read), `${field} is absent`);
+    assert.equal(encoded.seccompUnconfined, false);
+    for (const field of ['workingDir', 'user', 'readOnlyRootFilesystem', 'seccompProfile', 'probes'] as const) assert.ok(!(field in read), `${field} is absent`);
   });
 
   it('reads an empty network as host, and an unknown restart policy as Always', () => {

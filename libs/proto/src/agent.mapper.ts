@@ -7,7 +7,7 @@
  * absent bool as false. The rules for what that means live here and nowhere else:
  * - limits (cpu, memory, pids), a port's publish, a pid, a heartbeat interval: 0 is unset;
  * - workingDir, user, a port's name, a status message, ip, startedAt, pod and cluster CIDR: "" is unset;
- * - readOnlyRootFilesystem: false is unset;
+ * - readOnlyRootFilesystem: false is unset; seccompUnconfined: false is the runtime's default profile;
  * - network "" (a control plane older than bridge networking) is host, as it meant;
  * - an unknown restart policy is Always, an unknown publish protocol TCP, an unknown phase Starting;
  * - a probe's period, timeout and thresholds of 0 take Kubernetes' defaults, a path "" is "/";
@@ -85,7 +85,7 @@ function encodeTemplate(t: AssignedTemplate): ContainerSpec {
     cpuRequestMillis: t.requests.cpuMillis, memoryRequestBytes: t.requests.memoryBytes,
     restartPolicy: t.restartPolicy, terminationGracePeriodSeconds: t.terminationGracePeriodSeconds, network: t.network,
     ports: t.ports.map((p) => ({ name: p.name ?? '', containerPort: p.containerPort, publish: p.publish ?? 0 })),
-    user: t.user ?? '', readOnlyRootFilesystem: t.readOnlyRootFilesystem ?? false,
+    user: t.user ?? '', readOnlyRootFilesystem: t.readOnlyRootFilesystem ?? false, seccompUnconfined: t.seccompProfile === 'Unconfined',
     ...(t.probes ? { probes: encodeProbes(t.probes) } : {}),
   };
 }
@@ -107,6 +107,7 @@ function decodeTemplate(c: ContainerSpec__Output): AssignedTemplate {
     terminationGracePeriodSeconds: c.terminationGracePeriodSeconds,
     ...optional('user', present(c.user)),
     ...(c.readOnlyRootFilesystem ? { readOnlyRootFilesystem: true } : {}),
+    ...(c.seccompUnconfined ? { seccompProfile: 'Unconfined' as const } : {}),
     ...optional('probes', probes),
   };
 }

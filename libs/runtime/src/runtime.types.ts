@@ -38,6 +38,8 @@ export interface ContainerSpec {
   user?: string;
   /** Mounts the container's root read-only (its /dev, /proc, /dev/shm and /tmp-less image stay as they are). */
   readOnlyRootFilesystem?: boolean;
+  /** RuntimeDefault (Docker's default seccomp profile, the default) or Unconfined (no filter). */
+  seccompProfile?: SeccompProfileType;
   /** Image builds only (never set from the API): the root is these unpacked layers of the node's image
    *  store, lowest first, instead of `image`'s; the image config is then not consulted. */
   rootfsLayers?: string[];
@@ -51,6 +53,8 @@ export interface ContainerDnsConfig {
   search: string[];
   options: string[];
 }
+
+export type SeccompProfileType = 'RuntimeDefault' | 'Unconfined';
 
 export interface ContainerExitStatus {
   /** Exit code if the process exited, null if killed by a signal. */

@@ -51,7 +51,7 @@ export class AgentNetwork {
         this.problem = `bridge networking could not be set up: ${(error as Error).message}`;
         return this.log(`warning: ${this.problem}`);
       }
-      fs.writeFileSync(path.join(this.stateDir, RECORD_FILE), JSON.stringify(settings));
+      fs.writeFileSync(path.join(this.stateDir, RECORD_FILE), JSON.stringify(settings), { mode: 0o600 });
       if (this.settings?.subnet !== settings.subnet) this.log(`bridge ${settings.bridge} at ${settings.gateway} for pod CIDR ${podCidr}`);
       this.settings = settings;
       this.peersText = ''; // routes are checked again against the next assignments

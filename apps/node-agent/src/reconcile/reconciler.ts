@@ -219,7 +219,7 @@ export class Reconciler {
     record.operation = 'starting';
     this.changed();
     try {
-      fs.mkdirSync(this.options.logDir, { recursive: true });
+      fs.mkdirSync(this.options.logDir, { recursive: true, mode: 0o700 });
       const spec = buildContainerSpec(assignment, this.logPath(record.namespace, record.name));
       const dns = spec.network === 'bridge' ? this.options.dns?.(record.namespace) : undefined;
       const container = await this.options.runtime.start(dns ? { ...spec, dns } : spec);
