@@ -4,7 +4,7 @@ import * as dgram from 'node:dgram';
 import { Resolver } from 'node:dns/promises';
 import * as net from 'node:net';
 import * as dnsPacket from 'dns-packet';
-import { NodeDns } from './dns.server';
+import { MAX_FORWARDS_IN_FLIGHT, NodeDns } from './dns.server';
 
 /** dns-packet decodes the response code, but its types do not declare it. */
 const rcodeOf = (packet: dnsPacket.DecodedPacket): string => (packet as unknown as { rcode: string }).rcode;
@@ -115,6 +115,19 @@ describe('node DNS server', () => {
   it('follows the services it is given: a deleted service stops resolving', async () => {
     dns.setServices([]);
     await assert.rejects(resolver.resolve4('web.default.svc.tide'), (error: NodeJS.ErrnoException) => error.code === 'ENOTFOUND');
+  });
+
+  it('refuses forwards past its limit at once, answering its own names all the same', async () => {
+    const silent = dgram.createSocket('udp4'); // an upstream that never answers: every forward waits
+    await new Promise<void>((resolve) => silent.bind(0, UPSTREAM, resolve));
+    const busy = new NodeDns({ upstreams: [{ host: UPSTREAM, port: silent.address().port }], log: () => undefined });
+    busy.setServices([{ namespace: 'default', service: 'web', ip: '100.96.0.1', ports: [] }]);
+    const ask = (name: string) => busy.answer(dnsPacket.encode({ type: 'query', id: 6, questions: [{ type: 'A', name }] }), 'udp');
+    const waiting = Array.from({ length: MAX_FORWARDS_IN_FLIGHT }, () => ask('outside.example'));
+    assert.equal(rcodeOf(dnsPacket.decode((await ask('outside.example'))!)), 'REFUSED');
+    assert.equal(rcodeOf(dnsPacket.decode((await ask('web.default.svc.tide'))!)), 'NOERROR');
+    assert.ok((await Promise.all(waiting)).every((answer) => rcodeOf(dnsPacket.decode(answer!)) === 'SERVFAIL'), 'the waiting ones time out');
+    silent.close();
   });
 
   it('answers SERVFAIL when no upstream answers', async () => {

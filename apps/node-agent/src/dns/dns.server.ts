@@ -13,6 +13,12 @@ import { Upstream } from './resolv.conf';
 const UPSTREAM_TIMEOUT_MS = 2000;
 /** A TCP client that sends nothing for this long is closed (RFC 7766 suggests seconds). */
 const TCP_IDLE_MS = 10_000;
+/**
+ * Forwarded queries waiting for an upstream at once (each holds a socket for up to 2 s per
+ * upstream); past it a query is refused at once: a container flooding names outside the cluster
+ * must not exhaust the agent's file descriptors.
+ */
+export const MAX_FORWARDS_IN_FLIGHT = 256;
 
 export interface DnsServerOptions {
   upstreams: Upstream[];
@@ -27,6 +33,7 @@ export class NodeDns {
   private tcp?: net.Server;
   private readonly clients = new Set<net.Socket>();
   private where = '';
+  private forwarding = 0;
 
   constructor(private readonly options: DnsServerOptions) {}
 
@@ -92,11 +99,17 @@ export class NodeDns {
     const name = query.questions?.[0]?.name;
     if (name !== undefined && inClusterDomain(name, this.options.domain)) return dnsPacket.encode(answerClusterQuery(query, this.records, this.options.domain));
     if (this.options.upstreams.length === 0) return dnsPacket.encode(errorAnswer(query, RCODE.SERVFAIL));
-    for (const upstream of this.options.upstreams) {
-      const relayed = await (transport === 'udp' ? relayUdp(message, upstream) : relayTcp(message, upstream)).catch(() => undefined);
-      if (relayed) return relayed;
+    if (this.forwarding >= MAX_FORWARDS_IN_FLIGHT) return dnsPacket.encode(errorAnswer(query, RCODE.REFUSED));
+    this.forwarding++;
+    try {
+      for (const upstream of this.options.upstreams) {
+        const relayed = await (transport === 'udp' ? relayUdp(message, upstream) : relayTcp(message, upstream)).catch(() => undefined);
+        if (relayed) return relayed;
+      }
+      return dnsPacket.encode(errorAnswer(query, RCODE.SERVFAIL));
+    } finally {
+      this.forwarding--;
     }
-    return dnsPacket.encode(errorAnswer(query, RCODE.SERVFAIL));
   }
 
   private async onDatagram(message: Buffer, peer: dgram.RemoteInfo): Promise<void> {
