@@ -50,6 +50,8 @@ export function jumpRules(node: ServiceIpNode, bridge: string, serviceCidr: stri
 export class ServiceIpRules {
   readonly node: ServiceIpNode;
   private installed = '';
+  /** The range whose route this agent made (a control plane restarted with another range moves it). */
+  private routed?: string;
 
   constructor(private readonly stateDir: string) {
     this.node = serviceIpNode(stateDir);
@@ -67,6 +69,10 @@ export class ServiceIpRules {
     if (key === this.installed) return;
     fs.writeFileSync(path.join(this.stateDir, RECORD_FILE), JSON.stringify({ ...this.node, serviceCidr, bridge }));
     await run('ip', ['route', 'replace', 'local', serviceCidr, 'dev', 'lo', 'table', 'local', 'metric', String(this.node.metric)]);
+    if (this.routed && this.routed !== serviceCidr) {
+      await run('ip', ['route', 'del', 'local', this.routed, 'dev', 'lo', 'table', 'local', 'metric', String(this.node.metric)]).catch(() => undefined);
+    }
+    this.routed = serviceCidr;
     await run('iptables-restore', ['-w', '--noflush'], restore);
     const present = await listNat();
     const wanted = jumpRules(this.node, bridge, serviceCidr);
