@@ -7,7 +7,8 @@ import * as path from 'node:path';
 import { Logger } from '@nestjs/common';
 import { ClusterPki, controlPlaneServerNames, ensureClusterPki, readCertificateFile, readKeyFile } from '@tide/pki';
 import {
-  ClusterCache, Etcd3, EtcdSupervisor, LeaderElection, NodeCertificates, NodeLeases, ObjectStore, PodCidrClaims, TokenStore, createEtcdClient,
+  ClusterCache, Etcd3, EtcdSupervisor, LeaderElection, NodeCertificates, NodeLeases, ObjectStore, PodCidrClaims, ServiceIpClaims, TokenStore,
+  createEtcdClient,
 } from '@tide/store';
 import { AgentGrpcServer } from './agent-service/agent.grpc';
 import { ApiServer, startApiServer } from './api/api.server';
@@ -21,6 +22,7 @@ import { LeaderRunner } from './controllers/leader.runner';
 import { NodeLifecycleController } from './controllers/node-lifecycle.controller';
 import { SchedulerLoop } from './controllers/scheduler.loop';
 import { ServiceController } from './controllers/service.controller';
+import { ServiceIpController } from './controllers/service-ip.controller';
 import { ControlPlaneMetrics } from './metrics';
 import { AutoscalerMetrics } from './monitoring/autoscaler.metrics';
 import { registerServiceReplicaGauges, watchSchedulingLatency } from './monitoring/cluster.metrics';
@@ -64,8 +66,10 @@ export class ControlPlane {
     const drains = new DrainController(store, events, cache);
     const consolidation = new ConsolidationController(store, events, this.config.consolidation, cache);
     const autoscaler = new AutoscalerController(store, events, usage, new AutoscalerMetrics(metrics), cache);
+    const serviceIps = new ServiceIpController(this.config.serviceCidr, store, cache, new ServiceIpClaims(this.client), events);
     const runner = new LeaderRunner([
       { name: 'services', periodMs: 1000, run: () => services.sync() },
+      { name: 'service-ips', periodMs: 1000, run: () => serviceIps.sync() },
       { name: 'scheduler', periodMs: 500, run: () => scheduler.cycle() },
       { name: 'nodes', periodMs: 1000, run: () => nodes.sync() },
       { name: 'drain', periodMs: 1000, run: () => drains.sync() },
@@ -88,13 +92,13 @@ export class ControlPlane {
     });
     this.grpc = new AgentGrpcServer({
       store, cache, leases: this.leases, events, podCidrs, endpoints: this.endpoints, usage, enrollment,
-      heartbeatIntervalMs: Math.max(500, (this.config.nodeLeaseSeconds * 1000) / 3),
+      heartbeatIntervalMs: Math.max(500, (this.config.nodeLeaseSeconds * 1000) / 3), serviceCidr: this.config.serviceCidr,
     });
     await this.grpc.listen(this.config.grpcListen, {
       ca: pki.ca.certificatePem, certificate: await readCertificateFile(pki.layout.serverCertificate), key: (await readKeyFile(pki.layout.serverKey)).toPem(),
     });
     this.election = new LeaderElection(this.client, this.config.id, {
-      onElected: () => { this.logger.log(`${this.config.id} is the leader`); metrics.leader.set(1); runner.start(); },
+      onElected: () => { this.logger.log(`${this.config.id} is the leader`); metrics.leader.set(1); serviceIps.forget(); runner.start(); },
       onLost: () => { this.logger.warn(`${this.config.id} lost leadership`); metrics.leader.set(0); runner.stop(); },
     });
     this.election.start();

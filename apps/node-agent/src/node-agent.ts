@@ -1,7 +1,7 @@
 /** Wires one node agent: runtime, reconciler, control-plane client, HTTP endpoint and metrics. */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { ServiceEndpoints } from '@tide/api';
+import { ServiceAddress, ServiceEndpoints } from '@tide/api';
 import {
   ContainerRuntime, ImageService, LinuxRuntime, RuntimeError, createImageService, ensureBusyboxImage, ensureNodeImage,
 } from '@tide/runtime';
@@ -23,6 +23,7 @@ import { planPublishedPorts } from './proxy/publish.plan';
 import { containerId, replicaKey } from './reconcile/container-spec.builder';
 import { Reconciler } from './reconcile/reconciler';
 import { ReplicaStateFile } from './reconcile/replica.state-file';
+import { ServiceNetwork } from './service-ip/service.network';
 
 /** Status changes come in bursts (a batch of starts): at most one report per this many ms. */
 const REPORT_COALESCE_MS = 50;
@@ -39,12 +40,14 @@ export class NodeAgent {
   private prober?: Prober;
   /** The last endpoints the control plane pushed (kept through its outages). */
   private endpoints: ServiceEndpoints[] = [];
+  private serviceAddresses: ServiceAddress[] = [];
   private publishing: Promise<void> = Promise.resolve();
   private conflicts = '';
   private baseImages: Promise<void> = Promise.resolve();
   private runtime?: LinuxRuntime;
   private usageReporter?: UsageReporter;
   private stopRotation?: () => void;
+  private services?: ServiceNetwork;
 
   constructor(
     private readonly config: AgentConfig,
@@ -74,12 +77,14 @@ export class NodeAgent {
     const traffic = new BalancerMetrics();
     traffic.register(metrics.registry);
     this.balancer = new LoadBalancer(config.address, traffic, this.log);
+    const services = new ServiceNetwork({ stateDir: config.stateDir, upstreams: config.dnsUpstreams, metrics: traffic, log: this.log });
+    this.services = services;
     const prober = new Prober({ check: probeCheck(runtime), onChange: (key) => this.reconciler?.probesChanged(key) });
     this.prober = prober;
     const reconciler = new Reconciler({
       runtime, logDir, state: new ReplicaStateFile(path.join(config.stateDir, 'replicas.json')),
       onChange: () => this.changed(), onRestart: (record) => metrics.recordRestart(record), log: this.log,
-      probes: (record) => verdictFor(prober, record),
+      probes: (record) => verdictFor(prober, record), dns: (namespace) => services.containerDns(namespace),
     });
     this.reconciler = reconciler;
     await reconciler.adopt();
@@ -147,14 +152,19 @@ export class NodeAgent {
         nodeName: config.name, address: config.address, agentPort: config.port, labels: config.labels,
         capacity: config.capacity, allocatable,
       },
-      onRegistered: (answer) => this.network!.configure(answer.podCIDR, answer.clusterCIDR),
+      onRegistered: async (answer) => {
+        await this.network!.configure(answer.podCIDR, answer.clusterCIDR);
+        this.services?.configure(this.network!.settingsIfReady(), answer.serviceCIDR);
+        this.publishSoon(true);
+      },
       onAssignments: (assignments) => {
         void this.network!.routeTo(assignments.nodes);
         reconciler.setDesired(assignments.replicas);
       },
       onEndpoints: (endpoints) => {
         this.endpoints = endpoints.ports;
-        this.publishSoon();
+        this.serviceAddresses = endpoints.services;
+        this.publishSoon(true);
       },
       report: () => statusReport(config.name, reconciler.views(), reconciler.goneKeys()),
       onReportAcknowledged: (report) => reconciler.acknowledgeGone(report.gone ?? []),
@@ -173,13 +183,15 @@ export class NodeAgent {
    * The balancer follows the endpoints the control plane pushes, minus local replicas this agent
    * already knows are not ready; plans are applied one after the other.
    */
-  private publishSoon(): void {
+  private publishSoon(servicesChanged = false): void {
     const reconciler = this.reconciler;
     const balancer = this.balancer;
     if (!reconciler || !balancer) return;
     this.publishing = this.publishing.then(async () => {
       const ready = new Set(reconciler.views().filter((v) => v.ready).map((v) => v.record.key));
-      const plan = planPublishedPorts(this.endpoints, { node: this.config.name, isReady: (key) => ready.has(key) });
+      const local = { node: this.config.name, isReady: (key: string) => ready.has(key) };
+      void this.services?.sync(servicesChanged ? this.serviceAddresses : undefined, local);
+      const plan = planPublishedPorts(this.endpoints, local);
       const conflicts = plan.conflicts.join('; ');
       if (conflicts && conflicts !== this.conflicts) this.log(`warning: ${conflicts}`);
       this.conflicts = conflicts;
@@ -205,6 +217,7 @@ export class NodeAgent {
     this.prober?.stop();
     this.client?.close();
     await this.balancer?.close();
+    await this.services?.close();
     // Bounded: the process exits right after, and its waiting inits die with it anyway (PDEATHSIG).
     await Promise.race([this.runtime?.close(), new Promise((resolve) => setTimeout(resolve, POOL_CLOSE_MS).unref())]);
     await this.server?.close();

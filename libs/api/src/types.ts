@@ -34,6 +34,11 @@ export interface ResourceRequirements {
 export interface ServicePort {
   name?: string;
   containerPort: number;
+  /**
+   * The port on the service's virtual IP (`status.clusterIP`), default `containerPort`: every node's
+   * balancer takes it there and sends it to a ready replica's `containerPort`.
+   */
+  port?: number;
   /** Port every node's load balancer listens on. */
   publish?: number;
   /**
@@ -250,6 +255,11 @@ export interface ServiceStatus {
   /** Live replicas on older templates (still serving or waiting for their replacement). */
   oldReplicas?: number;
   conditions?: ServiceCondition[];
+  /**
+   * The service's virtual IP, from the cluster's service range: allocated once by the control plane
+   * after the service is created, kept for its lifetime, freed when it is deleted.
+   */
+  clusterIP?: string;
 }
 
 export type Service = TideObject<'Service', ServiceSpec, ServiceStatus>;

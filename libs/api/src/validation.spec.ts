@@ -37,6 +37,8 @@ describe('validateDocument', () => {
     ['bad name', { apiVersion: 'tide/v1', kind: 'Service', metadata: { name: 'Web_1' }, spec: { replicas: 1, image: 'x' } }, 'metadata.name', /lower-case/],
     ['unknown network mode', service({ network: 'overlay' }), 'spec.network', /one of bridge, host/],
     ['port out of range', service({ ports: [{ containerPort: 70000 }] }), 'spec.ports[0].containerPort', /between 1 and 65535/],
+    ['service port out of range', service({ ports: [{ containerPort: 8080, port: 0 }] }), 'spec.ports[0].port', /between 1 and 65535/],
+    ['two ports on one service port', service({ ports: [{ containerPort: 8080, port: 80 }, { containerPort: 80 }] }), 'spec.ports[1].port', /duplicate service port 80/],
     ['user with spaces', service({ user: 'web server' }), 'spec.user', /"uid", "uid:gid", "name" or "name:group"/],
     ['user with two colons', service({ user: '1:2:3' }), 'spec.user', /"uid", "uid:gid"/],
     ['empty group', service({ user: 'app:' }), 'spec.user', /"name:group"/],

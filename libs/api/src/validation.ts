@@ -201,9 +201,15 @@ function checkPorts(c: Checker, ports: unknown): void {
   ports.forEach((port, i) => {
     const path = `spec.ports[${i}]`;
     if (!c.isObject(port, path)) return;
-    c.onlyKnown(port, path, ['name', 'containerPort', 'publish', 'protocol']);
+    c.onlyKnown(port, path, ['name', 'containerPort', 'port', 'publish', 'protocol']);
     if (port.name !== undefined) c.string(port.name, `${path}.name`);
     c.integer(port.containerPort, `${path}.containerPort`, 1, 65535);
+    if (port.port !== undefined) c.integer(port.port, `${path}.port`, 1, 65535);
+    const servicePort = port.port ?? port.containerPort;
+    if (typeof servicePort === 'number' && seen.has(`service port:${servicePort}`)) {
+      c.fail(`${path}.port`, `duplicate service port ${servicePort} (a port's port defaults to its containerPort): give each port its own`);
+    }
+    seen.add(`service port:${servicePort}`);
     if (port.publish !== undefined) c.integer(port.publish, `${path}.publish`, 1, 65535);
     if (port.protocol !== undefined) c.oneOf(port.protocol, `${path}.protocol`, ['TCP', 'HTTP']);
     for (const key of [`port:${port.containerPort}`, port.name === undefined ? '' : `name:${port.name}`]) {

@@ -110,10 +110,21 @@ describe('agent mapper: endpoints', () => {
     const sent: PublishedEndpoints = { revision: 7, ports: [
       { namespace: 'shop', service: 'web', publish: 18080, protocol: 'HTTP', endpoints: [{ address: '100.64.0.2', port: 8080, replica: 'web-1', nodeName: 'node-1' }] },
       { namespace: 'shop', service: 'db', publish: 15432, protocol: 'TCP', endpoints: [] },
-    ] };
+    ], services: [] };
     assert.deepEqual(decodeEndpoints(overTheWire(endpointsWire, encodeEndpoints(sent))), sent);
     const odd = overTheWire<Endpoints__Output>(endpointsWire, { ports: [{ service: 'a', publish: 1, protocol: '' }, { service: 'b', publish: 2, protocol: 'QUIC' }] });
     assert.deepEqual(decodeEndpoints(odd).ports.map((p) => p.protocol), ['TCP', 'TCP']);
+  });
+
+  it('round-trips the services\' virtual IPs, a port without a name staying without one', () => {
+    const sent: PublishedEndpoints = { revision: 9, ports: [], services: [
+      { namespace: 'shop', service: 'web', ip: '100.96.0.1', ports: [
+        { name: 'http', port: 80, protocol: 'HTTP', endpoints: [{ address: '100.64.1.2', port: 8080, replica: 'web-1', nodeName: 'node-2' }] },
+        { port: 9090, protocol: 'TCP', endpoints: [] },
+      ] },
+      { namespace: 'shop', service: 'worker', ip: '100.96.0.2', ports: [] },
+    ] };
+    assert.deepEqual(decodeEndpoints(overTheWire(endpointsWire, encodeEndpoints(sent))), sent);
   });
 });
 

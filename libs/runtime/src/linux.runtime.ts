@@ -108,7 +108,7 @@ export class LinuxRuntime implements ContainerRuntime {
     trace?.mark(pooled ? 'runtime: init taken from the pool' : init.fromSpare ? 'runtime: spare worker told to spawn' : 'runtime: new Worker() returned');
     let cgroup: ContainerCgroup | undefined;
     try {
-      const network = spec.network === 'bridge' ? this.network.prepare(spec.id, spec.hostname, path.join(this.states.dir(spec.id), 'etc')) : undefined;
+      const network = spec.network === 'bridge' ? this.network.prepare(spec.id, spec.hostname, path.join(this.states.dir(spec.id), 'etc'), spec.dns) : undefined;
       const [rootfs, created] = await allSettled(
         this.snapshots.prepare(spec.id, image.layerDirs),
         this.warmCgroups.claim(init, spec.id, spec.limits),

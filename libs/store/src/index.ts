@@ -7,6 +7,7 @@ export * from './etcd.supervisor';
 export * from './node.leases';
 export * from './leader.election';
 export * from './pod-cidr.claims';
+export * from './service-ip.claims';
 export * from './node.allocations';
 export * from './cluster.cache';
 export * from './paged.range';

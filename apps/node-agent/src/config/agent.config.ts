@@ -2,6 +2,7 @@
 import * as os from 'node:os';
 import { parseMemory } from '@tide/api';
 import { DEFAULT_WARM_POOL } from '@tide/runtime';
+import { Upstream, hostNameservers, parseUpstreams } from '../dns/resolv.conf';
 
 export interface Resources {
   cpuMillis: number;
@@ -22,6 +23,8 @@ export interface AgentConfig {
   warmPool: number;
   /** `--join TOKEN --ca-hash sha256:…`: how to get a node certificate when the state dir has none. */
   join?: { token: string; caHash: string; apiServer: string };
+  /** Where the node's DNS sends names outside the cluster domain (default: the host's /etc/resolv.conf). */
+  dnsUpstreams: Upstream[];
 }
 
 export class ConfigError extends Error {
@@ -32,7 +35,7 @@ export class ConfigError extends Error {
 }
 
 export const DEFAULT_IMAGE_DIR = '/var/lib/tide/images';
-const KNOWN_FLAGS = ['name', 'control-plane', 'address', 'port', 'state-dir', 'image-dir', 'cpu', 'memory', 'labels', 'warm-pool', 'join', 'ca-hash', 'api-server'];
+const KNOWN_FLAGS = ['name', 'control-plane', 'address', 'port', 'state-dir', 'image-dir', 'cpu', 'memory', 'labels', 'warm-pool', 'join', 'ca-hash', 'api-server', 'dns-upstream'];
 
 /** `--flag value` and `--flag=value`; every flag takes a value. */
 export function parseFlagValues(argv: string[]): Map<string, string> {
@@ -72,6 +75,7 @@ export function parseAgentConfig(argv: string[], machine: Resources = machineRes
     },
     labels: parseLabels(values.get('labels') ?? ''),
     warmPool: countFlag('warm-pool', values.get('warm-pool'), DEFAULT_WARM_POOL),
+    dnsUpstreams: dnsUpstreams(values.get('dns-upstream')),
   };
 }
 
@@ -151,4 +155,13 @@ function controlPlanes(value: string): string {
     if (!/^[^:\s]+:\d+$/.test(address)) throw new ConfigError(`--control-plane: expected HOST:PORT[,HOST:PORT...], got "${address}"`);
   }
   return value;
+}
+
+function dnsUpstreams(raw: string | undefined): Upstream[] {
+  if (raw === undefined) return hostNameservers();
+  try {
+    return parseUpstreams(raw);
+  } catch (error) {
+    throw new ConfigError(`--dns-upstream: ${(error as Error).message} (expected IP[:PORT][,IP[:PORT]...])`);
+  }
 }

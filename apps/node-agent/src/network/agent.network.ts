@@ -31,6 +31,11 @@ export class AgentNetwork {
     return this.settings;
   }
 
+  /** The settings once the bridge is up, else undefined. */
+  settingsIfReady(): BridgeSettings | undefined {
+    return this.settings;
+  }
+
   /** After each registration. A failure is logged and kept: host-network replicas still run. */
   configure(podCidr: string | undefined, clusterCidr: string | undefined): Promise<void> {
     return this.serially(async () => {

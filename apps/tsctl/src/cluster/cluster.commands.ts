@@ -34,6 +34,8 @@ function consolidationFlags(ctx: CommandContext): string[] {
     if (mode !== 'on' && mode !== 'off') throw new UsageError(`--consolidation: expected on or off, got "${mode}"`);
     flags.push('--consolidation', mode);
   }
+  const serviceCidr = ctx.options.get('service-cidr');
+  if (serviceCidr !== undefined) flags.push('--service-cidr', serviceCidr);
   if (ctx.options.has('consolidation-delay-seconds')) {
     flags.push('--consolidation-delay-seconds', String(intOption(ctx.options, 'consolidation-delay-seconds', 30, 1)));
   }
@@ -51,7 +53,7 @@ interface ClusterRecord {
 
 export const upCommand: Command = {
   name: 'up',
-  usage: 'tsctl up [--nodes N] [--state-dir DIR] [--base-port P] [--ca-cert FILE --ca-key FILE] [--node-grace-seconds S] [--pod-cidr CIDR] [--consolidation on|off] [--consolidation-delay-seconds S] [--timeout SECONDS]',
+  usage: 'tsctl up [--nodes N] [--state-dir DIR] [--base-port P] [--ca-cert FILE --ca-key FILE] [--node-grace-seconds S] [--pod-cidr CIDR] [--service-cidr CIDR] [--dns-upstream IP[:PORT],...] [--consolidation on|off] [--consolidation-delay-seconds S] [--timeout SECONDS]',
   summary: 'start a local cluster (control plane with its etcd, N node agents) and wait until it is Ready',
   options: [
     { long: 'nodes', help: `number of nodes, 1 to ${MAX_LOCAL_NODES} (default 2)` },
@@ -61,6 +63,8 @@ export const upCommand: Command = {
     { long: 'ca-key', help: "the CA's private key (PEM, mode 0600)" },
     { long: 'node-grace-seconds', help: "how long a NotReady node's replicas wait before they are replaced" },
     { long: 'pod-cidr', help: 'the container network, a /24 of it per node (default 100.64.0.0/16)' },
+    { long: 'service-cidr', help: "the services' virtual IPs (default 100.96.0.0/16)" },
+    { long: 'dns-upstream', help: "where the nodes' DNS forwards names outside the cluster (default: the host's /etc/resolv.conf)" },
     { long: 'consolidation', help: 'on|off: move replicas off lightly used nodes so that nodes become empty (default on)' },
     { long: 'consolidation-delay-seconds', help: 'how long a node must stay worth emptying before consolidation starts (default 30)' },
     { long: 'timeout', help: 'seconds to wait for the cluster to be Ready (default 120)' },
@@ -89,7 +93,9 @@ export const upCommand: Command = {
     await waitUntil('the control plane to answer /healthz', deadline, [{ pid: controlPlanePid, what: 'the control plane', log: layout.controlPlaneLog }],
       async () => (await api.fetch('GET', '/healthz')).ok);
     const join = await joinTokenFor(api, layout, pki);
-    const agents = layout.nodes.map((node) => ({ node, pid: ensureAgent(layout, node, started, join) }));
+    const dnsUpstream = ctx.options.get('dns-upstream');
+    const agentFlags = [...(join?.args ?? []), ...(dnsUpstream !== undefined ? ['--dns-upstream', dnsUpstream] : [])];
+    const agents = layout.nodes.map((node) => ({ node, pid: ensureAgent(layout, node, started, agentFlags) }));
     writeClusterRecord(layout, controlPlanePid, agents.map((a) => a.pid));
     const watched = [{ pid: controlPlanePid, what: 'the control plane', log: layout.controlPlaneLog }, ...agents.map(({ node, pid }) => ({ pid, what: `the agent of ${node.name}`, log: node.log }))];
     // A node whose agent was just started must have registered since: etcd may still say Ready from before.
@@ -181,11 +187,11 @@ async function joinTokenFor(api: ApiClient, layout: ClusterLayout, pki: ClusterP
   return { id: made.record.id, args: ['--join', made.token, '--ca-hash', caPin(pki.ca.certificatePem)] };
 }
 
-function ensureAgent(layout: ClusterLayout, node: ClusterLayout['nodes'][number], started: string[], join?: JoinFlags): number {
+function ensureAgent(layout: ClusterLayout, node: ClusterLayout['nodes'][number], started: string[], agentFlags: string[]): number {
   const [running] = findProcesses(NODE_AGENT.script, node.stateDir);
   if (running) return running;
   started.push(node.name);
-  return startDetached(NODE_AGENT.path, [...agentArgs(layout, node), ...(join?.args ?? [])], node.log);
+  return startDetached(NODE_AGENT.path, [...agentArgs(layout, node), ...agentFlags], node.log);
 }
 
 function readClusterRecord(stateDir: string): ClusterRecord | undefined {
