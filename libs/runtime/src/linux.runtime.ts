@@ -19,6 +19,8 @@ import { StartTrace, StartTraceRecord } from './init/start.trace';
 import { startExec } from './exec/exec.session';
 import { ImageResolver, ImageStore } from './image/image.store';
 import { InitConfig, namespacesFor } from './init/init.config';
+import { makePrivateDir } from './isolation/private.files';
+import { precompileSeccomp } from './isolation/seccomp';
 import { BridgeSettings } from './network/bridge.settings';
 import { BridgeAttacher, NetworkAttacher, PreparedNetwork } from './network/container.network';
 import {
@@ -88,10 +90,12 @@ export class LinuxRuntime implements ContainerRuntime {
     this.network = options.network ?? new BridgeAttacher(options.stateDir, options.bridge ?? (() => undefined));
     this.warmCgroups = new WarmCgroups(this.cgroups);
     this.stageDir = path.join(options.stateDir, 'stage');
-    fs.mkdirSync(this.stageDir, { recursive: true });
+    // Not readable or traversable by other users: they lead to layers and upperdirs (private.files.ts).
+    for (const dir of [options.stateDir, containersDir, this.stageDir, options.imageDir]) makePrivateDir(dir);
     this.spareWorker = new SpareWorker(this.stageDir);
     this.pool = new WarmPool(options.warmPool ?? DEFAULT_WARM_POOL, (namespaces) => this.warmCgroups.joinAhead(new WaitingInit(namespaces, this.stageDir)));
     if (this.pool.size > 0) void this.warmCgroups.sweep();
+    precompileSeccomp(); // once per process, before the first start needs it
   }
 
   async start(spec: ContainerSpec): Promise<ContainerInfo> {
@@ -118,7 +122,7 @@ export class LinuxRuntime implements ContainerRuntime {
     let claim: Promise<ContainerCgroup> | undefined;
     const cgroupOnce = () => (claim ??= this.warmCgroups.claim(init, spec.id, spec.limits).then((made) => (cgroup = made)));
     try {
-      const network = spec.network === 'bridge' ? this.network.prepare(spec.id, spec.hostname, path.join(this.states.dir(spec.id), 'etc')) : undefined;
+      const network = spec.network === 'bridge' ? this.network.prepare(spec.id, spec.hostname, path.join(this.states.dir(spec.id), 'etc'), spec.dns) : undefined;
       // The overlay's directories and the log's must exist before the init reads its config.
       const rootfs = await this.snapshots.prepare(spec.id, image.layerDirs);
       fs.mkdirSync(path.dirname(logPath), { recursive: true });
@@ -317,7 +321,10 @@ export class LinuxRuntime implements ContainerRuntime {
     const user = options.user ?? base.user;
     return startExec(
       { id, pid: tracked.info.pid, process: tracked.process, cgroup: this.cgroupOf(id) },
-      { argv: options.argv, env: [...env.values()], workingDir: options.workingDir ?? base.workingDir, tty: options.tty, ...(user ? { user } : {}) },
+      {
+        argv: options.argv, env: [...env.values()], workingDir: options.workingDir ?? base.workingDir, tty: options.tty,
+        ...(user ? { user } : {}), ...(base.seccomp ? { seccomp: base.seccomp } : {}),
+      },
       options.size,
     );
   }

@@ -2,6 +2,7 @@
 import { ClusterCache, ObjectStore, TokenStore } from '@tide/store';
 import { ApiAuth } from '../auth/api.auth';
 import { ControlPlaneMetrics } from '../metrics';
+import { NodeEnrollment } from '../node-identity/node.enrollment';
 import { UsageCache } from '../usage/usage.cache';
 
 export const CLUSTER = Symbol('ClusterContext');
@@ -18,6 +19,8 @@ export interface ClusterContext {
   tokens: TokenStore;
   /** Authentication, authorization, Host check and audit of every request (auth/). */
   auth: ApiAuth;
+  /** Node certificates: joins, the CA pin and gRPC port of join commands, revocation. */
+  enrollment: NodeEnrollment;
   isLeader(): boolean;
   /** A hint to the controllers that desired state changed (they re-read etcd anyway). */
   kick(): void;

@@ -2,6 +2,7 @@
 import * as path from 'node:path';
 import { ImageResolver, ResolvedImage } from '../image/image.store';
 import { InitConfig } from '../init/init.config';
+import { seccompConfig } from '../isolation/seccomp';
 import { ContainerSpec, RuntimeError } from '../runtime.types';
 
 const DEFAULT_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
@@ -19,6 +20,7 @@ export function initConfig(spec: ContainerSpec, image: ResolvedImage, logPath: s
     hostname: spec.hostname, logPath, argv, env: envList, workingDir: spec.workingDir ?? image.config.workingDir ?? '/',
     ...(user ? { user } : {}),
     ...(spec.readOnlyRootFilesystem ? { readOnlyRootFilesystem: true } : {}),
+    ...seccompConfig(spec.seccompProfile),
   };
 }
 

@@ -16,6 +16,7 @@ import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { linuxSys } from '@tide/syscall';
 import { StartWorkerData, WORKER_FD } from '../init/init.config';
 import { StartMark, StartTrace } from '../init/start.trace';
+import { sealRuntimeBinary } from '../isolation/sealed.binary';
 
 function run(data: Required<StartWorkerData>): void {
   const port = parentPort!;
@@ -24,9 +25,11 @@ function run(data: Required<StartWorkerData>): void {
   trace.mark('worker: booted, modules loaded');
   linuxSys().unshare(data.namespaces);
   trace.mark('worker: namespaces unshared');
+  const executable = sealRuntimeBinary(linuxSys()); // the init runs a read-only bind of node (CVE-2019-5736)
+  trace.mark('worker: node bound read-only');
   // No stdio yet: the init opens the container's log itself once it knows which container it is.
   // fds 3 and 4 are the runtime's pipes (config and "go", the exec verdict: init.pipes.ts); 5 is ours.
-  const child = spawn(process.execPath, [data.initScript, data.stageDir], {
+  const child = spawn(executable, [data.initScript, data.stageDir], {
     detached: true,
     stdio: ['ignore', 'ignore', 'ignore', data.goFd, data.statusFd, 'pipe'],
     env: {},
