@@ -20,6 +20,13 @@ const ETCD3_ONLY_IN_STORE = {
   message: 'only libs/store imports etcd3: use @tide/store (it re-exports the etcd3 types others need)',
 };
 
+// Packages are imported through their entry points: '@tide/x', or '@tide/x/testing' for test helpers
+// (each package's testing/package.json points into its dist/); never through their compiled files.
+const NO_DIST_PATHS = {
+  group: ['@tide/*/dist', '@tide/*/dist/*'],
+  message: "import a package through its entry point ('@tide/x', or '@tide/x/testing' for test helpers), not its dist/ files",
+};
+
 // Domain libraries stay framework-free and side-effect-free (STYLE.md); Nx does not see Node builtins.
 const DOMAIN_LIBS = ['libs/api/**/*.ts', 'libs/scheduler/**/*.ts', 'libs/autoscaler/**/*.ts', 'libs/auth/**/*.ts', 'libs/kube/**/*.ts', 'libs/control/**/*.ts'];
 
@@ -58,7 +65,11 @@ export default [
   {
     files: ['**/*.ts'],
     ignores: ['libs/store/**'],
-    rules: { 'no-restricted-imports': ['error', { patterns: [ETCD3_ONLY_IN_STORE] }] },
+    rules: { 'no-restricted-imports': ['error', { patterns: [ETCD3_ONLY_IN_STORE, NO_DIST_PATHS] }] },
+  },
+  {
+    files: ['libs/store/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [NO_DIST_PATHS] }] },
   },
   {
     // A later block's no-restricted-imports replaces an earlier one's for the files both match:
@@ -71,6 +82,7 @@ export default [
         // libs/auth decides; the HTTP and gRPC adapters in the apps ask it.
         { group: ['http', 'node:http', 'https', 'node:https', 'http2', 'node:http2', 'net', 'node:net', 'tls', 'node:tls'],
           message: 'domain libraries serve nothing: the network belongs to the adapters' },
+        NO_DIST_PATHS,
       ] }],
     },
   },
@@ -83,7 +95,7 @@ export default [
       'no-restricted-imports': ['error', { patterns: [
         { group: ['fs', 'node:fs', 'fs/*', 'node:fs/*'], message: 'libs/pki reads and writes files through pem.files.ts (PkiFs) only' },
         { group: ['@peculiar/x509'], message: "import { x509 } from './x509.provider' (it sets up Reflect and WebCrypto first)" },
-        ETCD3_ONLY_IN_STORE,
+        ETCD3_ONLY_IN_STORE, NO_DIST_PATHS,
       ] }],
     },
   },
@@ -92,7 +104,7 @@ export default [
     rules: {
       'no-restricted-imports': ['error', { patterns: [
         { group: ['@peculiar/x509'], message: "import { x509 } from './x509.provider' (it sets up Reflect and WebCrypto first)" },
-        ETCD3_ONLY_IN_STORE,
+        ETCD3_ONLY_IN_STORE, NO_DIST_PATHS,
       ] }],
     },
   },
@@ -103,7 +115,7 @@ export default [
       'no-restricted-imports': ['error', { patterns: [
         { group: ['@tide/proto', '@tide/proto/*'],
           message: 'only the gRPC adapters speak proto (eslint.config.mjs GRPC_ADAPTERS): use the agent protocol types of @tide/api' },
-        ETCD3_ONLY_IN_STORE,
+        ETCD3_ONLY_IN_STORE, NO_DIST_PATHS,
       ] }],
     },
   },

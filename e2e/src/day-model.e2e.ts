@@ -9,7 +9,7 @@ import * as assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { node, replica } from '@tide/scheduler/dist/testing';
+import { node, replica } from '@tide/scheduler/testing';
 import { CA_DEFAULTS, ClusterAutoscalerModel } from './bench/day.ca';
 import { demandPerMinute, runDay, startingState } from './bench/day.run';
 import { DEFAULT_MODEL, peakRps } from './bench/day.setup';

@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { Agent } from 'undici';
 import type { Node, Replica, Service } from '@tide/api';
-import { waitFor as waitUntil } from '@tide/api/dist/testing';
+import { waitFor as waitUntil } from '@tide/api/testing';
 
 const execFileAsync = promisify(execFile);
 export const REPO = path.resolve(__dirname, '../..');

@@ -6,7 +6,7 @@
  */
 import { describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { node, replica, seeded } from '@tide/scheduler/dist/testing';
+import { node, replica, seeded } from '@tide/scheduler/testing';
 import type { PendingReplica } from '@tide/scheduler';
 import { lowerBound } from './bench/scheduler.bound';
 import { PlacementError, checkPlacement } from './bench/scheduler.check';

@@ -4,7 +4,7 @@
  * second: the clock advances (nodes boot, replicas become ready), the policy's loops run, then the
  * second's demand meets the ready replicas (day.cluster.ts keeps the accounts).
  */
-import { seeded } from '@tide/scheduler/dist/testing';
+import { seeded } from '@tide/scheduler/testing';
 import { BaselineContestant } from './day.baseline';
 import { MinutePoint, Totals, round } from './day.cluster';
 import { DayModel, peakRps, replicasPerNode } from './day.setup';

@@ -17,7 +17,7 @@ import {
   NodeEvent, NodePool, NodeProvider, ProvidedNode, consolidationCancelled, drainProgress, findConsolidation, movesToStart, newReplica,
   nodeInfos, planScaleDown, planScaleUp, planService, replacementFor, toPending, trackEmpty,
 } from '@tide/control';
-import { InMemoryNodeProvider } from '@tide/control/dist/testing';
+import { InMemoryNodeProvider } from '@tide/control/testing';
 import { scheduleBatch } from '@tide/scheduler';
 import { SimCluster, iso, replicasOf } from './day.cluster';
 import { DayModel, nodePool, webService } from './day.setup';

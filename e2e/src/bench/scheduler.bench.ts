@@ -12,7 +12,7 @@
  */
 import * as path from 'node:path';
 import type { NodeInfo, PendingReplica } from '@tide/scheduler';
-import { seeded } from '@tide/scheduler/dist/testing';
+import { seeded } from '@tide/scheduler/testing';
 import { Placement, ffdPlacement } from './scheduler.baselines';
 import { lowerBound } from './scheduler.bound';
 import { StrategyResult, checkPlacement, medianResult, summarizePlacement } from './scheduler.check';

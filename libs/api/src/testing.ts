@@ -1,5 +1,5 @@
 /**
- * Test helper shared by every package (`@tide/api/dist/testing`): wait for a condition instead of
+ * Test helper shared by every package (`@tide/api/testing`): wait for a condition instead of
  * sleeping a fixed time. The suite runs on busy 2-core CI machines, so deadlines are generous; a
  * test that needs one never asserts how fast something happened (timing targets are benchmarks).
  */

@@ -1,5 +1,5 @@
 /**
- * Test-only entry (`@tide/control/dist/testing`): the in-memory NodeProvider and the contract every
+ * Test-only entry (`@tide/control/testing`): the in-memory NodeProvider and the contract every
  * NodeProvider must keep, written once so that the fake and the real providers are held to it alike.
  */
 import * as assert from 'node:assert/strict';

@@ -7,7 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import { waitFor } from '@tide/api/dist/testing';
+import { waitFor } from '@tide/api/testing';
 import { DEFAULT_CAPABILITY_MASK } from './init/capabilities';
 import { RuntimeError } from './runtime.types';
 import { RuntimeFixture } from './testing/runtime.fixture';

@@ -78,6 +78,15 @@ for (const warmPool of [0, 2]) describe(`LinuxRuntime (warm pool ${warmPool})`, 
     assert.equal(fs.existsSync(path.join(dir, 'state/containers', a.id, 'upper/tmp/mine')), true, 'the write went to its upper layer');
   });
 
+  it('hands the init a config larger than a pipe holds (a 200 KB environment)', async () => {
+    // The config goes through a pipe of 64 KiB: the rest must follow as the init reads, without a
+    // cut line and without blocking the runtime. (execve takes at most 128 KiB per string: four.)
+    const env = Object.fromEntries([1, 2, 3, 4].map((n) => [`BIG${n}`, String(n).repeat(50 * 1024)]));
+    const s = spec('bigenv', 'echo "${#BIG1} ${#BIG2} ${#BIG3} ${#BIG4} ${BIG4:0:3}"; sleep 30', { env });
+    await start(s);
+    assert.match(await logOf(s.id, /444/), /^51200 51200 51200 51200 444$/m);
+  });
+
   it('starts commands that exit at once as started, each with its exit code, never as a failed start', async () => {
     // Such a command's worker can end before its start's verdict is read, more so on a busy machine.
     for (let i = 0; i < 20; i++) {

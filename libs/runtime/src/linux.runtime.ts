@@ -6,31 +6,42 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { linuxSys } from '@tide/syscall';
-import { CgroupManager, ContainerCgroup, detectCgroups } from './cgroups/cgroup';
+import { detectCgroups } from './cgroups/cgroup';
+import { CgroupManager, ContainerCgroup } from './cgroups/cgroup.types';
+import { imageOf, initConfig } from './container/container.config';
 import { ContainerState, ContainerStateFiles, exitFromState, exitToState } from './container/container.state';
 import { RawExit, WaitingInit } from './container/launch';
 import { ProcessHandle, processStartTime, sleep } from './container/process';
 import { WarmCgroups } from './container/warm.cgroup';
 import { WarmPool } from './container/warm.pool';
 import { SpareWorker } from './container/spare.worker';
-import { StartTrace, StartTraceRecord } from './container/start.trace';
+import { StartTrace, StartTraceRecord } from './init/start.trace';
 import { startExec } from './exec/exec.session';
-import { ImageStore, ResolvedImage } from './image/image.store';
+import { ImageResolver, ImageStore } from './image/image.store';
 import { InitConfig, namespacesFor } from './init/init.config';
 import { makePrivateDir } from './isolation/private.files';
-import { precompileSeccomp, seccompConfig } from './isolation/seccomp';
+import { precompileSeccomp } from './isolation/seccomp';
 import { BridgeSettings } from './network/bridge.settings';
-import { BridgeAttacher, PreparedNetwork } from './network/container.network';
+import { BridgeAttacher, NetworkAttacher, PreparedNetwork } from './network/container.network';
 import {
   ContainerExitStatus, ContainerInfo, ContainerRuntime, ContainerSpec, ContainerUsage, ExecOptions, ExecSession, NetworkMode,
   RuntimeError,
 } from './runtime.types';
-import { OverlaySnapshotter } from './snapshot/overlay.snapshotter';
+import { OverlaySnapshotter, Snapshotter } from './snapshot/overlay.snapshotter';
 
 export interface LinuxRuntimeOptions {
   stateDir: string;
+  /** The image store's directory (the default `images`). */
   imageDir: string;
+  // The collaborators, each made from the directories above unless given (tests may pass fakes).
+  /** Default: this machine's cgroup version (detectCgroups). */
   cgroups?: CgroupManager;
+  /** Default: an ImageStore over `imageDir`. */
+  images?: ImageResolver;
+  /** Default: an OverlaySnapshotter under `STATE/containers`. */
+  snapshots?: Snapshotter;
+  /** Default: a BridgeAttacher over `bridge`, with its addresses under `STATE/network`. */
+  network?: NetworkAttacher;
   /** The node's bridge network, for containers with network 'bridge'. A function because the agent
    *  learns its pod CIDR only when it registers, after creating the runtime (and adopting containers):
    *  until then it answers undefined, and bridge containers fail to start with a message saying why. */
@@ -52,16 +63,15 @@ interface Tracked {
   exited: Promise<ContainerExitStatus>;
 }
 
-const DEFAULT_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 /** Ids become path components and cgroup names. */
 const VALID_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
 
 export class LinuxRuntime implements ContainerRuntime {
-  private readonly images: ImageStore;
-  private readonly snapshots: OverlaySnapshotter;
+  private readonly images: ImageResolver;
+  private readonly snapshots: Snapshotter;
   private readonly states: ContainerStateFiles;
   private readonly cgroups: CgroupManager;
-  private readonly network: BridgeAttacher;
+  private readonly network: NetworkAttacher;
   private readonly tracked = new Map<string, Tracked>();
   private readonly pool: WarmPool;
   private readonly warmCgroups: WarmCgroups;
@@ -73,11 +83,11 @@ export class LinuxRuntime implements ContainerRuntime {
   constructor(options: LinuxRuntimeOptions) {
     this.onStartTrace = options.onStartTrace;
     const containersDir = path.join(options.stateDir, 'containers');
-    this.images = new ImageStore(options.imageDir);
-    this.snapshots = new OverlaySnapshotter(containersDir);
+    this.images = options.images ?? new ImageStore(options.imageDir);
+    this.snapshots = options.snapshots ?? new OverlaySnapshotter(containersDir);
     this.states = new ContainerStateFiles(containersDir);
     this.cgroups = options.cgroups ?? detectCgroups();
-    this.network = new BridgeAttacher(options.stateDir, options.bridge ?? (() => undefined));
+    this.network = options.network ?? new BridgeAttacher(options.stateDir, options.bridge ?? (() => undefined));
     this.warmCgroups = new WarmCgroups(this.cgroups);
     this.stageDir = path.join(options.stateDir, 'stage');
     // Not readable or traversable by other users: they lead to layers and upperdirs (private.files.ts).
@@ -97,7 +107,7 @@ export class LinuxRuntime implements ContainerRuntime {
     }
     // A directory without state.json is what an agent killed in the middle of a start leaves behind.
     if (fs.existsSync(this.states.dir(spec.id))) await this.remove(spec.id);
-    const image = spec.rootfsLayers ? this.explicitLayers(spec) : await this.images.resolve(spec.image);
+    const image = await imageOf(spec, this.images);
     const logPath = spec.logPath ?? this.states.logPath(spec.id);
     const config = initConfig(spec, image, logPath);
     trace?.mark('runtime: image resolved, config made');
@@ -107,32 +117,35 @@ export class LinuxRuntime implements ContainerRuntime {
     let init = pooled ?? new WaitingInit(namespaces, this.stageDir, this.spareWorker);
     trace?.mark(pooled ? 'runtime: init taken from the pool' : init.fromSpare ? 'runtime: spare worker told to spawn' : 'runtime: new Worker() returned');
     let cgroup: ContainerCgroup | undefined;
+    // Made while the init builds the root, after the config has gone out: the pid must be in it only
+    // at "go". Once per start, also when a lost init is replaced.
+    let claim: Promise<ContainerCgroup> | undefined;
+    const cgroupOnce = () => (claim ??= this.warmCgroups.claim(init, spec.id, spec.limits).then((made) => (cgroup = made)));
     try {
       const network = spec.network === 'bridge' ? this.network.prepare(spec.id, spec.hostname, path.join(this.states.dir(spec.id), 'etc'), spec.dns) : undefined;
-      const [rootfs, created] = await allSettled(
-        this.snapshots.prepare(spec.id, image.layerDirs),
-        this.warmCgroups.claim(init, spec.id, spec.limits),
-        mkdirp(path.dirname(logPath)),
-      );
-      cgroup = created;
-      trace?.mark('runtime: dirs and cgroup with limits ready');
+      // The overlay's directories and the log's must exist before the init reads its config.
+      const rootfs = await this.snapshots.prepare(spec.id, image.layerDirs);
+      fs.mkdirSync(path.dirname(logPath), { recursive: true });
+      trace?.mark('runtime: dirs ready');
       const full: InitConfig = { ...config, rootfs, ...(network ? { bindFiles: network.bindFiles } : {}) };
-      let launch = init.start(full, (process) => this.joined(spec, cgroup!, process, network), trace);
+      const onSpawned = (process: ProcessHandle) => this.joined(spec, cgroupOnce, process, network, trace);
+      let launch = init.start(full, onSpawned, trace);
       const process = await launch.started.catch(async (error: Error) => {
         if (!init.lost) throw error;
         // The init died before "go" without a word: killed while it waited in the pool, say. None
         // of the user's code ran: go on once with a cold init, which joins the cgroup at "go".
         await init.discard();
         init = new WaitingInit(namespaces, this.stageDir);
-        launch = init.start(full, (process) => this.joined(spec, cgroup!, process, network), trace);
+        launch = init.start(full, onSpawned, trace);
         return launch.started;
       });
       if (trace) this.onStartTrace?.({ id: spec.id, warm: pooled !== undefined, marks: trace.marks });
-      return this.track(spec, process, cgroup, launch.exited).info;
+      return this.track(spec, process, cgroup!, launch.exited).info;
     } catch (error) {
       // Undo in reverse: the init is killed (by the launcher, or here if it was never started); once
       // it is gone the cgroup can go, also one whose creation failed half-way.
       await init.discard();
+      await claim?.catch(() => undefined); // not destroyed while still being made
       await (cgroup ?? this.cgroupOf(spec.id))?.destroy().catch(() => undefined);
       await this.network.release(spec.id).catch(() => undefined);
       this.states.remove(spec.id);
@@ -142,17 +155,6 @@ export class LinuxRuntime implements ContainerRuntime {
       this.pool.refillSoon();
       if (!pooled) setImmediate(() => this.spareWorker.refill());
     }
-  }
-
-  /** A build step's root: layers of this node's store only, so a spec cannot mount any host directory. */
-  private explicitLayers(spec: ContainerSpec): ResolvedImage {
-    const layers = spec.rootfsLayers ?? [];
-    const store = path.join(this.images.imageDir, 'layers') + path.sep;
-    const outside = layers.find((dir) => !path.resolve(dir).startsWith(store));
-    if (layers.length === 0 || outside !== undefined) {
-      throw new RuntimeError('InvalidSpec', `rootfsLayers must be layers of the image store ${store}${outside ? ` (not ${outside})` : ''}`);
-    }
-    return { ref: spec.image, layerDirs: layers, config: { env: {} } };
   }
 
   /** Keeps inits for this network mode booted in the pool and resolves once they are (the pool warms
@@ -176,9 +178,16 @@ export class LinuxRuntime implements ContainerRuntime {
     return this.warmCgroups.sweep();
   }
 
-  /** Between spawn and "go": the init joins its cgroup, gets its network and is recorded, before the user's code runs. */
-  private async joined(spec: ContainerSpec, cgroup: ContainerCgroup, process: ProcessHandle, network?: PreparedNetwork): Promise<void> {
-    await Promise.all([cgroup.addProcess(process.pid), network && this.network.attach(process.pid, network)]);
+  /** Between spawn and "go": the init joins its cgroup (made now, with its limits), gets its network
+   *  and is recorded, before the user's code runs. */
+  private async joined(
+    spec: ContainerSpec, cgroupOnce: () => Promise<ContainerCgroup>, process: ProcessHandle, network?: PreparedNetwork, trace?: StartTrace,
+  ): Promise<void> {
+    const joining = cgroupOnce().then((cgroup) => {
+      trace?.mark('runtime: cgroup with limits ready');
+      return cgroup.addProcess(process.pid);
+    });
+    await Promise.all([joining, network && this.network.attach(process.pid, network)]);
     const pidStartTime = processStartTime(process.pid);
     if (pidStartTime === undefined) throw new Error('the container init exited before it could start the command');
     this.states.write(spec.id, {
@@ -305,7 +314,7 @@ export class LinuxRuntime implements ContainerRuntime {
     if (tracked.info.exit || !tracked.process) throw new RuntimeError('NotFound', `container ${id} is not running`);
     if (options.argv.length === 0) throw new RuntimeError('InvalidSpec', 'exec needs a command');
     const spec = tracked.info.spec;
-    const image = spec.rootfsLayers ? this.explicitLayers(spec) : await this.images.resolve(spec.image);
+    const image = await imageOf(spec, this.images);
     const base = initConfig({ ...spec, argv: options.argv }, image, tracked.info.logPath);
     const env = new Map(base.env.map((e) => [e.slice(0, e.indexOf('=')), e] as const));
     for (const [key, value] of Object.entries(options.env ?? {})) env.set(key, `${key}=${value}`);
@@ -324,33 +333,4 @@ export class LinuxRuntime implements ContainerRuntime {
   private cgroupOf(id: string): ContainerCgroup | undefined {
     return this.cgroups.open(id) ?? undefined;
   }
-}
-
-async function mkdirp(dir: string): Promise<void> {
-  fs.mkdirSync(dir, { recursive: true });
-}
-
-/** Awaits every promise, then throws the first failure: nothing is undone while still being made. */
-async function allSettled<A, B, C>(a: Promise<A>, b: Promise<B>, c: Promise<C>): Promise<[A, B, C]> {
-  const results = await Promise.allSettled([a, b, c]);
-  const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-  if (failure) throw failure.reason;
-  return results.map((r) => (r as PromiseFulfilledResult<unknown>).value) as [A, B, C];
-}
-
-/** The init's instructions: argv and env from the spec over the image's defaults. */
-function initConfig(spec: ContainerSpec, image: ResolvedImage, logPath: string): Omit<InitConfig, 'rootfs'> {
-  const argv = spec.argv.length > 0 ? spec.argv : [...(image.config.entrypoint ?? []), ...(image.config.cmd ?? [])];
-  if (argv.length === 0) throw new RuntimeError('InvalidSpec', `no command given and image ${spec.image} has none`);
-  const env = { ...image.config.env, ...spec.env, HOSTNAME: spec.hostname };
-  const envList = Object.entries(env).map(([k, v]) => `${k}=${v}`);
-  if (!('PATH' in env)) envList.unshift(DEFAULT_PATH);
-  // The spec's user wins over the image's USER.
-  const user = spec.user ?? image.config.user;
-  return {
-    hostname: spec.hostname, logPath, argv, env: envList, workingDir: spec.workingDir ?? image.config.workingDir ?? '/',
-    ...(user ? { user } : {}),
-    ...(spec.readOnlyRootFilesystem ? { readOnlyRootFilesystem: true } : {}),
-    ...seccompConfig(spec.seccompProfile),
-  };
 }

@@ -2,7 +2,7 @@
 import { after, before, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { Replica, Service } from '@tide/api';
-import { waitFor } from '@tide/api/dist/testing';
+import { waitFor } from '@tide/api/testing';
 import { ClusterCache } from './cluster.cache';
 import { ObjectStore } from './object.store';
 import { TestEtcd, startTestEtcd } from './testing';

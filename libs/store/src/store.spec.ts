@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { Etcd3 } from 'etcd3';
 import { Service } from '@tide/api';
-import { waitFor } from '@tide/api/dist/testing';
+import { waitFor } from '@tide/api/testing';
 import { ConflictError } from './errors';
 import { ELECTION_NAME } from './keys';
 import { LeaderElection } from './leader.election';

@@ -105,6 +105,17 @@ describe('linuxSys', () => {
     assert.match(out, /^CapEff:\s+0+$/m, 'a non-root user without keepcaps holds no capability');
   });
 
+  it('changes the ids of the calling thread only (raw syscalls, not glibc\'s process-wide wrappers)', async () => {
+    const seen = (await inWorker(`
+      sys.setgroups([4242]);
+      sys.setresgid(4000, 4000, 4000);
+      sys.setresuid(3000, 3000, 3000);
+      const status = require('node:fs').readFileSync('/proc/thread-self/status', 'utf8');
+      parentPort.postMessage(status.split('\\n').filter((l) => /^(Uid|Gid):/.test(l)).join(' '));`)) as string;
+    assert.match(seen, /Uid:\s+3000\s+3000\s+3000\s+3000 Gid:\s+4000\s+4000\s+4000\s+4000/, 'the worker thread changed');
+    assert.match(fs.readFileSync('/proc/thread-self/status', 'utf8'), /^Uid:\s+0\s+0\s+0\s+0$/m, 'the main thread kept uid 0');
+  });
+
   it('allocates a pseudo-terminal, sizes it and carries bytes between its ends', () => {
     const sys = linuxSys();
     const master = fs.openSync('/dev/ptmx', O_RDWR | O_NOCTTY);

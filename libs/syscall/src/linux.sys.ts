@@ -2,12 +2,14 @@
 import koffi from 'koffi';
 import { CapabilitySets, O_CLOEXEC, Sys, SyscallError, WindowSize } from './sys';
 
-/** x86_64 and aarch64 syscall numbers for calls glibc has no wrapper for. */
+/** x86_64 and aarch64 syscall numbers for calls glibc has no wrapper for, or whose wrapper does more
+ *  than the call (setresuid, setresgid, setgroups: sys.ts says why). */
 const SYSCALL_NUMBERS: Record<string, {
   pivotRoot: number; pidfdOpen: number; pidfdSendSignal: number; gettid: number; capget: number; capset: number; seccomp: number; closeRange: number;
+  setresuid: number; setresgid: number; setgroups: number;
 }> = {
-  x64: { pivotRoot: 155, pidfdOpen: 434, pidfdSendSignal: 424, gettid: 186, capget: 125, capset: 126, seccomp: 317, closeRange: 436 },
-  arm64: { pivotRoot: 41, pidfdOpen: 434, pidfdSendSignal: 424, gettid: 178, capget: 90, capset: 91, seccomp: 277, closeRange: 436 },
+  x64: { pivotRoot: 155, pidfdOpen: 434, pidfdSendSignal: 424, gettid: 186, capget: 125, capset: 126, seccomp: 317, closeRange: 436, setresuid: 117, setresgid: 119, setgroups: 116 },
+  arm64: { pivotRoot: 41, pidfdOpen: 434, pidfdSendSignal: 424, gettid: 178, capget: 90, capset: 91, seccomp: 277, closeRange: 436, setresuid: 147, setresgid: 149, setgroups: 159 },
 };
 const SECCOMP_SET_MODE_FILTER = 1;
 
@@ -64,9 +66,8 @@ class LinuxSys implements Sys {
       flock: declare('int flock(int fd, int operation)'),
       // Identities, capabilities, sessions and terminals (issue 3, isolation). Buffers are passed
       // as void * so that the kernel writes straight into their memory.
-      setresuid: declare('int setresuid(uint32_t ruid, uint32_t euid, uint32_t suid)'),
-      setresgid: declare('int setresgid(uint32_t rgid, uint32_t egid, uint32_t sgid)'),
-      setgroups: declare('int setgroups(size_t size, void *list)'),
+      syscallIds: declare('long syscall(long number, long a, long b, long c)'),
+      syscallSizeBuffer: declare('long syscall(long number, long size, void *list)'),
       syscallBuffers: declare('long syscall(long number, void *a, void *b)'),
       setsid: declare('int setsid()'),
       ioctlInt: declare('int ioctl(int fd, unsigned long request, long arg)'),
@@ -182,15 +183,15 @@ class LinuxSys implements Sys {
 
   // --- Identities, capabilities, sessions and terminals (issue 3, isolation) ---
   setresuid(ruid: number, euid: number, suid: number): void {
-    this.check('setresuid', this.fn.setresuid(ruid, euid, suid), `uid ${euid}`);
+    this.check('setresuid', this.fn.syscallIds(this.numbers.setresuid, ruid, euid, suid), `uid ${euid}`);
   }
   setresgid(rgid: number, egid: number, sgid: number): void {
-    this.check('setresgid', this.fn.setresgid(rgid, egid, sgid), `gid ${egid}`);
+    this.check('setresgid', this.fn.syscallIds(this.numbers.setresgid, rgid, egid, sgid), `gid ${egid}`);
   }
   setgroups(gids: number[]): void {
     const list = Buffer.alloc(Math.max(1, gids.length) * 4);
     gids.forEach((gid, i) => list.writeUInt32LE(gid, i * 4));
-    this.check('setgroups', this.fn.setgroups(gids.length, list), gids.join(','));
+    this.check('setgroups', this.fn.syscallSizeBuffer(this.numbers.setgroups, gids.length, list), gids.join(','));
   }
   capget(): CapabilitySets {
     const header = capHeader();

@@ -8,7 +8,7 @@ import * as assert from 'node:assert/strict';
 import * as grpc from '@grpc/grpc-js';
 import { createCertificateRequest, describeCertificate, nodeIdentity } from '@tide/pki';
 import { ClusterCache, NodeLeases, ObjectStore, PodCidrClaims } from '@tide/store';
-import { TestEtcd, freePort, startTestEtcd } from '@tide/store/dist/testing';
+import { TestEtcd, freePort, startTestEtcd } from '@tide/store/testing';
 import { EventRecorder } from '../controllers/events.recorder';
 import { EndpointsPublisher } from '../endpoints/endpoints.publisher';
 import { PodCidrAllocator } from '../network/pod-cidr.allocator';

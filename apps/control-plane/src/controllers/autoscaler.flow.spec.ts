@@ -7,7 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { Replica, Service, TideEvent, validateDocument } from '@tide/api';
 import { ClusterCache, ObjectStore } from '@tide/store';
-import { TestEtcd, startTestEtcd } from '@tide/store/dist/testing';
+import { TestEtcd, startTestEtcd } from '@tide/store/testing';
 import { applyDocuments } from '../api/apply.service';
 import { ControlPlaneMetrics } from '../metrics';
 import { AutoscalerMetrics } from '../monitoring/autoscaler.metrics';

@@ -8,7 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { API_VERSION, Node, Replica, Service, replicaTemplate, templateHash } from '@tide/api';
 import { ClusterCache, NodeLeases, ObjectStore, PodCidrClaims } from '@tide/store';
-import { TestEtcd, startTestEtcd } from '@tide/store/dist/testing';
+import { TestEtcd, startTestEtcd } from '@tide/store/testing';
 import { AgentGrpcServer } from '../agent-service/agent.grpc';
 import { ControlPlaneMetrics } from '../metrics';
 import { PodCidrAllocator } from '../network/pod-cidr.allocator';

@@ -8,7 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { API_VERSION, Node, Replica, Service, TideEvent, replicaTemplate, templateHash } from '@tide/api';
 import { ClusterCache, Etcd3, ObjectStore } from '@tide/store';
-import { TestEtcd, startTestEtcd } from '@tide/store/dist/testing';
+import { TestEtcd, startTestEtcd } from '@tide/store/testing';
 import { ControlPlaneMetrics } from '../metrics';
 import { EventRecorder } from './events.recorder';
 import { SchedulerLoop, SchedulerLoopOptions } from './scheduler.loop';

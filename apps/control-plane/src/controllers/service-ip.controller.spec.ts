@@ -6,7 +6,7 @@
 import { describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { Service, TideEvent } from '@tide/api';
-import { waitFor } from '@tide/api/dist/testing';
+import { waitFor } from '@tide/api/testing';
 import { ClusterCache, ServiceIpClaims } from '@tide/store';
 import { useEtcdFixture } from '../testing/etcd.fixture';
 import { EventRecorder } from './events.recorder';

@@ -6,9 +6,9 @@
 import { after, before, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { Node, PublishedEndpoints, Replica, Service, replicaTemplate } from '@tide/api';
-import { waitFor } from '@tide/api/dist/testing';
+import { waitFor } from '@tide/api/testing';
 import { ClusterCache, ObjectStore } from '@tide/store';
-import { TestEtcd, startTestEtcd } from '@tide/store/dist/testing';
+import { TestEtcd, startTestEtcd } from '@tide/store/testing';
 import { EndpointsPublisher } from './endpoints.publisher';
 
 const web: Service = {

@@ -1,7 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { PodCidrClaims } from '@tide/store';
-import { TestEtcd, startTestEtcd } from '@tide/store/dist/testing';
+import { TestEtcd, startTestEtcd } from '@tide/store/testing';
 import { PodCidrAllocator, parseClusterCidr, podCidrCandidates } from './pod-cidr.allocator';
 
 describe('podCidrCandidates', () => {

@@ -12,7 +12,7 @@ import { API_VERSION, Node, Replica } from '@tide/api';
 import { createUserToken, type Role } from '@tide/auth';
 import { clusterPkiLayout, ensureClusterPki } from '@tide/pki';
 import { ClusterCache, NodeCertificates, ObjectStore, TokenStore } from '@tide/store';
-import { startTestEtcd } from '@tide/store/dist/testing';
+import { startTestEtcd } from '@tide/store/testing';
 import { startApiServer } from '../api/api.server';
 import { ControlPlaneMetrics } from '../metrics';
 import { NodeEnrollment } from '../node-identity/node.enrollment';

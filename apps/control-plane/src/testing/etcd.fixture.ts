@@ -4,7 +4,7 @@
  */
 import { after, before, beforeEach } from 'node:test';
 import { ClusterCache, ObjectStore } from '@tide/store';
-import { TestEtcd, startTestEtcd } from '@tide/store/dist/testing';
+import { TestEtcd, startTestEtcd } from '@tide/store/testing';
 
 export interface EtcdFixture {
   etcd: TestEtcd;

@@ -5,7 +5,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { NodeAssignments, PublishedEndpoints } from '@tide/api';
-import { waitFor } from '@tide/api/dist/testing';
+import { waitFor } from '@tide/api/testing';
 import {
   AgentServiceHandlers, HeartbeatRequest__Output, RegisterRequest__Output, StatusReport__Output,
   UsageReport__Output, loadAgentProto,

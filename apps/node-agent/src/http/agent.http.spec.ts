@@ -5,7 +5,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Registry } from 'prom-client';
 import { FakeImageService } from '../testing/fake.image.service';
-import { FakeRuntime } from '../testing/fake.runtime';
+import { FakeRuntime } from '@tide/runtime/testing';
 import { AgentHttpServer, isTrue, startAgentHttp } from './agent.http';
 
 describe('agent HTTP endpoint', () => {

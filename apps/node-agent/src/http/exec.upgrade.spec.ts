@@ -6,11 +6,11 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Registry } from 'prom-client';
 import { FrameType, encodeFrame, resizeFrame } from '@tide/api';
-import { waitFor } from '@tide/api/dist/testing';
+import { waitFor } from '@tide/api/testing';
 import { RuntimeError } from '@tide/runtime';
 import { openExec, readExec } from '../testing/exec.client';
 import { FakeImageService } from '../testing/fake.image.service';
-import { FakeRuntime } from '../testing/fake.runtime';
+import { FakeRuntime } from '@tide/runtime/testing';
 import { AgentHttpServer, startAgentHttp } from './agent.http';
 
 describe('agent exec endpoint', () => {

@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { Registry } from 'prom-client';
 import { BuildStreamLine } from '@tide/api';
 import { FAKE_ARCHIVE_MAGIC, FakeImageService } from '../testing/fake.image.service';
-import { FakeRuntime } from '../testing/fake.runtime';
+import { FakeRuntime } from '@tide/runtime/testing';
 import { tarArchive } from '../testing/tar.builder';
 import { AgentHttpServer, startAgentHttp } from './agent.http';
 

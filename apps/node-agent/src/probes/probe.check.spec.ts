@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as http from 'node:http';
 import * as net from 'node:net';
-import { FakeRuntime } from '../testing/fake.runtime';
+import { FakeRuntime } from '@tide/runtime/testing';
 import { execCheck, httpCheck, tcpCheck } from './probe.check';
 
 /** A time limit no loaded machine reaches, for checks that must pass or fail on their own merits. */

@@ -4,7 +4,7 @@ import * as assert from 'node:assert/strict';
 import * as http from 'node:http';
 import * as net from 'node:net';
 import { Registry } from 'prom-client';
-import { waitFor } from '@tide/api/dist/testing';
+import { waitFor } from '@tide/api/testing';
 import { Answer, TestBackend, closedPort, request, startBackend, stopBackend } from '../testing/http.backends';
 import { BalancerMetrics } from './balancer.metrics';
 import { LoadBalancer, PortPlan } from './load.balancer';

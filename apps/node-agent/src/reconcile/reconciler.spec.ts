@@ -3,7 +3,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { assignment } from '../testing/assignments';
-import { FakeRuntime } from '../testing/fake.runtime';
+import { FakeRuntime } from '@tide/runtime/testing';
 import { ReconcilerHarness, removeTempDirs, tempDir } from '../testing/reconciler.harness';
 import { buildContainerSpec } from './container-spec.builder';
 

@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import { ReplicaAssignment } from '@tide/api';
 import { Reconciler, ReconcilerOptions, ReplicaView } from '../reconcile/reconciler';
 import { ReplicaStateFile } from '../reconcile/replica.state-file';
-import { FakeRuntime } from './fake.runtime';
+import { FakeRuntime } from '@tide/runtime/testing';
 import { ManualClock } from './manual.clock';
 
 export class ReconcilerHarness {

@@ -10,7 +10,7 @@ import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { waitFor } from '@tide/api/dist/testing';
+import { waitFor } from '@tide/api/testing';
 import { ExecCall, attachStandInExec } from '../testing/stand-in.exec';
 import { TEST_HOME, TSCTL_MAIN, tsctl } from '../testing/run.tsctl';
 

@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as http from 'node:http';
 import { PassThrough } from 'node:stream';
-import { waitFor } from '@tide/api/dist/testing';
+import { waitFor } from '@tide/api/testing';
 import { ExecCall, attachStandInExec } from '../testing/stand-in.exec';
 import { execPath, openExec, runExecSession } from './exec.client';
 import { ExecRequest, TerminalSize } from './exec.types';

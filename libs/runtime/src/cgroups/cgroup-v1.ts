@@ -2,10 +2,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ContainerLimits, ContainerUsage } from '../runtime.types';
-import {
-  CFS_PERIOD_US, CgroupManager, ContainerCgroup, DEFAULT_PIDS_LIMIT, cfsQuota, cpuShares, killPids, readKeyed, readPids,
-  removeGroupDir,
-} from './cgroup';
+import { killPids, readKeyed, readPids, removeGroupDir } from './cgroup.files';
+import { CFS_PERIOD_US, cfsQuota, cpuShares } from './cgroup.limits';
+import { CgroupManager, ContainerCgroup, DEFAULT_PIDS_LIMIT } from './cgroup.types';
 import { readSmallFile, readSmallKeyed, readSmallNumber } from './cgroup.read';
 
 const CONTROLLERS = ['cpu', 'cpuacct', 'memory', 'pids'] as const;

@@ -5,8 +5,9 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { waitFor } from '@tide/api/dist/testing';
-import { cfsQuota, cpuShares, cpuWeight, detectCgroups } from './cgroup';
+import { waitFor } from '@tide/api/testing';
+import { detectCgroups } from './cgroup';
+import { cfsQuota, cpuShares, cpuWeight } from './cgroup.limits';
 import { CgroupV2Manager } from './cgroup-v2';
 
 describe('cgroup arithmetic', () => {

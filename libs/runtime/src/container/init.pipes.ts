@@ -1,8 +1,9 @@
 /**
- * The two pipes of a start that the runtime's own thread holds: "go" (the init's fd 3) and the exec
- * verdict (its fd 4, close-on-exec in the init: EOF means execve happened, text that it failed). Held
- * here rather than by the start worker, neither "go" nor the verdict waits for the worker's thread to
- * be scheduled: two thread hops of 0.3-1 ms each on a busy machine (the start benchmark's breakdown).
+ * The two pipes of a start that the runtime's own thread holds: the control pipe (the init's fd 3:
+ * the config line, then the "go" byte) and the exec verdict (its fd 4, close-on-exec in the init:
+ * EOF means execve happened, text that it failed). Held here rather than by the start worker, neither
+ * the config, nor "go", nor the verdict waits for the worker's thread to be scheduled: a thread hop
+ * of 0.3-1 ms each on a busy machine (the start benchmark's breakdown).
  * Both are made with O_CLOEXEC, so no other child inherits them; the worker hands the init's ends to
  * spawn, which dups them onto fds 3 and 4 of the init only, and the runtime closes its copies of those
  * ends once the init is spawned (else the verdict's EOF would never come).
@@ -22,15 +23,20 @@ export class InitPipes {
   /** Resolves at EOF (or once closed) with what the init wrote: '' when execve happened or the init
    *  died without a word, else why the start failed. */
   readonly verdict: Promise<string>;
-  private goWrite?: number;
+  /** The runtime's end of the control pipe. A stream, not plain writes: libuv writes at once when
+   *  the pipe has room (always, for a config of less than the pipe's 64 KiB, and "go"), and keeps
+   *  the rest of a larger config until the init reads it, without blocking this thread. */
+  private control?: net.Socket;
   private childEndsOpen = true;
   private readonly status: net.Socket;
 
   constructor(sys: Sys) {
     const [goRead, goWrite] = sys.pipe();
     const [statusRead, statusWrite] = sys.pipe();
-    this.goWrite = goWrite;
     this.childEnds = { goFd: goRead, statusFd: statusWrite };
+    this.control = new net.Socket({ fd: goWrite, readable: false, writable: true });
+    this.control.on('error', () => undefined); // EPIPE: the init died; its exit and the verdict tell
+    this.control.unref();
     this.status = new net.Socket({ fd: statusRead, readable: true, writable: false });
     let text = '';
     this.verdict = new Promise((resolve) => {
@@ -50,23 +56,28 @@ export class InitPipes {
     fs.closeSync(this.childEnds.statusFd);
   }
 
-  /** The verdict keeps the event loop alive only while a start waits for it (a pooled init must not). */
+  /** Both streams keep the event loop alive only while a start waits on them (a pooled init's must not). */
   keepAlive(): void {
+    this.control?.ref();
     this.status.ref();
   }
 
-  /** One byte, then EOF: a pipe never blocks a write this small. */
+  /** The container's config, one line of JSON (it never holds a raw newline): the init, booted and
+   *  waiting or still booting, reads it whenever it gets there. */
+  sendConfig(json: string): void {
+    this.control?.write(`${json}\n`);
+  }
+
+  /** One byte after the config, then EOF. */
   go(): void {
-    if (this.goWrite === undefined) return;
-    fs.writeSync(this.goWrite, 'g');
-    this.closeGo();
+    this.control?.end('g');
+    this.control = undefined;
   }
 
   /** Without "go": the init reads EOF, and exits without running anything of the user's. */
   closeGo(): void {
-    if (this.goWrite === undefined) return;
-    fs.closeSync(this.goWrite);
-    this.goWrite = undefined;
+    this.control?.destroy();
+    this.control = undefined;
   }
 
   /** Every fd still open here (after the init's exit, or when it was never spawned). */

@@ -1,12 +1,11 @@
 /**
  * Drives one start worker (start.worker.ts): the worker unshares the namespaces and spawns the init,
- * which boots and waits for its config. `start` hands it a container: we send the config, let the
- * caller put the pid in its cgroup and record it (while the init builds the root), say "go", and
- * learn whether the user's command was exec'd. The worker then stays until the container exits, to
+ * which boots and waits for its config. `start` hands it a container: we write the config into the
+ * init's control pipe, let the caller make the cgroup, put the pid in it and record it (while the
+ * init builds the root), say "go", and learn whether the user's command was exec'd. The worker then stays until the container exits, to
  * report its status. A cold start spawns a WaitingInit and starts it at once; the warm pool keeps a
  * few spawned ahead of time.
  */
-import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { linuxSys } from '@tide/syscall';
 import { InitConfig, StartWorkerData } from '../init/init.config';
@@ -14,10 +13,8 @@ import { RuntimeError } from '../runtime.types';
 import { InitPipes } from './init.pipes';
 import { ProcessHandle, processStartTime } from './process';
 import type { SpareWorker } from './spare.worker';
-import { StartMark, StartTrace } from './start.trace';
-
-export const INIT_SCRIPT = path.join(__dirname, '../init/container-init.js');
-export const START_WORKER = path.join(__dirname, 'start.worker.js');
+import { INIT_SCRIPT, START_WORKER } from './start.paths';
+import { StartMark, StartTrace } from '../init/start.trace';
 
 export interface RawExit {
   code: number | null;
@@ -147,8 +144,9 @@ export class WaitingInit {
     this.keepAlive();
     this.onSpawned = onSpawned;
     this.trace = trace;
-    trace?.mark('runtime: config sent to the worker');
-    this.worker.postMessage({ type: 'claim', config: JSON.stringify(trace ? { ...config, trace: true } : config), trace: trace !== undefined });
+    // Straight into the init's control pipe: no hop through the worker's thread.
+    this.pipes.sendConfig(JSON.stringify(trace ? { ...config, trace: true } : config));
+    trace?.mark('runtime: config written');
     if (this.handle && !this.failed) this.runOnSpawned(this.handle);
     return { started: this.startResult.promise, exited: this.exit.promise };
   }

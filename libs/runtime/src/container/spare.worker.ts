@@ -9,7 +9,7 @@
 import { Worker } from 'node:worker_threads';
 import { StartWorkerData } from '../init/init.config';
 import type { InitPipeEnds } from './init.pipes';
-import { INIT_SCRIPT, START_WORKER } from './launch';
+import { INIT_SCRIPT, START_WORKER } from './start.paths';
 
 export class SpareWorker {
   private spare?: { worker: Worker; booted: Promise<void>; stopWatching: () => void };

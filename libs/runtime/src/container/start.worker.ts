@@ -7,18 +7,16 @@
  * exit status (and, being the init's parent thread, kills it through PR_SET_PDEATHSIG by exiting
  * while it is still unclaimed).
  *
- * Messages: ← {type:'claim', config, trace?} ;
- * → {type:'spawned', pid, pidfd} | {type:'ready'} | {type:'failed', message} | {type:'trace', marks} |
- * {type:'exit', code, signal}. "go" and the exec verdict go through the runtime's own pipes.
+ * Messages: → {type:'spawned', pid, pidfd} | {type:'ready'} | {type:'failed', message} |
+ * {type:'trace', marks} | {type:'exit', code, signal}. Nothing comes back at a claim: the config,
+ * "go" and the exec verdict go through the runtime's own pipes (init.pipes.ts).
  */
 import { spawn } from 'node:child_process';
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { linuxSys } from '@tide/syscall';
-import { CONFIG_FD, StartWorkerData } from '../init/init.config';
+import { StartWorkerData, WORKER_FD } from '../init/init.config';
+import { StartMark, StartTrace } from '../init/start.trace';
 import { sealRuntimeBinary } from '../isolation/sealed.binary';
-import { StartMark, StartTrace } from './start.trace';
-
-type Command = { type: 'claim'; config: string; trace?: boolean };
 
 function run(data: Required<StartWorkerData>): void {
   const port = parentPort!;
@@ -30,21 +28,25 @@ function run(data: Required<StartWorkerData>): void {
   const executable = sealRuntimeBinary(linuxSys()); // the init runs a read-only bind of node (CVE-2019-5736)
   trace.mark('worker: node bound read-only');
   // No stdio yet: the init opens the container's log itself once it knows which container it is.
-  // fds 3 and 4 are the runtime's pipes ("go" and the exec verdict: init.pipes.ts); 5 is ours.
+  // fds 3 and 4 are the runtime's pipes (config and "go", the exec verdict: init.pipes.ts); 5 is ours.
   const child = spawn(executable, [data.initScript, data.stageDir], {
     detached: true,
     stdio: ['ignore', 'ignore', 'ignore', data.goFd, data.statusFd, 'pipe'],
     env: {},
   });
   // A socket pair, readable and writable both ways (Node's typings stop at fd 4).
-  const control = (child.stdio as unknown as NodeJS.ReadWriteStream[])[CONFIG_FD];
+  const control = (child.stdio as unknown as NodeJS.ReadWriteStream[])[WORKER_FD];
   control.once('data', () => {
     trace.mark('worker: init ready');
     port.postMessage({ type: 'ready' });
     // A traced init sends its own marks over the same socket before it execs (container-init.ts).
     let initMarks = '';
     control.on('data', (chunk: Buffer) => (initMarks += chunk.toString()));
-    control.on('end', () => trace.add(parseMarks(initMarks)));
+    control.on('end', () => {
+      if (!initMarks) return;
+      trace.add(parseMarks(initMarks));
+      port.postMessage({ type: 'trace', marks: trace.marks });
+    });
   });
   control.on('error', () => undefined); // EPIPE when the init died: its exit tells the runtime
   // Closed by the init before its execve, or by its exit: the exit is reported after the marks.
@@ -58,11 +60,6 @@ function run(data: Required<StartWorkerData>): void {
       port.postMessage({ type: 'exit', code, signal });
       port.close();
     });
-  });
-  port.on('message', (message: Command) => {
-    trace.mark('worker: claim received');
-    control.end(`${message.config}\n`); // one line: the init reads up to the newline
-    if (message.trace) void controlClosed.then(() => port.postMessage({ type: 'trace', marks: trace.marks }));
   });
   trace.mark('worker: init spawned');
   if (child.pid !== undefined) port.postMessage({ type: 'spawned', pid: child.pid, pidfd: openPidfd(child.pid) });

@@ -6,7 +6,7 @@
  * container id), and a claim renames that group to the container's and writes its limits: no join
  * on the start path. cgroup v2 cannot rename groups: there the init joins at claim, as a cold one.
  */
-import { CgroupManager, ContainerCgroup } from '../cgroups/cgroup';
+import { CgroupManager, ContainerCgroup } from '../cgroups/cgroup.types';
 import { ContainerLimits } from '../runtime.types';
 import { WaitingInit } from './launch';
 import { processStartTime } from './process';

@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { waitFor } from '@tide/api/dist/testing';
+import { waitFor } from '@tide/api/testing';
 import { ensureBusyboxImage } from '../image/busybox.image';
 import { LinuxRuntime } from '../linux.runtime';
 import { ContainerSpec } from '../runtime.types';

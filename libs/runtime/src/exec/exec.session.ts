@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWPID, CLONE_NEWUTS, linuxSys } from '@tide/syscall';
-import { ContainerCgroup } from '../cgroups/cgroup';
+import { ContainerCgroup } from '../cgroups/cgroup.types';
 import { ProcessHandle, sleep } from '../container/process';
 import { ExecSession, RuntimeError, TerminalSize } from '../runtime.types';
 import { ExecInitConfig, ExecWorkerData, NamespaceFd } from './exec.config';

@@ -6,7 +6,7 @@
 import { after, before, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import { waitFor } from '@tide/api/dist/testing';
+import { waitFor } from '@tide/api/testing';
 import { DEFAULT_CAPABILITY_MASK } from '../init/capabilities';
 import { ExecOptions, ExecSession, RuntimeError } from '../runtime.types';
 import { RuntimeFixture } from '../testing/runtime.fixture';

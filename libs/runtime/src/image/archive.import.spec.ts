@@ -9,7 +9,7 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { createImageService } from './image.service';
+import { createImageService } from '../image.service';
 import { ImageStore } from './image.store';
 import { ImageService } from './image.types';
 import { dir, file, imageConfig, ociArchive, symlink, tarBytes, writeTemp } from './image.testing';

@@ -8,7 +8,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { waitFor } from '@tide/api/dist/testing';
+import { waitFor } from '@tide/api/testing';
 import { LinuxRuntime } from '../linux.runtime';
 import { ContainerSpec } from '../runtime.types';
 import { BUSYBOX_REF, ensureBusyboxImage } from './busybox.image';

@@ -48,7 +48,15 @@ export interface ResolvedImage {
   config: ImageConfig;
 }
 
-export class ImageStore {
+/** What the runtime asks of the image store (LinuxRuntimeOptions.images: tests may pass a fake). */
+export interface ImageResolver {
+  /** The store's directory: a build step's explicit layers must lie under its `layers/`. */
+  readonly imageDir: string;
+  /** The image's layer directories and config; RuntimeError ImageNotFound when it is not here. */
+  resolve(ref: string): Promise<ResolvedImage>;
+}
+
+export class ImageStore implements ImageResolver {
   /** Held shared by imports and builds, exclusively by garbage collection. */
   readonly lock: StoreLock;
 

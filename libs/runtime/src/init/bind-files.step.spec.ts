@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { MS_BIND } from '@tide/syscall';
-import { RecordingSys } from '@tide/syscall/dist/testing';
+import { RecordingSys } from '@tide/syscall/testing';
 import { mountBindFiles } from './bind-files.step';
 import { InitConfig } from './init.config';
 

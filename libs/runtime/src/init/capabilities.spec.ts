@@ -4,7 +4,7 @@ import * as assert from 'node:assert/strict';
 import {
   PR_CAPBSET_DROP, PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, PR_SET_KEEPCAPS, PR_SET_NO_NEW_PRIVS,
 } from '@tide/syscall';
-import { RecordingSys } from '@tide/syscall/dist/testing';
+import { RecordingSys } from '@tide/syscall/testing';
 import { DEFAULT_CAPABILITY_MASK, capabilityMask, dropPrivileges } from './capabilities';
 import { ExecFailure, enterWorkingDir, execUserProcess } from './user-process';
 

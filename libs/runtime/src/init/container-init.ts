@@ -7,62 +7,77 @@
  * its cgroup ("go") and execs the user's command, which thereby becomes PID 1.
  */
 import * as fs from 'node:fs';
-import { StartTrace, monotonicMs } from '../container/start.trace';
+import { StartTrace, monotonicMs } from './start.trace';
 import { PR_SET_PDEATHSIG, SIGKILL, Sys, linuxSys } from '@tide/syscall';
-import { CONFIG_FD, GO_FD, InitConfig, READY_BYTE, STATUS_FD } from './init.config';
+import { CONTROL_FD, InitConfig, READY_BYTE, STATUS_FD, WORKER_FD } from './init.config';
 import { dropCleanFilePages } from './clean-pages';
-import { prepareRoot, prepareStage } from './init.steps';
+import { Stage, prepareRoot, prepareStage } from './init.steps';
+import { rehearseClaim } from './rehearsal';
 import { execPrepared, prepareUserProcess, warmUpUserProcess } from './user-process';
 
 /** Thrown when the agent closed a pipe instead of writing to it: exit quietly, nobody is listening. */
 class AgentGone extends Error {}
 
+/** What came through CONTROL_FD: the config line, and anything after it (a cold start's runtime
+ *  may have written "go" too before the init got there). */
+interface ControlRead {
+  line: string;
+  rest: Buffer;
+}
+
 /**
- * The config is one line of JSON (JSON.stringify never writes a raw newline): reading up to the
- * newline, not to EOF, spares the wait for the worker's shutdown of the socket, which libuv makes
- * only after the write has completed. EOF first: the agent is gone ('' or a cut line).
+ * The config is one line of JSON (JSON.stringify never writes a raw newline): read up to the
+ * newline, keeping what follows for waitForGo. EOF first: the agent is gone ('' or a cut line).
  */
-function readLine(fd: number): string {
+function readLine(fd: number): ControlRead {
   const chunks: Buffer[] = [];
   const chunk = Buffer.alloc(64 * 1024);
   for (let n; (n = fs.readSync(fd, chunk, 0, chunk.length, null)) > 0; ) {
-    chunks.push(Buffer.from(chunk.subarray(0, n)));
-    if (chunk[n - 1] === 0x0a) return Buffer.concat(chunks).toString();
+    const piece = Buffer.from(chunk.subarray(0, n));
+    const newline = piece.indexOf(0x0a);
+    if (newline < 0) {
+      chunks.push(piece);
+      continue;
+    }
+    chunks.push(piece.subarray(0, newline));
+    return { line: Buffer.concat(chunks).toString(), rest: piece.subarray(newline + 1) };
   }
-  return '';
+  return { line: '', rest: Buffer.alloc(0) };
 }
 
 /**
  * Waiting in the pool, the init must die with the agent: PR_SET_PDEATHSIG (set by main) fires when
  * the parent THREAD exits, here the start worker that spawned us, which lives until the container
- * exits or the pool is drained (or the agent dies). If that thread was gone before prctl, the config
- * socket is at EOF and the read below ends the init as well. Once claimed the death signal is
- * cleared: a container outlives the agent (it is adopted when the agent comes back), and the setting
- * would survive execve.
+ * exits or the pool is drained (or the agent dies). The control pipe's other end is the runtime's:
+ * it reads EOF when the runtime gives the init up or the agent is gone, and the init exits. Once
+ * claimed the death signal is cleared: a container outlives the agent (it is adopted when the agent
+ * comes back), and the setting would survive execve.
  */
-function waitForConfig(sys: Sys, trace: StartTrace): InitConfig {
-  sys.setNonblocking(CONFIG_FD, false); // libuv hands the child non-blocking sockets
-  // Pooled (no config waiting yet): time to make the final execve cheaper (clean-pages.ts). A cold
-  // init's config is there already: it goes on at once.
-  if (!sys.pollReadable(CONFIG_FD, 0)) {
+function waitForConfig(sys: Sys, stage: Stage, trace: StartTrace): { config: InitConfig; rest: Buffer } {
+  sys.setNonblocking(WORKER_FD, false); // libuv hands the child non-blocking sockets
+  sys.setNonblocking(CONTROL_FD, false);
+  // Pooled (no config waiting yet): time to make the claim's code warm (rehearsal.ts) and the final
+  // execve cheaper (clean-pages.ts). A cold init's config is there already: it goes on at once.
+  if (!sys.pollReadable(CONTROL_FD, 0)) {
+    rehearseClaim(stage);
     dropCleanFilePages(sys);
     warmUpUserProcess(sys);
   }
   try {
-    fs.writeSync(CONFIG_FD, READY_BYTE);
+    fs.writeSync(WORKER_FD, READY_BYTE);
   } catch {
     throw new AgentGone(); // EPIPE: the start worker is gone already
   }
   trace.mark('init: ready sent');
-  const text = readLine(CONFIG_FD);
-  if (text === '') throw new AgentGone();
+  const { line, rest } = readLine(CONTROL_FD);
+  if (line === '') throw new AgentGone();
   sys.prctl(PR_SET_PDEATHSIG, 0);
   trace.mark('init: config read');
-  const config = JSON.parse(text) as InitConfig;
+  const config = JSON.parse(line) as InitConfig;
   // Open until the marks are sent (sendTrace), never across execve.
-  if (config.trace) sys.setCloexec(CONFIG_FD, true);
-  else fs.closeSync(CONFIG_FD);
-  return config;
+  if (config.trace) sys.setCloexec(WORKER_FD, true);
+  else fs.closeSync(WORKER_FD);
+  return { config, rest };
 }
 
 /** The init's boot, on the monotonic clock: performance's times count from the process's start. */
@@ -73,12 +88,12 @@ function bootMarks(trace: StartTrace): void {
   trace.mark('init: modules loaded');
 }
 
-/** A traced start's marks go back over the config socket, the last thing before the user's command. */
+/** A traced start's marks go back over the worker's socket, the last thing before the user's command. */
 function sendTrace(config: InitConfig, trace: StartTrace): void {
   if (!config.trace) return;
   trace.mark('init: execve next');
-  fs.writeSync(CONFIG_FD, JSON.stringify(trace.marks));
-  fs.closeSync(CONFIG_FD);
+  fs.writeSync(WORKER_FD, JSON.stringify(trace.marks));
+  fs.closeSync(WORKER_FD);
 }
 
 /** The container's stdout and stderr: its log file, opened before pivot_root hides the host's paths.
@@ -98,12 +113,11 @@ function containerStdin(sys: Sys): void {
   fs.closeSync(fd);
 }
 
-/** Blocks until the agent's byte on GO_FD. libuv hands the child a non-blocking socket: make it blocking. */
-function waitForGo(): void {
-  linuxSys().setNonblocking(GO_FD, false);
-  const byte = Buffer.alloc(1);
-  if (fs.readSync(GO_FD, byte, 0, 1, null) !== 1) throw new Error('the agent went away before starting the container');
-  fs.closeSync(GO_FD);
+/** Blocks until the agent's "go" after the config (unless it came with it). EOF: the start is off. */
+function waitForGo(rest: Buffer): void {
+  const byte = rest.length > 0 ? rest : Buffer.alloc(1);
+  if (rest.length === 0 && fs.readSync(CONTROL_FD, byte, 0, 1, null) !== 1) throw new Error('the agent went away before starting the container');
+  fs.closeSync(CONTROL_FD);
 }
 
 function main(): void {
@@ -119,7 +133,7 @@ function main(): void {
     // Before the config: a pooled init has this done when it is claimed.
     const stage = prepareStage(sys, process.argv[2]);
     trace.mark('init: /proc, /dev, /sys staged (STAGE_STEPS)');
-    const config = waitForConfig(sys, trace);
+    const { config, rest } = waitForConfig(sys, stage, trace);
     redirectOutput(sys, config.logPath);
     trace.mark('init: log opened');
     prepareRoot(sys, config, stage);
@@ -128,7 +142,7 @@ function main(): void {
     // User, capabilities, no_new_privs, seccomp (user-process.ts): before "go", which then leaves only execve.
     const prepared = prepareUserProcess(sys, config);
     trace.mark('init: user, capabilities, no_new_privs, seccomp set');
-    waitForGo();
+    waitForGo(rest);
     trace.mark('init: go received');
     sendTrace(config, trace);
     execPrepared(sys, prepared);

@@ -2,8 +2,9 @@ import { CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWUTS } f
 import { NetworkMode } from '../runtime.types';
 
 /**
- * What the agent tells a container's init: JSON written to CONFIG_FD once the init is claimed for a
- * container (a warm init has been waiting for it since long before the container was asked for).
+ * What the agent tells a container's init: one line of JSON written to CONTROL_FD once the init is
+ * claimed for a container (a warm init has been waiting for it since long before the container was
+ * asked for).
  */
 export interface InitConfig {
   hostname: string;
@@ -33,13 +34,15 @@ export interface BindFile {
   target: string;
 }
 
-/** fd 3: the agent writes one byte once the init's pid is in its cgroup (EOF: the start is off). */
-export const GO_FD = 3;
+/** fd 3, the runtime's control pipe (container/init.pipes.ts): the InitConfig as one line of JSON,
+ *  then, once the init's pid is in its cgroup, one byte "go". EOF instead: the start is off (or the
+ *  agent is gone), and the init exits without running anything of the user's. */
+export const CONTROL_FD = 3;
 /** fd 4: close-on-exec; EOF means execve succeeded, text means it failed. */
 export const STATUS_FD = 4;
-/** fd 5, a socket pair: the init writes READY_BYTE once booted, then reads its InitConfig to EOF
- *  (EOF without a config: the agent is gone, and the init exits). */
-export const CONFIG_FD = 5;
+/** fd 5, a socket pair with the start worker: the init writes READY_BYTE once booted and, for a
+ *  traced start, its step marks just before execve. */
+export const WORKER_FD = 5;
 export const READY_BYTE = 'r';
 
 /** What the agent gives the start worker thread (the container is not known yet when it starts). */
@@ -49,7 +52,7 @@ export interface StartWorkerData {
   stageDir: string;
   /** Unshared at once; a spare worker gets them, and the fds, later in a message (spare.worker.ts). */
   namespaces?: number;
-  /** The init's ends of the runtime's pipes (init.pipes.ts), spawned onto its GO_FD and STATUS_FD. */
+  /** The init's ends of the runtime's pipes (init.pipes.ts), spawned onto its CONTROL_FD and STATUS_FD. */
   goFd?: number;
   statusFd?: number;
 }

@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { MNT_DETACH, MS_BIND, MS_MOVE, MS_NODEV, MS_PRIVATE, MS_RDONLY, MS_REC, MS_REMOUNT } from '@tide/syscall';
-import { RecordingSys } from '@tide/syscall/dist/testing';
+import { RecordingSys } from '@tide/syscall/testing';
 import { InitConfig } from './init.config';
 import { CONTAINER_DEVICES, ROOT_STEPS, STAGE_STEPS, Stage, prepareRoot, prepareStage } from './init.steps';
 import { ExecFailure, resolveExecutable } from './user-process';

@@ -10,7 +10,7 @@ import * as http from 'node:http';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { cidrContains, parseCidr, parseIPv4 } from '@tide/api';
-import { waitFor } from '@tide/api/dist/testing';
+import { waitFor } from '@tide/api/testing';
 import { ensureBusyboxImage } from '../image/busybox.image';
 import { LinuxRuntime } from '../linux.runtime';
 import { ContainerSpec, RuntimeError } from '../runtime.types';

@@ -25,7 +25,17 @@ export interface PreparedNetwork extends ContainerNetwork {
   bindFiles: BindFile[];
 }
 
-export class BridgeAttacher {
+/** What the runtime asks of a container network (LinuxRuntimeOptions.network: tests may pass a fake). */
+export interface NetworkAttacher {
+  /** Before the init is spawned: the address, and the files the init bind-mounts. Throws when it cannot. */
+  prepare(id: string, hostname: string, dir: string, dns?: ContainerDnsConfig): PreparedNetwork;
+  /** Between spawn and "go": wires the namespace of the init `pid`. */
+  attach(pid: number, prepared: PreparedNetwork): Promise<void>;
+  /** Frees what prepare and attach took; idempotent. */
+  release(id: string): Promise<void>;
+}
+
+export class BridgeAttacher implements NetworkAttacher {
   private readonly addresses: AddressAllocator;
 
   constructor(

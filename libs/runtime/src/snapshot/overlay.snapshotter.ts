@@ -19,7 +19,15 @@ export function overlayOptions(m: OverlayMount): string {
   return `lowerdir=${m.lowerdir},upperdir=${m.upperdir},workdir=${m.workdir}`;
 }
 
-export class OverlaySnapshotter {
+/** What the runtime asks of a snapshotter (LinuxRuntimeOptions.snapshots: tests may pass a fake). */
+export interface Snapshotter {
+  /** Creates the container's directories and answers the overlay to mount (never mounts it). */
+  prepare(id: string, layerDirs: string[]): Promise<OverlayMount>;
+  upperDir(id: string): string;
+  remove(id: string): Promise<void>;
+}
+
+export class OverlaySnapshotter implements Snapshotter {
   constructor(private readonly containersDir: string) {}
 
   async prepare(id: string, layerDirs: string[]): Promise<OverlayMount> {

@@ -5,7 +5,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { waitFor } from '@tide/api/dist/testing';
+import { waitFor } from '@tide/api/testing';
 import { BUSYBOX_REF, ensureBusyboxImage } from '../image/busybox.image';
 import { dir, file, tarBytes } from '../image/image.testing';
 import { ImageStore } from '../image/image.store';

@@ -1,11 +1,12 @@
-/** The node's ImageService (image/image.types.ts) over the content store in imageDir. */
-import { buildImage } from '../build/image.builder';
-import { ContainerRuntime } from '../runtime.types';
-import { exportArchive } from './archive.export';
-import { importArchive } from './archive.import';
-import { ImageRecord, ImageStore } from './image.store';
-import { BuildOptions, ImageError, ImageInfo, ImageService } from './image.types';
-import { formatRef, parseRef } from './oci';
+/** The node's ImageService (image/image.types.ts) over the content store in imageDir: the store and
+ *  archives of image/ with the builder of build/ (which builds on image/, hence this file sits above both). */
+import { buildImage } from './build/image.builder';
+import { ContainerRuntime } from './runtime.types';
+import { exportArchive } from './image/archive.export';
+import { importArchive } from './image/archive.import';
+import { ImageRecord, ImageStore } from './image/image.store';
+import { BuildOptions, ImageError, ImageInfo, ImageService } from './image/image.types';
+import { formatRef, parseRef } from './image/oci';
 
 export interface ImageServiceOptions {
   imageDir: string;

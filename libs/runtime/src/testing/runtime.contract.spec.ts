@@ -2,7 +2,8 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { LinuxRuntime, ensureBusyboxImage } from '@tide/runtime';
+import { ensureBusyboxImage } from '../image/busybox.image';
+import { LinuxRuntime } from '../linux.runtime';
 import { FakeRuntime } from './fake.runtime';
 import { runtimeContract } from './runtime.contract';
 

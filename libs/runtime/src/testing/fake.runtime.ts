@@ -4,7 +4,7 @@
  */
 import {
   ContainerExitStatus, ContainerInfo, ContainerRuntime, ContainerSpec, ContainerUsage, ExecOptions, ExecSession, RuntimeError,
-} from '@tide/runtime';
+} from '../runtime.types';
 import { FAKE_COMMANDS, FakeCommand, FakeExecSession, startFakeExec } from './fake.exec';
 
 interface FakeContainer {

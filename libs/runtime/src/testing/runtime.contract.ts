@@ -5,7 +5,7 @@
  */
 import { after, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { ContainerRuntime, ContainerSpec, RuntimeError } from '@tide/runtime';
+import { ContainerRuntime, ContainerSpec, RuntimeError } from '../runtime.types';
 
 export interface RuntimeUnderTest {
   runtime: ContainerRuntime;

@@ -5,7 +5,7 @@
  * size seen by `stty size`, a signal ending `sleep`).
  */
 import { PassThrough } from 'node:stream';
-import { ExecOptions, ExecSession, TerminalSize } from '@tide/runtime';
+import { ExecOptions, ExecSession, TerminalSize } from '../runtime.types';
 
 export interface FakeProcess {
   argv: string[];

@@ -1,0 +1,27 @@
+/** The interface every cgroup version implements: limits, membership, usage, OOM kills, teardown. */
+import { ContainerLimits, ContainerUsage } from '../runtime.types';
+
+export const DEFAULT_PIDS_LIMIT = 1024;
+
+export interface ContainerCgroup {
+  readonly id: string;
+  addProcess(pid: number): Promise<void>;
+  usage(): Promise<ContainerUsage>;
+  oomKillCount(): Promise<number>;
+  /** Pids still in the group. */
+  pids(): Promise<number[]>;
+  killAll(): Promise<void>;
+  /** Kills what is left, waits until the group is empty and removes it. Idempotent. */
+  destroy(): Promise<void>;
+}
+
+export interface CgroupManager {
+  readonly version: 1 | 2;
+  create(id: string, limits: ContainerLimits): Promise<ContainerCgroup>;
+  open(id: string): ContainerCgroup;
+  // --- warm starts (cgroup v1 only: v2 cannot rename a group, there warm inits join at claim)
+  /** Renames a group (one a warm init joined ahead of time) to its container's and sets its limits. */
+  rename?(from: string, to: string, limits: ContainerLimits): Promise<ContainerCgroup>;
+  /** Names of the groups under the parent. */
+  list?(): Promise<string[]>;
+}
