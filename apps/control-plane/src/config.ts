@@ -3,6 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { DEFAULT_POD_CIDR } from '@tide/api';
 import { parseClusterCidr } from './network/pod-cidr.allocator';
+import { RegistrySettings, registrySettings } from './registry/registry.flags';
 
 export interface ControlPlaneConfig {
   listen: { host: string; port: number };
@@ -21,6 +22,8 @@ export interface ControlPlaneConfig {
   podCidr: string;
   /** Trough consolidation (on by default) and how long a node must stay worth emptying first. */
   consolidation: { enabled: boolean; delaySeconds: number };
+  /** `--registry-listen` (embedded, supervised) or `--registry HOST:PORT [--registry-ca FILE]` (existing); none without either. */
+  registry: RegistrySettings;
 }
 
 export class ConfigError extends Error {}
@@ -42,7 +45,7 @@ export function parseFlags(argv: string[]): ControlPlaneConfig {
     values.set(name, value);
   }
   const known = ['listen', 'grpc-listen', 'etcd', 'etcd-port', 'state-dir', 'pki-dir', 'audit-log', 'id', 'node-grace-seconds', 'node-lease-seconds', 'pod-cidr',
-    'consolidation', 'consolidation-delay-seconds'];
+    'consolidation', 'consolidation-delay-seconds', 'registry-listen', 'registry', 'registry-ca'];
   for (const name of values.keys()) if (!known.includes(name)) throw new ConfigError(`unknown flag --${name} (known: ${known.map((k) => `--${k}`).join(' ')})`);
   const number = (name: string, fallback: number) => {
     const value = Number(values.get(name) ?? fallback);
@@ -65,6 +68,7 @@ export function parseFlags(argv: string[]): ControlPlaneConfig {
     nodeLeaseSeconds: number('node-lease-seconds', 6),
     podCidr: podCidr(values.get('pod-cidr') ?? DEFAULT_POD_CIDR),
     consolidation: { enabled: onOff(values.get('consolidation') ?? 'on', '--consolidation'), delaySeconds: number('consolidation-delay-seconds', 30) },
+    registry: registrySettings(values, (value, flag) => hostPort(value, flag)),
   };
 }
 

@@ -25,6 +25,8 @@ import { registerServiceReplicaGauges, watchSchedulingLatency } from './monitori
 import { instrumentStore } from './monitoring/store.instrumentation';
 import { PodCidrAllocator } from './network/pod-cidr.allocator';
 import { UsageCache } from './usage/usage.cache';
+import { startClusterRegistry } from './registry/registry.start';
+import type { ClusterRegistry } from './registry/cluster.registry';
 
 export class ControlPlane {
   private readonly logger = new Logger('ControlPlane');
@@ -38,12 +40,14 @@ export class ControlPlane {
   private leases?: NodeLeases;
   private cache?: ClusterCache;
   private stopLatencyMetric?: () => void;
+  private registry?: ClusterRegistry;
 
   constructor(private readonly config: ControlPlaneConfig) {}
 
   async start(): Promise<void> {
     const pki = await this.ensurePki();
     const hosts = await this.startEtcd();
+    this.registry = await startClusterRegistry(this.config, pki, (line) => this.logger.log(line));
     this.client = createEtcdClient(hosts);
     const metrics = new ControlPlaneMetrics();
     const store = instrumentStore(new ObjectStore(this.client), metrics.etcdDuration);
@@ -88,7 +92,7 @@ export class ControlPlane {
     });
     this.election.start();
     this.api = await startApiServer({
-      cluster: { store, cache, metrics, usage, isLeader: () => this.election?.isLeader ?? false, kick: () => runner.kick() },
+      cluster: { store, cache, metrics, usage, registry: this.registry, isLeader: () => this.election?.isLeader ?? false, kick: () => runner.kick() },
       etcd: this.client, pki: pki.layout, auditLog: this.config.auditLog, listen: this.config.listen,
       renewPki: async () => void await this.ensurePki(),
       log: (line) => this.logger.log(line), warn: (line) => this.logger.warn(line), logger: ['error', 'warn', 'log'],
@@ -129,6 +133,7 @@ export class ControlPlane {
     await this.grpc?.close();
     this.leases?.close();
     this.client?.close();
+    await this.registry?.stop();
     await this.etcd?.stop();
   }
 }

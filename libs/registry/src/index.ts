@@ -11,3 +11,4 @@ export type { UploadOptions } from './blob.transfer';
 export { parseScopes, grantAccess, type AccessEntry } from './token.access';
 export { RegistryTokenSigner, type TokenSigner, type TokenRequest, type IssuedToken } from './token.signer';
 export { RegistrySupervisor, registryConfig, waitRegistryUp, REGISTRY_BINARY, type RegistrySupervisorOptions } from './registry.supervisor';
+export { pullPlan, pushPlan, type PullPlan, type PushPlan } from './cluster.names';

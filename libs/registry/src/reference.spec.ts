@@ -5,6 +5,7 @@ import { RegistryError } from './errors';
 import { parseManifest, selectPlatform, MEDIA_TYPES, type Platform } from './manifest';
 import { formatImageReference, manifestReference, parseImageReference } from './reference';
 import { grantAccess, parseScopes } from './token.access';
+import { pullPlan, pushPlan } from './cluster.names';
 
 const D = `sha256:${'a'.repeat(64)}`;
 
@@ -74,5 +75,20 @@ describe('registry access for Tide identities', () => {
     assert.deepEqual(grantAccess({ kind: 'user', name: 'a', role: 'admin' }, scopes).map((s) => `${s.name}:${s.actions}`), ['shop/web:pull,push', 'other/x:pull,push', 'catalog:*']);
     assert.deepEqual(grantAccess({ kind: 'node', name: 'n1' }, scopes).map((s) => `${s.name}:${s.actions}`), ['shop/web:pull', 'other/x:pull']);
     assert.deepEqual(grantAccess({ kind: 'join', tokenId: 'j' }, scopes), []);
+  });
+});
+
+describe('cluster registry names', () => {
+  it('keeps the cluster registry\'s images under their short name, others under their host', () => {
+    assert.deepEqual(pullPlan('web:1', '127.0.0.1:7074'), { registry: '127.0.0.1:7074', cluster: true, repository: 'web', reference: '1', storeRef: 'web:1' });
+    assert.deepEqual(pullPlan('127.0.0.1:7074/shop/web', '127.0.0.1:7074').storeRef, 'shop/web:latest');
+    assert.deepEqual(pullPlan(`web@${D}`, '127.0.0.1:7074'), { registry: '127.0.0.1:7074', cluster: true, repository: 'web', reference: D, storeRef: `web:sha256-${'a'.repeat(64)}` });
+    assert.deepEqual(pullPlan(`reg.example:5000/web:2@${D}`, '127.0.0.1:7074'), { registry: 'reg.example:5000', cluster: false, repository: 'web', reference: D, storeRef: 'reg.example:5000/web:2' });
+    assert.throws(() => pullPlan('web:1', undefined), /names no registry/);
+  });
+  it('pushes NAME[:TAG] to the cluster registry only', () => {
+    assert.deepEqual(pushPlan('shop/web', '127.0.0.1:7074'), { repository: 'shop/web', tag: 'latest', storeRef: 'shop/web:latest' });
+    assert.throws(() => pushPlan('other:5000/web:1', '127.0.0.1:7074'), /pushed to the cluster's registry 127.0.0.1:7074/);
+    assert.throws(() => pushPlan(`web@${D}`, '127.0.0.1:7074'), /not a digest/);
   });
 });
