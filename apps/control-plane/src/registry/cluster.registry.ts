@@ -33,14 +33,16 @@ export interface RegistryInfo {
 }
 
 export class ClusterRegistry {
-  private supervisor?: RegistrySupervisor;
-  private signer?: RegistryTokenSigner;
-  private ca?: string;
+  private readonly supervisor?: RegistrySupervisor;
+  private readonly signer?: RegistryTokenSigner;
+  private readonly ca?: string;
 
-  constructor(
-    readonly info: RegistryInfo,
-    private readonly log: (line: string) => void,
-  ) {}
+  /** `signer`: this control plane issues the registry's tokens; `ca`: PEM verifying the registry; `supervisor`: the embedded process. */
+  constructor(readonly info: RegistryInfo, parts: { signer?: RegistryTokenSigner; ca?: string; supervisor?: RegistrySupervisor } = {}) {
+    this.signer = parts.signer;
+    this.ca = parts.ca;
+    this.supervisor = parts.supervisor;
+  }
 
   /** The embedded registry: certificates, then the supervised process (returns once it answers). */
   static async startEmbedded(options: {
@@ -52,23 +54,19 @@ export class ClusterRegistry {
     const made = Object.entries(issued.actions).filter(([, action]) => action !== 'kept');
     if (made.length > 0) options.log(`registry certificates in ${pki.layout.dir}: ${made.map(([what, action]) => `${what} ${action}`).join(', ')}`);
     const host = listen.host === '0.0.0.0' || listen.host === '::' ? '127.0.0.1' : listen.host;
-    const registry = new ClusterRegistry({ address: `${host}:${listen.port}`, caFile: pki.layout.caCertificate, embedded: true }, options.log);
-    registry.ca = pki.ca.certificatePem;
-    registry.signer = new RegistryTokenSigner({ keyPem: fs.readFileSync(issued.layout.tokenKey, 'utf8'), certificatePem: fs.readFileSync(issued.layout.tokenCertificate, 'utf8') });
-    registry.supervisor = new RegistrySupervisor({
+    const supervisor = new RegistrySupervisor({
       dir: path.join(options.stateDir, 'registry'), listen: `${listen.host}:${listen.port}`,
       logFile: path.join(options.stateDir, 'registry.log'), log: options.log,
       tls: { certificate: issued.layout.serverCertificate, key: issued.layout.serverKey, ca: pki.layout.caCertificate },
       auth: { realm: options.realm, service: REGISTRY_SERVICE, issuer: REGISTRY_ISSUER, rootCertBundle: issued.layout.tokenCertificate },
     });
-    await registry.supervisor.start();
-    return registry;
+    await supervisor.start();
+    const signer = new RegistryTokenSigner({ keyPem: fs.readFileSync(issued.layout.tokenKey, 'utf8'), certificatePem: fs.readFileSync(issued.layout.tokenCertificate, 'utf8') });
+    return new ClusterRegistry({ address: `${host}:${listen.port}`, caFile: pki.layout.caCertificate, embedded: true }, { signer, ca: pki.ca.certificatePem, supervisor });
   }
 
-  static external(address: string, caFile: string | undefined, log: (line: string) => void): ClusterRegistry {
-    const registry = new ClusterRegistry({ address, ...(caFile ? { caFile } : {}), embedded: false }, log);
-    if (caFile) registry.ca = fs.readFileSync(caFile, 'utf8');
-    return registry;
+  static external(address: string, caFile: string | undefined): ClusterRegistry {
+    return new ClusterRegistry({ address, ...(caFile ? { caFile } : {}), embedded: false }, caFile ? { ca: fs.readFileSync(caFile, 'utf8') } : {});
   }
 
   /** PEM of the CA that verifies the registry, when it is not the system's. */

@@ -7,7 +7,7 @@ export async function startClusterRegistry(config: ControlPlaneConfig, pki: Clus
   const { listen, external } = config.registry;
   if (external) {
     log(`registry: using ${external.address}${external.caFile ? ` (CA ${external.caFile})` : ''}`);
-    return ClusterRegistry.external(external.address, external.caFile, log);
+    return ClusterRegistry.external(external.address, external.caFile);
   }
   if (!listen) return undefined;
   // Clients reach the token service where they reach the API; a wildcard listen is reached on loopback.

@@ -20,6 +20,8 @@ export interface RegistryTarget {
   ca?: string;
   /** A registry token (JWT); anonymous when absent. */
   token?: string;
+  /** Plain HTTP (a test's registry on loopback); never set through the agent's endpoint. */
+  plainHttp?: boolean;
 }
 
 export interface PullRequest {
@@ -46,7 +48,7 @@ const LAYER_TYPES = new Set([
 const CONCURRENT_LAYERS = 3;
 
 function clientFor(target: RegistryTarget): RegistryClient {
-  return new RegistryClient({ registry: target.address, ...(target.ca ? { ca: target.ca } : {}), ...(target.token ? { credentials: { registryToken: target.token } } : {}) });
+  return new RegistryClient({ registry: target.address, plainHttp: target.plainHttp === true, ...(target.ca ? { ca: target.ca } : {}), ...(target.token ? { credentials: { registryToken: target.token } } : {}) });
 }
 
 export async function pullImage(store: ImageStore, request: PullRequest): Promise<{ record: ImageRecord; digest: string; fetched: number }> {
