@@ -20,7 +20,7 @@ export async function pushImage(ctx: CommandContext, ref: string): Promise<void>
   const node = ctx.options.get('node');
   ctx.note(`pushing ${ref}${node ? ` from ${node}` : ''} to the cluster registry...`);
   const pushed = await ctx.api.request<PushAnswer>('POST', '/api/v1/images/push', { ref, ...(node ? { node } : {}) });
-  ctx.out(`${pushed.repository}:${pushed.tag} ${pushed.digest} (from ${pushed.node}: ${pushed.uploadedBlobs} of ${pushed.blobs} blobs uploaded, the rest were there)`);
+  ctx.out(`${pushed.repository}:${pushed.tag} ${pushed.digest} (from ${pushed.node}: uploaded ${pushed.uploadedBlobs} of ${pushed.blobs} blobs)`);
 }
 
 export async function pullImage(ctx: CommandContext, ref: string): Promise<void> {
