@@ -138,12 +138,14 @@ spec:
     fs.mkdirSync(context);
     fs.writeFileSync(path.join(context, 'hello.txt'), 'built by tide\n');
     fs.writeFileSync(path.join(context, 'Dockerfile'), 'FROM busybox\nCOPY hello.txt /srv/hello.txt\nENV GREETING=hi\n');
+    // The build pushes its result to the cluster registry; pushing it again sends no blob.
     const built = await cluster.tsctl(['image', 'build', '-t', 'shop/web:1', context], { timeoutMs: 300_000 });
     assert.equal(built.code, 0, built.stderr);
+    const digest = new RegExp(`^${REGISTRY}/shop/web:1 (sha256:[0-9a-f]{64}) \\(from node-\\d: uploaded 3 of 3 blobs\\)$`, 'm').exec(built.stdout)?.[1];
+    assert.ok(digest, built.stdout);
     const pushed = await cluster.tsctl(['image', 'push', 'shop/web:1'], { timeoutMs: 300_000 });
     assert.equal(pushed.code, 0, pushed.stderr);
-    const digest = /sha256:[0-9a-f]{64}/.exec(pushed.stdout)?.[0];
-    assert.ok(digest, pushed.stdout);
+    assert.match(pushed.stdout, new RegExp(`^${REGISTRY}/shop/web:1 ${digest} \\(from node-\\d: uploaded 0 of 3 blobs\\)$`, 'm'));
     const inspected = await tool('skopeo', ['inspect', '--authfile', authFile, '--cert-dir', certDir, `docker://${REGISTRY}/shop/web:1`]);
     assert.equal(inspected.code, 0, inspected.stderr);
     const info = JSON.parse(inspected.stdout) as { Digest: string; Layers: string[]; Env: string[] };

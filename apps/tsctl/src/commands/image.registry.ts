@@ -16,8 +16,7 @@ interface PushAnswer {
   blobs: number;
 }
 
-export async function pushImage(ctx: CommandContext, ref: string): Promise<void> {
-  const node = ctx.options.get('node');
+export async function pushImage(ctx: CommandContext, ref: string, node = ctx.options.get('node')): Promise<void> {
   ctx.note(`pushing ${ref}${node ? ` from ${node}` : ''} to the cluster registry...`);
   const pushed = await ctx.api.request<PushAnswer>('POST', '/api/v1/images/push', { ref, ...(node ? { node } : {}) });
   ctx.out(`${pushed.repository}:${pushed.tag} ${pushed.digest} (from ${pushed.node}: uploaded ${pushed.uploadedBlobs} of ${pushed.blobs} blobs)`);
