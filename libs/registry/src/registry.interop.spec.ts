@@ -14,7 +14,7 @@ import { createCertificateAuthority, ensureRegistryPki } from '@tide/pki';
 import { RegistryClient } from './client';
 import { RegistryError } from './errors';
 import { MEDIA_TYPES } from './manifest';
-import { RegistrySupervisor } from './registry.supervisor';
+import { RegistrySupervisor, waitRegistryUp } from './registry.supervisor';
 import { startTestTokenServer, type TestTokenServer } from './testing/token.server';
 import { RegistryTokenSigner } from './token.signer';
 
@@ -141,5 +141,16 @@ describe('RegistryClient against docker-registry with token auth', () => {
   it('trusts only the given CA', async () => {
     const other = await createCertificateAuthority();
     await assert.rejects(client('view', { ca: other.certificatePem }).manifest('shop/web', '1'), (e: RegistryError) => e.code === 'Unreachable' && /certificate/i.test(e.message));
+  });
+
+  it('is started again when it dies, with what it stored', async () => {
+    const before = registry.pid;
+    assert.ok(before);
+    process.kill(before, 'SIGKILL');
+    const deadline = Date.now() + 30_000;
+    while ((registry.pid === undefined || registry.pid === before) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+    assert.ok(registry.pid && registry.pid !== before, 'a new registry process');
+    await waitRegistryUp(address, ca, 30_000);
+    assert.equal((await client('view').manifest('shop/web', '1')).document.kind, 'manifest');
   });
 });

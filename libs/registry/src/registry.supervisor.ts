@@ -62,6 +62,12 @@ export class RegistrySupervisor {
     return this.options.listen;
   }
 
+  /** The registry process running now, if any. */
+  get pid(): number | undefined {
+    const child = this.child;
+    return child && child.exitCode === null && child.signalCode === null ? child.pid : undefined;
+  }
+
   async start(timeoutMs = 20_000): Promise<void> {
     fs.mkdirSync(path.join(this.options.dir, 'data'), { recursive: true, mode: 0o700 });
     fs.writeFileSync(this.configFile, `${JSON.stringify(registryConfig(this.options), null, 2)}\n`, { mode: 0o600 });
