@@ -2,10 +2,11 @@
  * Issue 16 acceptance, the cluster registry with the ecosystem's own tools (Debian's skopeo and
  * umoci) on a real two-node cluster: `tsctl up` starts the embedded registry (TLS from the cluster
  * CA, tokens from the control plane); skopeo copies an OCI archive into it with the credentials
- * `tsctl registry login` wrote, `tsctl image pull` brings it to every node (on-demand pulls are not
- * built yet) and a service runs it on both; skopeo inspects an image Tide built and pushed and umoci
- * unpacks it into the files its Dockerfile put there; a view token may pull but not push; a missing
- * image is the registry's own error and the agents keep running.
+ * `tsctl registry login` wrote, `tsctl image pull` brings it to every node and a service runs it on
+ * both; a service of an image only the registry has gets it on demand (events Pulling, Pulled);
+ * skopeo inspects an image Tide built and pushed and umoci unpacks it into the files its Dockerfile
+ * put there; a view token may pull but not push; a missing image is the registry's own error
+ * (ErrImagePull) and the agents keep running.
  */
 import { after, before, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
@@ -58,6 +59,19 @@ function ociArchive(dir: string, marker: string): string {
   return archive;
 }
 
+function serviceYaml(name: string, image: string, script: string): string {
+  return `apiVersion: tide/v1
+kind: Service
+metadata: { name: ${name} }
+spec:
+  replicas: 2
+  image: ${image}
+  command: ["sh", "-c", ${JSON.stringify(script)}]
+  placement: { maxSkew: 1 }
+  terminationGracePeriodSeconds: 1
+`;
+}
+
 async function tool(command: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
     const { stdout, stderr } = await execFileAsync(command, args, { timeout: 180_000, maxBuffer: 16 * 1024 * 1024 });
@@ -81,7 +95,7 @@ describe('the cluster registry with skopeo and umoci', { timeout: 900_000 }, () 
 
   after(async () => {
     if (cluster) {
-      await cluster.tsctl(['delete', 'service', 'copied']).catch(() => undefined);
+      for (const name of ['copied', 'ondemand', 'absent']) await cluster.tsctl(['delete', 'service', name]).catch(() => undefined);
       await cluster.stop();
     }
   });
@@ -112,16 +126,7 @@ describe('the cluster registry with skopeo and umoci', { timeout: 900_000 }, () 
     assert.equal(pulled.code, 0, pulled.stderr);
     assert.match(pulled.stdout, /^node-1: shop\/copied:1 sha256:[0-9a-f]{64} /m);
     assert.match(pulled.stdout, /^node-2: shop\/copied:1 sha256:[0-9a-f]{64} /m);
-    const applied = await cluster.apply(`apiVersion: tide/v1
-kind: Service
-metadata: { name: copied }
-spec:
-  replicas: 2
-  image: shop/copied:1
-  command: ["sh", "-c", "cat /marker.txt; sleep 3600"]
-  placement: { maxSkew: 1 }
-  terminationGracePeriodSeconds: 1
-`);
+    const applied = await cluster.apply(serviceYaml('copied', 'shop/copied:1', 'cat /marker.txt; sleep 3600'));
     assert.equal(applied.code, 0, applied.stderr);
     const replicas = await waitFor('2 running replicas of copied, one per node', async () => {
       const list = running(await cluster.replicas('copied'));
@@ -131,6 +136,25 @@ spec:
       await waitFor(`the marker in the log of ${replica.metadata.name}`, async () =>
         (await cluster.tsctl(['logs', replica.metadata.name])).stdout.includes('copied-by-skopeo'), 90_000);
     }
+  });
+
+  it('a service of an image only the registry has is pulled on demand to the nodes its replicas land on', async () => {
+    const archive = ociArchive(path.join(dir, 'ondemand'), 'pulled-on-demand');
+    const copied = await tool('skopeo', ['copy', '--authfile', authFile, '--dest-cert-dir', certDir, `oci-archive:${archive}`, `docker://${REGISTRY}/shop/ondemand:1`]);
+    assert.equal(copied.code, 0, copied.stderr);
+    const applied = await cluster.apply(serviceYaml('ondemand', 'shop/ondemand:1', 'cat /marker.txt; sleep 3600'));
+    assert.equal(applied.code, 0, applied.stderr);
+    const replicas = await waitFor('2 running replicas of ondemand, one per node', async () => {
+      const list = running(await cluster.replicas('ondemand'));
+      return list.length === 2 && new Set(list.map((r) => r.spec.nodeName)).size === 2 ? list : undefined;
+    }, 240_000);
+    for (const replica of replicas) {
+      await waitFor(`the marker in the log of ${replica.metadata.name}`, async () =>
+        (await cluster.tsctl(['logs', replica.metadata.name])).stdout.includes('pulled-on-demand'), 90_000);
+    }
+    const events = await cluster.api<{ items: { spec: { reason: string; message: string } }[] }>('/api/v1/events?namespace=default&kind=Replica');
+    const reasons = events.items.filter((e) => e.spec.message.includes('shop/ondemand:1')).map((e) => e.spec.reason);
+    assert.ok(reasons.includes('Pulling') && reasons.includes('Pulled'), reasons.join(', '));
   });
 
   it('skopeo inspects an image Tide built and pushed; umoci unpacks the files its Dockerfile put there', async () => {
@@ -180,6 +204,13 @@ spec:
     const missing = await cluster.tsctl(['image', 'pull', 'shop/absent:1']);
     assert.notEqual(missing.code, 0);
     assert.match(missing.stderr, /MANIFEST_UNKNOWN|NAME_UNKNOWN/);
+    // A service of it: ErrImagePull with the registry's message on its replicas' events.
+    const applied = await cluster.apply(serviceYaml('absent', 'shop/absent:1', 'sleep 3600'));
+    assert.equal(applied.code, 0, applied.stderr);
+    await waitFor('ErrImagePull on a replica of absent', async () => {
+      const events = await cluster.api<{ items: { spec: { reason: string; message: string } }[] }>('/api/v1/events?namespace=default&kind=Replica');
+      return events.items.some((e) => e.spec.reason === 'ErrImagePull' && /shop\/absent:1 .*(MANIFEST_UNKNOWN|NAME_UNKNOWN)/.test(e.spec.message));
+    }, 120_000);
     const nodes = await cluster.nodeList();
     assert.deepEqual(nodes.map((n) => n.status?.ready), [true, true], 'both agents still Ready');
   });

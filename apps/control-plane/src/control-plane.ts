@@ -26,6 +26,7 @@ import { instrumentStore } from './monitoring/store.instrumentation';
 import { PodCidrAllocator } from './network/pod-cidr.allocator';
 import { UsageCache } from './usage/usage.cache';
 import { startClusterRegistry } from './registry/registry.start';
+import { ImagePuller } from './registry/image.puller';
 import type { ClusterRegistry } from './registry/cluster.registry';
 
 export class ControlPlane {
@@ -65,6 +66,7 @@ export class ControlPlane {
     const drains = new DrainController(store, events, cache);
     const consolidation = new ConsolidationController(store, events, this.config.consolidation, cache);
     const autoscaler = new AutoscalerController(store, events, usage, new AutoscalerMetrics(metrics), cache);
+    const pulls = this.registry ? new ImagePuller(cache, this.registry, events) : undefined;
     const runner = new LeaderRunner([
       { name: 'services', periodMs: 1000, run: () => services.sync() },
       { name: 'scheduler', periodMs: 500, run: () => scheduler.cycle() },
@@ -74,6 +76,7 @@ export class ControlPlane {
       // (a what-if placement of the lightest nodes' replicas) is too dear to repeat on every change.
       { name: 'consolidation', periodMs: 2000, run: () => consolidation.sync(), kicked: false },
       { name: 'autoscaler', periodMs: 1000, run: () => autoscaler.sync(), kicked: false },
+      ...(pulls ? [{ name: 'image pulls', periodMs: 1000, run: () => pulls.sync() }] : []),
     ]);
     this.runner = runner;
     cache.onChange((change) => change.kind !== 'Allocation' && runner.kick());
