@@ -117,4 +117,16 @@ describe('pulling into the content store', () => {
     assert.equal(fs.existsSync(path.join(dir, 'images/tmp/escaped.txt')) || fs.existsSync(path.join(dir, 'images/escaped.txt')), false);
     assert.equal(debris(), 0);
   });
+
+  it('fetches a layer once when two pulls need it at the same time', async () => {
+    const layer = tar('shared.txt', 'one copy\n');
+    repositories.set('twin-a', image(layer));
+    repositories.set('twin-b', image(layer));
+    const layerGets = () => blobRequests.filter((r) => r.endsWith(digest(layer))).length;
+    const [a, b] = await Promise.all([pull('twin-a', 'twin-a:1'), pull('twin-b', 'twin-b:1')]);
+    assert.equal(layerGets(), 1, 'one download of the shared layer');
+    assert.equal(a.fetched + b.fetched, 1);
+    assert.ok(store.has('twin-a:1') && store.has('twin-b:1'));
+  });
 });
+

@@ -67,15 +67,17 @@ export async function pullImage(store: ImageStore, request: PullRequest): Promis
       const result = await mapLimited(layers, CONCURRENT_LAYERS, async (layer, i) => {
         const present = await presentLayer(store, diffIDs[i], layer);
         if (present) return present;
-        fetched++;
-        const dir = await store.tempDir('pull');
-        try {
-          const file = path.join(dir, 'blob');
-          await client.downloadBlob(request.repository, layer, file);
-          return await store.addLayer(file, { diffID: diffIDs[i], blobDigest: layer.digest }, `${name} layer ${i} (${layer.digest})`);
-        } finally {
-          await fs.promises.rm(dir, { recursive: true, force: true });
-        }
+        return once(store, layer.digest, async () => {
+          fetched++;
+          const dir = await store.tempDir('pull');
+          try {
+            const file = path.join(dir, 'blob');
+            await client.downloadBlob(request.repository, layer, file);
+            return await store.addLayer(file, { diffID: diffIDs[i], blobDigest: layer.digest }, `${name} layer ${i} (${layer.digest})`);
+          } finally {
+            await fs.promises.rm(dir, { recursive: true, force: true });
+          }
+        });
       });
       const record = await store.commit(request.ref, { manifest: image.bytes, manifestMediaType: image.mediaType, config, layers: result });
       return record;
@@ -120,6 +122,21 @@ function diffIDsOf(config: Buffer, layers: number, name: string): string[] {
     throw new RegistryError('Invalid', `${name}: the config's rootfs.diff_ids do not name one sha256 digest per layer (${layers} layers)`);
   }
   return ids as string[];
+}
+
+/**
+ * Layer fetches under way in this agent, by store and blob digest: two pulls that need the same
+ * layer at the same time (two images on one base, or the same image twice) share one download.
+ */
+const fetching = new Map<string, Promise<StoredLayer>>();
+
+function once(store: ImageStore, digest: string, fetch: () => Promise<StoredLayer>): Promise<StoredLayer> {
+  const key = `${store.imageDir}\0${digest}`;
+  const running = fetching.get(key);
+  if (running) return running;
+  const started = fetch().finally(() => fetching.delete(key));
+  fetching.set(key, started);
+  return started;
 }
 
 /** A layer already unpacked in the store, from this very blob: nothing to fetch. */
