@@ -1,40 +1,50 @@
 /**
- * On-demand pulls (leader only, a LeaderRunner loop): a replica bound to a node whose image that node
- * does not report (`Node.status.images`) makes the control plane ask the node's agent to pull it from
- * the cluster registry, with a pull token of its own; events on the replica say `Pulling`, `Pulled`
- * or `ErrImagePull` with the registry's message. One pull per node and image at a time however many
- * replicas wait for it; a failed one is tried again after 10 s, doubling to 5 min. The agent's own
- * start retries (its restart backoff) then find the image. Only the cluster registry's images are
- * pulled (another registry's would need its credentials).
+ * On-demand pulls and pre-pulls (leader only, a LeaderRunner loop). A replica bound to a node whose
+ * image that node does not report (`Node.status.images`) makes the control plane ask the node's agent
+ * to pull it from the cluster registry, with a pull token of its own; so does a Service with replicas
+ * for every Ready node that takes new replicas (not cordoned, not draining) and lacks its image, so that
+ * a scale-out or an autoscale floor finds the image there. Events on the waiting replicas (or the
+ * Service, for a pre-pull) say `Pulling`, `Pulled` or `ErrImagePull` with the registry's message. One
+ * pull per node and image at a time however many replicas wait; a failed one is tried again after
+ * 10 s, doubling to 5 min. The agent's own start retries (its restart backoff) then find the image.
+ * Only the cluster registry's images are pulled (another registry's would need its credentials).
  */
-import { Node, Replica, normalizeImageReference } from '@tide/api';
+import { Node, Replica, Service, normalizeImageReference } from '@tide/api';
 import { pullPlan } from '@tide/registry';
 import type { ClusterCache } from '@tide/store';
 import { agentJson, agentOf } from '../api/agent.client';
-import type { EventRecorder } from '../controllers/events.recorder';
+import type { EventRecord, EventRecorder } from '../controllers/events.recorder';
 import type { ClusterRegistry } from './cluster.registry';
 
 export interface PullNeed {
   node: Node;
-  /** The image as the replicas name it. */
+  /** The image as the first replica or service names it. */
   image: string;
-  replicas: Replica[];
+  /** Who waits for it: the replicas bound there, or the services pre-pulling it. */
+  waiting: EventRecord['object'][];
 }
 
-/** Per node and image: the replicas bound there whose image the node does not report. */
-export function pullsNeeded(replicas: readonly Replica[], nodes: readonly Node[]): PullNeed[] {
+/** Per node and image: the bound replicas, and the services pre-pulling to nodes open to new replicas, whose node lacks the image. */
+export function pullsNeeded(replicas: readonly Replica[], nodes: readonly Node[], services: readonly Service[] = []): PullNeed[] {
   const byName = new Map(nodes.map((n) => [n.metadata.name, n]));
   const needs = new Map<string, PullNeed>();
+  const need = (node: Node, image: string, object: EventRecord['object']) => {
+    const wanted = normalizeImageReference(image);
+    if ((node.status?.images ?? []).some((have) => normalizeImageReference(have) === wanted)) return;
+    const key = `${node.metadata.name}\0${wanted}`;
+    const entry = needs.get(key) ?? { node, image, waiting: [] };
+    entry.waiting.push(object);
+    needs.set(key, entry);
+  };
   for (const replica of replicas) {
     const node = replica.spec.nodeName ? byName.get(replica.spec.nodeName) : undefined;
     if (!node || !node.status?.ready || replica.metadata.deletionTimestamp) continue;
-    const image = replica.spec.template.image;
-    const wanted = normalizeImageReference(image);
-    if ((node.status.images ?? []).some((have) => normalizeImageReference(have) === wanted)) continue;
-    const key = `${node.metadata.name}\0${wanted}`;
-    const need = needs.get(key) ?? { node, image, replicas: [] };
-    need.replicas.push(replica);
-    needs.set(key, need);
+    need(node, replica.spec.template.image, { kind: 'Replica', namespace: replica.metadata.namespace, name: replica.metadata.name });
+  }
+  const open = nodes.filter((n) => n.status?.ready && !n.spec.cordoned && !n.spec.drain);
+  for (const service of services) {
+    if (service.metadata.deletionTimestamp || !(service.spec.replicas > 0)) continue;
+    for (const node of open) need(node, service.spec.image, { kind: 'Service', namespace: service.metadata.namespace, name: service.metadata.name });
   }
   return [...needs.values()];
 }
@@ -63,7 +73,7 @@ export class ImagePuller {
   /** Starts the pulls that are due and returns at once; the pulls report through events. */
   async sync(): Promise<void> {
     if (!this.registry.issuesTokens()) return;
-    const needs = pullsNeeded(this.cache.list('Replica'), this.cache.list('Node'));
+    const needs = pullsNeeded(this.cache.list('Replica'), this.cache.list('Node'), this.cache.list('Service'));
     for (const need of needs) {
       const key = `${need.node.metadata.name}\0${normalizeImageReference(need.image)}`;
       if (this.inflight.has(key) || (this.attempts.get(key)?.until ?? 0) > this.now()) continue;
@@ -101,6 +111,6 @@ export class ImagePuller {
   }
 
   private async announce(need: PullNeed, type: 'Normal' | 'Warning', reason: string, message: string): Promise<void> {
-    await this.events.recordAll(need.replicas.map((r) => ({ object: { kind: 'Replica' as const, namespace: r.metadata.namespace, name: r.metadata.name }, type, reason, message })));
+    await this.events.recordAll(need.waiting.map((object) => ({ object, type, reason, message })));
   }
 }
