@@ -41,7 +41,11 @@ export async function downloadBlob(client: RegistryClient, repository: string, b
     }
   } catch (error) {
     abandon(response);
+    // The file is opened asynchronously: wait until the stream has closed, or an open finishing late
+    // would bring the file back after it is removed.
+    const closed = out.closed ? Promise.resolve() : new Promise<void>((resolve) => out.once('close', () => resolve()));
     out.destroy();
+    await closed;
     await fs.promises.rm(file, { force: true });
     throw error instanceof RegistryError || (error as NodeJS.ErrnoException).syscall ? error : networkError(error, client.base, what, client.limits.idleTimeoutMs);
   }

@@ -27,7 +27,8 @@ describe('RegistryClient against a broken registry', () => {
   let address: string;
   const clients: RegistryClient[] = [];
   const client = (extra: Partial<ConstructorParameters<typeof RegistryClient>[0]> = {}) => {
-    const c = new RegistryClient({ registry: address, plainHttp: true, idleTimeoutMs: 500, ...extra });
+    // A generous deadline, so that a busy machine never turns an answer into a timeout; the hang test sets a short one.
+    const c = new RegistryClient({ registry: address, plainHttp: true, idleTimeoutMs: 10_000, ...extra });
     clients.push(c);
     return c;
   };
@@ -97,9 +98,9 @@ describe('RegistryClient against a broken registry', () => {
       res.writeHead(200, { 'content-length': String(GOOD_BLOB.length) });
       res.write(GOOD_BLOB.subarray(0, 3));
     });
-    await assert.rejects(client().manifest('hang', '1'), (e: RegistryError) => e.code === 'Timeout' && /no answer within 500 ms|did not finish/.test(e.message));
+    await assert.rejects(client({ idleTimeoutMs: 500 }).manifest('hang', '1'), (e: RegistryError) => e.code === 'Timeout' && /no answer within 500 ms|did not finish/.test(e.message));
     const file = path.join(dir, 'stalled');
-    await assert.rejects(client().downloadBlob('stall', { digest: digestOf(GOOD_BLOB), size: GOOD_BLOB.length }, file), (e: RegistryError) => e.code === 'Timeout' && /stopped sending/.test(e.message));
+    await assert.rejects(client({ idleTimeoutMs: 500 }).downloadBlob('stall', { digest: digestOf(GOOD_BLOB), size: GOOD_BLOB.length }, file), (e: RegistryError) => e.code === 'Timeout' && /stopped sending/.test(e.message));
     assert.equal(fs.existsSync(file), false);
   });
 
