@@ -4,6 +4,7 @@ import type { NextFunction, Request, Response } from 'express';
 import { ApiController } from './api/api.controller';
 import { CLUSTER, ClusterContext } from './api/cluster.context';
 import { HealthController } from './api/health.controller';
+import { JoinController } from './api/join.controller';
 import { EventsController } from './api/events.controller';
 import { ImagesController } from './api/images.controller';
 import { NodesController } from './api/nodes.controller';
@@ -17,6 +18,7 @@ import { RegistryTokenController } from './registry/registry.token.controller';
 export const API_CONTROLLERS = [
   ApiController, NodesController, ImagesController, HealthController, EventsController, MonitoringController, RolloutController, TokensController,
   RegistryController, RegistryTokenController,
+  JoinController,
 ];
 
 @Module({})

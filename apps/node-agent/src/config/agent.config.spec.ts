@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { allocatableOf, parseAgentConfig } from './agent.config';
+import { ConfigError, allocatableOf, parseAgentConfig } from './agent.config';
 
 const MACHINE = { cpuMillis: 8000, memoryBytes: 16 * 2 ** 30 };
 
@@ -9,12 +9,18 @@ describe('node agent flags', () => {
     const config = parseAgentConfig([
       '--name', 'node-1', '--control-plane', '127.0.0.1:17071', '--address', '127.0.1.1', '--port=17081',
       '--state-dir', '/tmp/s', '--image-dir', '/tmp/i', '--cpu', '2000', '--memory', '1073741824', '--labels', 'zone=a,disk=ssd',
-      '--warm-pool', '0',
+      '--warm-pool', '0', '--dns-upstream', '127.0.0.53,127.0.0.9:5353,[::1]:53',
     ], MACHINE);
     assert.deepEqual(config, {
       name: 'node-1', controlPlane: '127.0.0.1:17071', address: '127.0.1.1', port: 17081, stateDir: '/tmp/s', imageDir: '/tmp/i',
       capacity: { cpuMillis: 2000, memoryBytes: 1073741824 }, labels: { zone: 'a', disk: 'ssd' }, warmPool: 0,
+      dnsUpstreams: [{ host: '127.0.0.53', port: 53 }, { host: '127.0.0.9', port: 5353 }, { host: '::1', port: 53 }],
     });
+  });
+
+  it('refuses a DNS upstream that is not an address, naming the flag and the entry', () => {
+    assert.throws(() => parseAgentConfig(['--dns-upstream', '127.0.0.1,dns.example:53'], MACHINE),
+      (error: Error) => error instanceof ConfigError && /--dns-upstream: "dns.example:53" is not IP/.test(error.message));
   });
 
   it('defaults to the whole machine and the documented paths and ports', () => {
@@ -48,8 +54,23 @@ describe('node agent flags', () => {
     [['--warm-pool', '-1'], /--warm-pool: expected 0 or a positive integer, got "-1"/],
     [['--control-plane', '127.0.0.1:1,'], /--control-plane: expected HOST:PORT\[,HOST:PORT...\], got ""/],
     [['stray'], /unexpected argument "stray"/],
+    [['--join', 'tide_0123456789ab_' + 'A'.repeat(43)], /--join needs --ca-hash sha256:…/],
+    [['--join', 'secret', '--ca-hash', 'sha256:' + 'a'.repeat(64)], /--join: expected a join token tide_<id>_<secret>/],
+    [['--join', 'tide_0123456789ab_' + 'A'.repeat(43), '--ca-hash', 'md5:abc'], /--ca-hash: expected "sha256:" followed by 64 hex digits, got "md5:abc"/],
+    [['--ca-hash', 'sha256:' + 'a'.repeat(64)], /--ca-hash and --api-server go with --join TOKEN/],
   ];
   for (const [argv, message] of errors) it(`refuses ${argv.join(' ')}`, () => assert.throws(() => parseAgentConfig(argv, MACHINE), message));
+});
+
+describe('join flags', () => {
+  const token = 'tide_0123456789ab_' + 'A'.repeat(43);
+  const hash = 'sha256:' + 'AB'.repeat(32);
+  it('joins through the API one port below the first control plane\'s gRPC port, unless told', () => {
+    assert.deepEqual(parseAgentConfig(['--join', token, '--ca-hash', hash, '--control-plane', '198.18.0.5:7071,198.18.0.6:7071'], MACHINE).join,
+      { token, caHash: hash.toLowerCase(), apiServer: '198.18.0.5:7070' });
+    assert.equal(parseAgentConfig(['--join', token, '--ca-hash', hash, '--api-server', 'cp.example:443'], MACHINE).join?.apiServer, 'cp.example:443');
+    assert.equal(parseAgentConfig([], MACHINE).join, undefined);
+  });
 });
 
 describe('allocatable', () => {

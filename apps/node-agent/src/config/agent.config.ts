@@ -2,6 +2,7 @@
 import * as os from 'node:os';
 import { parseMemory } from '@tide/api';
 import { DEFAULT_WARM_POOL } from '@tide/runtime';
+import { Upstream, hostNameservers, parseUpstreams } from '../dns/resolv.conf';
 
 export interface Resources {
   cpuMillis: number;
@@ -20,6 +21,10 @@ export interface AgentConfig {
   labels: Record<string, string>;
   /** Container inits kept booted per namespace set (0: every start is cold). */
   warmPool: number;
+  /** `--join TOKEN --ca-hash sha256:…`: how to get a node certificate when the state dir has none. */
+  join?: { token: string; caHash: string; apiServer: string };
+  /** Where the node's DNS sends names outside the cluster domain (default: the host's /etc/resolv.conf). */
+  dnsUpstreams: Upstream[];
 }
 
 export class ConfigError extends Error {
@@ -30,7 +35,7 @@ export class ConfigError extends Error {
 }
 
 export const DEFAULT_IMAGE_DIR = '/var/lib/tide/images';
-const KNOWN_FLAGS = ['name', 'control-plane', 'address', 'port', 'state-dir', 'image-dir', 'cpu', 'memory', 'labels', 'warm-pool'];
+const KNOWN_FLAGS = ['name', 'control-plane', 'address', 'port', 'state-dir', 'image-dir', 'cpu', 'memory', 'labels', 'warm-pool', 'join', 'ca-hash', 'api-server', 'dns-upstream'];
 
 /** `--flag value` and `--flag=value`; every flag takes a value. */
 export function parseFlagValues(argv: string[]): Map<string, string> {
@@ -54,9 +59,12 @@ export function parseAgentConfig(argv: string[], machine: Resources = machineRes
   }
   const name = values.get('name') ?? os.hostname();
   if (!/^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$/i.test(name)) throw new ConfigError(`--name: "${name}" is not a valid node name (letters, digits, '-', '.')`);
+  const controlPlane = controlPlanes(values.get('control-plane') ?? '127.0.0.1:7071');
+  const join = joinFlags(values, controlPlane);
   return {
     name,
-    controlPlane: controlPlanes(values.get('control-plane') ?? '127.0.0.1:7071'),
+    controlPlane,
+    ...(join ? { join } : {}),
     address: values.get('address') ?? '127.0.0.1',
     port: positiveInteger('port', values.get('port'), 7080),
     stateDir: values.get('state-dir') ?? `/var/lib/tide/nodes/${name}`,
@@ -67,6 +75,7 @@ export function parseAgentConfig(argv: string[], machine: Resources = machineRes
     },
     labels: parseLabels(values.get('labels') ?? ''),
     warmPool: countFlag('warm-pool', values.get('warm-pool'), DEFAULT_WARM_POOL),
+    dnsUpstreams: dnsUpstreams(values.get('dns-upstream')),
   };
 }
 
@@ -119,10 +128,40 @@ function memoryFlag(raw: string | undefined, fallback: number): number {
   throw new ConfigError(`--memory: expected bytes (or 512Mi, 2Gi), got "${raw}"`);
 }
 
+/**
+ * `--join TOKEN --ca-hash sha256:… [--api-server HOST:PORT]`: the API the agent joins through
+ * defaults to the first control plane's host, one port below its gRPC port (7070 for 7071, and
+ * `tsctl up`'s P for P+1).
+ */
+function joinFlags(values: Map<string, string>, controlPlane: string): AgentConfig['join'] {
+  const token = values.get('join');
+  const caHash = values.get('ca-hash');
+  if (token === undefined) {
+    if (caHash !== undefined || values.has('api-server')) throw new ConfigError('--ca-hash and --api-server go with --join TOKEN');
+    return undefined;
+  }
+  if (!/^tide_[0-9a-f]{12}_[A-Za-z0-9_-]{43}$/.test(token)) throw new ConfigError('--join: expected a join token tide_<id>_<secret> (tsctl token create --join prints it)');
+  if (caHash === undefined) throw new ConfigError('--join needs --ca-hash sha256:… (the cluster CA\'s pin, printed with the join command): without it a man in the middle could pose as the control plane');
+  if (!/^sha256:[0-9a-fA-F]{64}$/.test(caHash)) throw new ConfigError(`--ca-hash: expected "sha256:" followed by 64 hex digits, got "${caHash}"`);
+  const [host, port] = [controlPlane.split(',')[0].replace(/:\d+$/, ''), Number(/:(\d+)$/.exec(controlPlane.split(',')[0])![1])];
+  const apiServer = values.get('api-server') ?? `${host}:${port - 1}`;
+  if (!/^[^:\s]+:\d+$/.test(apiServer)) throw new ConfigError(`--api-server: expected HOST:PORT, got "${apiServer}"`);
+  return { token, caHash: caHash.toLowerCase(), apiServer };
+}
+
 /** One or more control planes, HOST:PORT[,HOST:PORT...]: the agent fails over between them. */
 function controlPlanes(value: string): string {
   for (const address of value.split(',')) {
     if (!/^[^:\s]+:\d+$/.test(address)) throw new ConfigError(`--control-plane: expected HOST:PORT[,HOST:PORT...], got "${address}"`);
   }
   return value;
+}
+
+function dnsUpstreams(raw: string | undefined): Upstream[] {
+  if (raw === undefined) return hostNameservers();
+  try {
+    return parseUpstreams(raw);
+  } catch (error) {
+    throw new ConfigError(`--dns-upstream: ${(error as Error).message} (expected IP[:PORT][,IP[:PORT]...])`);
+  }
 }
