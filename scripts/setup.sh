@@ -17,13 +17,18 @@ command -v prometheus >/dev/null && command -v promtool >/dev/null || need+=(pro
 # The proxy benchmark's reference and load generator (npm run bench -- proxy).
 command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || need+=(nginx-light)
 command -v wrk >/dev/null || need+=(wrk)
+# The embedded registry (the CNCF distribution registry, started by tsctl up through the control plane)
+# and the ecosystem's tools the registry e2e test checks it against.
+command -v docker-registry >/dev/null || [ -x /usr/bin/docker-registry ] || need+=(docker-registry)
+command -v skopeo >/dev/null || need+=(skopeo)
+command -v umoci >/dev/null || need+=(umoci)
 # The seccomp tests compile a small static probe that makes raw system calls inside a container.
 command -v gcc >/dev/null && [ -e "$(gcc -print-file-name=libc.a)" ] || need+=(gcc libc6-dev)
 if [ ${#need[@]} -gt 0 ]; then
   echo "setup: installing ${need[*]}"
   export DEBIAN_FRONTEND=noninteractive
-  # The prometheus package starts its daemon (on every interface, port 9090) unless policy-rc.d
-  # says no: tests start their own server on loopback, so nothing is started at install.
+  # The prometheus and docker-registry packages start their daemons (on every interface, ports 9090
+  # and 5000) unless policy-rc.d says no: tests start their own server on loopback, so nothing is started at install.
   own_policy=
   if [ ! -e /usr/sbin/policy-rc.d ]; then
     printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d && own_policy=1

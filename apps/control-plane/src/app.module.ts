@@ -12,9 +12,12 @@ import { MonitoringController } from './api/monitoring.controller';
 import { RolloutController } from './api/rollout.controller';
 import { TokensController } from './api/tokens.controller';
 import { AuthGuard } from './auth/auth.guard';
+import { RegistryController } from './registry/registry.controller';
+import { RegistryTokenController } from './registry/registry.token.controller';
 
 export const API_CONTROLLERS = [
   ApiController, NodesController, ImagesController, HealthController, EventsController, MonitoringController, RolloutController, TokensController,
+  RegistryController, RegistryTokenController,
   JoinController,
 ];
 

@@ -5,6 +5,7 @@ import { DEFAULT_POD_CIDR, DEFAULT_SERVICE_CIDR, cidrsOverlap, parseCidr } from 
 import { parseTtl } from '@tide/auth';
 import { parseServiceCidr } from '@tide/control';
 import { parseClusterCidr } from './network/pod-cidr.allocator';
+import { RegistrySettings, registrySettings } from './registry/registry.flags';
 
 export interface ControlPlaneConfig {
   listen: { host: string; port: number };
@@ -27,6 +28,8 @@ export interface ControlPlaneConfig {
   serviceCidr: string;
   /** Trough consolidation (on by default) and how long a node must stay worth emptying first. */
   consolidation: { enabled: boolean; delaySeconds: number };
+  /** `--registry-listen` (embedded, supervised) or `--registry HOST:PORT [--registry-ca FILE]` (existing); none without either. */
+  registry: RegistrySettings;
 }
 
 export class ConfigError extends Error {}
@@ -48,7 +51,7 @@ export function parseFlags(argv: string[]): ControlPlaneConfig {
     values.set(name, value);
   }
   const known = ['listen', 'grpc-listen', 'etcd', 'etcd-port', 'state-dir', 'pki-dir', 'audit-log', 'id', 'node-grace-seconds', 'node-lease-seconds', 'pod-cidr',
-    'service-cidr', 'consolidation', 'consolidation-delay-seconds', 'node-certificate-validity'];
+    'service-cidr', 'consolidation', 'consolidation-delay-seconds', 'node-certificate-validity', 'registry-listen', 'registry', 'registry-ca'];
   for (const name of values.keys()) if (!known.includes(name)) throw new ConfigError(`unknown flag --${name} (known: ${known.map((k) => `--${k}`).join(' ')})`);
   const number = (name: string, fallback: number) => {
     const value = Number(values.get(name) ?? fallback);
@@ -73,6 +76,7 @@ export function parseFlags(argv: string[]): ControlPlaneConfig {
     ...(values.has('node-certificate-validity') ? { nodeCertificateValidityMs: validity(values.get('node-certificate-validity')!) } : {}),
     serviceCidr: serviceCidr(values.get('service-cidr') ?? DEFAULT_SERVICE_CIDR, values.get('pod-cidr') ?? DEFAULT_POD_CIDR),
     consolidation: { enabled: onOff(values.get('consolidation') ?? 'on', '--consolidation'), delaySeconds: number('consolidation-delay-seconds', 30) },
+    registry: registrySettings(values, (value, flag) => hostPort(value, flag)),
   };
 }
 

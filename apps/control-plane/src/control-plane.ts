@@ -30,6 +30,9 @@ import { instrumentStore } from './monitoring/store.instrumentation';
 import { PodCidrAllocator } from './network/pod-cidr.allocator';
 import { NodeEnrollment } from './node-identity/node.enrollment';
 import { UsageCache } from './usage/usage.cache';
+import { startClusterRegistry } from './registry/registry.start';
+import { ImagePuller } from './registry/image.puller';
+import type { ClusterRegistry } from './registry/cluster.registry';
 
 export class ControlPlane {
   private readonly logger = new Logger('ControlPlane');
@@ -43,12 +46,14 @@ export class ControlPlane {
   private leases?: NodeLeases;
   private cache?: ClusterCache;
   private stopLatencyMetric?: () => void;
+  private registry?: ClusterRegistry;
 
   constructor(private readonly config: ControlPlaneConfig) {}
 
   async start(): Promise<void> {
     const pki = await this.ensurePki();
     const hosts = await this.startEtcd();
+    this.registry = await startClusterRegistry(this.config, pki, (line) => this.logger.log(line));
     this.client = createEtcdClient(hosts);
     const metrics = new ControlPlaneMetrics();
     const store = instrumentStore(new ObjectStore(this.client), metrics.etcdDuration);
@@ -67,6 +72,7 @@ export class ControlPlane {
     const consolidation = new ConsolidationController(store, events, this.config.consolidation, cache);
     const autoscaler = new AutoscalerController(store, events, usage, new AutoscalerMetrics(metrics), cache);
     const serviceIps = new ServiceIpController(this.config.serviceCidr, store, cache, new ServiceIpClaims(this.client), events);
+    const pulls = this.registry ? new ImagePuller(cache, this.registry, events) : undefined;
     const runner = new LeaderRunner([
       { name: 'services', periodMs: 1000, run: () => services.sync() },
       { name: 'service-ips', periodMs: 1000, run: () => serviceIps.sync() },
@@ -77,6 +83,7 @@ export class ControlPlane {
       // (a what-if placement of the lightest nodes' replicas) is too dear to repeat on every change.
       { name: 'consolidation', periodMs: 2000, run: () => consolidation.sync(), kicked: false },
       { name: 'autoscaler', periodMs: 1000, run: () => autoscaler.sync(), kicked: false },
+      ...(pulls ? [{ name: 'image pulls', periodMs: 1000, run: () => pulls.sync() }] : []),
     ]);
     this.runner = runner;
     // Certificate serials (joins, renewals) concern the agents' endpoint only, not the loops.
@@ -103,7 +110,7 @@ export class ControlPlane {
     });
     this.election.start();
     this.api = await startApiServer({
-      cluster: { store, cache, metrics, usage, enrollment, isLeader: () => this.election?.isLeader ?? false, kick: () => runner.kick() },
+      cluster: { store, cache, metrics, usage, enrollment, registry: this.registry, isLeader: () => this.election?.isLeader ?? false, kick: () => runner.kick() },
       etcd: this.client, pki: pki.layout, auditLog: this.config.auditLog, listen: this.config.listen,
       renewPki: async () => void (ca = (await this.ensurePki()).ca),
       log: (line) => this.logger.log(line), warn: (line) => this.logger.warn(line), logger: ['error', 'warn', 'log'],
@@ -144,6 +151,7 @@ export class ControlPlane {
     await this.grpc?.close();
     this.leases?.close();
     this.client?.close();
+    await this.registry?.stop();
     await this.etcd?.stop();
   }
 }

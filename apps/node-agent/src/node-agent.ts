@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ServiceAddress, ServiceEndpoints } from '@tide/api';
 import {
-  ContainerRuntime, ImageService, LinuxRuntime, RuntimeError, createImageService, ensureBusyboxImage, ensureNodeImage,
+  ContainerRuntime, ImageService, ImageStore, LinuxRuntime, RuntimeError, createImageService, ensureBusyboxImage, ensureNodeImage,
 } from '@tide/runtime';
 import { AgentConfig, allocatableOf } from './config/agent.config';
 import { createAgentMetrics } from './agent.metrics';
@@ -98,7 +98,7 @@ export class NodeAgent {
       address: config.address, port: config.port, registry: metrics.registry, scratchDir, expireSamples: resources.expire,
       logPath: (namespace, name) => (reconciler.records.has(replicaKey(namespace, name)) ? reconciler.logPath(namespace, name) : undefined),
       health: () => ({ ok: true, text: this.client?.isConnected() ? 'ok' : 'ok (not connected to the control plane)' }),
-      images: this.imagesAfterBaseImages(images),
+      images: this.imagesAfterBaseImages(images), imageStore: new ImageStore(config.imageDir),
       exec: async (namespace, name, options) => {
         if (!reconciler.records.get(replicaKey(namespace, name))?.container) {
           throw new RuntimeError('NotFound', `replica ${namespace}/${name} is not running on this node`);

@@ -14,6 +14,7 @@ import { getCommand } from './commands/get.command';
 import { imageCommand } from './commands/image.command';
 import { logsCommand } from './commands/logs.command';
 import { cordonCommand, drainCommand, nodeCommand, uncordonCommand } from './commands/node.commands';
+import { registryCommand } from './commands/registry.command';
 import { rolloutCommand } from './commands/rollout.command';
 import { tokenCommand } from './commands/token.command';
 import { topCommand } from './commands/top.command';
@@ -22,7 +23,7 @@ import { OutputFormatError } from './output/table';
 
 const COMMANDS: Command[] = [
   upCommand, downCommand, applyCommand, convertCommand, getCommand, describeCommand, scaleCommand, logsCommand, execCommand, deleteCommand, imageCommand,
-  cordonCommand, uncordonCommand, drainCommand, nodeCommand, topCommand, rolloutCommand, tokenCommand,
+  cordonCommand, uncordonCommand, drainCommand, nodeCommand, topCommand, rolloutCommand, tokenCommand, registryCommand,
 ];
 
 export function usage(): string {

@@ -15,3 +15,4 @@ export {
   clusterPkiLayout, ensureClusterPki, certificateNames, controlPlaneServerNames,
   type ClusterPkiLayout, type ClusterPki, type EnsureClusterPkiOptions, type ServerNames,
 } from './cluster.pki';
+export { registryPkiLayout, ensureRegistryPki, REGISTRY_TOKEN_SIGNER_NAME, type RegistryPkiLayout } from './registry.pki';

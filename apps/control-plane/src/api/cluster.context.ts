@@ -1,6 +1,7 @@
 /** What the HTTP layer needs, provided to NestJS as one value. */
 import { ClusterCache, ObjectStore, TokenStore } from '@tide/store';
 import { ApiAuth } from '../auth/api.auth';
+import type { ClusterRegistry } from '../registry/cluster.registry';
 import { ControlPlaneMetrics } from '../metrics';
 import { NodeEnrollment } from '../node-identity/node.enrollment';
 import { UsageCache } from '../usage/usage.cache';
@@ -19,6 +20,8 @@ export interface ClusterContext {
   tokens: TokenStore;
   /** Authentication, authorization, Host check and audit of every request (auth/). */
   auth: ApiAuth;
+  /** The cluster's registry (embedded or --registry), when it has one. */
+  registry?: ClusterRegistry;
   /** Node certificates: joins, the CA pin and gRPC port of join commands, revocation. */
   enrollment: NodeEnrollment;
   isLeader(): boolean;

@@ -10,13 +10,14 @@ import * as tls from 'node:tls';
 import { Agent } from 'undici';
 import { API_VERSION, Node, Replica } from '@tide/api';
 import { createUserToken, type Role } from '@tide/auth';
-import { clusterPkiLayout, ensureClusterPki } from '@tide/pki';
+import { type ClusterPki, clusterPkiLayout, ensureClusterPki } from '@tide/pki';
 import { ClusterCache, NodeCertificates, ObjectStore, TokenStore } from '@tide/store';
 import { startTestEtcd } from '@tide/store/testing';
 import { startApiServer } from '../api/api.server';
 import { ControlPlaneMetrics } from '../metrics';
 import { NodeEnrollment } from '../node-identity/node.enrollment';
 import { UsageCache } from '../usage/usage.cache';
+import type { ClusterRegistry } from '../registry/cluster.registry';
 
 export interface ApiHarness {
   base: string;
@@ -42,7 +43,8 @@ export interface ApiHarness {
   close(): Promise<void>;
 }
 
-export async function startApiHarness(): Promise<ApiHarness> {
+/** `registry`: the cluster registry the routes see (route tests of /v2/token and /api/v1/registry). */
+export async function startApiHarness(options: { registry?: (pki: ClusterPki) => Promise<ClusterRegistry> } = {}): Promise<ApiHarness> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tide-api-'));
   const layout = clusterPkiLayout(path.join(dir, 'pki'));
   const names = { dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'] };
@@ -56,11 +58,12 @@ export async function startApiHarness(): Promise<ApiHarness> {
   const usage = new UsageCache({ staleMs: Number.MAX_SAFE_INTEGER });
   const auditLog = path.join(dir, 'audit.log');
   const pki = await ensureClusterPki({ dir: layout.dir, serverNames: names });
+  const registry = options.registry ? await options.registry(pki) : undefined;
   const enrollment = new NodeEnrollment({
     ca: () => pki.ca, records: new NodeCertificates(etcd.client), tokens, serials: (node) => cache.nodeCertificateSerials(node), grpcListen: '127.0.0.1:7071',
   });
   const api = await startApiServer({
-    cluster: { store, cache, metrics, usage, enrollment, isLeader: () => true, kick: () => undefined },
+    cluster: { store, cache, metrics, usage, enrollment, ...(registry ? { registry } : {}), isLeader: () => true, kick: () => undefined },
     etcd: etcd.client, pki: layout, auditLog, listen: { host: '127.0.0.1', port: 0 },
     renewPki: async () => void await ensureClusterPki({ dir: layout.dir, serverNames: names }),
     log: () => undefined, warn: () => undefined, logger: false,

@@ -7,12 +7,13 @@ import * as fs from 'node:fs';
 import * as http from 'node:http';
 import { Duplex } from 'node:stream';
 import { Registry } from 'prom-client';
-import { ImageService } from '@tide/runtime';
+import { ImageService, ImageStore } from '@tide/runtime';
 import { ExecStarter, handleExecUpgrade } from './exec.upgrade';
 import { isTrue, sendText } from './http.responses';
 
 export { isTrue };
 import { handleImageRequest } from './image.routes';
+import { REGISTRY_ROUTES, handleRegistryRequest } from './registry.routes';
 import { streamLogFile } from './log.stream';
 
 export interface AgentHttpOptions {
@@ -25,6 +26,8 @@ export interface AgentHttpOptions {
   health(): { ok: boolean; text: string };
   logPollMs?: number;
   images: ImageService;
+  /** The content store, for pulls from and pushes to a registry (registry.routes.ts). */
+  imageStore?: ImageStore;
   exec: ExecStarter;
   /** Uploaded archives and build contexts, each removed when its request ends. */
   scratchDir: string;
@@ -72,6 +75,7 @@ export function startAgentHttp(options: AgentHttpOptions): Promise<AgentHttpServ
 
 async function handle(options: AgentHttpOptions, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://agent');
+  if (options.imageStore && REGISTRY_ROUTES.has(url.pathname)) return handleRegistryRequest(options.imageStore, options.images, req, res, url);
   if (url.pathname === '/v1/images' || url.pathname.startsWith('/v1/images/')) {
     if (await handleImageRequest(options, req, res, url)) return;
   }

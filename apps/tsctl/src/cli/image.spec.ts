@@ -12,7 +12,7 @@ const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsctl-images-'));
 const IMAGE = (ref: string, id: string, nodes: string[]) => ({ ref, id: `sha256:${id.padEnd(64, '0')}`, sizeBytes: 4_260_000, nodes });
 
 /** What the stand-in received: every request line, and the files of the last build context (per `tar -t`). */
-const seen = { requests: [] as string[], context: [] as string[], dockerfile: '' };
+const seen = { requests: [] as string[], context: [] as string[], dockerfile: '', registry: false, pushed: undefined as { ref: string; node?: string } | undefined };
 
 function respond(req: http.IncomingMessage, body: Buffer, res: http.ServerResponse): void {
   const json = (status: number, value: unknown) => void res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(value));
@@ -33,6 +33,11 @@ function respond(req: http.IncomingMessage, body: Buffer, res: http.ServerRespon
   }
   if (req.method === 'DELETE') return json(200, { results: [{ node: 'node-1', ok: true, value: 'deleted' }, { node: 'node-2', ok: true, value: 'absent' }] });
   if (req.method === 'POST' && url.pathname === '/api/v1/images/build') return build(url, body, res);
+  if (req.method === 'GET' && url.pathname === '/api/v1/registry' && seen.registry) return json(200, { address: '127.0.0.1:7074', embedded: true });
+  if (req.method === 'POST' && url.pathname === '/api/v1/images/push') {
+    seen.pushed = JSON.parse(body.toString()) as { ref: string; node?: string };
+    return json(200, { node: seen.pushed.node ?? 'node-1', repository: '127.0.0.1:7074/web', tag: '5', digest: `sha256:${'d1'.repeat(32)}`, uploadedBlobs: 1, blobs: 3 });
+  }
   json(404, { error: 'not found' });
 }
 
@@ -124,7 +129,22 @@ describe('tsctl image', () => {
       '.dockerignore', 'Dockerfile', 'keep.log', 'src/', `src/${deep.split('/')[0]}/`, `src/${deep.split('/').slice(0, 2).join('/')}/`,
       `src/${deep}`, 'src/app.js', 'src/main.js',
     ].sort());
-    assert.equal(seen.requests.at(-1), 'POST /api/v1/images/build?tag=web%3A2');
+    assert.deepEqual(seen.requests.slice(-2), ['POST /api/v1/images/build?tag=web%3A2', 'GET /api/v1/registry'], 'no registry (404): nothing pushed');
+  });
+
+  it('build pushes its result from the node that built it when the cluster has a registry', async () => {
+    const context = path.join(dir, 'pushed');
+    fs.mkdirSync(context);
+    fs.writeFileSync(path.join(context, 'Dockerfile'), 'FROM busybox\nCOPY . /app\n');
+    seen.registry = true;
+    try {
+      const result = await run('build', '-t', 'web:5', context);
+      assert.equal(result.code, 0, result.stderr);
+      assert.deepEqual(seen.pushed, { ref: 'web:5', node: 'node-1' });
+      assert.match(result.stdout, /Successfully built web:5 .*\n127\.0\.0\.1:7074\/web:5 sha256:(d1){32} \(from node-1: uploaded 1 of 3 blobs\)\n$/);
+    } finally {
+      seen.registry = false;
+    }
   });
 
   it('build exits 1 naming the failed step, and 2 for usage errors', async () => {
@@ -141,7 +161,10 @@ describe('tsctl image', () => {
       [['build', '-t', 'web:4', path.join(dir, 'none')], /not a directory \(the build context\)/],
       [['build', '-t', 'web:4', context], /Dockerfile: no such file \(the Dockerfile\)/],
       [['ls', '-t', 'x'], /--tag does not apply to "image ls"/],
-      [['frob'], /image needs import, ls, rm or build, got "frob"/],
+      [['frob'], /image needs import, ls, rm, build, push or pull, got "frob"/],
+      [['push'], /image push needs one NAME\[:TAG\]/],
+      [['pull', 'a', 'b'], /image pull needs one REF/],
+      [['pull', 'x', '--node', 'n1'], /--node does not apply to "image pull"/],
     ];
     for (const [args, message] of usage) {
       const run2 = await run(...args);

@@ -42,18 +42,31 @@ function consolidationFlags(ctx: CommandContext): string[] {
   return flags;
 }
 
+/**
+ * The registry flags for the control plane: the embedded registry on P+4 (docs/REFERENCE.md), or
+ * `--registry HOST:PORT [--registry-ca FILE]` to use an existing one.
+ */
+function registryFlags(ctx: CommandContext, layout: ClusterLayout): string[] {
+  const external = ctx.options.get('registry');
+  const ca = ctx.options.get('registry-ca');
+  if (ca !== undefined && external === undefined) throw new UsageError('--registry-ca goes with --registry (the embedded registry uses the cluster CA)');
+  if (external === undefined) return ['--registry-listen', layout.registryListen];
+  if (ca !== undefined && !fs.existsSync(ca)) throw new UsageError(`--registry-ca: ${ca} does not exist`);
+  return ['--registry', external, ...(ca !== undefined ? ['--registry-ca', path.resolve(ca)] : [])];
+}
+
 /** The running processes recorded in DIR/cluster.json. */
 interface ClusterRecord {
   stateDir: string;
   server: string;
-  ports: { http: number; grpc: number; etcdClient: number; etcdPeer: number };
+  ports: { http: number; grpc: number; etcdClient: number; etcdPeer: number; registry?: number };
   controlPlane: { pid: number; log: string };
   nodes: { name: string; pid: number; address: string; agentPort: number; stateDir: string; log: string }[];
 }
 
 export const upCommand: Command = {
   name: 'up',
-  usage: 'tsctl up [--nodes N] [--state-dir DIR] [--base-port P] [--ca-cert FILE --ca-key FILE] [--node-grace-seconds S] [--pod-cidr CIDR] [--service-cidr CIDR] [--dns-upstream IP[:PORT],...] [--consolidation on|off] [--consolidation-delay-seconds S] [--timeout SECONDS]',
+  usage: 'tsctl up [--nodes N] [--state-dir DIR] [--base-port P] [--ca-cert FILE --ca-key FILE] [--registry HOST:PORT [--registry-ca FILE]] [--node-grace-seconds S] [--pod-cidr CIDR] [--service-cidr CIDR] [--dns-upstream IP[:PORT],...] [--consolidation on|off] [--consolidation-delay-seconds S] [--timeout SECONDS]',
   summary: 'start a local cluster (control plane with its etcd, N node agents) and wait until it is Ready',
   options: [
     { long: 'nodes', help: `number of nodes, 1 to ${MAX_LOCAL_NODES} (default 2)` },
@@ -68,6 +81,8 @@ export const upCommand: Command = {
     { long: 'consolidation', help: 'on|off: move replicas off lightly used nodes so that nodes become empty (default on)' },
     { long: 'consolidation-delay-seconds', help: 'how long a node must stay worth emptying before consolidation starts (default 30)' },
     { long: 'timeout', help: 'seconds to wait for the cluster to be Ready (default 120)' },
+    { long: 'registry', help: 'use this registry (HOST:PORT) instead of starting the embedded one on P+4' },
+    { long: 'registry-ca', help: "with --registry: the CA file that verifies it (default: the system's roots)" },
   ],
   async run(ctx: CommandContext): Promise<void> {
     const stateDir = stateDirOf(ctx);
@@ -84,7 +99,7 @@ export const upCommand: Command = {
     fs.mkdirSync(layout.stateDir, { recursive: true });
     const pki = await ensurePki(ctx, layout);
     const started: string[] = [];
-    const controlPlanePid = await ensureControlPlane(layout, controlPlaneArgs(layout, grace, ctx.options.get('pod-cidr'), consolidationFlags(ctx)), started);
+    const controlPlanePid = await ensureControlPlane(layout, controlPlaneArgs(layout, grace, ctx.options.get('pod-cidr'), [...consolidationFlags(ctx), ...registryFlags(ctx, layout)]), started);
     // tsctl up acts as the control plane's own identity (its client certificate, admin-equivalent) until the admin token exists.
     const api = new ApiClient({
       server: layout.server, ca: pki.ca.certificatePem,
@@ -158,7 +173,7 @@ function stateDirOf(ctx: CommandContext, fallback = DEFAULT_STATE_DIR): string {
 async function ensureControlPlane(layout: ClusterLayout, args: string[], started: string[]): Promise<number> {
   const [running] = findProcesses(CONTROL_PLANE.script, layout.stateDir);
   if (running) return running;
-  const ports = [layout.basePort, layout.basePort + 1, layout.basePort + 2, layout.basePort + 3];
+  const ports = [layout.basePort, layout.basePort + 1, layout.basePort + 2, layout.basePort + 3, ...(args.includes('--registry-listen') ? [layout.registryPort] : [])];
   for (const port of ports) {
     if (await portInUse('127.0.0.1', port)) {
       throw new ClusterError(`port ${port} is already in use (another cluster, from another --state-dir?); stop it or choose --base-port (this cluster needs ${ports.join(', ')})`);
@@ -205,7 +220,7 @@ function readClusterRecord(stateDir: string): ClusterRecord | undefined {
 function writeClusterRecord(layout: ClusterLayout, controlPlanePid: number, agentPids: number[]): void {
   const record: ClusterRecord = {
     stateDir: layout.stateDir, server: layout.server,
-    ports: { http: layout.basePort, grpc: layout.basePort + 1, etcdClient: layout.etcdPort, etcdPeer: layout.etcdPort + 1 },
+    ports: { http: layout.basePort, grpc: layout.basePort + 1, etcdClient: layout.etcdPort, etcdPeer: layout.etcdPort + 1, registry: layout.registryPort },
     controlPlane: { pid: controlPlanePid, log: layout.controlPlaneLog },
     nodes: layout.nodes.map((n, i) => ({ name: n.name, pid: agentPids[i], address: n.address, agentPort: n.agentPort, stateDir: n.stateDir, log: n.log })),
   };
@@ -244,8 +259,9 @@ export const downCommand: Command = {
     await terminate(agents, STOP_GRACE_MS);
     const cleaned = cleanupNodes(stateDir, ctx);
     await terminate(findProcesses(CONTROL_PLANE.script, stateDir), STOP_GRACE_MS);
-    // The control plane stops its etcd; an etcd left behind by a crashed control plane is stopped here.
+    // The control plane stops its etcd and registry; an etcd or registry left behind by a crashed control plane is stopped here.
     await terminate(findProcesses('etcd', stateDir), STOP_GRACE_MS);
+    await terminate(findProcesses('docker-registry', stateDir), STOP_GRACE_MS);
     const purge = ctx.options.has('purge');
     if (purge) fs.rmSync(stateDir, { recursive: true, force: true });
     ctx.out(`cluster in ${stateDir} stopped: ${agents.length} agent(s), containers of ${cleaned} node(s) removed${purge ? ', state removed' : ''}`);

@@ -1,6 +1,6 @@
 /**
  * Where the parts of a local cluster live (contract, docs/REFERENCE.md): HTTP on P, gRPC on P+1,
- * etcd client P+2 / peer P+3, node i (1-based) at 127.0.1.i with its agent on P+10+i, each node
+ * etcd client P+2 / peer P+3, the embedded registry P+4, node i (1-based) at 127.0.1.i with its agent on P+10+i, each node
  * with 1/N of the machine's CPU and memory.
  */
 import * as path from 'node:path';
@@ -22,6 +22,9 @@ export interface ClusterLayout {
   httpListen: string;
   grpcListen: string;
   etcdPort: number;
+  /** The embedded registry (P+4), unless `tsctl up --registry` names another. */
+  registryPort: number;
+  registryListen: string;
   controlPlaneStateDir: string;
   controlPlaneLog: string;
   /** The cluster's certificates (libs/pki clusterPkiLayout: ca.crt, control-plane.crt, ...). */
@@ -47,6 +50,7 @@ export function clusterLayout(stateDir: string, basePort: number, nodeCount: num
   return {
     stateDir, basePort, server: `https://127.0.0.1:${basePort}`,
     httpListen: `127.0.0.1:${basePort}`, grpcListen: `127.0.0.1:${basePort + 1}`, etcdPort: basePort + 2,
+    registryPort: basePort + 4, registryListen: `127.0.0.1:${basePort + 4}`,
     controlPlaneStateDir: path.join(stateDir, 'control-plane'), controlPlaneLog: path.join(stateDir, 'control-plane.log'),
     pkiDir: path.join(stateDir, 'pki'), auditLog: path.join(stateDir, 'audit.log'),
     imageDir: path.join(stateDir, 'images'), nodes,

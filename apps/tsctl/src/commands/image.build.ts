@@ -2,7 +2,7 @@
  * `tsctl image build -t NAME[:TAG] [-f Dockerfile] DIR`: packs DIR (minus .dockerignore) into a tar,
  * streams it to the control plane, prints the build log as it comes, then where the image was copied.
  * The response is application/x-ndjson ending in exactly one result line, so success is never guessed
- * from log text.
+ * from log text. When the cluster has a registry, the result is pushed to it from the node that built it.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -14,6 +14,7 @@ import { UsageError } from '../cli/args';
 import { listContext, packContext } from '../image/context.tar';
 import { shortId } from '../output/image.tables';
 import { CommandContext, CommandError, query } from './command';
+import { pushImage } from './image.registry';
 
 export async function buildImage(ctx: CommandContext, dir: string, tag: string | undefined, dockerfile: string | undefined): Promise<void> {
   if (!tag) throw new UsageError('image build needs -t NAME[:TAG]');
@@ -33,6 +34,18 @@ export async function buildImage(ctx: CommandContext, dir: string, tag: string |
   if (!result.ok) throw new CommandError(`build failed: ${result.error ?? 'no reason given'}`);
   const copied = (result.distributed ?? []).map((r) => r.node);
   ctx.out(`Successfully built ${tag} (${shortId(result.image?.id ?? '')}) on ${result.node}${copied.length ? `, copied to ${copied.join(', ')}` : ''}`);
+  if (await hasRegistry(ctx)) {
+    await pushImage(ctx, tag, result.node).catch((error: Error) => {
+      throw new CommandError(`built ${tag}, but pushing it to the cluster registry failed: ${error.message}`);
+    });
+  }
+}
+
+/** Whether the cluster has a registry (404: none; any other failure is the push's to report). */
+async function hasRegistry(ctx: CommandContext): Promise<boolean> {
+  const response = await ctx.api.fetch('GET', '/api/v1/registry');
+  await response.body?.cancel();
+  return response.status !== 404;
 }
 
 async function printBuildLog(ctx: CommandContext, body: Readable): Promise<BuildResult | undefined> {

@@ -10,6 +10,7 @@ import { UsageError } from '../cli/args';
 import { formatStructured, parseOutputFormat } from '../output/table';
 import { imagesTable, shortId } from '../output/image.tables';
 import { buildImage } from './image.build';
+import { pullImage, pushImage } from './image.registry';
 import { Command, CommandContext, CommandError } from './command';
 
 const USAGE = [
@@ -17,22 +18,25 @@ const USAGE = [
   '       tsctl image ls [-o json|yaml]',
   '       tsctl image rm NAME[:TAG]',
   '       tsctl image build -t NAME[:TAG] [-f Dockerfile] DIR',
+  '       tsctl image push NAME[:TAG] [--node NODE]',
+  '       tsctl image pull REF',
 ].join('\n');
 
 export const imageCommand: Command = {
   name: 'image',
   usage: USAGE,
-  summary: 'import, list, remove and build images (on every node)',
+  summary: 'import, list, remove, build, push and pull images (on every node)',
   options: [
     { long: 'output', short: 'o', help: 'ls: json or yaml' },
     { long: 'tag', short: 't', help: 'build: NAME[:TAG] of the result' },
     { long: 'file', short: 'f', help: 'build: the Dockerfile, relative to DIR (default Dockerfile)' },
+    { long: 'node', help: 'push: the node whose image is pushed (default: the first that has it)' },
   ],
   async run(ctx: CommandContext): Promise<void> {
     const [sub, ...args] = ctx.args;
-    const allowed: Record<string, string[]> = { import: [], ls: ['output'], list: ['output'], rm: [], remove: [], build: ['tag', 'file'] };
-    if (!sub || !(sub in allowed)) throw new UsageError(`image needs import, ls, rm or build${sub ? `, got "${sub}"` : ''}\nusage: ${USAGE}`);
-    const stray = [...ctx.options.keys()].find((o) => ['output', 'tag', 'file'].includes(o) && !allowed[sub].includes(o));
+    const allowed: Record<string, string[]> = { import: [], ls: ['output'], list: ['output'], rm: [], remove: [], build: ['tag', 'file'], push: ['node'], pull: [] };
+    if (!sub || !(sub in allowed)) throw new UsageError(`image needs import, ls, rm, build, push or pull${sub ? `, got "${sub}"` : ''}\nusage: ${USAGE}`);
+    const stray = [...ctx.options.keys()].find((o) => ['output', 'tag', 'file', 'node'].includes(o) && !allowed[sub].includes(o));
     if (stray) throw new UsageError(`--${stray} does not apply to "image ${sub}"\nusage: ${USAGE}`);
     const expect = (count: number, what: string) => {
       if (args.length !== count) throw new UsageError(`image ${sub} needs ${what}\nusage: ${USAGE}`);
@@ -40,6 +44,8 @@ export const imageCommand: Command = {
     if (sub === 'import') return expect(1, 'one FILE.tar'), importImages(ctx, args[0]);
     if (sub === 'ls' || sub === 'list') return expect(0, 'no arguments'), listImages(ctx);
     if (sub === 'rm' || sub === 'remove') return expect(1, 'one NAME[:TAG]'), removeImage(ctx, args[0]);
+    if (sub === 'push') return expect(1, 'one NAME[:TAG]'), pushImage(ctx, args[0]);
+    if (sub === 'pull') return expect(1, 'one REF'), pullImage(ctx, args[0]);
     expect(1, 'one build context DIR');
     return buildImage(ctx, args[0], ctx.options.get('tag'), ctx.options.get('file'));
   },

@@ -1,0 +1,92 @@
+/**
+ * The agent's registry endpoints (contract, docs/REFERENCE.md), called by the control plane with a
+ * registry token it issued for this one operation:
+ *   POST /v1/images/pull  body { registry: { address, ca?, token? }, repository, reference, ref }
+ *                          → { image: ImageInfo, digest, fetchedLayers }
+ *   POST /v1/images/push  body { registry: { address, ca?, token? }, ref, repository, tag }
+ *                          → { digest, uploadedBlobs, blobs }
+ * A registry's refusal keeps its status (401, 403, 404), a bad answer from it is a 502, a registry
+ * that does not answer a 504; the agent itself carries on.
+ */
+import * as http from 'node:http';
+import { imageReferenceProblem } from '@tide/api';
+import { RegistryError } from '@tide/registry';
+import { ImageService, ImageStore } from '@tide/runtime';
+import { PullRequest, PushRequest, pullImage, pushImage } from '../registry/registry.images';
+import { BadRequest, messageOf, sendJson } from './http.responses';
+
+export const REGISTRY_ROUTES = new Set(['/v1/images/pull', '/v1/images/push']);
+const MAX_BODY = 1024 * 1024;
+
+export async function handleRegistryRequest(store: ImageStore, images: ImageService, req: http.IncomingMessage, res: http.ServerResponse, url: URL): Promise<void> {
+  try {
+    if (req.method !== 'POST') return sendJson(res, 405, { error: `${req.method} is not allowed on ${url.pathname}` });
+    const body = await readJson(req);
+    if (url.pathname === '/v1/images/pull') {
+      const request = pullRequest(body);
+      const pulled = await pullImage(store, request);
+      const image = (await images.list()).find((i) => i.ref === pulled.record.ref);
+      return sendJson(res, 200, { image, digest: pulled.digest, fetchedLayers: pulled.fetched });
+    }
+    const request = pushRequest(body);
+    const pushed = await pushImage(store, request);
+    sendJson(res, 200, { digest: pushed.digest, uploadedBlobs: pushed.uploaded, blobs: pushed.blobs });
+  } catch (error) {
+    sendJson(res, statusFor(error), { error: messageOf(error) });
+  }
+}
+
+function statusFor(error: unknown): number {
+  if (error instanceof BadRequest) return 400;
+  if (!(error instanceof RegistryError)) return (error as { name?: string }).name === 'ImageError' ? 400 : 500;
+  const byCode: Record<string, number> = { Unauthorized: 401, Denied: 403, NotFound: 404, Invalid: 502, TooLarge: 502, DigestMismatch: 502, Timeout: 504, Unreachable: 502, Failed: 502 };
+  return byCode[error.code] ?? 500;
+}
+
+async function readJson(req: http.IncomingMessage): Promise<Record<string, unknown>> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_BODY) throw new BadRequest(`the request body is over ${MAX_BODY} bytes`);
+    chunks.push(chunk as Buffer);
+  }
+  try {
+    const value = JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown;
+    if (typeof value === 'object' && value !== null && !Array.isArray(value)) return value as Record<string, unknown>;
+  } catch {
+    /* below */
+  }
+  throw new BadRequest('the request body must be a JSON object');
+}
+
+function text(body: Record<string, unknown>, field: string): string {
+  const value = body[field];
+  if (typeof value !== 'string' || value === '') throw new BadRequest(`${field}: a non-empty string is required`);
+  return value;
+}
+
+function target(body: Record<string, unknown>): PullRequest['registry'] {
+  const registry = body.registry as Record<string, unknown> | undefined;
+  if (typeof registry !== 'object' || registry === null) throw new BadRequest('registry: { address, ca?, token? } is required');
+  const address = text(registry, 'address');
+  for (const field of ['ca', 'token']) {
+    if (registry[field] !== undefined && typeof registry[field] !== 'string') throw new BadRequest(`registry.${field}: a string`);
+  }
+  return { address, ...(registry.ca ? { ca: registry.ca as string } : {}), ...(registry.token ? { token: registry.token as string } : {}) };
+}
+
+function storeRef(body: Record<string, unknown>): string {
+  const ref = text(body, 'ref');
+  const problem = imageReferenceProblem(ref);
+  if (problem) throw new BadRequest(`ref: ${problem}`);
+  return ref;
+}
+
+function pullRequest(body: Record<string, unknown>): PullRequest {
+  return { registry: target(body), repository: text(body, 'repository'), reference: text(body, 'reference'), ref: storeRef(body) };
+}
+
+function pushRequest(body: Record<string, unknown>): PushRequest {
+  return { registry: target(body), ref: storeRef(body), repository: text(body, 'repository'), tag: text(body, 'tag') };
+}

@@ -1,0 +1,132 @@
+/**
+ * Pulls into a real content store (root: layers are unpacked with their whiteouts) from a registry
+ * played by a plain-HTTP server on loopback: an image arrives whole, a corrupted blob or a tar that
+ * escapes its layer is refused and leaves no image and no debris, a layer already there is not fetched.
+ */
+import { after, before, describe, it } from 'node:test';
+import * as assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { ImageStore } from '@tide/runtime';
+import { pullImage } from './registry.images';
+
+const digest = (data: Buffer) => `sha256:${createHash('sha256').update(data).digest('hex')}`;
+
+/** A one-file ustar archive (enough for a layer; the name is written as given, `../x` included). */
+function tar(name: string, body: string): Buffer {
+  const data = Buffer.from(body);
+  const header = Buffer.alloc(512);
+  header.write(name, 0, 100);
+  header.write('0000644\0', 100);
+  header.write('0000000\0', 108);
+  header.write('0000000\0', 116);
+  header.write(`${data.length.toString(8).padStart(11, '0')}\0`, 124);
+  header.write(`${Math.floor(Date.now() / 1000).toString(8).padStart(11, '0')}\0`, 136);
+  header.write('        ', 148);
+  header.write('0', 156);
+  header.write('ustar\x0000', 257);
+  let sum = 0;
+  for (const byte of header) sum += byte;
+  header.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148);
+  const padded = Buffer.alloc(Math.ceil(data.length / 512) * 512);
+  data.copy(padded);
+  return Buffer.concat([header, padded, Buffer.alloc(1024)]);
+}
+
+interface Served {
+  manifest: Buffer;
+  blobs: Map<string, Buffer>;
+}
+
+function image(layer: Buffer, served = layer): Served {
+  const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', config: { Cmd: ['sh'] }, rootfs: { type: 'layers', diff_ids: [digest(layer)] } }));
+  const manifest = Buffer.from(JSON.stringify({
+    schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json',
+    config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: digest(config), size: config.length },
+    layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: digest(layer), size: layer.length }],
+  }));
+  return { manifest, blobs: new Map([[digest(config), config], [digest(layer), served]]) };
+}
+
+describe('pulling into the content store', () => {
+  let server: http.Server;
+  let dir: string;
+  let store: ImageStore;
+  let address: string;
+  const repositories = new Map<string, Served>();
+  const blobRequests: string[] = [];
+
+  before(async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tide-pull-'));
+    store = new ImageStore(path.join(dir, 'images'));
+    server = http.createServer((req, res) => {
+      const match = /^\/v2\/(.+)\/(manifests|blobs)\/(.+)$/.exec(req.url ?? '');
+      const repo = match ? repositories.get(match[1]) : undefined;
+      if (!match || !repo) return void res.writeHead(404).end();
+      if (match[2] === 'manifests') return void res.writeHead(200, { 'content-type': 'application/vnd.oci.image.manifest.v1+json' }).end(repo.manifest);
+      blobRequests.push(`${match[1]} ${match[3]}`);
+      const blob = repo.blobs.get(match[3]);
+      if (!blob) return void res.writeHead(404).end();
+      res.writeHead(200).end(blob);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    address = `127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+
+  after(async () => {
+    await new Promise((resolve) => server.close(resolve));
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  const pull = (repository: string, ref: string) => pullImage(store, { registry: { address, plainHttp: true }, repository, reference: '1', ref });
+  const debris = () => fs.readdirSync(path.join(dir, 'images/tmp')).length;
+
+  it('stores a pulled image under its name, its layer unpacked; a second pull fetches no layer', async () => {
+    const layer = tar('hello.txt', 'hello from the registry\n');
+    repositories.set('good', image(layer));
+    const first = await pull('good', 'good:1');
+    assert.equal(first.fetched, 1);
+    const resolved = await store.resolve('good:1');
+    assert.equal(fs.readFileSync(path.join(resolved.layerDirs[0], 'hello.txt'), 'utf8'), 'hello from the registry\n');
+    assert.deepEqual(resolved.config.cmd, ['sh']);
+    const before = blobRequests.filter((r) => r.startsWith('good ')).length;
+    const second = await pull('good', 'good:2');
+    assert.equal(second.fetched, 0);
+    assert.equal(blobRequests.filter((r) => r.startsWith('good ')).length, before + 1, 'only the config again');
+    assert.equal(debris(), 0);
+  });
+
+  it('refuses a corrupted layer (digest mismatch): no image, no layer, no debris', async () => {
+    const layer = tar('data.txt', 'the real content\n');
+    repositories.set('corrupt', image(layer, tar('data.txt', 'the evil content\n')));
+    await assert.rejects(pull('corrupt', 'corrupt:1'), (e: Error & { code?: string }) => e.code === 'DigestMismatch' && /expected \d+ bytes with sha256:/.test(e.message));
+    assert.equal(store.has('corrupt:1'), false);
+    assert.equal(fs.existsSync(store.layerDir(digest(layer))), false);
+    assert.equal(debris(), 0);
+  });
+
+  it('refuses a layer whose tar escapes, though its digests are right: no image, nothing written outside', async () => {
+    const layer = tar('../escaped.txt', 'out\n');
+    repositories.set('escape', image(layer));
+    await assert.rejects(pull('escape', 'escape:1'), /"\.\.\/escaped\.txt" refused: path escapes the layer/);
+    assert.equal(store.has('escape:1'), false);
+    assert.equal(fs.existsSync(path.join(dir, 'images/tmp/escaped.txt')) || fs.existsSync(path.join(dir, 'images/escaped.txt')), false);
+    assert.equal(debris(), 0);
+  });
+
+  it('fetches a layer once when two pulls need it at the same time', async () => {
+    const layer = tar('shared.txt', 'one copy\n');
+    repositories.set('twin-a', image(layer));
+    repositories.set('twin-b', image(layer));
+    const layerGets = () => blobRequests.filter((r) => r.endsWith(digest(layer))).length;
+    const [a, b] = await Promise.all([pull('twin-a', 'twin-a:1'), pull('twin-b', 'twin-b:1')]);
+    assert.equal(layerGets(), 1, 'one download of the shared layer');
+    assert.equal(a.fetched + b.fetched, 1);
+    assert.ok(store.has('twin-a:1') && store.has('twin-b:1'));
+  });
+});
+

@@ -1,0 +1,163 @@
+/**
+ * Images between this node's content store and a registry (the agent's side of `tsctl image pull`
+ * and `tsctl image push`). Pull: the manifest for this node's platform, its config, then its layers,
+ * three at a time, each streamed to the store's tmp/ with its digest verified on the way and then
+ * unpacked by the store's one entrance (`addLayer`, which checks the digests again and refuses a tar
+ * that escapes); a layer already in the store is not fetched; the record is written last, so a failed
+ * pull leaves no image (only tmp/ debris the next collection removes). Push: the blobs the stored
+ * manifest names, then that manifest byte for byte, so the image keeps its digest.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { ImageRecord, ImageStore, StoredLayer } from '@tide/runtime';
+import { Descriptor, MEDIA_TYPES, RegistryClient, RegistryError, hostPlatform, parseManifest } from '@tide/registry';
+
+/** Which registry, and the token the control plane issued for this one operation. */
+export interface RegistryTarget {
+  /** `host:port`. */
+  address: string;
+  /** PEM of the CA to trust (the cluster CA); the system's roots when absent. */
+  ca?: string;
+  /** A registry token (JWT); anonymous when absent. */
+  token?: string;
+  /** Plain HTTP (a test's registry on loopback); never set through the agent's endpoint. */
+  plainHttp?: boolean;
+}
+
+export interface PullRequest {
+  registry: RegistryTarget;
+  repository: string;
+  /** Tag or digest. */
+  reference: string;
+  /** The name:tag the image gets in this node's store. */
+  ref: string;
+}
+
+export interface PushRequest {
+  registry: RegistryTarget;
+  /** The name:tag in this node's store. */
+  ref: string;
+  repository: string;
+  tag: string;
+}
+
+const LAYER_TYPES = new Set([
+  'application/vnd.oci.image.layer.v1.tar', 'application/vnd.oci.image.layer.v1.tar+gzip',
+  'application/vnd.docker.image.rootfs.diff.tar', 'application/vnd.docker.image.rootfs.diff.tar.gzip',
+]);
+const CONCURRENT_LAYERS = 3;
+
+function clientFor(target: RegistryTarget): RegistryClient {
+  return new RegistryClient({ registry: target.address, plainHttp: target.plainHttp === true, ...(target.ca ? { ca: target.ca } : {}), ...(target.token ? { credentials: { registryToken: target.token } } : {}) });
+}
+
+export async function pullImage(store: ImageStore, request: PullRequest): Promise<{ record: ImageRecord; digest: string; fetched: number }> {
+  const client = clientFor(request.registry);
+  const name = `${request.registry.address}/${request.repository}:${request.reference}`;
+  try {
+    const image = await client.resolveImage(request.repository, request.reference, hostPlatform());
+    const { config: configDescriptor, layers } = image.document;
+    for (const [i, layer] of layers.entries()) {
+      if (!LAYER_TYPES.has(layer.mediaType)) throw new RegistryError('Invalid', `${name}: layers[${i}] has media type ${layer.mediaType}, which this node cannot unpack (tar or tar+gzip)`);
+    }
+    const config = await client.blob(request.repository, configDescriptor);
+    const diffIDs = diffIDsOf(config, layers.length, name);
+    let fetched = 0;
+    const stored = await store.lock.shared(async () => {
+      const result = await mapLimited(layers, CONCURRENT_LAYERS, async (layer, i) => {
+        const present = await presentLayer(store, diffIDs[i], layer);
+        if (present) return present;
+        return once(store, layer.digest, async () => {
+          fetched++;
+          const dir = await store.tempDir('pull');
+          try {
+            const file = path.join(dir, 'blob');
+            await client.downloadBlob(request.repository, layer, file);
+            return await store.addLayer(file, { diffID: diffIDs[i], blobDigest: layer.digest }, `${name} layer ${i} (${layer.digest})`);
+          } finally {
+            await fs.promises.rm(dir, { recursive: true, force: true });
+          }
+        });
+      });
+      const record = await store.commit(request.ref, { manifest: image.bytes, manifestMediaType: image.mediaType, config, layers: result });
+      return record;
+    });
+    return { record: stored, digest: image.index?.digest ?? image.digest, fetched };
+  } finally {
+    await client.close();
+  }
+}
+
+export async function pushImage(store: ImageStore, request: PushRequest): Promise<{ digest: string; uploaded: number; blobs: number }> {
+  const record = await store.record(request.ref);
+  if (!record) throw new RegistryError('NotFound', `image "${request.ref}" is not on this node`);
+  const manifestBytes = await store.readBlob(record.manifest);
+  const manifest = parseManifest(manifestBytes, record.manifestMediaType, `the stored manifest of ${request.ref}`);
+  if (manifest.kind !== 'manifest') throw new RegistryError('Invalid', `the stored manifest of ${request.ref} is an index`);
+  const client = clientFor(request.registry);
+  try {
+    let uploaded = 0;
+    for (const blob of [manifest.config, ...manifest.layers]) {
+      const file = store.blobPath(blob.digest);
+      if (!fs.existsSync(file)) throw new RegistryError('NotFound', `image "${request.ref}": blob ${blob.digest} is missing from this node's store`);
+      if (await client.uploadBlob(request.repository, blob, file)) uploaded++;
+    }
+    const mediaType = manifest.mediaType === MEDIA_TYPES.dockerManifest ? MEDIA_TYPES.dockerManifest : MEDIA_TYPES.ociManifest;
+    const digest = await client.putManifest(request.repository, request.tag, manifestBytes, mediaType);
+    return { digest, uploaded, blobs: manifest.layers.length + 1 };
+  } finally {
+    await client.close();
+  }
+}
+
+function diffIDsOf(config: Buffer, layers: number, name: string): string[] {
+  let parsed: { rootfs?: { diff_ids?: unknown } };
+  try {
+    parsed = JSON.parse(config.toString('utf8')) as typeof parsed;
+  } catch {
+    throw new RegistryError('Invalid', `${name}: the image config is not JSON`);
+  }
+  const ids = parsed.rootfs?.diff_ids;
+  if (!Array.isArray(ids) || ids.length !== layers || !ids.every((id) => typeof id === 'string' && /^sha256:[a-f0-9]{64}$/.test(id))) {
+    throw new RegistryError('Invalid', `${name}: the config's rootfs.diff_ids do not name one sha256 digest per layer (${layers} layers)`);
+  }
+  return ids as string[];
+}
+
+/**
+ * Layer fetches under way in this agent, by store and blob digest: two pulls that need the same
+ * layer at the same time (two images on one base, or the same image twice) share one download.
+ */
+const fetching = new Map<string, Promise<StoredLayer>>();
+
+function once(store: ImageStore, digest: string, fetch: () => Promise<StoredLayer>): Promise<StoredLayer> {
+  const key = `${store.imageDir}\0${digest}`;
+  const running = fetching.get(key);
+  if (running) return running;
+  const started = fetch().finally(() => fetching.delete(key));
+  fetching.set(key, started);
+  return started;
+}
+
+/** A layer already unpacked in the store, from this very blob: nothing to fetch. */
+async function presentLayer(store: ImageStore, diffID: string, layer: Descriptor): Promise<StoredLayer | undefined> {
+  const dir = store.layerDir(diffID);
+  if (!fs.existsSync(dir) || !fs.existsSync(store.blobPath(layer.digest))) return undefined;
+  const meta = await fs.promises.readFile(`${dir}.json`, 'utf8').then((t) => JSON.parse(t) as { size: number }).catch(() => undefined);
+  if (!meta) return undefined;
+  const gzip = layer.mediaType.endsWith('gzip');
+  return { diffID, blob: layer.digest, mediaType: gzip ? 'application/vnd.oci.image.layer.v1.tar+gzip' : 'application/vnd.oci.image.layer.v1.tar', blobSize: layer.size, size: meta.size };
+}
+
+async function mapLimited<T, R>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      results[i] = await fn(items[i], i);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+}

@@ -1,0 +1,95 @@
+/**
+ * Blobs in and out: a download hashes every chunk as it arrives and refuses a blob longer than its
+ * descriptor (or the cap) at the first byte too many, so a wrong or endless answer never fills the
+ * disk; an upload goes in one PUT (monolithic) or in PATCHes of `chunkSize` bytes, as the spec allows.
+ */
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import type { RegistryClient } from './client';
+import { header } from './client';
+import { RegistryError } from './errors';
+import { abandon, discard, networkError } from './http';
+import type { Descriptor } from './manifest';
+
+export interface UploadOptions {
+  /** Send the blob in PATCH requests of this many bytes; default: one monolithic PUT. */
+  chunkSize?: number;
+}
+
+type Blob = Pick<Descriptor, 'digest' | 'size'>;
+
+export async function downloadBlob(client: RegistryClient, repository: string, blob: Blob, file: string): Promise<void> {
+  const what = `fetching blob ${blob.digest} of ${repository} from ${client.options.registry}`;
+  const max = client.limits.maxBlobBytes;
+  if (blob.size > max) throw new RegistryError('TooLarge', `${what}: ${blob.size} bytes is over the limit of ${max}`);
+  const response = await client.openBlob(repository, blob.digest, what);
+  const hash = createHash('sha256');
+  const out = fs.createWriteStream(file, { mode: 0o644 });
+  let received = 0;
+  try {
+    for await (const chunk of response.body) {
+      const bytes = chunk as Buffer;
+      received += bytes.length;
+      if (received > blob.size) throw new RegistryError('DigestMismatch', `${what}: the registry sent more than the ${blob.size} bytes the manifest gives`);
+      hash.update(bytes);
+      if (!out.write(bytes)) await new Promise<void>((resolve, reject) => out.once('drain', resolve).once('error', reject));
+    }
+    await new Promise<void>((resolve, reject) => out.end((error?: Error | null) => (error ? reject(error) : resolve())));
+    const digest = `sha256:${hash.digest('hex')}`;
+    if (received !== blob.size || digest !== blob.digest) {
+      throw new RegistryError('DigestMismatch', `${what}: received ${received} bytes with digest ${digest}, expected ${blob.size} bytes with ${blob.digest}`);
+    }
+  } catch (error) {
+    abandon(response);
+    // The file is opened asynchronously: wait until the stream has closed, or an open finishing late
+    // would bring the file back after it is removed.
+    const closed = out.closed ? Promise.resolve() : new Promise<void>((resolve) => out.once('close', () => resolve()));
+    out.destroy();
+    await closed;
+    await fs.promises.rm(file, { force: true });
+    throw error instanceof RegistryError || (error as NodeJS.ErrnoException).syscall ? error : networkError(error, client.base, what, client.limits.idleTimeoutMs);
+  }
+}
+
+export async function uploadBlob(client: RegistryClient, repository: string, blob: Blob, file: string, options: UploadOptions): Promise<boolean> {
+  if ((await client.blobSize(repository, blob.digest)) !== undefined) return false;
+  const what = `pushing blob ${blob.digest} to ${client.options.registry}/${repository}`;
+  const scope = { repository, actions: ['pull', 'push'] as ('pull' | 'push')[] };
+  const started = await client.send({ method: 'POST', path: `/v2/${repository}/blobs/uploads/`, headers: { 'content-length': '0' }, scope, what, deadlineMs: client.limits.idleTimeoutMs });
+  await client.expect(started, [202], what);
+  await discard(started);
+  let location = uploadLocation(client, started, what);
+  const chunk = options.chunkSize && options.chunkSize > 0 && options.chunkSize < blob.size ? options.chunkSize : undefined;
+  if (chunk) {
+    for (let start = 0; start < blob.size; start += chunk) {
+      const end = Math.min(blob.size, start + chunk) - 1;
+      const response = await client.send({
+        method: 'PATCH', path: location, scope, what: `${what} (bytes ${start}-${end})`,
+        headers: { 'content-type': 'application/octet-stream', 'content-length': String(end - start + 1), 'content-range': `${start}-${end}` },
+        body: () => fs.createReadStream(file, { start, end }),
+      });
+      await client.expect(response, [202], `${what} (bytes ${start}-${end})`);
+      await discard(response);
+      location = uploadLocation(client, response, what);
+    }
+  }
+  const url = new URL(location, client.base);
+  url.searchParams.set('digest', blob.digest);
+  const size = chunk ? 0 : blob.size;
+  const done = await client.send({
+    method: 'PUT', path: url.toString(), scope, what,
+    headers: { 'content-type': 'application/octet-stream', 'content-length': String(size) },
+    ...(chunk ? {} : { body: () => fs.createReadStream(file) }),
+  });
+  await client.expect(done, [201], what);
+  await discard(done);
+  const stored = header(done, 'docker-content-digest');
+  if (stored && stored !== blob.digest) throw new RegistryError('DigestMismatch', `${what}: the registry stored ${stored}`);
+  return true;
+}
+
+function uploadLocation(client: RegistryClient, response: { headers: Record<string, string | string[] | undefined> }, what: string): string {
+  const location = header(response as Parameters<typeof header>[0], 'location');
+  if (!location) throw new RegistryError('Invalid', `${what}: the registry gave no upload Location`);
+  return new URL(location, client.base).toString();
+}
