@@ -24,6 +24,8 @@ const PUBLISH = BASE + 50;
 const FLOOR = 2;
 const DOWN_WINDOW_S = 20;
 const LOW = 8;
+/** `TIDE_SPIKE_PROTOCOL=HTTP` runs the trace through the balancer's HTTP mode. */
+const PROTOCOL = process.env.TIDE_SPIKE_PROTOCOL === 'HTTP' ? 'HTTP' : 'TCP';
 const PHASES = [{ seconds: 8, ratePerSecond: LOW }, { seconds: 25, ratePerSecond: LOW * 10 }, { seconds: DOWN_WINDOW_S + 10, ratePerSecond: LOW }];
 
 /** Every scale decision the autoscaler records in the service status (it keeps the last few), polled until stopped. */
@@ -53,7 +55,7 @@ describe('autoscaling a spike', { timeout: 900_000 }, () => {
 
   it('scales out after a 10x step with no failed request, holds for the window, returns to the floor', async () => {
     await buildSpikeImage(cluster);
-    const applied = await cluster.apply(spikeManifest({ name: 'spike', publish: PUBLISH, policy: 'tide', minReplicas: FLOOR, maxReplicas: 16, scaleDownWindowSeconds: DOWN_WINDOW_S }));
+    const applied = await cluster.apply(spikeManifest({ name: 'spike', publish: PUBLISH, policy: 'tide', minReplicas: FLOOR, maxReplicas: 16, scaleDownWindowSeconds: DOWN_WINDOW_S, protocol: PROTOCOL }));
     assert.equal(applied.code, 0, applied.stderr);
     await waitForFloor(cluster, 'spike', FLOOR, 180_000);
     // Usage samples of the idle replicas, so that the autoscaler has rates before the trace.
@@ -78,7 +80,7 @@ describe('autoscaling a spike', { timeout: 900_000 }, () => {
     const atDrop = watch.samples.filter((s) => s.atMs <= dropAt).at(-1)!.desired;
     const firstScaleIn = watch.samples.find((s) => s.atMs > dropAt && s.desired < atDrop);
     const figures = { ...m, scale_in_after_drop_s: firstScaleIn ? (firstScaleIn.atMs - dropAt) / 1000 : null, replicas_at_drop: atDrop };
-    console.log(`autoscale spike: ${JSON.stringify(figures)}`);
+    console.log(`autoscale spike (${PROTOCOL}): ${JSON.stringify(figures)}`);
 
     assert.equal(m.failed_requests, 0, `failed requests: ${m.errors.join('; ')}; sent at ${m.failed_sent_at_s.join(', ')} s ` +
       `(step at ${PHASES[0].seconds} s, drop at ${PHASES[0].seconds + PHASES[1].seconds} s); the balancer said:\n` +

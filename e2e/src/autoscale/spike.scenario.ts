@@ -56,6 +56,8 @@ export interface SpikeService {
   minReplicas: number;
   maxReplicas: number;
   scaleDownWindowSeconds?: number;
+  /** The published port's balancer mode (default TCP). */
+  protocol?: 'HTTP' | 'TCP';
 }
 
 /**
@@ -73,7 +75,7 @@ metadata: { name: ${s.name} }
 spec:
   image: ${IMAGE}
   resources: { requests: { cpu: 100m, memory: 48Mi }, limits: { cpu: 250m } }
-  ports: [{ containerPort: 8080, publish: ${s.publish} }]
+  ports: [{ containerPort: 8080, publish: ${s.publish}, protocol: ${s.protocol ?? 'TCP'} }]
   terminationGracePeriodSeconds: 5
   autoscale:
     minReplicas: ${s.minReplicas}

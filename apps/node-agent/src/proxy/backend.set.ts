@@ -47,6 +47,8 @@ export class Backend {
 
 export class BackendSet {
   backends: Backend[] = [];
+  /** Called after every update (an HTTP port hands queued requests to new replicas). */
+  onUpdate?: () => void;
 
   /** Takes a new set of targets; backends that stay keep their pools and counts. Returns the removed ones. */
   update(targets: Target[]): Backend[] {
@@ -63,6 +65,7 @@ export class BackendSet {
       gone.removed = true;
       gone.closeIdle();
     }
+    this.onUpdate?.();
     return [...current.values()];
   }
 
@@ -77,4 +80,30 @@ export class BackendSet {
     if (j >= i) j++;
     return candidates[j].outstanding < candidates[i].outstanding ? candidates[j] : candidates[i];
   }
+
+  /**
+   * As `pick`, but a backend with `limit` requests outstanding takes no more (0: no limit): when the
+   * two drawn are both full, the least busy of the others; BUSY when every candidate is full, so the
+   * request waits in its port's queue (HAProxy's maxconn per server and backend queue).
+   */
+  pickUnder(limit: number, exclude?: readonly Backend[], random: () => number = Math.random): Backend | typeof BUSY | undefined {
+    const chosen = this.pick(exclude, random);
+    if (!chosen || limit <= 0 || chosen.outstanding < limit) return chosen;
+    let best: Backend | undefined;
+    for (const backend of this.backends) {
+      if (exclude?.includes(backend) || backend.outstanding >= limit) continue;
+      if (!best || backend.outstanding < best.outstanding) best = backend;
+    }
+    return best ?? BUSY;
+  }
+
+  /** Some backend could take a request now (`limit` as in `pickUnder`). */
+  hasRoom(limit: number): boolean {
+    if (this.backends.length === 0) return false;
+    if (limit <= 0) return true;
+    return this.backends.some((b) => b.outstanding < limit);
+  }
 }
+
+/** Every replica that could take the request has its limit of outstanding requests. */
+export const BUSY = Symbol('busy');
