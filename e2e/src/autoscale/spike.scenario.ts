@@ -126,6 +126,10 @@ export interface SpikeResult {
   /** From the step to the first second (by send time) from which the p99 of the rest of the high phase is under the target. */
   recovered_s: number | null;
   failed_requests: number;
+  /** Failed because the client gave up (no answer within its time limit). */
+  timed_out_requests: number;
+  /** Answered 503 (by the balancer: no ready replica, its queue full or the request's deadline passed). */
+  unavailable_requests: number;
   slow_requests: number;
   requests: number;
   /** Replicas alive (not terminating), integrated over the trace. */
@@ -164,6 +168,8 @@ export function measure(results: RequestResult[], samples: Sample[], startMs: nu
     first_served_s: firstServed ? round((startMs + firstServed.sentAtMs + firstServed.latencyMs - stepAt) / 1000) : null,
     recovered_s: recovered,
     failed_requests: failed.length,
+    timed_out_requests: failed.filter((r) => r.error === 'timed out').length,
+    unavailable_requests: failed.filter((r) => r.error === 'HTTP 503').length,
     slow_requests: results.filter((r) => r.ok && r.latencyMs > LATENCY_TARGET_MS).length,
     requests: results.length,
     replica_seconds: Math.round(replicaSeconds),
