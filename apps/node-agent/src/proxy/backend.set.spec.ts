@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { BUSY, BackendSet } from './backend.set';
+import { BUSY, BackendSet, FAILED_BACKEND_PAUSE_MS } from './backend.set';
 
 function set(...outstanding: number[]): BackendSet {
   const backends = new BackendSet();
@@ -47,5 +47,22 @@ describe('choosing a replica under a limit of outstanding requests', () => {
     backends.update([{ host: '127.0.0.1', port: 1 }]);
     backends.update([]);
     assert.equal(updates, 2);
+  });
+
+  it('passes over a replica whose connect failed while another can take the work, for a while (injected clock)', () => {
+    let now = 1000;
+    const backends = new BackendSet(() => now);
+    backends.update([{ host: '127.0.0.1', port: 1 }, { host: '127.0.0.1', port: 2 }]);
+    const [refusing, serving] = backends.backends;
+    serving.outstanding = 3; // the refusing one looks least busy: every pick would draw it first
+    backends.connectFailed(refusing);
+    for (let i = 0; i < 20; i++) assert.equal(backends.pick(), serving);
+    assert.equal(backends.pickUnder(8), serving);
+    assert.equal(backends.pickUnder(3), BUSY, 'the other is full: wait for it rather than another refused connect');
+    assert.equal(backends.hasRoom(3), false);
+    assert.equal(backends.pick([serving]), refusing, 'the only candidate left');
+    assert.equal(backends.pickUnder(3, [serving]), refusing);
+    now += FAILED_BACKEND_PAUSE_MS;
+    assert.equal(backends.pick(undefined, draws(0, 0)), refusing, 'after the pause it is drawn again');
   });
 });

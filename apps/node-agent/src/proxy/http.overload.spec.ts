@@ -11,6 +11,8 @@ import { Registry } from 'prom-client';
 import { waitFor } from '@tide/api/dist/testing';
 import { TestBackend, closedPort, startBackend, stopBackend } from '../testing/http.backends';
 import { BalancerMetrics } from './balancer.metrics';
+import { HttpPort } from './http.port';
+import type { HttpSession } from './http.session';
 import { LoadBalancer, PortPlan } from './load.balancer';
 import { DEFAULT_PROXY_OPTIONS, ProxyOptions } from './published.port';
 
@@ -172,6 +174,32 @@ describe('HTTP load balancer under overload', () => {
     a.release();
     b.release();
     assert.deepEqual((await Promise.all([held, heldB])).map((x) => x.status), [200, 200], 'requests in flight finish');
+  });
+
+  it('queues a request that a replica not listening yet refused while the others are full, and answers it', async () => {
+    const dead = await closedPort();
+    const traffic = await start({ maxRequestsPerReplica: 1 }, dead, a.port);
+    const held = send(published, '/hold');
+    await waitFor(() => a.held === 1, { what: 'a request held by the listening replica' });
+    const first = send(published, '/q1');
+    await waitFor(() => traffic.queued === 1, { what: 'the first request queued (after a refused connect or at once)' });
+    const second = send(published, '/q2');
+    await waitFor(() => traffic.queued === 2, { what: 'the second request queued behind it' });
+    a.release();
+    assert.deepEqual((await Promise.all([held, first, second])).map((x) => `${x.status} ${x.body}`), ['200 a GET /hold ', '200 a GET /q1 ', '200 a GET /q2 ']);
+  });
+
+  it('puts a request back in the queue by its arrival after a failed connect, and holds no more than the queue length', () => {
+    const port = new HttpPort('shop/web', new BalancerMetrics().service('shop/web'), { ...DEFAULT_PROXY_OPTIONS, queueLength: 3 }, () => undefined);
+    const session = (began: number) => ({ began }) as unknown as HttpSession;
+    const [s1, s2, s3, s4] = [session(1), session(2), session(3), session(4)];
+    assert.equal(port.enqueue(s2, false), true);
+    assert.equal(port.enqueue(s3, false), true);
+    assert.equal(port.enqueue(s1, true), true);
+    assert.deepEqual([...port.queue], [s1, s2, s3]);
+    assert.equal(port.enqueue(s4, false), false, 'full');
+    port.dequeue(s2);
+    assert.equal(port.traffic.queued, 2);
   });
 
   it('sends a POST to another replica when a connect fails (nothing was sent), never once a replica may have it', async () => {

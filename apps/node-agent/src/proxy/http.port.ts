@@ -47,10 +47,26 @@ export class HttpPort extends PublishedPort {
     for (const session of this.sessions) session.shutdown();
   }
 
-  enqueue(session: HttpSession): boolean {
+  enqueue(session: HttpSession, retry: boolean): boolean {
     if (this.queue.size >= this.options.queueLength) return false;
-    this.queue.add(session);
     this.traffic.queued++;
+    if (!retry || this.queue.size === 0) {
+      this.queue.add(session);
+      return true;
+    }
+    // A request whose connect failed keeps its turn: back in the queue by its arrival (the queue's
+    // order, which the deadlines follow too).
+    const rest = [...this.queue];
+    this.queue.clear();
+    let placed = false;
+    for (const other of rest) {
+      if (!placed && other.began > session.began) {
+        this.queue.add(session);
+        placed = true;
+      }
+      this.queue.add(other);
+    }
+    if (!placed) this.queue.add(session);
     return true;
   }
 
@@ -68,11 +84,12 @@ export class HttpPort extends PublishedPort {
   private drain(): void {
     this.drainScheduled = false;
     const none = this.backends.backends.length === 0;
-    let turns = this.queue.size;
     for (const session of this.queue) {
-      if (turns-- <= 0 || (!none && !this.backends.hasRoom(this.options.maxRequestsPerReplica))) break;
+      if (!none && !this.backends.hasRoom(this.options.maxRequestsPerReplica)) break;
       this.dequeue(session);
-      session.dequeued(); // may queue it again, at the end, when only replicas it tried have room
+      session.dequeued();
+      // Back in the queue: the room is at replicas it tried; the next finished request drains again.
+      if (this.queue.has(session)) return;
     }
   }
 

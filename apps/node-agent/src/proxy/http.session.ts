@@ -28,8 +28,8 @@ export interface SessionPort extends Pick<PublishedPort, 'service' | 'backends' 
   readonly sessions: Set<HttpSession>;
   connectUpstream(backend: Backend): net.Socket;
   renewReadBuffer(): void;
-  /** Queues a request until a replica has room; false when the queue is full. */
-  enqueue(session: HttpSession): boolean;
+  /** Queues a request until a replica has room (`retry`: at the front, it keeps its turn); false when the queue is full. */
+  enqueue(session: HttpSession, retry: boolean): boolean;
   dequeue(session: HttpSession): void;
   /** A replica finished a request: the first queued one may go. */
   slotFreed(): void;
@@ -176,7 +176,7 @@ export class HttpSession {
   private dispatch(): void {
     const backend = this.port.backends.pickUnder(this.port.options.maxRequestsPerReplica, this.tried);
     if (backend === BUSY) {
-      if (this.port.enqueue(this)) {
+      if (this.port.enqueue(this, this.attempts > 0)) {
         this.queued = true;
         return;
       }
@@ -221,6 +221,9 @@ export class HttpSession {
     this.port.traffic.deadlineExpired++;
     const seconds = this.port.options.requestDeadlineMs / 1000;
     if (this.backend) this.port.log(`${this.port.service}: ${this.backend.replica || this.backend.key}: no answer within the ${seconds} s deadline`);
+    // A reset, not a FIN: a replica that has not read the request yet (still in its accept queue or
+    // socket buffer) never runs it, instead of spending its CPU on an answer nobody reads.
+    if (this.connected) this.upstream?.resetAndDestroy();
     if (!this.connected || isIdempotent(this.method)) {
       return this.refuse(503, 'Service Unavailable', `${this.port.service} did not answer within ${seconds} s\n`, this.port.options.retryAfterSeconds);
     }
@@ -392,7 +395,10 @@ export class HttpSession {
     const retry = (neverConnected || (this.retainBytes && this.requestDone)) && this.attempts < this.port.backends.backends.length + 2;
     this.port.traffic.backendFailures++;
     this.port.log(`${this.port.service}: ${backend.replica || backend.key}: ${why}${retry ? '; trying another replica' : ''}`);
-    if (neverConnected) this.tried.push(backend);
+    if (neverConnected) {
+      this.tried.push(backend);
+      this.port.backends.connectFailed(backend);
+    }
     this.release(false);
     if (retry) return this.dispatch();
     this.refuse(502, 'Bad Gateway', `replica of ${this.port.service} failed: ${why}\n`);

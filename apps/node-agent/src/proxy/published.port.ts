@@ -32,7 +32,7 @@ export interface ProxyOptions {
 
 export const DEFAULT_PROXY_OPTIONS: ProxyOptions = {
   connectTimeoutMs: 2000, upstreamTimeoutMs: 60_000, idleTimeoutMs: 60_000,
-  maxRequestsPerReplica: 4, queueLength: 1024, requestDeadlineMs: 15_000, retryAfterSeconds: 1,
+  maxRequestsPerReplica: 64, queueLength: 1024, requestDeadlineMs: 15_000, retryAfterSeconds: 1,
 };
 
 export abstract class PublishedPort {
