@@ -28,7 +28,7 @@ export interface SessionPort extends Pick<PublishedPort, 'service' | 'backends' 
   readonly sessions: Set<HttpSession>;
   connectUpstream(backend: Backend): net.Socket;
   renewReadBuffer(): void;
-  /** Queues a request until a replica has room (`retry`: at the front, it keeps its turn); false when the queue is full. */
+  /** Queues a request until a replica has room (`retry`: its connect failed, it goes back by its arrival); false when the queue is full. */
   enqueue(session: HttpSession, retry: boolean): boolean;
   dequeue(session: HttpSession): void;
   /** A replica finished a request: the first queued one may go. */
