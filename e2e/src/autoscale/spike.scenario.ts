@@ -63,8 +63,8 @@ export interface SpikeService {
 /**
  * 100m requested, 250m limit: two replicas (the floor) carry the low rate at about half their
  * request, and the spike needs more than their limits allow, so latency climbs until replicas come.
- * The published port is in the balancer's TCP mode by default (`protocol: HTTP` on request) and the
- * target is CPU only. Issue 6's HTTP-mode attempt "timed out requests even at 16 replicas": those
+ * The published port's mode is the caller's (default TCP: the autoscale benchmark; the e2e uses
+ * HTTP) and the target is CPU only. Issue 6's HTTP-mode attempt "timed out requests even at 16 replicas": those
  * were the load generator's 10 s limit of the time (60 s now) on a machine too busy to serve the
  * trace, with the backlog in the replicas' own queues (accept queue, event loop) where replicas
  * added later cannot take it; TCP mode queues the same way. Since issue 18 the HTTP mode keeps that
