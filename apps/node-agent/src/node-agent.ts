@@ -76,8 +76,8 @@ export class NodeAgent {
     const metrics = createAgentMetrics(config.name, () => this.reconciler);
     const traffic = new BalancerMetrics();
     traffic.register(metrics.registry);
-    this.balancer = new LoadBalancer(config.address, traffic, this.log);
-    const services = new ServiceNetwork({ stateDir: config.stateDir, upstreams: config.dnsUpstreams, metrics: traffic, log: this.log });
+    this.balancer = new LoadBalancer(config.address, traffic, this.log, config.proxy);
+    const services = new ServiceNetwork({ stateDir: config.stateDir, upstreams: config.dnsUpstreams, metrics: traffic, log: this.log, proxy: config.proxy });
     this.services = services;
     const prober = new Prober({ check: probeCheck(runtime), onChange: (key) => this.reconciler?.probesChanged(key) });
     this.prober = prober;

@@ -1,5 +1,6 @@
 import { describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
+import { DEFAULT_PROXY_OPTIONS } from '../proxy/published.port';
 import { ConfigError, allocatableOf, parseAgentConfig } from './agent.config';
 
 const MACHINE = { cpuMillis: 8000, memoryBytes: 16 * 2 ** 30 };
@@ -10,12 +11,25 @@ describe('node agent flags', () => {
       '--name', 'node-1', '--control-plane', '127.0.0.1:17071', '--address', '127.0.1.1', '--port=17081',
       '--state-dir', '/tmp/s', '--image-dir', '/tmp/i', '--cpu', '2000', '--memory', '1073741824', '--labels', 'zone=a,disk=ssd',
       '--warm-pool', '0', '--dns-upstream', '127.0.0.53,127.0.0.9:5353,[::1]:53',
+      '--lb-max-requests-per-replica', '4', '--lb-queue-length', '0', '--lb-request-deadline', '2.5s',
     ], MACHINE);
     assert.deepEqual(config, {
       name: 'node-1', controlPlane: '127.0.0.1:17071', address: '127.0.1.1', port: 17081, stateDir: '/tmp/s', imageDir: '/tmp/i',
       capacity: { cpuMillis: 2000, memoryBytes: 1073741824 }, labels: { zone: 'a', disk: 'ssd' }, warmPool: 0,
       dnsUpstreams: [{ host: '127.0.0.53', port: 53 }, { host: '127.0.0.9', port: 5353 }, { host: '::1', port: 53 }],
+      proxy: { ...DEFAULT_PROXY_OPTIONS, maxRequestsPerReplica: 4, queueLength: 0, requestDeadlineMs: 2500 },
     });
+  });
+
+  it('reads the balancer\'s request deadline as a duration and refuses anything else, naming the flag', () => {
+    assert.equal(parseAgentConfig(['--lb-request-deadline', '500ms'], MACHINE).proxy.requestDeadlineMs, 500);
+    assert.equal(parseAgentConfig(['--lb-request-deadline', '1m'], MACHINE).proxy.requestDeadlineMs, 60_000);
+    assert.equal(parseAgentConfig(['--lb-request-deadline', '0'], MACHINE).proxy.requestDeadlineMs, 0);
+    assert.equal(parseAgentConfig([], MACHINE).proxy.requestDeadlineMs, DEFAULT_PROXY_OPTIONS.requestDeadlineMs);
+    assert.throws(() => parseAgentConfig(['--lb-request-deadline', '15'], MACHINE),
+      (error: Error) => error instanceof ConfigError && /--lb-request-deadline: expected a duration such as 15s/.test(error.message));
+    assert.throws(() => parseAgentConfig(['--lb-queue-length', '-1'], MACHINE),
+      (error: Error) => error instanceof ConfigError && /--lb-queue-length: expected 0 or a positive integer/.test(error.message));
   });
 
   it('refuses a DNS upstream that is not an address, naming the flag and the entry', () => {

@@ -3,6 +3,7 @@ import * as os from 'node:os';
 import { parseMemory } from '@tide/api';
 import { DEFAULT_WARM_POOL } from '@tide/runtime';
 import { Upstream, hostNameservers, parseUpstreams } from '../dns/resolv.conf';
+import { DEFAULT_PROXY_OPTIONS, ProxyOptions } from '../proxy/published.port';
 
 export interface Resources {
   cpuMillis: number;
@@ -25,6 +26,8 @@ export interface AgentConfig {
   join?: { token: string; caHash: string; apiServer: string };
   /** Where the node's DNS sends names outside the cluster domain (default: the host's /etc/resolv.conf). */
   dnsUpstreams: Upstream[];
+  /** The balancer's limits and timeouts (`--lb-*` flags). */
+  proxy: ProxyOptions;
 }
 
 export class ConfigError extends Error {
@@ -35,7 +38,8 @@ export class ConfigError extends Error {
 }
 
 export const DEFAULT_IMAGE_DIR = '/var/lib/tide/images';
-const KNOWN_FLAGS = ['name', 'control-plane', 'address', 'port', 'state-dir', 'image-dir', 'cpu', 'memory', 'labels', 'warm-pool', 'join', 'ca-hash', 'api-server', 'dns-upstream'];
+const KNOWN_FLAGS = ['name', 'control-plane', 'address', 'port', 'state-dir', 'image-dir', 'cpu', 'memory', 'labels', 'warm-pool', 'join', 'ca-hash', 'api-server', 'dns-upstream',
+  'lb-max-requests-per-replica', 'lb-queue-length', 'lb-request-deadline'];
 
 /** `--flag value` and `--flag=value`; every flag takes a value. */
 export function parseFlagValues(argv: string[]): Map<string, string> {
@@ -76,6 +80,12 @@ export function parseAgentConfig(argv: string[], machine: Resources = machineRes
     labels: parseLabels(values.get('labels') ?? ''),
     warmPool: countFlag('warm-pool', values.get('warm-pool'), DEFAULT_WARM_POOL),
     dnsUpstreams: dnsUpstreams(values.get('dns-upstream')),
+    proxy: {
+      ...DEFAULT_PROXY_OPTIONS,
+      maxRequestsPerReplica: countFlag('lb-max-requests-per-replica', values.get('lb-max-requests-per-replica'), DEFAULT_PROXY_OPTIONS.maxRequestsPerReplica),
+      queueLength: countFlag('lb-queue-length', values.get('lb-queue-length'), DEFAULT_PROXY_OPTIONS.queueLength),
+      requestDeadlineMs: durationFlag('lb-request-deadline', values.get('lb-request-deadline'), DEFAULT_PROXY_OPTIONS.requestDeadlineMs),
+    },
   };
 }
 
@@ -115,6 +125,15 @@ function countFlag(flag: string, raw: string | undefined, fallback: number): num
   const value = Number(raw);
   if (!Number.isInteger(value) || value < 0) throw new ConfigError(`--${flag}: expected 0 or a positive integer, got "${raw}"`);
   return value;
+}
+
+/** `15s`, `500ms`, `1m` or `0` (none), in ms. */
+function durationFlag(flag: string, raw: string | undefined, fallback: number): number {
+  if (raw === undefined) return fallback;
+  const match = /^(\d+(?:\.\d+)?)(ms|s|m)$/.exec(raw);
+  if (raw === '0') return 0;
+  if (!match) throw new ConfigError(`--${flag}: expected a duration such as 15s, 500ms or 1m (0: none), got "${raw}"`);
+  return Math.round(Number(match[1]) * { ms: 1, s: 1000, m: 60_000 }[match[2] as 'ms' | 's' | 'm']);
 }
 
 function memoryFlag(raw: string | undefined, fallback: number): number {

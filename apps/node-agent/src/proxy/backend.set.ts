@@ -22,6 +22,8 @@ export class Backend {
   readonly idle: Socket[] = [];
   /** It left the endpoints: no new work; its connections close once their exchange is over. */
   removed = false;
+  /** Until then (ms, the set's clock) it is passed over while others can take the work: a connect to it failed. */
+  failedUntil = 0;
 
   constructor(readonly host: string, readonly port: number, readonly replica = '') {
     this.key = `${host}:${port}`;
@@ -45,8 +47,28 @@ export class Backend {
   }
 }
 
+/**
+ * A backend whose connect failed (refused: a replica marked ready before its server listens, or one
+ * going away; no accept in time) is passed over this long while others can take the work, as
+ * nginx's max_fails/fail_timeout do (1 failure, 10 s there): without it the least busy backend,
+ * the one that refuses, is drawn first by every request.
+ */
+export const FAILED_BACKEND_PAUSE_MS = 1000;
+
 export class BackendSet {
   backends: Backend[] = [];
+  /** Called after every update (an HTTP port hands queued requests to new replicas). */
+  onUpdate?: () => void;
+  /** The latest `failedUntil` of any backend: before it, picks skip paused backends. */
+  private pausedUntil = 0;
+
+  constructor(private readonly now: () => number = () => performance.now()) {}
+
+  /** A connect to `backend` failed: others get its work for a while. */
+  connectFailed(backend: Backend): void {
+    backend.failedUntil = this.now() + FAILED_BACKEND_PAUSE_MS;
+    this.pausedUntil = Math.max(this.pausedUntil, backend.failedUntil);
+  }
 
   /** Takes a new set of targets; backends that stay keep their pools and counts. Returns the removed ones. */
   update(targets: Target[]): Backend[] {
@@ -63,13 +85,23 @@ export class BackendSet {
       gone.removed = true;
       gone.closeIdle();
     }
+    this.onUpdate?.();
     return [...current.values()];
   }
 
   /** Two at random, the one with less outstanding work; `exclude`: backends already tried for this request. */
   pick(exclude?: readonly Backend[], random: () => number = Math.random): Backend | undefined {
     const all = this.backends;
-    const candidates = exclude && exclude.length ? all.filter((b) => !exclude.includes(b)) : all;
+    let candidates = exclude && exclude.length ? all.filter((b) => !exclude.includes(b)) : all;
+    if (this.pausedUntil > 0) {
+      const now = this.now();
+      if (now < this.pausedUntil) {
+        const healthy = candidates.filter((b) => b.failedUntil <= now);
+        if (healthy.length) candidates = healthy;
+      } else {
+        this.pausedUntil = 0;
+      }
+    }
     const n = candidates.length;
     if (n <= 1) return candidates[0];
     const i = Math.floor(random() * n);
@@ -77,4 +109,45 @@ export class BackendSet {
     if (j >= i) j++;
     return candidates[j].outstanding < candidates[i].outstanding ? candidates[j] : candidates[i];
   }
+
+  /**
+   * As `pick`, but a backend with `limit` requests outstanding takes no more (0: no limit): when the
+   * two drawn are both full, the least busy of the others; BUSY when every candidate is full, so the
+   * request waits in its port's queue (HAProxy's maxconn per server and backend queue). A backend
+   * paused after a failed connect is not room while another can take work once it finishes.
+   */
+  pickUnder(limit: number, exclude?: readonly Backend[], random: () => number = Math.random): Backend | typeof BUSY | undefined {
+    const chosen = this.pick(exclude, random);
+    if (!chosen || limit <= 0 || chosen.outstanding < limit) return chosen;
+    const now = this.pausedUntil > 0 ? this.now() : 0;
+    // `pick` drew a paused backend only when every candidate is paused: then any of them will do.
+    const anyPaused = chosen.failedUntil > now;
+    let best: Backend | undefined;
+    for (const backend of this.backends) {
+      if (backend.outstanding >= limit || (!anyPaused && backend.failedUntil > now) || exclude?.includes(backend)) continue;
+      if (!best || backend.outstanding < best.outstanding) best = backend;
+    }
+    return best ?? BUSY;
+  }
+
+  /** Some backend could take a request now (`limit` and pauses as in `pickUnder`). */
+  hasRoom(limit: number): boolean {
+    if (this.backends.length === 0) return false;
+    if (limit <= 0) return true;
+    const now = this.pausedUntil > 0 ? this.now() : 0;
+    let healthy = false;
+    let pausedRoom = false;
+    for (const backend of this.backends) {
+      const paused = backend.failedUntil > now;
+      if (!paused) healthy = true;
+      if (backend.outstanding < limit) {
+        if (!paused) return true;
+        pausedRoom = true;
+      }
+    }
+    return !healthy && pausedRoom;
+  }
 }
+
+/** Every replica that could take the request has its limit of outstanding requests. */
+export const BUSY = Symbol('busy');

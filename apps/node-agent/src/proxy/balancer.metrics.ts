@@ -26,6 +26,12 @@ export class ServiceTraffic {
   connections = 0;
   /** Connection attempts to a backend that failed (each was retried on another when possible). */
   backendFailures = 0;
+  /** HTTP requests waiting now in the queues of the service's ports for a replica with room. */
+  queued = 0;
+  /** HTTP requests answered 503 at once because the queue was full. */
+  queueFull = 0;
+  /** HTTP requests the balancer answered (503 or 504) at their deadline. */
+  deadlineExpired = 0;
 
   constructor(readonly service: string) {}
 
@@ -67,7 +73,7 @@ export class BalancerMetrics {
   serviceRequests(): { namespace: string; service: string; requests: number }[] {
     const out = [];
     for (const traffic of this.services.values()) {
-      const [namespace, service] = traffic.service.split('/');
+      const [namespace, service] = splitService(traffic.service);
       let requests = 0;
       for (const stats of traffic.codes.values()) requests += stats.count;
       out.push({ namespace, service, requests });
@@ -79,6 +85,11 @@ export class BalancerMetrics {
     const metric = (name: string, help: string, type: string, values: () => Sample[]) => ({
       name, help, type, aggregator: 'sum', get: async () => ({ name, help, type, aggregator: 'sum', values: values() }),
     });
+    registry.registerMetric(metric('tide_http_requests_total', 'HTTP requests through this node\'s balancer, by namespace, service and status code (0: cut short, 499: the client went away; the balancer\'s own 503 and 504 included)', 'counter',
+      () => this.perCode((service, code, stats) => {
+        const [namespace, name] = splitService(service);
+        return [{ labels: { namespace, service: name, code }, value: stats.count }];
+      })) as never);
     registry.registerMetric(metric('tide_lb_requests_total', 'HTTP requests through this node\'s load balancer, by service and status code (0: cut short)', 'counter',
       () => this.perCode((service, code, stats) => [{ labels: { service, code }, value: stats.count }])) as never);
     registry.registerMetric(metric('tide_lb_request_duration_seconds', 'Time from a request\'s head to the end of its answer, by service and status code', 'histogram',
@@ -87,6 +98,13 @@ export class BalancerMetrics {
       () => [...this.services.values()].map((t) => ({ labels: { service: t.service }, value: t.connections }))) as never);
     registry.registerMetric(metric('tide_lb_backend_failures_total', 'Connections to a replica that failed before an answer (retried elsewhere when safe)', 'counter',
       () => [...this.services.values()].map((t) => ({ labels: { service: t.service }, value: t.backendFailures }))) as never);
+    registry.registerMetric(metric('tide_lb_queued_requests', 'HTTP requests waiting in this node\'s balancer for a replica with room, by service', 'gauge',
+      () => [...this.services.values()].map((t) => ({ labels: { service: t.service }, value: t.queued }))) as never);
+    registry.registerMetric(metric('tide_lb_overload_rejections_total', 'HTTP requests the balancer answered itself under overload, by service and reason (queue_full: 503 at once; deadline: 503 or 504 at the request deadline)', 'counter',
+      () => [...this.services.values()].flatMap((t) => [
+        { labels: { service: t.service, reason: 'queue_full' }, value: t.queueFull },
+        { labels: { service: t.service, reason: 'deadline' }, value: t.deadlineExpired },
+      ])) as never);
   }
 
   private perCode(samples: (service: string, code: number, stats: CodeStats) => Sample[]): Sample[] {
@@ -96,6 +114,12 @@ export class BalancerMetrics {
     }
     return out;
   }
+}
+
+/** "namespace/name" → [namespace, name]. */
+function splitService(service: string): [string, string] {
+  const slash = service.indexOf('/');
+  return slash < 0 ? ['', service] : [service.slice(0, slash), service.slice(slash + 1)];
 }
 
 function histogramSamples(name: string) {

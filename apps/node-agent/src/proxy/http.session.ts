@@ -6,9 +6,12 @@
  * connect, a pooled connection the backend had just closed) is sent to another one when no byte
  * of an answer was sent yet and it is safe: always for a failed connect, for an idempotent request
  * whose bytes are still held otherwise.
+ * Overload: when every replica has the port's limit of outstanding requests the request waits in
+ * the port's bounded FIFO queue (full: 503 at once); one without an answer by the port's deadline is
+ * answered by the balancer (http.port.ts), so no request hangs until its client gives up.
  */
 import type * as net from 'node:net';
-import { Backend } from './backend.set';
+import { BUSY, Backend } from './backend.set';
 import { ABORTED, CLIENT_CLOSED } from './balancer.metrics';
 import { ChunkedBody } from './chunked.body';
 import { BodyFraming, MAX_HEAD_BYTES, headEnd, isIdempotent, parseRequestHead, parseResponseHead } from './http.head';
@@ -25,6 +28,14 @@ export interface SessionPort extends Pick<PublishedPort, 'service' | 'backends' 
   readonly sessions: Set<HttpSession>;
   connectUpstream(backend: Backend): net.Socket;
   renewReadBuffer(): void;
+  /** Queues a request until a replica has room (`retry`: its connect failed, it goes back by its arrival); false when the queue is full. */
+  enqueue(session: HttpSession, retry: boolean): boolean;
+  dequeue(session: HttpSession): void;
+  /** A replica finished a request: the first queued one may go. */
+  slotFreed(): void;
+  /** The request's deadline runs from its head (`began`) until `settled`. */
+  awaitAnswer(session: HttpSession): void;
+  settled(session: HttpSession): void;
 }
 
 export class HttpSession {
@@ -35,7 +46,10 @@ export class HttpSession {
   // The exchange in flight (fields reused from one request to the next).
   private method = '';
   private upgrade = false;
-  private began = 0;
+  /** When the head of the request in flight arrived (performance.now()). */
+  began = 0;
+  /** Waiting in the port's queue for a replica with room. */
+  private queued = false;
   private requestBytes: Buffer[] = [];
   private retainBytes = true;
   private requestDone = false;
@@ -114,6 +128,7 @@ export class HttpSession {
       const after = this.requestDone ? rest : this.requestBody(rest);
       if (after.length) this.pending = after;
     }
+    this.port.awaitAnswer(this);
     this.dispatch();
   }
 
@@ -143,17 +158,31 @@ export class HttpSession {
   private sendBody(body: Buffer): void {
     if (!this.connected || this.retainBytes) {
       this.requestBytes.push(body);
-      if (this.retainBytes && byteLength(this.requestBytes) > RETRY_BUFFER_BYTES && this.connected) {
+      const held = byteLength(this.requestBytes);
+      if (this.retainBytes && held > RETRY_BUFFER_BYTES && this.connected) {
         this.retainBytes = false;
         this.requestBytes.length = 0;
       }
+      // Queued or connecting: hold no more than this; the client waits (flushRequest resumes it).
+      if (!this.connected && held > RETRY_BUFFER_BYTES) this.client.pause();
     }
     if (this.connected && this.upstream!.write(body) === false) this.client.pause();
   }
 
-  /** Picks a backend (not one already tried) and sends the request over an idle or a new connection. */
+  /**
+   * Picks a backend (not one already tried) with room and sends the request over an idle or a new
+   * connection; when all are full the request waits in the port's queue.
+   */
   private dispatch(): void {
-    const backend = this.port.backends.pick(this.tried);
+    const backend = this.port.backends.pickUnder(this.port.options.maxRequestsPerReplica, this.tried);
+    if (backend === BUSY) {
+      if (this.port.enqueue(this, this.attempts > 0)) {
+        this.queued = true;
+        return;
+      }
+      this.port.traffic.queueFull++;
+      return this.refuse(503, 'Service Unavailable', `${this.port.service} is overloaded: too many requests waiting for a replica\n`, this.port.options.retryAfterSeconds);
+    }
     if (!backend) {
       if (this.tried.length === 0) return this.refuse(503, 'Service Unavailable', `no ready replica of ${this.port.service}\n`);
       return this.refuse(502, 'Bad Gateway', `no replica of ${this.port.service} answered\n`);
@@ -172,6 +201,33 @@ export class HttpSession {
     }
     this.connected = false;
     this.attach(this.port.connectUpstream(backend));
+  }
+
+  /** Called by the port: a replica has room for this queued request. */
+  dequeued(): void {
+    this.queued = false;
+    if (this.active && !this.answered && !this.backend) this.dispatch();
+  }
+
+  /**
+   * Called by the port when the request still has no answer at its deadline: 503 with Retry-After
+   * when no replica has it or it is idempotent (a retry is safe), else 504 (the replica may have
+   * acted on it). A request whose body is still being sent to a replica is left to the upstream
+   * timeout (a slow upload is not an overload).
+   */
+  deadlinePassed(): void {
+    if (!this.active || this.answered || this.tunnel) return;
+    if (this.connected && !this.requestDone) return;
+    this.port.traffic.deadlineExpired++;
+    const seconds = this.port.options.requestDeadlineMs / 1000;
+    if (this.backend) this.port.log(`${this.port.service}: ${this.backend.replica || this.backend.key}: no answer within the ${seconds} s deadline`);
+    // A reset, not a FIN: a replica that has not read the request yet (still in its accept queue or
+    // socket buffer) never runs it, instead of spending its CPU on an answer nobody reads.
+    if (this.connected) this.upstream?.resetAndDestroy();
+    if (!this.connected || isIdempotent(this.method)) {
+      return this.refuse(503, 'Service Unavailable', `${this.port.service} did not answer within ${seconds} s\n`, this.port.options.retryAfterSeconds);
+    }
+    this.refuse(504, 'Gateway Timeout', `${this.port.service} did not answer within ${seconds} s\n`);
   }
 
   private attach(socket: net.Socket): void {
@@ -198,6 +254,7 @@ export class HttpSession {
       socket.uncork();
     }
     if (!this.retainBytes) bytes.length = 0;
+    if (this.client.isPaused() && !this.requestDone && socket.writableLength === 0) this.client.resume();
   }
 
   upstreamDrained(): void {
@@ -243,6 +300,7 @@ export class HttpSession {
         continue;
       }
       this.answered = true;
+      this.port.settled(this);
       this.responseHead = null;
       this.requestBytes.length = 0;
       this.status = head.status;
@@ -289,6 +347,7 @@ export class HttpSession {
 
   /** The exchange is over: metrics, the upstream connection back to its pool, the next request. */
   private finish(complete: boolean): void {
+    this.port.settled(this);
     this.port.traffic.request(complete ? this.status : ABORTED, (performance.now() - this.began) / 1000);
     this.release(complete && !this.responseClose);
     this.active = false;
@@ -310,6 +369,7 @@ export class HttpSession {
     this.connected = false;
     if (!socket || !backend) return;
     backend.outstanding--;
+    this.port.slotFreed();
     (socket as UpstreamSocket).session = undefined;
     if (socket.isPaused()) socket.resume();
     if (reusable && !backend.removed && !socket.destroyed) {
@@ -335,7 +395,10 @@ export class HttpSession {
     const retry = (neverConnected || (this.retainBytes && this.requestDone)) && this.attempts < this.port.backends.backends.length + 2;
     this.port.traffic.backendFailures++;
     this.port.log(`${this.port.service}: ${backend.replica || backend.key}: ${why}${retry ? '; trying another replica' : ''}`);
-    if (neverConnected) this.tried.push(backend);
+    if (neverConnected) {
+      this.tried.push(backend);
+      this.port.backends.connectFailed(backend);
+    }
     this.release(false);
     if (retry) return this.dispatch();
     this.refuse(502, 'Bad Gateway', `replica of ${this.port.service} failed: ${why}\n`);
@@ -343,6 +406,7 @@ export class HttpSession {
 
   private becomeTunnel(bytes: Buffer): void {
     this.tunnel = true;
+    this.port.settled(this);
     this.port.traffic.request(101, (performance.now() - this.began) / 1000);
     const socket = this.upstream!;
     socket.setTimeout(0);
@@ -353,15 +417,24 @@ export class HttpSession {
   }
 
   /** Answers the current request (or an unreadable one) itself, then closes the connection. */
-  private refuse(status: number, reason: string, text: string): void {
+  private refuse(status: number, reason: string, text: string, retryAfterSeconds?: number): void {
     if (this.active) {
+      this.leaveQueues();
       this.port.traffic.request(status, (performance.now() - this.began) / 1000);
       this.release(false);
     }
     this.active = false;
     this.closeAfter = true;
     this.pending = null;
-    this.client.end(`HTTP/1.1 ${status} ${reason}\r\ncontent-type: text/plain\r\ncontent-length: ${Buffer.byteLength(text)}\r\nconnection: close\r\n\r\n${text}`);
+    const retryAfter = retryAfterSeconds === undefined ? '' : `retry-after: ${retryAfterSeconds}\r\n`;
+    this.client.end(`HTTP/1.1 ${status} ${reason}\r\ncontent-type: text/plain\r\ncontent-length: ${Buffer.byteLength(text)}\r\n${retryAfter}connection: close\r\n\r\n${text}`);
+  }
+
+  private leaveQueues(): void {
+    this.port.settled(this);
+    if (!this.queued) return;
+    this.queued = false;
+    this.port.dequeue(this);
   }
 
   private abort(): void {
@@ -383,6 +456,7 @@ export class HttpSession {
       return;
     }
     if (!this.active) return;
+    this.leaveQueues();
     this.port.traffic.request(CLIENT_CLOSED, (performance.now() - this.began) / 1000);
     this.active = false;
     this.release(false);

@@ -13,9 +13,27 @@ export interface ProxyOptions {
   upstreamTimeoutMs: number;
   /** Idle keep-alive connections of clients are closed after this time. */
   idleTimeoutMs: number;
+  /**
+   * HTTP: requests one listener has outstanding at a replica at most; more wait in the listener's
+   * queue for the first replica with room (0: no limit, the replicas queue them).
+   */
+  maxRequestsPerReplica: number;
+  /** HTTP: requests waiting in a listener's queue at most; one more is answered 503 at once. */
+  queueLength: number;
+  /**
+   * HTTP: a request without the head of its answer this long after its own head arrived is
+   * answered by the balancer: 503 with Retry-After if no replica has it (queued) or it is
+   * idempotent, else 504 (0: no deadline; the upstream timeout still applies).
+   */
+  requestDeadlineMs: number;
+  /** The Retry-After of the balancer's own 503s, in seconds. */
+  retryAfterSeconds: number;
 }
 
-export const DEFAULT_PROXY_OPTIONS: ProxyOptions = { connectTimeoutMs: 2000, upstreamTimeoutMs: 60_000, idleTimeoutMs: 60_000 };
+export const DEFAULT_PROXY_OPTIONS: ProxyOptions = {
+  connectTimeoutMs: 2000, upstreamTimeoutMs: 60_000, idleTimeoutMs: 60_000,
+  maxRequestsPerReplica: 64, queueLength: 1024, requestDeadlineMs: 15_000, retryAfterSeconds: 1,
+};
 
 export abstract class PublishedPort {
   readonly backends = new BackendSet();

@@ -30,6 +30,7 @@ export class TcpPort extends PublishedPort {
       upstream.destroy();
       backend.outstanding--;
       this.traffic.backendFailures++;
+      this.backends.connectFailed(backend);
       this.log(`${this.service}: ${backend.replica || backend.key}: ${why}; trying another replica`);
       this.connect(client, [...tried, backend]);
     };

@@ -11,6 +11,7 @@ import { NodeDns } from '../dns/dns.server';
 import { ContainerDns, Upstream, containerDns } from '../dns/resolv.conf';
 import { BalancerMetrics } from '../proxy/balancer.metrics';
 import { LocalReplicas } from '../proxy/publish.plan';
+import type { ProxyOptions } from '../proxy/published.port';
 import { ServiceIpBalancer } from './service-ip.balancer';
 import { planServiceIps } from './service-ip.plan';
 import { ServiceIpRules } from './service-ip.rules';
@@ -22,6 +23,8 @@ export interface ServiceNetworkOptions {
   log: (line: string) => void;
   /** The DNS server's port on the bridge address (53; tests may move it). */
   dnsPort?: number;
+  /** The balancer's limits and timeouts (default: DEFAULT_PROXY_OPTIONS). */
+  proxy?: ProxyOptions;
 }
 
 export class ServiceNetwork {
@@ -36,7 +39,7 @@ export class ServiceNetwork {
 
   constructor(private readonly options: ServiceNetworkOptions) {
     this.dns = new NodeDns({ upstreams: options.upstreams, log: options.log });
-    this.balancer = new ServiceIpBalancer(options.metrics, options.log);
+    this.balancer = new ServiceIpBalancer(options.metrics, options.log, options.proxy);
     this.rules = new ServiceIpRules(options.stateDir);
   }
 
