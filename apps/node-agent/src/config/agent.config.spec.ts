@@ -9,11 +9,14 @@ describe('node agent flags', () => {
     const config = parseAgentConfig([
       '--name', 'node-1', '--control-plane', '127.0.0.1:17071', '--address', '127.0.1.1', '--port=17081',
       '--state-dir', '/tmp/s', '--image-dir', '/tmp/i', '--cpu', '2000', '--memory', '1073741824', '--labels', 'zone=a,disk=ssd',
-      '--warm-pool', '0',
+      '--warm-pool', '0', '--tls-cert-file', '/tmp/a.crt', '--tls-private-key-file', '/tmp/a.key', '--client-ca-file', '/tmp/ca.crt',
+      '--api-server', 'https://127.0.0.1:17070/', '--metrics-insecure-listen', '127.0.0.1:9100',
     ], MACHINE);
     assert.deepEqual(config, {
       name: 'node-1', controlPlane: '127.0.0.1:17071', address: '127.0.1.1', port: 17081, stateDir: '/tmp/s', imageDir: '/tmp/i',
       capacity: { cpuMillis: 2000, memoryBytes: 1073741824 }, labels: { zone: 'a', disk: 'ssd' }, warmPool: 0,
+      tls: { certificate: '/tmp/a.crt', key: '/tmp/a.key', clientCa: '/tmp/ca.crt' },
+      apiServer: 'https://127.0.0.1:17070', metricsInsecureListen: { host: '127.0.0.1', port: 9100 },
     });
   });
 
@@ -25,6 +28,9 @@ describe('node agent flags', () => {
     assert.equal(config.port, 7080);
     assert.equal(config.controlPlane, '127.0.0.1:7071');
     assert.equal(config.warmPool, 2);
+    assert.deepEqual(config.tls, { certificate: '/var/lib/tide/nodes/n1/pki/serving.crt', key: '/var/lib/tide/nodes/n1/pki/serving.key', clientCa: '/var/lib/tide/nodes/n1/pki/ca.crt' });
+    assert.equal(config.apiServer, undefined, 'no token checks unless asked');
+    assert.equal(config.metricsInsecureListen, undefined, 'no plain HTTP unless asked');
   });
 
   it('takes several control planes to fail over between', () => {
@@ -48,6 +54,9 @@ describe('node agent flags', () => {
     [['--warm-pool', '-1'], /--warm-pool: expected 0 or a positive integer, got "-1"/],
     [['--control-plane', '127.0.0.1:1,'], /--control-plane: expected HOST:PORT\[,HOST:PORT...\], got ""/],
     [['stray'], /unexpected argument "stray"/],
+    [['--api-server', 'http://127.0.0.1:7070'], /--api-server: the API is HTTPS only/],
+    [['--api-server', '127.0.0.1:7070'], /--api-server: expected https:\/\/HOST:PORT/],
+    [['--metrics-insecure-listen', '9100'], /--metrics-insecure-listen: expected HOST:PORT, got "9100"/],
   ];
   for (const [argv, message] of errors) it(`refuses ${argv.join(' ')}`, () => assert.throws(() => parseAgentConfig(argv, MACHINE), message));
 });

@@ -1,5 +1,6 @@
 /** Command-line flags of the node agent (contract: docs/REFERENCE.md, "Processes and flags"). */
 import * as os from 'node:os';
+import * as path from 'node:path';
 import { parseMemory } from '@tide/api';
 import { DEFAULT_WARM_POOL } from '@tide/runtime';
 
@@ -20,6 +21,12 @@ export interface AgentConfig {
   labels: Record<string, string>;
   /** Container inits kept booted per namespace set (0: every start is cold). */
   warmPool: number;
+  /** The HTTPS endpoint's serving certificate, its key, and the CA of client certificates (kubelet's flag names). */
+  tls: { certificate: string; key: string; clientCa: string };
+  /** `--api-server`: the control plane's HTTPS API, asked about tokens sent to /metrics; none: tokens are refused. */
+  apiServer?: string;
+  /** `--metrics-insecure-listen`: /metrics also over plain HTTP, without credentials (opt-in). */
+  metricsInsecureListen?: { host: string; port: number };
 }
 
 export class ConfigError extends Error {
@@ -30,7 +37,10 @@ export class ConfigError extends Error {
 }
 
 export const DEFAULT_IMAGE_DIR = '/var/lib/tide/images';
-const KNOWN_FLAGS = ['name', 'control-plane', 'address', 'port', 'state-dir', 'image-dir', 'cpu', 'memory', 'labels', 'warm-pool'];
+const KNOWN_FLAGS = [
+  'name', 'control-plane', 'address', 'port', 'state-dir', 'image-dir', 'cpu', 'memory', 'labels', 'warm-pool',
+  'tls-cert-file', 'tls-private-key-file', 'client-ca-file', 'api-server', 'metrics-insecure-listen',
+];
 
 /** `--flag value` and `--flag=value`; every flag takes a value. */
 export function parseFlagValues(argv: string[]): Map<string, string> {
@@ -54,12 +64,13 @@ export function parseAgentConfig(argv: string[], machine: Resources = machineRes
   }
   const name = values.get('name') ?? os.hostname();
   if (!/^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$/i.test(name)) throw new ConfigError(`--name: "${name}" is not a valid node name (letters, digits, '-', '.')`);
+  const stateDir = values.get('state-dir') ?? `/var/lib/tide/nodes/${name}`;
   return {
     name,
     controlPlane: controlPlanes(values.get('control-plane') ?? '127.0.0.1:7071'),
     address: values.get('address') ?? '127.0.0.1',
     port: positiveInteger('port', values.get('port'), 7080),
-    stateDir: values.get('state-dir') ?? `/var/lib/tide/nodes/${name}`,
+    stateDir,
     imageDir: values.get('image-dir') ?? DEFAULT_IMAGE_DIR,
     capacity: {
       cpuMillis: positiveInteger('cpu', values.get('cpu')?.replace(/m$/, ''), machine.cpuMillis),
@@ -67,7 +78,45 @@ export function parseAgentConfig(argv: string[], machine: Resources = machineRes
     },
     labels: parseLabels(values.get('labels') ?? ''),
     warmPool: countFlag('warm-pool', values.get('warm-pool'), DEFAULT_WARM_POOL),
+    tls: tlsFlags(values, stateDir),
+    ...optional('apiServer', values.get('api-server'), apiServerFlag),
+    ...optional('metricsInsecureListen', values.get('metrics-insecure-listen'), (raw) => listenFlag('metrics-insecure-listen', raw)),
   };
+}
+
+/**
+ * The HTTPS endpoint's files, by default in `STATE/pki/` (where `tsctl up` writes them). There is no
+ * plain-HTTP fallback: without them the agent does not start (loadAgentTls names the missing file).
+ */
+function tlsFlags(values: Map<string, string>, stateDir: string): AgentConfig['tls'] {
+  const pki = path.join(stateDir, 'pki');
+  return {
+    certificate: values.get('tls-cert-file') ?? path.join(pki, 'serving.crt'),
+    key: values.get('tls-private-key-file') ?? path.join(pki, 'serving.key'),
+    clientCa: values.get('client-ca-file') ?? path.join(pki, 'ca.crt'),
+  };
+}
+
+function optional<K extends string, T>(key: K, raw: string | undefined, parse: (raw: string) => T): Partial<Record<K, T>> {
+  return raw === undefined ? {} : ({ [key]: parse(raw) } as Record<K, T>);
+}
+
+function apiServerFlag(raw: string): string {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError(`--api-server: expected https://HOST:PORT, got "${raw}"`);
+  }
+  if (url.protocol !== 'https:') throw new ConfigError(`--api-server: the API is HTTPS only, got "${raw}"`);
+  return url.origin;
+}
+
+function listenFlag(flag: string, raw: string): { host: string; port: number } {
+  const match = /^(.+):(\d+)$/.exec(raw);
+  const port = Number(match?.[2]);
+  if (!match || port > 65535) throw new ConfigError(`--${flag}: expected HOST:PORT, got "${raw}"`);
+  return { host: match[1].replace(/^\[(.*)\]$/, '$1'), port };
 }
 
 export function machineResources(): Resources {
