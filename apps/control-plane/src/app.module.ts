@@ -10,10 +10,12 @@ import { NodesController } from './api/nodes.controller';
 import { MonitoringController } from './api/monitoring.controller';
 import { RolloutController } from './api/rollout.controller';
 import { TokensController } from './api/tokens.controller';
+import { WhoAmIController } from './api/whoami.controller';
 import { AuthGuard } from './auth/auth.guard';
 
 export const API_CONTROLLERS = [
   ApiController, NodesController, ImagesController, HealthController, EventsController, MonitoringController, RolloutController, TokensController,
+  WhoAmIController,
 ];
 
 @Module({})

@@ -1,6 +1,7 @@
 /** What the HTTP layer needs, provided to NestJS as one value. */
 import { ClusterCache, ObjectStore, TokenStore } from '@tide/store';
 import { ApiAuth } from '../auth/api.auth';
+import type { AgentCredentials } from './agent.client';
 import { ControlPlaneMetrics } from '../metrics';
 import { UsageCache } from '../usage/usage.cache';
 
@@ -18,6 +19,8 @@ export interface ClusterContext {
   tokens: TokenStore;
   /** Authentication, authorization, Host check and audit of every request (auth/). */
   auth: ApiAuth;
+  /** The control plane's client certificate and the cluster CA, for calls to agents (renewed in place). */
+  agentCredentials(): AgentCredentials;
   isLeader(): boolean;
   /** A hint to the controllers that desired state changed (they re-read etcd anyway). */
   kick(): void;
