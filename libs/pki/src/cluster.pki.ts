@@ -102,7 +102,7 @@ async function ensureCa(
   return { ca, action: 'created' };
 }
 
-async function ensureLeaf(
+export async function ensureLeaf(
   certificatePath: string, keyPath: string, ca: CertificateAuthority, fs: PkiFs, now: Date,
   fits: (pem: string) => boolean, issue: () => Promise<IssuedCertificate>,
 ): Promise<'issued' | 'kept'> {
@@ -115,14 +115,14 @@ async function ensureLeaf(
   return 'issued';
 }
 
-function coversNames(pem: string, wanted: ServerNames): boolean {
+export function coversNames(pem: string, wanted: ServerNames): boolean {
   const info = describeCertificate(pem);
   const dns = new Set(info.dnsNames.map((name) => name.toLowerCase()));
   const ips = new Set(info.ipAddresses);
   return wanted.dnsNames.every((name) => dns.has(name.toLowerCase())) && wanted.ipAddresses.every((address) => ips.has(address));
 }
 
-async function exists(path: string, fs: PkiFs): Promise<boolean> {
+export async function exists(path: string, fs: PkiFs): Promise<boolean> {
   try {
     await fs.mode(path);
     return true;

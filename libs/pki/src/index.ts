@@ -15,3 +15,5 @@ export {
   clusterPkiLayout, ensureClusterPki, certificateNames, controlPlaneServerNames,
   type ClusterPkiLayout, type ClusterPki, type EnsureClusterPkiOptions, type ServerNames,
 } from './cluster.pki';
+export { etcdPkiLayout, ensureEtcdPki, LOCAL_ETCD_NAMES, type EtcdPkiLayout, type EnsureEtcdPkiOptions } from './etcd.pki';
+export { nodeServingLayout, ensureNodeServingCertificate, type NodeServingLayout } from './node.serving';
