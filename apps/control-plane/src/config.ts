@@ -9,6 +9,10 @@ export interface ControlPlaneConfig {
   grpcListen: string;
   etcd?: string[];
   etcdPort: number;
+  /** `--etcd-ca-file`, `--etcd-cert-file`, `--etcd-key-file` for an external etcd (default: PKI/etcd, as for the supervised one). */
+  etcdTls: { caFile?: string; certFile?: string; keyFile?: string };
+  /** `--metrics-insecure-listen`: /metrics also over plain HTTP without credentials (opt-in). */
+  metricsInsecureListen?: { host: string; port: number };
   stateDir: string;
   /** The cluster's certificates (libs/pki clusterPkiLayout); missing ones are made at start. */
   pkiDir: string;
@@ -42,7 +46,7 @@ export function parseFlags(argv: string[]): ControlPlaneConfig {
     values.set(name, value);
   }
   const known = ['listen', 'grpc-listen', 'etcd', 'etcd-port', 'state-dir', 'pki-dir', 'audit-log', 'id', 'node-grace-seconds', 'node-lease-seconds', 'pod-cidr',
-    'consolidation', 'consolidation-delay-seconds'];
+    'consolidation', 'consolidation-delay-seconds', 'etcd-ca-file', 'etcd-cert-file', 'etcd-key-file', 'metrics-insecure-listen'];
   for (const name of values.keys()) if (!known.includes(name)) throw new ConfigError(`unknown flag --${name} (known: ${known.map((k) => `--${k}`).join(' ')})`);
   const number = (name: string, fallback: number) => {
     const value = Number(values.get(name) ?? fallback);
@@ -57,6 +61,8 @@ export function parseFlags(argv: string[]): ControlPlaneConfig {
     grpcListen: grpc,
     etcd: values.get('etcd')?.split(',').map((s) => s.trim()).filter(Boolean),
     etcdPort: number('etcd-port', 2379),
+    etcdTls: { caFile: values.get('etcd-ca-file'), certFile: values.get('etcd-cert-file'), keyFile: values.get('etcd-key-file') },
+    ...(values.has('metrics-insecure-listen') ? { metricsInsecureListen: hostPort(values.get('metrics-insecure-listen')!, '--metrics-insecure-listen') } : {}),
     stateDir,
     pkiDir: values.get('pki-dir') ?? path.join(stateDir, 'pki'),
     auditLog: values.get('audit-log') ?? path.join(stateDir, 'audit.log'),
