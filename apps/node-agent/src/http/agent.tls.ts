@@ -55,7 +55,9 @@ export function agentServerOptions(agentTls: AgentTls): https.ServerOptions {
  * connections made afterwards get the new one. A file that cannot be read (half-renewed, a bad
  * mode) keeps the old one and is reported. Returns what stops the checks.
  */
-export function reloadOnChange(server: tls.Server, files: AgentTlsFiles, onReload: (next: AgentTls) => void, warn: (line: string) => void): () => void {
+export function reloadOnChange(
+  server: tls.Server, files: AgentTlsFiles, onReload: (next: AgentTls) => void, warn: (line: string) => void, checkEveryMs = RELOAD_CHECK_MS,
+): () => void {
   const stamp = () => [files.certificate, files.key, files.clientCa].map((file) => {
     try {
       const stat = fs.statSync(file);
@@ -73,7 +75,7 @@ export function reloadOnChange(server: tls.Server, files: AgentTlsFiles, onReloa
       onReload(next);
       seen = now;
     }, (error: Error) => warn(`keeping the current serving certificate: ${error.message}`));
-  }, RELOAD_CHECK_MS);
+  }, checkEveryMs);
   timer.unref();
   return () => clearInterval(timer);
 }
