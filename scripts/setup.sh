@@ -17,6 +17,8 @@ command -v prometheus >/dev/null && command -v promtool >/dev/null || need+=(pro
 # The proxy benchmark's reference and load generator (npm run bench -- proxy).
 command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || need+=(nginx-light)
 command -v wrk >/dev/null || need+=(wrk)
+# The seccomp tests compile a small static probe that makes raw system calls inside a container.
+command -v gcc >/dev/null && [ -e "$(gcc -print-file-name=libc.a)" ] || need+=(gcc libc6-dev)
 if [ ${#need[@]} -gt 0 ]; then
   echo "setup: installing ${need[*]}"
   export DEBIAN_FRONTEND=noninteractive

@@ -10,19 +10,29 @@
  * Then bursts of N concurrent starts (no refill wait in between) for tide_warm and runc; the CPU
  * time per start (pool refill included) from the cgroup everything runs in (start/bench.cgroup.ts).
  * Options: --iterations N (20), --burst N (10), --bursts N (3), --pool N (the agent's default),
- * --breakdown (medians of each step's timestamp, cold and warm), --json. Needs root.
+ * --breakdown (medians of each step's timestamp, cold and warm), --unconfined (Tide without its
+ * seccomp filter, which it installs by default), --seccomp-compare (adds tide_cold_unconfined and
+ * tide_warm_unconfined to the rotation: the filter's cost under the same load), --runc-seccomp (runc
+ * gets the same profile in OCI form, as Docker gives it; by default it has none, as `runc spec`), --json.
+ * Needs root.
+ * `seccomp_install_us` and `seccomp_compile_ms` are the filter's own costs (start/seccomp.cost.ts).
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { DEFAULT_WARM_POOL, ImageStore, LinuxRuntime, StartTraceRecord, detectCgroups, ensureBusyboxImage } from '@tide/runtime';
+import { DEFAULT_WARM_POOL, ImageStore, LinuxRuntime, StartTraceRecord, detectCgroups, ensureBusyboxImage, ociSeccompProfile } from '@tide/runtime';
 import { BenchCgroup } from './start/bench.cgroup';
 import { Breakdown, medianSteps, printBreakdown } from './start/breakdown';
 import { Contestant, Workload, runcRunContestant, runcStartOnlyContestant, tideContestant } from './start/contestant';
 import { RuncReference } from './start/runc.reference';
+import { SeccompCost, measureSeccompCost } from './start/seccomp.cost';
 import { mean, p50, p99, ratioP50 } from './start/stats';
 
-const WORK: Workload = { argv: ['sleep', '3600'], limits: { cpuMillis: 500, memoryBytes: 64 * 2 ** 20, pids: 1024 } };
+const WORK: Workload = {
+  argv: ['sleep', '3600'], limits: { cpuMillis: 500, memoryBytes: 64 * 2 ** 20, pids: 1024 },
+  ...(process.argv.includes('--unconfined') ? { seccompProfile: 'Unconfined' as const } : {}),
+};
+const UNCONFINED: Workload = { ...WORK, seccompProfile: 'Unconfined' };
 const SETTLE_MS = 100;
 
 function option(name: string, fallback: number): number {
@@ -116,6 +126,7 @@ async function main(): Promise<void> {
   const pool = option('pool', DEFAULT_WARM_POOL);
   const json = process.argv.includes('--json');
   const breakdown = process.argv.includes('--breakdown');
+  const compare = process.argv.includes('--seccomp-compare');
   const seq = new Map<string, Sample[]>();
   const burstMs = new Map<string, number[]>();
   const burstCpu = new Map<string, number[]>();
@@ -138,13 +149,19 @@ async function main(): Promise<void> {
       });
       return made;
     };
-    const runc = new RuncReference({ dir, layerDirs, cgroupParent: `${group.name}/runc`, ...WORK });
+    const runcSeccomp = process.argv.includes('--runc-seccomp') ? { seccomp: ociSeccompProfile() } : {};
+    const runc = new RuncReference({ dir, layerDirs, cgroupParent: `${group.name}/runc`, ...WORK, ...runcSeccomp });
     onCleanup(() => runc.cleanup());
     const contestants = [
       tideContestant('tide_cold', runtime('cold', 0), WORK),
       tideContestant('tide_warm', runtime('warm', pool), WORK),
       runcRunContestant(runc),
       runcStartOnlyContestant(runc),
+      // The same starts without the filter, interleaved with the rest: the filter's cost under the same load.
+      ...(compare ? [
+        tideContestant('tide_cold_unconfined', runtime('cold-unconfined', 0), UNCONFINED),
+        tideContestant('tide_warm_unconfined', runtime('warm-unconfined', pool), UNCONFINED),
+      ] : []),
     ];
     // One untimed start of each, so that none pays for the first loading of its binaries.
     for (const c of contestants) await measure(c, `bench-first-${c.name}`, group);
@@ -160,7 +177,7 @@ async function main(): Promise<void> {
       for (let i = 0; i < iterations; i++) for (const c of i % 2 === 0 ? traced : [...traced].reverse()) await measure(c, `bench-traced-${c.name}-${i}`, group);
     }
   });
-  report({ iterations, burstSize, bursts, pool, json, seq, burstMs, burstCpu, traces: breakdown ? traces : undefined });
+  report({ iterations, burstSize, bursts, pool, json, seq, burstMs, burstCpu, traces: breakdown ? traces : undefined, seccomp: measureSeccompCost() });
 }
 
 interface Results {
@@ -173,6 +190,7 @@ interface Results {
   burstMs: Map<string, number[]>;
   burstCpu: Map<string, number[]>;
   traces?: StartTraceRecord[];
+  seccomp: SeccompCost;
 }
 
 function report(r: Results): void {
@@ -199,6 +217,13 @@ function report(r: Results): void {
     tide_cpu_ms_per_start: mean(cpu('tide_warm')), tide_cold_cpu_ms_per_start: mean(cpu('tide_cold')),
     runc_cpu_ms_per_start: mean(cpu('runc')),
     tide_burst_cpu_ms_per_start: mean(r.burstCpu.get('tide_warm')!), runc_burst_cpu_ms_per_start: mean(r.burstCpu.get('runc')!),
+    seccomp: WORK.seccompProfile ?? 'RuntimeDefault', runc_seccomp: process.argv.includes('--runc-seccomp') ? 'RuntimeDefault' : 'none',
+    ...(r.seq.has('tide_warm_unconfined') ? {
+      tide_cold_unconfined_p50_ms: p50(ms('tide_cold_unconfined')), tide_warm_unconfined_p50_ms: p50(ms('tide_warm_unconfined')),
+      cold_unconfined_over_runc_p50: ratioP50(ms('tide_cold_unconfined'), ms('runc')),
+      warm_unconfined_over_runc_start_only_p50: ratioP50(ms('tide_warm_unconfined'), ms('runc_start_only')),
+    } : {}),
+    seccomp_install_us: r.seccomp.installUs, seccomp_compile_ms: r.seccomp.compileMs,
     ...(steps ? { breakdown_ms: steps } : {}),
   };
   console.log(r.json ? JSON.stringify(result) : result);

@@ -80,7 +80,9 @@ describe('autoscaling a spike', { timeout: 900_000 }, () => {
     const figures = { ...m, scale_in_after_drop_s: firstScaleIn ? (firstScaleIn.atMs - dropAt) / 1000 : null, replicas_at_drop: atDrop };
     console.log(`autoscale spike: ${JSON.stringify(figures)}`);
 
-    assert.equal(m.failed_requests, 0, `failed requests: ${m.errors.join('; ')}`);
+    assert.equal(m.failed_requests, 0, `failed requests: ${m.errors.join('; ')}; sent at ${m.failed_sent_at_s.join(', ')} s ` +
+      `(step at ${PHASES[0].seconds} s, drop at ${PHASES[0].seconds + PHASES[1].seconds} s); the balancer said:\n` +
+      cluster.logLines(/spike: /).filter((line) => !/back-off/.test(line)).slice(-40).join('\n'));
     assert.ok(m.first_ready_s !== null, 'a replica added after the step got ready');
     assert.ok(atDrop > FLOOR, `scaled out (to ${atDrop}) for the spike`);
     assert.ok(firstScaleIn, 'scaled in after the drop');

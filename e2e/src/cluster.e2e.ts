@@ -85,19 +85,23 @@ describe('a local Tide cluster', { timeout: 600_000 }, () => {
   });
 
   it('restarts a failing replica with a growing backoff', async () => {
-    const applied = await cluster.apply(service('crash', 1, 'echo crashing; exit 1'));
-    assert.equal(applied.code, 0, applied.stderr);
-    const [r] = await waitFor('three restarts', async () => {
-      const list = await cluster.replicas('crash');
-      return (list[0]?.status?.restartCount ?? 0) >= 3 ? list : undefined;
-    }, 120_000, 100);
-    assert.equal(r.status?.lastExit?.code, 1);
-    // Backoff 1 s, 2 s, 4 s, as the agent decided each restart (its timers are unit-tested on a manual clock).
-    const delays = cluster.logLines(new RegExp(`/${r.metadata.name}: container exited .*; back-off [\\d.]+ s before restart [123]$`))
-      .map((line) => Number(/back-off ([\d.]+) s/.exec(line)![1]));
-    assert.deepEqual(delays, [1, 2, 4], 'the backoff grows');
-    await cluster.tsctl(['delete', 'service', 'crash']);
-    await cluster.tsctl(['delete', 'service', 'oom']);
+    try {
+      const applied = await cluster.apply(service('crash', 1, 'echo crashing; exit 1'));
+      assert.equal(applied.code, 0, applied.stderr);
+      const [r] = await waitFor('three restarts', async () => {
+        const list = await cluster.replicas('crash');
+        return (list[0]?.status?.restartCount ?? 0) >= 3 ? list : undefined;
+      }, 120_000, 100);
+      assert.equal(r.status?.lastExit?.code, 1);
+      // Backoff 1 s, 2 s, 4 s, as the agent decided each restart (its timers are unit-tested on a manual clock).
+      const delays = cluster.logLines(new RegExp(`/${r.metadata.name}: container exited .*; back-off [\\d.]+ s before restart [123]$`))
+        .map((line) => Number(/back-off ([\d.]+) s/.exec(line)![1]));
+      assert.deepEqual(delays, [1, 2, 4], `the backoff grows; the agent said:\n${cluster.logLines(new RegExp(`/${r.metadata.name}: `)).join('\n')}`);
+    } finally {
+      // The later tests count every replica on the nodes: none of these may outlive this test.
+      await cluster.tsctl(['delete', 'service', 'crash']);
+      await cluster.tsctl(['delete', 'service', 'oom']);
+    }
   });
 
   it('scales 3 → 5 → 1 and converges', async () => {

@@ -1,10 +1,14 @@
 /**
  * Issue 3 acceptance, isolation: `user` and `readOnlyRootFilesystem` from a manifest to the running
  * process, Docker's capabilities, and a fork bomb held by its pids limit while the node stays healthy.
+ * Issue 14's: the default seccomp filter, Unconfined and host networking for admins only, and no
+ * path for an unprivileged host user to a layer or a container's files.
  */
 import { after, before, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { TestCluster, running, waitFor } from './harness';
 
 function service(name: string, script: string, extra = ''): string {
@@ -18,6 +22,15 @@ spec:
   terminationGracePeriodSeconds: 0
   resources: { limits: { cpu: 200m, memory: 64Mi } }
 ${extra}`;
+}
+
+/** Directories named one of `names` under `root`, down to `depth` levels (not inside what they hold). */
+function findDirs(root: string, names: string[], depth: number): string[] {
+  if (depth === 0) return [];
+  return fs.readdirSync(root, { withFileTypes: true }).filter((e) => e.isDirectory()).flatMap((e) => {
+    const full = path.join(root, e.name);
+    return names.includes(e.name) ? [full] : findDirs(full, names, depth - 1);
+  });
 }
 
 /** The pids controller's directory of a replica's container (id `<namespace>.<replica>`). */
@@ -58,6 +71,44 @@ describe('isolation through the API', { timeout: 300_000 }, () => {
     assert.match(log, /^CapBnd:\s+00000000a80425fb$/m);
     assert.match(log, /^NoNewPrivs:\s+1$/m);
     assert.match(log, /^root-read-only$/m);
+  });
+
+  it('runs the default seccomp filter (unshare -U refused with EPERM); Unconfined is for admins only', async () => {
+    const script = 'grep Seccomp: /proc/self/status; unshare -U true || echo unshare-refused; echo END; sleep 3600';
+    const applied = await cluster.apply(service('filtered', script));
+    assert.equal(applied.code, 0, applied.stderr);
+    const log = await logOf('filtered', /END/);
+    assert.match(log, /^Seccomp:\s+2$/m);
+    assert.match(log, /Operation not permitted/);
+    assert.match(log, /^unshare-refused$/m);
+    // An edit token may not lift the filter, nor take the host's network: 403 naming each field.
+    const edit = await cluster.token('edit');
+    const unconfined = service('unfiltered', script, '  securityContext: { seccompProfile: { type: Unconfined } }\n');
+    const refused = await cluster.tsctl(['--token', edit, 'apply', '-f', '-'], { input: unconfined });
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, /spec\.securityContext\.seccompProfile\.type: Unconfined: needs the admin role/);
+    const hostNet = await cluster.tsctl(['--token', edit, 'apply', '-f', '-'], { input: service('hostnet', 'sleep 3600', '  network: host\n') });
+    assert.equal(hostNet.code, 1);
+    assert.match(hostNet.stderr, /spec\.network: host: needs the admin role/);
+    assert.deepEqual((await cluster.services()).map((s) => s.metadata.name).filter((n) => n === 'unfiltered' || n === 'hostnet'), []);
+    // The admin may: no filter then.
+    const admitted = await cluster.apply(unconfined);
+    assert.equal(admitted.code, 0, admitted.stderr);
+    assert.match(await logOf('unfiltered', /END/), /^Seccomp:\s+0$/m);
+    await cluster.tsctl(['delete', 'service', 'filtered']);
+    await cluster.tsctl(['delete', 'service', 'unfiltered']);
+  });
+
+  it('leaves no path an unprivileged host user can follow to a layer or a container\'s files', async () => {
+    // As a state dir under /var/lib would be: only Tide's own modes stand in the way.
+    fs.chmodSync(cluster.stateDir, 0o755);
+    const targets = findDirs(cluster.stateDir, ['layers', 'containers'], 4);
+    assert.ok(targets.some((d) => d.endsWith('/layers')) && targets.some((d) => d.endsWith('/containers')), targets.join(', '));
+    for (const dir of targets) {
+      const run = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', '--', '/bin/sh', '-c', 'ls "$0"', dir], { encoding: 'utf8' });
+      assert.notEqual(run.status, 0, `nobody listed ${dir}: ${run.stdout}`);
+      assert.match(run.stderr, /Permission denied/, dir);
+    }
   });
 
   it('refuses a malformed user at apply time, naming the field', async () => {

@@ -153,6 +153,7 @@ describe('a secure API', { timeout: 240_000 }, () => {
     assert.ok(lines.some((l) => l.resource === 'replicas/exec' && l.result === 'forbidden'));
     assert.ok(lines.some((l) => l.resource === 'services/scale' && l.result === 'forbidden'));
     assert.ok(lines.some((l) => l.user === 'system:tide-control-plane' && l.resource === 'tokens' && l.verb === 'create'), 'tsctl up made the admin token as the control plane');
-    assert.ok(lines.every((l) => !Number.isNaN(Date.parse(l.time)) && /^(token:[0-9a-f]{12}|system:tide-control-plane|anonymous)$/.test(l.user)));
+    assert.ok(lines.some((l) => /^join:[0-9a-f]{12}$/.test(l.user) && l.resource === 'certificatesigningrequests' && l.result === 'succeeded'), 'the nodes joined with a join token');
+    assert.ok(lines.every((l) => !Number.isNaN(Date.parse(l.time)) && /^(token:[0-9a-f]{12}|join:[0-9a-f]{12}|system:tide-control-plane|anonymous)$/.test(l.user)));
   });
 });

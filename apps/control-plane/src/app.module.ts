@@ -4,6 +4,7 @@ import type { NextFunction, Request, Response } from 'express';
 import { ApiController } from './api/api.controller';
 import { CLUSTER, ClusterContext } from './api/cluster.context';
 import { HealthController } from './api/health.controller';
+import { JoinController } from './api/join.controller';
 import { EventsController } from './api/events.controller';
 import { ImagesController } from './api/images.controller';
 import { NodesController } from './api/nodes.controller';
@@ -16,6 +17,7 @@ import { AuthGuard } from './auth/auth.guard';
 export const API_CONTROLLERS = [
   ApiController, NodesController, ImagesController, HealthController, EventsController, MonitoringController, RolloutController, TokensController,
   WhoAmIController,
+  JoinController,
 ];
 
 @Module({})

@@ -1,7 +1,9 @@
 /** Command-line flags of the control plane (docs/REFERENCE.md). */
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { DEFAULT_POD_CIDR } from '@tide/api';
+import { DEFAULT_POD_CIDR, DEFAULT_SERVICE_CIDR, cidrsOverlap, parseCidr } from '@tide/api';
+import { parseTtl } from '@tide/auth';
+import { parseServiceCidr } from '@tide/control';
 import { parseClusterCidr } from './network/pod-cidr.allocator';
 
 export interface ControlPlaneConfig {
@@ -23,6 +25,10 @@ export interface ControlPlaneConfig {
   nodeLeaseSeconds: number;
   /** The container network; each node gets a /24 of it. */
   podCidr: string;
+  /** Lifetime of the node certificates it signs (agents renew at two thirds of it); default a year. */
+  nodeCertificateValidityMs?: number;
+  /** The service range: each Service gets a virtual IP of it. */
+  serviceCidr: string;
   /** Trough consolidation (on by default) and how long a node must stay worth emptying first. */
   consolidation: { enabled: boolean; delaySeconds: number };
 }
@@ -46,7 +52,8 @@ export function parseFlags(argv: string[]): ControlPlaneConfig {
     values.set(name, value);
   }
   const known = ['listen', 'grpc-listen', 'etcd', 'etcd-port', 'state-dir', 'pki-dir', 'audit-log', 'id', 'node-grace-seconds', 'node-lease-seconds', 'pod-cidr',
-    'consolidation', 'consolidation-delay-seconds', 'etcd-ca-file', 'etcd-cert-file', 'etcd-key-file', 'metrics-insecure-listen'];
+    'service-cidr', 'consolidation', 'consolidation-delay-seconds', 'node-certificate-validity', 'etcd-ca-file', 'etcd-cert-file', 'etcd-key-file',
+    'metrics-insecure-listen'];
   for (const name of values.keys()) if (!known.includes(name)) throw new ConfigError(`unknown flag --${name} (known: ${known.map((k) => `--${k}`).join(' ')})`);
   const number = (name: string, fallback: number) => {
     const value = Number(values.get(name) ?? fallback);
@@ -70,6 +77,8 @@ export function parseFlags(argv: string[]): ControlPlaneConfig {
     nodeGraceSeconds: number('node-grace-seconds', 30),
     nodeLeaseSeconds: number('node-lease-seconds', 6),
     podCidr: podCidr(values.get('pod-cidr') ?? DEFAULT_POD_CIDR),
+    ...(values.has('node-certificate-validity') ? { nodeCertificateValidityMs: validity(values.get('node-certificate-validity')!) } : {}),
+    serviceCidr: serviceCidr(values.get('service-cidr') ?? DEFAULT_SERVICE_CIDR, values.get('pod-cidr') ?? DEFAULT_POD_CIDR),
     consolidation: { enabled: onOff(values.get('consolidation') ?? 'on', '--consolidation'), delaySeconds: number('consolidation-delay-seconds', 30) },
   };
 }
@@ -79,10 +88,29 @@ function onOff(value: string, flag: string): boolean {
   throw new ConfigError(`${flag}: expected on or off, got "${value}"`);
 }
 
+function validity(value: string): number {
+  const parsed = parseTtl(value, '--node-certificate-validity');
+  if (!parsed.ok) throw new ConfigError(parsed.reason);
+  return parsed.value;
+}
+
 function podCidr(value: string): string {
   try {
     return parseClusterCidr(value);
   } catch (error) {
     throw new ConfigError(`--pod-cidr: ${(error as Error).message}`);
   }
+}
+
+function serviceCidr(value: string, podCidrText: string): string {
+  let range: string;
+  try {
+    range = parseServiceCidr(value);
+  } catch (error) {
+    throw new ConfigError(`--service-cidr: ${(error as Error).message}`);
+  }
+  if (cidrsOverlap(parseCidr(range), parseCidr(podCidrText))) {
+    throw new ConfigError(`--service-cidr: ${range} overlaps the container network ${podCidrText} (--pod-cidr): give them separate ranges`);
+  }
+  return range;
 }

@@ -5,9 +5,12 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Logger } from '@nestjs/common';
-import { ClusterPki, controlPlaneServerNames, ensureClusterPki, ensureEtcdPki, type EtcdPkiLayout } from '@tide/pki';
 import {
-  ClusterCache, Etcd3, EtcdClientFiles, EtcdSupervisor, LeaderElection, NodeLeases, ObjectStore, PodCidrClaims, createEtcdClient, etcdClientCredentials,
+  ClusterPki, controlPlaneServerNames, ensureClusterPki, ensureEtcdPki, readCertificateFile, readKeyFile, type EtcdPkiLayout,
+} from '@tide/pki';
+import {
+  ClusterCache, Etcd3, EtcdClientFiles, EtcdSupervisor, LeaderElection, NodeCertificates, NodeLeases, ObjectStore, PodCidrClaims, ServiceIpClaims,
+  TokenStore, createEtcdClient, etcdClientCredentials,
 } from '@tide/store';
 import { AgentGrpcServer } from './agent-service/agent.grpc';
 import { ApiServer, startApiServer } from './api/api.server';
@@ -21,12 +24,14 @@ import { LeaderRunner } from './controllers/leader.runner';
 import { NodeLifecycleController } from './controllers/node-lifecycle.controller';
 import { SchedulerLoop } from './controllers/scheduler.loop';
 import { ServiceController } from './controllers/service.controller';
+import { ServiceIpController } from './controllers/service-ip.controller';
 import { ControlPlaneMetrics } from './metrics';
 import { AutoscalerMetrics } from './monitoring/autoscaler.metrics';
 import { registerServiceReplicaGauges, watchSchedulingLatency } from './monitoring/cluster.metrics';
 import { instrumentStore } from './monitoring/store.instrumentation';
 import { InsecureMetricsListener, listenInsecureMetrics } from './monitoring/metrics.insecure';
 import { PodCidrAllocator } from './network/pod-cidr.allocator';
+import { NodeEnrollment } from './node-identity/node.enrollment';
 import { UsageCache } from './usage/usage.cache';
 
 export class ControlPlane {
@@ -65,8 +70,10 @@ export class ControlPlane {
     const drains = new DrainController(store, events, cache);
     const consolidation = new ConsolidationController(store, events, this.config.consolidation, cache);
     const autoscaler = new AutoscalerController(store, events, usage, new AutoscalerMetrics(metrics), cache);
+    const serviceIps = new ServiceIpController(this.config.serviceCidr, store, cache, new ServiceIpClaims(this.client), events);
     const runner = new LeaderRunner([
       { name: 'services', periodMs: 1000, run: () => services.sync() },
+      { name: 'service-ips', periodMs: 1000, run: () => serviceIps.sync() },
       { name: 'scheduler', periodMs: 500, run: () => scheduler.cycle() },
       { name: 'nodes', periodMs: 1000, run: () => nodes.sync() },
       { name: 'drain', periodMs: 1000, run: () => drains.sync() },
@@ -76,25 +83,33 @@ export class ControlPlane {
       { name: 'autoscaler', periodMs: 1000, run: () => autoscaler.sync(), kicked: false },
     ]);
     this.runner = runner;
-    cache.onChange((change) => change.kind !== 'Allocation' && runner.kick());
+    // Certificate serials (joins, renewals) concern the agents' endpoint only, not the loops.
+    cache.onChange((change) => change.kind !== 'Allocation' && change.kind !== 'NodeCertificates' && runner.kick());
     this.stopLatencyMetric = watchSchedulingLatency(metrics, cache, () => this.election?.isLeader ?? false);
     const podCidrs = new PodCidrAllocator(this.config.podCidr, new PodCidrClaims(this.client));
     this.endpoints = new EndpointsPublisher(cache);
     await this.endpoints.start();
-    this.grpc = new AgentGrpcServer({
-      store, cache, leases: this.leases, events, podCidrs, endpoints: this.endpoints, usage,
-      heartbeatIntervalMs: Math.max(500, (this.config.nodeLeaseSeconds * 1000) / 3),
+    let ca = pki.ca;
+    const enrollment = new NodeEnrollment({
+      ca: () => ca, records: new NodeCertificates(this.client), tokens: new TokenStore(this.client),
+      serials: (node) => cache.nodeCertificateSerials(node), validityMs: this.config.nodeCertificateValidityMs, grpcListen: this.config.grpcListen,
     });
-    await this.grpc.listen(this.config.grpcListen);
+    this.grpc = new AgentGrpcServer({
+      store, cache, leases: this.leases, events, podCidrs, endpoints: this.endpoints, usage, enrollment,
+      heartbeatIntervalMs: Math.max(500, (this.config.nodeLeaseSeconds * 1000) / 3), serviceCidr: this.config.serviceCidr,
+    });
+    await this.grpc.listen(this.config.grpcListen, {
+      ca: pki.ca.certificatePem, certificate: await readCertificateFile(pki.layout.serverCertificate), key: (await readKeyFile(pki.layout.serverKey)).toPem(),
+    });
     this.election = new LeaderElection(this.client, this.config.id, {
-      onElected: () => { this.logger.log(`${this.config.id} is the leader`); metrics.leader.set(1); runner.start(); },
+      onElected: () => { this.logger.log(`${this.config.id} is the leader`); metrics.leader.set(1); serviceIps.forget(); runner.start(); },
       onLost: () => { this.logger.warn(`${this.config.id} lost leadership`); metrics.leader.set(0); runner.stop(); },
     });
     this.election.start();
     this.api = await startApiServer({
-      cluster: { store, cache, metrics, usage, isLeader: () => this.election?.isLeader ?? false, kick: () => runner.kick() },
+      cluster: { store, cache, metrics, usage, enrollment, isLeader: () => this.election?.isLeader ?? false, kick: () => runner.kick() },
       etcd: this.client, pki: pki.layout, auditLog: this.config.auditLog, listen: this.config.listen,
-      renewPki: async () => void await this.ensurePki(),
+      renewPki: async () => void (ca = (await this.ensurePki()).ca),
       log: (line) => this.logger.log(line), warn: (line) => this.logger.warn(line), logger: ['error', 'warn', 'log'],
     });
     if (this.config.metricsInsecureListen) {

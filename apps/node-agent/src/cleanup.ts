@@ -5,6 +5,7 @@ import { LinuxRuntime } from '@tide/runtime';
 import { ConfigError, DEFAULT_IMAGE_DIR, parseFlagValues } from './config/agent.config';
 import { tearDownAgentNetwork } from './network/agent.network';
 import { gracePeriodFromLabels } from './reconcile/container-spec.builder';
+import { tearDownServiceIps } from './service-ip/service-ip.rules';
 
 /** `tsctl down` waits for this: a replica's grace period is honoured up to this many seconds. */
 const MAX_CLEANUP_GRACE_SECONDS = 10;
@@ -30,6 +31,8 @@ export async function runCleanup(argv: string[], log: (line: string) => void): P
   // Restart counts of containers that no longer exist would only mislead a later agent.
   fs.rmSync(path.join(stateDir, 'replicas.json'), { force: true });
   log(`removed ${containers.length - failures.length} container(s) of ${stateDir}`);
+  await tearDownServiceIps(stateDir).then(() => log('removed the service IP rules and route'),
+    (error: Error) => failures.push(`service IPs: ${error.message}`));
   // After the containers: their veths are on the bridge.
   await tearDownAgentNetwork(stateDir).then((bridge) => log(`removed bridge ${bridge} and its rules`),
     (error: Error) => failures.push(`network: ${error.message}`));

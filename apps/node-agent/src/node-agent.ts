@@ -1,13 +1,14 @@
 /** Wires one node agent: runtime, reconciler, control-plane client, HTTP endpoint and metrics. */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { ServiceEndpoints } from '@tide/api';
+import { ServiceAddress, ServiceEndpoints } from '@tide/api';
 import {
   ContainerRuntime, ImageService, LinuxRuntime, RuntimeError, createImageService, ensureBusyboxImage, ensureNodeImage,
 } from '@tide/runtime';
 import { AgentConfig, allocatableOf } from './config/agent.config';
 import { createAgentMetrics } from './agent.metrics';
 import { ControlPlaneClient } from './control-plane/control-plane.client';
+import { NodeCredentials, NodeIdentityOptions, ensureNodeIdentity, rotateNodeCertificate } from './identity/node.identity';
 import { statusReport } from './control-plane/status.report';
 import { AgentHttpServer, startAgentHttp } from './http/agent.http';
 import { AgentAuth } from './http/agent.auth';
@@ -26,6 +27,7 @@ import { planPublishedPorts } from './proxy/publish.plan';
 import { containerId, replicaKey } from './reconcile/container-spec.builder';
 import { Reconciler } from './reconcile/reconciler';
 import { ReplicaStateFile } from './reconcile/replica.state-file';
+import { ServiceNetwork } from './service-ip/service.network';
 
 /** Status changes come in bursts (a batch of starts): at most one report per this many ms. */
 const REPORT_COALESCE_MS = 50;
@@ -42,6 +44,7 @@ export class NodeAgent {
   private prober?: Prober;
   /** The last endpoints the control plane pushed (kept through its outages). */
   private endpoints: ServiceEndpoints[] = [];
+  private serviceAddresses: ServiceAddress[] = [];
   private publishing: Promise<void> = Promise.resolve();
   private conflicts = '';
   private baseImages: Promise<void> = Promise.resolve();
@@ -49,6 +52,8 @@ export class NodeAgent {
   private usageReporter?: UsageReporter;
   private insecureMetrics?: InsecureMetricsServer;
   private stopTlsReload?: () => void;
+  private stopRotation?: () => void;
+  private services?: ServiceNetwork;
 
   constructor(
     private readonly config: AgentConfig,
@@ -57,8 +62,15 @@ export class NodeAgent {
 
   async start(): Promise<void> {
     const { config } = this;
+    // First: a wrong --ca-hash or an expired join token fails before anything else is touched.
+    const identity: NodeIdentityOptions = { nodeName: config.name, stateDir: config.stateDir, ...(config.join ? { join: config.join } : {}), log: this.log };
+    const credentials = await ensureNodeIdentity(identity);
     const logDir = path.join(config.stateDir, 'logs');
-    fs.mkdirSync(logDir, { recursive: true });
+    // 0700 from the top: the state dir leads to every container's upperdir (CVE-2021-41091 class).
+    for (const dir of [config.stateDir, logDir]) {
+      fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+      fs.chmodSync(dir, 0o700);
+    }
     await this.prepareImages();
     // Created before registering (containers are adopted first): bridge settings come with the pod CIDR.
     const network = new AgentNetwork(config.stateDir, this.log);
@@ -71,12 +83,14 @@ export class NodeAgent {
     const traffic = new BalancerMetrics();
     traffic.register(metrics.registry);
     this.balancer = new LoadBalancer(config.address, traffic, this.log);
+    const services = new ServiceNetwork({ stateDir: config.stateDir, upstreams: config.dnsUpstreams, metrics: traffic, log: this.log });
+    this.services = services;
     const prober = new Prober({ check: probeCheck(runtime), onChange: (key) => this.reconciler?.probesChanged(key) });
     this.prober = prober;
     const reconciler = new Reconciler({
       runtime, logDir, state: new ReplicaStateFile(path.join(config.stateDir, 'replicas.json')),
       onChange: () => this.changed(), onRestart: (record) => metrics.recordRestart(record), log: this.log,
-      probes: (record) => verdictFor(prober, record),
+      probes: (record) => verdictFor(prober, record), dns: (namespace) => services.containerDns(namespace),
     });
     this.reconciler = reconciler;
     await reconciler.adopt();
@@ -87,7 +101,7 @@ export class NodeAgent {
     const images = createImageService({ imageDir: config.imageDir, runtime });
     fs.rmSync(scratchDir, { recursive: true, force: true }); // uploads of requests cut short by a crash
     let tls: AgentTls = await loadAgentTls(config.tls);
-    const auth = new AgentAuth(config.apiServer ? controlPlaneTokenReview({ apiServer: config.apiServer, caPem: () => tls.caPem }) : undefined);
+    const auth = new AgentAuth(controlPlaneTokenReview({ apiServer: `https://${config.apiServer}`, caPem: () => tls.caPem }));
     this.server = await startAgentHttp({
       tls, auth,
       address: config.address, port: config.port, registry: metrics.registry, scratchDir, expireSamples: resources.expire,
@@ -109,11 +123,13 @@ export class NodeAgent {
       this.insecureMetrics = await startInsecureMetrics(config.metricsInsecureListen, { registry: metrics.registry, expireSamples: resources.expire });
       this.log(`warning: /metrics also over plain HTTP without credentials on ${config.metricsInsecureListen.host}:${this.insecureMetrics.port} (--metrics-insecure-listen)`);
     }
-    this.client = this.connect(reconciler, images);
-    this.client.start();
+    const client = this.connect(reconciler, images, credentials);
+    this.client = client;
+    client.start();
+    this.stopRotation = rotateNodeCertificate(identity, credentials, (csr) => client.renewCertificate(csr), (next) => client.useCredentials(next));
     this.usageReporter = new UsageReporter(config.name, resources.sampler, () => this.client, USAGE_REPORT_INTERVAL_MS, traffic);
     this.usageReporter.start();
-    this.log(`serving on https://${config.address}:${config.port}, control plane ${config.controlPlane}${config.apiServer ? `, tokens checked by ${config.apiServer}` : ''}`);
+    this.log(`serving on https://${config.address}:${config.port}, control plane ${config.controlPlane}`);
   }
 
   /**
@@ -144,23 +160,28 @@ export class NodeAgent {
     } };
   }
 
-  private connect(reconciler: Reconciler, images: ImageService): ControlPlaneClient {
+  private connect(reconciler: Reconciler, images: ImageService, credentials: NodeCredentials): ControlPlaneClient {
     const { config } = this;
     const allocatable = allocatableOf(config.capacity);
     return new ControlPlaneClient({
-      address: config.controlPlane,
+      address: config.controlPlane, credentials,
       registration: {
         nodeName: config.name, address: config.address, agentPort: config.port, labels: config.labels,
         capacity: config.capacity, allocatable,
       },
-      onRegistered: (answer) => this.network!.configure(answer.podCIDR, answer.clusterCIDR),
+      onRegistered: async (answer) => {
+        await this.network!.configure(answer.podCIDR, answer.clusterCIDR);
+        this.services?.configure(this.network!.settingsIfReady(), answer.serviceCIDR);
+        this.publishSoon(true);
+      },
       onAssignments: (assignments) => {
         void this.network!.routeTo(assignments.nodes);
         reconciler.setDesired(assignments.replicas);
       },
       onEndpoints: (endpoints) => {
         this.endpoints = endpoints.ports;
-        this.publishSoon();
+        this.serviceAddresses = endpoints.services;
+        this.publishSoon(true);
       },
       report: () => statusReport(config.name, reconciler.views(), reconciler.goneKeys()),
       onReportAcknowledged: (report) => reconciler.acknowledgeGone(report.gone ?? []),
@@ -179,13 +200,15 @@ export class NodeAgent {
    * The balancer follows the endpoints the control plane pushes, minus local replicas this agent
    * already knows are not ready; plans are applied one after the other.
    */
-  private publishSoon(): void {
+  private publishSoon(servicesChanged = false): void {
     const reconciler = this.reconciler;
     const balancer = this.balancer;
     if (!reconciler || !balancer) return;
     this.publishing = this.publishing.then(async () => {
       const ready = new Set(reconciler.views().filter((v) => v.ready).map((v) => v.record.key));
-      const plan = planPublishedPorts(this.endpoints, { node: this.config.name, isReady: (key) => ready.has(key) });
+      const local = { node: this.config.name, isReady: (key: string) => ready.has(key) };
+      void this.services?.sync(servicesChanged ? this.serviceAddresses : undefined, local);
+      const plan = planPublishedPorts(this.endpoints, local);
       const conflicts = plan.conflicts.join('; ');
       if (conflicts && conflicts !== this.conflicts) this.log(`warning: ${conflicts}`);
       this.conflicts = conflicts;
@@ -206,10 +229,12 @@ export class NodeAgent {
   async stop(): Promise<void> {
     clearTimeout(this.reportTimer);
     this.usageReporter?.stop();
+    this.stopRotation?.();
     this.reconciler?.stop();
     this.prober?.stop();
     this.client?.close();
     await this.balancer?.close();
+    await this.services?.close();
     // Bounded: the process exits right after, and its waiting inits die with it anyway (PDEATHSIG).
     await Promise.race([this.runtime?.close(), new Promise((resolve) => setTimeout(resolve, POOL_CLOSE_MS).unref())]);
     this.stopTlsReload?.();

@@ -13,7 +13,7 @@ import { execCommand } from './commands/exec.command';
 import { getCommand } from './commands/get.command';
 import { imageCommand } from './commands/image.command';
 import { logsCommand } from './commands/logs.command';
-import { cordonCommand, drainCommand, uncordonCommand } from './commands/node.commands';
+import { cordonCommand, drainCommand, nodeCommand, uncordonCommand } from './commands/node.commands';
 import { rolloutCommand } from './commands/rollout.command';
 import { tokenCommand } from './commands/token.command';
 import { topCommand } from './commands/top.command';
@@ -22,7 +22,7 @@ import { OutputFormatError } from './output/table';
 
 const COMMANDS: Command[] = [
   upCommand, downCommand, applyCommand, convertCommand, getCommand, describeCommand, scaleCommand, logsCommand, execCommand, deleteCommand, imageCommand,
-  cordonCommand, uncordonCommand, drainCommand, topCommand, rolloutCommand, tokenCommand,
+  cordonCommand, uncordonCommand, drainCommand, nodeCommand, topCommand, rolloutCommand, tokenCommand,
 ];
 
 export function usage(): string {

@@ -17,6 +17,8 @@ export interface Contestant {
 export interface Workload {
   argv: string[];
   limits: ContainerLimits;
+  /** Tide only (the runc reference runs without a filter): --unconfined measures a start without one. */
+  seccompProfile?: 'RuntimeDefault' | 'Unconfined';
 }
 
 /** Tide's start(): cold when the runtime has no pool; warm when it has one, refilled after each start. */
@@ -26,7 +28,10 @@ export function tideContestant(name: string, runtime: LinuxRuntime, work: Worklo
     // Untimed: a no-op without a pool; with one, waits until it is full.
     prepare: () => runtime.warmUp(),
     async start(id) {
-      await runtime.start({ id, hostname: 'bench', image: 'busybox', argv: work.argv, env: {}, limits: work.limits, labels: {} });
+      await runtime.start({
+        id, hostname: 'bench', image: 'busybox', argv: work.argv, env: {}, limits: work.limits, labels: {},
+        ...(work.seccompProfile ? { seccompProfile: work.seccompProfile } : {}),
+      });
     },
     // The refill of what the start took: its CPU belongs to the start, and it must not run under
     // the next measurement (of any contestant).

@@ -38,6 +38,8 @@ export interface RuncOptions {
   cgroupParent: string;
   argv: string[];
   limits: ContainerLimits;
+  /** The OCI form of Tide's default seccomp profile (`--runc-seccomp`); none by default, as `runc spec`. */
+  seccomp?: Record<string, unknown>;
 }
 
 export class RuncReference {
@@ -115,5 +117,6 @@ function specFor(options: RuncOptions): Record<string, any> {
     cpu: { shares: 102, quota: ((options.limits.cpuMillis ?? 1000) * 100_000) / 1000, period: 100_000 },
     pids: { limit: options.limits.pids },
   };
+  if (options.seccomp) spec.linux.seccomp = options.seccomp;
   return spec;
 }

@@ -132,6 +132,8 @@ export interface SpikeResult {
   p99_before_ms: number;
   p99_after_recovery_ms: number | null;
   errors: string[];
+  /** When the first 20 failed requests were sent, in seconds after the trace's start (which phase they hit). */
+  failed_sent_at_s: number[];
 }
 
 /** Measures one trace: `stepAtMs`/`dropAtMs` are ms after the trace's start. */
@@ -167,6 +169,7 @@ export function measure(results: RequestResult[], samples: Sample[], startMs: nu
     p99_before_ms: round(percentile(results.filter((r) => startMs + r.sentAtMs < stepAt && r.ok).map((r) => r.latencyMs), 99)),
     p99_after_recovery_ms: recovered === null ? null : round(percentile(high.filter((r) => secondOf(r) >= recovered!).map(latency), 99)),
     errors: [...new Set(failed.map((r) => r.error ?? 'failed'))].slice(0, 5),
+    failed_sent_at_s: failed.slice(0, 20).map((r) => round(r.sentAtMs / 1000)),
   };
 }
 

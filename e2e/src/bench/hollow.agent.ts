@@ -2,12 +2,14 @@
  * A hollow node agent: the real AgentService protocol (register, heartbeat at the interval the
  * control plane gives, the assignment stream, status reports coalesced 50 ms after a change and in
  * full every 10 s, as the real agent does) without containers: every assigned replica is reported
- * Running and ready at once. Many of them run in one process, each on its own gRPC connection.
+ * Running and ready at once. Many of them run in one process, each on its own gRPC connection with
+ * its own node certificate (mutual TLS, as a real agent after its join).
  */
 import * as path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { REPO } from '../harness';
+import { NodeCredentials } from '../node.credentials';
 
 interface Assignment { namespace: string; name: string }
 interface Assignments { replicas: Assignment[] }
@@ -39,6 +41,10 @@ function loadService(): AgentConstructor {
 export interface HollowNodeOptions {
   name: string;
   controlPlane: string;
+  /** The node's certificate and key (from a join) and the cluster CA. */
+  credentials: NodeCredentials;
+  /** Its own address: a node may not take another's. */
+  address: string;
   cpuMillis: number;
   memoryBytes: number;
   images: string[];
@@ -60,7 +66,9 @@ export class HollowNode {
   constructor(private readonly options: HollowNodeOptions) {
     const Service = loadService();
     // Its own connection, as a real agent on its own machine has.
-    this.client = new Service(options.controlPlane, grpc.credentials.createInsecure(), { 'grpc.use_local_subchannel_pool': 1 });
+    const { ca, key, certificate } = options.credentials;
+    const channel = grpc.credentials.createSsl(Buffer.from(ca), Buffer.from(key), Buffer.from(certificate));
+    this.client = new Service(options.controlPlane, channel, { 'grpc.use_local_subchannel_pool': 1 });
   }
 
   /** Replicas ever assigned to this node. */
@@ -72,7 +80,7 @@ export class HollowNode {
     const { name, cpuMillis, memoryBytes, images } = this.options;
     const resources = { cpuMillis, memoryBytes };
     const response = await this.call<{ heartbeatIntervalMs: number }>((done) => this.client.Register({
-      nodeName: name, address: '127.0.0.1', agentPort: 1, capacity: resources, allocatable: resources, labels: { hollow: 'true' }, images,
+      nodeName: name, address: this.options.address, agentPort: 1, capacity: resources, allocatable: resources, labels: { hollow: 'true' }, images,
     }, this.deadline(), done));
     this.timers.push(setInterval(() => this.heartbeat(), Math.max(200, Number(response.heartbeatIntervalMs))));
     this.timers.push(setInterval(() => this.report(), FULL_REPORT_MS));

@@ -18,9 +18,12 @@ import { Agent } from 'undici';
 import { Service } from '@tide/api';
 import { scheduleBatch } from '@tide/scheduler';
 import { REPO, systemDispatcher, waitFor } from '../harness';
+import { NodeCredentials, joinAs } from '../node.credentials';
 import { HollowNode } from './hollow.agent';
 
 const GiB = 2 ** 30;
+/** Hollow nodes joining in parallel (each runs openssl for its key and CSR, then one HTTPS call). */
+const JOINS_AT_ONCE = 8;
 const NODE_CPU = 16_000;
 const NODE_MEMORY = 64 * GiB;
 /** Requests of the services in turn: a web/cache/worker mix (millicores, MiB). */
@@ -152,10 +155,19 @@ async function run(options: Options, cp: ControlPlaneProcess, agents: HollowNode
   cp.start();
   await waitFor('the control plane', () => cp.api('/healthz').then(() => true), 30_000, 100);
   const assignedAt = new Map<string, number>();
+  // Every hollow node joins as a real agent does (a join token, a CSR each), before the clock starts.
+  const join = await cp.api<{ token: string }>('/api/v1/tokens', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ kind: 'join', uses: options.nodes }) });
+  const caPem = fs.readFileSync(path.join(cp.dir, 'pki', 'ca.crt'), 'utf8');
+  const names = Array.from({ length: options.nodes }, (_, i) => `hollow-${String(i).padStart(4, '0')}`);
+  const credentials: NodeCredentials[] = [];
+  for (let i = 0; i < names.length; i += JOINS_AT_ONCE) {
+    credentials.push(...await Promise.all(names.slice(i, i + JOINS_AT_ONCE).map((name) => joinAs(cp.server, caPem, join.token, name))));
+  }
   const registerStart = performance.now();
   for (let i = 0; i < options.nodes; i++) {
     agents.push(new HollowNode({
-      name: `hollow-${String(i).padStart(4, '0')}`, controlPlane: `127.0.0.1:${options.basePort + 1}`, cpuMillis: NODE_CPU, memoryBytes: NODE_MEMORY,
+      name: names[i], credentials: credentials[i], address: `198.18.${Math.floor(i / 250)}.${(i % 250) + 1}`,
+      controlPlane: `127.0.0.1:${options.basePort + 1}`, cpuMillis: NODE_CPU, memoryBytes: NODE_MEMORY,
       images: ['busybox:latest'], onAssigned: (key, at) => assignedAt.has(key) || assignedAt.set(key, at),
     }));
   }

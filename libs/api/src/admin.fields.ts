@@ -7,7 +7,7 @@ import type { ServiceSpec } from './types';
 /** One use of a guarded field: where it is in the object, and why it is guarded. */
 export interface GuardedField {
   path: string;
-  /** hostPath | hostNetwork | privileged (admin) or the feature that is not wired yet. */
+  /** hostPath | hostNetwork | privileged | seccompUnconfined (admin) or the feature that is not wired yet. */
   feature: string;
   message: string;
 }
@@ -32,6 +32,9 @@ export function adminOnlyFields(object: WithSpec): GuardedField[] {
   });
   if (spec.network === 'host') out.push({ path: 'spec.network', feature: 'hostNetwork', message: "host: the node's network namespace: admin only" });
   if (spec.privileged) out.push({ path: 'spec.privileged', feature: 'privileged', message: 'every capability and device of the node: admin only' });
+  if (spec.securityContext?.seccompProfile?.type === 'Unconfined') {
+    out.push({ path: 'spec.securityContext.seccompProfile.type', feature: 'seccompUnconfined', message: "Unconfined: the node's kernel without a seccomp filter: admin only" });
+  }
   return out;
 }
 

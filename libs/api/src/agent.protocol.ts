@@ -65,10 +65,31 @@ export interface ServiceEndpoints {
   endpoints: Endpoint[];
 }
 
+/** One port of a service's virtual IP and the ready replicas behind it. */
+export interface VirtualPort {
+  name?: string;
+  /** The port on the service's IP (ServicePort.port, default its containerPort). */
+  port: number;
+  protocol: PublishProtocol;
+  /** Ready replicas only, none while terminating; `port` of each is the replica's containerPort. */
+  endpoints: Endpoint[];
+}
+
+/** A service's virtual IP (each node's balancer and DNS serve it) and its ports. */
+export interface ServiceAddress {
+  namespace: string;
+  service: string;
+  /** status.clusterIP. */
+  ip: string;
+  ports: VirtualPort[];
+}
+
 /** Every published port of the cluster (the same for every node); every message is the complete set. */
 export interface PublishedEndpoints {
   ports: ServiceEndpoints[];
   revision: number;
+  /** Every service that has its virtual IP, sorted by namespace/name (DNS names and service IPs). */
+  services: ServiceAddress[];
 }
 
 /** A replica as its node's agent sees it. */
@@ -122,6 +143,8 @@ export interface RegistrationAnswer {
   podCIDR?: string;
   /** The whole container network. */
   clusterCIDR?: string;
+  /** The service range (virtual IPs); absent: a control plane older than service IPs. */
+  serviceCIDR?: string;
 }
 
 export interface NodeHeartbeat {

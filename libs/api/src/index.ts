@@ -4,6 +4,7 @@ export * from './quantity';
 export * from './validation';
 export * from './template';
 export * from './cidr';
+export * from './service.address';
 export * from './images';
 export * from './exec.protocol';
 export * from './usage';

@@ -36,6 +36,11 @@ describe('replicaTemplate', () => {
     assert.equal(secured.user, 'app:staff');
     assert.equal(secured.readOnlyRootFilesystem, true);
     assert.notEqual(templateHash(secured), templateHash(replicaTemplate(base)));
+    const runtimeDefault = replicaTemplate({ ...host, spec: { ...host.spec, securityContext: { seccompProfile: { type: 'RuntimeDefault' } } } });
+    assert.equal(templateHash(runtimeDefault), '3114f04473', 'RuntimeDefault is the default: same template');
+    const unconfined = replicaTemplate({ ...host, spec: { ...host.spec, securityContext: { seccompProfile: { type: 'Unconfined' } } } });
+    assert.equal(unconfined.seccompProfile, 'Unconfined');
+    assert.notEqual(templateHash(unconfined), '3114f04473');
   });
   it('carries placement.maxSkew only when set, so that existing hashes stay', () => {
     const host = { ...base, spec: { ...base.spec, network: 'host' as const } };

@@ -34,6 +34,11 @@ export interface ResourceRequirements {
 export interface ServicePort {
   name?: string;
   containerPort: number;
+  /**
+   * The port on the service's virtual IP (`status.clusterIP`), default `containerPort`: every node's
+   * balancer takes it there and sends it to a ready replica's `containerPort`.
+   */
+  port?: number;
   /** Port every node's load balancer listens on. */
   publish?: number;
   /**
@@ -114,6 +119,8 @@ export interface ServiceSpec {
   readOnlyRootFilesystem?: boolean;
   /** Every capability and device of the node (admin only: admin.fields.ts). */
   privileged?: boolean;
+  /** Kubernetes' names; only seccompProfile so far. */
+  securityContext?: SecurityContext;
   /** Volumes the container may mount (volume.types.ts), each named once. */
   volumes?: Volume[];
   volumeMounts?: VolumeMount[];
@@ -248,6 +255,11 @@ export interface ServiceStatus {
   /** Live replicas on older templates (still serving or waiting for their replacement). */
   oldReplicas?: number;
   conditions?: ServiceCondition[];
+  /**
+   * The service's virtual IP, from the cluster's service range: allocated once by the control plane
+   * after the service is created, kept for its lifetime, freed when it is deleted.
+   */
+  clusterIP?: string;
 }
 
 export type Service = TideObject<'Service', ServiceSpec, ServiceStatus>;
@@ -298,6 +310,8 @@ export interface ReplicaTemplate {
   nodeSelector?: Record<string, string>;
   user?: string;
   readOnlyRootFilesystem?: boolean;
+  /** Only when Unconfined: a template without it keeps its hash. */
+  seccompProfile?: 'Unconfined';
   /** Only the probes a Service declares, defaults filled in. */
   probes?: Probes<ResolvedProbe>;
   /** placement.maxSkew, only when the Service sets it (the scheduler's default applies otherwise). */
@@ -432,3 +446,11 @@ export interface DrainProgress {
 }
 
 export type AnyObject = Service | Replica | Node | TideEvent | ServiceRevision;
+
+/** RuntimeDefault (the default): Docker's default seccomp profile. Unconfined: no filter (admin only). */
+export type SeccompProfileType = 'RuntimeDefault' | 'Unconfined';
+export const SECCOMP_PROFILE_TYPES: readonly SeccompProfileType[] = ['RuntimeDefault', 'Unconfined'];
+
+export interface SecurityContext {
+  seccompProfile?: { type: SeccompProfileType };
+}

@@ -37,12 +37,20 @@ describe('validateDocument', () => {
     ['bad name', { apiVersion: 'tide/v1', kind: 'Service', metadata: { name: 'Web_1' }, spec: { replicas: 1, image: 'x' } }, 'metadata.name', /lower-case/],
     ['unknown network mode', service({ network: 'overlay' }), 'spec.network', /one of bridge, host/],
     ['port out of range', service({ ports: [{ containerPort: 70000 }] }), 'spec.ports[0].containerPort', /between 1 and 65535/],
+    ['service port out of range', service({ ports: [{ containerPort: 8080, port: 0 }] }), 'spec.ports[0].port', /between 1 and 65535/],
+    ['two ports on one service port', service({ ports: [{ containerPort: 8080, port: 80 }, { containerPort: 80 }] }), 'spec.ports[1].port', /duplicate service port 80/],
     ['user with spaces', service({ user: 'web server' }), 'spec.user', /"uid", "uid:gid", "name" or "name:group"/],
     ['user with two colons', service({ user: '1:2:3' }), 'spec.user', /"uid", "uid:gid"/],
     ['empty group', service({ user: 'app:' }), 'spec.user', /"name:group"/],
     ['uid out of range', service({ user: '4294967295' }), 'spec.user', /out of range/],
     ['numeric user', service({ user: 1000 }), 'spec.user', /must be a string, got number 1000/],
     ['read-only root as text', service({ readOnlyRootFilesystem: 'yes' }), 'spec.readOnlyRootFilesystem', /true or false/],
+    ['a Localhost seccomp profile', service({ securityContext: { seccompProfile: { type: 'Localhost' } } }), 'spec.securityContext.seccompProfile.type',
+      /Localhost profiles are not supported: use RuntimeDefault \(the default\) or Unconfined \(admin only\)/],
+    ['an unknown seccomp profile', service({ securityContext: { seccompProfile: { type: 'none' } } }), 'spec.securityContext.seccompProfile.type',
+      /one of RuntimeDefault, Unconfined/],
+    ['a seccomp profile without type', service({ securityContext: { seccompProfile: {} } }), 'spec.securityContext.seccompProfile.type', /required/],
+    ['a securityContext field Tide lacks', service({ securityContext: { runAsUser: 0 } }), 'spec.securityContext.runAsUser', /unknown/],
   ];
   for (const [title, doc, path, message] of bad) {
     it(`refuses ${title} at ${path}`, () => {
@@ -61,6 +69,14 @@ describe('validateDocument', () => {
       assert.ok(result.ok, `${user}: ${JSON.stringify(!result.ok && result.errors)}`);
       assert.equal(result.object.spec.user, user);
       assert.equal(result.object.spec.readOnlyRootFilesystem, true);
+    }
+  });
+
+  it('accepts both seccomp profiles and keeps them', () => {
+    for (const type of ['RuntimeDefault', 'Unconfined'] as const) {
+      const result = validateDocument(service({ securityContext: { seccompProfile: { type } } }), 0);
+      assert.ok(result.ok, `${type}: ${JSON.stringify(!result.ok && result.errors)}`);
+      assert.equal(result.object.spec.securityContext?.seccompProfile?.type, type);
     }
   });
 

@@ -14,7 +14,7 @@ import { SERVICE_NAME, checkMetadata } from './metadata.validation';
 import { checkProbes } from './probes';
 import { checkUpdate } from './rollout';
 import { parseCpu, parseMemory } from './quantity';
-import { API_VERSION, Service, ServiceSpec } from './types';
+import { API_VERSION, SECCOMP_PROFILE_TYPES, Service, ServiceSpec } from './types';
 import { checkVolumeMounts, checkVolumes } from './volume.validation';
 
 export type { FieldError };
@@ -33,7 +33,7 @@ export const DEFAULT_NAMESPACE = 'default';
 
 const SPEC_FIELDS = [
   'replicas', 'image', 'command', 'args', 'env', 'envFrom', 'workingDir', 'resources', 'ports', 'network',
-  'restartPolicy', 'terminationGracePeriodSeconds', 'placement', 'user', 'readOnlyRootFilesystem', 'privileged',
+  'restartPolicy', 'terminationGracePeriodSeconds', 'placement', 'user', 'readOnlyRootFilesystem', 'privileged', 'securityContext',
   'volumes', 'volumeMounts', 'probes', 'autoscale', 'update',
 ];
 
@@ -124,6 +124,7 @@ function checkServiceSpec(c: Checker, spec: Json): void {
   if (spec.user !== undefined) checkUser(c, spec.user);
   if (spec.readOnlyRootFilesystem !== undefined) c.boolean(spec.readOnlyRootFilesystem, 'spec.readOnlyRootFilesystem');
   if (spec.privileged !== undefined) c.boolean(spec.privileged, 'spec.privileged');
+  if (spec.securityContext !== undefined) checkSecurityContext(c, spec.securityContext);
   if (spec.volumes !== undefined) checkVolumes(c, spec.volumes);
   if (spec.volumeMounts !== undefined) checkVolumeMounts(c, spec.volumeMounts, spec.volumes);
   if (spec.resources !== undefined) checkResources(c, spec.resources);
@@ -135,6 +136,19 @@ function checkServiceSpec(c: Checker, spec: Json): void {
     if (spec.placement.nodeSelector !== undefined) c.stringMap(spec.placement.nodeSelector, 'spec.placement.nodeSelector');
     if (spec.placement.maxSkew !== undefined) c.integer(spec.placement.maxSkew, 'spec.placement.maxSkew', 1);
   }
+}
+
+function checkSecurityContext(c: Checker, context: unknown): void {
+  if (!c.isObject(context, 'spec.securityContext')) return;
+  c.onlyKnown(context, 'spec.securityContext', ['seccompProfile']);
+  const profile = context.seccompProfile;
+  if (profile === undefined || !c.isObject(profile, 'spec.securityContext.seccompProfile')) return;
+  c.onlyKnown(profile, 'spec.securityContext.seccompProfile', ['type']);
+  if (profile.type === 'Localhost') {
+    c.fail('spec.securityContext.seccompProfile.type', 'Localhost profiles are not supported: use RuntimeDefault (the default) or Unconfined (admin only)');
+  } else if (profile.type === undefined) {
+    c.fail('spec.securityContext.seccompProfile.type', `required: one of ${SECCOMP_PROFILE_TYPES.join(', ')}`);
+  } else c.oneOf(profile.type, 'spec.securityContext.seccompProfile.type', [...SECCOMP_PROFILE_TYPES]);
 }
 
 function checkUser(c: Checker, user: unknown): void {
@@ -187,9 +201,15 @@ function checkPorts(c: Checker, ports: unknown): void {
   ports.forEach((port, i) => {
     const path = `spec.ports[${i}]`;
     if (!c.isObject(port, path)) return;
-    c.onlyKnown(port, path, ['name', 'containerPort', 'publish', 'protocol']);
+    c.onlyKnown(port, path, ['name', 'containerPort', 'port', 'publish', 'protocol']);
     if (port.name !== undefined) c.string(port.name, `${path}.name`);
     c.integer(port.containerPort, `${path}.containerPort`, 1, 65535);
+    if (port.port !== undefined) c.integer(port.port, `${path}.port`, 1, 65535);
+    const servicePort = port.port ?? port.containerPort;
+    if (typeof servicePort === 'number' && seen.has(`service port:${servicePort}`)) {
+      c.fail(`${path}.port`, `duplicate service port ${servicePort} (a port's port defaults to its containerPort): give each port its own`);
+    }
+    seen.add(`service port:${servicePort}`);
     if (port.publish !== undefined) c.integer(port.publish, `${path}.publish`, 1, 65535);
     if (port.protocol !== undefined) c.oneOf(port.protocol, `${path}.protocol`, ['TCP', 'HTTP']);
     for (const key of [`port:${port.containerPort}`, port.name === undefined ? '' : `name:${port.name}`]) {

@@ -77,10 +77,13 @@ describe('Service volumes, mounts, env from ConfigMaps and Secrets', () => {
   }
 
   it('lists the admin-only fields a Service uses, with their paths', () => {
-    const result = validateObject(service({ network: 'host', privileged: true, volumes: VOLUMES }), 0);
+    const result = validateObject(service({
+      network: 'host', privileged: true, volumes: VOLUMES, securityContext: { seccompProfile: { type: 'Unconfined' } },
+    }), 0);
     assert.ok(result.ok);
     assert.deepEqual(adminOnlyFields(result.object).map((f) => [f.path, f.feature]), [
       ['spec.volumes[4].hostPath', 'hostPath'], ['spec.network', 'hostNetwork'], ['spec.privileged', 'privileged'],
+      ['spec.securityContext.seccompProfile.type', 'seccompUnconfined'],
     ]);
     const plain = validateObject(service({ volumes: VOLUMES.slice(0, 2) }), 0);
     assert.ok(plain.ok);

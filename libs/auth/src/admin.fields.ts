@@ -10,6 +10,7 @@ export function adminOnlyFields(document: unknown): string[] {
   const fields: string[] = [];
   if (spec.network === 'host') fields.push('spec.network: host');
   for (const key of ['hostPID', 'hostIPC'] as const) if (spec[key] === true) fields.push(`spec.${key}`);
+  if (spec.privileged === true) fields.push('spec.privileged');
   const security = record(spec.securityContext);
   if (security?.privileged === true) fields.push('spec.securityContext.privileged');
   const added = record(security?.capabilities)?.add;

@@ -90,13 +90,13 @@ describe('admin-only fields', () => {
     const service = {
       apiVersion: 'tide/v1', kind: 'Service', metadata: { name: 'web' },
       spec: {
-        image: 'web:1', network: 'host', hostPID: true,
+        image: 'web:1', network: 'host', hostPID: true, privileged: true,
         securityContext: { privileged: true, capabilities: { add: ['NET_ADMIN'] }, seccompProfile: { type: 'Unconfined' } },
         volumes: [{ name: 'data', emptyDir: {} }, { name: 'root', hostPath: { path: '/' } }],
       },
     };
     assert.deepEqual(adminOnlyFields(service), [
-      'spec.network: host', 'spec.hostPID', 'spec.securityContext.privileged', 'spec.securityContext.capabilities.add',
+      'spec.network: host', 'spec.hostPID', 'spec.privileged', 'spec.securityContext.privileged', 'spec.securityContext.capabilities.add',
       'spec.securityContext.seccompProfile.type: Unconfined', 'spec.volumes[1].hostPath',
     ]);
   });

@@ -12,6 +12,7 @@ export * from './consolidation.plan';
 export * from './autoscaler.load';
 export * from './autoscaler.status';
 export * from './published.endpoints';
+export * from './service-ip.plan';
 export * from './desired.assignments';
 export * from './replica.status';
 export * from './node.provider';

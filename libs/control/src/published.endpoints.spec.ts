@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { Node, Replica, Service, ServicePort, replicaTemplate } from '@tide/api';
-import { publishedPorts } from './published.endpoints';
+import { publishedPorts, serviceAddresses } from './published.endpoints';
 
 const ports: ServicePort[] = [{ name: 'http', containerPort: 8080, publish: 18080, protocol: 'HTTP' }];
 
@@ -65,5 +65,39 @@ describe('publishedPorts', () => {
   it('publishes nothing for a service without publish ports, and no replica of another service', () => {
     const internal = service('db', { ports: [{ containerPort: 5432 }] });
     assert.deepEqual(publishedPorts([internal], [replica('web-a', '100.64.0.2')], nodes), []);
+  });
+});
+
+describe('serviceAddresses', () => {
+  const nodes = [node('node-1'), node('node-2')];
+  const withIp = (s: Service, ip: string): Service => ({ ...s, status: { replicas: 0, readyReplicas: 0, runningReplicas: 0, pendingReplicas: 0, clusterIP: ip } });
+
+  it('lists every service with its IP, each port (port defaulting to containerPort) with the ready replicas of every node', () => {
+    const web = withIp(service('web', { ports: [{ name: 'http', containerPort: 8080, port: 80, protocol: 'HTTP' }, { containerPort: 9090 }] }), '100.96.0.1');
+    const replicas = [
+      replica('web-b', '100.64.1.3', { node: 'node-2', of: web }), replica('web-a', '100.64.0.2', { of: web }),
+      replica('web-c', '100.64.0.3', { of: web, ready: false }),
+    ];
+    const endpoints = (port: number) => [
+      { address: '100.64.0.2', port, replica: 'web-a', nodeName: 'node-1' }, { address: '100.64.1.3', port, replica: 'web-b', nodeName: 'node-2' },
+    ];
+    assert.deepEqual(serviceAddresses([web], replicas, nodes), [{
+      namespace: 'default', service: 'web', ip: '100.96.0.1', ports: [
+        { name: 'http', port: 80, protocol: 'HTTP', endpoints: endpoints(8080) },
+        { port: 9090, protocol: 'TCP', endpoints: endpoints(9090) },
+      ],
+    }]);
+  });
+
+  it('leaves out services still without an IP, and keeps one without ports (its name still resolves)', () => {
+    const worker = withIp(service('worker', { ports: [] }), '100.96.0.2');
+    assert.deepEqual(serviceAddresses([service('web'), worker], [], nodes), [{ namespace: 'default', service: 'worker', ip: '100.96.0.2', ports: [] }]);
+  });
+
+  it('sends a port to the containerPort each replica\'s own template gives it (a rollout that moves the container port)', () => {
+    const next = withIp(service('web', { ports: [{ containerPort: 9000, port: 80 }] }), '100.96.0.1');
+    const old = service('web', { ports: [{ containerPort: 8080, port: 80 }] });
+    const [address] = serviceAddresses([next], [replica('web-old', '100.64.0.2', { of: old }), replica('web-new', '100.64.0.3', { of: next })], nodes);
+    assert.deepEqual(address.ports[0].endpoints.map((e) => `${e.replica}:${e.port}`), ['web-new:9000', 'web-old:8080']);
   });
 });

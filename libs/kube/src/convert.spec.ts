@@ -72,7 +72,7 @@ describe('convertManifests: what kubectl prints', () => {
     assert.deepEqual(result.objects, [{
       apiVersion: 'tide/v1', kind: 'Service', metadata: { name: 'hello', namespace: 'default', labels: { app: 'hello' } },
       spec: {
-        replicas: 2, image: 'hello:1', ports: [{ containerPort: 8080, publish: 31234 }], terminationGracePeriodSeconds: 30,
+        replicas: 2, image: 'hello:1', ports: [{ containerPort: 8080, port: 80, publish: 31234 }], terminationGracePeriodSeconds: 30,
         update: { maxSurge: '25%', maxUnavailable: '25%', progressDeadlineSeconds: 600 },
       },
     }]);

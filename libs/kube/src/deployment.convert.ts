@@ -69,7 +69,7 @@ export function convertDeployment(report: Report, ctx: DocContext, doc: Json): S
 /** The order a person reads a service in (and DESIGN.md lists its fields in). */
 const SPEC_ORDER = [
   'replicas', 'image', 'command', 'args', 'workingDir', 'env', 'envFrom', 'resources', 'ports', 'network', 'restartPolicy',
-  'terminationGracePeriodSeconds', 'placement', 'user', 'readOnlyRootFilesystem', 'privileged', 'volumes', 'volumeMounts',
+  'terminationGracePeriodSeconds', 'placement', 'user', 'readOnlyRootFilesystem', 'privileged', 'securityContext', 'volumes', 'volumeMounts',
   'probes', 'update', 'autoscale',
 ];
 

@@ -1,7 +1,9 @@
 /**
- * Pod and container securityContext → Tide's `user`, `readOnlyRootFilesystem` and `privileged`.
- * A request for less privilege than Tide gives (dropped capabilities, a seccomp profile) is refused,
- * not ignored: running it with more would weaken it without the user knowing.
+ * Pod and container securityContext → Tide's `user`, `readOnlyRootFilesystem`, `privileged` and
+ * `securityContext.seccompProfile`. A request for less privilege than Tide gives (dropped
+ * capabilities, a Localhost seccomp profile) is refused, not ignored: running it with more would
+ * weaken it without the user knowing. Without a seccompProfile Kubernetes runs Unconfined; Tide,
+ * like Docker, runs its default profile (RuntimeDefault): stricter, never weaker.
  */
 import { OriginRecorder } from './origin';
 import { DocContext, Json, Report, Rules, Verdict, applyRules, ignored, isObject, objectAt, onlyDefault, refused } from './report';
@@ -19,7 +21,10 @@ const unconfinedOnly = (what: string) => (value: unknown): Verdict | undefined =
 
 const SHARED_RULES: Rules = {
   runAsUser: 'use', runAsGroup: 'use', runAsNonRoot: 'use',
-  seccompProfile: unconfinedOnly('seccomp filter'),
+  seccompProfile: (value: unknown): Verdict | undefined =>
+    !isObject(value) || value.type === undefined || value.type === 'RuntimeDefault' || value.type === 'Unconfined'
+      ? undefined
+      : refused(`Tide has no ${String(value.type)} seccomp profiles: RuntimeDefault (its default) or Unconfined (admin only)`),
   appArmorProfile: unconfinedOnly('AppArmor profile'),
   seLinuxOptions: onlyDefault([], 'Tide sets no SELinux labels'),
   windowsOptions: ignored('Tide runs Linux containers'),
@@ -71,6 +76,12 @@ export function convertSecurity(report: Report, ctx: DocContext, podValue: unkno
     report.warn(ctx, `${containerPath}.privileged`, 'a privileged container is admin only in Tide');
   } else if (container.allowPrivilegeEscalation === true) {
     report.refuse(ctx, `${containerPath}.allowPrivilegeEscalation`, 'Tide always sets no_new_privs: setuid programs and file capabilities never raise privileges');
+  }
+  const seccomp = pick('seccompProfile');
+  if (isObject(seccomp?.value) && seccomp.value.type === 'Unconfined') {
+    out.securityContext = { seccompProfile: { type: 'Unconfined' } };
+    origins.record('spec.securityContext.seccompProfile.type', `${seccomp.path}.type`);
+    report.warn(ctx, seccomp.path, 'Unconfined (no seccomp filter) is admin only in Tide');
   }
   checkCapabilities(report, ctx, container.capabilities, `${containerPath}.capabilities`);
   return out;

@@ -1,7 +1,8 @@
 /**
  * `v1 Service` → the ports of the Tide Service converted from the one Deployment it selects: a
- * NodePort's `nodePort` becomes `publish` (every node's balancer listens there); a ClusterIP only
- * declares the container ports, since Tide has no cluster IPs or service DNS.
+ * Service's `port` becomes the Tide port's `port` (on the service's IP, `NAME.NAMESPACE.svc.tide`),
+ * `targetPort` its `containerPort`; a NodePort's `nodePort` becomes `publish` (every node's balancer
+ * listens there).
  */
 import { ServiceDraft } from './deployment.convert';
 import { labelsAt } from './labels';
@@ -9,7 +10,7 @@ import { convertMetadata, namespaceOf } from './meta.convert';
 import { DocContext, Json, Report, Rules, applyRules, ignored, isObject, listAt, objectAt, onlyDefault, refused } from './report';
 
 const DOCUMENT_RULES: Rules = { apiVersion: 'use', kind: 'use', metadata: 'use', spec: 'use', status: ignored('status is what Kubernetes observed') };
-const NO_CLUSTER_IP = ignored('Tide has no cluster IPs');
+const NO_CLUSTER_IP = ignored('Tide gives each service an IP of its own service range (status.clusterIP)');
 const LOAD_BALANCER_ONLY = ignored('only for type LoadBalancer');
 const SPEC_RULES: Rules = {
   type: 'use', selector: 'use', ports: 'use',
@@ -47,10 +48,7 @@ export function convertService(report: Report, ctx: DocContext, doc: Json, draft
   const draft = selectedDraft(report, ctx, spec.selector, namespaceOf(meta), drafts);
   if (!draft) return;
   if (draft.meta.name !== meta.name) {
-    report.warn(ctx, 'metadata.name', `its ports go to Tide service "${draft.meta.name}" (the Deployment's name): Tide has one object per service`);
-  }
-  if (type === 'ClusterIP') {
-    report.warn(ctx, spec.type === undefined ? 'spec' : 'spec.type', "ClusterIP: Tide has no cluster IPs or service DNS; the ports stay on the replicas' own addresses (type NodePort publishes them on every node)");
+    report.warn(ctx, 'metadata.name', `its ports go to Tide service "${draft.meta.name}" (the Deployment's name), named ${draft.meta.name}.${draft.namespace}.svc.tide: Tide has one object per service`);
   }
   listAt(report, ctx, spec.ports, 'spec.ports').forEach((item, k) => {
     const at = `spec.ports[${k}]`;
@@ -59,6 +57,7 @@ export function convertService(report: Report, ctx: DocContext, doc: Json, draft
     const target = targetPort(report, ctx, item, at, draft);
     if (target === undefined) return;
     const port = tidePort(draft, target, ctx, at);
+    servicePort(report, ctx, item, at, port, draft);
     if (type === 'NodePort') publish(report, ctx, item, at, port, draft, published);
   });
 }
@@ -108,6 +107,21 @@ function tidePort(draft: ServiceDraft, containerPort: number, ctx: DocContext, a
   return { entry: ports[index], index };
 }
 
+/** The Service's `port` as the Tide port's (on the service's IP), when it is not the container port; HTTP by appProtocol or name. */
+function servicePort(report: Report, ctx: DocContext, item: Json, at: string, port: { entry: Json; index: number }, draft: ServiceDraft): void {
+  if (isHttp(item)) {
+    port.entry.protocol = 'HTTP';
+    draft.origins.record(`spec.ports[${port.index}].protocol`, `${at}.${item.appProtocol !== undefined ? 'appProtocol' : 'name'}`, ctx);
+  }
+  const number = item.port;
+  if (typeof number !== 'number' || number === port.entry.containerPort) return;
+  if (port.entry.port !== undefined && port.entry.port !== number) {
+    return report.refuse(ctx, `${at}.port`, `container port ${String(port.entry.containerPort)} is already the service's port ${String(port.entry.port)}: Tide gives a container port one service port`);
+  }
+  port.entry.port = number;
+  draft.origins.record(`spec.ports[${port.index}].port`, `${at}.port`, ctx);
+}
+
 function publish(report: Report, ctx: DocContext, item: Json, at: string, port: { entry: Json; index: number }, draft: ServiceDraft, published: PublishedPorts): void {
   const field = item.nodePort !== undefined ? 'nodePort' : 'port';
   const number = item[field];
@@ -124,10 +138,6 @@ function publish(report: Report, ctx: DocContext, item: Json, at: string, port: 
   published.set(number, owner);
   port.entry.publish = number;
   draft.origins.record(`spec.ports[${port.index}].publish`, `${at}.${field}`, ctx);
-  if (isHttp(item)) {
-    port.entry.protocol = 'HTTP';
-    draft.origins.record(`spec.ports[${port.index}].protocol`, `${at}.${item.appProtocol !== undefined ? 'appProtocol' : 'name'}`, ctx);
-  }
 }
 
 /** appProtocol http (or ws), or Istio's naming (`http`, `http-*`) without one: balanced per request. */

@@ -23,7 +23,7 @@ export type CertificateUsage = 'server' | 'client';
 export const DAY_MS = 24 * 60 * 60 * 1000;
 /** Leaf certificates live a year, as kubeadm's; they are renewed after two thirds of it (validity.ts). */
 export const DEFAULT_CERTIFICATE_VALIDITY_MS = 365 * DAY_MS;
-/** Certificates start 5 minutes in the past, as Kubernetes' signer backdates, so a peer whose clock is a little behind accepts them. */
+/** Certificates start 5 minutes in the past (a tenth of their life when that is shorter), as Kubernetes' signer backdates, so a peer whose clock is a little behind accepts them. */
 export const BACKDATE_MS = 5 * 60 * 1000;
 
 export interface IssueRequest {
@@ -46,9 +46,12 @@ export async function issueCertificate(ca: CertificateAuthority, request: IssueR
   if (request.usages.length === 0) throw new PkiError('a certificate needs at least one usage (server or client)');
   const caCertificate = parseCertificate(ca.certificatePem, 'CA certificate');
   const now = request.now ?? new Date();
-  const backdated = new Date(now.getTime() - BACKDATE_MS);
+  const validityMs = request.validityMs ?? DEFAULT_CERTIFICATE_VALIDITY_MS;
+  // A short-lived certificate (minutes, for rotation tests) is backdated a tenth of its life at most:
+  // five minutes would make it due for renewal the moment it is made.
+  const backdated = new Date(now.getTime() - Math.min(BACKDATE_MS, Math.floor(validityMs / 10)));
   const notBefore = backdated < caCertificate.notBefore ? caCertificate.notBefore : backdated;
-  const wanted = new Date(now.getTime() + (request.validityMs ?? DEFAULT_CERTIFICATE_VALIDITY_MS));
+  const wanted = new Date(now.getTime() + validityMs);
   const notAfter = wanted > caCertificate.notAfter ? caCertificate.notAfter : wanted;
   if (notAfter <= now) throw new PkiError('CA certificate: expired, it can sign nothing (renew the CA)');
   const publicKey = new x509.PublicKey(request.publicKeyDer);

@@ -62,6 +62,7 @@ describe('agent mapper: assignments', () => {
   it('carries what a Service\'s replicas run, as replicaTemplate makes it', () => {
     const service: Service = { apiVersion: 'tide/v1', kind: 'Service', metadata: { name: 'web', namespace: 'shop' }, spec: {
       replicas: 3, image: 'shop:2', command: ['node'], env: { A: '1' }, workingDir: '/app', user: '1000:1000', readOnlyRootFilesystem: true,
+      securityContext: { seccompProfile: { type: 'Unconfined' } },
       resources: { requests: { cpu: '250m' }, limits: { cpu: '1', memory: '256Mi', pids: 100 } }, network: 'host', restartPolicy: 'OnFailure',
       ports: [{ name: 'http', containerPort: 8080, publish: 18080, protocol: 'HTTP' }], placement: { nodeSelector: { zone: 'a' }, maxSkew: 2 },
       probes: { startup: { tcpSocket: { port: 'http' } }, readiness: { httpGet: { port: 8080 } }, liveness: { exec: { command: ['true'] }, failureThreshold: 5 } },
@@ -78,7 +79,8 @@ describe('agent mapper: assignments', () => {
     const read = decodedContainer({ ...encoded, ports: [{ name: '', containerPort: 80, publish: 0 }] });
     assert.deepEqual(read.limits, {});
     assert.deepEqual(read.ports, [{ containerPort: 80 }]);
-    for (const field of ['workingDir', 'user', 'readOnlyRootFilesystem', 'probes'] as const) assert.ok(!(field in read), `${field} is absent`);
+    assert.equal(encoded.seccompUnconfined, false);
+    for (const field of ['workingDir', 'user', 'readOnlyRootFilesystem', 'seccompProfile', 'probes'] as const) assert.ok(!(field in read), `${field} is absent`);
   });
 
   it('reads an empty network as host, and an unknown restart policy as Always', () => {
@@ -108,10 +110,21 @@ describe('agent mapper: endpoints', () => {
     const sent: PublishedEndpoints = { revision: 7, ports: [
       { namespace: 'shop', service: 'web', publish: 18080, protocol: 'HTTP', endpoints: [{ address: '100.64.0.2', port: 8080, replica: 'web-1', nodeName: 'node-1' }] },
       { namespace: 'shop', service: 'db', publish: 15432, protocol: 'TCP', endpoints: [] },
-    ] };
+    ], services: [] };
     assert.deepEqual(decodeEndpoints(overTheWire(endpointsWire, encodeEndpoints(sent))), sent);
     const odd = overTheWire<Endpoints__Output>(endpointsWire, { ports: [{ service: 'a', publish: 1, protocol: '' }, { service: 'b', publish: 2, protocol: 'QUIC' }] });
     assert.deepEqual(decodeEndpoints(odd).ports.map((p) => p.protocol), ['TCP', 'TCP']);
+  });
+
+  it('round-trips the services\' virtual IPs, a port without a name staying without one', () => {
+    const sent: PublishedEndpoints = { revision: 9, ports: [], services: [
+      { namespace: 'shop', service: 'web', ip: '100.96.0.1', ports: [
+        { name: 'http', port: 80, protocol: 'HTTP', endpoints: [{ address: '100.64.1.2', port: 8080, replica: 'web-1', nodeName: 'node-2' }] },
+        { port: 9090, protocol: 'TCP', endpoints: [] },
+      ] },
+      { namespace: 'shop', service: 'worker', ip: '100.96.0.2', ports: [] },
+    ] };
+    assert.deepEqual(decodeEndpoints(overTheWire(endpointsWire, encodeEndpoints(sent))), sent);
   });
 });
 

@@ -7,7 +7,7 @@
  * absent bool as false. The rules for what that means live here and nowhere else:
  * - limits (cpu, memory, pids), a port's publish, a pid, a heartbeat interval: 0 is unset;
  * - workingDir, user, a port's name, a status message, ip, startedAt, pod and cluster CIDR: "" is unset;
- * - readOnlyRootFilesystem: false is unset;
+ * - readOnlyRootFilesystem: false is unset; seccompUnconfined: false is the runtime's default profile;
  * - network "" (a control plane older than bridge networking) is host, as it meant;
  * - an unknown restart policy is Always, an unknown publish protocol TCP, an unknown phase Starting;
  * - a probe's period, timeout and thresholds of 0 take Kubernetes' defaults, a path "" is "/";
@@ -15,13 +15,13 @@
  * A decoded value never carries 0 or "" for "unset"; an encoded one always does.
  */
 import {
-  ContainerExit, NodeAssignments, NodeHeartbeat, NodeRegistration, NodeSlice, NodeStatusReport, NodeUsageReport, PROBE_DEFAULTS,
+  ContainerExit, Endpoint, NodeAssignments, NodeHeartbeat, NodeRegistration, NodeSlice, NodeStatusReport, NodeUsageReport, PROBE_DEFAULTS,
   PROBE_KINDS, Probes, PublishProtocol, PublishedEndpoints, RegistrationAnswer, ReplicaAssignment, ReplicaPhase, ReportedReplicaStatus,
   ResolvedProbe, RestartPolicy, AssignedTemplate,
 } from '@tide/api';
 import type {
   Assignment__Output, Assignments, Assignments__Output, ContainerExit as ContainerExitMessage, ContainerExit__Output, ContainerSpec,
-  ContainerSpec__Output, Endpoints, Endpoints__Output, HeartbeatRequest, HeartbeatRequest__Output, Probe, Probe__Output,
+  ContainerSpec__Output, Endpoint__Output, Endpoints, Endpoints__Output, HeartbeatRequest, HeartbeatRequest__Output, Probe, Probe__Output,
   Probes as ProbesMessage, Probes__Output, RegisterRequest, RegisterRequest__Output, RegisterResponse, RegisterResponse__Output,
   ReplicaStatus, ReplicaStatus__Output, StatusReport, StatusReport__Output, UsageReport, UsageReport__Output,
 } from './generated/messages';
@@ -85,7 +85,7 @@ function encodeTemplate(t: AssignedTemplate): ContainerSpec {
     cpuRequestMillis: t.requests.cpuMillis, memoryRequestBytes: t.requests.memoryBytes,
     restartPolicy: t.restartPolicy, terminationGracePeriodSeconds: t.terminationGracePeriodSeconds, network: t.network,
     ports: t.ports.map((p) => ({ name: p.name ?? '', containerPort: p.containerPort, publish: p.publish ?? 0 })),
-    user: t.user ?? '', readOnlyRootFilesystem: t.readOnlyRootFilesystem ?? false,
+    user: t.user ?? '', readOnlyRootFilesystem: t.readOnlyRootFilesystem ?? false, seccompUnconfined: t.seccompProfile === 'Unconfined',
     ...(t.probes ? { probes: encodeProbes(t.probes) } : {}),
   };
 }
@@ -107,6 +107,7 @@ function decodeTemplate(c: ContainerSpec__Output): AssignedTemplate {
     terminationGracePeriodSeconds: c.terminationGracePeriodSeconds,
     ...optional('user', present(c.user)),
     ...(c.readOnlyRootFilesystem ? { readOnlyRootFilesystem: true } : {}),
+    ...(c.seccompUnconfined ? { seccompProfile: 'Unconfined' as const } : {}),
     ...optional('probes', probes),
   };
 }
@@ -151,17 +152,30 @@ function decodeProbe(p: Probe__Output): ResolvedProbe {
 // ---- Endpoints of the published ports: control plane → every agent ----
 
 export function encodeEndpoints(endpoints: PublishedEndpoints): Endpoints {
-  return { ports: endpoints.ports.map((p) => ({ ...p, endpoints: p.endpoints.map((e) => ({ ...e })) })), revision: endpoints.revision };
+  return {
+    ports: endpoints.ports.map((p) => ({ ...p, endpoints: p.endpoints.map((e) => ({ ...e })) })), revision: endpoints.revision,
+    services: endpoints.services.map((s) => ({ ...s, ports: s.ports.map((p) => ({ ...p, endpoints: p.endpoints.map((e) => ({ ...e })) })) })),
+  };
 }
 
 export function decodeEndpoints(message: Endpoints__Output): PublishedEndpoints {
   return {
     ports: message.ports.map((p) => ({
       namespace: p.namespace, service: p.service, publish: p.publish, protocol: protocolOf(p.protocol),
-      endpoints: p.endpoints.map((e) => ({ address: e.address, port: e.port, replica: e.replica, nodeName: e.nodeName })),
+      endpoints: p.endpoints.map(decodeEndpoint),
     })),
     revision: message.revision,
+    services: message.services.map((s) => ({
+      namespace: s.namespace, service: s.service, ip: s.ip,
+      ports: s.ports.map((p) => ({
+        ...(p.name ? { name: p.name } : {}), port: p.port, protocol: protocolOf(p.protocol), endpoints: p.endpoints.map(decodeEndpoint),
+      })),
+    })),
   };
+}
+
+function decodeEndpoint(e: Endpoint__Output): Endpoint {
+  return { address: e.address, port: e.port, replica: e.replica, nodeName: e.nodeName };
 }
 
 /** TCP carries any protocol: the safe reading of one this agent does not know. */
@@ -224,7 +238,8 @@ export function decodeRegistration(m: RegisterRequest__Output): NodeRegistration
 }
 
 export function encodeRegistrationAnswer(a: RegistrationAnswer): RegisterResponse {
-  return { leaseTtlSeconds: a.leaseTtlSeconds, heartbeatIntervalMs: a.heartbeatIntervalMs ?? 0, podCidr: a.podCIDR ?? '', clusterCidr: a.clusterCIDR ?? '' };
+  return { leaseTtlSeconds: a.leaseTtlSeconds, heartbeatIntervalMs: a.heartbeatIntervalMs ?? 0, podCidr: a.podCIDR ?? '', clusterCidr: a.clusterCIDR ?? '',
+    serviceCidr: a.serviceCIDR ?? '' };
 }
 
 export function decodeRegistrationAnswer(m: RegisterResponse__Output): RegistrationAnswer {
@@ -233,6 +248,7 @@ export function decodeRegistrationAnswer(m: RegisterResponse__Output): Registrat
     ...optional('heartbeatIntervalMs', positive(m.heartbeatIntervalMs)),
     ...optional('podCIDR', present(m.podCidr)),
     ...optional('clusterCIDR', present(m.clusterCidr)),
+    ...optional('serviceCIDR', present(m.serviceCidr)),
   };
 }
 

@@ -15,3 +15,5 @@ export { PeerSlice, setUpNodeNetwork, syncPeerRoutes, tearDownNodeNetwork } from
 export { readTar, TarEntry, TarHeader, TarEntryType, TarError } from './image/tar/tar.reader';
 export { ByteSource } from './image/tar/byte.source';
 export { readSmallFile } from './cgroups/cgroup.read';
+export { seccompProgramFor } from './isolation/seccomp';
+export { ociSeccompProfile } from './isolation/seccomp.oci';

@@ -17,6 +17,8 @@ import { StartTrace, StartTraceRecord } from './container/start.trace';
 import { startExec } from './exec/exec.session';
 import { ImageStore, ResolvedImage } from './image/image.store';
 import { InitConfig, namespacesFor } from './init/init.config';
+import { makePrivateDir } from './isolation/private.files';
+import { precompileSeccomp, seccompConfig } from './isolation/seccomp';
 import { BridgeSettings } from './network/bridge.settings';
 import { BridgeAttacher, PreparedNetwork } from './network/container.network';
 import {
@@ -78,10 +80,12 @@ export class LinuxRuntime implements ContainerRuntime {
     this.network = new BridgeAttacher(options.stateDir, options.bridge ?? (() => undefined));
     this.warmCgroups = new WarmCgroups(this.cgroups);
     this.stageDir = path.join(options.stateDir, 'stage');
-    fs.mkdirSync(this.stageDir, { recursive: true });
+    // Not readable or traversable by other users: they lead to layers and upperdirs (private.files.ts).
+    for (const dir of [options.stateDir, containersDir, this.stageDir, options.imageDir]) makePrivateDir(dir);
     this.spareWorker = new SpareWorker(this.stageDir);
     this.pool = new WarmPool(options.warmPool ?? DEFAULT_WARM_POOL, (namespaces) => this.warmCgroups.joinAhead(new WaitingInit(namespaces, this.stageDir)));
     if (this.pool.size > 0) void this.warmCgroups.sweep();
+    precompileSeccomp(); // once per process, before the first start needs it
   }
 
   async start(spec: ContainerSpec): Promise<ContainerInfo> {
@@ -104,7 +108,7 @@ export class LinuxRuntime implements ContainerRuntime {
     trace?.mark(pooled ? 'runtime: init taken from the pool' : init.fromSpare ? 'runtime: spare worker told to spawn' : 'runtime: new Worker() returned');
     let cgroup: ContainerCgroup | undefined;
     try {
-      const network = spec.network === 'bridge' ? this.network.prepare(spec.id, spec.hostname, path.join(this.states.dir(spec.id), 'etc')) : undefined;
+      const network = spec.network === 'bridge' ? this.network.prepare(spec.id, spec.hostname, path.join(this.states.dir(spec.id), 'etc'), spec.dns) : undefined;
       const [rootfs, created] = await allSettled(
         this.snapshots.prepare(spec.id, image.layerDirs),
         this.warmCgroups.claim(init, spec.id, spec.limits),
@@ -308,7 +312,10 @@ export class LinuxRuntime implements ContainerRuntime {
     const user = options.user ?? base.user;
     return startExec(
       { id, pid: tracked.info.pid, process: tracked.process, cgroup: this.cgroupOf(id) },
-      { argv: options.argv, env: [...env.values()], workingDir: options.workingDir ?? base.workingDir, tty: options.tty, ...(user ? { user } : {}) },
+      {
+        argv: options.argv, env: [...env.values()], workingDir: options.workingDir ?? base.workingDir, tty: options.tty,
+        ...(user ? { user } : {}), ...(base.seccomp ? { seccomp: base.seccomp } : {}),
+      },
       options.size,
     );
   }
@@ -344,5 +351,6 @@ function initConfig(spec: ContainerSpec, image: ResolvedImage, logPath: string):
     hostname: spec.hostname, logPath, argv, env: envList, workingDir: spec.workingDir ?? image.config.workingDir ?? '/',
     ...(user ? { user } : {}),
     ...(spec.readOnlyRootFilesystem ? { readOnlyRootFilesystem: true } : {}),
+    ...seccompConfig(spec.seccompProfile),
   };
 }

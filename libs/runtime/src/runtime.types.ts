@@ -32,16 +32,29 @@ export interface ContainerSpec {
   /** 'host' shares the node's network namespace; 'bridge' (the API's default) gets a network
    *  namespace of its own, wired to the node's bridge. Runtime default: 'host'. */
   network?: NetworkMode;
+  /** A bridge container's /etc/resolv.conf (the node's DNS); absent: the host's name servers. */
+  dns?: ContainerDnsConfig;
   /** "uid", "uid:gid", "name" or "name:group", names looked up in the image's /etc/passwd and /etc/group. Default: root. */
   user?: string;
   /** Mounts the container's root read-only (its /dev, /proc, /dev/shm and /tmp-less image stay as they are). */
   readOnlyRootFilesystem?: boolean;
+  /** RuntimeDefault (Docker's default seccomp profile, the default) or Unconfined (no filter). */
+  seccompProfile?: SeccompProfileType;
   /** Image builds only (never set from the API): the root is these unpacked layers of the node's image
    *  store, lowest first, instead of `image`'s; the image config is then not consulted. */
   rootfsLayers?: string[];
 }
 
 export type NetworkMode = 'host' | 'bridge';
+
+/** The lines of a resolv.conf: `nameserver` each, one `search`, one `options`. */
+export interface ContainerDnsConfig {
+  nameservers: string[];
+  search: string[];
+  options: string[];
+}
+
+export type SeccompProfileType = 'RuntimeDefault' | 'Unconfined';
 
 export interface ContainerExitStatus {
   /** Exit code if the process exited, null if killed by a signal. */

@@ -15,6 +15,7 @@ import { Etcd3, IKeyValue, IWatchResponse, Watcher } from 'etcd3';
 import { Kind, Node, Replica, Service } from '@tide/api';
 import { LEASE_PREFIX, PLURAL, ROOT } from './keys';
 import { ALLOCATION_PREFIX, NodeAllocation } from './node.allocations';
+import { NODE_CERTIFICATES_PREFIX, decodeNodeCertificates } from './node.certificates';
 import { decodeObject } from './object.store';
 import { rangeAll } from './paged.range';
 
@@ -28,6 +29,8 @@ export type CacheChange =
   | { kind: 'Node'; previous?: Node; current?: Node }
   | { kind: 'Allocation'; node: string }
   | { kind: 'Lease'; node: string; alive: boolean }
+  /** The serials of a node's honoured certificates changed (node.certificates.ts): a signing, or a revocation. */
+  | { kind: 'NodeCertificates'; node: string; serials?: readonly string[] }
   | { kind: 'resync' };
 
 const KINDS: CachedKind[] = ['Service', 'Replica', 'Node'];
@@ -39,6 +42,7 @@ export class ClusterCache {
   private byNode = new Map<string, Map<string, Replica>>();
   private byService = new Map<string, Map<string, Replica>>();
   private leases = new Set<string>();
+  private certificates = new Map<string, readonly string[]>();
   private readonly listeners = new Set<(change: CacheChange) => void>();
   private waiters: { revision: number; resolve: () => void }[] = [];
   private watcher?: Watcher;
@@ -81,6 +85,11 @@ export class ClusterCache {
     return this.allocations.get(node);
   }
 
+  /** The serial numbers of the node's certificates the cluster honours (undefined: none, e.g. revoked). */
+  nodeCertificateSerials(node: string): readonly string[] | undefined {
+    return this.certificates.get(node);
+  }
+
   /** Nodes whose liveness key (node.leases.ts) exists: their lease has not expired. */
   aliveNodes(): Set<string> {
     return new Set(this.leases);
@@ -121,7 +130,7 @@ export class ClusterCache {
   private async relist(): Promise<void> {
     const first = await rangeAll(this.client, prefixOf('Service'));
     const revision = first.revision;
-    const others = await Promise.all([...['Replica', 'Node'].map((kind) => prefixOf(kind as Kind)), ALLOCATION_PREFIX, LEASE_PREFIX]
+    const others = await Promise.all([...['Replica', 'Node'].map((kind) => prefixOf(kind as Kind)), ALLOCATION_PREFIX, LEASE_PREFIX, NODE_CERTIFICATES_PREFIX]
       .map((prefix) => rangeAll(this.client, prefix, { revision })));
     if (this.stopped) return;
     this.objects = new Map(KINDS.map((kind) => [kind, new Map()]));
@@ -129,6 +138,7 @@ export class ClusterCache {
     this.byNode = new Map();
     this.byService = new Map();
     this.leases = new Set();
+    this.certificates = new Map();
     for (const list of [first, ...others]) for (const kv of list.kvs) this.apply('put', kv, false);
     this.revision = revision;
     // The state is a consistent snapshot at `revision` already: listeners may read it now; the
@@ -185,6 +195,14 @@ export class ClusterCache {
       if (type === 'delete') this.allocations.delete(node);
       else this.allocations.set(node, { ...JSON.parse(kv.value.toString()), revision: Number(kv.mod_revision) });
       if (notify) this.notify({ kind: 'Allocation', node });
+      return;
+    }
+    if (key.startsWith(NODE_CERTIFICATES_PREFIX)) {
+      const node = key.slice(NODE_CERTIFICATES_PREFIX.length);
+      const serials = type === 'delete' ? undefined : decodeNodeCertificates(kv.value.toString());
+      if (serials) this.certificates.set(node, serials);
+      else this.certificates.delete(node);
+      if (notify) this.notify({ kind: 'NodeCertificates', node, serials });
       return;
     }
     const kind = KINDS.find((k) => key.startsWith(prefixOf(k)));

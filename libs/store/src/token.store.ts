@@ -35,6 +35,22 @@ export class TokenStore {
     return response.kvs.map((kv) => JSON.parse(kv.value.toString()) as TokenRecord).sort((a, b) => a.id.localeCompare(b.id));
   }
 
+  /**
+   * Rewrites a record through `use` with compare-and-swap on its mod revision (a join token's count
+   * of uses: two joins at once cannot both take its last use). The refusal of `use`, or "unknown".
+   */
+  async consume(id: string, use: (record: TokenRecord) => { ok: true; value: TokenRecord } | { ok: false; reason: string }): Promise<{ ok: true; value: TokenRecord } | { ok: false; reason: string }> {
+    const key = tokenKey(id);
+    for (;;) {
+      const kv = (await this.client.get(key).exec()).kvs[0];
+      if (!kv) return { ok: false, reason: `unknown or revoked token ${id}` };
+      const next = use(JSON.parse(kv.value.toString()) as TokenRecord);
+      if (!next.ok) return next;
+      const result = await this.client.if(key, 'Mod', '==', String(kv.mod_revision)).then(this.client.put(key).value(JSON.stringify(next.value))).commit();
+      if (result.succeeded) return next;
+    }
+  }
+
   /** Revokes: the record goes, so the token authenticates nowhere. False when there was none. */
   async delete(id: string): Promise<boolean> {
     const response = await this.client.delete().key(tokenKey(id)).exec();

@@ -6,7 +6,7 @@ import { closeSync, mkdtempSync, openSync, rmSync, statSync, writeFileSync } fro
 import * as os from 'node:os';
 import { Worker } from 'node:worker_threads';
 import {
-  CLONE_NEWUTS, LOCK_EX, LOCK_NB, LOCK_UN, O_CLOEXEC, O_NOCTTY, O_RDWR, PR_CAPBSET_DROP, PR_CAPBSET_READ, SIGKILL, S_IFCHR,
+  CLOSE_RANGE_CLOEXEC, CLONE_NEWUTS, LOCK_EX, LOCK_NB, LOCK_UN, O_CLOEXEC, O_NOCTTY, O_RDWR, PR_CAPBSET_DROP, PR_CAPBSET_READ, SIGKILL, S_IFCHR,
   SyscallError, linuxSys,
 } from './index';
 
@@ -194,5 +194,23 @@ describe('linuxSys, image store calls', () => {
       closeSync(b);
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it('getcwd answers the cwd; close_range marks fds close-on-exec', () => {
+    const sys = linuxSys();
+    assert.equal(sys.getcwd(), process.cwd());
+    const fd = openSync('/dev/null', 'r');
+    try {
+      sys.setCloexec(fd, false);
+      sys.closeRange(fd, fd, CLOSE_RANGE_CLOEXEC);
+      const flags = /^flags:\s+(\d+)$/m.exec(fs.readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8'))?.[1] ?? '';
+      assert.equal(Number.parseInt(flags, 8) & O_CLOEXEC, O_CLOEXEC, 'close-on-exec');
+    } finally {
+      closeSync(fd);
+    }
+  });
+
+  it('seccompSetFilter refuses a program the kernel cannot take, naming the call', () => {
+    assert.throws(() => linuxSys().seccompSetFilter(Buffer.alloc(0)), (error: SyscallError) => error.call === 'seccomp' && error.code === 'EINVAL');
   });
 });

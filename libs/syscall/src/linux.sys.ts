@@ -3,10 +3,13 @@ import koffi from 'koffi';
 import { CapabilitySets, O_CLOEXEC, Sys, SyscallError, WindowSize } from './sys';
 
 /** x86_64 and aarch64 syscall numbers for calls glibc has no wrapper for. */
-const SYSCALL_NUMBERS: Record<string, { pivotRoot: number; pidfdOpen: number; pidfdSendSignal: number; gettid: number; capget: number; capset: number }> = {
-  x64: { pivotRoot: 155, pidfdOpen: 434, pidfdSendSignal: 424, gettid: 186, capget: 125, capset: 126 },
-  arm64: { pivotRoot: 41, pidfdOpen: 434, pidfdSendSignal: 424, gettid: 178, capget: 90, capset: 91 },
+const SYSCALL_NUMBERS: Record<string, {
+  pivotRoot: number; pidfdOpen: number; pidfdSendSignal: number; gettid: number; capget: number; capset: number; seccomp: number; closeRange: number;
+}> = {
+  x64: { pivotRoot: 155, pidfdOpen: 434, pidfdSendSignal: 424, gettid: 186, capget: 125, capset: 126, seccomp: 317, closeRange: 436 },
+  arm64: { pivotRoot: 41, pidfdOpen: 434, pidfdSendSignal: 424, gettid: 178, capget: 90, capset: 91, seccomp: 277, closeRange: 436 },
 };
+const SECCOMP_SET_MODE_FILTER = 1;
 
 const F_GETFD = 1;
 const F_SETFD = 2;
@@ -76,6 +79,10 @@ class LinuxSys implements Sys {
       dup2: declare('int dup2(int oldfd, int newfd)'),
       // Start latency (issue 12): addresses below 2^53 (user space is below 2^47) fit a JS number.
       madvise: declare('int madvise(uintptr_t address, size_t length, int advice)'),
+      // Hardened containers (issue 14).
+      syscallPointer: declare('long syscall(long number, long a, long b, void *c)'),
+      syscallRange: declare('long syscall(long number, unsigned int a, unsigned int b, unsigned int c)'),
+      getcwd: declare('const char *getcwd(void *buf, size_t size)') as unknown as Fn,
     };
   }
 
@@ -247,6 +254,23 @@ class LinuxSys implements Sys {
 
   madvise(address: number, length: number, advice: number): void {
     this.check('madvise', this.fn.madvise(address, length, advice), `${length} bytes at 0x${address.toString(16)}`);
+  }
+
+  // --- Hardened containers (issue 14)
+  seccompSetFilter(program: Buffer): void {
+    // struct sock_fprog { unsigned short len; struct sock_filter *filter }: the pointer at offset 8.
+    const fprog = Buffer.alloc(16);
+    fprog.writeUInt16LE(program.length / 8, 0);
+    fprog.writeBigUInt64LE(koffi.address(program), 8);
+    this.check('seccomp', this.fn.syscallPointer(this.numbers.seccomp, SECCOMP_SET_MODE_FILTER, 0, fprog), `${program.length / 8} instructions`);
+  }
+  closeRange(first: number, last: number, flags: number): void {
+    this.check('close_range', this.fn.syscallRange(this.numbers.closeRange, first, last >>> 0, flags), `fds ${first}-${last}`);
+  }
+  getcwd(): string {
+    const cwd = this.fn.getcwd(Buffer.alloc(4097), 4097) as unknown as string | null;
+    if (cwd === null) this.check('getcwd', -1);
+    return cwd!;
   }
 }
 

@@ -49,6 +49,10 @@ export const TIOCSCTTY = 0x540e;
 export const O_RDWR = 0o2;
 export const O_NOCTTY = 0o400;
 export const O_CLOEXEC = 0o2000000;
+// --- Hardened containers (issue 14): seccomp, fds, the runtime's own binary.
+export const PR_SET_DUMPABLE = 4;
+/** close_range(2) flag: mark the range close-on-exec instead of closing it. */
+export const CLOSE_RANGE_CLOEXEC = 0x4;
 
 /** The three capability sets of a thread, one bit per capability number (CAP_CHOWN = bit 0). */
 export interface CapabilitySets {
@@ -131,6 +135,14 @@ export interface Sys {
   dup2(oldfd: number, newfd: number): void;
   /** madvise(2) over [address, address + length): the init drops its clean file pages (MADV_DONTNEED). */
   madvise(address: number, length: number, advice: number): void;
+  // --- Hardened containers (issue 14)
+  /** seccomp(SECCOMP_SET_MODE_FILTER, 0, prog) for the calling thread; `program` is an array of
+   *  struct sock_filter (8 bytes each). Needs no_new_privs (or CAP_SYS_ADMIN). */
+  seccompSetFilter(program: Buffer): void;
+  /** close_range(2): closes (or, with CLOSE_RANGE_CLOEXEC, marks close-on-exec) fds first..last. */
+  closeRange(first: number, last: number, flags: number): void;
+  /** getcwd(2); "(unreachable)/..." when the cwd is outside the process's root. */
+  getcwd(): string;
 }
 
 export class SyscallError extends Error {

@@ -82,4 +82,10 @@ export class RecordingSys implements Sys {
   // --- warm starts
   dup2(oldfd: number, newfd: number): void { this.record('dup2', [oldfd, newfd]); }
   madvise(address: number, length: number, advice: number): void { this.record('madvise', [address, length, advice]); }
+  // --- hardened containers (issue 14)
+  seccompSetFilter(program: Buffer): void { this.record('seccompSetFilter', [program]); }
+  closeRange(first: number, last: number, flags: number): void { this.record('closeRange', [first, last, flags]); }
+  /** What getcwd answers. */
+  cwd = '/';
+  getcwd(): string { this.record('getcwd', []); return this.cwd; }
 }

@@ -1,10 +1,14 @@
 /**
- * The AgentService gRPC server, the control plane's gRPC adapter: binds the service, decodes each
- * request into @tide/api's agent protocol types and encodes each answer and stream message (libs/proto's
- * mapper), and hands the work to one part per job: NodeRegistrar (register, heartbeat),
- * AssignmentsPublisher (each node's desired replicas), EndpointsPublisher (published ports),
- * applyStatusReport (status) and UsageCache (usage samples).
+ * The AgentService gRPC server, the control plane's gRPC adapter: mutual TLS only (a client
+ * certificate of the cluster CA is required), the caller's node taken from that certificate and held
+ * to NodeRestriction (agent.authorization.ts) on every call and stream. It decodes each request into
+ * @tide/api's agent protocol types and encodes each answer and stream message (libs/proto's mapper),
+ * and hands the work to one part per job: NodeRegistrar (register, heartbeat), AssignmentsPublisher
+ * (each node's desired replicas), EndpointsPublisher (published ports), applyStatusReport (status),
+ * UsageCache (usage samples) and NodeEnrollment (certificate renewal). A node whose certificates
+ * are revoked (`tsctl node delete`) has its open streams ended with UNAUTHENTICATED.
  */
+import type { PeerCertificate } from 'node:tls';
 import * as grpc from '@grpc/grpc-js';
 import { PublishedEndpoints } from '@tide/api';
 import {
@@ -12,8 +16,10 @@ import {
   encodeEndpoints, encodeRegistrationAnswer, loadAgentProto,
 } from '@tide/proto';
 import { EndpointsPublisher } from '../endpoints/endpoints.publisher';
+import { NodeEnrollment } from '../node-identity/node.enrollment';
 import { applyStatusReport } from '../status.report';
 import { UsageCache } from '../usage/usage.cache';
+import { NodeCaller, authorizeRegistration, authorizeStatusReport, callerOf, grpcRefusal } from './agent.authorization';
 import { AgentStream } from './agent.stream';
 import { AssignmentsPublisher } from './assignments.publisher';
 import { NodeRegistrar, NodeRegistrarOptions } from './node.registrar';
@@ -24,12 +30,31 @@ export interface AgentServiceOptions extends NodeRegistrarOptions {
   endpoints: EndpointsPublisher;
   /** Where usage samples go; without it they are dropped. */
   usage?: UsageCache;
+  /** Signs renewed node certificates. */
+  enrollment: NodeEnrollment;
 }
+
+/** The server's TLS: the cluster CA (clients must present a certificate it signed) and the serving pair. */
+export interface AgentServerTls {
+  ca: string;
+  certificate: string;
+  key: string;
+}
+
+interface OpenStream {
+  node: string;
+  serial: string;
+  fail(error: grpc.ServiceError): void;
+}
+
+type AuthenticatedCall = { getAuthContext(): { sslPeerCertificate?: PeerCertificate } };
 
 export class AgentGrpcServer {
   private readonly server = new grpc.Server();
   private readonly registrar: NodeRegistrar;
   private readonly assignments: AssignmentsPublisher;
+  private readonly streams = new Set<OpenStream>();
+  private unsubscribe?: () => void;
   /** The endpoints publisher writes one set to every stream: it is encoded once. */
   private encoded?: { endpoints: PublishedEndpoints; message: Endpoints };
 
@@ -38,32 +63,105 @@ export class AgentGrpcServer {
     this.assignments = new AssignmentsPublisher(options.cache);
   }
 
-  async listen(address: string): Promise<void> {
+  async listen(address: string, tls: AgentServerTls): Promise<void> {
     const proto = loadAgentProto();
     this.server.addService(proto.tide.v1.AgentService.service, this.handlers());
-    await new Promise<void>((resolve, reject) =>
-      this.server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (error) => (error ? reject(error) : resolve())));
+    const credentials = grpc.ServerCredentials.createSsl(Buffer.from(tls.ca), [{ cert_chain: Buffer.from(tls.certificate), private_key: Buffer.from(tls.key) }], true);
+    await new Promise<void>((resolve, reject) => this.server.bindAsync(address, credentials, (error) => (error ? reject(error) : resolve())));
     this.assignments.start();
+    this.unsubscribe = this.options.cache.onChange((change) => {
+      if (change.kind === 'NodeCertificates') this.endRevoked(change.node, change.serials);
+    });
   }
 
   async close(): Promise<void> {
+    this.unsubscribe?.();
     this.assignments.close();
     await new Promise<void>((resolve) => this.server.tryShutdown(() => resolve()));
   }
 
   private handlers(): AgentServiceHandlers {
-    const { store, cache, events, usage, endpoints } = this.options;
+    const { store, cache, events, usage, endpoints, enrollment } = this.options;
     return {
-      Register: (call, callback) => answer(callback, this.registrar.register(decodeRegistration(call.request)).then(encodeRegistrationAnswer)),
-      Heartbeat: (call, callback) => answer(callback, this.registrar.heartbeat(decodeHeartbeat(call.request)).then((known) => ({ known }))),
-      WatchAssignments: (call) => this.assignments.watch(agentStream(call, encodeAssignments)),
-      ReportStatus: (call, callback) => answer(callback, applyStatusReport(store, cache, events, decodeStatusReport(call.request)).then(() => ({}))),
-      ReportUsage: (call, callback) => {
-        usage?.record(decodeUsageReport(call.request));
-        callback(null, {});
-      },
-      WatchEndpoints: (call) => endpoints.watch(agentStream(call, (value) => this.encodeEndpoints(value))),
+      Register: (call, callback) => this.unary(call, callback, (caller) => {
+        const registration = decodeRegistration(call.request);
+        const decision = authorizeRegistration(caller, registration, cache);
+        if (!decision.allowed) throw grpcRefusal(decision);
+        return this.registrar.register(registration).then(encodeRegistrationAnswer);
+      }),
+      Heartbeat: (call, callback) => this.unary(call, callback, (caller) => {
+        const heartbeat = this.asItself(caller, decodeHeartbeat(call.request));
+        return this.registrar.heartbeat(heartbeat).then((known) => ({ known }));
+      }),
+      WatchAssignments: (call) => this.stream(call, (caller) => this.assignments.watch(agentStream(call, caller.name, encodeAssignments))),
+      ReportStatus: (call, callback) => this.unary(call, callback, (caller) => {
+        const report = decodeStatusReport(call.request);
+        const decision = authorizeStatusReport(caller, report, cache);
+        if (!decision.allowed) throw grpcRefusal(decision);
+        return applyStatusReport(store, cache, events, report).then(() => ({}));
+      }),
+      ReportUsage: (call, callback) => this.unary(call, callback, async (caller) => {
+        // Checked first: `usage?.record(...)` would skip the check itself when samples are dropped.
+        const report = this.asItself(caller, decodeUsageReport(call.request));
+        usage?.record(report);
+        return {};
+      }),
+      WatchEndpoints: (call) => this.stream(call, (caller) => endpoints.watch(agentStream(call, caller.name, (value) => this.encodeEndpoints(value)))),
+      RenewCertificate: (call, callback) => this.unary(call, callback, async (caller) => {
+        const renewed = await enrollment.renew(caller.name, call.request.csr);
+        if (!renewed.ok) throw grpcRefusal({ allowed: false, status: renewed.status === 401 ? 401 : 403, reason: renewed.reason });
+        return { certificate: renewed.value.certificate, ca: renewed.value.ca };
+      }),
     };
+  }
+
+  /** A unary call: authenticated first, then `work`; a thrown ServiceError is answered as it is, anything else as INTERNAL. */
+  private unary<T>(call: AuthenticatedCall, callback: grpc.sendUnaryData<T>, work: (caller: NodeCaller) => Promise<T>): void {
+    const caller = callerOf(call.getAuthContext().sslPeerCertificate, this.options.cache);
+    if ('allowed' in caller) return callback(grpcRefusal(caller));
+    let result: Promise<T>;
+    try {
+      result = work(caller);
+    } catch (error) {
+      return callback(toStatus(error));
+    }
+    result.then((value) => callback(null, value), (error) => callback(toStatus(error)));
+  }
+
+  /** A server stream: authenticated and held to the caller's own node, remembered so that a revocation ends it. */
+  private stream<M>(call: grpc.ServerWritableStream<{ nodeName: string }, M>, open: (caller: NodeCaller) => void): void {
+    const caller = callerOf(call.getAuthContext().sslPeerCertificate, this.options.cache);
+    if ('allowed' in caller) return void call.emit('error', grpcRefusal(caller));
+    const itself = this.checkItself(caller, call.request.nodeName);
+    if (itself) return void call.emit('error', itself);
+    const entry: OpenStream = { node: caller.name, serial: caller.serial, fail: (error) => call.emit('error', error) };
+    this.streams.add(entry);
+    const forget = () => this.streams.delete(entry);
+    call.on('cancelled', forget);
+    call.on('close', forget);
+    call.on('finish', forget);
+    open(caller);
+  }
+
+  /** A request naming a node: it must be the caller's own. */
+  private asItself<T extends { nodeName: string }>(caller: NodeCaller, request: T): T {
+    const refused = this.checkItself(caller, request.nodeName);
+    if (refused) throw refused;
+    return request;
+  }
+
+  private checkItself(caller: NodeCaller, nodeName: string): grpc.ServiceError | undefined {
+    if (caller.name === nodeName) return undefined;
+    return grpcRefusal({ allowed: false, status: 403, reason: `node ${caller.name} may not act as node ${nodeName}` });
+  }
+
+  /** Ends the streams of a node whose certificate is no longer honoured. */
+  private endRevoked(node: string, serials: readonly string[] | undefined): void {
+    for (const stream of [...this.streams]) {
+      if (stream.node !== node || serials?.includes(stream.serial)) continue;
+      this.streams.delete(stream);
+      stream.fail(grpcRefusal({ allowed: false, status: 401, reason: `the certificate of node ${node} (serial ${stream.serial}) has been revoked` }));
+    }
   }
 
   private encodeEndpoints(endpoints: PublishedEndpoints): Endpoints {
@@ -73,19 +171,16 @@ export class AgentGrpcServer {
 }
 
 /** A server stream seen as the publishers see it: domain values in, encoded on the way out. */
-function agentStream<T, M>(call: grpc.ServerWritableStream<{ nodeName: string }, M>, encode: (value: T) => M): AgentStream<T> {
+function agentStream<T, M>(call: grpc.ServerWritableStream<{ nodeName: string }, M>, node: string, encode: (value: T) => M): AgentStream<T> {
   return {
-    node: call.request.nodeName,
+    node,
     write: (value) => call.write(encode(value)),
     end: () => call.end(),
     on: (event, listener) => call.on(event, listener),
   };
 }
 
-function answer<T>(callback: grpc.sendUnaryData<T>, result: Promise<T>): void {
-  result.then((value) => callback(null, value), (error) => callback(toStatus(error)));
-}
-
 function toStatus(error: unknown): grpc.ServiceError {
+  if (typeof (error as grpc.ServiceError).code === 'number' && (error as grpc.ServiceError).metadata) return error as grpc.ServiceError;
   return Object.assign(new Error((error as Error).message), { code: grpc.status.INTERNAL, details: (error as Error).message, metadata: new grpc.Metadata() });
 }

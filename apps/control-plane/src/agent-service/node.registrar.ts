@@ -16,6 +16,8 @@ export interface NodeRegistrarOptions {
   podCidrs: PodCidrAllocator;
   /** How often agents are asked to renew their lease. */
   heartbeatIntervalMs: number;
+  /** The service range (--service-cidr), told to agents: their nodes keep its addresses local. */
+  serviceCidr?: string;
 }
 
 export class NodeRegistrar {
@@ -44,7 +46,8 @@ export class NodeRegistrar {
     if (!existing?.status?.ready) {
       await events.record({ kind: 'Node', namespace: 'default', name }, 'Normal', 'NodeReady', `node registered from ${registration.address} (pod CIDR ${podCIDR})`);
     }
-    return { leaseTtlSeconds: leases.ttlSeconds, heartbeatIntervalMs: this.options.heartbeatIntervalMs, podCIDR, clusterCIDR: podCidrs.clusterCidr };
+    return { leaseTtlSeconds: leases.ttlSeconds, heartbeatIntervalMs: this.options.heartbeatIntervalMs, podCIDR, clusterCIDR: podCidrs.clusterCidr,
+      ...(this.options.serviceCidr ? { serviceCIDR: this.options.serviceCidr } : {}) };
   }
 
   /** Renews the node's lease; false: the node is unknown (its lease expired), it must register again. */

@@ -3,6 +3,7 @@ import { ClusterCache, ObjectStore, TokenStore } from '@tide/store';
 import { ApiAuth } from '../auth/api.auth';
 import type { AgentCredentials } from './agent.client';
 import { ControlPlaneMetrics } from '../metrics';
+import { NodeEnrollment } from '../node-identity/node.enrollment';
 import { UsageCache } from '../usage/usage.cache';
 
 export const CLUSTER = Symbol('ClusterContext');
@@ -21,6 +22,8 @@ export interface ClusterContext {
   auth: ApiAuth;
   /** The control plane's client certificate and the cluster CA, for calls to agents (renewed in place). */
   agentCredentials(): AgentCredentials;
+  /** Node certificates: joins, the CA pin and gRPC port of join commands, revocation. */
+  enrollment: NodeEnrollment;
   isLeader(): boolean;
   /** A hint to the controllers that desired state changed (they re-read etcd anyway). */
   kick(): void;

@@ -19,6 +19,34 @@ export class NodesController {
     this.events = new EventRecorder(cluster.store, 'api');
   }
 
+  /**
+   * `tsctl node delete NODE`: revokes every certificate of the node at once (its next call to the
+   * agent endpoint, and its open streams, end with UNAUTHENTICATED), then removes the Node when no
+   * replica is bound to it. One that still has replicas stays until they are replaced: its lease
+   * expires without heartbeats, it goes NotReady, and after the grace period its replicas move.
+   */
+  @Delete(':name')
+  @Access('delete', 'nodes')
+  async remove(@Param('name') name: string): Promise<{ node: string; revoked: boolean; removed: boolean; message: string }> {
+    const node = await this.cluster.store.get<Node>('Node', 'default', name);
+    const revoked = await this.cluster.enrollment.revoke(name);
+    if (!node && !revoked) throw notFound(name);
+    // This instance's cache (what the gRPC endpoint checks) has the revocation before the answer.
+    await this.cluster.cache.fresh();
+    const bound = this.cluster.cache.replicasOn(name).length;
+    let removed = false;
+    if (node && bound === 0) {
+      removed = await this.cluster.store.delete('Node', 'default', name, node.metadata.resourceVersion).then(() => true, () => false);
+    }
+    const message = !node ? 'its certificate is revoked'
+      : removed ? 'its certificate is revoked and the node removed'
+        : bound > 0 ? `its certificate is revoked; ${bound} replica(s) are still bound to it: they are replaced once it is NotReady for the grace period, then "tsctl node delete ${name}" again removes it`
+          : `its certificate is revoked; the node changed meanwhile: "tsctl node delete ${name}" again removes it`;
+    await this.events.record({ kind: 'Node', namespace: 'default', name }, 'Normal', 'NodeDeleted', message);
+    this.cluster.kick();
+    return { node: name, revoked, removed, message };
+  }
+
   @Post(':name/cordon')
   @Access('update', 'nodes/cordon')
   @HttpCode(200)

@@ -29,7 +29,8 @@ export async function loadApiTls(layout: ClusterPkiLayout): Promise<ApiTls> {
   const ca = await readCertificateFile(layout.caCertificate);
   return {
     options: {
-      cert: certificatePem, key: key.toPem(), ca,
+      // The chain, leaf then CA: a joining agent that knows only the CA's pin (--ca-hash) finds the CA in it.
+      cert: certificatePem + ca, key: key.toPem(), ca,
       requestCert: true, rejectUnauthorized: false,
       minVersion: 'TLSv1.2', handshakeTimeout: HANDSHAKE_TIMEOUT_MS,
       // How often Node enforces headersTimeout/requestTimeout (default 30 s, which would triple the deadline).

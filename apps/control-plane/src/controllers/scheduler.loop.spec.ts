@@ -13,6 +13,7 @@ import { AgentGrpcServer } from '../agent-service/agent.grpc';
 import { ControlPlaneMetrics } from '../metrics';
 import { PodCidrAllocator } from '../network/pod-cidr.allocator';
 import { EndpointsPublisher } from '../endpoints/endpoints.publisher';
+import { AgentTestPki, agentTestPki } from '../testing/agent.pki';
 import { TestAgentClient } from '../testing/test-agent.grpc';
 import { EventRecorder } from './events.recorder';
 import { SchedulerLoop } from './scheduler.loop';
@@ -37,7 +38,19 @@ describe('scheduler loop with agents reporting', { timeout: 300_000 }, () => {
   let store: ObjectStore;
   let cache: ClusterCache;
   let server: AgentGrpcServer;
-  let agent: TestAgentClient;
+  let pki: AgentTestPki;
+  /** One client per node, each with its own node's certificate (the endpoint takes the node from it). */
+  const agents = new Map<string, TestAgentClient>();
+  const addresses = new Map<string, string>();
+  const agent = {
+    register: (registration: Parameters<TestAgentClient['register']>[0]) => agentFor(registration.nodeName).then((a) => a.register(registration)),
+    heartbeat: (heartbeat: Parameters<TestAgentClient['heartbeat']>[0]) => agentFor(heartbeat.nodeName).then((a) => a.heartbeat(heartbeat)),
+    reportStatus: (report: Parameters<TestAgentClient['reportStatus']>[0]) => agentFor(report.nodeName).then((a) => a.reportStatus(report)),
+  };
+  async function agentFor(node: string): Promise<TestAgentClient> {
+    if (!agents.has(node)) agents.set(node, new TestAgentClient(`127.0.0.1:${GRPC_PORT}`, await pki.node(node)));
+    return agents.get(node)!;
+  }
   let leases: NodeLeases;
   let loop: SchedulerLoop;
 
@@ -49,13 +62,13 @@ describe('scheduler loop with agents reporting', { timeout: 300_000 }, () => {
     leases = new NodeLeases(etcd.client, 10);
     const events = new EventRecorder(store, 'test');
     const podCidrs = new PodCidrAllocator('100.64.128.0/18', new PodCidrClaims(etcd.client));
-    server = new AgentGrpcServer({ store, cache, leases, events, podCidrs, heartbeatIntervalMs: 1000, endpoints: new EndpointsPublisher(cache) });
-    await server.listen(`127.0.0.1:${GRPC_PORT}`);
-    agent = new TestAgentClient(`127.0.0.1:${GRPC_PORT}`);
+    pki = await agentTestPki(etcd.client, cache);
+    server = new AgentGrpcServer({ store, cache, leases, events, podCidrs, heartbeatIntervalMs: 1000, endpoints: new EndpointsPublisher(cache), enrollment: pki.enrollment });
+    await server.listen(`127.0.0.1:${GRPC_PORT}`, pki.server);
     loop = new SchedulerLoop(store, cache, events, new ControlPlaneMetrics());
   });
   after(async () => {
-    agent?.close();
+    for (const client of agents.values()) client.close();
     await server?.close();
     leases?.close();
     await cache?.stop();
@@ -64,7 +77,9 @@ describe('scheduler loop with agents reporting', { timeout: 300_000 }, () => {
 
   async function register(name: string, images: string[]): Promise<void> {
     const resources = { cpuMillis: 2000, memoryBytes: 2 * GiB };
-    await agent.register({ nodeName: name, address: '127.0.0.1', agentPort: 1, capacity: resources, allocatable: resources, labels: {}, images });
+    // Each node its own address: a node may not take another's (NodeRestriction).
+    if (!addresses.has(name)) addresses.set(name, `198.18.0.${addresses.size + 1}`);
+    await agent.register({ nodeName: name, address: addresses.get(name)!, agentPort: 1, capacity: resources, allocatable: resources, labels: {}, images });
   }
 
   async function settle(): Promise<void> {

@@ -71,4 +71,26 @@ describe('EndpointsPublisher', () => {
     assert.deepEqual(third.ports[0].endpoints, [], 'a replica marked for deletion leaves at once');
     assert.equal(received.length, 3, 'the restart count change alone sent nothing');
   });
+
+  it('sends every service that has its IP, with its ports\' ready endpoints, also one without ports', async () => {
+    const status = { replicas: 1, readyReplicas: 1, runningReplicas: 1, pendingReplicas: 0 };
+    await store.mutate<Service>('Service', 'default', 'web', (s) => ({ ...s, status: { ...status, clusterIP: '100.96.0.1' } }));
+    await store.create<Service>({ apiVersion: 'tide/v1', kind: 'Service', metadata: { name: 'worker', namespace: 'default' },
+      spec: { replicas: 1, image: 'busybox' }, status: { ...status, clusterIP: '100.96.0.2' } });
+    await store.create<Replica>({
+      apiVersion: 'tide/v1', kind: 'Replica', metadata: { name: 'web-b', namespace: 'default' },
+      spec: { service: 'web', templateHash: 'h', template: replicaTemplate(web), nodeName: 'node-1' },
+      status: { phase: 'Running', ready: true, restartCount: 0, ip: '100.64.0.3' },
+    });
+    const message = await waitFor(() => {
+      const last = received[received.length - 1];
+      return last?.services.length === 2 && last.services[0].ports[0]?.endpoints.length === 1 ? last : undefined;
+    }, { what: 'both services in a message', detail: () => JSON.stringify(received[received.length - 1]) });
+    assert.deepEqual(message.services, [
+      { namespace: 'default', service: 'web', ip: '100.96.0.1', ports: [
+        { port: 8080, protocol: 'HTTP', endpoints: [{ address: '100.64.0.3', port: 8080, replica: 'web-b', nodeName: 'node-1' }] },
+      ] },
+      { namespace: 'default', service: 'worker', ip: '100.96.0.2', ports: [] },
+    ]);
+  });
 });

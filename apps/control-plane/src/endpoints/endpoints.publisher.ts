@@ -1,14 +1,15 @@
 /**
- * Pushes the published ports' ready endpoints to every agent's WatchEndpoints stream. The set is
+ * Pushes the published ports' ready endpoints, and every service's virtual IP with its ports' ready
+ * endpoints (for the nodes' service IPs and DNS), to every agent's WatchEndpoints stream. The set is
  * the same for every node, so it is computed once per burst of changes (20 ms) and written only
  * when it changed; a new stream gets the current set at once. Endpoint changes thus reach every
  * node well within a second. It reads the control plane's cache, and only the changes that can
- * move an endpoint start a computation: a Service or Replica that publishes a port, or a Node
- * (ready, address). A cluster without published ports costs nothing here, however many replicas.
+ * move an endpoint start a computation: a Service, a Replica with a port, or a Node (ready,
+ * address). Replicas without ports cost nothing here, however many.
  */
 import { Logger } from '@nestjs/common';
 import { PublishedEndpoints, Replica, Service, canonicalJson } from '@tide/api';
-import { publishedPorts } from '@tide/control';
+import { publishedPorts, serviceAddresses } from '@tide/control';
 import { CacheChange, ClusterCache } from '@tide/store';
 import { AgentStream } from '../agent-service/agent.stream';
 
@@ -70,16 +71,19 @@ export class EndpointsPublisher {
     }, BURST_MS);
   }
 
-  /** Only published services and their replicas are read: the cost follows what is published. */
+  /** Only the replicas of services with ports are read: the cost follows what is served. */
   private refresh(): void {
-    const services = this.cache.list('Service').filter(publishes);
-    const replicas = services.flatMap((s) => this.cache.replicasOf(s.metadata.namespace, s.metadata.name));
-    const ports = publishedPorts(services, replicas, this.cache.list('Node'));
-    const text = canonicalJson(ports);
+    const all = this.cache.list('Service');
+    const withPorts = all.filter(hasPorts);
+    const replicas = withPorts.flatMap((s) => this.cache.replicasOf(s.metadata.namespace, s.metadata.name));
+    const nodes = this.cache.list('Node');
+    const ports = publishedPorts(withPorts.filter(publishes), replicas, nodes);
+    const services = serviceAddresses(all, replicas, nodes);
+    const text = canonicalJson({ ports, services });
     const changed = text !== this.text || !this.current;
     if (changed) {
       this.text = text;
-      this.current = { ports, revision: this.cache.revision };
+      this.current = { ports, services, revision: this.cache.revision };
     }
     for (const stream of changed ? this.streams : this.waiting) stream.write(this.current!);
     this.waiting.clear();
@@ -90,14 +94,19 @@ function publishes(service: Service | undefined): boolean {
   return service?.spec.ports?.some((p) => p.publish) ?? false;
 }
 
-function templatePublishes(replica: Replica | undefined): boolean {
-  return replica?.spec.template.ports?.some((p) => p.publish) ?? false;
+function hasPorts(service: Service): boolean {
+  return (service.spec.ports?.length ?? 0) > 0;
+}
+
+function templateHasPorts(replica: Replica | undefined): boolean {
+  return (replica?.spec.template.ports?.length ?? 0) > 0;
 }
 
 function concernsEndpoints(change: CacheChange): boolean {
   switch (change.kind) {
-    case 'Service': return publishes(change.previous) || publishes(change.current);
-    case 'Replica': return templatePublishes(change.previous) || templatePublishes(change.current);
+    // Every Service: its address and name are served whether or not it has ports.
+    case 'Service': return true;
+    case 'Replica': return templateHasPorts(change.previous) || templateHasPorts(change.current);
     case 'Node': case 'resync': return true;
     default: return false;
   }

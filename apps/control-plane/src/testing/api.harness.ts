@@ -11,10 +11,11 @@ import { Agent } from 'undici';
 import { API_VERSION, Node, Replica } from '@tide/api';
 import { createUserToken, type Role } from '@tide/auth';
 import { clusterPkiLayout, ensureClusterPki, type ClusterPkiLayout } from '@tide/pki';
-import { ClusterCache, ObjectStore, TokenStore } from '@tide/store';
+import { ClusterCache, NodeCertificates, ObjectStore, TokenStore } from '@tide/store';
 import { startTestEtcd } from '@tide/store/dist/testing';
 import { startApiServer } from '../api/api.server';
 import { ControlPlaneMetrics } from '../metrics';
+import { NodeEnrollment } from '../node-identity/node.enrollment';
 import { UsageCache } from '../usage/usage.cache';
 
 export interface ApiHarness {
@@ -47,7 +48,6 @@ export async function startApiHarness(): Promise<ApiHarness> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tide-api-'));
   const layout = clusterPkiLayout(path.join(dir, 'pki'));
   const names = { dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'] };
-  await ensureClusterPki({ dir: layout.dir, serverNames: names });
   const etcd = await startTestEtcd();
   const store = new ObjectStore(etcd.client);
   const cache = new ClusterCache(etcd.client);
@@ -57,8 +57,12 @@ export async function startApiHarness(): Promise<ApiHarness> {
   // Samples never go stale in route tests, however long a loaded machine takes between two calls.
   const usage = new UsageCache({ staleMs: Number.MAX_SAFE_INTEGER });
   const auditLog = path.join(dir, 'audit.log');
+  const pki = await ensureClusterPki({ dir: layout.dir, serverNames: names });
+  const enrollment = new NodeEnrollment({
+    ca: () => pki.ca, records: new NodeCertificates(etcd.client), tokens, serials: (node) => cache.nodeCertificateSerials(node), grpcListen: '127.0.0.1:7071',
+  });
   const api = await startApiServer({
-    cluster: { store, cache, metrics, usage, isLeader: () => true, kick: () => undefined },
+    cluster: { store, cache, metrics, usage, enrollment, isLeader: () => true, kick: () => undefined },
     etcd: etcd.client, pki: layout, auditLog, listen: { host: '127.0.0.1', port: 0 },
     renewPki: async () => void await ensureClusterPki({ dir: layout.dir, serverNames: names }),
     log: () => undefined, warn: () => undefined, logger: false,

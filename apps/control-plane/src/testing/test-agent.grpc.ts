@@ -1,19 +1,33 @@
 /**
  * A node agent's side of AgentService for the control plane's tests: domain values in and out,
- * through the real gRPC wire and libs/proto's mapper, as a real agent sends them.
+ * through the real gRPC wire (mutual TLS with the node's certificate) and libs/proto's mapper, as a
+ * real agent sends them. Credentials may be any certificate: forged-agent tests hold one for node-1
+ * and speak for node-2.
  */
 import * as grpc from '@grpc/grpc-js';
-import { NodeAssignments, NodeHeartbeat, NodeRegistration, NodeStatusReport, RegistrationAnswer } from '@tide/api';
+import { NodeAssignments, NodeHeartbeat, NodeRegistration, NodeStatusReport, NodeUsageReport, RegistrationAnswer } from '@tide/api';
 import {
   AgentServiceClient, Assignments__Output, decodeAssignments, decodeRegistrationAnswer, encodeHeartbeat, encodeRegistration,
-  encodeStatusReport, loadAgentProto,
+  encodeStatusReport, encodeUsageReport, loadAgentProto,
 } from '@tide/proto';
+
+/** What a client presents: the CA it trusts and its own pair (all PEM); absent: no client certificate at all. */
+export interface AgentCredentials {
+  ca: string;
+  certificate?: string;
+  key?: string;
+}
 
 export class TestAgentClient {
   private readonly client: AgentServiceClient;
 
-  constructor(address: string) {
-    this.client = new (loadAgentProto().tide.v1.AgentService)(address, grpc.credentials.createInsecure()) as unknown as AgentServiceClient;
+  constructor(address: string, credentials: AgentCredentials) {
+    const channel = grpc.credentials.createSsl(
+      Buffer.from(credentials.ca),
+      credentials.key ? Buffer.from(credentials.key) : null,
+      credentials.certificate ? Buffer.from(credentials.certificate) : null,
+    );
+    this.client = new (loadAgentProto().tide.v1.AgentService)(address, channel) as unknown as AgentServiceClient;
   }
 
   async register(registration: NodeRegistration): Promise<RegistrationAnswer> {
@@ -28,12 +42,23 @@ export class TestAgentClient {
     await call((done) => this.client.ReportStatus(encodeStatusReport(report), done));
   }
 
-  /** Every message of the node's WatchAssignments stream, decoded; `cancel` ends it. */
-  watchAssignments(nodeName: string, onMessage: (assignments: NodeAssignments) => void): { cancel(): void } {
+  async reportUsage(report: NodeUsageReport): Promise<void> {
+    await call((done) => this.client.ReportUsage(encodeUsageReport(report), done));
+  }
+
+  async renewCertificate(csr: string): Promise<{ certificate: string; ca: string }> {
+    return call((done) => this.client.RenewCertificate({ csr }, done));
+  }
+
+  /** Every message of the node's WatchAssignments stream, decoded; `cancel` ends it, `ended` settles with how the server ended it. */
+  watchAssignments(nodeName: string, onMessage: (assignments: NodeAssignments) => void): { cancel(): void; ended: Promise<grpc.ServiceError | undefined> } {
     const stream = this.client.WatchAssignments({ nodeName });
     stream.on('data', (message: Assignments__Output) => onMessage(decodeAssignments(message)));
-    stream.on('error', () => undefined);
-    return { cancel: () => stream.cancel() };
+    const ended = new Promise<grpc.ServiceError | undefined>((resolve) => {
+      stream.on('error', (error: grpc.ServiceError) => resolve(error));
+      stream.on('end', () => resolve(undefined));
+    });
+    return { cancel: () => stream.cancel(), ended };
   }
 
   close(): void {

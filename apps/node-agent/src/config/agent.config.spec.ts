@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { allocatableOf, parseAgentConfig } from './agent.config';
+import { ConfigError, allocatableOf, parseAgentConfig } from './agent.config';
 
 const MACHINE = { cpuMillis: 8000, memoryBytes: 16 * 2 ** 30 };
 
@@ -9,15 +9,22 @@ describe('node agent flags', () => {
     const config = parseAgentConfig([
       '--name', 'node-1', '--control-plane', '127.0.0.1:17071', '--address', '127.0.1.1', '--port=17081',
       '--state-dir', '/tmp/s', '--image-dir', '/tmp/i', '--cpu', '2000', '--memory', '1073741824', '--labels', 'zone=a,disk=ssd',
-      '--warm-pool', '0', '--tls-cert-file', '/tmp/a.crt', '--tls-private-key-file', '/tmp/a.key', '--client-ca-file', '/tmp/ca.crt',
+      '--warm-pool', '0', '--dns-upstream', '127.0.0.53,127.0.0.9:5353,[::1]:53',
+      '--tls-cert-file', '/tmp/a.crt', '--tls-private-key-file', '/tmp/a.key', '--client-ca-file', '/tmp/ca.crt',
       '--api-server', 'https://127.0.0.1:17070/', '--metrics-insecure-listen', '127.0.0.1:9100',
     ], MACHINE);
     assert.deepEqual(config, {
       name: 'node-1', controlPlane: '127.0.0.1:17071', address: '127.0.1.1', port: 17081, stateDir: '/tmp/s', imageDir: '/tmp/i',
       capacity: { cpuMillis: 2000, memoryBytes: 1073741824 }, labels: { zone: 'a', disk: 'ssd' }, warmPool: 0,
+      dnsUpstreams: [{ host: '127.0.0.53', port: 53 }, { host: '127.0.0.9', port: 5353 }, { host: '::1', port: 53 }],
       tls: { certificate: '/tmp/a.crt', key: '/tmp/a.key', clientCa: '/tmp/ca.crt' },
-      apiServer: 'https://127.0.0.1:17070', metricsInsecureListen: { host: '127.0.0.1', port: 9100 },
+      apiServer: '127.0.0.1:17070', metricsInsecureListen: { host: '127.0.0.1', port: 9100 },
     });
+  });
+
+  it('refuses a DNS upstream that is not an address, naming the flag and the entry', () => {
+    assert.throws(() => parseAgentConfig(['--dns-upstream', '127.0.0.1,dns.example:53'], MACHINE),
+      (error: Error) => error instanceof ConfigError && /--dns-upstream: "dns.example:53" is not IP/.test(error.message));
   });
 
   it('defaults to the whole machine and the documented paths and ports', () => {
@@ -29,7 +36,7 @@ describe('node agent flags', () => {
     assert.equal(config.controlPlane, '127.0.0.1:7071');
     assert.equal(config.warmPool, 2);
     assert.deepEqual(config.tls, { certificate: '/var/lib/tide/nodes/n1/pki/serving.crt', key: '/var/lib/tide/nodes/n1/pki/serving.key', clientCa: '/var/lib/tide/nodes/n1/pki/ca.crt' });
-    assert.equal(config.apiServer, undefined, 'no token checks unless asked');
+    assert.equal(config.apiServer, '127.0.0.1:7070', 'one port below the gRPC one');
     assert.equal(config.metricsInsecureListen, undefined, 'no plain HTTP unless asked');
   });
 
@@ -55,10 +62,25 @@ describe('node agent flags', () => {
     [['--control-plane', '127.0.0.1:1,'], /--control-plane: expected HOST:PORT\[,HOST:PORT...\], got ""/],
     [['stray'], /unexpected argument "stray"/],
     [['--api-server', 'http://127.0.0.1:7070'], /--api-server: the API is HTTPS only/],
-    [['--api-server', '127.0.0.1:7070'], /--api-server: expected https:\/\/HOST:PORT/],
+    [['--api-server', 'cp'], /--api-server: expected HOST:PORT, got "cp"/],
     [['--metrics-insecure-listen', '9100'], /--metrics-insecure-listen: expected HOST:PORT, got "9100"/],
+    [['--join', 'tide_0123456789ab_' + 'A'.repeat(43)], /--join needs --ca-hash sha256:…/],
+    [['--join', 'secret', '--ca-hash', 'sha256:' + 'a'.repeat(64)], /--join: expected a join token tide_<id>_<secret>/],
+    [['--join', 'tide_0123456789ab_' + 'A'.repeat(43), '--ca-hash', 'md5:abc'], /--ca-hash: expected "sha256:" followed by 64 hex digits, got "md5:abc"/],
+    [['--ca-hash', 'sha256:' + 'a'.repeat(64)], /--ca-hash goes with --join TOKEN/],
   ];
   for (const [argv, message] of errors) it(`refuses ${argv.join(' ')}`, () => assert.throws(() => parseAgentConfig(argv, MACHINE), message));
+});
+
+describe('join flags', () => {
+  const token = 'tide_0123456789ab_' + 'A'.repeat(43);
+  const hash = 'sha256:' + 'AB'.repeat(32);
+  it('joins through the API one port below the first control plane\'s gRPC port, unless told', () => {
+    assert.deepEqual(parseAgentConfig(['--join', token, '--ca-hash', hash, '--control-plane', '198.18.0.5:7071,198.18.0.6:7071'], MACHINE).join,
+      { token, caHash: hash.toLowerCase(), apiServer: '198.18.0.5:7070' });
+    assert.equal(parseAgentConfig(['--join', token, '--ca-hash', hash, '--api-server', 'cp.example:443'], MACHINE).join?.apiServer, 'cp.example:443');
+    assert.equal(parseAgentConfig([], MACHINE).join, undefined);
+  });
 });
 
 describe('allocatable', () => {

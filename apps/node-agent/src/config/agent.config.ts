@@ -3,6 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseMemory } from '@tide/api';
 import { DEFAULT_WARM_POOL } from '@tide/runtime';
+import { Upstream, hostNameservers, parseUpstreams } from '../dns/resolv.conf';
 
 export interface Resources {
   cpuMillis: number;
@@ -23,10 +24,17 @@ export interface AgentConfig {
   warmPool: number;
   /** The HTTPS endpoint's serving certificate, its key, and the CA of client certificates (kubelet's flag names). */
   tls: { certificate: string; key: string; clientCa: string };
-  /** `--api-server`: the control plane's HTTPS API, asked about tokens sent to /metrics; none: tokens are refused. */
-  apiServer?: string;
+  /**
+   * `--api-server HOST:PORT`: the control plane's HTTPS API, which the agent joins through and asks
+   * about tokens sent to its /metrics (default: the first control plane's host, one port below gRPC).
+   */
+  apiServer: string;
   /** `--metrics-insecure-listen`: /metrics also over plain HTTP, without credentials (opt-in). */
   metricsInsecureListen?: { host: string; port: number };
+  /** `--join TOKEN --ca-hash sha256:…`: how to get a node certificate when the state dir has none. */
+  join?: { token: string; caHash: string; apiServer: string };
+  /** Where the node's DNS sends names outside the cluster domain (default: the host's /etc/resolv.conf). */
+  dnsUpstreams: Upstream[];
 }
 
 export class ConfigError extends Error {
@@ -38,8 +46,8 @@ export class ConfigError extends Error {
 
 export const DEFAULT_IMAGE_DIR = '/var/lib/tide/images';
 const KNOWN_FLAGS = [
-  'name', 'control-plane', 'address', 'port', 'state-dir', 'image-dir', 'cpu', 'memory', 'labels', 'warm-pool',
-  'tls-cert-file', 'tls-private-key-file', 'client-ca-file', 'api-server', 'metrics-insecure-listen',
+  'name', 'control-plane', 'address', 'port', 'state-dir', 'image-dir', 'cpu', 'memory', 'labels', 'warm-pool', 'join', 'ca-hash', 'api-server',
+  'dns-upstream', 'tls-cert-file', 'tls-private-key-file', 'client-ca-file', 'metrics-insecure-listen',
 ];
 
 /** `--flag value` and `--flag=value`; every flag takes a value. */
@@ -65,9 +73,13 @@ export function parseAgentConfig(argv: string[], machine: Resources = machineRes
   const name = values.get('name') ?? os.hostname();
   if (!/^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$/i.test(name)) throw new ConfigError(`--name: "${name}" is not a valid node name (letters, digits, '-', '.')`);
   const stateDir = values.get('state-dir') ?? `/var/lib/tide/nodes/${name}`;
+  const controlPlane = controlPlanes(values.get('control-plane') ?? '127.0.0.1:7071');
+  const apiServer = apiServerFlag(values.get('api-server'), controlPlane);
+  const join = joinFlags(values, apiServer);
   return {
     name,
-    controlPlane: controlPlanes(values.get('control-plane') ?? '127.0.0.1:7071'),
+    controlPlane,
+    ...(join ? { join } : {}),
     address: values.get('address') ?? '127.0.0.1',
     port: positiveInteger('port', values.get('port'), 7080),
     stateDir,
@@ -78,9 +90,10 @@ export function parseAgentConfig(argv: string[], machine: Resources = machineRes
     },
     labels: parseLabels(values.get('labels') ?? ''),
     warmPool: countFlag('warm-pool', values.get('warm-pool'), DEFAULT_WARM_POOL),
+    dnsUpstreams: dnsUpstreams(values.get('dns-upstream')),
     tls: tlsFlags(values, stateDir),
-    ...optional('apiServer', values.get('api-server'), apiServerFlag),
-    ...optional('metricsInsecureListen', values.get('metrics-insecure-listen'), (raw) => listenFlag('metrics-insecure-listen', raw)),
+    apiServer,
+    ...(values.has('metrics-insecure-listen') ? { metricsInsecureListen: listenFlag('metrics-insecure-listen', values.get('metrics-insecure-listen')!) } : {}),
   };
 }
 
@@ -97,19 +110,17 @@ function tlsFlags(values: Map<string, string>, stateDir: string): AgentConfig['t
   };
 }
 
-function optional<K extends string, T>(key: K, raw: string | undefined, parse: (raw: string) => T): Partial<Record<K, T>> {
-  return raw === undefined ? {} : ({ [key]: parse(raw) } as Record<K, T>);
-}
-
-function apiServerFlag(raw: string): string {
-  let url: URL;
-  try {
-    url = new URL(raw);
-  } catch {
-    throw new ConfigError(`--api-server: expected https://HOST:PORT, got "${raw}"`);
-  }
-  if (url.protocol !== 'https:') throw new ConfigError(`--api-server: the API is HTTPS only, got "${raw}"`);
-  return url.origin;
+/**
+ * `--api-server HOST:PORT` (an `https://` prefix is allowed; the API is HTTPS only): by default the
+ * first control plane's host, one port below its gRPC port (7070 for 7071, and `tsctl up`'s P for P+1).
+ */
+function apiServerFlag(raw: string | undefined, controlPlane: string): string {
+  const first = controlPlane.split(',')[0];
+  if (raw === undefined) return `${first.replace(/:\d+$/, '')}:${Number(/:(\d+)$/.exec(first)![1]) - 1}`;
+  if (/^http:\/\//i.test(raw)) throw new ConfigError(`--api-server: the API is HTTPS only, got "${raw}"`);
+  const hostPort = raw.replace(/^https:\/\//i, '').replace(/\/$/, '');
+  if (!/^[^:\s/]+:\d+$/.test(hostPort)) throw new ConfigError(`--api-server: expected HOST:PORT, got "${raw}"`);
+  return hostPort;
 }
 
 function listenFlag(flag: string, raw: string): { host: string; port: number } {
@@ -168,10 +179,33 @@ function memoryFlag(raw: string | undefined, fallback: number): number {
   throw new ConfigError(`--memory: expected bytes (or 512Mi, 2Gi), got "${raw}"`);
 }
 
+/** `--join TOKEN --ca-hash sha256:…`: the agent joins through `apiServer` (--api-server). */
+function joinFlags(values: Map<string, string>, apiServer: string): AgentConfig['join'] {
+  const token = values.get('join');
+  const caHash = values.get('ca-hash');
+  if (token === undefined) {
+    if (caHash !== undefined) throw new ConfigError('--ca-hash goes with --join TOKEN');
+    return undefined;
+  }
+  if (!/^tide_[0-9a-f]{12}_[A-Za-z0-9_-]{43}$/.test(token)) throw new ConfigError('--join: expected a join token tide_<id>_<secret> (tsctl token create --join prints it)');
+  if (caHash === undefined) throw new ConfigError('--join needs --ca-hash sha256:… (the cluster CA\'s pin, printed with the join command): without it a man in the middle could pose as the control plane');
+  if (!/^sha256:[0-9a-fA-F]{64}$/.test(caHash)) throw new ConfigError(`--ca-hash: expected "sha256:" followed by 64 hex digits, got "${caHash}"`);
+  return { token, caHash: caHash.toLowerCase(), apiServer };
+}
+
 /** One or more control planes, HOST:PORT[,HOST:PORT...]: the agent fails over between them. */
 function controlPlanes(value: string): string {
   for (const address of value.split(',')) {
     if (!/^[^:\s]+:\d+$/.test(address)) throw new ConfigError(`--control-plane: expected HOST:PORT[,HOST:PORT...], got "${address}"`);
   }
   return value;
+}
+
+function dnsUpstreams(raw: string | undefined): Upstream[] {
+  if (raw === undefined) return hostNameservers();
+  try {
+    return parseUpstreams(raw);
+  } catch (error) {
+    throw new ConfigError(`--dns-upstream: ${(error as Error).message} (expected IP[:PORT][,IP[:PORT]...])`);
+  }
 }

@@ -1,5 +1,8 @@
 import { after, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { NodeAssignments, PublishedEndpoints } from '@tide/api';
 import { waitFor } from '@tide/api/dist/testing';
@@ -7,7 +10,22 @@ import {
   AgentServiceHandlers, HeartbeatRequest__Output, RegisterRequest__Output, StatusReport__Output,
   UsageReport__Output, loadAgentProto,
 } from '@tide/proto';
+import {
+  createCertificateAuthority, describeCertificate, issueClientCertificate, issueServerCertificate, nodeIdentity, signCertificateRequest,
+  type CertificateAuthority,
+} from '@tide/pki';
+import { NodeCredentials, rotateNodeCertificate } from '../identity/node.identity';
 import { ControlPlaneClient } from './control-plane.client';
+
+/** The cluster CA of these tests: the fake control plane's serving pair and the nodes' certificates come from it. */
+let caPromise: Promise<CertificateAuthority> | undefined;
+const testCa = () => (caPromise ??= createCertificateAuthority());
+
+async function nodeCredentials(name: string, validityMs?: number): Promise<NodeCredentials> {
+  const ca = await testCa();
+  const issued = await issueClientCertificate(ca, nodeIdentity(name), validityMs ? { validityMs } : {});
+  return { ca: ca.certificatePem, certificate: issued.certificatePem, key: issued.key.toPem() };
+}
 
 /** A control plane that records what the agent sends and answers as told. */
 class FakeControlPlane {
@@ -16,6 +34,8 @@ class FakeControlPlane {
   readonly usage: UsageReport__Output[] = [];
   readonly heartbeats: HeartbeatRequest__Output[] = [];
   known = true;
+  /** The serial of the client certificate of each registration: which credentials the agent used. */
+  readonly registeredWith: string[] = [];
   private server?: grpc.Server;
 
   async listen(port = 0): Promise<number> {
@@ -23,6 +43,7 @@ class FakeControlPlane {
     const handlers: AgentServiceHandlers = {
       Register: (call, done) => {
         this.registrations.push(call.request);
+        this.registeredWith.push(call.getAuthContext().sslPeerCertificate?.serialNumber.toLowerCase() ?? '');
         this.known = true;
         done(null, { leaseTtlSeconds: 10, heartbeatIntervalMs: 200 });
       },
@@ -46,12 +67,26 @@ class FakeControlPlane {
       WatchEndpoints: (call) => {
         call.write({ revision: 7, ports: [{ namespace: 'default', service: 'web', publish: 18080, protocol: 'HTTP', endpoints: [{ address: '100.64.0.2', port: 8080, replica: 'web-1', nodeName: 'node-1' }] }] });
       },
+      RenewCertificate: (call, done) => {
+        const node = /^system:node:(.+)$/.exec(String(call.getAuthContext().sslPeerCertificate?.subject.CN))?.[1] ?? '';
+        void testCa().then(async (ca) => {
+          const signed = await signCertificateRequest(ca, call.request.csr, { allowedIdentity: nodeIdentity(node), validityMs: this.renewedValidityMs });
+          if (!signed.ok) return done({ code: grpc.status.PERMISSION_DENIED, details: signed.reason });
+          done(null, { certificate: signed.value, ca: ca.certificatePem });
+        });
+      },
     };
     server.addService(loadAgentProto().tide.v1.AgentService.service, handlers);
     this.server = server;
+    const ca = await testCa();
+    const serving = await issueServerCertificate(ca, { commonName: 'tide-control-plane', ipAddresses: ['127.0.0.1'] });
+    const credentials = grpc.ServerCredentials.createSsl(Buffer.from(ca.certificatePem), [{ cert_chain: Buffer.from(serving.certificatePem), private_key: Buffer.from(serving.key.toPem()) }], true);
     return new Promise((resolve, reject) =>
-      server.bindAsync(`127.0.0.1:${port}`, grpc.ServerCredentials.createInsecure(), (error, bound) => (error ? reject(error) : resolve(bound))));
+      server.bindAsync(`127.0.0.1:${port}`, credentials, (error, bound) => (error ? reject(error) : resolve(bound))));
   }
+
+  /** Lifetime of the certificates RenewCertificate signs. */
+  renewedValidityMs = 3_600_000;
 
   stop(): void {
     this.server?.forceShutdown();
@@ -78,6 +113,7 @@ describe('control-plane client', () => {
   it('registers with capacity and allocatable, receives the desired set, reports, re-registers when forgotten and after an outage', async () => {
     const port = await controlPlane.listen();
     client = new ControlPlaneClient({
+      credentials: await nodeCredentials('node-1'),
       address: `127.0.0.1:${port}`,
       registration: {
         nodeName: 'node-1', address: '127.0.1.1', agentPort: 7081, labels: { zone: 'a' },
@@ -130,6 +166,7 @@ describe('control-plane client', () => {
     const port = await fake.listen();
     let images = ['busybox:latest', 'app:1'];
     const imageClient = new ControlPlaneClient({
+      credentials: await nodeCredentials('node-2'),
       address: `127.0.0.1:${port}`,
       registration: { nodeName: 'node-2', address: '127.0.1.2', agentPort: 7082, labels: {}, capacity: { cpuMillis: 1, memoryBytes: 1 }, allocatable: { cpuMillis: 1, memoryBytes: 1 } },
       onAssignments: () => undefined,
@@ -153,6 +190,45 @@ describe('control-plane client', () => {
     } finally {
       imageClient.close();
       fake.stop();
+    }
+  });
+
+  it('renews its certificate before it expires, stores it (key 0600), and reconnects with it without a restart', async () => {
+    const fake = new FakeControlPlane();
+    fake.renewedValidityMs = 3_600_000;
+    const port = await fake.listen();
+    const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tide-rotation-'));
+    // 6 s of life, renewed at two thirds: about 4 s after it was made.
+    const first = await nodeCredentials('node-3', 6000);
+    const logs: string[] = [];
+    const rotating = new ControlPlaneClient({
+      credentials: first, address: `127.0.0.1:${port}`,
+      registration: { nodeName: 'node-3', address: '127.0.1.3', agentPort: 7083, labels: {}, capacity: { cpuMillis: 1, memoryBytes: 1 }, allocatable: { cpuMillis: 1, memoryBytes: 1 } },
+      onAssignments: () => undefined, report: () => ({ nodeName: 'node-3', replicas: [], gone: [] }), onReportAcknowledged: () => undefined,
+      log: (line) => logs.push(line),
+    });
+    const renewed: NodeCredentials[] = [];
+    const stop = rotateNodeCertificate({ nodeName: 'node-3', stateDir, log: (line) => logs.push(line) }, first,
+      (csr) => rotating.renewCertificate(csr), (next) => {
+        renewed.push(next);
+        rotating.useCredentials(next);
+      });
+    try {
+      rotating.start();
+      const firstSerial = describeCertificate(first.certificate).serialNumber.toLowerCase();
+      await eventually('a registration with the first certificate', () => fake.registeredWith.includes(firstSerial), 60_000, logs);
+      await eventually('a renewal', () => renewed.length === 1, 60_000, logs);
+      const next = describeCertificate(renewed[0].certificate);
+      assert.equal(next.identity.commonName, 'system:node:node-3');
+      assert.ok(next.notAfter.getTime() - Date.now() > 30 * 60_000, 'the renewed certificate is the new, longer-lived one');
+      await eventually('a registration with the renewed certificate', () => fake.registeredWith.includes(next.serialNumber.toLowerCase()), 60_000, logs);
+      assert.equal(fs.statSync(path.join(stateDir, 'pki', 'node.key')).mode & 0o777, 0o600);
+      assert.equal(fs.readFileSync(path.join(stateDir, 'pki', 'node.crt'), 'utf8'), renewed[0].certificate);
+    } finally {
+      stop();
+      rotating.close();
+      fake.stop();
+      fs.rmSync(stateDir, { recursive: true, force: true });
     }
   });
 });

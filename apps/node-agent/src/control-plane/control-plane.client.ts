@@ -4,6 +4,8 @@
  * agent.protocol.ts), converted here by libs/proto's mapper. Any failure (the control plane down, the
  * stream broken, the node unknown to it) leads back to registering again, with backoff; the
  * containers keep running meanwhile, since a control plane outage is no reason to stop anything.
+ * Every call goes over mutual TLS with the node's certificate; a renewed certificate replaces the
+ * channel (useCredentials) and the session starts again on the new one.
  */
 import * as grpc from '@grpc/grpc-js';
 import { NodeAssignments, NodeRegistration, NodeStatusReport, NodeUsageReport, PublishedEndpoints, RegistrationAnswer } from '@tide/api';
@@ -11,11 +13,14 @@ import {
   AgentServiceClient, RegisterResponse__Output, decodeAssignments, decodeEndpoints, decodeRegistrationAnswer, encodeHeartbeat,
   encodeRegistration, encodeStatusReport, encodeUsageReport, loadAgentProto,
 } from '@tide/proto';
+import type { NodeCredentials } from '../identity/node.identity';
 import { BackoffPolicy, backoffDelayMs } from '../reconcile/backoff.policy';
 
 export interface ControlPlaneClientOptions {
   /** host:port of the gRPC endpoint, or several comma-separated: on failure the next one is tried. */
   address: string;
+  /** The node's certificate and key, and the cluster CA the control plane's certificate must come from. */
+  credentials: NodeCredentials;
   /** Who the node is; the images are added from `images()`. */
   registration: Omit<NodeRegistration, 'images'>;
   /** After each successful registration, before assignments are watched (the node's network is set up here). */
@@ -58,12 +63,33 @@ export class ControlPlaneClient {
 
   constructor(private readonly options: ControlPlaneClientOptions) {
     this.addresses = options.address.split(',');
-    this.client = ControlPlaneClient.clientFor(this.addresses[0]);
+    this.credentials = options.credentials;
+    this.client = this.clientFor(this.addresses[0]);
   }
 
-  private static clientFor(address: string): AgentServiceClient {
+  private credentials: NodeCredentials;
+
+  private clientFor(address: string): AgentServiceClient {
     const proto = loadAgentProto();
-    return new proto.tide.v1.AgentService(address, grpc.credentials.createInsecure()) as unknown as AgentServiceClient;
+    const { ca, key, certificate } = this.credentials;
+    const channel = grpc.credentials.createSsl(Buffer.from(ca), Buffer.from(key), Buffer.from(certificate));
+    return new proto.tide.v1.AgentService(address, channel) as unknown as AgentServiceClient;
+  }
+
+  /** A renewed certificate: a new channel with it, and the session starts again (streams included). */
+  useCredentials(credentials: NodeCredentials): void {
+    this.credentials = credentials;
+    if (this.closed) return;
+    const old = this.client;
+    this.resetSession();
+    this.client = this.clientFor(this.address);
+    old.close();
+    void this.connect();
+  }
+
+  /** Asks the control plane for a new certificate (the current one authenticates the call). */
+  renewCertificate(csr: string): Promise<{ certificate: string; ca: string }> {
+    return this.call<{ certificate: string; ca: string }>((done) => this.client.RenewCertificate({ csr }, this.deadline(), done));
   }
 
   /** The control plane currently talked to. */
@@ -76,7 +102,7 @@ export class ControlPlaneClient {
     if (this.addresses.length < 2) return;
     this.client.close();
     this.current = (this.current + 1) % this.addresses.length;
-    this.client = ControlPlaneClient.clientFor(this.address);
+    this.client = this.clientFor(this.address);
   }
 
   start(): void {

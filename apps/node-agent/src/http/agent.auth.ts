@@ -46,7 +46,7 @@ export class AgentAuth {
     if (header === undefined) return unauthenticated('no credentials: send a client certificate of the cluster CA or "Authorization: Bearer <token>"');
     const presented = parseAuthorization(header);
     if ('allowed' in presented) return presented; // malformed: refused here, the control plane is not asked
-    if (!this.reviewToken) return unauthenticated('this agent cannot check tokens (started without --api-server): use a client certificate of the cluster CA');
+    if (!this.reviewToken) return unauthenticated('this agent has no control plane to check tokens with: use a client certificate of the cluster CA');
     return this.reviewToken(header);
   }
 

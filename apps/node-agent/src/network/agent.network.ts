@@ -31,6 +31,11 @@ export class AgentNetwork {
     return this.settings;
   }
 
+  /** The settings once the bridge is up, else undefined. */
+  settingsIfReady(): BridgeSettings | undefined {
+    return this.settings;
+  }
+
   /** After each registration. A failure is logged and kept: host-network replicas still run. */
   configure(podCidr: string | undefined, clusterCidr: string | undefined): Promise<void> {
     return this.serially(async () => {
@@ -46,7 +51,7 @@ export class AgentNetwork {
         this.problem = `bridge networking could not be set up: ${(error as Error).message}`;
         return this.log(`warning: ${this.problem}`);
       }
-      fs.writeFileSync(path.join(this.stateDir, RECORD_FILE), JSON.stringify(settings));
+      fs.writeFileSync(path.join(this.stateDir, RECORD_FILE), JSON.stringify(settings), { mode: 0o600 });
       if (this.settings?.subnet !== settings.subnet) this.log(`bridge ${settings.bridge} at ${settings.gateway} for pod CIDR ${podCidr}`);
       this.settings = settings;
       this.peersText = ''; // routes are checked again against the next assignments

@@ -30,13 +30,15 @@ describe('container spec from an assignment', () => {
     assert.equal('workingDir' in spec, false);
   });
 
-  it('passes user and read-only root on, and leaves them out when the assignment has none', () => {
-    const secured = buildContainerSpec(assignment('a', { template: { user: 'app:staff', readOnlyRootFilesystem: true } }), '/l');
+  it('passes user, read-only root and an Unconfined seccomp profile on, and leaves them out when the assignment has none', () => {
+    const secured = buildContainerSpec(assignment('a', { template: { user: 'app:staff', readOnlyRootFilesystem: true, seccompProfile: 'Unconfined' } }), '/l');
+    assert.equal(secured.seccompProfile, 'Unconfined');
     assert.equal(secured.user, 'app:staff');
     assert.equal(secured.readOnlyRootFilesystem, true);
     const plain = buildContainerSpec(assignment('a'), '/l');
     assert.equal('user' in plain, false, 'root, or the image\'s user: the runtime decides');
     assert.equal('readOnlyRootFilesystem' in plain, false);
+    assert.equal('seccompProfile' in plain, false, 'the runtime\'s default profile');
   });
 
   it('carries the network mode', () => {

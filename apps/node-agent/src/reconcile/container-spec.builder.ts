@@ -33,6 +33,7 @@ export function buildContainerSpec(assignment: ReplicaAssignment, logPath: strin
     ...(template.workingDir !== undefined ? { workingDir: template.workingDir } : {}),
     ...(template.user !== undefined ? { user: template.user } : {}),
     ...(template.readOnlyRootFilesystem ? { readOnlyRootFilesystem: true } : {}),
+    ...(template.seccompProfile === 'Unconfined' ? { seccompProfile: 'Unconfined' as const } : {}),
     limits: {
       cpuMillis: template.limits.cpuMillis,
       // A request of 0 asks for no particular CPU weight: the runtime's default.

@@ -8,7 +8,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ReplicaAssignment, ReplicaPhase } from '@tide/api';
-import { ContainerExitStatus, ContainerInfo, ContainerRuntime, RuntimeError } from '@tide/runtime';
+import { ContainerExitStatus, ContainerInfo, ContainerRuntime, ContainerSpec, RuntimeError } from '@tide/runtime';
 import { backoffDelayMs, nextConsecutiveFailures } from './backoff.policy';
 import { Clock, systemClock } from './clock';
 import { LABEL, buildContainerSpec, containerId, gracePeriodFromLabels, gracePeriodSeconds, replicaKey } from './container-spec.builder';
@@ -45,11 +45,14 @@ export interface ReconcilerOptions {
    */
   probes?: (record: ReplicaRecord) => ProbeVerdictView | undefined;
   /**
-   * How long a replica that is no longer desired keeps running when it publishes ports, so that every
+   * How long a replica that is no longer desired keeps running when it has ports (published or on its
+   * service's IP), so that every
    * node's load balancer drops it (endpoints reach every node within a second) before SIGTERM.
    * Never more than its grace period. Default 1000 ms.
    */
   endpointPropagationMs?: number;
+  /** A bridge container's resolver settings (the node's DNS), by its namespace; undefined: the host's. */
+  dns?: (namespace: string) => ContainerSpec['dns'];
   log?: (line: string) => void;
 }
 
@@ -216,8 +219,10 @@ export class Reconciler {
     record.operation = 'starting';
     this.changed();
     try {
-      fs.mkdirSync(this.options.logDir, { recursive: true });
-      const container = await this.options.runtime.start(buildContainerSpec(assignment, this.logPath(record.namespace, record.name)));
+      fs.mkdirSync(this.options.logDir, { recursive: true, mode: 0o700 });
+      const spec = buildContainerSpec(assignment, this.logPath(record.namespace, record.name));
+      const dns = spec.network === 'bridge' ? this.options.dns?.(record.namespace) : undefined;
+      const container = await this.options.runtime.start(dns ? { ...spec, dns } : spec);
       record.container = container;
       record.exit = container.exit;
       record.startFailed = false;
@@ -299,7 +304,7 @@ export class Reconciler {
 
   /** Published ports: the container keeps serving while every balancer drops it (at most its grace period). */
   private drainDelayMs(record: ReplicaRecord): number {
-    if (!record.assignment?.template.ports.some((p) => p.publish !== undefined)) return 0;
+    if (!record.assignment?.template.ports.length) return 0;
     return Math.min(this.options.endpointPropagationMs ?? 1000, gracePeriodSeconds(record.assignment!) * 1000);
   }
 

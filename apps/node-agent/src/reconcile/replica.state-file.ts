@@ -27,7 +27,7 @@ export class ReplicaStateFile implements ReplicaStateStore {
     for (const record of records) out[record.key] = pickPersisted(record);
     const text = JSON.stringify(out);
     if (text === this.lastWritten) return;
-    fs.writeFileSync(`${this.file}.tmp`, text);
+    fs.writeFileSync(`${this.file}.tmp`, text, { mode: 0o600 });
     fs.renameSync(`${this.file}.tmp`, this.file);
     this.lastWritten = text;
   }

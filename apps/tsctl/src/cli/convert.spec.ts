@@ -89,7 +89,7 @@ describe('tsctl convert and apply of Kubernetes manifests', () => {
     assert.equal(run.code, 0, run.stderr);
     const objects = parseAllDocuments(run.stdout).map((d) => d.toJS());
     assert.deepEqual(objects.map((o) => `${o.apiVersion} ${o.kind}/${o.metadata.name}`), ['tide/v1 ConfigMap/web', 'tide/v1 Service/web']);
-    assert.deepEqual(objects[1].spec.ports, [{ containerPort: 8080, publish: 30080 }]);
+    assert.deepEqual(objects[1].spec.ports, [{ containerPort: 8080, port: 80, publish: 30080 }]);
     assert.equal(objects[1].spec.volumes[0].configMap.defaultMode, 0o440, '0440 is octal in a Kubernetes manifest');
     assert.deepEqual(run.stderr.trim().split('\n'), [
       `${file}: document 2: metadata.annotations: warning: ignored: Tide keeps no annotations`,
@@ -119,7 +119,7 @@ describe('tsctl convert and apply of Kubernetes manifests', () => {
     assert.match(run.stderr, /document 1: metadata.annotations: warning: ignored/);
     assert.deepEqual(received, [[{
       apiVersion: 'tide/v1', kind: 'Service', metadata: { name: 'web' },
-      spec: { replicas: 2, image: 'web:1', ports: [{ containerPort: 8080, publish: 30080 }] },
+      spec: { replicas: 2, image: 'web:1', ports: [{ containerPort: 8080, port: 80, publish: 30080 }] },
     }]]);
   });
 

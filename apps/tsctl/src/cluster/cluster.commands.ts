@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Node, Replica } from '@tide/api';
-import { ClusterPki, PkiError, controlPlaneServerNames, ensureClusterPki, ensureNodeServingCertificate } from '@tide/pki';
+import { ClusterPki, PkiError, caPin, controlPlaneServerNames, ensureClusterPki, ensureNodeServingCertificate } from '@tide/pki';
 import { ApiClient } from '../api/api.client';
 import { configPath, writeCliConfig } from '../api/cli.config';
 import { UsageError, intOption } from '../cli/args';
@@ -34,6 +34,8 @@ function consolidationFlags(ctx: CommandContext): string[] {
     if (mode !== 'on' && mode !== 'off') throw new UsageError(`--consolidation: expected on or off, got "${mode}"`);
     flags.push('--consolidation', mode);
   }
+  const serviceCidr = ctx.options.get('service-cidr');
+  if (serviceCidr !== undefined) flags.push('--service-cidr', serviceCidr);
   if (ctx.options.has('consolidation-delay-seconds')) {
     flags.push('--consolidation-delay-seconds', String(intOption(ctx.options, 'consolidation-delay-seconds', 30, 1)));
   }
@@ -51,7 +53,7 @@ interface ClusterRecord {
 
 export const upCommand: Command = {
   name: 'up',
-  usage: 'tsctl up [--nodes N] [--state-dir DIR] [--base-port P] [--ca-cert FILE --ca-key FILE] [--node-grace-seconds S] [--pod-cidr CIDR] [--consolidation on|off] [--consolidation-delay-seconds S] [--timeout SECONDS]',
+  usage: 'tsctl up [--nodes N] [--state-dir DIR] [--base-port P] [--ca-cert FILE --ca-key FILE] [--node-grace-seconds S] [--pod-cidr CIDR] [--service-cidr CIDR] [--dns-upstream IP[:PORT],...] [--consolidation on|off] [--consolidation-delay-seconds S] [--timeout SECONDS]',
   summary: 'start a local cluster (control plane with its etcd, N node agents) and wait until it is Ready',
   options: [
     { long: 'nodes', help: `number of nodes, 1 to ${MAX_LOCAL_NODES} (default 2)` },
@@ -61,6 +63,8 @@ export const upCommand: Command = {
     { long: 'ca-key', help: "the CA's private key (PEM, mode 0600)" },
     { long: 'node-grace-seconds', help: "how long a NotReady node's replicas wait before they are replaced" },
     { long: 'pod-cidr', help: 'the container network, a /24 of it per node (default 100.64.0.0/16)' },
+    { long: 'service-cidr', help: "the services' virtual IPs (default 100.96.0.0/16)" },
+    { long: 'dns-upstream', help: "where the nodes' DNS forwards names outside the cluster (default: the host's /etc/resolv.conf)" },
     { long: 'consolidation', help: 'on|off: move replicas off lightly used nodes so that nodes become empty (default on)' },
     { long: 'consolidation-delay-seconds', help: 'how long a node must stay worth emptying before consolidation starts (default 30)' },
     { long: 'timeout', help: 'seconds to wait for the cluster to be Ready (default 120)' },
@@ -89,7 +93,10 @@ export const upCommand: Command = {
     });
     await waitUntil('the control plane to answer /healthz', deadline, [{ pid: controlPlanePid, what: 'the control plane', log: layout.controlPlaneLog }],
       async () => (await api.fetch('GET', '/healthz')).ok);
-    const agents = layout.nodes.map((node) => ({ node, pid: ensureAgent(layout, node, started) }));
+    const join = await joinTokenFor(api, layout, pki);
+    const dnsUpstream = ctx.options.get('dns-upstream');
+    const agentFlags = [...(join?.args ?? []), ...(dnsUpstream !== undefined ? ['--dns-upstream', dnsUpstream] : [])];
+    const agents = layout.nodes.map((node) => ({ node, pid: ensureAgent(layout, node, started, agentFlags) }));
     writeClusterRecord(layout, controlPlanePid, agents.map((a) => a.pid));
     const watched = [{ pid: controlPlanePid, what: 'the control plane', log: layout.controlPlaneLog }, ...agents.map(({ node, pid }) => ({ pid, what: `the agent of ${node.name}`, log: node.log }))];
     // A node whose agent was just started must have registered since: etcd may still say Ready from before.
@@ -99,6 +106,8 @@ export const upCommand: Command = {
       return layout.nodes.every((want) => nodes.some((n) => n.metadata.name === want.name && n.status?.ready
         && (!started.includes(want.name) || Date.parse(n.status.lastHeartbeat ?? '') >= freshSince)));
     });
+    // The nodes have their certificates: the join token has served (it also expires in 10 minutes).
+    if (join) await api.request('DELETE', `/api/v1/tokens/${join.id}`).catch(() => undefined);
     const token = await adminToken(ctx, api, layout.server, pki.ca.certificatePem);
     writeCliConfig({ server: layout.server, ca: pki.ca.certificatePem, token, stateDir: layout.stateDir });
     ctx.out(started.length === 0 ? `the cluster in ${layout.stateDir} is already running (API ${layout.server})` : `cluster up: API ${layout.server}, state in ${layout.stateDir} (started ${started.join(', ')})`);
@@ -167,11 +176,30 @@ async function ensureControlPlane(layout: ClusterLayout, args: string[], started
   return startDetached(CONTROL_PLANE.path, args, layout.controlPlaneLog);
 }
 
-function ensureAgent(layout: ClusterLayout, node: ClusterLayout['nodes'][number], started: string[]): number {
+interface JoinFlags {
+  id: string;
+  args: string[];
+}
+
+/**
+ * Nodes join the way a node on another machine does (`node-agent --join … --ca-hash …`): one join
+ * token for the agents that have no certificate yet, good for that many joins and 10 minutes, revoked
+ * once they are Ready. An agent that has its certificate (a restart) ignores it.
+ */
+async function joinTokenFor(api: ApiClient, layout: ClusterLayout, pki: ClusterPki): Promise<JoinFlags | undefined> {
+  const joining = layout.nodes.filter((node) => !fs.existsSync(path.join(node.stateDir, 'pki', 'node.crt')));
+  if (joining.length === 0) return undefined;
+  const made = await api.request<{ token: string; record: { id: string } }>('POST', '/api/v1/tokens', {
+    kind: 'join', ttl: '10m', uses: joining.length, description: `tsctl up: ${joining.map((n) => n.name).join(', ')}`,
+  });
+  return { id: made.record.id, args: ['--join', made.token, '--ca-hash', caPin(pki.ca.certificatePem)] };
+}
+
+function ensureAgent(layout: ClusterLayout, node: ClusterLayout['nodes'][number], started: string[], agentFlags: string[]): number {
   const [running] = findProcesses(NODE_AGENT.script, node.stateDir);
   if (running) return running;
   started.push(node.name);
-  return startDetached(NODE_AGENT.path, agentArgs(layout, node), node.log);
+  return startDetached(NODE_AGENT.path, [...agentArgs(layout, node), ...agentFlags], node.log);
 }
 
 function readClusterRecord(stateDir: string): ClusterRecord | undefined {

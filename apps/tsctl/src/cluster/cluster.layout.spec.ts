@@ -24,7 +24,6 @@ describe('local cluster layout', () => {
     assert.deepEqual(agentArgs(layout, layout.nodes[1]), [
       '--name', 'node-2', '--control-plane', '127.0.0.1:27071', '--address', '127.0.1.2', '--port', '27082',
       '--state-dir', '/tmp/t/nodes/node-2', '--image-dir', '/tmp/t/images', '--cpu', '1333', '--memory', '2863311530',
-      '--api-server', 'https://127.0.0.1:27070',
     ]);
   });
 });

@@ -68,7 +68,5 @@ export function agentArgs(layout: ClusterLayout, node: NodeLayout): string[] {
   return [
     '--name', node.name, '--control-plane', layout.grpcListen, '--address', node.address, '--port', String(node.agentPort),
     '--state-dir', node.stateDir, '--image-dir', layout.imageDir, '--cpu', String(node.cpuMillis), '--memory', String(node.memoryBytes),
-    // Its HTTPS files are in NODE_STATE/pki (tsctl up puts them there); the API checks the tokens sent to its /metrics.
-    '--api-server', layout.server,
   ];
 }

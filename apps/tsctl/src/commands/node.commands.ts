@@ -1,4 +1,4 @@
-/** `tsctl cordon NODE`, `tsctl uncordon NODE`, `tsctl drain NODE [--timeout SECONDS]`. */
+/** `tsctl cordon NODE`, `tsctl uncordon NODE`, `tsctl drain NODE [--timeout SECONDS]`, `tsctl node delete NODE`. */
 import { DrainProgress, Node } from '@tide/api';
 import { ApiError } from '../api/api.client';
 import { UsageError, intOption } from '../cli/args';
@@ -11,6 +11,7 @@ const CORDON_USAGE = 'tsctl cordon NODE';
 const UNCORDON_USAGE = 'tsctl uncordon NODE';
 const DRAIN_USAGE = 'tsctl drain NODE [--timeout SECONDS]';
 const DEFAULT_DRAIN_TIMEOUT_SECONDS = 300;
+const NODE_USAGE = 'tsctl node delete NODE';
 
 function nodeArg(ctx: CommandContext, usage: string): string {
   const [word] = ctx.args;
@@ -72,3 +73,21 @@ async function giveUp(ctx: CommandContext, name: string, timeout: number, progre
   throw new CommandError(`drain of node ${name} timed out after ${timeout}s with ${progress.remaining.length + progress.stopping.length} replica(s) left: `
     + `${remainingText(progress)}. The node stays cordoned; moves already placed finish ("tsctl uncordon ${name}" to use it again)`);
 }
+
+/**
+ * `tsctl node delete NODE`: revokes the node's certificate (its agent's next call is refused) and
+ * removes the Node once no replica is bound to it. Joining again needs a new join token.
+ */
+export const nodeCommand: Command = {
+  name: 'node',
+  usage: NODE_USAGE,
+  summary: 'delete a node: revoke its certificate (its agent is refused at once) and remove it once it has no replicas',
+  options: [],
+  async run(ctx) {
+    const [action, ...rest] = ctx.args;
+    if (action !== 'delete') throw new UsageError(`expected node delete NODE${action ? `, got "${ctx.args.join(' ')}"` : ''}\nusage: ${NODE_USAGE}`);
+    const name = nodeArg({ ...ctx, args: rest }, NODE_USAGE);
+    const answer = await ctx.api.request<{ node: string; revoked: boolean; removed: boolean; message: string }>('DELETE', `/api/v1/nodes/${encodeURIComponent(name)}`);
+    ctx.out(`node/${name} deleted: ${answer.message}`);
+  },
+};

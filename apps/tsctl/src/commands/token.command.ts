@@ -8,7 +8,7 @@ import { UsageError } from '../cli/args';
 import { formatAge, formatStructured, formatTable, parseOutputFormat } from '../output/table';
 import { Command, CommandContext } from './command';
 
-const USAGE = 'tsctl token create --role admin|edit|view [--namespace N] [--ttl 24h] [--description TEXT] | tsctl token ls [-o json|yaml] | tsctl token revoke ID';
+const USAGE = 'tsctl token create --role admin|edit|view [--namespace N] [--ttl 24h] [--description TEXT] | tsctl token create --join [--ttl 1h] [--node NAME] [--uses N] | tsctl token ls [-o json|yaml] | tsctl token revoke ID';
 
 type TokenInfo = Omit<TokenRecord, 'secretHash'>;
 
@@ -17,7 +17,33 @@ function checked<T>(result: { ok: true; value: T } | { ok: false; reason: string
   return result.value;
 }
 
+/**
+ * `tsctl token create --join`: a join token (an hour unless --ttl says otherwise) and, alone on the
+ * last line, the command that joins a node with it: the control plane's gRPC address is the API's
+ * host with its gRPC port, the CA pinned by hash.
+ */
+async function createJoin(ctx: CommandContext): Promise<void> {
+  if (ctx.options.has('role') || ctx.options.has('namespace')) throw new UsageError('--join: a join token has no --role or --namespace (it only joins a node)');
+  const ttl = ctx.options.get('ttl');
+  if (ttl !== undefined) checked(parseTtl(ttl));
+  const node = ctx.options.get('node');
+  const usesText = ctx.options.get('uses');
+  const uses = usesText === undefined ? undefined : Number(usesText);
+  if (uses !== undefined && (!Number.isInteger(uses) || uses < 1)) throw new UsageError(`--uses: expected a whole number of at least 1, got "${usesText}"`);
+  const body = { kind: 'join', ...(ttl ? { ttl } : {}), ...(node ? { node } : {}), ...(uses ? { uses } : {}), ...(ctx.options.has('description') ? { description: ctx.options.get('description') } : {}) };
+  const made = await ctx.api.request<{ token: string; record: TokenInfo; join: { caHash: string; grpcPort: number } }>('POST', '/api/v1/tokens', body);
+  const api = new URL(ctx.api.server);
+  const host = api.hostname.includes(':') ? `[${api.hostname}]` : api.hostname;
+  const apiPort = Number(api.port || 443);
+  const limits = [made.record.nodeName ? `node ${made.record.nodeName} only` : 'any node name', made.record.maxUses ? `${made.record.maxUses} use(s)` : 'any number of uses'];
+  ctx.note(`join token ${made.record.id} created: ${limits.join(', ')}, expires ${made.record.expiresAt}. On the new machine, run:`);
+  // The agent finds the API one port below gRPC unless told otherwise.
+  const apiFlag = apiPort === made.join.grpcPort - 1 ? '' : ` --api-server ${host}:${apiPort}`;
+  ctx.out(`node-agent --join ${made.token} --control-plane ${host}:${made.join.grpcPort} --ca-hash ${made.join.caHash}${apiFlag}`);
+}
+
 async function create(ctx: CommandContext): Promise<void> {
+  if (ctx.options.has('join')) return createJoin(ctx);
   const roleText = ctx.options.get('role');
   if (roleText === undefined) throw new UsageError(`token create needs --role admin, edit or view\nusage: ${USAGE}`);
   const role = checked(parseRole(roleText));
@@ -55,11 +81,14 @@ async function revoke(ctx: CommandContext): Promise<void> {
 export const tokenCommand: Command = {
   name: 'token',
   usage: USAGE,
-  summary: 'create, list and revoke API tokens (roles admin, edit, view)',
+  summary: 'create, list and revoke API tokens (roles admin, edit, view) and join tokens for nodes',
   options: [
     { long: 'role', help: 'admin, edit or view (create)' },
+    { long: 'join', boolean: true, help: 'a join token for a node agent; prints the node-agent command (create)' },
+    { long: 'node', help: 'the one node name the join token may join as (create --join)' },
+    { long: 'uses', help: 'how many nodes may join with the token (create --join; default: any until it expires)' },
     { long: 'namespace', short: 'n', help: 'the one namespace an edit or view token reaches (create; default: all)' },
-    { long: 'ttl', help: 'lifetime, e.g. 30m, 24h, 7d (create; default: no expiry)' },
+    { long: 'ttl', help: 'lifetime, e.g. 30m, 24h, 7d (create; default: no expiry, 1h for --join)' },
     { long: 'description', help: 'a note shown by token ls (create)' },
     { long: 'output', short: 'o', help: 'json or yaml (ls)' },
   ],

@@ -1,5 +1,5 @@
 /** `tsctl describe` text: aligned "Field: value" lines, sub-tables, and the recent events. */
-import { EnvValue, Node, Replica, Service, TideEvent, formatCpu, formatMemory } from '@tide/api';
+import { EnvValue, Node, Replica, Service, TideEvent, formatCpu, formatMemory, serviceDnsName, servicePortNumber } from '@tide/api';
 import { autoscaleSection } from './autoscale.format';
 import { commandLine, eventsTable, labelsText, lastExitText, nodeStatusText, replicaPhase, replicasTable, requestedOn } from './resource.tables';
 import { fields, formatAge, indent } from './table';
@@ -42,7 +42,9 @@ export function describeService(s: Service, replicas: Replica[], events: TideEve
     ['Limits', quantity(r?.limits?.cpu, r?.limits?.memory, '<none>')],
     ['Restart policy', s.spec.restartPolicy ?? 'Always'],
     ['Grace period', `${s.spec.terminationGracePeriodSeconds ?? 30}s`],
-    ['Ports', (s.spec.ports ?? []).map((p) => `${p.name ? `${p.name} ` : ''}${p.containerPort}${p.publish ? ` (published on ${p.publish})` : ''}`).join(', ') || undefined],
+    ['IP', st?.clusterIP ? `${st.clusterIP} (${serviceDnsName(s.metadata.namespace, s.metadata.name)})` : '<pending>'],
+    ['Ports', (s.spec.ports ?? []).map((p) => `${p.name ? `${p.name} ` : ''}${servicePortNumber(p)}${p.port !== undefined && p.port !== p.containerPort ? ` → ${p.containerPort}` : ''}`
+      + `/${p.protocol ?? 'TCP'}${p.publish ? ` (published on ${p.publish})` : ''}`).join(', ') || undefined],
     ['Generation', s.metadata.generation !== undefined ? `${s.metadata.generation} (observed ${st?.observedGeneration ?? '-'})` : undefined],
   ]);
   const replicaLines = replicas.length ? ['Replicas:', indent(replicasTable(replicas, { wide: false, withNamespace: false, nowMs }))] : ['Replicas:  <none>'];

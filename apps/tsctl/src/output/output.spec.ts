@@ -19,9 +19,13 @@ describe('tables', () => {
     ].join('\n'));
   });
 
-  it('adds a NAMESPACE column for all namespaces, and command and policy when wide', () => {
+  it('adds a NAMESPACE column for all namespaces, and IP, ports, command and policy when wide', () => {
     const text = servicesTable([service('hello', 1, 1, 5)], { wide: true, withNamespace: true, nowMs: NOW });
-    assert.equal(text, 'NAMESPACE   NAME    READY   AGE   IMAGE     RESTART   COMMAND\ndefault     hello   1/1     5s    busybox   Always    sh -c "echo hi; sleep 9"');
+    assert.equal(text, 'NAMESPACE   NAME    READY   AGE   IMAGE     CLUSTER-IP   PORTS    RESTART   COMMAND\n'
+      + 'default     hello   1/1     5s    busybox   <pending>    <none>   Always    sh -c "echo hi; sleep 9"');
+    const web = { ...service('web', 1, 1, 5), status: { ...service('web', 1, 1, 5).status!, clusterIP: '100.96.0.7' } };
+    web.spec = { ...web.spec, ports: [{ containerPort: 8080, port: 80, protocol: 'HTTP' }, { containerPort: 9000, publish: 19000 }] };
+    assert.match(servicesTable([web], { wide: true, withNamespace: false, nowMs: NOW }), /100\.96\.0\.7 +80\/HTTP,19000:9000\/TCP /);
   });
 
   it('prints replicas with phase, restarts and the last exit', () => {

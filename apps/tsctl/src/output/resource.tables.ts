@@ -1,5 +1,5 @@
 /** The tables of `tsctl get`: services, replicas, nodes, events. */
-import { Node, Replica, Service, TideEvent, formatCpu, formatMemory } from '@tide/api';
+import { Node, Replica, Service, TideEvent, formatCpu, formatMemory, servicePortNumber } from '@tide/api';
 import { formatAge, formatTable } from './table';
 
 export interface TableOptions {
@@ -21,10 +21,17 @@ export function commandLine(command: string[] = [], args: string[] = []): string
 export function servicesTable(services: Service[], options: TableOptions): string {
   const rows = services.map((s) => {
     const row = [s.metadata.name, `${s.status?.readyReplicas ?? 0}/${s.spec.replicas}`, formatAge(s.metadata.creationTimestamp, options.nowMs), s.spec.image];
-    return options.wide ? [...row, s.spec.restartPolicy ?? 'Always', commandLine(s.spec.command, s.spec.args)] : row;
+    const wide = [s.status?.clusterIP ?? '<pending>', portsText(s), s.spec.restartPolicy ?? 'Always', commandLine(s.spec.command, s.spec.args)];
+    return options.wide ? [...row, ...wide] : row;
   });
   const header = ['NAME', 'READY', 'AGE', 'IMAGE'];
-  return withNamespaceColumn(options, options.wide ? [...header, 'RESTART', 'COMMAND'] : header, rows, services.map((s) => s.metadata.namespace));
+  return withNamespaceColumn(options, options.wide ? [...header, 'CLUSTER-IP', 'PORTS', 'RESTART', 'COMMAND'] : header, rows, services.map((s) => s.metadata.namespace));
+}
+
+/** As kubectl's PORT(S): "80/TCP,9000:8080/HTTP" (published:port), "<none>". */
+function portsText(service: Service): string {
+  const ports = (service.spec.ports ?? []).map((p) => `${p.publish ? `${p.publish}:` : ''}${servicePortNumber(p)}/${p.protocol ?? 'TCP'}`);
+  return ports.join(',') || '<none>';
 }
 
 /** "OOMKilled (137)", "Error (1)", "Killed (SIGKILL)", "-" when it never exited. */

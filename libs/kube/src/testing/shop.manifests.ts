@@ -147,7 +147,7 @@ export const SHOP_SERVICE = {
     command: ['node', 'server.js'],
     args: ['--port=8080'],
     envFrom: [{ configMapRef: { name: 'web-config' } }],
-    ports: [{ containerPort: 8080, name: 'http', publish: 30080, protocol: 'HTTP' }],
+    ports: [{ containerPort: 8080, name: 'http', port: 80, publish: 30080, protocol: 'HTTP' }],
     resources: { requests: { cpu: '250m', memory: '128Mi' }, limits: { cpu: '1', memory: '256Mi' } },
     probes: {
       readiness: { httpGet: { path: '/healthz', port: 'http' }, periodSeconds: 5 },

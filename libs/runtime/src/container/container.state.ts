@@ -35,7 +35,7 @@ export class ContainerStateFiles {
 
   write(id: string, state: ContainerState): void {
     const file = path.join(this.dir(id), 'state.json');
-    fs.writeFileSync(`${file}.tmp`, JSON.stringify(state));
+    fs.writeFileSync(`${file}.tmp`, JSON.stringify(state), { mode: 0o600 });
     fs.renameSync(`${file}.tmp`, file);
   }
 

@@ -69,6 +69,10 @@ export class WaitingInit {
   private readonly startResult = deferred<ProcessHandle>();
   private readonly exit = deferred<RawExit>();
   private readonly workerGone = deferred<void>();
+  /** The verdict has been read and acted on (the start settled or failed by it). */
+  private readonly verdictHandled: Promise<void>;
+  /** The worker reported the process's exit: the status pipe's EOF is certain to come. */
+  private exitSeen = false;
 
   /** `stageDir`: where the init stages /proc, /dev and /sys (init.steps.ts). `spare`: a booted worker
    *  (spare.worker.ts) to use instead of a new one. */
@@ -82,15 +86,23 @@ export class WaitingInit {
     this.fromSpare = booted !== undefined;
     this.worker = booted ?? new Worker(START_WORKER, { workerData: data });
     this.startResult.promise.catch(() => undefined); // a pooled init that dies was never asked for
-    void this.pipes.verdict.then((text) => this.onVerdict(text));
+    this.verdictHandled = this.pipes.verdict.then((text) => this.onVerdict(text));
     this.worker.on('error', (error) => this.fail(error.message));
     // The worker ends after reporting the exit, or on its own when it failed before spawning.
     this.worker.on('exit', () => {
-      this.fail('the start worker ended before the container started');
-      if (!this.settledWell()) this.handle?.close(); // after a successful start the runtime owns the pidfd
-      this.pipes.close();
-      void this.exitReported({ code: null, signal: null });
-      this.workerGone.resolve();
+      const gone = () => {
+        this.fail('the start worker ended before the container started');
+        if (!this.settledWell()) this.handle?.close(); // after a successful start the runtime owns the pidfd
+        this.pipes.close();
+        void this.exitReported({ code: null, signal: null });
+        this.workerGone.resolve();
+      };
+      // A command that exits at once can end its worker before the verdict is read (a busy machine
+      // delays that read): the exit was reported, so the verdict's EOF is certain, and it decides
+      // whether the start succeeded. No trace marks come from an ended worker.
+      if (!this.exitSeen) return gone();
+      this.traceMarks.resolve();
+      void this.verdictHandled.then(gone, gone);
     });
     this.worker.on('message', (message: WorkerMessage) => this.onMessage(message));
     // A waiting init must not keep the agent's event loop alive; start() takes it back. After the
@@ -169,6 +181,7 @@ export class WaitingInit {
     } else if (message.type === 'failed') {
       this.fail(message.message);
     } else if (message.type === 'exit') {
+      this.exitSeen = true;
       void this.exitReported({ code: message.code, signal: message.signal });
       void this.worker.terminate();
     }
@@ -178,7 +191,7 @@ export class WaitingInit {
    * EOF on the status pipe: after "go" the exec happened, or text says why it did not; before "go",
    * EOF without a word means the init died (while pooled, or killed during its start).
    */
-  private onVerdict(text: string): void {
+  private async onVerdict(text: string): Promise<void> {
     this.trace?.mark('runtime: status EOF (execve done)');
     if (text) return this.fail(text);
     if (!this.goSent) {
@@ -186,10 +199,9 @@ export class WaitingInit {
       return this.fail('the container init exited before it was started');
     }
     // A traced start resolves with the init's marks, which its worker sends once the init has exec'd.
-    void (this.trace ? this.traceMarks.promise : Promise.resolve()).then(() => {
-      if (!this.settled) this.startResult.resolve(this.handle!);
-      this.settled = true;
-    });
+    if (this.trace) await this.traceMarks.promise;
+    if (!this.settled) this.startResult.resolve(this.handle!);
+    this.settled = true;
   }
 
   /** The exit is known after the verdict and after onSpawned has settled, so that the runtime always

@@ -15,6 +15,7 @@ import { spawn } from 'node:child_process';
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { linuxSys } from '@tide/syscall';
 import { CONFIG_FD, StartWorkerData } from '../init/init.config';
+import { sealRuntimeBinary } from '../isolation/sealed.binary';
 import { StartMark, StartTrace } from './start.trace';
 
 type Command = { type: 'claim'; config: string; trace?: boolean };
@@ -26,9 +27,11 @@ function run(data: Required<StartWorkerData>): void {
   trace.mark('worker: booted, modules loaded');
   linuxSys().unshare(data.namespaces);
   trace.mark('worker: namespaces unshared');
+  const executable = sealRuntimeBinary(linuxSys()); // the init runs a read-only bind of node (CVE-2019-5736)
+  trace.mark('worker: node bound read-only');
   // No stdio yet: the init opens the container's log itself once it knows which container it is.
   // fds 3 and 4 are the runtime's pipes ("go" and the exec verdict: init.pipes.ts); 5 is ours.
-  const child = spawn(process.execPath, [data.initScript, data.stageDir], {
+  const child = spawn(executable, [data.initScript, data.stageDir], {
     detached: true,
     stdio: ['ignore', 'ignore', 'ignore', data.goFd, data.statusFd, 'pipe'],
     env: {},

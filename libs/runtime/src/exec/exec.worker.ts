@@ -10,7 +10,8 @@
  */
 import { spawn } from 'node:child_process';
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
-import { linuxSys } from '@tide/syscall';
+import { CLONE_NEWNS, linuxSys } from '@tide/syscall';
+import { sealRuntimeBinary } from '../isolation/sealed.binary';
 import { openChildPidfd } from '../container/process';
 import { EXEC_GO_FD, ExecWorkerData } from './exec.config';
 
@@ -19,7 +20,9 @@ function run(data: ExecWorkerData): void {
   const sys = linuxSys();
   // Any order: without a user namespace none of these depends on another.
   for (const ns of data.namespaces) sys.setns(ns.fd, ns.type);
-  const child = spawn(process.execPath, [data.execInit], {
+  // A mount namespace of this thread's own, for the read-only bind of node the exec init runs (sealed.binary.ts).
+  sys.unshare(CLONE_NEWNS);
+  const child = spawn(sealRuntimeBinary(sys), [data.execInit], {
     stdio: [...data.stdio, 'pipe', data.mountNamespaceFd],
     env: { TIDE_EXEC: data.config },
   });

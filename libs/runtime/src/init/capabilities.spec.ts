@@ -6,7 +6,7 @@ import {
 } from '@tide/syscall';
 import { RecordingSys } from '@tide/syscall/dist/testing';
 import { DEFAULT_CAPABILITY_MASK, capabilityMask, dropPrivileges } from './capabilities';
-import { ExecFailure, execUserProcess } from './user-process';
+import { ExecFailure, enterWorkingDir, execUserProcess } from './user-process';
 
 const LAST_CAP = 40;
 const app = { uid: 1000, gid: 1000, groups: [50], home: '/home/app' };
@@ -51,5 +51,19 @@ describe('dropPrivileges', () => {
     assert.deepEqual([file, argv], ['/bin/sh', ['/bin/sh', '-c', 'true']]);
     assert.equal(env[0], 'PATH=/bin');
     assert.match(env[1], /^HOME=/, "HOME from the user's passwd entry");
+  });
+});
+
+describe('the working directory (CVE-2024-21626 class)', () => {
+  it('is refused when getcwd finds it outside the root, naming it', () => {
+    const sys = new RecordingSys();
+    sys.cwd = '(unreachable)/sys/fs/cgroup';
+    assert.throws(() => enterWorkingDir(sys, '/proc/self/fd/7'), /working directory \/proc\/self\/fd\/7 is outside the container's root/);
+    assert.deepEqual(sys.names(), ['chdir', 'getcwd']);
+  });
+  it('is accepted inside the root', () => {
+    const sys = new RecordingSys();
+    sys.cwd = '/app';
+    enterWorkingDir(sys, '/app');
   });
 });

@@ -12,7 +12,7 @@ import { PR_SET_PDEATHSIG, SIGKILL, Sys, linuxSys } from '@tide/syscall';
 import { CONFIG_FD, GO_FD, InitConfig, READY_BYTE, STATUS_FD } from './init.config';
 import { dropCleanFilePages } from './clean-pages';
 import { prepareRoot, prepareStage } from './init.steps';
-import { execPrepared, prepareUserProcess } from './user-process';
+import { execPrepared, prepareUserProcess, warmUpUserProcess } from './user-process';
 
 /** Thrown when the agent closed a pipe instead of writing to it: exit quietly, nobody is listening. */
 class AgentGone extends Error {}
@@ -44,7 +44,10 @@ function waitForConfig(sys: Sys, trace: StartTrace): InitConfig {
   sys.setNonblocking(CONFIG_FD, false); // libuv hands the child non-blocking sockets
   // Pooled (no config waiting yet): time to make the final execve cheaper (clean-pages.ts). A cold
   // init's config is there already: it goes on at once.
-  if (!sys.pollReadable(CONFIG_FD, 0)) dropCleanFilePages(sys);
+  if (!sys.pollReadable(CONFIG_FD, 0)) {
+    dropCleanFilePages(sys);
+    warmUpUserProcess(sys);
+  }
   try {
     fs.writeSync(CONFIG_FD, READY_BYTE);
   } catch {
@@ -81,9 +84,17 @@ function sendTrace(config: InitConfig, trace: StartTrace): void {
 /** The container's stdout and stderr: its log file, opened before pivot_root hides the host's paths.
  *  A file, not a pipe: the container keeps writing its log while no agent runs. */
 function redirectOutput(sys: Sys, logPath: string): void {
-  const fd = fs.openSync(logPath, 'a');
+  const fd = fs.openSync(logPath, 'a', 0o600);
   sys.dup2(fd, 1);
   sys.dup2(fd, 2);
+  fs.closeSync(fd);
+}
+
+/** stdin was the host's /dev/null (spawned with 'ignore'): the container's own replaces it, so
+ *  that no fd of the workload refers to a host mount but the log (CVE-2024-21626 class). */
+function containerStdin(sys: Sys): void {
+  const fd = fs.openSync('/dev/null', 'r');
+  sys.dup2(fd, 0);
   fs.closeSync(fd);
 }
 
@@ -112,10 +123,11 @@ function main(): void {
     redirectOutput(sys, config.logPath);
     trace.mark('init: log opened');
     prepareRoot(sys, config, stage);
+    containerStdin(sys);
     trace.mark('init: root built (ROOT_STEPS)');
-    // User, capabilities, no_new_privs (user-process.ts): before "go", which then leaves only execve.
+    // User, capabilities, no_new_privs, seccomp (user-process.ts): before "go", which then leaves only execve.
     const prepared = prepareUserProcess(sys, config);
-    trace.mark('init: user, capabilities, no_new_privs set');
+    trace.mark('init: user, capabilities, no_new_privs, seccomp set');
     waitForGo();
     trace.mark('init: go received');
     sendTrace(config, trace);

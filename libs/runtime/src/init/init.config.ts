@@ -22,6 +22,8 @@ export interface InitConfig {
   bindFiles?: BindFile[];
   /** Send the init's step marks back before execve (the start benchmark's breakdown, start.trace.ts). */
   trace?: boolean;
+  /** The seccomp filter, BPF as base64 (isolation/seccomp.ts); unset: Unconfined. */
+  seccomp?: string;
 }
 
 export interface BindFile {

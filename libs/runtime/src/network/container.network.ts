@@ -8,6 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseCidr } from '@tide/api';
 import { BindFile } from '../init/init.config';
+import { ContainerDnsConfig } from '../runtime.types';
 import { BridgeSettings, hostVethNameFor } from './bridge.settings';
 import { AddressAllocator } from './ipam';
 import { NetworkError, ipBatch, linkExists } from './network.command';
@@ -35,13 +36,13 @@ export class BridgeAttacher {
   }
 
   /** Reserves an address and writes the container's /etc/hosts and /etc/resolv.conf into `dir`. */
-  prepare(id: string, hostname: string, dir: string): PreparedNetwork {
+  prepare(id: string, hostname: string, dir: string, dns?: ContainerDnsConfig): PreparedNetwork {
     const settings = this.settings();
     if (!settings) {
       throw new NetworkError('bridge networking is not set up on this node yet (it gets its pod CIDR when it registers with the control plane)');
     }
     const ip = this.addresses.allocate(id, settings.subnet, settings.gateway);
-    return { ip, hostVeth: hostVethNameFor(this.stateDir, id), settings, bindFiles: writeEtcFiles(dir, hostname, ip) };
+    return { ip, hostVeth: hostVethNameFor(this.stateDir, id), settings, bindFiles: writeEtcFiles(dir, hostname, ip, dns) };
   }
 
   /** Wires the container whose init is `pid` (waiting for "go" in its fresh network namespace). */
@@ -79,17 +80,26 @@ export class BridgeAttacher {
 const HOSTS_HEADER = '127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n';
 
 /** The files the init bind-mounts over the image's (a file of the container's own, writable, removed with it). */
-function writeEtcFiles(dir: string, hostname: string, ip: string): BindFile[] {
+function writeEtcFiles(dir: string, hostname: string, ip: string, dns?: ContainerDnsConfig): BindFile[] {
   fs.mkdirSync(dir, { recursive: true });
   const hosts = path.join(dir, 'hosts');
   fs.writeFileSync(hosts, `${HOSTS_HEADER}${ip}\t${hostname}\n`);
   const files: BindFile[] = [{ source: hosts, target: '/etc/hosts' }];
-  const resolv = resolvConfForContainers();
+  const resolv = dns ? resolvConfText(dns) : resolvConfForContainers();
   if (resolv) {
     fs.writeFileSync(path.join(dir, 'resolv.conf'), resolv);
     files.push({ source: path.join(dir, 'resolv.conf'), target: '/etc/resolv.conf' });
   }
   return files;
+}
+
+/** A resolv.conf of the given name servers, search list and options. */
+export function resolvConfText(dns: ContainerDnsConfig): string {
+  return [
+    ...dns.nameservers.map((server) => `nameserver ${server}`),
+    ...(dns.search.length > 0 ? [`search ${dns.search.join(' ')}`] : []),
+    ...(dns.options.length > 0 ? [`options ${dns.options.join(' ')}`] : []),
+  ].join('\n') + '\n';
 }
 
 /**

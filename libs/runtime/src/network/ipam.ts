@@ -52,7 +52,7 @@ export class AddressAllocator {
       if (address === undefined) throw new NetworkError(`no free address left in ${formatCidr(subnet)} (${taken.size} in use)`);
       if (this.claim(address, id)) {
         owners.set(address, id);
-        fs.writeFileSync(path.join(this.dir, LAST_FILE), formatIPv4(address));
+        fs.writeFileSync(path.join(this.dir, LAST_FILE), formatIPv4(address), { mode: 0o600 });
         return formatIPv4(address);
       }
       taken.add(address); // another process took it since we read the directory
@@ -72,7 +72,7 @@ export class AddressAllocator {
 
   private claim(address: number, id: string): boolean {
     try {
-      fs.writeFileSync(path.join(this.dir, formatIPv4(address)), id, { flag: 'wx' });
+      fs.writeFileSync(path.join(this.dir, formatIPv4(address)), id, { flag: 'wx', mode: 0o600 });
       return true;
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;

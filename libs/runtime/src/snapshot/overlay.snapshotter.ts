@@ -30,7 +30,9 @@ export class OverlaySnapshotter {
       workdir: path.join(base, 'work'),
       target: path.join(base, 'rootfs'),
     };
-    // Synchronous: three mkdirs take less time than one trip through libuv's thread pool.
+    // Synchronous: a few mkdirs take less time than one trip through libuv's thread pool. The
+    // container's dir is 0700: its upperdir (the container's "/", 0755) must be out of other users' reach.
+    fs.mkdirSync(base, { recursive: true, mode: 0o700 });
     for (const dir of [mount.upperdir, mount.workdir, mount.target]) fs.mkdirSync(dir, { recursive: true });
     return mount;
   }

@@ -59,16 +59,16 @@ export class RuntimeFixture {
     return this.logOf(spec.id, /$/);
   }
 
-  /** An image `ref` made of busybox plus a layer holding `files` (path → content). */
-  async imageWith(ref: string, files: Record<string, string>): Promise<void> {
+  /** An image `ref` made of busybox (or `base`) plus a layer holding `files` (path → content, or content and mode). */
+  async imageWith(ref: string, files: Record<string, string | { body: Buffer; mode: number }>, baseRef = BUSYBOX_REF): Promise<void> {
     const store = new ImageStore(this.imageDir);
-    const base = await store.record(BUSYBOX_REF);
-    if (!base) throw new Error(`${BUSYBOX_REF} is missing in ${this.imageDir}`);
+    const base = await store.record(baseRef);
+    if (!base) throw new Error(`${baseRef} is missing in ${this.imageDir}`);
     const dirs = new Set<string>();
     for (const name of Object.keys(files)) {
       for (let parent = path.dirname(name); parent !== '.' && parent !== '/'; parent = path.dirname(parent)) dirs.add(parent);
     }
-    const entries = [...[...dirs].sort().map((name) => dir(name)), ...Object.entries(files).map(([name, body]) => file(name, body))];
+    const entries = [...[...dirs].sort().map((name) => dir(name)), ...Object.entries(files).map(([name, body]) => (typeof body === 'string' ? file(name, body) : file(name, body.body, body.mode)))];
     const scratch = await store.tempDir('fixture');
     try {
       const blob = path.join(scratch, 'layer.tar');
