@@ -141,7 +141,8 @@ describe('agents and etcd refuse what runs in containers', { timeout: 600_000 },
     for (const key of ['ca.key', 'server.key', 'peer.key', 'control-plane-client.key']) assert.equal(fs.statSync(path.join(etcdPki, key)).mode & 0o777, 0o600, key);
     assert.equal(fs.statSync(etcdPki).mode & 0o777, 0o700);
     const nodePki = path.join(cluster.stateDir, 'nodes', 'node-1', 'pki');
-    assert.deepEqual(fs.readdirSync(nodePki).sort(), ['ca.crt', 'serving.crt', 'serving.key'], 'an agent holds no etcd or control-plane key');
+    // The node's own identity (node.*, from the join), its serving certificate and the CA: no etcd or control-plane key.
+    assert.deepEqual(fs.readdirSync(nodePki).filter((f) => !f.startsWith('.')).sort(), ['ca.crt', 'node.crt', 'node.key', 'serving.crt', 'serving.key']);
     const [etcd] = pidsMentioning(path.join(cluster.stateDir, 'control-plane', 'etcd')).map((pid) => fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0'))
       .filter((argv) => path.basename(argv[0]) === 'etcd');
     assert.ok(etcd, 'the supervised etcd runs');
