@@ -33,6 +33,7 @@ export type ApiInit = RequestInit & {
 export class TestCluster {
   readonly server: string;
   private credentials?: { ca: string; token: string; dispatcher: Agent };
+  private readonly agentDispatchers = new Map<string, Agent>();
 
   private constructor(
     readonly stateDir: string,
@@ -76,6 +77,25 @@ export class TestCluster {
     const headers = new Headers(rest.headers);
     if (bearer !== null) headers.set('authorization', `Bearer ${bearer}`);
     return fetch(server + pathAndQuery, { ...rest, headers, dispatcher: this.dispatcher } as RequestInit);
+  }
+
+  /**
+   * fetch to a node agent's HTTPS endpoint trusting the cluster CA: with `token` as a bearer token
+   * (and no certificate), else as the control plane (its client certificate, the only one the
+   * agents' exec, logs and image endpoints take), or with no credentials at all (`as: 'nobody'`).
+   */
+  agentFetch(node: Node, pathAndQuery: string, init: RequestInit & { token?: string; as?: 'control-plane' | 'nobody' } = {}): Promise<Response> {
+    const { token, as = 'control-plane', ...rest } = init;
+    const headers = new Headers(rest.headers);
+    if (token !== undefined) headers.set('authorization', `Bearer ${token}`);
+    const withCertificate = token === undefined && as === 'control-plane';
+    const key = withCertificate ? 'system' : 'anonymous';
+    let dispatcher = this.agentDispatchers.get(key);
+    if (!dispatcher) {
+      dispatcher = withCertificate ? systemDispatcher(path.join(this.stateDir, 'pki')) : new Agent({ connect: { ca: this.caPem } });
+      this.agentDispatchers.set(key, dispatcher);
+    }
+    return fetch(`https://${node.spec.address}:${node.spec.agentPort}${pathAndQuery}`, { ...rest, headers, dispatcher } as RequestInit);
   }
 
   /** A new API token of that role (and namespace), made with `tsctl token create`. */
@@ -175,6 +195,8 @@ export class TestCluster {
     if (!fs.existsSync(this.stateDir)) return;
     await this.credentials?.dispatcher.close().catch(() => undefined);
     this.credentials = undefined;
+    await Promise.all([...this.agentDispatchers.values()].map((d) => d.close().catch(() => undefined)));
+    this.agentDispatchers.clear();
     await this.tsctl(['down', '--state-dir', this.stateDir, '--purge'], { timeoutMs: 120_000 });
     killProcessesMentioning(this.stateDir);
     fs.rmSync(this.stateDir, { recursive: true, force: true });

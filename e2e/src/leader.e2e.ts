@@ -23,10 +23,11 @@ describe('two control planes', { timeout: 300_000 }, () => {
     cluster = await TestCluster.start({ nodes: 1, basePort: BASE });
     const log = fs.openSync(path.join(cluster.stateDir, 'second-control-plane.log'), 'a');
     spawn(process.execPath, [
-      path.join(REPO, 'apps/control-plane/dist/main.js'), '--etcd', `http://127.0.0.1:${BASE + 2}`,
+      path.join(REPO, 'apps/control-plane/dist/main.js'), '--etcd', `https://127.0.0.1:${BASE + 2}`,
       '--listen', `127.0.0.1:${BASE + 50}`, '--grpc-listen', `127.0.0.1:${BASE + 51}`,
       '--state-dir', path.join(cluster.stateDir, 'second'), '--id', 'second',
-      // The cluster's certificates and audit log: one CA, one token store, for both control planes.
+      // The cluster's certificates and audit log: one CA, one token store, for both control planes; etcd's
+      // client certificate (PKI/etcd) is the second one's way into the first one's etcd.
       '--pki-dir', path.join(cluster.stateDir, 'pki'), '--audit-log', path.join(cluster.stateDir, 'audit.log'),
     ], { detached: true, stdio: ['ignore', log, log] }).unref();
     await waitFor('the second control plane', async () => health(BASE + 50), 90_000);

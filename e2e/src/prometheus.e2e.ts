@@ -58,6 +58,15 @@ describe('Prometheus scrapes a Tide cluster', { timeout: 600_000 }, () => {
 
   const upByNode = async () => new Map((await prometheus!.query('up{job="tide-agents"}')).map((s) => [s.metric.instance, s.value[1]]));
 
+  it('is refused by every metrics endpoint without credentials (401)', async () => {
+    assert.equal((await cluster.fetch('/metrics', { token: null })).status, 401);
+    for (const node of await cluster.nodeList()) {
+      const response = await cluster.agentFetch(node, '/metrics', { as: 'nobody' });
+      assert.equal(response.status, 401, node.metadata.name);
+      assert.equal(response.headers.get('www-authenticate'), 'Bearer realm="tide"');
+    }
+  });
+
   it('finds every node through service discovery and scrapes it', async () => {
     await waitFor('both agents up in Prometheus', async () => {
       const up = await upByNode();
@@ -128,11 +137,14 @@ describe('Prometheus scrapes a Tide cluster', { timeout: 600_000 }, () => {
 
   it('passes promtool check metrics on every agent and the control plane', async () => {
     await waitFor('a running busy replica', async () => running(await cluster.replicas('busy')).length > 0);
-    const endpoints = [`${cluster.server}/metrics`, ...(await cluster.nodeList()).map((n) => `http://${n.spec.address}:${n.spec.agentPort}/metrics`)];
+    const nodes = await cluster.nodeList();
+    const endpoints = [`${cluster.server}/metrics`, ...nodes.map((n) => `https://${n.spec.address}:${n.spec.agentPort}/metrics`)];
     assert.equal(endpoints.length, 4);
-    for (const endpoint of endpoints) {
-      // The control plane's needs a token and trusts only the cluster CA; the agents' are still plain HTTP.
-      const response = endpoint.startsWith(cluster.server) ? await cluster.fetch('/metrics') : await fetch(endpoint);
+    const view = await cluster.token('view');
+    for (const [i, endpoint] of endpoints.entries()) {
+      // Every endpoint needs a token (a view token, as Prometheus has) and trusts only the cluster CA.
+      const response = i === 0 ? await cluster.fetch('/metrics', { token: view }) : await cluster.agentFetch(nodes[i - 1], '/metrics', { token: view });
+      assert.equal(response.status, 200, endpoint);
       const text = await response.text();
       assert.ok(text.includes('# TYPE'), `${endpoint} serves metrics`);
       const problems = promtoolProblems(text).filter((line) => !NODE_EXPORTER_NAMES.test(line));

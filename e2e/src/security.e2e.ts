@@ -23,7 +23,7 @@ const ROUTES: Array<[string, string]> = [
   ['POST', '/api/v1/nodes/x/drain'], ['GET', '/api/v1/nodes/x/drain'], ['DELETE', '/api/v1/nodes/x/drain'],
   ['POST', '/api/v1/images/import'], ['GET', '/api/v1/images'], ['DELETE', '/api/v1/images/x:1'], ['POST', '/api/v1/images/build?tag=x:1'],
   ['GET', '/api/v1/events'], ['GET', '/api/v1/discovery/prometheus'], ['GET', '/api/v1/usage/nodes'], ['GET', '/api/v1/usage/replicas'],
-  ['GET', '/metrics'], ['POST', '/api/v1/tokens'], ['GET', '/api/v1/tokens'], ['DELETE', '/api/v1/tokens/x'],
+  ['GET', '/metrics'], ['GET', '/api/v1/whoami'], ['POST', '/api/v1/tokens'], ['GET', '/api/v1/tokens'], ['DELETE', '/api/v1/tokens/x'],
 ];
 
 const service = (namespace: string) => `apiVersion: tide/v1

@@ -11,6 +11,7 @@ import { NodesController } from './api/nodes.controller';
 import { MonitoringController } from './api/monitoring.controller';
 import { RolloutController } from './api/rollout.controller';
 import { TokensController } from './api/tokens.controller';
+import { WhoAmIController } from './api/whoami.controller';
 import { AuthGuard } from './auth/auth.guard';
 import { RegistryController } from './registry/registry.controller';
 import { RegistryTokenController } from './registry/registry.token.controller';
@@ -18,6 +19,7 @@ import { RegistryTokenController } from './registry/registry.token.controller';
 export const API_CONTROLLERS = [
   ApiController, NodesController, ImagesController, HealthController, EventsController, MonitoringController, RolloutController, TokensController,
   RegistryController, RegistryTokenController,
+  WhoAmIController,
   JoinController,
 ];
 

@@ -12,6 +12,10 @@ export interface ControlPlaneConfig {
   grpcListen: string;
   etcd?: string[];
   etcdPort: number;
+  /** `--etcd-ca-file`, `--etcd-cert-file`, `--etcd-key-file` for an external etcd (default: PKI/etcd, as for the supervised one). */
+  etcdTls: { caFile?: string; certFile?: string; keyFile?: string };
+  /** `--metrics-insecure-listen`: /metrics also over plain HTTP without credentials (opt-in). */
+  metricsInsecureListen?: { host: string; port: number };
   stateDir: string;
   /** The cluster's certificates (libs/pki clusterPkiLayout); missing ones are made at start. */
   pkiDir: string;
@@ -51,7 +55,8 @@ export function parseFlags(argv: string[]): ControlPlaneConfig {
     values.set(name, value);
   }
   const known = ['listen', 'grpc-listen', 'etcd', 'etcd-port', 'state-dir', 'pki-dir', 'audit-log', 'id', 'node-grace-seconds', 'node-lease-seconds', 'pod-cidr',
-    'service-cidr', 'consolidation', 'consolidation-delay-seconds', 'node-certificate-validity', 'registry-listen', 'registry', 'registry-ca'];
+    'service-cidr', 'consolidation', 'consolidation-delay-seconds', 'node-certificate-validity', 'registry-listen', 'registry', 'registry-ca',
+    'etcd-ca-file', 'etcd-cert-file', 'etcd-key-file', 'metrics-insecure-listen'];
   for (const name of values.keys()) if (!known.includes(name)) throw new ConfigError(`unknown flag --${name} (known: ${known.map((k) => `--${k}`).join(' ')})`);
   const number = (name: string, fallback: number) => {
     const value = Number(values.get(name) ?? fallback);
@@ -66,6 +71,8 @@ export function parseFlags(argv: string[]): ControlPlaneConfig {
     grpcListen: grpc,
     etcd: values.get('etcd')?.split(',').map((s) => s.trim()).filter(Boolean),
     etcdPort: number('etcd-port', 2379),
+    etcdTls: { caFile: values.get('etcd-ca-file'), certFile: values.get('etcd-cert-file'), keyFile: values.get('etcd-key-file') },
+    ...(values.has('metrics-insecure-listen') ? { metricsInsecureListen: hostPort(values.get('metrics-insecure-listen')!, '--metrics-insecure-listen') } : {}),
     stateDir,
     pkiDir: values.get('pki-dir') ?? path.join(stateDir, 'pki'),
     auditLog: values.get('audit-log') ?? path.join(stateDir, 'audit.log'),

@@ -5,10 +5,12 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Logger } from '@nestjs/common';
-import { ClusterPki, controlPlaneServerNames, ensureClusterPki, readCertificateFile, readKeyFile } from '@tide/pki';
 import {
-  ClusterCache, Etcd3, EtcdSupervisor, LeaderElection, NodeCertificates, NodeLeases, ObjectStore, PodCidrClaims, ServiceIpClaims, TokenStore,
-  createEtcdClient,
+  ClusterPki, controlPlaneServerNames, ensureClusterPki, ensureEtcdPki, readCertificateFile, readKeyFile, type EtcdPkiLayout,
+} from '@tide/pki';
+import {
+  ClusterCache, Etcd3, EtcdClientFiles, EtcdSupervisor, LeaderElection, NodeCertificates, NodeLeases, ObjectStore, PodCidrClaims, ServiceIpClaims,
+  TokenStore, createEtcdClient, etcdClientCredentials,
 } from '@tide/store';
 import { AgentGrpcServer } from './agent-service/agent.grpc';
 import { ApiServer, startApiServer } from './api/api.server';
@@ -27,6 +29,7 @@ import { ControlPlaneMetrics } from './metrics';
 import { AutoscalerMetrics } from './monitoring/autoscaler.metrics';
 import { registerServiceReplicaGauges, watchSchedulingLatency } from './monitoring/cluster.metrics';
 import { instrumentStore } from './monitoring/store.instrumentation';
+import { InsecureMetricsListener, listenInsecureMetrics } from './monitoring/metrics.insecure';
 import { PodCidrAllocator } from './network/pod-cidr.allocator';
 import { NodeEnrollment } from './node-identity/node.enrollment';
 import { UsageCache } from './usage/usage.cache';
@@ -47,14 +50,15 @@ export class ControlPlane {
   private cache?: ClusterCache;
   private stopLatencyMetric?: () => void;
   private registry?: ClusterRegistry;
+  private insecureMetrics?: InsecureMetricsListener;
 
   constructor(private readonly config: ControlPlaneConfig) {}
 
   async start(): Promise<void> {
     const pki = await this.ensurePki();
-    const hosts = await this.startEtcd();
+    const { hosts, tls } = await this.startEtcd();
     this.registry = await startClusterRegistry(this.config, pki, (line) => this.logger.log(line));
-    this.client = createEtcdClient(hosts);
+    this.client = createEtcdClient(hosts, tls ? { credentials: etcdClientCredentials(tls) } : {});
     const metrics = new ControlPlaneMetrics();
     const store = instrumentStore(new ObjectStore(this.client), metrics.etcdDuration);
     const usage = new UsageCache();
@@ -115,6 +119,10 @@ export class ControlPlane {
       renewPki: async () => void (ca = (await this.ensurePki()).ca),
       log: (line) => this.logger.log(line), warn: (line) => this.logger.warn(line), logger: ['error', 'warn', 'log'],
     });
+    if (this.config.metricsInsecureListen) {
+      this.insecureMetrics = await listenInsecureMetrics(this.config.metricsInsecureListen, metrics.registry);
+      this.logger.warn(`/metrics also over plain HTTP without credentials on ${this.config.metricsInsecureListen.host}:${this.insecureMetrics.port} (--metrics-insecure-listen)`);
+    }
     this.logger.log(`API on https://${this.config.listen.host}:${this.config.listen.port} (names ${this.api.names().join(', ')}), agents on ${this.config.grpcListen}, etcd ${hosts.join(',')}`);
   }
 
@@ -129,16 +137,34 @@ export class ControlPlane {
     return pki;
   }
 
-  private async startEtcd(): Promise<string[]> {
-    if (this.config.etcd?.length) return this.config.etcd;
+  /**
+   * The supervised etcd runs with client and peer TLS on etcd's own CA (PKI/etcd, made here when
+   * missing), the control plane's etcd client certificate the only one there is. An external etcd
+   * given with https URLs is reached with `--etcd-*-file`, by default the same PKI/etcd files.
+   */
+  private async startEtcd(): Promise<{ hosts: string[]; tls?: EtcdClientFiles }> {
+    const external = this.config.etcd ?? [];
+    if (external.length > 0 && external.every((url) => url.startsWith('http://'))) {
+      this.logger.warn(`etcd at ${external.join(',')}: plain HTTP, anyone who reaches it reads and writes the cluster's state; use https URLs`);
+      return { hosts: external };
+    }
+    const { layout, issued } = await ensureEtcdPki({ pkiDir: this.config.pkiDir });
+    if (issued.length > 0) this.logger.log(`etcd certificates in ${layout.dir}: ${issued.join(', ')} issued`);
+    if (external.length > 0) return { hosts: external, tls: this.externalEtcdFiles(layout) };
     this.etcd = new EtcdSupervisor({
       dataDir: path.join(this.config.stateDir, 'etcd'),
       clientPort: this.config.etcdPort,
       logFile: path.join(this.config.stateDir, 'etcd.log'),
       log: (line) => this.logger.warn(line),
+      tls: layout,
     });
     await this.etcd.start();
-    return [this.etcd.url];
+    return { hosts: [this.etcd.url], tls: layout };
+  }
+
+  private externalEtcdFiles(layout: EtcdPkiLayout): EtcdClientFiles {
+    const { caFile, certFile, keyFile } = this.config.etcdTls;
+    return { caCertificate: caFile ?? layout.caCertificate, clientCertificate: certFile ?? layout.clientCertificate, clientKey: keyFile ?? layout.clientKey };
   }
 
   async stop(): Promise<void> {
@@ -152,6 +178,7 @@ export class ControlPlane {
     this.leases?.close();
     this.client?.close();
     await this.registry?.stop();
+    await this.insecureMetrics?.close();
     await this.etcd?.stop();
   }
 }

@@ -11,6 +11,10 @@ import { ControlPlaneClient } from './control-plane/control-plane.client';
 import { NodeCredentials, NodeIdentityOptions, ensureNodeIdentity, rotateNodeCertificate } from './identity/node.identity';
 import { statusReport } from './control-plane/status.report';
 import { AgentHttpServer, startAgentHttp } from './http/agent.http';
+import { AgentAuth } from './http/agent.auth';
+import { AgentTls, loadAgentTls, reloadOnChange } from './http/agent.tls';
+import { InsecureMetricsServer, startInsecureMetrics } from './http/metrics.insecure';
+import { controlPlaneTokenReview } from './http/token.review';
 import { registerResourceMetrics } from './metrics/resource.metrics';
 import { USAGE_REPORT_INTERVAL_MS, UsageReporter } from './metrics/usage.reporter';
 import { AgentNetwork } from './network/agent.network';
@@ -46,6 +50,8 @@ export class NodeAgent {
   private baseImages: Promise<void> = Promise.resolve();
   private runtime?: LinuxRuntime;
   private usageReporter?: UsageReporter;
+  private insecureMetrics?: InsecureMetricsServer;
+  private stopTlsReload?: () => void;
   private stopRotation?: () => void;
   private services?: ServiceNetwork;
 
@@ -94,7 +100,10 @@ export class NodeAgent {
     const scratchDir = path.join(config.stateDir, 'scratch');
     const images = createImageService({ imageDir: config.imageDir, runtime });
     fs.rmSync(scratchDir, { recursive: true, force: true }); // uploads of requests cut short by a crash
+    let tls: AgentTls = await loadAgentTls(config.tls);
+    const auth = new AgentAuth(controlPlaneTokenReview({ apiServer: `https://${config.apiServer}`, caPem: () => tls.caPem }));
     this.server = await startAgentHttp({
+      tls, auth,
       address: config.address, port: config.port, registry: metrics.registry, scratchDir, expireSamples: resources.expire,
       logPath: (namespace, name) => (reconciler.records.has(replicaKey(namespace, name)) ? reconciler.logPath(namespace, name) : undefined),
       health: () => ({ ok: true, text: this.client?.isConnected() ? 'ok' : 'ok (not connected to the control plane)' }),
@@ -106,13 +115,21 @@ export class NodeAgent {
         return runtime.exec(containerId(namespace, name), options);
       },
     });
+    this.stopTlsReload = reloadOnChange(this.server.server, config.tls, (next) => {
+      tls = next;
+      this.log('serving certificate reloaded');
+    }, this.log);
+    if (config.metricsInsecureListen) {
+      this.insecureMetrics = await startInsecureMetrics(config.metricsInsecureListen, { registry: metrics.registry, expireSamples: resources.expire });
+      this.log(`warning: /metrics also over plain HTTP without credentials on ${config.metricsInsecureListen.host}:${this.insecureMetrics.port} (--metrics-insecure-listen)`);
+    }
     const client = this.connect(reconciler, images, credentials);
     this.client = client;
     client.start();
     this.stopRotation = rotateNodeCertificate(identity, credentials, (csr) => client.renewCertificate(csr), (next) => client.useCredentials(next));
     this.usageReporter = new UsageReporter(config.name, resources.sampler, () => this.client, USAGE_REPORT_INTERVAL_MS, traffic);
     this.usageReporter.start();
-    this.log(`serving on http://${config.address}:${config.port}, control plane ${config.controlPlane}`);
+    this.log(`serving on https://${config.address}:${config.port}, control plane ${config.controlPlane}`);
   }
 
   /**
@@ -220,6 +237,8 @@ export class NodeAgent {
     await this.services?.close();
     // Bounded: the process exits right after, and its waiting inits die with it anyway (PDEATHSIG).
     await Promise.race([this.runtime?.close(), new Promise((resolve) => setTimeout(resolve, POOL_CLOSE_MS).unref())]);
+    this.stopTlsReload?.();
+    await this.insecureMetrics?.close();
     await this.server?.close();
   }
 }

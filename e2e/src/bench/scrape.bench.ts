@@ -5,14 +5,19 @@
  * cgroup and /proc file anew instead of sharing a sample up to 250 ms old; the benchmark checks it
  * (the scrape's `tide_container_usage_sampled_at_seconds` is later than the request's start).
  * References, interleaved with the main scrapes (one of each per iteration, the order rotating):
- * node-2's /metrics (the same agent code with no replica), node-1's /healthz (the HTTP round trip),
+ * node-1's /metrics over the opt-in plain-HTTP listener (the same scrape without TLS and token; the
+ * main scrape is HTTPS with a view token on a kept-alive connection, as Prometheus scrapes),
+ * node-2's /metrics (the same agent code with no replica), node-1's /healthz (the HTTPS round trip),
  * and the floor of reading the containers' cgroup files (the same seven per container,
  * synchronously, in this process). Options: --replicas N (100), --scrapes N (30), --json.
  * Needs root (cgroup v1 here).
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
-import { TestCluster, running, waitFor } from '../harness';
+import { spawn } from 'node:child_process';
+import * as path from 'node:path';
+import type { Node } from '@tide/api';
+import { TestCluster, isAlive, pidsMentioning, running, waitFor } from '../harness';
 
 const BASE = 19770;
 const POD_CIDR = '100.64.48.0/20';
@@ -47,10 +52,10 @@ spec:
 }
 
 /** One timed GET to the last byte; a fresh scrape must carry a sample taken after the request began. */
-async function timeGet(url: string, fresh: boolean): Promise<{ ms: number; body: string }> {
+async function timeGet(get: () => Promise<Response>, url: string, fresh: boolean): Promise<{ ms: number; body: string }> {
   const sent = Date.now();
   const t0 = performance.now();
-  const response = await fetch(url);
+  const response = await get();
   const body = await response.text();
   const ms = performance.now() - t0;
   if (!response.ok) throw new Error(`GET ${url}: ${response.status} ${body}`);
@@ -78,7 +83,27 @@ function timeCgroupReads(groups: string[], buffer: Buffer): number {
   return performance.now() - t0;
 }
 
-type Measure = 'full' | 'empty' | 'healthz' | 'cgroups';
+type Measure = 'full' | 'plain' | 'empty' | 'healthz' | 'cgroups';
+
+/** Where node-1's agent serves the opt-in plain-HTTP /metrics (the reference without TLS or a token). */
+const PLAIN_PORT = BASE + 40;
+
+/**
+ * Starts node-1's agent again with `--metrics-insecure-listen` (tsctl up passes no agent flags), before
+ * any replica runs, and waits until it answers: the same agent, its metrics also in clear.
+ */
+async function restartWithPlainMetrics(cluster: TestCluster, node: Node): Promise<void> {
+  const [pid] = pidsMentioning('node-agent/dist/main.js').filter((p) => fs.readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(`${node.metadata.name}\0`));
+  if (!pid) throw new Error(`no agent process of ${node.metadata.name}`);
+  const argv = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
+  process.kill(pid, 'SIGTERM');
+  await waitFor(`the agent of ${node.metadata.name} to exit`, async () => !isAlive(pid), 30_000, 100);
+  const log = fs.openSync(path.join(cluster.stateDir, `${node.metadata.name}.log`), 'a');
+  spawn(argv[0], [...argv.slice(1), '--metrics-insecure-listen', `${node.spec.address}:${PLAIN_PORT}`], { detached: true, stdio: ['ignore', log, log] }).unref();
+  fs.closeSync(log);
+  await waitFor('the plain metrics listener', async () => (await fetch(`http://${node.spec.address}:${PLAIN_PORT}/metrics`).catch(() => undefined))?.ok, 60_000, 200);
+  await waitFor(`${node.metadata.name} Ready again`, async () => (await cluster.nodeList()).find((n) => n.metadata.name === node.metadata.name)?.status?.ready, 60_000, 200);
+}
 
 async function main(): Promise<void> {
   const replicas = option('replicas', 100);
@@ -87,11 +112,17 @@ async function main(): Promise<void> {
   const cluster = await TestCluster.start({ nodes: 2, basePort: BASE, podCidr: POD_CIDR, upFlags: ['--consolidation', 'off'] });
   try {
     const nodes = await cluster.nodeList();
+    // As Prometheus scrapes: HTTPS with a view token (checked by the control plane once, then cached
+    // by the agent), over a kept-alive connection, so a timed scrape has no handshake in it.
+    const view = await cluster.token('view');
     const agentOf = (name: string) => {
       const node = nodes.find((n) => n.metadata.name === name)!;
-      return `http://${node.spec.address}:${node.spec.agentPort}`;
+      return (pathAndQuery: string, fresh: boolean) => timeGet(() => cluster.agentFetch(node, pathAndQuery, { token: view }), `${name}${pathAndQuery}`, fresh);
     };
     const [busy, empty] = [agentOf('node-1'), agentOf('node-2')];
+    const node1 = nodes.find((n) => n.metadata.name === 'node-1')!;
+    await restartWithPlainMetrics(cluster, node1);
+    const plainUrl = `http://${node1.spec.address}:${PLAIN_PORT}/metrics?fresh=1`;
     const cordoned = await cluster.tsctl(['cordon', 'node-2']);
     if (cordoned.code !== 0) throw new Error(cordoned.stderr);
     const applied = await cluster.apply(manifest(replicas));
@@ -100,19 +131,20 @@ async function main(): Promise<void> {
     const groups = fs.readdirSync('/sys/fs/cgroup/memory/tide').filter((g) => g.startsWith('default.scrape-'));
     if (groups.length !== replicas) throw new Error(`expected ${replicas} cgroups of the scrape service, found ${groups.length}`);
     const buffer = Buffer.alloc(64 * 1024);
-    const ms: Record<Measure, number[]> = { full: [], empty: [], healthz: [], cgroups: [] };
+    const ms: Record<Measure, number[]> = { full: [], plain: [], empty: [], healthz: [], cgroups: [] };
     let body = '';
     const run: Record<Measure, () => Promise<number>> = {
       full: async () => {
-        const scrape = await timeGet(`${busy}/metrics?fresh=1`, true);
+        const scrape = await busy('/metrics?fresh=1', true);
         body = scrape.body;
         return scrape.ms;
       },
-      empty: async () => (await timeGet(`${empty}/metrics?fresh=1`, false)).ms,
-      healthz: async () => (await timeGet(`${busy}/healthz`, false)).ms,
+      plain: async () => (await timeGet(() => fetch(plainUrl), plainUrl, true)).ms,
+      empty: async () => (await empty('/metrics?fresh=1', false)).ms,
+      healthz: async () => (await busy('/healthz', false)).ms,
       cgroups: async () => timeCgroupReads(groups, buffer),
     };
-    const order: Measure[] = ['full', 'empty', 'healthz', 'cgroups'];
+    const order: Measure[] = ['full', 'plain', 'empty', 'healthz', 'cgroups'];
     const loadBefore = os.loadavg()[0];
     for (let i = 0; i < scrapes; i++) {
       // Rotated every iteration: each measure comes first, second... equally often.
@@ -128,6 +160,7 @@ async function main(): Promise<void> {
       benchmark: 'scrape', replicas, scrapes, budget_ms: BUDGET_MS, fresh_reads: true,
       load_average_before: Math.round(loadBefore * 10) / 10, load_average_after: Math.round(os.loadavg()[0] * 10) / 10,
       tide_scrape_p50_ms: percentile(ms.full, 50), tide_scrape_p99_ms: percentile(ms.full, 99), tide_scrape_max_ms: percentile(ms.full, 100),
+      plain_http_scrape_p50_ms: percentile(ms.plain, 50), plain_http_scrape_p99_ms: percentile(ms.plain, 99),
       empty_node_scrape_p50_ms: percentile(ms.empty, 50), healthz_p50_ms: percentile(ms.healthz, 50),
       cgroup_files_read_p50_ms: percentile(ms.cgroups, 50),
       series: body.split('\n').filter((l) => l && !l.startsWith('#')).length, bytes: Buffer.byteLength(body),

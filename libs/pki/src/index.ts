@@ -16,3 +16,5 @@ export {
   type ClusterPkiLayout, type ClusterPki, type EnsureClusterPkiOptions, type ServerNames,
 } from './cluster.pki';
 export { registryPkiLayout, ensureRegistryPki, REGISTRY_TOKEN_SIGNER_NAME, type RegistryPkiLayout } from './registry.pki';
+export { etcdPkiLayout, ensureEtcdPki, LOCAL_ETCD_NAMES, type EtcdPkiLayout, type EnsureEtcdPkiOptions } from './etcd.pki';
+export { nodeServingLayout, ensureNodeServingCertificate, type NodeServingLayout } from './node.serving';

@@ -8,7 +8,6 @@ import * as assert from 'node:assert/strict';
 import { Etcd3 } from 'etcd3';
 import { Node, Replica } from '@tide/api';
 import { ClusterCache } from './cluster.cache';
-import { createEtcdClient } from './etcd.client';
 import { NodeLeases } from './node.leases';
 import { ObjectStore } from './object.store';
 import { DEFAULT_PAGE_SIZE } from './paged.range';
@@ -48,7 +47,7 @@ describe('ClusterCache initial load and reads', { timeout: 120_000 }, () => {
     leases = new NodeLeases(etcd.client, 30);
     await leases.grant('n0');
     // About 2 MiB of replicas through a client that takes 256 KiB per message: only pages get through.
-    small = createEtcdClient(etcd.url, { grpcOptions: { 'grpc.max_receive_message_length': 256 * 1024 } });
+    small = etcd.connect({ grpcOptions: { 'grpc.max_receive_message_length': 256 * 1024 } });
     cache = new ClusterCache(small);
     await cache.start();
   });

@@ -9,6 +9,7 @@
  * on the next attempt. Here only the host being unreachable counts: an individual call's failure
  * (too large, a conflict, a deadline) is that call's error and nothing else.
  */
+import * as fs from 'node:fs';
 import { ConsecutiveBreaker, ExponentialBackoff, circuitBreaker, handleWhen, retry } from 'cockatiel';
 import { Etcd3, GRPCUnavailableError, IOptions } from 'etcd3';
 
@@ -48,4 +49,26 @@ export function createEtcdClient(hosts: string | string[], options: Partial<IOpt
     faultHandling: { ...tideFaultHandling(), ...options.faultHandling },
     grpcOptions: { 'grpc.max_receive_message_length': MAX_RECEIVE_BYTES, ...options.grpcOptions },
   });
+}
+
+/** The files of a TLS etcd client (libs/pki etcdPkiLayout: etcd's CA and the control plane's client certificate). */
+export interface EtcdClientFiles {
+  caCertificate: string;
+  clientCertificate: string;
+  clientKey: string;
+}
+
+/**
+ * etcd3's `credentials` from files: the CA that signed etcd's serving certificate, and the client
+ * certificate etcd asks for (`--client-cert-auth`). Read once; a renewed certificate needs a new client.
+ */
+export function etcdClientCredentials(files: EtcdClientFiles): NonNullable<IOptions['credentials']> {
+  const read = (file: string, what: string) => {
+    try {
+      return fs.readFileSync(file);
+    } catch (error) {
+      throw new Error(`etcd ${what} ${file}: cannot read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+    }
+  };
+  return { rootCertificate: read(files.caCertificate, 'CA'), certChain: read(files.clientCertificate, 'client certificate'), privateKey: read(files.clientKey, 'client key') };
 }

@@ -1,12 +1,22 @@
 /**
  * Starts and supervises a local etcd (Debian's etcd-server) for a one-machine cluster: data in the
- * state dir, restarted if it dies, stopped with the control plane.
+ * state dir, restarted if it dies, stopped with the control plane. With `tls` (what the control plane
+ * always gives) client and peer URLs are https and both ends must show a certificate of etcd's own
+ * CA: the only client certificate there is the control plane's, so nothing else reads or writes etcd.
  */
 import { ChildProcess, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { noop } from 'cockatiel';
-import { createEtcdClient } from './etcd.client';
+import { EtcdClientFiles, createEtcdClient, etcdClientCredentials } from './etcd.client';
+
+/** etcd's certificates (libs/pki etcdPkiLayout has these fields). */
+export interface EtcdTlsFiles extends EtcdClientFiles {
+  serverCertificate: string;
+  serverKey: string;
+  peerCertificate: string;
+  peerKey: string;
+}
 
 export interface EtcdSupervisorOptions {
   dataDir: string;
@@ -16,6 +26,8 @@ export interface EtcdSupervisorOptions {
   binary?: string;
   logFile?: string;
   log?: (line: string) => void;
+  /** Client and peer TLS with client certificates required (without it etcd speaks plain HTTP: tests of the store alone). */
+  tls?: EtcdTlsFiles;
 }
 
 export class EtcdSupervisor {
@@ -24,17 +36,17 @@ export class EtcdSupervisor {
   readonly url: string;
 
   constructor(private readonly options: EtcdSupervisorOptions) {
-    this.url = `http://127.0.0.1:${options.clientPort}`;
+    this.url = `${options.tls ? 'https' : 'http'}://127.0.0.1:${options.clientPort}`;
   }
 
   async start(timeoutMs = 20_000): Promise<void> {
     this.spawn();
-    await waitHealthy(this.url, timeoutMs);
+    await waitHealthy(this.url, timeoutMs, this.options.tls);
   }
 
   private spawn(): void {
     const { dataDir, clientPort } = this.options;
-    const peer = `http://127.0.0.1:${this.options.peerPort ?? clientPort + 1}`;
+    const peer = `${this.options.tls ? 'https' : 'http'}://127.0.0.1:${this.options.peerPort ?? clientPort + 1}`;
     fs.mkdirSync(dataDir, { recursive: true });
     const log = fs.openSync(this.options.logFile ?? path.join(dataDir, '..', 'etcd.log'), 'a');
     this.child = spawn(this.options.binary ?? 'etcd', [
@@ -42,6 +54,7 @@ export class EtcdSupervisor {
       '--listen-client-urls', this.url, '--advertise-client-urls', this.url,
       '--listen-peer-urls', peer, '--initial-advertise-peer-urls', peer,
       '--initial-cluster', `tide=${peer}`,
+      ...tlsFlags(this.options.tls),
     ], { stdio: ['ignore', log, log] });
     fs.closeSync(log);
     this.child.on('exit', (code, signal) => {
@@ -63,10 +76,21 @@ export class EtcdSupervisor {
   }
 }
 
-export async function waitHealthy(url: string, timeoutMs: number): Promise<void> {
+/** etcd's TLS flags: a certificate of etcd's CA is required of clients and of peers alike. */
+function tlsFlags(tls: EtcdTlsFiles | undefined): string[] {
+  if (!tls) return [];
+  return [
+    '--cert-file', tls.serverCertificate, '--key-file', tls.serverKey, '--client-cert-auth', '--trusted-ca-file', tls.caCertificate,
+    '--peer-cert-file', tls.peerCertificate, '--peer-key-file', tls.peerKey, '--peer-client-cert-auth', '--peer-trusted-ca-file', tls.caCertificate,
+  ];
+}
+
+export async function waitHealthy(url: string, timeoutMs: number, tls?: EtcdClientFiles): Promise<void> {
   // No breaker or retries: this loop is the retry, and a breaker opened by the refusals of an etcd
   // still starting would keep refusing for a while after it is up.
-  const client = createEtcdClient(url, { dialTimeout: 1000, faultHandling: { host: () => noop, global: noop } });
+  const client = createEtcdClient(url, {
+    dialTimeout: 1000, faultHandling: { host: () => noop, global: noop }, ...(tls ? { credentials: etcdClientCredentials(tls) } : {}),
+  });
   const deadline = Date.now() + timeoutMs;
   try {
     for (;;) {

@@ -40,7 +40,7 @@ describe('paged reads on etcd', { timeout: 120_000 }, () => {
   before(async () => {
     etcd = await startTestEtcd();
     store = new ObjectStore(etcd.client);
-    small = createEtcdClient(etcd.url, { grpcOptions: { 'grpc.max_receive_message_length': 256 * 1024 } });
+    small = etcd.connect({ grpcOptions: { 'grpc.max_receive_message_length': 256 * 1024 } });
     await writeReplicas(store, 1200, 'r');
   });
   after(async () => {

@@ -1,7 +1,6 @@
 /** The store against a real etcd process. */
 import { after, before, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { Etcd3 } from 'etcd3';
 import { Service } from '@tide/api';
 import { waitFor } from '@tide/api/testing';
 import { ConflictError } from './errors';
@@ -85,7 +84,7 @@ describe('ObjectStore on etcd', { timeout: 180_000 }, () => {
 
   it('elects one leader of two and fails over when it resigns', async () => {
     const elected: string[] = [];
-    const clients = [new Etcd3({ hosts: etcd.url }), new Etcd3({ hosts: etcd.url })];
+    const clients = [etcd.connect(), etcd.connect()];
     const [one, two] = ['one', 'two'].map((id, i) => new LeaderElection(clients[i], id, { onElected: () => elected.push(id), onLost: () => undefined }));
     one.start();
     await waitFor(() => one.isLeader, { what: 'the first candidate elected' });

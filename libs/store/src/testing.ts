@@ -1,11 +1,16 @@
-/** Test helper: a real etcd on a free port with a temporary data dir, removed on stop. */
+/**
+ * Test helper: a real etcd on a free port with a temporary data dir, removed on stop. It runs as the
+ * control plane runs it: TLS with client certificates required (etcd's own CA, libs/pki), so every
+ * client a test makes goes through `connect`, with the control plane's etcd client certificate.
+ */
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { Etcd3 } from 'etcd3';
-import { createEtcdClient } from './etcd.client';
-import { EtcdSupervisor } from './etcd.supervisor';
+import { Etcd3, IOptions } from 'etcd3';
+import { ensureEtcdPki } from '@tide/pki';
+import { createEtcdClient, etcdClientCredentials } from './etcd.client';
+import { EtcdSupervisor, EtcdTlsFiles } from './etcd.supervisor';
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -21,6 +26,10 @@ export async function freePort(): Promise<number> {
 export interface TestEtcd {
   url: string;
   client: Etcd3;
+  /** etcd's CA, serving and peer certificates, and the client certificate `connect` uses. */
+  tls: EtcdTlsFiles;
+  /** Another client of this etcd (createEtcdClient with the client certificate); the caller closes it. */
+  connect(options?: Partial<IOptions>): Etcd3;
   stop(): Promise<void>;
 }
 
@@ -28,12 +37,16 @@ export async function startTestEtcd(): Promise<TestEtcd> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tide-etcd-'));
   const clientPort = await freePort();
   const peerPort = await freePort();
-  const supervisor = new EtcdSupervisor({ dataDir: path.join(dir, 'data'), clientPort, peerPort, logFile: path.join(dir, 'etcd.log') });
+  const { layout: tls } = await ensureEtcdPki({ pkiDir: path.join(dir, 'pki') });
+  const supervisor = new EtcdSupervisor({ dataDir: path.join(dir, 'data'), clientPort, peerPort, logFile: path.join(dir, 'etcd.log'), tls });
   await supervisor.start();
-  const client = createEtcdClient(supervisor.url);
+  const connect = (options: Partial<IOptions> = {}) => createEtcdClient(supervisor.url, { ...options, credentials: etcdClientCredentials(tls) });
+  const client = connect();
   return {
     url: supervisor.url,
     client,
+    tls,
+    connect,
     async stop() {
       client.close();
       await supervisor.stop();

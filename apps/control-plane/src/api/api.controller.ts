@@ -1,17 +1,20 @@
 /** The HTTP API under /api/v1 (docs/REFERENCE.md). */
 import {
-  BadRequestException, Body, Controller, Delete, Get, HttpCode, Inject, NotFoundException, Param, Post, Put, Query, Res,
+  BadGatewayException, BadRequestException, Body, Controller, Delete, Get, HttpCode, Inject, NotFoundException, Param, Post, Put, Query, Res,
 } from '@nestjs/common';
 import type { Response } from 'express';
-import { Readable } from 'node:stream';
 import { Node, Replica, Service } from '@tide/api';
 import { CachedKind, CachedObject, ClusterCache } from '@tide/store';
 import { ApplyResult, ApplyValidationError, applyDocuments } from './apply.service';
 import { scaleService } from '../controllers/service.scale';
 import { deleteRevisions } from '../controllers/revision.history';
+import { agentOf, agentRequest } from './agent.client';
 import { CLUSTER, ClusterContext } from './cluster.context';
 import { Access } from '../auth/access.decorator';
 import { applyRequests } from '../auth/resource.requests';
+
+/** Time for the agent to answer a logs request (then the stream may idle as long as it likes). */
+const LOGS_CONNECT_TIMEOUT_MS = 10_000;
 
 function namespaceOf(query: string | undefined): string | undefined {
   return query === 'all' ? undefined : query || 'default';
@@ -98,15 +101,15 @@ export class ApiController {
     const replica = found(await this.store.get<Replica>('Replica', ns, name), `replica "${name}"`, ns);
     if (!replica.spec.nodeName) throw new BadRequestException({ error: `replica "${name}" is not scheduled yet: no logs`, details: [] });
     const node = found(await this.store.get<Node>('Node', 'default', replica.spec.nodeName), `node "${replica.spec.nodeName}"`);
-    const url = `http://${node.spec.address}:${node.spec.agentPort}/v1/logs/${ns}/${name}${follow ? '?follow=1' : ''}`;
-    const upstream = await fetch(url).catch((error: Error) => {
-      throw new BadRequestException({ error: `node ${node.metadata.name} unreachable at ${url}: ${error.message}`, details: [] });
+    const agent = agentOf(node, this.cluster.agentCredentials());
+    const path = `/v1/logs/${encodeURIComponent(ns)}/${encodeURIComponent(name)}${follow ? '?follow=1' : ''}`;
+    const upstream = await agentRequest(agent, 'GET', path, { idleTimeoutMs: LOGS_CONNECT_TIMEOUT_MS }).catch((error: Error) => {
+      throw new BadGatewayException({ error: error.message, details: [] });
     });
-    res.status(upstream.status).type('text/plain');
-    if (!upstream.body) return void res.end();
-    const body = Readable.fromWeb(upstream.body as never);
-    res.on('close', () => body.destroy());
-    body.pipe(res);
+    upstream.setTimeout(0); // a followed log may stay quiet for a long time
+    res.status(upstream.statusCode ?? 502).type('text/plain');
+    res.on('close', () => upstream.destroy());
+    upstream.pipe(res);
   }
 
   /** Exec is an upgrade (exec.proxy.ts); a plain GET gets told so instead of a 404. */

@@ -6,20 +6,21 @@
 import type * as https from 'node:https';
 import { INestApplication, LogLevel, NestApplicationOptions } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import type { ClusterPkiLayout } from '@tide/pki';
+import { readCertificateFile, readKeyFile, type ClusterPkiLayout } from '@tide/pki';
 import { Etcd3, TokenStore } from '@tide/store';
 import { AppModule } from '../app.module';
 import { ApiAuth } from '../auth/api.auth';
 import { applyRequestDeadlines, loadApiTls, rotateServingCertificate, type ApiTls } from '../auth/api.tls';
 import { AuditLog } from '../auth/audit.log';
 import { useBodyLimits } from '../auth/body.limits';
+import type { AgentCredentials } from './agent.client';
 import { ClusterContext } from './cluster.context';
 import { attachExecProxy } from './exec.proxy';
 
 type NestHttpsOptions = NonNullable<NestApplicationOptions['httpsOptions']>;
 
 export interface ApiServerOptions {
-  cluster: Omit<ClusterContext, 'tokens' | 'auth'>;
+  cluster: Omit<ClusterContext, 'tokens' | 'auth' | 'agentCredentials'>;
   etcd: Etcd3;
   pki: ClusterPkiLayout;
   auditLog: string;
@@ -41,18 +42,20 @@ export interface ApiServer {
 
 export async function startApiServer(options: ApiServerOptions): Promise<ApiServer> {
   let tls: ApiTls = await loadApiTls(options.pki);
+  let agentCredentials = await loadAgentCredentials(options.pki);
   const tokens = new TokenStore(options.etcd);
   const audit = new AuditLog(options.auditLog, options.warn);
   const auth = new ApiAuth({ tokens, audit, serverNames: () => tls.names });
-  const app = await NestFactory.create(AppModule.forCluster({ ...options.cluster, tokens, auth }), {
+  const app = await NestFactory.create(AppModule.forCluster({ ...options.cluster, tokens, auth, agentCredentials: () => agentCredentials }), {
     logger: options.logger, httpsOptions: tls.options as NestHttpsOptions, bodyParser: false,
   });
   useBodyLimits(app);
   const server = app.getHttpServer() as https.Server;
   applyRequestDeadlines(server);
-  const endExecSessions = attachExecProxy(server, options.cluster.store, auth);
+  const endExecSessions = attachExecProxy(server, options.cluster.store, auth, () => agentCredentials);
   const stopRotation = rotateServingCertificate(server, tls, async () => {
     await options.renewPki();
+    agentCredentials = await loadAgentCredentials(options.pki); // renewed with the serving certificate
     return loadApiTls(options.pki);
   }, (next) => {
     tls = next;
@@ -69,5 +72,14 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
       await app.close();
       await audit.close();
     },
+  };
+}
+
+/** The control plane's client certificate and the CA, for its calls to agents (agent.client.ts). */
+export async function loadAgentCredentials(layout: ClusterPkiLayout): Promise<AgentCredentials> {
+  return {
+    ca: await readCertificateFile(layout.caCertificate),
+    cert: await readCertificateFile(layout.clientCertificate),
+    key: (await readKeyFile(layout.clientKey)).toPem(),
   };
 }

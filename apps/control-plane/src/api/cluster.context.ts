@@ -2,6 +2,7 @@
 import { ClusterCache, ObjectStore, TokenStore } from '@tide/store';
 import { ApiAuth } from '../auth/api.auth';
 import type { ClusterRegistry } from '../registry/cluster.registry';
+import type { AgentCredentials } from './agent.client';
 import { ControlPlaneMetrics } from '../metrics';
 import { NodeEnrollment } from '../node-identity/node.enrollment';
 import { UsageCache } from '../usage/usage.cache';
@@ -22,6 +23,8 @@ export interface ClusterContext {
   auth: ApiAuth;
   /** The cluster's registry (embedded or --registry), when it has one. */
   registry?: ClusterRegistry;
+  /** The control plane's client certificate and the cluster CA, for calls to agents (renewed in place). */
+  agentCredentials(): AgentCredentials;
   /** Node certificates: joins, the CA pin and gRPC port of join commands, revocation. */
   enrollment: NodeEnrollment;
   isLeader(): boolean;

@@ -47,7 +47,8 @@ describe('exec proxy', { timeout: 300_000 }, () => {
   let agent: StandInAgent;
 
   before(async () => {
-    [api, agent] = await Promise.all([startApiHarness(), startStandInAgent()]);
+    api = await startApiHarness();
+    agent = await startStandInAgent(api.pki, 'node-1');
     await api.addNode('node-1', agent.port);
     agent.replicas.add('default/web-abc12-x1');
     await api.addReplica('web-abc12-x1', { service: 'web', image: 'busybox', nodeName: 'node-1' });
@@ -71,6 +72,7 @@ describe('exec proxy', { timeout: 300_000 }, () => {
     opened.socket.write('bye');
     await closed;
     assert.deepEqual(Buffer.concat([opened.head, echoed]), Buffer.concat([bytes, Buffer.from('bye')]), 'every byte came back, and the agent\'s end ended the session');
+    assert.equal(agent.callers.at(-1), 'system:tide-control-plane', 'the agent saw the control plane\'s client certificate');
   });
 
   const refusals: [string, string, number, RegExp][] = [

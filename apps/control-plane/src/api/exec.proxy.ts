@@ -6,6 +6,7 @@
  * an unreachable node) goes back to the caller as a plain HTTP response.
  */
 import * as http from 'node:http';
+import * as https from 'node:https';
 import * as net from 'node:net';
 import { Duplex } from 'node:stream';
 import { EXEC_UPGRADE_PROTOCOL, Node, Replica } from '@tide/api';
@@ -13,7 +14,7 @@ import { ObjectStore } from '@tide/store';
 import type { ResourceRequest, Subject } from '@tide/auth';
 import { ApiAuth, WWW_AUTHENTICATE } from '../auth/api.auth';
 import { resourceRequest } from '../auth/resource.requests';
-import { agentOf } from './agent.client';
+import { AgentCredentials, AgentTarget, agentOf, agentTlsOptions } from './agent.client';
 
 const EXEC_PATH = /^\/api\/v1\/replicas\/([^/]+)\/exec$/;
 /** Time for the agent to accept the connection and start the process. */
@@ -36,7 +37,7 @@ interface Admitted {
  * Handles every upgrade request of the API server (exec is the only upgrade the API offers). Returns
  * what ends the sessions under way: upgraded sockets are no longer the HTTP server's to close.
  */
-export function attachExecProxy(server: net.Server, store: ObjectStore, auth: ApiAuth): () => void {
+export function attachExecProxy(server: net.Server, store: ObjectStore, auth: ApiAuth, credentials: () => AgentCredentials): () => void {
   const sockets = new Set<Duplex>();
   server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
     sockets.add(socket);
@@ -44,7 +45,7 @@ export function attachExecProxy(server: net.Server, store: ObjectStore, auth: Ap
     socket.on('error', () => socket.destroy());
     let admitted: Admitted | undefined;
     const admit = (value: Admitted) => (admitted = value);
-    proxyExec(store, auth, admit, req, socket, head).then(() => {
+    proxyExec(store, auth, credentials, admit, req, socket, head).then(() => {
       if (admitted) auth.recordOutcome(admitted.subject, [admitted.request], 101, req);
     }, (error: unknown) => {
       const status = error instanceof ExecRefusal ? error.status : 500;
@@ -66,7 +67,8 @@ async function admitExec(auth: ApiAuth, req: http.IncomingMessage, name: string,
 }
 
 async function proxyExec(
-  store: ObjectStore, auth: ApiAuth, admit: (admitted: Admitted) => void, req: http.IncomingMessage, socket: Duplex, head: Buffer,
+  store: ObjectStore, auth: ApiAuth, credentials: () => AgentCredentials, admit: (admitted: Admitted) => void,
+  req: http.IncomingMessage, socket: Duplex, head: Buffer,
 ): Promise<void> {
   const url = new URL(req.url ?? '/', 'https://control-plane');
   const match = EXEC_PATH.exec(url.pathname);
@@ -84,13 +86,15 @@ async function proxyExec(
   if (!node) throw new ExecRefusal(404, `node "${replica.spec.nodeName}" of replica "${name}" not found`);
   const params = new URLSearchParams(url.searchParams);
   params.delete('namespace');
-  await spliceToAgent(socket, head, agentOf(node), `/v1/exec/${encodeURIComponent(namespace)}/${encodeURIComponent(name)}?${params}`);
+  await spliceToAgent(socket, head, agentOf(node, credentials()), `/v1/exec/${encodeURIComponent(namespace)}/${encodeURIComponent(name)}?${params}`);
 }
 
-function spliceToAgent(client: Duplex, head: Buffer, agent: ReturnType<typeof agentOf>, path: string): Promise<void> {
+function spliceToAgent(client: Duplex, head: Buffer, agent: AgentTarget, path: string): Promise<void> {
   return new Promise((resolve, reject) => {
     const where = `node ${agent.node} (agent at ${agent.address}:${agent.port})`;
-    const upstream = http.request({ host: agent.address, port: agent.port, path, headers: { Connection: 'Upgrade', Upgrade: EXEC_UPGRADE_PROTOCOL } });
+    const upstream = https.request({
+      host: agent.address, port: agent.port, path, headers: { Connection: 'Upgrade', Upgrade: EXEC_UPGRADE_PROTOCOL }, ...agentTlsOptions(agent),
+    });
     upstream.setTimeout(AGENT_HANDSHAKE_MS, () => upstream.destroy(new ExecRefusal(504, `${where} did not answer within ${AGENT_HANDSHAKE_MS / 1000} s`)));
     upstream.on('error', (error: NodeJS.ErrnoException) =>
       reject(error instanceof ExecRefusal ? error : new ExecRefusal(502, `${where} unreachable: ${error.code ?? error.message}`)));

@@ -55,7 +55,7 @@ export class ImagesController {
   @Get()
   @Access('list', 'images')
   async list(): Promise<{ items: ClusterImage[]; errors: NodeResult[] }> {
-    const agents = await readyAgents(this.cluster.cache);
+    const agents = await readyAgents(this.cluster.cache, this.cluster.agentCredentials());
     const results = await onEveryAgent(agents, (agent) => agentJson<{ items: NodeImage[] }>(agent, 'GET', '/v1/images', { idleTimeoutMs: LIST_TIMEOUT_MS }));
     const items = mergeNodeImages(results.filter((r) => r.ok).map((r) => ({ node: r.node, images: r.value?.items ?? [] })));
     return { items, errors: results.filter((r) => !r.ok).map(({ node, ok, error, status }) => ({ node, ok, error, status })) };
@@ -93,7 +93,7 @@ export class ImagesController {
   }
 
   private async agents(): Promise<AgentTarget[]> {
-    const agents = await readyAgents(this.cluster.cache);
+    const agents = await readyAgents(this.cluster.cache, this.cluster.agentCredentials());
     if (agents.length === 0) throw new ServiceUnavailableException({ error: 'no node is Ready: start one ("tsctl up") or wait until it registers', details: [] });
     return agents;
   }

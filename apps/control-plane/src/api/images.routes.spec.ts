@@ -13,7 +13,8 @@ describe('image routes', { timeout: 300_000 }, () => {
   let notReady: StandInAgent;
 
   before(async () => {
-    [api, one, two, notReady] = await Promise.all([startApiHarness(), startStandInAgent(), startStandInAgent(), startStandInAgent()]);
+    api = await startApiHarness();
+    [one, two, notReady] = await Promise.all(['node-1', 'node-2', 'node-3'].map((node) => startStandInAgent(api.pki, node)));
     await api.addNode('node-1', one.port);
     await api.addNode('node-2', two.port);
     await api.addNode('node-3', notReady.port, false);
@@ -77,6 +78,23 @@ describe('image routes', { timeout: 300_000 }, () => {
       await api.removeNode('node-8');
       await api.removeNode('node-9');
       silent.close();
+    }
+  });
+
+  it('talks to an agent only over mTLS and only when its certificate is its node\'s', async () => {
+    assert.ok(one.callers.length > 0 && one.callers.every((name) => name === 'system:tide-control-plane'), one.callers.join());
+    // node-7's address answers with node-1's certificate (another node squatting on its port): refused before any request.
+    const impostor = await startStandInAgent(api.pki, 'node-7', 'node-1');
+    await api.addNode('node-7', impostor.port);
+    try {
+      const { body } = await call('GET', '/api/v1/images');
+      const errors = body.errors as NodeResult[];
+      assert.deepEqual(errors.map((e) => e.node), ['node-7']);
+      assert.match(errors[0].error ?? '', /presented the certificate of "system:node:node-1", not system:node:node-7/);
+      assert.deepEqual(impostor.requests, []);
+    } finally {
+      await api.removeNode('node-7');
+      await impostor.close();
     }
   });
 

@@ -11,6 +11,8 @@ export const ACCESS = 'tide:access';
 
 export type AccessRule =
   | { kind: 'public' }
+  /** Anyone with valid credentials, whatever their role (`whoami`). */
+  | { kind: 'authenticated' }
   | {
     kind: 'resource';
     verb: Verb;
@@ -21,6 +23,9 @@ export type AccessRule =
 
 /** Anyone, without credentials (liveness probes). */
 export const Public = () => SetMetadata(ACCESS, { kind: 'public' } satisfies AccessRule);
+
+/** Any caller with valid credentials: the route itself reveals nothing beyond who the caller is. */
+export const Authenticated = () => SetMetadata(ACCESS, { kind: 'authenticated' } satisfies AccessRule);
 
 export const Access = (verb: Verb, resource: string, requests?: (req: Request) => ResourceRequest[]) =>
   SetMetadata(ACCESS, { kind: 'resource', verb, resource, ...(requests ? { requests } : {}) } satisfies AccessRule);

@@ -21,12 +21,13 @@ export class AuthGuard implements CanActivate {
     const req = context.switchToHttp().getRequest<Request>();
     const res = context.switchToHttp().getResponse<Response>();
     if (!rule) throw new HttpException({ error: `${req.method} ${req.path} has no access rule: refused`, details: [] }, 403);
-    const requests = rule.requests ? rule.requests(req) : [resourceRequest(rule.verb, rule.resource, req)];
+    const requests = rule.kind === 'authenticated' ? [] : rule.requests ? rule.requests(req) : [resourceRequest(rule.verb, rule.resource, req)];
     const admitted = await this.cluster.auth.admit(req, requests);
     if (!admitted.ok) {
       if (admitted.refusal.status === 401) res.setHeader('WWW-Authenticate', WWW_AUTHENTICATE);
       throw new HttpException({ error: admitted.refusal.reason, details: [] }, admitted.refusal.status);
     }
+    res.locals.subject = admitted.subject; // for routes that answer with it (whoami)
     // 'close' comes also when the caller goes away mid-answer (a build log cut short): still one line.
     res.once('close', () => this.cluster.auth.recordOutcome(admitted.subject, requests, res.statusCode, req));
     return true;

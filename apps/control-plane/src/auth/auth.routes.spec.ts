@@ -61,6 +61,19 @@ describe('API authentication and authorization', { timeout: 60_000 }, () => {
     assert.deepEqual([forged.status, await errorOf(forged)], [401, 'unknown or revoked token 000000000000']);
   });
 
+  it('tells any valid credential who it is (whoami, as the agents check tokens), and nothing to a bad one', async () => {
+    const view = await api.token('view', 'shop');
+    const answer = await api.fetch('/api/v1/whoami', { token: view });
+    assert.equal(answer.status, 200);
+    const { subject, name } = (await answer.json()) as { subject: { kind: string; role: string; namespace: string; name: string }; name: string };
+    assert.deepEqual([subject.kind, subject.role, subject.namespace, name], ['user', 'view', 'shop', subject.name]);
+    assert.match(name, /^token:[0-9a-f]{12}$/);
+    const system = await api.fetch('/api/v1/whoami', { token: null, client: api.clientCertificate });
+    assert.deepEqual(await system.json(), { subject: { kind: 'control-plane' }, name: 'system:tide-control-plane' });
+    const forged = await api.fetch('/api/v1/whoami', { token: 'tide_000000000000_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA' });
+    assert.equal(forged.status, 401);
+  });
+
   it('lets a view token read but not apply, delete, scale or exec (403 naming the role)', async () => {
     const view = await api.token('view');
     assert.equal((await api.fetch('/api/v1/services', { token: view })).status, 200);

@@ -75,7 +75,7 @@ describe('schedulers of two control planes racing', { timeout: 300_000 }, () => 
   });
 
   async function racer(options: SchedulerLoopOptions): Promise<Racer> {
-    const client = new Etcd3({ hosts: etcd.url });
+    const client = etcd.connect();
     const cache = new ClusterCache(client);
     await cache.start();
     const metrics = new ControlPlaneMetrics();

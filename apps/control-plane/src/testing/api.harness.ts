@@ -10,7 +10,7 @@ import * as tls from 'node:tls';
 import { Agent } from 'undici';
 import { API_VERSION, Node, Replica } from '@tide/api';
 import { createUserToken, type Role } from '@tide/auth';
-import { type ClusterPki, clusterPkiLayout, ensureClusterPki } from '@tide/pki';
+import { type ClusterPki, clusterPkiLayout, ensureClusterPki, type ClusterPkiLayout } from '@tide/pki';
 import { ClusterCache, NodeCertificates, ObjectStore, TokenStore } from '@tide/store';
 import { startTestEtcd } from '@tide/store/testing';
 import { startApiServer } from '../api/api.server';
@@ -27,6 +27,8 @@ export interface ApiHarness {
   metrics: ControlPlaneMetrics;
   usage: UsageCache;
   caPem: string;
+  /** The cluster's certificates (its CA signs the stand-in agents' serving certificates). */
+  pki: ClusterPkiLayout;
   auditLog: string;
   adminToken: string;
   /** The control plane's own client certificate and key (admin-equivalent). */
@@ -80,7 +82,7 @@ export async function startApiHarness(options: { registry?: (pki: ClusterPki) =>
   const plain = new Agent({ connect: { ca: caPem } });
   const base = `https://127.0.0.1:${api.port}`;
   return {
-    base, port: api.port, store, cache, metrics, usage, caPem, auditLog, adminToken, clientCertificate, token,
+    base, port: api.port, store, cache, metrics, usage, caPem, pki: layout, auditLog, adminToken, clientCertificate, token,
     fetch(pathAndQuery, init = {}) {
       const { token: chosen, client, ...rest } = init;
       const bearer = chosen === undefined ? adminToken : chosen;

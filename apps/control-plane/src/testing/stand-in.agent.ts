@@ -1,10 +1,15 @@
 /**
  * A stand-in node agent for the control plane's route tests: the agent's image and exec endpoints
- * (docs/REFERENCE.md) over real HTTP, with images kept in memory. Its archives are text
+ * (docs/REFERENCE.md) over real HTTPS, as the real agent: a serving certificate of its node from the
+ * cluster CA, and only client certificates of that CA accepted (`callers` records their names),
+ * with images kept in memory. Its archives are text
  * ("stand-in-archive" then one ref per line), so an export from one stand-in imports into another.
  * Exec upgrades to replicas it holds and echoes every byte back until the client sends "bye".
  */
-import * as http from 'node:http';
+import type * as http from 'node:http';
+import * as https from 'node:https';
+import type { TLSSocket } from 'node:tls';
+import { issueServerCertificate, readCertificateAuthorityFiles, type ClusterPkiLayout } from '@tide/pki';
 import { Duplex } from 'node:stream';
 import { NodeImage } from '@tide/api';
 
@@ -17,20 +22,30 @@ export interface StandInAgent {
   replicas: Set<string>;
   /** "METHOD path" of every request, in order. */
   requests: string[];
+  /** The common name of each request's client certificate, in order. */
+  callers: string[];
   close(): Promise<void>;
 }
 
-export async function startStandInAgent(): Promise<StandInAgent> {
-  const agent = { images: new Map<string, NodeImage>(), replicas: new Set<string>(), requests: [] as string[] };
+/** `servingAs`: the node whose certificate it presents (default `node`; another node's name makes it an impostor). */
+export async function startStandInAgent(pki: ClusterPkiLayout, node: string, servingAs = node): Promise<StandInAgent> {
+  const agent = { images: new Map<string, NodeImage>(), replicas: new Set<string>(), requests: [] as string[], callers: [] as string[] };
   const sockets = new Set<Duplex>();
-  const server = http.createServer((req, res) => {
+  const ca = await readCertificateAuthorityFiles(pki.caCertificate, pki.caKey);
+  const serving = await issueServerCertificate(ca, { commonName: `system:node:${servingAs}`, ipAddresses: ['127.0.0.1'] });
+  const caller = (req: http.IncomingMessage) => String((req.socket as TLSSocket).getPeerCertificate().subject?.CN);
+  const server = https.createServer({
+    cert: serving.certificatePem, key: serving.key.toPem(), ca: ca.certificatePem, requestCert: true, rejectUnauthorized: true,
+  }, (req, res) => {
     agent.requests.push(`${req.method} ${req.url}`);
+    agent.callers.push(caller(req));
     let body = '';
     req.on('data', (chunk) => (body += chunk));
     req.on('end', () => answer(agent.images, req, body, res));
   });
   server.on('upgrade', (req: http.IncomingMessage, socket: Duplex) => {
     agent.requests.push(`UPGRADE ${req.url}`);
+    agent.callers.push(caller(req));
     sockets.add(socket);
     const [, ns, name] = /^\/v1\/exec\/([^/]+)\/([^/?]+)/.exec(req.url ?? '') ?? [];
     if (!agent.replicas.has(`${ns}/${name}`)) {

@@ -12,12 +12,16 @@ describe('node agent flags', () => {
       '--state-dir', '/tmp/s', '--image-dir', '/tmp/i', '--cpu', '2000', '--memory', '1073741824', '--labels', 'zone=a,disk=ssd',
       '--warm-pool', '0', '--dns-upstream', '127.0.0.53,127.0.0.9:5353,[::1]:53',
       '--lb-max-requests-per-replica', '4', '--lb-queue-length', '0', '--lb-request-deadline', '2.5s',
+      '--tls-cert-file', '/tmp/a.crt', '--tls-private-key-file', '/tmp/a.key', '--client-ca-file', '/tmp/ca.crt',
+      '--api-server', 'https://127.0.0.1:17070/', '--metrics-insecure-listen', '127.0.0.1:9100',
     ], MACHINE);
     assert.deepEqual(config, {
       name: 'node-1', controlPlane: '127.0.0.1:17071', address: '127.0.1.1', port: 17081, stateDir: '/tmp/s', imageDir: '/tmp/i',
       capacity: { cpuMillis: 2000, memoryBytes: 1073741824 }, labels: { zone: 'a', disk: 'ssd' }, warmPool: 0,
       dnsUpstreams: [{ host: '127.0.0.53', port: 53 }, { host: '127.0.0.9', port: 5353 }, { host: '::1', port: 53 }],
       proxy: { ...DEFAULT_PROXY_OPTIONS, maxRequestsPerReplica: 4, queueLength: 0, requestDeadlineMs: 2500 },
+      tls: { certificate: '/tmp/a.crt', key: '/tmp/a.key', clientCa: '/tmp/ca.crt' },
+      apiServer: '127.0.0.1:17070', metricsInsecureListen: { host: '127.0.0.1', port: 9100 },
     });
   });
 
@@ -45,6 +49,9 @@ describe('node agent flags', () => {
     assert.equal(config.port, 7080);
     assert.equal(config.controlPlane, '127.0.0.1:7071');
     assert.equal(config.warmPool, 2);
+    assert.deepEqual(config.tls, { certificate: '/var/lib/tide/nodes/n1/pki/serving.crt', key: '/var/lib/tide/nodes/n1/pki/serving.key', clientCa: '/var/lib/tide/nodes/n1/pki/ca.crt' });
+    assert.equal(config.apiServer, '127.0.0.1:7070', 'one port below the gRPC one');
+    assert.equal(config.metricsInsecureListen, undefined, 'no plain HTTP unless asked');
   });
 
   it('takes several control planes to fail over between', () => {
@@ -68,10 +75,13 @@ describe('node agent flags', () => {
     [['--warm-pool', '-1'], /--warm-pool: expected 0 or a positive integer, got "-1"/],
     [['--control-plane', '127.0.0.1:1,'], /--control-plane: expected HOST:PORT\[,HOST:PORT...\], got ""/],
     [['stray'], /unexpected argument "stray"/],
+    [['--api-server', 'http://127.0.0.1:7070'], /--api-server: the API is HTTPS only/],
+    [['--api-server', 'cp'], /--api-server: expected HOST:PORT, got "cp"/],
+    [['--metrics-insecure-listen', '9100'], /--metrics-insecure-listen: expected HOST:PORT, got "9100"/],
     [['--join', 'tide_0123456789ab_' + 'A'.repeat(43)], /--join needs --ca-hash sha256:…/],
     [['--join', 'secret', '--ca-hash', 'sha256:' + 'a'.repeat(64)], /--join: expected a join token tide_<id>_<secret>/],
     [['--join', 'tide_0123456789ab_' + 'A'.repeat(43), '--ca-hash', 'md5:abc'], /--ca-hash: expected "sha256:" followed by 64 hex digits, got "md5:abc"/],
-    [['--ca-hash', 'sha256:' + 'a'.repeat(64)], /--ca-hash and --api-server go with --join TOKEN/],
+    [['--ca-hash', 'sha256:' + 'a'.repeat(64)], /--ca-hash goes with --join TOKEN/],
   ];
   for (const [argv, message] of errors) it(`refuses ${argv.join(' ')}`, () => assert.throws(() => parseAgentConfig(argv, MACHINE), message));
 });

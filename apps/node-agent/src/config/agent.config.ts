@@ -1,5 +1,6 @@
 /** Command-line flags of the node agent (contract: docs/REFERENCE.md, "Processes and flags"). */
 import * as os from 'node:os';
+import * as path from 'node:path';
 import { parseMemory } from '@tide/api';
 import { DEFAULT_WARM_POOL } from '@tide/runtime';
 import { Upstream, hostNameservers, parseUpstreams } from '../dns/resolv.conf';
@@ -22,6 +23,15 @@ export interface AgentConfig {
   labels: Record<string, string>;
   /** Container inits kept booted per namespace set (0: every start is cold). */
   warmPool: number;
+  /** The HTTPS endpoint's serving certificate, its key, and the CA of client certificates (kubelet's flag names). */
+  tls: { certificate: string; key: string; clientCa: string };
+  /**
+   * `--api-server HOST:PORT`: the control plane's HTTPS API, which the agent joins through and asks
+   * about tokens sent to its /metrics (default: the first control plane's host, one port below gRPC).
+   */
+  apiServer: string;
+  /** `--metrics-insecure-listen`: /metrics also over plain HTTP, without credentials (opt-in). */
+  metricsInsecureListen?: { host: string; port: number };
   /** `--join TOKEN --ca-hash sha256:…`: how to get a node certificate when the state dir has none. */
   join?: { token: string; caHash: string; apiServer: string };
   /** Where the node's DNS sends names outside the cluster domain (default: the host's /etc/resolv.conf). */
@@ -38,8 +48,11 @@ export class ConfigError extends Error {
 }
 
 export const DEFAULT_IMAGE_DIR = '/var/lib/tide/images';
-const KNOWN_FLAGS = ['name', 'control-plane', 'address', 'port', 'state-dir', 'image-dir', 'cpu', 'memory', 'labels', 'warm-pool', 'join', 'ca-hash', 'api-server', 'dns-upstream',
-  'lb-max-requests-per-replica', 'lb-queue-length', 'lb-request-deadline'];
+const KNOWN_FLAGS = [
+  'name', 'control-plane', 'address', 'port', 'state-dir', 'image-dir', 'cpu', 'memory', 'labels', 'warm-pool', 'join', 'ca-hash', 'api-server',
+  'dns-upstream', 'tls-cert-file', 'tls-private-key-file', 'client-ca-file', 'metrics-insecure-listen',
+  'lb-max-requests-per-replica', 'lb-queue-length', 'lb-request-deadline',
+];
 
 /** `--flag value` and `--flag=value`; every flag takes a value. */
 export function parseFlagValues(argv: string[]): Map<string, string> {
@@ -63,15 +76,17 @@ export function parseAgentConfig(argv: string[], machine: Resources = machineRes
   }
   const name = values.get('name') ?? os.hostname();
   if (!/^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$/i.test(name)) throw new ConfigError(`--name: "${name}" is not a valid node name (letters, digits, '-', '.')`);
+  const stateDir = values.get('state-dir') ?? `/var/lib/tide/nodes/${name}`;
   const controlPlane = controlPlanes(values.get('control-plane') ?? '127.0.0.1:7071');
-  const join = joinFlags(values, controlPlane);
+  const apiServer = apiServerFlag(values.get('api-server'), controlPlane);
+  const join = joinFlags(values, apiServer);
   return {
     name,
     controlPlane,
     ...(join ? { join } : {}),
     address: values.get('address') ?? '127.0.0.1',
     port: positiveInteger('port', values.get('port'), 7080),
-    stateDir: values.get('state-dir') ?? `/var/lib/tide/nodes/${name}`,
+    stateDir,
     imageDir: values.get('image-dir') ?? DEFAULT_IMAGE_DIR,
     capacity: {
       cpuMillis: positiveInteger('cpu', values.get('cpu')?.replace(/m$/, ''), machine.cpuMillis),
@@ -86,7 +101,43 @@ export function parseAgentConfig(argv: string[], machine: Resources = machineRes
       queueLength: countFlag('lb-queue-length', values.get('lb-queue-length'), DEFAULT_PROXY_OPTIONS.queueLength),
       requestDeadlineMs: durationFlag('lb-request-deadline', values.get('lb-request-deadline'), DEFAULT_PROXY_OPTIONS.requestDeadlineMs),
     },
+    tls: tlsFlags(values, stateDir),
+    apiServer,
+    ...(values.has('metrics-insecure-listen') ? { metricsInsecureListen: listenFlag('metrics-insecure-listen', values.get('metrics-insecure-listen')!) } : {}),
   };
+}
+
+/**
+ * The HTTPS endpoint's files, by default in `STATE/pki/` (where `tsctl up` writes them). There is no
+ * plain-HTTP fallback: without them the agent does not start (loadAgentTls names the missing file).
+ */
+function tlsFlags(values: Map<string, string>, stateDir: string): AgentConfig['tls'] {
+  const pki = path.join(stateDir, 'pki');
+  return {
+    certificate: values.get('tls-cert-file') ?? path.join(pki, 'serving.crt'),
+    key: values.get('tls-private-key-file') ?? path.join(pki, 'serving.key'),
+    clientCa: values.get('client-ca-file') ?? path.join(pki, 'ca.crt'),
+  };
+}
+
+/**
+ * `--api-server HOST:PORT` (an `https://` prefix is allowed; the API is HTTPS only): by default the
+ * first control plane's host, one port below its gRPC port (7070 for 7071, and `tsctl up`'s P for P+1).
+ */
+function apiServerFlag(raw: string | undefined, controlPlane: string): string {
+  const first = controlPlane.split(',')[0];
+  if (raw === undefined) return `${first.replace(/:\d+$/, '')}:${Number(/:(\d+)$/.exec(first)![1]) - 1}`;
+  if (/^http:\/\//i.test(raw)) throw new ConfigError(`--api-server: the API is HTTPS only, got "${raw}"`);
+  const hostPort = raw.replace(/^https:\/\//i, '').replace(/\/$/, '');
+  if (!/^[^:\s/]+:\d+$/.test(hostPort)) throw new ConfigError(`--api-server: expected HOST:PORT, got "${raw}"`);
+  return hostPort;
+}
+
+function listenFlag(flag: string, raw: string): { host: string; port: number } {
+  const match = /^(.+):(\d+)$/.exec(raw);
+  const port = Number(match?.[2]);
+  if (!match || port > 65535) throw new ConfigError(`--${flag}: expected HOST:PORT, got "${raw}"`);
+  return { host: match[1].replace(/^\[(.*)\]$/, '$1'), port };
 }
 
 export function machineResources(): Resources {
@@ -147,24 +198,17 @@ function memoryFlag(raw: string | undefined, fallback: number): number {
   throw new ConfigError(`--memory: expected bytes (or 512Mi, 2Gi), got "${raw}"`);
 }
 
-/**
- * `--join TOKEN --ca-hash sha256:… [--api-server HOST:PORT]`: the API the agent joins through
- * defaults to the first control plane's host, one port below its gRPC port (7070 for 7071, and
- * `tsctl up`'s P for P+1).
- */
-function joinFlags(values: Map<string, string>, controlPlane: string): AgentConfig['join'] {
+/** `--join TOKEN --ca-hash sha256:…`: the agent joins through `apiServer` (--api-server). */
+function joinFlags(values: Map<string, string>, apiServer: string): AgentConfig['join'] {
   const token = values.get('join');
   const caHash = values.get('ca-hash');
   if (token === undefined) {
-    if (caHash !== undefined || values.has('api-server')) throw new ConfigError('--ca-hash and --api-server go with --join TOKEN');
+    if (caHash !== undefined) throw new ConfigError('--ca-hash goes with --join TOKEN');
     return undefined;
   }
   if (!/^tide_[0-9a-f]{12}_[A-Za-z0-9_-]{43}$/.test(token)) throw new ConfigError('--join: expected a join token tide_<id>_<secret> (tsctl token create --join prints it)');
   if (caHash === undefined) throw new ConfigError('--join needs --ca-hash sha256:… (the cluster CA\'s pin, printed with the join command): without it a man in the middle could pose as the control plane');
   if (!/^sha256:[0-9a-fA-F]{64}$/.test(caHash)) throw new ConfigError(`--ca-hash: expected "sha256:" followed by 64 hex digits, got "${caHash}"`);
-  const [host, port] = [controlPlane.split(',')[0].replace(/:\d+$/, ''), Number(/:(\d+)$/.exec(controlPlane.split(',')[0])![1])];
-  const apiServer = values.get('api-server') ?? `${host}:${port - 1}`;
-  if (!/^[^:\s]+:\d+$/.test(apiServer)) throw new ConfigError(`--api-server: expected HOST:PORT, got "${apiServer}"`);
   return { token, caHash: caHash.toLowerCase(), apiServer };
 }
 

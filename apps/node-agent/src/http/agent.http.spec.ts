@@ -1,11 +1,13 @@
 import { after, before, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
+import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Registry } from 'prom-client';
 import { FakeImageService } from '../testing/fake.image.service';
 import { FakeRuntime } from '@tide/runtime/testing';
+import { Caller, TestAgentPki, makeTestAgentPki } from '../testing/agent.pki';
 import { AgentHttpServer, isTrue, startAgentHttp } from './agent.http';
 
 describe('agent HTTP endpoint', () => {
@@ -14,21 +16,26 @@ describe('agent HTTP endpoint', () => {
   let server: AgentHttpServer;
   let base: string;
   let expired = 0;
+  let pki: TestAgentPki;
+  const fetch = (url: string, init?: RequestInit & { as?: Caller }) => pki.fetch(url, init);
 
   before(async () => {
     fs.writeFileSync(logFile, 'line 1\n');
     const runtime = new FakeRuntime();
+    pki = await makeTestAgentPki(path.join(dir, 'pki'));
     server = await startAgentHttp({
+      tls: pki.tls, auth: pki.auth(),
       address: '127.0.0.1', port: 0, registry: new Registry(), logPollMs: 20,
       logPath: (ns, name) => (ns === 'default' && name === 'web-1' ? logFile : undefined),
       health: () => ({ ok: true, text: 'ok' }),
       images: new FakeImageService(), exec: (ns, name, options) => runtime.exec(`${ns}.${name}`, options), scratchDir: path.join(dir, 'scratch'),
       expireSamples: () => expired++,
     });
-    base = `http://127.0.0.1:${server.port}`;
+    base = `https://127.0.0.1:${server.port}`;
   });
   after(async () => {
     await server.close();
+    await pki.close();
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
@@ -73,7 +80,100 @@ describe('agent HTTP endpoint', () => {
     assert.equal(expired, 1, 'a refused request changes nothing');
   });
 
+  it('answers /healthz to anyone, everything else only with credentials (401 naming what to send)', async () => {
+    assert.equal((await fetch(`${base}/healthz`, { as: 'none' })).status, 200);
+    for (const route of ['/metrics', '/v1/logs/default/web-1', '/v1/images', '/nowhere']) {
+      const response = await fetch(`${base}${route}`, { as: 'none' });
+      assert.equal(response.status, 401, route);
+      assert.equal(response.headers.get('www-authenticate'), 'Bearer realm="tide"');
+      assert.match(((await response.json()) as { error: string }).error, /^no credentials: send a client certificate of the cluster CA/);
+    }
+    const foreign = await fetch(`${base}/metrics`, { as: 'other-ca' });
+    assert.equal(foreign.status, 401, 'a certificate of another CA');
+    assert.match(((await foreign.json()) as { error: string }).error, /^client certificate refused/);
+    assert.equal((await fetch(`${base}/nowhere`)).status, 404, 'the control plane gets its 404');
+  });
+
+  it('serves logs and images to the control plane only, metrics to an administrator\'s certificate too', async () => {
+    for (const as of ['node', 'admin'] as const) {
+      for (const route of ['/v1/logs/default/web-1', '/v1/images']) {
+        const response = await fetch(`${base}${route}`, { as });
+        assert.equal(response.status, 403, `${as} ${route}`);
+        assert.match(((await response.json()) as { error: string }).error, /served to the control plane only/);
+      }
+    }
+    assert.equal((await fetch(`${base}/metrics`, { as: 'admin' })).status, 200);
+    assert.equal((await fetch(`${base}/metrics`, { as: 'node' })).status, 403, 'a node does not read other nodes');
+  });
+
+  it('refuses tokens when it has no control plane to check them with', async () => {
+    const response = await fetch(`${base}/metrics`, { as: 'none', headers: { authorization: `Bearer tide_${'a'.repeat(12)}_${'b'.repeat(43)}` } });
+    assert.equal(response.status, 401);
+    assert.match(((await response.json()) as { error: string }).error, /has no control plane to check tokens with/);
+  });
+
+  it('gives no answer in clear on its port', async () => {
+    const reply = await new Promise<string>((resolve) => {
+      const socket = net.connect(server.port, '127.0.0.1', () => socket.write('GET /healthz HTTP/1.1\r\nHost: agent\r\n\r\n'));
+      let received = '';
+      socket.on('data', (chunk) => (received += chunk.toString('latin1')));
+      socket.on('close', () => resolve(received));
+      socket.on('error', () => undefined);
+    });
+    assert.doesNotMatch(reply, /HTTP\/1\.[01] \d{3}/);
+  });
+
   it('reads follow flags', () => {
     assert.deepEqual(['1', 'true', '', '0', 'false', null].map(isTrue), [true, true, true, false, false, false]);
+  });
+});
+
+describe('agent HTTPS endpoint with tokens checked by the control plane', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tide-agent-token-'));
+  const VIEW = `tide_${'1'.repeat(12)}_${'v'.repeat(43)}`;
+  const asked: string[] = [];
+  let server: AgentHttpServer;
+  let pki: TestAgentPki;
+  let base: string;
+  const withToken = (route: string, token: string) => pki.fetch(`${base}${route}`, { as: 'none', headers: { authorization: `Bearer ${token}` } });
+
+  before(async () => {
+    pki = await makeTestAgentPki(path.join(dir, 'pki'));
+    const runtime = new FakeRuntime();
+    server = await startAgentHttp({
+      tls: pki.tls,
+      auth: pki.auth(async (authorization) => {
+        asked.push(authorization);
+        return authorization === `Bearer ${VIEW}`
+          ? { kind: 'user', name: 'token:111111111111', role: 'view' }
+          : { allowed: false, status: 401, reason: 'unknown or revoked token' };
+      }),
+      address: '127.0.0.1', port: 0, registry: new Registry(), scratchDir: path.join(dir, 'scratch'),
+      logPath: () => path.join(dir, 'none.log'), health: () => ({ ok: true, text: 'ok' }),
+      images: new FakeImageService(), exec: (ns, name, options) => runtime.exec(`${ns}.${name}`, options),
+    });
+    base = `https://127.0.0.1:${server.port}`;
+  });
+  after(async () => {
+    await server.close();
+    await pki.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('serves metrics to a view token, never logs or images', async () => {
+    assert.equal((await withToken('/metrics', VIEW)).status, 200);
+    assert.equal((await withToken('/v1/logs/default/web-1', VIEW)).status, 403);
+    assert.equal((await withToken('/v1/images', VIEW)).status, 403);
+  });
+
+  it('passes the control plane\'s refusal on, and does not ask it about a malformed token', async () => {
+    const refused = await withToken('/metrics', `tide_${'2'.repeat(12)}_${'x'.repeat(43)}`);
+    assert.equal(refused.status, 401);
+    assert.equal(((await refused.json()) as { error: string }).error, 'unknown or revoked token');
+    const count = asked.length;
+    const malformed = await withToken('/metrics', 'hunter2');
+    assert.equal(malformed.status, 401);
+    assert.match(((await malformed.json()) as { error: string }).error, /malformed token/);
+    assert.equal(asked.length, count);
   });
 });

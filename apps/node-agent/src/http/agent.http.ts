@@ -1,15 +1,19 @@
 /**
- * The agent's HTTP endpoint (contract, docs/REFERENCE.md): GET /healthz, GET /metrics,
+ * The agent's HTTPS endpoint (contract, docs/REFERENCE.md): GET /healthz, GET /metrics,
  * GET /v1/logs/NAMESPACE/NAME[?follow=1], the image endpoints (image.routes.ts) and the exec
- * upgrade (exec.upgrade.ts).
+ * upgrade (exec.upgrade.ts). Every request but /healthz is authenticated and authorized first
+ * (agent.auth.ts): exec, logs and images only for the control plane's client certificate.
  */
 import * as fs from 'node:fs';
 import * as http from 'node:http';
+import * as https from 'node:https';
 import { Duplex } from 'node:stream';
 import { Registry } from 'prom-client';
 import { ImageService, ImageStore } from '@tide/runtime';
+import { AgentAuth, WWW_AUTHENTICATE, endpointOf } from './agent.auth';
+import { AgentTls, HEADERS_TIMEOUT_MS, REQUEST_TIMEOUT_MS, agentServerOptions } from './agent.tls';
 import { ExecStarter, handleExecUpgrade } from './exec.upgrade';
-import { isTrue, sendText } from './http.responses';
+import { isTrue, refuseUpgrade, sendJson, sendText } from './http.responses';
 
 export { isTrue };
 import { handleImageRequest } from './image.routes';
@@ -33,10 +37,13 @@ export interface AgentHttpOptions {
   scratchDir: string;
   /** Drops the cached cgroup and /proc readings, for `GET /metrics?fresh=1`. */
   expireSamples?(): void;
+  /** The serving certificate and the CA of client certificates. */
+  tls: AgentTls;
+  auth: AgentAuth;
 }
 
 export interface AgentHttpServer {
-  server: http.Server;
+  server: https.Server;
   port: number;
   /** Ends log followers and exec sessions (their processes are killed), then stops listening. */
   close(): Promise<void>;
@@ -45,7 +52,7 @@ export interface AgentHttpServer {
 const LOGS_PATH = /^\/v1\/logs\/([^/]+)\/([^/]+)$/;
 
 export function startAgentHttp(options: AgentHttpOptions): Promise<AgentHttpServer> {
-  const server = http.createServer((req, res) => {
+  const server = https.createServer(agentServerOptions(options.tls), (req, res) => {
     handle(options, req, res).catch((error: Error) => {
       if (!res.headersSent) sendText(res, 500, `${error.message}\n`);
       else res.destroy();
@@ -56,8 +63,14 @@ export function startAgentHttp(options: AgentHttpOptions): Promise<AgentHttpServ
   server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
     upgraded.add(socket);
     socket.on('close', () => upgraded.delete(socket));
-    handleExecUpgrade(options.exec, req, socket, head).catch(() => socket.destroy());
+    socket.on('error', () => socket.destroy());
+    options.auth.admit(req, 'exec').then((admission) => {
+      if (!admission.ok) return refuseUpgrade(socket, admission.refusal.status, admission.refusal.reason);
+      return handleExecUpgrade(options.exec, req, socket, head);
+    }).catch(() => socket.destroy());
   });
+  server.headersTimeout = HEADERS_TIMEOUT_MS;
+  server.requestTimeout = REQUEST_TIMEOUT_MS;
   const close = async () => {
     for (const socket of upgraded) socket.destroy();
     server.closeAllConnections(); // followers of logs would hold close() open
@@ -74,7 +87,13 @@ export function startAgentHttp(options: AgentHttpOptions): Promise<AgentHttpServ
 }
 
 async function handle(options: AgentHttpOptions, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-  const url = new URL(req.url ?? '/', 'http://agent');
+  const url = new URL(req.url ?? '/', 'https://agent');
+  const admission = await options.auth.admit(req, endpointOf(url.pathname));
+  if (!admission.ok) {
+    if (admission.refusal.status === 401) res.setHeader('WWW-Authenticate', WWW_AUTHENTICATE);
+    res.setHeader('Connection', 'close'); // an upload refused is not read
+    return sendJson(res, admission.refusal.status, { error: admission.refusal.reason });
+  }
   if (options.imageStore && REGISTRY_ROUTES.has(url.pathname)) return handleRegistryRequest(options.imageStore, options.images, req, res, url);
   if (url.pathname === '/v1/images' || url.pathname.startsWith('/v1/images/')) {
     if (await handleImageRequest(options, req, res, url)) return;
@@ -84,15 +103,7 @@ async function handle(options: AgentHttpOptions, req: http.IncomingMessage, res:
     const health = options.health();
     return sendText(res, health.ok ? 200 : 503, `${health.text}\n`);
   }
-  if (url.pathname === '/metrics') {
-    const fresh = url.searchParams.get('fresh');
-    if (fresh !== null && !['', '0', '1', 'true', 'false'].includes(fresh)) return sendText(res, 400, `fresh: expected 1 or 0, got "${fresh}"\n`);
-    // A fresh scrape reads every file anew instead of sharing a sample up to 250 ms old (benchmarks, debugging).
-    if (isTrue(fresh)) options.expireSamples?.();
-    const text = await options.registry.metrics();
-    res.setHeader('Content-Type', options.registry.contentType);
-    return void res.end(text);
-  }
+  if (url.pathname === '/metrics') return serveMetrics(options, url, res);
   const logs = LOGS_PATH.exec(url.pathname);
   if (logs) return streamLogs(options, decodeURIComponent(logs[1]), decodeURIComponent(logs[2]), isTrue(url.searchParams.get('follow')), req, res);
   if (url.pathname.startsWith('/v1/exec/')) return sendText(res, 400, `exec needs an HTTP/1.1 upgrade ("Connection: Upgrade", "Upgrade: tide-exec")\n`);
@@ -113,4 +124,17 @@ async function streamLogs(options: AgentHttpOptions, namespace: string, name: st
   req.on('close', () => reader.abort());
   await streamLogFile(file, res, { follow, signal: reader.signal, pollMs: options.logPollMs });
   res.end();
+}
+
+type MetricsSource = Pick<AgentHttpOptions, 'registry' | 'expireSamples'>;
+
+/** `GET /metrics[?fresh=1]`, on the HTTPS endpoint and on the opt-in plain one (metrics.insecure.ts). */
+export async function serveMetrics(options: MetricsSource, url: URL, res: http.ServerResponse): Promise<void> {
+  const fresh = url.searchParams.get('fresh');
+  if (fresh !== null && !['', '0', '1', 'true', 'false'].includes(fresh)) return sendText(res, 400, `fresh: expected 1 or 0, got "${fresh}"\n`);
+  // A fresh scrape reads every file anew instead of sharing a sample up to 250 ms old (benchmarks, debugging).
+  if (isTrue(fresh)) options.expireSamples?.();
+  const text = await options.registry.metrics();
+  res.setHeader('Content-Type', options.registry.contentType);
+  res.end(text);
 }

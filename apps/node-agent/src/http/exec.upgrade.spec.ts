@@ -11,13 +11,15 @@ import { RuntimeError } from '@tide/runtime';
 import { openExec, readExec } from '../testing/exec.client';
 import { FakeImageService } from '../testing/fake.image.service';
 import { FakeRuntime } from '@tide/runtime/testing';
+import { Caller, TestAgentPki, makeTestAgentPki } from '../testing/agent.pki';
 import { AgentHttpServer, startAgentHttp } from './agent.http';
 
 describe('agent exec endpoint', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tide-agent-exec-'));
   const runtime = new FakeRuntime();
   let server: AgentHttpServer;
-  const exec = (query: string) => openExec(server.port, `/v1/exec/default/web-1?${query}`);
+  let pki: TestAgentPki;
+  const exec = (query: string) => openExec(server.port, `/v1/exec/default/web-1?${query}`, pki.connectOptions());
   const upgraded = async (query: string) => {
     const opened = await exec(query);
     assert.ok(opened.upgraded, `no upgrade: ${!opened.upgraded && opened.status} ${!opened.upgraded && opened.body}`);
@@ -26,7 +28,9 @@ describe('agent exec endpoint', () => {
 
   before(async () => {
     runtime.seed({ id: 'default.web-1', hostname: 'web-1', image: 'busybox', argv: ['sleep', '1000'], env: {}, limits: {}, labels: {} });
+    pki = await makeTestAgentPki(path.join(dir, 'pki'));
     server = await startAgentHttp({
+      tls: pki.tls, auth: pki.auth(),
       address: '127.0.0.1', port: 0, registry: new Registry(), scratchDir: path.join(dir, 'scratch'),
       logPath: () => undefined, health: () => ({ ok: true, text: 'ok' }), images: new FakeImageService(),
       exec: async (ns, name, options) => {
@@ -37,6 +41,7 @@ describe('agent exec endpoint', () => {
   });
   after(async () => {
     await server.close();
+    await pki.close();
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
@@ -89,14 +94,31 @@ describe('agent exec endpoint', () => {
   });
 
   it('answers 404 for a replica not on this node and 400 for a request without a command', async () => {
-    const missing = await openExec(server.port, '/v1/exec/default/other?command=sh');
+    const missing = await openExec(server.port, '/v1/exec/default/other?command=sh', pki.connectOptions());
     assert.deepEqual(missing.upgraded ? 'upgraded' : [missing.status, JSON.parse(missing.body)], [404, { error: 'replica default/other is not running on this node' }]);
     const empty = await exec('tty=1');
     assert.equal(!empty.upgraded && empty.status, 400);
     assert.match(!empty.upgraded ? empty.body : '', /command: give the command to run/);
-    const plain = await fetch(`http://127.0.0.1:${server.port}/v1/exec/default/web-1?command=sh`);
+    const plain = await pki.fetch(`https://127.0.0.1:${server.port}/v1/exec/default/web-1?command=sh`);
     assert.equal(plain.status, 400);
     assert.match(await plain.text(), /needs an HTTP\/1\.1 upgrade/);
+  });
+
+  it('upgrades for the control plane only: no certificate 401, another CA 401, a node or an administrator 403', async () => {
+    const refusals: Array<[Caller, number, RegExp]> = [
+      ['none', 401, /^no credentials/],
+      ['other-ca', 401, /^client certificate refused/],
+      ['node', 403, /exec on a node agent is served to the control plane only/],
+      ['admin', 403, /exec on a node agent is served to the control plane only/],
+    ];
+    const before = runtime.calls.length;
+    for (const [as, status, message] of refusals) {
+      const opened = await openExec(server.port, '/v1/exec/default/web-1?command=hostname', pki.connectOptions(as));
+      assert.equal(opened.upgraded, false, as);
+      assert.equal(!opened.upgraded && opened.status, status, as);
+      assert.match(!opened.upgraded ? (JSON.parse(opened.body) as { error: string }).error : '', message, as);
+    }
+    assert.deepEqual(runtime.calls.slice(before), [], 'nothing ran for them');
   });
 
   it('refuses a client that sends output frames, with an exit frame carrying the error', async () => {

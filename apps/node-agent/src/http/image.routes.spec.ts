@@ -10,6 +10,7 @@ import { BuildStreamLine } from '@tide/api';
 import { FAKE_ARCHIVE_MAGIC, FakeImageService } from '../testing/fake.image.service';
 import { FakeRuntime } from '@tide/runtime/testing';
 import { tarArchive } from '../testing/tar.builder';
+import { TestAgentPki, makeTestAgentPki } from '../testing/agent.pki';
 import { AgentHttpServer, startAgentHttp } from './agent.http';
 
 describe('agent image endpoints', () => {
@@ -18,6 +19,9 @@ describe('agent image endpoints', () => {
   const images = new FakeImageService();
   let server: AgentHttpServer;
   let base: string;
+  let pki: TestAgentPki;
+  // As the control plane, the only caller of the image endpoints.
+  const fetch = (url: string, init?: RequestInit) => pki.fetch(url, init);
   const post = (pathAndQuery: string, body: Buffer | string) => fetch(base + pathAndQuery, { method: 'POST', body });
   const contextTar = (files: Record<string, string>) => {
     const context = fs.mkdtempSync(path.join(dir, 'context-'));
@@ -28,14 +32,17 @@ describe('agent image endpoints', () => {
 
   before(async () => {
     const runtime = new FakeRuntime();
+    pki = await makeTestAgentPki(path.join(dir, 'pki'));
     server = await startAgentHttp({
+      tls: pki.tls, auth: pki.auth(),
       address: '127.0.0.1', port: 0, registry: new Registry(), scratchDir, images,
       logPath: () => undefined, health: () => ({ ok: true, text: 'ok' }), exec: (ns, name, o) => runtime.exec(`${ns}.${name}`, o),
     });
-    base = `http://127.0.0.1:${server.port}`;
+    base = `https://127.0.0.1:${server.port}`;
   });
   after(async () => {
     await server.close();
+    await pki.close();
     fs.rmSync(dir, { recursive: true, force: true });
   });
 

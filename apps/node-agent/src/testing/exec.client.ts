@@ -1,13 +1,16 @@
 /** A minimal exec client for tests: the upgrade handshake, then frames in and out over a real socket. */
-import * as http from 'node:http';
+import * as https from 'node:https';
 import { Duplex } from 'node:stream';
 import { EXEC_UPGRADE_PROTOCOL, ExecExit, FrameDecoder, FrameType, parseExit } from '@tide/api';
 
 export type ExecOpened = { upgraded: true; socket: Duplex; head: Buffer } | { upgraded: false; status: number; body: string };
 
-export function openExec(port: number, pathAndQuery: string): Promise<ExecOpened> {
+/** `tls`: the CA to trust and the client certificate to present (makeTestAgentPki's connectOptions). */
+export function openExec(port: number, pathAndQuery: string, tls: { ca: string; cert?: string; key?: string }): Promise<ExecOpened> {
   return new Promise((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port, path: pathAndQuery, headers: { Connection: 'Upgrade', Upgrade: EXEC_UPGRADE_PROTOCOL } });
+    const req = https.request({
+      host: '127.0.0.1', port, path: pathAndQuery, headers: { Connection: 'Upgrade', Upgrade: EXEC_UPGRADE_PROTOCOL }, ...tls, agent: false,
+    });
     req.on('upgrade', (_res, socket, head) => resolve({ upgraded: true, socket, head }));
     req.on('response', (res) => {
       let body = '';

@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Node, Replica } from '@tide/api';
-import { ClusterPki, PkiError, caPin, controlPlaneServerNames, ensureClusterPki } from '@tide/pki';
+import { ClusterPki, PkiError, caPin, controlPlaneServerNames, ensureClusterPki, ensureNodeServingCertificate } from '@tide/pki';
 import { ApiClient } from '../api/api.client';
 import { configPath, writeCliConfig } from '../api/cli.config';
 import { UsageError, intOption } from '../cli/args';
@@ -98,6 +98,7 @@ export const upCommand: Command = {
     }
     fs.mkdirSync(layout.stateDir, { recursive: true });
     const pki = await ensurePki(ctx, layout);
+    await ensureAgentCertificates(layout, pki);
     const started: string[] = [];
     const controlPlanePid = await ensureControlPlane(layout, controlPlaneArgs(layout, grace, ctx.options.get('pod-cidr'), [...consolidationFlags(ctx), ...registryFlags(ctx, layout)]), started);
     // tsctl up acts as the control plane's own identity (its client certificate, admin-equivalent) until the admin token exists.
@@ -145,6 +146,13 @@ async function ensurePki(ctx: CommandContext, layout: ClusterLayout): Promise<Cl
   });
   if (pki.actions.ca !== 'kept') ctx.note(`cluster CA ${pki.actions.ca}: ${pki.layout.caCertificate}`);
   return pki;
+}
+
+/** Each agent's HTTPS certificate (for its address, CN system:node:NAME) and the CA, in NODE_STATE/pki, where the agent looks by default. */
+async function ensureAgentCertificates(layout: ClusterLayout, pki: ClusterPki): Promise<void> {
+  for (const node of layout.nodes) {
+    await ensureNodeServingCertificate({ nodeStateDir: node.stateDir, nodeName: node.name, addresses: [node.address], ca: pki.ca });
+  }
 }
 
 /**

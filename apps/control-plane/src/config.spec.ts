@@ -1,0 +1,27 @@
+import { describe, it } from 'node:test';
+import * as assert from 'node:assert/strict';
+import { ConfigError, parseFlags } from './config';
+
+describe('control plane flags', () => {
+  it('reads the etcd TLS files and the opt-in plain metrics listener', () => {
+    const config = parseFlags([
+      '--etcd', 'https://10.0.0.5:2379,https://10.0.0.6:2379', '--etcd-ca-file', '/e/ca.crt', '--etcd-cert-file', '/e/c.crt', '--etcd-key-file', '/e/c.key',
+      '--metrics-insecure-listen', '127.0.0.1:9101',
+    ]);
+    assert.deepEqual(config.etcd, ['https://10.0.0.5:2379', 'https://10.0.0.6:2379']);
+    assert.deepEqual(config.etcdTls, { caFile: '/e/ca.crt', certFile: '/e/c.crt', keyFile: '/e/c.key' });
+    assert.deepEqual(config.metricsInsecureListen, { host: '127.0.0.1', port: 9101 });
+  });
+
+  it('serves no plain metrics and uses PKI/etcd unless told', () => {
+    const config = parseFlags(['--state-dir', '/s']);
+    assert.equal(config.metricsInsecureListen, undefined);
+    assert.deepEqual(config.etcdTls, { caFile: undefined, certFile: undefined, keyFile: undefined });
+    assert.equal(config.pkiDir, '/s/pki');
+  });
+
+  it('refuses a listen address without a port', () => {
+    assert.throws(() => parseFlags(['--metrics-insecure-listen', '9101']), (error: Error) =>
+      error instanceof ConfigError && error.message === '--metrics-insecure-listen: expected HOST:PORT, got "9101"');
+  });
+});
