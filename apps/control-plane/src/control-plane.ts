@@ -76,7 +76,10 @@ export class ControlPlane {
     const consolidation = new ConsolidationController(store, events, this.config.consolidation, cache);
     const autoscaler = new AutoscalerController(store, events, usage, new AutoscalerMetrics(metrics), cache);
     const serviceIps = new ServiceIpController(this.config.serviceCidr, store, cache, new ServiceIpClaims(this.client), events);
-    const pulls = this.registry ? new ImagePuller(cache, this.registry, events) : undefined;
+    const pulls = this.registry ? new ImagePuller(cache, this.registry, events, () => {
+      if (!this.api) throw new Error('the API server is not up yet');
+      return this.api.agentCredentials();
+    }) : undefined;
     const runner = new LeaderRunner([
       { name: 'services', periodMs: 1000, run: () => services.sync() },
       { name: 'service-ips', periodMs: 1000, run: () => serviceIps.sync() },

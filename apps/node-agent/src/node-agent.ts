@@ -63,7 +63,10 @@ export class NodeAgent {
   async start(): Promise<void> {
     const { config } = this;
     // First: a wrong --ca-hash or an expired join token fails before anything else is touched.
-    const identity: NodeIdentityOptions = { nodeName: config.name, stateDir: config.stateDir, ...(config.join ? { join: config.join } : {}), log: this.log };
+    const identity: NodeIdentityOptions = {
+      nodeName: config.name, stateDir: config.stateDir, ...(config.join ? { join: config.join } : {}), log: this.log,
+      serving: { address: config.address, certificate: config.tls.certificate, key: config.tls.key },
+    };
     const credentials = await ensureNodeIdentity(identity);
     const logDir = path.join(config.stateDir, 'logs');
     // 0700 from the top: the state dir leads to every container's upperdir (CVE-2021-41091 class).

@@ -37,6 +37,8 @@ export interface ApiServer {
   server: https.Server;
   port: number;
   names(): readonly string[];
+  /** The control plane's client certificate and the cluster CA, for calls to agents (renewed in place). */
+  agentCredentials(): AgentCredentials;
   close(): Promise<void>;
 }
 
@@ -66,6 +68,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     app, server,
     port: (server.address() as { port: number }).port,
     names: () => tls.names,
+    agentCredentials: () => agentCredentials,
     async close() {
       endExecSessions();
       stopRotation();

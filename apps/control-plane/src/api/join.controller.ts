@@ -14,6 +14,10 @@ export interface JoinBody {
   nodeName?: unknown;
   /** PEM PKCS#10, CN system:node:<nodeName>, O system:nodes, client authentication only. */
   csr?: unknown;
+  /** Optional, with `address`: PEM PKCS#10 for the agent's HTTPS serving certificate (serverAuth, that IP). */
+  servingCsr?: unknown;
+  /** The node's address (its --address), the one IP of its serving certificate. */
+  address?: unknown;
 }
 
 export interface JoinAnswer {
@@ -21,6 +25,8 @@ export interface JoinAnswer {
   certificate: string;
   ca: string;
   notAfter: string;
+  /** With a servingCsr: the agent's HTTPS certificate. */
+  servingCertificate?: string;
 }
 
 /** Large enough for an RSA-4096 CSR; anything bigger is not a CSR. */
@@ -42,14 +48,33 @@ export class JoinController {
     if ('allowed' in presented) throw new ForbiddenException({ error: 'POST /api/v1/join needs a join token (tsctl token create --join)', details: [] });
     if (typeof body?.nodeName !== 'string' || body.nodeName === '') throw badRequest('nodeName', 'nodeName: the name of the joining node (a string)');
     if (typeof body.csr !== 'string' || body.csr.length > MAX_CSR_LENGTH) throw badRequest('csr', `csr: a PEM certificate request of at most ${MAX_CSR_LENGTH} characters`);
+    const serving = body.servingCsr !== undefined;
+    if (serving && (typeof body.servingCsr !== 'string' || body.servingCsr.length > MAX_CSR_LENGTH)) {
+      throw badRequest('servingCsr', `servingCsr: a PEM certificate request of at most ${MAX_CSR_LENGTH} characters`);
+    }
+    if (serving && typeof body.address !== 'string') throw badRequest('address', 'address: the node\'s IP address (its --address), needed with servingCsr');
     const record = await this.cluster.tokens.get(presented.id);
     if (record?.kind !== 'join') throw new ForbiddenException({ error: 'POST /api/v1/join needs a join token (tsctl token create --join)', details: [] });
+    // The serving CSR is checked before the join uses the token up: a bad one changes nothing.
+    const servingSigned = serving ? await this.cluster.enrollment.signServing(body.nodeName, body.servingCsr as string, body.address as string) : undefined;
+    if (servingSigned && !servingSigned.ok) throw refusal(servingSigned, 'servingCsr');
     const joined = await this.cluster.enrollment.join(presented.id, body.nodeName, body.csr);
     if (!joined.ok) {
       const answer = { error: joined.reason, details: joined.status === 400 ? [{ document: 0, path: joined.reason.split(':')[0], message: joined.reason }] : [] };
       if (joined.status === 400) throw new BadRequestException(answer);
       throw joined.status === 401 ? new UnauthorizedException(answer) : new ForbiddenException(answer);
     }
-    return { nodeName: body.nodeName, certificate: joined.value.certificate, ca: joined.value.ca, notAfter: joined.value.notAfter };
+    return {
+      nodeName: body.nodeName, certificate: joined.value.certificate, ca: joined.value.ca, notAfter: joined.value.notAfter,
+      ...(servingSigned?.ok ? { servingCertificate: servingSigned.value.certificate } : {}),
+    };
   }
+}
+
+/** A refused serving CSR as the join's own refusals are answered, its field named. */
+function refusal(result: { status: number; reason: string }, field: string): BadRequestException | UnauthorizedException | ForbiddenException {
+  const reason = result.reason.startsWith('csr:') ? `${field}: ${result.reason.slice(4).trim()}` : result.reason;
+  const answer = { error: reason, details: result.status === 400 ? [{ document: 0, path: reason.split(':')[0], message: reason }] : [] };
+  if (result.status === 400) return new BadRequestException(answer);
+  return result.status === 401 ? new UnauthorizedException(answer) : new ForbiddenException(answer);
 }

@@ -49,6 +49,24 @@ describe('joining nodes', { timeout: 60_000 }, () => {
     assert.match(await errorOf(again), /has been used 1 time\(s\), its limit/);
   });
 
+  it('signs a serving certificate for the node\'s own address at the join, and refuses one for another address first', async () => {
+    const made = await joinToken({ uses: 1 });
+    const servingFor = async (address: string) => (await createCertificateRequest(nodeIdentity('node-s'), { ipAddresses: [address] })).csrPem;
+    const foreign = await post('/api/v1/join', { nodeName: 'node-s', csr: await csrFor('node-s'), servingCsr: await servingFor('198.18.0.9'), address: '198.18.0.7' }, made.token);
+    assert.equal(foreign.status, 403);
+    assert.match(await errorOf(foreign), /^servingCsr: asks to serve 198\.18\.0\.9, which this node does not hold/);
+    const noAddress = await post('/api/v1/join', { nodeName: 'node-s', csr: await csrFor('node-s'), servingCsr: await servingFor('198.18.0.7') }, made.token);
+    assert.equal(noAddress.status, 400);
+    const joined = await post('/api/v1/join', { nodeName: 'node-s', csr: await csrFor('node-s'), servingCsr: await servingFor('198.18.0.7'), address: '198.18.0.7' }, made.token);
+    assert.equal(joined.status, 200, 'the refused requests did not use the token up');
+    const answer = (await joined.json()) as { certificate: string; servingCertificate: string };
+    const serving = describeCertificate(answer.servingCertificate);
+    assert.equal(serving.identity.commonName, 'system:node:node-s');
+    assert.deepEqual(serving.extendedKeyUsages, ['serverAuth']);
+    assert.deepEqual(serving.ipAddresses, ['198.18.0.7']);
+    assert.deepEqual(describeCertificate(answer.certificate).extendedKeyUsages, ['clientAuth']);
+  });
+
   it('refuses another join as a node that has a certificate, unless the token is bound to it', async () => {
     const unbound = await joinToken();
     const impersonation = await post('/api/v1/join', { nodeName: 'node-a', csr: await csrFor('node-a') }, unbound.token);

@@ -5,9 +5,10 @@
  * in etcd (libs/store NodeCertificates: what the gRPC endpoint honours), and `revoke` drops them all
  * (`tsctl node delete`).
  */
+import * as net from 'node:net';
 import { useJoinToken, type Parsed, type TokenRecord } from '@tide/auth';
 import {
-  caPin, describeCertificate, nodeIdentity, signCertificateRequest, type CertificateAuthority,
+  caPin, describeCertificate, nodeIdentity, signCertificateRequest, type CertificateAuthority, type ServingNames,
 } from '@tide/pki';
 import { NodeCertificates } from '@tide/store';
 
@@ -89,7 +90,19 @@ export class NodeEnrollment {
     return this.options.records.revoke(nodeName);
   }
 
-  private async sign(nodeName: string, csrPem: string): Promise<EnrollmentResult> {
+  /**
+   * The node's HTTPS serving certificate (serverAuth, CN system:node:<name>, the IP it asks for), at
+   * a join, beside its client certificate. Its address is the node's claim: the control plane dials an
+   * agent only if the certificate names both the node it means and the address it dialled, and a node
+   * cannot register another node's address, so the claim lets it impersonate no one. Not recorded:
+   * a serving certificate is no client identity.
+   */
+  async signServing(nodeName: string, csrPem: string, address: string): Promise<EnrollmentResult> {
+    if (net.isIP(address) === 0) return { ok: false, status: 400, reason: `address: "${address}" is not an IP address (the node's --address)` };
+    return this.sign(nodeName, csrPem, { ipAddresses: [address] });
+  }
+
+  private async sign(nodeName: string, csrPem: string, serving?: ServingNames): Promise<EnrollmentResult> {
     let identity;
     try {
       identity = nodeIdentity(nodeName);
@@ -97,8 +110,8 @@ export class NodeEnrollment {
       return { ok: false, status: 400, reason: `nodeName: ${(error as Error).message}` };
     }
     const ca = this.options.ca();
-    const signed = await signCertificateRequest(ca, csrPem, { allowedIdentity: identity, validityMs: this.options.validityMs });
-    if (!signed.ok) return { ok: false, status: signed.reason.startsWith('csr: asks for') ? 403 : 400, reason: signed.reason };
+    const signed = await signCertificateRequest(ca, csrPem, { allowedIdentity: identity, validityMs: this.options.validityMs, ...(serving ? { serving } : {}) });
+    if (!signed.ok) return { ok: false, status: /^csr: asks (for|to serve) /.test(signed.reason) ? 403 : 400, reason: signed.reason };
     const info = describeCertificate(signed.value);
     return { ok: true, value: { certificate: signed.value, ca: ca.certificatePem, serialNumber: info.serialNumber.toLowerCase(), notAfter: info.notAfter.toISOString() } };
   }

@@ -12,7 +12,7 @@
 import { Node, Replica, Service, normalizeImageReference } from '@tide/api';
 import { pullPlan } from '@tide/registry';
 import type { ClusterCache } from '@tide/store';
-import { agentJson, agentOf } from '../api/agent.client';
+import { AgentCredentials, agentJson, agentOf } from '../api/agent.client';
 import type { EventRecord, EventRecorder } from '../controllers/events.recorder';
 import type { ClusterRegistry } from './cluster.registry';
 
@@ -67,6 +67,8 @@ export class ImagePuller {
     private readonly cache: ClusterCache,
     private readonly registry: ClusterRegistry,
     private readonly events: EventRecorder,
+    /** The control plane's client certificate for agents (renewed in place). */
+    private readonly credentials: () => AgentCredentials,
     private readonly now: () => number = Date.now,
   ) {}
 
@@ -97,7 +99,7 @@ export class ImagePuller {
     const body = { registry: { address: plan.registry, token, ...(ca ? { ca } : {}) }, repository: plan.repository, reference: plan.reference, ref: plan.storeRef };
     const began = this.now();
     try {
-      const pulled = await agentJson<{ digest: string; fetchedLayers: number }>(agentOf(need.node), 'POST', '/v1/images/pull', {
+      const pulled = await agentJson<{ digest: string; fetchedLayers: number }>(agentOf(need.node, this.credentials()), 'POST', '/v1/images/pull', {
         body: Buffer.from(JSON.stringify(body)), headers: { 'content-type': 'application/json' }, idleTimeoutMs: PULL_TIMEOUT_MS,
       });
       this.attempts.set(key, { until: this.now() + REPORT_GRACE_MS, failures: 0 });

@@ -65,7 +65,7 @@ export class RegistryController {
     const token = plan.cluster && registry?.issuesTokens()
       ? registry.issueToken({ kind: 'control-plane' }, [{ type: 'repository', name: plan.repository, actions: ['pull'] }]).token
       : undefined;
-    const agents = await readyAgents(this.cluster.cache);
+    const agents = await readyAgents(this.cluster.cache, this.cluster.agentCredentials());
     if (agents.length === 0) throw new ServiceUnavailableException({ error: 'no node is Ready: start one ("tsctl up") or wait until it registers', details: [] });
     const target = { address: plan.registry, ...(plan.cluster && registry?.caPem() ? { ca: registry.caPem() } : {}), ...(token ? { token } : {}) };
     const request = { registry: target, repository: plan.repository, reference: plan.reference, ref: plan.storeRef };
@@ -109,7 +109,7 @@ export class RegistryController {
 
   /** The node to push from: the one named, else the first Ready node whose store has the image. */
   private async nodeWith(ref: string, node: unknown): Promise<AgentTarget> {
-    const agents = await readyAgents(this.cluster.cache);
+    const agents = await readyAgents(this.cluster.cache, this.cluster.agentCredentials());
     if (node !== undefined) {
       const named = agents.find((a) => a.node === node);
       if (!named) throw new BadRequestException({ error: `node: "${String(node)}" is not a Ready node`, details: [] });

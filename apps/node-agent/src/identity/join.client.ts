@@ -20,12 +20,16 @@ export interface JoinRequest {
   caHash: string;
   /** HOST:PORT of the control plane's HTTPS API. */
   apiServer: string;
+  /** The node's address: with it, a serving certificate for the agent's HTTPS endpoint comes too. */
+  address?: string;
 }
 
 export interface JoinedIdentity {
   ca: string;
   certificate: string;
   key: PrivateKey;
+  /** The agent's HTTPS certificate (serverAuth, the node's address) and its own key. */
+  serving?: { certificate: string; key: PrivateKey };
 }
 
 const TIMEOUT_MS = 15_000;
@@ -36,8 +40,15 @@ export async function joinCluster(request: JoinRequest): Promise<JoinedIdentity>
   const trusted = trustPresentedChain(chain, [request.caHash]);
   if (!trusted.ok) throw new JoinError(`refusing to join through ${request.apiServer}: ${trusted.reason} (check --ca-hash: tsctl token create --join prints it)`);
   const csr = await createCertificateRequest(nodeIdentity(request.nodeName));
-  const answer = await post(host, port, trusted.value.caPem, request.token, { nodeName: request.nodeName, csr: csr.csrPem });
-  return { ca: trusted.value.caPem, certificate: answer.certificate, key: csr.key };
+  const servingCsr = request.address ? await createCertificateRequest(nodeIdentity(request.nodeName), { ipAddresses: [request.address] }) : undefined;
+  const answer = await post(host, port, trusted.value.caPem, request.token, {
+    nodeName: request.nodeName, csr: csr.csrPem, ...(servingCsr ? { servingCsr: servingCsr.csrPem, address: request.address } : {}),
+  });
+  if (servingCsr && !answer.servingCertificate) throw new JoinError('the control plane answered the join without the serving certificate asked for');
+  return {
+    ca: trusted.value.caPem, certificate: answer.certificate, key: csr.key,
+    ...(servingCsr && answer.servingCertificate ? { serving: { certificate: answer.servingCertificate, key: servingCsr.key } } : {}),
+  };
 }
 
 function hostPort(address: string): { host: string; port: number } {
@@ -65,7 +76,7 @@ function presentedChain(host: string, port: number): Promise<string[]> {
   });
 }
 
-function post(host: string, port: number, ca: string, token: string, body: object): Promise<{ certificate: string }> {
+function post(host: string, port: number, ca: string, token: string, body: object): Promise<{ certificate: string; servingCertificate?: string }> {
   const payload = JSON.stringify(body);
   return new Promise((resolve, reject) => {
     const req = https.request({
@@ -76,13 +87,13 @@ function post(host: string, port: number, ca: string, token: string, body: objec
       response.setEncoding('utf8');
       response.on('data', (chunk: string) => (text += chunk));
       response.on('end', () => {
-        let parsed: { certificate?: string; error?: string } = {};
+        let parsed: { certificate?: string; servingCertificate?: string; error?: string } = {};
         try {
           parsed = JSON.parse(text) as typeof parsed;
         } catch {
           /* reported below */
         }
-        if (response.statusCode === 200 && typeof parsed.certificate === 'string') return resolve({ certificate: parsed.certificate });
+        if (response.statusCode === 200 && typeof parsed.certificate === 'string') return resolve({ certificate: parsed.certificate, ...(typeof parsed.servingCertificate === 'string' ? { servingCertificate: parsed.servingCertificate } : {}) });
         reject(new JoinError(`the control plane refused the join (${response.statusCode}): ${parsed.error ?? text.slice(0, 200)}`));
       });
     });

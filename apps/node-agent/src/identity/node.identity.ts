@@ -5,6 +5,7 @@
  * certificate at about two thirds of its lifetime over the gRPC endpoint (authenticated by the
  * current one) and hands the new credentials to the control-plane client, which reconnects with them.
  */
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import {
   caPin, createCertificateRequest, describeCertificate, nodeIdentity, readCertificateFile, readKeyFile, renewalDecision, verifyIssuedBy,
@@ -23,6 +24,8 @@ export interface NodeIdentityOptions {
   nodeName: string;
   stateDir: string;
   join?: { token: string; caHash: string; apiServer: string };
+  /** Where a join puts the agent's HTTPS certificate for `address` (its --tls-cert-file and key). */
+  serving?: { address: string; certificate: string; key: string };
   log(line: string): void;
 }
 
@@ -38,8 +41,12 @@ export async function ensureNodeIdentity(options: NodeIdentityOptions): Promise<
   if (!options.join) {
     throw new JoinError(`${kept.why}: join the cluster with --join TOKEN --ca-hash sha256:… (tsctl token create --join prints the whole command)`);
   }
-  const joined = await joinCluster({ nodeName: options.nodeName, ...options.join });
+  const joined = await joinCluster({ nodeName: options.nodeName, ...options.join, ...(options.serving ? { address: options.serving.address } : {}) });
   await store(options.stateDir, { ca: joined.ca, certificate: joined.certificate, key: joined.key.toPem() }, joined.key);
+  if (options.serving && joined.serving) {
+    await fs.promises.mkdir(path.dirname(options.serving.certificate), { recursive: true, mode: 0o700 });
+    await writeCertificateAndKey({ certificate: options.serving.certificate, key: options.serving.key }, { certificatePem: joined.serving.certificate, key: joined.serving.key });
+  }
   options.log(`joined the cluster as ${nodeIdentity(options.nodeName).commonName} (certificate until ${describeCertificate(joined.certificate).notAfter.toISOString()})`);
   return { ca: joined.ca, certificate: joined.certificate, key: joined.key.toPem() };
 }

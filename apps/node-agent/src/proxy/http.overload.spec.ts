@@ -8,7 +8,7 @@ import { after, afterEach, before, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as http from 'node:http';
 import { Registry } from 'prom-client';
-import { waitFor } from '@tide/api/dist/testing';
+import { waitFor } from '@tide/api/testing';
 import { TestBackend, closedPort, startBackend, stopBackend } from '../testing/http.backends';
 import { BalancerMetrics } from './balancer.metrics';
 import { HttpPort } from './http.port';
