@@ -62,9 +62,12 @@ export class ControlPlane {
     const consolidation = new ConsolidationController(store, events, this.config.consolidation, cache);
     const autoscaler = new AutoscalerController(store, events, usage, new AutoscalerMetrics(metrics), cache);
     const runner = new LeaderRunner([
-      { name: 'services', periodMs: 1000, run: () => services.sync() },
-      { name: 'scheduler', periodMs: 500, run: () => scheduler.cycle() },
-      { name: 'nodes', periodMs: 1000, run: () => nodes.sync() },
+      { name: 'services', periodMs: 1000, run: () => services.sync(), kickedBy: (c) => c.kind === 'Service' || c.kind === 'Replica' || c.kind === 'resync' },
+      // A cycle places everything pending when it starts: the next one starts as soon as this one is
+      // done (no coalescing delay between cycles), with whatever was created meanwhile.
+      { name: 'scheduler', periodMs: 500, run: () => scheduler.cycle(), kickDelayMs: 0 },
+      // Its input is the nodes and their liveness keys, not the replicas (it reads those only to evict).
+      { name: 'nodes', periodMs: 1000, run: () => nodes.sync(), kickedBy: (c) => c.kind === 'Node' || c.kind === 'Lease' || c.kind === 'resync' },
       { name: 'drain', periodMs: 1000, run: () => drains.sync() },
       // Not kicked: a node must stay the candidate for --consolidation-delay-seconds anyway, and a pass
       // (a what-if placement of the lightest nodes' replicas) is too dear to repeat on every change.
@@ -72,7 +75,7 @@ export class ControlPlane {
       { name: 'autoscaler', periodMs: 1000, run: () => autoscaler.sync(), kicked: false },
     ]);
     this.runner = runner;
-    cache.onChange((change) => change.kind !== 'Allocation' && runner.kick());
+    cache.onChange((change) => change.kind !== 'Allocation' && runner.kick(change));
     this.stopLatencyMetric = watchSchedulingLatency(metrics, cache, () => this.election?.isLeader ?? false);
     const podCidrs = new PodCidrAllocator(this.config.podCidr, new PodCidrClaims(this.client));
     this.endpoints = new EndpointsPublisher(cache);

@@ -23,8 +23,10 @@ export function pairMoves(live: readonly Replica[]): { moves: Move[]; singles: R
   const isSurge = (r: Replica) => r.spec.replaces !== undefined && byName.has(r.spec.replaces.replica);
   const taken = new Set<string>();
   const moves: Move[] = [];
-  for (const replacement of [...live].sort(byCreation)) {
-    const old = replacement.spec.replaces ? byName.get(replacement.spec.replaces.replica) : undefined;
+  // Only a replica naming another can be a replacement: sorting just those keeps a pass over a
+  // service of thousands of replicas (and no moves) linear.
+  for (const replacement of live.filter((r) => r.spec.replaces).sort(byCreation)) {
+    const old = byName.get(replacement.spec.replaces!.replica);
     if (!old || old === replacement || isSurge(old) || taken.has(old.metadata.name) || taken.has(replacement.metadata.name)) continue;
     taken.add(old.metadata.name).add(replacement.metadata.name);
     moves.push({ old, replacement });

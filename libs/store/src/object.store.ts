@@ -125,14 +125,15 @@ export class ObjectStore {
 
   /**
    * Writes all objects in one transaction that succeeds only if none of them changed since read
-   * (the scheduler's batch commit). Returns false on conflict: nothing is written then.
+   * (a status report's batch). Nothing is written on conflict (`updated` false); `revision` is
+   * etcd's at the commit or at the refusal (a cache that new has seen whatever refused it).
    */
-  async updateAll(objects: AnyObject[]): Promise<boolean> {
-    if (objects.length === 0) return true;
+  async updateAll(objects: AnyObject[]): Promise<{ updated: boolean; revision: number }> {
+    if (objects.length === 0) return { updated: true, revision: 0 };
     let txn = this.client.if(keyOf(objects[0]), 'Mod', '==', objects[0].metadata.resourceVersion!);
     for (const object of objects.slice(1)) txn = txn.and(keyOf(object), 'Mod', '==', object.metadata.resourceVersion!);
     const result = await txn.then(...objects.map((o) => this.client.put(keyOf(o)).value(encodeObject(o)))).commit();
-    return result.succeeded;
+    return { updated: result.succeeded, revision: Number(result.header.revision) };
   }
 
   /**

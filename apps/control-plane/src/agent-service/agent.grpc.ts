@@ -3,16 +3,16 @@
  * request into @tide/api's agent protocol types and encodes each answer and stream message (libs/proto's
  * mapper), and hands the work to one part per job: NodeRegistrar (register, heartbeat),
  * AssignmentsPublisher (each node's desired replicas), EndpointsPublisher (published ports),
- * applyStatusReport (status) and UsageCache (usage samples).
+ * StatusReports (status, each node's reports in order) and UsageCache (usage samples).
  */
 import * as grpc from '@grpc/grpc-js';
 import { PublishedEndpoints } from '@tide/api';
 import {
-  AgentServiceHandlers, Endpoints, decodeHeartbeat, decodeRegistration, decodeStatusReport, decodeUsageReport, encodeAssignments,
-  encodeEndpoints, encodeRegistrationAnswer, loadAgentProto,
+  AgentServiceHandlers, Assignments, AssignmentsEncoder, Endpoints, decodeHeartbeat, decodeRegistration, decodeStatusReport, decodeUsageReport,
+  encodeEndpoints, encodeRegistrationAnswer, loadAgentProto, passBytes,
 } from '@tide/proto';
 import { EndpointsPublisher } from '../endpoints/endpoints.publisher';
-import { applyStatusReport } from '../status.report';
+import { StatusReports } from '../status.report';
 import { UsageCache } from '../usage/usage.cache';
 import { AgentStream } from './agent.stream';
 import { AssignmentsPublisher } from './assignments.publisher';
@@ -30,17 +30,21 @@ export class AgentGrpcServer {
   private readonly server = new grpc.Server();
   private readonly registrar: NodeRegistrar;
   private readonly assignments: AssignmentsPublisher;
+  private readonly reports: StatusReports;
+  private readonly service = loadAgentProto().tide.v1.AgentService.service;
+  /** Each node's assignments as bytes, from each replica's and each slice's entry encoded once. */
+  private readonly assignmentsEncoder = new AssignmentsEncoder(this.service.WatchAssignments.responseSerialize);
   /** The endpoints publisher writes one set to every stream: it is encoded once. */
   private encoded?: { endpoints: PublishedEndpoints; message: Endpoints };
 
   constructor(private readonly options: AgentServiceOptions) {
     this.registrar = new NodeRegistrar(options);
     this.assignments = new AssignmentsPublisher(options.cache);
+    this.reports = new StatusReports(options.store, options.cache, options.events);
   }
 
   async listen(address: string): Promise<void> {
-    const proto = loadAgentProto();
-    this.server.addService(proto.tide.v1.AgentService.service, this.handlers());
+    this.server.addService(withPreEncodedAssignments(this.service), this.handlers());
     await new Promise<void>((resolve, reject) =>
       this.server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (error) => (error ? reject(error) : resolve())));
     this.assignments.start();
@@ -52,12 +56,13 @@ export class AgentGrpcServer {
   }
 
   private handlers(): AgentServiceHandlers {
-    const { store, cache, events, usage, endpoints } = this.options;
+    const { usage, endpoints } = this.options;
     return {
       Register: (call, callback) => answer(callback, this.registrar.register(decodeRegistration(call.request)).then(encodeRegistrationAnswer)),
       Heartbeat: (call, callback) => answer(callback, this.registrar.heartbeat(decodeHeartbeat(call.request)).then((known) => ({ known }))),
-      WatchAssignments: (call) => this.assignments.watch(agentStream(call, encodeAssignments)),
-      ReportStatus: (call, callback) => answer(callback, applyStatusReport(store, cache, events, decodeStatusReport(call.request)).then(() => ({}))),
+      // Bytes built from parts encoded once (libs/proto assignments.encoder.ts), let through by the method's serializer.
+      WatchAssignments: (call) => this.assignments.watch(agentStream(call, (value) => this.assignmentsEncoder.encode(value) as Assignments)),
+      ReportStatus: (call, callback) => answer(callback, this.reports.apply(decodeStatusReport(call.request)).then(() => ({}))),
       ReportUsage: (call, callback) => {
         usage?.record(decodeUsageReport(call.request));
         callback(null, {});
@@ -70,6 +75,14 @@ export class AgentGrpcServer {
     if (this.encoded?.endpoints !== endpoints) this.encoded = { endpoints, message: encodeEndpoints(endpoints) };
     return this.encoded.message;
   }
+}
+
+type AgentServiceDefinition = ReturnType<typeof loadAgentProto>['tide']['v1']['AgentService']['service'];
+
+/** The service with WatchAssignments' serializer letting pre-encoded bytes through. */
+function withPreEncodedAssignments(service: AgentServiceDefinition): AgentServiceDefinition {
+  const method = service.WatchAssignments;
+  return { ...service, WatchAssignments: { ...method, responseSerialize: passBytes(method.responseSerialize) as typeof method.responseSerialize } };
 }
 
 /** A server stream seen as the publishers see it: domain values in, encoded on the way out. */

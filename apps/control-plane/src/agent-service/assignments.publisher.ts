@@ -4,7 +4,7 @@
  * after a move); a change of the node slices goes to every stream. A stream gets a message only when
  * its set or the slices changed, and a new stream gets the current set at once.
  */
-import { NodeAssignments, Replica, canonicalJson } from '@tide/api';
+import { NodeAssignments, Replica } from '@tide/api';
 import { desiredAssignments } from '@tide/control';
 import { CacheChange, ClusterCache } from '@tide/store';
 import { AgentStream } from './agent.stream';
@@ -19,7 +19,7 @@ const REFRESH_MS = 20;
 const SLICES_REFRESH_MS = 1000;
 
 interface StreamState {
-  /** The replicas last sent, as canonical JSON. */
+  /** The replicas last sent: each one's name, service and template hash. */
   last: string;
   slicesVersion: number;
 }
@@ -104,7 +104,8 @@ export class AssignmentsPublisher {
     const state = this.streams.get(stream);
     if (!state) return;
     const replicas = desiredAssignments(this.cache.replicasOn(stream.node));
-    const text = canonicalJson(replicas);
+    // A replica's template never changes under its hash: names and hashes say whether the set did.
+    const text = replicas.map((r) => `${r.namespace}/${r.name}|${r.service}|${r.templateHash}`).join('\n');
     const slices = this.slices.current();
     if (text === state.last && state.slicesVersion === slices.version) return;
     state.last = text;

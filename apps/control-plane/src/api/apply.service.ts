@@ -1,6 +1,10 @@
 /** `tsctl apply`: validate every document, then create or update each; an invalid file writes nothing. */
 import { FieldError, Service, specEquals, validateDocument } from '@tide/api';
 import { AlreadyExistsError, ConflictError, ObjectStore } from '@tide/store';
+import { inParallel } from '../parallel';
+
+/** Services of one apply written at once. */
+const APPLY_CONCURRENCY = 16;
 
 export type ApplyAction = 'created' | 'configured' | 'unchanged';
 
@@ -32,8 +36,11 @@ export async function applyDocuments(store: ObjectStore, documents: unknown[]): 
     names.add(key);
   });
   if (errors.length > 0) throw new ApplyValidationError(errors);
-  const results: ApplyResult[] = [];
-  for (const service of valid) results.push(await applyService(store, service));
+  // Each service is its own key: they are written concurrently (a few at a time), answered in order.
+  const results: ApplyResult[] = new Array(valid.length);
+  await inParallel(valid.map((service, index) => ({ service, index })), APPLY_CONCURRENCY, async ({ service, index }) => {
+    results[index] = await applyService(store, service);
+  });
   return results;
 }
 

@@ -4,6 +4,7 @@
  * simply starts converging from what is stored.
  */
 import { Logger } from '@nestjs/common';
+import { CacheChange } from '@tide/store';
 
 /** A burst of changes is taken in by one run this long after its first change. */
 const KICK_DELAY_MS = 20;
@@ -14,6 +15,14 @@ export interface Loop {
   run(): Promise<void>;
   /** false: only the period runs it (a loop whose input is not etcd, such as the autoscaler's). */
   kicked?: boolean;
+  /**
+   * How long after a kick it runs (default KICK_DELAY_MS, to take a burst of changes in one run). A
+   * loop that takes whatever has accumulated since its last run anyway (the scheduler) can say 0:
+   * then a run follows the previous one at once while changes keep coming.
+   */
+  kickDelayMs?: number;
+  /** Which cache changes concern it (default every one): the others do not kick it. */
+  kickedBy?(change: CacheChange): boolean;
 }
 
 export class LeaderRunner {
@@ -39,14 +48,17 @@ export class LeaderRunner {
     this.due.clear();
   }
 
-  /** Runs every loop soon (used by watches: a change is a hint, the loop re-reads everything). */
-  kick(): void {
+  /**
+   * Runs every loop soon (used by watches: a change is a hint, the loop re-reads everything); with
+   * the change, only the loops it concerns.
+   */
+  kick(change?: CacheChange): void {
     if (!this.active) return;
     for (const loop of this.loops) {
-      if (loop.kicked === false) continue;
+      if (loop.kicked === false || (change && loop.kickedBy && !loop.kickedBy(change))) continue;
       // A change during a run may have come too late for it: run again soon after, not a period later.
       if (this.running.has(loop.name)) this.kickedWhileRunning.add(loop.name);
-      else this.schedule(loop, KICK_DELAY_MS);
+      else this.schedule(loop, loop.kickDelayMs ?? KICK_DELAY_MS);
     }
   }
 
@@ -71,7 +83,7 @@ export class LeaderRunner {
     } finally {
       this.running.delete(loop.name);
       const kicked = this.kickedWhileRunning.delete(loop.name);
-      if (this.active) this.schedule(loop, kicked ? KICK_DELAY_MS : loop.periodMs);
+      if (this.active) this.schedule(loop, kicked ? loop.kickDelayMs ?? KICK_DELAY_MS : loop.periodMs);
     }
   }
 }

@@ -59,7 +59,7 @@ export class SchedulerLoop {
 
   private pending(): Replica[] {
     const select = this.options.select ?? (() => true);
-    return this.cache.list('Replica').filter((r) => !r.spec.nodeName && !isTerminating(r) && select(r));
+    return this.cache.unboundReplicas().filter((r) => !isTerminating(r) && select(r));
   }
 
   /** One placement and commit round; answers the replicas of refused transactions. */
@@ -69,9 +69,9 @@ export class SchedulerLoop {
     const result = scheduler.schedule(pending.map(toPending));
     const byNode = new Map<string, Replica[]>();
     for (const { replica, node } of result.bindings) {
-      const bound = structuredClone(byKey.get(`${replica.namespace}/${replica.name}`)!);
-      bound.spec.nodeName = node;
-      bound.status = { phase: 'Scheduled', ready: false, restartCount: bound.status?.restartCount ?? 0 };
+      // A copy of the cached object with its own spec and status (the cache's object stays as it is).
+      const cached = byKey.get(`${replica.namespace}/${replica.name}`)!;
+      const bound: Replica = { ...cached, spec: { ...cached.spec, nodeName: node }, status: { phase: 'Scheduled', ready: false, restartCount: cached.status?.restartCount ?? 0 } };
       const onNode = byNode.get(node);
       if (onNode) onNode.push(bound);
       else byNode.set(node, [bound]);
