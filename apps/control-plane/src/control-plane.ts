@@ -55,8 +55,12 @@ export class ControlPlane {
     this.cache = cache;
     await cache.start();
     registerServiceReplicaGauges(metrics, cache);
-    const services = new ServiceController(store, events, cache);
     const scheduler = new SchedulerLoop(store, cache, events, metrics);
+    // New replicas go to the scheduler as their transaction commits, not a watch round trip later.
+    const services = new ServiceController(store, events, cache, (created) => {
+      scheduler.offer(created);
+      this.runner?.kickLoop('scheduler');
+    });
     const nodes = new NodeLifecycleController(store, events, this.config.nodeGraceSeconds, cache);
     const drains = new DrainController(store, events, cache);
     const consolidation = new ConsolidationController(store, events, this.config.consolidation, cache);

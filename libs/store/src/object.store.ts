@@ -138,10 +138,11 @@ export class ObjectStore {
 
   /**
    * Creates all objects in one transaction, none if any exists already (false then): the service
-   * controller's batch of new replicas, one round trip instead of one per replica.
+   * controller's batch of new replicas, one round trip instead of one per replica. `objects`: as
+   * stored (uid, creation time, generation, resourceVersion), when created.
    */
-  async createAll<T extends AnyObject>(objects: T[]): Promise<{ created: boolean; revision: number }> {
-    if (objects.length === 0) return { created: true, revision: 0 };
+  async createAll<T extends AnyObject>(objects: T[]): Promise<{ created: boolean; revision: number; objects: T[] }> {
+    if (objects.length === 0) return { created: true, revision: 0, objects: [] };
     const now = new Date().toISOString();
     const stored = objects.map((object) => ({
       ...object, metadata: { ...object.metadata, generation: 1, uid: randomUUID(), creationTimestamp: now },
@@ -149,7 +150,10 @@ export class ObjectStore {
     let txn = this.client.if(keyOf(stored[0]), 'Create', '==', 0);
     for (const object of stored.slice(1)) txn = txn.and(keyOf(object), 'Create', '==', 0);
     const result = await txn.then(...stored.map((o) => this.client.put(keyOf(o)).value(encodeObject(o)))).commit();
-    return { created: result.succeeded, revision: Number(result.header.revision) };
+    const revision = Number(result.header.revision);
+    if (!result.succeeded) return { created: false, revision, objects: [] };
+    for (const object of stored) object.metadata.resourceVersion = String(revision);
+    return { created: true, revision, objects: stored };
   }
 
   /**

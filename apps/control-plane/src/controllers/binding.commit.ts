@@ -6,7 +6,7 @@
  * part compares the revision its previous part produced, in the next round.
  */
 import { Replica } from '@tide/api';
-import { ClusterCache, NodeBindings, ObjectStore, bindingOperationCount } from '@tide/store';
+import { NodeAllocation, NodeBindings, ObjectStore, bindingOperationCount } from '@tide/store';
 
 /** etcd refuses more than 128 compares or 128 puts per transaction (--max-txn-ops). */
 export const MAX_TXN_OPS = 120;
@@ -20,6 +20,8 @@ export interface BindingOutcome {
   /** The highest etcd revision answered: a view that new has seen every commit and refusal. */
   revision: number;
   transactions: number;
+  /** Each node's allocation record as this commit left it (revision and sequence of its last committed part). */
+  committedNodes: Map<string, Pick<NodeAllocation, 'revision' | 'sequence'>>;
 }
 
 export interface NodeTotals {
@@ -52,14 +54,20 @@ function pack(groups: NodeBindings[]): NodeBindings[][] {
   return transactions;
 }
 
+/**
+ * `allocation(node)`: the node's allocation record as the placement saw it (the cache's, or what
+ * this scheduler's own commit not yet in the cache made it); `totals`, the node's requests counted
+ * with the new bindings. `committedNodes` in the outcome: each node's record after its last committed part.
+ */
 export async function commitBindings(
-  store: ObjectStore, cache: ClusterCache, byNode: Map<string, Replica[]>, totals: (node: string) => NodeTotals,
+  store: ObjectStore, allocation: (node: string) => Pick<NodeAllocation, 'revision' | 'sequence'> | undefined,
+  byNode: Map<string, Replica[]>, totals: (node: string) => NodeTotals,
 ): Promise<BindingOutcome> {
-  const outcome: BindingOutcome = { committed: [], refused: [], refusedNodes: [], revision: 0, transactions: 0 };
+  const outcome: BindingOutcome = { committed: [], refused: [], refusedNodes: [], revision: 0, transactions: 0, committedNodes: new Map() };
   const parts = nodeParts(byNode);
   const expected = new Map<string, number>();
-  for (const node of parts.keys()) expected.set(node, cache.allocation(node)?.revision ?? 0);
-  const sequence = (node: string) => cache.allocation(node)?.sequence ?? 0;
+  for (const node of parts.keys()) expected.set(node, allocation(node)?.revision ?? 0);
+  const sequence = (node: string) => allocation(node)?.sequence ?? 0;
   for (let round = 0; parts.size > 0; round++) {
     const groups: NodeBindings[] = [];
     for (const [node, chunks] of parts) {
@@ -76,6 +84,7 @@ export async function commitBindings(
         if (result.committed) {
           outcome.committed.push(...group.replicas);
           expected.set(group.node, result.revision);
+          outcome.committedNodes.set(group.node, { revision: result.revision, sequence: group.sequence });
           continue;
         }
         // Later parts of this node compare a revision that will not come: they are placed again too.

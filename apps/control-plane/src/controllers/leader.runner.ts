@@ -62,6 +62,14 @@ export class LeaderRunner {
     }
   }
 
+  /** Runs one loop soon (after its kick delay), as a change that concerns it would. */
+  kickLoop(name: string): void {
+    const loop = this.loops.find((l) => l.name === name);
+    if (!this.active || !loop) return;
+    if (this.running.has(loop.name)) this.kickedWhileRunning.add(loop.name);
+    else this.schedule(loop, loop.kickDelayMs ?? KICK_DELAY_MS);
+  }
+
   private schedule(loop: Loop, delayMs: number): void {
     const at = Date.now() + delayMs;
     if (this.timers.has(loop.name) && (this.due.get(loop.name) ?? Infinity) <= at) return;

@@ -19,10 +19,12 @@ export class ServiceController {
   /** The revision of our latest write: a pass reads the cache only once it has seen it (read your writes). */
   private written = 0;
 
+  /** `onCreated`: the replicas a transaction created, as stored (the scheduler takes them before the watch brings them). */
   constructor(
     private readonly store: ObjectStore,
     private readonly events: EventRecorder,
     private readonly cache: ClusterCache,
+    private readonly onCreated: (replicas: Replica[]) => void = () => undefined,
   ) {}
 
   async sync(): Promise<void> {
@@ -111,9 +113,9 @@ export class ServiceController {
     await inParallel(batches, CREATE_CONCURRENCY, async (first) => {
       let batch = first;
       for (let attempt = 0; attempt < RENAME_ATTEMPTS; attempt++) {
-        const { created, revision } = await this.store.createAll(batch.map((c) => c.replica));
+        const { created, revision, objects } = await this.store.createAll(batch.map((c) => c.replica));
         this.written = Math.max(this.written, revision);
-        if (created) return;
+        if (created) return this.onCreated(objects);
         if (batch.some((c) => !c.service)) break;
         batch = batch.map(({ service }) => ({ replica: newReplica(service!), service }));
       }
