@@ -5,8 +5,9 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Logger } from '@nestjs/common';
+import { isLost } from '@tide/control';
 import { ClusterPki, controlPlaneServerNames, ensureClusterPki } from '@tide/pki';
-import { ClusterCache, Etcd3, EtcdSupervisor, LeaderElection, NodeLeases, ObjectStore, PodCidrClaims, createEtcdClient } from '@tide/store';
+import { CacheChange, ClusterCache, Etcd3, EtcdSupervisor, LeaderElection, NodeLeases, ObjectStore, PodCidrClaims, createEtcdClient } from '@tide/store';
 import { AgentGrpcServer } from './agent-service/agent.grpc';
 import { ApiServer, startApiServer } from './api/api.server';
 import { ControlPlaneConfig } from './config';
@@ -25,6 +26,23 @@ import { registerServiceReplicaGauges, watchSchedulingLatency } from './monitori
 import { instrumentStore } from './monitoring/store.instrumentation';
 import { PodCidrAllocator } from './network/pod-cidr.allocator';
 import { UsageCache } from './usage/usage.cache';
+
+/**
+ * Replica changes that only move its status (bound, Running, ready) change what the service
+ * controller writes (the Service's counts, a move finished once its replacement is ready), not
+ * what it creates: a burst of them (10,000 replicas starting) is taken in every STATUS_KICK_MS
+ * rather than by a pass after each, so passes do not crowd out binding.
+ */
+const STATUS_KICK_MS = 200;
+
+function serviceControllerKick(change: CacheChange): boolean | number {
+  if (change.kind === 'Service' || change.kind === 'resync') return true;
+  if (change.kind !== 'Replica') return false;
+  const { previous, current } = change;
+  if (!previous || !current || Boolean(previous.metadata.deletionTimestamp) !== Boolean(current.metadata.deletionTimestamp)) return true;
+  // A replica lost with its node is replaced at once.
+  return isLost(current) && !isLost(previous) ? true : STATUS_KICK_MS;
+}
 
 export class ControlPlane {
   private readonly logger = new Logger('ControlPlane');
@@ -66,7 +84,7 @@ export class ControlPlane {
     const consolidation = new ConsolidationController(store, events, this.config.consolidation, cache);
     const autoscaler = new AutoscalerController(store, events, usage, new AutoscalerMetrics(metrics), cache);
     const runner = new LeaderRunner([
-      { name: 'services', periodMs: 1000, run: () => services.sync(), kickedBy: (c) => c.kind === 'Service' || c.kind === 'Replica' || c.kind === 'resync' },
+      { name: 'services', periodMs: 1000, run: () => services.sync(), kickedBy: serviceControllerKick },
       // A cycle places everything pending when it starts: the next one starts as soon as this one is
       // done (no coalescing delay between cycles), with whatever was created meanwhile.
       { name: 'scheduler', periodMs: 500, run: () => scheduler.cycle(), kickDelayMs: 0 },

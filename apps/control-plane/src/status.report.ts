@@ -8,9 +8,10 @@
  * arriving while its predecessor is being written compares the revisions that write replaces.
  */
 import { NodeStatusReport, Replica, ReportedReplicaStatus, canonicalJson } from '@tide/api';
-import { reportedStatus } from '@tide/control';
+import { reportChangesNothing, reportedStatus } from '@tide/control';
 import { ClusterCache, NotFoundError, ObjectStore } from '@tide/store';
 import { EventRecorder } from './controllers/events.recorder';
+import { Limiter } from './parallel';
 
 const STATUSES_PER_TXN = 100;
 /** A refused batch is computed again from a newer cache this many times before going one by one. */
@@ -18,15 +19,19 @@ const CACHE_RETRIES = 2;
 /** How long a report waits for the cache to show its writes (then the next report goes anyway). */
 const CACHE_WAIT_MS = 2000;
 
-/** Applies each node's reports in the order they come, every node independently. */
+/** Reports applied at once (each a few transactions): 500 nodes reporting together would fill etcd's queue. */
+const REPORTS_AT_ONCE = 8;
+
+/** Applies each node's reports in the order they come, every node independently, REPORTS_AT_ONCE at a time. */
 export class StatusReports {
   private readonly tails = new Map<string, Promise<void>>();
+  private readonly limiter = new Limiter(REPORTS_AT_ONCE);
 
   constructor(private readonly store: ObjectStore, private readonly cache: ClusterCache, private readonly events: EventRecorder) {}
 
   apply(report: NodeStatusReport): Promise<void> {
     const node = report.nodeName;
-    const applied = (this.tails.get(node) ?? Promise.resolve()).then(() => applyStatusReport(this.store, this.cache, this.events, report));
+    const applied = (this.tails.get(node) ?? Promise.resolve()).then(() => this.limiter.run(() => applyStatusReport(this.store, this.cache, this.events, report)));
     const tail = applied.catch(() => undefined);
     this.tails.set(node, tail);
     void tail.then(() => {
@@ -77,6 +82,7 @@ function changedStatuses(cache: ClusterCache, node: string, reports: ReportedRep
       elsewhere.push(reported);
       continue;
     }
+    if (reportChangesNothing(replica, reported)) continue;
     const status = reportedStatus(replica, reported);
     if (canonicalJson(status) === canonicalJson(replica.status ?? {})) continue;
     changed.push({ before: replica, next: { ...replica, status }, reported });

@@ -19,13 +19,14 @@ export interface Move {
  * replacement; anything else counts on its own. `live`: one service's replicas, none terminating or lost.
  */
 export function pairMoves(live: readonly Replica[]): { moves: Move[]; singles: Replica[] } {
+  // Only a replica naming another can be a replacement: with none (most passes), every one is single.
+  const replacements = live.filter((r) => r.spec.replaces);
+  if (replacements.length === 0) return { moves: [], singles: [...live] };
   const byName = new Map(live.map((r) => [r.metadata.name, r]));
   const isSurge = (r: Replica) => r.spec.replaces !== undefined && byName.has(r.spec.replaces.replica);
   const taken = new Set<string>();
   const moves: Move[] = [];
-  // Only a replica naming another can be a replacement: sorting just those keeps a pass over a
-  // service of thousands of replicas (and no moves) linear.
-  for (const replacement of live.filter((r) => r.spec.replaces).sort(byCreation)) {
+  for (const replacement of replacements.sort(byCreation)) {
     const old = byName.get(replacement.spec.replaces!.replica);
     if (!old || old === replacement || isSurge(old) || taken.has(old.metadata.name) || taken.has(replacement.metadata.name)) continue;
     taken.add(old.metadata.name).add(replacement.metadata.name);

@@ -23,6 +23,7 @@ export class AssignmentsEncoder {
   private replicas = new Map<string, Buffer>();
   private usedSinceSweep = new Map<string, Buffer>();
   private encodedSinceSweep = 0;
+  private readonly byObject = new WeakMap<ReplicaAssignment, Buffer>();
   /** Slices are the same objects for every stream until the node set changes. */
   private readonly slices = new WeakMap<NodeSlice, Buffer>();
 
@@ -37,11 +38,15 @@ export class AssignmentsEncoder {
   }
 
   private replica(replica: ReplicaAssignment): Buffer {
+    // A caller that keeps its assignment objects (the control plane's publisher) is answered by identity.
+    const known = this.byObject.get(replica);
+    if (known) return known;
     const key = `${replica.namespace}/${replica.name}\n${replica.service}\n${replica.templateHash}`;
     let bytes = this.usedSinceSweep.get(key) ?? this.replicas.get(key);
     // Only the field itself: a part carrying `revision` would override the message's (the last value wins).
     if (!bytes) bytes = this.serialize({ replicas: encodeAssignments({ replicas: [replica], revision: 0, nodes: [] }).replicas });
     this.usedSinceSweep.set(key, bytes);
+    this.byObject.set(replica, bytes);
     return bytes;
   }
 

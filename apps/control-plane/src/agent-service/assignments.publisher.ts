@@ -4,8 +4,8 @@
  * after a move); a change of the node slices goes to every stream. A stream gets a message only when
  * its set or the slices changed, and a new stream gets the current set at once.
  */
-import { NodeAssignments, Replica } from '@tide/api';
-import { desiredAssignments } from '@tide/control';
+import { NodeAssignments, Replica, ReplicaAssignment } from '@tide/api';
+import { assignmentOf, desiredAssignments } from '@tide/control';
 import { CacheChange, ClusterCache } from '@tide/store';
 import { AgentStream } from './agent.stream';
 import { NodeSlices } from './node.slices';
@@ -26,6 +26,16 @@ interface StreamState {
 
 export class AssignmentsPublisher {
   private readonly streams = new Map<AssignmentsStream, StreamState>();
+  /**
+   * Each cached Replica object's assignment, made once: a node's set is sent again whole at every
+   * change, and the cache keeps an object until the replica changes.
+   */
+  private readonly assignments = new WeakMap<Replica, ReplicaAssignment>();
+  private readonly assignmentOf = (replica: Replica): ReplicaAssignment => {
+    let assignment = this.assignments.get(replica);
+    if (!assignment) this.assignments.set(replica, (assignment = assignmentOf(replica)));
+    return assignment;
+  };
   private readonly slices: NodeSlices;
   /** Nodes whose assignments may have changed since the last refresh; `all` after a change of slices. */
   private dirty = new Set<string>();
@@ -103,7 +113,7 @@ export class AssignmentsPublisher {
   private push(stream: AssignmentsStream): void {
     const state = this.streams.get(stream);
     if (!state) return;
-    const replicas = desiredAssignments(this.cache.replicasOn(stream.node));
+    const replicas = desiredAssignments(this.cache.replicasOn(stream.node), this.assignmentOf);
     // A replica's template never changes under its hash: names and hashes say whether the set did.
     const text = replicas.map((r) => `${r.namespace}/${r.name}|${r.service}|${r.templateHash}`).join('\n');
     const slices = this.slices.current();

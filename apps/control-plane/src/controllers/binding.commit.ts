@@ -7,9 +7,15 @@
  */
 import { Replica } from '@tide/api';
 import { NodeAllocation, NodeBindings, ObjectStore, bindingOperationCount } from '@tide/store';
+import { inParallel } from '../parallel';
 
 /** etcd refuses more than 128 compares or 128 puts per transaction (--max-txn-ops). */
 export const MAX_TXN_OPS = 120;
+/**
+ * Transactions of a round in flight at once: enough for etcd to commit several together, few
+ * enough that the service controller's creates are not queued behind a whole cycle's commits.
+ */
+const COMMITS_AT_ONCE = 8;
 
 export interface BindingOutcome {
   committed: Replica[];
@@ -76,7 +82,7 @@ export async function commitBindings(
       groups.push({ node, expectedRevision: expected.get(node)!, requested: totals(node).requested, sequence: sequence(node) + round + 1, replicas });
     }
     if (groups.length === 0) break;
-    await Promise.all(pack(groups).map(async (transaction) => {
+    await inParallel(pack(groups), COMMITS_AT_ONCE, async (transaction) => {
       const result = await store.commitBindings(transaction);
       outcome.transactions++;
       outcome.revision = Math.max(outcome.revision, result.revision);
@@ -92,7 +98,7 @@ export async function commitBindings(
         outcome.refusedNodes.push(group.node);
         parts.delete(group.node);
       }
-    }));
+    });
     for (const [node, chunks] of parts) if (chunks.length <= round + 1) parts.delete(node);
   }
   return outcome;

@@ -21,8 +21,12 @@ export interface Loop {
    * then a run follows the previous one at once while changes keep coming.
    */
   kickDelayMs?: number;
-  /** Which cache changes concern it (default every one): the others do not kick it. */
-  kickedBy?(change: CacheChange): boolean;
+  /**
+   * Which cache changes concern it (default every one): false, the change does not kick it; a
+   * number, it kicks it after that many milliseconds rather than the loop's kick delay (a change
+   * that matters less soon is taken in by a later, larger run).
+   */
+  kickedBy?(change: CacheChange): boolean | number;
 }
 
 export class LeaderRunner {
@@ -31,7 +35,8 @@ export class LeaderRunner {
   /** When each loop's timer fires: a kick never postpones a run that is due sooner. */
   private due = new Map<string, number>();
   private running = new Set<string>();
-  private kickedWhileRunning = new Set<string>();
+  /** Loops kicked during their run, with the shortest delay asked for. */
+  private kickedWhileRunning = new Map<string, number>();
   private active = false;
 
   constructor(private readonly loops: Loop[]) {}
@@ -55,19 +60,22 @@ export class LeaderRunner {
   kick(change?: CacheChange): void {
     if (!this.active) return;
     for (const loop of this.loops) {
-      if (loop.kicked === false || (change && loop.kickedBy && !loop.kickedBy(change))) continue;
-      // A change during a run may have come too late for it: run again soon after, not a period later.
-      if (this.running.has(loop.name)) this.kickedWhileRunning.add(loop.name);
-      else this.schedule(loop, loop.kickDelayMs ?? KICK_DELAY_MS);
+      if (loop.kicked === false) continue;
+      const concern = change && loop.kickedBy ? loop.kickedBy(change) : true;
+      if (concern !== false) this.kickOne(loop, typeof concern === 'number' ? concern : loop.kickDelayMs ?? KICK_DELAY_MS);
     }
   }
 
   /** Runs one loop soon (after its kick delay), as a change that concerns it would. */
   kickLoop(name: string): void {
     const loop = this.loops.find((l) => l.name === name);
-    if (!this.active || !loop) return;
-    if (this.running.has(loop.name)) this.kickedWhileRunning.add(loop.name);
-    else this.schedule(loop, loop.kickDelayMs ?? KICK_DELAY_MS);
+    if (this.active && loop) this.kickOne(loop, loop.kickDelayMs ?? KICK_DELAY_MS);
+  }
+
+  private kickOne(loop: Loop, delayMs: number): void {
+    // A change during a run may have come too late for it: run again soon after, not a period later.
+    if (this.running.has(loop.name)) this.kickedWhileRunning.set(loop.name, Math.min(delayMs, this.kickedWhileRunning.get(loop.name) ?? Infinity));
+    else this.schedule(loop, delayMs);
   }
 
   private schedule(loop: Loop, delayMs: number): void {
@@ -90,8 +98,9 @@ export class LeaderRunner {
       this.logger.warn(`${loop.name}: ${(error as Error).message}`);
     } finally {
       this.running.delete(loop.name);
-      const kicked = this.kickedWhileRunning.delete(loop.name);
-      if (this.active) this.schedule(loop, kicked ? loop.kickDelayMs ?? KICK_DELAY_MS : loop.periodMs);
+      const kicked = this.kickedWhileRunning.get(loop.name);
+      this.kickedWhileRunning.delete(loop.name);
+      if (this.active) this.schedule(loop, kicked ?? loop.periodMs);
     }
   }
 }
