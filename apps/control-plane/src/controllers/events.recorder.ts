@@ -6,7 +6,7 @@ import { inParallel } from '../parallel';
 /** Events written per transaction by recordAll (etcd allows 128 operations). */
 const EVENTS_PER_TXN = 100;
 /** Transactions of one recordAll in flight at once. */
-const EVENT_TXNS_AT_ONCE = 2;
+const EVENT_TXNS_AT_ONCE = 4;
 
 export interface EventRecord {
   object: { kind: Kind; namespace: string; name: string };

@@ -25,8 +25,8 @@ import { SchedulerView } from './scheduler.view';
 
 /** Refused replicas are placed again at most this many times within one cycle (then next cycle). */
 const COMMIT_ROUNDS = 4;
-/** Scheduled events of this many cycles may be in flight before a cycle waits for the oldest. */
-const EVENT_BACKLOG = 4;
+/** Scheduled events that may be waiting to be written before a cycle waits for the oldest cycle's. */
+const EVENT_BACKLOG = 20_000;
 
 export interface SchedulerLoopOptions {
   /** Called after placement, before each commit round (tests use it to make two schedulers race). */
@@ -47,8 +47,9 @@ export class SchedulerLoop {
   private readonly nodesUnseen = new Map<string, Pick<NodeAllocation, 'revision' | 'sequence'>>();
   /** Replicas created (resourceVersion set) that the cache may not hold yet. */
   private readonly offered = new Map<string, Replica>();
-  /** Scheduled events being written, oldest first (events are best effort: never rejects). */
-  private recording: Promise<void>[] = [];
+  /** Each cycle's Scheduled events being written, oldest first (events are best effort: never rejects). */
+  private recording: { written: Promise<void>; count: number }[] = [];
+  private eventsInFlight = 0;
 
   constructor(
     private readonly store: ObjectStore,
@@ -153,14 +154,22 @@ export class SchedulerLoop {
 
   /**
    * The Scheduled events of a commit are written while the next cycles place and commit: a cycle
-   * waits only when EVENT_BACKLOG cycles' events are still in flight (for the oldest), never for its own.
+   * waits only while more than EVENT_BACKLOG events are still to be written (for the oldest cycle's),
+   * never for its own.
    */
   private async recordScheduled(committed: Replica[]): Promise<void> {
-    if (this.recording.length >= EVENT_BACKLOG) await this.recording.shift();
-    this.recording.push(this.events.recordAll(committed.map((r) => ({
+    while (this.eventsInFlight > EVENT_BACKLOG && this.recording.length > 0) await this.recording[0].written;
+    const written = this.events.recordAll(committed.map((r) => ({
       object: { kind: 'Replica' as const, namespace: r.metadata.namespace, name: r.metadata.name },
       type: 'Normal' as const, reason: 'Scheduled', message: `assigned to node ${r.spec.nodeName}`,
-    }))));
+    })));
+    const entry = { written, count: committed.length };
+    this.recording.push(entry);
+    this.eventsInFlight += entry.count;
+    void written.then(() => {
+      this.recording = this.recording.filter((e) => e !== entry);
+      this.eventsInFlight -= entry.count;
+    });
   }
 
   private async markUnschedulable(replica: Replica, summary: string, reasons: Record<string, string>): Promise<void> {
