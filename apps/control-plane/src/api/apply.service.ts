@@ -21,7 +21,12 @@ export class ApplyValidationError extends Error {
   }
 }
 
-export async function applyDocuments(store: ObjectStore, documents: unknown[]): Promise<ApplyResult[]> {
+/**
+ * `known(namespace, name)`: whether the control plane's cache holds that Service. One it does not
+ * hold is created straight away (one round trip; the create fails if it exists after all, and the
+ * apply then reads and updates it); one it holds is read from etcd first, as always.
+ */
+export async function applyDocuments(store: ObjectStore, documents: unknown[], known?: (namespace: string, name: string) => boolean): Promise<ApplyResult[]> {
   const valid: Service[] = [];
   const errors: FieldError[] = [];
   documents.forEach((doc, index) => {
@@ -39,7 +44,7 @@ export async function applyDocuments(store: ObjectStore, documents: unknown[]): 
   // Each service is its own key: they are written concurrently (a few at a time), answered in order.
   const results: ApplyResult[] = new Array(valid.length);
   await inParallel(valid.map((service, index) => ({ service, index })), APPLY_CONCURRENCY, async ({ service, index }) => {
-    results[index] = await applyService(store, service);
+    results[index] = await applyService(store, service, known?.(service.metadata.namespace, service.metadata.name) ?? true);
   });
   return results;
 }
@@ -55,11 +60,11 @@ export function keepAutoscaledReplicas(current: Service, desired: Service): Serv
   return { ...desired, spec: { ...desired.spec, replicas } };
 }
 
-async function applyService(store: ObjectStore, applied: Service): Promise<ApplyResult> {
+async function applyService(store: ObjectStore, applied: Service, maybeExists: boolean): Promise<ApplyResult> {
   const { namespace, name } = applied.metadata;
   const result = (action: ApplyAction): ApplyResult => ({ kind: 'Service', namespace, name, action });
   for (let attempt = 0; attempt < 5; attempt++) {
-    const current = await store.get<Service>('Service', namespace, name);
+    const current = attempt === 0 && !maybeExists ? undefined : await store.get<Service>('Service', namespace, name);
     try {
       if (!current) {
         await store.create(applied);

@@ -85,18 +85,29 @@ export class SchedulerLoop {
     stopTimer();
   }
 
-  /** What this scheduler committed or was offered and the cache now shows is the cache's again. */
+  /**
+   * What this scheduler committed or was offered and the cache now shows is the cache's again. The
+   * maps hold entries in the order they came, which is nearly revision order: each is walked from
+   * its oldest entry to the first one the cache has not reached (a later entry with a lower revision
+   * stays a little longer, which only keeps the view conservative), so a cycle does not walk them all.
+   */
   private forgetSeen(): void {
     const seen = this.cache.revision;
     for (const [key, { replica, revision }] of this.boundUnseen) {
-      if (revision > seen) continue;
+      if (revision > seen) break;
       this.boundUnseen.delete(key);
       const onNode = this.unseenOn.get(replica.spec.nodeName!);
       onNode?.delete(key);
       if (onNode?.size === 0) this.unseenOn.delete(replica.spec.nodeName!);
     }
-    for (const [node, record] of this.nodesUnseen) if (record.revision <= seen) this.nodesUnseen.delete(node);
-    for (const [key, replica] of this.offered) if (Number(replica.metadata.resourceVersion) <= seen) this.offered.delete(key);
+    for (const [node, record] of this.nodesUnseen) {
+      if (record.revision > seen) break;
+      this.nodesUnseen.delete(node);
+    }
+    for (const [key, replica] of this.offered) {
+      if (Number(replica.metadata.resourceVersion) > seen) break;
+      this.offered.delete(key);
+    }
   }
 
   /** A node's allocation record: the cache's, or the one this scheduler's own newer commit wrote. */
@@ -111,7 +122,8 @@ export class SchedulerLoop {
     const select = this.options.select ?? (() => true);
     const unbound = this.cache.unboundReplicas();
     for (const replica of this.offered.values()) if (!this.cache.get('Replica', replica.metadata.namespace, replica.metadata.name)) unbound.push(replica);
-    return unbound.filter((r) => !this.boundUnseen.has(keyOf(r)) && !isTerminating(r) && select(r));
+    if (this.boundUnseen.size === 0) return unbound.filter((r) => !isTerminating(r) && select(r));
+    return unbound.filter((r) => !isTerminating(r) && select(r) && !this.boundUnseen.has(keyOf(r)));
   }
 
   /** One placement and commit round; answers the replicas of refused transactions. */
@@ -131,7 +143,10 @@ export class SchedulerLoop {
     await this.options.beforeCommit?.(round);
     const outcome = await commitBindings(this.store, (node) => this.allocation(node), byNode, (node) => ({ requested: { ...scheduler.node(node)!.requested } }));
     this.lastCommit = Math.max(this.lastCommit, outcome.revision);
-    for (const [node, record] of outcome.committedNodes) this.nodesUnseen.set(node, record);
+    for (const [node, record] of outcome.committedNodes) {
+      this.nodesUnseen.delete(node); // re-inserted last: the map stays in commit order
+      this.nodesUnseen.set(node, record);
+    }
     for (const replica of outcome.committed) {
       const node = replica.spec.nodeName!;
       // The node's last committed part: by then every part of it, this replica's included, is written.
