@@ -9,9 +9,10 @@ import {
   ClusterPki, controlPlaneServerNames, ensureClusterPki, ensureEtcdPki, readCertificateFile, readKeyFile, type EtcdPkiLayout,
 } from '@tide/pki';
 import {
-  ClusterCache, Etcd3, EtcdClientFiles, EtcdSupervisor, LeaderElection, NodeCertificates, NodeLeases, ObjectStore, PodCidrClaims, ServiceIpClaims,
+  CacheChange, ClusterCache, Etcd3, EtcdClientFiles, EtcdSupervisor, LeaderElection, NodeCertificates, NodeLeases, ObjectStore, PodCidrClaims, ServiceIpClaims,
   TokenStore, createEtcdClient, etcdClientCredentials,
 } from '@tide/store';
+import { isLost } from '@tide/control';
 import { AgentGrpcServer } from './agent-service/agent.grpc';
 import { ApiServer, startApiServer } from './api/api.server';
 import { ControlPlaneConfig } from './config';
@@ -36,6 +37,23 @@ import { UsageCache } from './usage/usage.cache';
 import { startClusterRegistry } from './registry/registry.start';
 import { ImagePuller } from './registry/image.puller';
 import type { ClusterRegistry } from './registry/cluster.registry';
+
+/**
+ * Replica changes that only move its status (bound, Running, ready) change what the service
+ * controller writes (the Service's counts, a move finished once its replacement is ready), not
+ * what it creates: a burst of them (10,000 replicas starting) is taken in every STATUS_KICK_MS
+ * rather than by a pass after each, so passes do not crowd out binding.
+ */
+const STATUS_KICK_MS = 200;
+
+function serviceControllerKick(change: CacheChange): boolean | number {
+  if (change.kind === 'Service' || change.kind === 'resync') return true;
+  if (change.kind !== 'Replica') return false;
+  const { previous, current } = change;
+  if (!previous || !current || Boolean(previous.metadata.deletionTimestamp) !== Boolean(current.metadata.deletionTimestamp)) return true;
+  // A replica lost with its node is replaced at once.
+  return isLost(current) && !isLost(previous) ? true : STATUS_KICK_MS;
+}
 
 export class ControlPlane {
   private readonly logger = new Logger('ControlPlane');
@@ -69,8 +87,12 @@ export class ControlPlane {
     this.cache = cache;
     await cache.start();
     registerServiceReplicaGauges(metrics, cache);
-    const services = new ServiceController(store, events, cache);
     const scheduler = new SchedulerLoop(store, cache, events, metrics);
+    // New replicas go to the scheduler as their transaction commits, not a watch round trip later.
+    const services = new ServiceController(store, events, cache, (created) => {
+      scheduler.offer(created);
+      this.runner?.kickLoop('scheduler');
+    });
     const nodes = new NodeLifecycleController(store, events, this.config.nodeGraceSeconds, cache);
     const drains = new DrainController(store, events, cache);
     const consolidation = new ConsolidationController(store, events, this.config.consolidation, cache);
@@ -81,10 +103,13 @@ export class ControlPlane {
       return this.api.agentCredentials();
     }) : undefined;
     const runner = new LeaderRunner([
-      { name: 'services', periodMs: 1000, run: () => services.sync() },
+      { name: 'services', periodMs: 1000, run: () => services.sync(), kickedBy: serviceControllerKick },
       { name: 'service-ips', periodMs: 1000, run: () => serviceIps.sync() },
-      { name: 'scheduler', periodMs: 500, run: () => scheduler.cycle() },
-      { name: 'nodes', periodMs: 1000, run: () => nodes.sync() },
+      // A cycle places everything pending when it starts: the next one starts as soon as this one is
+      // done (no coalescing delay between cycles), with whatever was created meanwhile.
+      { name: 'scheduler', periodMs: 500, run: () => scheduler.cycle(), kickDelayMs: 0 },
+      // Its input is the nodes and their liveness keys, not the replicas (it reads those only to evict).
+      { name: 'nodes', periodMs: 1000, run: () => nodes.sync(), kickedBy: (c) => c.kind === 'Node' || c.kind === 'Lease' || c.kind === 'resync' },
       { name: 'drain', periodMs: 1000, run: () => drains.sync() },
       // Not kicked: a node must stay the candidate for --consolidation-delay-seconds anyway, and a pass
       // (a what-if placement of the lightest nodes' replicas) is too dear to repeat on every change.
@@ -94,7 +119,7 @@ export class ControlPlane {
     ]);
     this.runner = runner;
     // Certificate serials (joins, renewals) concern the agents' endpoint only, not the loops.
-    cache.onChange((change) => change.kind !== 'Allocation' && change.kind !== 'NodeCertificates' && runner.kick());
+    cache.onChange((change) => change.kind !== 'Allocation' && change.kind !== 'NodeCertificates' && runner.kick(change));
     this.stopLatencyMetric = watchSchedulingLatency(metrics, cache, () => this.election?.isLeader ?? false);
     const podCidrs = new PodCidrAllocator(this.config.podCidr, new PodCidrClaims(this.client));
     this.endpoints = new EndpointsPublisher(cache);

@@ -42,9 +42,9 @@ export function consolidationCancelled(enabled: boolean, replicas: readonly Repl
 }
 
 /** A node worth emptying: Ready, schedulable, in use, and every replica on it ready and safe to restart elsewhere. */
-function candidateReplicas(node: Node, replicas: readonly Replica[], services: ReadonlySet<string>): Replica[] | undefined {
+function candidateReplicas(node: Node, onNode: readonly Replica[], services: ReadonlySet<string>): Replica[] | undefined {
   if (!node.status?.ready || node.spec.cordoned || node.spec.drain) return undefined;
-  const mine = replicas.filter((r) => r.spec.nodeName === node.metadata.name && mustMove(r));
+  const mine = onNode.filter(mustMove);
   if (mine.length === 0) return undefined;
   // A run-to-completion replica (restart policy other than Always) would start its work over: leave it be.
   const movable = mine.every((r) => r.status?.ready && r.spec.template.restartPolicy === 'Always'
@@ -60,9 +60,18 @@ export function findConsolidation(nodes: readonly Node[], replicas: readonly Rep
   if (unsettled(nodes, replicas)) return undefined;
   const serviceKeys = new Set(services.map((s) => `${s.metadata.namespace}/${s.metadata.name}`));
   const infos = nodeInfos([...nodes], [...replicas]);
+  const infoByName = new Map(infos.map((i) => [i.name, i]));
   const inUse = new Set(replicas.filter((r) => holdsResources(r)).map((r) => r.spec.nodeName!));
+  // One pass over the replicas, not one per node: a pass stays linear in the cluster's size.
+  const byNode = new Map<string, Replica[]>();
+  for (const replica of replicas) {
+    if (!replica.spec.nodeName) continue;
+    const own = byNode.get(replica.spec.nodeName);
+    if (own) own.push(replica);
+    else byNode.set(replica.spec.nodeName, [replica]);
+  }
   const candidates = nodes
-    .map((node) => ({ node, mine: candidateReplicas(node, replicas, serviceKeys), info: infos.find((i) => i.name === node.metadata.name)! }))
+    .map((node) => ({ node, mine: candidateReplicas(node, byNode.get(node.metadata.name) ?? [], serviceKeys), info: infoByName.get(node.metadata.name)! }))
     .filter((c): c is { node: Node; mine: Replica[]; info: NodeInfo } => c.mine !== undefined)
     .sort((a, b) => utilisation(a.info) - utilisation(b.info) || a.mine.length - b.mine.length)
     .slice(0, MAX_CANDIDATES);

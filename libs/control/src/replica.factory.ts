@@ -1,9 +1,11 @@
 /** New replicas of a Service: fresh ones, and replacements that stand in for an existing one (replica.moves.ts). */
 import { Replica, Service, replicaName, replicaTemplate, templateHash } from '@tide/api';
 
-export function newReplica(service: Service, random: () => number = Math.random): Replica {
-  const template = replicaTemplate(service);
-  const hash = templateHash(template);
+/**
+ * A fresh replica of the Service's current template. `template` (and its hash), when given, is the
+ * Service's, computed once by a caller making many replicas; they then share that template object.
+ */
+export function newReplica(service: Service, random: () => number = Math.random, template = replicaTemplate(service), hash = templateHash(template)): Replica {
   return {
     apiVersion: 'tide/v1', kind: 'Replica',
     metadata: { name: replicaName(service.metadata.name, hash, random), namespace: service.metadata.namespace, labels: { service: service.metadata.name } },

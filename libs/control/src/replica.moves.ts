@@ -19,12 +19,15 @@ export interface Move {
  * replacement; anything else counts on its own. `live`: one service's replicas, none terminating or lost.
  */
 export function pairMoves(live: readonly Replica[]): { moves: Move[]; singles: Replica[] } {
+  // Only a replica naming another can be a replacement: with none (most passes), every one is single.
+  const replacements = live.filter((r) => r.spec.replaces);
+  if (replacements.length === 0) return { moves: [], singles: [...live] };
   const byName = new Map(live.map((r) => [r.metadata.name, r]));
   const isSurge = (r: Replica) => r.spec.replaces !== undefined && byName.has(r.spec.replaces.replica);
   const taken = new Set<string>();
   const moves: Move[] = [];
-  for (const replacement of [...live].sort(byCreation)) {
-    const old = replacement.spec.replaces ? byName.get(replacement.spec.replaces.replica) : undefined;
+  for (const replacement of replacements.sort(byCreation)) {
+    const old = byName.get(replacement.spec.replaces!.replica);
     if (!old || old === replacement || isSurge(old) || taken.has(old.metadata.name) || taken.has(replacement.metadata.name)) continue;
     taken.add(old.metadata.name).add(replacement.metadata.name);
     moves.push({ old, replacement });

@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { Replica, ReplicaStatus, ReportedReplicaStatus } from '@tide/api';
-import { reportedStatus } from './replica.status';
+import { Replica, ReplicaStatus, ReportedReplicaStatus, canonicalJson } from '@tide/api';
+import { reportChangesNothing, reportedStatus } from './replica.status';
 
 function replica(status?: ReplicaStatus): Replica {
   return {
@@ -47,5 +47,47 @@ describe('reportedStatus: phase and fields', () => {
     const deleting = replica();
     deleting.metadata.deletionTimestamp = '2026-01-01T00:00:00.000Z';
     assert.equal(reportedStatus(deleting, reported(true)).phase, 'Terminating');
+  });
+});
+
+describe('reportChangesNothing', () => {
+  const base = (status: Replica['status'], deleting = false): Replica => ({
+    apiVersion: 'tide/v1', kind: 'Replica', metadata: { name: 'web-1', namespace: 'default', ...(deleting ? { deletionTimestamp: '2026-01-01T00:00:00Z' } : {}) },
+    spec: { service: 'web', templateHash: 'h', template: {} as Replica['spec']['template'], nodeName: 'n1' }, ...(status ? { status } : {}),
+  });
+  const same = (replica: Replica, reported: ReportedReplicaStatus) => canonicalJson(reportedStatus(replica, reported, () => 0)) === canonicalJson(replica.status ?? {});
+
+  it('agrees with comparing the full status whenever it says nothing changes, over many combinations', () => {
+    const phases = ['Starting', 'Running', 'Terminating'] as const;
+    const pick = <T>(values: readonly T[], i: number): T => values[i % values.length];
+    let nothing = 0;
+    for (let i = 0; i < 20_000; i++) {
+      const r = (k: number) => Math.floor(i / k) % 7;
+      const stored = {
+        phase: pick(phases, r(1)), ready: r(3) % 2 === 0, restartCount: r(5) % 2,
+        ...(r(7) % 3 ? { readyChangedAt: 'T' } : {}), ...(r(11) % 2 ? { startedAt: 'S' } : {}), ...(r(13) % 4 === 0 ? { pid: 7 } : {}),
+        ...(r(17) % 5 === 0 ? { message: 'm' } : {}), ...(r(19) % 6 === 0 ? { unschedulable: { summary: 'x', nodes: {} } } : {}),
+        ...(r(23) % 7 === 0 ? { lastExit: { code: 1, reason: 'Error' } } : {}),
+      } as Replica['status'];
+      const reported: ReportedReplicaStatus = {
+        namespace: 'default', name: 'web-1', phase: pick(phases, r(29)), ready: r(31) % 2 === 0, restartCount: r(37) % 2,
+        ...(r(41) % 2 ? { startedAt: 'S' } : {}), ...(r(43) % 4 === 0 ? { pid: 7 } : {}), ...(r(47) % 5 === 0 ? { message: 'm' } : {}),
+      };
+      const replica = base(stored, r(53) % 5 === 0);
+      if (reportChangesNothing(replica, reported)) {
+        nothing++;
+        assert.ok(same(replica, reported), `${JSON.stringify(stored)} / ${JSON.stringify(reported)}`);
+      }
+    }
+    assert.ok(nothing > 100, `the fast answer came ${nothing} times`);
+  });
+
+  it('says nothing changes for a report repeating the stored status, and not for a new phase or readiness', () => {
+    const stored = { phase: 'Running' as const, ready: true, restartCount: 0, startedAt: 'S', readyChangedAt: 'T' };
+    const reported: ReportedReplicaStatus = { namespace: 'default', name: 'web-1', phase: 'Running', ready: true, restartCount: 0, startedAt: 'S' };
+    assert.equal(reportChangesNothing(base(stored), reported), true);
+    assert.equal(reportChangesNothing(base(stored), { ...reported, ready: false }), false);
+    assert.equal(reportChangesNothing(base({ ...stored, phase: 'Starting' }), reported), false);
+    assert.equal(reportChangesNothing(base(stored), { ...reported, startedAt: 'S2' }), false);
   });
 });

@@ -21,3 +21,24 @@ export function reportedStatus(replica: Replica, reported: ReportedReplicaStatus
     readyChangedAt,
   };
 }
+
+const OPTIONAL = ['message', 'pid', 'ip', 'startedAt'] as const;
+
+/**
+ * True when applying the report would leave the stored status exactly as it is (reportedStatus
+ * would give an equal status), decided without building it: most reports repeat what is stored
+ * (an agent reports every replica it runs). False whenever it cannot tell at a glance (a last
+ * exit, a field reportedStatus does not write): the caller then compares the full status.
+ */
+export function reportChangesNothing(replica: Replica, reported: ReportedReplicaStatus): boolean {
+  const stored = replica.status;
+  if (!stored || stored.readyChangedAt === undefined || stored.lastExit !== undefined || reported.lastExit !== undefined) return false;
+  if (stored.ready !== reported.ready || stored.restartCount !== reported.restartCount) return false;
+  if (stored.phase !== (replica.metadata.deletionTimestamp ? 'Terminating' : reported.phase)) return false;
+  let fields = 4; // phase, ready, restartCount, readyChangedAt
+  for (const field of OPTIONAL) {
+    if (stored[field] !== reported[field]) return false;
+    if (reported[field] !== undefined) fields++;
+  }
+  return Object.keys(stored).length === fields;
+}

@@ -40,7 +40,10 @@ export function nodeInfo(node: Node, replicas: Iterable<Replica>, wanted: Readon
 export function nodeInfos(nodes: readonly Node[], replicas: readonly Replica[]): NodeInfo[] {
   const byNode = new Map<string, Replica[]>();
   for (const replica of replicas) {
-    if (replica.spec.nodeName) byNode.set(replica.spec.nodeName, [...(byNode.get(replica.spec.nodeName) ?? []), replica]);
+    if (!replica.spec.nodeName) continue;
+    const own = byNode.get(replica.spec.nodeName);
+    if (own) own.push(replica);
+    else byNode.set(replica.spec.nodeName, [replica]);
   }
   const wanted = new Set(replicas.map((r) => normalizeImageReference(r.spec.template.image)));
   return nodes.map((node) => nodeInfo(node, byNode.get(node.metadata.name) ?? [], wanted));

@@ -70,15 +70,18 @@ function withdrawOutdated(units: Unit[], hash: string): { units: Unit[]; withdra
 }
 
 export function planService(service: Service, replicas: Replica[], random: () => number = Math.random): ServicePlan {
-  const hash = templateHash(replicaTemplate(service));
+  const template = replicaTemplate(service);
+  const hash = templateHash(template);
   const desired = service.spec.replicas;
   const live = replicas.filter((r) => !isTerminating(r));
   const lost = live.filter(isLost);
   const paired = unitsOf(live.filter((r) => !isLost(r)));
   const { units, withdrawn } = withdrawOutdated(paired.units, hash);
-  const create = Array.from({ length: Math.max(0, desired - units.length) }, () => newReplica(service, random));
-  const surplus = [...units].sort(deletionOrder(hash)).slice(0, Math.max(0, units.length - desired));
-  const staying = units.filter((u) => !surplus.includes(u));
+  const create = Array.from({ length: Math.max(0, desired - units.length) }, () => newReplica(service, random, template, hash));
+  // Sorted only when some must go (a pass over a service at its size sorts nothing).
+  const surplus = units.length > desired ? [...units].sort(deletionOrder(hash)).slice(0, units.length - desired) : [];
+  const going = new Set(surplus);
+  const staying = units.filter((u) => !going.has(u));
   const rollout = planRollout(service, hash, staying, create.length);
   return {
     create,

@@ -5,6 +5,7 @@ import type { ProtoGrpcType } from './generated/agent';
 
 export * from './generated/messages';
 export * from './agent.mapper';
+export * from './assignments.encoder';
 export type { ProtoGrpcType } from './generated/agent';
 
 /** Directory holding the .proto files (proto/ at the repository root). */

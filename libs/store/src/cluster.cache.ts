@@ -41,6 +41,8 @@ export class ClusterCache {
   private allocations = new Map<string, NodeAllocation>();
   private byNode = new Map<string, Map<string, Replica>>();
   private byService = new Map<string, Map<string, Replica>>();
+  /** Replicas with no spec.nodeName: the scheduler's input, without a pass over every replica. */
+  private unbound = new Map<string, Replica>();
   private leases = new Set<string>();
   private certificates = new Map<string, readonly string[]>();
   private readonly listeners = new Set<(change: CacheChange) => void>();
@@ -74,6 +76,11 @@ export class ClusterCache {
   /** Replicas whose spec.nodeName is the node (an index kept as the watch goes). */
   replicasOn(node: string): Replica[] {
     return [...(this.byNode.get(node)?.values() ?? [])];
+  }
+
+  /** Replicas not bound to a node (no spec.nodeName), indexed as the watch goes. */
+  unboundReplicas(): Replica[] {
+    return [...this.unbound.values()];
   }
 
   /** Replicas of one Service (`spec.service` in the namespace), indexed as the watch goes. */
@@ -137,6 +144,7 @@ export class ClusterCache {
     this.allocations = new Map();
     this.byNode = new Map();
     this.byService = new Map();
+    this.unbound = new Map();
     this.leases = new Set();
     this.certificates = new Map();
     for (const list of [first, ...others]) for (const kv of list.kvs) this.apply('put', kv, false);
@@ -221,6 +229,8 @@ export class ClusterCache {
     reindex(this.byNode, id, previous?.spec.nodeName, current?.spec.nodeName, current);
     const serviceOf = (r: Replica | undefined) => (r ? `${r.metadata.namespace}/${r.spec.service}` : undefined);
     reindex(this.byService, id, serviceOf(previous), serviceOf(current), current);
+    if (current && !current.spec.nodeName) this.unbound.set(id, current);
+    else this.unbound.delete(id);
   }
 
   private notify(change: CacheChange): void {

@@ -125,22 +125,24 @@ export class ObjectStore {
 
   /**
    * Writes all objects in one transaction that succeeds only if none of them changed since read
-   * (the scheduler's batch commit). Returns false on conflict: nothing is written then.
+   * (a status report's batch). Nothing is written on conflict (`updated` false); `revision` is
+   * etcd's at the commit or at the refusal (a cache that new has seen whatever refused it).
    */
-  async updateAll(objects: AnyObject[]): Promise<boolean> {
-    if (objects.length === 0) return true;
+  async updateAll(objects: AnyObject[]): Promise<{ updated: boolean; revision: number }> {
+    if (objects.length === 0) return { updated: true, revision: 0 };
     let txn = this.client.if(keyOf(objects[0]), 'Mod', '==', objects[0].metadata.resourceVersion!);
     for (const object of objects.slice(1)) txn = txn.and(keyOf(object), 'Mod', '==', object.metadata.resourceVersion!);
     const result = await txn.then(...objects.map((o) => this.client.put(keyOf(o)).value(encodeObject(o)))).commit();
-    return result.succeeded;
+    return { updated: result.succeeded, revision: Number(result.header.revision) };
   }
 
   /**
    * Creates all objects in one transaction, none if any exists already (false then): the service
-   * controller's batch of new replicas, one round trip instead of one per replica.
+   * controller's batch of new replicas, one round trip instead of one per replica. `objects`: as
+   * stored (uid, creation time, generation, resourceVersion), when created.
    */
-  async createAll<T extends AnyObject>(objects: T[]): Promise<{ created: boolean; revision: number }> {
-    if (objects.length === 0) return { created: true, revision: 0 };
+  async createAll<T extends AnyObject>(objects: T[]): Promise<{ created: boolean; revision: number; objects: T[] }> {
+    if (objects.length === 0) return { created: true, revision: 0, objects: [] };
     const now = new Date().toISOString();
     const stored = objects.map((object) => ({
       ...object, metadata: { ...object.metadata, generation: 1, uid: randomUUID(), creationTimestamp: now },
@@ -148,7 +150,10 @@ export class ObjectStore {
     let txn = this.client.if(keyOf(stored[0]), 'Create', '==', 0);
     for (const object of stored.slice(1)) txn = txn.and(keyOf(object), 'Create', '==', 0);
     const result = await txn.then(...stored.map((o) => this.client.put(keyOf(o)).value(encodeObject(o)))).commit();
-    return { created: result.succeeded, revision: Number(result.header.revision) };
+    const revision = Number(result.header.revision);
+    if (!result.succeeded) return { created: false, revision, objects: [] };
+    for (const object of stored) object.metadata.resourceVersion = String(revision);
+    return { created: true, revision, objects: stored };
   }
 
   /**

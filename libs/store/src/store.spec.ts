@@ -43,8 +43,8 @@ describe('ObjectStore on etcd', { timeout: 180_000 }, () => {
   it('commits a batch only when no object changed', async () => {
     const b = await store.create(service('b'));
     const c = await store.create(service('c'));
-    assert.equal(await store.updateAll([{ ...b, spec: { ...b.spec, replicas: 2 } }, { ...c, spec: { ...c.spec, replicas: 2 } }]), true);
-    assert.equal(await store.updateAll([{ ...b, spec: { ...b.spec, replicas: 5 } }]), false, 'b is stale now');
+    assert.equal((await store.updateAll([{ ...b, spec: { ...b.spec, replicas: 2 } }, { ...c, spec: { ...c.spec, replicas: 2 } }])).updated, true);
+    assert.equal((await store.updateAll([{ ...b, spec: { ...b.spec, replicas: 5 } }])).updated, false, 'b is stale now');
     assert.equal((await store.get<Service>('Service', 'default', 'b'))?.spec.replicas, 2);
   });
 

@@ -4,7 +4,7 @@
  * to NodeRestriction (agent.authorization.ts) on every call and stream. It decodes each request into
  * @tide/api's agent protocol types and encodes each answer and stream message (libs/proto's mapper),
  * and hands the work to one part per job: NodeRegistrar (register, heartbeat), AssignmentsPublisher
- * (each node's desired replicas), EndpointsPublisher (published ports), applyStatusReport (status),
+ * (each node's desired replicas), EndpointsPublisher (published ports), StatusReports (status, each node's reports in order),
  * UsageCache (usage samples) and NodeEnrollment (certificate renewal). A node whose certificates
  * are revoked (`tsctl node delete`) has its open streams ended with UNAUTHENTICATED.
  */
@@ -12,12 +12,12 @@ import type { PeerCertificate } from 'node:tls';
 import * as grpc from '@grpc/grpc-js';
 import { PublishedEndpoints } from '@tide/api';
 import {
-  AgentServiceHandlers, Endpoints, decodeHeartbeat, decodeRegistration, decodeStatusReport, decodeUsageReport, encodeAssignments,
-  encodeEndpoints, encodeRegistrationAnswer, loadAgentProto,
+  AgentServiceHandlers, Assignments, AssignmentsEncoder, Endpoints, decodeHeartbeat, decodeRegistration, decodeStatusReport, decodeUsageReport,
+  encodeEndpoints, encodeRegistrationAnswer, loadAgentProto, passBytes,
 } from '@tide/proto';
 import { EndpointsPublisher } from '../endpoints/endpoints.publisher';
 import { NodeEnrollment } from '../node-identity/node.enrollment';
-import { applyStatusReport } from '../status.report';
+import { StatusReports } from '../status.report';
 import { UsageCache } from '../usage/usage.cache';
 import { NodeCaller, authorizeRegistration, authorizeStatusReport, callerOf, grpcRefusal } from './agent.authorization';
 import { AgentStream } from './agent.stream';
@@ -55,17 +55,21 @@ export class AgentGrpcServer {
   private readonly assignments: AssignmentsPublisher;
   private readonly streams = new Set<OpenStream>();
   private unsubscribe?: () => void;
+  private readonly reports: StatusReports;
+  private readonly service = loadAgentProto().tide.v1.AgentService.service;
+  /** Each node's assignments as bytes, from each replica's and each slice's entry encoded once. */
+  private readonly assignmentsEncoder = new AssignmentsEncoder(this.service.WatchAssignments.responseSerialize);
   /** The endpoints publisher writes one set to every stream: it is encoded once. */
   private encoded?: { endpoints: PublishedEndpoints; message: Endpoints };
 
   constructor(private readonly options: AgentServiceOptions) {
     this.registrar = new NodeRegistrar(options);
     this.assignments = new AssignmentsPublisher(options.cache);
+    this.reports = new StatusReports(options.store, options.cache, options.events);
   }
 
   async listen(address: string, tls: AgentServerTls): Promise<void> {
-    const proto = loadAgentProto();
-    this.server.addService(proto.tide.v1.AgentService.service, this.handlers());
+    this.server.addService(withPreEncodedAssignments(this.service), this.handlers());
     const credentials = grpc.ServerCredentials.createSsl(Buffer.from(tls.ca), [{ cert_chain: Buffer.from(tls.certificate), private_key: Buffer.from(tls.key) }], true);
     await new Promise<void>((resolve, reject) => this.server.bindAsync(address, credentials, (error) => (error ? reject(error) : resolve())));
     this.assignments.start();
@@ -81,7 +85,7 @@ export class AgentGrpcServer {
   }
 
   private handlers(): AgentServiceHandlers {
-    const { store, cache, events, usage, endpoints, enrollment } = this.options;
+    const { cache, usage, endpoints, enrollment } = this.options;
     return {
       Register: (call, callback) => this.unary(call, callback, (caller) => {
         const registration = decodeRegistration(call.request);
@@ -93,12 +97,14 @@ export class AgentGrpcServer {
         const heartbeat = this.asItself(caller, decodeHeartbeat(call.request));
         return this.registrar.heartbeat(heartbeat).then((known) => ({ known }));
       }),
-      WatchAssignments: (call) => this.stream(call, (caller) => this.assignments.watch(agentStream(call, caller.name, encodeAssignments))),
+      // Bytes built from parts encoded once (libs/proto assignments.encoder.ts), let through by the method's serializer.
+      WatchAssignments: (call) => this.stream(call, (caller) =>
+        this.assignments.watch(agentStream(call, caller.name, (value) => this.assignmentsEncoder.encode(value) as Assignments))),
       ReportStatus: (call, callback) => this.unary(call, callback, (caller) => {
         const report = decodeStatusReport(call.request);
         const decision = authorizeStatusReport(caller, report, cache);
         if (!decision.allowed) throw grpcRefusal(decision);
-        return applyStatusReport(store, cache, events, report).then(() => ({}));
+        return this.reports.apply(report).then(() => ({}));
       }),
       ReportUsage: (call, callback) => this.unary(call, callback, async (caller) => {
         // Checked first: `usage?.record(...)` would skip the check itself when samples are dropped.
@@ -168,6 +174,14 @@ export class AgentGrpcServer {
     if (this.encoded?.endpoints !== endpoints) this.encoded = { endpoints, message: encodeEndpoints(endpoints) };
     return this.encoded.message;
   }
+}
+
+type AgentServiceDefinition = ReturnType<typeof loadAgentProto>['tide']['v1']['AgentService']['service'];
+
+/** The service with WatchAssignments' serializer letting pre-encoded bytes through. */
+function withPreEncodedAssignments(service: AgentServiceDefinition): AgentServiceDefinition {
+  const method = service.WatchAssignments;
+  return { ...service, WatchAssignments: { ...method, responseSerialize: passBytes(method.responseSerialize) as typeof method.responseSerialize } };
 }
 
 /** A server stream seen as the publishers see it: domain values in, encoded on the way out. */

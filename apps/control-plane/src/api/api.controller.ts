@@ -34,7 +34,7 @@ export class ApiController {
   async apply(@Body() body: { documents?: unknown[] }): Promise<{ results: ApplyResult[] }> {
     if (!Array.isArray(body?.documents)) throw new BadRequestException({ error: 'body must be {"documents": [...]}', details: [] });
     try {
-      const results = await applyDocuments(this.store, body.documents);
+      const results = await applyDocuments(this.store, body.documents, (namespace, name) => this.cluster.cache.get('Service', namespace, name) !== undefined);
       this.cluster.kick();
       return { results };
     } catch (error) {

@@ -1,6 +1,10 @@
 /** `tsctl apply`: validate every document, then create or update each; an invalid file writes nothing. */
 import { FieldError, Service, specEquals, validateDocument } from '@tide/api';
 import { AlreadyExistsError, ConflictError, ObjectStore } from '@tide/store';
+import { inParallel } from '../parallel';
+
+/** Services of one apply written at once. */
+const APPLY_CONCURRENCY = 16;
 
 export type ApplyAction = 'created' | 'configured' | 'unchanged';
 
@@ -17,7 +21,12 @@ export class ApplyValidationError extends Error {
   }
 }
 
-export async function applyDocuments(store: ObjectStore, documents: unknown[]): Promise<ApplyResult[]> {
+/**
+ * `known(namespace, name)`: whether the control plane's cache holds that Service. One it does not
+ * hold is created straight away (one round trip; the create fails if it exists after all, and the
+ * apply then reads and updates it); one it holds is read from etcd first, as always.
+ */
+export async function applyDocuments(store: ObjectStore, documents: unknown[], known?: (namespace: string, name: string) => boolean): Promise<ApplyResult[]> {
   const valid: Service[] = [];
   const errors: FieldError[] = [];
   documents.forEach((doc, index) => {
@@ -32,8 +41,11 @@ export async function applyDocuments(store: ObjectStore, documents: unknown[]): 
     names.add(key);
   });
   if (errors.length > 0) throw new ApplyValidationError(errors);
-  const results: ApplyResult[] = [];
-  for (const service of valid) results.push(await applyService(store, service));
+  // Each service is its own key: they are written concurrently (a few at a time), answered in order.
+  const results: ApplyResult[] = new Array(valid.length);
+  await inParallel(valid.map((service, index) => ({ service, index })), APPLY_CONCURRENCY, async ({ service, index }) => {
+    results[index] = await applyService(store, service, known?.(service.metadata.namespace, service.metadata.name) ?? true);
+  });
   return results;
 }
 
@@ -48,11 +60,11 @@ export function keepAutoscaledReplicas(current: Service, desired: Service): Serv
   return { ...desired, spec: { ...desired.spec, replicas } };
 }
 
-async function applyService(store: ObjectStore, applied: Service): Promise<ApplyResult> {
+async function applyService(store: ObjectStore, applied: Service, maybeExists: boolean): Promise<ApplyResult> {
   const { namespace, name } = applied.metadata;
   const result = (action: ApplyAction): ApplyResult => ({ kind: 'Service', namespace, name, action });
   for (let attempt = 0; attempt < 5; attempt++) {
-    const current = await store.get<Service>('Service', namespace, name);
+    const current = attempt === 0 && !maybeExists ? undefined : await store.get<Service>('Service', namespace, name);
     try {
       if (!current) {
         await store.create(applied);

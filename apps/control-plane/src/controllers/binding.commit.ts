@@ -6,10 +6,16 @@
  * part compares the revision its previous part produced, in the next round.
  */
 import { Replica } from '@tide/api';
-import { ClusterCache, NodeBindings, ObjectStore, bindingOperationCount } from '@tide/store';
+import { NodeAllocation, NodeBindings, ObjectStore, bindingOperationCount } from '@tide/store';
+import { inParallel } from '../parallel';
 
 /** etcd refuses more than 128 compares or 128 puts per transaction (--max-txn-ops). */
 export const MAX_TXN_OPS = 120;
+/**
+ * Transactions of a round in flight at once: enough for etcd to commit several together, few
+ * enough that the service controller's creates are not queued behind a whole cycle's commits.
+ */
+const COMMITS_AT_ONCE = 8;
 
 export interface BindingOutcome {
   committed: Replica[];
@@ -20,6 +26,8 @@ export interface BindingOutcome {
   /** The highest etcd revision answered: a view that new has seen every commit and refusal. */
   revision: number;
   transactions: number;
+  /** Each node's allocation record as this commit left it (revision and sequence of its last committed part). */
+  committedNodes: Map<string, Pick<NodeAllocation, 'revision' | 'sequence'>>;
 }
 
 export interface NodeTotals {
@@ -52,14 +60,20 @@ function pack(groups: NodeBindings[]): NodeBindings[][] {
   return transactions;
 }
 
+/**
+ * `allocation(node)`: the node's allocation record as the placement saw it (the cache's, or what
+ * this scheduler's own commit not yet in the cache made it); `totals`, the node's requests counted
+ * with the new bindings. `committedNodes` in the outcome: each node's record after its last committed part.
+ */
 export async function commitBindings(
-  store: ObjectStore, cache: ClusterCache, byNode: Map<string, Replica[]>, totals: (node: string) => NodeTotals,
+  store: ObjectStore, allocation: (node: string) => Pick<NodeAllocation, 'revision' | 'sequence'> | undefined,
+  byNode: Map<string, Replica[]>, totals: (node: string) => NodeTotals,
 ): Promise<BindingOutcome> {
-  const outcome: BindingOutcome = { committed: [], refused: [], refusedNodes: [], revision: 0, transactions: 0 };
+  const outcome: BindingOutcome = { committed: [], refused: [], refusedNodes: [], revision: 0, transactions: 0, committedNodes: new Map() };
   const parts = nodeParts(byNode);
   const expected = new Map<string, number>();
-  for (const node of parts.keys()) expected.set(node, cache.allocation(node)?.revision ?? 0);
-  const sequence = (node: string) => cache.allocation(node)?.sequence ?? 0;
+  for (const node of parts.keys()) expected.set(node, allocation(node)?.revision ?? 0);
+  const sequence = (node: string) => allocation(node)?.sequence ?? 0;
   for (let round = 0; parts.size > 0; round++) {
     const groups: NodeBindings[] = [];
     for (const [node, chunks] of parts) {
@@ -68,7 +82,7 @@ export async function commitBindings(
       groups.push({ node, expectedRevision: expected.get(node)!, requested: totals(node).requested, sequence: sequence(node) + round + 1, replicas });
     }
     if (groups.length === 0) break;
-    await Promise.all(pack(groups).map(async (transaction) => {
+    await inParallel(pack(groups), COMMITS_AT_ONCE, async (transaction) => {
       const result = await store.commitBindings(transaction);
       outcome.transactions++;
       outcome.revision = Math.max(outcome.revision, result.revision);
@@ -76,6 +90,7 @@ export async function commitBindings(
         if (result.committed) {
           outcome.committed.push(...group.replicas);
           expected.set(group.node, result.revision);
+          outcome.committedNodes.set(group.node, { revision: result.revision, sequence: group.sequence });
           continue;
         }
         // Later parts of this node compare a revision that will not come: they are placed again too.
@@ -83,7 +98,7 @@ export async function commitBindings(
         outcome.refusedNodes.push(group.node);
         parts.delete(group.node);
       }
-    }));
+    });
     for (const [node, chunks] of parts) if (chunks.length <= round + 1) parts.delete(node);
   }
   return outcome;

@@ -4,6 +4,7 @@
  * simply starts converging from what is stored.
  */
 import { Logger } from '@nestjs/common';
+import { CacheChange } from '@tide/store';
 
 /** A burst of changes is taken in by one run this long after its first change. */
 const KICK_DELAY_MS = 20;
@@ -14,6 +15,18 @@ export interface Loop {
   run(): Promise<void>;
   /** false: only the period runs it (a loop whose input is not etcd, such as the autoscaler's). */
   kicked?: boolean;
+  /**
+   * How long after a kick it runs (default KICK_DELAY_MS, to take a burst of changes in one run). A
+   * loop that takes whatever has accumulated since its last run anyway (the scheduler) can say 0:
+   * then a run follows the previous one at once while changes keep coming.
+   */
+  kickDelayMs?: number;
+  /**
+   * Which cache changes concern it (default every one): false, the change does not kick it; a
+   * number, it kicks it after that many milliseconds rather than the loop's kick delay (a change
+   * that matters less soon is taken in by a later, larger run).
+   */
+  kickedBy?(change: CacheChange): boolean | number;
 }
 
 export class LeaderRunner {
@@ -22,7 +35,8 @@ export class LeaderRunner {
   /** When each loop's timer fires: a kick never postpones a run that is due sooner. */
   private due = new Map<string, number>();
   private running = new Set<string>();
-  private kickedWhileRunning = new Set<string>();
+  /** Loops kicked during their run, with the shortest delay asked for. */
+  private kickedWhileRunning = new Map<string, number>();
   private active = false;
 
   constructor(private readonly loops: Loop[]) {}
@@ -39,15 +53,29 @@ export class LeaderRunner {
     this.due.clear();
   }
 
-  /** Runs every loop soon (used by watches: a change is a hint, the loop re-reads everything). */
-  kick(): void {
+  /**
+   * Runs every loop soon (used by watches: a change is a hint, the loop re-reads everything); with
+   * the change, only the loops it concerns.
+   */
+  kick(change?: CacheChange): void {
     if (!this.active) return;
     for (const loop of this.loops) {
       if (loop.kicked === false) continue;
-      // A change during a run may have come too late for it: run again soon after, not a period later.
-      if (this.running.has(loop.name)) this.kickedWhileRunning.add(loop.name);
-      else this.schedule(loop, KICK_DELAY_MS);
+      const concern = change && loop.kickedBy ? loop.kickedBy(change) : true;
+      if (concern !== false) this.kickOne(loop, typeof concern === 'number' ? concern : loop.kickDelayMs ?? KICK_DELAY_MS);
     }
+  }
+
+  /** Runs one loop soon (after its kick delay), as a change that concerns it would. */
+  kickLoop(name: string): void {
+    const loop = this.loops.find((l) => l.name === name);
+    if (this.active && loop) this.kickOne(loop, loop.kickDelayMs ?? KICK_DELAY_MS);
+  }
+
+  private kickOne(loop: Loop, delayMs: number): void {
+    // A change during a run may have come too late for it: run again soon after, not a period later.
+    if (this.running.has(loop.name)) this.kickedWhileRunning.set(loop.name, Math.min(delayMs, this.kickedWhileRunning.get(loop.name) ?? Infinity));
+    else this.schedule(loop, delayMs);
   }
 
   private schedule(loop: Loop, delayMs: number): void {
@@ -70,8 +98,9 @@ export class LeaderRunner {
       this.logger.warn(`${loop.name}: ${(error as Error).message}`);
     } finally {
       this.running.delete(loop.name);
-      const kicked = this.kickedWhileRunning.delete(loop.name);
-      if (this.active) this.schedule(loop, kicked ? KICK_DELAY_MS : loop.periodMs);
+      const kicked = this.kickedWhileRunning.get(loop.name);
+      this.kickedWhileRunning.delete(loop.name);
+      if (this.active) this.schedule(loop, kicked ?? loop.periodMs);
     }
   }
 }

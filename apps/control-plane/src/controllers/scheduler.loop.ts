@@ -1,15 +1,23 @@
 /**
- * One scheduling cycle, from the cache (a consistent snapshot of etcd at one revision):
- * 1. wait until the cache has seen this scheduler's last commits, and bring the kept node view up
- *    to date (scheduler.view.ts);
- * 2. place every Pending replica in one batch (libs/scheduler);
+ * One scheduling cycle, from the cache (a consistent snapshot of etcd at one revision) and what this
+ * scheduler knows the cache does not show yet:
+ * 1. bring the kept node view up to date (scheduler.view.ts);
+ * 2. place every Pending replica in one batch (libs/scheduler): those the cache holds, and those the
+ *    service controller just created (`offer`, before the watch brings them);
  * 3. commit the bindings in transactions guarded by the nodes' allocation records (binding.commit.ts);
  * 4. replicas of a refused transaction are placed again from a fresh view, a few rounds per cycle;
  * 5. replicas no node takes get their summary and per-node reasons, and an event.
+ *
+ * A cycle does not wait for the watch to bring its own commits back: until the cache shows a
+ * commit's revision, the scheduler keeps what it committed (the bound replicas, each node's
+ * allocation record after its commit), and its node view counts those bindings on top of the
+ * cache. That is exact: a commit succeeds only if nobody bound to its nodes since the view it was
+ * placed from, so each such node holds that view plus the commit's bindings, and the next commit
+ * there compares the record this one wrote.
  */
 import { Replica, canonicalJson } from '@tide/api';
 import { isTerminating, toPending } from '@tide/control';
-import { ClusterCache, ObjectStore } from '@tide/store';
+import { ClusterCache, NodeAllocation, ObjectStore } from '@tide/store';
 import { ControlPlaneMetrics } from '../metrics';
 import { commitBindings } from './binding.commit';
 import { EventRecorder } from './events.recorder';
@@ -17,6 +25,8 @@ import { SchedulerView } from './scheduler.view';
 
 /** Refused replicas are placed again at most this many times within one cycle (then next cycle). */
 const COMMIT_ROUNDS = 4;
+/** Scheduled events that may be waiting to be written before a cycle waits for the oldest cycle's. */
+const EVENT_BACKLOG = 20_000;
 
 export interface SchedulerLoopOptions {
   /** Called after placement, before each commit round (tests use it to make two schedulers race). */
@@ -27,9 +37,19 @@ export interface SchedulerLoopOptions {
 
 export class SchedulerLoop {
   readonly view: SchedulerView;
+  /** The highest revision this scheduler wrote or was refused at: a view that new has seen it all. */
   private lastCommit = 0;
-  /** The Scheduled events of the previous commit, being written (events are best effort: never rejects). */
-  private recording: Promise<void> = Promise.resolve();
+  /** Replicas it bound (as bound), by key, with a revision the cache shows them bound at. */
+  private readonly boundUnseen = new Map<string, { replica: Replica; revision: number }>();
+  /** The same, by node. */
+  private readonly unseenOn = new Map<string, Map<string, Replica>>();
+  /** Nodes it bound to: their allocation record after its last commit, until the cache shows it. */
+  private readonly nodesUnseen = new Map<string, Pick<NodeAllocation, 'revision' | 'sequence'>>();
+  /** Replicas created (resourceVersion set) that the cache may not hold yet. */
+  private readonly offered = new Map<string, Replica>();
+  /** Each cycle's Scheduled events being written, oldest first (events are best effort: never rejects). */
+  private recording: { written: Promise<void>; count: number }[] = [];
+  private eventsInFlight = 0;
 
   constructor(
     private readonly store: ObjectStore,
@@ -38,11 +58,19 @@ export class SchedulerLoop {
     private readonly metrics: ControlPlaneMetrics,
     private readonly options: SchedulerLoopOptions = {},
   ) {
-    this.view = new SchedulerView(cache);
+    this.view = new SchedulerView(cache, Date.now, (node) => [...(this.unseenOn.get(node)?.values() ?? [])]);
+  }
+
+  /**
+   * Replicas just created (each with the resourceVersion of its create): the next cycle places them
+   * without waiting for the watch. A binding compares that revision, so a replica changed or
+   * deleted meanwhile is simply refused.
+   */
+  offer(replicas: readonly Replica[]): void {
+    for (const replica of replicas) if (replica.metadata.resourceVersion) this.offered.set(keyOf(replica), replica);
   }
 
   async cycle(): Promise<void> {
-    await this.cache.waitFor(this.lastCommit);
     const stopTimer = this.metrics.schedulingCycle.startTimer();
     let pending = this.pending();
     this.metrics.pendingReplicas.set(pending.length);
@@ -57,9 +85,45 @@ export class SchedulerLoop {
     stopTimer();
   }
 
+  /**
+   * What this scheduler committed or was offered and the cache now shows is the cache's again. The
+   * maps hold entries in the order they came, which is nearly revision order: each is walked from
+   * its oldest entry to the first one the cache has not reached (a later entry with a lower revision
+   * stays a little longer, which only keeps the view conservative), so a cycle does not walk them all.
+   */
+  private forgetSeen(): void {
+    const seen = this.cache.revision;
+    for (const [key, { replica, revision }] of this.boundUnseen) {
+      if (revision > seen) break;
+      this.boundUnseen.delete(key);
+      const onNode = this.unseenOn.get(replica.spec.nodeName!);
+      onNode?.delete(key);
+      if (onNode?.size === 0) this.unseenOn.delete(replica.spec.nodeName!);
+    }
+    for (const [node, record] of this.nodesUnseen) {
+      if (record.revision > seen) break;
+      this.nodesUnseen.delete(node);
+    }
+    for (const [key, replica] of this.offered) {
+      if (Number(replica.metadata.resourceVersion) > seen) break;
+      this.offered.delete(key);
+    }
+  }
+
+  /** A node's allocation record: the cache's, or the one this scheduler's own newer commit wrote. */
+  private allocation(node: string): Pick<NodeAllocation, 'revision' | 'sequence'> | undefined {
+    const cached = this.cache.allocation(node);
+    const own = this.nodesUnseen.get(node);
+    return own && own.revision > (cached?.revision ?? 0) ? own : cached;
+  }
+
   private pending(): Replica[] {
+    this.forgetSeen();
     const select = this.options.select ?? (() => true);
-    return this.cache.list('Replica').filter((r) => !r.spec.nodeName && !isTerminating(r) && select(r));
+    const unbound = this.cache.unboundReplicas();
+    for (const replica of this.offered.values()) if (!this.cache.get('Replica', replica.metadata.namespace, replica.metadata.name)) unbound.push(replica);
+    if (this.boundUnseen.size === 0) return unbound.filter((r) => !isTerminating(r) && select(r));
+    return unbound.filter((r) => !isTerminating(r) && select(r) && !this.boundUnseen.has(keyOf(r)));
   }
 
   /** One placement and commit round; answers the replicas of refused transactions. */
@@ -69,16 +133,29 @@ export class SchedulerLoop {
     const result = scheduler.schedule(pending.map(toPending));
     const byNode = new Map<string, Replica[]>();
     for (const { replica, node } of result.bindings) {
-      const bound = structuredClone(byKey.get(`${replica.namespace}/${replica.name}`)!);
-      bound.spec.nodeName = node;
-      bound.status = { phase: 'Scheduled', ready: false, restartCount: bound.status?.restartCount ?? 0 };
+      // A copy of the cached object with its own spec and status (the cache's object stays as it is).
+      const cached = byKey.get(`${replica.namespace}/${replica.name}`)!;
+      const bound: Replica = { ...cached, spec: { ...cached.spec, nodeName: node }, status: { phase: 'Scheduled', ready: false, restartCount: cached.status?.restartCount ?? 0 } };
       const onNode = byNode.get(node);
       if (onNode) onNode.push(bound);
       else byNode.set(node, [bound]);
     }
     await this.options.beforeCommit?.(round);
-    const outcome = await commitBindings(this.store, this.cache, byNode, (node) => ({ requested: { ...scheduler.node(node)!.requested } }));
+    const outcome = await commitBindings(this.store, (node) => this.allocation(node), byNode, (node) => ({ requested: { ...scheduler.node(node)!.requested } }));
     this.lastCommit = Math.max(this.lastCommit, outcome.revision);
+    for (const [node, record] of outcome.committedNodes) {
+      this.nodesUnseen.delete(node); // re-inserted last: the map stays in commit order
+      this.nodesUnseen.set(node, record);
+    }
+    for (const replica of outcome.committed) {
+      const node = replica.spec.nodeName!;
+      // The node's last committed part: by then every part of it, this replica's included, is written.
+      this.boundUnseen.set(keyOf(replica), { replica, revision: outcome.committedNodes.get(node)!.revision });
+      const onNode = this.unseenOn.get(node) ?? new Map<string, Replica>();
+      this.unseenOn.set(node, onNode.set(keyOf(replica), replica));
+    }
+    // A refused node's view is read again from a cache that has seen the refusal (cycle() waits for it).
+    for (const node of outcome.refusedNodes) this.nodesUnseen.delete(node);
     this.view.markDirty(outcome.refusedNodes);
     this.metrics.schedulingAttempts.inc({ result: 'scheduled' }, outcome.committed.length);
     if (outcome.refused.length) this.metrics.schedulingAttempts.inc({ result: 'conflict' }, outcome.refused.length);
@@ -91,15 +168,23 @@ export class SchedulerLoop {
   }
 
   /**
-   * The Scheduled events of a commit are written while the next cycle places and commits: a cycle
-   * waits only for the previous cycle's events (so at most one cycle's are in flight), not its own.
+   * The Scheduled events of a commit are written while the next cycles place and commit: a cycle
+   * waits only while more than EVENT_BACKLOG events are still to be written (for the oldest cycle's),
+   * never for its own.
    */
   private async recordScheduled(committed: Replica[]): Promise<void> {
-    await this.recording;
-    this.recording = this.events.recordAll(committed.map((r) => ({
+    while (this.eventsInFlight > EVENT_BACKLOG && this.recording.length > 0) await this.recording[0].written;
+    const written = this.events.recordAll(committed.map((r) => ({
       object: { kind: 'Replica' as const, namespace: r.metadata.namespace, name: r.metadata.name },
       type: 'Normal' as const, reason: 'Scheduled', message: `assigned to node ${r.spec.nodeName}`,
     })));
+    const entry = { written, count: committed.length };
+    this.recording.push(entry);
+    this.eventsInFlight += entry.count;
+    void written.then(() => {
+      this.recording = this.recording.filter((e) => e !== entry);
+      this.eventsInFlight -= entry.count;
+    });
   }
 
   private async markUnschedulable(replica: Replica, summary: string, reasons: Record<string, string>): Promise<void> {

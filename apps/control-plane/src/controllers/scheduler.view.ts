@@ -5,7 +5,7 @@
  * removed, a change of a node's class fields (labels, allocatable, ready, cordoned, images), a cache
  * resync, or a minute gone by rebuilds it from scratch (the last is a guard against drift).
  */
-import { normalizeImageReference } from '@tide/api';
+import { Replica, normalizeImageReference } from '@tide/api';
 import { nodeInfo } from '@tide/control';
 import { Scheduler } from '@tide/scheduler';
 import { ClusterCache } from '@tide/store';
@@ -26,7 +26,15 @@ export class SchedulerView {
   /** Counters for the benchmark and tests: how the view was kept. */
   readonly stats = { rebuilds: 0, nodeUpdates: 0 };
 
-  constructor(private readonly cache: ClusterCache, private readonly now: () => number = Date.now) {
+  /**
+   * `unseen(node)`: replicas the owner bound to the node that the cache may not show there yet (its
+   * commits the watch has not brought): the view counts them too, once.
+   */
+  constructor(
+    private readonly cache: ClusterCache,
+    private readonly now: () => number = Date.now,
+    private readonly unseen: (node: string) => readonly Replica[] = () => [],
+  ) {
     cache.onChange((change) => {
       if (change.kind === 'resync' || (change.kind === 'Node' && (!change.previous || !change.current))) this.rebuild = true;
       else if (change.kind === 'Node') this.dirty.add(change.current!.metadata.name);
@@ -50,11 +58,20 @@ export class SchedulerView {
     for (const name of this.dirty) {
       const node = this.cache.get('Node', 'default', name);
       if (!node) continue; // bindings to a node that is gone: its removal rebuilds
-      if (!this.scheduler.update(nodeInfo(node, this.cache.replicasOn(name), this.wanted))) return this.build();
+      if (!this.scheduler.update(nodeInfo(node, this.replicasOn(name), this.wanted))) return this.build();
       this.stats.nodeUpdates++;
     }
     this.dirty.clear();
     return this.scheduler;
+  }
+
+  /** The node's replicas as the cache shows them, and the owner's bindings there it does not show yet. */
+  private replicasOn(node: string): Replica[] {
+    const cached = this.cache.replicasOn(node);
+    const unseen = this.unseen(node);
+    if (unseen.length === 0) return cached;
+    const shown = new Set(cached.map((r) => `${r.metadata.namespace}/${r.metadata.name}`));
+    return [...cached, ...unseen.filter((r) => !shown.has(`${r.metadata.namespace}/${r.metadata.name}`))];
   }
 
   private wantedChanged(): void {
@@ -65,7 +82,7 @@ export class SchedulerView {
   private build(): Scheduler {
     this.wanted = wantedImages(this.cache);
     const nodes = this.cache.list('Node').sort((a, b) => a.metadata.name.localeCompare(b.metadata.name));
-    this.scheduler = new Scheduler(nodes.map((node) => nodeInfo(node, this.cache.replicasOn(node.metadata.name), this.wanted)));
+    this.scheduler = new Scheduler(nodes.map((node) => nodeInfo(node, this.replicasOn(node.metadata.name), this.wanted)));
     this.builtAt = this.now();
     this.rebuild = false;
     this.dirty.clear();

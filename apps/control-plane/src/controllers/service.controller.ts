@@ -1,21 +1,30 @@
 /** Keeps every Service's replicas matching its spec; terminates the replicas of deleted Services. */
 import { Replica, Service, ServiceStatus, canonicalJson, replicaTemplate, templateHash } from '@tide/api';
-import { Move, ServicePlan, isTerminating, planService, progressingCondition, rolloutCounts, serviceStatus } from '@tide/control';
+import { Move, ServicePlan, isTerminating, newReplica, planService, progressingCondition, rolloutCounts, serviceStatus } from '@tide/control';
 import { ClusterCache, ConflictError, NotFoundError, ObjectStore } from '@tide/store';
+import { inParallel } from '../parallel';
 import { EventRecorder } from './events.recorder';
 import { recordRevision } from './revision.history';
 
-/** New replicas of one service are created this many per transaction. */
+/** New replicas are created this many per transaction (etcd allows 128 operations)... */
 const CREATES_PER_TXN = 100;
+/** ...with this many transactions in flight: etcd commits concurrent requests together. */
+const CREATE_CONCURRENCY = 8;
+/** A batch refused for a taken (random) name is renamed and tried again this many times in all. */
+const RENAME_ATTEMPTS = 3;
+/** Services whose events, revision and status a pass writes at once. */
+const FINISH_CONCURRENCY = 16;
 
 export class ServiceController {
   /** The revision of our latest write: a pass reads the cache only once it has seen it (read your writes). */
   private written = 0;
 
+  /** `onCreated`: the replicas a transaction created, as stored (the scheduler takes them before the watch brings them). */
   constructor(
     private readonly store: ObjectStore,
     private readonly events: EventRecorder,
     private readonly cache: ClusterCache,
+    private readonly onCreated: (replicas: Replica[]) => void = () => undefined,
   ) {}
 
   async sync(): Promise<void> {
@@ -36,10 +45,13 @@ export class ServiceController {
       byService.delete(key);
       return { service, replicas: own, plan: planService(service, own) };
     });
-    // Every service's new replicas first: the scheduler then places the last service's replicas
-    // without waiting for every other service's revision record, events and status write.
-    for (const { plan } of passes) await this.createAll([...plan.create, ...plan.replace]);
-    for (const { service, replicas, plan } of passes) await this.finishService(service, replicas, plan);
+    // Every service's new replicas first, in concurrent transactions: the scheduler then places the
+    // last service's replicas without waiting for every other service's revision record, events
+    // and status write. Then those, for every service at once (each service's own steps in order).
+    await this.createAll(passes.flatMap(({ service, plan }) => [
+      ...plan.create.map((replica) => ({ replica, service })), ...plan.replace.map((replica) => ({ replica })),
+    ]));
+    await inParallel(passes, FINISH_CONCURRENCY, ({ service, replicas, plan }) => this.finishService(service, replicas, plan));
     // Replicas whose Service is gone.
     for (const orphans of byService.values()) {
       for (const replica of orphans) if (!isTerminating(replica)) await terminateReplica(this.store, replica);
@@ -89,14 +101,26 @@ export class ServiceController {
     );
   }
 
-  /** In transactions of CREATES_PER_TXN; a batch refused for a taken name is created one by one. */
-  private async createAll(replicas: Replica[]): Promise<void> {
-    for (let i = 0; i < replicas.length; i += CREATES_PER_TXN) {
-      const batch = replicas.slice(i, i + CREATES_PER_TXN);
-      const { created, revision } = await this.store.createAll(batch);
-      this.written = Math.max(this.written, revision);
-      if (!created) for (const replica of batch) this.wrote(await this.store.create(replica).catch(() => undefined));
-    }
+  /**
+   * In transactions of CREATES_PER_TXN, up to CREATE_CONCURRENCY at once. A transaction is refused
+   * when one of its names is taken: fresh replicas (random names, `service` given) are renamed and
+   * tried again; a replacement's name is derived from the replica it replaces (a taken one means
+   * the move exists already), so those are then created one by one and the taken ones skipped.
+   */
+  private async createAll(creates: { replica: Replica; service?: Service }[]): Promise<void> {
+    const batches: { replica: Replica; service?: Service }[][] = [];
+    for (let i = 0; i < creates.length; i += CREATES_PER_TXN) batches.push(creates.slice(i, i + CREATES_PER_TXN));
+    await inParallel(batches, CREATE_CONCURRENCY, async (first) => {
+      let batch = first;
+      for (let attempt = 0; attempt < RENAME_ATTEMPTS; attempt++) {
+        const { created, revision, objects } = await this.store.createAll(batch.map((c) => c.replica));
+        this.written = Math.max(this.written, revision);
+        if (created) return this.onCreated(objects);
+        if (batch.some((c) => !c.service)) break;
+        batch = batch.map(({ service }) => ({ replica: newReplica(service!), service }));
+      }
+      for (const { replica } of batch) this.wrote(await this.store.create(replica).catch(() => undefined));
+    });
   }
 
   private wrote(object: { metadata: { resourceVersion?: string } } | void | undefined): void {
