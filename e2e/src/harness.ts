@@ -177,14 +177,14 @@ export class TestCluster {
   /** The lines of every process log in the state dir that match `pattern`, file by file. */
   logLines(pattern: RegExp): string[] {
     return listFiles(this.stateDir).filter((f) => f.endsWith('.log'))
-      .flatMap((file) => fs.readFileSync(file, 'utf8').split('\n').filter((line) => pattern.test(line)));
+      .flatMap((file) => readIfThere(file).split('\n').filter((line) => pattern.test(line)));
   }
 
   /** The tail of every process log in the state dir, for failure messages. */
   logs(): string {
     const out: string[] = [];
     for (const file of listFiles(this.stateDir).filter((f) => f.endsWith('.log'))) {
-      const text = fs.readFileSync(file, 'utf8');
+      const text = readIfThere(file);
       out.push(`--- ${file}\n${text.slice(-3000)}`);
     }
     return out.join('\n');
@@ -218,11 +218,29 @@ function itemsOf(list: unknown): unknown[] {
   return (list as { items: unknown[] }).items;
 }
 
+/** A file's text, or '' if it was removed since it was listed. */
+function readIfThere(file: string): string {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+/** Every file under `dir`, walked one directory at a time: a directory removed meanwhile (a
+ *  container's, while the cluster runs) is skipped, not an error. */
 function listFiles(dir: string): string[] {
-  if (!fs.existsSync(dir)) return [];
-  return fs.readdirSync(dir, { recursive: true, withFileTypes: true })
-    .filter((entry) => entry.isFile())
-    .map((entry) => path.join(entry.parentPath ?? (entry as unknown as { path: string }).path, entry.name));
+  let entries: fs.Dirent[];
+  try {
+    entries = fs.readdirSync(dir, { withFileTypes: true });
+  } catch {
+    return [];
+  }
+  return entries.flatMap((entry) => {
+    const full = path.join(dir, entry.name);
+    if (entry.isDirectory()) return listFiles(full);
+    return entry.isFile() ? [full] : [];
+  });
 }
 
 /** Last-resort cleanup: any process whose command line mentions the state dir. */
