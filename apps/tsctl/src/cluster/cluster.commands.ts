@@ -9,6 +9,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Node, Replica } from '@tide/api';
+import { parseTtl } from '@tide/auth';
 import { ClusterPki, PkiError, caPin, controlPlaneServerNames, ensureClusterPki, ensureNodeServingCertificate } from '@tide/pki';
 import { ApiClient } from '../api/api.client';
 import { configPath, writeCliConfig } from '../api/cli.config';
@@ -27,6 +28,15 @@ const STOP_GRACE_MS = 10_000;
 export class ClusterError extends Error {}
 
 /** Consolidation flags for the control plane, checked here so that a typo fails before anything starts. */
+/** `--certificate-validity`: the lifetime of every certificate of the cluster but the CA's (checked here, used by both processes). */
+function certificateValidity(ctx: CommandContext): { ms?: number; flags: string[] } {
+  const text = ctx.options.get('certificate-validity');
+  if (text === undefined) return { flags: [] };
+  const parsed = parseTtl(text, '--certificate-validity');
+  if (!parsed.ok) throw new UsageError(parsed.reason);
+  return { ms: parsed.value, flags: ['--certificate-validity', text, '--node-certificate-validity', text] };
+}
+
 function consolidationFlags(ctx: CommandContext): string[] {
   const flags: string[] = [];
   const mode = ctx.options.get('consolidation');
@@ -66,7 +76,7 @@ interface ClusterRecord {
 
 export const upCommand: Command = {
   name: 'up',
-  usage: 'tsctl up [--nodes N] [--state-dir DIR] [--base-port P] [--ca-cert FILE --ca-key FILE] [--registry HOST:PORT [--registry-ca FILE]] [--node-grace-seconds S] [--pod-cidr CIDR] [--service-cidr CIDR] [--dns-upstream IP[:PORT],...] [--consolidation on|off] [--consolidation-delay-seconds S] [--timeout SECONDS]',
+  usage: 'tsctl up [--nodes N] [--state-dir DIR] [--base-port P] [--ca-cert FILE --ca-key FILE] [--registry HOST:PORT [--registry-ca FILE]] [--node-grace-seconds S] [--pod-cidr CIDR] [--service-cidr CIDR] [--dns-upstream IP[:PORT],...] [--consolidation on|off] [--consolidation-delay-seconds S] [--certificate-validity DURATION] [--timeout SECONDS]',
   summary: 'start a local cluster (control plane with its etcd, N node agents) and wait until it is Ready',
   options: [
     { long: 'nodes', help: `number of nodes, 1 to ${MAX_LOCAL_NODES} (default 2)` },
@@ -80,6 +90,7 @@ export const upCommand: Command = {
     { long: 'dns-upstream', help: "where the nodes' DNS forwards names outside the cluster (default: the host's /etc/resolv.conf)" },
     { long: 'consolidation', help: 'on|off: move replicas off lightly used nodes so that nodes become empty (default on)' },
     { long: 'consolidation-delay-seconds', help: 'how long a node must stay worth emptying before consolidation starts (default 30)' },
+    { long: 'certificate-validity', help: "lifetime of the cluster's certificates but the CA's (default 1 year); each is renewed at two thirds of it without a restart" },
     { long: 'timeout', help: 'seconds to wait for the cluster to be Ready (default 120)' },
     { long: 'registry', help: 'use this registry (HOST:PORT) instead of starting the embedded one on P+4' },
     { long: 'registry-ca', help: "with --registry: the CA file that verifies it (default: the system's roots)" },
@@ -97,10 +108,12 @@ export const upCommand: Command = {
       if (!fs.existsSync(built.path)) throw new ClusterError(`${built.path} is missing: build first (bash scripts/build.sh)`);
     }
     fs.mkdirSync(layout.stateDir, { recursive: true });
-    const pki = await ensurePki(ctx, layout);
-    await ensureAgentCertificates(layout, pki);
+    const validity = certificateValidity(ctx);
+    const pki = await ensurePki(ctx, layout, validity.ms);
+    await ensureAgentCertificates(layout, pki, validity.ms);
     const started: string[] = [];
-    const controlPlanePid = await ensureControlPlane(layout, controlPlaneArgs(layout, grace, ctx.options.get('pod-cidr'), [...consolidationFlags(ctx), ...registryFlags(ctx, layout)]), started);
+    const controlPlaneFlags = [...consolidationFlags(ctx), ...registryFlags(ctx, layout), ...validity.flags];
+    const controlPlanePid = await ensureControlPlane(layout, controlPlaneArgs(layout, grace, ctx.options.get('pod-cidr'), controlPlaneFlags), started);
     // tsctl up acts as the control plane's own identity (its client certificate, admin-equivalent) until the admin token exists.
     const api = new ApiClient({
       server: layout.server, ca: pki.ca.certificatePem,
@@ -133,14 +146,14 @@ export const upCommand: Command = {
 };
 
 /** The cluster's certificates under STATE/pki (made once, kept while good): the control plane's names are this machine's. */
-async function ensurePki(ctx: CommandContext, layout: ClusterLayout): Promise<ClusterPki> {
+async function ensurePki(ctx: CommandContext, layout: ClusterLayout, validityMs: number | undefined): Promise<ClusterPki> {
   const cert = ctx.options.get('ca-cert');
   const key = ctx.options.get('ca-key');
   if ((cert === undefined) !== (key === undefined)) throw new UsageError('--ca-cert and --ca-key go together: give both, or neither to let tsctl make a CA');
   const external = cert !== undefined && key !== undefined ? { certificate: path.resolve(cert), key: path.resolve(key) } : undefined;
   const [listenHost] = layout.httpListen.split(':');
   const pki = await ensureClusterPki({
-    dir: layout.pkiDir, serverNames: controlPlaneServerNames(os.hostname(), [listenHost]), ...(external ? { externalCa: external } : {}),
+    dir: layout.pkiDir, serverNames: controlPlaneServerNames(os.hostname(), [listenHost]), ...(external ? { externalCa: external } : {}), validityMs,
   }).catch((error: unknown) => {
     throw error instanceof PkiError ? new ClusterError(error.message) : error;
   });
@@ -149,9 +162,9 @@ async function ensurePki(ctx: CommandContext, layout: ClusterLayout): Promise<Cl
 }
 
 /** Each agent's HTTPS certificate (for its address, CN system:node:NAME) and the CA, in NODE_STATE/pki, where the agent looks by default. */
-async function ensureAgentCertificates(layout: ClusterLayout, pki: ClusterPki): Promise<void> {
+async function ensureAgentCertificates(layout: ClusterLayout, pki: ClusterPki, validityMs: number | undefined): Promise<void> {
   for (const node of layout.nodes) {
-    await ensureNodeServingCertificate({ nodeStateDir: node.stateDir, nodeName: node.name, addresses: [node.address], ca: pki.ca });
+    await ensureNodeServingCertificate({ nodeStateDir: node.stateDir, nodeName: node.name, addresses: [node.address], ca: pki.ca, validityMs });
   }
 }
 
