@@ -37,9 +37,12 @@ export class RotatingCertificates implements grpc.experimental.CertificateProvid
     return this.current;
   }
 
+  // A new listener hears the current certificates on the next tick, as from grpc-js's file watcher:
+  // its server credentials register their own watcher only after adding the listener, and would
+  // miss an answer given at once (the server then drops every connection until the next update).
   addCaCertificateListener(listener: CaListener): void {
     this.caListeners.add(listener);
-    listener(this.caUpdate());
+    process.nextTick(() => this.caListeners.has(listener) && listener(this.caUpdate()));
   }
 
   removeCaCertificateListener(listener: CaListener): void {
@@ -48,7 +51,7 @@ export class RotatingCertificates implements grpc.experimental.CertificateProvid
 
   addIdentityCertificateListener(listener: IdentityListener): void {
     this.identityListeners.add(listener);
-    listener(this.identityUpdate());
+    process.nextTick(() => this.identityListeners.has(listener) && listener(this.identityUpdate()));
   }
 
   removeIdentityCertificateListener(listener: IdentityListener): void {

@@ -124,7 +124,8 @@ export const upCommand: Command = {
     const join = await joinTokenFor(api, layout, pki);
     const dnsUpstream = ctx.options.get('dns-upstream');
     const agentFlags = [...(join?.args ?? []), ...(dnsUpstream !== undefined ? ['--dns-upstream', dnsUpstream] : [])];
-    const agents = layout.nodes.map((node) => ({ node, pid: ensureAgent(layout, node, started, agentFlags) }));
+    const agentEnv: Record<string, string> = join ? { [JOIN_TOKEN_ENV]: join.token } : {};
+    const agents = layout.nodes.map((node) => ({ node, pid: ensureAgent(layout, node, started, agentFlags, agentEnv) }));
     writeClusterRecord(layout, controlPlanePid, agents.map((a) => a.pid));
     const watched = [{ pid: controlPlanePid, what: 'the control plane', log: layout.controlPlaneLog }, ...agents.map(({ node, pid }) => ({ pid, what: `the agent of ${node.name}`, log: node.log }))];
     // A node whose agent was just started must have registered since: etcd may still say Ready from before.
@@ -206,11 +207,16 @@ async function ensureControlPlane(layout: ClusterLayout, args: string[], started
 
 interface JoinFlags {
   id: string;
+  /** Handed to the agents in their environment ($TIDE_JOIN_TOKEN), not as a flag: a flag stays in the process list. */
+  token: string;
   args: string[];
 }
 
+/** The node agent's variable for a join token (apps/node-agent agent.config.ts). */
+const JOIN_TOKEN_ENV = 'TIDE_JOIN_TOKEN';
+
 /**
- * Nodes join the way a node on another machine does (`node-agent --join … --ca-hash …`): one join
+ * Nodes join the way a node on another machine does (a join token and `--ca-hash …`): one join
  * token for the agents that have no certificate yet, good for that many joins and 10 minutes, revoked
  * once they are Ready. An agent that has its certificate (a restart) ignores it.
  */
@@ -220,14 +226,16 @@ async function joinTokenFor(api: ApiClient, layout: ClusterLayout, pki: ClusterP
   const made = await api.request<{ token: string; record: { id: string } }>('POST', '/api/v1/tokens', {
     kind: 'join', ttl: '10m', uses: joining.length, description: `tsctl up: ${joining.map((n) => n.name).join(', ')}`,
   });
-  return { id: made.record.id, args: ['--join', made.token, '--ca-hash', caPin(pki.ca.certificatePem)] };
+  return { id: made.record.id, token: made.token, args: ['--ca-hash', caPin(pki.ca.certificatePem)] };
 }
 
-function ensureAgent(layout: ClusterLayout, node: ClusterLayout['nodes'][number], started: string[], agentFlags: string[]): number {
+function ensureAgent(
+  layout: ClusterLayout, node: ClusterLayout['nodes'][number], started: string[], agentFlags: string[], env: Record<string, string>,
+): number {
   const [running] = findProcesses(NODE_AGENT.script, node.stateDir);
   if (running) return running;
   started.push(node.name);
-  return startDetached(NODE_AGENT.path, [...agentArgs(layout, node), ...agentFlags], node.log);
+  return startDetached(NODE_AGENT.path, [...agentArgs(layout, node), ...agentFlags], node.log, env);
 }
 
 function readClusterRecord(stateDir: string): ClusterRecord | undefined {

@@ -36,10 +36,11 @@ export function isAlive(pid: number): boolean {
 }
 
 /** Starts `node script args` in its own session, stdout and stderr appended to logFile; returns its pid. */
-export function startDetached(script: string, args: string[], logFile: string): number {
+/** `env`: variables added to this process's environment for the child (a secret that must not be in its command line). */
+export function startDetached(script: string, args: string[], logFile: string, env: Record<string, string> = {}): number {
   const log = fs.openSync(logFile, 'a');
   try {
-    const child = spawn(process.execPath, [script, ...args], { detached: true, stdio: ['ignore', log, log] });
+    const child = spawn(process.execPath, [script, ...args], { detached: true, stdio: ['ignore', log, log], env: { ...process.env, ...env } });
     child.unref();
     if (child.pid === undefined) throw new Error(`cannot start ${script}: see ${logFile}`);
     return child.pid;
