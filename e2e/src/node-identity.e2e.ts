@@ -160,12 +160,20 @@ describe('node identity', { timeout: 420_000 }, () => {
     assert.equal(own.error, undefined);
   });
 
-  it('refuses a call without a client certificate, and one with a certificate of another CA', async () => {
+  it('refuses every gRPC method without a client certificate, and a call with a certificate of another CA', async () => {
     const bare = forgedAgent(node1.ca);
-    const none = await unary((done) => bare.Heartbeat({ nodeName: 'node-1' }, done));
+    // Every method of the service as proto/ defines it, so that a method added later is covered too.
+    const methods = Object.entries((agentService() as unknown as { service: Record<string, { responseStream: boolean }> }).service);
+    assert.ok(methods.length >= 9, methods.map(([name]) => name).join(', '));
+    const call = bare as unknown as Record<string, (request: object, done?: Callback<object>) => grpc.ClientReadableStream<object>>;
+    for (const [name, method] of methods) {
+      const error = method.responseStream
+        ? await streamError(call[name].call(bare, { nodeName: 'node-1' }))
+        : (await unary((done) => call[name].call(bare, { nodeName: 'node-1' }, done))).error;
+      assert.ok(error, `${name} refused`);
+      assert.ok([grpc.status.UNAVAILABLE, grpc.status.UNAUTHENTICATED].includes(error.code), `${name}: code ${error.code}: ${error.details}`);
+    }
     bare.close();
-    assert.ok(none.error, 'refused');
-    assert.ok([grpc.status.UNAVAILABLE, grpc.status.UNAUTHENTICATED].includes(none.error!.code), `code ${none.error!.code}: ${none.error!.details}`);
 
     const dir = fs.mkdtempSync(path.join(cluster.stateDir, 'other-ca-'));
     spawnSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '1', '-subj', '/CN=system:node:node-1/O=system:nodes',
