@@ -77,7 +77,7 @@ export class CertificateRotation {
   }
 
   private schedule(seen: Array<{ renewAt: Date; notAfter: Date }>, retry = false): void {
-    if (this.stopped) return;
+    if (this.stopped || seen.length === 0) return;
     const now = Date.now();
     const due = Math.min(...seen.map((c) => c.renewAt.getTime())) - now;
     const soonestEnd = Math.min(...seen.map((c) => c.notAfter.getTime())) - now;
