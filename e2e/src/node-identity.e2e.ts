@@ -164,7 +164,7 @@ describe('node identity', { timeout: 420_000 }, () => {
     const bare = forgedAgent(node1.ca);
     // Every method of the service as proto/ defines it, so that a method added later is covered too.
     const methods = Object.entries((agentService() as unknown as { service: Record<string, { responseStream: boolean }> }).service);
-    assert.ok(methods.length >= 9, methods.map(([name]) => name).join(', '));
+    assert.ok(methods.some(([name]) => name === 'RenewServingCertificate'), `the service's methods: ${methods.map(([name]) => name).join(', ')}`);
     const call = bare as unknown as Record<string, (request: object, done?: Callback<object>) => grpc.ClientReadableStream<object>>;
     for (const [name, method] of methods) {
       const error = method.responseStream

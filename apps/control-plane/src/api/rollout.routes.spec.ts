@@ -82,6 +82,7 @@ describe('rollout routes', () => {
     const admin = await call('POST', '/api/v1/services/guarded/rollback', { revision: 1 });
     assert.deepEqual(admin.body, { service: 'guarded', revision: 1, action: 'rolledBack' });
     assert.equal((await api.store.get<Service>('Service', 'default', 'guarded'))!.spec.securityContext?.seccompProfile?.type, 'Unconfined');
+    assert.equal((await call('DELETE', '/api/v1/services/guarded')).status, 200);
   });
 
   it('deletes the history with its Service', async () => {
