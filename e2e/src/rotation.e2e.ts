@@ -4,7 +4,7 @@
  * connection made after the renewal is served a certificate with a new serial by the API, the agents'
  * gRPC endpoint, etcd, the registry and the agent's HTTPS endpoint, while the control plane, etcd and
  * the agent keep their PIDs; the node keeps reporting (its client certificate renewed too), the API
- * still answers, renewals are logged and recorded as events, and no log holds a private key.
+ * still answers, the restarted registry takes tokens of the renewed signer, renewals are logged and recorded as events, and no log holds a private key.
  */
 import { after, before, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
@@ -103,6 +103,12 @@ describe('certificate rotation', { timeout: 420_000 }, () => {
     }, 60_000);
     const got = await cluster.tsctl(['get', 'nodes']);
     assert.equal(got.code, 0, got.stderr);
+    // The restarted registry takes tokens signed with the renewed signer's key (its bundle was renewed too).
+    const issued = await cluster.api<{ token: string }>('/v2/token?service=tide-registry&scope=repository:rotation/none:pull');
+    const registry = `https://127.0.0.1:${BASE + 4}/v2/rotation/none/tags/list`;
+    const tags = await fetch(registry, { headers: { authorization: `Bearer ${issued.token}` }, dispatcher: cluster.dispatcher } as RequestInit);
+    assert.equal(tags.status, 404, `authorised (the repository does not exist): ${tags.status} ${await tags.text()}`);
+    assert.equal((await fetch(registry, { dispatcher: cluster.dispatcher } as RequestInit)).status, 401, 'no token, no answer');
   });
 
   it('logs each renewal with its serials and records the node\'s as events, and logs no key', async () => {
