@@ -239,7 +239,7 @@ export function decodeRegistration(m: RegisterRequest__Output): NodeRegistration
 
 export function encodeRegistrationAnswer(a: RegistrationAnswer): RegisterResponse {
   return { leaseTtlSeconds: a.leaseTtlSeconds, heartbeatIntervalMs: a.heartbeatIntervalMs ?? 0, podCidr: a.podCIDR ?? '', clusterCidr: a.clusterCIDR ?? '',
-    serviceCidr: a.serviceCIDR ?? '' };
+    serviceCidr: a.serviceCIDR ?? '', podNetwork: a.podNetwork ?? '' };
 }
 
 export function decodeRegistrationAnswer(m: RegisterResponse__Output): RegistrationAnswer {
@@ -249,6 +249,7 @@ export function decodeRegistrationAnswer(m: RegisterResponse__Output): Registrat
     ...optional('podCIDR', present(m.podCidr)),
     ...optional('clusterCIDR', present(m.clusterCidr)),
     ...optional('serviceCIDR', present(m.serviceCidr)),
+    ...optional('podNetwork', m.podNetwork === 'vxlan' ? 'vxlan' as const : undefined),
   };
 }
 
