@@ -62,7 +62,7 @@ function registryFlags(ctx: CommandContext, layout: ClusterLayout): string[] {
 
 export const upCommand: Command = {
   name: 'up',
-  usage: 'tsctl up [--nodes N] [--state-dir DIR] [--base-port P] [--ca-cert FILE --ca-key FILE] [--registry HOST:PORT [--registry-ca FILE]] [--hosts loopback|netns [--host-cidr CIDR]] [--node-grace-seconds S] [--pod-cidr CIDR] [--node-cidr-mask-size N] [--pod-network host-gw|vxlan] [--service-cidr CIDR] [--dns-upstream IP[:PORT],...] [--consolidation on|off] [--consolidation-delay-seconds S] [--timeout SECONDS]',
+  usage: 'tsctl up [--nodes N] [--state-dir DIR] [--base-port P] [--ca-cert FILE --ca-key FILE] [--registry HOST:PORT [--registry-ca FILE]] [--hosts loopback|netns [--host-cidr CIDR]] [--address IP] [--node-grace-seconds S] [--pod-cidr CIDR] [--node-cidr-mask-size N] [--pod-network host-gw|vxlan] [--service-cidr CIDR] [--dns-upstream IP[:PORT],...] [--consolidation on|off] [--consolidation-delay-seconds S] [--timeout SECONDS]',
   summary: 'start a local cluster (control plane with its etcd, N node agents) and wait until it is Ready',
   options: [
     { long: 'nodes', help: `number of nodes, 1 to ${MAX_LOCAL_NODES} (default 2)` },
@@ -72,6 +72,7 @@ export const upCommand: Command = {
     { long: 'ca-key', help: "the CA's private key (PEM, mode 0600)" },
     { long: 'node-grace-seconds', help: "how long a NotReady node's replicas wait before they are replaced" },
     { long: 'hosts', help: 'loopback: nodes at 127.0.1.i sharing this machine\'s network (default); netns: each node a simulated host in its own network namespace on a test LAN' },
+    { long: 'address', help: "this machine's routable address, for a cluster across machines: the control plane (and the one local node of --nodes 0|1) listen there; other machines join with tsctl token create --join" },
     { long: 'host-cidr', help: `with --hosts netns: the test LAN; the control plane takes its first address, host i the (i+1)-th (default ${DEFAULT_HOST_CIDR})` },
     { long: 'pod-cidr', help: 'the container network, a slice of it per node (default 100.64.0.0/16)' },
     { long: 'node-cidr-mask-size', help: "the prefix length of each node's slice (default 22: 1,021 containers per node)" },
@@ -89,8 +90,10 @@ export const upCommand: Command = {
     // Running `tsctl up` again on an existing cluster keeps its size and ports unless told otherwise.
     const previous = readClusterRecord(stateDir);
     const basePort = intOption(ctx.options, 'base-port', previous?.ports.http ?? 7070, 1024, 65000);
-    const nodeCount = intOption(ctx.options, 'nodes', previous?.nodes.length || 2, 1, MAX_LOCAL_NODES);
-    const layout = clusterLayout(stateDir, basePort, nodeCount, { cpuMillis: os.cpus().length * 1000, memoryBytes: os.totalmem() }, hostsOf(ctx, previous));
+    const address = addressOf(ctx, previous);
+    // With --address the other nodes join from their machines: this one runs at most one.
+    const nodeCount = intOption(ctx.options, 'nodes', previous?.nodes.length ?? (address ? 1 : 2), address ? 0 : 1, address ? 1 : MAX_LOCAL_NODES);
+    const layout = clusterLayout(stateDir, basePort, nodeCount, { cpuMillis: os.cpus().length * 1000, memoryBytes: os.totalmem() }, hostsOf(ctx, previous), address);
     const grace = ctx.options.has('node-grace-seconds') ? intOption(ctx.options, 'node-grace-seconds', 30, 1) : undefined;
     const deadline = Date.now() + intOption(ctx.options, 'timeout', 120, 1) * 1000;
     for (const built of [CONTROL_PLANE, NODE_AGENT]) {
@@ -226,6 +229,18 @@ export function ensureAgent(node: ClusterLayout['nodes'][number], started: strin
   started.push(node.name);
   const command = [process.execPath, NODE_AGENT.path, ...argv, ...joinFlags];
   return startDetached(node.host ? hostCommand(node.host, command) : command, node.log);
+}
+
+/** `--address IP` (this machine's, for a cluster across machines), else the one the cluster was started with. */
+function addressOf(ctx: CommandContext, previous: ClusterRecord | undefined): string | undefined {
+  const address = ctx.options.get('address') ?? previous?.hosts?.address;
+  if (address === undefined) return undefined;
+  if (ctx.options.get('hosts') === 'netns' || previous?.hosts?.mode === 'netns') throw new UsageError('--address is for a cluster across machines: simulated hosts (--hosts netns) have their own LAN');
+  if (!/^\d{1,3}(\.\d{1,3}){3}$/.test(address) || address.startsWith('127.')) throw new UsageError(`--address: expected an IPv4 address of this machine that the other machines reach, got "${address}"`);
+  if (!Object.values(os.networkInterfaces()).some((list) => list?.some((i) => i.address === address))) {
+    throw new UsageError(`--address ${address} is not an address of this machine (see ip addr)`);
+  }
+  return address;
 }
 
 /** `--hosts` and `--host-cidr`, else what the cluster was started with: the simulated hosts' LAN, or undefined for loopback nodes. */

@@ -42,24 +42,30 @@ export interface ClusterLayout {
   nodes: NodeLayout[];
   /** The test LAN of the simulated hosts (`--hosts netns`); none for loopback nodes. */
   lan?: SimulatedLan;
+  /** `tsctl up --address IP`: this machine's routable address, where the control plane listens. */
+  address?: string;
 }
 
 export const MAX_LOCAL_NODES = 50;
 
-/** `hosts`: the simulated hosts' LAN (`--hosts netns --host-cidr CIDR`), or loopback nodes when absent. */
+/**
+ * `hosts`: the simulated hosts' LAN (`--hosts netns --host-cidr CIDR`), or loopback nodes when absent.
+ * `address` (`tsctl up --address IP`, loopback only): the control plane listens on this machine's
+ * routable address, and its one node, if any, has that address, so that agents on other machines reach both.
+ */
 export function clusterLayout(
-  stateDir: string, basePort: number, nodeCount: number, machine: { cpuMillis: number; memoryBytes: number }, hosts?: { cidr: string },
+  stateDir: string, basePort: number, nodeCount: number, machine: { cpuMillis: number; memoryBytes: number }, hosts?: { cidr: string }, address?: string,
 ): ClusterLayout {
   const names = Array.from({ length: nodeCount }, (_, i) => `node-${i + 1}`);
   const lan = hosts ? simulatedLan(stateDir, hosts.cidr, names) : undefined;
   const nodes: NodeLayout[] = names.map((name, i) => ({
-    name, address: lan ? lan.hosts[i].address : `127.0.1.${i + 1}`, agentPort: basePort + 11 + i, stateDir: path.join(stateDir, 'nodes', name),
+    name, address: lan ? lan.hosts[i].address : address ?? `127.0.1.${i + 1}`, agentPort: basePort + 11 + i, stateDir: path.join(stateDir, 'nodes', name),
     cpuMillis: Math.floor(machine.cpuMillis / nodeCount), memoryBytes: Math.floor(machine.memoryBytes / nodeCount),
     log: path.join(stateDir, `${name}.log`), ...(lan ? { host: lan.hosts[i] } : {}),
   }));
-  const host = lan?.gateway ?? '127.0.0.1';
+  const host = lan?.gateway ?? address ?? '127.0.0.1';
   return {
-    stateDir, basePort, server: `https://${host}:${basePort}`, ...(lan ? { lan } : {}),
+    stateDir, basePort, server: `https://${host}:${basePort}`, ...(lan ? { lan } : {}), ...(address && !lan ? { address } : {}),
     httpListen: `${host}:${basePort}`, grpcListen: `${host}:${basePort + 1}`, etcdPort: basePort + 2,
     registryPort: basePort + 4, registryListen: `${host}:${basePort + 4}`,
     controlPlaneStateDir: path.join(stateDir, 'control-plane'), controlPlaneLog: path.join(stateDir, 'control-plane.log'),

@@ -8,7 +8,7 @@ export interface ClusterRecord {
   server: string;
   ports: { http: number; grpc: number; etcdClient: number; etcdPeer: number; registry?: number };
   /** Absent in records from before simulated hosts: loopback. */
-  hosts?: { mode: HostsMode; cidr?: string };
+  hosts?: { mode: HostsMode; cidr?: string; address?: string };
   controlPlane: { pid: number; log: string };
   /** `argv`: how the agent was started (without a join token), so that `tsctl host start` starts it the same way. */
   nodes: { name: string; pid: number; address: string; agentPort: number; stateDir: string; log: string; argv?: string[] }[];
@@ -26,7 +26,7 @@ export function writeClusterRecord(layout: ClusterLayout, controlPlanePid: numbe
   const record: ClusterRecord = {
     stateDir: layout.stateDir, server: layout.server,
     ports: { http: layout.basePort, grpc: layout.basePort + 1, etcdClient: layout.etcdPort, etcdPeer: layout.etcdPort + 1, registry: layout.registryPort },
-    hosts: layout.lan ? { mode: 'netns', cidr: layout.lan.cidr } : { mode: 'loopback' },
+    hosts: layout.lan ? { mode: 'netns', cidr: layout.lan.cidr } : { mode: 'loopback', ...(layout.address ? { address: layout.address } : {}) },
     controlPlane: { pid: controlPlanePid, log: layout.controlPlaneLog },
     nodes: layout.nodes.map((n, i) => ({
       name: n.name, pid: agents[i].pid, address: n.address, agentPort: n.agentPort, stateDir: n.stateDir, log: n.log, argv: agents[i].argv,
