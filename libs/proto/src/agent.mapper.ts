@@ -17,7 +17,7 @@
 import {
   ContainerExit, Endpoint, NodeAssignments, NodeHeartbeat, NodeRegistration, NodeSlice, NodeStatusReport, NodeUsageReport, PROBE_DEFAULTS,
   PROBE_KINDS, Probes, PublishProtocol, PublishedEndpoints, RegistrationAnswer, ReplicaAssignment, ReplicaPhase, ReportedReplicaStatus,
-  ResolvedProbe, RestartPolicy, AssignedTemplate,
+  ResolvedProbe, RestartPolicy, AssignedTemplate, POD_NETWORK_MODES,
 } from '@tide/api';
 import type {
   Assignment__Output, Assignments, Assignments__Output, ContainerExit as ContainerExitMessage, ContainerExit__Output, ContainerSpec,
@@ -249,7 +249,8 @@ export function decodeRegistrationAnswer(m: RegisterResponse__Output): Registrat
     ...optional('podCIDR', present(m.podCidr)),
     ...optional('clusterCIDR', present(m.clusterCidr)),
     ...optional('serviceCIDR', present(m.serviceCidr)),
-    ...optional('podNetwork', m.podNetwork === 'vxlan' ? 'vxlan' as const : undefined),
+    // A mode this agent does not know is left out: it keeps host-gw, whose routes it can make.
+    ...optional('podNetwork', POD_NETWORK_MODES.find((mode) => mode === m.podNetwork)),
   };
 }
 

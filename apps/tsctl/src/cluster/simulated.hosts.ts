@@ -72,6 +72,11 @@ const forwardRules = (lan: SimulatedLan) => [['-i', lan.bridge], ['-o', lan.brid
 
 /** The bridge with the machine's address, and forwarding accepted across it (a FORWARD policy of DROP, as Docker sets, would cut the hosts apart). */
 export function ensureLan(lan: SimulatedLan): void {
+  const holder = run('ip', ['-4', '-o', 'addr', 'show']).split('\n').find((line) => line.includes(` inet ${lan.gateway}/`) && !line.includes(` ${lan.bridge} `));
+  if (holder) {
+    throw new HostsError(`the LAN address ${lan.gateway} is on ${holder.split(/\s+/)[1]} already (another cluster of simulated hosts, or a leftover of one?): `
+      + 'give this cluster another --host-cidr, or stop the other with tsctl down --state-dir ITS-DIR');
+  }
   const batch: string[] = [];
   if (!linkExists(lan.bridge)) batch.push(`link add ${lan.bridge} type bridge`, `addr add ${lan.gateway}/${lan.prefix} dev ${lan.bridge}`);
   batch.push(`link set ${lan.bridge} up`);
