@@ -3,21 +3,23 @@
  * hosts, each a network namespace with its own address on a test LAN of 198.18.0.0/15, plus the
  * control plane's side of the LAN. A web service with 6 replicas spread over the hosts; from a
  * container on one host, `http://web/` and `http://web.default.svc.tide/` answer from replicas on
- * all three, and every replica answers by its IP across hosts; the published port of each host
- * reaches replicas on all hosts. Then `tsctl host kill` ends a host at once and `host start` brings it
+ * all three, and every replica answers by its IP across hosts; the published port of each host, and
+ * the service IP from each host's own namespace, reach replicas on all hosts. Then `tsctl host kill` ends a host at once and `host start` brings it
  * back; a host that leaves (`tsctl node delete`) has its routes removed from the others. The same
  * cross-host paths with `--pod-network vxlan`. Nothing is left after `tsctl down`.
  */
 import { after, before, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
+import { promisify } from 'node:util';
 import type { Node, Replica } from '@tide/api';
 import { TestCluster, running, waitFor } from './harness';
 
+const execFileAsync = promisify(execFile);
 const BASE = 21070;
 const PUBLISH = BASE + 9;
 const POD_CIDR = '100.64.128.0/18';
@@ -156,6 +158,23 @@ describe('three simulated hosts, host-gw', { timeout: 900_000 }, () => {
           const response = await fetch(`http://${node.spec.address}:${PUBLISH}/`, { signal: AbortSignal.timeout(10_000) }).catch(() => undefined);
           const answer = response?.ok ? (await response.text()).trim() : undefined;
           if (answer && nodeOf.has(answer)) seen.add(nodeOf.get(answer)!);
+        }
+        return seen.size === 3 ? seen : undefined;
+      }, 120_000);
+    }
+  });
+
+  it("reaches replicas on all hosts through the service IP from each host's own namespace", async () => {
+    const ip = (await fixture.cluster.services()).find((s) => s.metadata.name === 'web')!.status!.clusterIP!;
+    const nodeOf = new Map(fixture.web.map((r) => [r.metadata.name, r.spec.nodeName!]));
+    const script = `fetch('http://${ip}/', { signal: AbortSignal.timeout(10000) }).then((r) => r.text()).then((t) => process.stdout.write(t.trim()), () => undefined)`;
+    for (const node of fixture.nodes) {
+      const netns = `tide-${hashOf(fixture.cluster.stateDir)}-${node.metadata.name}`;
+      const seen = new Set<string>();
+      await waitFor(`replicas on all hosts through ${ip} from ${netns}`, async () => {
+        for (let i = 0; i < 12 && seen.size < 3; i++) {
+          const { stdout } = await execFileAsync('ip', ['netns', 'exec', netns, process.execPath, '-e', script], { timeout: 20_000 }).catch(() => ({ stdout: '' }));
+          if (nodeOf.has(stdout)) seen.add(nodeOf.get(stdout)!);
         }
         return seen.size === 3 ? seen : undefined;
       }, 120_000);
