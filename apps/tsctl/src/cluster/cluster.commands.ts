@@ -9,7 +9,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { Node, Replica } from '@tide/api';
+import { Cidr, Node, Replica, cidrContains, formatCidr, parseCidr } from '@tide/api';
 import { ClusterPki, PkiError, caPin, controlPlaneServerNames, ensureClusterPki, ensureNodeServingCertificate } from '@tide/pki';
 import { ApiClient } from '../api/api.client';
 import { configPath, writeCliConfig } from '../api/cli.config';
@@ -252,7 +252,25 @@ function hostsOf(ctx: CommandContext, previous: ClusterRecord | undefined): { ci
     if (cidr !== undefined) throw new UsageError('--host-cidr goes with --hosts netns');
     return undefined;
   }
-  return { cidr: cidr ?? previous?.hosts?.cidr ?? DEFAULT_HOST_CIDR };
+  return { cidr: checkedHostCidr(cidr ?? previous?.hosts?.cidr ?? DEFAULT_HOST_CIDR) };
+}
+
+/**
+ * Simulated hosts take addresses of the benchmarking range (198.18.0.0/15, RFC 2544) only: any
+ * other range may be a real network this machine reaches, whose addresses the LAN would shadow.
+ */
+function checkedHostCidr(text: string): string {
+  let cidr: Cidr;
+  try {
+    cidr = parseCidr(text);
+  } catch (error) {
+    throw new UsageError(`--host-cidr: ${(error as Error).message}`);
+  }
+  const benchmarking = parseCidr('198.18.0.0/15');
+  if (cidr.prefix < benchmarking.prefix || !cidrContains(benchmarking, cidr.network)) {
+    throw new UsageError(`--host-cidr: ${text} is outside the benchmarking range 198.18.0.0/15, which simulated hosts keep to (e.g. 198.18.7.0/24)`);
+  }
+  return formatCidr(cidr);
 }
 
 interface Watched {
