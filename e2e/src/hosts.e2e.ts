@@ -222,6 +222,9 @@ describe('two simulated hosts, vxlan', { timeout: 900_000 }, () => {
     const [one, two] = fixture.nodes;
     const routes = routesIn(fixture.cluster.stateDir, one.metadata.name);
     assert.match(routes, new RegExp(`${two.spec.podCIDR!.replace(/\./g, '\\.')} via ${two.spec.podCIDR!.split('/')[0].replace(/\./g, '\\.')} dev tvx[0-9a-f]{10} .*onlink`));
+    // Only the other host may send into the overlay.
+    const input = execFileSync('ip', ['netns', 'exec', `tide-${hashOf(fixture.cluster.stateDir)}-${one.metadata.name}`, 'iptables', '-w', '-S', 'INPUT'], { encoding: 'utf8' });
+    assert.match(input, new RegExp(`-A INPUT -s ${two.spec.address.replace(/\./g, '\\.')}/32 -p udp -m udp --dport 4789 .* -j ACCEPT\n-A INPUT -p udp -m udp --dport 4789 .* -j DROP`));
   });
 
   it('reaches every replica by its IP and through http://web/ across the overlay', async () => {

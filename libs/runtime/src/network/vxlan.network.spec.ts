@@ -1,5 +1,6 @@
 import { describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
+import { vxlanFilterRules } from './vxlan.filter';
 import { planVxlanPeers, tunnelAddressOf, vxlanMacFor, vxlanNameFor } from './vxlan.network';
 
 describe('VXLAN names and addresses', () => {
@@ -37,5 +38,15 @@ describe('planVxlanPeers', () => {
     const plan = planVxlanPeers('tvx1', [{ ...peer, address: '198.18.0.9' }], { routes: [route], neighbours: [neighbour], fdb: [fdb] });
     assert.deepEqual(plan.fdbCommands, ['fdb del 0e:7d:64:40:04:00 dev tvx1 dst 198.18.0.3', 'fdb append 0e:7d:64:40:04:00 dev tvx1 dst 198.18.0.9 self permanent']);
     assert.deepEqual(plan.ipCommands, []);
+  });
+});
+
+describe('vxlanFilterRules', () => {
+  it('accepts the VXLAN port from each peer, in order, then drops it from anyone else', () => {
+    assert.deepEqual(vxlanFilterRules('tvx1', ['198.18.0.4', '198.18.0.3', '198.18.0.3']).map((rule) => rule.join(' ')), [
+      '-s 198.18.0.3/32 -p udp -m udp --dport 4789 -m comment --comment tide:tvx1 -j ACCEPT',
+      '-s 198.18.0.4/32 -p udp -m udp --dport 4789 -m comment --comment tide:tvx1 -j ACCEPT',
+      '-p udp -m udp --dport 4789 -m comment --comment tide:tvx1 -j DROP',
+    ]);
   });
 });

@@ -6,10 +6,12 @@
  *   - a permanent neighbour: the peer's tunnel address at the peer device's MAC;
  *   - a forwarding entry: that MAC behind the peer node's address (where the kernel sends the UDP).
  * The MAC is derived from the slice, so nothing but the node list the control plane pushes is needed,
- * no ARP or flooding crosses the tunnels, and a node that leaves loses all three everywhere.
+ * no ARP or flooding crosses the tunnels, and a node that leaves loses all three everywhere. Only
+ * the listed nodes may send to the VXLAN port (vxlan.filter.ts).
  */
 import { addressAt, formatIPv4, parseCidr } from '@tide/api';
 import { NetworkError, ipBatch, ipJson, linkExists, run } from './network.command';
+import { syncVxlanFilter } from './vxlan.filter';
 import { PEER_ROUTE_PROTOCOL, PeerSlice } from './bridge.settings';
 
 /** The VXLAN network identifier and UDP port (IANA's 4789) of Tide's overlay. */
@@ -69,6 +71,7 @@ export async function setUpVxlan(settings: VxlanSettings): Promise<void> {
 
 export async function tearDownVxlan(device: string): Promise<void> {
   if (linkExists(device)) await ipBatch([`link del ${device}`]);
+  await syncVxlanFilter(device, undefined);
 }
 
 interface NeighbourEntry {
@@ -116,4 +119,5 @@ export async function syncVxlanPeers(device: string, inCluster: (dst: string) =>
   // Forwarding entries first: a route and neighbour without one would send into the void.
   if (plan.fdbCommands.length > 0) await run('bridge', ['-batch', '-'], `${plan.fdbCommands.join('\n')}\n`);
   if (plan.ipCommands.length > 0) await ipBatch(plan.ipCommands);
+  await syncVxlanFilter(device, peers.map((p) => p.address));
 }
