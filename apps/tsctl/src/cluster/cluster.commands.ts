@@ -300,7 +300,11 @@ export const downCommand: Command = {
   ],
   async run(ctx: CommandContext): Promise<void> {
     const stateDir = stateDirOf(ctx, ctx.config.stateDir ?? DEFAULT_STATE_DIR);
-    if (!fs.existsSync(stateDir)) return ctx.out(`no cluster state in ${stateDir}: nothing to stop`);
+    if (!fs.existsSync(stateDir)) {
+      // Simulated hosts are found by the state dir's name: a cluster whose dir was removed may have left some.
+      const removed = await removeHosts(stateDir, undefined, ctx);
+      return ctx.out(`no cluster state in ${stateDir}: nothing to stop${removed > 0 ? `; ${removed} simulated host device(s) left behind removed` : ''}`);
+    }
     const agents = findProcesses(NODE_AGENT.script, stateDir);
     await terminate(agents, STOP_GRACE_MS);
     const record = readClusterRecord(stateDir);

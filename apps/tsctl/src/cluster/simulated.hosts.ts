@@ -178,8 +178,15 @@ export function removeSimulatedHosts(stateDir: string): string[] {
   const lan = { bridge } as SimulatedLan;
   for (const rule of forwardRules(lan)) while (spawnSync('iptables', ['-w', '-D', 'FORWARD', ...rule]).status === 0) removed.push(`iptables ${rule.slice(0, 2).join(' ')}`);
   const groups = path.join(FREEZER_ROOT, 'tide-hosts');
-  if (fs.existsSync(groups)) {
-    for (const group of fs.readdirSync(groups).filter((name) => name.startsWith(`tide-${hash}-`))) fs.rmdirSync(path.join(groups, group));
+  const busy: string[] = [];
+  for (const group of fs.existsSync(groups) ? fs.readdirSync(groups).filter((name) => name.startsWith(`tide-${hash}-`)) : []) {
+    try {
+      fs.rmdirSync(path.join(groups, group));
+      removed.push(group);
+    } catch {
+      busy.push(path.join(groups, group)); // a process still in it
+    }
   }
+  if (busy.length > 0) throw new HostsError(`cannot remove ${busy.join(', ')}: processes are still in it (see cgroup.procs); end them and run tsctl down again`);
   return removed;
 }
