@@ -78,13 +78,16 @@ describe('a cluster across machines, joined with one command', { timeout: 600_00
     assert.equal(cluster.server, `https://${ADDRESS}:${BASE}`);
     const made = await cluster.tsctl(['token', 'create', '--join', '--uses', '1']);
     assert.equal(made.code, 0, made.stderr);
-    const command = made.stdout.trim().split('\n').at(-1)!.split(' ');
-    assert.equal(command[0], 'node-agent');
+    // `echo TOKEN | node-agent --join-token-file - ...`: the token on the agent's stdin.
+    const [, token, agentCommand] = /^echo (\S+) \| (node-agent .*)$/.exec(made.stdout.trim().split('\n').at(-1)!) ?? [];
+    assert.ok(token && agentCommand, made.stdout);
+    const command = agentCommand.split(' ');
     assert.ok(command.includes(`${ADDRESS}:${BASE + 1}`), made.stdout);
     const log = fs.openSync(path.join(cluster.stateDir, 'other-machine.log'), 'a');
     joined = spawn('ip', ['netns', 'exec', NETNS, process.execPath, AGENT, ...command.slice(1),
       '--name', 'machine-2', '--address', OTHER, '--port', String(BASE + 20), '--state-dir', otherState, '--image-dir', path.join(cluster.stateDir, 'images')],
-    { stdio: ['ignore', log, log] });
+    { stdio: ['pipe', log, log] });
+    joined.stdin!.end(`${token}\n`);
     fs.closeSync(log);
     await waitFor('machine-2 Ready', async () => (await cluster.nodeList()).find((n) => n.metadata.name === 'machine-2')?.status?.ready, 120_000);
   });

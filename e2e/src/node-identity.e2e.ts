@@ -114,6 +114,15 @@ describe('node identity', { timeout: 420_000 }, () => {
     }
   });
 
+  it('started its agents without the join token in their command lines (tsctl up hands it over in the environment)', () => {
+    const record = JSON.parse(fs.readFileSync(path.join(cluster.stateDir, 'cluster.json'), 'utf8')) as { nodes: Array<{ pid: number }> };
+    for (const { pid } of record.nodes) {
+      const cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
+      assert.match(cmdline, /--ca-hash sha256:/, 'it joined with a token');
+      assert.doesNotMatch(cmdline, /tide_[0-9a-f]{12}_/, `no token in ${cmdline}`);
+    }
+  });
+
   it('refuses a forged agent with node-1\'s certificate speaking for node-2', async () => {
     const watch = await streamError(forged.WatchAssignments({ nodeName: 'node-2' }));
     assert.equal(watch?.code, grpc.status.PERMISSION_DENIED);
@@ -151,12 +160,20 @@ describe('node identity', { timeout: 420_000 }, () => {
     assert.equal(own.error, undefined);
   });
 
-  it('refuses a call without a client certificate, and one with a certificate of another CA', async () => {
+  it('refuses every gRPC method without a client certificate, and a call with a certificate of another CA', async () => {
     const bare = forgedAgent(node1.ca);
-    const none = await unary((done) => bare.Heartbeat({ nodeName: 'node-1' }, done));
+    // Every method of the service as proto/ defines it, so that a method added later is covered too.
+    const methods = Object.entries((agentService() as unknown as { service: Record<string, { responseStream: boolean }> }).service);
+    assert.ok(methods.some(([name]) => name === 'RenewServingCertificate'), `the service's methods: ${methods.map(([name]) => name).join(', ')}`);
+    const call = bare as unknown as Record<string, (request: object, done?: Callback<object>) => grpc.ClientReadableStream<object>>;
+    for (const [name, method] of methods) {
+      const error = method.responseStream
+        ? await streamError(call[name].call(bare, { nodeName: 'node-1' }))
+        : (await unary((done) => call[name].call(bare, { nodeName: 'node-1' }, done))).error;
+      assert.ok(error, `${name} refused`);
+      assert.ok([grpc.status.UNAVAILABLE, grpc.status.UNAUTHENTICATED].includes(error.code), `${name}: code ${error.code}: ${error.details}`);
+    }
     bare.close();
-    assert.ok(none.error, 'refused');
-    assert.ok([grpc.status.UNAVAILABLE, grpc.status.UNAUTHENTICATED].includes(none.error!.code), `code ${none.error!.code}: ${none.error!.details}`);
 
     const dir = fs.mkdtempSync(path.join(cluster.stateDir, 'other-ca-'));
     spawnSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '1', '-subj', '/CN=system:node:node-1/O=system:nodes',
@@ -171,7 +188,7 @@ describe('node identity', { timeout: 420_000 }, () => {
     const made = await cluster.tsctl(['token', 'create', '--join', '--ttl', '1s']);
     assert.equal(made.code, 0, made.stderr);
     const command = made.stdout.trim().split('\n').pop()!;
-    const token = /--join (\S+)/.exec(command)![1];
+    const token = /echo (tide_\S+) \|/.exec(command)![1];
     const hash = /--ca-hash (\S+)/.exec(command)![1];
     await new Promise((resolve) => setTimeout(resolve, 1500));
     const { csr } = nodeCsr('node-9');
@@ -184,7 +201,7 @@ describe('node identity', { timeout: 420_000 }, () => {
     assert.match(agentExpired.stderr, /refused the join \(401\): token [0-9a-f]{12} expired at/);
 
     const fresh = await cluster.tsctl(['token', 'create', '--join']);
-    const freshToken = /--join (\S+)/.exec(fresh.stdout)![1];
+    const freshToken = /echo (tide_\S+) \|/.exec(fresh.stdout)![1];
     const wrongHash = `sha256:${'0'.repeat(64)}`;
     const agentWrong = runAgentOnce(['--name', 'node-9', '--control-plane', `127.0.0.1:${BASE + 1}`, '--state-dir', stateDir, '--join', freshToken, '--ca-hash', wrongHash]);
     assert.notEqual(agentWrong.code, 0);
@@ -197,15 +214,22 @@ describe('node identity', { timeout: 420_000 }, () => {
     assert.equal(made.code, 0, made.stderr);
     const lines = made.stdout.trim().split('\n');
     const command = lines[lines.length - 1];
-    assert.match(command, /^node-agent --join tide_[0-9a-f]{12}_\S{43} --control-plane 127\.0\.0\.1:20571 --ca-hash sha256:[0-9a-f]{64}$/);
+    const printed = /^echo (tide_[0-9a-f]{12}_\S{43}) \| (node-agent --join-token-file - --control-plane 127\.0\.0\.1:20571 --ca-hash sha256:[0-9a-f]{64})$/.exec(command);
+    assert.ok(printed, `the printed join command pipes the token to the agent's stdin: ${command}`);
+    const [, token, agentCommand] = printed;
     const stateDir = path.join(cluster.stateDir, 'nodes', 'node-3');
     fs.mkdirSync(stateDir, { recursive: true });
     const log = fs.openSync(path.join(cluster.stateDir, 'node-3.log'), 'a');
-    const agent = spawn(process.execPath, [NODE_AGENT, ...command.split(' ').slice(1), '--name', 'node-3', '--address', '127.0.1.3', '--port', String(BASE + 13),
-      '--state-dir', stateDir, '--image-dir', path.join(cluster.stateDir, 'images'), '--cpu', '200', '--memory', String(2 ** 28)], { stdio: ['ignore', log, log] });
+    // As the printed pipeline runs it: the token on the agent's stdin, which then ends.
+    const agent = spawn(process.execPath, [NODE_AGENT, ...agentCommand.split(' ').slice(1), '--name', 'node-3', '--address', '127.0.1.3', '--port', String(BASE + 13),
+      '--state-dir', stateDir, '--image-dir', path.join(cluster.stateDir, 'images'), '--cpu', '200', '--memory', String(2 ** 28)], { stdio: ['pipe', log, log] });
+    agent.stdin!.end(`${token}\n`);
     fs.closeSync(log);
     try {
       await waitFor('node-3 Ready', async () => (await cluster.nodeList()).some((n) => n.metadata.name === 'node-3' && n.status?.ready), 120_000);
+      const secret = token.split('_')[2];
+      assert.doesNotMatch(fs.readFileSync(`/proc/${agent.pid}/cmdline`, 'utf8'), new RegExp(secret), 'the running agent\'s command line holds no token');
+      assert.doesNotMatch(fs.readFileSync(`/proc/${agent.pid}/environ`, 'utf8'), new RegExp(secret));
       const node3 = credentialsOf(cluster, 'node-3');
       const client = forgedAgent(node3.ca, node3);
       const before = await unary((done) => client.Heartbeat({ nodeName: 'node-3' }, done));

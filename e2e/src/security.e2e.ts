@@ -24,6 +24,8 @@ const ROUTES: Array<[string, string]> = [
   ['POST', '/api/v1/images/import'], ['GET', '/api/v1/images'], ['DELETE', '/api/v1/images/x:1'], ['POST', '/api/v1/images/build?tag=x:1'],
   ['GET', '/api/v1/events'], ['GET', '/api/v1/discovery/prometheus'], ['GET', '/api/v1/usage/nodes'], ['GET', '/api/v1/usage/replicas'],
   ['GET', '/metrics'], ['GET', '/api/v1/whoami'], ['POST', '/api/v1/tokens'], ['GET', '/api/v1/tokens'], ['DELETE', '/api/v1/tokens/x'],
+  ['DELETE', '/api/v1/nodes/x'], ['POST', '/api/v1/join'], ['GET', '/api/v1/registry'], ['POST', '/api/v1/images/pull'], ['POST', '/api/v1/images/push'],
+  ['GET', '/v2/token?service=tide-registry&scope=repository:x:pull'],
 ];
 
 const service = (namespace: string) => `apiVersion: tide/v1

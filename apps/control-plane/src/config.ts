@@ -26,6 +26,11 @@ export interface ControlPlaneConfig {
   nodeLeaseSeconds: number;
   /** The container network; each node gets a slice of it, a /nodeCidrMaskSize. */
   podCidr: string;
+  /**
+   * Lifetime of the certificates it issues for itself, etcd and the embedded registry (renewed at two
+   * thirds of it, without a restart); default a year. Short ones (`30s`) are for tests.
+   */
+  certificateValidityMs?: number;
   /** `--node-cidr-mask-size` (default 22: 1,021 containers per node). */
   nodeCidrMaskSize: number;
   /** `--pod-network`: how agents reach other nodes' slices (host-gw routes, or a VXLAN overlay). */
@@ -60,7 +65,7 @@ export function parseFlags(argv: string[]): ControlPlaneConfig {
   }
   const known = ['listen', 'grpc-listen', 'etcd', 'etcd-port', 'state-dir', 'pki-dir', 'audit-log', 'id', 'node-grace-seconds', 'node-lease-seconds', 'pod-cidr',
     'node-cidr-mask-size', 'pod-network',
-    'service-cidr', 'consolidation', 'consolidation-delay-seconds', 'node-certificate-validity', 'registry-listen', 'registry', 'registry-ca',
+    'service-cidr', 'consolidation', 'consolidation-delay-seconds', 'certificate-validity', 'node-certificate-validity', 'registry-listen', 'registry', 'registry-ca',
     'etcd-ca-file', 'etcd-cert-file', 'etcd-key-file', 'metrics-insecure-listen'];
   for (const name of values.keys()) if (!known.includes(name)) throw new ConfigError(`unknown flag --${name} (known: ${known.map((k) => `--${k}`).join(' ')})`);
   const number = (name: string, fallback: number) => {
@@ -85,7 +90,8 @@ export function parseFlags(argv: string[]): ControlPlaneConfig {
     nodeGraceSeconds: number('node-grace-seconds', 30),
     nodeLeaseSeconds: number('node-lease-seconds', 6),
     ...podNetwork(values),
-    ...(values.has('node-certificate-validity') ? { nodeCertificateValidityMs: validity(values.get('node-certificate-validity')!) } : {}),
+    ...(values.has('certificate-validity') ? { certificateValidityMs: validity(values.get('certificate-validity')!, '--certificate-validity') } : {}),
+    ...(values.has('node-certificate-validity') ? { nodeCertificateValidityMs: validity(values.get('node-certificate-validity')!, '--node-certificate-validity') } : {}),
     serviceCidr: serviceCidr(values.get('service-cidr') ?? DEFAULT_SERVICE_CIDR, values.get('pod-cidr') ?? DEFAULT_POD_CIDR),
     consolidation: { enabled: onOff(values.get('consolidation') ?? 'on', '--consolidation'), delaySeconds: number('consolidation-delay-seconds', 30) },
     registry: registrySettings(values, (value, flag) => hostPort(value, flag)),
@@ -97,8 +103,8 @@ function onOff(value: string, flag: string): boolean {
   throw new ConfigError(`${flag}: expected on or off, got "${value}"`);
 }
 
-function validity(value: string): number {
-  const parsed = parseTtl(value, '--node-certificate-validity');
+function validity(value: string, flag: string): number {
+  const parsed = parseTtl(value, flag);
   if (!parsed.ok) throw new ConfigError(parsed.reason);
   return parsed.value;
 }

@@ -6,11 +6,11 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Logger } from '@nestjs/common';
 import {
-  ClusterPki, LOCAL_ETCD_NAMES, controlPlaneServerNames, ensureClusterPki, ensureEtcdPki, readCertificateFile, readKeyFile, type EtcdPkiLayout,
+  ClusterPki, LOCAL_ETCD_NAMES, controlPlaneServerNames, ensureClusterPki, ensureEtcdPki, etcdPkiLayout, readCertificateFile, readKeyFile, type EtcdPkiLayout,
 } from '@tide/pki';
 import {
   CacheChange, ClusterCache, Etcd3, EtcdClientFiles, EtcdSupervisor, LeaderElection, NodeCertificates, NodeLeases, ObjectStore, PodCidrClaims, ServiceIpClaims,
-  TokenStore, createEtcdClient, etcdClientCredentials,
+  TlsEtcdClient, TokenStore, createEtcdClient, createTlsEtcdClient,
 } from '@tide/store';
 import { isLost } from '@tide/control';
 import { AgentGrpcServer } from './agent-service/agent.grpc';
@@ -32,6 +32,7 @@ import { registerServiceReplicaGauges, watchSchedulingLatency } from './monitori
 import { instrumentStore } from './monitoring/store.instrumentation';
 import { InsecureMetricsListener, listenInsecureMetrics } from './monitoring/metrics.insecure';
 import { PodCidrAllocator } from './network/pod-cidr.allocator';
+import { CertificateRotation, type RenewedCertificate, type WatchedCertificate } from './pki/certificate.rotation';
 import { NodeEnrollment } from './node-identity/node.enrollment';
 import { UsageCache } from './usage/usage.cache';
 import { startClusterRegistry } from './registry/registry.start';
@@ -69,6 +70,10 @@ export class ControlPlane {
   private stopLatencyMetric?: () => void;
   private registry?: ClusterRegistry;
   private insecureMetrics?: InsecureMetricsListener;
+  private etcdTls?: TlsEtcdClient;
+  private rotation?: CertificateRotation;
+  /** The cluster CA (renewal passes read it again; it is itself replaced by hand only). */
+  private ca?: ClusterPki['ca'];
 
   constructor(private readonly config: ControlPlaneConfig) {}
 
@@ -76,7 +81,8 @@ export class ControlPlane {
     const pki = await this.ensurePki();
     const { hosts, tls } = await this.startEtcd();
     this.registry = await startClusterRegistry(this.config, pki, (line) => this.logger.log(line));
-    this.client = createEtcdClient(hosts, tls ? { credentials: etcdClientCredentials(tls) } : {});
+    this.etcdTls = tls ? createTlsEtcdClient(hosts, tls) : undefined;
+    this.client = this.etcdTls?.client ?? createEtcdClient(hosts);
     const metrics = new ControlPlaneMetrics();
     const store = instrumentStore(new ObjectStore(this.client), metrics.etcdDuration);
     const usage = new UsageCache();
@@ -124,9 +130,9 @@ export class ControlPlane {
     const podCidrs = new PodCidrAllocator(this.config.podCidr, new PodCidrClaims(this.client), this.config.nodeCidrMaskSize);
     this.endpoints = new EndpointsPublisher(cache);
     await this.endpoints.start();
-    let ca = pki.ca;
+    this.ca = pki.ca;
     const enrollment = new NodeEnrollment({
-      ca: () => ca, records: new NodeCertificates(this.client), tokens: new TokenStore(this.client),
+      ca: () => this.ca ?? pki.ca, records: new NodeCertificates(this.client), tokens: new TokenStore(this.client),
       serials: (node) => cache.nodeCertificateSerials(node), validityMs: this.config.nodeCertificateValidityMs, grpcListen: this.config.grpcListen,
     });
     this.grpc = new AgentGrpcServer({
@@ -144,9 +150,9 @@ export class ControlPlane {
     this.api = await startApiServer({
       cluster: { store, cache, metrics, usage, enrollment, registry: this.registry, isLeader: () => this.election?.isLeader ?? false, kick: () => runner.kick() },
       etcd: this.client, pki: pki.layout, auditLog: this.config.auditLog, listen: this.config.listen,
-      renewPki: async () => void (ca = (await this.ensurePki()).ca),
       log: (line) => this.logger.log(line), warn: (line) => this.logger.warn(line), logger: ['error', 'warn', 'log'],
     });
+    await this.startRotation(pki);
     if (this.config.metricsInsecureListen) {
       this.insecureMetrics = await listenInsecureMetrics(this.config.metricsInsecureListen, metrics.registry);
       this.logger.warn(`/metrics also over plain HTTP without credentials on ${this.config.metricsInsecureListen.host}:${this.insecureMetrics.port} (--metrics-insecure-listen)`);
@@ -154,11 +160,67 @@ export class ControlPlane {
     this.logger.log(`API on https://${this.config.listen.host}:${this.config.listen.port} (names ${this.api.names().join(', ')}), agents on ${this.config.grpcListen}, etcd ${hosts.join(',')}`);
   }
 
+  /**
+   * Renews every certificate this control plane keeps, each at two thirds of its lifetime, without a
+   * restart (pki/certificate.rotation.ts): the API's and the agents' endpoint's serving certificate,
+   * its client certificate, etcd's (the supervised etcd's, or PKI/etcd's client certificate towards
+   * an external one) and the embedded registry's.
+   */
+  private async startRotation(pki: ClusterPki): Promise<void> {
+    const etcd = etcdPkiLayout(this.config.pkiDir);
+    const managesEtcd = this.etcdTls !== undefined && this.config.etcdTls.certFile === undefined;
+    const watched: WatchedCertificate[] = [
+      { what: 'API and gRPC serving certificate', file: pki.layout.serverCertificate },
+      { what: 'control plane client certificate', file: pki.layout.clientCertificate },
+      ...(managesEtcd ? [{ what: 'etcd client certificate', file: etcd.clientCertificate }] : []),
+      ...(this.etcd ? [{ what: 'etcd serving certificate', file: etcd.serverCertificate }, { what: 'etcd peer certificate', file: etcd.peerCertificate }] : []),
+      ...(this.registry?.certificateFiles() ?? []),
+    ];
+    this.rotation = new CertificateRotation({
+      certificates: () => watched,
+      renew: async () => {
+        this.ca = (await this.ensurePki()).ca;
+        if (managesEtcd) await this.ensureEtcdPki();
+        await this.registry?.renewCertificates(this.ca);
+      },
+      onRenewed: (renewed) => this.useRenewed(pki, renewed),
+      log: (line) => this.logger.log(line), warn: (line) => this.logger.warn(line),
+    });
+    await this.rotation.start();
+  }
+
+  /** Hands renewed files to whoever serves or presents them (etcd reads its own at each new connection). */
+  private async useRenewed(pki: ClusterPki, renewed: RenewedCertificate[]): Promise<void> {
+    const files = new Set(renewed.map((r) => r.file));
+    if (files.has(pki.layout.serverCertificate) || files.has(pki.layout.clientCertificate)) await this.api?.reloadTls();
+    if (files.has(pki.layout.serverCertificate)) {
+      this.grpc?.useTls({
+        ca: (await readCertificateFile(pki.layout.caCertificate)), certificate: await readCertificateFile(pki.layout.serverCertificate),
+        key: (await readKeyFile(pki.layout.serverKey)).toPem(),
+      });
+    }
+    if (files.has(etcdPkiLayout(this.config.pkiDir).clientCertificate)) this.etcdTls?.reload();
+  }
+
+  /** Where the supervised etcd listens: where the API does (a LAN address for simulated or real hosts), loopback for a wildcard. */
+  private etcdHost(): string {
+    return ['0.0.0.0', '::', 'localhost'].includes(this.config.listen.host) ? '127.0.0.1' : this.config.listen.host;
+  }
+
+  private async ensureEtcdPki(): Promise<EtcdPkiLayout> {
+    const host = this.etcdHost();
+    const names = host === '127.0.0.1' ? LOCAL_ETCD_NAMES : { dnsNames: LOCAL_ETCD_NAMES.dnsNames, ipAddresses: [...LOCAL_ETCD_NAMES.ipAddresses, host] };
+    const { layout, issued } = await ensureEtcdPki({ pkiDir: this.config.pkiDir, names, validityMs: this.config.certificateValidityMs });
+    if (issued.length > 0) this.logger.log(`etcd certificates in ${layout.dir}: ${issued.join(', ')} issued`);
+    return layout;
+  }
+
   /** The cluster's certificates (made by `tsctl up`; whatever is missing or due is made here, so a bare control plane is secure too). */
   private async ensurePki(): Promise<ClusterPki> {
     const grpcHost = this.config.grpcListen.replace(/:\d+$/, '');
     const pki = await ensureClusterPki({
       dir: this.config.pkiDir, serverNames: controlPlaneServerNames(os.hostname(), [this.config.listen.host, grpcHost]),
+      validityMs: this.config.certificateValidityMs,
     });
     const made = Object.entries(pki.actions).filter(([, action]) => action !== 'kept');
     if (made.length > 0) this.logger.log(`certificates in ${pki.layout.dir}: ${made.map(([what, action]) => `${what} ${action}`).join(', ')}`);
@@ -176,14 +238,10 @@ export class ControlPlane {
       this.logger.warn(`etcd at ${external.join(',')}: plain HTTP, anyone who reaches it reads and writes the cluster's state; use https URLs`);
       return { hosts: external };
     }
-    // The supervised etcd listens where the API does (a LAN address for simulated or real hosts), loopback for a wildcard.
-    const host = ['0.0.0.0', '::', 'localhost'].includes(this.config.listen.host) ? '127.0.0.1' : this.config.listen.host;
-    const names = host === '127.0.0.1' ? LOCAL_ETCD_NAMES : { dnsNames: LOCAL_ETCD_NAMES.dnsNames, ipAddresses: [...LOCAL_ETCD_NAMES.ipAddresses, host] };
-    const { layout, issued } = await ensureEtcdPki({ pkiDir: this.config.pkiDir, names });
-    if (issued.length > 0) this.logger.log(`etcd certificates in ${layout.dir}: ${issued.join(', ')} issued`);
+    const layout = await this.ensureEtcdPki();
     if (external.length > 0) return { hosts: external, tls: this.externalEtcdFiles(layout) };
     this.etcd = new EtcdSupervisor({
-      dataDir: path.join(this.config.stateDir, 'etcd'), host,
+      dataDir: path.join(this.config.stateDir, 'etcd'), host: this.etcdHost(),
       clientPort: this.config.etcdPort,
       logFile: path.join(this.config.stateDir, 'etcd.log'),
       log: (line) => this.logger.warn(line),
@@ -199,6 +257,7 @@ export class ControlPlane {
   }
 
   async stop(): Promise<void> {
+    this.rotation?.stop();
     this.runner?.stop();
     await this.election?.resign();
     this.stopLatencyMetric?.();

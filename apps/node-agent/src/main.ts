@@ -4,12 +4,18 @@
  * stops and removes that node's containers. Errors are one line on stderr.
  */
 import { runCleanup } from './cleanup';
-import { ConfigError, parseAgentConfig } from './config/agent.config';
+import { ConfigError, JOIN_TOKEN_ENV, parseAgentConfig } from './config/agent.config';
 import { NodeAgent } from './node-agent';
 
 async function main(argv: string[]): Promise<void> {
   if (argv[0] === 'cleanup') return runCleanup(argv.slice(1), (line) => console.log(`node-agent cleanup: ${line}`));
-  const agent = new NodeAgent(parseAgentConfig(argv));
+  const config = parseAgentConfig(argv);
+  // Read: no child (the inits, exec helpers, iptables) inherits it.
+  delete process.env[JOIN_TOKEN_ENV];
+  if (config.join?.source === 'flag') {
+    console.log('node-agent: warning: --join leaves the join token in the process list while the agent runs; prefer --join-token-file FILE (or - for stdin) or $TIDE_JOIN_TOKEN');
+  }
+  const agent = new NodeAgent(config);
   let stopping = false;
   const shutdown = (signal: NodeJS.Signals) => {
     if (stopping) return;

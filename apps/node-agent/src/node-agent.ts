@@ -13,6 +13,7 @@ import { statusReport } from './control-plane/status.report';
 import { AgentHttpServer, startAgentHttp } from './http/agent.http';
 import { AgentAuth } from './http/agent.auth';
 import { AgentTls, loadAgentTls, reloadOnChange } from './http/agent.tls';
+import { rotateServingCertificate } from './identity/serving.rotation';
 import { InsecureMetricsServer, startInsecureMetrics } from './http/metrics.insecure';
 import { controlPlaneTokenReview } from './http/token.review';
 import { registerResourceMetrics } from './metrics/resource.metrics';
@@ -129,7 +130,24 @@ export class NodeAgent {
     const client = this.connect(reconciler, images, credentials);
     this.client = client;
     client.start();
-    this.stopRotation = rotateNodeCertificate(identity, credentials, (csr) => client.renewCertificate(csr), (next) => client.useCredentials(next));
+    let clusterCa = credentials.ca;
+    const stopClientRotation = rotateNodeCertificate(identity, credentials, (csr) => client.renewCertificate(csr), (next) => {
+      clusterCa = next.ca;
+      client.useCredentials(next);
+    });
+    const stopServingRotation = rotateServingCertificate({
+      nodeName: config.name, address: config.address, files: config.tls, ca: () => clusterCa, log: this.log,
+      renew: (csr) => client.renewServingCertificate(csr),
+      onRenewed: async () => {
+        const next = await loadAgentTls(config.tls);
+        this.server?.server.setSecureContext(next.options);
+        tls = next;
+      },
+    });
+    this.stopRotation = () => {
+      stopClientRotation();
+      stopServingRotation();
+    };
     this.usageReporter = new UsageReporter(config.name, resources.sampler, () => this.client, USAGE_REPORT_INTERVAL_MS, traffic);
     this.usageReporter.start();
     this.log(`serving on https://${config.address}:${config.port}, control plane ${config.controlPlane}`);

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createCertificateAuthority } from './ca';
 import { describeCertificate } from './certificate.info';
-import { certificateNames, clusterPkiLayout, controlPlaneServerNames, ensureClusterPki } from './cluster.pki';
+import { certificateNames, clusterPkiLayout, controlPlaneServerNames, ensureClusterPki, livesAtMost } from './cluster.pki';
 import { writeCertificateAndKey } from './pem.files';
 import { verifyIssuedBy } from './validity';
 
@@ -74,5 +74,21 @@ describe('cluster PKI layout (STATE/pki)', () => {
     assert.deepEqual(controlPlaneServerNames('Box-1', ['127.0.0.1']), { dnsNames: ['localhost', 'box-1'], ipAddresses: ['127.0.0.1'] });
     assert.deepEqual(controlPlaneServerNames('box', ['198.18.0.1', '0.0.0.0', '[::1]', 'api.example']),
       { dnsNames: ['localhost', 'box', 'api.example'], ipAddresses: ['127.0.0.1', '198.18.0.1', '::1'] });
+  });
+
+  it('issues with --certificate-validity, and issues again a leaf that lives longer than it (a lifetime shortened takes effect)', async () => {
+    const dir = join(root, 'short');
+    await ensureClusterPki({ dir, serverNames: NAMES });
+    const layout = clusterPkiLayout(dir);
+    const yearLong = describeCertificate(readFileSync(layout.serverCertificate, 'utf8'));
+    const short = await ensureClusterPki({ dir, serverNames: NAMES, validityMs: 60_000 });
+    assert.deepEqual(short.actions, { ca: 'kept', server: 'issued', client: 'issued' });
+    const server = describeCertificate(readFileSync(layout.serverCertificate, 'utf8'));
+    assert.notEqual(server.serialNumber, yearLong.serialNumber);
+    // 60 s, backdated by a tenth of it (6 s).
+    assert.equal(server.notAfter.getTime() - server.notBefore.getTime(), 66_000);
+    assert.equal(livesAtMost(readFileSync(layout.clientCertificate, 'utf8'), 60_000), true);
+    const again = await ensureClusterPki({ dir, serverNames: NAMES, validityMs: 60_000 });
+    assert.deepEqual(again.actions, { ca: 'kept', server: 'kept', client: 'kept' }, 'a fresh short one is kept');
   });
 });

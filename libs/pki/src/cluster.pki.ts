@@ -3,7 +3,7 @@ import { PkiError } from './errors';
 import { controlPlaneIdentity } from './identity';
 import { describeCertificate } from './certificate.info';
 import { createCertificateAuthority } from './ca';
-import { issueClientCertificate, issueServerCertificate, type CertificateAuthority, type IssuedCertificate } from './issue';
+import { BACKDATE_MS, issueClientCertificate, issueServerCertificate, type CertificateAuthority, type IssuedCertificate } from './issue';
 import {
   nodePkiFs, readCertificateAuthorityFiles, readCertificateFile, readKeyFile, writeCertificateAndKey, type PkiFs,
 } from './pem.files';
@@ -49,6 +49,8 @@ export interface EnsureClusterPkiOptions {
   serverNames: ServerNames;
   /** `--ca-cert` / `--ca-key`: the CA to use instead of making one (copied into the layout). */
   externalCa?: { certificate: string; key: string };
+  /** Lifetime of the leaves it issues (default libs/pki's, a year); a leaf that lives longer is issued again. */
+  validityMs?: number;
   now?: Date;
   fs?: PkiFs;
 }
@@ -73,10 +75,11 @@ export async function ensureClusterPki(options: EnsureClusterPkiOptions): Promis
   const layout = clusterPkiLayout(options.dir);
   await fs.mkdir(layout.dir, 0o700);
   const { ca, action } = await ensureCa(layout, options.externalCa, fs, now);
-  const server = await ensureLeaf(layout.serverCertificate, layout.serverKey, ca, fs, now, (pem) => coversNames(pem, options.serverNames),
-    () => issueServerCertificate(ca, { commonName: 'tide-control-plane', ...options.serverNames, now }));
-  const client = await ensureLeaf(layout.clientCertificate, layout.clientKey, ca, fs, now, () => true,
-    () => issueClientCertificate(ca, controlPlaneIdentity(), { now }));
+  const { validityMs } = options;
+  const server = await ensureLeaf(layout.serverCertificate, layout.serverKey, ca, fs, now, (pem) => coversNames(pem, options.serverNames) && livesAtMost(pem, validityMs),
+    () => issueServerCertificate(ca, { commonName: 'tide-control-plane', ...options.serverNames, validityMs, now }));
+  const client = await ensureLeaf(layout.clientCertificate, layout.clientKey, ca, fs, now, (pem) => livesAtMost(pem, validityMs),
+    () => issueClientCertificate(ca, controlPlaneIdentity(), { validityMs, now }));
   return { layout, ca, actions: { ca: action, server, client } };
 }
 
@@ -113,6 +116,16 @@ export async function ensureLeaf(
   }
   await writeCertificateAndKey({ certificate: certificatePath, key: keyPath }, await issue(), fs);
   return 'issued';
+}
+
+/**
+ * Whether a leaf lives no longer than `validityMs` (with issueCertificate's backdating): a lifetime
+ * shortened by the operator takes effect at the next check instead of after the old, longer one.
+ */
+export function livesAtMost(pem: string, validityMs: number | undefined): boolean {
+  if (validityMs === undefined) return true;
+  const { notBefore, notAfter } = describeCertificate(pem);
+  return notAfter.getTime() - notBefore.getTime() <= validityMs + BACKDATE_MS;
 }
 
 export function coversNames(pem: string, wanted: ServerNames): boolean {

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { createCertificateAuthority } from './ca';
-import { coversNames, ensureLeaf, exists, type ServerNames } from './cluster.pki';
+import { coversNames, ensureLeaf, exists, livesAtMost, type ServerNames } from './cluster.pki';
 import { controlPlaneIdentity } from './identity';
 import { issueClientCertificate, issueServerCertificate, type CertificateAuthority } from './issue';
 import { nodePkiFs, readCertificateAuthorityFiles, writeCertificateAndKey, type PkiFs } from './pem.files';
@@ -48,6 +48,8 @@ export interface EnsureEtcdPkiOptions {
   pkiDir: string;
   /** The names and addresses the members are reached by (default loopback). */
   names?: ServerNames;
+  /** Lifetime of the leaves (default a year); the etcd CA keeps libs/pki's ten years. */
+  validityMs?: number;
   now?: Date;
   fs?: PkiFs;
 }
@@ -68,11 +70,13 @@ export async function ensureEtcdPki(options: EnsureEtcdPkiOptions): Promise<{ la
     await writeCertificateAndKey({ certificate: layout.caCertificate, key: layout.caKey }, ca, fs);
     issued.push('ca');
   }
-  const fits = (pem: string) => coversNames(pem, names);
+  const { validityMs } = options;
+  const lives = (pem: string) => livesAtMost(pem, validityMs);
+  const fits = (pem: string) => coversNames(pem, names) && lives(pem);
   const leaves: Array<[string, string, string, (pem: string) => boolean, () => ReturnType<typeof issueServerCertificate>]> = [
-    ['server', layout.serverCertificate, layout.serverKey, fits, () => issueServerCertificate(ca, { commonName: 'tide-etcd', ...names, now })],
-    ['peer', layout.peerCertificate, layout.peerKey, fits, () => issueServerCertificate(ca, { commonName: 'tide-etcd-peer', ...names, alsoClient: true, now })],
-    ['client', layout.clientCertificate, layout.clientKey, () => true, () => issueClientCertificate(ca, controlPlaneIdentity(), { now })],
+    ['server', layout.serverCertificate, layout.serverKey, fits, () => issueServerCertificate(ca, { commonName: 'tide-etcd', ...names, validityMs, now })],
+    ['peer', layout.peerCertificate, layout.peerKey, fits, () => issueServerCertificate(ca, { commonName: 'tide-etcd-peer', ...names, alsoClient: true, validityMs, now })],
+    ['client', layout.clientCertificate, layout.clientKey, lives, () => issueClientCertificate(ca, controlPlaneIdentity(), { validityMs, now })],
   ];
   for (const [what, certificate, key, check, issue] of leaves) {
     if (await ensureLeaf(certificate, key, ca, fs, now, check, issue) === 'issued') issued.push(what);

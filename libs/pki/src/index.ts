@@ -12,7 +12,7 @@ export { caPin, parseCaPin, verifyCaPin, trustPresentedChain, certificatePemFrom
 export { checkValidity, renewalDecision, verifyIssuedBy, RENEW_WHEN_LEFT_FRACTION, type RenewalDecision } from './validity';
 export * from './pem.files';
 export {
-  clusterPkiLayout, ensureClusterPki, certificateNames, controlPlaneServerNames,
+  clusterPkiLayout, ensureClusterPki, certificateNames, controlPlaneServerNames, livesAtMost,
   type ClusterPkiLayout, type ClusterPki, type EnsureClusterPkiOptions, type ServerNames,
 } from './cluster.pki';
 export { registryPkiLayout, ensureRegistryPki, REGISTRY_TOKEN_SIGNER_NAME, type RegistryPkiLayout } from './registry.pki';

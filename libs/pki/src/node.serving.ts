@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { describeCertificate } from './certificate.info';
-import { coversNames, ensureLeaf, exists } from './cluster.pki';
+import { coversNames, ensureLeaf, exists, livesAtMost } from './cluster.pki';
 import { NODE_NAME_PREFIX } from './identity';
 import { issueServerCertificate, type CertificateAuthority } from './issue';
 import { nodePkiFs, readCertificateFile, writeCertificateFile, type PkiFs } from './pem.files';
@@ -27,7 +27,7 @@ export function nodeServingLayout(nodeStateDir: string): NodeServingLayout {
  * next to it. The control plane checks both the address and the name when it calls the agent.
  */
 export async function ensureNodeServingCertificate(options: {
-  nodeStateDir: string; nodeName: string; addresses: string[]; ca: CertificateAuthority; now?: Date; fs?: PkiFs;
+  nodeStateDir: string; nodeName: string; addresses: string[]; ca: CertificateAuthority; validityMs?: number; now?: Date; fs?: PkiFs;
 }): Promise<{ layout: NodeServingLayout; action: 'issued' | 'kept' }> {
   const fs = options.fs ?? nodePkiFs;
   const now = options.now ?? new Date();
@@ -38,7 +38,7 @@ export async function ensureNodeServingCertificate(options: {
   const caPresent = await exists(layout.caCertificate, fs) && await readCertificateFile(layout.caCertificate, fs) === options.ca.certificatePem;
   if (!caPresent) await writeCertificateFile(layout.caCertificate, options.ca.certificatePem, fs);
   const action = await ensureLeaf(layout.certificate, layout.key, options.ca, fs, now,
-    (pem) => coversNames(pem, names) && describeCertificate(pem).identity.commonName === commonName,
-    () => issueServerCertificate(options.ca, { commonName, ipAddresses: options.addresses, now }));
+    (pem) => coversNames(pem, names) && describeCertificate(pem).identity.commonName === commonName && livesAtMost(pem, options.validityMs),
+    () => issueServerCertificate(options.ca, { commonName, ipAddresses: options.addresses, validityMs: options.validityMs, now }));
   return { layout, action };
 }

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { ensureLeaf, coversNames, type ServerNames } from './cluster.pki';
+import { ensureLeaf, coversNames, livesAtMost, type ServerNames } from './cluster.pki';
 import { issueClientCertificate, issueServerCertificate, type CertificateAuthority } from './issue';
 import { nodePkiFs, type PkiFs } from './pem.files';
 
@@ -27,14 +27,16 @@ export function registryPkiLayout(dir: string): RegistryPkiLayout {
 
 /** Issues what is missing, not from this CA, due, or (the serving one) lacks a name; keeps the rest. */
 export async function ensureRegistryPki(options: {
-  dir: string; ca: CertificateAuthority; serverNames: ServerNames; now?: Date; fs?: PkiFs;
+  dir: string; ca: CertificateAuthority; serverNames: ServerNames; validityMs?: number; now?: Date; fs?: PkiFs;
 }): Promise<{ layout: RegistryPkiLayout; actions: { server: 'issued' | 'kept'; token: 'issued' | 'kept' } }> {
   const fs = options.fs ?? nodePkiFs;
   const now = options.now ?? new Date();
+  const { validityMs } = options;
   const layout = registryPkiLayout(options.dir);
-  const server = await ensureLeaf(layout.serverCertificate, layout.serverKey, options.ca, fs, now, (pem) => coversNames(pem, options.serverNames),
-    () => issueServerCertificate(options.ca, { commonName: 'tide-registry', ...options.serverNames, now }));
-  const token = await ensureLeaf(layout.tokenCertificate, layout.tokenKey, options.ca, fs, now, () => true,
-    () => issueClientCertificate(options.ca, { commonName: REGISTRY_TOKEN_SIGNER_NAME, organizations: [] }, { now }));
+  const server = await ensureLeaf(layout.serverCertificate, layout.serverKey, options.ca, fs, now,
+    (pem) => coversNames(pem, options.serverNames) && livesAtMost(pem, validityMs),
+    () => issueServerCertificate(options.ca, { commonName: 'tide-registry', ...options.serverNames, validityMs, now }));
+  const token = await ensureLeaf(layout.tokenCertificate, layout.tokenKey, options.ca, fs, now, (pem) => livesAtMost(pem, validityMs),
+    () => issueClientCertificate(options.ca, { commonName: REGISTRY_TOKEN_SIGNER_NAME, organizations: [] }, { validityMs, now }));
   return { layout, actions: { server, token } };
 }

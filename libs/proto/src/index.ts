@@ -27,3 +27,4 @@ export function loadAgentProto(): ProtoGrpcType {
   });
   return grpc.loadPackageDefinition(definition) as unknown as ProtoGrpcType;
 }
+export * from './certificate.provider';

@@ -97,6 +97,14 @@ export class RegistrySupervisor {
     });
   }
 
+  /** Stops the registry and starts it again (its files were renewed: it reads them at start only). */
+  async restart(timeoutMs = 20_000): Promise<void> {
+    await this.stop();
+    this.stopping = false;
+    this.lastExit = undefined;
+    await this.start(timeoutMs);
+  }
+
   async stop(): Promise<void> {
     this.stopping = true;
     const child = this.child;

@@ -12,6 +12,8 @@
 import * as fs from 'node:fs';
 import { ConsecutiveBreaker, ExponentialBackoff, circuitBreaker, handleWhen, retry } from 'cockatiel';
 import { Etcd3, GRPCUnavailableError, IOptions } from 'etcd3';
+import type { ChannelCredentials } from '@grpc/grpc-js';
+import { RotatingCertificates, rotatingChannelCredentials, type PemCredentials } from '@tide/proto';
 
 /** Consecutive "host unreachable" failures after which calls skip the host for a moment. */
 export const HOST_FAILURES_TO_OPEN = 5;
@@ -68,7 +70,7 @@ export interface EtcdClientFiles {
 
 /**
  * etcd3's `credentials` from files: the CA that signed etcd's serving certificate, and the client
- * certificate etcd asks for (`--client-cert-auth`). Read once; a renewed certificate needs a new client.
+ * certificate etcd asks for (`--client-cert-auth`). Read once: `createTlsEtcdClient` takes renewals.
  */
 export function etcdClientCredentials(files: EtcdClientFiles): NonNullable<IOptions['credentials']> {
   const read = (file: string, what: string) => {
@@ -79,4 +81,39 @@ export function etcdClientCredentials(files: EtcdClientFiles): NonNullable<IOpti
     }
   };
   return { rootCertificate: read(files.caCertificate, 'CA'), certChain: read(files.clientCertificate, 'client certificate'), privateKey: read(files.clientKey, 'client key') };
+}
+
+function readClientFiles(files: EtcdClientFiles): PemCredentials {
+  const { rootCertificate, certChain, privateKey } = etcdClientCredentials(files);
+  return { ca: rootCertificate.toString(), certificate: String(certChain), key: String(privateKey) };
+}
+
+/** An etcd client over TLS whose client certificate can be renewed while it runs. */
+export interface TlsEtcdClient {
+  client: Etcd3;
+  /** Reads the files again: connections made afterwards (a reconnect, a new host) present the new certificate. */
+  reload(): void;
+}
+
+/**
+ * etcd checks a client certificate at the handshake only, so an open connection outlives a renewal;
+ * what must change is what the next connection presents (after an etcd restart, a network cut). etcd3
+ * builds its channel credentials once from the buffers it is given; here each host's are replaced, before
+ * its first call, with credentials that take the certificate `reload` last read for every new connection.
+ */
+export function createTlsEtcdClient(hosts: string | string[], files: EtcdClientFiles, options: Partial<IOptions> = {}): TlsEtcdClient {
+  const certificates = new RotatingCertificates(readClientFiles(files));
+  const client = createEtcdClient(hosts, { ...options, credentials: etcdClientCredentials(files) });
+  useChannelCredentials(client, rotatingChannelCredentials(certificates));
+  return { client, reload: () => certificates.update(readClientFiles(files)) };
+}
+
+function useChannelCredentials(client: Etcd3, credentials: ChannelCredentials): void {
+  // etcd3 1.1 keeps its hosts in the (protected) connection pool; a version that moved them fails here, at start.
+  const pool = (client as unknown as { pool?: { hosts?: Array<{ channelCredentials?: ChannelCredentials }> } }).pool;
+  const hosts = pool?.hosts ?? [];
+  if (hosts.length === 0 || hosts.some((host) => host.channelCredentials === undefined)) {
+    throw new Error('etcd3 no longer keeps channel credentials per host: the etcd client certificate cannot be renewed in place (libs/store etcd.client.ts)');
+  }
+  for (const host of hosts) host.channelCredentials = credentials;
 }

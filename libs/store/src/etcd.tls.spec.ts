@@ -7,7 +7,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tls from 'node:tls';
 import { ensureClusterPki } from '@tide/pki';
-import { createEtcdClient } from './etcd.client';
+import { waitFor } from '@tide/api/testing';
+import { createEtcdClient, createTlsEtcdClient } from './etcd.client';
 import { TestEtcd, startTestEtcd } from './testing';
 
 /** What a TLS handshake with etcd's client port ends in, given what the client shows. */
@@ -66,6 +67,26 @@ describe('etcd with client TLS', { timeout: 60_000 }, () => {
       await assert.rejects(anonymous.get('/tide/tls-check').string());
     } finally {
       anonymous.close();
+    }
+  });
+
+  it('takes a renewed client certificate for its next connection without a new client (createTlsEtcdClient)', async () => {
+    // The files start with a certificate etcd refuses (the cluster CA's), then get etcd's own: only a
+    // client that reads them again for a new connection gets in.
+    const cluster = await ensureClusterPki({ dir: path.join(dir, 'renewal'), serverNames: { dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'] } });
+    const files = { caCertificate: etcd.tls.caCertificate, clientCertificate: path.join(dir, 'client.crt'), clientKey: path.join(dir, 'client.key') };
+    fs.copyFileSync(cluster.layout.clientCertificate, files.clientCertificate);
+    fs.copyFileSync(cluster.layout.clientKey, files.clientKey);
+    const rotating = createTlsEtcdClient(etcd.url, files, { dialTimeout: 2000 });
+    try {
+      await assert.rejects(rotating.client.get('/tide/tls-check').string(), Error, 'refused with the foreign certificate');
+      fs.copyFileSync(etcd.tls.clientCertificate, files.clientCertificate);
+      fs.copyFileSync(etcd.tls.clientKey, files.clientKey);
+      rotating.reload();
+      const value = await waitFor(async () => rotating.client.get('/tide/tls-check').string().catch(() => undefined), { what: 'a call with the renewed certificate', timeoutMs: 30_000 });
+      assert.equal(value, 'ok');
+    } finally {
+      rotating.client.close();
     }
   });
 });

@@ -13,7 +13,7 @@ import * as grpc from '@grpc/grpc-js';
 import { PublishedEndpoints } from '@tide/api';
 import {
   AgentServiceHandlers, Assignments, AssignmentsEncoder, Endpoints, decodeHeartbeat, decodeRegistration, decodeStatusReport, decodeUsageReport,
-  encodeEndpoints, encodeRegistrationAnswer, loadAgentProto, passBytes,
+  RotatingCertificates, encodeEndpoints, encodeRegistrationAnswer, loadAgentProto, passBytes, rotatingServerCredentials,
 } from '@tide/proto';
 import { EndpointsPublisher } from '../endpoints/endpoints.publisher';
 import { NodeEnrollment } from '../node-identity/node.enrollment';
@@ -55,6 +55,7 @@ export class AgentGrpcServer {
   private readonly assignments: AssignmentsPublisher;
   private readonly streams = new Set<OpenStream>();
   private unsubscribe?: () => void;
+  private certificates?: RotatingCertificates;
   private readonly reports: StatusReports;
   private readonly service = loadAgentProto().tide.v1.AgentService.service;
   /** Each node's assignments as bytes, from each replica's and each slice's entry encoded once. */
@@ -70,12 +71,20 @@ export class AgentGrpcServer {
 
   async listen(address: string, tls: AgentServerTls): Promise<void> {
     this.server.addService(withPreEncodedAssignments(this.service), this.handlers());
-    const credentials = grpc.ServerCredentials.createSsl(Buffer.from(tls.ca), [{ cert_chain: Buffer.from(tls.certificate), private_key: Buffer.from(tls.key) }], true);
+    // Renewals (useTls) reach connections made afterwards, without a restart.
+    this.certificates = new RotatingCertificates(tls);
+    const credentials = rotatingServerCredentials(this.certificates);
     await new Promise<void>((resolve, reject) => this.server.bindAsync(address, credentials, (error) => (error ? reject(error) : resolve())));
     this.assignments.start();
     this.unsubscribe = this.options.cache.onChange((change) => {
       if (change.kind === 'NodeCertificates') this.endRevoked(change.node, change.serials);
     });
+  }
+
+  /** A renewed serving certificate (or CA): new connections get it, open streams keep theirs. */
+  useTls(tls: AgentServerTls): void {
+    if (!this.certificates) throw new Error('the agents\' gRPC endpoint is not listening yet');
+    this.certificates.update(tls);
   }
 
   async close(): Promise<void> {
@@ -116,9 +125,24 @@ export class AgentGrpcServer {
       RenewCertificate: (call, callback) => this.unary(call, callback, async (caller) => {
         const renewed = await enrollment.renew(caller.name, call.request.csr);
         if (!renewed.ok) throw grpcRefusal({ allowed: false, status: renewed.status === 401 ? 401 : 403, reason: renewed.reason });
+        await this.recordRenewal(caller.name, 'client', renewed.value.notAfter);
+        return { certificate: renewed.value.certificate, ca: renewed.value.ca };
+      }),
+      // The address is the one the node registered with (NodeRestriction keeps it the node's own).
+      RenewServingCertificate: (call, callback) => this.unary(call, callback, async (caller) => {
+        const address = cache.get('Node', 'default', caller.name)?.spec.address;
+        if (!address) throw grpcRefusal({ allowed: false, status: 403, reason: `node ${caller.name} is not registered: register before renewing its serving certificate` });
+        const renewed = await enrollment.signServing(caller.name, call.request.csr, address);
+        if (!renewed.ok) throw grpcRefusal({ allowed: false, status: renewed.status === 401 ? 401 : 403, reason: renewed.reason });
+        await this.recordRenewal(caller.name, 'serving', renewed.value.notAfter);
         return { certificate: renewed.value.certificate, ca: renewed.value.ca };
       }),
     };
+  }
+
+  private recordRenewal(node: string, which: 'client' | 'serving', notAfter: string): Promise<void> {
+    return this.options.events.record({ kind: 'Node', namespace: 'default', name: node }, 'Normal', 'CertificateRenewed',
+      `the node's ${which} certificate was renewed (valid until ${notAfter})`).catch(() => undefined);
   }
 
   /** A unary call: authenticated first, then `work`; a thrown ServiceError is answered as it is, anything else as INTERNAL. */

@@ -1,7 +1,8 @@
 /**
  * The HTTPS API server: NestJS on the serving certificate of STATE/pki, with its guard (auth/), the
  * exec upgrade, body limits and request deadlines, the audit log, and the serving certificate
- * renewed in place. The control plane and the route tests start it the same way.
+ * swapped in place when renewed (pki/certificate.rotation.ts calls reloadTls). The control plane and
+ * the route tests start it the same way.
  */
 import type * as https from 'node:https';
 import { INestApplication, LogLevel, NestApplicationOptions } from '@nestjs/common';
@@ -10,7 +11,8 @@ import { readCertificateFile, readKeyFile, type ClusterPkiLayout } from '@tide/p
 import { Etcd3, TokenStore } from '@tide/store';
 import { AppModule } from '../app.module';
 import { ApiAuth } from '../auth/api.auth';
-import { applyRequestDeadlines, loadApiTls, rotateServingCertificate, type ApiTls } from '../auth/api.tls';
+import * as tlsModule from 'node:tls';
+import { applyRequestDeadlines, loadApiTls, type ApiTls } from '../auth/api.tls';
 import { AuditLog } from '../auth/audit.log';
 import { useBodyLimits } from '../auth/body.limits';
 import type { AgentCredentials } from './agent.client';
@@ -25,8 +27,6 @@ export interface ApiServerOptions {
   pki: ClusterPkiLayout;
   auditLog: string;
   listen: { host: string; port: number };
-  /** Makes the certificates again when the serving one is due (ensureClusterPki). */
-  renewPki: () => Promise<void>;
   log: (line: string) => void;
   warn: (line: string) => void;
   logger: LogLevel[] | false;
@@ -39,6 +39,8 @@ export interface ApiServer {
   names(): readonly string[];
   /** The control plane's client certificate and the cluster CA, for calls to agents (renewed in place). */
   agentCredentials(): AgentCredentials;
+  /** Reads STATE/pki again: new connections get the serving certificate there, calls to agents the client one. */
+  reloadTls(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -55,23 +57,23 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
   const server = app.getHttpServer() as https.Server;
   applyRequestDeadlines(server);
   const endExecSessions = attachExecProxy(server, options.cluster.store, auth, () => agentCredentials);
-  const stopRotation = rotateServingCertificate(server, tls, async () => {
-    await options.renewPki();
-    agentCredentials = await loadAgentCredentials(options.pki); // renewed with the serving certificate
-    return loadApiTls(options.pki);
-  }, (next) => {
-    tls = next;
-    options.log(`API serving certificate renewed (${next.names.join(', ')})`);
-  }, options.warn);
   await app.listen(options.listen.port, options.listen.host);
   return {
     app, server,
     port: (server.address() as { port: number }).port,
     names: () => tls.names,
     agentCredentials: () => agentCredentials,
+    async reloadTls() {
+      const next = await loadApiTls(options.pki);
+      const nextAgentCredentials = await loadAgentCredentials(options.pki);
+      // Open connections keep the context they were made with; the next handshake takes this one.
+      server.setSecureContext(next.options as tlsModule.SecureContextOptions);
+      tls = next;
+      agentCredentials = nextAgentCredentials;
+      options.log(`API serving certificate in use for new connections (${next.names.join(', ')})`);
+    },
     async close() {
       endExecSessions();
-      stopRotation();
       await app.close();
       await audit.close();
     },

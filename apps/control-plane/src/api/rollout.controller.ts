@@ -2,8 +2,12 @@
  * Rollout routes (docs/REFERENCE.md, HTTP API): a Service's revision history and the undo that
  * applies one of its templates again. Progress is the Service's own status (`tsctl rollout status`).
  */
-import { BadRequestException, Body, Controller, Get, HttpCode, Inject, NotFoundException, Param, Post, Query } from '@nestjs/common';
+import {
+  BadRequestException, Body, Controller, ForbiddenException, Get, HttpCode, Inject, NotFoundException, Param, Post, Query, Res,
+} from '@nestjs/common';
+import type { Response } from 'express';
 import { RollbackResult, Service, ServiceRevision, replicaTemplate, specEquals, specWithTemplate, templateHash } from '@tide/api';
+import { adminOnlyFields, authorize, type Subject } from '@tide/auth';
 import { ConflictError } from '@tide/store';
 import { EventRecorder } from '../controllers/events.recorder';
 import { listRevisions } from '../controllers/revision.history';
@@ -26,11 +30,18 @@ export class RolloutController {
     return { items: await listRevisions(this.cluster.store, ns, name) };
   }
 
-  /** Body `{ "revision"?: N }`: that revision's template (default: the one before the current) becomes the Service's. */
+  /**
+   * Body `{ "revision"?: N }`: that revision's template (default: the one before the current) becomes
+   * the Service's. The template is written as an apply would write it, so it passes apply's check: an
+   * admin-only field in it (host network, Unconfined seccomp, a host path...) is a 403 naming the field
+   * for any other role, whoever wrote that revision first, and nothing changes.
+   */
   @Post(':name/rollback')
   @Access('create', 'services/rollback')
   @HttpCode(200)
-  async rollback(@Param('name') name: string, @Body() body: { revision?: unknown }, @Query('namespace') namespace?: string): Promise<RollbackResult> {
+  async rollback(
+    @Param('name') name: string, @Body() body: { revision?: unknown }, @Res({ passthrough: true }) res: Response, @Query('namespace') namespace?: string,
+  ): Promise<RollbackResult> {
     const ns = namespace || 'default';
     const wanted = body?.revision;
     if (wanted !== undefined && (typeof wanted !== 'number' || !Number.isInteger(wanted) || wanted < 1)) {
@@ -44,6 +55,8 @@ export class RolloutController {
       if (!target) throw badRequest('revision', noSuchRevision(name, wanted, revisions));
       const next: Service = { ...current, spec: specWithTemplate(current.spec, target.spec.template) };
       if (specEquals(current, next)) return { service: name, revision: target.spec.revision, action: 'unchanged' };
+      const allowed = authorize(res.locals.subject as Subject, { verb: 'update', resource: 'services', namespace: ns, name, adminFields: adminOnlyFields(next) });
+      if (!allowed.allowed) throw new ForbiddenException({ error: `rollback to revision ${target.spec.revision}: ${allowed.reason}`, details: [] });
       try {
         await this.cluster.store.update(next, current);
       } catch (error) {

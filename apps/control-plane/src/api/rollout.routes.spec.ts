@@ -1,7 +1,10 @@
 /** The rollout routes on a real etcd: revisions as the service controller records them, undo, and the history going with its Service. */
 import { after, before, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
 import { Service, ServiceRevision, replicaTemplate, templateHash } from '@tide/api';
+import type { AuditRecord } from '@tide/auth';
+import { waitFor } from '@tide/api/testing';
 import { ApiHarness, startApiHarness } from '../testing/api.harness';
 import { recordRevision } from '../controllers/revision.history';
 
@@ -45,6 +48,41 @@ describe('rollout routes', () => {
     const bad = await call('POST', '/api/v1/services/web/rollback', { revision: 'two' });
     assert.deepEqual([bad.status, bad.body.error], [400, 'revision: must be a revision number ≥ 1, got "two"']);
     assert.equal((await call('GET', '/api/v1/services/nope/revisions')).status, 404);
+  });
+
+  it('refuses an edit token the undo to a revision with an admin-only field (403 naming it), and changes nothing', async () => {
+    const edit = await api.token('edit', 'default');
+    const applyAs = async (token: string, spec: Record<string, unknown>) => {
+      const response = await api.fetch('/api/v1/apply', {
+        method: 'POST', token, headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ documents: [{ apiVersion: 'tide/v1', kind: 'Service', metadata: { name: 'guarded' }, spec: { replicas: 1, image: 'web:1', ...spec } }] }),
+      });
+      assert.equal(response.status, 200, await response.text());
+      const s = (await api.store.get<Service>('Service', 'default', 'guarded'))!;
+      return recordRevision(api.store, s, templateHash(replicaTemplate(s)));
+    };
+    // An admin once ran it Unconfined (revision 1); an edit user moved it to a confined template (2).
+    assert.equal(await applyAs(api.adminToken, { securityContext: { seccompProfile: { type: 'Unconfined' } } }), 1);
+    assert.equal(await applyAs(edit, { image: 'web:2' }), 2);
+    const before = (await api.store.get<Service>('Service', 'default', 'guarded'))!;
+    const refused = await api.fetch('/api/v1/services/guarded/rollback', {
+      method: 'POST', token: edit, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ revision: 1 }),
+    });
+    const answer = await refused.json() as { error: string };
+    assert.equal(refused.status, 403);
+    assert.equal(answer.error, 'rollback to revision 1: spec.securityContext.seccompProfile.type: Unconfined: needs the admin role');
+    const after = (await api.store.get<Service>('Service', 'default', 'guarded'))!;
+    assert.equal(after.metadata.resourceVersion, before.metadata.resourceVersion, 'nothing was written');
+    assert.equal(after.spec.securityContext, undefined);
+    await waitFor(() => fs.readFileSync(api.auditLog, 'utf8').trim().split('\n').map((line) => JSON.parse(line) as AuditRecord)
+      .some((r) => r.resource === 'services/rollback' && r.name === 'guarded' && r.status === 403), { what: 'the refusal in the audit log', timeoutMs: 5000 });
+    // An admin may, and the default undo (the previous template) is refused to edit the same way.
+    const defaultUndo = await api.fetch('/api/v1/services/guarded/rollback', { method: 'POST', token: edit, headers: { 'content-type': 'application/json' }, body: '{}' });
+    assert.equal(defaultUndo.status, 403);
+    const admin = await call('POST', '/api/v1/services/guarded/rollback', { revision: 1 });
+    assert.deepEqual(admin.body, { service: 'guarded', revision: 1, action: 'rolledBack' });
+    assert.equal((await api.store.get<Service>('Service', 'default', 'guarded'))!.spec.securityContext?.seccompProfile?.type, 'Unconfined');
+    assert.equal((await call('DELETE', '/api/v1/services/guarded')).status, 200);
   });
 
   it('deletes the history with its Service', async () => {

@@ -1,12 +1,11 @@
 /**
  * The API's TLS: the serving certificate from STATE/pki, client certificates asked for (not required:
  * tokens need none) and checked against the cluster CA, the server's names for the Host check, the
- * deadlines that cut off slow clients, and rotation of the serving certificate without a restart.
+ * deadlines that cut off slow clients (renewal: pki/certificate.rotation.ts and ApiServer.reloadTls).
  */
 import type * as https from 'node:https';
-import type * as tls from 'node:tls';
 import {
-  certificateNames, readCertificateFile, readKeyFile, renewalDecision, type ClusterPkiLayout,
+  certificateNames, readCertificateFile, readKeyFile, type ClusterPkiLayout,
 } from '@tide/pki';
 
 export interface ApiTls {
@@ -49,42 +48,4 @@ export async function loadApiTls(layout: ClusterPkiLayout): Promise<ApiTls> {
 export function applyRequestDeadlines(server: https.Server): void {
   server.headersTimeout = HEADERS_TIMEOUT_MS;
   server.requestTimeout = REQUEST_TIMEOUT_MS;
-}
-
-/** setTimeout's limit (about 24.8 days): a longer wait is taken in steps. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
-
-/**
- * Renews the serving certificate when it is due (`renew` makes the new files, libs/pki
- * ensureClusterPki) and swaps it into the running server: connections made afterwards get the new
- * one, open ones keep theirs. Returns what stops the timer.
- */
-export function rotateServingCertificate(
-  server: tls.Server, current: ApiTls, renew: () => Promise<ApiTls>, onRenewed: (next: ApiTls) => void, warn: (line: string) => void,
-): () => void {
-  let timer: NodeJS.Timeout | undefined;
-  let stopped = false;
-  const schedule = (tlsNow: ApiTls, retryMs?: number) => {
-    if (stopped) return;
-    const due = renewalDecision(tlsNow.certificatePem).renewAt.getTime() - Date.now();
-    timer = setTimeout(() => void check(tlsNow), Math.min(MAX_TIMER_MS, Math.max(retryMs ?? due, 1000)));
-    timer.unref();
-  };
-  const check = async (tlsNow: ApiTls) => {
-    if (!renewalDecision(tlsNow.certificatePem).renew) return schedule(tlsNow);
-    try {
-      const next = await renew();
-      server.setSecureContext(next.options as tls.SecureContextOptions);
-      onRenewed(next);
-      schedule(next);
-    } catch (error) {
-      warn(`renewing the API's serving certificate failed, retrying in a minute: ${(error as Error).message}`);
-      schedule(tlsNow, 60_000);
-    }
-  };
-  schedule(current);
-  return () => {
-    stopped = true;
-    if (timer) clearTimeout(timer);
-  };
 }

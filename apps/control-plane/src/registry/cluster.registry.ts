@@ -10,7 +10,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Subject } from '@tide/auth';
 import { subjectName } from '@tide/auth';
-import { ClusterPki, controlPlaneServerNames, ensureRegistryPki } from '@tide/pki';
+import {
+  CertificateAuthority, ClusterPki, checkValidity, controlPlaneServerNames, ensureRegistryPki, registryPkiLayout, writeCertificateFile, type ServerNames,
+} from '@tide/pki';
 import { AccessEntry, RegistrySupervisor, RegistryTokenSigner, grantAccess } from '@tide/registry';
 
 export const REGISTRY_SERVICE = 'tide-registry';
@@ -32,10 +34,20 @@ export interface RegistryInfo {
   embedded: boolean;
 }
 
+/** What the embedded registry needs to renew its certificates in place. */
+interface EmbeddedPki {
+  dir: string;
+  names: ServerNames;
+  /** The file given as the registry's `rootcertbundle`: the token signer's certificate, and the previous one after a renewal. */
+  bundle: string;
+  validityMs?: number;
+}
+
 export class ClusterRegistry {
   private readonly supervisor?: RegistrySupervisor;
-  private readonly signer?: RegistryTokenSigner;
+  private signer?: RegistryTokenSigner;
   private readonly ca?: string;
+  private embeddedPki?: EmbeddedPki;
 
   /** `signer`: this control plane issues the registry's tokens; `ca`: PEM verifying the registry; `supervisor`: the embedded process. */
   constructor(readonly info: RegistryInfo, parts: { signer?: RegistryTokenSigner; ca?: string; supervisor?: RegistrySupervisor } = {}) {
@@ -46,23 +58,60 @@ export class ClusterRegistry {
 
   /** The embedded registry: certificates, then the supervised process (returns once it answers). */
   static async startEmbedded(options: {
-    listen: { host: string; port: number }; stateDir: string; pki: ClusterPki; realm: string; log: (line: string) => void;
+    listen: { host: string; port: number }; stateDir: string; pki: ClusterPki; realm: string; log: (line: string) => void; validityMs?: number;
   }): Promise<ClusterRegistry> {
     const { listen, pki } = options;
     const names = controlPlaneServerNames(os.hostname(), [listen.host]);
-    const issued = await ensureRegistryPki({ dir: pki.layout.dir, ca: pki.ca, serverNames: names });
+    const issued = await ensureRegistryPki({ dir: pki.layout.dir, ca: pki.ca, serverNames: names, validityMs: options.validityMs });
     const made = Object.entries(issued.actions).filter(([, action]) => action !== 'kept');
     if (made.length > 0) options.log(`registry certificates in ${pki.layout.dir}: ${made.map(([what, action]) => `${what} ${action}`).join(', ')}`);
+    const bundle = path.join(pki.layout.dir, 'registry-token-bundle.crt');
+    await writeCertificateFile(bundle, fs.readFileSync(issued.layout.tokenCertificate, 'utf8'));
     const host = listen.host === '0.0.0.0' || listen.host === '::' ? '127.0.0.1' : listen.host;
     const supervisor = new RegistrySupervisor({
       dir: path.join(options.stateDir, 'registry'), listen: `${listen.host}:${listen.port}`,
       logFile: path.join(options.stateDir, 'registry.log'), log: options.log,
       tls: { certificate: issued.layout.serverCertificate, key: issued.layout.serverKey, ca: pki.layout.caCertificate },
-      auth: { realm: options.realm, service: REGISTRY_SERVICE, issuer: REGISTRY_ISSUER, rootCertBundle: issued.layout.tokenCertificate },
+      auth: { realm: options.realm, service: REGISTRY_SERVICE, issuer: REGISTRY_ISSUER, rootCertBundle: bundle },
     });
     await supervisor.start();
-    const signer = new RegistryTokenSigner({ keyPem: fs.readFileSync(issued.layout.tokenKey, 'utf8'), certificatePem: fs.readFileSync(issued.layout.tokenCertificate, 'utf8') });
-    return new ClusterRegistry({ address: `${host}:${listen.port}`, caFile: pki.layout.caCertificate, embedded: true }, { signer, ca: pki.ca.certificatePem, supervisor });
+    const registry = new ClusterRegistry({ address: `${host}:${listen.port}`, caFile: pki.layout.caCertificate, embedded: true }, { ca: pki.ca.certificatePem, supervisor });
+    registry.embeddedPki = { dir: pki.layout.dir, names, bundle, ...(options.validityMs !== undefined ? { validityMs: options.validityMs } : {}) };
+    registry.loadSigner();
+    return registry;
+  }
+
+  /** The embedded registry's certificate files, for the rotation loop to watch (none for an external registry). */
+  certificateFiles(): Array<{ what: string; file: string }> {
+    if (!this.embeddedPki) return [];
+    const layout = registryPkiLayout(this.embeddedPki.dir);
+    return [{ what: 'registry serving certificate', file: layout.serverCertificate }, { what: 'registry token signer certificate', file: layout.tokenCertificate }];
+  }
+
+  /**
+   * Issues the embedded registry's certificates again when due. distribution 2.8 reads its TLS
+   * files and its token bundle once, at start (checked: a connection after the files changed still
+   * got the old serial), so after a renewal its supervisor restarts it: the control plane keeps
+   * running, and a request in flight at that moment fails and is retried by its client. Tokens
+   * signed with the previous key stay good until they expire: the bundle keeps its certificate.
+   */
+  async renewCertificates(ca: CertificateAuthority): Promise<void> {
+    const pki = this.embeddedPki;
+    if (!pki || !this.supervisor) return;
+    const layout = registryPkiLayout(pki.dir);
+    const previousToken = fs.readFileSync(layout.tokenCertificate, 'utf8');
+    const issued = await ensureRegistryPki({ dir: pki.dir, ca, serverNames: pki.names, validityMs: pki.validityMs });
+    if (issued.actions.server === 'kept' && issued.actions.token === 'kept') return;
+    const token = fs.readFileSync(layout.tokenCertificate, 'utf8');
+    const keepPrevious = issued.actions.token === 'issued' && checkValidity(previousToken).ok;
+    await writeCertificateFile(pki.bundle, keepPrevious ? `${token.trimEnd()}\n${previousToken}` : token);
+    this.loadSigner();
+    await this.supervisor.restart();
+  }
+
+  private loadSigner(): void {
+    const layout = registryPkiLayout(this.embeddedPki!.dir);
+    this.signer = new RegistryTokenSigner({ keyPem: fs.readFileSync(layout.tokenKey, 'utf8'), certificatePem: fs.readFileSync(layout.tokenCertificate, 'utf8') });
   }
 
   static external(address: string, caFile: string | undefined): ClusterRegistry {

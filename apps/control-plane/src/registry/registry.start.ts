@@ -13,7 +13,7 @@ export async function startClusterRegistry(config: ControlPlaneConfig, pki: Clus
   // Clients reach the token service where they reach the API; a wildcard listen is reached on loopback.
   const apiHost = ['0.0.0.0', '::', ''].includes(config.listen.host) ? '127.0.0.1' : config.listen.host;
   const realm = `https://${apiHost.includes(':') ? `[${apiHost}]` : apiHost}:${config.listen.port}/v2/token`;
-  const registry = await ClusterRegistry.startEmbedded({ listen, stateDir: config.stateDir, pki, realm, log });
+  const registry = await ClusterRegistry.startEmbedded({ listen, stateDir: config.stateDir, pki, realm, log, validityMs: config.certificateValidityMs });
   log(`registry on https://${registry.info.address} (storage ${config.stateDir}/registry/data, tokens from ${realm})`);
   return registry;
 }

@@ -67,7 +67,6 @@ export async function startApiHarness(options: { registry?: (pki: ClusterPki) =>
   const api = await startApiServer({
     cluster: { store, cache, metrics, usage, enrollment, ...(registry ? { registry } : {}), isLeader: () => true, kick: () => undefined },
     etcd: etcd.client, pki: layout, auditLog, listen: { host: '127.0.0.1', port: 0 },
-    renewPki: async () => void await ensureClusterPki({ dir: layout.dir, serverNames: names }),
     log: () => undefined, warn: () => undefined, logger: false,
   });
   const caPem = fs.readFileSync(layout.caCertificate, 'utf8');

@@ -4,6 +4,8 @@ import { DEFAULT_PROXY_OPTIONS } from '../proxy/published.port';
 import { ConfigError, allocatableOf, parseAgentConfig } from './agent.config';
 
 const MACHINE = { cpuMillis: 8000, memoryBytes: 16 * 2 ** 30 };
+/** No join token from the environment or a file: the flags alone. */
+const NO_INPUTS = { env: {}, readFile: () => assert.fail('no file is read') };
 
 describe('node agent flags', () => {
   it('reads every flag of the contract', () => {
@@ -81,19 +83,39 @@ describe('node agent flags', () => {
     [['--join', 'tide_0123456789ab_' + 'A'.repeat(43)], /--join needs --ca-hash sha256:…/],
     [['--join', 'secret', '--ca-hash', 'sha256:' + 'a'.repeat(64)], /--join: expected a join token tide_<id>_<secret>/],
     [['--join', 'tide_0123456789ab_' + 'A'.repeat(43), '--ca-hash', 'md5:abc'], /--ca-hash: expected "sha256:" followed by 64 hex digits, got "md5:abc"/],
-    [['--ca-hash', 'sha256:' + 'a'.repeat(64)], /--ca-hash goes with --join TOKEN/],
+    [['--ca-hash', 'sha256:' + 'a'.repeat(64)], /--ca-hash goes with a join token \(--join-token-file FILE, \$TIDE_JOIN_TOKEN or --join TOKEN\)/],
   ];
-  for (const [argv, message] of errors) it(`refuses ${argv.join(' ')}`, () => assert.throws(() => parseAgentConfig(argv, MACHINE), message));
+  for (const [argv, message] of errors) it(`refuses ${argv.join(' ')}`, () => assert.throws(() => parseAgentConfig(argv, MACHINE, NO_INPUTS), message));
 });
 
 describe('join flags', () => {
   const token = 'tide_0123456789ab_' + 'A'.repeat(43);
   const hash = 'sha256:' + 'AB'.repeat(32);
   it('joins through the API one port below the first control plane\'s gRPC port, unless told', () => {
-    assert.deepEqual(parseAgentConfig(['--join', token, '--ca-hash', hash, '--control-plane', '198.18.0.5:7071,198.18.0.6:7071'], MACHINE).join,
-      { token, caHash: hash.toLowerCase(), apiServer: '198.18.0.5:7070' });
+    assert.deepEqual(parseAgentConfig(['--join', token, '--ca-hash', hash, '--control-plane', '198.18.0.5:7071,198.18.0.6:7071'], MACHINE, NO_INPUTS).join,
+      { token, caHash: hash.toLowerCase(), apiServer: '198.18.0.5:7070', source: 'flag' });
     assert.equal(parseAgentConfig(['--join', token, '--ca-hash', hash, '--api-server', 'cp.example:443'], MACHINE).join?.apiServer, 'cp.example:443');
-    assert.equal(parseAgentConfig([], MACHINE).join, undefined);
+    assert.equal(parseAgentConfig([], MACHINE, NO_INPUTS).join, undefined);
+  });
+
+  it('takes the token from --join-token-file (a file, or - for stdin) or $TIDE_JOIN_TOKEN, trimmed, so that it stays out of the process list', () => {
+    const files = new Map([['/etc/tide/join-token', `${token}\n`], ['-', `${token}\n`]]);
+    const inputs = (env: Record<string, string> = {}) => ({ env, readFile: (file: string) => {
+      const text = files.get(file);
+      if (text === undefined) throw Object.assign(new Error('no such file'), { code: 'ENOENT' });
+      return text;
+    } });
+    for (const file of ['/etc/tide/join-token', '-']) {
+      assert.deepEqual(parseAgentConfig(['--join-token-file', file, '--ca-hash', hash], MACHINE, inputs()).join,
+        { token, caHash: hash.toLowerCase(), apiServer: '127.0.0.1:7070', source: 'file' });
+    }
+    assert.deepEqual(parseAgentConfig(['--ca-hash', hash], MACHINE, inputs({ TIDE_JOIN_TOKEN: token })).join?.source, 'env');
+    assert.throws(() => parseAgentConfig(['--join-token-file', '/nope', '--ca-hash', hash], MACHINE, inputs()), /--join-token-file: cannot read \/nope \(ENOENT\)/);
+    assert.throws(() => parseAgentConfig(['--join-token-file', '-', '--ca-hash', hash], MACHINE, inputs({ TIDE_JOIN_TOKEN: token })),
+      /the join token comes from one place: got --join-token-file and \$TIDE_JOIN_TOKEN/);
+    files.set('/etc/tide/bad', 'secret\n');
+    assert.throws(() => parseAgentConfig(['--join-token-file', '/etc/tide/bad', '--ca-hash', hash], MACHINE, inputs()), /--join-token-file: expected a join token tide_<id>_<secret>/);
+    assert.throws(() => parseAgentConfig([], MACHINE, inputs({ TIDE_JOIN_TOKEN: token })), /\$TIDE_JOIN_TOKEN needs --ca-hash sha256:…/);
   });
 });
 

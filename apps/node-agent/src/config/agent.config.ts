@@ -1,4 +1,5 @@
 /** Command-line flags of the node agent (contract: docs/REFERENCE.md, "Processes and flags"). */
+import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseMemory } from '@tide/api';
@@ -32,8 +33,12 @@ export interface AgentConfig {
   apiServer: string;
   /** `--metrics-insecure-listen`: /metrics also over plain HTTP, without credentials (opt-in). */
   metricsInsecureListen?: { host: string; port: number };
-  /** `--join TOKEN --ca-hash sha256:…`: how to get a node certificate when the state dir has none. */
-  join?: { token: string; caHash: string; apiServer: string };
+  /**
+   * `--join-token-file FILE|-`, `$TIDE_JOIN_TOKEN` or `--join TOKEN`, with `--ca-hash sha256:…`: how to
+   * get a node certificate when the state dir has none. `source` says where the token came from: a
+   * flag leaves it in the process list (/proc/PID/cmdline, readable by every user) while the agent runs.
+   */
+  join?: { token: string; caHash: string; apiServer: string; source: JoinTokenSource };
   /** Where the node's DNS sends names outside the cluster domain (default: the host's /etc/resolv.conf). */
   dnsUpstreams: Upstream[];
   /** The balancer's limits and timeouts (`--lb-*` flags). */
@@ -49,7 +54,7 @@ export class ConfigError extends Error {
 
 export const DEFAULT_IMAGE_DIR = '/var/lib/tide/images';
 const KNOWN_FLAGS = [
-  'name', 'control-plane', 'address', 'port', 'state-dir', 'image-dir', 'cpu', 'memory', 'labels', 'warm-pool', 'join', 'ca-hash', 'api-server',
+  'name', 'control-plane', 'address', 'port', 'state-dir', 'image-dir', 'cpu', 'memory', 'labels', 'warm-pool', 'join', 'join-token-file', 'ca-hash', 'api-server',
   'dns-upstream', 'tls-cert-file', 'tls-private-key-file', 'client-ca-file', 'metrics-insecure-listen',
   'lb-max-requests-per-replica', 'lb-queue-length', 'lb-request-deadline',
 ];
@@ -69,7 +74,20 @@ export function parseFlagValues(argv: string[]): Map<string, string> {
   return values;
 }
 
-export function parseAgentConfig(argv: string[], machine: Resources = machineResources()): AgentConfig {
+export type JoinTokenSource = 'flag' | 'file' | 'env';
+
+/** The environment variable a join token may come in (tsctl up uses it; the agent removes it from its environment). */
+export const JOIN_TOKEN_ENV = 'TIDE_JOIN_TOKEN';
+
+/** Where parseAgentConfig finds a join token besides the flags: the environment, and the file `--join-token-file` names (`-`: stdin). */
+export interface JoinTokenInputs {
+  env: Record<string, string | undefined>;
+  readFile(file: string): string;
+}
+
+const PROCESS_INPUTS: JoinTokenInputs = { env: process.env, readFile: (file) => fs.readFileSync(file === '-' ? 0 : file, 'utf8') };
+
+export function parseAgentConfig(argv: string[], machine: Resources = machineResources(), inputs: JoinTokenInputs = PROCESS_INPUTS): AgentConfig {
   const values = parseFlagValues(argv);
   for (const name of values.keys()) {
     if (!KNOWN_FLAGS.includes(name)) throw new ConfigError(`unknown flag --${name} (known: ${KNOWN_FLAGS.map((k) => `--${k}`).join(' ')})`);
@@ -79,7 +97,7 @@ export function parseAgentConfig(argv: string[], machine: Resources = machineRes
   const stateDir = values.get('state-dir') ?? `/var/lib/tide/nodes/${name}`;
   const controlPlane = controlPlanes(values.get('control-plane') ?? '127.0.0.1:7071');
   const apiServer = apiServerFlag(values.get('api-server'), controlPlane);
-  const join = joinFlags(values, apiServer);
+  const join = joinFlags(values, apiServer, inputs);
   return {
     name,
     controlPlane,
@@ -198,18 +216,39 @@ function memoryFlag(raw: string | undefined, fallback: number): number {
   throw new ConfigError(`--memory: expected bytes (or 512Mi, 2Gi), got "${raw}"`);
 }
 
-/** `--join TOKEN --ca-hash sha256:…`: the agent joins through `apiServer` (--api-server). */
-function joinFlags(values: Map<string, string>, apiServer: string): AgentConfig['join'] {
-  const token = values.get('join');
+/** The join token and where it came from: one of `--join-token-file`, `$TIDE_JOIN_TOKEN`, `--join`, or none. */
+function joinToken(values: Map<string, string>, inputs: JoinTokenInputs): { token: string; source: JoinTokenSource; what: string } | undefined {
+  const file = values.get('join-token-file');
+  const env = inputs.env[JOIN_TOKEN_ENV];
+  const given = [file !== undefined && '--join-token-file', env !== undefined && env !== '' && `$${JOIN_TOKEN_ENV}`, values.has('join') && '--join'].filter(Boolean);
+  if (given.length > 1) throw new ConfigError(`the join token comes from one place: got ${given.join(' and ')}`);
+  if (file !== undefined) {
+    let text: string;
+    try {
+      text = inputs.readFile(file);
+    } catch (error) {
+      throw new ConfigError(`--join-token-file: cannot read ${file === '-' ? 'stdin' : file} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+    }
+    return { token: text.trim(), source: 'file', what: '--join-token-file' };
+  }
+  if (env !== undefined && env !== '') return { token: env.trim(), source: 'env', what: `$${JOIN_TOKEN_ENV}` };
+  const flag = values.get('join');
+  return flag === undefined ? undefined : { token: flag, source: 'flag', what: '--join' };
+}
+
+/** The join token (joinToken) with `--ca-hash sha256:…`: the agent joins through `apiServer` (--api-server). */
+function joinFlags(values: Map<string, string>, apiServer: string, inputs: JoinTokenInputs): AgentConfig['join'] {
+  const found = joinToken(values, inputs);
   const caHash = values.get('ca-hash');
-  if (token === undefined) {
-    if (caHash !== undefined) throw new ConfigError('--ca-hash goes with --join TOKEN');
+  if (found === undefined) {
+    if (caHash !== undefined) throw new ConfigError('--ca-hash goes with a join token (--join-token-file FILE, $TIDE_JOIN_TOKEN or --join TOKEN)');
     return undefined;
   }
-  if (!/^tide_[0-9a-f]{12}_[A-Za-z0-9_-]{43}$/.test(token)) throw new ConfigError('--join: expected a join token tide_<id>_<secret> (tsctl token create --join prints it)');
-  if (caHash === undefined) throw new ConfigError('--join needs --ca-hash sha256:… (the cluster CA\'s pin, printed with the join command): without it a man in the middle could pose as the control plane');
+  const { token, source, what } = found;
+  if (!/^tide_[0-9a-f]{12}_[A-Za-z0-9_-]{43}$/.test(token)) throw new ConfigError(`${what}: expected a join token tide_<id>_<secret> (tsctl token create --join prints it)`);
+  if (caHash === undefined) throw new ConfigError(`${what} needs --ca-hash sha256:… (the cluster CA's pin, printed with the join command): without it a man in the middle could pose as the control plane`);
   if (!/^sha256:[0-9a-fA-F]{64}$/.test(caHash)) throw new ConfigError(`--ca-hash: expected "sha256:" followed by 64 hex digits, got "${caHash}"`);
-  return { token, caHash: caHash.toLowerCase(), apiServer };
+  return { token, caHash: caHash.toLowerCase(), apiServer, source };
 }
 
 /** One or more control planes, HOST:PORT[,HOST:PORT...]: the agent fails over between them. */

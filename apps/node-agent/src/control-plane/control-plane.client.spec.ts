@@ -75,6 +75,16 @@ class FakeControlPlane {
           done(null, { certificate: signed.value, ca: ca.certificatePem });
         });
       },
+      RenewServingCertificate: (call, done) => {
+        const node = /^system:node:(.+)$/.exec(String(call.getAuthContext().sslPeerCertificate?.subject.CN))?.[1] ?? '';
+        void testCa().then(async (ca) => {
+          const signed = await signCertificateRequest(ca, call.request.csr, {
+            allowedIdentity: nodeIdentity(node), validityMs: this.renewedValidityMs, serving: { ipAddresses: ['127.0.0.1'] },
+          });
+          if (!signed.ok) return done({ code: grpc.status.PERMISSION_DENIED, details: signed.reason });
+          done(null, { certificate: signed.value, ca: ca.certificatePem });
+        });
+      },
     };
     server.addService(loadAgentProto().tide.v1.AgentService.service, handlers);
     this.server = server;

@@ -92,6 +92,11 @@ export class ControlPlaneClient {
     return this.call<{ certificate: string; ca: string }>((done) => this.client.RenewCertificate({ csr }, this.deadline(), done));
   }
 
+  /** Asks for a new HTTPS serving certificate for the node's registered address (the client certificate authenticates the call). */
+  renewServingCertificate(csr: string): Promise<{ certificate: string; ca: string }> {
+    return this.call<{ certificate: string; ca: string }>((done) => this.client.RenewServingCertificate({ csr }, this.deadline(), done));
+  }
+
   /** The control plane currently talked to. */
   get address(): string {
     return this.addresses[this.current];

@@ -81,12 +81,50 @@ async function store(stateDir: string, credentials: NodeCredentials, key: Awaite
 
 /** setTimeout's limit (about 24.8 days): a longer wait is taken in steps. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
+/** Retry after a failed renewal: 30 s, sooner for short-lived certificates (a tenth of the time left). */
 const RETRY_MS = 30_000;
+
+/**
+ * Runs `renewOnce` whenever the certificate `current()` returns is due (libs/pki renewalDecision: two
+ * thirds of its lifetime), and again after a failure while it lasts. `current` answering undefined
+ * stops the loop (a certificate the agent does not renew). Returns what stops it.
+ */
+export function renewWhenDue(
+  what: string, current: () => Promise<string | undefined>, renewOnce: () => Promise<void>, log: (line: string) => void,
+): () => void {
+  let timer: NodeJS.Timeout | undefined;
+  let stopped = false;
+  const schedule = async (retry: boolean) => {
+    const pem = await current().catch(() => undefined);
+    if (stopped || pem === undefined) return;
+    const { renewAt, notAfter } = renewalDecision(pem);
+    const wait = retry ? Math.min(RETRY_MS, Math.max(1000, (notAfter.getTime() - Date.now()) / 10)) : renewAt.getTime() - Date.now();
+    timer = setTimeout(() => void check(), Math.min(MAX_TIMER_MS, Math.max(wait, 0)));
+    timer.unref();
+  };
+  const check = async () => {
+    const pem = await current().catch(() => undefined);
+    if (stopped || pem === undefined) return;
+    if (!renewalDecision(pem).renew) return void schedule(false);
+    try {
+      await renewOnce();
+      void schedule(false);
+    } catch (error) {
+      log(`renewing the ${what} failed, retrying: ${(error as Error).message}`);
+      void schedule(true);
+    }
+  };
+  void schedule(false);
+  return () => {
+    stopped = true;
+    if (timer) clearTimeout(timer);
+  };
+}
 
 /**
  * Renews the node certificate when it is due: a fresh key and CSR, sent by `renew` (the gRPC
  * RenewCertificate call, over the current certificate), stored, then handed to `onRenewed`.
- * Failures are retried every 30 s while the current certificate lasts. Returns what stops it.
+ * Failures are retried while the current certificate lasts. Returns what stops it.
  */
 export function rotateNodeCertificate(
   options: NodeIdentityOptions,
@@ -94,35 +132,22 @@ export function rotateNodeCertificate(
   renew: (csr: string) => Promise<{ certificate: string; ca: string }>,
   onRenewed: (next: NodeCredentials) => void,
 ): () => void {
-  let timer: NodeJS.Timeout | undefined;
+  let credentials = current;
   let stopped = false;
-  const schedule = (credentials: NodeCredentials, delayMs?: number) => {
+  const stop = renewWhenDue('node certificate', async () => credentials.certificate, async () => {
+    const request = await createCertificateRequest(nodeIdentity(options.nodeName));
+    const answer = await renew(request.csrPem);
+    const valid = verifyIssuedBy(answer.certificate, answer.ca, { usage: 'client' });
+    if (!valid.ok) throw new Error(`the renewed certificate: ${valid.reason}`);
+    const next = { ca: answer.ca, certificate: answer.certificate, key: request.key.toPem() };
+    await store(options.stateDir, next, request.key);
     if (stopped) return;
-    const due = renewalDecision(credentials.certificate).renewAt.getTime() - Date.now();
-    timer = setTimeout(() => void check(credentials), Math.min(MAX_TIMER_MS, Math.max(delayMs ?? due, 0)));
-    timer.unref();
-  };
-  const check = async (credentials: NodeCredentials) => {
-    if (!renewalDecision(credentials.certificate).renew) return schedule(credentials);
-    try {
-      const request = await createCertificateRequest(nodeIdentity(options.nodeName));
-      const answer = await renew(request.csrPem);
-      const valid = verifyIssuedBy(answer.certificate, answer.ca, { usage: 'client' });
-      if (!valid.ok) throw new Error(`the renewed certificate: ${valid.reason}`);
-      const next = { ca: answer.ca, certificate: answer.certificate, key: request.key.toPem() };
-      await store(options.stateDir, next, request.key);
-      if (stopped) return;
-      options.log(`node certificate renewed (until ${valid.value.notAfter.toISOString()})`);
-      onRenewed(next);
-      schedule(next);
-    } catch (error) {
-      options.log(`renewing the node certificate failed, retrying in ${RETRY_MS / 1000} s: ${(error as Error).message}`);
-      schedule(credentials, RETRY_MS);
-    }
-  };
-  schedule(current);
+    credentials = next;
+    options.log(`node certificate renewed (serial ${valid.value.serialNumber.toLowerCase()}, until ${valid.value.notAfter.toISOString()})`);
+    onRenewed(next);
+  }, options.log);
   return () => {
     stopped = true;
-    if (timer) clearTimeout(timer);
+    stop();
   };
 }

@@ -43,7 +43,7 @@ describe('tsctl token create --join, node delete', () => {
     grpcPort = port + 1;
     const made = await tsctl(['--server', `http://127.0.0.1:${port}`, 'token', 'create', '--join', '--ttl', '2h', '--node', 'node-7', '--uses', '1']);
     assert.equal(made.code, 0, made.stderr);
-    assert.equal(made.stdout, `node-agent --join ${TOKEN} --control-plane 127.0.0.1:${port + 1} --ca-hash ${HASH}\n`);
+    assert.equal(made.stdout, `echo ${TOKEN} | node-agent --join-token-file - --control-plane 127.0.0.1:${port + 1} --ca-hash ${HASH}\n`);
     assert.match(made.stderr, /join token 0123456789ab created: node node-7 only, 1 use\(s\), expires 2026-01-01T01:00:00.000Z/);
     assert.deepEqual(bodies.at(-1), { kind: 'join', ttl: '2h', node: 'node-7', uses: 1 });
   });
@@ -51,7 +51,7 @@ describe('tsctl token create --join, node delete', () => {
   it('names the API too when it is not one port below gRPC', async () => {
     grpcPort = 7071;
     const made = await tsctl(['--server', `http://127.0.0.1:${port}`, 'token', 'create', '--join']);
-    assert.equal(made.stdout, `node-agent --join ${TOKEN} --control-plane 127.0.0.1:7071 --ca-hash ${HASH} --api-server 127.0.0.1:${port}\n`);
+    assert.equal(made.stdout, `echo ${TOKEN} | node-agent --join-token-file - --control-plane 127.0.0.1:7071 --ca-hash ${HASH} --api-server 127.0.0.1:${port}\n`);
   });
 
   it('deletes a node and says what happened', async () => {

@@ -10,6 +10,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Cidr, Node, Replica, cidrContains, formatCidr, parseCidr } from '@tide/api';
+import { parseTtl } from '@tide/auth';
 import { ClusterPki, PkiError, caPin, controlPlaneServerNames, ensureClusterPki, ensureNodeServingCertificate } from '@tide/pki';
 import { ApiClient } from '../api/api.client';
 import { configPath, writeCliConfig } from '../api/cli.config';
@@ -30,6 +31,15 @@ const STOP_GRACE_MS = 10_000;
 export class ClusterError extends Error {}
 
 /** Consolidation flags for the control plane, checked here so that a typo fails before anything starts. */
+/** `--certificate-validity`: the lifetime of every certificate of the cluster but the CA's (checked here, used by both processes). */
+function certificateValidity(ctx: CommandContext): { ms?: number; flags: string[] } {
+  const text = ctx.options.get('certificate-validity');
+  if (text === undefined) return { flags: [] };
+  const parsed = parseTtl(text, '--certificate-validity');
+  if (!parsed.ok) throw new UsageError(parsed.reason);
+  return { ms: parsed.value, flags: ['--certificate-validity', text, '--node-certificate-validity', text] };
+}
+
 function consolidationFlags(ctx: CommandContext): string[] {
   const flags: string[] = [];
   const mode = ctx.options.get('consolidation');
@@ -62,7 +72,7 @@ function registryFlags(ctx: CommandContext, layout: ClusterLayout): string[] {
 
 export const upCommand: Command = {
   name: 'up',
-  usage: 'tsctl up [--nodes N] [--state-dir DIR] [--base-port P] [--ca-cert FILE --ca-key FILE] [--registry HOST:PORT [--registry-ca FILE]] [--hosts loopback|netns [--host-cidr CIDR]] [--address IP] [--node-grace-seconds S] [--pod-cidr CIDR] [--node-cidr-mask-size N] [--pod-network host-gw|vxlan] [--service-cidr CIDR] [--dns-upstream IP[:PORT],...] [--consolidation on|off] [--consolidation-delay-seconds S] [--timeout SECONDS]',
+  usage: 'tsctl up [--nodes N] [--state-dir DIR] [--base-port P] [--ca-cert FILE --ca-key FILE] [--registry HOST:PORT [--registry-ca FILE]] [--hosts loopback|netns [--host-cidr CIDR]] [--address IP] [--node-grace-seconds S] [--pod-cidr CIDR] [--node-cidr-mask-size N] [--pod-network host-gw|vxlan] [--service-cidr CIDR] [--dns-upstream IP[:PORT],...] [--consolidation on|off] [--consolidation-delay-seconds S] [--certificate-validity DURATION] [--timeout SECONDS]',
   summary: 'start a local cluster (control plane with its etcd, N node agents) and wait until it is Ready',
   options: [
     { long: 'nodes', help: `number of nodes, 1 to ${MAX_LOCAL_NODES} (default 2)` },
@@ -81,6 +91,7 @@ export const upCommand: Command = {
     { long: 'dns-upstream', help: "where the nodes' DNS forwards names outside the cluster (default: the host's /etc/resolv.conf)" },
     { long: 'consolidation', help: 'on|off: move replicas off lightly used nodes so that nodes become empty (default on)' },
     { long: 'consolidation-delay-seconds', help: 'how long a node must stay worth emptying before consolidation starts (default 30)' },
+    { long: 'certificate-validity', help: "lifetime of the cluster's certificates but the CA's (default 1 year); each is renewed at two thirds of it without a restart" },
     { long: 'timeout', help: 'seconds to wait for the cluster to be Ready (default 120)' },
     { long: 'registry', help: 'use this registry (HOST:PORT) instead of starting the embedded one on P+4' },
     { long: 'registry-ca', help: "with --registry: the CA file that verifies it (default: the system's roots)" },
@@ -105,10 +116,12 @@ export const upCommand: Command = {
       ensureLan(layout.lan);
       for (const host of layout.lan.hosts) ensureHost(layout.lan, host);
     }
-    const pki = await ensurePki(ctx, layout);
-    await ensureAgentCertificates(layout, pki);
+    const validity = certificateValidity(ctx);
+    const pki = await ensurePki(ctx, layout, validity.ms);
+    await ensureAgentCertificates(layout, pki, validity.ms);
     const started: string[] = [];
-    const controlPlanePid = await ensureControlPlane(layout, controlPlaneArgs(layout, grace, ctx.options.get('pod-cidr'), [...consolidationFlags(ctx), ...registryFlags(ctx, layout)]), started);
+    const controlPlaneFlags = [...consolidationFlags(ctx), ...registryFlags(ctx, layout), ...validity.flags];
+    const controlPlanePid = await ensureControlPlane(layout, controlPlaneArgs(layout, grace, ctx.options.get('pod-cidr'), controlPlaneFlags), started);
     // tsctl up acts as the control plane's own identity (its client certificate, admin-equivalent) until the admin token exists.
     const api = new ApiClient({
       server: layout.server, ca: pki.ca.certificatePem,
@@ -121,7 +134,7 @@ export const upCommand: Command = {
     const agentFlags = dnsUpstream !== undefined ? ['--dns-upstream', dnsUpstream] : [];
     const agents = layout.nodes.map((node) => {
       const argv = [...agentArgs(layout, node), ...agentFlags];
-      return { node, argv, pid: ensureAgent(node, started, argv, join?.args ?? []) };
+      return { node, argv, pid: ensureAgent(node, started, argv, join) };
     });
     writeClusterRecord(layout, controlPlanePid, agents);
     const watched = [{ pid: controlPlanePid, what: 'the control plane', log: layout.controlPlaneLog }, ...agents.map(({ node, pid }) => ({ pid, what: `the agent of ${node.name}`, log: node.log }))];
@@ -144,14 +157,14 @@ export const upCommand: Command = {
 };
 
 /** The cluster's certificates under STATE/pki (made once, kept while good): the control plane's names are this machine's. */
-async function ensurePki(ctx: CommandContext, layout: ClusterLayout): Promise<ClusterPki> {
+async function ensurePki(ctx: CommandContext, layout: ClusterLayout, validityMs: number | undefined): Promise<ClusterPki> {
   const cert = ctx.options.get('ca-cert');
   const key = ctx.options.get('ca-key');
   if ((cert === undefined) !== (key === undefined)) throw new UsageError('--ca-cert and --ca-key go together: give both, or neither to let tsctl make a CA');
   const external = cert !== undefined && key !== undefined ? { certificate: path.resolve(cert), key: path.resolve(key) } : undefined;
   const [listenHost] = layout.httpListen.split(':');
   const pki = await ensureClusterPki({
-    dir: layout.pkiDir, serverNames: controlPlaneServerNames(os.hostname(), [listenHost]), ...(external ? { externalCa: external } : {}),
+    dir: layout.pkiDir, serverNames: controlPlaneServerNames(os.hostname(), [listenHost]), ...(external ? { externalCa: external } : {}), validityMs,
   }).catch((error: unknown) => {
     throw error instanceof PkiError ? new ClusterError(error.message) : error;
   });
@@ -160,9 +173,9 @@ async function ensurePki(ctx: CommandContext, layout: ClusterLayout): Promise<Cl
 }
 
 /** Each agent's HTTPS certificate (for its address, CN system:node:NAME) and the CA, in NODE_STATE/pki, where the agent looks by default. */
-async function ensureAgentCertificates(layout: ClusterLayout, pki: ClusterPki): Promise<void> {
+async function ensureAgentCertificates(layout: ClusterLayout, pki: ClusterPki, validityMs: number | undefined): Promise<void> {
   for (const node of layout.nodes) {
-    await ensureNodeServingCertificate({ nodeStateDir: node.stateDir, nodeName: node.name, addresses: [node.address], ca: pki.ca });
+    await ensureNodeServingCertificate({ nodeStateDir: node.stateDir, nodeName: node.name, addresses: [node.address], ca: pki.ca, validityMs });
   }
 }
 
@@ -205,11 +218,16 @@ async function ensureControlPlane(layout: ClusterLayout, args: string[], started
 
 interface JoinFlags {
   id: string;
+  /** Handed to the agents in their environment ($TIDE_JOIN_TOKEN), not as a flag: a flag stays in the process list. */
+  token: string;
   args: string[];
 }
 
+/** The node agent's variable for a join token (apps/node-agent agent.config.ts). */
+const JOIN_TOKEN_ENV = 'TIDE_JOIN_TOKEN';
+
 /**
- * Nodes join the way a node on another machine does (`node-agent --join … --ca-hash …`): one join
+ * Nodes join the way a node on another machine does (a join token and `--ca-hash …`): one join
  * token for the agents that have no certificate yet, good for that many joins and 10 minutes, revoked
  * once they are Ready. An agent that has its certificate (a restart) ignores it.
  */
@@ -219,16 +237,16 @@ async function joinTokenFor(api: ApiClient, layout: ClusterLayout, pki: ClusterP
   const made = await api.request<{ token: string; record: { id: string } }>('POST', '/api/v1/tokens', {
     kind: 'join', ttl: '10m', uses: joining.length, description: `tsctl up: ${joining.map((n) => n.name).join(', ')}`,
   });
-  return { id: made.record.id, args: ['--join', made.token, '--ca-hash', caPin(pki.ca.certificatePem)] };
+  return { id: made.record.id, token: made.token, args: ['--ca-hash', caPin(pki.ca.certificatePem)] };
 }
 
-/** `argv`: the agent's flags; `joinFlags` only for this start (a restart has its certificate). */
-export function ensureAgent(node: ClusterLayout['nodes'][number], started: string[], argv: string[], joinFlags: string[] = []): number {
+/** `argv`: the agent's flags; `join` only for this start (a restart has its certificate): its token goes in the environment. */
+export function ensureAgent(node: ClusterLayout['nodes'][number], started: string[], argv: string[], join?: JoinFlags): number {
   const [running] = findProcesses(NODE_AGENT.script, node.stateDir);
   if (running) return running;
   started.push(node.name);
-  const command = [process.execPath, NODE_AGENT.path, ...argv, ...joinFlags];
-  return startDetached(node.host ? hostCommand(node.host, command) : command, node.log);
+  const command = [process.execPath, NODE_AGENT.path, ...argv, ...(join?.args ?? [])];
+  return startDetached(node.host ? hostCommand(node.host, command) : command, node.log, join ? { [JOIN_TOKEN_ENV]: join.token } : {});
 }
 
 /** `--address IP` (this machine's, for a cluster across machines), else the one the cluster was started with. */

@@ -35,11 +35,14 @@ export function isAlive(pid: number): boolean {
   }
 }
 
-/** Starts `argv` in its own session, stdout and stderr appended to logFile; returns its pid. */
-export function startDetached(argv: string[], logFile: string): number {
+/**
+ * Starts `argv` in its own session, stdout and stderr appended to logFile; returns its pid. `env`:
+ * variables added to this process's environment for the child (a secret that must not be in its command line).
+ */
+export function startDetached(argv: string[], logFile: string, env: Record<string, string> = {}): number {
   const log = fs.openSync(logFile, 'a');
   try {
-    const child = spawn(argv[0], argv.slice(1), { detached: true, stdio: ['ignore', log, log] });
+    const child = spawn(argv[0], argv.slice(1), { detached: true, stdio: ['ignore', log, log], env: { ...process.env, ...env } });
     child.unref();
     if (child.pid === undefined) throw new Error(`cannot start ${argv.join(' ')}: see ${logFile}`);
     return child.pid;

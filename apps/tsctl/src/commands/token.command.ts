@@ -19,8 +19,8 @@ function checked<T>(result: { ok: true; value: T } | { ok: false; reason: string
 
 /**
  * `tsctl token create --join`: a join token (an hour unless --ttl says otherwise) and, alone on the
- * last line, the command that joins a node with it: the control plane's gRPC address is the API's
- * host with its gRPC port, the CA pinned by hash.
+ * last line, the command that joins a node with it: the token piped to the agent's stdin, the control
+ * plane's gRPC address (the API's host with its gRPC port), the CA pinned by hash.
  */
 async function createJoin(ctx: CommandContext): Promise<void> {
   if (ctx.options.has('role') || ctx.options.has('namespace')) throw new UsageError('--join: a join token has no --role or --namespace (it only joins a node)');
@@ -39,7 +39,8 @@ async function createJoin(ctx: CommandContext): Promise<void> {
   ctx.note(`join token ${made.record.id} created: ${limits.join(', ')}, expires ${made.record.expiresAt}. On the new machine, run:`);
   // The agent finds the API one port below gRPC unless told otherwise.
   const apiFlag = apiPort === made.join.grpcPort - 1 ? '' : ` --api-server ${host}:${apiPort}`;
-  ctx.out(`node-agent --join ${made.token} --control-plane ${host}:${made.join.grpcPort} --ca-hash ${made.join.caHash}${apiFlag}`);
+  // The token goes in on stdin: a flag would stay in the agent's /proc/PID/cmdline, readable by every user, while it runs.
+  ctx.out(`echo ${made.token} | node-agent --join-token-file - --control-plane ${host}:${made.join.grpcPort} --ca-hash ${made.join.caHash}${apiFlag}`);
 }
 
 async function create(ctx: CommandContext): Promise<void> {
