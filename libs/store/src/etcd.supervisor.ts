@@ -28,7 +28,17 @@ export interface EtcdSupervisorOptions {
   log?: (line: string) => void;
   /** Client and peer TLS with client certificates required (without it etcd speaks plain HTTP: tests of the store alone). */
   tls?: EtcdTlsFiles;
+  /**
+   * History kept before etcd compacts it (`--auto-compaction-mode periodic`), default
+   * DEFAULT_COMPACTION_RETENTION. A watch that falls further behind than this resyncs from a list.
+   */
+  compactionRetention?: string;
+  /** `--quota-backend-bytes` (default etcd's 2 GiB): beyond it etcd raises NOSPACE (etcd.maintenance.ts). */
+  quotaBackendBytes?: number;
 }
+
+/** Kubernetes' API server compacts every 5 minutes too. */
+export const DEFAULT_COMPACTION_RETENTION = '5m';
 
 export class EtcdSupervisor {
   private child?: ChildProcess;
@@ -54,6 +64,8 @@ export class EtcdSupervisor {
       '--listen-client-urls', this.url, '--advertise-client-urls', this.url,
       '--listen-peer-urls', peer, '--initial-advertise-peer-urls', peer,
       '--initial-cluster', `tide=${peer}`,
+      '--auto-compaction-mode', 'periodic', '--auto-compaction-retention', this.options.compactionRetention ?? DEFAULT_COMPACTION_RETENTION,
+      ...(this.options.quotaBackendBytes ? ['--quota-backend-bytes', String(this.options.quotaBackendBytes)] : []),
       ...tlsFlags(this.options.tls),
     ], { stdio: ['ignore', log, log] });
     fs.closeSync(log);

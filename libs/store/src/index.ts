@@ -14,3 +14,8 @@ export * from './paged.range';
 export * from './etcd.client';
 export * from './token.store';
 export * from './node.certificates';
+export * from './txn.budget';
+export * from './etcd.errors';
+export * from './etcd.health';
+export * from './lease.windows';
+export * from './etcd.maintenance';
