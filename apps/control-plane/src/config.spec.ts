@@ -24,4 +24,11 @@ describe('control plane flags', () => {
     assert.throws(() => parseFlags(['--metrics-insecure-listen', '9101']), (error: Error) =>
       error instanceof ConfigError && error.message === '--metrics-insecure-listen: expected HOST:PORT, got "9101"');
   });
+
+  it('reads the store upkeep settings and refuses a bad retention', () => {
+    const config = parseFlags(['--etcd-quota-bytes', '16777216', '--etcd-compaction-retention', '10m', '--event-ttl-seconds', '600']);
+    assert.deepEqual(config.etcdUpkeep, { quotaBytes: 16_777_216, compactionRetention: '10m', eventTtlSeconds: 600 });
+    assert.deepEqual(parseFlags([]).etcdUpkeep, { compactionRetention: '5m', eventTtlSeconds: 3600 });
+    assert.throws(() => parseFlags(['--etcd-compaction-retention', 'soon']), /--etcd-compaction-retention: expected a duration/);
+  });
 });

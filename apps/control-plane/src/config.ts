@@ -14,6 +14,12 @@ export interface ControlPlaneConfig {
   etcdPort: number;
   /** `--etcd-ca-file`, `--etcd-cert-file`, `--etcd-key-file` for an external etcd (default: PKI/etcd, as for the supervised one). */
   etcdTls: { caFile?: string; certFile?: string; keyFile?: string };
+  /**
+   * The store's upkeep: the supervised etcd's `--quota-backend-bytes` (`--etcd-quota-bytes`, default
+   * etcd's 2 GiB; also what NOSPACE recovery measures an external etcd against) and compaction
+   * retention (`--etcd-compaction-retention`, default 5m); how long Events live (`--event-ttl-seconds`).
+   */
+  etcdUpkeep: { quotaBytes?: number; compactionRetention: string; eventTtlSeconds: number };
   /** `--metrics-insecure-listen`: /metrics also over plain HTTP without credentials (opt-in). */
   metricsInsecureListen?: { host: string; port: number };
   stateDir: string;
@@ -56,7 +62,7 @@ export function parseFlags(argv: string[]): ControlPlaneConfig {
   }
   const known = ['listen', 'grpc-listen', 'etcd', 'etcd-port', 'state-dir', 'pki-dir', 'audit-log', 'id', 'node-grace-seconds', 'node-lease-seconds', 'pod-cidr',
     'service-cidr', 'consolidation', 'consolidation-delay-seconds', 'node-certificate-validity', 'registry-listen', 'registry', 'registry-ca',
-    'etcd-ca-file', 'etcd-cert-file', 'etcd-key-file', 'metrics-insecure-listen'];
+    'etcd-ca-file', 'etcd-cert-file', 'etcd-key-file', 'metrics-insecure-listen', 'etcd-quota-bytes', 'etcd-compaction-retention', 'event-ttl-seconds'];
   for (const name of values.keys()) if (!known.includes(name)) throw new ConfigError(`unknown flag --${name} (known: ${known.map((k) => `--${k}`).join(' ')})`);
   const number = (name: string, fallback: number) => {
     const value = Number(values.get(name) ?? fallback);
@@ -72,6 +78,11 @@ export function parseFlags(argv: string[]): ControlPlaneConfig {
     etcd: values.get('etcd')?.split(',').map((s) => s.trim()).filter(Boolean),
     etcdPort: number('etcd-port', 2379),
     etcdTls: { caFile: values.get('etcd-ca-file'), certFile: values.get('etcd-cert-file'), keyFile: values.get('etcd-key-file') },
+    etcdUpkeep: {
+      ...(values.has('etcd-quota-bytes') ? { quotaBytes: number('etcd-quota-bytes', 0) } : {}),
+      compactionRetention: retention(values.get('etcd-compaction-retention') ?? '5m'),
+      eventTtlSeconds: number('event-ttl-seconds', 3600),
+    },
     ...(values.has('metrics-insecure-listen') ? { metricsInsecureListen: hostPort(values.get('metrics-insecure-listen')!, '--metrics-insecure-listen') } : {}),
     stateDir,
     pkiDir: values.get('pki-dir') ?? path.join(stateDir, 'pki'),
@@ -85,6 +96,12 @@ export function parseFlags(argv: string[]): ControlPlaneConfig {
     consolidation: { enabled: onOff(values.get('consolidation') ?? 'on', '--consolidation'), delaySeconds: number('consolidation-delay-seconds', 30) },
     registry: registrySettings(values, (value, flag) => hostPort(value, flag)),
   };
+}
+
+/** etcd's periodic retention: a duration such as 5m, 1h, 30s (Go syntax, one unit). */
+function retention(value: string): string {
+  if (/^\d+(s|m|h)$/.test(value) && !/^0+[smh]$/.test(value)) return value;
+  throw new ConfigError(`--etcd-compaction-retention: expected a duration such as 5m, 1h or 30s, got "${value}"`);
 }
 
 function onOff(value: string, flag: string): boolean {

@@ -9,8 +9,8 @@ import {
   ClusterPki, controlPlaneServerNames, ensureClusterPki, ensureEtcdPki, readCertificateFile, readKeyFile, type EtcdPkiLayout,
 } from '@tide/pki';
 import {
-  CacheChange, ClusterCache, Etcd3, EtcdClientFiles, EtcdSupervisor, LeaderElection, NodeCertificates, NodeLeases, ObjectStore, PodCidrClaims, ServiceIpClaims,
-  TokenStore, createEtcdClient, etcdClientCredentials,
+  CacheChange, ClusterCache, Etcd3, EtcdClientFiles, EtcdHealth, EtcdMaintenance, EtcdSupervisor, LeaderElection, LeaseWindows, NodeCertificates, NodeLeases,
+  ObjectStore, PodCidrClaims, ServiceIpClaims, TokenStore, createEtcdClient, etcdClientCredentials,
 } from '@tide/store';
 import { isLost } from '@tide/control';
 import { AgentGrpcServer } from './agent-service/agent.grpc';
@@ -69,6 +69,7 @@ export class ControlPlane {
   private stopLatencyMetric?: () => void;
   private registry?: ClusterRegistry;
   private insecureMetrics?: InsecureMetricsListener;
+  private health?: EtcdHealth;
 
   constructor(private readonly config: ControlPlaneConfig) {}
 
@@ -78,9 +79,15 @@ export class ControlPlane {
     this.registry = await startClusterRegistry(this.config, pki, (line) => this.logger.log(line));
     this.client = createEtcdClient(hosts, tls ? { credentials: etcdClientCredentials(tls) } : {});
     const metrics = new ControlPlaneMetrics();
-    const store = instrumentStore(new ObjectStore(this.client), metrics.etcdDuration);
+    // Requests fail fast while etcd is unreachable (nothing sent); /readyz reports it.
+    const health = new EtcdHealth(this.client);
+    this.health = health;
+    health.start();
+    const store = instrumentStore(new ObjectStore(this.client, { health }), metrics.etcdDuration);
     const usage = new UsageCache();
-    const events = new EventRecorder(store, `control-plane/${this.config.id}`);
+    const eventLeases = new LeaseWindows(this.client, this.config.etcdUpkeep.eventTtlSeconds);
+    const events = new EventRecorder(store, `control-plane/${this.config.id}`, eventLeases);
+    const maintenance = new EtcdMaintenance(this.client, health, { quotaBytes: this.config.etcdUpkeep.quotaBytes, log: (line) => this.logger.warn(line) });
     this.leases = new NodeLeases(this.client, this.config.nodeLeaseSeconds);
     // Every instance keeps the cache: the agents' endpoint reads it too, not only the leader's loops.
     const cache = new ClusterCache(this.client, (line) => this.logger.warn(line));
@@ -116,6 +123,8 @@ export class ControlPlane {
       { name: 'consolidation', periodMs: 2000, run: () => consolidation.sync(), kicked: false },
       { name: 'autoscaler', periodMs: 1000, run: () => autoscaler.sync(), kicked: false },
       ...(pulls ? [{ name: 'image pulls', periodMs: 1000, run: () => pulls.sync() }] : []),
+      // NOSPACE recovery and defragmentation (etcd.maintenance.ts); its own checks decide when.
+      { name: 'etcd maintenance', periodMs: 5000, run: async () => void (await maintenance.pass()), kicked: false },
     ]);
     this.runner = runner;
     // Certificate serials (joins, renewals) concern the agents' endpoint only, not the loops.
@@ -142,7 +151,10 @@ export class ControlPlane {
     });
     this.election.start();
     this.api = await startApiServer({
-      cluster: { store, cache, metrics, usage, enrollment, registry: this.registry, isLeader: () => this.election?.isLeader ?? false, kick: () => runner.kick() },
+      cluster: {
+        store, cache, metrics, usage, enrollment, registry: this.registry, etcdHealth: health, eventLeases,
+        isLeader: () => this.election?.isLeader ?? false, kick: () => runner.kick(),
+      },
       etcd: this.client, pki: pki.layout, auditLog: this.config.auditLog, listen: this.config.listen,
       renewPki: async () => void (ca = (await this.ensurePki()).ca),
       log: (line) => this.logger.log(line), warn: (line) => this.logger.warn(line), logger: ['error', 'warn', 'log'],
@@ -185,6 +197,8 @@ export class ControlPlane {
       logFile: path.join(this.config.stateDir, 'etcd.log'),
       log: (line) => this.logger.warn(line),
       tls: layout,
+      compactionRetention: this.config.etcdUpkeep.compactionRetention,
+      quotaBackendBytes: this.config.etcdUpkeep.quotaBytes,
     });
     await this.etcd.start();
     return { hosts: [this.etcd.url], tls: layout };
@@ -204,6 +218,7 @@ export class ControlPlane {
     await this.endpoints?.close();
     await this.grpc?.close();
     this.leases?.close();
+    this.health?.stop();
     this.client?.close();
     await this.registry?.stop();
     await this.insecureMetrics?.close();
