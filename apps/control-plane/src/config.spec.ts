@@ -31,4 +31,11 @@ describe('control plane flags', () => {
     assert.deepEqual(parseFlags([]).etcdUpkeep, { compactionRetention: '5m', eventTtlSeconds: 3600 });
     assert.throws(() => parseFlags(['--etcd-compaction-retention', 'soon']), /--etcd-compaction-retention: expected a duration/);
   });
+
+  it('supervises 1, 3 or 5 etcd members, only without --etcd', () => {
+    assert.equal(parseFlags([]).etcdMembers, 1);
+    assert.equal(parseFlags(['--etcd-members', '3']).etcdMembers, 3);
+    assert.throws(() => parseFlags(['--etcd-members', '2']), /--etcd-members: expected 1, 3 or 5, got "2"/);
+    assert.throws(() => parseFlags(['--etcd-members', '3', '--etcd', 'https://a:2379']), /only without --etcd/);
+  });
 });

@@ -9,7 +9,7 @@ import {
   ClusterPki, controlPlaneServerNames, ensureClusterPki, ensureEtcdPki, readCertificateFile, readKeyFile, type EtcdPkiLayout,
 } from '@tide/pki';
 import {
-  CacheChange, ClusterCache, Etcd3, EtcdClientFiles, EtcdHealth, EtcdMaintenance, EtcdSupervisor, LeaderElection, LeaseWindows, NodeCertificates, NodeLeases,
+  CacheChange, ClusterCache, Etcd3, EtcdClientFiles, EtcdCluster, EtcdHealth, EtcdMaintenance, LeaderElection, LeaseWindows, NodeCertificates, NodeLeases,
   ObjectStore, PodCidrClaims, ServiceIpClaims, TokenStore, createEtcdClient, etcdClientCredentials,
 } from '@tide/store';
 import { isLost } from '@tide/control';
@@ -57,7 +57,7 @@ function serviceControllerKick(change: CacheChange): boolean | number {
 
 export class ControlPlane {
   private readonly logger = new Logger('ControlPlane');
-  private etcd?: EtcdSupervisor;
+  private etcd?: EtcdCluster;
   private client?: Etcd3;
   private api?: ApiServer;
   private grpc?: AgentGrpcServer;
@@ -70,6 +70,7 @@ export class ControlPlane {
   private registry?: ClusterRegistry;
   private insecureMetrics?: InsecureMetricsListener;
   private health?: EtcdHealth;
+  private memberClients: Etcd3[] = [];
 
   constructor(private readonly config: ControlPlaneConfig) {}
 
@@ -79,15 +80,19 @@ export class ControlPlane {
     this.registry = await startClusterRegistry(this.config, pki, (line) => this.logger.log(line));
     this.client = createEtcdClient(hosts, tls ? { credentials: etcdClientCredentials(tls) } : {});
     const metrics = new ControlPlaneMetrics();
+    // Each member of several gets a client of its own: probed one by one, defragmented one by one.
+    this.memberClients = hosts.length > 1 ? hosts.map((host) => createEtcdClient(host, tls ? { credentials: etcdClientCredentials(tls) } : {})) : [];
     // Requests fail fast while etcd is unreachable (nothing sent); /readyz reports it.
-    const health = new EtcdHealth(this.client);
+    const health = new EtcdHealth(this.client, undefined, undefined, this.memberClients);
     this.health = health;
     health.start();
     const store = instrumentStore(new ObjectStore(this.client, { health }), metrics.etcdDuration);
     const usage = new UsageCache();
     const eventLeases = new LeaseWindows(this.client, this.config.etcdUpkeep.eventTtlSeconds);
     const events = new EventRecorder(store, `control-plane/${this.config.id}`, eventLeases);
-    const maintenance = new EtcdMaintenance(this.client, health, { quotaBytes: this.config.etcdUpkeep.quotaBytes, log: (line) => this.logger.warn(line) });
+    const maintenance = new EtcdMaintenance(this.client, health, {
+      quotaBytes: this.config.etcdUpkeep.quotaBytes, log: (line) => this.logger.warn(line), ...(this.memberClients.length ? { members: this.memberClients } : {}),
+    });
     this.leases = new NodeLeases(this.client, this.config.nodeLeaseSeconds);
     // Every instance keeps the cache: the agents' endpoint reads it too, not only the leader's loops.
     const cache = new ClusterCache(this.client, (line) => this.logger.warn(line));
@@ -178,7 +183,7 @@ export class ControlPlane {
   }
 
   /**
-   * The supervised etcd runs with client and peer TLS on etcd's own CA (PKI/etcd, made here when
+   * The supervised etcd (`--etcd-members` of them) runs with client and peer TLS on etcd's own CA (PKI/etcd, made here when
    * missing), the control plane's etcd client certificate the only one there is. An external etcd
    * given with https URLs is reached with `--etcd-*-file`, by default the same PKI/etcd files.
    */
@@ -191,9 +196,10 @@ export class ControlPlane {
     const { layout, issued } = await ensureEtcdPki({ pkiDir: this.config.pkiDir });
     if (issued.length > 0) this.logger.log(`etcd certificates in ${layout.dir}: ${issued.join(', ')} issued`);
     if (external.length > 0) return { hosts: external, tls: this.externalEtcdFiles(layout) };
-    this.etcd = new EtcdSupervisor({
+    this.etcd = new EtcdCluster({
       dataDir: path.join(this.config.stateDir, 'etcd'),
-      clientPort: this.config.etcdPort,
+      etcdPort: this.config.etcdPort,
+      members: this.config.etcdMembers,
       logFile: path.join(this.config.stateDir, 'etcd.log'),
       log: (line) => this.logger.warn(line),
       tls: layout,
@@ -201,7 +207,7 @@ export class ControlPlane {
       quotaBackendBytes: this.config.etcdUpkeep.quotaBytes,
     });
     await this.etcd.start();
-    return { hosts: [this.etcd.url], tls: layout };
+    return { hosts: this.etcd.urls, tls: layout };
   }
 
   private externalEtcdFiles(layout: EtcdPkiLayout): EtcdClientFiles {
@@ -219,6 +225,7 @@ export class ControlPlane {
     await this.grpc?.close();
     this.leases?.close();
     this.health?.stop();
+    for (const member of this.memberClients) member.close();
     this.client?.close();
     await this.registry?.stop();
     await this.insecureMetrics?.close();

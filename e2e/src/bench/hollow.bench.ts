@@ -11,7 +11,6 @@
  * P+1, etcd P+2/P+3) --timeout SECONDS (300) --control-plane MAIN.js (another build's, to compare) --json.
  */
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { Service } from '@tide/api';
 import { scheduleBatch } from '@tide/scheduler';

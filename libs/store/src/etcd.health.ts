@@ -31,7 +31,17 @@ export class EtcdHealth {
   private timer?: NodeJS.Timeout;
   private probing?: Promise<EtcdHealthState>;
 
-  constructor(private readonly client: Etcd3, private readonly intervalMs = HEALTH_PROBE_INTERVAL_MS, private readonly timeoutMs = HEALTH_PROBE_TIMEOUT_MS) {}
+  /**
+   * `members`: one client per member of a cluster of several. Each is probed; etcd counts as
+   * reachable while a majority answers (a client call then finds a member that works), and a call
+   * that failed makes a probe rather than marking etcd unreachable (it may have hit the one member down).
+   */
+  constructor(
+    private readonly client: Etcd3,
+    private readonly intervalMs = HEALTH_PROBE_INTERVAL_MS,
+    private readonly timeoutMs = HEALTH_PROBE_TIMEOUT_MS,
+    private readonly members: Etcd3[] = [],
+  ) {}
 
   get state(): EtcdHealthState {
     return this.current;
@@ -63,23 +73,37 @@ export class EtcdHealth {
 
   /** A call found etcd unreachable (or without an answer): later calls fail fast until a probe succeeds. */
   noteUnavailable(error: StoreUnavailableError): void {
+    if (this.members.length > 1) return void this.probe();
     this.current = { ...this.current, reachable: false, reason: error.message, checkedAt: Date.now() };
   }
 
   private async probeOnce(): Promise<EtcdHealthState> {
-    const deadline = () => ({ deadline: Date.now() + this.timeoutMs });
-    try {
-      const status = await this.client.maintenance.status(deadline());
-      const alarms = await this.client.maintenance.alarm({ action: 'Get', memberID: '0', alarm: 'None' }, deadline());
-      const leader = status.leader !== '0' && status.leader !== '';
-      this.current = {
-        reachable: true, leader, alarms: (alarms.alarms ?? []).map((a) => String(a.alarm).toUpperCase()),
-        reason: leader ? undefined : 'etcd has no leader (lost quorum or an election is under way)',
-        dbSize: Number(status.dbSize), dbSizeInUse: Number(status.dbSizeInUse), checkedAt: Date.now(),
-      };
-    } catch (error) {
-      this.current = { ...this.current, reachable: false, reason: `etcd unreachable: ${(error as Error).message}`, checkedAt: Date.now() };
+    const clients = this.members.length > 1 ? this.members : [this.client];
+    const answers = await Promise.all(clients.map((client) => this.probeMember(client).catch((error: Error) => error)));
+    const answered = answers.filter((a): a is Exclude<typeof a, Error> => !(a instanceof Error));
+    const failed = answers.filter((a): a is Error => a instanceof Error);
+    if (answered.length * 2 <= clients.length) {
+      const why = failed.map((e) => e.message).join('; ');
+      this.current = { ...this.current, reachable: false, reason: `etcd unreachable${clients.length > 1 ? ` (${failed.length} of ${clients.length} members)` : ''}: ${why}`, checkedAt: Date.now() };
+      return this.current;
     }
+    const leader = answered.some((a) => a.leader);
+    const first = answered[0];
+    this.current = {
+      reachable: true, leader, alarms: first.alarms,
+      reason: leader ? undefined : 'etcd has no leader (lost quorum or an election is under way)',
+      dbSize: Math.max(...answered.map((a) => a.dbSize)), dbSizeInUse: Math.max(...answered.map((a) => a.dbSizeInUse)), checkedAt: Date.now(),
+    };
     return this.current;
+  }
+
+  private async probeMember(client: Etcd3): Promise<{ leader: boolean; alarms: string[]; dbSize: number; dbSizeInUse: number }> {
+    const deadline = () => ({ deadline: Date.now() + this.timeoutMs });
+    const status = await client.maintenance.status(deadline());
+    const alarms = await client.maintenance.alarm({ action: 'Get', memberID: '0', alarm: 'None' }, deadline());
+    return {
+      leader: status.leader !== '0' && status.leader !== '', alarms: [...new Set((alarms.alarms ?? []).map((a) => String(a.alarm).toUpperCase()))],
+      dbSize: Number(status.dbSize), dbSizeInUse: Number(status.dbSizeInUse),
+    };
   }
 }

@@ -30,6 +30,11 @@ export interface EtcdMaintenanceOptions {
   /** ...and at least this many bytes (default 32 MiB). */
   defragFreeBytes?: number;
   log?: (line: string) => void;
+  /**
+   * One client per member, for defragmentation (a member's own operation; compaction and alarms are
+   * the cluster's). Without them, the member the main client reaches is defragmented.
+   */
+  members?: Etcd3[];
 }
 
 export class EtcdMaintenance {
@@ -77,7 +82,8 @@ export class EtcdMaintenance {
 
   private async defragment(why: string): Promise<string> {
     const before = this.health.state.dbSize ?? 0;
-    await this.client.maintenance.defragment({ deadline: Date.now() + DEFRAG_DEADLINE_MS });
+    // One member at a time: a defragmenting member serves nothing meanwhile, the others do.
+    for (const member of this.options.members ?? [this.client]) await member.maintenance.defragment({ deadline: Date.now() + DEFRAG_DEADLINE_MS });
     const after = (await this.health.probe()).dbSize ?? 0;
     const line = `defragmented etcd (${why}): ${describeBytes(before)} → ${describeBytes(after)}`;
     this.options.log?.(line);

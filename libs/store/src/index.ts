@@ -19,3 +19,4 @@ export * from './etcd.errors';
 export * from './etcd.health';
 export * from './lease.windows';
 export * from './etcd.maintenance';
+export * from './etcd.cluster';

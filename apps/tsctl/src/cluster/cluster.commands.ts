@@ -27,6 +27,16 @@ const STOP_GRACE_MS = 10_000;
 export class ClusterError extends Error {}
 
 /** Consolidation flags for the control plane, checked here so that a typo fails before anything starts. */
+/** `--etcd-members N` (supervised members on P+2/+3, P+5/+6, P+7/+8) or `--etcd URLS` (an existing cluster), passed to the control plane. */
+function etcdFlags(ctx: CommandContext): string[] {
+  const members = ctx.options.get('etcd-members');
+  const external = ctx.options.get('etcd');
+  if (members !== undefined && external !== undefined) throw new UsageError('--etcd-members and --etcd exclude each other: supervised members, or an existing cluster');
+  if (members !== undefined && !['1', '3'].includes(members)) throw new UsageError(`--etcd-members: expected 1 or 3, got "${members}"`);
+  if (members !== undefined) return ['--etcd-members', members];
+  return external !== undefined ? ['--etcd', external] : [];
+}
+
 function consolidationFlags(ctx: CommandContext): string[] {
   const flags: string[] = [];
   const mode = ctx.options.get('consolidation');
@@ -66,7 +76,7 @@ interface ClusterRecord {
 
 export const upCommand: Command = {
   name: 'up',
-  usage: 'tsctl up [--nodes N] [--state-dir DIR] [--base-port P] [--ca-cert FILE --ca-key FILE] [--registry HOST:PORT [--registry-ca FILE]] [--node-grace-seconds S] [--pod-cidr CIDR] [--service-cidr CIDR] [--dns-upstream IP[:PORT],...] [--consolidation on|off] [--consolidation-delay-seconds S] [--timeout SECONDS]',
+  usage: 'tsctl up [--nodes N] [--state-dir DIR] [--base-port P] [--ca-cert FILE --ca-key FILE] [--registry HOST:PORT [--registry-ca FILE]] [--node-grace-seconds S] [--pod-cidr CIDR] [--service-cidr CIDR] [--dns-upstream IP[:PORT],...] [--consolidation on|off] [--consolidation-delay-seconds S] [--etcd-members 1|3 | --etcd URL,URL] [--timeout SECONDS]',
   summary: 'start a local cluster (control plane with its etcd, N node agents) and wait until it is Ready',
   options: [
     { long: 'nodes', help: `number of nodes, 1 to ${MAX_LOCAL_NODES} (default 2)` },
@@ -81,6 +91,8 @@ export const upCommand: Command = {
     { long: 'consolidation', help: 'on|off: move replicas off lightly used nodes so that nodes become empty (default on)' },
     { long: 'consolidation-delay-seconds', help: 'how long a node must stay worth emptying before consolidation starts (default 30)' },
     { long: 'timeout', help: 'seconds to wait for the cluster to be Ready (default 120)' },
+    { long: 'etcd-members', help: 'etcd members the control plane supervises, 1 or 3 (peer TLS; members on P+2/+3, P+5/+6, P+7/+8; default 1)' },
+    { long: 'etcd', help: 'use this etcd cluster (https URLs, comma separated; PKI/etcd certificates unless the control plane is told others) instead of supervising one' },
     { long: 'registry', help: 'use this registry (HOST:PORT) instead of starting the embedded one on P+4' },
     { long: 'registry-ca', help: "with --registry: the CA file that verifies it (default: the system's roots)" },
   ],
@@ -100,7 +112,7 @@ export const upCommand: Command = {
     const pki = await ensurePki(ctx, layout);
     await ensureAgentCertificates(layout, pki);
     const started: string[] = [];
-    const controlPlanePid = await ensureControlPlane(layout, controlPlaneArgs(layout, grace, ctx.options.get('pod-cidr'), [...consolidationFlags(ctx), ...registryFlags(ctx, layout)]), started);
+    const controlPlanePid = await ensureControlPlane(layout, controlPlaneArgs(layout, grace, ctx.options.get('pod-cidr'), [...consolidationFlags(ctx), ...registryFlags(ctx, layout), ...etcdFlags(ctx)]), started);
     // tsctl up acts as the control plane's own identity (its client certificate, admin-equivalent) until the admin token exists.
     const api = new ApiClient({
       server: layout.server, ca: pki.ca.certificatePem,
