@@ -1,4 +1,4 @@
-export { Etcd3, Watcher } from 'etcd3';
+export { Etcd3, GRPCDeadlineExceededError, GRPCUnavailableError, Watcher } from 'etcd3';
 export type { IRangeRequest, IRangeResponse } from 'etcd3';
 export * from './errors';
 export * from './keys';
