@@ -46,6 +46,9 @@ import type { ClusterRegistry } from './registry/cluster.registry';
  */
 const STATUS_KICK_MS = 200;
 
+/** How often every instance looks at etcd's alarms (and the leader at its free space). */
+const MAINTENANCE_PERIOD_MS = 5000;
+
 function serviceControllerKick(change: CacheChange): boolean | number {
   if (change.kind === 'Service' || change.kind === 'resync') return true;
   if (change.kind !== 'Replica') return false;
@@ -71,6 +74,7 @@ export class ControlPlane {
   private insecureMetrics?: InsecureMetricsListener;
   private health?: EtcdHealth;
   private memberClients: Etcd3[] = [];
+  private maintenanceTimer?: NodeJS.Timeout;
 
   constructor(private readonly config: ControlPlaneConfig) {}
 
@@ -128,10 +132,12 @@ export class ControlPlane {
       { name: 'consolidation', periodMs: 2000, run: () => consolidation.sync(), kicked: false },
       { name: 'autoscaler', periodMs: 1000, run: () => autoscaler.sync(), kicked: false },
       ...(pulls ? [{ name: 'image pulls', periodMs: 1000, run: () => pulls.sync() }] : []),
-      // NOSPACE recovery and defragmentation (etcd.maintenance.ts); its own checks decide when.
-      { name: 'etcd maintenance', periodMs: 5000, run: async () => void (await maintenance.pass()), kicked: false },
     ]);
     this.runner = runner;
+    // On every instance, not in the leader's loops: NOSPACE refuses lease grants, so a control plane
+    // that lost leadership then could not win it back to recover (etcd.maintenance.ts).
+    this.maintenanceTimer = setInterval(() => void maintenance.pass(Date.now(), this.election?.isLeader ?? false)
+      .catch((error: Error) => this.logger.warn(`etcd maintenance: ${error.message}`)), MAINTENANCE_PERIOD_MS);
     // Certificate serials (joins, renewals) concern the agents' endpoint only, not the loops.
     cache.onChange((change) => change.kind !== 'Allocation' && change.kind !== 'NodeCertificates' && runner.kick(change));
     this.stopLatencyMetric = watchSchedulingLatency(metrics, cache, () => this.election?.isLeader ?? false);
@@ -216,6 +222,7 @@ export class ControlPlane {
   }
 
   async stop(): Promise<void> {
+    clearInterval(this.maintenanceTimer);
     this.runner?.stop();
     await this.election?.resign();
     this.stopLatencyMetric?.();

@@ -3,7 +3,7 @@
  * itself (the supervised one runs with --auto-compaction-*), but compaction only frees pages inside
  * the file: defragmentation gives them back, and a member whose file reached --quota-backend-bytes
  * raises the NOSPACE alarm and refuses every write (deletes still pass) until the alarm is disarmed.
- * The leader's control plane runs `pass()` periodically:
+ * Every control plane runs `pass()` every few seconds (the leader's also defragments):
  * - NOSPACE raised: compact to the current revision, defragment, and disarm once the file is back
  *   under RECOVERED_QUOTA_RATIO of the quota (otherwise the next write would raise it again at once;
  *   the operator or the deletes then have to free space first, and the next pass tries again).
@@ -42,11 +42,16 @@ export class EtcdMaintenance {
 
   constructor(private readonly client: Etcd3, private readonly health: EtcdHealth, private readonly options: EtcdMaintenanceOptions = {}) {}
 
-  /** One pass; answers what it did ("" when nothing). */
-  async pass(now = Date.now()): Promise<string> {
+  /**
+   * One pass; answers what it did ("" when nothing). `periodic` false: NOSPACE recovery only (every
+   * control plane runs that: a leader that lost its lease cannot be elected again while etcd refuses
+   * lease grants, so recovery must not wait for one); the leader also defragments periodically.
+   */
+  async pass(now = Date.now(), periodic = true): Promise<string> {
     const state = await this.health.probe();
     if (!state.reachable) return '';
     if (state.alarms.includes('NOSPACE')) return this.recover();
+    if (!periodic) return '';
     if (now - this.lastDefragCheck < (this.options.defragEveryMs ?? 10 * 60_000)) return '';
     this.lastDefragCheck = now;
     const free = (state.dbSize ?? 0) - (state.dbSizeInUse ?? 0);
