@@ -84,19 +84,9 @@ export class ControlPlane {
     this.registry = await startClusterRegistry(this.config, pki, (line) => this.logger.log(line));
     this.client = createEtcdClient(hosts, tls ? { credentials: etcdClientCredentials(tls) } : {});
     const metrics = new ControlPlaneMetrics();
-    // Each member of several gets a client of its own: probed one by one, defragmented one by one.
-    this.memberClients = hosts.length > 1 ? hosts.map((host) => createEtcdClient(host, tls ? { credentials: etcdClientCredentials(tls) } : {})) : [];
-    // Requests fail fast while etcd is unreachable (nothing sent); /readyz reports it.
-    const health = new EtcdHealth(this.client, undefined, undefined, this.memberClients);
-    this.health = health;
-    health.start();
-    const store = instrumentStore(new ObjectStore(this.client, { health }), metrics.etcdDuration);
+    const { store, health, eventLeases, maintenance } = this.connectStore(this.client, hosts, tls, metrics);
     const usage = new UsageCache();
-    const eventLeases = new LeaseWindows(this.client, this.config.etcdUpkeep.eventTtlSeconds);
     const events = new EventRecorder(store, `control-plane/${this.config.id}`, eventLeases);
-    const maintenance = new EtcdMaintenance(this.client, health, {
-      quotaBytes: this.config.etcdUpkeep.quotaBytes, log: (line) => this.logger.warn(line), ...(this.memberClients.length ? { members: this.memberClients } : {}),
-    });
     this.leases = new NodeLeases(this.client, this.config.nodeLeaseSeconds);
     // Every instance keeps the cache: the agents' endpoint reads it too, not only the leader's loops.
     const cache = new ClusterCache(this.client, (line) => this.logger.warn(line));
@@ -175,6 +165,25 @@ export class ControlPlane {
       this.logger.warn(`/metrics also over plain HTTP without credentials on ${this.config.metricsInsecureListen.host}:${this.insecureMetrics.port} (--metrics-insecure-listen)`);
     }
     this.logger.log(`API on https://${this.config.listen.host}:${this.config.listen.port} (names ${this.api.names().join(', ')}), agents on ${this.config.grpcListen}, etcd ${hosts.join(',')}`);
+  }
+
+  /**
+   * The store and its upkeep: etcd's health (requests fail fast, nothing sent, while etcd is
+   * unreachable; /readyz reports it), the leases Events expire with, NOSPACE recovery and
+   * defragmentation. Each member of several gets a client of its own: probed and defragmented one by one.
+   */
+  private connectStore(client: Etcd3, hosts: string[], tls: EtcdClientFiles | undefined, metrics: ControlPlaneMetrics) {
+    this.memberClients = hosts.length > 1 ? hosts.map((host) => createEtcdClient(host, tls ? { credentials: etcdClientCredentials(tls) } : {})) : [];
+    const health = new EtcdHealth(client, undefined, undefined, this.memberClients);
+    this.health = health;
+    health.start();
+    const maintenance = new EtcdMaintenance(client, health, {
+      quotaBytes: this.config.etcdUpkeep.quotaBytes, log: (line) => this.logger.warn(line), ...(this.memberClients.length ? { members: this.memberClients } : {}),
+    });
+    return {
+      store: instrumentStore(new ObjectStore(client, { health }), metrics.etcdDuration), health, maintenance,
+      eventLeases: new LeaseWindows(client, this.config.etcdUpkeep.eventTtlSeconds),
+    };
   }
 
   /** The cluster's certificates (made by `tsctl up`; whatever is missing or due is made here, so a bare control plane is secure too). */
