@@ -39,6 +39,8 @@ export interface EtcdMaintenanceOptions {
 
 export class EtcdMaintenance {
   private lastDefragCheck = Date.now();
+  /** The revision at which the last recovery found the file still over the recovery ratio. */
+  private stillFullAt?: string;
 
   constructor(private readonly client: Etcd3, private readonly health: EtcdHealth, private readonly options: EtcdMaintenanceOptions = {}) {}
 
@@ -62,6 +64,9 @@ export class EtcdMaintenance {
   /** Compact, defragment, and disarm NOSPACE if that brought the file well under the quota. */
   async recover(): Promise<string> {
     const revision = (await this.client.maintenance.status()).header.revision;
+    // Nothing was deleted since the last recovery that left it full (a delete makes a revision):
+    // compacting and defragmenting again would free nothing and block etcd while it runs.
+    if (this.stillFullAt === revision) return '';
     await this.client.kv.compact({ revision, physical: true }).catch((error: Error) => {
       if (!/compacted/.test(error.message)) throw error; // already compacted that far: fine
     });
@@ -72,6 +77,7 @@ export class EtcdMaintenance {
     if (size > quota * RECOVERED_QUOTA_RATIO) {
       const line = `etcd NOSPACE: the database is ${describeBytes(size)} of a ${describeBytes(quota)} quota after compaction and defragmentation; delete objects (services, their replicas) to free space: the alarm is disarmed once it is under ${Math.round(RECOVERED_QUOTA_RATIO * 100)}%`;
       this.options.log?.(line);
+      this.stillFullAt = revision;
       return line;
     }
     const alarms = await this.client.maintenance.alarm({ action: 'Get', memberID: '0', alarm: 'None' });
