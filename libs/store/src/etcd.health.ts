@@ -71,9 +71,13 @@ export class EtcdHealth {
     if (!reachable || !leader) throw new StoreUnavailableError(`etcd unavailable: ${reason ?? 'unknown'}; nothing was sent`, 'not-applied');
   }
 
-  /** A call found etcd unreachable (or without an answer): later calls fail fast until a probe succeeds. */
+  /**
+   * A call found etcd unreachable: later calls fail fast until a probe succeeds. A call without an
+   * answer in time (one slow transaction on a busy etcd), or one to a member of several, only makes
+   * a probe: the probe decides.
+   */
   noteUnavailable(error: StoreUnavailableError): void {
-    if (this.members.length > 1) return void this.probe();
+    if (this.members.length > 1 || error.outcome === 'unknown') return void this.probe();
     this.current = { ...this.current, reachable: false, reason: error.message, checkedAt: Date.now() };
   }
 

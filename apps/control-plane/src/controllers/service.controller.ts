@@ -1,11 +1,14 @@
 /**
  * Keeps every Service's replicas matching its spec; terminates the replicas of deleted Services.
- * Services sync independently: one whose writes fail (etcd refuses them, or they are too large)
- * gets a SyncFailed event and is retried with back-off, while every other service goes on.
+ * Services sync independently: one whose writes fail (too large, refused) gets a SyncFailed event
+ * and is retried with back-off, while every other service goes on. etcd unavailable or out of space
+ * concerns every service alike: no back-off then, the next pass simply tries again.
  */
 import { Replica, Service, ServiceStatus, canonicalJson, replicaTemplate, templateHash } from '@tide/api';
 import { Move, RetryBackoff, ServicePlan, isTerminating, newReplica, planService, progressingCondition, rolloutCounts, serviceStatus } from '@tide/control';
-import { AlreadyExistsError, ClusterCache, ConflictError, NotFoundError, ObjectStore, packByBytes, storedSize } from '@tide/store';
+import {
+  AlreadyExistsError, ClusterCache, ConflictError, NotFoundError, ObjectStore, StoreNoSpaceError, StoreUnavailableError, packByBytes, storedSize,
+} from '@tide/store';
 import { inParallel } from '../parallel';
 import { EventRecorder } from './events.recorder';
 import { recordRevision } from './revision.history';
@@ -75,19 +78,24 @@ export class ServiceController {
     const createFailures = await this.createAll(passes.flatMap(({ key, service, plan }) => [
       ...plan.create.map((replica) => ({ key, replica, service })), ...plan.replace.map((replica) => ({ key, replica })),
     ]));
+    let storeFailure: unknown;
     await inParallel(passes, FINISH_CONCURRENCY, async (pass) => {
       try {
         if (createFailures.has(pass.key)) throw createFailures.get(pass.key);
         await this.finishService(pass.service, pass.replicas, pass.plan);
         if (this.backoff.succeeded(pass.key)) await this.events.record(serviceRef(pass.service), 'Normal', 'Synced', 'replicas are being synced again');
       } catch (error) {
-        await this.syncFailed(pass.service, pass.key, error);
+        // etcd unavailable or full is every service's trouble, not this one's: no back-off, the
+        // next pass tries again (and the runner logs it); anything else is the service's own.
+        if (isStoreWide(error)) storeFailure = error;
+        else await this.syncFailed(pass.service, pass.key, error);
       }
     });
     // Replicas whose Service is gone.
     for (const orphans of byService.values()) {
       for (const replica of orphans) if (!isTerminating(replica)) await terminateReplica(this.store, replica);
     }
+    if (storeFailure) throw storeFailure;
   }
 
   /** A Warning event on the service, and its back-off: the next passes leave it alone for a while. */
@@ -192,6 +200,10 @@ function rolloutStepMessage(plan: ServicePlan): string {
   const retired = new Set(plan.terminate.map((r) => r.metadata.name));
   const pairs = plan.replace.map((r) => `${r.spec.replaces!.replica}${retired.has(r.spec.replaces!.replica) ? ' (retired at once)' : ''} by ${r.metadata.name}`);
   return `rolling update: replacing ${pairs.join(', ')}`;
+}
+
+function isStoreWide(error: unknown): boolean {
+  return error instanceof StoreUnavailableError || error instanceof StoreNoSpaceError;
 }
 
 function serviceRef(service: Service): { kind: 'Service'; namespace: string; name: string } {

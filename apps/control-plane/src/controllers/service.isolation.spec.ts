@@ -7,7 +7,7 @@ import { before, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { Replica, Service, TideEvent } from '@tide/api';
 import { waitFor } from '@tide/api/testing';
-import { ObjectStore, StoreNoSpaceError } from '@tide/store';
+import { ObjectStore, ObjectTooLargeError, StoreNoSpaceError } from '@tide/store';
 import { useEtcdFixture } from '../testing/etcd.fixture';
 import { EventRecorder } from './events.recorder';
 import { ServiceController } from './service.controller';
@@ -19,8 +19,11 @@ function service(name: string, replicas: number, envBytes = 0): Service {
   };
 }
 
-/** The store, except that creating replicas of `broken` fails as etcd out of space would answer, while `failing` says so. */
-function storeFailing(store: ObjectStore, state: { failing: boolean; attempts: number }): ObjectStore {
+/**
+ * The store, except that creating replicas of `broken` fails while `failing` says so: refused as
+ * too large (the service's own trouble), or with `storeWide`, as etcd out of space (everyone's).
+ */
+function storeFailing(store: ObjectStore, state: { failing: boolean; attempts: number; storeWide?: boolean }): ObjectStore {
   return new Proxy(store, {
     get(target, property, receiver) {
       const value = Reflect.get(target, property, receiver);
@@ -29,7 +32,8 @@ function storeFailing(store: ObjectStore, state: { failing: boolean; attempts: n
         const list = Array.isArray(objects) ? objects : [objects];
         if (list.some((o) => o.kind === 'Replica' && o.spec.service === 'broken')) {
           state.attempts++;
-          if (state.failing) return Promise.reject(new StoreNoSpaceError('etcd is out of space (NOSPACE alarm)'));
+          if (state.failing && state.storeWide) return Promise.reject(new StoreNoSpaceError('etcd is out of space (NOSPACE alarm)'));
+          if (state.failing) return Promise.reject(new ObjectTooLargeError('Replica default/broken-x is 1.1 MiB stored, over the 1.0 MiB an object may take'));
         }
         return (value as (...a: unknown[]) => Promise<unknown>).call(target, objects, ...rest);
       };
@@ -39,7 +43,7 @@ function storeFailing(store: ObjectStore, state: { failing: boolean; attempts: n
 
 describe('services sync independently', { timeout: 240_000 }, () => {
   const fixture = useEtcdFixture();
-  const state = { failing: true, attempts: 0 };
+  const state: { failing: boolean; attempts: number; storeWide?: boolean } = { failing: true, attempts: 0 };
   let store: ObjectStore;
   let controller: ServiceController;
 
@@ -62,7 +66,7 @@ describe('services sync independently', { timeout: 240_000 }, () => {
     const failed = await events('SyncFailed');
     assert.equal(failed.length, 1);
     assert.equal(failed[0].spec.type, 'Warning');
-    assert.match(failed[0].spec.message, /NOSPACE.*retrying in \d+ s \(failure 1 in a row\)/);
+    assert.match(failed[0].spec.message, /broken-x is 1\.1 MiB stored.*retrying in \d+ s \(failure 1 in a row\)/);
     // Within its back-off the failing service is left alone.
     const attempts = state.attempts;
     await controller.sync();
@@ -75,5 +79,18 @@ describe('services sync independently', { timeout: 240_000 }, () => {
       return (await replicas('broken')).length === 2;
     }, { what: 'the failing service to be synced after its back-off' });
     assert.equal((await events('Synced')).length, 1);
+  });
+
+  it('treats etcd out of space as every service\'s trouble: the pass fails, no back-off, no SyncFailed', async () => {
+    await fixture.store.create(service('broken', 1));
+    await fixture.store.create(service('fine', 1));
+    await fixture.cache.fresh();
+    Object.assign(state, { failing: true, storeWide: true, attempts: 0 });
+    await assert.rejects(controller.sync(), StoreNoSpaceError);
+    assert.equal((await replicas('fine')).length, 1, 'the other service was synced');
+    const attempts = state.attempts;
+    await assert.rejects(controller.sync(), StoreNoSpaceError);
+    assert.ok(state.attempts > attempts, 'tried again at once, no back-off');
+    assert.deepEqual(await events('SyncFailed'), []);
   });
 });
