@@ -50,13 +50,17 @@ describe('store and API under faults', { timeout: 900_000 }, () => {
   /** What a failed wait shows: each service's replicas by phase, and the control plane's log. */
   async function situation(): Promise<string> {
     const phases: Record<string, Record<string, number>> = {};
+    const pending: string[] = [];
     for (const name of ['large', 'small-a', 'small-b']) {
       for (const r of await replicasOf(name).catch(() => [])) {
         const phase = r.status?.phase ?? 'none';
         phases[name] = { ...phases[name], [phase]: (phases[name]?.[phase] ?? 0) + 1 };
+        if (phase === 'Pending') pending.push(`${r.metadata.name} rv ${r.metadata.resourceVersion}: ${r.status?.unschedulable?.summary ?? r.status?.message ?? 'no reason given'}`);
       }
     }
-    return `${JSON.stringify(phases)}\n${cp.logTail()}`;
+    const nodes = (await cp.api<{ items: { metadata: { name: string }; status?: { ready: boolean; requested?: unknown } }[] }>('/api/v1/nodes').catch(() => ({ items: [] }))).items
+      .map((n) => `${n.metadata.name} ready=${n.status?.ready} requested=${JSON.stringify(n.status?.requested)}`);
+    return `${JSON.stringify(phases)}\n${pending.join('\n')}\n${nodes.join('\n')}\n${cp.logTail()}`;
   }
 
   before(async () => {
