@@ -19,8 +19,13 @@ import { HollowNode } from './bench/hollow.agent';
 
 const BASE_PORT = 21370;
 const NODES = 12;
-/** Each node takes 10 replicas of 1000m: 100 of the large service spread over 10 nodes or more. */
-const NODE_CPU = 10_000;
+/**
+ * Room for 20 replicas of 1000m a node: the 100 of the large service spread (max skew 1) 8 or 9 a
+ * node, leaving every node room for the small ones, which spread too (with 10 a node, 9 nodes were
+ * full and the small services' spread could not be kept: "0/12 nodes available: 9 insufficient cpu,
+ * 3 service spread"). Each node's assignments stay under 2 MB.
+ */
+const NODE_CPU = 20_000;
 /**
  * Large enough for the 100 replicas' history (each of their writes is 200 kB) until compaction,
  * small enough to fill with a few hundred applies.
