@@ -38,4 +38,14 @@ describe('control plane flags', () => {
     assert.throws(() => parseFlags(['--etcd-members', '2']), /--etcd-members: expected 1, 3 or 5, got "2"/);
     assert.throws(() => parseFlags(['--etcd-members', '3', '--etcd', 'https://a:2379']), /only without --etcd/);
   });
+
+  it('gives each node a /22 over host-gw unless told, and checks the slice size against the pod CIDR', () => {
+    const config = parseFlags([]);
+    assert.deepEqual([config.podCidr, config.nodeCidrMaskSize, config.podNetwork], ['100.64.0.0/16', 22, 'host-gw']);
+    const told = parseFlags(['--pod-cidr', '100.64.128.0/18', '--node-cidr-mask-size', '24', '--pod-network', 'vxlan']);
+    assert.deepEqual([told.podCidr, told.nodeCidrMaskSize, told.podNetwork], ['100.64.128.0/18', 24, 'vxlan']);
+    assert.throws(() => parseFlags(['--pod-cidr', '100.64.0.0/23']), /--pod-cidr: "100\.64\.0\.0\/23" is smaller than one node's slice \(a \/22/);
+    assert.throws(() => parseFlags(['--node-cidr-mask-size', '31']), /--node-cidr-mask-size: expected a prefix length from 8 to 30/);
+    assert.throws(() => parseFlags(['--pod-network', 'flannel']), /--pod-network: expected host-gw or vxlan, got "flannel"/);
+  });
 });

@@ -142,7 +142,7 @@ async function run(options: Options, cp: ControlPlaneProcess, agents: HollowNode
 async function main(): Promise<void> {
   const options = parseOptions(process.argv.slice(2));
   if (!fs.existsSync(options.controlPlane)) throw new Error(`--control-plane: ${options.controlPlane} does not exist (build first)`);
-  const cp = new ControlPlaneProcess(options.basePort, options.controlPlane, ['--id', 'hollow-bench', '--node-lease-seconds', '30', '--pod-cidr', podCidrFor(options.nodes)]);
+  const cp = new ControlPlaneProcess(options.basePort, options.controlPlane, ['--id', 'hollow-bench', '--node-lease-seconds', '30', '--pod-cidr', podCidrFor(options.nodes), '--node-cidr-mask-size', '24']);
   const agents: HollowNode[] = [];
   // Interrupted: the control plane and its etcd go too, and the state dir.
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {

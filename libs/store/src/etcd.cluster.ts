@@ -45,7 +45,7 @@ export class EtcdCluster {
     }
     const ports = memberPorts(options.etcdPort, options.members);
     const scheme = options.tls ? 'https' : 'http';
-    const initialCluster = ports.map((p, i) => `${memberName(i)}=${scheme}://127.0.0.1:${p.peer}`).join(',');
+    const initialCluster = ports.map((p, i) => `${memberName(i)}=${scheme}://${options.host ?? '127.0.0.1'}:${p.peer}`).join(',');
     assertSameSize(options.dataDir, options.members);
     const { dataDir, logFile, etcdPort: _port, members: _count, ...shared } = options;
     this.members = ports.map((p, i) => new EtcdSupervisor({

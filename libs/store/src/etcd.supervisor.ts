@@ -20,6 +20,8 @@ export interface EtcdTlsFiles extends EtcdClientFiles {
 
 export interface EtcdSupervisorOptions {
   dataDir: string;
+  /** The address etcd listens on and advertises (default 127.0.0.1). */
+  host?: string;
   clientPort: number;
   /** Default: clientPort + 1. */
   peerPort?: number;
@@ -48,8 +50,8 @@ export class EtcdSupervisor {
   readonly url: string;
 
   constructor(private readonly options: EtcdSupervisorOptions) {
-    this.url = `${options.tls ? 'https' : 'http'}://127.0.0.1:${options.clientPort}`;
-    this.peerUrl = `${options.tls ? 'https' : 'http'}://127.0.0.1:${options.peerPort ?? options.clientPort + 1}`;
+    this.url = `${options.tls ? 'https' : 'http'}://${options.host ?? '127.0.0.1'}:${options.clientPort}`;
+    this.peerUrl = `${options.tls ? 'https' : 'http'}://${options.host ?? '127.0.0.1'}:${options.peerPort ?? options.clientPort + 1}`;
   }
 
   /** The member's peer URL. */
