@@ -1,5 +1,5 @@
 import { DynamicModule, MiddlewareConsumer, Module, NestModule } from '@nestjs/common';
-import { APP_GUARD } from '@nestjs/core';
+import { APP_FILTER, APP_GUARD } from '@nestjs/core';
 import type { NextFunction, Request, Response } from 'express';
 import { ApiController } from './api/api.controller';
 import { CLUSTER, ClusterContext } from './api/cluster.context';
@@ -13,6 +13,7 @@ import { RolloutController } from './api/rollout.controller';
 import { TokensController } from './api/tokens.controller';
 import { WhoAmIController } from './api/whoami.controller';
 import { AuthGuard } from './auth/auth.guard';
+import { StoreErrorsFilter } from './api/store.errors.filter';
 import { RegistryController } from './registry/registry.controller';
 import { RegistryTokenController } from './registry/registry.token.controller';
 
@@ -32,7 +33,7 @@ export class AppModule implements NestModule {
     return {
       module: AppModule,
       controllers: API_CONTROLLERS,
-      providers: [{ provide: CLUSTER, useValue: context }, { provide: APP_GUARD, useClass: AuthGuard }],
+      providers: [{ provide: CLUSTER, useValue: context }, { provide: APP_GUARD, useClass: AuthGuard }, { provide: APP_FILTER, useClass: StoreErrorsFilter }],
     };
   }
 

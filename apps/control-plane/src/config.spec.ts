@@ -25,6 +25,20 @@ describe('control plane flags', () => {
       error instanceof ConfigError && error.message === '--metrics-insecure-listen: expected HOST:PORT, got "9101"');
   });
 
+  it('reads the store upkeep settings and refuses a bad retention', () => {
+    const config = parseFlags(['--etcd-quota-bytes', '16777216', '--etcd-compaction-retention', '10m', '--event-ttl-seconds', '600']);
+    assert.deepEqual(config.etcdUpkeep, { quotaBytes: 16_777_216, compactionRetention: '10m', eventTtlSeconds: 600 });
+    assert.deepEqual(parseFlags([]).etcdUpkeep, { compactionRetention: '5m', eventTtlSeconds: 3600 });
+    assert.throws(() => parseFlags(['--etcd-compaction-retention', 'soon']), /--etcd-compaction-retention: expected a duration/);
+  });
+
+  it('supervises 1, 3 or 5 etcd members, only without --etcd', () => {
+    assert.equal(parseFlags([]).etcdMembers, 1);
+    assert.equal(parseFlags(['--etcd-members', '3']).etcdMembers, 3);
+    assert.throws(() => parseFlags(['--etcd-members', '2']), /--etcd-members: expected 1, 3 or 5, got "2"/);
+    assert.throws(() => parseFlags(['--etcd-members', '3', '--etcd', 'https://a:2379']), /only without --etcd/);
+  });
+
   it('gives each node a /22 over host-gw unless told, and checks the slice size against the pod CIDR', () => {
     const config = parseFlags([]);
     assert.deepEqual([config.podCidr, config.nodeCidrMaskSize, config.podNetwork], ['100.64.0.0/16', 22, 'host-gw']);

@@ -12,8 +12,16 @@ export interface ControlPlaneConfig {
   grpcListen: string;
   etcd?: string[];
   etcdPort: number;
+  /** Supervised etcd members (`--etcd-members`, 1 or 3 or 5; default 1): member i ≥ 1 on etcdPort + 1 + 2i and the next. */
+  etcdMembers: number;
   /** `--etcd-ca-file`, `--etcd-cert-file`, `--etcd-key-file` for an external etcd (default: PKI/etcd, as for the supervised one). */
   etcdTls: { caFile?: string; certFile?: string; keyFile?: string };
+  /**
+   * The store's upkeep: the supervised etcd's `--quota-backend-bytes` (`--etcd-quota-bytes`, default
+   * etcd's 2 GiB; also what NOSPACE recovery measures an external etcd against) and compaction
+   * retention (`--etcd-compaction-retention`, default 5m); how long Events live (`--event-ttl-seconds`).
+   */
+  etcdUpkeep: { quotaBytes?: number; compactionRetention: string; eventTtlSeconds: number };
   /** `--metrics-insecure-listen`: /metrics also over plain HTTP without credentials (opt-in). */
   metricsInsecureListen?: { host: string; port: number };
   stateDir: string;
@@ -66,7 +74,7 @@ export function parseFlags(argv: string[]): ControlPlaneConfig {
   const known = ['listen', 'grpc-listen', 'etcd', 'etcd-port', 'state-dir', 'pki-dir', 'audit-log', 'id', 'node-grace-seconds', 'node-lease-seconds', 'pod-cidr',
     'node-cidr-mask-size', 'pod-network',
     'service-cidr', 'consolidation', 'consolidation-delay-seconds', 'certificate-validity', 'node-certificate-validity', 'registry-listen', 'registry', 'registry-ca',
-    'etcd-ca-file', 'etcd-cert-file', 'etcd-key-file', 'metrics-insecure-listen'];
+    'etcd-ca-file', 'etcd-cert-file', 'etcd-key-file', 'metrics-insecure-listen', 'etcd-members', 'etcd-quota-bytes', 'etcd-compaction-retention', 'event-ttl-seconds'];
   for (const name of values.keys()) if (!known.includes(name)) throw new ConfigError(`unknown flag --${name} (known: ${known.map((k) => `--${k}`).join(' ')})`);
   const number = (name: string, fallback: number) => {
     const value = Number(values.get(name) ?? fallback);
@@ -81,7 +89,13 @@ export function parseFlags(argv: string[]): ControlPlaneConfig {
     grpcListen: grpc,
     etcd: values.get('etcd')?.split(',').map((s) => s.trim()).filter(Boolean),
     etcdPort: number('etcd-port', 2379),
+    etcdMembers: etcdMembers(values.get('etcd-members'), values.has('etcd')),
     etcdTls: { caFile: values.get('etcd-ca-file'), certFile: values.get('etcd-cert-file'), keyFile: values.get('etcd-key-file') },
+    etcdUpkeep: {
+      ...(values.has('etcd-quota-bytes') ? { quotaBytes: number('etcd-quota-bytes', 0) } : {}),
+      compactionRetention: retention(values.get('etcd-compaction-retention') ?? '5m'),
+      eventTtlSeconds: number('event-ttl-seconds', 3600),
+    },
     ...(values.has('metrics-insecure-listen') ? { metricsInsecureListen: hostPort(values.get('metrics-insecure-listen')!, '--metrics-insecure-listen') } : {}),
     stateDir,
     pkiDir: values.get('pki-dir') ?? path.join(stateDir, 'pki'),
@@ -96,6 +110,20 @@ export function parseFlags(argv: string[]): ControlPlaneConfig {
     consolidation: { enabled: onOff(values.get('consolidation') ?? 'on', '--consolidation'), delaySeconds: number('consolidation-delay-seconds', 30) },
     registry: registrySettings(values, (value, flag) => hostPort(value, flag)),
   };
+}
+
+function etcdMembers(value: string | undefined, external: boolean): number {
+  if (value === undefined) return 1;
+  if (external) throw new ConfigError('--etcd-members: the control plane supervises members only without --etcd (an external cluster has its own)');
+  const members = Number(value);
+  if (![1, 3, 5].includes(members)) throw new ConfigError(`--etcd-members: expected 1, 3 or 5, got "${value}" (an even count adds no fault tolerance)`);
+  return members;
+}
+
+/** etcd's periodic retention: a duration such as 5m, 1h, 30s (Go syntax, one unit). */
+function retention(value: string): string {
+  if (/^\d+(s|m|h)$/.test(value) && !/^0+[smh]$/.test(value)) return value;
+  throw new ConfigError(`--etcd-compaction-retention: expected a duration such as 5m, 1h or 30s, got "${value}"`);
 }
 
 function onOff(value: string, flag: string): boolean {

@@ -9,8 +9,8 @@ import {
   ClusterPki, LOCAL_ETCD_NAMES, controlPlaneServerNames, ensureClusterPki, ensureEtcdPki, etcdPkiLayout, readCertificateFile, readKeyFile, type EtcdPkiLayout,
 } from '@tide/pki';
 import {
-  CacheChange, ClusterCache, Etcd3, EtcdClientFiles, EtcdSupervisor, LeaderElection, NodeCertificates, NodeLeases, ObjectStore, PodCidrClaims, ServiceIpClaims,
-  TlsEtcdClient, TokenStore, createEtcdClient, createTlsEtcdClient,
+  CacheChange, ClusterCache, Etcd3, EtcdClientFiles, EtcdCluster, EtcdHealth, EtcdMaintenance, LeaderElection, LeaseWindows, NodeCertificates, NodeLeases,
+  ObjectStore, PodCidrClaims, ServiceIpClaims, TlsEtcdClient, TokenStore, createEtcdClient, createTlsEtcdClient,
 } from '@tide/store';
 import { isLost } from '@tide/control';
 import { AgentGrpcServer } from './agent-service/agent.grpc';
@@ -47,6 +47,9 @@ import type { ClusterRegistry } from './registry/cluster.registry';
  */
 const STATUS_KICK_MS = 200;
 
+/** How often every instance looks at etcd's alarms (and the leader at its free space). */
+const MAINTENANCE_PERIOD_MS = 5000;
+
 function serviceControllerKick(change: CacheChange): boolean | number {
   if (change.kind === 'Service' || change.kind === 'resync') return true;
   if (change.kind !== 'Replica') return false;
@@ -58,7 +61,7 @@ function serviceControllerKick(change: CacheChange): boolean | number {
 
 export class ControlPlane {
   private readonly logger = new Logger('ControlPlane');
-  private etcd?: EtcdSupervisor;
+  private etcd?: EtcdCluster;
   private client?: Etcd3;
   private api?: ApiServer;
   private grpc?: AgentGrpcServer;
@@ -74,6 +77,11 @@ export class ControlPlane {
   private rotation?: CertificateRotation;
   /** The cluster CA (renewal passes read it again; it is itself replaced by hand only). */
   private ca?: ClusterPki['ca'];
+  private health?: EtcdHealth;
+  private memberClients: Etcd3[] = [];
+  /** With several members over TLS: each member's client, reloaded with the main one when the client certificate is renewed. */
+  private memberTls: TlsEtcdClient[] = [];
+  private maintenanceTimer?: NodeJS.Timeout;
 
   constructor(private readonly config: ControlPlaneConfig) {}
 
@@ -84,9 +92,9 @@ export class ControlPlane {
     this.etcdTls = tls ? createTlsEtcdClient(hosts, tls) : undefined;
     this.client = this.etcdTls?.client ?? createEtcdClient(hosts);
     const metrics = new ControlPlaneMetrics();
-    const store = instrumentStore(new ObjectStore(this.client), metrics.etcdDuration);
+    const { store, health, eventLeases, maintenance } = this.connectStore(this.client, hosts, tls, metrics);
     const usage = new UsageCache();
-    const events = new EventRecorder(store, `control-plane/${this.config.id}`);
+    const events = new EventRecorder(store, `control-plane/${this.config.id}`, eventLeases);
     this.leases = new NodeLeases(this.client, this.config.nodeLeaseSeconds);
     // Every instance keeps the cache: the agents' endpoint reads it too, not only the leader's loops.
     const cache = new ClusterCache(this.client, (line) => this.logger.warn(line));
@@ -124,6 +132,10 @@ export class ControlPlane {
       ...(pulls ? [{ name: 'image pulls', periodMs: 1000, run: () => pulls.sync() }] : []),
     ]);
     this.runner = runner;
+    // On every instance, not in the leader's loops: NOSPACE refuses lease grants, so a control plane
+    // that lost leadership then could not win it back to recover (etcd.maintenance.ts).
+    this.maintenanceTimer = setInterval(() => void maintenance.pass(Date.now(), this.election?.isLeader ?? false)
+      .catch((error: Error) => this.logger.warn(`etcd maintenance: ${error.message}`)), MAINTENANCE_PERIOD_MS);
     // Certificate serials (joins, renewals) concern the agents' endpoint only, not the loops.
     cache.onChange((change) => change.kind !== 'Allocation' && change.kind !== 'NodeCertificates' && runner.kick(change));
     this.stopLatencyMetric = watchSchedulingLatency(metrics, cache, () => this.election?.isLeader ?? false);
@@ -148,7 +160,10 @@ export class ControlPlane {
     });
     this.election.start();
     this.api = await startApiServer({
-      cluster: { store, cache, metrics, usage, enrollment, registry: this.registry, isLeader: () => this.election?.isLeader ?? false, kick: () => runner.kick() },
+      cluster: {
+        store, cache, metrics, usage, enrollment, registry: this.registry, etcdHealth: health, eventLeases,
+        isLeader: () => this.election?.isLeader ?? false, kick: () => runner.kick(),
+      },
       etcd: this.client, pki: pki.layout, auditLog: this.config.auditLog, listen: this.config.listen,
       log: (line) => this.logger.log(line), warn: (line) => this.logger.warn(line), logger: ['error', 'warn', 'log'],
     });
@@ -199,7 +214,10 @@ export class ControlPlane {
         key: (await readKeyFile(pki.layout.serverKey)).toPem(),
       });
     }
-    if (files.has(etcdPkiLayout(this.config.pkiDir).clientCertificate)) this.etcdTls?.reload();
+    if (files.has(etcdPkiLayout(this.config.pkiDir).clientCertificate)) {
+      this.etcdTls?.reload();
+      for (const member of this.memberTls) member.reload();
+    }
   }
 
   /** Where the supervised etcd listens: where the API does (a LAN address for simulated or real hosts), loopback for a wildcard. */
@@ -215,6 +233,26 @@ export class ControlPlane {
     return layout;
   }
 
+  /**
+   * The store and its upkeep: etcd's health (requests fail fast, nothing sent, while etcd is
+   * unreachable; /readyz reports it), the leases Events expire with, NOSPACE recovery and
+   * defragmentation. Each member of several gets a client of its own: probed and defragmented one by one.
+   */
+  private connectStore(client: Etcd3, hosts: string[], tls: EtcdClientFiles | undefined, metrics: ControlPlaneMetrics) {
+    this.memberTls = hosts.length > 1 && tls ? hosts.map((host) => createTlsEtcdClient(host, tls)) : [];
+    this.memberClients = hosts.length > 1 ? (tls ? this.memberTls.map((member) => member.client) : hosts.map((host) => createEtcdClient(host))) : [];
+    const health = new EtcdHealth(client, undefined, undefined, this.memberClients);
+    this.health = health;
+    health.start();
+    const maintenance = new EtcdMaintenance(client, health, {
+      quotaBytes: this.config.etcdUpkeep.quotaBytes, log: (line) => this.logger.warn(line), ...(this.memberClients.length ? { members: this.memberClients } : {}),
+    });
+    return {
+      store: instrumentStore(new ObjectStore(client, { health }), metrics.etcdDuration), health, maintenance,
+      eventLeases: new LeaseWindows(client, this.config.etcdUpkeep.eventTtlSeconds),
+    };
+  }
+
   /** The cluster's certificates (made by `tsctl up`; whatever is missing or due is made here, so a bare control plane is secure too). */
   private async ensurePki(): Promise<ClusterPki> {
     const grpcHost = this.config.grpcListen.replace(/:\d+$/, '');
@@ -228,7 +266,7 @@ export class ControlPlane {
   }
 
   /**
-   * The supervised etcd runs with client and peer TLS on etcd's own CA (PKI/etcd, made here when
+   * The supervised etcd (`--etcd-members` of them) runs with client and peer TLS on etcd's own CA (PKI/etcd, made here when
    * missing), the control plane's etcd client certificate the only one there is. An external etcd
    * given with https URLs is reached with `--etcd-*-file`, by default the same PKI/etcd files.
    */
@@ -240,15 +278,18 @@ export class ControlPlane {
     }
     const layout = await this.ensureEtcdPki();
     if (external.length > 0) return { hosts: external, tls: this.externalEtcdFiles(layout) };
-    this.etcd = new EtcdSupervisor({
+    this.etcd = new EtcdCluster({
       dataDir: path.join(this.config.stateDir, 'etcd'), host: this.etcdHost(),
-      clientPort: this.config.etcdPort,
+      etcdPort: this.config.etcdPort,
+      members: this.config.etcdMembers,
       logFile: path.join(this.config.stateDir, 'etcd.log'),
       log: (line) => this.logger.warn(line),
       tls: layout,
+      compactionRetention: this.config.etcdUpkeep.compactionRetention,
+      quotaBackendBytes: this.config.etcdUpkeep.quotaBytes,
     });
     await this.etcd.start();
-    return { hosts: [this.etcd.url], tls: layout };
+    return { hosts: this.etcd.urls, tls: layout };
   }
 
   private externalEtcdFiles(layout: EtcdPkiLayout): EtcdClientFiles {
@@ -258,6 +299,7 @@ export class ControlPlane {
 
   async stop(): Promise<void> {
     this.rotation?.stop();
+    clearInterval(this.maintenanceTimer);
     this.runner?.stop();
     await this.election?.resign();
     this.stopLatencyMetric?.();
@@ -266,6 +308,8 @@ export class ControlPlane {
     await this.endpoints?.close();
     await this.grpc?.close();
     this.leases?.close();
+    this.health?.stop();
+    for (const member of this.memberClients) member.close();
     this.client?.close();
     await this.registry?.stop();
     await this.insecureMetrics?.close();

@@ -9,11 +9,10 @@
  */
 import { NodeStatusReport, Replica, ReportedReplicaStatus, canonicalJson } from '@tide/api';
 import { reportChangesNothing, reportedStatus } from '@tide/control';
-import { ClusterCache, NotFoundError, ObjectStore } from '@tide/store';
+import { ClusterCache, NotFoundError, ObjectStore, packByBytes, storedSize } from '@tide/store';
 import { EventRecorder } from './controllers/events.recorder';
 import { Limiter } from './parallel';
 
-const STATUSES_PER_TXN = 100;
 /** A refused batch is computed again from a newer cache this many times before going one by one. */
 const CACHE_RETRIES = 2;
 /** How long a report waits for the cache to show its writes (then the next report goes anyway). */
@@ -50,8 +49,8 @@ export async function applyStatusReport(store: ObjectStore, cache: ClusterCache,
     // Unknown to the cache, or not (yet) on this node as far as it knows: read etcd itself.
     for (const reported of elsewhere) await applyOne(store, events, node, reported);
     const refused: ReportedReplicaStatus[] = [];
-    for (let i = 0; i < changed.length; i += STATUSES_PER_TXN) {
-      const batch = changed.slice(i, i + STATUSES_PER_TXN);
+    // Packed by bytes (txn.budget.ts): replicas of a service with a large template fit a few per transaction.
+    for (const batch of packByBytes(changed, (c) => storedSize(c.next))) {
       const { updated, revision } = await store.updateAll(batch.map((c) => c.next));
       written = Math.max(written, revision);
       if (updated) {

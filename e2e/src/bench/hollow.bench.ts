@@ -10,16 +10,14 @@
  * Options: --nodes N (100) --replicas M (2000) --services S (10) --base-port P (19170: HTTP P, gRPC
  * P+1, etcd P+2/P+3) --timeout SECONDS (300) --control-plane MAIN.js (another build's, to compare) --json.
  */
-import { ChildProcess, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
-import { Agent } from 'undici';
 import { Service } from '@tide/api';
 import { scheduleBatch } from '@tide/scheduler';
-import { REPO, systemDispatcher, waitFor } from '../harness';
+import { REPO, waitFor } from '../harness';
 import { NodeCredentials, joinAs } from '../node.credentials';
 import { HollowNode } from './hollow.agent';
+import { ControlPlaneProcess } from './control-plane.process';
 
 const GiB = 2 ** 30;
 /** Hollow nodes joining in parallel (each runs openssl for its key and CSR, then one HTTPS call). */
@@ -72,65 +70,6 @@ function services(options: Options): Service[] {
 function podCidrFor(nodes: number): string {
   const prefix = Math.max(10, Math.min(16, 24 - Math.ceil(Math.log2(nodes))));
   return `100.64.0.0/${prefix}`;
-}
-
-class ControlPlaneProcess {
-  readonly dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tide-hollow-'));
-  readonly server: string;
-  private child?: ChildProcess;
-
-  constructor(private readonly basePort: number, private readonly nodes: number, private readonly main: string) {
-    this.server = `https://127.0.0.1:${basePort}`;
-  }
-
-  /** The bench speaks as the control plane's own identity (its client certificate, which it made in STATE/pki at start). */
-  private dispatcher?: Agent;
-
-  start(): void {
-    const log = fs.openSync(path.join(this.dir, 'control-plane.log'), 'a');
-    this.child = spawn(process.execPath, [this.main,
-      '--listen', `127.0.0.1:${this.basePort}`, '--grpc-listen', `127.0.0.1:${this.basePort + 1}`, '--etcd-port', String(this.basePort + 2),
-      '--state-dir', this.dir, '--id', 'hollow-bench', '--node-lease-seconds', '30', '--pod-cidr', podCidrFor(this.nodes), '--node-cidr-mask-size', '24'], { stdio: ['ignore', log, log] });
-    fs.closeSync(log);
-  }
-
-  fetch(pathAndQuery: string, init?: RequestInit): Promise<Response> {
-    this.dispatcher ??= systemDispatcher(path.join(this.dir, 'pki'));
-    return fetch(this.server + pathAndQuery, { ...init, dispatcher: this.dispatcher } as RequestInit);
-  }
-
-  async api<T>(pathAndQuery: string, init?: RequestInit): Promise<T> {
-    const response = await this.fetch(pathAndQuery, init);
-    if (!response.ok) throw new Error(`${pathAndQuery}: ${response.status} ${await response.text()}`);
-    return (await response.json()) as T;
-  }
-
-  /** Peak resident set of the control plane process so far, in MiB (VmHWM in /proc/PID/status). */
-  peakRssMb(): number {
-    const status = fs.readFileSync(`/proc/${this.child?.pid}/status`, 'utf8');
-    const kib = /^VmHWM:\s+(\d+) kB$/m.exec(status);
-    if (!kib) throw new Error(`no VmHWM in /proc/${this.child?.pid}/status`);
-    return Math.round(Number(kib[1]) / 1024);
-  }
-
-  logTail(): string {
-    const file = path.join(this.dir, 'control-plane.log');
-    return fs.existsSync(file) ? fs.readFileSync(file, 'utf8').slice(-3000) : '';
-  }
-
-  /** SIGTERM (it stops its etcd child), SIGKILL after 15 s; then the state dir goes. */
-  async stop(): Promise<void> {
-    const child = this.child;
-    if (child && child.exitCode === null && child.signalCode === null) {
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
-      await exited;
-      clearTimeout(timer);
-    }
-    await this.dispatcher?.close().catch(() => undefined);
-    fs.rmSync(this.dir, { recursive: true, force: true });
-  }
 }
 
 /** The library alone on the same nodes and replicas: the reference figure. */
@@ -203,7 +142,7 @@ async function run(options: Options, cp: ControlPlaneProcess, agents: HollowNode
 async function main(): Promise<void> {
   const options = parseOptions(process.argv.slice(2));
   if (!fs.existsSync(options.controlPlane)) throw new Error(`--control-plane: ${options.controlPlane} does not exist (build first)`);
-  const cp = new ControlPlaneProcess(options.basePort, options.nodes, options.controlPlane);
+  const cp = new ControlPlaneProcess(options.basePort, options.controlPlane, ['--id', 'hollow-bench', '--node-lease-seconds', '30', '--pod-cidr', podCidrFor(options.nodes), '--node-cidr-mask-size', '24']);
   const agents: HollowNode[] = [];
   // Interrupted: the control plane and its etcd go too, and the state dir.
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {

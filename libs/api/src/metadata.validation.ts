@@ -16,7 +16,11 @@ export const NAMESPACE_NAME: NameRule = { pattern: 'label', max: 63, namespaced:
 
 export function checkMetadata(c: Checker, metadata: unknown, rule: NameRule): void {
   if (!c.isObject(metadata, 'metadata')) return;
-  c.onlyKnown(metadata, 'metadata', rule.namespaced ? ['name', 'namespace', 'labels'] : ['name', 'labels']);
+  c.onlyKnown(metadata, 'metadata', rule.namespaced ? ['name', 'namespace', 'labels', 'resourceVersion'] : ['name', 'labels', 'resourceVersion']);
+  // The version the caller read (optimistic concurrency): the write happens only if it is still current.
+  if (metadata.resourceVersion !== undefined && c.string(metadata.resourceVersion, 'metadata.resourceVersion') && !/^[1-9]\d*$/.test(metadata.resourceVersion)) {
+    c.fail('metadata.resourceVersion', `"${metadata.resourceVersion}" must be the resourceVersion read from the API (a positive integer as a string), or left out`);
+  }
   const pattern = rule.pattern === 'label' ? DNS_LABEL : DNS_SUBDOMAIN;
   const allowed = rule.pattern === 'label' ? "lower-case letters, digits and '-'" : "lower-case letters, digits, '-' and '.'";
   if (metadata.name === undefined) c.fail('metadata.name', 'required');

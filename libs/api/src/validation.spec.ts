@@ -16,6 +16,15 @@ describe('validateDocument', () => {
     assert.equal(result.object.spec.network, 'bridge', 'a network namespace of its own unless host is asked for');
   });
 
+  it('keeps the resourceVersion the caller read, and refuses one that is not a revision', () => {
+    const read = validateDocument({ apiVersion: 'tide/v1', kind: 'Service', metadata: { name: 'web', resourceVersion: '42' }, spec: { replicas: 1, image: 'busybox' } }, 0);
+    assert.ok(read.ok);
+    assert.equal(read.object.metadata.resourceVersion, '42');
+    const bad = validateDocument({ apiVersion: 'tide/v1', kind: 'Service', metadata: { name: 'web', resourceVersion: 'latest' }, spec: { replicas: 1, image: 'busybox' } }, 0);
+    assert.ok(!bad.ok);
+    assert.equal(bad.errors[0].path, 'metadata.resourceVersion');
+  });
+
   it('accepts both network modes', () => {
     for (const network of ['bridge', 'host']) {
       const result = validateDocument(service({ network }), 0);

@@ -235,6 +235,8 @@ function withDefaults(service: Service): Service {
       name: service.metadata.name,
       namespace: service.metadata.namespace ?? DEFAULT_NAMESPACE,
       ...(service.metadata.labels ? { labels: service.metadata.labels } : {}),
+      // The version the caller read: the apply writes only if it is still current.
+      ...(service.metadata.resourceVersion ? { resourceVersion: service.metadata.resourceVersion } : {}),
     },
     spec,
   };

@@ -17,3 +17,4 @@ export * from './desired.assignments';
 export * from './replica.status';
 export * from './node.provider';
 export * from './node.autoscaler.plan';
+export * from './retry.backoff';

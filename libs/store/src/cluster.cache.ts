@@ -105,11 +105,12 @@ export class ClusterCache {
   /**
    * Resolves once the cache holds everything etcd had committed when this was called (one
    * single-key read for etcd's revision, then a wait for the watch): a list route that answers from
-   * the cache after this shows the caller's own writes, as a read from etcd would.
+   * the cache after this shows the caller's own writes, as a read from etcd would. False when the
+   * watch did not catch up within the timeout (the cache is behind).
    */
-  async fresh(timeoutMs = 5000): Promise<void> {
+  async fresh(timeoutMs = 5000): Promise<boolean> {
     const response = await this.client.kv.range({ key: Buffer.from(ROOT), limit: 1, keys_only: true });
-    await this.waitFor(Number(response.header.revision), timeoutMs);
+    return this.waitFor(Number(response.header.revision), timeoutMs);
   }
 
   /** Hears every change after it is applied; returns the unsubscribe function. */
@@ -118,17 +119,17 @@ export class ClusterCache {
     return () => this.listeners.delete(listener);
   }
 
-  /** Resolves once the cache has seen revision `revision` (a write of ours, say), or after the timeout. */
-  waitFor(revision: number, timeoutMs = 10_000): Promise<void> {
-    if (this.revision >= revision) return Promise.resolve();
+  /** Resolves once the cache has seen revision `revision` (a write of ours, say): true; or after the timeout: false. */
+  waitFor(revision: number, timeoutMs = 10_000): Promise<boolean> {
+    if (this.revision >= revision) return Promise.resolve(true);
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
         this.waiters = this.waiters.filter((w) => w.resolve !== done);
-        resolve();
+        resolve(false);
       }, timeoutMs);
       const done = () => {
         clearTimeout(timer);
-        resolve();
+        resolve(true);
       };
       this.waiters.push({ revision, resolve: done });
     });

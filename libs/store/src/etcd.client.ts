@@ -35,6 +35,13 @@ export const MAX_RECEIVE_BYTES = 256 * 2 ** 20;
  */
 export const FLOW_CONTROL_WINDOW_BYTES = 16 * 2 ** 20;
 
+/**
+ * Every etcd call that is not a stream (watches, lease keep-alives) has this deadline: with etcd
+ * paused or partitioned a call fails after it instead of hanging (etcd.errors.ts: a write then has
+ * an unknown outcome). Long enough for a 1 MiB transaction on a busy etcd.
+ */
+export const ETCD_CALL_DEADLINE_MS = 5000;
+
 /** True for the errors that mean the host itself cannot be reached (connection refused, reset, down). */
 export function isHostUnreachable(error: Error): boolean {
   return error instanceof GRPCUnavailableError;
@@ -57,6 +64,7 @@ export function createEtcdClient(hosts: string | string[], options: Partial<IOpt
     ...options,
     hosts,
     faultHandling: { ...tideFaultHandling(), ...options.faultHandling },
+    defaultCallOptions: (context) => (context.isStream ? {} : { deadline: Date.now() + ETCD_CALL_DEADLINE_MS }),
     grpcOptions: { 'grpc.max_receive_message_length': MAX_RECEIVE_BYTES, 'grpc-node.flow_control_window': FLOW_CONTROL_WINDOW_BYTES, ...options.grpcOptions },
   });
 }

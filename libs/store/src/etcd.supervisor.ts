@@ -30,7 +30,19 @@ export interface EtcdSupervisorOptions {
   log?: (line: string) => void;
   /** Client and peer TLS with client certificates required (without it etcd speaks plain HTTP: tests of the store alone). */
   tls?: EtcdTlsFiles;
+  /**
+   * History kept before etcd compacts it (`--auto-compaction-mode periodic`), default
+   * DEFAULT_COMPACTION_RETENTION. A watch that falls further behind than this resyncs from a list.
+   */
+  compactionRetention?: string;
+  /** `--quota-backend-bytes` (default etcd's 2 GiB): beyond it etcd raises NOSPACE (etcd.maintenance.ts). */
+  quotaBackendBytes?: number;
+  /** The member's name (default "tide") and the whole cluster's `name=peerURL,...` (default itself alone): etcd.cluster.ts. */
+  member?: { name: string; initialCluster: string };
 }
+
+/** Kubernetes' API server compacts every 5 minutes too. */
+export const DEFAULT_COMPACTION_RETENTION = '5m';
 
 export class EtcdSupervisor {
   private child?: ChildProcess;
@@ -39,23 +51,39 @@ export class EtcdSupervisor {
 
   constructor(private readonly options: EtcdSupervisorOptions) {
     this.url = `${options.tls ? 'https' : 'http'}://${options.host ?? '127.0.0.1'}:${options.clientPort}`;
+    this.peerUrl = `${options.tls ? 'https' : 'http'}://${options.host ?? '127.0.0.1'}:${options.peerPort ?? options.clientPort + 1}`;
   }
 
+  /** The member's peer URL. */
+  readonly peerUrl: string;
+
   async start(timeoutMs = 20_000): Promise<void> {
+    this.launch();
+    await this.waitHealthy(timeoutMs);
+  }
+
+  /** Starts etcd without waiting: the members of a new cluster become healthy only together. */
+  launch(): void {
     this.spawn();
-    await waitHealthy(this.url, timeoutMs, this.options.tls);
+  }
+
+  waitHealthy(timeoutMs = 20_000): Promise<void> {
+    return waitHealthy(this.url, timeoutMs, this.options.tls);
   }
 
   private spawn(): void {
-    const { dataDir, clientPort } = this.options;
-    const peer = `${this.options.tls ? 'https' : 'http'}://${this.options.host ?? '127.0.0.1'}:${this.options.peerPort ?? clientPort + 1}`;
+    const { dataDir } = this.options;
+    const peer = this.peerUrl;
+    const name = this.options.member?.name ?? 'tide';
     fs.mkdirSync(dataDir, { recursive: true });
     const log = fs.openSync(this.options.logFile ?? path.join(dataDir, '..', 'etcd.log'), 'a');
     this.child = spawn(this.options.binary ?? 'etcd', [
-      '--name', 'tide', '--data-dir', dataDir,
+      '--name', name, '--data-dir', dataDir,
       '--listen-client-urls', this.url, '--advertise-client-urls', this.url,
       '--listen-peer-urls', peer, '--initial-advertise-peer-urls', peer,
-      '--initial-cluster', `tide=${peer}`,
+      '--initial-cluster', this.options.member?.initialCluster ?? `${name}=${peer}`,
+      '--auto-compaction-mode', 'periodic', '--auto-compaction-retention', this.options.compactionRetention ?? DEFAULT_COMPACTION_RETENTION,
+      ...(this.options.quotaBackendBytes ? ['--quota-backend-bytes', String(this.options.quotaBackendBytes)] : []),
       ...tlsFlags(this.options.tls),
     ], { stdio: ['ignore', log, log] });
     fs.closeSync(log);

@@ -1,4 +1,4 @@
-export { Etcd3, Watcher } from 'etcd3';
+export { Etcd3, GRPCDeadlineExceededError, GRPCUnavailableError, Watcher } from 'etcd3';
 export type { IRangeRequest, IRangeResponse } from 'etcd3';
 export * from './errors';
 export * from './keys';
@@ -14,3 +14,9 @@ export * from './paged.range';
 export * from './etcd.client';
 export * from './token.store';
 export * from './node.certificates';
+export * from './txn.budget';
+export * from './etcd.errors';
+export * from './etcd.health';
+export * from './lease.windows';
+export * from './etcd.maintenance';
+export * from './etcd.cluster';

@@ -5,8 +5,11 @@
 import { randomUUID } from 'node:crypto';
 import { Etcd3, IKeyValue, Watcher } from 'etcd3';
 import { AnyObject, Kind, canonicalJson } from '@tide/api';
-import { AlreadyExistsError, ConflictError, NotFoundError } from './errors';
+import { AlreadyExistsError, ConflictError, NotFoundError, ObjectTooLargeError, StoreUnavailableError } from './errors';
+import { translateEtcdError } from './etcd.errors';
+import { EtcdHealth } from './etcd.health';
 import { kindPrefix, objectKey } from './keys';
+import { ETCD_MAX_REQUEST_BYTES, MAX_OBJECT_BYTES, describeBytes } from './txn.budget';
 import { NodeBindings, allocationKey, replicaKeyOf } from './node.allocations';
 import { rangePages } from './paged.range';
 
@@ -35,11 +38,51 @@ export function encodeObject(object: AnyObject): string {
   return JSON.stringify({ ...object, metadata });
 }
 
+/** Bytes an object takes in etcd (its key and value): what batching writers pack by (txn.budget.ts). */
+export function storedSize(object: AnyObject): number {
+  return Buffer.byteLength(keyOf(object)) + Buffer.byteLength(encodeObject(object));
+}
+
+/** Refuses an object over MAX_OBJECT_BYTES, naming it and its largest spec fields. */
+export function assertObjectFits(object: AnyObject, limit = MAX_OBJECT_BYTES): void {
+  const size = storedSize(object);
+  if (size <= limit) return;
+  const spec = ((object as unknown as { spec?: object }).spec ?? {}) as Record<string, unknown>;
+  const fields = Object.entries(spec).map(([field, value]) => ({ field, bytes: Buffer.byteLength(JSON.stringify(value) ?? '') }))
+    .sort((a, b) => b.bytes - a.bytes).slice(0, 2).map((f) => `spec.${f.field} ${describeBytes(f.bytes)}`);
+  throw new ObjectTooLargeError(`${object.kind} ${object.metadata.namespace}/${object.metadata.name} is ${describeBytes(size)} stored, over the ${describeBytes(limit)} an object may take (etcd takes ${describeBytes(ETCD_MAX_REQUEST_BYTES)} per request)${fields.length ? `; largest: ${fields.join(', ')}` : ''}`);
+}
+
+export interface ObjectStoreOptions {
+  /** etcd's health: calls fail fast (nothing sent) while it is unreachable, and a call that finds it so says it. */
+  health?: EtcdHealth;
+}
+
+export interface CreateOptions {
+  /** An etcd lease the object lives with (Events: they expire with it). */
+  lease?: string;
+}
+
 export class ObjectStore {
-  constructor(readonly client: Etcd3) {}
+  constructor(readonly client: Etcd3, private readonly options: ObjectStoreOptions = {}) {}
+
+  /**
+   * Every etcd call goes through here: refused at once when etcd is known to be unreachable, and
+   * its failure translated into the store's errors (etcd.errors.ts).
+   */
+  private async call<T>(request: () => Promise<T>): Promise<T> {
+    this.options.health?.assertReachable();
+    try {
+      return await request();
+    } catch (error) {
+      const translated = translateEtcdError(error);
+      if (translated instanceof StoreUnavailableError) this.options.health?.noteUnavailable(translated);
+      throw translated;
+    }
+  }
 
   async get<T extends AnyObject>(kind: T['kind'], namespace: string, name: string): Promise<T | undefined> {
-    const response = await this.client.get(objectKey(kind, namespace, name)).exec();
+    const response = await this.call(() => this.client.get(objectKey(kind, namespace, name)).exec());
     return response.kvs.length ? decodeObject<T>(response.kvs[0]) : undefined;
   }
 
@@ -63,18 +106,24 @@ export class ObjectStore {
   async *pages<T extends AnyObject>(kind: T['kind'], namespace?: string, scope: ListScope = {}): AsyncGenerator<{ items: T[]; revision: number }> {
     if (scope.namePrefix !== undefined && namespace === undefined && kind !== 'Node') throw new Error(`${kind}: a name prefix needs a namespace`);
     const prefix = kindPrefix(kind, namespace) + (scope.namePrefix ?? '');
-    for await (const page of rangePages(this.client, prefix, { pageSize: scope.pageSize })) {
-      yield { items: page.kvs.map((kv) => decodeObject<T>(kv)), revision: page.revision };
+    this.options.health?.assertReachable();
+    try {
+      for await (const page of rangePages(this.client, prefix, { pageSize: scope.pageSize })) {
+        yield { items: page.kvs.map((kv) => decodeObject<T>(kv)), revision: page.revision };
+      }
+    } catch (error) {
+      throw translateEtcdError(error);
     }
   }
 
-  async create<T extends AnyObject>(object: T): Promise<T> {
+  async create<T extends AnyObject>(object: T, options: CreateOptions = {}): Promise<T> {
     const stored = {
       ...object,
       metadata: { ...object.metadata, generation: 1, uid: randomUUID(), creationTimestamp: new Date().toISOString() },
     } as T;
+    assertObjectFits(stored);
     const key = keyOf(stored);
-    const result = await this.client.if(key, 'Create', '==', 0).then(this.client.put(key).value(encodeObject(stored))).commit();
+    const result = await this.call(() => this.client.if(key, 'Create', '==', 0).then(this.put(key, encodeObject(stored), options.lease)).commit());
     if (!result.succeeded) throw new AlreadyExistsError(`${object.kind} ${object.metadata.namespace}/${object.metadata.name} exists already`);
     stored.metadata.resourceVersion = String(result.header.revision);
     return stored;
@@ -90,8 +139,9 @@ export class ObjectStore {
       ...object,
       metadata: { ...object.metadata, generation: (object.metadata.generation ?? 1) + (specChanged ? 1 : 0) },
     } as T;
-    const result = await this.client.if(key, 'Mod', '==', revision).then(this.client.put(key).value(encodeObject(stored))).commit();
-    if (!result.succeeded) throw new ConflictError(`${object.kind} ${object.metadata.namespace}/${object.metadata.name} changed meanwhile`);
+    assertObjectFits(stored);
+    const result = await this.call(() => this.client.if(key, 'Mod', '==', revision).then(this.client.put(key).value(encodeObject(stored))).commit());
+    if (!result.succeeded) throw new ConflictError(`${object.kind} ${object.metadata.namespace}/${object.metadata.name} changed meanwhile (resourceVersion ${revision} is stale)`);
     stored.metadata.resourceVersion = String(result.header.revision);
     return stored;
   }
@@ -115,10 +165,10 @@ export class ObjectStore {
   async delete(kind: Kind, namespace: string, name: string, resourceVersion?: string): Promise<boolean> {
     const key = objectKey(kind, namespace, name);
     if (resourceVersion === undefined) {
-      const response = await this.client.delete().key(key).exec();
+      const response = await this.call(() => this.client.delete().key(key).exec());
       return Number(response.deleted) > 0;
     }
-    const result = await this.client.if(key, 'Mod', '==', resourceVersion).then(this.client.delete().key(key)).commit();
+    const result = await this.call(() => this.client.if(key, 'Mod', '==', resourceVersion).then(this.client.delete().key(key)).commit());
     if (!result.succeeded) throw new ConflictError(`${kind} ${namespace}/${name} changed meanwhile`);
     return true;
   }
@@ -130,9 +180,11 @@ export class ObjectStore {
    */
   async updateAll(objects: AnyObject[]): Promise<{ updated: boolean; revision: number }> {
     if (objects.length === 0) return { updated: true, revision: 0 };
+    objects.forEach((object) => assertObjectFits(object));
+    assertTxnFits(objects.map((o) => storedSize(o)));
     let txn = this.client.if(keyOf(objects[0]), 'Mod', '==', objects[0].metadata.resourceVersion!);
     for (const object of objects.slice(1)) txn = txn.and(keyOf(object), 'Mod', '==', object.metadata.resourceVersion!);
-    const result = await txn.then(...objects.map((o) => this.client.put(keyOf(o)).value(encodeObject(o)))).commit();
+    const result = await this.call(() => txn.then(...objects.map((o) => this.client.put(keyOf(o)).value(encodeObject(o)))).commit());
     return { updated: result.succeeded, revision: Number(result.header.revision) };
   }
 
@@ -141,15 +193,17 @@ export class ObjectStore {
    * controller's batch of new replicas, one round trip instead of one per replica. `objects`: as
    * stored (uid, creation time, generation, resourceVersion), when created.
    */
-  async createAll<T extends AnyObject>(objects: T[]): Promise<{ created: boolean; revision: number; objects: T[] }> {
+  async createAll<T extends AnyObject>(objects: T[], options: CreateOptions = {}): Promise<{ created: boolean; revision: number; objects: T[] }> {
     if (objects.length === 0) return { created: true, revision: 0, objects: [] };
     const now = new Date().toISOString();
     const stored = objects.map((object) => ({
       ...object, metadata: { ...object.metadata, generation: 1, uid: randomUUID(), creationTimestamp: now },
     }) as T);
+    stored.forEach((object) => assertObjectFits(object));
+    assertTxnFits(stored.map((o) => storedSize(o)));
     let txn = this.client.if(keyOf(stored[0]), 'Create', '==', 0);
     for (const object of stored.slice(1)) txn = txn.and(keyOf(object), 'Create', '==', 0);
-    const result = await txn.then(...stored.map((o) => this.client.put(keyOf(o)).value(encodeObject(o)))).commit();
+    const result = await this.call(() => txn.then(...stored.map((o) => this.put(keyOf(o), encodeObject(o), options.lease))).commit());
     const revision = Number(result.header.revision);
     if (!result.succeeded) return { created: false, revision, objects: [] };
     for (const object of stored) object.metadata.resourceVersion = String(revision);
@@ -175,10 +229,16 @@ export class ObjectStore {
       }
     }
     if (compares.length === 0) return { committed: true, revision: 0 };
+    assertTxnFits(puts.map(([key, value]) => Buffer.byteLength(key) + Buffer.byteLength(value)));
     let txn = this.client.if(compares[0][0], 'Mod', '==', compares[0][1]);
     for (const [key, revision] of compares.slice(1)) txn = txn.and(key, 'Mod', '==', revision);
-    const result = await txn.then(...puts.map(([key, value]) => this.client.put(key).value(value))).commit();
+    const result = await this.call(() => txn.then(...puts.map(([key, value]) => this.client.put(key).value(value))).commit());
     return { committed: result.succeeded, revision: Number(result.header.revision) };
+  }
+
+  private put(key: string, value: string, lease?: string) {
+    const put = this.client.put(key).value(value);
+    return lease ? put.lease(lease) : put;
   }
 
   /** Watches a kind from a revision on; the handler sees puts and deletes in order. */
@@ -190,4 +250,14 @@ export class ObjectStore {
     watcher.on('delete', (kv) => handler({ type: 'delete', key: kv.key.toString() }));
     return watcher;
   }
+}
+
+/**
+ * A batch the caller packed over etcd's request limit: a bug of the caller (each packs with
+ * packByBytes), refused here with the figures rather than by etcd with "request is too large".
+ */
+function assertTxnFits(sizes: number[]): void {
+  const total = sizes.reduce((sum, size) => sum + size, 0);
+  const limit = ETCD_MAX_REQUEST_BYTES - 64 * 1024;
+  if (total > limit) throw new ObjectTooLargeError(`a transaction of ${sizes.length} objects is ${describeBytes(total)}, over the ${describeBytes(limit)} etcd takes per request: pack it with packByBytes`);
 }

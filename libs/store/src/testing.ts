@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { Etcd3, IOptions } from 'etcd3';
 import { ensureEtcdPki } from '@tide/pki';
 import { createEtcdClient, etcdClientCredentials } from './etcd.client';
-import { EtcdSupervisor, EtcdTlsFiles } from './etcd.supervisor';
+import { EtcdSupervisor, EtcdSupervisorOptions, EtcdTlsFiles } from './etcd.supervisor';
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -33,12 +33,13 @@ export interface TestEtcd {
   stop(): Promise<void>;
 }
 
-export async function startTestEtcd(): Promise<TestEtcd> {
+/** `options`: supervisor settings of the test (a small quota, a compaction retention). */
+export async function startTestEtcd(options: Pick<EtcdSupervisorOptions, 'quotaBackendBytes' | 'compactionRetention'> = {}): Promise<TestEtcd> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tide-etcd-'));
   const clientPort = await freePort();
   const peerPort = await freePort();
   const { layout: tls } = await ensureEtcdPki({ pkiDir: path.join(dir, 'pki') });
-  const supervisor = new EtcdSupervisor({ dataDir: path.join(dir, 'data'), clientPort, peerPort, logFile: path.join(dir, 'etcd.log'), tls });
+  const supervisor = new EtcdSupervisor({ dataDir: path.join(dir, 'data'), clientPort, peerPort, logFile: path.join(dir, 'etcd.log'), tls, ...options });
   await supervisor.start();
   const connect = (options: Partial<IOptions> = {}) => createEtcdClient(supervisor.url, { ...options, credentials: etcdClientCredentials(tls) });
   const client = connect();

@@ -6,6 +6,8 @@
 import { Etcd3 } from 'etcd3';
 import type { TokenRecord } from '@tide/auth';
 import { AlreadyExistsError } from './errors';
+import { translateEtcdError } from './etcd.errors';
+import type { EtcdHealth } from './etcd.health';
 import { ROOT } from './keys';
 
 export const TOKENS_PREFIX = `${ROOT}tokens/`;
@@ -15,10 +17,14 @@ export function tokenKey(id: string): string {
 }
 
 export class TokenStore {
-  constructor(private readonly client: Etcd3) {}
+  /** `health`: while etcd is unreachable a token cannot be checked: `get` fails at once (503) instead of at its deadline. */
+  constructor(private readonly client: Etcd3, private readonly health?: EtcdHealth) {}
 
   async get(id: string): Promise<TokenRecord | undefined> {
-    const text = await this.client.get(tokenKey(id)).string();
+    this.health?.assertReachable();
+    const text = await this.client.get(tokenKey(id)).string().catch((error: unknown) => {
+      throw translateEtcdError(error);
+    });
     return text === null ? undefined : (JSON.parse(text) as TokenRecord);
   }
 

@@ -9,6 +9,7 @@ import { ApplyResult, ApplyValidationError, applyDocuments } from './apply.servi
 import { scaleService } from '../controllers/service.scale';
 import { deleteRevisions } from '../controllers/revision.history';
 import { agentOf, agentRequest } from './agent.client';
+import { freshOrStale, readThroughCache } from './stale.read';
 import { CLUSTER, ClusterContext } from './cluster.context';
 import { Access } from '../auth/access.decorator';
 import { applyRequests } from '../auth/resource.requests';
@@ -31,10 +32,13 @@ export class ApiController {
   @Post('apply')
   @Access('update', 'services', applyRequests)
   @HttpCode(200)
-  async apply(@Body() body: { documents?: unknown[] }): Promise<{ results: ApplyResult[] }> {
-    if (!Array.isArray(body?.documents)) throw new BadRequestException({ error: 'body must be {"documents": [...]}', details: [] });
+  async apply(@Body() body: { documents?: unknown[]; force?: unknown }): Promise<{ results: ApplyResult[] }> {
+    if (!Array.isArray(body?.documents)) throw new BadRequestException({ error: 'body must be {"documents": [...], "force"?: boolean}', details: [] });
+    if (body.force !== undefined && typeof body.force !== 'boolean') throw new BadRequestException({ error: 'force: must be true or false', details: [] });
     try {
-      const results = await applyDocuments(this.store, body.documents, (namespace, name) => this.cluster.cache.get('Service', namespace, name) !== undefined);
+      const results = await applyDocuments(this.store, body.documents, {
+        known: (namespace, name) => this.cluster.cache.get('Service', namespace, name) !== undefined, force: body.force === true,
+      });
       this.cluster.kick();
       return { results };
     } catch (error) {
@@ -45,14 +49,14 @@ export class ApiController {
 
   @Get('services')
   @Access('list', 'services')
-  async services(@Query('namespace') namespace?: string): Promise<{ items: Service[] }> {
-    return { items: await this.cached('Service', namespaceOf(namespace)) };
+  async services(@Res({ passthrough: true }) res: Response, @Query('namespace') namespace?: string): Promise<{ items: Service[] }> {
+    return { items: await this.cached(res, 'Service', namespaceOf(namespace)) };
   }
 
   @Get('services/:name')
   @Access('get', 'services')
-  async service(@Param('name') name: string, @Query('namespace') namespace?: string): Promise<Service> {
-    return found(await this.store.get<Service>('Service', namespace || 'default', name), `service "${name}"`, namespace);
+  async service(@Res({ passthrough: true }) res: Response, @Param('name') name: string, @Query('namespace') namespace?: string): Promise<Service> {
+    return found(await this.readThrough(res, 'Service', namespace || 'default', name), `service "${name}"`, namespace);
   }
 
   @Delete('services/:name')
@@ -81,17 +85,17 @@ export class ApiController {
 
   @Get('replicas')
   @Access('list', 'replicas')
-  async replicas(@Query('namespace') namespace?: string, @Query('service') service?: string): Promise<{ items: Replica[] }> {
+  async replicas(@Res({ passthrough: true }) res: Response, @Query('namespace') namespace?: string, @Query('service') service?: string): Promise<{ items: Replica[] }> {
     const ns = namespaceOf(namespace);
-    if (service && ns) return { items: sortByKey(await this.freshCache().then((cache) => cache.replicasOf(ns, service))) };
-    const items = await this.cached('Replica', ns);
+    if (service && ns) return { items: sortByKey(await this.freshCache(res).then((cache) => cache.replicasOf(ns, service))) };
+    const items = await this.cached(res, 'Replica', ns);
     return { items: service ? items.filter((r) => r.spec.service === service) : items };
   }
 
   @Get('replicas/:name')
   @Access('get', 'replicas')
-  async replica(@Param('name') name: string, @Query('namespace') namespace?: string): Promise<Replica> {
-    return found(await this.store.get<Replica>('Replica', namespace || 'default', name), `replica "${name}"`, namespace);
+  async replica(@Res({ passthrough: true }) res: Response, @Param('name') name: string, @Query('namespace') namespace?: string): Promise<Replica> {
+    return found(await this.readThrough(res, 'Replica', namespace || 'default', name), `replica "${name}"`, namespace);
   }
 
   @Get('replicas/:name/logs')
@@ -121,26 +125,33 @@ export class ApiController {
 
   @Get('nodes')
   @Access('list', 'nodes')
-  async nodes(): Promise<{ items: Node[] }> {
-    return { items: await this.cached('Node') };
+  async nodes(@Res({ passthrough: true }) res: Response): Promise<{ items: Node[] }> {
+    return { items: await this.cached(res, 'Node') };
   }
 
-  /** The cache once it has seen every write committed before this request (a caller's own apply included). */
-  private async freshCache(): Promise<ClusterCache> {
-    await this.cluster.cache.fresh();
-    return this.cluster.cache;
+  /**
+   * The cache once it has seen every write committed before this request (a caller's own apply
+   * included); while etcd is unavailable, the cache as it is, the answer marked stale (stale.read.ts).
+   */
+  private async freshCache(res: Response): Promise<ClusterCache> {
+    return freshOrStale(this.cluster, res);
+  }
+
+  /** One object from etcd; while etcd is unavailable, the cache's copy marked stale (or the 503). */
+  private async readThrough<K extends CachedKind>(res: Response, kind: K, namespace: string, name: string): Promise<CachedObject<K> | undefined> {
+    return readThroughCache(this.cluster, res, kind, namespace, name);
   }
 
   /** A kind's objects from the cache (of one namespace when given), in key order as etcd lists them. */
-  private async cached<K extends CachedKind>(kind: K, namespace?: string): Promise<CachedObject<K>[]> {
-    const items = (await this.freshCache()).list(kind);
+  private async cached<K extends CachedKind>(res: Response, kind: K, namespace?: string): Promise<CachedObject<K>[]> {
+    const items = (await this.freshCache(res)).list(kind);
     return sortByKey(namespace === undefined || kind === 'Node' ? items : items.filter((o) => o.metadata.namespace === namespace));
   }
 
   @Get('nodes/:name')
   @Access('get', 'nodes')
-  async node(@Param('name') name: string): Promise<Node> {
-    return found(await this.store.get<Node>('Node', 'default', name), `node "${name}"`);
+  async node(@Res({ passthrough: true }) res: Response, @Param('name') name: string): Promise<Node> {
+    return found(await this.readThrough(res, 'Node', 'default', name), `node "${name}"`);
   }
 }
 

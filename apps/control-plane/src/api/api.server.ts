@@ -47,7 +47,7 @@ export interface ApiServer {
 export async function startApiServer(options: ApiServerOptions): Promise<ApiServer> {
   let tls: ApiTls = await loadApiTls(options.pki);
   let agentCredentials = await loadAgentCredentials(options.pki);
-  const tokens = new TokenStore(options.etcd);
+  const tokens = new TokenStore(options.etcd, options.cluster.etcdHealth);
   const audit = new AuditLog(options.auditLog, options.warn);
   const auth = new ApiAuth({ tokens, audit, serverNames: () => tls.names });
   const app = await NestFactory.create(AppModule.forCluster({ ...options.cluster, tokens, auth, agentCredentials: () => agentCredentials }), {

@@ -1,6 +1,11 @@
-/** `tsctl apply`: validate every document, then create or update each; an invalid file writes nothing. */
+/**
+ * `tsctl apply`: validate every document, then create or update each; an invalid file writes nothing.
+ * Optimistic concurrency: a document carrying `metadata.resourceVersion` (what the caller read) is
+ * written only if the stored object still has it, else 409; without one (or with `force`) the apply
+ * reads and writes the current object itself, retrying on conflicts (last writer wins).
+ */
 import { FieldError, Service, specEquals, validateDocument } from '@tide/api';
-import { AlreadyExistsError, ConflictError, ObjectStore } from '@tide/store';
+import { AlreadyExistsError, ConflictError, MAX_OBJECT_BYTES, OBJECT_HEADROOM_BYTES, ObjectStore, assertObjectFits } from '@tide/store';
 import { inParallel } from '../parallel';
 
 /** Services of one apply written at once. */
@@ -26,7 +31,14 @@ export class ApplyValidationError extends Error {
  * hold is created straight away (one round trip; the create fails if it exists after all, and the
  * apply then reads and updates it); one it holds is read from etcd first, as always.
  */
-export async function applyDocuments(store: ObjectStore, documents: unknown[], known?: (namespace: string, name: string) => boolean): Promise<ApplyResult[]> {
+export interface ApplyOptions {
+  /** Whether the control plane's cache holds that Service (see applyDocuments). */
+  known?: (namespace: string, name: string) => boolean;
+  /** Ignore the documents' resourceVersions: overwrite whatever is stored (`tsctl apply --force`). */
+  force?: boolean;
+}
+
+export async function applyDocuments(store: ObjectStore, documents: unknown[], options: ApplyOptions = {}): Promise<ApplyResult[]> {
   const valid: Service[] = [];
   const errors: FieldError[] = [];
   documents.forEach((doc, index) => {
@@ -40,11 +52,24 @@ export async function applyDocuments(store: ObjectStore, documents: unknown[], k
     if (names.has(key)) errors.push({ document: index, path: 'metadata.name', message: `service ${key} appears twice in this apply` });
     names.add(key);
   });
+  valid.forEach((service, index) => {
+    // Room for the status it and its replicas gain: a Service that fits now but not with those would fail later.
+    try {
+      assertObjectFits(service, MAX_OBJECT_BYTES - OBJECT_HEADROOM_BYTES);
+    } catch (error) {
+      errors.push({ document: index, path: 'spec', message: (error as Error).message });
+    }
+  });
   if (errors.length > 0) throw new ApplyValidationError(errors);
   // Each service is its own key: they are written concurrently (a few at a time), answered in order.
   const results: ApplyResult[] = new Array(valid.length);
   await inParallel(valid.map((service, index) => ({ service, index })), APPLY_CONCURRENCY, async ({ service, index }) => {
-    results[index] = await applyService(store, service, known?.(service.metadata.namespace, service.metadata.name) ?? true);
+    const expected = options.force ? undefined : service.metadata.resourceVersion;
+    const { resourceVersion: _read, ...metadata } = service.metadata;
+    const applied = { ...service, metadata };
+    results[index] = expected !== undefined
+      ? await applyReadVersion(store, applied, expected)
+      : await applyService(store, applied, options.known?.(service.metadata.namespace, service.metadata.name) ?? true);
   });
   return results;
 }
@@ -58,6 +83,24 @@ export function keepAutoscaledReplicas(current: Service, desired: Service): Serv
   if (!bounds || !current.spec.autoscale) return desired;
   const replicas = Math.min(bounds.maxReplicas, Math.max(bounds.minReplicas ?? 1, current.spec.replicas));
   return { ...desired, spec: { ...desired.spec, replicas } };
+}
+
+/**
+ * The caller read the Service at `expected`: written only if it is still at that version (one
+ * compare-and-swap, no retry: a 409 tells the caller to read it again). An unchanged spec is
+ * "unchanged" whatever the version (nothing is written).
+ */
+async function applyReadVersion(store: ObjectStore, applied: Service, expected: string): Promise<ApplyResult> {
+  const { namespace, name } = applied.metadata;
+  const current = await store.get<Service>('Service', namespace, name);
+  if (!current) throw new ConflictError(`service ${namespace}/${name} was read at resourceVersion ${expected} but no longer exists; apply it without a resourceVersion to create it`);
+  const desired = keepAutoscaledReplicas(current, applied);
+  if (specEquals(current, desired)) return { kind: 'Service', namespace, name, action: 'unchanged' };
+  if (current.metadata.resourceVersion !== expected) {
+    throw new ConflictError(`service ${namespace}/${name} changed since it was read: resourceVersion ${expected} is stale (now ${current.metadata.resourceVersion}); read it again, or apply with --force to overwrite`);
+  }
+  await store.update({ ...current, metadata: { ...current.metadata, labels: desired.metadata.labels }, spec: desired.spec }, current);
+  return { kind: 'Service', namespace, name, action: 'configured' };
 }
 
 async function applyService(store: ObjectStore, applied: Service, maybeExists: boolean): Promise<ApplyResult> {

@@ -1,5 +1,5 @@
 /** What the HTTP layer needs, provided to NestJS as one value. */
-import { ClusterCache, ObjectStore, TokenStore } from '@tide/store';
+import { ClusterCache, EtcdHealth, LeaseWindows, ObjectStore, TokenStore } from '@tide/store';
 import { ApiAuth } from '../auth/api.auth';
 import type { ClusterRegistry } from '../registry/cluster.registry';
 import type { AgentCredentials } from './agent.client';
@@ -27,6 +27,10 @@ export interface ClusterContext {
   agentCredentials(): AgentCredentials;
   /** Node certificates: joins, the CA pin and gRPC port of join commands, revocation. */
   enrollment: NodeEnrollment;
+  /** etcd's reachability, leader and alarms (/readyz); absent in route tests without etcd. */
+  etcdHealth?: EtcdHealth;
+  /** The leases Events live with (expire after --event-ttl-seconds). */
+  eventLeases?: LeaseWindows;
   isLeader(): boolean;
   /** A hint to the controllers that desired state changed (they re-read etcd anyway). */
   kick(): void;

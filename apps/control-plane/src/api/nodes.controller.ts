@@ -16,7 +16,7 @@ export class NodesController {
   private readonly events: EventRecorder;
 
   constructor(@Inject(CLUSTER) private readonly cluster: ClusterContext) {
-    this.events = new EventRecorder(cluster.store, 'api');
+    this.events = new EventRecorder(cluster.store, 'api', cluster.eventLeases);
   }
 
   /**

@@ -19,7 +19,7 @@ export class RolloutController {
   private readonly events: EventRecorder;
 
   constructor(@Inject(CLUSTER) private readonly cluster: ClusterContext) {
-    this.events = new EventRecorder(cluster.store, 'api');
+    this.events = new EventRecorder(cluster.store, 'api', cluster.eventLeases);
   }
 
   @Get(':name/revisions')

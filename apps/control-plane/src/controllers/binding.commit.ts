@@ -6,7 +6,7 @@
  * part compares the revision its previous part produced, in the next round.
  */
 import { Replica } from '@tide/api';
-import { NodeAllocation, NodeBindings, ObjectStore, bindingOperationCount } from '@tide/store';
+import { NodeAllocation, NodeBindings, ObjectStore, TXN_BUDGET_BYTES, bindingOperationCount, packByBytes, storedSize } from '@tide/store';
 import { inParallel } from '../parallel';
 
 /** etcd refuses more than 128 compares or 128 puts per transaction (--max-txn-ops). */
@@ -26,6 +26,8 @@ export interface BindingOutcome {
   /** The highest etcd revision answered: a view that new has seen every commit and refusal. */
   revision: number;
   transactions: number;
+  /** Why transactions failed other than by a conflict (each refused as well). */
+  errors: Error[];
   /** Each node's allocation record as this commit left it (revision and sequence of its last committed part). */
   committedNodes: Map<string, Pick<NodeAllocation, 'revision' | 'sequence'>>;
 }
@@ -34,27 +36,39 @@ export interface NodeTotals {
   requested: { cpu: number; memory: number };
 }
 
-/** Splits each node's bindings into parts of at most MAX_TXN_OPS - 1 replicas. */
-function nodeParts(byNode: Map<string, Replica[]>): Map<string, Replica[][]> {
+/** A node's allocation record in a transaction (its key and a small JSON value): generous. */
+const ALLOCATION_RECORD_BYTES = 256;
+
+/**
+ * Splits each node's bindings into parts of at most MAX_TXN_OPS - 1 replicas and TXN_BUDGET_BYTES
+ * (bytes counted: a service with a large template fills a transaction with a few replicas).
+ */
+function nodeParts(byNode: Map<string, Replica[]>, sizes: Map<Replica, number>): Map<string, Replica[][]> {
   const parts = new Map<string, Replica[][]>();
   for (const [node, replicas] of byNode) {
-    const chunks: Replica[][] = [];
-    for (let i = 0; i < replicas.length; i += MAX_TXN_OPS - 1) chunks.push(replicas.slice(i, i + MAX_TXN_OPS - 1));
-    parts.set(node, chunks);
+    parts.set(node, packByBytes(replicas, (r) => sizes.get(r)!, { items: MAX_TXN_OPS - 1, bytes: TXN_BUDGET_BYTES - ALLOCATION_RECORD_BYTES }));
   }
   return parts;
 }
 
-/** Packs node groups into transactions of at most MAX_TXN_OPS compares (and as many puts). */
-function pack(groups: NodeBindings[]): NodeBindings[][] {
+function groupBytes(group: NodeBindings, sizes: Map<Replica, number>): number {
+  return group.replicas.reduce((sum, replica) => sum + sizes.get(replica)!, ALLOCATION_RECORD_BYTES);
+}
+
+/** Packs node groups into transactions of at most MAX_TXN_OPS compares (and as many puts) and TXN_BUDGET_BYTES. */
+function pack(groups: NodeBindings[], sizes: Map<Replica, number>): NodeBindings[][] {
   const transactions: NodeBindings[][] = [];
   let current: NodeBindings[] = [];
+  let bytes = 0;
   for (const group of groups) {
-    if (current.length > 0 && bindingOperationCount([...current, group]) > MAX_TXN_OPS) {
+    const size = groupBytes(group, sizes);
+    if (current.length > 0 && (bindingOperationCount([...current, group]) > MAX_TXN_OPS || bytes + size > TXN_BUDGET_BYTES)) {
       transactions.push(current);
       current = [];
+      bytes = 0;
     }
     current.push(group);
+    bytes += size;
   }
   if (current.length > 0) transactions.push(current);
   return transactions;
@@ -69,8 +83,10 @@ export async function commitBindings(
   store: ObjectStore, allocation: (node: string) => Pick<NodeAllocation, 'revision' | 'sequence'> | undefined,
   byNode: Map<string, Replica[]>, totals: (node: string) => NodeTotals,
 ): Promise<BindingOutcome> {
-  const outcome: BindingOutcome = { committed: [], refused: [], refusedNodes: [], revision: 0, transactions: 0, committedNodes: new Map() };
-  const parts = nodeParts(byNode);
+  const outcome: BindingOutcome = { committed: [], refused: [], refusedNodes: [], revision: 0, transactions: 0, errors: [], committedNodes: new Map() };
+  const sizes = new Map<Replica, number>();
+  for (const replicas of byNode.values()) for (const replica of replicas) sizes.set(replica, storedSize(replica));
+  const parts = nodeParts(byNode, sizes);
   const expected = new Map<string, number>();
   for (const node of parts.keys()) expected.set(node, allocation(node)?.revision ?? 0);
   const sequence = (node: string) => allocation(node)?.sequence ?? 0;
@@ -82,8 +98,13 @@ export async function commitBindings(
       groups.push({ node, expectedRevision: expected.get(node)!, requested: totals(node).requested, sequence: sequence(node) + round + 1, replicas });
     }
     if (groups.length === 0) break;
-    await inParallel(pack(groups), COMMITS_AT_ONCE, async (transaction) => {
-      const result = await store.commitBindings(transaction);
+    await inParallel(pack(groups, sizes), COMMITS_AT_ONCE, async (transaction) => {
+      // A transaction that failed (etcd out of space, unreachable) is refused like a conflict: its
+      // replicas are placed again by a later cycle, and the other transactions go on.
+      const result = await store.commitBindings(transaction).catch((error: Error) => {
+        outcome.errors.push(error);
+        return { committed: false, revision: 0 };
+      });
       outcome.transactions++;
       outcome.revision = Math.max(outcome.revision, result.revision);
       for (const group of transaction) {

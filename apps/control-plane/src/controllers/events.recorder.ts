@@ -1,10 +1,11 @@
-/** Records Events about objects, for `tsctl describe` and `tsctl get events`. */
+/**
+ * Records Events about objects, for `tsctl describe` and `tsctl get events`. Each lives with a
+ * shared etcd lease (LeaseWindows): etcd deletes it an hour or so after it was written.
+ */
 import { Kind, TideEvent } from '@tide/api';
-import { ObjectStore } from '@tide/store';
+import { LeaseWindows, ObjectStore, packByBytes, storedSize } from '@tide/store';
 import { inParallel } from '../parallel';
 
-/** Events written per transaction by recordAll (etcd allows 128 operations). */
-const EVENTS_PER_TXN = 100;
 /** Transactions of one recordAll in flight at once. */
 const EVENT_TXNS_AT_ONCE = 4;
 
@@ -21,10 +22,13 @@ export class EventRecorder {
   constructor(
     private readonly store: ObjectStore,
     private readonly source: string,
+    /** Without it (tests of a controller alone) events never expire. */
+    private readonly leases?: LeaseWindows,
   ) {}
 
   async record(object: EventRecord['object'], type: EventRecord['type'], reason: string, message: string): Promise<void> {
-    await this.store.create(this.event({ object, type, reason, message })).catch(() => undefined);
+    const event = this.event({ object, type, reason, message });
+    await this.lease().then((lease) => this.store.create(event, { lease })).catch(() => undefined);
   }
 
   /**
@@ -33,9 +37,14 @@ export class EventRecorder {
    */
   async recordAll(records: EventRecord[]): Promise<void> {
     const events = records.map((record) => this.event(record));
-    const batches: TideEvent[][] = [];
-    for (let i = 0; i < events.length; i += EVENTS_PER_TXN) batches.push(events.slice(i, i + EVENTS_PER_TXN));
-    await inParallel(batches, EVENT_TXNS_AT_ONCE, async (batch) => void (await this.store.createAll(batch).catch(() => undefined)));
+    const batches = packByBytes(events, storedSize);
+    await inParallel(batches, EVENT_TXNS_AT_ONCE, async (batch) => {
+      await this.lease().then((lease) => this.store.createAll(batch, { lease })).catch(() => undefined);
+    });
+  }
+
+  private async lease(): Promise<string | undefined> {
+    return this.leases?.current();
   }
 
   private event({ object, type, reason, message }: EventRecord): TideEvent {

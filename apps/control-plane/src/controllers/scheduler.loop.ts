@@ -164,6 +164,9 @@ export class SchedulerLoop {
       this.metrics.schedulingAttempts.inc({ result: 'unschedulable' });
       await this.markUnschedulable(byKey.get(`${u.replica.namespace}/${u.replica.name}`)!, u.summary, u.reasons);
     }
+    // The committed transactions are booked above; a failed one ends the cycle (the runner logs it,
+    // the next cycle places its replicas again).
+    if (outcome.errors.length > 0) throw outcome.errors[0];
     return outcome.refused;
   }
 

@@ -1,23 +1,49 @@
-/** Keeps every Service's replicas matching its spec; terminates the replicas of deleted Services. */
+/**
+ * Keeps every Service's replicas matching its spec; terminates the replicas of deleted Services.
+ * Services sync independently: one whose writes fail (too large, refused) gets a SyncFailed event
+ * and is retried with back-off, while every other service goes on. etcd unavailable or out of space
+ * concerns every service alike: no back-off then, the next pass simply tries again.
+ */
 import { Replica, Service, ServiceStatus, canonicalJson, replicaTemplate, templateHash } from '@tide/api';
-import { Move, ServicePlan, isTerminating, newReplica, planService, progressingCondition, rolloutCounts, serviceStatus } from '@tide/control';
-import { ClusterCache, ConflictError, NotFoundError, ObjectStore } from '@tide/store';
+import { Move, RetryBackoff, ServicePlan, isTerminating, newReplica, planService, progressingCondition, rolloutCounts, serviceStatus } from '@tide/control';
+import {
+  AlreadyExistsError, ClusterCache, ConflictError, NotFoundError, ObjectStore, StoreNoSpaceError, StoreUnavailableError, packByBytes, storedSize,
+} from '@tide/store';
 import { inParallel } from '../parallel';
 import { EventRecorder } from './events.recorder';
 import { recordRevision } from './revision.history';
 
-/** New replicas are created this many per transaction (etcd allows 128 operations)... */
-const CREATES_PER_TXN = 100;
-/** ...with this many transactions in flight: etcd commits concurrent requests together. */
+/**
+ * New replicas are created in transactions packed by bytes and count (txn.budget.ts: a service with
+ * a large template fits a few per transaction), this many transactions in flight: etcd commits
+ * concurrent requests together.
+ */
 const CREATE_CONCURRENCY = 8;
 /** A batch refused for a taken (random) name is renamed and tried again this many times in all. */
 const RENAME_ATTEMPTS = 3;
 /** Services whose events, revision and status a pass writes at once. */
 const FINISH_CONCURRENCY = 16;
 
+interface ReplicaCreate {
+  /** The service's namespace/name: a failure is that service's alone. */
+  key: string;
+  replica: Replica;
+  /** Given for fresh replicas (random names, renamed when taken); not for replacements. */
+  service?: Service;
+}
+
+interface ServicePass {
+  key: string;
+  service: Service;
+  replicas: Replica[];
+  plan: ServicePlan;
+}
+
 export class ServiceController {
   /** The revision of our latest write: a pass reads the cache only once it has seen it (read your writes). */
   private written = 0;
+  /** Services whose last sync failed, left alone until their back-off has passed. */
+  private readonly backoff = new RetryBackoff();
 
   /** `onCreated`: the replicas a transaction created, as stored (the scheduler takes them before the watch brings them). */
   constructor(
@@ -39,23 +65,45 @@ export class ServiceController {
       if (own) own.push(replica);
       else byService.set(key, [replica]);
     }
-    const passes = services.map((service) => {
+    const passes: ServicePass[] = [];
+    for (const service of services) {
       const key = `${service.metadata.namespace}/${service.metadata.name}`;
       const own = byService.get(key) ?? [];
       byService.delete(key);
-      return { service, replicas: own, plan: planService(service, own) };
-    });
+      if (this.backoff.due(key)) passes.push({ key, service, replicas: own, plan: planService(service, own) });
+    }
     // Every service's new replicas first, in concurrent transactions: the scheduler then places the
     // last service's replicas without waiting for every other service's revision record, events
     // and status write. Then those, for every service at once (each service's own steps in order).
-    await this.createAll(passes.flatMap(({ service, plan }) => [
-      ...plan.create.map((replica) => ({ replica, service })), ...plan.replace.map((replica) => ({ replica })),
+    const createFailures = await this.createAll(passes.flatMap(({ key, service, plan }) => [
+      ...plan.create.map((replica) => ({ key, replica, service })), ...plan.replace.map((replica) => ({ key, replica })),
     ]));
-    await inParallel(passes, FINISH_CONCURRENCY, ({ service, replicas, plan }) => this.finishService(service, replicas, plan));
+    let storeFailure: unknown;
+    await inParallel(passes, FINISH_CONCURRENCY, async (pass) => {
+      try {
+        if (createFailures.has(pass.key)) throw createFailures.get(pass.key);
+        await this.finishService(pass.service, pass.replicas, pass.plan);
+        if (this.backoff.succeeded(pass.key)) await this.events.record(serviceRef(pass.service), 'Normal', 'Synced', 'replicas are being synced again');
+      } catch (error) {
+        // etcd unavailable or full is every service's trouble, not this one's: no back-off, the
+        // next pass tries again (and the runner logs it); anything else is the service's own.
+        if (isStoreWide(error)) storeFailure = error;
+        else await this.syncFailed(pass.service, pass.key, error);
+      }
+    });
     // Replicas whose Service is gone.
     for (const orphans of byService.values()) {
       for (const replica of orphans) if (!isTerminating(replica)) await terminateReplica(this.store, replica);
     }
+    if (storeFailure) throw storeFailure;
+  }
+
+  /** A Warning event on the service, and its back-off: the next passes leave it alone for a while. */
+  private async syncFailed(service: Service, key: string, error: unknown): Promise<void> {
+    const message = error instanceof Error ? error.message : String(error);
+    const { failures, retryAt } = this.backoff.failed(key, message);
+    const seconds = Math.max(1, Math.round((retryAt - Date.now()) / 1000));
+    await this.events.record(serviceRef(service), 'Warning', 'SyncFailed', `${message}; retrying in ${seconds} s (failure ${failures} in a row)`);
   }
 
   /** What a pass does for a service after its creates: terminations, finished moves, events, status. */
@@ -102,25 +150,44 @@ export class ServiceController {
   }
 
   /**
-   * In transactions of CREATES_PER_TXN, up to CREATE_CONCURRENCY at once. A transaction is refused
-   * when one of its names is taken: fresh replicas (random names, `service` given) are renamed and
-   * tried again; a replacement's name is derived from the replica it replaces (a taken one means
-   * the move exists already), so those are then created one by one and the taken ones skipped.
+   * In transactions packed by bytes, up to CREATE_CONCURRENCY at once. A transaction that fails
+   * with several services' replicas is tried again one service at a time, so that one service's
+   * failure is its own. Answers the services whose creates failed, with the error.
    */
-  private async createAll(creates: { replica: Replica; service?: Service }[]): Promise<void> {
-    const batches: { replica: Replica; service?: Service }[][] = [];
-    for (let i = 0; i < creates.length; i += CREATES_PER_TXN) batches.push(creates.slice(i, i + CREATES_PER_TXN));
-    await inParallel(batches, CREATE_CONCURRENCY, async (first) => {
-      let batch = first;
-      for (let attempt = 0; attempt < RENAME_ATTEMPTS; attempt++) {
-        const { created, revision, objects } = await this.store.createAll(batch.map((c) => c.replica));
-        this.written = Math.max(this.written, revision);
-        if (created) return this.onCreated(objects);
-        if (batch.some((c) => !c.service)) break;
-        batch = batch.map(({ service }) => ({ replica: newReplica(service!), service }));
+  private async createAll(creates: ReplicaCreate[]): Promise<Map<string, unknown>> {
+    const failures = new Map<string, unknown>();
+    await inParallel(packByBytes(creates, (c) => storedSize(c.replica)), CREATE_CONCURRENCY, async (batch) => {
+      try {
+        await this.createBatch(batch);
+      } catch (error) {
+        const keys = [...new Set(batch.map((c) => c.key))];
+        if (keys.length === 1) return void failures.set(keys[0], error);
+        for (const key of keys) await this.createBatch(batch.filter((c) => c.key === key)).catch((e: unknown) => void failures.set(key, e));
       }
-      for (const { replica } of batch) this.wrote(await this.store.create(replica).catch(() => undefined));
     });
+    return failures;
+  }
+
+  /**
+   * One transaction, refused when one of its names is taken: fresh replicas (random names,
+   * `service` given) are renamed and tried again; a replacement's name is derived from the replica
+   * it replaces (a taken one means the move exists already), so those are then created one by one
+   * and the taken ones skipped.
+   */
+  private async createBatch(first: ReplicaCreate[]): Promise<void> {
+    let batch = first;
+    for (let attempt = 0; attempt < RENAME_ATTEMPTS; attempt++) {
+      const { created, revision, objects } = await this.store.createAll(batch.map((c) => c.replica));
+      this.written = Math.max(this.written, revision);
+      if (created) return this.onCreated(objects);
+      if (batch.some((c) => !c.service)) break;
+      batch = batch.map(({ key, service }) => ({ key, replica: newReplica(service!), service }));
+    }
+    for (const { replica } of batch) {
+      this.wrote(await this.store.create(replica).catch((error: unknown) => {
+        if (!(error instanceof AlreadyExistsError)) throw error;
+      }));
+    }
   }
 
   private wrote(object: { metadata: { resourceVersion?: string } } | void | undefined): void {
@@ -133,6 +200,14 @@ function rolloutStepMessage(plan: ServicePlan): string {
   const retired = new Set(plan.terminate.map((r) => r.metadata.name));
   const pairs = plan.replace.map((r) => `${r.spec.replaces!.replica}${retired.has(r.spec.replaces!.replica) ? ' (retired at once)' : ''} by ${r.metadata.name}`);
   return `rolling update: replacing ${pairs.join(', ')}`;
+}
+
+function isStoreWide(error: unknown): boolean {
+  return error instanceof StoreUnavailableError || error instanceof StoreNoSpaceError;
+}
+
+function serviceRef(service: Service): { kind: 'Service'; namespace: string; name: string } {
+  return { kind: 'Service', namespace: service.metadata.namespace, name: service.metadata.name };
 }
 
 function ignoreNotFound(error: unknown): void {

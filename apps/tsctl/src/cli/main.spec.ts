@@ -6,15 +6,32 @@ import * as http from 'node:http';
 import * as path from 'node:path';
 import { tsctl, useStandInApi } from '../testing/run.tsctl';
 
-/** Answers like the control plane: apply refuses a service named "bad" with a detail on spec.replicas. */
+/** What each apply sent: `force`, and each document's resourceVersion. */
+const applied: { force?: boolean; versions: (string | undefined)[] }[] = [];
+
+/**
+ * Answers like the control plane: apply refuses a service named "bad" with a detail on spec.replicas,
+ * and "contended" with 409 for its first two writes (another writer each time) or a stale version 5.
+ */
 function standInApi(): http.Server {
   return http.createServer((req, res) => {
     let body = '';
     req.on('data', (chunk) => (body += chunk));
     req.on('end', () => {
       res.setHeader('content-type', 'application/json');
+      if (req.method === 'GET' && req.url === '/api/v1/services?namespace=all') {
+        return res.end(JSON.stringify({ items: [{ metadata: { namespace: 'default', name: 'contended', resourceVersion: String(7 + applied.length) } }] }));
+      }
       if (req.method === 'POST' && req.url === '/api/v1/apply') {
-        const { documents } = JSON.parse(body) as { documents: { kind: string; metadata: { name: string } }[] };
+        const parsed = JSON.parse(body) as { force?: boolean; documents: { kind: string; metadata: { name: string; resourceVersion?: string } }[] };
+        const { documents } = parsed;
+        applied.push({ force: parsed.force, versions: documents.map((d) => d.metadata.resourceVersion) });
+        // "contended" is written by someone else between each read and write, twice.
+        const contended = documents.find((d) => d.metadata.name === 'contended');
+        if (contended?.metadata.resourceVersion && !parsed.force && (contended.metadata.resourceVersion === '5' || applied.length <= 2)) {
+          res.statusCode = 409;
+          return res.end(JSON.stringify({ error: `service default/contended changed since it was read: resourceVersion ${contended.metadata.resourceVersion} is stale`, details: [] }));
+        }
         const bad = documents.findIndex((d) => d.metadata.name === 'bad');
         if (bad >= 0) {
           res.statusCode = 400;
@@ -97,5 +114,27 @@ describe('tsctl command line', () => {
     const option = await tsctl(['get', 'services', '--colour']);
     assert.equal(option.code, 2);
     assert.match(option.stderr, /unknown option --colour for "get"/);
+  });
+
+  it('apply sends the resourceVersion it read and, on 409, reads again and resends', async () => {
+    applied.length = 0;
+    const run = await tsctl(['apply', '-f', '-', '--server', api.url()], doc('contended'));
+    assert.equal(run.code, 0, run.stderr);
+    assert.equal(run.stdout, 'service/contended created\n');
+    assert.match(run.stderr, /contended changed since it was read: resourceVersion 7 is stale: reading again \(attempt 2 of 5\)/);
+    // Versions read before each write: 7, then 8 and 9 after each refused write.
+    assert.deepEqual(applied.map((a) => a.versions), [['7'], ['8'], ['9']]);
+  });
+
+  it('apply of a document carrying its own resourceVersion sends it as is and does not retry its 409', async () => {
+    applied.length = 0;
+    const stale = 'apiVersion: tide/v1\nkind: Service\nmetadata: { name: contended, resourceVersion: "5" }\nspec: { replicas: 1, image: busybox }\n';
+    const run = await tsctl(['apply', '-f', '-', '--server', api.url()], stale);
+    assert.equal(run.code, 1);
+    assert.match(run.stderr, /resourceVersion 5 is stale/);
+    assert.deepEqual(applied, [{ force: undefined, versions: ['5'] }]);
+    const forced = await tsctl(['apply', '-f', '-', '--force', '--server', api.url()], stale);
+    assert.equal(forced.code, 0, forced.stderr);
+    assert.deepEqual(applied[1], { force: true, versions: [undefined] });
   });
 });

@@ -30,7 +30,6 @@ const STOP_GRACE_MS = 10_000;
 
 export class ClusterError extends Error {}
 
-/** Consolidation flags for the control plane, checked here so that a typo fails before anything starts. */
 /** `--certificate-validity`: the lifetime of every certificate of the cluster but the CA's (checked here, used by both processes). */
 function certificateValidity(ctx: CommandContext): { ms?: number; flags: string[] } {
   const text = ctx.options.get('certificate-validity');
@@ -40,6 +39,17 @@ function certificateValidity(ctx: CommandContext): { ms?: number; flags: string[
   return { ms: parsed.value, flags: ['--certificate-validity', text, '--node-certificate-validity', text] };
 }
 
+/** `--etcd-members N` (supervised members on P+2/+3, P+5/+6, P+7/+8) or `--etcd URLS` (an existing cluster), passed to the control plane. */
+function etcdFlags(ctx: CommandContext): string[] {
+  const members = ctx.options.get('etcd-members');
+  const external = ctx.options.get('etcd');
+  if (members !== undefined && external !== undefined) throw new UsageError('--etcd-members and --etcd exclude each other: supervised members, or an existing cluster');
+  if (members !== undefined && !['1', '3'].includes(members)) throw new UsageError(`--etcd-members: expected 1 or 3, got "${members}"`);
+  if (members !== undefined) return ['--etcd-members', members];
+  return external !== undefined ? ['--etcd', external] : [];
+}
+
+/** Consolidation flags for the control plane, checked here so that a typo fails before anything starts. */
 function consolidationFlags(ctx: CommandContext): string[] {
   const flags: string[] = [];
   const mode = ctx.options.get('consolidation');
@@ -72,7 +82,7 @@ function registryFlags(ctx: CommandContext, layout: ClusterLayout): string[] {
 
 export const upCommand: Command = {
   name: 'up',
-  usage: 'tsctl up [--nodes N] [--state-dir DIR] [--base-port P] [--ca-cert FILE --ca-key FILE] [--registry HOST:PORT [--registry-ca FILE]] [--hosts loopback|netns [--host-cidr CIDR]] [--address IP] [--node-grace-seconds S] [--pod-cidr CIDR] [--node-cidr-mask-size N] [--pod-network host-gw|vxlan] [--service-cidr CIDR] [--dns-upstream IP[:PORT],...] [--consolidation on|off] [--consolidation-delay-seconds S] [--certificate-validity DURATION] [--timeout SECONDS]',
+  usage: 'tsctl up [--nodes N] [--state-dir DIR] [--base-port P] [--ca-cert FILE --ca-key FILE] [--registry HOST:PORT [--registry-ca FILE]] [--hosts loopback|netns [--host-cidr CIDR]] [--address IP] [--node-grace-seconds S] [--pod-cidr CIDR] [--node-cidr-mask-size N] [--pod-network host-gw|vxlan] [--service-cidr CIDR] [--dns-upstream IP[:PORT],...] [--consolidation on|off] [--consolidation-delay-seconds S] [--certificate-validity DURATION] [--etcd-members 1|3 | --etcd URL,URL] [--timeout SECONDS]',
   summary: 'start a local cluster (control plane with its etcd, N node agents) and wait until it is Ready',
   options: [
     { long: 'nodes', help: `number of nodes, 1 to ${MAX_LOCAL_NODES} (default 2)` },
@@ -93,6 +103,8 @@ export const upCommand: Command = {
     { long: 'consolidation-delay-seconds', help: 'how long a node must stay worth emptying before consolidation starts (default 30)' },
     { long: 'certificate-validity', help: "lifetime of the cluster's certificates but the CA's (default 1 year); each is renewed at two thirds of it without a restart" },
     { long: 'timeout', help: 'seconds to wait for the cluster to be Ready (default 120)' },
+    { long: 'etcd-members', help: 'etcd members the control plane supervises, 1 or 3 (peer TLS; members on P+2/+3, P+5/+6, P+7/+8; default 1)' },
+    { long: 'etcd', help: 'use this etcd cluster (https URLs, comma separated; PKI/etcd certificates unless the control plane is told others) instead of supervising one' },
     { long: 'registry', help: 'use this registry (HOST:PORT) instead of starting the embedded one on P+4' },
     { long: 'registry-ca', help: "with --registry: the CA file that verifies it (default: the system's roots)" },
   ],
@@ -120,7 +132,7 @@ export const upCommand: Command = {
     const pki = await ensurePki(ctx, layout, validity.ms);
     await ensureAgentCertificates(layout, pki, validity.ms);
     const started: string[] = [];
-    const controlPlaneFlags = [...consolidationFlags(ctx), ...registryFlags(ctx, layout), ...validity.flags];
+    const controlPlaneFlags = [...consolidationFlags(ctx), ...registryFlags(ctx, layout), ...etcdFlags(ctx), ...validity.flags];
     const controlPlanePid = await ensureControlPlane(layout, controlPlaneArgs(layout, grace, ctx.options.get('pod-cidr'), controlPlaneFlags), started);
     // tsctl up acts as the control plane's own identity (its client certificate, admin-equivalent) until the admin token exists.
     const api = new ApiClient({
