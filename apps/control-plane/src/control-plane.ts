@@ -2,6 +2,7 @@
  * Wires one control plane: etcd (supervised or external), the HTTP API, the agents' gRPC endpoint,
  * and the controllers that run only while this instance is the elected leader.
  */
+import { randomUUID } from 'node:crypto';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Logger } from '@nestjs/common';
@@ -10,7 +11,7 @@ import {
 } from '@tide/pki';
 import {
   CacheChange, ClusterCache, Etcd3, EtcdClientFiles, EtcdSupervisor, LeaderElection, NodeCertificates, NodeLeases, ObjectStore, PodCidrClaims, ServiceIpClaims,
-  TokenStore, createEtcdClient, etcdClientCredentials,
+  TokenStore, createEtcdClient, ensureClusterIdentity, etcdClientCredentials,
 } from '@tide/store';
 import { isLost } from '@tide/control';
 import { AgentGrpcServer } from './agent-service/agent.grpc';
@@ -77,6 +78,9 @@ export class ControlPlane {
     const { hosts, tls } = await this.startEtcd();
     this.registry = await startClusterRegistry(this.config, pki, (line) => this.logger.log(line));
     this.client = createEtcdClient(hosts, tls ? { credentials: etcdClientCredentials(tls) } : {});
+    // Made by the first control plane on this store: agents refuse the sets of any other (a wiped store).
+    const clusterId = await ensureClusterIdentity(this.client, randomUUID());
+    this.logger.log(`cluster identity ${clusterId}`);
     const metrics = new ControlPlaneMetrics();
     const store = instrumentStore(new ObjectStore(this.client), metrics.etcdDuration);
     const usage = new UsageCache();
@@ -131,7 +135,7 @@ export class ControlPlane {
     });
     this.grpc = new AgentGrpcServer({
       store, cache, leases: this.leases, events, podCidrs, endpoints: this.endpoints, usage, enrollment,
-      heartbeatIntervalMs: Math.max(500, (this.config.nodeLeaseSeconds * 1000) / 3), serviceCidr: this.config.serviceCidr,
+      heartbeatIntervalMs: Math.max(500, (this.config.nodeLeaseSeconds * 1000) / 3), serviceCidr: this.config.serviceCidr, clusterId,
     });
     await this.grpc.listen(this.config.grpcListen, {
       ca: pki.ca.certificatePem, certificate: await readCertificateFile(pki.layout.serverCertificate), key: (await readKeyFile(pki.layout.serverKey)).toPem(),

@@ -1,12 +1,14 @@
 /** Wires one node agent: runtime, reconciler, control-plane client, HTTP endpoint and metrics. */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { caPin } from '@tide/pki';
 import { ServiceAddress, ServiceEndpoints } from '@tide/api';
 import {
   ContainerRuntime, ImageService, ImageStore, LinuxRuntime, RuntimeError, createImageService, ensureBusyboxImage, ensureNodeImage,
 } from '@tide/runtime';
 import { AgentConfig, allocatableOf } from './config/agent.config';
 import { createAgentMetrics } from './agent.metrics';
+import { ClusterFence } from './control-plane/cluster.fence';
 import { ControlPlaneClient } from './control-plane/control-plane.client';
 import { NodeCredentials, NodeIdentityOptions, ensureNodeIdentity, rotateNodeCertificate } from './identity/node.identity';
 import { statusReport } from './control-plane/status.report';
@@ -74,6 +76,8 @@ export class NodeAgent {
       fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
       fs.chmodSync(dir, 0o700);
     }
+    // Read before anything runs: an unreadable fence file stops the agent rather than trusting anyone.
+    const fence = new ClusterFence(path.join(config.stateDir, 'cluster.json'), caPin(credentials.ca), this.log);
     await this.prepareImages();
     // Created before registering (containers are adopted first): bridge settings come with the pod CIDR.
     const network = new AgentNetwork(config.stateDir, this.log);
@@ -126,7 +130,7 @@ export class NodeAgent {
       this.insecureMetrics = await startInsecureMetrics(config.metricsInsecureListen, { registry: metrics.registry, expireSamples: resources.expire });
       this.log(`warning: /metrics also over plain HTTP without credentials on ${config.metricsInsecureListen.host}:${this.insecureMetrics.port} (--metrics-insecure-listen)`);
     }
-    const client = this.connect(reconciler, images, credentials);
+    const client = this.connect(reconciler, images, credentials, fence);
     this.client = client;
     client.start();
     this.stopRotation = rotateNodeCertificate(identity, credentials, (csr) => client.renewCertificate(csr), (next) => client.useCredentials(next));
@@ -163,11 +167,11 @@ export class NodeAgent {
     } };
   }
 
-  private connect(reconciler: Reconciler, images: ImageService, credentials: NodeCredentials): ControlPlaneClient {
+  private connect(reconciler: Reconciler, images: ImageService, credentials: NodeCredentials, fence: ClusterFence): ControlPlaneClient {
     const { config } = this;
     const allocatable = allocatableOf(config.capacity);
     return new ControlPlaneClient({
-      address: config.controlPlane, credentials,
+      address: config.controlPlane, credentials, fence,
       registration: {
         nodeName: config.name, address: config.address, agentPort: config.port, labels: config.labels,
         capacity: config.capacity, allocatable,

@@ -37,10 +37,12 @@ export interface NodeSlice {
 /** The agent's desired state: every message of the stream is the complete set for its node. */
 export interface NodeAssignments {
   replicas: ReplicaAssignment[];
-  /** The etcd revision the set was read at. */
+  /** The etcd revision the set was read at (monotonic for the cluster: the agent's fence). */
   revision: number;
   /** Every other node that has a slice (host-gw routes). */
   nodes: NodeSlice[];
+  /** The identity of the cluster whose state the set was read from; absent: a control plane that has none. */
+  clusterId?: string;
 }
 
 /** A ready replica behind a published port. */
@@ -132,6 +134,8 @@ export interface NodeRegistration {
   labels: Record<string, string>;
   /** References ("name:tag") of the images in the node's store. */
   images: string[];
+  /** The cluster the node belongs to (learnt at its join); absent: none known yet. */
+  clusterId?: string;
 }
 
 /** The control plane's answer to a registration. */
@@ -145,6 +149,8 @@ export interface RegistrationAnswer {
   clusterCIDR?: string;
   /** The service range (virtual IPs); absent: a control plane older than service IPs. */
   serviceCIDR?: string;
+  /** The cluster's identity; absent: a control plane that has none. */
+  clusterId?: string;
 }
 
 export interface NodeHeartbeat {

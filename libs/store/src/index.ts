@@ -14,3 +14,4 @@ export * from './paged.range';
 export * from './etcd.client';
 export * from './token.store';
 export * from './node.certificates';
+export * from './cluster.identity';
