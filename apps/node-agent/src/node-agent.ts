@@ -64,10 +64,13 @@ export class NodeAgent {
 
   async start(): Promise<void> {
     const { config } = this;
+    const fenceFile = path.join(config.stateDir, 'cluster.json');
     // First: a wrong --ca-hash or an expired join token fails before anything else is touched.
     const identity: NodeIdentityOptions = {
       nodeName: config.name, stateDir: config.stateDir, ...(config.join ? { join: config.join } : {}), log: this.log,
       serving: { address: config.address, certificate: config.tls.certificate, key: config.tls.key },
+      // A join is the operator's word that the node belongs to the cluster joined: its fence starts afresh.
+      onJoined: () => fs.rmSync(fenceFile, { force: true }),
     };
     const credentials = await ensureNodeIdentity(identity);
     const logDir = path.join(config.stateDir, 'logs');
@@ -77,7 +80,7 @@ export class NodeAgent {
       fs.chmodSync(dir, 0o700);
     }
     // Read before anything runs: an unreadable fence file stops the agent rather than trusting anyone.
-    const fence = new ClusterFence(path.join(config.stateDir, 'cluster.json'), caPin(credentials.ca), this.log);
+    const fence = new ClusterFence(fenceFile, caPin(credentials.ca), this.log);
     await this.prepareImages();
     // Created before registering (containers are adopted first): bridge settings come with the pod CIDR.
     const network = new AgentNetwork(config.stateDir, this.log);

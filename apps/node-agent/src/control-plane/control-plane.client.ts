@@ -69,6 +69,7 @@ export class ControlPlaneClient {
   /** The image list the control plane acknowledged last, as sorted refs joined by newlines. */
   private acknowledgedImages?: string;
   private lastRefusal = { reason: '', at: 0 };
+  private lastFailure = '';
 
   constructor(private readonly options: ControlPlaneClientOptions) {
     this.addresses = options.address.split(',');
@@ -206,8 +207,9 @@ export class ControlPlaneClient {
     this.resetSession();
     this.failedAttempts++;
     const delayMs = backoffDelayMs(this.failedAttempts, RECONNECT_BACKOFF);
-    // One line at the start of an outage and then every 10 attempts, not one per attempt.
-    if (this.failedAttempts === 1 || this.failedAttempts % 10 === 0) {
+    // One line at the start of an outage, when the reason changes, and then every 10 attempts, not one per attempt.
+    if (this.failedAttempts === 1 || this.failedAttempts % 10 === 0 || why !== this.lastFailure) {
+      this.lastFailure = why;
       this.options.log(`control plane ${this.address}: ${why}; retrying in ${delayMs} ms (attempt ${this.failedAttempts})`);
     }
     this.failOver();
