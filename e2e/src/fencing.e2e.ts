@@ -27,7 +27,7 @@ describe('a control plane on an empty state dir', { timeout: 600_000 }, () => {
   let wipedDir = '';
 
   before(async () => {
-    cluster = await TestCluster.start({ nodes: 2, basePort: BASE });
+    cluster = await TestCluster.start({ nodes: 2, basePort: BASE, podCidr: '100.64.64.0/22' });
     wipedDir = path.join(cluster.stateDir, 'wiped-control-plane');
   });
   after(async () => {

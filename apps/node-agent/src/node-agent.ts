@@ -103,6 +103,9 @@ export class NodeAgent {
       probes: (record) => verdictFor(prober, record), dns: (namespace) => services.containerDns(namespace),
     });
     this.reconciler = reconciler;
+    // Before adoption: what a start or removal cut short by a crash left is not a container.
+    const swept = await this.runtime.sweepLeftovers();
+    if (swept.length > 0) this.log(`swept what an earlier agent left half done: ${swept.join('; ')}`);
     await reconciler.adopt();
     const resources = registerResourceMetrics({
       registry: metrics.registry, runtime, views: () => reconciler.views(), paths: [config.stateDir, config.imageDir],
