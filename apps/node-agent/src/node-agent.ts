@@ -13,6 +13,7 @@ import { ControlPlaneClient } from './control-plane/control-plane.client';
 import { NodeCredentials, NodeIdentityOptions, ensureNodeIdentity, rotateNodeCertificate } from './identity/node.identity';
 import { statusReport } from './control-plane/status.report';
 import { AgentHttpServer, startAgentHttp } from './http/agent.http';
+import { ReplicaLog } from './http/log.routes';
 import { AgentAuth } from './http/agent.auth';
 import { AgentTls, loadAgentTls, reloadOnChange } from './http/agent.tls';
 import { InsecureMetricsServer, startInsecureMetrics } from './http/metrics.insecure';
@@ -27,6 +28,8 @@ import { BalancerMetrics } from './proxy/balancer.metrics';
 import { LoadBalancer } from './proxy/load.balancer';
 import { planPublishedPorts } from './proxy/publish.plan';
 import { containerId, replicaKey } from './reconcile/container-spec.builder';
+import { LogFiles } from './logs/log.files';
+import { LogRotator } from './logs/log.rotator';
 import { Reconciler } from './reconcile/reconciler';
 import { ReplicaStateFile } from './reconcile/replica.state-file';
 import { ServiceNetwork } from './service-ip/service.network';
@@ -56,6 +59,7 @@ export class NodeAgent {
   private stopTlsReload?: () => void;
   private stopRotation?: () => void;
   private services?: ServiceNetwork;
+  private logs?: LogRotator;
 
   constructor(
     private readonly config: AgentConfig,
@@ -97,8 +101,10 @@ export class NodeAgent {
     this.services = services;
     const prober = new Prober({ check: probeCheck(runtime), onChange: (key) => this.reconciler?.probesChanged(key) });
     this.prober = prober;
+    const logs = new LogRotator(new LogFiles(logDir, config.logLimits), () => this.runningContainerIds(), this.log);
+    this.logs = logs;
     const reconciler = new Reconciler({
-      runtime, logDir, state: new ReplicaStateFile(path.join(config.stateDir, 'replicas.json')),
+      runtime, logDir, logs, state: new ReplicaStateFile(path.join(config.stateDir, 'replicas.json')),
       onChange: () => this.changed(), onRestart: (record) => metrics.recordRestart(record), log: this.log,
       probes: (record) => verdictFor(prober, record), dns: (namespace) => services.containerDns(namespace),
     });
@@ -107,6 +113,7 @@ export class NodeAgent {
     const swept = await this.runtime.sweepLeftovers();
     if (swept.length > 0) this.log(`swept what an earlier agent left half done: ${swept.join('; ')}`);
     await reconciler.adopt();
+    logs.start();
     const resources = registerResourceMetrics({
       registry: metrics.registry, runtime, views: () => reconciler.views(), paths: [config.stateDir, config.imageDir],
     });
@@ -118,7 +125,7 @@ export class NodeAgent {
     this.server = await startAgentHttp({
       tls, auth,
       address: config.address, port: config.port, registry: metrics.registry, scratchDir, expireSamples: resources.expire,
-      logPath: (namespace, name) => (reconciler.records.has(replicaKey(namespace, name)) ? reconciler.logPath(namespace, name) : undefined),
+      logPath: (namespace, name) => (reconciler.records.has(replicaKey(namespace, name)) ? replicaLog(logs, containerId(namespace, name)) : undefined),
       health: () => ({ ok: true, text: this.client?.isConnected() ? 'ok' : 'ok (not connected to the control plane)' }),
       images: this.imagesAfterBaseImages(images), imageStore: new ImageStore(config.imageDir),
       exec: async (namespace, name, options) => {
@@ -203,6 +210,12 @@ export class NodeAgent {
     });
   }
 
+  private *runningContainerIds(): Iterable<string> {
+    for (const record of this.reconciler?.records.values() ?? []) {
+      if (record.container && !record.exit) yield record.container.id;
+    }
+  }
+
   private changed(): void {
     if (this.reconciler) this.prober?.sync(probedContainers(this.reconciler.records.values(), this.config.address));
     this.reportSoon();
@@ -242,6 +255,7 @@ export class NodeAgent {
   async stop(): Promise<void> {
     clearTimeout(this.reportTimer);
     this.usageReporter?.stop();
+    this.logs?.stop();
     this.stopRotation?.();
     this.reconciler?.stop();
     this.prober?.stop();
@@ -254,4 +268,13 @@ export class NodeAgent {
     await this.insecureMetrics?.close();
     await this.server?.close();
   }
+}
+
+/** What the logs endpoint reads of a replica: its files by instance, and the rotator's time marks. */
+function replicaLog(logs: LogRotator, id: string): ReplicaLog {
+  return {
+    current: logs.files.path(id),
+    files: (instance) => logs.files.existing(id, instance),
+    since: (instance, ms) => logs.since(id, instance, ms),
+  };
 }

@@ -52,9 +52,10 @@ export class LogFiles {
 
   /**
    * Rotates the current file by copy and truncate (logrotate's copytruncate): the container keeps
-   * its descriptor, and O_APPEND makes its next write land at the start of the emptied file. Only the
-   * last maxSize bytes are copied (a flood's excess is dropped, not kept); what is written between the
-   * copy and the truncation is lost (microseconds). Returns the bytes dropped from the copy's head.
+   * its descriptor, and O_APPEND makes its next write land at the start of the emptied file. A file
+   * up to twice the maximum is copied whole; a larger one (a flood between two checks) keeps only its
+   * last maxSize bytes, so a rotated file never exceeds 2 × maxSize. What is written between the copy
+   * and the truncation is lost (microseconds). Returns the bytes dropped from the copy's head.
    */
   rotate(id: string): number {
     const base = this.path(id);
@@ -96,7 +97,7 @@ function copyTail(from: string, to: string, maxBytes: number): number {
   const target = fs.openSync(to, 'w', 0o600);
   try {
     const size = fs.fstatSync(source).size;
-    const start = Math.max(0, size - maxBytes);
+    const start = size <= 2 * maxBytes ? 0 : size - maxBytes;
     const buffer = Buffer.alloc(Math.min(1 << 20, Math.max(1, size - start)));
     for (let position = start; position < size;) {
       const read = fs.readSync(source, buffer, 0, Math.min(buffer.length, size - position), position);

@@ -13,6 +13,9 @@ const NEWLINE = 0x0a;
 
 /** The position of the first of the last `lines` lines, read backwards chunk by chunk (never a whole file). */
 export async function tailPosition(files: string[], lines: number): Promise<LogPosition> {
+  if (files.length === 0) return { file: 0, offset: 0 };
+  // None: the end of the file the container writes (a follower gets only what comes next).
+  if (lines === 0) return { file: files.length - 1, offset: (await fs.promises.stat(files[files.length - 1]).catch(() => undefined))?.size ?? 0 };
   const buffer = Buffer.alloc(CHUNK_BYTES);
   let wanted = lines;
   let atEnd = true; // the newline ending the very last line does not start another one
@@ -33,8 +36,7 @@ export async function tailPosition(files: string[], lines: number): Promise<LogP
             atEnd = false;
             continue;
           }
-          if (wanted === 0) return { file, offset: start + i + 1 };
-          wanted--;
+          if (--wanted === 0) return { file, offset: start + i + 1 };
         }
         end = start;
       }
@@ -42,8 +44,7 @@ export async function tailPosition(files: string[], lines: number): Promise<LogP
       await handle.close();
     }
   }
-  if (wanted === 0 && lines === 0) return { file: files.length, offset: 0 };
-  return { file: 0, offset: 0 };
+  return { file: 0, offset: 0 }; // fewer lines than asked for: all of them
 }
 
 /** The later of two positions. */
