@@ -8,10 +8,11 @@
  */
 import { after, before, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { TestCluster, cgroupsMentioning, isAlive, pidsMentioning, running, waitFor } from './harness';
+import { AgentProcess } from './agent.process';
+import { TestCluster, cgroupsMentioning, running, waitFor } from './harness';
 
 const BASE = 21470;
 const POD_CIDR = '100.64.68.0/22';
@@ -38,9 +39,9 @@ describe('an agent killed in the middle of a start', { timeout: 600_000 }, () =>
   });
 
   async function scenario(): Promise<void> {
-    const argv = agentCommandLine();
-    await killAgent();
-    startAgent(argv, { TIDE_TEST_START_PAUSE_MS: '600000' }, 'agent-paused.log');
+    const agent = new AgentProcess(cluster, 'node-1');
+    await agent.kill();
+    agent.start({ env: { TIDE_TEST_START_PAUSE_MS: '600000' }, logName: 'agent-paused.log' });
     assert.equal((await cluster.apply(SERVICE)).code, 0);
 
     // The start is held after its cgroup, address and veth were made, before its state file.
@@ -50,9 +51,8 @@ describe('an agent killed in the middle of a start', { timeout: 600_000 }, () =>
       return addressHolders().includes(dir) && cgroupsMentioning(dir).length > 0 && bridgeVeths().length > 0 ? dir : undefined;
     }, 120_000);
     assert.ok(id.startsWith(ID), id);
-    await killAgent();
-
-    startAgent(argv, {}, 'agent-restarted.log');
+    await agent.kill();
+    agent.start({ logName: 'agent-restarted.log' });
     await waitFor('the sweep logged', async () => cluster.logLines(new RegExp(`swept what an earlier agent left half done: container ${id.replace('.', '\\.')} `)).length > 0, 120_000);
     const [replica] = await waitFor('the replica running', async () => {
       const replicas = running(await cluster.replicas('crashy'));
@@ -73,17 +73,17 @@ describe('an agent killed in the middle of a start', { timeout: 600_000 }, () =>
 
     // Again, but the replica is deleted while its agent is down: it never starts again on this node,
     // so only the sweep can free what its cut start left. The running replica is adopted meanwhile.
-    await killAgent();
-    startAgent(argv, { TIDE_TEST_START_PAUSE_MS: '600000' }, 'agent-paused-again.log');
+    await agent.kill();
+    agent.start({ env: { TIDE_TEST_START_PAUSE_MS: '600000' }, logName: 'agent-paused-again.log' });
     assert.equal((await cluster.apply(SERVICE.replace('name: crashy', 'name: deleted'))).code, 0);
     const deletedId = await waitFor('a second start half done', async () => {
       const dir = containerDirs(DELETED)[0];
       if (!dir || fs.existsSync(path.join(nodeDir, 'containers', dir, 'state.json'))) return undefined;
       return addressHolders().includes(dir) && cgroupsMentioning(dir).length > 0 ? dir : undefined;
     }, 120_000);
-    await killAgent();
+    await agent.kill();
     assert.equal((await cluster.tsctl(['delete', 'service', 'deleted'])).code, 0);
-    startAgent(argv, {}, 'agent-restarted-again.log');
+    agent.start({ logName: 'agent-restarted-again.log' });
     await waitFor('the second sweep logged', async () => cluster.logLines(new RegExp(`swept what an earlier agent left half done: container ${deletedId.replace('.', '\\.')} `)).length > 0, 120_000);
     assert.deepEqual(containerDirs(DELETED), [], 'no directory of the deleted replica');
     assert.deepEqual(addressHolders(), [id], 'only the running container holds an address');
@@ -113,26 +113,5 @@ describe('an agent killed in the middle of a start', { timeout: 600_000 }, () =>
     if (!bridge) return [];
     const links = spawnSync('ip', ['-o', 'link', 'show', 'master', bridge], { encoding: 'utf8' }).stdout;
     return links.split('\n').filter(Boolean);
-  }
-
-  function agentCommandLine(): string[] {
-    const [pid] = agentPids();
-    assert.ok(pid, 'the agent of node-1');
-    return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
-  }
-
-  function agentPids(): number[] {
-    return pidsMentioning('node-agent/dist/main.js').filter((pid) => fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(nodeDir));
-  }
-
-  async function killAgent(): Promise<void> {
-    for (const pid of agentPids()) process.kill(pid, 'SIGKILL');
-    await waitFor('the agent gone', async () => !agentPids().some(isAlive), 30_000);
-  }
-
-  function startAgent(argv: string[], env: Record<string, string>, logName: string): void {
-    const log = fs.openSync(path.join(cluster.stateDir, logName), 'a');
-    spawn(argv[0], argv.slice(1), { detached: true, stdio: ['ignore', log, log], env: { ...process.env, ...env } }).unref();
-    fs.closeSync(log);
   }
 });
