@@ -12,9 +12,8 @@ import * as assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { Agent } from 'undici';
 import type { Node, Replica } from '@tide/api';
-import { etcdPkiLayout } from '@tide/pki';
-import { NODE_CERTIFICATES_PREFIX, createEtcdClient, etcdClientCredentials } from '@tide/store';
 import { REPO, TestCluster, isAlive, pidsMentioning, running, systemDispatcher, waitFor } from './harness';
 
 const BASE = 21470;
@@ -122,28 +121,37 @@ async function stopProcessesMentioning(text: string): Promise<void> {
   await waitFor(`no process mentioning ${text}`, async () => !pidsMentioning(text).some(isAlive), 30_000);
 }
 
-/** A client of the cluster's etcd (whichever store is on its port now), with the control plane's etcd certificate. */
-function etcdOf(stateDir: string) {
-  const layout = etcdPkiLayout(path.join(stateDir, 'pki'));
-  return createEtcdClient(`https://127.0.0.1:${BASE + 2}`, { credentials: etcdClientCredentials({
-    caCertificate: layout.caCertificate, clientCertificate: layout.clientCertificate, clientKey: layout.clientKey,
-  }) });
+/** The node certificate records (docs/REFERENCE.md, etcd layout). */
+const NODE_CERTIFICATES_PREFIX = '/tide/v1/nodecerts/';
+
+/**
+ * A call to the etcd on the cluster's port (whichever store is there now) through its JSON gateway,
+ * with the control plane's etcd client certificate (`PKI/etcd/`).
+ */
+async function etcdCall<T>(stateDir: string, method: 'range' | 'put', body: object): Promise<T> {
+  const pki = path.join(stateDir, 'pki', 'etcd');
+  const dispatcher = new Agent({ connect: {
+    ca: fs.readFileSync(path.join(pki, 'ca.crt')), cert: fs.readFileSync(path.join(pki, 'control-plane-client.crt')),
+    key: fs.readFileSync(path.join(pki, 'control-plane-client.key')),
+  } });
+  try {
+    const response = await fetch(`https://127.0.0.1:${BASE + 2}/v3/kv/${method}`, { method: 'POST', body: JSON.stringify(body), dispatcher } as RequestInit);
+    assert.equal(response.status, 200, `etcd ${method}: ${await response.clone().text()}`);
+    return (await response.json()) as T;
+  } finally {
+    await dispatcher.close();
+  }
 }
 
+const base64 = (text: string) => Buffer.from(text).toString('base64');
+
 async function nodeCertificateRecords(stateDir: string): Promise<Map<string, string>> {
-  const client = etcdOf(stateDir);
-  try {
-    return new Map(Object.entries(await client.getAll().prefix(NODE_CERTIFICATES_PREFIX).strings()));
-  } finally {
-    client.close();
-  }
+  // The range of every key with the prefix: from it up to the prefix with its last byte plus one.
+  const end = `${NODE_CERTIFICATES_PREFIX.slice(0, -1)}${String.fromCharCode(NODE_CERTIFICATES_PREFIX.charCodeAt(NODE_CERTIFICATES_PREFIX.length - 1) + 1)}`;
+  const answer = await etcdCall<{ kvs?: { key: string; value: string }[] }>(stateDir, 'range', { key: base64(NODE_CERTIFICATES_PREFIX), range_end: base64(end) });
+  return new Map((answer.kvs ?? []).map((kv) => [Buffer.from(kv.key, 'base64').toString(), Buffer.from(kv.value, 'base64').toString()]));
 }
 
 async function recordNodeCertificates(stateDir: string, records: Map<string, string>): Promise<void> {
-  const client = etcdOf(stateDir);
-  try {
-    for (const [key, value] of records) await client.put(key).value(value);
-  } finally {
-    client.close();
-  }
+  for (const [key, value] of records) await etcdCall(stateDir, 'put', { key: base64(key), value: base64(value) });
 }

@@ -4,7 +4,6 @@
  * upgrade (exec.upgrade.ts). Every request but /healthz is authenticated and authorized first
  * (agent.auth.ts): exec, logs and images only for the control plane's client certificate.
  */
-import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as https from 'node:https';
 import { Duplex } from 'node:stream';
