@@ -143,7 +143,7 @@ export class NodeAgent {
       this.insecureMetrics = await startInsecureMetrics(config.metricsInsecureListen, { registry: metrics.registry, expireSamples: resources.expire });
       this.log(`warning: /metrics also over plain HTTP without credentials on ${config.metricsInsecureListen.host}:${this.insecureMetrics.port} (--metrics-insecure-listen)`);
     }
-    const client = this.connect(reconciler, images, credentials, fence);
+    const client = this.connect(reconciler, images, credentials, fence, (reason) => metrics.recordRefusal(reason));
     this.client = client;
     client.start();
     this.stopRotation = rotateNodeCertificate(identity, credentials, (csr) => client.renewCertificate(csr), (next) => client.useCredentials(next));
@@ -180,11 +180,11 @@ export class NodeAgent {
     } };
   }
 
-  private connect(reconciler: Reconciler, images: ImageService, credentials: NodeCredentials, fence: ClusterFence): ControlPlaneClient {
+  private connect(reconciler: Reconciler, images: ImageService, credentials: NodeCredentials, fence: ClusterFence, onRefused: (reason: string) => void): ControlPlaneClient {
     const { config } = this;
     const allocatable = allocatableOf(config.capacity);
     return new ControlPlaneClient({
-      address: config.controlPlane, credentials, fence,
+      address: config.controlPlane, credentials, fence, onRefused,
       registration: {
         nodeName: config.name, address: config.address, agentPort: config.port, labels: config.labels,
         capacity: config.capacity, allocatable,

@@ -21,15 +21,18 @@ export interface FenceState {
   ca?: string;
 }
 
-export type FenceVerdict = { ok: true } | { ok: false; reason: string };
+/** Why a set or a control plane is refused, as the refusals metric labels it. */
+export type FenceRefusal = 'another-cluster' | 'older-revision' | 'no-identity' | 'not-registered';
+
+export type FenceVerdict = { ok: true } | { ok: false; refusal: FenceRefusal; reason: string };
 
 const OK: FenceVerdict = { ok: true };
 
 /** Whether a control plane that answered a registration with `clusterId` may be talked to. */
 export function registrationVerdict(state: FenceState, clusterId: string | undefined): FenceVerdict {
-  if (!clusterId) return { ok: false, reason: 'the control plane names no cluster identity (a version without fencing): not taking desired sets from it' };
+  if (!clusterId) return { ok: false, refusal: 'no-identity', reason: 'the control plane names no cluster identity (a version without fencing): not taking desired sets from it' };
   if (state.clusterId && state.clusterId !== clusterId) {
-    return { ok: false, reason: `the control plane holds cluster ${clusterId}, this node belongs to cluster ${state.clusterId}: it is not this cluster's state (a wiped or foreign store); nothing of it is applied` };
+    return { ok: false, refusal: 'another-cluster', reason: `the control plane holds cluster ${clusterId}, this node belongs to cluster ${state.clusterId}: it is not this cluster's state (a wiped or foreign store); nothing of it is applied` };
   }
   return OK;
 }
@@ -37,11 +40,11 @@ export function registrationVerdict(state: FenceState, clusterId: string | undef
 /** Whether a desired set may be applied (the containers started and stopped as it says). */
 export function desiredSetVerdict(state: FenceState, set: { clusterId?: string; revision: number; replicas: readonly unknown[] }): FenceVerdict {
   const what = set.replicas.length === 0 ? 'an empty desired set' : `a desired set of ${set.replicas.length} replica(s)`;
-  if (!set.clusterId) return { ok: false, reason: `refused ${what} that names no cluster identity` };
-  if (!state.clusterId) return { ok: false, reason: `refused ${what}: this node has not registered with its cluster yet` };
-  if (set.clusterId !== state.clusterId) return { ok: false, reason: `refused ${what} of cluster ${set.clusterId}: this node belongs to cluster ${state.clusterId}` };
+  if (!set.clusterId) return { ok: false, refusal: 'no-identity', reason: `refused ${what} that names no cluster identity` };
+  if (!state.clusterId) return { ok: false, refusal: 'not-registered', reason: `refused ${what}: this node has not registered with its cluster yet` };
+  if (set.clusterId !== state.clusterId) return { ok: false, refusal: 'another-cluster', reason: `refused ${what} of cluster ${set.clusterId}: this node belongs to cluster ${state.clusterId}` };
   if (set.revision < state.revision) {
-    return { ok: false, reason: `refused ${what} at revision ${set.revision}: older than the set applied at revision ${state.revision} (a control plane behind the cluster's state)` };
+    return { ok: false, refusal: 'older-revision', reason: `refused ${what} at revision ${set.revision}: older than the set applied at revision ${state.revision} (a control plane behind the cluster's state)` };
   }
   return OK;
 }

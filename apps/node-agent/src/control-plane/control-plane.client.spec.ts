@@ -251,12 +251,13 @@ describe('control-plane client', () => {
     const port = await cluster.listen();
     const logs: string[] = [];
     const received: NodeAssignments[] = [];
+    const refusals = new Set<string>();
     const start = () => {
       const fenced = new ControlPlaneClient({
         credentials, address: `127.0.0.1:${port}`, fence: new ClusterFence(file, pin),
         registration: { nodeName: 'node-4', address: '127.0.1.4', agentPort: 7084, labels: {}, capacity: { cpuMillis: 1, memoryBytes: 1 }, allocatable: { cpuMillis: 1, memoryBytes: 1 } },
         onAssignments: (set) => received.push(set), report: () => ({ nodeName: 'node-4', replicas: [], gone: [] }), onReportAcknowledged: () => undefined,
-        log: (line) => logs.push(line),
+        log: (line) => logs.push(line), onRefused: (refusal) => refusals.add(refusal),
       });
       fenced.start();
       return fenced;
@@ -288,6 +289,7 @@ describe('control-plane client', () => {
       await eventually('the stale sets refused', () => logs.some((line) => line.includes('empty desired set at revision 30: older than the set applied at revision 40'))
         && logs.some((line) => line.includes('names no cluster identity')), 90_000, logs);
       assert.equal(received.length, 1);
+      assert.deepEqual([...refusals].sort(), ['another-cluster', 'no-identity', 'older-revision'], 'each refusal counted by its reason');
       fenced.close();
       cluster.sets = [{ revision: 41, replicas: [], clusterId: 'cluster-a' }];
       fenced = start();

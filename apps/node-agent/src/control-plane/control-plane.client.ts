@@ -14,7 +14,7 @@ import {
   encodeRegistration, encodeStatusReport, encodeUsageReport, loadAgentProto,
 } from '@tide/proto';
 import type { NodeCredentials } from '../identity/node.identity';
-import type { ClusterFence } from './cluster.fence';
+import type { ClusterFence, FenceRefusal } from './cluster.fence';
 import { BackoffPolicy, backoffDelayMs } from '../reconcile/backoff.policy';
 
 export interface ControlPlaneClientOptions {
@@ -40,6 +40,8 @@ export interface ControlPlaneClientOptions {
    * another cluster is not registered with, and a set it refuses never reaches onAssignments.
    */
   fence?: ClusterFence;
+  /** A desired set the fence refused, or a control plane it would not register with (for the refusals metric). */
+  onRefused?(refusal: FenceRefusal): void;
   /**
    * The refs of the images the node has: sent on registration, and on a heartbeat whenever they
    * differ from what the control plane last acknowledged (the scheduler's image locality).
@@ -176,7 +178,10 @@ export class ControlPlaneClient {
       this.acknowledgedImages = images ? images.join('\n') : undefined;
       const answer = decodeRegistrationAnswer(response);
       const verdict = this.options.fence?.registered(answer.clusterId);
-      if (verdict && !verdict.ok) throw new Error(verdict.reason);
+      if (verdict && !verdict.ok) {
+        this.options.onRefused?.(verdict.refusal);
+        throw new Error(verdict.reason);
+      }
       await this.options.onRegistered?.(answer);
       if (session !== this.session) return;
       if (this.failedAttempts > 0) this.options.log(`control plane at ${this.address} reachable again`);
@@ -257,6 +262,7 @@ export class ControlPlaneClient {
   private assignmentsArrived(assignments: NodeAssignments): void {
     const verdict = this.options.fence?.admit(assignments);
     if (!verdict || verdict.ok) return this.options.onAssignments(assignments);
+    this.options.onRefused?.(verdict.refusal);
     const now = Date.now();
     if (verdict.reason === this.lastRefusal.reason && now - this.lastRefusal.at < REFUSAL_LOG_MS) return;
     this.lastRefusal = { reason: verdict.reason, at: now };
