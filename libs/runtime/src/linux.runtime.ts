@@ -200,11 +200,6 @@ export class LinuxRuntime implements ContainerRuntime {
     return swept;
   }
 
-  /** Removes the warm pools' cgroups of agents that are gone (`node-agent cleanup` after `tsctl down`:
-   *  an agent's close() on SIGTERM is bounded and may leave them). */
-  sweepWarmCgroups(): Promise<void> {
-    return this.warmCgroups.sweep();
-  }
 
   /** Between spawn and "go": the init joins its cgroup (made now, with its limits), gets its network
    *  and is recorded, before the user's code runs. */
