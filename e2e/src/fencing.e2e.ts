@@ -3,16 +3,15 @@
  * on the cluster's addresses and with the cluster's CA, in place of the running one. Its store holds
  * nothing, so every node's desired set there is empty. The agents must not stop their containers:
  * first its store does not honour their certificates (never issued by it), then, with their serials
- * copied into it (as a partial restore would leave them), its registrations and sets are refused by
+ * copied into it with etcdctl (as a partial restore would leave them), its registrations and sets are refused by
  * the cluster identity. When the cluster's own control plane comes back, the same containers are
  * still running. Ports 21470-21499.
  */
 import { after, before, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Agent } from 'undici';
 import type { Node, Replica } from '@tide/api';
 import { REPO, TestCluster, isAlive, pidsMentioning, running, systemDispatcher, waitFor } from './harness';
 
@@ -52,7 +51,7 @@ describe('a control plane on an empty state dir', { timeout: 600_000 }, () => {
 
     const controlPlaneDir = path.join(cluster.stateDir, 'control-plane');
     const argv = commandLineOf(controlPlaneDir);
-    const serials = await nodeCertificateRecords(cluster.stateDir);
+    const serials = nodeCertificateRecords(cluster.stateDir);
     assert.equal(serials.size, 2, 'both nodes have their certificate recorded');
     await stopProcessesMentioning(controlPlaneDir); // the control plane and the etcd it supervises
 
@@ -67,7 +66,7 @@ describe('a control plane on an empty state dir', { timeout: 600_000 }, () => {
       ['node-1', 'node-2'].every((node) => cluster.logLines(new RegExp(`node-agent ${node}: .*was never issued by this cluster`)).length > 0), 120_000);
 
     // The nodes' certificates honoured there too: now only the cluster identity stands in the way.
-    await recordNodeCertificates(cluster.stateDir, serials);
+    recordNodeCertificates(cluster.stateDir, serials);
     await waitFor('both agents refusing the empty store\'s cluster identity', async () =>
       ['node-1', 'node-2'].every((node) => cluster.logLines(new RegExp(`node-agent ${node}: .*FAILED_PRECONDITION: this node belongs to cluster \\S+ and this control plane's store holds cluster`)).length > 0), 120_000);
     const watchedUntil = Date.now() + WATCH_MS;
@@ -124,34 +123,23 @@ async function stopProcessesMentioning(text: string): Promise<void> {
 /** The node certificate records (docs/REFERENCE.md, etcd layout). */
 const NODE_CERTIFICATES_PREFIX = '/tide/v1/nodecerts/';
 
-/**
- * A call to the etcd on the cluster's port (whichever store is there now) through its JSON gateway,
- * with the control plane's etcd client certificate (`PKI/etcd/`).
- */
-async function etcdCall<T>(stateDir: string, method: 'range' | 'put', body: object): Promise<T> {
+/** etcdctl (Debian's etcd-client) against the etcd on the cluster's port, whichever store is there now,
+ *  with the control plane's etcd client certificate (`PKI/etcd/`). */
+function etcdctl(stateDir: string, args: string[]): string {
   const pki = path.join(stateDir, 'pki', 'etcd');
-  const dispatcher = new Agent({ connect: {
-    ca: fs.readFileSync(path.join(pki, 'ca.crt')), cert: fs.readFileSync(path.join(pki, 'control-plane-client.crt')),
-    key: fs.readFileSync(path.join(pki, 'control-plane-client.key')),
-  } });
-  try {
-    const response = await fetch(`https://127.0.0.1:${BASE + 2}/v3/kv/${method}`, { method: 'POST', body: JSON.stringify(body), dispatcher } as RequestInit);
-    assert.equal(response.status, 200, `etcd ${method}: ${await response.clone().text()}`);
-    return (await response.json()) as T;
-  } finally {
-    await dispatcher.close();
-  }
+  const result = spawnSync('etcdctl', [
+    `--endpoints=https://127.0.0.1:${BASE + 2}`, `--cacert=${path.join(pki, 'ca.crt')}`,
+    `--cert=${path.join(pki, 'control-plane-client.crt')}`, `--key=${path.join(pki, 'control-plane-client.key')}`, ...args,
+  ], { encoding: 'utf8', env: { ...process.env, ETCDCTL_API: '3' }, timeout: 30_000 });
+  assert.equal(result.status, 0, `etcdctl ${args.join(' ')}: ${result.stderr}`);
+  return result.stdout;
 }
 
-const base64 = (text: string) => Buffer.from(text).toString('base64');
-
-async function nodeCertificateRecords(stateDir: string): Promise<Map<string, string>> {
-  // The range of every key with the prefix: from it up to the prefix with its last byte plus one.
-  const end = `${NODE_CERTIFICATES_PREFIX.slice(0, -1)}${String.fromCharCode(NODE_CERTIFICATES_PREFIX.charCodeAt(NODE_CERTIFICATES_PREFIX.length - 1) + 1)}`;
-  const answer = await etcdCall<{ kvs?: { key: string; value: string }[] }>(stateDir, 'range', { key: base64(NODE_CERTIFICATES_PREFIX), range_end: base64(end) });
+function nodeCertificateRecords(stateDir: string): Map<string, string> {
+  const answer = JSON.parse(etcdctl(stateDir, ['get', '--prefix', NODE_CERTIFICATES_PREFIX, '-w', 'json'])) as { kvs?: { key: string; value: string }[] };
   return new Map((answer.kvs ?? []).map((kv) => [Buffer.from(kv.key, 'base64').toString(), Buffer.from(kv.value, 'base64').toString()]));
 }
 
-async function recordNodeCertificates(stateDir: string, records: Map<string, string>): Promise<void> {
-  for (const [key, value] of records) await etcdCall(stateDir, 'put', { key: base64(key), value: base64(value) });
+function recordNodeCertificates(stateDir: string, records: Map<string, string>): void {
+  for (const [key, value] of records) etcdctl(stateDir, ['put', key, value]);
 }
