@@ -86,7 +86,8 @@ describe('container logs', { timeout: 600_000 }, () => {
     assert.equal((await cluster.apply(COUNTER)).code, 0);
     const replicas = await waitFor('both counters restarted once', async () => {
       const listed = await cluster.replicas('counter');
-      return listed.length === 2 && listed.every((r) => (r.status?.restartCount ?? 0) >= 1) ? listed : undefined;
+      // Restarted (the count goes up at the exit) and running again: the new container has started.
+      return listed.length === 2 && listed.every((r) => (r.status?.restartCount ?? 0) >= 1 && r.status?.phase === 'Running') ? listed : undefined;
     }, 180_000);
     const name = replicas[0].metadata.name;
     const previous = await logsOf([name, '--previous']);

@@ -67,7 +67,8 @@ async function openLog(ctx: CommandContext, name: string, namespace: string, par
   const response = await ctx.api.fetch('GET', `/api/v1/replicas/${encodeURIComponent(name)}/logs${query({ namespace, ...params })}`);
   if (!response.ok) {
     const error = await errorFromFetchResponse(response);
-    if (error.status === 404 && !error.message.includes(name)) error.message = `replica "${name}" not found in namespace ${namespace} (${error.message})`;
+    // A 404 of the agent says the replica is not there, unless it is about its previous container.
+    if (error.status === 404 && !params.previous && !error.message.includes(name)) error.message = `replica "${name}" not found in namespace ${namespace} (${error.message})`;
     throw error;
   }
   return (response.body ?? undefined) as AsyncIterable<Uint8Array> | undefined;
