@@ -28,14 +28,14 @@ spec:
   resources: { limits: { cpu: 100m } }
   terminationGracePeriodSeconds: 0
 `;
-// Each container says who it is, counts to 9 and exits: restarted, it leaves a previous instance.
+// Each container says who it is, counts to 9, waits 8 s and exits: restarted, it leaves a previous instance.
 const COUNTER = `apiVersion: tide/v1
 kind: Service
 metadata: { name: counter }
 spec:
   replicas: 2
   image: busybox
-  command: ["sh", "-c", "echo \\"instance $(cat /proc/sys/kernel/random/uuid)\\"; i=0; while [ $i -lt 10 ]; do echo \\"tick $i\\"; i=$((i+1)); sleep 0.2; done; exit 3"]
+  command: ["sh", "-c", "echo \\"instance $(cat /proc/sys/kernel/random/uuid)\\"; i=0; while [ $i -lt 10 ]; do echo \\"tick $i\\"; i=$((i+1)); sleep 0.1; done; sleep 8; exit 3"]
   terminationGracePeriodSeconds: 0
 `;
 
@@ -92,7 +92,10 @@ describe('container logs', { timeout: 600_000 }, () => {
     const name = replicas[0].metadata.name;
     const previous = await logsOf([name, '--previous']);
     assert.match(previous, /^instance \S+\ntick 0\n(tick \d\n)*tick 9\n$/, 'the whole previous container');
-    const current = await logsOf([name]);
+    const current = await waitFor('the new container counted to 9', async () => {
+      const text = await logsOf([name]);
+      return text.includes('tick 9\n') ? text : undefined;
+    }, 60_000);
     assert.notEqual(/instance (\S+)/.exec(current)?.[1], /instance (\S+)/.exec(previous)?.[1], 'another container now');
     assert.equal((await logsOf([name, '--tail', '2'])).split('\n').length, 3, 'two lines and the final newline');
     assert.equal(await logsOf([name, '--since', new Date(Date.now() + 3_600_000).toISOString()]), '', 'nothing written in the future');
