@@ -5,6 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 need=()
 command -v etcd >/dev/null || need+=(etcd-server)
+# etcdctl: the fencing e2e test edits a store as an operator restoring records would.
+command -v etcdctl >/dev/null || need+=(etcd-client)
 [ -x /bin/busybox ] && /bin/busybox --list | grep -qx ps || need+=(busybox-static)
 command -v ip >/dev/null || need+=(iproute2)
 # Bridge networking: outbound NAT and forwarding rules (nsenter comes with util-linux, always there).

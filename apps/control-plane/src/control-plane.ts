@@ -2,6 +2,7 @@
  * Wires one control plane: etcd (supervised or external), the HTTP API, the agents' gRPC endpoint,
  * and the controllers that run only while this instance is the elected leader.
  */
+import { randomUUID } from 'node:crypto';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Logger } from '@nestjs/common';
@@ -10,7 +11,7 @@ import {
 } from '@tide/pki';
 import {
   CacheChange, ClusterCache, Etcd3, EtcdClientFiles, EtcdCluster, EtcdHealth, EtcdMaintenance, LeaderElection, LeaseWindows, NodeCertificates, NodeLeases,
-  ObjectStore, PodCidrClaims, ServiceIpClaims, TlsEtcdClient, TokenStore, createEtcdClient, createTlsEtcdClient,
+  ObjectStore, PodCidrClaims, ServiceIpClaims, TlsEtcdClient, TokenStore, createEtcdClient, createTlsEtcdClient, ensureClusterIdentity,
 } from '@tide/store';
 import { isLost } from '@tide/control';
 import { AgentGrpcServer } from './agent-service/agent.grpc';
@@ -91,6 +92,9 @@ export class ControlPlane {
     this.registry = await startClusterRegistry(this.config, pki, (line) => this.logger.log(line));
     this.etcdTls = tls ? createTlsEtcdClient(hosts, tls) : undefined;
     this.client = this.etcdTls?.client ?? createEtcdClient(hosts);
+    // Made by the first control plane on this store: agents refuse the sets of any other (a wiped store).
+    const clusterId = await ensureClusterIdentity(this.client, randomUUID());
+    this.logger.log(`cluster identity ${clusterId}`);
     const metrics = new ControlPlaneMetrics();
     const { store, health, eventLeases, maintenance } = this.connectStore(this.client, hosts, tls, metrics);
     const usage = new UsageCache();
@@ -150,6 +154,7 @@ export class ControlPlane {
     this.grpc = new AgentGrpcServer({
       store, cache, leases: this.leases, events, podCidrs, endpoints: this.endpoints, usage, enrollment,
       heartbeatIntervalMs: Math.max(500, (this.config.nodeLeaseSeconds * 1000) / 3), serviceCidr: this.config.serviceCidr, podNetwork: this.config.podNetwork,
+      clusterId,
     });
     await this.grpc.listen(this.config.grpcListen, {
       ca: pki.ca.certificatePem, certificate: await readCertificateFile(pki.layout.serverCertificate), key: (await readKeyFile(pki.layout.serverKey)).toPem(),

@@ -6,6 +6,8 @@ import { ReplicaRecord } from './reconcile/replica.record';
 export interface AgentMetrics {
   registry: Registry;
   recordRestart(record: ReplicaRecord): void;
+  /** The fence refused a desired set or a control plane (control-plane/cluster.fence.ts). */
+  recordRefusal(reason: string): void;
 }
 
 export function createAgentMetrics(nodeName: string, reconciler: () => Reconciler | undefined): AgentMetrics {
@@ -37,8 +39,12 @@ export function createAgentMetrics(nodeName: string, reconciler: () => Reconcile
   const restarts = new Counter({
     name: 'tide_agent_container_restarts_total', help: 'Containers restarted by this agent after they exited', labelNames: ['namespace', 'service'], registers: [registry],
   });
+  const refusals = new Counter({
+    name: 'tide_agent_fence_refusals_total', help: 'Desired sets and registrations refused by the cluster fence, by reason', labelNames: ['reason'], registers: [registry],
+  });
   return {
     registry,
+    recordRefusal: (reason) => refusals.inc({ reason }),
     recordRestart: (record) => restarts.inc({ namespace: record.namespace, service: record.assignment?.service ?? '' }),
   };
 }

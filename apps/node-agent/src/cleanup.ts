@@ -27,7 +27,9 @@ export async function runCleanup(argv: string[], log: (line: string) => void): P
       failures.push(`${container.id}: ${(error as Error).message}`);
     }
   }));
-  await runtime.sweepWarmCgroups().catch((error: Error) => failures.push(`warm pool cgroups: ${error.message}`));
+  // What a start or removal cut short left (directories, cgroups, addresses, veths), and dead agents' warm groups.
+  await runtime.sweepLeftovers().then((swept) => swept.length > 0 && log(`swept ${swept.join('; ')}`),
+    (error: Error) => failures.push(`leftovers: ${error.message}`));
   // Restart counts of containers that no longer exist would only mislead a later agent.
   fs.rmSync(path.join(stateDir, 'replicas.json'), { force: true });
   log(`removed ${containers.length - failures.length} container(s) of ${stateDir}`);

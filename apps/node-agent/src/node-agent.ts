@@ -1,16 +1,19 @@
 /** Wires one node agent: runtime, reconciler, control-plane client, HTTP endpoint and metrics. */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { caPin } from '@tide/pki';
 import { ServiceAddress, ServiceEndpoints } from '@tide/api';
 import {
   ContainerRuntime, ImageService, ImageStore, LinuxRuntime, RuntimeError, createImageService, ensureBusyboxImage, ensureNodeImage,
 } from '@tide/runtime';
 import { AgentConfig, allocatableOf } from './config/agent.config';
 import { createAgentMetrics } from './agent.metrics';
+import { ClusterFence } from './control-plane/cluster.fence';
 import { ControlPlaneClient } from './control-plane/control-plane.client';
 import { NodeCredentials, NodeIdentityOptions, ensureNodeIdentity, rotateNodeCertificate } from './identity/node.identity';
 import { statusReport } from './control-plane/status.report';
 import { AgentHttpServer, startAgentHttp } from './http/agent.http';
+import { ReplicaLog } from './http/log.routes';
 import { AgentAuth } from './http/agent.auth';
 import { AgentTls, loadAgentTls, reloadOnChange } from './http/agent.tls';
 import { rotateServingCertificate } from './identity/serving.rotation';
@@ -26,6 +29,8 @@ import { BalancerMetrics } from './proxy/balancer.metrics';
 import { LoadBalancer } from './proxy/load.balancer';
 import { planPublishedPorts } from './proxy/publish.plan';
 import { containerId, replicaKey } from './reconcile/container-spec.builder';
+import { LogFiles } from './logs/log.files';
+import { LogRotator } from './logs/log.rotator';
 import { Reconciler } from './reconcile/reconciler';
 import { ReplicaStateFile } from './reconcile/replica.state-file';
 import { ServiceNetwork } from './service-ip/service.network';
@@ -55,6 +60,7 @@ export class NodeAgent {
   private stopTlsReload?: () => void;
   private stopRotation?: () => void;
   private services?: ServiceNetwork;
+  private logs?: LogRotator;
 
   constructor(
     private readonly config: AgentConfig,
@@ -63,10 +69,13 @@ export class NodeAgent {
 
   async start(): Promise<void> {
     const { config } = this;
+    const fenceFile = path.join(config.stateDir, 'cluster.json');
     // First: a wrong --ca-hash or an expired join token fails before anything else is touched.
     const identity: NodeIdentityOptions = {
       nodeName: config.name, stateDir: config.stateDir, ...(config.join ? { join: config.join } : {}), log: this.log,
       serving: { address: config.address, certificate: config.tls.certificate, key: config.tls.key },
+      // A join is the operator's word that the node belongs to the cluster joined: its fence starts afresh.
+      onJoined: () => fs.rmSync(fenceFile, { force: true }),
     };
     const credentials = await ensureNodeIdentity(identity);
     const logDir = path.join(config.stateDir, 'logs');
@@ -75,6 +84,8 @@ export class NodeAgent {
       fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
       fs.chmodSync(dir, 0o700);
     }
+    // Read before anything runs: an unreadable fence file stops the agent rather than trusting anyone.
+    const fence = new ClusterFence(fenceFile, caPin(credentials.ca), this.log);
     await this.prepareImages();
     // Created before registering (containers are adopted first): bridge settings come with the pod CIDR.
     const network = new AgentNetwork(config.stateDir, config.address, this.log);
@@ -91,13 +102,19 @@ export class NodeAgent {
     this.services = services;
     const prober = new Prober({ check: probeCheck(runtime), onChange: (key) => this.reconciler?.probesChanged(key) });
     this.prober = prober;
+    const logs = new LogRotator(new LogFiles(logDir, config.logLimits), () => this.runningContainerIds(), this.log);
+    this.logs = logs;
     const reconciler = new Reconciler({
-      runtime, logDir, state: new ReplicaStateFile(path.join(config.stateDir, 'replicas.json')),
+      runtime, logDir, logs, state: new ReplicaStateFile(path.join(config.stateDir, 'replicas.json')),
       onChange: () => this.changed(), onRestart: (record) => metrics.recordRestart(record), log: this.log,
       probes: (record) => verdictFor(prober, record), dns: (namespace) => services.containerDns(namespace),
     });
     this.reconciler = reconciler;
+    // Before adoption: what a start or removal cut short by a crash left is not a container.
+    const swept = await this.runtime.sweepLeftovers();
+    if (swept.length > 0) this.log(`swept what an earlier agent left half done: ${swept.join('; ')}`);
     await reconciler.adopt();
+    logs.start();
     const resources = registerResourceMetrics({
       registry: metrics.registry, runtime, views: () => reconciler.views(), paths: [config.stateDir, config.imageDir],
     });
@@ -109,7 +126,7 @@ export class NodeAgent {
     this.server = await startAgentHttp({
       tls, auth,
       address: config.address, port: config.port, registry: metrics.registry, scratchDir, expireSamples: resources.expire,
-      logPath: (namespace, name) => (reconciler.records.has(replicaKey(namespace, name)) ? reconciler.logPath(namespace, name) : undefined),
+      logPath: (namespace, name) => (reconciler.records.has(replicaKey(namespace, name)) ? replicaLog(logs, containerId(namespace, name)) : undefined),
       health: () => ({ ok: true, text: this.client?.isConnected() ? 'ok' : 'ok (not connected to the control plane)' }),
       images: this.imagesAfterBaseImages(images), imageStore: new ImageStore(config.imageDir),
       exec: async (namespace, name, options) => {
@@ -127,7 +144,7 @@ export class NodeAgent {
       this.insecureMetrics = await startInsecureMetrics(config.metricsInsecureListen, { registry: metrics.registry, expireSamples: resources.expire });
       this.log(`warning: /metrics also over plain HTTP without credentials on ${config.metricsInsecureListen.host}:${this.insecureMetrics.port} (--metrics-insecure-listen)`);
     }
-    const client = this.connect(reconciler, images, credentials);
+    const client = this.connect(reconciler, images, credentials, fence, (reason) => metrics.recordRefusal(reason));
     this.client = client;
     client.start();
     let clusterCa = credentials.ca;
@@ -181,11 +198,11 @@ export class NodeAgent {
     } };
   }
 
-  private connect(reconciler: Reconciler, images: ImageService, credentials: NodeCredentials): ControlPlaneClient {
+  private connect(reconciler: Reconciler, images: ImageService, credentials: NodeCredentials, fence: ClusterFence, onRefused: (reason: string) => void): ControlPlaneClient {
     const { config } = this;
     const allocatable = allocatableOf(config.capacity);
     return new ControlPlaneClient({
-      address: config.controlPlane, credentials,
+      address: config.controlPlane, credentials, fence, onRefused,
       registration: {
         nodeName: config.name, address: config.address, agentPort: config.port, labels: config.labels,
         capacity: config.capacity, allocatable,
@@ -209,6 +226,12 @@ export class NodeAgent {
       images: async () => (await images.list()).map((image) => image.ref),
       log: this.log,
     });
+  }
+
+  private *runningContainerIds(): Iterable<string> {
+    for (const record of this.reconciler?.records.values() ?? []) {
+      if (record.container && !record.exit) yield record.container.id;
+    }
   }
 
   private changed(): void {
@@ -250,6 +273,7 @@ export class NodeAgent {
   async stop(): Promise<void> {
     clearTimeout(this.reportTimer);
     this.usageReporter?.stop();
+    this.logs?.stop();
     this.stopRotation?.();
     this.reconciler?.stop();
     this.prober?.stop();
@@ -262,4 +286,13 @@ export class NodeAgent {
     await this.insecureMetrics?.close();
     await this.server?.close();
   }
+}
+
+/** What the logs endpoint reads of a replica: its files by instance, and the rotator's time marks. */
+function replicaLog(logs: LogRotator, id: string): ReplicaLog {
+  return {
+    current: logs.files.path(id),
+    files: (instance) => logs.files.existing(id, instance),
+    since: (instance, ms) => logs.since(id, instance, ms),
+  };
 }

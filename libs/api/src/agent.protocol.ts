@@ -38,10 +38,12 @@ export interface NodeSlice {
 /** The agent's desired state: every message of the stream is the complete set for its node. */
 export interface NodeAssignments {
   replicas: ReplicaAssignment[];
-  /** The etcd revision the set was read at. */
+  /** The etcd revision the set was read at (monotonic for the cluster: the agent's fence). */
   revision: number;
   /** Every other node that has a slice (host-gw routes). */
   nodes: NodeSlice[];
+  /** The identity of the cluster whose state the set was read from; absent: a control plane that has none. */
+  clusterId?: string;
 }
 
 /** A ready replica behind a published port. */
@@ -133,6 +135,8 @@ export interface NodeRegistration {
   labels: Record<string, string>;
   /** References ("name:tag") of the images in the node's store. */
   images: string[];
+  /** The cluster the node belongs to (learnt at its join); absent: none known yet. */
+  clusterId?: string;
 }
 
 /** The control plane's answer to a registration. */
@@ -148,6 +152,8 @@ export interface RegistrationAnswer {
   serviceCIDR?: string;
   /** How to reach the other nodes' slices; absent: host-gw. */
   podNetwork?: PodNetworkMode;
+  /** The cluster's identity; absent: a control plane that has none. */
+  clusterId?: string;
 }
 
 export interface NodeHeartbeat {

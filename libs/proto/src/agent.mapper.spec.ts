@@ -54,7 +54,7 @@ describe('agent mapper: assignments', () => {
   it('round-trips the desired state, every field set and none', () => {
     const sent: NodeAssignments = {
       replicas: [replica('web-1', full), replica('web-2', minimal)], revision: 42,
-      nodes: [{ nodeName: 'node-2', address: '198.18.0.2', podCIDR: '100.64.2.0/24' }],
+      nodes: [{ nodeName: 'node-2', address: '198.18.0.2', podCIDR: '100.64.2.0/24' }], clusterId: 'c0ffee',
     };
     assert.deepEqual(decodeAssignments(overTheWire(assignmentsWire, encodeAssignments(sent))), sent);
   });
@@ -152,10 +152,10 @@ describe('agent mapper: registration, heartbeat, usage', () => {
   it('round-trips a registration and its answer; empty CIDRs and a 0 interval are unset', () => {
     const registration: NodeRegistration = {
       nodeName: 'node-1', address: '127.0.1.1', agentPort: 7081, capacity: { cpuMillis: 2000, memoryBytes: 2 ** 31 },
-      allocatable: { cpuMillis: 1900, memoryBytes: 2 ** 31 - 2 ** 27 }, labels: { zone: 'a' }, images: ['busybox:latest'],
+      allocatable: { cpuMillis: 1900, memoryBytes: 2 ** 31 - 2 ** 27 }, labels: { zone: 'a' }, images: ['busybox:latest'], clusterId: 'c0ffee',
     };
     assert.deepEqual(decodeRegistration(overTheWire<RegisterRequest__Output>(registerWire, encodeRegistration(registration))), registration);
-    const answer = { leaseTtlSeconds: 10, heartbeatIntervalMs: 3333, podCIDR: '100.64.4.0/22', clusterCIDR: '100.64.0.0/16', podNetwork: 'vxlan' as const };
+    const answer = { leaseTtlSeconds: 10, heartbeatIntervalMs: 3333, podCIDR: '100.64.4.0/22', clusterCIDR: '100.64.0.0/16', podNetwork: 'vxlan' as const, clusterId: 'c0ffee' };
     assert.deepEqual(decodeRegistrationAnswer(overTheWire<RegisterResponse__Output>(answerWire, encodeRegistrationAnswer(answer))), answer);
     assert.deepEqual(decodeRegistrationAnswer(overTheWire<RegisterResponse__Output>(answerWire, encodeRegistrationAnswer({ leaseTtlSeconds: 10 }))), { leaseTtlSeconds: 10 });
   });

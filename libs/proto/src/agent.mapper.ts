@@ -58,6 +58,7 @@ export function encodeAssignments(assignments: NodeAssignments): Assignments {
     })),
     revision: assignments.revision,
     nodes: assignments.nodes.map((n) => ({ nodeName: n.nodeName, address: n.address, podCidr: n.podCIDR })),
+    clusterId: assignments.clusterId ?? '',
   };
 }
 
@@ -67,6 +68,7 @@ export function decodeAssignments(message: Assignments__Output): NodeAssignments
     replicas: message.replicas.map((a, i) => decodeAssignment(a, `replicas[${i}]`)),
     revision: message.revision,
     nodes: message.nodes.map((n): NodeSlice => ({ nodeName: n.nodeName, address: n.address, podCIDR: n.podCidr })),
+    ...optional('clusterId', present(message.clusterId)),
   };
 }
 
@@ -226,20 +228,22 @@ function decodeExit(m: ContainerExit__Output): ContainerExit | undefined {
 // ---- Registration and heartbeats ----
 
 export function encodeRegistration(r: NodeRegistration): RegisterRequest {
-  return { ...r, capacity: { ...r.capacity }, allocatable: { ...r.allocatable }, labels: { ...r.labels }, images: [...r.images] };
+  return {
+    ...r, capacity: { ...r.capacity }, allocatable: { ...r.allocatable }, labels: { ...r.labels }, images: [...r.images], clusterId: r.clusterId ?? '',
+  };
 }
 
 export function decodeRegistration(m: RegisterRequest__Output): NodeRegistration {
   const resources = (r: { cpuMillis: number; memoryBytes: number } | null) => ({ cpuMillis: r?.cpuMillis ?? 0, memoryBytes: r?.memoryBytes ?? 0 });
   return {
     nodeName: m.nodeName, address: m.address, agentPort: m.agentPort, capacity: resources(m.capacity), allocatable: resources(m.allocatable),
-    labels: { ...m.labels }, images: [...m.images],
+    labels: { ...m.labels }, images: [...m.images], ...optional('clusterId', present(m.clusterId)),
   };
 }
 
 export function encodeRegistrationAnswer(a: RegistrationAnswer): RegisterResponse {
   return { leaseTtlSeconds: a.leaseTtlSeconds, heartbeatIntervalMs: a.heartbeatIntervalMs ?? 0, podCidr: a.podCIDR ?? '', clusterCidr: a.clusterCIDR ?? '',
-    serviceCidr: a.serviceCIDR ?? '', podNetwork: a.podNetwork ?? '' };
+    serviceCidr: a.serviceCIDR ?? '', podNetwork: a.podNetwork ?? '', clusterId: a.clusterId ?? '' };
 }
 
 export function decodeRegistrationAnswer(m: RegisterResponse__Output): RegistrationAnswer {
@@ -251,6 +255,7 @@ export function decodeRegistrationAnswer(m: RegisterResponse__Output): Registrat
     ...optional('serviceCIDR', present(m.serviceCidr)),
     // A mode this agent does not know is left out: it keeps host-gw, whose routes it can make.
     ...optional('podNetwork', POD_NETWORK_MODES.find((mode) => mode === m.podNetwork)),
+    ...optional('clusterId', present(m.clusterId)),
   };
 }
 

@@ -22,7 +22,7 @@ describe('assignments encoder', () => {
   it('reads as the whole message serialized at once: replicas in order, the revision, the slices', () => {
     const encoder = new AssignmentsEncoder(serialize);
     for (const sent of [
-      { replicas: [replica('web-1'), replica('web-2', 'web:2', 'h2')], revision: 42, nodes: slices.slice(1) },
+      { replicas: [replica('web-1'), replica('web-2', 'web:2', 'h2')], revision: 42, nodes: slices.slice(1), clusterId: 'c0ffee' },
       { replicas: [], revision: 7, nodes: [] },
       { replicas: [replica('web-3')], revision: 0, nodes: [] },
       { replicas: [replica('web-1'), replica('web-3')], revision: 2 ** 40, nodes: slices },

@@ -30,7 +30,8 @@ export class AssignmentsEncoder {
   constructor(private readonly serialize: (message: Assignments) => Buffer) {}
 
   encode(assignments: NodeAssignments): Buffer {
-    const parts: Buffer[] = [this.serialize({ revision: encodeAssignments({ ...assignments, replicas: [], nodes: [] }).revision })];
+    const { revision, clusterId } = encodeAssignments({ ...assignments, replicas: [], nodes: [] });
+    const parts: Buffer[] = [this.serialize({ revision, clusterId })];
     for (const replica of assignments.replicas) parts.push(this.replica(replica));
     for (const slice of assignments.nodes) parts.push(this.slice(slice));
     if (++this.encodedSinceSweep >= SWEEP_EVERY) this.sweep();

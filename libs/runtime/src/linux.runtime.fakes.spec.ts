@@ -47,6 +47,10 @@ class RecordingNetwork implements NetworkAttacher {
   async release(id: string): Promise<void> {
     this.calls.push(`release ${id}`);
   }
+  async sweep(kept: ReadonlySet<string>): Promise<string[]> {
+    this.calls.push(`sweep keeping ${[...kept].sort().join(',')}`);
+    return [];
+  }
 }
 
 class RecordingCgroups implements CgroupManager {
@@ -115,6 +119,26 @@ describe('LinuxRuntime with injected collaborators', { skip: !canRun && 'needs r
       assert.ok(cgroups.calls.includes('destroy fake-b'), 'whatever group there is goes');
       assert.equal(fs.existsSync(path.join(dir, 'state/containers/fake-b/state.json')), false);
       assert.deepEqual(await runtime.list(), []);
+    } finally {
+      await runtime.close();
+    }
+  });
+
+  it('sweeps what a start cut short left (a directory without state file: cgroup, address, veth) and keeps what has a state file', async () => {
+    const containers = path.join(dir, 'state/containers');
+    fs.mkdirSync(path.join(containers, 'half-done/etc'), { recursive: true });
+    fs.writeFileSync(path.join(containers, 'half-done/etc/hosts'), '');
+    fs.mkdirSync(path.join(containers, 'kept'), { recursive: true });
+    const state = { spec: spec('kept'), pid: 999_999_999, pidStartTime: 1, startedAt: new Date().toISOString(), exit: { code: 0, signal: null, oomKilled: false, finishedAt: new Date().toISOString() } };
+    fs.writeFileSync(path.join(containers, 'kept/state.json'), JSON.stringify(state));
+    const { runtime, network, cgroups } = runtimeWith(new FailingSnapshotter());
+    try {
+      assert.deepEqual(await runtime.sweepLeftovers(), ['container half-done (directory, cgroup, address, veth)']);
+      assert.ok(cgroups.calls.includes('destroy half-done'));
+      assert.deepEqual(network.calls, ['release half-done', 'sweep keeping kept']);
+      assert.equal(fs.existsSync(path.join(containers, 'half-done')), false);
+      assert.deepEqual((await runtime.list()).map((c) => c.id), ['kept'], 'the container with a state file is left to adoption');
+      assert.deepEqual(await runtime.sweepLeftovers(), [], 'nothing twice');
     } finally {
       await runtime.close();
     }

@@ -63,6 +63,12 @@ interface Tracked {
   exited: Promise<ContainerExitStatus>;
 }
 
+/**
+ * Tests only (the crash-safe start e2e): a pause between the cgroup, address and veth being made and
+ * the state file being written, the window in which a killed agent leaves a start half done.
+ */
+const START_PAUSE_MS = Number(process.env.TIDE_TEST_START_PAUSE_MS ?? 0);
+
 /** Ids become path components and cgroup names. */
 const VALID_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
 
@@ -172,11 +178,28 @@ export class LinuxRuntime implements ContainerRuntime {
     await this.warmCgroups.settled();
   }
 
-  /** Removes the warm pools' cgroups of agents that are gone (`node-agent cleanup` after `tsctl down`:
-   *  an agent's close() on SIGTERM is bounded and may leave them). */
-  sweepWarmCgroups(): Promise<void> {
-    return this.warmCgroups.sweep();
+  /**
+   * Crash-safe start: frees what an agent killed in the middle of a start or a removal left behind,
+   * before anything else runs (no start may be in flight). A container directory without a state file
+   * goes with its cgroup (v1 or v2), address and veth; an address (and veth) held by a container
+   * that has no state file is freed; warm pool groups of dead agents go. Containers with a state
+   * file are left to adoption (list). Answers what was swept, for the log.
+   */
+  async sweepLeftovers(): Promise<string[]> {
+    const swept: string[] = [];
+    for (const id of this.states.leftovers()) {
+      if (!VALID_ID.test(id)) continue; // not a directory this runtime made
+      swept.push(await this.remove(id).then(
+        () => `container ${id} (directory, cgroup, address, veth)`,
+        (error: Error) => `container ${id}: not removed (${error.message})`,
+      ));
+    }
+    const kept = new Set(this.states.ids());
+    for (const id of (await this.network.sweep?.(kept)) ?? []) swept.push(`address and veth of ${id}`);
+    await this.warmCgroups.sweep();
+    return swept;
   }
+
 
   /** Between spawn and "go": the init joins its cgroup (made now, with its limits), gets its network
    *  and is recorded, before the user's code runs. */
@@ -188,6 +211,7 @@ export class LinuxRuntime implements ContainerRuntime {
       return cgroup.addProcess(process.pid);
     });
     await Promise.all([joining, network && this.network.attach(process.pid, network)]);
+    if (START_PAUSE_MS > 0) await sleep(START_PAUSE_MS); // tests only: a start to kill the agent in
     const pidStartTime = processStartTime(process.pid);
     if (pidStartTime === undefined) throw new Error('the container init exited before it could start the command');
     this.states.write(spec.id, {

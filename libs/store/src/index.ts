@@ -20,3 +20,4 @@ export * from './etcd.health';
 export * from './lease.windows';
 export * from './etcd.maintenance';
 export * from './etcd.cluster';
+export * from './cluster.identity';

@@ -6,7 +6,7 @@
 import { after, before, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as grpc from '@grpc/grpc-js';
-import { DEFAULT_NODE_CIDR_MASK_SIZE } from '@tide/api';
+import { DEFAULT_NODE_CIDR_MASK_SIZE, NodeAssignments } from '@tide/api';
 import { createCertificateRequest, describeCertificate, nodeIdentity } from '@tide/pki';
 import { ClusterCache, NodeLeases, ObjectStore, PodCidrClaims } from '@tide/store';
 import { TestEtcd, freePort, startTestEtcd } from '@tide/store/testing';
@@ -52,7 +52,7 @@ describe('agent endpoint (mTLS)', { timeout: 120_000 }, () => {
     const endpoints = new EndpointsPublisher(cache);
     server = new AgentGrpcServer({
       store, cache, leases, events: new EventRecorder(store, 'test'), podCidrs: new PodCidrAllocator('100.64.0.0/16', new PodCidrClaims(etcd.client), DEFAULT_NODE_CIDR_MASK_SIZE),
-      heartbeatIntervalMs: 1000, endpoints, enrollment: pki.enrollment,
+      heartbeatIntervalMs: 1000, endpoints, enrollment: pki.enrollment, clusterId: 'cluster-a',
     });
     address = `127.0.0.1:${await freePort()}`;
     await server.listen(address, pki.server);
@@ -111,5 +111,26 @@ describe('agent endpoint (mTLS)', { timeout: 120_000 }, () => {
     assert.equal(ended?.code, grpc.status.UNAUTHENTICATED);
     assert.match(ended!.details, /the certificate of node node-5 \(serial [0-9a-f]+\) has been revoked/);
     await refusedWith(grpc.status.UNAUTHENTICATED, five.heartbeat({ nodeName: 'node-5' }), /has been revoked or was never issued by this cluster/);
+  });
+
+  it('answers with the cluster identity, sends it with every desired set, and refuses a node of another cluster before writing anything', async () => {
+    const six = client(await pki.node('node-6'));
+    assert.equal((await six.register(registration('node-6', '198.18.0.6'))).clusterId, 'cluster-a', 'a node that knows no cluster yet learns it');
+    assert.equal((await six.register({ ...registration('node-6', '198.18.0.6'), clusterId: 'cluster-a' })).clusterId, 'cluster-a');
+    const sets: NodeAssignments[] = [];
+    const watch = six.watchAssignments('node-6', (message) => sets.push(message));
+    for (const deadline = Date.now() + 30_000; sets.length === 0;) {
+      assert.ok(Date.now() < deadline, 'the stream sent its first set');
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    watch.cancel();
+    assert.equal(sets[0].clusterId, 'cluster-a');
+    assert.ok(sets[0].revision > 0);
+
+    const seven = client(await pki.node('node-7'));
+    await refusedWith(grpc.status.FAILED_PRECONDITION, seven.register({ ...registration('node-7', '198.18.0.7'), clusterId: 'cluster-z' }),
+      /this node belongs to cluster cluster-z and this control plane's store holds cluster cluster-a/);
+    await cache.fresh();
+    assert.equal(cache.get('Node', 'default', 'node-7'), undefined, 'no Node was written for it');
   });
 });

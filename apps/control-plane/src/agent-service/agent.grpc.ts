@@ -32,6 +32,8 @@ export interface AgentServiceOptions extends NodeRegistrarOptions {
   usage?: UsageCache;
   /** Signs renewed node certificates. */
   enrollment: NodeEnrollment;
+  /** The cluster's identity (ensureClusterIdentity): answered at registration and carried by every desired set. */
+  clusterId?: string;
 }
 
 /** The server's TLS: the cluster CA (clients must present a certificate it signed) and the serving pair. */
@@ -65,7 +67,7 @@ export class AgentGrpcServer {
 
   constructor(private readonly options: AgentServiceOptions) {
     this.registrar = new NodeRegistrar(options);
-    this.assignments = new AssignmentsPublisher(options.cache);
+    this.assignments = new AssignmentsPublisher(options.cache, options.clusterId);
     this.reports = new StatusReports(options.store, options.cache, options.events);
   }
 
@@ -100,7 +102,10 @@ export class AgentGrpcServer {
         const registration = decodeRegistration(call.request);
         const decision = authorizeRegistration(caller, registration, cache);
         if (!decision.allowed) throw grpcRefusal(decision);
-        return this.registrar.register(registration).then(encodeRegistrationAnswer);
+        // Before anything is written: a node of another cluster must not get a Node or a pod CIDR here.
+        const mismatch = clusterMismatch(registration.clusterId, this.options.clusterId);
+        if (mismatch) throw grpcFailedPrecondition(mismatch);
+        return this.registrar.register(registration).then((answer) => encodeRegistrationAnswer({ ...answer, ...(this.options.clusterId ? { clusterId: this.options.clusterId } : {}) }));
       }),
       Heartbeat: (call, callback) => this.unary(call, callback, (caller) => {
         const heartbeat = this.asItself(caller, decodeHeartbeat(call.request));
@@ -198,6 +203,17 @@ export class AgentGrpcServer {
     if (this.encoded?.endpoints !== endpoints) this.encoded = { endpoints, message: encodeEndpoints(endpoints) };
     return this.encoded.message;
   }
+}
+
+/** Why a node that says it belongs to cluster `node` is refused by a control plane of cluster `ours`; undefined: it is not. */
+export function clusterMismatch(node: string | undefined, ours: string | undefined): string | undefined {
+  if (!node || !ours || node === ours) return undefined;
+  return `this node belongs to cluster ${node} and this control plane's store holds cluster ${ours}: `
+    + 'point the control plane at the cluster\'s etcd (its state dir or --etcd), or join the node to this cluster again (remove its state dir first)';
+}
+
+function grpcFailedPrecondition(reason: string): grpc.ServiceError {
+  return Object.assign(new Error(reason), { code: grpc.status.FAILED_PRECONDITION, details: reason, metadata: new grpc.Metadata() });
 }
 
 type AgentServiceDefinition = ReturnType<typeof loadAgentProto>['tide']['v1']['AgentService']['service'];

@@ -45,7 +45,8 @@ export class AssignmentsPublisher {
   private slicesTimer?: NodeJS.Timeout;
   private unsubscribe?: () => void;
 
-  constructor(private readonly cache: AssignmentsSource) {
+  /** `clusterId`: the cluster's identity, sent with every set (the agents' fence). */
+  constructor(private readonly cache: AssignmentsSource, private readonly clusterId?: string) {
     this.slices = new NodeSlices(cache);
   }
 
@@ -121,7 +122,10 @@ export class AssignmentsPublisher {
     if (text === state.last && state.slicesVersion === slices.version) return;
     state.last = text;
     state.slicesVersion = slices.version;
-    stream.write({ replicas, revision: this.cache.revision, nodes: slices.slices.filter((slice) => slice.nodeName !== stream.node) });
+    stream.write({
+      replicas, revision: this.cache.revision, nodes: slices.slices.filter((slice) => slice.nodeName !== stream.node),
+      ...(this.clusterId ? { clusterId: this.clusterId } : {}),
+    });
   }
 }
 

@@ -100,13 +100,13 @@ export class ApiController {
 
   @Get('replicas/:name/logs')
   @Access('get', 'replicas/logs')
-  async logs(@Param('name') name: string, @Res() res: Response, @Query('namespace') namespace?: string, @Query('follow') follow?: string): Promise<void> {
-    const ns = namespace || 'default';
+  async logs(@Param('name') name: string, @Res() res: Response, @Query() params: Record<string, string | undefined>): Promise<void> {
+    const ns = params.namespace || 'default';
     const replica = found(await this.store.get<Replica>('Replica', ns, name), `replica "${name}"`, ns);
     if (!replica.spec.nodeName) throw new BadRequestException({ error: `replica "${name}" is not scheduled yet: no logs`, details: [] });
     const node = found(await this.store.get<Node>('Node', 'default', replica.spec.nodeName), `node "${replica.spec.nodeName}"`);
     const agent = agentOf(node, this.cluster.agentCredentials());
-    const path = `/v1/logs/${encodeURIComponent(ns)}/${encodeURIComponent(name)}${follow ? '?follow=1' : ''}`;
+    const path = `/v1/logs/${encodeURIComponent(ns)}/${encodeURIComponent(name)}${agentLogQuery(params)}`;
     const upstream = await agentRequest(agent, 'GET', path, { idleTimeoutMs: LOGS_CONNECT_TIMEOUT_MS }).catch((error: Error) => {
       throw new BadGatewayException({ error: error.message, details: [] });
     });
@@ -168,4 +168,15 @@ function notFound(what: string, namespace?: string): NotFoundException {
 function found<T>(value: T | undefined, what: string, namespace?: string): T {
   if (value === undefined) throw notFound(what, namespace);
   return value;
+}
+
+/** The agent's log parameters, passed on as given (the agent checks them and answers 400 naming one it cannot read). */
+function agentLogQuery(params: Record<string, string | undefined>): string {
+  const query = new URLSearchParams();
+  for (const name of ['follow', 'tailLines', 'sinceTime', 'previous']) {
+    const value = params[name];
+    if (typeof value === 'string' && value !== '') query.set(name, value);
+  }
+  const text = query.toString();
+  return text ? `?${text}` : '';
 }

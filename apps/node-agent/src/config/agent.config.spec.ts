@@ -16,6 +16,7 @@ describe('node agent flags', () => {
       '--lb-max-requests-per-replica', '4', '--lb-queue-length', '0', '--lb-request-deadline', '2.5s',
       '--tls-cert-file', '/tmp/a.crt', '--tls-private-key-file', '/tmp/a.key', '--client-ca-file', '/tmp/ca.crt',
       '--api-server', 'https://127.0.0.1:17070/', '--metrics-insecure-listen', '127.0.0.1:9100',
+      '--container-log-max-size', '1Mi', '--container-log-max-files', '2',
     ], MACHINE);
     assert.deepEqual(config, {
       name: 'node-1', controlPlane: '127.0.0.1:17071', address: '127.0.1.1', port: 17081, stateDir: '/tmp/s', imageDir: '/tmp/i',
@@ -24,7 +25,16 @@ describe('node agent flags', () => {
       proxy: { ...DEFAULT_PROXY_OPTIONS, maxRequestsPerReplica: 4, queueLength: 0, requestDeadlineMs: 2500 },
       tls: { certificate: '/tmp/a.crt', key: '/tmp/a.key', clientCa: '/tmp/ca.crt' },
       apiServer: '127.0.0.1:17070', metricsInsecureListen: { host: '127.0.0.1', port: 9100 },
+      logLimits: { maxSizeBytes: 2 ** 20, maxFiles: 2 },
     });
+  });
+
+  it('keeps containers\' logs as kubelet does by default (10Mi, 5 files) and refuses a size that is not one, naming the flag', () => {
+    assert.deepEqual(parseAgentConfig([], MACHINE).logLimits, { maxSizeBytes: 10 * 2 ** 20, maxFiles: 5 });
+    assert.throws(() => parseAgentConfig(['--container-log-max-size', 'big'], MACHINE),
+      (error: Error) => error instanceof ConfigError && /--container-log-max-size: expected bytes/.test(error.message));
+    assert.throws(() => parseAgentConfig(['--container-log-max-files', '0'], MACHINE),
+      (error: Error) => error instanceof ConfigError && /--container-log-max-files: expected a positive integer/.test(error.message));
   });
 
   it('reads the balancer\'s request deadline as a duration and refuses anything else, naming the flag', () => {

@@ -6,6 +6,7 @@ import { parseMemory } from '@tide/api';
 import { DEFAULT_WARM_POOL } from '@tide/runtime';
 import { Upstream, hostNameservers, parseUpstreams } from '../dns/resolv.conf';
 import { DEFAULT_PROXY_OPTIONS, ProxyOptions } from '../proxy/published.port';
+import { DEFAULT_LOG_LIMITS, LogLimits } from '../logs/log.files';
 
 export interface Resources {
   cpuMillis: number;
@@ -43,6 +44,8 @@ export interface AgentConfig {
   dnsUpstreams: Upstream[];
   /** The balancer's limits and timeouts (`--lb-*` flags). */
   proxy: ProxyOptions;
+  /** Each container's log: the size that triggers a rotation, and the files kept (kubelet's flags of the same names). */
+  logLimits: LogLimits;
 }
 
 export class ConfigError extends Error {
@@ -56,7 +59,7 @@ export const DEFAULT_IMAGE_DIR = '/var/lib/tide/images';
 const KNOWN_FLAGS = [
   'name', 'control-plane', 'address', 'port', 'state-dir', 'image-dir', 'cpu', 'memory', 'labels', 'warm-pool', 'join', 'join-token-file', 'ca-hash', 'api-server',
   'dns-upstream', 'tls-cert-file', 'tls-private-key-file', 'client-ca-file', 'metrics-insecure-listen',
-  'lb-max-requests-per-replica', 'lb-queue-length', 'lb-request-deadline',
+  'lb-max-requests-per-replica', 'lb-queue-length', 'lb-request-deadline', 'container-log-max-size', 'container-log-max-files',
 ];
 
 /** `--flag value` and `--flag=value`; every flag takes a value. */
@@ -121,6 +124,10 @@ export function parseAgentConfig(argv: string[], machine: Resources = machineRes
     },
     tls: tlsFlags(values, stateDir),
     apiServer,
+    logLimits: {
+      maxSizeBytes: bytesFlag('container-log-max-size', values.get('container-log-max-size'), DEFAULT_LOG_LIMITS.maxSizeBytes),
+      maxFiles: positiveInteger('container-log-max-files', values.get('container-log-max-files'), DEFAULT_LOG_LIMITS.maxFiles),
+    },
     ...(values.has('metrics-insecure-listen') ? { metricsInsecureListen: listenFlag('metrics-insecure-listen', values.get('metrics-insecure-listen')!) } : {}),
   };
 }
@@ -206,6 +213,11 @@ function durationFlag(flag: string, raw: string | undefined, fallback: number): 
 }
 
 function memoryFlag(raw: string | undefined, fallback: number): number {
+  return bytesFlag('memory', raw, fallback);
+}
+
+/** Bytes, or a quantity such as 512Mi or 2Gi. */
+function bytesFlag(flag: string, raw: string | undefined, fallback: number): number {
   if (raw === undefined) return fallback;
   try {
     const bytes = parseMemory(raw);
@@ -213,7 +225,7 @@ function memoryFlag(raw: string | undefined, fallback: number): number {
   } catch {
     /* reported below */
   }
-  throw new ConfigError(`--memory: expected bytes (or 512Mi, 2Gi), got "${raw}"`);
+  throw new ConfigError(`--${flag}: expected bytes (or 512Mi, 2Gi), got "${raw}"`);
 }
 
 /** The join token and where it came from: one of `--join-token-file`, `$TIDE_JOIN_TOKEN`, `--join`, or none. */

@@ -7,14 +7,15 @@ import * as grpc from '@grpc/grpc-js';
 import { NodeAssignments, PublishedEndpoints } from '@tide/api';
 import { waitFor } from '@tide/api/testing';
 import {
-  AgentServiceHandlers, HeartbeatRequest__Output, RegisterRequest__Output, StatusReport__Output,
+  AgentServiceHandlers, Assignments, HeartbeatRequest__Output, RegisterRequest__Output, StatusReport__Output,
   UsageReport__Output, loadAgentProto,
 } from '@tide/proto';
 import {
-  createCertificateAuthority, describeCertificate, issueClientCertificate, issueServerCertificate, nodeIdentity, signCertificateRequest,
+  caPin, createCertificateAuthority, describeCertificate, issueClientCertificate, issueServerCertificate, nodeIdentity, signCertificateRequest,
   type CertificateAuthority,
 } from '@tide/pki';
 import { NodeCredentials, rotateNodeCertificate } from '../identity/node.identity';
+import { ClusterFence } from './cluster.fence';
 import { ControlPlaneClient } from './control-plane.client';
 
 /** The cluster CA of these tests: the fake control plane's serving pair and the nodes' certificates come from it. */
@@ -34,6 +35,14 @@ class FakeControlPlane {
   readonly usage: UsageReport__Output[] = [];
   readonly heartbeats: HeartbeatRequest__Output[] = [];
   known = true;
+  /** The cluster identity it answers registrations with ('' : none). */
+  clusterId = '';
+  /** What WatchAssignments sends to each new stream. */
+  sets: Assignments[] = [
+    // One the agent cannot read (no container) is skipped; it keeps what it had until the next.
+    { revision: 6, replicas: [{ namespace: 'default', name: 'broken-1', service: 'broken', templateHash: 'h' }] },
+    { revision: 7, replicas: [{ namespace: 'default', name: 'web-1', service: 'web', templateHash: 'h', container: { image: 'busybox' } }] },
+  ];
   /** The serial of the client certificate of each registration: which credentials the agent used. */
   readonly registeredWith: string[] = [];
   private server?: grpc.Server;
@@ -45,16 +54,14 @@ class FakeControlPlane {
         this.registrations.push(call.request);
         this.registeredWith.push(call.getAuthContext().sslPeerCertificate?.serialNumber.toLowerCase() ?? '');
         this.known = true;
-        done(null, { leaseTtlSeconds: 10, heartbeatIntervalMs: 200 });
+        done(null, { leaseTtlSeconds: 10, heartbeatIntervalMs: 200, clusterId: this.clusterId });
       },
       Heartbeat: (call, done) => {
         this.heartbeats.push(call.request);
         done(null, { known: this.known });
       },
       WatchAssignments: (call) => {
-        // One the agent cannot read (no container) is skipped; it keeps what it had until the next.
-        call.write({ revision: 6, replicas: [{ namespace: 'default', name: 'broken-1', service: 'broken', templateHash: 'h' }] });
-        call.write({ revision: 7, replicas: [{ namespace: 'default', name: 'web-1', service: 'web', templateHash: 'h', container: { image: 'busybox' } }] });
+        for (const set of this.sets) call.write(set);
       },
       ReportStatus: (call, done) => {
         this.reports.push(call.request);
@@ -238,6 +245,71 @@ describe('control-plane client', () => {
       stop();
       rotating.close();
       fake.stop();
+      fs.rmSync(stateDir, { recursive: true, force: true });
+    }
+  });
+
+  it('fences: ignores a control plane of another cluster and sets older than the last applied, across restarts; honours an empty set of its own', async () => {
+    const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tide-fence-'));
+    const file = path.join(stateDir, 'cluster.json');
+    const credentials = await nodeCredentials('node-4');
+    const pin = caPin(credentials.ca);
+    const web = { namespace: 'default', name: 'web-1', service: 'web', templateHash: 'h', container: { image: 'busybox' } };
+    const cluster = new FakeControlPlane();
+    cluster.clusterId = 'cluster-a';
+    cluster.sets = [{ revision: 40, replicas: [web], clusterId: 'cluster-a' }];
+    const port = await cluster.listen();
+    const logs: string[] = [];
+    const received: NodeAssignments[] = [];
+    const refusals = new Set<string>();
+    const start = () => {
+      const fenced = new ControlPlaneClient({
+        credentials, address: `127.0.0.1:${port}`, fence: new ClusterFence(file, pin),
+        registration: { nodeName: 'node-4', address: '127.0.1.4', agentPort: 7084, labels: {}, capacity: { cpuMillis: 1, memoryBytes: 1 }, allocatable: { cpuMillis: 1, memoryBytes: 1 } },
+        onAssignments: (set) => received.push(set), report: () => ({ nodeName: 'node-4', replicas: [], gone: [] }), onReportAcknowledged: () => undefined,
+        log: (line) => logs.push(line), onRefused: (refusal) => refusals.add(refusal),
+      });
+      fenced.start();
+      return fenced;
+    };
+    let fenced = start();
+    let wiped: FakeControlPlane | undefined;
+    try {
+      await eventually('the cluster\'s set', () => received.length === 1, 60_000, logs);
+      assert.equal(cluster.registrations[0].clusterId, '', 'a node that never registered names no cluster');
+      assert.deepEqual(JSON.parse(fs.readFileSync(file, 'utf8')), { clusterId: 'cluster-a', revision: 40, ca: pin });
+
+      // A control plane on a wiped store takes the address: another identity, and nothing desired.
+      cluster.stop();
+      wiped = new FakeControlPlane();
+      wiped.clusterId = 'cluster-b';
+      wiped.sets = [{ revision: 3, replicas: [], clusterId: 'cluster-b' }];
+      await wiped.listen(port);
+      await eventually('a registration at the wiped control plane', () => wiped!.registrations.length > 0, 90_000, logs);
+      assert.equal(wiped.registrations[0].clusterId, 'cluster-a', 'the node says which cluster it belongs to');
+      await eventually('the refusal logged', () => logs.some((line) => line.includes('holds cluster cluster-b, this node belongs to cluster cluster-a')), 60_000, logs);
+      assert.equal(received.length, 1, 'nothing of the wiped control plane reached the reconciler');
+      wiped.stop();
+
+      // The cluster's own control plane, behind (revision 30 < 40), then caught up with an empty set.
+      fenced.close();
+      cluster.sets = [{ revision: 30, replicas: [], clusterId: 'cluster-a' }, { revision: 30, replicas: [web] }];
+      await cluster.listen(port);
+      fenced = start(); // an agent restart: the fence comes back from its file
+      await eventually('the stale sets refused', () => logs.some((line) => line.includes('empty desired set at revision 30: older than the set applied at revision 40'))
+        && logs.some((line) => line.includes('names no cluster identity')), 90_000, logs);
+      assert.equal(received.length, 1);
+      assert.deepEqual([...refusals].sort(), ['another-cluster', 'no-identity', 'older-revision'], 'each refusal counted by its reason');
+      fenced.close();
+      cluster.sets = [{ revision: 41, replicas: [], clusterId: 'cluster-a' }];
+      fenced = start();
+      await eventually('the empty set of the cluster, at a newer revision', () => received.length === 2, 90_000, logs);
+      assert.deepEqual(received[1].replicas, []);
+      assert.equal(JSON.parse(fs.readFileSync(file, 'utf8')).revision, 41);
+    } finally {
+      fenced.close();
+      cluster.stop();
+      wiped?.stop();
       fs.rmSync(stateDir, { recursive: true, force: true });
     }
   });

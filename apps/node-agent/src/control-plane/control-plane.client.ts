@@ -14,6 +14,7 @@ import {
   encodeRegistration, encodeStatusReport, encodeUsageReport, loadAgentProto,
 } from '@tide/proto';
 import type { NodeCredentials } from '../identity/node.identity';
+import type { ClusterFence, FenceRefusal } from './cluster.fence';
 import { BackoffPolicy, backoffDelayMs } from '../reconcile/backoff.policy';
 
 export interface ControlPlaneClientOptions {
@@ -35,6 +36,13 @@ export interface ControlPlaneClientOptions {
   log(line: string): void;
   fullReportIntervalMs?: number;
   /**
+   * The cluster's identity and the last applied revision (cluster.fence.ts): a control plane of
+   * another cluster is not registered with, and a set it refuses never reaches onAssignments.
+   */
+  fence?: ClusterFence;
+  /** A desired set the fence refused, or a control plane it would not register with (for the refusals metric). */
+  onRefused?(refusal: FenceRefusal): void;
+  /**
    * The refs of the images the node has: sent on registration, and on a heartbeat whenever they
    * differ from what the control plane last acknowledged (the scheduler's image locality).
    */
@@ -44,6 +52,8 @@ export interface ControlPlaneClientOptions {
 const RECONNECT_BACKOFF: BackoffPolicy = { initialMs: 500, maxMs: 10_000 };
 const CALL_DEADLINE_MS = 5000;
 const DEFAULT_HEARTBEAT_MS = 2000;
+/** A refusal repeated word for word is logged again after this long, not at every message. */
+const REFUSAL_LOG_MS = 60_000;
 
 export class ControlPlaneClient {
   private client: AgentServiceClient;
@@ -60,6 +70,8 @@ export class ControlPlaneClient {
   private connected = false;
   /** The image list the control plane acknowledged last, as sorted refs joined by newlines. */
   private acknowledgedImages?: string;
+  private lastRefusal = { reason: '', at: 0 };
+  private lastFailure = '';
 
   constructor(private readonly options: ControlPlaneClientOptions) {
     this.addresses = options.address.split(',');
@@ -164,11 +176,17 @@ export class ControlPlaneClient {
     const session = this.resetSession();
     try {
       const images = await this.currentImages();
-      const registration = encodeRegistration({ ...this.options.registration, images: images ?? [] });
+      const clusterId = this.options.fence?.current.clusterId;
+      const registration = encodeRegistration({ ...this.options.registration, images: images ?? [], ...(clusterId ? { clusterId } : {}) });
       const response = await this.call<RegisterResponse__Output>((done) => this.client.Register(registration, this.deadline(), done));
       if (session !== this.session) return;
       this.acknowledgedImages = images ? images.join('\n') : undefined;
       const answer = decodeRegistrationAnswer(response);
+      const verdict = this.options.fence?.registered(answer.clusterId);
+      if (verdict && !verdict.ok) {
+        this.options.onRefused?.(verdict.refusal);
+        throw new Error(verdict.reason);
+      }
       await this.options.onRegistered?.(answer);
       if (session !== this.session) return;
       if (this.failedAttempts > 0) this.options.log(`control plane at ${this.address} reachable again`);
@@ -199,8 +217,9 @@ export class ControlPlaneClient {
     this.resetSession();
     this.failedAttempts++;
     const delayMs = backoffDelayMs(this.failedAttempts, RECONNECT_BACKOFF);
-    // One line at the start of an outage and then every 10 attempts, not one per attempt.
-    if (this.failedAttempts === 1 || this.failedAttempts % 10 === 0) {
+    // One line at the start of an outage, when the reason changes, and then every 10 attempts, not one per attempt.
+    if (this.failedAttempts === 1 || this.failedAttempts % 10 === 0 || why !== this.lastFailure) {
+      this.lastFailure = why;
       this.options.log(`control plane ${this.address}: ${why}; retrying in ${delayMs} ms (attempt ${this.failedAttempts})`);
     }
     this.failOver();
@@ -239,9 +258,20 @@ export class ControlPlaneClient {
   /** The two streams of a session: desired replicas, and the endpoints of the published ports. */
   private watch(session: number): void {
     const nodeName = this.options.registration.nodeName;
-    this.follow(session, 'assignment', this.client.WatchAssignments({ nodeName }), decodeAssignments, (assignments) => this.options.onAssignments(assignments));
+    this.follow(session, 'assignment', this.client.WatchAssignments({ nodeName }), decodeAssignments, (assignments) => this.assignmentsArrived(assignments));
     const onEndpoints = this.options.onEndpoints;
     if (onEndpoints) this.follow(session, 'endpoints', this.client.WatchEndpoints({ nodeName }), decodeEndpoints, onEndpoints);
+  }
+
+  /** A set the fence refuses is dropped: the containers stay as the last applied set left them. */
+  private assignmentsArrived(assignments: NodeAssignments): void {
+    const verdict = this.options.fence?.admit(assignments);
+    if (!verdict || verdict.ok) return this.options.onAssignments(assignments);
+    this.options.onRefused?.(verdict.refusal);
+    const now = Date.now();
+    if (verdict.reason === this.lastRefusal.reason && now - this.lastRefusal.at < REFUSAL_LOG_MS) return;
+    this.lastRefusal = { reason: verdict.reason, at: now };
+    this.options.log(`${verdict.reason} (from ${this.address})`);
   }
 
   /** A message that cannot be read is skipped: the agent keeps the last set it read until the next one. */

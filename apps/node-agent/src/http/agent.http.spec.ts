@@ -6,6 +6,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Registry } from 'prom-client';
 import { FakeImageService } from '../testing/fake.image.service';
+import { LogFiles } from '../logs/log.files';
+import { ReplicaLog } from './log.routes';
 import { FakeRuntime } from '@tide/runtime/testing';
 import { Caller, TestAgentPki, makeTestAgentPki } from '../testing/agent.pki';
 import { AgentHttpServer, isTrue, startAgentHttp } from './agent.http';
@@ -13,6 +15,10 @@ import { AgentHttpServer, isTrue, startAgentHttp } from './agent.http';
 describe('agent HTTP endpoint', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tide-agent-http-'));
   const logFile = path.join(dir, 'default.web-1.log');
+  const dbLog: ReplicaLog = {
+    current: path.join(dir, 'default.db-1.log'),
+    files: (instance) => new LogFiles(dir, { maxSizeBytes: 100, maxFiles: 3 }).existing('default.db-1', instance),
+  };
   let server: AgentHttpServer;
   let base: string;
   let expired = 0;
@@ -26,7 +32,11 @@ describe('agent HTTP endpoint', () => {
     server = await startAgentHttp({
       tls: pki.tls, auth: pki.auth(),
       address: '127.0.0.1', port: 0, registry: new Registry(), logPollMs: 20,
-      logPath: (ns, name) => (ns === 'default' && name === 'web-1' ? logFile : undefined),
+      logPath: (ns, name) => {
+        if (ns === 'default' && name === 'web-1') return logFile;
+        if (ns === 'default' && name === 'db-1') return dbLog;
+        return undefined;
+      },
       health: () => ({ ok: true, text: 'ok' }),
       images: new FakeImageService(), exec: (ns, name, options) => runtime.exec(`${ns}.${name}`, options), scratchDir: path.join(dir, 'scratch'),
       expireSamples: () => expired++,
@@ -50,6 +60,22 @@ describe('agent HTTP endpoint', () => {
     const missing = await fetch(`${base}/v1/logs/default/nope`);
     assert.equal(missing.status, 404);
     assert.match(await missing.text(), /default\/nope is not on this node/);
+  });
+
+  it('serves the last N lines across rotated files, the previous container\'s, and refuses parameters it cannot read, naming them', async () => {
+    const files = new LogFiles(dir, { maxSizeBytes: 100, maxFiles: 3 });
+    fs.writeFileSync(`${files.path('default.db-1')}.1`, 'one\ntwo\n');
+    fs.writeFileSync(files.path('default.db-1'), 'three\n');
+    fs.writeFileSync(files.path('default.db-1', 'previous'), 'before the restart\n');
+    assert.equal(await (await fetch(`${base}/v1/logs/default/db-1`)).text(), 'one\ntwo\nthree\n');
+    assert.equal(await (await fetch(`${base}/v1/logs/default/db-1?tailLines=2`)).text(), 'two\nthree\n');
+    assert.equal(await (await fetch(`${base}/v1/logs/default/db-1?previous=1`)).text(), 'before the restart\n');
+    assert.equal(await (await fetch(`${base}/v1/logs/default/db-1?sinceTime=2024-01-01T00:00:00Z`)).text(), 'one\ntwo\nthree\n', 'no mark yet: all of it');
+    for (const [query, error] of [['tailLines=-1', /tailLines: expected a number/], ['sinceTime=yesterday', /sinceTime: expected an RFC 3339 time/], ['previous=1&follow=1', /cannot be followed/]] as const) {
+      const response = await fetch(`${base}/v1/logs/default/db-1?${query}`);
+      assert.equal(response.status, 400, query);
+      assert.match(await response.text(), error);
+    }
   });
 
   it('follows appended lines until the reader goes away', async () => {

@@ -1,10 +1,9 @@
 /**
  * The agent's HTTPS endpoint (contract, docs/REFERENCE.md): GET /healthz, GET /metrics,
- * GET /v1/logs/NAMESPACE/NAME[?follow=1], the image endpoints (image.routes.ts) and the exec
+ * GET /v1/logs/NAMESPACE/NAME[?follow=1&tailLines=N&sinceTime=T&previous=1] (log.routes.ts), the image endpoints (image.routes.ts) and the exec
  * upgrade (exec.upgrade.ts). Every request but /healthz is authenticated and authorized first
  * (agent.auth.ts): exec, logs and images only for the control plane's client certificate.
  */
-import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as https from 'node:https';
 import { Duplex } from 'node:stream';
@@ -18,14 +17,14 @@ import { isTrue, refuseUpgrade, sendJson, sendText } from './http.responses';
 export { isTrue };
 import { handleImageRequest } from './image.routes';
 import { REGISTRY_ROUTES, handleRegistryRequest } from './registry.routes';
-import { streamLogFile } from './log.stream';
+import { ReplicaLog, parseLogQuery, serveReplicaLog } from './log.routes';
 
 export interface AgentHttpOptions {
   address: string;
   port: number;
   registry: Registry;
-  /** The replica's log file, or undefined when this node has no such replica. */
-  logPath(namespace: string, name: string): string | undefined;
+  /** The replica's log file (or its files, log.routes.ts), or undefined when this node has no such replica. */
+  logPath(namespace: string, name: string): string | ReplicaLog | undefined;
   /** Whether the agent is healthy; the text says why not. */
   health(): { ok: boolean; text: string };
   logPollMs?: number;
@@ -105,25 +104,17 @@ async function handle(options: AgentHttpOptions, req: http.IncomingMessage, res:
   }
   if (url.pathname === '/metrics') return serveMetrics(options, url, res);
   const logs = LOGS_PATH.exec(url.pathname);
-  if (logs) return streamLogs(options, decodeURIComponent(logs[1]), decodeURIComponent(logs[2]), isTrue(url.searchParams.get('follow')), req, res);
+  if (logs) return streamLogs(options, decodeURIComponent(logs[1]), decodeURIComponent(logs[2]), url.searchParams, req, res);
   if (url.pathname.startsWith('/v1/exec/')) return sendText(res, 400, `exec needs an HTTP/1.1 upgrade ("Connection: Upgrade", "Upgrade: tide-exec")\n`);
   sendText(res, 404, 'not found\n');
 }
 
-async function streamLogs(options: AgentHttpOptions, namespace: string, name: string, follow: boolean, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-  const file = options.logPath(namespace, name);
-  if (!file) return sendText(res, 404, `replica ${namespace}/${name} is not on this node\n`);
-  if (!fs.existsSync(file)) {
-    if (!follow) return sendText(res, 200, '');
-    // A replica that has not written anything yet: follow starts with an empty file.
-    await fs.promises.writeFile(file, '', { flag: 'a' }).catch(() => undefined);
-  }
-  res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-cache' });
-  const reader = new AbortController();
-  res.on('close', () => reader.abort());
-  req.on('close', () => reader.abort());
-  await streamLogFile(file, res, { follow, signal: reader.signal, pollMs: options.logPollMs });
-  res.end();
+async function streamLogs(options: AgentHttpOptions, namespace: string, name: string, params: URLSearchParams, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+  const query = parseLogQuery(params);
+  if (typeof query === 'string') return sendText(res, 400, `${query}\n`);
+  const log = options.logPath(namespace, name);
+  if (!log) return sendText(res, 404, `replica ${namespace}/${name} is not on this node\n`);
+  await serveReplicaLog(typeof log === 'string' ? { current: log } : log, query, req, res, options.logPollMs);
 }
 
 type MetricsSource = Pick<AgentHttpOptions, 'registry' | 'expireSamples'>;

@@ -12,12 +12,14 @@ export interface LogStreamOptions {
   pollMs?: number;
   /** Aborted when the reader goes away. */
   signal: AbortSignal;
+  /** The byte to start at (default 0). */
+  from?: number;
 }
 
 const CHUNK_BYTES = 64 * 1024;
 
 export async function streamLogFile(file: string, out: Writable, options: LogStreamOptions): Promise<void> {
-  let position = 0;
+  let position = options.from ?? 0;
   const handle = await fs.promises.open(file, 'r');
   try {
     for (;;) {

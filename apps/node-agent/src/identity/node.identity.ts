@@ -27,6 +27,8 @@ export interface NodeIdentityOptions {
   /** Where a join puts the agent's HTTPS certificate for `address` (its --tls-cert-file and key). */
   serving?: { address: string; certificate: string; key: string };
   log(line: string): void;
+  /** After a join, before the credentials are used: what the node knew of a cluster is to be forgotten. */
+  onJoined?(): void;
 }
 
 export function identityPaths(stateDir: string): { dir: string; key: string; certificate: string; ca: string } {
@@ -47,6 +49,7 @@ export async function ensureNodeIdentity(options: NodeIdentityOptions): Promise<
     await fs.promises.mkdir(path.dirname(options.serving.certificate), { recursive: true, mode: 0o700 });
     await writeCertificateAndKey({ certificate: options.serving.certificate, key: options.serving.key }, { certificatePem: joined.serving.certificate, key: joined.serving.key });
   }
+  options.onJoined?.();
   options.log(`joined the cluster as ${nodeIdentity(options.nodeName).commonName} (certificate until ${describeCertificate(joined.certificate).notAfter.toISOString()})`);
   return { ca: joined.ca, certificate: joined.certificate, key: joined.key.toPem() };
 }

@@ -27,10 +27,20 @@ export interface ProbeVerdictView {
   message?: string;
 }
 
+/** The replicas' log files beyond the one a container writes (logs/log.rotator.ts). */
+export interface ReplicaLogs {
+  /** A new container of the replica is about to start: the last one's output becomes the previous instance's. */
+  retire(id: string): void;
+  /** The replica is gone from the node: every file of it goes. */
+  forget(id: string): void;
+}
+
 export interface ReconcilerOptions {
   runtime: ContainerRuntime;
   /** Per-replica log files, kept across container restarts and removed with the replica. */
   logDir: string;
+  /** Without it, one file per replica, written on by each of its containers. */
+  logs?: ReplicaLogs;
   state?: ReplicaStateStore;
   clock?: Clock;
   /** Containers started at once (different replicas); one replica is never synced twice at once. */
@@ -220,6 +230,7 @@ export class Reconciler {
     this.changed();
     try {
       fs.mkdirSync(this.options.logDir, { recursive: true, mode: 0o700 });
+      this.options.logs?.retire(containerId(record.namespace, record.name));
       const spec = buildContainerSpec(assignment, this.logPath(record.namespace, record.name));
       const dns = spec.network === 'bridge' ? this.options.dns?.(record.namespace) : undefined;
       const container = await this.options.runtime.start(dns ? { ...spec, dns } : spec);
@@ -328,7 +339,8 @@ export class Reconciler {
   /** The replica is no longer desired and has no container: drop it, its logs, and report it gone. */
   private forget(record: ReplicaRecord): void {
     this.records.delete(record.key);
-    fs.rmSync(this.logPath(record.namespace, record.name), { force: true });
+    if (this.options.logs) this.options.logs.forget(containerId(record.namespace, record.name));
+    else fs.rmSync(this.logPath(record.namespace, record.name), { force: true });
     this.gone.add(record.key);
   }
 

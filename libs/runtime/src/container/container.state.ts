@@ -44,6 +44,15 @@ export class ContainerStateFiles {
     return fs.readdirSync(this.containersDir).filter((id) => fs.existsSync(path.join(this.dir(id), 'state.json')));
   }
 
+  /**
+   * Directories without a state file: what a start cut short leaves (the state file is written last,
+   * just before "go"), or a removal cut short after its state file went.
+   */
+  leftovers(): string[] {
+    if (!fs.existsSync(this.containersDir)) return [];
+    return fs.readdirSync(this.containersDir).filter((id) => !fs.existsSync(path.join(this.dir(id), 'state.json')));
+  }
+
   remove(id: string): void {
     fs.rmSync(this.dir(id), { recursive: true, force: true });
   }

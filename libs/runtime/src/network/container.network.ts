@@ -33,6 +33,8 @@ export interface NetworkAttacher {
   attach(pid: number, prepared: PreparedNetwork): Promise<void>;
   /** Frees what prepare and attach took; idempotent. */
   release(id: string): Promise<void>;
+  /** At agent start: frees what containers other than `kept` still hold (a start or delete cut short); answers their ids. */
+  sweep?(kept: ReadonlySet<string>): Promise<string[]>;
 }
 
 export class BridgeAttacher implements NetworkAttacher {
@@ -70,6 +72,16 @@ export class BridgeAttacher implements NetworkAttacher {
       'link set eth0 up',
       `route add default via ${settings.gateway} dev eth0`,
     ], pid);
+  }
+
+  /**
+   * Every address reservation is made before its veth, so the holders of addresses name every
+   * container that may have left something behind: what a holder not kept holds is freed.
+   */
+  async sweep(kept: ReadonlySet<string>): Promise<string[]> {
+    const leftovers = [...this.addresses.holders()].filter((id) => !kept.has(id));
+    for (const id of leftovers) await this.release(id);
+    return leftovers;
   }
 
   addressOf(id: string): string | undefined {

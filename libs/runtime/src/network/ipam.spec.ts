@@ -72,6 +72,14 @@ describe('AddressAllocator', () => {
     assert.notEqual(b, a, 'the next address, not the one just freed');
   });
 
+  it('names the holders of addresses (what a crash-safe start checks against the containers it has)', () => {
+    const ipam = new AddressAllocator(newDir());
+    ipam.allocate('a', '100.64.3.0/24', '100.64.3.1');
+    ipam.allocate('b', '100.64.3.0/24', '100.64.3.1');
+    ipam.release('a');
+    assert.deepEqual([...ipam.holders()], ['b']);
+  });
+
   it('skips an address another process claimed after this one read the directory', () => {
     const dir = newDir();
     const ipam = new AddressAllocator(dir);

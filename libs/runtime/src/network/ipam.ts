@@ -60,6 +60,11 @@ export class AddressAllocator {
     }
   }
 
+  /** The ids of the containers holding an address. */
+  holders(): Set<string> {
+    return new Set(this.load().values());
+  }
+
   /** Frees every address the container holds. Idempotent. */
   release(id: string): void {
     const owners = this.load();

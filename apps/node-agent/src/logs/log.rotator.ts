@@ -1,0 +1,120 @@
+/**
+ * Keeps every running container's log within its limits and remembers when its bytes were written.
+ * Containers write their log files themselves (they outlive the agent), so the agent checks the
+ * sizes every half second and rotates a file past its maximum (log.files.ts): the disk a container's
+ * log takes is at most maxFiles × maxSize plus what it writes in one check interval. kubelet's
+ * container log manager works the same way, every 10 s.
+ *
+ * The files carry no timestamps (the container writes raw output), so each check also marks how far
+ * each file had grown by then: `--since` starts at the last mark before the time asked for (up to
+ * one interval early). Marks live in memory: after an agent restart, `--since` only knows the
+ * marks made since (older output is all before the first one).
+ */
+import * as fs from 'node:fs';
+import { LogFiles, LogInstance } from './log.files';
+
+export const LOG_CHECK_INTERVAL_MS = 500;
+/** Marks kept per container; past it every other one goes (coarser, never wrong). */
+const MAX_MARKS = 2048;
+
+/** By `at`, generation `generation` of the container's log had `size` bytes (and every older one was complete). */
+interface Mark {
+  at: number;
+  generation: number;
+  size: number;
+}
+
+interface Marks {
+  /** The generation of the file the container writes now; each rotation adds one. */
+  generation: number;
+  marks: Mark[];
+}
+
+/** Where to start reading a container's files (as `LogFiles.existing` lists them, oldest first). */
+export interface LogPosition {
+  file: number;
+  offset: number;
+}
+
+export class LogRotator {
+  private readonly current = new Map<string, Marks>();
+  private readonly previous = new Map<string, Marks>();
+  private timer?: NodeJS.Timeout;
+
+  constructor(
+    readonly files: LogFiles,
+    /** The ids of the containers running now. */
+    private readonly running: () => Iterable<string>,
+    private readonly log: (line: string) => void = () => undefined,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  start(intervalMs = LOG_CHECK_INTERVAL_MS): void {
+    this.timer = setInterval(() => this.check(), intervalMs);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
+
+  /** One pass: marks every file that grew, rotates the ones past their maximum. */
+  check(): void {
+    for (const id of this.running()) {
+      try {
+        this.checkOne(id);
+      } catch (error) {
+        this.log(`log of ${id}: ${(error as Error).message}`);
+      }
+    }
+  }
+
+  /** A new container of the replica starts: the files and marks of the one before become the previous instance's. */
+  retire(id: string): void {
+    this.files.retire(id);
+    const marks = this.current.get(id);
+    if (marks) this.previous.set(id, marks);
+    else this.previous.delete(id);
+    this.current.delete(id);
+  }
+
+  forget(id: string): void {
+    this.files.removeAll(id);
+    this.current.delete(id);
+    this.previous.delete(id);
+  }
+
+  /** The first byte written at or after `sinceMs` (up to one check interval earlier), in `LogFiles.existing` terms. */
+  since(id: string, instance: LogInstance, sinceMs: number): LogPosition {
+    const files = this.files.existing(id, instance);
+    const state = (instance === 'current' ? this.current : this.previous).get(id);
+    const mark = state?.marks.filter((m) => m.at <= sinceMs).at(-1);
+    if (!state || !mark) return { file: 0, offset: 0 };
+    const rotations = state.generation - mark.generation;
+    const base = this.files.path(id, instance);
+    const index = files.indexOf(rotations === 0 ? base : `${base}.${rotations}`);
+    return index < 0 ? { file: 0, offset: 0 } : { file: index, offset: mark.size };
+  }
+
+  private checkOne(id: string): void {
+    const file = this.files.path(id);
+    let size: number;
+    try {
+      size = fs.statSync(file).size;
+    } catch {
+      return; // not written yet
+    }
+    let state = this.current.get(id);
+    if (!state) this.current.set(id, (state = { generation: 0, marks: [] }));
+    const last = state.marks.at(-1);
+    if (!last || last.generation !== state.generation || last.size !== size) state.marks.push({ at: this.now(), generation: state.generation, size });
+    if (state.marks.length > MAX_MARKS) state.marks = state.marks.filter((_, i) => i % 2 === 1);
+    if (size <= this.files.limits.maxSizeBytes) return;
+    const dropped = this.files.rotate(id);
+    state.generation++;
+    const kept = state.generation - (this.files.limits.maxFiles - 1);
+    state.marks = state.marks
+      .filter((m) => m.generation >= kept)
+      .map((m) => (m.generation === state!.generation - 1 ? { ...m, size: Math.max(0, m.size - dropped) } : m));
+  }
+}
