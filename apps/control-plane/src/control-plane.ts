@@ -33,6 +33,7 @@ import { instrumentStore } from './monitoring/store.instrumentation';
 import { InsecureMetricsListener, listenInsecureMetrics } from './monitoring/metrics.insecure';
 import { PodCidrAllocator } from './network/pod-cidr.allocator';
 import { NodeEnrollment } from './node-identity/node.enrollment';
+import { nodeAutoscaler } from './nodes/node-autoscaler.setup';
 import { UsageCache } from './usage/usage.cache';
 import { startClusterRegistry } from './registry/registry.start';
 import { ImagePuller } from './registry/image.puller';
@@ -102,6 +103,14 @@ export class ControlPlane {
       if (!this.api) throw new Error('the API server is not up yet');
       return this.api.agentCredentials();
     }) : undefined;
+    let ca = pki.ca;
+    const tokens = new TokenStore(this.client);
+    const enrollment = new NodeEnrollment({
+      ca: () => ca, records: new NodeCertificates(this.client), tokens,
+      serials: (node) => cache.nodeCertificateSerials(node), validityMs: this.config.nodeCertificateValidityMs, grpcListen: this.config.grpcListen,
+    });
+    // Its join tokens and revocations go through the node enrollment; the loop runs only on the leader.
+    const nodeScaler = nodeAutoscaler(this.config, { store, events, cache, tokens, enrollment, log: (line) => this.logger.log(line) });
     const runner = new LeaderRunner([
       { name: 'services', periodMs: 1000, run: () => services.sync(), kickedBy: serviceControllerKick },
       { name: 'service-ips', periodMs: 1000, run: () => serviceIps.sync() },
@@ -116,6 +125,7 @@ export class ControlPlane {
       { name: 'consolidation', periodMs: 2000, run: () => consolidation.sync(), kicked: false },
       { name: 'autoscaler', periodMs: 1000, run: () => autoscaler.sync(), kicked: false },
       ...(pulls ? [{ name: 'image pulls', periodMs: 1000, run: () => pulls.sync() }] : []),
+      ...(this.config.nodePool ? [{ name: 'node autoscaler', periodMs: 2000, run: async () => nodeScaler?.sync(), kicked: false }] : []),
     ]);
     this.runner = runner;
     // Certificate serials (joins, renewals) concern the agents' endpoint only, not the loops.
@@ -124,11 +134,6 @@ export class ControlPlane {
     const podCidrs = new PodCidrAllocator(this.config.podCidr, new PodCidrClaims(this.client));
     this.endpoints = new EndpointsPublisher(cache);
     await this.endpoints.start();
-    let ca = pki.ca;
-    const enrollment = new NodeEnrollment({
-      ca: () => ca, records: new NodeCertificates(this.client), tokens: new TokenStore(this.client),
-      serials: (node) => cache.nodeCertificateSerials(node), validityMs: this.config.nodeCertificateValidityMs, grpcListen: this.config.grpcListen,
-    });
     this.grpc = new AgentGrpcServer({
       store, cache, leases: this.leases, events, podCidrs, endpoints: this.endpoints, usage, enrollment,
       heartbeatIntervalMs: Math.max(500, (this.config.nodeLeaseSeconds * 1000) / 3), serviceCidr: this.config.serviceCidr,

@@ -27,6 +27,17 @@ const STOP_GRACE_MS = 10_000;
 export class ClusterError extends Error {}
 
 /** Consolidation flags for the control plane, checked here so that a typo fails before anything starts. */
+/** `--node-pool`: the control plane's node autoscaler makes and removes nodes of this machine (its local provider) in this cluster's layout. */
+function nodePoolFlags(ctx: CommandContext, layout: ClusterLayout): string[] {
+  const pool = ctx.options.get('node-pool');
+  if (pool === undefined) {
+    if (ctx.options.has('node-scale-down-delay-seconds')) throw new UsageError('--node-scale-down-delay-seconds goes with --node-pool');
+    return [];
+  }
+  const delay = ctx.options.has('node-scale-down-delay-seconds') ? ['--node-scale-down-delay-seconds', String(intOption(ctx.options, 'node-scale-down-delay-seconds', 60, 0))] : [];
+  return ['--node-pool', pool, '--local-nodes', layout.stateDir, ...delay];
+}
+
 function consolidationFlags(ctx: CommandContext): string[] {
   const flags: string[] = [];
   const mode = ctx.options.get('consolidation');
@@ -80,6 +91,8 @@ export const upCommand: Command = {
     { long: 'dns-upstream', help: "where the nodes' DNS forwards names outside the cluster (default: the host's /etc/resolv.conf)" },
     { long: 'consolidation', help: 'on|off: move replicas off lightly used nodes so that nodes become empty (default on)' },
     { long: 'consolidation-delay-seconds', help: 'how long a node must stay worth emptying before consolidation starts (default 30)' },
+    { long: 'node-pool', help: 'name=NAME,min=N,max=N,cpu=Q,memory=Q: nodes the node autoscaler adds on this machine when replicas find no room, and removes once empty' },
+    { long: 'node-scale-down-delay-seconds', help: 'with --node-pool: how long a node of the pool stays empty before it is removed (default 60)' },
     { long: 'timeout', help: 'seconds to wait for the cluster to be Ready (default 120)' },
     { long: 'registry', help: 'use this registry (HOST:PORT) instead of starting the embedded one on P+4' },
     { long: 'registry-ca', help: "with --registry: the CA file that verifies it (default: the system's roots)" },
@@ -100,7 +113,7 @@ export const upCommand: Command = {
     const pki = await ensurePki(ctx, layout);
     await ensureAgentCertificates(layout, pki);
     const started: string[] = [];
-    const controlPlanePid = await ensureControlPlane(layout, controlPlaneArgs(layout, grace, ctx.options.get('pod-cidr'), [...consolidationFlags(ctx), ...registryFlags(ctx, layout)]), started);
+    const controlPlanePid = await ensureControlPlane(layout, controlPlaneArgs(layout, grace, ctx.options.get('pod-cidr'), [...consolidationFlags(ctx), ...nodePoolFlags(ctx, layout), ...registryFlags(ctx, layout)]), started);
     // tsctl up acts as the control plane's own identity (its client certificate, admin-equivalent) until the admin token exists.
     const api = new ApiClient({
       server: layout.server, ca: pki.ca.certificatePem,
