@@ -16,7 +16,7 @@ import { after, before, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
 import type { AutoscaleDecision, Service, TideEvent } from '@tide/api';
 import { TestCluster, waitFor } from './harness';
-import { TARGET_RPS, buildSpikeImage, measure, runTrace, spikeManifest, waitForFloor, watchReplicas } from './autoscale/spike.scenario';
+import { TARGET_RPS, buildSpikeImage, measure, runTraceApart, spikeManifest, waitForFloor, watchReplicas } from './autoscale/spike.scenario';
 
 const BASE = 19870;
 const POD_CIDR = '100.64.16.0/21';
@@ -68,7 +68,7 @@ describe('autoscaling a spike', { timeout: 900_000 }, () => {
     const decisions = watchDecisions(cluster, 'spike');
     let startMs = 0;
     // Generous per-request limits: a request fails only when it is refused, reset or not answered in a minute.
-    const results = await runTrace(PHASES, { host: '127.0.1.1', port: PUBLISH, timeoutMs: 60_000, maxInFlight: 10_000 }, (at) => (startMs = at));
+    const results = await runTraceApart(PHASES, { host: '127.0.1.1', port: PUBLISH, timeoutMs: 60_000, maxInFlight: 10_000 }, (at) => (startMs = at));
     await waitFor('the return to the floor', async () => {
       const last = watch.samples.at(-1);
       return last && last.desired === FLOOR && last.live === FLOOR;

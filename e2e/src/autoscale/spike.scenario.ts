@@ -9,7 +9,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Replica, Service } from '@tide/api';
 import { TestCluster, waitFor } from '../harness';
-import { RequestResult, TracePhase, percentile, runTrace } from './load.generator';
+import { RequestResult, TracePhase, percentile, runTraceApart } from './load.generator';
 
 export const BURN_MS = 12;
 /** A request slower than this is "slow"; p99 must come back under it after the step. */
@@ -207,5 +207,5 @@ export async function waitForFloor(cluster: TestCluster, name: string, floor: nu
   }, timeoutMs, 250);
 }
 
-export { runTrace };
+export { runTraceApart };
 export type { TracePhase };

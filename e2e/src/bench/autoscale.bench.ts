@@ -18,7 +18,7 @@
  */
 import type { Service } from '@tide/api';
 import { TestCluster, waitFor } from '../harness';
-import { LATENCY_TARGET_MS, TARGET_RPS, buildSpikeImage, measure, runTrace, spikeManifest, waitForFloor, watchReplicas } from '../autoscale/spike.scenario';
+import { LATENCY_TARGET_MS, TARGET_RPS, buildSpikeImage, measure, runTraceApart, spikeManifest, waitForFloor, watchReplicas } from '../autoscale/spike.scenario';
 import { PolicyName, TrialResult, machineLoad, observedPhase, stratifiedPhases, summarise } from '../autoscale/trials';
 
 const BASE = 19970;
@@ -88,7 +88,7 @@ async function runPolicy(cluster: TestCluster, options: Options, policy: PolicyN
   let startMs = 0;
   const machine = machineLoad();
   // As the e2e: a request fails when refused, reset, answered other than 200 or not answered in a minute.
-  const results = await runTrace(options.phases, { host: '127.0.1.1', port: publish, timeoutMs: 60_000, maxInFlight: 10_000 }, (at) => (startMs = at));
+  const results = await runTraceApart(options.phases, { host: '127.0.1.1', port: publish, timeoutMs: 60_000, maxInFlight: 10_000 }, (at) => (startMs = at));
   const load = machine.stop();
   await watch.stop();
   await cluster.api(`/api/v1/services/${name}`, { method: 'DELETE' });
