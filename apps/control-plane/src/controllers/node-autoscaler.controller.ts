@@ -46,12 +46,15 @@ export class NodeAutoscalerController {
     const replicas = this.cache.list('Replica');
     const poolNodes = nodes.filter((n) => names.has(n.metadata.name));
     const booting = made.filter((m) => !poolNodes.some((n) => n.metadata.name === m.name && n.status?.ready)).length;
-    await this.scaleUp(nodes, replicas, made.length, booting);
-    await this.scaleDown(poolNodes.filter((n) => n.status?.ready), replicas, booting);
+    const pending = replicas.filter((r) => !r.spec.nodeName && !r.metadata.deletionTimestamp && r.status?.unschedulable);
+    await this.scaleUp(nodes, replicas, pending, made.length, booting);
+    // No node goes back while replicas wait for room: a node that has just joined is empty until
+    // the scheduler's next cycle places them there.
+    if (pending.length === 0) await this.scaleDown(poolNodes.filter((n) => n.status?.ready), replicas, booting);
+    else this.emptySince.clear();
   }
 
-  private async scaleUp(nodes: Node[], replicas: Replica[], poolSize: number, booting: number): Promise<void> {
-    const pending = replicas.filter((r) => !r.spec.nodeName && !r.metadata.deletionTimestamp && r.status?.unschedulable);
+  private async scaleUp(nodes: Node[], replicas: Replica[], pending: Replica[], poolSize: number, booting: number): Promise<void> {
     if (pending.length === 0) return void (this.lastPlan = '');
     const { pool } = this.settings;
     const plan = planScaleUp({ pool, nodes: nodeInfos(nodes, replicas), poolSize, booting, pending: pending.map(toPending) });
