@@ -46,26 +46,27 @@ describe('the node autoscaler with a local node pool', { timeout: 900_000 }, () 
       return all.length === 3 && all.every((r) => r.spec.nodeName === 'node-1' && r.status?.ready);
     }, 120_000);
 
-    // A third web replica does not fit on node-1: the node autoscaler adds a node of the pool and it runs there.
-    const scaled = await cluster.tsctl(['scale', 'service', 'web', '--replicas', '3']);
-    assert.equal(scaled.code, 0, scaled.stderr);
-    const added = await waitFor('a pool node running the third web replica', async () => {
+    // A fourth replica (another service: consolidation keeps a service spread, so it would not pack a
+    // third web replica beside two) does not fit on node-1: the node autoscaler adds a node of the pool and it runs there.
+    const extra = await cluster.apply(service('extra', 1));
+    assert.equal(extra.code, 0, extra.stderr);
+    const added = await waitFor('a pool node running the extra replica', async () => {
       const pool = (await nodes()).filter((n) => n.metadata.labels?.['tide.io/pool'] === POOL && n.status?.ready);
-      const there = (await live('web')).find((r) => pool.some((n) => n.metadata.name === r.spec.nodeName) && r.status?.ready);
+      const there = (await live('extra')).find((r) => pool.some((n) => n.metadata.name === r.spec.nodeName) && r.status?.ready);
       return there?.spec.nodeName;
     }, 240_000, 500);
     assert.match(added, new RegExp(`^${POOL}-\\d+$`));
     assert.equal((await nodes()).filter((n) => n.metadata.labels?.['tide.io/pool'] === POOL).length, 1, 'one node for one replica (the what-if), not one per pass');
     const up = (await events(added)).find((e) => e.spec.reason === 'NodeScaleUp');
-    assert.match(up?.spec.message ?? '', /1 replica\(s\) pending for lack of room \(default\/web ×1\): 1 new node\(s\) of pool burst \(1000m CPU, 1 GiB\) take 1/);
+    assert.match(up?.spec.message ?? '', /1 replica\(s\) pending for lack of room \(default\/extra ×1\): 1 new node\(s\) of pool burst \(1000m CPU, 1 GiB\) take 1/);
 
     // Room on node-1 again: consolidation moves the replica there, and the empty pool node is handed back.
     const deleted = await cluster.tsctl(['delete', 'service', 'batch']);
     assert.equal(deleted.code, 0, deleted.stderr);
     await waitFor(`${added} removed`, async () => !(await nodes()).some((n) => n.metadata.name === added), 240_000, 500);
-    const web = await live('web');
-    assert.equal(web.length, 3);
-    assert.ok(web.every((r) => r.spec.nodeName === 'node-1'), `every web replica back on node-1: ${web.map((r) => r.spec.nodeName).join(', ')}`);
+    const running = [...await live('web'), ...await live('extra')];
+    assert.equal(running.length, 3);
+    assert.ok(running.every((r) => r.spec.nodeName === 'node-1'), `every replica on node-1: ${running.map((r) => `${r.metadata.name} ${r.spec.nodeName}`).join(', ')}`);
     const history = await events(added);
     assert.ok(history.some((e) => e.spec.reason === 'Consolidating'), `consolidation emptied it: ${history.map((e) => e.spec.reason).join(', ')}`);
     const down = history.find((e) => e.spec.reason === 'NodeScaleDown');
