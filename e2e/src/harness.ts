@@ -31,7 +31,6 @@ export type ApiInit = RequestInit & {
 };
 
 export class TestCluster {
-  readonly server: string;
   private credentials?: { ca: string; token: string; dispatcher: Agent };
   private readonly agentDispatchers = new Map<string, Agent>();
 
@@ -39,8 +38,15 @@ export class TestCluster {
     readonly stateDir: string,
     readonly basePort: number,
     readonly nodes: number,
-  ) {
-    this.server = `https://127.0.0.1:${basePort}`;
+  ) {}
+
+  /** The API's URL: on loopback, or on the LAN of simulated hosts (as the credential file says once `tsctl up` wrote it). */
+  get server(): string {
+    try {
+      return (JSON.parse(fs.readFileSync(this.configFile, 'utf8')) as { server: string }).server;
+    } catch {
+      return `https://127.0.0.1:${this.basePort}`;
+    }
   }
 
   /** The credential file `tsctl up` wrote (HOME is the state dir): the API's CA and the admin token. */
@@ -107,11 +113,12 @@ export class TestCluster {
 
   /** Starts a cluster; `tsctl up` returns once every node is Ready. */
   /** `upFlags`: more `tsctl up` flags, e.g. `['--consolidation-delay-seconds', '2']`. */
-  static async start(options: { nodes?: number; basePort?: number; nodeGraceSeconds?: number; podCidr?: string; upFlags?: string[] } = {}): Promise<TestCluster> {
+  static async start(options: { nodes?: number; basePort?: number; nodeGraceSeconds?: number; podCidr?: string; nodeCidrMaskSize?: number; upFlags?: string[] } = {}): Promise<TestCluster> {
     const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tide-e2e-'));
     const cluster = new TestCluster(stateDir, options.basePort ?? 17070, options.nodes ?? 2);
     const flags = options.nodeGraceSeconds ? ['--node-grace-seconds', String(options.nodeGraceSeconds)] : [];
-    if (options.podCidr) flags.push('--pod-cidr', options.podCidr);
+    // The tests that name a small pod CIDR were written for /24 slices (a few per /22); the default slice is a /22.
+    if (options.podCidr) flags.push('--pod-cidr', options.podCidr, '--node-cidr-mask-size', String(options.nodeCidrMaskSize ?? 24));
     flags.push(...(options.upFlags ?? []));
     const up = await cluster.tsctl(
       // A loaded machine may take minutes to bring a cluster up: the limits only end a hung start.

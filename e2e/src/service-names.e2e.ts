@@ -184,7 +184,7 @@ describe('service addresses and names on two nodes', { timeout: 600_000 }, () =>
         return true;
       }
     }, 60_000);
-    const up = await cluster.tsctl(['up', '--nodes', '2', '--state-dir', cluster.stateDir, '--base-port', String(BASE), '--pod-cidr', POD_CIDR,
+    const up = await cluster.tsctl(['up', '--nodes', '2', '--state-dir', cluster.stateDir, '--base-port', String(BASE), '--pod-cidr', POD_CIDR, '--node-cidr-mask-size', '24',
       '--timeout', '240', ...upFlags()], { timeoutMs: 300_000 });
     assert.equal(up.code, 0, `${up.stdout}${up.stderr}`);
     const applied = await cluster.apply(service('extra', 1, 'sleep 3600', 'cpu: 10m, memory: 8Mi'));

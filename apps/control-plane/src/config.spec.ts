@@ -24,6 +24,16 @@ describe('control plane flags', () => {
     assert.throws(() => parseFlags(['--metrics-insecure-listen', '9101']), (error: Error) =>
       error instanceof ConfigError && error.message === '--metrics-insecure-listen: expected HOST:PORT, got "9101"');
   });
+
+  it('gives each node a /22 over host-gw unless told, and checks the slice size against the pod CIDR', () => {
+    const config = parseFlags([]);
+    assert.deepEqual([config.podCidr, config.nodeCidrMaskSize, config.podNetwork], ['100.64.0.0/16', 22, 'host-gw']);
+    const told = parseFlags(['--pod-cidr', '100.64.128.0/18', '--node-cidr-mask-size', '24', '--pod-network', 'vxlan']);
+    assert.deepEqual([told.podCidr, told.nodeCidrMaskSize, told.podNetwork], ['100.64.128.0/18', 24, 'vxlan']);
+    assert.throws(() => parseFlags(['--pod-cidr', '100.64.0.0/23']), /--pod-cidr: "100\.64\.0\.0\/23" is smaller than one node's slice \(a \/22/);
+    assert.throws(() => parseFlags(['--node-cidr-mask-size', '31']), /--node-cidr-mask-size: expected a prefix length from 8 to 30/);
+    assert.throws(() => parseFlags(['--pod-network', 'flannel']), /--pod-network: expected host-gw or vxlan, got "flannel"/);
+  });
 });
 
 describe('node pool flags', () => {

@@ -1,7 +1,7 @@
 /** Command-line flags of the control plane (docs/REFERENCE.md). */
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { DEFAULT_POD_CIDR, DEFAULT_SERVICE_CIDR, cidrsOverlap, parseCidr } from '@tide/api';
+import { DEFAULT_NODE_CIDR_MASK_SIZE, DEFAULT_POD_CIDR, DEFAULT_SERVICE_CIDR, POD_NETWORK_MODES, PodNetworkMode, cidrsOverlap, parseCidr } from '@tide/api';
 import { parseTtl } from '@tide/auth';
 import { parseServiceCidr } from '@tide/control';
 import { parseClusterCidr } from './network/pod-cidr.allocator';
@@ -25,8 +25,12 @@ export interface ControlPlaneConfig {
   id: string;
   nodeGraceSeconds: number;
   nodeLeaseSeconds: number;
-  /** The container network; each node gets a /24 of it. */
+  /** The container network; each node gets a slice of it, a /nodeCidrMaskSize. */
   podCidr: string;
+  /** `--node-cidr-mask-size` (default 22: 1,021 containers per node). */
+  nodeCidrMaskSize: number;
+  /** `--pod-network`: how agents reach other nodes' slices (host-gw routes, or a VXLAN overlay). */
+  podNetwork: PodNetworkMode;
   /** Lifetime of the node certificates it signs (agents renew at two thirds of it); default a year. */
   nodeCertificateValidityMs?: number;
   /** The service range: each Service gets a virtual IP of it. */
@@ -58,6 +62,7 @@ export function parseFlags(argv: string[]): ControlPlaneConfig {
     values.set(name, value);
   }
   const known = ['listen', 'grpc-listen', 'etcd', 'etcd-port', 'state-dir', 'pki-dir', 'audit-log', 'id', 'node-grace-seconds', 'node-lease-seconds', 'pod-cidr',
+    'node-cidr-mask-size', 'pod-network',
     'service-cidr', 'consolidation', 'consolidation-delay-seconds', 'node-certificate-validity', 'registry-listen', 'registry', 'registry-ca',
     'etcd-ca-file', 'etcd-cert-file', 'etcd-key-file', 'metrics-insecure-listen', 'node-pool', 'local-nodes', 'node-scale-down-delay-seconds'];
   for (const name of values.keys()) if (!known.includes(name)) throw new ConfigError(`unknown flag --${name} (known: ${known.map((k) => `--${k}`).join(' ')})`);
@@ -82,7 +87,7 @@ export function parseFlags(argv: string[]): ControlPlaneConfig {
     id: values.get('id') ?? `${os.hostname()}-${process.pid}`,
     nodeGraceSeconds: number('node-grace-seconds', 30),
     nodeLeaseSeconds: number('node-lease-seconds', 6),
-    podCidr: podCidr(values.get('pod-cidr') ?? DEFAULT_POD_CIDR),
+    ...podNetwork(values),
     ...(values.has('node-certificate-validity') ? { nodeCertificateValidityMs: validity(values.get('node-certificate-validity')!) } : {}),
     serviceCidr: serviceCidr(values.get('service-cidr') ?? DEFAULT_SERVICE_CIDR, values.get('pod-cidr') ?? DEFAULT_POD_CIDR),
     consolidation: { enabled: onOff(values.get('consolidation') ?? 'on', '--consolidation'), delaySeconds: number('consolidation-delay-seconds', 30) },
@@ -112,9 +117,20 @@ function validity(value: string): number {
   return parsed.value;
 }
 
-function podCidr(value: string): string {
+/** `--pod-cidr`, `--node-cidr-mask-size` and `--pod-network`, checked together. */
+function podNetwork(values: Map<string, string>): Pick<ControlPlaneConfig, 'podCidr' | 'nodeCidrMaskSize' | 'podNetwork'> {
+  const maskText = values.get('node-cidr-mask-size') ?? String(DEFAULT_NODE_CIDR_MASK_SIZE);
+  const nodeCidrMaskSize = Number(maskText);
+  // A /30 leaves one container beside the gateway; shorter than /8 is not a slice but a network.
+  if (!Number.isInteger(nodeCidrMaskSize) || nodeCidrMaskSize < 8 || nodeCidrMaskSize > 30) {
+    throw new ConfigError(`--node-cidr-mask-size: expected a prefix length from 8 to 30 (22: 1,021 containers per node), got "${maskText}"`);
+  }
+  const mode = values.get('pod-network') ?? 'host-gw';
+  if (!(POD_NETWORK_MODES as readonly string[]).includes(mode)) {
+    throw new ConfigError(`--pod-network: expected ${POD_NETWORK_MODES.join(' or ')}, got "${mode}"`);
+  }
   try {
-    return parseClusterCidr(value);
+    return { podCidr: parseClusterCidr(values.get('pod-cidr') ?? DEFAULT_POD_CIDR, nodeCidrMaskSize), nodeCidrMaskSize, podNetwork: mode as PodNetworkMode };
   } catch (error) {
     throw new ConfigError(`--pod-cidr: ${(error as Error).message}`);
   }

@@ -6,7 +6,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Logger } from '@nestjs/common';
 import {
-  ClusterPki, controlPlaneServerNames, ensureClusterPki, ensureEtcdPki, readCertificateFile, readKeyFile, type EtcdPkiLayout,
+  ClusterPki, LOCAL_ETCD_NAMES, controlPlaneServerNames, ensureClusterPki, ensureEtcdPki, readCertificateFile, readKeyFile, type EtcdPkiLayout,
 } from '@tide/pki';
 import {
   CacheChange, ClusterCache, Etcd3, EtcdClientFiles, EtcdSupervisor, LeaderElection, NodeCertificates, NodeLeases, ObjectStore, PodCidrClaims, ServiceIpClaims,
@@ -131,12 +131,12 @@ export class ControlPlane {
     // Certificate serials (joins, renewals) concern the agents' endpoint only, not the loops.
     cache.onChange((change) => change.kind !== 'Allocation' && change.kind !== 'NodeCertificates' && runner.kick(change));
     this.stopLatencyMetric = watchSchedulingLatency(metrics, cache, () => this.election?.isLeader ?? false);
-    const podCidrs = new PodCidrAllocator(this.config.podCidr, new PodCidrClaims(this.client));
+    const podCidrs = new PodCidrAllocator(this.config.podCidr, new PodCidrClaims(this.client), this.config.nodeCidrMaskSize);
     this.endpoints = new EndpointsPublisher(cache);
     await this.endpoints.start();
     this.grpc = new AgentGrpcServer({
       store, cache, leases: this.leases, events, podCidrs, endpoints: this.endpoints, usage, enrollment,
-      heartbeatIntervalMs: Math.max(500, (this.config.nodeLeaseSeconds * 1000) / 3), serviceCidr: this.config.serviceCidr,
+      heartbeatIntervalMs: Math.max(500, (this.config.nodeLeaseSeconds * 1000) / 3), serviceCidr: this.config.serviceCidr, podNetwork: this.config.podNetwork,
     });
     await this.grpc.listen(this.config.grpcListen, {
       ca: pki.ca.certificatePem, certificate: await readCertificateFile(pki.layout.serverCertificate), key: (await readKeyFile(pki.layout.serverKey)).toPem(),
@@ -181,11 +181,14 @@ export class ControlPlane {
       this.logger.warn(`etcd at ${external.join(',')}: plain HTTP, anyone who reaches it reads and writes the cluster's state; use https URLs`);
       return { hosts: external };
     }
-    const { layout, issued } = await ensureEtcdPki({ pkiDir: this.config.pkiDir });
+    // The supervised etcd listens where the API does (a LAN address for simulated or real hosts), loopback for a wildcard.
+    const host = ['0.0.0.0', '::', 'localhost'].includes(this.config.listen.host) ? '127.0.0.1' : this.config.listen.host;
+    const names = host === '127.0.0.1' ? LOCAL_ETCD_NAMES : { dnsNames: LOCAL_ETCD_NAMES.dnsNames, ipAddresses: [...LOCAL_ETCD_NAMES.ipAddresses, host] };
+    const { layout, issued } = await ensureEtcdPki({ pkiDir: this.config.pkiDir, names });
     if (issued.length > 0) this.logger.log(`etcd certificates in ${layout.dir}: ${issued.join(', ')} issued`);
     if (external.length > 0) return { hosts: external, tls: this.externalEtcdFiles(layout) };
     this.etcd = new EtcdSupervisor({
-      dataDir: path.join(this.config.stateDir, 'etcd'),
+      dataDir: path.join(this.config.stateDir, 'etcd'), host,
       clientPort: this.config.etcdPort,
       logFile: path.join(this.config.stateDir, 'etcd.log'),
       log: (line) => this.logger.warn(line),

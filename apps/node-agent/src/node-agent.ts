@@ -76,7 +76,7 @@ export class NodeAgent {
     }
     await this.prepareImages();
     // Created before registering (containers are adopted first): bridge settings come with the pod CIDR.
-    const network = new AgentNetwork(config.stateDir, this.log);
+    const network = new AgentNetwork(config.stateDir, config.address, this.log);
     this.network = network;
     this.runtime = new LinuxRuntime({
       stateDir: config.stateDir, imageDir: config.imageDir, warmPool: config.warmPool, bridge: () => network.current(),
@@ -176,7 +176,7 @@ export class NodeAgent {
         capacity: config.capacity, allocatable,
       },
       onRegistered: async (answer) => {
-        await this.network!.configure(answer.podCIDR, answer.clusterCIDR);
+        await this.network!.configure(answer.podCIDR, answer.clusterCIDR, answer.podNetwork);
         this.services?.configure(this.network!.settingsIfReady(), answer.serviceCIDR);
         this.publishSoon(true);
       },

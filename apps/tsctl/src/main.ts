@@ -4,6 +4,7 @@ import { ApiClient, ApiError } from './api/api.client';
 import { ConfigError, readCliConfig, resolveCredentials } from './api/cli.config';
 import { GLOBAL_OPTIONS, OptionSpec, UsageError, describeOptions, parseCommandLine } from './cli/args';
 import { ClusterError, downCommand, upCommand } from './cluster/cluster.commands';
+import { hostCommand } from './cluster/host.commands';
 import { applyCommand } from './commands/apply.command';
 import { deleteCommand, scaleCommand } from './commands/change.commands';
 import { Command, CommandError } from './commands/command';
@@ -23,7 +24,7 @@ import { OutputFormatError } from './output/table';
 
 const COMMANDS: Command[] = [
   upCommand, downCommand, applyCommand, convertCommand, getCommand, describeCommand, scaleCommand, logsCommand, execCommand, deleteCommand, imageCommand,
-  cordonCommand, uncordonCommand, drainCommand, nodeCommand, topCommand, rolloutCommand, tokenCommand, registryCommand,
+  cordonCommand, uncordonCommand, drainCommand, nodeCommand, hostCommand, topCommand, rolloutCommand, tokenCommand, registryCommand,
 ];
 
 export function usage(): string {

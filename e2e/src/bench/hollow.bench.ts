@@ -90,7 +90,7 @@ class ControlPlaneProcess {
     const log = fs.openSync(path.join(this.dir, 'control-plane.log'), 'a');
     this.child = spawn(process.execPath, [this.main,
       '--listen', `127.0.0.1:${this.basePort}`, '--grpc-listen', `127.0.0.1:${this.basePort + 1}`, '--etcd-port', String(this.basePort + 2),
-      '--state-dir', this.dir, '--id', 'hollow-bench', '--node-lease-seconds', '30', '--pod-cidr', podCidrFor(this.nodes)], { stdio: ['ignore', log, log] });
+      '--state-dir', this.dir, '--id', 'hollow-bench', '--node-lease-seconds', '30', '--pod-cidr', podCidrFor(this.nodes), '--node-cidr-mask-size', '24'], { stdio: ['ignore', log, log] });
     fs.closeSync(log);
   }
 

@@ -4,6 +4,7 @@
  * the API's own types. libs/proto's agent.mapper.ts is the only code that converts these to and
  * from proto messages; the agent plans and the control plane decides on these types only.
  */
+import { PodNetworkMode } from './cidr';
 import { ContainerExit, ReplicaPhase, ReplicaTemplate, ServicePort } from './types';
 
 /** A container port as the agent needs it (the balancer learns a port's protocol from the endpoints). */
@@ -145,6 +146,8 @@ export interface RegistrationAnswer {
   clusterCIDR?: string;
   /** The service range (virtual IPs); absent: a control plane older than service IPs. */
   serviceCIDR?: string;
+  /** How to reach the other nodes' slices; absent: host-gw. */
+  podNetwork?: PodNetworkMode;
 }
 
 export interface NodeHeartbeat {

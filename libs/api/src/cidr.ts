@@ -18,8 +18,20 @@ export class CidrError extends Error {
 }
 
 export const DEFAULT_POD_CIDR = '100.64.0.0/16';
-/** Each node gets one block of this size from the container network. */
-export const NODE_SLICE_PREFIX = 24;
+/**
+ * Each node gets one block of this size from the container network (`--node-cidr-mask-size`): a /22
+ * holds 1,021 containers (without the network, gateway and broadcast addresses), so a host runs
+ * 1,000; the default /16 then holds 64 hosts, and a larger --pod-cidr more.
+ */
+export const DEFAULT_NODE_CIDR_MASK_SIZE = 22;
+
+/**
+ * How a node reaches the other nodes' slices: `host-gw`, a route per slice via the node's address
+ * (the nodes share a LAN, as flannel's host-gw), or `vxlan`, the kernel's VXLAN tunnels between the
+ * nodes' addresses (nodes on different networks, routed but not bridged).
+ */
+export const POD_NETWORK_MODES = ['host-gw', 'vxlan'] as const;
+export type PodNetworkMode = (typeof POD_NETWORK_MODES)[number];
 
 export function parseIPv4(text: string): number {
   const parts = text.split('.');

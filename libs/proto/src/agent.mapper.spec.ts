@@ -155,7 +155,7 @@ describe('agent mapper: registration, heartbeat, usage', () => {
       allocatable: { cpuMillis: 1900, memoryBytes: 2 ** 31 - 2 ** 27 }, labels: { zone: 'a' }, images: ['busybox:latest'],
     };
     assert.deepEqual(decodeRegistration(overTheWire<RegisterRequest__Output>(registerWire, encodeRegistration(registration))), registration);
-    const answer = { leaseTtlSeconds: 10, heartbeatIntervalMs: 3333, podCIDR: '100.64.1.0/24', clusterCIDR: '100.64.0.0/16' };
+    const answer = { leaseTtlSeconds: 10, heartbeatIntervalMs: 3333, podCIDR: '100.64.4.0/22', clusterCIDR: '100.64.0.0/16', podNetwork: 'vxlan' as const };
     assert.deepEqual(decodeRegistrationAnswer(overTheWire<RegisterResponse__Output>(answerWire, encodeRegistrationAnswer(answer))), answer);
     assert.deepEqual(decodeRegistrationAnswer(overTheWire<RegisterResponse__Output>(answerWire, encodeRegistrationAnswer({ leaseTtlSeconds: 10 }))), { leaseTtlSeconds: 10 });
   });

@@ -17,7 +17,7 @@
 import {
   ContainerExit, Endpoint, NodeAssignments, NodeHeartbeat, NodeRegistration, NodeSlice, NodeStatusReport, NodeUsageReport, PROBE_DEFAULTS,
   PROBE_KINDS, Probes, PublishProtocol, PublishedEndpoints, RegistrationAnswer, ReplicaAssignment, ReplicaPhase, ReportedReplicaStatus,
-  ResolvedProbe, RestartPolicy, AssignedTemplate,
+  ResolvedProbe, RestartPolicy, AssignedTemplate, POD_NETWORK_MODES,
 } from '@tide/api';
 import type {
   Assignment__Output, Assignments, Assignments__Output, ContainerExit as ContainerExitMessage, ContainerExit__Output, ContainerSpec,
@@ -239,7 +239,7 @@ export function decodeRegistration(m: RegisterRequest__Output): NodeRegistration
 
 export function encodeRegistrationAnswer(a: RegistrationAnswer): RegisterResponse {
   return { leaseTtlSeconds: a.leaseTtlSeconds, heartbeatIntervalMs: a.heartbeatIntervalMs ?? 0, podCidr: a.podCIDR ?? '', clusterCidr: a.clusterCIDR ?? '',
-    serviceCidr: a.serviceCIDR ?? '' };
+    serviceCidr: a.serviceCIDR ?? '', podNetwork: a.podNetwork ?? '' };
 }
 
 export function decodeRegistrationAnswer(m: RegisterResponse__Output): RegistrationAnswer {
@@ -249,6 +249,8 @@ export function decodeRegistrationAnswer(m: RegisterResponse__Output): Registrat
     ...optional('podCIDR', present(m.podCidr)),
     ...optional('clusterCIDR', present(m.clusterCidr)),
     ...optional('serviceCIDR', present(m.serviceCidr)),
+    // A mode this agent does not know is left out: it keeps host-gw, whose routes it can make.
+    ...optional('podNetwork', POD_NETWORK_MODES.find((mode) => mode === m.podNetwork)),
   };
 }
 

@@ -14,7 +14,9 @@ export { BridgeAttacher, ContainerNetwork, NetworkAttacher, PreparedNetwork } fr
 export { BindFile } from './init/init.config';
 export { BridgeSettings, bridgeSettings, bridgeNameFor } from './network/bridge.settings';
 export { NetworkError } from './network/network.command';
-export { PeerSlice, setUpNodeNetwork, syncPeerRoutes, tearDownNodeNetwork } from './network/node.network';
+export { PeerSlice } from './network/bridge.settings';
+export { isLocalAddress, setUpNodeNetwork, syncPeerRoutes, tearDownNodeNetwork } from './network/node.network';
+export { VxlanSettings, setUpVxlan, syncVxlanPeers, tearDownVxlan, vxlanNameFor } from './network/vxlan.network';
 export { readTar, TarEntry, TarHeader, TarEntryType, TarError } from './image/tar/tar.reader';
 export { ByteSource } from './image/tar/byte.source';
 export { readSmallFile } from './cgroups/cgroup.read';

@@ -20,6 +20,8 @@ export interface EtcdTlsFiles extends EtcdClientFiles {
 
 export interface EtcdSupervisorOptions {
   dataDir: string;
+  /** The address etcd listens on and advertises (default 127.0.0.1). */
+  host?: string;
   clientPort: number;
   /** Default: clientPort + 1. */
   peerPort?: number;
@@ -36,7 +38,7 @@ export class EtcdSupervisor {
   readonly url: string;
 
   constructor(private readonly options: EtcdSupervisorOptions) {
-    this.url = `${options.tls ? 'https' : 'http'}://127.0.0.1:${options.clientPort}`;
+    this.url = `${options.tls ? 'https' : 'http'}://${options.host ?? '127.0.0.1'}:${options.clientPort}`;
   }
 
   async start(timeoutMs = 20_000): Promise<void> {
@@ -46,7 +48,7 @@ export class EtcdSupervisor {
 
   private spawn(): void {
     const { dataDir, clientPort } = this.options;
-    const peer = `${this.options.tls ? 'https' : 'http'}://127.0.0.1:${this.options.peerPort ?? clientPort + 1}`;
+    const peer = `${this.options.tls ? 'https' : 'http'}://${this.options.host ?? '127.0.0.1'}:${this.options.peerPort ?? clientPort + 1}`;
     fs.mkdirSync(dataDir, { recursive: true });
     const log = fs.openSync(this.options.logFile ?? path.join(dataDir, '..', 'etcd.log'), 'a');
     this.child = spawn(this.options.binary ?? 'etcd', [

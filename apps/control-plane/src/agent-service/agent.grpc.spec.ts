@@ -6,6 +6,7 @@
 import { after, before, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as grpc from '@grpc/grpc-js';
+import { DEFAULT_NODE_CIDR_MASK_SIZE } from '@tide/api';
 import { createCertificateRequest, describeCertificate, nodeIdentity } from '@tide/pki';
 import { ClusterCache, NodeLeases, ObjectStore, PodCidrClaims } from '@tide/store';
 import { TestEtcd, freePort, startTestEtcd } from '@tide/store/testing';
@@ -50,7 +51,7 @@ describe('agent endpoint (mTLS)', { timeout: 120_000 }, () => {
     pki = await agentTestPki(etcd.client, cache);
     const endpoints = new EndpointsPublisher(cache);
     server = new AgentGrpcServer({
-      store, cache, leases, events: new EventRecorder(store, 'test'), podCidrs: new PodCidrAllocator('100.64.0.0/16', new PodCidrClaims(etcd.client)),
+      store, cache, leases, events: new EventRecorder(store, 'test'), podCidrs: new PodCidrAllocator('100.64.0.0/16', new PodCidrClaims(etcd.client), DEFAULT_NODE_CIDR_MASK_SIZE),
       heartbeatIntervalMs: 1000, endpoints, enrollment: pki.enrollment,
     });
     address = `127.0.0.1:${await freePort()}`;
@@ -67,7 +68,7 @@ describe('agent endpoint (mTLS)', { timeout: 120_000 }, () => {
   it('serves a node as itself and refuses it as another node, or without a certificate', async () => {
     const one = client(await pki.node('node-1'));
     const answer = await one.register(registration('node-1', '198.18.0.1'));
-    assert.match(answer.podCIDR ?? '', /^100\.64\.\d+\.0\/24$/);
+    assert.match(answer.podCIDR ?? '', /^100\.64\.\d+\.0\/22$/);
     assert.equal(await one.heartbeat({ nodeName: 'node-1' }), true);
     await refusedWith(grpc.status.PERMISSION_DENIED, one.heartbeat({ nodeName: 'node-2' }), /^node node-1 may not act as node node-2$/);
     await refusedWith(grpc.status.PERMISSION_DENIED, one.reportUsage({ nodeName: 'node-2', timestampMs: Date.now(), replicas: [], services: [] }), /may not act as node node-2/);

@@ -3,7 +3,7 @@
  * slice of the container network; heartbeats renew the lease and record the node's images when its
  * agent reports that they changed.
  */
-import { Node, NodeHeartbeat, NodeRegistration, RegistrationAnswer, canonicalJson } from '@tide/api';
+import { Node, NodeHeartbeat, NodeRegistration, PodNetworkMode, RegistrationAnswer, canonicalJson } from '@tide/api';
 import { ClusterCache, NodeLeases, ObjectStore } from '@tide/store';
 import { EventRecorder } from '../controllers/events.recorder';
 import { PodCidrAllocator } from '../network/pod-cidr.allocator';
@@ -18,6 +18,8 @@ export interface NodeRegistrarOptions {
   heartbeatIntervalMs: number;
   /** The service range (--service-cidr), told to agents: their nodes keep its addresses local. */
   serviceCidr?: string;
+  /** `--pod-network`, told to every agent at registration. */
+  podNetwork?: PodNetworkMode;
 }
 
 export class NodeRegistrar {
@@ -47,7 +49,7 @@ export class NodeRegistrar {
       await events.record({ kind: 'Node', namespace: 'default', name }, 'Normal', 'NodeReady', `node registered from ${registration.address} (pod CIDR ${podCIDR})`);
     }
     return { leaseTtlSeconds: leases.ttlSeconds, heartbeatIntervalMs: this.options.heartbeatIntervalMs, podCIDR, clusterCIDR: podCidrs.clusterCidr,
-      ...(this.options.serviceCidr ? { serviceCIDR: this.options.serviceCidr } : {}) };
+      ...(this.options.serviceCidr ? { serviceCIDR: this.options.serviceCidr } : {}), ...(this.options.podNetwork ? { podNetwork: this.options.podNetwork } : {}) };
   }
 
   /** Renews the node's lease; false: the node is unknown (its lease expired), it must register again. */

@@ -61,7 +61,7 @@ describe('scheduler loop with agents reporting', { timeout: 300_000 }, () => {
     await cache.start();
     leases = new NodeLeases(etcd.client, 10);
     const events = new EventRecorder(store, 'test');
-    const podCidrs = new PodCidrAllocator('100.64.128.0/18', new PodCidrClaims(etcd.client));
+    const podCidrs = new PodCidrAllocator('100.64.128.0/18', new PodCidrClaims(etcd.client), 24);
     pki = await agentTestPki(etcd.client, cache);
     server = new AgentGrpcServer({ store, cache, leases, events, podCidrs, heartbeatIntervalMs: 1000, endpoints: new EndpointsPublisher(cache), enrollment: pki.enrollment });
     await server.listen(`127.0.0.1:${GRPC_PORT}`, pki.server);

@@ -16,19 +16,30 @@ describe('podCidrCandidates', () => {
     ['a recorded slice outside a changed --pod-cidr is dropped', '10.1.0.0/24', {}, ['100.64.0.0/24']],
   ];
   for (const [title, recorded, held, first] of table) {
-    it(title, () => assert.deepEqual(podCidrCandidates('100.64.0.0/16', 'node-3', recorded, claims(held)).slice(0, first.length), first));
+    it(title, () => assert.deepEqual(podCidrCandidates('100.64.0.0/16', 24, 'node-3', recorded, claims(held)).slice(0, first.length), first));
   }
   it('offers all 256 slices of a /16 (2^(24-16)) to the first node, and none when all are held', () => {
-    assert.equal(podCidrCandidates('100.64.0.0/16', 'n', undefined, new Map()).length, 256);
-    const full = new Map(podCidrCandidates('100.64.0.0/22', 'x', undefined, new Map()).map((c) => [c, 'x']));
-    assert.deepEqual(podCidrCandidates('100.64.0.0/22', 'n', undefined, full), []);
+    assert.equal(podCidrCandidates('100.64.0.0/16', 24, 'n', undefined, new Map()).length, 256);
+    const full = new Map(podCidrCandidates('100.64.0.0/22', 24, 'x', undefined, new Map()).map((c) => [c, 'x']));
+    assert.deepEqual(podCidrCandidates('100.64.0.0/22', 24, 'n', undefined, full), []);
+  });
+  it('offers 64 slices of /22 in a /16 (2^(22-16)), each of 1,024 addresses', () => {
+    const slices = podCidrCandidates('100.64.0.0/16', 22, 'n', undefined, new Map());
+    assert.equal(slices.length, 64);
+    assert.deepEqual(slices.slice(0, 2), ['100.64.0.0/22', '100.64.4.0/22']);
+  });
+  it("skips the /22s that overlap other nodes' /24s of an earlier slice size, and keeps a node's own", () => {
+    // node-1 holds 100.64.5.0/24 (inside 100.64.4.0/22); node-2's 100.64.0.0/24 blocks 100.64.0.0/22.
+    const held = new Map([['100.64.5.0/24', 'node-1'], ['100.64.0.0/24', 'node-2']]);
+    assert.deepEqual(podCidrCandidates('100.64.0.0/16', 22, 'node-3', '100.64.4.0/22', held).slice(0, 2), ['100.64.8.0/22', '100.64.12.0/22']);
+    assert.deepEqual(podCidrCandidates('100.64.0.0/16', 22, 'node-1', undefined, held).slice(0, 1), ['100.64.4.0/22']);
   });
 });
 
 describe('parseClusterCidr', () => {
-  it('accepts a block holding at least one /24', () => assert.equal(parseClusterCidr('100.64.0.0/16'), '100.64.0.0/16'));
-  it('refuses a block smaller than a node slice', () => assert.throws(() => parseClusterCidr('100.64.0.0/25'), /smaller than one node's slice/));
-  it('refuses a malformed block', () => assert.throws(() => parseClusterCidr('100.64.0.1/16'), /host bits/));
+  it('accepts a block holding at least one slice', () => assert.equal(parseClusterCidr('100.64.0.0/22', 22), '100.64.0.0/22'));
+  it('refuses a block smaller than a node slice', () => assert.throws(() => parseClusterCidr('100.64.0.0/23', 22), /smaller than one node's slice \(a \/22/));
+  it('refuses a malformed block', () => assert.throws(() => parseClusterCidr('100.64.0.1/16', 22), /host bits/));
 });
 
 describe('PodCidrAllocator on etcd', { timeout: 300_000 }, () => {
@@ -39,8 +50,8 @@ describe('PodCidrAllocator on etcd', { timeout: 300_000 }, () => {
   it('never gives one slice to two nodes, even with two control planes allocating at once', async () => {
     // Two allocators over one etcd, as two control planes are; 12 nodes register with both at once.
     const cluster = '100.64.0.0/20'; // 16 slices
-    const a = new PodCidrAllocator(cluster, new PodCidrClaims(etcd.client));
-    const b = new PodCidrAllocator(cluster, new PodCidrClaims(etcd.client));
+    const a = new PodCidrAllocator(cluster, new PodCidrClaims(etcd.client), 24);
+    const b = new PodCidrAllocator(cluster, new PodCidrClaims(etcd.client), 24);
     const nodes = Array.from({ length: 12 }, (_, i) => `race-${i}`);
     const given = await Promise.all(nodes.map((node, i) => (i % 2 ? a : b).forNode(node, undefined).then((cidr) => [node, cidr] as const)));
     const slices = given.map(([, cidr]) => cidr);
@@ -51,7 +62,7 @@ describe('PodCidrAllocator on etcd', { timeout: 300_000 }, () => {
   });
 
   it('says when the container network is full', async () => {
-    const allocator = new PodCidrAllocator('100.65.0.0/23', new PodCidrClaims(etcd.client));
+    const allocator = new PodCidrAllocator('100.65.0.0/23', new PodCidrClaims(etcd.client), 24);
     await allocator.forNode('full-1', undefined);
     await allocator.forNode('full-2', undefined);
     await assert.rejects(allocator.forNode('full-3', undefined), /no free \/24 left in the container network 100\.65\.0\.0\/23 \(all 2 are held/);

@@ -1,13 +1,15 @@
 /**
  * The agent's bridge network: set up once the control plane gave the node its pod CIDR (at every
- * registration, idempotently), routes to other nodes' slices kept in step with the assignments, and
- * a record in the state dir that `node-agent cleanup` reads to take it all down again.
+ * registration, idempotently), the way to other nodes' slices (host-gw routes, or the VXLAN overlay
+ * when the cluster says so) kept in step with the node list of the assignments, and a record in the
+ * state dir that `node-agent cleanup` reads to take it all down again.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { NodeSlice } from '@tide/api';
+import { NodeSlice, PodNetworkMode, cidrContains, parseCidr, parseIPv4 } from '@tide/api';
 import {
-  BridgeSettings, NetworkError, bridgeNameFor, bridgeSettings, setUpNodeNetwork, syncPeerRoutes, tearDownNodeNetwork,
+  BridgeSettings, NetworkError, bridgeNameFor, bridgeSettings, isLocalAddress, setUpNodeNetwork, setUpVxlan, syncPeerRoutes, syncVxlanPeers,
+  tearDownNodeNetwork, tearDownVxlan, vxlanNameFor,
 } from '@tide/runtime';
 
 const RECORD_FILE = 'network.json';
@@ -19,9 +21,13 @@ export class AgentNetwork {
   /** Set-ups and route changes one at a time: each lists iptables rules and routes, then changes them. */
   private chain: Promise<void> = Promise.resolve();
   private peersText = '';
+  /** The VXLAN device, when the cluster's pod network is vxlan and this node has peers on other machines. */
+  private vxlanDevice?: string;
 
   constructor(
     private readonly stateDir: string,
+    /** The node's address (`--address`): where VXLAN tunnels end. */
+    private readonly address: string,
     private readonly log: (line: string) => void,
   ) {}
 
@@ -37,7 +43,7 @@ export class AgentNetwork {
   }
 
   /** After each registration. A failure is logged and kept: host-network replicas still run. */
-  configure(podCidr: string | undefined, clusterCidr: string | undefined): Promise<void> {
+  configure(podCidr: string | undefined, clusterCidr: string | undefined, mode: PodNetworkMode = 'host-gw'): Promise<void> {
     return this.serially(async () => {
       if (!podCidr || !clusterCidr) {
         this.problem = 'the control plane gave this node no pod CIDR (is it older than bridge networking?)';
@@ -46,6 +52,7 @@ export class AgentNetwork {
       const settings = bridgeSettings(bridgeNameFor(this.stateDir), podCidr, clusterCidr);
       try {
         await setUpNodeNetwork(settings);
+        await this.configureOverlay(settings, mode);
       } catch (error) {
         this.settings = undefined;
         this.problem = `bridge networking could not be set up: ${(error as Error).message}`;
@@ -66,12 +73,36 @@ export class AgentNetwork {
       const text = JSON.stringify(peers);
       if (!settings || text === this.peersText) return;
       try {
-        await syncPeerRoutes(settings.clusterCidr, peers);
+        if (this.vxlanDevice) {
+          const cluster = parseCidr(settings.clusterCidr);
+          const inCluster = (dst: string) => cidrContains(cluster, parseIPv4(dst.split('/')[0]));
+          await syncVxlanPeers(this.vxlanDevice, inCluster, peers.filter((p) => !isLocalAddress(p.address)));
+        } else {
+          await syncPeerRoutes(settings.clusterCidr, peers);
+        }
         this.peersText = text;
       } catch (error) {
         this.log(`warning: cannot route to other nodes' slices: ${(error as Error).message}`);
       }
     });
+  }
+
+  /**
+   * VXLAN needs an address of a real interface to end tunnels at: agents sharing one machine's
+   * network (`tsctl up --hosts loopback`, 127.0.1.x) reach each other's bridges directly and need
+   * no overlay, so they keep host-gw, which installs no route for local peers.
+   */
+  private async configureOverlay(settings: BridgeSettings, mode: PodNetworkMode): Promise<void> {
+    const device = vxlanNameFor(settings.bridge);
+    const overlay = mode === 'vxlan' && !cidrContains(parseCidr('127.0.0.0/8'), parseIPv4(this.address));
+    if (!overlay) {
+      if (this.vxlanDevice) await tearDownVxlan(device);
+      this.vxlanDevice = undefined;
+      return;
+    }
+    await setUpVxlan({ device, localAddress: this.address, subnet: settings.subnet });
+    if (this.vxlanDevice !== device) this.log(`VXLAN overlay on ${device} from ${this.address}`);
+    this.vxlanDevice = device;
   }
 
   private serially(step: () => Promise<void>): Promise<void> {

@@ -1,22 +1,25 @@
 /**
  * `tsctl up` and `tsctl down`: a whole local cluster on this machine. Up starts one control plane
  * (which supervises its own etcd) and N node agents in the background, each node with its share of
- * the machine and its own loopback address, and returns once every node is Ready. Down stops the
- * agents, removes their containers, and stops the control plane.
+ * the machine and its own address (a loopback one, or a simulated host's with `--hosts netns`), and
+ * returns once every node is Ready. Down stops the agents, removes their containers and simulated
+ * hosts, and stops the control plane.
  */
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { Node, Replica } from '@tide/api';
+import { Cidr, Node, Replica, cidrContains, formatCidr, parseCidr } from '@tide/api';
 import { ClusterPki, PkiError, caPin, controlPlaneServerNames, ensureClusterPki, ensureNodeServingCertificate } from '@tide/pki';
 import { ApiClient } from '../api/api.client';
 import { configPath, writeCliConfig } from '../api/cli.config';
 import { UsageError, intOption } from '../cli/args';
 import { Command, CommandContext } from '../commands/command';
 import { nodesTable } from '../output/resource.tables';
-import { ClusterLayout, MAX_LOCAL_NODES, agentArgs, clusterLayout, controlPlaneArgs } from './cluster.layout';
+import { ClusterLayout, HOSTS_MODES, HostsMode, MAX_LOCAL_NODES, agentArgs, clusterLayout, controlPlaneArgs } from './cluster.layout';
+import { ClusterRecord, readClusterRecord, writeClusterRecord } from './cluster.record';
 import { findProcesses, isAlive, portInUse, sleep, startDetached, tail, terminate } from './processes';
+import { DEFAULT_HOST_CIDR, endHostProcesses, ensureHost, ensureLan, hostCommand, removeSimulatedHosts } from './simulated.hosts';
 
 export const DEFAULT_STATE_DIR = '/var/lib/tide';
 const APPS_DIR = path.resolve(__dirname, '../../..');
@@ -34,6 +37,8 @@ function nodePoolFlags(ctx: CommandContext, layout: ClusterLayout): string[] {
     if (ctx.options.has('node-scale-down-delay-seconds')) throw new UsageError('--node-scale-down-delay-seconds goes with --node-pool');
     return [];
   }
+  // The local provider starts agents in the loopback layout; simulated hosts (netns) and other machines need a provider of their own.
+  if (ctx.options.get('hosts') === 'netns' || ctx.options.has('address')) throw new UsageError('--node-pool: its nodes are loopback nodes of this machine: not with --hosts netns or --address (yet)');
   const delay = ctx.options.has('node-scale-down-delay-seconds') ? ['--node-scale-down-delay-seconds', String(intOption(ctx.options, 'node-scale-down-delay-seconds', 60, 0))] : [];
   return ['--node-pool', pool, '--local-nodes', layout.stateDir, ...delay];
 }
@@ -45,8 +50,10 @@ function consolidationFlags(ctx: CommandContext): string[] {
     if (mode !== 'on' && mode !== 'off') throw new UsageError(`--consolidation: expected on or off, got "${mode}"`);
     flags.push('--consolidation', mode);
   }
-  const serviceCidr = ctx.options.get('service-cidr');
-  if (serviceCidr !== undefined) flags.push('--service-cidr', serviceCidr);
+  for (const passed of ['service-cidr', 'node-cidr-mask-size', 'pod-network']) {
+    const value = ctx.options.get(passed);
+    if (value !== undefined) flags.push(`--${passed}`, value);
+  }
   if (ctx.options.has('consolidation-delay-seconds')) {
     flags.push('--consolidation-delay-seconds', String(intOption(ctx.options, 'consolidation-delay-seconds', 30, 1)));
   }
@@ -66,18 +73,9 @@ function registryFlags(ctx: CommandContext, layout: ClusterLayout): string[] {
   return ['--registry', external, ...(ca !== undefined ? ['--registry-ca', path.resolve(ca)] : [])];
 }
 
-/** The running processes recorded in DIR/cluster.json. */
-interface ClusterRecord {
-  stateDir: string;
-  server: string;
-  ports: { http: number; grpc: number; etcdClient: number; etcdPeer: number; registry?: number };
-  controlPlane: { pid: number; log: string };
-  nodes: { name: string; pid: number; address: string; agentPort: number; stateDir: string; log: string }[];
-}
-
 export const upCommand: Command = {
   name: 'up',
-  usage: 'tsctl up [--nodes N] [--state-dir DIR] [--base-port P] [--ca-cert FILE --ca-key FILE] [--registry HOST:PORT [--registry-ca FILE]] [--node-grace-seconds S] [--pod-cidr CIDR] [--service-cidr CIDR] [--dns-upstream IP[:PORT],...] [--consolidation on|off] [--consolidation-delay-seconds S] [--timeout SECONDS]',
+  usage: 'tsctl up [--nodes N] [--state-dir DIR] [--base-port P] [--ca-cert FILE --ca-key FILE] [--registry HOST:PORT [--registry-ca FILE]] [--hosts loopback|netns [--host-cidr CIDR]] [--address IP] [--node-grace-seconds S] [--pod-cidr CIDR] [--node-cidr-mask-size N] [--pod-network host-gw|vxlan] [--service-cidr CIDR] [--dns-upstream IP[:PORT],...] [--consolidation on|off] [--consolidation-delay-seconds S] [--node-pool SPEC [--node-scale-down-delay-seconds S]] [--timeout SECONDS]',
   summary: 'start a local cluster (control plane with its etcd, N node agents) and wait until it is Ready',
   options: [
     { long: 'nodes', help: `number of nodes, 1 to ${MAX_LOCAL_NODES} (default 2)` },
@@ -86,7 +84,12 @@ export const upCommand: Command = {
     { long: 'ca-cert', help: 'the cluster CA to use (PEM), instead of making one; with --ca-key' },
     { long: 'ca-key', help: "the CA's private key (PEM, mode 0600)" },
     { long: 'node-grace-seconds', help: "how long a NotReady node's replicas wait before they are replaced" },
-    { long: 'pod-cidr', help: 'the container network, a /24 of it per node (default 100.64.0.0/16)' },
+    { long: 'hosts', help: 'loopback: nodes at 127.0.1.i sharing this machine\'s network (default); netns: each node a simulated host in its own network namespace on a test LAN' },
+    { long: 'address', help: "this machine's routable address, for a cluster across machines: the control plane (and the one local node of --nodes 0|1) listen there; other machines join with tsctl token create --join" },
+    { long: 'host-cidr', help: `with --hosts netns: the test LAN; the control plane takes its first address, host i the (i+1)-th (default ${DEFAULT_HOST_CIDR})` },
+    { long: 'pod-cidr', help: 'the container network, a slice of it per node (default 100.64.0.0/16)' },
+    { long: 'node-cidr-mask-size', help: "the prefix length of each node's slice (default 22: 1,021 containers per node)" },
+    { long: 'pod-network', help: "host-gw: routes via the nodes' addresses (default); vxlan: an overlay of kernel VXLAN tunnels" },
     { long: 'service-cidr', help: "the services' virtual IPs (default 100.96.0.0/16)" },
     { long: 'dns-upstream', help: "where the nodes' DNS forwards names outside the cluster (default: the host's /etc/resolv.conf)" },
     { long: 'consolidation', help: 'on|off: move replicas off lightly used nodes so that nodes become empty (default on)' },
@@ -102,14 +105,21 @@ export const upCommand: Command = {
     // Running `tsctl up` again on an existing cluster keeps its size and ports unless told otherwise.
     const previous = readClusterRecord(stateDir);
     const basePort = intOption(ctx.options, 'base-port', previous?.ports.http ?? 7070, 1024, 65000);
-    const nodeCount = intOption(ctx.options, 'nodes', previous?.nodes.length || 2, 1, MAX_LOCAL_NODES);
-    const layout = clusterLayout(stateDir, basePort, nodeCount, { cpuMillis: os.cpus().length * 1000, memoryBytes: os.totalmem() });
+    const address = addressOf(ctx, previous);
+    // With --address the other nodes join from their machines: this one runs at most one.
+    const nodeCount = intOption(ctx.options, 'nodes', previous?.nodes.length ?? (address ? 1 : 2), address ? 0 : 1, address ? 1 : MAX_LOCAL_NODES);
+    const layout = clusterLayout(stateDir, basePort, nodeCount, { cpuMillis: os.cpus().length * 1000, memoryBytes: os.totalmem() }, hostsOf(ctx, previous), address);
     const grace = ctx.options.has('node-grace-seconds') ? intOption(ctx.options, 'node-grace-seconds', 30, 1) : undefined;
     const deadline = Date.now() + intOption(ctx.options, 'timeout', 120, 1) * 1000;
     for (const built of [CONTROL_PLANE, NODE_AGENT]) {
       if (!fs.existsSync(built.path)) throw new ClusterError(`${built.path} is missing: build first (bash scripts/build.sh)`);
     }
     fs.mkdirSync(layout.stateDir, { recursive: true });
+    // The LAN first: the control plane listens on its address.
+    if (layout.lan) {
+      ensureLan(layout.lan);
+      for (const host of layout.lan.hosts) ensureHost(layout.lan, host);
+    }
     const pki = await ensurePki(ctx, layout);
     await ensureAgentCertificates(layout, pki);
     const started: string[] = [];
@@ -123,9 +133,12 @@ export const upCommand: Command = {
       async () => (await api.fetch('GET', '/healthz')).ok);
     const join = await joinTokenFor(api, layout, pki);
     const dnsUpstream = ctx.options.get('dns-upstream');
-    const agentFlags = [...(join?.args ?? []), ...(dnsUpstream !== undefined ? ['--dns-upstream', dnsUpstream] : [])];
-    const agents = layout.nodes.map((node) => ({ node, pid: ensureAgent(layout, node, started, agentFlags) }));
-    writeClusterRecord(layout, controlPlanePid, agents.map((a) => a.pid));
+    const agentFlags = dnsUpstream !== undefined ? ['--dns-upstream', dnsUpstream] : [];
+    const agents = layout.nodes.map((node) => {
+      const argv = [...agentArgs(layout, node), ...agentFlags];
+      return { node, argv, pid: ensureAgent(node, started, argv, join?.args ?? []) };
+    });
+    writeClusterRecord(layout, controlPlanePid, agents);
     const watched = [{ pid: controlPlanePid, what: 'the control plane', log: layout.controlPlaneLog }, ...agents.map(({ node, pid }) => ({ pid, what: `the agent of ${node.name}`, log: node.log }))];
     // A node whose agent was just started must have registered since: etcd may still say Ready from before.
     const freshSince = Date.now() - 1000;
@@ -195,13 +208,14 @@ async function ensureControlPlane(layout: ClusterLayout, args: string[], started
   const [running] = findProcesses(CONTROL_PLANE.script, layout.stateDir);
   if (running) return running;
   const ports = [layout.basePort, layout.basePort + 1, layout.basePort + 2, layout.basePort + 3, ...(args.includes('--registry-listen') ? [layout.registryPort] : [])];
+  const [host] = layout.httpListen.split(':');
   for (const port of ports) {
-    if (await portInUse('127.0.0.1', port)) {
+    if (await portInUse(host, port)) {
       throw new ClusterError(`port ${port} is already in use (another cluster, from another --state-dir?); stop it or choose --base-port (this cluster needs ${ports.join(', ')})`);
     }
   }
   started.push('control plane');
-  return startDetached(CONTROL_PLANE.path, args, layout.controlPlaneLog);
+  return startDetached([process.execPath, CONTROL_PLANE.path, ...args], layout.controlPlaneLog);
 }
 
 interface JoinFlags {
@@ -223,29 +237,55 @@ async function joinTokenFor(api: ApiClient, layout: ClusterLayout, pki: ClusterP
   return { id: made.record.id, args: ['--join', made.token, '--ca-hash', caPin(pki.ca.certificatePem)] };
 }
 
-function ensureAgent(layout: ClusterLayout, node: ClusterLayout['nodes'][number], started: string[], agentFlags: string[]): number {
+/** `argv`: the agent's flags; `joinFlags` only for this start (a restart has its certificate). */
+export function ensureAgent(node: ClusterLayout['nodes'][number], started: string[], argv: string[], joinFlags: string[] = []): number {
   const [running] = findProcesses(NODE_AGENT.script, node.stateDir);
   if (running) return running;
   started.push(node.name);
-  return startDetached(NODE_AGENT.path, [...agentArgs(layout, node), ...agentFlags], node.log);
+  const command = [process.execPath, NODE_AGENT.path, ...argv, ...joinFlags];
+  return startDetached(node.host ? hostCommand(node.host, command) : command, node.log);
 }
 
-function readClusterRecord(stateDir: string): ClusterRecord | undefined {
-  try {
-    return JSON.parse(fs.readFileSync(path.join(stateDir, 'cluster.json'), 'utf8')) as ClusterRecord;
-  } catch {
-    return undefined; // a new cluster
+/** `--address IP` (this machine's, for a cluster across machines), else the one the cluster was started with. */
+function addressOf(ctx: CommandContext, previous: ClusterRecord | undefined): string | undefined {
+  const address = ctx.options.get('address') ?? previous?.hosts?.address;
+  if (address === undefined) return undefined;
+  if (ctx.options.get('hosts') === 'netns' || previous?.hosts?.mode === 'netns') throw new UsageError('--address is for a cluster across machines: simulated hosts (--hosts netns) have their own LAN');
+  if (!/^\d{1,3}(\.\d{1,3}){3}$/.test(address) || address.startsWith('127.')) throw new UsageError(`--address: expected an IPv4 address of this machine that the other machines reach, got "${address}"`);
+  if (!Object.values(os.networkInterfaces()).some((list) => list?.some((i) => i.address === address))) {
+    throw new UsageError(`--address ${address} is not an address of this machine (see ip addr)`);
   }
+  return address;
 }
 
-function writeClusterRecord(layout: ClusterLayout, controlPlanePid: number, agentPids: number[]): void {
-  const record: ClusterRecord = {
-    stateDir: layout.stateDir, server: layout.server,
-    ports: { http: layout.basePort, grpc: layout.basePort + 1, etcdClient: layout.etcdPort, etcdPeer: layout.etcdPort + 1, registry: layout.registryPort },
-    controlPlane: { pid: controlPlanePid, log: layout.controlPlaneLog },
-    nodes: layout.nodes.map((n, i) => ({ name: n.name, pid: agentPids[i], address: n.address, agentPort: n.agentPort, stateDir: n.stateDir, log: n.log })),
-  };
-  fs.writeFileSync(path.join(layout.stateDir, 'cluster.json'), `${JSON.stringify(record, null, 2)}\n`);
+/** `--hosts` and `--host-cidr`, else what the cluster was started with: the simulated hosts' LAN, or undefined for loopback nodes. */
+function hostsOf(ctx: CommandContext, previous: ClusterRecord | undefined): { cidr: string } | undefined {
+  const mode = ctx.options.get('hosts') ?? previous?.hosts?.mode ?? 'loopback';
+  if (!(HOSTS_MODES as readonly string[]).includes(mode)) throw new UsageError(`--hosts: expected ${HOSTS_MODES.join(' or ')}, got "${mode}"`);
+  const cidr = ctx.options.get('host-cidr');
+  if ((mode as HostsMode) === 'loopback') {
+    if (cidr !== undefined) throw new UsageError('--host-cidr goes with --hosts netns');
+    return undefined;
+  }
+  return { cidr: checkedHostCidr(cidr ?? previous?.hosts?.cidr ?? DEFAULT_HOST_CIDR) };
+}
+
+/**
+ * Simulated hosts take addresses of the benchmarking range (198.18.0.0/15, RFC 2544) only: any
+ * other range may be a real network this machine reaches, whose addresses the LAN would shadow.
+ */
+function checkedHostCidr(text: string): string {
+  let cidr: Cidr;
+  try {
+    cidr = parseCidr(text);
+  } catch (error) {
+    throw new UsageError(`--host-cidr: ${(error as Error).message}`);
+  }
+  const benchmarking = parseCidr('198.18.0.0/15');
+  if (cidr.prefix < benchmarking.prefix || !cidrContains(benchmarking, cidr.network)) {
+    throw new UsageError(`--host-cidr: ${text} is outside the benchmarking range 198.18.0.0/15, which simulated hosts keep to (e.g. 198.18.7.0/24)`);
+  }
+  return formatCidr(cidr);
 }
 
 interface Watched {
@@ -275,30 +315,60 @@ export const downCommand: Command = {
   ],
   async run(ctx: CommandContext): Promise<void> {
     const stateDir = stateDirOf(ctx, ctx.config.stateDir ?? DEFAULT_STATE_DIR);
-    if (!fs.existsSync(stateDir)) return ctx.out(`no cluster state in ${stateDir}: nothing to stop`);
+    if (!fs.existsSync(stateDir)) {
+      // Simulated hosts are found by the state dir's name: a cluster whose dir was removed may have left some.
+      const removed = await removeHosts(stateDir, undefined, ctx);
+      return ctx.out(`no cluster state in ${stateDir}: nothing to stop${removed > 0 ? `; ${removed} simulated host device(s) left behind removed` : ''}`);
+    }
     const agents = findProcesses(NODE_AGENT.script, stateDir);
     await terminate(agents, STOP_GRACE_MS);
-    const cleaned = cleanupNodes(stateDir, ctx);
+    const record = readClusterRecord(stateDir);
+    const cleaned = cleanupNodes(stateDir, ctx, record);
     await terminate(findProcesses(CONTROL_PLANE.script, stateDir), STOP_GRACE_MS);
     // The control plane stops its etcd and registry; an etcd or registry left behind by a crashed control plane is stopped here.
     await terminate(findProcesses('etcd', stateDir), STOP_GRACE_MS);
     await terminate(findProcesses('docker-registry', stateDir), STOP_GRACE_MS);
+    const hosts = await removeHosts(stateDir, record, ctx);
     const purge = ctx.options.has('purge');
     if (purge) fs.rmSync(stateDir, { recursive: true, force: true });
-    ctx.out(`cluster in ${stateDir} stopped: ${agents.length} agent(s), containers of ${cleaned} node(s) removed${purge ? ', state removed' : ''}`);
+    ctx.out(`cluster in ${stateDir} stopped: ${agents.length} agent(s), containers of ${cleaned} node(s) removed${hosts > 0 ? `, ${hosts} simulated host device(s) removed` : ''}${purge ? ', state removed' : ''}`);
   },
 };
 
-/** `node-agent cleanup` for every node state dir: stops and removes the containers the agents left. */
-function cleanupNodes(stateDir: string, ctx: CommandContext): number {
+/**
+ * `node-agent cleanup` for every node state dir: stops and removes the containers the agents left.
+ * A simulated host's runs inside its namespace, where its bridge and rules are.
+ */
+function cleanupNodes(stateDir: string, ctx: CommandContext, record: ClusterRecord | undefined): number {
   const nodesDir = path.join(stateDir, 'nodes');
   const nodes = fs.existsSync(nodesDir) ? fs.readdirSync(nodesDir) : [];
+  const lan = record?.hosts?.mode === 'netns' ? clusterLayoutOf(record).lan : undefined;
   for (const node of nodes) {
-    const result = spawnSync(process.execPath, [NODE_AGENT.path, 'cleanup', '--state-dir', path.join(nodesDir, node), '--image-dir', path.join(stateDir, 'images')], {
-      encoding: 'utf8', timeout: 60_000,
-    });
+    const command = [process.execPath, NODE_AGENT.path, 'cleanup', '--state-dir', path.join(nodesDir, node), '--image-dir', path.join(stateDir, 'images')];
+    const host = lan?.hosts.find((h) => h.node === node);
+    const argv = host && fs.existsSync(`/run/netns/${host.netns}`) ? ['ip', 'netns', 'exec', host.netns, ...command] : command;
+    const result = spawnSync(argv[0], argv.slice(1), { encoding: 'utf8', timeout: 60_000 });
     if (result.status !== 0) ctx.note(`warning: cleaning up the containers of ${node} failed: ${(result.stderr || result.error?.message || '').trim()}`);
   }
   return nodes.length;
 }
 
+
+/** The layout a record was made from (the machine's share per node does not matter here). */
+export function clusterLayoutOf(record: ClusterRecord): ClusterLayout {
+  const hosts = record.hosts?.mode === 'netns' ? { cidr: record.hosts.cidr ?? DEFAULT_HOST_CIDR } : undefined;
+  return clusterLayout(record.stateDir, record.ports.http, record.nodes.length, { cpuMillis: 1000, memoryBytes: 1 }, hosts);
+}
+
+/** The simulated hosts' namespaces, LAN and freezer groups; any process still in a host (a container the cleanup missed) ends first. */
+async function removeHosts(stateDir: string, record: ClusterRecord | undefined, ctx: CommandContext): Promise<number> {
+  for (const host of record?.hosts?.mode === 'netns' ? clusterLayoutOf(record).lan?.hosts ?? [] : []) {
+    await endHostProcesses(host).catch((error: Error) => ctx.note(`warning: ${error.message}`));
+  }
+  try {
+    return removeSimulatedHosts(stateDir).length;
+  } catch (error) {
+    ctx.note(`warning: removing the simulated hosts of ${stateDir} failed: ${(error as Error).message}`);
+    return 0;
+  }
+}

@@ -26,4 +26,28 @@ describe('local cluster layout', () => {
       '--state-dir', '/tmp/t/nodes/node-2', '--image-dir', '/tmp/t/images', '--cpu', '1333', '--memory', '2863311530',
     ]);
   });
+
+  it('puts simulated hosts on the LAN: the control plane at its first address, host i at the (i+1)-th', () => {
+    const netns = clusterLayout('/tmp/t', 27070, 3, { cpuMillis: 3000, memoryBytes: 3 * 2 ** 30 }, { cidr: '198.18.70.0/24' });
+    assert.equal(netns.server, 'https://198.18.70.1:27070');
+    assert.deepEqual([netns.httpListen, netns.grpcListen, netns.registryListen], ['198.18.70.1:27070', '198.18.70.1:27071', '198.18.70.1:27074']);
+    assert.deepEqual(netns.nodes.map((n) => [n.address, n.host?.netns.replace(/[0-9a-f]{8}/, 'H'), n.host?.rootVeth.replace(/[0-9a-f]{8}/, 'H')]), [
+      ['198.18.70.2', 'tide-H-node-1', 'tlHn1'], ['198.18.70.3', 'tide-H-node-2', 'tlHn2'], ['198.18.70.4', 'tide-H-node-3', 'tlHn3'],
+    ]);
+    assert.equal(agentArgs(netns, netns.nodes[0])[3], '198.18.70.1:27071', 'agents reach the control plane on the LAN');
+  });
+
+  it('names the LAN after the state dir, so clusters of different state dirs share no device', () => {
+    const one = clusterLayout('/tmp/a', 27070, 1, { cpuMillis: 1000, memoryBytes: 2 ** 30 }, { cidr: '198.18.70.0/24' });
+    const two = clusterLayout('/tmp/b', 27070, 1, { cpuMillis: 1000, memoryBytes: 2 ** 30 }, { cidr: '198.18.70.0/24' });
+    assert.match(one.lan!.bridge, /^tl[0-9a-f]{8}$/);
+    assert.notEqual(one.lan!.bridge, two.lan!.bridge);
+    assert.throws(() => clusterLayout('/tmp/a', 27070, 3, { cpuMillis: 1000, memoryBytes: 2 ** 30 }, { cidr: '198.18.70.0/30' }), /too few addresses for 3 hosts/);
+  });
+
+  it('with --address, listens and puts its one node on this machine\'s routable address', () => {
+    const routable = clusterLayout('/tmp/t', 7070, 1, { cpuMillis: 1000, memoryBytes: 2 ** 30 }, undefined, '198.18.5.10');
+    assert.equal(routable.server, 'https://198.18.5.10:7070');
+    assert.deepEqual(routable.nodes.map((n) => n.address), ['198.18.5.10']);
+  });
 });

@@ -1,9 +1,14 @@
 /**
  * Where the parts of a local cluster live (contract, docs/REFERENCE.md): HTTP on P, gRPC on P+1,
  * etcd client P+2 / peer P+3, the embedded registry P+4, node i (1-based) at 127.0.1.i with its agent on P+10+i, each node
- * with 1/N of the machine's CPU and memory.
+ * with 1/N of the machine's CPU and memory. With simulated hosts (`--hosts netns`) the control plane
+ * listens on the machine's LAN address (the host CIDR's first) and node i is the host at its (i+1)-th.
  */
 import * as path from 'node:path';
+import { SimulatedHost, SimulatedLan, simulatedLan } from './simulated.hosts';
+
+export const HOSTS_MODES = ['loopback', 'netns'] as const;
+export type HostsMode = (typeof HOSTS_MODES)[number];
 
 export interface NodeLayout {
   name: string;
@@ -13,6 +18,8 @@ export interface NodeLayout {
   cpuMillis: number;
   memoryBytes: number;
   log: string;
+  /** Its simulated host (`--hosts netns`). */
+  host?: SimulatedHost;
 }
 
 export interface ClusterLayout {
@@ -33,24 +40,34 @@ export interface ClusterLayout {
   auditLog: string;
   imageDir: string;
   nodes: NodeLayout[];
+  /** The test LAN of the simulated hosts (`--hosts netns`); none for loopback nodes. */
+  lan?: SimulatedLan;
+  /** `tsctl up --address IP`: this machine's routable address, where the control plane listens. */
+  address?: string;
 }
 
 export const MAX_LOCAL_NODES = 50;
 
-export function clusterLayout(stateDir: string, basePort: number, nodeCount: number, machine: { cpuMillis: number; memoryBytes: number }): ClusterLayout {
-  const nodes: NodeLayout[] = [];
-  for (let i = 1; i <= nodeCount; i++) {
-    const name = `node-${i}`;
-    nodes.push({
-      name, address: `127.0.1.${i}`, agentPort: basePort + 10 + i, stateDir: path.join(stateDir, 'nodes', name),
-      cpuMillis: Math.floor(machine.cpuMillis / nodeCount), memoryBytes: Math.floor(machine.memoryBytes / nodeCount),
-      log: path.join(stateDir, `${name}.log`),
-    });
-  }
+/**
+ * `hosts`: the simulated hosts' LAN (`--hosts netns --host-cidr CIDR`), or loopback nodes when absent.
+ * `address` (`tsctl up --address IP`, loopback only): the control plane listens on this machine's
+ * routable address, and its one node, if any, has that address, so that agents on other machines reach both.
+ */
+export function clusterLayout(
+  stateDir: string, basePort: number, nodeCount: number, machine: { cpuMillis: number; memoryBytes: number }, hosts?: { cidr: string }, address?: string,
+): ClusterLayout {
+  const names = Array.from({ length: nodeCount }, (_, i) => `node-${i + 1}`);
+  const lan = hosts ? simulatedLan(stateDir, hosts.cidr, names) : undefined;
+  const nodes: NodeLayout[] = names.map((name, i) => ({
+    name, address: lan ? lan.hosts[i].address : address ?? `127.0.1.${i + 1}`, agentPort: basePort + 11 + i, stateDir: path.join(stateDir, 'nodes', name),
+    cpuMillis: Math.floor(machine.cpuMillis / nodeCount), memoryBytes: Math.floor(machine.memoryBytes / nodeCount),
+    log: path.join(stateDir, `${name}.log`), ...(lan ? { host: lan.hosts[i] } : {}),
+  }));
+  const host = lan?.gateway ?? address ?? '127.0.0.1';
   return {
-    stateDir, basePort, server: `https://127.0.0.1:${basePort}`,
-    httpListen: `127.0.0.1:${basePort}`, grpcListen: `127.0.0.1:${basePort + 1}`, etcdPort: basePort + 2,
-    registryPort: basePort + 4, registryListen: `127.0.0.1:${basePort + 4}`,
+    stateDir, basePort, server: `https://${host}:${basePort}`, ...(lan ? { lan } : {}), ...(address && !lan ? { address } : {}),
+    httpListen: `${host}:${basePort}`, grpcListen: `${host}:${basePort + 1}`, etcdPort: basePort + 2,
+    registryPort: basePort + 4, registryListen: `${host}:${basePort + 4}`,
     controlPlaneStateDir: path.join(stateDir, 'control-plane'), controlPlaneLog: path.join(stateDir, 'control-plane.log'),
     pkiDir: path.join(stateDir, 'pki'), auditLog: path.join(stateDir, 'audit.log'),
     imageDir: path.join(stateDir, 'images'), nodes,

@@ -35,13 +35,13 @@ export function isAlive(pid: number): boolean {
   }
 }
 
-/** Starts `node script args` in its own session, stdout and stderr appended to logFile; returns its pid. */
-export function startDetached(script: string, args: string[], logFile: string): number {
+/** Starts `argv` in its own session, stdout and stderr appended to logFile; returns its pid. */
+export function startDetached(argv: string[], logFile: string): number {
   const log = fs.openSync(logFile, 'a');
   try {
-    const child = spawn(process.execPath, [script, ...args], { detached: true, stdio: ['ignore', log, log] });
+    const child = spawn(argv[0], argv.slice(1), { detached: true, stdio: ['ignore', log, log] });
     child.unref();
-    if (child.pid === undefined) throw new Error(`cannot start ${script}: see ${logFile}`);
+    if (child.pid === undefined) throw new Error(`cannot start ${argv.join(' ')}: see ${logFile}`);
     return child.pid;
   } finally {
     fs.closeSync(log);

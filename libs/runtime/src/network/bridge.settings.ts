@@ -14,6 +14,16 @@ export interface BridgeSettings {
   clusterCidr: string;
 }
 
+/** Marks the routes to other nodes' slices (an unassigned routing protocol number, see rt_protos). */
+export const PEER_ROUTE_PROTOCOL = 73;
+
+/** Another node and its slice, as the control plane pushes them. */
+export interface PeerSlice {
+  /** The other node's address. */
+  address: string;
+  podCIDR: string;
+}
+
 export function bridgeSettings(bridge: string, podCidr: string, clusterCidr: string): BridgeSettings {
   return { bridge, subnet: podCidr, gateway: formatIPv4(addressAt(parseCidr(podCidr), 1)), clusterCidr };
 }

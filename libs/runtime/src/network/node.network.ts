@@ -7,11 +7,10 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import { cidrContains, parseCidr, parseIPv4 } from '@tide/api';
-import { BridgeSettings, ruleTag } from './bridge.settings';
+import { BridgeSettings, PEER_ROUTE_PROTOCOL, PeerSlice, ruleTag } from './bridge.settings';
 import { NetworkError, hasTool, ipBatch, ipJson, linkExists, run } from './network.command';
+import { tearDownVxlan, vxlanNameFor } from './vxlan.network';
 
-/** Marks the routes to other nodes' slices (an unassigned routing protocol number, see rt_protos). */
-export const PEER_ROUTE_PROTOCOL = 73;
 
 interface IpAddressEntry {
   ifname: string;
@@ -41,9 +40,10 @@ export async function setUpNodeNetwork(settings: BridgeSettings): Promise<void> 
   await syncRules(bridge, desiredRules(settings));
 }
 
-/** Removes the bridge (its veths go with it) and every rule tagged for it. */
+/** Removes the bridge (its veths go with it), its VXLAN device if any, and every rule tagged for it. */
 export async function tearDownNodeNetwork(bridge: string, clusterCidr?: string): Promise<void> {
   if (linkExists(bridge)) await ipBatch([`link del ${bridge}`]);
+  await tearDownVxlan(vxlanNameFor(bridge));
   if (hasTool('iptables')) await syncRules(bridge, []); // without iptables no rule can have been made
   if (clusterCidr) await syncPeerRoutes(clusterCidr, []);
 }
@@ -97,12 +97,6 @@ async function listRules(table: string): Promise<string[]> {
 /** Our rules contain no quoted words (tags are "tide:" + hex), so splitting on spaces is exact. */
 function splitRule(line: string): string[] {
   return line.split(' ').filter(Boolean);
-}
-
-export interface PeerSlice {
-  /** The other node's address. */
-  address: string;
-  podCIDR: string;
 }
 
 /** On this machine: loopback, or an address of one of its interfaces. Such peers need no route. */

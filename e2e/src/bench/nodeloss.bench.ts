@@ -1,0 +1,145 @@
+/**
+ * nodeloss benchmark (issue 15): three simulated hosts (`tsctl up --hosts netns`, default settings
+ * otherwise), a web service of 6 replicas, 2 on each host (`placement.maxSkew: 1`), open-loop HTTP
+ * load at a fixed rate through the published ports of the two hosts that survive, then `tsctl host
+ * kill` of the third (a power cut). Measured from the kill:
+ *   detected_s          the lost host's Node is NotReady in the API;
+ *   replaced_running_s  6 replicas Running again, none on the lost host;
+ *   replaced_ready_s    the same, all ready;
+ *   failed_requests     requests of the load that failed (error, timeout or a non-200), from the
+ *                       start of the load to 5 s after replaced_ready;
+ *   stale_copies        replicas of the lost host Running on it 10 s after `tsctl host start` brought it back.
+ * Options: --rate N (requests per second, 50), --json.
+ */
+import * as http from 'node:http';
+import type { Replica } from '@tide/api';
+import { TestCluster, running, waitFor } from '../harness';
+
+const BASE = 21070;
+const PUBLISH = BASE + 9;
+
+function option(name: string, fallback: number): number {
+  const index = process.argv.indexOf(`--${name}`);
+  return index >= 0 ? Number(process.argv[index + 1]) : fallback;
+}
+
+const MANIFEST = `apiVersion: tide/v1
+kind: Service
+metadata: { name: web }
+spec:
+  replicas: 6
+  image: busybox
+  command: ["sh", "-c", "mkdir /www; hostname > /www/index.html; httpd -f -p 8080 -h /www"]
+  resources: { requests: { cpu: 50m, memory: 16Mi } }
+  ports:
+    - { name: http, containerPort: 8080, publish: ${PUBLISH}, protocol: HTTP }
+  probes:
+    readiness: { httpGet: { path: /, port: 8080 }, periodSeconds: 1 }
+  placement: { maxSkew: 1 }
+  terminationGracePeriodSeconds: 1
+`;
+
+/** Open loop: one request every 1/rate s whatever the answers, each given 2 s; failures counted with their reason. */
+class OpenLoopLoad {
+  private timer?: NodeJS.Timeout;
+  private inFlight = new Set<Promise<void>>();
+  sent = 0;
+  failed = 0;
+  readonly failures: Record<string, number> = {};
+
+  constructor(private readonly targets: string[], private readonly rate: number) {}
+
+  start(): void {
+    this.timer = setInterval(() => {
+      const [host, port] = this.targets[this.sent % this.targets.length].split(':');
+      this.sent++;
+      const request = this.once(host, Number(port)).finally(() => this.inFlight.delete(request));
+      this.inFlight.add(request);
+    }, 1000 / this.rate);
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    await Promise.all(this.inFlight);
+  }
+
+  private once(host: string, port: number): Promise<void> {
+    return new Promise((resolve) => {
+      const fail = (reason: string) => {
+        this.failed++;
+        this.failures[reason] = (this.failures[reason] ?? 0) + 1;
+        resolve();
+      };
+      const request = http.get({ host, port, path: '/', agent: false, timeout: 2000 }, (response) => {
+        response.resume();
+        response.on('end', () => (response.statusCode === 200 ? resolve() : fail(`status ${response.statusCode}`)));
+        response.on('error', (error) => fail(error.message));
+      });
+      request.on('timeout', () => request.destroy(new Error('no answer within 2 s')));
+      request.on('error', (error) => fail(error.message));
+    });
+  }
+}
+
+async function web(cluster: TestCluster): Promise<Replica[]> {
+  return cluster.replicas('web');
+}
+
+async function main(): Promise<void> {
+  const json = process.argv.includes('--json');
+  const rate = option('rate', 50);
+  const log = (line: string) => !json && console.log(line);
+  const cluster = await TestCluster.start({ nodes: 3, basePort: BASE, upFlags: ['--hosts', 'netns', '--host-cidr', '198.18.71.0/24', '--pod-cidr', '100.64.192.0/18'] });
+  try {
+    if ((await cluster.apply(MANIFEST)).code !== 0) throw new Error('tsctl apply failed');
+    const placed = await waitFor('6 ready replicas, 2 per host', async () => {
+      const list = running(await web(cluster)).filter((r) => r.status?.ready);
+      const perNode = new Map<string, number>();
+      for (const r of list) perNode.set(r.spec.nodeName!, (perNode.get(r.spec.nodeName!) ?? 0) + 1);
+      return list.length === 6 && perNode.size === 3 ? list : undefined;
+    }, 180_000);
+    const nodes = await cluster.nodeList();
+    const lost = nodes.find((n) => n.metadata.name === 'node-3')!;
+    const survivors = nodes.filter((n) => n !== lost).map((n) => `${n.spec.address}:${PUBLISH}`);
+    const lostReplicas = placed.filter((r) => r.spec.nodeName === lost.metadata.name).map((r) => r.metadata.name);
+    const load = new OpenLoopLoad(survivors, rate);
+    load.start();
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    const killedAt = performance.now();
+    const killed = await cluster.tsctl(['host', 'kill', lost.metadata.name, '--state-dir', cluster.stateDir]);
+    if (killed.code !== 0) throw new Error(`tsctl host kill failed: ${killed.stderr}`);
+    log(killed.stdout.trim());
+    const since = () => (performance.now() - killedAt) / 1000;
+    let detected = 0;
+    let replacedRunning = 0;
+    await waitFor('6 ready replicas off the lost host', async () => {
+      const node = (await cluster.nodeList()).find((n) => n.metadata.name === lost.metadata.name);
+      if (!detected && node?.status?.ready === false) detected = since();
+      const elsewhere = running(await web(cluster)).filter((r) => r.spec.nodeName !== lost.metadata.name);
+      if (!replacedRunning && elsewhere.length === 6) replacedRunning = since();
+      return elsewhere.length === 6 && elsewhere.every((r) => r.status?.ready) ? true : undefined;
+    }, 300_000, 100);
+    const replacedReady = since();
+    log(`detected ${detected.toFixed(1)} s, replaced running ${replacedRunning.toFixed(1)} s, ready ${replacedReady.toFixed(1)} s`);
+    await new Promise((resolve) => setTimeout(resolve, 5000));
+    await load.stop();
+    const started = await cluster.tsctl(['host', 'start', lost.metadata.name, '--state-dir', cluster.stateDir]);
+    if (started.code !== 0) throw new Error(`tsctl host start failed: ${started.stderr}`);
+    await waitFor(`${lost.metadata.name} Ready again`, async () => (await cluster.nodeList()).find((n) => n.metadata.name === lost.metadata.name)?.status?.ready, 120_000);
+    await new Promise((resolve) => setTimeout(resolve, 10_000));
+    const stale = running(await web(cluster)).filter((r) => lostReplicas.includes(r.metadata.name) && r.spec.nodeName === lost.metadata.name);
+    const result = {
+      benchmark: 'nodeloss', hosts: 3, replicas: 6, rate_per_s: rate,
+      detected_s: Number(detected.toFixed(2)), replaced_running_s: Number(replacedRunning.toFixed(2)), replaced_ready_s: Number(replacedReady.toFixed(2)),
+      requests: load.sent, failed_requests: load.failed, failures: load.failures, stale_copies: stale.length,
+    };
+    console.log(json ? JSON.stringify(result) : result);
+  } finally {
+    await cluster.stop();
+  }
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});
