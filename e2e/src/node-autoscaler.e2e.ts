@@ -24,7 +24,8 @@ describe('the node autoscaler with a local node pool', { timeout: 900_000 }, () 
   before(async () => {
     cluster = await TestCluster.start({
       nodes: 1, basePort: BASE, podCidr: POD_CIDR,
-      upFlags: ['--node-pool', `name=${POOL},min=0,max=2,cpu=1,memory=1Gi`, '--node-scale-down-delay-seconds', '5', '--consolidation-delay-seconds', '2'],
+      // /24 node slices: the /22 holds node-1 and the pool's nodes.
+      upFlags: ['--node-cidr-mask-size', '24', '--node-pool', `name=${POOL},min=0,max=2,cpu=1,memory=1Gi`, '--node-scale-down-delay-seconds', '5', '--consolidation-delay-seconds', '2'],
     });
   });
 
