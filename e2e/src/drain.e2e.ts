@@ -7,24 +7,13 @@
 import { after, before, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
 import type { Node, Replica, TideEvent } from '@tide/api';
-import { TestCluster, waitFor } from './harness';
+import { TestCluster, sleeperService, waitFor } from './harness';
 
 const BASE_PORT = 19270;
 const POD_CIDR = '100.64.192.0/18';
 const CONSOLIDATION_DELAY_SECONDS = 2;
 
-function service(name: string, replicas: number, cpuMillis: number): string {
-  return `apiVersion: tide/v1
-kind: Service
-metadata: { name: ${name} }
-spec:
-  replicas: ${replicas}
-  image: busybox
-  command: ["sleep", "3600"]
-  resources: { requests: { cpu: ${cpuMillis}m, memory: 16Mi } }
-  terminationGracePeriodSeconds: 1
-`;
-}
+const service = (name: string, replicas: number, cpuMillis: number) => sleeperService(name, { replicas, cpu: `${cpuMillis}m`, memory: '16Mi' });
 
 const live = (replicas: Replica[]) => replicas.filter((r) => !r.metadata.deletionTimestamp);
 const readyCount = (replicas: Replica[], service: string) => live(replicas).filter((r) => r.spec.service === service && r.status?.ready).length;

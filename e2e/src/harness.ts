@@ -291,6 +291,19 @@ export function cgroupsMentioning(text: string): string[] {
 }
 
 /** The shared `waitFor` (libs/api testing) in the e2e tests' argument order: what, probe, deadline, interval. */
+/** A Service of busybox sleeping: `spec` adds lines under spec (indented two spaces, e.g. an autoscale block). */
+export function sleeperService(name: string, o: { replicas?: number; cpu: string; memory: string; graceSeconds?: number; spec?: string }): string {
+  return `apiVersion: tide/v1
+kind: Service
+metadata: { name: ${name} }
+spec:${o.replicas !== undefined ? `\n  replicas: ${o.replicas}` : ''}
+  image: busybox
+  command: ["sleep", "3600"]
+  resources: { requests: { cpu: ${o.cpu}, memory: ${o.memory} } }
+  terminationGracePeriodSeconds: ${o.graceSeconds ?? 1}
+${o.spec ?? ''}`;
+}
+
 export async function waitFor<T>(
   what: string,
   probe: () => Promise<T | undefined | false>,

@@ -49,3 +49,25 @@ describe('control plane flags', () => {
     assert.throws(() => parseFlags(['--pod-network', 'flannel']), /--pod-network: expected host-gw or vxlan, got "flannel"/);
   });
 });
+
+describe('node pool flags', () => {
+  it('reads a pool, its local provider and the scale-down delay', () => {
+    const config = parseFlags(['--node-pool', 'name=burst,min=0,max=3,cpu=1500m,memory=2Gi', '--local-nodes', '/tmp/c', '--node-scale-down-delay-seconds', '5']);
+    assert.deepEqual(config.nodePool, {
+      pool: { name: 'burst', minNodes: 0, maxNodes: 3, template: { cpu: 1500, memory: 2 * 2 ** 30, labels: {} } }, localNodes: '/tmp/c', scaleDownDelaySeconds: 5,
+    });
+    assert.equal(parseFlags([]).nodePool, undefined);
+  });
+
+  const refused: [string[], RegExp][] = [
+    [['--node-pool', 'name=burst,min=0,max=3,cpu=1,memory=1Gi'], /--node-pool needs a provider: --local-nodes/],
+    [['--node-pool', 'name=burst,min=0,max=3,cpu=1', '--local-nodes', '/c'], /--node-pool: missing memory/],
+    [['--node-pool', 'name=burst,min=4,max=3,cpu=1,memory=1Gi', '--local-nodes', '/c'], /--node-pool: pool burst: maxNodes: must be at least minNodes \(3 < 4\)/],
+    [['--node-pool', 'name=burst,min=0,max=3,cpu=lots,memory=1Gi', '--local-nodes', '/c'], /--node-pool: cpu: invalid quantity "lots"/],
+    [['--node-pool', 'name=burst,size=3', '--local-nodes', '/c'], /--node-pool: expected name=…,min=…,max=…,cpu=…,memory=…, got "size=3"/],
+    [['--local-nodes', '/c'], /go with --node-pool/],
+  ];
+  for (const [flags, error] of refused) {
+    it(`refuses ${flags.join(' ')}`, () => assert.throws(() => parseFlags(flags), (e: Error) => e instanceof ConfigError && error.test(e.message)));
+  }
+});

@@ -5,6 +5,7 @@ import { DEFAULT_NODE_CIDR_MASK_SIZE, DEFAULT_POD_CIDR, DEFAULT_SERVICE_CIDR, PO
 import { parseTtl } from '@tide/auth';
 import { parseServiceCidr } from '@tide/control';
 import { parseClusterCidr } from './network/pod-cidr.allocator';
+import { NodePoolFlagError, NodePoolSettings, nodePoolSettings } from './nodes/node-pool.flags';
 import { RegistrySettings, registrySettings } from './registry/registry.flags';
 
 export interface ControlPlaneConfig {
@@ -51,6 +52,8 @@ export interface ControlPlaneConfig {
   consolidation: { enabled: boolean; delaySeconds: number };
   /** `--registry-listen` (embedded, supervised) or `--registry HOST:PORT [--registry-ca FILE]` (existing); none without either. */
   registry: RegistrySettings;
+  /** `--node-pool` with its provider: the node autoscaler adds and removes nodes of it (none without). */
+  nodePool?: NodePoolSettings;
 }
 
 export class ConfigError extends Error {}
@@ -74,7 +77,8 @@ export function parseFlags(argv: string[]): ControlPlaneConfig {
   const known = ['listen', 'grpc-listen', 'etcd', 'etcd-port', 'state-dir', 'pki-dir', 'audit-log', 'id', 'node-grace-seconds', 'node-lease-seconds', 'pod-cidr',
     'node-cidr-mask-size', 'pod-network',
     'service-cidr', 'consolidation', 'consolidation-delay-seconds', 'certificate-validity', 'node-certificate-validity', 'registry-listen', 'registry', 'registry-ca',
-    'etcd-ca-file', 'etcd-cert-file', 'etcd-key-file', 'metrics-insecure-listen', 'etcd-members', 'etcd-quota-bytes', 'etcd-compaction-retention', 'event-ttl-seconds'];
+    'etcd-ca-file', 'etcd-cert-file', 'etcd-key-file', 'metrics-insecure-listen', 'etcd-members', 'etcd-quota-bytes', 'etcd-compaction-retention', 'event-ttl-seconds',
+    'node-pool', 'local-nodes', 'node-scale-down-delay-seconds'];
   for (const name of values.keys()) if (!known.includes(name)) throw new ConfigError(`unknown flag --${name} (known: ${known.map((k) => `--${k}`).join(' ')})`);
   const number = (name: string, fallback: number) => {
     const value = Number(values.get(name) ?? fallback);
@@ -109,6 +113,7 @@ export function parseFlags(argv: string[]): ControlPlaneConfig {
     serviceCidr: serviceCidr(values.get('service-cidr') ?? DEFAULT_SERVICE_CIDR, values.get('pod-cidr') ?? DEFAULT_POD_CIDR),
     consolidation: { enabled: onOff(values.get('consolidation') ?? 'on', '--consolidation'), delaySeconds: number('consolidation-delay-seconds', 30) },
     registry: registrySettings(values, (value, flag) => hostPort(value, flag)),
+    ...nodePool(values),
   };
 }
 
@@ -124,6 +129,16 @@ function etcdMembers(value: string | undefined, external: boolean): number {
 function retention(value: string): string {
   if (/^\d+(s|m|h)$/.test(value) && !/^0+[smh]$/.test(value)) return value;
   throw new ConfigError(`--etcd-compaction-retention: expected a duration such as 5m, 1h or 30s, got "${value}"`);
+}
+
+function nodePool(values: ReadonlyMap<string, string>): { nodePool?: NodePoolSettings } {
+  try {
+    const settings = nodePoolSettings(values);
+    return settings ? { nodePool: settings } : {};
+  } catch (error) {
+    if (error instanceof NodePoolFlagError) throw new ConfigError(error.message);
+    throw error;
+  }
 }
 
 function onOff(value: string, flag: string): boolean {

@@ -35,6 +35,7 @@ import { InsecureMetricsListener, listenInsecureMetrics } from './monitoring/met
 import { PodCidrAllocator } from './network/pod-cidr.allocator';
 import { CertificateRotation, type RenewedCertificate, type WatchedCertificate } from './pki/certificate.rotation';
 import { NodeEnrollment } from './node-identity/node.enrollment';
+import { nodeAutoscaler } from './nodes/node-autoscaler.setup';
 import { UsageCache } from './usage/usage.cache';
 import { startClusterRegistry } from './registry/registry.start';
 import { ImagePuller } from './registry/image.puller';
@@ -120,6 +121,14 @@ export class ControlPlane {
       if (!this.api) throw new Error('the API server is not up yet');
       return this.api.agentCredentials();
     }) : undefined;
+    this.ca = pki.ca;
+    const tokens = new TokenStore(this.client);
+    const enrollment = new NodeEnrollment({
+      ca: () => this.ca ?? pki.ca, records: new NodeCertificates(this.client), tokens,
+      serials: (node) => cache.nodeCertificateSerials(node), validityMs: this.config.nodeCertificateValidityMs, grpcListen: this.config.grpcListen,
+    });
+    // Its join tokens and revocations go through the node enrollment; the loop runs only on the leader.
+    const nodeScaler = nodeAutoscaler(this.config, { store, events, cache, tokens, enrollment, log: (line) => this.logger.log(line) });
     const runner = new LeaderRunner([
       { name: 'services', periodMs: 1000, run: () => services.sync(), kickedBy: serviceControllerKick },
       { name: 'service-ips', periodMs: 1000, run: () => serviceIps.sync() },
@@ -134,6 +143,7 @@ export class ControlPlane {
       { name: 'consolidation', periodMs: 2000, run: () => consolidation.sync(), kicked: false },
       { name: 'autoscaler', periodMs: 1000, run: () => autoscaler.sync(), kicked: false },
       ...(pulls ? [{ name: 'image pulls', periodMs: 1000, run: () => pulls.sync() }] : []),
+      ...(this.config.nodePool ? [{ name: 'node autoscaler', periodMs: 2000, run: async () => nodeScaler?.sync(), kicked: false }] : []),
     ]);
     this.runner = runner;
     // On every instance, not in the leader's loops: NOSPACE refuses lease grants, so a control plane
@@ -146,11 +156,6 @@ export class ControlPlane {
     const podCidrs = new PodCidrAllocator(this.config.podCidr, new PodCidrClaims(this.client), this.config.nodeCidrMaskSize);
     this.endpoints = new EndpointsPublisher(cache);
     await this.endpoints.start();
-    this.ca = pki.ca;
-    const enrollment = new NodeEnrollment({
-      ca: () => this.ca ?? pki.ca, records: new NodeCertificates(this.client), tokens: new TokenStore(this.client),
-      serials: (node) => cache.nodeCertificateSerials(node), validityMs: this.config.nodeCertificateValidityMs, grpcListen: this.config.grpcListen,
-    });
     this.grpc = new AgentGrpcServer({
       store, cache, leases: this.leases, events, podCidrs, endpoints: this.endpoints, usage, enrollment,
       heartbeatIntervalMs: Math.max(500, (this.config.nodeLeaseSeconds * 1000) / 3), serviceCidr: this.config.serviceCidr, podNetwork: this.config.podNetwork,

@@ -6,7 +6,7 @@ import { ServiceAddress, ServiceEndpoints } from '@tide/api';
 import {
   ContainerRuntime, ImageService, ImageStore, LinuxRuntime, RuntimeError, createImageService, ensureBusyboxImage, ensureNodeImage,
 } from '@tide/runtime';
-import { AgentConfig, allocatableOf } from './config/agent.config';
+import { AgentConfig, allocatableOf, machineResources } from './config/agent.config';
 import { createAgentMetrics } from './agent.metrics';
 import { ClusterFence } from './control-plane/cluster.fence';
 import { ControlPlaneClient } from './control-plane/control-plane.client';
@@ -92,6 +92,9 @@ export class NodeAgent {
     this.network = network;
     this.runtime = new LinuxRuntime({
       stateDir: config.stateDir, imageDir: config.imageDir, warmPool: config.warmPool, bridge: () => network.current(),
+      // Every agent of this machine (the loopback and netns layouts) shares the containers' parent
+      // group: it weighs the machine's allocatable CPU, whatever share of it this node has.
+      containersCpuMillis: allocatableOf(machineResources()).cpuMillis,
     });
     const runtime: ContainerRuntime = this.runtime;
     const metrics = createAgentMetrics(config.name, () => this.reconciler);

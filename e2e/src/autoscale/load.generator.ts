@@ -5,7 +5,9 @@
  * Bounded: the trace's duration, a cap on requests in flight (those not sent count as failed) and a
  * time limit per request.
  */
+import { fork } from 'node:child_process';
 import * as http from 'node:http';
+import * as path from 'node:path';
 
 export interface TracePhase {
   seconds: number;
@@ -63,6 +65,24 @@ export async function runTrace(phases: TracePhase[], options: LoadOptions, onSta
   }
   await Promise.all(pending);
   return results.sort((a, b) => a.sentAtMs - b.sentAtMs);
+}
+
+/**
+ * `runTrace` in a process of its own (load.process.ts): the caller's event loop (polling the API
+ * beside the trace) cannot delay sends or answers, and the results are the same shape. The caller
+ * waits for it; a generator that fails rejects with its exit code.
+ */
+export function runTraceApart(phases: TracePhase[], options: LoadOptions, onStart: (startMs: number) => void = () => undefined): Promise<RequestResult[]> {
+  return new Promise((resolve, reject) => {
+    const child = fork(path.join(__dirname, 'load.process.js'), [JSON.stringify({ phases, options })], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    let results: RequestResult[] | undefined;
+    child.on('message', (message: { start?: number; results?: RequestResult[] }) => {
+      if (message.start !== undefined) onStart(message.start);
+      if (message.results) results = message.results;
+    });
+    child.on('error', reject);
+    child.on('exit', (code) => (results ? resolve(results) : reject(new Error(`the load generator exited with ${code} before its results`))));
+  });
 }
 
 function send(options: LoadOptions, sentAtMs: number, start: number): Promise<RequestResult> {

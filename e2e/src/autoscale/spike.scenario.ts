@@ -9,7 +9,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Replica, Service } from '@tide/api';
 import { TestCluster, waitFor } from '../harness';
-import { RequestResult, TracePhase, percentile, runTrace } from './load.generator';
+import { RequestResult, TracePhase, percentile, runTraceApart } from './load.generator';
 
 export const BURN_MS = 12;
 /** A request slower than this is "slow"; p99 must come back under it after the step. */
@@ -61,10 +61,19 @@ export interface SpikeService {
 }
 
 /**
+ * The requests-per-second target of the HTTP mode: half of what a replica serves at its 250m limit
+ * (250 / 12 ms ≈ 20/s), so the floor's 2 replicas carry the low rate (8/s) and the spike (80/s)
+ * asks for 8, four times the target per replica: panic mode.
+ */
+export const TARGET_RPS = 10;
+
+/**
  * 100m requested, 250m limit: two replicas (the floor) carry the low rate at about half their
  * request, and the spike needs more than their limits allow, so latency climbs until replicas come.
- * The published port's mode is the caller's (default TCP: the autoscale benchmark; the e2e uses
- * HTTP) and the target is CPU only. Issue 6's HTTP-mode attempt "timed out requests even at 16 replicas": those
+ * The published port's mode is the caller's (default TCP: CPU is the only target there; HTTP: the
+ * balancers count requests, and the target is TARGET_RPS requests per second per replica: a CPU
+ * target reads the CPU the replicas got, which on a contended machine is less than the load asks
+ * for, and it sends a 10× step straight to the maximum). Issue 6's HTTP-mode attempt "timed out requests even at 16 replicas": those
  * were the load generator's 10 s limit of the time (60 s now) on a machine too busy to serve the
  * trace, with the backlog in the replicas' own queues (accept queue, event loop) where replicas
  * added later cannot take it; TCP mode queues the same way. Since issue 18 the HTTP mode keeps that
@@ -85,7 +94,7 @@ spec:
   autoscale:
     minReplicas: ${s.minReplicas}
     maxReplicas: ${s.maxReplicas}
-    targetCPUUtilizationPercentage: 60
+    ${s.protocol === 'HTTP' ? `targetRequestsPerSecond: ${TARGET_RPS}` : 'targetCPUUtilizationPercentage: 60'}
     policy: ${s.policy}${down}
 `;
 }
@@ -198,5 +207,5 @@ export async function waitForFloor(cluster: TestCluster, name: string, floor: nu
   }, timeoutMs, 250);
 }
 
-export { runTrace };
+export { runTraceApart };
 export type { TracePhase };

@@ -55,6 +55,8 @@ export interface PolicySummary {
   first_ready_s: number | null;
   recovered_s: number | null;
   failed_requests: number;
+  /** Failed because the load generator gave up waiting (the balancer's 503s are failed, not timed out). */
+  timed_out_requests: number;
   replica_seconds: number;
   first_served_s: number | null;
   slow_requests: number;
@@ -90,6 +92,7 @@ export function summarise(trials: TrialResult[]): PolicySummary {
     first_ready_s: of((t) => t.first_ready_s),
     recovered_s: of((t) => t.recovered_s),
     failed_requests: of((t) => t.failed_requests) ?? 0,
+    timed_out_requests: of((t) => t.timed_out_requests) ?? 0,
     replica_seconds: of((t) => t.replica_seconds) ?? 0,
     first_served_s: of((t) => t.first_served_s),
     slow_requests: of((t) => t.slow_requests) ?? 0,

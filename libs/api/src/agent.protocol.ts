@@ -174,11 +174,17 @@ export interface ReplicaUsageSample {
   startedAt: string;
 }
 
-/** What one service's published ports on the node answered, cumulative since the agent started. */
+/** The requests one service's published ports on the node took (counted as they arrive), cumulative since the agent started. */
 export interface ServiceRequestCount {
   namespace: string;
   service: string;
   requestsTotal: number;
+  /**
+   * When the counter was read, on the agent's clock (absent: the report's timestampMs). The CPU
+   * sample of a report may be older (a cached read, then the cgroups' reads): a rate of requests
+   * over the sample's times instead of the counter's is off by their difference.
+   */
+  countedAtMs?: number;
 }
 
 /** About every second, from every agent. */

@@ -19,6 +19,14 @@ export interface LoadSource {
  * half second absorbs jitter): a step in load shows within a second or two.
  */
 const RATE_WINDOW_MS = 1500;
+/**
+ * Requests per second over about the last 3 s: a balancer counts a request when its event loop gets
+ * to the connection, so while the agent is busy (starting a dozen replicas at a spike, on a loaded
+ * machine) arrivals are counted in bursts: over one second a spike of 80/s read as 100-270/s and
+ * panic mode went to the maximum. Three seconds smooth a stall of a second or two at the cost of
+ * about a second more before panic (the step reaches twice the target by the second reading).
+ */
+const REQUEST_RATE_WINDOW_MS = 3500;
 
 /** Kubernetes' pod phases for Tide's: a pod is Pending until its container runs. */
 const POD_PHASE: Record<ReplicaPhase, PodReading['phase'] | undefined> = {
@@ -43,7 +51,7 @@ export function readLoad(service: Service, replicas: Replica[], load: LoadSource
     }
   }
   if (autoscale.targetRequestsPerSecond !== undefined) {
-    const perSecond = load.requestRate(service.metadata.namespace, service.metadata.name, RATE_WINDOW_MS);
+    const perSecond = load.requestRate(service.metadata.namespace, service.metadata.name, REQUEST_RATE_WINDOW_MS);
     if (perSecond !== undefined) reading.requests = { replicas: ready.length, perSecond };
   }
   return reading;

@@ -284,6 +284,8 @@ export function decodeUsageReport(m: UsageReport__Output): NodeUsageReport {
       namespace: r.namespace, name: r.name, cpuUsageSeconds: r.cpuUsageSeconds,
       memoryWorkingSetBytes: r.memoryWorkingSetBytes, memoryUsageBytes: r.memoryUsageBytes, startedAt: r.startedAt,
     })),
-    services: m.services.map((s) => ({ namespace: s.namespace, service: s.service, requestsTotal: s.requestsTotal })),
+    services: m.services.map((s) => ({
+      namespace: s.namespace, service: s.service, requestsTotal: s.requestsTotal, ...(Number(s.countedAtMs) > 0 ? { countedAtMs: Number(s.countedAtMs) } : {}),
+    })),
   };
 }

@@ -60,6 +60,9 @@ class RecordingCgroups implements CgroupManager {
     this.calls.push(`create ${id}`);
     return this.open(id);
   }
+  weighParent(cpuMillis: number): void {
+    this.calls.push(`weighParent ${cpuMillis}`);
+  }
   open(id: string): ContainerCgroup {
     const calls = this.calls;
     return {

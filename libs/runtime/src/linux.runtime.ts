@@ -46,6 +46,12 @@ export interface LinuxRuntimeOptions {
    *  learns its pod CIDR only when it registers, after creating the runtime (and adopting containers):
    *  until then it answers undefined, and bridge containers fail to start with a message saying why. */
   bridge?: () => BridgeSettings | undefined;
+  /**
+   * The CPU (millicores) every container of this machine may count on together: the weight of
+   * their parent cgroup against the machine's other processes (CgroupManager.weighParent). Unset,
+   * the parent keeps the weight it has.
+   */
+  containersCpuMillis?: number;
   /** Inits kept booted per namespace set, ready to become containers (default 2; 0 disables). */
   warmPool?: number;
   /** Called after each successful start with the timestamps of its steps (the start benchmark's
@@ -94,6 +100,7 @@ export class LinuxRuntime implements ContainerRuntime {
     this.states = new ContainerStateFiles(containersDir);
     this.cgroups = options.cgroups ?? detectCgroups();
     this.network = options.network ?? new BridgeAttacher(options.stateDir, options.bridge ?? (() => undefined));
+    if (options.containersCpuMillis !== undefined) this.cgroups.weighParent(options.containersCpuMillis);
     this.warmCgroups = new WarmCgroups(this.cgroups);
     this.stageDir = path.join(options.stateDir, 'stage');
     // Not readable or traversable by other users: they lead to layers and upperdirs (private.files.ts).

@@ -79,4 +79,14 @@ describe('usage cache', () => {
     cache.record(requests('node-1', 4000, 3));
     assert.equal(cache.requestRate('default', 'web', 5000), 20);
   });
+
+  it('rates requests over the times the counters were read, not the CPU sample\'s', () => {
+    const cache = new UsageCache({ now: () => 0 });
+    const counted = (atMs: number, countedAtMs: number, total: number): NodeUsageReport =>
+      ({ ...report('node-1', atMs, []), services: [{ namespace: 'default', service: 'web', requestsTotal: total, countedAtMs }] });
+    // Samples 1 s apart, counters read 0.1 s and 0.6 s after them: (200 - 100) / 1.5 s, not / 1 s.
+    cache.record(counted(1000, 1100, 100));
+    cache.record(counted(2000, 2600, 200));
+    assert.equal(Math.round(cache.requestRate('default', 'web', 5000)! * 10) / 10, 66.7);
+  });
 });

@@ -73,8 +73,10 @@ export class UsageCache {
     const services = new Map<string, CounterSample[]>();
     for (const counter of report.services) {
       const key = `${counter.namespace}/${counter.service}`;
-      const kept = (previousEntry?.services.get(key) ?? []).filter((c) => c.atMs < atMs && c.atMs >= atMs - this.retainMs && c.total <= counter.requestsTotal);
-      services.set(key, [...kept, { atMs, total: counter.requestsTotal }]);
+      // The counter's own time: the CPU sample's may be older by its cache age and reads.
+      const countedAt = counter.countedAtMs ?? atMs;
+      const kept = (previousEntry?.services.get(key) ?? []).filter((c) => c.atMs < countedAt && c.atMs >= countedAt - this.retainMs && c.total <= counter.requestsTotal);
+      services.set(key, [...kept, { atMs: countedAt, total: counter.requestsTotal }]);
     }
     this.nodes.set(report.nodeName, { receivedAtMs: this.now(), replicas, services });
   }

@@ -114,6 +114,6 @@ describe('agent resource metrics', () => {
     });
     assert.deepEqual(report.services, [], 'no balancer: no request counters');
     const counters = { serviceRequests: () => [{ namespace: 'shop', service: 'web', requests: 1234 }] };
-    assert.deepEqual(usageReport('node-1', first, counters).services, [{ namespace: 'shop', service: 'web', requestsTotal: 1234 }]);
+    assert.deepEqual(usageReport('node-1', first, counters, 5678).services, [{ namespace: 'shop', service: 'web', requestsTotal: 1234, countedAtMs: 5678 }]);
   });
 });

@@ -20,10 +20,11 @@ export interface RequestCounters {
   serviceRequests(): { namespace: string; service: string; requests: number }[];
 }
 
-export function usageReport(nodeName: string, snapshot: UsageSnapshot, counters?: RequestCounters): NodeUsageReport {
+/** `countedAtMs`: now, when the counters are read (the snapshot's CPU may be older: up to its cache age and its reads). */
+export function usageReport(nodeName: string, snapshot: UsageSnapshot, counters?: RequestCounters, countedAtMs = Date.now()): NodeUsageReport {
   return {
     nodeName, timestampMs: snapshot.takenAt,
-    services: (counters?.serviceRequests() ?? []).map((s): ServiceRequestCount => ({ namespace: s.namespace, service: s.service, requestsTotal: s.requests })),
+    services: (counters?.serviceRequests() ?? []).map((s): ServiceRequestCount => ({ namespace: s.namespace, service: s.service, requestsTotal: s.requests, countedAtMs })),
     replicas: snapshot.replicas.map((r): ReplicaUsageSample => ({
       namespace: r.namespace, name: r.name, cpuUsageSeconds: r.usage.cpuUsageSeconds,
       memoryWorkingSetBytes: r.usage.memoryWorkingSetBytes, memoryUsageBytes: r.usage.memoryUsageBytes, startedAt: r.startedAt.toISOString(),

@@ -30,6 +30,12 @@ export class ServiceTraffic {
   queued = 0;
   /** HTTP requests answered 503 at once because the queue was full. */
   queueFull = 0;
+  /**
+   * HTTP requests whose head arrived (counted then, not at their answer): the demand. Under
+   * overload answers come at the rate the replicas serve and a backlog's requests are counted
+   * only when they end, so a rate of answers would hide the load still waiting.
+   */
+  arrived = 0;
   /** HTTP requests the balancer answered (503 or 504) at their deadline. */
   deadlineExpired = 0;
 
@@ -67,16 +73,15 @@ export class BalancerMetrics {
   }
 
   /**
-   * Every HTTP request each service's published ports took on this node, whatever its answer (the
-   * autoscaler's request rate: load that arrived, not only load served; usage.reporter.ts pushes it).
+   * Every HTTP request each service's published ports took on this node, counted as it arrives,
+   * whatever its answer and whether it has one yet (the autoscaler's request rate: the load that
+   * arrived, not the load served; usage.reporter.ts pushes it).
    */
   serviceRequests(): { namespace: string; service: string; requests: number }[] {
     const out = [];
     for (const traffic of this.services.values()) {
       const [namespace, service] = splitService(traffic.service);
-      let requests = 0;
-      for (const stats of traffic.codes.values()) requests += stats.count;
-      out.push({ namespace, service, requests });
+      out.push({ namespace, service, requests: traffic.arrived });
     }
     return out;
   }

@@ -109,6 +109,7 @@ export class HttpSession {
     const parsed = parseRequestHead(buffer.toString('latin1', 0, end - 4));
     if (!parsed.ok) return this.refuse(400, 'Bad Request', `${parsed.error}\n`);
     const head = parsed.head;
+    this.port.traffic.arrived++;
     this.active = true;
     this.began = performance.now();
     this.method = head.method;

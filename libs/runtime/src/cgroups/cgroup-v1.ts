@@ -34,6 +34,13 @@ export class CgroupV1Manager implements CgroupManager {
     return group;
   }
 
+  weighParent(cpuMillis: number): void {
+    if (!this.controllers().includes('cpu')) return;
+    const dir = path.join(this.root, 'cpu', this.parent);
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(path.join(dir, 'cpu.shares'), String(cpuShares(cpuMillis)));
+  }
+
   open(id: string): CgroupV1 {
     return new CgroupV1(id, (controller) => path.join(this.root, controller, this.parent, id), this.controllers(), `/${this.parent}/${id}`);
   }

@@ -25,6 +25,16 @@ export class CgroupV2Manager implements CgroupManager {
     return group;
   }
 
+  /** Synchronous: once, when the runtime is made. The weight file exists once the root delegates cpu. */
+  weighParent(cpuMillis: number): void {
+    const parentDir = path.join(this.root, this.parent);
+    fs.mkdirSync(parentDir, { recursive: true });
+    const available = (readSmallFile(path.join(this.root, 'cgroup.controllers')) ?? '').split(/\s+/);
+    if (!available.includes('cpu')) return;
+    fs.writeFileSync(path.join(this.root, 'cgroup.subtree_control'), '+cpu');
+    fs.writeFileSync(path.join(parentDir, 'cpu.weight'), String(cpuWeight(cpuShares(cpuMillis))));
+  }
+
   /** Enables for children every controller this group has among cpu, memory, pids. */
   private async delegate(dir: string): Promise<void> {
     const available = (await fs.promises.readFile(path.join(dir, 'cgroup.controllers'), 'utf8').catch(() => '')).split(/\s+/);

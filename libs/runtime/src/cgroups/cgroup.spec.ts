@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import { waitFor } from '@tide/api/testing';
 import { detectCgroups } from './cgroup';
 import { cfsQuota, cpuShares, cpuWeight } from './cgroup.limits';
+import { CgroupV1Manager } from './cgroup-v1';
 import { CgroupV2Manager } from './cgroup-v2';
 
 describe('cgroup arithmetic', () => {
@@ -54,6 +55,19 @@ describe('cgroup v1 (this machine)', { skip: !fs.existsSync('/sys/fs/cgroup/memo
     assert.equal(fs.existsSync('/sys/fs/cgroup/memory/tide/cg-spec-v1'), false);
     assert.equal(child.killed || child.exitCode !== null || child.signalCode !== null || !fs.existsSync(`/proc/${child.pid}/status`) ||
       fs.readFileSync(`/proc/${child.pid}/status`, 'utf8').includes('zombie'), true, 'the process was killed');
+  });
+});
+
+describe('cgroup v1 parent weight', () => {
+  it('weighs the parent group of every container at the CPU given (kubepods at the allocatable CPU)', () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'tide-cgv1-'));
+    try {
+      fs.mkdirSync(path.join(root, 'cpu'));
+      new CgroupV1Manager(root, 'tide').weighParent(1900);
+      assert.equal(fs.readFileSync(path.join(root, 'cpu', 'tide', 'cpu.shares'), 'utf8'), '1946'); // 1900 * 1024 / 1000 = 1945.6
+    } finally {
+      fs.rmSync(root, { recursive: true, force: true });
+    }
   });
 });
 
@@ -111,6 +125,22 @@ describe('cgroup v2', () => {
       assert.equal(read('memory.swap.max'), '0');
       assert.equal(read('pids.max'), '1024');
       assert.equal(read('cpu.weight'), String(cpuWeight(cpuShares(1000))));
+    } finally {
+      fs.rmSync(root, { recursive: true, force: true });
+    }
+  });
+
+  it('weighs the parent group of every container at the CPU given, cpu delegated from the root', () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'tide-cgv2-'));
+    try {
+      fs.writeFileSync(path.join(root, 'cgroup.controllers'), 'cpuset cpu io memory pids\n');
+      fs.writeFileSync(path.join(root, 'cgroup.subtree_control'), '');
+      fs.mkdirSync(path.join(root, 'tide'));
+      fs.writeFileSync(path.join(root, 'tide', 'cpu.weight'), '100');
+      new CgroupV2Manager(root, 'tide').weighParent(1900);
+      assert.equal(fs.readFileSync(path.join(root, 'cgroup.subtree_control'), 'utf8'), '+cpu');
+      // 1900m → 1946 shares → 1 + (1946-2)*9999/262142 = 75.2 → 75 (the default weight of a group is 100 = 2.5 cores' shares)
+      assert.equal(fs.readFileSync(path.join(root, 'tide', 'cpu.weight'), 'utf8'), '75');
     } finally {
       fs.rmSync(root, { recursive: true, force: true });
     }

@@ -19,6 +19,13 @@ export interface CgroupManager {
   readonly version: 1 | 2;
   create(id: string, limits: ContainerLimits): Promise<ContainerCgroup>;
   open(id: string): ContainerCgroup;
+  /**
+   * Gives the parent group (every container of this machine together) the CPU weight of
+   * `cpuMillis`, as the kubelet weighs kubepods at the node's allocatable CPU: each container's
+   * weight is its request, so without this the whole group would weigh one core (the default)
+   * against each busy process outside it, and replicas would get less than their requests.
+   */
+  weighParent(cpuMillis: number): void;
   // --- warm starts (cgroup v1 only: v2 cannot rename a group, there warm inits join at claim)
   /** Renames a group (one a warm init joined ahead of time) to its container's and sets its limits. */
   rename?(from: string, to: string, limits: ContainerLimits): Promise<ContainerCgroup>;
