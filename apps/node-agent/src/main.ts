@@ -1,14 +1,14 @@
 #!/usr/bin/env node
 /**
- * node-agent: `node-agent [flags]` runs the agent of one node; `node-agent cleanup --state-dir DIR`
- * stops and removes that node's containers. Errors are one line on stderr.
+ * node-agent: `node-agent [flags]` runs the agent of one node (under the node's reaper: reaper/);
+ * `node-agent cleanup --state-dir DIR` stops and removes that node's containers. Errors are one line
+ * on stderr. The agent's modules are loaded only in the agent's process, not in the reaper's.
  */
-import { runCleanup } from './cleanup';
 import { ConfigError, parseAgentConfig } from './config/agent.config';
-import { NodeAgent } from './node-agent';
+import { runReaper, underReaper } from './reaper/node.reaper';
 
-async function main(argv: string[]): Promise<void> {
-  if (argv[0] === 'cleanup') return runCleanup(argv.slice(1), (line) => console.log(`node-agent cleanup: ${line}`));
+async function runAgent(argv: string[]): Promise<void> {
+  const { NodeAgent } = await import('./node-agent');
   const agent = new NodeAgent(parseAgentConfig(argv));
   let stopping = false;
   const shutdown = (signal: NodeJS.Signals) => {
@@ -20,6 +20,16 @@ async function main(argv: string[]): Promise<void> {
   process.on('SIGTERM', shutdown);
   process.on('SIGINT', shutdown);
   await agent.start();
+}
+
+async function main(argv: string[]): Promise<void> {
+  if (argv[0] === 'cleanup') {
+    const { runCleanup } = await import('./cleanup');
+    return runCleanup(argv.slice(1), (line) => console.log(`node-agent cleanup: ${line}`));
+  }
+  const config = parseAgentConfig(argv); // a bad flag is reported here, before any process is started
+  if (underReaper()) return runAgent(argv);
+  runReaper(argv, config.stateDir);
 }
 
 main(process.argv.slice(2)).catch((error: unknown) => {
