@@ -1,7 +1,7 @@
 /** Command-line flags of the control plane (docs/REFERENCE.md). */
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { DEFAULT_POD_CIDR, DEFAULT_SERVICE_CIDR, cidrsOverlap, parseCidr } from '@tide/api';
+import { DEFAULT_POD_CIDR, DEFAULT_SERVICE_CIDR, NODE_SLICE_PREFIX, cidrsOverlap, parseCidr } from '@tide/api';
 import { parseTtl } from '@tide/auth';
 import { parseServiceCidr } from '@tide/control';
 import { parseClusterCidr } from './network/pod-cidr.allocator';
@@ -24,8 +24,10 @@ export interface ControlPlaneConfig {
   id: string;
   nodeGraceSeconds: number;
   nodeLeaseSeconds: number;
-  /** The container network; each node gets a /24 of it. */
+  /** The container network; each node gets a slice of it, a /nodeSlicePrefix (default /24). */
   podCidr: string;
+  /** The prefix length of one node's slice: /24 holds 253 containers, /22 1,021 (the density bench). */
+  nodeSlicePrefix: number;
   /** Lifetime of the node certificates it signs (agents renew at two thirds of it); default a year. */
   nodeCertificateValidityMs?: number;
   /** The service range: each Service gets a virtual IP of it. */
@@ -54,7 +56,7 @@ export function parseFlags(argv: string[]): ControlPlaneConfig {
     if (value === undefined) throw new ConfigError(`--${name} needs a value`);
     values.set(name, value);
   }
-  const known = ['listen', 'grpc-listen', 'etcd', 'etcd-port', 'state-dir', 'pki-dir', 'audit-log', 'id', 'node-grace-seconds', 'node-lease-seconds', 'pod-cidr',
+  const known = ['listen', 'grpc-listen', 'etcd', 'etcd-port', 'state-dir', 'pki-dir', 'audit-log', 'id', 'node-grace-seconds', 'node-lease-seconds', 'pod-cidr', 'node-slice-prefix',
     'service-cidr', 'consolidation', 'consolidation-delay-seconds', 'node-certificate-validity', 'registry-listen', 'registry', 'registry-ca',
     'etcd-ca-file', 'etcd-cert-file', 'etcd-key-file', 'metrics-insecure-listen'];
   for (const name of values.keys()) if (!known.includes(name)) throw new ConfigError(`unknown flag --${name} (known: ${known.map((k) => `--${k}`).join(' ')})`);
@@ -79,7 +81,8 @@ export function parseFlags(argv: string[]): ControlPlaneConfig {
     id: values.get('id') ?? `${os.hostname()}-${process.pid}`,
     nodeGraceSeconds: number('node-grace-seconds', 30),
     nodeLeaseSeconds: number('node-lease-seconds', 6),
-    podCidr: podCidr(values.get('pod-cidr') ?? DEFAULT_POD_CIDR),
+    nodeSlicePrefix: slicePrefix(values.get('node-slice-prefix')),
+    podCidr: podCidr(values.get('pod-cidr') ?? DEFAULT_POD_CIDR, slicePrefix(values.get('node-slice-prefix'))),
     ...(values.has('node-certificate-validity') ? { nodeCertificateValidityMs: validity(values.get('node-certificate-validity')!) } : {}),
     serviceCidr: serviceCidr(values.get('service-cidr') ?? DEFAULT_SERVICE_CIDR, values.get('pod-cidr') ?? DEFAULT_POD_CIDR),
     consolidation: { enabled: onOff(values.get('consolidation') ?? 'on', '--consolidation'), delaySeconds: number('consolidation-delay-seconds', 30) },
@@ -98,9 +101,17 @@ function validity(value: string): number {
   return parsed.value;
 }
 
-function podCidr(value: string): string {
+/** 16 (65,533 containers a node) to 28 (13). */
+function slicePrefix(value: string | undefined): number {
+  if (value === undefined) return NODE_SLICE_PREFIX;
+  const prefix = Number(value);
+  if (!Number.isInteger(prefix) || prefix < 16 || prefix > 28) throw new ConfigError(`--node-slice-prefix: expected a prefix length from 16 to 28, got "${value}"`);
+  return prefix;
+}
+
+function podCidr(value: string, slice: number): string {
   try {
-    return parseClusterCidr(value);
+    return parseClusterCidr(value, slice);
   } catch (error) {
     throw new ConfigError(`--pod-cidr: ${(error as Error).message}`);
   }

@@ -121,7 +121,7 @@ export class ControlPlane {
     // Certificate serials (joins, renewals) concern the agents' endpoint only, not the loops.
     cache.onChange((change) => change.kind !== 'Allocation' && change.kind !== 'NodeCertificates' && runner.kick(change));
     this.stopLatencyMetric = watchSchedulingLatency(metrics, cache, () => this.election?.isLeader ?? false);
-    const podCidrs = new PodCidrAllocator(this.config.podCidr, new PodCidrClaims(this.client));
+    const podCidrs = new PodCidrAllocator(this.config.podCidr, new PodCidrClaims(this.client), this.config.nodeSlicePrefix);
     this.endpoints = new EndpointsPublisher(cache);
     await this.endpoints.start();
     let ca = pki.ca;

@@ -6,16 +6,16 @@
 import { CidrError, NODE_SLICE_PREFIX, formatCidr, parseCidr, subnetAt, subnetCount, cidrContains } from '@tide/api';
 
 export class PodCidrExhaustedError extends Error {
-  constructor(clusterCidr: string, slices: number) {
-    super(`no free /${NODE_SLICE_PREFIX} left in the container network ${clusterCidr} (all ${slices} are held by nodes): start the control plane with a larger --pod-cidr`);
+  constructor(clusterCidr: string, slices: number, prefix: number) {
+    super(`no free /${prefix} left in the container network ${clusterCidr} (all ${slices} are held by nodes): start the control plane with a larger --pod-cidr`);
     this.name = 'PodCidrExhaustedError';
   }
 }
 
 /** The container network given with --pod-cidr, checked: it must hold at least one node slice. */
-export function parseClusterCidr(text: string): string {
+export function parseClusterCidr(text: string, slicePrefix = NODE_SLICE_PREFIX): string {
   const cidr = parseCidr(text);
-  if (cidr.prefix > NODE_SLICE_PREFIX) throw new CidrError(`"${text}" is smaller than one node's slice (a /${NODE_SLICE_PREFIX})`);
+  if (cidr.prefix > slicePrefix) throw new CidrError(`"${text}" is smaller than one node's slice (a /${slicePrefix})`);
   return formatCidr(cidr);
 }
 
@@ -24,13 +24,15 @@ export function parseClusterCidr(text: string): string {
  * re-registration), then one a claim says it holds (its Node object was lost), then the free ones
  * in order. Slices claimed by other nodes never appear.
  */
-export function podCidrCandidates(clusterCidr: string, node: string, recorded: string | undefined, claims: ReadonlyMap<string, string>): string[] {
+export function podCidrCandidates(
+  clusterCidr: string, node: string, recorded: string | undefined, claims: ReadonlyMap<string, string>, slicePrefix = NODE_SLICE_PREFIX,
+): string[] {
   const cluster = parseCidr(clusterCidr);
   const candidates: string[] = [];
   const insideCluster = (cidr: string) => {
     try {
       const slice = parseCidr(cidr);
-      return slice.prefix === NODE_SLICE_PREFIX && cidrContains(cluster, slice.network);
+      return slice.prefix === slicePrefix && cidrContains(cluster, slice.network);
     } catch {
       return false;
     }
@@ -44,8 +46,8 @@ export function podCidrCandidates(clusterCidr: string, node: string, recorded: s
   };
   if (recorded && insideCluster(recorded) && (claims.get(recorded) ?? node) === node) add(recorded);
   for (const [cidr, owner] of claims) if (owner === node && insideCluster(cidr)) add(cidr);
-  for (let i = 0; i < subnetCount(cluster, NODE_SLICE_PREFIX); i++) {
-    const cidr = formatCidr(subnetAt(cluster, NODE_SLICE_PREFIX, i));
+  for (let i = 0; i < subnetCount(cluster, slicePrefix); i++) {
+    const cidr = formatCidr(subnetAt(cluster, slicePrefix, i));
     if (!claims.has(cidr)) add(cidr);
   }
   return candidates;
@@ -61,6 +63,8 @@ export class PodCidrAllocator {
   constructor(
     readonly clusterCidr: string,
     private readonly claims: SliceClaims,
+    /** The prefix length of a node's slice (--node-slice-prefix). */
+    private readonly slicePrefix = NODE_SLICE_PREFIX,
   ) {}
 
   /** Allocations of this control plane, one after the other (see forNode). */
@@ -80,10 +84,10 @@ export class PodCidrAllocator {
 
   private async allocate(node: string, recorded: string | undefined): Promise<string> {
     const claims = await this.claims.list();
-    for (const cidr of podCidrCandidates(this.clusterCidr, node, recorded, claims)) {
+    for (const cidr of podCidrCandidates(this.clusterCidr, node, recorded, claims, this.slicePrefix)) {
       // Lost to another control plane meanwhile: the next one.
       if ((await this.claims.claim(cidr, node)) === node) return cidr;
     }
-    throw new PodCidrExhaustedError(this.clusterCidr, subnetCount(parseCidr(this.clusterCidr), NODE_SLICE_PREFIX));
+    throw new PodCidrExhaustedError(this.clusterCidr, subnetCount(parseCidr(this.clusterCidr), this.slicePrefix), this.slicePrefix);
   }
 }

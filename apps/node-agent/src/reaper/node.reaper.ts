@@ -40,6 +40,9 @@ export function runReaper(argv: string[], stateDir: string): void {
     if (agentStatus !== undefined && inCare === 0) process.exit(agentStatus);
   };
   process.on('SIGCHLD', reap);
+  // Signal listeners keep no event loop alive: this does, while the agent or a container is in our
+  // care (and reaps on its own should a SIGCHLD ever be missed).
+  setInterval(reap, 60_000);
   agent.on('error', (error) => {
     console.error(`node-agent: cannot start the agent: ${error.message}`);
     process.exit(1);

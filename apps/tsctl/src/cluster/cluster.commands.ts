@@ -36,6 +36,8 @@ function consolidationFlags(ctx: CommandContext): string[] {
   }
   const serviceCidr = ctx.options.get('service-cidr');
   if (serviceCidr !== undefined) flags.push('--service-cidr', serviceCidr);
+  const slicePrefix = ctx.options.get('node-slice-prefix');
+  if (slicePrefix !== undefined) flags.push('--node-slice-prefix', slicePrefix);
   if (ctx.options.has('consolidation-delay-seconds')) {
     flags.push('--consolidation-delay-seconds', String(intOption(ctx.options, 'consolidation-delay-seconds', 30, 1)));
   }
@@ -66,7 +68,7 @@ interface ClusterRecord {
 
 export const upCommand: Command = {
   name: 'up',
-  usage: 'tsctl up [--nodes N] [--state-dir DIR] [--base-port P] [--ca-cert FILE --ca-key FILE] [--registry HOST:PORT [--registry-ca FILE]] [--node-grace-seconds S] [--pod-cidr CIDR] [--service-cidr CIDR] [--dns-upstream IP[:PORT],...] [--consolidation on|off] [--consolidation-delay-seconds S] [--timeout SECONDS]',
+  usage: 'tsctl up [--nodes N] [--state-dir DIR] [--base-port P] [--ca-cert FILE --ca-key FILE] [--registry HOST:PORT [--registry-ca FILE]] [--node-grace-seconds S] [--pod-cidr CIDR] [--node-slice-prefix N] [--service-cidr CIDR] [--dns-upstream IP[:PORT],...] [--consolidation on|off] [--consolidation-delay-seconds S] [--timeout SECONDS]',
   summary: 'start a local cluster (control plane with its etcd, N node agents) and wait until it is Ready',
   options: [
     { long: 'nodes', help: `number of nodes, 1 to ${MAX_LOCAL_NODES} (default 2)` },
@@ -76,6 +78,7 @@ export const upCommand: Command = {
     { long: 'ca-key', help: "the CA's private key (PEM, mode 0600)" },
     { long: 'node-grace-seconds', help: "how long a NotReady node's replicas wait before they are replaced" },
     { long: 'pod-cidr', help: 'the container network, a /24 of it per node (default 100.64.0.0/16)' },
+    { long: 'node-slice-prefix', help: "the prefix length of each node's slice of --pod-cidr: 24 (253 containers a node, the default) to 16; 22 holds 1,021" },
     { long: 'service-cidr', help: "the services' virtual IPs (default 100.96.0.0/16)" },
     { long: 'dns-upstream', help: "where the nodes' DNS forwards names outside the cluster (default: the host's /etc/resolv.conf)" },
     { long: 'consolidation', help: 'on|off: move replicas off lightly used nodes so that nodes become empty (default on)' },
