@@ -184,7 +184,7 @@ export class SyscallError extends Error {
 
 const ERRNO: Record<number, [string, string]> = {
   1: ['EPERM', 'operation not permitted'], 2: ['ENOENT', 'no such file or directory'], 3: ['ESRCH', 'no such process'],
-  4: ['EINTR', 'interrupted system call'], 9: ['EBADF', 'bad file descriptor'], 11: ['EAGAIN', 'resource temporarily unavailable'],
+  4: ['EINTR', 'interrupted system call'], 9: ['EBADF', 'bad file descriptor'], 10: ['ECHILD', 'no child processes'], 11: ['EAGAIN', 'resource temporarily unavailable'],
   12: ['ENOMEM', 'cannot allocate memory'], 13: ['EACCES', 'permission denied'], 16: ['EBUSY', 'device or resource busy'],
   17: ['EEXIST', 'file exists'], 18: ['EXDEV', 'invalid cross-device link'], 19: ['ENODEV', 'no such device'], 20: ['ENOTDIR', 'not a directory'],
   22: ['EINVAL', 'invalid argument'], 24: ['EMFILE', 'too many open files'], 28: ['ENOSPC', 'no space left on device'],
