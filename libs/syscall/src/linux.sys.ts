@@ -29,6 +29,7 @@ const WNOHANG = 1;
 const CLD_EXITED = 1;
 const SIGINFO_SIZE = 128;
 const ENODATA = 61;
+const EINTR = 4;
 const EWOULDBLOCK = 11;
 /** Large enough for any xattr the image store reads (overlay's are a few bytes; the kernel caps at 64 KiB). */
 const XATTR_MAX = 65536;
@@ -97,6 +98,14 @@ class LinuxSys implements Sys {
     };
   }
 
+  /** A call interrupted by a signal (EINTR) is made again. */
+  private retryInterrupted(call: string, run: () => number, detail: string): number {
+    for (;;) {
+      const result = run();
+      if (result >= 0 || koffi.errno() !== EINTR) return this.check(call, result, detail);
+    }
+  }
+
   private check(call: string, result: number, detail = ''): number {
     if (result < 0) {
       // Read errno before anything else can call into libc and overwrite it.
@@ -159,12 +168,13 @@ class LinuxSys implements Sys {
   readableFds(fds: number[]): number[] {
     if (fds.length === 0) return [];
     const polled = fds.map((fd) => ({ fd, events: POLLIN, revents: 0 }));
-    this.check('poll', this.fn.poll(polled, polled.length, 0), `${fds.length} fds`);
+    // A signal (SIGCHLD, in a storm of exits) may interrupt even a poll that does not wait.
+    this.retryInterrupted('poll', () => this.fn.poll(polled, polled.length, 0), `${fds.length} fds`);
     return polled.filter((p) => (p.revents & POLLIN) !== 0).map((p) => p.fd);
   }
   reapChild(id: number, by: 'pidfd' | 'pid'): ChildExit | undefined {
     const info = Buffer.alloc(SIGINFO_SIZE); // zeroed: si_pid stays 0 when WNOHANG finds nothing yet
-    this.check('waitid', this.fn.waitid(by === 'pidfd' ? P_PIDFD : P_PID, id, info, WEXITED | WNOHANG), `${by} ${id}`);
+    this.retryInterrupted('waitid', () => this.fn.waitid(by === 'pidfd' ? P_PIDFD : P_PID, id, info, WEXITED | WNOHANG), `${by} ${id}`);
     if (info.readInt32LE(16) === 0) return undefined;
     const status = info.readInt32LE(24);
     return info.readInt32LE(8) === CLD_EXITED ? { code: status, signal: null } : { code: null, signal: status };

@@ -36,7 +36,13 @@ export function runReaper(argv: string[], stateDir: string): void {
   const keep = new Set(agent.pid === undefined ? [] : [agent.pid]);
   let agentStatus: number | undefined;
   const reap = () => {
-    const inCare = reaper.reap(keep);
+    let inCare: number;
+    try {
+      inCare = reaper.reap(keep);
+    } catch (error) {
+      // The reaper must outlive whatever went wrong (its containers would pass to the host's init).
+      return console.error(`node-agent-reaper: ${(error as Error).message} (trying again at the next exit)`);
+    }
     if (agentStatus !== undefined && inCare === 0) process.exit(agentStatus);
   };
   process.on('SIGCHLD', reap);

@@ -32,7 +32,7 @@ export class ExitWatcher {
   /** Runs while anything is watched. */
   private timer?: NodeJS.Timeout;
   private listening = false;
-  private readonly onSignal = () => this.sweep();
+  private readonly onSignal = () => this.sweepSafely();
 
   constructor(private readonly sys: Sys) {}
 
@@ -44,9 +44,9 @@ export class ExitWatcher {
         this.listening = true;
         process.on('SIGCHLD', this.onSignal);
       }
-      this.timer ??= setInterval(() => this.sweep(), POLL_MS);
+      this.timer ??= setInterval(() => this.sweepSafely(), POLL_MS);
       // It may have exited before it was watched (its SIGCHLD came first): look once now.
-      setImmediate(() => this.sweep());
+      setImmediate(() => this.sweepSafely());
     });
   }
 
@@ -63,7 +63,16 @@ export class ExitWatcher {
     for (const fd of this.sys.readableFds([...byFd.keys()])) gone.push(byFd.get(fd)!);
     const unfinished = gone.filter((watch) => !this.finish(watch));
     // A pidfd may turn readable a moment before its child can be reaped; no other SIGCHLD will come.
-    if (unfinished.length > 0) setTimeout(() => this.sweep(), 10);
+    if (unfinished.length > 0) setTimeout(() => this.sweepSafely(), 10);
+  }
+
+  /** From a signal or a timer: a failing sweep must not take the agent down; the next one tries again. */
+  private sweepSafely(): void {
+    try {
+      this.sweep();
+    } catch (error) {
+      console.error(`exit watcher: ${(error as Error).message} (trying again at the next exit or in ${POLL_MS} ms)`);
+    }
   }
 
   /** False when the process cannot be reaped yet. */
