@@ -27,6 +27,12 @@ describe('podCidrCandidates', () => {
 
 describe('parseClusterCidr', () => {
   it('accepts a block holding at least one /24', () => assert.equal(parseClusterCidr('100.64.0.0/16'), '100.64.0.0/16'));
+  it('cuts /22 slices when told (--node-slice-prefix 22: 2^(22-16) = 64 of a /16, 1,021 containers each)', () => {
+    const slices = podCidrCandidates('100.64.0.0/16', 'node-1', undefined, new Map(), 22);
+    assert.equal(slices.length, 64);
+    assert.deepEqual(slices.slice(0, 2), ['100.64.0.0/22', '100.64.4.0/22']);
+    assert.throws(() => parseClusterCidr('100.64.0.0/23', 22), /smaller than one node's slice \(a \/22\)/);
+  });
   it('refuses a block smaller than a node slice', () => assert.throws(() => parseClusterCidr('100.64.0.0/25'), /smaller than one node's slice/));
   it('refuses a malformed block', () => assert.throws(() => parseClusterCidr('100.64.0.1/16'), /host bits/));
 });
