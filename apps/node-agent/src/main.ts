@@ -1,20 +1,17 @@
 #!/usr/bin/env node
 /**
- * node-agent: `node-agent [flags]` runs the agent of one node; `node-agent cleanup --state-dir DIR`
- * stops and removes that node's containers. Errors are one line on stderr.
+ * node-agent: `node-agent [flags]` runs the agent of one node (under the node's reaper: reaper/);
+ * `node-agent cleanup --state-dir DIR` stops and removes that node's containers. Errors are one line
+ * on stderr. The agent's modules are loaded only in the agent's process, not in the reaper's.
  */
-import { runCleanup } from './cleanup';
-import { ConfigError, JOIN_TOKEN_ENV, parseAgentConfig } from './config/agent.config';
-import { NodeAgent } from './node-agent';
+import { AgentConfig, ConfigError, JOIN_TOKEN_ENV, parseAgentConfig } from './config/agent.config';
+import { runReaper, underReaper } from './reaper/node.reaper';
 
-async function main(argv: string[]): Promise<void> {
-  if (argv[0] === 'cleanup') return runCleanup(argv.slice(1), (line) => console.log(`node-agent cleanup: ${line}`));
-  const config = parseAgentConfig(argv);
-  // Read: no child (the inits, exec helpers, iptables) inherits it.
-  delete process.env[JOIN_TOKEN_ENV];
-  if (config.join?.source === 'flag') {
-    console.log('node-agent: warning: --join leaves the join token in the process list while the agent runs; prefer --join-token-file FILE (or - for stdin) or $TIDE_JOIN_TOKEN');
-  }
+/** Flags that carry a join token: the reaper hands the token it read to the agent in its environment instead. */
+const JOIN_TOKEN_FLAGS = ['join', 'join-token-file'];
+
+async function runAgent(config: AgentConfig): Promise<void> {
+  const { NodeAgent } = await import('./node-agent');
   const agent = new NodeAgent(config);
   let stopping = false;
   const shutdown = (signal: NodeJS.Signals) => {
@@ -26,6 +23,34 @@ async function main(argv: string[]): Promise<void> {
   process.on('SIGTERM', shutdown);
   process.on('SIGINT', shutdown);
   await agent.start();
+}
+
+async function main(argv: string[]): Promise<void> {
+  if (argv[0] === 'cleanup') {
+    const { runCleanup } = await import('./cleanup');
+    return runCleanup(argv.slice(1), (line) => console.log(`node-agent cleanup: ${line}`));
+  }
+  // A bad flag is reported here, before any process is started; the join token is read here, once (stdin cannot be read twice).
+  const config = parseAgentConfig(argv);
+  // Read: no child (the agent's inits, exec helpers, iptables) inherits it; the reaper passes it to the agent alone.
+  delete process.env[JOIN_TOKEN_ENV];
+  if (underReaper()) return runAgent(config);
+  if (config.join?.source === 'flag') {
+    console.log('node-agent: warning: --join leaves the join token in the process list while the agent runs; prefer --join-token-file FILE (or - for stdin) or $TIDE_JOIN_TOKEN');
+  }
+  runReaper(withoutFlags(argv, JOIN_TOKEN_FLAGS), config.stateDir, config.join ? { [JOIN_TOKEN_ENV]: config.join.token } : {});
+}
+
+/** argv without the named flags (`--name value` or `--name=value`), as parseFlagValues reads them. */
+function withoutFlags(argv: string[], names: string[]): string[] {
+  const kept: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const eq = argv[i].indexOf('=');
+    const name = argv[i].slice(2, eq < 0 ? undefined : eq);
+    if (!names.includes(name)) kept.push(argv[i], ...(eq < 0 ? [argv[i + 1]] : []));
+    if (eq < 0) i++;
+  }
+  return kept;
 }
 
 main(process.argv.slice(2)).catch((error: unknown) => {

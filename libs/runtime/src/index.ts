@@ -22,3 +22,5 @@ export { ByteSource } from './image/tar/byte.source';
 export { readSmallFile } from './cgroups/cgroup.read';
 export { seccompProgramFor } from './isolation/seccomp';
 export { ociSeccompProfile } from './isolation/seccomp.oci';
+export { ExitRecord, recordOrphanExit } from './container/exit.record';
+export { OrphanReaper } from './container/orphan.reaper';

@@ -199,6 +199,22 @@ for (const warmPool of [0, 2]) describe(`LinuxRuntime (warm pool ${warmPool})`, 
     assert.ok(listed?.exit, 'listed as exited');
   });
 
+  it('keeps no thread per running container (start workers end once their container runs)', async () => {
+    const threads = () => Number(/^Threads:\s+(\d+)/m.exec(fs.readFileSync('/proc/self/status', 'utf8'))![1]);
+    const startFour = async (batch: string) => {
+      for (let i = 0; i < 4; i++) await start(spec(`threads-${batch}${i}`, 'sleep 60'));
+      await runtime.warmUp(); // the pool and the spare worker refilled: their threads wait for later starts
+    };
+    await startFour('a');
+    const withFour = threads();
+    await startFour('b');
+    // Workers end a moment after their start: wait for that, with a deadline no loaded machine reaches.
+    const deadline = Date.now() + 60_000;
+    while (threads() > withFour + 1 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+    assert.ok(threads() <= withFour + 1, `${threads()} threads with 8 containers, ${withFour} with 4`);
+    for (let i = 0; i < 4; i++) assert.equal((await runtime.list()).find((c) => c.id === spec(`threads-b${i}`, '').id)?.exit, undefined, 'still running');
+  });
+
   it('refuses an id that is not a safe path component', async () => {
     await assert.rejects(runtime.start(spec('x', 'true', { id: '../escape' })), (e: unknown) => e instanceof RuntimeError && e.code === 'InvalidSpec');
   });

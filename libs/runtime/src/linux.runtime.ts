@@ -10,8 +10,10 @@ import { detectCgroups } from './cgroups/cgroup';
 import { CgroupManager, ContainerCgroup } from './cgroups/cgroup.types';
 import { imageOf, initConfig } from './container/container.config';
 import { ContainerState, ContainerStateFiles, exitFromState, exitToState } from './container/container.state';
+import { awaitExitRecord } from './container/exit.record';
 import { RawExit, WaitingInit } from './container/launch';
 import { ProcessHandle, processStartTime, sleep } from './container/process';
+import { ExitWatcher } from './container/exit.watcher';
 import { WarmCgroups } from './container/warm.cgroup';
 import { WarmPool } from './container/warm.pool';
 import { SpareWorker } from './container/spare.worker';
@@ -91,6 +93,8 @@ export class LinuxRuntime implements ContainerRuntime {
   /** Where inits stage /proc, /dev and /sys before they know their container (init.steps.ts). */
   private readonly stageDir: string;
   private readonly onStartTrace?: (record: StartTraceRecord) => void;
+  /** Every container's exit, watched in this thread: no thread or timer per container. */
+  private readonly exits = new ExitWatcher(linuxSys());
 
   constructor(options: LinuxRuntimeOptions) {
     this.onStartTrace = options.onStartTrace;
@@ -106,7 +110,7 @@ export class LinuxRuntime implements ContainerRuntime {
     // Not readable or traversable by other users: they lead to layers and upperdirs (private.files.ts).
     for (const dir of [options.stateDir, containersDir, this.stageDir, options.imageDir]) makePrivateDir(dir);
     this.spareWorker = new SpareWorker(this.stageDir);
-    this.pool = new WarmPool(options.warmPool ?? DEFAULT_WARM_POOL, (namespaces) => this.warmCgroups.joinAhead(new WaitingInit(namespaces, this.stageDir)));
+    this.pool = new WarmPool(options.warmPool ?? DEFAULT_WARM_POOL, (namespaces) => this.warmCgroups.joinAhead(new WaitingInit(namespaces, this.stageDir, this.exits)));
     if (this.pool.size > 0) void this.warmCgroups.sweep();
     precompileSeccomp(); // once per process, before the first start needs it
   }
@@ -127,7 +131,7 @@ export class LinuxRuntime implements ContainerRuntime {
     // Cold, the init is spawned first: its worker and Node boot while the root and cgroup are made.
     const namespaces = namespacesFor(spec.network);
     const pooled = this.pool.take(namespaces);
-    let init = pooled ?? new WaitingInit(namespaces, this.stageDir, this.spareWorker);
+    let init = pooled ?? new WaitingInit(namespaces, this.stageDir, this.exits, this.spareWorker);
     trace?.mark(pooled ? 'runtime: init taken from the pool' : init.fromSpare ? 'runtime: spare worker told to spawn' : 'runtime: new Worker() returned');
     let cgroup: ContainerCgroup | undefined;
     // Made while the init builds the root, after the config has gone out: the pid must be in it only
@@ -148,7 +152,7 @@ export class LinuxRuntime implements ContainerRuntime {
         // The init died before "go" without a word: killed while it waited in the pool, say. None
         // of the user's code ran: go on once with a cold init, which joins the cgroup at "go".
         await init.discard();
-        init = new WaitingInit(namespaces, this.stageDir);
+        init = new WaitingInit(namespaces, this.stageDir, this.exits);
         launch = init.start(full, onSpawned, trace);
         return launch.started;
       });
@@ -276,7 +280,11 @@ export class LinuxRuntime implements ContainerRuntime {
     return this.tracked.get(id) ?? this.adopt(id);
   }
 
-  /** Takes over a container started by an earlier agent process: not our child, so its exit is polled. */
+  /**
+   * Takes over a container started by an earlier agent process. Not our child: the exit watcher
+   * sees it end, and its code is the exit record that the node's reaper wrote when it reaped it
+   * (exit.record.ts), also for a container that ended while no agent ran.
+   */
   private adopt(id: string): Tracked | undefined {
     const state = this.states.read(id);
     if (!state) return undefined;
@@ -284,10 +292,12 @@ export class LinuxRuntime implements ContainerRuntime {
     const process = info.exit ? undefined : ProcessHandle.adopt(linuxSys(), state.pid, state.pidStartTime);
     const exited = info.exit
       ? Promise.resolve(info.exit)
-      : (process?.waitGone() ?? Promise.resolve()).then(async () => {
-          // Not our child: the exit code went to whoever reaped it; only an OOM kill is still knowable.
+      : (process ? this.exits.watch(process, false) : Promise.resolve()).then(async () => {
+          const record = await awaitExitRecord(this.states.dir(id), state.pid, process !== undefined);
           const oomKilled = ((await this.cgroupOf(id)?.oomKillCount().catch(() => 0)) ?? 0) > 0;
-          return this.recordExit(id, tracked, { code: null, signal: null, oomKilled, finishedAt: new Date() });
+          return this.recordExit(id, tracked, {
+            code: record?.code ?? null, signal: record?.signal ?? null, oomKilled, finishedAt: record ? new Date(record.finishedAt) : new Date(),
+          });
         });
     const tracked: Tracked = { info, process, exited };
     this.tracked.set(id, tracked);

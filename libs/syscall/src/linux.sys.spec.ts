@@ -74,6 +74,30 @@ describe('linuxSys', () => {
     }
   });
 
+  it('reaps a child no thread waits for any more: one poll over many pidfds, then waitid by pidfd', async () => {
+    const sys = linuxSys();
+    // Spawned from a worker thread that then ends, as the runtime's start workers are: libuv forgets it.
+    const spawnFromWorker = (script: string) => new Promise<number>((resolve) => {
+      const worker = new Worker(`const child = require('node:child_process').spawn('sh', ['-c', ${JSON.stringify(script)}], { stdio: 'ignore' });
+        child.unref(); require('node:worker_threads').parentPort.postMessage(child.pid);`, { eval: true });
+      worker.once('message', resolve);
+    });
+    const exiting = sys.pidfdOpen(await spawnFromWorker('sleep 0.5; exit 7'));
+    const sleeping = sys.pidfdOpen(await spawnFromWorker('sleep 30'));
+    try {
+      assert.equal(sys.reapChild(exiting, 'pidfd'), undefined, 'still running');
+      assert.equal(sys.pollReadable(exiting, 10_000), true, 'exited');
+      assert.deepEqual(sys.readableFds([exiting, sleeping]), [exiting], 'only the one that exited');
+      assert.deepEqual(sys.reapChild(exiting, 'pidfd'), { code: 7, signal: null });
+      sys.pidfdSendSignal(sleeping, SIGKILL);
+      assert.equal(sys.pollReadable(sleeping, 10_000), true, 'killed');
+      assert.deepEqual(sys.reapChild(sleeping, 'pidfd'), { code: null, signal: SIGKILL });
+      assert.throws(() => sys.reapChild(sleeping, 'pidfd'), (e: unknown) => e instanceof SyscallError && e.code === 'ECHILD', 'reaped once');
+    } finally {
+      for (const fd of [exiting, sleeping]) sys.close(fd);
+    }
+  });
+
   it('reads and narrows the capabilities of one thread only (capget/capset, bounding set)', async () => {
     const sys = linuxSys();
     const mine = sys.capget();

@@ -1,6 +1,6 @@
 /** The real Sys: koffi calls into glibc. Loaded lazily so that importing this package costs nothing. */
 import koffi from 'koffi';
-import { CapabilitySets, O_CLOEXEC, Sys, SyscallError, WindowSize } from './sys';
+import { CapabilitySets, ChildExit, O_CLOEXEC, Sys, SyscallError, WindowSize } from './sys';
 
 /** x86_64 and aarch64 syscall numbers for calls glibc has no wrapper for, or whose wrapper does more
  *  than the call (setresuid, setresgid, setgroups: sys.ts says why). */
@@ -20,7 +20,16 @@ const F_SETFL = 4;
 const FD_CLOEXEC = 1;
 const O_NONBLOCK = 0o4000;
 const POLLIN = 0x1;
+// waitid(2): idtype_t values, options, and siginfo_t's layout on x86_64 and aarch64 (si_code at 8,
+// si_pid at 16, si_status at 24; the struct is 128 bytes).
+const P_PID = 1;
+const P_PIDFD = 3;
+const WEXITED = 4;
+const WNOHANG = 1;
+const CLD_EXITED = 1;
+const SIGINFO_SIZE = 128;
 const ENODATA = 61;
+const EINTR = 4;
 const EWOULDBLOCK = 11;
 /** Large enough for any xattr the image store reads (overlay's are a few bytes; the kernel caps at 64 KiB). */
 const XATTR_MAX = 65536;
@@ -54,6 +63,8 @@ class LinuxSys implements Sys {
       getpid: declare('int getpid()'),
       close: declare('int close(int fd)'),
       poll: declare('int poll(_Inout_ PollFd *fds, unsigned long nfds, int timeout)'),
+      // Exit tracking without a thread per container (issue 15).
+      waitid: declare('int waitid(int idtype, uint32_t id, void *infop, int options)'),
       strerror: declare('const char *strerror(int errnum)') as unknown as Fn,
       syscall2: declare('long syscall(long number, const char *a, const char *b)'),
       syscallInt: declare('long syscall(long number, long a, long b)'),
@@ -85,6 +96,14 @@ class LinuxSys implements Sys {
       syscallRange: declare('long syscall(long number, unsigned int a, unsigned int b, unsigned int c)'),
       getcwd: declare('const char *getcwd(void *buf, size_t size)') as unknown as Fn,
     };
+  }
+
+  /** A call interrupted by a signal (EINTR) is made again. */
+  private retryInterrupted(call: string, run: () => number, detail: string): number {
+    for (;;) {
+      const result = run();
+      if (result >= 0 || koffi.errno() !== EINTR) return this.check(call, result, detail);
+    }
   }
 
   private check(call: string, result: number, detail = ''): number {
@@ -145,6 +164,20 @@ class LinuxSys implements Sys {
     const fds = [{ fd, events: POLLIN, revents: 0 }];
     this.check('poll', this.fn.poll(fds, 1, timeoutMs), `fd ${fd}`);
     return (fds[0].revents & POLLIN) !== 0;
+  }
+  readableFds(fds: number[]): number[] {
+    if (fds.length === 0) return [];
+    const polled = fds.map((fd) => ({ fd, events: POLLIN, revents: 0 }));
+    // A signal (SIGCHLD, in a storm of exits) may interrupt even a poll that does not wait.
+    this.retryInterrupted('poll', () => this.fn.poll(polled, polled.length, 0), `${fds.length} fds`);
+    return polled.filter((p) => (p.revents & POLLIN) !== 0).map((p) => p.fd);
+  }
+  reapChild(id: number, by: 'pidfd' | 'pid'): ChildExit | undefined {
+    const info = Buffer.alloc(SIGINFO_SIZE); // zeroed: si_pid stays 0 when WNOHANG finds nothing yet
+    this.retryInterrupted('waitid', () => this.fn.waitid(by === 'pidfd' ? P_PIDFD : P_PID, id, info, WEXITED | WNOHANG), `${by} ${id}`);
+    if (info.readInt32LE(16) === 0) return undefined;
+    const status = info.readInt32LE(24);
+    return info.readInt32LE(8) === CLD_EXITED ? { code: status, signal: null } : { code: null, signal: status };
   }
   close(fd: number): void {
     this.check('close', this.fn.close(fd), `fd ${fd}`);

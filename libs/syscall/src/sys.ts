@@ -23,11 +23,19 @@ export const MS_PRIVATE = 0x40000;
 export const MS_SLAVE = 0x80000;
 
 export const MNT_DETACH = 0x2;
+
+/** How a child ended (waitid's si_code and si_status): an exit code, or the number of the signal that killed it. */
+export interface ChildExit {
+  code: number | null;
+  signal: number | null;
+}
 export const MADV_DONTNEED = 4;
 export const SIGKILL = 9;
 export const SIGTERM = 15;
 export const PR_SET_NO_NEW_PRIVS = 38;
 export const PR_SET_PDEATHSIG = 1;
+/** Orphaned descendants are re-parented to this process instead of the host's init (prctl(2)). */
+export const PR_SET_CHILD_SUBREAPER = 36;
 
 // Image store (issue 3): file types for mknod, flock operations.
 export const S_IFCHR = 0o020000;
@@ -88,6 +96,15 @@ export interface Sys {
   pidfdSendSignal(pidfd: number, signal: number): void;
   /** poll(2) on one fd for POLLIN; true when readable (for a pidfd: the process has exited). */
   pollReadable(fd: number, timeoutMs: number): boolean;
+  /** One poll(2) over many fds, without waiting: those readable now (for pidfds: the processes that
+   *  have exited). One syscall however many containers a node runs. */
+  readableFds(fds: number[]): number[];
+  /**
+   * waitid(2) with WEXITED|WNOHANG on one child, named by its pidfd (`by: 'pidfd'`) or its pid: reaps
+   * it and answers how it ended, or undefined while it still runs. ECHILD (a SyscallError) when it is
+   * not a child of this process, or was reaped already.
+   */
+  reapChild(id: number, by: 'pidfd' | 'pid'): ChildExit | undefined;
   close(fd: number): void;
   getpid(): number;
   gettid(): number;
@@ -167,7 +184,7 @@ export class SyscallError extends Error {
 
 const ERRNO: Record<number, [string, string]> = {
   1: ['EPERM', 'operation not permitted'], 2: ['ENOENT', 'no such file or directory'], 3: ['ESRCH', 'no such process'],
-  4: ['EINTR', 'interrupted system call'], 9: ['EBADF', 'bad file descriptor'], 11: ['EAGAIN', 'resource temporarily unavailable'],
+  4: ['EINTR', 'interrupted system call'], 9: ['EBADF', 'bad file descriptor'], 10: ['ECHILD', 'no child processes'], 11: ['EAGAIN', 'resource temporarily unavailable'],
   12: ['ENOMEM', 'cannot allocate memory'], 13: ['EACCES', 'permission denied'], 16: ['EBUSY', 'device or resource busy'],
   17: ['EEXIST', 'file exists'], 18: ['EXDEV', 'invalid cross-device link'], 19: ['ENODEV', 'no such device'], 20: ['ENOTDIR', 'not a directory'],
   22: ['EINVAL', 'invalid argument'], 24: ['EMFILE', 'too many open files'], 28: ['ENOSPC', 'no space left on device'],

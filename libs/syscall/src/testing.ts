@@ -1,5 +1,5 @@
 /** A recording fake of Sys for unit tests of code that orders kernel calls. */
-import { CapabilitySets, Sys, WindowSize } from './sys';
+import { CapabilitySets, ChildExit, Sys, WindowSize } from './sys';
 
 export interface RecordedCall {
   call: keyof Sys;
@@ -40,6 +40,17 @@ export class RecordingSys implements Sys {
     return this.readable;
   }
   readable = false;
+  /** Every fd counts as readable while `readable` is set. */
+  readableFds(fds: number[]): number[] {
+    this.record('readableFds', [fds]);
+    return this.readable ? fds : [];
+  }
+  /** Answers with `childExit` (undefined: still running). */
+  reapChild(id: number, by: 'pidfd' | 'pid'): ChildExit | undefined {
+    this.record('reapChild', [id, by]);
+    return this.childExit;
+  }
+  childExit?: ChildExit;
   close(fd: number): void { this.record('close', [fd]); }
   getpid(): number { return 1; }
   gettid(): number { return 1; }

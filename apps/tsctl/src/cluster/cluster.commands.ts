@@ -172,6 +172,9 @@ export const upCommand: Command = {
       return layout.nodes.every((want) => nodes.some((n) => n.metadata.name === want.name && n.status?.ready
         && (!started.includes(want.name) || Date.parse(n.status.lastHeartbeat ?? '') >= freshSince)));
     });
+    // The process started is each node's reaper; the record names the agents themselves (its children,
+    // found by their command line: the reaper renamed its own), whose pid tests and tools signal.
+    writeClusterRecord(layout, controlPlanePid, agents.map(({ node, pid, argv }) => ({ pid: findProcesses(NODE_AGENT.script, node.stateDir)[0] ?? pid, argv })));
     // The nodes have their certificates: the join token has served (it also expires in 10 minutes).
     if (join) await api.request('DELETE', `/api/v1/tokens/${join.id}`).catch(() => undefined);
     const token = await adminToken(ctx, api, layout.server, pki.ca.certificatePem);

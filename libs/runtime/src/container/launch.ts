@@ -2,9 +2,10 @@
  * Drives one start worker (start.worker.ts): the worker unshares the namespaces and spawns the init,
  * which boots and waits for its config. `start` hands it a container: we write the config into the
  * init's control pipe, let the caller make the cgroup, put the pid in it and record it (while the
- * init builds the root), say "go", and learn whether the user's command was exec'd. The worker then stays until the container exits, to
- * report its status. A cold start spawns a WaitingInit and starts it at once; the warm pool keeps a
- * few spawned ahead of time.
+ * init builds the root), say "go", and learn whether the user's command was exec'd. Then the worker is
+ * released and ends: the container's exit reaches the runtime through its ExitWatcher (one for all
+ * containers), or through the worker if it comes first. A cold start spawns a WaitingInit and starts
+ * it at once; the warm pool keeps a few spawned ahead of time.
  */
 import { Worker } from 'node:worker_threads';
 import { linuxSys } from '@tide/syscall';
@@ -13,6 +14,7 @@ import { RuntimeError } from '../runtime.types';
 import { InitPipes } from './init.pipes';
 import { ProcessHandle, processStartTime } from './process';
 import type { SpareWorker } from './spare.worker';
+import type { ExitWatcher } from './exit.watcher';
 import { INIT_SCRIPT, START_WORKER } from './start.paths';
 import { StartMark, StartTrace } from '../init/start.trace';
 
@@ -71,11 +73,13 @@ export class WaitingInit {
   /** The worker reported the process's exit: the status pipe's EOF is certain to come. */
   private exitSeen = false;
 
-  /** `stageDir`: where the init stages /proc, /dev and /sys (init.steps.ts). `spare`: a booted worker
-   *  (spare.worker.ts) to use instead of a new one. */
+  /** `stageDir`: where the init stages /proc, /dev and /sys (init.steps.ts). `exits`: where the
+   *  container's exit is watched once the worker is gone. `spare`: a booted worker (spare.worker.ts)
+   *  to use instead of a new one. */
   constructor(
     readonly namespaces: number,
     stageDir: string,
+    private readonly exits: ExitWatcher,
     spare?: SpareWorker,
   ) {
     const data: StartWorkerData = { initScript: INIT_SCRIPT, stageDir, namespaces, ...this.pipes.childEnds };
@@ -97,6 +101,7 @@ export class WaitingInit {
       // A command that exits at once can end its worker before the verdict is read (a busy machine
       // delays that read): the exit was reported, so the verdict's EOF is certain, and it decides
       // whether the start succeeded. No trace marks come from an ended worker.
+      if (!this.exitSeen && this.settledWell()) return this.handOver();
       if (!this.exitSeen) return gone();
       this.traceMarks.resolve();
       void this.verdictHandled.then(gone, gone);
@@ -200,6 +205,15 @@ export class WaitingInit {
     if (this.trace) await this.traceMarks.promise;
     if (!this.settled) this.startResult.resolve(this.handle!);
     this.settled = true;
+    if (!this.failed) this.worker.postMessage({ type: 'release' });
+  }
+
+  /** The worker ended after a successful start with the container still running (or not reaped yet):
+   *  its exit now comes from the runtime's ExitWatcher, the container being the agent's child. */
+  private handOver(): void {
+    this.workerGone.resolve();
+    this.pipes.close();
+    void this.exits.watch(this.handle!, true).then((exit) => this.exitReported(exit ?? { code: null, signal: null }));
   }
 
   /** The exit is known after the verdict and after onSpawned has settled, so that the runtime always

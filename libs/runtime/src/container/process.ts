@@ -69,6 +69,11 @@ export class ProcessHandle {
     return new ProcessHandle(sys, pid, startTime, pidfd);
   }
 
+  /** The pidfd, for a poll over many processes at once (exit.watcher.ts); undefined without pidfds. */
+  get fd(): number | undefined {
+    return this.pidfd;
+  }
+
   alive(): boolean {
     if (this.pidfd !== undefined) return !this.sys.pollReadable(this.pidfd, 0);
     return this.startTime !== undefined && isSameProcess(this.pid, this.startTime);
@@ -82,11 +87,6 @@ export class ProcessHandle {
     } catch {
       /* already gone */
     }
-  }
-
-  /** Polls until the process has exited (for adopted processes, which are not our children). */
-  async waitGone(intervalMs = 100): Promise<void> {
-    while (this.alive()) await sleep(intervalMs);
   }
 
   close(): void {

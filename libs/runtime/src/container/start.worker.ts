@@ -3,13 +3,16 @@
  * here leaves the agent's own namespaces alone; the child spawned from this thread is born in the new
  * PID namespace as its PID 1. A spare thread (spare.worker.ts) boots without namespaces and waits
  * for a {type:'spawn', namespaces} before it does any of this. The init boots and waits for its config, so this thread may be a member
- * of the warm pool long before a container claims it. The thread then stays to receive the child's
- * exit status (and, being the init's parent thread, kills it through PR_SET_PDEATHSIG by exiting
- * while it is still unclaimed).
+ * of the warm pool long before a container claims it (being the init's parent thread, it kills it
+ * through PR_SET_PDEATHSIG by exiting while it is still unclaimed). Once the container runs the
+ * runtime sends {type:'release'} and the thread ends: none is kept per container. Its child then
+ * belongs to the agent's process (the kernel hands a dead thread's children to another thread of
+ * its process), whose ExitWatcher reaps it (exit.watcher.ts). Before that, libuv here reaps a child
+ * that dies and the thread reports its exit.
  *
  * Messages: → {type:'spawned', pid, pidfd} | {type:'ready'} | {type:'failed', message} |
- * {type:'trace', marks} | {type:'exit', code, signal}. Nothing comes back at a claim: the config,
- * "go" and the exec verdict go through the runtime's own pipes (init.pipes.ts).
+ * {type:'trace', marks} | {type:'exit', code, signal}; ← {type:'release'}. Nothing comes back at a
+ * claim: the config, "go" and the exec verdict go through the runtime's own pipes (init.pipes.ts).
  */
 import { spawn } from 'node:child_process';
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
@@ -61,6 +64,16 @@ function run(data: Required<StartWorkerData>): void {
       port.close();
     });
   });
+  // Released: nothing here keeps the thread alive any more. A child that dies before the thread
+  // has ended is still reaped by libuv here, and its 'exit' is reported (messages are delivered
+  // before the worker's 'exit' event); after that, the runtime's ExitWatcher reaps it.
+  const onRelease = (message: { type: string }) => {
+    if (message.type !== 'release') return;
+    port.off('message', onRelease);
+    child.unref();
+    port.unref();
+  };
+  port.on('message', onRelease);
   trace.mark('worker: init spawned');
   if (child.pid !== undefined) port.postMessage({ type: 'spawned', pid: child.pid, pidfd: openPidfd(child.pid) });
 }

@@ -1,0 +1,113 @@
+/**
+ * Learns when container processes exit, for every container of the node at once: no thread and no
+ * timer per container (a start worker kept per container cost the agent ~7.6 MB and a thread each).
+ *
+ * A container's init is spawned by a start worker that ends once the container runs; the kernel
+ * then makes the agent's process its parent (a dead thread's children pass to another thread of its
+ * process). Its exit raises SIGCHLD in the agent: one poll(2) over every watched pidfd finds which
+ * processes ended, and waitid(2) on each reaps it and reads its code. Containers adopted from an
+ * earlier agent are not our children (no SIGCHLD): the same poll also runs on a slow timer while
+ * anything is watched (it costs one syscall), and their code comes from the exit record the node's
+ * reaper wrote (exit.record.ts). The timer also keeps the process alive while a container runs, as a
+ * thread per container used to: a caller waiting for an exit is not left with an empty event loop.
+ */
+import * as os from 'node:os';
+import { Sys, SyscallError } from '@tide/syscall';
+import type { RawExit } from './launch';
+import { ProcessHandle } from './process';
+
+/** How often every watched pidfd is polled: adopted containers are seen so, our own children at once
+ *  by their SIGCHLD. */
+const POLL_MS = 500;
+
+interface Watch {
+  handle: ProcessHandle;
+  /** Our child: reaped here, with its exit code. Otherwise undefined is reported (not ours to reap). */
+  child: boolean;
+  resolve: (exit: RawExit | undefined) => void;
+}
+
+export class ExitWatcher {
+  private readonly watches = new Set<Watch>();
+  /** Runs while anything is watched. */
+  private timer?: NodeJS.Timeout;
+  private listening = false;
+  private readonly onSignal = () => this.sweepSafely();
+
+  constructor(private readonly sys: Sys) {}
+
+  /** Resolves once the process has exited: with its code and signal for a child, undefined otherwise. */
+  watch(handle: ProcessHandle, child: boolean): Promise<RawExit | undefined> {
+    return new Promise((resolve) => {
+      this.watches.add({ handle, child, resolve });
+      if (!this.listening) {
+        this.listening = true;
+        process.on('SIGCHLD', this.onSignal);
+      }
+      this.timer ??= setInterval(() => this.sweepSafely(), POLL_MS);
+      // It may have exited before it was watched (its SIGCHLD came first): look once now.
+      setImmediate(() => this.sweepSafely());
+    });
+  }
+
+  /** One poll(2) over every pidfd watched; then each process found gone is reaped (if ours) and reported. */
+  sweep(): void {
+    if (this.watches.size === 0) return;
+    const byFd = new Map<number, Watch>();
+    const gone: Watch[] = [];
+    for (const watch of this.watches) {
+      const fd = watch.handle.fd;
+      if (fd !== undefined) byFd.set(fd, watch);
+      else if (!watch.handle.alive()) gone.push(watch); // no pidfds on this kernel: pid + start time
+    }
+    for (const fd of this.sys.readableFds([...byFd.keys()])) gone.push(byFd.get(fd)!);
+    const unfinished = gone.filter((watch) => !this.finish(watch));
+    // A pidfd may turn readable a moment before its child can be reaped; no other SIGCHLD will come.
+    if (unfinished.length > 0) setTimeout(() => this.sweepSafely(), 10);
+  }
+
+  /** From a signal or a timer: a failing sweep must not take the agent down; the next one tries again. */
+  private sweepSafely(): void {
+    try {
+      this.sweep();
+    } catch (error) {
+      console.error(`exit watcher: ${(error as Error).message} (trying again at the next exit or in ${POLL_MS} ms)`);
+    }
+  }
+
+  /** False when the process cannot be reaped yet. */
+  private finish(watch: Watch): boolean {
+    let exit: RawExit | undefined;
+    if (watch.child) {
+      const reaped = this.reap(watch.handle);
+      if (reaped === 'running') return false;
+      exit = reaped;
+    }
+    this.watches.delete(watch);
+    if (this.watches.size === 0) {
+      clearInterval(this.timer);
+      this.timer = undefined;
+    }
+    watch.resolve(exit);
+    return true;
+  }
+
+  /** waitid on the child; 'running' while it cannot be reaped yet. ECHILD (reaped by someone else,
+   *  e.g. its start worker's libuv in the instant before the worker ended) gives an unknown exit. */
+  private reap(handle: ProcessHandle): RawExit | 'running' {
+    try {
+      const fd = handle.fd;
+      const exit = fd !== undefined ? this.sys.reapChild(fd, 'pidfd') : this.sys.reapChild(handle.pid, 'pid');
+      if (!exit) return 'running';
+      return { code: exit.code, signal: exit.signal === null ? null : signalName(exit.signal) };
+    } catch (error) {
+      if (error instanceof SyscallError) return { code: null, signal: null };
+      throw error;
+    }
+  }
+}
+
+export function signalName(signal: number): string {
+  const entry = Object.entries(os.constants.signals).find(([, value]) => value === signal);
+  return entry ? entry[0] : `signal ${signal}`;
+}
