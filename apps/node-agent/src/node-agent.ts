@@ -7,6 +7,7 @@ import {
 } from '@tide/runtime';
 import { AgentConfig, allocatableOf } from './config/agent.config';
 import { createAgentMetrics } from './agent.metrics';
+import { ImageCollector } from './images/image.collector';
 import { ControlPlaneClient } from './control-plane/control-plane.client';
 import { NodeCredentials, NodeIdentityOptions, ensureNodeIdentity, rotateNodeCertificate } from './identity/node.identity';
 import { statusReport } from './control-plane/status.report';
@@ -54,6 +55,7 @@ export class NodeAgent {
   private stopTlsReload?: () => void;
   private stopRotation?: () => void;
   private services?: ServiceNetwork;
+  private imageCollector?: ImageCollector;
 
   constructor(
     private readonly config: AgentConfig,
@@ -102,6 +104,13 @@ export class NodeAgent {
     });
     const scratchDir = path.join(config.stateDir, 'scratch');
     const images = createImageService({ imageDir: config.imageDir, runtime });
+    const imageStore = new ImageStore(config.imageDir);
+    const collector = new ImageCollector({
+      store: imageStore, nodeName: config.name, policy: config.imageGc, log: this.log,
+      inUse: () => [...reconciler.records.values()].flatMap((r) => [r.assignment?.template.image, r.container?.spec.image].filter((i): i is string => !!i)),
+    });
+    this.imageCollector = collector;
+    collector.start();
     fs.rmSync(scratchDir, { recursive: true, force: true }); // uploads of requests cut short by a crash
     let tls: AgentTls = await loadAgentTls(config.tls);
     const auth = new AgentAuth(controlPlaneTokenReview({ apiServer: `https://${config.apiServer}`, caPem: () => tls.caPem }));
@@ -110,7 +119,11 @@ export class NodeAgent {
       address: config.address, port: config.port, registry: metrics.registry, scratchDir, expireSamples: resources.expire,
       logPath: (namespace, name) => (reconciler.records.has(replicaKey(namespace, name)) ? reconciler.logPath(namespace, name) : undefined),
       health: () => ({ ok: true, text: this.client?.isConnected() ? 'ok' : 'ok (not connected to the control plane)' }),
-      images: this.imagesAfterBaseImages(images), imageStore: new ImageStore(config.imageDir),
+      images: this.imagesAfterBaseImages(images), imageStore, imageCollector: collector,
+      container: (namespace, name) => {
+        const container = reconciler.records.get(replicaKey(namespace, name))?.container;
+        return container && !container.exit ? { image: container.spec.image, ...(container.upperDir ? { upperDir: container.upperDir } : {}) } : undefined;
+      },
       exec: async (namespace, name, options) => {
         if (!reconciler.records.get(replicaKey(namespace, name))?.container) {
           throw new RuntimeError('NotFound', `replica ${namespace}/${name} is not running on this node`);
@@ -194,6 +207,7 @@ export class NodeAgent {
   }
 
   private changed(): void {
+    void this.imageCollector?.mark().catch((error: Error) => this.log(`cannot record the images in use: ${error.message}`));
     if (this.reconciler) this.prober?.sync(probedContainers(this.reconciler.records.values(), this.config.address));
     this.reportSoon();
     this.publishSoon();
@@ -232,6 +246,7 @@ export class NodeAgent {
   async stop(): Promise<void> {
     clearTimeout(this.reportTimer);
     this.usageReporter?.stop();
+    this.imageCollector?.stop();
     this.stopRotation?.();
     this.reconciler?.stop();
     this.prober?.stop();

@@ -20,3 +20,9 @@ export { ByteSource } from './image/tar/byte.source';
 export { readSmallFile } from './cgroups/cgroup.read';
 export { seccompProgramFor } from './isolation/seccomp';
 export { ociSeccompProfile } from './isolation/seccomp.oci';
+export {
+  CollectOptions, CollectResult, DEFAULT_IMAGE_GC, GcCandidate, GcThreshold, ImageGcPolicy, RemovalPlan, collectImages, imageGcPolicy,
+  parseGcThreshold, planImageRemoval, storeBytes,
+} from './image/image.gc';
+export { CommitRequest, commitContainer } from './build/container.commit';
+export { HistoryEntry, imageHistory } from './image/image.history';

@@ -2,7 +2,7 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseMemory } from '@tide/api';
-import { DEFAULT_WARM_POOL } from '@tide/runtime';
+import { DEFAULT_IMAGE_GC, DEFAULT_WARM_POOL, ImageGcPolicy, imageGcPolicy, parseGcThreshold } from '@tide/runtime';
 import { Upstream, hostNameservers, parseUpstreams } from '../dns/resolv.conf';
 import { DEFAULT_PROXY_OPTIONS, ProxyOptions } from '../proxy/published.port';
 
@@ -38,6 +38,8 @@ export interface AgentConfig {
   dnsUpstreams: Upstream[];
   /** The balancer's limits and timeouts (`--lb-*` flags). */
   proxy: ProxyOptions;
+  /** When unused images are removed (`--image-gc-high-threshold`, `--image-gc-low-threshold`). */
+  imageGc: ImageGcPolicy;
 }
 
 export class ConfigError extends Error {
@@ -51,7 +53,7 @@ export const DEFAULT_IMAGE_DIR = '/var/lib/tide/images';
 const KNOWN_FLAGS = [
   'name', 'control-plane', 'address', 'port', 'state-dir', 'image-dir', 'cpu', 'memory', 'labels', 'warm-pool', 'join', 'ca-hash', 'api-server',
   'dns-upstream', 'tls-cert-file', 'tls-private-key-file', 'client-ca-file', 'metrics-insecure-listen',
-  'lb-max-requests-per-replica', 'lb-queue-length', 'lb-request-deadline',
+  'lb-max-requests-per-replica', 'lb-queue-length', 'lb-request-deadline', 'image-gc-high-threshold', 'image-gc-low-threshold',
 ];
 
 /** `--flag value` and `--flag=value`; every flag takes a value. */
@@ -102,6 +104,7 @@ export function parseAgentConfig(argv: string[], machine: Resources = machineRes
       requestDeadlineMs: durationFlag('lb-request-deadline', values.get('lb-request-deadline'), DEFAULT_PROXY_OPTIONS.requestDeadlineMs),
     },
     tls: tlsFlags(values, stateDir),
+    imageGc: imageGcFlags(values),
     apiServer,
     ...(values.has('metrics-insecure-listen') ? { metricsInsecureListen: listenFlag('metrics-insecure-listen', values.get('metrics-insecure-listen')!) } : {}),
   };
@@ -226,5 +229,19 @@ function dnsUpstreams(raw: string | undefined): Upstream[] {
     return parseUpstreams(raw);
   } catch (error) {
     throw new ConfigError(`--dns-upstream: ${(error as Error).message} (expected IP[:PORT][,IP[:PORT]...])`);
+  }
+}
+
+/** Kubelet style: `--image-gc-high-threshold 85 --image-gc-low-threshold 80` (percent of the image
+ *  filesystem, the defaults), or sizes of the store's own content (`2Gi`, `1500Mi`). */
+function imageGcFlags(values: Map<string, string>): ImageGcPolicy {
+  const high = values.get('image-gc-high-threshold');
+  const low = values.get('image-gc-low-threshold');
+  if (high === undefined && low === undefined) return DEFAULT_IMAGE_GC;
+  if (high === undefined || low === undefined) throw new ConfigError('--image-gc-high-threshold and --image-gc-low-threshold go together: give both');
+  try {
+    return imageGcPolicy(parseGcThreshold(high, '--image-gc-high-threshold'), parseGcThreshold(low, '--image-gc-low-threshold'));
+  } catch (error) {
+    throw new ConfigError((error as Error).message);
   }
 }

@@ -17,10 +17,11 @@ import { isTrue, refuseUpgrade, sendJson, sendText } from './http.responses';
 
 export { isTrue };
 import { handleImageRequest } from './image.routes';
+import { ImageLifecycleOptions, handleImageLifecycle } from './image.lifecycle.routes';
 import { REGISTRY_ROUTES, handleRegistryRequest } from './registry.routes';
 import { streamLogFile } from './log.stream';
 
-export interface AgentHttpOptions {
+export interface AgentHttpOptions extends ImageLifecycleOptions {
   address: string;
   port: number;
   registry: Registry;
@@ -94,7 +95,13 @@ async function handle(options: AgentHttpOptions, req: http.IncomingMessage, res:
     res.setHeader('Connection', 'close'); // an upload refused is not read
     return sendJson(res, admission.refusal.status, { error: admission.refusal.reason });
   }
-  if (options.imageStore && REGISTRY_ROUTES.has(url.pathname)) return handleRegistryRequest(options.imageStore, options.images, req, res, url);
+  if (options.imageStore && REGISTRY_ROUTES.has(url.pathname)) {
+    await handleRegistryRequest(options.imageStore, options.images, req, res, url);
+    // A pull adds to the image disk use: collect now rather than at the next round.
+    if (url.pathname === '/v1/images/pull') void options.imageCollector?.collect().catch(() => undefined);
+    return;
+  }
+  if (await handleImageLifecycle(options, req, res, url)) return;
   if (url.pathname === '/v1/images' || url.pathname.startsWith('/v1/images/')) {
     if (await handleImageRequest(options, req, res, url)) return;
   }

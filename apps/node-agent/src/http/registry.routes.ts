@@ -13,15 +13,14 @@ import { imageReferenceProblem } from '@tide/api';
 import { RegistryError } from '@tide/registry';
 import { ImageService, ImageStore } from '@tide/runtime';
 import { PullRequest, PushRequest, pullImage, pushImage } from '../registry/registry.images';
-import { BadRequest, messageOf, sendJson } from './http.responses';
+import { BadRequest, messageOf, readJsonBody, sendJson } from './http.responses';
 
 export const REGISTRY_ROUTES = new Set(['/v1/images/pull', '/v1/images/push']);
-const MAX_BODY = 1024 * 1024;
 
 export async function handleRegistryRequest(store: ImageStore, images: ImageService, req: http.IncomingMessage, res: http.ServerResponse, url: URL): Promise<void> {
   try {
     if (req.method !== 'POST') return sendJson(res, 405, { error: `${req.method} is not allowed on ${url.pathname}` });
-    const body = await readJson(req);
+    const body = await readJsonBody(req);
     if (url.pathname === '/v1/images/pull') {
       const request = pullRequest(body);
       const pulled = await pullImage(store, request);
@@ -41,23 +40,6 @@ function statusFor(error: unknown): number {
   if (!(error instanceof RegistryError)) return (error as { name?: string }).name === 'ImageError' ? 400 : 500;
   const byCode: Record<string, number> = { Unauthorized: 401, Denied: 403, NotFound: 404, Invalid: 502, TooLarge: 502, DigestMismatch: 502, Timeout: 504, Unreachable: 502, Failed: 502 };
   return byCode[error.code] ?? 500;
-}
-
-async function readJson(req: http.IncomingMessage): Promise<Record<string, unknown>> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_BODY) throw new BadRequest(`the request body is over ${MAX_BODY} bytes`);
-    chunks.push(chunk as Buffer);
-  }
-  try {
-    const value = JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown;
-    if (typeof value === 'object' && value !== null && !Array.isArray(value)) return value as Record<string, unknown>;
-  } catch {
-    /* below */
-  }
-  throw new BadRequest('the request body must be a JSON object');
 }
 
 function text(body: Record<string, unknown>, field: string): string {

@@ -1,5 +1,6 @@
 /**
- * `tsctl image import FILE.tar | ls [-o json|yaml] | rm REF | build -t NAME:TAG [-f Dockerfile] DIR`:
+ * `tsctl image import FILE.tar | ls [-o json|yaml] | rm REF | build -t NAME:TAG [-f Dockerfile] DIR`
+ * (and push, pull, prune, commit, history: image.registry.ts, image.lifecycle.ts):
  * images live on every node; the control plane fans each request out and answers per node.
  */
 import * as fs from 'node:fs';
@@ -10,8 +11,9 @@ import { UsageError } from '../cli/args';
 import { formatStructured, parseOutputFormat } from '../output/table';
 import { imagesTable, shortId } from '../output/image.tables';
 import { buildImage } from './image.build';
+import { commitImage, pruneImages, showHistory } from './image.lifecycle';
 import { pullImage, pushImage } from './image.registry';
-import { Command, CommandContext, CommandError } from './command';
+import { Command, CommandContext, CommandError, NAMESPACE_OPTION } from './command';
 
 const USAGE = [
   'tsctl image import FILE.tar',
@@ -20,23 +22,29 @@ const USAGE = [
   '       tsctl image build -t NAME[:TAG] [-f Dockerfile] DIR',
   '       tsctl image push NAME[:TAG] [--node NODE]',
   '       tsctl image pull REF',
+  '       tsctl image prune',
+  '       tsctl image commit REPLICA NAME[:TAG] [-n NAMESPACE]',
+  '       tsctl image history NAME[:TAG] [-o json|yaml]',
 ].join('\n');
 
 export const imageCommand: Command = {
   name: 'image',
   usage: USAGE,
-  summary: 'import, list, remove, build, push and pull images (on every node)',
+  summary: 'import, list, remove, build, push, pull, prune, commit images and show their history',
   options: [
-    { long: 'output', short: 'o', help: 'ls: json or yaml' },
+    { long: 'output', short: 'o', help: 'ls, history: json or yaml' },
+    { ...NAMESPACE_OPTION, help: 'commit: the namespace of the replica (default: default)' },
     { long: 'tag', short: 't', help: 'build: NAME[:TAG] of the result' },
     { long: 'file', short: 'f', help: 'build: the Dockerfile, relative to DIR (default Dockerfile)' },
     { long: 'node', help: 'push: the node whose image is pushed (default: the first that has it)' },
   ],
   async run(ctx: CommandContext): Promise<void> {
     const [sub, ...args] = ctx.args;
-    const allowed: Record<string, string[]> = { import: [], ls: ['output'], list: ['output'], rm: [], remove: [], build: ['tag', 'file'], push: ['node'], pull: [] };
-    if (!sub || !(sub in allowed)) throw new UsageError(`image needs import, ls, rm, build, push or pull${sub ? `, got "${sub}"` : ''}\nusage: ${USAGE}`);
-    const stray = [...ctx.options.keys()].find((o) => ['output', 'tag', 'file', 'node'].includes(o) && !allowed[sub].includes(o));
+    const allowed: Record<string, string[]> = { import: [], ls: ['output'], list: ['output'], rm: [], remove: [], build: ['tag', 'file'], push: ['node'], pull: [],
+      prune: [], commit: ['namespace'], history: ['output'],
+    };
+    if (!sub || !(sub in allowed)) throw new UsageError(`image needs import, ls, rm, build, push, pull, prune, commit or history${sub ? `, got "${sub}"` : ''}\nusage: ${USAGE}`);
+    const stray = [...ctx.options.keys()].find((o) => ['output', 'tag', 'file', 'node', 'namespace'].includes(o) && !allowed[sub].includes(o));
     if (stray) throw new UsageError(`--${stray} does not apply to "image ${sub}"\nusage: ${USAGE}`);
     const expect = (count: number, what: string) => {
       if (args.length !== count) throw new UsageError(`image ${sub} needs ${what}\nusage: ${USAGE}`);
@@ -46,6 +54,9 @@ export const imageCommand: Command = {
     if (sub === 'rm' || sub === 'remove') return expect(1, 'one NAME[:TAG]'), removeImage(ctx, args[0]);
     if (sub === 'push') return expect(1, 'one NAME[:TAG]'), pushImage(ctx, args[0]);
     if (sub === 'pull') return expect(1, 'one REF'), pullImage(ctx, args[0]);
+    if (sub === 'prune') return expect(0, 'no arguments'), pruneImages(ctx);
+    if (sub === 'commit') return expect(2, 'REPLICA and NAME[:TAG]'), commitImage(ctx, args[0], args[1]);
+    if (sub === 'history') return expect(1, 'one NAME[:TAG]'), showHistory(ctx, args[0]);
     expect(1, 'one build context DIR');
     return buildImage(ctx, args[0], ctx.options.get('tag'), ctx.options.get('file'));
   },
