@@ -27,6 +27,7 @@ import { LoadBalancer } from './proxy/load.balancer';
 import { planPublishedPorts } from './proxy/publish.plan';
 import { containerId, replicaKey } from './reconcile/container-spec.builder';
 import { Reconciler } from './reconcile/reconciler';
+import { buildPuller } from './registry/registry.images';
 import { ReplicaStateFile } from './reconcile/replica.state-file';
 import { ServiceNetwork } from './service-ip/service.network';
 
@@ -70,6 +71,7 @@ export class NodeAgent {
       serving: { address: config.address, certificate: config.tls.certificate, key: config.tls.key },
     };
     const credentials = await ensureNodeIdentity(identity);
+    let nodeCredentials = credentials;
     const logDir = path.join(config.stateDir, 'logs');
     // 0700 from the top: the state dir leads to every container's upperdir (CVE-2021-41091 class).
     for (const dir of [config.stateDir, logDir]) {
@@ -120,6 +122,7 @@ export class NodeAgent {
       logPath: (namespace, name) => (reconciler.records.has(replicaKey(namespace, name)) ? reconciler.logPath(namespace, name) : undefined),
       health: () => ({ ok: true, text: this.client?.isConnected() ? 'ok' : 'ok (not connected to the control plane)' }),
       images: this.imagesAfterBaseImages(images), imageStore, imageCollector: collector,
+      buildPull: (registry) => buildPuller(imageStore, registry, () => nodeCredentials),
       container: (namespace, name) => {
         const container = reconciler.records.get(replicaKey(namespace, name))?.container;
         return container && !container.exit ? { image: container.spec.image, ...(container.upperDir ? { upperDir: container.upperDir } : {}) } : undefined;
@@ -142,7 +145,10 @@ export class NodeAgent {
     const client = this.connect(reconciler, images, credentials);
     this.client = client;
     client.start();
-    this.stopRotation = rotateNodeCertificate(identity, credentials, (csr) => client.renewCertificate(csr), (next) => client.useCredentials(next));
+    this.stopRotation = rotateNodeCertificate(identity, credentials, (csr) => client.renewCertificate(csr), (next) => {
+      nodeCredentials = next;
+      client.useCredentials(next);
+    });
     this.usageReporter = new UsageReporter(config.name, resources.sampler, () => this.client, USAGE_REPORT_INTERVAL_MS, traffic);
     this.usageReporter.start();
     this.log(`serving on https://${config.address}:${config.port}, control plane ${config.controlPlane}`);

@@ -16,12 +16,12 @@ import { ExecStarter, handleExecUpgrade } from './exec.upgrade';
 import { isTrue, refuseUpgrade, sendJson, sendText } from './http.responses';
 
 export { isTrue };
-import { handleImageRequest } from './image.routes';
+import { ImageRoutesOptions, handleImageRequest } from './image.routes';
 import { ImageLifecycleOptions, handleImageLifecycle } from './image.lifecycle.routes';
 import { REGISTRY_ROUTES, handleRegistryRequest } from './registry.routes';
 import { streamLogFile } from './log.stream';
 
-export interface AgentHttpOptions extends ImageLifecycleOptions {
+export interface AgentHttpOptions extends ImageLifecycleOptions, Pick<ImageRoutesOptions, 'buildPull'> {
   address: string;
   port: number;
   registry: Registry;

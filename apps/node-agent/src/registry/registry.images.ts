@@ -10,7 +10,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ImageRecord, ImageStore, StoredLayer } from '@tide/runtime';
-import { Descriptor, MEDIA_TYPES, RegistryClient, RegistryError, hostPlatform, parseManifest } from '@tide/registry';
+import { Descriptor, MEDIA_TYPES, RegistryClient, RegistryError, hostPlatform, parseManifest, pullPlan } from '@tide/registry';
 
 /** Which registry, and the token the control plane issued for this one operation. */
 export interface RegistryTarget {
@@ -22,6 +22,8 @@ export interface RegistryTarget {
   token?: string;
   /** Plain HTTP (a test's registry on loopback); never set through the agent's endpoint. */
   plainHttp?: boolean;
+  /** The node's own certificate: without a token, the cluster's token service gives the node pull tokens for it. */
+  clientCertificate?: { cert: string; key: string };
 }
 
 export interface PullRequest {
@@ -48,7 +50,10 @@ const LAYER_TYPES = new Set([
 const CONCURRENT_LAYERS = 3;
 
 function clientFor(target: RegistryTarget): RegistryClient {
-  return new RegistryClient({ registry: target.address, plainHttp: target.plainHttp === true, ...(target.ca ? { ca: target.ca } : {}), ...(target.token ? { credentials: { registryToken: target.token } } : {}) });
+  return new RegistryClient({
+    registry: target.address, plainHttp: target.plainHttp === true, ...(target.ca ? { ca: target.ca } : {}),
+    ...(target.token ? { credentials: { registryToken: target.token } } : {}), ...(target.clientCertificate ? { clientCertificate: target.clientCertificate } : {}),
+  });
 }
 
 export async function pullImage(store: ImageStore, request: PullRequest): Promise<{ record: ImageRecord; digest: string; fetched: number }> {
@@ -160,4 +165,17 @@ async function mapLimited<T, R>(items: readonly T[], limit: number, fn: (item: T
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
   return results;
+}
+
+/**
+ * A build's pull of an image FROM or COPY --from names (BuildOptions.pull): from the cluster registry
+ * only, as this node (its certificate gets it a pull token), into the store under its usual name.
+ */
+export function buildPuller(store: ImageStore, registry: string, node: () => { ca: string; certificate: string; key: string }): (image: string) => Promise<void> {
+  return async (image) => {
+    const plan = pullPlan(image, registry);
+    if (!plan.cluster) throw new RegistryError('Invalid', `${image} is in the registry ${plan.registry}; a build pulls from the cluster registry ${registry} only (tsctl image pull it first)`);
+    const { ca, certificate, key } = node();
+    await pullImage(store, { registry: { address: registry, ca, clientCertificate: { cert: certificate, key } }, repository: plan.repository, reference: plan.reference, ref: plan.storeRef });
+  };
 }

@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ClusterImage, NodeImage, NodeResult, imageReferenceProblem } from '@tide/api';
 import { errorFromFetchResponse } from '../api/api.client';
-import { UsageError } from '../cli/args';
+import { UsageError, repeatedValues } from '../cli/args';
 import { formatStructured, parseOutputFormat } from '../output/table';
 import { imagesTable, shortId } from '../output/image.tables';
 import { buildImage } from './image.build';
@@ -19,7 +19,7 @@ const USAGE = [
   'tsctl image import FILE.tar',
   '       tsctl image ls [-o json|yaml]',
   '       tsctl image rm NAME[:TAG]',
-  '       tsctl image build -t NAME[:TAG] [-f Dockerfile] DIR',
+  '       tsctl image build -t NAME[:TAG] [-f Dockerfile] [--build-arg NAME=VALUE]... DIR',
   '       tsctl image push NAME[:TAG] [--node NODE]',
   '       tsctl image pull REF',
   '       tsctl image prune',
@@ -36,15 +36,16 @@ export const imageCommand: Command = {
     { ...NAMESPACE_OPTION, help: 'commit: the namespace of the replica (default: default)' },
     { long: 'tag', short: 't', help: 'build: NAME[:TAG] of the result' },
     { long: 'file', short: 'f', help: 'build: the Dockerfile, relative to DIR (default Dockerfile)' },
+    { long: 'build-arg', repeatable: true, help: 'build: NAME=VALUE for an ARG of the Dockerfile (repeatable)' },
     { long: 'node', help: 'push: the node whose image is pushed (default: the first that has it)' },
   ],
   async run(ctx: CommandContext): Promise<void> {
     const [sub, ...args] = ctx.args;
-    const allowed: Record<string, string[]> = { import: [], ls: ['output'], list: ['output'], rm: [], remove: [], build: ['tag', 'file'], push: ['node'], pull: [],
+    const allowed: Record<string, string[]> = { import: [], ls: ['output'], list: ['output'], rm: [], remove: [], build: ['tag', 'file', 'build-arg'], push: ['node'], pull: [],
       prune: [], commit: ['namespace'], history: ['output'],
     };
     if (!sub || !(sub in allowed)) throw new UsageError(`image needs import, ls, rm, build, push, pull, prune, commit or history${sub ? `, got "${sub}"` : ''}\nusage: ${USAGE}`);
-    const stray = [...ctx.options.keys()].find((o) => ['output', 'tag', 'file', 'node', 'namespace'].includes(o) && !allowed[sub].includes(o));
+    const stray = [...ctx.options.keys()].find((o) => ['output', 'tag', 'file', 'build-arg', 'node', 'namespace'].includes(o) && !allowed[sub].includes(o));
     if (stray) throw new UsageError(`--${stray} does not apply to "image ${sub}"\nusage: ${USAGE}`);
     const expect = (count: number, what: string) => {
       if (args.length !== count) throw new UsageError(`image ${sub} needs ${what}\nusage: ${USAGE}`);
@@ -58,7 +59,7 @@ export const imageCommand: Command = {
     if (sub === 'commit') return expect(2, 'REPLICA and NAME[:TAG]'), commitImage(ctx, args[0], args[1]);
     if (sub === 'history') return expect(1, 'one NAME[:TAG]'), showHistory(ctx, args[0]);
     expect(1, 'one build context DIR');
-    return buildImage(ctx, args[0], ctx.options.get('tag'), ctx.options.get('file'));
+    return buildImage(ctx, args[0], ctx.options.get('tag'), ctx.options.get('file'), repeatedValues(ctx.options, 'build-arg'));
   },
 };
 
