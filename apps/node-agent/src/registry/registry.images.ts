@@ -22,6 +22,8 @@ export interface RegistryTarget {
   token?: string;
   /** Plain HTTP (a test's registry on loopback); never set through the agent's endpoint. */
   plainHttp?: boolean;
+  /** Longest silence of the registry (default the client's 30 s); never set through the agent's endpoint. */
+  idleTimeoutMs?: number;
   /** The node's own certificate: without a token, the cluster's token service gives the node pull tokens for it. */
   clientCertificate?: { cert: string; key: string };
 }
@@ -52,6 +54,7 @@ const CONCURRENT_LAYERS = 3;
 function clientFor(target: RegistryTarget): RegistryClient {
   return new RegistryClient({
     registry: target.address, plainHttp: target.plainHttp === true, ...(target.ca ? { ca: target.ca } : {}),
+    ...(target.idleTimeoutMs ? { idleTimeoutMs: target.idleTimeoutMs } : {}),
     ...(target.token ? { credentials: { registryToken: target.token } } : {}), ...(target.clientCertificate ? { clientCertificate: target.clientCertificate } : {}),
   });
 }
