@@ -123,6 +123,10 @@ export class NodeAgent {
       health: () => ({ ok: true, text: this.client?.isConnected() ? 'ok' : 'ok (not connected to the control plane)' }),
       images: this.imagesAfterBaseImages(images), imageStore, imageCollector: collector,
       buildPull: (registry) => buildPuller(imageStore, registry, () => nodeCredentials),
+      peering: {
+        node: config.name, log: this.log,
+        tls: () => ({ ca: nodeCredentials.ca, cert: nodeCredentials.certificate, key: nodeCredentials.key }),
+      },
       container: (namespace, name) => {
         const container = reconciler.records.get(replicaKey(namespace, name))?.container;
         return container && !container.exit ? { image: container.spec.image, ...(container.upperDir ? { upperDir: container.upperDir } : {}) } : undefined;

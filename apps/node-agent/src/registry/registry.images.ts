@@ -11,6 +11,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ImageRecord, ImageStore, StoredLayer } from '@tide/runtime';
 import { Descriptor, MEDIA_TYPES, RegistryClient, RegistryError, hostPlatform, parseManifest, pullPlan } from '@tide/registry';
+import { PEER_WAIT_MS, shareDownload } from './peer.blobs';
+import { Peer, layerSource } from './swarm.plan';
 
 /** Which registry, and the token the control plane issued for this one operation. */
 export interface RegistryTarget {
@@ -30,6 +32,9 @@ export interface RegistryTarget {
 
 export interface PullRequest {
   registry: RegistryTarget;
+  /** Peer-to-peer layers: the nodes pulling this image now (the same list for all), this node among them. */
+  swarm?: { self: string; peers: Peer[]; tls: PeerTls };
+  log?: (line: string) => void;
   repository: string;
   /** Tag or digest. */
   reference: string;
@@ -59,7 +64,14 @@ function clientFor(target: RegistryTarget): RegistryClient {
   });
 }
 
-export async function pullImage(store: ImageStore, request: PullRequest): Promise<{ record: ImageRecord; digest: string; fetched: number }> {
+/** The node's certificate and the cluster CA, for the mTLS connections to peers. */
+export interface PeerTls {
+  ca: string;
+  cert: string;
+  key: string;
+}
+
+export async function pullImage(store: ImageStore, request: PullRequest): Promise<{ record: ImageRecord; digest: string; fetched: number; fromPeers: number }> {
   const client = clientFor(request.registry);
   const name = `${request.registry.address}/${request.repository}:${request.reference}`;
   try {
@@ -71,6 +83,7 @@ export async function pullImage(store: ImageStore, request: PullRequest): Promis
     const config = await client.blob(request.repository, configDescriptor);
     const diffIDs = diffIDsOf(config, layers.length, name);
     let fetched = 0;
+    let fromPeers = 0;
     const stored = await store.lock.shared(async () => {
       const result = await mapLimited(layers, CONCURRENT_LAYERS, async (layer, i) => {
         const present = await presentLayer(store, diffIDs[i], layer);
@@ -80,8 +93,14 @@ export async function pullImage(store: ImageStore, request: PullRequest): Promis
           const dir = await store.tempDir('pull');
           try {
             const file = path.join(dir, 'blob');
-            await client.downloadBlob(request.repository, layer, file);
-            return await store.addLayer(file, { diffID: diffIDs[i], blobDigest: layer.digest }, `${name} layer ${i} (${layer.digest})`);
+            const download = fetchBlob(client, request, layer, i, file);
+            const unshare = shareDownload(store, layer.digest, file, layer.size, download);
+            try {
+              if ((await download) === 'peer') fromPeers++;
+              return await store.addLayer(file, { diffID: diffIDs[i], blobDigest: layer.digest }, `${name} layer ${i} (${layer.digest})`);
+            } finally {
+              unshare();
+            }
           } finally {
             await fs.promises.rm(dir, { recursive: true, force: true });
           }
@@ -90,7 +109,7 @@ export async function pullImage(store: ImageStore, request: PullRequest): Promis
       const record = await store.commit(request.ref, { manifest: image.bytes, manifestMediaType: image.mediaType, config, layers: result });
       return record;
     });
-    return { record: stored, digest: image.index?.digest ?? image.digest, fetched };
+    return { record: stored, digest: image.index?.digest ?? image.digest, fetched, fromPeers };
   } finally {
     await client.close();
   }
@@ -116,6 +135,28 @@ export async function pushImage(store: ImageStore, request: PushRequest): Promis
   } finally {
     await client.close();
   }
+}
+
+/**
+ * A layer blob into `file`, digest verified: from the peer the swarm plan names (which may still be
+ * receiving it), else, or when that peer fails, from the registry.
+ */
+async function fetchBlob(client: RegistryClient, request: PullRequest, layer: Descriptor, index: number, file: string): Promise<'peer' | 'registry'> {
+  const peer = request.swarm ? layerSource(request.swarm.peers, request.swarm.self, index) : undefined;
+  if (peer && request.swarm) {
+    const { ca, cert, key } = request.swarm.tls;
+    const peerClient = new RegistryClient({ registry: peer.address, ca, clientCertificate: { cert, key }, idleTimeoutMs: PEER_WAIT_MS * 2 });
+    try {
+      await peerClient.downloadBlob(request.repository, layer, file);
+      return 'peer';
+    } catch (error) {
+      request.log?.(`layer ${layer.digest} from peer ${peer.node} failed (${(error as Error).message}): fetching it from the registry`);
+    } finally {
+      await peerClient.close();
+    }
+  }
+  await client.downloadBlob(request.repository, layer, file);
+  return 'registry';
 }
 
 function diffIDsOf(config: Buffer, layers: number, name: string): string[] {

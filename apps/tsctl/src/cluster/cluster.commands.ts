@@ -15,7 +15,7 @@ import { configPath, writeCliConfig } from '../api/cli.config';
 import { UsageError, intOption } from '../cli/args';
 import { Command, CommandContext } from '../commands/command';
 import { nodesTable } from '../output/resource.tables';
-import { ClusterLayout, MAX_LOCAL_NODES, agentArgs, clusterLayout, controlPlaneArgs } from './cluster.layout';
+import { ClusterLayout, MAX_LOCAL_NODES, agentArgs, clusterLayout, controlPlaneArgs, imageDirOf } from './cluster.layout';
 import { findProcesses, isAlive, portInUse, sleep, startDetached, tail, terminate } from './processes';
 
 export const DEFAULT_STATE_DIR = '/var/lib/tide';
@@ -83,6 +83,7 @@ export const upCommand: Command = {
     { long: 'timeout', help: 'seconds to wait for the cluster to be Ready (default 120)' },
     { long: 'registry', help: 'use this registry (HOST:PORT) instead of starting the embedded one on P+4' },
     { long: 'registry-ca', help: "with --registry: the CA file that verifies it (default: the system's roots)" },
+    { long: 'image-stores', help: 'shared|per-node: one image store for the local nodes, or one each as on separate machines (default shared)' },
   ],
   async run(ctx: CommandContext): Promise<void> {
     const stateDir = stateDirOf(ctx);
@@ -90,7 +91,9 @@ export const upCommand: Command = {
     const previous = readClusterRecord(stateDir);
     const basePort = intOption(ctx.options, 'base-port', previous?.ports.http ?? 7070, 1024, 65000);
     const nodeCount = intOption(ctx.options, 'nodes', previous?.nodes.length || 2, 1, MAX_LOCAL_NODES);
-    const layout = clusterLayout(stateDir, basePort, nodeCount, { cpuMillis: os.cpus().length * 1000, memoryBytes: os.totalmem() });
+    const imageStores = ctx.options.get('image-stores') ?? 'shared';
+    if (imageStores !== 'shared' && imageStores !== 'per-node') throw new UsageError(`--image-stores: "${imageStores}" is not shared or per-node`);
+    const layout = clusterLayout(stateDir, basePort, nodeCount, { cpuMillis: os.cpus().length * 1000, memoryBytes: os.totalmem() }, imageStores);
     const grace = ctx.options.has('node-grace-seconds') ? intOption(ctx.options, 'node-grace-seconds', 30, 1) : undefined;
     const deadline = Date.now() + intOption(ctx.options, 'timeout', 120, 1) * 1000;
     for (const built of [CONTROL_PLANE, NODE_AGENT]) {
@@ -281,7 +284,9 @@ function cleanupNodes(stateDir: string, ctx: CommandContext): number {
   const nodesDir = path.join(stateDir, 'nodes');
   const nodes = fs.existsSync(nodesDir) ? fs.readdirSync(nodesDir) : [];
   for (const node of nodes) {
-    const result = spawnSync(process.execPath, [NODE_AGENT.path, 'cleanup', '--state-dir', path.join(nodesDir, node), '--image-dir', path.join(stateDir, 'images')], {
+    const own = imageDirOf(stateDir, node, 'per-node');
+    const imageDir = fs.existsSync(own) ? own : imageDirOf(stateDir, node, 'shared');
+    const result = spawnSync(process.execPath, [NODE_AGENT.path, 'cleanup', '--state-dir', path.join(nodesDir, node), '--image-dir', imageDir], {
       encoding: 'utf8', timeout: 60_000,
     });
     if (result.status !== 0) ctx.note(`warning: cleaning up the containers of ${node} failed: ${(result.stderr || result.error?.message || '').trim()}`);

@@ -10,6 +10,8 @@ export interface NodeLayout {
   address: string;
   agentPort: number;
   stateDir: string;
+  /** The shared STATE/images, or STATE/images-NODE with `tsctl up --image-stores per-node`. */
+  imageDir: string;
   cpuMillis: number;
   memoryBytes: number;
   log: string;
@@ -37,12 +39,19 @@ export interface ClusterLayout {
 
 export const MAX_LOCAL_NODES = 50;
 
-export function clusterLayout(stateDir: string, basePort: number, nodeCount: number, machine: { cpuMillis: number; memoryBytes: number }): ClusterLayout {
+/**
+ * `imageStores`: `shared` (one store for every local node: an image is on all of them at once) or
+ * `per-node` (each node its own, as on separate machines: what peer-to-peer pulls are for).
+ */
+export function clusterLayout(
+  stateDir: string, basePort: number, nodeCount: number, machine: { cpuMillis: number; memoryBytes: number }, imageStores: 'shared' | 'per-node' = 'shared',
+): ClusterLayout {
   const nodes: NodeLayout[] = [];
   for (let i = 1; i <= nodeCount; i++) {
     const name = `node-${i}`;
     nodes.push({
       name, address: `127.0.1.${i}`, agentPort: basePort + 10 + i, stateDir: path.join(stateDir, 'nodes', name),
+      imageDir: imageDirOf(stateDir, name, imageStores),
       cpuMillis: Math.floor(machine.cpuMillis / nodeCount), memoryBytes: Math.floor(machine.memoryBytes / nodeCount),
       log: path.join(stateDir, `${name}.log`),
     });
@@ -68,9 +77,13 @@ export function controlPlaneArgs(layout: ClusterLayout, nodeGraceSeconds?: numbe
   ];
 }
 
+export function imageDirOf(stateDir: string, node: string, imageStores: 'shared' | 'per-node'): string {
+  return path.join(stateDir, imageStores === 'shared' ? 'images' : `images-${node}`);
+}
+
 export function agentArgs(layout: ClusterLayout, node: NodeLayout): string[] {
   return [
     '--name', node.name, '--control-plane', layout.grpcListen, '--address', node.address, '--port', String(node.agentPort),
-    '--state-dir', node.stateDir, '--image-dir', layout.imageDir, '--cpu', String(node.cpuMillis), '--memory', String(node.memoryBytes),
+    '--state-dir', node.stateDir, '--image-dir', node.imageDir, '--cpu', String(node.cpuMillis), '--memory', String(node.memoryBytes),
   ];
 }

@@ -21,7 +21,7 @@ const USAGE = [
   '       tsctl image rm NAME[:TAG]',
   '       tsctl image build -t NAME[:TAG] [-f Dockerfile] [--build-arg NAME=VALUE]... DIR',
   '       tsctl image push NAME[:TAG] [--node NODE]',
-  '       tsctl image pull REF',
+  '       tsctl image pull REF [--no-p2p]',
   '       tsctl image prune',
   '       tsctl image commit REPLICA NAME[:TAG] [-n NAMESPACE]',
   '       tsctl image history NAME[:TAG] [-o json|yaml]',
@@ -38,14 +38,15 @@ export const imageCommand: Command = {
     { long: 'file', short: 'f', help: 'build: the Dockerfile, relative to DIR (default Dockerfile)' },
     { long: 'build-arg', repeatable: true, help: 'build: NAME=VALUE for an ARG of the Dockerfile (repeatable)' },
     { long: 'node', help: 'push: the node whose image is pushed (default: the first that has it)' },
+    { long: 'no-p2p', boolean: true, help: 'pull: every node fetches every layer from the registry (no peer-to-peer)' },
   ],
   async run(ctx: CommandContext): Promise<void> {
     const [sub, ...args] = ctx.args;
-    const allowed: Record<string, string[]> = { import: [], ls: ['output'], list: ['output'], rm: [], remove: [], build: ['tag', 'file', 'build-arg'], push: ['node'], pull: [],
+    const allowed: Record<string, string[]> = { import: [], ls: ['output'], list: ['output'], rm: [], remove: [], build: ['tag', 'file', 'build-arg'], push: ['node'], pull: ['no-p2p'],
       prune: [], commit: ['namespace'], history: ['output'],
     };
     if (!sub || !(sub in allowed)) throw new UsageError(`image needs import, ls, rm, build, push, pull, prune, commit or history${sub ? `, got "${sub}"` : ''}\nusage: ${USAGE}`);
-    const stray = [...ctx.options.keys()].find((o) => ['output', 'tag', 'file', 'build-arg', 'node', 'namespace'].includes(o) && !allowed[sub].includes(o));
+    const stray = [...ctx.options.keys()].find((o) => ['output', 'tag', 'file', 'build-arg', 'node', 'namespace', 'no-p2p'].includes(o) && !allowed[sub].includes(o));
     if (stray) throw new UsageError(`--${stray} does not apply to "image ${sub}"\nusage: ${USAGE}`);
     const expect = (count: number, what: string) => {
       if (args.length !== count) throw new UsageError(`image ${sub} needs ${what}\nusage: ${USAGE}`);
