@@ -4,8 +4,9 @@
  * --build-arg, COPY --from, LABEL, VOLUME, ENTRYPOINT with CMD) builds FROM an image only the
  * registry has; a running replica's changes are committed into a new image (a deletion included) that
  * runs, and `image history` names the step of each layer; a node that joins later, with its own image
- * store and tiny GC thresholds, pulls the image of the replica it is given and runs it, then removes
- * an unused image as soon as it arrives while keeping the one its replica uses; `image prune` removes
+ * store and tiny GC thresholds, pulls the image of the replica it is given and runs it, receives the
+ * layer of another image from a peer node (mTLS, node certificates) when all nodes pull it at once,
+ * removes that unused image as soon as it arrives while keeping the one its replica uses; `image prune` removes
  * what no replica uses and keeps what one does.
  */
 import { after, before, describe, it } from 'node:test';
@@ -183,7 +184,8 @@ describe('the image lifecycle: corrupt blobs, multi-stage builds, commit, histor
     assert.equal(replica.spec.nodeName, 'node-3');
     assert.ok(fs.existsSync(path.join(imageDir, 'images', `${encodeURIComponent('shop/late:1')}.json`)), 'pulled into node-3\'s own store');
     const pulled = await cluster.tsctl(['image', 'pull', 'shop/extra:1'], { timeoutMs: 300_000 });
-    assert.match(pulled.stdout, /^node-3: shop\/extra:1 sha256:/m, pulled.stderr);
+    // node-1, node-2 (one store) and node-3 pull at once: the one layer comes from the registry to node-1 (its seed), then from node-1 to the others.
+    assert.match(pulled.stdout, /^node-3: shop\/extra:1 sha256:[0-9a-f]{64} \(image [0-9a-f]{12}, 1 layer\(s\) fetched, 1 from peers\)$/m, `${pulled.stdout}\n${pulled.stderr}`);
     await waitFor('node-3 removes shop/extra:1 (unused, over the threshold)', async () => !(await imagesOn('node-3')).includes('shop/extra:1'), 120_000);
     const kept = await imagesOn('node-3');
     assert.ok(kept.includes('shop/late:1'), `the image its replica uses stays: ${kept.join(', ')}`);
