@@ -14,7 +14,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
-import { TestCluster } from '../harness';
+import { TestCluster, waitFor } from '../harness';
 
 const execFileAsync = promisify(execFile);
 const BASE = 21070; // API; registry +4; agents +11..
@@ -93,6 +93,8 @@ async function main(): Promise<void> {
     const raw = JSON.parse((await execFileAsync('skopeo', ['inspect', '--raw', ...auth, '--cert-dir', certDir, `docker://${registry}/${REF}`])).stdout) as { config: { size: number }; layers: { size: number }[] };
     const imageBytes = raw.config.size + raw.layers.reduce((sum, l) => sum + l.size, 0);
     const log = path.join(cluster.stateDir, 'control-plane', 'registry.log');
+    // Each store makes its built-in node image (100 MB) in the background at start: not during a round.
+    await waitFor('every node\'s built-in images', async () => cluster.logLines(/: images node:latest.* ready/).length >= nodes, 600_000);
     say(`image ${REF}: ${layers} layers, ${(imageBytes / 1e6).toFixed(1)} MB in the registry; ${nodes} nodes`);
     const figures = {
       tide: [] as number[], skopeo: [] as number[], tideEgress: [] as number[], skopeoEgress: [] as number[], direct: [] as number[], directEgress: [] as number[],
