@@ -175,7 +175,7 @@ describe('the image lifecycle: corrupt blobs, multi-stage builds, commit, histor
     const log = fs.openSync(path.join(cluster.stateDir, 'node-3.log'), 'a');
     lateAgent = spawn(process.execPath, [NODE_AGENT, ...command.split(' ').slice(1), '--name', 'node-3', '--address', '127.0.1.3', '--port', String(BASE + 13),
       '--state-dir', stateDir, '--image-dir', imageDir, '--cpu', '500', '--memory', String(2 ** 29), '--labels', 'tier=late',
-      '--image-gc-high-threshold', '1Ki', '--image-gc-low-threshold', '1Ki'], { stdio: ['ignore', log, log] });
+      '--image-gc-high-threshold', '1Ki', '--image-gc-low-threshold', '1Ki', '--image-gc-min-age', '0'], { stdio: ['ignore', log, log] });
     fs.closeSync(log);
     await waitFor('node-3 Ready', async () => (await cluster.nodeList()).some((n) => n.metadata.name === 'node-3' && n.status?.ready), 180_000);
     const applied = await cluster.apply(service('late', 'shop/late:1', 'cat /marker.txt; sleep 3600', '  placement: { nodeSelector: { tier: late } }\n'));

@@ -14,7 +14,7 @@ describe('node agent flags', () => {
       '--lb-max-requests-per-replica', '4', '--lb-queue-length', '0', '--lb-request-deadline', '2.5s',
       '--tls-cert-file', '/tmp/a.crt', '--tls-private-key-file', '/tmp/a.key', '--client-ca-file', '/tmp/ca.crt',
       '--api-server', 'https://127.0.0.1:17070/', '--metrics-insecure-listen', '127.0.0.1:9100',
-      '--image-gc-high-threshold', '2Gi', '--image-gc-low-threshold=1500Mi',
+      '--image-gc-high-threshold', '2Gi', '--image-gc-low-threshold=1500Mi', '--image-gc-min-age', '30s',
     ], MACHINE);
     assert.deepEqual(config, {
       name: 'node-1', controlPlane: '127.0.0.1:17071', address: '127.0.1.1', port: 17081, stateDir: '/tmp/s', imageDir: '/tmp/i',
@@ -22,13 +22,13 @@ describe('node agent flags', () => {
       dnsUpstreams: [{ host: '127.0.0.53', port: 53 }, { host: '127.0.0.9', port: 5353 }, { host: '::1', port: 53 }],
       proxy: { ...DEFAULT_PROXY_OPTIONS, maxRequestsPerReplica: 4, queueLength: 0, requestDeadlineMs: 2500 },
       tls: { certificate: '/tmp/a.crt', key: '/tmp/a.key', clientCa: '/tmp/ca.crt' },
-      imageGc: { high: { bytes: 2 * 2 ** 30 }, low: { bytes: 1500 * 2 ** 20 } },
+      imageGc: { high: { bytes: 2 * 2 ** 30 }, low: { bytes: 1500 * 2 ** 20 }, minAgeMs: 30_000 },
       apiServer: '127.0.0.1:17070', metricsInsecureListen: { host: '127.0.0.1', port: 9100 },
     });
   });
 
   it('collects images at the kubelet\'s thresholds by default, and refuses thresholds that do not go together', () => {
-    assert.deepEqual(parseAgentConfig(['--name', 'n1'], MACHINE).imageGc, { high: { percent: 85 }, low: { percent: 80 } });
+    assert.deepEqual(parseAgentConfig(['--name', 'n1'], MACHINE).imageGc, { high: { percent: 85 }, low: { percent: 80 }, minAgeMs: 120_000 });
     assert.throws(() => parseAgentConfig(['--image-gc-high-threshold', '90'], MACHINE), /--image-gc-high-threshold and --image-gc-low-threshold go together/);
     assert.throws(() => parseAgentConfig(['--image-gc-high-threshold', '70', '--image-gc-low-threshold', '80'], MACHINE), /low threshold \(80\) is above the high one \(70\)/);
   });

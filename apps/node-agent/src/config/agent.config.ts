@@ -53,7 +53,7 @@ export const DEFAULT_IMAGE_DIR = '/var/lib/tide/images';
 const KNOWN_FLAGS = [
   'name', 'control-plane', 'address', 'port', 'state-dir', 'image-dir', 'cpu', 'memory', 'labels', 'warm-pool', 'join', 'ca-hash', 'api-server',
   'dns-upstream', 'tls-cert-file', 'tls-private-key-file', 'client-ca-file', 'metrics-insecure-listen',
-  'lb-max-requests-per-replica', 'lb-queue-length', 'lb-request-deadline', 'image-gc-high-threshold', 'image-gc-low-threshold',
+  'lb-max-requests-per-replica', 'lb-queue-length', 'lb-request-deadline', 'image-gc-high-threshold', 'image-gc-low-threshold', 'image-gc-min-age',
 ];
 
 /** `--flag value` and `--flag=value`; every flag takes a value. */
@@ -233,14 +233,15 @@ function dnsUpstreams(raw: string | undefined): Upstream[] {
 }
 
 /** Kubelet style: `--image-gc-high-threshold 85 --image-gc-low-threshold 80` (percent of the image
- *  filesystem, the defaults), or sizes of the store's own content (`2Gi`, `1500Mi`). */
+ *  filesystem, the defaults), or sizes of the store's own content (`2Gi`, `1500Mi`); `--image-gc-min-age 2m`. */
 function imageGcFlags(values: Map<string, string>): ImageGcPolicy {
   const high = values.get('image-gc-high-threshold');
   const low = values.get('image-gc-low-threshold');
-  if (high === undefined && low === undefined) return DEFAULT_IMAGE_GC;
+  const minAgeMs = durationFlag('image-gc-min-age', values.get('image-gc-min-age'), DEFAULT_IMAGE_GC.minAgeMs);
+  if (high === undefined && low === undefined) return { ...DEFAULT_IMAGE_GC, minAgeMs };
   if (high === undefined || low === undefined) throw new ConfigError('--image-gc-high-threshold and --image-gc-low-threshold go together: give both');
   try {
-    return imageGcPolicy(parseGcThreshold(high, '--image-gc-high-threshold'), parseGcThreshold(low, '--image-gc-low-threshold'));
+    return imageGcPolicy(parseGcThreshold(high, '--image-gc-high-threshold'), parseGcThreshold(low, '--image-gc-low-threshold'), minAgeMs);
   } catch (error) {
     throw new ConfigError((error as Error).message);
   }

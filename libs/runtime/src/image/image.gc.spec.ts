@@ -42,6 +42,7 @@ describe('image GC thresholds', () => {
   it('refuses nonsense, mixed kinds and a low threshold above the high one, naming the flag', () => {
     assert.throws(() => parseGcThreshold('120', '--image-gc-high-threshold'), /--image-gc-high-threshold: 120 is not a percentage/);
     assert.throws(() => parseGcThreshold('lots', '--image-gc-low-threshold'), /--image-gc-low-threshold: "lots" is neither/);
+    assert.deepEqual(imageGcPolicy({ percent: 85 }, { percent: 80 }, 0), { high: { percent: 85 }, low: { percent: 80 }, minAgeMs: 0 });
     assert.throws(() => imageGcPolicy({ percent: 85 }, { bytes: 10 }), /both as percentages or both as sizes/);
     assert.throws(() => imageGcPolicy({ percent: 80 }, { percent: 85 }), /low threshold \(85\) is above the high one \(80\)/);
   });

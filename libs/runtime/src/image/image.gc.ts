@@ -20,10 +20,13 @@ export type GcThreshold = { percent: number } | { bytes: number };
 export interface ImageGcPolicy {
   high: GcThreshold;
   low: GcThreshold;
+  /** An image used or arrived less than this long ago stays (the kubelet's --minimum-image-ttl-duration):
+   *  a pre-pulled image is not removed before a replica can use it, nor pulled and removed in a loop. */
+  minAgeMs: number;
 }
 
 /** The kubelet's defaults. */
-export const DEFAULT_IMAGE_GC: ImageGcPolicy = { high: { percent: 85 }, low: { percent: 80 } };
+export const DEFAULT_IMAGE_GC: ImageGcPolicy = { high: { percent: 85 }, low: { percent: 80 }, minAgeMs: 2 * 60_000 };
 
 export interface GcCandidate {
   ref: string;
@@ -80,11 +83,11 @@ export function parseGcThreshold(text: string, what: string): GcThreshold {
 }
 
 /** Both thresholds of one kind, low below high; a clear message naming the flags otherwise. */
-export function imageGcPolicy(high: GcThreshold, low: GcThreshold): ImageGcPolicy {
+export function imageGcPolicy(high: GcThreshold, low: GcThreshold, minAgeMs = DEFAULT_IMAGE_GC.minAgeMs): ImageGcPolicy {
   if ('percent' in high !== 'percent' in low) throw new ImageError('Invalid', 'image GC thresholds: give both as percentages or both as sizes');
   const value = (t: GcThreshold) => ('percent' in t ? t.percent : t.bytes);
   if (value(low) > value(high)) throw new ImageError('Invalid', `image GC thresholds: the low threshold (${value(low)}) is above the high one (${value(high)})`);
-  return { high, low };
+  return { high, low, minAgeMs };
 }
 
 export interface CollectOptions {
@@ -94,7 +97,7 @@ export interface CollectOptions {
   pinned?: Iterable<string>;
   /** ms since epoch each ref was last used by a replica, where known. */
   lastUsed?: ReadonlyMap<string, number>;
-  /** Undefined: remove every unused image (`tsctl image prune`). */
+  /** Undefined: remove every unused image, however young (`tsctl image prune`). */
   policy?: ImageGcPolicy;
 }
 
@@ -110,6 +113,8 @@ export async function collectImages(store: ImageStore, options: CollectOptions):
   const records = await store.list();
   const keep = new Set([...options.inUse, ...(options.pinned ?? [])].map(normalRef));
   const candidates = await Promise.all(records.map((r) => candidateOf(store, r, options.lastUsed)));
+  const youngSince = Date.now() - (options.policy?.minAgeMs ?? 0);
+  for (const candidate of candidates) if (candidate.lastUsedMs > youngSince) keep.add(candidate.ref);
   const usage = await measure(store, records, options.policy);
   if (usage.highBytes !== undefined && usage.usedBytes < usage.highBytes) return { removed: [], freedBytes: 0, usedBytes: usage.usedBytes, highBytes: usage.highBytes };
   const plan = planImageRemoval(candidates, keep, usage.usedBytes, usage.lowBytes);
