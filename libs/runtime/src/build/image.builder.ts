@@ -71,21 +71,28 @@ export async function buildImage(store: ImageStore, runtime: ContainerRuntime, o
     let stage: Stage | undefined;
     for (const [i, instruction] of instructions.entries()) {
       build.log(`Step ${i + 1}/${instructions.length} : ${instruction.text}`);
-      if (instruction.kind === 'FROM') {
-        if (stage) build.stages.push(stage);
-        stage = await fromStep(build, instruction);
-      } else if (instruction.kind === 'ARG') {
-        if (stage) stage = argStep(build, stage, instruction);
-        else for (const arg of instruction.args) declareGlobal(build, arg);
-      } else {
-        stage = stage!; // the parser puts a FROM before anything but ARG
-        stage = { ...stage, state: await cachedStep(build, cache, stage, instruction), cmdSet: stage.cmdSet || instruction.kind === 'CMD' };
-      }
+      stage = await nextStage(build, cache, stage, instruction);
     }
+    // The parser makes sure of a FROM, so there is a stage.
     const record = await store.commitConfig(tag, stage!.state.config, stage!.state.layers);
     build.log(`Successfully built ${record.config.slice(7, 19)} as ${tag}`);
     return record;
   });
+}
+
+/** One instruction: FROM starts a stage, ARG sets variables, anything else is a cached step of the stage. */
+async function nextStage(build: Build, cache: BuildCache, stage: Stage | undefined, instruction: Instruction): Promise<Stage | undefined> {
+  if (instruction.kind === 'FROM') {
+    if (stage) build.stages.push(stage);
+    return fromStep(build, instruction);
+  }
+  if (instruction.kind === 'ARG') {
+    if (stage) return argStep(build, stage, instruction);
+    for (const arg of instruction.args) declareGlobal(build, arg);
+    return undefined;
+  }
+  if (!stage) throw new ImageError('Invalid', `Dockerfile line ${instruction.line}: ${instruction.kind} before FROM`);
+  return { ...stage, state: await cachedStep(build, cache, stage, instruction), cmdSet: stage.cmdSet || instruction.kind === 'CMD' };
 }
 
 function declareGlobal(build: Build, arg: { name: string; value?: string }): void {
