@@ -150,9 +150,6 @@ describe('agent HTTPS endpoint with tokens checked by the control plane', () => 
   const asked: string[] = [];
   let server: AgentHttpServer;
   let pki: TestAgentPki;
-  const store = new ImageStore(path.join(dir, 'images'));
-  const blob = Buffer.from('a layer blob\n');
-  const blobDigest = `sha256:${createHash('sha256').update(blob).digest('hex')}`;
   let base: string;
   const withToken = (route: string, token: string) => pki.fetch(`${base}${route}`, { as: 'none', headers: { authorization: `Bearer ${token}` } });
 
@@ -169,7 +166,7 @@ describe('agent HTTPS endpoint with tokens checked by the control plane', () => 
       }),
       address: '127.0.0.1', port: 0, registry: new Registry(), scratchDir: path.join(dir, 'scratch'),
       logPath: () => path.join(dir, 'none.log'), health: () => ({ ok: true, text: 'ok' }),
-      images: new FakeImageService(), imageStore: store, exec: (ns, name, options) => runtime.exec(`${ns}.${name}`, options),
+      images: new FakeImageService(), exec: (ns, name, options) => runtime.exec(`${ns}.${name}`, options),
     });
     base = `https://127.0.0.1:${server.port}`;
   });
