@@ -7,6 +7,7 @@ import { HealthController } from './api/health.controller';
 import { JoinController } from './api/join.controller';
 import { EventsController } from './api/events.controller';
 import { ImagesController } from './api/images.controller';
+import { ImageLifecycleController } from './api/image.lifecycle.controller';
 import { NodesController } from './api/nodes.controller';
 import { MonitoringController } from './api/monitoring.controller';
 import { RolloutController } from './api/rollout.controller';
@@ -18,7 +19,7 @@ import { RegistryController } from './registry/registry.controller';
 import { RegistryTokenController } from './registry/registry.token.controller';
 
 export const API_CONTROLLERS = [
-  ApiController, NodesController, ImagesController, HealthController, EventsController, MonitoringController, RolloutController, TokensController,
+  ApiController, NodesController, ImageLifecycleController, ImagesController, HealthController, EventsController, MonitoringController, RolloutController, TokensController,
   RegistryController, RegistryTokenController,
   WhoAmIController,
   JoinController,

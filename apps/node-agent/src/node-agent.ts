@@ -9,6 +9,7 @@ import {
 import { AgentConfig, allocatableOf, machineResources } from './config/agent.config';
 import { createAgentMetrics } from './agent.metrics';
 import { ClusterFence } from './control-plane/cluster.fence';
+import { ImageCollector } from './images/image.collector';
 import { ControlPlaneClient } from './control-plane/control-plane.client';
 import { NodeCredentials, NodeIdentityOptions, ensureNodeIdentity, rotateNodeCertificate } from './identity/node.identity';
 import { statusReport } from './control-plane/status.report';
@@ -32,6 +33,7 @@ import { containerId, replicaKey } from './reconcile/container-spec.builder';
 import { LogFiles } from './logs/log.files';
 import { LogRotator } from './logs/log.rotator';
 import { Reconciler } from './reconcile/reconciler';
+import { buildPuller } from './registry/registry.images';
 import { ReplicaStateFile } from './reconcile/replica.state-file';
 import { ServiceNetwork } from './service-ip/service.network';
 
@@ -61,6 +63,7 @@ export class NodeAgent {
   private stopRotation?: () => void;
   private services?: ServiceNetwork;
   private logs?: LogRotator;
+  private imageCollector?: ImageCollector;
 
   constructor(
     private readonly config: AgentConfig,
@@ -78,6 +81,7 @@ export class NodeAgent {
       onJoined: () => fs.rmSync(fenceFile, { force: true }),
     };
     const credentials = await ensureNodeIdentity(identity);
+    let nodeCredentials = credentials;
     const logDir = path.join(config.stateDir, 'logs');
     // 0700 from the top: the state dir leads to every container's upperdir (CVE-2021-41091 class).
     for (const dir of [config.stateDir, logDir]) {
@@ -123,6 +127,13 @@ export class NodeAgent {
     });
     const scratchDir = path.join(config.stateDir, 'scratch');
     const images = createImageService({ imageDir: config.imageDir, runtime });
+    const imageStore = new ImageStore(config.imageDir);
+    const collector = new ImageCollector({
+      store: imageStore, nodeName: config.name, policy: config.imageGc, log: this.log,
+      inUse: () => [...reconciler.records.values()].flatMap((r) => [r.assignment?.template.image, r.container?.spec.image].filter((i): i is string => !!i)),
+    });
+    this.imageCollector = collector;
+    collector.start();
     fs.rmSync(scratchDir, { recursive: true, force: true }); // uploads of requests cut short by a crash
     let tls: AgentTls = await loadAgentTls(config.tls);
     const auth = new AgentAuth(controlPlaneTokenReview({ apiServer: `https://${config.apiServer}`, caPem: () => tls.caPem }));
@@ -131,7 +142,16 @@ export class NodeAgent {
       address: config.address, port: config.port, registry: metrics.registry, scratchDir, expireSamples: resources.expire,
       logPath: (namespace, name) => (reconciler.records.has(replicaKey(namespace, name)) ? replicaLog(logs, containerId(namespace, name)) : undefined),
       health: () => ({ ok: true, text: this.client?.isConnected() ? 'ok' : 'ok (not connected to the control plane)' }),
-      images: this.imagesAfterBaseImages(images), imageStore: new ImageStore(config.imageDir),
+      images: this.imagesAfterBaseImages(images), imageStore, imageCollector: collector,
+      buildPull: (registry) => buildPuller(imageStore, registry, () => nodeCredentials),
+      peering: {
+        node: config.name, log: this.log,
+        tls: () => ({ ca: nodeCredentials.ca, cert: nodeCredentials.certificate, key: nodeCredentials.key }),
+      },
+      container: (namespace, name) => {
+        const container = reconciler.records.get(replicaKey(namespace, name))?.container;
+        return container && !container.exit ? { image: container.spec.image, ...(container.upperDir ? { upperDir: container.upperDir } : {}) } : undefined;
+      },
       exec: async (namespace, name, options) => {
         if (!reconciler.records.get(replicaKey(namespace, name))?.container) {
           throw new RuntimeError('NotFound', `replica ${namespace}/${name} is not running on this node`);
@@ -153,6 +173,7 @@ export class NodeAgent {
     let clusterCa = credentials.ca;
     const stopClientRotation = rotateNodeCertificate(identity, credentials, (csr) => client.renewCertificate(csr), (next) => {
       clusterCa = next.ca;
+      nodeCredentials = next;
       client.useCredentials(next);
     });
     const stopServingRotation = rotateServingCertificate({
@@ -238,6 +259,7 @@ export class NodeAgent {
   }
 
   private changed(): void {
+    void this.imageCollector?.mark().catch((error: Error) => this.log(`cannot record the images in use: ${error.message}`));
     if (this.reconciler) this.prober?.sync(probedContainers(this.reconciler.records.values(), this.config.address));
     this.reportSoon();
     this.publishSoon();
@@ -277,6 +299,7 @@ export class NodeAgent {
     clearTimeout(this.reportTimer);
     this.usageReporter?.stop();
     this.logs?.stop();
+    this.imageCollector?.stop();
     this.stopRotation?.();
     this.reconciler?.stop();
     this.prober?.stop();

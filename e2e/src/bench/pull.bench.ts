@@ -1,11 +1,12 @@
 /**
  * pull benchmark: an image of several layers (random bytes, so compression does not shrink them)
  * pulled from the cluster registry by every node of a local cluster at once, with Tide (`tsctl image
- * pull`: each agent fetches, verifies and unpacks into the store) and with skopeo (`skopeo copy
- * docker://… oci:…` once per node, all at once, no unpacking), in alternating rounds; medians reported.
- * Registry egress is read from the registry's access log (bytes of the blob GETs of each phase).
- * The nodes of a local cluster share one image store: the image is removed between rounds, and the
- * agents' pulls still fetch every blob each (nothing is in the store when they look).
+ * pull`: each agent fetches, verifies and unpacks into its store; peer-to-peer on, and in the same
+ * rounds with `--no-p2p`) and with skopeo (`skopeo copy docker://… oci:…` once per node, all at
+ * once, no unpacking), in rounds whose order rotates; medians reported. Each node has its own image
+ * store (`tsctl up --image-stores per-node`), as on separate machines: the image is removed from
+ * every node between rounds. Registry egress is read from the registry's access log (bytes of the
+ * blob GETs of each phase).
  * Options: --nodes N (10), --layers N (4), --layer-mb M (10), --rounds N (3), --json.
  */
 import { execFile, execFileSync } from 'node:child_process';
@@ -13,7 +14,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
-import { TestCluster } from '../harness';
+import { TestCluster, waitFor } from '../harness';
 
 const execFileAsync = promisify(execFile);
 const BASE = 21070; // API; registry +4; agents +11..
@@ -77,7 +78,7 @@ async function main(): Promise<void> {
   const json = process.argv.includes('--json');
   const say = (line: string) => !json && console.log(line);
   for (const tool of ['skopeo', 'docker-registry']) execFileSync('sh', ['-c', `command -v ${tool}`], { stdio: 'ignore' });
-  const cluster = await TestCluster.start({ nodes, basePort: BASE, podCidr: POD_CIDR });
+  const cluster = await TestCluster.start({ nodes, basePort: BASE, podCidr: POD_CIDR, upFlags: ['--image-stores', 'per-node'] });
   try {
     const registry = `127.0.0.1:${BASE + 4}`;
     const dir = fs.mkdtempSync(path.join(cluster.stateDir, 'pull-bench-'));
@@ -92,18 +93,22 @@ async function main(): Promise<void> {
     const raw = JSON.parse((await execFileAsync('skopeo', ['inspect', '--raw', ...auth, '--cert-dir', certDir, `docker://${registry}/${REF}`])).stdout) as { config: { size: number }; layers: { size: number }[] };
     const imageBytes = raw.config.size + raw.layers.reduce((sum, l) => sum + l.size, 0);
     const log = path.join(cluster.stateDir, 'control-plane', 'registry.log');
+    // Each store makes its built-in node image (100 MB) in the background at start: not during a round.
+    await waitFor('every node\'s built-in images', async () => cluster.logLines(/: images node:latest.* ready/).length >= nodes, 600_000);
     say(`image ${REF}: ${layers} layers, ${(imageBytes / 1e6).toFixed(1)} MB in the registry; ${nodes} nodes`);
-    const figures = { tide: [] as number[], skopeo: [] as number[], tideEgress: [] as number[], skopeoEgress: [] as number[] };
-    const tide = async () => {
+    const figures = {
+      tide: [] as number[], skopeo: [] as number[], tideEgress: [] as number[], skopeoEgress: [] as number[], direct: [] as number[], directEgress: [] as number[],
+    };
+    const tideRound = async (p2p: boolean) => {
       await cluster.tsctl(['image', 'rm', REF]); // from the last round (absent the first time)
       const offset = fs.statSync(log).size;
       const began = process.hrtime.bigint();
-      const pulled = await cluster.tsctl(['image', 'pull', REF], { timeoutMs: 900_000 });
+      const pulled = await cluster.tsctl(['image', 'pull', REF, ...(p2p ? [] : ['--no-p2p'])], { timeoutMs: 900_000 });
       const seconds = Number(process.hrtime.bigint() - began) / 1e9;
       if (pulled.code !== 0) throw new Error(`tsctl image pull: ${pulled.stderr}`);
-      figures.tide.push(seconds);
-      figures.tideEgress.push(blobEgress(log, offset) / imageBytes);
-      say(`tide: ${seconds.toFixed(2)} s, egress ${(figures.tideEgress.at(-1)!).toFixed(2)} × the image`);
+      (p2p ? figures.tide : figures.direct).push(seconds);
+      (p2p ? figures.tideEgress : figures.directEgress).push(blobEgress(log, offset) / imageBytes);
+      say(`tide${p2p ? '' : ' --no-p2p'}: ${seconds.toFixed(2)} s, egress ${(blobEgress(log, offset) / imageBytes).toFixed(2)} × the image`);
     };
     const skopeo = async (round: number) => {
       const offset = fs.statSync(log).size;
@@ -117,14 +122,9 @@ async function main(): Promise<void> {
       for (let i = 0; i < nodes; i++) fs.rmSync(path.join(dir, `skopeo-${round}-node-${i + 1}`), { recursive: true, force: true });
       say(`skopeo: ${seconds.toFixed(2)} s, egress ${(figures.skopeoEgress.at(-1)!).toFixed(2)} × the image`);
     };
+    const contestants = [() => tideRound(true), (round: number) => skopeo(round), () => tideRound(false)];
     for (let round = 0; round < rounds; round++) {
-      if (round % 2 === 0) {
-        await tide();
-        await skopeo(round);
-      } else {
-        await skopeo(round);
-        await tide();
-      }
+      for (let k = 0; k < contestants.length; k++) await contestants[(round + k) % contestants.length](round);
     }
     const result = {
       nodes, layers, image_bytes: imageBytes, rounds,
@@ -133,7 +133,10 @@ async function main(): Promise<void> {
       registry_egress_over_image_size: Number(median(figures.tideEgress).toFixed(2)),
       skopeo_registry_egress_over_image_size: Number(median(figures.skopeoEgress).toFixed(2)),
       tide_over_skopeo_time: Number((median(figures.tide) / median(figures.skopeo)).toFixed(2)),
-      p2p: false,
+      p2p: true,
+      tide_no_p2p_all_nodes_s: Number(median(figures.direct).toFixed(3)),
+      registry_egress_no_p2p_over_image_size: Number(median(figures.directEgress).toFixed(2)),
+      image_stores: 'per-node',
     };
     console.log(json ? JSON.stringify(result) : JSON.stringify(result, null, 2));
   } finally {

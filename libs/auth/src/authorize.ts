@@ -112,17 +112,19 @@ function roleRefusal(role: Role, needs: Role, rule: ResourceRule, request: Resou
 }
 
 /** What the agent's own HTTP endpoints serve, and to whom. */
-export type AgentEndpoint = 'exec' | 'logs' | 'images' | 'metrics' | 'healthz';
+export type AgentEndpoint = 'exec' | 'logs' | 'images' | 'metrics' | 'healthz' | 'blobs';
 
 /**
  * Agent endpoints: exec, logs and image transfer only for the control plane's client certificate
  * (it proxies users after checking their role); metrics for the control plane or any user token
- * (Prometheus with a view token); healthz for anyone (a liveness probe carries no credential).
+ * (Prometheus with a view token); healthz for anyone (a liveness probe carries no credential); layer
+ * blobs (peer-to-peer pulls) for any node of the cluster too.
  */
 export function authorizeAgentEndpoint(subject: Subject | undefined, endpoint: AgentEndpoint): Decision {
   if (endpoint === 'healthz') return ALLOWED;
   if (!subject) return unauthenticated(`no credentials: ${endpoint} needs the control plane's client certificate${endpoint === 'metrics' ? ' or a token' : ''}`);
   if (subject.kind === 'control-plane') return ALLOWED;
   if (endpoint === 'metrics' && subject.kind === 'user') return ALLOWED;
+  if (endpoint === 'blobs' && subject.kind === 'node') return ALLOWED;
   return forbidden(`${endpoint} on a node agent is served to the control plane only`);
 }

@@ -4,6 +4,7 @@
  * disk; an upload goes in one PUT (monolithic) or in PATCHes of `chunkSize` bytes, as the spec allows.
  */
 import { createHash } from 'node:crypto';
+import { once } from 'node:events';
 import * as fs from 'node:fs';
 import type { RegistryClient } from './client';
 import { header } from './client';
@@ -32,7 +33,8 @@ export async function downloadBlob(client: RegistryClient, repository: string, b
       received += bytes.length;
       if (received > blob.size) throw new RegistryError('DigestMismatch', `${what}: the registry sent more than the ${blob.size} bytes the manifest gives`);
       hash.update(bytes);
-      if (!out.write(bytes)) await new Promise<void>((resolve, reject) => out.once('drain', resolve).once('error', reject));
+      // events.once removes its 'error' listener with the 'drain' one (a listener per wait piled up before).
+      if (!out.write(bytes)) await once(out, 'drain');
     }
     await new Promise<void>((resolve, reject) => out.end((error?: Error | null) => (error ? reject(error) : resolve())));
     const digest = `sha256:${hash.digest('hex')}`;

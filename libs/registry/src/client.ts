@@ -21,6 +21,8 @@ export interface RegistryClientOptions {
   /** Speak plain HTTP (a registry on loopback in tests); default HTTPS. */
   plainHttp?: boolean;
   credentials?: RegistryCredentials;
+  /** Presented on TLS connections: a Tide node's certificate gets it pull tokens from the cluster's token service without other credentials. */
+  clientCertificate?: { cert: string; key: string };
   /** Longest wait for an answer's head and longest pause inside a body (default 30 s). */
   idleTimeoutMs?: number;
   /** Default 10 s. */
@@ -71,7 +73,7 @@ export class RegistryClient {
       idleTimeoutMs: options.idleTimeoutMs ?? DEFAULTS.idleTimeoutMs, maxManifestBytes: options.maxManifestBytes ?? DEFAULTS.maxManifestBytes,
       maxConfigBytes: options.maxConfigBytes ?? DEFAULTS.maxConfigBytes, maxBlobBytes: options.maxBlobBytes ?? DEFAULTS.maxBlobBytes,
     };
-    this.transport = new Transport({ ca: options.ca, connectTimeoutMs: options.connectTimeoutMs ?? DEFAULTS.connectTimeoutMs, idleTimeoutMs: this.limits.idleTimeoutMs });
+    this.transport = new Transport({ ca: options.ca, ...(options.clientCertificate ? { clientCertificate: options.clientCertificate } : {}), connectTimeoutMs: options.connectTimeoutMs ?? DEFAULTS.connectTimeoutMs, idleTimeoutMs: this.limits.idleTimeoutMs });
     this.auth = new AuthSession(this.transport, options.registry, options.credentials, this.limits.idleTimeoutMs);
   }
 

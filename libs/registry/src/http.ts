@@ -12,6 +12,8 @@ export interface TransportOptions {
   /** PEM of the CA(s) to trust instead of the system's. */
   ca?: string | Buffer;
   connectTimeoutMs: number;
+  /** A client certificate presented on every TLS connection (a node's, towards the cluster's token service). */
+  clientCertificate?: { cert: string; key: string };
   /** Longest wait for a response's head, and longest pause inside a body. */
   idleTimeoutMs: number;
 }
@@ -34,7 +36,7 @@ export class Transport {
 
   constructor(private readonly options: TransportOptions) {
     this.agent = new Agent({
-      connect: { timeout: options.connectTimeoutMs, ...(options.ca ? { ca: options.ca } : {}) },
+      connect: { timeout: options.connectTimeoutMs, ...(options.ca ? { ca: options.ca } : {}), ...(options.clientCertificate ?? {}) },
       headersTimeout: options.idleTimeoutMs, bodyTimeout: options.idleTimeoutMs,
     });
   }

@@ -24,3 +24,9 @@ export { seccompProgramFor } from './isolation/seccomp';
 export { ociSeccompProfile } from './isolation/seccomp.oci';
 export { ExitRecord, recordOrphanExit } from './container/exit.record';
 export { OrphanReaper } from './container/orphan.reaper';
+export {
+  CollectOptions, CollectResult, DEFAULT_IMAGE_GC, GcCandidate, GcThreshold, ImageGcPolicy, RemovalPlan, collectImages, imageGcPolicy,
+  parseGcThreshold, planImageRemoval, storeBytes,
+} from './image/image.gc';
+export { CommitRequest, commitContainer } from './build/container.commit';
+export { HistoryEntry, imageHistory } from './image/image.history';

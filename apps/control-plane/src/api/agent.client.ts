@@ -142,3 +142,9 @@ export function onEveryAgent<T>(agents: AgentTarget[], call: (agent: AgentTarget
     }),
   )));
 }
+
+/** The peers of a swarm pull (peer-to-peer layers): every agent pulling, by name, in one order all of them see. */
+export function peersOf(agents: readonly AgentTarget[]): { node: string; address: string }[] {
+  return agents.map((a) => ({ node: a.node, address: `${a.address.includes(':') ? `[${a.address}]` : a.address}:${a.port}` }));
+}
+

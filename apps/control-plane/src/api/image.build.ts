@@ -24,11 +24,16 @@ export interface BuildRequest {
   others: AgentTarget[];
   tag: string;
   dockerfile?: string;
+  /** NAME=VALUE for the Dockerfile's ARGs. */
+  buildArgs?: string[];
+  /** The cluster registry (host:port) the builder may pull a missing FROM image from. */
+  registry?: string;
 }
 
 export async function buildOnAgent(build: BuildRequest): Promise<void> {
   const { body, res, builder } = build;
-  const query = new URLSearchParams({ tag: build.tag, ...(build.dockerfile ? { dockerfile: build.dockerfile } : {}) });
+  const query = new URLSearchParams({ tag: build.tag, ...(build.dockerfile ? { dockerfile: build.dockerfile } : {}), ...(build.registry ? { registry: build.registry } : {}) });
+  for (const arg of build.buildArgs ?? []) query.append('buildArg', arg);
   const upstream = await agentRequest(builder, 'POST', `/v1/images/build?${query}`, {
     body, headers: { 'Content-Type': 'application/x-tar' }, idleTimeoutMs: BUILD_IDLE_MS,
   }).catch((error: AgentError) => error);

@@ -81,15 +81,22 @@ export class ImagesController {
   /** Body: a tar of the build context. The log streams back as application/x-ndjson (image.build.ts). */
   @Post('build')
   @Access('create', 'images')
-  async build(@Req() req: Request, @Res() res: Response, @Query('tag') tag?: string, @Query('dockerfile') dockerfile?: string): Promise<void> {
+  async build(
+    @Req() req: Request, @Res() res: Response, @Query('tag') tag?: string, @Query('dockerfile') dockerfile?: string, @Query('buildArg') buildArg?: string | string[],
+  ): Promise<void> {
     const problem = imageReferenceProblem(tag ?? '');
     if (problem) throw new BadRequestException({ error: `tag: ${problem}`, details: [] });
     if (dockerfile !== undefined && (dockerfile === '' || path.isAbsolute(dockerfile) || dockerfile.split('/').includes('..'))) {
       throw new BadRequestException({ error: `dockerfile: "${dockerfile}" must be a path inside the build context`, details: [] });
     }
+    const buildArgs = buildArg === undefined ? [] : [buildArg].flat().map(String);
+    const bad = buildArgs.find((a) => !/^[A-Za-z_][A-Za-z0-9_]*=/.test(a));
+    if (bad !== undefined) throw new BadRequestException({ error: `buildArg: "${bad}" is not NAME=VALUE`, details: [] });
     const body = limitedUpload(req);
     const [builder, ...others] = await this.agents();
-    await buildOnAgent({ body, res, builder, others, tag: tag!, ...(dockerfile ? { dockerfile } : {}) });
+    // The builder pulls a FROM image it lacks from the cluster registry, as itself (nodes may pull).
+    const registry = this.cluster.registry?.issuesTokens() ? this.cluster.registry.info.address : undefined;
+    await buildOnAgent({ body, res, builder, others, tag: tag!, ...(dockerfile ? { dockerfile } : {}), buildArgs, ...(registry ? { registry } : {}) });
   }
 
   private async agents(): Promise<AgentTarget[]> {

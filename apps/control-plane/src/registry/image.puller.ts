@@ -8,11 +8,13 @@
  * pull per node and image at a time however many replicas wait; a failed one is tried again after
  * 10 s, doubling to 5 min. The agent's own start retries (its restart backoff) then find the image.
  * Only the cluster registry's images are pulled (another registry's would need its credentials).
+ * The nodes that start pulling one image in the same round are each other's peers (peer-to-peer
+ * layers: each layer from the registry once, then node to node), as `tsctl image pull`'s are.
  */
 import { Node, Replica, Service, normalizeImageReference } from '@tide/api';
-import { pullPlan } from '@tide/registry';
+import { pullPlan, type PullPlan } from '@tide/registry';
 import type { ClusterCache } from '@tide/store';
-import { AgentCredentials, agentJson, agentOf } from '../api/agent.client';
+import { AgentCredentials, agentJson, agentOf, peersOf } from '../api/agent.client';
 import type { EventRecord, EventRecorder } from '../controllers/events.recorder';
 import type { ClusterRegistry } from './cluster.registry';
 
@@ -76,8 +78,10 @@ export class ImagePuller {
   async sync(): Promise<void> {
     if (!this.registry.issuesTokens()) return;
     const needs = pullsNeeded(this.cache.list('Replica'), this.cache.list('Node'), this.cache.list('Service'));
+    const starting = new Map<string, { key: string; need: PullNeed; plan: PullPlan }[]>();
     for (const need of needs) {
-      const key = `${need.node.metadata.name}\0${normalizeImageReference(need.image)}`;
+      const image = normalizeImageReference(need.image);
+      const key = `${need.node.metadata.name}\0${image}`;
       if (this.inflight.has(key) || (this.attempts.get(key)?.until ?? 0) > this.now()) continue;
       let plan;
       try {
@@ -86,24 +90,30 @@ export class ImagePuller {
         continue; // not a reference the registry knows (validation refuses these anyway)
       }
       if (!plan.cluster) continue;
-      this.inflight.add(key);
-      void this.pull(key, need, plan).finally(() => this.inflight.delete(key));
+      starting.set(image, [...(starting.get(image) ?? []), { key, need, plan }]);
+    }
+    for (const pulls of starting.values()) {
+      const peers = pulls.length < 2 ? undefined : peersOf(pulls.map((p) => agentOf(p.need.node, this.credentials())).sort((a, b) => a.node.localeCompare(b.node)));
+      for (const { key, need, plan } of pulls) {
+        this.inflight.add(key);
+        void this.pull(key, need, plan, peers).finally(() => this.inflight.delete(key));
+      }
     }
   }
 
-  private async pull(key: string, need: PullNeed, plan: ReturnType<typeof pullPlan>): Promise<void> {
+  private async pull(key: string, need: PullNeed, plan: PullPlan, peers: { node: string; address: string }[] | undefined): Promise<void> {
     const where = `${need.image} on ${need.node.metadata.name}`;
     await this.announce(need, 'Normal', 'Pulling', `pulling image ${need.image} from ${this.registry.info.address} on ${need.node.metadata.name}`);
     const token = this.registry.issueToken({ kind: 'control-plane' }, [{ type: 'repository', name: plan.repository, actions: ['pull'] }]).token;
     const ca = this.registry.caPem();
-    const body = { registry: { address: plan.registry, token, ...(ca ? { ca } : {}) }, repository: plan.repository, reference: plan.reference, ref: plan.storeRef };
+    const body = { registry: { address: plan.registry, token, ...(ca ? { ca } : {}) }, repository: plan.repository, reference: plan.reference, ref: plan.storeRef, ...(peers ? { peers } : {}) };
     const began = this.now();
     try {
-      const pulled = await agentJson<{ digest: string; fetchedLayers: number }>(agentOf(need.node, this.credentials()), 'POST', '/v1/images/pull', {
+      const pulled = await agentJson<{ digest: string; fetchedLayers: number; fromPeers?: number }>(agentOf(need.node, this.credentials()), 'POST', '/v1/images/pull', {
         body: Buffer.from(JSON.stringify(body)), headers: { 'content-type': 'application/json' }, idleTimeoutMs: PULL_TIMEOUT_MS,
       });
       this.attempts.set(key, { until: this.now() + REPORT_GRACE_MS, failures: 0 });
-      await this.announce(need, 'Normal', 'Pulled', `pulled image ${need.image} (${pulled.digest}, ${pulled.fetchedLayers} layer(s) fetched) on ${need.node.metadata.name} in ${((this.now() - began) / 1000).toFixed(1)} s`);
+      await this.announce(need, 'Normal', 'Pulled', `pulled image ${need.image} (${pulled.digest}, ${pulled.fetchedLayers} layer(s) fetched${pulled.fromPeers ? `, ${pulled.fromPeers} from peers` : ''}) on ${need.node.metadata.name} in ${((this.now() - began) / 1000).toFixed(1)} s`);
     } catch (error) {
       const failures = (this.attempts.get(key)?.failures ?? 0) + 1;
       const delay = Math.min(RETRY_MS.max, RETRY_MS.initial * 2 ** (failures - 1));

@@ -4,15 +4,16 @@
  *   POST /api/v1/images/push  { ref, node? }  → { node, repository, tag, digest, uploadedBlobs, blobs }
  *        one Ready node (the given one, else the first that has the image) pushes it from its store,
  *        with a registry token granting the caller's own rights (view and up may ask; the token decides)
- *   POST /api/v1/images/pull  { ref }  → { ref, results: NodeResult[] }                  (admin, like import)
- *        every Ready node pulls it into its store, with a pull token of the control plane's own
+ *   POST /api/v1/images/pull  { ref, p2p? }  → { ref, results: NodeResult[] }            (admin, like import)
+ *        every Ready node pulls it into its store, with a pull token of the control plane's own; the
+ *        nodes are each other's peers (each layer from the registry once, then node to node) unless p2p is false
  */
 import { BadRequestException, Body, Controller, Get, HttpCode, HttpException, Inject, Post, Req, ServiceUnavailableException } from '@nestjs/common';
 import type { Request } from 'express';
 import { NodeImage, NodeResult } from '@tide/api';
 import type { Subject } from '@tide/auth';
 import { RegistryError, pullPlan, pushPlan, type PullPlan } from '@tide/registry';
-import { AgentError, AgentTarget, agentJson, onEveryAgent, readyAgents } from '../api/agent.client';
+import { AgentError, AgentTarget, agentJson, onEveryAgent, peersOf, readyAgents } from '../api/agent.client';
 import { CLUSTER, ClusterContext } from '../api/cluster.context';
 import { Access } from '../auth/access.decorator';
 import type { ClusterRegistry } from './cluster.registry';
@@ -20,6 +21,13 @@ import type { ClusterRegistry } from './cluster.registry';
 /** A pull or push of a big image takes a while; the agent answers once it is done. */
 const TRANSFER_TIMEOUT_MS = 15 * 60_000;
 const LIST_TIMEOUT_MS = 5_000;
+
+interface PullAnswer {
+  image: NodeImage;
+  digest: string;
+  fetchedLayers: number;
+  fromPeers?: number;
+}
 
 interface PushResult {
   node: string;
@@ -59,7 +67,8 @@ export class RegistryController {
   @Post('images/pull')
   @Access('create', 'images')
   @HttpCode(200)
-  async pull(@Body() body: { ref?: unknown }): Promise<{ ref: string; results: NodeResult<{ image: NodeImage; digest: string; fetchedLayers: number }>[] }> {
+  async pull(@Body() body: { ref?: unknown; p2p?: unknown }): Promise<{ ref: string; results: NodeResult<PullAnswer>[] }> {
+    if (body?.p2p !== undefined && typeof body.p2p !== 'boolean') throw new BadRequestException({ error: 'p2p: true or false', details: [{ document: 0, path: 'p2p', message: 'a boolean' }] });
     const registry = this.cluster.registry;
     const plan: PullPlan = planned(() => pullPlan(stringField(body?.ref, 'ref'), registry?.info.address));
     const token = plan.cluster && registry?.issuesTokens()
@@ -68,8 +77,9 @@ export class RegistryController {
     const agents = await readyAgents(this.cluster.cache, this.cluster.agentCredentials());
     if (agents.length === 0) throw new ServiceUnavailableException({ error: 'no node is Ready: start one ("tsctl up") or wait until it registers', details: [] });
     const target = { address: plan.registry, ...(plan.cluster && registry?.caPem() ? { ca: registry.caPem() } : {}), ...(token ? { token } : {}) };
-    const request = { registry: target, repository: plan.repository, reference: plan.reference, ref: plan.storeRef };
-    const results = await onEveryAgent(agents, (agent) => agentJson<{ image: NodeImage; digest: string; fetchedLayers: number }>(agent, 'POST', '/v1/images/pull', json(request)));
+    const peers = body?.p2p === false || agents.length < 2 ? undefined : peersOf(agents);
+    const request = { registry: target, repository: plan.repository, reference: plan.reference, ref: plan.storeRef, ...(peers ? { peers } : {}) };
+    const results = await onEveryAgent(agents, (agent) => agentJson<PullAnswer>(agent, 'POST', '/v1/images/pull', json(request)));
     const failed = results.filter((r) => !r.ok);
     if (failed.length === results.length) {
       const status = failed.every((r) => r.status && r.status >= 400 && r.status < 600) ? failed[0].status! : 502;

@@ -17,6 +17,7 @@ describe('node agent flags', () => {
       '--tls-cert-file', '/tmp/a.crt', '--tls-private-key-file', '/tmp/a.key', '--client-ca-file', '/tmp/ca.crt',
       '--api-server', 'https://127.0.0.1:17070/', '--metrics-insecure-listen', '127.0.0.1:9100',
       '--container-log-max-size', '1Mi', '--container-log-max-files', '2',
+      '--image-gc-high-threshold', '2Gi', '--image-gc-low-threshold=1500Mi', '--image-gc-min-age', '30s',
     ], MACHINE);
     assert.deepEqual(config, {
       name: 'node-1', controlPlane: '127.0.0.1:17071', address: '127.0.1.1', port: 17081, stateDir: '/tmp/s', imageDir: '/tmp/i',
@@ -24,6 +25,7 @@ describe('node agent flags', () => {
       dnsUpstreams: [{ host: '127.0.0.53', port: 53 }, { host: '127.0.0.9', port: 5353 }, { host: '::1', port: 53 }],
       proxy: { ...DEFAULT_PROXY_OPTIONS, maxRequestsPerReplica: 4, queueLength: 0, requestDeadlineMs: 2500 },
       tls: { certificate: '/tmp/a.crt', key: '/tmp/a.key', clientCa: '/tmp/ca.crt' },
+      imageGc: { high: { bytes: 2 * 2 ** 30 }, low: { bytes: 1500 * 2 ** 20 }, minAgeMs: 30_000 },
       apiServer: '127.0.0.1:17070', metricsInsecureListen: { host: '127.0.0.1', port: 9100 },
       logLimits: { maxSizeBytes: 2 ** 20, maxFiles: 2 },
     });
@@ -35,6 +37,12 @@ describe('node agent flags', () => {
       (error: Error) => error instanceof ConfigError && /--container-log-max-size: expected bytes/.test(error.message));
     assert.throws(() => parseAgentConfig(['--container-log-max-files', '0'], MACHINE),
       (error: Error) => error instanceof ConfigError && /--container-log-max-files: expected a positive integer/.test(error.message));
+  });
+
+  it('collects images at the kubelet\'s thresholds by default, and refuses thresholds that do not go together', () => {
+    assert.deepEqual(parseAgentConfig(['--name', 'n1'], MACHINE).imageGc, { high: { percent: 85 }, low: { percent: 80 }, minAgeMs: 120_000 });
+    assert.throws(() => parseAgentConfig(['--image-gc-high-threshold', '90'], MACHINE), /--image-gc-high-threshold and --image-gc-low-threshold go together/);
+    assert.throws(() => parseAgentConfig(['--image-gc-high-threshold', '70', '--image-gc-low-threshold', '80'], MACHINE), /low threshold \(80\) is above the high one \(70\)/);
   });
 
   it('reads the balancer\'s request deadline as a duration and refuses anything else, naming the flag', () => {

@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseMemory } from '@tide/api';
-import { DEFAULT_WARM_POOL } from '@tide/runtime';
+import { DEFAULT_IMAGE_GC, DEFAULT_WARM_POOL, ImageGcPolicy, imageGcPolicy, parseGcThreshold } from '@tide/runtime';
 import { Upstream, hostNameservers, parseUpstreams } from '../dns/resolv.conf';
 import { DEFAULT_PROXY_OPTIONS, ProxyOptions } from '../proxy/published.port';
 import { DEFAULT_LOG_LIMITS, LogLimits } from '../logs/log.files';
@@ -46,6 +46,8 @@ export interface AgentConfig {
   proxy: ProxyOptions;
   /** Each container's log: the size that triggers a rotation, and the files kept (kubelet's flags of the same names). */
   logLimits: LogLimits;
+  /** When unused images are removed (`--image-gc-high-threshold`, `--image-gc-low-threshold`). */
+  imageGc: ImageGcPolicy;
 }
 
 export class ConfigError extends Error {
@@ -60,6 +62,7 @@ const KNOWN_FLAGS = [
   'name', 'control-plane', 'address', 'port', 'state-dir', 'image-dir', 'cpu', 'memory', 'labels', 'warm-pool', 'join', 'join-token-file', 'ca-hash', 'api-server',
   'dns-upstream', 'tls-cert-file', 'tls-private-key-file', 'client-ca-file', 'metrics-insecure-listen',
   'lb-max-requests-per-replica', 'lb-queue-length', 'lb-request-deadline', 'container-log-max-size', 'container-log-max-files',
+  'image-gc-high-threshold', 'image-gc-low-threshold', 'image-gc-min-age',
 ];
 
 /** `--flag value` and `--flag=value`; every flag takes a value. */
@@ -123,6 +126,7 @@ export function parseAgentConfig(argv: string[], machine: Resources = machineRes
       requestDeadlineMs: durationFlag('lb-request-deadline', values.get('lb-request-deadline'), DEFAULT_PROXY_OPTIONS.requestDeadlineMs),
     },
     tls: tlsFlags(values, stateDir),
+    imageGc: imageGcFlags(values),
     apiServer,
     logLimits: {
       maxSizeBytes: bytesFlag('container-log-max-size', values.get('container-log-max-size'), DEFAULT_LOG_LIMITS.maxSizeBytes),
@@ -277,5 +281,20 @@ function dnsUpstreams(raw: string | undefined): Upstream[] {
     return parseUpstreams(raw);
   } catch (error) {
     throw new ConfigError(`--dns-upstream: ${(error as Error).message} (expected IP[:PORT][,IP[:PORT]...])`);
+  }
+}
+
+/** Kubelet style: `--image-gc-high-threshold 85 --image-gc-low-threshold 80` (percent of the image
+ *  filesystem, the defaults), or sizes of the store's own content (`2Gi`, `1500Mi`); `--image-gc-min-age 2m`. */
+function imageGcFlags(values: Map<string, string>): ImageGcPolicy {
+  const high = values.get('image-gc-high-threshold');
+  const low = values.get('image-gc-low-threshold');
+  const minAgeMs = durationFlag('image-gc-min-age', values.get('image-gc-min-age'), DEFAULT_IMAGE_GC.minAgeMs);
+  if (high === undefined && low === undefined) return { ...DEFAULT_IMAGE_GC, minAgeMs };
+  if (high === undefined || low === undefined) throw new ConfigError('--image-gc-high-threshold and --image-gc-low-threshold go together: give both');
+  try {
+    return imageGcPolicy(parseGcThreshold(high, '--image-gc-high-threshold'), parseGcThreshold(low, '--image-gc-low-threshold'), minAgeMs);
+  } catch (error) {
+    throw new ConfigError((error as Error).message);
   }
 }

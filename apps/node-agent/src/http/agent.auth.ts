@@ -28,6 +28,7 @@ export function endpointOf(pathname: string): AgentEndpoint | undefined {
   if (LOGS_PATH.test(pathname)) return 'logs';
   if (pathname === '/v1/images' || pathname.startsWith('/v1/images/')) return 'images';
   if (pathname.startsWith('/v1/exec/')) return 'exec';
+  if (pathname === '/v2/' || pathname.startsWith('/v2/')) return 'blobs';
   return undefined;
 }
 

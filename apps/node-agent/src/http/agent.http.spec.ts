@@ -4,7 +4,9 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { createHash } from 'node:crypto';
 import { Registry } from 'prom-client';
+import { ImageStore } from '@tide/runtime';
 import { FakeImageService } from '../testing/fake.image.service';
 import { LogFiles } from '../logs/log.files';
 import { ReplicaLog } from './log.routes';
@@ -23,6 +25,9 @@ describe('agent HTTP endpoint', () => {
   let base: string;
   let expired = 0;
   let pki: TestAgentPki;
+  const store = new ImageStore(path.join(dir, 'images'));
+  const blob = Buffer.from('a layer blob\n');
+  const blobDigest = `sha256:${createHash('sha256').update(blob).digest('hex')}`;
   const fetch = (url: string, init?: RequestInit & { as?: Caller }) => pki.fetch(url, init);
 
   before(async () => {
@@ -38,7 +43,7 @@ describe('agent HTTP endpoint', () => {
         return undefined;
       },
       health: () => ({ ok: true, text: 'ok' }),
-      images: new FakeImageService(), exec: (ns, name, options) => runtime.exec(`${ns}.${name}`, options), scratchDir: path.join(dir, 'scratch'),
+      images: new FakeImageService(), imageStore: store, exec: (ns, name, options) => runtime.exec(`${ns}.${name}`, options), scratchDir: path.join(dir, 'scratch'),
       expireSamples: () => expired++,
     });
     base = `https://127.0.0.1:${server.port}`;
@@ -47,6 +52,17 @@ describe('agent HTTP endpoint', () => {
     await server.close();
     await pki.close();
     fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('serves a stored blob to a peer node over mTLS, not to a user token nor anonymously', async () => {
+    await store.writeBlob(blob);
+    const url = `${base}/v2/shop/web/blobs/${blobDigest}`;
+    const peer = await fetch(url, { as: 'node' });
+    assert.equal(peer.status, 200);
+    assert.equal(peer.headers.get('docker-content-digest'), blobDigest);
+    assert.equal(await peer.text(), 'a layer blob\n');
+    assert.equal((await fetch(url, { as: 'admin' })).status, 403);
+    assert.equal((await fetch(url, { as: 'none' })).status, 401);
   });
 
   it('answers /healthz', async () => {

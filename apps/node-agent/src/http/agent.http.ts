@@ -15,11 +15,13 @@ import { ExecStarter, handleExecUpgrade } from './exec.upgrade';
 import { isTrue, refuseUpgrade, sendJson, sendText } from './http.responses';
 
 export { isTrue };
-import { handleImageRequest } from './image.routes';
-import { REGISTRY_ROUTES, handleRegistryRequest } from './registry.routes';
+import { ImageRoutesOptions, handleImageRequest } from './image.routes';
+import { ImageLifecycleOptions, handleImageLifecycle } from './image.lifecycle.routes';
+import { Peering, REGISTRY_ROUTES, handleRegistryRequest } from './registry.routes';
+import { handlePeerRequest } from './peer.routes';
 import { ReplicaLog, parseLogQuery, serveReplicaLog } from './log.routes';
 
-export interface AgentHttpOptions {
+export interface AgentHttpOptions extends ImageLifecycleOptions, Pick<ImageRoutesOptions, 'buildPull'> {
   address: string;
   port: number;
   registry: Registry;
@@ -31,6 +33,8 @@ export interface AgentHttpOptions {
   images: ImageService;
   /** The content store, for pulls from and pushes to a registry (registry.routes.ts). */
   imageStore?: ImageStore;
+  /** This node towards its peers (peer-to-peer layers); none: pulls ignore their peers. */
+  peering?: Peering;
   exec: ExecStarter;
   /** Uploaded archives and build contexts, each removed when its request ends. */
   scratchDir: string;
@@ -93,7 +97,14 @@ async function handle(options: AgentHttpOptions, req: http.IncomingMessage, res:
     res.setHeader('Connection', 'close'); // an upload refused is not read
     return sendJson(res, admission.refusal.status, { error: admission.refusal.reason });
   }
-  if (options.imageStore && REGISTRY_ROUTES.has(url.pathname)) return handleRegistryRequest(options.imageStore, options.images, req, res, url);
+  if (options.imageStore && REGISTRY_ROUTES.has(url.pathname)) {
+    await handleRegistryRequest(options.imageStore, options.images, req, res, url, options.peering);
+    // A pull adds to the image disk use: collect now rather than at the next round.
+    if (url.pathname === '/v1/images/pull') void options.imageCollector?.collect().catch(() => undefined);
+    return;
+  }
+  if (await handleImageLifecycle(options, req, res, url)) return;
+  if (options.imageStore && url.pathname.startsWith('/v2/')) return handlePeerRequest(options.imageStore, req, res, url);
   if (url.pathname === '/v1/images' || url.pathname.startsWith('/v1/images/')) {
     if (await handleImageRequest(options, req, res, url)) return;
   }

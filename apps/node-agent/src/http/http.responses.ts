@@ -61,3 +61,24 @@ export async function saveBody(req: http.IncomingMessage, dir: string, prefix: s
 export function isTrue(value: string | null): boolean {
   return value !== null && value !== '0' && value.toLowerCase() !== 'false';
 }
+
+const MAX_JSON_BODY = 1024 * 1024;
+
+/** A small JSON object body (at most 1 MiB). */
+export async function readJsonBody(req: http.IncomingMessage): Promise<Record<string, unknown>> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_JSON_BODY) throw new BadRequest(`the request body is over ${MAX_JSON_BODY} bytes`);
+    chunks.push(chunk as Buffer);
+  }
+  try {
+    const value = JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown;
+    if (typeof value === 'object' && value !== null && !Array.isArray(value)) return value as Record<string, unknown>;
+  } catch {
+    /* below */
+  }
+  throw new BadRequest('the request body must be a JSON object');
+}
+

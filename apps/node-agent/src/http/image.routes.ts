@@ -4,7 +4,7 @@
  *   GET    /v1/images                   → { items: ImageInfo[] }
  *   DELETE /v1/images/REF               (REF URI-encoded) → { deleted: REF }
  *   GET    /v1/images/REF/export        → the image as an OCI image layout tar
- *   POST   /v1/images/build?tag=T[&dockerfile=F]   body: a tar of the build context →
+ *   POST   /v1/images/build?tag=T[&dockerfile=F][&buildArg=K=V...][&registry=HOST:PORT]   body: a tar of the build context →
  *          application/x-ndjson: {"log": "..."} lines, then exactly one {"result": {"ok": ...}} line
  * Uploaded bodies go to files in the scratch dir, removed when the request ends.
  */
@@ -20,6 +20,8 @@ export interface ImageRoutesOptions {
   images: ImageService;
   /** Where uploads and build contexts are unpacked (the agent's own scratch space). */
   scratchDir: string;
+  /** How a build pulls a missing FROM image from the cluster registry at HOST:PORT (the build's `registry` parameter). */
+  buildPull?(registry: string): (image: string) => Promise<void>;
 }
 
 const IMAGE_PATH = /^\/v1\/images\/([^/]+)(\/export)?$/;
@@ -72,6 +74,9 @@ async function exportImage(options: ImageRoutesOptions, ref: string, res: http.S
 async function build(options: ImageRoutesOptions, req: http.IncomingMessage, res: http.ServerResponse, url: URL): Promise<void> {
   const tag = url.searchParams.get('tag') ?? '';
   const dockerfile = url.searchParams.get('dockerfile') ?? undefined;
+  const buildArgs = buildArgsOf(url.searchParams.getAll('buildArg'));
+  const registry = url.searchParams.get('registry');
+  const pull = registry && options.buildPull ? options.buildPull(registry) : undefined;
   const problem = imageReferenceProblem(tag);
   if (problem) throw new BadRequest(`tag: ${problem}`);
   if (dockerfile !== undefined && (path.isAbsolute(dockerfile) || dockerfile.split('/').includes('..'))) {
@@ -86,7 +91,7 @@ async function build(options: ImageRoutesOptions, req: http.IncomingMessage, res
     }
     res.writeHead(200, { 'Content-Type': 'application/x-ndjson', 'Cache-Control': 'no-cache' });
     const line = (value: BuildStreamLine) => res.write(`${JSON.stringify(value)}\n`);
-    const result: BuildResult = await options.images.build({ contextDir, tag, ...(dockerfile ? { dockerfile } : {}), log: (text) => line({ log: text }) })
+    const result: BuildResult = await options.images.build({ contextDir, tag, ...(dockerfile ? { dockerfile } : {}), buildArgs, ...(pull ? { pull } : {}), log: (text) => line({ log: text }) })
       .then((image) => ({ ok: true, image }), (error: unknown) => ({ ok: false, error: messageOf(error) }));
     await fs.promises.rm(contextDir, { recursive: true, force: true });
     line({ result });
@@ -94,4 +99,15 @@ async function build(options: ImageRoutesOptions, req: http.IncomingMessage, res
   } finally {
     await fs.promises.rm(contextDir, { recursive: true, force: true });
   }
+}
+
+/** `buildArg=NAME=VALUE` parameters. */
+function buildArgsOf(values: string[]): Record<string, string> {
+  const args: Record<string, string> = {};
+  for (const value of values) {
+    const eq = value.indexOf('=');
+    if (eq <= 0 || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(value.slice(0, eq))) throw new BadRequest(`buildArg: "${value}" is not NAME=VALUE`);
+    args[value.slice(0, eq)] = value.slice(eq + 1);
+  }
+  return args;
 }

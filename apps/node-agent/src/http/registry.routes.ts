@@ -1,8 +1,10 @@
 /**
  * The agent's registry endpoints (contract, docs/REFERENCE.md), called by the control plane with a
  * registry token it issued for this one operation:
- *   POST /v1/images/pull  body { registry: { address, ca?, token? }, repository, reference, ref }
- *                          → { image: ImageInfo, digest, fetchedLayers }
+ *   POST /v1/images/pull  body { registry: { address, ca?, token? }, repository, reference, ref, peers? }
+ *                          → { image: ImageInfo, digest, fetchedLayers, fromPeers }
+ *        peers: [{ node, address }], every node pulling this image now, in the same order for all
+ *        (peer-to-peer layers: registry/swarm.plan.ts)
  *   POST /v1/images/push  body { registry: { address, ca?, token? }, ref, repository, tag }
  *                          → { digest, uploadedBlobs, blobs }
  * A registry's refusal keeps its status (401, 403, 404), a bad answer from it is a 502, a registry
@@ -12,21 +14,37 @@ import * as http from 'node:http';
 import { imageReferenceProblem } from '@tide/api';
 import { RegistryError } from '@tide/registry';
 import { ImageService, ImageStore } from '@tide/runtime';
-import { PullRequest, PushRequest, pullImage, pushImage } from '../registry/registry.images';
-import { BadRequest, messageOf, sendJson } from './http.responses';
+import { PeerTls, PullRequest, PushRequest, pullImage, pushImage } from '../registry/registry.images';
+import { Peer } from '../registry/swarm.plan';
+import { BadRequest, messageOf, readJsonBody, sendJson } from './http.responses';
 
 export const REGISTRY_ROUTES = new Set(['/v1/images/pull', '/v1/images/push']);
-const MAX_BODY = 1024 * 1024;
 
-export async function handleRegistryRequest(store: ImageStore, images: ImageService, req: http.IncomingMessage, res: http.ServerResponse, url: URL): Promise<void> {
+/** Who this agent is to its peers: its node name and its certificate (mTLS to the other agents). */
+export interface Peering {
+  node: string;
+  tls(): PeerTls;
+  log(line: string): void;
+}
+
+const MAX_PEERS = 5000;
+
+export async function handleRegistryRequest(
+  store: ImageStore, images: ImageService, req: http.IncomingMessage, res: http.ServerResponse, url: URL, peering?: Peering,
+): Promise<void> {
   try {
     if (req.method !== 'POST') return sendJson(res, 405, { error: `${req.method} is not allowed on ${url.pathname}` });
-    const body = await readJson(req);
+    const body = await readJsonBody(req);
     if (url.pathname === '/v1/images/pull') {
       const request = pullRequest(body);
+      const peers = peersOf(body);
+      if (peering && peers.some((p) => p.node === peering.node)) {
+        request.swarm = { self: peering.node, peers, tls: peering.tls() };
+        request.log = peering.log;
+      }
       const pulled = await pullImage(store, request);
       const image = (await images.list()).find((i) => i.ref === pulled.record.ref);
-      return sendJson(res, 200, { image, digest: pulled.digest, fetchedLayers: pulled.fetched });
+      return sendJson(res, 200, { image, digest: pulled.digest, fetchedLayers: pulled.fetched, fromPeers: pulled.fromPeers });
     }
     const request = pushRequest(body);
     const pushed = await pushImage(store, request);
@@ -41,23 +59,6 @@ function statusFor(error: unknown): number {
   if (!(error instanceof RegistryError)) return (error as { name?: string }).name === 'ImageError' ? 400 : 500;
   const byCode: Record<string, number> = { Unauthorized: 401, Denied: 403, NotFound: 404, Invalid: 502, TooLarge: 502, DigestMismatch: 502, Timeout: 504, Unreachable: 502, Failed: 502 };
   return byCode[error.code] ?? 500;
-}
-
-async function readJson(req: http.IncomingMessage): Promise<Record<string, unknown>> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_BODY) throw new BadRequest(`the request body is over ${MAX_BODY} bytes`);
-    chunks.push(chunk as Buffer);
-  }
-  try {
-    const value = JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown;
-    if (typeof value === 'object' && value !== null && !Array.isArray(value)) return value as Record<string, unknown>;
-  } catch {
-    /* below */
-  }
-  throw new BadRequest('the request body must be a JSON object');
 }
 
 function text(body: Record<string, unknown>, field: string): string {
@@ -85,6 +86,17 @@ function storeRef(body: Record<string, unknown>): string {
 
 function pullRequest(body: Record<string, unknown>): PullRequest {
   return { registry: target(body), repository: text(body, 'repository'), reference: text(body, 'reference'), ref: storeRef(body) };
+}
+
+function peersOf(body: Record<string, unknown>): Peer[] {
+  const peers = body.peers;
+  if (peers === undefined) return [];
+  if (!Array.isArray(peers) || peers.length > MAX_PEERS) throw new BadRequest(`peers: a list of at most ${MAX_PEERS} { node, address }`);
+  return peers.map((peer: unknown, i) => {
+    const { node, address } = (peer ?? {}) as Record<string, unknown>;
+    if (typeof node !== 'string' || typeof address !== 'string' || !/^[^\s/]+:\d+$/.test(address)) throw new BadRequest(`peers[${i}]: { node, address: "host:port" } is required`);
+    return { node, address };
+  });
 }
 
 function pushRequest(body: Record<string, unknown>): PushRequest {

@@ -1,7 +1,9 @@
 /**
  * Pulls into a real content store (root: layers are unpacked with their whiteouts) from a registry
- * played by a plain-HTTP server on loopback: an image arrives whole, a corrupted blob or a tar that
- * escapes its layer is refused and leaves no image and no debris, a layer already there is not fetched.
+ * played by a plain-HTTP server on loopback: an image arrives whole, a corrupted blob, a blob longer
+ * than its descriptor, a tar that escapes its layer, a manifest that is garbage or a registry that
+ * stops answering mid-layer are refused with a clear error and leave no image and no debris, a layer
+ * already there is not fetched.
  */
 import { after, before, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
@@ -40,6 +42,8 @@ function tar(name: string, body: string): Buffer {
 interface Served {
   manifest: Buffer;
   blobs: Map<string, Buffer>;
+  /** Sends the first bytes of this blob, then nothing more. */
+  stall?: string;
 }
 
 function image(layer: Buffer, served = layer): Served {
@@ -71,6 +75,7 @@ describe('pulling into the content store', () => {
       blobRequests.push(`${match[1]} ${match[3]}`);
       const blob = repo.blobs.get(match[3]);
       if (!blob) return void res.writeHead(404).end();
+      if (repo.stall === match[3]) return void res.writeHead(200, { 'content-length': String(blob.length) }).write(blob.subarray(0, 100));
       res.writeHead(200).end(blob);
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -78,12 +83,19 @@ describe('pulling into the content store', () => {
   });
 
   after(async () => {
+    server.closeAllConnections();
     await new Promise((resolve) => server.close(resolve));
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  const pull = (repository: string, ref: string) => pullImage(store, { registry: { address, plainHttp: true }, repository, reference: '1', ref });
+  const pull = (repository: string, ref: string, idleTimeoutMs?: number) =>
+    pullImage(store, { registry: { address, plainHttp: true, ...(idleTimeoutMs ? { idleTimeoutMs } : {}) }, repository, reference: '1', ref });
   const debris = () => fs.readdirSync(path.join(dir, 'images/tmp')).length;
+  /** A refused download's file goes once its stream has closed, just after the rejection. */
+  const waitForNoDebris = async () => {
+    for (let i = 0; i < 400 && debris() > 0; i++) await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.equal(debris(), 0, fs.readdirSync(path.join(dir, 'images/tmp')).join(', '));
+  };
 
   it('stores a pulled image under its name, its layer unpacked; a second pull fetches no layer', async () => {
     const layer = tar('hello.txt', 'hello from the registry\n');
@@ -116,6 +128,20 @@ describe('pulling into the content store', () => {
     assert.equal(store.has('escape:1'), false);
     assert.equal(fs.existsSync(path.join(dir, 'images/tmp/escaped.txt')) || fs.existsSync(path.join(dir, 'images/escaped.txt')), false);
     assert.equal(debris(), 0);
+  });
+
+  it('refuses a blob longer than its descriptor, a garbage manifest and a registry that stops mid-layer: no image, no debris', async () => {
+    const layer = tar('data.txt', 'the real content\n');
+    repositories.set('long', image(layer, Buffer.concat([layer, Buffer.alloc(512)])));
+    await assert.rejects(pull('long', 'long:1'), (e: Error & { code?: string }) => ['DigestMismatch', 'TooLarge'].includes(e.code ?? '') && /more than|expected/.test(e.message));
+    repositories.set('garbage', { manifest: Buffer.from('<html>not a manifest</html>'), blobs: new Map() });
+    await assert.rejects(pull('garbage', 'garbage:1'), (e: Error & { code?: string }) => e.code === 'Invalid' && /not JSON/.test(e.message));
+    const stalled = image(tar('slow.txt', 'x'.repeat(4000)));
+    stalled.stall = [...stalled.blobs.keys()][1];
+    repositories.set('stall', stalled);
+    await assert.rejects(pull('stall', 'stall:1', 500), (e: Error & { code?: string }) => e.code === 'Timeout' && /stopped sending/.test(e.message));
+    for (const ref of ['long:1', 'garbage:1', 'stall:1']) assert.equal(store.has(ref), false, ref);
+    await waitForNoDebris();
   });
 
   it('fetches a layer once when two pulls need it at the same time', async () => {

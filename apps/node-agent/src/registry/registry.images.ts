@@ -10,7 +10,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ImageRecord, ImageStore, StoredLayer } from '@tide/runtime';
-import { Descriptor, MEDIA_TYPES, RegistryClient, RegistryError, hostPlatform, parseManifest } from '@tide/registry';
+import { Descriptor, MEDIA_TYPES, RegistryClient, RegistryError, hostPlatform, parseManifest, pullPlan } from '@tide/registry';
+import { PEER_WAIT_MS, shareDownload } from './peer.blobs';
+import { Peer, layerSource } from './swarm.plan';
 
 /** Which registry, and the token the control plane issued for this one operation. */
 export interface RegistryTarget {
@@ -22,10 +24,17 @@ export interface RegistryTarget {
   token?: string;
   /** Plain HTTP (a test's registry on loopback); never set through the agent's endpoint. */
   plainHttp?: boolean;
+  /** Longest silence of the registry (default the client's 30 s); never set through the agent's endpoint. */
+  idleTimeoutMs?: number;
+  /** The node's own certificate: without a token, the cluster's token service gives the node pull tokens for it. */
+  clientCertificate?: { cert: string; key: string };
 }
 
 export interface PullRequest {
   registry: RegistryTarget;
+  /** Peer-to-peer layers: the nodes pulling this image now (the same list for all), this node among them. */
+  swarm?: { self: string; peers: Peer[]; tls: PeerTls };
+  log?: (line: string) => void;
   repository: string;
   /** Tag or digest. */
   reference: string;
@@ -48,10 +57,21 @@ const LAYER_TYPES = new Set([
 const CONCURRENT_LAYERS = 3;
 
 function clientFor(target: RegistryTarget): RegistryClient {
-  return new RegistryClient({ registry: target.address, plainHttp: target.plainHttp === true, ...(target.ca ? { ca: target.ca } : {}), ...(target.token ? { credentials: { registryToken: target.token } } : {}) });
+  return new RegistryClient({
+    registry: target.address, plainHttp: target.plainHttp === true, ...(target.ca ? { ca: target.ca } : {}),
+    ...(target.idleTimeoutMs ? { idleTimeoutMs: target.idleTimeoutMs } : {}),
+    ...(target.token ? { credentials: { registryToken: target.token } } : {}), ...(target.clientCertificate ? { clientCertificate: target.clientCertificate } : {}),
+  });
 }
 
-export async function pullImage(store: ImageStore, request: PullRequest): Promise<{ record: ImageRecord; digest: string; fetched: number }> {
+/** The node's certificate and the cluster CA, for the mTLS connections to peers. */
+export interface PeerTls {
+  ca: string;
+  cert: string;
+  key: string;
+}
+
+export async function pullImage(store: ImageStore, request: PullRequest): Promise<{ record: ImageRecord; digest: string; fetched: number; fromPeers: number }> {
   const client = clientFor(request.registry);
   const name = `${request.registry.address}/${request.repository}:${request.reference}`;
   try {
@@ -63,6 +83,7 @@ export async function pullImage(store: ImageStore, request: PullRequest): Promis
     const config = await client.blob(request.repository, configDescriptor);
     const diffIDs = diffIDsOf(config, layers.length, name);
     let fetched = 0;
+    let fromPeers = 0;
     const stored = await store.lock.shared(async () => {
       const result = await mapLimited(layers, CONCURRENT_LAYERS, async (layer, i) => {
         const present = await presentLayer(store, diffIDs[i], layer);
@@ -72,8 +93,14 @@ export async function pullImage(store: ImageStore, request: PullRequest): Promis
           const dir = await store.tempDir('pull');
           try {
             const file = path.join(dir, 'blob');
-            await client.downloadBlob(request.repository, layer, file);
-            return await store.addLayer(file, { diffID: diffIDs[i], blobDigest: layer.digest }, `${name} layer ${i} (${layer.digest})`);
+            const download = fetchBlob(client, request, layer, i, file);
+            const unshare = shareDownload(store, layer.digest, file, layer.size, download);
+            try {
+              if ((await download) === 'peer') fromPeers++;
+              return await store.addLayer(file, { diffID: diffIDs[i], blobDigest: layer.digest }, `${name} layer ${i} (${layer.digest})`);
+            } finally {
+              unshare();
+            }
           } finally {
             await fs.promises.rm(dir, { recursive: true, force: true });
           }
@@ -82,7 +109,7 @@ export async function pullImage(store: ImageStore, request: PullRequest): Promis
       const record = await store.commit(request.ref, { manifest: image.bytes, manifestMediaType: image.mediaType, config, layers: result });
       return record;
     });
-    return { record: stored, digest: image.index?.digest ?? image.digest, fetched };
+    return { record: stored, digest: image.index?.digest ?? image.digest, fetched, fromPeers };
   } finally {
     await client.close();
   }
@@ -108,6 +135,28 @@ export async function pushImage(store: ImageStore, request: PushRequest): Promis
   } finally {
     await client.close();
   }
+}
+
+/**
+ * A layer blob into `file`, digest verified: from the peer the swarm plan names (which may still be
+ * receiving it), else, or when that peer fails, from the registry.
+ */
+async function fetchBlob(client: RegistryClient, request: PullRequest, layer: Descriptor, index: number, file: string): Promise<'peer' | 'registry'> {
+  const peer = request.swarm ? layerSource(request.swarm.peers, request.swarm.self, index) : undefined;
+  if (peer && request.swarm) {
+    const { ca, cert, key } = request.swarm.tls;
+    const peerClient = new RegistryClient({ registry: peer.address, ca, clientCertificate: { cert, key }, idleTimeoutMs: PEER_WAIT_MS * 2 });
+    try {
+      await peerClient.downloadBlob(request.repository, layer, file);
+      return 'peer';
+    } catch (error) {
+      request.log?.(`layer ${layer.digest} from peer ${peer.node} failed (${(error as Error).message}): fetching it from the registry`);
+    } finally {
+      await peerClient.close();
+    }
+  }
+  await client.downloadBlob(request.repository, layer, file);
+  return 'registry';
 }
 
 function diffIDsOf(config: Buffer, layers: number, name: string): string[] {
@@ -160,4 +209,17 @@ async function mapLimited<T, R>(items: readonly T[], limit: number, fn: (item: T
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
   return results;
+}
+
+/**
+ * A build's pull of an image FROM or COPY --from names (BuildOptions.pull): from the cluster registry
+ * only, as this node (its certificate gets it a pull token), into the store under its usual name.
+ */
+export function buildPuller(store: ImageStore, registry: string, node: () => { ca: string; certificate: string; key: string }): (image: string) => Promise<void> {
+  return async (image) => {
+    const plan = pullPlan(image, registry);
+    if (!plan.cluster) throw new RegistryError('Invalid', `${image} is in the registry ${plan.registry}; a build pulls from the cluster registry ${registry} only (tsctl image pull it first)`);
+    const { ca, certificate, key } = node();
+    await pullImage(store, { registry: { address: registry, ca, clientCertificate: { cert: certificate, key } }, repository: plan.repository, reference: plan.reference, ref: plan.storeRef });
+  };
 }

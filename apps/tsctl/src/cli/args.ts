@@ -16,7 +16,18 @@ export interface OptionSpec {
   short?: string;
   /** A boolean option takes no value (`--follow`); a string option takes one. */
   boolean?: boolean;
+  /** May be given several times (`--build-arg A=1 --build-arg B=2`): the values are kept, joined by REPEATED_SEPARATOR. */
+  repeatable?: boolean;
   help?: string;
+}
+
+/** Joins the values of a repeatable option in the options map (a NUL never comes from a command line). */
+export const REPEATED_SEPARATOR = '\0';
+
+/** The values of a repeatable option, in order. */
+export function repeatedValues(options: Map<string, string>, name: string): string[] {
+  const value = options.get(name);
+  return value === undefined ? [] : value.split(REPEATED_SEPARATOR);
 }
 
 export interface ParsedCommandLine {
@@ -76,14 +87,19 @@ function readOption(argv: string[], i: number, specs: OptionSpec[], options: Map
     return i;
   }
   if (inline !== undefined) {
-    options.set(spec.long, inline);
+    setValue(options, spec, inline);
     return i;
   }
   const value = argv[i + 1];
   // "-" is a value (stdin); anything else starting with "-" is the next option, not a value.
   if (value === undefined || (value.startsWith('-') && value !== '-')) throw new UsageError(`${token} needs a value`);
-  options.set(spec.long, value);
+  setValue(options, spec, value);
   return i + 1;
+}
+
+function setValue(options: Map<string, string>, spec: OptionSpec, value: string): void {
+  const earlier = options.get(spec.long);
+  options.set(spec.long, spec.repeatable && earlier !== undefined ? `${earlier}${REPEATED_SEPARATOR}${value}` : value);
 }
 
 /** `-it` = `-i -t`, as docker and kubectl read it: every letter must be a flag that takes no value. */

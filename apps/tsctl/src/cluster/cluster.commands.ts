@@ -17,7 +17,7 @@ import { configPath, writeCliConfig } from '../api/cli.config';
 import { UsageError, intOption } from '../cli/args';
 import { Command, CommandContext } from '../commands/command';
 import { nodesTable } from '../output/resource.tables';
-import { ClusterLayout, HOSTS_MODES, HostsMode, MAX_LOCAL_NODES, agentArgs, clusterLayout, controlPlaneArgs } from './cluster.layout';
+import { ClusterLayout, HOSTS_MODES, HostsMode, MAX_LOCAL_NODES, agentArgs, clusterLayout, controlPlaneArgs, imageDirOf } from './cluster.layout';
 import { ClusterRecord, readClusterRecord, writeClusterRecord } from './cluster.record';
 import { findProcesses, isAlive, portInUse, sleep, startDetached, tail, terminate } from './processes';
 import { DEFAULT_HOST_CIDR, endHostProcesses, ensureHost, ensureLan, hostCommand, removeSimulatedHosts } from './simulated.hosts';
@@ -122,6 +122,7 @@ export const upCommand: Command = {
     { long: 'etcd', help: 'use this etcd cluster (https URLs, comma separated; PKI/etcd certificates unless the control plane is told others) instead of supervising one' },
     { long: 'registry', help: 'use this registry (HOST:PORT) instead of starting the embedded one on P+4' },
     { long: 'registry-ca', help: "with --registry: the CA file that verifies it (default: the system's roots)" },
+    { long: 'image-stores', help: 'shared|per-node: one image store for the local nodes, or one each as on separate machines (default shared)' },
   ],
   async run(ctx: CommandContext): Promise<void> {
     const stateDir = stateDirOf(ctx);
@@ -131,7 +132,11 @@ export const upCommand: Command = {
     const address = addressOf(ctx, previous);
     // With --address the other nodes join from their machines: this one runs at most one.
     const nodeCount = intOption(ctx.options, 'nodes', previous?.nodes.length ?? (address ? 1 : 2), address ? 0 : 1, address ? 1 : MAX_LOCAL_NODES);
-    const layout = clusterLayout(stateDir, basePort, nodeCount, { cpuMillis: os.cpus().length * 1000, memoryBytes: os.totalmem() }, hostsOf(ctx, previous), address);
+    const imageStores = ctx.options.get('image-stores') ?? previous?.imageStores ?? 'shared';
+    if (imageStores !== 'shared' && imageStores !== 'per-node') throw new UsageError(`--image-stores: "${imageStores}" is not shared or per-node`);
+    const layout = clusterLayout(stateDir, basePort, nodeCount, { cpuMillis: os.cpus().length * 1000, memoryBytes: os.totalmem() }, {
+      hosts: hostsOf(ctx, previous), address, imageStores,
+    });
     const grace = ctx.options.has('node-grace-seconds') ? intOption(ctx.options, 'node-grace-seconds', 30, 1) : undefined;
     const deadline = Date.now() + intOption(ctx.options, 'timeout', 120, 1) * 1000;
     for (const built of [CONTROL_PLANE, NODE_AGENT]) {
@@ -377,7 +382,9 @@ function cleanupNodes(stateDir: string, ctx: CommandContext, record: ClusterReco
   const nodes = fs.existsSync(nodesDir) ? fs.readdirSync(nodesDir) : [];
   const lan = record?.hosts?.mode === 'netns' ? clusterLayoutOf(record).lan : undefined;
   for (const node of nodes) {
-    const command = [process.execPath, NODE_AGENT.path, 'cleanup', '--state-dir', path.join(nodesDir, node), '--image-dir', path.join(stateDir, 'images')];
+    const own = imageDirOf(stateDir, node, 'per-node');
+    const imageDir = fs.existsSync(own) ? own : imageDirOf(stateDir, node, 'shared');
+    const command = [process.execPath, NODE_AGENT.path, 'cleanup', '--state-dir', path.join(nodesDir, node), '--image-dir', imageDir];
     const host = lan?.hosts.find((h) => h.node === node);
     const argv = host && fs.existsSync(`/run/netns/${host.netns}`) ? ['ip', 'netns', 'exec', host.netns, ...command] : command;
     const result = spawnSync(argv[0], argv.slice(1), { encoding: 'utf8', timeout: 60_000 });
@@ -386,11 +393,10 @@ function cleanupNodes(stateDir: string, ctx: CommandContext, record: ClusterReco
   return nodes.length;
 }
 
-
 /** The layout a record was made from (the machine's share per node does not matter here). */
 export function clusterLayoutOf(record: ClusterRecord): ClusterLayout {
   const hosts = record.hosts?.mode === 'netns' ? { cidr: record.hosts.cidr ?? DEFAULT_HOST_CIDR } : undefined;
-  return clusterLayout(record.stateDir, record.ports.http, record.nodes.length, { cpuMillis: 1000, memoryBytes: 1 }, hosts);
+  return clusterLayout(record.stateDir, record.ports.http, record.nodes.length, { cpuMillis: 1000, memoryBytes: 1 }, { hosts, imageStores: record.imageStores ?? 'shared' });
 }
 
 /** The simulated hosts' namespaces, LAN and freezer groups; any process still in a host (a container the cleanup missed) ends first. */

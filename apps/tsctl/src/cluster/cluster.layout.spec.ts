@@ -28,7 +28,7 @@ describe('local cluster layout', () => {
   });
 
   it('puts simulated hosts on the LAN: the control plane at its first address, host i at the (i+1)-th', () => {
-    const netns = clusterLayout('/tmp/t', 27070, 3, { cpuMillis: 3000, memoryBytes: 3 * 2 ** 30 }, { cidr: '198.18.70.0/24' });
+    const netns = clusterLayout('/tmp/t', 27070, 3, { cpuMillis: 3000, memoryBytes: 3 * 2 ** 30 }, { hosts: { cidr: '198.18.70.0/24' } });
     assert.equal(netns.server, 'https://198.18.70.1:27070');
     assert.deepEqual([netns.httpListen, netns.grpcListen, netns.registryListen], ['198.18.70.1:27070', '198.18.70.1:27071', '198.18.70.1:27074']);
     assert.deepEqual(netns.nodes.map((n) => [n.address, n.host?.netns.replace(/[0-9a-f]{8}/, 'H'), n.host?.rootVeth.replace(/[0-9a-f]{8}/, 'H')]), [
@@ -38,15 +38,15 @@ describe('local cluster layout', () => {
   });
 
   it('names the LAN after the state dir, so clusters of different state dirs share no device', () => {
-    const one = clusterLayout('/tmp/a', 27070, 1, { cpuMillis: 1000, memoryBytes: 2 ** 30 }, { cidr: '198.18.70.0/24' });
-    const two = clusterLayout('/tmp/b', 27070, 1, { cpuMillis: 1000, memoryBytes: 2 ** 30 }, { cidr: '198.18.70.0/24' });
+    const one = clusterLayout('/tmp/a', 27070, 1, { cpuMillis: 1000, memoryBytes: 2 ** 30 }, { hosts: { cidr: '198.18.70.0/24' } });
+    const two = clusterLayout('/tmp/b', 27070, 1, { cpuMillis: 1000, memoryBytes: 2 ** 30 }, { hosts: { cidr: '198.18.70.0/24' } });
     assert.match(one.lan!.bridge, /^tl[0-9a-f]{8}$/);
     assert.notEqual(one.lan!.bridge, two.lan!.bridge);
-    assert.throws(() => clusterLayout('/tmp/a', 27070, 3, { cpuMillis: 1000, memoryBytes: 2 ** 30 }, { cidr: '198.18.70.0/30' }), /too few addresses for 3 hosts/);
+    assert.throws(() => clusterLayout('/tmp/a', 27070, 3, { cpuMillis: 1000, memoryBytes: 2 ** 30 }, { hosts: { cidr: '198.18.70.0/30' } }), /too few addresses for 3 hosts/);
   });
 
   it('with --address, listens and puts its one node on this machine\'s routable address', () => {
-    const routable = clusterLayout('/tmp/t', 7070, 1, { cpuMillis: 1000, memoryBytes: 2 ** 30 }, undefined, '198.18.5.10');
+    const routable = clusterLayout('/tmp/t', 7070, 1, { cpuMillis: 1000, memoryBytes: 2 ** 30 }, { address: '198.18.5.10' });
     assert.equal(routable.server, 'https://198.18.5.10:7070');
     assert.deepEqual(routable.nodes.map((n) => n.address), ['198.18.5.10']);
   });

@@ -15,6 +15,8 @@ export interface NodeLayout {
   address: string;
   agentPort: number;
   stateDir: string;
+  /** The shared STATE/images, or STATE/images-NODE with `tsctl up --image-stores per-node`. */
+  imageDir: string;
   cpuMillis: number;
   memoryBytes: number;
   log: string;
@@ -39,6 +41,7 @@ export interface ClusterLayout {
   /** One JSON line per mutating API request. */
   auditLog: string;
   imageDir: string;
+  imageStores: ImageStores;
   nodes: NodeLayout[];
   /** The test LAN of the simulated hosts (`--hosts netns`); none for loopback nodes. */
   lan?: SimulatedLan;
@@ -48,18 +51,25 @@ export interface ClusterLayout {
 
 export const MAX_LOCAL_NODES = 50;
 
+export type ImageStores = 'shared' | 'per-node';
+
 /**
  * `hosts`: the simulated hosts' LAN (`--hosts netns --host-cidr CIDR`), or loopback nodes when absent.
  * `address` (`tsctl up --address IP`, loopback only): the control plane listens on this machine's
  * routable address, and its one node, if any, has that address, so that agents on other machines reach both.
+ * `imageStores`: `shared` (one store for every local node: an image is on all of them at once) or
+ * `per-node` (each node its own, as on separate machines: what peer-to-peer pulls are for).
  */
 export function clusterLayout(
-  stateDir: string, basePort: number, nodeCount: number, machine: { cpuMillis: number; memoryBytes: number }, hosts?: { cidr: string }, address?: string,
+  stateDir: string, basePort: number, nodeCount: number, machine: { cpuMillis: number; memoryBytes: number },
+  options: { hosts?: { cidr: string }; address?: string; imageStores?: ImageStores } = {},
 ): ClusterLayout {
+  const { hosts, address, imageStores = 'shared' } = options;
   const names = Array.from({ length: nodeCount }, (_, i) => `node-${i + 1}`);
   const lan = hosts ? simulatedLan(stateDir, hosts.cidr, names) : undefined;
   const nodes: NodeLayout[] = names.map((name, i) => ({
     name, address: lan ? lan.hosts[i].address : address ?? `127.0.1.${i + 1}`, agentPort: basePort + 11 + i, stateDir: path.join(stateDir, 'nodes', name),
+    imageDir: imageDirOf(stateDir, name, imageStores),
     cpuMillis: Math.floor(machine.cpuMillis / nodeCount), memoryBytes: Math.floor(machine.memoryBytes / nodeCount),
     log: path.join(stateDir, `${name}.log`), ...(lan ? { host: lan.hosts[i] } : {}),
   }));
@@ -70,7 +80,7 @@ export function clusterLayout(
     registryPort: basePort + 4, registryListen: `${host}:${basePort + 4}`,
     controlPlaneStateDir: path.join(stateDir, 'control-plane'), controlPlaneLog: path.join(stateDir, 'control-plane.log'),
     pkiDir: path.join(stateDir, 'pki'), auditLog: path.join(stateDir, 'audit.log'),
-    imageDir: path.join(stateDir, 'images'), nodes,
+    imageDir: path.join(stateDir, 'images'), imageStores, nodes,
   };
 }
 
@@ -85,9 +95,13 @@ export function controlPlaneArgs(layout: ClusterLayout, nodeGraceSeconds?: numbe
   ];
 }
 
+export function imageDirOf(stateDir: string, node: string, imageStores: ImageStores): string {
+  return path.join(stateDir, imageStores === 'shared' ? 'images' : `images-${node}`);
+}
+
 export function agentArgs(layout: ClusterLayout, node: NodeLayout): string[] {
   return [
     '--name', node.name, '--control-plane', layout.grpcListen, '--address', node.address, '--port', String(node.agentPort),
-    '--state-dir', node.stateDir, '--image-dir', layout.imageDir, '--cpu', String(node.cpuMillis), '--memory', String(node.memoryBytes),
+    '--state-dir', node.stateDir, '--image-dir', node.imageDir, '--cpu', String(node.cpuMillis), '--memory', String(node.memoryBytes),
   ];
 }

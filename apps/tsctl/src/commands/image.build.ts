@@ -13,11 +13,13 @@ import { errorFromFetchResponse } from '../api/api.client';
 import { UsageError } from '../cli/args';
 import { listContext, packContext } from '../image/context.tar';
 import { shortId } from '../output/image.tables';
-import { CommandContext, CommandError, query } from './command';
+import { CommandContext, CommandError } from './command';
 import { pushImage } from './image.registry';
 
-export async function buildImage(ctx: CommandContext, dir: string, tag: string | undefined, dockerfile: string | undefined): Promise<void> {
+export async function buildImage(ctx: CommandContext, dir: string, tag: string | undefined, dockerfile: string | undefined, buildArgs: string[] = []): Promise<void> {
   if (!tag) throw new UsageError('image build needs -t NAME[:TAG]');
+  const badArg = buildArgs.find((a) => !/^[A-Za-z_][A-Za-z0-9_]*=/.test(a));
+  if (badArg !== undefined) throw new UsageError(`--build-arg ${badArg}: give NAME=VALUE`);
   const problem = imageReferenceProblem(tag);
   if (problem) throw new UsageError(`-t: ${problem}`);
   if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new UsageError(`${dir}: not a directory (the build context)`);
@@ -27,7 +29,9 @@ export async function buildImage(ctx: CommandContext, dir: string, tag: string |
   const entries = listContext(dir, file);
   const bytes = entries.reduce((sum, e) => sum + (e.stat.isFile() ? e.stat.size : 0), 0);
   ctx.note(`sending the build context: ${entries.length} entries, ${bytes} bytes`);
-  const response = await ctx.api.upload(`/api/v1/images/build${query({ tag, dockerfile })}`, packContext(dir, entries));
+  const params = new URLSearchParams(Object.entries({ tag, ...(dockerfile ? { dockerfile } : {}) }));
+  for (const arg of buildArgs) params.append('buildArg', arg);
+  const response = await ctx.api.upload(`/api/v1/images/build?${params}`, packContext(dir, entries));
   if (!response.ok || !response.body) throw await errorFromFetchResponse(response);
   const result = await printBuildLog(ctx, Readable.fromWeb(response.body as never));
   if (!result) throw new CommandError('the build stream ended without a result (the control plane or the node stopped?)');

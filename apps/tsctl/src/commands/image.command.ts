@@ -1,42 +1,52 @@
 /**
- * `tsctl image import FILE.tar | ls [-o json|yaml] | rm REF | build -t NAME:TAG [-f Dockerfile] DIR`:
+ * `tsctl image import FILE.tar | ls [-o json|yaml] | rm REF | build -t NAME:TAG [-f Dockerfile] DIR`
+ * (and push, pull, prune, commit, history: image.registry.ts, image.lifecycle.ts):
  * images live on every node; the control plane fans each request out and answers per node.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ClusterImage, NodeImage, NodeResult, imageReferenceProblem } from '@tide/api';
 import { errorFromFetchResponse } from '../api/api.client';
-import { UsageError } from '../cli/args';
+import { UsageError, repeatedValues } from '../cli/args';
 import { formatStructured, parseOutputFormat } from '../output/table';
 import { imagesTable, shortId } from '../output/image.tables';
 import { buildImage } from './image.build';
+import { commitImage, pruneImages, showHistory } from './image.lifecycle';
 import { pullImage, pushImage } from './image.registry';
-import { Command, CommandContext, CommandError } from './command';
+import { Command, CommandContext, CommandError, NAMESPACE_OPTION } from './command';
 
 const USAGE = [
   'tsctl image import FILE.tar',
   '       tsctl image ls [-o json|yaml]',
   '       tsctl image rm NAME[:TAG]',
-  '       tsctl image build -t NAME[:TAG] [-f Dockerfile] DIR',
+  '       tsctl image build -t NAME[:TAG] [-f Dockerfile] [--build-arg NAME=VALUE]... DIR',
   '       tsctl image push NAME[:TAG] [--node NODE]',
-  '       tsctl image pull REF',
+  '       tsctl image pull REF [--no-p2p]',
+  '       tsctl image prune',
+  '       tsctl image commit REPLICA NAME[:TAG] [-n NAMESPACE]',
+  '       tsctl image history NAME[:TAG] [-o json|yaml]',
 ].join('\n');
 
 export const imageCommand: Command = {
   name: 'image',
   usage: USAGE,
-  summary: 'import, list, remove, build, push and pull images (on every node)',
+  summary: 'import, list, remove, build, push, pull, prune, commit images and show their history',
   options: [
-    { long: 'output', short: 'o', help: 'ls: json or yaml' },
+    { long: 'output', short: 'o', help: 'ls, history: json or yaml' },
+    { ...NAMESPACE_OPTION, help: 'commit: the namespace of the replica (default: default)' },
     { long: 'tag', short: 't', help: 'build: NAME[:TAG] of the result' },
     { long: 'file', short: 'f', help: 'build: the Dockerfile, relative to DIR (default Dockerfile)' },
+    { long: 'build-arg', repeatable: true, help: 'build: NAME=VALUE for an ARG of the Dockerfile (repeatable)' },
     { long: 'node', help: 'push: the node whose image is pushed (default: the first that has it)' },
+    { long: 'no-p2p', boolean: true, help: 'pull: every node fetches every layer from the registry (no peer-to-peer)' },
   ],
   async run(ctx: CommandContext): Promise<void> {
     const [sub, ...args] = ctx.args;
-    const allowed: Record<string, string[]> = { import: [], ls: ['output'], list: ['output'], rm: [], remove: [], build: ['tag', 'file'], push: ['node'], pull: [] };
-    if (!sub || !(sub in allowed)) throw new UsageError(`image needs import, ls, rm, build, push or pull${sub ? `, got "${sub}"` : ''}\nusage: ${USAGE}`);
-    const stray = [...ctx.options.keys()].find((o) => ['output', 'tag', 'file', 'node'].includes(o) && !allowed[sub].includes(o));
+    const allowed: Record<string, string[]> = { import: [], ls: ['output'], list: ['output'], rm: [], remove: [], build: ['tag', 'file', 'build-arg'], push: ['node'], pull: ['no-p2p'],
+      prune: [], commit: ['namespace'], history: ['output'],
+    };
+    if (!sub || !(sub in allowed)) throw new UsageError(`image needs import, ls, rm, build, push, pull, prune, commit or history${sub ? `, got "${sub}"` : ''}\nusage: ${USAGE}`);
+    const stray = [...ctx.options.keys()].find((o) => ['output', 'tag', 'file', 'build-arg', 'node', 'namespace', 'no-p2p'].includes(o) && !allowed[sub].includes(o));
     if (stray) throw new UsageError(`--${stray} does not apply to "image ${sub}"\nusage: ${USAGE}`);
     const expect = (count: number, what: string) => {
       if (args.length !== count) throw new UsageError(`image ${sub} needs ${what}\nusage: ${USAGE}`);
@@ -46,8 +56,11 @@ export const imageCommand: Command = {
     if (sub === 'rm' || sub === 'remove') return expect(1, 'one NAME[:TAG]'), removeImage(ctx, args[0]);
     if (sub === 'push') return expect(1, 'one NAME[:TAG]'), pushImage(ctx, args[0]);
     if (sub === 'pull') return expect(1, 'one REF'), pullImage(ctx, args[0]);
+    if (sub === 'prune') return expect(0, 'no arguments'), pruneImages(ctx);
+    if (sub === 'commit') return expect(2, 'REPLICA and NAME[:TAG]'), commitImage(ctx, args[0], args[1]);
+    if (sub === 'history') return expect(1, 'one NAME[:TAG]'), showHistory(ctx, args[0]);
     expect(1, 'one build context DIR');
-    return buildImage(ctx, args[0], ctx.options.get('tag'), ctx.options.get('file'));
+    return buildImage(ctx, args[0], ctx.options.get('tag'), ctx.options.get('file'), repeatedValues(ctx.options, 'build-arg'));
   },
 };
 

@@ -25,3 +25,16 @@ export function humanSize(bytes: number): string {
   }
   return `${unit === 0 ? value : Number(value.toPrecision(3))}${units[unit]}`;
 }
+
+/** `tsctl image history`: LAYER CREATED CREATED BY SIZE, newest first, as `docker history` prints it. */
+export function historyTable(history: { layer?: string; created?: string; createdBy: string; sizeBytes: number; comment?: string }[]): string {
+  return formatTable(['LAYER', 'CREATED', 'CREATED BY', 'SIZE', 'COMMENT'], history.map((step) => [
+    step.layer ? shortId(step.layer) : '<none>', step.created ?? '', oneLine(step.createdBy), humanSize(step.sizeBytes), step.comment ?? '',
+  ]));
+}
+
+/** Long steps are cut as docker history cuts them (--no-trunc aside). */
+function oneLine(text: string, max = 60): string {
+  const flat = text.replace(/\s+/g, ' ').trim();
+  return flat.length > max ? `${flat.slice(0, max - 3)}...` : flat;
+}

@@ -26,6 +26,11 @@ export class BuildContext {
     private readonly rules: IgnoreRule[],
   ) {}
 
+  /** A tree read as it is (an earlier stage's files): no .dockerignore applies. */
+  static plain(root: string): BuildContext {
+    return new BuildContext(path.resolve(root), []);
+  }
+
   static async open(root: string): Promise<BuildContext> {
     const text = await fs.promises.readFile(path.join(root, '.dockerignore'), 'utf8').catch(() => '');
     return new BuildContext(path.resolve(root), parseDockerignore(text));

@@ -33,17 +33,19 @@ describe('parseDockerfile', () => {
 
   it('reads FROM with AS and keeps each instruction line number and text', () => {
     const [from, run] = parseDockerfile('# syntax comment\n\nFROM node AS app\nRUN a \\\n  b');
-    assert.deepEqual(from, { kind: 'FROM', line: 3, text: 'FROM node AS app', image: 'node' });
+    assert.deepEqual(from, { kind: 'FROM', line: 3, text: 'FROM node AS app', image: 'node', stage: 'app' });
     assert.equal(run.line, 4);
     assert.equal(run.text, 'RUN a   b');
   });
 
   const errors: { name: string; text: string; message: RegExp }[] = [
-    { name: 'an unknown instruction', text: 'FROM a\n\nLABEL x=y', message: /^Dockerfile line 3: unknown instruction "LABEL" \(supported: FROM, COPY/ },
+    { name: 'an unknown instruction', text: 'FROM a\n\nHEALTHCHECK NONE', message: /^Dockerfile line 3: unknown instruction "HEALTHCHECK" \(supported: FROM, ARG, COPY/ },
     { name: 'no FROM first', text: 'RUN true', message: /^Dockerfile line 1: the first instruction must be FROM/ },
-    { name: 'a second FROM', text: 'FROM a\nFROM b', message: /^Dockerfile line 2: multi-stage builds/ },
+    { name: 'anything but ARG before FROM', text: 'ARG V=1\nENV A=b\nFROM a', message: /^Dockerfile line 2: the first instruction must be FROM \(only ARG/ },
+    { name: 'a stage name used twice', text: 'FROM a AS x\nFROM b AS X', message: /^Dockerfile line 2: stage name "x" is used twice/ },
     { name: 'COPY without destination', text: 'FROM a\nCOPY x', message: /^Dockerfile line 2: COPY needs at least one source and a destination/ },
-    { name: 'COPY --from', text: 'FROM a\nCOPY --from=b x y', message: /^Dockerfile line 2: COPY --from is not supported/ },
+    { name: 'ADD --from', text: 'FROM a\nADD --from=b x y', message: /^Dockerfile line 2: ADD --from is not supported \(only --chown\)/ },
+    { name: 'an ARG that is no name', text: 'FROM a\nARG 1x=2', message: /^Dockerfile line 2: ARG: "1x" is not a variable name/ },
     { name: 'a bad port', text: 'FROM a\nEXPOSE http', message: /^Dockerfile line 2: EXPOSE: "http" is not a port/ },
     { name: 'an unterminated quote', text: 'FROM a\nENV A="x', message: /^Dockerfile line 2: unterminated " quote/ },
     { name: 'a JSON form with a number', text: 'FROM a\nCMD ["a", 1]', message: /^Dockerfile line 2: the JSON form must be an array of strings/ },
@@ -53,6 +55,21 @@ describe('parseDockerfile', () => {
   for (const { name, text, message } of errors) {
     it(`refuses ${name}`, () => assert.throws(() => parseDockerfile(text), (e: unknown) => e instanceof DockerfileError && message.test(e.message)));
   }
+
+  it('reads stages, global and stage ARGs, COPY --from, LABEL and VOLUME', () => {
+    const parsed = parseDockerfile('ARG BASE=busybox\nFROM ${BASE} AS build\nARG V\nFROM scratch\nCOPY --from=build /a /b\nLABEL org.x="a b" k=v\nVOLUME ["/data", "/logs"]\nVOLUME /cache')
+      .map(({ text: _t, line: _l, ...rest }) => rest);
+    assert.deepEqual(parsed, [
+      { kind: 'ARG', args: [{ name: 'BASE', value: 'busybox' }] },
+      { kind: 'FROM', image: '${BASE}', stage: 'build' },
+      { kind: 'ARG', args: [{ name: 'V' }] },
+      { kind: 'FROM', image: 'scratch' },
+      { kind: 'COPY', sources: ['/a'], dest: '/b', from: 'build' },
+      { kind: 'LABEL', pairs: [['org.x', 'a b'], ['k', 'v']] },
+      { kind: 'VOLUME', paths: ['/data', '/logs'] },
+      { kind: 'VOLUME', paths: ['/cache'] },
+    ]);
+  });
 
   it('keeps the first line of a continued instruction', () => {
     assert.deepEqual(logicalLines('FROM a\nRUN x \\\n\n y'), [{ line: 1, text: 'FROM a' }, { line: 2, text: 'RUN x  y' }]);

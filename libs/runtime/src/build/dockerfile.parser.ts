@@ -1,11 +1,15 @@
 /**
- * The Dockerfile subset Tide builds: FROM, COPY, ADD, RUN, ENV, WORKDIR, USER, EXPOSE, CMD,
- * ENTRYPOINT. Pure: text in, instructions out; every error names its line.
+ * The Dockerfile subset Tide builds: FROM (several, `AS name`: multi-stage), ARG (also before the
+ * first FROM), COPY (`--from=stage|index|image`), ADD, RUN, ENV, LABEL, VOLUME, WORKDIR, USER,
+ * EXPOSE, CMD, ENTRYPOINT. Pure: text in, instructions out; every error names its line.
  */
 
 export type Instruction =
-  | { kind: 'FROM'; line: number; text: string; image: string }
-  | { kind: 'COPY' | 'ADD'; line: number; text: string; sources: string[]; dest: string; chown?: string }
+  | { kind: 'FROM'; line: number; text: string; image: string; stage?: string }
+  | { kind: 'COPY' | 'ADD'; line: number; text: string; sources: string[]; dest: string; chown?: string; from?: string }
+  | { kind: 'ARG'; line: number; text: string; args: { name: string; value?: string }[] }
+  | { kind: 'LABEL'; line: number; text: string; pairs: [string, string][] }
+  | { kind: 'VOLUME'; line: number; text: string; paths: string[] }
   | { kind: 'RUN' | 'CMD' | 'ENTRYPOINT'; line: number; text: string; argv: string[] }
   | { kind: 'ENV'; line: number; text: string; pairs: [string, string][] }
   | { kind: 'WORKDIR'; line: number; text: string; path: string }
@@ -22,7 +26,7 @@ export class DockerfileError extends Error {
   }
 }
 
-const KEYWORDS = ['FROM', 'COPY', 'ADD', 'RUN', 'ENV', 'WORKDIR', 'USER', 'EXPOSE', 'CMD', 'ENTRYPOINT'] as const;
+const KEYWORDS = ['FROM', 'ARG', 'COPY', 'ADD', 'RUN', 'ENV', 'LABEL', 'VOLUME', 'WORKDIR', 'USER', 'EXPOSE', 'CMD', 'ENTRYPOINT'] as const;
 
 /** Joins continuation lines (a trailing backslash) and drops comments and blank lines. */
 export function logicalLines(text: string): { line: number; text: string }[] {
@@ -47,9 +51,15 @@ export function logicalLines(text: string): { line: number; text: string }[] {
 export function parseDockerfile(text: string): Instruction[] {
   const instructions = logicalLines(text).map(({ line, text: body }) => parseInstruction(line, body));
   if (instructions.length === 0) throw new DockerfileError(1, 'the Dockerfile has no instructions');
-  if (instructions[0].kind !== 'FROM') throw new DockerfileError(instructions[0].line, 'the first instruction must be FROM');
-  const second = instructions.slice(1).find((i) => i.kind === 'FROM');
-  if (second) throw new DockerfileError(second.line, 'multi-stage builds (a second FROM) are not supported');
+  // Only ARG may come before the first FROM (its values serve FROM lines).
+  const first = instructions.find((i) => i.kind !== 'ARG');
+  if (first?.kind !== 'FROM') throw new DockerfileError(first?.line ?? instructions[0].line, 'the first instruction must be FROM (only ARG may come before it)');
+  const stages = new Set<string>();
+  for (const instruction of instructions) {
+    if (instruction.kind !== 'FROM' || !instruction.stage) continue;
+    if (stages.has(instruction.stage)) throw new DockerfileError(instruction.line, `stage name "${instruction.stage}" is used twice`);
+    stages.add(instruction.stage);
+  }
   return instructions;
 }
 
@@ -67,7 +77,17 @@ function parseInstruction(line: number, body: string): Instruction {
     case 'FROM': {
       const words = rest.split(/\s+/);
       if (words.length !== 1 && !(words.length === 3 && words[1].toUpperCase() === 'AS')) throw new DockerfileError(line, 'FROM takes an image (and optionally AS name)');
-      return { kind, line, text, image: words[0] };
+      if (words.length === 3 && !/^[a-z][a-z0-9._-]*$/i.test(words[2])) throw new DockerfileError(line, `"${words[2]}" is not a stage name (a letter, then letters, digits, . _ -)`);
+      return { kind, line, text, image: words[0], ...(words.length === 3 ? { stage: words[2].toLowerCase() } : {}) };
+    }
+    case 'ARG':
+      return { kind, line, text, args: shellWords(line, rest).map((word) => argOf(line, word)) };
+    case 'LABEL':
+      return { kind, line, text, pairs: keyValues(line, 'LABEL', rest) };
+    case 'VOLUME': {
+      const paths = jsonArray(line, rest) ?? rest.split(/\s+/);
+      if (paths.some((p) => p === '')) throw new DockerfileError(line, 'VOLUME paths must not be empty');
+      return { kind, line, text, paths };
     }
     case 'RUN':
     case 'CMD':
@@ -106,15 +126,25 @@ function jsonArray(line: number, rest: string): string[] | undefined {
 
 function parseCopy(kind: 'COPY' | 'ADD', line: number, text: string, rest: string): Instruction {
   let chown: string | undefined;
+  let from: string | undefined;
   let args = rest;
   for (let flag = /^--(\S+?)=(\S+)\s+/.exec(args); flag; flag = /^--(\S+?)=(\S+)\s+/.exec(args)) {
-    if (flag[1] !== 'chown') throw new DockerfileError(line, `${kind} --${flag[1]} is not supported (only --chown)`);
-    chown = flag[2];
+    if (flag[1] === 'chown') chown = flag[2];
+    else if (flag[1] === 'from' && kind === 'COPY') from = flag[2].toLowerCase();
+    else throw new DockerfileError(line, `${kind} --${flag[1]} is not supported (only --chown${kind === 'COPY' ? ' and --from' : ''})`);
     args = args.slice(flag[0].length);
   }
   const words = jsonArray(line, args) ?? args.split(/\s+/);
   if (words.length < 2) throw new DockerfileError(line, `${kind} needs at least one source and a destination`);
-  return { kind, line, text, sources: words.slice(0, -1), dest: words[words.length - 1], ...(chown ? { chown } : {}) };
+  return { kind, line, text, sources: words.slice(0, -1), dest: words[words.length - 1], ...(chown ? { chown } : {}), ...(from ? { from } : {}) };
+}
+
+/** `NAME` or `NAME=default`. */
+function argOf(line: number, word: string): { name: string; value?: string } {
+  const eq = word.indexOf('=');
+  const name = eq < 0 ? word : word.slice(0, eq);
+  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new DockerfileError(line, `ARG: "${name}" is not a variable name`);
+  return eq < 0 ? { name } : { name, value: word.slice(eq + 1) };
 }
 
 /** `ENV K=V K2="v 2"` or the legacy `ENV K value with spaces`. */
@@ -124,10 +154,15 @@ function parseEnv(line: number, rest: string): [string, string][] {
     if (!legacy) throw new DockerfileError(line, 'ENV needs KEY=VALUE (or KEY VALUE)');
     return [[legacy[1], legacy[2]]];
   }
+  return keyValues(line, 'ENV', rest);
+}
+
+/** `K=V K2="v 2"` (ENV, LABEL). */
+function keyValues(line: number, kind: string, rest: string): [string, string][] {
   const pairs: [string, string][] = [];
   for (const word of shellWords(line, rest)) {
     const eq = word.indexOf('=');
-    if (eq <= 0) throw new DockerfileError(line, `ENV expects KEY=VALUE, got "${word}"`);
+    if (eq <= 0) throw new DockerfileError(line, `${kind} expects KEY=VALUE, got "${word}"`);
     pairs.push([word.slice(0, eq), word.slice(eq + 1)]);
   }
   return pairs;

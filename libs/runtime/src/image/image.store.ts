@@ -75,16 +75,17 @@ export class ImageStore implements ImageResolver {
     return path.join(this.imageDir, 'layers/sha256', digestHex(diffID, 'diffID'));
   }
 
-  private recordPath(ref: string): string {
+  /** The record of `ref` (its mtime: when the image arrived or was last tagged). */
+  recordFile(ref: string): string {
     return path.join(this.imageDir, 'images', `${encodeURIComponent(formatRef(parseRef(ref)))}.json`);
   }
 
   has(ref: string): boolean {
-    return fs.existsSync(this.recordPath(ref));
+    return fs.existsSync(this.recordFile(ref));
   }
 
   async record(ref: string): Promise<ImageRecord | undefined> {
-    const text = await fs.promises.readFile(this.recordPath(ref), 'utf8').catch(() => undefined);
+    const text = await fs.promises.readFile(this.recordFile(ref), 'utf8').catch(() => undefined);
     return text === undefined ? undefined : (JSON.parse(text) as ImageRecord);
   }
 
@@ -92,7 +93,7 @@ export class ImageStore implements ImageResolver {
    *  of two trips through libuv's thread pool (the start benchmark's breakdown shows it). */
   async resolve(ref: string): Promise<ResolvedImage> {
     const normal = formatRef(parseRefOr(ref));
-    const record = readJson<ImageRecord>(this.recordPath(normal));
+    const record = readJson<ImageRecord>(this.recordFile(normal));
     if (!record) throw new RuntimeError('ImageNotFound', `image "${normal}" not found on this node (import or build it first)`);
     const layerDirs = record.layers.map((layer) => this.layerDir(layer.diffID));
     for (const dir of layerDirs) {
@@ -178,7 +179,7 @@ export class ImageStore implements ImageResolver {
       ref: name, manifest, manifestMediaType: image.manifestMediaType, manifestSize: image.manifest.length, config,
       layers: image.layers, ...(created ? { created } : {}),
     };
-    await this.writeAtomic(this.recordPath(name), Buffer.from(JSON.stringify(record, null, 2)));
+    await this.writeAtomic(this.recordFile(name), Buffer.from(JSON.stringify(record, null, 2)));
     return record;
   }
 
@@ -208,7 +209,7 @@ export class ImageStore implements ImageResolver {
   /** Removes the tag only; false when there was none. */
   async untag(ref: string): Promise<boolean> {
     try {
-      await fs.promises.unlink(this.recordPath(ref));
+      await fs.promises.unlink(this.recordFile(ref));
       return true;
     } catch {
       return false;

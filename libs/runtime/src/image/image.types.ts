@@ -26,6 +26,10 @@ export interface BuildOptions {
   dockerfile?: string;
   /** Build progress, one line at a time (as `docker build` prints it). */
   log(line: string): void;
+  /** `--build-arg NAME=VALUE`: values for the Dockerfile's ARGs. */
+  buildArgs?: Record<string, string>;
+  /** Brings an image a FROM or COPY --from names into the store when it is not there (a registry pull). */
+  pull?(ref: string): Promise<void>;
 }
 
 export interface ImageService {

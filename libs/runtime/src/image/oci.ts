@@ -52,6 +52,7 @@ export interface OciImageConfig {
     User?: string;
     ExposedPorts?: Record<string, object>;
     Labels?: Record<string, string>;
+    Volumes?: Record<string, object>;
   };
   rootfs: { type: 'layers'; diff_ids: string[] };
   history?: { created?: string; created_by?: string; empty_layer?: boolean; comment?: string }[];
