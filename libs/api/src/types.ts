@@ -182,6 +182,13 @@ export interface AutoscaleSpec {
    */
   panic?: { windowSeconds?: number; thresholdPercentage?: number };
   schedules?: AutoscaleSchedule[];
+  /**
+   * `tide` policy only, opt-in (`predictive: {}`). The autoscaler keeps the service's load per minute
+   * for a week and, where the same time yesterday or a week ago rose within `horizonSeconds`
+   * (default 60), scales out ahead of that rise in proportion to the load now; the node autoscaler
+   * adds nodes ahead of the rise it predicts over a node's boot time.
+   */
+  predictive?: { horizonSeconds?: number };
 }
 
 /** One scaling decision, as kept in the Service's status (the newest few) and recorded as an Event. */
@@ -210,6 +217,8 @@ export interface AutoscaleStatus {
   /** Per replica (the service's total over the ready replicas). */
   requestsPerSecond?: number;
   panicUntil?: string;
+  /** Predictive mode: the replicas the forecast asks for now (the load of the horizon ahead). */
+  predictedReplicas?: number;
   lastScaleTime?: string;
   lastDecisions: AutoscaleDecision[];
 }
