@@ -110,7 +110,7 @@ describe('day run', () => {
   it('keeps honest accounts for both policies on a day with a 10× peak', async () => {
     // Night at 100 requests a minute, a 10× peak from 12:00 to 14:00, night again.
     const counts = Array.from({ length: 1440 }, (_, i) => (i >= 720 && i < 840 ? 1000 : 100));
-    const window = { startMs: Date.UTC(1998, 5, 29), counts, busiestMinute: { at: '1998-06-29 12:00', count: 1000 } };
+    const window = { startMs: Date.UTC(1998, 5, 29), counts, before: new Map<number, number>(), busiestMinute: { at: '1998-06-29 12:00', count: 1000 } };
     const model = { ...DEFAULT_MODEL, maxNodes: 10, maxReplicas: 80 };
     const result = await runDay(window, model);
     const start = startingState(model, demandPerMinute(window, model)[0]);

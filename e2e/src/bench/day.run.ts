@@ -27,7 +27,7 @@ export interface DayResult {
 interface Contestant {
   cluster: { advance(nowMs: number): boolean; account(demandRps: number): void; totals(): Totals; series: MinutePoint[] };
   events: Map<string, number>;
-  start(nowMs: number, nodes: number, replicas: number): Promise<void>;
+  start(nowMs: number, nodes: number, replicas: number, history: Map<number, number>): Promise<void>;
   tick(nowMs: number, demandRps: number): Promise<void>;
 }
 
@@ -66,7 +66,10 @@ export async function runDay(window: TraceWindow, model: DayModel, settings: Tid
   const baseline = new BaselineContestant(model, seeded(seed + 1));
   const contestants: Contestant[] = [tide, baseline];
   const start = startingState(model, demand[0]);
-  for (const c of contestants) await c.start(window.startMs, start.nodes, start.replicas);
+  // The days before the window at the same scale: what a predictive autoscaler would remember.
+  const scale = peakRps(model) / (window.busiestMinute.count / 60);
+  const history = new Map([...window.before].map(([ms, count]) => [ms, (count / 60) * scale]));
+  for (const c of contestants) await c.start(window.startMs, start.nodes, start.replicas, history);
   for (let second = 0; second < demand.length * 60; second++) {
     const nowMs = window.startMs + second * 1000;
     const rps = demand[Math.floor(second / 60)];

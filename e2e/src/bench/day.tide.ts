@@ -12,10 +12,10 @@
  * pure functions would answer the same.
  */
 import { Node, Service } from '@tide/api';
-import { ResolvedPolicy, ServiceAutoscaler, resolvePolicy } from '@tide/autoscaler';
+import { LoadHistory, ResolvedPolicy, ServiceAutoscaler, resolvePolicy } from '@tide/autoscaler';
 import {
-  NodeEvent, NodePool, NodeProvider, ProvidedNode, consolidationCancelled, drainProgress, findConsolidation, movesToStart, newReplica,
-  nodeInfos, planScaleDown, planScaleUp, planService, replacementFor, toPending, trackEmpty,
+  NodeEvent, NodePool, NodeProvider, ProvidedNode, consolidationCancelled, drainProgress, emptyNodesExpected, expectedReplicas, findConsolidation,
+  movesToStart, newReplica, nodeInfos, planScaleDown, planScaleUp, planService, replacementFor, toPending, trackEmpty, wantedAhead,
 } from '@tide/control';
 import { InMemoryNodeProvider } from '@tide/control/testing';
 import { scheduleBatch } from '@tide/scheduler';
@@ -33,11 +33,20 @@ export interface TideSettings {
   nodeScaleDownDelayS: number;
   /** Extra `spec.autoscale` fields (Tide's opt-ins), validated with the service. */
   autoscale: Record<string, unknown>;
+  /**
+   * How far ahead the node autoscaler looks (scheduled floors; in predictive mode the forecast):
+   * a node's boot and a replica's start, and a pass of the loops. Default: the model's boot + 30 s.
+   */
+  nodeLeadS?: number;
+  /** The service's `placement.maxSkew` (the scheduler's default, 1, when absent). */
+  maxSkew?: number;
 }
 
 export const DEFAULT_TIDE: TideSettings = { consolidationDelayS: 30, nodeScaleDownDelayS: 60, autoscale: {} };
 
 const CONSOLIDATION_PERIOD_MS = 2000;
+/** How often the node autoscaler looks ahead when nothing else changed (a forecast moves with the clock). */
+const AHEAD_PERIOD_MS = 10_000;
 
 /** A NodeProvider whose nodes join the modelled cluster and become Ready after the boot time. */
 class ModelProvider implements NodeProvider {
@@ -73,18 +82,22 @@ export class TideContestant {
   private consolidation: { node: string; since: number } | undefined;
   private lastConsolidationMs = -Infinity;
   private emptySince = new Map<string, number>();
+  private lastAheadMs = -Infinity;
 
   constructor(private readonly model: DayModel, private readonly settings: TideSettings, seed: () => number) {
     this.cluster = new SimCluster(model);
-    this.service = webService(model, 'tide', model.minReplicas, settings.autoscale);
+    this.service = webService(model, 'tide', model.minReplicas, settings.autoscale, settings.maxSkew !== undefined ? { maxSkew: settings.maxSkew } : undefined);
     this.policy = resolvePolicy(this.service.spec.autoscale!);
     this.pool = nodePool(model);
     this.provider = new ModelProvider(this.cluster);
     this.random = seed;
   }
 
-  /** The starting state: `nodes` ready nodes and `replicas` ready replicas placed by Tide's scheduler. */
-  async start(nowMs: number, nodes: number, replicas: number): Promise<void> {
+  /**
+   * The starting state: `nodes` ready nodes and `replicas` ready replicas placed by Tide's scheduler;
+   * in predictive mode the autoscaler remembers `history` (requests per second by minute before the window).
+   */
+  async start(nowMs: number, nodes: number, replicas: number, history: Map<number, number> = new Map()): Promise<void> {
     this.cluster.advance(nowMs);
     for (let i = 0; i < nodes; i++) await this.provider.create(this.pool);
     for (const node of this.cluster.nodeList()) node.status!.ready = true;
@@ -93,7 +106,9 @@ export class TideContestant {
     const placed = this.schedule();
     for (const r of this.cluster.replicaList()) if (r.spec.nodeName) this.cluster.bind(r.metadata.name, r.spec.nodeName, true);
     if (placed < replicas) throw new Error(`tide: ${replicas - placed} starting replicas found no room on ${nodes} nodes`);
-    this.scaler = new ServiceAutoscaler(nowMs, replicas);
+    const remembered = new LoadHistory();
+    for (const [ms, rps] of history) remembered.observe(ms, rps / (this.policy.targets.requestsPerSecond ?? this.model.targetRps));
+    this.scaler = new ServiceAutoscaler(nowMs, replicas, remembered);
   }
 
   async tick(nowMs: number, demandRps: number): Promise<void> {
@@ -184,24 +199,42 @@ export class TideContestant {
     this.cluster.version++;
   }
 
+  /**
+   * Pending replicas get nodes; so do the replicas expected within a node's lead time (a scheduled
+   * floor about to fire, the forecast's rise), which also keep the empty nodes they would take.
+   */
   private async nodeAutoscaler(nowMs: number): Promise<void> {
     const made = await this.provider.list(this.pool.name);
     const nodes = this.cluster.nodeList();
     const booting = nodes.filter((n) => !n.status?.ready).length;
     const replicas = this.cluster.replicaList();
     const stuck = replicas.filter((r) => !r.spec.nodeName && r.status?.unschedulable);
-    if (stuck.length > 0 && this.seen.scaleUp !== this.cluster.version) {
+    const ahead = this.expected(nowMs, replicas.length);
+    const lookAhead = ahead.replicas.length > 0 && nowMs - this.lastAheadMs >= AHEAD_PERIOD_MS;
+    if ((stuck.length > 0 || lookAhead) && (this.seen.scaleUp !== this.cluster.version || lookAhead)) {
       this.seen.scaleUp = this.cluster.version;
-      const plan = planScaleUp({ pool: this.pool, nodes: nodeInfos(nodes, replicas), poolSize: made.length, booting, pending: stuck.map(toPending) });
+      if (lookAhead) this.lastAheadMs = nowMs;
+      const plan = planScaleUp({
+        pool: this.pool, nodes: nodeInfos(nodes, replicas), poolSize: made.length, booting, pending: stuck.map(toPending),
+        ...(ahead.replicas.length > 0 ? { expected: ahead } : {}),
+      });
       this.record(plan.events);
       for (let i = 0; i < plan.add; i++) await this.provider.create(this.pool);
     }
     this.emptySince = trackEmpty(this.emptySince, nodes, replicas, nowMs);
     if (this.emptySince.size === 0) return;
     const ready = nodes.filter((n) => n.status?.ready);
-    const plan = planScaleDown({ pool: this.pool, nodes: ready, replicas, booting, emptySince: this.emptySince, nowMs, delayMs: this.settings.nodeScaleDownDelayS * 1000 });
+    const keep = emptyNodesExpected(nodeInfos(ready, replicas), ahead.replicas);
+    const plan = planScaleDown({ pool: this.pool, nodes: ready, replicas, booting, emptySince: this.emptySince, nowMs, delayMs: this.settings.nodeScaleDownDelayS * 1000, keep });
     this.record(plan.events);
     for (const name of plan.remove) await this.provider.delete(name);
+  }
+
+  /** Replicas the service will want within the node lead time beyond those it has (node.prescale.plan.ts). */
+  private expected(nowMs: number, live: number): { replicas: ReturnType<typeof expectedReplicas>; why: string } {
+    const leadMs = (this.settings.nodeLeadS ?? this.model.nodeBootS + 30) * 1000;
+    const wanted = wantedAhead(this.service, nowMs, leadMs, this.scaler.forecastReplicas(this.policy, nowMs, leadMs));
+    return { replicas: expectedReplicas(this.service, wanted.replicas - live), why: wanted.why ?? '' };
   }
 
   private record(events: NodeEvent[]): void {

@@ -56,13 +56,14 @@ export class ServiceAutoscaler {
   private panicUntilMs?: number;
   private panicPeak = 0;
   private metricsServer?: MetricsServer;
-  private readonly history = new LoadHistory();
   /** The latest load in replicas needed at the target (unrounded), for forecasts. */
   private need?: number;
 
   constructor(
     private readonly startedAtMs: number,
     private readonly seedReplicas: number,
+    /** Predictive mode's memory of the load: empty for a new service (or a new leader), or one kept elsewhere. */
+    private readonly history = new LoadHistory(),
   ) {}
 
   /** Keeps the reading; returns a decision when the sync period has come round, else undefined. */

@@ -5,7 +5,7 @@
  * one mean per minute, for a week and a day. A forecast for `horizonMs` ahead is the load now times
  * the largest growth either of two readings of the service's own history sees:
  *  - its shape (seasonal): the same time yesterday and a week ago, from the mean of the minutes
- *    just before that time to the busiest minute of the horizon after it. The shape predicts a rise
+ *    just before that time to the busiest few minutes of the horizon after it. The shape predicts a rise
  *    that comes every day (the morning, a match at its usual hour), in proportion to the level now,
  *    so a quieter or busier day scales it;
  *  - its trend: the rise per minute over the last TREND_MINUTES, carried on over the horizon. This
@@ -71,13 +71,16 @@ export class LoadHistory {
     return best;
   }
 
-  /** The busiest minute of the horizon after `then` over the level just before it, a season ago. */
+  /**
+   * The busiest stretch of the horizon after `then` over the level just before it, a season ago;
+   * both are means of BASE_MINUTES, so that the minute-to-minute noise of a flat load reads as no growth.
+   */
   private seasonalGrowth(then: number, ahead: number): number | undefined {
     const base = this.mean(then - BASE_MINUTES, then);
     if (base === undefined || base <= 0) return undefined;
     let peak: number | undefined;
     for (let m = then; m < then + ahead; m++) {
-      const value = this.at(m);
+      const value = this.mean(m, m + BASE_MINUTES);
       if (value !== undefined) peak = Math.max(peak ?? 0, value);
     }
     return peak === undefined ? undefined : peak / base;
