@@ -25,20 +25,31 @@ describe('LoadHistory forecasts', () => {
   it("sees yesterday's 09:00 rise coming within the horizon, in proportion to today's level", () => {
     const history = new LoadHistory();
     feed(history, T0, T0 + DAY + 8.5 * 3_600_000, daily);
-    // 08:58 today, load 10: yesterday's 08:55-08:58 mean was 10 and 09:00 (within 3 min) was 40: growth 4.
-    const f = history.forecast(T0 + DAY + 8 * 3_600_000 + 58 * MINUTE_MS, 10, 3 * MINUTE_MS);
+    // 09:00 today, load 10: yesterday's 08:57-08:59 mean was 10 and 09:00-09:02 (starting within 3 min) 40: growth 4.
+    const f = history.forecast(T0 + DAY + 9 * 3_600_000, 10, 3 * MINUTE_MS);
     assert.equal(f.basis, 'yesterday');
     assert.equal(f.growth, 4);
     assert.equal(f.need, 40);
     // A quieter day (5 now) gets the same shape at its own level: 5 × 4 = 20.
-    assert.equal(history.forecast(T0 + DAY + 8 * 3_600_000 + 58 * MINUTE_MS, 5, 3 * MINUTE_MS).need, 20);
+    assert.equal(history.forecast(T0 + DAY + 9 * 3_600_000, 5, 3 * MINUTE_MS).need, 20);
   });
 
   it('does not see the rise when the horizon ends before it', () => {
     const history = new LoadHistory();
     feed(history, T0, T0 + DAY + 8.5 * 3_600_000, daily);
-    // 08:50 with a 1-minute horizon: yesterday's 08:50 was still at night.
+    // 08:50 with a 1-minute horizon: yesterday's 08:50-08:52 was still night.
     assert.equal(history.forecast(T0 + DAY + 8 * 3_600_000 + 50 * MINUTE_MS, 10, MINUTE_MS).basis, undefined);
+  });
+
+  it("takes the smaller of yesterday's and last week's rise: a rise only yesterday had is not the shape", () => {
+    const history = new LoadHistory();
+    // Every day steps up at 09:00 (×4); yesterday alone also had a crowd at 15:00 (×3 of its level).
+    const crowd = (ms: number) => daily(ms) * (ms >= T0 + 7 * DAY + 15 * 3_600_000 && ms < T0 + 7 * DAY + 16 * 3_600_000 ? 3 : 1);
+    feed(history, T0, T0 + 8 * DAY + 14 * 3_600_000, crowd);
+    const nine = history.forecast(T0 + 8 * DAY + 9 * 3_600_000, 10, 3 * MINUTE_MS);
+    assert.equal(nine.growth, 4);
+    assert.equal(nine.basis, 'yesterday and a week ago');
+    assert.equal(history.forecast(T0 + 8 * DAY + 15 * 3_600_000, 40, 3 * MINUTE_MS).basis, undefined, 'last week had no 15:00 crowd');
   });
 
   it('never forecasts a fall: after yesterday\'s drop the forecast is the load now', () => {
@@ -62,7 +73,7 @@ describe('LoadHistory forecasts', () => {
   it(`caps the growth at ${MAX_GROWTH}×`, () => {
     const history = new LoadHistory();
     feed(history, T0, T0 + DAY + 8.5 * 3_600_000, (ms) => (((ms - T0) % DAY) / 3_600_000 >= 9 ? 100 : 1));
-    assert.equal(history.forecast(T0 + DAY + 8 * 3_600_000 + 58 * MINUTE_MS, 1, 3 * MINUTE_MS).growth, MAX_GROWTH);
+    assert.equal(history.forecast(T0 + DAY + 9 * 3_600_000, 1, 3 * MINUTE_MS).growth, MAX_GROWTH);
   });
 
   it('forgets what no season reaches (8 days and more ago)', () => {
@@ -100,9 +111,12 @@ describe('ServiceAutoscaler in predictive mode (injected clock)', () => {
     const ahead = run(scaler, SPEC, state, nineToday - 5 * MINUTE_MS, nineToday, rps);
     const first = ahead.find((d) => d.reason === 'Predictive');
     assert.ok(first, 'a Predictive decision before 09:00');
-    assert.ok(first.atMs >= nineToday - 3 * MINUTE_MS - 1000 && first.atMs < nineToday, `at ${new Date(first.atMs).toISOString()}: the 3-minute horizon`);
-    assert.equal(first.desired, 40);
+    // The busiest 3-minute stretch starting within the 3-minute horizon: 08:58-09:00 is first seen at
+    // 08:56 ((10 + 10 + 40) / 3 = 20), then the stretches climb: 30 at 08:57, 40 at 08:58.
+    assert.equal(new Date(first.atMs).toISOString(), new Date(nineToday - 4 * MINUTE_MS).toISOString());
+    assert.equal(first.desired, 20);
     assert.equal(first.predicted?.basis, 'yesterday');
+    assert.deepEqual([...new Set(ahead.filter((d) => d.reason === 'Predictive').map((d) => d.desired))], [20, 30, 40], 'a ramp ahead of the step');
     assert.equal(state.replicas, 40, 'ready for 09:00');
   });
 

@@ -66,9 +66,25 @@ export class LoadHistory {
       const capped = Math.min(MAX_GROWTH, growth);
       best = { need: needNow * capped, growth: capped, basis };
     };
-    for (const season of SEASONS) consider(this.seasonalGrowth(now - season.ms / MINUTE_MS, ahead), season.name);
+    consider(...this.shapeGrowth(now, ahead));
     consider(this.trendGrowth(now, needNow, ahead), 'trend');
     return best;
+  }
+
+  /**
+   * The growth the shape predicts: the smaller of yesterday's and last week's where both are known
+   * (a rise both show comes daily; one only yesterday showed, such as a match at another hour than
+   * last week's, is left to the trend), else the one known.
+   */
+  private shapeGrowth(now: number, ahead: number): [number | undefined, string] {
+    let growth: number | undefined;
+    let basis = '';
+    for (const season of SEASONS) {
+      const g = this.seasonalGrowth(now - season.ms / MINUTE_MS, ahead);
+      if (g === undefined || (growth !== undefined && g > growth)) continue;
+      [growth, basis] = [g, g === growth ? `${basis} and ${season.name}` : season.name];
+    }
+    return [growth, basis];
   }
 
   /**
