@@ -25,6 +25,8 @@ const BASE_MINUTES = 3;
 /** Minutes over which the trend is read (the mean of the newest BASE_MINUTES against the mean as many minutes before them). */
 const TREND_MINUTES = 5;
 export const MAX_GROWTH = 4;
+/** Minutes over which the largest minute-to-minute rise is read. */
+const VOLATILITY_MINUTES = 60;
 
 export interface Forecast {
   /** Replicas the load is expected to need within the horizon (unrounded). */
@@ -68,6 +70,7 @@ export class LoadHistory {
     };
     consider(...this.shapeGrowth(now, ahead));
     consider(this.trendGrowth(now, needNow, ahead), 'trend');
+    consider(this.volatilityGrowth(now), 'the last hour\'s largest rise');
     return best;
   }
 
@@ -109,6 +112,17 @@ export class LoadHistory {
     if (recent === undefined || before === undefined || needNow <= 0) return undefined;
     const perMinute = (recent - before) / TREND_MINUTES;
     return perMinute > 0 ? (needNow + perMinute * ahead) / needNow : undefined;
+  }
+
+  /** The largest rise from one minute to the next over the last VOLATILITY_MINUTES: a rise as large may come any minute. */
+  private volatilityGrowth(now: number): number | undefined {
+    let largest: number | undefined;
+    for (let m = now - VOLATILITY_MINUTES; m < now; m++) {
+      const [before, after] = [this.at(m - 1), this.at(m)];
+      if (before === undefined || after === undefined || before <= 0) continue;
+      largest = Math.max(largest ?? 1, after / before);
+    }
+    return largest;
   }
 
   private at(minute: number): number | undefined {
