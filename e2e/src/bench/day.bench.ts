@@ -8,17 +8,25 @@
  * npm run bench -- day [--json] [--trace FILE] [--from YYYY-MM-DD] [--days N] [--plot FILE.svg]
  *   model: [--capacity-rps N] [--target-rps N] [--replica-start-s S] [--node-boot-s S] [--peak-share F]
  *          [--min-nodes N] [--max-nodes N]
- *   tide:  [--node-scale-down-delay-s S] [--consolidation-delay-s S]
+ *   tide:  [--tide-target-rps N] [--tide-predictive on|off] [--tide-scale-down-window-s S] [--tide-max-skew N]
+ *          [--node-scale-down-delay-s S] [--consolidation-delay-s S] [--node-lead-s S]
  */
 import { writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { DayResult, runDay } from './day.run';
 import { DEFAULT_MODEL, DayModel, peakRps } from './day.setup';
-import { DEFAULT_TIDE, TideSettings } from './day.tide';
+import { DEFAULT_TIDE, TideSettings, tideAutoscale } from './day.tide';
 import { defaultTracePath, readTrace, traceWindow } from './day.trace';
 import { plotDay } from './day.plot';
 
 const TARGETS = { node_hours_ratio: 0.7 };
+
+/** What the baseline runs, with its sources (docs/BENCHMARKS.md, "day"). */
+const BASELINE_SETTINGS = {
+  hpa: 'autoscaling/v2 defaults: 15 s sync, tolerance 0.1, scale-up 100% or 4 pods per 15 s, scale-down window 300 s, 100% per 15 s',
+  scheduler: 'kube-scheduler default profile (LeastAllocated, BalancedAllocation, default topology spread)',
+  cluster_autoscaler: '10 s scan, scale-down under 50% after 10 min unneeded, 10 min after a scale-up, empty nodes in bulk, one drain at a time',
+};
 
 interface Options {
   json: boolean;
@@ -32,7 +40,8 @@ interface Options {
 
 function parseOptions(argv: string[]): Options {
   const known = new Set(['json', 'trace', 'from', 'days', 'plot', 'capacity-rps', 'target-rps', 'replica-start-s', 'node-boot-s', 'peak-share',
-    'min-nodes', 'max-nodes', 'node-scale-down-delay-s', 'consolidation-delay-s']);
+    'min-nodes', 'max-nodes', 'node-scale-down-delay-s', 'consolidation-delay-s', 'node-lead-s', 'tide-target-rps', 'tide-predictive',
+    'tide-scale-down-window-s', 'tide-max-skew']);
   for (const arg of argv) if (arg.startsWith('--') && !known.has(arg.slice(2))) throw new Error(`unknown option ${arg} (known: ${[...known].map((k) => `--${k}`).join(' ')})`);
   const value = (name: string): string | undefined => {
     const i = argv.indexOf(`--${name}`);
@@ -57,14 +66,20 @@ function parseOptions(argv: string[]): Options {
   if (model.peakShare <= 0 || model.peakShare > 1) throw new Error(`--peak-share wants a share of the pool's capacity in (0, 1], got ${model.peakShare}`);
   if (model.maxNodes < Math.max(1, model.minNodes)) throw new Error(`--max-nodes (${model.maxNodes}) must be at least 1 and --min-nodes (${model.minNodes})`);
   if (model.targetRps <= 0 || model.capacityRps <= 0) throw new Error('--target-rps and --capacity-rps must be above 0');
+  const predictive = value('tide-predictive') ?? (DEFAULT_TIDE.predictive ? 'on' : 'off');
+  if (predictive !== 'on' && predictive !== 'off') throw new Error(`--tide-predictive wants on or off, got "${predictive}"`);
+  const tide: TideSettings = {
+    nodeScaleDownDelayS: number('node-scale-down-delay-s', DEFAULT_TIDE.nodeScaleDownDelayS),
+    consolidationDelayS: number('consolidation-delay-s', DEFAULT_TIDE.consolidationDelayS),
+    targetRps: number('tide-target-rps', DEFAULT_TIDE.targetRps), predictive: predictive === 'on',
+    scaleDownWindowS: number('tide-scale-down-window-s', DEFAULT_TIDE.scaleDownWindowS, true),
+    maxSkew: number('tide-max-skew', DEFAULT_TIDE.maxSkew, true),
+    ...(value('node-lead-s') !== undefined ? { nodeLeadS: number('node-lead-s', 0) } : {}),
+  };
+  if (tide.targetRps <= 0 || tide.maxSkew < 1) throw new Error('--tide-target-rps must be above 0 and --tide-max-skew at least 1');
   return {
     json: argv.includes('--json'), trace: value('trace') ?? defaultTracePath(), from: value('from') ?? '1998-06-29',
-    days: number('days', 2, true), plot: value('plot'), model,
-    tide: {
-      ...DEFAULT_TIDE,
-      nodeScaleDownDelayS: number('node-scale-down-delay-s', DEFAULT_TIDE.nodeScaleDownDelayS),
-      consolidationDelayS: number('consolidation-delay-s', DEFAULT_TIDE.consolidationDelayS),
-    },
+    days: number('days', 2, true), plot: value('plot'), model, tide,
   };
 }
 
@@ -79,7 +94,8 @@ function summary(options: Options, result: DayResult, busiest: string, wallS: nu
       replica: `${options.model.replica.cpu / 1000} CPU / ${options.model.replica.memory / 2 ** 30} GiB`,
       nodes: `${options.model.minNodes}-${options.model.maxNodes}`,
       tide_node_scale_down_delay_s: options.tide.nodeScaleDownDelayS, tide_consolidation_delay_s: options.tide.consolidationDelayS,
-      tide_autoscale: options.tide.autoscale,
+      tide_node_lead_s: options.tide.nodeLeadS ?? options.model.nodeBootS + 30, tide_autoscale: tideAutoscale(options.tide), tide_max_skew: options.tide.maxSkew,
+      baseline: BASELINE_SETTINGS,
     },
     tide, baseline, node_hours_ratio: result.node_hours_ratio, target_bound: result.bound,
     targets: { node_hours_ratio: TARGETS.node_hours_ratio, slo_violation_minutes: 'tide <= baseline' },

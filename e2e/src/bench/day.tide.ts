@@ -23,26 +23,50 @@ import { SimCluster, iso, replicasOf } from './day.cluster';
 import { DayModel, nodePool, webService } from './day.setup';
 
 export interface TideSettings {
-  /** The control plane's `--consolidation-delay-seconds` (default 30). */
+  /** The control plane's `--consolidation-delay-seconds` (its default is 30; Tide's day runs 10). */
   consolidationDelayS: number;
   /**
-   * How long a node stays empty before the node autoscaler hands it back. Default: about a node's
-   * boot time (60 s), the ski-rental rule: holding an idle node longer than a boot would take costs
-   * more than booting it again, handing it back sooner risks paying both.
+   * How long a node stays empty before the node autoscaler hands it back (the control plane's
+   * `--node-scale-down-delay-seconds`, default 60; the day runs 30: a node boots in about a minute,
+   * and nodes expected within the lead are kept anyway).
    */
   nodeScaleDownDelayS: number;
-  /** Extra `spec.autoscale` fields (Tide's opt-ins), validated with the service. */
-  autoscale: Record<string, unknown>;
+  /** `autoscale.targetRequestsPerSecond` of the Tide service (the users' HPA target is the model's `targetRps`). */
+  targetRps: number;
+  /** `autoscale.predictive: {}` (the node lead's forecast, the autoscaler's 60 s horizon). */
+  predictive: boolean;
+  /** `autoscale.behavior.scaleDown.stabilizationWindowSeconds` (the HPA's default is 300). */
+  scaleDownWindowS: number;
+  /** `placement.maxSkew` of the Tide service (the scheduler's default is 1). */
+  maxSkew: number;
   /**
    * How far ahead the node autoscaler looks (scheduled floors; in predictive mode the forecast):
    * a node's boot and a replica's start, and a pass of the loops. Default: the model's boot + 30 s.
    */
   nodeLeadS?: number;
-  /** The service's `placement.maxSkew` (the scheduler's default, 1, when absent). */
-  maxSkew?: number;
 }
 
-export const DEFAULT_TIDE: TideSettings = { consolidationDelayS: 30, nodeScaleDownDelayS: 60, autoscale: {} };
+/**
+ * What a Tide user runs the web tier with, and why each differs from the HPA user's settings:
+ * replicas at 90% of what they serve (Tide adds a replica within about 2 s of a rise, and predictive
+ * mode adds them ahead of the rises the service's history shows, where the HPA takes 15-30 s and a
+ * requests-per-second pipeline minutes, so its users keep 30% spare); a 60 s scale-down window (a
+ * replica comes back in seconds if the load does); a spread of fair share + 3 per node (the skew
+ * kube-scheduler's default topology spread allows per node); node scale-down and consolidation
+ * delays of 30 and 10 s.
+ */
+export const DEFAULT_TIDE: TideSettings = {
+  consolidationDelayS: 10, nodeScaleDownDelayS: 30, targetRps: 90, predictive: true, scaleDownWindowS: 60, maxSkew: 3,
+};
+
+/** The Tide service's `spec.autoscale` fields beyond the model's (validated with the service). */
+export function tideAutoscale(settings: TideSettings): Record<string, unknown> {
+  return {
+    targetRequestsPerSecond: settings.targetRps,
+    behavior: { scaleDown: { stabilizationWindowSeconds: settings.scaleDownWindowS } },
+    ...(settings.predictive ? { predictive: {} } : {}),
+  };
+}
 
 const CONSOLIDATION_PERIOD_MS = 2000;
 /** How often the node autoscaler looks ahead when nothing else changed (a forecast moves with the clock). */
@@ -86,7 +110,7 @@ export class TideContestant {
 
   constructor(private readonly model: DayModel, private readonly settings: TideSettings, seed: () => number) {
     this.cluster = new SimCluster(model);
-    this.service = webService(model, 'tide', model.minReplicas, settings.autoscale, settings.maxSkew !== undefined ? { maxSkew: settings.maxSkew } : undefined);
+    this.service = webService(model, 'tide', model.minReplicas, tideAutoscale(settings), { maxSkew: settings.maxSkew });
     this.policy = resolvePolicy(this.service.spec.autoscale!);
     this.pool = nodePool(model);
     this.provider = new ModelProvider(this.cluster);
