@@ -6,14 +6,14 @@
  * and docs/BENCHMARKS.md ("day") for what differs from a real cluster. Starts nothing: pure CPU.
  *
  * npm run bench -- day [--json] [--trace FILE] [--from YYYY-MM-DD] [--days N] [--plot FILE.svg]
- *   model: [--capacity-rps N] [--target-rps N] [--replica-start-s S] [--node-boot-s S] [--peak-share F]
+ *   model: [--demand step|linear] [--capacity-rps N] [--target-rps N] [--replica-start-s S] [--node-boot-s S] [--peak-share F]
  *          [--min-nodes N] [--max-nodes N]
  *   tide:  [--tide-target-rps N] [--tide-predictive on|off] [--tide-scale-down-window-s S] [--tide-max-skew N]
  *          [--node-scale-down-delay-s S] [--consolidation-delay-s S] [--node-lead-s S]
  */
 import { writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { DayResult, runDay } from './day.run';
+import { DayResult, DemandShape, runDay } from './day.run';
 import { DEFAULT_MODEL, DayModel, peakRps } from './day.setup';
 import { DEFAULT_TIDE, TideSettings, tideAutoscale } from './day.tide';
 import { defaultTracePath, readTrace, traceWindow } from './day.trace';
@@ -34,12 +34,13 @@ interface Options {
   from: string;
   days: number;
   plot?: string;
+  demand: DemandShape;
   model: DayModel;
   tide: TideSettings;
 }
 
 function parseOptions(argv: string[]): Options {
-  const known = new Set(['json', 'trace', 'from', 'days', 'plot', 'capacity-rps', 'target-rps', 'replica-start-s', 'node-boot-s', 'peak-share',
+  const known = new Set(['json', 'trace', 'from', 'days', 'plot', 'demand', 'capacity-rps', 'target-rps', 'replica-start-s', 'node-boot-s', 'peak-share',
     'min-nodes', 'max-nodes', 'node-scale-down-delay-s', 'consolidation-delay-s', 'node-lead-s', 'tide-target-rps', 'tide-predictive',
     'tide-scale-down-window-s', 'tide-max-skew']);
   for (const arg of argv) if (arg.startsWith('--') && !known.has(arg.slice(2))) throw new Error(`unknown option ${arg} (known: ${[...known].map((k) => `--${k}`).join(' ')})`);
@@ -77,9 +78,11 @@ function parseOptions(argv: string[]): Options {
     ...(value('node-lead-s') !== undefined ? { nodeLeadS: number('node-lead-s', 0) } : {}),
   };
   if (tide.targetRps <= 0 || tide.maxSkew < 1) throw new Error('--tide-target-rps must be above 0 and --tide-max-skew at least 1');
+  const demand = value('demand') ?? 'step';
+  if (demand !== 'step' && demand !== 'linear') throw new Error(`--demand wants step or linear, got "${demand}"`);
   return {
     json: argv.includes('--json'), trace: value('trace') ?? defaultTracePath(), from: value('from') ?? '1998-06-29',
-    days: number('days', 2, true), plot: value('plot'), model, tide,
+    days: number('days', 2, true), plot: value('plot'), demand, model, tide,
   };
 }
 
@@ -88,7 +91,7 @@ function summary(options: Options, result: DayResult, busiest: string, wallS: nu
   return {
     benchmark: 'day', trace: path.basename(options.trace), from: options.from, days: options.days, busiest_minute: busiest,
     model: {
-      peak_rps: peakRps(options.model), capacity_rps: options.model.capacityRps, target_rps: options.model.targetRps,
+      demand: options.demand, peak_rps: peakRps(options.model), capacity_rps: options.model.capacityRps, target_rps: options.model.targetRps,
       replica_start_s: options.model.replicaStartS, node_boot_s: options.model.nodeBootS,
       node: `${options.model.node.cpu / 1000} CPU / ${options.model.node.memory / 2 ** 30} GiB`,
       replica: `${options.model.replica.cpu / 1000} CPU / ${options.model.replica.memory / 2 ** 30} GiB`,
@@ -108,7 +111,7 @@ async function main(): Promise<void> {
   const options = parseOptions(process.argv.slice(2));
   const window = traceWindow(readTrace(options.trace), options.trace, options.from, options.days);
   const began = performance.now();
-  const result = await runDay(window, options.model, options.tide);
+  const result = await runDay(window, options.model, options.tide, 1, options.demand);
   const out = summary(options, result, `${window.busiestMinute.at} (${window.busiestMinute.count} requests)`, (performance.now() - began) / 1000);
   if (options.plot) {
     writeFileSync(options.plot, plotDay(result.series, `${path.basename(options.trace)}, ${options.days} day(s) from ${options.from}`));

@@ -60,7 +60,24 @@ export function targetBound(demand: number[], model: DayModel): { node_hours: nu
   return { node_hours: round(nodeMinutes / 60, 2), replica_hours: round(replicaMinutes / 60, 2) };
 }
 
-export async function runDay(window: TraceWindow, model: DayModel, settings: TideSettings = DEFAULT_TIDE, seed = 1): Promise<DayResult> {
+/**
+ * How a minute's requests spread over its seconds: `step` (default) evenly, so the rate jumps at each
+ * minute's start; `linear` along a line through the minutes' means (each second's rate between its
+ * minute's mean and its neighbour's), for a load that changes continuously. The trace only gives
+ * minutes; both are models, `step` the harder one for any policy with less headroom than a minute's rise.
+ */
+export type DemandShape = 'step' | 'linear';
+
+export function demandAt(demand: number[], second: number, shape: DemandShape): number {
+  const minute = Math.floor(second / 60);
+  if (shape === 'step') return demand[minute];
+  // The mean of a minute sits at its middle; between two middles the rate is a straight line.
+  const at = (second % 60 + 0.5) / 60 - 0.5;
+  const other = demand[Math.min(demand.length - 1, Math.max(0, minute + Math.sign(at)))];
+  return demand[minute] + (other - demand[minute]) * Math.abs(at);
+}
+
+export async function runDay(window: TraceWindow, model: DayModel, settings: TideSettings = DEFAULT_TIDE, seed = 1, shape: DemandShape = 'step'): Promise<DayResult> {
   const demand = demandPerMinute(window, model);
   const tide = new TideContestant(model, settings, seeded(seed));
   const baseline = new BaselineContestant(model, seeded(seed + 1));
@@ -72,7 +89,7 @@ export async function runDay(window: TraceWindow, model: DayModel, settings: Tid
   for (const c of contestants) await c.start(window.startMs, start.nodes, start.replicas, history);
   for (let second = 0; second < demand.length * 60; second++) {
     const nowMs = window.startMs + second * 1000;
-    const rps = demand[Math.floor(second / 60)];
+    const rps = demandAt(demand, second, shape);
     for (const c of contestants) {
       c.cluster.advance(nowMs);
       await c.tick(nowMs, rps);
