@@ -100,7 +100,7 @@ function summary(options: Options, result: DayResult, busiest: string, wallS: nu
       tide_node_lead_s: options.tide.nodeLeadS ?? options.model.nodeBootS + 30, tide_autoscale: tideAutoscale(options.tide), tide_max_skew: options.tide.maxSkew,
       baseline: BASELINE_SETTINGS,
     },
-    tide, baseline, node_hours_ratio: result.node_hours_ratio, target_bound: result.bound,
+    tide, baseline, node_hours_ratio: result.node_hours_ratio, target_bound: result.bound, target_bound_at_tide_target: result.boundAtTideTarget,
     targets: { node_hours_ratio: TARGETS.node_hours_ratio, slo_violation_minutes: 'tide <= baseline' },
     met: result.node_hours_ratio <= TARGETS.node_hours_ratio && tide.slo_violation_minutes <= baseline.slo_violation_minutes,
     wall_s: Math.round(wallS * 10) / 10,
@@ -121,8 +121,9 @@ async function main(): Promise<void> {
       `${name.padEnd(9)} node-h ${String(r.node_hours).padStart(8)}  replica-h ${String(r.replica_hours).padStart(8)}  SLO-violation min ${String(r.slo_violation_minutes).padStart(4)}  dropped ${String(r.dropped_requests).padStart(9)}  peak nodes ${r.peak_nodes}`;
     console.log(row('tide', result.tide));
     console.log(row('baseline', result.baseline));
-    console.log(`node_hours_ratio ${result.node_hours_ratio} (target ≤ ${TARGETS.node_hours_ratio}); any policy holding the target needs at least `
-      + `${result.bound.node_hours} node-h (${result.bound.ratio_to_baseline} of the baseline's)${options.plot ? `; plot: ${options.plot}` : ''}`);
+    console.log(`node_hours_ratio ${result.node_hours_ratio} (target ≤ ${TARGETS.node_hours_ratio}); any policy holding the baseline's target needs at least `
+      + `${result.bound.node_hours} node-h (${result.bound.ratio_to_baseline} of the baseline's), Tide's ${result.boundAtTideTarget.node_hours} `
+      + `(${result.boundAtTideTarget.ratio_to_baseline})${options.plot ? `; plot: ${options.plot}` : ''}`);
   }
   console.log(JSON.stringify(out));
 }

@@ -19,8 +19,10 @@ export interface DayResult {
   tide: PolicyResult;
   baseline: PolicyResult;
   node_hours_ratio: number;
-  /** What any policy that holds the target would need at the least: see `targetBound`. */
+  /** What any policy that holds the baseline's target would need at the least: see `targetBound`. */
   bound: { node_hours: number; replica_hours: number; ratio_to_baseline: number };
+  /** The same at Tide's target. */
+  boundAtTideTarget: { node_hours: number; replica_hours: number; ratio_to_baseline: number };
   series: { minuteMs: number[]; tide: MinutePoint[]; baseline: MinutePoint[] };
 }
 
@@ -99,9 +101,11 @@ export async function runDay(window: TraceWindow, model: DayModel, settings: Tid
   const result = (c: Contestant): PolicyResult => ({ ...c.cluster.totals(), events: Object.fromEntries([...c.events].sort()) });
   const [t, b] = [result(tide), result(baseline)];
   const bound = targetBound(demand, model);
+  const tideBound = targetBound(demand, { ...model, targetRps: settings.targetRps });
   return {
     tide: t, baseline: b, node_hours_ratio: round(t.node_hours / b.node_hours, 3),
     bound: { ...bound, ratio_to_baseline: round(bound.node_hours / b.node_hours, 3) },
+    boundAtTideTarget: { ...tideBound, ratio_to_baseline: round(tideBound.node_hours / b.node_hours, 3) },
     series: { minuteMs: demand.map((_, i) => window.startMs + i * 60_000), tide: tide.cluster.series, baseline: baseline.cluster.series },
   };
 }
