@@ -64,10 +64,20 @@ describe('LoadHistory forecasts', () => {
     const history = new LoadHistory();
     // +2 replicas a minute for 10 minutes, no history a day back.
     feed(history, T0, T0 + 10 * MINUTE_MS, (ms) => 10 + 2 * ((ms - T0) / MINUTE_MS));
-    // At minute 10, load 30: the last 3 minutes' mean (26) against the 3 minutes 5 before (16): +2/min; 2 minutes ahead: 34.
-    const f = history.forecast(T0 + 10 * MINUTE_MS, 30, 2 * MINUTE_MS);
+    // At minute 10, load 30: the last 3 minutes' mean (26) against the 3 minutes 5 before (16): +2/min;
+    // 5 minutes ahead: 40 (growth 1.33, above the last hour's largest rise, 12 / 10).
+    const f = history.forecast(T0 + 10 * MINUTE_MS, 30, 5 * MINUTE_MS);
     assert.equal(f.basis, 'trend');
-    assert.equal(f.need, 34);
+    assert.equal(f.need, 40);
+  });
+
+  it("holds the last hour's largest minute-to-minute rise on a jumpy load", () => {
+    const history = new LoadHistory();
+    // 10 and 13 in turn for an hour: no trend, no history a day back; a rise of 30% may come any minute.
+    feed(history, T0, T0 + 60 * MINUTE_MS, (ms) => ((ms - T0) / MINUTE_MS) % 2 ? 13 : 10);
+    const f = history.forecast(T0 + 60 * MINUTE_MS, 10, MINUTE_MS);
+    assert.equal(f.basis, "the last hour's largest rise");
+    assert.equal(Math.round(f.need * 100) / 100, 13);
   });
 
   it(`caps the growth at ${MAX_GROWTH}×`, () => {
