@@ -79,12 +79,20 @@ export class NodeAutoscalerController {
     const leadMs = this.settings.leadSeconds * 1000;
     const out: Expected = { replicas: [], why: '' };
     const reasons = new Set<string>();
-    for (const service of this.cache.list('Service')) {
-      if (!service.spec.autoscale) continue;
-      const live = replicas.filter((r) => r.spec.service === service.metadata.name && r.metadata.namespace === service.metadata.namespace && !r.metadata.deletionTimestamp).length;
+    const services = this.cache.list('Service').filter((s) => s.spec.autoscale);
+    if (services.length === 0) return out;
+    // One pass over the replicas, not one per service.
+    const live = new Map<string, number>();
+    for (const r of replicas) {
+      if (r.metadata.deletionTimestamp) continue;
+      const key = `${r.metadata.namespace}/${r.spec.service}`;
+      live.set(key, (live.get(key) ?? 0) + 1);
+    }
+    for (const service of services) {
+      const have = live.get(`${service.metadata.namespace}/${service.metadata.name}`) ?? 0;
       const wanted = wantedAhead(service, this.now(), leadMs, this.forecast(service, leadMs));
-      if (wanted.replicas <= live || !wanted.why) continue;
-      out.replicas.push(...expectedReplicas(service, wanted.replicas - live));
+      if (wanted.replicas <= have || !wanted.why) continue;
+      out.replicas.push(...expectedReplicas(service, wanted.replicas - have));
       reasons.add(`${service.metadata.name}: ${wanted.why}`);
     }
     out.why = [...reasons].join(', ');
