@@ -11,7 +11,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { node, replica } from '@tide/scheduler/testing';
 import { CA_DEFAULTS, ClusterAutoscalerModel } from './bench/day.ca';
-import { demandPerMinute, runDay, startingState } from './bench/day.run';
+import { demandAt, demandPerMinute, runDay, startingState } from './bench/day.run';
 import { DEFAULT_MODEL, peakRps } from './bench/day.setup';
 import { readTrace, traceWindow } from './bench/day.trace';
 
@@ -103,6 +103,20 @@ describe('day trace', () => {
     const p = file('short.csv', 'period,count\n1998-06-29 00:00:00,5\n');
     assert.throws(() => traceWindow(readTrace(p), p, '1998-06-29', 1), /covers only 1 of the 1440 minutes/);
     assert.throws(() => traceWindow(readTrace(p), p, '29/06/1998', 1), /--from wants a date/);
+  });
+});
+
+describe('demand within a minute', () => {
+  const demand = [100, 200, 200];
+  it('step: every second of a minute at its mean, a jump at the minute', () => {
+    assert.deepEqual([0, 59, 60].map((s) => demandAt(demand, s, 'step')), [100, 100, 200]);
+  });
+  it('linear: a line through the minutes\' middles, flat past the last one', () => {
+    // Second 30 is minute 0's middle; second 90 minute 1's; halfway between them (60) is 150.
+    assert.ok(Math.abs(demandAt(demand, 30, 'linear') - 100 - 100 / 120) < 1e-9);
+    assert.ok(Math.abs(demandAt(demand, 59, 'linear') - (100 + 100 * 29.5 / 60)) < 1e-9);
+    assert.ok(Math.abs(demandAt(demand, 60, 'linear') - (100 + 100 * 30.5 / 60)) < 1e-9);
+    assert.equal(demandAt(demand, 179, 'linear'), 200);
   });
 });
 
