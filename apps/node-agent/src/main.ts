@@ -6,6 +6,7 @@
  */
 import { AgentConfig, ConfigError, JOIN_TOKEN_ENV, parseAgentConfig } from './config/agent.config';
 import { runReaper, underReaper } from './reaper/node.reaper';
+import { askRunningReaper } from './reaper/reaper.control';
 
 /** Flags that carry a join token: the reaper hands the token it read to the agent in its environment instead. */
 const JOIN_TOKEN_FLAGS = ['join', 'join-token-file'];
@@ -38,7 +39,17 @@ async function main(argv: string[]): Promise<void> {
   if (config.join?.source === 'flag') {
     console.log('node-agent: warning: --join leaves the join token in the process list while the agent runs; prefer --join-token-file FILE (or - for stdin) or $TIDE_JOIN_TOKEN');
   }
-  runReaper(withoutFlags(argv, JOIN_TOKEN_FLAGS), config.stateDir, config.join ? { [JOIN_TOKEN_ENV]: config.join.token } : {});
+  const agentArgv = withoutFlags(argv, JOIN_TOKEN_FLAGS);
+  const tokenEnv: Record<string, string> = config.join ? { [JOIN_TOKEN_ENV]: config.join.token } : {};
+  // The node's reaper may still live (its agent was killed): it starts the agent again, keeping its containers and ports.
+  const answer = await askRunningReaper(config.stateDir, { argv: agentArgv, env: { ...stringEnv(process.env), ...tokenEnv } });
+  if (answer?.error) throw new Error(`the node's reaper runs and refused to start the agent: ${answer.error}`);
+  if (answer) return console.log(`node-agent: the node's reaper (${config.stateDir}) started the agent again: pid ${answer.pid}`);
+  runReaper(agentArgv, config.stateDir, tokenEnv);
+}
+
+function stringEnv(env: NodeJS.ProcessEnv): Record<string, string> {
+  return Object.fromEntries(Object.entries(env).filter((entry): entry is [string, string] => entry[1] !== undefined));
 }
 
 /** argv without the named flags (`--name value` or `--name=value`), as parseFlagValues reads them. */

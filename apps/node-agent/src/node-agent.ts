@@ -27,7 +27,9 @@ import { Prober } from './probes/prober';
 import { probeCheck } from './probes/probe.check';
 import { probedContainers, verdictFor } from './probes/replica.probes';
 import { BalancerMetrics } from './proxy/balancer.metrics';
+import { DiskMonitor, reclaimDisk } from './disk/disk.monitor';
 import { LoadBalancer } from './proxy/load.balancer';
+import { PortHandover } from './proxy/port.handover';
 import { planPublishedPorts } from './proxy/publish.plan';
 import { containerId, replicaKey } from './reconcile/container-spec.builder';
 import { LogFiles } from './logs/log.files';
@@ -64,6 +66,7 @@ export class NodeAgent {
   private services?: ServiceNetwork;
   private logs?: LogRotator;
   private imageCollector?: ImageCollector;
+  private disk?: DiskMonitor;
 
   constructor(
     private readonly config: AgentConfig,
@@ -104,7 +107,7 @@ export class NodeAgent {
     const metrics = createAgentMetrics(config.name, () => this.reconciler);
     const traffic = new BalancerMetrics();
     traffic.register(metrics.registry);
-    this.balancer = new LoadBalancer(config.address, traffic, this.log, config.proxy);
+    this.balancer = new LoadBalancer(config.address, traffic, this.log, config.proxy, new PortHandover(config.stateDir, this.log));
     const services = new ServiceNetwork({ stateDir: config.stateDir, upstreams: config.dnsUpstreams, metrics: traffic, log: this.log, proxy: config.proxy });
     this.services = services;
     const prober = new Prober({ check: probeCheck(runtime), onChange: (key) => this.reconciler?.probesChanged(key) });
@@ -134,6 +137,8 @@ export class NodeAgent {
     });
     this.imageCollector = collector;
     collector.start();
+    this.disk = new DiskMonitor({ stateDir: config.stateDir, imageDir: config.imageDir, ...config.disk, log: this.log, reclaim: () => reclaimDisk(collector, logs.files) });
+    this.disk.start();
     fs.rmSync(scratchDir, { recursive: true, force: true }); // uploads of requests cut short by a crash
     let tls: AgentTls = await loadAgentTls(config.tls);
     const auth = new AgentAuth(controlPlaneTokenReview({ apiServer: `https://${config.apiServer}`, caPem: () => tls.caPem }));
@@ -248,6 +253,10 @@ export class NodeAgent {
       report: () => statusReport(config.name, reconciler.views(), reconciler.goneKeys()),
       onReportAcknowledged: (report) => reconciler.acknowledgeGone(report.gone ?? []),
       images: async () => (await images.list()).map((image) => image.ref),
+      diskPressure: () => {
+        const pressure = this.disk?.pressure();
+        return pressure && { message: pressure.message, sinceMs: pressure.since };
+      },
       log: this.log,
     });
   }
@@ -300,6 +309,7 @@ export class NodeAgent {
     this.usageReporter?.stop();
     this.logs?.stop();
     this.imageCollector?.stop();
+    this.disk?.stop();
     this.stopRotation?.();
     this.reconciler?.stop();
     this.prober?.stop();

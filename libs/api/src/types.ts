@@ -399,6 +399,16 @@ export interface NodeStatus {
   message?: string;
   /** References of the images in the node's store ("name:tag"), as its agent last reported them. */
   images?: string[];
+  /** Conditions the node's agent reports, as Kubernetes' node conditions; only those that hold are listed. */
+  conditions?: NodeCondition[];
+}
+
+/** DiskPressure: a disk signal of the node crossed its threshold (the scheduler places nothing new there). */
+export interface NodeCondition {
+  type: 'DiskPressure';
+  status: 'True';
+  message: string;
+  lastTransitionTime: string;
 }
 
 export type Node = TideObject<'Node', NodeSpec, NodeStatus>;

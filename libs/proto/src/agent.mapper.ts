@@ -261,11 +261,17 @@ export function decodeRegistrationAnswer(m: RegisterResponse__Output): Registrat
 
 /** `images` travels as a message of its own: unset (unchanged) differs from an empty list. */
 export function encodeHeartbeat(h: NodeHeartbeat): HeartbeatRequest {
-  return { nodeName: h.nodeName, ...(h.images ? { images: { refs: [...h.images] } } : {}) };
+  return {
+    nodeName: h.nodeName, ...(h.images ? { images: { refs: [...h.images] } } : {}),
+    ...(h.diskPressure ? { diskPressure: { message: h.diskPressure.message, sinceMs: h.diskPressure.sinceMs } } : {}),
+  };
 }
 
 export function decodeHeartbeat(m: HeartbeatRequest__Output): NodeHeartbeat {
-  return { nodeName: m.nodeName, ...optional('images', m.images ? [...m.images.refs] : undefined) };
+  return {
+    nodeName: m.nodeName, ...optional('images', m.images ? [...m.images.refs] : undefined),
+    ...optional('diskPressure', m.diskPressure ? { message: m.diskPressure.message, sinceMs: Number(m.diskPressure.sinceMs) } : undefined),
+  };
 }
 
 // ---- Usage: agent → control plane, every second ----

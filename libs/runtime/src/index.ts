@@ -30,3 +30,4 @@ export {
 } from './image/image.gc';
 export { CommitRequest, commitContainer } from './build/container.commit';
 export { HistoryEntry, imageHistory } from './image/image.history';
+export { isNoSpace, writeFileAtomic } from './atomic.write';

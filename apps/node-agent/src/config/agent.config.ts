@@ -3,6 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseMemory } from '@tide/api';
+import { DEFAULT_DISK_THRESHOLDS, DiskThresholds, parseDiskThresholds } from '../disk/disk.pressure';
 import { DEFAULT_IMAGE_GC, DEFAULT_WARM_POOL, ImageGcPolicy, imageGcPolicy, parseGcThreshold } from '@tide/runtime';
 import { Upstream, hostNameservers, parseUpstreams } from '../dns/resolv.conf';
 import { DEFAULT_PROXY_OPTIONS, ProxyOptions } from '../proxy/published.port';
@@ -48,6 +49,8 @@ export interface AgentConfig {
   logLimits: LogLimits;
   /** When unused images are removed (`--image-gc-high-threshold`, `--image-gc-low-threshold`). */
   imageGc: ImageGcPolicy;
+  /** When the node is under disk pressure (`--eviction-hard`, kubelet's syntax and disk defaults), checked every `intervalMs`. */
+  disk: { thresholds: DiskThresholds; transitionMs: number; intervalMs: number };
 }
 
 export class ConfigError extends Error {
@@ -63,6 +66,7 @@ const KNOWN_FLAGS = [
   'dns-upstream', 'tls-cert-file', 'tls-private-key-file', 'client-ca-file', 'metrics-insecure-listen',
   'lb-max-requests-per-replica', 'lb-queue-length', 'lb-request-deadline', 'container-log-max-size', 'container-log-max-files',
   'image-gc-high-threshold', 'image-gc-low-threshold', 'image-gc-min-age',
+  'eviction-hard', 'eviction-pressure-transition-period', 'disk-check-interval',
 ];
 
 /** `--flag value` and `--flag=value`; every flag takes a value. */
@@ -127,6 +131,11 @@ export function parseAgentConfig(argv: string[], machine: Resources = machineRes
     },
     tls: tlsFlags(values, stateDir),
     imageGc: imageGcFlags(values),
+    disk: {
+      thresholds: diskThresholdsFlag(values.get('eviction-hard')),
+      transitionMs: durationFlag('eviction-pressure-transition-period', values.get('eviction-pressure-transition-period'), 30_000),
+      intervalMs: durationFlag('disk-check-interval', values.get('disk-check-interval'), 10_000) || 10_000,
+    },
     apiServer,
     logLimits: {
       maxSizeBytes: bytesFlag('container-log-max-size', values.get('container-log-max-size'), DEFAULT_LOG_LIMITS.maxSizeBytes),
@@ -205,6 +214,15 @@ function countFlag(flag: string, raw: string | undefined, fallback: number): num
   const value = Number(raw);
   if (!Number.isInteger(value) || value < 0) throw new ConfigError(`--${flag}: expected 0 or a positive integer, got "${raw}"`);
   return value;
+}
+
+function diskThresholdsFlag(raw: string | undefined): DiskThresholds {
+  if (raw === undefined) return DEFAULT_DISK_THRESHOLDS;
+  try {
+    return parseDiskThresholds(raw);
+  } catch (error) {
+    throw new ConfigError((error as Error).message);
+  }
 }
 
 /** `15s`, `500ms`, `1m` or `0` (none), in ms. */

@@ -76,6 +76,25 @@ export class LogFiles {
     this.remove(id, 'previous');
   }
 
+  /**
+   * Under disk pressure: every rotated copy and every previous instance's file goes (what `tsctl logs`
+   * shows of a running container, its current file, stays). Answers the bytes freed.
+   */
+  dropRotated(): number {
+    let freed = 0;
+    for (const file of fs.existsSync(this.dir) ? fs.readdirSync(this.dir) : []) {
+      if (!/\.log\.\d+$/.test(file) && !/\.previous\.log$/.test(file)) continue;
+      const full = path.join(this.dir, file);
+      try {
+        freed += fs.statSync(full).size;
+        fs.rmSync(full, { force: true });
+      } catch {
+        /* gone meanwhile */
+      }
+    }
+    return freed;
+  }
+
   private remove(id: string, instance: LogInstance): void {
     const name = path.basename(this.path(id, instance));
     const names = fs.existsSync(this.dir) ? fs.readdirSync(this.dir) : [];
