@@ -167,6 +167,12 @@ describe('agent mapper: registration, heartbeat, usage', () => {
     assert.deepEqual(read(['a:1']), { nodeName: 'n', images: ['a:1'] });
   });
 
+  it('carries the DiskPressure condition on a heartbeat while it holds', () => {
+    const diskPressure = { message: 'nodefs.available 1.0Gi (4%) < 10%', sinceMs: 1_700_000_000_123 };
+    const sent = encodeHeartbeat({ nodeName: 'n', diskPressure });
+    assert.deepEqual(decodeHeartbeat(overTheWire<HeartbeatRequest__Output>(heartbeatWire, sent)), { nodeName: 'n', diskPressure });
+  });
+
   it('round-trips a usage report', () => {
     const usage: NodeUsageReport = {
       nodeName: 'node-1', timestampMs: 1_700_000_000_123,

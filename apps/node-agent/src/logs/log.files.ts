@@ -7,6 +7,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { isNoSpace } from '@tide/runtime';
 
 export interface LogLimits {
   /** Bytes a log file may reach before it is rotated. */
@@ -64,7 +65,15 @@ export class LogFiles {
     if (maxFiles > 1) {
       fs.rmSync(`${base}.${maxFiles - 1}`, { force: true });
       for (let k = maxFiles - 2; k >= 1; k--) renameIfThere(`${base}.${k}`, `${base}.${k + 1}`);
-      dropped = copyTail(base, `${base}.1`, maxSizeBytes);
+      try {
+        dropped = copyTail(base, `${base}.1`, maxSizeBytes);
+      } catch (error) {
+        if (!isNoSpace(error)) throw error;
+        // A full disk: the partial copy goes and the file is emptied all the same (its lines are
+        // lost), rather than the log growing into the space the node's state files need.
+        fs.rmSync(`${base}.1`, { force: true });
+        dropped = fs.statSync(base).size;
+      }
     }
     fs.truncateSync(base, 0);
     return dropped;
