@@ -28,6 +28,7 @@ import { probeCheck } from './probes/probe.check';
 import { probedContainers, verdictFor } from './probes/replica.probes';
 import { BalancerMetrics } from './proxy/balancer.metrics';
 import { DiskMonitor, reclaimDisk } from './disk/disk.monitor';
+import { EphemeralStorageGuard, evictionVerdict, limitedContainers } from './disk/ephemeral.storage';
 import { LoadBalancer } from './proxy/load.balancer';
 import { PortHandover } from './proxy/port.handover';
 import { planPublishedPorts } from './proxy/publish.plan';
@@ -67,6 +68,7 @@ export class NodeAgent {
   private logs?: LogRotator;
   private imageCollector?: ImageCollector;
   private disk?: DiskMonitor;
+  private storage?: EphemeralStorageGuard;
 
   constructor(
     private readonly config: AgentConfig,
@@ -114,10 +116,14 @@ export class NodeAgent {
     this.prober = prober;
     const logs = new LogRotator(new LogFiles(logDir, config.logLimits), () => this.runningContainerIds(), this.log);
     this.logs = logs;
+    const storage: EphemeralStorageGuard = new EphemeralStorageGuard({
+      containers: () => limitedContainers(this.reconciler?.records.values() ?? []), onExceeded: (key) => this.reconciler?.probesChanged(key), log: this.log, intervalMs: config.disk.intervalMs,
+    });
+    this.storage = storage;
     const reconciler = new Reconciler({
       runtime, logDir, logs, state: new ReplicaStateFile(path.join(config.stateDir, 'replicas.json')),
       onChange: () => this.changed(), onRestart: (record) => metrics.recordRestart(record), log: this.log,
-      probes: (record) => verdictFor(prober, record), dns: (namespace) => services.containerDns(namespace),
+      probes: (record) => evictionVerdict(storage, record) ?? verdictFor(prober, record), dns: (namespace) => services.containerDns(namespace),
     });
     this.reconciler = reconciler;
     // Before adoption: what a start or removal cut short by a crash left is not a container.
@@ -139,6 +145,7 @@ export class NodeAgent {
     collector.start();
     this.disk = new DiskMonitor({ stateDir: config.stateDir, imageDir: config.imageDir, ...config.disk, log: this.log, reclaim: () => reclaimDisk(collector, logs.files) });
     this.disk.start();
+    storage.start();
     fs.rmSync(scratchDir, { recursive: true, force: true }); // uploads of requests cut short by a crash
     let tls: AgentTls = await loadAgentTls(config.tls);
     const auth = new AgentAuth(controlPlaneTokenReview({ apiServer: `https://${config.apiServer}`, caPem: () => tls.caPem }));
@@ -310,6 +317,7 @@ export class NodeAgent {
     this.logs?.stop();
     this.imageCollector?.stop();
     this.disk?.stop();
+    this.storage?.stop();
     this.stopRotation?.();
     this.reconciler?.stop();
     this.prober?.stop();

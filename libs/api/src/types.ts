@@ -24,6 +24,8 @@ export interface ResourceQuantities {
   cpu?: string | number;
   memory?: string | number;
   pids?: number;
+  /** Limits only: the most the container's writable layer may hold ("1Gi"); over it the container is evicted. */
+  'ephemeral-storage'?: string | number;
 }
 
 export interface ResourceRequirements {
@@ -302,7 +304,7 @@ export interface ReplicaTemplate {
   workingDir?: string;
   /** Millicores and bytes, parsed from the Service's quantities. */
   requests: { cpuMillis: number; memoryBytes: number };
-  limits: { cpuMillis?: number; memoryBytes?: number; pids?: number };
+  limits: { cpuMillis?: number; memoryBytes?: number; pids?: number; ephemeralStorageBytes?: number };
   ports: ServicePort[];
   network: NetworkMode;
   restartPolicy: RestartPolicy;

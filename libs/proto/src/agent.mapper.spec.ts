@@ -63,7 +63,7 @@ describe('agent mapper: assignments', () => {
     const service: Service = { apiVersion: 'tide/v1', kind: 'Service', metadata: { name: 'web', namespace: 'shop' }, spec: {
       replicas: 3, image: 'shop:2', command: ['node'], env: { A: '1' }, workingDir: '/app', user: '1000:1000', readOnlyRootFilesystem: true,
       securityContext: { seccompProfile: { type: 'Unconfined' } },
-      resources: { requests: { cpu: '250m' }, limits: { cpu: '1', memory: '256Mi', pids: 100 } }, network: 'host', restartPolicy: 'OnFailure',
+      resources: { requests: { cpu: '250m' }, limits: { cpu: '1', memory: '256Mi', pids: 100, 'ephemeral-storage': '1Gi' } }, network: 'host', restartPolicy: 'OnFailure',
       ports: [{ name: 'http', containerPort: 8080, publish: 18080, protocol: 'HTTP' }], placement: { nodeSelector: { zone: 'a' }, maxSkew: 2 },
       probes: { startup: { tcpSocket: { port: 'http' } }, readiness: { httpGet: { port: 8080 } }, liveness: { exec: { command: ['true'] }, failureThreshold: 5 } },
     } };

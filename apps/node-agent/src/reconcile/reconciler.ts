@@ -278,9 +278,11 @@ export class Reconciler {
     record.container = undefined;
     record.exit = undefined;
     const unhealthy = record.unhealthy;
+    const killReason = record.killReason;
     record.unhealthy = undefined;
-    // Killed for a failed probe: the reason says so, and it counts as a failure whatever the exit code.
-    const reason = unhealthy ? 'Unhealthy' : exitReason(exit);
+    record.killReason = undefined;
+    // Killed for a failed probe (or evicted): the reason says so, and it counts as a failure whatever the exit code.
+    const reason = unhealthy ? killReason ?? 'Unhealthy' : exitReason(exit);
     record.lastExit = { code: exit.code, signal: exit.signal, reason, finishedAt: exit.finishedAt.toISOString() };
     // An adopted container no longer desired: its policy is unknown, the default is Always.
     const policy = record.assignment?.template.restartPolicy ?? 'Always';
@@ -308,6 +310,7 @@ export class Reconciler {
     const kill = this.options.probes?.(record)?.kill;
     if (!kill || !record.container) return;
     record.unhealthy = kill.message;
+    record.killReason = kill.kind === 'EphemeralStorageExceeded' ? kill.kind : 'Unhealthy';
     this.log(`${record.key}: ${kill.message}: restarting the container`);
     const grace = record.assignment ? gracePeriodSeconds(record.assignment) : gracePeriodFromLabels(record.container.spec.labels);
     record.exit = await this.options.runtime.stop(record.container.id, grace);
