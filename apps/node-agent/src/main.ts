@@ -44,8 +44,28 @@ async function main(argv: string[]): Promise<void> {
   // The node's reaper may still live (its agent was killed): it starts the agent again, keeping its containers and ports.
   const answer = await askRunningReaper(config.stateDir, { argv: agentArgv, env: { ...stringEnv(process.env), ...tokenEnv } });
   if (answer?.error) throw new Error(`the node's reaper runs and refused to start the agent: ${answer.error}`);
-  if (answer) return console.log(`node-agent: the node's reaper (${config.stateDir}) started the agent again: pid ${answer.pid}`);
+  if (answer?.pid !== undefined) return standIn(answer.pid, config.stateDir);
   runReaper(agentArgv, config.stateDir, tokenEnv);
+}
+
+/**
+ * This process stays while the agent the reaper started runs, so that whoever started it (tsctl up,
+ * systemd) sees the agent run and stop as if it were its own child; signals to it go to the agent.
+ * Renamed, as the reaper is, so that whoever looks for the agent by its command line finds the agent.
+ */
+function standIn(pid: number, stateDir: string): void {
+  console.log(`node-agent: the node's reaper (${stateDir}) started the agent again: pid ${pid}`);
+  process.title = `node-agent-standin ${stateDir}`;
+  for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(signal, () => process.kill(pid, signal));
+  const timer = setInterval(() => {
+    try {
+      process.kill(pid, 0);
+    } catch {
+      clearInterval(timer);
+      console.log(`node-agent: the agent (pid ${pid}) exited`);
+      process.exit(1);
+    }
+  }, 500);
 }
 
 function stringEnv(env: NodeJS.ProcessEnv): Record<string, string> {

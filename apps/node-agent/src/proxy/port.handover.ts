@@ -18,7 +18,8 @@ const ADOPT_TIMEOUT_MS = 2000;
 type SocketHandle = object & { close(): void };
 
 export interface ParentChannel {
-  send?(message: HandoverMessage, handle?: unknown): boolean;
+  connected?: boolean;
+  send?(message: HandoverMessage, handle?: unknown, options?: object, callback?: (error: Error | null) => void): boolean;
   on(event: 'message', listener: (message: HandoverMessage, handle: unknown) => void): unknown;
 }
 
@@ -47,7 +48,13 @@ export class PortHandover {
         }
       });
     });
-    parent.send({ kind: 'tide-ready-for-sockets' });
+    this.tell({ kind: 'tide-ready-for-sockets' });
+  }
+
+  /** A reaper that died (or was killed) only costs the fallback: a failed send is no error here. */
+  private tell(message: HandoverMessage, handle?: unknown): void {
+    if (!this.parent.send || this.parent.connected === false) return;
+    this.parent.send(message, handle, {}, () => undefined);
   }
 
   /** Resolves once the reaper's sockets are here (or none are coming). */
@@ -66,12 +73,12 @@ export class PortHandover {
   /** The balancer listens on the port: the reaper gets a copy of the socket (and stops serving it). */
   published(port: number, address: string, server: net.Server): void {
     const handle = (server as net.Server & { _handle?: unknown })._handle;
-    if (this.parent.send && handle) this.parent.send({ kind: 'tide-published', port, address }, handle);
+    if (handle) this.tell({ kind: 'tide-published', port, address }, handle);
   }
 
   /** The port is no longer published (its Service went): the reaper closes its copy. */
   unpublished(port: number): void {
-    this.parent.send?.({ kind: 'tide-unpublished', port });
+    this.tell({ kind: 'tide-unpublished', port });
   }
 
   /** After a plan is applied: sockets adopted for ports nobody publishes any more are given up. */
