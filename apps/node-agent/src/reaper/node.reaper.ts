@@ -3,8 +3,9 @@
  * and the agent itself, its child with the same command line. The reaper is a child subreaper: when
  * the agent dies (kill -9, a crash), the containers it started pass to the reaper instead of the
  * host's init, and when one of them exits the reaper reaps it and writes its exit record, which the
- * next agent reads when it adopts the container (libs/runtime exit.record.ts). It keeps no state,
- * holds nothing per container, and costs no CPU while nothing exits.
+ * next agent reads when it adopts the container (libs/runtime exit.record.ts). It writes no state of
+ * its own, holds nothing per container (only a descriptor per published port), and costs no CPU while
+ * nothing exits and the agent runs.
  *
  * It forwards SIGTERM, SIGINT and SIGHUP to the agent, and exits with the agent's status once the
  * agent has exited and no container is left in its care. While no agent runs it serves the
