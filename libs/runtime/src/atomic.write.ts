@@ -1,7 +1,9 @@
 /**
  * Writing a state file so that a reader (or a restarted process) finds either the old content or
- * the new one, never a torn one: the text goes to `FILE.tmp` first, is flushed, and is renamed over
- * the file. A full disk (ENOSPC) or any other failure leaves the old file as it was and removes the
+ * the new one, never a torn one: the text goes to `FILE.tmp` first and is renamed over the file.
+ * Not flushed to the device (no fsync): what this guards against is the process dying (kill -9) or
+ * the disk filling, and a sync per write would stall the agent's event loop on busy disks (the replica
+ * state is written at every change); a power cut may lose the last writes, as before. A full disk (ENOSPC) or any other failure leaves the old file as it was and removes the
  * partial temporary file, which would otherwise hold the very space that ran out; the error goes to
  * the caller, which keeps running on what it has in memory.
  */
@@ -13,7 +15,6 @@ export function writeFileAtomic(file: string, text: string, mode = 0o600): void 
   try {
     fd = fs.openSync(tmp, 'w', mode);
     fs.writeSync(fd, text);
-    fs.fsyncSync(fd);
     fs.closeSync(fd);
     fd = undefined;
     fs.renameSync(tmp, file);
