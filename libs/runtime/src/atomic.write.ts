@@ -14,7 +14,9 @@ export function writeFileAtomic(file: string, text: string, mode = 0o600): void 
   let fd: number | undefined;
   try {
     fd = fs.openSync(tmp, 'w', mode);
-    fs.writeSync(fd, text);
+    // A nearly full disk takes part of a write and refuses the rest on the next one: write until all went.
+    const bytes = Buffer.from(text);
+    for (let offset = 0; offset < bytes.length;) offset += fs.writeSync(fd, bytes, offset, bytes.length - offset);
     fs.closeSync(fd);
     fd = undefined;
     fs.renameSync(tmp, file);
