@@ -54,7 +54,8 @@ export class NodeAgent {
   private balancer?: LoadBalancer;
   private prober?: Prober;
   /** The last endpoints the control plane pushed (kept through its outages). */
-  private endpoints: ServiceEndpoints[] = [];
+  /** Undefined until the first push: an agent that knows no endpoints yet publishes nothing and gives up no socket. */
+  private endpoints?: ServiceEndpoints[];
   private serviceAddresses: ServiceAddress[] = [];
   private publishing: Promise<void> = Promise.resolve();
   private conflicts = '';
@@ -293,6 +294,7 @@ export class NodeAgent {
       const ready = new Set(reconciler.views().filter((v) => v.ready).map((v) => v.record.key));
       const local = { node: this.config.name, isReady: (key: string) => ready.has(key) };
       void this.services?.sync(servicesChanged ? this.serviceAddresses : undefined, local);
+      if (!this.endpoints) return; // the reaper keeps serving the ports it holds meanwhile
       const plan = planPublishedPorts(this.endpoints, local);
       const conflicts = plan.conflicts.join('; ');
       if (conflicts && conflicts !== this.conflicts) this.log(`warning: ${conflicts}`);

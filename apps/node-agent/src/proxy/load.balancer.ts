@@ -55,6 +55,9 @@ export class LoadBalancer {
       if (!next) this.handover?.unpublished(number);
     }
     for (const [number, portPlan] of plan) {
+      // A restarted agent counts its own replicas ready only once their probes passed again: until a
+      // port has a target, the reaper, which still serves it over the last endpoints, keeps it.
+      if (!this.listeners.has(number) && portPlan.targets.length === 0 && this.handover?.holds(number, this.address)) continue;
       const listener = this.listeners.get(number) ?? await this.listen(number, portPlan);
       listener.plan = portPlan;
       listener.port.backends.update(portPlan.targets);

@@ -62,6 +62,11 @@ export class PortHandover {
     return this.adoptedAll;
   }
 
+  /** Whether the reaper handed over a socket for this port that the agent has not taken yet. */
+  holds(port: number, address: string): boolean {
+    return this.adopted.get(port)?.address === address;
+  }
+
   /** The socket the reaper held for this port, if any, to listen on instead of binding. */
   take(port: number, address: string): SocketHandle | undefined {
     const held = this.adopted.get(port);
