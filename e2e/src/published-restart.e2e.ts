@@ -74,7 +74,10 @@ describe('published ports through an agent kill -9 and restart', { timeout: 600_
     assert.equal(agent.pids().length, 0, 'no agent ran while the answers above came');
 
     agent.start({ logName: 'agent-restarted.log' });
-    await waitFor('the port handed back to the new agent', async () => /handed back to the agent/.test(fs.readFileSync(nodeLog, 'utf8')) || undefined, 120_000);
+    await waitFor('the port handed back to the new agent', async () => /handed back to the agent/.test(fs.readFileSync(nodeLog, 'utf8')) || undefined, 120_000)
+      .catch((error: Error) => {
+        throw new Error(`${error.message}\n${cluster.logs()}`);
+      });
     const backAt = Date.now();
     const atBack = load.progress();
     await waitFor('answers after the handover', async () => load.progress().ok > atBack.ok + 200 || undefined, 30_000);
