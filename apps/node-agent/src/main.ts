@@ -4,7 +4,7 @@
  * `node-agent cleanup --state-dir DIR` stops and removes that node's containers. Errors are one line
  * on stderr. The agent's modules are loaded only in the agent's process, not in the reaper's.
  */
-import { AgentConfig, ConfigError, JOIN_TOKEN_ENV, parseAgentConfig } from './config/agent.config';
+import { AgentConfig, ConfigError, JOIN_TOKEN_ENV, parseAgentConfig, stateDirOf } from './config/agent.config';
 import { runReaper, underReaper } from './reaper/node.reaper';
 import { askRunningReaper } from './reaper/reaper.control';
 
@@ -31,6 +31,13 @@ async function main(argv: string[]): Promise<void> {
     const { runCleanup } = await import('./cleanup');
     return runCleanup(argv.slice(1), (line) => console.log(`node-agent cleanup: ${line}`));
   }
+  // The node's reaper may still live (its agent was killed): it starts the agent again, keeping its
+  // containers and ports, with the join token it was given (this command line may name --ca-hash alone).
+  if (!underReaper()) {
+    const answer = await askRunningReaper(stateDirOf(argv), { argv: withoutFlags(argv, JOIN_TOKEN_FLAGS), env: stringEnv(process.env) });
+    if (answer?.error) throw new Error(`the node's reaper runs and refused to start the agent: ${answer.error}`);
+    if (answer?.pid !== undefined) return standIn(answer.pid, stateDirOf(argv));
+  }
   // A bad flag is reported here, before any process is started; the join token is read here, once (stdin cannot be read twice).
   const config = parseAgentConfig(argv);
   // Read: no child (the agent's inits, exec helpers, iptables) inherits it; the reaper passes it to the agent alone.
@@ -39,13 +46,7 @@ async function main(argv: string[]): Promise<void> {
   if (config.join?.source === 'flag') {
     console.log('node-agent: warning: --join leaves the join token in the process list while the agent runs; prefer --join-token-file FILE (or - for stdin) or $TIDE_JOIN_TOKEN');
   }
-  const agentArgv = withoutFlags(argv, JOIN_TOKEN_FLAGS);
-  const tokenEnv: Record<string, string> = config.join ? { [JOIN_TOKEN_ENV]: config.join.token } : {};
-  // The node's reaper may still live (its agent was killed): it starts the agent again, keeping its containers and ports.
-  const answer = await askRunningReaper(config.stateDir, { argv: agentArgv, env: { ...stringEnv(process.env), ...tokenEnv } });
-  if (answer?.error) throw new Error(`the node's reaper runs and refused to start the agent: ${answer.error}`);
-  if (answer?.pid !== undefined) return standIn(answer.pid, config.stateDir);
-  runReaper(agentArgv, config.stateDir, tokenEnv);
+  runReaper(withoutFlags(argv, JOIN_TOKEN_FLAGS), config.stateDir, config.join ? { [JOIN_TOKEN_ENV]: config.join.token } : {});
 }
 
 /**

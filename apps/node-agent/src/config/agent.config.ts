@@ -97,6 +97,12 @@ export interface JoinTokenInputs {
 
 const PROCESS_INPUTS: JoinTokenInputs = { env: process.env, readFile: (file) => fs.readFileSync(file === '-' ? 0 : file, 'utf8') };
 
+/** The state dir the flags name (`--state-dir`, else the default for `--name`), read before anything else. */
+export function stateDirOf(argv: string[]): string {
+  const values = parseFlagValues(argv);
+  return values.get('state-dir') ?? `/var/lib/tide/nodes/${values.get('name') ?? os.hostname()}`;
+}
+
 export function parseAgentConfig(argv: string[], machine: Resources = machineResources(), inputs: JoinTokenInputs = PROCESS_INPUTS): AgentConfig {
   const values = parseFlagValues(argv);
   for (const name of values.keys()) {
