@@ -4,11 +4,15 @@
  * `node-agent cleanup --state-dir DIR` stops and removes that node's containers. Errors are one line
  * on stderr. The agent's modules are loaded only in the agent's process, not in the reaper's.
  */
-import { AgentConfig, ConfigError, JOIN_TOKEN_ENV, parseAgentConfig } from './config/agent.config';
+import { AgentConfig, ConfigError, JOIN_CA_HASH_ENV, JOIN_TOKEN_ENV, parseAgentConfig } from './config/agent.config';
 import { runReaper, underReaper } from './reaper/node.reaper';
 
-/** Flags that carry a join token: the reaper hands the token it read to the agent in its environment instead. */
-const JOIN_TOKEN_FLAGS = ['join', 'join-token-file'];
+/**
+ * Flags of a join: the reaper hands the token it read, and its CA pin, to the agent in its environment
+ * instead, so that the agent's command line (what tests and tools restart it with, the certificate
+ * kept by then) carries neither.
+ */
+const JOIN_FLAGS = ['join', 'join-token-file', 'ca-hash'];
 
 async function runAgent(config: AgentConfig): Promise<void> {
   const { NodeAgent } = await import('./node-agent');
@@ -34,11 +38,13 @@ async function main(argv: string[]): Promise<void> {
   const config = parseAgentConfig(argv);
   // Read: no child (the agent's inits, exec helpers, iptables) inherits it; the reaper passes it to the agent alone.
   delete process.env[JOIN_TOKEN_ENV];
+  delete process.env[JOIN_CA_HASH_ENV];
   if (underReaper()) return runAgent(config);
   if (config.join?.source === 'flag') {
     console.log('node-agent: warning: --join leaves the join token in the process list while the agent runs; prefer --join-token-file FILE (or - for stdin) or $TIDE_JOIN_TOKEN');
   }
-  runReaper(withoutFlags(argv, JOIN_TOKEN_FLAGS), config.stateDir, config.join ? { [JOIN_TOKEN_ENV]: config.join.token } : {});
+  const join: Record<string, string> = config.join ? { [JOIN_TOKEN_ENV]: config.join.token, [JOIN_CA_HASH_ENV]: config.join.caHash } : {};
+  runReaper(config.join ? withoutFlags(argv, JOIN_FLAGS) : argv, config.stateDir, join);
 }
 
 /** argv without the named flags (`--name value` or `--name=value`), as parseFlagValues reads them. */

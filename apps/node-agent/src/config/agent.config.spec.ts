@@ -128,6 +128,9 @@ describe('join flags', () => {
         { token, caHash: hash.toLowerCase(), apiServer: '127.0.0.1:7070', source: 'file' });
     }
     assert.deepEqual(parseAgentConfig(['--ca-hash', hash], MACHINE, inputs({ TIDE_JOIN_TOKEN: token })).join?.source, 'env');
+    // How the node's reaper hands a join to its agent: token and pin in the environment, neither on the command line.
+    assert.deepEqual(parseAgentConfig([], MACHINE, inputs({ TIDE_JOIN_TOKEN: token, TIDE_JOIN_CA_HASH: hash })).join?.caHash, hash.toLowerCase());
+    assert.equal(parseAgentConfig([], MACHINE, inputs({ TIDE_JOIN_CA_HASH: hash })).join, undefined);
     assert.throws(() => parseAgentConfig(['--join-token-file', '/nope', '--ca-hash', hash], MACHINE, inputs()), /--join-token-file: cannot read \/nope \(ENOENT\)/);
     assert.throws(() => parseAgentConfig(['--join-token-file', '-', '--ca-hash', hash], MACHINE, inputs({ TIDE_JOIN_TOKEN: token })),
       /the join token comes from one place: got --join-token-file and \$TIDE_JOIN_TOKEN/);

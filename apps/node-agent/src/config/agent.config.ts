@@ -84,6 +84,8 @@ export type JoinTokenSource = 'flag' | 'file' | 'env';
 
 /** The environment variable a join token may come in (tsctl up uses it; the agent removes it from its environment). */
 export const JOIN_TOKEN_ENV = 'TIDE_JOIN_TOKEN';
+/** The CA pin that goes with a join token in the environment: how the node's reaper hands both to the agent (main.ts). */
+export const JOIN_CA_HASH_ENV = 'TIDE_JOIN_CA_HASH';
 
 /** Where parseAgentConfig finds a join token besides the flags: the environment, and the file `--join-token-file` names (`-`: stdin). */
 export interface JoinTokenInputs {
@@ -255,7 +257,7 @@ function joinToken(values: Map<string, string>, inputs: JoinTokenInputs): { toke
 /** The join token (joinToken) with `--ca-hash sha256:…`: the agent joins through `apiServer` (--api-server). */
 function joinFlags(values: Map<string, string>, apiServer: string, inputs: JoinTokenInputs): AgentConfig['join'] {
   const found = joinToken(values, inputs);
-  const caHash = values.get('ca-hash');
+  const caHash = values.get('ca-hash') ?? (found?.source === 'env' ? inputs.env[JOIN_CA_HASH_ENV] : undefined);
   if (found === undefined) {
     if (caHash !== undefined) throw new ConfigError('--ca-hash goes with a join token (--join-token-file FILE, $TIDE_JOIN_TOKEN or --join TOKEN)');
     return undefined;
