@@ -12,7 +12,7 @@ import * as path from 'node:path';
 import { ImageRecord, ImageStore, StoredLayer } from '@tide/runtime';
 import { Descriptor, MEDIA_TYPES, RegistryClient, RegistryError, hostPlatform, parseManifest, pullPlan } from '@tide/registry';
 import { PEER_WAIT_MS, shareDownload } from './peer.blobs';
-import { Peer, layerSource } from './swarm.plan';
+import { Peer, layerSource, swarmDepth } from './swarm.plan';
 
 /** Which registry, and the token the control plane issued for this one operation. */
 export interface RegistryTarget {
@@ -85,25 +85,15 @@ export async function pullImage(store: ImageStore, request: PullRequest): Promis
     let fetched = 0;
     let fromPeers = 0;
     const stored = await store.lock.shared(async () => {
-      const result = await mapLimited(layers, CONCURRENT_LAYERS, async (layer, i) => {
+      const result = await mapLimited(layerOrder(request, layers.length), CONCURRENT_LAYERS, async (i) => {
+        const layer = layers[i];
         const present = await presentLayer(store, diffIDs[i], layer);
         if (present) return present;
         return once(store, layer.digest, async () => {
           fetched++;
-          const dir = await store.tempDir('pull');
-          try {
-            const file = path.join(dir, 'blob');
-            const download = fetchBlob(client, request, layer, i, file);
-            const unshare = shareDownload(store, layer.digest, file, layer.size, download);
-            try {
-              if ((await download) === 'peer') fromPeers++;
-              return await store.addLayer(file, { diffID: diffIDs[i], blobDigest: layer.digest }, `${name} layer ${i} (${layer.digest})`);
-            } finally {
-              unshare();
-            }
-          } finally {
-            await fs.promises.rm(dir, { recursive: true, force: true });
-          }
+          const received = await receiveLayer(store, client, request, layer, i, diffIDs[i], `${name} layer ${i} (${layer.digest})`);
+          if (received.from === 'peer') fromPeers++;
+          return received.layer;
         });
       });
       const record = await store.commit(request.ref, { manifest: image.bytes, manifestMediaType: image.mediaType, config, layers: result });
@@ -138,25 +128,58 @@ export async function pushImage(store: ImageStore, request: PushRequest): Promis
 }
 
 /**
- * A layer blob into `file`, digest verified: from the peer the swarm plan names (which may still be
- * receiving it), else, or when that peer fails, from the registry.
+ * A layer into the store, unpacked while it arrives: from the peer the swarm plan names (which may
+ * still be receiving it), else, or when that peer fails, from the registry. The blob grows in tmp/
+ * meanwhile, where this node's own children in the swarm read it.
  */
-async function fetchBlob(client: RegistryClient, request: PullRequest, layer: Descriptor, index: number, file: string): Promise<'peer' | 'registry'> {
+async function receiveLayer(
+  store: ImageStore, client: RegistryClient, request: PullRequest, layer: Descriptor, index: number, diffID: string, label: string,
+): Promise<{ layer: StoredLayer; from: 'peer' | 'registry' }> {
   const peer = request.swarm ? layerSource(request.swarm.peers, request.swarm.self, index) : undefined;
   if (peer && request.swarm) {
     const { ca, cert, key } = request.swarm.tls;
     const peerClient = new RegistryClient({ registry: peer.address, ca, clientCertificate: { cert, key }, idleTimeoutMs: PEER_WAIT_MS * 2 });
     try {
-      await peerClient.downloadBlob(request.repository, layer, file);
-      return 'peer';
+      return { layer: await receiveFrom(store, peerClient, request.repository, layer, diffID, label), from: 'peer' };
     } catch (error) {
       request.log?.(`layer ${layer.digest} from peer ${peer.node} failed (${(error as Error).message}): fetching it from the registry`);
     } finally {
       await peerClient.close();
     }
   }
-  await client.downloadBlob(request.repository, layer, file);
-  return 'registry';
+  return { layer: await receiveFrom(store, client, request.repository, layer, diffID, label), from: 'registry' };
+}
+
+/** One attempt from one source; peers may follow it while it runs (a failed attempt fails them too). */
+async function receiveFrom(store: ImageStore, source: RegistryClient, repository: string, layer: Descriptor, diffID: string, label: string): Promise<StoredLayer> {
+  const dir = await store.tempDir('pull');
+  const file = path.join(dir, 'blob');
+  let settle!: (ok: boolean) => void;
+  const unshare = shareDownload(store, layer.digest, file, layer.size, new Promise<boolean>((resolve) => (settle = resolve)));
+  try {
+    const stored = await store.receiveLayer(source.blobChunks(repository, layer), file, { diffID, blobDigest: layer.digest }, label);
+    settle(true);
+    return stored;
+  } catch (error) {
+    settle(false);
+    throw error;
+  } finally {
+    unshare();
+    await fs.promises.rm(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * The order this node takes the layers in: in a swarm, those it is nearest the root of first (the
+ * seed's first of all), so no node keeps its children waiting while it works on layers it receives;
+ * else the manifest's order.
+ */
+function layerOrder(request: PullRequest, count: number): number[] {
+  const indexes = Array.from({ length: count }, (_, i) => i);
+  const swarm = request.swarm;
+  if (!swarm) return indexes;
+  const depth = (i: number) => swarmDepth(swarm.peers, swarm.self, i);
+  return indexes.sort((a, b) => depth(a) - depth(b) || a - b);
 }
 
 function diffIDsOf(config: Buffer, layers: number, name: string): string[] {
@@ -198,16 +221,17 @@ async function presentLayer(store: ImageStore, diffID: string, layer: Descriptor
   return { diffID, blob: layer.digest, mediaType: gzip ? 'application/vnd.oci.image.layer.v1.tar+gzip' : 'application/vnd.oci.image.layer.v1.tar', blobSize: layer.size, size: meta.size };
 }
 
-async function mapLimited<T, R>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
-  const results: R[] = new Array(items.length);
+/** `fn` over `order` (indexes into the result), at most `limit` at a time, started in that order. */
+async function mapLimited<R>(order: readonly number[], limit: number, fn: (index: number) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array(order.length);
   let next = 0;
   const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      results[i] = await fn(items[i], i);
+    while (next < order.length) {
+      const i = order[next++];
+      results[i] = await fn(i);
     }
   };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  await Promise.all(Array.from({ length: Math.min(limit, order.length) }, worker));
   return results;
 }
 

@@ -29,3 +29,16 @@ export function layerSource(peers: readonly Peer[], self: string, index: number,
   const parentRank = Math.floor((rank - 1) / fanout);
   return peers[(parentRank + index) % n];
 }
+
+/** How far below the seed `self` is in layer `index`'s tree: 0 for the seed (and a node outside the swarm). */
+export function swarmDepth(peers: readonly Peer[], self: string, index: number, fanout = SWARM_FANOUT): number {
+  const position = peers.findIndex((p) => p.node === self);
+  if (position < 0 || peers.length < 2) return 0;
+  let rank = (position - (index % peers.length) + peers.length) % peers.length;
+  let depth = 0;
+  while (rank > 0) {
+    rank = Math.floor((rank - 1) / fanout);
+    depth++;
+  }
+  return depth;
+}

@@ -38,19 +38,29 @@ const OPAQUE = '.wh..wh..opq';
 const WHITEOUT = '.wh.';
 export const OPAQUE_XATTR = 'trusted.overlay.opaque';
 
-/** Unpacks `file` into `root` (an empty directory) and verifies the digests. */
-export async function unpackLayer(sys: Sys, file: string, root: string, expected: ExpectedDigests, label: string): Promise<UnpackedLayer> {
+/**
+ * Unpacks a layer blob, read from `source` as it arrives (a file, or a download under way), into
+ * `root` (an empty directory) and verifies the digests. A failure of the source itself (the network,
+ * a digest its sender checked) is thrown as it is; anything wrong with the content is an ImageError.
+ */
+export async function unpackLayer(sys: Sys, source: AsyncIterable<Buffer>, root: string, expected: ExpectedDigests, label: string): Promise<UnpackedLayer> {
   const blobHash = createHash('sha256');
   const diffHash = createHash('sha256');
   let compressed = false;
-  const raw = hashing(fs.createReadStream(file, { highWaterMark: 1 << 20 }), blobHash);
+  let sourceFailure: { error: unknown } | undefined;
   const detect = async function* () {
-    for await (const chunk of raw) {
-      if (!compressed && chunk[0] === 0x28 && chunk[1] === 0xb5 && chunk[2] === 0x2f && chunk[3] === 0xfd) {
-        throw new ImageError('Invalid', `${label}: zstd-compressed layers are not supported (use gzip or none)`);
+    try {
+      for await (const chunk of source) {
+        if (!compressed && chunk[0] === 0x28 && chunk[1] === 0xb5 && chunk[2] === 0x2f && chunk[3] === 0xfd) {
+          throw new ImageError('Invalid', `${label}: zstd-compressed layers are not supported (use gzip or none)`);
+        }
+        compressed ||= chunk[0] === 0x1f && chunk[1] === 0x8b;
+        blobHash.update(chunk);
+        yield chunk;
       }
-      compressed ||= chunk[0] === 0x1f && chunk[1] === 0x8b;
-      yield chunk;
+    } catch (error) {
+      if (!(error instanceof ImageError)) sourceFailure = { error };
+      throw error;
     }
   };
   const bytes = new ByteSource(hashing(gunzipIfCompressed(detect()), diffHash)[Symbol.asyncIterator]());
@@ -60,6 +70,8 @@ export async function unpackLayer(sys: Sys, file: string, root: string, expected
     await bytes.drain();
     await writer.finish();
   } catch (error) {
+    void bytes.close().catch(() => undefined); // not awaited: a source stalled mid-read answers only at its own timeout
+    if (sourceFailure) throw sourceFailure.error;
     if (error instanceof ImageError) throw error;
     if (error instanceof TarError) throw new ImageError('Invalid', `${label}: ${error.message}`);
     throw new ImageError('Invalid', `${label}: corrupt layer: ${(error as Error).message}`);
