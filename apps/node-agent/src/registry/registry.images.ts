@@ -71,19 +71,33 @@ export interface PeerTls {
   key: string;
 }
 
-export async function pullImage(store: ImageStore, request: PullRequest): Promise<{ record: ImageRecord; digest: string; fetched: number; fromPeers: number }> {
+export interface PulledImage {
+  record: ImageRecord;
+  digest: string;
+  fetched: number;
+  fromPeers: number;
+  /** Where the time went, for the agent's log: "manifest 12 ms, config 3 ms, layers 840 ms (0 peer 820, ...), record 2 ms". */
+  timings: string;
+}
+
+export async function pullImage(store: ImageStore, request: PullRequest): Promise<PulledImage> {
   const client = clientFor(request.registry);
   const name = `${request.registry.address}/${request.repository}:${request.reference}`;
+  const clock = stopwatch();
+  const layerTimes: string[] = [];
   try {
     const image = await client.resolveImage(request.repository, request.reference, hostPlatform());
+    const manifestMs = clock();
     const { config: configDescriptor, layers } = image.document;
     for (const [i, layer] of layers.entries()) {
       if (!LAYER_TYPES.has(layer.mediaType)) throw new RegistryError('Invalid', `${name}: layers[${i}] has media type ${layer.mediaType}, which this node cannot unpack (tar or tar+gzip)`);
     }
     const config = await client.blob(request.repository, configDescriptor);
     const diffIDs = diffIDsOf(config, layers.length, name);
+    const configMs = clock();
     let fetched = 0;
     let fromPeers = 0;
+    let timings = '';
     const stored = await store.lock.shared(async () => {
       const result = await mapLimited(layerOrder(request, layers.length), CONCURRENT_LAYERS, async (i) => {
         const layer = layers[i];
@@ -91,15 +105,19 @@ export async function pullImage(store: ImageStore, request: PullRequest): Promis
         if (present) return present;
         return once(store, layer.digest, async () => {
           fetched++;
+          const began = Date.now();
           const received = await receiveLayer(store, client, request, layer, i, diffIDs[i], `${name} layer ${i} (${layer.digest})`);
           if (received.from === 'peer') fromPeers++;
+          layerTimes.push(`${i} ${received.from} ${Date.now() - began}`);
           return received.layer;
         });
       });
+      const layersMs = clock();
       const record = await store.commit(request.ref, { manifest: image.bytes, manifestMediaType: image.mediaType, config, layers: result });
+      timings = `manifest ${manifestMs} ms, config ${configMs} ms, layers ${layersMs} ms (${layerTimes.join(', ') || 'all present'}), record ${clock()} ms`;
       return record;
     });
-    return { record: stored, digest: image.index?.digest ?? image.digest, fetched, fromPeers };
+    return { record: stored, digest: image.index?.digest ?? image.digest, fetched, fromPeers, timings };
   } finally {
     await client.close();
   }
@@ -180,6 +198,17 @@ function layerOrder(request: PullRequest, count: number): number[] {
   if (!swarm) return indexes;
   const depth = (i: number) => swarmDepth(swarm.peers, swarm.self, i);
   return indexes.sort((a, b) => depth(a) - depth(b) || a - b);
+}
+
+/** Milliseconds since the last call (or the start). */
+function stopwatch(): () => number {
+  let last = Date.now();
+  return () => {
+    const now = Date.now();
+    const elapsed = now - last;
+    last = now;
+    return elapsed;
+  };
 }
 
 function diffIDsOf(config: Buffer, layers: number, name: string): string[] {
