@@ -54,9 +54,11 @@ export async function* blobChunks(client: RegistryClient, repository: string, bl
 
 export async function downloadBlob(client: RegistryClient, repository: string, blob: Blob, file: string): Promise<void> {
   const out = fs.createWriteStream(file, { mode: 0o644 });
+  out.on('error', () => undefined); // seen by the writes (a rejected drain or end); a destroyed stream's late ones are moot
   try {
     for await (const bytes of blobChunks(client, repository, blob)) {
       // events.once removes its 'error' listener with the 'drain' one (a listener per wait piled up before).
+      if (out.errored) throw out.errored;
       if (!out.write(bytes)) await once(out, 'drain');
     }
     await new Promise<void>((resolve, reject) => out.end((error?: Error | null) => (error ? reject(error) : resolve())));
