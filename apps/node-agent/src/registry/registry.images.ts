@@ -12,7 +12,7 @@ import * as path from 'node:path';
 import { ImageRecord, ImageStore, StoredLayer } from '@tide/runtime';
 import { Descriptor, MEDIA_TYPES, RegistryClient, RegistryError, hostPlatform, parseManifest, pullPlan } from '@tide/registry';
 import { PEER_WAIT_MS, shareDownload } from './peer.blobs';
-import { Peer, layerSource, swarmDepth } from './swarm.plan';
+import { Peer, layerSource, passesOn, swarmRank } from './swarm.plan';
 
 /** Which registry, and the token the control plane issued for this one operation. */
 export interface RegistryTarget {
@@ -99,7 +99,8 @@ export async function pullImage(store: ImageStore, request: PullRequest): Promis
     let fromPeers = 0;
     let timings = '';
     const stored = await store.lock.shared(async () => {
-      const result = await mapLimited(layerOrder(request, layers.length), CONCURRENT_LAYERS, async (i) => {
+      const plan = layerPlan(request, layers.length);
+      const result = await mapLimited(plan.order, plan.limit, async (i) => {
         const layer = layers[i];
         const present = await presentLayer(store, diffIDs[i], layer);
         if (present) return present;
@@ -188,16 +189,17 @@ async function receiveFrom(store: ImageStore, source: RegistryClient, repository
 }
 
 /**
- * The order this node takes the layers in: in a swarm, those it is nearest the root of first (the
- * seed's first of all), so no node keeps its children waiting while it works on layers it receives;
- * else the manifest's order.
+ * The order this node takes the layers in, and how many at once. In a swarm, those it passes on to
+ * other nodes come first (the seed's first of all), and they do not count against the limit: a node
+ * that kept its children waiting while it worked on layers it only receives would stall their trees.
  */
-function layerOrder(request: PullRequest, count: number): number[] {
+function layerPlan(request: PullRequest, count: number): { order: number[]; limit: number } {
   const indexes = Array.from({ length: count }, (_, i) => i);
   const swarm = request.swarm;
-  if (!swarm) return indexes;
-  const depth = (i: number) => swarmDepth(swarm.peers, swarm.self, i);
-  return indexes.sort((a, b) => depth(a) - depth(b) || a - b);
+  if (!swarm) return { order: indexes, limit: CONCURRENT_LAYERS };
+  const rank = (i: number) => swarmRank(swarm.peers, swarm.self, i) ?? 0;
+  const inner = indexes.filter((i) => passesOn(swarm.peers, swarm.self, i)).length;
+  return { order: indexes.sort((a, b) => rank(a) - rank(b) || a - b), limit: CONCURRENT_LAYERS + inner };
 }
 
 /** Milliseconds since the last call (or the start). */
