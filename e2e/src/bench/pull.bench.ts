@@ -81,7 +81,7 @@ async function main(): Promise<void> {
   const rounds = option('rounds', 3);
   const BASE = option('base-port', 21070);
   const json = process.argv.includes('--json');
-  const say = (line: string) => !json && console.log(line);
+  const say = (line: string) => (json ? console.error(line) : console.log(line)); // with --json, stdout is the result alone
   for (const tool of ['skopeo', 'umoci', 'docker-registry']) execFileSync('sh', ['-c', `command -v ${tool}`], { stdio: 'ignore' });
   const cluster = await TestCluster.start({ nodes, basePort: BASE, podCidr: POD_CIDR, upFlags: ['--image-stores', 'per-node'] });
   try {
