@@ -149,6 +149,18 @@ describe('pulling into the content store', () => {
     await waitForNoDebris();
   });
 
+  it('reports a gzip layer with a flipped byte as a digest mismatch, though its gzip stream breaks first: no image, no blob', async () => {
+    const layer = tar('data.txt', randomBytes(3 * 1024 * 1024).toString('hex'));
+    const blob = gzipSync(layer);
+    const flipped = Buffer.from(blob);
+    for (let at = 1000; at < 1100; at++) flipped[at] ^= 0xff; // early: the inflating fails long before the last byte
+    repositories.set('gzip-flipped', image(layer, flipped, blob));
+    await assert.rejects(pull('gzip-flipped', 'gzip-flipped:1'), (e: Error & { code?: string }) => e.code === 'DigestMismatch' && /expected \d+ bytes with sha256:/.test(e.message));
+    assert.equal(store.has('gzip-flipped:1'), false);
+    assert.equal(fs.existsSync(store.blobPath(digest(blob))), false);
+    await waitForNoDebris();
+  });
+
   it('refuses a corrupted layer (digest mismatch): no image, no layer, no debris', async () => {
     const layer = tar('data.txt', 'the real content\n');
     repositories.set('corrupt', image(layer, tar('data.txt', 'the evil content\n')));

@@ -48,9 +48,14 @@ export async function unpackLayer(sys: Sys, source: AsyncIterable<Buffer>, root:
   const diffHash = createHash('sha256');
   let compressed = false;
   let sourceFailure: { error: unknown } | undefined;
+  // Read by hand, so that the chain below stopping early (bad content) does not close the source: it
+  // is then read to its end, and a blob that does not match its digest is reported as such, whatever
+  // the unpacker made of its bytes (a flipped byte usually breaks the gzip stream first).
+  const incoming = source[Symbol.asyncIterator]();
   const detect = async function* () {
     try {
-      for await (const chunk of source) {
+      for (let next = await incoming.next(); !next.done; next = await incoming.next()) {
+        const chunk = next.value;
         if (!compressed && chunk[0] === 0x28 && chunk[1] === 0xb5 && chunk[2] === 0x2f && chunk[3] === 0xfd) {
           throw new ImageError('Invalid', `${label}: zstd-compressed layers are not supported (use gzip or none)`);
         }
@@ -74,6 +79,7 @@ export async function unpackLayer(sys: Sys, source: AsyncIterable<Buffer>, root:
     await writer.finish();
   } catch (error) {
     void bytes.close().catch(() => undefined); // not awaited: a source stalled mid-read answers only at its own timeout
+    if (!sourceFailure) sourceFailure = await readToEnd(incoming);
     if (sourceFailure) throw sourceFailure.error;
     if (error instanceof ImageError) throw error;
     if (error instanceof TarError) throw new ImageError('Invalid', `${label}: ${error.message}`);
@@ -87,6 +93,16 @@ export async function unpackLayer(sys: Sys, source: AsyncIterable<Buffer>, root:
     throw new ImageError('Invalid', `${label}: diffID mismatch: the config says ${expected.diffID}, the uncompressed layer has ${result.diffID}`);
   }
   return result;
+}
+
+/** Reads what is left of a source; its failure, if it fails (a wrong digest is found at the end). */
+async function readToEnd(incoming: AsyncIterator<Buffer>): Promise<{ error: unknown } | undefined> {
+  try {
+    while (!(await incoming.next()).done);
+    return undefined;
+  } catch (error) {
+    return { error };
+  }
 }
 
 /**
