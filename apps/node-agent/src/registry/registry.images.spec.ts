@@ -15,6 +15,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { ImageStore } from '@tide/runtime';
+import { openBlobForPeer } from './peer.blobs';
 import { pullImage } from './registry.images';
 
 const digest = (data: Buffer) => `sha256:${createHash('sha256').update(data).digest('hex')}`;
@@ -158,6 +159,21 @@ describe('pulling into the content store', () => {
     await assert.rejects(pull('gzip-flipped', 'gzip-flipped:1'), (e: Error & { code?: string }) => e.code === 'DigestMismatch' && /expected \d+ bytes with sha256:/.test(e.message));
     assert.equal(store.has('gzip-flipped:1'), false);
     assert.equal(fs.existsSync(store.blobPath(digest(blob))), false);
+    await waitForNoDebris();
+  });
+
+  it('fails the stream a peer follows when the download it grows from fails', { timeout: 60_000 }, async () => {
+    const layer = tar('data.txt', 'x'.repeat(4000));
+    const stalled = image(layer);
+    stalled.stall = digest(layer); // 100 bytes, then silence
+    repositories.set('followed', stalled);
+    const failure = pull('followed', 'followed:1', 500).then(() => undefined, (error: Error & { code?: string }) => error);
+    const opened = await openBlobForPeer(store, digest(layer), 10_000);
+    assert.ok(opened, 'the download is offered to peers while it runs');
+    await assert.rejects((async () => {
+      for await (const chunk of opened.body) assert.ok(chunk);
+    })(), /the download of sha256:[0-9a-f]{64} (failed|started again) on this node/);
+    assert.equal((await failure)?.code, 'Timeout');
     await waitForNoDebris();
   });
 

@@ -173,15 +173,10 @@ async function receiveLayer(
 async function receiveFrom(store: ImageStore, source: RegistryClient, repository: string, layer: Descriptor, diffID: string, label: string): Promise<StoredLayer> {
   const dir = await store.tempDir('pull');
   const file = path.join(dir, 'blob');
-  let settle!: (ok: boolean) => void;
-  const unshare = shareDownload(store, layer.digest, file, layer.size, new Promise<boolean>((resolve) => (settle = resolve)));
+  const received = store.receiveLayer(source.blobChunks(repository, layer), file, { diffID, blobDigest: layer.digest }, label);
+  const unshare = shareDownload(store, layer.digest, file, layer.size, received);
   try {
-    const stored = await store.receiveLayer(source.blobChunks(repository, layer), file, { diffID, blobDigest: layer.digest }, label);
-    settle(true);
-    return stored;
-  } catch (error) {
-    settle(false);
-    throw error;
+    return await received;
   } finally {
     unshare();
     await fs.promises.rm(dir, { recursive: true, force: true });
