@@ -7,6 +7,7 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { TestCluster, isAlive, pidsMentioning, waitFor } from './harness';
+import { replaceFlags } from './process.tools';
 
 export class AgentProcess {
   readonly stateDir: string;
@@ -29,10 +30,10 @@ export class AgentProcess {
     await waitFor(`the agent of ${this.node} gone`, async () => !this.pids().some(isAlive), 30_000);
   }
 
-  /** Starts it again with its first command line and more flags, and more environment. */
-  start(options: { flags?: string[]; env?: Record<string, string>; logName: string }): void {
+  /** Starts it again with its first command line, some flags' values replaced, more flags, and more environment. */
+  start(options: { flags?: string[]; replace?: Record<string, string>; env?: Record<string, string>; logName: string }): void {
     const log = fs.openSync(path.join(this.cluster.stateDir, options.logName), 'a');
-    const argv = [...this.argv, ...(options.flags ?? [])];
+    const argv = [...replaceFlags(this.argv, options.replace ?? {}), ...(options.flags ?? [])];
     spawn(argv[0], argv.slice(1), { detached: true, stdio: ['ignore', log, log], env: { ...process.env, ...options.env } }).unref();
     fs.closeSync(log);
   }
