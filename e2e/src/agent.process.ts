@@ -7,18 +7,21 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { TestCluster, isAlive, pidsMentioning, waitFor } from './harness';
-import { replaceFlags } from './process.tools';
+import { removeFlags, replaceFlags } from './process.tools';
 
 export class AgentProcess {
   readonly stateDir: string;
-  /** The command line it was first found with. */
+  /** The command line it was first found with, as it can be started again. */
   readonly argv: string[];
 
   constructor(private readonly cluster: TestCluster, readonly node: string) {
     this.stateDir = path.join(cluster.stateDir, 'nodes', node);
     const [pid] = this.pids();
     assert.ok(pid, `the agent of ${node}`);
-    this.argv = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
+    // Without `--ca-hash`: it goes with the join token, which the node's reaper handed this agent in
+    // its environment (and dropped from its command line); an agent started again with its kept
+    // certificate needs neither, and refuses a `--ca-hash` without a token.
+    this.argv = removeFlags(fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean), ['--ca-hash']);
   }
 
   pids(): number[] {
