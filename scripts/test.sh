@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 # Module boundaries (STYLE.md) and lint rules, checked by Nx over every project.
 NX_DAEMON=false NX_NO_CLOUD=true npx --no-install nx run-many -t lint --outputStyle=static
-mapfile -t unit < <(find libs apps -path '*/node_modules' -prune -o -path '*/dist/*' -name '*.spec.js' -print | sort)
+mapfile -t unit < <(find libs apps e2e -path '*/node_modules' -prune -o -path '*/dist/*' -name '*.spec.js' -print | sort)
 mapfile -t e2e < <(find e2e/dist -name '*.e2e.js' 2>/dev/null | sort)
 # e2e tests share ports and the machine: run files one at a time. A file whose tests have all
 # finished ends even if a handle leaked (a watch reconnecting to a stopped etcd kept one alive for

@@ -7,17 +7,21 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { TestCluster, isAlive, pidsMentioning, waitFor } from './harness';
+import { removeFlags, replaceFlags } from './process.tools';
 
 export class AgentProcess {
   readonly stateDir: string;
-  /** The command line it was first found with. */
+  /** The command line it was first found with, as it can be started again. */
   readonly argv: string[];
 
   constructor(private readonly cluster: TestCluster, readonly node: string) {
     this.stateDir = path.join(cluster.stateDir, 'nodes', node);
     const [pid] = this.pids();
     assert.ok(pid, `the agent of ${node}`);
-    this.argv = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
+    // Without `--ca-hash`: it goes with the join token, which the node's reaper handed this agent in
+    // its environment (and dropped from its command line); an agent started again with its kept
+    // certificate needs neither, and refuses a `--ca-hash` without a token.
+    this.argv = removeFlags(fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean), ['--ca-hash']);
   }
 
   pids(): number[] {
@@ -29,10 +33,10 @@ export class AgentProcess {
     await waitFor(`the agent of ${this.node} gone`, async () => !this.pids().some(isAlive), 30_000);
   }
 
-  /** Starts it again with its first command line and more flags, and more environment. */
-  start(options: { flags?: string[]; env?: Record<string, string>; logName: string }): void {
+  /** Starts it again with its first command line, some flags' values replaced, more flags, and more environment. */
+  start(options: { flags?: string[]; replace?: Record<string, string>; env?: Record<string, string>; logName: string }): void {
     const log = fs.openSync(path.join(this.cluster.stateDir, options.logName), 'a');
-    const argv = [...this.argv, ...(options.flags ?? [])];
+    const argv = [...replaceFlags(this.argv, options.replace ?? {}), ...(options.flags ?? [])];
     spawn(argv[0], argv.slice(1), { detached: true, stdio: ['ignore', log, log], env: { ...process.env, ...options.env } }).unref();
     fs.closeSync(log);
   }

@@ -11,9 +11,9 @@
  *   stale_copies        replicas of the lost host Running on it 10 s after `tsctl host start` brought it back.
  * Options: --rate N (requests per second, 50), --json.
  */
-import * as http from 'node:http';
 import type { Replica } from '@tide/api';
 import { TestCluster, running, waitFor } from '../harness';
+import { OpenLoopLoad } from './open-loop.load';
 
 const BASE = 21070;
 const PUBLISH = BASE + 9;
@@ -38,48 +38,6 @@ spec:
   placement: { maxSkew: 1 }
   terminationGracePeriodSeconds: 1
 `;
-
-/** Open loop: one request every 1/rate s whatever the answers, each given 2 s; failures counted with their reason. */
-class OpenLoopLoad {
-  private timer?: NodeJS.Timeout;
-  private inFlight = new Set<Promise<void>>();
-  sent = 0;
-  failed = 0;
-  readonly failures: Record<string, number> = {};
-
-  constructor(private readonly targets: string[], private readonly rate: number) {}
-
-  start(): void {
-    this.timer = setInterval(() => {
-      const [host, port] = this.targets[this.sent % this.targets.length].split(':');
-      this.sent++;
-      const request = this.once(host, Number(port)).finally(() => this.inFlight.delete(request));
-      this.inFlight.add(request);
-    }, 1000 / this.rate);
-  }
-
-  async stop(): Promise<void> {
-    clearInterval(this.timer);
-    await Promise.all(this.inFlight);
-  }
-
-  private once(host: string, port: number): Promise<void> {
-    return new Promise((resolve) => {
-      const fail = (reason: string) => {
-        this.failed++;
-        this.failures[reason] = (this.failures[reason] ?? 0) + 1;
-        resolve();
-      };
-      const request = http.get({ host, port, path: '/', agent: false, timeout: 2000 }, (response) => {
-        response.resume();
-        response.on('end', () => (response.statusCode === 200 ? resolve() : fail(`status ${response.statusCode}`)));
-        response.on('error', (error) => fail(error.message));
-      });
-      request.on('timeout', () => request.destroy(new Error('no answer within 2 s')));
-      request.on('error', (error) => fail(error.message));
-    });
-  }
-}
 
 async function web(cluster: TestCluster): Promise<Replica[]> {
   return cluster.replicas('web');
