@@ -58,6 +58,22 @@ export interface ControlPlaneConfig {
 
 export class ConfigError extends Error {}
 
+/**
+ * Node loss, with defaults chosen so that a lost host's replicas are ready elsewhere within 10 s
+ * (docs/ARCHITECTURE.md, "When a host is lost"): the lease runs out 5 s after the last heartbeat
+ * (4 heartbeats per lease: 3 may be lost, a stall of up to 3.75 s goes unnoticed), then the node is
+ * NotReady for 2 s, time for a live agent whose lease lapsed to register again, before its replicas
+ * are replaced.
+ */
+export const DEFAULT_NODE_LEASE_SECONDS = 5;
+export const DEFAULT_NODE_GRACE_SECONDS = 2;
+const HEARTBEATS_PER_LEASE = 4;
+
+/** How often agents renew their lease (told at registration). */
+export function heartbeatIntervalMs(leaseSeconds: number): number {
+  return Math.max(250, (leaseSeconds * 1000) / HEARTBEATS_PER_LEASE);
+}
+
 function hostPort(value: string, flag: string): { host: string; port: number } {
   const match = /^(.+):(\d+)$/.exec(value);
   if (!match) throw new ConfigError(`${flag}: expected HOST:PORT, got "${value}"`);
@@ -105,8 +121,8 @@ export function parseFlags(argv: string[]): ControlPlaneConfig {
     pkiDir: values.get('pki-dir') ?? path.join(stateDir, 'pki'),
     auditLog: values.get('audit-log') ?? path.join(stateDir, 'audit.log'),
     id: values.get('id') ?? `${os.hostname()}-${process.pid}`,
-    nodeGraceSeconds: number('node-grace-seconds', 30),
-    nodeLeaseSeconds: number('node-lease-seconds', 6),
+    nodeGraceSeconds: number('node-grace-seconds', DEFAULT_NODE_GRACE_SECONDS),
+    nodeLeaseSeconds: number('node-lease-seconds', DEFAULT_NODE_LEASE_SECONDS),
     ...podNetwork(values),
     ...(values.has('certificate-validity') ? { certificateValidityMs: validity(values.get('certificate-validity')!, '--certificate-validity') } : {}),
     ...(values.has('node-certificate-validity') ? { nodeCertificateValidityMs: validity(values.get('node-certificate-validity')!, '--node-certificate-validity') } : {}),

@@ -1,9 +1,10 @@
 /**
  * Marks nodes whose lease expired NotReady, and after the grace period fails their replicas with
- * reason NodeLost so that the service controller replaces them elsewhere.
+ * reason NodeLost so that the service controller replaces them elsewhere (libs/control's
+ * node.lifecycle.plan.ts decides; evictions pause while the control plane looks cut off).
  */
 import { Node, Replica } from '@tide/api';
-import { holdsResources } from '@tide/control';
+import { evictionsPaused, holdsResources, nodeLifecycleAction } from '@tide/control';
 import { ClusterCache, ObjectStore } from '@tide/store';
 import { EventRecorder } from './events.recorder';
 
@@ -13,22 +14,28 @@ export class NodeLifecycleController {
     private readonly events: EventRecorder,
     private readonly graceSeconds: number,
     private readonly cache: ClusterCache,
+    private readonly warn: (line: string) => void = () => undefined,
   ) {}
+
+  /** The reason evictions last paused for, logged once per change. */
+  private paused?: string;
 
   async sync(): Promise<void> {
     // The liveness keys as the cache follows them (etcd deletes a key when its lease expires).
     const alive = this.cache.aliveNodes();
     const nodes: Node[] = this.cache.list('Node');
+    const paused = evictionsPaused(nodes, alive);
+    if (paused !== this.paused) {
+      this.paused = paused;
+      this.warn(paused ? `replicas of NotReady nodes are not replaced for now: ${paused}` : 'enough nodes are Ready: replicas of lost nodes are replaced again');
+    }
+    const now = Date.now();
     for (const node of nodes) {
-      const name = node.metadata.name;
-      if (node.status?.ready && !alive.has(name)) {
-        await this.setReady(node, false);
-      } else if (!node.status?.ready && alive.has(name)) {
-        // Heartbeats resumed (or the lease was granted just after the node was written): ready again.
-        await this.setReady(node, true);
-      } else if (!node.status?.ready && this.graceExpired(node)) {
-        await this.evict(name);
-      }
+      const action = nodeLifecycleAction(node, alive.has(node.metadata.name), now, this.graceSeconds * 1000);
+      if (action.type === 'not-ready') await this.setReady(node, false);
+      // Heartbeats resumed (or the lease was granted just after the node was written): ready again.
+      else if (action.type === 'ready') await this.setReady(node, true);
+      else if (action.type === 'evict' && !paused) await this.evict(node.metadata.name);
     }
   }
 
@@ -50,11 +57,6 @@ export class NodeLifecycleController {
       ready ? 'heartbeats resumed' : 'the node\'s lease expired: no heartbeat from its agent');
   }
 
-  private graceExpired(node: Node): boolean {
-    const since = Date.parse(node.status?.notReadySince ?? '');
-    return Number.isFinite(since) && Date.now() - since > this.graceSeconds * 1000;
-  }
-
   private async evict(node: string): Promise<void> {
     const replicas: Replica[] = this.cache.replicasOn(node);
     for (const replica of replicas) {
@@ -70,7 +72,7 @@ export class NodeLifecycleController {
           lastExit: { code: null, signal: null, reason: 'NodeLost', finishedAt: new Date().toISOString() } };
         return r;
       }).catch(() => undefined);
-      await this.events.record({ kind: 'Replica', namespace, name }, 'Warning', 'NodeLost', `node ${node} has been unreachable past its grace period; replacing the replica`);
+      await this.events.record({ kind: 'Replica', namespace, name }, 'Warning', 'NodeLost', `node ${node} has been NotReady past its grace period (--node-grace-seconds ${this.graceSeconds}); replacing the replica`);
     }
   }
 }

@@ -137,7 +137,7 @@ export const upCommand: Command = {
     const layout = clusterLayout(stateDir, basePort, nodeCount, { cpuMillis: os.cpus().length * 1000, memoryBytes: os.totalmem() }, {
       hosts: hostsOf(ctx, previous), address, imageStores,
     });
-    const grace = ctx.options.has('node-grace-seconds') ? intOption(ctx.options, 'node-grace-seconds', 30, 1) : undefined;
+    const grace = ctx.options.has('node-grace-seconds') ? intOption(ctx.options, 'node-grace-seconds', 2, 0) : undefined;
     const deadline = Date.now() + intOption(ctx.options, 'timeout', 120, 1) * 1000;
     for (const built of [CONTROL_PLANE, NODE_AGENT]) {
       if (!fs.existsSync(built.path)) throw new ClusterError(`${built.path} is missing: build first (bash scripts/build.sh)`);
