@@ -5,7 +5,8 @@
  * container on one host, `http://web/` and `http://web.default.svc.tide/` answer from replicas on
  * all three, and every replica answers by its IP across hosts; the published port of each host, and
  * the service IP from each host's own namespace, reach replicas on all hosts. Then `tsctl host kill` ends a host at once and `host start` brings it
- * back; a host that leaves (`tsctl node delete`) has its routes removed from the others. The same
+ * back; a host cut off from the LAN (its link down, agent and containers alive) stops its own replicas
+ * before their replacements elsewhere are ready, and runs none of them once its link is back; a host that leaves (`tsctl node delete`) has its routes removed from the others. The same
  * cross-host paths with `--pod-network vxlan`. Nothing is left after `tsctl down`.
  */
 import { after, before, describe, it } from 'node:test';
@@ -17,7 +18,7 @@ import * as net from 'node:net';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import type { Node, Replica } from '@tide/api';
-import { TestCluster, running, waitFor } from './harness';
+import { TestCluster, isAlive, running, simulatedHostLink, waitFor } from './harness';
 
 const execFileAsync = promisify(execFile);
 const BASE = 21070;
@@ -128,7 +129,7 @@ class HostsFixture {
 
 describe('three simulated hosts, host-gw', { timeout: 900_000 }, () => {
   const fixture = new HostsFixture();
-  before(async () => fixture.start(3, 6, ['--node-grace-seconds', '5']));
+  before(async () => fixture.start(3, 6, []));
   after(async () => fixture.stop());
 
   it('puts each host on its own LAN address and the control plane on the LAN', () => {
@@ -195,13 +196,45 @@ describe('three simulated hosts, host-gw', { timeout: 900_000 }, () => {
     await waitFor(`${name} Ready again`, async () => ((await fixture.cluster.nodeList()).find((n) => n.metadata.name === name)?.status?.ready ? true : undefined), 120_000);
   });
 
+  it('has a host cut off from the LAN stop its own replicas before their replacements are ready, and run none of them when it returns', async () => {
+    const web = running(await fixture.cluster.replicas('web'));
+    const count = (node: Node) => web.filter((r) => r.spec.nodeName === node.metadata.name).length;
+    const victim = fixture.nodes.filter((n) => n.metadata.name !== fixture.client.spec.nodeName).sort((a, b) => count(b) - count(a))[0];
+    const name = victim.metadata.name;
+    const old = web.filter((r) => r.spec.nodeName === name);
+    assert.ok(old.length > 0, `${name} runs web replicas to lose`);
+    const pids = old.map((r) => r.status!.pid!);
+    const oldNames = new Set(old.map((r) => r.metadata.name));
+    // The host stays up, agent and containers: only its link to the LAN goes (a partition, not a power cut).
+    const link = simulatedHostLink(fixture.cluster.stateDir, victim);
+    execFileSync('ip', ['link', 'set', link, 'down']);
+    try {
+      await waitFor(`${name} NotReady`, async () => ((await fixture.cluster.nodeList()).find((n) => n.metadata.name === name)?.status?.ready === false ? true : undefined), 60_000);
+      const stoppedFirst = await waitFor('6 ready web replicas off the cut-off host', async () => {
+        const elsewhere = running(await fixture.cluster.replicas('web')).filter((r) => r.spec.nodeName !== name && r.status?.ready);
+        // Sampled when the replacements are seen ready: were the cut-off host's copies gone by then?
+        return elsewhere.length === 6 ? { stopped: pids.filter((pid) => !isAlive(pid)).length } : undefined;
+      }, 120_000, 100);
+      assert.equal(stoppedFirst.stopped, pids.length, `the agent of ${name}, cut off, had stopped its ${pids.length} web containers before their replacements were ready`);
+    } finally {
+      execFileSync('ip', ['link', 'set', link, 'up']);
+    }
+    await waitFor(`${name} Ready again`, async () => ((await fixture.cluster.nodeList()).find((n) => n.metadata.name === name)?.status?.ready ? true : undefined), 120_000);
+    // Past a few heartbeats and a desired set: none of the lost replicas runs again, in the API or on the host.
+    await new Promise((resolve) => setTimeout(resolve, 5000));
+    const stale = running(await fixture.cluster.replicas('web')).filter((r) => oldNames.has(r.metadata.name));
+    assert.deepEqual(stale.map((r) => r.metadata.name), [], 'no replica of the cut-off host runs again beside its replacement');
+    assert.deepEqual(pids.filter(isAlive), []);
+    assert.equal(running(await fixture.cluster.replicas('web')).filter((r) => r.status?.ready).length, 6);
+  });
+
   it('removes the routes to a host that leaves from every other host', async () => {
     const leaving = fixture.nodes.find((n) => n.metadata.name !== fixture.client.spec.nodeName)!;
     const others = fixture.nodes.filter((n) => n !== leaving).map((n) => n.metadata.name);
     for (const other of others) assert.match(routesIn(fixture.cluster.stateDir, other), new RegExp(`${leaving.spec.podCIDR!.replace(/\./g, '\\.')} via ${leaving.spec.address.replace(/\./g, '\\.')}`));
     const killed = await fixture.cluster.tsctl(['host', 'kill', leaving.metadata.name, '--state-dir', fixture.cluster.stateDir]);
     assert.equal(killed.code, 0, killed.stderr);
-    // The Node goes once its replicas are replaced (NotReady for the grace period, 5 s here): delete until it is removed.
+    // The Node goes once its replicas are replaced (NotReady for the grace period, 2 s by default): delete until it is removed.
     await waitFor(`${leaving.metadata.name} removed by tsctl node delete`, async () => {
       const deleted = await fixture.cluster.tsctl(['node', 'delete', leaving.metadata.name]);
       assert.equal(deleted.code, 0, deleted.stderr);
