@@ -14,19 +14,23 @@ function node(name: string, ready: boolean, notReadySince?: number): Node {
 }
 
 describe('node lifecycle plan', () => {
-  it('turns a node NotReady when its lease is gone, Ready when it is back, and evicts after the grace', () => {
-    const grace = 2000;
-    const table: [string, Node, boolean, number, string][] = [
-      ['Ready, lease alive', node('n1', true), true, T0, 'none'],
-      ['Ready, lease gone: NotReady at once', node('n1', true), false, T0, 'not-ready'],
-      ['NotReady, lease back (the agent registered again)', node('n1', false, T0), true, T0 + 60_000, 'ready'],
-      ['NotReady for 1.9 s of a 2 s grace', node('n1', false, T0), false, T0 + 1900, 'none'],
-      ['NotReady for exactly the grace: not yet', node('n1', false, T0), false, T0 + 2000, 'none'],
-      ['NotReady for 2.1 s: evict', node('n1', false, T0), false, T0 + 2100, 'evict'],
-      ['NotReady with no NotReadySince (never was Ready): no clock to run', node('n1', false), false, T0 + 600_000, 'none'],
+  it('turns a node NotReady when its lease is gone, Ready when it is back, and evicts after the grace its host\'s answer chooses', () => {
+    const grace = { hostSilentMs: 2000, hostAnswersMs: 30_000 };
+    const table: [string, Node, boolean, number, boolean | undefined, string][] = [
+      // [why, node, lease alive, now, host answers, action]
+      ['Ready, lease alive', node('n1', true), true, T0, undefined, 'none'],
+      ['Ready, lease gone: NotReady at once', node('n1', true), false, T0, undefined, 'not-ready'],
+      ['NotReady, lease back (the agent registered again)', node('n1', false, T0), true, T0 + 60_000, false, 'ready'],
+      ['silent host, NotReady for 1.9 s of 2 s', node('n1', false, T0), false, T0 + 1900, false, 'none'],
+      ['silent host, NotReady for exactly 2 s: not yet', node('n1', false, T0), false, T0 + 2000, false, 'none'],
+      ['silent host, NotReady for 2.1 s: evict', node('n1', false, T0), false, T0 + 2100, false, 'evict'],
+      ['host answers (agent down, containers run on): 2.1 s is not enough', node('n1', false, T0), false, T0 + 2100, true, 'none'],
+      ['host answers, NotReady for 30.1 s: evict', node('n1', false, T0), false, T0 + 30_100, true, 'evict'],
+      ['not probed yet: the long grace', node('n1', false, T0), false, T0 + 2100, undefined, 'none'],
+      ['NotReady with no NotReadySince (never was Ready): no clock to run', node('n1', false), false, T0 + 600_000, false, 'none'],
     ];
-    for (const [why, n, alive, now, expected] of table) {
-      assert.equal(nodeLifecycleAction(n, alive, now, grace).type, expected, why);
+    for (const [why, n, alive, now, answers, expected] of table) {
+      assert.equal(nodeLifecycleAction(n, alive, now, grace, answers).type, expected, why);
     }
   });
 

@@ -3,12 +3,18 @@
  * alive, and the clock. Pure: the controller reads the cache and writes the answer.
  *
  * A node whose lease expired is NotReady at once (its endpoints leave every balancer then, see
- * published.endpoints.ts); once it has been NotReady for the grace period its replicas are failed as
- * NodeLost and replaced. The grace is short by default (2 s): it lets a live agent whose lease lapsed
- * (a stall, a control plane failover) register again before anything moves, and it leaves the agent
- * of a host cut off from the cluster time to have stopped its own replicas (it does so when its lease
- * runs out and it reaches no peer: the agent's isolation fence), so a replacement never runs beside
- * a copy that still serves.
+ * published.endpoints.ts); once it has been NotReady for its grace period its replicas are failed as
+ * NodeLost and replaced. Which grace depends on whether the node's host still answers a TCP connect
+ * to its agent's port (the controller probes it):
+ * - silent (a power cut, a partition): the short grace (`--node-grace-seconds`, 2 s). Its containers
+ *   died with the host, or its agent, cut off, has stopped them (the isolation fence, when its lease
+ *   runs out and it reaches no peer); the grace lets a live agent whose lease lapsed (a stall, a
+ *   control plane failover) register again before anything moves.
+ * - answering (refused or accepted: the host is up, its agent is not heartbeating: crashed,
+ *   restarting, upgraded): the long grace (`--agent-down-grace-seconds`, 30 s). Its containers run
+ *   on under the node's reaper: replacing them at once would run two copies, and a restarted agent
+ *   adopts them.
+ * - not probed yet: the long grace, to be safe.
  *
  * Evictions pause when the control plane, rather than the nodes, is likely the one cut off: no node
  * is Ready, or more than 2 nodes and at least 55 % of them are NotReady (Kubernetes' node lifecycle
@@ -29,11 +35,21 @@ export const DISRUPTION_THRESHOLD = 0.55;
 /** Evictions pause on the share above only with more NotReady nodes than this (Kubernetes: 2). */
 export const DISRUPTION_MIN_NOT_READY = 2;
 
-/** One node: `alive` whether its lease key exists, `nowMs` the clock, `graceMs` the NotReady time before eviction. */
-export function nodeLifecycleAction(node: Node, alive: boolean, nowMs: number, graceMs: number): NodeLifecycleAction {
+/** The NotReady time before eviction: for a host that does not answer, and for one that does (or is not probed yet). */
+export interface NodeGrace {
+  hostSilentMs: number;
+  hostAnswersMs: number;
+}
+
+/**
+ * One node: `alive` whether its lease key exists, `nowMs` the clock, `hostAnswers` the latest probe
+ * of its agent's port while NotReady (undefined: none yet).
+ */
+export function nodeLifecycleAction(node: Node, alive: boolean, nowMs: number, grace: NodeGrace, hostAnswers?: boolean): NodeLifecycleAction {
   const ready = node.status?.ready === true;
   if (ready && !alive) return { type: 'not-ready' };
   if (!ready && alive) return { type: 'ready' };
+  const graceMs = hostAnswers === false ? grace.hostSilentMs : grace.hostAnswersMs;
   if (!ready && graceExpired(node, nowMs, graceMs)) return { type: 'evict' };
   return { type: 'none' };
 }

@@ -4,17 +4,21 @@
  * node.lifecycle.plan.ts decides; evictions pause while the control plane looks cut off).
  */
 import { Node, Replica } from '@tide/api';
-import { evictionsPaused, holdsResources, nodeLifecycleAction } from '@tide/control';
+import { NodeGrace, evictionsPaused, holdsResources, nodeLifecycleAction } from '@tide/control';
 import { ClusterCache, ObjectStore } from '@tide/store';
 import { EventRecorder } from './events.recorder';
+import { HostAnswers } from './host.probe';
 
 export class NodeLifecycleController {
   constructor(
     private readonly store: ObjectStore,
     private readonly events: EventRecorder,
-    private readonly graceSeconds: number,
+    private readonly grace: { seconds: number; agentDownSeconds: number },
     private readonly cache: ClusterCache,
     private readonly warn: (line: string) => void = () => undefined,
+    private readonly hosts = new HostAnswers(),
+    /** A probe answered: the loop should look again (the runner's kick). */
+    private readonly kick: () => void = () => undefined,
   ) {}
 
   /** The reason evictions last paused for, logged once per change. */
@@ -30,12 +34,18 @@ export class NodeLifecycleController {
       this.warn(paused ? `replicas of NotReady nodes are not replaced for now: ${paused}` : 'enough nodes are Ready: replicas of lost nodes are replaced again');
     }
     const now = Date.now();
+    const grace: NodeGrace = { hostSilentMs: this.grace.seconds * 1000, hostAnswersMs: this.grace.agentDownSeconds * 1000 };
     for (const node of nodes) {
-      const action = nodeLifecycleAction(node, alive.has(node.metadata.name), now, this.graceSeconds * 1000);
+      const name = node.metadata.name;
+      const lapsed = !alive.has(name);
+      // While its lease is gone, is its host still up? (Which grace applies.)
+      if (!lapsed) this.hosts.forget(name);
+      const answers = lapsed ? this.hosts.of(name, node.spec.address, node.spec.agentPort, this.kick) : undefined;
+      const action = nodeLifecycleAction(node, !lapsed, now, grace, answers);
       if (action.type === 'not-ready') await this.setReady(node, false);
       // Heartbeats resumed (or the lease was granted just after the node was written): ready again.
       else if (action.type === 'ready') await this.setReady(node, true);
-      else if (action.type === 'evict' && !paused) await this.evict(node.metadata.name);
+      else if (action.type === 'evict' && !paused) await this.evict(name, answers === false);
     }
   }
 
@@ -57,7 +67,9 @@ export class NodeLifecycleController {
       ready ? 'heartbeats resumed' : 'the node\'s lease expired: no heartbeat from its agent');
   }
 
-  private async evict(node: string): Promise<void> {
+  private async evict(node: string, hostSilent: boolean): Promise<void> {
+    const why = hostSilent ? `its host does not answer, NotReady past --node-grace-seconds ${this.grace.seconds}`
+      : `its host answers but its agent does not, NotReady past --agent-down-grace-seconds ${this.grace.agentDownSeconds}`;
     const replicas: Replica[] = this.cache.replicasOn(node);
     for (const replica of replicas) {
       const { namespace, name } = replica.metadata;
@@ -72,7 +84,7 @@ export class NodeLifecycleController {
           lastExit: { code: null, signal: null, reason: 'NodeLost', finishedAt: new Date().toISOString() } };
         return r;
       }).catch(() => undefined);
-      await this.events.record({ kind: 'Replica', namespace, name }, 'Warning', 'NodeLost', `node ${node} has been NotReady past its grace period (--node-grace-seconds ${this.graceSeconds}); replacing the replica`);
+      await this.events.record({ kind: 'Replica', namespace, name }, 'Warning', 'NodeLost', `node ${node} lost (${why}); replacing the replica`);
     }
   }
 }
