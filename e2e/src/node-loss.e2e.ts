@@ -1,8 +1,10 @@
 /**
- * With the default settings (lease 5 s, grace 2 s), a node whose agent stops heartbeating turns
- * NotReady and its replicas are replaced on another node; when the agent returns it stops the
- * containers it should no longer run (its desired set, fenced by revision, no longer lists them),
- * and no report of theirs brings the lost replicas back in the API.
+ * With the default settings, a node whose agent dies (its host still up: the control plane's probe
+ * of the agent's port is refused, so the agent-down grace applies, its containers running on under
+ * the reaper) turns NotReady and its replicas are replaced on another node; when the agent returns it
+ * stops the containers it should no longer run (its desired set, fenced by revision, no longer lists
+ * them), and no report of theirs brings the lost replicas back in the API. A host that goes silent
+ * (a power cut, a partition) is hosts.e2e's and the nodeloss bench's.
  */
 import { after, before, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
