@@ -11,6 +11,7 @@ import { createAgentMetrics } from './agent.metrics';
 import { ClusterFence } from './control-plane/cluster.fence';
 import { ImageCollector } from './images/image.collector';
 import { ControlPlaneClient } from './control-plane/control-plane.client';
+import { IsolationFence, Peer } from './control-plane/isolation.fence';
 import { NodeCredentials, NodeIdentityOptions, ensureNodeIdentity, rotateNodeCertificate } from './identity/node.identity';
 import { statusReport } from './control-plane/status.report';
 import { AgentHttpServer, startAgentHttp } from './http/agent.http';
@@ -64,6 +65,9 @@ export class NodeAgent {
   private services?: ServiceNetwork;
   private logs?: LogRotator;
   private imageCollector?: ImageCollector;
+  private isolation?: IsolationFence;
+  /** Every other node's agent, from the last desired set: who to ask whether this host is cut off. */
+  private peers: Peer[] = [];
 
   constructor(
     private readonly config: AgentConfig,
@@ -167,6 +171,8 @@ export class NodeAgent {
       this.insecureMetrics = await startInsecureMetrics(config.metricsInsecureListen, { registry: metrics.registry, expireSamples: resources.expire });
       this.log(`warning: /metrics also over plain HTTP without credentials on ${config.metricsInsecureListen.host}:${this.insecureMetrics.port} (--metrics-insecure-listen)`);
     }
+    this.isolation = new IsolationFence({ peers: () => this.peers, fence: () => reconciler.isolate(), log: this.log });
+    this.isolation.start();
     const client = this.connect(reconciler, images, credentials, fence, (reason) => metrics.recordRefusal(reason));
     this.client = client;
     client.start();
@@ -236,7 +242,10 @@ export class NodeAgent {
         this.services?.configure(this.network!.settingsIfReady(), answer.serviceCIDR);
         this.publishSoon(true);
       },
+      onAcknowledged: (sentAt, leaseSeconds) => this.isolation?.acknowledged(sentAt, leaseSeconds),
       onAssignments: (assignments) => {
+        this.peers = assignments.nodes.filter((n) => n.nodeName !== config.name && n.agentPort)
+          .map((n) => ({ address: n.address, port: n.agentPort! }));
         void this.network!.routeTo(assignments.nodes);
         reconciler.setDesired(assignments.replicas);
       },
@@ -301,6 +310,7 @@ export class NodeAgent {
     this.logs?.stop();
     this.imageCollector?.stop();
     this.stopRotation?.();
+    this.isolation?.stop();
     this.reconciler?.stop();
     this.prober?.stop();
     this.client?.close();

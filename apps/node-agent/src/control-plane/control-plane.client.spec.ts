@@ -210,6 +210,33 @@ describe('control-plane client', () => {
     }
   });
 
+  it('tells when the control plane acknowledged it, with the lease on registration (the isolation fence\'s clock)', async () => {
+    const fake = new FakeControlPlane();
+    const port = await fake.listen();
+    const acks: { sentAt: number; leaseSeconds?: number }[] = [];
+    const ackClient = new ControlPlaneClient({
+      credentials: await nodeCredentials('node-4'),
+      address: `127.0.0.1:${port}`,
+      registration: { nodeName: 'node-4', address: '127.0.1.4', agentPort: 7084, labels: {}, capacity: { cpuMillis: 1, memoryBytes: 1 }, allocatable: { cpuMillis: 1, memoryBytes: 1 } },
+      onAssignments: () => undefined,
+      report: () => ({ nodeName: 'node-4', replicas: [], gone: [] }),
+      onReportAcknowledged: () => undefined,
+      onAcknowledged: (sentAt, leaseSeconds) => acks.push({ sentAt, ...(leaseSeconds !== undefined ? { leaseSeconds } : {}) }),
+      log: () => undefined,
+    });
+    try {
+      const began = performance.now();
+      ackClient.start();
+      await eventually('the registration and two heartbeats acknowledged', () => acks.length >= 3);
+      assert.equal(acks[0].leaseSeconds, 10, 'the registration carries the lease');
+      assert.ok(acks[0].sentAt >= began && acks[0].sentAt <= performance.now());
+      assert.ok(acks.slice(1).every((a) => a.leaseSeconds === undefined && a.sentAt >= acks[0].sentAt), 'heartbeats: their send time');
+    } finally {
+      ackClient.close();
+      fake.stop();
+    }
+  });
+
   it('renews its certificate before it expires, stores it (key 0600), and reconnects with it without a restart', async () => {
     const fake = new FakeControlPlane();
     fake.renewedValidityMs = 3_600_000;

@@ -84,6 +84,8 @@ export class Reconciler {
   private readonly gone = new Set<string>();
   /** Undefined until the control plane sent a set: an unknown set is not an empty one. */
   private desired?: Map<string, ReplicaAssignment>;
+  /** Cut off (isolate): stops are immediate until the next desired set. */
+  private isolated = false;
   private readonly persisted: Map<string, PersistedRecord>;
   private readonly queue: WorkQueue;
   private readonly clock: Clock;
@@ -118,6 +120,22 @@ export class Reconciler {
 
   /** The complete desired set for this node (every message of the stream is one). */
   setDesired(assignments: ReplicaAssignment[]): void {
+    this.isolated = false;
+    this.applyDesired(assignments);
+  }
+
+  /**
+   * The node is cut off from the cluster (control-plane/isolation.fence.ts): every container is
+   * killed at once, without its grace period or the endpoints' drain (no balancer reaches it any
+   * more, and its replacement may start elsewhere within seconds), and none runs again until a
+   * control plane sends a desired set.
+   */
+  isolate(): void {
+    this.isolated = true;
+    this.applyDesired([]);
+  }
+
+  private applyDesired(assignments: ReplicaAssignment[]): void {
     const previous = this.desired;
     this.desired = new Map(assignments.map((a) => [replicaKey(a.namespace, a.name), a]));
     const diff = diffDesired(this.desired.keys(), previous ? previous.keys() : this.adoptedKeys());
@@ -315,14 +333,14 @@ export class Reconciler {
 
   /** Published ports: the container keeps serving while every balancer drops it (at most its grace period). */
   private drainDelayMs(record: ReplicaRecord): number {
-    if (!record.assignment?.template.ports.length) return 0;
+    if (this.isolated || !record.assignment?.template.ports.length) return 0;
     return Math.min(this.options.endpointPropagationMs ?? 1000, gracePeriodSeconds(record.assignment!) * 1000);
   }
 
-  /** Stops with the replica's grace period (an adopted container's is in its labels) and removes it. */
+  /** Stops with the replica's grace period (an adopted container's is in its labels; none when cut off) and removes it. */
   private async stopContainer(record: ReplicaRecord): Promise<void> {
     const container = record.container!;
-    const grace = record.assignment ? gracePeriodSeconds(record.assignment) : gracePeriodFromLabels(container.spec.labels);
+    const grace = this.isolated ? 0 : record.assignment ? gracePeriodSeconds(record.assignment) : gracePeriodFromLabels(container.spec.labels);
     record.operation = 'stopping';
     this.changed();
     try {

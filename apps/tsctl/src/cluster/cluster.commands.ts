@@ -107,7 +107,7 @@ export const upCommand: Command = {
     { long: 'base-port', help: 'HTTP API port; gRPC P+1, etcd P+2/P+3, agents P+10+i (default 7070)' },
     { long: 'ca-cert', help: 'the cluster CA to use (PEM), instead of making one; with --ca-key' },
     { long: 'ca-key', help: "the CA's private key (PEM, mode 0600)" },
-    { long: 'node-grace-seconds', help: "how long a NotReady node's replicas wait before they are replaced" },
+    { long: 'node-grace-seconds', help: "how long a NotReady node whose host does not answer either keeps its replicas before they are replaced (default 2)" },
     { long: 'hosts', help: 'loopback: nodes at 127.0.1.i sharing this machine\'s network (default); netns: each node a simulated host in its own network namespace on a test LAN' },
     { long: 'address', help: "this machine's routable address, for a cluster across machines: the control plane (and the one local node of --nodes 0|1) listen there; other machines join with tsctl token create --join" },
     { long: 'host-cidr', help: `with --hosts netns: the test LAN; the control plane takes its first address, host i the (i+1)-th (default ${DEFAULT_HOST_CIDR})` },
@@ -142,7 +142,7 @@ export const upCommand: Command = {
     const layout = clusterLayout(stateDir, basePort, nodeCount, { cpuMillis: os.cpus().length * 1000, memoryBytes: os.totalmem() }, {
       hosts: hostsOf(ctx, previous), address, imageStores,
     });
-    const grace = ctx.options.has('node-grace-seconds') ? intOption(ctx.options, 'node-grace-seconds', 30, 1) : undefined;
+    const grace = ctx.options.has('node-grace-seconds') ? intOption(ctx.options, 'node-grace-seconds', 2, 0) : undefined;
     const deadline = Date.now() + intOption(ctx.options, 'timeout', 120, 1) * 1000;
     for (const built of [CONTROL_PLANE, NODE_AGENT]) {
       if (!fs.existsSync(built.path)) throw new ClusterError(`${built.path} is missing: build first (bash scripts/build.sh)`);
