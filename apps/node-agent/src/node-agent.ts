@@ -67,7 +67,8 @@ export class NodeAgent {
 
   constructor(
     private readonly config: AgentConfig,
-    private readonly log: (line: string) => void = (line) => console.log(`node-agent ${config.name}: ${line}`),
+    // Timed to the millisecond: the log is how one follows a start through the agent (apply bench's breakdown).
+    private readonly log: (line: string) => void = (line) => console.log(`${new Date().toISOString()} node-agent ${config.name}: ${line}`),
   ) {}
 
   async start(): Promise<void> {
