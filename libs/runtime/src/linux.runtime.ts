@@ -69,6 +69,8 @@ interface Tracked {
   /** Undefined once the process is known to be gone. */
   process?: ProcessHandle;
   exited: Promise<ContainerExitStatus>;
+  /** The last usage sample read (usage()). */
+  lastUsage?: ContainerUsage;
 }
 
 /**
@@ -345,8 +347,12 @@ export class LinuxRuntime implements ContainerRuntime {
 
   async usage(id: string): Promise<ContainerUsage | undefined> {
     // Known containers skip the state file: a scrape asks for every container of the node.
-    if (!this.tracked.has(id) && !this.states.read(id)) return undefined;
-    return this.cgroupOf(id)?.usage().catch(() => undefined);
+    const tracked = this.tracked.get(id);
+    if (!tracked && !this.states.read(id)) return undefined;
+    // The previous sample spares re-reading a container that did not run since (cgroup.types.ts).
+    const usage = await this.cgroupOf(id)?.usage(tracked?.lastUsage).catch(() => undefined);
+    if (tracked) tracked.lastUsage = usage;
+    return usage;
   }
 
   /** The container's process settings (image and spec, as at its start) with the exec's over them. */
