@@ -152,7 +152,6 @@ export class LinuxRuntime implements ContainerRuntime {
     trace?.mark('runtime: image resolved, config made');
     // Cold, the init is spawned first: its worker and Node boot while the root and cgroup are made.
     const namespaces = namespacesFor(spec.network);
-    this.startsBegin(namespaces);
     const pooled = this.pool.take(namespaces);
     let init = pooled ?? new WaitingInit(namespaces, this.stageDir, this.exits, this.spareWorker);
     trace?.mark(pooled ? 'runtime: init taken from the pool' : init.fromSpare ? 'runtime: spare worker told to spawn' : 'runtime: new Worker() returned');
@@ -161,6 +160,7 @@ export class LinuxRuntime implements ContainerRuntime {
     // at "go". Once per start, also when a lost init is replaced.
     let claim: Promise<ContainerCgroup> | undefined;
     const cgroupOnce = () => (claim ??= this.warmCgroups.claim(init, spec.id, spec.limits).then((made) => (cgroup = made)));
+    this.startsBegin(namespaces);
     try {
       const network = spec.network === 'bridge' ? this.network.prepare(spec.id, spec.hostname, path.join(this.states.dir(spec.id), 'etc'), spec.dns) : undefined;
       // The overlay's directories and the log's must exist before the init reads its config.
