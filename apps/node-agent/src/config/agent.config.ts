@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseMemory } from '@tide/api';
-import { DEFAULT_IMAGE_GC, DEFAULT_WARM_POOL, ImageGcPolicy, imageGcPolicy, parseGcThreshold } from '@tide/runtime';
+import { DEFAULT_IMAGE_GC, DEFAULT_WARM_POOL, MAX_WARM_POOL, ImageGcPolicy, imageGcPolicy, parseGcThreshold } from '@tide/runtime';
 import { Upstream, hostNameservers, parseUpstreams } from '../dns/resolv.conf';
 import { DEFAULT_PROXY_OPTIONS, ProxyOptions } from '../proxy/published.port';
 import { DEFAULT_LOG_LIMITS, LogLimits } from '../logs/log.files';
@@ -25,6 +25,8 @@ export interface AgentConfig {
   labels: Record<string, string>;
   /** Container inits kept booted per namespace set (0: every start is cold). */
   warmPool: number;
+  /** The most a burst of starts keeps booted per namespace set (libs/runtime warm.pool.ts); at least warmPool. */
+  warmPoolMax: number;
   /** The HTTPS endpoint's serving certificate, its key, and the CA of client certificates (kubelet's flag names). */
   tls: { certificate: string; key: string; clientCa: string };
   /**
@@ -59,7 +61,7 @@ export class ConfigError extends Error {
 
 export const DEFAULT_IMAGE_DIR = '/var/lib/tide/images';
 const KNOWN_FLAGS = [
-  'name', 'control-plane', 'address', 'port', 'state-dir', 'image-dir', 'cpu', 'memory', 'labels', 'warm-pool', 'join', 'join-token-file', 'ca-hash', 'api-server',
+  'name', 'control-plane', 'address', 'port', 'state-dir', 'image-dir', 'cpu', 'memory', 'labels', 'warm-pool', 'warm-pool-max', 'join', 'join-token-file', 'ca-hash', 'api-server',
   'dns-upstream', 'tls-cert-file', 'tls-private-key-file', 'client-ca-file', 'metrics-insecure-listen',
   'lb-max-requests-per-replica', 'lb-queue-length', 'lb-request-deadline', 'container-log-max-size', 'container-log-max-files',
   'image-gc-high-threshold', 'image-gc-low-threshold', 'image-gc-min-age',
@@ -120,6 +122,7 @@ export function parseAgentConfig(argv: string[], machine: Resources = machineRes
     },
     labels: parseLabels(values.get('labels') ?? ''),
     warmPool: countFlag('warm-pool', values.get('warm-pool'), DEFAULT_WARM_POOL),
+    warmPoolMax: countFlag('warm-pool-max', values.get('warm-pool-max'), MAX_WARM_POOL),
     dnsUpstreams: dnsUpstreams(values.get('dns-upstream')),
     proxy: {
       ...DEFAULT_PROXY_OPTIONS,
