@@ -4,12 +4,16 @@
  * `node-agent cleanup --state-dir DIR` stops and removes that node's containers. Errors are one line
  * on stderr. The agent's modules are loaded only in the agent's process, not in the reaper's.
  */
-import { AgentConfig, ConfigError, JOIN_TOKEN_ENV, parseAgentConfig, stateDirOf } from './config/agent.config';
+import { AgentConfig, ConfigError, JOIN_CA_HASH_ENV, JOIN_TOKEN_ENV, parseAgentConfig, stateDirOf } from './config/agent.config';
 import { runReaper, underReaper } from './reaper/node.reaper';
 import { askRunningReaper } from './reaper/reaper.control';
 
-/** Flags that carry a join token: the reaper hands the token it read to the agent in its environment instead. */
-const JOIN_TOKEN_FLAGS = ['join', 'join-token-file'];
+/**
+ * Flags of a join: the reaper hands the token it read, and its CA pin, to the agent in its environment
+ * instead, so that the agent's command line (what tests and tools restart it with, the certificate
+ * kept by then) carries neither.
+ */
+const JOIN_FLAGS = ['join', 'join-token-file', 'ca-hash'];
 
 async function runAgent(config: AgentConfig): Promise<void> {
   const { NodeAgent } = await import('./node-agent');
@@ -34,7 +38,7 @@ async function main(argv: string[]): Promise<void> {
   // The node's reaper may still live (its agent was killed): it starts the agent again, keeping its
   // containers and ports, with the join token it was given (this command line may name --ca-hash alone).
   if (!underReaper()) {
-    const answer = await askRunningReaper(stateDirOf(argv), { argv: withoutFlags(argv, JOIN_TOKEN_FLAGS), env: stringEnv(process.env) });
+    const answer = await askRunningReaper(stateDirOf(argv), { argv: withoutFlags(argv, JOIN_FLAGS), env: stringEnv(process.env) });
     if (answer?.error) throw new Error(`the node's reaper runs and refused to start the agent: ${answer.error}`);
     if (answer?.pid !== undefined) return standIn(answer.pid, stateDirOf(argv));
   }
@@ -42,11 +46,13 @@ async function main(argv: string[]): Promise<void> {
   const config = parseAgentConfig(argv);
   // Read: no child (the agent's inits, exec helpers, iptables) inherits it; the reaper passes it to the agent alone.
   delete process.env[JOIN_TOKEN_ENV];
+  delete process.env[JOIN_CA_HASH_ENV];
   if (underReaper()) return runAgent(config);
   if (config.join?.source === 'flag') {
     console.log('node-agent: warning: --join leaves the join token in the process list while the agent runs; prefer --join-token-file FILE (or - for stdin) or $TIDE_JOIN_TOKEN');
   }
-  runReaper(withoutFlags(argv, JOIN_TOKEN_FLAGS), config.stateDir, config.join ? { [JOIN_TOKEN_ENV]: config.join.token } : {});
+  const join: Record<string, string> = config.join ? { [JOIN_TOKEN_ENV]: config.join.token, [JOIN_CA_HASH_ENV]: config.join.caHash } : {};
+  runReaper(config.join ? withoutFlags(argv, JOIN_FLAGS) : argv, config.stateDir, join);
 }
 
 /**

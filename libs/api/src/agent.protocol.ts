@@ -33,6 +33,8 @@ export interface NodeSlice {
   nodeName: string;
   address: string;
   podCIDR: string;
+  /** The node's agent port: its peers probe it to tell whether they are cut off (isolation.fence.ts). */
+  agentPort?: number;
 }
 
 /** The agent's desired state: every message of the stream is the complete set for its node. */

@@ -18,3 +18,4 @@ export * from './replica.status';
 export * from './node.provider';
 export * from './node.autoscaler.plan';
 export * from './retry.backoff';
+export * from './node.lifecycle.plan';

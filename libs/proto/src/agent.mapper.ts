@@ -57,7 +57,7 @@ export function encodeAssignments(assignments: NodeAssignments): Assignments {
       namespace: a.namespace, name: a.name, service: a.service, templateHash: a.templateHash, container: encodeTemplate(a.template),
     })),
     revision: assignments.revision,
-    nodes: assignments.nodes.map((n) => ({ nodeName: n.nodeName, address: n.address, podCidr: n.podCIDR })),
+    nodes: assignments.nodes.map((n) => ({ nodeName: n.nodeName, address: n.address, podCidr: n.podCIDR, agentPort: n.agentPort ?? 0 })),
     clusterId: assignments.clusterId ?? '',
   };
 }
@@ -67,7 +67,7 @@ export function decodeAssignments(message: Assignments__Output): NodeAssignments
   return {
     replicas: message.replicas.map((a, i) => decodeAssignment(a, `replicas[${i}]`)),
     revision: message.revision,
-    nodes: message.nodes.map((n): NodeSlice => ({ nodeName: n.nodeName, address: n.address, podCIDR: n.podCidr })),
+    nodes: message.nodes.map((n): NodeSlice => ({ nodeName: n.nodeName, address: n.address, podCIDR: n.podCidr, ...optional('agentPort', positive(n.agentPort)) })),
     ...optional('clusterId', present(message.clusterId)),
   };
 }

@@ -1,5 +1,5 @@
 export * from './runtime.types';
-export { LinuxRuntime, LinuxRuntimeOptions, DEFAULT_WARM_POOL } from './linux.runtime';
+export { LinuxRuntime, LinuxRuntimeOptions, DEFAULT_WARM_POOL, MAX_WARM_POOL } from './linux.runtime';
 export { StartMark, StartTraceRecord } from './init/start.trace';
 export { ImageStore, ImageResolver, ImageRecord, StoredLayer, ResolvedImage, ImageConfig } from './image/image.store';
 export { parseRef, formatRef, ImageRef } from './image/oci';

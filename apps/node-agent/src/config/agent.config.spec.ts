@@ -22,7 +22,7 @@ describe('node agent flags', () => {
     ], MACHINE);
     assert.deepEqual(config, {
       name: 'node-1', controlPlane: '127.0.0.1:17071', address: '127.0.1.1', port: 17081, stateDir: '/tmp/s', imageDir: '/tmp/i',
-      capacity: { cpuMillis: 2000, memoryBytes: 1073741824 }, labels: { zone: 'a', disk: 'ssd' }, warmPool: 0,
+      capacity: { cpuMillis: 2000, memoryBytes: 1073741824 }, labels: { zone: 'a', disk: 'ssd' }, warmPool: 0, warmPoolMax: 16,
       dnsUpstreams: [{ host: '127.0.0.53', port: 53 }, { host: '127.0.0.9', port: 5353 }, { host: '::1', port: 53 }],
       proxy: { ...DEFAULT_PROXY_OPTIONS, maxRequestsPerReplica: 4, queueLength: 0, requestDeadlineMs: 2500 },
       tls: { certificate: '/tmp/a.crt', key: '/tmp/a.key', clientCa: '/tmp/ca.crt' },
@@ -79,6 +79,7 @@ describe('node agent flags', () => {
     assert.equal(config.port, 7080);
     assert.equal(config.controlPlane, '127.0.0.1:7071');
     assert.equal(config.warmPool, 2);
+    assert.equal(config.warmPoolMax, 16, 'a burst keeps up to 16 inits booted');
     assert.deepEqual(config.tls, { certificate: '/var/lib/tide/nodes/n1/pki/serving.crt', key: '/var/lib/tide/nodes/n1/pki/serving.key', clientCa: '/var/lib/tide/nodes/n1/pki/ca.crt' });
     assert.equal(config.apiServer, '127.0.0.1:7070', 'one port below the gRPC one');
     assert.equal(config.metricsInsecureListen, undefined, 'no plain HTTP unless asked');
@@ -138,6 +139,9 @@ describe('join flags', () => {
         { token, caHash: hash.toLowerCase(), apiServer: '127.0.0.1:7070', source: 'file' });
     }
     assert.deepEqual(parseAgentConfig(['--ca-hash', hash], MACHINE, inputs({ TIDE_JOIN_TOKEN: token })).join?.source, 'env');
+    // How the node's reaper hands a join to its agent: token and pin in the environment, neither on the command line.
+    assert.deepEqual(parseAgentConfig([], MACHINE, inputs({ TIDE_JOIN_TOKEN: token, TIDE_JOIN_CA_HASH: hash })).join?.caHash, hash.toLowerCase());
+    assert.equal(parseAgentConfig([], MACHINE, inputs({ TIDE_JOIN_CA_HASH: hash })).join, undefined);
     assert.throws(() => parseAgentConfig(['--join-token-file', '/nope', '--ca-hash', hash], MACHINE, inputs()), /--join-token-file: cannot read \/nope \(ENOENT\)/);
     assert.throws(() => parseAgentConfig(['--join-token-file', '-', '--ca-hash', hash], MACHINE, inputs({ TIDE_JOIN_TOKEN: token })),
       /the join token comes from one place: got --join-token-file and \$TIDE_JOIN_TOKEN/);

@@ -4,7 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseMemory } from '@tide/api';
 import { DEFAULT_DISK_THRESHOLDS, DiskThresholds, parseDiskThresholds } from '../disk/disk.pressure';
-import { DEFAULT_IMAGE_GC, DEFAULT_WARM_POOL, ImageGcPolicy, imageGcPolicy, parseGcThreshold } from '@tide/runtime';
+import { DEFAULT_IMAGE_GC, DEFAULT_WARM_POOL, MAX_WARM_POOL, ImageGcPolicy, imageGcPolicy, parseGcThreshold } from '@tide/runtime';
 import { Upstream, hostNameservers, parseUpstreams } from '../dns/resolv.conf';
 import { DEFAULT_PROXY_OPTIONS, ProxyOptions } from '../proxy/published.port';
 import { DEFAULT_LOG_LIMITS, LogLimits } from '../logs/log.files';
@@ -26,6 +26,8 @@ export interface AgentConfig {
   labels: Record<string, string>;
   /** Container inits kept booted per namespace set (0: every start is cold). */
   warmPool: number;
+  /** The most a burst of starts keeps booted per namespace set (libs/runtime warm.pool.ts); at least warmPool. */
+  warmPoolMax: number;
   /** The HTTPS endpoint's serving certificate, its key, and the CA of client certificates (kubelet's flag names). */
   tls: { certificate: string; key: string; clientCa: string };
   /**
@@ -62,7 +64,7 @@ export class ConfigError extends Error {
 
 export const DEFAULT_IMAGE_DIR = '/var/lib/tide/images';
 const KNOWN_FLAGS = [
-  'name', 'control-plane', 'address', 'port', 'state-dir', 'image-dir', 'cpu', 'memory', 'labels', 'warm-pool', 'join', 'join-token-file', 'ca-hash', 'api-server',
+  'name', 'control-plane', 'address', 'port', 'state-dir', 'image-dir', 'cpu', 'memory', 'labels', 'warm-pool', 'warm-pool-max', 'join', 'join-token-file', 'ca-hash', 'api-server',
   'dns-upstream', 'tls-cert-file', 'tls-private-key-file', 'client-ca-file', 'metrics-insecure-listen',
   'lb-max-requests-per-replica', 'lb-queue-length', 'lb-request-deadline', 'container-log-max-size', 'container-log-max-files',
   'image-gc-high-threshold', 'image-gc-low-threshold', 'image-gc-min-age',
@@ -88,6 +90,8 @@ export type JoinTokenSource = 'flag' | 'file' | 'env';
 
 /** The environment variable a join token may come in (tsctl up uses it; the agent removes it from its environment). */
 export const JOIN_TOKEN_ENV = 'TIDE_JOIN_TOKEN';
+/** The CA pin that goes with a join token in the environment: how the node's reaper hands both to the agent (main.ts). */
+export const JOIN_CA_HASH_ENV = 'TIDE_JOIN_CA_HASH';
 
 /** Where parseAgentConfig finds a join token besides the flags: the environment, and the file `--join-token-file` names (`-`: stdin). */
 export interface JoinTokenInputs {
@@ -128,6 +132,7 @@ export function parseAgentConfig(argv: string[], machine: Resources = machineRes
     },
     labels: parseLabels(values.get('labels') ?? ''),
     warmPool: countFlag('warm-pool', values.get('warm-pool'), DEFAULT_WARM_POOL),
+    warmPoolMax: countFlag('warm-pool-max', values.get('warm-pool-max'), MAX_WARM_POOL),
     dnsUpstreams: dnsUpstreams(values.get('dns-upstream')),
     proxy: {
       ...DEFAULT_PROXY_OPTIONS,
@@ -279,7 +284,7 @@ function joinToken(values: Map<string, string>, inputs: JoinTokenInputs): { toke
 /** The join token (joinToken) with `--ca-hash sha256:…`: the agent joins through `apiServer` (--api-server). */
 function joinFlags(values: Map<string, string>, apiServer: string, inputs: JoinTokenInputs): AgentConfig['join'] {
   const found = joinToken(values, inputs);
-  const caHash = values.get('ca-hash');
+  const caHash = values.get('ca-hash') ?? (found?.source === 'env' ? inputs.env[JOIN_CA_HASH_ENV] : undefined);
   if (found === undefined) {
     if (caHash !== undefined) throw new ConfigError('--ca-hash goes with a join token (--join-token-file FILE, $TIDE_JOIN_TOKEN or --join TOKEN)');
     return undefined;

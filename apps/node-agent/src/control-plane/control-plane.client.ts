@@ -40,6 +40,11 @@ export interface ControlPlaneClientOptions {
    * another cluster is not registered with, and a set it refuses never reaches onAssignments.
    */
   fence?: ClusterFence;
+  /**
+   * The control plane acknowledged a registration or heartbeat sent at `sentAt` (performance.now()):
+   * the node's lease lives until at least `sentAt` + its length (`leaseSeconds`, given on registration).
+   */
+  onAcknowledged?(sentAt: number, leaseSeconds?: number): void;
   /** A desired set the fence refused, or a control plane it would not register with (for the refusals metric). */
   onRefused?(refusal: FenceRefusal): void;
   /**
@@ -180,6 +185,7 @@ export class ControlPlaneClient {
       const images = await this.currentImages();
       const clusterId = this.options.fence?.current.clusterId;
       const registration = encodeRegistration({ ...this.options.registration, images: images ?? [], ...(clusterId ? { clusterId } : {}) });
+      const sentAt = performance.now();
       const response = await this.call<RegisterResponse__Output>((done) => this.client.Register(registration, this.deadline(), done));
       if (session !== this.session) return;
       this.acknowledgedImages = images ? images.join('\n') : undefined;
@@ -194,6 +200,7 @@ export class ControlPlaneClient {
       if (this.failedAttempts > 0) this.options.log(`control plane at ${this.address} reachable again`);
       this.failedAttempts = 0;
       this.connected = true;
+      this.options.onAcknowledged?.(sentAt, answer.leaseTtlSeconds);
       this.options.log(`registered with the control plane at ${this.address}`);
       const heartbeatMs = Math.max(200, answer.heartbeatIntervalMs ?? DEFAULT_HEARTBEAT_MS);
       this.watch(session);
@@ -234,9 +241,11 @@ export class ControlPlaneClient {
       const changed = images !== undefined && images.join('\n') !== this.acknowledgedImages;
       const diskPressure = this.options.diskPressure?.();
       const request = encodeHeartbeat({ nodeName: this.options.registration.nodeName, ...(changed ? { images } : {}), ...(diskPressure ? { diskPressure } : {}) });
+      const sentAt = performance.now();
       this.client.Heartbeat(request, this.deadline(), (error, response) => {
         if (session !== this.session) return;
         if (error) return this.retryLater(session, `heartbeat failed: ${error.message}`);
+        if (response?.known) this.options.onAcknowledged?.(sentAt);
         if (!response?.known) {
           this.options.log('the control plane does not know this node (its lease expired): registering again');
           void this.connect();
