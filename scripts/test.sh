@@ -6,11 +6,6 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 # Module boundaries (STYLE.md) and lint rules, checked by Nx over every project.
 NX_DAEMON=false NX_NO_CLOUD=true npx --no-install nx run-many -t lint --outputStyle=static
-mapfile -t unit < <(find libs apps -path '*/node_modules' -prune -o -path '*/dist/*' -name '*.spec.js' -print | sort)
-mapfile -t e2e < <(find e2e/dist -name '*.e2e.js' 2>/dev/null | sort)
-# e2e tests share ports and the machine: run files one at a time. A file whose tests have all
-# finished ends even if a handle leaked (a watch reconnecting to a stopped etcd kept one alive for
-# good): the suite reports and goes on instead of hanging (--test-force-exit, Node 20.14 and later).
-force=()
-node -e 'const [major, minor] = process.versions.node.split(".").map(Number); process.exit(major > 20 || minor >= 14 ? 0 : 1)' && force=(--test-force-exit)
-node --test --test-concurrency=1 "${force[@]}" "${unit[@]}" "${e2e[@]}"
+# Unit specs, then each end-to-end file in a process and a temporary directory of its own, with a
+# time limit, so that a hung file fails and is cleaned up instead of holding the suite (run-tests.js).
+node scripts/run-tests.js "$@"

@@ -9,11 +9,11 @@
  */
 import { after, before, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
-import * as fs from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import type { Node, Replica } from '@tide/api';
-import { REPO, TestCluster, isAlive, pidsMentioning, running, systemDispatcher, waitFor } from './harness';
+import { TestCluster, isAlive, running, systemDispatcher, waitFor } from './harness';
+import { controlPlaneCommandLine, replaceFlags, startDetached, stopProcessesMentioning } from './process.tools';
 
 const BASE = 21470;
 const SERVICE = 'apiVersion: tide/v1\nkind: Service\nmetadata: { name: kept }\nspec:\n  replicas: 3\n  image: busybox\n  command: ["sleep", "3600"]\n  terminationGracePeriodSeconds: 0\n';
@@ -50,7 +50,7 @@ describe('a control plane on an empty state dir', { timeout: 600_000 }, () => {
     const pids = before.map((r) => r.status!.pid!);
 
     const controlPlaneDir = path.join(cluster.stateDir, 'control-plane');
-    const argv = commandLineOf(controlPlaneDir);
+    const { argv } = controlPlaneCommandLine(controlPlaneDir);
     const serials = nodeCertificateRecords(cluster.stateDir);
     assert.equal(serials.size, 2, 'both nodes have their certificate recorded');
     await stopProcessesMentioning(controlPlaneDir); // the control plane and the etcd it supervises
@@ -87,38 +87,6 @@ describe('a control plane on an empty state dir', { timeout: 600_000 }, () => {
     assert.deepEqual(after.map((r) => r.status?.restartCount ?? 0), [0, 0, 0]);
   }
 });
-
-/** The argv of the one process whose command line mentions `text`. */
-function commandLineOf(text: string): string[] {
-  const [pid] = pidsMentioning(text).filter((p) => fs.readFileSync(`/proc/${p}/cmdline`, 'utf8').includes('control-plane/dist/main.js'));
-  assert.ok(pid, `a control plane process mentioning ${text}`);
-  return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
-}
-
-function replaceFlags(argv: string[], values: Record<string, string>): string[] {
-  const out = [...argv];
-  for (const [flag, value] of Object.entries(values)) {
-    const at = out.indexOf(flag);
-    assert.ok(at >= 0, `the control plane was started with ${flag}`);
-    out[at + 1] = value;
-  }
-  return out;
-}
-
-function startDetached(argv: string[], logFile: string): void {
-  const log = fs.openSync(logFile, 'a');
-  spawn(argv[0], argv.slice(1), { cwd: REPO, detached: true, stdio: ['ignore', log, log] }).unref();
-  fs.closeSync(log);
-}
-
-/** SIGTERM (a control plane stops the etcd it supervises), then SIGKILL what is left after 30 s. */
-async function stopProcessesMentioning(text: string): Promise<void> {
-  for (const pid of pidsMentioning(text)) process.kill(pid, 'SIGTERM');
-  const deadline = Date.now() + 30_000;
-  while (pidsMentioning(text).some(isAlive) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 200));
-  for (const pid of pidsMentioning(text)) process.kill(pid, 'SIGKILL');
-  await waitFor(`no process mentioning ${text}`, async () => !pidsMentioning(text).some(isAlive), 30_000);
-}
 
 /** The node certificate records (docs/REFERENCE.md, etcd layout). */
 const NODE_CERTIFICATES_PREFIX = '/tide/v1/nodecerts/';

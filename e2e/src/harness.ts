@@ -4,6 +4,7 @@
  * and tears everything down — also when a test fails — then checks that nothing was left behind.
  */
 import { execFile, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -324,4 +325,14 @@ export function isAlive(pid: number): boolean {
 
 export function running(replicas: Replica[]): Replica[] {
   return replicas.filter((r) => r.status?.phase === 'Running');
+}
+
+/**
+ * The root side of a simulated host's LAN link (`tsctl up --hosts netns`, simulated.hosts.ts: "tl" +
+ * the state dir's hash, then "n" + N for the host at the LAN's address .N+1; the LAN a /24 from .0).
+ * Taking it down cuts the host off while its agent and containers run on: a partition, not a power cut.
+ */
+export function simulatedHostLink(stateDir: string, node: { spec: { address: string } }): string {
+  const hash = createHash('sha256').update(path.resolve(stateDir)).digest('hex').slice(0, 8);
+  return `tl${hash}n${Number(node.spec.address.split('.')[3]) - 1}`;
 }

@@ -5,7 +5,8 @@
  * container on one host, `http://web/` and `http://web.default.svc.tide/` answer from replicas on
  * all three, and every replica answers by its IP across hosts; the published port of each host, and
  * the service IP from each host's own namespace, reach replicas on all hosts. Then `tsctl host kill` ends a host at once and `host start` brings it
- * back; a host that leaves (`tsctl node delete`) has its routes removed from the others. The same
+ * back; a host cut off from the LAN (its link down, agent and containers alive) stops its own replicas
+ * before the control plane gives them up, and runs none of them once its link is back; a host that leaves (`tsctl node delete`) has its routes removed from the others. The same
  * cross-host paths with `--pod-network vxlan`. Nothing is left after `tsctl down`.
  */
 import { after, before, describe, it } from 'node:test';
@@ -17,7 +18,7 @@ import * as net from 'node:net';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import type { Node, Replica } from '@tide/api';
-import { TestCluster, running, waitFor } from './harness';
+import { TestCluster, isAlive, running, simulatedHostLink, waitFor } from './harness';
 
 const execFileAsync = promisify(execFile);
 const BASE = 21070;
@@ -128,7 +129,7 @@ class HostsFixture {
 
 describe('three simulated hosts, host-gw', { timeout: 900_000 }, () => {
   const fixture = new HostsFixture();
-  before(async () => fixture.start(3, 6, ['--node-grace-seconds', '5']));
+  before(async () => fixture.start(3, 6, []));
   after(async () => fixture.stop());
 
   it('puts each host on its own LAN address and the control plane on the LAN', () => {
@@ -181,6 +182,43 @@ describe('three simulated hosts, host-gw', { timeout: 900_000 }, () => {
     }
   });
 
+  it('has a host cut off from the LAN stop its own replicas before the control plane replaces them, and run none of them when it returns', async () => {
+    const web = running(await fixture.cluster.replicas('web'));
+    const count = (node: Node) => web.filter((r) => r.spec.nodeName === node.metadata.name).length;
+    const victim = fixture.nodes.filter((n) => n.metadata.name !== fixture.client.spec.nodeName).sort((a, b) => count(b) - count(a))[0];
+    const name = victim.metadata.name;
+    const old = web.filter((r) => r.spec.nodeName === name);
+    assert.ok(old.length > 0, `${name} runs web replicas to lose`);
+    const pids = old.map((r) => r.status!.pid!);
+    const oldNames = new Set(old.map((r) => r.metadata.name));
+    // The host stays up, agent and containers: only its link to the LAN goes (a partition, not a power cut).
+    const link = simulatedHostLink(fixture.cluster.stateDir, victim);
+    execFileSync('ip', ['link', 'set', link, 'down']);
+    try {
+      await waitFor(`${name} NotReady`, async () => ((await fixture.cluster.nodeList()).find((n) => n.metadata.name === name)?.status?.ready === false ? true : undefined), 60_000);
+      // Each host has room for 2 web replicas only: the replacements wait (Pending) until the host is back.
+      const stoppedFirst = await waitFor('the control plane to give up the cut-off host\'s replicas (NodeLost)', async () => {
+        const stillThere = running(await fixture.cluster.replicas('web')).filter((r) => oldNames.has(r.metadata.name));
+        // Sampled when the control plane lets them go, the moment a replacement may start: were the copies gone by then?
+        return stillThere.length === 0 ? { stopped: pids.filter((pid) => !isAlive(pid)).length } : undefined;
+      }, 120_000, 100).catch(async (error: Error) => {
+        const table = await fixture.cluster.tsctl(['get', 'replicas', '-o', 'wide']);
+        const nodes = await fixture.cluster.tsctl(['get', 'nodes']);
+        throw new Error(`${error.message}\n${table.stdout}\n${nodes.stdout}`);
+      });
+      assert.equal(stoppedFirst.stopped, pids.length, `the agent of ${name}, cut off, had stopped its ${pids.length} web containers before the control plane replaced them`);
+    } finally {
+      execFileSync('ip', ['link', 'set', link, 'up']);
+    }
+    await waitFor(`${name} Ready again`, async () => ((await fixture.cluster.nodeList()).find((n) => n.metadata.name === name)?.status?.ready ? true : undefined), 120_000);
+    // Past a few heartbeats and a desired set: none of the lost replicas runs again, in the API or on the host.
+    await new Promise((resolve) => setTimeout(resolve, 5000));
+    const stale = running(await fixture.cluster.replicas('web')).filter((r) => oldNames.has(r.metadata.name));
+    assert.deepEqual(stale.map((r) => r.metadata.name), [], 'no replica of the cut-off host runs again beside its replacement');
+    assert.deepEqual(pids.filter(isAlive), []);
+    await waitFor('6 ready web replicas again, the replacements on the host that returned too', async () => (running(await fixture.cluster.replicas('web')).filter((r) => r.status?.ready).length === 6 ? true : undefined), 120_000);
+  });
+
   it('kills a host at once (its agent and containers, its address silent) and starts it again', async () => {
     const victim = fixture.nodes.find((n) => n.metadata.name !== fixture.client.spec.nodeName)!;
     const name = victim.metadata.name;
@@ -201,7 +239,7 @@ describe('three simulated hosts, host-gw', { timeout: 900_000 }, () => {
     for (const other of others) assert.match(routesIn(fixture.cluster.stateDir, other), new RegExp(`${leaving.spec.podCIDR!.replace(/\./g, '\\.')} via ${leaving.spec.address.replace(/\./g, '\\.')}`));
     const killed = await fixture.cluster.tsctl(['host', 'kill', leaving.metadata.name, '--state-dir', fixture.cluster.stateDir]);
     assert.equal(killed.code, 0, killed.stderr);
-    // The Node goes once its replicas are replaced (NotReady for the grace period, 5 s here): delete until it is removed.
+    // The Node goes once its replicas are replaced (NotReady for the grace period, 2 s by default): delete until it is removed.
     await waitFor(`${leaving.metadata.name} removed by tsctl node delete`, async () => {
       const deleted = await fixture.cluster.tsctl(['node', 'delete', leaving.metadata.name]);
       assert.equal(deleted.code, 0, deleted.stderr);

@@ -11,10 +11,11 @@
  */
 import { after, before, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { ChildProcess, execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
+import { JoinedAgent, printedJoin } from './agent.process';
 import { TestCluster, running, waitFor } from './harness';
 import { ociArchive } from './oci.archive';
 
@@ -22,7 +23,6 @@ const execFileAsync = promisify(execFile);
 const BASE = 21270; // API; gRPC +1, etcd +2/+3, registry +4, agents +11..
 const POD_CIDR = '100.64.104.0/22';
 const REGISTRY = `127.0.0.1:${BASE + 4}`;
-const NODE_AGENT = path.resolve(__dirname, '../../apps/node-agent/dist/main.js');
 
 async function tool(command: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
@@ -51,7 +51,7 @@ describe('the image lifecycle: corrupt blobs, multi-stage builds, commit, histor
   let dir: string;
   let certDir: string;
   let authFile: string;
-  let lateAgent: ChildProcess | undefined;
+  let lateAgent: JoinedAgent | undefined;
   const skopeoAuth = () => ['--authfile', authFile];
 
   const copyIn = async (name: string, marker: string) => {
@@ -84,11 +84,11 @@ describe('the image lifecycle: corrupt blobs, multi-stage builds, commit, histor
   });
 
   after(async () => {
-    lateAgent?.kill('SIGTERM');
     if (cluster) {
       for (const name of ['src', 'fromcommit', 'late']) await cluster.tsctl(['delete', 'service', name]).catch(() => undefined);
-      await cluster.stop();
     }
+    await lateAgent?.stop();
+    await cluster?.stop();
   });
 
   it('refuses a blob corrupted in the registry: a clear error, no image and no layer of it, agents Ready', async () => {
@@ -168,15 +168,12 @@ describe('the image lifecycle: corrupt blobs, multi-stage builds, commit, histor
     await copyIn('shop/extra:1', 'unused');
     const made = await cluster.tsctl(['token', 'create', '--join', '--ttl', '10m', '--node', 'node-3']);
     assert.equal(made.code, 0, made.stderr);
-    const command = made.stdout.trim().split('\n').at(-1)!;
-    const stateDir = path.join(cluster.stateDir, 'nodes', 'node-3');
     const imageDir = path.join(cluster.stateDir, 'images-node-3'); // its own store: nothing is there yet
-    fs.mkdirSync(stateDir, { recursive: true });
-    const log = fs.openSync(path.join(cluster.stateDir, 'node-3.log'), 'a');
-    lateAgent = spawn(process.execPath, [NODE_AGENT, ...command.split(' ').slice(1), '--name', 'node-3', '--address', '127.0.1.3', '--port', String(BASE + 13),
-      '--state-dir', stateDir, '--image-dir', imageDir, '--cpu', '500', '--memory', String(2 ** 29), '--labels', 'tier=late',
-      '--image-gc-high-threshold', '1Ki', '--image-gc-low-threshold', '1Ki', '--image-gc-min-age', '0'], { stdio: ['ignore', log, log] });
-    fs.closeSync(log);
+    lateAgent = new JoinedAgent({
+      join: printedJoin(made.stdout), stateDir: path.join(cluster.stateDir, 'nodes', 'node-3'), imageDir, log: path.join(cluster.stateDir, 'node-3.log'),
+      flags: ['--name', 'node-3', '--address', '127.0.1.3', '--port', String(BASE + 13), '--cpu', '500', '--memory', String(2 ** 29), '--labels', 'tier=late',
+        '--image-gc-high-threshold', '1Ki', '--image-gc-low-threshold', '1Ki', '--image-gc-min-age', '0'],
+    });
     await waitFor('node-3 Ready', async () => (await cluster.nodeList()).some((n) => n.metadata.name === 'node-3' && n.status?.ready), 180_000);
     const applied = await cluster.apply(service('late', 'shop/late:1', 'cat /marker.txt; sleep 3600', '  placement: { nodeSelector: { tier: late } }\n'));
     assert.equal(applied.code, 0, applied.stderr);

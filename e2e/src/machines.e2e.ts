@@ -8,11 +8,11 @@
  */
 import { after, before, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { ChildProcess, execFileSync, spawn } from 'node:child_process';
-import * as fs from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import * as path from 'node:path';
 import type { Replica } from '@tide/api';
-import { REPO, TestCluster, running, waitFor } from './harness';
+import { JoinedAgent, printedJoin } from './agent.process';
+import { TestCluster, running, waitFor } from './harness';
 
 const BASE = 21070;
 const ADDRESS = '198.18.72.1';
@@ -20,7 +20,6 @@ const OTHER = '198.18.72.2';
 const LAN = 'th-lan72';
 const NETNS = 'th-m2';
 const VETH = 'th-m2v';
-const AGENT = path.join(REPO, 'apps/node-agent/dist/main.js');
 
 function ip(...args: string[]): void {
   execFileSync('ip', args, { stdio: 'pipe' });
@@ -50,24 +49,16 @@ function removeLan(): void {
 
 describe('a cluster across machines, joined with one command', { timeout: 600_000 }, () => {
   let cluster: TestCluster;
-  let joined: ChildProcess | undefined;
-  let otherState: string;
+  let joined: JoinedAgent | undefined;
 
   before(async () => {
     removeLan(); // a run that was killed may have left them
     makeLan();
     cluster = await TestCluster.start({ nodes: 1, basePort: BASE, upFlags: ['--address', ADDRESS, '--pod-cidr', '100.64.192.0/18'] });
-    otherState = path.join(cluster.stateDir, 'other-machine');
   });
 
   after(async () => {
-    if (joined?.pid && joined.exitCode === null) {
-      joined.kill('SIGTERM');
-      await new Promise((resolve) => joined!.once('exit', resolve));
-    }
-    if (otherState && fs.existsSync(otherState)) {
-      execFileSync('ip', ['netns', 'exec', NETNS, process.execPath, AGENT, 'cleanup', '--state-dir', otherState, '--image-dir', path.join(cluster.stateDir, 'images')], { stdio: 'pipe' });
-    }
+    await joined?.stop();
     await cluster?.stop();
     removeLan();
     const routes = execFileSync('ip', ['-4', 'route', 'show', 'proto', '73'], { encoding: 'utf8' }).split('\n').filter((l) => l.includes(OTHER));
@@ -78,17 +69,12 @@ describe('a cluster across machines, joined with one command', { timeout: 600_00
     assert.equal(cluster.server, `https://${ADDRESS}:${BASE}`);
     const made = await cluster.tsctl(['token', 'create', '--join', '--uses', '1']);
     assert.equal(made.code, 0, made.stderr);
-    // `echo TOKEN | node-agent --join-token-file - ...`: the token on the agent's stdin.
-    const [, token, agentCommand] = /^echo (\S+) \| (node-agent .*)$/.exec(made.stdout.trim().split('\n').at(-1)!) ?? [];
-    assert.ok(token && agentCommand, made.stdout);
-    const command = agentCommand.split(' ');
-    assert.ok(command.includes(`${ADDRESS}:${BASE + 1}`), made.stdout);
-    const log = fs.openSync(path.join(cluster.stateDir, 'other-machine.log'), 'a');
-    joined = spawn('ip', ['netns', 'exec', NETNS, process.execPath, AGENT, ...command.slice(1),
-      '--name', 'machine-2', '--address', OTHER, '--port', String(BASE + 20), '--state-dir', otherState, '--image-dir', path.join(cluster.stateDir, 'images')],
-    { stdio: ['pipe', log, log] });
-    joined.stdin!.end(`${token}\n`);
-    fs.closeSync(log);
+    const join = printedJoin(made.stdout);
+    assert.ok(join.flags.includes(`${ADDRESS}:${BASE + 1}`), made.stdout);
+    joined = new JoinedAgent({
+      join, netns: NETNS, flags: ['--name', 'machine-2', '--address', OTHER, '--port', String(BASE + 20)],
+      stateDir: path.join(cluster.stateDir, 'other-machine'), imageDir: path.join(cluster.stateDir, 'images'), log: path.join(cluster.stateDir, 'other-machine.log'),
+    });
     await waitFor('machine-2 Ready', async () => (await cluster.nodeList()).find((n) => n.metadata.name === 'machine-2')?.status?.ready, 120_000);
   });
 

@@ -8,12 +8,13 @@
  */
 import { after, before, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { Replica } from '@tide/api';
+import { JoinedAgent, printedJoin } from './agent.process';
 import { REPO, TestCluster, waitFor } from './harness';
 import { NodeCredentials, nodeCsr, postJoin } from './node.credentials';
 
@@ -114,12 +115,14 @@ describe('node identity', { timeout: 420_000 }, () => {
     }
   });
 
-  it('started its agents without the join token in their command lines (tsctl up hands it over in the environment)', () => {
+  it('started its agents without the join token or pin in their command lines (tsctl up hands them over in the environment)', () => {
     const record = JSON.parse(fs.readFileSync(path.join(cluster.stateDir, 'cluster.json'), 'utf8')) as { nodes: Array<{ pid: number }> };
     for (const { pid } of record.nodes) {
       const cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
-      assert.match(cmdline, /--ca-hash sha256:/, 'it joined with a token');
-      assert.doesNotMatch(cmdline, /tide_[0-9a-f]{12}_/, `no token in ${cmdline}`);
+      // The node's reaper read the token and its pin and handed both over in the environment: an agent
+      // restarted with this command line starts on the certificate it keeps.
+      assert.doesNotMatch(cmdline, /tide_[0-9a-f]{12}_|--join|--ca-hash/, `no join flags in ${cmdline}`);
+      assert.ok(fs.existsSync(path.join(cluster.stateDir, 'nodes', cmdline.match(/--name (\S+)/)![1], 'pki', 'node.crt')), 'it joined');
     }
   });
 
@@ -216,15 +219,13 @@ describe('node identity', { timeout: 420_000 }, () => {
     const command = lines[lines.length - 1];
     const printed = /^echo (tide_[0-9a-f]{12}_\S{43}) \| (node-agent --join-token-file - --control-plane 127\.0\.0\.1:20571 --ca-hash sha256:[0-9a-f]{64})$/.exec(command);
     assert.ok(printed, `the printed join command pipes the token to the agent's stdin: ${command}`);
-    const [, token, agentCommand] = printed;
-    const stateDir = path.join(cluster.stateDir, 'nodes', 'node-3');
-    fs.mkdirSync(stateDir, { recursive: true });
-    const log = fs.openSync(path.join(cluster.stateDir, 'node-3.log'), 'a');
+    const [, token] = printed;
     // As the printed pipeline runs it: the token on the agent's stdin, which then ends.
-    const agent = spawn(process.execPath, [NODE_AGENT, ...agentCommand.split(' ').slice(1), '--name', 'node-3', '--address', '127.0.1.3', '--port', String(BASE + 13),
-      '--state-dir', stateDir, '--image-dir', path.join(cluster.stateDir, 'images'), '--cpu', '200', '--memory', String(2 ** 28)], { stdio: ['pipe', log, log] });
-    agent.stdin!.end(`${token}\n`);
-    fs.closeSync(log);
+    const joined = new JoinedAgent({
+      join: printedJoin(made.stdout), stateDir: path.join(cluster.stateDir, 'nodes', 'node-3'), imageDir: path.join(cluster.stateDir, 'images'), log: path.join(cluster.stateDir, 'node-3.log'),
+      flags: ['--name', 'node-3', '--address', '127.0.1.3', '--port', String(BASE + 13), '--cpu', '200', '--memory', String(2 ** 28)],
+    });
+    const agent = joined.child;
     try {
       await waitFor('node-3 Ready', async () => (await cluster.nodeList()).some((n) => n.metadata.name === 'node-3' && n.status?.ready), 120_000);
       const secret = token.split('_')[2];
@@ -246,7 +247,7 @@ describe('node identity', { timeout: 420_000 }, () => {
       client.close();
       await waitFor('the agent of node-3 told it is revoked', async () => fs.readFileSync(path.join(cluster.stateDir, 'node-3.log'), 'utf8').includes('revoked'), 60_000);
     } finally {
-      agent.kill('SIGTERM');
+      await joined.stop();
     }
   });
 });

@@ -31,7 +31,10 @@ export interface ControlPlaneConfig {
   /** One JSON line per mutating API request (0600). */
   auditLog: string;
   id: string;
+  /** NotReady time before a node's replicas are replaced, when its host does not answer either. */
   nodeGraceSeconds: number;
+  /** The same when its host answers (its agent is down or restarting; its containers run on). */
+  agentDownGraceSeconds: number;
   nodeLeaseSeconds: number;
   /** The container network; each node gets a slice of it, a /nodeCidrMaskSize. */
   podCidr: string;
@@ -58,6 +61,25 @@ export interface ControlPlaneConfig {
 
 export class ConfigError extends Error {}
 
+/**
+ * Node loss, with defaults chosen so that a lost host's replicas are ready elsewhere within 10 s
+ * (docs/ARCHITECTURE.md, "When a host is lost"): the lease runs out 5 s after the last heartbeat
+ * (4 heartbeats per lease: 3 may be lost, a stall of up to 3.75 s goes unnoticed), then the node is
+ * NotReady for 2 s, time for a live agent whose lease lapsed to register again, before its replicas
+ * are replaced, if its host does not answer either. A host that answers has only lost its agent
+ * (crashed, restarting): its containers run on under the node's reaper, and the agent adopts them
+ * when it is back, so they are replaced only after 30 s.
+ */
+export const DEFAULT_NODE_LEASE_SECONDS = 5;
+export const DEFAULT_NODE_GRACE_SECONDS = 2;
+export const DEFAULT_AGENT_DOWN_GRACE_SECONDS = 30;
+const HEARTBEATS_PER_LEASE = 4;
+
+/** How often agents renew their lease (told at registration). */
+export function heartbeatIntervalMs(leaseSeconds: number): number {
+  return Math.max(250, (leaseSeconds * 1000) / HEARTBEATS_PER_LEASE);
+}
+
 function hostPort(value: string, flag: string): { host: string; port: number } {
   const match = /^(.+):(\d+)$/.exec(value);
   if (!match) throw new ConfigError(`${flag}: expected HOST:PORT, got "${value}"`);
@@ -74,7 +96,7 @@ export function parseFlags(argv: string[]): ControlPlaneConfig {
     if (value === undefined) throw new ConfigError(`--${name} needs a value`);
     values.set(name, value);
   }
-  const known = ['listen', 'grpc-listen', 'etcd', 'etcd-port', 'state-dir', 'pki-dir', 'audit-log', 'id', 'node-grace-seconds', 'node-lease-seconds', 'pod-cidr',
+  const known = ['listen', 'grpc-listen', 'etcd', 'etcd-port', 'state-dir', 'pki-dir', 'audit-log', 'id', 'node-grace-seconds', 'agent-down-grace-seconds', 'node-lease-seconds', 'pod-cidr',
     'node-cidr-mask-size', 'pod-network',
     'service-cidr', 'consolidation', 'consolidation-delay-seconds', 'certificate-validity', 'node-certificate-validity', 'registry-listen', 'registry', 'registry-ca',
     'etcd-ca-file', 'etcd-cert-file', 'etcd-key-file', 'metrics-insecure-listen', 'etcd-members', 'etcd-quota-bytes', 'etcd-compaction-retention', 'event-ttl-seconds',
@@ -105,8 +127,9 @@ export function parseFlags(argv: string[]): ControlPlaneConfig {
     pkiDir: values.get('pki-dir') ?? path.join(stateDir, 'pki'),
     auditLog: values.get('audit-log') ?? path.join(stateDir, 'audit.log'),
     id: values.get('id') ?? `${os.hostname()}-${process.pid}`,
-    nodeGraceSeconds: number('node-grace-seconds', 30),
-    nodeLeaseSeconds: number('node-lease-seconds', 6),
+    nodeGraceSeconds: number('node-grace-seconds', DEFAULT_NODE_GRACE_SECONDS),
+    agentDownGraceSeconds: number('agent-down-grace-seconds', DEFAULT_AGENT_DOWN_GRACE_SECONDS),
+    nodeLeaseSeconds: number('node-lease-seconds', DEFAULT_NODE_LEASE_SECONDS),
     ...podNetwork(values),
     ...(values.has('certificate-validity') ? { certificateValidityMs: validity(values.get('certificate-validity')!, '--certificate-validity') } : {}),
     ...(values.has('node-certificate-validity') ? { nodeCertificateValidityMs: validity(values.get('node-certificate-validity')!, '--node-certificate-validity') } : {}),

@@ -16,7 +16,8 @@ import {
 import { isLost } from '@tide/control';
 import { AgentGrpcServer } from './agent-service/agent.grpc';
 import { ApiServer, startApiServer } from './api/api.server';
-import { ControlPlaneConfig } from './config';
+import { ControlPlaneConfig, heartbeatIntervalMs } from './config';
+import { HostAnswers } from './controllers/host.probe';
 import { AutoscalerController } from './controllers/autoscaler.controller';
 import { ConsolidationController } from './controllers/consolidation.controller';
 import { DrainController } from './controllers/drain.controller';
@@ -112,7 +113,8 @@ export class ControlPlane {
       scheduler.offer(created);
       this.runner?.kickLoop('scheduler');
     });
-    const nodes = new NodeLifecycleController(store, events, this.config.nodeGraceSeconds, cache);
+    const grace = { seconds: this.config.nodeGraceSeconds, agentDownSeconds: this.config.agentDownGraceSeconds };
+    const nodes = new NodeLifecycleController(store, events, grace, cache, (line) => this.logger.warn(line), new HostAnswers(), () => this.runner?.kickLoop('nodes'));
     const drains = new DrainController(store, events, cache);
     const consolidation = new ConsolidationController(store, events, this.config.consolidation, cache);
     const autoscaler = new AutoscalerController(store, events, usage, new AutoscalerMetrics(metrics), cache);
@@ -160,7 +162,7 @@ export class ControlPlane {
     await this.endpoints.start();
     this.grpc = new AgentGrpcServer({
       store, cache, leases: this.leases, events, podCidrs, endpoints: this.endpoints, usage, enrollment,
-      heartbeatIntervalMs: Math.max(500, (this.config.nodeLeaseSeconds * 1000) / 3), serviceCidr: this.config.serviceCidr, podNetwork: this.config.podNetwork,
+      heartbeatIntervalMs: heartbeatIntervalMs(this.config.nodeLeaseSeconds), serviceCidr: this.config.serviceCidr, podNetwork: this.config.podNetwork,
       clusterId,
     });
     await this.grpc.listen(this.config.grpcListen, {

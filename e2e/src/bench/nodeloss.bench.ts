@@ -8,20 +8,25 @@
  *   replaced_ready_s    the same, all ready;
  *   failed_requests     requests of the load that failed (error, timeout or a non-200), from the
  *                       start of the load to 5 s after replaced_ready;
- *   stale_copies        replicas of the lost host Running on it 10 s after `tsctl host start` brought it back.
- * Options: --rate N (requests per second, 50), --json.
+ *   stale_copies        replicas of the lost host running 10 s after it came back (Running in the API,
+ *                       or their container's process alive).
+ * Options: --rate N (requests per second, 50), --base-port P (21070: the cluster's ports from P, the
+ * published port P + 9), --cut kill|link (kill: `tsctl host kill`, a power cut, back with `tsctl
+ * host start`; link: the host's LAN link down while its agent and containers run on, a partition,
+ * then up again), --json.
  */
-import * as http from 'node:http';
-import type { Replica } from '@tide/api';
-import { TestCluster, running, waitFor } from '../harness';
-
-const BASE = 21070;
-const PUBLISH = BASE + 9;
+import { execFileSync } from 'node:child_process';
+import type { Node, Replica } from '@tide/api';
+import { TestCluster, isAlive, running, simulatedHostLink, waitFor } from '../harness';
+import { OpenLoopLoad } from './open-loop.load';
 
 function option(name: string, fallback: number): number {
   const index = process.argv.indexOf(`--${name}`);
   return index >= 0 ? Number(process.argv[index + 1]) : fallback;
 }
+
+const BASE = option('base-port', 21070);
+const PUBLISH = BASE + 9;
 
 const MANIFEST = `apiVersion: tide/v1
 kind: Service
@@ -39,55 +44,34 @@ spec:
   terminationGracePeriodSeconds: 1
 `;
 
-/** Open loop: one request every 1/rate s whatever the answers, each given 2 s; failures counted with their reason. */
-class OpenLoopLoad {
-  private timer?: NodeJS.Timeout;
-  private inFlight = new Set<Promise<void>>();
-  sent = 0;
-  failed = 0;
-  readonly failures: Record<string, number> = {};
-
-  constructor(private readonly targets: string[], private readonly rate: number) {}
-
-  start(): void {
-    this.timer = setInterval(() => {
-      const [host, port] = this.targets[this.sent % this.targets.length].split(':');
-      this.sent++;
-      const request = this.once(host, Number(port)).finally(() => this.inFlight.delete(request));
-      this.inFlight.add(request);
-    }, 1000 / this.rate);
-  }
-
-  async stop(): Promise<void> {
-    clearInterval(this.timer);
-    await Promise.all(this.inFlight);
-  }
-
-  private once(host: string, port: number): Promise<void> {
-    return new Promise((resolve) => {
-      const fail = (reason: string) => {
-        this.failed++;
-        this.failures[reason] = (this.failures[reason] ?? 0) + 1;
-        resolve();
-      };
-      const request = http.get({ host, port, path: '/', agent: false, timeout: 2000 }, (response) => {
-        response.resume();
-        response.on('end', () => (response.statusCode === 200 ? resolve() : fail(`status ${response.statusCode}`)));
-        response.on('error', (error) => fail(error.message));
-      });
-      request.on('timeout', () => request.destroy(new Error('no answer within 2 s')));
-      request.on('error', (error) => fail(error.message));
-    });
-  }
-}
-
 async function web(cluster: TestCluster): Promise<Replica[]> {
   return cluster.replicas('web');
+}
+
+type Cut = 'kill' | 'link';
+
+/** Cuts the host off: a power cut (`tsctl host kill`) or a partition (its LAN link down). */
+async function cutOff(cluster: TestCluster, host: Node, cut: Cut): Promise<string> {
+  if (cut === 'link') {
+    execFileSync('ip', ['link', 'set', simulatedHostLink(cluster.stateDir, host), 'down']);
+    return `host ${host.metadata.name}: its LAN link is down`;
+  }
+  const killed = await cluster.tsctl(['host', 'kill', host.metadata.name, '--state-dir', cluster.stateDir]);
+  if (killed.code !== 0) throw new Error(`tsctl host kill failed: ${killed.stderr}`);
+  return killed.stdout.trim();
+}
+
+async function bringBack(cluster: TestCluster, host: Node, cut: Cut): Promise<void> {
+  if (cut === 'link') return void execFileSync('ip', ['link', 'set', simulatedHostLink(cluster.stateDir, host), 'up']);
+  const started = await cluster.tsctl(['host', 'start', host.metadata.name, '--state-dir', cluster.stateDir]);
+  if (started.code !== 0) throw new Error(`tsctl host start failed: ${started.stderr}`);
 }
 
 async function main(): Promise<void> {
   const json = process.argv.includes('--json');
   const rate = option('rate', 50);
+  const cutIndex = process.argv.indexOf('--cut');
+  const cut: Cut = cutIndex >= 0 && process.argv[cutIndex + 1] === 'link' ? 'link' : 'kill';
   const log = (line: string) => !json && console.log(line);
   const cluster = await TestCluster.start({ nodes: 3, basePort: BASE, upFlags: ['--hosts', 'netns', '--host-cidr', '198.18.71.0/24', '--pod-cidr', '100.64.192.0/18'] });
   try {
@@ -102,14 +86,13 @@ async function main(): Promise<void> {
     const lost = nodes.find((n) => n.metadata.name === 'node-3')!;
     const survivors = nodes.filter((n) => n !== lost).map((n) => `${n.spec.address}:${PUBLISH}`);
     const lostReplicas = placed.filter((r) => r.spec.nodeName === lost.metadata.name).map((r) => r.metadata.name);
+    const lostPids = placed.filter((r) => r.spec.nodeName === lost.metadata.name).map((r) => r.status!.pid!);
     const load = new OpenLoopLoad(survivors, rate);
     load.start();
     await new Promise((resolve) => setTimeout(resolve, 3000));
-    const killedAt = performance.now();
-    const killed = await cluster.tsctl(['host', 'kill', lost.metadata.name, '--state-dir', cluster.stateDir]);
-    if (killed.code !== 0) throw new Error(`tsctl host kill failed: ${killed.stderr}`);
-    log(killed.stdout.trim());
-    const since = () => (performance.now() - killedAt) / 1000;
+    const cutAt = performance.now();
+    log(await cutOff(cluster, lost, cut));
+    const since = () => (performance.now() - cutAt) / 1000;
     let detected = 0;
     let replacedRunning = 0;
     await waitFor('6 ready replicas off the lost host', async () => {
@@ -123,15 +106,16 @@ async function main(): Promise<void> {
     log(`detected ${detected.toFixed(1)} s, replaced running ${replacedRunning.toFixed(1)} s, ready ${replacedReady.toFixed(1)} s`);
     await new Promise((resolve) => setTimeout(resolve, 5000));
     await load.stop();
-    const started = await cluster.tsctl(['host', 'start', lost.metadata.name, '--state-dir', cluster.stateDir]);
-    if (started.code !== 0) throw new Error(`tsctl host start failed: ${started.stderr}`);
+    await bringBack(cluster, lost, cut);
     await waitFor(`${lost.metadata.name} Ready again`, async () => (await cluster.nodeList()).find((n) => n.metadata.name === lost.metadata.name)?.status?.ready, 120_000);
     await new Promise((resolve) => setTimeout(resolve, 10_000));
-    const stale = running(await web(cluster)).filter((r) => lostReplicas.includes(r.metadata.name) && r.spec.nodeName === lost.metadata.name);
+    const inApi = running(await web(cluster)).filter((r) => lostReplicas.includes(r.metadata.name)).map((r) => r.metadata.name);
+    const asProcess = lostReplicas.filter((_, i) => isAlive(lostPids[i]));
+    const stale = new Set([...inApi, ...asProcess]);
     const result = {
-      benchmark: 'nodeloss', hosts: 3, replicas: 6, rate_per_s: rate,
+      benchmark: 'nodeloss', cut, hosts: 3, replicas: 6, rate_per_s: rate,
       detected_s: Number(detected.toFixed(2)), replaced_running_s: Number(replacedRunning.toFixed(2)), replaced_ready_s: Number(replacedReady.toFixed(2)),
-      requests: load.sent, failed_requests: load.failed, failures: load.failures, stale_copies: stale.length,
+      requests: load.sent, failed_requests: load.failed, failures: load.failures, stale_copies: stale.size,
     };
     console.log(json ? JSON.stringify(result) : result);
   } finally {

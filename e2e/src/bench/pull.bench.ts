@@ -1,13 +1,17 @@
 /**
  * pull benchmark: an image of several layers (random bytes, so compression does not shrink them)
  * pulled from the cluster registry by every node of a local cluster at once, with Tide (`tsctl image
- * pull`: each agent fetches, verifies and unpacks into its store; peer-to-peer on, and in the same
- * rounds with `--no-p2p`) and with skopeo (`skopeo copy docker://… oci:…` once per node, all at
- * once, no unpacking), in rounds whose order rotates; medians reported. Each node has its own image
- * store (`tsctl up --image-stores per-node`), as on separate machines: the image is removed from
- * every node between rounds. Registry egress is read from the registry's access log (bytes of the
- * blob GETs of each phase).
- * Options: --nodes N (10), --layers N (4), --layer-mb M (10), --rounds N (3), --json.
+ * pull`: each agent fetches, verifies and unpacks into its store, so the image is ready to run when
+ * the command returns; peer-to-peer on, and in the same rounds with `--no-p2p`) and with the
+ * ecosystem's tools once per node, all at once: the reference, the same unit of work, is
+ * `skopeo copy docker://… oci:DIR:TAG` then `umoci unpack --image DIR:TAG BUNDLE` (fetched, verified
+ * and unpacked to a root a runtime can start), and `skopeo copy` alone (fetched and verified, not
+ * runnable yet) is reported beside it. Rounds whose order rotates; medians reported. Each node has its
+ * own image store (`tsctl up --image-stores per-node`), as on separate machines: the image is removed
+ * from every node between rounds. Registry egress is read from the registry's access log (bytes of
+ * the blob GETs of each phase).
+ * Options: --nodes N (10), --layers N (4), --layer-mb M (10), --rounds N (3), --base-port P (21070:
+ * API P, registry P+4, agents P+11..), --json.
  */
 import { execFile, execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
@@ -17,9 +21,9 @@ import { promisify } from 'node:util';
 import { TestCluster, waitFor } from '../harness';
 
 const execFileAsync = promisify(execFile);
-const BASE = 21070; // API; registry +4; agents +11..
 const POD_CIDR = '100.64.112.0/20';
 const REF = 'bench/pull:1';
+const PULLED = /pulled bench\/pull:1 \(/;
 
 function option(name: string, fallback: number): number {
   const index = process.argv.indexOf(`--${name}`);
@@ -75,9 +79,10 @@ async function main(): Promise<void> {
   const layers = option('layers', 4);
   const layerBytes = option('layer-mb', 10) * 1024 * 1024;
   const rounds = option('rounds', 3);
+  const BASE = option('base-port', 21070);
   const json = process.argv.includes('--json');
-  const say = (line: string) => !json && console.log(line);
-  for (const tool of ['skopeo', 'docker-registry']) execFileSync('sh', ['-c', `command -v ${tool}`], { stdio: 'ignore' });
+  const say = (line: string) => (json ? console.error(line) : console.log(line)); // with --json, stdout is the result alone
+  for (const tool of ['skopeo', 'umoci', 'docker-registry']) execFileSync('sh', ['-c', `command -v ${tool}`], { stdio: 'ignore' });
   const cluster = await TestCluster.start({ nodes, basePort: BASE, podCidr: POD_CIDR, upFlags: ['--image-stores', 'per-node'] });
   try {
     const registry = `127.0.0.1:${BASE + 4}`;
@@ -98,10 +103,12 @@ async function main(): Promise<void> {
     say(`image ${REF}: ${layers} layers, ${(imageBytes / 1e6).toFixed(1)} MB in the registry; ${nodes} nodes`);
     const figures = {
       tide: [] as number[], skopeo: [] as number[], tideEgress: [] as number[], skopeoEgress: [] as number[], direct: [] as number[], directEgress: [] as number[],
+      copyOnly: [] as number[],
     };
     const tideRound = async (p2p: boolean) => {
       await cluster.tsctl(['image', 'rm', REF]); // from the last round (absent the first time)
       const offset = fs.statSync(log).size;
+      const profiled = new Set(cluster.logLines(PULLED));
       const began = process.hrtime.bigint();
       const pulled = await cluster.tsctl(['image', 'pull', REF, ...(p2p ? [] : ['--no-p2p'])], { timeoutMs: 900_000 });
       const seconds = Number(process.hrtime.bigint() - began) / 1e9;
@@ -109,20 +116,26 @@ async function main(): Promise<void> {
       (p2p ? figures.tide : figures.direct).push(seconds);
       (p2p ? figures.tideEgress : figures.directEgress).push(blobEgress(log, offset) / imageBytes);
       say(`tide${p2p ? '' : ' --no-p2p'}: ${seconds.toFixed(2)} s, egress ${(blobEgress(log, offset) / imageBytes).toFixed(2)} × the image`);
+      for (const line of cluster.logLines(PULLED).filter((l) => !profiled.has(l))) say(`  ${line.replace(/.*pulled [^ ]+ \([^)]*\): /, '')}`); // each agent's own account
     };
-    const skopeo = async (round: number) => {
+    /** Each node: `skopeo copy` to an OCI layout, then (`unpack`) `umoci unpack` of it to a runtime bundle; all nodes at once. */
+    const skopeo = async (round: number, unpack: boolean) => {
       const offset = fs.statSync(log).size;
       const began = process.hrtime.bigint();
-      await Promise.all(Array.from({ length: nodes }, (_, i) => execFileAsync('skopeo', [
-        'copy', ...auth, '--src-cert-dir', certDir, `docker://${registry}/${REF}`, `oci:${path.join(dir, `skopeo-${round}-node-${i + 1}`)}:pull`,
-      ], { maxBuffer: 1 << 24 })));
+      await Promise.all(Array.from({ length: nodes }, async (_, i) => {
+        const layout = path.join(dir, `skopeo-${round}-node-${i + 1}`);
+        await execFileAsync('skopeo', ['copy', ...auth, '--src-cert-dir', certDir, `docker://${registry}/${REF}`, `oci:${layout}:pull`], { maxBuffer: 1 << 24 });
+        if (unpack) await execFileAsync('umoci', ['unpack', '--image', `${layout}:pull`, `${layout}-bundle`], { maxBuffer: 1 << 24 });
+      }));
       const seconds = Number(process.hrtime.bigint() - began) / 1e9;
-      figures.skopeo.push(seconds);
-      figures.skopeoEgress.push(blobEgress(log, offset) / imageBytes);
-      for (let i = 0; i < nodes; i++) fs.rmSync(path.join(dir, `skopeo-${round}-node-${i + 1}`), { recursive: true, force: true });
-      say(`skopeo: ${seconds.toFixed(2)} s, egress ${(figures.skopeoEgress.at(-1)!).toFixed(2)} × the image`);
+      (unpack ? figures.skopeo : figures.copyOnly).push(seconds);
+      if (unpack) figures.skopeoEgress.push(blobEgress(log, offset) / imageBytes);
+      for (let i = 0; i < nodes; i++) {
+        for (const leftover of [`skopeo-${round}-node-${i + 1}`, `skopeo-${round}-node-${i + 1}-bundle`]) fs.rmSync(path.join(dir, leftover), { recursive: true, force: true });
+      }
+      say(`skopeo copy${unpack ? ' + umoci unpack' : ' alone'}: ${seconds.toFixed(2)} s, egress ${(blobEgress(log, offset) / imageBytes).toFixed(2)} × the image`);
     };
-    const contestants = [() => tideRound(true), (round: number) => skopeo(round), () => tideRound(false)];
+    const contestants = [() => tideRound(true), (round: number) => skopeo(round, true), () => tideRound(false), (round: number) => skopeo(round, false)];
     for (let round = 0; round < rounds; round++) {
       for (let k = 0; k < contestants.length; k++) await contestants[(round + k) % contestants.length](round);
     }
@@ -137,6 +150,9 @@ async function main(): Promise<void> {
       tide_no_p2p_all_nodes_s: Number(median(figures.direct).toFixed(3)),
       registry_egress_no_p2p_over_image_size: Number(median(figures.directEgress).toFixed(2)),
       image_stores: 'per-node',
+      reference: 'skopeo copy + umoci unpack, per node',
+      skopeo_copy_only_all_nodes_s: Number(median(figures.copyOnly).toFixed(3)),
+      tide_over_skopeo_copy_only_time: Number((median(figures.tide) / median(figures.copyOnly)).toFixed(2)),
     };
     console.log(json ? JSON.stringify(result) : JSON.stringify(result, null, 2));
   } finally {

@@ -33,6 +33,8 @@ export interface NodeSlice {
   nodeName: string;
   address: string;
   podCIDR: string;
+  /** The node's agent port: its peers probe it to tell whether they are cut off (isolation.fence.ts). */
+  agentPort?: number;
 }
 
 /** The agent's desired state: every message of the stream is the complete set for its node. */
@@ -160,6 +162,8 @@ export interface NodeHeartbeat {
   nodeName: string;
   /** Only when the node's images changed since the control plane last acknowledged them. */
   images?: string[];
+  /** Set while the node is under disk pressure; absent: it is not. */
+  diskPressure?: { message: string; sinceMs: number };
 }
 
 /** One container's cumulative usage at the moment the agent sampled it. */

@@ -24,6 +24,8 @@ export interface ResourceQuantities {
   cpu?: string | number;
   memory?: string | number;
   pids?: number;
+  /** Limits only: the most the container's writable layer may hold ("1Gi"); over it the container is evicted. */
+  'ephemeral-storage'?: string | number;
 }
 
 export interface ResourceRequirements {
@@ -311,7 +313,7 @@ export interface ReplicaTemplate {
   workingDir?: string;
   /** Millicores and bytes, parsed from the Service's quantities. */
   requests: { cpuMillis: number; memoryBytes: number };
-  limits: { cpuMillis?: number; memoryBytes?: number; pids?: number };
+  limits: { cpuMillis?: number; memoryBytes?: number; pids?: number; ephemeralStorageBytes?: number };
   ports: ServicePort[];
   network: NetworkMode;
   restartPolicy: RestartPolicy;
@@ -408,6 +410,16 @@ export interface NodeStatus {
   message?: string;
   /** References of the images in the node's store ("name:tag"), as its agent last reported them. */
   images?: string[];
+  /** Conditions the node's agent reports, as Kubernetes' node conditions; only those that hold are listed. */
+  conditions?: NodeCondition[];
+}
+
+/** DiskPressure: a disk signal of the node crossed its threshold (the scheduler places nothing new there). */
+export interface NodeCondition {
+  type: 'DiskPressure';
+  status: 'True';
+  message: string;
+  lastTransitionTime: string;
 }
 
 export type Node = TideObject<'Node', NodeSpec, NodeStatus>;

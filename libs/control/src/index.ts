@@ -19,3 +19,4 @@ export * from './node.provider';
 export * from './node.autoscaler.plan';
 export * from './retry.backoff';
 export * from './node.prescale.plan';
+export * from './node.lifecycle.plan';

@@ -91,3 +91,12 @@ describe('reportChangesNothing', () => {
     assert.equal(reportChangesNothing(base(stored), { ...reported, startedAt: 'S2' }), false);
   });
 });
+
+describe('reportedStatus: a replica lost with its node', () => {
+  it('stays lost whatever its returning agent reports of the old copy', () => {
+    const lost: ReplicaStatus = { phase: 'Failed', ready: false, restartCount: 0, message: 'node n1 lost',
+      lastExit: { code: null, signal: null, reason: 'NodeLost', finishedAt: '2026-01-01T00:00:03.000Z' } };
+    assert.deepEqual(reportedStatus(replica(lost), reported(true), at('2026-01-01T00:00:05.000Z')), lost);
+    assert.equal(reportChangesNothing(replica(lost), reported(true)), true);
+  });
+});

@@ -1,5 +1,6 @@
 /** Maps an agent's reported replica status onto the stored Replica status. */
 import { Replica, ReplicaStatus, ReportedReplicaStatus } from '@tide/api';
+import { isLost } from './replica.predicates';
 
 /**
  * `readyChangedAt` moves only when `ready` does (or is set on the first report), so an unchanged
@@ -7,6 +8,9 @@ import { Replica, ReplicaStatus, ReportedReplicaStatus } from '@tide/api';
  */
 export function reportedStatus(replica: Replica, reported: ReportedReplicaStatus, now: () => number = Date.now): ReplicaStatus {
   const previous = replica.status;
+  // Lost with its node, it is being replaced: a returning agent's report of its old copy (sent
+  // before that agent hears its new desired set, which stops the copy) does not bring it back.
+  if (previous && isLost(replica)) return previous;
   const readyChangedAt = previous?.readyChangedAt !== undefined && previous.ready === reported.ready ? previous.readyChangedAt : new Date(now()).toISOString();
   return {
     // A replica being deleted stays Terminating whatever its container does meanwhile.
@@ -32,6 +36,7 @@ const OPTIONAL = ['message', 'pid', 'ip', 'startedAt'] as const;
  */
 export function reportChangesNothing(replica: Replica, reported: ReportedReplicaStatus): boolean {
   const stored = replica.status;
+  if (stored && isLost(replica)) return true;
   if (!stored || stored.readyChangedAt === undefined || stored.lastExit !== undefined || reported.lastExit !== undefined) return false;
   if (stored.ready !== reported.ready || stored.restartCount !== reported.restartCount) return false;
   if (stored.phase !== (replica.metadata.deletionTimestamp ? 'Terminating' : reported.phase)) return false;

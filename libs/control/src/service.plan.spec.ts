@@ -36,6 +36,18 @@ describe('planService', () => {
     assert.deepEqual(plan.terminate.map((r) => r.metadata.name), [pending, starting, newer].map((r) => r.metadata.name));
   });
 
+  it('takes a scale-in from the node with the fewest of the service\'s replicas before the newest, so that nodes empty', () => {
+    const s = service(2);
+    const crowded = [replica(s, 'Running', { node: 'n1', created: '2026-01-01T00:00:00Z' }), replica(s, 'Running', { node: 'n1', created: '2026-01-03T00:00:00Z' })];
+    const alone = replica(s, 'Running', { node: 'n2', created: '2026-01-02T00:00:00Z' });
+    assert.deepEqual(planService(s, [...crowded, alone]).terminate.map((r) => r.metadata.name), [alone.metadata.name]);
+    // Same node counts and the same age: the order is still the same at every pass (by name).
+    const twins = [replica(s, 'Running', { node: 'n3' }), replica(s, 'Running', { node: 'n4' }), replica(s, 'Running', { node: 'n5' })];
+    const first = [...twins].sort((a, b) => a.metadata.name.localeCompare(b.metadata.name))[0];
+    assert.deepEqual(planService(s, twins).terminate.map((r) => r.metadata.name), [first.metadata.name]);
+    assert.deepEqual(planService(s, [...twins].reverse()).terminate.map((r) => r.metadata.name), [first.metadata.name]);
+  });
+
   it('replaces replicas lost with their node', () => {
     const s = service(2);
     const lost = replica(s, 'Failed', { lost: true });

@@ -35,12 +35,20 @@ const TERMINAL: ReplicaPhase[] = ['Succeeded', 'Failed'];
 
 /**
  * Order in which surplus units go: unscheduled first, then not ready, then (during a rollout) those
- * on an older template, then the newest. A unit in the middle of a move ranks by its replacement,
- * so a scale-in drops a pending move first.
+ * on an older template, then those on the node holding the fewest of the service's replicas (a
+ * scale-in empties nodes, which the node autoscaler then hands back; Kubernetes spreads instead),
+ * then the newest, then by name. A unit in the middle of a move ranks by its replacement, so a
+ * scale-in drops a pending move first.
  */
-function deletionOrder(hash: string): (a: Unit, b: Unit) => number {
+function deletionOrder(hash: string, units: readonly Unit[]): (a: Unit, b: Unit) => number {
+  const onNode = new Map<string, number>();
+  for (const u of units) if (u.lead.spec.nodeName) onNode.set(u.lead.spec.nodeName, (onNode.get(u.lead.spec.nodeName) ?? 0) + 1);
   const rank = (r: Replica) => (!r.spec.nodeName ? 0 : !r.status?.ready ? 1 : r.spec.templateHash !== hash ? 2 : 3);
-  return (a, b) => rank(a.lead) - rank(b.lead) || (b.lead.metadata.creationTimestamp ?? '').localeCompare(a.lead.metadata.creationTimestamp ?? '');
+  const siblings = (r: Replica) => (r.spec.nodeName ? onNode.get(r.spec.nodeName) ?? 0 : 0);
+  return (a, b) => rank(a.lead) - rank(b.lead)
+    || siblings(a.lead) - siblings(b.lead)
+    || (b.lead.metadata.creationTimestamp ?? '').localeCompare(a.lead.metadata.creationTimestamp ?? '')
+    || a.lead.metadata.name.localeCompare(b.lead.metadata.name);
 }
 
 /** The service's units: lone replicas, moves in flight, and finished moves (their replacement alone). */
@@ -79,7 +87,7 @@ export function planService(service: Service, replicas: Replica[], random: () =>
   const { units, withdrawn } = withdrawOutdated(paired.units, hash);
   const create = Array.from({ length: Math.max(0, desired - units.length) }, () => newReplica(service, random, template, hash));
   // Sorted only when some must go (a pass over a service at its size sorts nothing).
-  const surplus = units.length > desired ? [...units].sort(deletionOrder(hash)).slice(0, units.length - desired) : [];
+  const surplus = units.length > desired ? [...units].sort(deletionOrder(hash, units)).slice(0, units.length - desired) : [];
   const going = new Set(surplus);
   const staying = units.filter((u) => !going.has(u));
   const rollout = planRollout(service, hash, staying, create.length);

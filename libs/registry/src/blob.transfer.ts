@@ -19,37 +19,57 @@ export interface UploadOptions {
 
 type Blob = Pick<Descriptor, 'digest' | 'size'>;
 
-export async function downloadBlob(client: RegistryClient, repository: string, blob: Blob, file: string): Promise<void> {
+/**
+ * A blob's bytes as they arrive: refused at the first byte past the descriptor's size, and at the end
+ * unless size and digest match, so that whoever consumes it (a file, a layer unpacked on the fly)
+ * learns of a wrong blob before it is kept. Stopping early closes the connection.
+ */
+export async function* blobChunks(client: RegistryClient, repository: string, blob: Blob): AsyncGenerator<Buffer> {
   const what = `fetching blob ${blob.digest} of ${repository} from ${client.options.registry}`;
   const max = client.limits.maxBlobBytes;
   if (blob.size > max) throw new RegistryError('TooLarge', `${what}: ${blob.size} bytes is over the limit of ${max}`);
   const response = await client.openBlob(repository, blob.digest, what);
   const hash = createHash('sha256');
-  const out = fs.createWriteStream(file, { mode: 0o644 });
   let received = 0;
+  let complete = false;
   try {
     for await (const chunk of response.body) {
       const bytes = chunk as Buffer;
       received += bytes.length;
       if (received > blob.size) throw new RegistryError('DigestMismatch', `${what}: the registry sent more than the ${blob.size} bytes the manifest gives`);
       hash.update(bytes);
+      yield bytes;
+    }
+    complete = true;
+  } catch (error) {
+    throw error instanceof RegistryError ? error : networkError(error, client.base, what, client.limits.idleTimeoutMs);
+  } finally {
+    if (!complete) abandon(response);
+  }
+  const digest = `sha256:${hash.digest('hex')}`;
+  if (received !== blob.size || digest !== blob.digest) {
+    throw new RegistryError('DigestMismatch', `${what}: received ${received} bytes with digest ${digest}, expected ${blob.size} bytes with ${blob.digest}`);
+  }
+}
+
+export async function downloadBlob(client: RegistryClient, repository: string, blob: Blob, file: string): Promise<void> {
+  const out = fs.createWriteStream(file, { mode: 0o644 });
+  out.on('error', () => undefined); // seen by the writes (a rejected drain or end); a destroyed stream's late ones are moot
+  try {
+    for await (const bytes of blobChunks(client, repository, blob)) {
       // events.once removes its 'error' listener with the 'drain' one (a listener per wait piled up before).
+      if (out.errored) throw out.errored;
       if (!out.write(bytes)) await once(out, 'drain');
     }
     await new Promise<void>((resolve, reject) => out.end((error?: Error | null) => (error ? reject(error) : resolve())));
-    const digest = `sha256:${hash.digest('hex')}`;
-    if (received !== blob.size || digest !== blob.digest) {
-      throw new RegistryError('DigestMismatch', `${what}: received ${received} bytes with digest ${digest}, expected ${blob.size} bytes with ${blob.digest}`);
-    }
   } catch (error) {
-    abandon(response);
     // The file is opened asynchronously: wait until the stream has closed, or an open finishing late
     // would bring the file back after it is removed.
     const closed = out.closed ? Promise.resolve() : new Promise<void>((resolve) => out.once('close', () => resolve()));
     out.destroy();
     await closed;
     await fs.promises.rm(file, { force: true });
-    throw error instanceof RegistryError || (error as NodeJS.ErrnoException).syscall ? error : networkError(error, client.base, what, client.limits.idleTimeoutMs);
+    throw error;
   }
 }
 

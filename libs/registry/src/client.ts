@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { AuthSession, type RegistryCredentials, type Scope } from './auth.session';
-import { downloadBlob, uploadBlob, type UploadOptions } from './blob.transfer';
+import { blobChunks, downloadBlob, uploadBlob, type UploadOptions } from './blob.transfer';
 import { RegistryError, registryErrorText } from './errors';
 import { Transport, discard, readBody, type HttpRequest, type HttpResponse } from './http';
 import { MANIFEST_ACCEPT, parseManifest, platformName, selectPlatform, type Descriptor, type ManifestDocument, type Platform } from './manifest';
@@ -138,6 +138,11 @@ export class RegistryClient {
   /** Streams a blob into `file`, hashing as it goes; on any failure the file is removed. */
   async downloadBlob(repository: string, descriptor: Pick<Descriptor, 'digest' | 'size'>, file: string): Promise<void> {
     await downloadBlob(this, repository, descriptor, file);
+  }
+
+  /** A blob's bytes as they arrive, size and digest checked (the end of the iteration throws when they are wrong). */
+  blobChunks(repository: string, descriptor: Pick<Descriptor, 'digest' | 'size'>): AsyncGenerator<Buffer> {
+    return blobChunks(this, repository, descriptor);
   }
 
   /** `GET` of a blob, following the registry's redirect to its storage; the response is 200 and unread. */

@@ -12,7 +12,7 @@ export class NodeSlices {
 
   constructor(private readonly cache: Pick<ClusterCache, 'list'>) {}
 
-  /** Forgets the list when the change moves a slice (a node joining, leaving, or readdressed); says whether it did. */
+  /** Forgets the list when the change moves a slice (a node joining, leaving, or readdressed, or its agent port moved); says whether it did. */
   invalidatedBy(change: CacheChange): boolean {
     const moved = change.kind === 'resync' || (change.kind === 'Node' && sliceOf(change.previous) !== sliceOf(change.current));
     if (moved) this.slices = undefined;
@@ -23,7 +23,7 @@ export class NodeSlices {
     if (!this.slices) {
       this.version++;
       this.slices = this.cache.list('Node').filter((n) => n.spec.podCIDR)
-        .map((n) => ({ nodeName: n.metadata.name, address: n.spec.address, podCIDR: n.spec.podCIDR! }))
+        .map((n) => ({ nodeName: n.metadata.name, address: n.spec.address, podCIDR: n.spec.podCIDR!, ...(n.spec.agentPort ? { agentPort: n.spec.agentPort } : {}) }))
         .sort((a, b) => a.nodeName.localeCompare(b.nodeName));
     }
     return { version: this.version, slices: this.slices };
@@ -31,5 +31,5 @@ export class NodeSlices {
 }
 
 function sliceOf(node: Node | undefined): string {
-  return node ? `${node.spec.address}|${node.spec.podCIDR ?? ''}` : '';
+  return node ? `${node.spec.address}|${node.spec.podCIDR ?? ''}|${node.spec.agentPort ?? ''}` : '';
 }

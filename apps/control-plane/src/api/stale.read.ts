@@ -3,7 +3,9 @@
  * it has caught up with etcd; single objects come from etcd. With etcd unreachable (or the cache not
  * catching up within a few seconds) both answer from the cache as it is, with
  * `X-Tide-Stale: <why>` and `Warning: 110 - "Response is Stale"` (RFC 7234): a caller sees the last
- * state this control plane knew instead of a hang or an error.
+ * state this control plane knew instead of a hang or an error. An object the cache does not hold is
+ * not known to be absent (it may have been written since the cache last heard from etcd): that read
+ * fails as etcd's unavailability (503), never a 404.
  */
 import type { Response } from 'express';
 import { CachedKind, CachedObject, ClusterCache, StoreUnavailableError } from '@tide/store';
@@ -35,7 +37,9 @@ export async function readThroughCache<K extends CachedKind>(
     return (await cluster.store.get(kind, namespace, name)) as CachedObject<K> | undefined;
   } catch (error) {
     if (!(error instanceof StoreUnavailableError)) throw error;
+    const cached = cluster.cache.get(kind, namespace, name);
+    if (cached === undefined) throw error;
     markStale(res, error.message);
-    return cluster.cache.get(kind, namespace, name);
+    return cached;
   }
 }

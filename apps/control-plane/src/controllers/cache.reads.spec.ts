@@ -88,7 +88,7 @@ describe('loops read the cache, not etcd lists', { timeout: 60_000 }, () => {
     const autoscaler = new AutoscalerController(store, events, load, new AutoscalerMetrics(metrics), cache);
     await new ServiceController(store, events, cache).sync();
     await new SchedulerLoop(store, cache, events, metrics).cycle();
-    await new NodeLifecycleController(store, events, 30, cache).sync();
+    await new NodeLifecycleController(store, events, { seconds: 30, agentDownSeconds: 30 }, cache).sync();
     await new DrainController(store, events, cache).sync();
     await new ConsolidationController(store, events, { enabled: true, delaySeconds: 0 }, cache).sync();
     await autoscaler.sync();

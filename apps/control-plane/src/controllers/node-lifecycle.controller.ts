@@ -1,34 +1,51 @@
 /**
  * Marks nodes whose lease expired NotReady, and after the grace period fails their replicas with
- * reason NodeLost so that the service controller replaces them elsewhere.
+ * reason NodeLost so that the service controller replaces them elsewhere (libs/control's
+ * node.lifecycle.plan.ts decides; evictions pause while the control plane looks cut off).
  */
 import { Node, Replica } from '@tide/api';
-import { holdsResources } from '@tide/control';
+import { NodeGrace, evictionsPaused, holdsResources, nodeLifecycleAction } from '@tide/control';
 import { ClusterCache, ObjectStore } from '@tide/store';
 import { EventRecorder } from './events.recorder';
+import { HostAnswers } from './host.probe';
 
 export class NodeLifecycleController {
   constructor(
     private readonly store: ObjectStore,
     private readonly events: EventRecorder,
-    private readonly graceSeconds: number,
+    private readonly grace: { seconds: number; agentDownSeconds: number },
     private readonly cache: ClusterCache,
+    private readonly warn: (line: string) => void = () => undefined,
+    private readonly hosts = new HostAnswers(),
+    /** A probe answered: the loop should look again (the runner's kick). */
+    private readonly kick: () => void = () => undefined,
   ) {}
+
+  /** The reason evictions last paused for, logged once per change. */
+  private paused?: string;
 
   async sync(): Promise<void> {
     // The liveness keys as the cache follows them (etcd deletes a key when its lease expires).
     const alive = this.cache.aliveNodes();
     const nodes: Node[] = this.cache.list('Node');
+    const paused = evictionsPaused(nodes, alive);
+    if (paused !== this.paused) {
+      this.paused = paused;
+      this.warn(paused ? `replicas of NotReady nodes are not replaced for now: ${paused}` : 'enough nodes are Ready: replicas of lost nodes are replaced again');
+    }
+    const now = Date.now();
+    const grace: NodeGrace = { hostSilentMs: this.grace.seconds * 1000, hostAnswersMs: this.grace.agentDownSeconds * 1000 };
     for (const node of nodes) {
       const name = node.metadata.name;
-      if (node.status?.ready && !alive.has(name)) {
-        await this.setReady(node, false);
-      } else if (!node.status?.ready && alive.has(name)) {
-        // Heartbeats resumed (or the lease was granted just after the node was written): ready again.
-        await this.setReady(node, true);
-      } else if (!node.status?.ready && this.graceExpired(node)) {
-        await this.evict(name);
-      }
+      const lapsed = !alive.has(name);
+      // While its lease is gone, is its host still up? (Which grace applies.)
+      if (!lapsed) this.hosts.forget(name);
+      const answers = lapsed ? this.hosts.of(name, node.spec.address, node.spec.agentPort, this.kick) : undefined;
+      const action = nodeLifecycleAction(node, !lapsed, now, grace, answers);
+      if (action.type === 'not-ready') await this.setReady(node, false);
+      // Heartbeats resumed (or the lease was granted just after the node was written): ready again.
+      else if (action.type === 'ready') await this.setReady(node, true);
+      else if (action.type === 'evict' && !paused) await this.evict(name, answers === false);
     }
   }
 
@@ -50,12 +67,9 @@ export class NodeLifecycleController {
       ready ? 'heartbeats resumed' : 'the node\'s lease expired: no heartbeat from its agent');
   }
 
-  private graceExpired(node: Node): boolean {
-    const since = Date.parse(node.status?.notReadySince ?? '');
-    return Number.isFinite(since) && Date.now() - since > this.graceSeconds * 1000;
-  }
-
-  private async evict(node: string): Promise<void> {
+  private async evict(node: string, hostSilent: boolean): Promise<void> {
+    const why = hostSilent ? `its host does not answer, NotReady past --node-grace-seconds ${this.grace.seconds}`
+      : `its host answers but its agent does not, NotReady past --agent-down-grace-seconds ${this.grace.agentDownSeconds}`;
     const replicas: Replica[] = this.cache.replicasOn(node);
     for (const replica of replicas) {
       const { namespace, name } = replica.metadata;
@@ -70,7 +84,7 @@ export class NodeLifecycleController {
           lastExit: { code: null, signal: null, reason: 'NodeLost', finishedAt: new Date().toISOString() } };
         return r;
       }).catch(() => undefined);
-      await this.events.record({ kind: 'Replica', namespace, name }, 'Warning', 'NodeLost', `node ${node} has been unreachable past its grace period; replacing the replica`);
+      await this.events.record({ kind: 'Replica', namespace, name }, 'Warning', 'NodeLost', `node ${node} lost (${why}); replacing the replica`);
     }
   }
 }

@@ -1,7 +1,7 @@
 /**
  * The local NodeProvider against the contract every provider keeps (@tide/control/testing), with a
  * stand-in agent (a process that waits for SIGTERM; `cleanup` exits at once), and what only it does:
- * the loopback layout of its nodes, the join flags, the record a restarted control plane reads.
+ * the loopback layout of its nodes, the join token (in the agent's environment) and flags, the record a restarted control plane reads.
  */
 import { after, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
@@ -14,7 +14,8 @@ import { LocalNodeProvider, capacityFor } from './local.node.provider';
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'tide-local-nodes-'));
 const agent = path.join(root, 'agent.js');
 fs.writeFileSync(agent, `if (process.argv[2] === 'cleanup') process.exit(0);
-require('fs').writeFileSync(process.argv[process.argv.indexOf('--state-dir') + 1] + '.args', JSON.stringify(process.argv.slice(2)));
+const seen = [...process.argv.slice(2), '--env-join-token', process.env.TIDE_JOIN_TOKEN ?? ''];
+require('fs').writeFileSync(process.argv[process.argv.indexOf('--state-dir') + 1] + '.args', JSON.stringify(seen));
 process.on('SIGTERM', () => process.exit(0));
 setInterval(() => undefined, 60_000);
 `);
@@ -52,7 +53,8 @@ describe('LocalNodeProvider', () => {
     assert.equal(flag('address'), '127.0.1.2');
     assert.equal(flag('port'), '30012'); // P + 10 + i
     assert.equal(flag('control-plane'), '127.0.0.1:30001');
-    assert.equal(flag('join'), 'join-web-2');
+    assert.equal(flag('env-join-token'), 'join-web-2'); // in the environment, not the command line
+    assert.equal(args.includes('--join'), false);
     assert.equal(flag('ca-hash'), 'sha256:abc');
     assert.equal(flag('labels'), 'pool=web,tide.io/pool=web');
     assert.equal(flag('cpu'), '2100'); // 2000m allocatable once the agent keeps its 100m

@@ -159,7 +159,7 @@ describe('control-plane client', () => {
     await eventually('the report acknowledged', () => acknowledged.length > 0);
     const usage = { nodeName: 'node-1', timestampMs: 1_700_000_000_000, replicas: [
       { namespace: 'default', name: 'web-1', cpuUsageSeconds: 1.25, memoryWorkingSetBytes: 4096, memoryUsageBytes: 8192, startedAt: '2024-01-01T00:00:00.000Z' },
-    ], services: [{ namespace: 'default', service: 'web', requestsTotal: 42 }] };
+    ], services: [{ namespace: 'default', service: 'web', requestsTotal: 42, countedAtMs: 1_700_000_000_000 }] };
     assert.equal(await client.reportUsage(usage), true);
     assert.deepEqual(controlPlane.usage, [usage]);
 
@@ -206,6 +206,33 @@ describe('control-plane client', () => {
       assert.equal(fake.heartbeats.filter((h) => h.images !== null).length, 1, 'sent once, then acknowledged');
     } finally {
       imageClient.close();
+      fake.stop();
+    }
+  });
+
+  it('tells when the control plane acknowledged it, with the lease on registration (the isolation fence\'s clock)', async () => {
+    const fake = new FakeControlPlane();
+    const port = await fake.listen();
+    const acks: { sentAt: number; leaseSeconds?: number }[] = [];
+    const ackClient = new ControlPlaneClient({
+      credentials: await nodeCredentials('node-4'),
+      address: `127.0.0.1:${port}`,
+      registration: { nodeName: 'node-4', address: '127.0.1.4', agentPort: 7084, labels: {}, capacity: { cpuMillis: 1, memoryBytes: 1 }, allocatable: { cpuMillis: 1, memoryBytes: 1 } },
+      onAssignments: () => undefined,
+      report: () => ({ nodeName: 'node-4', replicas: [], gone: [] }),
+      onReportAcknowledged: () => undefined,
+      onAcknowledged: (sentAt, leaseSeconds) => acks.push({ sentAt, ...(leaseSeconds !== undefined ? { leaseSeconds } : {}) }),
+      log: () => undefined,
+    });
+    try {
+      const began = performance.now();
+      ackClient.start();
+      await eventually('the registration and two heartbeats acknowledged', () => acks.length >= 3);
+      assert.equal(acks[0].leaseSeconds, 10, 'the registration carries the lease');
+      assert.ok(acks[0].sentAt >= began && acks[0].sentAt <= performance.now());
+      assert.ok(acks.slice(1).every((a) => a.leaseSeconds === undefined && a.sentAt >= acks[0].sentAt), 'heartbeats: their send time');
+    } finally {
+      ackClient.close();
       fake.stop();
     }
   });

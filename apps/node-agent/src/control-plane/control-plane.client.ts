@@ -40,6 +40,11 @@ export interface ControlPlaneClientOptions {
    * another cluster is not registered with, and a set it refuses never reaches onAssignments.
    */
   fence?: ClusterFence;
+  /**
+   * The control plane acknowledged a registration or heartbeat sent at `sentAt` (performance.now()):
+   * the node's lease lives until at least `sentAt` + its length (`leaseSeconds`, given on registration).
+   */
+  onAcknowledged?(sentAt: number, leaseSeconds?: number): void;
   /** A desired set the fence refused, or a control plane it would not register with (for the refusals metric). */
   onRefused?(refusal: FenceRefusal): void;
   /**
@@ -47,6 +52,8 @@ export interface ControlPlaneClientOptions {
    * differ from what the control plane last acknowledged (the scheduler's image locality).
    */
   images?(): Promise<string[]>;
+  /** The node's DiskPressure condition, sent with every heartbeat while it holds. */
+  diskPressure?(): { message: string; sinceMs: number } | undefined;
 }
 
 const RECONNECT_BACKOFF: BackoffPolicy = { initialMs: 500, maxMs: 10_000 };
@@ -178,6 +185,7 @@ export class ControlPlaneClient {
       const images = await this.currentImages();
       const clusterId = this.options.fence?.current.clusterId;
       const registration = encodeRegistration({ ...this.options.registration, images: images ?? [], ...(clusterId ? { clusterId } : {}) });
+      const sentAt = performance.now();
       const response = await this.call<RegisterResponse__Output>((done) => this.client.Register(registration, this.deadline(), done));
       if (session !== this.session) return;
       this.acknowledgedImages = images ? images.join('\n') : undefined;
@@ -192,6 +200,7 @@ export class ControlPlaneClient {
       if (this.failedAttempts > 0) this.options.log(`control plane at ${this.address} reachable again`);
       this.failedAttempts = 0;
       this.connected = true;
+      this.options.onAcknowledged?.(sentAt, answer.leaseTtlSeconds);
       this.options.log(`registered with the control plane at ${this.address}`);
       const heartbeatMs = Math.max(200, answer.heartbeatIntervalMs ?? DEFAULT_HEARTBEAT_MS);
       this.watch(session);
@@ -230,10 +239,13 @@ export class ControlPlaneClient {
     void this.currentImages().then((images) => {
       if (session !== this.session) return;
       const changed = images !== undefined && images.join('\n') !== this.acknowledgedImages;
-      const request = encodeHeartbeat({ nodeName: this.options.registration.nodeName, ...(changed ? { images } : {}) });
+      const diskPressure = this.options.diskPressure?.();
+      const request = encodeHeartbeat({ nodeName: this.options.registration.nodeName, ...(changed ? { images } : {}), ...(diskPressure ? { diskPressure } : {}) });
+      const sentAt = performance.now();
       this.client.Heartbeat(request, this.deadline(), (error, response) => {
         if (session !== this.session) return;
         if (error) return this.retryLater(session, `heartbeat failed: ${error.message}`);
+        if (response?.known) this.options.onAcknowledged?.(sentAt);
         if (!response?.known) {
           this.options.log('the control plane does not know this node (its lease expired): registering again');
           void this.connect();

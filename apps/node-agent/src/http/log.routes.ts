@@ -8,7 +8,7 @@
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import { LogInstance } from '../logs/log.files';
-import { laterPosition, streamLogFiles, tailPosition } from '../logs/log.read';
+import { endPosition, laterPosition, streamLogFiles, tailPosition } from '../logs/log.read';
 import type { LogPosition } from '../logs/log.rotator';
 import { isTrue, sendText } from './http.responses';
 
@@ -57,13 +57,15 @@ export async function serveReplicaLog(log: ReplicaLog, query: LogQuery, req: htt
   }
   const files = log.files ? log.files(instance) : [log.current].filter((file) => fs.existsSync(file));
   if (files.length === 0) return sendText(res, query.previous ? 404 : 200, query.previous ? 'no previous container of this replica on this node\n' : '');
+  // Without follow: the lines there are now (a flooding container's later lines are not added to a --tail).
+  const until = query.follow ? undefined : await endPosition(files);
   let from: LogPosition = { file: 0, offset: 0 };
   if (query.sinceMs !== undefined && log.since) from = log.since(instance, query.sinceMs);
-  if (query.tailLines !== undefined) from = laterPosition(from, await tailPosition(files, query.tailLines));
+  if (query.tailLines !== undefined) from = laterPosition(from, await tailPosition(files, query.tailLines, until));
   res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-cache' });
   const reader = new AbortController();
   res.on('close', () => reader.abort());
   req.on('close', () => reader.abort());
-  await streamLogFiles(files, from, res, { follow: query.follow, signal: reader.signal, pollMs });
+  await streamLogFiles(files, from, res, { follow: query.follow, signal: reader.signal, pollMs, until });
   res.end();
 }

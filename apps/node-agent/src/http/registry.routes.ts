@@ -38,11 +38,10 @@ export async function handleRegistryRequest(
     if (url.pathname === '/v1/images/pull') {
       const request = pullRequest(body);
       const peers = peersOf(body);
-      if (peering && peers.some((p) => p.node === peering.node)) {
-        request.swarm = { self: peering.node, peers, tls: peering.tls() };
-        request.log = peering.log;
-      }
+      if (peering && peers.some((p) => p.node === peering.node)) request.swarm = { self: peering.node, peers, tls: peering.tls() };
+      if (peering) request.log = peering.log;
       const pulled = await pullImage(store, request);
+      request.log?.(`pulled ${request.ref} (${pulled.digest}, ${pulled.fetched} layer(s) fetched, ${pulled.fromPeers} from peers): ${pulled.timings}`);
       const image = (await images.list()).find((i) => i.ref === pulled.record.ref);
       return sendJson(res, 200, { image, digest: pulled.digest, fetchedLayers: pulled.fetched, fromPeers: pulled.fromPeers });
     }

@@ -1,22 +1,28 @@
-import { describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { LogFiles } from './log.files';
-import { laterPosition, streamLogFiles, tailPosition } from './log.read';
+import { endPosition, laterPosition, streamLogFiles, tailPosition } from './log.read';
+import type { LogPosition } from './log.rotator';
 import { LogRotator } from './log.rotator';
 
 const ID = 'shop.web-1';
-const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'tide-logs-'));
+const made: string[] = [];
+const tmp = () => {
+  made.push(fs.mkdtempSync(path.join(os.tmpdir(), 'tide-logs-')));
+  return made[made.length - 1];
+};
+after(() => made.forEach((dir) => fs.rmSync(dir, { recursive: true, force: true })));
 const lines = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => `line ${from + i}\n`).join('');
 
-async function read(files: string[], from = { file: 0, offset: 0 }): Promise<string> {
+async function read(files: string[], from = { file: 0, offset: 0 }, until?: LogPosition): Promise<string> {
   const out = new PassThrough();
   const chunks: Buffer[] = [];
   out.on('data', (chunk: Buffer) => chunks.push(chunk));
-  await streamLogFiles(files, from, out, { follow: false, signal: new AbortController().signal });
+  await streamLogFiles(files, from, out, { follow: false, signal: new AbortController().signal, until });
   return Buffer.concat(chunks).toString();
 }
 
@@ -37,6 +43,22 @@ describe('container logs: rotation, instances, tail and since', () => {
     for (const file of files) assert.ok(fs.statSync(file).size <= 120, `${file}: at most the maximum plus one check's writes`);
     assert.match(fs.readFileSync(current, 'utf8'), /line 49/);
     assert.doesNotMatch(files.map((f) => fs.readFileSync(f, 'utf8')).join(''), /line 0\n/, 'the oldest output is gone');
+  });
+
+  it('between full passes, checks the files the directory\'s watch saw written', async () => {
+    const dir = tmp();
+    // The clock stands still: after the first tick's full pass no other comes, only the watch's checks.
+    const rotator = new LogRotator(new LogFiles(dir, { maxSizeBytes: 100, maxFiles: 3 }), () => [ID], () => undefined, () => 1_000);
+    rotator.start(20);
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 100)); // the first tick: a full pass
+      fs.appendFileSync(rotator.files.path(ID), 'y'.repeat(300));
+      const deadline = Date.now() + 30_000;
+      while (rotator.files.existing(ID).length < 2 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+      assert.deepEqual(rotator.files.existing(ID).map((f) => path.basename(f)), [`${ID}.log.1`, `${ID}.log`], 'rotated on the watch\'s word');
+    } finally {
+      rotator.stop();
+    }
   });
 
   it('copies only the last maxSize bytes of a file that grew far past it (a flood between two checks)', () => {
@@ -74,6 +96,21 @@ describe('container logs: rotation, instances, tail and since', () => {
     assert.equal(await read([a, b], await tailPosition([a, b], 0)), '');
     fs.writeFileSync(b, `${lines(6, 7)}partial`);
     assert.equal(await read([a, b], await tailPosition([a, b], 1)), 'partial', 'a line still being written is the last one');
+  });
+
+  it('reads the lines there were when asked: later lines are not added, a line cut at that moment is read to its end', async () => {
+    const dir = tmp();
+    const [a, b] = [path.join(dir, 'a'), path.join(dir, 'b')];
+    fs.writeFileSync(a, lines(1, 5));
+    fs.writeFileSync(b, `${lines(6, 7)}line 8 cut`);
+    const until = await endPosition([a, b]);
+    const last = await tailPosition([a, b], 1, until);
+    const two = await tailPosition([a, b], 2, until);
+    fs.appendFileSync(b, ` here\n${lines(9, 20)}`); // the flood goes on meanwhile
+    assert.equal(await read([a, b], last, until), 'line 8 cut here\n');
+    assert.equal(await read([a, b], two, until), 'line 7\nline 8 cut here\n');
+    assert.equal(await read([a, b], { file: 0, offset: 0 }, { file: 0, offset: lines(1, 2).length }), lines(1, 2), 'an end in an earlier file stops there');
+    assert.equal(await read([a, b], { file: 1, offset: 0 }, { file: 1, offset: 0 }), '', 'nothing between the same two positions');
   });
 
   it('starts --since at the last mark before the time asked for, across a rotation', async () => {

@@ -1,6 +1,7 @@
 import { describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { BUSY, BackendSet, FAILED_BACKEND_PAUSE_MS } from './backend.set';
+import { BUSY, BackendSet, FAILED_BACKEND_PAUSE_MS, UNREACHABLE_BACKEND_PAUSE_MS } from './backend.set';
+import type { Socket } from 'node:net';
 
 function set(...outstanding: number[]): BackendSet {
   const backends = new BackendSet();
@@ -64,5 +65,22 @@ describe('choosing a replica under a limit of outstanding requests', () => {
     assert.equal(backends.pickUnder(3, [serving]), refusing);
     now += FAILED_BACKEND_PAUSE_MS;
     assert.equal(backends.pick(undefined, draws(0, 0)), refusing, 'after the pause it is drawn again');
+  });
+
+  it('passes over a replica whose host did not answer a connect for longer, and drops its pooled connections', () => {
+    let now = 1000;
+    const backends = new BackendSet(() => now);
+    backends.update([{ host: '198.18.0.3', port: 1 }, { host: '198.18.0.1', port: 2 }]);
+    const [silent, serving] = backends.backends;
+    let destroyed = 0;
+    silent.idle.push({ destroyed: false, destroy: () => destroyed++ } as unknown as Socket);
+    serving.outstanding = 3;
+    backends.connectFailed(silent, true);
+    assert.equal(destroyed, 1, 'nothing would answer on its pooled connections');
+    assert.equal(silent.idle.length, 0);
+    now += FAILED_BACKEND_PAUSE_MS + 1;
+    for (let i = 0; i < 20; i++) assert.equal(backends.pick(), serving, 'still passed over after a refused connect\'s pause');
+    now = 1000 + UNREACHABLE_BACKEND_PAUSE_MS;
+    assert.equal(backends.pick(undefined, draws(0, 0)), silent, 'after the longer pause it is drawn again');
   });
 });

@@ -55,6 +55,15 @@ export class Backend {
  */
 export const FAILED_BACKEND_PAUSE_MS = 1000;
 
+/**
+ * A backend that did not answer a connect at all (the connect timeout, no route to its host) is
+ * most likely on a host that is down or cut off: it is passed over this long, past the time the
+ * control plane takes to withdraw a lost node's endpoints (its lease, 5 s, and the grace), rather
+ * than being tried again every second at the cost of a connect timeout each time (passive outlier
+ * detection, as Envoy's outlier ejection does on consecutive connect failures).
+ */
+export const UNREACHABLE_BACKEND_PAUSE_MS = 10_000;
+
 export class BackendSet {
   backends: Backend[] = [];
   /** Called after every update (an HTTP port hands queued requests to new replicas). */
@@ -64,13 +73,17 @@ export class BackendSet {
 
   constructor(private readonly now: () => number = () => performance.now()) {}
 
-  /** A connect to `backend` failed: others get its work for a while. */
-  connectFailed(backend: Backend): void {
-    backend.failedUntil = this.now() + FAILED_BACKEND_PAUSE_MS;
+  /**
+   * A connect to `backend` failed: others get its work for a while, longer when its host did not
+   * answer at all (`unreachable`), whose pooled connections are closed too (nothing would answer on them).
+   */
+  connectFailed(backend: Backend, unreachable = false): void {
+    backend.failedUntil = this.now() + (unreachable ? UNREACHABLE_BACKEND_PAUSE_MS : FAILED_BACKEND_PAUSE_MS);
     this.pausedUntil = Math.max(this.pausedUntil, backend.failedUntil);
+    if (unreachable) backend.closeIdle();
   }
 
-  /** Takes a new set of targets; backends that stay keep their pools and counts. Returns the removed ones. */
+  /** Takes a new set of targets; backends that stay keep their pools, counts and pauses. Returns the removed ones. */
   update(targets: Target[]): Backend[] {
     const current = new Map(this.backends.map((b) => [b.key, b]));
     const next: Backend[] = [];
@@ -147,6 +160,11 @@ export class BackendSet {
     }
     return !healthy && pausedRoom;
   }
+}
+
+/** A connect error that says the backend's host did not answer (rather than refused). */
+export function isUnreachable(error: NodeJS.ErrnoException): boolean {
+  return error.code === 'EHOSTUNREACH' || error.code === 'ENETUNREACH' || error.code === 'ETIMEDOUT';
 }
 
 /** Every replica that could take the request has its limit of outstanding requests. */

@@ -6,7 +6,7 @@
  * request without an answer yet (they share one duration, so the oldest expires first).
  */
 import * as net from 'node:net';
-import { Backend } from './backend.set';
+import { Backend, isUnreachable } from './backend.set';
 import { HttpSession, UpstreamSocket } from './http.session';
 import { ProxyOptions, PublishedPort } from './published.port';
 import type { ServiceTraffic } from './balancer.metrics';
@@ -146,10 +146,11 @@ export class HttpPort extends PublishedPort {
     upstream.on('connect', () => upstream.session?.upstreamConnected(socket));
     upstream.on('drain', () => upstream.session?.upstreamDrained());
     upstream.on('timeout', () => {
-      if (upstream.session) upstream.session.upstreamFailed(upstream.connecting ? 'no connection within the connect timeout' : 'no answer within the upstream timeout');
-      else socket.destroy();
+      if (!upstream.session) socket.destroy();
+      else if (upstream.connecting) upstream.session.upstreamFailed('no connection within the connect timeout', false, true);
+      else upstream.session.upstreamFailed('no answer within the upstream timeout');
     });
-    upstream.on('error', (error) => upstream.session?.upstreamFailed(error.message));
+    upstream.on('error', (error) => upstream.session?.upstreamFailed(error.message, false, isUnreachable(error)));
     upstream.on('end', () => upstream.session?.upstreamFailed('closed the connection', true));
     upstream.on('close', () => {
       backend.dropIdle(socket);

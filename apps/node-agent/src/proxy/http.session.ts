@@ -380,8 +380,8 @@ export class HttpSession {
     }
   }
 
-  /** The upstream connection failed or closed while this exchange used it. */
-  upstreamFailed(why: string, ended = false): void {
+  /** The upstream connection failed or closed while this exchange used it (`unreachable`: its host did not answer a connect). */
+  upstreamFailed(why: string, ended = false, unreachable = false): void {
     if (this.tunnel) return void this.client.destroy();
     if (this.answered) {
       // Until-close answers end here; any other answer was cut short: so is the client's.
@@ -398,7 +398,7 @@ export class HttpSession {
     this.port.log(`${this.port.service}: ${backend.replica || backend.key}: ${why}${retry ? '; trying another replica' : ''}`);
     if (neverConnected) {
       this.tried.push(backend);
-      this.port.backends.connectFailed(backend);
+      this.port.backends.connectFailed(backend, unreachable);
     }
     this.release(false);
     if (retry) return this.dispatch();

@@ -4,7 +4,12 @@ import { BackendSet } from './backend.set';
 import { ServiceTraffic } from './balancer.metrics';
 
 export interface ProxyOptions {
-  /** A backend that does not accept within this time is skipped for another. */
+  /**
+   * A backend that does not accept within this time is skipped for another. 1 s: a connect across a
+   * LAN takes well under a millisecond, and a SYN still unanswered after 1 s (its first
+   * retransmission) is lost or unanswered, most likely by a host that is down: another replica is
+   * the better bet, and trying it is safe since nothing was sent.
+   */
   connectTimeoutMs: number;
   /**
    * A connection to a backend silent this long fails the exchange using it (nginx's
@@ -31,7 +36,7 @@ export interface ProxyOptions {
 }
 
 export const DEFAULT_PROXY_OPTIONS: ProxyOptions = {
-  connectTimeoutMs: 2000, upstreamTimeoutMs: 60_000, idleTimeoutMs: 60_000,
+  connectTimeoutMs: 1000, upstreamTimeoutMs: 60_000, idleTimeoutMs: 60_000,
   maxRequestsPerReplica: 64, queueLength: 1024, requestDeadlineMs: 15_000, retryAfterSeconds: 1,
 };
 

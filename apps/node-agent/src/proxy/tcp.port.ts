@@ -4,7 +4,7 @@
  * skipped for another before any byte is sent. Half-close aware both ways.
  */
 import * as net from 'node:net';
-import { Backend } from './backend.set';
+import { Backend, isUnreachable } from './backend.set';
 import { PublishedPort } from './published.port';
 
 /** Closing the port leaves established connections alone (a TCP stream cannot be moved). */
@@ -26,16 +26,16 @@ export class TcpPort extends PublishedPort {
     }
     backend.outstanding++;
     const upstream = net.connect({ host: backend.host, port: backend.port, allowHalfOpen: true, noDelay: true, timeout: this.options.connectTimeoutMs });
-    const retry = (why: string) => {
+    const retry = (why: string, unreachable: boolean) => {
       upstream.destroy();
       backend.outstanding--;
       this.traffic.backendFailures++;
-      this.backends.connectFailed(backend);
+      this.backends.connectFailed(backend, unreachable);
       this.log(`${this.service}: ${backend.replica || backend.key}: ${why}; trying another replica`);
       this.connect(client, [...tried, backend]);
     };
-    const onError = (error: Error) => retry(error.message);
-    const onTimeout = () => retry('no connection within the connect timeout');
+    const onError = (error: Error) => retry(error.message, isUnreachable(error));
+    const onTimeout = () => retry('no connection within the connect timeout', true);
     upstream.once('error', onError);
     upstream.once('timeout', onTimeout);
     upstream.once('connect', () => {

@@ -134,6 +134,20 @@ describe('reconciler', () => {
     assert.deepEqual(h.reconciler.goneKeys(), []);
   });
 
+  it('kills every container at once when the node is cut off, and runs what the next desired set says', async () => {
+    const published = { template: { terminationGracePeriodSeconds: 30, ports: [{ containerPort: 80, publish: 8080 }] } };
+    await h.desire(assignment('web-1', published), assignment('web-2', published));
+    h.reconciler.isolate();
+    await h.settle();
+    // No drain wait, no grace: the clock never moved.
+    assert.deepEqual(h.runtime.calls.filter((c) => c.startsWith('stop')).sort(), ['stop default.web-1 0', 'stop default.web-2 0']);
+    assert.deepEqual(h.runtime.running(), []);
+    await h.advance(60_000);
+    assert.deepEqual(h.runtime.running(), [], 'nothing restarts while cut off');
+    await h.desire(assignment('web-2', published));
+    assert.deepEqual(h.runtime.running(), ['default.web-2'], 'the control plane\'s set, once heard, decides');
+  });
+
   it('marks a replica of a missing image Failed with ImageNotFound and retries it with backoff', async () => {
     await h.desire(assignment('ghost-1', { template: { image: 'no-such:1.0' } }), assignment('fine-1'));
     const ghost = h.view('ghost-1');

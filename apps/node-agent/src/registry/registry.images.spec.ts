@@ -7,13 +7,15 @@
  */
 import { after, before, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { ImageStore } from '@tide/runtime';
+import { openBlobForPeer } from './peer.blobs';
 import { pullImage } from './registry.images';
 
 const digest = (data: Buffer) => `sha256:${createHash('sha256').update(data).digest('hex')}`;
@@ -46,14 +48,14 @@ interface Served {
   stall?: string;
 }
 
-function image(layer: Buffer, served = layer): Served {
+function image(layer: Buffer, served = layer, blob = layer): Served {
   const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', config: { Cmd: ['sh'] }, rootfs: { type: 'layers', diff_ids: [digest(layer)] } }));
   const manifest = Buffer.from(JSON.stringify({
     schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json',
     config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: digest(config), size: config.length },
-    layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: digest(layer), size: layer.length }],
+    layers: [{ mediaType: `application/vnd.oci.image.layer.v1.tar${blob === layer ? '' : '+gzip'}`, digest: digest(blob), size: blob.length }],
   }));
-  return { manifest, blobs: new Map([[digest(config), config], [digest(layer), served]]) };
+  return { manifest, blobs: new Map([[digest(config), config], [digest(blob), served]]) };
 }
 
 describe('pulling into the content store', () => {
@@ -76,7 +78,16 @@ describe('pulling into the content store', () => {
       const blob = repo.blobs.get(match[3]);
       if (!blob) return void res.writeHead(404).end();
       if (repo.stall === match[3]) return void res.writeHead(200, { 'content-length': String(blob.length) }).write(blob.subarray(0, 100));
-      res.writeHead(200).end(blob);
+      if (blob.length < 64 * 1024) return void res.writeHead(200).end(blob);
+      // A large blob goes out in pieces with pauses, as over a network: the pull unpacks as they come.
+      res.writeHead(200, { 'content-length': String(blob.length) });
+      void (async () => {
+        for (let at = 0; at < blob.length && !res.destroyed; at += 16 * 1024) {
+          res.write(blob.subarray(at, at + 16 * 1024));
+          if (at % (256 * 1024) === 0) await new Promise((resolve) => setTimeout(resolve, 1));
+        }
+        res.end();
+      })();
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     address = `127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -110,6 +121,60 @@ describe('pulling into the content store', () => {
     assert.equal(second.fetched, 0);
     assert.equal(blobRequests.filter((r) => r.startsWith('good ')).length, before + 1, 'only the config again');
     assert.equal(debris(), 0);
+  });
+
+  it('unpacks a gzip layer of several MiB that arrives in pieces: the blob kept as sent, the files as packed', async () => {
+    const content = randomBytes(3 * 1024 * 1024).toString('base64'); // compresses, a little
+    const layer = tar('big.txt', content);
+    const blob = gzipSync(layer);
+    repositories.set('gzip', image(layer, blob, blob));
+    const pulled = await pull('gzip', 'gzip:1');
+    assert.equal(pulled.fetched, 1);
+    const resolved = await store.resolve('gzip:1');
+    assert.equal(fs.readFileSync(path.join(resolved.layerDirs[0], 'big.txt'), 'utf8'), content);
+    assert.deepEqual(fs.readFileSync(store.blobPath(digest(blob))), blob);
+    const record = await store.record('gzip:1');
+    assert.deepEqual(record?.layers.map((l) => [l.diffID, l.blob, l.mediaType]), [[digest(layer), digest(blob), 'application/vnd.oci.image.layer.v1.tar+gzip']]);
+    assert.equal(debris(), 0);
+  });
+
+  it('refuses a corrupted gzip layer that unpacks cleanly (digest mismatch at its last byte): no image, no layer, no blob', async () => {
+    const layer = tar('data.txt', 'z'.repeat(200_000));
+    const blob = gzipSync(layer);
+    const evil = gzipSync(tar('data.txt', 'y'.repeat(200_000)));
+    repositories.set('gzip-corrupt', image(layer, evil, blob));
+    await assert.rejects(pull('gzip-corrupt', 'gzip-corrupt:1'), (e: Error & { code?: string }) => e.code === 'DigestMismatch');
+    assert.equal(store.has('gzip-corrupt:1'), false);
+    assert.equal(fs.existsSync(store.layerDir(digest(layer))), false);
+    assert.equal(fs.existsSync(store.blobPath(digest(blob))), false);
+    await waitForNoDebris();
+  });
+
+  it('reports a gzip layer with a flipped byte as a digest mismatch, though its gzip stream breaks first: no image, no blob', async () => {
+    const layer = tar('data.txt', randomBytes(3 * 1024 * 1024).toString('hex'));
+    const blob = gzipSync(layer);
+    const flipped = Buffer.from(blob);
+    for (let at = 1000; at < 1100; at++) flipped[at] ^= 0xff; // early: the inflating fails long before the last byte
+    repositories.set('gzip-flipped', image(layer, flipped, blob));
+    await assert.rejects(pull('gzip-flipped', 'gzip-flipped:1'), (e: Error & { code?: string }) => e.code === 'DigestMismatch' && /expected \d+ bytes with sha256:/.test(e.message));
+    assert.equal(store.has('gzip-flipped:1'), false);
+    assert.equal(fs.existsSync(store.blobPath(digest(blob))), false);
+    await waitForNoDebris();
+  });
+
+  it('fails the stream a peer follows when the download it grows from fails', { timeout: 60_000 }, async () => {
+    const layer = tar('data.txt', 'x'.repeat(4000));
+    const stalled = image(layer);
+    stalled.stall = digest(layer); // 100 bytes, then silence
+    repositories.set('followed', stalled);
+    const failure = pull('followed', 'followed:1', 500).then(() => undefined, (error: Error & { code?: string }) => error);
+    const opened = await openBlobForPeer(store, digest(layer), 10_000);
+    assert.ok(opened, 'the download is offered to peers while it runs');
+    await assert.rejects((async () => {
+      for await (const chunk of opened.body) assert.ok(chunk);
+    })(), /the download of sha256:[0-9a-f]{64} (failed|started again) on this node/);
+    assert.equal((await failure)?.code, 'Timeout');
+    await waitForNoDebris();
   });
 
   it('refuses a corrupted layer (digest mismatch): no image, no layer, no debris', async () => {

@@ -1,7 +1,7 @@
 /** The layer tree of a swarm: one seed per layer, rotating; parents before children; fan-out respected. */
 import { describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { layerSource } from './swarm.plan';
+import { layerSource, passesOn, swarmRank } from './swarm.plan';
 
 const peers = ['a', 'b', 'c', 'd', 'e', 'f', 'g'].map((node) => ({ node, address: `${node}:1` }));
 const source = (self: string, layer: number) => layerSource(peers, self, layer)?.node ?? 'registry';
@@ -28,6 +28,22 @@ describe('swarm plan', () => {
         }
       }
     }
+  });
+
+  it('ranks each node in a layer\'s tree, its source before it; only the seed and inner nodes pass the layer on (layer 1: b seed, c d e under it, f g a under c)', () => {
+    assert.deepEqual(peers.map((p) => swarmRank(peers, p.node, 1)), [6, 0, 1, 2, 3, 4, 5]);
+    assert.deepEqual(peers.filter((p) => passesOn(peers, p.node, 1)).map((p) => p.node), ['b', 'c']);
+    for (let layer = 0; layer < 7; layer++) {
+      for (const peer of peers) {
+        const parent = layerSource(peers, peer.node, layer);
+        if (parent) {
+          assert.ok(swarmRank(peers, parent.node, layer)! < swarmRank(peers, peer.node, layer)!);
+          assert.ok(passesOn(peers, parent.node, layer), `${parent.node} passes layer ${layer} on to ${peer.node}`);
+        }
+      }
+    }
+    assert.equal(swarmRank(peers, 'z', 1), undefined);
+    assert.equal(passesOn(peers, 'z', 1), false);
   });
 
   it('fetches from the registry alone, or when not in the list', () => {

@@ -19,13 +19,24 @@ export interface Peer {
 /** Each node serves at most this many children per layer. */
 export const SWARM_FANOUT = 3;
 
-/** Where `self` fetches layer `index`: undefined for the registry (it is the seed, or not in the swarm). */
-export function layerSource(peers: readonly Peer[], self: string, index: number, fanout = SWARM_FANOUT): Peer | undefined {
+/** `self`'s place in layer `index`'s tree, breadth first: 0 for the seed; undefined outside the swarm (or alone in it). */
+export function swarmRank(peers: readonly Peer[], self: string, index: number): number | undefined {
   const position = peers.findIndex((p) => p.node === self);
   if (position < 0 || peers.length < 2) return undefined;
   const n = peers.length;
-  const rank = (position - (index % n) + n) % n; // 0 = the seed of this layer
-  if (rank === 0) return undefined;
+  return (position - (index % n) + n) % n;
+}
+
+/** Where `self` fetches layer `index`: undefined for the registry (it is the seed, or not in the swarm). */
+export function layerSource(peers: readonly Peer[], self: string, index: number, fanout = SWARM_FANOUT): Peer | undefined {
+  const rank = swarmRank(peers, self, index);
+  if (!rank) return undefined; // the seed, or outside
   const parentRank = Math.floor((rank - 1) / fanout);
-  return peers[(parentRank + index) % n];
+  return peers[(parentRank + index) % peers.length];
+}
+
+/** Whether some node fetches layer `index` from `self`: its seed, or a node inside the tree. */
+export function passesOn(peers: readonly Peer[], self: string, index: number, fanout = SWARM_FANOUT): boolean {
+  const rank = swarmRank(peers, self, index);
+  return rank !== undefined && rank * fanout + 1 < peers.length;
 }

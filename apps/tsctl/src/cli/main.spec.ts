@@ -19,7 +19,7 @@ function standInApi(): http.Server {
     req.on('data', (chunk) => (body += chunk));
     req.on('end', () => {
       res.setHeader('content-type', 'application/json');
-      if (req.method === 'GET' && req.url === '/api/v1/services?namespace=all') {
+      if (req.method === 'GET' && req.url === '/api/v1/services?namespace=default') { // the applied documents' namespace only
         return res.end(JSON.stringify({ items: [{ metadata: { namespace: 'default', name: 'contended', resourceVersion: String(7 + applied.length) } }] }));
       }
       if (req.method === 'POST' && req.url === '/api/v1/apply') {

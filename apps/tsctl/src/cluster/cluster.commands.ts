@@ -39,14 +39,18 @@ function certificateValidity(ctx: CommandContext): { ms?: number; flags: string[
   return { ms: parsed.value, flags: ['--certificate-validity', text, '--node-certificate-validity', text] };
 }
 
-/** `--etcd-members N` (supervised members on P+2/+3, P+5/+6, P+7/+8) or `--etcd URLS` (an existing cluster), passed to the control plane. */
+/** `--etcd-members N` (supervised members on P+2/+3, P+5/+6, P+7/+8) with `--etcd-quota-bytes N`, or `--etcd URLS` (an existing cluster), passed to the control plane. */
 function etcdFlags(ctx: CommandContext): string[] {
   const members = ctx.options.get('etcd-members');
   const external = ctx.options.get('etcd');
   if (members !== undefined && external !== undefined) throw new UsageError('--etcd-members and --etcd exclude each other: supervised members, or an existing cluster');
   if (members !== undefined && !['1', '3'].includes(members)) throw new UsageError(`--etcd-members: expected 1 or 3, got "${members}"`);
-  if (members !== undefined) return ['--etcd-members', members];
-  return external !== undefined ? ['--etcd', external] : [];
+  const quota = ctx.options.get('etcd-quota-bytes');
+  if (quota !== undefined && external !== undefined) throw new UsageError('--etcd-quota-bytes is for the supervised etcd: set the quota of an existing one (--etcd) on its members');
+  if (quota !== undefined && !/^[1-9]\d*$/.test(quota)) throw new UsageError(`--etcd-quota-bytes: expected a positive number of bytes, got "${quota}"`);
+  const quotaFlags = quota !== undefined ? ['--etcd-quota-bytes', quota] : [];
+  if (members !== undefined) return ['--etcd-members', members, ...quotaFlags];
+  return external !== undefined ? ['--etcd', external] : quotaFlags;
 }
 
 /** Consolidation flags for the control plane, checked here so that a typo fails before anything starts. */
@@ -96,7 +100,7 @@ function registryFlags(ctx: CommandContext, layout: ClusterLayout): string[] {
 
 export const upCommand: Command = {
   name: 'up',
-  usage: 'tsctl up [--nodes N] [--state-dir DIR] [--base-port P] [--ca-cert FILE --ca-key FILE] [--registry HOST:PORT [--registry-ca FILE]] [--hosts loopback|netns [--host-cidr CIDR]] [--address IP] [--node-grace-seconds S] [--pod-cidr CIDR] [--node-cidr-mask-size N] [--pod-network host-gw|vxlan] [--service-cidr CIDR] [--dns-upstream IP[:PORT],...] [--consolidation on|off] [--consolidation-delay-seconds S] [--certificate-validity DURATION] [--etcd-members 1|3 | --etcd URL,URL] [--node-pool SPEC [--node-scale-down-delay-seconds S] [--node-lead-seconds S]] [--timeout SECONDS]',
+  usage: 'tsctl up [--nodes N] [--state-dir DIR] [--base-port P] [--ca-cert FILE --ca-key FILE] [--registry HOST:PORT [--registry-ca FILE]] [--hosts loopback|netns [--host-cidr CIDR]] [--address IP] [--node-grace-seconds S] [--pod-cidr CIDR] [--node-cidr-mask-size N] [--pod-network host-gw|vxlan] [--service-cidr CIDR] [--dns-upstream IP[:PORT],...] [--consolidation on|off] [--consolidation-delay-seconds S] [--certificate-validity DURATION] [--etcd-members 1|3 [--etcd-quota-bytes N] | --etcd URL,URL] [--node-pool SPEC [--node-scale-down-delay-seconds S] [--node-lead-seconds S]] [--timeout SECONDS]',
   summary: 'start a local cluster (control plane with its etcd, N node agents) and wait until it is Ready',
   options: [
     { long: 'nodes', help: `number of nodes, 1 to ${MAX_LOCAL_NODES} (default 2)` },
@@ -104,7 +108,7 @@ export const upCommand: Command = {
     { long: 'base-port', help: 'HTTP API port; gRPC P+1, etcd P+2/P+3, agents P+10+i (default 7070)' },
     { long: 'ca-cert', help: 'the cluster CA to use (PEM), instead of making one; with --ca-key' },
     { long: 'ca-key', help: "the CA's private key (PEM, mode 0600)" },
-    { long: 'node-grace-seconds', help: "how long a NotReady node's replicas wait before they are replaced" },
+    { long: 'node-grace-seconds', help: "how long a NotReady node whose host does not answer either keeps its replicas before they are replaced (default 2)" },
     { long: 'hosts', help: 'loopback: nodes at 127.0.1.i sharing this machine\'s network (default); netns: each node a simulated host in its own network namespace on a test LAN' },
     { long: 'address', help: "this machine's routable address, for a cluster across machines: the control plane (and the one local node of --nodes 0|1) listen there; other machines join with tsctl token create --join" },
     { long: 'host-cidr', help: `with --hosts netns: the test LAN; the control plane takes its first address, host i the (i+1)-th (default ${DEFAULT_HOST_CIDR})` },
@@ -121,6 +125,7 @@ export const upCommand: Command = {
     { long: 'node-lead-seconds', help: 'with --node-pool: how far ahead nodes are made for scheduled floors and forecasts (default 60)' },
     { long: 'timeout', help: 'seconds to wait for the cluster to be Ready (default 120)' },
     { long: 'etcd-members', help: 'etcd members the control plane supervises, 1 or 3 (peer TLS; members on P+2/+3, P+5/+6, P+7/+8; default 1)' },
+    { long: 'etcd-quota-bytes', help: "the supervised etcd's backend quota in bytes (default etcd's 2 GiB): beyond it etcd raises NOSPACE and writes get 507" },
     { long: 'etcd', help: 'use this etcd cluster (https URLs, comma separated; PKI/etcd certificates unless the control plane is told others) instead of supervising one' },
     { long: 'registry', help: 'use this registry (HOST:PORT) instead of starting the embedded one on P+4' },
     { long: 'registry-ca', help: "with --registry: the CA file that verifies it (default: the system's roots)" },
@@ -139,7 +144,7 @@ export const upCommand: Command = {
     const layout = clusterLayout(stateDir, basePort, nodeCount, { cpuMillis: os.cpus().length * 1000, memoryBytes: os.totalmem() }, {
       hosts: hostsOf(ctx, previous), address, imageStores,
     });
-    const grace = ctx.options.has('node-grace-seconds') ? intOption(ctx.options, 'node-grace-seconds', 30, 1) : undefined;
+    const grace = ctx.options.has('node-grace-seconds') ? intOption(ctx.options, 'node-grace-seconds', 2, 0) : undefined;
     const deadline = Date.now() + intOption(ctx.options, 'timeout', 120, 1) * 1000;
     for (const built of [CONTROL_PLANE, NODE_AGENT]) {
       if (!fs.existsSync(built.path)) throw new ClusterError(`${built.path} is missing: build first (bash scripts/build.sh)`);

@@ -37,10 +37,24 @@ export function withVersion(document: unknown, version: string | undefined): unk
   return { ...doc, metadata: version === undefined ? metadata : { ...metadata, resourceVersion: version } };
 }
 
-/** namespace/name → resourceVersion of every Service the API holds. */
-async function currentVersions(api: ApiClient): Promise<Map<string, string>> {
-  const { items } = await api.get<{ items: { metadata: { namespace: string; name: string; resourceVersion?: string } }[] }>('/api/v1/services?namespace=all');
-  return new Map(items.filter((s) => s.metadata.resourceVersion).map((s) => [`${s.metadata.namespace}/${s.metadata.name}`, s.metadata.resourceVersion!]));
+/**
+ * namespace/name → resourceVersion of the Services the API holds in the namespaces of `documents`:
+ * one list per namespace, so a token limited to a namespace may apply there, and a big cluster is not listed whole.
+ */
+async function currentVersions(api: ApiClient, documents: unknown[]): Promise<Map<string, string>> {
+  const namespaces = new Set(documents.map(serviceKey).filter((key): key is string => key !== undefined).map((key) => key.split('/')[0]));
+  const versions = new Map<string, string>();
+  for (const namespace of namespaces) {
+    const listed = await api.get<{ items: { metadata: { namespace: string; name: string; resourceVersion?: string } }[] }>(
+      `/api/v1/services?namespace=${encodeURIComponent(namespace)}`,
+    ).catch((error: unknown) => {
+      // Not ours to read: the apply goes without versions and the API refuses it (and audits the refusal) itself.
+      if (error instanceof ApiError && error.status === 403) return { items: [] };
+      throw error;
+    });
+    for (const s of listed.items) if (s.metadata.resourceVersion) versions.set(`${s.metadata.namespace}/${s.metadata.name}`, s.metadata.resourceVersion);
+  }
+  return versions;
 }
 
 /** `note` hears each retry. */
@@ -49,7 +63,7 @@ export async function applyWithVersions(api: ApiClient, documents: unknown[], fo
   if (force) return post(documents.map((d) => withVersion(d, undefined)));
   if (documents.some(ownVersion)) return post(documents);
   for (let attempt = 1; ; attempt++) {
-    const versions = await currentVersions(api);
+    const versions = await currentVersions(api, documents);
     const sent = documents.map((d) => {
       const key = serviceKey(d);
       return key ? withVersion(d, versions.get(key)) : d;

@@ -8,6 +8,7 @@
  * a layer, blob or record complete or not at all; identical content written twice is one copy.
  */
 import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Sys, linuxSys } from '@tide/syscall';
@@ -138,9 +139,32 @@ export class ImageStore implements ImageResolver {
         return present;
       }
     }
+    return this.admitLayer(fs.createReadStream(file, { highWaterMark: 1 << 20 }), file, expected, label);
+  }
+
+  /**
+   * A layer as it arrives (a download under way): unpacked while `incoming` streams, its bytes written
+   * to `file` on the way (the blob kept for pushes and peers, readable by them while it grows), so the
+   * layer is ready moments after its last byte instead of a second pass later. Same checks and the
+   * same all-or-nothing end as addLayer; on failure `file` is removed.
+   */
+  async receiveLayer(incoming: AsyncIterable<Buffer>, file: string, expected: ExpectedDigests, label: string): Promise<StoredLayer> {
+    const out = fs.createWriteStream(file, { mode: 0o644, highWaterMark: 1 << 20 });
+    out.on('error', () => undefined); // seen by the copy (out.errored, a rejected drain or end)
+    try {
+      return await this.admitLayer(copying(incoming, out), file, expected, label);
+    } catch (error) {
+      out.destroy();
+      await closed(out);
+      await fs.promises.rm(file, { force: true });
+      throw error;
+    }
+  }
+
+  private async admitLayer(source: AsyncIterable<Buffer>, file: string, expected: ExpectedDigests, label: string): Promise<StoredLayer> {
     const staging = await this.tempDir('unpack');
     try {
-      const unpacked = await unpackLayer(this.sys, file, staging, expected, label);
+      const unpacked = await unpackLayer(this.sys, source, staging, expected, label);
       const layer: StoredLayer = {
         diffID: unpacked.diffID, blob: unpacked.blobDigest, mediaType: unpacked.compressed ? MEDIA.layerGzip : MEDIA.layer,
         blobSize: (await fs.promises.stat(file)).size, size: unpacked.size,
@@ -288,6 +312,21 @@ export async function moveFile(from: string, to: string): Promise<void> {
     await fs.promises.rename(tmp, to);
     await fs.promises.rm(from, { force: true });
   }
+}
+
+/** Passes chunks through while writing them to `out`, which is ended (and flushed) with the last one. */
+async function* copying(source: AsyncIterable<Buffer>, out: fs.WriteStream): AsyncGenerator<Buffer> {
+  for await (const chunk of source) {
+    if (out.errored) throw out.errored;
+    if (!out.write(chunk)) await once(out, 'drain');
+    yield chunk;
+  }
+  await new Promise<void>((resolve, reject) => out.end((error?: Error | null) => (error ? reject(error) : resolve())));
+}
+
+/** A write stream's file is opened asynchronously: once closed, a late open can no longer bring back a removed file. */
+async function closed(out: fs.WriteStream): Promise<void> {
+  if (!out.closed) await once(out, 'close').catch(() => undefined);
 }
 
 async function readHead(file: string, n: number): Promise<Buffer> {

@@ -16,7 +16,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { S_IFCHR, S_IFIFO, Sys } from '@tide/syscall';
 import { ImageError } from './image.types';
-import { ByteSource, gunzipIfCompressed, hashing } from './tar/byte.source';
+import { ByteSource, batched, gunzipIfCompressed, hashing } from './tar/byte.source';
 import { TarEntry, TarError, readTar } from './tar/tar.reader';
 
 export interface UnpackedLayer {
@@ -38,28 +38,49 @@ const OPAQUE = '.wh..wh..opq';
 const WHITEOUT = '.wh.';
 export const OPAQUE_XATTR = 'trusted.overlay.opaque';
 
-/** Unpacks `file` into `root` (an empty directory) and verifies the digests. */
-export async function unpackLayer(sys: Sys, file: string, root: string, expected: ExpectedDigests, label: string): Promise<UnpackedLayer> {
+/**
+ * Unpacks a layer blob, read from `source` as it arrives (a file, or a download under way), into
+ * `root` (an empty directory) and verifies the digests. A failure of the source itself (the network,
+ * a digest its sender checked) is thrown as it is; anything wrong with the content is an ImageError.
+ */
+export async function unpackLayer(sys: Sys, source: AsyncIterable<Buffer>, root: string, expected: ExpectedDigests, label: string): Promise<UnpackedLayer> {
   const blobHash = createHash('sha256');
   const diffHash = createHash('sha256');
   let compressed = false;
-  const raw = hashing(fs.createReadStream(file, { highWaterMark: 1 << 20 }), blobHash);
+  let sourceFailure: { error: unknown } | undefined;
+  // Read by hand, so that the chain below stopping early (bad content) does not close the source: it
+  // is then read to its end, and a blob that does not match its digest is reported as such, whatever
+  // the unpacker made of its bytes (a flipped byte usually breaks the gzip stream first).
+  const incoming = source[Symbol.asyncIterator]();
   const detect = async function* () {
-    for await (const chunk of raw) {
-      if (!compressed && chunk[0] === 0x28 && chunk[1] === 0xb5 && chunk[2] === 0x2f && chunk[3] === 0xfd) {
-        throw new ImageError('Invalid', `${label}: zstd-compressed layers are not supported (use gzip or none)`);
+    try {
+      for (let next = await incoming.next(); !next.done; next = await incoming.next()) {
+        const chunk = next.value;
+        if (!compressed && chunk[0] === 0x28 && chunk[1] === 0xb5 && chunk[2] === 0x2f && chunk[3] === 0xfd) {
+          throw new ImageError('Invalid', `${label}: zstd-compressed layers are not supported (use gzip or none)`);
+        }
+        compressed ||= chunk[0] === 0x1f && chunk[1] === 0x8b;
+        blobHash.update(chunk);
+        yield chunk;
       }
-      compressed ||= chunk[0] === 0x1f && chunk[1] === 0x8b;
-      yield chunk;
+    } catch (error) {
+      if (!(error instanceof ImageError)) sourceFailure = { error };
+      throw error;
     }
   };
-  const bytes = new ByteSource(hashing(gunzipIfCompressed(detect()), diffHash)[Symbol.asyncIterator]());
+  // A download arrives in pieces of 16-64 KiB; zlib inflates each written piece in a trip through the
+  // thread pool, and each file write is one too: batched to 1 MiB, a 10 MiB gzip layer unpacks in
+  // 10 ms of inflating instead of 35.
+  const bytes = new ByteSource(hashing(gunzipIfCompressed(batched(detect(), 1 << 20)), diffHash)[Symbol.asyncIterator]());
   const writer = new LayerWriter(sys, root);
   try {
     for await (const entry of readTar(bytes)) await writer.apply(entry);
     await bytes.drain();
     await writer.finish();
   } catch (error) {
+    void bytes.close().catch(() => undefined); // not awaited: a source stalled mid-read answers only at its own timeout
+    if (!sourceFailure) sourceFailure = await readToEnd(incoming);
+    if (sourceFailure) throw sourceFailure.error;
     if (error instanceof ImageError) throw error;
     if (error instanceof TarError) throw new ImageError('Invalid', `${label}: ${error.message}`);
     throw new ImageError('Invalid', `${label}: corrupt layer: ${(error as Error).message}`);
@@ -72,6 +93,16 @@ export async function unpackLayer(sys: Sys, file: string, root: string, expected
     throw new ImageError('Invalid', `${label}: diffID mismatch: the config says ${expected.diffID}, the uncompressed layer has ${result.diffID}`);
   }
   return result;
+}
+
+/** Reads what is left of a source; its failure, if it fails (a wrong digest is found at the end). */
+async function readToEnd(incoming: AsyncIterator<Buffer>): Promise<{ error: unknown } | undefined> {
+  try {
+    while (!(await incoming.next()).done);
+    return undefined;
+  } catch (error) {
+    return { error };
+  }
 }
 
 /**

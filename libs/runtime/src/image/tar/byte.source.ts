@@ -52,6 +52,12 @@ export class ByteSource {
     }
   }
 
+  /** Stops reading early: the source is told (a download closes its connection, a file its descriptor). */
+  async close(): Promise<void> {
+    this.ended = true;
+    await this.source.return?.();
+  }
+
   /** Reads to the end (a layer's digest covers the padding after the end-of-archive marker too). */
   async drain(): Promise<void> {
     for (;;) {
@@ -75,8 +81,14 @@ export async function* gunzipIfCompressed(source: AsyncIterable<Buffer>): AsyncG
   const first = await iterator.next();
   if (first.done) return;
   const rest = (async function* () {
-    yield first.value;
-    for (let next = await iterator.next(); !next.done; next = await iterator.next()) yield next.value;
+    let done = false;
+    try {
+      yield first.value;
+      for (let next = await iterator.next(); !next.done; next = await iterator.next()) yield next.value;
+      done = true;
+    } finally {
+      if (!done) await iterator.return?.();
+    }
   })();
   if (first.value[0] !== 0x1f || first.value[1] !== 0x8b) {
     yield* rest;
@@ -86,4 +98,24 @@ export async function* gunzipIfCompressed(source: AsyncIterable<Buffer>): AsyncG
   // 1 MiB output chunks: at the default 16 KiB, the per-chunk work downstream (hashing, tar parsing) costs more than inflating.
   const gunzip = pipeline(Readable.from(rest), createGunzip({ chunkSize: 1 << 20 }), () => undefined);
   for await (const chunk of gunzip) yield chunk as Buffer;
+}
+
+/** Joins small chunks into ones of at least `size` bytes (the last may be smaller). */
+export async function* batched(source: AsyncIterable<Buffer>, size: number): AsyncGenerator<Buffer> {
+  let pending: Buffer[] = [];
+  let length = 0;
+  for await (const chunk of source) {
+    if (chunk.length >= size && length === 0) {
+      yield chunk;
+      continue;
+    }
+    pending.push(chunk);
+    length += chunk.length;
+    if (length >= size) {
+      yield Buffer.concat(pending, length);
+      pending = [];
+      length = 0;
+    }
+  }
+  if (length > 0) yield Buffer.concat(pending, length);
 }

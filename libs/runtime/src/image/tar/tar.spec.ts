@@ -5,7 +5,7 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { ByteSource } from './byte.source';
+import { ByteSource, batched } from './byte.source';
 import { readTar } from './tar.reader';
 import { TarWriter, fileSink } from './tar.writer';
 
@@ -53,5 +53,15 @@ describe('tar', () => {
     assert.match(listing, new RegExp(`^-rw-r----- 7/8 +3 2001-09-0\\d \\d\\d:\\d\\d ${LONG}$`, 'm'));
     assert.match(listing, new RegExp(`^lrwxrwxrwx 0/0 .* link -> ${'x'.repeat(150)}$`, 'm'));
     assert.deepEqual((await names(archive)).map((e) => e.name), [LONG, 'link']);
+  });
+
+  it('batches small chunks (a download\'s pieces) into large ones, bytes and order kept, a large one passed as it is', async () => {
+    const pieces = [Buffer.from('ab'), Buffer.from('cd'), Buffer.from('efghij'), Buffer.from('k')];
+    async function* source() {
+      yield* pieces;
+    }
+    const out: Buffer[] = [];
+    for await (const chunk of batched(source(), 4)) out.push(chunk);
+    assert.deepEqual(out.map((c) => c.toString()), ['abcd', 'efghij', 'k']);
   });
 });

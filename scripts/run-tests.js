@@ -1,0 +1,197 @@
+#!/usr/bin/env node
+// The suite's runner (scripts/test.sh): `node scripts/run-tests.js [--jobs N] [--file-minutes M] [FILE…]`.
+//
+// Unit specs run in one `node --test` process. Each end-to-end file then runs in a process of its
+// own, with a temporary directory of its own ($TMPDIR, where its clusters keep their state), so that
+// what a file leaves behind can be found and removed: a file that does not finish within its limit is
+// killed, its clusters are taken down, and the suite goes on instead of hanging. `--jobs N` runs N
+// end-to-end files at once (the files' ports and pod CIDRs are distinct; see e2e/README.md), longest
+// first. Each file's output is printed whole when it ends, then a table of the files by duration.
+'use strict';
+const { spawn, spawnSync } = require('node:child_process');
+const fs = require('node:fs');
+const path = require('node:path');
+
+const ROOT = path.resolve(__dirname, '..');
+const TSCTL = path.join(ROOT, 'apps/tsctl/dist/main.js');
+
+function parseArgs(argv) {
+  const options = { jobs: 1, fileMinutes: 15, files: [] };
+  for (let i = 0; i < argv.length; i++) {
+    const flag = argv[i];
+    if (flag === '--jobs' || flag === '--file-minutes') {
+      const value = Number(argv[++i]);
+      if (!Number.isInteger(value) || value < 1) throw new Error(`${flag} takes a whole number of at least 1, not ${argv[i]}`);
+      options[flag === '--jobs' ? 'jobs' : 'fileMinutes'] = value;
+    } else if (flag.startsWith('--')) {
+      throw new Error(`unknown flag ${flag}: the flags are --jobs N and --file-minutes M`);
+    } else {
+      options.files.push(flag);
+    }
+  }
+  return options;
+}
+
+function distFiles(suffix) {
+  const found = [];
+  const walk = (dir) => {
+    for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+      const full = path.join(dir, entry.name);
+      if (entry.isDirectory()) {
+        if (entry.name !== 'node_modules') walk(full);
+      } else if (entry.name.endsWith(suffix) && full.includes(`${path.sep}dist${path.sep}`)) {
+        found.push(path.relative(ROOT, full));
+      }
+    }
+  };
+  for (const dir of ['libs', 'apps', 'e2e']) if (fs.existsSync(path.join(ROOT, dir))) walk(path.join(ROOT, dir));
+  return found.sort();
+}
+
+// A file whose tests have all finished ends even if a handle leaked (--test-force-exit, Node 20.14 and
+// later); a test that hangs fails after the per-test limit instead of holding the suite.
+const [major, minor] = process.versions.node.split('.').map(Number);
+const NODE_TEST = ['--test', '--test-concurrency=1', `--test-timeout=${10 * 60_000}`, ...(major > 20 || minor >= 14 ? ['--test-force-exit'] : [])];
+
+function runUnits(files) {
+  if (files.length === 0) return 0;
+  const started = Date.now();
+  const result = spawnSync(process.execPath, [...NODE_TEST, ...files], { cwd: ROOT, stdio: 'inherit' });
+  console.log(`# unit specs: ${files.length} files in ${seconds(Date.now() - started)}, exit ${result.status ?? result.signal}`);
+  return result.status ?? 1;
+}
+
+function seconds(ms) {
+  return `${(ms / 1000).toFixed(1)} s`;
+}
+
+/** Processes whose command line or working directory mentions `dir`, other than this one. */
+function processesUnder(dir) {
+  const pids = [];
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    try {
+      const cmdline = fs.readFileSync(`/proc/${entry}/cmdline`, 'utf8');
+      if (cmdline.includes(dir)) pids.push(Number(entry));
+    } catch {
+      /* gone */
+    }
+  }
+  return pids;
+}
+
+/**
+ * Takes down what a file left in its directory: each cluster (`tsctl down --purge` on every state
+ * dir with a cluster.json), then any process still naming the directory, then mounts under it.
+ * Returns what it found, for the report.
+ */
+function removeLeftovers(dir) {
+  const found = [];
+  const stateDirs = [];
+  const walk = (d, depth) => {
+    if (depth > 3) return;
+    let entries;
+    try {
+      entries = fs.readdirSync(d, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    if (entries.some((e) => e.name === 'cluster.json')) stateDirs.push(d);
+    for (const e of entries) if (e.isDirectory()) walk(path.join(d, e.name), depth + 1);
+  };
+  walk(dir, 0);
+  for (const stateDir of stateDirs) {
+    if (!fs.existsSync(path.join(stateDir, 'cluster.json'))) continue; // purged with its parent
+    found.push(`cluster ${stateDir}`);
+    spawnSync(process.execPath, [TSCTL, 'down', '--state-dir', stateDir, '--purge'], { stdio: 'ignore', timeout: 180_000 });
+  }
+  const pids = processesUnder(dir);
+  if (pids.length > 0) found.push(`${pids.length} process(es)`);
+  for (const pid of pids) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      /* gone */
+    }
+  }
+  const mounts = fs.readFileSync('/proc/self/mounts', 'utf8').split('\n').map((l) => l.split(' ')[1]).filter((m) => m && m.startsWith(dir));
+  if (mounts.length > 0) found.push(`${mounts.length} mount(s)`);
+  for (const mount of mounts.sort().reverse()) spawnSync('umount', ['-l', mount], { stdio: 'ignore' });
+  fs.rmSync(dir, { recursive: true, force: true });
+  return found;
+}
+
+function runE2eFile(file, limitMs) {
+  return new Promise((resolve) => {
+    const started = Date.now();
+    // Short: state dirs under it hold unix sockets, whose paths are limited to 108 bytes.
+    const tmp = fs.mkdtempSync('/tmp/tt-');
+    const out = [];
+    const child = spawn(process.execPath, [...NODE_TEST, file], { cwd: ROOT, detached: true, env: { ...process.env, TMPDIR: tmp }, stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout.on('data', (chunk) => out.push(chunk));
+    child.stderr.on('data', (chunk) => out.push(chunk));
+    let timedOut = false;
+    const killGroup = (signal) => {
+      try {
+        process.kill(-child.pid, signal);
+      } catch {
+        /* gone */
+      }
+    };
+    const timer = setTimeout(() => {
+      timedOut = true;
+      killGroup('SIGTERM');
+      setTimeout(() => killGroup('SIGKILL'), 10_000).unref();
+    }, limitMs);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      killGroup('SIGKILL'); // whatever the file started in its group and left running
+      const left = removeLeftovers(tmp);
+      resolve({ file, code: timedOut ? 1 : code ?? 1, signal, timedOut, ms: Date.now() - started, output: Buffer.concat(out).toString('utf8'), left });
+    });
+  });
+}
+
+async function runE2e(files, options) {
+  // Longest first (by the last run's times, when known), so that parallel lanes end together.
+  const timesFile = path.join(ROOT, 'e2e', 'dist', '.durations.json');
+  let known = {};
+  try {
+    known = JSON.parse(fs.readFileSync(timesFile, 'utf8'));
+  } catch {
+    /* first run */
+  }
+  const queue = [...files].sort((a, b) => (known[b] ?? 0) - (known[a] ?? 0));
+  const results = [];
+  const lane = async () => {
+    for (let file = queue.shift(); file; file = queue.shift()) {
+      const result = await runE2eFile(file, options.fileMinutes * 60_000);
+      results.push(result);
+      console.log(`# ---- ${file}: ${result.code === 0 ? 'passed' : 'FAILED'} in ${seconds(result.ms)}`);
+      process.stdout.write(result.output);
+      if (result.timedOut) console.log(`not ok - ${file} did not finish within ${options.fileMinutes} minutes: killed`);
+      if (result.left.length > 0) console.log(`# ${file} left behind (now removed): ${result.left.join(', ')}`);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(options.jobs, files.length) }, lane));
+  for (const r of results) known[r.file] = r.ms;
+  fs.writeFileSync(timesFile, JSON.stringify(known, null, 1));
+  console.log('# end-to-end files by duration:');
+  for (const r of [...results].sort((a, b) => b.ms - a.ms)) console.log(`#   ${r.code === 0 ? 'ok    ' : 'FAILED'} ${seconds(r.ms).padStart(8)}  ${r.file}`);
+  return results.filter((r) => r.code !== 0).map((r) => r.file);
+}
+
+async function main() {
+  const options = parseArgs(process.argv.slice(2));
+  const chosen = options.files.length > 0 ? options.files : [...distFiles('.spec.js'), ...distFiles('.e2e.js')];
+  const started = Date.now();
+  const unitStatus = runUnits(chosen.filter((f) => f.endsWith('.spec.js')));
+  const failed = await runE2e(chosen.filter((f) => f.endsWith('.e2e.js')), options);
+  console.log(`# suite: ${seconds(Date.now() - started)}; unit specs ${unitStatus === 0 ? 'passed' : 'FAILED'}; end-to-end files failed: ${failed.length === 0 ? 'none' : failed.join(', ')}`);
+  process.exit(unitStatus === 0 && failed.length === 0 ? 0 : 1);
+}
+
+main().catch((error) => {
+  console.error(`run-tests: ${error.message}`);
+  process.exit(2);
+});
