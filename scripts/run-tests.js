@@ -137,8 +137,10 @@ function tailsOf(dir) {
   const files = [];
   const walk = (d) => {
     for (const entry of fs.existsSync(d) ? fs.readdirSync(d, { withFileTypes: true }) : []) {
-      if (entry.isDirectory()) walk(path.join(d, entry.name));
-      else files.push(path.join(d, entry.name));
+      // Not the containers' own logs (a node's logs/ directory): the processes' are what explain a failure.
+      if (entry.isDirectory()) {
+        if (entry.name !== 'logs') walk(path.join(d, entry.name));
+      } else files.push(path.join(d, entry.name));
     }
   };
   walk(dir);

@@ -205,9 +205,9 @@ export class TestCluster {
     this.credentials = undefined;
     await Promise.all([...this.agentDispatchers.values()].map((d) => d.close().catch(() => undefined)));
     this.agentDispatchers.clear();
+    this.keepLogs(); // before down: --purge removes them
     await this.tsctl(['down', '--state-dir', this.stateDir, '--purge'], { timeoutMs: 120_000 });
     killProcessesMentioning(this.stateDir);
-    this.keepLogs();
     fs.rmSync(this.stateDir, { recursive: true, force: true });
   }
 
