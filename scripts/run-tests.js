@@ -4,9 +4,9 @@
 // Unit specs run in one `node --test` process. Each end-to-end file then runs in a process of its
 // own, with a temporary directory of its own ($TMPDIR, where its clusters keep their state), so that
 // what a file leaves behind can be found and removed: a file that does not finish within its limit is
-// killed, its clusters are taken down, and the suite goes on instead of hanging. `--jobs N` runs N
-// end-to-end files at once (the files' ports and pod CIDRs are distinct; see e2e/README.md), longest
-// first. Each file's output is printed whole when it ends, then a table of the files by duration.
+// killed, its clusters are taken down, and the suite goes on instead of hanging. `--jobs N` (default
+// 2) runs N end-to-end files at once (the files' ports and pod CIDRs are distinct; see e2e/README.md),
+// longest first. Each file's output is printed whole when it ends, then a table of the files by duration.
 'use strict';
 const { spawn, spawnSync } = require('node:child_process');
 const fs = require('node:fs');
@@ -18,7 +18,7 @@ const TSCTL = path.join(ROOT, 'apps/tsctl/dist/main.js');
 const LOG_TAIL_LINES = 40;
 
 function parseArgs(argv) {
-  const options = { jobs: 1, fileMinutes: 15, files: [] };
+  const options = { jobs: 2, fileMinutes: 15, files: [] };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
     if (flag === '--jobs' || flag === '--file-minutes') {
