@@ -4,9 +4,9 @@
 // Unit specs run in one `node --test` process. Each end-to-end file then runs in a process of its
 // own, with a temporary directory of its own ($TMPDIR, where its clusters keep their state), so that
 // what a file leaves behind can be found and removed: a file that does not finish within its limit is
-// killed, its clusters are taken down, and the suite goes on instead of hanging. `--jobs N` runs N
-// end-to-end files at once (the files' ports and pod CIDRs are distinct; see e2e/README.md), longest
-// first. Each file's output is printed whole when it ends, then a table of the files by duration.
+// killed, its clusters are taken down, and the suite goes on instead of hanging. `--jobs N` (default
+// 2) runs N end-to-end files at once (the files' ports and pod CIDRs are distinct; see e2e/README.md),
+// longest first. Each file's output is printed whole when it ends, then a table of the files by duration.
 'use strict';
 const { spawn, spawnSync } = require('node:child_process');
 const fs = require('node:fs');
@@ -14,9 +14,11 @@ const path = require('node:path');
 
 const ROOT = path.resolve(__dirname, '..');
 const TSCTL = path.join(ROOT, 'apps/tsctl/dist/main.js');
+/** Lines of each process log shown for a failed end-to-end file. */
+const LOG_TAIL_LINES = 40;
 
 function parseArgs(argv) {
-  const options = { jobs: 1, fileMinutes: 15, files: [] };
+  const options = { jobs: 2, fileMinutes: 15, files: [] };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
     if (flag === '--jobs' || flag === '--file-minutes') {
@@ -85,7 +87,7 @@ function processesUnder(dir) {
  * dir with a cluster.json), then any process still naming the directory, then mounts under it.
  * Returns what it found, for the report.
  */
-function removeLeftovers(dir) {
+function removeLeftovers(dir, logsDir) {
   const found = [];
   const stateDirs = [];
   const walk = (d, depth) => {
@@ -103,6 +105,7 @@ function removeLeftovers(dir) {
   for (const stateDir of stateDirs) {
     if (!fs.existsSync(path.join(stateDir, 'cluster.json'))) continue; // purged with its parent
     found.push(`cluster ${stateDir}`);
+    copyLogs(stateDir, path.join(logsDir, path.basename(stateDir)));
     spawnSync(process.execPath, [TSCTL, 'down', '--state-dir', stateDir, '--purge'], { stdio: 'ignore', timeout: 180_000 });
   }
   const pids = processesUnder(dir);
@@ -121,13 +124,40 @@ function removeLeftovers(dir) {
   return found;
 }
 
+function copyLogs(from, to) {
+  for (const entry of fs.readdirSync(from, { recursive: true })) {
+    if (!String(entry).endsWith('.log')) continue;
+    fs.mkdirSync(path.dirname(path.join(to, String(entry))), { recursive: true });
+    fs.copyFileSync(path.join(from, String(entry)), path.join(to, String(entry)));
+  }
+}
+
+/** The last lines of each process log a failed file's clusters left, as TAP comments. */
+function tailsOf(dir) {
+  const files = [];
+  const walk = (d) => {
+    for (const entry of fs.existsSync(d) ? fs.readdirSync(d, { withFileTypes: true }) : []) {
+      // Not the containers' own logs (a node's logs/ directory): the processes' are what explain a failure.
+      if (entry.isDirectory()) {
+        if (entry.name !== 'logs') walk(path.join(d, entry.name));
+      } else files.push(path.join(d, entry.name));
+    }
+  };
+  walk(dir);
+  return files.sort().map((file) => {
+    const lines = fs.readFileSync(file, 'utf8').trimEnd().split('\n').slice(-LOG_TAIL_LINES);
+    return `# --- ${path.relative(dir, file)} (last ${lines.length} lines)\n${lines.map((l) => `#   ${l.slice(0, 400)}`).join('\n')}\n`;
+  }).join('');
+}
+
 function runE2eFile(file, limitMs) {
   return new Promise((resolve) => {
     const started = Date.now();
     // Short: state dirs under it hold unix sockets, whose paths are limited to 108 bytes.
     const tmp = fs.mkdtempSync('/tmp/tt-');
+    const logs = `${tmp}.logs`; // the clusters' process logs, kept by the harness as it takes them down
     const out = [];
-    const child = spawn(process.execPath, [...NODE_TEST, file], { cwd: ROOT, detached: true, env: { ...process.env, TMPDIR: tmp }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...NODE_TEST, file], { cwd: ROOT, detached: true, env: { ...process.env, TMPDIR: tmp, TIDE_E2E_LOGS: logs }, stdio: ['ignore', 'pipe', 'pipe'] });
     child.stdout.on('data', (chunk) => out.push(chunk));
     child.stderr.on('data', (chunk) => out.push(chunk));
     let timedOut = false;
@@ -146,8 +176,11 @@ function runE2eFile(file, limitMs) {
     child.on('close', (code, signal) => {
       clearTimeout(timer);
       killGroup('SIGKILL'); // whatever the file started in its group and left running
-      const left = removeLeftovers(tmp);
-      resolve({ file, code: timedOut ? 1 : code ?? 1, signal, timedOut, ms: Date.now() - started, output: Buffer.concat(out).toString('utf8'), left });
+      const left = removeLeftovers(tmp, logs);
+      const failed = timedOut || code !== 0;
+      const logTails = failed ? tailsOf(logs) : '';
+      fs.rmSync(logs, { recursive: true, force: true });
+      resolve({ file, code: timedOut ? 1 : code ?? 1, signal, timedOut, ms: Date.now() - started, output: Buffer.concat(out).toString('utf8') + logTails, left });
     });
   });
 }

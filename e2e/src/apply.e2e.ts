@@ -48,7 +48,7 @@ describe('apply, bad input and control-plane restarts', { timeout: 400_000 }, ()
   let dir: string;
 
   before(async () => {
-    cluster = await TestCluster.start({ nodes: 1, basePort: 17170 });
+    cluster = await TestCluster.start({ nodes: 1, basePort: 17170, podCidr: '100.64.0.0/22' });
     dir = fs.mkdtempSync(path.join(cluster.stateDir, 'manifests-'));
   });
 

@@ -36,7 +36,7 @@ describe('a local Tide cluster', { timeout: 600_000 }, () => {
   let cluster: TestCluster;
 
   before(async () => {
-    cluster = await TestCluster.start({ nodes: 2, basePort: 17070 });
+    cluster = await TestCluster.start({ nodes: 2, basePort: 17070, podCidr: '100.64.4.0/22' });
   });
 
   after(async () => {

@@ -4,7 +4,7 @@
  * window). The restarted agent sweeps them before it adopts anything, and the replica ends Running
  * once: one container directory, one address, one veth, one cgroup, restart count 0. Then once
  * more with a replica deleted while its agent is down: the sweep alone frees its leftovers.
- * Ports 21470-21499 (API; gRPC +1, etcd +2/+3, registry +4, the agent +11).
+ * Ports 22400-22429 (API; gRPC +1, etcd +2/+3, registry +4, the agent +11).
  */
 import { after, before, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
@@ -14,7 +14,7 @@ import * as path from 'node:path';
 import { AgentProcess } from './agent.process';
 import { TestCluster, cgroupsMentioning, running, waitFor } from './harness';
 
-const BASE = 21470;
+const BASE = 22400;
 const POD_CIDR = '100.64.68.0/22';
 const SERVICE = 'apiVersion: tide/v1\nkind: Service\nmetadata: { name: crashy }\nspec:\n  replicas: 1\n  image: busybox\n  command: ["sleep", "3600"]\n  terminationGracePeriodSeconds: 0\n';
 const ID = 'default.crashy-';

@@ -29,7 +29,7 @@ describe('a crash-safe agent', { timeout: 600_000 }, () => {
   let cluster: TestCluster;
 
   before(async () => {
-    cluster = await TestCluster.start({ nodes: 1, basePort: BASE_PORT });
+    cluster = await TestCluster.start({ nodes: 1, basePort: BASE_PORT, podCidr: '100.64.48.0/22' });
   });
 
   after(async () => {

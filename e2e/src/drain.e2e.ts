@@ -10,7 +10,7 @@ import type { Node, Replica, TideEvent } from '@tide/api';
 import { TestCluster, sleeperService, waitFor } from './harness';
 
 const BASE_PORT = 19270;
-const POD_CIDR = '100.64.192.0/18';
+const POD_CIDR = '100.64.192.0/22';
 const CONSOLIDATION_DELAY_SECONDS = 2;
 
 const service = (name: string, replicas: number, cpuMillis: number) => sleeperService(name, { replicas, cpu: `${cpuMillis}m`, memory: '16Mi' });

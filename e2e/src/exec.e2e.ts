@@ -23,7 +23,7 @@ describe('tsctl exec into a running replica', { timeout: 300_000 }, () => {
   let replica: string;
 
   before(async () => {
-    cluster = await TestCluster.start({ nodes: 1, basePort: 18070 });
+    cluster = await TestCluster.start({ nodes: 1, basePort: 18070, podCidr: '100.64.52.0/22' });
     const applied = await cluster.apply(SLEEPER);
     assert.equal(applied.code, 0, applied.stderr);
     replica = await waitFor('a running sleeper', async () => running(await cluster.replicas('sleeper'))[0]?.metadata.name, 60_000);

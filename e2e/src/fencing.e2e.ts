@@ -5,7 +5,7 @@
  * first its store does not honour their certificates (never issued by it), then, with their serials
  * copied into it with etcdctl (as a partial restore would leave them), its registrations and sets are refused by
  * the cluster identity. When the cluster's own control plane comes back, the same containers are
- * still running. Ports 21470-21499.
+ * still running. Ports 22500-22529.
  */
 import { after, before, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
@@ -15,7 +15,7 @@ import type { Node, Replica } from '@tide/api';
 import { TestCluster, isAlive, running, systemDispatcher, waitFor } from './harness';
 import { controlPlaneCommandLine, replaceFlags, startDetached, stopProcessesMentioning } from './process.tools';
 
-const BASE = 21470;
+const BASE = 22500;
 const SERVICE = 'apiVersion: tide/v1\nkind: Service\nmetadata: { name: kept }\nspec:\n  replicas: 3\n  image: busybox\n  command: ["sleep", "3600"]\n  terminationGracePeriodSeconds: 0\n';
 /** The issue saw the containers killed 30-45 s after the empty control plane took over. */
 const WATCH_MS = 45_000;

@@ -205,9 +205,24 @@ export class TestCluster {
     this.credentials = undefined;
     await Promise.all([...this.agentDispatchers.values()].map((d) => d.close().catch(() => undefined)));
     this.agentDispatchers.clear();
+    this.keepLogs(); // before down: --purge removes them
     await this.tsctl(['down', '--state-dir', this.stateDir, '--purge'], { timeoutMs: 120_000 });
     killProcessesMentioning(this.stateDir);
     fs.rmSync(this.stateDir, { recursive: true, force: true });
+  }
+
+  /**
+   * With $TIDE_E2E_LOGS set (the suite's runner sets it), the process logs are copied there before
+   * the state dir goes, so that a failed file's logs can be shown (scripts/run-tests.js).
+   */
+  private keepLogs(): void {
+    const into = process.env.TIDE_E2E_LOGS;
+    if (!into) return;
+    for (const file of listFiles(this.stateDir).filter((f) => f.endsWith('.log'))) {
+      const target = path.join(into, path.basename(this.stateDir), path.relative(this.stateDir, file));
+      fs.mkdirSync(path.dirname(target), { recursive: true });
+      fs.copyFileSync(file, target);
+    }
   }
 }
 

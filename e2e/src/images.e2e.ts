@@ -52,7 +52,7 @@ describe('images through tsctl', { timeout: 600_000 }, () => {
   let dir: string;
 
   before(async () => {
-    cluster = await TestCluster.start({ nodes: 2, basePort: 18120 });
+    cluster = await TestCluster.start({ nodes: 2, basePort: 18120, podCidr: '100.64.56.0/22' });
     dir = fs.mkdtempSync(path.join(cluster.stateDir, 'images-'));
   });
 

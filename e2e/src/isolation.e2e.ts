@@ -43,7 +43,7 @@ describe('isolation through the API', { timeout: 300_000 }, () => {
   let cluster: TestCluster;
 
   before(async () => {
-    cluster = await TestCluster.start({ nodes: 1, basePort: 18470 });
+    cluster = await TestCluster.start({ nodes: 1, basePort: 18470, podCidr: '100.64.76.0/22' });
   });
 
   after(async () => {

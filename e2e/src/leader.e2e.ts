@@ -20,7 +20,7 @@ describe('two control planes', { timeout: 300_000 }, () => {
   };
 
   before(async () => {
-    cluster = await TestCluster.start({ nodes: 1, basePort: BASE });
+    cluster = await TestCluster.start({ nodes: 1, basePort: BASE, podCidr: '100.64.84.0/22' });
     const log = fs.openSync(path.join(cluster.stateDir, 'second-control-plane.log'), 'a');
     spawn(process.execPath, [
       path.join(REPO, 'apps/control-plane/dist/main.js'), '--etcd', `https://127.0.0.1:${BASE + 2}`,

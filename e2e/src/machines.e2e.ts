@@ -14,7 +14,7 @@ import type { Replica } from '@tide/api';
 import { JoinedAgent, printedJoin } from './agent.process';
 import { TestCluster, running, waitFor } from './harness';
 
-const BASE = 21070;
+const BASE = 22600;
 const ADDRESS = '198.18.72.1';
 const OTHER = '198.18.72.2';
 const LAN = 'th-lan72';
@@ -54,7 +54,7 @@ describe('a cluster across machines, joined with one command', { timeout: 600_00
   before(async () => {
     removeLan(); // a run that was killed may have left them
     makeLan();
-    cluster = await TestCluster.start({ nodes: 1, basePort: BASE, upFlags: ['--address', ADDRESS, '--pod-cidr', '100.64.192.0/18'] });
+    cluster = await TestCluster.start({ nodes: 1, basePort: BASE, upFlags: ['--address', ADDRESS, '--pod-cidr', '100.64.112.0/21'] });
   });
 
   after(async () => {

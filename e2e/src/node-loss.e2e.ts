@@ -17,7 +17,7 @@ describe('node loss', { timeout: 300_000 }, () => {
   let cluster: TestCluster;
 
   before(async () => {
-    cluster = await TestCluster.start({ nodes: 2, basePort: 17670 });
+    cluster = await TestCluster.start({ nodes: 2, basePort: 17670, podCidr: '100.64.120.0/22' });
   });
 
   after(async () => {

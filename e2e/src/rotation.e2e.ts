@@ -14,7 +14,7 @@ import * as tls from 'node:tls';
 import { TestCluster, isAlive, pidsMentioning, waitFor } from './harness';
 
 const BASE = 20970;
-const POD_CIDR = '100.64.92.0/22';
+const POD_CIDR = '100.64.24.0/22';
 
 interface Endpoint {
   what: string;

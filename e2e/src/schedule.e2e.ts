@@ -10,8 +10,8 @@ import * as assert from 'node:assert/strict';
 import type { Service, TideEvent } from '@tide/api';
 import { TestCluster, sleeperService, waitFor } from './harness';
 
-const BASE = 21570;
-const POD_CIDR = '100.64.104.0/22';
+const BASE = 22700;
+const POD_CIDR = '100.64.28.0/22';
 const FLOOR = 1;
 const SCHEDULED = 3;
 const DURATION_S = 60; // the shortest a schedule may last

@@ -41,7 +41,7 @@ describe('a secure API', { timeout: 240_000 }, () => {
   let cluster: TestCluster;
 
   before(async () => {
-    cluster = await TestCluster.start({ nodes: 1, basePort: BASE });
+    cluster = await TestCluster.start({ nodes: 1, basePort: BASE, podCidr: '100.64.124.0/22' });
   });
   after(async () => {
     await cluster?.stop();

@@ -5,7 +5,7 @@
  * exactly one 409; etcd paused: /readyz 503 with the reason, reads stale or 503, writes 503 with
  * Retry-After and never applied later; etcd out of space (a 256 MiB quota filled): writes 507 naming
  * NOSPACE, reads and deletes work, and writes work again once space is freed.
- * Ports 21370 (API), 21371 (gRPC), 21372-21373 (etcd).
+ * Ports 22800 (API), 22801 (gRPC), 22802-22803 (etcd).
  */
 import { after, before, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
@@ -17,7 +17,7 @@ import { joinAs } from './node.credentials';
 import { ControlPlaneProcess } from './bench/control-plane.process';
 import { HollowNode } from './bench/hollow.agent';
 
-const BASE_PORT = 21370;
+const BASE_PORT = 22800;
 const NODES = 12;
 /**
  * Room for 20 replicas of 1000m a node: the 100 of the large service spread (max skew 1) 8 or 9 a

@@ -43,7 +43,7 @@ describe('warm pool of a node agent', { timeout: 300_000 }, () => {
   let agentPid: number;
 
   before(async () => {
-    cluster = await TestCluster.start({ nodes: 1, basePort: 18870 });
+    cluster = await TestCluster.start({ nodes: 1, basePort: 18870, podCidr: '100.64.196.0/22' });
     const record = JSON.parse(fs.readFileSync(path.join(cluster.stateDir, 'cluster.json'), 'utf8')) as { nodes: { pid: number }[] };
     agentPid = record.nodes[0].pid;
   });

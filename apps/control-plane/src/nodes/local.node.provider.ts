@@ -74,7 +74,7 @@ export class LocalNodeProvider implements NodeProvider {
 
   /** An agent gone on its own (killed, or stopped by `tsctl down`) no longer counts: its node is not coming. */
   async list(pool?: string): Promise<ProvidedNode[]> {
-    return this.read().filter((n) => (pool === undefined || n.pool === pool) && isAgent(n.pid, n.name))
+    return this.read().filter((n) => (pool === undefined || n.pool === pool) && isAgent(n.pid, n.name, this.nodeDir(n.name)))
       .map(({ name, pool: of, createdAtMs }) => ({ name, pool: of, createdAtMs }));
   }
 
@@ -108,15 +108,29 @@ export class LocalNodeProvider implements NodeProvider {
     }
   }
 
-  /** SIGTERM, SIGKILL after the grace, then `node-agent cleanup` removes the containers it left. */
+  private nodeDir(name: string): string {
+    return path.join(this.options.stateDir, 'nodes', name);
+  }
+
+  /**
+   * SIGTERM to the node's reaper (the process started), which passes it to the agent; the reaper
+   * exits once the agent has and no container is left in its care, so `node-agent cleanup` then
+   * removes the containers left; SIGKILL if the reaper is still there after the grace.
+   */
   private async stopAgent(node: MadeNode): Promise<void> {
+    const stateDir = this.nodeDir(node.name);
+    const alive = () => isAgent(node.pid, node.name, stateDir);
     signal(node.pid, 'SIGTERM');
-    const deadline = this.now() + STOP_GRACE_MS;
-    while (isAgent(node.pid, node.name) && this.now() < deadline) await sleep(100);
-    if (isAgent(node.pid, node.name)) signal(node.pid, 'SIGKILL');
-    const stateDir = path.join(this.options.stateDir, 'nodes', node.name);
+    await this.waitGone(alive, STOP_GRACE_MS);
     const code = await run(process.execPath, [this.agentScript, 'cleanup', '--state-dir', stateDir, '--image-dir', path.join(this.options.stateDir, 'images')]);
     if (code !== 0) this.options.log(`node pool ${node.pool}: cleaning up the containers of ${node.name} failed (exit ${code}); tsctl down retries it`);
+    await this.waitGone(alive, STOP_GRACE_MS);
+    if (alive()) signal(node.pid, 'SIGKILL');
+  }
+
+  private async waitGone(alive: () => boolean, ms: number): Promise<void> {
+    const deadline = this.now() + ms;
+    while (alive() && this.now() < deadline) await sleep(100);
   }
 
   private read(): MadeNode[] {
@@ -145,11 +159,14 @@ export function capacityFor(template: { cpu: number; memory: number }): { cpu: n
   return { cpu, memory };
 }
 
-/** The pid is still that node's agent (not a pid reused by something else). */
-function isAgent(pid: number, name: string): boolean {
+/**
+ * The pid is still that node's agent process (not a pid reused by something else): the agent's
+ * command line names the node, its reaper's (renamed `node-agent-reaper STATE_DIR`) the node's state dir.
+ */
+function isAgent(pid: number, name: string, stateDir: string): boolean {
   try {
-    const args = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
-    return args.includes(name) && !/^State:\s+Z/m.test(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+    const args = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split(/[\0 ]/);
+    return (args.includes(name) || args.includes(stateDir)) && !/^State:\s+Z/m.test(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
   } catch {
     return false;
   }
