@@ -8,8 +8,8 @@ import * as assert from 'node:assert/strict';
 import { fillNodeState } from './bench/chaos/disk-full.scenario';
 import { TestCluster, running, sleeperService, waitFor } from './harness';
 
-const BASE = 22100;
-const POD_CIDR = '100.64.64.0/22';
+const BASE = 23000;
+const POD_CIDR = '100.64.216.0/22';
 
 describe('a node whose state directory fills up', { timeout: 900_000 }, () => {
   let cluster: TestCluster;

@@ -9,9 +9,9 @@ import { flood } from './bench/chaos/log-flood.scenario';
 import { TestCluster, running, waitFor } from './harness';
 import { LoadGenerator, get } from './load.client';
 
-const BASE = 22130;
-const PUBLISHED = 22150;
-const POD_CIDR = '100.65.220.0/22';
+const BASE = 23100;
+const PUBLISHED = BASE + 20;
+const POD_CIDR = '100.64.220.0/22';
 
 const WEB = `apiVersion: tide/v1
 kind: Service

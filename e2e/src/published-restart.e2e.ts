@@ -13,9 +13,9 @@ import { AgentProcess } from './agent.process';
 import { TestCluster, running, waitFor } from './harness';
 import { LoadGenerator, get } from './load.client';
 
-const BASE = 22070;
-const PUBLISHED = 22090;
-const POD_CIDR = '100.64.76.0/22';
+const BASE = 22900;
+const PUBLISHED = BASE + 20;
+const POD_CIDR = '100.64.212.0/22';
 const CONNECTIONS = 4;
 
 const SERVER = `
