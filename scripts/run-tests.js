@@ -63,6 +63,14 @@ function runUnits(files) {
   return result.status ?? 1;
 }
 
+function readJson(file) {
+  try {
+    return JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch {
+    return {};
+  }
+}
+
 function seconds(ms) {
   return `${(ms / 1000).toFixed(1)} s`;
 }
@@ -186,14 +194,12 @@ function runE2eFile(file, limitMs) {
 }
 
 async function runE2e(files, options) {
-  // Longest first (by the last run's times, when known), so that parallel lanes end together.
+  // Longest first, so that parallel lanes end together: by this tree's last run, else by the times
+  // kept in the repository (e2e/durations.json, seconds of a loaded run; a new file counts as long).
   const timesFile = path.join(ROOT, 'e2e', 'dist', '.durations.json');
-  let known = {};
-  try {
-    known = JSON.parse(fs.readFileSync(timesFile, 'utf8'));
-  } catch {
-    /* first run */
-  }
+  const kept = readJson(path.join(ROOT, 'e2e', 'durations.json'));
+  const known = readJson(timesFile);
+  for (const file of files) if (known[file] === undefined) known[file] = (kept[file] ?? 120) * 1000;
   const queue = [...files].sort((a, b) => (known[b] ?? 0) - (known[a] ?? 0));
   const results = [];
   const lane = async () => {

@@ -96,10 +96,16 @@ async function applyReadVersion(store: ObjectStore, applied: Service, expected: 
   if (!current) throw new ConflictError(`service ${namespace}/${name} was read at resourceVersion ${expected} but no longer exists; apply it without a resourceVersion to create it`);
   const desired = keepAutoscaledReplicas(current, applied);
   if (specEquals(current, desired)) return { kind: 'Service', namespace, name, action: 'unchanged' };
-  if (current.metadata.resourceVersion !== expected) {
-    throw new ConflictError(`service ${namespace}/${name} changed since it was read: resourceVersion ${expected} is stale (now ${current.metadata.resourceVersion}); read it again, or apply with --force to overwrite`);
+  const stale = (now: string) => new ConflictError(
+    `service ${namespace}/${name} changed since it was read: resourceVersion ${expected} is stale (now ${now}); read it again, or apply with --force to overwrite`);
+  if (current.metadata.resourceVersion !== expected) throw stale(current.metadata.resourceVersion ?? 'unknown');
+  try {
+    await store.update({ ...current, metadata: { ...current.metadata, labels: desired.metadata.labels }, spec: desired.spec }, current);
+  } catch (error) {
+    // Another apply from the same read won the compare-and-swap between our read and our write: the same answer.
+    if (error instanceof ConflictError) throw stale('newer');
+    throw error;
   }
-  await store.update({ ...current, metadata: { ...current.metadata, labels: desired.metadata.labels }, spec: desired.spec }, current);
   return { kind: 'Service', namespace, name, action: 'configured' };
 }
 
