@@ -2,6 +2,7 @@
  * Issue 17, disk: a container that writes to stdout as fast as it can (the chaos scenario log-flood,
  * e2e/src/bench/chaos/log-flood.scenario.ts) stays within its log bound, its agent keeps answering,
  * and a published service on the same node keeps serving without a failed request.
+ * @suite-alone: the flood takes the machine's disk and a core; a file running beside it would measure that.
  */
 import { after, before, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';

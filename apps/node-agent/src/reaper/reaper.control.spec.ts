@@ -28,6 +28,29 @@ describe('the reaper\'s control socket', () => {
     }
   });
 
+  it('makes a state dir that is not there yet (a node the node autoscaler starts), root only', async () => {
+    const fresh = path.join(dir, 'nodes', 'burst-1');
+    const server = serveRestarts(fresh, () => ({ pid: 7 }));
+    try {
+      assert.equal(fs.statSync(fresh).mode & 0o777, 0o700);
+      assert.deepEqual(await askRunningReaper(fresh, { argv: [], env: {} }), { pid: 7 });
+    } finally {
+      server.close();
+    }
+  });
+
+  it('reports a socket it cannot serve instead of ending the reaper', async () => {
+    const warned: string[] = [];
+    const server = serveRestarts(path.join(dir, 'warned'), () => ({ pid: 1 }), (line) => warned.push(line));
+    try {
+      server.emit('error', Object.assign(new Error('listen EACCES: permission denied'), { code: 'EACCES' })); // as a failed listen does
+      assert.equal(warned.length, 1);
+      assert.match(warned[0], /^node-agent-reaper: cannot serve .*reaper\.sock: listen EACCES/);
+    } finally {
+      server.close();
+    }
+  });
+
   it('finds no reaper where none listens, a dead one\'s socket file included', async () => {
     const empty = fs.mkdtempSync(path.join(dir, 'none-'));
     assert.equal(await askRunningReaper(empty, { argv: [], env: {} }), undefined);

@@ -28,9 +28,14 @@ export function controlSocketPath(stateDir: string): string {
   return path.join(stateDir, CONTROL_SOCKET);
 }
 
-/** Serves restart requests; a stale socket file (a dead reaper's) is replaced. */
-export function serveRestarts(stateDir: string, restart: (request: RestartRequest) => RestartAnswer): net.Server {
+/**
+ * Serves restart requests; a stale socket file (a dead reaper's) is replaced. The state dir is made
+ * if need be (a node the node autoscaler starts has none yet). A socket that cannot be served is
+ * reported on `warn`: the reaper still keeps its agent's containers, only restarts start a new reaper.
+ */
+export function serveRestarts(stateDir: string, restart: (request: RestartRequest) => RestartAnswer, warn: (line: string) => void = console.error): net.Server {
   const file = controlSocketPath(stateDir);
+  fs.mkdirSync(stateDir, { recursive: true, mode: 0o700 });
   fs.rmSync(file, { force: true });
   const server = net.createServer((socket) => {
     let text = '';
@@ -48,6 +53,7 @@ export function serveRestarts(stateDir: string, restart: (request: RestartReques
       socket.end(`${JSON.stringify(answer)}\n`);
     });
   });
+  server.on('error', (error: Error) => warn(`node-agent-reaper: cannot serve ${file}: ${error.message}`));
   const mask = process.umask(0o177); // the socket file is made 0600 by bind
   try {
     server.listen(file);

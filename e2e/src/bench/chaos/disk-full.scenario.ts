@@ -111,11 +111,16 @@ async function moveState(agent: AgentProcess, swap: () => void, flags: string[])
   agent.start({ flags, logName: `disk-full-${path.basename(dir)}.log` });
 }
 
-/** The node Ready again and every replica bound to it running. */
+/**
+ * The restarted agent answering its /healthz (the Node may still say Ready from before the restart),
+ * the node Ready and every replica bound to it running.
+ */
 async function nodeServing(cluster: TestCluster, node: string): Promise<void> {
   await waitFor(`${node} serving again`, async () => {
+    const target = await nodeNamed(cluster, node);
+    if (!(await cluster.agentFetch(target, '/healthz', { signal: AbortSignal.timeout(5000) }).then((r) => r.ok, () => false))) return undefined;
     const replicas: Replica[] = (await cluster.replicas()).filter((r) => r.spec.nodeName === node && r.status?.phase !== 'Succeeded' && r.status?.phase !== 'Failed');
-    return ((await nodeNamed(cluster, node)).status?.ready && running(replicas).length === replicas.length) || undefined;
+    return (target.status?.ready && running(replicas).length === replicas.length) || undefined;
   }, 180_000);
 }
 
