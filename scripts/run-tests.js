@@ -200,11 +200,28 @@ async function runE2e(files, options) {
   const kept = readJson(path.join(ROOT, 'e2e', 'durations.json'));
   const known = readJson(timesFile);
   for (const file of files) if (known[file] === undefined) known[file] = (kept[file] ?? 120) * 1000;
-  const queue = [...files].sort((a, b) => (known[b] ?? 0) - (known[a] ?? 0));
+  // A file that says `@suite-alone` (a flood, a machine-wide fault) runs with no other beside it: first.
+  const alone = new Set(files.filter((file) => fs.readFileSync(path.join(ROOT, file), 'utf8').slice(0, 4000).includes('@suite-alone')));
+  const queue = [...files].sort((a, b) => Number(alone.has(b)) - Number(alone.has(a)) || (known[b] ?? 0) - (known[a] ?? 0));
   const results = [];
+  let running = 0;
+  let aloneRunning = false;
+  const waiters = [];
+  const changed = () => waiters.splice(0).forEach((wake) => wake());
   const lane = async () => {
-    for (let file = queue.shift(); file; file = queue.shift()) {
+    while (queue.length > 0) {
+      const file = queue[0];
+      if (aloneRunning || (alone.has(file) && running > 0)) {
+        await new Promise((resolve) => waiters.push(resolve));
+        continue;
+      }
+      queue.shift();
+      running++;
+      aloneRunning = alone.has(file);
       const result = await runE2eFile(file, options.fileMinutes * 60_000);
+      running--;
+      aloneRunning = false;
+      changed();
       results.push(result);
       console.log(`# ---- ${file}: ${result.code === 0 ? 'passed' : 'FAILED'} in ${seconds(result.ms)}`);
       process.stdout.write(result.output);

@@ -125,6 +125,11 @@ describe('a local Tide cluster', { timeout: 600_000 }, () => {
     );
     assert.ok(agentPid, 'an agent process is running');
     const argv = fs.readFileSync(`/proc/${agentPid}/cmdline`, 'utf8').split('\0').filter(Boolean);
+    // The node's reaper outlives its agent and starts the new one itself (the command started below
+    // stands in for it): what the new agent says goes to the node's log, from here on.
+    const nodeLog = `${cluster.stateDir}/${argv[argv.indexOf('--name') + 1]}.log`;
+    const from = fs.statSync(nodeLog).size;
+    const said = () => fs.readFileSync(`${cluster.stateDir}/restarted-agent.log`, 'utf8') + fs.readFileSync(nodeLog).subarray(from).toString('utf8');
     process.kill(agentPid, 'SIGKILL');
     await waitFor('the agent to die', async () => !isAlive(agentPid));
     for (const pid of pidsBefore.values()) assert.ok(isAlive(pid), `container pid ${pid} survives the agent`);
@@ -133,9 +138,8 @@ describe('a local Tide cluster', { timeout: 600_000 }, () => {
     const restarted = spawn(argv[0], argv.slice(1), { detached: true, stdio: ['ignore', log, log] });
     restarted.unref();
     // The restarted agent adopts what it finds, then compares it with its desired set: nothing to start.
-    const desired = await waitFor('the restarted agent\'s desired set', async () =>
-      fs.readFileSync(`${cluster.stateDir}/restarted-agent.log`, 'utf8').match(/desired \d+ replica\(s\): .*/)?.[0]);
-    assert.match(fs.readFileSync(`${cluster.stateDir}/restarted-agent.log`, 'utf8'), /adopted \d+ container\(s\) left by an earlier agent/);
+    const desired = await waitFor('the restarted agent\'s desired set', async () => said().match(/desired \d+ replica\(s\): .*/)?.[0]);
+    assert.match(said(), /adopted \d+ container\(s\) left by an earlier agent/);
     assert.match(desired, /: 0 new, 0 no longer desired, \d+ unchanged$/, 'every desired replica adopted, none started again');
     const after = await waitFor('all replicas running after the agent restart', async () => {
       const now = running(await cluster.replicas());

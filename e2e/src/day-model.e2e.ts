@@ -11,7 +11,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { node, replica } from '@tide/scheduler/testing';
 import { CA_DEFAULTS, ClusterAutoscalerModel } from './bench/day.ca';
-import { demandPerMinute, runDay, startingState } from './bench/day.run';
+import { demandAt, demandPerMinute, runDay, startingState } from './bench/day.run';
 import { DEFAULT_MODEL, peakRps } from './bench/day.setup';
 import { readTrace, traceWindow } from './bench/day.trace';
 
@@ -106,11 +106,25 @@ describe('day trace', () => {
   });
 });
 
+describe('demand within a minute', () => {
+  const demand = [100, 200, 200];
+  it('step: every second of a minute at its mean, a jump at the minute', () => {
+    assert.deepEqual([0, 59, 60].map((s) => demandAt(demand, s, 'step')), [100, 100, 200]);
+  });
+  it('linear: a line through the minutes\' middles, flat past the last one', () => {
+    // Second 30 is minute 0's middle; second 90 minute 1's; halfway between them (60) is 150.
+    assert.ok(Math.abs(demandAt(demand, 30, 'linear') - 100 - 100 / 120) < 1e-9);
+    assert.ok(Math.abs(demandAt(demand, 59, 'linear') - (100 + 100 * 29.5 / 60)) < 1e-9);
+    assert.ok(Math.abs(demandAt(demand, 60, 'linear') - (100 + 100 * 30.5 / 60)) < 1e-9);
+    assert.equal(demandAt(demand, 179, 'linear'), 200);
+  });
+});
+
 describe('day run', () => {
   it('keeps honest accounts for both policies on a day with a 10× peak', async () => {
     // Night at 100 requests a minute, a 10× peak from 12:00 to 14:00, night again.
     const counts = Array.from({ length: 1440 }, (_, i) => (i >= 720 && i < 840 ? 1000 : 100));
-    const window = { startMs: Date.UTC(1998, 5, 29), counts, busiestMinute: { at: '1998-06-29 12:00', count: 1000 } };
+    const window = { startMs: Date.UTC(1998, 5, 29), counts, before: new Map<number, number>(), busiestMinute: { at: '1998-06-29 12:00', count: 1000 } };
     const model = { ...DEFAULT_MODEL, maxNodes: 10, maxReplicas: 80 };
     const result = await runDay(window, model);
     const start = startingState(model, demandPerMinute(window, model)[0]);

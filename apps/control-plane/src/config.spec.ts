@@ -51,11 +51,14 @@ describe('control plane flags', () => {
 });
 
 describe('node pool flags', () => {
-  it('reads a pool, its local provider and the scale-down delay', () => {
+  it('reads a pool, its local provider, the scale-down delay and the lead', () => {
     const config = parseFlags(['--node-pool', 'name=burst,min=0,max=3,cpu=1500m,memory=2Gi', '--local-nodes', '/tmp/c', '--node-scale-down-delay-seconds', '5']);
     assert.deepEqual(config.nodePool, {
       pool: { name: 'burst', minNodes: 0, maxNodes: 3, template: { cpu: 1500, memory: 2 * 2 ** 30, labels: {} } }, localNodes: '/tmp/c', scaleDownDelaySeconds: 5,
+      leadSeconds: 60,
     });
+    const lead = parseFlags(['--node-pool', 'name=burst,min=0,max=3,cpu=1,memory=1Gi', '--local-nodes', '/tmp/c', '--node-lead-seconds', '120']);
+    assert.equal(lead.nodePool?.leadSeconds, 120);
     assert.equal(parseFlags([]).nodePool, undefined);
   });
 
@@ -66,6 +69,8 @@ describe('node pool flags', () => {
     [['--node-pool', 'name=burst,min=0,max=3,cpu=lots,memory=1Gi', '--local-nodes', '/c'], /--node-pool: cpu: invalid quantity "lots"/],
     [['--node-pool', 'name=burst,size=3', '--local-nodes', '/c'], /--node-pool: expected name=…,min=…,max=…,cpu=…,memory=…, got "size=3"/],
     [['--local-nodes', '/c'], /go with --node-pool/],
+    [['--node-lead-seconds', '30'], /go with --node-pool/],
+    [['--node-pool', 'name=burst,min=0,max=3,cpu=1,memory=1Gi', '--local-nodes', '/c', '--node-lead-seconds', 'soon'], /--node-lead-seconds: expected a number of seconds/],
   ];
   for (const [flags, error] of refused) {
     it(`refuses ${flags.join(' ')}`, () => assert.throws(() => parseFlags(flags), (e: Error) => e instanceof ConfigError && error.test(e.message)));

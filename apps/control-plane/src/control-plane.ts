@@ -130,7 +130,9 @@ export class ControlPlane {
       serials: (node) => cache.nodeCertificateSerials(node), validityMs: this.config.nodeCertificateValidityMs, grpcListen: this.config.grpcListen,
     });
     // Its join tokens and revocations go through the node enrollment; the loop runs only on the leader.
-    const nodeScaler = nodeAutoscaler(this.config, { store, events, cache, tokens, enrollment, log: (line) => this.logger.log(line) });
+    const nodeScaler = nodeAutoscaler(this.config, {
+      store, events, cache, tokens, enrollment, forecast: (service, leadMs) => autoscaler.forecastReplicas(service, leadMs), log: (line) => this.logger.log(line),
+    });
     const runner = new LeaderRunner([
       { name: 'services', periodMs: 1000, run: () => services.sync(), kickedBy: serviceControllerKick },
       { name: 'service-ips', periodMs: 1000, run: () => serviceIps.sync() },

@@ -4,8 +4,9 @@
  * `node-agent cleanup --state-dir DIR` stops and removes that node's containers. Errors are one line
  * on stderr. The agent's modules are loaded only in the agent's process, not in the reaper's.
  */
-import { AgentConfig, ConfigError, JOIN_CA_HASH_ENV, JOIN_TOKEN_ENV, parseAgentConfig } from './config/agent.config';
+import { AgentConfig, ConfigError, JOIN_CA_HASH_ENV, JOIN_TOKEN_ENV, parseAgentConfig, stateDirOf } from './config/agent.config';
 import { runReaper, underReaper } from './reaper/node.reaper';
+import { askRunningReaper } from './reaper/reaper.control';
 
 /**
  * Flags of a join: the reaper hands the token it read, and its CA pin, to the agent in its environment
@@ -34,6 +35,13 @@ async function main(argv: string[]): Promise<void> {
     const { runCleanup } = await import('./cleanup');
     return runCleanup(argv.slice(1), (line) => console.log(`node-agent cleanup: ${line}`));
   }
+  // The node's reaper may still live (its agent was killed): it starts the agent again, keeping its
+  // containers and ports, with the join token it was given (this command line may name --ca-hash alone).
+  if (!underReaper()) {
+    const answer = await askRunningReaper(stateDirOf(argv), { argv: withoutFlags(argv, JOIN_FLAGS), env: stringEnv(process.env) });
+    if (answer?.error) throw new Error(`the node's reaper runs and refused to start the agent: ${answer.error}`);
+    if (answer?.pid !== undefined) return standIn(answer.pid, stateDirOf(argv));
+  }
   // A bad flag is reported here, before any process is started; the join token is read here, once (stdin cannot be read twice).
   const config = parseAgentConfig(argv);
   // Read: no child (the agent's inits, exec helpers, iptables) inherits it; the reaper passes it to the agent alone.
@@ -45,6 +53,30 @@ async function main(argv: string[]): Promise<void> {
   }
   const join: Record<string, string> = config.join ? { [JOIN_TOKEN_ENV]: config.join.token, [JOIN_CA_HASH_ENV]: config.join.caHash } : {};
   runReaper(config.join ? withoutFlags(argv, JOIN_FLAGS) : argv, config.stateDir, join);
+}
+
+/**
+ * This process stays while the agent the reaper started runs, so that whoever started it (tsctl up,
+ * systemd) sees the agent run and stop as if it were its own child; signals to it go to the agent.
+ * Renamed, as the reaper is, so that whoever looks for the agent by its command line finds the agent.
+ */
+function standIn(pid: number, stateDir: string): void {
+  console.log(`node-agent: the node's reaper (${stateDir}) started the agent again: pid ${pid}`);
+  process.title = `node-agent-standin ${stateDir}`;
+  for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(signal, () => process.kill(pid, signal));
+  const timer = setInterval(() => {
+    try {
+      process.kill(pid, 0);
+    } catch {
+      clearInterval(timer);
+      console.log(`node-agent: the agent (pid ${pid}) exited`);
+      process.exit(1);
+    }
+  }, 500);
+}
+
+function stringEnv(env: NodeJS.ProcessEnv): Record<string, string> {
+  return Object.fromEntries(Object.entries(env).filter((entry): entry is [string, string] => entry[1] !== undefined));
 }
 
 /** argv without the named flags (`--name value` or `--name=value`), as parseFlagValues reads them. */

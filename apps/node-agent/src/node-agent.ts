@@ -28,7 +28,10 @@ import { Prober } from './probes/prober';
 import { probeCheck } from './probes/probe.check';
 import { probedContainers, verdictFor } from './probes/replica.probes';
 import { BalancerMetrics } from './proxy/balancer.metrics';
+import { DiskMonitor, reclaimDisk } from './disk/disk.monitor';
+import { EphemeralStorageGuard, evictionVerdict, limitedContainers } from './disk/ephemeral.storage';
 import { LoadBalancer } from './proxy/load.balancer';
+import { PortHandover } from './proxy/port.handover';
 import { planPublishedPorts } from './proxy/publish.plan';
 import { containerId, replicaKey } from './reconcile/container-spec.builder';
 import { LogFiles } from './logs/log.files';
@@ -40,6 +43,12 @@ import { ServiceNetwork } from './service-ip/service.network';
 
 /** Status changes come in bursts (a batch of starts): at most one report per this many ms. */
 const REPORT_COALESCE_MS = 50;
+/**
+ * And at most one pass over every replica (probes to run, the balancer's local readiness, the images
+ * in use) per this many ms: each is O(replicas), and a 1,000-replica start makes thousands of
+ * changes, one pass each would make the burst's cost grow with the square of its size.
+ */
+const CHANGE_COALESCE_MS = 20;
 /** How long stop() waits for the warm pool's inits to be gone. */
 const POOL_CLOSE_MS = 2000;
 
@@ -48,11 +57,13 @@ export class NodeAgent {
   private server?: AgentHttpServer;
   private reconciler?: Reconciler;
   private reportTimer?: NodeJS.Timeout;
+  private changeTimer?: NodeJS.Timeout;
   private network?: AgentNetwork;
   private balancer?: LoadBalancer;
   private prober?: Prober;
   /** The last endpoints the control plane pushed (kept through its outages). */
-  private endpoints: ServiceEndpoints[] = [];
+  /** Undefined until the first push: an agent that knows no endpoints yet publishes nothing and gives up no socket. */
+  private endpoints?: ServiceEndpoints[];
   private serviceAddresses: ServiceAddress[] = [];
   private publishing: Promise<void> = Promise.resolve();
   private conflicts = '';
@@ -65,13 +76,16 @@ export class NodeAgent {
   private services?: ServiceNetwork;
   private logs?: LogRotator;
   private imageCollector?: ImageCollector;
+  private disk?: DiskMonitor;
+  private storage?: EphemeralStorageGuard;
   private isolation?: IsolationFence;
   /** Every other node's agent, from the last desired set: who to ask whether this host is cut off. */
   private peers: Peer[] = [];
 
   constructor(
     private readonly config: AgentConfig,
-    private readonly log: (line: string) => void = (line) => console.log(`node-agent ${config.name}: ${line}`),
+    // Timed to the millisecond: the log is how one follows a start through the agent (apply bench's breakdown).
+    private readonly log: (line: string) => void = (line) => console.log(`${new Date().toISOString()} node-agent ${config.name}: ${line}`),
   ) {}
 
   async start(): Promise<void> {
@@ -99,7 +113,7 @@ export class NodeAgent {
     const network = new AgentNetwork(config.stateDir, config.address, this.log);
     this.network = network;
     this.runtime = new LinuxRuntime({
-      stateDir: config.stateDir, imageDir: config.imageDir, warmPool: config.warmPool, bridge: () => network.current(),
+      stateDir: config.stateDir, imageDir: config.imageDir, warmPool: config.warmPool, maxWarmPool: config.warmPoolMax, bridge: () => network.current(),
       // Every agent of this machine (the loopback and netns layouts) shares the containers' parent
       // group: it weighs the machine's allocatable CPU, whatever share of it this node has.
       containersCpuMillis: allocatableOf(machineResources()).cpuMillis,
@@ -108,17 +122,21 @@ export class NodeAgent {
     const metrics = createAgentMetrics(config.name, () => this.reconciler);
     const traffic = new BalancerMetrics();
     traffic.register(metrics.registry);
-    this.balancer = new LoadBalancer(config.address, traffic, this.log, config.proxy);
+    this.balancer = new LoadBalancer(config.address, traffic, this.log, config.proxy, new PortHandover(config.stateDir, this.log));
     const services = new ServiceNetwork({ stateDir: config.stateDir, upstreams: config.dnsUpstreams, metrics: traffic, log: this.log, proxy: config.proxy });
     this.services = services;
     const prober = new Prober({ check: probeCheck(runtime), onChange: (key) => this.reconciler?.probesChanged(key) });
     this.prober = prober;
     const logs = new LogRotator(new LogFiles(logDir, config.logLimits), () => this.runningContainerIds(), this.log);
     this.logs = logs;
+    const storage: EphemeralStorageGuard = new EphemeralStorageGuard({
+      containers: () => limitedContainers(this.reconciler?.records.values() ?? []), onExceeded: (key) => this.reconciler?.probesChanged(key), log: this.log, intervalMs: config.disk.intervalMs,
+    });
+    this.storage = storage;
     const reconciler = new Reconciler({
       runtime, logDir, logs, state: new ReplicaStateFile(path.join(config.stateDir, 'replicas.json')),
       onChange: () => this.changed(), onRestart: (record) => metrics.recordRestart(record), log: this.log,
-      probes: (record) => verdictFor(prober, record), dns: (namespace) => services.containerDns(namespace),
+      probes: (record) => evictionVerdict(storage, record) ?? verdictFor(prober, record), dns: (namespace) => services.containerDns(namespace),
     });
     this.reconciler = reconciler;
     // Before adoption: what a start or removal cut short by a crash left is not a container.
@@ -138,6 +156,9 @@ export class NodeAgent {
     });
     this.imageCollector = collector;
     collector.start();
+    this.disk = new DiskMonitor({ stateDir: config.stateDir, imageDir: config.imageDir, ...config.disk, log: this.log, reclaim: () => reclaimDisk(collector, logs.files) });
+    this.disk.start();
+    storage.start();
     fs.rmSync(scratchDir, { recursive: true, force: true }); // uploads of requests cut short by a crash
     let tls: AgentTls = await loadAgentTls(config.tls);
     const auth = new AgentAuth(controlPlaneTokenReview({ apiServer: `https://${config.apiServer}`, caPem: () => tls.caPem }));
@@ -257,6 +278,10 @@ export class NodeAgent {
       report: () => statusReport(config.name, reconciler.views(), reconciler.goneKeys()),
       onReportAcknowledged: (report) => reconciler.acknowledgeGone(report.gone ?? []),
       images: async () => (await images.list()).map((image) => image.ref),
+      diskPressure: () => {
+        const pressure = this.disk?.pressure();
+        return pressure && { message: pressure.message, sinceMs: pressure.since };
+      },
       log: this.log,
     });
   }
@@ -268,10 +293,14 @@ export class NodeAgent {
   }
 
   private changed(): void {
-    void this.imageCollector?.mark().catch((error: Error) => this.log(`cannot record the images in use: ${error.message}`));
-    if (this.reconciler) this.prober?.sync(probedContainers(this.reconciler.records.values(), this.config.address));
     this.reportSoon();
-    this.publishSoon();
+    if (this.changeTimer) return;
+    this.changeTimer = setTimeout(() => {
+      this.changeTimer = undefined;
+      void this.imageCollector?.mark().catch((error: Error) => this.log(`cannot record the images in use: ${error.message}`));
+      if (this.reconciler) this.prober?.sync(probedContainers(this.reconciler.records.values(), this.config.address));
+      this.publishSoon();
+    }, CHANGE_COALESCE_MS);
   }
 
   /**
@@ -286,6 +315,7 @@ export class NodeAgent {
       const ready = new Set(reconciler.views().filter((v) => v.ready).map((v) => v.record.key));
       const local = { node: this.config.name, isReady: (key: string) => ready.has(key) };
       void this.services?.sync(servicesChanged ? this.serviceAddresses : undefined, local);
+      if (!this.endpoints) return; // the reaper keeps serving the ports it holds meanwhile
       const plan = planPublishedPorts(this.endpoints, local);
       const conflicts = plan.conflicts.join('; ');
       if (conflicts && conflicts !== this.conflicts) this.log(`warning: ${conflicts}`);
@@ -306,9 +336,12 @@ export class NodeAgent {
    *  waiting inits are no containers: they are killed. */
   async stop(): Promise<void> {
     clearTimeout(this.reportTimer);
+    clearTimeout(this.changeTimer);
     this.usageReporter?.stop();
     this.logs?.stop();
     this.imageCollector?.stop();
+    this.disk?.stop();
+    this.storage?.stop();
     this.stopRotation?.();
     this.isolation?.stop();
     this.reconciler?.stop();

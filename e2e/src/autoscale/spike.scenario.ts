@@ -149,6 +149,8 @@ export interface SpikeResult {
   /** Replicas alive (not terminating), integrated over the trace. */
   replica_seconds: number;
   peak_replicas: number;
+  /** Each change of the live count during the trace: [seconds after the step, live replicas]. */
+  replicas_timeline: [number, number][];
   p99_before_ms: number;
   p99_after_recovery_ms: number | null;
   errors: string[];
@@ -188,6 +190,7 @@ export function measure(results: RequestResult[], samples: Sample[], startMs: nu
     requests: results.length,
     replica_seconds: Math.round(replicaSeconds),
     peak_replicas: Math.max(0, ...inTrace.map((s) => s.live)),
+    replicas_timeline: inTrace.filter((s, i) => i === 0 || s.live !== inTrace[i - 1].live).map((s) => [round((s.atMs - stepAt) / 1000), s.live]),
     p99_before_ms: round(percentile(results.filter((r) => startMs + r.sentAtMs < stepAt && r.ok).map((r) => r.latencyMs), 99)),
     p99_after_recovery_ms: recovered === null ? null : round(percentile(high.filter((r) => secondOf(r) >= recovered!).map(latency), 99)),
     errors: [...new Set(failed.map((r) => r.error ?? 'failed'))].slice(0, 5),

@@ -6,19 +6,27 @@
  * and docs/BENCHMARKS.md ("day") for what differs from a real cluster. Starts nothing: pure CPU.
  *
  * npm run bench -- day [--json] [--trace FILE] [--from YYYY-MM-DD] [--days N] [--plot FILE.svg]
- *   model: [--capacity-rps N] [--target-rps N] [--replica-start-s S] [--node-boot-s S] [--peak-share F]
+ *   model: [--demand step|linear] [--capacity-rps N] [--target-rps N] [--replica-start-s S] [--node-boot-s S] [--peak-share F]
  *          [--min-nodes N] [--max-nodes N]
- *   tide:  [--node-scale-down-delay-s S] [--consolidation-delay-s S]
+ *   tide:  [--tide-target-rps N] [--tide-predictive on|off] [--tide-scale-down-window-s S] [--tide-max-skew N]
+ *          [--node-scale-down-delay-s S] [--consolidation-delay-s S] [--node-lead-s S]
  */
 import { writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { DayResult, runDay } from './day.run';
+import { DayResult, DemandShape, runDay } from './day.run';
 import { DEFAULT_MODEL, DayModel, peakRps } from './day.setup';
-import { DEFAULT_TIDE, TideSettings } from './day.tide';
+import { DEFAULT_TIDE, TideSettings, tideAutoscale } from './day.tide';
 import { defaultTracePath, readTrace, traceWindow } from './day.trace';
 import { plotDay } from './day.plot';
 
 const TARGETS = { node_hours_ratio: 0.7 };
+
+/** What the baseline runs, with its sources (docs/BENCHMARKS.md, "day"). */
+const BASELINE_SETTINGS = {
+  hpa: 'autoscaling/v2 defaults: 15 s sync, tolerance 0.1, scale-up 100% or 4 pods per 15 s, scale-down window 300 s, 100% per 15 s',
+  scheduler: 'kube-scheduler default profile (LeastAllocated, BalancedAllocation, default topology spread)',
+  cluster_autoscaler: '10 s scan, scale-down under 50% after 10 min unneeded, 10 min after a scale-up, empty nodes in bulk, one drain at a time',
+};
 
 interface Options {
   json: boolean;
@@ -26,13 +34,15 @@ interface Options {
   from: string;
   days: number;
   plot?: string;
+  demand: DemandShape;
   model: DayModel;
   tide: TideSettings;
 }
 
 function parseOptions(argv: string[]): Options {
-  const known = new Set(['json', 'trace', 'from', 'days', 'plot', 'capacity-rps', 'target-rps', 'replica-start-s', 'node-boot-s', 'peak-share',
-    'min-nodes', 'max-nodes', 'node-scale-down-delay-s', 'consolidation-delay-s']);
+  const known = new Set(['json', 'trace', 'from', 'days', 'plot', 'demand', 'capacity-rps', 'target-rps', 'replica-start-s', 'node-boot-s', 'peak-share',
+    'min-nodes', 'max-nodes', 'node-scale-down-delay-s', 'consolidation-delay-s', 'node-lead-s', 'tide-target-rps', 'tide-predictive',
+    'tide-scale-down-window-s', 'tide-max-skew']);
   for (const arg of argv) if (arg.startsWith('--') && !known.has(arg.slice(2))) throw new Error(`unknown option ${arg} (known: ${[...known].map((k) => `--${k}`).join(' ')})`);
   const value = (name: string): string | undefined => {
     const i = argv.indexOf(`--${name}`);
@@ -57,14 +67,22 @@ function parseOptions(argv: string[]): Options {
   if (model.peakShare <= 0 || model.peakShare > 1) throw new Error(`--peak-share wants a share of the pool's capacity in (0, 1], got ${model.peakShare}`);
   if (model.maxNodes < Math.max(1, model.minNodes)) throw new Error(`--max-nodes (${model.maxNodes}) must be at least 1 and --min-nodes (${model.minNodes})`);
   if (model.targetRps <= 0 || model.capacityRps <= 0) throw new Error('--target-rps and --capacity-rps must be above 0');
+  const predictive = value('tide-predictive') ?? (DEFAULT_TIDE.predictive ? 'on' : 'off');
+  if (predictive !== 'on' && predictive !== 'off') throw new Error(`--tide-predictive wants on or off, got "${predictive}"`);
+  const tide: TideSettings = {
+    nodeScaleDownDelayS: number('node-scale-down-delay-s', DEFAULT_TIDE.nodeScaleDownDelayS),
+    consolidationDelayS: number('consolidation-delay-s', DEFAULT_TIDE.consolidationDelayS),
+    targetRps: number('tide-target-rps', DEFAULT_TIDE.targetRps), predictive: predictive === 'on',
+    scaleDownWindowS: number('tide-scale-down-window-s', DEFAULT_TIDE.scaleDownWindowS, true),
+    maxSkew: number('tide-max-skew', DEFAULT_TIDE.maxSkew, true),
+    ...(value('node-lead-s') !== undefined ? { nodeLeadS: number('node-lead-s', 0) } : {}),
+  };
+  if (tide.targetRps <= 0 || tide.maxSkew < 1) throw new Error('--tide-target-rps must be above 0 and --tide-max-skew at least 1');
+  const demand = value('demand') ?? 'step';
+  if (demand !== 'step' && demand !== 'linear') throw new Error(`--demand wants step or linear, got "${demand}"`);
   return {
     json: argv.includes('--json'), trace: value('trace') ?? defaultTracePath(), from: value('from') ?? '1998-06-29',
-    days: number('days', 2, true), plot: value('plot'), model,
-    tide: {
-      ...DEFAULT_TIDE,
-      nodeScaleDownDelayS: number('node-scale-down-delay-s', DEFAULT_TIDE.nodeScaleDownDelayS),
-      consolidationDelayS: number('consolidation-delay-s', DEFAULT_TIDE.consolidationDelayS),
-    },
+    days: number('days', 2, true), plot: value('plot'), demand, model, tide,
   };
 }
 
@@ -73,15 +91,16 @@ function summary(options: Options, result: DayResult, busiest: string, wallS: nu
   return {
     benchmark: 'day', trace: path.basename(options.trace), from: options.from, days: options.days, busiest_minute: busiest,
     model: {
-      peak_rps: peakRps(options.model), capacity_rps: options.model.capacityRps, target_rps: options.model.targetRps,
+      demand: options.demand, peak_rps: peakRps(options.model), capacity_rps: options.model.capacityRps, target_rps: options.model.targetRps,
       replica_start_s: options.model.replicaStartS, node_boot_s: options.model.nodeBootS,
       node: `${options.model.node.cpu / 1000} CPU / ${options.model.node.memory / 2 ** 30} GiB`,
       replica: `${options.model.replica.cpu / 1000} CPU / ${options.model.replica.memory / 2 ** 30} GiB`,
       nodes: `${options.model.minNodes}-${options.model.maxNodes}`,
       tide_node_scale_down_delay_s: options.tide.nodeScaleDownDelayS, tide_consolidation_delay_s: options.tide.consolidationDelayS,
-      tide_autoscale: options.tide.autoscale,
+      tide_node_lead_s: options.tide.nodeLeadS ?? options.model.nodeBootS + 30, tide_autoscale: tideAutoscale(options.tide), tide_max_skew: options.tide.maxSkew,
+      baseline: BASELINE_SETTINGS,
     },
-    tide, baseline, node_hours_ratio: result.node_hours_ratio, target_bound: result.bound,
+    tide, baseline, node_hours_ratio: result.node_hours_ratio, target_bound: result.bound, target_bound_at_tide_target: result.boundAtTideTarget,
     targets: { node_hours_ratio: TARGETS.node_hours_ratio, slo_violation_minutes: 'tide <= baseline' },
     met: result.node_hours_ratio <= TARGETS.node_hours_ratio && tide.slo_violation_minutes <= baseline.slo_violation_minutes,
     wall_s: Math.round(wallS * 10) / 10,
@@ -92,7 +111,7 @@ async function main(): Promise<void> {
   const options = parseOptions(process.argv.slice(2));
   const window = traceWindow(readTrace(options.trace), options.trace, options.from, options.days);
   const began = performance.now();
-  const result = await runDay(window, options.model, options.tide);
+  const result = await runDay(window, options.model, options.tide, 1, options.demand);
   const out = summary(options, result, `${window.busiestMinute.at} (${window.busiestMinute.count} requests)`, (performance.now() - began) / 1000);
   if (options.plot) {
     writeFileSync(options.plot, plotDay(result.series, `${path.basename(options.trace)}, ${options.days} day(s) from ${options.from}`));
@@ -102,8 +121,9 @@ async function main(): Promise<void> {
       `${name.padEnd(9)} node-h ${String(r.node_hours).padStart(8)}  replica-h ${String(r.replica_hours).padStart(8)}  SLO-violation min ${String(r.slo_violation_minutes).padStart(4)}  dropped ${String(r.dropped_requests).padStart(9)}  peak nodes ${r.peak_nodes}`;
     console.log(row('tide', result.tide));
     console.log(row('baseline', result.baseline));
-    console.log(`node_hours_ratio ${result.node_hours_ratio} (target ≤ ${TARGETS.node_hours_ratio}); any policy holding the target needs at least `
-      + `${result.bound.node_hours} node-h (${result.bound.ratio_to_baseline} of the baseline's)${options.plot ? `; plot: ${options.plot}` : ''}`);
+    console.log(`node_hours_ratio ${result.node_hours_ratio} (target ≤ ${TARGETS.node_hours_ratio}); any policy holding the baseline's target needs at least `
+      + `${result.bound.node_hours} node-h (${result.bound.ratio_to_baseline} of the baseline's), Tide's ${result.boundAtTideTarget.node_hours} `
+      + `(${result.boundAtTideTarget.ratio_to_baseline})${options.plot ? `; plot: ${options.plot}` : ''}`);
   }
   console.log(JSON.stringify(out));
 }

@@ -19,15 +19,17 @@ export interface DayResult {
   tide: PolicyResult;
   baseline: PolicyResult;
   node_hours_ratio: number;
-  /** What any policy that holds the target would need at the least: see `targetBound`. */
+  /** What any policy that holds the baseline's target would need at the least: see `targetBound`. */
   bound: { node_hours: number; replica_hours: number; ratio_to_baseline: number };
+  /** The same at Tide's target. */
+  boundAtTideTarget: { node_hours: number; replica_hours: number; ratio_to_baseline: number };
   series: { minuteMs: number[]; tide: MinutePoint[]; baseline: MinutePoint[] };
 }
 
 interface Contestant {
   cluster: { advance(nowMs: number): boolean; account(demandRps: number): void; totals(): Totals; series: MinutePoint[] };
   events: Map<string, number>;
-  start(nowMs: number, nodes: number, replicas: number): Promise<void>;
+  start(nowMs: number, nodes: number, replicas: number, history: Map<number, number>): Promise<void>;
   tick(nowMs: number, demandRps: number): Promise<void>;
 }
 
@@ -60,16 +62,36 @@ export function targetBound(demand: number[], model: DayModel): { node_hours: nu
   return { node_hours: round(nodeMinutes / 60, 2), replica_hours: round(replicaMinutes / 60, 2) };
 }
 
-export async function runDay(window: TraceWindow, model: DayModel, settings: TideSettings = DEFAULT_TIDE, seed = 1): Promise<DayResult> {
+/**
+ * How a minute's requests spread over its seconds: `step` (default) evenly, so the rate jumps at each
+ * minute's start; `linear` along a line through the minutes' means (each second's rate between its
+ * minute's mean and its neighbour's), for a load that changes continuously. The trace only gives
+ * minutes; both are models, `step` the harder one for any policy with less headroom than a minute's rise.
+ */
+export type DemandShape = 'step' | 'linear';
+
+export function demandAt(demand: number[], second: number, shape: DemandShape): number {
+  const minute = Math.floor(second / 60);
+  if (shape === 'step') return demand[minute];
+  // The mean of a minute sits at its middle; between two middles the rate is a straight line.
+  const at = (second % 60 + 0.5) / 60 - 0.5;
+  const other = demand[Math.min(demand.length - 1, Math.max(0, minute + Math.sign(at)))];
+  return demand[minute] + (other - demand[minute]) * Math.abs(at);
+}
+
+export async function runDay(window: TraceWindow, model: DayModel, settings: TideSettings = DEFAULT_TIDE, seed = 1, shape: DemandShape = 'step'): Promise<DayResult> {
   const demand = demandPerMinute(window, model);
   const tide = new TideContestant(model, settings, seeded(seed));
   const baseline = new BaselineContestant(model, seeded(seed + 1));
   const contestants: Contestant[] = [tide, baseline];
   const start = startingState(model, demand[0]);
-  for (const c of contestants) await c.start(window.startMs, start.nodes, start.replicas);
+  // The days before the window at the same scale: what a predictive autoscaler would remember.
+  const scale = peakRps(model) / (window.busiestMinute.count / 60);
+  const history = new Map([...window.before].map(([ms, count]) => [ms, (count / 60) * scale]));
+  for (const c of contestants) await c.start(window.startMs, start.nodes, start.replicas, history);
   for (let second = 0; second < demand.length * 60; second++) {
     const nowMs = window.startMs + second * 1000;
-    const rps = demand[Math.floor(second / 60)];
+    const rps = demandAt(demand, second, shape);
     for (const c of contestants) {
       c.cluster.advance(nowMs);
       await c.tick(nowMs, rps);
@@ -79,9 +101,11 @@ export async function runDay(window: TraceWindow, model: DayModel, settings: Tid
   const result = (c: Contestant): PolicyResult => ({ ...c.cluster.totals(), events: Object.fromEntries([...c.events].sort()) });
   const [t, b] = [result(tide), result(baseline)];
   const bound = targetBound(demand, model);
+  const tideBound = targetBound(demand, { ...model, targetRps: settings.targetRps });
   return {
     tide: t, baseline: b, node_hours_ratio: round(t.node_hours / b.node_hours, 3),
     bound: { ...bound, ratio_to_baseline: round(bound.node_hours / b.node_hours, 3) },
+    boundAtTideTarget: { ...tideBound, ratio_to_baseline: round(tideBound.node_hours / b.node_hours, 3) },
     series: { minuteMs: demand.map((_, i) => window.startMs + i * 60_000), tide: tide.cluster.series, baseline: baseline.cluster.series },
   };
 }

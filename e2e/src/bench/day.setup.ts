@@ -53,13 +53,14 @@ export function nodePool(model: DayModel): NodePool {
  * The web service as a user would apply it, checked by the API's own validation: the same
  * targets for both policies, only `policy` (and Tide's opt-ins in `extra`) differ.
  */
-export function webService(model: DayModel, policy: 'tide' | 'hpa-default', replicas: number, extra: Record<string, unknown> = {}): Service {
+export function webService(model: DayModel, policy: 'tide' | 'hpa-default', replicas: number, extra: Record<string, unknown> = {}, placement?: { maxSkew: number }): Service {
   const doc = {
     apiVersion: 'tide/v1', kind: 'Service', metadata: { name: 'web', namespace: 'default' },
     spec: {
       replicas, image: 'registry.local/web:1',
       resources: { requests: { cpu: `${model.replica.cpu}m`, memory: `${model.replica.memory / 2 ** 20}Mi` } },
       ports: [{ name: 'http', containerPort: 8080, publish: 80, protocol: 'HTTP' }],
+      ...(placement ? { placement } : {}),
       autoscale: { minReplicas: model.minReplicas, maxReplicas: model.maxReplicas, targetRequestsPerSecond: model.targetRps, policy, ...extra },
     },
   };

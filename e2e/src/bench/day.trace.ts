@@ -14,7 +14,12 @@ export interface TraceWindow {
   /** Requests in each minute of the window, as in the file. */
   counts: number[];
   busiestMinute: { at: string; count: number };
+  /** The file's minutes in the 8 days before the window (what a predictive autoscaler would remember), epoch ms → count. */
+  before: Map<number, number>;
 }
+
+/** Days of history before the window handed to a predictive autoscaler: its longest season (a week) and a day. */
+export const HISTORY_DAYS = 8;
 
 /**
  * The default trace: `$TIDE_DATA/<file>` when set, else the first `shared/data/<file>` found walking
@@ -73,5 +78,10 @@ export function traceWindow(minutes: Map<number, number>, file: string, from: st
   let busiest = 0;
   counts.forEach((c, i) => (busiest = c > counts[busiest] ? i : busiest));
   if (counts[busiest] === 0) throw new Error(`${file}: no request in the window from ${from} for ${days} day(s)`);
-  return { startMs, counts, busiestMinute: { at: new Date(startMs + busiest * 60_000).toISOString().slice(0, 16).replace('T', ' '), count: counts[busiest] } };
+  const before = new Map<number, number>();
+  for (let ms = startMs - HISTORY_DAYS * 86_400_000; ms < startMs; ms += 60_000) {
+    const count = minutes.get(ms);
+    if (count !== undefined) before.set(ms, count);
+  }
+  return { startMs, counts, before, busiestMinute: { at: new Date(startMs + busiest * 60_000).toISOString().slice(0, 16).replace('T', ' '), count: counts[busiest] } };
 }

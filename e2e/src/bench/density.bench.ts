@@ -4,12 +4,15 @@
  * no replica: the per-replica figures are what the N replicas added to it.
  * Keys: replicas, all_running_s, starts_per_s, agent_rss_mb, agent_rss_kb_per_replica, agent_threads
  * (and at 0 replicas), agent_cpu_pct_idle, reaper_rss_mb, containers_rss_mb, tsctl_get_replicas_s.
+ * `start_cpu_s`: the CPU seconds each party spent until all were Running (density.breakdown.ts);
+ * `running_at_s`: when a quarter, half, three quarters and all of them were Running.
  * Options: --replicas N (1000), --base-port P (21170), --idle-seconds S (20), --json.
  * The node's slice of the container network is a /22 (1,021 addresses): a /24 holds 253.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import { TestCluster, pidsMentioning, running, waitFor } from '../harness';
+import { cpuPoint, cpuSpent } from './density.breakdown';
 
 function option(name: string, fallback: number): number {
   const index = process.argv.indexOf(`--${name}`);
@@ -69,15 +72,21 @@ async function main(): Promise<void> {
     const baseline = { rssKb: statusField(agent, 'VmRSS'), threads: statusField(agent, 'Threads') };
     log(`agent ${agent} at 0 replicas: ${mb(baseline.rssKb)} MB, ${baseline.threads} threads`);
 
+    const cpuBeforeStarts = cpuPoint(agent, cluster.stateDir);
+    const quarters = [1, 2, 3, 4].map((q) => Math.ceil((replicas * q) / 4));
+    const runningAtS: Record<string, number> = {};
+    const applyStarted = performance.now();
     const [, allRunningS] = await timed(async () => {
       const applied = await cluster.apply(manifest(replicas));
       if (applied.code !== 0) throw new Error(applied.stderr);
       await waitFor(`${replicas} running`, async () => {
         const count = running(await cluster.replicas('density')).length;
+        for (const q of quarters) if (count >= q && runningAtS[q] === undefined) runningAtS[q] = Math.round((performance.now() - applyStarted) / 100) / 10;
         log(`  ${count} running`);
         return count === replicas;
       }, 1_800_000, 1000);
     });
+    const startCpu = cpuSpent(cpuBeforeStarts, cpuPoint(agent, cluster.stateDir));
     log(`all ${replicas} running after ${allRunningS.toFixed(1)} s`);
 
     await new Promise((resolve) => setTimeout(resolve, 10_000)); // status reports and probes settle
@@ -98,6 +107,8 @@ async function main(): Promise<void> {
       replicas,
       all_running_s: Math.round(allRunningS * 10) / 10,
       starts_per_s: Math.round((replicas / allRunningS) * 10) / 10,
+      running_at_s: runningAtS,
+      start_cpu_s: startCpu,
       agent_rss_mb: mb(rssKb),
       agent_rss_kb_per_replica: Math.round((rssKb - baseline.rssKb) / replicas),
       agent_rss_mb_at_0: mb(baseline.rssKb),

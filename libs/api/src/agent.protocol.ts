@@ -162,6 +162,8 @@ export interface NodeHeartbeat {
   nodeName: string;
   /** Only when the node's images changed since the control plane last acknowledged them. */
   images?: string[];
+  /** Set while the node is under disk pressure; absent: it is not. */
+  diskPressure?: { message: string; sinceMs: number };
 }
 
 /** One container's cumulative usage at the moment the agent sampled it. */

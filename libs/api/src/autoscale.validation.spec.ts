@@ -17,6 +17,7 @@ describe('spec.autoscale validation', () => {
       minReplicas: 2, maxReplicas: 20, targetCPUUtilizationPercentage: 60, targetRequestsPerSecond: 50, policy: 'tide',
       behavior: { scaleDown: { stabilizationWindowSeconds: 120, selectPolicy: 'Max', policies: [{ type: 'Pods', value: 2, periodSeconds: 30 }] } },
       panic: { windowSeconds: 6, thresholdPercentage: 200 },
+      predictive: { horizonSeconds: 120 },
       schedules: [{ name: 'singles-day', cron: '0 0 11 11 *', timeZone: 'Asia/Shanghai', minReplicas: 20, durationSeconds: 7200 }],
     }), 0);
     assert.ok(result.ok, JSON.stringify(!result.ok && result.errors));
@@ -54,6 +55,9 @@ describe('spec.autoscale validation', () => {
     ['bad policy type', service({ maxReplicas: 3, targetCPUUtilizationPercentage: 50, behavior: { scaleDown: { policies: [{ type: 'Nodes', value: 1, periodSeconds: 15 }] } } }), 'spec.autoscale.behavior.scaleDown.policies[0].type', /Pods, Percent/],
     ['policy period 0', service({ maxReplicas: 3, targetCPUUtilizationPercentage: 50, behavior: { scaleUp: { policies: [{ type: 'Pods', value: 1, periodSeconds: 0 }] } } }), 'spec.autoscale.behavior.scaleUp.policies[0].periodSeconds', /between 1 and 1800/],
     ['panic with hpa-default', service({ maxReplicas: 3, targetCPUUtilizationPercentage: 50, policy: 'hpa-default', panic: {} }), 'spec.autoscale.panic', /no panic mode/],
+    ['predictive with hpa-default', service({ maxReplicas: 3, targetRequestsPerSecond: 50, policy: 'hpa-default', predictive: {} }), 'spec.autoscale.predictive', /no predictive mode/],
+    ['predictive horizon 0 s', service({ maxReplicas: 3, targetRequestsPerSecond: 50, predictive: { horizonSeconds: 0 } }), 'spec.autoscale.predictive.horizonSeconds', /between 1 and 3600/],
+    ['predictive unknown field', service({ maxReplicas: 3, targetRequestsPerSecond: 50, predictive: { days: 7 } }), 'spec.autoscale.predictive.days', /./],
     ['panic threshold 100%', service({ maxReplicas: 3, targetCPUUtilizationPercentage: 50, panic: { thresholdPercentage: 100 } }), 'spec.autoscale.panic.thresholdPercentage', /between 110 and 1000/],
     ['bad cron', service({ maxReplicas: 30, targetCPUUtilizationPercentage: 50, schedules: [{ cron: '0 0 32 11 *', minReplicas: 20, durationSeconds: 3600 }] }), 'spec.autoscale.schedules[0].cron', /day of month: 32 is out of range 1-31/],
     ['cron of 4 fields', service({ maxReplicas: 30, targetCPUUtilizationPercentage: 50, schedules: [{ cron: '0 0 11 11', minReplicas: 20, durationSeconds: 3600 }] }), 'spec.autoscale.schedules[0].cron', /5 fields/],

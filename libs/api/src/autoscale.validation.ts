@@ -5,7 +5,7 @@ import type { Checker } from './field.checker';
 type Json = Record<string, unknown>;
 
 const AUTOSCALE_FIELDS = [
-  'minReplicas', 'maxReplicas', 'targetCPUUtilizationPercentage', 'targetRequestsPerSecond', 'policy', 'behavior', 'panic', 'schedules',
+  'minReplicas', 'maxReplicas', 'targetCPUUtilizationPercentage', 'targetRequestsPerSecond', 'policy', 'behavior', 'panic', 'schedules', 'predictive',
 ];
 const MAX_REPLICAS = 10_000;
 /** Kubernetes HPA's bounds for stabilisation windows and policy periods. */
@@ -37,6 +37,7 @@ export function checkAutoscale(c: Checker, autoscale: unknown, spec: Json): void
   }
   if (autoscale.panic !== undefined) checkPanic(c, autoscale.panic, autoscale.policy);
   if (autoscale.schedules !== undefined) checkSchedules(c, autoscale.schedules, max);
+  if (autoscale.predictive !== undefined) checkPredictive(c, autoscale.predictive, autoscale.policy);
 }
 
 function checkTargets(c: Checker, autoscale: Json, spec: Json): void {
@@ -91,6 +92,14 @@ function checkPanic(c: Checker, panic: unknown, policy: unknown): void {
   c.onlyKnown(panic, path, ['windowSeconds', 'thresholdPercentage']);
   if (panic.windowSeconds !== undefined) c.integer(panic.windowSeconds, `${path}.windowSeconds`, 1, 600);
   if (panic.thresholdPercentage !== undefined) c.integer(panic.thresholdPercentage, `${path}.thresholdPercentage`, 110, 1000);
+}
+
+function checkPredictive(c: Checker, predictive: unknown, policy: unknown): void {
+  const path = 'spec.autoscale.predictive';
+  if (!c.isObject(predictive, path)) return;
+  if (policy === 'hpa-default') c.fail(path, 'the hpa-default policy has no predictive mode (leave predictive out, or use policy: tide)');
+  c.onlyKnown(predictive, path, ['horizonSeconds']);
+  if (predictive.horizonSeconds !== undefined) c.integer(predictive.horizonSeconds, `${path}.horizonSeconds`, 1, 3600);
 }
 
 function checkSchedules(c: Checker, schedules: unknown, max: number | undefined): void {

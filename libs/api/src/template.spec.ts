@@ -13,6 +13,8 @@ describe('replicaTemplate', () => {
     const t = replicaTemplate(base);
     assert.deepEqual(t.requests, { cpuMillis: 500, memoryBytes: 64 * 2 ** 20 });
     assert.deepEqual(t.limits, { cpuMillis: 500, memoryBytes: 64 * 2 ** 20 });
+    const bounded = replicaTemplate({ ...base, spec: { ...base.spec, resources: { limits: { 'ephemeral-storage': '512Mi' } } } });
+    assert.equal(bounded.limits.ephemeralStorageBytes, 512 * 2 ** 20);
   });
   it('hashes equal templates equally and a changed image differently; replicas do not count', () => {
     const scaled = { ...base, spec: { ...base.spec, replicas: 7 } };

@@ -31,6 +31,7 @@ export function replicaTemplate(service: Service): ReplicaTemplate {
       ...(limitCpu !== undefined ? { cpuMillis: limitCpu } : {}),
       ...(limitMemory !== undefined ? { memoryBytes: limitMemory } : {}),
       ...(limits.pids !== undefined ? { pids: limits.pids } : {}),
+      ...(limits['ephemeral-storage'] !== undefined ? { ephemeralStorageBytes: parseMemory(limits['ephemeral-storage']) } : {}),
     },
     ports: spec.ports ?? [],
     network: spec.network ?? 'bridge',

@@ -24,6 +24,8 @@ export interface ResourceQuantities {
   cpu?: string | number;
   memory?: string | number;
   pids?: number;
+  /** Limits only: the most the container's writable layer may hold ("1Gi"); over it the container is evicted. */
+  'ephemeral-storage'?: string | number;
 }
 
 export interface ResourceRequirements {
@@ -182,6 +184,13 @@ export interface AutoscaleSpec {
    */
   panic?: { windowSeconds?: number; thresholdPercentage?: number };
   schedules?: AutoscaleSchedule[];
+  /**
+   * `tide` policy only, opt-in (`predictive: {}`). The autoscaler keeps the service's load per minute
+   * for a week and, where the same time yesterday or a week ago rose within `horizonSeconds`
+   * (default 60), scales out ahead of that rise in proportion to the load now; the node autoscaler
+   * adds nodes ahead of the rise it predicts over a node's boot time.
+   */
+  predictive?: { horizonSeconds?: number };
 }
 
 /** One scaling decision, as kept in the Service's status (the newest few) and recorded as an Event. */
@@ -210,6 +219,8 @@ export interface AutoscaleStatus {
   /** Per replica (the service's total over the ready replicas). */
   requestsPerSecond?: number;
   panicUntil?: string;
+  /** Predictive mode: the replicas the forecast asks for now (the load of the horizon ahead). */
+  predictedReplicas?: number;
   lastScaleTime?: string;
   lastDecisions: AutoscaleDecision[];
 }
@@ -302,7 +313,7 @@ export interface ReplicaTemplate {
   workingDir?: string;
   /** Millicores and bytes, parsed from the Service's quantities. */
   requests: { cpuMillis: number; memoryBytes: number };
-  limits: { cpuMillis?: number; memoryBytes?: number; pids?: number };
+  limits: { cpuMillis?: number; memoryBytes?: number; pids?: number; ephemeralStorageBytes?: number };
   ports: ServicePort[];
   network: NetworkMode;
   restartPolicy: RestartPolicy;
@@ -399,6 +410,16 @@ export interface NodeStatus {
   message?: string;
   /** References of the images in the node's store ("name:tag"), as its agent last reported them. */
   images?: string[];
+  /** Conditions the node's agent reports, as Kubernetes' node conditions; only those that hold are listed. */
+  conditions?: NodeCondition[];
+}
+
+/** DiskPressure: a disk signal of the node crossed its threshold (the scheduler places nothing new there). */
+export interface NodeCondition {
+  type: 'DiskPressure';
+  status: 'True';
+  message: string;
+  lastTransitionTime: string;
 }
 
 export type Node = TideObject<'Node', NodeSpec, NodeStatus>;

@@ -38,6 +38,8 @@ describe('validateDocument', () => {
     ['wrong type', service({ replicas: 'three' }), 'spec.replicas', /integer/],
     ['cpu abc', service({ resources: { requests: { cpu: 'abc' } } }), 'spec.resources.requests.cpu', /invalid quantity "abc"/],
     ['memory 12Qi', service({ resources: { limits: { memory: '12Qi' } } }), 'spec.resources.limits.memory', /invalid quantity "12Qi"/],
+    ['ephemeral-storage 1Qi', service({ resources: { limits: { 'ephemeral-storage': '1Qi' } } }), 'spec.resources.limits.ephemeral-storage', /invalid quantity "1Qi"/],
+    ['ephemeral-storage as a request', service({ resources: { requests: { 'ephemeral-storage': '1Gi' } } }), 'spec.resources.requests.ephemeral-storage', /./],
     ['replicas -1', service({ replicas: -1 }), 'spec.replicas', /≥ 0|between 0/],
     ['missing image', service({ image: undefined }), 'spec.image', /required/],
     ['unknown field', service({ replica: 3 }), 'spec.replica', /unknown field/],

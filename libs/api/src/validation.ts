@@ -169,9 +169,10 @@ function checkResources(c: Checker, resources: unknown): void {
     const path = `spec.resources.${group}`;
     const value = resources[group];
     if (value === undefined || !c.isObject(value, path)) continue;
-    c.onlyKnown(value, path, ['cpu', 'memory', 'pids']);
+    // ephemeral-storage is a limit only: nothing schedules by it (a node's disk is not counted).
+    c.onlyKnown(value, path, group === 'limits' ? ['cpu', 'memory', 'pids', 'ephemeral-storage'] : ['cpu', 'memory', 'pids']);
     parsed[group] = {};
-    for (const [field, parse] of [['cpu', parseCpu], ['memory', parseMemory]] as const) {
+    for (const [field, parse] of [['cpu', parseCpu], ['memory', parseMemory], ['ephemeral-storage', parseMemory]] as const) {
       const raw = value[field];
       if (raw === undefined) continue;
       if (typeof raw !== 'string' && typeof raw !== 'number') {

@@ -13,7 +13,9 @@
  *     panic, never down, ignoring step limits;
  *  3. otherwise the stabilisation windows (up: lowest of the window; down: highest) and the step
  *     limits of the scale events in each policy period;
- *  4. finally the floor (minReplicas or an active schedule, applied at once) and maxReplicas.
+ *  4. finally the floor (minReplicas or an active schedule, applied at once), in predictive mode the
+ *     forecast's count (applied at once too, and kept out of the windows: when the forecast falls
+ *     the count falls back to what the load and the windows hold, forecast.ts), and maxReplicas.
  *
  * History lives in memory. A new instance (a new leader) knows nothing of the past minutes, so it
  * is seeded with the current count as if that had been recommended at its start: no scale-down
@@ -26,8 +28,9 @@ import { MetricsServer } from './metrics.server';
 import { ResolvedPolicy } from './policy';
 import { MetricReading, MetricRecommendation, averageReading, combine, recommend } from './recommendation';
 import { Floor, floorAt } from './schedule';
+import { LoadHistory } from './forecast';
 
-export type DecisionReason = 'ScaleUp' | 'ScaleDown' | 'Panic' | 'Schedule' | 'Bounds' | 'Hold';
+export type DecisionReason = 'ScaleUp' | 'ScaleDown' | 'Panic' | 'Schedule' | 'Predictive' | 'Bounds' | 'Hold';
 
 export interface Decision {
   atMs: number;
@@ -38,6 +41,8 @@ export interface Decision {
   recommendation?: number;
   metrics: MetricRecommendation[];
   floor: Floor;
+  /** Predictive mode: what the forecast of the policy's horizon asks for, and what predicted it. */
+  predicted?: { replicas: number; basis?: string };
   panicUntilMs?: number;
   /** What held the count back from the recommendation, when something did. */
   limitedBy?: string;
@@ -51,10 +56,14 @@ export class ServiceAutoscaler {
   private panicUntilMs?: number;
   private panicPeak = 0;
   private metricsServer?: MetricsServer;
+  /** The latest load in replicas needed at the target (unrounded), for forecasts. */
+  private need?: number;
 
   constructor(
     private readonly startedAtMs: number,
     private readonly seedReplicas: number,
+    /** Predictive mode's memory of the load: empty for a new service (or a new leader), or one kept elsewhere. */
+    private readonly history = new LoadHistory(),
   ) {}
 
   /** Keeps the reading; returns a decision when the sync period has come round, else undefined. */
@@ -69,8 +78,9 @@ export class ServiceAutoscaler {
     const metrics = [...recommend(policy, averaged, current), ...this.scrapedCpu(policy, reading, current)];
     const combined = combine(metrics);
     const floor = floorAt(policy, now);
+    const predicted = this.predict(policy, metrics, now);
     const panic = this.panic(policy, reading, current);
-    const base = { atMs: now, current, metrics, floor, ...(combined ? { recommendation: combined.replicas } : {}) };
+    const base = { atMs: now, current, metrics, floor, ...(predicted ? { predicted } : {}), ...(combined ? { recommendation: combined.replicas } : {}) };
     if (panic !== undefined) {
       // The numbers behind a panic are the latest reading's, not the window's mean.
       this.recommendations.push({ atMs: now, replicas: panic });
@@ -80,6 +90,29 @@ export class ServiceAutoscaler {
     this.recommendations.push({ atMs: now, replicas: combined.replicas });
     const { replicas, limitedBy } = this.limited(policy, current, combined.replicas, now);
     return this.decide(policy, base, replicas, false, limitedBy);
+  }
+
+  /**
+   * Predictive mode: keeps the load (the replicas it needs at the target, from the window's mean)
+   * and answers what the forecast of the policy's horizon asks for, when that is above the load now.
+   */
+  private predict(policy: ResolvedPolicy, metrics: MetricRecommendation[], now: number): Decision['predicted'] {
+    if (!policy.predictive || metrics.length === 0) return undefined;
+    this.need = Math.max(...metrics.map((m) => m.replicas * m.ratio));
+    this.history.observe(now, this.need);
+    const forecast = this.history.forecast(now, this.need, policy.predictive.horizonMs);
+    if (!forecast.basis) return undefined;
+    return { replicas: Math.ceil(forecast.need - 1e-9), basis: forecast.basis };
+  }
+
+  /**
+   * Replicas the forecast expects the load to need within `horizonMs` (at least the load's need
+   * now), for those who must act earlier than the autoscaler: the node autoscaler, a node's boot
+   * ahead. Undefined outside predictive mode or before the first reading.
+   */
+  forecastReplicas(policy: ResolvedPolicy, nowMs: number, horizonMs: number): number | undefined {
+    if (!policy.predictive || this.need === undefined) return undefined;
+    return Math.min(policy.maxReplicas, Math.ceil(this.history.forecast(nowMs, this.need, horizonMs).need - 1e-9));
   }
 
   /** Feeds the metrics-server emulation (made on first use: a policy changed to it starts with no samples). */
@@ -131,7 +164,8 @@ export class ServiceAutoscaler {
 
   /** The floor (applied at once, schedules included) and maxReplicas have the last word. */
   private decide(policy: ResolvedPolicy, base: Omit<Decision, 'desired' | 'reason'>, proposed: number, panic: boolean, limitedBy?: string): Decision {
-    let desired = Math.max(proposed, base.floor.replicas);
+    const predicted = base.predicted?.replicas ?? 0;
+    let desired = Math.max(proposed, base.floor.replicas, predicted);
     let limit = limitedBy;
     if (desired > policy.maxReplicas) {
       desired = policy.maxReplicas;
@@ -139,7 +173,7 @@ export class ServiceAutoscaler {
     }
     if (desired !== base.current) this.events.push({ atMs: base.atMs, change: desired - base.current });
     return {
-      ...base, desired, reason: reasonOf(base.current, proposed, desired, base.floor, panic),
+      ...base, desired, reason: reasonOf(base.current, proposed, desired, base.floor, panic, predicted),
       ...(this.panicUntilMs !== undefined ? { panicUntilMs: this.panicUntilMs } : {}),
       ...(limit ? { limitedBy: limit } : {}),
     };
@@ -156,10 +190,13 @@ export class ServiceAutoscaler {
 
 }
 
-function reasonOf(current: number, proposed: number, desired: number, floor: Floor, panic: boolean): DecisionReason {
+function reasonOf(current: number, proposed: number, desired: number, floor: Floor, panic: boolean, predicted: number): DecisionReason {
   if (desired === current) return 'Hold';
-  // The floor raised the count above what the load asked for, or maxReplicas cut it.
-  if (desired > current && desired > proposed) return floor.schedule ? 'Schedule' : 'Bounds';
+  // The floor or the forecast raised the count above what the load asked for, or maxReplicas cut it.
+  if (desired > current && desired > proposed) {
+    if (predicted === desired && predicted > floor.replicas) return 'Predictive';
+    return floor.schedule ? 'Schedule' : 'Bounds';
+  }
   if (desired < current && desired < proposed) return 'Bounds';
   if (panic) return 'Panic';
   return desired > current ? 'ScaleUp' : 'ScaleDown';

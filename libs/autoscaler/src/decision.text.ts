@@ -37,6 +37,7 @@ export function decisionText(d: Decision, panicThreshold?: number): string {
     const why = panicThreshold ? ` (a reading at ≥ ${percent(panicThreshold)} of the target)` : '';
     parts.push(`panic until ${new Date(d.panicUntilMs).toISOString()}${why}: straight to the highest need seen, no scale-down`);
   }
+  if (d.predicted) parts.push(`forecast ${d.predicted.replicas} (from ${d.predicted.basis ?? 'the load now'})`);
   if (d.limitedBy) parts.push(`held by ${d.limitedBy}`);
   parts.push(d.floor.schedule
     ? `floor ${d.floor.replicas} from schedule ${d.floor.schedule.name ?? `"${d.floor.schedule.source}"`} until ${new Date(d.floor.schedule.untilMs).toISOString()}`

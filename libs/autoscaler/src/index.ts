@@ -6,3 +6,4 @@ export * from './autoscaler';
 export * from './decision.text';
 export * from './metrics.server';
 export * from './hpa.replicas';
+export * from './forecast';

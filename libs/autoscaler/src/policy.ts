@@ -58,7 +58,12 @@ export interface ResolvedPolicy {
   scaleUp: DirectionRules;
   scaleDown: DirectionRules;
   schedules: ResolvedSchedule[];
+  /** Absent: reactive only. Present: the count is at least what the forecast of `horizonMs` ahead needs (forecast.ts). */
+  predictive?: { horizonMs: number };
 }
+
+/** `spec.autoscale.predictive.horizonSeconds`' default: the next minute's rise. */
+export const DEFAULT_PREDICTIVE_HORIZON_MS = 60_000;
 
 /** Kubernetes HPA's default behavior (pkg/apis/autoscaling/v2/defaults.go). */
 const HPA_SCALE_UP: DirectionRules = {
@@ -104,6 +109,7 @@ export function resolvePolicy(spec: AutoscaleSpec): ResolvedPolicy {
     tolerance: TOLERANCE, syncPeriodMs: defaults.syncPeriodMs, metricWindowMs: defaults.metricWindowMs, cpuMetrics: defaults.cpuMetrics, panic,
     scaleUp: rules(spec.behavior?.scaleUp, defaults.scaleUp),
     scaleDown: rules(spec.behavior?.scaleDown, defaults.scaleDown),
+    ...(spec.predictive ? { predictive: { horizonMs: (spec.predictive.horizonSeconds ?? DEFAULT_PREDICTIVE_HORIZON_MS / 1000) * 1000 } } : {}),
     schedules: (spec.schedules ?? []).map((s) => ({
       ...(s.name ? { name: s.name } : {}), cron: parseCron(s.cron), timeZone: s.timeZone ?? 'UTC',
       minReplicas: s.minReplicas, durationMs: s.durationSeconds * 1000,

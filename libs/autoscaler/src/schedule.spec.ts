@@ -3,7 +3,7 @@ import * as assert from 'node:assert/strict';
 import { AutoscaleSpec } from '@tide/api';
 import { ServiceAutoscaler } from './autoscaler';
 import { resolvePolicy } from './policy';
-import { floorAt } from './schedule';
+import { floorAhead, floorAt } from './schedule';
 
 const at = (iso: string) => Date.parse(iso);
 
@@ -51,5 +51,24 @@ describe('scheduled floors', () => {
       // to minReplicas at once (0.05 cores over 20 replicas: ratio 0.05 → ceil(20 × 0.05) = 1, floor 2).
       ['2025-11-10T18:00:00.000Z', 2, 'ScaleDown'],
     ]);
+  });
+});
+
+describe('floorAhead (the node autoscaler looks a boot time ahead)', () => {
+  const policy = resolvePolicy(SPEC);
+  const boot = 90_000;
+  const table: [string, string, number][] = [
+    ['long before: the floor now', '2025-11-10T15:00:00Z', 2],
+    ['90 s before the cron time: the schedule ahead', '2025-11-10T15:58:30Z', 20],
+    ['91 s before: not yet', '2025-11-10T15:58:29Z', 2],
+    ['during: the active schedule', '2025-11-10T17:00:00Z', 20],
+    ['after the duration', '2025-11-10T18:00:00Z', 2],
+  ];
+  for (const [name, iso, floor] of table) {
+    it(`${name} (${iso}) → ${floor}`, () => assert.equal(floorAhead(policy, at(iso), boot).replicas, floor));
+  }
+  it('names the schedule and when it ends', () => {
+    const ahead = floorAhead(policy, at('2025-11-10T15:59:00Z'), boot);
+    assert.deepEqual(ahead.schedule, { source: '0 0 11 11 *', name: 'singles-day', untilMs: at('2025-11-10T18:00:00Z') });
   });
 });

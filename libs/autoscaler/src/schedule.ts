@@ -2,7 +2,7 @@
  * Scheduled floors: a schedule is active from each time its cron expression fires until
  * `durationMs` later; the floor is the highest of minReplicas and every active schedule's.
  */
-import { previousFireTime } from '@tide/api';
+import { nextFireTime, previousFireTime } from '@tide/api';
 import { ResolvedPolicy, ResolvedSchedule } from './policy';
 
 export interface Floor {
@@ -26,6 +26,25 @@ export function floorAt(policy: ResolvedPolicy, nowMs: number): Floor {
     floor = {
       replicas: schedule.minReplicas,
       schedule: { source: schedule.cron.source, ...(schedule.name ? { name: schedule.name } : {}), untilMs },
+    };
+  }
+  return floor;
+}
+
+/**
+ * The highest floor of the next `leadMs`: the floor now or a schedule that fires within the lead.
+ * The node autoscaler asks it a node's boot time ahead, so that the nodes a scheduled peak needs
+ * are Ready when its floor fires and its replicas start at once.
+ */
+export function floorAhead(policy: ResolvedPolicy, nowMs: number, leadMs: number): Floor {
+  let floor = floorAt(policy, nowMs);
+  for (const schedule of policy.schedules) {
+    if (schedule.minReplicas <= floor.replicas) continue;
+    const fires = nextFireTime(schedule.cron, schedule.timeZone, nowMs, leadMs);
+    if (fires === undefined || fires > nowMs + leadMs) continue;
+    floor = {
+      replicas: schedule.minReplicas,
+      schedule: { source: schedule.cron.source, ...(schedule.name ? { name: schedule.name } : {}), untilMs: fires + schedule.durationMs },
     };
   }
   return floor;

@@ -20,6 +20,7 @@ export function autoscaleStatus(decision: Decision, record: AutoscaleDecision | 
     ...(cpu ? { cpuUtilizationPercentage: Math.round(cpu.observed * 1000) / 10 } : {}),
     ...(requests ? { requestsPerSecond: Math.round(requests.observed * 10) / 10 } : {}),
     ...(decision.panicUntilMs !== undefined ? { panicUntil: new Date(decision.panicUntilMs).toISOString() } : {}),
+    ...(decision.predicted ? { predictedReplicas: decision.predicted.replicas } : {}),
     ...(record ? { lastScaleTime: record.time } : previous?.lastScaleTime ? { lastScaleTime: previous.lastScaleTime } : {}),
     lastDecisions: [...(previous?.lastDecisions ?? []), ...(record ? [record] : [])].slice(-DECISIONS_KEPT),
   };

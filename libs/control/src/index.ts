@@ -18,4 +18,5 @@ export * from './replica.status';
 export * from './node.provider';
 export * from './node.autoscaler.plan';
 export * from './retry.backoff';
+export * from './node.prescale.plan';
 export * from './node.lifecycle.plan';

@@ -31,6 +31,8 @@ export interface ScaleUpInput {
   booting: number;
   /** Replicas the scheduler could not place (`status.unschedulable`), as its inputs. */
   pending: readonly PendingReplica[];
+  /** Replicas expected within a node's boot (node.prescale.plan.ts): placed with the pending ones, after them. */
+  expected?: { replicas: readonly PendingReplica[]; why: string };
 }
 
 export interface ScaleUpPlan {
@@ -101,8 +103,9 @@ function whatIf(input: ScaleUpInput, candidates: readonly PendingReplica[], room
 
 export function planScaleUp(input: ScaleUpInput): ScaleUpPlan {
   const { pool } = input;
-  const never = neverFit(pool, input.pending);
-  const candidates = input.pending.filter((r) => !never.has(r));
+  const expected = input.expected?.replicas ?? [];
+  const never = neverFit(pool, [...input.pending, ...expected]);
+  const candidates = [...input.pending, ...expected].filter((r) => !never.has(r));
   const events: NodeEvent[] = [...summarizeNever(pool, never)];
   if (candidates.length === 0) return { add: 0, onComing: 0, onNew: 0, overMax: [], never: toList(never), events };
   const room = Math.max(0, pool.maxNodes - input.poolSize);
@@ -112,7 +115,11 @@ export function planScaleUp(input: ScaleUpInput): ScaleUpPlan {
     ...(plan.onComing > 0 ? [`${plan.onComing} fit on the ${input.booting} node(s) booting or on room freed meanwhile`] : []),
     ...(plan.add > 0 ? [`${plan.add} new node(s) of pool ${pool.name} (${shape}) take ${plan.onNew} (the scheduler's what-if)`] : []),
   ];
-  const head = `${candidates.length} replica(s) pending for lack of room (${services(candidates)})`;
+  const waiting = candidates.length - expected.filter((r) => !never.has(r)).length;
+  const head = [
+    ...(waiting > 0 ? [`${waiting} replica(s) pending for lack of room`] : []),
+    ...(candidates.length > waiting ? [`${candidates.length - waiting} expected ahead (${input.expected!.why})`] : []),
+  ].join(' and ') + ` (${services(candidates)})`;
   if (plan.add > 0 || plan.onComing > 0) events.push({ reason: 'NodeScaleUp', message: `${head}: ${parts.join('; ')}` });
   if (plan.overMax.length > 0) {
     events.push({ reason: 'NodeScaleUpLimited', message: `${head}: pool ${pool.name} is at its maxNodes (${pool.maxNodes}): ${plan.overMax.length} stay pending` });
@@ -152,6 +159,8 @@ export interface ScaleDownInput {
   nowMs: number;
   /** How long a node must stay empty before it goes. */
   delayMs: number;
+  /** Empty nodes replicas expected within a node's boot would take (`emptyNodesExpected`): kept. */
+  keep?: number;
 }
 
 export interface ScaleDownPlan {
@@ -194,14 +203,17 @@ export function planScaleDown(input: ScaleDownInput): ScaleDownPlan {
   const unseen = input.replicas.find((r) => !r.spec.nodeName && !isTerminating(r) && !r.status?.unschedulable);
   if (unseen) return { remove: [], held: `replica ${unseen.metadata.name} is waiting for the scheduler`, events: [] };
   const size = input.nodes.length + input.booting;
-  const removable = Math.max(0, size - input.pool.minNodes);
+  const removable = Math.max(0, Math.min(size - input.pool.minNodes, due.length - (input.keep ?? 0)));
   const remove = due.slice(0, removable);
   const events: NodeEvent[] = remove.map((n) => ({
     reason: 'NodeScaleDown', node: n.name,
     message: `empty for ${duration(input.nowMs - n.since)} (at least ${duration(input.delayMs)}): handed back to pool ${input.pool.name}, `
       + `which keeps ${size - remove.length} node(s) (min ${input.pool.minNodes})`,
   }));
-  const held = remove.length < due.length ? `pool ${input.pool.name} is at its minNodes (${input.pool.minNodes}): ${due.length - remove.length} empty node(s) stay` : undefined;
+  const atMin = size - remove.length <= input.pool.minNodes;
+  const held = remove.length >= due.length ? undefined
+    : atMin ? `pool ${input.pool.name} is at its minNodes (${input.pool.minNodes}): ${due.length - remove.length} empty node(s) stay`
+    : `${due.length - remove.length} empty node(s) stay for replicas expected ahead`;
   return { remove: remove.map((n) => n.name), ...(held ? { held } : {}), events };
 }
 

@@ -21,6 +21,7 @@ export function nodeInfo(node: Node, replicas: Iterable<Replica>, wanted: Readon
     ready: node.status?.ready ?? false,
     // A node being emptied (drain, consolidation) takes no new replicas, as a cordoned one.
     cordoned: (node.spec.cordoned ?? false) || node.spec.drain !== undefined,
+    diskPressure: (node.status?.conditions ?? []).some((c) => c.type === 'DiskPressure'),
     replicasOfService: {},
     hostPorts: new Set<number>(),
     images: new Set((node.status?.images ?? []).filter((image) => wanted.has(image))),

@@ -63,7 +63,7 @@ describe('agent mapper: assignments', () => {
     const service: Service = { apiVersion: 'tide/v1', kind: 'Service', metadata: { name: 'web', namespace: 'shop' }, spec: {
       replicas: 3, image: 'shop:2', command: ['node'], env: { A: '1' }, workingDir: '/app', user: '1000:1000', readOnlyRootFilesystem: true,
       securityContext: { seccompProfile: { type: 'Unconfined' } },
-      resources: { requests: { cpu: '250m' }, limits: { cpu: '1', memory: '256Mi', pids: 100 } }, network: 'host', restartPolicy: 'OnFailure',
+      resources: { requests: { cpu: '250m' }, limits: { cpu: '1', memory: '256Mi', pids: 100, 'ephemeral-storage': '1Gi' } }, network: 'host', restartPolicy: 'OnFailure',
       ports: [{ name: 'http', containerPort: 8080, publish: 18080, protocol: 'HTTP' }], placement: { nodeSelector: { zone: 'a' }, maxSkew: 2 },
       probes: { startup: { tcpSocket: { port: 'http' } }, readiness: { httpGet: { port: 8080 } }, liveness: { exec: { command: ['true'] }, failureThreshold: 5 } },
     } };
@@ -165,6 +165,12 @@ describe('agent mapper: registration, heartbeat, usage', () => {
     assert.deepEqual(read(), { nodeName: 'n' });
     assert.deepEqual(read([]), { nodeName: 'n', images: [] });
     assert.deepEqual(read(['a:1']), { nodeName: 'n', images: ['a:1'] });
+  });
+
+  it('carries the DiskPressure condition on a heartbeat while it holds', () => {
+    const diskPressure = { message: 'nodefs.available 1.0Gi (4%) < 10%', sinceMs: 1_700_000_000_123 };
+    const sent = encodeHeartbeat({ nodeName: 'n', diskPressure });
+    assert.deepEqual(decodeHeartbeat(overTheWire<HeartbeatRequest__Output>(heartbeatWire, sent)), { nodeName: 'n', diskPressure });
   });
 
   it('round-trips a usage report', () => {

@@ -84,6 +84,7 @@ function encodeTemplate(t: AssignedTemplate): ContainerSpec {
   return {
     image: t.image, command: t.command, args: t.args, env: t.env, workingDir: t.workingDir ?? '',
     cpuLimitMillis: t.limits.cpuMillis ?? 0, memoryLimitBytes: t.limits.memoryBytes ?? 0, pidsLimit: t.limits.pids ?? 0,
+    ephemeralStorageLimitBytes: t.limits.ephemeralStorageBytes ?? 0,
     cpuRequestMillis: t.requests.cpuMillis, memoryRequestBytes: t.requests.memoryBytes,
     restartPolicy: t.restartPolicy, terminationGracePeriodSeconds: t.terminationGracePeriodSeconds, network: t.network,
     ports: t.ports.map((p) => ({ name: p.name ?? '', containerPort: p.containerPort, publish: p.publish ?? 0 })),
@@ -102,6 +103,7 @@ function decodeTemplate(c: ContainerSpec__Output): AssignedTemplate {
       ...optional('cpuMillis', positive(c.cpuLimitMillis)),
       ...optional('memoryBytes', positive(c.memoryLimitBytes)),
       ...optional('pids', positive(c.pidsLimit)),
+      ...optional('ephemeralStorageBytes', positive(c.ephemeralStorageLimitBytes)),
     },
     ports: c.ports.map((p) => ({ ...optional('name', present(p.name)), containerPort: p.containerPort, ...optional('publish', positive(p.publish)) })),
     network: c.network === 'bridge' ? 'bridge' : 'host',
@@ -261,11 +263,17 @@ export function decodeRegistrationAnswer(m: RegisterResponse__Output): Registrat
 
 /** `images` travels as a message of its own: unset (unchanged) differs from an empty list. */
 export function encodeHeartbeat(h: NodeHeartbeat): HeartbeatRequest {
-  return { nodeName: h.nodeName, ...(h.images ? { images: { refs: [...h.images] } } : {}) };
+  return {
+    nodeName: h.nodeName, ...(h.images ? { images: { refs: [...h.images] } } : {}),
+    ...(h.diskPressure ? { diskPressure: { message: h.diskPressure.message, sinceMs: h.diskPressure.sinceMs } } : {}),
+  };
 }
 
 export function decodeHeartbeat(m: HeartbeatRequest__Output): NodeHeartbeat {
-  return { nodeName: m.nodeName, ...optional('images', m.images ? [...m.images.refs] : undefined) };
+  return {
+    nodeName: m.nodeName, ...optional('images', m.images ? [...m.images.refs] : undefined),
+    ...optional('diskPressure', m.diskPressure ? { message: m.diskPressure.message, sinceMs: Number(m.diskPressure.sinceMs) } : undefined),
+  };
 }
 
 // ---- Usage: agent → control plane, every second ----

@@ -1,5 +1,5 @@
 export * from './runtime.types';
-export { LinuxRuntime, LinuxRuntimeOptions, DEFAULT_WARM_POOL } from './linux.runtime';
+export { LinuxRuntime, LinuxRuntimeOptions, DEFAULT_WARM_POOL, MAX_WARM_POOL } from './linux.runtime';
 export { StartMark, StartTraceRecord } from './init/start.trace';
 export { ImageStore, ImageResolver, ImageRecord, StoredLayer, ResolvedImage, ImageConfig } from './image/image.store';
 export { parseRef, formatRef, ImageRef } from './image/oci';
@@ -30,3 +30,4 @@ export {
 } from './image/image.gc';
 export { CommitRequest, commitContainer } from './build/container.commit';
 export { HistoryEntry, imageHistory } from './image/image.history';
+export { isNoSpace, writeFileAtomic } from './atomic.write';

@@ -54,14 +54,28 @@ export interface LinuxRuntimeOptions {
    * the parent keeps the weight it has.
    */
   containersCpuMillis?: number;
-  /** Inits kept booted per namespace set, ready to become containers (default 2; 0 disables). */
+  /** Inits kept booted per namespace set, ready to become containers (default 2; 0 disables). A
+   *  burst of concurrent starts keeps up to its size booted for a while (warm.pool.ts), at most
+   *  `maxWarmPool` (default MAX_WARM_POOL, never below `warmPool`). */
   warmPool?: number;
+  maxWarmPool?: number;
   /** Called after each successful start with the timestamps of its steps (the start benchmark's
    *  breakdown). Unset, nothing is recorded beyond a few clock reads, and nothing is sent. */
   onStartTrace?: (record: StartTraceRecord) => void;
 }
 
 export const DEFAULT_WARM_POOL = 2;
+/**
+ * The most inits a burst keeps warm per namespace set (the agent runs at most 16 starts at once).
+ * Each costs a waiting Node process and its start worker's thread in the agent.
+ */
+export const MAX_WARM_POOL = 16;
+/**
+ * The pool is refilled once no start has run for this long: a refill boots Node inits (about 100 ms
+ * of CPU each), which would otherwise compete with the burst's own starts, and right after them
+ * with the status reports and the control plane's writes that make the burst's replicas Running.
+ */
+const REFILL_AFTER_QUIET_MS = 500;
 
 /** A container this runtime instance knows: started by it, or adopted from a state file. */
 interface Tracked {
@@ -69,6 +83,8 @@ interface Tracked {
   /** Undefined once the process is known to be gone. */
   process?: ProcessHandle;
   exited: Promise<ContainerExitStatus>;
+  /** The last usage sample read (usage()). */
+  lastUsage?: ContainerUsage;
 }
 
 /**
@@ -95,6 +111,9 @@ export class LinuxRuntime implements ContainerRuntime {
   private readonly onStartTrace?: (record: StartTraceRecord) => void;
   /** Every container's exit, watched in this thread: no thread or timer per container. */
   private readonly exits = new ExitWatcher(linuxSys());
+  /** Starts running now, per namespace set (the warm pool learns the bursts' sizes from it). */
+  private readonly starting = new Map<number, number>();
+  private refillTimer?: NodeJS.Timeout;
 
   constructor(options: LinuxRuntimeOptions) {
     this.onStartTrace = options.onStartTrace;
@@ -110,7 +129,10 @@ export class LinuxRuntime implements ContainerRuntime {
     // Not readable or traversable by other users: they lead to layers and upperdirs (private.files.ts).
     for (const dir of [options.stateDir, containersDir, this.stageDir, options.imageDir]) makePrivateDir(dir);
     this.spareWorker = new SpareWorker(this.stageDir);
-    this.pool = new WarmPool(options.warmPool ?? DEFAULT_WARM_POOL, (namespaces) => this.warmCgroups.joinAhead(new WaitingInit(namespaces, this.stageDir, this.exits)));
+    const warmPool = options.warmPool ?? DEFAULT_WARM_POOL;
+    this.pool = new WarmPool(warmPool, (namespaces) => this.warmCgroups.joinAhead(new WaitingInit(namespaces, this.stageDir, this.exits)), {
+      maxSize: warmPool === 0 ? 0 : options.maxWarmPool ?? MAX_WARM_POOL,
+    });
     if (this.pool.size > 0) void this.warmCgroups.sweep();
     precompileSeccomp(); // once per process, before the first start needs it
   }
@@ -138,6 +160,7 @@ export class LinuxRuntime implements ContainerRuntime {
     // at "go". Once per start, also when a lost init is replaced.
     let claim: Promise<ContainerCgroup> | undefined;
     const cgroupOnce = () => (claim ??= this.warmCgroups.claim(init, spec.id, spec.limits).then((made) => (cgroup = made)));
+    this.startsBegin(namespaces);
     try {
       const network = spec.network === 'bridge' ? this.network.prepare(spec.id, spec.hostname, path.join(this.states.dir(spec.id), 'etc'), spec.dns) : undefined;
       // The overlay's directories and the log's must exist before the init reads its config.
@@ -169,9 +192,25 @@ export class LinuxRuntime implements ContainerRuntime {
       if (error instanceof RuntimeError) throw error;
       throw new RuntimeError('StartFailed', `container ${spec.id}: ${(error as Error).message}`);
     } finally {
-      this.pool.refillSoon();
+      this.startsEnd(namespaces);
       if (!pooled) setImmediate(() => this.spareWorker.refill());
     }
+  }
+
+  private startsBegin(namespaces: number): void {
+    const now = (this.starting.get(namespaces) ?? 0) + 1;
+    this.starting.set(namespaces, now);
+    this.pool.sawBurst(namespaces, now);
+    clearTimeout(this.refillTimer);
+  }
+
+  /** The last start of a burst ended: the pool is refilled once the node has been quiet a moment. */
+  private startsEnd(namespaces: number): void {
+    this.starting.set(namespaces, this.starting.get(namespaces)! - 1);
+    if ([...this.starting.values()].some((n) => n > 0)) return;
+    clearTimeout(this.refillTimer);
+    this.refillTimer = setTimeout(() => this.pool.refillSoon(), REFILL_AFTER_QUIET_MS);
+    this.refillTimer.unref();
   }
 
   /** Keeps inits for this network mode booted in the pool and resolves once they are (the pool warms
@@ -184,6 +223,7 @@ export class LinuxRuntime implements ContainerRuntime {
 
   /** Kills the warm pool's waiting inits (containers keep running). The agent calls it on SIGTERM. */
   async close(): Promise<void> {
+    clearTimeout(this.refillTimer);
     await this.spareWorker.close();
     await this.pool.close();
     await this.warmCgroups.settled();
@@ -345,8 +385,12 @@ export class LinuxRuntime implements ContainerRuntime {
 
   async usage(id: string): Promise<ContainerUsage | undefined> {
     // Known containers skip the state file: a scrape asks for every container of the node.
-    if (!this.tracked.has(id) && !this.states.read(id)) return undefined;
-    return this.cgroupOf(id)?.usage().catch(() => undefined);
+    const tracked = this.tracked.get(id);
+    if (!tracked && !this.states.read(id)) return undefined;
+    // The previous sample spares re-reading a container that did not run since (cgroup.types.ts).
+    const usage = await this.cgroupOf(id)?.usage(tracked?.lastUsage).catch(() => undefined);
+    if (tracked) tracked.lastUsage = usage;
+    return usage;
   }
 
   /** The container's process settings (image and spec, as at its start) with the exec's over them. */

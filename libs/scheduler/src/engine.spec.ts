@@ -35,6 +35,7 @@ describe('scheduleBatch', () => {
       node('small', 4000, GiB, { labels: { disk: 'ssd' } }),
       node('down', 8000, 8 * GiB, { ready: false }),
       node('drained', 8000, 8 * GiB, { cordoned: true }),
+      node('full', 8000, 8 * GiB, { labels: { disk: 'ssd' }, diskPressure: true }),
       node('hdd', 8000, 8 * GiB, { labels: { disk: 'hdd' } }),
       node('taken', 8000, 8 * GiB, { labels: { disk: 'ssd' }, hostPorts: new Set([80]) }),
     ];
@@ -44,11 +45,12 @@ describe('scheduleBatch', () => {
       small: 'insufficient memory',
       down: 'not ready',
       drained: 'cordoned',
+      full: 'disk pressure',
       hdd: 'node selector mismatch',
       taken: 'host port 80 in use',
     });
     assert.equal(result.unschedulable[0].summary,
-      '0/5 nodes available: 1 insufficient memory, 1 not ready, 1 cordoned, 1 node selector mismatch, 1 host port 80 in use');
+      '0/6 nodes available: 1 insufficient memory, 1 not ready, 1 cordoned, 1 disk pressure, 1 node selector mismatch, 1 host port 80 in use');
   });
 
   it('keeps two host-network replicas with the same port apart', () => {

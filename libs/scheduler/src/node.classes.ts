@@ -57,11 +57,11 @@ export function bucketOf(edges: Float64Array, free: number): number {
   return low;
 }
 
-/** Nodes with equal keys are one class: same allocatable, ready, cordoned, labels and images. */
+/** Nodes with equal keys are one class: same allocatable, ready, cordoned, disk pressure, labels and images. */
 export function classKey(node: NodeInfo): string {
   const labels = Object.keys(node.labels).sort().map((k) => `${k}=${node.labels[k]}`).join(',');
   const images = node.images ? [...node.images].sort().join(',') : '';
-  return `${node.allocatable.cpu}|${node.allocatable.memory}|${node.ready ? 1 : 0}${node.cordoned ? 1 : 0}|${labels}|${images}`;
+  return `${node.allocatable.cpu}|${node.allocatable.memory}|${node.ready ? 1 : 0}${node.cordoned ? 1 : 0}${node.diskPressure ? 1 : 0}|${labels}|${images}`;
 }
 
 export function newClass(node: NodeInfo): NodeClass {

@@ -1,6 +1,6 @@
 import { hostPortsFree } from './plugins/host-ports.plugin';
 import { nodeResourcesFit } from './plugins/node-resources-fit.plugin';
-import { nodeReady, nodeSelector, nodeUnschedulable } from './plugins/node-status.plugin';
+import { nodeDiskPressure, nodeReady, nodeSelector, nodeUnschedulable } from './plugins/node-status.plugin';
 import { bestFit, imageLocality } from './plugins/scores.plugin';
 import { serviceSpread } from './plugins/service-spread.plugin';
 import { FilterPlugin, ScorePlugin } from './types';
@@ -9,6 +9,7 @@ import { FilterPlugin, ScorePlugin } from './types';
 export const FILTERS: Record<string, () => FilterPlugin> = {
   NodeReady: () => nodeReady,
   NodeUnschedulable: () => nodeUnschedulable,
+  NodeDiskPressure: () => nodeDiskPressure,
   NodeSelector: () => nodeSelector,
   NodeResourcesFit: () => nodeResourcesFit,
   HostPorts: () => hostPortsFree,
@@ -32,7 +33,7 @@ export interface SchedulerProfile {
  * best-fit (a 5% fuller node) behind it (weights 20 : 1 over scores of 0..100).
  */
 export const DEFAULT_PROFILE: SchedulerProfile = {
-  filters: ['NodeReady', 'NodeUnschedulable', 'NodeSelector', 'NodeResourcesFit', 'HostPorts', 'ServiceSpread'],
+  filters: ['NodeReady', 'NodeUnschedulable', 'NodeDiskPressure', 'NodeSelector', 'NodeResourcesFit', 'HostPorts', 'ServiceSpread'],
   scores: { BestFit: 20, ImageLocality: 1 },
 };
 

@@ -13,6 +13,8 @@ export interface NodeInfo {
   requested: Resources;
   ready: boolean;
   cordoned: boolean;
+  /** The node reports DiskPressure: it takes no new replicas (kubelet's disk-pressure taint). */
+  diskPressure?: boolean;
   /** Replicas per service key ("namespace/service") already on the node. */
   replicasOfService?: Record<string, number>;
   /** Host ports held by replicas already on the node (host-network replicas' container ports). */

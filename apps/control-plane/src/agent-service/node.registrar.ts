@@ -3,7 +3,7 @@
  * slice of the container network; heartbeats renew the lease and record the node's images when its
  * agent reports that they changed.
  */
-import { Node, NodeHeartbeat, NodeRegistration, PodNetworkMode, RegistrationAnswer, canonicalJson } from '@tide/api';
+import { Node, NodeCondition, NodeHeartbeat, NodeStatus, NodeRegistration, PodNetworkMode, RegistrationAnswer, canonicalJson } from '@tide/api';
 import { ClusterCache, NodeLeases, ObjectStore } from '@tide/store';
 import { EventRecorder } from '../controllers/events.recorder';
 import { PodCidrAllocator } from '../network/pod-cidr.allocator';
@@ -56,7 +56,20 @@ export class NodeRegistrar {
   async heartbeat(heartbeat: NodeHeartbeat): Promise<boolean> {
     const known = await this.options.leases.renew(heartbeat.nodeName);
     if (known && heartbeat.images) await this.recordImages(heartbeat.nodeName, [...heartbeat.images].sort());
+    if (known) await this.recordConditions(heartbeat.nodeName, nodeConditions(heartbeat));
     return known;
+  }
+
+  /** Written only when they change (the cache says so first): a heartbeat is no write. */
+  private async recordConditions(name: string, conditions: NodeCondition[]): Promise<void> {
+    if (canonicalJson(this.options.cache.get('Node', 'default', name)?.status?.conditions ?? []) === canonicalJson(conditions)) return;
+    await this.options.store.mutate<Node>('Node', 'default', name, (n) => {
+      if (!n.status || canonicalJson(n.status.conditions ?? []) === canonicalJson(conditions)) return undefined;
+      const status: NodeStatus = { ...n.status, conditions };
+      if (conditions.length === 0) delete status.conditions;
+      n.status = status;
+      return n;
+    });
   }
 
   private async recordImages(name: string, images: string[]): Promise<void> {
@@ -67,4 +80,10 @@ export class NodeRegistrar {
       return n;
     });
   }
+}
+
+/** The conditions a heartbeat says hold (DiskPressure alone, so far). */
+export function nodeConditions(heartbeat: NodeHeartbeat): NodeCondition[] {
+  const pressure = heartbeat.diskPressure;
+  return pressure ? [{ type: 'DiskPressure', status: 'True', message: pressure.message, lastTransitionTime: new Date(pressure.sinceMs).toISOString() }] : [];
 }

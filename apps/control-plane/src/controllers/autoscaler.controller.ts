@@ -90,6 +90,15 @@ export class AutoscalerController {
     }
   }
 
+  /**
+   * Predictive mode: the replicas the service's forecast expects within `leadMs` (the node
+   * autoscaler asks a node's boot ahead); undefined when it is not tracked or not predictive.
+   */
+  forecastReplicas(service: Service, leadMs: number): number | undefined {
+    const tracked = this.tracked.get(`${service.metadata.namespace}/${service.metadata.name}`);
+    return tracked?.scaler.forecastReplicas(tracked.policy, this.now(), leadMs);
+  }
+
   /** The service's autoscaler, made anew when first seen or when its autoscale spec changed policy shape. */
   private track(key: string, service: Service, now: number): Tracked {
     const policyKey = canonicalJson(service.spec.autoscale);

@@ -41,8 +41,8 @@ describe('node autoscaler on a real etcd', { timeout: 300_000 }, () => {
     const recorder = new EventRecorder(store, 'test');
     const services = new ServiceController(store, recorder, fixture.cache);
     const scheduler = new SchedulerLoop(store, fixture.cache, recorder, new ControlPlaneMetrics());
-    const nodes = new NodeAutoscalerController(store, recorder, fixture.cache, provider, { pool: POOL, scaleDownDelaySeconds: DELAY_S },
-      async (node) => revoked.push(node), () => now);
+    const nodes = new NodeAutoscalerController(store, recorder, fixture.cache, provider, { pool: POOL, scaleDownDelaySeconds: DELAY_S, leadSeconds: 60 },
+      async (node) => revoked.push(node), undefined, () => now);
     const pass = async () => {
       await services.sync();
       await scheduler.cycle();
@@ -85,5 +85,40 @@ describe('node autoscaler on a real etcd', { timeout: 300_000 }, () => {
     assert.ok(await store.get<Node>('Node', 'default', 'n1'), 'a node the provider did not make stays');
     const down = (await events('NodeScaleDown')).find((e) => e.spec.involvedObject.name === made[0].name);
     assert.match(down?.spec.message ?? '', /^empty for 1m01s \(at least 1m00s\): handed back to pool burst, which keeps 0 node\(s\) \(min 0\)/);
+  });
+
+  it('boots the nodes a scheduled floor needs a lead time before it fires, and keeps them empty until it does', async () => {
+    // 08:58:30 UTC: the sale's floor of 4 fires at 09:00, within the 120 s lead; 1 replica runs now.
+    let now = Date.parse('2026-03-02T08:58:30Z');
+    const provider = new InMemoryNodeProvider(() => now);
+    const recorder = new EventRecorder(store, 'test');
+    const nodes = new NodeAutoscalerController(store, recorder, fixture.cache, provider, { pool: POOL, scaleDownDelaySeconds: 0, leadSeconds: 120 },
+      async () => undefined, undefined, () => now);
+    await addNode('m1');
+    await store.create<Service>({
+      apiVersion: 'tide/v1', kind: 'Service', metadata: { name: 'sale', namespace: 'default' },
+      spec: {
+        replicas: 1, image: 'busybox', resources: { requests: { cpu: '1', memory: '64Mi' } },
+        autoscale: { minReplicas: 1, maxReplicas: 4, targetRequestsPerSecond: 10, schedules: [{ name: 'sale', cron: '0 9 * * *', minReplicas: 4, durationSeconds: 600 }] },
+      },
+    });
+    await store.create<Replica>({
+      apiVersion: 'tide/v1', kind: 'Replica', metadata: { name: 'sale-1', namespace: 'default' },
+      spec: { service: 'sale', templateHash: 'x', template: { image: 'busybox', requests: { cpuMillis: 1000, memoryBytes: 64 * 2 ** 20 } }, nodeName: 'm1' } as Replica['spec'],
+      status: { phase: 'Running', ready: true, restartCount: 0 },
+    });
+    await fixture.cache.fresh();
+    await nodes.sync();
+    // m1 (1 CPU) is full: 3 more replicas of 1 CPU expected, one new node of 1 CPU each (the pool's max is 3).
+    const made = await provider.list(POOL.name);
+    assert.equal(made.length, 3, 'three nodes made ahead of the floor');
+    const up = (await events('NodeScaleUp')).find((e) => made.some((m) => m.name === e.spec.involvedObject.name) && /expected ahead/.test(e.spec.message));
+    assert.match(up?.spec.message ?? '', /^3 expected ahead \(sale: schedule sale\) \(default\/sale ×3\): 3 new node\(s\) of pool burst/);
+    // They register, empty: with a scale-down delay of 0 they would go at once, but the floor is still ahead.
+    for (const m of made) await addNode(m.name);
+    now += 30_000;
+    await fixture.cache.fresh();
+    await nodes.sync();
+    assert.equal((await provider.list(POOL.name)).length, 3, 'kept for the replicas expected at 09:00');
   });
 });

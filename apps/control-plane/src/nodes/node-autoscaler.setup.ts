@@ -4,7 +4,7 @@ import { createJoinToken } from '@tide/auth';
 import { ClusterCache, ObjectStore, TokenStore } from '@tide/store';
 import { ControlPlaneConfig } from '../config';
 import { EventRecorder } from '../controllers/events.recorder';
-import { NodeAutoscalerController } from '../controllers/node-autoscaler.controller';
+import { ForecastReplicas, NodeAutoscalerController } from '../controllers/node-autoscaler.controller';
 import { NodeEnrollment } from '../node-identity/node.enrollment';
 import { LocalNodeProvider } from './local.node.provider';
 
@@ -17,6 +17,8 @@ export interface NodeAutoscalerParts {
   cache: ClusterCache;
   tokens: TokenStore;
   enrollment: NodeEnrollment;
+  /** The autoscaler controller's forecasts (predictive mode), for nodes ahead of the rise. */
+  forecast: ForecastReplicas;
   log(line: string): void;
 }
 
@@ -32,5 +34,5 @@ export function nodeAutoscaler(config: ControlPlaneConfig, parts: NodeAutoscaler
       return { token: made.value.token, caHash: parts.enrollment.caHash() };
     },
   });
-  return new NodeAutoscalerController(parts.store, parts.events, parts.cache, provider, settings, (node) => parts.enrollment.revoke(node));
+  return new NodeAutoscalerController(parts.store, parts.events, parts.cache, provider, settings, (node) => parts.enrollment.revoke(node), parts.forecast);
 }

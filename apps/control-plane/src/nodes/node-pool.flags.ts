@@ -1,7 +1,8 @@
 /**
  * `--node-pool name=NAME,min=N,max=N,cpu=Q,memory=Q` (cpu and memory: what each node offers as
  * allocatable, quantity syntax), `--local-nodes STATE_DIR` (the provider: agents of this machine in
- * the loopback layout of `tsctl up`, which passes both), `--node-scale-down-delay-seconds N`.
+ * the loopback layout of `tsctl up`, which passes both), `--node-scale-down-delay-seconds N`,
+ * `--node-lead-seconds N` (how far ahead nodes are made for scheduled floors and forecasts).
  */
 import { parseCpu, parseMemory } from '@tide/api';
 import { NodePool, nodePoolErrors } from '@tide/control';
@@ -11,7 +12,11 @@ export interface NodePoolSettings {
   /** The cluster's state dir, where the local provider puts its nodes. */
   localNodes: string;
   scaleDownDelaySeconds: number;
+  leadSeconds: number;
 }
+
+/** A cloud VM to a Ready node takes about a minute; a local agent, seconds. */
+export const DEFAULT_NODE_LEAD_SECONDS = 60;
 
 export class NodePoolFlagError extends Error {}
 
@@ -22,7 +27,9 @@ export function nodePoolSettings(values: ReadonlyMap<string, string>): NodePoolS
   const spec = values.get('node-pool');
   const localNodes = values.get('local-nodes');
   if (spec === undefined) {
-    if (localNodes !== undefined || values.has('node-scale-down-delay-seconds')) throw new NodePoolFlagError('--local-nodes and --node-scale-down-delay-seconds go with --node-pool');
+    if (localNodes !== undefined || values.has('node-scale-down-delay-seconds') || values.has('node-lead-seconds')) {
+      throw new NodePoolFlagError('--local-nodes, --node-scale-down-delay-seconds and --node-lead-seconds go with --node-pool');
+    }
     return undefined;
   }
   if (localNodes === undefined) throw new NodePoolFlagError('--node-pool needs a provider: --local-nodes STATE_DIR (the cluster state dir of tsctl up)');
@@ -49,5 +56,7 @@ export function nodePoolSettings(values: ReadonlyMap<string, string>): NodePoolS
   if (errors.length) throw new NodePoolFlagError(`--node-pool: ${errors.join('; ')}`);
   const delay = Number(values.get('node-scale-down-delay-seconds') ?? 60);
   if (!Number.isFinite(delay) || delay < 0) throw new NodePoolFlagError('--node-scale-down-delay-seconds: expected a number of seconds, 0 or more');
-  return { pool, localNodes, scaleDownDelaySeconds: delay };
+  const lead = Number(values.get('node-lead-seconds') ?? DEFAULT_NODE_LEAD_SECONDS);
+  if (!Number.isFinite(lead) || lead < 0) throw new NodePoolFlagError('--node-lead-seconds: expected a number of seconds, 0 or more');
+  return { pool, localNodes, scaleDownDelaySeconds: delay, leadSeconds: lead };
 }

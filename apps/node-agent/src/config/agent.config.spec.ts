@@ -18,17 +18,27 @@ describe('node agent flags', () => {
       '--api-server', 'https://127.0.0.1:17070/', '--metrics-insecure-listen', '127.0.0.1:9100',
       '--container-log-max-size', '1Mi', '--container-log-max-files', '2',
       '--image-gc-high-threshold', '2Gi', '--image-gc-low-threshold=1500Mi', '--image-gc-min-age', '30s',
+      '--eviction-hard', 'nodefs.available<1Gi,imagefs.available<20%', '--eviction-pressure-transition-period', '1m', '--disk-check-interval', '2s',
     ], MACHINE);
     assert.deepEqual(config, {
       name: 'node-1', controlPlane: '127.0.0.1:17071', address: '127.0.1.1', port: 17081, stateDir: '/tmp/s', imageDir: '/tmp/i',
-      capacity: { cpuMillis: 2000, memoryBytes: 1073741824 }, labels: { zone: 'a', disk: 'ssd' }, warmPool: 0,
+      capacity: { cpuMillis: 2000, memoryBytes: 1073741824 }, labels: { zone: 'a', disk: 'ssd' }, warmPool: 0, warmPoolMax: 16,
       dnsUpstreams: [{ host: '127.0.0.53', port: 53 }, { host: '127.0.0.9', port: 5353 }, { host: '::1', port: 53 }],
       proxy: { ...DEFAULT_PROXY_OPTIONS, maxRequestsPerReplica: 4, queueLength: 0, requestDeadlineMs: 2500 },
       tls: { certificate: '/tmp/a.crt', key: '/tmp/a.key', clientCa: '/tmp/ca.crt' },
       imageGc: { high: { bytes: 2 * 2 ** 30 }, low: { bytes: 1500 * 2 ** 20 }, minAgeMs: 30_000 },
       apiServer: '127.0.0.1:17070', metricsInsecureListen: { host: '127.0.0.1', port: 9100 },
       logLimits: { maxSizeBytes: 2 ** 20, maxFiles: 2 },
+      disk: { thresholds: { 'nodefs.available': { amount: 2 ** 30 }, 'imagefs.available': { percent: 20 } }, transitionMs: 60_000, intervalMs: 2000 },
     });
+  });
+
+  it('watches the disks at the kubelet\'s eviction thresholds by default, and names a bad one', () => {
+    assert.deepEqual(parseAgentConfig([], MACHINE).disk, {
+      thresholds: { 'nodefs.available': { percent: 10 }, 'nodefs.inodesFree': { percent: 5 }, 'imagefs.available': { percent: 15 } }, transitionMs: 30_000, intervalMs: 10_000,
+    });
+    assert.throws(() => parseAgentConfig(['--eviction-hard', 'memory.available<100Mi'], MACHINE),
+      (error: Error) => error instanceof ConfigError && /--eviction-hard: "memory.available<100Mi"/.test(error.message));
   });
 
   it('keeps containers\' logs as kubelet does by default (10Mi, 5 files) and refuses a size that is not one, naming the flag', () => {
@@ -69,6 +79,7 @@ describe('node agent flags', () => {
     assert.equal(config.port, 7080);
     assert.equal(config.controlPlane, '127.0.0.1:7071');
     assert.equal(config.warmPool, 2);
+    assert.equal(config.warmPoolMax, 16, 'a burst keeps up to 16 inits booted');
     assert.deepEqual(config.tls, { certificate: '/var/lib/tide/nodes/n1/pki/serving.crt', key: '/var/lib/tide/nodes/n1/pki/serving.key', clientCa: '/var/lib/tide/nodes/n1/pki/ca.crt' });
     assert.equal(config.apiServer, '127.0.0.1:7070', 'one port below the gRPC one');
     assert.equal(config.metricsInsecureListen, undefined, 'no plain HTTP unless asked');

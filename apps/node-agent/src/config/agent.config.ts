@@ -3,7 +3,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseMemory } from '@tide/api';
-import { DEFAULT_IMAGE_GC, DEFAULT_WARM_POOL, ImageGcPolicy, imageGcPolicy, parseGcThreshold } from '@tide/runtime';
+import { DEFAULT_DISK_THRESHOLDS, DiskThresholds, parseDiskThresholds } from '../disk/disk.pressure';
+import { DEFAULT_IMAGE_GC, DEFAULT_WARM_POOL, MAX_WARM_POOL, ImageGcPolicy, imageGcPolicy, parseGcThreshold } from '@tide/runtime';
 import { Upstream, hostNameservers, parseUpstreams } from '../dns/resolv.conf';
 import { DEFAULT_PROXY_OPTIONS, ProxyOptions } from '../proxy/published.port';
 import { DEFAULT_LOG_LIMITS, LogLimits } from '../logs/log.files';
@@ -25,6 +26,8 @@ export interface AgentConfig {
   labels: Record<string, string>;
   /** Container inits kept booted per namespace set (0: every start is cold). */
   warmPool: number;
+  /** The most a burst of starts keeps booted per namespace set (libs/runtime warm.pool.ts); at least warmPool. */
+  warmPoolMax: number;
   /** The HTTPS endpoint's serving certificate, its key, and the CA of client certificates (kubelet's flag names). */
   tls: { certificate: string; key: string; clientCa: string };
   /**
@@ -48,6 +51,8 @@ export interface AgentConfig {
   logLimits: LogLimits;
   /** When unused images are removed (`--image-gc-high-threshold`, `--image-gc-low-threshold`). */
   imageGc: ImageGcPolicy;
+  /** When the node is under disk pressure (`--eviction-hard`, kubelet's syntax and disk defaults), checked every `intervalMs`. */
+  disk: { thresholds: DiskThresholds; transitionMs: number; intervalMs: number };
 }
 
 export class ConfigError extends Error {
@@ -59,10 +64,11 @@ export class ConfigError extends Error {
 
 export const DEFAULT_IMAGE_DIR = '/var/lib/tide/images';
 const KNOWN_FLAGS = [
-  'name', 'control-plane', 'address', 'port', 'state-dir', 'image-dir', 'cpu', 'memory', 'labels', 'warm-pool', 'join', 'join-token-file', 'ca-hash', 'api-server',
+  'name', 'control-plane', 'address', 'port', 'state-dir', 'image-dir', 'cpu', 'memory', 'labels', 'warm-pool', 'warm-pool-max', 'join', 'join-token-file', 'ca-hash', 'api-server',
   'dns-upstream', 'tls-cert-file', 'tls-private-key-file', 'client-ca-file', 'metrics-insecure-listen',
   'lb-max-requests-per-replica', 'lb-queue-length', 'lb-request-deadline', 'container-log-max-size', 'container-log-max-files',
   'image-gc-high-threshold', 'image-gc-low-threshold', 'image-gc-min-age',
+  'eviction-hard', 'eviction-pressure-transition-period', 'disk-check-interval',
 ];
 
 /** `--flag value` and `--flag=value`; every flag takes a value. */
@@ -95,6 +101,12 @@ export interface JoinTokenInputs {
 
 const PROCESS_INPUTS: JoinTokenInputs = { env: process.env, readFile: (file) => fs.readFileSync(file === '-' ? 0 : file, 'utf8') };
 
+/** The state dir the flags name (`--state-dir`, else the default for `--name`), read before anything else. */
+export function stateDirOf(argv: string[]): string {
+  const values = parseFlagValues(argv);
+  return values.get('state-dir') ?? `/var/lib/tide/nodes/${values.get('name') ?? os.hostname()}`;
+}
+
 export function parseAgentConfig(argv: string[], machine: Resources = machineResources(), inputs: JoinTokenInputs = PROCESS_INPUTS): AgentConfig {
   const values = parseFlagValues(argv);
   for (const name of values.keys()) {
@@ -120,6 +132,7 @@ export function parseAgentConfig(argv: string[], machine: Resources = machineRes
     },
     labels: parseLabels(values.get('labels') ?? ''),
     warmPool: countFlag('warm-pool', values.get('warm-pool'), DEFAULT_WARM_POOL),
+    warmPoolMax: countFlag('warm-pool-max', values.get('warm-pool-max'), MAX_WARM_POOL),
     dnsUpstreams: dnsUpstreams(values.get('dns-upstream')),
     proxy: {
       ...DEFAULT_PROXY_OPTIONS,
@@ -129,6 +142,11 @@ export function parseAgentConfig(argv: string[], machine: Resources = machineRes
     },
     tls: tlsFlags(values, stateDir),
     imageGc: imageGcFlags(values),
+    disk: {
+      thresholds: diskThresholdsFlag(values.get('eviction-hard')),
+      transitionMs: durationFlag('eviction-pressure-transition-period', values.get('eviction-pressure-transition-period'), 30_000),
+      intervalMs: durationFlag('disk-check-interval', values.get('disk-check-interval'), 10_000) || 10_000,
+    },
     apiServer,
     logLimits: {
       maxSizeBytes: bytesFlag('container-log-max-size', values.get('container-log-max-size'), DEFAULT_LOG_LIMITS.maxSizeBytes),
@@ -207,6 +225,15 @@ function countFlag(flag: string, raw: string | undefined, fallback: number): num
   const value = Number(raw);
   if (!Number.isInteger(value) || value < 0) throw new ConfigError(`--${flag}: expected 0 or a positive integer, got "${raw}"`);
   return value;
+}
+
+function diskThresholdsFlag(raw: string | undefined): DiskThresholds {
+  if (raw === undefined) return DEFAULT_DISK_THRESHOLDS;
+  try {
+    return parseDiskThresholds(raw);
+  } catch (error) {
+    throw new ConfigError((error as Error).message);
+  }
 }
 
 /** `15s`, `500ms`, `1m` or `0` (none), in ms. */

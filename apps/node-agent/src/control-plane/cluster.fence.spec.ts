@@ -56,6 +56,19 @@ describe('cluster fence: its file', () => {
     assert.ok(logs[0].includes('another cluster CA'));
   });
 
+  it('goes on fenced in memory when the disk is full, and its file stays the last good one', () => {
+    const file = tmp();
+    const logs: string[] = [];
+    const fence = new ClusterFence(file, 'sha256:ca1', (line) => logs.push(line));
+    fence.registered('a');
+    fence.admit(set('a', 40, 1));
+    fs.symlinkSync('/dev/full', `${file}.tmp`); // every write of the next save: ENOSPC
+    assert.equal(fence.admit(set('a', 41, 1)).ok, true, 'the set is applied');
+    assert.equal(fence.admit(set('a', 40, 1)).ok, false, 'and the fence holds at 41 in memory');
+    assert.match(logs.join('\n'), /the disk is full/);
+    assert.deepEqual(new ClusterFence(file, 'sha256:ca1').current, { clusterId: 'a', revision: 40, ca: 'sha256:ca1' }, 'the file is whole');
+  });
+
   it('refuses to start from a file it cannot read, naming it', () => {
     const file = tmp();
     fs.writeFileSync(file, '{"clusterId": 7}');

@@ -11,6 +11,7 @@
  * An empty set is only a set like any other: it is honoured under the same two conditions.
  */
 import * as fs from 'node:fs';
+import { isNoSpace, writeFileAtomic } from '@tide/runtime';
 
 export interface FenceState {
   /** The cluster this node belongs to; undefined until its first registration. */
@@ -57,7 +58,7 @@ export class ClusterFence {
    * `caPin`: the pin of the CA of the node's current certificate. A node joined again to a cluster of
    * another CA (its state dir reused) starts afresh: the recorded identity was another cluster's.
    */
-  constructor(private readonly file: string, private readonly caPin: string, log: (line: string) => void = () => undefined) {
+  constructor(private readonly file: string, private readonly caPin: string, private readonly log: (line: string) => void = () => undefined) {
     const stored = readFenceFile(file);
     this.state = stored.ca === undefined || stored.ca === caPin ? stored : { revision: 0 };
     if (this.state !== stored) log(`${file}: recorded for another cluster CA; the node learns its cluster again at its next registration`);
@@ -81,11 +82,18 @@ export class ClusterFence {
     return verdict;
   }
 
+  /**
+   * The state in memory moves on even when the file cannot be written (a full disk): this process
+   * stays fenced; a restart before the next successful write starts from the older file, which can
+   * only be more permissive by the revisions in between, never of another cluster once registered.
+   */
   private save(next: FenceState): void {
-    const tmp = `${this.file}.tmp`;
-    fs.writeFileSync(tmp, JSON.stringify(next), { mode: 0o600 });
-    fs.renameSync(tmp, this.file);
     this.state = next;
+    try {
+      writeFileAtomic(this.file, JSON.stringify(next));
+    } catch (error) {
+      this.log(`warning: cannot record the cluster fence in ${this.file}${isNoSpace(error) ? ' (the disk is full)' : ''}: ${(error as Error).message}; kept in memory`);
+    }
   }
 }
 

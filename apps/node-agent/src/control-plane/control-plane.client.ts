@@ -52,6 +52,8 @@ export interface ControlPlaneClientOptions {
    * differ from what the control plane last acknowledged (the scheduler's image locality).
    */
   images?(): Promise<string[]>;
+  /** The node's DiskPressure condition, sent with every heartbeat while it holds. */
+  diskPressure?(): { message: string; sinceMs: number } | undefined;
 }
 
 const RECONNECT_BACKOFF: BackoffPolicy = { initialMs: 500, maxMs: 10_000 };
@@ -237,7 +239,8 @@ export class ControlPlaneClient {
     void this.currentImages().then((images) => {
       if (session !== this.session) return;
       const changed = images !== undefined && images.join('\n') !== this.acknowledgedImages;
-      const request = encodeHeartbeat({ nodeName: this.options.registration.nodeName, ...(changed ? { images } : {}) });
+      const diskPressure = this.options.diskPressure?.();
+      const request = encodeHeartbeat({ nodeName: this.options.registration.nodeName, ...(changed ? { images } : {}), ...(diskPressure ? { diskPressure } : {}) });
       const sentAt = performance.now();
       this.client.Heartbeat(request, this.deadline(), (error, response) => {
         if (session !== this.session) return;

@@ -7,6 +7,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { isNoSpace } from '@tide/runtime';
 
 export interface LogLimits {
   /** Bytes a log file may reach before it is rotated. */
@@ -64,7 +65,15 @@ export class LogFiles {
     if (maxFiles > 1) {
       fs.rmSync(`${base}.${maxFiles - 1}`, { force: true });
       for (let k = maxFiles - 2; k >= 1; k--) renameIfThere(`${base}.${k}`, `${base}.${k + 1}`);
-      dropped = copyTail(base, `${base}.1`, maxSizeBytes);
+      try {
+        dropped = copyTail(base, `${base}.1`, maxSizeBytes);
+      } catch (error) {
+        if (!isNoSpace(error)) throw error;
+        // A full disk: the partial copy goes and the file is emptied all the same (its lines are
+        // lost), rather than the log growing into the space the node's state files need.
+        fs.rmSync(`${base}.1`, { force: true });
+        dropped = fs.statSync(base).size;
+      }
     }
     fs.truncateSync(base, 0);
     return dropped;
@@ -74,6 +83,25 @@ export class LogFiles {
   removeAll(id: string): void {
     this.remove(id, 'current');
     this.remove(id, 'previous');
+  }
+
+  /**
+   * Under disk pressure: every rotated copy and every previous instance's file goes (what `tsctl logs`
+   * shows of a running container, its current file, stays). Answers the bytes freed.
+   */
+  dropRotated(): number {
+    let freed = 0;
+    for (const file of fs.existsSync(this.dir) ? fs.readdirSync(this.dir) : []) {
+      if (!/\.log\.\d+$/.test(file) && !/\.previous\.log$/.test(file)) continue;
+      const full = path.join(this.dir, file);
+      try {
+        freed += fs.statSync(full).size;
+        fs.rmSync(full, { force: true });
+      } catch {
+        /* gone meanwhile */
+      }
+    }
+    return freed;
   }
 
   private remove(id: string, instance: LogInstance): void {

@@ -45,6 +45,22 @@ describe('container logs: rotation, instances, tail and since', () => {
     assert.doesNotMatch(files.map((f) => fs.readFileSync(f, 'utf8')).join(''), /line 0\n/, 'the oldest output is gone');
   });
 
+  it('between full passes, checks the files the directory\'s watch saw written', async () => {
+    const dir = tmp();
+    // The clock stands still: after the first tick's full pass no other comes, only the watch's checks.
+    const rotator = new LogRotator(new LogFiles(dir, { maxSizeBytes: 100, maxFiles: 3 }), () => [ID], () => undefined, () => 1_000);
+    rotator.start(20);
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 100)); // the first tick: a full pass
+      fs.appendFileSync(rotator.files.path(ID), 'y'.repeat(300));
+      const deadline = Date.now() + 30_000;
+      while (rotator.files.existing(ID).length < 2 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+      assert.deepEqual(rotator.files.existing(ID).map((f) => path.basename(f)), [`${ID}.log.1`, `${ID}.log`], 'rotated on the watch\'s word');
+    } finally {
+      rotator.stop();
+    }
+  });
+
   it('copies only the last maxSize bytes of a file that grew far past it (a flood between two checks)', () => {
     const dir = tmp();
     const files = new LogFiles(dir, { maxSizeBytes: 10, maxFiles: 2 });

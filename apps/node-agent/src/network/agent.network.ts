@@ -10,6 +10,7 @@ import { NodeSlice, PodNetworkMode, cidrContains, parseCidr, parseIPv4 } from '@
 import {
   BridgeSettings, NetworkError, bridgeNameFor, bridgeSettings, isLocalAddress, setUpNodeNetwork, setUpVxlan, syncPeerRoutes, syncVxlanPeers,
   tearDownNodeNetwork, tearDownVxlan, vxlanNameFor,
+  isNoSpace, writeFileAtomic,
 } from '@tide/runtime';
 
 const RECORD_FILE = 'network.json';
@@ -58,7 +59,7 @@ export class AgentNetwork {
         this.problem = `bridge networking could not be set up: ${(error as Error).message}`;
         return this.log(`warning: ${this.problem}`);
       }
-      fs.writeFileSync(path.join(this.stateDir, RECORD_FILE), JSON.stringify(settings), { mode: 0o600 });
+      this.record(settings);
       if (this.settings?.subnet !== settings.subnet) this.log(`bridge ${settings.bridge} at ${settings.gateway} for pod CIDR ${podCidr}`);
       this.settings = settings;
       this.peersText = ''; // routes are checked again against the next assignments
@@ -103,6 +104,15 @@ export class AgentNetwork {
     await setUpVxlan({ device, localAddress: this.address, subnet: settings.subnet });
     if (this.vxlanDevice !== device) this.log(`VXLAN overlay on ${device} from ${this.address}`);
     this.vxlanDevice = device;
+  }
+
+  /** What `node-agent cleanup` reads to find the bridge; a full disk keeps the previous record and is only logged. */
+  private record(settings: BridgeSettings): void {
+    try {
+      writeFileAtomic(path.join(this.stateDir, RECORD_FILE), JSON.stringify(settings));
+    } catch (error) {
+      this.log(`warning: cannot record the bridge in ${RECORD_FILE}${isNoSpace(error) ? ' (the disk is full)' : ''}: ${(error as Error).message}`);
+    }
   }
 
   private serially(step: () => Promise<void>): Promise<void> {

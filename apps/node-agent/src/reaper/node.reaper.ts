@@ -3,18 +3,23 @@
  * and the agent itself, its child with the same command line. The reaper is a child subreaper: when
  * the agent dies (kill -9, a crash), the containers it started pass to the reaper instead of the
  * host's init, and when one of them exits the reaper reaps it and writes its exit record, which the
- * next agent reads when it adopts the container (libs/runtime exit.record.ts). It keeps no state,
- * holds nothing per container, and costs no CPU while nothing exits.
+ * next agent reads when it adopts the container (libs/runtime exit.record.ts). It writes no state of
+ * its own, holds nothing per container (only a descriptor per published port), and costs no CPU while
+ * nothing exits and the agent runs.
  *
  * It forwards SIGTERM, SIGINT and SIGHUP to the agent, and exits with the agent's status once the
- * agent has exited and no container is left in its care. Its command line is renamed to
+ * agent has exited and no container is left in its care. While no agent runs it serves the
+ * published ports itself (published.fallback.ts), and starts the agent again when asked
+ * (reaper.control.ts). Its command line is renamed to
  * `node-agent-reaper STATE_DIR`, so that whoever looks for the agent by its command line (tsctl,
  * the tests) finds the agent.
  */
-import { spawn } from 'node:child_process';
+import { ChildProcess, spawn } from 'node:child_process';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { OrphanReaper } from '@tide/runtime';
+import { HandoverMessage, PublishedFallback } from './published.fallback';
+import { serveRestarts } from './reaper.control';
 
 /** Set in the agent's environment by its reaper: the agent runs, no second reaper is started. */
 export const REAPER_ENV = 'TIDE_NODE_REAPER_PID';
@@ -23,18 +28,19 @@ export function underReaper(): boolean {
   return process.env[REAPER_ENV] !== undefined;
 }
 
-/** `env`: added to the agent's environment only (the join token the reaper read from a file or stdin). */
+/**
+ * `env`: added to the agent's environment only (the join token the reaper read from a file or stdin).
+ * A `node-agent` started later for the same state dir while this reaper lives asks it (reaper.control.ts)
+ * to start the agent again, with that command line and environment.
+ */
 export function runReaper(argv: string[], stateDir: string, env: Record<string, string> = {}): void {
   const reaper = new OrphanReaper(path.join(stateDir, 'containers'));
   reaper.becomeSubreaper(); // before the agent exists: everything it leaves orphaned comes here
-  const agent = spawn(process.execPath, [...process.execArgv, process.argv[1], ...argv], {
-    stdio: 'inherit',
-    env: { ...process.env, ...env, [REAPER_ENV]: String(process.pid) },
-  });
-  process.title = `node-agent-reaper ${stateDir}`;
-  for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(signal, () => agent.kill(signal));
+  const log = (line: string) => console.error(`node-agent-reaper: ${line}`);
+  const fallback = new PublishedFallback(stateDir, log);
   // The agent is reaped by libuv (its 'exit' below), every other child here.
-  const keep = new Set(agent.pid === undefined ? [] : [agent.pid]);
+  const keep = new Set<number>();
+  let agent: ChildProcess | undefined;
   let agentStatus: number | undefined;
   const reap = () => {
     let inCare: number;
@@ -42,21 +48,46 @@ export function runReaper(argv: string[], stateDir: string, env: Record<string, 
       inCare = reaper.reap(keep);
     } catch (error) {
       // The reaper must outlive whatever went wrong (its containers would pass to the host's init).
-      return console.error(`node-agent-reaper: ${(error as Error).message} (trying again at the next exit)`);
+      return log(`${(error as Error).message} (trying again at the next exit)`);
     }
     if (agentStatus !== undefined && inCare === 0) process.exit(agentStatus);
   };
+  const startAgent = (agentArgv: string[], agentEnv: NodeJS.ProcessEnv): ChildProcess => {
+    const child = spawn(process.execPath, [...process.execArgv, process.argv[1], ...agentArgv], {
+      // The IPC channel carries the published ports' sockets (published.fallback.ts).
+      stdio: ['inherit', 'inherit', 'inherit', 'ipc'],
+      env: { ...agentEnv, [REAPER_ENV]: String(process.pid) },
+    });
+    agent = child;
+    agentStatus = undefined;
+    if (child.pid !== undefined) keep.add(child.pid);
+    child.on('message', (message: HandoverMessage, handle: unknown) => fallback.onMessage(child, message, handle));
+    child.on('error', (error) => {
+      log(`cannot start the agent: ${error.message}`);
+      process.exit(1);
+    });
+    child.on('exit', (code, signal) => {
+      agent = undefined;
+      if (child.pid !== undefined) keep.delete(child.pid);
+      agentStatus = code ?? 128 + (signal ? os.constants.signals[signal] : 0);
+      if (agentStatus !== 0 && signal) log(`the agent was killed by ${signal}; its containers are in the reaper's care`);
+      fallback.serve();
+      reap();
+    });
+    return child;
+  };
+  startAgent(argv, { ...process.env, ...env });
+  process.title = `node-agent-reaper ${stateDir}`;
+  serveRestarts(stateDir, (request) => {
+    if (agent?.pid !== undefined) return { error: `the agent of ${stateDir} runs (pid ${agent.pid})` };
+    // The token this reaper was given stays the agent's unless the new start brought one.
+    const started = startAgent(request.argv, { ...env, ...request.env });
+    log(`agent started again (pid ${started.pid}) on request`);
+    return { pid: started.pid };
+  });
+  for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(signal, () => agent?.kill(signal));
   process.on('SIGCHLD', reap);
   // Signal listeners keep no event loop alive: this does, while the agent or a container is in our
   // care (and reaps on its own should a SIGCHLD ever be missed).
   setInterval(reap, 60_000);
-  agent.on('error', (error) => {
-    console.error(`node-agent: cannot start the agent: ${error.message}`);
-    process.exit(1);
-  });
-  agent.on('exit', (code, signal) => {
-    agentStatus = code ?? 128 + (signal ? os.constants.signals[signal] : 0);
-    if (agentStatus !== 0 && signal) console.error(`node-agent: the agent was killed by ${signal}; its containers are in the reaper's care`);
-    reap();
-  });
 }

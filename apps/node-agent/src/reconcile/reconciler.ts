@@ -77,6 +77,13 @@ export interface ReplicaView {
 /** A sync that throws is retried 0.5 s, 1 s, 2 s ... 30 s, at most 10 times, then waits for the next trigger. */
 const SYNC_RETRY = { initialMs: 500, maxMs: 30_000 };
 const SYNC_MAX_RETRIES = 10;
+/**
+ * The state file (every replica's restart count) is written at most once per this many ms: a burst
+ * of 1,000 starts makes thousands of changes, and a write of every record per change made the
+ * burst's cost grow with the square of its size. An agent killed in between loses at most this
+ * much of its restart counts' history.
+ */
+const SAVE_COALESCE_MS = 100;
 
 export class Reconciler {
   readonly records = new Map<string, ReplicaRecord>();
@@ -90,6 +97,7 @@ export class Reconciler {
   private readonly queue: WorkQueue;
   private readonly clock: Clock;
   private readonly state: ReplicaStateStore;
+  private saveTimer?: NodeJS.Timeout;
 
   constructor(private readonly options: ReconcilerOptions) {
     this.clock = options.clock ?? systemClock;
@@ -200,6 +208,7 @@ export class Reconciler {
 
   stop(): void {
     this.queue.shutdown();
+    if (this.saveTimer) this.save();
   }
 
   private async sync(key: string): Promise<void> {
@@ -296,9 +305,11 @@ export class Reconciler {
     record.container = undefined;
     record.exit = undefined;
     const unhealthy = record.unhealthy;
+    const killReason = record.killReason;
     record.unhealthy = undefined;
-    // Killed for a failed probe: the reason says so, and it counts as a failure whatever the exit code.
-    const reason = unhealthy ? 'Unhealthy' : exitReason(exit);
+    record.killReason = undefined;
+    // Killed for a failed probe (or evicted): the reason says so, and it counts as a failure whatever the exit code.
+    const reason = unhealthy ? killReason ?? 'Unhealthy' : exitReason(exit);
     record.lastExit = { code: exit.code, signal: exit.signal, reason, finishedAt: exit.finishedAt.toISOString() };
     // An adopted container no longer desired: its policy is unknown, the default is Always.
     const policy = record.assignment?.template.restartPolicy ?? 'Always';
@@ -326,6 +337,7 @@ export class Reconciler {
     const kill = this.options.probes?.(record)?.kill;
     if (!kill || !record.container) return;
     record.unhealthy = kill.message;
+    record.killReason = kill.kind === 'EphemeralStorageExceeded' ? kill.kind : 'Unhealthy';
     this.log(`${record.key}: ${kill.message}: restarting the container`);
     const grace = record.assignment ? gracePeriodSeconds(record.assignment) : gracePeriodFromLabels(record.container.spec.labels);
     record.exit = await this.options.runtime.stop(record.container.id, grace);
@@ -374,13 +386,19 @@ export class Reconciler {
   }
 
   private changed(): void {
+    // Before the first desired set, records not yet re-created from the file would be lost by a save.
+    if (this.desired && !this.saveTimer) this.saveTimer = setTimeout(() => this.save(), SAVE_COALESCE_MS);
+    this.options.onChange?.();
+  }
+
+  private save(): void {
+    clearTimeout(this.saveTimer);
+    this.saveTimer = undefined;
     try {
-      // Before the first desired set, records not yet re-created from the file would be lost by a save.
-      if (this.desired) this.state.save(this.records.values());
+      this.state.save(this.records.values());
     } catch (error) {
       this.log(`cannot save replica state: ${(error as Error).message}`);
     }
-    this.options.onChange?.();
   }
 
   private log(line: string): void {

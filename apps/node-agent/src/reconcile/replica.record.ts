@@ -29,6 +29,8 @@ export interface ReplicaRecord {
   message?: string;
   /** Why the current container is being restarted by the agent (a failed liveness or startup probe). */
   unhealthy?: string;
+  /** The reason its exit is recorded with: Unhealthy (a probe), or EphemeralStorageExceeded (an eviction). */
+  killReason?: string;
   /** When the replica left the desired set while its container ran (ms): its drain began. */
   undesiredSince?: number;
 }

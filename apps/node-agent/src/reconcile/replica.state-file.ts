@@ -1,5 +1,6 @@
 /** Restart counts and last exits in STATE/replicas.json, so that they survive agent restarts. */
 import * as fs from 'node:fs';
+import { writeFileAtomic } from '@tide/runtime';
 import { PersistedRecord, ReplicaRecord, pickPersisted } from './replica.record';
 
 export interface ReplicaStateStore {
@@ -27,8 +28,7 @@ export class ReplicaStateFile implements ReplicaStateStore {
     for (const record of records) out[record.key] = pickPersisted(record);
     const text = JSON.stringify(out);
     if (text === this.lastWritten) return;
-    fs.writeFileSync(`${this.file}.tmp`, text, { mode: 0o600 });
-    fs.renameSync(`${this.file}.tmp`, this.file);
+    writeFileAtomic(this.file, text); // a full disk throws here and keeps the last good file (the caller logs it)
     this.lastWritten = text;
   }
 }

@@ -15,6 +15,7 @@ import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { writeFileAtomic } from '@tide/runtime';
 import type { VirtualRoute } from './service-ip.balancer';
 
 const RECORD_FILE = 'service-ips.json';
@@ -67,7 +68,11 @@ export class ServiceIpRules {
     const restore = chainRestoreText(this.node.chain, gateway, routes);
     const key = `${bridge} ${serviceCidr} ${restore}`;
     if (key === this.installed) return;
-    fs.writeFileSync(path.join(this.stateDir, RECORD_FILE), JSON.stringify({ ...this.node, serviceCidr, bridge }));
+    try {
+      writeFileAtomic(path.join(this.stateDir, RECORD_FILE), JSON.stringify({ ...this.node, serviceCidr, bridge }));
+    } catch {
+      // A full disk: the rules go in all the same; cleanup finds them by the node's id without the record.
+    }
     await run('ip', ['route', 'replace', 'local', serviceCidr, 'dev', 'lo', 'table', 'local', 'metric', String(this.node.metric)]);
     if (this.routed && this.routed !== serviceCidr) {
       await run('ip', ['route', 'del', 'local', this.routed, 'dev', 'lo', 'table', 'local', 'metric', String(this.node.metric)]).catch(() => undefined);

@@ -58,13 +58,14 @@ function etcdFlags(ctx: CommandContext): string[] {
 function nodePoolFlags(ctx: CommandContext, layout: ClusterLayout): string[] {
   const pool = ctx.options.get('node-pool');
   if (pool === undefined) {
-    if (ctx.options.has('node-scale-down-delay-seconds')) throw new UsageError('--node-scale-down-delay-seconds goes with --node-pool');
+    for (const flag of ['node-scale-down-delay-seconds', 'node-lead-seconds']) if (ctx.options.has(flag)) throw new UsageError(`--${flag} goes with --node-pool`);
     return [];
   }
   // The local provider starts agents in the loopback layout; simulated hosts (netns) and other machines need a provider of their own.
   if (ctx.options.get('hosts') === 'netns' || ctx.options.has('address')) throw new UsageError('--node-pool: its nodes are loopback nodes of this machine: not with --hosts netns or --address (yet)');
   const delay = ctx.options.has('node-scale-down-delay-seconds') ? ['--node-scale-down-delay-seconds', String(intOption(ctx.options, 'node-scale-down-delay-seconds', 60, 0))] : [];
-  return ['--node-pool', pool, '--local-nodes', layout.stateDir, ...delay];
+  const lead = ctx.options.has('node-lead-seconds') ? ['--node-lead-seconds', String(intOption(ctx.options, 'node-lead-seconds', 60, 0))] : [];
+  return ['--node-pool', pool, '--local-nodes', layout.stateDir, ...delay, ...lead];
 }
 
 function consolidationFlags(ctx: CommandContext): string[] {
@@ -99,7 +100,7 @@ function registryFlags(ctx: CommandContext, layout: ClusterLayout): string[] {
 
 export const upCommand: Command = {
   name: 'up',
-  usage: 'tsctl up [--nodes N] [--state-dir DIR] [--base-port P] [--ca-cert FILE --ca-key FILE] [--registry HOST:PORT [--registry-ca FILE]] [--hosts loopback|netns [--host-cidr CIDR]] [--address IP] [--node-grace-seconds S] [--pod-cidr CIDR] [--node-cidr-mask-size N] [--pod-network host-gw|vxlan] [--service-cidr CIDR] [--dns-upstream IP[:PORT],...] [--consolidation on|off] [--consolidation-delay-seconds S] [--certificate-validity DURATION] [--etcd-members 1|3 [--etcd-quota-bytes N] | --etcd URL,URL] [--node-pool SPEC [--node-scale-down-delay-seconds S]] [--timeout SECONDS]',
+  usage: 'tsctl up [--nodes N] [--state-dir DIR] [--base-port P] [--ca-cert FILE --ca-key FILE] [--registry HOST:PORT [--registry-ca FILE]] [--hosts loopback|netns [--host-cidr CIDR]] [--address IP] [--node-grace-seconds S] [--pod-cidr CIDR] [--node-cidr-mask-size N] [--pod-network host-gw|vxlan] [--service-cidr CIDR] [--dns-upstream IP[:PORT],...] [--consolidation on|off] [--consolidation-delay-seconds S] [--certificate-validity DURATION] [--etcd-members 1|3 [--etcd-quota-bytes N] | --etcd URL,URL] [--node-pool SPEC [--node-scale-down-delay-seconds S] [--node-lead-seconds S]] [--timeout SECONDS]',
   summary: 'start a local cluster (control plane with its etcd, N node agents) and wait until it is Ready',
   options: [
     { long: 'nodes', help: `number of nodes, 1 to ${MAX_LOCAL_NODES} (default 2)` },
@@ -121,6 +122,7 @@ export const upCommand: Command = {
     { long: 'certificate-validity', help: "lifetime of the cluster's certificates but the CA's (default 1 year); each is renewed at two thirds of it without a restart" },
     { long: 'node-pool', help: 'name=NAME,min=N,max=N,cpu=Q,memory=Q: nodes the node autoscaler adds on this machine when replicas find no room, and removes once empty' },
     { long: 'node-scale-down-delay-seconds', help: 'with --node-pool: how long a node of the pool stays empty before it is removed (default 60)' },
+    { long: 'node-lead-seconds', help: 'with --node-pool: how far ahead nodes are made for scheduled floors and forecasts (default 60)' },
     { long: 'timeout', help: 'seconds to wait for the cluster to be Ready (default 120)' },
     { long: 'etcd-members', help: 'etcd members the control plane supervises, 1 or 3 (peer TLS; members on P+2/+3, P+5/+6, P+7/+8; default 1)' },
     { long: 'etcd-quota-bytes', help: "the supervised etcd's backend quota in bytes (default etcd's 2 GiB): beyond it etcd raises NOSPACE and writes get 507" },

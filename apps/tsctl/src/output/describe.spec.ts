@@ -60,6 +60,14 @@ describe('describe', () => {
     assert.match(describeNode(withSlice, [], [], NOW), /^Pod CIDR: +100\.64\.0\.0\/24$/m);
   });
 
+  it('describes a node under disk pressure: its status, and why', () => {
+    const pressed = node('node-1', true);
+    pressed.status!.conditions = [{ type: 'DiskPressure', status: 'True', message: 'nodefs.available 1.0Gi (4%) < 10%', lastTransitionTime: ago(30) }];
+    const text = describeNode(pressed, [], [], NOW);
+    assert.match(text, /^Status: +Ready,DiskPressure$/m);
+    assert.match(text, new RegExp(`^DiskPressure: +since ${ago(30)}: nodefs.available 1.0Gi \\(4%\\) < 10%$`, 'm'));
+  });
+
   it('describes a service with its replicas', () => {
     const text = describeService(service('web', 2, 1, 60), [replica('web-1', 'node-1')], [], NOW);
     assert.match(text, /^Replicas: +2 desired \| 1 running \| 1 ready \| 0 pending$/m);

@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { NOW, ago, node, replica, service } from './fixtures';
-import { nodesTable, replicasTable, servicesTable } from './resource.tables';
+import { nodeStatusText, nodesTable, replicasTable, servicesTable } from './resource.tables';
 import { formatAge, formatStructured, formatTable, parseOutputFormat } from './table';
 
 const plain = { wide: false, withNamespace: false, nowMs: NOW };
@@ -53,6 +53,13 @@ describe('tables', () => {
       'node-1   Ready                         127.0.1.1   350m/900m   96Mi/896Mi   60m',
       'node-2   NotReady,SchedulingDisabled   127.0.1.2   100m/900m   32Mi/896Mi   60m',
     ].join('\n'));
+  });
+
+  it('shows a node\'s DiskPressure condition in its status', () => {
+    const pressed = node('node-1', true);
+    pressed.status!.conditions = [{ type: 'DiskPressure', status: 'True', message: 'nodefs.available 1.0Gi (4%) < 10%', lastTransitionTime: ago(5) }];
+    assert.equal(nodeStatusText(pressed), 'Ready,DiskPressure');
+    assert.equal(nodeStatusText({ ...pressed, spec: { ...pressed.spec, cordoned: true } }), 'Ready,DiskPressure,SchedulingDisabled');
   });
 });
 

@@ -73,7 +73,8 @@ export function requestedOn(node: string, replicas: Replica[]): { cpu: number; m
 /** kubectl's "Ready,SchedulingDisabled" for a cordoned node; a node being emptied takes no replica either. */
 export function nodeStatusText(node: Node): string {
   const unschedulable = node.spec.cordoned || node.spec.drain !== undefined;
-  return `${node.status?.ready ? 'Ready' : 'NotReady'}${unschedulable ? ',SchedulingDisabled' : ''}`;
+  const conditions = (node.status?.conditions ?? []).map((c) => `,${c.type}`).join('');
+  return `${node.status?.ready ? 'Ready' : 'NotReady'}${conditions}${unschedulable ? ',SchedulingDisabled' : ''}`;
 }
 
 /** CPU and MEMORY are "requested/allocatable". */

@@ -3,10 +3,12 @@
  * scenario (`<name>.scenario.ts`, a ChaosScenario): to add one, write its file and add it here.
  */
 import { agentKill } from './agent-kill.scenario';
+import { diskFull } from './disk-full.scenario';
 import { etcdMemberKill } from './etcd-member-kill.scenario';
 import { etcdNospace } from './etcd-nospace.scenario';
 import { etcdOutage } from './etcd-outage.scenario';
 import { leaderKill } from './leader-kill.scenario';
+import { logFlood } from './log-flood.scenario';
 import type { ChaosScenario } from './scenario';
 import { wipedControlPlane } from './wiped-control-plane.scenario';
 
@@ -17,4 +19,6 @@ export const SCENARIOS: ChaosScenario[] = [
   etcdOutage,
   etcdNospace,
   wipedControlPlane,
+  diskFull,
+  logFlood,
 ];

@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ContainerLimits, ContainerUsage } from '../runtime.types';
 import { killPids, readKeyed, readPids, removeGroupDir } from './cgroup.files';
-import { CFS_PERIOD_US, cfsQuota, cpuShares } from './cgroup.limits';
+import { CFS_PERIOD_US, cfsQuota, cpuShares, limitsOf } from './cgroup.limits';
 import { CgroupManager, ContainerCgroup, DEFAULT_PIDS_LIMIT } from './cgroup.types';
 import { readSmallFile, readSmallKeyed, readSmallNumber } from './cgroup.read';
 
@@ -117,20 +117,28 @@ class CgroupV1 implements ContainerCgroup {
   }
 
   /** One pass over the group's files, read synchronously (cgroup.read.ts says why). */
-  async usage(): Promise<ContainerUsage> {
+  async usage(previous?: ContainerUsage): Promise<ContainerUsage> {
+    const cpuUsageSeconds = (readSmallNumber(this.file('cpuacct', 'cpuacct.usage')) ?? 0) / 1e9;
+    if (previous && previous.cpuUsageSeconds === cpuUsageSeconds) return previous;
     const memory = (name: string) => readSmallNumber(this.file('memory', name));
     const stat = readSmallKeyed(this.file('memory', 'memory.stat'));
     const usage = memory('memory.usage_in_bytes') ?? 0;
-    const limit = memory('memory.limit_in_bytes');
+    return {
+      cpuUsageSeconds,
+      memoryWorkingSetBytes: Math.max(0, usage - (stat.total_inactive_file ?? 0)),
+      memoryUsageBytes: usage,
+      ...(previous ? limitsOf(previous) : this.limits()),
+      oomEvents: readSmallKeyed(this.file('memory', 'memory.oom_control')).oom_kill ?? 0,
+    };
+  }
+
+  private limits(): Pick<ContainerUsage, 'memoryLimitBytes' | 'cpuQuotaMicros' | 'cpuPeriodMicros'> {
+    const limit = readSmallNumber(this.file('memory', 'memory.limit_in_bytes'));
     // A group without a limit shows the largest page-aligned 64-bit value.
     const quota = readSmallNumber(this.file('cpu', 'cpu.cfs_quota_us')) ?? -1;
     return {
-      cpuUsageSeconds: (readSmallNumber(this.file('cpuacct', 'cpuacct.usage')) ?? 0) / 1e9,
-      memoryWorkingSetBytes: Math.max(0, usage - (stat.total_inactive_file ?? 0)),
-      memoryUsageBytes: usage,
       ...(limit !== undefined && limit < 2 ** 62 ? { memoryLimitBytes: limit } : {}),
       ...(quota > 0 ? { cpuQuotaMicros: quota, cpuPeriodMicros: readSmallNumber(this.file('cpu', 'cpu.cfs_period_us')) ?? CFS_PERIOD_US } : {}),
-      oomEvents: readSmallKeyed(this.file('memory', 'memory.oom_control')).oom_kill ?? 0,
     };
   }
 

@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ContainerLimits, ContainerUsage } from '../runtime.types';
 import { killPids, readKeyed, readPids, removeGroupDir } from './cgroup.files';
-import { CFS_PERIOD_US, cfsQuota, cpuShares, cpuWeight } from './cgroup.limits';
+import { CFS_PERIOD_US, cfsQuota, cpuShares, cpuWeight, limitsOf } from './cgroup.limits';
 import { CgroupManager, ContainerCgroup, DEFAULT_PIDS_LIMIT } from './cgroup.types';
 import { readSmallFile, readSmallKeyed, readSmallNumber } from './cgroup.read';
 
@@ -78,18 +78,26 @@ export class CgroupV2 implements ContainerCgroup {
   }
 
   /** One pass over the group's files, read synchronously (cgroup.read.ts says why). */
-  async usage(): Promise<ContainerUsage> {
+  async usage(previous?: ContainerUsage): Promise<ContainerUsage> {
+    const cpuUsageSeconds = (readSmallKeyed(this.file('cpu.stat')).usage_usec ?? 0) / 1e6;
+    if (previous && previous.cpuUsageSeconds === cpuUsageSeconds) return previous;
     const memory = readSmallKeyed(this.file('memory.stat'));
     const current = readSmallNumber(this.file('memory.current')) ?? 0;
+    return {
+      cpuUsageSeconds,
+      memoryWorkingSetBytes: Math.max(0, current - (memory.inactive_file ?? 0)),
+      memoryUsageBytes: current,
+      ...(previous ? limitsOf(previous) : this.limits()),
+      oomEvents: readSmallKeyed(this.file('memory.events')).oom_kill ?? 0,
+    };
+  }
+
+  private limits(): Pick<ContainerUsage, 'memoryLimitBytes' | 'cpuQuotaMicros' | 'cpuPeriodMicros'> {
     const max = readSmallFile(this.file('memory.max'))?.trim() ?? 'max';
     const [quota, period] = (readSmallFile(this.file('cpu.max')) ?? 'max').trim().split(/\s+/);
     return {
-      cpuUsageSeconds: (readSmallKeyed(this.file('cpu.stat')).usage_usec ?? 0) / 1e6,
-      memoryWorkingSetBytes: Math.max(0, current - (memory.inactive_file ?? 0)),
-      memoryUsageBytes: current,
       ...(max !== 'max' ? { memoryLimitBytes: Number(max) } : {}),
       ...(quota !== 'max' ? { cpuQuotaMicros: Number(quota), cpuPeriodMicros: Number(period ?? CFS_PERIOD_US) } : {}),
-      oomEvents: readSmallKeyed(this.file('memory.events')).oom_kill ?? 0,
     };
   }
 

@@ -1,4 +1,5 @@
 /** CPU limit arithmetic shared by cgroup v1 and v2 (the conversions runc and Kubernetes use). */
+import { ContainerUsage } from '../runtime.types';
 
 /** CPU shares (v1) from a request in millicores: 1024 per core, at least 2. */
 export function cpuShares(requestMillis: number): number {
@@ -15,4 +16,13 @@ export const CFS_PERIOD_US = 100_000;
 /** CFS quota for a limit in millicores: 500m → 50000 of every 100000 µs. */
 export function cfsQuota(limitMillis: number): number {
   return Math.max(1000, Math.round((limitMillis * CFS_PERIOD_US) / 1000));
+}
+
+/** The limits a usage sample carries (they are set when the group is made and never change). */
+export function limitsOf(usage: ContainerUsage): Pick<ContainerUsage, 'memoryLimitBytes' | 'cpuQuotaMicros' | 'cpuPeriodMicros'> {
+  const { memoryLimitBytes, cpuQuotaMicros, cpuPeriodMicros } = usage;
+  return {
+    ...(memoryLimitBytes !== undefined ? { memoryLimitBytes } : {}),
+    ...(cpuQuotaMicros !== undefined ? { cpuQuotaMicros, cpuPeriodMicros } : {}),
+  };
 }

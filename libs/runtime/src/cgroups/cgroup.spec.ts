@@ -171,4 +171,27 @@ describe('cgroup v2', () => {
       fs.rmSync(root, { recursive: true, force: true });
     }
   });
+
+  it('given the previous sample, reads only the CPU time of a group that did not run, and never the limits again', async () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'tide-cgv2-'));
+    try {
+      const group = new CgroupV2Manager(root, 'tide').open('c2');
+      fs.mkdirSync(group.dir, { recursive: true });
+      const write = (file: string, text: string) => fs.writeFileSync(path.join(group.dir, file), text);
+      write('cpu.stat', 'usage_usec 1000000\n');
+      write('memory.current', '4096\n');
+      write('memory.stat', 'inactive_file 0\n');
+      write('memory.max', '8192\n');
+      write('cpu.max', '50000 100000\n');
+      write('memory.events', 'oom_kill 0\n');
+      const first = await group.usage();
+      write('memory.current', '6000\n'); // moved without the CPU time: not read
+      assert.equal(await group.usage(first), first, 'the same sample: the CPU time did not move');
+      for (const file of ['memory.max', 'cpu.max']) fs.rmSync(path.join(group.dir, file));
+      write('cpu.stat', 'usage_usec 1500000\n');
+      assert.deepEqual(await group.usage(first), { ...first, cpuUsageSeconds: 1.5, memoryUsageBytes: 6000, memoryWorkingSetBytes: 6000 }, 'memory read anew, limits carried');
+    } finally {
+      fs.rmSync(root, { recursive: true, force: true });
+    }
+  });
 });

@@ -6,7 +6,13 @@ export const DEFAULT_PIDS_LIMIT = 1024;
 export interface ContainerCgroup {
   readonly id: string;
   addProcess(pid: number): Promise<void>;
-  usage(): Promise<ContainerUsage>;
+  /**
+   * The group's usage. Given the group's previous sample: when its CPU time has not moved, the
+   * previous sample again (a process that did not run allocated nothing; one file read instead of
+   * six: an idle node's sampling costs per container that ran, not per container); otherwise the
+   * memory and OOM counters are read anew and the limits (set at creation, never changed) carried over.
+   */
+  usage(previous?: ContainerUsage): Promise<ContainerUsage>;
   oomKillCount(): Promise<number>;
   /** Pids still in the group. */
   pids(): Promise<number[]>;

@@ -1,6 +1,7 @@
 /** The on-disk record of a container, so that a restarted agent finds and adopts it. */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { writeFileAtomic } from '../atomic.write';
 import { ContainerNetwork } from '../network/container.network';
 import { ContainerExitStatus, ContainerSpec } from '../runtime.types';
 
@@ -35,8 +36,7 @@ export class ContainerStateFiles {
 
   write(id: string, state: ContainerState): void {
     const file = path.join(this.dir(id), 'state.json');
-    fs.writeFileSync(`${file}.tmp`, JSON.stringify(state), { mode: 0o600 });
-    fs.renameSync(`${file}.tmp`, file);
+    writeFileAtomic(file, JSON.stringify(state));
   }
 
   ids(): string[] {

@@ -7,6 +7,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { writeFileAtomic } from '../atomic.write';
 import { ContainerStateFiles } from './container.state';
 import { sleep } from './process';
 
@@ -66,8 +67,7 @@ export function recordOrphanExit(containersDir: string, record: ExitRecord): boo
   if (id === undefined) return false;
   const file = path.join(states.dir(id), EXIT_RECORD);
   try {
-    fs.writeFileSync(`${file}.tmp`, JSON.stringify(record), { mode: 0o600 });
-    fs.renameSync(`${file}.tmp`, file);
+    writeFileAtomic(file, JSON.stringify(record));
     return true;
   } catch {
     return false; // the container was being removed meanwhile

@@ -46,4 +46,18 @@ describe('ExitWatcher', () => {
     assert.equal(await new ExitWatcher(sys).watch(handleOn(sys, 14), false), undefined);
     assert.equal(sys.calls.some((c) => c.call === 'reapChild'), false);
   });
+
+  it('polls only the adopted processes between exits: its own children are found by their SIGCHLD', () => {
+    const sys = new RecordingSys();
+    const watcher = new ExitWatcher(sys);
+    void watcher.watch(handleOn(sys, 20), true);
+    void watcher.watch(handleOn(sys, 21), false);
+    watcher.sweep(true);
+    assert.deepEqual(sys.calls.filter((c) => c.call === 'readableFds').at(-1)?.args, [[21]], 'the adopted pidfd only');
+    watcher.sweep();
+    assert.deepEqual(sys.calls.filter((c) => c.call === 'readableFds').at(-1)?.args, [[20, 21]], 'a SIGCHLD sweeps all');
+    sys.readable = true;
+    sys.childExit = { code: 0, signal: null };
+    watcher.sweep(); // both end: nothing is left watched, and no timer keeps the test alive
+  });
 });

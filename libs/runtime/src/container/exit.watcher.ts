@@ -6,19 +6,23 @@
  * then makes the agent's process its parent (a dead thread's children pass to another thread of its
  * process). Its exit raises SIGCHLD in the agent: one poll(2) over every watched pidfd finds which
  * processes ended, and waitid(2) on each reaps it and reads its code. Containers adopted from an
- * earlier agent are not our children (no SIGCHLD): the same poll also runs on a slow timer while
- * anything is watched (it costs one syscall), and their code comes from the exit record the node's
- * reaper wrote (exit.record.ts). The timer also keeps the process alive while a container runs, as a
- * thread per container used to: a caller waiting for an exit is not left with an empty event loop.
+ * earlier agent are not our children (no SIGCHLD): their pidfds alone are polled on a timer (every
+ * POLL_MS while any is watched), and their code comes from the exit record the node's reaper wrote
+ * (exit.record.ts). With only children watched, nothing runs while nothing exits: the idle cost is
+ * proportional to exits, not to containers (1,000 pidfds polled every 500 ms was part of a
+ * 1,000-replica node's CPU at rest). A slow timer then only keeps the process alive while a
+ * container runs, as a thread per container used to (a caller waiting for an exit is not left with
+ * an empty event loop), and sweeps everything as a backstop.
  */
 import * as os from 'node:os';
 import { Sys, SyscallError } from '@tide/syscall';
 import type { RawExit } from './launch';
 import { ProcessHandle } from './process';
 
-/** How often every watched pidfd is polled: adopted containers are seen so, our own children at once
- *  by their SIGCHLD. */
+/** How often the pidfds of adopted containers are polled (our own children are seen at once by their SIGCHLD). */
 const POLL_MS = 500;
+/** With only children watched: the keep-alive timer's period, sweeping everything should a SIGCHLD be lost. */
+const BACKSTOP_MS = 30_000;
 
 interface Watch {
   handle: ProcessHandle;
@@ -29,8 +33,11 @@ interface Watch {
 
 export class ExitWatcher {
   private readonly watches = new Set<Watch>();
-  /** Runs while anything is watched. */
+  /** Watches of processes that are not our children (adopted): only they need polling. */
+  private adopted = 0;
+  /** Runs while anything is watched: every POLL_MS over the adopted ones, else every BACKSTOP_MS. */
   private timer?: NodeJS.Timeout;
+  private timerMs = 0;
   private listening = false;
   private readonly onSignal = () => this.sweepSafely();
 
@@ -40,22 +47,25 @@ export class ExitWatcher {
   watch(handle: ProcessHandle, child: boolean): Promise<RawExit | undefined> {
     return new Promise((resolve) => {
       this.watches.add({ handle, child, resolve });
+      if (!child) this.adopted++;
       if (!this.listening) {
         this.listening = true;
         process.on('SIGCHLD', this.onSignal);
       }
-      this.timer ??= setInterval(() => this.sweepSafely(), POLL_MS);
+      this.armTimer();
       // It may have exited before it was watched (its SIGCHLD came first): look once now.
       setImmediate(() => this.sweepSafely());
     });
   }
 
-  /** One poll(2) over every pidfd watched; then each process found gone is reaped (if ours) and reported. */
-  sweep(): void {
+  /** One poll(2) over the pidfds watched (`adoptedOnly`: those of processes that are not our
+   *  children); then each process found gone is reaped (if ours) and reported. */
+  sweep(adoptedOnly = false): void {
     if (this.watches.size === 0) return;
     const byFd = new Map<number, Watch>();
     const gone: Watch[] = [];
     for (const watch of this.watches) {
+      if (adoptedOnly && watch.child) continue;
       const fd = watch.handle.fd;
       if (fd !== undefined) byFd.set(fd, watch);
       else if (!watch.handle.alive()) gone.push(watch); // no pidfds on this kernel: pid + start time
@@ -66,10 +76,19 @@ export class ExitWatcher {
     if (unfinished.length > 0) setTimeout(() => this.sweepSafely(), 10);
   }
 
+  /** The timer's period follows what is watched: fast while adopted processes are, slow otherwise. */
+  private armTimer(): void {
+    const ms = this.watches.size === 0 ? 0 : this.adopted > 0 ? POLL_MS : BACKSTOP_MS;
+    if (ms === this.timerMs) return;
+    clearInterval(this.timer);
+    this.timer = ms === 0 ? undefined : setInterval(() => this.sweepSafely(ms === POLL_MS), ms);
+    this.timerMs = ms;
+  }
+
   /** From a signal or a timer: a failing sweep must not take the agent down; the next one tries again. */
-  private sweepSafely(): void {
+  private sweepSafely(adoptedOnly = false): void {
     try {
-      this.sweep();
+      this.sweep(adoptedOnly);
     } catch (error) {
       console.error(`exit watcher: ${(error as Error).message} (trying again at the next exit or in ${POLL_MS} ms)`);
     }
@@ -84,10 +103,8 @@ export class ExitWatcher {
       exit = reaped;
     }
     this.watches.delete(watch);
-    if (this.watches.size === 0) {
-      clearInterval(this.timer);
-      this.timer = undefined;
-    }
+    if (!watch.child) this.adopted--;
+    this.armTimer();
     watch.resolve(exit);
     return true;
   }

@@ -11,7 +11,7 @@ import { BindFile } from '../init/init.config';
 import { ContainerDnsConfig } from '../runtime.types';
 import { BridgeSettings, hostVethNameFor } from './bridge.settings';
 import { AddressAllocator } from './ipam';
-import { NetworkError, ipBatch, linkExists } from './network.command';
+import { NetworkError, ipBatch, ipBatchThenInNetnsOf, linkExists } from './network.command';
 
 /** What a started bridge container keeps in its state file. */
 export interface ContainerNetwork {
@@ -62,16 +62,15 @@ export class BridgeAttacher implements NetworkAttacher {
     const { hostVeth, ip, settings } = prepared;
     const prefix = parseCidr(settings.subnet).prefix;
     // `netns PID` creates the peer right inside the container's namespace, already named eth0.
-    await ipBatch([
+    await ipBatchThenInNetnsOf([
       `link add ${hostVeth} type veth peer name eth0 netns ${pid}`,
       `link set ${hostVeth} master ${settings.bridge} up`,
-    ]);
-    await ipBatch([
+    ], pid, [
       'link set lo up',
       `addr add ${ip}/${prefix} dev eth0`,
       'link set eth0 up',
       `route add default via ${settings.gateway} dev eth0`,
-    ], pid);
+    ]);
   }
 
   /**

@@ -1,7 +1,8 @@
 /**
  * The network is configured with iproute2 and iptables, the tools an operator would use to inspect
- * it. `ip -batch -` takes several commands per process, so wiring a container costs two short-lived
- * processes: one in the node's network namespace, one (through nsenter) in the container's.
+ * it. `ip -batch -` takes several commands per process, so wiring a container costs one process
+ * forked from the agent: a shell that runs `ip` in the node's network namespace, then (through
+ * nsenter) in the container's.
  */
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -36,8 +37,8 @@ export function findTool(name: string): string {
   throw new NetworkError(`${name} not found (install Debian's ${hint}: scripts/setup.sh does)`);
 }
 
-/** Runs a tool; resolves with its stdout, rejects with a NetworkError carrying its stderr. */
-export function run(tool: string, args: string[], input?: string): Promise<string> {
+/** Runs a tool; resolves with its stdout, rejects with a NetworkError carrying its stderr (and `what`, which says what ran). */
+export function run(tool: string, args: string[], input?: string, what = `${tool} ${args.join(' ')}`): Promise<string> {
   return new Promise((resolve, reject) => {
     const child = spawn(findTool(tool), args, { stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
     let stdout = '';
@@ -47,7 +48,7 @@ export function run(tool: string, args: string[], input?: string): Promise<strin
     child.on('error', (error) => reject(new NetworkError(`${tool}: ${error.message}`)));
     child.on('close', (code) => {
       if (code === 0) resolve(stdout);
-      else reject(new NetworkError(`${tool} ${args.join(' ')} failed (exit ${code}): ${stderr.trim() || stdout.trim()}${input ? `\ninput:\n${input}` : ''}`));
+      else reject(new NetworkError(`${what} failed (exit ${code}): ${stderr.trim() || stdout.trim()}${input ? `\ninput:\n${input}` : ''}`));
     });
     // A tool that fails early stops reading: its exit status tells why, not our EPIPE.
     child.stdin?.on('error', () => undefined);
@@ -60,6 +61,18 @@ export function ipBatch(commands: string[], inNetnsOf?: number): Promise<string>
   const input = `${commands.join('\n')}\n`;
   if (inNetnsOf === undefined) return run('ip', ['-batch', '-'], input);
   return run('nsenter', [`--net=/proc/${inNetnsOf}/ns/net`, '--', findTool('ip'), '-batch', '-'], input);
+}
+
+/**
+ * `ip` commands in the agent's network namespace, then (if they succeeded) in that of a process: one
+ * process forked from the agent rather than two (a shell runs both halves). Forking the agent copies
+ * its page tables, a cost that grows with the agent's size and is paid on its event loop's thread.
+ */
+export function ipBatchThenInNetnsOf(host: string[], inNetnsOf: number, inside: string[]): Promise<string> {
+  const script = 'printf "%s" "$1" | "$0" -batch - && printf "%s" "$4" | exec "$2" --net="/proc/$3/ns/net" -- "$0" -batch -';
+  const [hostInput, insideInput] = [`${host.join('\n')}\n`, `${inside.join('\n')}\n`];
+  const what = `ip -batch in the node's network namespace:\n${hostInput}then in that of process ${inNetnsOf}:\n${insideInput}`;
+  return run('sh', ['-c', script, findTool('ip'), hostInput, findTool('nsenter'), String(inNetnsOf), insideInput], undefined, what);
 }
 
 export function ipJson<T>(args: string[]): Promise<T> {

@@ -15,6 +15,12 @@ export const nodeUnschedulable: FilterPlugin = {
   filter: (_replica, node) => (node.cordoned ? { fits: false, reason: 'cordoned' } : FITS),
 };
 
+export const nodeDiskPressure: FilterPlugin = {
+  name: 'NodeDiskPressure',
+  scope: 'class',
+  filter: (_replica, node) => (node.diskPressure ? { fits: false, reason: 'disk pressure' } : FITS),
+};
+
 export const nodeSelector: FilterPlugin = {
   name: 'NodeSelector',
   scope: 'class',
