@@ -6,6 +6,7 @@
 import * as net from 'node:net';
 import { Backend, isUnreachable } from './backend.set';
 import { PublishedPort } from './published.port';
+import { splice } from './splice';
 
 /** Closing the port leaves established connections alone (a TCP stream cannot be moved). */
 export class TcpPort extends PublishedPort {
@@ -42,24 +43,7 @@ export class TcpPort extends PublishedPort {
       upstream.setTimeout(0);
       upstream.removeListener('error', onError);
       upstream.removeListener('timeout', onTimeout);
-      this.splice(client, upstream, backend);
+      splice(client, upstream, () => backend.outstanding--);
     });
-  }
-
-  private splice(client: net.Socket, upstream: net.Socket, backend: Backend): void {
-    let open = true;
-    const done = () => {
-      if (!open) return;
-      open = false;
-      backend.outstanding--;
-      client.destroy();
-      upstream.destroy();
-    };
-    upstream.on('error', done);
-    upstream.on('close', done);
-    client.on('close', done);
-    client.pipe(upstream);
-    upstream.pipe(client);
-    client.resume();
   }
 }

@@ -14,6 +14,7 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { ChildProcess } from 'node:child_process';
+import { splice } from '../proxy/splice';
 
 export const PUBLISHED_PORTS_FILE = 'published-ports.json';
 const CONNECT_TIMEOUT_MS = 2000;
@@ -137,16 +138,7 @@ function forward(client: net.Socket, ends: { host: string; port: number }[]): vo
       upstream.setTimeout(0);
       upstream.removeListener('error', next);
       upstream.removeListener('timeout', next);
-      const done = () => {
-        client.destroy();
-        upstream.destroy();
-      };
-      upstream.on('error', done);
-      upstream.on('close', done);
-      client.on('close', done);
-      client.pipe(upstream);
-      upstream.pipe(client);
-      client.resume();
+      splice(client, upstream);
     });
   };
   attempt(0);
