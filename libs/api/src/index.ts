@@ -4,6 +4,7 @@ export * from './quantity';
 export * from './validation';
 export * from './template';
 export * from './cidr';
+export * from './bridge.mac';
 export * from './service.address';
 export * from './images';
 export * from './exec.protocol';

@@ -15,7 +15,7 @@ import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { addressAt, cidrSize, formatIPv4, parseCidr } from '@tide/api';
+import { addressAt, bridgeMacFor, cidrSize, formatIPv4, parseCidr } from '@tide/api';
 
 export const DEFAULT_HOST_CIDR = '198.18.0.0/24';
 const FREEZER_ROOT = '/sys/fs/cgroup/freezer';
@@ -79,7 +79,8 @@ export function ensureLan(lan: SimulatedLan): void {
   }
   const batch: string[] = [];
   if (!linkExists(lan.bridge)) batch.push(`link add ${lan.bridge} type bridge`, `addr add ${lan.gateway}/${lan.prefix} dev ${lan.bridge}`);
-  batch.push(`link set ${lan.bridge} up`);
+  // A fixed address, or the LAN's would change as hosts leave and the others' ARP entries go stale (bridgeMacFor).
+  batch.push(`link set ${lan.bridge} address ${bridgeMacFor(lan.bridge)}`, `link set ${lan.bridge} up`);
   run('ip', ['-batch', '-'], `${batch.join('\n')}\n`);
   for (const rule of forwardRules(lan)) {
     if (spawnSync('iptables', ['-w', '-C', 'FORWARD', ...rule]).status !== 0) run('iptables', ['-w', '-I', 'FORWARD', ...rule]);

@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { cidrContains, parseCidr, parseIPv4 } from '@tide/api';
+import { bridgeMacFor, cidrContains, parseCidr, parseIPv4 } from '@tide/api';
 import { waitFor } from '@tide/api/testing';
 import { ensureBusyboxImage } from '../image/busybox.image';
 import { LinuxRuntime } from '../linux.runtime';
@@ -121,6 +121,23 @@ describe('bridge networking', { timeout: 600_000 }, () => {
     await runtime.remove(s.id);
     assert.equal(fs.existsSync(`/sys/class/net/${veth}`), false, 'no veth left');
     assert.equal(fs.existsSync(path.join(stateDir, 'network/addresses', info.ip!)), false, 'address freed');
+  });
+
+  it('keeps the bridge\'s address when a container leaves, so that the others still reach the node', async () => {
+    // A bridge takes the lowest address of its ports unless its own was set; give one container's
+    // veth the lowest there is, then remove that container: the gateway address must not move.
+    const mac = () => fs.readFileSync(`/sys/class/net/${settings.bridge}/address`, 'utf8').trim();
+    assert.equal(mac(), bridgeMacFor(settings.bridge));
+    const server = await start(spec('mac-srv', 'mkdir /www; echo still > /www/index.html; httpd -f -p 8082 -h /www'));
+    const leaving = spec('mac-leaving', 'sleep 60');
+    await start(leaving);
+    await run('ip', ['link', 'set', hostVethNameFor(stateDir, leaving.id), 'address', '02:00:00:00:00:01']);
+    assert.equal(mac(), bridgeMacFor(settings.bridge), 'a port with a lower address does not change it');
+    const answer = () => waitFor(async () => (await httpGet(`http://${server.ip}:8082/`).catch(() => '')) || undefined, { what: `an answer from ${server.ip}:8082` });
+    assert.equal((await answer()).trim(), 'still');
+    await runtime.remove(leaving.id);
+    assert.equal(mac(), bridgeMacFor(settings.bridge), 'nor does its leaving');
+    assert.equal((await answer()).trim(), 'still');
   });
 
   it('keeps an adopted container\'s address (an agent restart) until it is removed', async () => {

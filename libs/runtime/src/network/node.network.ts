@@ -6,7 +6,7 @@
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
-import { cidrContains, parseCidr, parseIPv4 } from '@tide/api';
+import { bridgeMacFor, cidrContains, parseCidr, parseIPv4 } from '@tide/api';
 import { BridgeSettings, PEER_ROUTE_PROTOCOL, PeerSlice, ruleTag } from './bridge.settings';
 import { NetworkError, hasTool, ipBatch, ipJson, linkExists, run } from './network.command';
 import { tearDownVxlan, vxlanNameFor } from './vxlan.network';
@@ -30,6 +30,8 @@ export async function setUpNodeNetwork(settings: BridgeSettings): Promise<void> 
   const current = addresses.find((entry) => entry.ifname === bridge)?.addr_info?.filter((a) => a.family === 'inet') ?? [];
   const commands: string[] = [];
   if (!linkExists(bridge)) commands.push(`link add ${bridge} type bridge`);
+  // Set, not inherited from a port: see bridgeMacFor. Also repairs a bridge made before this was done.
+  commands.push(`link set ${bridge} address ${bridgeMacFor(bridge)}`);
   if (!current.every((a) => a.local === gateway && a.prefixlen === prefix)) commands.push(`addr flush dev ${bridge}`); // a new pod CIDR
   if (!current.some((a) => a.local === gateway && a.prefixlen === prefix)) commands.push(`addr add ${gateway}/${prefix} dev ${bridge}`);
   commands.push(`link set ${bridge} up`);
