@@ -84,7 +84,8 @@ export class HollowNode {
     }, this.deadline(), done));
     this.timers.push(setInterval(() => this.heartbeat(), Math.max(200, Number(response.heartbeatIntervalMs))));
     this.timers.push(setInterval(() => this.report(), FULL_REPORT_MS));
-    const stream = this.client.WatchAssignments({ nodeName: name });
+    // As a real agent does: the node list only when it changed (the hollow node keeps no routes anyway).
+    const stream = this.client.WatchAssignments({ nodeName: name, nodesWhenChanged: true });
     this.stream = stream;
     stream.on('data', (assignments: Assignments) => this.assignments(assignments));
     stream.on('error', () => {
