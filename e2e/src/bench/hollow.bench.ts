@@ -85,6 +85,14 @@ function libraryRate(options: Options, wanted: Service[]): number {
   return Math.round(result.bindings.length / ((performance.now() - started) / 1000));
 }
 
+/** `agent_failures`: what the agents' failed calls said, the most frequent first (only when some failed). */
+function agentFailures(agents: HollowNode[]): { agent_failures?: Record<string, number> } {
+  const counts = new Map<string, number>();
+  for (const agent of agents) for (const [what, count] of agent.failures) counts.set(what, (counts.get(what) ?? 0) + count);
+  if (counts.size === 0) return {};
+  return { agent_failures: Object.fromEntries([...counts].sort((a, b) => b[1] - a[1]).slice(0, 5)) };
+}
+
 async function metric(cp: ControlPlaneProcess, name: string): Promise<number> {
   const text = await (await cp.fetch('/metrics')).text();
   return text.split('\n').filter((line) => line.startsWith(name)).reduce((sum, line) => sum + Number(line.split(' ').pop()), 0);
@@ -137,6 +145,7 @@ async function run(options: Options, cp: ControlPlaneProcess, agents: HollowNode
     scheduling_cycles: await metric(cp, 'tide_scheduler_cycle_duration_seconds_count'),
     scheduling_conflicts: await metric(cp, 'tide_scheduler_attempts_total{result="conflict"}'),
     agent_errors: agents.reduce((sum, a) => sum + a.errors, 0),
+    ...agentFailures(agents),
     control_plane_rss_mb: cp.peakRssMb(),
     library_placements_per_sec: libraryRate(options, wanted),
   };
