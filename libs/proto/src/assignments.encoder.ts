@@ -30,8 +30,8 @@ export class AssignmentsEncoder {
   constructor(private readonly serialize: (message: Assignments) => Buffer) {}
 
   encode(assignments: NodeAssignments): Buffer {
-    const { revision, clusterId } = encodeAssignments({ ...assignments, replicas: [], nodes: [] });
-    const parts: Buffer[] = [this.serialize({ revision, clusterId })];
+    const { revision, clusterId, nodesUnchanged } = encodeAssignments({ ...assignments, replicas: [], nodes: [] });
+    const parts: Buffer[] = [this.serialize({ revision, clusterId, nodesUnchanged })];
     for (const replica of assignments.replicas) parts.push(this.replica(replica));
     for (const slice of assignments.nodes) parts.push(this.slice(slice));
     if (++this.encodedSinceSweep >= SWEEP_EVERY) this.sweep();
