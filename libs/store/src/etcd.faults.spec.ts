@@ -73,6 +73,24 @@ describe('store faults on a real etcd', { timeout: 240_000 }, () => {
     await store.create(service('after-recovery'));
   });
 
+  it('finds a silent etcd unreachable after two probes without an answer, not one, and reachable again after one answer', async () => {
+    const pid = etcd.pid();
+    assert.ok(pid, 'the test etcd runs');
+    const probing = new EtcdHealth(etcd.client, 1000, 500);
+    assert.equal((await probing.probe()).reachable, true);
+    process.kill(pid, 'SIGSTOP');
+    try {
+      const first = await probing.probe();
+      assert.equal(first.reachable, true, 'one probe without an answer is a slow etcd');
+      const second = await probing.probe();
+      assert.equal(second.reachable, false, 'two are a silent one');
+      assert.match(second.reason ?? '', /etcd unreachable: .*DEADLINE_EXCEEDED/);
+    } finally {
+      process.kill(pid, 'SIGCONT');
+    }
+    await waitFor(async () => (await probing.probe()).reachable || undefined, { what: 'etcd reachable again' });
+  });
+
   it('fails fast with "unavailable, nothing was sent" while etcd is unreachable', async () => {
     const client = createEtcdClient(`https://127.0.0.1:${await freePort()}`, { dialTimeout: 500 });
     try {

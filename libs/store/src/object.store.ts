@@ -187,6 +187,19 @@ export class ObjectStore {
     throw new ConflictError(`${kind} ${namespace}/${name}: too many concurrent writers`);
   }
 
+  /**
+   * Deletes an object and, in the same transaction, the objects that go with it (a Service's
+   * revisions): all or nothing, so an error never leaves the object deleted and its request failed.
+   * False (nothing deleted) when the object does not exist.
+   */
+  async deleteWith(kind: Kind, namespace: string, name: string, dependents: readonly { kind: Kind; namespace: string; name: string }[]): Promise<boolean> {
+    const key = objectKey(kind, namespace, name);
+    const others = dependents.map((d) => objectKey(d.kind, d.namespace, d.name));
+    const result = await this.call(() => this.client.if(key, 'Create', '>', 0)
+      .then(this.client.delete().key(key), ...others.map((other) => this.client.delete().key(other))).commit());
+    return result.succeeded;
+  }
+
   async delete(kind: Kind, namespace: string, name: string, resourceVersion?: string): Promise<boolean> {
     const key = objectKey(kind, namespace, name);
     if (resourceVersion === undefined) {
