@@ -6,7 +6,7 @@ import * as assert from 'node:assert/strict';
 import { ChildProcess, spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { REPO, TestCluster, isAlive, pidsMentioning, waitFor } from './harness';
+import { REPO, TestCluster, cmdlineOf, isAlive, pidsMentioning, signalIfAlive, waitFor } from './harness';
 import { removeFlags, replaceFlags } from './process.tools';
 
 const AGENT_MAIN = path.join(REPO, 'apps/node-agent/dist/main.js');
@@ -27,11 +27,11 @@ export class AgentProcess {
   }
 
   pids(): number[] {
-    return pidsMentioning('node-agent/dist/main.js').filter((pid) => fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(`${this.stateDir}\0`));
+    return pidsMentioning('node-agent/dist/main.js').filter((pid) => cmdlineOf(pid).includes(`${this.stateDir}\0`));
   }
 
   async kill(): Promise<void> {
-    for (const pid of this.pids()) process.kill(pid, 'SIGKILL');
+    for (const pid of this.pids()) signalIfAlive(pid, 'SIGKILL');
     await waitFor(`the agent of ${this.node} gone`, async () => !this.pids().some(isAlive), 30_000);
   }
 

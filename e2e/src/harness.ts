@@ -266,16 +266,33 @@ function listFiles(dir: string): string[] {
   });
 }
 
+/**
+ * Sends a signal to a process found a moment ago: one that has exited since (a control plane's etcd
+ * ends with it) is not an error. False when it was gone.
+ */
+export function signalIfAlive(pid: number, signal: NodeJS.Signals): boolean {
+  try {
+    process.kill(pid, signal);
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ESRCH') return false;
+    throw error;
+  }
+}
+
+/** The command line of a process (NUL-separated), or '' when it has exited meanwhile. */
+export function cmdlineOf(pid: number): string {
+  try {
+    return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
 /** Last-resort cleanup: any process whose command line mentions the state dir. */
 export function killProcessesMentioning(text: string): number[] {
   const pids = pidsMentioning(text);
-  for (const pid of pids) {
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {
-      /* already gone */
-    }
-  }
+  for (const pid of pids) signalIfAlive(pid, 'SIGKILL');
   return pids;
 }
 

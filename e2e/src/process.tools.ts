@@ -5,11 +5,11 @@
 import * as assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
-import { REPO, isAlive, pidsMentioning, waitFor } from './harness';
+import { REPO, cmdlineOf, isAlive, pidsMentioning, signalIfAlive, waitFor } from './harness';
 
 /** The argv of the one control plane process whose command line mentions `text`. */
 export function controlPlaneCommandLine(text: string): { pid: number; argv: string[] } {
-  const [pid] = pidsMentioning(text).filter((p) => fs.readFileSync(`/proc/${p}/cmdline`, 'utf8').includes('control-plane/dist/main.js'));
+  const [pid] = pidsMentioning(text).filter((p) => cmdlineOf(p).includes('control-plane/dist/main.js'));
   assert.ok(pid, `a control plane process mentioning ${text}`);
   return { pid, argv: fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean) };
 }
@@ -38,9 +38,9 @@ export function startDetached(argv: string[], logFile: string): void {
 
 /** SIGTERM (a control plane stops the etcd it supervises), then SIGKILL what is left after 30 s. */
 export async function stopProcessesMentioning(text: string): Promise<void> {
-  for (const pid of pidsMentioning(text)) process.kill(pid, 'SIGTERM');
+  for (const pid of pidsMentioning(text)) signalIfAlive(pid, 'SIGTERM');
   const deadline = Date.now() + 30_000;
   while (pidsMentioning(text).some(isAlive) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 200));
-  for (const pid of pidsMentioning(text)) process.kill(pid, 'SIGKILL');
+  for (const pid of pidsMentioning(text)) signalIfAlive(pid, 'SIGKILL');
   await waitFor(`no process mentioning ${text}`, async () => !pidsMentioning(text).some(isAlive), 30_000);
 }

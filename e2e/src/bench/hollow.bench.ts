@@ -145,6 +145,7 @@ async function run(options: Options, cp: ControlPlaneProcess, agents: HollowNode
     scheduling_cycles: await metric(cp, 'tide_scheduler_cycle_duration_seconds_count'),
     scheduling_conflicts: await metric(cp, 'tide_scheduler_attempts_total{result="conflict"}'),
     agent_errors: agents.reduce((sum, a) => sum + a.errors, 0),
+    register_retries: agents.reduce((sum, a) => sum + a.registerRetries, 0),
     ...agentFailures(agents),
     control_plane_rss_mb: cp.peakRssMb(),
     library_placements_per_sec: libraryRate(options, wanted),
