@@ -80,6 +80,19 @@ describe('ServiceAutoscaler (tide policy)', () => {
     assert.deepEqual([d.desired, d.reason, d.recommendation], [2, 'Bounds', undefined]);
   });
 
+  it('a floor\'s replicas do not enter the down window through the tolerance band: the count falls when the floor ends', () => {
+    // A floor of 10 from midnight (0 s) for 60 s, the default 300 s down window; 0.45 cores need 0.45 / 0.05 = 9 replicas.
+    const spec = { ...BASE, schedules: [{ cron: '0 0 * * *', minReplicas: 10, durationSeconds: 60 }] };
+    const state = { replicas: 9 };
+    const scaler = new ServiceAutoscaler(-600_000, 9);
+    const decisions = run(scaler, spec, state, -300, 400, () => 0.45);
+    assert.deepEqual(decisions.filter((d) => d.desired !== d.current).map((d) => [d.atMs, d.desired, d.reason]), [[0, 10, 'Schedule'], [60_000, 9, 'ScaleDown']]);
+    // Under the floor, 10 replicas at 45% are at ratio 0.9, within the tolerance: the load held 9, and
+    // 9 is what the window remembers (before, the floor's 10 were held until 359 s).
+    const floored = decisions.find((d) => d.atMs === 30_000)!;
+    assert.deepEqual([floored.metrics[0].unchanged, floored.recommendation], ['tolerance', 9]);
+  });
+
   it('a new instance (a new leader) does not scale down before a whole down window on it', () => {
     const state = { replicas: 8 };
     const scaler = new ServiceAutoscaler(100_000, 8); // started at 100 s with 8 replicas
