@@ -93,6 +93,20 @@ describe('ServiceAutoscaler (tide policy)', () => {
     assert.deepEqual([floored.metrics[0].unchanged, floored.recommendation], ['tolerance', 9]);
   });
 
+  it('under a floor, the load\'s own rise still enters the down window', () => {
+    // A floor of 20 from midnight for 120 s; 0.9 cores (18 replicas' worth, ratio 0.9 on 20: within the
+    // tolerance) from 10 s to 60 s, else 0.45 cores (9).
+    const spec = { ...BASE, schedules: [{ cron: '0 0 * * *', minReplicas: 20, durationSeconds: 120 }] };
+    const state = { replicas: 9 };
+    const scaler = new ServiceAutoscaler(-600_000, 9);
+    const load = (s: number) => (s >= 10 && s < 60 ? 0.9 : 0.45);
+    const decisions = run(scaler, spec, state, -10, 400, load);
+    // When the floor ends, the window holds the 18 the load needed until 59 s for 300 s, then (the
+    // 3 s metric window's mean passing through) down to 9.
+    const at = (s: number) => decisions.find((d) => d.atMs === s * 1000)!.desired;
+    assert.deepEqual([at(0), at(119), at(120), at(358), at(400)], [20, 20, 18, 18, 9]);
+  });
+
   it('a new instance (a new leader) does not scale down before a whole down window on it', () => {
     const state = { replicas: 8 };
     const scaler = new ServiceAutoscaler(100_000, 8); // started at 100 s with 8 replicas

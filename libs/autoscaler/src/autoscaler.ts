@@ -83,11 +83,12 @@ export class ServiceAutoscaler {
     if (this.lastSyncMs !== undefined && now - this.lastSyncMs < policy.syncPeriodMs) return undefined;
     this.lastSyncMs = now;
     const averaged = averageReading(this.readings, now - policy.metricWindowMs) ?? reading;
-    // Within the tolerance band a metric recommends the count it has. That is the count the load
-    // held, not the one a schedule's floor or the forecast raised it to: else those replicas would
-    // enter the down window as recommendations and be held for its length after the floor ended or
-    // the forecast fell (the forecast's headroom is within 10% of the load, so it always would).
-    const kept = Math.min(current, this.held);
+    // Within the tolerance band a metric recommends the count it has: the count the load held (or
+    // needs now, if more), not the one a schedule's floor or the forecast raised it to. Else those
+    // replicas would enter the down window as recommendations and be held for its length after the
+    // floor ended or the forecast fell (the forecast's headroom is within 10% of the load, so it
+    // nearly always would); and the load's own need still enters it while the floor is above it.
+    const kept = Math.min(current, Math.max(this.held, loadNeed(recommend(policy, averaged, current))));
     const metrics = [...recommend(policy, averaged, kept), ...this.scrapedCpu(policy, reading, current)];
     const combined = combine(metrics);
     const floor = floorAt(policy, now);
@@ -202,6 +203,11 @@ export class ServiceAutoscaler {
     this.events = this.events.filter((e) => e.atMs > now - longestPeriod);
   }
 
+}
+
+/** The replicas the metrics' load needs at their targets, tolerance aside (0 without data). */
+function loadNeed(metrics: MetricRecommendation[]): number {
+  return Math.max(0, ...metrics.map((m) => Math.ceil(m.replicas * m.ratio - 1e-9)));
 }
 
 function reasonOf(current: number, proposed: number, desired: number, floor: Floor, panic: boolean, predicted: number): DecisionReason {
