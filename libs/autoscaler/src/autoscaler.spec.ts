@@ -29,14 +29,24 @@ function run(scaler: ServiceAutoscaler, spec: AutoscaleSpec, state: { replicas: 
 }
 
 describe('ServiceAutoscaler (tide policy)', () => {
-  it('scales up at once when the load is moderately above target (no panic), within the step limits', () => {
+  it('scales up when a moderate rise (no panic) has lasted the 5 s up window, within the step limits', () => {
     const state = { replicas: 4 };
-    const scaler = new ServiceAutoscaler(0, 4);
-    // 4 replicas at target use 0.2 cores; 0.3 cores is ratio 1.5 → ceil(4 × 1.5) = 6, allowed (up to 8 per 15 s).
-    const [first] = run(scaler, BASE, state, 0, 0, () => 0.3);
-    assert.equal(first.desired, 6);
-    assert.equal(first.reason, 'ScaleUp');
-    assert.equal(first.panicUntilMs, undefined);
+    const scaler = new ServiceAutoscaler(-60_000, 4);
+    run(scaler, BASE, state, -10, -1, () => 0.2); // 4 replicas at target use 0.2 cores
+    // 0.3 cores is ratio 1.5 → ceil(4 × 1.5) = 6, allowed (up to 8 per 15 s), once the last 5 s hold no lower recommendation.
+    const decisions = run(scaler, BASE, state, 0, 6, () => 0.3);
+    assert.deepEqual([decisions[0].desired, decisions[0].limitedBy], [4, 'the scale-up stabilisation window']);
+    assert.equal(state.replicas, 6);
+    assert.ok(decisions.every((d) => d.panicUntilMs === undefined && d.reason !== 'Panic'));
+  });
+
+  it('a burst of a second or two read as load does not add replicas', () => {
+    const state = { replicas: 4 };
+    const scaler = new ServiceAutoscaler(-60_000, 4);
+    // 0.2 cores but 0.35 at 10 s and 11 s: the 3 s mean reads ratio 1.25 to 1.75 for four decisions (below panic's 2).
+    const decisions = run(scaler, BASE, state, 0, 30, (s) => (s === 10 || s === 11 ? 0.35 : 0.2));
+    assert.ok(decisions.some((d) => d.recommendation! > 4));
+    assert.ok(decisions.every((d) => d.desired === 4));
   });
 
   it('panics on a 10× step: straight to the need, past the step limits, never down while panicking', () => {

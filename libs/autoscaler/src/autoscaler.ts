@@ -165,7 +165,8 @@ export class ServiceAutoscaler {
 
   /** Stabilisation windows, then step limits, and which of them held the count back. */
   private limited(policy: ResolvedPolicy, current: number, recommendation: number, now: number): { replicas: number; limitedBy?: string } {
-    const seeded = now - this.startedAtMs < policy.scaleDown.windowMs ? [{ atMs: now, replicas: this.seedReplicas }] : [];
+    // As if recommended at the instance's start: it holds the down window (and the short up window) from then.
+    const seeded = [{ atMs: this.startedAtMs, replicas: this.seedReplicas }];
     const stabilized = stabilize(current, recommendation, [...this.recommendations, ...seeded], now, policy.scaleUp, policy.scaleDown);
     const upper = scaleUpLimit(current, this.events, now, policy.scaleUp);
     const lower = scaleDownLimit(current, this.events, now, policy.scaleDown);
