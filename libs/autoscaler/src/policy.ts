@@ -73,9 +73,9 @@ const HPA_SCALE_UP: DirectionRules = {
 /**
  * Tide's scale-up: the HPA's step limits, and a 5 s up window (the lowest recommendation of the last
  * 5 s wins; the HPA's is 0 with a 15 s sync). Tide decides every second on a 3 s mean, so without it
- * a burst of answers (a queue draining after a stall, a clump of arrivals) read as load for a second
- * adds replicas that the 300 s down window then holds: an autoscale benchmark HTTP run went 8 → 10
- * on 80/s that needs 8. A real rise lasts; a 10× step goes through panic mode, which skips the
+ * a clump of arrivals (a balancer whose event loop was busy counts them late, together) read as load
+ * for a second or two adds replicas that the 300 s down window then holds: an autoscale benchmark
+ * HTTP run went 8 → 10 on 80/s that needs 8. A real rise lasts; a 10× step goes through panic mode, which skips the
  * windows, so the first replicas are as fast as before; a moderate rise waits about 4 s more. 5 s, not 3:
  * a burst of up to 2 s moves the 3 s mean of four decisions, and the window must see one without it.
  */
