@@ -40,6 +40,8 @@ import { nodeAutoscaler } from './nodes/node-autoscaler.setup';
 import { UsageCache } from './usage/usage.cache';
 import { startClusterRegistry } from './registry/registry.start';
 import { ImagePuller } from './registry/image.puller';
+import { WarmAheadController, agentWarmPost } from './controllers/warm-ahead.controller';
+import { DEFAULT_NODE_LEAD_SECONDS } from './nodes/node-pool.flags';
 import type { ClusterRegistry } from './registry/cluster.registry';
 
 /**
@@ -133,6 +135,11 @@ export class ControlPlane {
     const nodeScaler = nodeAutoscaler(this.config, {
       store, events, cache, tokens, enrollment, forecast: (service, leadMs) => autoscaler.forecastReplicas(service, leadMs), log: (line) => this.logger.log(line),
     });
+    // Replicas expected within the lead start warm on the nodes that will take them (warm-ahead.controller.ts).
+    const warmAhead = new WarmAheadController(cache, events, (this.config.nodePool?.leadSeconds ?? DEFAULT_NODE_LEAD_SECONDS) * 1000, agentWarmPost(() => {
+      if (!this.api) throw new Error('the API server is not up yet');
+      return this.api.agentCredentials();
+    }), (service, leadMs) => autoscaler.forecastReplicas(service, leadMs));
     const runner = new LeaderRunner([
       { name: 'services', periodMs: 1000, run: () => services.sync(), kickedBy: serviceControllerKick },
       { name: 'service-ips', periodMs: 1000, run: () => serviceIps.sync() },
@@ -147,6 +154,7 @@ export class ControlPlane {
       { name: 'consolidation', periodMs: 2000, run: () => consolidation.sync(), kicked: false },
       { name: 'autoscaler', periodMs: 1000, run: () => autoscaler.sync(), kicked: false },
       ...(pulls ? [{ name: 'image pulls', periodMs: 1000, run: () => pulls.sync() }] : []),
+      { name: 'warm ahead', periodMs: 2000, run: () => warmAhead.sync(), kicked: false },
       ...(this.config.nodePool ? [{ name: 'node autoscaler', periodMs: 2000, run: async () => nodeScaler?.sync(), kicked: false }] : []),
     ]);
     this.runner = runner;

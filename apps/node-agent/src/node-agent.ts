@@ -2,7 +2,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { caPin } from '@tide/pki';
-import { ServiceAddress, ServiceEndpoints } from '@tide/api';
+import { NetworkMode, ServiceAddress, ServiceEndpoints } from '@tide/api';
 import {
   ContainerRuntime, ImageService, ImageStore, LinuxRuntime, RuntimeError, createImageService, ensureBusyboxImage, ensureNodeImage,
 } from '@tide/runtime';
@@ -168,6 +168,7 @@ export class NodeAgent {
       logPath: (namespace, name) => (reconciler.records.has(replicaKey(namespace, name)) ? replicaLog(logs, containerId(namespace, name)) : undefined),
       health: () => ({ ok: true, text: this.client?.isConnected() ? 'ok' : 'ok (not connected to the control plane)' }),
       images: this.imagesAfterBaseImages(images), imageStore, imageCollector: collector,
+      ...(config.warmPool > 0 ? { warm: (network: NetworkMode, starts: number) => this.runtime?.expectStarts(network, starts) } : {}),
       buildPull: (registry) => buildPuller(imageStore, registry, () => nodeCredentials),
       peering: {
         node: config.name, log: this.log,

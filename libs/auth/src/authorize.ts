@@ -112,7 +112,7 @@ function roleRefusal(role: Role, needs: Role, rule: ResourceRule, request: Resou
 }
 
 /** What the agent's own HTTP endpoints serve, and to whom. */
-export type AgentEndpoint = 'exec' | 'logs' | 'images' | 'metrics' | 'healthz' | 'blobs';
+export type AgentEndpoint = 'exec' | 'logs' | 'images' | 'metrics' | 'healthz' | 'blobs' | 'warm';
 
 /**
  * Agent endpoints: exec, logs and image transfer only for the control plane's client certificate

@@ -29,14 +29,24 @@ function run(scaler: ServiceAutoscaler, spec: AutoscaleSpec, state: { replicas: 
 }
 
 describe('ServiceAutoscaler (tide policy)', () => {
-  it('scales up at once when the load is moderately above target (no panic), within the step limits', () => {
+  it('scales up when a moderate rise (no panic) has lasted the 5 s up window, within the step limits', () => {
     const state = { replicas: 4 };
-    const scaler = new ServiceAutoscaler(0, 4);
-    // 4 replicas at target use 0.2 cores; 0.3 cores is ratio 1.5 → ceil(4 × 1.5) = 6, allowed (up to 8 per 15 s).
-    const [first] = run(scaler, BASE, state, 0, 0, () => 0.3);
-    assert.equal(first.desired, 6);
-    assert.equal(first.reason, 'ScaleUp');
-    assert.equal(first.panicUntilMs, undefined);
+    const scaler = new ServiceAutoscaler(-60_000, 4);
+    run(scaler, BASE, state, -10, -1, () => 0.2); // 4 replicas at target use 0.2 cores
+    // 0.3 cores is ratio 1.5 → ceil(4 × 1.5) = 6, allowed (up to 8 per 15 s), once the last 5 s hold no lower recommendation.
+    const decisions = run(scaler, BASE, state, 0, 6, () => 0.3);
+    assert.deepEqual([decisions[0].desired, decisions[0].limitedBy], [4, 'the scale-up stabilisation window']);
+    assert.equal(state.replicas, 6);
+    assert.ok(decisions.every((d) => d.panicUntilMs === undefined && d.reason !== 'Panic'));
+  });
+
+  it('a burst of a second or two read as load does not add replicas', () => {
+    const state = { replicas: 4 };
+    const scaler = new ServiceAutoscaler(-60_000, 4);
+    // 0.2 cores but 0.35 at 10 s and 11 s: the 3 s mean reads ratio 1.25 to 1.75 for four decisions (below panic's 2).
+    const decisions = run(scaler, BASE, state, 0, 30, (s) => (s === 10 || s === 11 ? 0.35 : 0.2));
+    assert.ok(decisions.some((d) => d.recommendation! > 4));
+    assert.ok(decisions.every((d) => d.desired === 4));
   });
 
   it('panics on a 10× step: straight to the need, past the step limits, never down while panicking', () => {
@@ -78,6 +88,33 @@ describe('ServiceAutoscaler (tide policy)', () => {
     const empty = new ServiceAutoscaler(0, 0);
     const d = empty.observe(resolvePolicy({ ...BASE, minReplicas: 2 }), { atMs: 0 }, 0)!;
     assert.deepEqual([d.desired, d.reason, d.recommendation], [2, 'Bounds', undefined]);
+  });
+
+  it('a floor\'s replicas do not enter the down window through the tolerance band: the count falls when the floor ends', () => {
+    // A floor of 10 from midnight (0 s) for 60 s, the default 300 s down window; 0.45 cores need 0.45 / 0.05 = 9 replicas.
+    const spec = { ...BASE, schedules: [{ cron: '0 0 * * *', minReplicas: 10, durationSeconds: 60 }] };
+    const state = { replicas: 9 };
+    const scaler = new ServiceAutoscaler(-600_000, 9);
+    const decisions = run(scaler, spec, state, -300, 400, () => 0.45);
+    assert.deepEqual(decisions.filter((d) => d.desired !== d.current).map((d) => [d.atMs, d.desired, d.reason]), [[0, 10, 'Schedule'], [60_000, 9, 'ScaleDown']]);
+    // Under the floor, 10 replicas at 45% are at ratio 0.9, within the tolerance: the load held 9, and
+    // 9 is what the window remembers (before, the floor's 10 were held until 359 s).
+    const floored = decisions.find((d) => d.atMs === 30_000)!;
+    assert.deepEqual([floored.metrics[0].unchanged, floored.recommendation], ['tolerance', 9]);
+  });
+
+  it('under a floor, the load\'s own rise still enters the down window', () => {
+    // A floor of 20 from midnight for 120 s; 0.9 cores (18 replicas' worth, ratio 0.9 on 20: within the
+    // tolerance) from 10 s to 60 s, else 0.45 cores (9).
+    const spec = { ...BASE, schedules: [{ cron: '0 0 * * *', minReplicas: 20, durationSeconds: 120 }] };
+    const state = { replicas: 9 };
+    const scaler = new ServiceAutoscaler(-600_000, 9);
+    const load = (s: number) => (s >= 10 && s < 60 ? 0.9 : 0.45);
+    const decisions = run(scaler, spec, state, -10, 400, load);
+    // When the floor ends, the window holds the 18 the load needed until 59 s for 300 s, then (the
+    // 3 s metric window's mean passing through) down to 9.
+    const at = (s: number) => decisions.find((d) => d.atMs === s * 1000)!.desired;
+    assert.deepEqual([at(0), at(119), at(120), at(358), at(400)], [20, 20, 18, 18, 9]);
   });
 
   it('a new instance (a new leader) does not scale down before a whole down window on it', () => {

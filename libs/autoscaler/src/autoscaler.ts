@@ -6,7 +6,8 @@
  * counters go to the metrics-server emulation, which scrapes on its own clock); at most once per
  * sync period a decision is taken:
  *  1. recommendation = the largest over metrics of ceil(replicas × observed / target), observed being
- *     the mean of the metric window (tolerance band: no change within 10% of the target); or, for
+ *     the mean of the metric window (tolerance band: within 10% of the target, the count the load
+ *     held at the last decision, before floor and forecast); or, for
  *     CPU through the metrics server, the HPA's calculation over the last scrape (hpa.replicas.ts);
  *  2. panic (tide policy): a reading at or above threshold × target starts (or extends) a panic
  *     that lasts the panic window; meanwhile the count goes straight to the highest need seen in the
@@ -58,13 +59,20 @@ export class ServiceAutoscaler {
   private metricsServer?: MetricsServer;
   /** The latest load in replicas needed at the target (unrounded), for forecasts. */
   private need?: number;
+  /**
+   * What the load and the windows held at the last decision, before the floor and the forecast
+   * raised it: the count the tolerance band keeps (see `observe`).
+   */
+  private held: number;
 
   constructor(
     private readonly startedAtMs: number,
     private readonly seedReplicas: number,
     /** Predictive mode's memory of the load: empty for a new service (or a new leader), or one kept elsewhere. */
     private readonly history = new LoadHistory(),
-  ) {}
+  ) {
+    this.held = seedReplicas;
+  }
 
   /** Keeps the reading; returns a decision when the sync period has come round, else undefined. */
   observe(policy: ResolvedPolicy, reading: MetricReading, current: number): Decision | undefined {
@@ -75,7 +83,13 @@ export class ServiceAutoscaler {
     if (this.lastSyncMs !== undefined && now - this.lastSyncMs < policy.syncPeriodMs) return undefined;
     this.lastSyncMs = now;
     const averaged = averageReading(this.readings, now - policy.metricWindowMs) ?? reading;
-    const metrics = [...recommend(policy, averaged, current), ...this.scrapedCpu(policy, reading, current)];
+    // Within the tolerance band a metric recommends the count it has: the count the load held (or
+    // needs now, if more), not the one a schedule's floor or the forecast raised it to. Else those
+    // replicas would enter the down window as recommendations and be held for its length after the
+    // floor ended or the forecast fell (the forecast's headroom is within 10% of the load, so it
+    // nearly always would); and the load's own need still enters it while the floor is above it.
+    const kept = Math.min(current, Math.max(this.held, loadNeed(recommend(policy, averaged, current))));
+    const metrics = [...recommend(policy, averaged, kept), ...this.scrapedCpu(policy, reading, current)];
     const combined = combine(metrics);
     const floor = floorAt(policy, now);
     const predicted = this.predict(policy, metrics, now);
@@ -151,7 +165,8 @@ export class ServiceAutoscaler {
 
   /** Stabilisation windows, then step limits, and which of them held the count back. */
   private limited(policy: ResolvedPolicy, current: number, recommendation: number, now: number): { replicas: number; limitedBy?: string } {
-    const seeded = now - this.startedAtMs < policy.scaleDown.windowMs ? [{ atMs: now, replicas: this.seedReplicas }] : [];
+    // As if recommended at the instance's start: it holds the down window (and the short up window) from then.
+    const seeded = [{ atMs: this.startedAtMs, replicas: this.seedReplicas }];
     const stabilized = stabilize(current, recommendation, [...this.recommendations, ...seeded], now, policy.scaleUp, policy.scaleDown);
     const upper = scaleUpLimit(current, this.events, now, policy.scaleUp);
     const lower = scaleDownLimit(current, this.events, now, policy.scaleDown);
@@ -164,6 +179,7 @@ export class ServiceAutoscaler {
 
   /** The floor (applied at once, schedules included) and maxReplicas have the last word. */
   private decide(policy: ResolvedPolicy, base: Omit<Decision, 'desired' | 'reason'>, proposed: number, panic: boolean, limitedBy?: string): Decision {
+    this.held = proposed;
     const predicted = base.predicted?.replicas ?? 0;
     let desired = Math.max(proposed, base.floor.replicas, predicted);
     let limit = limitedBy;
@@ -188,6 +204,11 @@ export class ServiceAutoscaler {
     this.events = this.events.filter((e) => e.atMs > now - longestPeriod);
   }
 
+}
+
+/** The replicas the metrics' load needs at their targets, tolerance aside (0 without data). */
+function loadNeed(metrics: MetricRecommendation[]): number {
+  return Math.max(0, ...metrics.map((m) => Math.ceil(m.replicas * m.ratio - 1e-9)));
 }
 
 function reasonOf(current: number, proposed: number, desired: number, floor: Floor, panic: boolean, predicted: number): DecisionReason {

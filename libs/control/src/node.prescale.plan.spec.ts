@@ -3,7 +3,7 @@ import * as assert from 'node:assert/strict';
 import { Service } from '@tide/api';
 import { NodeInfo } from '@tide/scheduler';
 import { planScaleDown, planScaleUp } from './node.autoscaler.plan';
-import { emptyNodesExpected, expectedReplicas, wantedAhead } from './node.prescale.plan';
+import { emptyNodesExpected, expectedReplicas, startsAhead, wantedAhead } from './node.prescale.plan';
 import { NodePool } from './node.provider';
 
 const GI = 2 ** 30;
@@ -63,6 +63,14 @@ describe('ahead of a scheduled floor or a forecast rise', () => {
     const plan = planScaleDown({ pool: POOL, nodes: apiNodes, replicas: [], booting: 0, emptySince: new Map(names.map((n) => [n, 0])), nowMs: 600_000, delayMs: 60_000, keep });
     assert.equal(plan.remove.length, 2, 'n1 is not empty in the Node list here: 4 empty, 2 kept');
     assert.match(plan.held ?? '', /2 empty node\(s\) stay for replicas expected ahead/);
+  });
+
+  it('says how many starts each node will take ahead, for its image and warm pool', () => {
+    // n1 holds 3 of web, n2 and n3 none: 9 in all over 3 nodes, the default spread (maxSkew 1) puts 3
+    // on each, so the 6 expected start on n2 and n3, 3 each, and n1 readies nothing.
+    const starts = startsAhead([node('n1', 3), node('n2', 0), node('n3', 0)], expectedReplicas(web(), 6));
+    assert.deepEqual([...starts].sort(), [['n2', 3], ['n3', 3]]);
+    assert.equal(startsAhead([node('n1', 0)], []).size, 0);
   });
 
   it('expects nothing of an empty list, or when no node is empty', () => {

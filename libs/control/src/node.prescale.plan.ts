@@ -49,13 +49,24 @@ export function expectedReplicas(service: Service, count: number): PendingReplic
 }
 
 /**
+ * Where the expected replicas would start, as the scheduler would place them over the registered
+ * nodes now: per node, how many. The image and the warm pool are readied there ahead (the image
+ * puller already pulls a service's image to every open node; the agent's warm pool boots this many
+ * inits, `WarmPool.expect`), so the replicas start warm when the floor fires or the load rises.
+ */
+export function startsAhead(nodes: readonly NodeInfo[], expected: readonly PendingReplica[]): Map<string, number> {
+  const starts = new Map<string, number>();
+  if (expected.length === 0) return starts;
+  for (const b of scheduleBatch([...nodes], [...expected]).bindings) starts.set(b.node, (starts.get(b.node) ?? 0) + 1);
+  return starts;
+}
+
+/**
  * How many empty nodes the expected replicas would take, as the scheduler would place them over
  * the registered nodes now (fuller ones first, by its own scoring): those stay while they are expected.
  */
 export function emptyNodesExpected(nodes: readonly NodeInfo[], expected: readonly PendingReplica[]): number {
-  if (expected.length === 0) return 0;
   const empty = new Set(nodes.filter((n) => n.requested.cpu === 0 && n.requested.memory === 0).map((n) => n.name));
   if (empty.size === 0) return 0;
-  const result = scheduleBatch([...nodes], [...expected]);
-  return new Set(result.bindings.filter((b) => empty.has(b.node)).map((b) => b.node)).size;
+  return [...startsAhead(nodes, expected).keys()].filter((node) => empty.has(node)).length;
 }

@@ -221,6 +221,11 @@ export class LinuxRuntime implements ContainerRuntime {
     return this.pool.ready(namespacesFor(network));
   }
 
+  /** `starts` starts of this network mode are expected soon: the warm pool boots that many ahead (warm.pool.ts `expect`). */
+  expectStarts(network: NetworkMode, starts: number): void {
+    this.pool.expect(namespacesFor(network), starts);
+  }
+
   /** Kills the warm pool's waiting inits (containers keep running). The agent calls it on SIGTERM. */
   async close(): Promise<void> {
     clearTimeout(this.refillTimer);

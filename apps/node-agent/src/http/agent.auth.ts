@@ -1,7 +1,7 @@
 /**
  * Who is calling the agent and whether it may (libs/auth decides): a client certificate the TLS
  * layer verified against the cluster CA, else a bearer token, which only the control plane can check
- * (token.review.ts asks it). Exec, logs and images are the control plane's alone (it proxies users
+ * (token.review.ts asks it). Exec, logs, images and warm are the control plane's alone (it proxies users
  * after checking their role); metrics take any user's token or an administrator's certificate too.
  */
 import type { IncomingMessage } from 'node:http';
@@ -28,6 +28,7 @@ export function endpointOf(pathname: string): AgentEndpoint | undefined {
   if (LOGS_PATH.test(pathname)) return 'logs';
   if (pathname === '/v1/images' || pathname.startsWith('/v1/images/')) return 'images';
   if (pathname.startsWith('/v1/exec/')) return 'exec';
+  if (pathname === '/v1/warm') return 'warm';
   if (pathname === '/v2/' || pathname.startsWith('/v2/')) return 'blobs';
   return undefined;
 }

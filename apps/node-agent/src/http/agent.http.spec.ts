@@ -24,6 +24,7 @@ describe('agent HTTP endpoint', () => {
   let server: AgentHttpServer;
   let base: string;
   let expired = 0;
+  const warmed: { network: string; starts: number }[] = [];
   let pki: TestAgentPki;
   const store = new ImageStore(path.join(dir, 'images'));
   const blob = Buffer.from('a layer blob\n');
@@ -44,7 +45,7 @@ describe('agent HTTP endpoint', () => {
       },
       health: () => ({ ok: true, text: 'ok' }),
       images: new FakeImageService(), imageStore: store, exec: (ns, name, options) => runtime.exec(`${ns}.${name}`, options), scratchDir: path.join(dir, 'scratch'),
-      expireSamples: () => expired++,
+      expireSamples: () => expired++, warm: (network, starts) => warmed.push({ network, starts }),
     });
     base = `https://127.0.0.1:${server.port}`;
   });
@@ -63,6 +64,22 @@ describe('agent HTTP endpoint', () => {
     assert.equal(await peer.text(), 'a layer blob\n');
     assert.equal((await fetch(url, { as: 'admin' })).status, 403);
     assert.equal((await fetch(url, { as: 'none' })).status, 401);
+  });
+
+  it('boots inits ahead on the control plane\'s word (POST /v1/warm), refuses others and bad counts', async () => {
+    const url = `${base}/v1/warm`;
+    const post = (body: unknown, as?: Caller) => fetch(url, { method: 'POST', body: JSON.stringify(body), headers: { 'Content-Type': 'application/json' }, ...(as ? { as } : {}) });
+    const ok = await post({ network: 'bridge', starts: 6 });
+    assert.equal(ok.status, 202);
+    assert.deepEqual(warmed, [{ network: 'bridge', starts: 6 }]);
+    assert.equal((await post({ network: 'bridge', starts: 6 }, 'admin')).status, 403);
+    assert.equal((await post({ network: 'bridge', starts: 6 }, 'none')).status, 401);
+    const bad = await post({ network: 'bridge', starts: 0 });
+    assert.equal(bad.status, 400);
+    assert.match(await bad.text(), /starts: want a whole number from 1 to 1000, got 0/);
+    assert.equal((await post({ network: 'overlay', starts: 2 })).status, 400);
+    assert.equal((await fetch(url)).status, 405);
+    assert.equal(warmed.length, 1, 'nothing asked but the first');
   });
 
   it('answers /healthz', async () => {

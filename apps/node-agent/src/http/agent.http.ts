@@ -1,7 +1,7 @@
 /**
  * The agent's HTTPS endpoint (contract, docs/REFERENCE.md): GET /healthz, GET /metrics,
  * GET /v1/logs/NAMESPACE/NAME[?follow=1&tailLines=N&sinceTime=T&previous=1] (log.routes.ts), the image endpoints (image.routes.ts) and the exec
- * upgrade (exec.upgrade.ts). Every request but /healthz is authenticated and authorized first
+ * upgrade (exec.upgrade.ts), POST /v1/warm (warm.routes.ts). Every request but /healthz is authenticated and authorized first
  * (agent.auth.ts): exec, logs and images only for the control plane's client certificate.
  */
 import * as http from 'node:http';
@@ -20,6 +20,7 @@ import { ImageLifecycleOptions, handleImageLifecycle } from './image.lifecycle.r
 import { Peering, REGISTRY_ROUTES, handleRegistryRequest } from './registry.routes';
 import { handlePeerRequest } from './peer.routes';
 import { ReplicaLog, parseLogQuery, serveReplicaLog } from './log.routes';
+import { WARM_PATH, WarmAhead, handleWarmRequest } from './warm.routes';
 
 export interface AgentHttpOptions extends ImageLifecycleOptions, Pick<ImageRoutesOptions, 'buildPull'> {
   address: string;
@@ -40,6 +41,8 @@ export interface AgentHttpOptions extends ImageLifecycleOptions, Pick<ImageRoute
   scratchDir: string;
   /** Drops the cached cgroup and /proc readings, for `GET /metrics?fresh=1`. */
   expireSamples?(): void;
+  /** Boots container inits ahead of an expected burst (`POST /v1/warm`, warm.routes.ts); none: 501. */
+  warm?: WarmAhead;
   /** The serving certificate and the CA of client certificates. */
   tls: AgentTls;
   auth: AgentAuth;
@@ -103,6 +106,7 @@ async function handle(options: AgentHttpOptions, req: http.IncomingMessage, res:
     if (url.pathname === '/v1/images/pull') void options.imageCollector?.collect().catch(() => undefined);
     return;
   }
+  if (url.pathname === WARM_PATH) return handleWarmRequest(options.warm, req, res);
   if (await handleImageLifecycle(options, req, res, url)) return;
   if (options.imageStore && url.pathname.startsWith('/v2/')) return handlePeerRequest(options.imageStore, req, res, url);
   if (url.pathname === '/v1/images' || url.pathname.startsWith('/v1/images/')) {

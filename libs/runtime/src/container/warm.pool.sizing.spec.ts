@@ -45,6 +45,18 @@ describe('warm pool sizing', () => {
     await warm.close();
   });
 
+  it('fills a set never started to an expected burst before it comes, and lets it lapse like a seen one', async () => {
+    const now = { ms: 0 };
+    const { warm, live } = pool(now);
+    warm.expect(NS, 5);
+    await new Promise((resolve) => setImmediate(resolve)); // the background refill
+    assert.equal(live(), 5, 'five booted ahead, without a start of the set');
+    for (let i = 0; i < 5; i++) assert.ok(warm.take(NS), `start ${i + 1} of the burst is warm`);
+    now.ms = 60_001;
+    assert.equal(warm.target(NS), 2, 'the expectation lapsed: back to the size');
+    await warm.close();
+  });
+
   it('fills up to the burst, and lets the extra members go once the burst lapses', async () => {
     const now = { ms: 0 };
     const { warm, live } = pool(now);

@@ -63,6 +63,19 @@ export class WarmPool<M extends PoolMember = WaitingInit> {
     this.bursts.set(namespaces, { starts: Math.max(starts, known && !this.lapsed(known) ? known.starts : 0), seenAt: this.now() });
   }
 
+  /**
+   * A burst of `starts` is expected soon (ahead of a scheduled floor or a forecast rise, the control
+   * plane's word): keep that many of the set booted from now, as if the burst had been seen (its
+   * memory lapses the same way), and fill in the background. A set never started yet is kept warm
+   * from here on, so the burst's first start is warm too.
+   */
+  expect(namespaces: number, starts: number): void {
+    if (this.size === 0 || this.closed) return;
+    this.setOf(namespaces);
+    this.sawBurst(namespaces, starts);
+    this.refillSoon();
+  }
+
   /** Members wanted for the set now. */
   target(namespaces: number): number {
     const burst = this.bursts.get(namespaces);
