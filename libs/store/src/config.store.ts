@@ -28,7 +28,8 @@ function content(object: ConfigObject): string {
 }
 
 export class ConfigStore {
-  constructor(private readonly client: Etcd3, private readonly cipher: SecretCipher, private readonly health?: EtcdHealth) {}
+  /** `cipher`: replaced when the key file is read again (a rotation). */
+  constructor(private readonly client: Etcd3, public cipher: SecretCipher, private readonly health?: EtcdHealth) {}
 
   private async call<T>(request: () => Promise<T>): Promise<T> {
     this.health?.assertReachable();
