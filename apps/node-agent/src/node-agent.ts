@@ -40,6 +40,7 @@ import { Reconciler } from './reconcile/reconciler';
 import { buildPuller } from './registry/registry.images';
 import { ReplicaStateFile } from './reconcile/replica.state-file';
 import { ServiceNetwork } from './service-ip/service.network';
+import { ConfigVolumes } from './volumes/config.volumes';
 
 /** Status changes come in bursts (a batch of starts): at most one report per this many ms. */
 const REPORT_COALESCE_MS = 50;
@@ -79,6 +80,8 @@ export class NodeAgent {
   private disk?: DiskMonitor;
   private storage?: EphemeralStorageGuard;
   private isolation?: IsolationFence;
+  /** The replicas' ConfigMaps and Secrets: variables and volumes (volumes/config.volumes.ts). */
+  private configVolumes?: ConfigVolumes;
   /** Every other node's agent, from the last desired set: who to ask whether this host is cut off. */
   private peers: Peer[] = [];
 
@@ -133,8 +136,10 @@ export class NodeAgent {
       containers: () => limitedContainers(this.reconciler?.records.values() ?? []), onExceeded: (key) => this.reconciler?.probesChanged(key), log: this.log, intervalMs: config.disk.intervalMs,
     });
     this.storage = storage;
+    const configVolumes = new ConfigVolumes({ stateDir: config.stateDir, log: this.log });
+    this.configVolumes = configVolumes;
     const reconciler = new Reconciler({
-      runtime, logDir, logs, state: new ReplicaStateFile(path.join(config.stateDir, 'replicas.json')),
+      runtime, logDir, logs, configs: configVolumes, state: new ReplicaStateFile(path.join(config.stateDir, 'replicas.json')),
       onChange: () => this.changed(), onRestart: (record) => metrics.recordRestart(record), log: this.log,
       probes: (record) => evictionVerdict(storage, record) ?? verdictFor(prober, record), dns: (namespace) => services.containerDns(namespace),
     });
@@ -143,6 +148,7 @@ export class NodeAgent {
     const swept = await this.runtime.sweepLeftovers();
     if (swept.length > 0) this.log(`swept what an earlier agent left half done: ${swept.join('; ')}`);
     await reconciler.adopt();
+    configVolumes.sweep(new Set([...reconciler.records.values()].flatMap((r) => (r.container ? [r.container.id] : []))));
     logs.start();
     const resources = registerResourceMetrics({
       registry: metrics.registry, runtime, views: () => reconciler.views(), paths: [config.stateDir, config.imageDir],
@@ -268,6 +274,8 @@ export class NodeAgent {
         this.peers = assignments.nodes.filter((n) => n.nodeName !== config.name && n.agentPort)
           .map((n) => ({ address: n.address, port: n.agentPort! }));
         void this.network!.routeTo(assignments.nodes);
+        // Before the reconciler: a replica it starts now reads the objects of this very set.
+        this.configVolumes?.update(assignments.configs ?? [], assignments.replicas);
         reconciler.setDesired(assignments.replicas);
       },
       onEndpoints: (endpoints) => {
