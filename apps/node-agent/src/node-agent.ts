@@ -115,6 +115,11 @@ export class NodeAgent {
     // Created before registering (containers are adopted first): bridge settings come with the pod CIDR.
     const network = new AgentNetwork(config.stateDir, config.address, this.log);
     this.network = network;
+    // Before the runtime: every container init's mount namespace is a copy made when it boots, and
+    // must already hold the secret volumes' tmpfs to bind from it.
+    const configVolumes = new ConfigVolumes({ stateDir: config.stateDir, log: this.log });
+    configVolumes.start();
+    this.configVolumes = configVolumes;
     this.runtime = new LinuxRuntime({
       stateDir: config.stateDir, imageDir: config.imageDir, warmPool: config.warmPool, maxWarmPool: config.warmPoolMax, bridge: () => network.current(),
       // Every agent of this machine (the loopback and netns layouts) shares the containers' parent
@@ -136,8 +141,6 @@ export class NodeAgent {
       containers: () => limitedContainers(this.reconciler?.records.values() ?? []), onExceeded: (key) => this.reconciler?.probesChanged(key), log: this.log, intervalMs: config.disk.intervalMs,
     });
     this.storage = storage;
-    const configVolumes = new ConfigVolumes({ stateDir: config.stateDir, log: this.log });
-    this.configVolumes = configVolumes;
     const reconciler = new Reconciler({
       runtime, logDir, logs, configs: configVolumes, state: new ReplicaStateFile(path.join(config.stateDir, 'replicas.json')),
       onChange: () => this.changed(), onRestart: (record) => metrics.recordRestart(record), log: this.log,

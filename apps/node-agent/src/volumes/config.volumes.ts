@@ -44,6 +44,19 @@ export class ConfigVolumes {
   }
 
   /**
+   * Mounts the secret volumes' tmpfs now, before any container init boots (each init's mount
+   * namespace is a copy made then: a tmpfs mounted later would not be in it). A failure is said and
+   * tried again at the first secret volume.
+   */
+  start(): void {
+    try {
+      this.ensureMemory();
+    } catch (error) {
+      this.log(`warning: ${(error as Error).message}`);
+    }
+  }
+
+  /**
    * A new desired set: its objects replace the known ones, and the volumes of every desired replica
    * that has them (written by this agent or an earlier one) follow their new content.
    */
