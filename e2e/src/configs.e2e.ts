@@ -1,6 +1,6 @@
 /**
  * Issue 19 acceptance, ConfigMaps and Secrets: a container sees a ConfigMap value in its env and a
- * Secret as a file; an updated ConfigMap file appears in the running container (no restart), a
+ * Secret as a file and a variable; an updated ConfigMap file appears in the running container (no restart), a
  * changed env value rolls the service; the Secret's value is nowhere in etcd's raw data, the
  * processes' logs, a view role's `tsctl get -o yaml`, the state directory of the node that runs no
  * replica using it, nor anywhere on disk under the cluster's state dir (its files are on a tmpfs).
@@ -42,6 +42,7 @@ spec:
   terminationGracePeriodSeconds: 1
   env:
     GREETING: { valueFrom: { configMapKeyRef: { name: web, key: GREETING } } }
+    DB_PASSWORD: { valueFrom: { secretKeyRef: { name: db, key: password } } }
   volumes:
     - { name: app, configMap: { name: web, items: [{ key: app.conf, path: app.conf }] } }
     - { name: db, secret: { secretName: db, defaultMode: 0400 } }
@@ -81,6 +82,7 @@ describe('ConfigMaps and Secrets in running containers', { timeout: 420_000 }, (
     const replica = (await runningReplica('a running reader')).metadata.name;
     assert.equal(await exec(replica, 'echo "$GREETING"'), 'hello');
     assert.equal(await exec(replica, 'cat /etc/db/password'), SECRET);
+    assert.equal(await exec(replica, 'echo "$DB_PASSWORD"'), SECRET, 'a Secret in the env too (never in the runtime\'s state file: below)');
     assert.equal(await exec(replica, 'stat -L -c %a /etc/db/password'), '400');
     assert.equal(await exec(replica, 'cat /etc/app/app.conf'), 'level=1');
     const write = await cluster.tsctl(['exec', replica, '--', 'sh', '-c', 'echo x > /etc/db/other']);

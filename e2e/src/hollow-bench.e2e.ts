@@ -36,7 +36,7 @@ describe('hollow-node benchmark', () => {
     }
     assert.ok(report.apply_to_all_running_ms >= report.apply_to_all_bound_ms, 'Running comes after bound');
     assert.ok(report.nodes_used > 0 && report.nodes_used <= 20);
-    assert.equal(report.agent_errors, 0, 'no agent call failed');
+    assert.equal(report.agent_errors, 0, `no agent call failed: ${JSON.stringify(report.agent_failures)}`);
     assert.deepEqual(hollowDirs().filter((d) => !before.includes(d)), [], 'the state dir is removed');
     assert.deepEqual(pidsMentioning('tide-hollow-'), [], 'no control plane or etcd left running');
   });
@@ -49,7 +49,7 @@ describe('hollow-node benchmark', () => {
     const report = JSON.parse(lines[lines.length - 1]);
     assert.equal(report.replicas, 10_000);
     assert.ok(report.apply_to_all_bound_ms > 0 && report.apply_to_all_running_ms >= report.apply_to_all_bound_ms, JSON.stringify(report));
-    assert.equal(report.agent_errors, 0, 'no agent call failed');
+    assert.equal(report.agent_errors, 0, `no agent call failed: ${JSON.stringify(report.agent_failures)}`);
     assert.ok(report.control_plane_rss_mb > 0, `control_plane_rss_mb: ${report.control_plane_rss_mb}`);
     assert.deepEqual(pidsMentioning('tide-hollow-'), [], 'no control plane or etcd left running');
   });

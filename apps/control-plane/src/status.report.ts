@@ -9,7 +9,7 @@
  */
 import { NodeStatusReport, Replica, ReportedReplicaStatus, canonicalJson } from '@tide/api';
 import { reportChangesNothing, reportedStatus } from '@tide/control';
-import { ClusterCache, NotFoundError, ObjectStore, packByBytes, storedSize } from '@tide/store';
+import { ClusterCache, NotFoundError, ObjectStore, packByBytes, storedForm } from '@tide/store';
 import { EventRecorder } from './controllers/events.recorder';
 import { Limiter } from './parallel';
 
@@ -50,8 +50,9 @@ export async function applyStatusReport(store: ObjectStore, cache: ClusterCache,
     for (const reported of elsewhere) await applyOne(store, events, node, reported);
     const refused: ReportedReplicaStatus[] = [];
     // Packed by bytes (txn.budget.ts): replicas of a service with a large template fit a few per transaction.
-    for (const batch of packByBytes(changed, (c) => storedSize(c.next))) {
-      const { updated, revision } = await store.updateAll(batch.map((c) => c.next));
+    const formed = changed.map((c) => ({ ...c, form: storedForm(c.next) }));
+    for (const batch of packByBytes(formed, (c) => c.form.bytes)) {
+      const { updated, revision } = await store.updateForms(batch.map((c) => c.form));
       written = Math.max(written, revision);
       if (updated) {
         for (const { before, reported } of batch) await recordRestart(events, before, reported);

@@ -62,6 +62,8 @@ export class HollowNode {
   private readonly seen = new Map<string, string>();
   private closed = false;
   errors = 0;
+  /** What failed, by call and message (how many times each): said when `errors` is not 0. */
+  readonly failures = new Map<string, number>();
 
   constructor(private readonly options: HollowNodeOptions) {
     const Service = loadService();
@@ -84,12 +86,11 @@ export class HollowNode {
     }, this.deadline(), done));
     this.timers.push(setInterval(() => this.heartbeat(), Math.max(200, Number(response.heartbeatIntervalMs))));
     this.timers.push(setInterval(() => this.report(), FULL_REPORT_MS));
-    const stream = this.client.WatchAssignments({ nodeName: name });
+    // As a real agent does: the node list only when it changed (the hollow node keeps no routes anyway).
+    const stream = this.client.WatchAssignments({ nodeName: name, nodesWhenChanged: true });
     this.stream = stream;
     stream.on('data', (assignments: Assignments) => this.assignments(assignments));
-    stream.on('error', () => {
-      if (!this.closed) this.errors++;
-    });
+    stream.on('error', (error: Error) => this.failed('WatchAssignments', error));
   }
 
   close(): void {
@@ -120,15 +121,18 @@ export class HollowNode {
     const replicas = this.assigned.map((r) => ({
       namespace: r.namespace, name: r.name, phase: 'Running', ready: true, restartCount: 0, startedAt: this.seen.get(`${r.namespace}/${r.name}`),
     }));
-    this.client.ReportStatus({ nodeName: this.options.name, replicas, gone: [] }, this.deadline(), (error) => {
-      if (error && !this.closed) this.errors++;
-    });
+    this.client.ReportStatus({ nodeName: this.options.name, replicas, gone: [] }, this.deadline(), (error) => this.failed('ReportStatus', error));
   }
 
   private heartbeat(): void {
-    this.client.Heartbeat({ nodeName: this.options.name }, this.deadline(), (error) => {
-      if (error && !this.closed) this.errors++;
-    });
+    this.client.Heartbeat({ nodeName: this.options.name }, this.deadline(), (error) => this.failed('Heartbeat', error));
+  }
+
+  private failed(call: string, error: Error | null): void {
+    if (!error || this.closed) return;
+    this.errors++;
+    const key = `${call}: ${error.message}`;
+    this.failures.set(key, (this.failures.get(key) ?? 0) + 1);
   }
 
   private deadline(): grpc.CallOptions {

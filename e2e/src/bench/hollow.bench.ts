@@ -85,6 +85,14 @@ function libraryRate(options: Options, wanted: Service[]): number {
   return Math.round(result.bindings.length / ((performance.now() - started) / 1000));
 }
 
+/** `agent_failures`: what the agents' failed calls said, the most frequent first (only when some failed). */
+function agentFailures(agents: HollowNode[]): { agent_failures?: Record<string, number> } {
+  const counts = new Map<string, number>();
+  for (const agent of agents) for (const [what, count] of agent.failures) counts.set(what, (counts.get(what) ?? 0) + count);
+  if (counts.size === 0) return {};
+  return { agent_failures: Object.fromEntries([...counts].sort((a, b) => b[1] - a[1]).slice(0, 5)) };
+}
+
 async function metric(cp: ControlPlaneProcess, name: string): Promise<number> {
   const text = await (await cp.fetch('/metrics')).text();
   return text.split('\n').filter((line) => line.startsWith(name)).reduce((sum, line) => sum + Number(line.split(' ').pop()), 0);
@@ -115,9 +123,11 @@ async function run(options: Options, cp: ControlPlaneProcess, agents: HollowNode
   const registerMs = performance.now() - registerStart;
   const wanted = services(options);
   const applied = performance.now();
+  const cpuAtApply = cp.cpuMs();
   await cp.api('/api/v1/apply', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ documents: wanted }) });
   await waitFor('every replica assigned', async () => assignedAt.size >= options.replicas, options.timeoutMs, 50)
     .catch((error: Error) => Promise.reject(new Error(`${error.message} (${assignedAt.size} of ${options.replicas})`)));
+  const cpuToAllBound = cp.cpuMs() - cpuAtApply;
   const times = [...assignedAt.values()].sort((a, b) => a - b);
   const running = async () => (await cp.api<{ items: Service[] }>('/api/v1/services')).items.reduce((sum, s) => sum + (s.status?.runningReplicas ?? 0), 0);
   await waitFor('every replica Running', async () => (await running()) === options.replicas, options.timeoutMs, 100);
@@ -129,11 +139,13 @@ async function run(options: Options, cp: ControlPlaneProcess, agents: HollowNode
     apply_to_first_bound_ms: Math.round(times[0] - applied),
     apply_to_all_bound_ms: Math.round(allBoundMs),
     bound_per_sec: Math.round(options.replicas / (allBoundMs / 1000)),
+    control_plane_cpu_ms_per_1000_bound: Math.round(cpuToAllBound / (options.replicas / 1000)),
     apply_to_all_running_ms: Math.round(runningMs),
     nodes_used: agents.filter((a) => a.replicaCount > 0).length,
     scheduling_cycles: await metric(cp, 'tide_scheduler_cycle_duration_seconds_count'),
     scheduling_conflicts: await metric(cp, 'tide_scheduler_attempts_total{result="conflict"}'),
     agent_errors: agents.reduce((sum, a) => sum + a.errors, 0),
+    ...agentFailures(agents),
     control_plane_rss_mb: cp.peakRssMb(),
     library_placements_per_sec: libraryRate(options, wanted),
   };

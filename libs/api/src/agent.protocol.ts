@@ -45,6 +45,12 @@ export interface NodeAssignments {
   revision: number;
   /** Every other node that has a slice (host-gw routes). */
   nodes: NodeSlice[];
+  /**
+   * On the wire only, to an agent that asked for it: `nodes` left out (empty) because the list is the
+   * one of the previous message on the same stream. The agent's client fills it in again, so the
+   * rest of the agent always sees the whole list.
+   */
+  nodesUnchanged?: true;
   /** The identity of the cluster whose state the set was read from; absent: a control plane that has none. */
   clusterId?: string;
   /**

@@ -60,6 +60,7 @@ export function encodeAssignments(assignments: NodeAssignments): Assignments {
     revision: assignments.revision,
     nodes: assignments.nodes.map((n) => ({ nodeName: n.nodeName, address: n.address, podCidr: n.podCIDR, agentPort: n.agentPort ?? 0 })),
     clusterId: assignments.clusterId ?? '',
+    nodesUnchanged: assignments.nodesUnchanged ?? false,
     configs: encodeConfigs(assignments.configs ?? []),
   };
 }
@@ -71,6 +72,7 @@ export function decodeAssignments(message: Assignments__Output): NodeAssignments
     revision: message.revision,
     nodes: message.nodes.map((n): NodeSlice => ({ nodeName: n.nodeName, address: n.address, podCIDR: n.podCidr, ...optional('agentPort', positive(n.agentPort)) })),
     ...optional('clusterId', present(message.clusterId)),
+    ...(message.nodesUnchanged ? { nodesUnchanged: true as const } : {}),
     ...(message.configs?.length ? { configs: decodeConfigs(message.configs) } : {}),
   };
 }

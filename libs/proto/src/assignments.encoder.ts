@@ -31,8 +31,8 @@ export class AssignmentsEncoder {
 
   encode(assignments: NodeAssignments): Buffer {
     // Configs are not kept: they change with their objects, and a Secret's bytes stay in no cache here.
-    const { revision, clusterId, configs } = encodeAssignments({ ...assignments, replicas: [], nodes: [] });
-    const parts: Buffer[] = [this.serialize({ revision, clusterId, configs })];
+    const { revision, clusterId, nodesUnchanged, configs } = encodeAssignments({ ...assignments, replicas: [], nodes: [] });
+    const parts: Buffer[] = [this.serialize({ revision, clusterId, nodesUnchanged, configs })];
     for (const replica of assignments.replicas) parts.push(this.replica(replica));
     for (const slice of assignments.nodes) parts.push(this.slice(slice));
     if (++this.encodedSinceSweep >= SWEEP_EVERY) this.sweep();

@@ -1,16 +1,23 @@
 /**
  * What the control plane knows of its etcd right now: reachable, with a leader, which alarms are
- * raised. A probe (etcd's Status and Alarm calls, with a short deadline) runs every second; a call
- * of the store that found etcd unreachable marks it so at once. While etcd is unreachable the store
+ * raised. A probe (etcd's Status and Alarm calls, with a short deadline) runs every second: a
+ * refused connection makes etcd unreachable at once, silence two probes in a row (a paused or hung
+ * etcd); a call of the store that found etcd unreachable marks it so at once. While etcd is unreachable the store
  * refuses calls without sending them (`assertReachable`): a request fails in well under a second
  * instead of waiting for its deadline, and a write refused so was certainly not applied.
  */
-import { Etcd3 } from 'etcd3';
+import { Etcd3, GRPCDeadlineExceededError } from 'etcd3';
 import { StoreUnavailableError } from './errors';
 
 export const HEALTH_PROBE_INTERVAL_MS = 1000;
-/** A probe not answered in this long finds etcd unreachable. */
+/** A probe not answered in this long counts as silence. */
 export const HEALTH_PROBE_TIMEOUT_MS = 2000;
+/**
+ * Probes in a row without an answer that make etcd unreachable. A refused connection does it at
+ * once; silence takes two (3 s or more): one probe that timed out on a machine whose cores are all
+ * busy (etcd, or this process, waiting for a core) must not make every call fail for a second.
+ */
+export const SILENT_PROBES_TO_UNREACHABLE = 2;
 
 export interface EtcdHealthState {
   reachable: boolean;
@@ -30,6 +37,8 @@ export class EtcdHealth {
   private current: EtcdHealthState = { reachable: true, leader: true, alarms: [], checkedAt: 0 };
   private timer?: NodeJS.Timeout;
   private probing?: Promise<EtcdHealthState>;
+  /** Probes in a row that got no answer in time (DEADLINE_EXCEEDED) while etcd counted as reachable. */
+  private silentProbes = 0;
 
   /**
    * `members`: one client per member of a cluster of several. Each is probed; etcd counts as
@@ -87,10 +96,14 @@ export class EtcdHealth {
     const answered = answers.filter((a): a is Exclude<typeof a, Error> => !(a instanceof Error));
     const failed = answers.filter((a): a is Error => a instanceof Error);
     if (answered.length * 2 <= clients.length) {
+      const silent = failed.every((error) => error instanceof GRPCDeadlineExceededError);
+      this.silentProbes = silent ? this.silentProbes + 1 : SILENT_PROBES_TO_UNREACHABLE;
+      if (this.current.reachable && this.silentProbes < SILENT_PROBES_TO_UNREACHABLE) return this.current;
       const why = failed.map((e) => e.message).join('; ');
       this.current = { ...this.current, reachable: false, reason: `etcd unreachable${clients.length > 1 ? ` (${failed.length} of ${clients.length} members)` : ''}: ${why}`, checkedAt: Date.now() };
       return this.current;
     }
+    this.silentProbes = 0;
     const leader = answered.some((a) => a.leader);
     const first = answered[0];
     this.current = {

@@ -29,6 +29,8 @@ export interface EtcdMaintenanceOptions {
   defragFreeRatio?: number;
   /** ...and at least this many bytes (default 32 MiB). */
   defragFreeBytes?: number;
+  /** The share of the quota the database must be under after recovery to disarm NOSPACE (default RECOVERED_QUOTA_RATIO). */
+  recoveredRatio?: number;
   log?: (line: string) => void;
   /**
    * One client per member, for defragmentation (a member's own operation; compaction and alarms are
@@ -74,8 +76,9 @@ export class EtcdMaintenance {
     const after = await this.health.probe();
     const quota = this.options.quotaBytes ?? ETCD_DEFAULT_QUOTA_BYTES;
     const size = after.dbSize ?? Infinity;
-    if (size > quota * RECOVERED_QUOTA_RATIO) {
-      const line = `etcd NOSPACE: the database is ${describeBytes(size)} of a ${describeBytes(quota)} quota after compaction and defragmentation; delete objects (services, their replicas) to free space: the alarm is disarmed once it is under ${Math.round(RECOVERED_QUOTA_RATIO * 100)}%`;
+    const ratio = this.options.recoveredRatio ?? RECOVERED_QUOTA_RATIO;
+    if (size > quota * ratio) {
+      const line = `etcd NOSPACE: the database is ${describeBytes(size)} of a ${describeBytes(quota)} quota after compaction and defragmentation; delete objects (services, their replicas) to free space: the alarm is disarmed once it is under ${Math.round(ratio * 100)}%`;
       this.options.log?.(line);
       this.stillFullAt = revision;
       return line;

@@ -46,6 +46,11 @@ export const DEFAULT_COMPACTION_RETENTION = '5m';
 
 export class EtcdSupervisor {
   private child?: ChildProcess;
+
+  /** The etcd process, while it runs. */
+  get pid(): number | undefined {
+    return this.child?.exitCode === null ? this.child.pid : undefined;
+  }
   private stopping = false;
   readonly url: string;
 

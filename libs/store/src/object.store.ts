@@ -4,7 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Etcd3, IKeyValue, Watcher } from 'etcd3';
-import { AnyObject, Kind, canonicalJson } from '@tide/api';
+import { AnyObject, Kind, Replica, canonicalJson } from '@tide/api';
 import { AlreadyExistsError, ConflictError, NotFoundError, ObjectTooLargeError, StoreUnavailableError } from './errors';
 import { translateEtcdError } from './etcd.errors';
 import { EtcdHealth } from './etcd.health';
@@ -38,14 +38,41 @@ export function encodeObject(object: AnyObject): string {
   return JSON.stringify({ ...object, metadata });
 }
 
-/** Bytes an object takes in etcd (its key and value): what batching writers pack by (txn.budget.ts). */
+/**
+ * An object as etcd will hold it: its key and JSON, encoded once, and the bytes both take (what
+ * batching writers pack by: txn.budget.ts). Encoding is most of a write's CPU in the control plane:
+ * a writer that packs makes the forms and hands them to the store's `…Forms` methods, so that each
+ * object is encoded once, not once to pack, once per check and once to send.
+ */
+export interface StoredForm<T extends AnyObject = AnyObject> {
+  readonly object: T;
+  readonly key: string;
+  readonly value: string;
+  readonly bytes: number;
+}
+
+export function storedForm<T extends AnyObject>(object: T): StoredForm<T> {
+  const key = keyOf(object);
+  const value = encodeObject(object);
+  return { object, key, value, bytes: Buffer.byteLength(key) + Buffer.byteLength(value) };
+}
+
+/** Bytes an object takes in etcd (its key and value). */
 export function storedSize(object: AnyObject): number {
-  return Buffer.byteLength(keyOf(object)) + Buffer.byteLength(encodeObject(object));
+  return storedForm(object).bytes;
+}
+
+/** The object as `create` stores it: generation 1, a new uid, its creation time (a copy). */
+export function asCreated<T extends AnyObject>(object: T, now = new Date().toISOString()): T {
+  return { ...object, metadata: { ...object.metadata, generation: 1, uid: randomUUID(), creationTimestamp: now } } as T;
 }
 
 /** Refuses an object over MAX_OBJECT_BYTES, naming it and its largest spec fields. */
 export function assertObjectFits(object: AnyObject, limit = MAX_OBJECT_BYTES): void {
-  const size = storedSize(object);
+  assertFormFits(storedForm(object), limit);
+}
+
+function assertFormFits({ object, bytes: size }: StoredForm, limit = MAX_OBJECT_BYTES): void {
   if (size <= limit) return;
   const spec = ((object as unknown as { spec?: object }).spec ?? {}) as Record<string, unknown>;
   const fields = Object.entries(spec).map(([field, value]) => ({ field, bytes: Buffer.byteLength(JSON.stringify(value) ?? '') }))
@@ -117,13 +144,10 @@ export class ObjectStore {
   }
 
   async create<T extends AnyObject>(object: T, options: CreateOptions = {}): Promise<T> {
-    const stored = {
-      ...object,
-      metadata: { ...object.metadata, generation: 1, uid: randomUUID(), creationTimestamp: new Date().toISOString() },
-    } as T;
-    assertObjectFits(stored);
-    const key = keyOf(stored);
-    const result = await this.call(() => this.client.if(key, 'Create', '==', 0).then(this.put(key, encodeObject(stored), options.lease)).commit());
+    const form = storedForm(asCreated(object));
+    assertFormFits(form);
+    const { object: stored, key } = form;
+    const result = await this.call(() => this.client.if(key, 'Create', '==', 0).then(this.put(key, form.value, options.lease)).commit());
     if (!result.succeeded) throw new AlreadyExistsError(`${object.kind} ${object.metadata.namespace}/${object.metadata.name} exists already`);
     stored.metadata.resourceVersion = String(result.header.revision);
     return stored;
@@ -139,8 +163,9 @@ export class ObjectStore {
       ...object,
       metadata: { ...object.metadata, generation: (object.metadata.generation ?? 1) + (specChanged ? 1 : 0) },
     } as T;
-    assertObjectFits(stored);
-    const result = await this.call(() => this.client.if(key, 'Mod', '==', revision).then(this.client.put(key).value(encodeObject(stored))).commit());
+    const form = storedForm(stored);
+    assertFormFits(form);
+    const result = await this.call(() => this.client.if(key, 'Mod', '==', revision).then(this.client.put(key).value(form.value)).commit());
     if (!result.succeeded) throw new ConflictError(`${object.kind} ${object.metadata.namespace}/${object.metadata.name} changed meanwhile (resourceVersion ${revision} is stale)`);
     stored.metadata.resourceVersion = String(result.header.revision);
     return stored;
@@ -162,6 +187,19 @@ export class ObjectStore {
     throw new ConflictError(`${kind} ${namespace}/${name}: too many concurrent writers`);
   }
 
+  /**
+   * Deletes an object and, in the same transaction, the objects that go with it (a Service's
+   * revisions): all or nothing, so an error never leaves the object deleted and its request failed.
+   * False (nothing deleted) when the object does not exist.
+   */
+  async deleteWith(kind: Kind, namespace: string, name: string, dependents: readonly { kind: Kind; namespace: string; name: string }[]): Promise<boolean> {
+    const key = objectKey(kind, namespace, name);
+    const others = dependents.map((d) => objectKey(d.kind, d.namespace, d.name));
+    const result = await this.call(() => this.client.if(key, 'Create', '>', 0)
+      .then(this.client.delete().key(key), ...others.map((other) => this.client.delete().key(other))).commit());
+    return result.succeeded;
+  }
+
   async delete(kind: Kind, namespace: string, name: string, resourceVersion?: string): Promise<boolean> {
     const key = objectKey(kind, namespace, name);
     if (resourceVersion === undefined) {
@@ -179,12 +217,16 @@ export class ObjectStore {
    * etcd's at the commit or at the refusal (a cache that new has seen whatever refused it).
    */
   async updateAll(objects: AnyObject[]): Promise<{ updated: boolean; revision: number }> {
-    if (objects.length === 0) return { updated: true, revision: 0 };
-    objects.forEach((object) => assertObjectFits(object));
-    assertTxnFits(objects.map((o) => storedSize(o)));
-    let txn = this.client.if(keyOf(objects[0]), 'Mod', '==', objects[0].metadata.resourceVersion!);
-    for (const object of objects.slice(1)) txn = txn.and(keyOf(object), 'Mod', '==', object.metadata.resourceVersion!);
-    const result = await this.call(() => txn.then(...objects.map((o) => this.client.put(keyOf(o)).value(encodeObject(o)))).commit());
+    return this.updateForms(objects.map((object) => storedForm(object)));
+  }
+
+  /** updateAll of objects already encoded (storedForm), each as read (its resourceVersion compared). */
+  async updateForms(forms: readonly StoredForm[]): Promise<{ updated: boolean; revision: number }> {
+    if (forms.length === 0) return { updated: true, revision: 0 };
+    assertFormsFit(forms);
+    let txn = this.client.if(forms[0].key, 'Mod', '==', forms[0].object.metadata.resourceVersion!);
+    for (const form of forms.slice(1)) txn = txn.and(form.key, 'Mod', '==', form.object.metadata.resourceVersion!);
+    const result = await this.call(() => txn.then(...forms.map((form) => this.client.put(form.key).value(form.value))).commit());
     return { updated: result.succeeded, revision: Number(result.header.revision) };
   }
 
@@ -194,18 +236,20 @@ export class ObjectStore {
    * stored (uid, creation time, generation, resourceVersion), when created.
    */
   async createAll<T extends AnyObject>(objects: T[], options: CreateOptions = {}): Promise<{ created: boolean; revision: number; objects: T[] }> {
-    if (objects.length === 0) return { created: true, revision: 0, objects: [] };
     const now = new Date().toISOString();
-    const stored = objects.map((object) => ({
-      ...object, metadata: { ...object.metadata, generation: 1, uid: randomUUID(), creationTimestamp: now },
-    }) as T);
-    stored.forEach((object) => assertObjectFits(object));
-    assertTxnFits(stored.map((o) => storedSize(o)));
-    let txn = this.client.if(keyOf(stored[0]), 'Create', '==', 0);
-    for (const object of stored.slice(1)) txn = txn.and(keyOf(object), 'Create', '==', 0);
-    const result = await this.call(() => txn.then(...stored.map((o) => this.put(keyOf(o), encodeObject(o), options.lease))).commit());
+    return this.createForms(objects.map((object) => storedForm(asCreated(object, now))), options);
+  }
+
+  /** createAll of objects already made as created (asCreated) and encoded (storedForm). */
+  async createForms<T extends AnyObject>(forms: readonly StoredForm<T>[], options: CreateOptions = {}): Promise<{ created: boolean; revision: number; objects: T[] }> {
+    if (forms.length === 0) return { created: true, revision: 0, objects: [] };
+    assertFormsFit(forms);
+    let txn = this.client.if(forms[0].key, 'Create', '==', 0);
+    for (const form of forms.slice(1)) txn = txn.and(form.key, 'Create', '==', 0);
+    const result = await this.call(() => txn.then(...forms.map((form) => this.put(form.key, form.value, options.lease))).commit());
     const revision = Number(result.header.revision);
     if (!result.succeeded) return { created: false, revision, objects: [] };
+    const stored = forms.map((form) => form.object);
     for (const object of stored) object.metadata.resourceVersion = String(revision);
     return { created: true, revision, objects: stored };
   }
@@ -216,7 +260,7 @@ export class ObjectStore {
    * the answer's revision is etcd's at the commit or at the refusal (a view at least that new has
    * seen whatever made it fail).
    */
-  async commitBindings(groups: readonly NodeBindings[]): Promise<{ committed: boolean; revision: number }> {
+  async commitBindings(groups: readonly NodeBindings[], forms?: ReadonlyMap<Replica, StoredForm<Replica>>): Promise<{ committed: boolean; revision: number }> {
     const compares: [string, number][] = [];
     const puts: [string, string][] = [];
     for (const group of groups) {
@@ -225,7 +269,7 @@ export class ObjectStore {
       puts.push([allocationKey(group.node), JSON.stringify({ requested, sequence })]);
       for (const replica of group.replicas) {
         compares.push([replicaKeyOf(replica), Number(replica.metadata.resourceVersion)]);
-        puts.push([replicaKeyOf(replica), encodeObject(replica)]);
+        puts.push([replicaKeyOf(replica), forms?.get(replica)?.value ?? encodeObject(replica)]);
       }
     }
     if (compares.length === 0) return { committed: true, revision: 0 };
@@ -256,6 +300,12 @@ export class ObjectStore {
  * A batch the caller packed over etcd's request limit: a bug of the caller (each packs with
  * packByBytes), refused here with the figures rather than by etcd with "request is too large".
  */
+/** Each object within MAX_OBJECT_BYTES, and all of them within one etcd request. */
+function assertFormsFit(forms: readonly StoredForm[]): void {
+  forms.forEach((form) => assertFormFits(form));
+  assertTxnFits(forms.map((form) => form.bytes));
+}
+
 function assertTxnFits(sizes: number[]): void {
   const total = sizes.reduce((sum, size) => sum + size, 0);
   const limit = ETCD_MAX_REQUEST_BYTES - 64 * 1024;

@@ -30,6 +30,8 @@ export interface TestEtcd {
   tls: EtcdTlsFiles;
   /** Another client of this etcd (createEtcdClient with the client certificate); the caller closes it. */
   connect(options?: Partial<IOptions>): Etcd3;
+  /** The etcd process (a test may pause it). */
+  pid(): number | undefined;
   stop(): Promise<void>;
 }
 
@@ -48,6 +50,7 @@ export async function startTestEtcd(options: Pick<EtcdSupervisorOptions, 'quotaB
     client,
     tls,
     connect,
+    pid: () => supervisor.pid,
     async stop() {
       client.close();
       await supervisor.stop();

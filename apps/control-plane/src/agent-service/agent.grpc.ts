@@ -114,8 +114,10 @@ export class AgentGrpcServer {
         return this.registrar.heartbeat(heartbeat).then((known) => ({ known }));
       }),
       // Bytes built from parts encoded once (libs/proto assignments.encoder.ts), let through by the method's serializer.
-      WatchAssignments: (call) => this.stream(call, (caller) =>
-        this.assignments.watch(agentStream(call, caller.name, (value) => this.assignmentsEncoder.encode(value) as Assignments))),
+      WatchAssignments: (call) => this.stream(call, (caller) => this.assignments.watch({
+        ...agentStream(call, caller.name, (value) => this.assignmentsEncoder.encode(value) as Assignments),
+        nodesWhenChanged: call.request.nodesWhenChanged === true,
+      })),
       ReportStatus: (call, callback) => this.unary(call, callback, (caller) => {
         const report = decodeStatusReport(call.request);
         const decision = authorizeStatusReport(caller, report, cache);

@@ -5,6 +5,8 @@
 export interface AgentStream<T> {
   /** The node whose agent opened the stream. */
   readonly node: string;
+  /** The agent keeps the previous message's node list: a message may leave an unchanged one out (WatchAssignments). */
+  readonly nodesWhenChanged?: boolean;
   write(value: T): unknown;
   end(): void;
   on(event: 'cancelled' | 'close', listener: () => void): unknown;

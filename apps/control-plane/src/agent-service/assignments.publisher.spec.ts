@@ -50,9 +50,9 @@ class TestCache implements AssignmentsSource {
   }
 }
 
-function recorder(node: string) {
+function recorder(node: string, nodesWhenChanged = false) {
   const received: NodeAssignments[] = [];
-  return { received, stream: { node, write: (value: NodeAssignments) => received.push(value), end: () => undefined, on: () => undefined } };
+  return { received, stream: { node, nodesWhenChanged, write: (value: NodeAssignments) => received.push(value), end: () => undefined, on: () => undefined } };
 }
 
 async function eventually(what: string, check: () => boolean): Promise<void> {
@@ -114,6 +114,30 @@ describe('AssignmentsPublisher', () => {
     cache.putNode('node-3', '100.64.3.0/24');
     await eventually('the new slice', () => one.received.length === 2);
     assert.deepEqual(one.received[1].nodes.map((n) => n.nodeName), ['node-3']);
+  });
+
+  it('leaves an unchanged node list out for an agent that keeps the last one, and sends it again when it changes', async () => {
+    const cache = new TestCache();
+    cache.putNode('node-1', '100.64.1.0/24');
+    cache.putNode('node-2', '100.64.2.0/24');
+    publisher = new AssignmentsPublisher(cache);
+    publisher.start();
+    const keeps = recorder('node-1', true);
+    const old = recorder('node-1');
+    publisher.watch(keeps.stream);
+    publisher.watch(old.stream);
+    assert.deepEqual(keeps.received[0].nodes.map((n) => n.nodeName), ['node-2'], 'a new stream gets the list');
+    assert.equal(keeps.received[0].nodesUnchanged, undefined);
+    cache.putReplica('web-a', 'node-1');
+    await eventually('the new set', () => keeps.received.length === 2 && old.received.length === 2);
+    assert.deepEqual([keeps.received[1].nodes, keeps.received[1].nodesUnchanged], [[], true]);
+    assert.deepEqual(keeps.received[1].replicas.map((r) => r.name), ['web-a']);
+    assert.deepEqual(old.received[1].nodes.map((n) => n.nodeName), ['node-2'], 'an agent that did not ask gets the list every time');
+    assert.equal(old.received[1].nodesUnchanged, undefined);
+    cache.putNode('node-3', '100.64.3.0/24');
+    await eventually('the new list', () => keeps.received.length === 3);
+    assert.deepEqual(keeps.received[2].nodes.map((n) => n.nodeName), ['node-2', 'node-3']);
+    assert.equal(keeps.received[2].nodesUnchanged, undefined);
   });
 
   it('sends a node the ConfigMaps and Secrets its replicas name, no others, and again when one changes', async () => {

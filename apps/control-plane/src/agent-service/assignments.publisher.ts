@@ -144,10 +144,15 @@ export class AssignmentsPublisher {
       + configs.data.map((c) => `\n${c.kind}/${c.namespace}/${c.name}@${c.version}`).join('');
     const slices = this.slices.current();
     if (text === state.last && state.slicesVersion === slices.version) return;
+    // An agent that keeps the last list is sent it only when it changed: at 500 nodes the other 499
+    // slices are most of every message's bytes, sent again each time one of the node's replicas moves.
+    const nodesUnchanged = stream.nodesWhenChanged === true && state.slicesVersion === slices.version;
     state.last = text;
     state.slicesVersion = slices.version;
     stream.write({
-      replicas, revision: this.cache.revision, nodes: slices.slices.filter((slice) => slice.nodeName !== stream.node),
+      replicas, revision: this.cache.revision,
+      nodes: nodesUnchanged ? [] : slices.slices.filter((slice) => slice.nodeName !== stream.node),
+      ...(nodesUnchanged ? { nodesUnchanged: true as const } : {}),
       ...(this.clusterId ? { clusterId: this.clusterId } : {}),
       ...(configs.data.length ? { configs: configs.data } : {}),
     });

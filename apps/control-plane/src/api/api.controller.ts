@@ -7,7 +7,7 @@ import { Node, Replica, Service } from '@tide/api';
 import { CachedKind, CachedObject, ClusterCache } from '@tide/store';
 import { ApplyResult, ApplyValidationError, applyDocuments } from './apply.service';
 import { scaleService } from '../controllers/service.scale';
-import { deleteRevisions } from '../controllers/revision.history';
+import { deleteServiceAndRevisions } from '../controllers/revision.history';
 import { agentOf, agentRequest } from './agent.client';
 import { freshOrStale, readThroughCache } from './stale.read';
 import { CLUSTER, ClusterContext } from './cluster.context';
@@ -69,8 +69,9 @@ export class ApiController {
   @Access('delete', 'services')
   async deleteService(@Param('name') name: string, @Query('namespace') namespace?: string): Promise<{ deleted: string }> {
     const ns = namespace || 'default';
-    if (!(await this.store.delete('Service', ns, name))) throw notFound(`service "${name}"`, ns);
-    await deleteRevisions(this.store, ns, name);
+    // One transaction: a failure (etcd unavailable) leaves the Service and its history as they were,
+    // so that "nothing was written" in the 503 is true, and a retry finds the Service to delete.
+    if (!(await deleteServiceAndRevisions(this.store, ns, name))) throw notFound(`service "${name}"`, ns);
     this.cluster.kick();
     return { deleted: `service/${name}` };
   }

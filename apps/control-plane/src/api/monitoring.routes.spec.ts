@@ -74,7 +74,9 @@ describe('monitoring routes', { timeout: 300_000 }, () => {
   it('serves API durations per route pattern, etcd durations, and desired/current replicas per service', async () => {
     const store = instrumentStore(api.store, api.metrics.etcdDuration);
     registerServiceReplicaGauges(api.metrics, api.cache);
-    await store.create<Service>({ apiVersion: API_VERSION, kind: 'Service', metadata: { name: 'web', namespace: 'default' }, spec: { replicas: 3, image: 'busybox' } } as Service);
+    const web = await store.create<Service>({ apiVersion: API_VERSION, kind: 'Service', metadata: { name: 'web', namespace: 'default' }, spec: { replicas: 3, image: 'busybox' } } as Service);
+    await store.createAll<Service>([{ ...web, metadata: { name: 'api', namespace: 'default' } }]);
+    await store.updateAll([web]);
     await api.addReplica('web-1', { service: 'web', image: 'busybox', nodeName: 'node-1' });
     await api.addReplica('web-2', { service: 'web', image: 'busybox', deleting: true });
     assert.equal((await api.fetch(`/api/v1/services/nope`)).status, 404);
@@ -82,6 +84,8 @@ describe('monitoring routes', { timeout: 300_000 }, () => {
     const text = await (await api.fetch(`/metrics`)).text();
     assert.match(text, /tide_api_request_duration_seconds_count\{method="GET",route="\/api\/v1\/services\/:name",code="404"\} 1/);
     assert.match(text, /tide_etcd_request_duration_seconds_count\{operation="create",kind="Service"\} 1/);
+    assert.match(text, /tide_etcd_request_duration_seconds_count\{operation="createAll",kind="Service"\} 1/, 'timed once, under its own name');
+    assert.match(text, /tide_etcd_request_duration_seconds_count\{operation="updateAll",kind="Service"\} 1/);
     assert.doesNotMatch(text, /operation="list"/, 'a scrape lists nothing from etcd: the gauges read the cache');
     assert.match(text, /tide_service_desired_replicas\{namespace="default",service="web"\} 3/);
     assert.match(text, /tide_service_current_replicas\{namespace="default",service="web"\} 1/, 'a terminating replica does not count');

@@ -5,6 +5,7 @@ import * as fs from 'node:fs';
 import { Service, ServiceRevision, replicaTemplate, templateHash } from '@tide/api';
 import type { AuditRecord } from '@tide/auth';
 import { waitFor } from '@tide/api/testing';
+import { StoreUnavailableError } from '@tide/store';
 import { ApiHarness, startApiHarness } from '../testing/api.harness';
 import { recordRevision } from '../controllers/revision.history';
 
@@ -85,8 +86,33 @@ describe('rollout routes', () => {
     assert.equal((await call('DELETE', '/api/v1/services/guarded')).status, 200);
   });
 
-  it('deletes the history with its Service', async () => {
+  it('deletes the history with its Service, in one transaction: a 503 leaves both as they were', async () => {
+    // Another Service whose name starts with "web-": its history is its own.
+    await call('POST', '/api/v1/apply', { documents: [{ apiVersion: 'tide/v1', kind: 'Service', metadata: { name: 'web-canary' }, spec: { replicas: 1, image: 'busybox' } }] });
+    const canary = await api.store.get<Service>('Service', 'default', 'web-canary');
+    await recordRevision(api.store, canary!, templateHash(replicaTemplate(canary!)));
+    const names = async () => (await api.store.list<ServiceRevision>('ServiceRevision')).items.map((r) => r.metadata.name).sort();
+    const before = await names();
+    assert.ok(before.includes('web-canary-1') && before.some((n) => /^web-\d+$/.test(n)), before.join(', '));
+
+    // etcd unavailable while the history is read: nothing is deleted, and the 503 says so truly.
+    const list = api.store.list.bind(api.store);
+    api.store.list = (async (kind: string, ...rest: unknown[]) => {
+      if (kind === 'ServiceRevision') throw new StoreUnavailableError('etcd unavailable: test; nothing was sent', 'not-applied');
+      return (list as (...a: unknown[]) => unknown)(kind, ...rest);
+    }) as typeof api.store.list;
+    try {
+      const refused = await call('DELETE', '/api/v1/services/web');
+      assert.equal(refused.status, 503);
+      assert.match(String(refused.body.error), /nothing was written/);
+    } finally {
+      api.store.list = list;
+    }
+    assert.ok(await api.store.get('Service', 'default', 'web'), 'the Service is still there');
+    assert.deepEqual(await names(), before);
+
     assert.equal((await call('DELETE', '/api/v1/services/web')).status, 200);
-    assert.deepEqual((await api.store.list<ServiceRevision>('ServiceRevision')).items, []);
+    assert.deepEqual(await names(), ['web-canary-1']);
+    assert.equal((await call('DELETE', '/api/v1/services/web')).status, 404);
   });
 });

@@ -6,7 +6,7 @@
  * part compares the revision its previous part produced, in the next round.
  */
 import { Replica } from '@tide/api';
-import { NodeAllocation, NodeBindings, ObjectStore, TXN_BUDGET_BYTES, bindingOperationCount, packByBytes, storedSize } from '@tide/store';
+import { NodeAllocation, NodeBindings, ObjectStore, StoredForm, TXN_BUDGET_BYTES, bindingOperationCount, packByBytes, storedForm } from '@tide/store';
 import { inParallel } from '../parallel';
 
 /** etcd refuses more than 128 compares or 128 puts per transaction (--max-txn-ops). */
@@ -84,8 +84,9 @@ export async function commitBindings(
   byNode: Map<string, Replica[]>, totals: (node: string) => NodeTotals,
 ): Promise<BindingOutcome> {
   const outcome: BindingOutcome = { committed: [], refused: [], refusedNodes: [], revision: 0, transactions: 0, errors: [], committedNodes: new Map() };
-  const sizes = new Map<Replica, number>();
-  for (const replicas of byNode.values()) for (const replica of replicas) sizes.set(replica, storedSize(replica));
+  const forms = new Map<Replica, StoredForm<Replica>>();
+  for (const replicas of byNode.values()) for (const replica of replicas) forms.set(replica, storedForm(replica));
+  const sizes = new Map([...forms].map(([replica, form]) => [replica, form.bytes]));
   const parts = nodeParts(byNode, sizes);
   const expected = new Map<string, number>();
   for (const node of parts.keys()) expected.set(node, allocation(node)?.revision ?? 0);
@@ -101,7 +102,7 @@ export async function commitBindings(
     await inParallel(pack(groups, sizes), COMMITS_AT_ONCE, async (transaction) => {
       // A transaction that failed (etcd out of space, unreachable) is refused like a conflict: its
       // replicas are placed again by a later cycle, and the other transactions go on.
-      const result = await store.commitBindings(transaction).catch((error: Error) => {
+      const result = await store.commitBindings(transaction, forms).catch((error: Error) => {
         outcome.errors.push(error);
         return { committed: false, revision: 0 };
       });

@@ -3,7 +3,7 @@
  * shared etcd lease (LeaseWindows): etcd deletes it an hour or so after it was written.
  */
 import { Kind, TideEvent } from '@tide/api';
-import { LeaseWindows, ObjectStore, packByBytes, storedSize } from '@tide/store';
+import { LeaseWindows, ObjectStore, asCreated, packByBytes, storedForm } from '@tide/store';
 import { inParallel } from '../parallel';
 
 /** Transactions of one recordAll in flight at once. */
@@ -36,10 +36,11 @@ export class EventRecorder {
    * events are best effort, and must not hold up the writes that place replicas.
    */
   async recordAll(records: EventRecord[]): Promise<void> {
-    const events = records.map((record) => this.event(record));
-    const batches = packByBytes(events, storedSize);
+    const now = new Date().toISOString();
+    const forms = records.map((record) => storedForm(asCreated(this.event(record), now)));
+    const batches = packByBytes(forms, (form) => form.bytes);
     await inParallel(batches, EVENT_TXNS_AT_ONCE, async (batch) => {
-      await this.lease().then((lease) => this.store.createAll(batch, { lease })).catch(() => undefined);
+      await this.lease().then((lease) => this.store.createForms(batch, { lease })).catch(() => undefined);
     });
   }
 

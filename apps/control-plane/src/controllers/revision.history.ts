@@ -50,7 +50,13 @@ export async function recordRevision(store: ObjectStore, service: Service, hash:
   throw new Error(`service ${namespace}/${name}: could not record its revision (too many concurrent writers)`);
 }
 
-/** The history goes with its Service. */
-export async function deleteRevisions(store: ObjectStore, namespace: string, service: string): Promise<void> {
-  for (const r of await listRevisions(store, namespace, service)) await store.delete('ServiceRevision', namespace, r.metadata.name).catch(() => undefined);
+/**
+ * Deletes a Service and its history in one transaction (read first: a store that cannot be read
+ * deletes nothing). False when the Service does not exist. A revision the service controller
+ * records between the read and the delete (a template applied that very moment) outlives its
+ * Service, and a new Service of the same name would count it as its own oldest entry.
+ */
+export async function deleteServiceAndRevisions(store: ObjectStore, namespace: string, service: string): Promise<boolean> {
+  const revisions = await listRevisions(store, namespace, service);
+  return store.deleteWith('Service', namespace, service, revisions.map((r) => ({ kind: 'ServiceRevision' as const, namespace, name: r.metadata.name })));
 }

@@ -7,7 +7,7 @@
 import { Replica, Service, ServiceStatus, canonicalJson, replicaTemplate, templateHash } from '@tide/api';
 import { Move, RetryBackoff, ServicePlan, isTerminating, newReplica, planService, progressingCondition, rolloutCounts, serviceStatus } from '@tide/control';
 import {
-  AlreadyExistsError, ClusterCache, ConflictError, NotFoundError, ObjectStore, StoreNoSpaceError, StoreUnavailableError, packByBytes, storedSize,
+  AlreadyExistsError, ClusterCache, ConflictError, NotFoundError, ObjectStore, StoreNoSpaceError, StoreUnavailableError, StoredForm, asCreated, packByBytes, storedForm,
 } from '@tide/store';
 import { inParallel } from '../parallel';
 import { EventRecorder } from './events.recorder';
@@ -30,6 +30,15 @@ interface ReplicaCreate {
   replica: Replica;
   /** Given for fresh replicas (random names, renamed when taken); not for replacements. */
   service?: Service;
+}
+
+/** A create with the replica as it will be stored, encoded once (packed by its bytes, then sent). */
+interface FormedCreate extends ReplicaCreate {
+  form: StoredForm<Replica>;
+}
+
+function withForm(create: ReplicaCreate): FormedCreate {
+  return { ...create, form: storedForm(asCreated(create.replica)) };
 }
 
 interface ServicePass {
@@ -156,7 +165,8 @@ export class ServiceController {
    */
   private async createAll(creates: ReplicaCreate[]): Promise<Map<string, unknown>> {
     const failures = new Map<string, unknown>();
-    await inParallel(packByBytes(creates, (c) => storedSize(c.replica)), CREATE_CONCURRENCY, async (batch) => {
+    const forms = creates.map((create) => withForm(create));
+    await inParallel(packByBytes(forms, (c) => c.form.bytes), CREATE_CONCURRENCY, async (batch) => {
       try {
         await this.createBatch(batch);
       } catch (error) {
@@ -174,14 +184,14 @@ export class ServiceController {
    * it replaces (a taken one means the move exists already), so those are then created one by one
    * and the taken ones skipped.
    */
-  private async createBatch(first: ReplicaCreate[]): Promise<void> {
+  private async createBatch(first: FormedCreate[]): Promise<void> {
     let batch = first;
     for (let attempt = 0; attempt < RENAME_ATTEMPTS; attempt++) {
-      const { created, revision, objects } = await this.store.createAll(batch.map((c) => c.replica));
+      const { created, revision, objects } = await this.store.createForms(batch.map((c) => c.form));
       this.written = Math.max(this.written, revision);
       if (created) return this.onCreated(objects);
       if (batch.some((c) => !c.service)) break;
-      batch = batch.map(({ key, service }) => ({ key, replica: newReplica(service!), service }));
+      batch = batch.map(({ key, service }) => withForm({ key, replica: newReplica(service!), service }));
     }
     for (const { replica } of batch) {
       this.wrote(await this.store.create(replica).catch((error: unknown) => {

@@ -7,7 +7,7 @@ import { before, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { Replica, Service, TideEvent } from '@tide/api';
 import { waitFor } from '@tide/api/testing';
-import { ObjectStore, ObjectTooLargeError, StoreNoSpaceError } from '@tide/store';
+import { ObjectStore, ObjectTooLargeError, StoreNoSpaceError, StoredForm } from '@tide/store';
 import { useEtcdFixture } from '../testing/etcd.fixture';
 import { EventRecorder } from './events.recorder';
 import { ServiceController } from './service.controller';
@@ -27,9 +27,9 @@ function storeFailing(store: ObjectStore, state: { failing: boolean; attempts: n
   return new Proxy(store, {
     get(target, property, receiver) {
       const value = Reflect.get(target, property, receiver);
-      if (property !== 'createAll' && property !== 'create') return typeof value === 'function' ? value.bind(target) : value;
-      return (objects: Replica | Replica[], ...rest: unknown[]) => {
-        const list = Array.isArray(objects) ? objects : [objects];
+      if (property !== 'createForms' && property !== 'create') return typeof value === 'function' ? value.bind(target) : value;
+      return (objects: Replica | StoredForm<Replica>[], ...rest: unknown[]) => {
+        const list = Array.isArray(objects) ? objects.map((form) => form.object) : [objects];
         if (list.some((o) => o.kind === 'Replica' && o.spec.service === 'broken')) {
           state.attempts++;
           if (state.failing && state.storeWide) return Promise.reject(new StoreNoSpaceError('etcd is out of space (NOSPACE alarm)'));

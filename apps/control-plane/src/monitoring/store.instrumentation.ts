@@ -6,16 +6,24 @@
 import { Histogram } from 'prom-client';
 import { ObjectStore } from '@tide/store';
 
-/** Each one etcd request; the first argument (or the first object's kind) names the kind. */
-const REQUESTS = new Set(['get', 'list', 'create', 'update', 'delete', 'updateAll']);
+/**
+ * Each one etcd request, by the operation label it is timed under; the first argument (or the first
+ * object's kind) names the kind. updateAll and createAll encode their objects and call the `…Forms`
+ * methods through the proxy, so they are timed there, once, under their own names.
+ */
+const REQUESTS = new Map([
+  ['get', 'get'], ['list', 'list'], ['create', 'create'], ['update', 'update'], ['delete', 'delete'],
+  ['updateForms', 'updateAll'], ['createForms', 'createAll'],
+]);
 
 export function instrumentStore(store: ObjectStore, duration: Histogram<'operation' | 'kind'>): ObjectStore {
   return new Proxy(store, {
     get(target, property, receiver) {
       const value = Reflect.get(target, property, receiver);
-      if (typeof property !== 'string' || !REQUESTS.has(property) || typeof value !== 'function') return value;
+      const operation = typeof property === 'string' ? REQUESTS.get(property) : undefined;
+      if (!operation || typeof value !== 'function') return value;
       return (...args: unknown[]) => {
-        const stop = duration.startTimer({ operation: property, kind: kindOf(args[0]) });
+        const stop = duration.startTimer({ operation, kind: kindOf(args[0]) });
         const result = (value as (...a: unknown[]) => Promise<unknown>).apply(receiver, args);
         return result.finally(() => stop());
       };
@@ -25,6 +33,7 @@ export function instrumentStore(store: ObjectStore, duration: Histogram<'operati
 
 function kindOf(first: unknown): string {
   if (typeof first === 'string') return first;
-  const object = Array.isArray(first) ? first[0] : first;
+  const item: unknown = Array.isArray(first) ? first[0] : first;
+  const object = typeof item === 'object' && item !== null && 'object' in item ? item.object : item; // a StoredForm
   return typeof object === 'object' && object !== null && 'kind' in object ? String(object.kind) : 'unknown';
 }

@@ -34,6 +34,8 @@ class FakeControlPlane {
   readonly reports: StatusReport__Output[] = [];
   readonly usage: UsageReport__Output[] = [];
   readonly heartbeats: HeartbeatRequest__Output[] = [];
+  /** Whether each WatchAssignments call asked for the node list only when it changed. */
+  readonly nodesWhenChanged: boolean[] = [];
   known = true;
   /** The cluster identity it answers registrations with ('' : none). */
   clusterId = '';
@@ -61,6 +63,7 @@ class FakeControlPlane {
         done(null, { known: this.known });
       },
       WatchAssignments: (call) => {
+        this.nodesWhenChanged.push(call.request.nodesWhenChanged);
         for (const set of this.sets) call.write(set);
       },
       ReportStatus: (call, done) => {
@@ -176,6 +179,41 @@ describe('control-plane client', () => {
     await eventually('a registration after the outage', () => controlPlane.registrations.length > before, 90_000, logs);
     await eventually('the desired set again', () => received.length > receivedBefore, 60_000, logs);
     await eventually('the endpoints again', () => endpoints.length > endpointsBefore, 60_000, logs);
+  });
+
+  it('asks for the node list only when it changed, and gives every set the stream\'s last list', async () => {
+    const fake = new FakeControlPlane();
+    const web = (name: string) => ({ namespace: 'default', name, service: 'web', templateHash: 'h', container: { image: 'busybox' } });
+    const peer = { nodeName: 'node-7', address: '198.18.0.7', podCidr: '100.64.7.0/24', agentPort: 7087 };
+    fake.sets = [
+      { revision: 10, replicas: [web('web-1')], nodes: [peer] },
+      { revision: 11, replicas: [web('web-1'), web('web-2')], nodesUnchanged: true },
+      { revision: 12, replicas: [web('web-2')], nodes: [] }, // the peer left: an empty list is a list
+      { revision: 13, replicas: [web('web-2')], nodesUnchanged: true },
+    ];
+    const port = await fake.listen();
+    const sets: NodeAssignments[] = [];
+    const listClient = new ControlPlaneClient({
+      credentials: await nodeCredentials('node-6'),
+      address: `127.0.0.1:${port}`,
+      registration: { nodeName: 'node-6', address: '127.0.1.6', agentPort: 7086, labels: {}, capacity: { cpuMillis: 1, memoryBytes: 1 }, allocatable: { cpuMillis: 1, memoryBytes: 1 } },
+      onAssignments: (set) => sets.push(set),
+      report: () => ({ nodeName: 'node-6', replicas: [], gone: [] }),
+      onReportAcknowledged: () => undefined,
+      log: () => undefined,
+    });
+    try {
+      listClient.start();
+      await eventually('four sets', () => sets.length >= 4);
+      assert.equal(fake.nodesWhenChanged[0], true);
+      const node7 = [{ nodeName: 'node-7', address: '198.18.0.7', podCIDR: '100.64.7.0/24', agentPort: 7087 }];
+      assert.deepEqual(sets.slice(0, 4).map((set) => [set.revision, set.nodes, 'nodesUnchanged' in set]), [
+        [10, node7, false], [11, node7, false], [12, [], false], [13, [], false],
+      ]);
+    } finally {
+      listClient.close();
+      fake.stop();
+    }
   });
 
   it('sends its images on registration, and on a heartbeat only when they changed', async () => {

@@ -270,7 +270,16 @@ export class ControlPlaneClient {
   /** The two streams of a session: desired replicas, and the endpoints of the published ports. */
   private watch(session: number): void {
     const nodeName = this.options.registration.nodeName;
-    this.follow(session, 'assignment', this.client.WatchAssignments({ nodeName }), decodeAssignments, (assignments) => this.assignmentsArrived(assignments));
+    // The node list comes only when it changed (nodesWhenChanged): the stream's last one is kept here,
+    // so that every set the agent sees is whole. A new stream's first message always carries it.
+    let nodes: NodeAssignments['nodes'] | undefined;
+    this.follow(session, 'assignment', this.client.WatchAssignments({ nodeName, nodesWhenChanged: true }), decodeAssignments, (message) => {
+      if (message.nodesUnchanged && !nodes) return this.options.log('ignored an assignment message: it keeps a node list this stream never sent');
+      const { nodesUnchanged, ...assignments } = message;
+      if (nodesUnchanged) assignments.nodes = nodes!;
+      else nodes = assignments.nodes;
+      this.assignmentsArrived(assignments);
+    });
     const onEndpoints = this.options.onEndpoints;
     if (onEndpoints) this.follow(session, 'endpoints', this.client.WatchEndpoints({ nodeName }), decodeEndpoints, onEndpoints);
   }

@@ -63,8 +63,28 @@ describe('agent serving certificate rotation', () => {
     assert.equal(second, new X509Certificate(renewed.certificatePem).serialNumber);
     fs.chmodSync(pki.files.key, 0o644); // a key other users can read is refused: the current one stays
     fs.utimesSync(pki.files.certificate, new Date(), new Date(Date.now() + 5000));
-    await waitFor(async () => warnings.length > 0 || undefined, { what: 'a warning', timeoutMs: 10_000, intervalMs: 50 });
-    assert.match(warnings[0], /keeping the current serving certificate: .*lets other users read this private key/);
+    await waitFor(async () => warnings.some((line) => /lets other users read this private key/.test(line)) || undefined, { what: 'a warning', timeoutMs: 10_000, intervalMs: 50 });
+    assert.match(warnings.find((line) => /lets other users/.test(line))!, /^keeping the current serving certificate: /);
     assert.equal(await servedSerial(server.port, ca), second);
+    fs.chmodSync(pki.files.key, 0o600);
+  });
+
+  it('keeps the current certificate while a renewal has written its key but not yet its certificate, then serves the new pair', async () => {
+    const ca = pki.ca.certificatePem;
+    await waitFor(async () => (await servedSerial(server.port, ca)) === new X509Certificate(fs.readFileSync(pki.files.certificate)).serialNumber || undefined,
+      { what: 'the files\' certificate served', timeoutMs: 10_000, intervalMs: 50 });
+    const before = await servedSerial(server.port, ca);
+    const renewed = await issueServerCertificate(pki.ca, { commonName: 'system:node:test', ipAddresses: ['127.0.0.1'] });
+    warnings.length = 0;
+    // writeCertificateAndKey writes the key first: stop there, as a check between its two writes sees it.
+    await writeCertificateAndKey({ certificate: path.join(dir, 'unused.crt'), key: pki.files.key }, renewed);
+    await waitFor(async () => warnings.some((line) => /key values mismatch/.test(line)) || undefined, { what: 'the mismatch reported', timeoutMs: 10_000, intervalMs: 50 });
+    assert.equal(await servedSerial(server.port, ca), before, 'the current pair is still served');
+    await writeCertificateAndKey(pki.files, renewed);
+    const served = await waitFor(async () => {
+      const serial = await servedSerial(server.port, ca);
+      return serial !== before ? serial : undefined;
+    }, { what: 'the new pair served', timeoutMs: 10_000, intervalMs: 50 });
+    assert.equal(served, new X509Certificate(renewed.certificatePem).serialNumber);
   });
 });

@@ -53,7 +53,8 @@ export function agentServerOptions(agentTls: AgentTls): https.ServerOptions {
 /**
  * Swaps a renewed certificate (or CA) into the running server when one of the files changes:
  * connections made afterwards get the new one. A file that cannot be read (half-renewed, a bad
- * mode) keeps the old one and is reported. Returns what stops the checks.
+ * mode) or a key that does not match the certificate keeps the old one and is reported; it is tried
+ * again at the next check. Returns what stops the checks.
  */
 export function reloadOnChange(
   server: tls.Server, files: AgentTlsFiles, onReload: (next: AgentTls) => void, warn: (line: string) => void, checkEveryMs = RELOAD_CHECK_MS,
@@ -70,11 +71,13 @@ export function reloadOnChange(
   const timer = setInterval(() => {
     const now = stamp();
     if (now === seen) return;
+    // setSecureContext throws for a key that does not belong to the certificate: a renewal caught
+    // between its two writes. That too keeps the current one, and the next check tries again.
     loadAgentTls(files).then((next) => {
       server.setSecureContext(next.options);
       onReload(next);
       seen = now;
-    }, (error: Error) => warn(`keeping the current serving certificate: ${error.message}`));
+    }).catch((error: Error) => warn(`keeping the current serving certificate: ${error.message}`));
   }, checkEveryMs);
   timer.unref();
   return () => clearInterval(timer);
