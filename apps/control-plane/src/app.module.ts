@@ -2,6 +2,7 @@ import { DynamicModule, MiddlewareConsumer, Module, NestModule } from '@nestjs/c
 import { APP_FILTER, APP_GUARD } from '@nestjs/core';
 import type { NextFunction, Request, Response } from 'express';
 import { ApiController } from './api/api.controller';
+import { ConfigObjectsController } from './api/config-objects.controller';
 import { CLUSTER, ClusterContext } from './api/cluster.context';
 import { HealthController } from './api/health.controller';
 import { JoinController } from './api/join.controller';
@@ -19,7 +20,7 @@ import { RegistryController } from './registry/registry.controller';
 import { RegistryTokenController } from './registry/registry.token.controller';
 
 export const API_CONTROLLERS = [
-  ApiController, NodesController, ImageLifecycleController, ImagesController, HealthController, EventsController, MonitoringController, RolloutController, TokensController,
+  ApiController, ConfigObjectsController, NodesController, ImageLifecycleController, ImagesController, HealthController, EventsController, MonitoringController, RolloutController, TokensController,
   RegistryController, RegistryTokenController,
   WhoAmIController,
   JoinController,

@@ -7,6 +7,7 @@ import { parseServiceCidr } from '@tide/control';
 import { parseClusterCidr } from './network/pod-cidr.allocator';
 import { NodePoolFlagError, NodePoolSettings, nodePoolSettings } from './nodes/node-pool.flags';
 import { RegistrySettings, registrySettings } from './registry/registry.flags';
+import { defaultKeyFile } from './secrets/encryption.keys';
 
 export interface ControlPlaneConfig {
   listen: { host: string; port: number };
@@ -30,6 +31,8 @@ export interface ControlPlaneConfig {
   pkiDir: string;
   /** One JSON line per mutating API request (0600). */
   auditLog: string;
+  /** `--encryption-key-file`: the keys Secrets are sealed with in etcd (secrets/encryption.keys.ts); default STATE/encryption/keys.json. */
+  encryptionKeyFile: string;
   id: string;
   /** NotReady time before a node's replicas are replaced, when its host does not answer either. */
   nodeGraceSeconds: number;
@@ -96,7 +99,7 @@ export function parseFlags(argv: string[]): ControlPlaneConfig {
     if (value === undefined) throw new ConfigError(`--${name} needs a value`);
     values.set(name, value);
   }
-  const known = ['listen', 'grpc-listen', 'etcd', 'etcd-port', 'state-dir', 'pki-dir', 'audit-log', 'id', 'node-grace-seconds', 'agent-down-grace-seconds', 'node-lease-seconds', 'pod-cidr',
+  const known = ['listen', 'grpc-listen', 'etcd', 'etcd-port', 'state-dir', 'pki-dir', 'audit-log', 'encryption-key-file', 'id', 'node-grace-seconds', 'agent-down-grace-seconds', 'node-lease-seconds', 'pod-cidr',
     'node-cidr-mask-size', 'pod-network',
     'service-cidr', 'consolidation', 'consolidation-delay-seconds', 'certificate-validity', 'node-certificate-validity', 'registry-listen', 'registry', 'registry-ca',
     'etcd-ca-file', 'etcd-cert-file', 'etcd-key-file', 'metrics-insecure-listen', 'etcd-members', 'etcd-quota-bytes', 'etcd-compaction-retention', 'event-ttl-seconds',
@@ -126,6 +129,7 @@ export function parseFlags(argv: string[]): ControlPlaneConfig {
     stateDir,
     pkiDir: values.get('pki-dir') ?? path.join(stateDir, 'pki'),
     auditLog: values.get('audit-log') ?? path.join(stateDir, 'audit.log'),
+    encryptionKeyFile: values.get('encryption-key-file') ?? defaultKeyFile(stateDir),
     id: values.get('id') ?? `${os.hostname()}-${process.pid}`,
     nodeGraceSeconds: number('node-grace-seconds', DEFAULT_NODE_GRACE_SECONDS),
     agentDownGraceSeconds: number('agent-down-grace-seconds', DEFAULT_AGENT_DOWN_GRACE_SECONDS),

@@ -10,7 +10,7 @@ import {
   ClusterPki, LOCAL_ETCD_NAMES, controlPlaneServerNames, ensureClusterPki, ensureEtcdPki, etcdPkiLayout, readCertificateFile, readKeyFile, type EtcdPkiLayout,
 } from '@tide/pki';
 import {
-  CacheChange, ClusterCache, Etcd3, EtcdClientFiles, EtcdCluster, EtcdHealth, EtcdMaintenance, LeaderElection, LeaseWindows, NodeCertificates, NodeLeases,
+  CacheChange, ClusterCache, ConfigCache, ConfigStore, Etcd3, EtcdClientFiles, EtcdCluster, EtcdHealth, EtcdMaintenance, LeaderElection, LeaseWindows, NodeCertificates, NodeLeases,
   ObjectStore, PodCidrClaims, ServiceIpClaims, TlsEtcdClient, TokenStore, createEtcdClient, createTlsEtcdClient, ensureClusterIdentity,
 } from '@tide/store';
 import { isLost } from '@tide/control';
@@ -29,6 +29,9 @@ import { SchedulerLoop } from './controllers/scheduler.loop';
 import { ServiceController } from './controllers/service.controller';
 import { ServiceIpController } from './controllers/service-ip.controller';
 import { ControlPlaneMetrics } from './metrics';
+import { ConfigController } from './controllers/config.controller';
+import type { ConfigContext } from './api/cluster.context';
+import { loadOrCreateKeyRing } from './secrets/encryption.keys';
 import { AutoscalerMetrics } from './monitoring/autoscaler.metrics';
 import { registerServiceReplicaGauges, watchSchedulingLatency } from './monitoring/cluster.metrics';
 import { instrumentStore } from './monitoring/store.instrumentation';
@@ -75,6 +78,7 @@ export class ControlPlane {
   private runner?: LeaderRunner;
   private leases?: NodeLeases;
   private cache?: ClusterCache;
+  private configCache?: ConfigCache;
   private stopLatencyMetric?: () => void;
   private registry?: ClusterRegistry;
   private insecureMetrics?: InsecureMetricsListener;
@@ -108,6 +112,7 @@ export class ControlPlane {
     const cache = new ClusterCache(this.client, (line) => this.logger.warn(line));
     this.cache = cache;
     await cache.start();
+    const configs = await this.startConfigs(this.client, health);
     registerServiceReplicaGauges(metrics, cache);
     const scheduler = new SchedulerLoop(store, cache, events, metrics);
     // New replicas go to the scheduler as their transaction commits, not a watch round trip later.
@@ -140,8 +145,10 @@ export class ControlPlane {
       if (!this.api) throw new Error('the API server is not up yet');
       return this.api.agentCredentials();
     }), (service, leadMs) => autoscaler.forecastReplicas(service, leadMs));
+    const configHashes = new ConfigController(store, cache, (key) => configs.cache.get(key), configs.digestKey, (line) => this.logger.log(line));
     const runner = new LeaderRunner([
       { name: 'services', periodMs: 1000, run: () => services.sync(), kickedBy: serviceControllerKick },
+      { name: 'config hashes', periodMs: 1000, run: () => configHashes.sync(), kickedBy: (c) => c.kind === 'Service' || c.kind === 'resync' },
       { name: 'service-ips', periodMs: 1000, run: () => serviceIps.sync() },
       // A cycle places everything pending when it starts: the next one starts as soon as this one is
       // done (no coalescing delay between cycles), with whatever was created meanwhile.
@@ -164,6 +171,7 @@ export class ControlPlane {
       .catch((error: Error) => this.logger.warn(`etcd maintenance: ${error.message}`)), MAINTENANCE_PERIOD_MS);
     // Certificate serials (joins, renewals) concern the agents' endpoint only, not the loops.
     cache.onChange((change) => change.kind !== 'Allocation' && change.kind !== 'NodeCertificates' && runner.kick(change));
+    configs.cache.onChange(() => runner.kickLoop('config hashes'));
     this.stopLatencyMetric = watchSchedulingLatency(metrics, cache, () => this.election?.isLeader ?? false);
     const podCidrs = new PodCidrAllocator(this.config.podCidr, new PodCidrClaims(this.client), this.config.nodeCidrMaskSize);
     this.endpoints = new EndpointsPublisher(cache);
@@ -171,7 +179,7 @@ export class ControlPlane {
     this.grpc = new AgentGrpcServer({
       store, cache, leases: this.leases, events, podCidrs, endpoints: this.endpoints, usage, enrollment,
       heartbeatIntervalMs: heartbeatIntervalMs(this.config.nodeLeaseSeconds), serviceCidr: this.config.serviceCidr, podNetwork: this.config.podNetwork,
-      clusterId,
+      clusterId, configs: configs.cache,
     });
     await this.grpc.listen(this.config.grpcListen, {
       ca: pki.ca.certificatePem, certificate: await readCertificateFile(pki.layout.serverCertificate), key: (await readKeyFile(pki.layout.serverKey)).toPem(),
@@ -183,7 +191,7 @@ export class ControlPlane {
     this.election.start();
     this.api = await startApiServer({
       cluster: {
-        store, cache, metrics, usage, enrollment, registry: this.registry, etcdHealth: health, eventLeases,
+        store, cache, metrics, usage, enrollment, registry: this.registry, etcdHealth: health, eventLeases, configs,
         isLeader: () => this.election?.isLeader ?? false, kick: () => runner.kick(),
       },
       etcd: this.client, pki: pki.layout, auditLog: this.config.auditLog, listen: this.config.listen,
@@ -195,6 +203,30 @@ export class ControlPlane {
       this.logger.warn(`/metrics also over plain HTTP without credentials on ${this.config.metricsInsecureListen.host}:${this.insecureMetrics.port} (--metrics-insecure-listen)`);
     }
     this.logger.log(`API on https://${this.config.listen.host}:${this.config.listen.port} (names ${this.api.names().join(', ')}), agents on ${this.config.grpcListen}, etcd ${hosts.join(',')}`);
+  }
+
+  /**
+   * ConfigMaps and Secrets: the key file (made on the first start), the store that seals Secrets
+   * with it, and the cache every instance keeps (the agents' endpoint sends each node its share).
+   */
+  private async startConfigs(client: Etcd3, health: EtcdHealth): Promise<ConfigContext> {
+    const file = this.config.encryptionKeyFile;
+    const loaded = loadOrCreateKeyRing(file);
+    let ring = loaded.ring;
+    this.logger.log(`${loaded.created ? 'made the Secrets encryption key file' : 'Secrets encryption keys from'} ${file}: new writes sealed with key ${ring.cipher.writer}`);
+    const store = new ConfigStore(client, ring.cipher, health);
+    const cache = new ConfigCache(client, store, (line) => this.logger.warn(line));
+    this.configCache = cache;
+    await cache.start();
+    return {
+      store, cache, digestKey: () => ring.digestKey,
+      reloadKeys: () => {
+        ring = loadOrCreateKeyRing(file).ring;
+        store.cipher = ring.cipher;
+        this.logger.log(`Secrets encryption keys read again from ${file}: new writes sealed with key ${ring.cipher.writer}`);
+        return ring.cipher.writer;
+      },
+    };
   }
 
   /**
@@ -326,6 +358,7 @@ export class ControlPlane {
     await this.election?.resign();
     this.stopLatencyMetric?.();
     await this.cache?.stop();
+    await this.configCache?.stop();
     await this.api?.close();
     await this.endpoints?.close();
     await this.grpc?.close();

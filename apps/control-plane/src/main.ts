@@ -2,8 +2,28 @@
 import 'reflect-metadata';
 import { ConfigError, parseFlags } from './config';
 import { ControlPlane } from './control-plane';
+import { KeyFileError, rotateKeyFile } from './secrets/encryption.keys';
+
+/**
+ * `control-plane rotate-encryption-key [--state-dir DIR | --encryption-key-file FILE]`: a new key
+ * first in the file (it seals new writes once the control planes read the file again:
+ * `tsctl secrets reencrypt`, which also rewrites what the older keys sealed).
+ */
+function rotateEncryptionKey(argv: string[]): void {
+  const config = parseFlags(argv);
+  const name = rotateKeyFile(config.encryptionKeyFile);
+  console.log(`encryption key ${name} added to ${config.encryptionKeyFile} as the writer; run "tsctl secrets reencrypt" to use it and rewrite every Secret with it`);
+}
 
 async function main(): Promise<void> {
+  if (process.argv[2] === 'rotate-encryption-key') {
+    try {
+      return rotateEncryptionKey(process.argv.slice(3));
+    } catch (error) {
+      console.error(`control-plane rotate-encryption-key: ${(error as Error).message}`);
+      process.exit(error instanceof ConfigError || error instanceof KeyFileError ? 2 : 1);
+    }
+  }
   let config;
   try {
     config = parseFlags(process.argv.slice(2));

@@ -6,6 +6,7 @@ import { ConfigError, DEFAULT_IMAGE_DIR, parseFlagValues } from './config/agent.
 import { tearDownAgentNetwork } from './network/agent.network';
 import { gracePeriodFromLabels } from './reconcile/container-spec.builder';
 import { tearDownServiceIps } from './service-ip/service-ip.rules';
+import { ConfigVolumes } from './volumes/config.volumes';
 
 /** `tsctl down` waits for this: a replica's grace period is honoured up to this many seconds. */
 const MAX_CLEANUP_GRACE_SECONDS = 10;
@@ -30,6 +31,12 @@ export async function runCleanup(argv: string[], log: (line: string) => void): P
   // What a start or removal cut short left (directories, cgroups, addresses, veths), and dead agents' warm groups.
   await runtime.sweepLeftovers().then((swept) => swept.length > 0 && log(`swept ${swept.join('; ')}`),
     (error: Error) => failures.push(`leftovers: ${error.message}`));
+  // The containers' ConfigMap and Secret volumes (the secret ones' tmpfs unmounted).
+  try {
+    ConfigVolumes.tearDown(stateDir);
+  } catch (error) {
+    failures.push(`config volumes: ${(error as Error).message}`);
+  }
   // Restart counts of containers that no longer exist would only mislead a later agent.
   fs.rmSync(path.join(stateDir, 'replicas.json'), { force: true });
   log(`removed ${containers.length - failures.length} container(s) of ${stateDir}`);

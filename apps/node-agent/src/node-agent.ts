@@ -40,6 +40,7 @@ import { Reconciler } from './reconcile/reconciler';
 import { buildPuller } from './registry/registry.images';
 import { ReplicaStateFile } from './reconcile/replica.state-file';
 import { ServiceNetwork } from './service-ip/service.network';
+import { ConfigVolumes } from './volumes/config.volumes';
 
 /** Status changes come in bursts (a batch of starts): at most one report per this many ms. */
 const REPORT_COALESCE_MS = 50;
@@ -79,6 +80,8 @@ export class NodeAgent {
   private disk?: DiskMonitor;
   private storage?: EphemeralStorageGuard;
   private isolation?: IsolationFence;
+  /** The replicas' ConfigMaps and Secrets: variables and volumes (volumes/config.volumes.ts). */
+  private configVolumes?: ConfigVolumes;
   /** Every other node's agent, from the last desired set: who to ask whether this host is cut off. */
   private peers: Peer[] = [];
 
@@ -112,6 +115,11 @@ export class NodeAgent {
     // Created before registering (containers are adopted first): bridge settings come with the pod CIDR.
     const network = new AgentNetwork(config.stateDir, config.address, this.log);
     this.network = network;
+    // Before the runtime: every container init's mount namespace is a copy made when it boots, and
+    // must already hold the secret volumes' tmpfs to bind from it.
+    const configVolumes = new ConfigVolumes({ stateDir: config.stateDir, log: this.log });
+    configVolumes.start();
+    this.configVolumes = configVolumes;
     this.runtime = new LinuxRuntime({
       stateDir: config.stateDir, imageDir: config.imageDir, warmPool: config.warmPool, maxWarmPool: config.warmPoolMax, bridge: () => network.current(),
       // Every agent of this machine (the loopback and netns layouts) shares the containers' parent
@@ -134,7 +142,7 @@ export class NodeAgent {
     });
     this.storage = storage;
     const reconciler = new Reconciler({
-      runtime, logDir, logs, state: new ReplicaStateFile(path.join(config.stateDir, 'replicas.json')),
+      runtime, logDir, logs, configs: configVolumes, state: new ReplicaStateFile(path.join(config.stateDir, 'replicas.json')),
       onChange: () => this.changed(), onRestart: (record) => metrics.recordRestart(record), log: this.log,
       probes: (record) => evictionVerdict(storage, record) ?? verdictFor(prober, record), dns: (namespace) => services.containerDns(namespace),
     });
@@ -143,6 +151,7 @@ export class NodeAgent {
     const swept = await this.runtime.sweepLeftovers();
     if (swept.length > 0) this.log(`swept what an earlier agent left half done: ${swept.join('; ')}`);
     await reconciler.adopt();
+    configVolumes.sweep(new Set([...reconciler.records.values()].flatMap((r) => (r.container ? [r.container.id] : []))));
     logs.start();
     const resources = registerResourceMetrics({
       registry: metrics.registry, runtime, views: () => reconciler.views(), paths: [config.stateDir, config.imageDir],
@@ -269,6 +278,8 @@ export class NodeAgent {
         this.peers = assignments.nodes.filter((n) => n.nodeName !== config.name && n.agentPort)
           .map((n) => ({ address: n.address, port: n.agentPort! }));
         void this.network!.routeTo(assignments.nodes);
+        // Before the reconciler: a replica it starts now reads the objects of this very set.
+        this.configVolumes?.update(assignments.configs ?? [], assignments.replicas);
         reconciler.setDesired(assignments.replicas);
       },
       onEndpoints: (endpoints) => {

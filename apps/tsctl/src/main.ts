@@ -18,13 +18,14 @@ import { cordonCommand, drainCommand, nodeCommand, uncordonCommand } from './com
 import { registryCommand } from './commands/registry.command';
 import { rolloutCommand } from './commands/rollout.command';
 import { tokenCommand } from './commands/token.command';
+import { secretsCommand } from './commands/secrets.command';
 import { topCommand } from './commands/top.command';
 import { ManifestError, ManifestRejectedError } from './manifest/manifest';
 import { OutputFormatError } from './output/table';
 
 const COMMANDS: Command[] = [
   upCommand, downCommand, applyCommand, convertCommand, getCommand, describeCommand, scaleCommand, logsCommand, execCommand, deleteCommand, imageCommand,
-  cordonCommand, uncordonCommand, drainCommand, nodeCommand, hostCommand, topCommand, rolloutCommand, tokenCommand, registryCommand,
+  cordonCommand, uncordonCommand, drainCommand, nodeCommand, hostCommand, topCommand, rolloutCommand, tokenCommand, secretsCommand, registryCommand,
 ];
 
 export function usage(): string {

@@ -38,26 +38,21 @@ export function adminOnlyFields(object: WithSpec): GuardedField[] {
   return out;
 }
 
-const NOT_STORED = 'the control plane does not store ConfigMaps, Secrets or Namespaces yet';
 const NOT_RUN = 'the node agents do not run it yet';
+/** The volume sources the agents run: files of a ConfigMap or Secret (config.volumes on the node). */
+const WIRED_VOLUMES = new Set(['configMap', 'secret']);
 
 /**
  * The fields of a valid Service that the control plane and agents cannot honour yet (issue 19's
- * runtime part): refusing them names the field instead of running replicas without their config.
+ * other volumes): refusing them names the field instead of running replicas without their data.
  */
 export function unwiredFields(spec: ServiceSpec): GuardedField[] {
   const out: GuardedField[] = [];
-  for (const [name, value] of Object.entries(spec.env ?? {})) {
-    if (typeof value === 'string') continue;
-    const kind = value.valueFrom.secretKeyRef ? 'secretKeyRef' : 'configMapKeyRef';
-    out.push({ path: `spec.env.${name}.valueFrom`, feature: kind, message: `${kind} is valid, but ${NOT_STORED}` });
-  }
-  if (spec.envFrom?.length) out.push({ path: 'spec.envFrom', feature: 'envFrom', message: `valid, but ${NOT_STORED}` });
   (spec.volumes ?? []).forEach((volume, i) => {
     const source = Object.keys(volume).find((k) => k !== 'name') ?? 'volume';
+    if (WIRED_VOLUMES.has(source)) return;
     out.push({ path: `spec.volumes[${i}].${source}`, feature: `${source} volume`, message: `a ${source} volume is valid, but ${NOT_RUN}` });
   });
-  if (spec.volumeMounts?.length) out.push({ path: 'spec.volumeMounts', feature: 'volumeMounts', message: `valid, but ${NOT_RUN}` });
   if (spec.privileged) out.push({ path: 'spec.privileged', feature: 'privileged', message: `valid, but ${NOT_RUN}` });
   return out;
 }

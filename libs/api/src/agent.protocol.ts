@@ -5,6 +5,7 @@
  * from proto messages; the agent plans and the control plane decides on these types only.
  */
 import { PodNetworkMode } from './cidr';
+import type { ConfigData } from './config.refs';
 import { ContainerExit, ReplicaPhase, ReplicaTemplate, ServicePort } from './types';
 
 /** A container port as the agent needs it (the balancer learns a port's protocol from the endpoints). */
@@ -52,6 +53,11 @@ export interface NodeAssignments {
   nodesUnchanged?: true;
   /** The identity of the cluster whose state the set was read from; absent: a control plane that has none. */
   clusterId?: string;
+  /**
+   * The ConfigMaps and Secrets the node's replicas name (env and volumes), and no others: a node
+   * never holds a Secret none of its replicas uses. Absent or empty: none.
+   */
+  configs?: ConfigData[];
 }
 
 /** A ready replica behind a published port. */

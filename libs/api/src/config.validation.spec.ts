@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { validateDocument, validateObject } from './validation';
+import { validateApplied, validateDocument, validateObject } from './validation';
 
 const meta = { name: 'web-config', namespace: 'shop' };
 const b64 = (text: string) => Buffer.from(text).toString('base64');
@@ -57,11 +57,13 @@ describe('ConfigMap, Secret and Namespace', () => {
     });
   }
 
-  it('the control plane says it does not store them yet, and points Kubernetes manifests to the converter', () => {
-    const stored = validateDocument({ apiVersion: 'tide/v1', kind: 'ConfigMap', metadata: meta, data: {} }, 0);
-    assert.ok(!stored.ok);
-    assert.deepEqual(stored.errors.map((e) => e.path), ['kind']);
-    assert.match(stored.errors[0].message, /ConfigMap is valid tide\/v1, but the control plane does not store ConfigMaps yet/);
+  it('apply takes ConfigMaps and Secrets, not Namespaces yet, and points Kubernetes manifests to the converter', () => {
+    const stored = validateApplied({ apiVersion: 'tide/v1', kind: 'ConfigMap', metadata: meta, data: {} }, 0);
+    assert.ok(stored.ok && stored.object.kind === 'ConfigMap');
+    const namespace = validateApplied({ apiVersion: 'tide/v1', kind: 'Namespace', metadata: { name: 'shop' } }, 0);
+    assert.ok(!namespace.ok);
+    assert.deepEqual(namespace.errors.map((e) => e.path), ['kind']);
+    assert.match(namespace.errors[0].message, /does not store Namespaces yet/);
     const kube = validateDocument({ apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'web' } }, 0);
     assert.ok(!kube.ok);
     assert.match(kube.errors[0].message, /tsctl apply and tsctl convert turn them into tide\/v1/);

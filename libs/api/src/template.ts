@@ -5,6 +5,7 @@
 import { createHash } from 'node:crypto';
 import { resolveProbes } from './probes';
 import { parseCpu, parseMemory } from './quantity';
+import type { EnvVarSource } from './config.types';
 import { ReplicaTemplate, Service, ServiceSpec } from './types';
 
 export const DEFAULT_REQUESTS = { cpuMillis: 100, memoryBytes: 64 * 2 ** 20 };
@@ -44,13 +45,30 @@ export function replicaTemplate(service: Service): ReplicaTemplate {
     ...(spec.securityContext?.seccompProfile?.type === 'Unconfined' ? { seccompProfile: 'Unconfined' as const } : {}),
     ...(spec.placement?.maxSkew !== undefined ? { maxSkew: spec.placement.maxSkew } : {}),
     ...(probes ? { probes } : {}),
+    ...configTemplate(service),
   };
 }
 
 /**
- * The string variables of `spec.env`. `valueFrom` entries are resolved from ConfigMaps and Secrets,
- * which the control plane does not run yet: validateDocument refuses a Service that has any.
+ * What the replicas read from ConfigMaps and Secrets: the references (the agent resolves them on its
+ * node, so no value is ever in a Replica) and the digest of the values the env reads. Each only when
+ * set: a template without them keeps the hash it had before these fields existed.
  */
+function configTemplate(service: Service): Partial<ReplicaTemplate> {
+  const spec = service.spec;
+  const envRefs: Record<string, EnvVarSource> = {};
+  for (const [name, value] of Object.entries(spec.env ?? {})) if (typeof value !== 'string') envRefs[name] = value.valueFrom;
+  const reads = Object.keys(envRefs).length > 0 || (spec.envFrom?.length ?? 0) > 0;
+  return {
+    ...(Object.keys(envRefs).length > 0 ? { envRefs } : {}),
+    ...(spec.envFrom?.length ? { envFrom: spec.envFrom } : {}),
+    ...(spec.volumes?.length ? { volumes: spec.volumes } : {}),
+    ...(spec.volumeMounts?.length ? { volumeMounts: spec.volumeMounts } : {}),
+    ...(reads && service.status?.configHash ? { configHash: service.status.configHash } : {}),
+  };
+}
+
+/** The string variables of `spec.env`; `valueFrom` entries are `envRefs`, resolved on the node. */
 function plainEnv(env: ServiceSpec['env']): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [name, value] of Object.entries(env ?? {})) if (typeof value === 'string') out[name] = value;

@@ -3,7 +3,7 @@
  * the control plane stores them in etcd, tsctl prints them.
  */
 
-import type { ConfigKind, EnvFromSource, EnvValue } from './config.types';
+import type { ConfigKind, EnvFromSource, EnvValue, EnvVarSource } from './config.types';
 import type { ObjectMeta } from './object.meta';
 import type { Volume, VolumeMount } from './volume.types';
 
@@ -271,6 +271,12 @@ export interface ServiceStatus {
    * after the service is created, kept for its lifetime, freed when it is deleted.
    */
   clusterIP?: string;
+  /**
+   * A keyed digest of the ConfigMap and Secret values the replicas' env reads (`valueFrom`,
+   * `envFrom`), kept current by the control plane (config.refs.ts): part of the template, so that
+   * a change of those values rolls the service. Absent: the env reads none.
+   */
+  configHash?: string;
 }
 
 export type Service = TideObject<'Service', ServiceSpec, ServiceStatus>;
@@ -327,6 +333,15 @@ export interface ReplicaTemplate {
   probes?: Probes<ResolvedProbe>;
   /** placement.maxSkew, only when the Service sets it (the scheduler's default applies otherwise). */
   maxSkew?: number;
+  /** `spec.env` entries read from a ConfigMap or Secret when the container starts (only when any). */
+  envRefs?: Record<string, EnvVarSource>;
+  /** `spec.envFrom`, only when set. */
+  envFrom?: EnvFromSource[];
+  /** The configMap and secret volumes and their mounts, only when set. */
+  volumes?: Volume[];
+  volumeMounts?: VolumeMount[];
+  /** status.configHash: the values the env reads, so that a change of them is a new template. */
+  configHash?: string;
 }
 
 /**

@@ -2,7 +2,8 @@
  * Validation of user manifests. Every error carries the document index and the field path, all
  * errors of a document are collected, and a valid document comes back with its defaults filled.
  * `validateObject` is the complete check of every tide/v1 kind; `validateDocument` is what the control
- * plane stores today: Services only, without the fields it cannot run yet (admin.fields.ts).
+ * plane stores today: Services (without the fields it cannot run yet, admin.fields.ts), ConfigMaps
+ * and Secrets.
  */
 import { unwiredFields } from './admin.fields';
 import { checkAutoscale } from './autoscale.validation';
@@ -22,11 +23,14 @@ export type { FieldError };
 /** Every kind a user writes in tide/v1. */
 export type UserObject = Service | ConfigMap | Secret | Namespace;
 
+/** The kinds `apply` stores. */
+export type StoredUserObject = Service | ConfigMap | Secret;
 export type ValidationResult = { ok: true; object: Service } | { ok: false; errors: FieldError[] };
+export type AppliedValidationResult = { ok: true; object: StoredUserObject } | { ok: false; errors: FieldError[] };
 export type ObjectValidationResult = { ok: true; object: UserObject } | { ok: false; errors: FieldError[] };
 
 /** The kinds the control plane stores today. */
-export const USER_KINDS = ['Service'] as const;
+export const USER_KINDS = ['Service', 'ConfigMap', 'Secret'] as const;
 /** Every kind `validateObject` knows. */
 export const OBJECT_KINDS = ['Service', 'ConfigMap', 'Secret', 'Namespace'] as const;
 export const DEFAULT_NAMESPACE = 'default';
@@ -83,12 +87,23 @@ export function validateDocument(doc: unknown, documentIndex: number): Validatio
   const result = validateObject(doc, documentIndex);
   if (!result.ok) return result;
   if (result.object.kind !== 'Service') {
-    const message = `${result.object.kind} is valid tide/v1, but the control plane does not store ${result.object.kind}s yet (issue 19); apply it later`;
+    const message = result.object.kind === 'Namespace'
+      ? 'Namespace is valid tide/v1, but the control plane does not store Namespaces yet (issue 19); apply it later'
+      : `${result.object.kind} is valid tide/v1 but not a Service (validateApplied takes it)`;
     return { ok: false, errors: [{ document: documentIndex, path: 'kind', message }] };
   }
   const unwired = unwiredFields(result.object.spec);
   if (unwired.length > 0) return { ok: false, errors: unwired.map((u) => ({ document: documentIndex, path: u.path, message: u.message })) };
   return { ok: true, object: result.object };
+}
+
+/** What `apply` stores: a Service as validateDocument takes it, a ConfigMap, a Secret (Namespaces not yet). */
+export function validateApplied(doc: unknown, documentIndex: number): AppliedValidationResult {
+  const kind = (doc as Json | null)?.kind;
+  if (kind !== 'ConfigMap' && kind !== 'Secret') return validateDocument(doc, documentIndex);
+  const result = validateObject(doc, documentIndex);
+  if (!result.ok) return result;
+  return { ok: true, object: result.object as ConfigMap | Secret };
 }
 
 function checkService(c: Checker, doc: Json): Service | undefined {

@@ -42,6 +42,8 @@ export const RESOURCE_RULES: Readonly<Record<string, ResourceRule>> = {
   'replicas/logs': namespaced('view', 'nobody'),
   'replicas/exec': namespaced('nobody', 'edit'),
   secrets: namespaced('view', 'edit'),
+  configmaps: namespaced('view', 'edit'),
+  'secrets/reencrypt': cluster('nobody', 'admin'),
   events: namespaced('view', 'admin'),
   'usage/replicas': namespaced('view', 'nobody'),
   nodes: cluster('view', 'admin'),

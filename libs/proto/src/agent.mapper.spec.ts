@@ -72,6 +72,24 @@ describe('agent mapper: assignments', () => {
     assert.deepEqual(decodeAssignments(overTheWire(assignmentsWire, encodeAssignments(sent))), sent);
   });
 
+  it('carries the config references and each object\'s bytes; a mode of 0 stays a mode', () => {
+    const configured: AssignedTemplate = {
+      ...minimal,
+      envRefs: { PASSWORD: { secretKeyRef: { name: 'db', key: 'password' } }, LEVEL: { configMapKeyRef: { name: 'web', key: 'level', optional: true } } },
+      envFrom: [{ configMapRef: { name: 'web' }, prefix: 'APP_' }, { secretRef: { name: 'db', optional: true } }],
+      volumes: [
+        { name: 'conf', configMap: { name: 'web', items: [{ key: 'a', path: 'x/a', mode: 0 }], defaultMode: 0o640 } },
+        { name: 'tls', secret: { secretName: 'tls', optional: true } },
+      ],
+      volumeMounts: [{ name: 'conf', mountPath: '/etc/web', readOnly: true }, { name: 'tls', mountPath: '/etc/tls/key', subPath: 'tls.key' }],
+    };
+    const sent: NodeAssignments = {
+      replicas: [replica('web-1', configured)], revision: 9, nodes: [],
+      configs: [{ kind: 'Secret', namespace: 'shop', name: 'db', version: '12', data: { password: Buffer.from([0, 255, 10]) } }],
+    };
+    assert.deepEqual(decodeAssignments(overTheWire(assignmentsWire, encodeAssignments(sent))), sent);
+  });
+
   it('sends 0, "" and false for what is unset, and reads them back as unset', () => {
     const encoded = encodeAssignments({ replicas: [replica('web-1', minimal)], revision: 1, nodes: [] }).replicas![0].container!;
     assert.deepEqual([encoded.cpuLimitMillis, encoded.memoryLimitBytes, encoded.pidsLimit, encoded.workingDir, encoded.user, encoded.readOnlyRootFilesystem],

@@ -25,6 +25,7 @@ import type {
   Probes as ProbesMessage, Probes__Output, RegisterRequest, RegisterRequest__Output, RegisterResponse, RegisterResponse__Output,
   ReplicaStatus, ReplicaStatus__Output, StatusReport, StatusReport__Output, UsageReport, UsageReport__Output,
 } from './generated/messages';
+import { decodeConfigFields, decodeConfigs, encodeConfigFields, encodeConfigs } from './config.mapper';
 
 /** A received message that cannot be read as the domain value (names the field). */
 export class WireFormatError extends Error {
@@ -60,6 +61,7 @@ export function encodeAssignments(assignments: NodeAssignments): Assignments {
     nodes: assignments.nodes.map((n) => ({ nodeName: n.nodeName, address: n.address, podCidr: n.podCIDR, agentPort: n.agentPort ?? 0 })),
     clusterId: assignments.clusterId ?? '',
     nodesUnchanged: assignments.nodesUnchanged ?? false,
+    configs: encodeConfigs(assignments.configs ?? []),
   };
 }
 
@@ -71,6 +73,7 @@ export function decodeAssignments(message: Assignments__Output): NodeAssignments
     nodes: message.nodes.map((n): NodeSlice => ({ nodeName: n.nodeName, address: n.address, podCIDR: n.podCidr, ...optional('agentPort', positive(n.agentPort)) })),
     ...optional('clusterId', present(message.clusterId)),
     ...(message.nodesUnchanged ? { nodesUnchanged: true as const } : {}),
+    ...(message.configs?.length ? { configs: decodeConfigs(message.configs) } : {}),
   };
 }
 
@@ -92,6 +95,7 @@ function encodeTemplate(t: AssignedTemplate): ContainerSpec {
     ports: t.ports.map((p) => ({ name: p.name ?? '', containerPort: p.containerPort, publish: p.publish ?? 0 })),
     user: t.user ?? '', readOnlyRootFilesystem: t.readOnlyRootFilesystem ?? false, seccompUnconfined: t.seccompProfile === 'Unconfined',
     ...(t.probes ? { probes: encodeProbes(t.probes) } : {}),
+    ...encodeConfigFields(t),
   };
 }
 
@@ -115,6 +119,7 @@ function decodeTemplate(c: ContainerSpec__Output): AssignedTemplate {
     ...(c.readOnlyRootFilesystem ? { readOnlyRootFilesystem: true } : {}),
     ...(c.seccompUnconfined ? { seccompProfile: 'Unconfined' as const } : {}),
     ...optional('probes', probes),
+    ...decodeConfigFields(c),
   };
 }
 

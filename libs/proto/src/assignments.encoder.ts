@@ -30,8 +30,9 @@ export class AssignmentsEncoder {
   constructor(private readonly serialize: (message: Assignments) => Buffer) {}
 
   encode(assignments: NodeAssignments): Buffer {
-    const { revision, clusterId, nodesUnchanged } = encodeAssignments({ ...assignments, replicas: [], nodes: [] });
-    const parts: Buffer[] = [this.serialize({ revision, clusterId, nodesUnchanged })];
+    // Configs are not kept: they change with their objects, and a Secret's bytes stay in no cache here.
+    const { revision, clusterId, nodesUnchanged, configs } = encodeAssignments({ ...assignments, replicas: [], nodes: [] });
+    const parts: Buffer[] = [this.serialize({ revision, clusterId, nodesUnchanged, configs })];
     for (const replica of assignments.replicas) parts.push(this.replica(replica));
     for (const slice of assignments.nodes) parts.push(this.slice(slice));
     if (++this.encodedSinceSweep >= SWEEP_EVERY) this.sweep();

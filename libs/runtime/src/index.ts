@@ -31,3 +31,5 @@ export {
 export { CommitRequest, commitContainer } from './build/container.commit';
 export { HistoryEntry, imageHistory } from './image/image.history';
 export { isNoSpace, writeFileAtomic } from './atomic.write';
+export * from './volume/atomic.dir';
+export * from './volume/memory.dir';

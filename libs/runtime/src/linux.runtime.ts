@@ -167,7 +167,8 @@ export class LinuxRuntime implements ContainerRuntime {
       const rootfs = await this.snapshots.prepare(spec.id, image.layerDirs);
       fs.mkdirSync(path.dirname(logPath), { recursive: true });
       trace?.mark('runtime: dirs ready');
-      const full: InitConfig = { ...config, rootfs, ...(network ? { bindFiles: network.bindFiles } : {}) };
+      const bindFiles = [...(network?.bindFiles ?? []), ...(spec.mounts ?? []).map((m) => ({ source: m.source, target: m.target, directory: m.directory, readOnly: m.readOnly }))];
+      const full: InitConfig = { ...config, rootfs, ...(bindFiles.length ? { bindFiles } : {}) };
       const onSpawned = (process: ProcessHandle) => this.joined(spec, cgroupOnce, process, network, trace);
       let launch = init.start(full, onSpawned, trace);
       const process = await launch.started.catch(async (error: Error) => {
@@ -270,8 +271,10 @@ export class LinuxRuntime implements ContainerRuntime {
     if (START_PAUSE_MS > 0) await sleep(START_PAUSE_MS); // tests only: a start to kill the agent in
     const pidStartTime = processStartTime(process.pid);
     if (pidStartTime === undefined) throw new Error('the container init exited before it could start the command');
+    // A Secret's variables stay in memory: the state file is on the node's disk.
+    const { secretEnv: _inMemoryOnly, ...stored } = spec;
     this.states.write(spec.id, {
-      spec, pid: process.pid, pidStartTime, startedAt: new Date().toISOString(),
+      spec: stored, pid: process.pid, pidStartTime, startedAt: new Date().toISOString(),
       ...(network ? { network: { ip: network.ip, hostVeth: network.hostVeth } } : {}),
     });
   }
@@ -282,7 +285,8 @@ export class LinuxRuntime implements ContainerRuntime {
       const oomKilled = (await cgroup.oomKillCount().catch(() => 0)) > 0;
       return this.recordExit(spec.id, tracked, { code, signal, oomKilled, finishedAt: new Date() });
     });
-    const tracked: Tracked = { info: this.infoOf(this.states.read(spec.id)!), process, exited };
+    // The spec as started (a Secret's variables included, for exec), not the stored one.
+    const tracked: Tracked = { info: { ...this.infoOf(this.states.read(spec.id)!), spec }, process, exited };
     this.tracked.set(spec.id, tracked);
     return tracked;
   }

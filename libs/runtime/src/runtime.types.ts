@@ -40,12 +40,28 @@ export interface ContainerSpec {
   readOnlyRootFilesystem?: boolean;
   /** RuntimeDefault (Docker's default seccomp profile, the default) or Unconfined (no filter). */
   seccompProfile?: SeccompProfileType;
+  /** Directories and files of the node bound into the container (volumes), in order. */
+  mounts?: ContainerMount[];
+  /**
+   * Variables from Secrets: added to `env` for the process, never written to the container's state
+   * file (an adopted container's spec lacks them; a restart gets them from the agent again).
+   */
+  secretEnv?: Record<string, string>;
   /** Image builds only (never set from the API): the root is these unpacked layers of the node's image
    *  store, lowest first, instead of `image`'s; the image config is then not consulted. */
   rootfsLayers?: string[];
 }
 
 export type NetworkMode = 'host' | 'bridge';
+
+export interface ContainerMount {
+  /** On the node: a directory (or, with a sub path, a file) the runtime binds as it is. */
+  source: string;
+  /** Absolute path in the container. */
+  target: string;
+  directory: boolean;
+  readOnly: boolean;
+}
 
 /** The lines of a resolv.conf: `nameserver` each, one `search`, one `options`. */
 export interface ContainerDnsConfig {

@@ -21,3 +21,6 @@ export * from './lease.windows';
 export * from './etcd.maintenance';
 export * from './etcd.cluster';
 export * from './cluster.identity';
+export * from './secret.cipher';
+export * from './config.store';
+export * from './config.cache';

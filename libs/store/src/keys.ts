@@ -21,3 +21,14 @@ export function leaseKey(node: string): string {
 
 export const LEASE_PREFIX = `${ROOT}leases/`;
 export const ELECTION_NAME = 'tide-v1-leader';
+
+/** ConfigMaps and Secrets (config.store.ts): `/tide/v1/configmaps|secrets/<namespace>/<name>`; a Secret's value is sealed. */
+export const CONFIG_PLURAL = { ConfigMap: 'configmaps', Secret: 'secrets' } as const;
+
+export function configObjectKey(kind: keyof typeof CONFIG_PLURAL, namespace: string, name: string): string {
+  return `${ROOT}${CONFIG_PLURAL[kind]}/${namespace}/${name}`;
+}
+
+export function configPrefix(kind: keyof typeof CONFIG_PLURAL, namespace?: string): string {
+  return `${ROOT}${CONFIG_PLURAL[kind]}/${namespace === undefined ? '' : `${namespace}/`}`;
+}

@@ -21,7 +21,7 @@ import { StatusReports } from '../status.report';
 import { UsageCache } from '../usage/usage.cache';
 import { NodeCaller, authorizeRegistration, authorizeStatusReport, callerOf, grpcRefusal } from './agent.authorization';
 import { AgentStream } from './agent.stream';
-import { AssignmentsPublisher } from './assignments.publisher';
+import { AssignmentsPublisher, ConfigSource } from './assignments.publisher';
 import { NodeRegistrar, NodeRegistrarOptions } from './node.registrar';
 
 /** The registrar's needs (etcd, cache, leases, events, pod CIDRs, heartbeat interval), and the rest. */
@@ -34,6 +34,8 @@ export interface AgentServiceOptions extends NodeRegistrarOptions {
   enrollment: NodeEnrollment;
   /** The cluster's identity (ensureClusterIdentity): answered at registration and carried by every desired set. */
   clusterId?: string;
+  /** The ConfigMaps and Secrets: each node's set carries those its replicas name. */
+  configs?: ConfigSource;
 }
 
 /** The server's TLS: the cluster CA (clients must present a certificate it signed) and the serving pair. */
@@ -67,7 +69,7 @@ export class AgentGrpcServer {
 
   constructor(private readonly options: AgentServiceOptions) {
     this.registrar = new NodeRegistrar(options);
-    this.assignments = new AssignmentsPublisher(options.cache, options.clusterId);
+    this.assignments = new AssignmentsPublisher(options.cache, options.clusterId, options.configs);
     this.reports = new StatusReports(options.store, options.cache, options.events);
   }
 

@@ -1,8 +1,8 @@
 /** The fan-out of desired sets to the agents' streams, over a cache whose changes the test makes. */
 import { afterEach, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { Node, NodeAssignments, Replica, Service, replicaTemplate, templateHash } from '@tide/api';
-import { CacheChange } from '@tide/store';
+import { ConfigData, Node, NodeAssignments, Replica, Service, configKeyOf, replicaTemplate, templateHash } from '@tide/api';
+import { CacheChange, ConfigChange } from '@tide/store';
 import { AssignmentsPublisher, AssignmentsSource } from './assignments.publisher';
 
 /** The cache as the publisher reads it: nodes, replicas by node, and change notifications. */
@@ -32,8 +32,8 @@ class TestCache implements AssignmentsSource {
     this.emit({ kind: 'Node', previous, current });
   }
 
-  putReplica(name: string, nodeName: string, image = 'busybox'): void {
-    const service: Service = { apiVersion: 'tide/v1', kind: 'Service', metadata: { name: 'web', namespace: 'default' }, spec: { replicas: 1, image } };
+  putReplica(name: string, nodeName: string, image = 'busybox', spec: Partial<Service['spec']> = {}): void {
+    const service: Service = { apiVersion: 'tide/v1', kind: 'Service', metadata: { name: 'web', namespace: 'default' }, spec: { replicas: 1, image, ...spec } };
     const template = replicaTemplate(service);
     const previous = this.replicas.get(name);
     const current: Replica = {
@@ -139,4 +139,54 @@ describe('AssignmentsPublisher', () => {
     assert.deepEqual(keeps.received[2].nodes.map((n) => n.nodeName), ['node-2', 'node-3']);
     assert.equal(keeps.received[2].nodesUnchanged, undefined);
   });
+
+  it('sends a node the ConfigMaps and Secrets its replicas name, no others, and again when one changes', async () => {
+    const cache = new TestCache();
+    cache.putNode('node-1', '100.64.1.0/24');
+    cache.putNode('node-2', '100.64.2.0/24');
+    const configs = new TestConfigs();
+    configs.put(config('Secret', 'db', 's3cret', '5'));
+    configs.put(config('ConfigMap', 'other', 'x', '6'));
+    cache.putReplica('web-a', 'node-1', 'busybox', { env: { P: { valueFrom: { secretKeyRef: { name: 'db', key: 'value' } } } } });
+    cache.putReplica('api-a', 'node-2');
+    publisher = new AssignmentsPublisher(cache, undefined, configs);
+    publisher.start();
+    const one = recorder('node-1');
+    const two = recorder('node-2');
+    publisher.watch(one.stream);
+    publisher.watch(two.stream);
+    assert.deepEqual(one.received[0].configs?.map((c) => `${c.kind}/${c.name}@${c.version}`), ['Secret/db@5']);
+    assert.equal(two.received[0].configs, undefined, 'node-2 runs no replica that names it');
+    configs.put(config('Secret', 'db', 'n3w', '7'));
+    await eventually('the new Secret on node-1', () => one.received.length === 2);
+    assert.equal(one.received[1].configs![0].data.value.toString(), 'n3w');
+    configs.put(config('ConfigMap', 'other', 'y', '8'));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.deepEqual([one.received.length, two.received.length], [2, 1], 'an object nobody names goes nowhere');
+  });
 });
+
+function config(kind: ConfigData['kind'], name: string, value: string, version: string): ConfigData {
+  return { kind, namespace: 'default', name, version, data: { value: Buffer.from(value) } };
+}
+
+class TestConfigs {
+  private readonly objects = new Map<string, ConfigData>();
+  private readonly listeners = new Set<(change: ConfigChange) => void>();
+
+  get(key: string): ConfigData | undefined {
+    return this.objects.get(key);
+  }
+
+  onChange(listener: (change: ConfigChange) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  put(data: ConfigData): void {
+    const key = configKeyOf(data.kind, data.namespace, data.name);
+    const previous = this.objects.get(key);
+    this.objects.set(key, data);
+    for (const listener of this.listeners) listener({ key, previous, current: data });
+  }
+}

@@ -4,9 +4,9 @@
  * after a move); a change of the node slices goes to every stream. A stream gets a message only when
  * its set or the slices changed, and a new stream gets the current set at once.
  */
-import { NodeAssignments, Replica, ReplicaAssignment } from '@tide/api';
+import { ConfigData, NodeAssignments, Replica, ReplicaAssignment, referencedConfigs } from '@tide/api';
 import { assignmentOf, desiredAssignments } from '@tide/control';
-import { CacheChange, ClusterCache } from '@tide/store';
+import { CacheChange, ClusterCache, ConfigCache, ConfigChange } from '@tide/store';
 import { AgentStream } from './agent.stream';
 import { NodeSlices } from './node.slices';
 
@@ -14,14 +14,20 @@ export type AssignmentsStream = AgentStream<NodeAssignments>;
 
 /** What the publisher reads: the watch-fed cache. */
 export type AssignmentsSource = Pick<ClusterCache, 'onChange' | 'replicasOn' | 'list' | 'revision'>;
+/** The ConfigMaps and Secrets (Secrets opened): each node gets those its replicas name. */
+export type ConfigSource = Pick<ConfigCache, 'get' | 'onChange'>;
+
+const NO_CONFIGS: ConfigSource = { get: () => undefined, onChange: () => () => undefined };
 
 const REFRESH_MS = 5;
 const SLICES_REFRESH_MS = 1000;
 
 interface StreamState {
-  /** The replicas last sent: each one's name, service and template hash. */
+  /** The replicas last sent: each one's name, service and template hash, and the configs' versions. */
   last: string;
   slicesVersion: number;
+  /** The configs (configKeyOf) the node's replicas name: a change of one is pushed to it. */
+  configKeys: Set<string>;
 }
 
 export class AssignmentsPublisher {
@@ -44,19 +50,29 @@ export class AssignmentsPublisher {
   private refreshTimer?: NodeJS.Timeout;
   private slicesTimer?: NodeJS.Timeout;
   private unsubscribe?: () => void;
+  private unsubscribeConfigs?: () => void;
 
   /** `clusterId`: the cluster's identity, sent with every set (the agents' fence). */
-  constructor(private readonly cache: AssignmentsSource, private readonly clusterId?: string) {
+  constructor(private readonly cache: AssignmentsSource, private readonly clusterId?: string, private readonly configs: ConfigSource = NO_CONFIGS) {
     this.slices = new NodeSlices(cache);
   }
 
   start(): void {
     this.unsubscribe = this.cache.onChange((change) => this.changed(change));
+    this.unsubscribeConfigs = this.configs.onChange((change) => this.configChanged(change));
+  }
+
+  /** A ConfigMap or Secret changed: the nodes whose replicas name it get it again. */
+  private configChanged(change: ConfigChange): void {
+    for (const [stream, state] of this.streams) {
+      if (change.key === 'resync' || state.configKeys.has(change.key)) this.dirty.add(stream.node);
+    }
+    this.scheduleRefresh();
   }
 
   /** A WatchAssignments call: the node's set now, every change after. */
   watch(stream: AssignmentsStream): void {
-    this.streams.set(stream, { last: '', slicesVersion: -1 });
+    this.streams.set(stream, { last: '', slicesVersion: -1, configKeys: new Set() });
     const forget = () => this.streams.delete(stream);
     stream.on('cancelled', forget);
     stream.on('close', forget);
@@ -65,6 +81,7 @@ export class AssignmentsPublisher {
 
   close(): void {
     this.unsubscribe?.();
+    this.unsubscribeConfigs?.();
     clearTimeout(this.refreshTimer);
     clearTimeout(this.slicesTimer);
     for (const stream of this.streams.keys()) stream.end();
@@ -112,12 +129,19 @@ export class AssignmentsPublisher {
     }, REFRESH_MS);
   }
 
+  private configsOf(replicas: ReplicaAssignment[]): { keys: string[]; data: ConfigData[] } {
+    return configsOfReplicas(replicas, (key) => this.configs.get(key));
+  }
+
   private push(stream: AssignmentsStream): void {
     const state = this.streams.get(stream);
     if (!state) return;
     const replicas = desiredAssignments(this.cache.replicasOn(stream.node), this.assignmentOf);
+    const configs = this.configsOf(replicas);
+    state.configKeys = new Set(configs.keys);
     // A replica's template never changes under its hash: names and hashes say whether the set did.
-    const text = replicas.map((r) => `${r.namespace}/${r.name}|${r.service}|${r.templateHash}`).join('\n');
+    const text = replicas.map((r) => `${r.namespace}/${r.name}|${r.service}|${r.templateHash}`).join('\n')
+      + configs.data.map((c) => `\n${c.kind}/${c.namespace}/${c.name}@${c.version}`).join('');
     const slices = this.slices.current();
     if (text === state.last && state.slicesVersion === slices.version) return;
     // An agent that keeps the last list is sent it only when it changed: at 500 nodes the other 499
@@ -130,8 +154,15 @@ export class AssignmentsPublisher {
       nodes: nodesUnchanged ? [] : slices.slices.filter((slice) => slice.nodeName !== stream.node),
       ...(nodesUnchanged ? { nodesUnchanged: true as const } : {}),
       ...(this.clusterId ? { clusterId: this.clusterId } : {}),
+      ...(configs.data.length ? { configs: configs.data } : {}),
     });
   }
+}
+
+/** The configs the replicas name (keys, present or not) and the data of those that exist. */
+function configsOfReplicas(replicas: ReplicaAssignment[], lookup: (key: string) => ConfigData | undefined): { keys: string[]; data: ConfigData[] } {
+  const keys = [...new Set(replicas.flatMap((r) => referencedConfigs(r.namespace, r.template)))].sort();
+  return { keys, data: keys.map(lookup).filter((c): c is ConfigData => c !== undefined) };
 }
 
 /** What a node's set holds of a replica is the same before and after (where, whether, and what it runs). */

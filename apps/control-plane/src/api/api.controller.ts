@@ -13,6 +13,7 @@ import { freshOrStale, readThroughCache } from './stale.read';
 import { CLUSTER, ClusterContext } from './cluster.context';
 import { Access } from '../auth/access.decorator';
 import { applyRequests } from '../auth/resource.requests';
+import { serviceConfigHash } from '../controllers/config.controller';
 
 /** Time for the agent to answer a logs request (then the stream may idle as long as it likes). */
 const LOGS_CONNECT_TIMEOUT_MS = 10_000;
@@ -36,8 +37,13 @@ export class ApiController {
     if (!Array.isArray(body?.documents)) throw new BadRequestException({ error: 'body must be {"documents": [...], "force"?: boolean}', details: [] });
     if (body.force !== undefined && typeof body.force !== 'boolean') throw new BadRequestException({ error: 'force: must be true or false', details: [] });
     try {
+      const configs = this.cluster.configs;
       const results = await applyDocuments(this.store, body.documents, {
         known: (namespace, name) => this.cluster.cache.get('Service', namespace, name) !== undefined, force: body.force === true,
+        ...(configs ? {
+          configs: configs.store,
+          configHash: (service, applied) => serviceConfigHash(service, (key) => configs.cache.get(key), configs.digestKey(), applied),
+        } : {}),
       });
       this.cluster.kick();
       return { results };

@@ -4,8 +4,10 @@
  * written only if the stored object still has it, else 409; without one (or with `force`) the apply
  * reads and writes the current object itself, retrying on conflicts (last writer wins).
  */
-import { FieldError, Service, specEquals, validateDocument } from '@tide/api';
-import { AlreadyExistsError, ConflictError, MAX_OBJECT_BYTES, OBJECT_HEADROOM_BYTES, ObjectStore, assertObjectFits } from '@tide/store';
+import { FieldError, Service, StoredUserObject, specEquals, validateApplied } from '@tide/api';
+import {
+  AlreadyExistsError, ConfigObject, ConfigStore, ConflictError, MAX_OBJECT_BYTES, OBJECT_HEADROOM_BYTES, ObjectStore, assertObjectFits,
+} from '@tide/store';
 import { inParallel } from '../parallel';
 
 /** Services of one apply written at once. */
@@ -36,42 +38,67 @@ export interface ApplyOptions {
   known?: (namespace: string, name: string) => boolean;
   /** Ignore the documents' resourceVersions: overwrite whatever is stored (`tsctl apply --force`). */
   force?: boolean;
+  /** Where ConfigMaps and Secrets go; without it, an apply holding one is refused. */
+  configs?: ConfigStore;
+  /**
+   * status.configHash of a Service as it will be once this apply's ConfigMaps and Secrets are
+   * written (config.controller.ts keeps it current afterwards): its first replicas already run
+   * the template with the right digest instead of rolling a second later.
+   */
+  configHash?: (service: Service, applied: ConfigObject[]) => string | undefined;
 }
 
 export async function applyDocuments(store: ObjectStore, documents: unknown[], options: ApplyOptions = {}): Promise<ApplyResult[]> {
-  const valid: Service[] = [];
+  const valid: { object: StoredUserObject; index: number }[] = [];
   const errors: FieldError[] = [];
   documents.forEach((doc, index) => {
-    const result = validateDocument(doc, index);
-    if (result.ok) valid.push(result.object);
+    const result = validateApplied(doc, index);
+    if (result.ok) valid.push({ object: result.object, index });
     else errors.push(...result.errors);
   });
   const names = new Set<string>();
-  valid.forEach((service, index) => {
-    const key = `${service.metadata.namespace}/${service.metadata.name}`;
-    if (names.has(key)) errors.push({ document: index, path: 'metadata.name', message: `service ${key} appears twice in this apply` });
+  for (const { object, index } of valid) {
+    const key = `${object.kind} ${object.metadata.namespace}/${object.metadata.name}`;
+    if (names.has(key)) errors.push({ document: index, path: 'metadata.name', message: `${key} appears twice in this apply` });
     names.add(key);
-  });
-  valid.forEach((service, index) => {
+    if (object.kind !== 'Service' && !options.configs) errors.push({ document: index, path: 'kind', message: `${object.kind}s cannot be stored by this control plane` });
     // Room for the status it and its replicas gain: a Service that fits now but not with those would fail later.
-    try {
-      assertObjectFits(service, MAX_OBJECT_BYTES - OBJECT_HEADROOM_BYTES);
-    } catch (error) {
-      errors.push({ document: index, path: 'spec', message: (error as Error).message });
+    if (object.kind === 'Service') {
+      try {
+        assertObjectFits(object, MAX_OBJECT_BYTES - OBJECT_HEADROOM_BYTES);
+      } catch (error) {
+        errors.push({ document: index, path: 'spec', message: (error as Error).message });
+      }
     }
-  });
+  }
   if (errors.length > 0) throw new ApplyValidationError(errors);
-  // Each service is its own key: they are written concurrently (a few at a time), answered in order.
   const results: ApplyResult[] = new Array(valid.length);
-  await inParallel(valid.map((service, index) => ({ service, index })), APPLY_CONCURRENCY, async ({ service, index }) => {
+  // ConfigMaps and Secrets first: a Service of the same apply starts with its config in place.
+  const configs = valid.map((v, at) => ({ ...v, at })).filter((v): v is { object: ConfigObject; index: number; at: number } => v.object.kind !== 'Service');
+  await inParallel(configs, APPLY_CONCURRENCY, async ({ object, at }) => {
+    const { namespace, name } = object.metadata;
+    results[at] = { kind: object.kind, namespace, name, action: await options.configs!.apply(object) };
+  });
+  const applied = configs.map((c) => c.object);
+  // Each service is its own key: they are written concurrently (a few at a time), answered in order.
+  const services = valid.map((v, at) => ({ ...v, at })).filter((v): v is { object: Service; index: number; at: number } => v.object.kind === 'Service');
+  await inParallel(services, APPLY_CONCURRENCY, async ({ object: service, at }) => {
     const expected = options.force ? undefined : service.metadata.resourceVersion;
     const { resourceVersion: _read, ...metadata } = service.metadata;
-    const applied = { ...service, metadata };
-    results[index] = expected !== undefined
-      ? await applyReadVersion(store, applied, expected)
-      : await applyService(store, applied, options.known?.(service.metadata.namespace, service.metadata.name) ?? true);
+    const configHash = options.configHash?.(service, applied);
+    const withHash = { ...service, metadata, ...(configHash ? { status: { configHash } as Service['status'] } : {}) };
+    results[at] = expected !== undefined
+      ? await applyReadVersion(store, withHash, expected)
+      : await applyService(store, withHash, options.known?.(service.metadata.namespace, service.metadata.name) ?? true);
   });
   return results;
+}
+
+/** The stored Service with the applied spec and labels, and the applied config digest (other status kept). */
+function updated(current: Service, desired: Service): Service {
+  const configHash = desired.status?.configHash;
+  const status = configHash && current.status?.configHash !== configHash ? { status: { ...current.status, configHash } as Service['status'] } : {};
+  return { ...current, metadata: { ...current.metadata, labels: desired.metadata.labels }, spec: desired.spec, ...status };
 }
 
 /**
@@ -100,7 +127,7 @@ async function applyReadVersion(store: ObjectStore, applied: Service, expected: 
     `service ${namespace}/${name} changed since it was read: resourceVersion ${expected} is stale (now ${now}); read it again, or apply with --force to overwrite`);
   if (current.metadata.resourceVersion !== expected) throw stale(current.metadata.resourceVersion ?? 'unknown');
   try {
-    await store.update({ ...current, metadata: { ...current.metadata, labels: desired.metadata.labels }, spec: desired.spec }, current);
+    await store.update(updated(current, desired), current);
   } catch (error) {
     // Another apply from the same read won the compare-and-swap between our read and our write: the same answer.
     if (error instanceof ConflictError) throw stale('newer');
@@ -121,7 +148,7 @@ async function applyService(store: ObjectStore, applied: Service, maybeExists: b
       }
       const desired = keepAutoscaledReplicas(current, applied);
       if (specEquals(current, desired)) return result('unchanged');
-      await store.update({ ...current, metadata: { ...current.metadata, labels: desired.metadata.labels }, spec: desired.spec }, current);
+      await store.update(updated(current, desired), current);
       return result('configured');
     } catch (error) {
       if (!(error instanceof ConflictError || error instanceof AlreadyExistsError)) throw error;

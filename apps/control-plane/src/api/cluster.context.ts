@@ -1,5 +1,5 @@
 /** What the HTTP layer needs, provided to NestJS as one value. */
-import { ClusterCache, EtcdHealth, LeaseWindows, ObjectStore, TokenStore } from '@tide/store';
+import { ClusterCache, ConfigCache, ConfigStore, EtcdHealth, LeaseWindows, ObjectStore, TokenStore } from '@tide/store';
 import { ApiAuth } from '../auth/api.auth';
 import type { ClusterRegistry } from '../registry/cluster.registry';
 import type { AgentCredentials } from './agent.client';
@@ -31,7 +31,18 @@ export interface ClusterContext {
   etcdHealth?: EtcdHealth;
   /** The leases Events live with (expire after --event-ttl-seconds). */
   eventLeases?: LeaseWindows;
+  /** ConfigMaps and Secrets (Secrets sealed with the key file's ring); absent in route tests without them. */
+  configs?: ConfigContext;
   isLeader(): boolean;
   /** A hint to the controllers that desired state changed (they re-read etcd anyway). */
   kick(): void;
+}
+
+export interface ConfigContext {
+  store: ConfigStore;
+  cache: ConfigCache;
+  /** status.configHash's HMAC key (from the key file). */
+  digestKey(): Buffer;
+  /** Reads the key file again (a rotation): answers the name of the key that now seals writes. */
+  reloadKeys(): string;
 }

@@ -19,7 +19,7 @@ export function resourceRequest(verb: Verb, resource: string, req: Pick<Request,
 }
 
 /** The kinds `apply` takes, as resources; anything else is checked as a Service (validation refuses it later anyway). */
-const APPLIED_RESOURCES: Record<string, string> = { Service: 'services', Secret: 'secrets' };
+const APPLIED_RESOURCES: Record<string, string> = { Service: 'services', Secret: 'secrets', ConfigMap: 'configmaps' };
 
 /**
  * `POST /api/v1/apply`: one write per document, in the document's namespace, with the admin-only

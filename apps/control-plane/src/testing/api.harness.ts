@@ -11,19 +11,26 @@ import { Agent } from 'undici';
 import { API_VERSION, Node, Replica } from '@tide/api';
 import { createUserToken, type Role } from '@tide/auth';
 import { type ClusterPki, clusterPkiLayout, ensureClusterPki, type ClusterPkiLayout } from '@tide/pki';
-import { ClusterCache, NodeCertificates, ObjectStore, TokenStore } from '@tide/store';
+import { ClusterCache, ConfigCache, ConfigStore, Etcd3, NodeCertificates, ObjectStore, TokenStore } from '@tide/store';
 import { startTestEtcd } from '@tide/store/testing';
 import { startApiServer } from '../api/api.server';
 import { ControlPlaneMetrics } from '../metrics';
 import { NodeEnrollment } from '../node-identity/node.enrollment';
 import { UsageCache } from '../usage/usage.cache';
 import type { ClusterRegistry } from '../registry/cluster.registry';
+import type { ConfigContext } from '../api/cluster.context';
+import { loadOrCreateKeyRing } from '../secrets/encryption.keys';
 
 export interface ApiHarness {
   base: string;
   port: number;
   store: ObjectStore;
   cache: ClusterCache;
+  /** ConfigMaps and Secrets, Secrets sealed with the key file `keyFile`. */
+  configs: ConfigContext;
+  keyFile: string;
+  /** The test etcd's client (raw reads). */
+  etcd: Etcd3;
   metrics: ControlPlaneMetrics;
   usage: UsageCache;
   caPem: string;
@@ -54,6 +61,19 @@ export async function startApiHarness(options: { registry?: (pki: ClusterPki) =>
   const store = new ObjectStore(etcd.client);
   const cache = new ClusterCache(etcd.client);
   await cache.start();
+  const keyFile = path.join(dir, 'encryption', 'keys.json');
+  let ring = loadOrCreateKeyRing(keyFile).ring;
+  const configStore = new ConfigStore(etcd.client, ring.cipher);
+  const configCache = new ConfigCache(etcd.client, configStore);
+  await configCache.start();
+  const configs: ConfigContext = {
+    store: configStore, cache: configCache, digestKey: () => ring.digestKey,
+    reloadKeys: () => {
+      ring = loadOrCreateKeyRing(keyFile).ring;
+      configStore.cipher = ring.cipher;
+      return ring.cipher.writer;
+    },
+  };
   const tokens = new TokenStore(etcd.client);
   const metrics = new ControlPlaneMetrics();
   // Samples never go stale in route tests, however long a loaded machine takes between two calls.
@@ -65,7 +85,7 @@ export async function startApiHarness(options: { registry?: (pki: ClusterPki) =>
     ca: () => pki.ca, records: new NodeCertificates(etcd.client), tokens, serials: (node) => cache.nodeCertificateSerials(node), grpcListen: '127.0.0.1:7071',
   });
   const api = await startApiServer({
-    cluster: { store, cache, metrics, usage, enrollment, ...(registry ? { registry } : {}), isLeader: () => true, kick: () => undefined },
+    cluster: { store, cache, metrics, usage, enrollment, configs, ...(registry ? { registry } : {}), isLeader: () => true, kick: () => undefined },
     etcd: etcd.client, pki: layout, auditLog, listen: { host: '127.0.0.1', port: 0 },
     log: () => undefined, warn: () => undefined, logger: false,
   });
@@ -81,7 +101,7 @@ export async function startApiHarness(options: { registry?: (pki: ClusterPki) =>
   const plain = new Agent({ connect: { ca: caPem } });
   const base = `https://127.0.0.1:${api.port}`;
   return {
-    base, port: api.port, store, cache, metrics, usage, caPem, pki: layout, auditLog, adminToken, clientCertificate, token,
+    base, port: api.port, store, cache, configs, keyFile, etcd: etcd.client, metrics, usage, caPem, pki: layout, auditLog, adminToken, clientCertificate, token,
     fetch(pathAndQuery, init = {}) {
       const { token: chosen, client, ...rest } = init;
       const bearer = chosen === undefined ? adminToken : chosen;
@@ -116,6 +136,7 @@ export async function startApiHarness(options: { registry?: (pki: ClusterPki) =>
       await api.close();
       await plain.close();
       await cache.stop();
+      await configCache.stop();
       await etcd.stop();
       fs.rmSync(dir, { recursive: true, force: true });
     },

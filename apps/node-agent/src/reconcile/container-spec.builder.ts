@@ -1,6 +1,6 @@
 /** The runtime's ContainerSpec for an assignment from the control plane (contract: id `<ns>.<name>`). */
 import { ReplicaAssignment } from '@tide/api';
-import { ContainerSpec } from '@tide/runtime';
+import { ContainerMount, ContainerSpec } from '@tide/runtime';
 
 /** Labels kept with the container, so that an adopted container can be matched to its replica. */
 export const LABEL = {
@@ -21,14 +21,24 @@ export function replicaKey(namespace: string, name: string): string {
   return `${namespace}/${name}`;
 }
 
-export function buildContainerSpec(assignment: ReplicaAssignment, logPath: string): ContainerSpec {
+/** What the node resolved of the replica's ConfigMaps and Secrets (config.volumes.ts). */
+export interface ResolvedConfig {
+  /** Every variable but those from Secrets (the template's own included). */
+  env: Record<string, string>;
+  secretEnv: Record<string, string>;
+  mounts: ContainerMount[];
+}
+
+export function buildContainerSpec(assignment: ReplicaAssignment, logPath: string, config?: ResolvedConfig): ContainerSpec {
   const template = assignment.template;
   return {
     id: containerId(assignment.namespace, assignment.name),
     hostname: assignment.name,
     image: template.image,
     argv: [...template.command, ...template.args],
-    env: { ...template.env },
+    env: { ...(config?.env ?? template.env) },
+    ...(config && Object.keys(config.secretEnv).length ? { secretEnv: config.secretEnv } : {}),
+    ...(config?.mounts.length ? { mounts: config.mounts } : {}),
     // Absent user, working dir or read-only flag: the runtime's (and the image's) default.
     ...(template.workingDir !== undefined ? { workingDir: template.workingDir } : {}),
     ...(template.user !== undefined ? { user: template.user } : {}),

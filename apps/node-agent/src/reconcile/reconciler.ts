@@ -7,7 +7,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { ReplicaAssignment, ReplicaPhase } from '@tide/api';
+import { ConfigReferenceError, ReplicaAssignment, ReplicaPhase } from '@tide/api';
 import { ContainerExitStatus, ContainerInfo, ContainerRuntime, ContainerSpec, RuntimeError } from '@tide/runtime';
 import { backoffDelayMs, nextConsecutiveFailures } from './backoff.policy';
 import { Clock, systemClock } from './clock';
@@ -19,6 +19,7 @@ import { deriveReplicaPhase, isReady } from './replica.phase';
 import { ReplicaStateStore, noReplicaState } from './replica.state-file';
 import { exitReason, exitSucceeded, shouldRestart } from './restart.policy';
 import { WorkQueue } from './work.queue';
+import type { ConfigVolumes } from '../volumes/config.volumes';
 
 /** What the probes of a replica's running container say (see probes/probe.state.ts). */
 export interface ProbeVerdictView {
@@ -61,6 +62,8 @@ export interface ReconcilerOptions {
    * Never more than its grace period. Default 1000 ms.
    */
   endpointPropagationMs?: number;
+  /** The replicas' ConfigMaps and Secrets (variables, volumes); without it a template's references stay unresolved. */
+  configs?: Pick<ConfigVolumes, 'prepare' | 'release'>;
   /** A bridge container's resolver settings (the node's DNS), by its namespace; undefined: the host's. */
   dns?: (namespace: string) => ContainerSpec['dns'];
   log?: (line: string) => void;
@@ -258,7 +261,9 @@ export class Reconciler {
     try {
       fs.mkdirSync(this.options.logDir, { recursive: true, mode: 0o700 });
       this.options.logs?.retire(containerId(record.namespace, record.name));
-      const spec = buildContainerSpec(assignment, this.logPath(record.namespace, record.name));
+      const id = containerId(record.namespace, record.name);
+      const config = this.options.configs?.prepare(id, assignment);
+      const spec = buildContainerSpec(assignment, this.logPath(record.namespace, record.name), config);
       const dns = spec.network === 'bridge' ? this.options.dns?.(record.namespace) : undefined;
       const container = await this.options.runtime.start(dns ? { ...spec, dns } : spec);
       record.container = container;
@@ -275,7 +280,7 @@ export class Reconciler {
 
   /** A start that failed (the image is missing, the command cannot run): Failed, retried after a backoff. */
   private recordStartFailure(record: ReplicaRecord, error: unknown): void {
-    const reason = error instanceof RuntimeError ? error.code : 'StartFailed';
+    const reason = error instanceof RuntimeError || error instanceof ConfigReferenceError ? error.code : 'StartFailed';
     const message = (error as Error).message;
     record.consecutiveFailures += 1;
     const delayMs = backoffDelayMs(record.consecutiveFailures);
@@ -369,6 +374,7 @@ export class Reconciler {
   /** The replica is no longer desired and has no container: drop it, its logs, and report it gone. */
   private forget(record: ReplicaRecord): void {
     this.records.delete(record.key);
+    this.options.configs?.release(containerId(record.namespace, record.name));
     if (this.options.logs) this.options.logs.forget(containerId(record.namespace, record.name));
     else fs.rmSync(this.logPath(record.namespace, record.name), { force: true });
     this.gone.add(record.key);

@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as path from 'node:path';
 import { parseAllDocuments } from 'yaml';
-import { FieldError, validateDocument } from '@tide/api';
+import { FieldError, validateApplied } from '@tide/api';
 import { tsctl, useStandInApi } from '../testing/run.tsctl';
 
 const DEPLOYMENT = `apiVersion: apps/v1
@@ -45,7 +45,7 @@ const WITH_VOLUME = DEPLOYMENT.replace('          ports:', `          volumeMoun
           configMap: { name: web, defaultMode: 0440 }
 `;
 
-/** Answers as the control plane does today: validateDocument of @tide/api on every document. */
+/** Answers as the control plane does today: validateApplied of @tide/api on every document. */
 function standInApi(received: unknown[][]): http.Server {
   return http.createServer((req, res) => {
     let body = '';
@@ -60,7 +60,7 @@ function standInApi(received: unknown[][]): http.Server {
       const { documents } = JSON.parse(body) as { documents: { kind: string; metadata: { name: string } }[] };
       received.push(documents);
       const details: FieldError[] = documents.flatMap((doc, i) => {
-        const result = validateDocument(doc, i);
+        const result = validateApplied(doc, i);
         return result.ok ? [] : result.errors;
       });
       if (details.length) {
@@ -124,12 +124,12 @@ describe('tsctl convert and apply of Kubernetes manifests', () => {
     }]]);
   });
 
-  it('delete -f of the same file deletes the Tide services it made', async () => {
+  it('delete -f of the same file deletes the Tide services and ConfigMaps it made', async () => {
     received.length = 0;
     const run = await tsctl(['--server', api.url(), 'delete', '-f', write('delete.yaml', `${CONFIG}---\n${DEPLOYMENT}---\n${SERVICE.replace('name: web }', 'name: web-svc }')}`)]);
     assert.equal(run.code, 0, run.stderr);
-    assert.equal(run.stdout, 'service/web deleted\n');
-    assert.deepEqual(received, [['DELETE /api/v1/services/web?namespace=default']]);
+    assert.equal(run.stdout, 'configmap/web deleted\nservice/web deleted\n');
+    assert.deepEqual(received, [['DELETE /api/v1/configmaps/web?namespace=default'], ['DELETE /api/v1/services/web?namespace=default']]);
   });
 
   it('apply sends nothing when the conversion refuses a field', async () => {
@@ -141,14 +141,19 @@ describe('tsctl convert and apply of Kubernetes manifests', () => {
   });
 
   it("shows the control plane's refusals at the Kubernetes document and field they came from", async () => {
-    const file = write('unwired.yaml', `${CONFIG}---\n${WITH_VOLUME}`);
+    const file = write('unwired.yaml', `${CONFIG}---\n${WITH_VOLUME.replace('configMap: { name: web, defaultMode: 0440 }', 'emptyDir: {}')}`);
     const run = await tsctl(['--server', api.url(), 'apply', '-f', file]);
     assert.equal(run.code, 1);
     assert.deepEqual(run.stderr.trim().split('\n').filter((line) => !line.includes(': warning: ')), [
-      `${file}: document 1: kind: ConfigMap is valid tide/v1, but the control plane does not store ConfigMaps yet (issue 19); apply it later`,
-      `${file}: document 2: spec.template.spec.volumes[0].configMap: a configMap volume is valid, but the node agents do not run it yet`,
-      `${file}: document 2: spec.template.spec.containers[0].volumeMounts: valid, but the node agents do not run it yet`,
-      'error: nothing was applied (3 problems)',
+      `${file}: document 2: spec.template.spec.volumes[0].emptyDir: a emptyDir volume is valid, but the node agents do not run it yet`,
+      'error: nothing was applied (1 problem)',
     ]);
+  });
+
+  it('applies a ConfigMap with a Deployment that mounts it', async () => {
+    received.length = 0;
+    const run = await tsctl(['--server', api.url(), 'apply', '-f', write('mounted.yaml', `${CONFIG}---\n${WITH_VOLUME}`)]);
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stdout, /configmap\/web created\nservice\/web created/);
   });
 });

@@ -1,13 +1,13 @@
-/** `tsctl scale service NAME --replicas N` and `tsctl delete service NAME | -f FILE`. */
+/** `tsctl scale service NAME --replicas N` and `tsctl delete service|configmap|secret NAME | -f FILE`. */
 import { Service } from '@tide/api';
 import { ApiError } from '../api/api.client';
 import { UsageError, intOption } from '../cli/args';
 import { needsConversion, prepareManifests } from '../manifest/kube.convert';
 import { ManifestError, readManifestFile } from '../manifest/manifest';
-import { Command, CommandContext, NAMESPACE_OPTION, namespaceOf, parseKind, query } from './command';
+import { Command, CommandContext, NAMESPACE_OPTION, ResourceKind, namespaceOf, parseKind, query, singular } from './command';
 
 const SCALE_USAGE = 'tsctl scale service NAME --replicas N [-n NS]';
-const DELETE_USAGE = 'tsctl delete service NAME [-n NS] | tsctl delete -f FILE';
+const DELETE_USAGE = 'tsctl delete service|configmap|secret NAME [-n NS] | tsctl delete -f FILE';
 
 export const scaleCommand: Command = {
   name: 'scale',
@@ -21,7 +21,7 @@ export const scaleCommand: Command = {
     if (!ctx.options.has('replicas')) throw new UsageError(`scale needs --replicas N\nusage: ${SCALE_USAGE}`);
     const replicas = intOption(ctx.options, 'replicas', 0, 0);
     const namespace = namespaceOf(ctx);
-    await notFoundAsService(name, namespace, ctx.api.request('PUT', `/api/v1/services/${encodeURIComponent(name)}/scale${query({ namespace })}`, { replicas }));
+    await notFoundAs('service', name, namespace, ctx.api.request('PUT', `/api/v1/services/${encodeURIComponent(name)}/scale${query({ namespace })}`, { replicas }));
     ctx.out(`service/${name} scaled to ${replicas}`);
   },
 };
@@ -29,46 +29,53 @@ export const scaleCommand: Command = {
 export const deleteCommand: Command = {
   name: 'delete',
   usage: DELETE_USAGE,
-  summary: 'delete a service (its replicas are stopped with their grace period)',
-  options: [{ long: 'filename', short: 'f', help: 'delete the services of this YAML file' }, NAMESPACE_OPTION],
+  summary: 'delete a service (its replicas are stopped with their grace period), a ConfigMap or a Secret',
+  options: [{ long: 'filename', short: 'f', help: 'delete the services, ConfigMaps and Secrets of this YAML file' }, NAMESPACE_OPTION],
   async run(ctx: CommandContext): Promise<void> {
-    const targets = ctx.options.has('filename') ? servicesOfFile(ctx.options.get('filename')!) : [serviceOfArgs(ctx)];
-    for (const { name, namespace } of targets) {
-      await notFoundAsService(name, namespace, ctx.api.request('DELETE', `/api/v1/services/${encodeURIComponent(name)}${query({ namespace })}`));
-      ctx.out(`service/${name} deleted`);
+    const targets = ctx.options.has('filename') ? objectsOfFile(ctx.options.get('filename')!) : [objectOfArgs(ctx)];
+    for (const { kind, name, namespace } of targets) {
+      await notFoundAs(singular(kind), name, namespace, ctx.api.request('DELETE', `/api/v1/${kind}/${encodeURIComponent(name)}${query({ namespace })}`));
+      ctx.out(`${singular(kind)}/${name} deleted`);
     }
   },
 };
 
-function serviceOfArgs(ctx: CommandContext): { name: string; namespace: string } {
-  const target = parseKind(ctx.args[0], ['services'], DELETE_USAGE);
+type DeleteTarget = { kind: ResourceKind; name: string; namespace: string };
+const DELETED_KINDS: Record<string, ResourceKind> = { Service: 'services', ConfigMap: 'configmaps', Secret: 'secrets' };
+
+function objectOfArgs(ctx: CommandContext): DeleteTarget {
+  const target = parseKind(ctx.args[0], ['services', 'configmaps', 'secrets'], DELETE_USAGE);
   const name = target.name ?? ctx.args[1];
-  if (!name) throw new UsageError(`delete needs a service NAME or -f FILE\nusage: ${DELETE_USAGE}`);
-  return { name, namespace: namespaceOf(ctx) };
+  if (!name) throw new UsageError(`delete needs a ${singular(target.kind)} NAME or -f FILE\nusage: ${DELETE_USAGE}`);
+  return { kind: target.kind, name, namespace: namespaceOf(ctx) };
 }
 
-function servicesOfFile(file: string): { name: string; namespace: string }[] {
+function objectsOfFile(file: string): DeleteTarget[] {
+  return servicesOfFile(file).map(({ kind, name, namespace }) => ({ kind: DELETED_KINDS[kind], name, namespace }));
+}
+
+function servicesOfFile(file: string): { kind: string; name: string; namespace: string }[] {
   const manifests = readManifestFile(file);
   // Kubernetes manifests: the Tide services `apply -f` of the same file made (its Deployments).
   if (needsConversion(manifests)) {
     return prepareManifests(manifests, 'nothing was deleted').documents
-      .filter((doc): doc is Service => (doc as Service).kind === 'Service')
-      .map((service) => ({ name: service.metadata.name, namespace: service.metadata.namespace ?? 'default' }));
+      .filter((doc) => DELETED_KINDS[(doc as Service).kind] !== undefined)
+      .map((doc) => ({ kind: (doc as Service).kind, name: (doc as Service).metadata.name, namespace: (doc as Service).metadata.namespace ?? 'default' }));
   }
   return manifests.documents.map((doc, i) => {
     const { kind, metadata } = doc as { kind?: unknown; metadata?: { name?: unknown; namespace?: unknown } };
-    if (kind !== 'Service' || typeof metadata?.name !== 'string') {
-      throw new ManifestError(`${manifests.source}: document ${manifests.numbers[i]}: only Services with a metadata.name can be deleted`);
+    if (typeof kind !== 'string' || DELETED_KINDS[kind] === undefined || typeof metadata?.name !== 'string') {
+      throw new ManifestError(`${manifests.source}: document ${manifests.numbers[i]}: only Services, ConfigMaps and Secrets with a metadata.name can be deleted`);
     }
-    return { name: metadata.name, namespace: typeof metadata.namespace === 'string' ? metadata.namespace : 'default' };
+    return { kind, name: metadata.name, namespace: typeof metadata.namespace === 'string' ? metadata.namespace : 'default' };
   });
 }
 
-async function notFoundAsService<T>(name: string, namespace: string, request: Promise<T>): Promise<T> {
+async function notFoundAs<T>(what: string, name: string, namespace: string, request: Promise<T>): Promise<T> {
   try {
     return await request;
   } catch (error) {
-    if (error instanceof ApiError && error.status === 404) throw new ApiError(`service "${name}" not found in namespace ${namespace}`, 404);
+    if (error instanceof ApiError && error.status === 404) throw new ApiError(`${what} "${name}" not found in namespace ${namespace}`, 404);
     throw error;
   }
 }

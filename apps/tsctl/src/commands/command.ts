@@ -25,13 +25,15 @@ export interface Command {
 
 export const NAMESPACE_OPTION: OptionSpec = { long: 'namespace', short: 'n', help: 'namespace (default: default)' };
 
-export type ResourceKind = 'services' | 'replicas' | 'nodes' | 'events';
+export type ResourceKind = 'services' | 'replicas' | 'nodes' | 'events' | 'configmaps' | 'secrets';
 
 const KIND_WORDS: Record<string, ResourceKind> = {
   service: 'services', services: 'services', svc: 'services',
   replica: 'replicas', replicas: 'replicas',
   node: 'nodes', nodes: 'nodes', no: 'nodes',
   event: 'events', events: 'events', ev: 'events',
+  configmap: 'configmaps', configmaps: 'configmaps', cm: 'configmaps',
+  secret: 'secrets', secrets: 'secrets',
 };
 
 /** "services", "svc", and the kubectl form "service/hello" (which also names the object). */

@@ -1,13 +1,17 @@
-/** `tsctl get services|replicas|nodes|events [NAME] [-o wide|json|yaml] [-n NS|-A]`. */
-import { Node, Replica, Service, TideEvent } from '@tide/api';
+/**
+ * `tsctl get services|replicas|nodes|events|configmaps|secrets [NAME] [-o wide|json|yaml] [-n NS|-A]`.
+ * A Secret's values read `<redacted>` unless `--reveal` is given by a role that may write Secrets.
+ */
+import { ConfigMap, Node, Replica, Secret, Service, TideEvent } from '@tide/api';
 import { ApiError } from '../api/api.client';
 import { UsageError } from '../cli/args';
 import { eventsTable, nodesTable, replicasTable, servicesTable } from '../output/resource.tables';
+import { configMapsTable, secretsTable } from '../output/config.tables';
 import { formatStructured, parseOutputFormat } from '../output/table';
 import { Command, CommandContext, NAMESPACE_OPTION, ResourceKind, namespaceOf, parseKind, query, singular } from './command';
 import { watchEvents } from './events.watch';
 
-const USAGE = 'tsctl get services|replicas|nodes|events [NAME] [-o wide|json|yaml] [-n NS | -A]';
+const USAGE = 'tsctl get services|replicas|nodes|events|configmaps|secrets [NAME] [-o wide|json|yaml] [-n NS | -A] [--reveal]';
 
 export const getCommand: Command = {
   name: 'get',
@@ -19,9 +23,11 @@ export const getCommand: Command = {
     { long: 'all-namespaces', short: 'A', boolean: true, help: 'every namespace' },
     { long: 'service', help: 'replicas of this service only' },
     { long: 'watch', short: 'w', boolean: true, help: 'events: keep printing new events as they are recorded' },
+    { long: 'reveal', boolean: true, help: "secrets: show the values (edit or admin role); otherwise they read <redacted>" },
   ],
   async run(ctx: CommandContext): Promise<void> {
-    const target = parseKind(ctx.args[0], ['services', 'replicas', 'nodes', 'events'], USAGE);
+    const target = parseKind(ctx.args[0], ['services', 'replicas', 'nodes', 'events', 'configmaps', 'secrets'], USAGE);
+    if (ctx.options.has('reveal') && target.kind !== 'secrets') throw new UsageError(`--reveal works with "get secrets" only\nusage: ${USAGE}`);
     const name = target.name ?? ctx.args[1];
     if (ctx.args.length > (target.name ? 1 : 2)) throw new UsageError(`too many arguments\nusage: ${USAGE}`);
     const format = parseOutputFormat(ctx.options.get('output'));
@@ -43,13 +49,15 @@ export const getCommand: Command = {
     if (target.kind === 'services') return ctx.out(servicesTable(items as Service[], options));
     if (target.kind === 'replicas') return ctx.out(replicasTable(items as Replica[], options));
     if (target.kind === 'events') return ctx.out(eventsTable(items as TideEvent[], undefined, allNamespaces));
+    if (target.kind === 'configmaps') return ctx.out(configMapsTable(items as ConfigMap[], allNamespaces));
+    if (target.kind === 'secrets') return ctx.out(secretsTable(items as Secret[], allNamespaces));
     const replicas = await ctx.api.get<{ items: Replica[] }>('/api/v1/replicas?namespace=all');
     ctx.out(nodesTable(items as Node[], replicas.items, options));
   },
 };
 
 async function list(ctx: CommandContext, kind: ResourceKind, namespace: string): Promise<unknown[]> {
-  const params = kind === 'nodes' ? {} : { namespace, ...(kind === 'replicas' ? { service: ctx.options.get('service') } : {}) };
+  const params = kind === 'nodes' ? {} : { namespace, ...(kind === 'replicas' ? { service: ctx.options.get('service') } : {}), ...revealParam(ctx, kind) };
   const response = await ctx.api.get<{ items: unknown[] } | unknown[]>(`/api/v1/${kind}${query(params)}`);
   return Array.isArray(response) ? response : response.items;
 }
@@ -58,11 +66,15 @@ export async function getOne<T = unknown>(ctx: CommandContext, kind: ResourceKin
   if (kind === 'events') throw new UsageError('events have no names to get; use "tsctl get events" or "tsctl describe"');
   const ns = namespace === 'all' ? 'default' : namespace;
   try {
-    return await ctx.api.get<T>(`/api/v1/${kind}/${encodeURIComponent(name)}${kind === 'nodes' ? '' : query({ namespace: ns })}`);
+    return await ctx.api.get<T>(`/api/v1/${kind}/${encodeURIComponent(name)}${kind === 'nodes' ? '' : query({ namespace: ns, ...revealParam(ctx, kind) })}`);
   } catch (error) {
     if (error instanceof ApiError && error.status === 404) {
       throw new ApiError(`${singular(kind)} "${name}" not found${kind === 'nodes' ? '' : ` in namespace ${ns}`}`, 404);
     }
     throw error;
   }
+}
+
+function revealParam(ctx: CommandContext, kind: ResourceKind): { reveal?: string } {
+  return kind === 'secrets' && ctx.options.has('reveal') ? { reveal: '1' } : {};
 }

@@ -21,6 +21,11 @@ describe('YAML manifests', () => {
     assert.deepEqual(parsed.numbers, [1, 3]);
   });
 
+  it('reads a tide/v1 mode written as 0400 as octal, as Kubernetes does, and leaves 420, 0o400 and strings alone', () => {
+    const parsed = parseManifests('apiVersion: tide/v1\nmodes: [0400, 420, 0o400, "0400", 0, 08]\n', 'x.yaml');
+    assert.deepEqual((parsed.documents[0] as { modes: unknown[] }).modes, [0o400, 420, 0o400, '0400', 0, 8]);
+  });
+
   const errors: [string, string, RegExp][] = [
     ['an unclosed flow list', 'a: 1\n---\nb: [oops\n', /^bad\.yaml: document 2: invalid YAML at line \d+: /],
     ['a bad indentation', 'a:\n  b: 1\n c: 2\n', /^bad\.yaml: document 1: invalid YAML/],

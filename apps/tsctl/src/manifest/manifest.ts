@@ -42,15 +42,26 @@ function readText(file: string, source: string): string {
 }
 
 /**
+ * A plain `0NNN` (octal digits after a leading 0) is octal in tide/v1 documents too, as YAML 1.1
+ * (and so Kubernetes) reads it: a volume's `defaultMode: 0400` is 256, not the decimal 400 (0620)
+ * that YAML 1.2 would make of it. Only that form: `420` stays decimal, `0o400` is YAML 1.2's octal.
+ */
+const LEADING_ZERO_OCTAL = {
+  identify: (value: unknown) => typeof value === 'number', default: true, tag: 'tag:yaml.org,2002:int', format: 'OCT',
+  test: /^0[0-7]+$/, resolve: (text: string) => parseInt(text, 8),
+};
+
+/**
  * Parses every document; a document that is empty (e.g. after a trailing ---) is skipped. A
  * Kubernetes document (an apiVersion other than tide/v1) is read as YAML 1.1, as Kubernetes reads
- * it: `defaultMode: 0400` is octal there (256), while YAML 1.2 would make it the decimal 400.
+ * it: `defaultMode: 0400` is octal there (256), while YAML 1.2 would make it the decimal 400; a
+ * tide/v1 document as YAML 1.2 with that octal form (LEADING_ZERO_OCTAL).
  */
 export function parseManifests(text: string, source: string): ParsedManifests {
   const documents: unknown[] = [];
   const numbers: number[] = [];
   const asYaml11 = parseAllDocuments(text, { version: '1.1' });
-  parseAllDocuments(text).forEach((parsed, index) => {
+  parseAllDocuments(text, { customTags: (tags) => [LEADING_ZERO_OCTAL, ...tags] }).forEach((parsed, index) => {
     const number = index + 1;
     // Converted with the alias limit from the first look on: the check for Kubernetes reads values too.
     const plain = parsed.errors.length === 0 ? toJs(parsed, source, number) : undefined;

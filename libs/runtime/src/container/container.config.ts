@@ -11,7 +11,7 @@ const DEFAULT_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sb
 export function initConfig(spec: ContainerSpec, image: ResolvedImage, logPath: string): Omit<InitConfig, 'rootfs'> {
   const argv = spec.argv.length > 0 ? spec.argv : [...(image.config.entrypoint ?? []), ...(image.config.cmd ?? [])];
   if (argv.length === 0) throw new RuntimeError('InvalidSpec', `no command given and image ${spec.image} has none`);
-  const env = { ...image.config.env, ...spec.env, HOSTNAME: spec.hostname };
+  const env = { ...image.config.env, ...spec.env, ...spec.secretEnv, HOSTNAME: spec.hostname };
   const envList = Object.entries(env).map(([k, v]) => `${k}=${v}`);
   if (!('PATH' in env)) envList.unshift(DEFAULT_PATH);
   // The spec's user wins over the image's USER.

@@ -19,7 +19,7 @@ export interface InitConfig {
   /** Remounts the root read-only once every other mount is made. */
   readOnlyRootFilesystem?: boolean;
   /** Files of the container's state dir bind-mounted over image paths before pivot_root (bridge
-   *  networking's /etc/hosts and /etc/resolv.conf). */
+   *  networking's /etc/hosts and /etc/resolv.conf), and the volumes' directories and files. */
   bindFiles?: BindFile[];
   /** Send the init's step marks back before execve (the start benchmark's breakdown, start.trace.ts). */
   trace?: boolean;
@@ -32,6 +32,10 @@ export interface BindFile {
   source: string;
   /** Absolute path inside the container. */
   target: string;
+  /** A directory (a volume's) rather than a file: its mount point is a directory. */
+  directory?: boolean;
+  /** Remounted read-only (and nosuid, nodev) once bound. */
+  readOnly?: boolean;
 }
 
 /** fd 3, the runtime's control pipe (container/init.pipes.ts): the InitConfig as one line of JSON,
