@@ -11,6 +11,7 @@ import { ImageLifecycleController } from './api/image.lifecycle.controller';
 import { NodesController } from './api/nodes.controller';
 import { MonitoringController } from './api/monitoring.controller';
 import { RolloutController } from './api/rollout.controller';
+import { PlanController } from './api/plan.controller';
 import { TokensController } from './api/tokens.controller';
 import { WhoAmIController } from './api/whoami.controller';
 import { AuthGuard } from './auth/auth.guard';
@@ -19,7 +20,7 @@ import { RegistryController } from './registry/registry.controller';
 import { RegistryTokenController } from './registry/registry.token.controller';
 
 export const API_CONTROLLERS = [
-  ApiController, NodesController, ImageLifecycleController, ImagesController, HealthController, EventsController, MonitoringController, RolloutController, TokensController,
+  ApiController, NodesController, ImageLifecycleController, ImagesController, HealthController, EventsController, MonitoringController, RolloutController, PlanController, TokensController,
   RegistryController, RegistryTokenController,
   WhoAmIController,
   JoinController,

@@ -17,3 +17,4 @@ export * from './config.types';
 export * from './volume.types';
 export * from './admin.fields';
 export { MAX_CONFIG_BYTES } from './config.validation';
+export * from './version';

@@ -44,6 +44,7 @@ export function replicaTemplate(service: Service): ReplicaTemplate {
     ...(spec.securityContext?.seccompProfile?.type === 'Unconfined' ? { seccompProfile: 'Unconfined' as const } : {}),
     ...(spec.placement?.maxSkew !== undefined ? { maxSkew: spec.placement.maxSkew } : {}),
     ...(probes ? { probes } : {}),
+    ...(spec.annotations && Object.keys(spec.annotations).length > 0 ? { annotations: spec.annotations } : {}),
   };
 }
 

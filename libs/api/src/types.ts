@@ -127,6 +127,11 @@ export interface ServiceSpec {
   volumes?: Volume[];
   volumeMounts?: VolumeMount[];
   probes?: Probes;
+  /**
+   * Annotations of the replicas' template: part of the template, so changing one rolls the replicas
+   * (`tsctl rollout restart` sets `tide/restartedAt`, which apply keeps when the manifest does not name it).
+   */
+  annotations?: Record<string, string>;
   /** How a template change is rolled out (rollout.ts); not part of the template. */
   update?: UpdateStrategy;
   /**
@@ -327,6 +332,8 @@ export interface ReplicaTemplate {
   probes?: Probes<ResolvedProbe>;
   /** placement.maxSkew, only when the Service sets it (the scheduler's default applies otherwise). */
   maxSkew?: number;
+  /** spec.annotations, only when it has any: a change (a restart) makes a new template hash. */
+  annotations?: Record<string, string>;
 }
 
 /**

@@ -18,6 +18,8 @@ export interface ApplyResult {
   namespace: string;
   name: string;
   action: ApplyAction;
+  /** A dry run's or diff's unified diff of the stored object against the would-be one (apply.plan.ts). */
+  diff?: string;
 }
 
 export class ApplyValidationError extends Error {
@@ -36,6 +38,8 @@ export interface ApplyOptions {
   known?: (namespace: string, name: string) => boolean;
   /** Ignore the documents' resourceVersions: overwrite whatever is stored (`tsctl apply --force`). */
   force?: boolean;
+  /** Validate, then hand the valid objects to this instead of writing them (dry run and diff: apply.plan.ts). */
+  plan?: (valid: Service[]) => Promise<ApplyResult[]>;
 }
 
 export async function applyDocuments(store: ObjectStore, documents: unknown[], options: ApplyOptions = {}): Promise<ApplyResult[]> {
@@ -61,6 +65,7 @@ export async function applyDocuments(store: ObjectStore, documents: unknown[], o
     }
   });
   if (errors.length > 0) throw new ApplyValidationError(errors);
+  if (options.plan) return options.plan(valid);
   // Each service is its own key: they are written concurrently (a few at a time), answered in order.
   const results: ApplyResult[] = new Array(valid.length);
   await inParallel(valid.map((service, index) => ({ service, index })), APPLY_CONCURRENCY, async ({ service, index }) => {
@@ -85,6 +90,17 @@ export function keepAutoscaledReplicas(current: Service, desired: Service): Serv
   return { ...desired, spec: { ...desired.spec, replicas } };
 }
 
+/** The annotation `tsctl rollout restart` sets: kept by an apply whose manifest does not name it, so that the apply does not roll again. */
+export const RESTARTED_AT = 'tide/restartedAt';
+
+/** What an apply of `applied` over `current` writes: the autoscaled count and the last restart kept. */
+export function keptByApply(current: Service, applied: Service): Service {
+  const desired = keptByApply(current, applied);
+  const restartedAt = current.spec.annotations?.[RESTARTED_AT];
+  if (restartedAt === undefined || desired.spec.annotations?.[RESTARTED_AT] !== undefined) return desired;
+  return { ...desired, spec: { ...desired.spec, annotations: { ...desired.spec.annotations, [RESTARTED_AT]: restartedAt } } };
+}
+
 /**
  * The caller read the Service at `expected`: written only if it is still at that version (one
  * compare-and-swap, no retry: a 409 tells the caller to read it again). An unchanged spec is
@@ -94,7 +110,7 @@ async function applyReadVersion(store: ObjectStore, applied: Service, expected: 
   const { namespace, name } = applied.metadata;
   const current = await store.get<Service>('Service', namespace, name);
   if (!current) throw new ConflictError(`service ${namespace}/${name} was read at resourceVersion ${expected} but no longer exists; apply it without a resourceVersion to create it`);
-  const desired = keepAutoscaledReplicas(current, applied);
+  const desired = keptByApply(current, applied);
   if (specEquals(current, desired)) return { kind: 'Service', namespace, name, action: 'unchanged' };
   const stale = (now: string) => new ConflictError(
     `service ${namespace}/${name} changed since it was read: resourceVersion ${expected} is stale (now ${now}); read it again, or apply with --force to overwrite`);
@@ -119,7 +135,7 @@ async function applyService(store: ObjectStore, applied: Service, maybeExists: b
         await store.create(applied);
         return result('created');
       }
-      const desired = keepAutoscaledReplicas(current, applied);
+      const desired = keptByApply(current, applied);
       if (specEquals(current, desired)) return result('unchanged');
       await store.update({ ...current, metadata: { ...current.metadata, labels: desired.metadata.labels }, spec: desired.spec }, current);
       return result('configured');

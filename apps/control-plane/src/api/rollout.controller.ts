@@ -12,6 +12,7 @@ import { ConflictError } from '@tide/store';
 import { EventRecorder } from '../controllers/events.recorder';
 import { listRevisions } from '../controllers/revision.history';
 import { CLUSTER, ClusterContext } from './cluster.context';
+import { RESTARTED_AT } from './apply.service';
 import { Access } from '../auth/access.decorator';
 
 @Controller('api/v1/services')
@@ -55,8 +56,7 @@ export class RolloutController {
       if (!target) throw badRequest('revision', noSuchRevision(name, wanted, revisions));
       const next: Service = { ...current, spec: specWithTemplate(current.spec, target.spec.template) };
       if (specEquals(current, next)) return { service: name, revision: target.spec.revision, action: 'unchanged' };
-      const allowed = authorize(res.locals.subject as Subject, { verb: 'update', resource: 'services', namespace: ns, name, adminFields: adminOnlyFields(next) });
-      if (!allowed.allowed) throw new ForbiddenException({ error: `rollback to revision ${target.spec.revision}: ${allowed.reason}`, details: [] });
+      admitAsApply(res, next, `rollback to revision ${target.spec.revision}`);
       try {
         await this.cluster.store.update(next, current);
       } catch (error) {
@@ -71,11 +71,48 @@ export class RolloutController {
     throw new ConflictError(`service ${ns}/${name} keeps changing concurrently; try again`);
   }
 
+  /**
+   * `tsctl rollout restart`: a new `tide/restartedAt` annotation in the template, so the replicas are
+   * replaced as for any template change (rolling, by spec.update). Admitted as an apply of that template.
+   */
+  @Post(':name/restart')
+  @Access('update', 'services')
+  @HttpCode(200)
+  async restart(@Param('name') name: string, @Res({ passthrough: true }) res: Response, @Query('namespace') namespace?: string): Promise<{ service: string; restartedAt: string }> {
+    const ns = namespace || 'default';
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const current = await this.service(ns, name);
+      const restartedAt = new Date().toISOString();
+      const next: Service = { ...current, spec: { ...current.spec, annotations: { ...current.spec.annotations, [RESTARTED_AT]: restartedAt } } };
+      admitAsApply(res, next, 'restart');
+      try {
+        await this.cluster.store.update(next, current);
+      } catch (error) {
+        if (error instanceof ConflictError) continue;
+        throw error;
+      }
+      this.cluster.kick();
+      await this.events.record({ kind: 'Service', namespace: ns, name }, 'Normal', 'Restarting', `restart asked at ${restartedAt}: the replicas roll to a new template`);
+      return { service: name, restartedAt };
+    }
+    throw new ConflictError(`service ${ns}/${name} keeps changing concurrently; try again`);
+  }
+
   private async service(namespace: string, name: string): Promise<Service> {
     const service = await this.cluster.store.get<Service>('Service', namespace, name);
     if (!service) throw new NotFoundException({ error: `service "${name}" not found in namespace "${namespace}"`, details: [] });
     return service;
   }
+}
+
+/**
+ * The template is written as an apply would write it, so it passes apply's check: an admin-only
+ * field in it is a 403 naming the field for any other role, and nothing changes.
+ */
+function admitAsApply(res: Response, next: Service, what: string): void {
+  const { namespace, name } = next.metadata;
+  const allowed = authorize(res.locals.subject as Subject, { verb: 'update', resource: 'services', namespace, name, adminFields: adminOnlyFields(next) });
+  if (!allowed.allowed) throw new ForbiddenException({ error: `${what}: ${allowed.reason}`, details: [] });
 }
 
 function noSuchRevision(name: string, wanted: number | undefined, revisions: ServiceRevision[]): string {
