@@ -95,7 +95,7 @@ export const RESTARTED_AT = 'tide/restartedAt';
 
 /** What an apply of `applied` over `current` writes: the autoscaled count and the last restart kept. */
 export function keptByApply(current: Service, applied: Service): Service {
-  const desired = keptByApply(current, applied);
+  const desired = keepAutoscaledReplicas(current, applied);
   const restartedAt = current.spec.annotations?.[RESTARTED_AT];
   if (restartedAt === undefined || desired.spec.annotations?.[RESTARTED_AT] !== undefined) return desired;
   return { ...desired, spec: { ...desired.spec, annotations: { ...desired.spec.annotations, [RESTARTED_AT]: restartedAt } } };

@@ -50,13 +50,13 @@ interface Hunk {
   afterStart: number;
 }
 
-/** Changes closer than twice the context share a hunk, as in `diff -u`. */
+/** Changes with at most twice the context of unchanged lines between them share a hunk, as in `diff -u`. */
 function hunks(edits: Edit[]): Hunk[] {
   const changed = edits.map((e, index) => (e.op === ' ' ? -1 : index)).filter((index) => index >= 0);
   const groups: [number, number][] = [];
   for (const index of changed) {
     const last = groups[groups.length - 1];
-    if (last && index - last[1] <= 2 * CONTEXT_LINES) last[1] = index;
+    if (last && index - last[1] - 1 <= 2 * CONTEXT_LINES) last[1] = index;
     else groups.push([index, index]);
   }
   return groups.map(([first, lastChange]) => {
