@@ -33,7 +33,9 @@ function lineEdits(a: string[], b: string[]): Edit[] {
   let j = 0;
   while (i < a.length || j < b.length) {
     if (i < a.length && j < b.length && a[i] === b[j]) {
-      edits.push({ op: ' ', line: a[i++] }), j++;
+      edits.push({ op: ' ', line: a[i] });
+      i++;
+      j++;
     } else if (j >= b.length || (i < a.length && common[i + 1][j] >= common[i][j + 1])) {
       edits.push({ op: '-', line: a[i++] });
     } else {
