@@ -56,14 +56,7 @@ export class RolloutController {
       if (!target) throw badRequest('revision', noSuchRevision(name, wanted, revisions));
       const next: Service = { ...current, spec: specWithTemplate(current.spec, target.spec.template) };
       if (specEquals(current, next)) return { service: name, revision: target.spec.revision, action: 'unchanged' };
-      admitAsApply(res, next, `rollback to revision ${target.spec.revision}`);
-      try {
-        await this.cluster.store.update(next, current);
-      } catch (error) {
-        if (error instanceof ConflictError) continue;
-        throw error;
-      }
-      this.cluster.kick();
+      if (!(await this.writeAdmitted(res, current, next, `rollback to revision ${target.spec.revision}`))) continue;
       await this.events.record({ kind: 'Service', namespace: ns, name }, 'Normal', 'RollingBack',
         `rolling back to the template of revision ${target.spec.revision} (it becomes a new revision)`);
       return { service: name, revision: target.spec.revision, action: 'rolledBack' };
@@ -84,18 +77,24 @@ export class RolloutController {
       const current = await this.service(ns, name);
       const restartedAt = new Date().toISOString();
       const next: Service = { ...current, spec: { ...current.spec, annotations: { ...current.spec.annotations, [RESTARTED_AT]: restartedAt } } };
-      admitAsApply(res, next, 'restart');
-      try {
-        await this.cluster.store.update(next, current);
-      } catch (error) {
-        if (error instanceof ConflictError) continue;
-        throw error;
-      }
-      this.cluster.kick();
+      if (!(await this.writeAdmitted(res, current, next, 'restart'))) continue;
       await this.events.record({ kind: 'Service', namespace: ns, name }, 'Normal', 'Restarting', `restart asked at ${restartedAt}: the replicas roll to a new template`);
       return { service: name, restartedAt };
     }
     throw new ConflictError(`service ${ns}/${name} keeps changing concurrently; try again`);
+  }
+
+  /** Admitted as an apply of `next`, written if `current` is still the stored one (false: it changed, read again), then the controllers woken. */
+  private async writeAdmitted(res: Response, current: Service, next: Service, what: string): Promise<boolean> {
+    admitAsApply(res, next, what);
+    try {
+      await this.cluster.store.update(next, current);
+    } catch (error) {
+      if (error instanceof ConflictError) return false;
+      throw error;
+    }
+    this.cluster.kick();
+    return true;
   }
 
   private async service(namespace: string, name: string): Promise<Service> {
