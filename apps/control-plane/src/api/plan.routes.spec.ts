@@ -70,7 +70,7 @@ describe('plan routes: diff, dry run, restart, version', () => {
     for (const [path, extra] of [['/api/v1/diff', {}], ['/api/v1/apply', { dryRun: true }]] as const) {
       const answer = await post(path, { documents: [web(), { ...web({ replicas: -1 }), metadata: { name: 'bad' } }], ...extra });
       assert.equal(answer.status, 400, path);
-      assert.deepEqual(answer.body.details, [{ document: 1, path: 'spec.replicas', message: 'must be an integer between 0 and 10000' }], path);
+      assert.deepEqual(answer.body.details, [{ document: 1, path: 'spec.replicas', message: 'must be an integer between 0 and 10000, got number -1' }], path);
     }
     assert.equal(await stored('bad'), undefined);
   });
