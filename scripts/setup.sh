@@ -43,3 +43,14 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
   npm ci --no-audit --no-fund --loglevel=error
 fi
 bash scripts/build.sh
+# tsctl on PATH: a link to this checkout's scripts/tsctl. Made when missing, or when it points nowhere
+# (a checkout since removed); one pointing at another checkout is left alone (TIDE_TSCTL_LINK=force moves it).
+link="${TIDE_TSCTL_BIN:-/usr/local/bin}/tsctl"
+target="$PWD/scripts/tsctl"
+if [ "$(readlink -f "$link" 2>/dev/null)" != "$(readlink -f "$target")" ]; then
+  if [ ! -e "$link" ] || [ "${TIDE_TSCTL_LINK:-}" = force ]; then
+    ln -sfn "$target" "$link" && echo "setup: $link -> $target"
+  else
+    echo "setup: $link is $(readlink -f "$link"), not this checkout's; TIDE_TSCTL_LINK=force bash scripts/setup.sh points it here"
+  fi
+fi

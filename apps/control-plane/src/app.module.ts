@@ -12,6 +12,7 @@ import { ImageLifecycleController } from './api/image.lifecycle.controller';
 import { NodesController } from './api/nodes.controller';
 import { MonitoringController } from './api/monitoring.controller';
 import { RolloutController } from './api/rollout.controller';
+import { PlanController } from './api/plan.controller';
 import { TokensController } from './api/tokens.controller';
 import { WhoAmIController } from './api/whoami.controller';
 import { AuthGuard } from './auth/auth.guard';
@@ -20,7 +21,7 @@ import { RegistryController } from './registry/registry.controller';
 import { RegistryTokenController } from './registry/registry.token.controller';
 
 export const API_CONTROLLERS = [
-  ApiController, ConfigObjectsController, NodesController, ImageLifecycleController, ImagesController, HealthController, EventsController, MonitoringController, RolloutController, TokensController,
+  ApiController, ConfigObjectsController, NodesController, ImageLifecycleController, ImagesController, HealthController, EventsController, MonitoringController, RolloutController, PlanController, TokensController,
   RegistryController, RegistryTokenController,
   WhoAmIController,
   JoinController,

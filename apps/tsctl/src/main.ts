@@ -10,6 +10,7 @@ import { deleteCommand, scaleCommand } from './commands/change.commands';
 import { Command, CommandError } from './commands/command';
 import { convertCommand } from './commands/convert.command';
 import { describeCommand } from './commands/describe.command';
+import { diffCommand } from './commands/diff.command';
 import { execCommand } from './commands/exec.command';
 import { getCommand } from './commands/get.command';
 import { imageCommand } from './commands/image.command';
@@ -20,12 +21,26 @@ import { rolloutCommand } from './commands/rollout.command';
 import { tokenCommand } from './commands/token.command';
 import { secretsCommand } from './commands/secrets.command';
 import { topCommand } from './commands/top.command';
+import { versionCommand } from './commands/version.command';
+import { COMPLETION_SHELLS, completionScript, parseShell } from './cli/completion';
 import { ManifestError, ManifestRejectedError } from './manifest/manifest';
 import { OutputFormatError } from './output/table';
 
+/** `tsctl completion bash|zsh`: here, since it completes the commands of this list. */
+const completionCommand: Command = {
+  name: 'completion',
+  usage: `tsctl completion ${COMPLETION_SHELLS.join('|')}`,
+  summary: 'print a shell script completing tsctl\'s commands, kinds and flags (source <(tsctl completion bash))',
+  options: [],
+  async run(ctx) {
+    if (ctx.args.length > 1) throw new UsageError(`completion takes one shell, got "${ctx.args.join(' ')}"`);
+    ctx.out(completionScript(parseShell(ctx.args[0]), COMMANDS, GLOBAL_OPTIONS));
+  },
+};
+
 const COMMANDS: Command[] = [
-  upCommand, downCommand, applyCommand, convertCommand, getCommand, describeCommand, scaleCommand, logsCommand, execCommand, deleteCommand, imageCommand,
-  cordonCommand, uncordonCommand, drainCommand, nodeCommand, hostCommand, topCommand, rolloutCommand, tokenCommand, secretsCommand, registryCommand,
+  upCommand, downCommand, applyCommand, diffCommand, convertCommand, getCommand, describeCommand, scaleCommand, logsCommand, execCommand, deleteCommand, imageCommand,
+  cordonCommand, uncordonCommand, drainCommand, nodeCommand, hostCommand, topCommand, rolloutCommand, tokenCommand, secretsCommand, registryCommand, versionCommand, completionCommand,
 ];
 
 export function usage(): string {
@@ -57,14 +72,19 @@ async function main(argv: string[]): Promise<number> {
     console.log(commandHelp(command));
     return 0;
   }
-  const config = readCliConfig();
-  const code = await command.run({
-    api: new ApiClient(resolveCredentials(parsed.options, config)),
-    config, args: parsed.args, options: parsed.options,
-    out: (text) => console.log(text),
-    note: (text) => console.error(text),
-  });
-  return code ?? 0;
+  try {
+    const config = readCliConfig();
+    const code = await command.run({
+      api: new ApiClient(resolveCredentials(parsed.options, config)),
+      config, args: parsed.args, options: parsed.options,
+      out: (text) => console.log(text),
+      note: (text) => console.error(text),
+    });
+    return code ?? 0;
+  } catch (error) {
+    if (command.errorExitCode === undefined) throw error;
+    return Math.max(report(error), command.errorExitCode);
+  }
 }
 
 /** Errors a user can act on print their message; anything else is a bug, still shown in one line. */

@@ -18,3 +18,4 @@ export * from './volume.types';
 export * from './admin.fields';
 export { MAX_CONFIG_BYTES } from './config.validation';
 export * from './config.refs';
+export * from './version';

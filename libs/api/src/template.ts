@@ -46,6 +46,7 @@ export function replicaTemplate(service: Service): ReplicaTemplate {
     ...(spec.placement?.maxSkew !== undefined ? { maxSkew: spec.placement.maxSkew } : {}),
     ...(probes ? { probes } : {}),
     ...configTemplate(service),
+    ...(spec.annotations && Object.keys(spec.annotations).length > 0 ? { annotations: spec.annotations } : {}),
   };
 }
 

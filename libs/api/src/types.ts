@@ -127,6 +127,11 @@ export interface ServiceSpec {
   volumes?: Volume[];
   volumeMounts?: VolumeMount[];
   probes?: Probes;
+  /**
+   * Annotations of the replicas' template: part of the template, so changing one rolls the replicas
+   * (`tsctl rollout restart` sets `tide/restartedAt`, which apply keeps when the manifest does not name it).
+   */
+  annotations?: Record<string, string>;
   /** How a template change is rolled out (rollout.ts); not part of the template. */
   update?: UpdateStrategy;
   /**
@@ -342,6 +347,8 @@ export interface ReplicaTemplate {
   volumeMounts?: VolumeMount[];
   /** status.configHash: the values the env reads, so that a change of them is a new template. */
   configHash?: string;
+  /** spec.annotations, only when it has any: a change (a restart) makes a new template hash. */
+  annotations?: Record<string, string>;
 }
 
 /**

@@ -38,7 +38,7 @@ export const DEFAULT_NAMESPACE = 'default';
 const SPEC_FIELDS = [
   'replicas', 'image', 'command', 'args', 'env', 'envFrom', 'workingDir', 'resources', 'ports', 'network',
   'restartPolicy', 'terminationGracePeriodSeconds', 'placement', 'user', 'readOnlyRootFilesystem', 'privileged', 'securityContext',
-  'volumes', 'volumeMounts', 'probes', 'autoscale', 'update',
+  'volumes', 'volumeMounts', 'probes', 'autoscale', 'update', 'annotations',
 ];
 
 /** "uid", "uid:gid", "name" or "name:group"; names as useradd accepts them. */
@@ -146,6 +146,7 @@ function checkServiceSpec(c: Checker, spec: Json): void {
   if (spec.ports !== undefined) checkPorts(c, spec.ports);
   if (spec.probes !== undefined) checkProbes(c, spec.probes, spec.ports);
   if (spec.update !== undefined) checkUpdate(c, spec.update);
+  if (spec.annotations !== undefined) c.stringMap(spec.annotations, 'spec.annotations');
   if (spec.placement !== undefined && c.isObject(spec.placement, 'spec.placement')) {
     c.onlyKnown(spec.placement, 'spec.placement', ['nodeSelector', 'maxSkew']);
     if (spec.placement.nodeSelector !== undefined) c.stringMap(spec.placement.nodeSelector, 'spec.placement.nodeSelector');

@@ -6,6 +6,7 @@ import type { Response } from 'express';
 import { Node, Replica, Service } from '@tide/api';
 import { CachedKind, CachedObject, ClusterCache } from '@tide/store';
 import { ApplyResult, ApplyValidationError, applyDocuments } from './apply.service';
+import { planServices } from './apply.plan';
 import { scaleService } from '../controllers/service.scale';
 import { deleteServiceAndRevisions } from '../controllers/revision.history';
 import { agentOf, agentRequest } from './agent.client';
@@ -33,9 +34,12 @@ export class ApiController {
   @Post('apply')
   @Access('update', 'services', applyRequests)
   @HttpCode(200)
-  async apply(@Body() body: { documents?: unknown[]; force?: unknown }): Promise<{ results: ApplyResult[] }> {
-    if (!Array.isArray(body?.documents)) throw new BadRequestException({ error: 'body must be {"documents": [...], "force"?: boolean}', details: [] });
+  async apply(@Body() body: { documents?: unknown[]; force?: unknown; dryRun?: unknown }): Promise<{ results: ApplyResult[]; dryRun?: true }> {
+    if (!Array.isArray(body?.documents)) throw new BadRequestException({ error: 'body must be {"documents": [...], "force"?: boolean, "dryRun"?: boolean}', details: [] });
     if (body.force !== undefined && typeof body.force !== 'boolean') throw new BadRequestException({ error: 'force: must be true or false', details: [] });
+    if (body.dryRun !== undefined && typeof body.dryRun !== 'boolean') throw new BadRequestException({ error: 'dryRun: must be true or false', details: [] });
+    // A dry run is checked and admitted as the apply (same route, same rights) and writes nothing (apply.plan.ts).
+    const dryRun = body.dryRun === true;
     try {
       const configs = this.cluster.configs;
       const results = await applyDocuments(this.store, body.documents, {
@@ -44,7 +48,9 @@ export class ApiController {
           configs: configs.store,
           configHash: (service, applied) => serviceConfigHash(service, (key) => configs.cache.get(key), configs.digestKey(), applied),
         } : {}),
+        ...(dryRun ? { plan: planServices(this.store) } : {}),
       });
+      if (dryRun) return { results, dryRun: true };
       this.cluster.kick();
       return { results };
     } catch (error) {

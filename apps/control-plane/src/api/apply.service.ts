@@ -20,6 +20,8 @@ export interface ApplyResult {
   namespace: string;
   name: string;
   action: ApplyAction;
+  /** A dry run's or diff's unified diff of the stored object against the would-be one (apply.plan.ts). */
+  diff?: string;
 }
 
 export class ApplyValidationError extends Error {
@@ -46,6 +48,8 @@ export interface ApplyOptions {
    * the template with the right digest instead of rolling a second later.
    */
   configHash?: (service: Service, applied: ConfigObject[]) => string | undefined;
+  /** Validate, then hand the valid objects to this instead of writing them (dry run and diff: apply.plan.ts). */
+  plan?: (valid: Service[]) => Promise<ApplyResult[]>;
 }
 
 export async function applyDocuments(store: ObjectStore, documents: unknown[], options: ApplyOptions = {}): Promise<ApplyResult[]> {
@@ -72,6 +76,17 @@ export async function applyDocuments(store: ObjectStore, documents: unknown[], o
     }
   }
   if (errors.length > 0) throw new ApplyValidationError(errors);
+  if (options.plan) {
+    // The planner knows Services only so far: a ConfigMap or Secret would be left out and the plan
+    // would look clean. Refused, naming the document, rather than answered wrong.
+    const others = valid.filter((v) => v.object.kind !== 'Service');
+    if (others.length > 0) {
+      throw new ApplyValidationError(others.map(({ object, index }) => ({
+        document: index, path: 'kind', message: `${object.kind}: diff and dry run take Services only so far; apply it, or leave it out of this file`,
+      })));
+    }
+    return options.plan(valid.map((v) => v.object as Service));
+  }
   const results: ApplyResult[] = new Array(valid.length);
   // ConfigMaps and Secrets first: a Service of the same apply starts with its config in place.
   const configs = valid.map((v, at) => ({ ...v, at })).filter((v): v is { object: ConfigObject; index: number; at: number } => v.object.kind !== 'Service');
@@ -112,6 +127,17 @@ export function keepAutoscaledReplicas(current: Service, desired: Service): Serv
   return { ...desired, spec: { ...desired.spec, replicas } };
 }
 
+/** The annotation `tsctl rollout restart` sets: kept by an apply whose manifest does not name it, so that the apply does not roll again. */
+export const RESTARTED_AT = 'tide/restartedAt';
+
+/** What an apply of `applied` over `current` writes: the autoscaled count and the last restart kept. */
+export function keptByApply(current: Service, applied: Service): Service {
+  const desired = keepAutoscaledReplicas(current, applied);
+  const restartedAt = current.spec.annotations?.[RESTARTED_AT];
+  if (restartedAt === undefined || desired.spec.annotations?.[RESTARTED_AT] !== undefined) return desired;
+  return { ...desired, spec: { ...desired.spec, annotations: { ...desired.spec.annotations, [RESTARTED_AT]: restartedAt } } };
+}
+
 /**
  * The caller read the Service at `expected`: written only if it is still at that version (one
  * compare-and-swap, no retry: a 409 tells the caller to read it again). An unchanged spec is
@@ -121,7 +147,7 @@ async function applyReadVersion(store: ObjectStore, applied: Service, expected: 
   const { namespace, name } = applied.metadata;
   const current = await store.get<Service>('Service', namespace, name);
   if (!current) throw new ConflictError(`service ${namespace}/${name} was read at resourceVersion ${expected} but no longer exists; apply it without a resourceVersion to create it`);
-  const desired = keepAutoscaledReplicas(current, applied);
+  const desired = keptByApply(current, applied);
   if (specEquals(current, desired)) return { kind: 'Service', namespace, name, action: 'unchanged' };
   const stale = (now: string) => new ConflictError(
     `service ${namespace}/${name} changed since it was read: resourceVersion ${expected} is stale (now ${now}); read it again, or apply with --force to overwrite`);
@@ -146,7 +172,7 @@ async function applyService(store: ObjectStore, applied: Service, maybeExists: b
         await store.create(applied);
         return result('created');
       }
-      const desired = keepAutoscaledReplicas(current, applied);
+      const desired = keptByApply(current, applied);
       if (specEquals(current, desired)) return result('unchanged');
       await store.update(updated(current, desired), current);
       return result('configured');

@@ -12,6 +12,7 @@ import { ConflictError } from '@tide/store';
 import { EventRecorder } from '../controllers/events.recorder';
 import { listRevisions } from '../controllers/revision.history';
 import { CLUSTER, ClusterContext } from './cluster.context';
+import { RESTARTED_AT } from './apply.service';
 import { Access } from '../auth/access.decorator';
 
 @Controller('api/v1/services')
@@ -55,15 +56,7 @@ export class RolloutController {
       if (!target) throw badRequest('revision', noSuchRevision(name, wanted, revisions));
       const next: Service = { ...current, spec: specWithTemplate(current.spec, target.spec.template) };
       if (specEquals(current, next)) return { service: name, revision: target.spec.revision, action: 'unchanged' };
-      const allowed = authorize(res.locals.subject as Subject, { verb: 'update', resource: 'services', namespace: ns, name, adminFields: adminOnlyFields(next) });
-      if (!allowed.allowed) throw new ForbiddenException({ error: `rollback to revision ${target.spec.revision}: ${allowed.reason}`, details: [] });
-      try {
-        await this.cluster.store.update(next, current);
-      } catch (error) {
-        if (error instanceof ConflictError) continue;
-        throw error;
-      }
-      this.cluster.kick();
+      if (!(await this.writeAdmitted(res, current, next, `rollback to revision ${target.spec.revision}`))) continue;
       await this.events.record({ kind: 'Service', namespace: ns, name }, 'Normal', 'RollingBack',
         `rolling back to the template of revision ${target.spec.revision} (it becomes a new revision)`);
       return { service: name, revision: target.spec.revision, action: 'rolledBack' };
@@ -71,11 +64,54 @@ export class RolloutController {
     throw new ConflictError(`service ${ns}/${name} keeps changing concurrently; try again`);
   }
 
+  /**
+   * `tsctl rollout restart`: a new `tide/restartedAt` annotation in the template, so the replicas are
+   * replaced as for any template change (rolling, by spec.update). Admitted as an apply of that template.
+   */
+  @Post(':name/restart')
+  @Access('update', 'services')
+  @HttpCode(200)
+  async restart(@Param('name') name: string, @Res({ passthrough: true }) res: Response, @Query('namespace') namespace?: string): Promise<{ service: string; restartedAt: string }> {
+    const ns = namespace || 'default';
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const current = await this.service(ns, name);
+      const restartedAt = new Date().toISOString();
+      const next: Service = { ...current, spec: { ...current.spec, annotations: { ...current.spec.annotations, [RESTARTED_AT]: restartedAt } } };
+      if (!(await this.writeAdmitted(res, current, next, 'restart'))) continue;
+      await this.events.record({ kind: 'Service', namespace: ns, name }, 'Normal', 'Restarting', `restart asked at ${restartedAt}: the replicas roll to a new template`);
+      return { service: name, restartedAt };
+    }
+    throw new ConflictError(`service ${ns}/${name} keeps changing concurrently; try again`);
+  }
+
+  /** Admitted as an apply of `next`, written if `current` is still the stored one (false: it changed, read again), then the controllers woken. */
+  private async writeAdmitted(res: Response, current: Service, next: Service, what: string): Promise<boolean> {
+    admitAsApply(res, next, what);
+    try {
+      await this.cluster.store.update(next, current);
+    } catch (error) {
+      if (error instanceof ConflictError) return false;
+      throw error;
+    }
+    this.cluster.kick();
+    return true;
+  }
+
   private async service(namespace: string, name: string): Promise<Service> {
     const service = await this.cluster.store.get<Service>('Service', namespace, name);
     if (!service) throw new NotFoundException({ error: `service "${name}" not found in namespace "${namespace}"`, details: [] });
     return service;
   }
+}
+
+/**
+ * The template is written as an apply would write it, so it passes apply's check: an admin-only
+ * field in it is a 403 naming the field for any other role, and nothing changes.
+ */
+function admitAsApply(res: Response, next: Service, what: string): void {
+  const { namespace, name } = next.metadata;
+  const allowed = authorize(res.locals.subject as Subject, { verb: 'update', resource: 'services', namespace, name, adminFields: adminOnlyFields(next) });
+  if (!allowed.allowed) throw new ForbiddenException({ error: `${what}: ${allowed.reason}`, details: [] });
 }
 
 function noSuchRevision(name: string, wanted: number | undefined, revisions: ServiceRevision[]): string {

@@ -41,3 +41,8 @@ export function applyRequests(req: Pick<Request, 'body' | 'query' | 'params'>): 
     };
   });
 }
+
+/** `POST /api/v1/diff`: a read of each document's object, so a view token may diff what it may read. */
+export function diffRequests(req: Pick<Request, 'body' | 'query' | 'params'>): ResourceRequest[] {
+  return applyRequests(req).map(({ verb: _write, adminFields: _fields, ...object }) => ({ ...object, verb: 'get' as const }));
+}

@@ -126,7 +126,7 @@ describe('tsctl rollout', () => {
   it('refuses what it cannot do, with the usage', async () => {
     const bad = await tsctl(['--server', url, 'rollout', 'pause', 'service', 'web']);
     assert.equal(bad.code, 2);
-    assert.match(bad.stderr, /^error: rollout needs status, history or undo, got "pause"\nusage: tsctl rollout status service NAME/);
+    assert.match(bad.stderr, /^error: rollout needs status, history, undo or restart, got "pause"\nusage: tsctl rollout status service NAME/);
     const stray = await tsctl(['--server', url, 'rollout', 'status', 'service', 'web', '--to-revision', '2']);
     assert.match(stray.stderr, /--to-revision does not apply to "rollout status"/);
     const unknown = await tsctl(['--server', url, 'rollout', 'status', 'service', 'nope']);

@@ -57,9 +57,11 @@ async function currentVersions(api: ApiClient, documents: unknown[]): Promise<Ma
   return versions;
 }
 
-/** `note` hears each retry. */
-export async function applyWithVersions(api: ApiClient, documents: unknown[], force: boolean, note: (line: string) => void): Promise<ApplyResult[]> {
-  const post = async (sent: unknown[]) => (await api.request<{ results: ApplyResult[] }>('POST', '/api/v1/apply', { documents: sent, ...(force ? { force: true } : {}) })).results;
+/** `note` hears each retry; `dryRun`: the API checks and admits it, and writes nothing. */
+export async function applyWithVersions(api: ApiClient, documents: unknown[], force: boolean, note: (line: string) => void, dryRun = false): Promise<ApplyResult[]> {
+  const post = async (sent: unknown[]) => (await api.request<{ results: ApplyResult[] }>('POST', '/api/v1/apply', {
+    documents: sent, ...(force ? { force: true } : {}), ...(dryRun ? { dryRun: true } : {}),
+  })).results;
   if (force) return post(documents.map((d) => withVersion(d, undefined)));
   if (documents.some(ownVersion)) return post(documents);
   for (let attempt = 1; ; attempt++) {

@@ -21,6 +21,8 @@ export interface Command {
   options: OptionSpec[];
   /** Resolves with tsctl's exit code when it is not simply 0 (exec passes the remote one on). */
   run(ctx: CommandContext): Promise<void | number>;
+  /** The least exit code of a failure when 1 means something else (diff: 1 is "there are differences"). */
+  errorExitCode?: number;
 }
 
 export const NAMESPACE_OPTION: OptionSpec = { long: 'namespace', short: 'n', help: 'namespace (default: default)' };

@@ -1,6 +1,6 @@
 /**
- * `tsctl rollout status|history|undo service NAME`: follow a rolling update until it is done or
- * stuck, list the Service's revisions, apply an earlier revision's template again.
+ * `tsctl rollout status|history|undo|restart service NAME`: follow a rolling update until it is done or
+ * stuck, list the Service's revisions, apply an earlier revision's template again, restart the replicas.
  */
 import { RollbackResult, Service, ServiceRevision } from '@tide/api';
 import { UsageError, intOption } from '../cli/args';
@@ -14,14 +14,15 @@ const USAGE = [
   'tsctl rollout status service NAME [--timeout SECONDS]',
   '       tsctl rollout history service NAME [--revision N] [-o json|yaml]',
   '       tsctl rollout undo service NAME [--to-revision N]',
+  '       tsctl rollout restart service NAME',
 ].join('\n');
 
-const SUBCOMMAND_OPTIONS: Record<string, string[]> = { status: ['timeout'], history: ['revision', 'output'], undo: ['to-revision'] };
+const SUBCOMMAND_OPTIONS: Record<string, string[]> = { status: ['timeout'], history: ['revision', 'output'], undo: ['to-revision'], restart: [] };
 
 export const rolloutCommand: Command = {
   name: 'rollout',
   usage: USAGE,
-  summary: 'follow, list or undo the rolling updates of a service',
+  summary: 'follow, list or undo the rolling updates of a service, or restart its replicas (a rolling update)',
   options: [
     NAMESPACE_OPTION,
     { long: 'timeout', help: 'status: give up after this many seconds (default 0: until done or stuck)' },
@@ -31,7 +32,7 @@ export const rolloutCommand: Command = {
   ],
   async run(ctx: CommandContext): Promise<void> {
     const [sub, kindWord, ...rest] = ctx.args;
-    if (!sub || !(sub in SUBCOMMAND_OPTIONS)) throw new UsageError(`rollout needs status, history or undo${sub ? `, got "${sub}"` : ''}\nusage: ${USAGE}`);
+    if (!sub || !(sub in SUBCOMMAND_OPTIONS)) throw new UsageError(`rollout needs status, history, undo or restart${sub ? `, got "${sub}"` : ''}\nusage: ${USAGE}`);
     const stray = [...ctx.options.keys()].find((o) => Object.values(SUBCOMMAND_OPTIONS).flat().includes(o) && !SUBCOMMAND_OPTIONS[sub].includes(o));
     if (stray) throw new UsageError(`--${stray} does not apply to "rollout ${sub}"\nusage: ${USAGE}`);
     const target = parseKind(kindWord, ['services'], USAGE);
@@ -39,6 +40,7 @@ export const rolloutCommand: Command = {
     if (!name || rest.length > 0) throw new UsageError(`rollout ${sub} needs one service NAME\nusage: ${USAGE}`);
     if (sub === 'status') return rolloutStatus(ctx, name);
     if (sub === 'history') return rolloutHistory(ctx, name);
+    if (sub === 'restart') return rolloutRestart(ctx, name);
     return rolloutUndo(ctx, name);
   },
 };
@@ -84,4 +86,10 @@ async function rolloutUndo(ctx: CommandContext, name: string): Promise<void> {
   ctx.out(result.action === 'unchanged'
     ? `service/${name} skipped rollback (the current template is already revision ${result.revision}'s)`
     : `service/${name} rolled back to revision ${result.revision}`);
+}
+
+/** A new template annotation (tide/restartedAt): the replicas roll as for any template change. */
+async function rolloutRestart(ctx: CommandContext, name: string): Promise<void> {
+  const result = await ctx.api.request<{ restartedAt: string }>('POST', servicePath(ctx, name, '/restart'), {});
+  ctx.out(`service/${name} restarted (tide/restartedAt: ${result.restartedAt}; "tsctl rollout status service ${name}" follows the rollout)`);
 }
