@@ -289,6 +289,21 @@ export function cmdlineOf(pid: number): string {
   }
 }
 
+/** Children of an agent that are still a container init, i.e. waiting in its warm pool. */
+export function waitingInits(agentPid: number): number[] {
+  const pids: number[] = [];
+  for (const entry of fs.readdirSync('/proc').filter((e) => /^\d+$/.test(e))) {
+    try {
+      const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid === agentPid && cmdlineOf(Number(entry)).includes('container-init.js')) pids.push(Number(entry));
+    } catch {
+      /* exited meanwhile */
+    }
+  }
+  return pids;
+}
+
 /** Last-resort cleanup: any process whose command line mentions the state dir. */
 export function killProcessesMentioning(text: string): number[] {
   const pids = pidsMentioning(text);

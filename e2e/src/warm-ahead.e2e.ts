@@ -13,7 +13,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Service, TideEvent } from '@tide/api';
-import { TestCluster, running, sleeperService, waitFor } from './harness';
+import { TestCluster, running, sleeperService, waitFor, waitingInits } from './harness';
 
 const BASE = 23200;
 const POD_CIDR = '100.64.200.0/22';
@@ -21,21 +21,6 @@ const FLOOR = 1;
 const SCHEDULED = 6;
 /** The agent's --warm-pool default: what it keeps booted without a word from the control plane. */
 const DEFAULT_POOL = 2;
-
-/** Children of the agent that are still a container init, i.e. waiting in its pool. */
-function waitingInits(agentPid: number): number[] {
-  const pids: number[] = [];
-  for (const entry of fs.readdirSync('/proc').filter((e) => /^\d+$/.test(e))) {
-    try {
-      const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      if (ppid === agentPid && fs.readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes('container-init.js')) pids.push(Number(entry));
-    } catch {
-      /* exited meanwhile */
-    }
-  }
-  return pids;
-}
 
 function manifest(fireAt?: Date): string {
   const schedule = fireAt

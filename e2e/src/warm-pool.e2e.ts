@@ -7,22 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { TestCluster, isAlive, running, waitFor } from './harness';
-
-/** Children of the agent that are still a Node container init, i.e. waiting in its pool. */
-function waitingInits(agentPid: number): number[] {
-  const pids: number[] = [];
-  for (const entry of fs.readdirSync('/proc').filter((e) => /^\d+$/.test(e))) {
-    try {
-      const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      if (ppid === agentPid && fs.readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes('container-init.js')) pids.push(Number(entry));
-    } catch {
-      /* exited meanwhile */
-    }
-  }
-  return pids;
-}
+import { TestCluster, isAlive, running, waitFor, waitingInits } from './harness';
 
 const service = (replicas: number) => `apiVersion: tide/v1
 kind: Service
