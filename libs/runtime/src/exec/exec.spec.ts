@@ -138,7 +138,8 @@ describe('exec', { timeout: 600_000 }, () => {
       assert.equal(fs.existsSync(`/proc/${session.pid}`), false, 'the exec process is gone');
     }
     // Worker threads close their handles after the session ends: a leak never comes back down.
-    await waitFor(() => openFds() === fds, { what: `open fds back to ${fds}`, detail: () => `${openFds()} open` });
+    // Handles of earlier tests may close meanwhile too, so the count may end below the baseline.
+    await waitFor(() => openFds() <= fds, { what: `open fds back to ${fds} or fewer`, detail: () => `${openFds()} open` });
   });
 
   it('refuses an unknown or exited container with NotFound', async () => {
