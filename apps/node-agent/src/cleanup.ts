@@ -7,6 +7,7 @@ import { tearDownAgentNetwork } from './network/agent.network';
 import { gracePeriodFromLabels } from './reconcile/container-spec.builder';
 import { tearDownServiceIps } from './service-ip/service-ip.rules';
 import { ConfigVolumes } from './volumes/config.volumes';
+import { NodeVolumes } from './volumes/node.volumes';
 
 /** `tsctl down` waits for this: a replica's grace period is honoured up to this many seconds. */
 const MAX_CLEANUP_GRACE_SECONDS = 10;
@@ -34,6 +35,7 @@ export async function runCleanup(argv: string[], log: (line: string) => void): P
   // The containers' ConfigMap and Secret volumes (the secret ones' tmpfs unmounted).
   try {
     ConfigVolumes.tearDown(stateDir);
+    NodeVolumes.tearDown(stateDir);
   } catch (error) {
     failures.push(`config volumes: ${(error as Error).message}`);
   }

@@ -41,6 +41,7 @@ import { buildPuller } from './registry/registry.images';
 import { ReplicaStateFile } from './reconcile/replica.state-file';
 import { ServiceNetwork } from './service-ip/service.network';
 import { ConfigVolumes } from './volumes/config.volumes';
+import { NodeVolumes } from './volumes/node.volumes';
 
 /** Status changes come in bursts (a batch of starts): at most one report per this many ms. */
 const REPORT_COALESCE_MS = 50;
@@ -82,6 +83,8 @@ export class NodeAgent {
   private isolation?: IsolationFence;
   /** The replicas' ConfigMaps and Secrets: variables and volumes (volumes/config.volumes.ts). */
   private configVolumes?: ConfigVolumes;
+  /** emptyDir, hostPath and named local volumes (volumes/node.volumes.ts). */
+  private nodeVolumes?: NodeVolumes;
   /** Every other node's agent, from the last desired set: who to ask whether this host is cut off. */
   private peers: Peer[] = [];
 
@@ -117,7 +120,14 @@ export class NodeAgent {
     this.network = network;
     // Before the runtime: every container init's mount namespace is a copy made when it boots, and
     // must already hold the secret volumes' tmpfs to bind from it.
-    const configVolumes = new ConfigVolumes({ stateDir: config.stateDir, log: this.log });
+    const nodeVolumes = new NodeVolumes({ stateDir: config.stateDir });
+    this.nodeVolumes = nodeVolumes;
+    try {
+      nodeVolumes.start();
+    } catch (error) {
+      this.log(`warning: ${(error as Error).message}`); // said again at the first memory emptyDir
+    }
+    const configVolumes = new ConfigVolumes({ stateDir: config.stateDir, nodeVolumes, log: this.log });
     configVolumes.start();
     this.configVolumes = configVolumes;
     this.runtime = new LinuxRuntime({
@@ -138,7 +148,7 @@ export class NodeAgent {
     const logs = new LogRotator(new LogFiles(logDir, config.logLimits), () => this.runningContainerIds(), this.log);
     this.logs = logs;
     const storage: EphemeralStorageGuard = new EphemeralStorageGuard({
-      containers: () => limitedContainers(this.reconciler?.records.values() ?? []), onExceeded: (key) => this.reconciler?.probesChanged(key), log: this.log, intervalMs: config.disk.intervalMs,
+      containers: () => [...limitedContainers(this.reconciler?.records.values() ?? []), ...nodeVolumes.measured(this.reconciler?.records.values() ?? [])], onExceeded: (key) => this.reconciler?.probesChanged(key), log: this.log, intervalMs: config.disk.intervalMs,
     });
     this.storage = storage;
     const reconciler = new Reconciler({

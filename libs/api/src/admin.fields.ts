@@ -39,12 +39,16 @@ export function adminOnlyFields(object: WithSpec): GuardedField[] {
 }
 
 const NOT_RUN = 'the node agents do not run it yet';
-/** The volume sources the agents run: files of a ConfigMap or Secret (config.volumes on the node). */
-const WIRED_VOLUMES = new Set(['configMap', 'secret']);
+/**
+ * The volume sources the agents run: files of a ConfigMap or Secret (config.volumes on the node),
+ * emptyDir and hostPath (node.volumes). A named local volume needs its replicas kept on the node
+ * holding it, which the scheduler does not do yet: refused rather than scattered over nodes.
+ */
+const WIRED_VOLUMES = new Set(['configMap', 'secret', 'emptyDir', 'hostPath']);
 
 /**
  * The fields of a valid Service that the control plane and agents cannot honour yet (issue 19's
- * other volumes): refusing them names the field instead of running replicas without their data.
+ * named local volumes): refusing them names the field instead of running replicas without their data.
  */
 export function unwiredFields(spec: ServiceSpec): GuardedField[] {
   const out: GuardedField[] = [];

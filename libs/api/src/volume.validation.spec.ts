@@ -91,10 +91,12 @@ describe('Service volumes, mounts, env from ConfigMaps and Secrets', () => {
   });
 
   it('the control plane refuses, field by field, what it cannot run yet, and runs the rest', () => {
-    const result = validateDocument(service({ volumes: VOLUMES.slice(0, 1), volumeMounts: [{ name: 'scratch', mountPath: '/tmp/s' }], env: ENV, envFrom: ENV_FROM }), 1);
+    const result = validateDocument(service({ volumes: VOLUMES.slice(5, 6), volumeMounts: [{ name: 'data', mountPath: '/data' }], env: ENV, envFrom: ENV_FROM }), 1);
     assert.ok(!result.ok);
-    assert.deepEqual(result.errors.map((e) => e.path), ['spec.volumes[0].emptyDir'], 'env from ConfigMaps and Secrets runs');
-    assert.match(result.errors[0].message, /emptyDir volume is valid, but the node agents do not run it yet/);
+    assert.deepEqual(result.errors.map((e) => e.path), ['spec.volumes[0].localVolume'], 'env from ConfigMaps and Secrets runs');
+    assert.match(result.errors[0].message, /localVolume volume is valid, but the node agents do not run it yet/);
+    const node = validateDocument(service({ volumes: [...VOLUMES.slice(0, 2), VOLUMES[4]], volumeMounts: [{ name: 'scratch', mountPath: '/tmp/s' }] }), 0);
+    assert.ok(node.ok, 'emptyDir and hostPath volumes run');
     const config = validateDocument(service({ volumes: VOLUMES.slice(2, 4), volumeMounts: [{ name: 'config', mountPath: '/etc/web' }], env: ENV, envFrom: ENV_FROM }), 0);
     assert.ok(config.ok, 'configMap and secret volumes run');
     const plain = validateDocument(service({ env: { MODE: 'x' } }), 0);

@@ -22,8 +22,10 @@ describe('replica predicates', () => {
     assert.equal(isTerminating(replica('Running', { node: 'n1' })), false);
   });
 
-  it('isLost: Failed with reason NodeLost only (other failures are the restart policy\'s)', () => {
+  it('isLost: Failed with reason NodeLost or Evicted only (other failures are the restart policy\'s)', () => {
     assert.equal(isLost(replica('Failed', { node: 'n1', exitReason: 'NodeLost' })), true);
+    assert.equal(isLost(replica('Failed', { node: 'n1', exitReason: 'Evicted' })), true, 'an emptyDir over its sizeLimit');
+    assert.equal(isLost(replica('Failed', { node: 'n1', exitReason: 'EphemeralStorageExceeded' })), false, 'restarted in place as its policy says');
     assert.equal(isLost(replica('Failed', { node: 'n1', exitReason: 'Error' })), false);
     assert.equal(isLost(replica('Running', { node: 'n1', exitReason: 'NodeLost' })), false, 'restarted since');
   });

@@ -6,9 +6,16 @@ export function isTerminating(replica: Replica): boolean {
   return replica.metadata.deletionTimestamp !== undefined;
 }
 
-/** A replica lost with its node is replaced; other terminal replicas stay (their restart policy said so). */
+/**
+ * Failed for a reason of the node rather than of its own (lost with its node, or evicted by its
+ * agent: an emptyDir over its sizeLimit): such replicas are replaced, as Kubernetes' controllers replace
+ * evicted pods. Other terminal replicas stay (their restart policy said so).
+ */
+export const REPLACED_REASONS: readonly string[] = ['NodeLost', 'Evicted'];
+
+/** Lost or evicted (REPLACED_REASONS): replaced by the service controller. */
 export function isLost(replica: Replica): boolean {
-  return replica.status?.phase === 'Failed' && replica.status.lastExit?.reason === 'NodeLost';
+  return replica.status?.phase === 'Failed' && REPLACED_REASONS.includes(replica.status.lastExit?.reason ?? '');
 }
 
 /**

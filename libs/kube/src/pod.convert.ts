@@ -112,6 +112,7 @@ function convertVolumes(report: Report, ctx: DocContext, value: unknown, path: s
         continue;
       }
       out.localVolume = { name: given.claimName };
+      origins.record(`spec.volumes[${i}].localVolume`, `${at}.persistentVolumeClaim`);
       origins.record(`spec.volumes[${i}].localVolume.name`, `${at}.persistentVolumeClaim.claimName`);
       if (typeof given.claimName === 'string') claims.push(given.claimName);
       report.warn(ctx, `${at}.persistentVolumeClaim`, `becomes Tide's node-local volume "${String(given.claimName)}": made on first use, it stays on that node and every replica using it runs there`);

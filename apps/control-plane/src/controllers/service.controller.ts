@@ -117,9 +117,15 @@ export class ServiceController {
 
   /** What a pass does for a service after its creates: terminations, finished moves, events, status. */
   private async finishService(service: Service, replicas: Replica[], plan: ServicePlan): Promise<void> {
-    for (const replica of plan.terminate) this.wrote(await terminateReplica(this.store, replica));
-    for (const move of plan.completed) await this.recordMoved(service, move);
     const ref = { kind: 'Service' as const, namespace: service.metadata.namespace, name: service.metadata.name };
+    for (const replica of plan.terminate) {
+      this.wrote(await terminateReplica(this.store, replica));
+      // The replica goes with its Replica object: the Service's events keep why (describe service, get events).
+      if (replica.status?.lastExit?.reason === 'Evicted') {
+        await this.events.record(ref, 'Warning', 'Evicted', `replica ${replica.metadata.name} on node ${replica.spec.nodeName ?? '<none>'}: ${replica.status.message ?? 'evicted'}; replaced`);
+      }
+    }
+    for (const move of plan.completed) await this.recordMoved(service, move);
     if (plan.create.length || plan.scaledIn) {
       const live = replicas.filter((r) => !isTerminating(r)).length + plan.create.length - plan.terminate.length;
       await this.events.record(ref, 'Normal', 'Scaled',

@@ -24,7 +24,7 @@ describe('EphemeralStorageGuard', () => {
   it('evicts a container over its limit once, and forgets it when it is gone', () => {
     const usage = new Map([['/c/a', 100], ['/c/b', 5000]]);
     const exceeded: string[] = [];
-    let containers = [{ key: 'default/a', upperDir: '/c/a', limitBytes: 1000 }, { key: 'default/b', upperDir: '/c/b', limitBytes: 1000 }];
+    let containers = [{ key: 'default/a', dir: '/c/a', limitBytes: 1000 }, { key: 'default/b', dir: '/c/b', limitBytes: 1000 }];
     const guard = new EphemeralStorageGuard({
       containers: () => containers, onExceeded: (key) => exceeded.push(key), log: () => undefined, intervalMs: 1000,
       measure: (dir) => usage.get(dir)!,
@@ -33,7 +33,7 @@ describe('EphemeralStorageGuard', () => {
     guard.check();
     assert.deepEqual(exceeded, ['default/b'], 'once, not at every check');
     assert.equal(guard.verdict('default/a'), undefined);
-    assert.equal(guard.verdict('default/b'), 'writable layer uses 5000 bytes, over its ephemeral-storage limit of 1000');
+    assert.deepEqual(guard.verdict('default/b'), { reason: 'EphemeralStorageExceeded', message: 'writable layer uses 5000 bytes, over its ephemeral-storage limit of 1000' });
     containers = [containers[0]]; // evicted: a new container starts on a fresh layer later
     guard.check();
     assert.equal(guard.verdict('default/b'), undefined);

@@ -5,18 +5,35 @@
  * limit is evicted with the reason `EphemeralStorageExceeded`: killed, its layer removed with it.
  * Its restartPolicy then decides, as for a failed liveness probe, whether it starts again (on a fresh
  * layer). Why measuring rather than a project quota: see docs/ARCHITECTURE.md ("Disk").
+ * The same guard measures emptyDir volumes against their sizeLimit (volumes/node.volumes.ts): those
+ * come with their own reason (`Evicted`) and message.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 export const EPHEMERAL_STORAGE_EXCEEDED = 'EphemeralStorageExceeded';
+/**
+ * An emptyDir over its sizeLimit: unlike the writable layer's eviction, it ends the replica on this
+ * node (Failed whatever its restartPolicy, as kubelet's evictions do) and the control plane replaces it.
+ */
+export const EVICTED = 'Evicted';
 
 export interface MeasuredContainer {
   /** The replica's key ("namespace/name"). */
   key: string;
-  /** The container's writable layer. */
-  upperDir: string;
+  /** What is measured: the container's writable layer, or one of its volumes. */
+  dir: string;
   limitBytes: number;
+  /** The reason the eviction is recorded with; default EphemeralStorageExceeded. */
+  reason?: string;
+  /** The eviction's message for the bytes used; default: the writable layer's. */
+  describe?: (usedBytes: number) => string;
+}
+
+/** Why a replica must go: the reason its exit is recorded with, and what it says. */
+export interface EvictionCause {
+  reason: string;
+  message: string;
 }
 
 export interface EphemeralStorageOptions {
@@ -29,8 +46,8 @@ export interface EphemeralStorageOptions {
 }
 
 export class EphemeralStorageGuard {
-  /** Keys over their limit, with the message of the eviction. */
-  private readonly exceeded = new Map<string, string>();
+  /** Keys over their limit, with the cause of the eviction. */
+  private readonly exceeded = new Map<string, EvictionCause>();
   private timer?: NodeJS.Timeout;
 
   constructor(private readonly options: EphemeralStorageOptions) {}
@@ -45,32 +62,35 @@ export class EphemeralStorageGuard {
   }
 
   /** Why the replica's container must go, while it is over its limit. */
-  verdict(key: string): string | undefined {
+  verdict(key: string): EvictionCause | undefined {
     return this.exceeded.get(key);
   }
 
   check(): void {
     const measure = this.options.measure ?? diskUsage;
+    // A replica may be measured several times (its layer, each emptyDir): over in one is enough.
+    const over = new Map<string, EvictionCause>();
     const seen = new Set<string>();
     for (const container of this.options.containers()) {
       seen.add(container.key);
+      if (over.has(container.key)) continue;
       let used: number;
       try {
-        used = measure(container.upperDir);
+        used = measure(container.dir);
       } catch {
         continue; // the container went meanwhile
       }
-      if (used <= container.limitBytes) {
-        this.exceeded.delete(container.key);
-        continue;
-      }
-      if (this.exceeded.has(container.key)) continue;
-      const message = `writable layer uses ${used} bytes, over its ephemeral-storage limit of ${container.limitBytes}`;
-      this.exceeded.set(container.key, message);
-      this.options.log(`${container.key}: ${EPHEMERAL_STORAGE_EXCEEDED}: ${message}: evicting the container`);
-      this.options.onExceeded(container.key);
+      if (used <= container.limitBytes) continue;
+      const message = container.describe?.(used) ?? `writable layer uses ${used} bytes, over its ephemeral-storage limit of ${container.limitBytes}`;
+      over.set(container.key, { reason: container.reason ?? EPHEMERAL_STORAGE_EXCEEDED, message });
     }
-    for (const key of this.exceeded.keys()) if (!seen.has(key)) this.exceeded.delete(key);
+    for (const key of this.exceeded.keys()) if (!seen.has(key) || !over.has(key)) this.exceeded.delete(key);
+    for (const [key, cause] of over) {
+      if (this.exceeded.has(key)) continue;
+      this.exceeded.set(key, cause);
+      this.options.log(`${key}: ${cause.reason}: ${cause.message}: evicting the container`);
+      this.options.onExceeded(key);
+    }
   }
 }
 
@@ -110,12 +130,12 @@ export function* limitedContainers(records: Iterable<{ key: string; exit?: unkno
   for (const record of records) {
     const limitBytes = record.assignment?.template.limits.ephemeralStorageBytes;
     if (limitBytes === undefined || !record.container?.upperDir || record.exit !== undefined) continue;
-    yield { key: record.key, upperDir: record.container.upperDir, limitBytes };
+    yield { key: record.key, dir: record.container.upperDir, limitBytes };
   }
 }
 
 /** The reconciler's kill verdict for a replica over its limit (it takes the place of the probes' verdict). */
 export function evictionVerdict(guard: EphemeralStorageGuard, record: { key: string }): { ready: false; kill: { kind: string; message: string } } | undefined {
-  const message = guard.verdict(record.key);
-  return message === undefined ? undefined : { ready: false, kill: { kind: EPHEMERAL_STORAGE_EXCEEDED, message: `${EPHEMERAL_STORAGE_EXCEEDED}: ${message}` } };
+  const cause = guard.verdict(record.key);
+  return cause === undefined ? undefined : { ready: false, kill: { kind: cause.reason, message: `${cause.reason}: ${cause.message}` } };
 }

@@ -19,6 +19,7 @@ import { deriveReplicaPhase, isReady } from './replica.phase';
 import { ReplicaStateStore, noReplicaState } from './replica.state-file';
 import { exitReason, exitSucceeded, shouldRestart } from './restart.policy';
 import { WorkQueue } from './work.queue';
+import { EPHEMERAL_STORAGE_EXCEEDED, EVICTED } from '../disk/ephemeral.storage';
 import type { ConfigVolumes } from '../volumes/config.volumes';
 
 /** What the probes of a replica's running container say (see probes/probe.state.ts). */
@@ -76,6 +77,13 @@ export interface ReplicaView {
   /** Why a running replica is not ready (its probes), when they say. */
   message?: string;
 }
+
+/**
+ * Kill verdicts that are evictions rather than failed probes (disk/ephemeral.storage.ts): their kind
+ * is the exit's reason. EVICTED ends the replica on this node; EphemeralStorageExceeded restarts it
+ * on a fresh layer as the restartPolicy says.
+ */
+const EVICTION_KINDS = new Set([EPHEMERAL_STORAGE_EXCEEDED, EVICTED]);
 
 /** A sync that throws is retried 0.5 s, 1 s, 2 s ... 30 s, at most 10 times, then waits for the next trigger. */
 const SYNC_RETRY = { initialMs: 500, maxMs: 30_000 };
@@ -318,6 +326,12 @@ export class Reconciler {
     record.lastExit = { code: exit.code, signal: exit.signal, reason, finishedAt: exit.finishedAt.toISOString() };
     // An adopted container no longer desired: its policy is unknown, the default is Always.
     const policy = record.assignment?.template.restartPolicy ?? 'Always';
+    if (killReason === EVICTED) {
+      record.finished = 'failed';
+      record.message = unhealthy;
+      this.log(`${record.key}: ${record.message}; not restarted on this node`);
+      return;
+    }
     if (unhealthy ? policy === 'Never' : !shouldRestart(policy, exit)) {
       record.finished = exitSucceeded(exit) ? 'succeeded' : 'failed';
       record.message = `container exited (${describeExit(exit)}, ${reason}); restartPolicy ${policy}: not restarted`;
@@ -342,7 +356,7 @@ export class Reconciler {
     const kill = this.options.probes?.(record)?.kill;
     if (!kill || !record.container) return;
     record.unhealthy = kill.message;
-    record.killReason = kill.kind === 'EphemeralStorageExceeded' ? kill.kind : 'Unhealthy';
+    record.killReason = EVICTION_KINDS.has(kill.kind) ? kill.kind : 'Unhealthy';
     this.log(`${record.key}: ${kill.message}: restarting the container`);
     const grace = record.assignment ? gracePeriodSeconds(record.assignment) : gracePeriodFromLabels(record.container.spec.labels);
     record.exit = await this.options.runtime.stop(record.container.id, grace);

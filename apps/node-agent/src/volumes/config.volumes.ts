@@ -6,13 +6,17 @@
  * ConfigMap volumes live under `STATE/volumes/<container>/<volume>`; Secret volumes under
  * `STATE/secret-volumes`, a tmpfs (memory.dir.ts): no Secret value is ever on the node's disk,
  * neither a file nor a variable (the runtime keeps `secretEnv` out of its state file).
+ * The replica's other volumes (emptyDir, hostPath, localVolume) are NodeVolumes' (node.volumes.ts):
+ * this class asks it for their directory and binds them with the rest, writable unless the mount
+ * says readOnly.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import {
-  ConfigData, ConfigReferenceError, ReplicaAssignment, configKeyOf, resolveEnv, volumeFiles,
+  ConfigData, ConfigReferenceError, ReplicaAssignment, Volume, VolumeMount, configKeyOf, resolveEnv, volumeFiles,
 } from '@tide/api';
 import { ContainerMount, ensureMemoryDir, releaseMemoryDir, writeAtomicDir } from '@tide/runtime';
+import { NodeVolumes } from './node.volumes';
 
 /** The tmpfs holding every secret volume of the node: Secrets are at most 1 MiB each. */
 export const SECRET_VOLUMES_BYTES = 256 * 2 ** 20;
@@ -27,6 +31,8 @@ export interface ConfigVolumesOptions {
   stateDir: string;
   /** Mounts the tmpfs for secret volumes (default: ensureMemoryDir); tests stand in for it. */
   memoryDir?: (dir: string) => void;
+  /** The emptyDir, hostPath and localVolume volumes; without it a replica using one fails to start. */
+  nodeVolumes?: NodeVolumes;
   log?: (line: string) => void;
 }
 
@@ -68,6 +74,7 @@ export class ConfigVolumes {
       if (!this.prepared.has(id) && !this.hasVolumes(id)) continue;
       this.prepared.set(id, assignment);
       for (const volume of assignment.template.volumes) {
+        if (NodeVolumes.holds(volume)) continue;
         try {
           if (this.writeVolume(id, assignment, volume.name)) this.log(`${assignment.namespace}/${assignment.name}: volume ${volume.name} updated`);
         } catch (error) {
@@ -78,24 +85,29 @@ export class ConfigVolumes {
     }
   }
 
-  /** Before a start: the variables and the mounts; throws ConfigReferenceError naming what is missing. */
+  /** Before a start: the variables and the mounts; throws ConfigReferenceError (or VolumeError) naming what is missing. */
   prepare(id: string, assignment: ReplicaAssignment): PreparedConfig {
     const lookup = (key: string) => this.configs.get(key);
     const { env, secretEnv } = resolveEnv(assignment.namespace, assignment.template, lookup);
     const volumes = assignment.template.volumes ?? [];
-    for (const volume of volumes) this.writeVolume(id, assignment, volume.name);
+    const dirs = new Map<string, string>();
+    for (const volume of volumes) dirs.set(volume.name, this.prepareVolume(id, assignment, volume));
     this.prepared.set(id, assignment);
-    const mounts: ContainerMount[] = (assignment.template.volumeMounts ?? []).map((mount) => {
+    const mounts = (assignment.template.volumeMounts ?? []).map((mount) => {
       const volume = volumes.find((v) => v.name === mount.name);
       if (!volume) throw new ConfigReferenceError(`volumeMount ${mount.mountPath}: no volume named ${mount.name}`);
-      const dir = this.volumeDir(id, volume.name, Boolean(volume.secret));
-      const source = mount.subPath ? path.join(dir, mount.subPath) : dir;
-      const stat = fs.statSync(source, { throwIfNoEntry: false });
-      if (!stat) throw new ConfigReferenceError(`volumeMount ${mount.mountPath}: "${mount.subPath}" is not in volume ${volume.name}`);
-      // A config volume is read-only in the container whatever the mount says, as in Kubernetes.
-      return { source, target: mount.mountPath, directory: stat.isDirectory(), readOnly: true };
+      return mountOf(mount, volume, dirs.get(volume.name)!);
     });
     return { env, secretEnv, mounts };
+  }
+
+  private prepareVolume(id: string, assignment: ReplicaAssignment, volume: Volume): string {
+    if (!NodeVolumes.holds(volume)) {
+      this.writeVolume(id, assignment, volume.name);
+      return this.volumeDir(id, volume.name, Boolean(volume.secret));
+    }
+    if (!this.options.nodeVolumes) throw new ConfigReferenceError(`volume ${volume.name}: this agent runs no emptyDir, hostPath or localVolume volumes`);
+    return this.options.nodeVolumes.prepare(id, assignment.namespace, volume);
   }
 
   /** The replica is gone from this node: its volumes go (a secret one from memory). */
@@ -103,6 +115,7 @@ export class ConfigVolumes {
     this.prepared.delete(id);
     fs.rmSync(path.join(this.volumesDir, id), { recursive: true, force: true });
     fs.rmSync(path.join(this.secretsDir, id), { recursive: true, force: true });
+    this.options.nodeVolumes?.release(id);
   }
 
   /** At start: the volumes of containers that no longer exist (removed while no agent ran). */
@@ -110,6 +123,7 @@ export class ConfigVolumes {
     for (const dir of [this.volumesDir, this.secretsDir]) {
       for (const id of fs.existsSync(dir) ? fs.readdirSync(dir) : []) if (!containers.has(id)) fs.rmSync(path.join(dir, id), { recursive: true, force: true });
     }
+    this.options.nodeVolumes?.sweep(containers);
   }
 
   /** `node-agent cleanup`: every volume, the tmpfs unmounted. */
@@ -146,4 +160,35 @@ export class ConfigVolumes {
   private log(line: string): void {
     this.options.log?.(line);
   }
+}
+
+/**
+ * The bind of one volumeMount. A config volume is read-only in the container whatever the mount says,
+ * as in Kubernetes, and only the agent writes in it (its sub path's links are the atomic swap's).
+ * In a writable volume a missing sub path is made (a directory), as kubelet does, and the sub path
+ * is resolved on the node and must stay inside the volume: a container may have left a symbolic
+ * link there pointing anywhere on the node (CVE-2017-1002101).
+ */
+export function mountOf(mount: VolumeMount, volume: Volume, dir: string): ContainerMount {
+  const config = !NodeVolumes.holds(volume);
+  let source = mount.subPath ? path.join(dir, mount.subPath) : dir;
+  if (mount.subPath && !config) {
+    // Checked before anything is made: a link on the way would have the agent make directories elsewhere.
+    const inside = insideVolume(dir, source);
+    if (inside !== true) throw new ConfigReferenceError(`volumeMount ${mount.mountPath}: subPath "${mount.subPath}" leads out of volume ${volume.name} (to ${inside}); not mounted`);
+    if (!fs.existsSync(source)) fs.mkdirSync(source, { recursive: true, mode: 0o777 });
+    source = fs.realpathSync(source);
+  }
+  const stat = fs.statSync(source, { throwIfNoEntry: false });
+  if (!stat) throw new ConfigReferenceError(`volumeMount ${mount.mountPath}: "${mount.subPath}" is not in volume ${volume.name}`);
+  return { source, target: mount.mountPath, directory: stat.isDirectory(), readOnly: config || Boolean(mount.readOnly) };
+}
+
+/** True when `target`, resolved on the node as far as it exists, is inside `dir`; else where it leads. */
+function insideVolume(dir: string, target: string): true | string {
+  const root = fs.realpathSync(dir);
+  let existing = target;
+  while (!fs.existsSync(existing) && existing !== dir) existing = path.dirname(existing);
+  const real = fs.realpathSync(existing);
+  return real === root || real.startsWith(`${root}/`) ? true : real;
 }
