@@ -7,6 +7,7 @@ import { CLUSTER, ClusterContext } from './api/cluster.context';
 import { HealthController } from './api/health.controller';
 import { JoinController } from './api/join.controller';
 import { EventsController } from './api/events.controller';
+import { VolumesController } from './api/volumes.controller';
 import { ImagesController } from './api/images.controller';
 import { ImageLifecycleController } from './api/image.lifecycle.controller';
 import { NodesController } from './api/nodes.controller';
@@ -21,7 +22,7 @@ import { RegistryController } from './registry/registry.controller';
 import { RegistryTokenController } from './registry/registry.token.controller';
 
 export const API_CONTROLLERS = [
-  ApiController, ConfigObjectsController, NodesController, ImageLifecycleController, ImagesController, HealthController, EventsController, MonitoringController, RolloutController, PlanController, TokensController,
+  ApiController, ConfigObjectsController, NodesController, ImageLifecycleController, ImagesController, HealthController, EventsController, VolumesController, MonitoringController, RolloutController, PlanController, TokensController,
   RegistryController, RegistryTokenController,
   WhoAmIController,
   JoinController,

@@ -300,6 +300,7 @@ export class NodeAgent {
       report: () => statusReport(config.name, reconciler.views(), reconciler.goneKeys()),
       onReportAcknowledged: (report) => reconciler.acknowledgeGone(report.gone ?? []),
       images: async () => (await images.list()).map((image) => image.ref),
+      localVolumes: () => this.nodeVolumes?.report() ?? [],
       diskPressure: () => {
         const pressure = this.disk?.pressure();
         return pressure && { message: pressure.message, sinceMs: pressure.since };

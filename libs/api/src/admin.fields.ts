@@ -39,24 +39,11 @@ export function adminOnlyFields(object: WithSpec): GuardedField[] {
 }
 
 const NOT_RUN = 'the node agents do not run it yet';
-/**
- * The volume sources the agents run: files of a ConfigMap or Secret (config.volumes on the node),
- * emptyDir and hostPath (node.volumes). A named local volume needs its replicas kept on the node
- * holding it, which the scheduler does not do yet: refused rather than scattered over nodes.
- */
-const WIRED_VOLUMES = new Set(['configMap', 'secret', 'emptyDir', 'hostPath']);
 
 /**
- * The fields of a valid Service that the control plane and agents cannot honour yet (issue 19's
- * named local volumes): refusing them names the field instead of running replicas without their data.
+ * The fields of a valid Service that the control plane and agents cannot honour yet: refusing them
+ * names the field instead of running replicas without it. Every volume source runs (issue 19).
  */
 export function unwiredFields(spec: ServiceSpec): GuardedField[] {
-  const out: GuardedField[] = [];
-  (spec.volumes ?? []).forEach((volume, i) => {
-    const source = Object.keys(volume).find((k) => k !== 'name') ?? 'volume';
-    if (WIRED_VOLUMES.has(source)) return;
-    out.push({ path: `spec.volumes[${i}].${source}`, feature: `${source} volume`, message: `a ${source} volume is valid, but ${NOT_RUN}` });
-  });
-  if (spec.privileged) out.push({ path: 'spec.privileged', feature: 'privileged', message: `valid, but ${NOT_RUN}` });
-  return out;
+  return spec.privileged ? [{ path: 'spec.privileged', feature: 'privileged', message: `valid, but ${NOT_RUN}` }] : [];
 }

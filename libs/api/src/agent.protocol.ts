@@ -6,7 +6,7 @@
  */
 import { PodNetworkMode } from './cidr';
 import type { ConfigData } from './config.refs';
-import { ContainerExit, ReplicaPhase, ReplicaTemplate, ServicePort } from './types';
+import { ContainerExit, LocalVolumeStatus, ReplicaPhase, ReplicaTemplate, ServicePort } from './types';
 
 /** A container port as the agent needs it (the balancer learns a port's protocol from the endpoints). */
 export type AssignedPort = Pick<ServicePort, 'name' | 'containerPort' | 'publish'>;
@@ -176,6 +176,8 @@ export interface NodeHeartbeat {
   images?: string[];
   /** Set while the node is under disk pressure; absent: it is not. */
   diskPressure?: { message: string; sinceMs: number };
+  /** Only when the node's named local volumes (or their sizes) changed since last acknowledged. */
+  localVolumes?: LocalVolumeStatus[];
 }
 
 /** One container's cumulative usage at the moment the agent sampled it. */

@@ -342,7 +342,7 @@ export interface ReplicaTemplate {
   envRefs?: Record<string, EnvVarSource>;
   /** `spec.envFrom`, only when set. */
   envFrom?: EnvFromSource[];
-  /** The configMap and secret volumes and their mounts, only when set. */
+  /** The volumes and their mounts, only when set. */
   volumes?: Volume[];
   volumeMounts?: VolumeMount[];
   /** status.configHash: the values the env reads, so that a change of them is a new template. */
@@ -434,6 +434,26 @@ export interface NodeStatus {
   images?: string[];
   /** Conditions the node's agent reports, as Kubernetes' node conditions; only those that hold are listed. */
   conditions?: NodeCondition[];
+  /** The named local volumes on the node (volume.types.ts), as its agent last reported them. */
+  localVolumes?: LocalVolumeStatus[];
+}
+
+/** A named local volume a node holds, with the bytes it takes there. */
+export interface LocalVolumeStatus {
+  namespace: string;
+  name: string;
+  sizeBytes: number;
+}
+
+/** An item of GET /api/v1/volumes (`tsctl get volumes`): a named local volume, where it is, who uses it. */
+export interface LocalVolumeView {
+  namespace: string;
+  name: string;
+  node: string;
+  /** As the node last reported it; absent until it does. */
+  sizeBytes?: number;
+  /** The replicas using it (names, sorted). */
+  users: string[];
 }
 
 /** DiskPressure: a disk signal of the node crossed its threshold (the scheduler places nothing new there). */

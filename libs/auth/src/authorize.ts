@@ -46,6 +46,8 @@ export const RESOURCE_RULES: Readonly<Record<string, ResourceRule>> = {
   'secrets/reencrypt': cluster('nobody', 'admin'),
   events: namespaced('view', 'admin'),
   'usage/replicas': namespaced('view', 'nobody'),
+  // Named local volumes: listed (node, size, users); made by their first replica, never written through the API.
+  volumes: namespaced('view', 'nobody'),
   nodes: cluster('view', 'admin'),
   'nodes/cordon': cluster('nobody', 'admin'),
   'nodes/drain': cluster('view', 'admin'),

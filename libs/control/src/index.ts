@@ -20,3 +20,4 @@ export * from './node.autoscaler.plan';
 export * from './retry.backoff';
 export * from './node.prescale.plan';
 export * from './node.lifecycle.plan';
+export * from './local.volumes';

@@ -2,7 +2,7 @@
 import { describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
 import {
-  AssignedTemplate, NodeAssignments, Service, assignedTemplate, replicaTemplate, NodeRegistration, NodeStatusReport, NodeUsageReport, PublishedEndpoints, ReplicaAssignment,
+  AssignedTemplate, NodeAssignments, NodeHeartbeat, Service, assignedTemplate, replicaTemplate, NodeRegistration, NodeStatusReport, NodeUsageReport, PublishedEndpoints, ReplicaAssignment,
 } from '@tide/api';
 import {
   decodeAssignments, decodeEndpoints, decodeHeartbeat, decodeRegistration, decodeRegistrationAnswer, decodeStatusReport, decodeUsageReport,
@@ -183,6 +183,14 @@ describe('agent mapper: registration, heartbeat, usage', () => {
     assert.deepEqual(read(), { nodeName: 'n' });
     assert.deepEqual(read([]), { nodeName: 'n', images: [] });
     assert.deepEqual(read(['a:1']), { nodeName: 'n', images: ['a:1'] });
+  });
+
+  it('tells a heartbeat with no local-volume news from one reporting none, and carries their sizes', () => {
+    const read = (localVolumes?: NodeHeartbeat['localVolumes']) => decodeHeartbeat(overTheWire<HeartbeatRequest__Output>(heartbeatWire, encodeHeartbeat({ nodeName: 'n', ...(localVolumes ? { localVolumes } : {}) })));
+    assert.deepEqual(read(), { nodeName: 'n' });
+    assert.deepEqual(read([]), { nodeName: 'n', localVolumes: [] });
+    const volumes = [{ namespace: 'shop', name: 'pgdata', sizeBytes: 5 * 2 ** 30 }];
+    assert.deepEqual(read(volumes), { nodeName: 'n', localVolumes: volumes });
   });
 
   it('carries the DiskPressure condition on a heartbeat while it holds', () => {

@@ -268,11 +268,12 @@ export function decodeRegistrationAnswer(m: RegisterResponse__Output): Registrat
   };
 }
 
-/** `images` travels as a message of its own: unset (unchanged) differs from an empty list. */
+/** `images` and `localVolumes` travel as messages of their own: unset (unchanged) differs from an empty list. */
 export function encodeHeartbeat(h: NodeHeartbeat): HeartbeatRequest {
   return {
     nodeName: h.nodeName, ...(h.images ? { images: { refs: [...h.images] } } : {}),
     ...(h.diskPressure ? { diskPressure: { message: h.diskPressure.message, sinceMs: h.diskPressure.sinceMs } } : {}),
+    ...(h.localVolumes ? { localVolumes: { volumes: h.localVolumes.map((v) => ({ ...v })) } } : {}),
   };
 }
 
@@ -280,6 +281,7 @@ export function decodeHeartbeat(m: HeartbeatRequest__Output): NodeHeartbeat {
   return {
     nodeName: m.nodeName, ...optional('images', m.images ? [...m.images.refs] : undefined),
     ...optional('diskPressure', m.diskPressure ? { message: m.diskPressure.message, sinceMs: Number(m.diskPressure.sinceMs) } : undefined),
+    ...optional('localVolumes', m.localVolumes ? m.localVolumes.volumes.map((v) => ({ namespace: v.namespace, name: v.name, sizeBytes: Number(v.sizeBytes) })) : undefined),
   };
 }
 

@@ -1,4 +1,5 @@
 import { hostPortsFree } from './plugins/host-ports.plugin';
+import { localVolumeNode } from './plugins/local-volume.plugin';
 import { nodeResourcesFit } from './plugins/node-resources-fit.plugin';
 import { nodeDiskPressure, nodeReady, nodeSelector, nodeUnschedulable } from './plugins/node-status.plugin';
 import { bestFit, imageLocality } from './plugins/scores.plugin';
@@ -13,6 +14,7 @@ export const FILTERS: Record<string, () => FilterPlugin> = {
   NodeSelector: () => nodeSelector,
   NodeResourcesFit: () => nodeResourcesFit,
   HostPorts: () => hostPortsFree,
+  LocalVolume: () => localVolumeNode,
   ServiceSpread: () => serviceSpread,
 };
 
@@ -33,7 +35,7 @@ export interface SchedulerProfile {
  * best-fit (a 5% fuller node) behind it (weights 20 : 1 over scores of 0..100).
  */
 export const DEFAULT_PROFILE: SchedulerProfile = {
-  filters: ['NodeReady', 'NodeUnschedulable', 'NodeDiskPressure', 'NodeSelector', 'NodeResourcesFit', 'HostPorts', 'ServiceSpread'],
+  filters: ['NodeReady', 'NodeUnschedulable', 'NodeDiskPressure', 'NodeSelector', 'LocalVolume', 'NodeResourcesFit', 'HostPorts', 'ServiceSpread'],
   scores: { BestFit: 20, ImageLocality: 1 },
 };
 

@@ -35,6 +35,8 @@ export interface PendingReplica {
   image?: string;
   /** How far above its fair share per node a service may go (placement.maxSkew). */
   maxSkew?: number;
+  /** The named local volumes it uses that a node holds already ("namespace/name"), and that node. */
+  localVolumes?: readonly { volume: string; node: string }[];
 }
 
 export interface Binding {

@@ -1,6 +1,6 @@
 /**
  * Nodes joining and staying: a registration grants the node's lease and records it Ready with its
- * slice of the container network; heartbeats renew the lease and record the node's images when its
+ * slice of the container network; heartbeats renew the lease and record the node's images (and local volumes) when its
  * agent reports that they changed.
  */
 import { Node, NodeCondition, NodeHeartbeat, NodeStatus, NodeRegistration, PodNetworkMode, RegistrationAnswer, canonicalJson } from '@tide/api';
@@ -41,7 +41,10 @@ export class NodeRegistrar {
     const spec = { address: registration.address, agentPort: registration.agentPort, podCIDR };
     const labels = registration.labels;
     if (existing) {
-      await store.mutate<Node>('Node', 'default', name, (n) => ({ ...n, metadata: { ...n.metadata, labels }, spec: { ...n.spec, ...spec }, status }));
+      // The local volumes stay as last reported until the next heartbeat: they are data on the node, and
+      // the scheduler must not place their users elsewhere meanwhile.
+      const kept = (n: Node) => (n.status?.localVolumes ? { localVolumes: n.status.localVolumes } : {});
+      await store.mutate<Node>('Node', 'default', name, (n) => ({ ...n, metadata: { ...n.metadata, labels }, spec: { ...n.spec, ...spec }, status: { ...status, ...kept(n) } }));
     } else {
       await store.create<Node>({ apiVersion: 'tide/v1', kind: 'Node', metadata: { name, namespace: 'default', labels }, spec, status });
     }
@@ -55,7 +58,8 @@ export class NodeRegistrar {
   /** Renews the node's lease; false: the node is unknown (its lease expired), it must register again. */
   async heartbeat(heartbeat: NodeHeartbeat): Promise<boolean> {
     const known = await this.options.leases.renew(heartbeat.nodeName);
-    if (known && heartbeat.images) await this.recordImages(heartbeat.nodeName, [...heartbeat.images].sort());
+    if (known && heartbeat.images) await this.recordReported(heartbeat.nodeName, 'images', [...heartbeat.images].sort());
+    if (known && heartbeat.localVolumes) await this.recordReported(heartbeat.nodeName, 'localVolumes', heartbeat.localVolumes);
     if (known) await this.recordConditions(heartbeat.nodeName, nodeConditions(heartbeat));
     return known;
   }
@@ -72,11 +76,12 @@ export class NodeRegistrar {
     });
   }
 
-  private async recordImages(name: string, images: string[]): Promise<void> {
-    if (canonicalJson(this.options.cache.get('Node', 'default', name)?.status?.images ?? []) === canonicalJson(images)) return;
+  /** A list the agent reports (its images, its local volumes), written only when it changed. */
+  private async recordReported<K extends 'images' | 'localVolumes'>(name: string, field: K, value: NonNullable<NodeStatus[K]>): Promise<void> {
+    if (canonicalJson(this.options.cache.get('Node', 'default', name)?.status?.[field] ?? []) === canonicalJson(value)) return;
     await this.options.store.mutate<Node>('Node', 'default', name, (n) => {
-      if (!n.status || canonicalJson(n.status.images ?? []) === canonicalJson(images)) return undefined;
-      n.status = { ...n.status, images };
+      if (!n.status || canonicalJson(n.status[field] ?? []) === canonicalJson(value)) return undefined;
+      n.status = { ...n.status, [field]: value };
       return n;
     });
   }

@@ -3,7 +3,8 @@
  * scheduler knows the cache does not show yet:
  * 1. bring the kept node view up to date (scheduler.view.ts);
  * 2. place every Pending replica in one batch (libs/scheduler): those the cache holds, and those the
- *    service controller just created (`offer`, before the watch brings them);
+ *    service controller just created (`offer`, before the watch brings them); a replica using a named
+ *    local volume only on the node holding it (libs/control local.volumes.ts);
  * 3. commit the bindings in transactions guarded by the nodes' allocation records (binding.commit.ts);
  * 4. replicas of a refused transaction are placed again from a fresh view, a few rounds per cycle;
  * 5. replicas no node takes get their summary and per-node reasons, and an event.
@@ -16,7 +17,7 @@
  * there compares the record this one wrote.
  */
 import { Replica, canonicalJson } from '@tide/api';
-import { isTerminating, toPending } from '@tide/control';
+import { isTerminating, localVolumeHolders, pendingBatch } from '@tide/control';
 import { ClusterCache, NodeAllocation, ObjectStore } from '@tide/store';
 import { ControlPlaneMetrics } from '../metrics';
 import { commitBindings } from './binding.commit';
@@ -110,6 +111,12 @@ export class SchedulerLoop {
     }
   }
 
+  /** Which node holds each named local volume: the cache's view and this scheduler's own bindings it does not show yet. */
+  private localVolumeHolders(): Map<string, string> {
+    const bound = this.cache.list('Replica').filter((r) => r.spec.nodeName && r.spec.template.volumes?.some((v) => v.localVolume));
+    return localVolumeHolders(this.cache.list('Node'), [...bound, ...[...this.boundUnseen.values()].map((b) => b.replica)]);
+  }
+
   /** A node's allocation record: the cache's, or the one this scheduler's own newer commit wrote. */
   private allocation(node: string): Pick<NodeAllocation, 'revision' | 'sequence'> | undefined {
     const cached = this.cache.allocation(node);
@@ -130,7 +137,7 @@ export class SchedulerLoop {
   private async placeAndCommit(pending: Replica[], round: number): Promise<Replica[]> {
     const scheduler = this.view.current();
     const byKey = new Map(pending.map((r) => [keyOf(r), r]));
-    const result = scheduler.schedule(pending.map(toPending));
+    const result = scheduler.schedule(pendingBatch(pending, () => this.localVolumeHolders()));
     const byNode = new Map<string, Replica[]>();
     for (const { replica, node } of result.bindings) {
       // A copy of the cached object with its own spec and status (the cache's object stays as it is).

@@ -8,7 +8,7 @@
  * channel (useCredentials) and the session starts again on the new one.
  */
 import * as grpc from '@grpc/grpc-js';
-import { NodeAssignments, NodeRegistration, NodeStatusReport, NodeUsageReport, PublishedEndpoints, RegistrationAnswer } from '@tide/api';
+import { LocalVolumeStatus, NodeAssignments, NodeRegistration, NodeStatusReport, NodeUsageReport, PublishedEndpoints, RegistrationAnswer } from '@tide/api';
 import {
   AgentServiceClient, RegisterResponse__Output, decodeAssignments, decodeEndpoints, decodeRegistrationAnswer, encodeHeartbeat,
   encodeRegistration, encodeStatusReport, encodeUsageReport, loadAgentProto,
@@ -52,6 +52,11 @@ export interface ControlPlaneClientOptions {
    * differ from what the control plane last acknowledged (the scheduler's image locality).
    */
   images?(): Promise<string[]>;
+  /**
+   * The named local volumes on the node with their sizes: sent on the first heartbeat after each
+   * registration, then whenever they differ from what the control plane last acknowledged.
+   */
+  localVolumes?(): LocalVolumeStatus[];
   /** The node's DiskPressure condition, sent with every heartbeat while it holds. */
   diskPressure?(): { message: string; sinceMs: number } | undefined;
 }
@@ -77,6 +82,8 @@ export class ControlPlaneClient {
   private connected = false;
   /** The image list the control plane acknowledged last, as sorted refs joined by newlines. */
   private acknowledgedImages?: string;
+  /** The local volumes the control plane acknowledged this session (JSON); undefined: none yet. */
+  private acknowledgedVolumes?: string;
   private lastRefusal = { reason: '', at: 0 };
   private lastFailure = '';
 
@@ -189,6 +196,7 @@ export class ControlPlaneClient {
       const response = await this.call<RegisterResponse__Output>((done) => this.client.Register(registration, this.deadline(), done));
       if (session !== this.session) return;
       this.acknowledgedImages = images ? images.join('\n') : undefined;
+      this.acknowledgedVolumes = undefined;
       const answer = decodeRegistrationAnswer(response);
       const verdict = this.options.fence?.registered(answer.clusterId);
       if (verdict && !verdict.ok) {
@@ -240,7 +248,13 @@ export class ControlPlaneClient {
       if (session !== this.session) return;
       const changed = images !== undefined && images.join('\n') !== this.acknowledgedImages;
       const diskPressure = this.options.diskPressure?.();
-      const request = encodeHeartbeat({ nodeName: this.options.registration.nodeName, ...(changed ? { images } : {}), ...(diskPressure ? { diskPressure } : {}) });
+      const volumes = this.currentVolumes();
+      const volumesJson = volumes && JSON.stringify(volumes);
+      const volumesChanged = volumesJson !== undefined && volumesJson !== this.acknowledgedVolumes;
+      const request = encodeHeartbeat({
+        nodeName: this.options.registration.nodeName, ...(changed ? { images } : {}), ...(diskPressure ? { diskPressure } : {}),
+        ...(volumesChanged ? { localVolumes: volumes } : {}),
+      });
       const sentAt = performance.now();
       this.client.Heartbeat(request, this.deadline(), (error, response) => {
         if (session !== this.session) return;
@@ -249,11 +263,22 @@ export class ControlPlaneClient {
         if (!response?.known) {
           this.options.log('the control plane does not know this node (its lease expired): registering again');
           void this.connect();
-        } else if (changed) {
-          this.acknowledgedImages = images.join('\n');
+        } else {
+          if (changed) this.acknowledgedImages = images.join('\n');
+          if (volumesChanged) this.acknowledgedVolumes = volumesJson;
         }
       });
     });
+  }
+
+  /** The local volumes, or undefined when the node cannot tell (nothing is sent). */
+  private currentVolumes(): LocalVolumeStatus[] | undefined {
+    try {
+      return this.options.localVolumes?.();
+    } catch (error) {
+      this.options.log(`cannot list the node's local volumes: ${(error as Error).message}`);
+      return undefined;
+    }
   }
 
   /** Sorted image refs, or undefined when the node cannot tell (its store unreadable: nothing is sent). */

@@ -15,19 +15,15 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { ConfigReferenceError, ReplicaAssignment, Volume, formatMemory, parseMemory } from '@tide/api';
+import { ConfigReferenceError, LocalVolumeStatus, ReplicaAssignment, Volume, formatMemory, parseMemory } from '@tide/api';
 import { ensureMemoryDir, releaseMemoryDir } from '@tide/runtime';
 import { EVICTED, MeasuredContainer, diskUsage } from '../disk/ephemeral.storage';
 
 /** A volume that cannot be made or found: the replica fails to start with this message. */
 export class VolumeError extends ConfigReferenceError {}
 
-/** A named local volume of this node, as reported to the control plane. */
-export interface LocalVolumeUsage {
-  namespace: string;
-  name: string;
-  sizeBytes: number;
-}
+/** How often the local volumes' sizes are measured for the control plane (each heartbeat asks). */
+const REPORT_EVERY_MS = 10_000;
 
 export interface NodeVolumesOptions {
   stateDir: string;
@@ -48,6 +44,7 @@ export class NodeVolumes {
   private readonly memoryDirs: string;
   private readonly localDir: string;
   private memoryReady = false;
+  private reported?: { at: number; volumes: LocalVolumeStatus[] };
 
   constructor(private readonly options: NodeVolumesOptions) {
     this.emptyDirs = path.join(options.stateDir, 'empty-dirs');
@@ -72,7 +69,11 @@ export class NodeVolumes {
       if (memory) this.ensureMemory();
       return makeDir(path.join(memory ? this.memoryDirs : this.emptyDirs, id, volume.name));
     }
-    if (volume.localVolume) return makeDir(this.localVolumeDir(namespace, volume.localVolume.name));
+    if (volume.localVolume) {
+      const dir = this.localVolumeDir(namespace, volume.localVolume.name);
+      if (!fs.existsSync(dir)) this.madeLocalVolume();
+      return makeDir(dir);
+    }
     if (volume.hostPath) return prepareHostPath(volume);
     throw new VolumeError(`volume ${volume.name}: not an emptyDir, hostPath or localVolume volume`);
   }
@@ -108,12 +109,23 @@ export class NodeVolumes {
   }
 
   /** The named local volumes on this node, with the bytes each takes. */
-  localVolumes(measure: (dir: string) => number = diskUsage): LocalVolumeUsage[] {
-    const out: LocalVolumeUsage[] = [];
-    for (const namespace of listDir(this.localDir)) {
-      for (const name of listDir(path.join(this.localDir, namespace))) out.push({ namespace, name, sizeBytes: measure(path.join(this.localDir, namespace, name)) });
+  localVolumes(measure: (dir: string) => number = diskUsage): LocalVolumeStatus[] {
+    const out: LocalVolumeStatus[] = [];
+    for (const namespace of listDir(this.localDir).sort()) {
+      for (const name of listDir(path.join(this.localDir, namespace)).sort()) out.push({ namespace, name, sizeBytes: measure(path.join(this.localDir, namespace, name)) });
     }
     return out;
+  }
+
+  /** localVolumes(), measured at most once per REPORT_EVERY_MS (a heartbeat asks every few seconds; measuring walks each tree). */
+  report(now = Date.now()): LocalVolumeStatus[] {
+    if (!this.reported || now - this.reported.at >= REPORT_EVERY_MS) this.reported = { at: now, volumes: this.localVolumes() };
+    return this.reported.volumes;
+  }
+
+  /** A volume was made: the next report measures again. */
+  private madeLocalVolume(): void {
+    this.reported = undefined;
   }
 
   /** `node-agent cleanup`: emptyDirs go, the tmpfs is unmounted; local volumes are data and stay. */

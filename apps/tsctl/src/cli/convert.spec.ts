@@ -141,11 +141,11 @@ describe('tsctl convert and apply of Kubernetes manifests', () => {
   });
 
   it("shows the control plane's refusals at the Kubernetes document and field they came from", async () => {
-    const file = write('unwired.yaml', `${CONFIG}---\n${WITH_VOLUME.replace('configMap: { name: web, defaultMode: 0440 }', 'persistentVolumeClaim: { claimName: pgdata }')}`);
+    const file = write('unwired.yaml', `${CONFIG}---\n${WITH_VOLUME.replace('          ports:', '          securityContext: { privileged: true }\n          ports:')}`);
     const run = await tsctl(['--server', api.url(), 'apply', '-f', file]);
     assert.equal(run.code, 1);
     assert.deepEqual(run.stderr.trim().split('\n').filter((line) => !line.includes(': warning: ')), [
-      `${file}: document 2: spec.template.spec.volumes[0].persistentVolumeClaim: a localVolume volume is valid, but the node agents do not run it yet`,
+      `${file}: document 2: spec.template.spec.containers[0].securityContext.privileged: valid, but the node agents do not run it yet`,
       'error: nothing was applied (1 problem)',
     ]);
   });

@@ -27,7 +27,7 @@ export interface Command {
 
 export const NAMESPACE_OPTION: OptionSpec = { long: 'namespace', short: 'n', help: 'namespace (default: default)' };
 
-export type ResourceKind = 'services' | 'replicas' | 'nodes' | 'events' | 'configmaps' | 'secrets';
+export type ResourceKind = 'services' | 'replicas' | 'nodes' | 'events' | 'configmaps' | 'secrets' | 'volumes';
 
 const KIND_WORDS: Record<string, ResourceKind> = {
   service: 'services', services: 'services', svc: 'services',
@@ -36,6 +36,7 @@ const KIND_WORDS: Record<string, ResourceKind> = {
   event: 'events', events: 'events', ev: 'events',
   configmap: 'configmaps', configmaps: 'configmaps', cm: 'configmaps',
   secret: 'secrets', secrets: 'secrets',
+  volume: 'volumes', volumes: 'volumes', vol: 'volumes',
 };
 
 /** "services", "svc", and the kubectl form "service/hello" (which also names the object). */

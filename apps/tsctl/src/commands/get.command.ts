@@ -1,17 +1,18 @@
 /**
- * `tsctl get services|replicas|nodes|events|configmaps|secrets [NAME] [-o wide|json|yaml] [-n NS|-A]`.
+ * `tsctl get services|replicas|nodes|events|configmaps|secrets|volumes [NAME] [-o wide|json|yaml] [-n NS|-A]`.
  * A Secret's values read `<redacted>` unless `--reveal` is given by a role that may write Secrets.
+ * Volumes are the named local volumes (node, size, users): a list the API answers whole, NAME picks one.
  */
-import { ConfigMap, Node, Replica, Secret, Service, TideEvent } from '@tide/api';
+import { ConfigMap, LocalVolumeView, Node, Replica, Secret, Service, TideEvent } from '@tide/api';
 import { ApiError } from '../api/api.client';
 import { UsageError } from '../cli/args';
 import { eventsTable, nodesTable, replicasTable, servicesTable } from '../output/resource.tables';
-import { configMapsTable, secretsTable } from '../output/config.tables';
+import { configMapsTable, secretsTable, volumesTable } from '../output/config.tables';
 import { formatStructured, parseOutputFormat } from '../output/table';
 import { Command, CommandContext, NAMESPACE_OPTION, ResourceKind, namespaceOf, parseKind, query, singular } from './command';
 import { watchEvents } from './events.watch';
 
-const USAGE = 'tsctl get services|replicas|nodes|events|configmaps|secrets [NAME] [-o wide|json|yaml] [-n NS | -A] [--reveal]';
+const USAGE = 'tsctl get services|replicas|nodes|events|configmaps|secrets|volumes [NAME] [-o wide|json|yaml] [-n NS | -A] [--reveal]';
 
 export const getCommand: Command = {
   name: 'get',
@@ -26,7 +27,7 @@ export const getCommand: Command = {
     { long: 'reveal', boolean: true, help: "secrets: show the values (edit or admin role); otherwise they read <redacted>" },
   ],
   async run(ctx: CommandContext): Promise<void> {
-    const target = parseKind(ctx.args[0], ['services', 'replicas', 'nodes', 'events', 'configmaps', 'secrets'], USAGE);
+    const target = parseKind(ctx.args[0], ['services', 'replicas', 'nodes', 'events', 'configmaps', 'secrets', 'volumes'], USAGE);
     if (ctx.options.has('reveal') && target.kind !== 'secrets') throw new UsageError(`--reveal works with "get secrets" only\nusage: ${USAGE}`);
     const name = target.name ?? ctx.args[1];
     if (ctx.args.length > (target.name ? 1 : 2)) throw new UsageError(`too many arguments\nusage: ${USAGE}`);
@@ -51,6 +52,7 @@ export const getCommand: Command = {
     if (target.kind === 'events') return ctx.out(eventsTable(items as TideEvent[], undefined, allNamespaces));
     if (target.kind === 'configmaps') return ctx.out(configMapsTable(items as ConfigMap[], allNamespaces));
     if (target.kind === 'secrets') return ctx.out(secretsTable(items as Secret[], allNamespaces));
+    if (target.kind === 'volumes') return ctx.out(volumesTable(items as LocalVolumeView[], allNamespaces));
     const replicas = await ctx.api.get<{ items: Replica[] }>('/api/v1/replicas?namespace=all');
     ctx.out(nodesTable(items as Node[], replicas.items, options));
   },
@@ -65,6 +67,11 @@ async function list(ctx: CommandContext, kind: ResourceKind, namespace: string):
 export async function getOne<T = unknown>(ctx: CommandContext, kind: ResourceKind, name: string, namespace: string): Promise<T> {
   if (kind === 'events') throw new UsageError('events have no names to get; use "tsctl get events" or "tsctl describe"');
   const ns = namespace === 'all' ? 'default' : namespace;
+  if (kind === 'volumes') {
+    const found = (await list(ctx, kind, ns) as LocalVolumeView[]).find((v) => v.name === name);
+    if (!found) throw new ApiError(`volume "${name}" not found in namespace ${ns} (a named local volume is listed once a replica using it is placed)`, 404);
+    return found as T;
+  }
   try {
     return await ctx.api.get<T>(`/api/v1/${kind}/${encodeURIComponent(name)}${kind === 'nodes' ? '' : query({ namespace: ns, ...revealParam(ctx, kind) })}`);
   } catch (error) {

@@ -3,12 +3,24 @@ import * as assert from 'node:assert/strict';
 import { NOW, ago, node, replica, service } from './fixtures';
 import { nodeStatusText, nodesTable, replicasTable, servicesTable } from './resource.tables';
 import { formatAge, formatStructured, formatTable, parseOutputFormat } from './table';
+import { volumesTable } from './config.tables';
 
 const plain = { wide: false, withNamespace: false, nowMs: NOW };
 
 describe('tables', () => {
   it('pads columns to the widest cell, three spaces apart, no trailing blanks', () => {
     assert.equal(formatTable(['NAME', 'READY'], [['hello', '2/2'], ['a', '']]), 'NAME    READY\nhello   2/2\na');
+  });
+
+  it('prints named local volumes: NAME NODE SIZE USERS, unknown until the node reports a size', () => {
+    assert.equal(volumesTable([
+      { namespace: 'shop', name: 'pgdata', node: 'node-1', sizeBytes: 80 * 2 ** 20, users: ['db-a', 'db-b'] },
+      { namespace: 'shop', name: 'cache', node: 'node-2', users: [] },
+    ], false), [
+      'NAME     NODE     SIZE        USERS',
+      'pgdata   node-1   80Mi        db-a,db-b',
+      'cache    node-2   <unknown>   <none>',
+    ].join('\n'));
   });
 
   it('prints services: NAME READY AGE IMAGE', () => {

@@ -3,6 +3,7 @@ import * as assert from 'node:assert/strict';
 import { GiB, node, replica } from '../testing';
 import { NodeInfo, PendingReplica, ReplicaContext } from '../types';
 import { hostPortsFree, hostPortsOf } from './host-ports.plugin';
+import { localVolumeNode } from './local-volume.plugin';
 import { nodeResourcesFit } from './node-resources-fit.plugin';
 import { nodeReady, nodeSelector, nodeUnschedulable } from './node-status.plugin';
 import { bestFit, bestFitScore, imageLocality } from './scores.plugin';
@@ -34,6 +35,13 @@ describe('filters', () => {
       node('n', 4000, 4 * GiB, { requested: { cpu: 0, memory: 3.5 * GiB } }), context, 'insufficient memory'],
     ['HostPorts: another replica holds 8080', hostPortsFree.filter, replica('r', 1, 1, { hostPorts: [9090, 8080] }),
       node('n', 1, 1, { hostPorts: new Set([8080]) }), context, 'host port 8080 in use'],
+    ['LocalVolume: on the node holding it', localVolumeNode.filter, replica('r', 1, 1, { localVolumes: [{ volume: 'shop/pgdata', node: 'n' }] }),
+      node('n', 1, 1), context, 'fits'],
+    ['LocalVolume: held by another node', localVolumeNode.filter, replica('r', 1, 1, { localVolumes: [{ volume: 'shop/pgdata', node: 'n2' }] }),
+      node('n', 1, 1), context, 'local volume shop/pgdata is on node n2'],
+    ['LocalVolume: two volumes on two nodes fit nowhere', localVolumeNode.filter,
+      replica('r', 1, 1, { localVolumes: [{ volume: 'shop/a', node: 'n' }, { volume: 'shop/b', node: 'n2' }] }), node('n', 1, 1), context, 'local volume shop/b is on node n2'],
+    ['LocalVolume: none used', localVolumeNode.filter, replica('r', 1, 1), node('n', 1, 1), context, 'fits'],
     ['HostPorts: different ports', hostPortsFree.filter, replica('r', 1, 1, { hostPorts: [9090] }),
       node('n', 1, 1, { hostPorts: new Set([8080]) }), context, 'fits'],
     // 10 replicas, 4 eligible nodes: floor(10/4) + 1 = 3 allowed; 2 here + 1 = 3 ≤ 3

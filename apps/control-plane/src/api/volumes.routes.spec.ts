@@ -1,0 +1,44 @@
+/** GET /api/v1/volumes: the named local volumes with their node, size and users; a view role may list, nobody unauthenticated. */
+import { after, before, describe, it } from 'node:test';
+import * as assert from 'node:assert/strict';
+import { API_VERSION, LocalVolumeView, Node, Replica } from '@tide/api';
+import { ApiHarness, startApiHarness } from '../testing/api.harness';
+
+describe('volumes route', { timeout: 60_000 }, () => {
+  let api: ApiHarness;
+  before(async () => {
+    api = await startApiHarness();
+  });
+  after(async () => {
+    await api?.close();
+  });
+
+  const usingVolume = (name: string, namespace: string, volume: string, nodeName?: string) => api.store.create({
+    apiVersion: API_VERSION, kind: 'Replica', metadata: { name, namespace },
+    spec: {
+      service: 'db', templateHash: 'abc', ...(nodeName ? { nodeName } : {}),
+      template: { image: 'busybox', volumes: [{ name: 'data', localVolume: { name: volume } }], volumeMounts: [{ name: 'data', mountPath: '/data' }] },
+    },
+  } as unknown as Replica);
+
+  it('lists each volume of the namespace with the node holding it, its reported size and the replicas using it', async () => {
+    await api.addNode('node-1', 19811);
+    await api.store.mutate<Node>('Node', 'default', 'node-1', (n) => ({ ...n, status: { ...n.status!, localVolumes: [{ namespace: 'shop', name: 'pgdata', sizeBytes: 8192 }] } }));
+    await usingVolume('db-a', 'shop', 'pgdata', 'node-1');
+    await usingVolume('db-b', 'shop', 'pgdata');
+    await usingVolume('cache-a', 'other', 'cache', 'node-1');
+    const view = await api.token('view', 'shop');
+    const response = await api.fetch('/api/v1/volumes?namespace=shop', { token: view });
+    assert.equal(response.status, 200, await response.clone().text());
+    assert.deepEqual(((await response.json()) as { items: LocalVolumeView[] }).items, [
+      { namespace: 'shop', name: 'pgdata', node: 'node-1', sizeBytes: 8192, users: ['db-a', 'db-b'] },
+    ]);
+    const all = (await (await api.fetch('/api/v1/volumes?namespace=all')).json()) as { items: LocalVolumeView[] };
+    assert.deepEqual(all.items.map((v) => `${v.namespace}/${v.name}@${v.node}`), ['other/cache@node-1', 'shop/pgdata@node-1']);
+  });
+
+  it('refuses a caller without credentials, and a role of another namespace', async () => {
+    assert.equal((await api.fetch('/api/v1/volumes', { token: null })).status, 401);
+    assert.equal((await api.fetch('/api/v1/volumes?namespace=other', { token: await api.token('view', 'shop') })).status, 403);
+  });
+});
