@@ -216,6 +216,36 @@ describe('control-plane client', () => {
     }
   });
 
+  it('sends its local volumes on the first heartbeat of a session, then only when they changed', async () => {
+    const fake = new FakeControlPlane();
+    const port = await fake.listen();
+    let volumes = [{ namespace: 'shop', name: 'pgdata', sizeBytes: 4096 }];
+    const client = new ControlPlaneClient({
+      credentials: await nodeCredentials('node-3'),
+      address: `127.0.0.1:${port}`,
+      registration: { nodeName: 'node-3', address: '127.0.1.3', agentPort: 7083, labels: {}, capacity: { cpuMillis: 1, memoryBytes: 1 }, allocatable: { cpuMillis: 1, memoryBytes: 1 } },
+      onAssignments: () => undefined,
+      report: () => ({ nodeName: 'node-3', replicas: [], gone: [] }),
+      onReportAcknowledged: () => undefined,
+      localVolumes: () => volumes,
+      log: () => undefined,
+    });
+    const sent = () => fake.heartbeats.filter((h) => h.localVolumes !== null).map((h) => h.localVolumes!.volumes.map((v) => `${v.name}=${v.sizeBytes}`));
+    try {
+      client.start();
+      await eventually('three heartbeats', () => fake.heartbeats.length >= 3);
+      assert.deepEqual(sent(), [['pgdata=4096']], 'sent on the first heartbeat, then acknowledged');
+      volumes = [{ namespace: 'shop', name: 'pgdata', sizeBytes: 8192 }];
+      await eventually('the new size sent', () => sent().length === 2);
+      const after = fake.heartbeats.length;
+      await eventually('two more heartbeats', () => fake.heartbeats.length >= after + 2);
+      assert.deepEqual(sent(), [['pgdata=4096'], ['pgdata=8192']]);
+    } finally {
+      client.close();
+      fake.stop();
+    }
+  });
+
   it('sends its images on registration, and on a heartbeat only when they changed', async () => {
     const fake = new FakeControlPlane();
     const port = await fake.listen();
