@@ -41,6 +41,18 @@ describe('findConsolidation', () => {
     assert.deepEqual(found?.moves.map((m) => m.to), ['n1']);
   });
 
+  it('never empties a node whose replica uses a named local volume: its data stays there', () => {
+    // As above n2 (30 %) is tried first and its 300m would fit on n1, but its replica keeps its data on
+    // n2; n1's 600m may go to n2 instead (300m + 600m ≤ 1000m), the volume's replica staying put.
+    const third = service('third', 300);
+    third.spec.volumes = [{ name: 'data', localVolume: { name: 'pgdata' } }];
+    third.spec.volumeMounts = [{ name: 'data', mountPath: '/data' }];
+    const replicas = [running(small, 'n1'), running(other, 'n1'), running(third, 'n2')];
+    const found = findConsolidation([node('n1'), node('n2')], replicas, [small, other, third]);
+    assert.equal(found?.node, 'n1');
+    assert.deepEqual(found?.moves.map((m) => `${m.replica.spec.service}→${m.to}`).sort(), ['other→n2', 'small→n2']);
+  });
+
   it('leaves a node whose replicas do not fit elsewhere', () => {
     // n1: 800m; n2: 300m; 800 + 300 > 1000 either way.
     assert.equal(findConsolidation([node('n1'), node('n2')], [running(big, 'n1'), running(small, 'n2')], [big, small]), undefined);

@@ -11,7 +11,8 @@ import { Node, Replica, Service } from '@tide/api';
 import { DEFAULT_MAX_SKEW, NodeInfo, PendingReplica, scheduleBatch, serviceKey, spreadCap } from '@tide/scheduler';
 import { mustMove } from './drain.progress';
 import { holdsResources, isTerminating } from './replica.predicates';
-import { nodeInfos, toPending } from './scheduler.input';
+import { nodeInfos } from './scheduler.input';
+import { pendingKeepingVolumes } from './local.volumes';
 
 /** At most this many candidate nodes are tried per pass (lightest first): each is one scheduling batch. */
 export const MAX_CANDIDATES = 10;
@@ -85,7 +86,8 @@ export function findConsolidation(nodes: readonly Node[], replicas: readonly Rep
 /** Places the node's replicas on the others as the scheduler would during the move; undefined when that fails. */
 function whatIf(name: string, mine: Replica[], infos: readonly NodeInfo[], inUse: ReadonlySet<string>): Consolidation | undefined {
   const snapshot = infos.map((i) => (i.name === name ? { ...i, cordoned: true } : i));
-  const pending = mine.map(toPending);
+  // A replica using a named local volume cannot leave its node (the data stays): no such node is emptied.
+  const pending = mine.map((r) => pendingKeepingVolumes(r, name));
   const result = scheduleBatch(snapshot, pending);
   if (result.unschedulable.length > 0) return undefined;
   if (result.bindings.some((b) => !inUse.has(b.node))) return undefined;

@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { LocalVolumeStatus, Node, Replica, Service, replicaTemplate, templateHash } from '@tide/api';
-import { localVolumeHolders, localVolumeViews, pendingBatch } from './local.volumes';
+import { localVolumeHolders, localVolumeViews, pendingBatch, pendingKeepingVolumes } from './local.volumes';
 
 function replicaOf(name: string, volume: string | undefined, nodeName?: string): Replica {
   const spec: Service['spec'] = {
@@ -41,6 +41,11 @@ describe('named local volumes on the control plane', () => {
     asked = 0;
     pendingBatch([replicaOf('web-a', undefined)], none);
     assert.equal(asked, 0, 'no local volume: the holders are not computed');
+  });
+
+  it('a what-if moving a replica keeps its volumes on its node', () => {
+    assert.deepEqual(pendingKeepingVolumes(replicaOf('db-a', 'pgdata', 'n1'), 'n1').localVolumes, [{ volume: 'shop/pgdata', node: 'n1' }]);
+    assert.equal(pendingKeepingVolumes(replicaOf('web-a', undefined, 'n1'), 'n1').localVolumes, undefined);
   });
 
   it('lists the held volumes with the size their node reported and the replicas using them', () => {

@@ -63,6 +63,12 @@ export function pendingBatch(replicas: readonly Replica[], holders: () => Readon
   return batch;
 }
 
+/** The replica as the scheduler sees it while its named local volumes stay on `node` (a what-if moving it elsewhere). */
+export function pendingKeepingVolumes(replica: Replica, node: string): PendingReplica {
+  const volumes = localVolumesOf(replica);
+  return volumes.length ? { ...toPending(replica), localVolumes: volumes.map((volume) => ({ volume, node })) } : toPending(replica);
+}
+
 /** For `tsctl get volumes`: every named local volume a node holds, with its size and the replicas using it. */
 export function localVolumeViews(nodes: Iterable<Node>, replicas: Iterable<Replica>): LocalVolumeView[] {
   const nodeList = [...nodes];

@@ -17,7 +17,7 @@
 import { Node, Replica } from '@tide/api';
 import { Service } from '@tide/api';
 import {
-  NodeEvent, NodePool, NodeProvider, emptyNodesExpected, expectedReplicas, nodeInfos, planScaleDown, planScaleUp, toPending, trackEmpty, wantedAhead,
+  NodeEvent, NodePool, NodeProvider, emptyNodesExpected, expectedReplicas, localVolumeHolders, nodeInfos, pendingBatch, planScaleDown, planScaleUp, trackEmpty, wantedAhead,
 } from '@tide/control';
 import { PendingReplica } from '@tide/scheduler';
 import { ClusterCache, ObjectStore } from '@tide/store';
@@ -103,7 +103,8 @@ export class NodeAutoscalerController {
     if (pending.length === 0 && expected.replicas.length === 0) return void (this.lastPlan = '');
     const { pool } = this.settings;
     const plan = planScaleUp({
-      pool, nodes: nodeInfos(nodes, replicas), poolSize, booting, pending: pending.map(toPending),
+      // A replica waiting for the node holding its local volume is not helped by a new node.
+      pool, nodes: nodeInfos(nodes, replicas), poolSize, booting, pending: pendingBatch(pending, () => localVolumeHolders(nodes, replicas)),
       ...(expected.replicas.length > 0 ? { expected } : {}),
     });
     const key = `${pending.map((r) => r.metadata.name).sort().join(',')} ${expected.replicas.length} ${plan.add} ${booting}`;
