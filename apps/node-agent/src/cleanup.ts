@@ -32,12 +32,13 @@ export async function runCleanup(argv: string[], log: (line: string) => void): P
   // What a start or removal cut short left (directories, cgroups, addresses, veths), and dead agents' warm groups.
   await runtime.sweepLeftovers().then((swept) => swept.length > 0 && log(`swept ${swept.join('; ')}`),
     (error: Error) => failures.push(`leftovers: ${error.message}`));
-  // The containers' ConfigMap and Secret volumes (the secret ones' tmpfs unmounted).
-  try {
-    ConfigVolumes.tearDown(stateDir);
-    NodeVolumes.tearDown(stateDir);
-  } catch (error) {
-    failures.push(`config volumes: ${(error as Error).message}`);
+  // The containers' volumes (the secret and memory ones' tmpfs unmounted); named local volumes are data and stay.
+  for (const [what, tearDown] of [['config volumes', ConfigVolumes.tearDown], ['emptyDir volumes', NodeVolumes.tearDown]] as const) {
+    try {
+      tearDown(stateDir);
+    } catch (error) {
+      failures.push(`${what}: ${(error as Error).message}`);
+    }
   }
   // Restart counts of containers that no longer exist would only mislead a later agent.
   fs.rmSync(path.join(stateDir, 'replicas.json'), { force: true });

@@ -43,6 +43,8 @@ export class ConfigVolumes {
   private readonly volumesDir: string;
   private readonly secretsDir: string;
   private memoryReady = false;
+  /** The containers found at start: emptyDirs of replicas neither running nor desired go at the first set. */
+  private sweepAfterFirstSet?: ReadonlySet<string>;
 
   constructor(private readonly options: ConfigVolumesOptions) {
     this.volumesDir = path.join(options.stateDir, 'volumes');
@@ -68,6 +70,10 @@ export class ConfigVolumes {
    */
   update(configs: readonly ConfigData[], desired: readonly ReplicaAssignment[]): void {
     this.configs = new Map(configs.map((c) => [configKeyOf(c.kind, c.namespace, c.name), c]));
+    if (this.sweepAfterFirstSet) {
+      this.options.nodeVolumes?.sweep(new Set([...this.sweepAfterFirstSet, ...desired.map((a) => `${a.namespace}.${a.name}`)]));
+      this.sweepAfterFirstSet = undefined;
+    }
     for (const assignment of desired) {
       const id = `${assignment.namespace}.${assignment.name}`;
       if (!assignment.template.volumes?.length) continue;
@@ -118,12 +124,16 @@ export class ConfigVolumes {
     this.options.nodeVolumes?.release(id);
   }
 
-  /** At start: the volumes of containers that no longer exist (removed while no agent ran). */
+  /**
+   * At start: the volumes of containers that no longer exist (removed while no agent ran). An
+   * emptyDir is data: one of a replica still desired though without a container now (the agent
+   * restarted during its back-off) stays, so theirs wait for the first desired set (update()).
+   */
   sweep(containers: ReadonlySet<string>): void {
     for (const dir of [this.volumesDir, this.secretsDir]) {
       for (const id of fs.existsSync(dir) ? fs.readdirSync(dir) : []) if (!containers.has(id)) fs.rmSync(path.join(dir, id), { recursive: true, force: true });
     }
-    this.options.nodeVolumes?.sweep(containers);
+    this.sweepAfterFirstSet = containers;
   }
 
   /** `node-agent cleanup`: every volume, the tmpfs unmounted. */

@@ -65,6 +65,18 @@ describe('NodeVolumes', () => {
     assert.equal(fs.readFileSync(path.join(state, 'local-volumes/shop/pgdata/pg/main/row'), 'utf8'), 'y', 'outlives the replica');
   });
 
+  it('after an agent restart, keeps the emptyDirs of replicas running or still desired, and sweeps the others at the first desired set', () => {
+    const { state, configs } = setUp();
+    configs.prepare('shop.web-1', WEB);
+    configs.prepare('shop.web-2', { ...WEB, name: 'web-2' });
+    configs.prepare('shop.web-3', { ...WEB, name: 'web-3' });
+    const restarted = new ConfigVolumes({ stateDir: state, nodeVolumes: new NodeVolumes({ stateDir: state, memoryDir: () => undefined }), memoryDir: () => undefined });
+    restarted.sweep(new Set(['shop.web-1'])); // web-2 and web-3 have no container now
+    assert.ok(fs.existsSync(path.join(state, 'empty-dirs/shop.web-2/cache')), 'nothing of an emptyDir goes before the desired set is known');
+    restarted.update([], [{ ...WEB, name: 'web-2' }]);
+    assert.deepEqual(fs.readdirSync(path.join(state, 'empty-dirs')).sort(), ['shop.web-1', 'shop.web-2'], 'web-3 is neither running nor desired');
+  });
+
   it('refuses a sub path a container turned into a link out of its volume, making nothing there', () => {
     const { state, configs } = setUp();
     const outside = tempDir();
