@@ -10,7 +10,7 @@ export type CompletionShell = (typeof COMPLETION_SHELLS)[number];
 
 /** What the first argument of a command may be; rollout's and image's take a kind after their subcommand. */
 export const ARGUMENT_WORDS: Record<string, string[]> = {
-  get: ['services', 'replicas', 'nodes', 'events'],
+  get: ['services', 'replicas', 'nodes', 'events', 'configmaps', 'secrets', 'volumes'],
   describe: ['service', 'replica', 'node'],
   delete: ['service'],
   scale: ['service'],
