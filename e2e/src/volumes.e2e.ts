@@ -4,7 +4,7 @@
  * holder is cordoned meanwhile: it waits, saying why) and reads the data; `tsctl get volumes` lists
  * the volume with its node, size and users. An emptyDir over its sizeLimit evicts its replica with a
  * clear reason, and the service replaces it. Along the way: a memory emptyDir is a tmpfs, a hostPath
- * (DirectoryOrCreate) is made on the node and mounted read-only.
+ * is refused to the edit role, and (admin) made on the node (DirectoryOrCreate) and mounted read-only.
  */
 import { after, before, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
@@ -75,6 +75,11 @@ describe('volumes', { timeout: 600_000 }, () => {
 
   it('keeps a named volume on its node: the replica that replaces a deleted one comes back there and reads the data', async () => {
     const hostDir = path.join(cluster.stateDir, 'host-share');
+    const edit = await cluster.token('edit');
+    const refused = await cluster.tsctl(['--token', edit, 'apply', '-f', '-'], { input: db(hostDir) });
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, /spec\.volumes\[2\]\.hostPath: needs the admin role/);
+    assert.ok(!fs.existsSync(hostDir), 'nothing applied, nothing made');
     const applied = await cluster.apply(db(hostDir));
     assert.equal(applied.code, 0, applied.stderr);
     const first = await runningOne('db', 'a running db replica');
