@@ -90,6 +90,23 @@ describe('agent mapper: assignments', () => {
     assert.deepEqual(decodeAssignments(overTheWire(assignmentsWire, encodeAssignments(sent))), sent);
   });
 
+  it('carries every volume source: emptyDir (an empty one too), hostPath, localVolume, with mounts readOnly and subPath', () => {
+    const withVolumes: AssignedTemplate = {
+      ...minimal,
+      volumes: [
+        { name: 'tmp', emptyDir: {} }, { name: 'cache', emptyDir: { medium: 'Memory', sizeLimit: '64Mi' } }, { name: 'n', emptyDir: { sizeLimit: 1024 } },
+        { name: 'logs', hostPath: { path: '/var/log/web', type: 'DirectoryOrCreate' } }, { name: 'root', hostPath: { path: '/srv' } },
+        { name: 'data', localVolume: { name: 'pgdata' } },
+      ],
+      volumeMounts: [{ name: 'data', mountPath: '/var/lib/db', subPath: 'main' }, { name: 'logs', mountPath: '/logs', readOnly: true }],
+    };
+    const sent: NodeAssignments = { replicas: [replica('db-1', withVolumes)], revision: 4, nodes: [] };
+    const read = decodeAssignments(overTheWire(assignmentsWire, encodeAssignments(sent)));
+    // A number as sizeLimit travels as its text: the same quantity.
+    assert.deepEqual(read.replicas[0].template.volumes, withVolumes.volumes!.map((v) => (v.name === 'n' ? { name: 'n', emptyDir: { sizeLimit: '1024' } } : v)));
+    assert.deepEqual(read.replicas[0].template.volumeMounts, withVolumes.volumeMounts);
+  });
+
   it('sends 0, "" and false for what is unset, and reads them back as unset', () => {
     const encoded = encodeAssignments({ replicas: [replica('web-1', minimal)], revision: 1, nodes: [] }).replicas![0].container!;
     assert.deepEqual([encoded.cpuLimitMillis, encoded.memoryLimitBytes, encoded.pidsLimit, encoded.workingDir, encoded.user, encoded.readOnlyRootFilesystem],

@@ -1,9 +1,9 @@
 /**
  * The config part of the agent protocol (agent.mapper.ts' rules apply): a container's references
- * to ConfigMaps and Secrets, and the objects themselves. A mode of -1 is "unset" (0 is a mode);
+ * to ConfigMaps and Secrets, its volumes (all of them), and the objects themselves. A mode of -1 is "unset" (0 is a mode);
  * an empty prefix, item list or sub path is none; a KeySelector's optional false is required.
  */
-import type { AssignedTemplate, ConfigData, EnvFromSource, EnvVarSource, KeySelector, Volume, VolumeMount } from '@tide/api';
+import type { AssignedTemplate, ConfigData, EnvFromSource, EnvVarSource, HostPathType, KeySelector, Volume, VolumeMount } from '@tide/api';
 import type {
   ConfigData as ConfigDataMessage, ConfigData__Output, ConfigVolume, ConfigVolume__Output, ContainerSpec, ContainerSpec__Output, EnvFromSource as EnvFromMessage,
   EnvFromSource__Output, EnvVarSource as EnvVarMessage, EnvVarSource__Output, KeySelector__Output, VolumeMount__Output,
@@ -15,7 +15,7 @@ export function encodeConfigFields(t: ConfigFields): Partial<ContainerSpec> {
   return {
     envRefs: Object.fromEntries(Object.entries(t.envRefs ?? {}).map(([name, ref]) => [name, encodeEnvRef(ref)])),
     envFrom: (t.envFrom ?? []).map(encodeEnvFrom),
-    volumes: (t.volumes ?? []).filter((v) => v.configMap || v.secret).map(encodeVolume),
+    volumes: (t.volumes ?? []).map(encodeVolume),
     volumeMounts: (t.volumeMounts ?? []).map((m) => ({ name: m.name, mountPath: m.mountPath, readOnly: m.readOnly ?? false, subPath: m.subPath ?? '' })),
   };
 }
@@ -57,6 +57,12 @@ function decodeEnvFrom(m: EnvFromSource__Output): EnvFromSource {
 }
 
 function encodeVolume(v: Volume): ConfigVolume {
+  if (v.emptyDir) {
+    const { medium = '', sizeLimit } = v.emptyDir;
+    return { name: v.name, emptyDir: { medium, sizeLimit: sizeLimit === undefined ? '' : String(sizeLimit) } };
+  }
+  if (v.hostPath) return { name: v.name, hostPath: { path: v.hostPath.path, type: v.hostPath.type ?? '' } };
+  if (v.localVolume) return { name: v.name, localVolumeName: v.localVolume.name };
   const source = v.configMap ?? v.secret!;
   return {
     name: v.name, ...(v.secret ? { secretName: v.secret.secretName } : { configMapName: v.configMap!.name }),
@@ -66,6 +72,12 @@ function encodeVolume(v: Volume): ConfigVolume {
 }
 
 function decodeVolume(m: ConfigVolume__Output): Volume {
+  if (m.emptyDir) {
+    const medium = m.emptyDir.medium === 'Memory' ? 'Memory' : '';
+    return { name: m.name, emptyDir: { ...(medium ? { medium } : {}), ...(m.emptyDir.sizeLimit ? { sizeLimit: m.emptyDir.sizeLimit } : {}) } };
+  }
+  if (m.hostPath) return { name: m.name, hostPath: { path: m.hostPath.path, ...(m.hostPath.type ? { type: m.hostPath.type as HostPathType } : {}) } };
+  if (m.localVolumeName) return { name: m.name, localVolume: { name: m.localVolumeName } };
   const source = {
     ...(m.items.length ? { items: m.items.map((i) => ({ key: i.key, path: i.path, ...(i.mode >= 0 ? { mode: i.mode } : {}) })) } : {}),
     ...(m.defaultMode >= 0 ? { defaultMode: m.defaultMode } : {}),
