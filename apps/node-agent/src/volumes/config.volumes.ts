@@ -175,7 +175,7 @@ export class ConfigVolumes {
 /**
  * The bind of one volumeMount. A config volume is read-only in the container whatever the mount says,
  * as in Kubernetes, and only the agent writes in it (its sub path's links are the atomic swap's).
- * In a writable volume a missing sub path is made (a directory), as kubelet does, and the sub path
+ * In a writable volume a missing sub path is made (directories of root, 0755), as kubelet does; the sub path
  * is resolved on the node and must stay inside the volume: a container may have left a symbolic
  * link there pointing anywhere on the node (CVE-2017-1002101).
  */
@@ -186,7 +186,7 @@ export function mountOf(mount: VolumeMount, volume: Volume, dir: string): Contai
     // Checked before anything is made: a link on the way would have the agent make directories elsewhere.
     const inside = insideVolume(dir, source);
     if (inside !== true) throw new ConfigReferenceError(`volumeMount ${mount.mountPath}: subPath "${mount.subPath}" leads out of volume ${volume.name} (to ${inside}); not mounted`);
-    if (!fs.existsSync(source)) fs.mkdirSync(source, { recursive: true, mode: 0o777 });
+    if (!fs.existsSync(source)) fs.mkdirSync(source, { recursive: true, mode: 0o755 });
     source = fs.realpathSync(source);
   }
   const stat = fs.statSync(source, { throwIfNoEntry: false });
