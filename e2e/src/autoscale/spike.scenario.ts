@@ -58,6 +58,8 @@ export interface SpikeService {
   scaleDownWindowSeconds?: number;
   /** The published port's balancer mode (default TCP). */
   protocol?: 'HTTP' | 'TCP';
+  /** CPU each request burns, in ms (default BURN_MS). */
+  burnMs?: number;
 }
 
 /**
@@ -90,6 +92,7 @@ spec:
   image: ${IMAGE}
   resources: { requests: { cpu: 100m, memory: 48Mi }, limits: { cpu: 250m } }
   ports: [{ containerPort: 8080, publish: ${s.publish}, protocol: ${s.protocol ?? 'TCP'} }]
+  env: { BURN_MS: "${s.burnMs ?? BURN_MS}" }
   terminationGracePeriodSeconds: 5
   autoscale:
     minReplicas: ${s.minReplicas}
