@@ -20,12 +20,15 @@ import { AuthGuard } from './auth/auth.guard';
 import { StoreErrorsFilter } from './api/store.errors.filter';
 import { RegistryController } from './registry/registry.controller';
 import { RegistryTokenController } from './registry/registry.token.controller';
+import { UiController } from './ui/ui.controller';
+import { WatchController } from './ui/watch.controller';
 
 export const API_CONTROLLERS = [
   ApiController, ConfigObjectsController, NodesController, ImageLifecycleController, ImagesController, HealthController, EventsController, VolumesController, MonitoringController, RolloutController, PlanController, TokensController,
   RegistryController, RegistryTokenController,
   WhoAmIController,
   JoinController,
+  UiController, WatchController,
 ];
 
 @Module({})

@@ -19,3 +19,4 @@ export * from './admin.fields';
 export { MAX_CONFIG_BYTES } from './config.validation';
 export * from './config.refs';
 export * from './version';
+export * from './dashboard.view';

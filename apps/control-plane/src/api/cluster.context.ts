@@ -33,6 +33,8 @@ export interface ClusterContext {
   eventLeases?: LeaseWindows;
   /** ConfigMaps and Secrets (Secrets sealed with the key file's ring); absent in route tests without them. */
   configs?: ConfigContext;
+  /** The dashboard's built files (ui/ui.assets.ts); absent: $TIDE_UI_DIR or the workspace's apps/dashboard/bundle. */
+  uiDir?: string;
   isLeader(): boolean;
   /** A hint to the controllers that desired state changed (they re-read etcd anyway). */
   kick(): void;

@@ -52,8 +52,8 @@ export interface ApiHarness {
   close(): Promise<void>;
 }
 
-/** `registry`: the cluster registry the routes see (route tests of /v2/token and /api/v1/registry). */
-export async function startApiHarness(options: { registry?: (pki: ClusterPki) => Promise<ClusterRegistry> } = {}): Promise<ApiHarness> {
+/** `registry`: the cluster registry the routes see (route tests of /v2/token and /api/v1/registry); `uiDir`: the dashboard files /ui/ serves. */
+export async function startApiHarness(options: { registry?: (pki: ClusterPki) => Promise<ClusterRegistry>; uiDir?: string } = {}): Promise<ApiHarness> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tide-api-'));
   const layout = clusterPkiLayout(path.join(dir, 'pki'));
   const names = { dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'] };
@@ -85,7 +85,7 @@ export async function startApiHarness(options: { registry?: (pki: ClusterPki) =>
     ca: () => pki.ca, records: new NodeCertificates(etcd.client), tokens, serials: (node) => cache.nodeCertificateSerials(node), grpcListen: '127.0.0.1:7071',
   });
   const api = await startApiServer({
-    cluster: { store, cache, metrics, usage, enrollment, configs, ...(registry ? { registry } : {}), isLeader: () => true, kick: () => undefined },
+    cluster: { store, cache, metrics, usage, enrollment, configs, ...(registry ? { registry } : {}), ...(options.uiDir ? { uiDir: options.uiDir } : {}), isLeader: () => true, kick: () => undefined },
     etcd: etcd.client, pki: layout, auditLog, listen: { host: '127.0.0.1', port: 0 },
     log: () => undefined, warn: () => undefined, logger: false,
   });

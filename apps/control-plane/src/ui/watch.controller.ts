@@ -1,0 +1,69 @@
+/**
+ * `GET /api/v1/watch[?namespace=NS|all]`: the dashboard's live view as server-sent events
+ * (text/event-stream; docs/REFERENCE.md): `event: snapshot` first, then `event: changes` batches
+ * (dashboard.stream.ts). Authenticated and authorised like every route: the caller must be allowed
+ * to watch Services and Replicas in the namespace and Nodes. The dashboard reads it with fetch and
+ * an Authorization header (never a token in the URL, so none lands in logs or history).
+ */
+import { Controller, Get, Inject, Query, Res } from '@nestjs/common';
+import type { Request, Response } from 'express';
+import { authorize, subjectName, type ResourceRequest, type Subject } from '@tide/auth';
+import type { DashboardPermissions } from '@tide/api';
+import { CLUSTER, ClusterContext } from '../api/cluster.context';
+import { Access } from '../auth/access.decorator';
+import { namespaceOfQuery } from '../auth/resource.requests';
+import { DashboardStream } from './dashboard.stream';
+
+/** What a dashboard needs to read: Services and Replicas of the namespace, and Nodes. */
+export function watchRequests(req: Pick<Request, 'query'>): ResourceRequest[] {
+  const namespace = namespaceOfQuery(req.query?.namespace);
+  return [
+    { verb: 'watch', resource: 'services', namespace },
+    { verb: 'watch', resource: 'replicas', namespace },
+    { verb: 'watch', resource: 'nodes' },
+  ];
+}
+
+/** The actions the dashboard offers this caller: those libs/auth would allow (the API checks each call again). */
+export function dashboardPermissions(subject: Subject, namespace: string): DashboardPermissions {
+  const may = (request: ResourceRequest) => authorize(subject, request).allowed;
+  return {
+    scale: may({ verb: 'update', resource: 'services/scale', namespace }),
+    rollback: may({ verb: 'create', resource: 'services/rollback', namespace }),
+    cordon: may({ verb: 'update', resource: 'nodes/cordon' }),
+    drain: may({ verb: 'create', resource: 'nodes/drain' }),
+  };
+}
+
+@Controller('api/v1')
+export class WatchController {
+  constructor(@Inject(CLUSTER) private readonly cluster: ClusterContext) {}
+
+  @Get('watch')
+  @Access('watch', 'services', watchRequests)
+  async watch(@Res() res: Response, @Query('namespace') query?: string): Promise<void> {
+    const namespace = namespaceOfQuery(query);
+    const subject = res.locals.subject as Subject;
+    // The cache holds the caller's own writes before the snapshot is taken (as the list routes do).
+    await this.cluster.cache.fresh();
+    res.writeHead(200, {
+      'Content-Type': 'text/event-stream; charset=utf-8',
+      'Cache-Control': 'no-store',
+      'X-Content-Type-Options': 'nosniff',
+      // A buffering proxy in between would hold the batches back.
+      'X-Accel-Buffering': 'no',
+    });
+    res.flushHeaders();
+    const stream = new DashboardStream(this.cluster.cache, {
+      write: (chunk) => res.write(chunk),
+      onDrain: (callback) => res.once('drain', callback),
+    }, {
+      ...(namespace === '*' ? {} : { namespace }),
+      subject: subjectName(subject),
+      may: dashboardPermissions(subject, namespace),
+    });
+    if (res.destroyed) return; // the caller left while the cache caught up
+    stream.start();
+    res.on('close', () => stream.stop());
+  }
+}
