@@ -24,6 +24,8 @@ command -v wrk >/dev/null || need+=(wrk)
 command -v docker-registry >/dev/null || [ -x /usr/bin/docker-registry ] || need+=(docker-registry)
 command -v skopeo >/dev/null || need+=(skopeo)
 command -v umoci >/dev/null || need+=(umoci)
+# The dashboard e2e test drives Debian's Chromium, headless, with playwright-core (npm).
+command -v chromium >/dev/null || need+=(chromium)
 # The seccomp tests compile a small static probe that makes raw system calls inside a container.
 command -v gcc >/dev/null && [ -e "$(gcc -print-file-name=libc.a)" ] || need+=(gcc libc6-dev)
 if [ ${#need[@]} -gt 0 ]; then

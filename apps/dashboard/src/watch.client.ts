@@ -1,0 +1,73 @@
+/**
+ * Keeps the dashboard's ClusterState current from `GET /api/v1/watch` (a fetch stream of server-sent
+ * events), reconnecting with a growing pause when the stream ends; a new snapshot replaces the state
+ * on each connection, so nothing missed while away stays wrong.
+ */
+import type { DashboardChanges, DashboardSnapshot } from '@tide/api';
+import { ClusterState, type Touched } from './cluster.state';
+import { EventStreamParser } from './event.stream';
+import { ApiError, type Session } from './session';
+
+export interface WatchCallbacks {
+  update(touched: Touched): void;
+  status(connected: boolean, message: string): void;
+  /** The credentials were refused (401): sign in again. */
+  refused(error: ApiError): void;
+}
+
+const MAX_PAUSE_MS = 10_000;
+
+export class WatchClient {
+  readonly state = new ClusterState();
+  private readonly abort = new AbortController();
+
+  constructor(private readonly session: Session, private readonly callbacks: WatchCallbacks) {}
+
+  start(): void {
+    void this.loop();
+  }
+
+  stop(): void {
+    this.abort.abort();
+  }
+
+  private async loop(): Promise<void> {
+    let pause = 500;
+    while (!this.abort.signal.aborted) {
+      try {
+        await this.follow();
+        pause = 500;
+        this.callbacks.status(false, 'the stream ended: reconnecting');
+      } catch (error) {
+        if (this.abort.signal.aborted) return;
+        if (error instanceof ApiError && (error.status === 401 || error.status === 403)) return this.callbacks.refused(error);
+        this.callbacks.status(false, `disconnected (${(error as Error).message}): reconnecting`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, pause));
+      pause = Math.min(pause * 2, MAX_PAUSE_MS);
+    }
+  }
+
+  private async follow(): Promise<void> {
+    const path = `/api/v1/watch?namespace=${encodeURIComponent(this.session.watchedNamespace)}`;
+    const response = await fetch(path, { headers: { ...this.session.headers(), accept: 'text/event-stream' }, signal: this.abort.signal, credentials: 'omit' });
+    if (!response.ok || !response.body) {
+      const error = await response.json().then((body: { error?: string }) => body.error, () => undefined);
+      throw new ApiError(response.status, error ?? response.statusText);
+    }
+    const parser = new EventStreamParser();
+    const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) return;
+      for (const message of parser.push(value)) {
+        if (message.event === 'snapshot') {
+          this.callbacks.update(this.state.load(JSON.parse(message.data) as DashboardSnapshot));
+          this.callbacks.status(true, 'live');
+        } else if (message.event === 'changes') {
+          this.callbacks.update(this.state.apply(JSON.parse(message.data) as DashboardChanges));
+        }
+      }
+    }
+  }
+}
