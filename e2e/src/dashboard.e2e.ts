@@ -1,0 +1,136 @@
+/**
+ * Issue 20 acceptance, the dashboard in a real browser: Debian's Chromium, headless, driven by
+ * playwright-core, against a `tsctl up` cluster. Signed in with the admin token, the page shows the
+ * nodes and a service with its ready count; scaling the service from the page changes the count
+ * without a reload; a view token's page offers no scale button and the API refuses its attempt
+ * (403); axe-core finds no serious or critical accessibility violation. Screenshots of the cluster
+ * and services pages go to docs/ (the README shows them).
+ */
+import { after, before, describe, it } from 'node:test';
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Service } from '@tide/api';
+import { REPO, TestCluster, sleeperService, waitFor } from './harness';
+
+const BASE = 23700;
+const POD_CIDR = '100.64.232.0/22';
+const CHROMIUM = '/usr/bin/chromium';
+/** Generous: a loaded machine renders slowly; a test that fails waits this long once. */
+const UI_TIMEOUT_MS = 60_000;
+
+interface AxeViolation { id: string; impact?: string | null; help: string; nodes: { target: unknown[] }[] }
+
+describe('dashboard (issue 20)', { timeout: 900_000 }, () => {
+  let cluster: TestCluster;
+  let browser: Browser | undefined;
+
+  before(async () => {
+    assert.ok(fs.existsSync(CHROMIUM), `${CHROMIUM} is missing: "bash scripts/setup.sh" installs Debian's chromium`);
+    cluster = await TestCluster.start({ nodes: 2, basePort: BASE, podCidr: POD_CIDR });
+    const applied = await cluster.apply(sleeperService('web', { replicas: 2, cpu: '100m', memory: '32Mi' }));
+    assert.equal(applied.code, 0, applied.stderr);
+    await readyReplicas(cluster, 2);
+    // --no-sandbox: the suite runs as root, where Chromium's sandbox refuses to start.
+    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'] });
+  });
+  after(async () => {
+    await browser?.close().catch(() => undefined);
+    await cluster?.stop();
+  });
+
+  /** A page in a fresh browser context (nothing shared with another test's session), signed in with `token`. */
+  async function signedIn(token: string): Promise<Page> {
+    // The cluster's CA is its own: the browser is not told to trust it, so certificate errors are
+    // ignored for this context only (the test checks the page, the API specs check TLS).
+    const context = await browser!.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1100, height: 700 } });
+    const page = await context.newPage();
+    page.setDefaultTimeout(UI_TIMEOUT_MS);
+    await page.goto(`${cluster.server}/ui/`);
+    await page.getByLabel('Token').fill(token);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('link', { name: 'Cluster' }).waitFor();
+    return page;
+  }
+
+  it('refuses a wrong token on the sign-in form, saying so', async () => {
+    const page = await (await browser!.newContext({ ignoreHTTPSErrors: true })).newPage();
+    page.setDefaultTimeout(UI_TIMEOUT_MS);
+    await page.goto(`${cluster.server}/ui/`);
+    await page.getByLabel('Token').fill('tide_not-a-token');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('alert').filter({ hasText: 'The token was refused' }).waitFor();
+    await assertAccessible(page, 'sign-in');
+    await page.context().close();
+  });
+
+  it('admin: nodes and the service with its ready count; scaling from the page updates it live', async () => {
+    const page = await signedIn(cluster.adminToken);
+    for (const node of await cluster.nodeList()) {
+      await page.getByRole('listitem', { name: `node ${node.metadata.name}` }).waitFor();
+    }
+    // Both replicas of web are blocks in the bins (the title names each one).
+    await waitFor('two replica blocks of web', async () => (await page.locator('.block[title*="(web)"]').count()) === 2, UI_TIMEOUT_MS);
+    await assertAccessible(page, 'cluster');
+    await page.screenshot({ path: path.join(REPO, 'docs', 'dashboard-cluster.png') });
+
+    await page.getByRole('link', { name: 'Services' }).click();
+    const ready = page.locator('tr[data-service="default/web"] td[data-col="ready"]');
+    await waitFor('web at 2/2 on the page', async () => (await ready.textContent()) === '2/2', UI_TIMEOUT_MS);
+    await assertAccessible(page, 'services');
+    // A mark on this document: still there after the scale means the page was not reloaded.
+    await page.evaluate(() => Object.assign(globalThis, { tideMark: 'before-scale' }));
+    await page.getByLabel('Replicas of web').fill('3');
+    await page.getByRole('button', { name: 'Scale web' }).click();
+    await waitFor('web at 3/3 on the page', async () => (await ready.textContent()) === '3/3', 180_000);
+    assert.equal(await page.evaluate(() => (globalThis as { tideMark?: string }).tideMark), 'before-scale', 'the page was reloaded');
+    const web = (await cluster.services()).find((s) => s.metadata.name === 'web')!;
+    assert.equal(web.spec.replicas, 3);
+    await page.screenshot({ path: path.join(REPO, 'docs', 'dashboard-services.png') });
+    // Events: the recorded ones stream in; the filter narrows them to web's replicas.
+    await page.getByRole('link', { name: 'Events' }).click();
+    await page.getByLabel('Filter').fill('replica default/web-');
+    await waitFor('events of web\'s replicas', async () => (await page.locator('table.events tbody tr').count()) > 0, UI_TIMEOUT_MS);
+    const objects = await page.locator('table.events tbody tr td:nth-child(3)').allTextContents();
+    assert.ok(objects.every((object) => object.startsWith('replica/web-')), `the filter let through ${objects.join(', ')}`);
+    await assertAccessible(page, 'events');
+    await page.context().close();
+  });
+
+  it('view token: no scale button, and the API refuses its scale (403)', async () => {
+    const token = await cluster.token('view');
+    const page = await signedIn(token);
+    await page.getByRole('link', { name: 'Services' }).click();
+    await page.locator('tr[data-service="default/web"]').waitFor();
+    assert.equal(await page.getByRole('button', { name: /^Scale/ }).count(), 0, 'a view token was offered a scale button');
+    assert.equal(await page.getByRole('columnheader', { name: 'Scale' }).count(), 0);
+    // What the button would have sent, sent by the page itself with its session's token.
+    const status = await page.evaluate(async (bearer) => (await fetch('/api/v1/services/web/scale?namespace=default', {
+      method: 'PUT', headers: { authorization: `Bearer ${bearer}`, 'content-type': 'application/json' }, body: JSON.stringify({ replicas: 5 }),
+    })).status, token);
+    assert.equal(status, 403);
+    const web = (await cluster.services()).find((s) => s.metadata.name === 'web')!;
+    assert.notEqual(web.spec.replicas, 5);
+    await page.context().close();
+  });
+});
+
+async function readyReplicas(cluster: TestCluster, count: number): Promise<Service> {
+  return waitFor(`web with ${count} ready replicas`, async () => {
+    const web = (await cluster.services()).find((s) => s.metadata.name === 'web');
+    return web?.status?.readyReplicas === count ? web : undefined;
+  }, 180_000);
+}
+
+/** axe-core on the page as it is: no violation of serious or critical impact. */
+async function assertAccessible(page: Page, what: string): Promise<void> {
+  // Evaluated through the DevTools protocol, which the page's Content-Security-Policy does not govern.
+  await page.evaluate(fs.readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8'));
+  const violations = await page.evaluate(async () => {
+    const page = globalThis as unknown as { document: unknown; axe: { run(context: unknown, options: object): Promise<{ violations: AxeViolation[] }> } };
+    return (await page.axe.run(page.document, { resultTypes: ['violations'] })).violations;
+  });
+  const serious = violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+  assert.deepEqual(serious.map((v) => `${v.id} (${v.impact}): ${v.help} at ${JSON.stringify(v.nodes.map((n) => n.target))}`), [], `the ${what} page`);
+}
