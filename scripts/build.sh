@@ -6,4 +6,4 @@ bash scripts/gen-proto.sh
 node scripts/prune-dist.js
 npx --no-install tsc -b tsconfig.json
 # The dashboard's browser bundle (esbuild), served by the control plane at /ui/.
-node apps/dashboard/build.js
+node apps/dashboard/build.mjs

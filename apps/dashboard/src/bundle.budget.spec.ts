@@ -1,6 +1,6 @@
 /**
  * The bundle budget (issue 20): at most 250 kB of gzip-compressed JavaScript, the bundle that
- * `npm run build` leaves in apps/dashboard/bundle (build.js), and an index.html naming files that exist.
+ * `npm run build` leaves in apps/dashboard/bundle (build.mjs), and an index.html naming files that exist.
  */
 import { describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';

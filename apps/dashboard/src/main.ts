@@ -42,18 +42,13 @@ function showApp(session: Session): void {
   const main = h('main', { id: 'main' });
   const links = new Map<Route, HTMLAnchorElement>(ROUTES.map(([route, title]) => [route, h('a', { href: `#/${route}` }, title)]));
   const signOut = h('button', { type: 'button', class: 'link' }, 'Sign out');
-  let watch: WatchClient;
-  const state = () => watch.state;
-  let cluster: ClusterView;
-  let services: ServicesView;
-  const events = new EventsView(session);
   let route: Route | undefined;
-
+  // The views are made below; the watch calls back only once started, at the end.
   const update = (touched: Touched) => {
     if (route === 'cluster') cluster.update(touched);
     if (route === 'services') services.update();
   };
-  watch = new WatchClient(session, {
+  const watch = new WatchClient(session, {
     update,
     status: (connected, message) => {
       status.textContent = message;
@@ -64,8 +59,10 @@ function showApp(session: Session): void {
       showSignIn(`Signed out: ${error.message}`);
     },
   });
-  cluster = new ClusterView(state());
-  services = new ServicesView(state(), session);
+  const state = watch.state;
+  const cluster = new ClusterView(state);
+  const services = new ServicesView(state, session);
+  const events = new EventsView(session);
 
   const navigate = () => {
     const next = (location.hash.replace(/^#\//, '') || 'cluster') as Route;
@@ -78,7 +75,7 @@ function showApp(session: Session): void {
     else events.stop();
     const view = route === 'cluster' ? cluster : route === 'services' ? services : events;
     main.replaceChildren(view.element);
-    update({ all: true, nodes: new Set(state().nodes.keys()), services: true, pending: true });
+    update({ all: true, nodes: new Set(state.nodes.keys()), services: true, pending: true });
   };
   const leave = () => {
     window.removeEventListener('hashchange', navigate);

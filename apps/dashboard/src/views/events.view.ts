@@ -27,6 +27,8 @@ export class EventsView {
   }
 
   start(): void {
+    this.stop();
+    this.events.length = 0; // the stream sends the recorded ones again
     this.abort = new AbortController();
     void this.follow(this.abort.signal).catch(() => undefined);
   }

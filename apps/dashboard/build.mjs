@@ -2,12 +2,12 @@
 // Bundles the dashboard (src/main.ts and its CSS) with esbuild into bundle/: assets/ with content
 // hashes in their names, and index.html naming them (the control plane serves bundle/ at /ui/:
 // apps/control-plane/src/ui). Types are checked by `tsc -b` (scripts/build.sh), not here.
-'use strict';
-const esbuild = require('esbuild');
-const fs = require('node:fs');
-const path = require('node:path');
+import * as esbuild from 'esbuild';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
 
-const here = __dirname;
+const here = path.dirname(fileURLToPath(import.meta.url));
 const out = path.join(here, 'bundle');
 
 async function main() {
