@@ -60,7 +60,7 @@ function showApp(session: Session): void {
     },
   });
   const state = watch.state;
-  const cluster = new ClusterView(state);
+  const cluster = new ClusterView(state, session);
   const services = new ServicesView(state, session);
   const events = new EventsView(session);
 

@@ -35,16 +35,36 @@ export class Session {
     return this.token ? { authorization: `Bearer ${this.token}` } : {};
   }
 
-  request<T>(method: string, path: string, body?: unknown): Promise<T> {
-    return call<T>(this.token, method, path, body);
+  /**
+   * `idempotent`: the call may be sent again when it failed before any answer (the browser drops
+   * requests when the machine's network changes); a scale to N, a cordon, a drain are such calls,
+   * a rollout undo (one revision further back each time) is not.
+   */
+  request<T>(method: string, path: string, body?: unknown, options: { idempotent?: boolean } = {}): Promise<T> {
+    return call<T>(this.token, method, path, body, options.idempotent ? NETWORK_RETRIES : 0);
   }
 }
 
-async function call<T>(token: string | undefined, method: string, path: string, body?: unknown): Promise<T> {
+/** Sends after a network failure (no answer at all) of a call that may be repeated. */
+const NETWORK_RETRIES = 2;
+const NETWORK_RETRY_PAUSE_MS = 500;
+
+async function call<T>(token: string | undefined, method: string, path: string, body?: unknown, retries = NETWORK_RETRIES): Promise<T> {
   const headers: Record<string, string> = { accept: 'application/json' };
   if (token) headers.authorization = `Bearer ${token}`;
   if (body !== undefined) headers['content-type'] = 'application/json';
-  const response = await fetch(path, { method, headers, ...(body === undefined ? {} : { body: JSON.stringify(body) }), credentials: 'omit' });
+  const send = () => fetch(path, { method, headers, ...(body === undefined ? {} : { body: JSON.stringify(body) }), credentials: 'omit' });
+  let response: Response;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      response = await send();
+      break;
+    } catch (error) {
+      // fetch rejects with a TypeError only when no answer came (an HTTP error status resolves).
+      if (!(error instanceof TypeError) || attempt >= retries) throw error;
+      await new Promise((resolve) => setTimeout(resolve, NETWORK_RETRY_PAUSE_MS));
+    }
+  }
   const text = await response.text();
   const parsed = text ? (JSON.parse(text) as unknown) : undefined;
   if (!response.ok) {

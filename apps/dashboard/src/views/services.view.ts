@@ -1,12 +1,13 @@
 /**
  * Services: ready of desired, revision and how many replicas are on it; for callers who may, a
- * scale control calling the same route as `tsctl scale` (PUT /api/v1/services/NAME/scale). Rows are
+ * scale control and a rollout undo calling the routes of `tsctl scale` and `tsctl rollout undo`. Rows are
  * updated in place, so a number being typed is not wiped by the next batch.
  */
 import type { ServiceView } from '@tide/api';
 import type { ClusterState } from '../cluster.state';
 import { h } from '../dom';
 import type { Session } from '../session';
+import { scaleService, undoRollout } from '../actions';
 
 export class ServicesView {
   readonly element: HTMLElement;
@@ -20,7 +21,8 @@ export class ServicesView {
   }
 
   update(): void {
-    if (this.withActions !== this.state.may.scale || !this.element.querySelector('table')) this.rebuild();
+    const withActions = this.state.may.scale || this.state.may.rollback;
+    if (this.withActions !== withActions || !this.element.querySelector('table')) this.rebuild(withActions);
     const keys = [...this.state.services.keys()].sort();
     for (const [key, { row }] of this.rows) {
       if (!this.state.services.has(key)) {
@@ -39,10 +41,10 @@ export class ServicesView {
     this.body.replaceChildren(...keys.map((key) => this.rows.get(key)!.row));
   }
 
-  private rebuild(): void {
-    this.withActions = this.state.may.scale;
+  private rebuild(withActions: boolean): void {
+    this.withActions = withActions;
     this.rows.clear();
-    const headings = ['Service', 'Namespace', 'Ready', 'Replicas', 'Revision', 'Updated', ...(this.withActions ? ['Scale'] : [])];
+    const headings = ['Service', 'Namespace', 'Ready', 'Replicas', 'Revision', 'Updated', ...(this.withActions ? ['Actions'] : [])];
     const table = h('table', { class: 'services' },
       h('caption', { class: 'visually-hidden' }, 'Services with their ready and desired replicas'),
       h('thead', {}, h('tr', {}, ...headings.map((heading) => h('th', { scope: 'col' }, heading)))),
@@ -55,10 +57,21 @@ export class ServicesView {
     const cell = (name: string) => h('td', { 'data-col': name });
     const cells = { ready: cell('ready'), replicas: cell('replicas'), revision: cell('revision'), updated: cell('updated') };
     const row = h('tr', { 'data-service': key }, h('th', { scope: 'row' }, service.name), h('td', {}, service.namespace),
-      cells.ready, cells.replicas, cells.revision, cells.updated, this.withActions ? h('td', {}, this.scaleForm(service)) : null);
+      cells.ready, cells.replicas, cells.revision, cells.updated, this.withActions ? h('td', {}, h('div', { class: 'actions' }, ...this.actions(service))) : null);
     const drawn = { row, cells };
     this.rows.set(key, drawn);
     return drawn;
+  }
+
+  private actions(service: ServiceView): HTMLElement[] {
+    const actions: HTMLElement[] = [];
+    if (this.state.may.scale) actions.push(this.scaleForm(service));
+    if (this.state.may.rollback) {
+      const undo = h('button', { type: 'button', class: 'secondary', 'aria-label': `Undo rollout of ${service.name}` }, 'Undo rollout');
+      undo.addEventListener('click', () => void undoRollout(this.session, service.namespace, service.name).then((line) => (this.message.textContent = line)));
+      actions.push(undo);
+    }
+    return actions;
   }
 
   private scaleForm(service: ServiceView): HTMLFormElement {
@@ -69,18 +82,8 @@ export class ServicesView {
       h('button', { type: 'submit', 'aria-label': `Scale ${service.name}` }, 'Scale'));
     form.addEventListener('submit', (event) => {
       event.preventDefault();
-      void this.scale(service, Number(input.value));
+      void scaleService(this.session, service.namespace, service.name, Number(input.value)).then((line) => (this.message.textContent = line));
     });
     return form;
-  }
-
-  private async scale(service: ServiceView, replicas: number): Promise<void> {
-    const path = `/api/v1/services/${encodeURIComponent(service.name)}/scale?namespace=${encodeURIComponent(service.namespace)}`;
-    try {
-      await this.session.request('PUT', path, { replicas });
-      this.message.textContent = `${service.name}: scaled to ${replicas}`;
-    } catch (error) {
-      this.message.textContent = `${service.name}: not scaled: ${(error as Error).message}`;
-    }
   }
 }
