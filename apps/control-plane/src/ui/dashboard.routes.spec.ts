@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import { API_VERSION, type DashboardChanges, type DashboardSnapshot, type Replica } from '@tide/api';
 import { encodeObject, objectKey } from '@tide/store';
 import { ApiHarness, startApiHarness } from '../testing/api.harness';
+import { DashboardStream } from './dashboard.stream';
 
 const INDEX = '<!doctype html><title>Tide</title><script src="/ui/assets/main-ABC123.js"></script>';
 const SCRIPT = `console.log(${JSON.stringify('x'.repeat(4000))});`;
@@ -203,6 +204,34 @@ describe('dashboard routes', { timeout: 300_000 }, () => {
         assert.equal(watch.messages.filter((m) => m.event === 'changes' && m.data.replicas.upsert.some((r) => r.name.startsWith('batch-'))).length, 1);
       } finally {
         watch.close();
+      }
+    });
+
+    it('holds changes back while the client cannot keep up, then sends them in one message', async () => {
+      const written: string[] = [];
+      let full = true;
+      let drained: (() => void) | undefined;
+      const stream = new DashboardStream(api.cache, {
+        write: (chunk) => written.push(chunk) > 0 && !full,
+        onDrain: (callback) => (drained = callback),
+      }, { namespace: 'default', subject: 'test', may: { scale: false, rollback: false, cordon: false, drain: false }, flushMs: 10 });
+      try {
+        stream.start(); // the snapshot fills the buffer
+        assert.equal(written.length, 1);
+        await api.addReplica('slow-aaaaa', { service: 'slow', image: 'busybox' });
+        await api.addReplica('slow-bbbbb', { service: 'slow', image: 'busybox' });
+        await api.cache.fresh();
+        await new Promise((resolve) => setTimeout(resolve, 300)); // many flush periods: none may write
+        assert.equal(written.length, 1, 'written while the socket was full');
+        full = false;
+        drained!();
+        const deadline = Date.now() + 30_000;
+        while (written.length < 2 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+        assert.equal(written.length, 2);
+        const changes = JSON.parse(/^data: (.*)$/m.exec(written[1])![1]) as DashboardChanges;
+        assert.deepEqual(changes.replicas.upsert.map((r) => r.name).sort(), ['slow-aaaaa', 'slow-bbbbb']);
+      } finally {
+        stream.stop();
       }
     });
   });

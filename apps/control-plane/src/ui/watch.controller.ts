@@ -12,6 +12,7 @@ import type { DashboardPermissions } from '@tide/api';
 import { CLUSTER, ClusterContext } from '../api/cluster.context';
 import { Access } from '../auth/access.decorator';
 import { namespaceOfQuery } from '../auth/resource.requests';
+import { freshOrStale } from '../api/stale.read';
 import { DashboardStream } from './dashboard.stream';
 
 /** What a dashboard needs to read: Services and Replicas of the namespace, and Nodes. */
@@ -44,8 +45,9 @@ export class WatchController {
   async watch(@Res() res: Response, @Query('namespace') query?: string): Promise<void> {
     const namespace = namespaceOfQuery(query);
     const subject = res.locals.subject as Subject;
-    // The cache holds the caller's own writes before the snapshot is taken (as the list routes do).
-    await this.cluster.cache.fresh();
+    // The cache holds the caller's own writes before the snapshot is taken, as the list routes do;
+    // with etcd unreachable the stream starts from the cache as it is, marked X-Tide-Stale.
+    await freshOrStale(this.cluster, res);
     res.writeHead(200, {
       'Content-Type': 'text/event-stream; charset=utf-8',
       'Cache-Control': 'no-store',
