@@ -98,6 +98,15 @@ describe('dashboard (issue 20)', { timeout: 900_000 }, () => {
     const web = (await cluster.services()).find((s) => s.metadata.name === 'web')!;
     assert.equal(web.spec.replicas, 3);
     await page.screenshot({ path: path.join(REPO, 'docs', 'dashboard-services.png') });
+    // The service's own page: its counts, its replicas by node, the autoscaler's part.
+    await page.getByRole('link', { name: 'web', exact: true }).click();
+    await page.getByRole('heading', { name: 'Service web' }).waitFor();
+    await page.locator('.summary', { hasText: '3/3 ready' }).waitFor();
+    const byNode = await page.locator('table').first().locator('tbody tr td:nth-child(3)').allTextContents();
+    assert.equal(byNode.reduce((sum, count) => sum + Number(count), 0), 3, `replicas by node: ${byNode.join(', ')}`);
+    await page.getByText('Not autoscaled').waitFor();
+    await assertAccessible(page, 'service');
+    await page.screenshot({ path: path.join(REPO, 'docs', 'dashboard-service.png') });
     // Events: the recorded ones stream in; the filter narrows them to web's replicas.
     await page.getByRole('link', { name: 'Events' }).click();
     await page.getByLabel('Filter').fill('replica default/web-');

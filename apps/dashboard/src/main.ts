@@ -11,6 +11,7 @@ import type { Touched } from './cluster.state';
 import { ClusterView } from './views/cluster.view';
 import { EventsView } from './views/events.view';
 import { ServicesView } from './views/services.view';
+import { ServiceView } from './views/service.view';
 
 const ROUTES = [['cluster', 'Cluster'], ['services', 'Services'], ['events', 'Events']] as const;
 type Route = (typeof ROUTES)[number][0];
@@ -43,10 +44,13 @@ function showApp(session: Session): void {
   const links = new Map<Route, HTMLAnchorElement>(ROUTES.map(([route, title]) => [route, h('a', { href: `#/${route}` }, title)]));
   const signOut = h('button', { type: 'button', class: 'link' }, 'Sign out');
   let route: Route | undefined;
+  /** The service page open, if any (#/services/NAMESPACE/NAME). */
+  let servicePage: ServiceView | undefined;
   // The views are made below; the watch calls back only once started, at the end.
   const update = (touched: Touched) => {
     if (route === 'cluster') cluster.update(touched);
-    if (route === 'services') services.update();
+    if (route === 'services' && servicePage) servicePage.update(touched.services);
+    else if (route === 'services') services.update();
   };
   const watch = new WatchClient(session, {
     update,
@@ -65,15 +69,16 @@ function showApp(session: Session): void {
   const events = new EventsView(session);
 
   const navigate = () => {
-    const next = (location.hash.replace(/^#\//, '') || 'cluster') as Route;
+    const [next, namespace, name] = (location.hash.replace(/^#\//, '') || 'cluster').split('/').map(decodeURIComponent) as [Route, string?, string?];
     route = links.has(next) ? next : 'cluster';
+    servicePage = route === 'services' && namespace && name ? new ServiceView(state, session, namespace, name) : undefined;
     for (const [name, link] of links) {
       if (name === route) link.setAttribute('aria-current', 'page');
       else link.removeAttribute('aria-current');
     }
     if (route === 'events') events.start();
     else events.stop();
-    const view = route === 'cluster' ? cluster : route === 'services' ? services : events;
+    const view = route === 'cluster' ? cluster : route === 'services' ? servicePage ?? services : events;
     main.replaceChildren(view.element);
     update({ all: true, nodes: new Set(state.nodes.keys()), services: true, pending: true });
   };

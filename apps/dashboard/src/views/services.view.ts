@@ -56,7 +56,7 @@ export class ServicesView {
   private addRow(key: string, service: ServiceView) {
     const cell = (name: string) => h('td', { 'data-col': name });
     const cells = { ready: cell('ready'), replicas: cell('replicas'), revision: cell('revision'), updated: cell('updated') };
-    const row = h('tr', { 'data-service': key }, h('th', { scope: 'row' }, service.name), h('td', {}, service.namespace),
+    const row = h('tr', { 'data-service': key }, h('th', { scope: 'row' }, h('a', { href: `#/services/${encodeURIComponent(service.namespace)}/${encodeURIComponent(service.name)}` }, service.name)), h('td', {}, service.namespace),
       cells.ready, cells.replicas, cells.revision, cells.updated, this.withActions ? h('td', {}, h('div', { class: 'actions' }, ...this.actions(service))) : null);
     const drawn = { row, cells };
     this.rows.set(key, drawn);

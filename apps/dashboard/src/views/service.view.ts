@@ -1,0 +1,105 @@
+/**
+ * One service's page (#/services/NAMESPACE/NAME): ready of desired, revision and rollout, its
+ * replicas per node, and the autoscaler's view: floor, what it measured, its recent decisions with
+ * their numbers, and the scheduled floors. The counts come from the watch stream; the autoscaler's
+ * status is the Service itself, read again when the stream says the Service changed (at most every
+ * two seconds), never polled.
+ */
+import type { Service } from '@tide/api';
+import type { ClusterState } from '../cluster.state';
+import { h } from '../dom';
+import type { Session } from '../session';
+
+const REFETCH_MS = 2000;
+
+export class ServiceView {
+  readonly element: HTMLElement;
+  private readonly summary = h('p', { class: 'summary' });
+  private readonly placement = h('div');
+  private readonly autoscaler = h('div');
+  private service?: Service;
+  private fetchedAt = 0;
+  private fetching = false;
+  /** The Service changed while it was being read: read it once more after. */
+  private again = false;
+
+  constructor(private readonly state: ClusterState, private readonly session: Session, readonly namespace: string, readonly name: string) {
+    this.element = h('section', { 'aria-labelledby': 'service-title' },
+      h('p', {}, h('a', { href: '#/services' }, 'All services')),
+      h('h2', { id: 'service-title' }, `Service ${name}`), this.summary,
+      h('h3', {}, 'Replicas by node'), this.placement,
+      h('h3', {}, 'Autoscaler'), this.autoscaler);
+  }
+
+  update(servicesChanged: boolean): void {
+    const view = this.state.services.get(`${this.namespace}/${this.name}`);
+    this.summary.textContent = view
+      ? `${view.ready}/${view.desired} ready · ${view.replicas} replicas · revision ${view.revision ?? '–'} · ${view.updated ?? '–'}/${view.desired} on it`
+      : `no service ${this.name} in namespace ${this.namespace}`;
+    this.drawPlacement();
+    if (servicesChanged || !this.service) this.refetch();
+  }
+
+  private drawPlacement(): void {
+    const byNode = new Map<string, { ready: number; all: number }>();
+    for (const replica of this.state.replicas.values()) {
+      if (replica.service !== this.name || replica.namespace !== this.namespace) continue;
+      const node = replica.node ?? '(pending)';
+      const counts = byNode.get(node) ?? { ready: 0, all: 0 };
+      counts.all++;
+      if (replica.ready) counts.ready++;
+      byNode.set(node, counts);
+    }
+    const rows = [...byNode].sort(([a], [b]) => a.localeCompare(b, undefined, { numeric: true }));
+    this.placement.replaceChildren(rows.length === 0 ? h('p', {}, 'No replicas.') : table('Replicas of the service on each node',
+      ['Node', 'Ready', 'Replicas'], rows.map(([node, counts]) => [node, String(counts.ready), String(counts.all)])));
+  }
+
+  /** Reads the Service again (its autoscaler status), unless it was read within REFETCH_MS; then once more after. */
+  private refetch(): void {
+    const wait = this.fetchedAt + REFETCH_MS - Date.now();
+    if (this.fetching) return void (this.again = true);
+    this.fetching = true;
+    setTimeout(() => {
+      const path = `/api/v1/services/${encodeURIComponent(this.name)}?namespace=${encodeURIComponent(this.namespace)}`;
+      this.session.request<Service>('GET', path).then((service) => {
+        this.service = service;
+        this.drawAutoscaler();
+      }, (error: Error) => this.autoscaler.replaceChildren(h('p', {}, `Could not read the service: ${error.message}`))).finally(() => {
+        this.fetchedAt = Date.now();
+        this.fetching = false;
+        if (this.again) {
+          this.again = false;
+          this.refetch();
+        }
+      });
+    }, Math.max(0, wait));
+  }
+
+  private drawAutoscaler(): void {
+    const spec = this.service?.spec.autoscale;
+    const status = this.service?.status?.autoscale;
+    if (!spec) return void this.autoscaler.replaceChildren(h('p', {}, 'Not autoscaled: the replicas are what spec.replicas says.'));
+    const measured = status ? [
+      `${status.currentReplicas} → ${status.desiredReplicas} replicas (floor ${status.floor}, ${spec.minReplicas ?? 1} to ${spec.maxReplicas})`,
+      status.cpuUtilizationPercentage === undefined ? undefined : `CPU ${Math.round(status.cpuUtilizationPercentage)}% of requests`,
+      status.requestsPerSecond === undefined ? undefined : `${status.requestsPerSecond.toFixed(1)} requests/s per replica`,
+      status.activeSchedule ? `schedule ${status.activeSchedule.name ?? status.activeSchedule.cron} holds the floor until ${new Date(status.activeSchedule.until).toLocaleString()}` : undefined,
+    ].filter((line): line is string => line !== undefined).join(' · ') : 'No observation yet.';
+    const decisions = [...(status?.lastDecisions ?? [])].reverse();
+    this.autoscaler.replaceChildren(
+      h('p', {}, measured),
+      decisions.length === 0 ? h('p', {}, 'No decision yet.') : table('The autoscaler\'s recent decisions, newest first', ['Time', 'From', 'To', 'Reason', 'Why'],
+        decisions.map((d) => [new Date(d.time).toLocaleTimeString(), String(d.from), String(d.to), d.reason, d.message])),
+      ...(spec.schedules?.length ? [h('h4', {}, 'Scheduled floors'), table('Scheduled floors', ['Name', 'Cron', 'Zone', 'Floor', 'For'],
+        spec.schedules.map((s) => [s.name ?? '–', s.cron, s.timeZone ?? 'UTC', String(s.minReplicas), `${s.durationSeconds} s`]))] : []),
+    );
+  }
+}
+
+function table(caption: string, headings: string[], rows: string[][]): HTMLTableElement {
+  return h('table', {},
+    h('caption', { class: 'visually-hidden' }, caption),
+    h('thead', {}, h('tr', {}, ...headings.map((heading) => h('th', { scope: 'col' }, heading)))),
+    h('tbody', {}, ...rows.map((cells) => h('tr', {}, ...cells.map((cell) => h('td', {}, cell))))));
+}
