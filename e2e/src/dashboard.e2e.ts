@@ -9,7 +9,9 @@
  */
 import { after, before, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import type { Service } from '@tide/api';
@@ -154,6 +156,23 @@ async function openUi(page: Page, server: string): Promise<void> {
     }
   }
 }
+
+describe('dashboard benchmark, small', () => {
+  it('reports the first view and the event-to-screen times on hollow nodes, and leaves nothing behind', { timeout: 300_000 }, () => {
+    const ours = () => fs.readdirSync(os.tmpdir()).filter((name) => name.startsWith('tide-dashboard-bench-'));
+    const before = ours();
+    const result = spawnSync(process.execPath, [path.join(__dirname, 'bench', 'dashboard.bench.js'), '--json', '--nodes', '10', '--replicas', '100',
+      '--events', '4', '--base-port', String(BASE + 50), '--timeout', '240'], { encoding: 'utf8', timeout: 290_000 });
+    assert.equal(result.status, 0, `${result.stdout}\n${result.stderr}`);
+    const report = JSON.parse(result.stdout.trim().split('\n').pop()!) as Record<string, number>;
+    assert.equal(report.nodes, 10);
+    assert.equal(report.events, 4);
+    for (const key of ['first_usable_ms', 'snapshot_drawn_ms', 'event_to_screen_ms_p50', 'event_to_screen_ms_p99', 'list_reference_ms', 'snapshot_bytes']) {
+      assert.ok(typeof report[key] === 'number' && report[key] > 0, `${key}: ${report[key]}`);
+    }
+    assert.deepEqual(ours().filter((dir) => !before.includes(dir)), [], 'the state dir is removed');
+  });
+});
 
 async function readyReplicas(cluster: TestCluster, count: number): Promise<Service> {
   return waitFor(`web with ${count} ready replicas`, async () => {
