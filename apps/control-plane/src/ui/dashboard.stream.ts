@@ -11,7 +11,7 @@
  * collecting and go in one message when the socket drains.
  */
 import {
-  nodeView, replicaView, serviceView, type DashboardChanges, type DashboardPermissions, type DashboardSnapshot, type ViewChanges,
+  nodeView, replicaView, serviceView, viewKey, type DashboardChanges, type DashboardPermissions, type DashboardSnapshot, type ViewChanges,
 } from '@tide/api';
 import type { CacheChange, ClusterCache } from '@tide/store';
 
@@ -73,7 +73,7 @@ export class DashboardStream {
       case 'Replica': {
         const { namespace, name } = (change.current ?? change.previous)!.metadata;
         if (this.options.namespace !== undefined && namespace !== this.options.namespace) return;
-        (change.kind === 'Service' ? this.dirty.services : this.dirty.replicas).add(`${namespace}/${name}`);
+        (change.kind === 'Service' ? this.dirty.services : this.dirty.replicas).add(viewKey({ namespace, name }));
         break;
       }
       default:
