@@ -104,9 +104,12 @@ describe('dashboard (issue 20)', { timeout: 900_000 }, () => {
     await page.getByRole('link', { name: 'web', exact: true }).click();
     await page.getByRole('heading', { name: 'Service web' }).waitFor();
     await page.locator('.summary', { hasText: '3/3 ready' }).waitFor();
-    const byNode = await page.locator('table').first().locator('tbody tr td:nth-child(3)').allTextContents();
+    const byNode = await page.locator('.placement tbody tr td:nth-child(3)').allTextContents();
     assert.equal(byNode.reduce((sum, count) => sum + Number(count), 0), 3, `replicas by node: ${byNode.join(', ')}`);
     await page.getByText('Not autoscaled').waitFor();
+    // The last hour's chart: drawn on a canvas, described by its caption (the control plane kept web's points since the apply).
+    await page.locator('figure.chart canvas').first().waitFor();
+    await page.locator('figure.chart figcaption', { hasText: 'web over the last hour' }).waitFor();
     await assertAccessible(page, 'service');
     await page.screenshot({ path: path.join(REPO, 'docs', 'dashboard-service.png') });
     // Events: the recorded ones stream in; the filter narrows them to web's replicas.
@@ -147,12 +150,14 @@ describe('dashboard (issue 20)', { timeout: 900_000 }, () => {
  */
 async function openUi(page: Page, server: string): Promise<void> {
   for (let attempt = 1; ; attempt++) {
+    // A load the network change cut short may be finished by Chromium's own reload, or interrupted
+    // by it: either way, the form showing is what counts.
+    const loading = await page.goto(`${server}/ui/`).then(() => undefined, (error: Error) => error);
     try {
-      await page.goto(`${server}/ui/`);
       await page.getByLabel('Token').waitFor({ timeout: 20_000 });
       return;
     } catch (error) {
-      if (attempt >= 5) throw error;
+      if (attempt >= 5) throw loading ?? error;
     }
   }
 }

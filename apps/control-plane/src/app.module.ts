@@ -22,6 +22,7 @@ import { RegistryController } from './registry/registry.controller';
 import { RegistryTokenController } from './registry/registry.token.controller';
 import { UiController } from './ui/ui.controller';
 import { WatchController } from './ui/watch.controller';
+import { ServiceHistory } from './ui/service.history';
 
 export const API_CONTROLLERS = [
   ApiController, ConfigObjectsController, NodesController, ImageLifecycleController, ImagesController, HealthController, EventsController, VolumesController, MonitoringController, RolloutController, PlanController, TokensController,
@@ -40,7 +41,7 @@ export class AppModule implements NestModule {
     return {
       module: AppModule,
       controllers: API_CONTROLLERS,
-      providers: [{ provide: CLUSTER, useValue: context }, { provide: APP_GUARD, useClass: AuthGuard }, { provide: APP_FILTER, useClass: StoreErrorsFilter }],
+      providers: [{ provide: CLUSTER, useValue: context }, { provide: APP_GUARD, useClass: AuthGuard }, { provide: APP_FILTER, useClass: StoreErrorsFilter }, ServiceHistory],
     };
   }
 

@@ -4,10 +4,11 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { API_VERSION, type DashboardChanges, type DashboardSnapshot, type Replica } from '@tide/api';
+import { API_VERSION, type DashboardChanges, type DashboardSnapshot, type Replica, type Service } from '@tide/api';
 import { encodeObject, objectKey } from '@tide/store';
 import { ApiHarness, startApiHarness } from '../testing/api.harness';
 import { DashboardStream } from './dashboard.stream';
+import type { HistoryPoint } from './service.history';
 
 const INDEX = '<!doctype html><title>Tide</title><script src="/ui/assets/main-ABC123.js"></script>';
 const SCRIPT = `console.log(${JSON.stringify('x'.repeat(4000))});`;
@@ -233,6 +234,27 @@ describe('dashboard routes', { timeout: 300_000 }, () => {
       } finally {
         stream.stop();
       }
+    });
+  });
+
+  describe('/api/v1/services/NAME/history', () => {
+    it('keeps the service\'s numbers as they change, for any role that may read it; 404 for an unknown one', async () => {
+      await api.store.create({ apiVersion: API_VERSION, kind: 'Service', metadata: { name: 'shop', namespace: 'default' }, spec: { replicas: 2, image: 'busybox' } } as Service);
+      const history = async (token?: string) => {
+        const response = await api.fetch('/api/v1/services/shop/history', token ? { token } : {});
+        assert.equal(response.status, 200);
+        return ((await response.json()) as { points: HistoryPoint[] }).points;
+      };
+      const deadline = Date.now() + 30_000;
+      while ((await history()).length === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+      assert.equal((await history())[0].desired, 2);
+      assert.equal((await api.fetch('/api/v1/services/shop/scale', { method: 'PUT', body: JSON.stringify({ replicas: 4 }), headers: { 'content-type': 'application/json' } })).status, 200);
+      while ((await history()).at(-1)?.desired !== 4 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+      const points = await history(await api.token('view'));
+      assert.equal(points.at(-1)?.desired, 4);
+      assert.ok(points.every((point, i) => i === 0 || point.t > points[i - 1].t), 'points are in time order');
+      const unknown = await api.fetch('/api/v1/services/nope/history');
+      assert.equal(unknown.status, 404);
     });
   });
 });

@@ -1,11 +1,12 @@
 /**
+ * `GET /api/v1/services/NAME/history`: the last hour of a service's numbers for the dashboard's chart.
  * `GET /api/v1/watch[?namespace=NS|all]`: the dashboard's live view as server-sent events
  * (text/event-stream; docs/REFERENCE.md): `event: snapshot` first, then `event: changes` batches
  * (dashboard.stream.ts). Authenticated and authorised like every route: the caller must be allowed
  * to watch Services and Replicas in the namespace and Nodes. The dashboard reads it with fetch and
  * an Authorization header (never a token in the URL, so none lands in logs or history).
  */
-import { Controller, Get, Inject, Query, Res } from '@nestjs/common';
+import { Controller, Get, Inject, NotFoundException, Param, Query, Res } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { authorize, subjectName, type ResourceRequest, type Subject } from '@tide/auth';
 import type { DashboardPermissions } from '@tide/api';
@@ -14,6 +15,7 @@ import { Access } from '../auth/access.decorator';
 import { namespaceOfQuery } from '../auth/resource.requests';
 import { freshOrStale } from '../api/stale.read';
 import { DashboardStream } from './dashboard.stream';
+import { ServiceHistory, type HistoryPoint } from './service.history';
 
 /** What a dashboard needs to read: Services and Replicas of the namespace, and Nodes. */
 export function watchRequests(req: Pick<Request, 'query'>): ResourceRequest[] {
@@ -38,7 +40,16 @@ export function dashboardPermissions(subject: Subject, namespace: string): Dashb
 
 @Controller('api/v1')
 export class WatchController {
-  constructor(@Inject(CLUSTER) private readonly cluster: ClusterContext) {}
+  constructor(@Inject(CLUSTER) private readonly cluster: ClusterContext, private readonly history: ServiceHistory) {}
+
+  /** The last hour of the service's numbers, as this control plane saw them (service.history.ts). */
+  @Get('services/:name/history')
+  @Access('get', 'services')
+  serviceHistory(@Param('name') name: string, @Query('namespace') namespace?: string): { points: HistoryPoint[] } {
+    const ns = namespace || 'default';
+    if (!this.cluster.cache.get('Service', ns, name)) throw new NotFoundException({ error: `service "${name}" not found in namespace "${ns}"`, details: [] });
+    return { points: this.history.points(ns, name) };
+  }
 
   @Get('watch')
   @Access('watch', 'services', watchRequests)

@@ -1,22 +1,24 @@
 /**
- * One service's page (#/services/NAMESPACE/NAME): ready of desired, revision and rollout, its
- * replicas per node, and the autoscaler's view: floor, what it measured, its recent decisions with
- * their numbers, and the scheduled floors. The counts come from the watch stream; the autoscaler's
- * status is the Service itself, read again when the stream says the Service changed (at most every
- * two seconds), never polled.
+ * One service's page (#/services/NAMESPACE/NAME): ready of desired, revision and rollout, the last
+ * hour as a chart (service.chart.ts), its replicas per node, and the autoscaler's view: floor, what
+ * it measured, its recent decisions with their numbers, and the scheduled floors. The counts come
+ * from the watch stream; the Service itself and its history are read again when the stream says the
+ * Service changed (at most every two seconds), never polled.
  */
 import type { Service } from '@tide/api';
 import type { ClusterState } from '../cluster.state';
 import { h } from '../dom';
 import type { Session } from '../session';
+import { ServiceChart, type ChartPoint } from './service.chart';
 
 const REFETCH_MS = 2000;
 
 export class ServiceView {
   readonly element: HTMLElement;
   private readonly summary = h('p', { class: 'summary' });
-  private readonly placement = h('div');
+  private readonly placement = h('div', { class: 'placement' });
   private readonly autoscaler = h('div');
+  private readonly chart = new ServiceChart();
   private service?: Service;
   private fetchedAt = 0;
   private fetching = false;
@@ -27,6 +29,7 @@ export class ServiceView {
     this.element = h('section', { 'aria-labelledby': 'service-title' },
       h('p', {}, h('a', { href: '#/services' }, 'All services')),
       h('h2', { id: 'service-title' }, `Service ${name}`), this.summary,
+      h('h3', {}, 'The last hour'), this.chart.element,
       h('h3', {}, 'Replicas by node'), this.placement,
       h('h3', {}, 'Autoscaler'), this.autoscaler);
   }
@@ -61,10 +64,15 @@ export class ServiceView {
     if (this.fetching) return void (this.again = true);
     this.fetching = true;
     setTimeout(() => {
-      const path = `/api/v1/services/${encodeURIComponent(this.name)}?namespace=${encodeURIComponent(this.namespace)}`;
-      this.session.request<Service>('GET', path).then((service) => {
+      const path = `/api/v1/services/${encodeURIComponent(this.name)}`;
+      const query = `?namespace=${encodeURIComponent(this.namespace)}`;
+      Promise.all([
+        this.session.request<Service>('GET', path + query),
+        this.session.request<{ points: ChartPoint[] }>('GET', `${path}/history${query}`),
+      ]).then(([service, history]) => {
         this.service = service;
         this.drawAutoscaler();
+        this.chart.draw(history.points, service.status?.autoscale?.lastDecisions ?? [], this.name);
       }, (error: Error) => this.autoscaler.replaceChildren(h('p', {}, `Could not read the service: ${error.message}`))).finally(() => {
         this.fetchedAt = Date.now();
         this.fetching = false;
