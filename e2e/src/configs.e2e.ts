@@ -100,7 +100,7 @@ describe('ConfigMaps and Secrets in running containers', { timeout: 420_000 }, (
   });
 
   it('keeps the Secret out of etcd, the logs, a view role\'s output and every disk but the tmpfs', async () => {
-    const etcd = etcdctl(cluster.stateDir, ['get', '', '--prefix']);
+    const etcd = cluster.etcdctl(['get', '', '--prefix']);
     assert.ok(etcd.includes('/tide/v1/secrets/default/db'), 'etcdctl reads the store');
     assert.ok(!etcd.includes(SECRET) && !etcd.includes(SECRET_B64), "the Secret's value is in etcd's raw data");
     assert.deepEqual(cluster.logLines(new RegExp(`${SECRET}|${SECRET_B64}`)), []);
@@ -129,16 +129,6 @@ describe('ConfigMaps and Secrets in running containers', { timeout: 420_000 }, (
     assert.equal(JSON.parse(again.stdout).data.password, SECRET_B64);
   });
 });
-
-function etcdctl(stateDir: string, args: string[]): string {
-  const pki = path.join(stateDir, 'pki', 'etcd');
-  const result = spawnSync('etcdctl', [
-    `--endpoints=https://127.0.0.1:${BASE + 2}`, `--cacert=${path.join(pki, 'ca.crt')}`,
-    `--cert=${path.join(pki, 'control-plane-client.crt')}`, `--key=${path.join(pki, 'control-plane-client.key')}`, ...args,
-  ], { encoding: 'latin1', env: { ...process.env, ETCDCTL_API: '3' }, timeout: 30_000, maxBuffer: 256 * 2 ** 20 });
-  assert.equal(result.status, 0, `etcdctl ${args.join(' ')}: ${result.stderr}`);
-  return result.stdout;
-}
 
 /** Files under `dir` holding any of the texts (grep -r: binary files too), skipping directories named `skip`. */
 function filesHolding(dir: string, texts: string[], skip?: string): string[] {

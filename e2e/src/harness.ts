@@ -177,6 +177,20 @@ export class TestCluster {
     return itemsOf(await this.api<unknown>('/api/v1/nodes')) as Node[];
   }
 
+  /**
+   * etcdctl (Debian's etcd-client) against this cluster's etcd (basePort + 2, as `tsctl up` lays it
+   * out) with the control plane's etcd client certificate; stdout as latin1, so raw values survive.
+   */
+  etcdctl(args: string[]): string {
+    const pki = path.join(this.stateDir, 'pki', 'etcd');
+    const result = spawnSync('etcdctl', [
+      `--endpoints=https://127.0.0.1:${this.basePort + 2}`, `--cacert=${path.join(pki, 'ca.crt')}`,
+      `--cert=${path.join(pki, 'control-plane-client.crt')}`, `--key=${path.join(pki, 'control-plane-client.key')}`, ...args,
+    ], { encoding: 'latin1', env: { ...process.env, ETCDCTL_API: '3' }, timeout: 30_000, maxBuffer: 256 * 2 ** 20 });
+    if (result.status !== 0) throw new Error(`etcdctl ${args.join(' ')}: ${result.stderr}`);
+    return result.stdout;
+  }
+
   /** Applies a manifest given as text through `tsctl apply -f -`. */
   async apply(yaml: string): Promise<TsctlResult> {
     return this.tsctl(['apply', '-f', '-'], { input: yaml });

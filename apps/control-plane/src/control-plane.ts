@@ -115,11 +115,12 @@ export class ControlPlane {
     const configs = await this.startConfigs(this.client, health);
     registerServiceReplicaGauges(metrics, cache);
     const scheduler = new SchedulerLoop(store, cache, events, metrics);
-    // New replicas go to the scheduler as their transaction commits, not a watch round trip later.
+    // Fresh replicas are placed before they are stored and created bound; those left Pending go
+    // to the scheduler as their transaction commits, not a watch round trip later.
     const services = new ServiceController(store, events, cache, (created) => {
       scheduler.offer(created);
       this.runner?.kickLoop('scheduler');
-    });
+    }, (fresh) => scheduler.createPlaced(fresh));
     const grace = { seconds: this.config.nodeGraceSeconds, agentDownSeconds: this.config.agentDownGraceSeconds };
     const nodes = new NodeLifecycleController(store, events, grace, cache, (line) => this.logger.warn(line), new HostAnswers(), () => this.runner?.kickLoop('nodes'));
     const drains = new DrainController(store, events, cache);

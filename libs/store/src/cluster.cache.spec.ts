@@ -68,6 +68,18 @@ describe('ClusterCache and binding commits on etcd', { timeout: 180_000 }, () =>
     assert.equal(again.committed, false, 'replica "one" changed since it was read');
   });
 
+  it('creates replicas bound in a binding commit, and refuses one whose name is taken', async () => {
+    const expected = cache.allocation('n8')?.revision ?? 0;
+    const created = await store.commitBindings([{ node: 'n8', expectedRevision: expected, requested: { cpu: 1, memory: 1 }, sequence: 1, replicas: [replica('fresh', 'n8')] }]);
+    assert.equal(created.committed, true);
+    assert.equal((await store.get<Replica>('Replica', 'default', 'fresh'))?.spec.nodeName, 'n8');
+    await cache.waitFor(created.revision, 60_000);
+    assert.deepEqual(cache.replicasOn('n8').map((r) => r.metadata.name), ['fresh']);
+    const taken = await store.commitBindings([{ node: 'n8', expectedRevision: created.revision, requested: { cpu: 2, memory: 2 }, sequence: 2, replicas: [replica('fresh', 'n8')] }]);
+    assert.equal(taken.committed, false, 'a replica of that name exists');
+    assert.equal(cache.allocation('n8')?.revision, created.revision, 'nothing of the refused transaction is written');
+  });
+
   it('lists again after its watch fails, missing nothing written meanwhile', async () => {
     const heard: string[] = [];
     const unsubscribe = cache.onChange((change) => heard.push(change.kind));

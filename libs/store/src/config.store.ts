@@ -20,8 +20,8 @@ export type ConfigObject = ConfigMap | Secret;
 export type ConfigKindName = keyof typeof CONFIG_PLURAL;
 export type ConfigApplyAction = 'created' | 'configured' | 'unchanged';
 
-/** The content a user declares: equal content is an unchanged apply. */
-function content(object: ConfigObject): string {
+/** The content a user declares: equal content is an unchanged apply (a dry run and a diff judge by it too). */
+export function configContent(object: ConfigObject): string {
   const { metadata } = object;
   const rest = object.kind === 'Secret' ? { type: object.type, data: object.data } : { data: object.data, binaryData: object.binaryData };
   return canonicalJson({ labels: metadata.labels ?? {}, ...rest });
@@ -82,7 +82,7 @@ export class ConfigStore {
     const { namespace, name } = object.metadata;
     for (let attempt = 0; attempt < 5; attempt++) {
       const current = await this.get(object.kind, namespace, name);
-      if (current && content(current) === content(object)) return 'unchanged';
+      if (current && configContent(current) === configContent(object)) return 'unchanged';
       const stored = {
         ...object,
         metadata: current

@@ -36,7 +36,10 @@ export interface NodeBindings {
   /** Requests on the node after these bindings, as the scheduler counts them. */
   requested: { cpu: number; memory: number };
   sequence: number;
-  /** The bound Replicas, each carrying the resourceVersion it was read at. */
+  /**
+   * The bound Replicas, each carrying the resourceVersion it was read at; one without a
+   * resourceVersion is created bound by the transaction (its key compared absent).
+   */
   replicas: Replica[];
 }
 

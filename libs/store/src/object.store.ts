@@ -256,7 +256,9 @@ export class ObjectStore {
 
   /**
    * The scheduler's binding commit (node.allocations.ts): compares every node record's revision and
-   * every replica's, writes the replicas and the records. Nothing is written when any compare fails;
+   * every replica's (a replica without a resourceVersion must not exist yet: etcd compares a missing
+   * key's mod revision as 0, and the transaction creates it bound), writes the replicas and the
+   * records. Nothing is written when any compare fails;
    * the answer's revision is etcd's at the commit or at the refusal (a view at least that new has
    * seen whatever made it fail).
    */
@@ -268,7 +270,7 @@ export class ObjectStore {
       compares.push([allocationKey(group.node), group.expectedRevision]);
       puts.push([allocationKey(group.node), JSON.stringify({ requested, sequence })]);
       for (const replica of group.replicas) {
-        compares.push([replicaKeyOf(replica), Number(replica.metadata.resourceVersion)]);
+        compares.push([replicaKeyOf(replica), Number(replica.metadata.resourceVersion ?? 0)]);
         puts.push([replicaKeyOf(replica), forms?.get(replica)?.value ?? encodeObject(replica)]);
       }
     }

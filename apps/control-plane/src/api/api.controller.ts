@@ -6,7 +6,7 @@ import type { Response } from 'express';
 import { Node, Replica, Service } from '@tide/api';
 import { CachedKind, CachedObject, ClusterCache } from '@tide/store';
 import { ApplyResult, ApplyValidationError, applyDocuments } from './apply.service';
-import { planServices } from './apply.plan';
+import { planObjects } from './apply.plan';
 import { scaleService } from '../controllers/service.scale';
 import { deleteServiceAndRevisions } from '../controllers/revision.history';
 import { agentOf, agentRequest } from './agent.client';
@@ -48,7 +48,7 @@ export class ApiController {
           configs: configs.store,
           configHash: (service, applied) => serviceConfigHash(service, (key) => configs.cache.get(key), configs.digestKey(), applied),
         } : {}),
-        ...(dryRun ? { plan: planServices(this.store) } : {}),
+        ...(dryRun ? { plan: planObjects(this.store, configs?.store) } : {}),
       });
       if (dryRun) return { results, dryRun: true };
       this.cluster.kick();

@@ -22,6 +22,8 @@ export interface ApplyResult {
   action: ApplyAction;
   /** A dry run's or diff's unified diff of the stored object against the would-be one (apply.plan.ts). */
   diff?: string;
+  /** A dry run's or diff's changed ConfigMap or Secret: the paths that would change (`data.password`); never a value. */
+  changedPaths?: string[];
 }
 
 export class ApplyValidationError extends Error {
@@ -49,7 +51,7 @@ export interface ApplyOptions {
    */
   configHash?: (service: Service, applied: ConfigObject[]) => string | undefined;
   /** Validate, then hand the valid objects to this instead of writing them (dry run and diff: apply.plan.ts). */
-  plan?: (valid: Service[]) => Promise<ApplyResult[]>;
+  plan?: (valid: StoredUserObject[]) => Promise<ApplyResult[]>;
 }
 
 export async function applyDocuments(store: ObjectStore, documents: unknown[], options: ApplyOptions = {}): Promise<ApplyResult[]> {
@@ -76,17 +78,7 @@ export async function applyDocuments(store: ObjectStore, documents: unknown[], o
     }
   }
   if (errors.length > 0) throw new ApplyValidationError(errors);
-  if (options.plan) {
-    // The planner knows Services only so far: a ConfigMap or Secret would be left out and the plan
-    // would look clean. Refused, naming the document, rather than answered wrong.
-    const others = valid.filter((v) => v.object.kind !== 'Service');
-    if (others.length > 0) {
-      throw new ApplyValidationError(others.map(({ object, index }) => ({
-        document: index, path: 'kind', message: `${object.kind}: diff and dry run take Services only so far; apply it, or leave it out of this file`,
-      })));
-    }
-    return options.plan(valid.map((v) => v.object as Service));
-  }
+  if (options.plan) return options.plan(valid.map((v) => v.object));
   const results: ApplyResult[] = new Array(valid.length);
   // ConfigMaps and Secrets first: a Service of the same apply starts with its config in place.
   const configs = valid.map((v, at) => ({ ...v, at })).filter((v): v is { object: ConfigObject; index: number; at: number } => v.object.kind !== 'Service');

@@ -5,7 +5,7 @@
 import { BadRequestException, Body, Controller, Get, HttpCode, Inject, Post } from '@nestjs/common';
 import { TIDE_VERSION } from '@tide/api';
 import { ApplyValidationError, applyDocuments } from './apply.service';
-import { planServices } from './apply.plan';
+import { planObjects } from './apply.plan';
 import { CLUSTER, ClusterContext } from './cluster.context';
 import { Access, Authenticated } from '../auth/access.decorator';
 import { diffRequests } from '../auth/resource.requests';
@@ -17,8 +17,10 @@ export interface DiffResult {
   namespace: string;
   name: string;
   action: DiffAction;
-  /** Unified diff of the stored object's YAML against the would-be one (created: against nothing). */
+  /** Unified diff of the stored object's YAML against the would-be one (created: against nothing); a Secret's values as markers. */
   diff?: string;
+  /** A changed ConfigMap or Secret: the paths that would change (`data.password`). */
+  changedPaths?: string[];
 }
 
 @Controller('api/v1')
@@ -32,7 +34,9 @@ export class PlanController {
   async diff(@Body() body: { documents?: unknown[] }): Promise<{ results: DiffResult[]; changed: boolean }> {
     if (!Array.isArray(body?.documents)) throw new BadRequestException({ error: 'body must be {"documents": [...]}', details: [] });
     try {
-      const planned = await applyDocuments(this.cluster.store, body.documents, { plan: planServices(this.cluster.store) });
+      const configs = this.cluster.configs?.store;
+      const plan = planObjects(this.cluster.store, configs);
+      const planned = await applyDocuments(this.cluster.store, body.documents, { ...(configs ? { configs } : {}), plan });
       const results = planned.map(({ action, ...rest }): DiffResult => ({ ...rest, action: action === 'configured' ? 'changed' : action }));
       return { results, changed: results.some((r) => r.action !== 'unchanged') };
     } catch (error) {

@@ -1,8 +1,8 @@
 /**
  * The scheduler loop over a real etcd and the real agents' gRPC endpoint: images an agent reports
  * reach the Node and decide between equal nodes, placement.maxSkew reaches the spread filter, an
- * unplaceable replica stores its per-node reasons, a status report lands, and the kept node view is
- * updated node by node rather than rebuilt every cycle.
+ * unplaceable replica stores its per-node reasons, a status report lands, the kept node view is
+ * updated node by node rather than rebuilt every cycle, and fresh replicas are created bound.
  */
 import { after, before, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
@@ -147,5 +147,32 @@ describe('scheduler loop with agents reporting', { timeout: 300_000 }, () => {
     assert.equal((await store.list<Replica>('Replica')).items.filter((r) => r.spec.service === 'more' && r.spec.nodeName).length, 2);
     assert.equal(loop.view.stats.rebuilds, rebuilds, 'replica changes update nodes in place');
     assert.ok(loop.view.stats.nodeUpdates > 0);
+  });
+
+  it('creates fresh replicas bound, and leaves those that fit nowhere or whose name is taken', async () => {
+    const fresh = service('fresh', 'busybox', { resources: { requests: { cpu: '100m', memory: '64Mi' } } });
+    const giant = service('giant', 'busybox', { resources: { requests: { cpu: '8', memory: '64Mi' } } });
+    await store.create(fresh);
+    await store.create(giant);
+    const [taken] = replicasOf(fresh, 1).map((r) => ({ ...r, metadata: { ...r.metadata, name: 'fresh-taken' } }));
+    await store.create(taken);
+    await settle();
+    const asNew = (r: Replica) => ({ ...r, metadata: { ...r.metadata, uid: `uid-${r.metadata.name}`, creationTimestamp: new Date().toISOString() } });
+    const placed = replicasOf(fresh, 3).map(asNew);
+    const tooBig = replicasOf(giant, 1).map(asNew);
+    const clash = asNew({ ...taken, metadata: { name: 'fresh-taken', namespace: 'default' } });
+    const { left, revision } = await loop.createPlaced([...placed, ...tooBig]);
+    assert.deepEqual(left.map((r) => r.metadata.name), ['giant-0'], 'no node takes it: the caller creates it Pending');
+    for (const r of placed) {
+      const stored = await store.get<Replica>('Replica', 'default', r.metadata.name);
+      assert.ok(stored?.spec.nodeName, `${r.metadata.name} is stored bound`);
+      assert.equal(stored.status?.phase, 'Scheduled');
+      assert.equal(stored.metadata.uid, `uid-${r.metadata.name}`);
+    }
+    assert.equal(await store.get('Replica', 'default', 'giant-0'), undefined, 'a replica left is not written');
+    await cache.waitFor(revision, 60_000);
+    const again = await loop.createPlaced([clash]);
+    assert.deepEqual(again.left.map((r) => r.metadata.name), ['fresh-taken'], 'its transaction is refused: the name is taken');
+    assert.equal((await store.get<Replica>('Replica', 'default', 'fresh-taken'))?.spec.nodeName, undefined, 'the stored replica is untouched');
   });
 });

@@ -9,6 +9,12 @@
  * 4. replicas of a refused transaction are placed again from a fresh view, a few rounds per cycle;
  * 5. replicas no node takes get their summary and per-node reasons, and an event.
  *
+ * Fresh replicas skip the first write: the service controller hands them over before storing them
+ * (`createPlaced`), and those placed are created bound by the binding transaction itself (each
+ * compares the replica's key absent). One write per replica instead of a create and a binding,
+ * and no cycle between the two; the rest (no room now, a refused transaction) are created Pending
+ * as before and placed by the cycles.
+ *
  * A cycle does not wait for the watch to bring its own commits back: until the cache shows a
  * commit's revision, the scheduler keeps what it committed (the bound replicas, each node's
  * allocation record after its commit), and its node view counts those bindings on top of the
@@ -18,9 +24,10 @@
  */
 import { Replica, canonicalJson } from '@tide/api';
 import { isTerminating, localVolumeHolders, pendingBatch } from '@tide/control';
+import { Binding, Scheduler } from '@tide/scheduler';
 import { ClusterCache, NodeAllocation, ObjectStore } from '@tide/store';
 import { ControlPlaneMetrics } from '../metrics';
-import { commitBindings } from './binding.commit';
+import { BindingOutcome, commitBindings } from './binding.commit';
 import { EventRecorder } from './events.recorder';
 import { SchedulerView } from './scheduler.view';
 
@@ -51,6 +58,8 @@ export class SchedulerLoop {
   /** Each cycle's Scheduled events being written, oldest first (events are best effort: never rejects). */
   private recording: { written: Promise<void>; count: number }[] = [];
   private eventsInFlight = 0;
+  /** Cycles and `createPlaced` take turns: each places from a view that counts the other's commits. */
+  private turn: Promise<unknown> = Promise.resolve();
 
   constructor(
     private readonly store: ObjectStore,
@@ -71,7 +80,38 @@ export class SchedulerLoop {
     for (const replica of replicas) if (replica.metadata.resourceVersion) this.offered.set(keyOf(replica), replica);
   }
 
-  async cycle(): Promise<void> {
+  /**
+   * Places replicas not stored yet (made as created: uid, creation time) and creates the placed
+   * ones bound. Answers the revision of its commits and the replicas it did not create, which the
+   * caller creates Pending: those no node takes now, those of refused transactions (a node's record
+   * or a name taken meanwhile), and those this loop does not select.
+   */
+  createPlaced(fresh: readonly Replica[]): Promise<{ left: Replica[]; revision: number }> {
+    return this.inTurn(async () => {
+      this.forgetSeen();
+      const select = this.options.select ?? (() => true);
+      const mine = fresh.filter((r) => !r.metadata.resourceVersion && select(r));
+      if (mine.length === 0) return { left: [...fresh], revision: 0 };
+      const scheduler = this.view.current();
+      const result = scheduler.schedule(pendingBatch(mine, () => this.localVolumeHolders()));
+      const outcome = await this.commit(scheduler, mine, result.bindings);
+      this.lastCommit = Math.max(this.lastCommit, outcome.revision);
+      const created = new Set(outcome.committed.map(keyOf));
+      return { left: fresh.filter((r) => !created.has(keyOf(r))), revision: outcome.revision };
+    });
+  }
+
+  cycle(): Promise<void> {
+    return this.inTurn(() => this.placePending());
+  }
+
+  private inTurn<T>(run: () => Promise<T>): Promise<T> {
+    const done = this.turn.then(run);
+    this.turn = done.catch(() => undefined);
+    return done;
+  }
+
+  private async placePending(): Promise<void> {
     const stopTimer = this.metrics.schedulingCycle.startTimer();
     let pending = this.pending();
     this.metrics.pendingReplicas.set(pending.length);
@@ -136,10 +176,29 @@ export class SchedulerLoop {
   /** One placement and commit round; answers the replicas of refused transactions. */
   private async placeAndCommit(pending: Replica[], round: number): Promise<Replica[]> {
     const scheduler = this.view.current();
-    const byKey = new Map(pending.map((r) => [keyOf(r), r]));
     const result = scheduler.schedule(pendingBatch(pending, () => this.localVolumeHolders()));
+    await this.options.beforeCommit?.(round);
+    const outcome = await this.commit(scheduler, pending, result.bindings);
+    this.lastCommit = Math.max(this.lastCommit, outcome.revision);
+    const byKey = new Map(pending.map((r) => [keyOf(r), r]));
+    for (const u of result.unschedulable) {
+      this.metrics.schedulingAttempts.inc({ result: 'unschedulable' });
+      await this.markUnschedulable(byKey.get(`${u.replica.namespace}/${u.replica.name}`)!, u.summary, u.reasons);
+    }
+    // The committed transactions are booked; a failed one ends the cycle (the runner logs it, the
+    // next cycle places its replicas again).
+    if (outcome.errors.length > 0) throw outcome.errors[0];
+    return outcome.refused;
+  }
+
+  /**
+   * Commits placements of `placed` (stored replicas, or fresh ones the commit creates) and books
+   * what it committed: the view counts it until the cache shows it, metrics, Scheduled events.
+   */
+  private async commit(scheduler: Scheduler, placed: Replica[], bindings: readonly Binding[]): Promise<BindingOutcome> {
+    const byKey = new Map(placed.map((r) => [keyOf(r), r]));
     const byNode = new Map<string, Replica[]>();
-    for (const { replica, node } of result.bindings) {
+    for (const { replica, node } of bindings) {
       // A copy of the cached object with its own spec and status (the cache's object stays as it is).
       const cached = byKey.get(`${replica.namespace}/${replica.name}`)!;
       const bound: Replica = { ...cached, spec: { ...cached.spec, nodeName: node }, status: { phase: 'Scheduled', ready: false, restartCount: cached.status?.restartCount ?? 0 } };
@@ -147,9 +206,7 @@ export class SchedulerLoop {
       if (onNode) onNode.push(bound);
       else byNode.set(node, [bound]);
     }
-    await this.options.beforeCommit?.(round);
     const outcome = await commitBindings(this.store, (node) => this.allocation(node), byNode, (node) => ({ requested: { ...scheduler.node(node)!.requested } }));
-    this.lastCommit = Math.max(this.lastCommit, outcome.revision);
     for (const [node, record] of outcome.committedNodes) {
       this.nodesUnseen.delete(node); // re-inserted last: the map stays in commit order
       this.nodesUnseen.set(node, record);
@@ -167,14 +224,7 @@ export class SchedulerLoop {
     this.metrics.schedulingAttempts.inc({ result: 'scheduled' }, outcome.committed.length);
     if (outcome.refused.length) this.metrics.schedulingAttempts.inc({ result: 'conflict' }, outcome.refused.length);
     await this.recordScheduled(outcome.committed);
-    for (const u of result.unschedulable) {
-      this.metrics.schedulingAttempts.inc({ result: 'unschedulable' });
-      await this.markUnschedulable(byKey.get(`${u.replica.namespace}/${u.replica.name}`)!, u.summary, u.reasons);
-    }
-    // The committed transactions are booked above; a failed one ends the cycle (the runner logs it,
-    // the next cycle places its replicas again).
-    if (outcome.errors.length > 0) throw outcome.errors[0];
-    return outcome.refused;
+    return outcome;
   }
 
   /**

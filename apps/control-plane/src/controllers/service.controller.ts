@@ -48,18 +48,28 @@ interface ServicePass {
   plan: ServicePlan;
 }
 
+/**
+ * Places fresh replicas before they are stored and creates the placed ones bound (the scheduler's
+ * `createPlaced`); answers those it did not create, and the revision of its writes.
+ */
+export type CreatePlaced = (fresh: readonly Replica[]) => Promise<{ left: Replica[]; revision: number }>;
+
 export class ServiceController {
   /** The revision of our latest write: a pass reads the cache only once it has seen it (read your writes). */
   private written = 0;
   /** Services whose last sync failed, left alone until their back-off has passed. */
   private readonly backoff = new RetryBackoff();
 
-  /** `onCreated`: the replicas a transaction created, as stored (the scheduler takes them before the watch brings them). */
+  /**
+   * `onCreated`: the replicas a transaction created Pending, as stored (the scheduler takes them
+   * before the watch brings them); `createPlaced`: fresh replicas go through it first.
+   */
   constructor(
     private readonly store: ObjectStore,
     private readonly events: EventRecorder,
     private readonly cache: ClusterCache,
     private readonly onCreated: (replicas: Replica[]) => void = () => undefined,
+    private readonly createPlaced?: CreatePlaced,
   ) {}
 
   async sync(): Promise<void> {
@@ -169,8 +179,9 @@ export class ServiceController {
    * with several services' replicas is tried again one service at a time, so that one service's
    * failure is its own. Answers the services whose creates failed, with the error.
    */
-  private async createAll(creates: ReplicaCreate[]): Promise<Map<string, unknown>> {
+  private async createAll(all: ReplicaCreate[]): Promise<Map<string, unknown>> {
     const failures = new Map<string, unknown>();
+    const creates = await this.createBound(all);
     const forms = creates.map((create) => withForm(create));
     await inParallel(packByBytes(forms, (c) => c.form.bytes), CREATE_CONCURRENCY, async (batch) => {
       try {
@@ -182,6 +193,19 @@ export class ServiceController {
       }
     });
     return failures;
+  }
+
+  /**
+   * Fresh replicas (not replacements: a move's replacement goes where its own rules say) are
+   * placed and created bound by the scheduler; answers the creates still to do, Pending.
+   */
+  private async createBound(creates: ReplicaCreate[]): Promise<ReplicaCreate[]> {
+    const fresh = creates.filter((c) => c.service).map((c) => ({ ...c, replica: asCreated(c.replica) }));
+    if (!this.createPlaced || fresh.length === 0) return creates;
+    const placed = await this.createPlaced(fresh.map((c) => c.replica));
+    this.written = Math.max(this.written, placed.revision);
+    const left = new Set(placed.left);
+    return [...creates.filter((c) => !c.service), ...fresh.filter((c) => left.has(c.replica))];
   }
 
   /**

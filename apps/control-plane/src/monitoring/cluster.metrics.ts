@@ -33,13 +33,14 @@ export function registerServiceReplicaGauges(metrics: ControlPlaneMetrics, cache
   }
 }
 
-/** Observes creation → binding for replicas this instance saw unbound, while it is the leader. Returns the unsubscribe function. */
+/** Observes creation → binding for replicas this instance saw bound (unbound first, or created bound), while it is the leader. Returns the unsubscribe function. */
 export function watchSchedulingLatency(metrics: ControlPlaneMetrics, cache: ClusterCache, isLeader: () => boolean): () => void {
   return cache.onChange((change) => {
     if (change.kind !== 'Replica' || !change.current || change.previous?.spec.nodeName || !change.current.spec.nodeName) return;
-    // Bound by this change; a replica first seen bound (created so, or listed at start) was not seen unbound.
+    // Bound by this change, or created bound (placed before it was stored: scheduler.loop.ts); a
+    // relist tells no listener of the objects it lists.
     const { creationTimestamp } = change.current.metadata;
-    if (!change.previous || !isLeader() || !creationTimestamp) return;
+    if (!isLeader() || !creationTimestamp) return;
     metrics.schedulingLatency.observe(Math.max(0, (Date.now() - Date.parse(creationTimestamp)) / 1000));
   });
 }

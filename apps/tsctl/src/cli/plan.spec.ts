@@ -10,7 +10,8 @@ import * as http from 'node:http';
 import * as path from 'node:path';
 import { TIDE_VERSION } from '@tide/api';
 import { tsctl, useStandInApi } from '../testing/run.tsctl';
-import { applyArguments } from '../commands/apply.command';
+import { applyArguments, changedPathsNote } from '../commands/apply.command';
+import { diffLines } from '../commands/diff.command';
 import { parseSelector, prunable, serviceKeys } from '../commands/apply.prune';
 
 const FILE = (image: string) => `apiVersion: tide/v1
@@ -74,6 +75,15 @@ describe('tsctl diff, dry run, prune, restart, version', () => {
     const unreachable = await tsctl(['--server', 'http://127.0.0.1:9', 'diff', '-f', file('same.yaml', FILE('web:1'))]);
     assert.equal(unreachable.code, 2, unreachable.stderr);
     assert.equal((await tsctl(['diff'])).code, 2);
+  });
+
+  it('heads a changed ConfigMap\'s or Secret\'s diff with the paths that would change', () => {
+    const secret = { kind: 'Secret', namespace: 'shop', name: 'db', action: 'changed' as const, changedPaths: ['data.password', 'data.token'], diff: '-  password: (redacted)\n+  password: (changed, redacted)' };
+    assert.deepEqual(diffLines([secret, { ...secret, kind: 'ConfigMap', action: 'unchanged', diff: undefined }]), [
+      '# secret/db (namespace shop) changed: data.password, data.token\n-  password: (redacted)\n+  password: (changed, redacted)',
+    ]);
+    assert.equal(changedPathsNote(undefined), '');
+    assert.equal(changedPathsNote([]), '');
   });
 
   it('apply --dry-run=server asks the API for a dry run and says so; --prune -l deletes only the labelled objects missing from the file', async () => {

@@ -37,10 +37,15 @@ export const applyCommand: Command = {
       }
       throw error;
     }
-    for (const r of results) ctx.out(`${r.kind.toLowerCase()}/${r.name} ${r.action}${dryRun ? ' (server dry run)' : ''}`);
+    for (const r of results) ctx.out(`${r.kind.toLowerCase()}/${r.name} ${r.action}${dryRun ? ' (server dry run)' : ''}${changedPathsNote(r.changedPaths)}`);
     if (selector) for (const line of await prune(ctx.api, prepared.documents, selector, dryRun)) ctx.out(line);
   },
 };
+
+/** `: data.password, data.token` after a dry run's changed ConfigMap or Secret ('' for anything else). */
+export function changedPathsNote(paths: string[] | undefined): string {
+  return paths && paths.length > 0 ? `: ${paths.join(', ')}` : '';
+}
 
 /** The options, checked before anything is read or sent. */
 export function applyArguments(ctx: Pick<CommandContext, 'args' | 'options'>): { file: string; dryRun: boolean; selector?: LabelSelector } {

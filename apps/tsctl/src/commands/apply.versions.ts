@@ -15,6 +15,8 @@ export interface ApplyResult {
   namespace?: string;
   name: string;
   action: 'created' | 'configured' | 'unchanged';
+  /** A dry run's changed ConfigMap or Secret: the paths that would change (never a value). */
+  changedPaths?: string[];
 }
 
 type Doc = { kind?: unknown; metadata?: { name?: unknown; namespace?: unknown; resourceVersion?: unknown } };

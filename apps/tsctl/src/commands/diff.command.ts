@@ -8,6 +8,7 @@ import { ApiError } from '../api/api.client';
 import { UsageError } from '../cli/args';
 import { prepareManifests } from '../manifest/kube.convert';
 import { ManifestRejectedError, readManifestFile } from '../manifest/manifest';
+import { changedPathsNote } from './apply.command';
 import { Command, CommandContext } from './command';
 
 export interface DiffResult {
@@ -16,6 +17,8 @@ export interface DiffResult {
   name: string;
   action: 'created' | 'changed' | 'unchanged';
   diff?: string;
+  /** A changed ConfigMap or Secret: the paths that would change (a Secret's values never come). */
+  changedPaths?: string[];
 }
 
 /** Exit codes as kubectl diff's: 1 means "there are differences", so an error must be above it. */
@@ -49,5 +52,6 @@ export const diffCommand: Command = {
 
 /** The diff of each object that would change, headed by what would happen to it. */
 export function diffLines(results: DiffResult[]): string[] {
-  return results.filter((r) => r.action !== 'unchanged' && r.diff).map((r) => `# ${r.kind.toLowerCase()}/${r.name} (namespace ${r.namespace}) ${r.action}\n${r.diff}`);
+  return results.filter((r) => r.action !== 'unchanged' && r.diff)
+    .map((r) => `# ${r.kind.toLowerCase()}/${r.name} (namespace ${r.namespace}) ${r.action}${changedPathsNote(r.changedPaths)}\n${r.diff}`);
 }
