@@ -44,12 +44,21 @@ export class ServiceHistory implements OnModuleInit, OnModuleDestroy {
   constructor(@Inject(CLUSTER) private readonly cluster: ClusterContext) {}
 
   onModuleInit(): void {
-    for (const service of this.cluster.cache.list('Service')) this.record(service);
+    this.recordAll();
     this.unsubscribe = this.cluster.cache.onChange((change) => {
+      if (change.kind === 'resync') return this.recordAll();
       if (change.kind !== 'Service') return;
       if (change.current) this.record(change.current);
       else if (change.previous) this.series.delete(`${change.previous.metadata.namespace}/${change.previous.metadata.name}`);
     });
+  }
+
+  /** Every Service the cache holds now (at start, and after it relisted): the gone ones forgotten. */
+  private recordAll(): void {
+    const services = this.cluster.cache.list('Service');
+    const present = new Set(services.map((service) => `${service.metadata.namespace}/${service.metadata.name}`));
+    for (const key of this.series.keys()) if (!present.has(key)) this.series.delete(key);
+    for (const service of services) this.record(service);
   }
 
   onModuleDestroy(): void {
