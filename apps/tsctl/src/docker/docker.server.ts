@@ -1,0 +1,197 @@
+/**
+ * The Docker Engine API (a subset of v1.41, docs/REFERENCE.md "Docker clients") over HTTP on a unix
+ * socket: routes Docker's paths, with or without the `/v1.NN` prefix, to the container verbs, and
+ * answers in Docker's shapes: `{"message": "..."}` errors, 501 naming an endpoint Tide does not serve
+ * yet, 404 for a path Docker does not have either.
+ */
+import * as http from 'node:http';
+import type { Duplex } from 'node:stream';
+import { ContainerVerbs, WaitCondition } from './docker.containers';
+import { DockerError, dockerErrorOf } from './docker.errors';
+import { CreateBody, inspectEntry, psEntry } from './docker.model';
+import { streamOutput } from './docker.output';
+import { STDOUT, frames } from './docker.stream';
+import { SystemInfo, UNSUPPORTED, apiVersionOf, MAX_API_VERSION, pingHeaders } from './docker.system';
+
+export interface DockerRequest {
+  method: string;
+  /** The path without its version prefix. */
+  path: string;
+  params: URLSearchParams;
+  body(): Promise<unknown>;
+  /** Aborted when the client goes away. */
+  signal: AbortSignal;
+}
+
+/** A handler's answer: a JSON value (with its status), nothing (204, 304), or a response it wrote itself. */
+type Answer = { status: number; json?: unknown } | 'written';
+type Handler = (req: DockerRequest, id: string, res: http.ServerResponse) => Promise<Answer>;
+
+export class DockerApi {
+  private readonly routes: Array<{ method: string; pattern: RegExp; handler: Handler }>;
+
+  constructor(private readonly verbs: ContainerVerbs, private readonly system: SystemInfo, private readonly now = Date.now) {
+    const c = '/containers/([^/]+)';
+    this.routes = [
+      { method: 'GET', pattern: /^\/_ping$/, handler: async () => ({ status: 200, json: 'OK' }) },
+      { method: 'HEAD', pattern: /^\/_ping$/, handler: async () => ({ status: 200 }) },
+      { method: 'GET', pattern: /^\/version$/, handler: async () => ({ status: 200, json: await this.system.version() }) },
+      { method: 'GET', pattern: /^\/info$/, handler: async () => ({ status: 200, json: await this.system.info(await this.verbs.containers.list()) }) },
+      { method: 'GET', pattern: /^\/containers\/json$/, handler: (req) => this.list(req) },
+      { method: 'POST', pattern: /^\/containers\/create$/, handler: async (req) => ({ status: 201, json: await this.verbs.create(req.params.get('name'), (await req.body() ?? {}) as CreateBody) }) },
+      { method: 'GET', pattern: new RegExp(`^${c}/json$`), handler: async (_req, id) => ({ status: 200, json: inspectEntry(await this.verbs.containers.find(id)) }) },
+      { method: 'POST', pattern: new RegExp(`^${c}/start$`), handler: async (_req, id) => ({ status: (await this.verbs.start(id)) ? 204 : 304 }) },
+      { method: 'POST', pattern: new RegExp(`^${c}/stop$`), handler: async (_req, id) => ({ status: (await this.verbs.stop(id)) ? 204 : 304 }) },
+      { method: 'POST', pattern: new RegExp(`^${c}/restart$`), handler: async (_req, id) => this.verbs.restart(id).then(() => ({ status: 204 })) },
+      { method: 'POST', pattern: new RegExp(`^${c}/kill$`), handler: async (_req, id) => this.verbs.kill(id).then(() => ({ status: 204 })) },
+      { method: 'DELETE', pattern: new RegExp(`^${c}$`), handler: async (req, id) => this.remove(req, id) },
+      { method: 'POST', pattern: new RegExp(`^${c}/wait$`), handler: (req, id, res) => this.wait(req, id, res) },
+      { method: 'GET', pattern: new RegExp(`^${c}/logs$`), handler: (req, id, res) => this.logs(req, id, res) },
+    ];
+  }
+
+  /** The node http server's request handler. */
+  handle = (req: http.IncomingMessage, res: http.ServerResponse): void => {
+    const started = this.parse(req, res);
+    const answer = started instanceof DockerError ? Promise.reject(started) : this.dispatch(started, res);
+    answer.then((a) => (a === 'written' ? undefined : send(res, a.status, a.json)), (error: unknown) => sendError(res, dockerErrorOf(error)));
+  };
+
+  /** `POST /containers/{id}/attach` with `Upgrade: tcp`: the output as a raw stream on the hijacked socket. */
+  handleUpgrade = (req: http.IncomingMessage, socket: Duplex): void => {
+    const aborted = new AbortController();
+    socket.on('close', () => aborted.abort());
+    socket.on('error', () => aborted.abort());
+    this.attach(req, socket, aborted.signal).catch((error: unknown) => {
+      const e = dockerErrorOf(error);
+      if (!socket.writable) return;
+      const body = JSON.stringify({ message: e.message });
+      socket.end(`HTTP/1.1 ${e.status} ${http.STATUS_CODES[e.status] ?? 'Error'}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+    });
+  };
+
+  private parse(req: http.IncomingMessage, res: http.ServerResponse): DockerRequest | DockerError {
+    const url = new URL(req.url ?? '/', 'http://docker');
+    const versioned = apiVersionOf(url.pathname);
+    if (versioned instanceof DockerError) return versioned;
+    const aborted = new AbortController();
+    res.on('close', () => aborted.abort());
+    return { method: req.method ?? 'GET', path: versioned.path, params: url.searchParams, body: () => readJson(req), signal: aborted.signal };
+  }
+
+  private async dispatch(req: DockerRequest, res: http.ServerResponse): Promise<Answer> {
+    for (const route of this.routes) {
+      const match = route.pattern.exec(req.path);
+      if (match && route.method === req.method) return route.handler(req, decodeURIComponent(match[1] ?? ''), res);
+    }
+    const unsupported = UNSUPPORTED.find((u) => u.pattern.test(req.path));
+    if (unsupported) throw new DockerError(501, `Tide's Docker API does not support ${unsupported.what} (${req.method} ${req.path}) yet; see "Docker clients" in docs/REFERENCE.md for what it serves`);
+    if (this.routes.some((r) => r.pattern.test(req.path))) throw new DockerError(405, `${req.method} ${req.path}: method not allowed`);
+    throw new DockerError(404, `page not found: ${req.method} ${req.path} is not part of the Docker Engine API v${MAX_API_VERSION}`);
+  }
+
+  private async list(req: DockerRequest): Promise<Answer> {
+    const all = isTrue(req.params.get('all'));
+    const entries = (await this.verbs.containers.list())
+      .map((c) => psEntry(c, this.now()))
+      .filter((e) => all || e.State === 'running')
+      .sort((a, b) => (b.Created as number) - (a.Created as number));
+    const limit = Number(req.params.get('limit') ?? -1);
+    return { status: 200, json: limit > 0 ? entries.slice(0, limit) : entries };
+  }
+
+  private async remove(req: DockerRequest, id: string): Promise<Answer> {
+    if (isTrue(req.params.get('v')) || isTrue(req.params.get('link'))) throw new DockerError(501, "Tide's Docker API does not support removing volumes or links with a container yet");
+    await this.verbs.remove(id, isTrue(req.params.get('force')));
+    return { status: 204 };
+  }
+
+  /** dockerd sends the headers at once (the client knows the wait is registered), the body when the condition holds. */
+  private async wait(req: DockerRequest, id: string, res: http.ServerResponse): Promise<Answer> {
+    const condition = (req.params.get('condition') || 'not-running') as WaitCondition;
+    if (!['not-running', 'next-exit', 'removed'].includes(condition)) throw new DockerError(400, `condition: "${condition}" is not one of not-running, next-exit, removed`);
+    await this.verbs.containers.find(id);
+    res.writeHead(200, { 'Content-Type': 'application/json' });
+    res.flushHeaders();
+    const result = await this.verbs.wait(id, condition, req.signal).then(
+      (code) => ({ StatusCode: code, Error: null }),
+      (error: unknown) => ({ StatusCode: -1, Error: { Message: dockerErrorOf(error).message } }),
+    );
+    res.end(`${JSON.stringify(result)}\n`);
+    return 'written';
+  }
+
+  private async logs(req: DockerRequest, id: string, res: http.ServerResponse): Promise<Answer> {
+    const p = req.params;
+    if (!isTrue(p.get('stdout')) && !isTrue(p.get('stderr'))) throw new DockerError(400, 'Bad parameters: you must choose at least one stream');
+    if (isTrue(p.get('timestamps'))) throw new DockerError(501, "Tide's Docker API does not support log timestamps (-t) yet: Tide's logs keep no time per line");
+    const tail = p.get('tail');
+    const since = Number(p.get('since') ?? 0);
+    const container = await this.verbs.containers.find(id);
+    res.writeHead(200, { 'Content-Type': 'application/vnd.docker.raw-stream' });
+    const write = (chunk: Uint8Array) => writeAll(res, frames(STDOUT, chunk));
+    await this.verbs.track(container, streamOutput(this.verbs.containers, container, {
+      follow: isTrue(p.get('follow')),
+      ...(tail && tail !== 'all' ? { tailLines: Number(tail) } : {}),
+      ...(since > 0 ? { sinceTime: new Date(since * 1000).toISOString() } : {}),
+      waitForStart: false,
+    }, write, req.signal)).catch(() => undefined); // once streaming, a failure can only end the stream
+    res.end();
+    return 'written';
+  }
+
+  private async attach(req: http.IncomingMessage, socket: Duplex, signal: AbortSignal): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://docker');
+    const versioned = apiVersionOf(url.pathname);
+    if (versioned instanceof DockerError) throw versioned;
+    const id = /^\/containers\/([^/]+)\/attach$/.exec(versioned.path)?.[1];
+    if (!id || req.method !== 'POST') throw new DockerError(404, `page not found: only POST /containers/{id}/attach takes an upgrade, not ${req.method} ${versioned.path}`);
+    const p = url.searchParams;
+    if (isTrue(p.get('stdin'))) throw new DockerError(501, "Tide's Docker API does not support attaching standard input (-i) yet");
+    const container = await this.verbs.containers.find(decodeURIComponent(id));
+    socket.write('HTTP/1.1 101 UPGRADED\r\nContent-Type: application/vnd.docker.raw-stream\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n');
+    if (isTrue(p.get('stream')) || isTrue(p.get('logs'))) {
+      const write = (chunk: Uint8Array) => writeAll(socket, frames(STDOUT, chunk));
+      // Without logs=1 a running container's earlier output is not replayed.
+      const fresh = !isTrue(p.get('logs')) && container.replica !== undefined;
+      await this.verbs.track(container, streamOutput(this.verbs.containers, container, { follow: isTrue(p.get('stream')), ...(fresh ? { tailLines: 0 } : {}), waitForStart: true }, write, signal)).catch(() => undefined);
+    }
+    socket.end();
+  }
+}
+
+export function isTrue(value: string | null): boolean {
+  return value === '1' || value === 'true' || value === 'True';
+}
+
+function send(res: http.ServerResponse, status: number, json: unknown): void {
+  res.writeHead(status, { ...pingHeaders(), ...(json === undefined ? {} : { 'Content-Type': json === 'OK' ? 'text/plain; charset=utf-8' : 'application/json' }) });
+  res.end(json === undefined ? undefined : json === 'OK' ? 'OK' : `${JSON.stringify(json)}\n`);
+}
+
+function sendError(res: http.ServerResponse, error: DockerError): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  send(res, error.status, { message: error.message });
+}
+
+async function readJson(req: http.IncomingMessage): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  const text = Buffer.concat(chunks).toString('utf8');
+  if (!text.trim()) return undefined;
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new DockerError(400, `the request body is not JSON: ${(error as Error).message}`);
+  }
+}
+
+async function writeAll(out: NodeJS.WritableStream, buffers: Buffer[]): Promise<void> {
+  for (const buffer of buffers) {
+    // A client gone away never drains: its close ends the wait (and the stream's abort ends the reading).
+    if (!out.write(buffer)) await new Promise((resolve) => { out.once('drain', resolve); out.once('close', resolve); });
+  }
+}
