@@ -1,0 +1,135 @@
+/**
+ * Issue 21, first slice: the real docker CLI (Debian's docker.io client, /usr/bin/docker; no dockerd
+ * runs) drives a Tide cluster through `tsctl docker-serve`, with DOCKER_HOST from `tsctl docker-host`.
+ */
+import { after, before, describe, it } from 'node:test';
+import * as assert from 'node:assert/strict';
+import { ChildProcess, execFile, spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { REPO, TestCluster, waitFor } from './harness';
+
+const DOCKER = '/usr/bin/docker';
+const TSCTL = path.join(REPO, 'apps/tsctl/dist/main.js');
+const PUBLISHED = 23880;
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+describe('the docker CLI against tsctl docker-serve', { timeout: 600_000 }, () => {
+  let cluster: TestCluster;
+  let serve: ChildProcess | undefined;
+  let serveLog = '';
+  let dockerHost = '';
+
+  function docker(args: string[], timeoutMs = 180_000): Promise<Run> {
+    return new Promise((resolve) => {
+      execFile(DOCKER, args, {
+        timeout: timeoutMs, env: { PATH: process.env.PATH, HOME: cluster.stateDir, DOCKER_HOST: dockerHost, DOCKER_CONFIG: path.join(cluster.stateDir, '.docker') },
+      }, (error, stdout, stderr) => {
+        const code = error ? (typeof (error as { code?: unknown }).code === 'number' ? (error as { code: number }).code : 1) : 0;
+        resolve({ code, stdout, stderr: stderr || (error && code === 1 && !stderr ? error.message : stderr) });
+      });
+    });
+  }
+
+  const explain = (run: Run) => `exit ${run.code}\nstdout: ${run.stdout}\nstderr: ${run.stderr}\ndocker-serve: ${serveLog.slice(-3000)}`;
+
+  before(async () => {
+    assert.ok(fs.existsSync(DOCKER), `${DOCKER} is missing: bash scripts/setup.sh installs Debian's docker.io (the client is used, no dockerd is started)`);
+    cluster = await TestCluster.start({ nodes: 1, basePort: 23800, podCidr: '100.64.236.0/22' });
+    const host = await cluster.tsctl(['docker-host']);
+    assert.equal(host.code, 0, host.stderr);
+    dockerHost = host.stdout.trim();
+    assert.equal(dockerHost, `unix://${path.join(cluster.stateDir, 'docker.sock')}`);
+    serve = spawn(process.execPath, [TSCTL, '--server', cluster.server, 'docker-serve'], { env: { ...process.env, HOME: cluster.stateDir }, stdio: ['ignore', 'pipe', 'pipe'] });
+    serve.stdout!.on('data', (chunk) => (serveLog += chunk));
+    serve.stderr!.on('data', (chunk) => (serveLog += chunk));
+    const socket = dockerHost.slice('unix://'.length);
+    await waitFor(`docker-serve listening on ${socket} (log: ${serveLog})`, async () => fs.existsSync(socket), 60_000);
+    assert.equal(fs.statSync(socket).mode & 0o777, 0o660, 'the socket is the owner\'s and group\'s only');
+  });
+
+  after(async () => {
+    if (serve?.pid && serve.exitCode === null) {
+      serve.kill('SIGTERM');
+      await new Promise((resolve) => serve!.once('exit', resolve));
+    }
+    await cluster?.stop();
+  });
+
+  it('docker version shows Tide as the engine, speaking API 1.41', async () => {
+    const run = await docker(['version', '--format', '{{.Server.Version}} {{.Server.APIVersion}} {{.Server.Os}}']);
+    assert.equal(run.code, 0, explain(run));
+    assert.match(run.stdout, /^\d+\.\d+\.\d+ 1\.41 linux\n$/);
+  });
+
+  it('docker run --rm prints the output, passes the exit code and leaves nothing behind', async () => {
+    const hi = await docker(['run', '--rm', 'busybox', 'echo', 'hi']);
+    assert.deepEqual([hi.code, hi.stdout], [0, 'hi\n'], explain(hi));
+    const failed = await docker(['run', '--rm', '--name', 'fails', 'busybox', 'sh', '-c', 'echo out; exit 3']);
+    assert.deepEqual([failed.code, failed.stdout], [3, 'out\n'], explain(failed));
+    const all = await docker(['ps', '-a', '--format', '{{.Names}}']);
+    assert.equal(all.code, 0, explain(all));
+    assert.equal(all.stdout, '', 'the --rm containers are removed');
+    const services = (await cluster.services()).filter((s) => s.metadata.labels?.['tide/docker']).map((s) => s.metadata.name);
+    assert.equal(services.length, 0, `no service left behind: ${services.join(', ')}`);
+  });
+
+  it('docker run -d -p serves on the published port of the node; ps, logs, stop and rm follow it', async () => {
+    const script = 'mkdir -p /www && echo hello-from-tide > /www/index.html && echo serving && exec httpd -f -p 80 -h /www';
+    const run = await docker(['run', '-d', '--name', 'web', '-p', `${PUBLISHED}:80`, 'busybox', 'sh', '-c', script]);
+    assert.equal(run.code, 0, explain(run));
+    const id = run.stdout.trim();
+    assert.match(id, /^[0-9a-f]{64}$/);
+    const [node] = await cluster.nodeList();
+    const body = await waitFor('the page on the published port', async () => {
+      const answer = await fetch(`http://${node.spec.address}:${PUBLISHED}/`).catch(() => undefined);
+      return answer?.ok ? answer.text() : undefined;
+    }, 90_000);
+    assert.equal(body, 'hello-from-tide\n');
+
+    const ps = await docker(['ps', '--no-trunc', '--format', '{{.ID}}|{{.Names}}|{{.Image}}|{{.Status}}|{{.Ports}}']);
+    assert.equal(ps.code, 0, explain(ps));
+    assert.match(ps.stdout, new RegExp(`^${id}\\|web\\|busybox\\|Up [^|]+\\|0\\.0\\.0\\.0:${PUBLISHED}->80/tcp\\n$`));
+    const inspect = await docker(['inspect', '--format', '{{.State.Status}} {{.Name}}', id.slice(0, 12)]);
+    assert.equal(inspect.stdout, 'running /web\n', explain(inspect));
+
+    const logs = await docker(['logs', 'web']);
+    assert.deepEqual([logs.code, logs.stdout], [0, 'serving\n'], explain(logs));
+
+    const stop = await docker(['stop', 'web']);
+    assert.deepEqual([stop.code, stop.stdout], [0, 'web\n'], explain(stop));
+    assert.equal((await docker(['ps', '--format', '{{.Names}}'])).stdout, '');
+    assert.match((await docker(['ps', '-a', '--format', '{{.Names}} {{.Status}}'])).stdout, /^web Exited \(\d+\)/);
+
+    const rm = await docker(['rm', 'web']);
+    assert.deepEqual([rm.code, rm.stdout], [0, 'web\n'], explain(rm));
+    assert.equal((await docker(['ps', '-a', '--format', '{{.Names}}'])).stdout, '');
+  });
+
+  it('docker logs -f follows a container until it exits', async () => {
+    const run = await docker(['run', '-d', '--name', 'counter', 'busybox', 'sh', '-c', 'for i in 1 2 3; do echo line $i; sleep 1; done']);
+    assert.equal(run.code, 0, explain(run));
+    const follow = await docker(['logs', '-f', 'counter']);
+    assert.deepEqual([follow.code, follow.stdout], [0, 'line 1\nline 2\nline 3\n'], explain(follow));
+    const status = await docker(['inspect', '--format', '{{.State.Status}} {{.State.ExitCode}}', 'counter']);
+    assert.equal(status.stdout, 'exited 0\n', explain(status));
+    assert.equal((await docker(['rm', 'counter'])).code, 0);
+  });
+
+  it("answers what it does not serve in Docker's words", async () => {
+    const missing = await docker(['rm', 'ghost']);
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /No such container: ghost/);
+    const tty = await docker(['create', '-t', 'busybox']);
+    assert.equal(tty.code, 1);
+    assert.match(tty.stderr, /does not support a terminal \(Tty, docker run -t\)/);
+    const images = await docker(['images']);
+    assert.notEqual(images.code, 0);
+    assert.match(images.stderr, /does not support images/);
+  });
+});
