@@ -4,13 +4,12 @@
  */
 import { after, before, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { ChildProcess, execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { REPO, TestCluster, waitFor } from './harness';
+import { TestCluster, waitFor } from './harness';
 
 const DOCKER = '/usr/bin/docker';
-const TSCTL = path.join(REPO, 'apps/tsctl/dist/main.js');
 const PUBLISHED = 23880;
 
 interface Run {
@@ -21,8 +20,6 @@ interface Run {
 
 describe('the docker CLI against tsctl docker-serve', { timeout: 600_000 }, () => {
   let cluster: TestCluster;
-  let serve: ChildProcess | undefined;
-  let serveLog = '';
   let dockerHost = '';
 
   function docker(args: string[], timeoutMs = 180_000): Promise<Run> {
@@ -31,33 +28,27 @@ describe('the docker CLI against tsctl docker-serve', { timeout: 600_000 }, () =
         timeout: timeoutMs, env: { PATH: process.env.PATH, HOME: cluster.stateDir, DOCKER_HOST: dockerHost, DOCKER_CONFIG: path.join(cluster.stateDir, '.docker') },
       }, (error, stdout, stderr) => {
         const code = error ? (typeof (error as { code?: unknown }).code === 'number' ? (error as { code: number }).code : 1) : 0;
-        resolve({ code, stdout, stderr: stderr || (error && code === 1 && !stderr ? error.message : stderr) });
+        resolve({ code, stdout, stderr: stderr || (error ? error.message : '') });
       });
     });
   }
 
-  const explain = (run: Run) => `exit ${run.code}\nstdout: ${run.stdout}\nstderr: ${run.stderr}\ndocker-serve: ${serveLog.slice(-3000)}`;
+  const explain = (run: Run) => `exit ${run.code}\nstdout: ${run.stdout}\nstderr: ${run.stderr}\ndocker-serve: ${serveLog().slice(-3000)}`;
+  const serveLog = () => (fs.existsSync(path.join(cluster.stateDir, 'docker-serve.log')) ? fs.readFileSync(path.join(cluster.stateDir, 'docker-serve.log'), 'utf8') : '');
 
   before(async () => {
     assert.ok(fs.existsSync(DOCKER), `${DOCKER} is missing: bash scripts/setup.sh installs Debian's docker.io (the client is used, no dockerd is started)`);
-    cluster = await TestCluster.start({ nodes: 1, basePort: 23800, podCidr: '100.64.236.0/22' });
+    // tsctl up --docker starts tsctl docker-serve in the background with the admin credential; tsctl down stops it.
+    cluster = await TestCluster.start({ nodes: 1, basePort: 23800, podCidr: '100.64.236.0/22', upFlags: ['--docker'] });
     const host = await cluster.tsctl(['docker-host']);
     assert.equal(host.code, 0, host.stderr);
     dockerHost = host.stdout.trim();
-    assert.equal(dockerHost, `unix://${path.join(cluster.stateDir, 'docker.sock')}`);
-    serve = spawn(process.execPath, [TSCTL, '--server', cluster.server, 'docker-serve'], { env: { ...process.env, HOME: cluster.stateDir }, stdio: ['ignore', 'pipe', 'pipe'] });
-    serve.stdout!.on('data', (chunk) => (serveLog += chunk));
-    serve.stderr!.on('data', (chunk) => (serveLog += chunk));
-    const socket = dockerHost.slice('unix://'.length);
-    await waitFor(`docker-serve listening on ${socket} (log: ${serveLog})`, async () => fs.existsSync(socket), 60_000);
+    const socket = path.join(cluster.stateDir, 'docker.sock');
+    assert.equal(dockerHost, `unix://${socket}`);
     assert.equal(fs.statSync(socket).mode & 0o777, 0o660, 'the socket is the owner\'s and group\'s only');
   });
 
   after(async () => {
-    if (serve?.pid && serve.exitCode === null) {
-      serve.kill('SIGTERM');
-      await new Promise((resolve) => serve!.once('exit', resolve));
-    }
     await cluster?.stop();
   });
 
@@ -119,6 +110,19 @@ describe('the docker CLI against tsctl docker-serve', { timeout: 600_000 }, () =
     const status = await docker(['inspect', '--format', '{{.State.Status}} {{.State.ExitCode}}', 'counter']);
     assert.equal(status.stdout, 'exited 0\n', explain(status));
     assert.equal((await docker(['rm', 'counter'])).code, 0);
+  });
+
+  it('docker create, start -a and wait: created until started, each start a fresh run with its exit code', async () => {
+    const created = await docker(['create', '--name', 'once', 'busybox', 'sh', '-c', 'echo run; exit 4']);
+    assert.equal(created.code, 0, explain(created));
+    assert.equal((await docker(['ps', '-a', '--format', '{{.Names}} {{.Status}}'])).stdout, 'once Created\n');
+    for (const round of [1, 2]) {
+      const start = await docker(['start', '-a', 'once']);
+      assert.deepEqual([start.code, start.stdout], [4, 'run\n'], `round ${round}: ${explain(start)}`);
+    }
+    const wait = await docker(['wait', 'once']);
+    assert.deepEqual([wait.code, wait.stdout], [0, '4\n'], explain(wait));
+    assert.equal((await docker(['rm', 'once'])).code, 0);
   });
 
   it("answers what it does not serve in Docker's words", async () => {

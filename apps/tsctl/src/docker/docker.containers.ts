@@ -29,7 +29,7 @@ export function hasOutput(replica: Replica | undefined): boolean {
 }
 
 export class ContainerVerbs {
-  /** Streams reading a container's output now, by container id: a `--rm` removal waits for them. */
+  /** Starts, and streams reading a container's output, by container id: a `--rm` removal waits for them. */
   private readonly readers = new Map<string, Set<Promise<void>>>();
   /** One removal per `--rm` container, whoever asks first (start's watcher or a wait). */
   private readonly removals = new Map<string, Promise<number>>();
@@ -44,8 +44,15 @@ export class ContainerVerbs {
 
   /** false: it was running already (Docker's 304). */
   async start(ref: string): Promise<boolean> {
-    let container = await this.containers.find(ref);
+    const container = await this.containers.find(ref);
     if (containerState(container).Running) return false;
+    // A --rm container may finish before start has seen it run: its removal waits for the start.
+    await this.track(container, this.startStopped(container));
+    return true;
+  }
+
+  private async startStopped(found: Container): Promise<void> {
+    let container = found;
     if (container.service.spec.replicas > 0) {
       // A finished replica stays while the Service wants one: a start replaces it.
       await this.containers.scale(container, 0);
@@ -58,7 +65,6 @@ export class ContainerVerbs {
     if (container.replica?.status?.phase === 'Failed' && exit && exit.code === null && exit.signal === null) {
       throw new DockerError(500, `container ${container.service.metadata.name} could not start: ${container.replica.status.message ?? exit.reason}`);
     }
-    return true;
   }
 
   private async waitForRun(container: Container): Promise<Container> {
@@ -133,7 +139,7 @@ export class ContainerVerbs {
     return Promise.race([removal, new Promise<never>((_, reject) => signal.addEventListener('abort', () => reject(new DockerError(499, 'the client went away')), { once: true }))]);
   }
 
-  /** Counts a stream reading the container's output until `reading` settles. */
+  /** Counts a start or a stream reading the container's output until `reading` settles. */
   track(container: Container, reading: Promise<void>): Promise<void> {
     const set = this.readers.get(container.id) ?? new Set<Promise<void>>();
     this.readers.set(container.id, set);

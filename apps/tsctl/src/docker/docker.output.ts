@@ -18,6 +18,8 @@ export interface OutputOptions {
   sinceTime?: string;
   /** Waits for the container to start (attach comes before start); otherwise a container never started has no output. */
   waitForStart: boolean;
+  /** With waitForStart: a finished run that does not count (attach to a stopped container waits for its next run). */
+  pastReplica?: string;
 }
 
 export type Sink = (chunk: Uint8Array) => Promise<void>;
@@ -28,7 +30,8 @@ export async function streamOutput(containers: TideContainers, container: Contai
   if (options.follow && options.sinceTime !== undefined) throw new DockerError(501, "Tide's Docker API does not support --since with --follow yet");
   let now: Container | undefined = container;
   if (options.waitForStart || (options.follow && !isFinished(container.replica))) {
-    now = await containers.waitFor(container, (c) => !c || hasOutput(c.replica) || (!options.waitForStart && !c.replica), FOREVER_MS, 'waiting for the container to start', signal);
+    const started = (c: Container) => hasOutput(c.replica) && c.replica!.metadata.name !== options.pastReplica;
+    now = await containers.waitFor(container, (c) => !c || started(c) || (!options.waitForStart && !c.replica), FOREVER_MS, 'waiting for the container to start', signal);
   }
   const replica = now?.replica;
   if (!replica || !hasOutput(replica)) return;

@@ -8,7 +8,7 @@ import * as http from 'node:http';
 import type { Duplex } from 'node:stream';
 import { ContainerVerbs, WaitCondition } from './docker.containers';
 import { DockerError, dockerErrorOf } from './docker.errors';
-import { CreateBody, inspectEntry, psEntry } from './docker.model';
+import { CreateBody, containerState, inspectEntry, psEntry } from './docker.model';
 import { streamOutput } from './docker.output';
 import { STDOUT, frames } from './docker.stream';
 import { SystemInfo, UNSUPPORTED, apiVersionOf, MAX_API_VERSION, pingHeaders } from './docker.system';
@@ -152,9 +152,10 @@ export class DockerApi {
     socket.write('HTTP/1.1 101 UPGRADED\r\nContent-Type: application/vnd.docker.raw-stream\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n');
     if (isTrue(p.get('stream')) || isTrue(p.get('logs'))) {
       const write = (chunk: Uint8Array) => writeAll(socket, frames(STDOUT, chunk));
-      // Without logs=1 a running container's earlier output is not replayed.
-      const fresh = !isTrue(p.get('logs')) && container.replica !== undefined;
-      await this.verbs.track(container, streamOutput(this.verbs.containers, container, { follow: isTrue(p.get('stream')), ...(fresh ? { tailLines: 0 } : {}), waitForStart: true }, write, signal)).catch(() => undefined);
+      // A running container's earlier output is replayed only with logs=1; a stopped one's next run is streamed whole.
+      const running = containerState(container).Running;
+      const options = running ? { ...(isTrue(p.get('logs')) ? {} : { tailLines: 0 }) } : { pastReplica: container.replica?.metadata.name };
+      await this.verbs.track(container, streamOutput(this.verbs.containers, container, { follow: isTrue(p.get('stream')), waitForStart: true, ...options }, write, signal)).catch(() => undefined);
     }
     socket.end();
   }
