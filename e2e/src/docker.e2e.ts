@@ -125,6 +125,37 @@ describe('the docker CLI against tsctl docker-serve', { timeout: 600_000 }, () =
     assert.equal((await docker(['rm', 'once'])).code, 0);
   });
 
+  it('docker stop ends an attached docker run, which exits with the signal\'s code', async () => {
+    let output = '';
+    const attached = execFile(DOCKER, ['run', '--name', 'att', '--stop-timeout', '1', 'busybox', 'sh', '-c', 'echo up; sleep 600'], {
+      env: { PATH: process.env.PATH, HOME: cluster.stateDir, DOCKER_HOST: dockerHost, DOCKER_CONFIG: path.join(cluster.stateDir, '.docker') },
+    });
+    attached.stdout!.on('data', (chunk) => (output += chunk));
+    const exited = new Promise<number | null>((resolve) => attached.once('exit', resolve));
+    try {
+      await waitFor('"up" from the attached run', async () => output.includes('up\n'), 90_000);
+      const stop = await docker(['stop', 'att']);
+      assert.equal(stop.code, 0, explain(stop));
+      // sh as PID 1 ignores SIGTERM: SIGKILL after the 1 s grace (137); 143 when the replica went before it reported.
+      assert.ok([137, 143].includes((await exited) ?? -1), `docker run exited ${await exited}; output ${output}`);
+    } finally {
+      attached.kill();
+    }
+    assert.equal((await docker(['rm', 'att'])).code, 0);
+  });
+
+  it('tsctl run and tsctl ps drive the same containers without a docker client', async () => {
+    const run = await cluster.tsctl(['run', '--rm', 'busybox', '--', 'sh', '-c', 'echo from-tsctl; exit 5']);
+    assert.deepEqual([run.code, run.stdout], [5, 'from-tsctl\n'], run.stderr);
+    const detached = await cluster.tsctl(['run', '-d', '--name', 'bg', 'busybox', '--', 'sleep', '600']);
+    assert.equal(detached.code, 0, detached.stderr);
+    const ps = await cluster.tsctl(['ps']);
+    assert.match(ps.stdout, /^CONTAINER ID +IMAGE +COMMAND +CREATED +STATUS +PORTS +NAMES\n[0-9a-f]{12} +busybox +"sleep 600" +\d+s ago +Up [^\n]+ bg\n$/);
+    const seen = await docker(['ps', '--format', '{{.Names}}']);
+    assert.equal(seen.stdout, 'bg\n', 'docker ps sees what tsctl run started');
+    assert.equal((await docker(['rm', '-f', 'bg'])).code, 0);
+  });
+
   it("answers what it does not serve in Docker's words", async () => {
     const missing = await docker(['rm', 'ghost']);
     assert.equal(missing.code, 1);

@@ -46,11 +46,14 @@ export const dockerServeCommand: Command = {
     // The credential is checked now: a wrong one is this command's error, not every docker call's.
     const who = await ctx.api.get<{ name: string }>('/api/v1/whoami');
     await clearStaleSocket(socket);
-    const api = new DockerApi(new ContainerVerbs(new TideContainers(ctx.api, namespaceOf(ctx))), new SystemInfo(ctx.api));
+    const verbs = new ContainerVerbs(new TideContainers(ctx.api, namespaceOf(ctx)));
+    const api = new DockerApi(verbs, new SystemInfo(ctx.api));
     const server = http.createServer(api.handle);
     server.on('upgrade', api.handleUpgrade);
     await listenPrivately(server, socket);
     ctx.note(`serving the Docker API on unix://${socket} for ${ctx.api.server} as ${who.name}, namespace ${namespaceOf(ctx)}`);
+    const removed = await verbs.adoptAutoRemoved().catch((error: Error) => ctx.note(`warning: could not look for --rm containers left behind: ${error.message}`));
+    if (removed) ctx.note(`removed ${removed} --rm container(s) that exited while no server ran`);
     await new Promise<void>((resolve) => {
       process.once('SIGTERM', () => resolve());
       process.once('SIGINT', () => resolve());

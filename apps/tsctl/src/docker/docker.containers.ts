@@ -13,6 +13,8 @@ import { AUTO_REMOVE_LABEL, Container, CreateBody, containerName, containerState
 const START_TIMEOUT_MS = 180_000;
 /** Beyond the grace period, for the agent to report the replica gone. */
 const STOP_SLACK_MS = 60_000;
+/** The code of a run `docker stop` ended whose replica went before it reported an exit (128 + SIGTERM). */
+const STOPPED_EXIT_CODE = 143;
 /** A wait or an attach lasts as long as its client wants. */
 const FOREVER_MS = 7 * 24 * 3_600_000;
 
@@ -116,10 +118,16 @@ export class ContainerVerbs {
   /** The next exit: after a start if it has not started yet (docker run waits before it starts). */
   private async waitForExit(container: Container, signal?: AbortSignal): Promise<number> {
     const before = container.replica?.metadata.name;
-    const fresh = (c: Container | undefined) => c?.replica !== undefined && (c.replica.metadata.name !== before || !isFinished(container.replica));
-    const done = await this.containers.waitFor(container, (c) => !c || (fresh(c) && isFinished(c.replica)), FOREVER_MS, 'waiting for the container to exit', signal);
-    const exit = done?.replica?.status?.lastExit;
-    return exit ? exitCode(exit.code, exit.signal) : 0;
+    const isRun = (r: Replica | undefined): r is Replica => r !== undefined && (r.metadata.name !== before || !isFinished(container.replica));
+    let run: Replica | undefined;
+    const done = await this.containers.waitFor(container, (c) => {
+      if (isRun(c?.replica)) run = c.replica;
+      // Finished; or stopped (`docker stop` scales to 0: the run's replica goes); or removed.
+      return !c || (isRun(c.replica) && isFinished(c.replica)) || (run !== undefined && !c.replica);
+    }, FOREVER_MS, 'waiting for the container to exit', signal);
+    const exit = (done?.replica ?? run)?.status?.lastExit;
+    // A run stopped before its replica reported an exit: SIGTERM's code, as a shell gives it.
+    return exit ? exitCode(exit.code, exit.signal) : run && !done?.replica ? STOPPED_EXIT_CODE : 0;
   }
 
   /** A `--rm` container: its exit code once it exited, its readers have read it all, and it is removed. */
@@ -137,6 +145,24 @@ export class ContainerVerbs {
     }
     if (!signal) return removal;
     return Promise.race([removal, new Promise<never>((_, reject) => signal.addEventListener('abort', () => reject(new DockerError(499, 'the client went away')), { once: true }))]);
+  }
+
+  /**
+   * `--rm` containers a previous server left: the finished ones are removed now, the running ones once
+   * they exit (dockerd does the same when it starts). Resolves with how many were removed now.
+   */
+  async adoptAutoRemoved(): Promise<number> {
+    const mine = (await this.containers.list()).filter((c) => c.service.metadata.labels?.[AUTO_REMOVE_LABEL] === 'true');
+    let removed = 0;
+    for (const container of mine) {
+      if (containerState(container).Status === 'exited') {
+        await this.containers.remove(container);
+        removed += 1;
+      } else if (container.replica) {
+        void this.removeOnExit(container).catch(() => undefined);
+      }
+    }
+    return removed;
   }
 
   /** Counts a start or a stream reading the container's output until `reading` settles. */

@@ -15,6 +15,8 @@ import { lastLines } from './docker.output';
 import { DockerApi } from './docker.server';
 import { demultiplex, frames } from './docker.stream';
 import { SystemInfo, apiVersionOf } from './docker.system';
+import { runBody } from './run.command';
+import { REPEATED_SEPARATOR, UsageError } from '../cli/args';
 
 function rejects(fn: () => unknown, status: number, message: RegExp): void {
   assert.throws(fn, (error: unknown) => error instanceof DockerError && error.status === status && message.test(error.message));
@@ -46,6 +48,14 @@ describe('containers as services', () => {
       ports: [{ containerPort: 80, publish: 23880 }, { containerPort: 9000 }],
       restartPolicy: 'Never', terminationGracePeriodSeconds: 10,
     });
+  });
+
+  it('makes of tsctl run\'s flags the body docker run sends, and the same Service', () => {
+    const options = new Map([['publish', `8080:80${REPEATED_SEPARATOR}9090:90/tcp`], ['env', 'A=1'], ['rm', 'true']]);
+    const body = runBody('busybox', ['echo', 'hi'], options);
+    assert.deepEqual(serviceFromCreate('x', 'default', body).spec.ports, [{ containerPort: 80, publish: 8080 }, { containerPort: 90, publish: 9090 }]);
+    assert.deepEqual([body.Cmd, body.Env, body.HostConfig?.AutoRemove], [['echo', 'hi'], ['A=1'], true]);
+    assert.throws(() => runBody('busybox', [], new Map([['publish', '80']])), (e: unknown) => e instanceof UsageError && /--publish: expected HOSTPORT:PORT/.test(e.message));
   });
 
   it('refuses what Tide cannot give yet with a 501 naming it', () => {

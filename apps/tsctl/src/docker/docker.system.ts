@@ -53,7 +53,7 @@ export class SystemInfo {
   /** `GET /version`: Tide's version as the Engine's, the API version it speaks. */
   async version(): Promise<Record<string, unknown>> {
     const server = await this.api.get<{ version: string }>('/api/v1/version');
-    const common = { Version: server.version, ApiVersion: MAX_API_VERSION, MinAPIVersion: MIN_API_VERSION, GitCommit: '', GoVersion: `node ${process.version}`, Os: 'linux', Arch: goArch(), KernelVersion: os.release(), BuildTime: '' };
+    const common = { Version: server.version, ApiVersion: MAX_API_VERSION, MinAPIVersion: MIN_API_VERSION, GitCommit: '', GoVersion: `node ${process.version}`, Os: 'linux', Arch: goArch(), KernelVersion: os.release(), BuildTime: '', Experimental: false };
     return {
       Platform: { Name: `Tide ${server.version}` },
       Components: [{ Name: 'Engine', Version: server.version, Details: { ApiVersion: MAX_API_VERSION, MinAPIVersion: MIN_API_VERSION, Os: 'linux', Arch: goArch(), KernelVersion: os.release(), Tide: this.api.server } }],
