@@ -115,7 +115,7 @@ function refuseUnsupported(body: CreateBody): void {
     (host.Binds?.length || host.Mounts?.length || Object.keys(body.Volumes ?? {}).length) && 'volumes and bind mounts (-v, --mount): use a Tide Service with volumes',
     host.Privileged && 'privileged containers (--privileged): use a Tide Service with privileged: true',
     host.NetworkMode && !['default', 'bridge', 'host', ''].includes(host.NetworkMode) && `network "${host.NetworkMode}" (only bridge and host)`,
-  ].filter((reason): reason is string => typeof reason === 'string');
+  ].filter((reason): reason is string => typeof reason === 'string' && reason !== '');
   if (missing.length) throw new DockerError(501, `Tide's Docker API does not support ${missing.join('; ')} yet`);
 }
 

@@ -7,6 +7,7 @@
 import * as http from 'node:http';
 import type { Duplex } from 'node:stream';
 import { ContainerVerbs, WaitCondition } from './docker.containers';
+import { DockerExecs, ExecCreateBody } from './docker.exec';
 import { DockerError, dockerErrorOf } from './docker.errors';
 import { CreateBody, containerState, inspectEntry, psEntry } from './docker.model';
 import { streamOutput } from './docker.output';
@@ -30,8 +31,12 @@ type Handler = (req: DockerRequest, id: string, res: http.ServerResponse) => Pro
 export class DockerApi {
   private readonly routes: Array<{ method: string; pattern: RegExp; handler: Handler }>;
 
+  private readonly execs: DockerExecs;
+
   constructor(private readonly verbs: ContainerVerbs, private readonly system: SystemInfo, private readonly now = Date.now) {
+    this.execs = new DockerExecs(verbs.containers);
     const c = '/containers/([^/]+)';
+    const e = '/exec/([^/]+)';
     this.routes = [
       { method: 'GET', pattern: /^\/_ping$/, handler: async () => ({ status: 200, json: 'OK' }) },
       { method: 'HEAD', pattern: /^\/_ping$/, handler: async () => ({ status: 200 }) },
@@ -47,6 +52,15 @@ export class DockerApi {
       { method: 'DELETE', pattern: new RegExp(`^${c}$`), handler: async (req, id) => this.remove(req, id) },
       { method: 'POST', pattern: new RegExp(`^${c}/wait$`), handler: (req, id, res) => this.wait(req, id, res) },
       { method: 'GET', pattern: new RegExp(`^${c}/logs$`), handler: (req, id, res) => this.logs(req, id, res) },
+      { method: 'POST', pattern: new RegExp(`^${c}/exec$`), handler: async (req, id) => ({ status: 201, json: await this.execs.create(id, (await req.body() ?? {}) as ExecCreateBody) }) },
+      { method: 'GET', pattern: new RegExp(`^${e}/json$`), handler: async (_req, id) => ({ status: 200, json: this.execs.inspect(id) }) },
+      { method: 'POST', pattern: new RegExp(`^${e}/resize$`), handler: async (req, id) => {
+        this.execs.resize(id, Number(req.params.get('h') ?? 24), Number(req.params.get('w') ?? 80));
+        return { status: 200 };
+      } },
+      { method: 'POST', pattern: new RegExp(`^${e}/start$`), handler: async () => {
+        throw new DockerError(501, "Tide's Docker API starts an exec only on an upgraded connection (Upgrade: tcp), or detached: not yet");
+      } },
     ];
   }
 
@@ -57,12 +71,21 @@ export class DockerApi {
     answer.then((a) => (a === 'written' ? undefined : send(res, a.status, a.json)), (error: unknown) => sendError(res, dockerErrorOf(error)));
   };
 
-  /** `POST /containers/{id}/attach` with `Upgrade: tcp`: the output as a raw stream on the hijacked socket. */
-  handleUpgrade = (req: http.IncomingMessage, socket: Duplex): void => {
+  /**
+   * `Upgrade: tcp` requests: `POST /containers/{id}/attach` (the output as a raw stream on the hijacked
+   * socket) and `POST /exec/{id}/start` (the exec's streams both ways).
+   */
+  handleUpgrade = (req: http.IncomingMessage, socket: Duplex, head: Buffer): void => {
     const aborted = new AbortController();
     socket.on('close', () => aborted.abort());
     socket.on('error', () => aborted.abort());
-    this.attach(req, socket, aborted.signal).catch((error: unknown) => {
+    const url = new URL(req.url ?? '/', 'http://docker');
+    const versioned = apiVersionOf(url.pathname);
+    const execId = versioned instanceof DockerError ? undefined : /^\/exec\/([^/]+)\/start$/.exec(versioned.path)?.[1];
+    const session = execId !== undefined && req.method === 'POST'
+      ? afterBody(req, socket, head).then((rest) => this.execs.start(decodeURIComponent(execId), socket, rest))
+      : this.attach(req, socket, aborted.signal);
+    session.catch((error: unknown) => {
       const e = dockerErrorOf(error);
       if (!socket.writable) return;
       const body = JSON.stringify({ message: e.message });
@@ -176,6 +199,24 @@ function sendError(res: http.ServerResponse, error: DockerError): void {
     return;
   }
   send(res, error.status, { message: error.message });
+}
+
+/** What follows the request's body on a hijacked connection (Node hands the body over with the upgrade). */
+async function afterBody(req: http.IncomingMessage, socket: Duplex, head: Buffer): Promise<Buffer> {
+  let skip = Number(req.headers['content-length'] ?? 0);
+  let rest = head;
+  while (rest.length < skip) {
+    skip -= rest.length;
+    rest = await new Promise<Buffer>((resolve, reject) => {
+      // Paused again at once: what follows is the process's stdin, read by the exec session.
+      socket.once('data', (data: Buffer) => {
+        socket.pause();
+        resolve(data);
+      });
+      socket.once('close', () => reject(new DockerError(400, 'the connection closed within the request body')));
+    });
+  }
+  return rest.subarray(skip);
 }
 
 async function readJson(req: http.IncomingMessage): Promise<unknown> {
