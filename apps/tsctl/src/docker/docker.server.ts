@@ -8,6 +8,7 @@ import * as http from 'node:http';
 import type { Duplex } from 'node:stream';
 import { ContainerVerbs, WaitCondition } from './docker.containers';
 import { DockerExecs, ExecCreateBody } from './docker.exec';
+import { DockerImages } from './docker.images';
 import { DockerError, dockerErrorOf } from './docker.errors';
 import { CreateBody, containerState, inspectEntry, psEntry } from './docker.model';
 import { streamOutput } from './docker.output';
@@ -35,6 +36,7 @@ export class DockerApi {
 
   constructor(private readonly verbs: ContainerVerbs, private readonly system: SystemInfo, private readonly now = Date.now) {
     this.execs = new DockerExecs(verbs.containers);
+    const images = new DockerImages(verbs.containers.api);
     const c = '/containers/([^/]+)';
     const e = '/exec/([^/]+)';
     this.routes = [
@@ -58,6 +60,9 @@ export class DockerApi {
         this.execs.resize(id, Number(req.params.get('h') ?? 24), Number(req.params.get('w') ?? 80));
         return { status: 200 };
       } },
+      { method: 'GET', pattern: /^\/images\/json$/, handler: async () => ({ status: 200, json: await images.list() }) },
+      { method: 'GET', pattern: /^\/images\/(.+)\/history$/, handler: async (_req, name) => ({ status: 200, json: await images.history(name) }) },
+      { method: 'DELETE', pattern: /^\/images\/(.+)$/, handler: async (_req, name) => ({ status: 200, json: await images.remove(name) }) },
       { method: 'POST', pattern: new RegExp(`^${e}/start$`), handler: async () => {
         throw new DockerError(501, "Tide's Docker API starts an exec only on an upgraded connection (Upgrade: tcp), or detached: not yet");
       } },

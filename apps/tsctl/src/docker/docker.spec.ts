@@ -11,6 +11,7 @@ import { TideContainers } from './docker.backend';
 import { ContainerVerbs } from './docker.containers';
 import { DockerError } from './docker.errors';
 import { Container, containerId, containerName, containerState, exitCode, humanDuration, psEntry, serviceFromCreate, statusText } from './docker.model';
+import { imageEntries } from './docker.images';
 import { lastLines } from './docker.output';
 import { DockerApi } from './docker.server';
 import { demultiplex, frames } from './docker.stream';
@@ -108,6 +109,17 @@ describe('container state', () => {
   });
 });
 
+describe('images', () => {
+  it('lists one image per id with its refs as RepoTags, the largest size, newest first', () => {
+    const entries = imageEntries([
+      { ref: 'busybox:latest', id: 'aaa', sizeBytes: 10, created: '2026-01-01T00:00:00Z', nodes: ['n1'] },
+      { ref: 'web:1', id: 'sha256:bbb', sizeBytes: 5, created: '2026-02-01T00:00:00Z', nodes: ['n1'] },
+      { ref: 'bb:1', id: 'aaa', sizeBytes: 12, created: '2026-01-01T00:00:00Z', nodes: ['n2'] },
+    ]);
+    assert.deepEqual(entries.map((e) => [e.Id, e.RepoTags, e.Size]), [['sha256:bbb', ['web:1'], 5], ['sha256:aaa', ['bb:1', 'busybox:latest'], 12]]);
+  });
+});
+
 describe('streams and versions', () => {
   it('frames output as Docker multiplexes it, cutting big payloads', () => {
     const big = Buffer.alloc(70 * 1024, 0x61);
@@ -176,9 +188,9 @@ describe('the Docker API server without a cluster behind it', () => {
 
   it("answers in Docker's error shape: 404 for an unknown container, 501 naming what is missing, 404 for no such path", async () => {
     assert.deepEqual(await call('GET', '/v1.41/containers/ghost/json').then((r) => [r.status, JSON.parse(r.body)]), [404, { message: 'No such container: ghost' }]);
-    const images = await call('GET', '/v1.41/images/json');
-    assert.equal(images.status, 501);
-    assert.match(JSON.parse(images.body).message, /does not support images \(use "tsctl image"\) \(GET \/images\/json\)/);
+    const inspect = await call('GET', '/v1.41/images/busybox/json');
+    assert.equal(inspect.status, 501);
+    assert.match(JSON.parse(inspect.body).message, /does not support this image endpoint \(pull, push, tag, inspect: use "tsctl image"\) \(GET \/images\/busybox\/json\)/);
     const pause = await call('POST', '/v1.41/containers/web/pause');
     assert.match(JSON.parse(pause.body).message, /pausing containers/);
     assert.deepEqual(await call('GET', '/v1.41/nope').then((r) => [r.status, JSON.parse(r.body).message]), [404, 'page not found: GET /nope is not part of the Docker Engine API v1.41']);

@@ -39,7 +39,7 @@ export const UNSUPPORTED: Array<{ pattern: RegExp; what: string }> = [
   { pattern: /^\/containers\/[^/]+\/resize$/, what: 'terminals (-t)' },
   { pattern: /^\/containers\/[^/]+\/archive$/, what: 'copying files (docker cp)' },
   { pattern: /^\/containers\/[^/]+\/(top|stats|changes|export|rename|update|attach\/ws)$|^\/containers\/prune$/, what: 'this container endpoint' },
-  { pattern: /^\/images(\/|$)/, what: 'images (use "tsctl image")' },
+  { pattern: /^\/images(\/|$)/, what: 'this image endpoint (pull, push, tag, inspect: use "tsctl image")' },
   { pattern: /^\/build(\/|$)/, what: 'building images (use "tsctl image build")' },
   { pattern: /^\/commit$/, what: 'committing containers' },
   { pattern: /^\/(networks|volumes)(\/|$)/, what: 'networks and volumes' },
