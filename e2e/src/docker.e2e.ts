@@ -145,7 +145,9 @@ describe('the docker CLI against tsctl docker-serve', { timeout: 600_000 }, () =
   });
 
   it('docker exec runs in the container: streams kept apart, exit code, stdin with -i, a terminal with -it', async () => {
-    assert.equal((await docker(['run', '-d', '--name', 'box', '--stop-timeout', '1', 'busybox', 'sleep', '600'])).code, 0);
+    assert.equal((await docker(['run', '-d', '--name', 'box', '--label', 'team=a', '--stop-timeout', '1', 'busybox', 'sleep', '600'])).code, 0);
+    assert.equal((await docker(['ps', '--filter', 'label=team=a', '--format', '{{.Names}} {{.Labels}}'])).stdout, 'box team=a\n');
+    assert.equal((await docker(['ps', '--filter', 'label=team=b', '--format', '{{.Names}}'])).stdout, '');
     const plain = await docker(['exec', 'box', 'sh', '-c', 'echo out; echo err >&2; exit 3']);
     assert.deepEqual([plain.code, plain.stdout, plain.stderr], [3, 'out\n', 'err\n'], explain(plain));
     const piped = await new Promise<Run>((resolve) => {

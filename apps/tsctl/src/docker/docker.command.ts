@@ -37,12 +37,13 @@ export const dockerHostCommand: Command = {
 
 export const dockerServeCommand: Command = {
   name: 'docker-serve',
-  usage: 'tsctl docker-serve [--socket PATH] [-n NAMESPACE]',
+  usage: 'tsctl docker-serve [--socket PATH] [--group GROUP] [-n NAMESPACE]',
   summary: 'serve the Docker Engine API (a subset of v1.41) on a unix socket: docker clients run containers as Tide services',
-  options: [SOCKET_OPTION, NAMESPACE_OPTION],
+  options: [SOCKET_OPTION, { long: 'group', help: 'the socket\'s group (as dockerd\'s -G docker): its members may use it (default: this process\'s group)' }, NAMESPACE_OPTION],
   async run(ctx) {
     if (ctx.args.length > 0) throw new UsageError(`docker-serve takes no arguments, got "${ctx.args.join(' ')}"`);
     const socket = defaultSocket(ctx);
+    const group = ctx.options.has('group') ? groupId(ctx.options.get('group')!) : undefined;
     // The credential is checked now: a wrong one is this command's error, not every docker call's.
     const who = await ctx.api.get<{ name: string }>('/api/v1/whoami');
     await clearStaleSocket(socket);
@@ -51,6 +52,7 @@ export const dockerServeCommand: Command = {
     const server = http.createServer(api.handle);
     server.on('upgrade', api.handleUpgrade);
     await listenPrivately(server, socket);
+    if (group !== undefined) fs.chownSync(socket, -1, group);
     ctx.note(`serving the Docker API on unix://${socket} for ${ctx.api.server} as ${who.name}, namespace ${namespaceOf(ctx)}`);
     const removed = await verbs.adoptAutoRemoved().catch((error: Error) => ctx.note(`warning: could not look for --rm containers left behind: ${error.message}`));
     if (removed) ctx.note(`removed ${removed} --rm container(s) that exited while no server ran`);
@@ -63,6 +65,14 @@ export const dockerServeCommand: Command = {
     fs.rmSync(socket, { force: true });
   },
 };
+
+/** A group's id, by name (from /etc/group) or as a number. */
+export function groupId(group: string, groupFile = '/etc/group'): number {
+  if (/^\d+$/.test(group)) return Number(group);
+  const line = fs.readFileSync(groupFile, 'utf8').split('\n').find((l) => l.split(':')[0] === group);
+  if (!line) throw new UsageError(`--group: no group "${group}" in ${groupFile}`);
+  return Number(line.split(':')[2]);
+}
 
 /** A socket file nobody answers on (a killed server's) is removed; one that answers is another server's. */
 async function clearStaleSocket(socket: string): Promise<void> {

@@ -250,8 +250,21 @@ function userLabels(service: Service): Record<string, string> {
   return Object.fromEntries(Object.entries(service.metadata.labels ?? {}).filter(([key]) => key !== CONTAINER_LABEL && key !== AUTO_REMOVE_LABEL));
 }
 
+export interface PsEntry {
+  Id: string;
+  Names: string[];
+  Image: string;
+  Command: string;
+  Created: number;
+  Ports: Array<{ IP?: string; PrivatePort: number; PublicPort?: number; Type: string }>;
+  Labels: Record<string, string>;
+  State: ContainerStatus;
+  Status: string;
+  [more: string]: unknown;
+}
+
 /** One entry of `GET /containers/json` (docker ps). */
-export function psEntry(container: Container, nowMs: number): Record<string, unknown> {
+export function psEntry(container: Container, nowMs: number): PsEntry {
   const { service, replica } = container;
   const state = containerState(container);
   return {

@@ -8,6 +8,7 @@ import * as http from 'node:http';
 import type { Duplex } from 'node:stream';
 import { ContainerVerbs, WaitCondition } from './docker.containers';
 import { DockerExecs, ExecCreateBody } from './docker.exec';
+import { passes, parseFilters } from './docker.filters';
 import { DockerImages } from './docker.images';
 import { DockerError, dockerErrorOf } from './docker.errors';
 import { CreateBody, containerState, inspectEntry, psEntry } from './docker.model';
@@ -119,11 +120,13 @@ export class DockerApi {
   }
 
   private async list(req: DockerRequest): Promise<Answer> {
-    const all = isTrue(req.params.get('all'));
+    const filters = parseFilters(req.params.get('filters'));
+    // A status filter widens the list as `all` does (docker ps --filter status=exited).
+    const all = isTrue(req.params.get('all')) || filters.has('status');
     const entries = (await this.verbs.containers.list())
       .map((c) => psEntry(c, this.now()))
-      .filter((e) => all || e.State === 'running')
-      .sort((a, b) => (b.Created as number) - (a.Created as number));
+      .filter((e) => (all || e.State === 'running') && passes(e, filters))
+      .sort((a, b) => b.Created - a.Created);
     const limit = Number(req.params.get('limit') ?? -1);
     return { status: 200, json: limit > 0 ? entries.slice(0, limit) : entries };
   }

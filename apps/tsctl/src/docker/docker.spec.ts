@@ -11,12 +11,14 @@ import { TideContainers } from './docker.backend';
 import { ContainerVerbs } from './docker.containers';
 import { DockerError } from './docker.errors';
 import { Container, containerId, containerName, containerState, exitCode, humanDuration, psEntry, serviceFromCreate, statusText } from './docker.model';
+import { parseFilters, passes } from './docker.filters';
 import { imageEntries } from './docker.images';
 import { lastLines } from './docker.output';
 import { DockerApi } from './docker.server';
 import { demultiplex, frames } from './docker.stream';
 import { SystemInfo, apiVersionOf } from './docker.system';
 import { runBody } from './run.command';
+import { groupId } from './docker.command';
 import { REPEATED_SEPARATOR, UsageError } from '../cli/args';
 
 function rejects(fn: () => unknown, status: number, message: RegExp): void {
@@ -106,6 +108,33 @@ describe('container state', () => {
     const exited = containerState(at(replica('Succeeded', { lastExit: { code: 0, signal: null, reason: 'Completed', finishedAt: '2026-01-01T00:00:05Z' } }), 2));
     assert.equal(statusText(exited, now), 'Exited (0) 2 minutes ago');
     assert.deepEqual([humanDuration(500), humanDuration(61_000), humanDuration(3 * 3_600_000)], ['Less than a second', 'About a minute', '3 hours']);
+  });
+});
+
+describe('docker ps filters', () => {
+  const entry = { Id: 'abc123', Names: ['/web-1'], Labels: { 'com.docker.compose.project': 'shop', tier: 'front' }, State: 'running' };
+
+  it('matches labels (all of them), names by substring, ids by prefix, states', () => {
+    assert.ok(passes(entry, parseFilters('{"label":["com.docker.compose.project=shop","tier"]}')));
+    assert.ok(!passes(entry, parseFilters('{"label":["com.docker.compose.project=shop","tier=back"]}')));
+    assert.ok(passes(entry, parseFilters('{"name":{"web":true}}')), 'the older map form');
+    assert.ok(passes(entry, parseFilters('{"id":["abc"],"status":["exited","running"]}')));
+    assert.ok(!passes(entry, parseFilters('{"status":["exited"]}')));
+  });
+
+  it('refuses a filter it does not read, naming the ones it does', () => {
+    rejects(() => parseFilters('{"ancestor":["busybox"]}'), 400, /invalid filter 'ancestor': .* by label, name, id, status/);
+    rejects(() => parseFilters('{'), 400, /filters: not JSON/);
+  });
+});
+
+describe('the socket\'s group', () => {
+  it('is read from the group file by name, or taken as a number', () => {
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'tide-group-')), 'group');
+    fs.writeFileSync(file, 'root:x:0:\ndocker:x:998:alice,bob\n');
+    assert.deepEqual([groupId('docker', file), groupId('42', file)], [998, 42]);
+    assert.throws(() => groupId('nope', file), (e: unknown) => e instanceof UsageError && /--group: no group "nope" in/.test(e.message));
+    fs.rmSync(path.dirname(file), { recursive: true });
   });
 });
 

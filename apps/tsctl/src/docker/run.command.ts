@@ -7,7 +7,7 @@ import { Command, CommandContext, NAMESPACE_OPTION, namespaceOf } from '../comma
 import { formatAge, formatTable } from '../output/table';
 import { TideContainers } from './docker.backend';
 import { ContainerVerbs } from './docker.containers';
-import { CreateBody, psEntry } from './docker.model';
+import { CreateBody, PsEntry, psEntry } from './docker.model';
 import { streamOutput } from './docker.output';
 
 const RUN_USAGE = 'tsctl run [-d] [--rm] [--name NAME] [-p HOSTPORT:PORT]... [-e NAME=VALUE]... [-n NS] IMAGE [-- COMMAND [ARG...]]';
@@ -93,16 +93,16 @@ export const psCommand: Command = {
     const entries = (await new TideContainers(ctx.api, namespaceOf(ctx)).list())
       .map((c) => psEntry(c, now))
       .filter((e) => ctx.options.has('all') || e.State === 'running')
-      .sort((a, b) => (b.Created as number) - (a.Created as number));
+      .sort((a, b) => b.Created - a.Created);
     ctx.out(formatTable(['CONTAINER ID', 'IMAGE', 'COMMAND', 'CREATED', 'STATUS', 'PORTS', 'NAMES'], entries.map((e) => psRow(e, now))));
   },
 };
 
-function psRow(entry: Record<string, unknown>, nowMs: number): string[] {
-  const ports = (entry.Ports as Array<{ PrivatePort: number; PublicPort?: number }>).map((p) => (p.PublicPort ? `0.0.0.0:${p.PublicPort}->${p.PrivatePort}/tcp` : `${p.PrivatePort}/tcp`));
-  const command = String(entry.Command);
+function psRow(entry: PsEntry, nowMs: number): string[] {
+  const ports = entry.Ports.map((p) => (p.PublicPort ? `0.0.0.0:${p.PublicPort}->${p.PrivatePort}/tcp` : `${p.PrivatePort}/tcp`));
+  const command = entry.Command.length > 20 ? `${entry.Command.slice(0, 19)}…` : entry.Command;
   return [
-    String(entry.Id).slice(0, 12), String(entry.Image), `"${command.length > 20 ? `${command.slice(0, 19)}…` : command}"`,
-    `${formatAge(new Date((entry.Created as number) * 1000).toISOString(), nowMs)} ago`, String(entry.Status), ports.join(', '), (entry.Names as string[])[0].slice(1),
+    entry.Id.slice(0, 12), entry.Image, `"${command}"`, `${formatAge(new Date(entry.Created * 1000).toISOString(), nowMs)} ago`,
+    entry.Status, ports.join(', '), entry.Names[0].slice(1),
   ];
 }
