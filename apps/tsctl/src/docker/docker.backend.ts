@@ -9,8 +9,13 @@ import { query } from '../commands/command';
 import { DockerError, noSuchContainer } from './docker.errors';
 import { CONTAINER_LABEL, Container, containerId } from './docker.model';
 
-/** How often a wait re-reads the container (the API answers from its cache). */
-const POLL_MS = 250;
+/**
+ * How often a wait re-reads the container (the API answers from its cache): soon at first, since a
+ * start or an exit often takes a few tens of milliseconds, then less and less often up to POLL_MAX_MS,
+ * so that a long wait costs the API four reads a second.
+ */
+const POLL_FIRST_MS = 20;
+const POLL_MAX_MS = 250;
 
 export class TideContainers {
   constructor(readonly api: ApiClient, readonly namespace: string) {}
@@ -84,12 +89,12 @@ export class TideContainers {
   /** Re-reads the container until `done` says so (or it is gone: undefined), for at most `timeoutMs`. */
   async waitFor(container: Container, done: (c: Container | undefined) => boolean, timeoutMs: number, what: string, signal?: AbortSignal): Promise<Container | undefined> {
     const deadline = Date.now() + timeoutMs;
-    for (;;) {
+    for (let pause = POLL_FIRST_MS; ; pause = Math.min(POLL_MAX_MS, pause * 1.5)) {
       const now = await this.refresh(container);
       if (done(now)) return now;
       if (signal?.aborted) throw new DockerError(499, `${what}: the client went away`);
       if (Date.now() > deadline) throw new DockerError(500, `container ${container.service.metadata.name}: ${what} took more than ${Math.round(timeoutMs / 1000)} s (replica ${now?.replica?.metadata.name ?? 'none'}: ${now?.replica?.status?.phase ?? 'no status'}${now?.replica?.status?.message ? `, ${now.replica.status.message}` : ''})`);
-      await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+      await new Promise((resolve) => setTimeout(resolve, pause));
     }
   }
 
