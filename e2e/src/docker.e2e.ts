@@ -61,7 +61,8 @@ describe('the docker CLI against tsctl docker-serve', { timeout: 600_000 }, () =
   it('docker run --rm prints the output, passes the exit code and leaves nothing behind', async () => {
     const hi = await docker(['run', '--rm', 'busybox', 'echo', 'hi']);
     assert.deepEqual([hi.code, hi.stdout], [0, 'hi\n'], explain(hi));
-    const failed = await docker(['run', '--rm', '--name', 'fails', 'busybox', 'sh', '-c', 'echo out; exit 3']);
+    // A Docker name that is no Tide service name (compose names containers so): kept as the client gave it.
+    const failed = await docker(['run', '--rm', '--name', 'job_One.1', 'busybox', 'sh', '-c', 'echo out; exit 3']);
     assert.deepEqual([failed.code, failed.stdout], [3, 'out\n'], explain(failed));
     const all = await docker(['ps', '-a', '--format', '{{.Names}}']);
     assert.equal(all.code, 0, explain(all));
@@ -148,6 +149,8 @@ describe('the docker CLI against tsctl docker-serve', { timeout: 600_000 }, () =
     assert.equal((await docker(['run', '-d', '--name', 'box', '--label', 'team=a', '--stop-timeout', '1', 'busybox', 'sleep', '600'])).code, 0);
     assert.equal((await docker(['ps', '--filter', 'label=team=a', '--format', '{{.Names}} {{.Labels}}'])).stdout, 'box team=a\n');
     assert.equal((await docker(['ps', '--filter', 'label=team=b', '--format', '{{.Names}}'])).stdout, '');
+    const taken = await docker(['create', '--name', 'box', 'busybox']);
+    assert.match(taken.stderr, /Conflict. The container name "\/box" is already in use by container "[0-9a-f]{64}"/);
     const plain = await docker(['exec', 'box', 'sh', '-c', 'echo out; echo err >&2; exit 3']);
     assert.deepEqual([plain.code, plain.stdout, plain.stderr], [3, 'out\n', 'err\n'], explain(plain));
     const piped = await new Promise<Run>((resolve) => {

@@ -7,7 +7,7 @@ import type { Replica, Service } from '@tide/api';
 import { ApiClient, ApiError, errorFromFetchResponse } from '../api/api.client';
 import { query } from '../commands/command';
 import { DockerError, noSuchContainer } from './docker.errors';
-import { CONTAINER_LABEL, Container, containerId } from './docker.model';
+import { CONTAINER_LABEL, Container, containerId, dockerName } from './docker.model';
 
 /**
  * How often a wait re-reads the container (the API answers from its cache): soon at first, since a
@@ -42,7 +42,7 @@ export class TideContainers {
   async lookup(ref: string): Promise<Container | undefined> {
     const all = await this.list();
     const name = ref.replace(/^\//, '');
-    const byName = all.find((c) => c.service.metadata.name === name) ?? all.find((c) => c.id === ref);
+    const byName = all.find((c) => dockerName(c.service) === name) ?? all.find((c) => c.id === ref);
     if (byName) return byName;
     const byPrefix = /^[0-9a-f]+$/.test(ref) ? all.filter((c) => c.id.startsWith(ref)) : [];
     if (byPrefix.length > 1) throw new DockerError(400, `multiple IDs found with provided prefix: ${ref}`);
@@ -58,13 +58,13 @@ export class TideContainers {
     return { id: container.id, service, replica: current(replicas.items) };
   }
 
-  /** A Service that is not a container is not overwritten: the name is taken. */
-  async create(service: Service): Promise<Container> {
-    const name = service.metadata.name;
-    const existing = await this.api.get<Service>(`/api/v1/services/${encodeURIComponent(name)}${query({ namespace: this.namespace })}`).catch(absentOn404);
-    if (existing) {
-      const holder = isContainer(existing) ? `container "${containerId(existing.metadata.uid ?? '')}"` : `the Tide service "${name}" of namespace ${this.namespace}`;
-      throw new DockerError(409, `Conflict. The container name "/${name}" is already in use by ${holder}. You have to remove (or rename) that container to be able to reuse that name.`);
+  /** A Service that is not a container is not overwritten, nor a container of that Docker name: the name is taken. */
+  async create(service: Service, name: string): Promise<Container> {
+    const serviceName = service.metadata.name;
+    const holder = (await this.lookupName(name)) ?? await this.api.get<Service>(`/api/v1/services/${encodeURIComponent(serviceName)}${query({ namespace: this.namespace })}`).catch(absentOn404);
+    if (holder) {
+      const who = 'service' in holder ? `container "${holder.id}"` : isContainer(holder) ? `container "${containerId(holder.metadata.uid ?? '')}"` : `the Tide service "${serviceName}" of namespace ${this.namespace}`;
+      throw new DockerError(409, `Conflict. The container name "/${name}" is already in use by ${who}. You have to remove (or rename) that container to be able to reuse that name.`);
     }
     try {
       await this.api.request('POST', '/api/v1/apply', { documents: [service] });
@@ -73,9 +73,13 @@ export class TideContainers {
       if (error instanceof ApiError && error.status === 400) throw new DockerError(400, [error.message, ...error.details.map((d) => `${d.path}: ${d.message}`)].join('; '));
       throw error;
     }
-    const created = await this.lookup(name);
+    const created = await this.lookupName(name);
     if (!created) throw new DockerError(500, `container "${name}" was applied but is not listed: try again`);
     return created;
+  }
+
+  private async lookupName(name: string): Promise<Container | undefined> {
+    return (await this.list()).find((c) => dockerName(c.service) === name);
   }
 
   async scale(container: Container, replicas: number): Promise<void> {

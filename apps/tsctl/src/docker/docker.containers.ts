@@ -39,8 +39,8 @@ export class ContainerVerbs {
   constructor(readonly containers: TideContainers) {}
 
   async create(name: string | null, body: CreateBody): Promise<{ Id: string; Warnings: string[] }> {
-    const service = serviceFromCreate(containerName(name), this.containers.namespace, body);
-    const created = await this.containers.create(service);
+    const names = containerName(name);
+    const created = await this.containers.create(serviceFromCreate(names, this.containers.namespace, body), names.docker);
     return { Id: created.id, Warnings: [] };
   }
 

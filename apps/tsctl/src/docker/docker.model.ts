@@ -28,14 +28,35 @@ export function containerId(uid: string): string {
   return createHash('sha256').update(`tide-docker-container:${uid}`).digest('hex');
 }
 
-/** Docker clients send names with or without the leading slash; Tide's are Service names. */
-export function containerName(given: string | null, random = randomBytes): string {
-  if (given === null || given === '') return `c-${random(5).toString('hex')}`;
-  const name = given.replace(/^\//, '');
-  if (!SERVICE_NAME.test(name) || name.length > MAX_NAME) {
-    throw new DockerError(400, `Invalid container name (${name}): Tide runs each container as a Service, whose name is lower-case letters, digits and '-', at most ${MAX_NAME} characters`);
+/** Docker's name rule (dockerd's validContainerNamePattern). */
+const DOCKER_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
+/** The Docker name of a container whose name is not a Service name (compose's `shop_web_1`, `My.App`). */
+export const NAME_LABEL = 'tide/docker-name';
+
+export interface ContainerNames {
+  /** As Docker clients see it, without the slash. */
+  docker: string;
+  /** The Service's: the Docker name when it is a Service name, else one made of it (lower-case, '-', a hash). */
+  service: string;
+}
+
+/** Docker clients send names with or without the leading slash; none given, one is made as dockerd does. */
+export function containerName(given: string | null, random = randomBytes): ContainerNames {
+  if (given === null || given === '') {
+    const made = `c-${random(5).toString('hex')}`;
+    return { docker: made, service: made };
   }
-  return name;
+  const name = given.replace(/^\//, '');
+  if (!DOCKER_NAME.test(name)) throw new DockerError(400, `Invalid container name (${name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
+  if (SERVICE_NAME.test(name) && name.length <= MAX_NAME) return { docker: name, service: name };
+  // Another name maps to one Service name, told apart from its neighbours by a hash of the whole.
+  const base = name.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, MAX_NAME - 9).replace(/-+$/, '');
+  return { docker: name, service: `${base || 'c'}-${createHash('sha256').update(name).digest('hex').slice(0, 8)}` };
+}
+
+/** The name Docker clients know the container by. */
+export function dockerName(service: Service): string {
+  return service.metadata.labels?.[NAME_LABEL] ?? service.metadata.name;
 }
 
 /** The fields of Docker's ContainerConfig (with HostConfig) that Tide reads; the rest must be left at their defaults. */
@@ -69,7 +90,7 @@ export interface CreateBody {
 const RESTART: Record<string, RestartPolicy> = { '': 'Never', no: 'Never', always: 'Always', 'unless-stopped': 'Always', 'on-failure': 'OnFailure' };
 
 /** The Service document a create body asks for, or a DockerError naming the field Tide does not take. */
-export function serviceFromCreate(name: string, namespace: string, body: CreateBody): Service {
+export function serviceFromCreate(names: ContainerNames, namespace: string, body: CreateBody): Service {
   refuseUnsupported(body);
   if (!body.Image) throw new DockerError(400, 'Config.Image: required (the image to run)');
   const host = body.HostConfig ?? {};
@@ -84,8 +105,12 @@ export function serviceFromCreate(name: string, namespace: string, body: CreateB
     apiVersion: 'tide/v1',
     kind: 'Service',
     metadata: {
-      name, namespace,
-      labels: { ...(body.Labels ?? {}), [CONTAINER_LABEL]: 'container', ...(host.AutoRemove ? { [AUTO_REMOVE_LABEL]: 'true' } : {}) },
+      name: names.service, namespace,
+      labels: {
+        ...(body.Labels ?? {}), [CONTAINER_LABEL]: 'container',
+        ...(names.docker !== names.service ? { [NAME_LABEL]: names.docker } : {}),
+        ...(host.AutoRemove ? { [AUTO_REMOVE_LABEL]: 'true' } : {}),
+      },
     },
     spec: {
       // Created, not started: `docker start` scales it to 1.
@@ -247,7 +272,7 @@ function portList(service: Service): Array<{ IP?: string; PrivatePort: number; P
 }
 
 function userLabels(service: Service): Record<string, string> {
-  return Object.fromEntries(Object.entries(service.metadata.labels ?? {}).filter(([key]) => key !== CONTAINER_LABEL && key !== AUTO_REMOVE_LABEL));
+  return Object.fromEntries(Object.entries(service.metadata.labels ?? {}).filter(([key]) => ![CONTAINER_LABEL, AUTO_REMOVE_LABEL, NAME_LABEL].includes(key)));
 }
 
 export interface PsEntry {
@@ -269,7 +294,7 @@ export function psEntry(container: Container, nowMs: number): PsEntry {
   const state = containerState(container);
   return {
     Id: container.id,
-    Names: [`/${service.metadata.name}`],
+    Names: [`/${dockerName(service)}`],
     Image: service.spec.image,
     ImageID: '',
     Command: commandOf(service).join(' '),
@@ -303,7 +328,7 @@ export function inspectEntry(container: Container): Record<string, unknown> {
     Args: command.slice(1),
     State: containerState(container),
     Image: service.spec.image,
-    Name: `/${service.metadata.name}`,
+    Name: `/${dockerName(service)}`,
     RestartCount: replica?.status?.restartCount ?? 0,
     Driver: 'overlay',
     Platform: 'linux',

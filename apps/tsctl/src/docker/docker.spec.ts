@@ -32,14 +32,25 @@ describe('containers as services', () => {
     assert.notEqual(containerId('u-1'), containerId('u-2'));
   });
 
-  it('takes names with or without the slash, makes one when none, and names the rule it breaks', () => {
-    assert.equal(containerName('/web'), 'web');
-    assert.match(containerName(null, () => Buffer.from('abcdef0123', 'hex')), /^c-abcdef0123$/);
-    rejects(() => containerName('My_App'), 400, /Invalid container name \(My_App\).*lower-case letters, digits and '-'/);
+  it('takes names with or without the slash, makes one when none, and refuses what Docker refuses', () => {
+    assert.deepEqual(containerName('/web'), { docker: 'web', service: 'web' });
+    assert.deepEqual(containerName(null, () => Buffer.from('abcdef0123', 'hex')), { docker: 'c-abcdef0123', service: 'c-abcdef0123' });
+    rejects(() => containerName('-x'), 400, /Invalid container name \(-x\), only \[a-zA-Z0-9\]\[a-zA-Z0-9_.-\] are allowed/);
+  });
+
+  it('gives a Docker name that is no Service name (compose\'s shop_web_1) a Service name of its own, kept apart by a hash', () => {
+    const names = containerName('shop_web_1');
+    assert.match(names.service, /^shop-web-1-[0-9a-f]{8}$/);
+    assert.notEqual(containerName('shop.web.1').service, names.service);
+    assert.ok(containerName('X'.repeat(80)).service.length <= 50);
+    const service = serviceFromCreate(names, 'default', { Image: 'busybox' });
+    assert.equal(service.metadata.labels?.['tide/docker-name'], 'shop_web_1');
+    const entry = psEntry({ id: 'x', service: { ...service, metadata: { ...service.metadata, uid: 'u' } } }, 0);
+    assert.deepEqual([entry.Names, entry.Labels], [['/shop_web_1'], {}]);
   });
 
   it('maps a docker run body onto a Service of 0 replicas that never restarts', () => {
-    const service = serviceFromCreate('web', 'default', {
+    const service = serviceFromCreate({ docker: 'web', service: 'web' }, 'default', {
       Image: 'busybox', Cmd: ['httpd', '-f'], Env: ['A=1', 'B=x=y'], ExposedPorts: { '80/tcp': {}, '9000/tcp': {} },
       HostConfig: { PortBindings: { '80/tcp': [{ HostIp: '', HostPort: '23880' }] }, AutoRemove: true, Memory: 64 * 2 ** 20, NanoCpus: 5e8 },
       Labels: { team: 'a' },
@@ -56,17 +67,17 @@ describe('containers as services', () => {
   it('makes of tsctl run\'s flags the body docker run sends, and the same Service', () => {
     const options = new Map([['publish', `8080:80${REPEATED_SEPARATOR}9090:90/tcp`], ['env', 'A=1'], ['rm', 'true']]);
     const body = runBody('busybox', ['echo', 'hi'], options);
-    assert.deepEqual(serviceFromCreate('x', 'default', body).spec.ports, [{ containerPort: 80, publish: 8080 }, { containerPort: 90, publish: 9090 }]);
+    assert.deepEqual(serviceFromCreate({ docker: 'x', service: 'x' }, 'default', body).spec.ports, [{ containerPort: 80, publish: 8080 }, { containerPort: 90, publish: 9090 }]);
     assert.deepEqual([body.Cmd, body.Env, body.HostConfig?.AutoRemove], [['echo', 'hi'], ['A=1'], true]);
     assert.throws(() => runBody('busybox', [], new Map([['publish', '80']])), (e: unknown) => e instanceof UsageError && /--publish: expected HOSTPORT:PORT/.test(e.message));
   });
 
   it('refuses what Tide cannot give yet with a 501 naming it', () => {
-    rejects(() => serviceFromCreate('a', 'default', { Image: 'busybox', Tty: true, OpenStdin: true }), 501, /terminal \(Tty, docker run -t\); standard input/);
-    rejects(() => serviceFromCreate('a', 'default', { Image: 'busybox', HostConfig: { Binds: ['/srv:/srv'] } }), 501, /volumes and bind mounts/);
-    rejects(() => serviceFromCreate('a', 'default', { Image: 'busybox', ExposedPorts: { '53/udp': {} } }), 501, /udp ports/);
-    rejects(() => serviceFromCreate('a', 'default', { Image: 'busybox', HostConfig: { PortBindings: { '80/tcp': [{ HostPort: '' }] } } }), 501, /-p HOSTPORT:80/);
-    rejects(() => serviceFromCreate('a', 'default', {}), 400, /Config.Image: required/);
+    rejects(() => serviceFromCreate({ docker: 'a', service: 'a' }, 'default', { Image: 'busybox', Tty: true, OpenStdin: true }), 501, /terminal \(Tty, docker run -t\); standard input/);
+    rejects(() => serviceFromCreate({ docker: 'a', service: 'a' }, 'default', { Image: 'busybox', HostConfig: { Binds: ['/srv:/srv'] } }), 501, /volumes and bind mounts/);
+    rejects(() => serviceFromCreate({ docker: 'a', service: 'a' }, 'default', { Image: 'busybox', ExposedPorts: { '53/udp': {} } }), 501, /udp ports/);
+    rejects(() => serviceFromCreate({ docker: 'a', service: 'a' }, 'default', { Image: 'busybox', HostConfig: { PortBindings: { '80/tcp': [{ HostPort: '' }] } } }), 501, /-p HOSTPORT:80/);
+    rejects(() => serviceFromCreate({ docker: 'a', service: 'a' }, 'default', {}), 400, /Config.Image: required/);
   });
 });
 
