@@ -97,7 +97,7 @@ export class TideContainers {
       const now = await this.refresh(container);
       if (done(now)) return now;
       if (signal?.aborted) throw new DockerError(499, `${what}: the client went away`);
-      if (Date.now() > deadline) throw new DockerError(500, `container ${container.service.metadata.name}: ${what} took more than ${Math.round(timeoutMs / 1000)} s (replica ${now?.replica?.metadata.name ?? 'none'}: ${now?.replica?.status?.phase ?? 'no status'}${now?.replica?.status?.message ? `, ${now.replica.status.message}` : ''})`);
+      if (Date.now() > deadline) throw new DockerError(500, `container ${dockerName(container.service)}: ${what} took more than ${Math.round(timeoutMs / 1000)} s (replica ${now?.replica?.metadata.name ?? 'none'}: ${now?.replica?.status?.phase ?? 'no status'}${now?.replica?.status?.message ? `, ${now.replica.status.message}` : ''})`);
       await new Promise((resolve) => setTimeout(resolve, pause));
     }
   }

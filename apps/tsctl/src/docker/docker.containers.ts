@@ -7,7 +7,7 @@
 import type { Replica } from '@tide/api';
 import { TideContainers } from './docker.backend';
 import { DockerError } from './docker.errors';
-import { AUTO_REMOVE_LABEL, Container, CreateBody, containerName, containerState, exitCode, serviceFromCreate } from './docker.model';
+import { AUTO_REMOVE_LABEL, Container, CreateBody, containerName, containerState, dockerName, exitCode, serviceFromCreate } from './docker.model';
 
 /** How long start waits for a replica to run: a cold image pull on a loaded node included. */
 const START_TIMEOUT_MS = 180_000;
@@ -65,13 +65,13 @@ export class ContainerVerbs {
     container = await this.waitForRun(container);
     const exit = container.replica?.status?.lastExit;
     if (container.replica?.status?.phase === 'Failed' && exit && exit.code === null && exit.signal === null) {
-      throw new DockerError(500, `container ${container.service.metadata.name} could not start: ${container.replica.status.message ?? exit.reason}`);
+      throw new DockerError(500, `container ${dockerName(container.service)} could not start: ${container.replica.status.message ?? exit.reason}`);
     }
   }
 
   private async waitForRun(container: Container): Promise<Container> {
     const started = await this.containers.waitFor(container, (c) => !c || c.replica?.status?.phase === 'Running' || isFinished(c.replica), START_TIMEOUT_MS, 'starting');
-    if (!started) throw new DockerError(404, `container ${container.service.metadata.name} was removed while starting`);
+    if (!started) throw new DockerError(404, `container ${dockerName(container.service)} was removed while starting`);
     return started;
   }
 
