@@ -31,7 +31,9 @@ export const dockerHostCommand: Command = {
   options: [SOCKET_OPTION],
   async run(ctx) {
     if (ctx.args.length > 0) throw new UsageError(`docker-host takes no arguments, got "${ctx.args.join(' ')}"`);
-    ctx.out(`unix://${defaultSocket(ctx)}`);
+    const socket = defaultSocket(ctx);
+    ctx.out(`unix://${socket}`);
+    if (!fs.existsSync(socket)) ctx.note(`note: nothing serves ${socket} yet: start "tsctl docker-serve" (or "tsctl up --docker")`);
   },
 };
 
