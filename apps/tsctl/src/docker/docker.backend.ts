@@ -7,7 +7,7 @@ import type { Replica, Service } from '@tide/api';
 import { ApiClient, ApiError, errorFromFetchResponse } from '../api/api.client';
 import { query } from '../commands/command';
 import { DockerError, noSuchContainer } from './docker.errors';
-import { CONTAINER_LABEL, Container, containerId, dockerName } from './docker.model';
+import { CONTAINER_LABEL, Container, STOPPED_LABEL, containerId, dockerName, stoppedLabel } from './docker.model';
 
 /**
  * How often a wait re-reads the container (the API answers from its cache): soon at first, since a
@@ -84,6 +84,19 @@ export class TideContainers {
 
   async scale(container: Container, replicas: number): Promise<void> {
     await this.api.request('PUT', `/api/v1/services/${encodeURIComponent(container.service.metadata.name)}/scale${query({ namespace: this.namespace })}`, { replicas });
+  }
+
+  /**
+   * Keeps a stopped run's exit on its Service (a label: no new template, nothing restarts), written
+   * over the version just read so that a change meanwhile (a start) is not undone. Best effort: a
+   * container whose exit could not be kept shows exit code 0.
+   */
+  async keepStoppedExit(container: Container, code: number, finishedAt: string): Promise<void> {
+    const fresh = await this.refresh(container).catch(() => undefined);
+    if (!fresh || fresh.replica) return;
+    const { name, namespace, resourceVersion, labels } = fresh.service.metadata;
+    const document = { apiVersion: 'tide/v1', kind: 'Service', metadata: { name, namespace, resourceVersion, labels: { ...labels, [STOPPED_LABEL]: stoppedLabel(code, finishedAt) } }, spec: fresh.service.spec };
+    await this.api.request('POST', '/api/v1/apply', { documents: [document] }).catch(() => undefined);
   }
 
   async remove(container: Container): Promise<void> {

@@ -80,7 +80,12 @@ export class ContainerVerbs {
     const container = await this.containers.find(ref);
     if (!container.replica || isFinished(container.replica)) return false;
     await this.containers.scale(container, 0);
-    await this.containers.waitFor(container, (c) => !c?.replica, this.stopTimeout(container), 'stopping');
+    let exit = container.replica.status?.lastExit;
+    await this.containers.waitFor(container, (c) => {
+      exit = c?.replica?.status?.lastExit ?? exit;
+      return !c?.replica;
+    }, this.stopTimeout(container), 'stopping');
+    await this.containers.keepStoppedExit(container, exit ? exitCode(exit.code, exit.signal) : STOPPED_EXIT_CODE, exit?.finishedAt ?? new Date().toISOString());
     return true;
   }
 

@@ -212,6 +212,7 @@ export function containerState(container: Container): ContainerState {
     : finished ? 'exited'
       : phase === 'Running' || phase === 'Starting' ? 'running'
         : replica || (service.metadata.generation ?? 1) <= 1 ? 'created' : 'exited';
+  const stopped = !replica && status === 'exited' ? stoppedExit(service) : undefined;
   return {
     Status: status,
     Running: status === 'running',
@@ -220,11 +221,23 @@ export function containerState(container: Container): ContainerState {
     OOMKilled: exit?.reason === 'OOMKilled',
     Dead: false,
     Pid: status === 'running' ? replica?.status?.pid ?? 0 : 0,
-    ExitCode: finished && exit ? exitCode(exit.code, exit.signal) : 0,
+    ExitCode: finished && exit ? exitCode(exit.code, exit.signal) : stopped?.code ?? 0,
     Error: phase === 'Failed' && exit && exit.code === null && exit.signal === null ? (replica?.status?.message ?? exit.reason) : '',
     StartedAt: replica?.status?.startedAt ?? NEVER,
-    FinishedAt: finished ? exit?.finishedAt ?? NEVER : NEVER,
+    FinishedAt: finished ? exit?.finishedAt ?? NEVER : stopped?.finishedAt ?? NEVER,
   };
+}
+
+/** `docker stop` takes the replica away: its exit is kept on the Service as `CODE FINISHED-AT`. */
+export const STOPPED_LABEL = 'tide/docker-stopped';
+
+export function stoppedLabel(code: number, finishedAt: string): string {
+  return `${code} ${finishedAt}`;
+}
+
+function stoppedExit(service: Service): { code: number; finishedAt: string } | undefined {
+  const match = /^(\d+) (\S+)$/.exec(service.metadata.labels?.[STOPPED_LABEL] ?? '');
+  return match ? { code: Number(match[1]), finishedAt: match[2] } : undefined;
 }
 
 /** A signal's death as a shell reports it (SIGKILL: 137). */
@@ -272,7 +285,7 @@ function portList(service: Service): Array<{ IP?: string; PrivatePort: number; P
 }
 
 function userLabels(service: Service): Record<string, string> {
-  return Object.fromEntries(Object.entries(service.metadata.labels ?? {}).filter(([key]) => ![CONTAINER_LABEL, AUTO_REMOVE_LABEL, NAME_LABEL].includes(key)));
+  return Object.fromEntries(Object.entries(service.metadata.labels ?? {}).filter(([key]) => ![CONTAINER_LABEL, AUTO_REMOVE_LABEL, NAME_LABEL, STOPPED_LABEL].includes(key)));
 }
 
 export interface PsEntry {

@@ -101,6 +101,9 @@ describe('container state', () => {
   it('is created before the first start, exited after a stop took the replica away', () => {
     assert.equal(containerState(at()).Status, 'created');
     assert.equal(containerState(at(undefined, 3)).Status, 'exited');
+    const stopped = at(undefined, 3);
+    stopped.service.metadata.labels = { 'tide/docker-stopped': '137 2026-01-01T00:01:00Z' };
+    assert.deepEqual([containerState(stopped).ExitCode, containerState(stopped).FinishedAt], [137, '2026-01-01T00:01:00Z'], 'the exit docker stop kept');
     assert.equal(containerState(at(replica('Pending'), 2)).Status, 'created');
   });
 
