@@ -19,7 +19,7 @@ export function dockerSocketOf(stateDir: string): string {
 /** Starts the server unless it runs; resolves once its socket is there. An error names its log. */
 export async function ensureDockerServe(stateDir: string, configFile: string): Promise<{ socket: string; started: boolean }> {
   const socket = dockerSocketOf(stateDir);
-  if (findProcesses(TSCTL_SCRIPT, stateDir).length > 0 && fs.existsSync(socket)) return { socket, started: false };
+  if (dockerServes(stateDir).length > 0 && fs.existsSync(socket)) return { socket, started: false };
   const log = path.join(stateDir, 'docker-serve.log');
   const pid = startDetached([process.execPath, TSCTL_PATH, 'docker-serve', '--socket', socket], log, { TIDE_CONFIG: configFile });
   const deadline = Date.now() + START_TIMEOUT_MS;
@@ -31,8 +31,19 @@ export async function ensureDockerServe(stateDir: string, configFile: string): P
   return { socket, started: true };
 }
 
+/** The `tsctl docker-serve` processes of a state dir (not any other tsctl naming it, such as this one's `down`). */
+function dockerServes(stateDir: string): number[] {
+  return findProcesses(TSCTL_SCRIPT, stateDir).filter((pid) => {
+    try {
+      return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').includes('docker-serve');
+    } catch {
+      return false; // gone meanwhile
+    }
+  });
+}
+
 export async function stopDockerServe(stateDir: string, graceMs: number): Promise<number> {
-  const pids = findProcesses(TSCTL_SCRIPT, stateDir);
+  const pids = dockerServes(stateDir);
   await terminate(pids, graceMs);
   return pids.length;
 }
