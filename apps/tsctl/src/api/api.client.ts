@@ -58,10 +58,10 @@ export class ApiClient {
   }
 
   /** The raw response (for streams); connection failures become an ApiError naming the server. */
-  async fetch(method: string, pathAndQuery: string, body?: unknown): Promise<Response> {
+  async fetch(method: string, pathAndQuery: string, body?: unknown, signal?: AbortSignal): Promise<Response> {
     try {
       return await fetch(this.server + pathAndQuery, {
-        method,
+        method, ...(signal ? { signal } : {}),
         headers: { ...this.authHeaders(), ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
         ...(this.dispatcher ? { dispatcher: this.dispatcher } : {}),

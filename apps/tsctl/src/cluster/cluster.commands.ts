@@ -16,6 +16,7 @@ import { ApiClient } from '../api/api.client';
 import { configPath, writeCliConfig } from '../api/cli.config';
 import { UsageError, intOption } from '../cli/args';
 import { Command, CommandContext } from '../commands/command';
+import { ensureDockerServe, stopDockerServe } from '../docker/docker.process';
 import { nodesTable } from '../output/resource.tables';
 import { ClusterLayout, HOSTS_MODES, HostsMode, MAX_LOCAL_NODES, agentArgs, clusterLayout, controlPlaneArgs, imageDirOf } from './cluster.layout';
 import { ClusterRecord, readClusterRecord, writeClusterRecord } from './cluster.record';
@@ -130,6 +131,7 @@ export const upCommand: Command = {
     { long: 'registry', help: 'use this registry (HOST:PORT) instead of starting the embedded one on P+4' },
     { long: 'registry-ca', help: "with --registry: the CA file that verifies it (default: the system's roots)" },
     { long: 'image-stores', help: 'shared|per-node: one image store for the local nodes, or one each as on separate machines (default shared)' },
+    { long: 'docker', boolean: true, help: 'also serve the Docker Engine API on STATE/docker.sock (tsctl docker-serve; DOCKER_HOST=$(tsctl docker-host))' },
   ],
   async run(ctx: CommandContext): Promise<void> {
     const stateDir = stateDirOf(ctx);
@@ -191,6 +193,10 @@ export const upCommand: Command = {
     if (join) await api.request('DELETE', `/api/v1/tokens/${join.id}`).catch(() => undefined);
     const token = await adminToken(ctx, api, layout.server, pki.ca.certificatePem);
     writeCliConfig({ server: layout.server, ca: pki.ca.certificatePem, token, stateDir: layout.stateDir });
+    if (ctx.options.has('docker')) {
+      const docker = await ensureDockerServe(layout.stateDir, configPath()).catch((error: Error) => { throw new ClusterError(error.message); });
+      if (docker.started) started.push('the Docker API');
+    }
     ctx.out(started.length === 0 ? `the cluster in ${layout.stateDir} is already running (API ${layout.server})` : `cluster up: API ${layout.server}, state in ${layout.stateDir} (started ${started.join(', ')})`);
     const nodes = (await api.get<{ items: Node[] }>('/api/v1/nodes')).items.filter((n) => layout.nodes.some((l) => l.name === n.metadata.name));
     const replicas = (await api.get<{ items: Replica[] }>('/api/v1/replicas?namespace=all')).items;
@@ -365,6 +371,7 @@ export const downCommand: Command = {
       const removed = await removeHosts(stateDir, undefined, ctx);
       return ctx.out(`no cluster state in ${stateDir}: nothing to stop${removed > 0 ? `; ${removed} simulated host device(s) left behind removed` : ''}`);
     }
+    await stopDockerServe(stateDir, STOP_GRACE_MS);
     const agents = findProcesses(NODE_AGENT.script, stateDir);
     await terminate(agents, STOP_GRACE_MS);
     const record = readClusterRecord(stateDir);

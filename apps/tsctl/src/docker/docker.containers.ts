@@ -1,0 +1,187 @@
+/**
+ * Docker's container verbs over Tide: start scales the container's Service to 1 and waits for its
+ * replica to run, stop scales it to 0 and waits for the replica to go (the agent sends SIGTERM, then
+ * SIGKILL after the grace period), remove deletes the Service. `--rm` containers are removed once
+ * they exit and every attached stream has read their last output.
+ */
+import type { Replica } from '@tide/api';
+import { TideContainers } from './docker.backend';
+import { DockerError } from './docker.errors';
+import { AUTO_REMOVE_LABEL, Container, CreateBody, containerName, containerState, dockerName, exitCode, serviceFromCreate } from './docker.model';
+
+/** How long start waits for a replica to run: a cold image pull on a loaded node included. */
+const START_TIMEOUT_MS = 180_000;
+/** Beyond the grace period, for the agent to report the replica gone. */
+const STOP_SLACK_MS = 60_000;
+/** The code of a run `docker stop` ended whose replica went before it reported an exit (128 + SIGTERM). */
+const STOPPED_EXIT_CODE = 143;
+/** A wait or an attach lasts as long as its client wants. */
+const FOREVER_MS = 7 * 24 * 3_600_000;
+
+export type WaitCondition = 'not-running' | 'next-exit' | 'removed';
+
+export function isFinished(replica: Replica | undefined): boolean {
+  return replica?.status?.phase === 'Succeeded' || replica?.status?.phase === 'Failed';
+}
+
+/** Started on its node: output can be read. */
+export function hasOutput(replica: Replica | undefined): boolean {
+  const phase = replica?.status?.phase;
+  return replica?.spec.nodeName !== undefined && (phase === 'Starting' || phase === 'Running' || isFinished(replica));
+}
+
+export class ContainerVerbs {
+  /** Starts, and streams reading a container's output, by container id: a `--rm` removal waits for them. */
+  private readonly readers = new Map<string, Set<Promise<void>>>();
+  /** One removal per `--rm` container, whoever asks first (start's watcher or a wait). */
+  private readonly removals = new Map<string, Promise<number>>();
+
+  constructor(readonly containers: TideContainers) {}
+
+  async create(name: string | null, body: CreateBody): Promise<{ Id: string; Warnings: string[] }> {
+    const names = containerName(name);
+    const created = await this.containers.create(serviceFromCreate(names, this.containers.namespace, body), names.docker);
+    return { Id: created.id, Warnings: [] };
+  }
+
+  /** false: it was running already (Docker's 304). */
+  async start(ref: string): Promise<boolean> {
+    const container = await this.containers.find(ref);
+    if (containerState(container).Running) return false;
+    // A --rm container may finish before start has seen it run: its removal waits for the start.
+    await this.track(container, this.startStopped(container));
+    return true;
+  }
+
+  private async startStopped(found: Container): Promise<void> {
+    let container = found;
+    if (container.service.spec.replicas > 0) {
+      // A finished replica stays while the Service wants one: a start replaces it.
+      await this.containers.scale(container, 0);
+      await this.containers.waitFor(container, (c) => !c?.replica, this.stopTimeout(container), 'removing the finished replica');
+    }
+    await this.containers.scale(container, 1);
+    if (container.service.metadata.labels?.[AUTO_REMOVE_LABEL] === 'true') void this.removeOnExit(container).catch(() => undefined);
+    container = await this.waitForRun(container);
+    const exit = container.replica?.status?.lastExit;
+    if (container.replica?.status?.phase === 'Failed' && exit && exit.code === null && exit.signal === null) {
+      throw new DockerError(500, `container ${dockerName(container.service)} could not start: ${container.replica.status.message ?? exit.reason}`);
+    }
+  }
+
+  private async waitForRun(container: Container): Promise<Container> {
+    const started = await this.containers.waitFor(container, (c) => !c || c.replica?.status?.phase === 'Running' || isFinished(c.replica), START_TIMEOUT_MS, 'starting');
+    if (!started) throw new DockerError(404, `container ${dockerName(container.service)} was removed while starting`);
+    return started;
+  }
+
+  /** false: it was not running (Docker's 304). */
+  async stop(ref: string): Promise<boolean> {
+    const container = await this.containers.find(ref);
+    if (!container.replica || isFinished(container.replica)) return false;
+    await this.containers.scale(container, 0);
+    let exit = container.replica.status?.lastExit;
+    await this.containers.waitFor(container, (c) => {
+      exit = c?.replica?.status?.lastExit ?? exit;
+      return !c?.replica;
+    }, this.stopTimeout(container), 'stopping');
+    await this.containers.keepStoppedExit(container, exit ? exitCode(exit.code, exit.signal) : STOPPED_EXIT_CODE, exit?.finishedAt ?? new Date().toISOString());
+    return true;
+  }
+
+  /** Tide stops a replica one way (SIGTERM, then SIGKILL after the grace period): kill is that stop, refused when not running. */
+  async kill(ref: string): Promise<void> {
+    const container = await this.containers.find(ref);
+    if (!containerState(container).Running) throw new DockerError(409, `Container ${container.id} is not running`);
+    await this.stop(ref);
+  }
+
+  async restart(ref: string): Promise<void> {
+    await this.stop(ref);
+    await this.start(ref);
+  }
+
+  async remove(ref: string, force: boolean): Promise<void> {
+    const container = await this.containers.find(ref);
+    if (containerState(container).Running && !force) {
+      throw new DockerError(409, `You cannot remove a running container ${container.id}. Stop the container before attempting removal or force remove`);
+    }
+    await this.containers.remove(container);
+    await this.containers.waitFor(container, (c) => c === undefined, this.stopTimeout(container), 'removing');
+  }
+
+  /** `POST /containers/{id}/wait`: the exit code once the condition holds. */
+  async wait(ref: string, condition: WaitCondition, signal: AbortSignal): Promise<number> {
+    const container = await this.containers.find(ref);
+    if (condition === 'removed' && container.service.metadata.labels?.[AUTO_REMOVE_LABEL] === 'true') return this.removeOnExit(container, signal);
+    if (condition === 'not-running' && !containerState(container).Running) return containerState(container).ExitCode;
+    const exited = await this.waitForExit(container, signal);
+    if (condition === 'removed') await this.containers.waitFor(container, (c) => c === undefined, FOREVER_MS, 'waiting for removal', signal);
+    return exited;
+  }
+
+  /** The next exit: after a start if it has not started yet (docker run waits before it starts). */
+  private async waitForExit(container: Container, signal?: AbortSignal): Promise<number> {
+    const before = container.replica?.metadata.name;
+    const isRun = (r: Replica | undefined): r is Replica => r !== undefined && (r.metadata.name !== before || !isFinished(container.replica));
+    let run: Replica | undefined;
+    const done = await this.containers.waitFor(container, (c) => {
+      if (isRun(c?.replica)) run = c.replica;
+      // Finished; or stopped (`docker stop` scales to 0: the run's replica goes); or removed.
+      return !c || (isRun(c.replica) && isFinished(c.replica)) || (run !== undefined && !c.replica);
+    }, FOREVER_MS, 'waiting for the container to exit', signal);
+    const exit = (done?.replica ?? run)?.status?.lastExit;
+    // A run stopped before its replica reported an exit: SIGTERM's code, as a shell gives it.
+    return exit ? exitCode(exit.code, exit.signal) : run && !done?.replica ? STOPPED_EXIT_CODE : 0;
+  }
+
+  /** A `--rm` container: its exit code once it exited, its readers have read it all, and it is removed. */
+  removeOnExit(container: Container, signal?: AbortSignal): Promise<number> {
+    let removal = this.removals.get(container.id);
+    if (!removal) {
+      removal = (async () => {
+        const code = await this.waitForExit(container);
+        await Promise.allSettled([...(this.readers.get(container.id) ?? [])]);
+        await this.containers.remove(container);
+        await this.containers.waitFor(container, (c) => c === undefined, this.stopTimeout(container), 'removing');
+        return code;
+      })().finally(() => this.removals.delete(container.id));
+      this.removals.set(container.id, removal);
+    }
+    if (!signal) return removal;
+    return Promise.race([removal, new Promise<never>((_, reject) => signal.addEventListener('abort', () => reject(new DockerError(499, 'the client went away')), { once: true }))]);
+  }
+
+  /**
+   * `--rm` containers a previous server left: the finished ones are removed now, the running ones once
+   * they exit (dockerd does the same when it starts). Resolves with how many were removed now.
+   */
+  async adoptAutoRemoved(): Promise<number> {
+    const mine = (await this.containers.list()).filter((c) => c.service.metadata.labels?.[AUTO_REMOVE_LABEL] === 'true');
+    let removed = 0;
+    for (const container of mine) {
+      if (containerState(container).Status === 'exited') {
+        await this.containers.remove(container);
+        removed += 1;
+      } else if (container.replica) {
+        void this.removeOnExit(container).catch(() => undefined);
+      }
+    }
+    return removed;
+  }
+
+  /** Counts a start or a stream reading the container's output until `reading` settles. */
+  track(container: Container, reading: Promise<void>): Promise<void> {
+    const set = this.readers.get(container.id) ?? new Set<Promise<void>>();
+    this.readers.set(container.id, set);
+    set.add(reading);
+    return reading.finally(() => {
+      set.delete(reading);
+      if (set.size === 0) this.readers.delete(container.id);
+    });
+  }
+
+  private stopTimeout(container: Container): number {
+    return (container.service.spec.terminationGracePeriodSeconds ?? 10) * 1000 + STOP_SLACK_MS;
+  }
+}

@@ -1,0 +1,247 @@
+/**
+ * The Docker Engine API (a subset of v1.41, docs/REFERENCE.md "Docker clients") over HTTP on a unix
+ * socket: routes Docker's paths, with or without the `/v1.NN` prefix, to the container verbs, and
+ * answers in Docker's shapes: `{"message": "..."}` errors, 501 naming an endpoint Tide does not serve
+ * yet, 404 for a path Docker does not have either.
+ */
+import * as http from 'node:http';
+import type { Duplex } from 'node:stream';
+import { ContainerVerbs, WaitCondition } from './docker.containers';
+import { DockerExecs, ExecCreateBody } from './docker.exec';
+import { passes, parseFilters } from './docker.filters';
+import { DockerImages } from './docker.images';
+import { DockerError, dockerErrorOf } from './docker.errors';
+import { CreateBody, containerState, inspectEntry, psEntry } from './docker.model';
+import { streamOutput } from './docker.output';
+import { STDOUT, frames } from './docker.stream';
+import { SystemInfo, UNSUPPORTED, apiVersionOf, MAX_API_VERSION, pingHeaders } from './docker.system';
+
+export interface DockerRequest {
+  method: string;
+  /** The path without its version prefix. */
+  path: string;
+  params: URLSearchParams;
+  body(): Promise<unknown>;
+  /** Aborted when the client goes away. */
+  signal: AbortSignal;
+}
+
+/** A handler's answer: a JSON value (with its status), nothing (204, 304), or a response it wrote itself. */
+type Answer = { status: number; json?: unknown } | 'written';
+type Handler = (req: DockerRequest, id: string, res: http.ServerResponse) => Promise<Answer>;
+
+export class DockerApi {
+  private readonly routes: Array<{ method: string; pattern: RegExp; handler: Handler }>;
+
+  private readonly execs: DockerExecs;
+
+  constructor(private readonly verbs: ContainerVerbs, private readonly system: SystemInfo, private readonly now = Date.now) {
+    this.execs = new DockerExecs(verbs.containers);
+    const images = new DockerImages(verbs.containers.api);
+    const c = '/containers/([^/]+)';
+    const e = '/exec/([^/]+)';
+    this.routes = [
+      { method: 'GET', pattern: /^\/_ping$/, handler: async () => ({ status: 200, json: 'OK' }) },
+      { method: 'HEAD', pattern: /^\/_ping$/, handler: async () => ({ status: 200 }) },
+      { method: 'GET', pattern: /^\/version$/, handler: async () => ({ status: 200, json: await this.system.version() }) },
+      { method: 'GET', pattern: /^\/info$/, handler: async () => ({ status: 200, json: await this.system.info(await this.verbs.containers.list()) }) },
+      { method: 'GET', pattern: /^\/containers\/json$/, handler: (req) => this.list(req) },
+      { method: 'POST', pattern: /^\/containers\/create$/, handler: async (req) => ({ status: 201, json: await this.verbs.create(req.params.get('name'), (await req.body() ?? {}) as CreateBody) }) },
+      { method: 'GET', pattern: new RegExp(`^${c}/json$`), handler: async (_req, id) => ({ status: 200, json: inspectEntry(await this.verbs.containers.find(id)) }) },
+      { method: 'POST', pattern: new RegExp(`^${c}/start$`), handler: async (_req, id) => ({ status: (await this.verbs.start(id)) ? 204 : 304 }) },
+      { method: 'POST', pattern: new RegExp(`^${c}/stop$`), handler: async (_req, id) => ({ status: (await this.verbs.stop(id)) ? 204 : 304 }) },
+      { method: 'POST', pattern: new RegExp(`^${c}/restart$`), handler: async (_req, id) => this.verbs.restart(id).then(() => ({ status: 204 })) },
+      { method: 'POST', pattern: new RegExp(`^${c}/kill$`), handler: async (_req, id) => this.verbs.kill(id).then(() => ({ status: 204 })) },
+      { method: 'DELETE', pattern: new RegExp(`^${c}$`), handler: async (req, id) => this.remove(req, id) },
+      { method: 'POST', pattern: new RegExp(`^${c}/wait$`), handler: (req, id, res) => this.wait(req, id, res) },
+      { method: 'GET', pattern: new RegExp(`^${c}/logs$`), handler: (req, id, res) => this.logs(req, id, res) },
+      { method: 'POST', pattern: new RegExp(`^${c}/exec$`), handler: async (req, id) => ({ status: 201, json: await this.execs.create(id, (await req.body() ?? {}) as ExecCreateBody) }) },
+      { method: 'GET', pattern: new RegExp(`^${e}/json$`), handler: async (_req, id) => ({ status: 200, json: this.execs.inspect(id) }) },
+      { method: 'POST', pattern: new RegExp(`^${e}/resize$`), handler: async (req, id) => {
+        this.execs.resize(id, Number(req.params.get('h') ?? 24), Number(req.params.get('w') ?? 80));
+        return { status: 200 };
+      } },
+      { method: 'GET', pattern: /^\/images\/json$/, handler: async () => ({ status: 200, json: await images.list() }) },
+      { method: 'GET', pattern: /^\/images\/(.+)\/history$/, handler: async (_req, name) => ({ status: 200, json: await images.history(name) }) },
+      { method: 'DELETE', pattern: /^\/images\/(.+)$/, handler: async (_req, name) => ({ status: 200, json: await images.remove(name) }) },
+      { method: 'POST', pattern: new RegExp(`^${e}/start$`), handler: async () => {
+        throw new DockerError(501, "Tide's Docker API starts an exec only on an upgraded connection (Upgrade: tcp), or detached: not yet");
+      } },
+    ];
+  }
+
+  /** The node http server's request handler. */
+  handle = (req: http.IncomingMessage, res: http.ServerResponse): void => {
+    const started = this.parse(req, res);
+    const answer = started instanceof DockerError ? Promise.reject(started) : this.dispatch(started, res);
+    answer.then((a) => (a === 'written' ? undefined : send(res, a.status, a.json)), (error: unknown) => sendError(res, dockerErrorOf(error)));
+  };
+
+  /**
+   * `Upgrade: tcp` requests: `POST /containers/{id}/attach` (the output as a raw stream on the hijacked
+   * socket) and `POST /exec/{id}/start` (the exec's streams both ways).
+   */
+  handleUpgrade = (req: http.IncomingMessage, socket: Duplex, head: Buffer): void => {
+    const aborted = new AbortController();
+    socket.on('close', () => aborted.abort());
+    socket.on('error', () => aborted.abort());
+    const url = new URL(req.url ?? '/', 'http://docker');
+    const versioned = apiVersionOf(url.pathname);
+    const execId = versioned instanceof DockerError ? undefined : /^\/exec\/([^/]+)\/start$/.exec(versioned.path)?.[1];
+    const session = execId !== undefined && req.method === 'POST'
+      ? afterBody(req, socket, head).then((rest) => this.execs.start(decodeURIComponent(execId), socket, rest))
+      : this.attach(req, socket, aborted.signal);
+    session.catch((error: unknown) => {
+      const e = dockerErrorOf(error);
+      if (!socket.writable) return;
+      const body = JSON.stringify({ message: e.message });
+      socket.end(`HTTP/1.1 ${e.status} ${http.STATUS_CODES[e.status] ?? 'Error'}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+    });
+  };
+
+  private parse(req: http.IncomingMessage, res: http.ServerResponse): DockerRequest | DockerError {
+    const url = new URL(req.url ?? '/', 'http://docker');
+    const versioned = apiVersionOf(url.pathname);
+    if (versioned instanceof DockerError) return versioned;
+    const aborted = new AbortController();
+    res.on('close', () => aborted.abort());
+    return { method: req.method ?? 'GET', path: versioned.path, params: url.searchParams, body: () => readJson(req), signal: aborted.signal };
+  }
+
+  private async dispatch(req: DockerRequest, res: http.ServerResponse): Promise<Answer> {
+    for (const route of this.routes) {
+      const match = route.pattern.exec(req.path);
+      if (match && route.method === req.method) return route.handler(req, decodeURIComponent(match[1] ?? ''), res);
+    }
+    const unsupported = UNSUPPORTED.find((u) => u.pattern.test(req.path));
+    if (unsupported) throw new DockerError(501, `Tide's Docker API does not support ${unsupported.what} (${req.method} ${req.path}) yet; see "Docker clients" in docs/REFERENCE.md for what it serves`);
+    if (this.routes.some((r) => r.pattern.test(req.path))) throw new DockerError(405, `${req.method} ${req.path}: method not allowed`);
+    throw new DockerError(404, `page not found: ${req.method} ${req.path} is not part of the Docker Engine API v${MAX_API_VERSION}`);
+  }
+
+  private async list(req: DockerRequest): Promise<Answer> {
+    const filters = parseFilters(req.params.get('filters'));
+    // A status filter widens the list as `all` does (docker ps --filter status=exited).
+    const all = isTrue(req.params.get('all')) || filters.has('status');
+    const entries = (await this.verbs.containers.list())
+      .map((c) => psEntry(c, this.now()))
+      .filter((e) => (all || e.State === 'running') && passes(e, filters))
+      .sort((a, b) => b.Created - a.Created);
+    const limit = Number(req.params.get('limit') ?? -1);
+    return { status: 200, json: limit > 0 ? entries.slice(0, limit) : entries };
+  }
+
+  private async remove(req: DockerRequest, id: string): Promise<Answer> {
+    if (isTrue(req.params.get('v')) || isTrue(req.params.get('link'))) throw new DockerError(501, "Tide's Docker API does not support removing volumes or links with a container yet");
+    await this.verbs.remove(id, isTrue(req.params.get('force')));
+    return { status: 204 };
+  }
+
+  /** dockerd sends the headers at once (the client knows the wait is registered), the body when the condition holds. */
+  private async wait(req: DockerRequest, id: string, res: http.ServerResponse): Promise<Answer> {
+    const condition = (req.params.get('condition') || 'not-running') as WaitCondition;
+    if (!['not-running', 'next-exit', 'removed'].includes(condition)) throw new DockerError(400, `condition: "${condition}" is not one of not-running, next-exit, removed`);
+    await this.verbs.containers.find(id);
+    res.writeHead(200, { 'Content-Type': 'application/json' });
+    res.flushHeaders();
+    const result = await this.verbs.wait(id, condition, req.signal).then(
+      (code) => ({ StatusCode: code, Error: null }),
+      (error: unknown) => ({ StatusCode: -1, Error: { Message: dockerErrorOf(error).message } }),
+    );
+    res.end(`${JSON.stringify(result)}\n`);
+    return 'written';
+  }
+
+  private async logs(req: DockerRequest, id: string, res: http.ServerResponse): Promise<Answer> {
+    const p = req.params;
+    if (!isTrue(p.get('stdout')) && !isTrue(p.get('stderr'))) throw new DockerError(400, 'Bad parameters: you must choose at least one stream');
+    if (isTrue(p.get('timestamps'))) throw new DockerError(501, "Tide's Docker API does not support log timestamps (-t) yet: Tide's logs keep no time per line");
+    const tail = p.get('tail');
+    const since = Number(p.get('since') ?? 0);
+    const container = await this.verbs.containers.find(id);
+    res.writeHead(200, { 'Content-Type': 'application/vnd.docker.raw-stream' });
+    const write = (chunk: Uint8Array) => writeAll(res, frames(STDOUT, chunk));
+    await this.verbs.track(container, streamOutput(this.verbs.containers, container, {
+      follow: isTrue(p.get('follow')),
+      ...(tail && tail !== 'all' ? { tailLines: Number(tail) } : {}),
+      ...(since > 0 ? { sinceTime: new Date(since * 1000).toISOString() } : {}),
+      waitForStart: false,
+    }, write, req.signal)).catch(() => undefined); // once streaming, a failure can only end the stream
+    res.end();
+    return 'written';
+  }
+
+  private async attach(req: http.IncomingMessage, socket: Duplex, signal: AbortSignal): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://docker');
+    const versioned = apiVersionOf(url.pathname);
+    if (versioned instanceof DockerError) throw versioned;
+    const id = /^\/containers\/([^/]+)\/attach$/.exec(versioned.path)?.[1];
+    if (!id || req.method !== 'POST') throw new DockerError(404, `page not found: only POST /containers/{id}/attach takes an upgrade, not ${req.method} ${versioned.path}`);
+    const p = url.searchParams;
+    if (isTrue(p.get('stdin'))) throw new DockerError(501, "Tide's Docker API does not support attaching standard input (-i) yet");
+    const container = await this.verbs.containers.find(decodeURIComponent(id));
+    socket.write('HTTP/1.1 101 UPGRADED\r\nContent-Type: application/vnd.docker.raw-stream\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n');
+    if (isTrue(p.get('stream')) || isTrue(p.get('logs'))) {
+      const write = (chunk: Uint8Array) => writeAll(socket, frames(STDOUT, chunk));
+      // A running container's earlier output is replayed only with logs=1; a stopped one's next run is streamed whole.
+      const running = containerState(container).Running;
+      const options = running ? { ...(isTrue(p.get('logs')) ? {} : { tailLines: 0 }) } : { pastReplica: container.replica?.metadata.name };
+      await this.verbs.track(container, streamOutput(this.verbs.containers, container, { follow: isTrue(p.get('stream')), waitForStart: true, ...options }, write, signal)).catch(() => undefined);
+    }
+    socket.end();
+  }
+}
+
+export function isTrue(value: string | null): boolean {
+  return value === '1' || value === 'true' || value === 'True';
+}
+
+function send(res: http.ServerResponse, status: number, json: unknown): void {
+  res.writeHead(status, { ...pingHeaders(), ...(json === undefined ? {} : { 'Content-Type': json === 'OK' ? 'text/plain; charset=utf-8' : 'application/json' }) });
+  res.end(json === undefined ? undefined : json === 'OK' ? 'OK' : `${JSON.stringify(json)}\n`);
+}
+
+function sendError(res: http.ServerResponse, error: DockerError): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  send(res, error.status, { message: error.message });
+}
+
+/** What follows the request's body on a hijacked connection (Node hands the body over with the upgrade). */
+async function afterBody(req: http.IncomingMessage, socket: Duplex, head: Buffer): Promise<Buffer> {
+  let skip = Number(req.headers['content-length'] ?? 0);
+  let rest = head;
+  while (rest.length < skip) {
+    skip -= rest.length;
+    rest = await new Promise<Buffer>((resolve, reject) => {
+      // Paused again at once: what follows is the process's stdin, read by the exec session.
+      socket.once('data', (data: Buffer) => {
+        socket.pause();
+        resolve(data);
+      });
+      socket.once('close', () => reject(new DockerError(400, 'the connection closed within the request body')));
+    });
+  }
+  return rest.subarray(skip);
+}
+
+async function readJson(req: http.IncomingMessage): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  const text = Buffer.concat(chunks).toString('utf8');
+  if (!text.trim()) return undefined;
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new DockerError(400, `the request body is not JSON: ${(error as Error).message}`);
+  }
+}
+
+async function writeAll(out: NodeJS.WritableStream, buffers: Buffer[]): Promise<void> {
+  for (const buffer of buffers) {
+    // A client gone away never drains: its close ends the wait (and the stream's abort ends the reading).
+    if (!out.write(buffer)) await new Promise((resolve) => { out.once('drain', resolve); out.once('close', resolve); });
+  }
+}

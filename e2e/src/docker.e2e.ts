@@ -1,0 +1,210 @@
+/**
+ * Issue 21, first slice: the real docker CLI (Debian's docker.io client, /usr/bin/docker; no dockerd
+ * runs) drives a Tide cluster through `tsctl docker-serve`, with DOCKER_HOST from `tsctl docker-host`.
+ */
+import { after, before, describe, it } from 'node:test';
+import * as assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { TestCluster, waitFor } from './harness';
+
+const DOCKER = '/usr/bin/docker';
+const PUBLISHED = 23880;
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+describe('the docker CLI against tsctl docker-serve', { timeout: 600_000 }, () => {
+  let cluster: TestCluster;
+  let dockerHost = '';
+
+  function docker(args: string[], timeoutMs = 180_000): Promise<Run> {
+    return new Promise((resolve) => {
+      execFile(DOCKER, args, {
+        timeout: timeoutMs, env: { PATH: process.env.PATH, HOME: cluster.stateDir, DOCKER_HOST: dockerHost, DOCKER_CONFIG: path.join(cluster.stateDir, '.docker') },
+      }, (error, stdout, stderr) => {
+        const code = error ? (typeof (error as { code?: unknown }).code === 'number' ? (error as { code: number }).code : 1) : 0;
+        resolve({ code, stdout, stderr: stderr || (error ? error.message : '') });
+      });
+    });
+  }
+
+  const explain = (run: Run) => `exit ${run.code}\nstdout: ${run.stdout}\nstderr: ${run.stderr}\ndocker-serve: ${serveLog().slice(-3000)}`;
+  const serveLog = () => (fs.existsSync(path.join(cluster.stateDir, 'docker-serve.log')) ? fs.readFileSync(path.join(cluster.stateDir, 'docker-serve.log'), 'utf8') : '');
+
+  before(async () => {
+    assert.ok(fs.existsSync(DOCKER), `${DOCKER} is missing: bash scripts/setup.sh installs Debian's docker.io (the client is used, no dockerd is started)`);
+    // tsctl up --docker starts tsctl docker-serve in the background with the admin credential; tsctl down stops it.
+    cluster = await TestCluster.start({ nodes: 1, basePort: 23800, podCidr: '100.64.236.0/22', upFlags: ['--docker'] });
+    const host = await cluster.tsctl(['docker-host']);
+    assert.equal(host.code, 0, host.stderr);
+    dockerHost = host.stdout.trim();
+    const socket = path.join(cluster.stateDir, 'docker.sock');
+    assert.equal(dockerHost, `unix://${socket}`);
+    assert.equal(fs.statSync(socket).mode & 0o777, 0o660, 'the socket is the owner\'s and group\'s only');
+  });
+
+  after(async () => {
+    await cluster?.stop();
+  });
+
+  it('docker version shows Tide as the engine, speaking API 1.41', async () => {
+    const run = await docker(['version', '--format', '{{.Server.Version}} {{.Server.APIVersion}} {{.Server.Os}}']);
+    assert.equal(run.code, 0, explain(run));
+    assert.match(run.stdout, /^\d+\.\d+\.\d+ 1\.41 linux\n$/);
+  });
+
+  it('docker run --rm prints the output, passes the exit code and leaves nothing behind', async () => {
+    const hi = await docker(['run', '--rm', 'busybox', 'echo', 'hi']);
+    assert.deepEqual([hi.code, hi.stdout], [0, 'hi\n'], explain(hi));
+    // A Docker name that is no Tide service name (compose names containers so): kept as the client gave it.
+    const failed = await docker(['run', '--rm', '--name', 'job_One.1', 'busybox', 'sh', '-c', 'echo out; exit 3']);
+    assert.deepEqual([failed.code, failed.stdout], [3, 'out\n'], explain(failed));
+    const all = await docker(['ps', '-a', '--format', '{{.Names}}']);
+    assert.equal(all.code, 0, explain(all));
+    assert.equal(all.stdout, '', 'the --rm containers are removed');
+    const services = (await cluster.services()).filter((s) => s.metadata.labels?.['tide/docker']).map((s) => s.metadata.name);
+    assert.equal(services.length, 0, `no service left behind: ${services.join(', ')}`);
+  });
+
+  it('docker run -d -p serves on the published port of the node; ps, logs, stop and rm follow it', async () => {
+    const script = 'mkdir -p /www && echo hello-from-tide > /www/index.html && echo serving && exec httpd -f -p 80 -h /www';
+    const run = await docker(['run', '-d', '--name', 'web', '-p', `${PUBLISHED}:80`, 'busybox', 'sh', '-c', script]);
+    assert.equal(run.code, 0, explain(run));
+    const id = run.stdout.trim();
+    assert.match(id, /^[0-9a-f]{64}$/);
+    const [node] = await cluster.nodeList();
+    const body = await waitFor('the page on the published port', async () => {
+      const answer = await fetch(`http://${node.spec.address}:${PUBLISHED}/`).catch(() => undefined);
+      return answer?.ok ? answer.text() : undefined;
+    }, 90_000);
+    assert.equal(body, 'hello-from-tide\n');
+
+    const ps = await docker(['ps', '--no-trunc', '--format', '{{.ID}}|{{.Names}}|{{.Image}}|{{.Status}}|{{.Ports}}']);
+    assert.equal(ps.code, 0, explain(ps));
+    assert.match(ps.stdout, new RegExp(`^${id}\\|web\\|busybox\\|Up [^|]+\\|0\\.0\\.0\\.0:${PUBLISHED}->80/tcp\\n$`));
+    const inspect = await docker(['inspect', '--format', '{{.State.Status}} {{.Name}}', id.slice(0, 12)]);
+    assert.equal(inspect.stdout, 'running /web\n', explain(inspect));
+
+    const logs = await docker(['logs', 'web']);
+    assert.deepEqual([logs.code, logs.stdout], [0, 'serving\n'], explain(logs));
+
+    const stop = await docker(['stop', 'web']);
+    assert.deepEqual([stop.code, stop.stdout], [0, 'web\n'], explain(stop));
+    assert.equal((await docker(['ps', '--format', '{{.Names}}'])).stdout, '');
+    // httpd as PID 1 ignores SIGTERM: killed after the grace period (137), or 143 when its replica went before reporting.
+    assert.match((await docker(['ps', '-a', '--format', '{{.Names}} {{.Status}}'])).stdout, /^web Exited \((137|143)\) \d+ seconds? ago\n$|^web Exited \((137|143)\) Less than a second ago\n$/);
+
+    const rm = await docker(['rm', 'web']);
+    assert.deepEqual([rm.code, rm.stdout], [0, 'web\n'], explain(rm));
+    assert.equal((await docker(['ps', '-a', '--format', '{{.Names}}'])).stdout, '');
+  });
+
+  it('docker logs -f follows a container until it exits', async () => {
+    const run = await docker(['run', '-d', '--name', 'counter', 'busybox', 'sh', '-c', 'for i in 1 2 3; do echo line $i; sleep 1; done']);
+    assert.equal(run.code, 0, explain(run));
+    const follow = await docker(['logs', '-f', 'counter']);
+    assert.deepEqual([follow.code, follow.stdout], [0, 'line 1\nline 2\nline 3\n'], explain(follow));
+    const status = await docker(['inspect', '--format', '{{.State.Status}} {{.State.ExitCode}}', 'counter']);
+    assert.equal(status.stdout, 'exited 0\n', explain(status));
+    assert.equal((await docker(['rm', 'counter'])).code, 0);
+  });
+
+  it('docker create, start -a and wait: created until started, each start a fresh run with its exit code', async () => {
+    const created = await docker(['create', '--name', 'once', 'busybox', 'sh', '-c', 'echo run; exit 4']);
+    assert.equal(created.code, 0, explain(created));
+    assert.equal((await docker(['ps', '-a', '--format', '{{.Names}} {{.Status}}'])).stdout, 'once Created\n');
+    for (const round of [1, 2]) {
+      const start = await docker(['start', '-a', 'once']);
+      assert.deepEqual([start.code, start.stdout], [4, 'run\n'], `round ${round}: ${explain(start)}`);
+    }
+    const wait = await docker(['wait', 'once']);
+    assert.deepEqual([wait.code, wait.stdout], [0, '4\n'], explain(wait));
+    assert.equal((await docker(['rm', 'once'])).code, 0);
+  });
+
+  it('docker stop ends an attached docker run, which exits with the signal\'s code', async () => {
+    let output = '';
+    const attached = execFile(DOCKER, ['run', '--name', 'att', '--stop-timeout', '1', 'busybox', 'sh', '-c', 'echo up; sleep 600'], {
+      env: { PATH: process.env.PATH, HOME: cluster.stateDir, DOCKER_HOST: dockerHost, DOCKER_CONFIG: path.join(cluster.stateDir, '.docker') },
+    });
+    attached.stdout!.on('data', (chunk) => (output += chunk));
+    const exited = new Promise<number | null>((resolve) => attached.once('exit', resolve));
+    try {
+      await waitFor('"up" from the attached run', async () => output.includes('up\n'), 90_000);
+      const stop = await docker(['stop', 'att']);
+      assert.equal(stop.code, 0, explain(stop));
+      // sh as PID 1 ignores SIGTERM: SIGKILL after the 1 s grace (137); 143 when the replica went before it reported.
+      assert.ok([137, 143].includes((await exited) ?? -1), `docker run exited ${await exited}; output ${output}`);
+    } finally {
+      attached.kill();
+    }
+    assert.equal((await docker(['rm', 'att'])).code, 0);
+  });
+
+  it('docker exec runs in the container: streams kept apart, exit code, stdin with -i, a terminal with -it', async () => {
+    assert.equal((await docker(['run', '-d', '--name', 'box', '--label', 'team=a', '--stop-timeout', '1', 'busybox', 'sleep', '600'])).code, 0);
+    assert.equal((await docker(['ps', '--filter', 'label=team=a', '--format', '{{.Names}} {{.Labels}}'])).stdout, 'box team=a\n');
+    assert.equal((await docker(['ps', '--filter', 'label=team=b', '--format', '{{.Names}}'])).stdout, '');
+    const taken = await docker(['create', '--name', 'box', 'busybox']);
+    assert.match(taken.stderr, /Conflict. The container name "\/box" is already in use by container "[0-9a-f]{64}"/);
+    const plain = await docker(['exec', 'box', 'sh', '-c', 'echo out; echo err >&2; exit 3']);
+    assert.deepEqual([plain.code, plain.stdout, plain.stderr], [3, 'out\n', 'err\n'], explain(plain));
+    const piped = await new Promise<Run>((resolve) => {
+      const child = execFile(DOCKER, ['exec', '-i', 'box', 'wc', '-l'], { env: { PATH: process.env.PATH, HOME: cluster.stateDir, DOCKER_HOST: dockerHost, DOCKER_CONFIG: path.join(cluster.stateDir, '.docker') } },
+        (error, stdout, stderr) => resolve({ code: error ? 1 : 0, stdout, stderr }));
+      child.stdin!.end('a\nb\nc\n');
+    });
+    assert.deepEqual([piped.code, piped.stdout.trim()], [0, '3'], explain(piped));
+    // util-linux script gives the docker CLI a terminal of 30 rows and 100 columns, as a user's would.
+    const command = `stty rows 30 cols 100; ${DOCKER} exec -it box sh -c 'stty size; tty'; echo "[exit=$?]"`;
+    const terminal = await new Promise<string>((resolve) => execFile('script', ['-qfec', command, '/dev/null'], {
+      timeout: 120_000, env: { PATH: process.env.PATH, HOME: cluster.stateDir, DOCKER_HOST: dockerHost, DOCKER_CONFIG: path.join(cluster.stateDir, '.docker') },
+    }, (_error, stdout) => resolve(stdout)));
+    assert.match(terminal, /30 100\r\n/, `the size of the local terminal: ${JSON.stringify(terminal)}`);
+    assert.match(terminal, /\/dev\/pts\/\d+\r\n/, 'a terminal of its own');
+    assert.match(terminal, /\[exit=0\]/);
+    const exec = await docker(['exec', '-e', 'A=1', 'box', 'true']);
+    assert.match(exec.stderr, /does not support exec with environment \(-e\) yet/);
+    assert.equal((await docker(['rm', '-f', 'box'])).code, 0);
+  });
+
+  it('tsctl run and tsctl ps drive the same containers without a docker client', async () => {
+    const run = await cluster.tsctl(['run', '--rm', 'busybox', '--', 'sh', '-c', 'echo from-tsctl; exit 5']);
+    assert.deepEqual([run.code, run.stdout], [5, 'from-tsctl\n'], run.stderr);
+    const detached = await cluster.tsctl(['run', '-d', '--name', 'bg', 'busybox', '--', 'sleep', '600']);
+    assert.equal(detached.code, 0, detached.stderr);
+    const ps = await cluster.tsctl(['ps']);
+    assert.match(ps.stdout, /^CONTAINER ID +IMAGE +COMMAND +CREATED +STATUS +PORTS +NAMES\n[0-9a-f]{12} +busybox +"sleep 600" +\d+s ago +Up [^\n]+ bg\n$/);
+    const seen = await docker(['ps', '--format', '{{.Names}}']);
+    assert.equal(seen.stdout, 'bg\n', 'docker ps sees what tsctl run started');
+    assert.equal((await docker(['rm', '-f', 'bg'])).code, 0);
+  });
+
+  it('docker images and docker history show what the nodes hold', async () => {
+    const images = await docker(['images', '--format', '{{.Repository}}:{{.Tag}} {{.ID}}']);
+    assert.equal(images.code, 0, explain(images));
+    assert.match(images.stdout, /^busybox:latest [0-9a-f]{12}$/m);
+    const history = await docker(['history', '--no-trunc', '--format', '{{.CreatedBy}}', 'busybox']);
+    assert.equal(history.code, 0, explain(history));
+    assert.ok(history.stdout.trim().length > 0, 'at least one step');
+    const missing = await docker(['rmi', 'no-such-image:1']);
+    assert.match(missing.stderr, /No such image: no-such-image:1/);
+  });
+
+  it("answers what it does not serve in Docker's words", async () => {
+    const missing = await docker(['rm', 'ghost']);
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /No such container: ghost/);
+    const tty = await docker(['create', '-t', 'busybox']);
+    assert.equal(tty.code, 1);
+    assert.match(tty.stderr, /does not support a terminal \(Tty, docker run -t\)/);
+    const pull = await docker(['pull', 'busybox']);
+    assert.notEqual(pull.code, 0);
+    assert.match(pull.stderr, /does not support this image endpoint \(pull, push, tag, inspect/);
+  });
+});
