@@ -40,9 +40,10 @@ async function get(url: string): Promise<string> {
 
 /** What is left on the machine of this cluster's container network. */
 function leftovers(): string[] {
-  const prefix = '100.64.7'; // 100.64.72.0 - 100.64.75.255
-  const addresses = execFileSync('ip', ['-4', '-o', 'addr', 'show'], { encoding: 'utf8' }).split('\n').filter((l) => l.includes(` ${prefix}`));
-  const rules = execFileSync('iptables-save', [], { encoding: 'utf8' }).split('\n').filter((l) => l.includes(POD_CIDR) || l.includes(`${prefix}`));
+  // 100.64.72.0 - 100.64.75.255 only: other files' clusters (isolation's 100.64.76.0/22) may be up meanwhile.
+  const ours = / 100\.64\.7[2-5]\.\d/;
+  const addresses = execFileSync('ip', ['-4', '-o', 'addr', 'show'], { encoding: 'utf8' }).split('\n').filter((l) => ours.test(l));
+  const rules = execFileSync('iptables-save', [], { encoding: 'utf8' }).split('\n').filter((l) => l.includes(POD_CIDR) || ours.test(l));
   return [...addresses, ...rules];
 }
 
