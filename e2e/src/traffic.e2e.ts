@@ -111,6 +111,8 @@ describe('service traffic through every node\'s load balancer', { timeout: 600_0
     await waitFor('answers after the scale-in', async () => load.progress().ok >= answered + 50);
     const result = await load.stop();
     t.diagnostic(`${result.ok} requests answered, ${result.failed} failed, by replica: ${JSON.stringify(result.byBody)}`);
+    // What the cluster saw meanwhile (a node NotReady, a readiness probe failing): why requests failed.
+    if (result.failed > 0) t.diagnostic((await cluster.tsctl(['get', 'events', '-A'])).stdout);
     assert.equal(result.failed, 0, `failed requests: ${JSON.stringify(result.failures)}`);
     assert.deepEqual([...await answerers(10)], [survivor.metadata.name], 'only the survivor answers afterwards');
   });
