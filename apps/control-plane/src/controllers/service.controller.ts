@@ -200,12 +200,29 @@ export class ServiceController {
    * placed and created bound by the scheduler; answers the creates still to do, Pending.
    */
   private async createBound(creates: ReplicaCreate[]): Promise<ReplicaCreate[]> {
-    const fresh = creates.filter((c) => c.service).map((c) => ({ ...c, replica: asCreated(c.replica) }));
+    const fresh = this.uniquelyNamed(creates.filter((c) => c.service)).map((c) => ({ ...c, replica: asCreated(c.replica) }));
     if (!this.createPlaced || fresh.length === 0) return creates;
     const placed = await this.createPlaced(fresh.map((c) => c.replica));
     this.written = Math.max(this.written, placed.revision);
     const left = new Set(placed.left);
     return [...creates.filter((c) => !c.service), ...fresh.filter((c) => left.has(c.replica))];
+  }
+
+  /**
+   * Fresh names are random (5 of 27 letters a service): in a burst of a thousand replicas two match
+   * about once in thirty, and a transaction with a taken name is refused whole. Such a one, or one
+   * the cache holds already, is named again before anything is written.
+   */
+  private uniquelyNamed(fresh: ReplicaCreate[]): ReplicaCreate[] {
+    const names = new Set<string>();
+    const taken = ({ replica: { metadata: { namespace, name } } }: ReplicaCreate) =>
+      names.has(`${namespace}/${name}`) || this.cache.get('Replica', namespace, name) !== undefined;
+    return fresh.map((create) => {
+      let named = create;
+      for (let attempt = 0; attempt < RENAME_ATTEMPTS && taken(named); attempt++) named = { ...create, replica: newReplica(create.service!) };
+      names.add(`${named.replica.metadata.namespace}/${named.replica.metadata.name}`);
+      return named;
+    });
   }
 
   /**
