@@ -16,6 +16,8 @@ const ROOT = path.resolve(__dirname, '..');
 const TSCTL = path.join(ROOT, 'apps/tsctl/dist/main.js');
 /** Lines of each process log shown for a failed end-to-end file. */
 const LOG_TAIL_LINES = 40;
+/** Lines of each failing test's error repeated at the end of the suite's output. */
+const RECAP_ERROR_LINES = 8;
 
 function parseArgs(argv) {
   const options = { jobs: 2, fileMinutes: 15, files: [] };
@@ -158,6 +160,26 @@ function tailsOf(dir) {
   }).join('');
 }
 
+/**
+ * Each failing test of a file's TAP output with the first lines of its error (a cluster's logs that a
+ * test appends to its error are left out: the file's output above has them whole).
+ */
+function failureRecap(output) {
+  const lines = output.split('\n');
+  const recap = [];
+  for (let i = 0; i < lines.length; i++) {
+    const failing = /^\s*not ok \d+ - (.*)$/.exec(lines[i]);
+    if (!failing) continue;
+    recap.push(`#   not ok: ${failing[1]}`);
+    const end = lines.findIndex((line, j) => j > i && /^\s*\.\.\.\s*$/.test(line));
+    const block = lines.slice(i + 1, end === -1 ? i + 60 : end);
+    const error = block.findIndex((line) => /^\s*error:/.test(line));
+    if (error === -1) continue;
+    for (const line of block.slice(error, error + RECAP_ERROR_LINES)) recap.push(`#     ${line.trim().slice(0, 300)}`);
+  }
+  return recap.length > 0 ? recap.join('\n') : '#   (no failing test named: see the file\'s output above)';
+}
+
 function runE2eFile(file, limitMs) {
   return new Promise((resolve) => {
     const started = Date.now();
@@ -234,6 +256,8 @@ async function runE2e(files, options) {
   fs.writeFileSync(timesFile, JSON.stringify(known, null, 1));
   console.log('# end-to-end files by duration:');
   for (const r of [...results].sort((a, b) => b.ms - a.ms)) console.log(`#   ${r.code === 0 ? 'ok    ' : 'FAILED'} ${seconds(r.ms).padStart(8)}  ${r.file}`);
+  // Last, where a reader of only the end of a long log (a CI page) sees it: why each failed file failed.
+  for (const r of results.filter((result) => result.code !== 0)) console.log(`# why ${r.file} failed:\n${failureRecap(r.output)}`);
   return results.filter((r) => r.code !== 0).map((r) => r.file);
 }
 
