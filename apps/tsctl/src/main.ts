@@ -13,6 +13,7 @@ import { describeCommand } from './commands/describe.command';
 import { diffCommand } from './commands/diff.command';
 import { dockerHostCommand, dockerServeCommand } from './docker/docker.command';
 import { psCommand, runCommand } from './docker/run.command';
+import { replicaCommand } from './docker/replica.command';
 import { execCommand } from './commands/exec.command';
 import { getCommand } from './commands/get.command';
 import { imageCommand } from './commands/image.command';
@@ -43,7 +44,7 @@ const completionCommand: Command = {
 const COMMANDS: Command[] = [
   upCommand, downCommand, applyCommand, diffCommand, convertCommand, getCommand, describeCommand, scaleCommand, logsCommand, execCommand, deleteCommand, imageCommand,
   cordonCommand, uncordonCommand, drainCommand, nodeCommand, hostCommand, topCommand, rolloutCommand, tokenCommand, secretsCommand, registryCommand, versionCommand, completionCommand,
-  runCommand, psCommand, dockerServeCommand, dockerHostCommand,
+  runCommand, psCommand, replicaCommand, dockerServeCommand, dockerHostCommand,
 ];
 
 export function usage(): string {

@@ -27,6 +27,8 @@ export interface ReplicaAssignment {
   service: string;
   templateHash: string;
   template: AssignedTemplate;
+  /** The container is to be frozen (ReplicaSpec.paused); absent: running. */
+  paused?: true;
 }
 
 /** Another node's slice of the container network: the agent routes to it via that node's address. */
@@ -113,7 +115,7 @@ export interface PublishedEndpoints {
 export interface ReportedReplicaStatus {
   namespace: string;
   name: string;
-  /** Starting | Running | Succeeded | Failed | Terminating */
+  /** Starting | Running | Paused | Succeeded | Failed | Terminating */
   phase: ReplicaPhase;
   ready: boolean;
   restartCount: number;

@@ -311,6 +311,8 @@ export type ReplicaPhase =
   | 'Scheduled'
   | 'Starting'
   | 'Running'
+  /** Running, its processes frozen (`tsctl replica pause`): not ready, out of every endpoint list. */
+  | 'Paused'
   | 'Terminating'
   | 'Succeeded'
   | 'Failed';
@@ -370,6 +372,8 @@ export interface ReplicaSpec {
   template: ReplicaTemplate;
   nodeName?: string;
   replaces?: ReplicaReplacement;
+  /** Its container is to be frozen (`POST /api/v1/replicas/NAME/pause`) until unpaused; not part of the template. */
+  paused?: boolean;
 }
 
 export interface ContainerExit {

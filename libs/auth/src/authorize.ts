@@ -41,6 +41,7 @@ export const RESOURCE_RULES: Readonly<Record<string, ResourceRule>> = {
   replicas: namespaced('view', 'edit'),
   'replicas/logs': namespaced('view', 'nobody'),
   'replicas/exec': namespaced('nobody', 'edit'),
+  'replicas/pause': namespaced('nobody', 'edit'),
   secrets: namespaced('view', 'edit'),
   configmaps: namespaced('view', 'edit'),
   'secrets/reencrypt': cluster('nobody', 'admin'),

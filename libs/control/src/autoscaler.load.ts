@@ -31,6 +31,8 @@ const REQUEST_RATE_WINDOW_MS = 3500;
 /** Kubernetes' pod phases for Tide's: a pod is Pending until its container runs. */
 const POD_PHASE: Record<ReplicaPhase, PodReading['phase'] | undefined> = {
   Pending: 'Pending', Scheduled: 'Pending', Starting: 'Pending', Running: 'Running', Failed: 'Failed',
+  // Frozen: not ready and using no CPU, as a pod not yet started (the HPA does not count its usage).
+  Paused: 'Pending',
   // A replica terminating is deleting (left out below); one that succeeded has no CPU left to read.
   Terminating: undefined, Succeeded: 'Failed',
 };

@@ -19,5 +19,6 @@ export function assignmentOf(replica: Replica): ReplicaAssignment {
   return {
     namespace: replica.metadata.namespace, name: replica.metadata.name, service: replica.spec.service, templateHash: replica.spec.templateHash,
     template: assignedTemplate(replica.spec.template),
+    ...(replica.spec.paused ? { paused: true as const } : {}),
   };
 }

@@ -53,7 +53,7 @@ function decodedContainer(container: ContainerSpec): AssignedTemplate {
 describe('agent mapper: assignments', () => {
   it('round-trips the desired state, every field set and none', () => {
     const sent: NodeAssignments = {
-      replicas: [replica('web-1', full), replica('web-2', minimal)], revision: 42,
+      replicas: [{ ...replica('web-1', full), paused: true }, replica('web-2', minimal)], revision: 42,
       nodes: [{ nodeName: 'node-2', address: '198.18.0.2', podCIDR: '100.64.2.0/24' }], clusterId: 'c0ffee',
     };
     assert.deepEqual(decodeAssignments(overTheWire(assignmentsWire, encodeAssignments(sent))), sent);

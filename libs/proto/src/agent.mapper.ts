@@ -35,7 +35,7 @@ export class WireFormatError extends Error {
   }
 }
 
-const PHASES: readonly ReplicaPhase[] = ['Pending', 'Scheduled', 'Starting', 'Running', 'Terminating', 'Succeeded', 'Failed'];
+const PHASES: readonly ReplicaPhase[] = ['Pending', 'Scheduled', 'Starting', 'Running', 'Paused', 'Terminating', 'Succeeded', 'Failed'];
 
 function present(value: string): string | undefined {
   return value === '' ? undefined : value;
@@ -56,6 +56,7 @@ export function encodeAssignments(assignments: NodeAssignments): Assignments {
   return {
     replicas: assignments.replicas.map((a) => ({
       namespace: a.namespace, name: a.name, service: a.service, templateHash: a.templateHash, container: encodeTemplate(a.template),
+      paused: a.paused === true,
     })),
     revision: assignments.revision,
     nodes: assignments.nodes.map((n) => ({ nodeName: n.nodeName, address: n.address, podCidr: n.podCIDR, agentPort: n.agentPort ?? 0 })),
@@ -82,6 +83,7 @@ function decodeAssignment(message: Assignment__Output, field: string): ReplicaAs
   return {
     namespace: message.namespace, name: message.name, service: message.service, templateHash: message.templateHash,
     template: decodeTemplate(message.container),
+    ...(message.paused ? { paused: true as const } : {}),
   };
 }
 

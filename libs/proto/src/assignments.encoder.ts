@@ -9,8 +9,8 @@
  * every part goes through it.
  *
  * The server method's serializer must let these bytes through (`passBytes`). A replica's entry is
- * keyed by namespace, name, service and template hash (a stored replica's template never changes
- * under its hash); entries not used for a while are dropped.
+ * keyed by namespace, name, service, template hash (a stored replica's template never changes
+ * under its hash) and whether it is paused; entries not used for a while are dropped.
  */
 import { NodeAssignments, NodeSlice, ReplicaAssignment } from '@tide/api';
 import { encodeAssignments } from './agent.mapper';
@@ -43,7 +43,7 @@ export class AssignmentsEncoder {
     // A caller that keeps its assignment objects (the control plane's publisher) is answered by identity.
     const known = this.byObject.get(replica);
     if (known) return known;
-    const key = `${replica.namespace}/${replica.name}\n${replica.service}\n${replica.templateHash}`;
+    const key = `${replica.namespace}/${replica.name}\n${replica.service}\n${replica.templateHash}${replica.paused ? '\npaused' : ''}`;
     let bytes = this.usedSinceSweep.get(key) ?? this.replicas.get(key);
     // Only the field itself: a part carrying `revision` would override the message's (the last value wins).
     if (!bytes) bytes = this.serialize({ replicas: encodeAssignments({ replicas: [replica], revision: 0, nodes: [] }).replicas });

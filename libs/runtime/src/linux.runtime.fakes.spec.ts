@@ -72,6 +72,9 @@ class RecordingCgroups implements CgroupManager {
       oomKillCount: async () => 0,
       pids: async () => [],
       killAll: async () => undefined,
+      freeze: async () => void calls.push(`freeze ${id}`),
+      thaw: async () => void calls.push(`thaw ${id}`),
+      frozen: () => false,
       destroy: async () => void calls.push(`destroy ${id}`),
     };
   }

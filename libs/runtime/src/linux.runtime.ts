@@ -320,6 +320,7 @@ export class LinuxRuntime implements ContainerRuntime {
       if (!tracked) continue;
       // An adopted container found dead gets its exit recorded before anyone sees it as running.
       if (!tracked.info.exit && tracked.process === undefined) await tracked.exited;
+      tracked.info.paused = !tracked.info.exit && this.cgroupOf(id)?.frozen() === true;
       out.push(tracked.info);
     }
     return out;
@@ -366,6 +367,8 @@ export class LinuxRuntime implements ContainerRuntime {
   async stop(id: string, graceSeconds: number): Promise<ContainerExitStatus> {
     const tracked = this.get(id);
     if (tracked.info.exit) return tracked.info.exit;
+    // A frozen process would get its SIGTERM only once thawed (and on cgroup v1 not even its SIGKILL).
+    await this.unpause(id);
     tracked.process?.signal('SIGTERM');
     const graceful = await Promise.race([tracked.exited.then(() => true), sleep(graceSeconds * 1000).then(() => false)]);
     if (!graceful) {
@@ -379,6 +382,7 @@ export class LinuxRuntime implements ContainerRuntime {
   async remove(id: string): Promise<void> {
     const tracked = this.find(id);
     if (tracked && !tracked.info.exit) {
+      await this.unpause(id);
       tracked.process?.signal('SIGKILL');
       await tracked.exited;
     }
@@ -402,10 +406,25 @@ export class LinuxRuntime implements ContainerRuntime {
     return usage;
   }
 
+  async pause(id: string): Promise<void> {
+    const tracked = this.get(id);
+    if (tracked.info.exit || !tracked.process) throw new RuntimeError('NotFound', `container ${id} is not running`);
+    await this.cgroupOf(id)?.freeze();
+    tracked.info.paused = true;
+  }
+
+  async unpause(id: string): Promise<void> {
+    const tracked = this.get(id);
+    const cgroup = this.cgroupOf(id);
+    if (cgroup?.frozen()) await cgroup.thaw();
+    tracked.info.paused = false;
+  }
+
   /** The container's process settings (image and spec, as at its start) with the exec's over them. */
   async exec(id: string, options: ExecOptions): Promise<ExecSession> {
     const tracked = this.get(id);
     if (tracked.info.exit || !tracked.process) throw new RuntimeError('NotFound', `container ${id} is not running`);
+    if (tracked.info.paused) throw new RuntimeError('Paused', `container ${id} is paused: unpause it before exec`);
     if (options.argv.length === 0) throw new RuntimeError('InvalidSpec', 'exec needs a command');
     const spec = tracked.info.spec;
     const image = await imageOf(spec, this.images);

@@ -93,6 +93,9 @@ export interface ContainerInfo {
   logPath: string;
   /** The container's address on the node's bridge (network 'bridge' only). */
   ip?: string;
+  /** Its cgroup is frozen (pause()): as the kernel says at list() and after pause()/unpause(), so a
+   *  restarted agent finds a paused container paused. */
+  paused?: boolean;
   /** The container's copy-on-write layer (overlay upperdir) on the host, where the runtime has one:
    *  an image build turns it into the layer of a RUN step once the container has exited. */
   upperDir?: string;
@@ -129,10 +132,16 @@ export interface ContainerRuntime {
   /** Removes an exited container: rootfs mount, upper layer, cgroups, state files. Idempotent. */
   remove(id: string): Promise<void>;
   usage(id: string): Promise<ContainerUsage | undefined>;
+  /** Freezes every process of a running container (the cgroup freezer) and resolves once they are
+   *  stopped; rejects with NotFound for an unknown or exited container. Idempotent. */
+  pause(id: string): Promise<void>;
+  /** Thaws a paused container. Idempotent. stop() and remove() thaw a paused container themselves. */
+  unpause(id: string): Promise<void>;
   /** Runs another process inside a running container: its namespaces, cgroup, root, user and
    *  security settings (as `docker exec`). Rejects with NotFound for an unknown or exited container.
    *  Resolves once the process runs in the container's cgroup; a command that cannot be started then
-   *  ends the session with exit code 127 (not found) or 126 and the reason on its stderr, as a shell does. */
+   *  ends the session with exit code 127 (not found) or 126 and the reason on its stderr, as a shell does.
+   *  Rejects with Paused for a paused container (its process would not run). */
   exec(id: string, options: ExecOptions): Promise<ExecSession>;
 }
 
@@ -173,7 +182,7 @@ export interface ExecSession {
   exited: Promise<{ code: number | null; signal: string | null }>;
 }
 
-export type RuntimeErrorCode = 'ImageNotFound' | 'InvalidSpec' | 'StartFailed' | 'NotFound' | 'Internal';
+export type RuntimeErrorCode = 'ImageNotFound' | 'InvalidSpec' | 'StartFailed' | 'NotFound' | 'Paused' | 'Internal';
 
 export class RuntimeError extends Error {
   constructor(

@@ -32,13 +32,13 @@ class TestCache implements AssignmentsSource {
     this.emit({ kind: 'Node', previous, current });
   }
 
-  putReplica(name: string, nodeName: string, image = 'busybox', spec: Partial<Service['spec']> = {}): void {
+  putReplica(name: string, nodeName: string, image = 'busybox', spec: Partial<Service['spec']> = {}, paused?: true): void {
     const service: Service = { apiVersion: 'tide/v1', kind: 'Service', metadata: { name: 'web', namespace: 'default' }, spec: { replicas: 1, image, ...spec } };
     const template = replicaTemplate(service);
     const previous = this.replicas.get(name);
     const current: Replica = {
       apiVersion: 'tide/v1', kind: 'Replica', metadata: { name, namespace: 'default' },
-      spec: { service: 'web', templateHash: templateHash(template), template, nodeName }, status: { phase: 'Scheduled', ready: false, restartCount: 0 },
+      spec: { service: 'web', templateHash: templateHash(template), template, nodeName, ...(paused ? { paused } : {}) }, status: { phase: 'Scheduled', ready: false, restartCount: 0 },
     };
     this.replicas.set(name, current);
     this.emit({ kind: 'Replica', previous, current });
@@ -101,6 +101,9 @@ describe('AssignmentsPublisher', () => {
     await eventually('the new set on node-2', () => two.received.length === 2);
     assert.deepEqual(two.received[1].replicas.map((r) => r.name), ['web-c']);
     assert.equal(one.received.length, 2, 'node-1\'s set did not change');
+    cache.putReplica('web-a', 'node-1', 'busybox', {}, true);
+    await eventually('the pause on node-1', () => one.received.length === 3);
+    assert.deepEqual(one.received[2].replicas.map((r) => [r.name, r.paused]), [['web-a', true], ['web-b', undefined]]);
   });
 
   it('sends every stream the new slices when a node joins', async () => {

@@ -139,8 +139,8 @@ export class AssignmentsPublisher {
     const replicas = desiredAssignments(this.cache.replicasOn(stream.node), this.assignmentOf);
     const configs = this.configsOf(replicas);
     state.configKeys = new Set(configs.keys);
-    // A replica's template never changes under its hash: names and hashes say whether the set did.
-    const text = replicas.map((r) => `${r.namespace}/${r.name}|${r.service}|${r.templateHash}`).join('\n')
+    // A replica's template never changes under its hash: names, hashes and pauses say whether the set did.
+    const text = replicas.map((r) => `${r.namespace}/${r.name}|${r.service}|${r.templateHash}${r.paused ? '|paused' : ''}`).join('\n')
       + configs.data.map((c) => `\n${c.kind}/${c.namespace}/${c.name}@${c.version}`).join('');
     const slices = this.slices.current();
     if (text === state.last && state.slicesVersion === slices.version) return;
@@ -165,9 +165,9 @@ function configsOfReplicas(replicas: ReplicaAssignment[], lookup: (key: string) 
   return { keys, data: keys.map(lookup).filter((c): c is ConfigData => c !== undefined) };
 }
 
-/** What a node's set holds of a replica is the same before and after (where, whether, and what it runs). */
+/** What a node's set holds of a replica is the same before and after (where, whether, what it runs, paused or not). */
 function sameAssignment(previous: Replica | undefined, current: Replica | undefined): boolean {
   if (!previous || !current) return false;
-  const sent = (r: Replica) => `${r.spec.nodeName ?? ''}|${r.spec.templateHash}|${r.metadata.deletionTimestamp ? 1 : 0}|${r.status?.lastExit?.reason === 'NodeLost' ? 1 : 0}`;
+  const sent = (r: Replica) => `${r.spec.nodeName ?? ''}|${r.spec.templateHash}|${r.metadata.deletionTimestamp ? 1 : 0}|${r.status?.lastExit?.reason === 'NodeLost' ? 1 : 0}|${r.spec.paused ? 1 : 0}`;
   return sent(previous) === sent(current);
 }

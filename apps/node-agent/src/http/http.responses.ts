@@ -37,6 +37,7 @@ export function refuseUpgrade(socket: Duplex, status: number, message: string): 
 export function statusOf(error: unknown): number {
   const { code, name } = (error ?? {}) as { code?: unknown; name?: unknown };
   if (code === 'NotFound' || code === 'ImageNotFound') return 404;
+  if (code === 'Paused') return 409;
   if (code === 'InvalidSpec' || name === 'ImageError' || name === 'TarError' || name === 'BadRequest') return 400;
   return 500;
 }

@@ -3,13 +3,14 @@ import { ReplicaRecord } from '../reconcile/replica.record';
 import { ProbeVerdictView } from '../reconcile/reconciler';
 import { ProbedContainer, Prober } from './prober';
 
-/** The running containers whose replica declares probes; http and tcp checks go to `host`. */
+/** The running, unpaused containers whose replica declares probes; http and tcp checks go to `host`. */
 export function probedContainers(records: Iterable<ReplicaRecord>, nodeAddress: string): ProbedContainer[] {
   const out: ProbedContainer[] = [];
   for (const record of records) {
     const probes = record.assignment?.template.probes;
     const container = record.container;
-    if (!probes || !container || record.exit) continue;
+    // A paused container answers no probe: its probes start over once it is thawed.
+    if (!probes || !container || record.exit || container.paused) continue;
     // A bridge container has its own address; a host-network one listens on the node's.
     out.push({ key: record.key, containerId: container.id, startedAt: container.startedAt.getTime(), host: container.ip ?? nodeAddress, probes });
   }

@@ -16,6 +16,7 @@ import { diffDesired } from './desired.diff';
 import { nextReplicaAction } from './replica.action';
 import { PersistedRecord, ReplicaRecord, newRecord } from './replica.record';
 import { deriveReplicaPhase, isReady } from './replica.phase';
+import { pauseMessage, setPaused } from './replica.pause';
 import { ReplicaStateStore, noReplicaState } from './replica.state-file';
 import { exitReason, exitSucceeded, shouldRestart } from './restart.policy';
 import { WorkQueue } from './work.queue';
@@ -166,6 +167,7 @@ export class Reconciler {
       const record = this.recordFor(assignment.namespace, assignment.name);
       record.assignment = assignment;
       record.undesiredSince = undefined;
+      record.pauseAskedAt = assignment.paused ? record.pauseAskedAt ?? this.clock.now() : undefined;
     }
     for (const record of this.records.values()) {
       if (!this.desired.has(record.key) && record.container && record.undesiredSince === undefined) record.undesiredSince = this.clock.now();
@@ -185,11 +187,14 @@ export class Reconciler {
         desired: this.desired ? this.desired.has(record.key) : true,
         operation: record.operation,
         running,
+        paused: record.container?.paused === true,
         finished: record.finished,
         startFailed: record.startFailed,
       });
       const probes = running ? this.options.probes?.(record) : undefined;
-      return { record, phase, ready: isReady(phase, probes), ...(probes?.message && phase === 'Running' ? { message: probes.message } : {}) };
+      const pausing = this.desired?.get(record.key)?.paused === true;
+      const message = pauseMessage(phase, pausing) ?? (phase === 'Running' ? probes?.message : undefined);
+      return { record, phase, ready: isReady(phase, probes, pausing), ...(message ? { message } : {}) };
     });
   }
 
@@ -235,6 +240,8 @@ export class Reconciler {
       nextStartAt: record.nextStartAt,
       unhealthy: record.exit === undefined && this.options.probes?.(record)?.kill !== undefined,
       drainUntil: record.undesiredSince === undefined ? undefined : record.undesiredSince + this.drainDelayMs(record),
+      paused: record.container?.paused === true,
+      pauseAt: record.pauseAskedAt === undefined ? undefined : record.pauseAskedAt + this.drainDelayMs(record),
     }, this.clock.now());
     switch (action.type) {
       case 'none':
@@ -256,6 +263,11 @@ export class Reconciler {
         break;
       case 'forget':
         this.forget(record);
+        break;
+      case 'pause':
+      case 'unpause':
+        await setPaused(this.options.runtime, record, action.type === 'pause');
+        this.log(`${record.key}: ${action.type === 'pause' ? 'paused (its processes are frozen)' : 'unpaused'}`);
         break;
     }
     this.changed();
@@ -362,7 +374,8 @@ export class Reconciler {
     record.exit = await this.options.runtime.stop(record.container.id, grace);
   }
 
-  /** Published ports: the container keeps serving while every balancer drops it (at most its grace period). */
+  /** Published ports: the container keeps serving while every balancer drops it (at most its grace period);
+   *  also before it is paused. */
   private drainDelayMs(record: ReplicaRecord): number {
     if (this.isolated || !record.assignment?.template.ports.length) return 0;
     return Math.min(this.options.endpointPropagationMs ?? 1000, gracePeriodSeconds(record.assignment!) * 1000);

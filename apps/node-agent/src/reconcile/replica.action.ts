@@ -5,6 +5,8 @@
 
 export interface DesiredReplica {
   templateHash: string;
+  /** Its container is to be frozen (ReplicaAssignment.paused). */
+  paused?: boolean;
 }
 
 export interface ObservedReplica {
@@ -25,6 +27,13 @@ export interface ObservedReplica {
    * keeps serving in-flight requests until every balancer has dropped it.
    */
   drainUntil?: number;
+  /** The container is frozen (the cgroup freezer). */
+  paused?: boolean;
+  /**
+   * Desired paused and not frozen yet: reported not ready at once, and frozen at this time (ms),
+   * once every balancer has dropped it, so that no request is left hanging in a frozen process.
+   */
+  pauseAt?: number;
 }
 
 export type ReplicaAction =
@@ -40,7 +49,11 @@ export type ReplicaAction =
   /** Stop the container (with the grace period) and keep it as exited: its restart follows the policy. */
   | { type: 'kill' }
   /** No container and not desired: drop the replica and report it gone. */
-  | { type: 'forget' };
+  | { type: 'forget' }
+  /** Freeze the running container (desired paused). */
+  | { type: 'pause' }
+  /** Thaw the frozen container (no longer desired paused). */
+  | { type: 'unpause' };
 
 export function nextReplicaAction(desired: DesiredReplica | undefined, observed: ObservedReplica, nowMs: number): ReplicaAction {
   if (!desired) {
@@ -53,9 +66,18 @@ export function nextReplicaAction(desired: DesiredReplica | undefined, observed:
     // Replica names carry the template hash, so this only happens if a control plane reuses a name.
     const stale = observed.containerTemplateHash !== undefined && observed.containerTemplateHash !== desired.templateHash;
     if (stale) return { type: 'stop', forget: false };
+    // Paused or pausing, its probes do not count: a frozen process answers none.
+    if (desired.paused) return pauseStep(observed, nowMs);
+    if (observed.paused) return { type: 'unpause' };
     return observed.unhealthy ? { type: 'kill' } : { type: 'none' };
   }
   if (observed.finished) return { type: 'none' };
   if (nowMs < observed.nextStartAt) return { type: 'wait', untilMs: observed.nextStartAt };
   return { type: 'start' };
+}
+
+function pauseStep(observed: ObservedReplica, nowMs: number): ReplicaAction {
+  if (observed.paused) return { type: 'none' };
+  if (observed.pauseAt !== undefined && nowMs < observed.pauseAt) return { type: 'wait', untilMs: observed.pauseAt };
+  return { type: 'pause' };
 }

@@ -8,6 +8,8 @@ export interface PhaseFacts {
   operation?: 'starting' | 'stopping';
   /** Its container's process is alive. */
   running: boolean;
+  /** That process is frozen (the cgroup freezer). */
+  paused?: boolean;
   /** Its container exited and the restart policy says it stays down. */
   finished?: 'succeeded' | 'failed';
   /** The last start attempt failed (e.g. ImageNotFound); it is retried after a backoff. */
@@ -17,7 +19,7 @@ export interface PhaseFacts {
 /** Terminating wins (the replica is going away whatever its container does), then what the container does. */
 export function deriveReplicaPhase(facts: PhaseFacts): ReplicaPhase {
   if (!facts.desired || facts.operation === 'stopping') return 'Terminating';
-  if (facts.running) return 'Running';
+  if (facts.running) return facts.paused ? 'Paused' : 'Running';
   if (facts.finished === 'succeeded') return 'Succeeded';
   if (facts.finished === 'failed') return 'Failed';
   if (facts.startFailed) return 'Failed';
@@ -25,7 +27,10 @@ export function deriveReplicaPhase(facts: PhaseFacts): ReplicaPhase {
   return 'Starting';
 }
 
-/** A running replica is ready unless its probes say otherwise (none: ready once running). */
-export function isReady(phase: ReplicaPhase, probes?: { ready: boolean }): boolean {
-  return phase === 'Running' && (probes?.ready ?? true);
+/**
+ * A running replica is ready unless its probes say otherwise (none: ready once running), or it is
+ * to be paused: it leaves the endpoints before it is frozen.
+ */
+export function isReady(phase: ReplicaPhase, probes?: { ready: boolean }, pausing = false): boolean {
+  return phase === 'Running' && !pausing && (probes?.ready ?? true);
 }

@@ -33,6 +33,8 @@ export interface ReplicaRecord {
   killReason?: string;
   /** When the replica left the desired set while its container ran (ms): its drain began. */
   undesiredSince?: number;
+  /** When the desired set first asked for it paused (ms): it is frozen once its endpoints have drained. */
+  pauseAskedAt?: number;
 }
 
 /** What survives an agent restart (the containers themselves are found again by the runtime). */

@@ -99,6 +99,11 @@ export class TideContainers {
     await this.api.request('POST', '/api/v1/apply', { documents: [document] }).catch(() => undefined);
   }
 
+  /** Freezes or thaws the container's replica (the Tide API's pause routes); the wait for its node is the caller's. */
+  async setPaused(replica: string, paused: boolean): Promise<void> {
+    await this.api.request('POST', `/api/v1/replicas/${encodeURIComponent(replica)}/${paused ? 'pause' : 'unpause'}${query({ namespace: this.namespace })}`);
+  }
+
   async remove(container: Container): Promise<void> {
     await this.api.request('DELETE', `/api/v1/services/${encodeURIComponent(container.service.metadata.name)}${query({ namespace: this.namespace })}`).catch(absentOn404);
   }

@@ -15,6 +15,8 @@ const START_TIMEOUT_MS = 180_000;
 const STOP_SLACK_MS = 60_000;
 /** The code of a run `docker stop` ended whose replica went before it reported an exit (128 + SIGTERM). */
 const STOPPED_EXIT_CODE = 143;
+/** A pause waits for the balancers to drop the replica (about a second), then for the freeze. */
+const PAUSE_TIMEOUT_MS = 30_000;
 /** A wait or an attach lasts as long as its client wants. */
 const FOREVER_MS = 7 * 24 * 3_600_000;
 
@@ -94,6 +96,29 @@ export class ContainerVerbs {
     const container = await this.containers.find(ref);
     if (!containerState(container).Running) throw new DockerError(409, `Container ${container.id} is not running`);
     await this.stop(ref);
+  }
+
+  /** `docker pause`: the replica's processes frozen by its node (the cgroup freezer); it leaves the balancers. */
+  async pause(ref: string): Promise<void> {
+    const container = await this.containers.find(ref);
+    const state = containerState(container);
+    if (state.Paused) throw new DockerError(409, `Container ${container.id} is already paused`);
+    if (!state.Running || !container.replica) throw new DockerError(409, `Container ${container.id} is not running`);
+    await this.containers.setPaused(container.replica.metadata.name, true);
+    await this.waitForPhase(container, 'Paused', 'pausing');
+  }
+
+  async unpause(ref: string): Promise<void> {
+    const container = await this.containers.find(ref);
+    if (!containerState(container).Paused || !container.replica) throw new DockerError(409, `Container ${container.id} is not paused`);
+    await this.containers.setPaused(container.replica.metadata.name, false);
+    await this.waitForPhase(container, 'Running', 'unpausing');
+  }
+
+  /** Until the node reports the phase; a replica that ended or went meanwhile ends the wait too. */
+  private async waitForPhase(container: Container, phase: 'Paused' | 'Running', what: string): Promise<void> {
+    const name = container.replica?.metadata.name;
+    await this.containers.waitFor(container, (c) => c?.replica?.metadata.name !== name || c?.replica?.status?.phase === phase || isFinished(c?.replica), PAUSE_TIMEOUT_MS, what);
   }
 
   async restart(ref: string): Promise<void> {

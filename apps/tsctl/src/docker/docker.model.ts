@@ -172,7 +172,7 @@ function portsOf(body: CreateBody): ServicePort[] {
   });
 }
 
-export type ContainerStatus = 'created' | 'running' | 'exited' | 'removing';
+export type ContainerStatus = 'created' | 'running' | 'paused' | 'exited' | 'removing';
 
 /** A Docker container: its Service and the replica running it now (the newest, when a restart overlaps). */
 export interface Container {
@@ -184,7 +184,7 @@ export interface Container {
 export interface ContainerState {
   Status: ContainerStatus;
   Running: boolean;
-  Paused: false;
+  Paused: boolean;
   Restarting: boolean;
   OOMKilled: boolean;
   Dead: false;
@@ -200,8 +200,9 @@ const NEVER = '0001-01-01T00:00:00Z';
 /**
  * Docker's state from Tide's: no replica is "created" before the first start (generation 1: the
  * Service was never scaled) and "exited" after (`docker stop` scales to 0, which takes the replica and
- * its exit status away); a finished replica is "exited" with its exit code; anything else is "running"
- * once its node started it and "created" while it waits for a node or an image.
+ * its exit status away); a finished replica is "exited" with its exit code; a frozen one "paused" (and
+ * Running, as dockerd has it); anything else is "running" once its node started it and "created"
+ * while it waits for a node or an image.
  */
 export function containerState(container: Container): ContainerState {
   const { service, replica } = container;
@@ -210,17 +211,18 @@ export function containerState(container: Container): ContainerState {
   const finished = phase === 'Succeeded' || phase === 'Failed';
   const status: ContainerStatus = replica?.metadata.deletionTimestamp ? 'removing'
     : finished ? 'exited'
+      : phase === 'Paused' ? 'paused'
       : phase === 'Running' || phase === 'Starting' ? 'running'
         : replica || (service.metadata.generation ?? 1) <= 1 ? 'created' : 'exited';
   const stopped = !replica && status === 'exited' ? stoppedExit(service) : undefined;
   return {
     Status: status,
-    Running: status === 'running',
-    Paused: false,
+    Running: status === 'running' || status === 'paused',
+    Paused: status === 'paused',
     Restarting: false,
     OOMKilled: exit?.reason === 'OOMKilled',
     Dead: false,
-    Pid: status === 'running' ? replica?.status?.pid ?? 0 : 0,
+    Pid: status === 'running' || status === 'paused' ? replica?.status?.pid ?? 0 : 0,
     ExitCode: finished && exit ? exitCode(exit.code, exit.signal) : stopped?.code ?? 0,
     Error: phase === 'Failed' && exit && exit.code === null && exit.signal === null ? (replica?.status?.message ?? exit.reason) : '',
     StartedAt: replica?.status?.startedAt ?? NEVER,
@@ -256,9 +258,10 @@ function unixSeconds(time: string | undefined): number {
   return time ? Math.floor(Date.parse(time) / 1000) : 0;
 }
 
-/** Docker's "Up 5 seconds", "Exited (0) 2 minutes ago", "Created". */
+/** Docker's "Up 5 seconds", "Up 5 seconds (Paused)", "Exited (0) 2 minutes ago", "Created". */
 export function statusText(state: ContainerState, nowMs: number): string {
   if (state.Status === 'running') return `Up ${humanDuration(nowMs - Date.parse(state.StartedAt))}`;
+  if (state.Status === 'paused') return `Up ${humanDuration(nowMs - Date.parse(state.StartedAt))} (Paused)`;
   if (state.Status === 'created') return 'Created';
   if (state.Status === 'removing') return 'Removal In Progress';
   const finished = Date.parse(state.FinishedAt);

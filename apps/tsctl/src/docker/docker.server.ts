@@ -11,7 +11,7 @@ import { DockerExecs, ExecCreateBody } from './docker.exec';
 import { passes, parseFilters } from './docker.filters';
 import { DockerImages } from './docker.images';
 import { DockerError, dockerErrorOf } from './docker.errors';
-import { CreateBody, containerState, inspectEntry, psEntry } from './docker.model';
+import { ContainerStatus, CreateBody, containerState, inspectEntry, psEntry } from './docker.model';
 import { streamOutput } from './docker.output';
 import { STDOUT, frames } from './docker.stream';
 import { SystemInfo, UNSUPPORTED, apiVersionOf, MAX_API_VERSION, pingHeaders } from './docker.system';
@@ -52,6 +52,8 @@ export class DockerApi {
       { method: 'POST', pattern: new RegExp(`^${c}/stop$`), handler: async (_req, id) => ({ status: (await this.verbs.stop(id)) ? 204 : 304 }) },
       { method: 'POST', pattern: new RegExp(`^${c}/restart$`), handler: async (_req, id) => this.verbs.restart(id).then(() => ({ status: 204 })) },
       { method: 'POST', pattern: new RegExp(`^${c}/kill$`), handler: async (_req, id) => this.verbs.kill(id).then(() => ({ status: 204 })) },
+      { method: 'POST', pattern: new RegExp(`^${c}/pause$`), handler: async (_req, id) => this.verbs.pause(id).then(() => ({ status: 204 })) },
+      { method: 'POST', pattern: new RegExp(`^${c}/unpause$`), handler: async (_req, id) => this.verbs.unpause(id).then(() => ({ status: 204 })) },
       { method: 'DELETE', pattern: new RegExp(`^${c}$`), handler: async (req, id) => this.remove(req, id) },
       { method: 'POST', pattern: new RegExp(`^${c}/wait$`), handler: (req, id, res) => this.wait(req, id, res) },
       { method: 'GET', pattern: new RegExp(`^${c}/logs$`), handler: (req, id, res) => this.logs(req, id, res) },
@@ -125,7 +127,7 @@ export class DockerApi {
     const all = isTrue(req.params.get('all')) || filters.has('status');
     const entries = (await this.verbs.containers.list())
       .map((c) => psEntry(c, this.now()))
-      .filter((e) => (all || e.State === 'running') && passes(e, filters))
+      .filter((e) => (all || isUp(e.State)) && passes(e, filters))
       .sort((a, b) => b.Created - a.Created);
     const limit = Number(req.params.get('limit') ?? -1);
     return { status: 200, json: limit > 0 ? entries.slice(0, limit) : entries };
@@ -190,6 +192,11 @@ export class DockerApi {
     }
     socket.end();
   }
+}
+
+/** What `docker ps` lists without -a: running containers, paused ones too (as dockerd does). */
+export function isUp(state: ContainerStatus): boolean {
+  return state === 'running' || state === 'paused';
 }
 
 export function isTrue(value: string | null): boolean {

@@ -115,6 +115,15 @@ describe('container state', () => {
     assert.equal(exitCode(3, null), 3);
   });
 
+  it('is paused and still Running when its replica is Paused, as dockerd shows it: "Up 5 seconds (Paused)"', () => {
+    const paused = at(replica('Paused', { pid: 42, startedAt: '2026-01-01T00:02:00Z' }), 2);
+    const state = containerState(paused);
+    assert.deepEqual([state.Status, state.Running, state.Paused, state.Pid], ['paused', true, true, 42]);
+    const entry = psEntry(paused, Date.parse('2026-01-01T00:02:05Z'));
+    assert.deepEqual([entry.State, entry.Status], ['paused', 'Up 5 seconds (Paused)']);
+    assert.equal(containerState(at(replica('Running'), 2)).Paused, false);
+  });
+
   it('reads as docker ps does: "Up 5 seconds", "Exited (0) 2 minutes ago", published ports', () => {
     const now = Date.parse('2026-01-01T00:02:05Z');
     const entry = psEntry(at(replica('Running', { startedAt: '2026-01-01T00:02:00Z' }), 2), now);
@@ -235,7 +244,9 @@ describe('the Docker API server without a cluster behind it', () => {
     assert.equal(inspect.status, 501);
     assert.match(JSON.parse(inspect.body).message, /does not support this image endpoint \(pull, push, tag, inspect: use "tsctl image"\) \(GET \/images\/busybox\/json\)/);
     const pause = await call('POST', '/v1.41/containers/web/pause');
-    assert.match(JSON.parse(pause.body).message, /pausing containers/);
+    assert.deepEqual([pause.status, JSON.parse(pause.body).message], [404, 'No such container: web'], 'pause is served: an unknown container is a 404');
+    const archive = await call('GET', '/v1.41/containers/web/archive?path=/');
+    assert.match(JSON.parse(archive.body).message, /copying files \(docker cp\)/);
     assert.deepEqual(await call('GET', '/v1.41/nope').then((r) => [r.status, JSON.parse(r.body).message]), [404, 'page not found: GET /nope is not part of the Docker Engine API v1.41']);
     assert.equal((await call('GET', '/v1.50/version')).status, 400);
   });

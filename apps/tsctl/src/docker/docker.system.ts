@@ -35,7 +35,6 @@ export function apiVersionOf(pathname: string): { path: string; version?: string
 
 /** Docker endpoints outside the subset, by what a user would call them. */
 export const UNSUPPORTED: Array<{ pattern: RegExp; what: string }> = [
-  { pattern: /^\/containers\/[^/]+\/(pause|unpause)$/, what: 'pausing containers' },
   { pattern: /^\/containers\/[^/]+\/resize$/, what: 'terminals (-t)' },
   { pattern: /^\/containers\/[^/]+\/archive$/, what: 'copying files (docker cp)' },
   { pattern: /^\/containers\/[^/]+\/(top|stats|changes|export|rename|update|attach\/ws)$|^\/containers\/prune$/, what: 'this container endpoint' },
@@ -65,10 +64,11 @@ export class SystemInfo {
     const nodes = (await this.api.get<{ items: Node[] }>('/api/v1/nodes')).items;
     const states = containers.map((c) => containerState(c).Status);
     const running = states.filter((s) => s === 'running').length;
+    const paused = states.filter((s) => s === 'paused').length;
     const capacity = (key: 'cpu' | 'memory') => nodes.reduce((sum, n) => sum + (n.status?.capacity[key] ?? 0), 0);
     return {
       ID: '', Name: `tide (${nodes.length} node${nodes.length === 1 ? '' : 's'})`, ServerVersion: TIDE_VERSION,
-      Containers: containers.length, ContainersRunning: running, ContainersPaused: 0, ContainersStopped: containers.length - running,
+      Containers: containers.length, ContainersRunning: running, ContainersPaused: paused, ContainersStopped: containers.length - running - paused,
       Images: 0, Driver: 'overlay', DriverStatus: [], Plugins: { Volume: [], Network: ['bridge', 'host'], Log: [] },
       OperatingSystem: 'Tide cluster', OSType: 'linux', OSVersion: '', Architecture: os.machine(), KernelVersion: os.release(),
       NCPU: Math.round(capacity('cpu') / 1000), MemTotal: capacity('memory'),

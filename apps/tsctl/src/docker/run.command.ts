@@ -9,6 +9,7 @@ import { TideContainers } from './docker.backend';
 import { ContainerVerbs } from './docker.containers';
 import { CreateBody, PsEntry, psEntry } from './docker.model';
 import { streamOutput } from './docker.output';
+import { isUp } from './docker.server';
 
 const RUN_USAGE = 'tsctl run [-d] [--rm] [--name NAME] [-p HOSTPORT:PORT]... [-e NAME=VALUE]... [-n NS] IMAGE [-- COMMAND [ARG...]]';
 
@@ -92,7 +93,7 @@ export const psCommand: Command = {
     const now = Date.now();
     const entries = (await new TideContainers(ctx.api, namespaceOf(ctx)).list())
       .map((c) => psEntry(c, now))
-      .filter((e) => ctx.options.has('all') || e.State === 'running')
+      .filter((e) => ctx.options.has('all') || isUp(e.State))
       .sort((a, b) => b.Created - a.Created);
     ctx.out(formatTable(['CONTAINER ID', 'IMAGE', 'COMMAND', 'CREATED', 'STATUS', 'PORTS', 'NAMES'], entries.map((e) => psRow(e, now))));
   },

@@ -6,6 +6,7 @@ import { killPids, readKeyed, readPids, removeGroupDir } from './cgroup.files';
 import { CFS_PERIOD_US, cfsQuota, cpuShares, limitsOf } from './cgroup.limits';
 import { CgroupManager, ContainerCgroup, DEFAULT_PIDS_LIMIT } from './cgroup.types';
 import { readSmallFile, readSmallKeyed, readSmallNumber } from './cgroup.read';
+import { CgroupV1Freezer } from './cgroup-v1.freezer';
 
 const CONTROLLERS = ['cpu', 'cpuacct', 'memory', 'pids'] as const;
 type Controller = (typeof CONTROLLERS)[number];
@@ -42,7 +43,8 @@ export class CgroupV1Manager implements CgroupManager {
   }
 
   open(id: string): CgroupV1 {
-    return new CgroupV1(id, (controller) => path.join(this.root, controller, this.parent, id), this.controllers(), `/${this.parent}/${id}`);
+    const freezer = new CgroupV1Freezer(path.join(this.root, 'freezer'), path.join(this.root, 'freezer', this.parent, id));
+    return new CgroupV1(id, (controller) => path.join(this.root, controller, this.parent, id), this.controllers(), `/${this.parent}/${id}`, freezer);
   }
 
   // --- warm starts: a pooled init joins a group of its own while it waits (joining costs an RCU
@@ -81,6 +83,8 @@ class CgroupV1 implements ContainerCgroup {
     private readonly controllers: Controller[],
     /** As /proc/<pid>/cgroup shows it: "/tide/<id>". */
     private readonly relativePath: string,
+    /** Not one of `controllers`: its group is made at the first pause (cgroup-v1.freezer.ts says why). */
+    private readonly freezer: CgroupV1Freezer,
   ) {}
 
   private file(controller: Controller, name: string): string {
@@ -155,7 +159,21 @@ class CgroupV1 implements ContainerCgroup {
     await killPids(await this.pids());
   }
 
+  freeze(): Promise<void> {
+    return this.freezer.freeze(() => this.pids());
+  }
+
+  thaw(): Promise<void> {
+    return this.freezer.thaw();
+  }
+
+  frozen(): boolean {
+    return this.freezer.state() !== 'THAWED';
+  }
+
   async destroy(): Promise<void> {
+    // The freezer first: a frozen task does not die of the kills below until it is thawed.
+    await this.freezer.destroy(() => readPids(path.join(this.freezer.dir, 'cgroup.procs')));
     for (const controller of this.controllers) {
       await removeGroupDir(this.dir(controller), () => readPids(this.file(controller, 'cgroup.procs')));
     }

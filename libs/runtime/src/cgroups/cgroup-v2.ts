@@ -7,6 +7,9 @@ import { CFS_PERIOD_US, cfsQuota, cpuShares, cpuWeight, limitsOf } from './cgrou
 import { CgroupManager, ContainerCgroup, DEFAULT_PIDS_LIMIT } from './cgroup.types';
 import { readSmallFile, readSmallKeyed, readSmallNumber } from './cgroup.read';
 
+/** A freeze waits this long for every task to stop (one in an uninterruptible sleep holds it). */
+const FREEZE_TIMEOUT_MS = 5_000;
+
 export class CgroupV2Manager implements CgroupManager {
   readonly version = 2 as const;
   constructor(
@@ -115,8 +118,35 @@ export class CgroupV2 implements ContainerCgroup {
     else await killPids(await this.pids());
   }
 
+  /** cgroup.freeze (Linux 5.2); cgroup.events says "frozen 1" once every task has stopped. */
+  async freeze(): Promise<void> {
+    if (!fs.existsSync(this.file('cgroup.freeze'))) throw new Error(`cannot pause: ${this.dir} has no cgroup.freeze (the v2 freezer needs Linux 5.2 or later)`);
+    await fs.promises.writeFile(this.file('cgroup.freeze'), '1');
+    await this.settle(1);
+  }
+
+  async thaw(): Promise<void> {
+    if (!fs.existsSync(this.file('cgroup.freeze'))) return;
+    await fs.promises.writeFile(this.file('cgroup.freeze'), '0');
+    await this.settle(0);
+  }
+
+  /** What was asked (cgroup.freeze), not whether every task has stopped yet (cgroup.events). */
+  frozen(): boolean {
+    return readSmallFile(this.file('cgroup.freeze'))?.trim() === '1';
+  }
+
+  private async settle(frozen: 0 | 1): Promise<void> {
+    const deadline = Date.now() + FREEZE_TIMEOUT_MS;
+    while ((readSmallKeyed(this.file('cgroup.events')).frozen ?? 0) !== frozen) {
+      if (Date.now() > deadline) throw new Error(`${this.dir}: cgroup.events still says frozen ${1 - frozen} after ${FREEZE_TIMEOUT_MS / 1000} s`);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+  }
+
   async destroy(): Promise<void> {
     if (!fs.existsSync(this.dir)) return;
+    // cgroup.kill and SIGKILL reach frozen tasks in v2 (the kernel wakes them to die): no thaw first.
     await this.killAll();
     await removeGroupDir(this.dir, () => this.pids());
   }

@@ -10,6 +10,7 @@ import { detectCgroups } from './cgroup';
 import { cfsQuota, cpuShares, cpuWeight } from './cgroup.limits';
 import { CgroupV1Manager } from './cgroup-v1';
 import { CgroupV2Manager } from './cgroup-v2';
+import { ContainerCgroup } from './cgroup.types';
 
 describe('cgroup arithmetic', () => {
   it('converts millicores like runc and Kubernetes', () => {
@@ -193,5 +194,78 @@ describe('cgroup v2', () => {
     } finally {
       fs.rmSync(root, { recursive: true, force: true });
     }
+  });
+});
+
+/** A shell that counts in a file as fast as it can: the count stops while it is frozen. */
+function counter(file: string) {
+  return spawn('sh', ['-c', `i=0; while :; do i=$((i+1)); echo $i > ${file}; done`], { stdio: 'ignore' });
+}
+
+function countIn(file: string): number {
+  return Number(fs.readFileSync(file, 'utf8').trim() || 0);
+}
+
+/** Freezes a counting process's group, sees the count stand still and the kernel say so, thaws it, sees it count again. */
+async function pauseAndResume(group: ContainerCgroup, stateOf: () => string, frozenState: string, thawedState: string): Promise<void> {
+  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'tide-freeze-')), 'count');
+  const child = counter(file);
+  try {
+    await group.addProcess(child.pid!);
+    await waitFor(() => fs.existsSync(file) && countIn(file) > 10, { what: 'the counter to count' });
+    assert.equal(group.frozen(), false);
+    await group.freeze();
+    assert.equal(group.frozen(), true);
+    assert.equal(stateOf(), frozenState);
+    assert.match(fs.readFileSync(`/proc/${child.pid}/status`, 'utf8'), /State:\s+[SD]/, 'the frozen task sleeps');
+    const frozenAt = countIn(file);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    assert.equal(countIn(file), frozenAt, 'no count while frozen');
+    await group.thaw();
+    assert.equal(group.frozen(), false);
+    assert.equal(stateOf(), thawedState);
+    await waitFor(() => countIn(file) > frozenAt + 10, { what: `the count to pass ${frozenAt} + 10 after the thaw` });
+    await group.freeze(); // destroyed frozen: destroy must still kill and remove it
+  } finally {
+    await group.destroy();
+    child.kill('SIGKILL');
+    fs.rmSync(path.dirname(file), { recursive: true, force: true });
+  }
+}
+
+describe('cgroup v1 freezer (this machine)', { skip: !fs.existsSync('/sys/fs/cgroup/freezer/cgroup.procs') && 'no v1 freezer controller' }, () => {
+  it('freezes and thaws a container group, made at the first pause, and removes it frozen', async () => {
+    const manager = detectCgroups();
+    const group = await manager.create('cg-spec-v1-freeze', {});
+    const dir = '/sys/fs/cgroup/freezer/tide/cg-spec-v1-freeze';
+    assert.equal(fs.existsSync(dir), false, 'no freezer group before a pause');
+    await pauseAndResume(group, () => fs.readFileSync(`${dir}/freezer.state`, 'utf8').trim(), 'FROZEN', 'THAWED');
+    assert.equal(fs.existsSync(dir), false);
+    assert.equal(fs.existsSync('/sys/fs/cgroup/pids/tide/cg-spec-v1-freeze'), false);
+  });
+
+  it('freezes children forked after the pause began, and tells the state to a new manager (an agent restart)', async () => {
+    const group = await detectCgroups().create('cg-spec-v1-forks', {});
+    const child = spawn('sh', ['-c', 'while :; do sleep 0.01 & wait; done'], { stdio: 'ignore' });
+    try {
+      await group.addProcess(child.pid!);
+      await group.freeze();
+      const frozen = await group.pids();
+      const inFreezer = fs.readFileSync('/sys/fs/cgroup/freezer/tide/cg-spec-v1-forks/cgroup.procs', 'utf8').split('\n').filter(Boolean).map(Number);
+      assert.deepEqual([...frozen].sort(), [...inFreezer].sort(), 'every task of the container is in the frozen group');
+      assert.equal(detectCgroups().open('cg-spec-v1-forks').frozen(), true);
+    } finally {
+      await group.destroy();
+      child.kill('SIGKILL');
+    }
+  });
+});
+
+describe('cgroup v2 freezer', { skip: !fs.existsSync('/sys/fs/cgroup/unified/cgroup.procs') && 'no v2 hierarchy' }, () => {
+  it('freezes and thaws a group on the real v2 hierarchy (cgroup.freeze, cgroup.events frozen)', async () => {
+    const group = await detectCgroups({ root: '/sys/fs/cgroup/unified' }).create('cg-spec-v2-freeze', {});
+    const events = () => /frozen (\d)/.exec(fs.readFileSync('/sys/fs/cgroup/unified/tide/cg-spec-v2-freeze/cgroup.events', 'utf8'))?.[1] ?? '?';
+    await pauseAndResume(group, events, '1', '0');
+    assert.equal(fs.existsSync('/sys/fs/cgroup/unified/tide/cg-spec-v2-freeze'), false);
   });
 });

@@ -17,6 +17,15 @@ export interface ContainerCgroup {
   /** Pids still in the group. */
   pids(): Promise<number[]>;
   killAll(): Promise<void>;
+  /**
+   * Pauses every task of the group (the cgroup freezer: v1 freezer.state FROZEN, v2 cgroup.freeze 1),
+   * resolving once the kernel reports the group frozen. Tasks stay where they are, signals wait.
+   */
+  freeze(): Promise<void>;
+  /** Resumes the group's tasks; a group that is not frozen is left as it is. */
+  thaw(): Promise<void>;
+  /** Whether the group is frozen (or freezing) now: read from the kernel, so it holds across agent restarts. */
+  frozen(): boolean;
   /** Kills what is left, waits until the group is empty and removes it. Idempotent. */
   destroy(): Promise<void>;
 }

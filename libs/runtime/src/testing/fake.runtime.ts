@@ -45,6 +45,7 @@ export class FakeRuntime implements ContainerRuntime {
   async stop(id: string, graceSeconds: number): Promise<ContainerExitStatus> {
     this.calls.push(`stop ${id} ${graceSeconds}`);
     const container = this.get(id);
+    container.info.paused = false;
     if (!container.info.exit) this.exit(id, { code: null, signal: 'SIGTERM' });
     return container.exited;
   }
@@ -60,11 +61,24 @@ export class FakeRuntime implements ContainerRuntime {
     return this.containers.has(id) ? { cpuUsageSeconds: 0, memoryWorkingSetBytes: 0, memoryUsageBytes: 0, oomEvents: 0 } : undefined;
   }
 
+  async pause(id: string): Promise<void> {
+    this.calls.push(`pause ${id}`);
+    const container = this.get(id);
+    if (container.info.exit) throw new RuntimeError('NotFound', `container ${id} is not running`);
+    container.info.paused = true;
+  }
+
+  async unpause(id: string): Promise<void> {
+    this.calls.push(`unpause ${id}`);
+    this.get(id).info.paused = false;
+  }
+
   /** Runs a scripted command (fake.exec.ts) "inside" a running container; NotFound otherwise, as LinuxRuntime. */
   async exec(id: string, options: ExecOptions): Promise<ExecSession> {
     this.calls.push(`exec ${id} ${options.argv.join(' ')}`);
     const container = this.containers.get(id);
     if (!container || container.info.exit) throw new RuntimeError('NotFound', `container ${id} is not running`);
+    if (container.info.paused) throw new RuntimeError('Paused', `container ${id} is paused: unpause it before exec`);
     if (options.argv.length === 0) throw new RuntimeError('InvalidSpec', 'exec needs a command');
     const session = startFakeExec(options, { hostname: container.info.spec.hostname, pid: this.nextPid++ }, this.execCommands);
     this.execSessions.push(session);

@@ -66,6 +66,23 @@ export function runtimeContract(name: string, create: () => Promise<RuntimeUnder
       assert.equal((await runtime.list()).some((c) => c.id === s.id), false);
     });
 
+    it('pauses and unpauses a running container (list() says so), refuses exec while paused, and stops a paused one', async () => {
+      const { runtime, argvRunning } = await get();
+      const started = await runtime.start(spec('e', argvRunning()));
+      const listed = async () => (await runtime.list()).find((c) => c.id === started.id);
+      await runtime.pause(started.id);
+      await runtime.pause(started.id); // idempotent
+      assert.equal((await listed())?.paused, true);
+      await assert.rejects(runtime.exec(started.id, { argv: ['true'], tty: false }), (error: unknown) => error instanceof RuntimeError && error.code === 'Paused');
+      await runtime.unpause(started.id);
+      assert.equal((await listed())?.paused, false);
+      await runtime.pause(started.id);
+      const exit = await runtime.stop(started.id, 1);
+      assert.ok(exit.code !== 0 || exit.signal !== null, 'the paused container was stopped');
+      await runtime.remove(started.id);
+      await assert.rejects(runtime.pause(started.id), (error: unknown) => error instanceof RuntimeError && error.code === 'NotFound');
+    });
+
     it('refuses a second container with the same id', async () => {
       const { runtime, argvRunning } = await get();
       const s = spec('d', argvRunning());
