@@ -7,7 +7,7 @@ import './styles.css';
 import { h } from './dom';
 import { ApiError, Session } from './session';
 import { WatchClient } from './watch.client';
-import type { Touched } from './cluster.state';
+import { everything, type Touched } from './cluster.state';
 import { ClusterView } from './views/cluster.view';
 import { EventsView } from './views/events.view';
 import { ServicesView } from './views/services.view';
@@ -80,7 +80,7 @@ function showApp(session: Session): void {
     else events.stop();
     const view = route === 'cluster' ? cluster : route === 'services' ? servicePage ?? services : events;
     main.replaceChildren(view.element);
-    update({ all: true, nodes: new Set(state.nodes.keys()), services: true, pending: true });
+    update(everything(state));
   };
   const leave = () => {
     window.removeEventListener('hashchange', navigate);

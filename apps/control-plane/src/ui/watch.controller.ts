@@ -3,13 +3,14 @@
  * `GET /api/v1/watch[?namespace=NS|all]`: the dashboard's live view as server-sent events
  * (text/event-stream; docs/REFERENCE.md): `event: snapshot` first, then `event: changes` batches
  * (dashboard.stream.ts). Authenticated and authorised like every route: the caller must be allowed
- * to watch Services and Replicas in the namespace and Nodes. The dashboard reads it with fetch and
+ * to watch Services and Replicas in the namespace and Nodes; the nodes' usage (`event: usage`) goes
+ * to those who may also read `usage/nodes`. The dashboard reads it with fetch and
  * an Authorization header (never a token in the URL, so none lands in logs or history).
  */
 import { Controller, Get, Inject, NotFoundException, Param, Query, Res } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { authorize, subjectName, type ResourceRequest, type Subject } from '@tide/auth';
-import type { DashboardPermissions } from '@tide/api';
+import type { DashboardPermissions, NodeUsage, NodeUsageView } from '@tide/api';
 import { CLUSTER, ClusterContext } from '../api/cluster.context';
 import { Access } from '../auth/access.decorator';
 import { namespaceOfQuery } from '../auth/resource.requests';
@@ -36,6 +37,11 @@ export function dashboardPermissions(subject: Subject, namespace: string): Dashb
     cordon: may({ verb: 'update', resource: 'nodes/cordon' }),
     drain: may({ verb: 'create', resource: 'nodes/drain' }),
   };
+}
+
+/** `tsctl top nodes`' numbers as the dashboard shows them: millicores and bytes. */
+export function nodeUsageViews(usage: NodeUsage[]): NodeUsageView[] {
+  return usage.map((node) => ({ name: node.node, cpu: Math.round(node.cpuCores * 1000), memory: node.memoryWorkingSetBytes }));
 }
 
 @Controller('api/v1')
@@ -74,6 +80,7 @@ export class WatchController {
       ...(namespace === '*' ? {} : { namespace }),
       subject: subjectName(subject),
       may: dashboardPermissions(subject, namespace),
+      ...(authorize(subject, { verb: 'list', resource: 'usage/nodes' }).allowed ? { usage: () => nodeUsageViews(this.cluster.usage.nodeUsage()) } : {}),
     });
     if (res.destroyed) return; // the caller left while the cache caught up
     stream.start();
