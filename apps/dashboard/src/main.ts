@@ -71,6 +71,7 @@ function showApp(session: Session): void {
   const navigate = () => {
     const [next, namespace, name] = (location.hash.replace(/^#\//, '') || 'cluster').split('/').map(decodeURIComponent) as [Route, string?, string?];
     route = links.has(next) ? next : 'cluster';
+    servicePage?.stop();
     servicePage = route === 'services' && namespace && name ? new ServiceView(state, session, namespace, name) : undefined;
     for (const [name, link] of links) {
       if (name === route) link.setAttribute('aria-current', 'page');
@@ -86,6 +87,7 @@ function showApp(session: Session): void {
     window.removeEventListener('hashchange', navigate);
     watch.stop();
     events.stop();
+    servicePage?.stop();
   };
   signOut.addEventListener('click', () => {
     leave();

@@ -1,5 +1,6 @@
 /**
- * `GET /api/v1/services/NAME/history`: the last hour of a service's numbers for the dashboard's chart.
+ * `GET /api/v1/services/NAME/history`: the last hour of a service's numbers for the dashboard's chart,
+ * and its scheduled floors ahead.
  * `GET /api/v1/watch[?namespace=NS|all]`: the dashboard's live view as server-sent events
  * (text/event-stream; docs/REFERENCE.md): `event: snapshot` first, then `event: changes` batches
  * (dashboard.stream.ts). Authenticated and authorised like every route: the caller must be allowed
@@ -10,6 +11,7 @@
 import { Controller, Get, Inject, NotFoundException, Param, Query, Res } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { authorize, subjectName, type ResourceRequest, type Subject } from '@tide/auth';
+import { resolvePolicy, scheduledFloors, type ScheduledFloor } from '@tide/autoscaler';
 import type { DashboardPermissions, NodeUsage, NodeUsageView } from '@tide/api';
 import { CLUSTER, ClusterContext } from '../api/cluster.context';
 import { Access } from '../auth/access.decorator';
@@ -17,6 +19,9 @@ import { namespaceOfQuery } from '../auth/resource.requests';
 import { freshOrStale } from '../api/stale.read';
 import { DashboardStream } from './dashboard.stream';
 import { ServiceHistory, type HistoryPoint } from './service.history';
+
+/** How far ahead the service page lists the scheduled floors. */
+const FLOORS_AHEAD_MS = 7 * 86_400_000;
 
 /** What a dashboard needs to read: Services and Replicas of the namespace, and Nodes. */
 export function watchRequests(req: Pick<Request, 'query'>): ResourceRequest[] {
@@ -48,13 +53,21 @@ export function nodeUsageViews(usage: NodeUsage[]): NodeUsageView[] {
 export class WatchController {
   constructor(@Inject(CLUSTER) private readonly cluster: ClusterContext, private readonly history: ServiceHistory) {}
 
-  /** The last hour of the service's numbers, as this control plane saw them (service.history.ts). */
+  /**
+   * The last hour of the service's numbers, as this control plane saw them (service.history.ts),
+   * and the floors its autoscaler's schedules will raise over the coming week (two of each at most).
+   */
   @Get('services/:name/history')
   @Access('get', 'services')
-  serviceHistory(@Param('name') name: string, @Query('namespace') namespace?: string): { points: HistoryPoint[] } {
+  serviceHistory(@Param('name') name: string, @Query('namespace') namespace?: string): { points: HistoryPoint[]; scheduledFloors: ScheduledFloor[] } {
     const ns = namespace || 'default';
-    if (!this.cluster.cache.get('Service', ns, name)) throw new NotFoundException({ error: `service "${name}" not found in namespace "${ns}"`, details: [] });
-    return { points: this.history.points(ns, name) };
+    const service = this.cluster.cache.get('Service', ns, name);
+    if (!service) throw new NotFoundException({ error: `service "${name}" not found in namespace "${ns}"`, details: [] });
+    const autoscale = service.spec.autoscale;
+    return {
+      points: this.history.points(ns, name),
+      scheduledFloors: autoscale?.schedules?.length ? scheduledFloors(resolvePolicy(autoscale), Date.now(), FLOORS_AHEAD_MS) : [],
+    };
   }
 
   @Get('watch')
