@@ -49,6 +49,8 @@ function showApp(session: Session): void {
   // The views are made below; the watch calls back only once started, at the end.
   const update = (touched: Touched) => {
     if (route === 'cluster') cluster.update(touched);
+    // The nodes' used numbers are on the Cluster view only.
+    if (!touched.all && touched.nodes.size === 0 && !touched.services && !touched.pending) return;
     if (route === 'services' && servicePage) servicePage.update(touched.services);
     else if (route === 'services') services.update();
   };
