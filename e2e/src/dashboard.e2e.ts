@@ -4,8 +4,11 @@
  * nodes and a service with its ready count; cordon and uncordon from the page mark the node; scaling
  * the service from the page changes the count without a reload; the events stream in and filter;
  * a view token's page offers no action and the API refuses its scale (403); axe-core finds no
- * serious or critical accessibility violation. Screenshots of the cluster
- * and services pages go to docs/ (the README shows them).
+ * serious or critical accessibility violation. Also: each node bin shows the CPU its replicas used;
+ * the service page's chart holds a p99 latency series once a published service has had traffic; a
+ * focused button keeps the focus when a live update redraws its bin; a drain started from the page
+ * shows its progress until the node is empty. Screenshots of the cluster and services pages go to
+ * docs/ (the README shows them).
  */
 import { after, before, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
@@ -16,12 +19,37 @@ import * as path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import type { Service } from '@tide/api';
 import { REPO, TestCluster, sleeperService, waitFor } from './harness';
+import { LoadGenerator } from './load.client';
 
 const BASE = 23700;
 const POD_CIDR = '100.64.232.0/22';
 const CHROMIUM = '/usr/bin/chromium';
 /** Generous: a loaded machine renders slowly; a test that fails waits this long once. */
 const UI_TIMEOUT_MS = 60_000;
+/** The published port of `shop`, the service with traffic (within this file's ports). */
+const SHOP_PORT = BASE + 40;
+
+/** Answers after 5 ms, so its p99 is a few milliseconds, not the balancer's own microseconds. */
+const SHOP_SERVER = `
+const http = require('http');
+http.createServer((req, res) => setTimeout(() => res.end('ok'), 5)).listen(8080);
+process.on('SIGTERM', () => process.exit(0));
+`;
+
+const SHOP = `apiVersion: tide/v1
+kind: Service
+metadata: { name: shop }
+spec:
+  replicas: 1
+  image: node
+  command: ${JSON.stringify(['node', '-e', SHOP_SERVER])}
+  resources: { requests: { cpu: 20m, memory: 32Mi } }
+  terminationGracePeriodSeconds: 1
+  ports:
+    - { containerPort: 8080, publish: ${SHOP_PORT}, protocol: HTTP }
+  probes:
+    readiness: { tcpSocket: { port: 8080 }, periodSeconds: 1 }
+`;
 
 interface AxeViolation { id: string; impact?: string | null; help: string; nodes: { target: unknown[] }[] }
 
@@ -87,6 +115,13 @@ describe('dashboard (issue 20)', { timeout: 900_000 }, () => {
     await bin.getByText('Cordoned').waitFor({ state: 'detached' });
     assert.equal((await cluster.nodeList()).find((n) => n.metadata.name === first)?.spec.cordoned, false);
 
+    // What the replicas used, from the agents' reports: a number on every bin (a sleeper uses about 0).
+    for (const node of await cluster.nodeList()) {
+      const used = page.getByRole('listitem', { name: `node ${node.metadata.name}` }).locator('[data-used="cpu"]');
+      await waitFor(`CPU used on ${node.metadata.name}`, async () => /^\d+(\.\d+)?m? used$/.test((await used.textContent()) ?? ''), UI_TIMEOUT_MS);
+    }
+    await keepsFocusThroughUpdates(page, cluster, first);
+
     await page.getByRole('link', { name: 'Services' }).click();
     const ready = page.locator('tr[data-service="default/web"] td[data-col="ready"]');
     await waitFor('web at 2/2 on the page', async () => (await ready.textContent()) === '2/2', UI_TIMEOUT_MS);
@@ -122,6 +157,33 @@ describe('dashboard (issue 20)', { timeout: 900_000 }, () => {
     await page.context().close();
   });
 
+  it('service page: the chart holds p99 latency with requests/s once the published service has traffic', async () => {
+    const applied = await cluster.apply(SHOP);
+    assert.equal(applied.code, 0, applied.stderr);
+    const [node] = await cluster.nodeList();
+    await waitFor('shop answering on its published port', async () => (await fetch(`http://${node.spec.address}:${SHOP_PORT}/`).then((r) => r.status, () => 0)) === 200, 180_000);
+    const load = new LoadGenerator({ targets: [`${node.spec.address}:${SHOP_PORT}`], connections: 1, maxSeconds: 120, maxRequests: 1_000_000 });
+    load.start();
+    try {
+      const page = await signedIn(cluster.adminToken);
+      await page.goto(`${cluster.server}/ui/#/services/default/shop`);
+      await page.getByRole('heading', { name: 'Service shop' }).waitFor();
+      // The control plane samples every 10 s and the page reads the history as often: p99 points come within a few samples.
+      const series = page.locator('figure.chart');
+      await waitFor('p99 points in the chart\'s data', async () => /(^|,)p99 ms:[1-9]/.test((await series.getAttribute('data-series')) ?? ''), 90_000);
+      assert.match((await series.getAttribute('data-series'))!, /(^|,)req\/s:[1-9]/);
+      // The replica answers after 5 ms: once the load's own samples are in, the latest p99 says so.
+      const latest = page.locator('figure.chart .latest');
+      await waitFor('a p99 of at least 5 ms under the load', async () => Number(/p99 (\d+(?:\.\d)?) ms/.exec((await latest.textContent()) ?? '')?.[1] ?? 0) >= 5, 90_000);
+      await assertAccessible(page, 'service with traffic');
+      await page.screenshot({ path: path.join(REPO, 'docs', 'dashboard-service.png') });
+      await page.context().close();
+    } finally {
+      const result = await load.stop();
+      assert.ok(result.ok > 0, `no request answered: ${JSON.stringify(result.failures)}`);
+    }
+  });
+
   it('view token: no scale button, and the API refuses its scale (403)', async () => {
     const token = await cluster.token('view');
     const page = await signedIn(token);
@@ -141,7 +203,50 @@ describe('dashboard (issue 20)', { timeout: 900_000 }, () => {
     assert.notEqual(web.spec.replicas, 5);
     await page.context().close();
   });
+
+  it('drain from the page: its progress per node, live, until the node is empty', async () => {
+    const replicas = await cluster.replicas();
+    const counts = new Map<string, number>();
+    for (const replica of replicas) if (replica.spec.nodeName) counts.set(replica.spec.nodeName, (counts.get(replica.spec.nodeName) ?? 0) + 1);
+    const [busiest] = [...counts].sort((a, b) => b[1] - a[1])[0];
+    const page = await signedIn(cluster.adminToken);
+    const line = page.locator(`.drain-progress li[data-drain="${busiest}"]`);
+    await page.getByRole('button', { name: `Drain ${busiest}` }).click();
+    await line.waitFor();
+    const first = (await line.textContent()) ?? '';
+    assert.match(first, new RegExp(`^${busiest}: (\\d+ left to move · \\d+ stopping · \\d+ moved|drained)`));
+    await line.filter({ hasText: /drained \(\d+ moved\)/ }).waitFor({ timeout: 240_000 });
+    await assertAccessible(page, 'cluster with a drain');
+    const blocks = page.getByRole('listitem', { name: `node ${busiest}` }).locator('.block');
+    await waitFor(`no replica left in the bin of ${busiest}`, async () => (await blocks.count()) === 0, UI_TIMEOUT_MS);
+    await page.context().close();
+    const uncordoned = await cluster.tsctl(['uncordon', busiest]);
+    assert.equal(uncordoned.code, 0, uncordoned.stderr);
+  });
 });
+
+/**
+ * A keyboard user's focus on a node's Cordon button survives the live updates that redraw its bin:
+ * cordoned and uncordoned through the API (not the page), the bin is drawn anew each time, and the
+ * focus moves to the button in the same place (Uncordon, then Cordon again).
+ */
+async function keepsFocusThroughUpdates(page: Page, cluster: TestCluster, node: string): Promise<void> {
+  const focused = () => page.evaluate(() => {
+    const active = (globalThis as unknown as { document: { activeElement: { tagName: string; getAttribute(name: string): string | null } | null } }).document.activeElement;
+    return active?.getAttribute('aria-label') ?? active?.tagName;
+  });
+  await page.getByRole('button', { name: `Cordon ${node}` }).focus();
+  assert.equal(await focused(), `Cordon ${node}`);
+  const bin = page.getByRole('listitem', { name: `node ${node}` });
+  const cordoned = await cluster.tsctl(['cordon', node]);
+  assert.equal(cordoned.code, 0, cordoned.stderr);
+  await bin.getByText('Cordoned').waitFor();
+  assert.equal(await focused(), `Uncordon ${node}`, 'the focus left the redrawn bin');
+  const uncordoned = await cluster.tsctl(['uncordon', node]);
+  assert.equal(uncordoned.code, 0, uncordoned.stderr);
+  await bin.getByText('Cordoned').waitFor({ state: 'detached' });
+  assert.equal(await focused(), `Cordon ${node}`, 'the focus left the redrawn bin');
+}
 
 /**
  * Loads /ui/ until the sign-in form shows. Chromium abandons a load when the machine's network

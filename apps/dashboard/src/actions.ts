@@ -2,14 +2,26 @@
  * The dashboard's actions, each the route tsctl calls (docs/REFERENCE.md): the API decides again
  * whether the caller may; the answer (or its error) comes back as one line for the page to show.
  */
+import type { DrainProgress } from '@tide/api';
 import type { Session } from './session';
 
 export type NodeAction = 'cordon' | 'uncordon' | 'drain';
 
-export async function nodeAction(session: Session, node: string, action: NodeAction): Promise<string> {
-  return outcome(`${node}: ${action === 'drain' ? 'draining' : `${action}ed`}`, () =>
-    session.request('POST', `/api/v1/nodes/${encodeURIComponent(node)}/${action}`, undefined, { idempotent: true }));
+export async function cordonNode(session: Session, node: string, action: 'cordon' | 'uncordon'): Promise<string> {
+  return outcome(`${node}: ${action}ed`, () => session.request('POST', nodePath(node, action), undefined, { idempotent: true }));
 }
+
+/** `tsctl drain`'s first call: the answer is the drain's progress so far (none when refused). */
+export async function drainNode(session: Session, node: string): Promise<{ line: string; progress?: DrainProgress }> {
+  try {
+    const progress = await session.request<DrainProgress>('POST', nodePath(node, 'drain'), undefined, { idempotent: true });
+    return { line: `${node}: draining`, progress };
+  } catch (error) {
+    return { line: `${node}: refused: ${(error as Error).message}` };
+  }
+}
+
+const nodePath = (node: string, action: NodeAction) => `/api/v1/nodes/${encodeURIComponent(node)}/${action}`;
 
 export async function scaleService(session: Session, namespace: string, name: string, replicas: number): Promise<string> {
   return outcome(`${name}: scaled to ${replicas}`, () =>

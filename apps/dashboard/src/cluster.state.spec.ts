@@ -26,6 +26,19 @@ describe('ClusterState', () => {
     assert.deepEqual(state.pendingReplicas().map((r) => r.name), ['web-c']);
   });
 
+  it('usage touches only the used numbers of the nodes it names, and forgets the unknown ones', () => {
+    const state = new ClusterState();
+    state.load(snapshot());
+    const first = state.applyUsage({ nodes: [{ name: 'n1', cpu: 120, memory: 2 ** 25 }, { name: 'n2', cpu: 0, memory: 0 }], unknown: [] });
+    assert.deepEqual([first.all, [...first.nodes], [...first.used].sort(), first.services, first.pending], [false, [], ['n1', 'n2'], false, false]);
+    assert.equal(state.usage.get('n1')?.cpu, 120);
+    const second = state.applyUsage({ nodes: [], unknown: ['n2'] });
+    assert.deepEqual([...second.used], ['n2']);
+    assert.equal(state.usage.has('n2'), false);
+    state.load(snapshot());
+    assert.equal(state.usage.get('n1')?.cpu, 120, 'a snapshot keeps the usage: the stream sends usage apart');
+  });
+
   it('a replica that moves touches the bin it left and the one it joined, and nothing else', () => {
     const state = new ClusterState();
     state.load(snapshot({ nodes: [node('n1'), node('n2'), node('n3')] }));

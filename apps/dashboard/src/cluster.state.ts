@@ -4,7 +4,7 @@
  * touched, so the views redraw those node bins and rows only: on 500 nodes a batch that moves three
  * replicas redraws at most six bins.
  */
-import type { DashboardChanges, DashboardPermissions, DashboardSnapshot, NodeView, ReplicaView, ServiceView } from '@tide/api';
+import type { DashboardChanges, DashboardPermissions, DashboardSnapshot, DashboardUsage, NodeUsageView, NodeView, ReplicaView, ServiceView } from '@tide/api';
 
 export interface Touched {
   /** Every bin must be drawn again (a snapshot). */
@@ -14,6 +14,8 @@ export interface Touched {
   services: boolean;
   /** Replicas without a node changed. */
   pending: boolean;
+  /** Nodes whose used CPU or memory changed (only those numbers: the bin itself did not). */
+  used: Set<string>;
 }
 
 export interface Packing {
@@ -38,6 +40,8 @@ export class ClusterState {
   readonly nodes = new Map<string, NodeView>();
   readonly services = new Map<string, ServiceView>();
   readonly replicas = new Map<string, ReplicaView>();
+  /** What each node's replicas used, as its agent last reported (absent: not known). */
+  readonly usage = new Map<string, NodeUsageView>();
   /** Node name → keys of the replicas bound to it; '' holds the pending ones. */
   private readonly byNode = new Map<string, Set<string>>();
 
@@ -53,12 +57,26 @@ export class ClusterState {
     for (const node of snapshot.nodes) this.nodes.set(node.name, node);
     for (const service of snapshot.services) this.services.set(keyOf(service), service);
     for (const replica of snapshot.replicas) this.putReplica(replica);
-    return { all: true, nodes: new Set(this.nodes.keys()), services: true, pending: true };
+    return everything(this);
+  }
+
+  /** The usage stream's numbers; a node's bin draws them with its own. */
+  applyUsage(usage: DashboardUsage): Touched {
+    const touched: Touched = { all: false, nodes: new Set(), services: false, pending: false, used: new Set() };
+    for (const node of usage.nodes) {
+      this.usage.set(node.name, node);
+      touched.used.add(node.name);
+    }
+    for (const name of usage.unknown) {
+      this.usage.delete(name);
+      touched.used.add(name);
+    }
+    return touched;
   }
 
   apply(changes: DashboardChanges): Touched {
     this.revision = changes.revision;
-    const touched: Touched = { all: false, nodes: new Set(), services: false, pending: false };
+    const touched: Touched = { all: false, nodes: new Set(), services: false, pending: false, used: new Set() };
     for (const node of changes.nodes.upsert) {
       this.nodes.set(node.name, node);
       touched.nodes.add(node.name);
@@ -128,6 +146,12 @@ export class ClusterState {
     this.byNode.get(replica.node ?? '')?.delete(key);
     return replica;
   }
+}
+
+/** Every view drawn again: after a snapshot, or on opening a view. */
+export function everything(state: ClusterState): Touched {
+  const nodes = new Set(state.nodes.keys());
+  return { all: true, nodes, services: true, pending: true, used: new Set(nodes) };
 }
 
 /** How many of the largest capacities it takes to reach `total` (all of them when they never do). */

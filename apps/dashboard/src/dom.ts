@@ -30,3 +30,17 @@ export function formatMemory(bytes: number): string {
   }
   return `${Number.isInteger(value) ? value : value.toFixed(1)}${units[unit]}`;
 }
+
+/**
+ * Runs a redraw that may replace the element holding the keyboard focus, then gives the focus to
+ * its stand-in: the element of the same `data-focus-key` (a live update must not throw a keyboard
+ * user back to the top of the page). The page does not scroll to it: it was where it is.
+ */
+export function keepingFocus(container: HTMLElement, redraw: () => void): void {
+  const active = document.activeElement;
+  const key = active instanceof HTMLElement && container.contains(active) ? active.dataset.focusKey : undefined;
+  redraw();
+  // Still focused: untouched. Moved (removed and put back, as a reorder does) or replaced: focus again.
+  if (key === undefined || document.activeElement === active) return;
+  container.querySelector<HTMLElement>(`[data-focus-key="${CSS.escape(key)}"]`)?.focus({ preventScroll: true });
+}

@@ -7,7 +7,7 @@ import './styles.css';
 import { h } from './dom';
 import { ApiError, Session } from './session';
 import { WatchClient } from './watch.client';
-import type { Touched } from './cluster.state';
+import { everything, type Touched } from './cluster.state';
 import { ClusterView } from './views/cluster.view';
 import { EventsView } from './views/events.view';
 import { ServicesView } from './views/services.view';
@@ -49,6 +49,8 @@ function showApp(session: Session): void {
   // The views are made below; the watch calls back only once started, at the end.
   const update = (touched: Touched) => {
     if (route === 'cluster') cluster.update(touched);
+    // The nodes' used numbers are on the Cluster view only.
+    if (!touched.all && touched.nodes.size === 0 && !touched.services && !touched.pending) return;
     if (route === 'services' && servicePage) servicePage.update(touched.services);
     else if (route === 'services') services.update();
   };
@@ -71,6 +73,7 @@ function showApp(session: Session): void {
   const navigate = () => {
     const [next, namespace, name] = (location.hash.replace(/^#\//, '') || 'cluster').split('/').map(decodeURIComponent) as [Route, string?, string?];
     route = links.has(next) ? next : 'cluster';
+    servicePage?.stop();
     servicePage = route === 'services' && namespace && name ? new ServiceView(state, session, namespace, name) : undefined;
     for (const [name, link] of links) {
       if (name === route) link.setAttribute('aria-current', 'page');
@@ -80,12 +83,13 @@ function showApp(session: Session): void {
     else events.stop();
     const view = route === 'cluster' ? cluster : route === 'services' ? servicePage ?? services : events;
     main.replaceChildren(view.element);
-    update({ all: true, nodes: new Set(state.nodes.keys()), services: true, pending: true });
+    update(everything(state));
   };
   const leave = () => {
     window.removeEventListener('hashchange', navigate);
     watch.stop();
     events.stop();
+    servicePage?.stop();
   };
   signOut.addEventListener('click', () => {
     leave();

@@ -3,7 +3,7 @@
  * events), reconnecting with a growing pause when the stream ends; a new snapshot replaces the state
  * on each connection, so nothing missed while away stays wrong.
  */
-import type { DashboardChanges, DashboardSnapshot } from '@tide/api';
+import type { DashboardChanges, DashboardSnapshot, DashboardUsage } from '@tide/api';
 import { ClusterState, type Touched } from './cluster.state';
 import { EventStreamParser } from './event.stream';
 import { ApiError, type Session } from './session';
@@ -55,6 +55,8 @@ export class WatchClient {
       const error = await response.json().then((body: { error?: string }) => body.error, () => undefined);
       throw new ApiError(response.status, error ?? response.statusText);
     }
+    // A new stream sends every node's usage it knows: what an older one said may be stale.
+    this.state.usage.clear();
     const parser = new EventStreamParser();
     const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
     for (;;) {
@@ -71,6 +73,8 @@ export class WatchClient {
           this.callbacks.status(true, 'live');
         } else if (message.event === 'changes') {
           this.callbacks.update(this.state.apply(JSON.parse(message.data) as DashboardChanges));
+        } else if (message.event === 'usage') {
+          this.callbacks.update(this.state.applyUsage(JSON.parse(message.data) as DashboardUsage));
         }
       }
     }

@@ -205,6 +205,12 @@ export interface ServiceRequestCount {
    * over the sample's times instead of the counter's is off by their difference.
    */
   countedAtMs?: number;
+  /**
+   * Answered requests by latency, cumulative since the agent started: a count per bucket of
+   * LATENCY_BOUNDS_SECONDS (above the bound before, at most its own) and one for those above the
+   * last. Absent from an older agent.
+   */
+  latencyCounts?: number[];
 }
 
 /** About every second, from every agent. */

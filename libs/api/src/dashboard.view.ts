@@ -66,6 +66,25 @@ export interface DashboardSnapshot {
   replicas: ReplicaView[];
 }
 
+/**
+ * `event: usage`: what the replicas on each node used, as the agents reported it (the numbers of
+ * `tsctl top nodes`), sent after the snapshot and then every few seconds with the nodes whose
+ * numbers changed. Only to callers who may read `usage/nodes`.
+ */
+export interface NodeUsageView {
+  name: string;
+  /** Millicores: the CPU rate over the last few seconds, summed over the node's replicas. */
+  cpu: number;
+  /** Bytes: the replicas' memory working sets, summed. */
+  memory: number;
+}
+
+export interface DashboardUsage {
+  nodes: NodeUsageView[];
+  /** Nodes whose usage was sent before and is no longer known (their agent stopped reporting). */
+  unknown: string[];
+}
+
 /** Objects changed or added (whole views), and the keys of those gone (`namespace/name`; a node's name). */
 export interface ViewChanges<T> {
   upsert: T[];

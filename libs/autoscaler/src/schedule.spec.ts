@@ -3,7 +3,7 @@ import * as assert from 'node:assert/strict';
 import { AutoscaleSpec } from '@tide/api';
 import { ServiceAutoscaler } from './autoscaler';
 import { resolvePolicy } from './policy';
-import { floorAhead, floorAt } from './schedule';
+import { floorAhead, floorAt, scheduledFloors } from './schedule';
 
 const at = (iso: string) => Date.parse(iso);
 
@@ -70,5 +70,23 @@ describe('floorAhead (the node autoscaler looks a boot time ahead)', () => {
   it('names the schedule and when it ends', () => {
     const ahead = floorAhead(policy, at('2025-11-10T15:59:00Z'), boot);
     assert.deepEqual(ahead.schedule, { source: '0 0 11 11 *', name: 'singles-day', untilMs: at('2025-11-10T18:00:00Z') });
+  });
+});
+
+describe('scheduledFloors (the dashboard lists the floors ahead)', () => {
+  it('lists each schedule\'s next fire times within the horizon, soonest first', () => {
+    const policy = resolvePolicy({
+      ...SPEC,
+      schedules: [...SPEC.schedules!, { name: 'lunch', cron: '0 12 * * *', minReplicas: 6, durationSeconds: 3600 }],
+    });
+    // From 1 November 2025 (UTC) over 12 days: lunch at noon UTC on the 1st and the 2nd (two per schedule),
+    // Singles' Day at 16:00 UTC on the 10th (midnight in Shanghai).
+    const floors = scheduledFloors(policy, at('2025-11-01T08:00:00Z'), 12 * 86_400_000);
+    assert.deepEqual(floors.map((f) => [f.name, new Date(f.startMs).toISOString(), new Date(f.endMs).toISOString(), f.replicas]), [
+      ['lunch', '2025-11-01T12:00:00.000Z', '2025-11-01T13:00:00.000Z', 6],
+      ['lunch', '2025-11-02T12:00:00.000Z', '2025-11-02T13:00:00.000Z', 6],
+      ['singles-day', '2025-11-10T16:00:00.000Z', '2025-11-10T18:00:00.000Z', 20],
+    ]);
+    assert.deepEqual(scheduledFloors(policy, at('2025-11-01T08:00:00Z'), 86_400_000).map((f) => f.name), ['lunch'], 'a day ahead: lunch only');
   });
 });

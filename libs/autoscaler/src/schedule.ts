@@ -49,3 +49,34 @@ export function floorAhead(policy: ResolvedPolicy, nowMs: number, leadMs: number
   }
   return floor;
 }
+
+/** One coming time a schedule raises the floor: from `startMs` for its duration. */
+export interface ScheduledFloor {
+  name?: string;
+  cron: string;
+  timeZone: string;
+  replicas: number;
+  startMs: number;
+  endMs: number;
+}
+
+/**
+ * The floors the schedules will raise within `horizonMs` after now, soonest first, at most
+ * `perSchedule` of each (the dashboard lists them; a schedule active now is in the status, not here).
+ */
+export function scheduledFloors(policy: ResolvedPolicy, nowMs: number, horizonMs: number, perSchedule = 2): ScheduledFloor[] {
+  const floors: ScheduledFloor[] = [];
+  for (const schedule of policy.schedules) {
+    let after = nowMs;
+    for (let i = 0; i < perSchedule; i++) {
+      const startMs = nextFireTime(schedule.cron, schedule.timeZone, after, nowMs + horizonMs - after);
+      if (startMs === undefined || startMs > nowMs + horizonMs) break;
+      floors.push({
+        ...(schedule.name ? { name: schedule.name } : {}), cron: schedule.cron.source, timeZone: schedule.timeZone,
+        replicas: schedule.minReplicas, startMs, endMs: startMs + schedule.durationMs,
+      });
+      after = startMs;
+    }
+  }
+  return floors.sort((a, b) => a.startMs - b.startMs);
+}

@@ -220,7 +220,7 @@ describe('agent mapper: registration, heartbeat, usage', () => {
     const usage: NodeUsageReport = {
       nodeName: 'node-1', timestampMs: 1_700_000_000_123,
       replicas: [{ namespace: 'shop', name: 'web-1', cpuUsageSeconds: 12.5, memoryWorkingSetBytes: 3 * 2 ** 20, memoryUsageBytes: 4 * 2 ** 20, startedAt: '2026-01-01T00:00:00.000Z' }],
-      services: [{ namespace: 'shop', service: 'web', requestsTotal: 1234, countedAtMs: 1_700_000_000_456 }, { namespace: 'shop', service: 'api', requestsTotal: 5 }],
+      services: [{ namespace: 'shop', service: 'web', requestsTotal: 1234, countedAtMs: 1_700_000_000_456, latencyCounts: [0, 3, 1200, 31, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0] }, { namespace: 'shop', service: 'api', requestsTotal: 5 }],
     };
     assert.deepEqual(decodeUsageReport(overTheWire<UsageReport__Output>(usageWire, encodeUsageReport(usage))), usage);
   });

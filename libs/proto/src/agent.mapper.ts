@@ -292,7 +292,7 @@ export function decodeHeartbeat(m: HeartbeatRequest__Output): NodeHeartbeat {
 export function encodeUsageReport(report: NodeUsageReport): UsageReport {
   return {
     nodeName: report.nodeName, timestampMs: report.timestampMs,
-    replicas: report.replicas.map((r) => ({ ...r })), services: report.services.map((s) => ({ ...s })),
+    replicas: report.replicas.map((r) => ({ ...r })), services: report.services.map((s) => ({ ...s, latencyCounts: [...(s.latencyCounts ?? [])] })),
   };
 }
 
@@ -305,6 +305,7 @@ export function decodeUsageReport(m: UsageReport__Output): NodeUsageReport {
     })),
     services: m.services.map((s) => ({
       namespace: s.namespace, service: s.service, requestsTotal: s.requestsTotal, ...(Number(s.countedAtMs) > 0 ? { countedAtMs: Number(s.countedAtMs) } : {}),
+      ...(s.latencyCounts.length > 0 ? { latencyCounts: [...s.latencyCounts] } : {}),
     })),
   };
 }

@@ -4,7 +4,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { API_VERSION, type DashboardChanges, type DashboardSnapshot, type Replica, type Service } from '@tide/api';
+import { API_VERSION, type DashboardChanges, type DashboardSnapshot, type DashboardUsage, type NodeUsageReport, type Replica, type Service } from '@tide/api';
 import { encodeObject, objectKey } from '@tide/store';
 import { ApiHarness, startApiHarness } from '../testing/api.harness';
 import { DashboardStream } from './dashboard.stream';
@@ -13,7 +13,7 @@ import type { HistoryPoint } from './service.history';
 const INDEX = '<!doctype html><title>Tide</title><script src="/ui/assets/main-ABC123.js"></script>';
 const SCRIPT = `console.log(${JSON.stringify('x'.repeat(4000))});`;
 
-type Message = { event: 'snapshot'; data: DashboardSnapshot } | { event: 'changes'; data: DashboardChanges };
+type Message = { event: 'snapshot'; data: DashboardSnapshot } | { event: 'changes'; data: DashboardChanges } | { event: 'usage'; data: DashboardUsage };
 
 /** An open /api/v1/watch: the messages so far, and a wait for one that matches. */
 interface Watch {
@@ -60,6 +60,14 @@ async function openWatch(api: ApiHarness, query = '', token?: string): Promise<W
       waiters.add(check);
       check();
     }),
+  };
+}
+
+/** node-1's agent: web-aaaaa used 0.25 s of CPU in the second between two samples, and 48 MiB. */
+function usageOfNode1(atMs: number, cpuSeconds: number): NodeUsageReport {
+  return {
+    nodeName: 'node-1', timestampMs: atMs, services: [],
+    replicas: [{ namespace: 'default', name: 'web-aaaaa', cpuUsageSeconds: cpuSeconds, memoryWorkingSetBytes: 48 * 2 ** 20, memoryUsageBytes: 64 * 2 ** 20, startedAt: '2024-01-01T00:00:00Z' }],
   };
 }
 
@@ -176,6 +184,20 @@ describe('dashboard routes', { timeout: 300_000 }, () => {
       }
     });
 
+    it('sends what the nodes used: 250m and 48Mi on node-1, to admin and view tokens', async () => {
+      api.usage.record(usageOfNode1(1000, 10));
+      api.usage.record(usageOfNode1(2000, 10.25));
+      for (const token of [undefined, await api.token('view')]) {
+        const watch = await openWatch(api, '', token);
+        try {
+          const usage = await watch.next((m) => m.event === 'usage', 'usage');
+          assert.deepEqual((usage.data as DashboardUsage).nodes, [{ name: 'node-1', cpu: 250, memory: 48 * 2 ** 20 }]);
+        } finally {
+          watch.close();
+        }
+      }
+    });
+
     it('sends only the watched namespace', async () => {
       const watch = await openWatch(api, '?namespace=shop');
       try {
@@ -250,8 +272,17 @@ describe('dashboard routes', { timeout: 300_000 }, () => {
       assert.equal((await history())[0].desired, 2);
       assert.equal((await api.fetch('/api/v1/services/shop/scale', { method: 'PUT', body: JSON.stringify({ replicas: 4 }), headers: { 'content-type': 'application/json' } })).status, 200);
       while ((await history()).at(-1)?.desired !== 4 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+      // node-1's balancer answered 100 requests of shop in a second, 10 of them slower than 50 ms:
+      // p99 within (0.05, 0.1], 9 of its 10: 50 + 50 * 9/10 = 95 ms.
+      const latencyCounts = (fast: number, slow: number) => Object.assign(new Array<number>(15).fill(0), { 4: fast, 7: slow });
+      api.usage.record({ ...usageOfNode1(5000, 20), services: [{ namespace: 'default', service: 'shop', requestsTotal: 0, latencyCounts: latencyCounts(0, 0) }] });
+      api.usage.record({ ...usageOfNode1(6000, 20), services: [{ namespace: 'default', service: 'shop', requestsTotal: 100, latencyCounts: latencyCounts(90, 10) }] });
+      assert.equal((await api.fetch('/api/v1/services/shop/scale', { method: 'PUT', body: JSON.stringify({ replicas: 5 }), headers: { 'content-type': 'application/json' } })).status, 200);
+      while ((await history()).at(-1)?.desired !== 5 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
       const points = await history(await api.token('view'));
-      assert.equal(points.at(-1)?.desired, 4);
+      assert.equal(points.at(-1)?.desired, 5);
+      assert.equal(points.at(-1)?.rps, 100);
+      assert.ok(Math.abs(points.at(-1)!.p99Ms! - 95) < 1e-6, `p99 ${points.at(-1)?.p99Ms} ms`);
       assert.ok(points.every((point, i) => i === 0 || point.t > points[i - 1].t), 'points are in time order');
       const unknown = await api.fetch('/api/v1/services/nope/history');
       assert.equal(unknown.status, 404);

@@ -11,7 +11,8 @@
  * collecting and go in one message when the socket drains.
  */
 import {
-  nodeView, replicaView, serviceView, viewKey, type DashboardChanges, type DashboardPermissions, type DashboardSnapshot, type ViewChanges,
+  nodeView, replicaView, serviceView, viewKey, type DashboardChanges, type DashboardPermissions, type DashboardSnapshot, type DashboardUsage,
+  type NodeUsageView, type ViewChanges,
 } from '@tide/api';
 import type { CacheChange, ClusterCache } from '@tide/store';
 
@@ -19,6 +20,8 @@ import type { CacheChange, ClusterCache } from '@tide/store';
 export const DEFAULT_FLUSH_MS = 100;
 /** A comment line this often keeps proxies and browsers from closing an idle stream. */
 const KEEPALIVE_MS = 15_000;
+/** How often the nodes' used CPU and memory go out (the agents report about once a second). */
+export const DEFAULT_USAGE_MS = 3000;
 
 /** Where the stream's messages go: an HTTP response in the route, a recording in tests. */
 export interface StreamSink {
@@ -33,6 +36,9 @@ export interface DashboardStreamOptions {
   subject: string;
   may: DashboardPermissions;
   flushMs?: number;
+  /** The nodes' usage now (UsageCache); absent: the caller may not read it, and none is sent. */
+  usage?: () => NodeUsageView[];
+  usageMs?: number;
 }
 
 type Keys = { nodes: Set<string>; services: Set<string>; replicas: Set<string> };
@@ -42,6 +48,9 @@ export class DashboardStream {
   private resync = false;
   private timer?: NodeJS.Timeout;
   private keepalive?: NodeJS.Timeout;
+  private usageTimer?: NodeJS.Timeout;
+  /** What the client was last sent of each node's usage: only changes go again. */
+  private usageSent = new Map<string, NodeUsageView>();
   private blocked = false;
   private unsubscribe?: () => void;
 
@@ -53,12 +62,27 @@ export class DashboardStream {
     this.keepalive = setInterval(() => {
       if (!this.blocked) this.blocked = !this.sink.write(': keepalive\n\n');
     }, KEEPALIVE_MS);
+    if (this.options.usage) {
+      this.sendUsage();
+      this.usageTimer = setInterval(() => this.sendUsage(), this.options.usageMs ?? DEFAULT_USAGE_MS);
+    }
   }
 
   stop(): void {
     this.unsubscribe?.();
     clearTimeout(this.timer);
     clearInterval(this.keepalive);
+    clearInterval(this.usageTimer);
+  }
+
+  /** The nodes whose usage changed since the last message (skipped while the socket is full: the next one catches up). */
+  private sendUsage(): void {
+    if (this.blocked) return;
+    const usage = usageChanges(this.usageSent, this.options.usage!());
+    if (usage.nodes.length + usage.unknown.length === 0) return;
+    for (const node of usage.nodes) this.usageSent.set(node.name, node);
+    for (const name of usage.unknown) this.usageSent.delete(name);
+    this.send('usage', usage);
   }
 
   private mark(change: CacheChange): void {
@@ -101,7 +125,7 @@ export class DashboardStream {
     this.send('changes', changes);
   }
 
-  private send(event: 'snapshot' | 'changes', data: DashboardSnapshot | DashboardChanges): void {
+  private send(event: 'snapshot' | 'changes' | 'usage', data: DashboardSnapshot | DashboardChanges | DashboardUsage): void {
     if (this.sink.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`)) return;
     this.blocked = true;
     this.sink.onDrain(() => {
@@ -129,6 +153,15 @@ export class DashboardStream {
     const replicas = collect(this.dirty.replicas, (key) => this.cache.get('Replica', ...split(key)), replicaView);
     return { revision: this.cache.revision, nodes, services, replicas };
   }
+}
+
+/** The nodes whose numbers differ from what was sent, and those sent before that are no longer reported. */
+export function usageChanges(sent: ReadonlyMap<string, NodeUsageView>, now: NodeUsageView[]): DashboardUsage {
+  const reported = new Set(now.map((node) => node.name));
+  return {
+    nodes: now.filter((node) => sent.get(node.name)?.cpu !== node.cpu || sent.get(node.name)?.memory !== node.memory),
+    unknown: [...sent.keys()].filter((name) => !reported.has(name)),
+  };
 }
 
 /** Each dirty key as the cache holds it now: a view to show, or gone. */

@@ -1,10 +1,12 @@
 /**
  * The last hour of each Service's numbers for the dashboard's chart: desired, live and ready
- * replicas, and what the autoscaler measured (CPU utilisation, requests per second per replica, the
- * floor). Kept in memory from the Service changes the cache already hears (the controllers and the
- * autoscaler write status), at most one point per `intervalMs` per service (a later change in the
- * same interval replaces that point): 360 points an hour. Every control plane instance keeps its
- * own, from when it started; nothing is stored in etcd.
+ * replicas, what the autoscaler measured (CPU utilisation, requests per second per replica, the
+ * floor), and from the balancers' reports (UsageCache) the requests per second and the p99 latency
+ * of the answers. Kept in memory from the Service changes the cache already hears (the controllers
+ * and the autoscaler write status) and a sample of every Service each interval (the traffic changes
+ * without the Service changing), at most one point per HISTORY_INTERVAL_MS per service (a later
+ * one in the same interval replaces that point): 360 points an hour. Every control plane instance
+ * keeps its own, from when it started, of the agents that report to it; nothing is stored in etcd.
  */
 import { Inject, Injectable, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import type { Service } from '@tide/api';
@@ -19,12 +21,22 @@ export interface HistoryPoint {
   cpuPercent?: number;
   rpsPerReplica?: number;
   floor?: number;
+  /** Requests per second all nodes' balancers took for the service, over the interval. */
+  rps?: number;
+  /** The 99th percentile of the answers' latency over the interval, in milliseconds. */
+  p99Ms?: number;
+}
+
+/** What the balancers said of a service over the last interval (UsageCache). */
+export interface TrafficNumbers {
+  rps?: number;
+  p99Ms?: number;
 }
 
 export const HISTORY_RETAIN_MS = 3_600_000;
 export const HISTORY_INTERVAL_MS = 10_000;
 
-export function historyPoint(service: Service, t: number): HistoryPoint {
+export function historyPoint(service: Service, t: number, traffic: TrafficNumbers = {}): HistoryPoint {
   const status = service.status;
   const autoscale = status?.autoscale;
   return {
@@ -32,6 +44,8 @@ export function historyPoint(service: Service, t: number): HistoryPoint {
     ...(autoscale?.cpuUtilizationPercentage === undefined ? {} : { cpuPercent: autoscale.cpuUtilizationPercentage }),
     ...(autoscale?.requestsPerSecond === undefined ? {} : { rpsPerReplica: autoscale.requestsPerSecond }),
     ...(autoscale ? { floor: autoscale.floor } : {}),
+    ...(traffic.rps === undefined ? {} : { rps: traffic.rps }),
+    ...(traffic.p99Ms === undefined ? {} : { p99Ms: traffic.p99Ms }),
   };
 }
 
@@ -39,6 +53,7 @@ export function historyPoint(service: Service, t: number): HistoryPoint {
 export class ServiceHistory implements OnModuleInit, OnModuleDestroy {
   private readonly series = new Map<string, HistoryPoint[]>();
   private unsubscribe?: () => void;
+  private sampler?: NodeJS.Timeout;
   now: () => number = Date.now;
 
   constructor(@Inject(CLUSTER) private readonly cluster: ClusterContext) {}
@@ -51,6 +66,8 @@ export class ServiceHistory implements OnModuleInit, OnModuleDestroy {
       if (change.current) this.record(change.current);
       else if (change.previous) this.series.delete(`${change.previous.metadata.namespace}/${change.previous.metadata.name}`);
     });
+    this.sampler = setInterval(() => this.recordAll(), HISTORY_INTERVAL_MS);
+    this.sampler.unref();
   }
 
   /** Every Service the cache holds now (at start, and after it relisted): the gone ones forgotten. */
@@ -63,6 +80,7 @@ export class ServiceHistory implements OnModuleInit, OnModuleDestroy {
 
   onModuleDestroy(): void {
     this.unsubscribe?.();
+    clearInterval(this.sampler);
   }
 
   /** The service's points of the last hour, oldest first (empty when it was never seen). */
@@ -71,10 +89,16 @@ export class ServiceHistory implements OnModuleInit, OnModuleDestroy {
     return (this.series.get(`${namespace}/${name}`) ?? []).filter((point) => point.t >= cutoff);
   }
 
+  private traffic(namespace: string, name: string): TrafficNumbers {
+    const rps = this.cluster.usage.requestRate(namespace, name, HISTORY_INTERVAL_MS);
+    const p99 = this.cluster.usage.latencyQuantile(namespace, name, 0.99, HISTORY_INTERVAL_MS);
+    return { ...(rps === undefined ? {} : { rps }), ...(p99 === undefined ? {} : { p99Ms: p99 * 1000 }) };
+  }
+
   private record(service: Service): void {
     const key = `${service.metadata.namespace}/${service.metadata.name}`;
     const now = this.now();
-    const point = historyPoint(service, now);
+    const point = historyPoint(service, now, this.traffic(service.metadata.namespace, service.metadata.name));
     const points = this.series.get(key) ?? [];
     const last = points[points.length - 1];
     // Within the last point's interval the latest numbers replace it (at its time, so that changes

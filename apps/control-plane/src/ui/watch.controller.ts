@@ -1,21 +1,27 @@
 /**
- * `GET /api/v1/services/NAME/history`: the last hour of a service's numbers for the dashboard's chart.
+ * `GET /api/v1/services/NAME/history`: the last hour of a service's numbers for the dashboard's chart,
+ * and its scheduled floors ahead.
  * `GET /api/v1/watch[?namespace=NS|all]`: the dashboard's live view as server-sent events
  * (text/event-stream; docs/REFERENCE.md): `event: snapshot` first, then `event: changes` batches
  * (dashboard.stream.ts). Authenticated and authorised like every route: the caller must be allowed
- * to watch Services and Replicas in the namespace and Nodes. The dashboard reads it with fetch and
+ * to watch Services and Replicas in the namespace and Nodes; the nodes' usage (`event: usage`) goes
+ * to those who may also read `usage/nodes`. The dashboard reads it with fetch and
  * an Authorization header (never a token in the URL, so none lands in logs or history).
  */
 import { Controller, Get, Inject, NotFoundException, Param, Query, Res } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { authorize, subjectName, type ResourceRequest, type Subject } from '@tide/auth';
-import type { DashboardPermissions } from '@tide/api';
+import { resolvePolicy, scheduledFloors, type ScheduledFloor } from '@tide/autoscaler';
+import type { DashboardPermissions, NodeUsage, NodeUsageView } from '@tide/api';
 import { CLUSTER, ClusterContext } from '../api/cluster.context';
 import { Access } from '../auth/access.decorator';
 import { namespaceOfQuery } from '../auth/resource.requests';
 import { freshOrStale } from '../api/stale.read';
 import { DashboardStream } from './dashboard.stream';
 import { ServiceHistory, type HistoryPoint } from './service.history';
+
+/** How far ahead the service page lists the scheduled floors. */
+const FLOORS_AHEAD_MS = 7 * 86_400_000;
 
 /** What a dashboard needs to read: Services and Replicas of the namespace, and Nodes. */
 export function watchRequests(req: Pick<Request, 'query'>): ResourceRequest[] {
@@ -38,17 +44,30 @@ export function dashboardPermissions(subject: Subject, namespace: string): Dashb
   };
 }
 
+/** `tsctl top nodes`' numbers as the dashboard shows them: millicores and bytes. */
+export function nodeUsageViews(usage: NodeUsage[]): NodeUsageView[] {
+  return usage.map((node) => ({ name: node.node, cpu: Math.round(node.cpuCores * 1000), memory: node.memoryWorkingSetBytes }));
+}
+
 @Controller('api/v1')
 export class WatchController {
   constructor(@Inject(CLUSTER) private readonly cluster: ClusterContext, private readonly history: ServiceHistory) {}
 
-  /** The last hour of the service's numbers, as this control plane saw them (service.history.ts). */
+  /**
+   * The last hour of the service's numbers, as this control plane saw them (service.history.ts),
+   * and the floors its autoscaler's schedules will raise over the coming week (two of each at most).
+   */
   @Get('services/:name/history')
   @Access('get', 'services')
-  serviceHistory(@Param('name') name: string, @Query('namespace') namespace?: string): { points: HistoryPoint[] } {
+  serviceHistory(@Param('name') name: string, @Query('namespace') namespace?: string): { points: HistoryPoint[]; scheduledFloors: ScheduledFloor[] } {
     const ns = namespace || 'default';
-    if (!this.cluster.cache.get('Service', ns, name)) throw new NotFoundException({ error: `service "${name}" not found in namespace "${ns}"`, details: [] });
-    return { points: this.history.points(ns, name) };
+    const service = this.cluster.cache.get('Service', ns, name);
+    if (!service) throw new NotFoundException({ error: `service "${name}" not found in namespace "${ns}"`, details: [] });
+    const autoscale = service.spec.autoscale;
+    return {
+      points: this.history.points(ns, name),
+      scheduledFloors: autoscale?.schedules?.length ? scheduledFloors(resolvePolicy(autoscale), Date.now(), FLOORS_AHEAD_MS) : [],
+    };
   }
 
   @Get('watch')
@@ -74,6 +93,7 @@ export class WatchController {
       ...(namespace === '*' ? {} : { namespace }),
       subject: subjectName(subject),
       may: dashboardPermissions(subject, namespace),
+      ...(authorize(subject, { verb: 'list', resource: 'usage/nodes' }).allowed ? { usage: () => nodeUsageViews(this.cluster.usage.nodeUsage()) } : {}),
     });
     if (res.destroyed) return; // the caller left while the cache caught up
     stream.start();

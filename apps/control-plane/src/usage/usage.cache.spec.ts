@@ -89,4 +89,23 @@ describe('usage cache', () => {
     cache.record(counted(2000, 2600, 200));
     assert.equal(Math.round(cache.requestRate('default', 'web', 5000)! * 10) / 10, 66.7);
   });
+
+  it('estimates a latency quantile from every node\'s answers within the window', () => {
+    const cache = new UsageCache({ now: () => 0 });
+    // Buckets of LATENCY_BOUNDS_SECONDS: index 4 is (0.005, 0.01], index 7 (0.05, 0.1]; 15 counts in all.
+    const latencies = (node: string, atMs: number, fast: number, slow: number): NodeUsageReport => {
+      const latencyCounts = new Array<number>(15).fill(0);
+      latencyCounts[4] = fast;
+      latencyCounts[7] = slow;
+      return { ...report(node, atMs, []), services: [{ namespace: 'default', service: 'web', requestsTotal: fast + slow, latencyCounts }] };
+    };
+    cache.record(latencies('node-1', 1000, 500, 0));
+    cache.record(latencies('node-1', 2000, 590, 0));
+    assert.ok(Math.abs(cache.latencyQuantile('default', 'web', 0.99)! - (0.005 + 0.005 * (89.1 / 90))) < 1e-9, 'node-1 alone: 90 fast answers');
+    cache.record(latencies('node-2', 1500, 0, 0));
+    cache.record(latencies('node-2', 2500, 0, 10));
+    // 90 fast + 10 slow: rank 99 lies in the slow bucket, 9 of its 10: 0.05 + 0.05 * (9 / 10) = 0.095.
+    assert.ok(Math.abs(cache.latencyQuantile('default', 'web', 0.99)! - 0.095) < 1e-9);
+    assert.equal(cache.latencyQuantile('default', 'other', 0.99), undefined);
+  });
 });

@@ -2,11 +2,12 @@
  * The agents' usage samples (NodeUsageReport, about one per node per second), kept in memory: a few
  * seconds of cumulative CPU counters per replica, from which CPU rates are computed over a window,
  * and the latest memory figures, and each node balancer's cumulative request count per service.
- * `tsctl top` reads it through the API; the leader's autoscaler reads `cpuCores()` and
- * `requestRate()` each second (and `cpuCounter()` for the metrics-server emulation of `hpa-default`).
+ * `tsctl top` and the dashboard read it through the API; the leader's autoscaler reads `cpuCores()` and
+ * `requestRate()` each second (and `cpuCounter()` for the metrics-server emulation of `hpa-default`);
+ * the dashboard's service history (ui/service.history.ts) reads `latencyQuantile()`.
  * With several control planes each holds the samples of the agents connected to it.
  */
-import { NodeUsage, NodeUsageReport, ReplicaUsage } from '@tide/api';
+import { histogramQuantile, LATENCY_BOUNDS_SECONDS, NodeUsage, NodeUsageReport, ReplicaUsage } from '@tide/api';
 
 interface Sample {
   atMs: number;
@@ -25,6 +26,8 @@ interface ReplicaSeries {
 interface CounterSample {
   atMs: number;
   total: number;
+  /** Answered requests by latency bucket (ServiceRequestCount.latencyCounts), when the agent sends them. */
+  latency?: number[];
 }
 
 interface NodeEntry {
@@ -76,7 +79,7 @@ export class UsageCache {
       // The counter's own time: the CPU sample's may be older by its cache age and reads.
       const countedAt = counter.countedAtMs ?? atMs;
       const kept = (previousEntry?.services.get(key) ?? []).filter((c) => c.atMs < countedAt && c.atMs >= countedAt - this.retainMs && c.total <= counter.requestsTotal);
-      services.set(key, [...kept, { atMs: countedAt, total: counter.requestsTotal }]);
+      services.set(key, [...kept, { atMs: countedAt, total: counter.requestsTotal, ...(counter.latencyCounts ? { latency: counter.latencyCounts } : {}) }]);
     }
     this.nodes.set(report.nodeName, { receivedAtMs: this.now(), replicas, services });
   }
@@ -88,15 +91,35 @@ export class UsageCache {
    */
   requestRate(namespace: string, service: string, windowMs = DEFAULT_WINDOW_MS): number | undefined {
     let total: number | undefined;
+    for (const [oldest, newest] of this.counterWindows(namespace, service, windowMs)) {
+      total = (total ?? 0) + (newest.total - oldest.total) / ((newest.atMs - oldest.atMs) / 1000);
+    }
+    return total;
+  }
+
+  /**
+   * The q-quantile, in seconds, of the latencies of the requests the service's balancers answered
+   * over (at most) the window, every node's histogram added up (the dashboard's p99); undefined
+   * while none was answered in it, or no node sends latencies.
+   */
+  latencyQuantile(namespace: string, service: string, q: number, windowMs = DEFAULT_WINDOW_MS): number | undefined {
+    const counts = new Array<number>(LATENCY_BOUNDS_SECONDS.length + 1).fill(0);
+    for (const [oldest, newest] of this.counterWindows(namespace, service, windowMs)) {
+      if (!oldest.latency || newest.latency?.length !== counts.length) continue;
+      newest.latency.forEach((count, i) => (counts[i] += Math.max(0, count - (oldest.latency![i] ?? 0))));
+    }
+    return histogramQuantile(q, LATENCY_BOUNDS_SECONDS, counts);
+  }
+
+  /** Per fresh node with two samples of the service's counter: the oldest within the window before the newest, and the newest. */
+  private *counterWindows(namespace: string, service: string, windowMs: number): Generator<[CounterSample, CounterSample]> {
     for (const [, entry] of this.freshNodes()) {
       const samples = entry.services.get(`${namespace}/${service}`);
       if (!samples || samples.length < 2) continue;
       const newest = samples[samples.length - 1];
       const oldest = samples.find((c) => c.atMs >= newest.atMs - windowMs && c.atMs < newest.atMs);
-      if (!oldest) continue;
-      total = (total ?? 0) + (newest.total - oldest.total) / ((newest.atMs - oldest.atMs) / 1000);
+      if (oldest) yield [oldest, newest];
     }
-    return total;
   }
 
   /** Every replica with a fresh sample; CPU is the rate over (at most) the last windowMs. */

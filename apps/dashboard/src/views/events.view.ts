@@ -4,13 +4,15 @@
  */
 import type { TideEvent } from '@tide/api';
 import { h } from '../dom';
+import { RecentList } from '../recent.list';
 import type { Session } from '../session';
 
+/** Events kept in memory: the newest; older ones are dropped as new ones come. */
 const KEPT = 1000;
 
 export class EventsView {
   readonly element: HTMLElement;
-  private readonly events: TideEvent[] = [];
+  private readonly events = new RecentList<TideEvent>(KEPT);
   private readonly filter = h('input', { id: 'events-filter', type: 'search', autocomplete: 'off' });
   private readonly body = h('tbody');
   private abort?: AbortController;
@@ -28,7 +30,7 @@ export class EventsView {
 
   start(): void {
     this.stop();
-    this.events.length = 0; // the stream sends the recorded ones again
+    this.events.clear(); // the stream sends the recorded ones again
     this.abort = new AbortController();
     void this.follow(this.abort.signal).catch(() => undefined);
   }
@@ -49,15 +51,14 @@ export class EventsView {
       buffered += value;
       const lines = buffered.split('\n');
       buffered = lines.pop() ?? '';
-      for (const line of lines) if (line.trim()) this.events.push((JSON.parse(line) as { object: TideEvent }).object);
-      if (this.events.length > KEPT) this.events.splice(0, this.events.length - KEPT);
+      this.events.push(lines.filter((line) => line.trim()).map((line) => (JSON.parse(line) as { object: TideEvent }).object));
       this.draw();
     }
   }
 
   private draw(): void {
     const needle = this.filter.value.trim().toLowerCase();
-    const shown = this.events.filter((event) => !needle || describe(event).toLowerCase().includes(needle)).reverse().slice(0, 300);
+    const shown = this.events.items.filter((event) => !needle || describe(event).toLowerCase().includes(needle)).reverse().slice(0, 300);
     this.body.replaceChildren(...shown.map((event) => {
       const object = event.spec.involvedObject;
       return h('tr', { class: event.spec.type === 'Warning' ? 'warning' : '' },

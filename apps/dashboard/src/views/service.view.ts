@@ -1,9 +1,11 @@
 /**
  * One service's page (#/services/NAMESPACE/NAME): ready of desired, revision and rollout, the last
  * hour as a chart (service.chart.ts), its replicas per node, and the autoscaler's view: floor, what
- * it measured, its recent decisions with their numbers, and the scheduled floors. The counts come
- * from the watch stream; the Service itself and its history are read again when the stream says the
- * Service changed (at most every two seconds), never polled.
+ * it measured, its recent decisions with their numbers, and the scheduled floors ahead. The counts
+ * come from the watch stream; the Service itself and its history are read again when the stream
+ * says the Service changed (at most every two seconds), and the history (one service's small
+ * answer, never a list) every HISTORY_MS while the page is open: the traffic's numbers (requests/s,
+ * p99) change without the Service changing.
  */
 import type { Service } from '@tide/api';
 import type { ClusterState } from '../cluster.state';
@@ -12,6 +14,11 @@ import type { Session } from '../session';
 import { ServiceChart, type ChartPoint } from './service.chart';
 
 const REFETCH_MS = 2000;
+/** The control plane keeps a point every 10 s (service.history.ts). */
+const HISTORY_MS = 10_000;
+
+/** A time a schedule raises the floor (the history route's `scheduledFloors`). */
+interface ScheduledFloor { name?: string; cron: string; timeZone: string; replicas: number; startMs: number; endMs: number }
 
 export class ServiceView {
   readonly element: HTMLElement;
@@ -19,7 +26,9 @@ export class ServiceView {
   private readonly placement = h('div', { class: 'placement' });
   private readonly autoscaler = h('div');
   private readonly chart = new ServiceChart();
+  private readonly historyTimer: ReturnType<typeof setInterval>;
   private service?: Service;
+  private floors: ScheduledFloor[] = [];
   private fetchedAt = 0;
   private fetching = false;
   /** The Service changed while it was being read: read it once more after. */
@@ -32,6 +41,12 @@ export class ServiceView {
       h('h3', {}, 'The last hour'), this.chart.element,
       h('h3', {}, 'Replicas by node'), this.placement,
       h('h3', {}, 'Autoscaler'), this.autoscaler);
+    this.historyTimer = setInterval(() => this.refetch(), HISTORY_MS);
+  }
+
+  /** The page was left. */
+  stop(): void {
+    clearInterval(this.historyTimer);
   }
 
   update(servicesChanged: boolean): void {
@@ -68,9 +83,10 @@ export class ServiceView {
       const query = `?namespace=${encodeURIComponent(this.namespace)}`;
       Promise.all([
         this.session.request<Service>('GET', path + query),
-        this.session.request<{ points: ChartPoint[] }>('GET', `${path}/history${query}`),
+        this.session.request<{ points: ChartPoint[]; scheduledFloors?: ScheduledFloor[] }>('GET', `${path}/history${query}`),
       ]).then(([service, history]) => {
         this.service = service;
+        this.floors = history.scheduledFloors ?? [];
         this.drawAutoscaler();
         this.chart.draw(history.points, service.status?.autoscale?.lastDecisions ?? [], this.name);
       }, (error: Error) => this.autoscaler.replaceChildren(h('p', {}, `Could not read the service: ${error.message}`))).finally(() => {
@@ -100,7 +116,10 @@ export class ServiceView {
       decisions.length === 0 ? h('p', {}, 'No decision yet.') : table('The autoscaler\'s recent decisions, newest first', ['Time', 'From', 'To', 'Reason', 'Why'],
         decisions.map((d) => [new Date(d.time).toLocaleTimeString(), String(d.from), String(d.to), d.reason, d.message])),
       ...(spec.schedules?.length ? [h('h4', {}, 'Scheduled floors'), table('Scheduled floors', ['Name', 'Cron', 'Zone', 'Floor', 'For'],
-        spec.schedules.map((s) => [s.name ?? '–', s.cron, s.timeZone ?? 'UTC', String(s.minReplicas), `${s.durationSeconds} s`]))] : []),
+        spec.schedules.map((s) => [s.name ?? '–', s.cron, s.timeZone ?? 'UTC', String(s.minReplicas), `${s.durationSeconds} s`])),
+      h('h4', {}, 'Scheduled floors ahead'), this.floors.length === 0 ? h('p', {}, 'None in the coming week.')
+        : table('Scheduled floors of the coming week, soonest first', ['From', 'Until', 'Floor', 'Schedule'],
+          this.floors.map((f) => [new Date(f.startMs).toLocaleString(), new Date(f.endMs).toLocaleString(), String(f.replicas), f.name ?? f.cron]))] : []),
     );
   }
 }

@@ -1,11 +1,12 @@
 /**
  * Services: ready of desired, revision and how many replicas are on it; for callers who may, a
  * scale control and a rollout undo calling the routes of `tsctl scale` and `tsctl rollout undo`. Rows are
- * updated in place, so a number being typed is not wiped by the next batch.
+ * updated in place and moved only when the order changes, so a number being typed is not wiped by the
+ * next batch and the focus stays where it was.
  */
 import type { ServiceView } from '@tide/api';
 import type { ClusterState } from '../cluster.state';
-import { h } from '../dom';
+import { h, keepingFocus } from '../dom';
 import type { Session } from '../session';
 import { scaleService, undoRollout } from '../actions';
 
@@ -38,7 +39,10 @@ export class ServicesView {
       drawn.cells.revision.textContent = service.revision === undefined ? '–' : String(service.revision);
       drawn.cells.updated.textContent = service.updated === undefined ? '–' : `${service.updated}/${service.desired}`;
     }
-    this.body.replaceChildren(...keys.map((key) => this.rows.get(key)!.row));
+    // Put back only when the order changed: moving a row takes the focus from its scale field.
+    const order = keys.map((key) => this.rows.get(key)!.row);
+    const current = this.body.children;
+    if (order.length !== current.length || order.some((row, i) => current[i] !== row)) keepingFocus(this.body, () => this.body.replaceChildren(...order));
   }
 
   private rebuild(withActions: boolean): void {
@@ -67,7 +71,7 @@ export class ServicesView {
     const actions: HTMLElement[] = [];
     if (this.state.may.scale) actions.push(this.scaleForm(service));
     if (this.state.may.rollback) {
-      const undo = h('button', { type: 'button', class: 'secondary', 'aria-label': `Undo rollout of ${service.name}` }, 'Undo rollout');
+      const undo = h('button', { type: 'button', class: 'secondary', 'aria-label': `Undo rollout of ${service.name}`, 'data-focus-key': `undo-${service.namespace}-${service.name}` }, 'Undo rollout');
       undo.addEventListener('click', () => void undoRollout(this.session, service.namespace, service.name).then((line) => (this.message.textContent = line)));
       actions.push(undo);
     }
@@ -76,10 +80,10 @@ export class ServicesView {
 
   private scaleForm(service: ServiceView): HTMLFormElement {
     const id = `scale-${service.namespace}-${service.name}`;
-    const input = h('input', { id, type: 'number', min: '0', max: '10000', step: '1', required: true, value: String(service.desired) });
+    const input = h('input', { id, type: 'number', min: '0', max: '10000', step: '1', required: true, value: String(service.desired), 'data-focus-key': id });
     const form = h('form', { class: 'scale' },
       h('label', { for: id, class: 'visually-hidden' }, `Replicas of ${service.name}`), input,
-      h('button', { type: 'submit', 'aria-label': `Scale ${service.name}` }, 'Scale'));
+      h('button', { type: 'submit', 'aria-label': `Scale ${service.name}`, 'data-focus-key': `${id}/submit` }, 'Scale'));
     form.addEventListener('submit', (event) => {
       event.preventDefault();
       void scaleService(this.session, service.namespace, service.name, Number(input.value)).then((line) => (this.message.textContent = line));

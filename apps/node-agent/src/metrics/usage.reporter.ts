@@ -15,16 +15,18 @@ export interface UsageSink {
   reportUsage(report: NodeUsageReport): Promise<boolean>;
 }
 
-/** Cumulative request counts per service from the node's load balancer (the autoscaler's request rate). */
+/** Cumulative request counts per service from the node's load balancer (the autoscaler's request rate), and their latencies. */
 export interface RequestCounters {
-  serviceRequests(): { namespace: string; service: string; requests: number }[];
+  serviceRequests(): { namespace: string; service: string; requests: number; latencyCounts?: number[] }[];
 }
 
 /** `countedAtMs`: now, when the counters are read (the snapshot's CPU may be older: up to its cache age and its reads). */
 export function usageReport(nodeName: string, snapshot: UsageSnapshot, counters?: RequestCounters, countedAtMs = Date.now()): NodeUsageReport {
   return {
     nodeName, timestampMs: snapshot.takenAt,
-    services: (counters?.serviceRequests() ?? []).map((s): ServiceRequestCount => ({ namespace: s.namespace, service: s.service, requestsTotal: s.requests, countedAtMs })),
+    services: (counters?.serviceRequests() ?? []).map((s): ServiceRequestCount => ({
+      namespace: s.namespace, service: s.service, requestsTotal: s.requests, countedAtMs, ...(s.latencyCounts ? { latencyCounts: s.latencyCounts } : {}),
+    })),
     replicas: snapshot.replicas.map((r): ReplicaUsageSample => ({
       namespace: r.namespace, name: r.name, cpuUsageSeconds: r.usage.cpuUsageSeconds,
       memoryWorkingSetBytes: r.usage.memoryWorkingSetBytes, memoryUsageBytes: r.usage.memoryUsageBytes, startedAt: r.startedAt.toISOString(),

@@ -12,8 +12,15 @@ describe('balancer request counters for the autoscaler', () => {
     web.request(ABORTED, 1);
     metrics.service('default/api').arrived++;
     assert.deepEqual(metrics.serviceRequests(), [
-      { namespace: 'shop', service: 'web', requests: 7 },
-      { namespace: 'default', service: 'api', requests: 1 },
+      // answered by latency: 3 within (0.005, 0.01], one within (0.1, 0.25], one within (0.5, 1]; none above 10 s
+      { namespace: 'shop', service: 'web', requests: 7, latencyCounts: [0, 0, 0, 0, 3, 0, 0, 0, 1, 0, 1, 0, 0, 0, 0] },
+      { namespace: 'default', service: 'api', requests: 1, latencyCounts: new Array(15).fill(0) },
     ]);
+  });
+
+  it('counts an answer slower than the last bound in the bucket above it', () => {
+    const metrics = new BalancerMetrics();
+    metrics.service('shop/web').request(504, 30);
+    assert.deepEqual(metrics.serviceRequests()[0].latencyCounts, [...new Array(14).fill(0), 1]);
   });
 });

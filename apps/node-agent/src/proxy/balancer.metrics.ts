@@ -5,9 +5,7 @@
  * a request costs no label hashing.
  */
 import { Registry } from 'prom-client';
-
-/** Seconds; finer at the low end, where a balancer on one machine lives. */
-export const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+import { LATENCY_BOUNDS_SECONDS as LATENCY_BUCKETS } from '@tide/api';
 
 /** Code for a request whose answer was cut short (the backend died mid-response). */
 export const ABORTED = 0;
@@ -75,13 +73,14 @@ export class BalancerMetrics {
   /**
    * Every HTTP request each service's published ports took on this node, counted as it arrives,
    * whatever its answer and whether it has one yet (the autoscaler's request rate: the load that
-   * arrived, not the load served; usage.reporter.ts pushes it).
+   * arrived, not the load served; usage.reporter.ts pushes it), and the answered ones by latency
+   * (the dashboard's p99).
    */
-  serviceRequests(): { namespace: string; service: string; requests: number }[] {
+  serviceRequests(): { namespace: string; service: string; requests: number; latencyCounts: number[] }[] {
     const out = [];
     for (const traffic of this.services.values()) {
       const [namespace, service] = splitService(traffic.service);
-      out.push({ namespace, service, requests: traffic.arrived });
+      out.push({ namespace, service, requests: traffic.arrived, latencyCounts: latencyCounts(traffic) });
     }
     return out;
   }
@@ -119,6 +118,20 @@ export class BalancerMetrics {
     }
     return out;
   }
+}
+
+/** The answered requests of every code by latency bucket, and those above the last bound (ServiceRequestCount.latencyCounts). */
+function latencyCounts(traffic: ServiceTraffic): number[] {
+  const counts = new Array<number>(LATENCY_BUCKETS.length + 1).fill(0);
+  for (const stats of traffic.codes.values()) {
+    let bucketed = 0;
+    stats.buckets.forEach((count, i) => {
+      counts[i] += count;
+      bucketed += count;
+    });
+    counts[LATENCY_BUCKETS.length] += stats.count - bucketed;
+  }
+  return counts;
 }
 
 /** "namespace/name" → [namespace, name]. */

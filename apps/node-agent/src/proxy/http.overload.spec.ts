@@ -81,7 +81,7 @@ describe('HTTP load balancer under overload', () => {
     await waitFor(() => traffic.queued === 2, { what: 'the third request queued' });
     assert.equal(a.requests, 0, 'the replica has only the request it holds');
     // The autoscaler's request count is the demand: the queued requests count before their answer.
-    assert.deepEqual(metrics.serviceRequests(), [{ namespace: 'shop', service: 'web', requests: 3 }]);
+    assert.deepEqual(metrics.serviceRequests(), [{ namespace: 'shop', service: 'web', requests: 3, latencyCounts: new Array(15).fill(0) }]);
     a.release();
     const answers = await Promise.all([first, second, third]);
     assert.deepEqual(answers.map((x) => x.body), ['a GET /hold/1 ', 'a GET /2 ', 'a GET /3 ']);
