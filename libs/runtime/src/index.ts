@@ -32,3 +32,7 @@ export { HistoryEntry, imageHistory } from './image/image.history';
 export { isNoSpace, writeFileAtomic } from './atomic.write';
 export * from './volume/atomic.dir';
 export * from './volume/memory.dir';
+export { ContainerPath, FilesError, containerPath, entryParts } from './files/container.path';
+export { ContainerRoot } from './files/container.root';
+export { archivePath } from './files/root.archive';
+export { ExtractOptions, extractInto } from './files/root.extract';
