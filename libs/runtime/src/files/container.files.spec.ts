@@ -100,7 +100,7 @@ describe('ContainerRoot', () => {
 
   it('extracts an archive into a directory, parents made, symlinks kept', async () => {
     fs.mkdirSync(path.join(rootDir, 'target'));
-    const count = await extractInto(sys, root, '/target', tarOf([
+    const count = await extractInto(root, '/target', tarOf([
       { name: 'x/y/file', type: 'file', mode: 0o640, body: 'hello\n', mtime: 1_700_000_000 },
       { name: 'x/link', type: 'symlink', mode: 0o777, linkname: 'y/file' },
     ]), { keepOwners: false });
@@ -112,11 +112,11 @@ describe('ContainerRoot', () => {
   });
 
   it('never writes through a symlink out of the root, and refuses names leaving the directory', async () => {
-    await assert.rejects(extractInto(sys, root, '/', tarOf([{ name: 'up/planted', type: 'file', mode: 0o644, body: 'x' }]), { keepOwners: false }), FilesError);
-    await assert.rejects(extractInto(sys, root, '/', tarOf([{ name: 'abs/planted', type: 'file', mode: 0o644, body: 'x' }]), { keepOwners: false }), FilesError);
-    await assert.rejects(extractInto(sys, root, '/dir', tarOf([{ name: '../../planted', type: 'file', mode: 0o644, body: 'x' }]), { keepOwners: false }), TarError);
+    await assert.rejects(extractInto(root, '/', tarOf([{ name: 'up/planted', type: 'file', mode: 0o644, body: 'x' }]), { keepOwners: false }), FilesError);
+    await assert.rejects(extractInto(root, '/', tarOf([{ name: 'abs/planted', type: 'file', mode: 0o644, body: 'x' }]), { keepOwners: false }), FilesError);
+    await assert.rejects(extractInto(root, '/dir', tarOf([{ name: '../../planted', type: 'file', mode: 0o644, body: 'x' }]), { keepOwners: false }), TarError);
     // A link the archive itself makes first, then an entry under it: still inside the root.
-    await extractInto(sys, root, '/dir', tarOf([
+    await extractInto(root, '/dir', tarOf([
       { name: 'esc', type: 'symlink', mode: 0o777, linkname: outside },
       { name: 'esc/planted', type: 'file', mode: 0o644, body: 'x' },
     ]), { keepOwners: false }).catch(() => undefined);
@@ -125,7 +125,7 @@ describe('ContainerRoot', () => {
   });
 
   it('refuses to replace a directory with a file', async () => {
-    await assert.rejects(extractInto(sys, root, '/', tarOf([{ name: 'dir', type: 'file', mode: 0o644, body: 'x' }]), { keepOwners: false }), /cannot overwrite directory \/dir/);
+    await assert.rejects(extractInto(root, '/', tarOf([{ name: 'dir', type: 'file', mode: 0o644, body: 'x' }]), { keepOwners: false }), /cannot overwrite directory \/dir/);
   });
 });
 

@@ -24,7 +24,7 @@ export function below(dirfd: number, name: string): string {
 }
 
 export class ContainerRoot {
-  private constructor(private readonly sys: Sys, private readonly fd: number, readonly description: string) {}
+  private constructor(readonly sys: Sys, private readonly fd: number, readonly description: string) {}
 
   /** `directory`: /proc/PID/root of the container's process (or any directory, in tests). */
   static open(sys: Sys, directory: string, description: string): ContainerRoot {

@@ -9,7 +9,7 @@
  * (docker cp -a) takes the archive's owners.
  */
 import * as fs from 'node:fs';
-import { Sys, S_IFIFO } from '@tide/syscall';
+import { S_IFIFO } from '@tide/syscall';
 import { TarEntry, TarError } from '@tide/tar';
 import { entryParts, joinPath } from './container.path';
 import { ContainerRoot, below } from './container.root';
@@ -22,7 +22,7 @@ export interface ExtractOptions {
 }
 
 /** `directory`: an absolute path in the container, checked to be a directory by the caller. Resolves with the entries written. */
-export async function extractInto(sys: Sys, root: ContainerRoot, directory: string, entries: AsyncIterable<TarEntry>, options: ExtractOptions): Promise<number> {
+export async function extractInto(root: ContainerRoot, directory: string, entries: AsyncIterable<TarEntry>, options: ExtractOptions): Promise<number> {
   let count = 0;
   for await (const entry of entries) {
     const parts = entryParts(entry.name);
@@ -30,7 +30,7 @@ export async function extractInto(sys: Sys, root: ContainerRoot, directory: stri
     const parent = openParent(root, directory, parts.slice(0, -1));
     const path = joinPath(directory, parts);
     try {
-      await writeEntry({ sys, root, directory, parent, name: parts.at(-1)!, path, options }, entry);
+      await writeEntry({ root, directory, parent, name: parts.at(-1)!, path, options }, entry);
     } catch (error) {
       throw error instanceof TarError ? error : root.failure(error, path);
     } finally {
@@ -42,7 +42,6 @@ export async function extractInto(sys: Sys, root: ContainerRoot, directory: stri
 }
 
 interface Place {
-  sys: Sys;
   root: ContainerRoot;
   directory: string;
   /** O_PATH fd of the entry's parent directory. */
@@ -73,7 +72,7 @@ async function writeEntry(place: Place, entry: TarEntry): Promise<void> {
     case 'hardlink':
       return linkTo(place, entry, at);
     case 'fifo':
-      place.sys.mknod(at, S_IFIFO | 0o600, 0, 0);
+      place.root.sys.mknod(at, S_IFIFO | 0o600, 0, 0);
       return settle(place, entry, fs.openSync(at, O_RDONLY | O_NOFOLLOW | fs.constants.O_NONBLOCK));
     default:
       throw new TarError(`entry "${entry.name}": device nodes are not copied into containers`);
