@@ -37,7 +37,6 @@ export function apiVersionOf(pathname: string): { path: string; version?: string
 export const UNSUPPORTED: Array<{ pattern: RegExp; what: string }> = [
   { pattern: /^\/containers\/[^/]+\/(pause|unpause)$/, what: 'pausing containers' },
   { pattern: /^\/containers\/[^/]+\/resize$/, what: 'terminals (-t)' },
-  { pattern: /^\/containers\/[^/]+\/archive$/, what: 'copying files (docker cp)' },
   { pattern: /^\/containers\/[^/]+\/(top|stats|changes|export|rename|update|attach\/ws)$|^\/containers\/prune$/, what: 'this container endpoint' },
   { pattern: /^\/images(\/|$)/, what: 'this image endpoint (pull, push, tag, inspect: use "tsctl image")' },
   { pattern: /^\/build(\/|$)/, what: 'building images (use "tsctl image build")' },
