@@ -136,7 +136,8 @@ export class NodeAgent {
       // group: it weighs the machine's allocatable CPU, whatever share of it this node has.
       containersCpuMillis: allocatableOf(machineResources()).cpuMillis,
     });
-    const runtime: ContainerRuntime = this.runtime;
+    const linuxRuntime = this.runtime;
+    const runtime: ContainerRuntime = linuxRuntime;
     const metrics = createAgentMetrics(config.name, () => this.reconciler);
     const traffic = new BalancerMetrics();
     traffic.register(metrics.registry);
@@ -202,6 +203,12 @@ export class NodeAgent {
           throw new RuntimeError('NotFound', `replica ${namespace}/${name} is not running on this node`);
         }
         return runtime.exec(containerId(namespace, name), options);
+      },
+      files: (namespace, name) => {
+        if (!reconciler.records.get(replicaKey(namespace, name))?.container) {
+          throw new RuntimeError('NotFound', `replica ${namespace}/${name} is not running on this node`);
+        }
+        return linuxRuntime.openRoot(containerId(namespace, name), `replica ${name}`);
       },
     });
     this.stopTlsReload = reloadOnChange(this.server.server, config.tls, (next) => {

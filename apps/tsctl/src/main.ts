@@ -15,6 +15,7 @@ import { dockerHostCommand, dockerServeCommand } from './docker/docker.command';
 import { psCommand, runCommand } from './docker/run.command';
 import { replicaCommand } from './docker/replica.command';
 import { execCommand } from './commands/exec.command';
+import { cpCommand } from './commands/cp.command';
 import { getCommand } from './commands/get.command';
 import { imageCommand } from './commands/image.command';
 import { logsCommand } from './commands/logs.command';
@@ -42,7 +43,7 @@ const completionCommand: Command = {
 };
 
 const COMMANDS: Command[] = [
-  upCommand, downCommand, applyCommand, diffCommand, convertCommand, getCommand, describeCommand, scaleCommand, logsCommand, execCommand, deleteCommand, imageCommand,
+  upCommand, downCommand, applyCommand, diffCommand, convertCommand, getCommand, describeCommand, scaleCommand, logsCommand, execCommand, cpCommand, deleteCommand, imageCommand,
   cordonCommand, uncordonCommand, drainCommand, nodeCommand, hostCommand, topCommand, rolloutCommand, tokenCommand, secretsCommand, registryCommand, versionCommand, completionCommand,
   runCommand, psCommand, replicaCommand, dockerServeCommand, dockerHostCommand,
 ];

@@ -20,3 +20,4 @@ export { MAX_CONFIG_BYTES } from './config.validation';
 export * from './config.refs';
 export * from './version';
 export * from './dashboard.view';
+export * from './archive.types';

@@ -19,6 +19,7 @@ import { WarmPool } from './container/warm.pool';
 import { SpareWorker } from './container/spare.worker';
 import { StartTrace, StartTraceRecord } from './init/start.trace';
 import { startExec } from './exec/exec.session';
+import { ContainerRoot } from './files/container.root';
 import { ImageResolver, ImageStore } from './image/image.store';
 import { InitConfig, namespacesFor } from './init/init.config';
 import { makePrivateDir } from './isolation/private.files';
@@ -440,6 +441,28 @@ export class LinuxRuntime implements ContainerRuntime {
       },
       options.size,
     );
+  }
+
+  /**
+   * The container's root file system as its process sees it, volumes included (files/container.root.ts),
+   * for copying files in and out; NotFound when it is not running. `description` names it in messages.
+   */
+  openRoot(id: string, description: string): ContainerRoot {
+    const tracked = this.get(id);
+    const gone = () => new RuntimeError('NotFound', `${description} is not running`);
+    if (tracked.info.exit || !tracked.process) throw gone();
+    let root: ContainerRoot;
+    try {
+      root = ContainerRoot.open(linuxSys(), `/proc/${tracked.info.pid}/root`, description);
+    } catch {
+      throw gone();
+    }
+    // Opened by pid: only the pidfd, still alive after the open, says this pid was not reused.
+    if (!tracked.process.alive()) {
+      root.close();
+      throw gone();
+    }
+    return root;
   }
 
   /** open() may answer undefined for a group that does not exist (the CgroupManager contract allows it). */

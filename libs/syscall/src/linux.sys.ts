@@ -5,11 +5,11 @@ import { CapabilitySets, ChildExit, O_CLOEXEC, Sys, SyscallError, WindowSize } f
 /** x86_64 and aarch64 syscall numbers for calls glibc has no wrapper for, or whose wrapper does more
  *  than the call (setresuid, setresgid, setgroups: sys.ts says why). */
 const SYSCALL_NUMBERS: Record<string, {
-  pivotRoot: number; pidfdOpen: number; pidfdSendSignal: number; gettid: number; capget: number; capset: number; seccomp: number; closeRange: number;
+  pivotRoot: number; pidfdOpen: number; openat2: number; pidfdSendSignal: number; gettid: number; capget: number; capset: number; seccomp: number; closeRange: number;
   setresuid: number; setresgid: number; setgroups: number;
 }> = {
-  x64: { pivotRoot: 155, pidfdOpen: 434, pidfdSendSignal: 424, gettid: 186, capget: 125, capset: 126, seccomp: 317, closeRange: 436, setresuid: 117, setresgid: 119, setgroups: 116 },
-  arm64: { pivotRoot: 41, pidfdOpen: 434, pidfdSendSignal: 424, gettid: 178, capget: 90, capset: 91, seccomp: 277, closeRange: 436, setresuid: 147, setresgid: 149, setgroups: 159 },
+  x64: { pivotRoot: 155, pidfdOpen: 434, openat2: 437, pidfdSendSignal: 424, gettid: 186, capget: 125, capset: 126, seccomp: 317, closeRange: 436, setresuid: 117, setresgid: 119, setgroups: 116 },
+  arm64: { pivotRoot: 41, pidfdOpen: 434, openat2: 437, pidfdSendSignal: 424, gettid: 178, capget: 90, capset: 91, seccomp: 277, closeRange: 436, setresuid: 147, setresgid: 149, setgroups: 159 },
 };
 const SECCOMP_SET_MODE_FILTER = 1;
 
@@ -95,6 +95,8 @@ class LinuxSys implements Sys {
       syscallPointer: declare('long syscall(long number, long a, long b, void *c)'),
       syscallRange: declare('long syscall(long number, unsigned int a, unsigned int b, unsigned int c)'),
       getcwd: declare('const char *getcwd(void *buf, size_t size)') as unknown as Fn,
+      // Copying files in and out of a container (issue 21).
+      syscallOpenat2: declare('long syscall(long number, int dirfd, const char *path, void *how, size_t size)'),
     };
   }
 
@@ -305,6 +307,16 @@ class LinuxSys implements Sys {
     const cwd = this.fn.getcwd(Buffer.alloc(4097), 4097) as unknown as string | null;
     if (cwd === null) this.check('getcwd', -1);
     return cwd!;
+  }
+
+  // --- Copying files in and out of a container (issue 21)
+  openat2(dirfd: number, path: string, flags: number, mode: number, resolve: number): number {
+    // struct open_how { u64 flags; u64 mode; u64 resolve; }
+    const how = Buffer.alloc(24);
+    how.writeBigUInt64LE(BigInt(flags), 0);
+    how.writeBigUInt64LE(BigInt(mode), 8);
+    how.writeBigUInt64LE(BigInt(resolve), 16);
+    return this.retryInterrupted('openat2', () => Number(this.fn.syscallOpenat2(this.numbers.openat2, dirfd, path, how, how.length)), path);
   }
 }
 

@@ -61,6 +61,14 @@ export const O_CLOEXEC = 0o2000000;
 export const PR_SET_DUMPABLE = 4;
 /** close_range(2) flag: mark the range close-on-exec instead of closing it. */
 export const CLOSE_RANGE_CLOEXEC = 0x4;
+// --- Copying files in and out of a running container (issue 21): openat2(2) resolves a path with
+// the container's root as "/", so neither ".." nor a symlink (absolute or relative) leads out of it.
+/** open(2)'s O_PATH (the same on x86_64 and aarch64): a handle to walk from, not to read. */
+export const O_PATH = 0o10000000;
+export const AT_FDCWD = -100;
+/** openat2's resolve flags (linux/openat2.h). */
+export const RESOLVE_NO_MAGICLINKS = 0x02;
+export const RESOLVE_IN_ROOT = 0x10;
 
 /** The three capability sets of a thread, one bit per capability number (CAP_CHOWN = bit 0). */
 export interface CapabilitySets {
@@ -164,6 +172,9 @@ export interface Sys {
   closeRange(first: number, last: number, flags: number): void;
   /** getcwd(2); "(unreachable)/..." when the cwd is outside the process's root. */
   getcwd(): string;
+  // --- Copying files in and out of a running container (issue 21)
+  /** openat2(2): `flags` and `mode` as open(2)'s, `resolve` the RESOLVE_* flags; returns the new fd. */
+  openat2(dirfd: number, path: string, flags: number, mode: number, resolve: number): number;
 }
 
 export class SyscallError extends Error {
@@ -189,7 +200,7 @@ const ERRNO: Record<number, [string, string]> = {
   17: ['EEXIST', 'file exists'], 18: ['EXDEV', 'invalid cross-device link'], 19: ['ENODEV', 'no such device'], 20: ['ENOTDIR', 'not a directory'],
   22: ['EINVAL', 'invalid argument'], 24: ['EMFILE', 'too many open files'], 28: ['ENOSPC', 'no space left on device'],
   38: ['ENOSYS', 'function not implemented'], 39: ['ENOTEMPTY', 'directory not empty'], 61: ['ENODATA', 'no data available'], 40: ['ELOOP', 'too many levels of symbolic links'],
-  95: ['EOPNOTSUPP', 'operation not supported'],
+  21: ['EISDIR', 'is a directory'], 30: ['EROFS', 'read-only file system'], 95: ['EOPNOTSUPP', 'operation not supported'],
 };
 
 /** The symbolic name of an errno ("ENOENT"), or "errno N" for one outside the table. */

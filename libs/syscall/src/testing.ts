@@ -99,4 +99,8 @@ export class RecordingSys implements Sys {
   /** What getcwd answers. */
   cwd = '/';
   getcwd(): string { this.record('getcwd', []); return this.cwd; }
+  openat2(dirfd: number, path: string, flags: number, mode: number, resolve: number): number {
+    this.record('openat2', [dirfd, path, flags, mode, resolve]);
+    return 101;
+  }
 }

@@ -1,7 +1,7 @@
 /**
  * The agent's HTTPS endpoint (contract, docs/REFERENCE.md): GET /healthz, GET /metrics,
  * GET /v1/logs/NAMESPACE/NAME[?follow=1&tailLines=N&sinceTime=T&previous=1] (log.routes.ts), the image endpoints (image.routes.ts) and the exec
- * upgrade (exec.upgrade.ts), POST /v1/warm (warm.routes.ts). Every request but /healthz is authenticated and authorized first
+ * upgrade (exec.upgrade.ts), GET|HEAD|PUT /v1/archive/NAMESPACE/NAME (archive.routes.ts), POST /v1/warm (warm.routes.ts). Every request but /healthz is authenticated and authorized first
  * (agent.auth.ts): exec, logs and images only for the control plane's client certificate.
  */
 import * as http from 'node:http';
@@ -21,6 +21,7 @@ import { Peering, REGISTRY_ROUTES, handleRegistryRequest } from './registry.rout
 import { handlePeerRequest } from './peer.routes';
 import { ReplicaLog, parseLogQuery, serveReplicaLog } from './log.routes';
 import { WARM_PATH, WarmAhead, handleWarmRequest } from './warm.routes';
+import { ARCHIVE_PATH, RootOpener, handleArchiveRequest } from './archive.routes';
 
 export interface AgentHttpOptions extends ImageLifecycleOptions, Pick<ImageRoutesOptions, 'buildPull'> {
   address: string;
@@ -37,6 +38,8 @@ export interface AgentHttpOptions extends ImageLifecycleOptions, Pick<ImageRoute
   /** This node towards its peers (peer-to-peer layers); none: pulls ignore their peers. */
   peering?: Peering;
   exec: ExecStarter;
+  /** A running replica's root file system, for copies in and out (archive.routes.ts); none: 501. */
+  files?: RootOpener;
   /** Uploaded archives and build contexts, each removed when its request ends. */
   scratchDir: string;
   /** Drops the cached cgroup and /proc readings, for `GET /metrics?fresh=1`. */
@@ -112,6 +115,8 @@ async function handle(options: AgentHttpOptions, req: http.IncomingMessage, res:
   if (url.pathname === '/v1/images' || url.pathname.startsWith('/v1/images/')) {
     if (await handleImageRequest(options, req, res, url)) return;
   }
+  const archive = ARCHIVE_PATH.exec(url.pathname);
+  if (archive) return handleArchiveRequest(options.files, req, res, archive, url);
   if (req.method !== 'GET') return sendText(res, 405, `${req.method} is not allowed on ${url.pathname}\n`);
   if (url.pathname === '/healthz') {
     const health = options.health();

@@ -100,7 +100,7 @@ describe('agent image endpoints', () => {
       ['/v1/images/build', contextTar({ Dockerfile: 'FROM busybox\n' }), /^tag: an image reference is required/],
       ['/v1/images/build?tag=a:1&dockerfile=../x', contextTar({ Dockerfile: 'FROM busybox\n' }), /dockerfile: "\.\.\/x" must be a path inside the build context/],
       ['/v1/images/build?tag=a:1', contextTar({ other: 'x' }), /the build context has no Dockerfile/],
-      ['/v1/images/build?tag=a:1', tarArchive([{ name: '../../escape', body: 'x' }]), /entry "\.\.\/\.\.\/escape": "\.\." would leave the build context/],
+      ['/v1/images/build?tag=a:1', tarArchive([{ name: '../../escape', body: 'x' }]), /entry "\.\.\/\.\.\/escape": "\.\." would leave the destination directory/],
     ];
     for (const [url, body, message] of cases) {
       const response = await post(url, body);

@@ -14,7 +14,7 @@ import * as path from 'node:path';
 import { BuildResult, BuildStreamLine, imageReferenceProblem } from '@tide/api';
 import { ImageService } from '@tide/runtime';
 import { BadRequest, messageOf, saveBody, sendError, sendJson } from './http.responses';
-import { extractTar } from './tar.extract';
+import { extractTar } from '@tide/tar';
 
 export interface ImageRoutesOptions {
   images: ImageService;

@@ -6,7 +6,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Readable } from 'node:stream';
 import { tarArchive } from '../testing/tar.builder';
-import { TarError, extractTar } from './tar.extract';
+import { TarError, extractTar } from '@tide/tar';
 
 describe('build context unpacking', () => {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'tide-tar-'));

@@ -72,10 +72,10 @@ export class ApiClient {
   }
 
   /** Streams a body (an archive) without holding it in memory; the raw response, as fetch() gives it. */
-  async upload(pathAndQuery: string, body: NodeJS.ReadableStream, contentType = 'application/x-tar'): Promise<Response> {
+  async upload(pathAndQuery: string, body: NodeJS.ReadableStream, contentType = 'application/x-tar', method = 'POST'): Promise<Response> {
     try {
       return await fetch(this.server + pathAndQuery, {
-        method: 'POST', body: body as unknown as ReadableStream, headers: { ...this.authHeaders(), 'content-type': contentType }, duplex: 'half',
+        method, body: body as unknown as ReadableStream, headers: { ...this.authHeaders(), 'content-type': contentType }, duplex: 'half',
         ...(this.dispatcher ? { dispatcher: this.dispatcher } : {}),
       } as RequestInit);
     } catch (error) {

@@ -6,6 +6,7 @@
  */
 import * as http from 'node:http';
 import type { Duplex } from 'node:stream';
+import { DockerArchives } from './docker.archive';
 import { ContainerVerbs, WaitCondition } from './docker.containers';
 import { DockerExecs, ExecCreateBody } from './docker.exec';
 import { passes, parseFilters } from './docker.filters';
@@ -24,6 +25,8 @@ export interface DockerRequest {
   body(): Promise<unknown>;
   /** Aborted when the client goes away. */
   signal: AbortSignal;
+  /** The request itself, for a body that is not JSON (an archive). */
+  input: http.IncomingMessage;
 }
 
 /** A handler's answer: a JSON value (with its status), nothing (204, 304), or a response it wrote itself. */
@@ -37,6 +40,7 @@ export class DockerApi {
 
   constructor(private readonly verbs: ContainerVerbs, private readonly system: SystemInfo, private readonly now = Date.now) {
     this.execs = new DockerExecs(verbs.containers);
+    const archives = new DockerArchives(verbs.containers);
     const images = new DockerImages(verbs.containers.api);
     const c = '/containers/([^/]+)';
     const e = '/exec/([^/]+)';
@@ -57,6 +61,9 @@ export class DockerApi {
       { method: 'DELETE', pattern: new RegExp(`^${c}$`), handler: async (req, id) => this.remove(req, id) },
       { method: 'POST', pattern: new RegExp(`^${c}/wait$`), handler: (req, id, res) => this.wait(req, id, res) },
       { method: 'GET', pattern: new RegExp(`^${c}/logs$`), handler: (req, id, res) => this.logs(req, id, res) },
+      { method: 'HEAD', pattern: new RegExp(`^${c}/archive$`), handler: (req, id, res) => archives.read(id, req.params, res, false, req.signal).then(() => 'written' as const) },
+      { method: 'GET', pattern: new RegExp(`^${c}/archive$`), handler: (req, id, res) => archives.read(id, req.params, res, true, req.signal).then(() => 'written' as const) },
+      { method: 'PUT', pattern: new RegExp(`^${c}/archive$`), handler: (req, id) => archives.write(id, req.params, req.input).then(() => ({ status: 200 })) },
       { method: 'POST', pattern: new RegExp(`^${c}/exec$`), handler: async (req, id) => ({ status: 201, json: await this.execs.create(id, (await req.body() ?? {}) as ExecCreateBody) }) },
       { method: 'GET', pattern: new RegExp(`^${e}/json$`), handler: async (_req, id) => ({ status: 200, json: this.execs.inspect(id) }) },
       { method: 'POST', pattern: new RegExp(`^${e}/resize$`), handler: async (req, id) => {
@@ -107,7 +114,7 @@ export class DockerApi {
     if (versioned instanceof DockerError) return versioned;
     const aborted = new AbortController();
     res.on('close', () => aborted.abort());
-    return { method: req.method ?? 'GET', path: versioned.path, params: url.searchParams, body: () => readJson(req), signal: aborted.signal };
+    return { method: req.method ?? 'GET', path: versioned.path, params: url.searchParams, body: () => readJson(req), signal: aborted.signal, input: req };
   }
 
   private async dispatch(req: DockerRequest, res: http.ServerResponse): Promise<Answer> {

@@ -36,7 +36,6 @@ export function apiVersionOf(pathname: string): { path: string; version?: string
 /** Docker endpoints outside the subset, by what a user would call them. */
 export const UNSUPPORTED: Array<{ pattern: RegExp; what: string }> = [
   { pattern: /^\/containers\/[^/]+\/resize$/, what: 'terminals (-t)' },
-  { pattern: /^\/containers\/[^/]+\/archive$/, what: 'copying files (docker cp)' },
   { pattern: /^\/containers\/[^/]+\/(top|stats|changes|export|rename|update|attach\/ws)$|^\/containers\/prune$/, what: 'this container endpoint' },
   { pattern: /^\/images(\/|$)/, what: 'this image endpoint (pull, push, tag, inspect: use "tsctl image")' },
   { pattern: /^\/build(\/|$)/, what: 'building images (use "tsctl image build")' },

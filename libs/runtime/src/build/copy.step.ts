@@ -8,9 +8,7 @@ import * as path from 'node:path';
 import { Sys } from '@tide/syscall';
 import { ImageError } from '../image/image.types';
 import { cleanEntryPath } from '../image/layer.unpack';
-import { ByteSource, gunzipIfCompressed } from '../image/tar/byte.source';
-import { readTar } from '../image/tar/tar.reader';
-import { TarWriter } from '../image/tar/tar.writer';
+import { ByteSource, gunzipIfCompressed, readTar, TarWriter } from '@tide/tar';
 import { BuildContext } from './build.context';
 import { statMerged } from './merged.view';
 

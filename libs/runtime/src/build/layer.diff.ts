@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { Sys } from '@tide/syscall';
 import { ImageError } from '../image/image.types';
 import { OPAQUE_XATTR } from '../image/layer.unpack';
-import { TarWriter } from '../image/tar/tar.writer';
+import { TarWriter } from '@tide/tar';
 
 const RUNTIME_DIRS = new Set(['dev', 'proc', 'sys']);
 const BIND_MOUNT_FILES = new Set(['etc/hosts', 'etc/resolv.conf', 'etc/hostname']);

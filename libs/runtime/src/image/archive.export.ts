@@ -6,7 +6,7 @@
 import { ImageStore } from './image.store';
 import { ImageError } from './image.types';
 import { ANNOTATION_CONTAINERD_NAME, ANNOTATION_REF, MEDIA, OciIndex, digestHex, formatRef, parseRef } from './oci';
-import { TarWriter, streamSink } from './tar/tar.writer';
+import { TarWriter, streamSink } from '@tide/tar';
 
 export async function exportArchive(store: ImageStore, ref: string, out: NodeJS.WritableStream): Promise<void> {
   const parsed = parseRef(ref);

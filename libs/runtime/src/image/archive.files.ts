@@ -7,8 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ImageError } from './image.types';
 import { cleanEntryPath } from './layer.unpack';
-import { ByteSource, gunzipIfCompressed } from './tar/byte.source';
-import { TarError, readTar } from './tar/tar.reader';
+import { ByteSource, gunzipIfCompressed, readTar, TarError } from '@tide/tar';
 
 export class ArchiveFiles {
   private constructor(

@@ -2,7 +2,7 @@
 import * as fs from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { MEDIA, OciImageConfig, sha256 } from './oci';
-import { TarWriteHeader, TarWriter } from './tar/tar.writer';
+import { TarWriteHeader, TarWriter } from '@tide/tar';
 
 export type TestEntry = TarWriteHeader & { body?: string | Buffer };
 

@@ -3,7 +3,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ImageStore, StoredLayer } from './image.store';
-import { TarWriter, fileSink } from './tar/tar.writer';
+import { TarWriter, fileSink } from '@tide/tar';
 
 /** Writes a layer tar with `fill` and adds it to the store. */
 export async function addLayerFromTar(store: ImageStore, label: string, fill: (tar: TarWriter) => Promise<void>): Promise<StoredLayer> {

@@ -16,8 +16,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { S_IFCHR, S_IFIFO, Sys } from '@tide/syscall';
 import { ImageError } from './image.types';
-import { ByteSource, batched, gunzipIfCompressed, hashing } from './tar/byte.source';
-import { TarEntry, TarError, readTar } from './tar/tar.reader';
+import { batched, ByteSource, gunzipIfCompressed, hashing, readTar, TarEntry, TarError } from '@tide/tar';
 
 export interface UnpackedLayer {
   /** sha256 of the uncompressed tar. */

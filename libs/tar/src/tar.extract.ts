@@ -1,28 +1,33 @@
 /**
- * Unpacks a build context (a tar stream from tsctl, docker or `tar -c`) into a fresh directory. The
- * agent runs as root, so the archive is untrusted input: only regular files, directories, symlinks and
+ * Unpacks an untrusted archive into a local directory: a build context (a tar stream from tsctl,
+ * docker or `tar -c`) on the agent, which runs as root; what `tsctl cp` copies out of a replica on
+ * the user's machine. The archive is untrusted input: only regular files, directories, symlinks and
  * hard links to earlier entries are accepted; an entry with an absolute path or a `..` component, an
  * entry under a symlink it created, and device nodes or FIFOs are refused with a TarError naming the
  * entry. Nothing is ever written through a symlink (existing paths are unlinked, files opened with
- * O_NOFOLLOW). Parsing is the runtime's tar reader (ustar, pax, GNU long names), the one image layers
- * go through; the rules for where entries may land are this file's.
+ * O_NOFOLLOW). `rename` maps the archive's names first (tsctl cp gives a copied directory the name
+ * of its destination).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { ByteSource, TarEntry, TarError, readTar } from '@tide/runtime';
+import { ByteSource } from './byte.source';
+import { TarEntry, TarError, readTar } from './tar.reader';
 
-export { TarError };
+export interface ExtractTarOptions {
+  rename?(name: string): string;
+}
 
-export async function extractTar(input: AsyncIterable<Buffer | string>, dir: string): Promise<number> {
+export async function extractTar(input: AsyncIterable<Buffer | string | Uint8Array>, dir: string, options: ExtractTarOptions = {}): Promise<number> {
   let count = 0;
+  const rename = options.rename ?? ((name: string) => name);
   for await (const entry of readTar(new ByteSource(buffers(input)[Symbol.asyncIterator]()))) {
-    await writeEntry(entry, dir);
+    await writeEntry({ ...entry, name: rename(entry.name), linkname: entry.type === 'hardlink' ? rename(entry.linkname) : entry.linkname }, dir);
     count++;
   }
   return count;
 }
 
-async function* buffers(input: AsyncIterable<Buffer | string>): AsyncGenerator<Buffer> {
+async function* buffers(input: AsyncIterable<Buffer | string | Uint8Array>): AsyncGenerator<Buffer> {
   for await (const chunk of input) yield Buffer.from(chunk);
 }
 
@@ -56,7 +61,7 @@ async function writeEntry(entry: TarEntry, dir: string): Promise<void> {
       return;
     }
     default:
-      throw new TarError(`entry "${entry.name}": ${TYPE_NAMES[entry.type]} is not allowed in a build context`);
+      throw new TarError(`entry "${entry.name}": ${TYPE_NAMES[entry.type]} is not allowed here: only files, directories, symlinks and hard links`);
   }
 }
 
@@ -66,7 +71,7 @@ const TYPE_NAMES: Record<string, string> = { chardev: 'a character device', bloc
 function safeRelative(name: string): string {
   if (name.startsWith('/')) throw new TarError(`entry "${name}": absolute paths are not allowed`);
   const parts = name.split('/').filter((part) => part !== '' && part !== '.');
-  if (parts.includes('..')) throw new TarError(`entry "${name}": ".." would leave the build context`);
+  if (parts.includes('..')) throw new TarError(`entry "${name}": ".." would leave the destination directory`);
   return parts.join('/');
 }
 
