@@ -39,9 +39,8 @@ export const UNSUPPORTED: Array<{ pattern: RegExp; what: string }> = [
   { pattern: /^\/containers\/[^/]+\/resize$/, what: 'terminals (-t)' },
   { pattern: /^\/containers\/[^/]+\/archive$/, what: 'copying files (docker cp)' },
   { pattern: /^\/containers\/[^/]+\/(top|stats|changes|export|rename|update|attach\/ws)$|^\/containers\/prune$/, what: 'this container endpoint' },
-  { pattern: /^\/images(\/|$)/, what: 'this image endpoint (pull, push, tag, inspect: use "tsctl image")' },
-  { pattern: /^\/build(\/|$)/, what: 'building images (use "tsctl image build")' },
-  { pattern: /^\/commit$/, what: 'committing containers' },
+  { pattern: /^\/images\/(search|load|get|prune)$|^\/images\/.+\/get$/, what: 'this image endpoint (search, load, save, prune: use "tsctl image import|prune")' },
+  { pattern: /^\/build\/(prune|cancel)$/, what: 'the build cache endpoints' },
   { pattern: /^\/(networks|volumes)(\/|$)/, what: 'networks and volumes' },
   { pattern: /^\/(swarm|services|tasks|nodes|secrets|configs|plugins|distribution|session|events|auth|system\/df)(\/|$)/, what: 'this endpoint' },
 ];
@@ -79,6 +78,6 @@ export class SystemInfo {
   }
 }
 
-function goArch(): string {
+export function goArch(): string {
   return ({ x64: 'amd64', arm64: 'arm64', arm: 'arm' } as Record<string, string>)[process.arch] ?? process.arch;
 }
