@@ -9,7 +9,7 @@ import type { ClusterImage } from '@tide/api';
 import { ApiClient, ApiError } from '../api/api.client';
 import { DockerError } from './docker.errors';
 import { IMAGE_FILTERS, imagePasses, parseFilters } from './docker.filters';
-import { idPrefixOf, parseDockerRef, storeRef } from './docker.refs';
+import { familiarString, idPrefixOf, parseDockerRef, storeRef } from './docker.refs';
 
 interface HistoryAnswer {
   id: string;
@@ -143,7 +143,9 @@ export class DockerImages {
     const untag = byId ? image.refs : [image.ref];
     for (const ref of untag) await this.api.request('DELETE', `/api/v1/images/${encodeURIComponent(ref)}`).catch(inUseAsDocker(name));
     const deleted = untag.length === image.refs.length ? [{ Deleted: imageId(image.id) }] : [];
-    return [...untag.map((ref) => ({ Untagged: ref })), ...deleted];
+    // A name is echoed as the client wrote it (with its registry), as dockerd does.
+    const untagged = byId ? untag : [familiarString(parseDockerRef(name))];
+    return [...untagged.map((ref) => ({ Untagged: ref })), ...deleted];
   }
 
   /** `GET /images/{name}/history`: newest first, as Tide keeps it. */
