@@ -4,7 +4,7 @@
  * `docker build -t` and a run of the result, `docker commit` of a container that wrote a file and a
  * run of the commit (on whichever node: the commit reaches the others through the registry),
  * `docker tag` and `docker push` to Tide's registry, `docker rmi`, `docker pull` back, `docker images`
- * and `docker image inspect`; each with the exit code and the lines dockerd's answers make docker print.
+ * and `docker image inspect`, `docker run` of an image only the registry has (the CLI pulls it); each with the exit code and the lines dockerd's answers make docker print.
  */
 import { after, before, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
@@ -159,6 +159,11 @@ describe('docker image verbs against tsctl docker-serve', { timeout: 900_000 }, 
     assert.equal(rmi.code, 0, explain(rmi));
     assert.match(rmi.stdout, /^Untagged: tide-e2e\/app:1\nUntagged: tide-e2e\/app:2\nDeleted: sha256:[0-9a-f]{64}\nUntagged: tide-e2e\/noted:1\nDeleted: sha256:[0-9a-f]{64}\n$/);
     assert.equal((await docker(['images', '-q', 'tide-e2e/*'])).stdout, '');
+
+    // An image no node holds: docker run is told so, pulls it from the registry and runs it, as against dockerd.
+    const run = await docker(['run', '--rm', `${REGISTRY}/tide-e2e/app:2`]);
+    assert.deepEqual([run.code, run.stdout], [0, 'hello from the context\nbuilt by a RUN step\n'], explain(run));
+    assert.match(run.stderr, new RegExp(`^Unable to find image '${REGISTRY}/tide-e2e/app:2' locally\n2: Pulling from tide-e2e/app\n`));
 
     const save = await docker(['save', '-o', path.join(cluster.stateDir, 'busybox.tar'), 'busybox']);
     assert.equal(save.code, 1);

@@ -3,7 +3,8 @@
  * Tide's image API: the build runs on a node as `tsctl image build`'s does (and reaches every Ready
  * node), its log relayed as dockerd's legacy builder writes it; a commit makes the running
  * container's writable layer a new layer on its image, on the container's node, then pushes the
- * result to the cluster registry (when there is one) so that a container of it starts on any node.
+ * result to the cluster registry (when there is one) and has every Ready node pull it, so that a
+ * container of it starts on any node.
  */
 import * as http from 'node:http';
 import * as readline from 'node:readline';
@@ -99,9 +100,12 @@ export class DockerBuilds {
       replica: replica.metadata.name, namespace: this.containers.namespace, ref,
     });
     if (await this.images.clusterRegistry()) {
-      await this.images.api.request('POST', '/api/v1/images/push', { ref, node: committed.node }).catch((error: Error) => {
-        throw new DockerError(500, `committed ${ref} (${imageId(committed.image.id)}) on node ${committed.node}, but could not push it to the cluster registry for the other nodes: ${error.message}`);
-      });
+      // Through the registry to every other Ready node, as a build's image reaches them: a container of it may be placed anywhere.
+      await this.images.api.request('POST', '/api/v1/images/push', { ref, node: committed.node })
+        .then(() => this.images.api.request('POST', '/api/v1/images/pull', { ref }))
+        .catch((error: Error) => {
+          throw new DockerError(500, `committed ${ref} (${imageId(committed.image.id)}) on node ${committed.node}, but could not bring it to the other nodes through the cluster registry: ${error.message}`);
+        });
     }
     return { Id: imageId(committed.image.id) };
   }

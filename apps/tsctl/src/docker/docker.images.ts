@@ -103,6 +103,20 @@ export class DockerImages {
     return storeRef(parseDockerRef(name), await this.clusterRegistry());
   }
 
+  /**
+   * The image of a container to create, as its Service names it: the cluster registry's by its short
+   * name (what the nodes keep it under). 404 `No such image` when no Ready node holds it, as dockerd
+   * answers for an image it does not have: the docker CLI then pulls it and creates again.
+   */
+  async forContainer(image: string): Promise<string> {
+    const ref = parseDockerRef(image);
+    const registry = await this.clusterRegistry();
+    if (ref.digest || (ref.registry && ref.registry !== registry)) return image; // the node pulls or refuses it
+    const held = (await this.items()).some((i) => i.ref === storeRef(ref, registry));
+    if (!held) throw new DockerError(404, `No such image: ${familiarString(ref)}`);
+    return registry && image.startsWith(`${registry}/`) ? image.slice(registry.length + 1) : image;
+  }
+
   /** A name as dockerd resolves it: a reference the nodes hold, else an image ID or its prefix; 404 otherwise. */
   async resolve(name: string): Promise<ResolvedImage> {
     const items = await this.items();

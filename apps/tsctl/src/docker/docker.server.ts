@@ -53,7 +53,11 @@ export class DockerApi {
       { method: 'GET', pattern: /^\/version$/, handler: async () => ({ status: 200, json: await this.system.version() }) },
       { method: 'GET', pattern: /^\/info$/, handler: async () => ({ status: 200, json: await this.system.info(await this.verbs.containers.list()) }) },
       { method: 'GET', pattern: /^\/containers\/json$/, handler: (req) => this.list(req) },
-      { method: 'POST', pattern: /^\/containers\/create$/, handler: async (req) => ({ status: 201, json: await this.verbs.create(req.params.get('name'), (await req.body() ?? {}) as CreateBody) }) },
+      { method: 'POST', pattern: /^\/containers\/create$/, handler: async (req) => {
+        const body = (await req.body() ?? {}) as CreateBody;
+        const image = body.Image ? await images.forContainer(body.Image) : undefined;
+        return { status: 201, json: await this.verbs.create(req.params.get('name'), { ...body, ...(image ? { Image: image } : {}) }) };
+      } },
       { method: 'GET', pattern: new RegExp(`^${c}/json$`), handler: async (_req, id) => ({ status: 200, json: inspectEntry(await this.verbs.containers.find(id)) }) },
       { method: 'POST', pattern: new RegExp(`^${c}/start$`), handler: async (_req, id) => ({ status: (await this.verbs.start(id)) ? 204 : 304 }) },
       { method: 'POST', pattern: new RegExp(`^${c}/stop$`), handler: async (_req, id) => ({ status: (await this.verbs.stop(id)) ? 204 : 304 }) },
