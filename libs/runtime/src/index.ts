@@ -29,6 +29,7 @@ export {
 } from './image/image.gc';
 export { CommitRequest, commitContainer } from './build/container.commit';
 export { HistoryEntry, imageHistory } from './image/image.history';
+export { ImageDetails, imageDetails } from './image/image.inspect';
 export { isNoSpace, writeFileAtomic } from './atomic.write';
 export * from './volume/atomic.dir';
 export * from './volume/memory.dir';

@@ -5,7 +5,10 @@
  *   POST /api/v1/images/commit  { replica, namespace?, ref }  → { node, image }
  *        the replica's running container's changes become a new layer over its image, stored as
  *        `ref` on the replica's node (push it from there with `tsctl image push REF --node NODE`)
+ *   POST /api/v1/images/tag  { source, target }        → { results: NodeResult<'tagged' | 'absent'>[] }
+ *        every Ready node that has `source` names it `target` too (404 when none has it)
  *   GET  /api/v1/images/REF/history                   → { node, ref, id, history }
+ *   GET  /api/v1/images/REF/inspect                   → { node, ref, id, manifest, created?, sizeBytes, layers, config }
  *        from the first Ready node that has the image
  */
 import { BadRequestException, Body, Controller, Get, HttpCode, HttpException, Inject, NotFoundException, Param, Post } from '@nestjs/common';
@@ -56,14 +59,47 @@ export class ImageLifecycleController {
     return { node: agent.node, image: answer.image };
   }
 
+  @Post('tag')
+  @Access('create', 'images')
+  @HttpCode(200)
+  async tag(@Body() body: { source?: unknown; target?: unknown }): Promise<{ results: NodeResult<'tagged' | 'absent'>[] }> {
+    const source = text(body?.source, 'source');
+    const target = text(body?.target, 'target');
+    for (const [field, ref] of [['source', source], ['target', target]]) {
+      const problem = imageReferenceProblem(ref);
+      if (problem) throw new BadRequestException({ error: `${field}: ${problem}`, details: [{ document: 0, path: field, message: problem }] });
+    }
+    const request = { body: Buffer.from(JSON.stringify({ source, target })), headers: { 'content-type': 'application/json' }, idleTimeoutMs: LIST_TIMEOUT_MS };
+    const results = await onEveryAgent(await this.agents(), (agent) => agentJson(agent, 'POST', '/v1/images/tag', request).then(
+      () => 'tagged' as const,
+      (error: unknown) => {
+        if ((error as { status?: number }).status === 404) return 'absent' as const;
+        throw error;
+      },
+    ));
+    if (results.every((r) => r.ok && r.value === 'absent')) throw new NotFoundException({ error: `image "${source}" not found on any Ready node`, details: [] });
+    return { results };
+  }
+
   @Get(':ref/history')
   @Access('list', 'images')
   async history(@Param('ref') ref: string): Promise<HistoryAnswer & { node: string }> {
+    return this.fromFirstNodeWith<HistoryAnswer>(ref, 'history');
+  }
+
+  @Get(':ref/inspect')
+  @Access('list', 'images')
+  async inspect(@Param('ref') ref: string): Promise<Record<string, unknown> & { node: string }> {
+    return this.fromFirstNodeWith<Record<string, unknown>>(ref, 'inspect');
+  }
+
+  /** An agent's answer about one image, from the first Ready node that has it. */
+  private async fromFirstNodeWith<T>(ref: string, what: 'history' | 'inspect'): Promise<T & { node: string }> {
     const problem = imageReferenceProblem(ref);
     if (problem) throw new BadRequestException({ error: problem, details: [] });
     for (const agent of await this.agents()) {
       try {
-        return { node: agent.node, ...(await agentJson<HistoryAnswer>(agent, 'GET', `/v1/images/${encodeURIComponent(ref)}/history`, { idleTimeoutMs: LIST_TIMEOUT_MS })) };
+        return { node: agent.node, ...(await agentJson<T>(agent, 'GET', `/v1/images/${encodeURIComponent(ref)}/${what}`, { idleTimeoutMs: LIST_TIMEOUT_MS })) };
       } catch (error) {
         if ((error as { status?: number }).status !== 404) relay(error);
       }

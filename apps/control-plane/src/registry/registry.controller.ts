@@ -1,7 +1,7 @@
 /**
  * The cluster registry through the API (docs/REFERENCE.md):
  *   GET  /api/v1/registry        → { address, caFile?, ca?, embedded }                  (view)
- *   POST /api/v1/images/push  { ref, node? }  → { node, repository, tag, digest, uploadedBlobs, blobs }
+ *   POST /api/v1/images/push  { ref, node? }  → { node, repository, tag, digest, size, uploadedBlobs, blobs, layers }
  *        one Ready node (the given one, else the first that has the image) pushes it from its store,
  *        with a registry token granting the caller's own rights (view and up may ask; the token decides)
  *   POST /api/v1/images/pull  { ref, p2p? }  → { ref, results: NodeResult[] }            (admin, like import)
@@ -22,20 +22,30 @@ import type { ClusterRegistry } from './cluster.registry';
 const TRANSFER_TIMEOUT_MS = 15 * 60_000;
 const LIST_TIMEOUT_MS = 5_000;
 
+/** A layer's blob, and whether the transfer moved it (else the other end had it). */
+interface LayerTransfer {
+  digest: string;
+  moved: boolean;
+}
+
 interface PullAnswer {
   image: NodeImage;
   digest: string;
   fetchedLayers: number;
   fromPeers?: number;
+  layers?: LayerTransfer[];
 }
 
 interface PushResult {
   node: string;
   repository: string;
   tag: string;
+  /** The manifest's digest and size in bytes. */
   digest: string;
+  size?: number;
   uploadedBlobs: number;
   blobs: number;
+  layers?: LayerTransfer[];
 }
 
 @Controller('api/v1')

@@ -2,11 +2,11 @@
  * The agent's registry endpoints (contract, docs/REFERENCE.md), called by the control plane with a
  * registry token it issued for this one operation:
  *   POST /v1/images/pull  body { registry: { address, ca?, token? }, repository, reference, ref, peers? }
- *                          → { image: ImageInfo, digest, fetchedLayers, fromPeers }
+ *                          → { image: ImageInfo, digest, fetchedLayers, fromPeers, layers: [{ digest, moved }] }
  *        peers: [{ node, address }], every node pulling this image now, in the same order for all
  *        (peer-to-peer layers: registry/swarm.plan.ts)
  *   POST /v1/images/push  body { registry: { address, ca?, token? }, ref, repository, tag }
- *                          → { digest, uploadedBlobs, blobs }
+ *                          → { digest, size, uploadedBlobs, blobs, layers: [{ digest, moved }] }
  * A registry's refusal keeps its status (401, 403, 404), a bad answer from it is a 502, a registry
  * that does not answer a 504; the agent itself carries on.
  */
@@ -43,11 +43,11 @@ export async function handleRegistryRequest(
       const pulled = await pullImage(store, request);
       request.log?.(`pulled ${request.ref} (${pulled.digest}, ${pulled.fetched} layer(s) fetched, ${pulled.fromPeers} from peers): ${pulled.timings}`);
       const image = (await images.list()).find((i) => i.ref === pulled.record.ref);
-      return sendJson(res, 200, { image, digest: pulled.digest, fetchedLayers: pulled.fetched, fromPeers: pulled.fromPeers });
+      return sendJson(res, 200, { image, digest: pulled.digest, fetchedLayers: pulled.fetched, fromPeers: pulled.fromPeers, layers: pulled.layers });
     }
     const request = pushRequest(body);
     const pushed = await pushImage(store, request);
-    sendJson(res, 200, { digest: pushed.digest, uploadedBlobs: pushed.uploaded, blobs: pushed.blobs });
+    sendJson(res, 200, { digest: pushed.digest, size: pushed.size, uploadedBlobs: pushed.uploaded, blobs: pushed.blobs, layers: pushed.layers });
   } catch (error) {
     sendJson(res, statusFor(error), { error: messageOf(error) });
   }

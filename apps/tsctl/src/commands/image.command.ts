@@ -1,5 +1,5 @@
 /**
- * `tsctl image import FILE.tar | ls [-o json|yaml] | rm REF | build -t NAME:TAG [-f Dockerfile] DIR`
+ * `tsctl image import FILE.tar | ls [-o json|yaml] | rm REF | tag SOURCE TARGET | build -t NAME:TAG [-f Dockerfile] DIR`
  * (and push, pull, prune, commit, history: image.registry.ts, image.lifecycle.ts):
  * images live on every node; the control plane fans each request out and answers per node.
  */
@@ -19,6 +19,7 @@ const USAGE = [
   'tsctl image import FILE.tar',
   '       tsctl image ls [-o json|yaml]',
   '       tsctl image rm NAME[:TAG]',
+  '       tsctl image tag SOURCE[:TAG] TARGET[:TAG]',
   '       tsctl image build -t NAME[:TAG] [-f Dockerfile] [--build-arg NAME=VALUE]... DIR',
   '       tsctl image push NAME[:TAG] [--node NODE]',
   '       tsctl image pull REF [--no-p2p]',
@@ -30,7 +31,7 @@ const USAGE = [
 export const imageCommand: Command = {
   name: 'image',
   usage: USAGE,
-  summary: 'import, list, remove, build, push, pull, prune, commit images and show their history',
+  summary: 'import, list, remove, tag, build, push, pull, prune, commit images and show their history',
   options: [
     { long: 'output', short: 'o', help: 'ls, history: json or yaml' },
     { ...NAMESPACE_OPTION, help: 'commit: the namespace of the replica (default: default)' },
@@ -42,10 +43,10 @@ export const imageCommand: Command = {
   ],
   async run(ctx: CommandContext): Promise<void> {
     const [sub, ...args] = ctx.args;
-    const allowed: Record<string, string[]> = { import: [], ls: ['output'], list: ['output'], rm: [], remove: [], build: ['tag', 'file', 'build-arg'], push: ['node'], pull: ['no-p2p'],
+    const allowed: Record<string, string[]> = { import: [], ls: ['output'], list: ['output'], rm: [], remove: [], tag: [], build: ['tag', 'file', 'build-arg'], push: ['node'], pull: ['no-p2p'],
       prune: [], commit: ['namespace'], history: ['output'],
     };
-    if (!sub || !(sub in allowed)) throw new UsageError(`image needs import, ls, rm, build, push, pull, prune, commit or history${sub ? `, got "${sub}"` : ''}\nusage: ${USAGE}`);
+    if (!sub || !(sub in allowed)) throw new UsageError(`image needs import, ls, rm, tag, build, push, pull, prune, commit or history${sub ? `, got "${sub}"` : ''}\nusage: ${USAGE}`);
     const stray = [...ctx.options.keys()].find((o) => ['output', 'tag', 'file', 'build-arg', 'node', 'namespace', 'no-p2p'].includes(o) && !allowed[sub].includes(o));
     if (stray) throw new UsageError(`--${stray} does not apply to "image ${sub}"\nusage: ${USAGE}`);
     const expect = (count: number, what: string) => {
@@ -54,6 +55,7 @@ export const imageCommand: Command = {
     if (sub === 'import') return expect(1, 'one FILE.tar'), importImages(ctx, args[0]);
     if (sub === 'ls' || sub === 'list') return expect(0, 'no arguments'), listImages(ctx);
     if (sub === 'rm' || sub === 'remove') return expect(1, 'one NAME[:TAG]'), removeImage(ctx, args[0]);
+    if (sub === 'tag') return expect(2, 'SOURCE and TARGET'), tagImage(ctx, args[0], args[1]);
     if (sub === 'push') return expect(1, 'one NAME[:TAG]'), pushImage(ctx, args[0]);
     if (sub === 'pull') return expect(1, 'one REF'), pullImage(ctx, args[0]);
     if (sub === 'prune') return expect(0, 'no arguments'), pruneImages(ctx);
@@ -95,6 +97,16 @@ async function removeImage(ctx: CommandContext, ref: string): Promise<void> {
   if (problem) throw new UsageError(problem);
   const { results } = await ctx.api.request<{ results: NodeResult<'deleted' | 'absent'>[] }>('DELETE', `/api/v1/images/${encodeURIComponent(ref)}`);
   reportPerNode(ctx, results, (value) => (value === 'deleted' ? `removed ${ref}` : `did not have ${ref}`), `remove ${ref}`);
+}
+
+/** Every node that has SOURCE names it TARGET too; the nodes without it say so. */
+async function tagImage(ctx: CommandContext, source: string, target: string): Promise<void> {
+  for (const ref of [source, target]) {
+    const problem = imageReferenceProblem(ref);
+    if (problem) throw new UsageError(problem);
+  }
+  const { results } = await ctx.api.request<{ results: NodeResult<'tagged' | 'absent'>[] }>('POST', '/api/v1/images/tag', { source, target });
+  reportPerNode(ctx, results, (value) => (value === 'tagged' ? `tagged ${source} as ${target}` : `did not have ${source}`), `tag ${source}`);
 }
 
 /** One line per node; a node that failed makes the command fail after every line is printed. */

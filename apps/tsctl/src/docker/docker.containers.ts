@@ -72,7 +72,8 @@ export class ContainerVerbs {
   }
 
   private async waitForRun(container: Container): Promise<Container> {
-    const started = await this.containers.waitFor(container, (c) => !c || c.replica?.status?.phase === 'Running' || isFinished(c.replica), START_TIMEOUT_MS, 'starting');
+    // A stop meanwhile (scaled to 0) ends the start too: its replica may go before the API saw it Running.
+    const started = await this.containers.waitFor(container, (c) => !c || c.service.spec.replicas === 0 || c.replica?.status?.phase === 'Running' || isFinished(c.replica), START_TIMEOUT_MS, 'starting');
     if (!started) throw new DockerError(404, `container ${dockerName(container.service)} was removed while starting`);
     return started;
   }

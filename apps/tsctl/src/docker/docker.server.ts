@@ -5,12 +5,14 @@
  * yet, 404 for a path Docker does not have either.
  */
 import * as http from 'node:http';
-import type { Duplex } from 'node:stream';
+import type { Duplex, Readable } from 'node:stream';
 import { DockerArchives } from './docker.archive';
 import { ContainerVerbs, WaitCondition } from './docker.containers';
 import { DockerExecs, ExecCreateBody } from './docker.exec';
-import { passes, parseFilters } from './docker.filters';
+import { isTrue, passes, parseFilters } from './docker.filters';
+import { DockerBuilds } from './docker.build';
 import { DockerImages } from './docker.images';
+import { DockerTransfers } from './docker.transfer';
 import { DockerError, dockerErrorOf } from './docker.errors';
 import { ContainerStatus, CreateBody, containerState, inspectEntry, psEntry } from './docker.model';
 import { streamOutput } from './docker.output';
@@ -23,6 +25,8 @@ export interface DockerRequest {
   path: string;
   params: URLSearchParams;
   body(): Promise<unknown>;
+  /** The body as it arrives (a build's context). */
+  stream: Readable;
   /** Aborted when the client goes away. */
   signal: AbortSignal;
   /** The request itself, for a body that is not JSON (an archive). */
@@ -42,6 +46,9 @@ export class DockerApi {
     this.execs = new DockerExecs(verbs.containers);
     const archives = new DockerArchives(verbs.containers);
     const images = new DockerImages(verbs.containers.api);
+    const transfers = new DockerTransfers(images);
+    const builds = new DockerBuilds(images, verbs.containers);
+    const written = (work: Promise<void>): Promise<Answer> => work.then(() => 'written');
     const c = '/containers/([^/]+)';
     const e = '/exec/([^/]+)';
     this.routes = [
@@ -50,7 +57,11 @@ export class DockerApi {
       { method: 'GET', pattern: /^\/version$/, handler: async () => ({ status: 200, json: await this.system.version() }) },
       { method: 'GET', pattern: /^\/info$/, handler: async () => ({ status: 200, json: await this.system.info(await this.verbs.containers.list()) }) },
       { method: 'GET', pattern: /^\/containers\/json$/, handler: (req) => this.list(req) },
-      { method: 'POST', pattern: /^\/containers\/create$/, handler: async (req) => ({ status: 201, json: await this.verbs.create(req.params.get('name'), (await req.body() ?? {}) as CreateBody) }) },
+      { method: 'POST', pattern: /^\/containers\/create$/, handler: async (req) => {
+        const body = (await req.body() ?? {}) as CreateBody;
+        const image = body.Image ? await images.forContainer(body.Image) : undefined;
+        return { status: 201, json: await this.verbs.create(req.params.get('name'), { ...body, ...(image ? { Image: image } : {}) }) };
+      } },
       { method: 'GET', pattern: new RegExp(`^${c}/json$`), handler: async (_req, id) => ({ status: 200, json: inspectEntry(await this.verbs.containers.find(id)) }) },
       { method: 'POST', pattern: new RegExp(`^${c}/start$`), handler: async (_req, id) => ({ status: (await this.verbs.start(id)) ? 204 : 304 }) },
       { method: 'POST', pattern: new RegExp(`^${c}/stop$`), handler: async (_req, id) => ({ status: (await this.verbs.stop(id)) ? 204 : 304 }) },
@@ -70,9 +81,15 @@ export class DockerApi {
         this.execs.resize(id, Number(req.params.get('h') ?? 24), Number(req.params.get('w') ?? 80));
         return { status: 200 };
       } },
-      { method: 'GET', pattern: /^\/images\/json$/, handler: async () => ({ status: 200, json: await images.list() }) },
+      { method: 'GET', pattern: /^\/images\/json$/, handler: async (req) => ({ status: 200, json: await images.list(req.params.get('filters')) }) },
+      { method: 'POST', pattern: /^\/images\/create$/, handler: (req, _id, res) => written(transfers.pull(req.params, res)) },
       { method: 'GET', pattern: /^\/images\/(.+)\/history$/, handler: async (_req, name) => ({ status: 200, json: await images.history(name) }) },
-      { method: 'DELETE', pattern: /^\/images\/(.+)$/, handler: async (_req, name) => ({ status: 200, json: await images.remove(name) }) },
+      { method: 'GET', pattern: /^\/images\/(.+)\/json$/, handler: async (_req, name) => ({ status: 200, json: await images.inspect(name) }) },
+      { method: 'POST', pattern: /^\/images\/(.+)\/tag$/, handler: async (req, name) => images.tag(name, req.params.get('repo'), req.params.get('tag')).then(() => ({ status: 201 })) },
+      { method: 'POST', pattern: /^\/images\/(.+)\/push$/, handler: (req, name, res) => written(transfers.push(name, req.params, res)) },
+      { method: 'DELETE', pattern: /^\/images\/(.+)$/, handler: async (req, name) => ({ status: 200, json: await images.remove(name, isTrue(req.params.get('force'))) }) },
+      { method: 'POST', pattern: /^\/build$/, handler: (req, _id, res) => written(builds.build(req.params, req.stream, res)) },
+      { method: 'POST', pattern: /^\/commit$/, handler: async (req) => ({ status: 201, json: await builds.commit(req.params) }) },
       { method: 'POST', pattern: new RegExp(`^${e}/start$`), handler: async () => {
         throw new DockerError(501, "Tide's Docker API starts an exec only on an upgraded connection (Upgrade: tcp), or detached: not yet");
       } },
@@ -114,7 +131,7 @@ export class DockerApi {
     if (versioned instanceof DockerError) return versioned;
     const aborted = new AbortController();
     res.on('close', () => aborted.abort());
-    return { method: req.method ?? 'GET', path: versioned.path, params: url.searchParams, body: () => readJson(req), signal: aborted.signal, input: req };
+    return { method: req.method ?? 'GET', path: versioned.path, params: url.searchParams, body: () => readJson(req), stream: req, signal: aborted.signal, input: req };
   }
 
   private async dispatch(req: DockerRequest, res: http.ServerResponse): Promise<Answer> {
@@ -204,10 +221,6 @@ export class DockerApi {
 /** What `docker ps` lists without -a: running containers, paused ones too (as dockerd does). */
 export function isUp(state: ContainerStatus): boolean {
   return state === 'running' || state === 'paused';
-}
-
-export function isTrue(value: string | null): boolean {
-  return value === '1' || value === 'true' || value === 'True';
 }
 
 function send(res: http.ServerResponse, status: number, json: unknown): void {

@@ -240,9 +240,14 @@ describe('the Docker API server without a cluster behind it', () => {
 
   it("answers in Docker's error shape: 404 for an unknown container, 501 naming what is missing, 404 for no such path", async () => {
     assert.deepEqual(await call('GET', '/v1.41/containers/ghost/json').then((r) => [r.status, JSON.parse(r.body)]), [404, { message: 'No such container: ghost' }]);
-    const inspect = await call('GET', '/v1.41/images/busybox/json');
-    assert.equal(inspect.status, 501);
-    assert.match(JSON.parse(inspect.body).message, /does not support this image endpoint \(pull, push, tag, inspect: use "tsctl image"\) \(GET \/images\/busybox\/json\)/);
+    assert.deepEqual(await call('GET', '/v1.41/images/busybox/json').then((r) => [r.status, JSON.parse(r.body)]), [404, { message: 'No such image: busybox' }]);
+    const search = await call('GET', '/v1.41/images/search?term=x');
+    assert.equal(search.status, 501);
+    assert.match(JSON.parse(search.body).message, /does not support this image endpoint \(search, load, save, prune: use "tsctl image import\|prune"\) \(GET \/images\/search\)/);
+    assert.deepEqual(await call('POST', '/v1.41/build?dockerfile=Dockerfile').then((r) => [r.status, JSON.parse(r.body).message]), [501, "Tide's Docker API builds named images only (Tide keeps no untagged images): give -t NAME[:TAG]"]);
+    assert.match(await call('POST', '/v1.41/build?t=a&target=x').then((r) => JSON.parse(r.body).message), /does not support --target on builds/);
+    assert.match(await call('POST', '/v1.41/commit?container=web&repo=a&changes=CMD%20x').then((r) => JSON.parse(r.body).message), /does not support --change on commits/);
+    assert.deepEqual(await call('POST', '/v1.41/commit?container=ghost&repo=a').then((r) => [r.status, JSON.parse(r.body).message]), [404, 'No such container: ghost']);
     const pause = await call('POST', '/v1.41/containers/web/pause');
     assert.deepEqual([pause.status, JSON.parse(pause.body).message], [404, 'No such container: web'], 'pause is served: an unknown container is a 404');
     const archive = await call('GET', '/v1.41/containers/web/archive?path=/');

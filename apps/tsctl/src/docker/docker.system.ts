@@ -37,9 +37,8 @@ export function apiVersionOf(pathname: string): { path: string; version?: string
 export const UNSUPPORTED: Array<{ pattern: RegExp; what: string }> = [
   { pattern: /^\/containers\/[^/]+\/resize$/, what: 'terminals (-t)' },
   { pattern: /^\/containers\/[^/]+\/(top|stats|changes|export|rename|update|attach\/ws)$|^\/containers\/prune$/, what: 'this container endpoint' },
-  { pattern: /^\/images(\/|$)/, what: 'this image endpoint (pull, push, tag, inspect: use "tsctl image")' },
-  { pattern: /^\/build(\/|$)/, what: 'building images (use "tsctl image build")' },
-  { pattern: /^\/commit$/, what: 'committing containers' },
+  { pattern: /^\/images\/(search|load|get|prune)$|^\/images\/.+\/get$/, what: 'this image endpoint (search, load, save, prune: use "tsctl image import|prune")' },
+  { pattern: /^\/build\/(prune|cancel)$/, what: 'the build cache endpoints' },
   { pattern: /^\/(networks|volumes)(\/|$)/, what: 'networks and volumes' },
   { pattern: /^\/(swarm|services|tasks|nodes|secrets|configs|plugins|distribution|session|events|auth|system\/df)(\/|$)/, what: 'this endpoint' },
 ];
@@ -78,6 +77,6 @@ export class SystemInfo {
   }
 }
 
-function goArch(): string {
+export function goArch(): string {
   return ({ x64: 'amd64', arm64: 'arm64', arm: 'arm' } as Record<string, string>)[process.arch] ?? process.arch;
 }

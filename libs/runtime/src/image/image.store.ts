@@ -230,6 +230,16 @@ export class ImageStore implements ImageResolver {
     return records;
   }
 
+  /** `target` names the image `source` names (a new record over the same manifest, config and layers), as `docker tag`. */
+  async tag(source: string, target: string): Promise<ImageRecord> {
+    const record = await this.record(source);
+    if (!record) throw new ImageError('NotFound', `image "${formatRef(parseRef(source))}" not found on this node`);
+    const name = formatRef(parseRef(target));
+    const tagged: ImageRecord = { ...record, ref: name };
+    await this.writeAtomic(this.recordFile(name), Buffer.from(JSON.stringify(tagged, null, 2)));
+    return tagged;
+  }
+
   /** Removes the tag only; false when there was none. */
   async untag(ref: string): Promise<boolean> {
     try {
