@@ -15,7 +15,7 @@ const SRC = path.resolve(__dirname, '../src');
  * that names `BASE + N` uses up to that.
  */
 const MIN_PORT_SPAN = 30;
-const UNIT_SPECS_CIDR = '100.64.248.0/21';
+const UNIT_SPECS_CIDR = '100.64.252.0/22';
 
 interface Claims {
   file: string;
@@ -58,7 +58,7 @@ describe('end-to-end files keep out of each other\'s way', () => {
   });
 
   it('gives each file container networks of its own', () => {
-    // The unit specs' bridges (libs/runtime bridge.network.spec) take theirs from 100.64.248.0/21.
+    // The unit specs' bridges (libs/runtime bridge.network.spec) take theirs from 100.64.252.0/22.
     const taken = [{ file: '(unit specs)', cidr: UNIT_SPECS_CIDR, range: range(UNIT_SPECS_CIDR) },
       ...claims.flatMap((c) => c.cidrs.map((cidr) => ({ file: c.file, cidr, range: range(cidr) })))];
     for (const a of taken) {

@@ -161,7 +161,7 @@ describe('tsctl image', () => {
       [['build', '-t', 'web:4', path.join(dir, 'none')], /not a directory \(the build context\)/],
       [['build', '-t', 'web:4', context], /Dockerfile: no such file \(the Dockerfile\)/],
       [['ls', '-t', 'x'], /--tag does not apply to "image ls"/],
-      [['frob'], /image needs import, ls, rm, build, push, pull, prune, commit or history, got "frob"/],
+      [['frob'], /image needs import, ls, rm, tag, build, push, pull, prune, commit or history, got "frob"/],
       [['push'], /image push needs one NAME\[:TAG\]/],
       [['pull', 'a', 'b'], /image pull needs one REF/],
       [['pull', 'x', '--node', 'n1'], /--node does not apply to "image pull"/],

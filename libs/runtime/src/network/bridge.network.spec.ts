@@ -20,8 +20,8 @@ import { run } from './network.command';
 import { setUpNodeNetwork, tearDownNodeNetwork } from './node.network';
 
 const RUN = `${process.pid}-${Math.random().toString(36).slice(2, 6)}`;
-/** A slice of the container network no e2e file uses (unit specs have 100.64.248.0/21: e2e/README.md). */
-const SLICE = `100.64.${248 + Math.floor(Math.random() * 8)}.0/24`;
+/** A slice of the container network no e2e file uses (unit specs have 100.64.252.0/22: e2e/README.md). */
+const SLICE = `100.64.${252 + Math.floor(Math.random() * 4)}.0/24`;
 
 function httpGet(url: string): Promise<string> {
   return new Promise((resolve, reject) => {
