@@ -85,6 +85,7 @@ async function underLoad(scenario: ChaosScenario, context: ChaosContext): Promis
   }, RECOVERY_DEADLINE_MS, 250).catch(() => undefined);
   const recoveryS = recovered ? Number(((performance.now() - faultOver) / 1000).toFixed(2)) : null;
   log(`${scenario.name}: ${recovered ? `recovered in ${recoveryS} s` : `not recovered within ${RECOVERY_DEADLINE_MS / 1000} s`}`);
+  const lateFigures = await (injected.continuing ?? Promise.resolve({}));
   await writes.stop();
   await sleep(3000);
   await load.stop();
@@ -98,7 +99,7 @@ async function underLoad(scenario: ChaosScenario, context: ChaosContext): Promis
   return {
     name: scenario.name, failed_requests: load.failed, lost_writes: check.lost, duplicate_replicas: duplicates.seen.size, leaked: leaks.length,
     recovery_s: recoveryS, phantom_writes: check.phantom, requests: load.sent, failures: load.failures, writes: writes.counts(),
-    converged: settled, ...(leaks.length > 0 ? { leaks: leaks.slice(0, 10) } : {}), ...injected.figures,
+    converged: settled, ...(leaks.length > 0 ? { leaks: leaks.slice(0, 10) } : {}), ...injected.figures, ...lateFigures,
   };
 }
 

@@ -44,4 +44,9 @@ export interface ChaosScenario {
 export interface InjectResult {
   faultOverAt?: number;
   figures?: Record<string, number | string>;
+  /**
+   * What the scenario goes on doing after the fault (a storm of writes that outlasts a killed
+   * member): recovery is measured while it runs, and the checks wait for it. Resolves to more figures.
+   */
+  continuing?: Promise<Record<string, number | string>>;
 }
