@@ -162,7 +162,7 @@ describe('control-plane client', () => {
     await eventually('the report acknowledged', () => acknowledged.length > 0);
     const usage = { nodeName: 'node-1', timestampMs: 1_700_000_000_000, replicas: [
       { namespace: 'default', name: 'web-1', cpuUsageSeconds: 1.25, memoryWorkingSetBytes: 4096, memoryUsageBytes: 8192, startedAt: '2024-01-01T00:00:00.000Z' },
-    ], services: [{ namespace: 'default', service: 'web', requestsTotal: 42, countedAtMs: 1_700_000_000_000 }] };
+    ], services: [{ namespace: 'default', service: 'web', requestsTotal: 42, countedAtMs: 1_700_000_000_000, latencyCounts: [] }] };
     assert.equal(await client.reportUsage(usage), true);
     assert.deepEqual(controlPlane.usage, [usage]);
 
