@@ -47,7 +47,7 @@ export interface NetworkCreateBody {
   Attachable?: boolean | null;
   Ingress?: boolean | null;
   ConfigOnly?: boolean | null;
-  ConfigFrom?: unknown;
+  ConfigFrom?: { Network?: string } | null;
   CheckDuplicate?: boolean | null;
 }
 
@@ -83,7 +83,7 @@ export function networkRecord(body: NetworkCreateBody, serverNamespace: string):
     (body.IPAM?.Config?.length || Object.keys(body.IPAM?.Options ?? {}).length || (body.IPAM?.Driver && body.IPAM.Driver !== 'default')) && 'IPAM settings (--subnet, --ip-range, --gateway): Tide gives every container an address from the cluster\'s pod CIDR',
     body.Internal && 'internal networks (--internal): every Tide container reaches every other',
     body.EnableIPv6 && 'IPv6 (--ipv6)',
-    (body.Ingress || body.ConfigOnly || body.ConfigFrom) && 'swarm networks (--ingress, --config-only, --config-from)',
+    (body.Ingress || body.ConfigOnly || body.ConfigFrom?.Network) && 'swarm networks (--ingress, --config-only, --config-from)',
   ].filter((what): what is string => typeof what === 'string' && what !== '');
   if (missing.length) throw new DockerError(501, `Tide's Docker API does not support ${missing.join('; ')} yet`);
   const namespace = tideName(name);
