@@ -29,6 +29,8 @@ command -v chromium >/dev/null || need+=(chromium)
 # The docker e2e test drives tsctl docker-serve with Debian's docker CLI (/usr/bin/docker). The package
 # also ships dockerd and containerd: policy-rc.d below keeps them from starting, and nothing starts them.
 [ -x /usr/bin/docker ] || need+=(docker.io)
+# The compose e2e test drives the same API with Debian's docker-compose (1.29, Python: a client only).
+[ -x /usr/bin/docker-compose ] || need+=(docker-compose)
 # The seccomp tests compile a small static probe that makes raw system calls inside a container.
 command -v gcc >/dev/null && [ -e "$(gcc -print-file-name=libc.a)" ] || need+=(gcc libc6-dev)
 if [ ${#need[@]} -gt 0 ]; then

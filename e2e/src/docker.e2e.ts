@@ -1,6 +1,7 @@
 /**
  * Issue 21, first slice: the real docker CLI (Debian's docker.io client, /usr/bin/docker; no dockerd
- * runs) drives a Tide cluster through `tsctl docker-serve`, with DOCKER_HOST from `tsctl docker-host`.
+ * runs) and Debian's docker-compose drive a Tide cluster through `tsctl docker-serve`, with
+ * DOCKER_HOST from `tsctl docker-host`.
  */
 import { after, before, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
@@ -11,6 +12,19 @@ import { TestCluster, waitFor } from './harness';
 
 const DOCKER = '/usr/bin/docker';
 const PUBLISHED = 23880;
+/** Debian's docker-compose 1.29 (Python, docker-py): a client of the same API. */
+const COMPOSE = '/usr/bin/docker-compose';
+/** web serves a page; client fetches it by the service's name, as compose users write it. */
+const COMPOSE_FILE = `version: "3"
+services:
+  web:
+    image: busybox
+    command: ["sh", "-c", "mkdir -p /www && echo hello-from-web > /www/index.html && exec httpd -f -p 80 -h /www"]
+    expose: ["80"]
+  client:
+    image: busybox
+    command: ["sh", "-c", "while true; do wget -qO- http://web/ || echo no-answer; sleep 1; done"]
+`;
 
 interface Run {
   code: number;
@@ -22,10 +36,12 @@ describe('the docker CLI against tsctl docker-serve', { timeout: 600_000 }, () =
   let cluster: TestCluster;
   let dockerHost = '';
 
-  function docker(args: string[], timeoutMs = 180_000): Promise<Run> {
+  const docker = (args: string[]) => run(DOCKER, args);
+
+  function run(program: string, args: string[], cwd?: string): Promise<Run> {
     return new Promise((resolve) => {
-      execFile(DOCKER, args, {
-        timeout: timeoutMs, env: { PATH: process.env.PATH, HOME: cluster.stateDir, DOCKER_HOST: dockerHost, DOCKER_CONFIG: path.join(cluster.stateDir, '.docker') },
+      execFile(program, args, {
+        cwd, timeout: 180_000, env: { PATH: process.env.PATH, HOME: cluster.stateDir, DOCKER_HOST: dockerHost, DOCKER_CONFIG: path.join(cluster.stateDir, '.docker') },
       }, (error, stdout, stderr) => {
         const code = error ? (typeof (error as { code?: unknown }).code === 'number' ? (error as { code: number }).code : 1) : 0;
         resolve({ code, stdout, stderr: stderr || (error ? error.message : '') });
@@ -38,6 +54,7 @@ describe('the docker CLI against tsctl docker-serve', { timeout: 600_000 }, () =
 
   before(async () => {
     assert.ok(fs.existsSync(DOCKER), `${DOCKER} is missing: bash scripts/setup.sh installs Debian's docker.io (the client is used, no dockerd is started)`);
+    assert.ok(fs.existsSync(COMPOSE), `${COMPOSE} is missing: bash scripts/setup.sh installs Debian's docker-compose`);
     // tsctl up --docker starts tsctl docker-serve in the background with the admin credential; tsctl down stops it.
     cluster = await TestCluster.start({ nodes: 1, basePort: 23800, podCidr: '100.64.236.0/22', upFlags: ['--docker'] });
     const host = await cluster.tsctl(['docker-host']);
@@ -196,6 +213,47 @@ describe('the docker CLI against tsctl docker-serve', { timeout: 600_000 }, () =
     assert.match(missing.stderr, /No such image: no-such-image:1/);
   });
 
+  it('docker-compose brings up a web server and a client that reaches it by its service name, and takes both down', async () => {
+    const project = path.join(cluster.stateDir, 'compose');
+    fs.mkdirSync(project, { recursive: true });
+    fs.writeFileSync(path.join(project, 'docker-compose.yml'), COMPOSE_FILE);
+    const compose = (args: string[]) => run(COMPOSE, ['-p', 'tidedemo', ...args], project);
+    const up = await compose(['up', '-d']);
+    assert.equal(up.code, 0, explain(up));
+    // The client asks http://web/ every second: the node's DNS answers "web" on the project's network.
+    const logs = await waitFor("the web server's page in the client's logs", async () => {
+      const read = await compose(['logs', '--no-color', 'client']);
+      return read.stdout.includes('hello-from-web') ? read.stdout : undefined;
+    }, 120_000);
+    // compose prefixes each line with the service and its number.
+    assert.match(logs, /^client_1 +\| hello-from-web$/m);
+    const ps = await compose(['ps']);
+    assert.equal(ps.code, 0, explain(ps));
+    assert.match(ps.stdout, /^tidedemo_client_1 +sh -c while .* Up *\n/m, ps.stdout);
+    assert.match(ps.stdout, /^tidedemo_web_1 +sh -c mkdir .* Up +80\/tcp *\n/m, ps.stdout);
+    // The network is a namespace of its own; its Services are named after the compose services.
+    const inspect = await docker(['network', 'inspect', '--format', '{{.Tide.Namespace}} {{.Labels}}', 'tidedemo_default']);
+    assert.equal(inspect.code, 0, explain(inspect));
+    const namespace = inspect.stdout.split(' ')[0];
+    assert.match(inspect.stdout, /com\.docker\.compose\.project:tidedemo/);
+    const servicesIn = async () => (await cluster.services()).filter((s) => s.metadata.namespace === namespace).map((s) => s.metadata.name).sort();
+    assert.deepEqual(await servicesIn(), ['client', 'web']);
+
+    const down = await compose(['down']);
+    assert.equal(down.code, 0, explain(down));
+    assert.match(down.stderr, /Removing network tidedemo_default/);
+    assert.deepEqual(await servicesIn(), [], 'no Tide service left');
+    assert.equal((await docker(['network', 'ls', '--filter', 'label=com.docker.compose.project=tidedemo', '--format', '{{.Name}}'])).stdout, '', 'no network left');
+    assert.equal((await docker(['ps', '-a', '--format', '{{.Names}}'])).stdout, '');
+
+    // A feature Tide does not serve fails in Docker's words, naming it.
+    fs.writeFileSync(path.join(project, 'docker-compose.yml'), `${COMPOSE_FILE}    volumes: ["./data:/data"]\n`);
+    const refused = await compose(['up', '-d']);
+    assert.notEqual(refused.code, 0, explain(refused));
+    assert.match(refused.stderr, /Tide's Docker API does not support volumes and bind mounts/);
+    assert.equal((await compose(['down'])).code, 0);
+  });
+
   it("answers what it does not serve in Docker's words", async () => {
     const missing = await docker(['rm', 'ghost']);
     assert.equal(missing.code, 1);
@@ -207,6 +265,9 @@ describe('the docker CLI against tsctl docker-serve', { timeout: 600_000 }, () =
     const pull = await docker(['pull', 'busybox']);
     assert.equal(pull.code, 1);
     assert.match(pull.stderr, /^Error response from daemon: .*manifest unknown/m);
+    const internal = await docker(['network', 'create', '--internal', 'sealed']);
+    assert.equal(internal.code, 1);
+    assert.match(internal.stderr, /does not support internal networks \(--internal\)/);
     const search = await docker(['search', 'busybox']);
     assert.equal(search.code, 1);
     assert.match(search.stderr, /does not support this image endpoint \(search, load, save, prune/);

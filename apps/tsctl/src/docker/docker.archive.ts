@@ -46,23 +46,19 @@ export function dockerPathStat(stat: PathStat): string {
 }
 
 export class DockerArchives {
-  private readonly files: ReplicaFiles;
-
-  constructor(private readonly containers: TideContainers) {
-    this.files = new ReplicaFiles(containers.api, containers.namespace);
-  }
+  constructor(private readonly containers: TideContainers) {}
 
   /** HEAD (`withBody` false) or GET: the stat header, then the tar. */
   async read(ref: string, params: URLSearchParams, res: http.ServerResponse, withBody: boolean, signal: AbortSignal): Promise<void> {
-    const replica = await this.runningReplica(ref);
+    const { files, replica } = await this.runningReplica(ref);
     const path = pathOf(params);
     if (!withBody) {
-      const stat = await this.files.stat(replica, path);
+      const stat = await files.stat(replica, path);
       if (!stat) throw new DockerError(404, `Could not find the file ${path} in container ${ref}`);
       res.writeHead(200, { [DOCKER_PATH_STAT_HEADER]: dockerPathStat(stat) });
       return void res.end();
     }
-    const { stat, tar } = await this.files.read(replica, path, signal);
+    const { stat, tar } = await files.read(replica, path, signal);
     res.writeHead(200, { 'Content-Type': 'application/x-tar', [DOCKER_PATH_STAT_HEADER]: dockerPathStat(stat) });
     for await (const chunk of tar) {
       if (!res.write(chunk)) await new Promise((resolve) => { res.once('drain', resolve); res.once('close', resolve); });
@@ -72,17 +68,18 @@ export class DockerArchives {
 
   /** PUT: the body, a tar, extracted into the directory at ?path (404 missing, 400 not a directory). */
   async write(ref: string, params: URLSearchParams, body: http.IncomingMessage): Promise<void> {
-    const replica = await this.runningReplica(ref);
+    const { files, replica } = await this.runningReplica(ref);
     const copyUIDGID = params.get('copyUIDGID');
-    await this.files.write(replica, pathOf(params), body, copyUIDGID === '1' || copyUIDGID === 'true');
+    await files.write(replica, pathOf(params), body, copyUIDGID === '1' || copyUIDGID === 'true');
   }
 
-  private async runningReplica(ref: string): Promise<string> {
+  /** The running replica's name, with the files of its namespace (a user-defined network's, or the server's). */
+  private async runningReplica(ref: string): Promise<{ files: ReplicaFiles; replica: string }> {
     const container = await this.containers.find(ref);
     if (!containerState(container).Running || !container.replica) {
       throw new DockerError(409, `container ${dockerName(container.service)} is not running: Tide copies files in and out of running containers only`);
     }
-    return container.replica.metadata.name;
+    return { files: new ReplicaFiles(this.containers.api, container.replica.metadata.namespace), replica: container.replica.metadata.name };
   }
 }
 

@@ -1,13 +1,16 @@
 /**
  * The Tide API calls behind Docker's container verbs, made with the credential of whoever runs
  * `tsctl docker-serve`: the control plane authenticates and authorises every one of them as it does
- * tsctl's. Containers are the Services labelled `tide/docker=container` of one namespace.
+ * tsctl's. Containers are the Services labelled `tide/docker=container` of one namespace (the
+ * `bridge` network's) and of the namespaces of its user-defined networks (docker.network.model.ts),
+ * kept as ConfigMaps in that namespace.
  */
-import type { Replica, Service } from '@tide/api';
+import type { ConfigMap, Replica, Service } from '@tide/api';
 import { ApiClient, ApiError, errorFromFetchResponse } from '../api/api.client';
 import { query } from '../commands/command';
 import { DockerError, noSuchContainer } from './docker.errors';
 import { CONTAINER_LABEL, Container, STOPPED_LABEL, containerId, dockerName, stoppedLabel } from './docker.model';
+import { DockerNetwork, isNetworkRecord, networkOf } from './docker.network.model';
 
 /**
  * How often a wait re-reads the container (the API answers from its cache): soon at first, since a
@@ -20,9 +23,14 @@ const POLL_MAX_MS = 250;
 export class TideContainers {
   constructor(readonly api: ApiClient, readonly namespace: string) {}
 
-  /** Every container of the namespace with its current replica. */
+  /** Every container of the namespace and of its networks' namespaces, with its current replica. */
   async list(): Promise<Container[]> {
-    const ns = this.namespace;
+    const namespaces = [this.namespace, ...(await this.networks()).map((n) => n.namespace)];
+    const lists = await Promise.all(namespaces.map((ns) => this.listIn(ns)));
+    return lists.flat();
+  }
+
+  private async listIn(ns: string): Promise<Container[]> {
     const [services, replicas] = await Promise.all([
       this.api.get<{ items: Service[] }>(`/api/v1/services${query({ namespace: ns })}`),
       this.api.get<{ items: Replica[] }>(`/api/v1/replicas${query({ namespace: ns })}`),
@@ -30,6 +38,21 @@ export class TideContainers {
     return services.items.filter(isContainer).map((service) => ({
       id: containerId(service.metadata.uid ?? ''), service, replica: current(replicas.items.filter((r) => r.spec.service === service.metadata.name)),
     }));
+  }
+
+  /** The user-defined networks (ConfigMaps labelled `tide/docker=network` in the server's namespace). */
+  async networks(): Promise<DockerNetwork[]> {
+    const configs = await this.api.get<{ items: ConfigMap[] }>(`/api/v1/configmaps${query({ namespace: this.namespace })}`);
+    return configs.items.filter(isNetworkRecord).map(networkOf);
+  }
+
+  async createNetwork(record: ConfigMap): Promise<void> {
+    await this.apply(record);
+  }
+
+  async removeNetwork(network: DockerNetwork): Promise<void> {
+    if (network.record === undefined) return;
+    await this.api.request('DELETE', `/api/v1/configmaps/${encodeURIComponent(network.record)}${query({ namespace: this.namespace })}`).catch(absentOn404);
   }
 
   /** By name (with or without "/"), full id or a unique id prefix, as dockerd resolves them. */
@@ -51,31 +74,40 @@ export class TideContainers {
 
   /** The container again, fresh: undefined once its Service is gone. */
   async refresh(container: Container): Promise<Container | undefined> {
-    const name = container.service.metadata.name;
-    const service = await this.api.get<Service>(`/api/v1/services/${encodeURIComponent(name)}${query({ namespace: this.namespace })}`).catch(absentOn404);
+    const { name, namespace } = container.service.metadata;
+    const service = await this.api.get<Service>(`/api/v1/services/${encodeURIComponent(name)}${query({ namespace })}`).catch(absentOn404);
     if (!service || containerId(service.metadata.uid ?? '') !== container.id) return undefined;
-    const replicas = await this.api.get<{ items: Replica[] }>(`/api/v1/replicas${query({ namespace: this.namespace, service: name })}`);
+    const replicas = await this.api.get<{ items: Replica[] }>(`/api/v1/replicas${query({ namespace, service: name })}`);
     return { id: container.id, service, replica: current(replicas.items) };
   }
 
   /** A Service that is not a container is not overwritten, nor a container of that Docker name: the name is taken. */
   async create(service: Service, name: string): Promise<Container> {
-    const serviceName = service.metadata.name;
-    const holder = (await this.lookupName(name)) ?? await this.api.get<Service>(`/api/v1/services/${encodeURIComponent(serviceName)}${query({ namespace: this.namespace })}`).catch(absentOn404);
+    const { name: serviceName, namespace } = service.metadata;
+    const holder = (await this.lookupName(name)) ?? await this.service(serviceName, namespace ?? this.namespace);
     if (holder) {
-      const who = 'service' in holder ? `container "${holder.id}"` : isContainer(holder) ? `container "${containerId(holder.metadata.uid ?? '')}"` : `the Tide service "${serviceName}" of namespace ${this.namespace}`;
+      const who = 'service' in holder ? `container "${holder.id}"` : isContainer(holder) ? `container "${containerId(holder.metadata.uid ?? '')}"` : `the Tide service "${serviceName}" of namespace ${namespace}`;
       throw new DockerError(409, `Conflict. The container name "/${name}" is already in use by ${who}. You have to remove (or rename) that container to be able to reuse that name.`);
     }
+    await this.apply(service);
+    const created = await this.lookupName(name);
+    if (!created) throw new DockerError(500, `container "${name}" was applied but is not listed: try again`);
+    return created;
+  }
+
+  /** A Service of that name in that namespace, container or not. */
+  async service(name: string, namespace: string): Promise<Service | undefined> {
+    return this.api.get<Service>(`/api/v1/services/${encodeURIComponent(name)}${query({ namespace })}`).catch(absentOn404);
+  }
+
+  private async apply(document: Service | ConfigMap): Promise<void> {
     try {
-      await this.api.request('POST', '/api/v1/apply', { documents: [service] });
+      await this.api.request('POST', '/api/v1/apply', { documents: [document] });
     } catch (error) {
       // The API's validation names the field (spec.image, metadata.name): a bad request, as dockerd's.
       if (error instanceof ApiError && error.status === 400) throw new DockerError(400, [error.message, ...error.details.map((d) => `${d.path}: ${d.message}`)].join('; '));
       throw error;
     }
-    const created = await this.lookupName(name);
-    if (!created) throw new DockerError(500, `container "${name}" was applied but is not listed: try again`);
-    return created;
   }
 
   private async lookupName(name: string): Promise<Container | undefined> {
@@ -83,7 +115,7 @@ export class TideContainers {
   }
 
   async scale(container: Container, replicas: number): Promise<void> {
-    await this.api.request('PUT', `/api/v1/services/${encodeURIComponent(container.service.metadata.name)}/scale${query({ namespace: this.namespace })}`, { replicas });
+    await this.api.request('PUT', `/api/v1/services/${encodeURIComponent(container.service.metadata.name)}/scale${query({ namespace: container.service.metadata.namespace })}`, { replicas });
   }
 
   /**
@@ -100,12 +132,12 @@ export class TideContainers {
   }
 
   /** Freezes or thaws the container's replica (the Tide API's pause routes); the wait for its node is the caller's. */
-  async setPaused(replica: string, paused: boolean): Promise<void> {
-    await this.api.request('POST', `/api/v1/replicas/${encodeURIComponent(replica)}/${paused ? 'pause' : 'unpause'}${query({ namespace: this.namespace })}`);
+  async setPaused(replica: Replica, paused: boolean): Promise<void> {
+    await this.api.request('POST', `/api/v1/replicas/${encodeURIComponent(replica.metadata.name)}/${paused ? 'pause' : 'unpause'}${query({ namespace: replica.metadata.namespace })}`);
   }
 
   async remove(container: Container): Promise<void> {
-    await this.api.request('DELETE', `/api/v1/services/${encodeURIComponent(container.service.metadata.name)}${query({ namespace: this.namespace })}`).catch(absentOn404);
+    await this.api.request('DELETE', `/api/v1/services/${encodeURIComponent(container.service.metadata.name)}${query({ namespace: container.service.metadata.namespace })}`).catch(absentOn404);
   }
 
   /** Re-reads the container until `done` says so (or it is gone: undefined), for at most `timeoutMs`. */
@@ -121,8 +153,8 @@ export class TideContainers {
   }
 
   /** The replica's log as the API streams it (text; stdout and stderr as the container wrote them, in one). */
-  async openLog(replica: string, params: Record<string, string | undefined>, signal?: AbortSignal): Promise<AsyncIterable<Uint8Array>> {
-    const response = await this.api.fetch('GET', `/api/v1/replicas/${encodeURIComponent(replica)}/logs${query({ namespace: this.namespace, ...params })}`, undefined, signal);
+  async openLog(replica: Replica, params: Record<string, string | undefined>, signal?: AbortSignal): Promise<AsyncIterable<Uint8Array>> {
+    const response = await this.api.fetch('GET', `/api/v1/replicas/${encodeURIComponent(replica.metadata.name)}/logs${query({ namespace: replica.metadata.namespace, ...params })}`, undefined, signal);
     if (!response.ok) throw await errorFromFetchResponse(response);
     return (response.body ?? []) as AsyncIterable<Uint8Array>;
   }

@@ -7,6 +7,7 @@
 import type { Replica } from '@tide/api';
 import { TideContainers } from './docker.backend';
 import { DockerError } from './docker.errors';
+import { DockerNetworks } from './docker.networks';
 import { AUTO_REMOVE_LABEL, Container, CreateBody, containerName, containerState, dockerName, exitCode, serviceFromCreate } from './docker.model';
 
 /** How long start waits for a replica to run: a cold image pull on a loaded node included. */
@@ -38,11 +39,15 @@ export class ContainerVerbs {
   /** One removal per `--rm` container, whoever asks first (start's watcher or a wait). */
   private readonly removals = new Map<string, Promise<number>>();
 
-  constructor(readonly containers: TideContainers) {}
+  readonly networks: DockerNetworks;
+
+  constructor(readonly containers: TideContainers) {
+    this.networks = new DockerNetworks(containers);
+  }
 
   async create(name: string | null, body: CreateBody): Promise<{ Id: string; Warnings: string[] }> {
-    const names = containerName(name);
-    const created = await this.containers.create(serviceFromCreate(names, this.containers.namespace, body), names.docker);
+    const placed = await this.networks.placement(containerName(name), body);
+    const created = await this.containers.create(serviceFromCreate(placed.names, placed.namespace, placed.body, placed.labels), placed.names.docker);
     return { Id: created.id, Warnings: [] };
   }
 
@@ -105,14 +110,14 @@ export class ContainerVerbs {
     const state = containerState(container);
     if (state.Paused) throw new DockerError(409, `Container ${container.id} is already paused`);
     if (!state.Running || !container.replica) throw new DockerError(409, `Container ${container.id} is not running`);
-    await this.containers.setPaused(container.replica.metadata.name, true);
+    await this.containers.setPaused(container.replica, true);
     await this.waitForPhase(container, 'Paused', 'pausing');
   }
 
   async unpause(ref: string): Promise<void> {
     const container = await this.containers.find(ref);
     if (!containerState(container).Paused || !container.replica) throw new DockerError(409, `Container ${container.id} is not paused`);
-    await this.containers.setPaused(container.replica.metadata.name, false);
+    await this.containers.setPaused(container.replica, false);
     await this.waitForPhase(container, 'Running', 'unpausing');
   }
 

@@ -53,7 +53,7 @@ export class DockerExecs {
       .filter((what): what is string => typeof what === 'string' && what !== '');
     if (missing.length) throw new DockerError(501, `Tide's Docker API does not support exec with ${missing.join(', ')} yet`);
     const id = randomBytes(32).toString('hex');
-    const request: ExecRequest = { replica: container.replica.metadata.name, namespace: this.containers.namespace, argv: body.Cmd, stdin: Boolean(body.AttachStdin), tty: Boolean(body.Tty), ...(body.Tty ? { size: DEFAULT_SIZE } : {}) };
+    const request: ExecRequest = { replica: container.replica.metadata.name, namespace: container.replica.metadata.namespace, argv: body.Cmd, stdin: Boolean(body.AttachStdin), tty: Boolean(body.Tty), ...(body.Tty ? { size: DEFAULT_SIZE } : {}) };
     this.instances.set(id, { id, containerId: container.id, request, running: false, exitCode: null });
     return { Id: id };
   }

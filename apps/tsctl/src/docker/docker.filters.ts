@@ -38,16 +38,19 @@ export function parseFilters(text: string | null, known = CONTAINER_FILTERS, wha
 /** A `docker ps` entry passes when every filter named has a value it matches. */
 export function passes(entry: { Id: string; Names: string[]; Labels: Record<string, string>; State: string }, filters: Filters): boolean {
   const tests: Record<string, (value: string) => boolean> = {
-    label: (value) => {
-      const cut = value.indexOf('=');
-      return cut < 0 ? value in entry.Labels : entry.Labels[value.slice(0, cut)] === value.slice(cut + 1);
-    },
+    label: (value) => labelMatches(entry.Labels, value),
     name: (value) => entry.Names.some((n) => n.slice(1).includes(value.replace(/^\//, ''))),
     id: (value) => entry.Id.startsWith(value),
     status: (value) => entry.State === value,
   };
   // Several label filters must all hold (dockerd's rule); other names pass with any of their values.
   return [...filters.entries()].every(([name, values]) => (name === 'label' ? values.every(tests.label) : values.some(tests[name])));
+}
+
+/** A `label` filter's value: KEY (present) or KEY=VALUE. */
+export function labelMatches(labels: Record<string, string>, value: string): boolean {
+  const cut = value.indexOf('=');
+  return cut < 0 ? value in labels : labels[value.slice(0, cut)] === value.slice(cut + 1);
 }
 
 /** An image's tag passes `reference` when the glob matches its name or name:tag (dockerd's rule); `dangling=true` passes none. */

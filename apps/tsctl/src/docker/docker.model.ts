@@ -13,6 +13,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { constants } from 'node:os';
 import type { Replica, RestartPolicy, Service, ServicePort } from '@tide/api';
 import { DockerError } from './docker.errors';
+import { ALIASES_LABEL, NETWORK_ID_LABEL, NETWORK_LABEL, containerNetworks } from './docker.network.model';
 
 /** The label marking a Service as a Docker container (value `container`). */
 export const CONTAINER_LABEL = 'tide/docker';
@@ -48,10 +49,20 @@ export function containerName(given: string | null, random = randomBytes): Conta
   }
   const name = given.replace(/^\//, '');
   if (!DOCKER_NAME.test(name)) throw new DockerError(400, `Invalid container name (${name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
-  if (SERVICE_NAME.test(name) && name.length <= MAX_NAME) return { docker: name, service: name };
-  // Another name maps to one Service name, told apart from its neighbours by a hash of the whole.
+  return { docker: name, service: tideName(name) };
+}
+
+/** A Docker name as a Tide name (a DNS label): itself when it is one, else made of it (lower-case, '-', a hash). */
+export function tideName(name: string): string {
+  if (SERVICE_NAME.test(name) && name.length <= MAX_NAME) return name;
+  // Another name maps to one Tide name, told apart from its neighbours by a hash of the whole.
   const base = name.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, MAX_NAME - 9).replace(/-+$/, '');
-  return { docker: name, service: `${base || 'c'}-${createHash('sha256').update(name).digest('hex').slice(0, 8)}` };
+  return `${base || 'c'}-${createHash('sha256').update(name).digest('hex').slice(0, 8)}`;
+}
+
+/** Whether a Docker name (an alias) is a Service name as it is. */
+export function isServiceName(name: string): boolean {
+  return SERVICE_NAME.test(name) && name.length <= MAX_NAME;
 }
 
 /** The name Docker clients know the container by. */
@@ -73,6 +84,8 @@ export interface CreateBody {
   OpenStdin?: boolean;
   StopTimeout?: number | null;
   Volumes?: Record<string, object> | null;
+  /** compose: the project network's aliases (`{"NETWORK": {"Aliases": ["web"]}}`). */
+  NetworkingConfig?: { EndpointsConfig?: Record<string, EndpointSettings | null> | null } | null;
   HostConfig?: {
     PortBindings?: Record<string, Array<{ HostIp?: string; HostPort?: string }> | null> | null;
     AutoRemove?: boolean;
@@ -87,10 +100,18 @@ export interface CreateBody {
   };
 }
 
+/** One network's settings in a create body; Tide reads the aliases. */
+export interface EndpointSettings {
+  Aliases?: string[] | null;
+  IPAMConfig?: unknown;
+  Links?: string[] | null;
+  [more: string]: unknown;
+}
+
 const RESTART: Record<string, RestartPolicy> = { '': 'Never', no: 'Never', always: 'Always', 'unless-stopped': 'Always', 'on-failure': 'OnFailure' };
 
 /** The Service document a create body asks for, or a DockerError naming the field Tide does not take. */
-export function serviceFromCreate(names: ContainerNames, namespace: string, body: CreateBody): Service {
+export function serviceFromCreate(names: ContainerNames, namespace: string, body: CreateBody, networkLabels: Record<string, string> = {}): Service {
   refuseUnsupported(body);
   if (!body.Image) throw new DockerError(400, 'Config.Image: required (the image to run)');
   const host = body.HostConfig ?? {};
@@ -107,7 +128,7 @@ export function serviceFromCreate(names: ContainerNames, namespace: string, body
     metadata: {
       name: names.service, namespace,
       labels: {
-        ...(body.Labels ?? {}), [CONTAINER_LABEL]: 'container',
+        ...(body.Labels ?? {}), ...networkLabels, [CONTAINER_LABEL]: 'container',
         ...(names.docker !== names.service ? { [NAME_LABEL]: names.docker } : {}),
         ...(host.AutoRemove ? { [AUTO_REMOVE_LABEL]: 'true' } : {}),
       },
@@ -288,7 +309,7 @@ function portList(service: Service): Array<{ IP?: string; PrivatePort: number; P
 }
 
 function userLabels(service: Service): Record<string, string> {
-  return Object.fromEntries(Object.entries(service.metadata.labels ?? {}).filter(([key]) => ![CONTAINER_LABEL, AUTO_REMOVE_LABEL, NAME_LABEL, STOPPED_LABEL].includes(key)));
+  return Object.fromEntries(Object.entries(service.metadata.labels ?? {}).filter(([key]) => ![CONTAINER_LABEL, AUTO_REMOVE_LABEL, NAME_LABEL, STOPPED_LABEL, NETWORK_LABEL, NETWORK_ID_LABEL, ALIASES_LABEL].includes(key)));
 }
 
 export interface PsEntry {
@@ -306,7 +327,7 @@ export interface PsEntry {
 
 /** One entry of `GET /containers/json` (docker ps). */
 export function psEntry(container: Container, nowMs: number): PsEntry {
-  const { service, replica } = container;
+  const { service } = container;
   const state = containerState(container);
   return {
     Id: container.id,
@@ -319,15 +340,15 @@ export function psEntry(container: Container, nowMs: number): PsEntry {
     Labels: userLabels(service),
     State: state.Status,
     Status: statusText(state, nowMs),
-    HostConfig: { NetworkMode: service.spec.network === 'host' ? 'host' : 'bridge' },
-    NetworkSettings: { Networks: networks(replica) },
+    HostConfig: { NetworkMode: networkMode(service) },
+    NetworkSettings: { Networks: containerNetworks(container) },
     Mounts: [],
   };
 }
 
-function networks(replica: Replica | undefined): Record<string, unknown> {
-  const ip = replica?.status?.ip ?? '';
-  return { bridge: { IPAddress: ip, Gateway: '', IPPrefixLen: 0, MacAddress: '', NetworkID: '', EndpointID: '' } };
+/** HostConfig.NetworkMode: the user-defined network's name, else bridge or host. */
+function networkMode(service: Service): string {
+  return service.metadata.labels?.[NETWORK_LABEL] ?? (service.spec.network === 'host' ? 'host' : 'bridge');
 }
 
 /** `GET /containers/{id}/json` (docker inspect): the fields Docker clients read. */
@@ -349,7 +370,10 @@ export function inspectEntry(container: Container): Record<string, unknown> {
     Driver: 'overlay',
     Platform: 'linux',
     HostConfig: {
-      NetworkMode: service.spec.network === 'host' ? 'host' : 'bridge',
+      NetworkMode: networkMode(service),
+      // Tide keeps each container's output in files on its node, read through the logs endpoint as
+      // dockerd's default driver's are; compose shows the logs of no container without a driver.
+      LogConfig: { Type: 'json-file', Config: {} },
       PortBindings: Object.fromEntries(Object.entries(bindings).filter(([, value]) => value !== null)),
       AutoRemove: service.metadata.labels?.[AUTO_REMOVE_LABEL] === 'true',
       RestartPolicy: { Name: { Never: 'no', Always: 'always', OnFailure: 'on-failure' }[service.spec.restartPolicy ?? 'Never'], MaximumRetryCount: 0 },
@@ -370,7 +394,7 @@ export function inspectEntry(container: Container): Record<string, unknown> {
       AttachStderr: false,
       StopTimeout: service.spec.terminationGracePeriodSeconds ?? DEFAULT_STOP_SECONDS,
     },
-    NetworkSettings: { IPAddress: replica?.status?.ip ?? '', Ports: bindings, Networks: networks(replica) },
+    NetworkSettings: { IPAddress: replica?.status?.ip ?? '', Ports: bindings, Networks: containerNetworks(container) },
     Mounts: [],
     // Not Docker's: where Tide runs it, for `docker inspect -f '{{.Tide.Node}}'`.
     Tide: { Namespace: service.metadata.namespace, Service: service.metadata.name, Replica: replica?.metadata.name ?? '', Node: replica?.spec.nodeName ?? '' },

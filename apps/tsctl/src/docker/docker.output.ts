@@ -35,26 +35,26 @@ export async function streamOutput(containers: TideContainers, container: Contai
   }
   const replica = now?.replica;
   if (!replica || !hasOutput(replica)) return;
-  const name = replica.metadata.name;
   if (!options.follow || isFinished(replica)) {
-    await copy(await containers.openLog(name, { tailLines: options.tailLines?.toString(), sinceTime: options.sinceTime }, signal), write);
+    await copy(await containers.openLog(replica, { tailLines: options.tailLines?.toString(), sinceTime: options.sinceTime }, signal), write);
     return;
   }
   // What is there now, the tail taken here; then the followed log past it.
-  const before = await readAll(await containers.openLog(name, {}, signal));
+  const before = await readAll(await containers.openLog(replica, {}, signal));
   await write(options.tailLines === undefined ? before : lastLines(before, options.tailLines));
   await followFrom(containers, now!, before.length, write, signal);
 }
 
 /** Follows the replica's log from byte `skip` until the replica finishes (or goes), then writes the rest. */
 async function followFrom(containers: TideContainers, container: Container, skip: number, write: Sink, signal: AbortSignal): Promise<void> {
-  const name = container.replica!.metadata.name;
+  const replica = container.replica!;
+  const name = replica.metadata.name;
   const following = new AbortController();
   const stop = () => following.abort();
   signal.addEventListener('abort', stop, { once: true });
   let seen = 0;
   const reading = (async () => {
-    for await (const chunk of await containers.openLog(name, { follow: '1' }, following.signal)) {
+    for await (const chunk of await containers.openLog(replica, { follow: '1' }, following.signal)) {
       const start = Math.max(0, skip - seen);
       seen += chunk.length;
       if (start < chunk.length) await write(chunk.subarray(start));
@@ -73,7 +73,7 @@ async function followFrom(containers: TideContainers, container: Container, skip
     await reading;
     if (ended === 'stream' || signal.aborted) return;
     // Finished: the log is complete now; what the follower had not got yet is past `seen`.
-    const rest = await readAll(await containers.openLog(name, {}, signal).catch(() => [] as Uint8Array[]));
+    const rest = await readAll(await containers.openLog(replica, {}, signal).catch(() => [] as Uint8Array[]));
     const from = Math.max(skip, seen);
     if (rest.length > from) await write(rest.subarray(from));
   } finally {

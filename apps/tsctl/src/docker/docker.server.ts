@@ -14,6 +14,7 @@ import { DockerBuilds } from './docker.build';
 import { DockerImages } from './docker.images';
 import { DockerTransfers } from './docker.transfer';
 import { DockerError, dockerErrorOf } from './docker.errors';
+import type { NetworkCreateBody } from './docker.network.model';
 import { ContainerStatus, CreateBody, containerState, inspectEntry, psEntry } from './docker.model';
 import { streamOutput } from './docker.output';
 import { STDOUT, frames } from './docker.stream';
@@ -49,6 +50,7 @@ export class DockerApi {
     const transfers = new DockerTransfers(images);
     const builds = new DockerBuilds(images, verbs.containers);
     const written = (work: Promise<void>): Promise<Answer> => work.then(() => 'written');
+    const networks = this.verbs.networks;
     const c = '/containers/([^/]+)';
     const e = '/exec/([^/]+)';
     this.routes = [
@@ -89,6 +91,12 @@ export class DockerApi {
       { method: 'POST', pattern: /^\/images\/(.+)\/push$/, handler: (req, name, res) => written(transfers.push(name, req.params, res)) },
       { method: 'DELETE', pattern: /^\/images\/(.+)$/, handler: async (req, name) => ({ status: 200, json: await images.remove(name, isTrue(req.params.get('force'))) }) },
       { method: 'POST', pattern: /^\/build$/, handler: (req, _id, res) => written(builds.build(req.params, req.stream, res)) },
+      { method: 'GET', pattern: /^\/networks$/, handler: async (req) => ({ status: 200, json: await networks.list(req.params.get('filters')) }) },
+      { method: 'POST', pattern: /^\/networks\/create$/, handler: async (req) => ({ status: 201, json: await networks.create((await req.body() ?? {}) as NetworkCreateBody) }) },
+      { method: 'GET', pattern: /^\/networks\/([^/]+)$/, handler: async (_req, id) => ({ status: 200, json: await networks.inspect(id) }) },
+      { method: 'DELETE', pattern: /^\/networks\/([^/]+)$/, handler: async (_req, id) => networks.remove(id).then(() => ({ status: 204 })) },
+      { method: 'POST', pattern: /^\/networks\/([^/]+)\/connect$/, handler: async (req, id) => networks.connect(id, containerOf(await req.body())) },
+      { method: 'POST', pattern: /^\/networks\/([^/]+)\/disconnect$/, handler: async (req, id) => networks.disconnect(id, containerOf(await req.body())) },
       { method: 'POST', pattern: /^\/commit$/, handler: async (req) => ({ status: 201, json: await builds.commit(req.params) }) },
       { method: 'POST', pattern: new RegExp(`^${e}/start$`), handler: async () => {
         throw new DockerError(501, "Tide's Docker API starts an exec only on an upgraded connection (Upgrade: tcp), or detached: not yet");
@@ -216,6 +224,13 @@ export class DockerApi {
     }
     socket.end();
   }
+}
+
+/** The container a network connect or disconnect names. */
+function containerOf(body: unknown): string {
+  const container = (body as { Container?: unknown } | undefined)?.Container;
+  if (typeof container !== 'string' || !container) throw new DockerError(400, 'Container: required (the container to connect or disconnect)');
+  return container;
 }
 
 /** What `docker ps` lists without -a: running containers, paused ones too (as dockerd does). */

@@ -39,7 +39,8 @@ export const UNSUPPORTED: Array<{ pattern: RegExp; what: string }> = [
   { pattern: /^\/containers\/[^/]+\/(top|stats|changes|export|rename|update|attach\/ws)$|^\/containers\/prune$/, what: 'this container endpoint' },
   { pattern: /^\/images\/(search|load|get|prune)$|^\/images\/.+\/get$/, what: 'this image endpoint (search, load, save, prune: use "tsctl image import|prune")' },
   { pattern: /^\/build\/(prune|cancel)$/, what: 'the build cache endpoints' },
-  { pattern: /^\/(networks|volumes)(\/|$)/, what: 'networks and volumes' },
+  { pattern: /^\/volumes(\/|$)/, what: 'volumes (use a Tide Service with volumes)' },
+  { pattern: /^\/networks\/prune$/, what: 'pruning networks' },
   { pattern: /^\/(swarm|services|tasks|nodes|secrets|configs|plugins|distribution|session|events|auth|system\/df)(\/|$)/, what: 'this endpoint' },
 ];
 
