@@ -14,7 +14,7 @@ import { DockerBuilds } from './docker.build';
 import { DockerImages } from './docker.images';
 import { DockerTransfers } from './docker.transfer';
 import { DockerError, dockerErrorOf } from './docker.errors';
-import { ContainerStatus, CreateBody, containerState, inspectEntry, psEntry } from './docker.model';
+import { ContainerStatus, CreateBody, inspectEntry, psEntry } from './docker.model';
 import { streamOutput } from './docker.output';
 import { DockerAttaches, writeAll } from './docker.attach';
 import { STDOUT, frames } from './docker.stream';
