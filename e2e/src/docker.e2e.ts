@@ -7,7 +7,7 @@ import * as assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { TestCluster, waitFor } from './harness';
+import { REPO, TestCluster, waitFor } from './harness';
 
 const DOCKER = '/usr/bin/docker';
 const PUBLISHED = 23880;
@@ -194,20 +194,34 @@ describe('the docker CLI against tsctl docker-serve', { timeout: 600_000 }, () =
 
   it('docker run -it: the main process on a terminal, typed input, its exit code, its log; -i pipes stdin', async () => {
     const typed = 'stty size; echo "hi from $(tty)"; exit 3\r';
-    const shown = await underTerminal(`${DOCKER} run -it --name term busybox sh`, [{ after: /# $/, type: typed }]);
-    assert.match(shown, /30 100\r\n/, `the local terminal's size: ${JSON.stringify(shown)}`);
-    assert.match(shown, /hi from \/dev\/pts\/0\r\n/);
-    assert.match(shown, /\[exit=3\]/);
-    const logs = await docker(['logs', 'term']);
-    assert.match(logs.stdout, /hi from \/dev\/pts\/0/, explain(logs));
-    assert.equal((await docker(['inspect', '--format', '{{.Config.Tty}} {{.Config.OpenStdin}} {{.State.ExitCode}}', 'term'])).stdout, 'true true 3\n');
-    assert.equal((await docker(['rm', 'term'])).code, 0);
+    try {
+      // busybox's line editor asks the terminal where its cursor is (ESC[6n) and, with no answer from
+      // script's terminal, draws its prompt again (ESC[J): typed before that, the input would be read as the answer.
+      const shown = await underTerminal(`${DOCKER} run -it --name term busybox sh`, [{ after: /# \x1b\[J$/, type: typed }]);
+      assert.match(shown, /30 100\r\n/, `the local terminal's size: ${JSON.stringify(shown)}`);
+      assert.match(shown, /hi from \/dev\/pts\/0\r\n/);
+      assert.match(shown, /\[exit=3\]/);
+      const logs = await docker(['logs', 'term']);
+      assert.match(logs.stdout, /hi from \/dev\/pts\/0/, explain(logs));
+      assert.equal((await docker(['inspect', '--format', '{{.Config.Tty}} {{.Config.OpenStdin}} {{.State.ExitCode}}', 'term'])).stdout, 'true true 3\n');
+    } finally {
+      await docker(['rm', '-f', 'term']);
+    }
     const piped = await new Promise<Run>((resolve) => {
       const child = execFile(DOCKER, ['run', '-i', '--rm', 'busybox', 'sh', '-c', 'cat; echo "eof seen"'], { env: { PATH: process.env.PATH, HOME: cluster.stateDir, DOCKER_HOST: dockerHost, DOCKER_CONFIG: path.join(cluster.stateDir, '.docker') } },
         (error, stdout, stderr) => resolve({ code: error ? 1 : 0, stdout, stderr }));
       child.stdin!.end('piped\n');
     });
     assert.deepEqual([piped.code, piped.stdout], [0, 'piped\neof seen\n'], explain(piped));
+  });
+
+  it('tsctl run -it and -i: the same terminal and stdin without a docker client', async () => {
+    const tsctl = `${process.execPath} ${path.join(REPO, 'apps/tsctl/dist/main.js')} --server ${cluster.server}`;
+    const shown = await underTerminal(`${tsctl} run -it --rm busybox -- sh`, [{ after: /# \x1b\[J$/, type: 'stty size; exit 6\r' }]);
+    assert.match(shown, /30 100\r\n/, JSON.stringify(shown));
+    assert.match(shown, /\[exit=6\]/);
+    const piped = await cluster.tsctl(['run', '-i', '--rm', 'busybox', '--', 'wc', '-l'], { input: 'a\nb\n' });
+    assert.deepEqual([piped.code, piped.stdout.trim()], [0, '2'], piped.stderr);
   });
 
   it('a docker run -it whose client went away runs on, and docker attach reconnects to its terminal', async () => {
