@@ -8,7 +8,7 @@ import * as assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { TestCluster, waitFor } from './harness';
+import { REPO, TestCluster, waitFor } from './harness';
 
 const DOCKER = '/usr/bin/docker';
 const PUBLISHED = 23880;
@@ -190,6 +190,85 @@ describe('the docker CLI against tsctl docker-serve', { timeout: 600_000 }, () =
     assert.equal((await docker(['rm', '-f', 'box'])).code, 0);
   });
 
+  /** Runs `command` under a terminal of 30 rows and 100 columns (util-linux script), typing each input once its prompt shows. */
+  function underTerminal(command: string, inputs: Array<{ after: RegExp; type: string }>, timeoutMs = 120_000): Promise<string> {
+    return new Promise((resolve) => {
+      let shown = '';
+      const child = execFile('script', ['-qfec', `stty rows 30 cols 100; ${command}; echo "[exit=$?]"`, '/dev/null'], {
+        timeout: timeoutMs, env: { PATH: process.env.PATH, HOME: cluster.stateDir, DOCKER_HOST: dockerHost, DOCKER_CONFIG: path.join(cluster.stateDir, '.docker') },
+      }, () => resolve(shown));
+      const pending = [...inputs];
+      const type = () => {
+        while (pending.length > 0 && pending[0].after.test(shown)) child.stdin!.write(pending.shift()!.type);
+      };
+      child.stdout!.on('data', (chunk) => {
+        shown += chunk;
+        type();
+      });
+      type();
+    });
+  }
+
+  it('docker run -it: the main process on a terminal, typed input, its exit code, its log; -i pipes stdin', async () => {
+    const typed = 'stty size; echo "hi from $(tty)"; exit 3\r';
+    try {
+      // busybox's line editor asks the terminal where its cursor is (ESC[6n) and, with no answer from
+      // script's terminal, draws its prompt again (ESC[J): typed before that, the input would be read as the answer.
+      const shown = await underTerminal(`${DOCKER} run -it --name term busybox sh`, [{ after: /# \x1b\[J$/, type: typed }]);
+      assert.match(shown, /30 100\r\n/, `the local terminal's size: ${JSON.stringify(shown)}`);
+      assert.match(shown, /hi from \/dev\/pts\/0\r\n/);
+      assert.match(shown, /\[exit=3\]/);
+      const logs = await docker(['logs', 'term']);
+      assert.match(logs.stdout, /hi from \/dev\/pts\/0/, explain(logs));
+      assert.equal((await docker(['inspect', '--format', '{{.Config.Tty}} {{.Config.OpenStdin}} {{.State.ExitCode}}', 'term'])).stdout, 'true true 3\n');
+    } finally {
+      await docker(['rm', '-f', 'term']);
+    }
+    const piped = await new Promise<Run>((resolve) => {
+      const child = execFile(DOCKER, ['run', '-i', '--rm', 'busybox', 'sh', '-c', 'cat; echo "eof seen"'], { env: { PATH: process.env.PATH, HOME: cluster.stateDir, DOCKER_HOST: dockerHost, DOCKER_CONFIG: path.join(cluster.stateDir, '.docker') } },
+        (error, stdout, stderr) => resolve({ code: error ? 1 : 0, stdout, stderr }));
+      child.stdin!.end('piped\n');
+    });
+    assert.deepEqual([piped.code, piped.stdout], [0, 'piped\neof seen\n'], explain(piped));
+  });
+
+  it('tsctl run -it and -i: the same terminal and stdin without a docker client', async () => {
+    const tsctl = `${process.execPath} ${path.join(REPO, 'apps/tsctl/dist/main.js')} --server ${cluster.server}`;
+    const shown = await underTerminal(`${tsctl} run -it --rm busybox -- sh`, [{ after: /# \x1b\[J$/, type: 'stty size; exit 6\r' }]);
+    // Node's raw mode keeps the local terminal's ONLCR (libuv's choice, as for tsctl exec -it): \r\r\n.
+    assert.match(shown, /30 100\r+\n/, JSON.stringify(shown));
+    assert.match(shown, /\[exit=6\]/);
+    const piped = await cluster.tsctl(['run', '-i', '--rm', 'busybox', '--', 'wc', '-l'], { input: 'a\nb\n' });
+    assert.deepEqual([piped.code, piped.stdout.trim()], [0, '2'], piped.stderr);
+  });
+
+  it('a docker run -it whose client went away runs on, and docker attach reconnects to its terminal', async () => {
+    // The client is killed once the shell shows its prompt: the container is left running, as dockerd leaves it.
+    const left = await underTerminal(`timeout --foreground -s KILL 20 ${DOCKER} run -it --name keep busybox sh`, []);
+    assert.match(left, /# /, `the prompt before the client was killed: ${JSON.stringify(left)}`);
+    const up = await docker(['ps', '--filter', 'name=keep', '--format', '{{.Status}}']);
+    assert.match(up.stdout, /^Up /, explain(up));
+    const shown = await underTerminal(`${DOCKER} attach keep`, [{ after: /^/, type: 'echo "back again"; exit 4\r' }]);
+    assert.match(shown, /back again\r\n/, JSON.stringify(shown));
+    assert.match(shown, /\[exit=4\]/);
+    assert.equal((await docker(['rm', 'keep'])).code, 0);
+  });
+
+  it('docker kill --signal reaches the main process: a trapped signal leaves it running, SIGKILL ends it', async () => {
+    const run = await docker(['run', '-d', '--name', 'trap', 'busybox', 'sh', '-c', 'trap "echo got HUP" HUP; echo ready; while true; do sleep 0.2; done']);
+    assert.equal(run.code, 0, explain(run));
+    await waitFor('"ready" in the log', async () => (await docker(['logs', 'trap'])).stdout.includes('ready'), 60_000);
+    const hup = await docker(['kill', '--signal', 'HUP', 'trap']);
+    assert.equal(hup.code, 0, explain(hup));
+    await waitFor('"got HUP" in the log', async () => (await docker(['logs', 'trap'])).stdout.includes('got HUP'), 30_000);
+    assert.match((await docker(['ps', '--filter', 'name=trap', '--format', '{{.Status}}'])).stdout, /^Up /);
+    const bad = await docker(['kill', '--signal', 'NOPE', 'trap']);
+    assert.match(bad.stderr, /Invalid signal: NOPE/);
+    assert.equal((await docker(['kill', 'trap'])).code, 0);
+    assert.equal((await docker(['wait', 'trap'])).stdout, '137\n');
+    assert.equal((await docker(['rm', 'trap'])).code, 0);
+  });
+
   it('tsctl run and tsctl ps drive the same containers without a docker client', async () => {
     const run = await cluster.tsctl(['run', '--rm', 'busybox', '--', 'sh', '-c', 'echo from-tsctl; exit 5']);
     assert.deepEqual([run.code, run.stdout], [5, 'from-tsctl\n'], run.stderr);
@@ -258,9 +337,6 @@ describe('the docker CLI against tsctl docker-serve', { timeout: 600_000 }, () =
     const missing = await docker(['rm', 'ghost']);
     assert.equal(missing.code, 1);
     assert.match(missing.stderr, /No such container: ghost/);
-    const tty = await docker(['create', '-t', 'busybox']);
-    assert.equal(tty.code, 1);
-    assert.match(tty.stderr, /does not support a terminal \(Tty, docker run -t\)/);
     // busybox is built into every node, not in the cluster registry: a pull is the registry's answer.
     const pull = await docker(['pull', 'busybox']);
     assert.equal(pull.code, 1);

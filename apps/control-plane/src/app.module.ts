@@ -3,6 +3,7 @@ import { APP_FILTER, APP_GUARD } from '@nestjs/core';
 import type { NextFunction, Request, Response } from 'express';
 import { ApiController } from './api/api.controller';
 import { ArchiveController } from './api/archive.controller';
+import { ReplicaSignalController } from './api/signal.controller';
 import { ReplicaPauseController } from './api/replica-pause.controller';
 import { ConfigObjectsController } from './api/config-objects.controller';
 import { CLUSTER, ClusterContext } from './api/cluster.context';
@@ -27,7 +28,7 @@ import { WatchController } from './ui/watch.controller';
 import { ServiceHistory } from './ui/service.history';
 
 export const API_CONTROLLERS = [
-  ApiController, ReplicaPauseController, ArchiveController, ConfigObjectsController, NodesController, ImageLifecycleController, ImagesController, HealthController, EventsController, VolumesController, MonitoringController, RolloutController, PlanController, TokensController,
+  ApiController, ReplicaPauseController, ArchiveController, ReplicaSignalController, ConfigObjectsController, NodesController, ImageLifecycleController, ImagesController, HealthController, EventsController, VolumesController, MonitoringController, RolloutController, PlanController, TokensController,
   RegistryController, RegistryTokenController,
   WhoAmIController,
   JoinController,

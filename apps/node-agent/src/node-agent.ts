@@ -181,6 +181,13 @@ export class NodeAgent {
     storage.start();
     fs.rmSync(scratchDir, { recursive: true, force: true }); // uploads of requests cut short by a crash
     let tls: AgentTls = await loadAgentTls(config.tls);
+    /** The container of a replica this node runs; NotFound otherwise. */
+    const here = (namespace: string, name: string): string => {
+      if (!reconciler.records.get(replicaKey(namespace, name))?.container) {
+        throw new RuntimeError('NotFound', `replica ${namespace}/${name} is not running on this node`);
+      }
+      return containerId(namespace, name);
+    };
     const auth = new AgentAuth(controlPlaneTokenReview({ apiServer: `https://${config.apiServer}`, caPem: () => tls.caPem }));
     this.server = await startAgentHttp({
       tls, auth,
@@ -198,17 +205,11 @@ export class NodeAgent {
         const container = reconciler.records.get(replicaKey(namespace, name))?.container;
         return container && !container.exit ? { image: container.spec.image, ...(container.upperDir ? { upperDir: container.upperDir } : {}) } : undefined;
       },
-      exec: async (namespace, name, options) => {
-        if (!reconciler.records.get(replicaKey(namespace, name))?.container) {
-          throw new RuntimeError('NotFound', `replica ${namespace}/${name} is not running on this node`);
-        }
-        return runtime.exec(containerId(namespace, name), options);
-      },
-      files: (namespace, name) => {
-        if (!reconciler.records.get(replicaKey(namespace, name))?.container) {
-          throw new RuntimeError('NotFound', `replica ${namespace}/${name} is not running on this node`);
-        }
-        return linuxRuntime.openRoot(containerId(namespace, name), `replica ${name}`);
+      exec: async (namespace, name, options) => runtime.exec(here(namespace, name), options),
+      files: (namespace, name) => linuxRuntime.openRoot(here(namespace, name), `replica ${name}`),
+      main: {
+        attach: (namespace, name, replay) => linuxRuntime.attach(here(namespace, name), replay),
+        signal: (namespace, name, signal) => linuxRuntime.signal(here(namespace, name), signal),
       },
     });
     this.stopTlsReload = reloadOnChange(this.server.server, config.tls, (next) => {

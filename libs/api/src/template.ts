@@ -42,6 +42,8 @@ export function replicaTemplate(service: Service): ReplicaTemplate {
     // Only when set: a template without them keeps the hash it had before these fields existed.
     ...(spec.user !== undefined ? { user: spec.user } : {}),
     ...(spec.readOnlyRootFilesystem ? { readOnlyRootFilesystem: true } : {}),
+    ...(spec.stdin ? { stdin: true } : {}),
+    ...(spec.tty ? { tty: true } : {}),
     ...(spec.securityContext?.seccompProfile?.type === 'Unconfined' ? { seccompProfile: 'Unconfined' as const } : {}),
     ...(spec.placement?.maxSkew !== undefined ? { maxSkew: spec.placement.maxSkew } : {}),
     ...(probes ? { probes } : {}),

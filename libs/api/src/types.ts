@@ -119,6 +119,10 @@ export interface ServiceSpec {
   user?: string;
   /** Mounts the container's root filesystem read-only. */
   readOnlyRootFilesystem?: boolean;
+  /** Keeps the main process's stdin open for attaching clients (Kubernetes' `stdin`, `docker run -i`). */
+  stdin?: boolean;
+  /** Gives the main process a terminal of the container's own (Kubernetes' `tty`, `docker run -t`). */
+  tty?: boolean;
   /** Every capability and device of the node (admin only: admin.fields.ts). */
   privileged?: boolean;
   /** Kubernetes' names; only seccompProfile so far. */
@@ -334,6 +338,9 @@ export interface ReplicaTemplate {
   nodeSelector?: Record<string, string>;
   user?: string;
   readOnlyRootFilesystem?: boolean;
+  /** Only when set, as in ServiceSpec. */
+  stdin?: boolean;
+  tty?: boolean;
   /** Only when Unconfined: a template without it keeps its hash. */
   seccompProfile?: 'Unconfined';
   /** Only the probes a Service declares, defaults filled in. */

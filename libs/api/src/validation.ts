@@ -37,7 +37,7 @@ export const DEFAULT_NAMESPACE = 'default';
 
 const SPEC_FIELDS = [
   'replicas', 'image', 'command', 'args', 'env', 'envFrom', 'workingDir', 'resources', 'ports', 'network',
-  'restartPolicy', 'terminationGracePeriodSeconds', 'placement', 'user', 'readOnlyRootFilesystem', 'privileged', 'securityContext',
+  'restartPolicy', 'terminationGracePeriodSeconds', 'placement', 'user', 'readOnlyRootFilesystem', 'stdin', 'tty', 'privileged', 'securityContext',
   'volumes', 'volumeMounts', 'probes', 'autoscale', 'update', 'annotations',
 ];
 
@@ -138,6 +138,8 @@ function checkServiceSpec(c: Checker, spec: Json): void {
   }
   if (spec.user !== undefined) checkUser(c, spec.user);
   if (spec.readOnlyRootFilesystem !== undefined) c.boolean(spec.readOnlyRootFilesystem, 'spec.readOnlyRootFilesystem');
+  if (spec.stdin !== undefined) c.boolean(spec.stdin, 'spec.stdin');
+  if (spec.tty !== undefined) c.boolean(spec.tty, 'spec.tty');
   if (spec.privileged !== undefined) c.boolean(spec.privileged, 'spec.privileged');
   if (spec.securityContext !== undefined) checkSecurityContext(c, spec.securityContext);
   if (spec.volumes !== undefined) checkVolumes(c, spec.volumes);

@@ -33,7 +33,7 @@ const full: AssignedTemplate = {
   image: 'shop:2', command: ['node'], args: ['server.js'], env: { PORT: '8080' }, workingDir: '/app',
   requests: { cpuMillis: 250, memoryBytes: 128 * 2 ** 20 }, limits: { cpuMillis: 500, memoryBytes: 256 * 2 ** 20, pids: 64 },
   ports: [{ name: 'http', containerPort: 8080, publish: 18080 }, { containerPort: 9090 }],
-  network: 'bridge', restartPolicy: 'OnFailure', terminationGracePeriodSeconds: 0, user: 'app:staff', readOnlyRootFilesystem: true,
+  network: 'bridge', restartPolicy: 'OnFailure', terminationGracePeriodSeconds: 0, user: 'app:staff', readOnlyRootFilesystem: true, stdin: true, tty: true,
   probes: {
     readiness: { httpGet: { path: '/ready', port: 8080 }, initialDelaySeconds: 0, periodSeconds: 2, timeoutSeconds: 1, successThreshold: 2, failureThreshold: 3 },
     liveness: { exec: { command: ['true'] }, initialDelaySeconds: 5, periodSeconds: 10, timeoutSeconds: 1, successThreshold: 1, failureThreshold: 3 },

@@ -7,7 +7,7 @@
  * absent bool as false. The rules for what that means live here and nowhere else:
  * - limits (cpu, memory, pids), a port's publish, a pid, a heartbeat interval: 0 is unset;
  * - workingDir, user, a port's name, a status message, ip, startedAt, pod and cluster CIDR: "" is unset;
- * - readOnlyRootFilesystem: false is unset; seccompUnconfined: false is the runtime's default profile;
+ * - readOnlyRootFilesystem: false is unset; seccompUnconfined: false is the runtime's default profile; stdin, tty: false is unset;
  * - network "" (a control plane older than bridge networking) is host, as it meant;
  * - an unknown restart policy is Always, an unknown publish protocol TCP, an unknown phase Starting;
  * - a probe's period, timeout and thresholds of 0 take Kubernetes' defaults, a path "" is "/";
@@ -96,6 +96,7 @@ function encodeTemplate(t: AssignedTemplate): ContainerSpec {
     restartPolicy: t.restartPolicy, terminationGracePeriodSeconds: t.terminationGracePeriodSeconds, network: t.network,
     ports: t.ports.map((p) => ({ name: p.name ?? '', containerPort: p.containerPort, publish: p.publish ?? 0 })),
     user: t.user ?? '', readOnlyRootFilesystem: t.readOnlyRootFilesystem ?? false, seccompUnconfined: t.seccompProfile === 'Unconfined',
+    stdin: t.stdin ?? false, tty: t.tty ?? false,
     ...(t.probes ? { probes: encodeProbes(t.probes) } : {}),
     ...encodeConfigFields(t),
   };
@@ -120,6 +121,8 @@ function decodeTemplate(c: ContainerSpec__Output): AssignedTemplate {
     ...optional('user', present(c.user)),
     ...(c.readOnlyRootFilesystem ? { readOnlyRootFilesystem: true } : {}),
     ...(c.seccompUnconfined ? { seccompProfile: 'Unconfined' as const } : {}),
+    ...(c.stdin ? { stdin: true } : {}),
+    ...(c.tty ? { tty: true } : {}),
     ...optional('probes', probes),
     ...decodeConfigFields(c),
   };

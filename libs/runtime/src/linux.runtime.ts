@@ -20,6 +20,7 @@ import { SpareWorker } from './container/spare.worker';
 import { StartTrace, StartTraceRecord } from './init/start.trace';
 import { startExec } from './exec/exec.session';
 import { ContainerRoot } from './files/container.root';
+import { ContainerConsole } from './container/container.console';
 import { ImageResolver, ImageStore } from './image/image.store';
 import { InitConfig, namespacesFor } from './init/init.config';
 import { makePrivateDir } from './isolation/private.files';
@@ -86,6 +87,8 @@ interface Tracked {
   exited: Promise<ContainerExitStatus>;
   /** The last usage sample read (usage()). */
   lastUsage?: ContainerUsage;
+  /** The runtime's end of an attachable stdio (started by this agent process only). */
+  console?: ContainerConsole;
 }
 
 /**
@@ -157,6 +160,8 @@ export class LinuxRuntime implements ContainerRuntime {
     let init = pooled ?? new WaitingInit(namespaces, this.stageDir, this.exits, this.spareWorker);
     trace?.mark(pooled ? 'runtime: init taken from the pool' : init.fromSpare ? 'runtime: spare worker told to spawn' : 'runtime: new Worker() returned');
     let cgroup: ContainerCgroup | undefined;
+    // The init's end of an attachable stdio, copied before "go": the user's process never holds it.
+    let consoleFd: number | undefined;
     // Made while the init builds the root, after the config has gone out: the pid must be in it only
     // at "go". Once per start, also when a lost init is replaced.
     let claim: Promise<ContainerCgroup> | undefined;
@@ -170,7 +175,10 @@ export class LinuxRuntime implements ContainerRuntime {
       trace?.mark('runtime: dirs ready');
       const bindFiles = [...(network?.bindFiles ?? []), ...(spec.mounts ?? []).map((m) => ({ source: m.source, target: m.target, directory: m.directory, readOnly: m.readOnly }))];
       const full: InitConfig = { ...config, rootfs, ...(bindFiles.length ? { bindFiles } : {}) };
-      const onSpawned = (process: ProcessHandle) => this.joined(spec, cgroupOnce, process, network, trace);
+      const onSpawned = async (process: ProcessHandle) => {
+        await this.joined(spec, cgroupOnce, process, network, trace);
+        if (spec.stdio) consoleFd = await takeConsole(init, process);
+      };
       let launch = init.start(full, onSpawned, trace);
       const process = await launch.started.catch(async (error: Error) => {
         if (!init.lost) throw error;
@@ -182,11 +190,14 @@ export class LinuxRuntime implements ContainerRuntime {
         return launch.started;
       });
       if (trace) this.onStartTrace?.({ id: spec.id, warm: pooled !== undefined, marks: trace.marks });
-      return this.track(spec, process, cgroup!, launch.exited).info;
+      const tracked = this.track(spec, process, cgroup!, launch.exited);
+      if (spec.stdio && consoleFd !== undefined) tracked.console = new ContainerConsole(consoleFd, spec.stdio, logPath, tracked.exited);
+      return tracked.info;
     } catch (error) {
       // Undo in reverse: the init is killed (by the launcher, or here if it was never started); once
       // it is gone the cgroup can go, also one whose creation failed half-way.
       await init.discard();
+      if (consoleFd !== undefined) fs.closeSync(consoleFd);
       await claim?.catch(() => undefined); // not destroyed while still being made
       await (cgroup ?? this.cgroupOf(spec.id))?.destroy().catch(() => undefined);
       await this.network.release(spec.id).catch(() => undefined);
@@ -388,6 +399,7 @@ export class LinuxRuntime implements ContainerRuntime {
       await tracked.exited;
     }
     tracked?.process?.close();
+    tracked?.console?.close();
     // destroy() kills whatever is left in the group (a process that escaped the PID namespace's
     // teardown cannot exist, but a cgroup is the place to be sure) before removing it.
     await this.cgroupOf(id)?.destroy();
@@ -444,6 +456,28 @@ export class LinuxRuntime implements ContainerRuntime {
   }
 
   /**
+   * A client's session on the main process's stdio (`docker attach`, `docker run -i`/`-t`): the
+   * terminal's output from now on (`replay`: since the start), its input and size; ends with the
+   * container. NotFound when it is not running or has no attachable stdio here.
+   */
+  attach(id: string, replay: boolean): ExecSession {
+    const tracked = this.get(id);
+    if (tracked.info.exit || !tracked.process) throw new RuntimeError('NotFound', `container ${id} is not running`);
+    if (!tracked.console) {
+      const why = tracked.info.spec.stdio ? 'its stdio was lost when the agent restarted' : 'it was started without stdin or a terminal';
+      throw new RuntimeError('NotFound', `container ${id} cannot be attached to: ${why}`);
+    }
+    return tracked.console.attach(replay);
+  }
+
+  /** Sends a signal to the container's main process (`docker kill --signal`); NotFound when it is not running. */
+  signal(id: string, signal: NodeJS.Signals): void {
+    const tracked = this.get(id);
+    if (tracked.info.exit || !tracked.process) throw new RuntimeError('NotFound', `container ${id} is not running`);
+    tracked.process.signal(signal);
+  }
+
+  /**
    * The container's root file system as its process sees it, volumes included (files/container.root.ts),
    * for copying files in and out; NotFound when it is not running. `description` names it in messages.
    */
@@ -469,4 +503,12 @@ export class LinuxRuntime implements ContainerRuntime {
   private cgroupOf(id: string): ContainerCgroup | undefined {
     return this.cgroups.open(id) ?? undefined;
   }
+}
+
+/** Copies the init's end of the container's attachable stdio into this process (init.stdio.ts). */
+async function takeConsole(init: WaitingInit, process: ProcessHandle): Promise<number> {
+  const fd = await init.consoleFd;
+  if (fd === undefined) throw new Error('the container init ended before it opened the container\'s stdin or terminal');
+  if (process.fd === undefined) throw new Error('a container with stdin or a terminal needs pidfds (Linux 5.6)');
+  return linuxSys().pidfdGetfd(process.fd, fd);
 }

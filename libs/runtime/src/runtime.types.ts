@@ -47,12 +47,25 @@ export interface ContainerSpec {
    * file (an adopted container's spec lacks them; a restart gets them from the agent again).
    */
   secretEnv?: Record<string, string>;
+  /** The main process's stdio when clients attach to it (`docker run -i`/`-t`); absent: stdin is
+   *  /dev/null and stdout and stderr the log file. */
+  stdio?: ContainerStdio;
   /** Image builds only (never set from the API): the root is these unpacked layers of the node's image
    *  store, lowest first, instead of `image`'s; the image config is then not consulted. */
   rootfsLayers?: string[];
 }
 
 export type NetworkMode = 'host' | 'bridge';
+
+/**
+ * stdin: a pipe whose writing end the runtime holds (attach writes to it; its end is the process's
+ * EOF). tty: a terminal of the container's devpts as stdin, stdout and stderr, whose master the
+ * runtime holds and copies into the log (stdin then is the terminal's input).
+ */
+export interface ContainerStdio {
+  stdin: boolean;
+  tty: boolean;
+}
 
 export interface ContainerMount {
   /** On the node: a directory (or, with a sub path, a file) the runtime binds as it is. */

@@ -5,11 +5,11 @@ import { CapabilitySets, ChildExit, O_CLOEXEC, Sys, SyscallError, WindowSize } f
 /** x86_64 and aarch64 syscall numbers for calls glibc has no wrapper for, or whose wrapper does more
  *  than the call (setresuid, setresgid, setgroups: sys.ts says why). */
 const SYSCALL_NUMBERS: Record<string, {
-  pivotRoot: number; pidfdOpen: number; openat2: number; pidfdSendSignal: number; gettid: number; capget: number; capset: number; seccomp: number; closeRange: number;
+  pivotRoot: number; pidfdOpen: number; openat2: number; pidfdSendSignal: number; pidfdGetfd: number; gettid: number; capget: number; capset: number; seccomp: number; closeRange: number;
   setresuid: number; setresgid: number; setgroups: number;
 }> = {
-  x64: { pivotRoot: 155, pidfdOpen: 434, openat2: 437, pidfdSendSignal: 424, gettid: 186, capget: 125, capset: 126, seccomp: 317, closeRange: 436, setresuid: 117, setresgid: 119, setgroups: 116 },
-  arm64: { pivotRoot: 41, pidfdOpen: 434, openat2: 437, pidfdSendSignal: 424, gettid: 178, capget: 90, capset: 91, seccomp: 277, closeRange: 436, setresuid: 147, setresgid: 149, setgroups: 159 },
+  x64: { pivotRoot: 155, pidfdOpen: 434, openat2: 437, pidfdSendSignal: 424, pidfdGetfd: 438, gettid: 186, capget: 125, capset: 126, seccomp: 317, closeRange: 436, setresuid: 117, setresgid: 119, setgroups: 116 },
+  arm64: { pivotRoot: 41, pidfdOpen: 434, openat2: 437, pidfdSendSignal: 424, pidfdGetfd: 438, gettid: 178, capget: 90, capset: 91, seccomp: 277, closeRange: 436, setresuid: 147, setresgid: 149, setgroups: 159 },
 };
 const SECCOMP_SET_MODE_FILTER = 1;
 
@@ -158,6 +158,9 @@ class LinuxSys implements Sys {
   }
   pidfdOpen(pid: number): number {
     return this.check('pidfd_open', this.fn.syscallInt(this.numbers.pidfdOpen, pid, 0), `pid ${pid}`);
+  }
+  pidfdGetfd(pidfd: number, targetFd: number): number {
+    return this.check('pidfd_getfd', this.fn.syscall4(this.numbers.pidfdGetfd, pidfd, targetFd, null, 0), `fd ${targetFd} of pidfd ${pidfd}`);
   }
   pidfdSendSignal(pidfd: number, signal: number): void {
     this.check('pidfd_send_signal', this.fn.syscall4(this.numbers.pidfdSendSignal, pidfd, signal, null, 0), `pidfd ${pidfd}`);

@@ -100,6 +100,8 @@ export interface Sys {
   kill(pid: number, signal: number): void;
   /** A pidfd refers to one process for good: unlike a pid, it cannot be reused by another one. */
   pidfdOpen(pid: number): number;
+  /** A copy of another process's fd (pidfd_getfd(2)), close-on-exec; needs ptrace access to it. */
+  pidfdGetfd(pidfd: number, targetFd: number): number;
   /** Signals the process a pidfd refers to (pidfd_send_signal(2)); ESRCH once it has exited. */
   pidfdSendSignal(pidfd: number, signal: number): void;
   /** poll(2) on one fd for POLLIN; true when readable (for a pidfd: the process has exited). */

@@ -33,6 +33,7 @@ export class RecordingSys implements Sys {
   setNonblocking(fd: number, enabled: boolean): void { this.record('setNonblocking', [fd, enabled]); }
   kill(pid: number, signal: number): void { this.record('kill', [pid, signal]); }
   pidfdOpen(pid: number): number { this.record('pidfdOpen', [pid]); return 100; }
+  pidfdGetfd(pidfd: number, targetFd: number): number { this.record('pidfdGetfd', [pidfd, targetFd]); return 101; }
   pidfdSendSignal(pidfd: number, signal: number): void { this.record('pidfdSendSignal', [pidfd, signal]); }
   /** Answers with `readable` (set it to simulate an exited process behind a pidfd). */
   pollReadable(fd: number, timeoutMs: number): boolean {

@@ -5,12 +5,11 @@
  * `/v1/archive/NS/NAME` (node-agent archive.routes.ts), which works on the container's root file
  * system. Allowed to whoever may exec in the namespace: a copy reads and changes as much as an exec.
  */
-import {
-  BadGatewayException, BadRequestException, Controller, Get, Inject, NotFoundException, Param, Put, Query, Req, Res,
-} from '@nestjs/common';
+import { BadGatewayException, BadRequestException, Controller, Get, Inject, Param, Put, Query, Req, Res } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import type { Readable } from 'node:stream';
-import { Node, PATH_STAT_HEADER, Replica } from '@tide/api';
+import { PATH_STAT_HEADER } from '@tide/api';
+import { nodeOfReplica } from './replica.node';
 import { AgentError, agentOf, agentRequest } from './agent.client';
 import { CLUSTER, ClusterContext } from './cluster.context';
 import { Access } from '../auth/access.decorator';
@@ -50,11 +49,7 @@ export class ArchiveController {
   private async forward(method: string, query: ArchiveQuery, res: Response, body?: UploadLimit): Promise<void> {
     const ns = query.namespace || 'default';
     if (!query.path) throw new BadRequestException({ error: 'path: give the path in the replica, e.g. path=/etc/hostname', details: [] });
-    const replica = await this.cluster.store.get<Replica>('Replica', ns, query.name);
-    if (!replica) throw new NotFoundException({ error: `replica "${query.name}" not found in namespace "${ns}"`, details: [] });
-    if (!replica.spec.nodeName) throw new BadRequestException({ error: `replica "${query.name}" is not scheduled yet: it has no files to copy`, details: [] });
-    const node = await this.cluster.store.get<Node>('Node', 'default', replica.spec.nodeName);
-    if (!node) throw new NotFoundException({ error: `node "${replica.spec.nodeName}" of replica "${query.name}" not found`, details: [] });
+    const node = await nodeOfReplica(this.cluster.store, ns, query.name, 'files to copy');
     const params = new URLSearchParams({ path: query.path, ...(query.copyUIDGID ? { copyUIDGID: query.copyUIDGID } : {}) });
     const upstream = await agentRequest(agentOf(node, this.cluster.agentCredentials()), method, `/v1/archive/${encodeURIComponent(ns)}/${encodeURIComponent(query.name)}?${params}`, {
       idleTimeoutMs: ARCHIVE_IDLE_MS, ...(body ? { body: body as Readable, headers: { 'Content-Type': 'application/x-tar' } } : {}),

@@ -1,6 +1,6 @@
 /**
- * `GET /api/v1/replicas/NAME/exec?namespace=NS&command=ARG...[&tty=1][&stdin=1][&rows=R&cols=C]` with
- * `Upgrade: tide-exec`: the control plane finds the replica's node (as the logs proxy does), opens the
+ * `GET /api/v1/replicas/NAME/exec?namespace=NS&command=ARG...[&tty=1][&stdin=1][&rows=R&cols=C]` and
+ * `GET /api/v1/replicas/NAME/attach?namespace=NS[&stdin=1][&replay=1]` with `Upgrade: tide-exec`: the control plane finds the replica's node (as the logs proxy does), opens the
  * same upgrade to that node's agent, and once the agent has switched protocols splices the two
  * connections byte for byte (frames: libs/api exec.protocol.ts). Any answer before that (400, 404,
  * an unreachable node) goes back to the caller as a plain HTTP response.
@@ -16,7 +16,8 @@ import { ApiAuth, WWW_AUTHENTICATE } from '../auth/api.auth';
 import { resourceRequest } from '../auth/resource.requests';
 import { AgentCredentials, AgentTarget, agentOf, agentTlsOptions } from './agent.client';
 
-const EXEC_PATH = /^\/api\/v1\/replicas\/([^/]+)\/exec$/;
+/** exec, and attach to the main process (`?stdin=1&replay=1`, the agent's attach.routes.ts): the same frames and right. */
+const EXEC_PATH = /^\/api\/v1\/replicas\/([^/]+)\/(exec|attach)$/;
 /** Time for the agent to accept the connection and start the process. */
 const AGENT_HANDSHAKE_MS = 10_000;
 const SWITCHING = `HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: ${EXEC_UPGRADE_PROTOCOL}\r\n\r\n`;
@@ -77,8 +78,9 @@ async function proxyExec(
   admit(await admitExec(auth, req, name, url.searchParams.get('namespace')));
   if (req.headers.upgrade?.toLowerCase() !== EXEC_UPGRADE_PROTOCOL) throw new ExecRefusal(400, `exec needs "Upgrade: ${EXEC_UPGRADE_PROTOCOL}"`);
   const namespace = url.searchParams.get('namespace') || 'default';
+  const verb = match[2];
   const command = url.searchParams.getAll('command');
-  if (command.length === 0 || command[0] === '') throw new ExecRefusal(400, 'command: give the command to run, one "command" parameter per argument');
+  if (verb === 'exec' && (command.length === 0 || command[0] === '')) throw new ExecRefusal(400, 'command: give the command to run, one "command" parameter per argument');
   const replica = await store.get<Replica>('Replica', namespace, name);
   if (!replica) throw new ExecRefusal(404, `replica "${name}" not found in namespace "${namespace}"`);
   if (!replica.spec.nodeName) throw new ExecRefusal(400, `replica "${name}" is not scheduled yet: nothing to exec into`);
@@ -86,7 +88,7 @@ async function proxyExec(
   if (!node) throw new ExecRefusal(404, `node "${replica.spec.nodeName}" of replica "${name}" not found`);
   const params = new URLSearchParams(url.searchParams);
   params.delete('namespace');
-  await spliceToAgent(socket, head, agentOf(node, credentials()), `/v1/exec/${encodeURIComponent(namespace)}/${encodeURIComponent(name)}?${params}`);
+  await spliceToAgent(socket, head, agentOf(node, credentials()), `/v1/${verb}/${encodeURIComponent(namespace)}/${encodeURIComponent(name)}?${params}`);
 }
 
 function spliceToAgent(client: Duplex, head: Buffer, agent: AgentTarget, path: string): Promise<void> {

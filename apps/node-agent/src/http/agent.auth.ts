@@ -27,8 +27,9 @@ export function endpointOf(pathname: string): AgentEndpoint | undefined {
   if (pathname === '/metrics') return 'metrics';
   if (LOGS_PATH.test(pathname)) return 'logs';
   if (pathname === '/v1/images' || pathname.startsWith('/v1/images/')) return 'images';
-  // Copying files in or out of a replica is exec's right: either can read and change anything in it.
-  if (pathname.startsWith('/v1/exec/') || pathname.startsWith('/v1/archive/')) return 'exec';
+  // Copying files in or out of a replica, attaching to its process or signalling it is exec's right:
+  // each can read and change anything in it.
+  if (['/v1/exec/', '/v1/archive/', '/v1/attach/', '/v1/signal/'].some((prefix) => pathname.startsWith(prefix))) return 'exec';
   if (pathname === '/v1/warm') return 'warm';
   if (pathname === '/v2/' || pathname.startsWith('/v2/')) return 'blobs';
   return undefined;

@@ -1,7 +1,8 @@
 /**
  * The agent's HTTPS endpoint (contract, docs/REFERENCE.md): GET /healthz, GET /metrics,
  * GET /v1/logs/NAMESPACE/NAME[?follow=1&tailLines=N&sinceTime=T&previous=1] (log.routes.ts), the image endpoints (image.routes.ts) and the exec
- * upgrade (exec.upgrade.ts), GET|HEAD|PUT /v1/archive/NAMESPACE/NAME (archive.routes.ts), POST /v1/warm (warm.routes.ts). Every request but /healthz is authenticated and authorized first
+ * upgrade (exec.upgrade.ts), the attach upgrade and POST /v1/signal/NAMESPACE/NAME (attach.routes.ts),
+ * GET|HEAD|PUT /v1/archive/NAMESPACE/NAME (archive.routes.ts), POST /v1/warm (warm.routes.ts). Every request but /healthz is authenticated and authorized first
  * (agent.auth.ts): exec, logs and images only for the control plane's client certificate.
  */
 import * as http from 'node:http';
@@ -22,6 +23,7 @@ import { handlePeerRequest } from './peer.routes';
 import { ReplicaLog, parseLogQuery, serveReplicaLog } from './log.routes';
 import { WARM_PATH, WarmAhead, handleWarmRequest } from './warm.routes';
 import { ARCHIVE_PATH, RootOpener, handleArchiveRequest } from './archive.routes';
+import { ATTACH_PATH, MainProcess, SIGNAL_PATH, handleAttachUpgrade, handleSignal } from './attach.routes';
 
 export interface AgentHttpOptions extends ImageLifecycleOptions, Pick<ImageRoutesOptions, 'buildPull'> {
   address: string;
@@ -38,6 +40,8 @@ export interface AgentHttpOptions extends ImageLifecycleOptions, Pick<ImageRoute
   /** This node towards its peers (peer-to-peer layers); none: pulls ignore their peers. */
   peering?: Peering;
   exec: ExecStarter;
+  /** A replica's main process: attach and signals (attach.routes.ts); none: 501. */
+  main?: MainProcess;
   /** A running replica's root file system, for copies in and out (archive.routes.ts); none: 501. */
   files?: RootOpener;
   /** Uploaded archives and build contexts, each removed when its request ends. */
@@ -75,6 +79,8 @@ export function startAgentHttp(options: AgentHttpOptions): Promise<AgentHttpServ
     socket.on('error', () => socket.destroy());
     options.auth.admit(req, 'exec').then((admission) => {
       if (!admission.ok) return refuseUpgrade(socket, admission.refusal.status, admission.refusal.reason);
+      const attach = ATTACH_PATH.exec(new URL(req.url ?? '/', 'https://agent').pathname);
+      if (attach) return options.main ? handleAttachUpgrade(options.main, req, socket, head, attach) : refuseUpgrade(socket, 501, 'this agent does not attach to processes');
       return handleExecUpgrade(options.exec, req, socket, head);
     }).catch(() => socket.destroy());
   });
@@ -115,6 +121,8 @@ async function handle(options: AgentHttpOptions, req: http.IncomingMessage, res:
   if (url.pathname === '/v1/images' || url.pathname.startsWith('/v1/images/')) {
     if (await handleImageRequest(options, req, res, url)) return;
   }
+  const signal = SIGNAL_PATH.exec(url.pathname);
+  if (signal) return options.main ? handleSignal(options.main, req, res, signal, url) : sendText(res, 501, 'this agent does not signal processes\n');
   const archive = ARCHIVE_PATH.exec(url.pathname);
   if (archive) return handleArchiveRequest(options.files, req, res, archive, url);
   if (req.method !== 'GET') return sendText(res, 405, `${req.method} is not allowed on ${url.pathname}\n`);

@@ -44,6 +44,7 @@ export function buildContainerSpec(assignment: ReplicaAssignment, logPath: strin
     ...(template.user !== undefined ? { user: template.user } : {}),
     ...(template.readOnlyRootFilesystem ? { readOnlyRootFilesystem: true } : {}),
     ...(template.seccompProfile === 'Unconfined' ? { seccompProfile: 'Unconfined' as const } : {}),
+    ...(template.stdin || template.tty ? { stdio: { stdin: template.stdin ?? false, tty: template.tty ?? false } } : {}),
     limits: {
       cpuMillis: template.limits.cpuMillis,
       // A request of 0 asks for no particular CPU weight: the runtime's default.

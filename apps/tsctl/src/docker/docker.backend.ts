@@ -136,6 +136,11 @@ export class TideContainers {
     await this.api.request('POST', `/api/v1/replicas/${encodeURIComponent(replica.metadata.name)}/${paused ? 'pause' : 'unpause'}${query({ namespace: replica.metadata.namespace })}`);
   }
 
+  /** The signal to the replica's main process (the API's signal route, exec's right). */
+  async signal(replica: string, signal: NodeJS.Signals): Promise<void> {
+    await this.api.request('POST', `/api/v1/replicas/${encodeURIComponent(replica)}/signal${query({ namespace: this.namespace, signal })}`);
+  }
+
   async remove(container: Container): Promise<void> {
     await this.api.request('DELETE', `/api/v1/services/${encodeURIComponent(container.service.metadata.name)}${query({ namespace: container.service.metadata.namespace })}`).catch(absentOn404);
   }

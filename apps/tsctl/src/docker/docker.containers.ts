@@ -4,6 +4,7 @@
  * SIGKILL after the grace period), remove deletes the Service. `--rm` containers are removed once
  * they exit and every attached stream has read their last output.
  */
+import * as os from 'node:os';
 import type { Replica } from '@tide/api';
 import { TideContainers } from './docker.backend';
 import { DockerError } from './docker.errors';
@@ -97,11 +98,23 @@ export class ContainerVerbs {
     return true;
   }
 
-  /** Tide stops a replica one way (SIGTERM, then SIGKILL after the grace period): kill is that stop, refused when not running. */
-  async kill(ref: string): Promise<void> {
+  /**
+   * `docker kill [-s SIGNAL]`: the signal to the main process (a process that traps it runs on).
+   * SIGKILL, the default, answers once the run has ended; a container with a restart policy is
+   * stopped instead, as its replica would otherwise start again.
+   */
+  async kill(ref: string, signal: string | null): Promise<void> {
     const container = await this.containers.find(ref);
-    if (!containerState(container).Running) throw new DockerError(409, `Container ${container.id} is not running`);
-    await this.stop(ref);
+    const name = signalName(signal || 'SIGKILL');
+    if (!containerState(container).Running || !container.replica) throw new DockerError(409, `Container ${container.id} is not running`);
+    const restarts = (container.service.spec.restartPolicy ?? 'Never') !== 'Never';
+    if (name === 'SIGKILL' && restarts) {
+      await this.stop(ref);
+      return;
+    }
+    const replica = container.replica.metadata.name;
+    await this.containers.signal(replica, name);
+    if (name === 'SIGKILL') await this.containers.waitFor(container, (c) => c?.replica?.metadata.name !== replica || isFinished(c.replica), this.stopTimeout(container), 'killing');
   }
 
   /** `docker pause`: the replica's processes frozen by its node (the cgroup freezer); it leaves the balancers. */
@@ -215,4 +228,13 @@ export class ContainerVerbs {
   private stopTimeout(container: Container): number {
     return (container.service.spec.terminationGracePeriodSeconds ?? 10) * 1000 + STOP_SLACK_MS;
   }
+}
+
+/** Docker's signal forms (`HUP`, `SIGHUP`, `1`, any case) as Node's name; 400 for another. */
+export function signalName(signal: string): NodeJS.Signals {
+  const numbers = os.constants.signals as Record<string, number>;
+  const byNumber = /^\d+$/.test(signal) ? Object.keys(numbers).find((name) => numbers[name] === Number(signal)) : undefined;
+  const name = byNumber ?? `SIG${signal.toUpperCase().replace(/^SIG/, '')}`;
+  if (!(name in numbers)) throw new DockerError(400, `Invalid signal: ${signal}`);
+  return name as NodeJS.Signals;
 }

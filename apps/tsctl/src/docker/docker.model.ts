@@ -146,6 +146,8 @@ export function serviceFromCreate(names: ContainerNames, namespace: string, body
       ...(ports.length ? { ports } : {}),
       ...(host.NetworkMode === 'host' ? { network: 'host' as const } : {}),
       ...(host.ReadonlyRootfs ? { readOnlyRootFilesystem: true } : {}),
+      ...(body.OpenStdin ? { stdin: true } : {}),
+      ...(body.Tty ? { tty: true } : {}),
       restartPolicy,
       terminationGracePeriodSeconds: body.StopTimeout ?? DEFAULT_STOP_SECONDS,
     },
@@ -156,8 +158,6 @@ export function serviceFromCreate(names: ContainerNames, namespace: string, body
 function refuseUnsupported(body: CreateBody): void {
   const host = body.HostConfig ?? {};
   const missing = [
-    body.Tty && 'a terminal (Tty, docker run -t)',
-    body.OpenStdin && 'standard input (OpenStdin, docker run -i)',
     (host.Binds?.length || host.Mounts?.length || Object.keys(body.Volumes ?? {}).length) && 'volumes and bind mounts (-v, --mount): use a Tide Service with volumes',
     host.Privileged && 'privileged containers (--privileged): use a Tide Service with privileged: true',
     host.NetworkMode && !['default', 'bridge', 'host', ''].includes(host.NetworkMode) && `network "${host.NetworkMode}" (only bridge and host)`,
@@ -388,8 +388,9 @@ export function inspectEntry(container: Container): Record<string, unknown> {
       User: service.spec.user ?? '',
       Labels: userLabels(service),
       ExposedPorts: exposed,
-      Tty: false,
-      OpenStdin: false,
+      Tty: service.spec.tty ?? false,
+      OpenStdin: service.spec.stdin ?? false,
+      StdinOnce: service.spec.stdin ?? false,
       AttachStdout: false,
       AttachStderr: false,
       StopTimeout: service.spec.terminationGracePeriodSeconds ?? DEFAULT_STOP_SECONDS,

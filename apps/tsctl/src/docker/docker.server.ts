@@ -15,8 +15,9 @@ import { DockerImages } from './docker.images';
 import { DockerTransfers } from './docker.transfer';
 import { DockerError, dockerErrorOf } from './docker.errors';
 import type { NetworkCreateBody } from './docker.network.model';
-import { ContainerStatus, CreateBody, containerState, inspectEntry, psEntry } from './docker.model';
+import { ContainerStatus, CreateBody, inspectEntry, psEntry } from './docker.model';
 import { streamOutput } from './docker.output';
+import { DockerAttaches, writeAll } from './docker.attach';
 import { STDOUT, frames } from './docker.stream';
 import { SystemInfo, UNSUPPORTED, apiVersionOf, MAX_API_VERSION, pingHeaders } from './docker.system';
 
@@ -43,8 +44,11 @@ export class DockerApi {
 
   private readonly execs: DockerExecs;
 
+  private readonly attaches: DockerAttaches;
+
   constructor(private readonly verbs: ContainerVerbs, private readonly system: SystemInfo, private readonly now = Date.now) {
     this.execs = new DockerExecs(verbs.containers);
+    this.attaches = new DockerAttaches(verbs);
     const archives = new DockerArchives(verbs.containers);
     const images = new DockerImages(verbs.containers.api);
     const transfers = new DockerTransfers(images);
@@ -68,7 +72,11 @@ export class DockerApi {
       { method: 'POST', pattern: new RegExp(`^${c}/start$`), handler: async (_req, id) => ({ status: (await this.verbs.start(id)) ? 204 : 304 }) },
       { method: 'POST', pattern: new RegExp(`^${c}/stop$`), handler: async (_req, id) => ({ status: (await this.verbs.stop(id)) ? 204 : 304 }) },
       { method: 'POST', pattern: new RegExp(`^${c}/restart$`), handler: async (_req, id) => this.verbs.restart(id).then(() => ({ status: 204 })) },
-      { method: 'POST', pattern: new RegExp(`^${c}/kill$`), handler: async (_req, id) => this.verbs.kill(id).then(() => ({ status: 204 })) },
+      { method: 'POST', pattern: new RegExp(`^${c}/kill$`), handler: async (req, id) => this.verbs.kill(id, req.params.get('signal')).then(() => ({ status: 204 })) },
+      { method: 'POST', pattern: new RegExp(`^${c}/resize$`), handler: async (req, id) => {
+        this.attaches.resize(id, await this.verbs.containers.find(id), Number(req.params.get('h') ?? 24), Number(req.params.get('w') ?? 80));
+        return { status: 200 };
+      } },
       { method: 'POST', pattern: new RegExp(`^${c}/pause$`), handler: async (_req, id) => this.verbs.pause(id).then(() => ({ status: 204 })) },
       { method: 'POST', pattern: new RegExp(`^${c}/unpause$`), handler: async (_req, id) => this.verbs.unpause(id).then(() => ({ status: 204 })) },
       { method: 'DELETE', pattern: new RegExp(`^${c}$`), handler: async (req, id) => this.remove(req, id) },
@@ -211,17 +219,9 @@ export class DockerApi {
     if (versioned instanceof DockerError) throw versioned;
     const id = /^\/containers\/([^/]+)\/attach$/.exec(versioned.path)?.[1];
     if (!id || req.method !== 'POST') throw new DockerError(404, `page not found: only POST /containers/{id}/attach takes an upgrade, not ${req.method} ${versioned.path}`);
-    const p = url.searchParams;
-    if (isTrue(p.get('stdin'))) throw new DockerError(501, "Tide's Docker API does not support attaching standard input (-i) yet");
     const container = await this.verbs.containers.find(decodeURIComponent(id));
     socket.write('HTTP/1.1 101 UPGRADED\r\nContent-Type: application/vnd.docker.raw-stream\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n');
-    if (isTrue(p.get('stream')) || isTrue(p.get('logs'))) {
-      const write = (chunk: Uint8Array) => writeAll(socket, frames(STDOUT, chunk));
-      // A running container's earlier output is replayed only with logs=1; a stopped one's next run is streamed whole.
-      const running = containerState(container).Running;
-      const options = running ? { ...(isTrue(p.get('logs')) ? {} : { tailLines: 0 }) } : { pastReplica: container.replica?.metadata.name };
-      await this.verbs.track(container, streamOutput(this.verbs.containers, container, { follow: isTrue(p.get('stream')), waitForStart: true, ...options }, write, signal)).catch(() => undefined);
-    }
+    await this.attaches.attach(container, url.searchParams, { connection: socket, framed: true }, signal);
     socket.end();
   }
 }
@@ -278,12 +278,5 @@ async function readJson(req: http.IncomingMessage): Promise<unknown> {
     return JSON.parse(text);
   } catch (error) {
     throw new DockerError(400, `the request body is not JSON: ${(error as Error).message}`);
-  }
-}
-
-async function writeAll(out: NodeJS.WritableStream, buffers: Buffer[]): Promise<void> {
-  for (const buffer of buffers) {
-    // A client gone away never drains: its close ends the wait (and the stream's abort ends the reading).
-    if (!out.write(buffer)) await new Promise((resolve) => { out.once('drain', resolve); out.once('close', resolve); });
   }
 }

@@ -8,7 +8,8 @@ import * as path from 'node:path';
 import type { Replica, Service } from '@tide/api';
 import { ApiClient } from '../api/api.client';
 import { TideContainers } from './docker.backend';
-import { ContainerVerbs } from './docker.containers';
+import { ContainerVerbs, signalName } from './docker.containers';
+import { attachPath } from './docker.attach';
 import { DockerError } from './docker.errors';
 import { Container, containerId, containerName, containerState, exitCode, humanDuration, psEntry, serviceFromCreate, statusText } from './docker.model';
 import { parseFilters, passes } from './docker.filters';
@@ -72,8 +73,26 @@ describe('containers as services', () => {
     assert.throws(() => runBody('busybox', [], new Map([['publish', '80']])), (e: unknown) => e instanceof UsageError && /--publish: expected HOSTPORT:PORT/.test(e.message));
   });
 
+  it('gives -i and -t to the Service as stdin and tty, and tsctl run -it sends them as docker run -it does', () => {
+    const spec = serviceFromCreate({ docker: 'a', service: 'a' }, 'default', { Image: 'busybox', Tty: true, OpenStdin: true }).spec;
+    assert.deepEqual([spec.stdin, spec.tty], [true, true]);
+    assert.equal('tty' in serviceFromCreate({ docker: 'a', service: 'a' }, 'default', { Image: 'busybox' }).spec, false);
+    const body = runBody('busybox', ['sh'], new Map([['interactive', 'true'], ['tty', 'true']]));
+    assert.deepEqual([body.OpenStdin, body.Tty], [true, true]);
+  });
+
+  it('reads docker kill\'s signal in its every form', () => {
+    assert.deepEqual(['HUP', 'sighup', 'SIGHUP', '1', '9', 'USR1'].map(signalName), ['SIGHUP', 'SIGHUP', 'SIGHUP', 'SIGHUP', 'SIGKILL', 'SIGUSR1']);
+    rejects(() => signalName('NOPE'), 400, /Invalid signal: NOPE/);
+    rejects(() => signalName('99'), 400, /Invalid signal: 99/);
+  });
+
+  it('opens the Tide attach session at the replica, with stdin and the replay only when asked', () => {
+    assert.equal(attachPath('c-1-x', 'team a', true, true), '/api/v1/replicas/c-1-x/attach?namespace=team+a&stdin=1&replay=1');
+    assert.equal(attachPath('c-1-x', 'default', false, false), '/api/v1/replicas/c-1-x/attach?namespace=default');
+  });
+
   it('refuses what Tide cannot give yet with a 501 naming it', () => {
-    rejects(() => serviceFromCreate({ docker: 'a', service: 'a' }, 'default', { Image: 'busybox', Tty: true, OpenStdin: true }), 501, /terminal \(Tty, docker run -t\); standard input/);
     rejects(() => serviceFromCreate({ docker: 'a', service: 'a' }, 'default', { Image: 'busybox', HostConfig: { Binds: ['/srv:/srv'] } }), 501, /volumes and bind mounts/);
     rejects(() => serviceFromCreate({ docker: 'a', service: 'a' }, 'default', { Image: 'busybox', ExposedPorts: { '53/udp': {} } }), 501, /udp ports/);
     rejects(() => serviceFromCreate({ docker: 'a', service: 'a' }, 'default', { Image: 'busybox', HostConfig: { PortBindings: { '80/tcp': [{ HostPort: '' }] } } }), 501, /-p HOSTPORT:80/);

@@ -35,7 +35,6 @@ export function apiVersionOf(pathname: string): { path: string; version?: string
 
 /** Docker endpoints outside the subset, by what a user would call them. */
 export const UNSUPPORTED: Array<{ pattern: RegExp; what: string }> = [
-  { pattern: /^\/containers\/[^/]+\/resize$/, what: 'terminals (-t)' },
   { pattern: /^\/containers\/[^/]+\/(top|stats|changes|export|rename|update|attach\/ws)$|^\/containers\/prune$/, what: 'this container endpoint' },
   { pattern: /^\/images\/(search|load|get|prune)$|^\/images\/.+\/get$/, what: 'this image endpoint (search, load, save, prune: use "tsctl image import|prune")' },
   { pattern: /^\/build\/(prune|cancel)$/, what: 'the build cache endpoints' },

@@ -2,16 +2,18 @@
  * `tsctl run` and `tsctl ps`: Docker's container verbs without a Docker client, the same containers
  * `tsctl docker-serve` serves (a Service each, docker.model.ts), driven in this process.
  */
+import { Duplex, Readable } from 'node:stream';
 import { UsageError, repeatedValues } from '../cli/args';
 import { Command, CommandContext, NAMESPACE_OPTION, namespaceOf } from '../commands/command';
 import { formatAge, formatTable } from '../output/table';
 import { TideContainers } from './docker.backend';
 import { ContainerVerbs } from './docker.containers';
 import { CreateBody, PsEntry, psEntry } from './docker.model';
-import { streamOutput } from './docker.output';
+import { DockerAttaches } from './docker.attach';
+import { processTerminal } from '../exec/terminal';
 import { isUp } from './docker.server';
 
-const RUN_USAGE = 'tsctl run [-d] [--rm] [--name NAME] [-p HOSTPORT:PORT]... [-e NAME=VALUE]... [-n NS] IMAGE [-- COMMAND [ARG...]]';
+const RUN_USAGE = 'tsctl run [-d] [-i] [-t] [--rm] [--name NAME] [-p HOSTPORT:PORT]... [-e NAME=VALUE]... [-n NS] IMAGE [-- COMMAND [ARG...]]';
 
 /** The create body of `tsctl run`'s flags, as the docker CLI would send it for the same flags. */
 export function runBody(image: string, command: string[], options: Map<string, string>): CreateBody {
@@ -27,6 +29,8 @@ export function runBody(image: string, command: string[], options: Map<string, s
     Env: repeatedValues(options, 'env'),
     ExposedPorts: Object.fromEntries(Object.keys(bindings).map((key) => [key, {}])),
     HostConfig: { PortBindings: bindings, AutoRemove: options.has('rm') },
+    ...(options.has('interactive') ? { OpenStdin: true } : {}),
+    ...(options.has('tty') ? { Tty: true } : {}),
   };
 }
 
@@ -40,14 +44,13 @@ export const runCommand: Command = {
     { long: 'name', help: 'its name (a service name; default c-RANDOM)' },
     { long: 'publish', short: 'p', repeatable: true, help: 'HOSTPORT:PORT: publish PORT on every node\'s HOSTPORT' },
     { long: 'env', short: 'e', repeatable: true, help: 'NAME=VALUE in its environment' },
-    { long: 'interactive', short: 'i', boolean: true, help: 'not yet: standard input' },
-    { long: 'tty', short: 't', boolean: true, help: 'not yet: a terminal' },
+    { long: 'interactive', short: 'i', boolean: true, help: 'pass standard input to its process (its end is the process\'s EOF)' },
+    { long: 'tty', short: 't', boolean: true, help: 'run its process on a terminal (with -i on a local terminal: raw, sized as it)' },
     NAMESPACE_OPTION,
   ],
   async run(ctx: CommandContext): Promise<number> {
     const [image, ...command] = ctx.args;
     if (!image) throw new UsageError(`run needs an IMAGE\nusage: ${RUN_USAGE}`);
-    if (ctx.options.has('interactive') || ctx.options.has('tty')) throw new UsageError('run: -i and -t are not supported yet (tsctl exec -it gives a shell in a running replica)');
     const verbs = new ContainerVerbs(new TideContainers(ctx.api, namespaceOf(ctx)));
     const { Id } = await verbs.create(ctx.options.get('name') ?? null, runBody(image, command, ctx.options));
     if (ctx.options.has('detach')) {
@@ -55,19 +58,26 @@ export const runCommand: Command = {
       ctx.out(Id);
       return 0;
     }
-    return runAttached(verbs, Id, ctx.options.has('rm'));
+    return runAttached(verbs, Id, ctx.options.has('rm'), ctx.options.has('interactive'));
   },
 };
 
-/** As `docker run` does: output attached before the start, the exit awaited, the container's exit code returned. */
-async function runAttached(verbs: ContainerVerbs, id: string, remove: boolean): Promise<number> {
+/**
+ * As `docker run` does: attached before the start (output; with -i or -t the process's stdio through
+ * the attach session), the exit awaited, the container's exit code returned.
+ */
+async function runAttached(verbs: ContainerVerbs, id: string, remove: boolean, interactive: boolean): Promise<number> {
   const container = await verbs.containers.find(id);
   const stopped = new AbortController();
-  // Ctrl-C stops the container (as docker run's signal proxy ends it); the exit is then reported as usual.
+  // Ctrl-C stops the container (as docker run's signal proxy ends it); the exit is then reported as
+  // usual. On a terminal (-it) Ctrl-C is a key for the container's process instead.
   const onInterrupt = () => void verbs.stop(id).catch(() => undefined);
   process.once('SIGINT', onInterrupt);
+  const terminal = container.service.spec.tty && interactive ? processTerminal() : undefined;
+  const connection = Duplex.from({ readable: interactive ? process.stdin : Readable.from([]), writable: process.stdout });
   try {
-    const output = verbs.track(container, streamOutput(verbs.containers, container, { follow: true, waitForStart: true }, write, stopped.signal));
+    const params = new URLSearchParams({ stream: '1', stdout: '1', ...(interactive ? { stdin: '1' } : {}) });
+    const output = new DockerAttaches(verbs).attach(container, params, { connection, framed: false, ...(terminal?.isTTY ? { terminal } : {}) }, stopped.signal);
     const exit = remove ? verbs.removeOnExit(container) : verbs.wait(id, 'next-exit', stopped.signal);
     await verbs.start(id);
     const code = await exit;
@@ -76,11 +86,8 @@ async function runAttached(verbs: ContainerVerbs, id: string, remove: boolean): 
   } finally {
     process.removeListener('SIGINT', onInterrupt);
     stopped.abort();
+    process.stdin.pause(); // a flowing stdin would keep tsctl alive
   }
-}
-
-async function write(chunk: Uint8Array): Promise<void> {
-  if (!process.stdout.write(chunk)) await new Promise((resolve) => process.stdout.once('drain', resolve));
 }
 
 export const psCommand: Command = {

@@ -21,6 +21,7 @@ export function initConfig(spec: ContainerSpec, image: ResolvedImage, logPath: s
     ...(user ? { user } : {}),
     ...(spec.readOnlyRootFilesystem ? { readOnlyRootFilesystem: true } : {}),
     ...seccompConfig(spec.seccompProfile),
+    ...(spec.stdio ? { stdio: spec.stdio } : {}),
   };
 }
 

@@ -11,6 +11,7 @@
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import { Sys } from '@tide/syscall';
+import { CONSOLE_MARK, splitStatus } from '../init/init.stdio';
 
 /** The init's ends, for spawn's stdio (start.worker.ts). */
 export interface InitPipeEnds {
@@ -23,6 +24,9 @@ export class InitPipes {
   /** Resolves at EOF (or once closed) with what the init wrote: '' when execve happened or the init
    *  died without a word, else why the start failed. */
   readonly verdict: Promise<string>;
+  /** The fd (in the init) of the runtime's end of an attachable stdio, once the init names it;
+   *  undefined when the status pipe ends without it (init.stdio.ts). */
+  readonly consoleFd: Promise<number | undefined>;
   /** The runtime's end of the control pipe. A stream, not plain writes: libuv writes at once when
    *  the pipe has room (always, for a config of less than the pipe's 64 KiB, and "go"), and keeps
    *  the rest of a larger config until the init reads it, without blocking this thread. */
@@ -39,10 +43,21 @@ export class InitPipes {
     this.control.unref();
     this.status = new net.Socket({ fd: statusRead, readable: true, writable: false });
     let text = '';
+    let named: (fd: number | undefined) => void;
+    this.consoleFd = new Promise((resolve) => (named = resolve));
     this.verdict = new Promise((resolve) => {
-      this.status.on('data', (chunk: Buffer) => (text += chunk.toString()));
-      this.status.on('end', () => resolve(text));
-      this.status.on('close', () => resolve(text));
+      const ended = () => {
+        const status = splitStatus(text);
+        named(status.consoleFd);
+        resolve(status.verdict);
+      };
+      this.status.on('data', (chunk: Buffer) => {
+        text += chunk.toString();
+        // The console line comes alone, before "go": the init then waits, and nothing else follows.
+        if (text.startsWith(CONSOLE_MARK) && text.includes('\n')) named(splitStatus(text).consoleFd);
+      });
+      this.status.on('end', ended);
+      this.status.on('close', ended);
       this.status.on('error', () => undefined); // 'close' follows
     });
     this.status.unref();

@@ -123,6 +123,12 @@ export class WaitingInit {
     return this.lostInit;
   }
 
+  /** The fd, in the init, of the runtime's end of an attachable stdio, once the init has opened it
+   *  (before it waits for "go"); undefined when it exits or fails first (init.stdio.ts). */
+  get consoleFd(): Promise<number | undefined> {
+    return this.pipes.consoleFd;
+  }
+
   /** Host pid of the init, once spawned. */
   get pid(): number | undefined {
     return this.handle?.pid;

@@ -13,6 +13,7 @@ import { CONTROL_FD, InitConfig, READY_BYTE, STATUS_FD, WORKER_FD } from './init
 import { dropCleanFilePages } from './clean-pages';
 import { Stage, prepareRoot, prepareStage } from './init.steps';
 import { rehearseClaim } from './rehearsal';
+import { consoleLine, openAttachableStdio } from './init.stdio';
 import { execPrepared, prepareUserProcess, warmUpUserProcess } from './user-process';
 
 /** Thrown when the agent closed a pipe instead of writing to it: exit quietly, nobody is listening. */
@@ -137,7 +138,8 @@ function main(): void {
     redirectOutput(sys, config.logPath);
     trace.mark('init: log opened');
     prepareRoot(sys, config, stage);
-    containerStdin(sys);
+    if (config.stdio) fs.writeSync(STATUS_FD, consoleLine(openAttachableStdio(sys, config.stdio)));
+    else containerStdin(sys);
     trace.mark('init: root built (ROOT_STEPS)');
     // User, capabilities, no_new_privs, seccomp (user-process.ts): before "go", which then leaves only execve.
     const prepared = prepareUserProcess(sys, config);

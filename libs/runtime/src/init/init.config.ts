@@ -1,5 +1,5 @@
 import { CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWUTS } from '@tide/syscall';
-import { NetworkMode } from '../runtime.types';
+import { ContainerStdio, NetworkMode } from '../runtime.types';
 
 /**
  * What the agent tells a container's init: one line of JSON written to CONTROL_FD once the init is
@@ -25,6 +25,8 @@ export interface InitConfig {
   trace?: boolean;
   /** The seccomp filter, BPF as base64 (isolation/seccomp.ts); unset: Unconfined. */
   seccomp?: string;
+  /** A terminal or a stdin pipe for attaching clients (init.stdio.ts); unset: /dev/null and the log. */
+  stdio?: ContainerStdio;
 }
 
 export interface BindFile {
@@ -42,7 +44,8 @@ export interface BindFile {
  *  then, once the init's pid is in its cgroup, one byte "go". EOF instead: the start is off (or the
  *  agent is gone), and the init exits without running anything of the user's. */
 export const CONTROL_FD = 3;
-/** fd 4: close-on-exec; EOF means execve succeeded, text means it failed. */
+/** fd 4: close-on-exec; EOF means execve succeeded, text means it failed. Before either, a container
+ *  with attachable stdio names the fd of the runtime's end (init.stdio.ts). */
 export const STATUS_FD = 4;
 /** fd 5, a socket pair with the start worker: the init writes READY_BYTE once booted and, for a
  *  traced start, its step marks just before execve. */
