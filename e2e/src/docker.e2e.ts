@@ -185,8 +185,10 @@ describe('the docker CLI against tsctl docker-serve', { timeout: 600_000 }, () =
     assert.match(terminal, /30 100\r\n/, `the size of the local terminal: ${JSON.stringify(terminal)}`);
     assert.match(terminal, /\/dev\/pts\/\d+\r\n/, 'a terminal of its own');
     assert.match(terminal, /\[exit=0\]/);
-    const exec = await docker(['exec', '-e', 'A=1', 'box', 'true']);
-    assert.match(exec.stderr, /does not support exec with environment \(-e\) yet/);
+    const options = await docker(['exec', '-e', 'A=1', '-e', 'B=two words', '-w', '/bin', '-u', '65534:65534', 'box', 'sh', '-c', 'echo "$A|$B|$(pwd)|$(id -u):$(id -g)"']);
+    assert.deepEqual([options.code, options.stdout], [0, '1|two words|/bin|65534:65534\n'], explain(options));
+    const privileged = await docker(['exec', '--privileged', 'box', 'true']);
+    assert.match(privileged.stderr, /does not support exec with --privileged/);
     assert.equal((await docker(['rm', '-f', 'box'])).code, 0);
   });
 

@@ -1,6 +1,6 @@
 /**
  * The agent's exec endpoint (contract): `GET /v1/exec/NAMESPACE/NAME?command=ARG&command=ARG...
- * [&tty=1][&stdin=1][&rows=R&cols=C]` with `Connection: Upgrade`, `Upgrade: tide-exec`. The process
+ * [&tty=1][&stdin=1][&rows=R&cols=C][&env=K=V...][&workingDir=DIR][&user=U]` with `Connection: Upgrade`, `Upgrade: tide-exec`. The process
  * is started first, so a replica not on this node (404) or a bad request (400) is an ordinary HTTP
  * answer; then 101 Switching Protocols and the frames of libs/api's exec.protocol.ts both ways.
  * A client that goes away (or half-closes) before the process exits takes the process with it (SIGKILL): an exec
@@ -41,6 +41,10 @@ export async function handleExecUpgrade(start: ExecStarter, req: http.IncomingMe
   await bridgeExec(session, socket, head, parsed.stdin);
 }
 
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/** A user as the container's /etc/passwd or numbers name it, with an optional group. */
+const USER = /^[A-Za-z0-9_][A-Za-z0-9_.-]*(:[A-Za-z0-9_][A-Za-z0-9_.-]*)?$/;
+
 /** Query parameters → ExecOptions, or the message of a 400. */
 export function execOptionsOf(params: URLSearchParams): { options: ExecOptions; stdin: boolean } | string {
   const argv = params.getAll('command');
@@ -52,7 +56,21 @@ export function execOptionsOf(params: URLSearchParams): { options: ExecOptions; 
     return 'rows, cols: must be integers from 0 to 65535';
   }
   const size = tty && rows > 0 && cols > 0 ? { size: { rows, cols } } : {};
-  return { options: { argv, tty, ...size }, stdin: isTrue(params.get('stdin')) };
+  const env: Record<string, string> = {};
+  for (const pair of params.getAll('env')) {
+    const equals = pair.indexOf('=');
+    const name = equals === -1 ? pair : pair.slice(0, equals);
+    if (!ENV_NAME.test(name)) return `env: "${pair}" is not NAME=VALUE with NAME of letters, digits and _ (not first a digit)`;
+    env[name] = equals === -1 ? '' : pair.slice(equals + 1);
+  }
+  const workingDir = params.get('workingDir') ?? undefined;
+  if (workingDir !== undefined && !workingDir.startsWith('/')) return `workingDir: "${workingDir}" must be an absolute path in the container`;
+  const user = params.get('user') ?? undefined;
+  if (user !== undefined && !USER.test(user)) return `user: "${user}" must be NAME, UID, NAME:GROUP or UID:GID`;
+  return {
+    options: { argv, tty, ...size, ...(Object.keys(env).length ? { env } : {}), ...(workingDir ? { workingDir } : {}), ...(user ? { user } : {}) },
+    stdin: isTrue(params.get('stdin')),
+  };
 }
 
 /** Pumps frames between the socket and the session until the process exits; ends with the EXIT frame. */

@@ -49,11 +49,11 @@ export class DockerExecs {
     const container = await this.containers.find(ref);
     if (!containerState(container).Running || !container.replica) throw new DockerError(409, `Container ${container.id} is not running`);
     if (!body.Cmd?.length) throw new DockerError(400, 'No exec command specified');
-    const missing = [body.Env?.length && 'environment (-e)', body.WorkingDir && 'a working directory (-w)', body.User && 'a user (-u)', body.Privileged && '--privileged']
-      .filter((what): what is string => typeof what === 'string' && what !== '');
-    if (missing.length) throw new DockerError(501, `Tide's Docker API does not support exec with ${missing.join(', ')} yet`);
+    if (body.Privileged) throw new DockerError(501, "Tide's Docker API does not support exec with --privileged: a container's processes keep its capabilities");
     const id = randomBytes(32).toString('hex');
-    const request: ExecRequest = { replica: container.replica.metadata.name, namespace: container.replica.metadata.namespace, argv: body.Cmd, stdin: Boolean(body.AttachStdin), tty: Boolean(body.Tty), ...(body.Tty ? { size: DEFAULT_SIZE } : {}) };
+    const request: ExecRequest = { replica: container.replica.metadata.name, namespace: container.replica.metadata.namespace, argv: body.Cmd, stdin: Boolean(body.AttachStdin), tty: Boolean(body.Tty), ...(body.Tty ? { size: DEFAULT_SIZE } : {}),
+      ...(body.Env?.length ? { env: body.Env } : {}), ...(body.WorkingDir ? { workingDir: body.WorkingDir } : {}), ...(body.User ? { user: body.User } : {}),
+    };
     this.instances.set(id, { id, containerId: container.id, request, running: false, exitCode: null });
     return { Id: id };
   }
@@ -100,7 +100,7 @@ export class DockerExecs {
     return {
       ID: instance.id, ContainerID: instance.containerId, Running: instance.running, ExitCode: instance.exitCode,
       OpenStdin: instance.request.stdin, OpenStdout: true, OpenStderr: true, CanRemove: false, Pid: 0,
-      ProcessConfig: { entrypoint, arguments: args, tty: instance.request.tty, privileged: false, user: '' },
+      ProcessConfig: { entrypoint, arguments: args, tty: instance.request.tty, privileged: false, user: instance.request.user ?? '' },
     };
   }
 

@@ -32,6 +32,9 @@ export function execPath(request: ExecRequest): string {
     params.set('rows', String(request.size.rows));
     params.set('cols', String(request.size.cols));
   }
+  for (const pair of request.env ?? []) params.append('env', pair);
+  if (request.workingDir) params.set('workingDir', request.workingDir);
+  if (request.user) params.set('user', request.user);
   return `/api/v1/replicas/${encodeURIComponent(request.replica)}/exec?${params}`;
 }
 

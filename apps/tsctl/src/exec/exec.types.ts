@@ -14,4 +14,10 @@ export interface ExecRequest {
   /** -t: a terminal for the remote process. */
   tty: boolean;
   size?: TerminalSize;
+  /** NAME=VALUE pairs added to the container's environment. */
+  env?: string[];
+  /** Default: the container's working directory. */
+  workingDir?: string;
+  /** Default: the container's user. */
+  user?: string;
 }
