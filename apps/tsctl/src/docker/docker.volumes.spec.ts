@@ -45,7 +45,7 @@ describe('volumes of a create body', () => {
       ],
       Tmpfs: { '/run': 'size=64m,noexec' },
     }));
-    assert.deepEqual(made.volumes.map(({ name, ...source }) => source), [
+    assert.deepEqual(made.volumes.map(({ name: _name, ...source }) => source), [
       { localVolume: { name: 'logs' } }, { hostPath: { path: '/etc/hostname', type: '' } },
       { emptyDir: { medium: 'Memory', sizeLimit: 1048576 } }, { emptyDir: { medium: 'Memory', sizeLimit: '64Mi' } },
     ]);
