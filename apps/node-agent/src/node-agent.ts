@@ -207,6 +207,12 @@ export class NodeAgent {
       },
       exec: async (namespace, name, options) => runtime.exec(here(namespace, name), options),
       files: (namespace, name) => linuxRuntime.openRoot(here(namespace, name), `replica ${name}`),
+      localVolumes: {
+        users: (namespace, name) => [...reconciler.records.values()]
+          .filter((r) => r.namespace === namespace && r.assignment?.template.volumes?.some((v) => v.localVolume?.name === name))
+          .map((r) => r.name).sort(),
+        remove: (namespace, name, inUse) => nodeVolumes.removeLocalVolume(namespace, name, inUse),
+      },
       main: {
         attach: (namespace, name, replay) => linuxRuntime.attach(here(namespace, name), replay),
         signal: (namespace, name, signal) => linuxRuntime.signal(here(namespace, name), signal),

@@ -47,8 +47,8 @@ export const RESOURCE_RULES: Readonly<Record<string, ResourceRule>> = {
   'secrets/reencrypt': cluster('nobody', 'admin'),
   events: namespaced('view', 'admin'),
   'usage/replicas': namespaced('view', 'nobody'),
-  // Named local volumes: listed (node, size, users); made by their first replica, never written through the API.
-  volumes: namespaced('view', 'nobody'),
+  // Named local volumes: listed (node, size, users); made by their first replica, deleted (with their data) through the API.
+  volumes: namespaced('view', 'edit'),
   nodes: cluster('view', 'admin'),
   'nodes/cordon': cluster('nobody', 'admin'),
   'nodes/drain': cluster('view', 'admin'),
@@ -117,10 +117,10 @@ function roleRefusal(role: Role, needs: Role, rule: ResourceRule, request: Resou
 }
 
 /** What the agent's own HTTP endpoints serve, and to whom. */
-export type AgentEndpoint = 'exec' | 'logs' | 'images' | 'metrics' | 'healthz' | 'blobs' | 'warm';
+export type AgentEndpoint = 'exec' | 'logs' | 'images' | 'metrics' | 'healthz' | 'blobs' | 'warm' | 'volumes';
 
 /**
- * Agent endpoints: exec, logs and image transfer only for the control plane's client certificate
+ * Agent endpoints: exec, logs, image transfer and volumes only for the control plane's client certificate
  * (it proxies users after checking their role); metrics for the control plane or any user token
  * (Prometheus with a view token); healthz for anyone (a liveness probe carries no credential); layer
  * blobs (peer-to-peer pulls) for any node of the cluster too.

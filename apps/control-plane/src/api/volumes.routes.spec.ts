@@ -1,7 +1,7 @@
-/** GET /api/v1/volumes: the named local volumes with their node, size and users; a view role may list, nobody unauthenticated. */
+/** GET and DELETE /api/v1/volumes: the named local volumes with their node, size and users; a view role may list, an edit role delete. */
 import { after, before, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { API_VERSION, LocalVolumeView, Node, Replica } from '@tide/api';
+import { API_VERSION, LocalVolumeView, Node, Replica, Service } from '@tide/api';
 import { ApiHarness, startApiHarness } from '../testing/api.harness';
 
 describe('volumes route', { timeout: 60_000 }, () => {
@@ -35,6 +35,23 @@ describe('volumes route', { timeout: 60_000 }, () => {
     ]);
     const all = (await (await api.fetch('/api/v1/volumes?namespace=all')).json()) as { items: LocalVolumeView[] };
     assert.deepEqual(all.items.map((v) => `${v.namespace}/${v.name}@${v.node}`), ['other/cache@node-1', 'shop/pgdata@node-1']);
+  });
+
+  it('deletes only for edit, never while a Service mounts the volume, and names a node it cannot reach', async () => {
+    const edit = await api.token('edit', 'shop');
+    assert.equal((await api.fetch('/api/v1/volumes/pgdata?namespace=shop', { method: 'DELETE', token: await api.token('view', 'shop') })).status, 403);
+    await api.store.create({
+      apiVersion: API_VERSION, kind: 'Service', metadata: { name: 'db', namespace: 'shop' },
+      spec: { replicas: 0, image: 'busybox', volumes: [{ name: 'data', localVolume: { name: 'pgdata' } }], volumeMounts: [{ name: 'data', mountPath: '/data' }] },
+    } as unknown as Service);
+    const inUse = await api.fetch('/api/v1/volumes/pgdata?namespace=shop', { method: 'DELETE', token: edit });
+    assert.equal(inUse.status, 409);
+    assert.match(((await inUse.json()) as { error: string }).error, /^volume "pgdata" is in use by service db in namespace shop/);
+    await api.store.delete('Service', 'shop', 'db');
+    // node-1 reported it and is Ready, but no agent listens at its address.
+    const unreachable = await api.fetch('/api/v1/volumes/pgdata?namespace=shop', { method: 'DELETE', token: edit });
+    assert.equal(unreachable.status, 502);
+    assert.match(((await unreachable.json()) as { error: string }).error, /^node node-1: /);
   });
 
   it('refuses a caller without credentials, and a role of another namespace', async () => {

@@ -31,6 +31,7 @@ export function endpointOf(pathname: string): AgentEndpoint | undefined {
   // each can read and change anything in it.
   if (['/v1/exec/', '/v1/archive/', '/v1/attach/', '/v1/signal/'].some((prefix) => pathname.startsWith(prefix))) return 'exec';
   if (pathname === '/v1/warm') return 'warm';
+  if (pathname.startsWith('/v1/local-volumes/')) return 'volumes';
   if (pathname === '/v2/' || pathname.startsWith('/v2/')) return 'blobs';
   return undefined;
 }

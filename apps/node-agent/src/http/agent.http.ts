@@ -2,7 +2,8 @@
  * The agent's HTTPS endpoint (contract, docs/REFERENCE.md): GET /healthz, GET /metrics,
  * GET /v1/logs/NAMESPACE/NAME[?follow=1&tailLines=N&sinceTime=T&previous=1] (log.routes.ts), the image endpoints (image.routes.ts) and the exec
  * upgrade (exec.upgrade.ts), the attach upgrade and POST /v1/signal/NAMESPACE/NAME (attach.routes.ts),
- * GET|HEAD|PUT /v1/archive/NAMESPACE/NAME (archive.routes.ts), POST /v1/warm (warm.routes.ts). Every request but /healthz is authenticated and authorized first
+ * GET|HEAD|PUT /v1/archive/NAMESPACE/NAME (archive.routes.ts), POST /v1/warm (warm.routes.ts),
+ * DELETE /v1/local-volumes/NAMESPACE/NAME (volume.routes.ts). Every request but /healthz is authenticated and authorized first
  * (agent.auth.ts): exec, logs and images only for the control plane's client certificate.
  */
 import * as http from 'node:http';
@@ -24,6 +25,7 @@ import { ReplicaLog, parseLogQuery, serveReplicaLog } from './log.routes';
 import { WARM_PATH, WarmAhead, handleWarmRequest } from './warm.routes';
 import { ARCHIVE_PATH, RootOpener, handleArchiveRequest } from './archive.routes';
 import { ATTACH_PATH, MainProcess, SIGNAL_PATH, handleAttachUpgrade, handleSignal } from './attach.routes';
+import { LOCAL_VOLUME_PATH, LocalVolumeRemover, handleLocalVolumeRequest } from './volume.routes';
 
 export interface AgentHttpOptions extends ImageLifecycleOptions, Pick<ImageRoutesOptions, 'buildPull'> {
   address: string;
@@ -44,6 +46,8 @@ export interface AgentHttpOptions extends ImageLifecycleOptions, Pick<ImageRoute
   main?: MainProcess;
   /** A running replica's root file system, for copies in and out (archive.routes.ts); none: 501. */
   files?: RootOpener;
+  /** Named local volumes, for their deletion (volume.routes.ts); none: 501. */
+  localVolumes?: LocalVolumeRemover;
   /** Uploaded archives and build contexts, each removed when its request ends. */
   scratchDir: string;
   /** Drops the cached cgroup and /proc readings, for `GET /metrics?fresh=1`. */
@@ -125,6 +129,8 @@ async function handle(options: AgentHttpOptions, req: http.IncomingMessage, res:
   if (signal) return options.main ? handleSignal(options.main, req, res, signal, url) : sendText(res, 501, 'this agent does not signal processes\n');
   const archive = ARCHIVE_PATH.exec(url.pathname);
   if (archive) return handleArchiveRequest(options.files, req, res, archive, url);
+  const localVolume = LOCAL_VOLUME_PATH.exec(url.pathname);
+  if (localVolume) return handleLocalVolumeRequest(options.localVolumes, req, res, localVolume);
   if (req.method !== 'GET') return sendText(res, 405, `${req.method} is not allowed on ${url.pathname}\n`);
   if (url.pathname === '/healthz') {
     const health = options.health();

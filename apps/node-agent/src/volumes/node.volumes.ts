@@ -123,7 +123,20 @@ export class NodeVolumes {
     return this.reported.volumes;
   }
 
-  /** A volume was made: the next report measures again. */
+  /**
+   * Deletes a named local volume with its data (`DELETE /v1/local-volumes/NS/NAME`), unless a replica
+   * of this node mounts it (`inUse`): then it stays.
+   */
+  removeLocalVolume(namespace: string, name: string, inUse: boolean): 'removed' | 'absent' | 'in-use' {
+    const dir = this.localVolumeDir(namespace, name);
+    if (!fs.existsSync(dir)) return 'absent';
+    if (inUse) return 'in-use';
+    fs.rmSync(dir, { recursive: true, force: true });
+    this.madeLocalVolume();
+    return 'removed';
+  }
+
+  /** A volume was made or removed: the next report measures again. */
   private madeLocalVolume(): void {
     this.reported = undefined;
   }

@@ -1,4 +1,4 @@
-/** `tsctl scale service NAME --replicas N` and `tsctl delete service|configmap|secret NAME | -f FILE`. */
+/** `tsctl scale service NAME --replicas N` and `tsctl delete service|configmap|secret|volume NAME | -f FILE`. */
 import { Service } from '@tide/api';
 import { ApiError } from '../api/api.client';
 import { UsageError, intOption } from '../cli/args';
@@ -7,7 +7,7 @@ import { ManifestError, readManifestFile } from '../manifest/manifest';
 import { Command, CommandContext, NAMESPACE_OPTION, ResourceKind, namespaceOf, parseKind, query, singular } from './command';
 
 const SCALE_USAGE = 'tsctl scale service NAME --replicas N [-n NS]';
-const DELETE_USAGE = 'tsctl delete service|configmap|secret NAME [-n NS] | tsctl delete -f FILE';
+const DELETE_USAGE = 'tsctl delete service|configmap|secret|volume NAME [-n NS] | tsctl delete -f FILE';
 
 export const scaleCommand: Command = {
   name: 'scale',
@@ -29,7 +29,7 @@ export const scaleCommand: Command = {
 export const deleteCommand: Command = {
   name: 'delete',
   usage: DELETE_USAGE,
-  summary: 'delete a service (its replicas are stopped with their grace period), a ConfigMap or a Secret',
+  summary: 'delete a service (its replicas are stopped with their grace period), a ConfigMap, a Secret or a named local volume (with its data)',
   options: [{ long: 'filename', short: 'f', help: 'delete the services, ConfigMaps and Secrets of this YAML file' }, NAMESPACE_OPTION],
   async run(ctx: CommandContext): Promise<void> {
     const targets = ctx.options.has('filename') ? objectsOfFile(ctx.options.get('filename')!) : [objectOfArgs(ctx)];
@@ -44,7 +44,7 @@ type DeleteTarget = { kind: ResourceKind; name: string; namespace: string };
 const DELETED_KINDS: Record<string, ResourceKind> = { Service: 'services', ConfigMap: 'configmaps', Secret: 'secrets' };
 
 function objectOfArgs(ctx: CommandContext): DeleteTarget {
-  const target = parseKind(ctx.args[0], ['services', 'configmaps', 'secrets'], DELETE_USAGE);
+  const target = parseKind(ctx.args[0], ['services', 'configmaps', 'secrets', 'volumes'], DELETE_USAGE);
   const name = target.name ?? ctx.args[1];
   if (!name) throw new UsageError(`delete needs a ${singular(target.kind)} NAME or -f FILE\nusage: ${DELETE_USAGE}`);
   return { kind: target.kind, name, namespace: namespaceOf(ctx) };

@@ -5,12 +5,13 @@
  * `bridge` network's) and of the namespaces of its user-defined networks (docker.network.model.ts),
  * kept as ConfigMaps in that namespace.
  */
-import type { ConfigMap, Replica, Service } from '@tide/api';
+import type { ConfigMap, LocalVolumeView, Replica, Service } from '@tide/api';
 import { ApiClient, ApiError, errorFromFetchResponse } from '../api/api.client';
 import { query } from '../commands/command';
 import { DockerError, noSuchContainer } from './docker.errors';
 import { CONTAINER_LABEL, Container, STOPPED_LABEL, containerId, dockerName, stoppedLabel } from './docker.model';
 import { DockerNetwork, isNetworkRecord, networkOf } from './docker.network.model';
+import { DockerVolume, isVolumeRecord, volumeOf } from './docker.volume.model';
 
 /**
  * How often a wait re-reads the container (the API answers from its cache): soon at first, since a
@@ -53,6 +54,30 @@ export class TideContainers {
   async removeNetwork(network: DockerNetwork): Promise<void> {
     if (network.record === undefined) return;
     await this.api.request('DELETE', `/api/v1/configmaps/${encodeURIComponent(network.record)}${query({ namespace: this.namespace })}`).catch(absentOn404);
+  }
+
+  /** The Docker volumes (ConfigMaps labelled `tide/docker=volume` in the server's namespace). */
+  async volumes(): Promise<DockerVolume[]> {
+    const configs = await this.api.get<{ items: ConfigMap[] }>(`/api/v1/configmaps${query({ namespace: this.namespace })}`);
+    return configs.items.filter(isVolumeRecord).map(volumeOf);
+  }
+
+  async createVolume(record: ConfigMap): Promise<void> {
+    await this.apply(record);
+  }
+
+  /** The volume's data on every node of every namespace it was used from, then its record. */
+  async removeVolume(volume: DockerVolume, namespaces: string[]): Promise<void> {
+    for (const namespace of namespaces) {
+      await this.api.request('DELETE', `/api/v1/volumes/${encodeURIComponent(volume.tideName)}${query({ namespace })}`).catch(absentOn404);
+    }
+    await this.api.request('DELETE', `/api/v1/configmaps/${encodeURIComponent(volume.record)}${query({ namespace: this.namespace })}`).catch(absentOn404);
+  }
+
+  /** Tide's named local volumes of these namespaces (node, size, users). */
+  async localVolumes(namespaces: string[]): Promise<LocalVolumeView[]> {
+    const lists = await Promise.all(namespaces.map((namespace) => this.api.get<{ items: LocalVolumeView[] }>(`/api/v1/volumes${query({ namespace })}`)));
+    return lists.flatMap((list) => list.items);
   }
 
   /** By name (with or without "/"), full id or a unique id prefix, as dockerd resolves them. */

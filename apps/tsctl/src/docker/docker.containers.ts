@@ -9,6 +9,8 @@ import type { Replica } from '@tide/api';
 import { TideContainers } from './docker.backend';
 import { DockerError } from './docker.errors';
 import { DockerNetworks } from './docker.networks';
+import { volumeNamesLabel, volumesOfCreate } from './docker.volume.model';
+import { DockerVolumes } from './docker.volumes';
 import { AUTO_REMOVE_LABEL, Container, CreateBody, containerName, containerState, dockerName, exitCode, serviceFromCreate } from './docker.model';
 
 /** How long start waits for a replica to run: a cold image pull on a loaded node included. */
@@ -41,14 +43,20 @@ export class ContainerVerbs {
   private readonly removals = new Map<string, Promise<number>>();
 
   readonly networks: DockerNetworks;
+  readonly volumes: DockerVolumes;
 
   constructor(readonly containers: TideContainers) {
     this.networks = new DockerNetworks(containers);
+    this.volumes = new DockerVolumes(containers);
   }
 
   async create(name: string | null, body: CreateBody): Promise<{ Id: string; Warnings: string[] }> {
     const placed = await this.networks.placement(containerName(name), body);
-    const created = await this.containers.create(serviceFromCreate(placed.names, placed.namespace, placed.body, placed.labels), placed.names.docker);
+    const { volumes, volumeMounts, named } = volumesOfCreate(placed.body);
+    const service = serviceFromCreate(placed.names, placed.namespace, placed.body, { ...placed.labels, ...volumeNamesLabel(named) });
+    if (volumes.length) service.spec = { ...service.spec, volumes, volumeMounts };
+    await this.volumes.ensure(named);
+    const created = await this.containers.create(service, placed.names.docker);
     return { Id: created.id, Warnings: [] };
   }
 

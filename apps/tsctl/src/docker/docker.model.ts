@@ -95,6 +95,7 @@ export interface CreateBody {
     NanoCpus?: number;
     Binds?: string[] | null;
     Mounts?: unknown[] | null;
+    Tmpfs?: Record<string, string> | null;
     Privileged?: boolean;
     ReadonlyRootfs?: boolean;
   };
@@ -158,7 +159,6 @@ export function serviceFromCreate(names: ContainerNames, namespace: string, body
 function refuseUnsupported(body: CreateBody): void {
   const host = body.HostConfig ?? {};
   const missing = [
-    (host.Binds?.length || host.Mounts?.length || Object.keys(body.Volumes ?? {}).length) && 'volumes and bind mounts (-v, --mount): use a Tide Service with volumes',
     host.Privileged && 'privileged containers (--privileged): use a Tide Service with privileged: true',
     host.NetworkMode && !['default', 'bridge', 'host', ''].includes(host.NetworkMode) && `network "${host.NetworkMode}" (only bridge and host)`,
   ].filter((reason): reason is string => typeof reason === 'string' && reason !== '');

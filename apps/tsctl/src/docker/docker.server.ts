@@ -16,6 +16,7 @@ import { DockerTransfers } from './docker.transfer';
 import { DockerError, dockerErrorOf } from './docker.errors';
 import type { NetworkCreateBody } from './docker.network.model';
 import { ContainerStatus, CreateBody, inspectEntry, psEntry } from './docker.model';
+import { VolumeCreateBody, mountEntries } from './docker.volume.model';
 import { streamOutput } from './docker.output';
 import { DockerAttaches, writeAll } from './docker.attach';
 import { STDOUT, frames } from './docker.stream';
@@ -55,6 +56,7 @@ export class DockerApi {
     const builds = new DockerBuilds(images, verbs.containers);
     const written = (work: Promise<void>): Promise<Answer> => work.then(() => 'written');
     const networks = this.verbs.networks;
+    const volumes = this.verbs.volumes;
     const c = '/containers/([^/]+)';
     const e = '/exec/([^/]+)';
     this.routes = [
@@ -68,7 +70,10 @@ export class DockerApi {
         const image = body.Image ? await images.forContainer(body.Image) : undefined;
         return { status: 201, json: await this.verbs.create(req.params.get('name'), { ...body, ...(image ? { Image: image } : {}) }) };
       } },
-      { method: 'GET', pattern: new RegExp(`^${c}/json$`), handler: async (_req, id) => ({ status: 200, json: inspectEntry(await this.verbs.containers.find(id)) }) },
+      { method: 'GET', pattern: new RegExp(`^${c}/json$`), handler: async (_req, id) => {
+        const container = await this.verbs.containers.find(id);
+        return { status: 200, json: { ...inspectEntry(container), Mounts: mountEntries(container.service) } };
+      } },
       { method: 'POST', pattern: new RegExp(`^${c}/start$`), handler: async (_req, id) => ({ status: (await this.verbs.start(id)) ? 204 : 304 }) },
       { method: 'POST', pattern: new RegExp(`^${c}/stop$`), handler: async (_req, id) => ({ status: (await this.verbs.stop(id)) ? 204 : 304 }) },
       { method: 'POST', pattern: new RegExp(`^${c}/restart$`), handler: async (_req, id) => this.verbs.restart(id).then(() => ({ status: 204 })) },
@@ -105,6 +110,10 @@ export class DockerApi {
       { method: 'DELETE', pattern: /^\/networks\/([^/]+)$/, handler: async (_req, id) => networks.remove(id).then(() => ({ status: 204 })) },
       { method: 'POST', pattern: /^\/networks\/([^/]+)\/connect$/, handler: async (req, id) => networks.connect(id, containerOf(await req.body())) },
       { method: 'POST', pattern: /^\/networks\/([^/]+)\/disconnect$/, handler: async (req, id) => networks.disconnect(id, containerOf(await req.body())) },
+      { method: 'GET', pattern: /^\/volumes$/, handler: async (req) => ({ status: 200, json: await volumes.list(req.params.get('filters')) }) },
+      { method: 'POST', pattern: /^\/volumes\/create$/, handler: async (req) => ({ status: 201, json: await volumes.create((await req.body() ?? {}) as VolumeCreateBody) }) },
+      { method: 'GET', pattern: /^\/volumes\/([^/]+)$/, handler: async (_req, name) => ({ status: 200, json: await volumes.inspect(name) }) },
+      { method: 'DELETE', pattern: /^\/volumes\/([^/]+)$/, handler: async (req, name) => volumes.remove(name, isTrue(req.params.get('force'))).then(() => ({ status: 204 })) },
       { method: 'POST', pattern: /^\/commit$/, handler: async (req) => ({ status: 201, json: await builds.commit(req.params) }) },
       { method: 'POST', pattern: new RegExp(`^${e}/start$`), handler: async () => {
         throw new DockerError(501, "Tide's Docker API starts an exec only on an upgraded connection (Upgrade: tcp), or detached: not yet");
@@ -166,7 +175,7 @@ export class DockerApi {
     // A status filter widens the list as `all` does (docker ps --filter status=exited).
     const all = isTrue(req.params.get('all')) || filters.has('status');
     const entries = (await this.verbs.containers.list())
-      .map((c) => psEntry(c, this.now()))
+      .map((c) => ({ ...psEntry(c, this.now()), Mounts: mountEntries(c.service) }))
       .filter((e) => (all || isUp(e.State)) && passes(e, filters))
       .sort((a, b) => b.Created - a.Created);
     const limit = Number(req.params.get('limit') ?? -1);
@@ -174,7 +183,8 @@ export class DockerApi {
   }
 
   private async remove(req: DockerRequest, id: string): Promise<Answer> {
-    if (isTrue(req.params.get('v')) || isTrue(req.params.get('link'))) throw new DockerError(501, "Tide's Docker API does not support removing volumes or links with a container yet");
+    // -v removes the container's anonymous volumes, which are emptyDirs here: they go with its replica.
+    if (isTrue(req.params.get('link'))) throw new DockerError(501, "Tide's Docker API does not support links yet");
     await this.verbs.remove(id, isTrue(req.params.get('force')));
     return { status: 204 };
   }

@@ -93,7 +93,6 @@ describe('containers as services', () => {
   });
 
   it('refuses what Tide cannot give yet with a 501 naming it', () => {
-    rejects(() => serviceFromCreate({ docker: 'a', service: 'a' }, 'default', { Image: 'busybox', HostConfig: { Binds: ['/srv:/srv'] } }), 501, /volumes and bind mounts/);
     rejects(() => serviceFromCreate({ docker: 'a', service: 'a' }, 'default', { Image: 'busybox', ExposedPorts: { '53/udp': {} } }), 501, /udp ports/);
     rejects(() => serviceFromCreate({ docker: 'a', service: 'a' }, 'default', { Image: 'busybox', HostConfig: { PortBindings: { '80/tcp': [{ HostPort: '' }] } } }), 501, /-p HOSTPORT:80/);
     rejects(() => serviceFromCreate({ docker: 'a', service: 'a' }, 'default', {}), 400, /Config.Image: required/);

@@ -38,7 +38,7 @@ export const UNSUPPORTED: Array<{ pattern: RegExp; what: string }> = [
   { pattern: /^\/containers\/[^/]+\/(top|stats|changes|export|rename|update|attach\/ws)$|^\/containers\/prune$/, what: 'this container endpoint' },
   { pattern: /^\/images\/(search|load|get|prune)$|^\/images\/.+\/get$/, what: 'this image endpoint (search, load, save, prune: use "tsctl image import|prune")' },
   { pattern: /^\/build\/(prune|cancel)$/, what: 'the build cache endpoints' },
-  { pattern: /^\/volumes(\/|$)/, what: 'volumes (use a Tide Service with volumes)' },
+  { pattern: /^\/volumes\/prune$/, what: 'pruning volumes (remove each with docker volume rm)' },
   { pattern: /^\/networks\/prune$/, what: 'pruning networks' },
   { pattern: /^\/(swarm|services|tasks|nodes|secrets|configs|plugins|distribution|session|events|auth|system\/df)(\/|$)/, what: 'this endpoint' },
 ];
