@@ -163,7 +163,7 @@ describe('the docker CLI against tsctl docker-serve', { timeout: 600_000 }, () =
     assert.equal((await docker(['rm', 'att'])).code, 0);
   });
 
-  it('docker exec runs in the container: streams kept apart, exit code, stdin with -i, a terminal with -it', async () => {
+  it('docker exec runs in the container: streams kept apart, exit code, stdin with -i, a terminal with -it, detached with -d', async () => {
     assert.equal((await docker(['run', '-d', '--name', 'box', '--label', 'team=a', '--stop-timeout', '1', 'busybox', 'sleep', '600'])).code, 0);
     assert.equal((await docker(['ps', '--filter', 'label=team=a', '--format', '{{.Names}} {{.Labels}}'])).stdout, 'box team=a\n');
     assert.equal((await docker(['ps', '--filter', 'label=team=b', '--format', '{{.Names}}'])).stdout, '');
@@ -187,6 +187,10 @@ describe('the docker CLI against tsctl docker-serve', { timeout: 600_000 }, () =
     assert.match(terminal, /\[exit=0\]/);
     const options = await docker(['exec', '-e', 'A=1', '-e', 'B=two words', '-w', '/bin', '-u', '65534:65534', 'box', 'sh', '-c', 'echo "$A|$B|$(pwd)|$(id -u):$(id -g)"']);
     assert.deepEqual([options.code, options.stdout], [0, '1|two words|/bin|65534:65534\n'], explain(options));
+    // -d answers at once; the process runs on in the container.
+    const detached = await docker(['exec', '-d', 'box', 'sh', '-c', 'sleep 1; echo ran-detached > /tmp/detached']);
+    assert.deepEqual([detached.code, detached.stdout], [0, ''], explain(detached));
+    await waitFor('the detached exec to write its file', async () => (await docker(['exec', 'box', 'cat', '/tmp/detached'])).stdout === 'ran-detached\n', 60_000);
     const privileged = await docker(['exec', '--privileged', 'box', 'true']);
     assert.match(privileged.stderr, /does not support exec with --privileged/);
     assert.equal((await docker(['rm', '-f', 'box'])).code, 0);

@@ -4,9 +4,10 @@
  * hijacked connection (`POST /exec/{id}/start`), resized (`POST /exec/{id}/resize`) and inspected
  * for its exit code (`GET /exec/{id}/json`). Without a terminal, stdout and stderr travel as Docker's
  * multiplexed frames (Tide keeps them apart); with one, raw. Client bytes are the process's stdin.
+ * A detached start (`docker exec -d`) is a plain POST: the process runs on, held by this server.
  */
 import { randomBytes } from 'node:crypto';
-import { Duplex, Writable } from 'node:stream';
+import { Duplex, Readable, Writable } from 'node:stream';
 import { resizeFrame } from '@tide/api';
 import { execPath, openExec, runExecSession } from '../exec/exec.client';
 import { ExecRequest } from '../exec/exec.types';
@@ -66,24 +67,49 @@ export class DockerExecs {
 
   /** Runs the instance with `client` (the hijacked connection, its request body already read past) as its terminal or pipes. */
   async start(id: string, client: Duplex, head: Buffer): Promise<void> {
-    const instance = this.find(id);
-    if (instance.running || instance.exitCode !== null) throw new DockerError(409, `exec instance ${id} has already been started`);
+    const instance = this.startable(id);
     const { socket, head: sessionHead } = await openExec(this.containers.api.credentials, execPath(instance.request));
-    instance.running = true;
-    instance.session = socket;
     client.write('HTTP/1.1 101 UPGRADED\r\nContent-Type: application/vnd.docker.raw-stream\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n');
     if (head.length) client.unshift(head);
     client.on('close', () => socket.destroy());
+    await this.run(instance, socket, sessionHead, {
+      stdin: client, stdout: this.output(client, STDOUT, instance.request.tty), stderr: this.output(client, STDERR, instance.request.tty),
+    }).finally(() => client.end());
+  }
+
+  /**
+   * `docker exec -d` (a plain POST with `Detach`): answers once the process runs, which then runs on
+   * without stdin, its output dropped, for as long as this server holds its exec connection.
+   */
+  async startDetached(id: string): Promise<void> {
+    const instance = this.startable(id);
+    instance.request = { ...instance.request, stdin: false };
+    const { socket, head } = await openExec(this.containers.api.credentials, execPath(instance.request));
+    const dropped = () => new Writable({ write: (_chunk, _encoding, done) => done() });
+    void this.run(instance, socket, head, { stdin: Readable.from([]), stdout: dropped(), stderr: dropped() }).catch(() => undefined);
+  }
+
+  private startable(id: string): ExecInstance {
+    const instance = this.find(id);
+    if (instance.running || instance.exitCode !== null) throw new DockerError(409, `exec instance ${id} has already been started`);
+    return instance;
+  }
+
+  /** The session to its end: the instance is running meanwhile, then holds the exit code (126: it could not run). */
+  private async run(instance: ExecInstance, socket: Duplex, head: Buffer, io: { stdin: Readable; stdout: Writable; stderr: Writable }): Promise<void> {
+    instance.running = true;
+    instance.session = socket;
     try {
-      const exit = await runExecSession(socket, sessionHead, instance.request, {
-        stdin: client, stdout: this.output(client, STDOUT, instance.request.tty), stderr: this.output(client, STDERR, instance.request.tty),
-      });
+      const exit = await runExecSession(socket, head, instance.request, io);
       instance.exitCode = exit.error ? 126 : exitCode(exit.code, exit.signal);
+    } catch (error) {
+      instance.exitCode = 126;
+      throw error;
     } finally {
       instance.running = false;
       instance.session = undefined;
-      client.end();
-      setTimeout(() => this.instances.delete(id), KEEP_FINISHED_MS).unref();
+      socket.destroy();
+      setTimeout(() => this.instances.delete(instance.id), KEEP_FINISHED_MS).unref();
     }
   }
 

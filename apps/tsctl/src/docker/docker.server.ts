@@ -115,8 +115,11 @@ export class DockerApi {
       { method: 'GET', pattern: /^\/volumes\/([^/]+)$/, handler: async (_req, name) => ({ status: 200, json: await volumes.inspect(name) }) },
       { method: 'DELETE', pattern: /^\/volumes\/([^/]+)$/, handler: async (req, name) => volumes.remove(name, isTrue(req.params.get('force'))).then(() => ({ status: 204 })) },
       { method: 'POST', pattern: /^\/commit$/, handler: async (req) => ({ status: 201, json: await builds.commit(req.params) }) },
-      { method: 'POST', pattern: new RegExp(`^${e}/start$`), handler: async () => {
-        throw new DockerError(501, "Tide's Docker API starts an exec only on an upgraded connection (Upgrade: tcp), or detached: not yet");
+      { method: 'POST', pattern: new RegExp(`^${e}/start$`), handler: async (req, id) => {
+        const body = (await req.body() ?? {}) as { Detach?: boolean };
+        if (!body.Detach) throw new DockerError(400, 'an attached exec start needs an upgraded connection (Connection: Upgrade, Upgrade: tcp), as the docker CLI sends');
+        await this.execs.startDetached(id);
+        return { status: 200 };
       } },
     ];
   }
