@@ -5,7 +5,7 @@
  */
 import { after, before, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { REPO, TestCluster, waitFor } from './harness';
@@ -378,6 +378,31 @@ describe('the docker CLI against tsctl docker-serve', { timeout: 600_000 }, () =
     assert.equal(fresh.code, 0, explain(fresh));
     assert.equal(fresh.stdout, '');
     await removeVolume();
+  });
+
+  it('docker events follows containers: create, start, die, destroy; docker-compose up in the foreground follows its containers to their end', async () => {
+    const env = { PATH: process.env.PATH, HOME: cluster.stateDir, DOCKER_HOST: dockerHost, DOCKER_CONFIG: path.join(cluster.stateDir, '.docker') };
+    let told = '';
+    const follower = spawn(DOCKER, ['events', '--filter', 'container=evbox', '--filter', 'type=container', '--format', '{{.Action}} {{.Actor.Attributes.name}}'], { env });
+    follower.stdout.on('data', (chunk: Buffer) => (told += chunk.toString()));
+    try {
+      // The events start from the call: wait until the server has its first read (a container made meanwhile is told).
+      await new Promise((resolve) => setTimeout(resolve, 2000));
+      const ran = await docker(['run', '--rm', '--name', 'evbox', 'busybox', 'sh', '-c', 'sleep 2']);
+      assert.equal(ran.code, 0, explain(ran));
+      await waitFor('create, start, die and destroy of evbox', async () => /create evbox\n(.|\n)*start evbox\n(.|\n)*die evbox\n(.|\n)*destroy evbox\n/.test(told), 60_000);
+    } finally {
+      follower.kill();
+    }
+
+    const project = path.join(cluster.stateDir, 'compose-up');
+    fs.mkdirSync(project, { recursive: true });
+    fs.writeFileSync(path.join(project, 'docker-compose.yml'), 'version: "3"\nservices:\n  once:\n    image: busybox\n    command: ["sh", "-c", "sleep 2; echo attached-hello"]\n');
+    const up = await run(COMPOSE, ['-p', 'tideup', 'up', '--no-color'], project);
+    assert.equal(up.code, 0, explain(up));
+    assert.match(up.stdout, /once_1 +\| attached-hello/);
+    assert.match(up.stdout, /tideup_once_1 exited with code 0/);
+    assert.equal((await run(COMPOSE, ['-p', 'tideup', 'down'], project)).code, 0);
   });
 
   it("answers what it does not serve in Docker's words", async () => {

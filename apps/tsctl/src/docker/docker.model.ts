@@ -33,6 +33,8 @@ export function containerId(uid: string): string {
 const DOCKER_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
 /** The Docker name of a container whose name is not a Service name (compose's `shop_web_1`, `My.App`). */
 export const NAME_LABEL = 'tide/docker-name';
+/** On a container's Service: `TIDE=DOCKER` pairs of its named volumes whose Docker name is not the Tide one (docker.volume.model.ts). */
+export const VOLUME_NAMES_LABEL = 'tide/docker-volumes';
 
 export interface ContainerNames {
   /** As Docker clients see it, without the slash. */
@@ -309,7 +311,7 @@ function portList(service: Service): Array<{ IP?: string; PrivatePort: number; P
 }
 
 function userLabels(service: Service): Record<string, string> {
-  return Object.fromEntries(Object.entries(service.metadata.labels ?? {}).filter(([key]) => ![CONTAINER_LABEL, AUTO_REMOVE_LABEL, NAME_LABEL, STOPPED_LABEL, NETWORK_LABEL, NETWORK_ID_LABEL, ALIASES_LABEL].includes(key)));
+  return Object.fromEntries(Object.entries(service.metadata.labels ?? {}).filter(([key]) => ![CONTAINER_LABEL, AUTO_REMOVE_LABEL, NAME_LABEL, STOPPED_LABEL, NETWORK_LABEL, NETWORK_ID_LABEL, ALIASES_LABEL, VOLUME_NAMES_LABEL].includes(key)));
 }
 
 export interface PsEntry {

@@ -17,6 +17,7 @@ import { DockerError, dockerErrorOf } from './docker.errors';
 import type { NetworkCreateBody } from './docker.network.model';
 import { ContainerStatus, CreateBody, inspectEntry, psEntry } from './docker.model';
 import { VolumeCreateBody, mountEntries } from './docker.volume.model';
+import { streamEvents } from './docker.events';
 import { streamOutput } from './docker.output';
 import { DockerAttaches, writeAll } from './docker.attach';
 import { STDOUT, frames } from './docker.stream';
@@ -63,6 +64,7 @@ export class DockerApi {
       { method: 'GET', pattern: /^\/_ping$/, handler: async () => ({ status: 200, json: 'OK' }) },
       { method: 'HEAD', pattern: /^\/_ping$/, handler: async () => ({ status: 200 }) },
       { method: 'GET', pattern: /^\/version$/, handler: async () => ({ status: 200, json: await this.system.version() }) },
+      { method: 'GET', pattern: /^\/events$/, handler: (req, _id, res) => written(streamEvents(() => this.verbs.containers.list(), req.params, res, req.signal)) },
       { method: 'GET', pattern: /^\/info$/, handler: async () => ({ status: 200, json: await this.system.info(await this.verbs.containers.list()) }) },
       { method: 'GET', pattern: /^\/containers\/json$/, handler: (req) => this.list(req) },
       { method: 'POST', pattern: /^\/containers\/create$/, handler: async (req) => {

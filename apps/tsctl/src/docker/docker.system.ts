@@ -40,7 +40,7 @@ export const UNSUPPORTED: Array<{ pattern: RegExp; what: string }> = [
   { pattern: /^\/build\/(prune|cancel)$/, what: 'the build cache endpoints' },
   { pattern: /^\/volumes\/prune$/, what: 'pruning volumes (remove each with docker volume rm)' },
   { pattern: /^\/networks\/prune$/, what: 'pruning networks' },
-  { pattern: /^\/(swarm|services|tasks|nodes|secrets|configs|plugins|distribution|session|events|auth|system\/df)(\/|$)/, what: 'this endpoint' },
+  { pattern: /^\/(swarm|services|tasks|nodes|secrets|configs|plugins|distribution|session|auth|system\/df)(\/|$)/, what: 'this endpoint' },
 ];
 
 export class SystemInfo {

@@ -18,10 +18,8 @@
 import type { ConfigMap, Service, Volume, VolumeMount } from '@tide/api';
 import { parseMemory } from '@tide/api';
 import { DockerError } from './docker.errors';
-import { CONTAINER_LABEL, CreateBody, tideName } from './docker.model';
+import { CONTAINER_LABEL, CreateBody, VOLUME_NAMES_LABEL, tideName } from './docker.model';
 
-/** On a container's Service: `TIDE=DOCKER` pairs of its named volumes whose Docker name is not the Tide one. */
-export const VOLUME_NAMES_LABEL = 'tide/docker-volumes';
 
 /** dockerd's volume name rule (volume/local: validName). */
 const DOCKER_VOLUME_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;

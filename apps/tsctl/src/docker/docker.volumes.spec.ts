@@ -4,8 +4,8 @@ import * as assert from 'node:assert/strict';
 import type { ConfigMap, Service } from '@tide/api';
 import type { TideContainers } from './docker.backend';
 import { DockerError } from './docker.errors';
-import { Container, CreateBody } from './docker.model';
-import { VOLUME_NAMES_LABEL, mountEntries, volumeEntry, volumeNamesLabel, volumeOf, volumeRecord, volumesOfCreate } from './docker.volume.model';
+import { Container, CreateBody, VOLUME_NAMES_LABEL } from './docker.model';
+import { mountEntries, volumeEntry, volumeNamesLabel, volumeOf, volumeRecord, volumesOfCreate } from './docker.volume.model';
 import { DockerVolumes } from './docker.volumes';
 
 function refusal(work: () => unknown): [number, string] {
