@@ -1,0 +1,68 @@
+/**
+ * The Docker API on TCP with mutual TLS (`tsctl docker-serve --tcp HOST:PORT`): the serving certificate
+ * is the cluster CA's, a client must present a certificate of the same CA (there is no plaintext
+ * mode), and each client acts as itself: its calls reach the control plane with this server's
+ * credential narrowed to the client's certificate (libs/auth forwarded.ts), through a DockerApi of
+ * its own (its exec instances and --rm containers are its own).
+ */
+import * as https from 'node:https';
+import type { Duplex } from 'node:stream';
+import type { TLSSocket } from 'node:tls';
+import type { ApiClient } from '../api/api.client';
+import { CommandError } from '../commands/command';
+import type { DockerApi } from './docker.server';
+import { formatTcpAddress, type SignedCertificate, type TcpAddress } from './docker.tls';
+
+/** Time to finish the TLS handshake (a client that stalls holds no connection longer). */
+const HANDSHAKE_TIMEOUT_MS = 10_000;
+
+export class TcpDockerServer {
+  private readonly callers = new Map<string, DockerApi>();
+
+  private readonly server: https.Server;
+
+  constructor(tls: SignedCertificate, private readonly api: ApiClient, private readonly dockerApiFor: (api: ApiClient) => DockerApi) {
+    this.server = https.createServer({
+      // The chain, leaf then CA, as the control plane serves it.
+      cert: tls.certificate + tls.ca, key: tls.key, ca: tls.ca,
+      requestCert: true, rejectUnauthorized: true, minVersion: 'TLSv1.2', handshakeTimeout: HANDSHAKE_TIMEOUT_MS,
+    }, (req, res) => this.callerOf(req.socket).handle(req, res));
+    this.server.on('upgrade', (req, socket: Duplex, head: Buffer) => this.callerOf(req.socket).handleUpgrade(req, socket, head));
+  }
+
+  async listen(address: TcpAddress): Promise<void> {
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', (error: NodeJS.ErrnoException) => reject(listenError(address, error)));
+      this.server.listen(address.port, address.host, () => resolve());
+    });
+  }
+
+  /** The port listened on (the one given, or the kernel's choice for 0). */
+  port(): number {
+    return (this.server.address() as { port: number }).port;
+  }
+
+  close(): void {
+    this.server.close();
+    this.server.closeAllConnections();
+  }
+
+  /** The DockerApi of the certificate the TLS layer verified (one per certificate, kept while this server runs). */
+  private callerOf(socket: unknown): DockerApi {
+    const certificate = (socket as TLSSocket).getPeerCertificate();
+    let api = this.callers.get(certificate.fingerprint256);
+    if (!api) {
+      api = this.dockerApiFor(this.api.forwarding(certificate.raw));
+      this.callers.set(certificate.fingerprint256, api);
+    }
+    return api;
+  }
+}
+
+function listenError(address: TcpAddress, error: NodeJS.ErrnoException): Error {
+  const where = formatTcpAddress(address);
+  if (error.code === 'EADDRINUSE') return new CommandError(`--tcp: ${where} is already in use (another docker-serve or dockerd?): stop it or choose another port`);
+  if (error.code === 'EADDRNOTAVAIL') return new CommandError(`--tcp: ${address.host} is no address of this machine: give one it has, or 0.0.0.0`);
+  if (error.code === 'EACCES') return new CommandError(`--tcp: port ${address.port} needs privileges: choose a port above 1023 (docker's is 2376)`);
+  return new CommandError(`--tcp: cannot listen on ${where} (${error.code ?? error.message})`);
+}
