@@ -26,6 +26,9 @@ export class TcpDockerServer {
       // The chain, leaf then CA, as the control plane serves it.
       cert: tls.certificate + tls.ca, key: tls.key, ca: tls.ca,
       requestCert: true, rejectUnauthorized: true, minVersion: 'TLSv1.2', handshakeTimeout: HANDSHAKE_TIMEOUT_MS,
+      // `docker run` closes its side of an attach once it has no input (a TLS close_notify): the output
+      // must still flow the other way, as on the unix socket (node:http's own server is half-open too).
+      allowHalfOpen: true,
     }, (req, res) => this.callerOf(req.socket).handle(req, res));
     this.server.on('upgrade', (req, socket: Duplex, head: Buffer) => this.callerOf(req.socket).handleUpgrade(req, socket, head));
   }

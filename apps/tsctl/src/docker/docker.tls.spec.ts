@@ -6,6 +6,7 @@ import * as http from 'node:http';
 import * as https from 'node:https';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import * as tls from 'node:tls';
 import { FORWARDED_CERTIFICATE_HEADER } from '@tide/auth';
 import { createCertificateAuthority, issueClientCertificate, issueServerCertificate, type CertificateAuthority } from '@tide/pki';
 import { ApiClient } from '../api/api.client';
@@ -121,6 +122,29 @@ describe('docker-serve on TCP with mutual TLS', () => {
     const other = await createCertificateAuthority({ commonName: 'other-ca' });
     const stranger = await issueClientCertificate(other, { commonName: 'token:aaaaaaaaaaaa', organizations: ['tide:role:admin'] });
     await assert.rejects(get({ cert: stranger.certificatePem, key: stranger.key.toPem() }), /unknown ca|ECONNRESET|socket hang up|alert/i);
+  });
+
+  it("keeps writing an attach's output after the client closed its side (docker run without -i)", async () => {
+    const serving = await issueServerCertificate(ca, { commonName: 'tide:docker-serve', ipAddresses: ['127.0.0.1'] });
+    const upgraded = { handle: () => undefined, handleUpgrade: (_req: unknown, socket: import('node:stream').Duplex) => {
+      socket.write('HTTP/1.1 101 UPGRADED\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n');
+      // The output comes later than the client's end (a container still starting).
+      socket.once('end', () => setTimeout(() => socket.end('output after the client closed its side'), 100));
+    } } as unknown as DockerApi;
+    const attachServer = new TcpDockerServer({ certificate: serving.certificatePem, key: serving.key.toPem(), ca: ca.certificatePem, notAfter: '' }, new ApiClient('http://127.0.0.1:1'), () => upgraded);
+    await attachServer.listen({ host: '127.0.0.1', port: 0 });
+    try {
+      const client = await issueClientCertificate(ca, { commonName: 'token:aaaaaaaaaaaa', organizations: ['tide:role:view'] });
+      const socket = tls.connect({ host: '127.0.0.1', port: attachServer.port(), ca: ca.certificatePem, cert: client.certificatePem, key: client.key.toPem() }, () => {
+        socket.end('POST /containers/x/attach?stream=1 HTTP/1.1\r\nHost: docker\r\nConnection: Upgrade\r\nUpgrade: tcp\r\nContent-Length: 0\r\n\r\n');
+      });
+      let received = '';
+      socket.on('data', (chunk) => (received += chunk));
+      await new Promise((resolve) => socket.on('close', resolve));
+      assert.match(received, /output after the client closed its side$/);
+    } finally {
+      attachServer.close();
+    }
   });
 
   it('names a port in use and what to do', async () => {
