@@ -108,6 +108,7 @@ async function serveTcp(ctx: CommandContext, address: TcpAddress, dockerApiFor: 
   const names = servingNames(address.host, os.hostname(), machineAddresses());
   const server = new TcpDockerServer(await issueServingCertificate(ctx.api, names), ctx.api, dockerApiFor);
   await server.listen(address);
+  server.keepRenewed(() => issueServingCertificate(ctx.api, names), (line) => ctx.note(line));
   return server;
 }
 

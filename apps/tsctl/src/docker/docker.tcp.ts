@@ -7,7 +7,8 @@
  */
 import * as https from 'node:https';
 import type { Duplex } from 'node:stream';
-import type { TLSSocket } from 'node:tls';
+import type { SecureContextOptions, TLSSocket } from 'node:tls';
+import { renewalDecision } from '@tide/pki';
 import type { ApiClient } from '../api/api.client';
 import { CommandError } from '../commands/command';
 import type { DockerApi } from './docker.server';
@@ -15,16 +16,19 @@ import { formatTcpAddress, type SignedCertificate, type TcpAddress } from './doc
 
 /** Time to finish the TLS handshake (a client that stalls holds no connection longer). */
 const HANDSHAKE_TIMEOUT_MS = 10_000;
+/** How often the serving certificate's renewal is considered (a timer cannot sleep its whole life: 2^31 ms is 24 days). */
+const RENEWAL_CHECK_MS = 3_600_000;
 
 export class TcpDockerServer {
   private readonly callers = new Map<string, DockerApi>();
 
   private readonly server: https.Server;
 
-  constructor(tls: SignedCertificate, private readonly api: ApiClient, private readonly dockerApiFor: (api: ApiClient) => DockerApi) {
+  private renewal?: NodeJS.Timeout;
+
+  constructor(private tls: SignedCertificate, private readonly api: ApiClient, private readonly dockerApiFor: (api: ApiClient) => DockerApi) {
     this.server = https.createServer({
-      // The chain, leaf then CA, as the control plane serves it.
-      cert: tls.certificate + tls.ca, key: tls.key, ca: tls.ca,
+      ...secureContextOf(tls),
       requestCert: true, rejectUnauthorized: true, minVersion: 'TLSv1.2', handshakeTimeout: HANDSHAKE_TIMEOUT_MS,
       // `docker run` closes its side of an attach once it has no input (a TLS close_notify): the output
       // must still flow the other way, as on the unix socket (node:http's own server is half-open too).
@@ -45,7 +49,23 @@ export class TcpDockerServer {
     return (this.server.address() as { port: number }).port;
   }
 
+  /**
+   * Asks for a new serving certificate once a third of the current one's life is left (as the
+   * agents renew theirs); new connections get it, open ones keep theirs. A failure is retried at the next check.
+   */
+  keepRenewed(issue: () => Promise<SignedCertificate>, note: (line: string) => void, everyMs = RENEWAL_CHECK_MS): void {
+    this.renewal = setInterval(() => {
+      if (!renewalDecision(this.tls.certificate).renew) return;
+      issue().then((next) => {
+        this.server.setSecureContext(secureContextOf(next));
+        this.tls = next;
+        note(`docker-serve: new serving certificate for TCP, valid until ${next.notAfter}`);
+      }, (error: Error) => note(`warning: could not renew the serving certificate for TCP (${error.message}); trying again in an hour`));
+    }, everyMs).unref();
+  }
+
   close(): void {
+    clearInterval(this.renewal);
     this.server.close();
     this.server.closeAllConnections();
   }
@@ -60,6 +80,11 @@ export class TcpDockerServer {
     }
     return api;
   }
+}
+
+/** The chain, leaf then CA, as the control plane serves it; client certificates checked against the same CA. */
+function secureContextOf(tls: SignedCertificate): SecureContextOptions {
+  return { cert: tls.certificate + tls.ca, key: tls.key, ca: tls.ca };
 }
 
 function listenError(address: TcpAddress, error: NodeJS.ErrnoException): Error {

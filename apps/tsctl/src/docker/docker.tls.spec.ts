@@ -147,6 +147,37 @@ describe('docker-serve on TCP with mutual TLS', () => {
     }
   });
 
+  it('serves a new certificate to new connections once a third of the old one\'s life is left', async () => {
+    // 3 s of life (backdated 0.3 s): due after about 2.2 s; checked every 100 ms here.
+    const shortLived = async () => {
+      const issued = await issueServerCertificate(ca, { commonName: 'tide:docker-serve', ipAddresses: ['127.0.0.1'], validityMs: 3_000 });
+      return { certificate: issued.certificatePem, key: issued.key.toPem(), ca: ca.certificatePem, notAfter: '' };
+    };
+    const renewing = new TcpDockerServer(await shortLived(), new ApiClient('http://127.0.0.1:1'), () => ({ handle: () => undefined }) as unknown as DockerApi);
+    await renewing.listen({ host: '127.0.0.1', port: 0 });
+    const notes: string[] = [];
+    renewing.keepRenewed(shortLived, (line) => notes.push(line), 100);
+    const client = await issueClientCertificate(ca, { commonName: 'token:aaaaaaaaaaaa', organizations: ['tide:role:view'] });
+    const servedSerial = () => new Promise<string>((resolve, reject) => {
+      const socket = tls.connect({ host: '127.0.0.1', port: renewing.port(), ca: ca.certificatePem, cert: client.certificatePem, key: client.key.toPem() }, () => {
+        resolve(socket.getPeerCertificate().serialNumber);
+        socket.destroy();
+      });
+      socket.on('error', reject);
+    });
+    try {
+      const first = await servedSerial();
+      const deadline = Date.now() + 10_000;
+      while ((await servedSerial()) === first) {
+        assert.ok(Date.now() < deadline, 'no new certificate within 10 s');
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+      assert.match(notes[0], /^docker-serve: new serving certificate for TCP/);
+    } finally {
+      renewing.close();
+    }
+  });
+
   it('names a port in use and what to do', async () => {
     const again = new TcpDockerServer({ certificate: '', key: '', ca: '', notAfter: '' } as never, undefined as never, undefined as never);
     await assert.rejects(again.listen({ host: '127.0.0.1', port }), new RegExp(`^CommandError: --tcp: 127\\.0\\.0\\.1:${port} is already in use \\(another docker-serve or dockerd\\?\\): stop it or choose another port$`));
