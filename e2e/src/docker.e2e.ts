@@ -1,17 +1,21 @@
 /**
  * Issue 21, first slice: the real docker CLI (Debian's docker.io client, /usr/bin/docker; no dockerd
  * runs) and Debian's docker-compose drive a Tide cluster through `tsctl docker-serve`, with
- * DOCKER_HOST from `tsctl docker-host`.
+ * DOCKER_HOST from `tsctl docker-host`: on its unix socket, and on TCP with mutual TLS of the
+ * cluster CA (`tsctl docker-host --tcp`), each client acting with its own role.
  */
 import { after, before, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as https from 'node:https';
 import * as path from 'node:path';
 import { REPO, TestCluster, waitFor } from './harness';
 
 const DOCKER = '/usr/bin/docker';
 const PUBLISHED = 23880;
+/** `tsctl up --docker --docker-tcp`: the Docker API on TCP with mutual TLS (in this file's port range). */
+const DOCKER_TCP = '127.0.0.1:23876';
 /** Debian's docker-compose 1.29 (Python, docker-py): a client of the same API. */
 const COMPOSE = '/usr/bin/docker-compose';
 /** web serves a page; client fetches it by the service's name, as compose users write it. */
@@ -38,10 +42,13 @@ describe('the docker CLI against tsctl docker-serve', { timeout: 600_000 }, () =
 
   const docker = (args: string[]) => run(DOCKER, args);
 
-  function run(program: string, args: string[], cwd?: string): Promise<Run> {
+  /** The docker CLI over TCP with the variables `tsctl docker-host --tcp` printed (none: plain TCP). */
+  const dockerTcp = (environment: Record<string, string>, args: string[]) => run(DOCKER, args, undefined, environment);
+
+  function run(program: string, args: string[], cwd?: string, environment: Record<string, string> = { DOCKER_HOST: dockerHost }): Promise<Run> {
     return new Promise((resolve) => {
       execFile(program, args, {
-        cwd, timeout: 180_000, env: { PATH: process.env.PATH, HOME: cluster.stateDir, DOCKER_HOST: dockerHost, DOCKER_CONFIG: path.join(cluster.stateDir, '.docker') },
+        cwd, timeout: 180_000, env: { PATH: process.env.PATH, HOME: cluster.stateDir, DOCKER_CONFIG: path.join(cluster.stateDir, '.docker'), ...environment },
       }, (error, stdout, stderr) => {
         const code = error ? (typeof (error as { code?: unknown }).code === 'number' ? (error as { code: number }).code : 1) : 0;
         resolve({ code, stdout, stderr: stderr || (error ? error.message : '') });
@@ -55,8 +62,9 @@ describe('the docker CLI against tsctl docker-serve', { timeout: 600_000 }, () =
   before(async () => {
     assert.ok(fs.existsSync(DOCKER), `${DOCKER} is missing: bash scripts/setup.sh installs Debian's docker.io (the client is used, no dockerd is started)`);
     assert.ok(fs.existsSync(COMPOSE), `${COMPOSE} is missing: bash scripts/setup.sh installs Debian's docker-compose`);
-    // tsctl up --docker starts tsctl docker-serve in the background with the admin credential; tsctl down stops it.
-    cluster = await TestCluster.start({ nodes: 1, basePort: 23800, podCidr: '100.64.236.0/22', upFlags: ['--docker'] });
+    // tsctl up --docker starts tsctl docker-serve in the background with the admin credential (on the
+    // socket, and with --docker-tcp on TCP with mutual TLS); tsctl down stops it.
+    cluster = await TestCluster.start({ nodes: 1, basePort: 23800, podCidr: '100.64.236.0/22', upFlags: ['--docker', '--docker-tcp', DOCKER_TCP] });
     const host = await cluster.tsctl(['docker-host']);
     assert.equal(host.code, 0, host.stderr);
     dockerHost = host.stdout.trim();
@@ -73,6 +81,92 @@ describe('the docker CLI against tsctl docker-serve', { timeout: 600_000 }, () =
     const run = await docker(['version', '--format', '{{.Server.Version}} {{.Server.APIVersion}} {{.Server.Os}}']);
     assert.equal(run.code, 0, explain(run));
     assert.match(run.stdout, /^\d+\.\d+\.\d+ 1\.41 linux\n$/);
+  });
+
+  /** `tsctl docker-host --tcp` into a new directory: the variables it printed, for the docker CLI. */
+  async function tcpClient(name: string, tokenFlags: string[] = []): Promise<Record<string, string>> {
+    const dir = fs.mkdtempSync(path.join(cluster.stateDir, `${name}-`));
+    const host = await cluster.tsctl([...tokenFlags, 'docker-host', '--tcp', DOCKER_TCP, '--cert-dir', dir]);
+    assert.equal(host.code, 0, host.stderr);
+    const lines = host.stdout.trim().split('\n');
+    assert.deepEqual(lines, [`export DOCKER_HOST=tcp://${DOCKER_TCP}`, 'export DOCKER_TLS_VERIFY=1', `export DOCKER_CERT_PATH=${dir}`]);
+    assert.equal(fs.statSync(path.join(dir, 'key.pem')).mode & 0o777, 0o600, 'the key is the owner\'s only');
+    return Object.fromEntries(lines.map((line) => line.replace(/^export /, '').split('=') as [string, string]));
+  }
+
+  /** One HTTPS request to the TCP endpoint, with the client files given (none: no client certificate). */
+  function tcpRequest(method: string, pathAndQuery: string, files: { ca: string; cert?: string; key?: string }, body?: unknown): Promise<{ status: number; json: unknown }> {
+    const [host, port] = DOCKER_TCP.split(':');
+    return new Promise((resolve, reject) => {
+      const req = https.request({ host, port: Number(port), method, path: pathAndQuery, ...files, headers: { 'content-type': 'application/json' } }, (res) => {
+        let text = '';
+        res.on('data', (chunk) => (text += chunk));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, json: text ? JSON.parse(text) : undefined }));
+      });
+      req.on('error', reject);
+      req.end(body === undefined ? undefined : JSON.stringify(body));
+    });
+  }
+  const filesOf = (dir: string, names: { cert?: string; key?: string } = { cert: 'cert.pem', key: 'key.pem' }) => ({
+    ca: fs.readFileSync(path.join(dir, 'ca.pem'), 'utf8'),
+    ...(names.cert ? { cert: fs.readFileSync(path.join(dir, names.cert), 'utf8') } : {}),
+    ...(names.key ? { key: fs.readFileSync(path.join(dir, names.key), 'utf8') } : {}),
+  });
+
+  it('over TCP with mutual TLS: docker version, run --rm and ps with the certificate of tsctl docker-host --tcp', async () => {
+    const tls = await tcpClient('tls-admin');
+    const version = await dockerTcp(tls, ['version', '--format', '{{.Server.APIVersion}}']);
+    assert.deepEqual([version.code, version.stdout], [0, '1.41\n'], explain(version));
+    const hi = await dockerTcp(tls, ['run', '--rm', 'busybox', 'echo', 'hi']);
+    assert.deepEqual([hi.code, hi.stdout], [0, 'hi\n'], explain(hi));
+    try {
+      const started = await dockerTcp(tls, ['run', '-d', '--name', 'tcp-box', '--stop-timeout', '1', 'busybox', 'sleep', '600']);
+      assert.equal(started.code, 0, explain(started));
+      const ps = await dockerTcp(tls, ['ps', '--format', '{{.Names}} {{.Image}}']);
+      assert.deepEqual([ps.code, ps.stdout], [0, 'tcp-box busybox\n'], explain(ps));
+      // One cluster behind both: the socket's client sees what the TCP client made.
+      assert.equal((await docker(['ps', '--format', '{{.Names}}'])).stdout, 'tcp-box\n');
+    } finally {
+      await docker(['rm', '-f', 'tcp-box']);
+    }
+  });
+
+  it('over TCP: no plaintext, no connection without a client certificate or with one of another CA', async () => {
+    const plain = await dockerTcp({ DOCKER_HOST: `tcp://${DOCKER_TCP}` }, ['version', '--format', '{{.Server.APIVersion}}']);
+    assert.notEqual(plain.code, 0, `plain TCP must not be answered: ${explain(plain)}`);
+    assert.equal(plain.stdout.trim(), '');
+    const tls = await tcpClient('tls-refusals');
+    await assert.rejects(tcpRequest('GET', '/_ping', filesOf(tls.DOCKER_CERT_PATH, {})), /certificate required|ECONNRESET|socket hang up|alert/i);
+    // A CA of its own, and a client certificate of it claiming the admin role: the TLS layer refuses it.
+    const other = fs.mkdtempSync(path.join(cluster.stateDir, 'other-ca-'));
+    await otherCaClient(other);
+    // ca.pem stays the cluster's: the client trusts the server, the server must not trust the client.
+    fs.copyFileSync(path.join(tls.DOCKER_CERT_PATH, 'ca.pem'), path.join(other, 'ca.pem'));
+    await assert.rejects(tcpRequest('GET', '/_ping', filesOf(other)), /unknown ca|ECONNRESET|socket hang up|alert/i);
+    const foreign = await dockerTcp({ ...tls, DOCKER_CERT_PATH: other }, ['ps']);
+    assert.notEqual(foreign.code, 0, explain(foreign));
+    assert.match(foreign.stderr, /(unknown certificate authority|bad certificate|certificate required|connection reset)/i, explain(foreign));
+  });
+
+  it("over TCP each client acts with its own role: a view token's certificate reads, and gets Docker's 403 for a write", async () => {
+    const made = await cluster.tsctl(['token', 'create', '--role', 'view', '--description', 'docker tcp e2e']);
+    assert.equal(made.code, 0, made.stderr);
+    const token = made.stdout.trim();
+    const tls = await tcpClient('tls-view', ['--token', token]);
+    const ps = await dockerTcp(tls, ['ps', '-a']);
+    assert.equal(ps.code, 0, explain(ps));
+    const run = await dockerTcp(tls, ['run', '--rm', 'busybox', 'echo', 'hi']);
+    assert.notEqual(run.code, 0, explain(run));
+    assert.match(run.stderr, /role view may not \w+ services: it is read-only/, explain(run));
+    const create = await tcpRequest('POST', '/v1.41/containers/create?name=not-made', filesOf(tls.DOCKER_CERT_PATH), { Image: 'busybox', Cmd: ['true'] });
+    assert.equal(create.status, 403);
+    assert.match((create.json as { message: string }).message, /role view may not \w+ services: it is read-only/);
+    // Revoking the token ends its certificate too.
+    const revoked = await cluster.tsctl(['token', 'revoke', token.split('_')[1]]);
+    assert.equal(revoked.code, 0, revoked.stderr);
+    const after = await tcpRequest('GET', '/v1.41/containers/json', filesOf(tls.DOCKER_CERT_PATH));
+    assert.equal(after.status, 401);
+    assert.match((after.json as { message: string }).message, /the token is revoked or unknown/);
   });
 
   it('docker run --rm prints the output, passes the exit code and leaves nothing behind', async () => {
@@ -421,3 +515,14 @@ describe('the docker CLI against tsctl docker-serve', { timeout: 600_000 }, () =
     assert.match(search.stderr, /does not support this image endpoint \(search, load, save, prune/);
   });
 });
+
+/** A CA of its own (openssl) and a client certificate of it naming an admin, in DIR/cert.pem and key.pem. */
+async function otherCaClient(dir: string): Promise<void> {
+  const openssl = (args: string[]) => new Promise<void>((resolve, reject) => {
+    execFile('openssl', args, { cwd: dir }, (error, _stdout, stderr) => (error ? reject(new Error(`openssl ${args[0]}: ${stderr}`)) : resolve()));
+  });
+  fs.writeFileSync(path.join(dir, 'client.ext'), 'extendedKeyUsage=clientAuth\n');
+  await openssl(['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-subj', '/CN=other-ca', '-days', '1', '-keyout', 'other-ca.key', '-out', 'other-ca.pem']);
+  await openssl(['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-subj', '/CN=token:aaaaaaaaaaaa/O=tide:role:admin', '-keyout', 'key.pem', '-out', 'client.csr']);
+  await openssl(['x509', '-req', '-in', 'client.csr', '-CA', 'other-ca.pem', '-CAkey', 'other-ca.key', '-CAcreateserial', '-days', '1', '-extfile', 'client.ext', '-out', 'cert.pem']);
+}

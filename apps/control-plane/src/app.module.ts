@@ -9,6 +9,7 @@ import { ConfigObjectsController } from './api/config-objects.controller';
 import { CLUSTER, ClusterContext } from './api/cluster.context';
 import { HealthController } from './api/health.controller';
 import { JoinController } from './api/join.controller';
+import { CertificatesController } from './api/certificates.controller';
 import { EventsController } from './api/events.controller';
 import { VolumesController } from './api/volumes.controller';
 import { ImagesController } from './api/images.controller';
@@ -31,7 +32,7 @@ export const API_CONTROLLERS = [
   ApiController, ReplicaPauseController, ArchiveController, ReplicaSignalController, ConfigObjectsController, NodesController, ImageLifecycleController, ImagesController, HealthController, EventsController, VolumesController, MonitoringController, RolloutController, PlanController, TokensController,
   RegistryController, RegistryTokenController,
   WhoAmIController,
-  JoinController,
+  JoinController, CertificatesController,
   UiController, WatchController,
 ];
 

@@ -58,9 +58,17 @@ export const RESOURCE_RULES: Readonly<Record<string, ResourceRule>> = {
   metrics: cluster('view', 'nobody'),
   tokens: cluster('admin', 'admin'),
   certificatesigningrequests: cluster('nobody', 'admin'),
+  // A user certificate for oneself (its rights are the caller's own); a serving certificate of any name is the admin's.
+  'certificates/user': cluster('nobody', 'view'),
+  'certificates/serving': cluster('nobody', 'admin'),
 };
 
 const RANK: Record<Role, number> = { view: 1, edit: 2, admin: 3 };
+
+/** The role with fewer rights of two. */
+export function lesserRole(a: Role, b: Role): Role {
+  return RANK[a] <= RANK[b] ? a : b;
+}
 
 /**
  * Whether `subject` may make `request`: 401 without a subject, 403 with the reason otherwise.

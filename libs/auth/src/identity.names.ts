@@ -15,6 +15,14 @@ export const NODES_GROUP = 'system:nodes';
 export const CONTROL_PLANE_NAME = 'system:tide-control-plane';
 /** Full access, like Kubernetes' system:masters: the control plane's and an administrator's certificates. */
 export const MASTERS_GROUP = 'system:masters';
+/**
+ * A user certificate (`tsctl docker-host --tcp`) carries its holder's role and namespace as groups,
+ * as a token record carries them: `tide:role:view`, `tide:namespace:shop`.
+ */
+export const ROLE_GROUP_PREFIX = 'tide:role:';
+export const NAMESPACE_GROUP_PREFIX = 'tide:namespace:';
+/** Common name of `tsctl docker-serve`'s serving certificate (no groups: it names no client). */
+export const DOCKER_SERVE_NAME = 'tide:docker-serve';
 
 // DNS-1123 subdomain: also keeps names free of characters that need escaping in a distinguished name.
 const NODE_NAME = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;

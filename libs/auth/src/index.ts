@@ -4,6 +4,7 @@ export * from './subjects';
 export * from './duration';
 export * from './tokens';
 export * from './authorize';
+export * from './forwarded';
 export * from './node.restriction';
 export * from './admin.fields';
 export * from './host';

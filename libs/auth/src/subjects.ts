@@ -1,5 +1,7 @@
 import { unauthenticated, type Parsed, type Refusal } from './decision';
-import { CONTROL_PLANE_NAME, MASTERS_GROUP, nodeNameOf, NODE_NAME_PREFIX, type CertificateIdentity } from './identity.names';
+import {
+  CONTROL_PLANE_NAME, MASTERS_GROUP, NAMESPACE_GROUP_PREFIX, nodeNameOf, NODE_NAME_PREFIX, ROLE_GROUP_PREFIX, type CertificateIdentity,
+} from './identity.names';
 
 export type Role = 'admin' | 'edit' | 'view';
 export const ROLES: readonly Role[] = ['admin', 'edit', 'view'];
@@ -42,10 +44,29 @@ export function subjectFromCertificate(identity: CertificateIdentity): Subject |
   if (node !== undefined) return { kind: 'node', name: node };
   const masters = identity.organizations.includes(MASTERS_GROUP);
   if (identity.commonName === CONTROL_PLANE_NAME && masters) return { kind: 'control-plane' };
-  if (masters && identity.commonName !== '' && !identity.commonName.startsWith('system:')) {
-    return { kind: 'user', name: identity.commonName, role: 'admin' };
-  }
-  return unauthenticated(`the client certificate "${identity.commonName}" names no Tide identity`);
+  const userName = identity.commonName !== '' && !identity.commonName.startsWith('system:');
+  if (masters && userName) return { kind: 'user', name: identity.commonName, role: 'admin' };
+  const user = userName && !masters ? userFromGroups(identity) : undefined;
+  return user ?? unauthenticated(`the client certificate "${identity.commonName}" names no Tide identity`);
+}
+
+type UserSubject = Extract<Subject, { kind: 'user' }>;
+
+/** The identity of a user certificate: its name, its role and (edit, view) its one namespace as groups. */
+export function userIdentity(subject: UserSubject): CertificateIdentity {
+  const namespace = subject.namespace === undefined ? [] : [`${NAMESPACE_GROUP_PREFIX}${subject.namespace}`];
+  return { commonName: subject.name, organizations: [`${ROLE_GROUP_PREFIX}${subject.role}`, ...namespace] };
+}
+
+/** userIdentity read back: exactly one role group and at most one namespace group, nothing else. */
+function userFromGroups(identity: CertificateIdentity): UserSubject | undefined {
+  const roles = identity.organizations.filter((o) => o.startsWith(ROLE_GROUP_PREFIX)).map((o) => o.slice(ROLE_GROUP_PREFIX.length));
+  const namespaces = identity.organizations.filter((o) => o.startsWith(NAMESPACE_GROUP_PREFIX)).map((o) => o.slice(NAMESPACE_GROUP_PREFIX.length));
+  if (roles.length !== 1 || namespaces.length > 1 || roles.length + namespaces.length !== identity.organizations.length) return undefined;
+  const role = parseRole(roles[0]);
+  if (!role.ok || (role.value === 'admin' && namespaces.length > 0)) return undefined;
+  if (namespaces.length > 0 && !parseNamespace(namespaces[0]).ok) return undefined;
+  return { kind: 'user', name: identity.commonName, role: role.value, ...(namespaces.length > 0 ? { namespace: namespaces[0] } : {}) };
 }
 
 export function parseRole(text: string, field = '--role'): Parsed<Role> {

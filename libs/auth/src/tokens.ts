@@ -151,3 +151,23 @@ export function useJoinToken(record: TokenRecord, nodeName: string, now: Date = 
   }
   return { ok: true, value: { ...record, uses: uses + 1 } };
 }
+
+const TOKEN_USER_NAME = /^token:([0-9a-f]{12})$/;
+
+/** The token a user's name stands for (`token:<id>`): a user certificate issued to it is bound to it. */
+export function tokenIdOfUser(name: string): string | undefined {
+  return TOKEN_USER_NAME.exec(name)?.[1];
+}
+
+/**
+ * A user certificate issued to a token holder (`tsctl docker-host --tcp`) is honoured only while the
+ * token is: `tsctl token revoke` ends the certificate too, which a certificate alone could not do.
+ */
+export function checkTokenCertificate(subject: Subject, record: TokenRecord | undefined, now: Date = new Date()): Subject | Refusal {
+  if (subject.kind !== 'user') return subject;
+  const id = tokenIdOfUser(subject.name);
+  if (id === undefined) return subject;
+  if (!record || record.id !== id || record.kind !== 'user') return unauthenticated(`the client certificate of token ${id}: the token is revoked or unknown`);
+  if (isExpired(record, now)) return unauthenticated(`the client certificate of token ${id}: the token expired at ${record.expiresAt}`);
+  return subject;
+}

@@ -49,7 +49,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
   let agentCredentials = await loadAgentCredentials(options.pki);
   const tokens = new TokenStore(options.etcd, options.cluster.etcdHealth);
   const audit = new AuditLog(options.auditLog, options.warn);
-  const auth = new ApiAuth({ tokens, audit, serverNames: () => tls.names });
+  const auth = new ApiAuth({ tokens, audit, serverNames: () => tls.names, clusterCa: () => agentCredentials.ca });
   const app = await NestFactory.create(AppModule.forCluster({ ...options.cluster, tokens, auth, agentCredentials: () => agentCredentials }), {
     logger: options.logger, httpsOptions: tls.options as NestHttpsOptions, bodyParser: false,
   });

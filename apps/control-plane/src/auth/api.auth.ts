@@ -1,14 +1,17 @@
 /**
  * Who is calling the API and whether they may (libs/auth decides; this reads the HTTP request):
  * a bearer token looked up by id in etcd, else a client certificate the TLS layer verified against
- * the cluster CA. The route guard and the exec upgrade both come through here, and so does the audit.
+ * the cluster CA; either narrowed to the caller whose certificate it forwards, when it does
+ * (libs/auth forwarded.ts). The route guard and the exec upgrade both come through here, and so does the audit.
  */
 import type { IncomingMessage } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import {
-  auditRecord, authenticateToken, authorize, checkHost, identityFromTlsSubject, isMutating, parseAuthorization, subjectFromCertificate,
-  unauthenticated, type Decision, type Parsed, type Refusal, type ResourceRequest, type Subject, type TokenRecord,
+  auditRecord, authenticateToken, authorize, checkHost, checkTokenCertificate, FORWARDED_CERTIFICATE_HEADER, forwardedSubject,
+  identityFromTlsSubject, isMutating, parseAuthorization, subjectFromCertificate, tokenIdOfUser, unauthenticated,
+  type CertificateIdentity, type Decision, type Parsed, type Refusal, type ResourceRequest, type Subject, type TokenRecord,
 } from '@tide/auth';
+import { verifyIssuedBy } from '@tide/pki';
 import type { AuditSink } from './audit.log';
 
 export interface TokenLookup {
@@ -20,6 +23,8 @@ export interface ApiAuthOptions {
   audit: AuditSink;
   /** The names of this server (its certificate's): the only Host headers answered. */
   serverNames: () => readonly string[];
+  /** The cluster CA (PEM): what a forwarded client certificate must be issued by. */
+  clusterCa: () => string;
   now?: () => Date;
 }
 
@@ -37,6 +42,15 @@ export class ApiAuth {
   }
 
   async authenticate(req: IncomingMessage): Promise<Subject | Refusal> {
+    const direct = await this.authenticateDirect(req);
+    const forwarded = req.headers[FORWARDED_CERTIFICATE_HEADER];
+    if ('allowed' in direct || forwarded === undefined) return direct;
+    const caller = await this.forwardedCaller(Array.isArray(forwarded) ? forwarded.join(',') : forwarded);
+    return 'allowed' in caller ? caller : forwardedSubject(direct, caller);
+  }
+
+  /** The credential of the connection itself: a bearer token, else a client certificate. */
+  private async authenticateDirect(req: IncomingMessage): Promise<Subject | Refusal> {
     const header = req.headers.authorization;
     if (header !== undefined) {
       const presented = parseAuthorization(header);
@@ -48,9 +62,33 @@ export class ApiAuth {
     if (peer && Object.keys(peer).length > 0) {
       // The server asks for a certificate without requiring one (tokens need none): check it here.
       if (!socket.authorized) return unauthenticated(`client certificate refused: ${String(socket.authorizationError)}`);
-      return subjectFromCertificate(identityFromTlsSubject(peer.subject));
+      return this.certificateSubject(identityFromTlsSubject(peer.subject));
     }
     return unauthenticated('no credentials: send "Authorization: Bearer <token>" or a client certificate');
+  }
+
+  /** The forwarded certificate (base64 DER) checked as the TLS layer checks a presented one: the CA, the dates, client use. */
+  private async forwardedCaller(header: string): Promise<Subject | Refusal> {
+    const der = header.trim();
+    if (!/^[A-Za-z0-9+/]+={0,2}$/.test(der)) return unauthenticated(`${FORWARDED_CERTIFICATE_HEADER}: not a base64 DER certificate`);
+    const pem = `-----BEGIN CERTIFICATE-----\n${der.replace(/.{1,64}/g, '$&\n')}-----END CERTIFICATE-----\n`;
+    let verified;
+    try {
+      verified = verifyIssuedBy(pem, this.options.clusterCa(), { now: this.now(), usage: 'client' });
+    } catch (error) {
+      return unauthenticated(`${FORWARDED_CERTIFICATE_HEADER}: ${(error as Error).message}`);
+    }
+    if (!verified.ok) return unauthenticated(`${FORWARDED_CERTIFICATE_HEADER}: ${verified.reason}`);
+    return this.certificateSubject(verified.value.identity);
+  }
+
+  /** A certificate's subject; one issued to a token holder lives only as long as the token. */
+  private async certificateSubject(identity: CertificateIdentity): Promise<Subject | Refusal> {
+    const subject = subjectFromCertificate(identity);
+    if ('allowed' in subject || subject.kind !== 'user') return subject;
+    const tokenId = tokenIdOfUser(subject.name);
+    if (tokenId === undefined) return subject;
+    return checkTokenCertificate(subject, await this.options.tokens.get(tokenId), this.now());
   }
 
   /** Authenticates, then authorizes every request; a refusal of a mutating request is audited here. */

@@ -8,7 +8,7 @@
 import * as net from 'node:net';
 import { useJoinToken, type Parsed, type TokenRecord } from '@tide/auth';
 import {
-  caPin, describeCertificate, nodeIdentity, signCertificateRequest, type CertificateAuthority, type ServingNames,
+  caPin, describeCertificate, nodeIdentity, signCertificateRequest, type CertificateAuthority, type CertificateIdentity, type ServingNames,
 } from '@tide/pki';
 import { NodeCertificates } from '@tide/store';
 
@@ -109,8 +109,16 @@ export class NodeEnrollment {
     } catch (error) {
       return { ok: false, status: 400, reason: `nodeName: ${(error as Error).message}` };
     }
+    return this.signFor(identity, csrPem, { ...(this.options.validityMs === undefined ? {} : { validityMs: this.options.validityMs }), ...(serving ? { serving } : {}) });
+  }
+
+  /**
+   * Signs a CSR for exactly `identity` (a node's, a user's, docker-serve's): the one place the cluster
+   * CA signs requests, with libs/pki's checks; a CSR asking for another name or more is a 403.
+   */
+  async signFor(identity: CertificateIdentity, csrPem: string, options: { validityMs?: number; serving?: ServingNames } = {}): Promise<EnrollmentResult> {
     const ca = this.options.ca();
-    const signed = await signCertificateRequest(ca, csrPem, { allowedIdentity: identity, validityMs: this.options.validityMs, ...(serving ? { serving } : {}) });
+    const signed = await signCertificateRequest(ca, csrPem, { allowedIdentity: identity, ...options });
     if (!signed.ok) return { ok: false, status: /^csr: asks (for|to serve) /.test(signed.reason) ? 403 : 400, reason: signed.reason };
     const info = describeCertificate(signed.value);
     return { ok: true, value: { certificate: signed.value, ca: ca.certificatePem, serialNumber: info.serialNumber.toLowerCase(), notAfter: info.notAfter.toISOString() } };

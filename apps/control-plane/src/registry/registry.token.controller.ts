@@ -49,5 +49,6 @@ function asBearer(req: Request): IncomingMessage {
   if (!basic) return req;
   const decoded = Buffer.from(basic[1], 'base64').toString('utf8');
   const password = decoded.slice(decoded.indexOf(':') + 1);
-  return { headers: { authorization: `Bearer ${password}` }, socket: req.socket } as unknown as IncomingMessage;
+  // The other headers stay: a forwarded caller's certificate narrows this credential here as everywhere.
+  return { headers: { ...req.headers, authorization: `Bearer ${password}` }, socket: req.socket } as unknown as IncomingMessage;
 }

@@ -3,6 +3,7 @@
  * bearer token, and turns connection failures and API errors into one clear line for the user.
  */
 import { Agent } from 'undici';
+import { FORWARDED_CERTIFICATE_HEADER } from '@tide/auth';
 import type { Credentials } from './cli.config';
 
 export interface ErrorDetail {
@@ -34,10 +35,15 @@ export class ApiClient {
     if (Object.keys(connect).length > 0) this.dispatcher = new Agent({ connect });
   }
 
-  /** The Authorization header, when there is a token. */
+  /** The Authorization header, when there is a token, and the certificate of the caller it acts for. */
   authHeaders(): Record<string, string> {
-    const token = typeof this.credentials === 'string' ? undefined : this.credentials.token;
-    return token ? { authorization: `Bearer ${token}` } : {};
+    return authHeadersOf(this.credentials);
+  }
+
+  /** The same credential acting for the caller of this certificate (DER): a client of its own (its own connections). */
+  forwarding(certificateDer: Buffer): ApiClient {
+    const given = typeof this.credentials === 'string' ? { server: this.credentials } : this.credentials;
+    return new ApiClient({ ...given, forwardedCertificate: certificateDer.toString('base64') });
   }
 
   /** Lets the process exit without waiting for idle connections to time out. */
@@ -82,6 +88,14 @@ export class ApiClient {
       throw connectionError(this.server, error);
     }
   }
+}
+
+export function authHeadersOf(credentials: Credentials | string): Record<string, string> {
+  if (typeof credentials === 'string') return {};
+  return {
+    ...(credentials.token ? { authorization: `Bearer ${credentials.token}` } : {}),
+    ...(credentials.forwardedCertificate ? { [FORWARDED_CERTIFICATE_HEADER]: credentials.forwardedCertificate } : {}),
+  };
 }
 
 /** OpenSSL's verdicts on a server certificate tsctl does not trust. */

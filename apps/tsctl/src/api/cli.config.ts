@@ -29,6 +29,11 @@ export interface Credentials {
   token?: string;
   /** A client certificate (tsctl up uses the control plane's, to make the first admin token). */
   clientCertificate?: { cert: string; key: string };
+  /**
+   * The certificate (base64 DER) of a caller this client acts for (`tsctl docker-serve --tcp`): the
+   * control plane narrows the credential to the rights the caller holds too (libs/auth forwarded.ts).
+   */
+  forwardedCertificate?: string;
 }
 
 export class ConfigError extends Error {}

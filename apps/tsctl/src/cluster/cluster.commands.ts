@@ -17,6 +17,7 @@ import { configPath, writeCliConfig } from '../api/cli.config';
 import { UsageError, intOption } from '../cli/args';
 import { Command, CommandContext } from '../commands/command';
 import { ensureDockerServe, stopDockerServe } from '../docker/docker.process';
+import { parseTcpAddress } from '../docker/docker.tls';
 import { nodesTable } from '../output/resource.tables';
 import { ClusterLayout, HOSTS_MODES, HostsMode, MAX_LOCAL_NODES, agentArgs, clusterLayout, controlPlaneArgs, imageDirOf } from './cluster.layout';
 import { ClusterRecord, readClusterRecord, writeClusterRecord } from './cluster.record';
@@ -101,7 +102,7 @@ function registryFlags(ctx: CommandContext, layout: ClusterLayout): string[] {
 
 export const upCommand: Command = {
   name: 'up',
-  usage: 'tsctl up [--nodes N] [--state-dir DIR] [--base-port P] [--ca-cert FILE --ca-key FILE] [--registry HOST:PORT [--registry-ca FILE]] [--hosts loopback|netns [--host-cidr CIDR]] [--address IP] [--node-grace-seconds S] [--pod-cidr CIDR] [--node-cidr-mask-size N] [--pod-network host-gw|vxlan] [--service-cidr CIDR] [--dns-upstream IP[:PORT],...] [--consolidation on|off] [--consolidation-delay-seconds S] [--certificate-validity DURATION] [--etcd-members 1|3 [--etcd-quota-bytes N] | --etcd URL,URL] [--node-pool SPEC [--node-scale-down-delay-seconds S] [--node-lead-seconds S]] [--timeout SECONDS]',
+  usage: 'tsctl up [--nodes N] [--state-dir DIR] [--base-port P] [--ca-cert FILE --ca-key FILE] [--registry HOST:PORT [--registry-ca FILE]] [--hosts loopback|netns [--host-cidr CIDR]] [--address IP] [--node-grace-seconds S] [--pod-cidr CIDR] [--node-cidr-mask-size N] [--pod-network host-gw|vxlan] [--service-cidr CIDR] [--dns-upstream IP[:PORT],...] [--consolidation on|off] [--consolidation-delay-seconds S] [--certificate-validity DURATION] [--etcd-members 1|3 [--etcd-quota-bytes N] | --etcd URL,URL] [--docker [--docker-tcp HOST:PORT]] [--node-pool SPEC [--node-scale-down-delay-seconds S] [--node-lead-seconds S]] [--timeout SECONDS]',
   summary: 'start a local cluster (control plane with its etcd, N node agents) and wait until it is Ready',
   options: [
     { long: 'nodes', help: `number of nodes, 1 to ${MAX_LOCAL_NODES} (default 2)` },
@@ -132,9 +133,14 @@ export const upCommand: Command = {
     { long: 'registry-ca', help: "with --registry: the CA file that verifies it (default: the system's roots)" },
     { long: 'image-stores', help: 'shared|per-node: one image store for the local nodes, or one each as on separate machines (default shared)' },
     { long: 'docker', boolean: true, help: 'also serve the Docker Engine API on STATE/docker.sock (tsctl docker-serve; DOCKER_HOST=$(tsctl docker-host))' },
+    { long: 'docker-tcp', help: 'HOST:PORT: with --docker, serve it on TCP too, with mutual TLS of the cluster CA (clients: eval "$(tsctl docker-host --tcp HOST:PORT)")' },
   ],
   async run(ctx: CommandContext): Promise<void> {
     const stateDir = stateDirOf(ctx);
+    if (ctx.options.has('docker-tcp')) {
+      if (!ctx.options.has('docker')) throw new UsageError('--docker-tcp goes with --docker (the Docker API it also serves on TCP)');
+      parseTcpAddress(ctx.options.get('docker-tcp')!, '--docker-tcp');
+    }
     // Running `tsctl up` again on an existing cluster keeps its size and ports unless told otherwise.
     const previous = readClusterRecord(stateDir);
     const basePort = intOption(ctx.options, 'base-port', previous?.ports.http ?? 7070, 1024, 65000);
@@ -194,7 +200,7 @@ export const upCommand: Command = {
     const token = await adminToken(ctx, api, layout.server, pki.ca.certificatePem);
     writeCliConfig({ server: layout.server, ca: pki.ca.certificatePem, token, stateDir: layout.stateDir });
     if (ctx.options.has('docker')) {
-      const docker = await ensureDockerServe(layout.stateDir, configPath()).catch((error: Error) => { throw new ClusterError(error.message); });
+      const docker = await ensureDockerServe(layout.stateDir, configPath(), ctx.options.get('docker-tcp')).catch((error: Error) => { throw new ClusterError(error.message); });
       if (docker.started) started.push('the Docker API');
     }
     ctx.out(started.length === 0 ? `the cluster in ${layout.stateDir} is already running (API ${layout.server})` : `cluster up: API ${layout.server}, state in ${layout.stateDir} (started ${started.join(', ')})`);

@@ -1,6 +1,6 @@
 /**
- * `tsctl up --docker`: the Docker API server of a local cluster, `tsctl docker-serve --socket
- * STATE/docker.sock` in the background (log STATE/docker-serve.log). It reads the credential file
+ * `tsctl up --docker [--docker-tcp HOST:PORT]`: the Docker API server of a local cluster, `tsctl
+ * docker-serve --socket STATE/docker.sock [--tcp HOST:PORT]` in the background (log STATE/docker-serve.log). It reads the credential file
  * tsctl up wrote ($TIDE_CONFIG), so that the admin token never appears on a command line; `tsctl
  * down` stops it with the rest (found by its command line, which names the state dir).
  */
@@ -17,11 +17,11 @@ export function dockerSocketOf(stateDir: string): string {
 }
 
 /** Starts the server unless it runs; resolves once its socket is there. An error names its log. */
-export async function ensureDockerServe(stateDir: string, configFile: string): Promise<{ socket: string; started: boolean }> {
+export async function ensureDockerServe(stateDir: string, configFile: string, tcp?: string): Promise<{ socket: string; started: boolean }> {
   const socket = dockerSocketOf(stateDir);
   if (dockerServes(stateDir).length > 0 && fs.existsSync(socket)) return { socket, started: false };
   const log = path.join(stateDir, 'docker-serve.log');
-  const pid = startDetached([process.execPath, TSCTL_PATH, 'docker-serve', '--socket', socket], log, { TIDE_CONFIG: configFile });
+  const pid = startDetached([process.execPath, TSCTL_PATH, 'docker-serve', '--socket', socket, ...(tcp ? ['--tcp', tcp] : [])], log, { TIDE_CONFIG: configFile });
   const deadline = Date.now() + START_TIMEOUT_MS;
   while (!fs.existsSync(socket)) {
     if (!isAlive(pid)) throw new Error(`tsctl docker-serve exited; see ${log}:\n${tail(log)}`);

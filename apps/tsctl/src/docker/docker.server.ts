@@ -48,7 +48,7 @@ export class DockerApi {
 
   private readonly attaches: DockerAttaches;
 
-  constructor(private readonly verbs: ContainerVerbs, private readonly system: SystemInfo, private readonly now = Date.now) {
+  constructor(readonly verbs: ContainerVerbs, private readonly system: SystemInfo, private readonly now = Date.now) {
     this.execs = new DockerExecs(verbs.containers);
     this.attaches = new DockerAttaches(verbs);
     const archives = new DockerArchives(verbs.containers);

@@ -10,7 +10,7 @@ import { Duplex } from 'node:stream';
 import {
   EXEC_UPGRADE_PROTOCOL, ExecExit, FrameDecoder, FrameType, encodeFrame, parseExit, resizeFrame,
 } from '@tide/api';
-import { ApiError, connectionError } from '../api/api.client';
+import { ApiError, authHeadersOf, connectionError } from '../api/api.client';
 import type { Credentials } from '../api/cli.config';
 import { ExecRequest } from './exec.types';
 import { Terminal } from './terminal';
@@ -44,7 +44,7 @@ export function openExec(credentials: Credentials | string, pathAndQuery: string
   const server = given.server;
   const url = new URL(pathAndQuery, server);
   const transport = url.protocol === 'https:' ? https : http;
-  const headers = { Connection: 'Upgrade', Upgrade: EXEC_UPGRADE_PROTOCOL, ...(given.token ? { Authorization: `Bearer ${given.token}` } : {}) };
+  const headers = { Connection: 'Upgrade', Upgrade: EXEC_UPGRADE_PROTOCOL, ...authHeadersOf(credentials) };
   return new Promise((resolve, reject) => {
     const req = transport.request(url, { headers, ...(given.ca ? { ca: given.ca } : {}), ...(given.clientCertificate ?? {}) });
     req.on('upgrade', (_res, socket: Duplex, head: Buffer) => resolve({ socket, head }));
