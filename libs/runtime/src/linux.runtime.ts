@@ -1,6 +1,6 @@
 /**
  * The node's container runtime: images from the local store, an overlay root per container, cgroup
- * limits, and namespaces entered by a container init started from a fresh worker thread.
+ * limits, and namespaces a container init is cloned into by a small native launcher (init.launcher.ts).
  * Containers outlive the agent; a new LinuxRuntime over the same state dir adopts them.
  */
 import * as fs from 'node:fs';
@@ -16,7 +16,6 @@ import { ProcessHandle, processStartTime, sleep } from './container/process';
 import { ExitWatcher } from './container/exit.watcher';
 import { WarmCgroups } from './container/warm.cgroup';
 import { WarmPool } from './container/warm.pool';
-import { SpareWorker } from './container/spare.worker';
 import { StartTrace, StartTraceRecord } from './init/start.trace';
 import { startExec } from './exec/exec.session';
 import { ContainerRoot } from './files/container.root';
@@ -69,7 +68,7 @@ export interface LinuxRuntimeOptions {
 export const DEFAULT_WARM_POOL = 2;
 /**
  * The most inits a burst keeps warm per namespace set (the agent runs at most 16 starts at once).
- * Each costs a waiting Node process and its start worker's thread in the agent.
+ * Each costs a waiting Node process (about 15 MB once it has dropped its clean pages).
  */
 export const MAX_WARM_POOL = 16;
 /**
@@ -109,7 +108,6 @@ export class LinuxRuntime implements ContainerRuntime {
   private readonly tracked = new Map<string, Tracked>();
   private readonly pool: WarmPool;
   private readonly warmCgroups: WarmCgroups;
-  private readonly spareWorker: SpareWorker;
   /** Where inits stage /proc, /dev and /sys before they know their container (init.steps.ts). */
   private readonly stageDir: string;
   private readonly onStartTrace?: (record: StartTraceRecord) => void;
@@ -132,7 +130,6 @@ export class LinuxRuntime implements ContainerRuntime {
     this.stageDir = path.join(options.stateDir, 'stage');
     // Not readable or traversable by other users: they lead to layers and upperdirs (private.files.ts).
     for (const dir of [options.stateDir, containersDir, this.stageDir, options.imageDir]) makePrivateDir(dir);
-    this.spareWorker = new SpareWorker(this.stageDir);
     const warmPool = options.warmPool ?? DEFAULT_WARM_POOL;
     this.pool = new WarmPool(warmPool, (namespaces) => this.warmCgroups.joinAhead(new WaitingInit(namespaces, this.stageDir, this.exits)), {
       maxSize: warmPool === 0 ? 0 : options.maxWarmPool ?? MAX_WARM_POOL,
@@ -154,11 +151,11 @@ export class LinuxRuntime implements ContainerRuntime {
     const logPath = spec.logPath ?? this.states.logPath(spec.id);
     const config = initConfig(spec, image, logPath);
     trace?.mark('runtime: image resolved, config made');
-    // Cold, the init is spawned first: its worker and Node boot while the root and cgroup are made.
+    // Cold, the init is spawned first: its Node boots while the root and cgroup are made.
     const namespaces = namespacesFor(spec.network);
     const pooled = this.pool.take(namespaces);
-    let init = pooled ?? new WaitingInit(namespaces, this.stageDir, this.exits, this.spareWorker);
-    trace?.mark(pooled ? 'runtime: init taken from the pool' : init.fromSpare ? 'runtime: spare worker told to spawn' : 'runtime: new Worker() returned');
+    let init = pooled ?? new WaitingInit(namespaces, this.stageDir, this.exits);
+    trace?.mark(pooled ? 'runtime: init taken from the pool' : 'runtime: launcher spawned');
     let cgroup: ContainerCgroup | undefined;
     // The init's end of an attachable stdio, copied before "go": the user's process never holds it.
     let consoleFd: number | undefined;
@@ -206,7 +203,6 @@ export class LinuxRuntime implements ContainerRuntime {
       throw new RuntimeError('StartFailed', `container ${spec.id}: ${(error as Error).message}`);
     } finally {
       this.startsEnd(namespaces);
-      if (!pooled) setImmediate(() => this.spareWorker.refill());
     }
   }
 
@@ -227,10 +223,10 @@ export class LinuxRuntime implements ContainerRuntime {
   }
 
   /** Keeps inits for this network mode booted in the pool and resolves once they are (the pool warms
-   *  a mode by itself after its first start; tests and the bench wait for it). Without a pool: resolves
-   *  once the spare start worker has booted. */
+   *  a mode by itself after its first start; tests and the bench wait for it). Without a pool there is
+   *  nothing to boot ahead. */
   warmUp(network: NetworkMode = 'host'): Promise<void> {
-    if (this.pool.size === 0) return this.spareWorker.ready();
+    if (this.pool.size === 0) return Promise.resolve();
     return this.pool.ready(namespacesFor(network));
   }
 
@@ -242,7 +238,6 @@ export class LinuxRuntime implements ContainerRuntime {
   /** Kills the warm pool's waiting inits (containers keep running). The agent calls it on SIGTERM. */
   async close(): Promise<void> {
     clearTimeout(this.refillTimer);
-    await this.spareWorker.close();
     await this.pool.close();
     await this.warmCgroups.settled();
   }

@@ -104,4 +104,8 @@ export class RecordingSys implements Sys {
     this.record('openat2', [dirfd, path, flags, mode, resolve]);
     return 101;
   }
+  spawn(path: string, argv: string[], env: string[], fds: (number | null)[], options?: { setsid?: boolean }): number {
+    this.record('spawn', [path, argv, env, fds, options]);
+    return 4242;
+  }
 }
