@@ -77,6 +77,8 @@ export const MAX_WARM_POOL = 16;
  * with the status reports and the control plane's writes that make the burst's replicas Running.
  */
 const REFILL_AFTER_QUIET_MS = 500;
+/** How long one read of every container's CPU time together serves usage() (a node's sample is one burst of calls). */
+const CONTAINERS_CPU_FRESH_MS = 100;
 
 /** A container this runtime instance knows: started by it, or adopted from a state file. */
 interface Tracked {
@@ -86,6 +88,8 @@ interface Tracked {
   exited: Promise<ContainerExitStatus>;
   /** The last usage sample read (usage()). */
   lastUsage?: ContainerUsage;
+  /** Every container's CPU time together when lastUsage was read (containersCpuSeconds). */
+  lastUsageAtContainersCpu?: number;
   /** The runtime's end of an attachable stdio (started by this agent process only). */
   console?: ContainerConsole;
 }
@@ -116,6 +120,7 @@ export class LinuxRuntime implements ContainerRuntime {
   /** Starts running now, per namespace set (the warm pool learns the bursts' sizes from it). */
   private readonly starting = new Map<number, number>();
   private refillTimer?: NodeJS.Timeout;
+  private containersCpu?: { seconds: number | undefined; readAt: number };
 
   constructor(options: LinuxRuntimeOptions) {
     this.onStartTrace = options.onStartTrace;
@@ -408,10 +413,28 @@ export class LinuxRuntime implements ContainerRuntime {
     // Known containers skip the state file: a scrape asks for every container of the node.
     const tracked = this.tracked.get(id);
     if (!tracked && !this.states.read(id)) return undefined;
+    // No container ran since this one's last sample (their parent's CPU time stands still): that
+    // sample stands, and not one of its files is read. Read before the container's own counter, so
+    // that the stamp kept with the sample can only be older than it, never newer.
+    const containersCpu = this.containersCpuSeconds();
+    if (tracked?.lastUsage && containersCpu !== undefined && containersCpu === tracked.lastUsageAtContainersCpu) return tracked.lastUsage;
     // The previous sample spares re-reading a container that did not run since (cgroup.types.ts).
     const usage = await this.cgroupOf(id)?.usage(tracked?.lastUsage).catch(() => undefined);
-    if (tracked) tracked.lastUsage = usage;
+    if (tracked) {
+      tracked.lastUsage = usage;
+      tracked.lastUsageAtContainersCpu = containersCpu;
+    }
     return usage;
+  }
+
+  /** The parent group's CPU counter, read at most once per CONTAINERS_CPU_FRESH_MS: a sample of the
+   *  node asks for every container within a few ms. Older is safe: it can only miss less movement. */
+  private containersCpuSeconds(): number | undefined {
+    const now = performance.now();
+    if (!this.containersCpu || now - this.containersCpu.readAt > CONTAINERS_CPU_FRESH_MS) {
+      this.containersCpu = { seconds: this.cgroups.containersCpuSeconds?.(), readAt: now };
+    }
+    return this.containersCpu.seconds;
   }
 
   async pause(id: string): Promise<void> {
