@@ -45,6 +45,10 @@ const SIGSET_SIZE = 128;
 const POSIX_SPAWN_SETSIGDEF = 0x04;
 const POSIX_SPAWN_SETSIGMASK = 0x08;
 const POSIX_SPAWN_SETSID = 0x80;
+const AF_NETLINK = 16;
+const SOCK_RAW = 3;
+const SOCK_CLOEXEC = 0o2000000;
+const NETLINK_ROUTE = 0;
 
 type Fn = (...args: unknown[]) => number;
 
@@ -119,6 +123,10 @@ class LinuxSys implements Sys {
       attrDestroy: declare('int posix_spawnattr_destroy(void *attr)'),
       sigemptyset: declare('int sigemptyset(void *set)'),
       sigfillset: declare('int sigfillset(void *set)'),
+      // Veths by rtnetlink rather than by `ip` (issue 15).
+      socket: declare('int socket(int domain, int type, int protocol)'),
+      send: declare('long send(int fd, const void *buffer, size_t length, int flags)'),
+      recv: declare('long recv(int fd, _Out_ void *buffer, size_t length, int flags)'),
     };
   }
 
@@ -345,6 +353,16 @@ class LinuxSys implements Sys {
   }
 
   // --- Density (issue 15)
+  routeNetlinkSocket(): number {
+    return this.check('socket', this.fn.socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE), 'netlink route');
+  }
+  sendDatagram(fd: number, message: Buffer): void {
+    const sent = this.retryInterrupted('send', () => Number(this.fn.send(fd, message, message.length, 0)), `fd ${fd}`);
+    if (sent !== message.length) throw new SyscallError('send', 0, `fd ${fd}: ${sent} of ${message.length} bytes`);
+  }
+  receiveDatagram(fd: number, buffer: Buffer): number {
+    return this.retryInterrupted('recv', () => Number(this.fn.recv(fd, buffer, buffer.length, 0)), `fd ${fd}`);
+  }
   spawn(path: string, argv: string[], env: string[], fds: (number | null)[], options: { setsid?: boolean } = {}): number {
     const actions = Buffer.alloc(SPAWN_ACTIONS_SIZE);
     const attr = Buffer.alloc(SPAWN_ATTR_SIZE);

@@ -187,6 +187,13 @@ export interface Sys {
    * ignored in the child. Returns the pid; the caller reaps it (reapChild).
    */
   spawn(path: string, argv: string[], env: string[], fds: (number | null)[], options?: { setsid?: boolean }): number;
+  /** socket(AF_NETLINK, SOCK_RAW|SOCK_CLOEXEC, NETLINK_ROUTE): rtnetlink, in the calling thread's
+   *  network namespace (a socket keeps the namespace it was made in). */
+  routeNetlinkSocket(): number;
+  /** send(2) of one whole datagram. */
+  sendDatagram(fd: number, message: Buffer): void;
+  /** recv(2) of one datagram into `buffer`; returns its length. */
+  receiveDatagram(fd: number, buffer: Buffer): number;
 }
 
 export class SyscallError extends Error {

@@ -1,8 +1,8 @@
 /**
  * The network is configured with iproute2 and iptables, the tools an operator would use to inspect
- * it. `ip -batch -` takes several commands per process, so wiring a container costs one process
- * spawned by the agent (without forking it: container/tool.run.ts): a shell that runs `ip` in the
- * node's network namespace, then (through nsenter) in the container's.
+ * it (a container's own wiring, on every start, is made by rtnetlink instead: rtnetlink.ts).
+ * `ip -batch -` takes several commands per process. Tools are spawned without forking the agent
+ * (container/tool.run.ts).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -52,17 +52,6 @@ export function ipBatch(commands: string[], inNetnsOf?: number): Promise<string>
   const input = `${commands.join('\n')}\n`;
   if (inNetnsOf === undefined) return run('ip', ['-batch', '-'], input);
   return run('nsenter', [`--net=/proc/${inNetnsOf}/ns/net`, '--', findTool('ip'), '-batch', '-'], input);
-}
-
-/**
- * `ip` commands in the agent's network namespace, then (if they succeeded) in that of a process: one
- * process spawned by the agent rather than two (a shell runs both halves).
- */
-export function ipBatchThenInNetnsOf(host: string[], inNetnsOf: number, inside: string[]): Promise<string> {
-  const script = 'printf "%s" "$1" | "$0" -batch - && printf "%s" "$4" | exec "$2" --net="/proc/$3/ns/net" -- "$0" -batch -';
-  const [hostInput, insideInput] = [`${host.join('\n')}\n`, `${inside.join('\n')}\n`];
-  const what = `ip -batch in the node's network namespace:\n${hostInput}then in that of process ${inNetnsOf}:\n${insideInput}`;
-  return run('sh', ['-c', script, findTool('ip'), hostInput, findTool('nsenter'), String(inNetnsOf), insideInput], undefined, what);
 }
 
 export function ipJson<T>(args: string[]): Promise<T> {
