@@ -11,9 +11,9 @@
  * Inherited fds: 3 the init's control pipe, 4 its status pipe (exec verdict), 5 the report pipe.
  * This program clones the init with CLONE_PARENT, so that the init is the agent's child (the agent
  * reaps it through its pidfd, and the init's PR_SET_PDEATHSIG follows the agent's thread), writes
- * "<pid>\n" to fd 5 and exits. The init, in its own mount namespace, makes the namespace's mounts
- * private, binds the node binary read-only over itself (isolation/sealed.binary.ts says why: the
- * CVE-2019-5736 class) and execs `NODE INIT_SCRIPT STAGE_DIR` with an empty environment and every
+ * "<pid>\n" to fd 5 and exits. The init becomes a session leader, makes its mount namespace's
+ * mounts private, binds the node binary read-only over itself (isolation/sealed.binary.ts says why:
+ * the CVE-2019-5736 class) and execs `NODE INIT_SCRIPT STAGE_DIR` with an empty environment and every
  * signal at its default. A failure of either is written to fd 4 as one line and ends it with 127:
  * the agent's start fails with that text, as for a failed exec.
  */
@@ -43,6 +43,9 @@ static void become_init(int proceed, char *node, char *script, char *stage) {
   while (read(proceed, &byte, 1) < 0 && errno == EINTR) {
   }
   close(proceed);
+  /* Its own session, as its detached spawn gave it before: a container with a terminal makes it its
+   * controlling terminal (TIOCSCTTY), which only a session leader may. */
+  if (setsid() < 0) fail("setsid", NULL);
   if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) fail("mount --make-rprivate", "/");
   if (mount(node, node, NULL, MS_BIND, NULL) < 0) fail("bind", node);
   if (mount(NULL, node, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV, NULL) < 0) fail("remount read-only", node);

@@ -62,7 +62,7 @@ export class InitLaunch {
     let launcher: ProcessHandle;
     try {
       const argv = ['tide-launch', String(namespaces), process.execPath, INIT_SCRIPT, stageDir];
-      const pid = sys.spawn(INIT_LAUNCHER, argv, [], [null, null, null, ends.goFd, ends.statusFd, reportWrite], { setsid: true });
+      const pid = sys.spawn(INIT_LAUNCHER, argv, [], [null, null, null, ends.goFd, ends.statusFd, reportWrite]);
       launcher = ProcessHandle.ofChild(sys, pid, openChildPidfd(sys, pid));
     } catch (error) {
       this.report.destroy();
