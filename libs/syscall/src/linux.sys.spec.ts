@@ -101,7 +101,7 @@ describe('linuxSys', () => {
 
   it('reaps a child no thread waits for any more: one poll over many pidfds, then waitid by pidfd', async () => {
     const sys = linuxSys();
-    // Spawned from a worker thread that then ends, as the runtime's start workers are: libuv forgets it.
+    // Spawned from a worker thread that then ends: libuv forgets it, and waitid by pidfd still reaps it from this thread.
     const spawnFromWorker = (script: string) => new Promise<number>((resolve) => {
       const worker = new Worker(`const child = require('node:child_process').spawn('sh', ['-c', ${JSON.stringify(script)}], { stdio: 'ignore' });
         child.unref(); require('node:worker_threads').parentPort.postMessage(child.pid);`, { eval: true });
