@@ -92,8 +92,7 @@ export class InitLaunch {
       if (state === 'pid') {
         const newline = text.indexOf('\n');
         if (newline < 0) return;
-        this.onPid(Number(text.slice(0, newline)));
-        exited = this.exits.watch(this.handle!, true, this.kept).then((exit) => exit ?? { code: null, signal: null });
+        exited = this.onPid(Number(text.slice(0, newline)));
         text = text.slice(newline + 1);
         state = 'booting';
       }
@@ -113,9 +112,12 @@ export class InitLaunch {
     });
   }
 
-  private onPid(pid: number): void {
-    this.handle = ProcessHandle.ofChild(this.sys, pid, openChildPidfd(this.sys, pid));
-    this.events.spawned(this.handle);
+  /** Holds the init by its pidfd and watches its exit from now on; resolves with that exit. */
+  private onPid(pid: number): Promise<RawExit> {
+    const handle = (this.handle = ProcessHandle.ofChild(this.sys, pid, openChildPidfd(this.sys, pid)));
+    const exited = this.exits.watch(handle, true, this.kept).then((exit) => exit ?? { code: null, signal: null });
+    this.events.spawned(handle);
+    return exited;
   }
 }
 
