@@ -31,7 +31,8 @@ command -v chromium >/dev/null || need+=(chromium)
 [ -x /usr/bin/docker ] || need+=(docker.io)
 # The compose e2e test drives the same API with Debian's docker-compose (1.29, Python: a client only).
 [ -x /usr/bin/docker-compose ] || need+=(docker-compose)
-# The seccomp tests compile a small static probe that makes raw system calls inside a container.
+# The container launcher (libs/runtime/native, built by build.sh) and the seccomp tests' static probe
+# (raw system calls inside a container) are compiled with Debian's gcc.
 command -v gcc >/dev/null && [ -e "$(gcc -print-file-name=libc.a)" ] || need+=(gcc libc6-dev)
 if [ ${#need[@]} -gt 0 ]; then
   echo "setup: installing ${need[*]}"

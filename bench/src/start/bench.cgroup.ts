@@ -1,6 +1,6 @@
 /**
  * The start benchmark's own cgroup, `tide-bench-<pid>`, which holds everything the benchmark runs:
- * the benchmark process itself (with its threads: Tide's runtime and start workers) in `bench`,
+ * the benchmark process itself (with its threads: Tide's runtime) in `bench`,
  * Tide's containers and warm inits under `tide`, runc's containers under `runc`. Children are born
  * in their parent's group, so runc's processes and Tide's inits count from their fork on, also
  * before they join a container's group. The CPU time of a start is the group's CPU time before and

@@ -1,6 +1,6 @@
 /**
  * `--breakdown`: where a start's time goes. Traced starts (LinuxRuntime's onStartTrace) carry the
- * marks of the runtime, the start worker and the init on one monotonic clock; each mark becomes
+ * marks of the runtime and the init on one monotonic clock; each mark becomes
  * milliseconds after start() was called, and each step's median over the starts is printed in the
  * order the steps happen. A warm init's boot marks predate its start and are left out.
  */

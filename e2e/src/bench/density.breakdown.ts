@@ -1,8 +1,8 @@
 /**
  * Where the density benchmark's `all_running_s` goes: the CPU seconds each party spent between the
  * apply and the last replica Running, on this machine where all of them share two cores. `agent_user`
- * and `agent_system` are the agent's process (its threads, start workers included; system time is
- * mostly forks and cgroup, mount and network set-up); `containers` is the containers' parent cgroup
+ * and `agent_system` are the agent's process (its threads; system time is mostly cgroup, mount and
+ * network set-up, and the spawns of launchers and tools); `containers` is the containers' parent cgroup
  * (`/tide`: every init's boot from the moment it joins its group, then the user's command);
  * `control_plane` and `etcd` their processes; `machine_busy` and `machine_system` all CPUs' non-idle
  * and kernel time from /proc/stat (other work on the machine included).

@@ -1,7 +1,7 @@
 /**
  * LinuxRuntime with fakes in place of its image store, snapshotter, network and cgroups (all given
- * through LinuxRuntimeOptions): what a start that fails half-way undoes. The init is still real (a
- * worker unshares namespaces and spawns it), so this needs root.
+ * through LinuxRuntimeOptions): what a start that fails half-way undoes. The init is still real (the
+ * launcher clones it into fresh namespaces), so this needs root.
  */
 import { after, before, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';

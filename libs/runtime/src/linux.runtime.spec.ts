@@ -199,18 +199,16 @@ for (const warmPool of [0, 2]) describe(`LinuxRuntime (warm pool ${warmPool})`, 
     assert.ok(listed?.exit, 'listed as exited');
   });
 
-  it('keeps no thread per running container (start workers end once their container runs)', async () => {
+  it('keeps no thread per running container, nor per start (the launcher is a process that ends)', async () => {
     const threads = () => Number(/^Threads:\s+(\d+)/m.exec(fs.readFileSync('/proc/self/status', 'utf8'))![1]);
     const startFour = async (batch: string) => {
       for (let i = 0; i < 4; i++) await start(spec(`threads-${batch}${i}`, 'sleep 60'));
-      await runtime.warmUp(); // the pool and the spare worker refilled: their threads wait for later starts
+      await runtime.warmUp(); // the pool refilled
     };
     await startFour('a');
     const withFour = threads();
     await startFour('b');
-    // Workers end a moment after their start: wait for that, with a deadline no loaded machine reaches.
-    const deadline = Date.now() + 60_000;
-    while (threads() > withFour + 1 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+    // libuv's thread pool may grow by one on the way (a file read of the runtime's).
     assert.ok(threads() <= withFour + 1, `${threads()} threads with 8 containers, ${withFour} with 4`);
     for (let i = 0; i < 4; i++) assert.equal((await runtime.list()).find((c) => c.id === spec(`threads-b${i}`, '').id)?.exit, undefined, 'still running');
   });

@@ -1,6 +1,6 @@
 /**
  * The node's container runtime: images from the local store, an overlay root per container, cgroup
- * limits, and namespaces entered by a container init started from a fresh worker thread.
+ * limits, and namespaces a container init is cloned into by a small native launcher (init.launcher.ts).
  * Containers outlive the agent; a new LinuxRuntime over the same state dir adopts them.
  */
 import * as fs from 'node:fs';
@@ -16,7 +16,6 @@ import { ProcessHandle, processStartTime, sleep } from './container/process';
 import { ExitWatcher } from './container/exit.watcher';
 import { WarmCgroups } from './container/warm.cgroup';
 import { WarmPool } from './container/warm.pool';
-import { SpareWorker } from './container/spare.worker';
 import { StartTrace, StartTraceRecord } from './init/start.trace';
 import { startExec } from './exec/exec.session';
 import { ContainerRoot } from './files/container.root';
@@ -69,7 +68,7 @@ export interface LinuxRuntimeOptions {
 export const DEFAULT_WARM_POOL = 2;
 /**
  * The most inits a burst keeps warm per namespace set (the agent runs at most 16 starts at once).
- * Each costs a waiting Node process and its start worker's thread in the agent.
+ * Each costs a waiting Node process (about 15 MB once it has dropped its clean pages).
  */
 export const MAX_WARM_POOL = 16;
 /**
@@ -78,6 +77,8 @@ export const MAX_WARM_POOL = 16;
  * with the status reports and the control plane's writes that make the burst's replicas Running.
  */
 const REFILL_AFTER_QUIET_MS = 500;
+/** How long one read of every container's CPU time together serves usage() (a node's sample is one burst of calls). */
+const CONTAINERS_CPU_FRESH_MS = 100;
 
 /** A container this runtime instance knows: started by it, or adopted from a state file. */
 interface Tracked {
@@ -87,6 +88,8 @@ interface Tracked {
   exited: Promise<ContainerExitStatus>;
   /** The last usage sample read (usage()). */
   lastUsage?: ContainerUsage;
+  /** Every container's CPU time together when lastUsage was read (containersCpuSeconds). */
+  lastUsageAtContainersCpu?: number;
   /** The runtime's end of an attachable stdio (started by this agent process only). */
   console?: ContainerConsole;
 }
@@ -109,7 +112,6 @@ export class LinuxRuntime implements ContainerRuntime {
   private readonly tracked = new Map<string, Tracked>();
   private readonly pool: WarmPool;
   private readonly warmCgroups: WarmCgroups;
-  private readonly spareWorker: SpareWorker;
   /** Where inits stage /proc, /dev and /sys before they know their container (init.steps.ts). */
   private readonly stageDir: string;
   private readonly onStartTrace?: (record: StartTraceRecord) => void;
@@ -118,6 +120,7 @@ export class LinuxRuntime implements ContainerRuntime {
   /** Starts running now, per namespace set (the warm pool learns the bursts' sizes from it). */
   private readonly starting = new Map<number, number>();
   private refillTimer?: NodeJS.Timeout;
+  private containersCpu?: { seconds: number | undefined; readAt: number };
 
   constructor(options: LinuxRuntimeOptions) {
     this.onStartTrace = options.onStartTrace;
@@ -132,7 +135,6 @@ export class LinuxRuntime implements ContainerRuntime {
     this.stageDir = path.join(options.stateDir, 'stage');
     // Not readable or traversable by other users: they lead to layers and upperdirs (private.files.ts).
     for (const dir of [options.stateDir, containersDir, this.stageDir, options.imageDir]) makePrivateDir(dir);
-    this.spareWorker = new SpareWorker(this.stageDir);
     const warmPool = options.warmPool ?? DEFAULT_WARM_POOL;
     this.pool = new WarmPool(warmPool, (namespaces) => this.warmCgroups.joinAhead(new WaitingInit(namespaces, this.stageDir, this.exits)), {
       maxSize: warmPool === 0 ? 0 : options.maxWarmPool ?? MAX_WARM_POOL,
@@ -154,11 +156,11 @@ export class LinuxRuntime implements ContainerRuntime {
     const logPath = spec.logPath ?? this.states.logPath(spec.id);
     const config = initConfig(spec, image, logPath);
     trace?.mark('runtime: image resolved, config made');
-    // Cold, the init is spawned first: its worker and Node boot while the root and cgroup are made.
+    // Cold, the init is spawned first: its Node boots while the root and cgroup are made.
     const namespaces = namespacesFor(spec.network);
     const pooled = this.pool.take(namespaces);
-    let init = pooled ?? new WaitingInit(namespaces, this.stageDir, this.exits, this.spareWorker);
-    trace?.mark(pooled ? 'runtime: init taken from the pool' : init.fromSpare ? 'runtime: spare worker told to spawn' : 'runtime: new Worker() returned');
+    let init = pooled ?? new WaitingInit(namespaces, this.stageDir, this.exits);
+    trace?.mark(pooled ? 'runtime: init taken from the pool' : 'runtime: launcher spawned');
     let cgroup: ContainerCgroup | undefined;
     // The init's end of an attachable stdio, copied before "go": the user's process never holds it.
     let consoleFd: number | undefined;
@@ -206,7 +208,6 @@ export class LinuxRuntime implements ContainerRuntime {
       throw new RuntimeError('StartFailed', `container ${spec.id}: ${(error as Error).message}`);
     } finally {
       this.startsEnd(namespaces);
-      if (!pooled) setImmediate(() => this.spareWorker.refill());
     }
   }
 
@@ -227,10 +228,10 @@ export class LinuxRuntime implements ContainerRuntime {
   }
 
   /** Keeps inits for this network mode booted in the pool and resolves once they are (the pool warms
-   *  a mode by itself after its first start; tests and the bench wait for it). Without a pool: resolves
-   *  once the spare start worker has booted. */
+   *  a mode by itself after its first start; tests and the bench wait for it). Without a pool there is
+   *  nothing to boot ahead. */
   warmUp(network: NetworkMode = 'host'): Promise<void> {
-    if (this.pool.size === 0) return this.spareWorker.ready();
+    if (this.pool.size === 0) return Promise.resolve();
     return this.pool.ready(namespacesFor(network));
   }
 
@@ -242,7 +243,6 @@ export class LinuxRuntime implements ContainerRuntime {
   /** Kills the warm pool's waiting inits (containers keep running). The agent calls it on SIGTERM. */
   async close(): Promise<void> {
     clearTimeout(this.refillTimer);
-    await this.spareWorker.close();
     await this.pool.close();
     await this.warmCgroups.settled();
   }
@@ -413,10 +413,28 @@ export class LinuxRuntime implements ContainerRuntime {
     // Known containers skip the state file: a scrape asks for every container of the node.
     const tracked = this.tracked.get(id);
     if (!tracked && !this.states.read(id)) return undefined;
+    // No container ran since this one's last sample (their parent's CPU time stands still): that
+    // sample stands, and not one of its files is read. Read before the container's own counter, so
+    // that the stamp kept with the sample can only be older than it, never newer.
+    const containersCpu = this.containersCpuSeconds();
+    if (tracked?.lastUsage && containersCpu !== undefined && containersCpu === tracked.lastUsageAtContainersCpu) return tracked.lastUsage;
     // The previous sample spares re-reading a container that did not run since (cgroup.types.ts).
     const usage = await this.cgroupOf(id)?.usage(tracked?.lastUsage).catch(() => undefined);
-    if (tracked) tracked.lastUsage = usage;
+    if (tracked) {
+      tracked.lastUsage = usage;
+      tracked.lastUsageAtContainersCpu = containersCpu;
+    }
     return usage;
+  }
+
+  /** The parent group's CPU counter, read at most once per CONTAINERS_CPU_FRESH_MS: a sample of the
+   *  node asks for every container within a few ms. Older is safe: it can only miss less movement. */
+  private containersCpuSeconds(): number | undefined {
+    const now = performance.now();
+    if (!this.containersCpu || now - this.containersCpu.readAt > CONTAINERS_CPU_FRESH_MS) {
+      this.containersCpu = { seconds: this.cgroups.containersCpuSeconds?.(), readAt: now };
+    }
+    return this.containersCpu.seconds;
   }
 
   async pause(id: string): Promise<void> {

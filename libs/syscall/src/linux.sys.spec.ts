@@ -74,9 +74,34 @@ describe('linuxSys', () => {
     }
   });
 
+  it('spawns without forking: fds where asked (sources crossing their targets), signals at their defaults', () => {
+    const sys = linuxSys();
+    const [outRead, outWrite] = sys.pipe();
+    const [extraRead, extraWrite] = sys.pipe();
+    // The child's 1 and 3 are the two write ends; /proc shows what it ignores and blocks (Node ignores SIGPIPE).
+    const script = 'grep -E "^Sig(Ign|Blk)" /proc/self/status; echo extra >&3; exit 5';
+    const pid = sys.spawn('/bin/sh', ['sh', '-c', script], [], [null, outWrite, null, extraWrite], { setsid: true });
+    sys.close(outWrite);
+    sys.close(extraWrite);
+    const pidfd = sys.pidfdOpen(pid);
+    try {
+      // glibc leaves its own two internal signals (32, 33) ignored in the child; SIGPIPE (bit 12) and the rest are back at their defaults.
+      assert.equal(fs.readFileSync(outRead, 'utf8'), 'SigBlk:\t0000000000000000\nSigIgn:\t0000000180000000\n');
+      assert.equal(fs.readFileSync(extraRead, 'utf8'), 'extra\n');
+      assert.equal(sys.pollReadable(pidfd, 10_000), true, 'exited');
+      assert.deepEqual(sys.reapChild(pidfd, 'pidfd'), { code: 5, signal: null });
+    } finally {
+      for (const fd of [pidfd, outRead, extraRead]) sys.close(fd);
+    }
+  });
+
+  it('a spawn that cannot exec says why', () => {
+    assert.throws(() => linuxSys().spawn('/nonexistent/tool', ['tool'], [], []), (e: unknown) => e instanceof SyscallError && e.code === 'ENOENT');
+  });
+
   it('reaps a child no thread waits for any more: one poll over many pidfds, then waitid by pidfd', async () => {
     const sys = linuxSys();
-    // Spawned from a worker thread that then ends, as the runtime's start workers are: libuv forgets it.
+    // Spawned from a worker thread that then ends: libuv forgets it, and waitid by pidfd still reaps it from this thread.
     const spawnFromWorker = (script: string) => new Promise<number>((resolve) => {
       const worker = new Worker(`const child = require('node:child_process').spawn('sh', ['-c', ${JSON.stringify(script)}], { stdio: 'ignore' });
         child.unref(); require('node:worker_threads').parentPort.postMessage(child.pid);`, { eval: true });

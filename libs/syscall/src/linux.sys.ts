@@ -1,6 +1,6 @@
 /** The real Sys: koffi calls into glibc. Loaded lazily so that importing this package costs nothing. */
 import koffi from 'koffi';
-import { CapabilitySets, ChildExit, O_CLOEXEC, Sys, SyscallError, WindowSize } from './sys';
+import { CapabilitySets, ChildExit, O_CLOEXEC, O_RDWR, Sys, SyscallError, WindowSize } from './sys';
 
 /** x86_64 and aarch64 syscall numbers for calls glibc has no wrapper for, or whose wrapper does more
  *  than the call (setresuid, setresgid, setgroups: sys.ts says why). */
@@ -37,6 +37,18 @@ const XATTR_MAX = 65536;
 const CAPABILITY_VERSION_3 = 0x20080522;
 const TIOCGWINSZ = 0x5413;
 const TIOCSWINSZ = 0x5414;
+// posix_spawn(3): glibc's posix_spawn_file_actions_t is 80 bytes and posix_spawnattr_t 336 on
+// 64-bit Linux, sigset_t 128; the buffers leave room. Flags from glibc's spawn.h.
+const SPAWN_ACTIONS_SIZE = 256;
+const SPAWN_ATTR_SIZE = 1024;
+const SIGSET_SIZE = 128;
+const POSIX_SPAWN_SETSIGDEF = 0x04;
+const POSIX_SPAWN_SETSIGMASK = 0x08;
+const POSIX_SPAWN_SETSID = 0x80;
+const AF_NETLINK = 16;
+const SOCK_RAW = 3;
+const SOCK_CLOEXEC = 0o2000000;
+const NETLINK_ROUTE = 0;
 
 type Fn = (...args: unknown[]) => number;
 
@@ -97,6 +109,24 @@ class LinuxSys implements Sys {
       getcwd: declare('const char *getcwd(void *buf, size_t size)') as unknown as Fn,
       // Copying files in and out of a container (issue 21).
       syscallOpenat2: declare('long syscall(long number, int dirfd, const char *path, void *how, size_t size)'),
+      // Starting processes without copying the agent (issue 15). glibc's opaque structs as buffers.
+      posixSpawn: declare('int posix_spawn(void *pid, const char *path, void *actions, void *attr, const char **argv, const char **envp)'),
+      actionsInit: declare('int posix_spawn_file_actions_init(void *actions)'),
+      actionsDup2: declare('int posix_spawn_file_actions_adddup2(void *actions, int fd, int newfd)'),
+      actionsOpen: declare('int posix_spawn_file_actions_addopen(void *actions, int fd, const char *path, int flags, uint32_t mode)'),
+      actionsClose: declare('int posix_spawn_file_actions_addclose(void *actions, int fd)'),
+      actionsDestroy: declare('int posix_spawn_file_actions_destroy(void *actions)'),
+      attrInit: declare('int posix_spawnattr_init(void *attr)'),
+      attrSetFlags: declare('int posix_spawnattr_setflags(void *attr, short flags)'),
+      attrSetSigmask: declare('int posix_spawnattr_setsigmask(void *attr, void *set)'),
+      attrSetSigdefault: declare('int posix_spawnattr_setsigdefault(void *attr, void *set)'),
+      attrDestroy: declare('int posix_spawnattr_destroy(void *attr)'),
+      sigemptyset: declare('int sigemptyset(void *set)'),
+      sigfillset: declare('int sigfillset(void *set)'),
+      // Veths by rtnetlink rather than by `ip` (issue 15).
+      socket: declare('int socket(int domain, int type, int protocol)'),
+      send: declare('long send(int fd, const void *buffer, size_t length, int flags)'),
+      recv: declare('long recv(int fd, _Out_ void *buffer, size_t length, int flags)'),
     };
   }
 
@@ -320,6 +350,53 @@ class LinuxSys implements Sys {
     how.writeBigUInt64LE(BigInt(mode), 8);
     how.writeBigUInt64LE(BigInt(resolve), 16);
     return this.retryInterrupted('openat2', () => Number(this.fn.syscallOpenat2(this.numbers.openat2, dirfd, path, how, how.length)), path);
+  }
+
+  // --- Density (issue 15)
+  routeNetlinkSocket(): number {
+    return this.check('socket', this.fn.socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE), 'netlink route');
+  }
+  sendDatagram(fd: number, message: Buffer): void {
+    const sent = this.retryInterrupted('send', () => Number(this.fn.send(fd, message, message.length, 0)), `fd ${fd}`);
+    if (sent !== message.length) throw new SyscallError('send', 0, `fd ${fd}: ${sent} of ${message.length} bytes`);
+  }
+  receiveDatagram(fd: number, buffer: Buffer): number {
+    return this.retryInterrupted('recv', () => Number(this.fn.recv(fd, buffer, buffer.length, 0)), `fd ${fd}`);
+  }
+  spawn(path: string, argv: string[], env: string[], fds: (number | null)[], options: { setsid?: boolean } = {}): number {
+    const actions = Buffer.alloc(SPAWN_ACTIONS_SIZE);
+    const attr = Buffer.alloc(SPAWN_ATTR_SIZE);
+    const spawnError = (call: string, error: number) => {
+      if (error !== 0) throw new SyscallError(call, error, path, String(this.fn.strerror(error)).toLowerCase());
+    };
+    spawnError('posix_spawn_file_actions_init', this.fn.actionsInit(actions));
+    spawnError('posix_spawnattr_init', this.fn.attrInit(attr));
+    try {
+      // Every source first goes to a temporary fd above all of them, then onto its place: a source
+      // that is itself one of the targets (fd 4 wanted as 3, while 3 is wanted as 4) is never
+      // overwritten before it was copied.
+      const above = Math.max(fds.length, ...fds.map((fd) => fd ?? 0)) + 1;
+      fds.forEach((fd, i) => fd !== null && spawnError('posix_spawn_file_actions_adddup2', this.fn.actionsDup2(actions, fd, above + i)));
+      fds.forEach((fd, i) => {
+        if (fd === null) spawnError('posix_spawn_file_actions_addopen', this.fn.actionsOpen(actions, i, '/dev/null', O_RDWR, 0));
+        else spawnError('posix_spawn_file_actions_adddup2', this.fn.actionsDup2(actions, above + i, i));
+      });
+      fds.forEach((fd, i) => fd !== null && spawnError('posix_spawn_file_actions_addclose', this.fn.actionsClose(actions, above + i)));
+      const none = Buffer.alloc(SIGSET_SIZE);
+      const all = Buffer.alloc(SIGSET_SIZE);
+      this.fn.sigemptyset(none);
+      this.fn.sigfillset(all);
+      spawnError('posix_spawnattr_setsigmask', this.fn.attrSetSigmask(attr, none));
+      spawnError('posix_spawnattr_setsigdefault', this.fn.attrSetSigdefault(attr, all));
+      const flags = POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | (options.setsid ? POSIX_SPAWN_SETSID : 0);
+      spawnError('posix_spawnattr_setflags', this.fn.attrSetFlags(attr, flags));
+      const pid = Buffer.alloc(4);
+      spawnError('posix_spawn', this.fn.posixSpawn(pid, path, actions, attr, [...argv, null], [...env, null]));
+      return pid.readInt32LE(0);
+    } finally {
+      this.fn.actionsDestroy(actions);
+      this.fn.attrDestroy(attr);
+    }
   }
 }
 

@@ -177,6 +177,23 @@ export interface Sys {
   // --- Copying files in and out of a running container (issue 21)
   /** openat2(2): `flags` and `mode` as open(2)'s, `resolve` the RESOLVE_* flags; returns the new fd. */
   openat2(dirfd: number, path: string, flags: number, mode: number, resolve: number): number;
+  // --- Density (issue 15): starting processes without copying the agent
+  /**
+   * posix_spawn(3): glibc starts the child with clone(CLONE_VM|CLONE_VFORK), so nothing of this
+   * process is copied (a fork of an agent of 300 MB copies its page tables and makes every page it
+   * then writes a copy-on-write fault). The child's fd i is a copy of `fds[i]` (null: /dev/null);
+   * other fds are inherited only if not close-on-exec. Signals are unblocked and reset to their
+   * defaults (Node ignores SIGPIPE), but for glibc's two internal ones (32, 33), which it leaves
+   * ignored in the child. Returns the pid; the caller reaps it (reapChild).
+   */
+  spawn(path: string, argv: string[], env: string[], fds: (number | null)[], options?: { setsid?: boolean }): number;
+  /** socket(AF_NETLINK, SOCK_RAW|SOCK_CLOEXEC, NETLINK_ROUTE): rtnetlink, in the calling thread's
+   *  network namespace (a socket keeps the namespace it was made in). */
+  routeNetlinkSocket(): number;
+  /** send(2) of one whole datagram. */
+  sendDatagram(fd: number, message: Buffer): void;
+  /** recv(2) of one datagram into `buffer`; returns its length. */
+  receiveDatagram(fd: number, buffer: Buffer): number;
 }
 
 export class SyscallError extends Error {

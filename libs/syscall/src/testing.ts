@@ -104,4 +104,11 @@ export class RecordingSys implements Sys {
     this.record('openat2', [dirfd, path, flags, mode, resolve]);
     return 101;
   }
+  spawn(path: string, argv: string[], env: string[], fds: (number | null)[], options?: { setsid?: boolean }): number {
+    this.record('spawn', [path, argv, env, fds, options]);
+    return 4242;
+  }
+  routeNetlinkSocket(): number { this.record('routeNetlinkSocket', []); return 103; }
+  sendDatagram(fd: number, message: Buffer): void { this.record('sendDatagram', [fd, message]); }
+  receiveDatagram(fd: number, buffer: Buffer): number { this.record('receiveDatagram', [fd, buffer]); return 0; }
 }

@@ -7,7 +7,7 @@ import { ReplicaView } from '../reconcile/reconciler';
 import { newRecord } from '../reconcile/replica.record';
 import { assignment } from '../testing/assignments';
 import { registerResourceMetrics } from './resource.metrics';
-import { usageReport } from './usage.reporter';
+import { LARGE_NODE_REPLICAS, usageReport, usageReportIntervalMs } from './usage.reporter';
 import { UsageSampler } from './usage.sampler';
 
 /** The value of the one series with this name whose labels include these; undefined when there is none. */
@@ -115,5 +115,12 @@ describe('agent resource metrics', () => {
     assert.deepEqual(report.services, [], 'no balancer: no request counters');
     const counters = { serviceRequests: () => [{ namespace: 'shop', service: 'web', requests: 1234 }] };
     assert.deepEqual(usageReport('node-1', first, counters, 5678).services, [{ namespace: 'shop', service: 'web', requestsTotal: 1234, countedAtMs: 5678 }]);
+  });
+
+  it('reports a large node every 2 s, a smaller one every second', () => {
+    assert.equal(usageReportIntervalMs(0), 1000);
+    assert.equal(usageReportIntervalMs(LARGE_NODE_REPLICAS - 1), 1000);
+    assert.equal(usageReportIntervalMs(LARGE_NODE_REPLICAS), 2000);
+    assert.equal(usageReportIntervalMs(1000, 500), 1000, 'twice the configured period');
   });
 });

@@ -1,5 +1,6 @@
 /**
- * Pushes the node's container usage to the control plane about once a second (ReportUsage in
+ * Pushes the node's container usage to the control plane about once a second, every 2 s from 500
+ * replicas on (usageReportIntervalMs; ReportUsage in
  * proto/tide/v1/agent.proto). Push rather than pull: the autoscaler needs every replica's
  * CPU usage on the control plane each second; the control plane asking N agents every second would
  * cost it N outgoing requests and a time limit per node, while a push costs it one small unary call
@@ -10,6 +11,18 @@ import { NodeUsageReport, ReplicaUsageSample, ServiceRequestCount } from '@tide/
 import { UsageSampler, UsageSnapshot } from './usage.sampler';
 
 export const USAGE_REPORT_INTERVAL_MS = 1000;
+/** From this many replicas on, a node reports half as often (usageReportIntervalMs). */
+export const LARGE_NODE_REPLICAS = 500;
+
+/**
+ * A report holds every replica's sample, so its cost grows with the node: at 1,000 idle replicas,
+ * building and encoding it (and collecting the garbage) was most of what the agent did at rest. A
+ * large node reports every 2 s: the control plane's rates take a 5 s window (usage.cache.ts), which
+ * still holds two or more samples of every replica, and a node goes stale only after 5 s without one.
+ */
+export function usageReportIntervalMs(replicas: number, baseMs = USAGE_REPORT_INTERVAL_MS): number {
+  return replicas >= LARGE_NODE_REPLICAS ? 2 * baseMs : baseMs;
+}
 
 export interface UsageSink {
   reportUsage(report: NodeUsageReport): Promise<boolean>;
@@ -36,7 +49,7 @@ export function usageReport(nodeName: string, snapshot: UsageSnapshot, counters?
 
 export class UsageReporter {
   private timer?: NodeJS.Timeout;
-  private sending = false;
+  private stopped = true;
 
   constructor(
     private readonly nodeName: string,
@@ -47,25 +60,35 @@ export class UsageReporter {
   ) {}
 
   start(): void {
-    this.timer = setInterval(() => void this.tick(), this.intervalMs);
-    this.timer.unref();
+    this.stopped = false;
+    this.schedule(this.intervalMs);
   }
 
   stop(): void {
-    clearInterval(this.timer);
+    this.stopped = true;
+    clearTimeout(this.timer);
   }
 
-  /** A report still in flight (a slow control plane) makes the next tick skip, not queue up. */
+  /** The next report after `ms`; the period follows the node's size (usageReportIntervalMs). */
+  private schedule(ms: number): void {
+    if (this.stopped) return;
+    this.timer = setTimeout(() => void this.tick(), ms);
+    this.timer.unref();
+  }
+
+  /** The next tick is scheduled once this one is done: a slow control plane delays reports, never queues them. */
   private async tick(): Promise<void> {
     const sink = this.sink();
-    if (!sink || this.sending) return;
-    this.sending = true;
+    if (!sink) return this.schedule(this.intervalMs);
+    let replicas = 0;
     try {
-      await sink.reportUsage(usageReport(this.nodeName, await this.sampler.sample(), this.counters));
+      const snapshot = await this.sampler.sample();
+      replicas = snapshot.replicas.length;
+      await sink.reportUsage(usageReport(this.nodeName, snapshot, this.counters));
     } catch {
       /* the runtime could not read a sample: the next tick tries again */
     } finally {
-      this.sending = false;
+      this.schedule(usageReportIntervalMs(replicas, this.intervalMs));
     }
   }
 }

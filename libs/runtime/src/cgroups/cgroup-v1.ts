@@ -42,6 +42,11 @@ export class CgroupV1Manager implements CgroupManager {
     fs.writeFileSync(path.join(dir, 'cpu.shares'), String(cpuShares(cpuMillis)));
   }
 
+  containersCpuSeconds(): number | undefined {
+    const nanos = readSmallNumber(path.join(this.root, 'cpuacct', this.parent, 'cpuacct.usage'));
+    return nanos === undefined ? undefined : nanos / 1e9;
+  }
+
   open(id: string): CgroupV1 {
     const freezer = new CgroupV1Freezer(path.join(this.root, 'freezer'), path.join(this.root, 'freezer', this.parent, id));
     return new CgroupV1(id, (controller) => path.join(this.root, controller, this.parent, id), this.controllers(), `/${this.parent}/${id}`, freezer);

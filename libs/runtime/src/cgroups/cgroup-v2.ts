@@ -28,6 +28,11 @@ export class CgroupV2Manager implements CgroupManager {
     return group;
   }
 
+  containersCpuSeconds(): number | undefined {
+    const micros = readSmallKeyed(path.join(this.root, this.parent, 'cpu.stat')).usage_usec;
+    return micros === undefined ? undefined : micros / 1e6;
+  }
+
   /** Synchronous: once, when the runtime is made. The weight file exists once the root delegates cpu. */
   weighParent(cpuMillis: number): void {
     const parentDir = path.join(this.root, this.parent);

@@ -173,6 +173,21 @@ describe('cgroup v2', () => {
     }
   });
 
+  it('reads every container\'s CPU time together from the parent group, v2 and v1', () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'tide-cgparent-'));
+    try {
+      assert.equal(new CgroupV2Manager(root, 'tide').containersCpuSeconds(), undefined, 'no parent yet');
+      fs.mkdirSync(path.join(root, 'tide'));
+      fs.writeFileSync(path.join(root, 'tide/cpu.stat'), 'usage_usec 7500000\nuser_usec 5000000\n');
+      assert.equal(new CgroupV2Manager(root, 'tide').containersCpuSeconds(), 7.5);
+      fs.mkdirSync(path.join(root, 'cpuacct/tide'), { recursive: true });
+      fs.writeFileSync(path.join(root, 'cpuacct/tide/cpuacct.usage'), '2500000000\n');
+      assert.equal(new CgroupV1Manager(root, 'tide').containersCpuSeconds(), 2.5);
+    } finally {
+      fs.rmSync(root, { recursive: true, force: true });
+    }
+  });
+
   it('given the previous sample, reads only the CPU time of a group that did not run, and never the limits again', async () => {
     const root = fs.mkdtempSync(path.join(os.tmpdir(), 'tide-cgv2-'));
     try {

@@ -41,6 +41,12 @@ export interface CgroupManager {
    * against each busy process outside it, and replicas would get less than their requests.
    */
   weighParent(cpuMillis: number): void;
+  /**
+   * The CPU time, in seconds, of every container together (the parent group's counter, which
+   * counts its descendants); undefined when it cannot be read. While it does not move, no container
+   * ran, and no container's usage needs reading: one file read per sample for an idle node.
+   */
+  containersCpuSeconds?(): number | undefined;
   // --- warm starts (cgroup v1 only: v2 cannot rename a group, there warm inits join at claim)
   /** Renames a group (one a warm init joined ahead of time) to its container's and sets its limits. */
   rename?(from: string, to: string, limits: ContainerLimits): Promise<ContainerCgroup>;

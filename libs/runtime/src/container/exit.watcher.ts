@@ -2,9 +2,9 @@
  * Learns when container processes exit, for every container of the node at once: no thread and no
  * timer per container (a start worker kept per container cost the agent ~7.6 MB and a thread each).
  *
- * A container's init is spawned by a start worker that ends once the container runs; the kernel
- * then makes the agent's process its parent (a dead thread's children pass to another thread of its
- * process). Its exit raises SIGCHLD in the agent: one poll(2) over every watched pidfd finds which
+ * A container's init is the agent's child from its spawn (init.launcher.ts), and so are the tools
+ * the runtime runs without forking (direct.spawn.ts). An exit raises SIGCHLD in the agent: one
+ * poll(2) over every watched pidfd finds which
  * processes ended, and waitid(2) on each reaps it and reads its code. Containers adopted from an
  * earlier agent are not our children (no SIGCHLD): their pidfds alone are polled on a timer (every
  * POLL_MS while any is watched), and their code comes from the exit record the node's reaper wrote
@@ -12,7 +12,8 @@
  * proportional to exits, not to containers (1,000 pidfds polled every 500 ms was part of a
  * 1,000-replica node's CPU at rest). A slow timer then only keeps the process alive while a
  * container runs, as a thread per container used to (a caller waiting for an exit is not left with
- * an empty event loop), and sweeps everything as a backstop.
+ * an empty event loop), and sweeps everything as a backstop. A pooled init's watch does not keep the
+ * process alive until it is claimed (`keepAlive`).
  */
 import * as os from 'node:os';
 import { Sys, SyscallError } from '@tide/syscall';
@@ -26,6 +27,8 @@ const BACKSTOP_MS = 30_000;
 
 interface Watch {
   handle: ProcessHandle;
+  /** Whether this watch keeps the event loop alive (the timer is ref'd while any does). */
+  keepsAlive: boolean;
   /** Our child: reaped here, with its exit code. Otherwise undefined is reported (not ours to reap). */
   child: boolean;
   resolve: (exit: RawExit | undefined) => void;
@@ -35,6 +38,8 @@ export class ExitWatcher {
   private readonly watches = new Set<Watch>();
   /** Watches of processes that are not our children (adopted): only they need polling. */
   private adopted = 0;
+  /** Watches that keep the event loop alive. */
+  private kept = 0;
   /** Runs while anything is watched: every POLL_MS over the adopted ones, else every BACKSTOP_MS. */
   private timer?: NodeJS.Timeout;
   private timerMs = 0;
@@ -43,11 +48,13 @@ export class ExitWatcher {
 
   constructor(private readonly sys: Sys) {}
 
-  /** Resolves once the process has exited: with its code and signal for a child, undefined otherwise. */
-  watch(handle: ProcessHandle, child: boolean): Promise<RawExit | undefined> {
+  /** Resolves once the process has exited: with its code and signal for a child, undefined otherwise.
+   *  `keepsAlive` false: the process may end while this one is watched (a pooled init), until keepAlive(). */
+  watch(handle: ProcessHandle, child: boolean, keepsAlive = true): Promise<RawExit | undefined> {
     return new Promise((resolve) => {
-      this.watches.add({ handle, child, resolve });
+      this.watches.add({ handle, child, keepsAlive, resolve });
       if (!child) this.adopted++;
+      if (keepsAlive) this.kept++;
       if (!this.listening) {
         this.listening = true;
         process.on('SIGCHLD', this.onSignal);
@@ -56,6 +63,16 @@ export class ExitWatcher {
       // It may have exited before it was watched (its SIGCHLD came first): look once now.
       setImmediate(() => this.sweepSafely());
     });
+  }
+
+  /** The watch of `handle` keeps the event loop alive from now on (a pooled init was claimed). */
+  keepAlive(handle: ProcessHandle): void {
+    for (const watch of this.watches) {
+      if (watch.handle !== handle || watch.keepsAlive) continue;
+      watch.keepsAlive = true;
+      this.kept++;
+    }
+    this.armTimer();
   }
 
   /** One poll(2) over the pidfds watched (`adoptedOnly`: those of processes that are not our
@@ -79,10 +96,13 @@ export class ExitWatcher {
   /** The timer's period follows what is watched: fast while adopted processes are, slow otherwise. */
   private armTimer(): void {
     const ms = this.watches.size === 0 ? 0 : this.adopted > 0 ? POLL_MS : BACKSTOP_MS;
-    if (ms === this.timerMs) return;
-    clearInterval(this.timer);
-    this.timer = ms === 0 ? undefined : setInterval(() => this.sweepSafely(ms === POLL_MS), ms);
-    this.timerMs = ms;
+    if (ms !== this.timerMs) {
+      clearInterval(this.timer);
+      this.timer = ms === 0 ? undefined : setInterval(() => this.sweepSafely(ms === POLL_MS), ms);
+      this.timerMs = ms;
+    }
+    if (this.kept > 0) this.timer?.ref();
+    else this.timer?.unref();
   }
 
   /** From a signal or a timer: a failing sweep must not take the agent down; the next one tries again. */
@@ -104,13 +124,14 @@ export class ExitWatcher {
     }
     this.watches.delete(watch);
     if (!watch.child) this.adopted--;
+    if (watch.keepsAlive) this.kept--;
     this.armTimer();
     watch.resolve(exit);
     return true;
   }
 
   /** waitid on the child; 'running' while it cannot be reaped yet. ECHILD (reaped by someone else,
-   *  e.g. its start worker's libuv in the instant before the worker ended) gives an unknown exit. */
+   *  e.g. by a Node child_process of the same pid's handle) gives an unknown exit. */
   private reap(handle: ProcessHandle): RawExit | 'running' {
     try {
       const fd = handle.fd;

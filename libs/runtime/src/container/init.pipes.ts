@@ -1,11 +1,11 @@
 /**
  * The two pipes of a start that the runtime's own thread holds: the control pipe (the init's fd 3:
  * the config line, then the "go" byte) and the exec verdict (its fd 4, close-on-exec in the init:
- * EOF means execve happened, text that it failed). Held here rather than by the start worker, neither
- * the config, nor "go", nor the verdict waits for the worker's thread to be scheduled: a thread hop
- * of 0.3-1 ms each on a busy machine (the start benchmark's breakdown).
- * Both are made with O_CLOEXEC, so no other child inherits them; the worker hands the init's ends to
- * spawn, which dups them onto fds 3 and 4 of the init only, and the runtime closes its copies of those
+ * EOF means execve happened, text that it failed). Held by the runtime's own thread: neither the
+ * config, nor "go", nor the verdict waits for another thread to be scheduled (a thread hop of 0.3-1 ms
+ * each on a busy machine, when a start worker thread held them).
+ * Both are made with O_CLOEXEC, so no other child inherits them; the launch hands the init's ends to
+ * posix_spawn, which dups them onto fds 3 and 4 of the launcher and so of the init only, and the runtime closes its copies of those
  * ends once the init is spawned (else the verdict's EOF would never come).
  */
 import * as fs from 'node:fs';
@@ -13,7 +13,7 @@ import * as net from 'node:net';
 import { Sys } from '@tide/syscall';
 import { CONSOLE_MARK, splitStatus } from '../init/init.stdio';
 
-/** The init's ends, for spawn's stdio (start.worker.ts). */
+/** The init's ends, for the launcher's fds (init.launcher.ts). */
 export interface InitPipeEnds {
   goFd: number;
   statusFd: number;

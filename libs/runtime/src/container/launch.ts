@@ -1,21 +1,18 @@
 /**
- * Drives one start worker (start.worker.ts): the worker unshares the namespaces and spawns the init,
- * which boots and waits for its config. `start` hands it a container: we write the config into the
- * init's control pipe, let the caller make the cgroup, put the pid in it and record it (while the
- * init builds the root), say "go", and learn whether the user's command was exec'd. Then the worker is
- * released and ends: the container's exit reaches the runtime through its ExitWatcher (one for all
- * containers), or through the worker if it comes first. A cold start spawns a WaitingInit and starts
- * it at once; the warm pool keeps a few spawned ahead of time.
+ * Drives one container init (init.launcher.ts spawns it in fresh namespaces, without forking the
+ * agent), which boots and waits for its config. `start` hands it a container: we write the config
+ * into the init's control pipe, let the caller make the cgroup, put the pid in it and record it
+ * (while the init builds the root), say "go", and learn whether the user's command was exec'd. The
+ * container's exit reaches the runtime through its ExitWatcher (one for all containers). A cold start
+ * spawns a WaitingInit and starts it at once; the warm pool keeps a few spawned ahead of time.
  */
-import { Worker } from 'node:worker_threads';
 import { linuxSys } from '@tide/syscall';
-import { InitConfig, StartWorkerData } from '../init/init.config';
+import { InitConfig } from '../init/init.config';
 import { RuntimeError } from '../runtime.types';
 import { InitPipes } from './init.pipes';
 import { ProcessHandle, processStartTime } from './process';
-import type { SpareWorker } from './spare.worker';
 import type { ExitWatcher } from './exit.watcher';
-import { INIT_SCRIPT, START_WORKER } from './start.paths';
+import { InitLaunch } from './init.launcher';
 import { StartMark, StartTrace } from '../init/start.trace';
 
 export interface RawExit {
@@ -30,14 +27,6 @@ export interface Launch {
   exited: Promise<RawExit>;
 }
 
-type WorkerMessage =
-  | { type: 'spawned'; pid: number; pidfd?: number }
-  | { type: 'ready' }
-  | { type: 'trace'; marks: StartMark[] }
-  | { type: 'failed'; message: string }
-  | { type: 'exit'; code: number | null; signal: string | null }
-  | { type: 'spare-ready' };
-
 function deferred<T>() {
   let resolve!: (value: T) => void;
   let reject!: (error: Error) => void;
@@ -49,9 +38,7 @@ function deferred<T>() {
 export class WaitingInit {
   /** A cgroup the init joined while it waited (warm.cgroup.ts), if any. */
   warmCgroup?: Promise<string | undefined>;
-  private readonly worker: Worker;
-  /** Whether the worker was a booted spare (for the start's trace). */
-  readonly fromSpare: boolean;
+  private readonly launch: InitLaunch;
   private readonly pipes = new InitPipes(linuxSys());
   private handle?: ProcessHandle;
   private onSpawned?: (process: ProcessHandle) => Promise<void>;
@@ -67,49 +54,28 @@ export class WaitingInit {
   private readonly booted = deferred<boolean>();
   private readonly startResult = deferred<ProcessHandle>();
   private readonly exit = deferred<RawExit>();
-  private readonly workerGone = deferred<void>();
+  /** The init has exited and every fd of the start is closed. */
+  private readonly ended = deferred<void>();
   /** The verdict has been read and acted on (the start settled or failed by it). */
   private readonly verdictHandled: Promise<void>;
-  /** The worker reported the process's exit: the status pipe's EOF is certain to come. */
-  private exitSeen = false;
 
   /** `stageDir`: where the init stages /proc, /dev and /sys (init.steps.ts). `exits`: where the
-   *  container's exit is watched once the worker is gone. `spare`: a booted worker (spare.worker.ts)
-   *  to use instead of a new one. */
+   *  init's exit is watched. */
   constructor(
     readonly namespaces: number,
     stageDir: string,
-    private readonly exits: ExitWatcher,
-    spare?: SpareWorker,
+    exits: ExitWatcher,
   ) {
-    const data: StartWorkerData = { initScript: INIT_SCRIPT, stageDir, namespaces, ...this.pipes.childEnds };
-    const booted = spare?.take(namespaces, this.pipes.childEnds);
-    this.fromSpare = booted !== undefined;
-    this.worker = booted ?? new Worker(START_WORKER, { workerData: data });
     this.startResult.promise.catch(() => undefined); // a pooled init that dies was never asked for
     this.verdictHandled = this.pipes.verdict.then((text) => this.onVerdict(text));
-    this.worker.on('error', (error) => this.fail(error.message));
-    // The worker ends after reporting the exit, or on its own when it failed before spawning.
-    this.worker.on('exit', () => {
-      const gone = () => {
-        this.fail('the start worker ended before the container started');
-        if (!this.settledWell()) this.handle?.close(); // after a successful start the runtime owns the pidfd
-        this.pipes.close();
-        void this.exitReported({ code: null, signal: null });
-        this.workerGone.resolve();
-      };
-      // A command that exits at once can end its worker before the verdict is read (a busy machine
-      // delays that read): the exit was reported, so the verdict's EOF is certain, and it decides
-      // whether the start succeeded. No trace marks come from an ended worker.
-      if (!this.exitSeen && this.settledWell()) return this.handOver();
-      if (!this.exitSeen) return gone();
-      this.traceMarks.resolve();
-      void this.verdictHandled.then(gone, gone);
+    this.launch = new InitLaunch(linuxSys(), exits, namespaces, stageDir, this.pipes.childEnds, {
+      spawned: (handle) => this.onInitSpawned(handle),
+      ready: () => this.booted.resolve(true),
+      trace: (marks) => this.onTraceMarks(marks),
+      failed: (message) => this.fail(message),
+      exited: (exit) => this.onExited(exit),
     });
-    this.worker.on('message', (message: WorkerMessage) => this.onMessage(message));
-    // A waiting init must not keep the agent's event loop alive; start() takes it back. After the
-    // listeners: adding a 'message' listener refs the worker's port again.
-    this.worker.unref();
+    this.pipes.childSpawned(); // the launcher has its copies of the init's ends (or failed)
   }
 
   /** True once booted and waiting for its config; false if it died (or was discarded) first. */
@@ -155,45 +121,50 @@ export class WaitingInit {
     this.keepAlive();
     this.onSpawned = onSpawned;
     this.trace = trace;
-    // Straight into the init's control pipe: no hop through the worker's thread.
+    // Straight into the init's control pipe, which the init may still be booting to read.
     this.pipes.sendConfig(JSON.stringify(trace ? { ...config, trace: true } : config));
     trace?.mark('runtime: config written');
     if (this.handle && !this.failed) this.runOnSpawned(this.handle);
     return { started: this.startResult.promise, exited: this.exit.promise };
   }
 
-  /** Lets the worker and the verdict keep the event loop alive again (a pooled init does not, until taken). */
+  /** Lets the init's watch and the verdict keep the event loop alive (a pooled init does not, until taken). */
   keepAlive(): void {
-    this.worker.ref();
+    this.launch.keepAlive();
     this.pipes.keepAlive();
   }
 
-  /** Kills an init nobody will start; resolves once it, its worker and their fds are gone. */
+  /** Kills an init nobody will start; resolves once it and its fds are gone. */
   async discard(): Promise<void> {
-    this.keepAlive(); // the caller waits for its end: the worker's messages must keep coming
+    this.keepAlive(); // the caller waits for its end: the launch's events must keep coming
     this.fail('discarded');
-    await Promise.all([this.exit.promise, this.workerGone.promise]);
+    await Promise.all([this.exit.promise, this.ended.promise]);
   }
 
-  private onMessage(message: WorkerMessage): void {
-    if (message.type === 'spawned') {
-      this.pipes.childSpawned();
-      this.handle = ProcessHandle.ofChild(linuxSys(), message.pid, message.pidfd);
-      this.trace?.mark('runtime: "spawned" received');
-      if (this.failed) this.handle.signal('SIGKILL'); // discarded while its worker was still booting
-      else if (this.onSpawned) this.runOnSpawned(this.handle);
-    } else if (message.type === 'ready') {
-      this.booted.resolve(true);
-    } else if (message.type === 'trace') {
-      this.trace?.add(message.marks);
-      this.traceMarks.resolve();
-    } else if (message.type === 'failed') {
-      this.fail(message.message);
-    } else if (message.type === 'exit') {
-      this.exitSeen = true;
-      void this.exitReported({ code: message.code, signal: message.signal });
-      void this.worker.terminate();
-    }
+  private onInitSpawned(handle: ProcessHandle): void {
+    this.handle = handle;
+    this.trace?.mark('runtime: init\'s pid received');
+    if (this.failed) handle.signal('SIGKILL'); // discarded while the launcher was still at work
+    else if (this.onSpawned) this.runOnSpawned(handle);
+  }
+
+  private onTraceMarks(marks: StartMark[]): void {
+    this.trace?.add(marks);
+    this.traceMarks.resolve();
+  }
+
+  /** The init (or its command) exited, after its report pipe closed: the status pipe's EOF is
+   *  certain, and decides whether the start succeeded. */
+  private onExited(exit: RawExit): void {
+    void this.exitReported(exit);
+    this.traceMarks.resolve(); // no more marks can come
+    const gone = () => {
+      this.fail('the container init exited before it was started');
+      if (!this.settledWell()) this.handle?.close(); // after a successful start the runtime owns the pidfd
+      this.pipes.close();
+      this.ended.resolve();
+    };
+    void this.verdictHandled.then(gone, gone);
   }
 
   /**
@@ -207,19 +178,11 @@ export class WaitingInit {
       this.lostInit = !this.settled;
       return this.fail('the container init exited before it was started');
     }
-    // A traced start resolves with the init's marks, which its worker sends once the init has exec'd.
+    // A traced start resolves with the init's marks, which it sends on its report pipe before it execs.
     if (this.trace) await this.traceMarks.promise;
     if (!this.settled) this.startResult.resolve(this.handle!);
     this.settled = true;
-    if (!this.failed) this.worker.postMessage({ type: 'release' });
-  }
-
-  /** The worker ended after a successful start with the container still running (or not reaped yet):
-   *  its exit now comes from the runtime's ExitWatcher, the container being the agent's child. */
-  private handOver(): void {
-    this.workerGone.resolve();
-    this.pipes.close();
-    void this.exits.watch(this.handle!, true).then((exit) => this.exitReported(exit ?? { code: null, signal: null }));
+    if (!this.failed) this.pipes.close(); // nothing more comes through them: no fd kept per container
   }
 
   /** The exit is known after the verdict and after onSpawned has settled, so that the runtime always
@@ -255,7 +218,7 @@ export class WaitingInit {
     if (this.settled) return;
     this.settled = this.failed = true;
     // The init may be waiting for its config or for "go": it must not run on. Without a handle yet,
-    // the kill happens when "spawned" arrives; a worker that fails before spawning ends by itself.
+    // the kill happens when its pid arrives; a launcher that fails before cloning it ends by itself.
     this.pipes.closeGo();
     this.handle?.signal('SIGKILL');
     this.startResult.reject(new RuntimeError('StartFailed', message.trim()));

@@ -21,8 +21,9 @@ export function isSameProcess(pid: number, startTime: number): boolean {
 }
 
 /**
- * For a worker that has just spawned `pid`: libuv reaps children only when the spawning thread's
- * event loop runs again, so the pid cannot have been reused yet. Undefined on a kernel without pidfds.
+ * For a child just spawned: it cannot be reaped before its parent waits for it (libuv waits only
+ * when the spawning thread's event loop runs again), so its pid still names it. Undefined on a
+ * kernel without pidfds.
  */
 export function openChildPidfd(sys: Sys, pid: number): number | undefined {
   try {
@@ -47,7 +48,7 @@ export class ProcessHandle {
     private pidfd: number | undefined,
   ) {}
 
-  /** For our own child: the pidfd was opened by the start worker before the child could be reaped. */
+  /** For our own child: the pidfd was opened before the child could be reaped (openChildPidfd). */
   static ofChild(sys: Sys, pid: number, pidfd: number | undefined): ProcessHandle {
     return new ProcessHandle(sys, pid, processStartTime(pid), pidfd);
   }

@@ -1,7 +1,7 @@
 /**
- * The warm pool: inits spawned ahead of time, each in its own start worker, booted and waiting for a
- * container's config. A start that finds one skips the worker's and the init's boot, the bulk of a
- * cold start. Members are keyed by the namespace set their worker unshared (namespacesFor(network)):
+ * The warm pool: inits spawned ahead of time, booted and waiting for a container's config. A start
+ * that finds one skips the init's boot, the bulk of a cold start. Members are keyed by the namespace
+ * set they were cloned into (namespacesFor(network)):
  * an init can only become a container that wants exactly its namespaces.
  *
  * A set is kept warm once a start has asked for it. Refills run in the background after a claim,
@@ -97,7 +97,7 @@ export class WarmPool<M extends PoolMember = WaitingInit> {
         void member.discard();
         continue;
       }
-      // Taken for a start: from now on the caller waits on it (its cgroup, its claim), so its worker
+      // Taken for a start: from now on the caller waits on it (its cgroup, its claim), so its watch
       // must keep the event loop alive, as a cold init's does.
       member.keepAlive();
       return member;
@@ -119,7 +119,7 @@ export class WarmPool<M extends PoolMember = WaitingInit> {
   async ready(namespaces: number): Promise<void> {
     if (this.size === 0 || this.closed) return;
     const list = this.setOf(namespaces);
-    // Members do not keep the process alive (their workers are unref'd): a caller waiting for them does.
+    // Members do not keep the process alive (their watches and pipes are unref'd): a caller waiting for them does.
     const keepAlive = setInterval(() => undefined, 60_000);
     try {
       for (let attempt = 0; attempt < READY_ATTEMPTS; attempt++) {
@@ -134,7 +134,7 @@ export class WarmPool<M extends PoolMember = WaitingInit> {
     throw new Error(`the warm pool cannot keep ${this.size} container inits booted: they exit while waiting`);
   }
 
-  /** Kills every member and stops refilling; resolves once their processes and workers are gone. */
+  /** Kills every member and stops refilling; resolves once their processes and fds are gone. */
   async close(): Promise<void> {
     this.closed = true;
     clearTimeout(this.lapseTimer);

@@ -1,5 +1,5 @@
 /**
- * The container's init. Started by a start worker inside fresh PID, mount, UTS and IPC namespaces
+ * The container's init. Started by the launcher (container/init.launcher.ts) inside fresh PID, mount, UTS and IPC namespaces
  * (and network ones for bridge networking), it is PID 1 of its namespace. It boots, stages /proc,
  * /dev and /sys (STAGE_STEPS), says it is ready and waits for its InitConfig: at once for a cold
  * start, for as long as it stays in the warm pool otherwise. Then it builds the root filesystem
@@ -9,7 +9,7 @@
 import * as fs from 'node:fs';
 import { StartTrace, monotonicMs } from './start.trace';
 import { PR_SET_PDEATHSIG, SIGKILL, Sys, linuxSys } from '@tide/syscall';
-import { CONTROL_FD, InitConfig, READY_BYTE, STATUS_FD, WORKER_FD } from './init.config';
+import { CONTROL_FD, InitConfig, READY_BYTE, STATUS_FD, REPORT_FD } from './init.config';
 import { dropCleanFilePages } from './clean-pages';
 import { Stage, prepareRoot, prepareStage } from './init.steps';
 import { rehearseClaim } from './rehearsal';
@@ -48,14 +48,14 @@ function readLine(fd: number): ControlRead {
 
 /**
  * Waiting in the pool, the init must die with the agent: PR_SET_PDEATHSIG (set by main) fires when
- * the parent THREAD exits, here the start worker that spawned us, which lives until the container
- * exits or the pool is drained (or the agent dies). The control pipe's other end is the runtime's:
+ * the parent THREAD exits, here the agent's thread that spawned the launcher (which cloned us as
+ * its parent's child), so when the agent dies. The control pipe's other end is the runtime's:
  * it reads EOF when the runtime gives the init up or the agent is gone, and the init exits. Once
  * claimed the death signal is cleared: a container outlives the agent (it is adopted when the agent
  * comes back), and the setting would survive execve.
  */
 function waitForConfig(sys: Sys, stage: Stage, trace: StartTrace): { config: InitConfig; rest: Buffer } {
-  sys.setNonblocking(WORKER_FD, false); // libuv hands the child non-blocking sockets
+  sys.setNonblocking(REPORT_FD, false); // blocking writes: the marks are written in one go before execve
   sys.setNonblocking(CONTROL_FD, false);
   // Pooled (no config waiting yet): time to make the claim's code warm (rehearsal.ts) and the final
   // execve cheaper (clean-pages.ts). A cold init's config is there already: it goes on at once.
@@ -65,9 +65,9 @@ function waitForConfig(sys: Sys, stage: Stage, trace: StartTrace): { config: Ini
     warmUpUserProcess(sys);
   }
   try {
-    fs.writeSync(WORKER_FD, READY_BYTE);
+    fs.writeSync(REPORT_FD, READY_BYTE);
   } catch {
-    throw new AgentGone(); // EPIPE: the start worker is gone already
+    throw new AgentGone(); // EPIPE: the agent is gone already
   }
   trace.mark('init: ready sent');
   const { line, rest } = readLine(CONTROL_FD);
@@ -76,8 +76,8 @@ function waitForConfig(sys: Sys, stage: Stage, trace: StartTrace): { config: Ini
   trace.mark('init: config read');
   const config = JSON.parse(line) as InitConfig;
   // Open until the marks are sent (sendTrace), never across execve.
-  if (config.trace) sys.setCloexec(WORKER_FD, true);
-  else fs.closeSync(WORKER_FD);
+  if (config.trace) sys.setCloexec(REPORT_FD, true);
+  else fs.closeSync(REPORT_FD);
   return { config, rest };
 }
 
@@ -89,12 +89,12 @@ function bootMarks(trace: StartTrace): void {
   trace.mark('init: modules loaded');
 }
 
-/** A traced start's marks go back over the worker's socket, the last thing before the user's command. */
+/** A traced start's marks go back over the report pipe, the last thing before the user's command. */
 function sendTrace(config: InitConfig, trace: StartTrace): void {
   if (!config.trace) return;
   trace.mark('init: execve next');
-  fs.writeSync(WORKER_FD, JSON.stringify(trace.marks));
-  fs.closeSync(WORKER_FD);
+  fs.writeSync(REPORT_FD, JSON.stringify(trace.marks));
+  fs.closeSync(REPORT_FD);
 }
 
 /** The container's stdout and stderr: its log file, opened before pivot_root hides the host's paths.

@@ -47,27 +47,16 @@ export const CONTROL_FD = 3;
 /** fd 4: close-on-exec; EOF means execve succeeded, text means it failed. Before either, a container
  *  with attachable stdio names the fd of the runtime's end (init.stdio.ts). */
 export const STATUS_FD = 4;
-/** fd 5, a socket pair with the start worker: the init writes READY_BYTE once booted and, for a
- *  traced start, its step marks just before execve. */
-export const WORKER_FD = 5;
+/** fd 5, the report pipe to the runtime (container/init.launcher.ts): after the launcher's line with
+ *  the init's pid, the init writes READY_BYTE once booted and, for a traced start, its step marks
+ *  just before execve. */
+export const REPORT_FD = 5;
 export const READY_BYTE = 'r';
-
-/** What the agent gives the start worker thread (the container is not known yet when it starts). */
-export interface StartWorkerData {
-  initScript: string;
-  /** A directory of the host the init covers with a tmpfs in its own mount namespace (init.steps.ts). */
-  stageDir: string;
-  /** Unshared at once; a spare worker gets them, and the fds, later in a message (spare.worker.ts). */
-  namespaces?: number;
-  /** The init's ends of the runtime's pipes (init.pipes.ts), spawned onto its CONTROL_FD and STATUS_FD. */
-  goFd?: number;
-  statusFd?: number;
-}
 
 /** The namespaces every container gets; host networking keeps the node's network namespace. */
 export const CONTAINER_NAMESPACES = CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC;
 
-/** The namespaces the start worker unshares for a container of this network mode (also the key of
+/** The namespaces the launcher clones the init into for a container of this network mode (also the key of
  *  a warm pool: a pre-created init can serve only containers that want its set of namespaces). */
 export function namespacesFor(network: NetworkMode | undefined): number {
   return network === 'bridge' ? CONTAINER_NAMESPACES | CLONE_NEWNET : CONTAINER_NAMESPACES;

@@ -15,7 +15,7 @@ export const CONSOLE_MARK = '\x01';
 /**
  * tty: a terminal of the container's own devpts (mounted at /dev/pts by ROOT_STEPS), as runc makes
  * it: the slave becomes fds 0-2 and the controlling terminal (the init is a session leader already:
- * its worker spawned it detached, i.e. after setsid). Otherwise stdin is a pipe and stdout and
+ * the launcher's child calls setsid before it execs Node). Otherwise stdin is a pipe and stdout and
  * stderr stay the log file. Returns the runtime's end.
  */
 export function openAttachableStdio(sys: Sys, stdio: ContainerStdio): number {

@@ -60,12 +60,12 @@ const PROC_FLAGS = MS_NOSUID | MS_NODEV | MS_NOEXEC;
 
 /**
  * The order is the point; each step relies on the ones before it. Ahead of the container:
- * 1. makePrivate: the mount namespace unshared by the worker is a copy whose mounts still share
+ * 1. makePrivate: the mount namespace the launcher cloned the init into is a copy whose mounts still share
  *    propagation with the host; making "/" recursively private first means no later mount (not even
  *    the overlay) propagates back to the host. pivot_root and MS_MOVE also refuse shared mounts.
  * 2. mountStage: a tmpfs over the stage directory, in this namespace only: mount points for the rest.
- * 3. mountProc: this process is PID 1 of the new PID namespace (the worker unshared NEWPID before
- *    spawning it), so a proc mounted now shows the container's processes only.
+ * 3. mountProc: this process is PID 1 of the new PID namespace (the launcher cloned it with
+ *    CLONE_NEWPID), so a proc mounted now shows the container's processes only.
  * 4. mountDev, mountMqueue, mountSys: while the host's /dev is reachable to bind devices. mqueue shows
  *    the queues of the IPC namespace the init is in, the container's.
  * 5. maskPaths, readOnlyPaths: over the proc and sysfs just mounted, so they come after them.

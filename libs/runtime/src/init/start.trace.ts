@@ -1,6 +1,6 @@
 /**
  * Timestamps of one start's steps, for the start benchmark's breakdown (`--breakdown`). A start runs
- * in three places: the runtime's thread, the start worker and the init process. All three read the
+ * in two places: the runtime's thread and the init process. Both read the
  * same system-wide monotonic clock (process.hrtime is CLOCK_MONOTONIC), so their marks line up
  * without any exchange of clocks. Recording a mark is one clock read; the marks only travel back to
  * the runtime when the start asked for them. Imports nothing: the init loads it before anything else.
@@ -17,7 +17,7 @@ export interface StartTraceRecord {
   id: string;
   /** True when the init came from the warm pool. */
   warm: boolean;
-  /** Every mark of the start, the runtime's, the worker's and the init's, in no particular order. */
+  /** Every mark of the start, the runtime's and the init's, in no particular order. */
   marks: StartMark[];
 }
 

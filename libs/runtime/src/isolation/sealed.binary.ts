@@ -6,7 +6,8 @@
  * node binary the agent runs: each is spawned from a read-only bind mount of that binary, made in
  * the spawning thread's own mount namespace, so that every such path ends on a read-only mount:
  * EROFS (runc's "read-only bind" defence; runc now prefers a sealed memfd copy, too costly for a
- * 100 MB Node binary on every start). The bind never reaches the host's namespace, and disappears
+ * 100 MB Node binary on every start). The container init's launcher makes the same three mounts in C
+ * (native/tide-launch.c); this one serves the exec worker. The bind never reaches the host's namespace, and disappears
  * with the last process that uses it.
  */
 import { MS_BIND, MS_NODEV, MS_NOSUID, MS_PRIVATE, MS_RDONLY, MS_REC, MS_REMOUNT, Sys } from '@tide/syscall';

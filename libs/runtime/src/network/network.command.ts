@@ -1,12 +1,12 @@
 /**
  * The network is configured with iproute2 and iptables, the tools an operator would use to inspect
- * it. `ip -batch -` takes several commands per process, so wiring a container costs one process
- * forked from the agent: a shell that runs `ip` in the node's network namespace, then (through
- * nsenter) in the container's.
+ * it (a container's own wiring, on every start, is made by rtnetlink instead: rtnetlink.ts).
+ * `ip -batch -` takes several commands per process. Tools are spawned without forking the agent
+ * (container/tool.run.ts).
  */
-import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { runTool } from '../container/tool.run';
 
 export class NetworkError extends Error {
   constructor(message: string) {
@@ -38,22 +38,13 @@ export function findTool(name: string): string {
 }
 
 /** Runs a tool; resolves with its stdout, rejects with a NetworkError carrying its stderr (and `what`, which says what ran). */
-export function run(tool: string, args: string[], input?: string, what = `${tool} ${args.join(' ')}`): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(findTool(tool), args, { stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('error', (error) => reject(new NetworkError(`${tool}: ${error.message}`)));
-    child.on('close', (code) => {
-      if (code === 0) resolve(stdout);
-      else reject(new NetworkError(`${what} failed (exit ${code}): ${stderr.trim() || stdout.trim()}${input ? `\ninput:\n${input}` : ''}`));
-    });
-    // A tool that fails early stops reading: its exit status tells why, not our EPIPE.
-    child.stdin?.on('error', () => undefined);
-    child.stdin?.end(input);
+export async function run(tool: string, args: string[], input?: string, what = `${tool} ${args.join(' ')}`): Promise<string> {
+  const result = await runTool(findTool(tool), args, input).catch((error: Error) => {
+    throw new NetworkError(`${tool}: ${error.message}`);
   });
+  if (result.code === 0) return result.stdout;
+  const status = result.code === null ? `signal ${result.signal}` : `exit ${result.code}`;
+  throw new NetworkError(`${what} failed (${status}): ${result.stderr.trim() || result.stdout.trim()}${input ? `\ninput:\n${input}` : ''}`);
 }
 
 /** Several `ip` commands in one process, in the agent's network namespace or in that of a process. */
@@ -61,18 +52,6 @@ export function ipBatch(commands: string[], inNetnsOf?: number): Promise<string>
   const input = `${commands.join('\n')}\n`;
   if (inNetnsOf === undefined) return run('ip', ['-batch', '-'], input);
   return run('nsenter', [`--net=/proc/${inNetnsOf}/ns/net`, '--', findTool('ip'), '-batch', '-'], input);
-}
-
-/**
- * `ip` commands in the agent's network namespace, then (if they succeeded) in that of a process: one
- * process forked from the agent rather than two (a shell runs both halves). Forking the agent copies
- * its page tables, a cost that grows with the agent's size and is paid on its event loop's thread.
- */
-export function ipBatchThenInNetnsOf(host: string[], inNetnsOf: number, inside: string[]): Promise<string> {
-  const script = 'printf "%s" "$1" | "$0" -batch - && printf "%s" "$4" | exec "$2" --net="/proc/$3/ns/net" -- "$0" -batch -';
-  const [hostInput, insideInput] = [`${host.join('\n')}\n`, `${inside.join('\n')}\n`];
-  const what = `ip -batch in the node's network namespace:\n${hostInput}then in that of process ${inNetnsOf}:\n${insideInput}`;
-  return run('sh', ['-c', script, findTool('ip'), hostInput, findTool('nsenter'), String(inNetnsOf), insideInput], undefined, what);
 }
 
 export function ipJson<T>(args: string[]): Promise<T> {
