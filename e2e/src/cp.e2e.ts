@@ -6,12 +6,11 @@
  */
 import { after, before, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { REPO, TestCluster, running, waitFor } from './harness';
+import { DOCKER, Run, dockerEnv, runProgram } from './docker.client';
 
-const DOCKER = '/usr/bin/docker';
 const TSCTL = path.join(REPO, 'apps/tsctl/dist/main.js');
 
 const SLEEPER = `apiVersion: tide/v1
@@ -24,19 +23,9 @@ spec:
   terminationGracePeriodSeconds: 1
 `;
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
 
 function run(file: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs = 120_000): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(file, args, { timeout: timeoutMs, env, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
-      const code = error ? (typeof (error as { code?: unknown }).code === 'number' ? (error as { code: number }).code : 1) : 0;
-      resolve({ code, stdout, stderr: stderr || (error ? error.message : '') });
-    });
-  });
+  return runProgram(file, args, { env, timeoutMs });
 }
 
 /** Every file below `dir` with its content (symlinks as "-> target"), for comparing trees. */
@@ -64,9 +53,7 @@ describe('copying files into and out of a running replica', { timeout: 600_000 }
   const execIn = (command: string) => cluster.tsctl(['exec', replica, '--', 'sh', '-c', command]);
   const shell = (command: string) => run('/bin/sh', ['-c', command], { ...process.env, HOME: cluster.stateDir });
   const tsctlLine = () => `${process.execPath} ${TSCTL} --server ${cluster.server}`;
-  const docker = (args: string[]) => run(DOCKER, args, {
-    PATH: process.env.PATH, HOME: cluster.stateDir, DOCKER_HOST: dockerHost, DOCKER_CONFIG: path.join(cluster.stateDir, '.docker'),
-  });
+  const docker = (args: string[]) => run(DOCKER, args, dockerEnv(cluster.stateDir, dockerHost));
   const explain = (r: Run) => `exit ${r.code}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`;
 
   before(async () => {

@@ -8,36 +8,21 @@
  */
 import { after, before, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { TestCluster, waitFor } from './harness';
+import { DOCKER, Run, dockerEnv, runProgram } from './docker.client';
 
-const DOCKER = '/usr/bin/docker';
 const BASE = 24000; // API; gRPC +1, etcd +2/+3, registry +4, agents +11..
 const POD_CIDR = '100.64.248.0/22';
 const REGISTRY = `127.0.0.1:${BASE + 4}`;
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
 
 describe('docker image verbs against tsctl docker-serve', { timeout: 900_000 }, () => {
   let cluster: TestCluster;
   let dockerHost = '';
 
-  function docker(args: string[], timeoutMs = 240_000): Promise<Run> {
-    return new Promise((resolve) => {
-      execFile(DOCKER, args, {
-        timeout: timeoutMs, env: { PATH: process.env.PATH, HOME: cluster.stateDir, DOCKER_HOST: dockerHost, DOCKER_CONFIG: path.join(cluster.stateDir, '.docker') },
-      }, (error, stdout, stderr) => {
-        const code = error ? (typeof (error as { code?: unknown }).code === 'number' ? (error as { code: number }).code : 1) : 0;
-        resolve({ code, stdout, stderr: stderr || (error ? error.message : '') });
-      });
-    });
-  }
+  const docker = (args: string[], timeoutMs = 240_000) => runProgram(DOCKER, args, { env: dockerEnv(cluster.stateDir, dockerHost), timeoutMs });
 
   const serveLog = () => (fs.existsSync(path.join(cluster.stateDir, 'docker-serve.log')) ? fs.readFileSync(path.join(cluster.stateDir, 'docker-serve.log'), 'utf8') : '');
   const explain = (run: Run) => `exit ${run.code}\nstdout: ${run.stdout}\nstderr: ${run.stderr}\ndocker-serve: ${serveLog().slice(-3000)}`;

@@ -11,8 +11,8 @@ import * as fs from 'node:fs';
 import * as https from 'node:https';
 import * as path from 'node:path';
 import { REPO, TestCluster, waitFor } from './harness';
+import { DOCKER, Run, dockerEnv, runProgram } from './docker.client';
 
-const DOCKER = '/usr/bin/docker';
 const PUBLISHED = 23880;
 /** `tsctl up --docker --docker-tcp`: the Docker API on TCP with mutual TLS (in this file's port range). */
 const DOCKER_TCP = '127.0.0.1:23876';
@@ -30,11 +30,6 @@ services:
     command: ["sh", "-c", "while true; do wget -qO- http://web/ || echo no-answer; sleep 1; done"]
 `;
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
 
 describe('the docker CLI against tsctl docker-serve', { timeout: 600_000 }, () => {
   let cluster: TestCluster;
@@ -46,14 +41,7 @@ describe('the docker CLI against tsctl docker-serve', { timeout: 600_000 }, () =
   const dockerTcp = (environment: Record<string, string>, args: string[]) => run(DOCKER, args, undefined, environment);
 
   function run(program: string, args: string[], cwd?: string, environment: Record<string, string> = { DOCKER_HOST: dockerHost }): Promise<Run> {
-    return new Promise((resolve) => {
-      execFile(program, args, {
-        cwd, timeout: 180_000, env: { PATH: process.env.PATH, HOME: cluster.stateDir, DOCKER_CONFIG: path.join(cluster.stateDir, '.docker'), ...environment },
-      }, (error, stdout, stderr) => {
-        const code = error ? (typeof (error as { code?: unknown }).code === 'number' ? (error as { code: number }).code : 1) : 0;
-        resolve({ code, stdout, stderr: stderr || (error ? error.message : '') });
-      });
-    });
+    return runProgram(program, args, { cwd, env: dockerEnv(cluster.stateDir, undefined, environment) });
   }
 
   const explain = (run: Run) => `exit ${run.code}\nstdout: ${run.stdout}\nstderr: ${run.stderr}\ndocker-serve: ${serveLog().slice(-3000)}`;
@@ -241,7 +229,7 @@ describe('the docker CLI against tsctl docker-serve', { timeout: 600_000 }, () =
   it('docker stop ends an attached docker run, which exits with the signal\'s code', async () => {
     let output = '';
     const attached = execFile(DOCKER, ['run', '--name', 'att', '--stop-timeout', '1', 'busybox', 'sh', '-c', 'echo up; sleep 600'], {
-      env: { PATH: process.env.PATH, HOME: cluster.stateDir, DOCKER_HOST: dockerHost, DOCKER_CONFIG: path.join(cluster.stateDir, '.docker') },
+      env: dockerEnv(cluster.stateDir, dockerHost),
     });
     attached.stdout!.on('data', (chunk) => (output += chunk));
     const exited = new Promise<number | null>((resolve) => attached.once('exit', resolve));
@@ -266,7 +254,7 @@ describe('the docker CLI against tsctl docker-serve', { timeout: 600_000 }, () =
     const plain = await docker(['exec', 'box', 'sh', '-c', 'echo out; echo err >&2; exit 3']);
     assert.deepEqual([plain.code, plain.stdout, plain.stderr], [3, 'out\n', 'err\n'], explain(plain));
     const piped = await new Promise<Run>((resolve) => {
-      const child = execFile(DOCKER, ['exec', '-i', 'box', 'wc', '-l'], { env: { PATH: process.env.PATH, HOME: cluster.stateDir, DOCKER_HOST: dockerHost, DOCKER_CONFIG: path.join(cluster.stateDir, '.docker') } },
+      const child = execFile(DOCKER, ['exec', '-i', 'box', 'wc', '-l'], { env: dockerEnv(cluster.stateDir, dockerHost) },
         (error, stdout, stderr) => resolve({ code: error ? 1 : 0, stdout, stderr }));
       child.stdin!.end('a\nb\nc\n');
     });
@@ -274,7 +262,7 @@ describe('the docker CLI against tsctl docker-serve', { timeout: 600_000 }, () =
     // util-linux script gives the docker CLI a terminal of 30 rows and 100 columns, as a user's would.
     const command = `stty rows 30 cols 100; ${DOCKER} exec -it box sh -c 'stty size; tty'; echo "[exit=$?]"`;
     const terminal = await new Promise<string>((resolve) => execFile('script', ['-qfec', command, '/dev/null'], {
-      timeout: 120_000, env: { PATH: process.env.PATH, HOME: cluster.stateDir, DOCKER_HOST: dockerHost, DOCKER_CONFIG: path.join(cluster.stateDir, '.docker') },
+      timeout: 120_000, env: dockerEnv(cluster.stateDir, dockerHost),
     }, (_error, stdout) => resolve(stdout)));
     assert.match(terminal, /30 100\r\n/, `the size of the local terminal: ${JSON.stringify(terminal)}`);
     assert.match(terminal, /\/dev\/pts\/\d+\r\n/, 'a terminal of its own');
@@ -295,7 +283,7 @@ describe('the docker CLI against tsctl docker-serve', { timeout: 600_000 }, () =
     return new Promise((resolve) => {
       let shown = '';
       const child = execFile('script', ['-qfec', `stty rows 30 cols 100; ${command}; echo "[exit=$?]"`, '/dev/null'], {
-        timeout: timeoutMs, env: { PATH: process.env.PATH, HOME: cluster.stateDir, DOCKER_HOST: dockerHost, DOCKER_CONFIG: path.join(cluster.stateDir, '.docker') },
+        timeout: timeoutMs, env: dockerEnv(cluster.stateDir, dockerHost),
       }, () => resolve(shown));
       const pending = [...inputs];
       const type = () => {
@@ -325,7 +313,7 @@ describe('the docker CLI against tsctl docker-serve', { timeout: 600_000 }, () =
       await docker(['rm', '-f', 'term']);
     }
     const piped = await new Promise<Run>((resolve) => {
-      const child = execFile(DOCKER, ['run', '-i', '--rm', 'busybox', 'sh', '-c', 'cat; echo "eof seen"'], { env: { PATH: process.env.PATH, HOME: cluster.stateDir, DOCKER_HOST: dockerHost, DOCKER_CONFIG: path.join(cluster.stateDir, '.docker') } },
+      const child = execFile(DOCKER, ['run', '-i', '--rm', 'busybox', 'sh', '-c', 'cat; echo "eof seen"'], { env: dockerEnv(cluster.stateDir, dockerHost) },
         (error, stdout, stderr) => resolve({ code: error ? 1 : 0, stdout, stderr }));
       child.stdin!.end('piped\n');
     });
@@ -475,7 +463,7 @@ describe('the docker CLI against tsctl docker-serve', { timeout: 600_000 }, () =
   });
 
   it('docker events follows containers: create, start, die, destroy; docker-compose up in the foreground follows its containers to their end', async () => {
-    const env = { PATH: process.env.PATH, HOME: cluster.stateDir, DOCKER_HOST: dockerHost, DOCKER_CONFIG: path.join(cluster.stateDir, '.docker') };
+    const env = dockerEnv(cluster.stateDir, dockerHost);
     let told = '';
     const follower = spawn(DOCKER, ['events', '--filter', 'container=evbox', '--filter', 'type=container', '--format', '{{.Action}} {{.Actor.Attributes.name}}'], { env });
     follower.stdout.on('data', (chunk: Buffer) => (told += chunk.toString()));

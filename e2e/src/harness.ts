@@ -352,7 +352,6 @@ export function cgroupsMentioning(text: string): string[] {
   return found.stdout.split('\n').filter(Boolean);
 }
 
-/** The shared `waitFor` (libs/api testing) in the e2e tests' argument order: what, probe, deadline, interval. */
 /** A Service of busybox sleeping: `spec` adds lines under spec (indented two spaces, e.g. an autoscale block). */
 export function sleeperService(name: string, o: { replicas?: number; cpu: string; memory: string; graceSeconds?: number; spec?: string }): string {
   return `apiVersion: tide/v1
@@ -366,6 +365,23 @@ spec:${o.replicas !== undefined ? `\n  replicas: ${o.replicas}` : ''}
 ${o.spec ?? ''}`;
 }
 
+/** A Service of busybox running `script` in sh, with these requests (`cpu: 10m, memory: 8Mi`); `extra`: more lines under spec. */
+export function shellService(name: string, replicas: number, script: string, requests: string, extra = ''): string {
+  return `apiVersion: tide/v1
+kind: Service
+metadata:
+  name: ${name}
+spec:
+  replicas: ${replicas}
+  image: busybox
+  command: ["sh", "-c", ${JSON.stringify(script)}]
+  resources:
+    requests: { ${requests} }
+  terminationGracePeriodSeconds: 1
+${extra}`;
+}
+
+/** The shared `waitFor` (libs/api testing) in the e2e tests' argument order: what, probe, deadline, interval. */
 export async function waitFor<T>(
   what: string,
   probe: () => Promise<T | undefined | false>,

@@ -18,28 +18,13 @@ import * as net from 'node:net';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import type { Node, Replica } from '@tide/api';
-import { TestCluster, isAlive, running, simulatedHostLink, waitFor } from './harness';
+import { TestCluster, isAlive, running, shellService, simulatedHostLink, waitFor } from './harness';
 
 const execFileAsync = promisify(execFile);
 const BASE = 21070;
 const PUBLISH = BASE + 9;
 const POD_CIDR = '100.64.128.0/18';
 const SERVICE_CIDR = '100.96.70.0/24';
-
-function service(name: string, replicas: number, script: string, requests: string, extra = ''): string {
-  return `apiVersion: tide/v1
-kind: Service
-metadata:
-  name: ${name}
-spec:
-  replicas: ${replicas}
-  image: busybox
-  command: ["sh", "-c", ${JSON.stringify(script)}]
-  resources:
-    requests: { ${requests} }
-  terminationGracePeriodSeconds: 1
-${extra}`;
-}
 
 /** The simulated hosts' names are derived from the state dir (apps/tsctl simulated.hosts.ts): "tl" + 8 hex digits, "tide-" + the same. */
 function hashOf(stateDir: string): string {
@@ -90,7 +75,7 @@ class HostsFixture {
     const cpu = `${Math.floor(this.nodes[0].status!.allocatable.cpu * 0.4)}m`;
     const script = 'mkdir /www; hostname > /www/index.html; httpd -f -p 8080 -h /www';
     const ports = `  ports:\n    - { name: http, containerPort: 8080, port: 80, publish: ${PUBLISH}, protocol: HTTP }\n`;
-    const applied = await this.cluster.apply(`${service('web', webReplicas, script, `cpu: ${cpu}, memory: 16Mi`, ports)}---\n${service('client', 1, 'sleep 3600', 'cpu: 10m, memory: 8Mi')}`);
+    const applied = await this.cluster.apply(`${shellService('web', webReplicas, script, `cpu: ${cpu}, memory: 16Mi`, ports)}---\n${shellService('client', 1, 'sleep 3600', 'cpu: 10m, memory: 8Mi')}`);
     assert.equal(applied.code, 0, applied.stderr);
     this.web = await waitFor(`${webReplicas} ready web replicas on ${nodes} hosts`, async () => {
       const list = running(await this.cluster.replicas('web')).filter((r) => r.status?.ready && r.status.ip);

@@ -8,27 +8,12 @@ import { after, before, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import type { Node, Replica } from '@tide/api';
-import { TestCluster, running, waitFor } from './harness';
+import { TestCluster, running, shellService, waitFor } from './harness';
 import { get as getOnce } from './load.client';
 
 const BASE = 18270;
 const POD_CIDR = '100.64.72.0/22'; // four /24 slices, apart from the default 100.64.0.0/16's first ones
 const PUBLISHED = BASE + 20;
-
-function service(name: string, replicas: number, script: string, requests: string, extra = ''): string {
-  return `apiVersion: tide/v1
-kind: Service
-metadata:
-  name: ${name}
-spec:
-  replicas: ${replicas}
-  image: busybox
-  command: ["sh", "-c", ${JSON.stringify(script)}]
-  resources:
-    requests: { ${requests} }
-  terminationGracePeriodSeconds: 1
-${extra}`;
-}
 
 /** The /24 containing an address, as the nodes' slices are written. */
 const sliceOf = (ip: string) => `${ip.split('.').slice(0, 3).join('.')}.0/24`;
@@ -74,7 +59,7 @@ describe('bridge networking across two nodes', { timeout: 300_000 }, () => {
     const cpu = `${Math.floor(nodes[0].status!.allocatable.cpu * 0.6)}m`;
     const script = 'mkdir /www; hostname > /www/index.html; httpd -f -p 8080 -h /www';
     const ports = `  ports:\n    - containerPort: 8080\n      publish: ${PUBLISHED}\n`;
-    const applied = await cluster.apply(service('web', 2, script, `cpu: ${cpu}, memory: 16Mi`, ports));
+    const applied = await cluster.apply(shellService('web', 2, script, `cpu: ${cpu}, memory: 16Mi`, ports));
     assert.equal(applied.code, 0, applied.stderr);
     web = await waitFor('2 running web replicas with addresses', async () => {
       const list = running(await cluster.replicas('web')).filter((r) => r.status?.ip);
@@ -95,7 +80,7 @@ describe('bridge networking across two nodes', { timeout: 300_000 }, () => {
     const memory = `${Math.floor(nodes[0].status!.allocatable.memory * 0.6)}`;
     const urls = web.map((r) => `http://${r.status!.ip}:8080/`).join(' ');
     const script = `for url in ${urls}; do for i in $(seq 300); do wget -q -O - $url && break; sleep 0.2; done; done; echo PROBE-DONE; sleep 3600`;
-    const applied = await cluster.apply(service('probe', 2, script, `cpu: 10m, memory: ${memory}`));
+    const applied = await cluster.apply(shellService('probe', 2, script, `cpu: 10m, memory: ${memory}`));
     assert.equal(applied.code, 0, applied.stderr);
     const probes = await waitFor('2 running probes', async () => {
       const list = running(await cluster.replicas('probe'));

@@ -7,22 +7,16 @@
  */
 import { after, before, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Replica } from '@tide/api';
 import { AgentProcess } from './agent.process';
 import { TestCluster, waitFor } from './harness';
+import { DOCKER, Run, dockerEnv, runProgram } from './docker.client';
 
-const DOCKER = '/usr/bin/docker';
 const BASE_PORT = 23900;
 const PUBLISHED = BASE_PORT + 31;
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
 
 /** The freezer's word on a process's group: v1 freezer.state (FROZEN/THAWED), else v2 cgroup.events' frozen (1/0). */
 function freezerOf(pid: number): string {
@@ -39,16 +33,7 @@ describe('pause and unpause with the cgroup freezer', { timeout: 600_000 }, () =
   let cluster: TestCluster;
   let dockerHost = '';
 
-  function docker(args: string[], timeoutMs = 180_000): Promise<Run> {
-    return new Promise((resolve) => {
-      execFile(DOCKER, args, {
-        timeout: timeoutMs, env: { PATH: process.env.PATH, HOME: cluster.stateDir, DOCKER_HOST: dockerHost, DOCKER_CONFIG: path.join(cluster.stateDir, '.docker') },
-      }, (error, stdout, stderr) => {
-        const code = error ? (typeof (error as { code?: unknown }).code === 'number' ? (error as { code: number }).code : 1) : 0;
-        resolve({ code, stdout, stderr: stderr || (error ? error.message : '') });
-      });
-    });
-  }
+  const docker = (args: string[], timeoutMs = 180_000) => runProgram(DOCKER, args, { env: dockerEnv(cluster.stateDir, dockerHost), timeoutMs });
   const explain = (run: Run) => `exit ${run.code}\nstdout: ${run.stdout}\nstderr: ${run.stderr}`;
   /** The counter's last line of output. */
   const count = async () => Number((await docker(['logs', '--tail', '1', 'counter'])).stdout.trim() || 0);
