@@ -15,7 +15,7 @@ import { Node, Service } from '@tide/api';
 import { LoadHistory, ResolvedPolicy, ServiceAutoscaler, resolvePolicy } from '@tide/autoscaler';
 import {
   NodeEvent, NodePool, NodeProvider, ProvidedNode, consolidationCancelled, drainProgress, emptyNodesExpected, expectedReplicas, findConsolidation,
-  movesToStart, newReplica, nodeInfos, planScaleDown, planScaleUp, planService, replacementFor, toPending, trackEmpty, wantedAhead,
+  movesToStart, newReplica, nodeInfos, nodeShares, planScaleDown, planScaleUp, planService, replacementFor, toPending, trackEmpty, wantedAhead,
 } from '@tide/control';
 import { InMemoryNodeProvider } from '@tide/control/testing';
 import { scheduleBatch } from '@tide/scheduler';
@@ -150,7 +150,9 @@ export class TideContestant {
 
   private autoscale(nowMs: number, demandRps: number): void {
     const ready = this.cluster.readyCount();
-    const decision = this.scaler.observe(this.policy, { atMs: nowMs, requests: { replicas: ready, perSecond: demandRps } }, this.service.spec.replicas);
+    const replicas = this.cluster.replicaList();
+    const reading = { atMs: nowMs, requests: { replicas: ready, perSecond: demandRps }, nodes: nodeShares(replicasOf(this.cluster, this.service), replicas) };
+    const decision = this.scaler.observe(this.policy, reading, this.service.spec.replicas);
     if (!decision || decision.desired === this.service.spec.replicas) return;
     this.service.spec.replicas = decision.desired;
     this.count(decision.reason);

@@ -5,7 +5,8 @@
  * HPA emulation of `hpa-default` (libs/autoscaler groups and samples them as Kubernetes would).
  */
 import { Replica, ReplicaPhase, Service } from '@tide/api';
-import { MetricReading, PodReading, ResolvedPolicy } from '@tide/autoscaler';
+import { MetricReading, NodeShare, PodReading, ResolvedPolicy } from '@tide/autoscaler';
+import { holdsResources } from './replica.predicates';
 
 /** What the loop reads load from: the control plane's UsageCache. */
 export interface LoadSource {
@@ -39,11 +40,14 @@ const POD_PHASE: Record<ReplicaPhase, PodReading['phase'] | undefined> = {
 
 /**
  * The service's load now: CPU (per its policy) and the requests per second all node balancers
- * answered for it, over the ready replicas.
+ * answered for it, over the ready replicas; for a policy that frees nodes on scale-in
+ * (`nodeReleaseMs`), where its replicas run (`everyReplica`: every replica of the cluster, to tell
+ * which nodes hold something else).
  */
-export function readLoad(service: Service, replicas: Replica[], load: LoadSource, now: number, policy: ResolvedPolicy): MetricReading {
+export function readLoad(service: Service, replicas: Replica[], load: LoadSource, now: number, policy: ResolvedPolicy, everyReplica?: readonly Replica[]): MetricReading {
   const ready = replicas.filter((r) => r.status?.ready && !r.metadata.deletionTimestamp);
   const reading: MetricReading = { atMs: now };
+  if (policy.nodeReleaseMs !== undefined && everyReplica) reading.nodes = nodeShares(replicas, everyReplica);
   const autoscale = service.spec.autoscale!;
   if (autoscale.targetCPUUtilizationPercentage !== undefined) {
     if (policy.cpuMetrics.source === 'metrics-server') reading.pods = replicas.map((r) => podReading(r, load));
@@ -57,6 +61,27 @@ export function readLoad(service: Service, replicas: Replica[], load: LoadSource
     if (perSecond !== undefined) reading.requests = { replicas: ready.length, perSecond };
   }
   return reading;
+}
+
+/**
+ * The nodes holding `own` replicas (placed and holding resources): how many each holds, and whether
+ * a replica of anything else holds resources there too (then scaling `own` in does not free it).
+ */
+export function nodeShares(own: readonly Replica[], everyReplica: readonly Replica[]): NodeShare[] {
+  const key = (r: Replica) => `${r.metadata.namespace}/${r.metadata.name}`;
+  const mine = new Set(own.map(key));
+  const shares = new Map<string, NodeShare>();
+  for (const r of own) {
+    if (!holdsResources(r)) continue;
+    const share = shares.get(r.spec.nodeName!) ?? { replicas: 0, shared: false };
+    share.replicas++;
+    shares.set(r.spec.nodeName!, share);
+  }
+  for (const r of everyReplica) {
+    const share = holdsResources(r) ? shares.get(r.spec.nodeName!) : undefined;
+    if (share && !mine.has(key(r))) share.shared = true;
+  }
+  return [...shares.values()];
 }
 
 /** CPU of the ready replicas that have a rate (those still starting have none and are not counted). */

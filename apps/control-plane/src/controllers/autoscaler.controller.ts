@@ -51,6 +51,7 @@ export class AutoscalerController {
     // Decide from a view that holds every write committed so far (our own scale and status included).
     await this.cache.fresh();
     const seen = new Set<string>();
+    const everyReplica = this.cache.list('Replica');
     for (const service of this.cache.list('Service')) {
       const key = `${service.metadata.namespace}/${service.metadata.name}`;
       if (!service.spec.autoscale) {
@@ -59,7 +60,7 @@ export class AutoscalerController {
       }
       seen.add(key);
       const own = this.cache.replicasOf(service.metadata.namespace, service.metadata.name);
-      await this.syncService(key, service, own, now).catch((error: Error) => this.logger.warn(`${key}: ${error.message}`));
+      await this.syncService(key, service, own, everyReplica, now).catch((error: Error) => this.logger.warn(`${key}: ${error.message}`));
     }
     for (const key of this.tracked.keys()) {
       if (seen.has(key)) continue;
@@ -69,10 +70,10 @@ export class AutoscalerController {
     }
   }
 
-  private async syncService(key: string, service: Service, replicas: Replica[], now: number): Promise<void> {
+  private async syncService(key: string, service: Service, replicas: Replica[], everyReplica: Replica[], now: number): Promise<void> {
     const tracked = this.track(key, service, now);
     const current = service.spec.replicas;
-    const decision = tracked.scaler.observe(tracked.policy, readLoad(service, replicas, this.load, now, tracked.policy), current);
+    const decision = tracked.scaler.observe(tracked.policy, readLoad(service, replicas, this.load, now, tracked.policy, everyReplica), current);
     if (!decision) return;
     this.metrics.observe(service.metadata.namespace, service.metadata.name, decision);
     let record: AutoscaleDecision | undefined;
