@@ -1,7 +1,8 @@
 /**
  * Tide in the `day` benchmark: the control plane's loops, each reduced to the glue around the same
  * pure code the real loops call, on the modelled cluster with the injected clock:
- * - autoscaler: libs/autoscaler's ServiceAutoscaler (`policy: tide`) every second on the demand;
+ * - autoscaler: libs/autoscaler's ServiceAutoscaler (`policy: tide`) every second on the demand and
+ *   where the replicas run (libs/control `nodeShares`, as the control plane's loop reads it);
  * - service controller: libs/control `planService` (creates, terminates, completes moves);
  * - scheduler: libs/scheduler `scheduleBatch` over libs/control's `nodeInfos`;
  * - drain and consolidation: libs/control `findConsolidation` every 2 s with the control plane's
