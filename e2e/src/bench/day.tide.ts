@@ -152,7 +152,9 @@ export class TideContestant {
   private autoscale(nowMs: number, demandRps: number): void {
     const ready = this.cluster.readyCount();
     const replicas = this.cluster.replicaList();
-    const reading = { atMs: nowMs, requests: { replicas: ready, perSecond: demandRps }, nodes: nodeShares(replicasOf(this.cluster, this.service), replicas) };
+    // As the node autoscaler answers: a node of the pool goes back once empty unless the pool is at its minimum.
+    const release = { everyReplica: replicas, handsBack: () => this.cluster.nodes.size > this.model.minNodes };
+    const reading = { atMs: nowMs, requests: { replicas: ready, perSecond: demandRps }, nodes: nodeShares(replicasOf(this.cluster, this.service), release) };
     const decision = this.scaler.observe(this.policy, reading, this.service.spec.replicas);
     if (!decision || decision.desired === this.service.spec.replicas) return;
     this.service.spec.replicas = decision.desired;

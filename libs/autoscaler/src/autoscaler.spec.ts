@@ -132,7 +132,7 @@ describe('ServiceAutoscaler (tide policy)', () => {
 
 describe('ServiceAutoscaler (tide policy): node-aware scale-in', () => {
   /** The replicas on nodes of 4, filled in order (9 → 4, 4, 1), none shared: what the reading's `nodes` say. */
-  const onNodesOf4 = (replicas: number) => Array.from({ length: Math.ceil(replicas / 4) }, (_, i) => ({ replicas: Math.min(4, replicas - 4 * i), shared: false }));
+  const onNodesOf4 = (replicas: number) => Array.from({ length: Math.ceil(replicas / 4) }, (_, i) => ({ replicas: Math.min(4, replicas - 4 * i), stays: false }));
 
   function runOnNodes(withNodes: boolean, fromS: number, toS: number, cores: number, state: { replicas: number }, scaler: ServiceAutoscaler): Decision[] {
     const policy = resolvePolicy(BASE);

@@ -7,13 +7,17 @@
  *
  * Which replicas a scale-in takes follows the service controller's deletion order (libs/control
  * service.plan.ts): unplaced ones first, then those on the node holding the fewest of the service's
- * replicas. Only a node that holds nothing else is freed by emptying it of the service's replicas.
+ * replicas. Emptying a node frees it only if nothing else holds it and a node autoscaler hands it back.
  */
 
-/** One node that holds replicas of the service: how many, and whether anything else holds resources there. */
+/** One node that holds replicas of the service. */
 export interface NodeShare {
   replicas: number;
-  shared: boolean;
+  /**
+   * The node is not handed back when the service leaves it: something else holds resources there, or
+   * no node autoscaler would remove it (not in its pool, or the pool at its minimum).
+   */
+  stays: boolean;
 }
 
 /**
@@ -29,7 +33,7 @@ export function nodeReleaseCount(nodes: readonly NodeShare[], current: number, f
   for (const node of [...nodes].sort((a, b) => a.replicas - b.replicas)) {
     if (removed + node.replicas > budget) break;
     removed += node.replicas;
-    if (!node.shared) freedAt = removed;
+    if (!node.stays) freedAt = removed;
   }
   return freedAt === undefined ? current : current - freedAt;
 }

@@ -17,7 +17,7 @@ export interface MetricReading {
   requests?: { replicas: number; perSecond: number };
   /** Every replica of the service, for policies that read CPU as Kubernetes does (metrics-server, HPA). */
   pods?: PodReading[];
-  /** The nodes holding the service's placed replicas (a policy with `nodeReleaseMs` frees them sooner, node.release.ts). */
+  /** The nodes holding the service's placed replicas, and which would be handed back empty (a policy with `nodeReleaseMs` frees those sooner, node.release.ts). */
   nodes?: NodeShare[];
 }
 

@@ -68,7 +68,7 @@ describe('readLoad', () => {
     assert.deepEqual(readLoad(s, replicas, load, NOW, resolvePolicy(s.spec.autoscale!)), { atMs: NOW }, 'no CPU target: no CPU read either');
   });
 
-  it('tide, given every replica of the cluster: the nodes holding the service\'s replicas, and which hold something else too', () => {
+  it('tide, given every replica and what the node autoscaler hands back: the nodes holding the service\'s replicas, and which stay', () => {
     const s = service('tide');
     const other: Service = { ...s, metadata: { ...s.metadata, name: 'api' } };
     const on = (r: Replica, node: string) => ({ ...r, spec: { ...r.spec, nodeName: node } });
@@ -76,8 +76,12 @@ describe('readLoad', () => {
       replica(s, 'web-d', 'Pending', false), on(replica(s, 'web-e', 'Failed', false), 'n3')];
     const everyReplica = [...own, on(replica(other, 'api-a', 'Running', true), 'n2'), on(replica(other, 'api-b', 'Succeeded', false), 'n1')];
     // n1: 2 of web, api-b finished (holds nothing); n2: 1 of web and api-a; web-d unplaced, web-e failed: on no node.
-    assert.deepEqual(nodeShares(own, everyReplica), [{ replicas: 2, shared: false }, { replicas: 1, shared: true }]);
-    assert.deepEqual(readLoad(s, own, load, NOW, resolvePolicy(s.spec.autoscale!), everyReplica).nodes, nodeShares(own, everyReplica));
-    assert.equal(readLoad(service('hpa-default'), own, load, NOW, resolvePolicy(service('hpa-default').spec.autoscale!), everyReplica).nodes, undefined, 'the HPA reads no nodes');
+    const release = { everyReplica, handsBack: () => true };
+    assert.deepEqual(nodeShares(own, release), [{ replicas: 2, stays: false }, { replicas: 1, stays: true }]);
+    // n1 outside the node autoscaler's pool (or the pool at its minimum): emptying it frees nothing either.
+    assert.deepEqual(nodeShares(own, { everyReplica, handsBack: (node) => node !== 'n1' }), [{ replicas: 2, stays: true }, { replicas: 1, stays: true }]);
+    assert.deepEqual(readLoad(s, own, load, NOW, resolvePolicy(s.spec.autoscale!), release).nodes, nodeShares(own, release));
+    assert.equal(readLoad(s, own, load, NOW, resolvePolicy(s.spec.autoscale!)).nodes, undefined, 'no node autoscaler: no nodes to free');
+    assert.equal(readLoad(service('hpa-default'), own, load, NOW, resolvePolicy(service('hpa-default').spec.autoscale!), release).nodes, undefined, 'the HPA reads no nodes');
   });
 });

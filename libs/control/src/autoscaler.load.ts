@@ -38,16 +38,21 @@ const POD_PHASE: Record<ReplicaPhase, PodReading['phase'] | undefined> = {
   Terminating: undefined, Succeeded: 'Failed',
 };
 
+/** What tells which nodes a scale-in could free: every replica of the cluster, and which nodes a node autoscaler would hand back empty. */
+export interface NodeRelease {
+  everyReplica: readonly Replica[];
+  handsBack(node: string): boolean;
+}
+
 /**
  * The service's load now: CPU (per its policy) and the requests per second all node balancers
  * answered for it, over the ready replicas; for a policy that frees nodes on scale-in
- * (`nodeReleaseMs`), where its replicas run (`everyReplica`: every replica of the cluster, to tell
- * which nodes hold something else).
+ * (`nodeReleaseMs`), where its replicas run, when a node autoscaler runs (`release`).
  */
-export function readLoad(service: Service, replicas: Replica[], load: LoadSource, now: number, policy: ResolvedPolicy, everyReplica?: readonly Replica[]): MetricReading {
+export function readLoad(service: Service, replicas: Replica[], load: LoadSource, now: number, policy: ResolvedPolicy, release?: NodeRelease): MetricReading {
   const ready = replicas.filter((r) => r.status?.ready && !r.metadata.deletionTimestamp);
   const reading: MetricReading = { atMs: now };
-  if (policy.nodeReleaseMs !== undefined && everyReplica) reading.nodes = nodeShares(replicas, everyReplica);
+  if (policy.nodeReleaseMs !== undefined && release) reading.nodes = nodeShares(replicas, release);
   const autoscale = service.spec.autoscale!;
   if (autoscale.targetCPUUtilizationPercentage !== undefined) {
     if (policy.cpuMetrics.source === 'metrics-server') reading.pods = replicas.map((r) => podReading(r, load));
@@ -65,21 +70,22 @@ export function readLoad(service: Service, replicas: Replica[], load: LoadSource
 
 /**
  * The nodes holding `own` replicas (placed and holding resources): how many each holds, and whether
- * a replica of anything else holds resources there too (then scaling `own` in does not free it).
+ * the node stays when they leave it (a replica of anything else holds resources there, or the node
+ * autoscaler would not hand it back).
  */
-export function nodeShares(own: readonly Replica[], everyReplica: readonly Replica[]): NodeShare[] {
+export function nodeShares(own: readonly Replica[], { everyReplica, handsBack }: NodeRelease): NodeShare[] {
   const key = (r: Replica) => `${r.metadata.namespace}/${r.metadata.name}`;
   const mine = new Set(own.map(key));
   const shares = new Map<string, NodeShare>();
   for (const r of own) {
     if (!holdsResources(r)) continue;
-    const share = shares.get(r.spec.nodeName!) ?? { replicas: 0, shared: false };
+    const share = shares.get(r.spec.nodeName!) ?? { replicas: 0, stays: !handsBack(r.spec.nodeName!) };
     share.replicas++;
     shares.set(r.spec.nodeName!, share);
   }
   for (const r of everyReplica) {
     const share = holdsResources(r) ? shares.get(r.spec.nodeName!) : undefined;
-    if (share && !mine.has(key(r))) share.shared = true;
+    if (share && !mine.has(key(r))) share.stays = true;
   }
   return [...shares.values()];
 }
