@@ -125,7 +125,9 @@ export class ControlPlane {
     const nodes = new NodeLifecycleController(store, events, grace, cache, (line) => this.logger.warn(line), new HostAnswers(), () => this.runner?.kickLoop('nodes'));
     const drains = new DrainController(store, events, cache);
     const consolidation = new ConsolidationController(store, events, this.config.consolidation, cache);
-    const autoscaler = new AutoscalerController(store, events, usage, new AutoscalerMetrics(metrics), cache);
+    // With a node pool, a scale-in may free its nodes sooner (libs/autoscaler node.release.ts); the node autoscaler says which it would hand back.
+    const autoscaler = new AutoscalerController(store, events, usage, new AutoscalerMetrics(metrics), cache, Date.now,
+      this.config.nodePool ? (node) => nodeScaler?.handsBack(node) ?? false : undefined);
     const serviceIps = new ServiceIpController(this.config.serviceCidr, store, cache, new ServiceIpClaims(this.client), events);
     const pulls = this.registry ? new ImagePuller(cache, this.registry, events, () => {
       if (!this.api) throw new Error('the API server is not up yet');

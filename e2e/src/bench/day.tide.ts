@@ -1,7 +1,8 @@
 /**
  * Tide in the `day` benchmark: the control plane's loops, each reduced to the glue around the same
  * pure code the real loops call, on the modelled cluster with the injected clock:
- * - autoscaler: libs/autoscaler's ServiceAutoscaler (`policy: tide`) every second on the demand;
+ * - autoscaler: libs/autoscaler's ServiceAutoscaler (`policy: tide`) every second on the demand and
+ *   where the replicas run (libs/control `nodeShares`, as the control plane's loop reads it);
  * - service controller: libs/control `planService` (creates, terminates, completes moves);
  * - scheduler: libs/scheduler `scheduleBatch` over libs/control's `nodeInfos`;
  * - drain and consolidation: libs/control `findConsolidation` every 2 s with the control plane's
@@ -15,7 +16,7 @@ import { Node, Service } from '@tide/api';
 import { LoadHistory, ResolvedPolicy, ServiceAutoscaler, resolvePolicy } from '@tide/autoscaler';
 import {
   NodeEvent, NodePool, NodeProvider, ProvidedNode, consolidationCancelled, drainProgress, emptyNodesExpected, expectedReplicas, findConsolidation,
-  movesToStart, newReplica, nodeInfos, planScaleDown, planScaleUp, planService, replacementFor, toPending, trackEmpty, wantedAhead,
+  movesToStart, newReplica, nodeInfos, nodeShares, planScaleDown, planScaleUp, planService, replacementFor, toPending, trackEmpty, wantedAhead,
 } from '@tide/control';
 import { InMemoryNodeProvider } from '@tide/control/testing';
 import { scheduleBatch } from '@tide/scheduler';
@@ -150,7 +151,11 @@ export class TideContestant {
 
   private autoscale(nowMs: number, demandRps: number): void {
     const ready = this.cluster.readyCount();
-    const decision = this.scaler.observe(this.policy, { atMs: nowMs, requests: { replicas: ready, perSecond: demandRps } }, this.service.spec.replicas);
+    const replicas = this.cluster.replicaList();
+    // As the node autoscaler answers: a node of the pool goes back once empty unless the pool is at its minimum.
+    const release = { everyReplica: replicas, handsBack: () => this.cluster.nodes.size > this.model.minNodes };
+    const reading = { atMs: nowMs, requests: { replicas: ready, perSecond: demandRps }, nodes: nodeShares(replicasOf(this.cluster, this.service), release) };
+    const decision = this.scaler.observe(this.policy, reading, this.service.spec.replicas);
     if (!decision || decision.desired === this.service.spec.replicas) return;
     this.service.spec.replicas = decision.desired;
     this.count(decision.reason);

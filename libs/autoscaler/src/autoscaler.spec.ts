@@ -130,6 +130,54 @@ describe('ServiceAutoscaler (tide policy)', () => {
   });
 });
 
+describe('ServiceAutoscaler (tide policy): node-aware scale-in', () => {
+  /** The replicas on nodes of 4, filled in order (9 → 4, 4, 1), none shared: what the reading's `nodes` say. */
+  const onNodesOf4 = (replicas: number) => Array.from({ length: Math.ceil(replicas / 4) }, (_, i) => ({ replicas: Math.min(4, replicas - 4 * i), stays: false }));
+
+  function runOnNodes(withNodes: boolean, fromS: number, toS: number, cores: number, state: { replicas: number }, scaler: ServiceAutoscaler): Decision[] {
+    const policy = resolvePolicy(BASE);
+    const decisions: Decision[] = [];
+    for (let s = fromS; s <= toS; s++) {
+      const read = { ...reading(s * 1000, state.replicas, cores), ...(withNodes ? { nodes: onNodesOf4(state.replicas) } : {}) };
+      const decision = scaler.observe(policy, read, state.replicas);
+      if (!decision) continue;
+      decisions.push(decision);
+      state.replicas = decision.desired;
+    }
+    return decisions;
+  }
+
+  it('replicas that alone keep a node go after the 120 s node-release window, the rest after the 300 s down window', () => {
+    const state = { replicas: 9 };
+    const scaler = new ServiceAutoscaler(-600_000, 9);
+    runOnNodes(true, -30, -1, 0.45, state, scaler); // 9 replicas at target (0.05 cores each)
+    // From 0 s the load needs 7 (0.35 / 0.05); by 2 s the 3 s mean says so. 9 is 4 + 4 + 1: going to 7
+    // empties the node of 1 only, so the count may fall to 8 once no recommendation of the last 120 s is above 8.
+    const decisions = runOnNodes(true, 0, 310, 0.35, state, scaler);
+    const at = (s: number) => decisions.find((d) => d.atMs === s * 1000)!;
+    assert.ok(decisions.filter((d) => d.atMs < 120_000).every((d) => d.desired === 9), 'held 120 s');
+    assert.equal(at(120).desired, 8, 'the recommendation of 1 s (8) has left the node-release window: the node of 1 empties');
+    assert.equal(at(250).desired, 8, 'the other replica shares a node the load needs: held by the down window');
+    assert.equal(at(302).desired, 7);
+  });
+
+  it('without the nodes in the reading, the down window holds every replica', () => {
+    const state = { replicas: 9 };
+    const scaler = new ServiceAutoscaler(-600_000, 9);
+    runOnNodes(false, -30, -1, 0.45, state, scaler);
+    const decisions = runOnNodes(false, 0, 302, 0.35, state, scaler);
+    assert.ok(decisions.filter((d) => d.atMs < 300_000).every((d) => d.desired === 9));
+    assert.equal(decisions.at(-1)!.desired, 7);
+  });
+
+  it('a down window the user set shorter than the node-release window applies to all replicas', () => {
+    const policy = resolvePolicy({ ...BASE, behavior: { scaleDown: { stabilizationWindowSeconds: 60 } } });
+    assert.equal(policy.nodeReleaseMs, 60_000);
+    assert.equal(resolvePolicy(BASE).nodeReleaseMs, 120_000);
+    assert.equal(resolvePolicy({ ...BASE, policy: 'hpa-default' }).nodeReleaseMs, undefined, 'the HPA knows nothing of nodes');
+  });
+});
+
 /** A replica of the simulated cluster below: running 1 s after it is created, ready 1 s later. */
 interface SimPod {
   name: string;

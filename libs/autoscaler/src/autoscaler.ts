@@ -12,8 +12,9 @@
  *  2. panic (tide policy): a reading at or above threshold × target starts (or extends) a panic
  *     that lasts the panic window; meanwhile the count goes straight to the highest need seen in the
  *     panic, never down, ignoring step limits;
- *  3. otherwise the stabilisation windows (up: lowest of the window; down: highest) and the step
- *     limits of the scale events in each policy period;
+ *  3. otherwise the stabilisation windows (up: lowest of the window; down: highest; `tide`: replicas
+ *     that alone keep a node only for the node-release window, node.release.ts) and the step limits
+ *     of the scale events in each policy period;
  *  4. finally the floor (minReplicas or an active schedule, applied at once), in predictive mode the
  *     forecast's count (applied at once too, and kept out of the windows: when the forecast falls
  *     the count falls back to what the load and the windows hold, forecast.ts), and maxReplicas.
@@ -30,6 +31,7 @@ import { ResolvedPolicy } from './policy';
 import { MetricReading, MetricRecommendation, averageReading, combine, recommend } from './recommendation';
 import { Floor, floorAt } from './schedule';
 import { LoadHistory } from './forecast';
+import { NodeShare, nodeReleaseCount } from './node.release';
 
 export type DecisionReason = 'ScaleUp' | 'ScaleDown' | 'Panic' | 'Schedule' | 'Predictive' | 'Bounds' | 'Hold';
 
@@ -102,7 +104,7 @@ export class ServiceAutoscaler {
     }
     if (!combined) return this.decide(policy, base, current, false);
     this.recommendations.push({ atMs: now, replicas: combined.replicas });
-    const { replicas, limitedBy } = this.limited(policy, current, combined.replicas, now);
+    const { replicas, limitedBy } = this.limited(policy, current, combined.replicas, now, reading.nodes);
     return this.decide(policy, base, replicas, false, limitedBy);
   }
 
@@ -163,11 +165,12 @@ export class ServiceAutoscaler {
     return this.panicPeak;
   }
 
-  /** Stabilisation windows, then step limits, and which of them held the count back. */
-  private limited(policy: ResolvedPolicy, current: number, recommendation: number, now: number): { replicas: number; limitedBy?: string } {
+  /** Stabilisation windows (the down window node-aware, node.release.ts), then step limits, and which of them held the count back. */
+  private limited(policy: ResolvedPolicy, current: number, recommendation: number, now: number, nodes?: NodeShare[]): { replicas: number; limitedBy?: string } {
     // As if recommended at the instance's start: it holds the down window (and the short up window) from then.
     const seeded = [{ atMs: this.startedAtMs, replicas: this.seedReplicas }];
-    const stabilized = stabilize(current, recommendation, [...this.recommendations, ...seeded], now, policy.scaleUp, policy.scaleDown);
+    const held = stabilize(current, recommendation, [...this.recommendations, ...seeded], now, policy.scaleUp, policy.scaleDown);
+    const stabilized = held > current ? held : Math.min(held, this.released(policy, current, recommendation, now, nodes));
     const upper = scaleUpLimit(current, this.events, now, policy.scaleUp);
     const lower = scaleDownLimit(current, this.events, now, policy.scaleDown);
     const replicas = Math.min(upper, Math.max(lower, stabilized));
@@ -175,6 +178,19 @@ export class ServiceAutoscaler {
     if (stabilized < lower) return { replicas, limitedBy: 'the scale-down policies' };
     if (stabilized === recommendation) return { replicas };
     return { replicas, limitedBy: recommendation < current ? 'the scale-down stabilisation window' : 'the scale-up stabilisation window' };
+  }
+
+  /**
+   * The count down to which the replicas that alone keep a node may go: the highest recommendation of
+   * the node-release window (the seed's for a whole down window, as in `limited`), rounded up to where
+   * a node empties. `current` when there is no such window or no node to free.
+   */
+  private released(policy: ResolvedPolicy, current: number, recommendation: number, now: number, nodes?: NodeShare[]): number {
+    if (policy.nodeReleaseMs === undefined || !nodes) return current;
+    let floor = recommendation;
+    for (const past of this.recommendations) if (past.atMs > now - policy.nodeReleaseMs) floor = Math.max(floor, past.replicas);
+    if (this.startedAtMs > now - policy.scaleDown.windowMs) floor = Math.max(floor, this.seedReplicas);
+    return floor >= current ? current : nodeReleaseCount(nodes, current, floor);
   }
 
   /** The floor (applied at once, schedules included) and maxReplicas have the last word. */

@@ -7,3 +7,4 @@ export * from './decision.text';
 export * from './metrics.server';
 export * from './hpa.replicas';
 export * from './forecast';
+export * from './node.release';

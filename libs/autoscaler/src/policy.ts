@@ -57,6 +57,12 @@ export interface ResolvedPolicy {
   panic?: { windowMs: number; threshold: number };
   scaleUp: DirectionRules;
   scaleDown: DirectionRules;
+  /**
+   * Absent: the down window holds every replica. Present (`tide`): replicas that alone keep a node
+   * (the reading's `nodes` say which) are held only this long after the load fell below them
+   * (node.release.ts).
+   */
+  nodeReleaseMs?: number;
   schedules: ResolvedSchedule[];
   /** Absent: reactive only. Present: the count is at least what the forecast of `horizonMs` ahead needs (forecast.ts). */
   predictive?: { horizonMs: number };
@@ -82,6 +88,16 @@ const HPA_SCALE_UP: DirectionRules = {
 const TIDE_SCALE_UP: DirectionRules = { ...HPA_SCALE_UP, windowMs: 5000 };
 const HPA_SCALE_DOWN: DirectionRules = { windowMs: 300_000, selectPolicy: 'Max', policies: [{ type: 'Percent', value: 100, periodMs: 15_000 }] };
 
+/**
+ * How long `tide` holds replicas that alone keep a node once the load no longer asks for them: two
+ * minutes instead of the down window's five. The window is there for a return of the load; replicas
+ * on nodes the load needs anyway cost nothing to keep for it, a node kept for a few of them costs a
+ * node. Two minutes still covers the dips of a minute or two after which a load comes back (the
+ * day benchmark's traces: with one minute, the noisiest window lost more requests on such returns);
+ * the forecast (predictive mode) keeps whatever it expects anyway.
+ */
+export const NODE_RELEASE_MS = 120_000;
+
 export const TOLERANCE = 0.1;
 export const DEFAULT_PANIC = { windowMs: 6000, threshold: 2 };
 
@@ -94,8 +110,11 @@ export const METRICS_SERVER_RESOLUTION_MS = 15_000;
  * CPU from a metrics-server of 15 s resolution, the 30 s readiness delay and 5 min CPU
  * initialisation period, no panic. Both share the HPA's tolerance and scaling behavior.
  */
-const POLICY_DEFAULTS: Record<AutoscalePolicyName, Pick<ResolvedPolicy, 'syncPeriodMs' | 'metricWindowMs' | 'cpuMetrics' | 'panic' | 'scaleUp' | 'scaleDown'>> = {
-  'tide': { syncPeriodMs: 1000, metricWindowMs: 3000, cpuMetrics: { source: 'agent' }, panic: DEFAULT_PANIC, scaleUp: TIDE_SCALE_UP, scaleDown: HPA_SCALE_DOWN },
+const POLICY_DEFAULTS: Record<AutoscalePolicyName, Pick<ResolvedPolicy, 'syncPeriodMs' | 'metricWindowMs' | 'cpuMetrics' | 'panic' | 'scaleUp' | 'scaleDown' | 'nodeReleaseMs'>> = {
+  'tide': {
+    syncPeriodMs: 1000, metricWindowMs: 3000, cpuMetrics: { source: 'agent' }, panic: DEFAULT_PANIC, scaleUp: TIDE_SCALE_UP, scaleDown: HPA_SCALE_DOWN,
+    nodeReleaseMs: NODE_RELEASE_MS,
+  },
   'hpa-default': {
     syncPeriodMs: 15_000, metricWindowMs: 3000, cpuMetrics: { source: 'metrics-server', resolutionMs: METRICS_SERVER_RESOLUTION_MS, ...HPA_TIMING },
     panic: undefined, scaleUp: HPA_SCALE_UP, scaleDown: HPA_SCALE_DOWN,
@@ -119,6 +138,7 @@ export function resolvePolicy(spec: AutoscaleSpec): ResolvedPolicy {
     tolerance: TOLERANCE, syncPeriodMs: defaults.syncPeriodMs, metricWindowMs: defaults.metricWindowMs, cpuMetrics: defaults.cpuMetrics, panic,
     scaleUp: rules(spec.behavior?.scaleUp, defaults.scaleUp),
     scaleDown: rules(spec.behavior?.scaleDown, defaults.scaleDown),
+    ...nodeRelease(spec.behavior?.scaleDown, defaults),
     ...(spec.predictive ? { predictive: { horizonMs: (spec.predictive.horizonSeconds ?? DEFAULT_PREDICTIVE_HORIZON_MS / 1000) * 1000 } } : {}),
     schedules: (spec.schedules ?? []).map((s) => ({
       ...(s.name ? { name: s.name } : {}), cron: parseCron(s.cron), timeZone: s.timeZone ?? 'UTC',
@@ -133,4 +153,11 @@ function rules(given: ScalingRules | undefined, defaults: DirectionRules): Direc
     selectPolicy: given?.selectPolicy ?? defaults.selectPolicy,
     policies: given?.policies?.map((p) => ({ type: p.type, value: p.value, periodMs: p.periodSeconds * 1000 })) ?? defaults.policies,
   };
+}
+
+/** Never longer than the down window the user set: a shorter window already lets the nodes go. */
+function nodeRelease(given: ScalingRules | undefined, defaults: Pick<ResolvedPolicy, 'nodeReleaseMs' | 'scaleDown'>): Pick<ResolvedPolicy, 'nodeReleaseMs'> {
+  if (defaults.nodeReleaseMs === undefined) return {};
+  const downMs = rules(given, defaults.scaleDown).windowMs;
+  return { nodeReleaseMs: Math.min(defaults.nodeReleaseMs, downMs) };
 }

@@ -5,6 +5,7 @@
  * still starting (no load yet) neither dilute the average nor count twice.
  */
 import { CpuCounter } from './metrics.server';
+import { NodeShare } from './node.release';
 import { ResolvedPolicy } from './policy';
 
 /** One reading of a service's load, taken by the controller about once a second. */
@@ -16,6 +17,8 @@ export interface MetricReading {
   requests?: { replicas: number; perSecond: number };
   /** Every replica of the service, for policies that read CPU as Kubernetes does (metrics-server, HPA). */
   pods?: PodReading[];
+  /** The nodes holding the service's placed replicas, and which would be handed back empty (a policy with `nodeReleaseMs` frees those sooner, node.release.ts). */
+  nodes?: NodeShare[];
 }
 
 /** One replica as Kubernetes' HPA sees a pod. */

@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { Replica, ReplicaPhase, Service } from '@tide/api';
 import { resolvePolicy } from '@tide/autoscaler';
-import { LoadSource, readLoad } from './autoscaler.load';
+import { LoadSource, nodeShares, readLoad } from './autoscaler.load';
 import { newReplica } from './replica.factory';
 
 const NOW = Date.parse('2026-01-01T00:10:00.000Z');
@@ -66,5 +66,22 @@ describe('readLoad', () => {
     const withRate: LoadSource = { ...load, requestRate: (ns, name) => (ns === 'default' && name === 'web' ? 120 : undefined) };
     assert.deepEqual(readLoad(s, replicas, withRate, NOW, resolvePolicy(s.spec.autoscale!)), { atMs: NOW, requests: { replicas: 2, perSecond: 120 } });
     assert.deepEqual(readLoad(s, replicas, load, NOW, resolvePolicy(s.spec.autoscale!)), { atMs: NOW }, 'no CPU target: no CPU read either');
+  });
+
+  it('tide, given every replica and what the node autoscaler hands back: the nodes holding the service\'s replicas, and which stay', () => {
+    const s = service('tide');
+    const other: Service = { ...s, metadata: { ...s.metadata, name: 'api' } };
+    const on = (r: Replica, node: string) => ({ ...r, spec: { ...r.spec, nodeName: node } });
+    const own = [on(replica(s, 'web-a', 'Running', true), 'n1'), on(replica(s, 'web-b', 'Running', true), 'n1'), on(replica(s, 'web-c', 'Starting', false), 'n2'),
+      replica(s, 'web-d', 'Pending', false), on(replica(s, 'web-e', 'Failed', false), 'n3')];
+    const everyReplica = [...own, on(replica(other, 'api-a', 'Running', true), 'n2'), on(replica(other, 'api-b', 'Succeeded', false), 'n1')];
+    // n1: 2 of web, api-b finished (holds nothing); n2: 1 of web and api-a; web-d unplaced, web-e failed: on no node.
+    const release = { everyReplica, handsBack: () => true };
+    assert.deepEqual(nodeShares(own, release), [{ replicas: 2, stays: false }, { replicas: 1, stays: true }]);
+    // n1 outside the node autoscaler's pool (or the pool at its minimum): emptying it frees nothing either.
+    assert.deepEqual(nodeShares(own, { everyReplica, handsBack: (node) => node !== 'n1' }), [{ replicas: 2, stays: true }, { replicas: 1, stays: true }]);
+    assert.deepEqual(readLoad(s, own, load, NOW, resolvePolicy(s.spec.autoscale!), release).nodes, nodeShares(own, release));
+    assert.equal(readLoad(s, own, load, NOW, resolvePolicy(s.spec.autoscale!)).nodes, undefined, 'no node autoscaler: no nodes to free');
+    assert.equal(readLoad(service('hpa-default'), own, load, NOW, resolvePolicy(service('hpa-default').spec.autoscale!), release).nodes, undefined, 'the HPA reads no nodes');
   });
 });

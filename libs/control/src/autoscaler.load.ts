@@ -5,7 +5,8 @@
  * HPA emulation of `hpa-default` (libs/autoscaler groups and samples them as Kubernetes would).
  */
 import { Replica, ReplicaPhase, Service } from '@tide/api';
-import { MetricReading, PodReading, ResolvedPolicy } from '@tide/autoscaler';
+import { MetricReading, NodeShare, PodReading, ResolvedPolicy } from '@tide/autoscaler';
+import { holdsResources } from './replica.predicates';
 
 /** What the loop reads load from: the control plane's UsageCache. */
 export interface LoadSource {
@@ -37,13 +38,21 @@ const POD_PHASE: Record<ReplicaPhase, PodReading['phase'] | undefined> = {
   Terminating: undefined, Succeeded: 'Failed',
 };
 
+/** What tells which nodes a scale-in could free: every replica of the cluster, and which nodes a node autoscaler would hand back empty. */
+export interface NodeRelease {
+  everyReplica: readonly Replica[];
+  handsBack(node: string): boolean;
+}
+
 /**
  * The service's load now: CPU (per its policy) and the requests per second all node balancers
- * answered for it, over the ready replicas.
+ * answered for it, over the ready replicas; for a policy that frees nodes on scale-in
+ * (`nodeReleaseMs`), where its replicas run, when a node autoscaler runs (`release`).
  */
-export function readLoad(service: Service, replicas: Replica[], load: LoadSource, now: number, policy: ResolvedPolicy): MetricReading {
+export function readLoad(service: Service, replicas: Replica[], load: LoadSource, now: number, policy: ResolvedPolicy, release?: NodeRelease): MetricReading {
   const ready = replicas.filter((r) => r.status?.ready && !r.metadata.deletionTimestamp);
   const reading: MetricReading = { atMs: now };
+  if (policy.nodeReleaseMs !== undefined && release) reading.nodes = nodeShares(replicas, release);
   const autoscale = service.spec.autoscale!;
   if (autoscale.targetCPUUtilizationPercentage !== undefined) {
     if (policy.cpuMetrics.source === 'metrics-server') reading.pods = replicas.map((r) => podReading(r, load));
@@ -57,6 +66,28 @@ export function readLoad(service: Service, replicas: Replica[], load: LoadSource
     if (perSecond !== undefined) reading.requests = { replicas: ready.length, perSecond };
   }
   return reading;
+}
+
+/**
+ * The nodes holding `own` replicas (placed and holding resources): how many each holds, and whether
+ * the node stays when they leave it (a replica of anything else holds resources there, or the node
+ * autoscaler would not hand it back).
+ */
+export function nodeShares(own: readonly Replica[], { everyReplica, handsBack }: NodeRelease): NodeShare[] {
+  const key = (r: Replica) => `${r.metadata.namespace}/${r.metadata.name}`;
+  const mine = new Set(own.map(key));
+  const shares = new Map<string, NodeShare>();
+  for (const r of own) {
+    if (!holdsResources(r)) continue;
+    const share = shares.get(r.spec.nodeName!) ?? { replicas: 0, stays: !handsBack(r.spec.nodeName!) };
+    share.replicas++;
+    shares.set(r.spec.nodeName!, share);
+  }
+  for (const r of everyReplica) {
+    const share = holdsResources(r) ? shares.get(r.spec.nodeName!) : undefined;
+    if (share && !mine.has(key(r))) share.stays = true;
+  }
+  return [...shares.values()];
 }
 
 /** CPU of the ready replicas that have a rate (those still starting have none and are not counted). */

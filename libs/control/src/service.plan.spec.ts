@@ -41,11 +41,20 @@ describe('planService', () => {
     const crowded = [replica(s, 'Running', { node: 'n1', created: '2026-01-01T00:00:00Z' }), replica(s, 'Running', { node: 'n1', created: '2026-01-03T00:00:00Z' })];
     const alone = replica(s, 'Running', { node: 'n2', created: '2026-01-02T00:00:00Z' });
     assert.deepEqual(planService(s, [...crowded, alone]).terminate.map((r) => r.metadata.name), [alone.metadata.name]);
-    // Same node counts and the same age: the order is still the same at every pass (by name).
+    // Same node counts and the same age: the order is still the same at every pass (by node, then by name).
     const twins = [replica(s, 'Running', { node: 'n3' }), replica(s, 'Running', { node: 'n4' }), replica(s, 'Running', { node: 'n5' })];
-    const first = [...twins].sort((a, b) => a.metadata.name.localeCompare(b.metadata.name))[0];
-    assert.deepEqual(planService(s, twins).terminate.map((r) => r.metadata.name), [first.metadata.name]);
-    assert.deepEqual(planService(s, [...twins].reverse()).terminate.map((r) => r.metadata.name), [first.metadata.name]);
+    assert.deepEqual(planService(s, twins).terminate.map((r) => r.metadata.name), [twins[0].metadata.name]);
+    assert.deepEqual(planService(s, [...twins].reverse()).terminate.map((r) => r.metadata.name), [twins[0].metadata.name]);
+  });
+
+  it('a scale-in of a node\'s worth empties one node instead of thinning every node that holds as many', () => {
+    const s = service(2);
+    // n1 and n2 hold two each; the newest are one on each node: by age alone, one would go from each.
+    const live = [
+      replica(s, 'Running', { node: 'n1', created: '2026-01-01T00:00:00Z' }), replica(s, 'Running', { node: 'n2', created: '2026-01-01T00:00:00Z' }),
+      replica(s, 'Running', { node: 'n1', created: '2026-01-02T00:00:00Z' }), replica(s, 'Running', { node: 'n2', created: '2026-01-02T00:00:00Z' }),
+    ];
+    assert.deepEqual(planService(s, live).terminate.map((r) => r.spec.nodeName), ['n1', 'n1']);
   });
 
   it('replaces replicas lost with their node', () => {

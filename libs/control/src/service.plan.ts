@@ -37,7 +37,7 @@ const TERMINAL: ReplicaPhase[] = ['Succeeded', 'Failed'];
  * Order in which surplus units go: unscheduled first, then not ready, then (during a rollout) those
  * on an older template, then those on the node holding the fewest of the service's replicas (a
  * scale-in empties nodes, which the node autoscaler then hands back; Kubernetes spreads instead),
- * then the newest, then by name. A unit in the middle of a move ranks by its replacement, so a
+ * node by node, then the newest, then by name. A unit in the middle of a move ranks by its replacement, so a
  * scale-in drops a pending move first.
  */
 function deletionOrder(hash: string, units: readonly Unit[]): (a: Unit, b: Unit) => number {
@@ -47,6 +47,9 @@ function deletionOrder(hash: string, units: readonly Unit[]): (a: Unit, b: Unit)
   const siblings = (r: Replica) => (r.spec.nodeName ? onNode.get(r.spec.nodeName) ?? 0 : 0);
   return (a, b) => rank(a.lead) - rank(b.lead)
     || siblings(a.lead) - siblings(b.lead)
+    // Nodes holding as many go one after the other, not a replica from each: a scale-in of a node's
+    // worth empties a node instead of thinning them all.
+    || (a.lead.spec.nodeName ?? '').localeCompare(b.lead.spec.nodeName ?? '')
     || (b.lead.metadata.creationTimestamp ?? '').localeCompare(a.lead.metadata.creationTimestamp ?? '')
     || a.lead.metadata.name.localeCompare(b.lead.metadata.name);
 }

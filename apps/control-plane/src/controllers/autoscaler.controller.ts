@@ -13,7 +13,7 @@
 import { Logger } from '@nestjs/common';
 import { AutoscaleDecision, Replica, Service, canonicalJson } from '@tide/api';
 import { Decision, ResolvedPolicy, ServiceAutoscaler, decisionText, resolvePolicy } from '@tide/autoscaler';
-import { LoadSource, autoscaleStatus, readLoad } from '@tide/control';
+import { LoadSource, NodeRelease, autoscaleStatus, readLoad } from '@tide/control';
 import { ClusterCache, NotFoundError, ObjectStore } from '@tide/store';
 import { AutoscalerMetrics } from '../monitoring/autoscaler.metrics';
 import { EventRecorder } from './events.recorder';
@@ -42,6 +42,8 @@ export class AutoscalerController {
     private readonly metrics: AutoscalerMetrics,
     private readonly cache: ClusterCache,
     private readonly now: () => number = Date.now,
+    /** Whether the node autoscaler would hand a node back once empty; absent without one (no node to free on scale-in). */
+    private readonly handsBack?: (node: string) => boolean,
   ) {}
 
   async sync(): Promise<void> {
@@ -51,6 +53,7 @@ export class AutoscalerController {
     // Decide from a view that holds every write committed so far (our own scale and status included).
     await this.cache.fresh();
     const seen = new Set<string>();
+    const release = this.handsBack ? { everyReplica: this.cache.list('Replica'), handsBack: this.handsBack } : undefined;
     for (const service of this.cache.list('Service')) {
       const key = `${service.metadata.namespace}/${service.metadata.name}`;
       if (!service.spec.autoscale) {
@@ -59,7 +62,7 @@ export class AutoscalerController {
       }
       seen.add(key);
       const own = this.cache.replicasOf(service.metadata.namespace, service.metadata.name);
-      await this.syncService(key, service, own, now).catch((error: Error) => this.logger.warn(`${key}: ${error.message}`));
+      await this.syncService(key, service, own, release, now).catch((error: Error) => this.logger.warn(`${key}: ${error.message}`));
     }
     for (const key of this.tracked.keys()) {
       if (seen.has(key)) continue;
@@ -69,10 +72,10 @@ export class AutoscalerController {
     }
   }
 
-  private async syncService(key: string, service: Service, replicas: Replica[], now: number): Promise<void> {
+  private async syncService(key: string, service: Service, replicas: Replica[], release: NodeRelease | undefined, now: number): Promise<void> {
     const tracked = this.track(key, service, now);
     const current = service.spec.replicas;
-    const decision = tracked.scaler.observe(tracked.policy, readLoad(service, replicas, this.load, now, tracked.policy), current);
+    const decision = tracked.scaler.observe(tracked.policy, readLoad(service, replicas, this.load, now, tracked.policy, release), current);
     if (!decision) return;
     this.metrics.observe(service.metadata.namespace, service.metadata.name, decision);
     let record: AutoscaleDecision | undefined;

@@ -43,6 +43,8 @@ export class NodeAutoscalerController {
   private emptySince = new Map<string, number>();
   /** The scale-up decision already taken for this set of pending replicas (no repeated Event each pass). */
   private lastPlan = '';
+  /** The pool's nodes as of the last pass (made by the provider, booting ones included). */
+  private poolNames = new Set<string>();
 
   constructor(
     private readonly store: ObjectStore,
@@ -61,6 +63,7 @@ export class NodeAutoscalerController {
     const { pool } = this.settings;
     const made = await this.provider.list(pool.name);
     const names = new Set(made.map((n) => n.name));
+    this.poolNames = names;
     const nodes = this.cache.list('Node');
     const replicas = this.cache.list('Replica');
     const poolNodes = nodes.filter((n) => names.has(n.metadata.name));
@@ -72,6 +75,14 @@ export class NodeAutoscalerController {
     // the scheduler's next cycle places them there.
     if (pending.length === 0) await this.scaleDown(poolNodes.filter((n) => n.status?.ready), replicas, booting, expected);
     else this.emptySince.clear();
+  }
+
+  /**
+   * Whether the node would be handed back once empty (the autoscaler's node-aware scale-in asks): it
+   * is the pool's and the pool is above its minimum. As of the last pass; false before the first.
+   */
+  handsBack(node: string): boolean {
+    return this.poolNames.has(node) && this.poolNames.size > this.settings.pool.minNodes;
   }
 
   /** Replicas the autoscaled services will want within the lead beyond those they have. */

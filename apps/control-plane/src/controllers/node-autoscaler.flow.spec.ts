@@ -60,6 +60,8 @@ describe('node autoscaler on a real etcd', { timeout: 300_000 }, () => {
     // Passes while it boots add nothing for the same replica.
     for (let i = 0; i < 3; i++) await pass();
     assert.equal((await provider.list()).length, 1, 'the booting node is counted as coming');
+    // What the autoscaler's node-aware scale-in asks: the pool's node goes back once empty (min 0), n1 is not the pool's.
+    assert.deepEqual([nodes.handsBack(made[0].name), nodes.handsBack('n1')], [true, false]);
     const up = (await events('NodeScaleUp')).find((e) => e.spec.involvedObject.name === made[0].name);
     assert.match(up?.spec.message ?? '', /^1 replica\(s\) pending for lack of room \(default\/web ×1\): 1 new node\(s\) of pool burst/);
 
