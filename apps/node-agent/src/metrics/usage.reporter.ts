@@ -18,6 +18,8 @@ export interface UsageSink {
 /** Cumulative request counts per service from the node's load balancer (the autoscaler's request rate), and their latencies. */
 export interface RequestCounters {
   serviceRequests(): { namespace: string; service: string; requests: number; latencyCounts?: number[] }[];
+  /** Brings the counts up to date first (the balancer process's are fetched over its channel). */
+  refresh?(): Promise<void>;
 }
 
 /** `countedAtMs`: now, when the counters are read (the snapshot's CPU may be older: up to its cache age and its reads). */
@@ -61,7 +63,9 @@ export class UsageReporter {
     if (!sink || this.sending) return;
     this.sending = true;
     try {
-      await sink.reportUsage(usageReport(this.nodeName, await this.sampler.sample(), this.counters));
+      const snapshot = await this.sampler.sample();
+      await this.counters?.refresh?.();
+      await sink.reportUsage(usageReport(this.nodeName, snapshot, this.counters));
     } catch {
       /* the runtime could not read a sample: the next tick tries again */
     } finally {

@@ -23,4 +23,21 @@ describe('balancer request counters for the autoscaler', () => {
     metrics.service('shop/web').request(504, 30);
     assert.deepEqual(metrics.serviceRequests()[0].latencyCounts, [...new Array(14).fill(0), 1]);
   });
+
+  it('adds the balancer process\'s counts to the agent\'s own (service IP listeners) per service', async () => {
+    const balancerProcess = new BalancerMetrics();
+    const published = balancerProcess.service('shop/web');
+    published.arrived += 5;
+    for (let i = 0; i < 5; i++) published.request(200, 0.01);
+    const agent = new BalancerMetrics({ traffic: async () => balancerProcess.snapshots() });
+    const viaServiceIp = agent.service('shop/web');
+    viaServiceIp.arrived += 2;
+    viaServiceIp.request(503, 0.2);
+    viaServiceIp.request(200, 0.01);
+    await agent.refresh();
+    // 5 + 2 arrived; answered: 6 within (0.005, 0.01] (5 published, 1 by service IP), the 503 within (0.1, 0.25]
+    assert.deepEqual(agent.serviceRequests(), [
+      { namespace: 'shop', service: 'web', requests: 7, latencyCounts: [0, 0, 0, 0, 6, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0] },
+    ]);
+  });
 });

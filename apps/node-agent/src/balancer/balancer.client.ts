@@ -1,0 +1,165 @@
+/**
+ * The agent's side of the channel to the node's balancer process (balancer.protocol.ts). The agent
+ * keeps its desired config here and sends it whole: at every change, and again each time it
+ * (re)connects, so a balancer that was restarted, or an agent that was, converges with no other
+ * state. While the balancer cannot be reached the agent runs on; the config goes at the next connect.
+ */
+import * as net from 'node:net';
+import type { RemoteTraffic, TrafficSnapshot } from '../proxy/balancer.metrics';
+import type { PortPlan } from '../proxy/load.balancer';
+import type { ProxyOptions } from '../proxy/published.port';
+import { BalancerAnswer, BalancerConfig, BalancerRequest, balancerSocketPath, readLines } from './balancer.protocol';
+
+/** Between connection attempts: the balancer starts beside the agent, or is restarted by the reaper after a crash. */
+const RECONNECT_MS = 250;
+/** A config not applied within this time is reported; the next change or reconnect sends it again. */
+const CONFIGURE_TIMEOUT_MS = 10_000;
+/** Counts not answered within this time: the last ones serve (a scrape must not hang on the balancer). */
+const TRAFFIC_TIMEOUT_MS = 1000;
+/**
+ * How long after this agent started a port it has given no target yet keeps the balancer's (the
+ * last agent's): a restarted agent counts its adopted replicas ready only after their first probe,
+ * and the control plane lists them again only after that (about a probe period and a status report).
+ * Without this, a node whose replicas serve a port alone would empty it for that moment.
+ */
+export const INHERIT_TARGETS_MS = 15_000;
+
+export interface BalancerClientOptions {
+  stateDir: string;
+  /** The node's address: every published port listens on it. */
+  address: string;
+  proxy: ProxyOptions;
+  log: (line: string) => void;
+}
+
+type Request = BalancerRequest extends infer R ? (R extends { id: number } ? Omit<R, 'id'> : never) : never;
+
+export class BalancerClient implements RemoteTraffic {
+  private socket?: net.Socket;
+  private connected = false;
+  private closed = false;
+  private nextId = 1;
+  private readonly pending = new Map<number, (answer: BalancerAnswer | undefined) => void>();
+  private desired?: BalancerConfig;
+  private lastTraffic: TrafficSnapshot[] = [];
+  private reconnectTimer?: NodeJS.Timeout;
+  /** Ports this agent has given at least one target (see INHERIT_TARGETS_MS). */
+  private readonly targeted = new Set<number>();
+  private readonly startedAt = performance.now();
+  private unreachable = '';
+
+  constructor(private readonly options: BalancerClientOptions) {}
+
+  start(): void {
+    this.connect();
+  }
+
+  /**
+   * The published ports as the agent wants them now. Resolves once the balancer applied them, or at
+   * once while it cannot be reached (they are sent when it can).
+   */
+  async publish(plan: Map<number, PortPlan>): Promise<void> {
+    const settling = performance.now() - this.startedAt < INHERIT_TARGETS_MS;
+    const ports = [...plan].map(([port, { service, protocol, targets }]) => {
+      if (targets.length > 0) this.targeted.add(port);
+      return { port, service, protocol, targets, ...(settling && !this.targeted.has(port) ? { inheritTargets: true } : {}) };
+    });
+    const config: BalancerConfig = { address: this.options.address, options: this.options.proxy, ports };
+    this.desired = config;
+    if (this.connected) await this.sendConfig(config);
+  }
+
+  /** The balancer's counts; its last known ones when it does not answer (so counters never seem to reset). */
+  async traffic(): Promise<TrafficSnapshot[]> {
+    const answer = this.connected ? await this.request({ kind: 'traffic' }, TRAFFIC_TIMEOUT_MS) : undefined;
+    if (answer?.traffic) this.lastTraffic = answer.traffic;
+    return this.lastTraffic;
+  }
+
+  /** Whether the channel to the balancer is open now. */
+  isConnected(): boolean {
+    return this.connected;
+  }
+
+  /** Disconnects; the balancer keeps serving the last config. */
+  close(): void {
+    this.closed = true;
+    clearTimeout(this.reconnectTimer);
+    this.socket?.end();
+  }
+
+  private connect(): void {
+    const file = balancerSocketPath(this.options.stateDir);
+    const socket = net.connect(file);
+    this.socket = socket;
+    socket.on('connect', () => {
+      this.connected = true;
+      if (this.unreachable) this.options.log(`connected to the node's balancer (${file})`);
+      this.unreachable = '';
+      if (this.desired) void this.sendConfig(this.desired);
+    });
+    readLines(socket, (line) => {
+      const answer = JSON.parse(line) as BalancerAnswer;
+      this.pending.get(answer.id)?.(answer);
+    });
+    socket.on('error', (error: Error) => {
+      const problem = `cannot reach the node's balancer at ${file} (${error.message}): trying again; it keeps serving its last config meanwhile`;
+      if (problem !== this.unreachable) this.options.log(`warning: ${problem}`);
+      this.unreachable = problem;
+    });
+    socket.on('close', () => {
+      this.connected = false;
+      this.socket = undefined;
+      for (const settle of this.pending.values()) settle(undefined);
+      if (!this.closed) this.reconnectTimer = setTimeout(() => this.connect(), RECONNECT_MS);
+    });
+  }
+
+  private async sendConfig(config: BalancerConfig): Promise<void> {
+    const answer = await this.request({ kind: 'configure', config }, CONFIGURE_TIMEOUT_MS);
+    if (answer?.error) this.options.log(`warning: the node's balancer refused the published ports: ${answer.error}`);
+    else if (!answer && this.connected) this.options.log(`warning: the node's balancer did not apply the published ports within ${CONFIGURE_TIMEOUT_MS} ms`);
+  }
+
+  /** Sends a request; undefined when the connection closes or no answer comes within `timeoutMs`. */
+  private request(body: Request, timeoutMs: number): Promise<BalancerAnswer | undefined> {
+    const id = this.nextId++;
+    return new Promise((resolve) => {
+      const settle = (answer: BalancerAnswer | undefined) => {
+        clearTimeout(timer);
+        this.pending.delete(id);
+        resolve(answer);
+      };
+      const timer = setTimeout(() => settle(undefined), timeoutMs);
+      this.pending.set(id, settle);
+      this.socket?.write(`${JSON.stringify({ ...body, id })}\n`);
+    });
+  }
+}
+
+/**
+ * Asks the node's balancer to close its ports and exit (`node-agent cleanup`): true once it answered,
+ * false when none runs. It exits right after answering; the reaper does not start it again.
+ */
+export function shutDownBalancer(stateDir: string, timeoutMs = 5000): Promise<boolean> {
+  const file = balancerSocketPath(stateDir);
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(file);
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new Error(`the node's balancer (${file}) did not answer a shutdown within ${timeoutMs} ms`));
+    }, timeoutMs);
+    socket.on('connect', () => socket.write(`${JSON.stringify({ id: 1, kind: 'shutdown' } satisfies BalancerRequest)}\n`));
+    readLines(socket, () => {
+      clearTimeout(timer);
+      socket.end();
+      resolve(true);
+    });
+    socket.on('error', (error: NodeJS.ErrnoException) => {
+      clearTimeout(timer);
+      // No balancer: its socket file is gone, or left by one that died and nobody listens.
+      if (error.code === 'ENOENT' || error.code === 'ECONNREFUSED') resolve(false);
+      else reject(new Error(`cannot reach the node's balancer at ${file}: ${error.message}`));
+    });
+  });
+}

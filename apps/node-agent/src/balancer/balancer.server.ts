@@ -1,0 +1,121 @@
+/**
+ * The balancer process's side of the channel (balancer.protocol.ts): applies the agent's configs to
+ * the node's LoadBalancer and answers with its counts. Between agents (one killed, the next not yet
+ * connected) nothing changes: the ports keep listening over the last config's backends.
+ */
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import { BalancerMetrics } from '../proxy/balancer.metrics';
+import { LoadBalancer } from '../proxy/load.balancer';
+import { listenOwnerOnly } from '../reaper/reaper.control';
+import {
+  BalancerAnswer, BalancerConfig, BalancerConfigError, BalancerRequest, balancerSocketPath, parseBalancerConfig, portPlans, readLines,
+} from './balancer.protocol';
+
+export class BalancerService {
+  readonly metrics = new BalancerMetrics();
+  private balancer?: LoadBalancer;
+  /** The address and proxy settings the balancer was made with. */
+  private madeWith = '';
+  /** The config applied last, with the targets each port inherited (what the next one may inherit). */
+  private applied?: BalancerConfig;
+  /** Configs are applied one at a time (an apply waits for its listens). */
+  private applying: Promise<unknown> = Promise.resolve();
+
+  constructor(private readonly log: (line: string) => void) {}
+
+  /** Applies a config; answers the ports listened on once it is applied. */
+  configure(config: BalancerConfig): Promise<number[]> {
+    const applied = this.applying.then(() => this.apply(config));
+    this.applying = applied.catch(() => undefined);
+    return applied;
+  }
+
+  /** The ports listened on now. */
+  ports(): number[] {
+    return this.balancer?.ports() ?? [];
+  }
+
+  /** Stops listening; exchanges in flight finish. */
+  async close(): Promise<void> {
+    await this.applying;
+    await this.balancer?.close();
+    this.balancer = undefined;
+  }
+
+  private async apply(config: BalancerConfig): Promise<number[]> {
+    const madeWith = JSON.stringify([config.address, config.options]);
+    if (this.balancer && madeWith !== this.madeWith) {
+      // Only an agent started with other flags does this: its ports are opened again with them.
+      this.log('the agent\'s address or proxy settings changed: its ports are opened again with the new ones');
+      await this.balancer.close();
+      this.balancer = undefined;
+    }
+    if (!this.balancer) {
+      this.balancer = new LoadBalancer(config.address, this.metrics, this.log, config.options);
+      this.madeWith = madeWith;
+    }
+    const plans = portPlans(config, this.applied);
+    await this.balancer.apply(plans);
+    this.applied = { ...config, ports: config.ports.map((p) => ({ ...p, targets: plans.get(p.port)?.targets ?? [] })) };
+    return this.balancer.ports();
+  }
+}
+
+export interface ChannelEvents {
+  /** An agent connected, or the last one went (`agents`: how many are connected now). */
+  agents?(agents: number): void;
+  /** A `shutdown` request was answered. */
+  shutdown?(): void;
+}
+
+/** Serves the channel on `STATE/balancer.sock` (0600); a stale socket file (a dead balancer's) is replaced. */
+export function serveBalancerChannel(stateDir: string, service: BalancerService, events: ChannelEvents = {}): net.Server {
+  const file = balancerSocketPath(stateDir);
+  fs.rmSync(file, { force: true });
+  let agents = 0;
+  const server = net.createServer((socket) => {
+    events.agents?.(++agents);
+    socket.on('error', () => socket.destroy());
+    socket.on('close', () => events.agents?.(--agents));
+    readLines(socket, (line) => {
+      const request = parseRequest(line);
+      void answer(service, request).then((reply) => {
+        if (!socket.destroyed) socket.write(`${JSON.stringify(reply)}\n`);
+        if (request.kind === 'shutdown' && reply.error === undefined) events.shutdown?.();
+      });
+    });
+  });
+  listenOwnerOnly(server, file);
+  return server;
+}
+
+/** A request line; one that does not parse is answered as an unknown kind. */
+function parseRequest(line: string): BalancerRequest | { id: number; kind?: undefined } {
+  try {
+    const request = JSON.parse(line) as BalancerRequest;
+    return typeof request === 'object' && request !== null ? request : { id: -1 };
+  } catch {
+    return { id: -1 };
+  }
+}
+
+async function answer(service: BalancerService, request: BalancerRequest | { id: number; kind?: undefined }): Promise<BalancerAnswer> {
+  const { id } = request;
+  try {
+    switch (request.kind) {
+      case 'configure':
+        return { id, listening: await service.configure(parseBalancerConfig(request.config)) };
+      case 'traffic':
+        return { id, traffic: service.metrics.snapshots() };
+      case 'shutdown':
+        await service.close();
+        return { id };
+      default:
+        return { id, error: `not a request: expected a JSON line with kind configure, traffic or shutdown, got kind ${JSON.stringify(request.kind)}` };
+    }
+  } catch (error) {
+    if (error instanceof BalancerConfigError) return { id, error: error.message };
+    return { id, error: `cannot apply the config: ${(error as Error).message}` };
+  }
+}
