@@ -99,7 +99,12 @@ export class BalancerClient implements RemoteTraffic {
       if (this.desired) void this.sendConfig(this.desired);
     });
     readLines(socket, (line) => {
-      const answer = JSON.parse(line) as BalancerAnswer;
+      let answer: BalancerAnswer;
+      try {
+        answer = JSON.parse(line) as BalancerAnswer;
+      } catch {
+        return this.options.log(`warning: the node's balancer answered a line that is not JSON: ${line.slice(0, 200)}`);
+      }
       this.pending.get(answer.id)?.(answer);
     });
     socket.on('error', (error: Error) => {
