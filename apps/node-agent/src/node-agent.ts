@@ -139,13 +139,20 @@ export class NodeAgent {
     const linuxRuntime = this.runtime;
     const runtime: ContainerRuntime = linuxRuntime;
     const metrics = createAgentMetrics(config.name, () => this.reconciler);
-    const balancer = new BalancerClient({ stateDir: config.stateDir, address: config.address, proxy: config.proxy, log: this.log });
+    const balancer = new BalancerClient({
+      stateDir: config.stateDir, address: config.address, proxy: config.proxy, log: this.log,
+      // A restarted balancer listens for the service IPs at new ports: the rules follow.
+      onConnected: () => this.publishSoon(),
+    });
     this.balancer = balancer;
     balancer.start();
-    // The published ports' counts come from the balancer process; the service IPs' listeners count here.
+    // Every count is the balancer process's (published ports and service IPs), fetched over its channel.
     const traffic = new BalancerMetrics(balancer);
     traffic.register(metrics.registry);
-    const services = new ServiceNetwork({ stateDir: config.stateDir, upstreams: config.dnsUpstreams, metrics: traffic, log: this.log, proxy: config.proxy });
+    const services = new ServiceNetwork({
+      stateDir: config.stateDir, upstreams: config.dnsUpstreams, log: this.log,
+      listeners: { apply: (address, plans) => balancer.serviceIps(address, plans) },
+    });
     this.services = services;
     const prober = new Prober({ check: probeCheck(runtime), onChange: (key) => this.reconciler?.probesChanged(key) });
     this.prober = prober;

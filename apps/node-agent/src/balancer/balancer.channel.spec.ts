@@ -17,7 +17,7 @@ import { BalancerMetrics } from '../proxy/balancer.metrics';
 import type { PortPlan } from '../proxy/load.balancer';
 import { DEFAULT_PROXY_OPTIONS } from '../proxy/published.port';
 import { BalancerClient, shutDownBalancer } from './balancer.client';
-import { BalancerConfig, balancerSocketPath, parseBalancerConfig } from './balancer.protocol';
+import { BalancerConfig, PublishedPortConfig, balancerSocketPath, parseBalancerConfig } from './balancer.protocol';
 import { BalancerService, serveBalancerChannel } from './balancer.server';
 
 const SERVICE = 'shop/web';
@@ -126,6 +126,25 @@ describe('the balancer channel', () => {
     }
   });
 
+  it('serves the service IPs\' listeners too, and a restarted agent finds them at the same ports', async () => {
+    const listener = (backends: TestBackend[]) => new Map([['100.96.0.9:80', {
+      ip: '100.96.0.9', port: 80, service: SERVICE, protocol: 'HTTP' as const, targets: backends.map((t) => ({ host: '127.0.0.1', port: t.port })),
+    }]]);
+    const first = await agentClient(stateDir);
+    const [route] = await first.serviceIps('127.0.0.1', listener([a]));
+    assert.deepEqual({ ip: route.ip, port: route.port }, { ip: '100.96.0.9', port: 80 });
+    assert.match((await request(route.localPort, '/vip')).body, /^a GET \/vip/);
+    first.close();
+    const next = await agentClient(stateDir);
+    try {
+      const again = await next.serviceIps('127.0.0.1', listener([])); // not probed yet: inherits
+      assert.deepEqual(again, [route], 'the same listener: the rules need no change');
+      assert.match((await request(route.localPort, '/vip')).body, /^a GET/);
+    } finally {
+      next.close();
+    }
+  });
+
   it('sends the desired config again to a balancer that was restarted', async () => {
     const client = await agentClient(stateDir);
     try {
@@ -144,16 +163,32 @@ describe('the balancer channel', () => {
   });
 });
 
+describe('an agent without its balancer', () => {
+  it('keeps the service IP rules as they are rather than emptying them', async () => {
+    const client = new BalancerClient({ stateDir: path.join(os.tmpdir(), 'tide-no-balancer-here'), address: '127.0.0.1', proxy: DEFAULT_PROXY_OPTIONS, log: () => undefined });
+    client.start();
+    try {
+      await assert.rejects(client.serviceIps('127.0.0.1', new Map()), /not reachable\); the rules stay as they are/);
+      await client.publish(new Map()); // kept, sent at the next connect; no error
+    } finally {
+      client.close();
+    }
+  });
+});
+
 describe('a balancer config off the channel', () => {
-  const good: BalancerConfig = { address: '10.0.0.1', options: DEFAULT_PROXY_OPTIONS, ports: [{ port: 80, service: 'a/b', protocol: 'TCP', targets: [{ host: 'h', port: 1 }] }] };
+  const port: PublishedPortConfig = { port: 80, service: 'a/b', protocol: 'TCP', targets: [{ host: 'h', port: 1 }] };
+  const good: BalancerConfig = { address: '10.0.0.1', options: DEFAULT_PROXY_OPTIONS, ports: [port] };
   const cases: [string, unknown, RegExp][] = [
     ['no address', { ...good, address: '' }, /^config\.address:/],
     ['ports not a list', { ...good, ports: {} }, /^config\.ports: expected a list/],
-    ['a port out of range', { ...good, ports: [{ ...good.ports[0], port: 70000 }] }, /^config\.ports\[0\]\.port: expected 1-65535/],
-    ['a service without namespace', { ...good, ports: [{ ...good.ports[0], service: 'b' }] }, /^config\.ports\[0\]\.service:/],
-    ['an unknown protocol', { ...good, ports: [{ ...good.ports[0], protocol: 'UDP' }] }, /^config\.ports\[0\]\.protocol: expected HTTP or TCP/],
-    ['a target without port', { ...good, ports: [{ ...good.ports[0], targets: [{ host: 'h' }] }] }, /^config\.ports\[0\]\.targets\[0\]:/],
+    ['a port out of range', { ...good, ports: [{ ...port, port: 70000 }] }, /^config\.ports\[0\]\.port: expected 1-65535/],
+    ['a service without namespace', { ...good, ports: [{ ...port, service: 'b' }] }, /^config\.ports\[0\]\.service:/],
+    ['an unknown protocol', { ...good, ports: [{ ...port, protocol: 'UDP' }] }, /^config\.ports\[0\]\.protocol: expected HTTP or TCP/],
+    ['a target without port', { ...good, ports: [{ ...port, targets: [{ host: 'h' }] }] }, /^config\.ports\[0\]\.targets\[0\]:/],
     ['a negative setting', { ...good, options: { ...good.options, queueLength: -1 } }, /^config\.options\.queueLength:/],
+    ['a service IP listener without its IP', { ...good, serviceIps: { address: '10.1.0.1', listeners: [{ ...port, ip: '' }] } }, /^config\.serviceIps\.listeners\[0\]\.ip:/],
+    ['service IPs without the bridge address', { ...good, serviceIps: { listeners: [] } }, /^config\.serviceIps\.address:/],
   ];
   for (const [what, config, error] of cases) {
     it(`is refused with the field named: ${what}`, () => assert.throws(() => parseBalancerConfig(config), { name: 'BalancerConfigError', message: error }));

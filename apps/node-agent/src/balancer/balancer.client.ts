@@ -1,13 +1,16 @@
 /**
  * The agent's side of the channel to the node's balancer process (balancer.protocol.ts). The agent
- * keeps its desired config here and sends it whole: at every change, and again each time it
- * (re)connects, so a balancer that was restarted, or an agent that was, converges with no other
- * state. While the balancer cannot be reached the agent runs on; the config goes at the next connect.
+ * keeps its desired config here (published ports, service IP listeners) and sends it whole: at every
+ * change, and again each time it (re)connects, so a balancer that was restarted, or an agent that
+ * was, converges with no other state. While the balancer cannot be reached the agent runs on; the
+ * config goes at the next connect.
  */
 import * as net from 'node:net';
 import type { RemoteTraffic, TrafficSnapshot } from '../proxy/balancer.metrics';
 import type { PortPlan } from '../proxy/load.balancer';
 import type { ProxyOptions } from '../proxy/published.port';
+import type { VirtualRoute } from '../service-ip/service-ip.balancer';
+import type { VirtualListenerPlan } from '../service-ip/service-ip.plan';
 import { BalancerAnswer, BalancerConfig, BalancerRequest, balancerSocketPath, readLines } from './balancer.protocol';
 
 /** Between connection attempts: the balancer starts beside the agent, or is restarted by the reaper after a crash. */
@@ -17,8 +20,8 @@ const CONFIGURE_TIMEOUT_MS = 10_000;
 /** Counts not answered within this time: the last ones serve (a scrape must not hang on the balancer). */
 const TRAFFIC_TIMEOUT_MS = 1000;
 /**
- * How long after this agent started a port it has given no target yet keeps the balancer's (the
- * last agent's): a restarted agent counts its adopted replicas ready only after their first probe,
+ * How long after this agent started a port (or service IP listener) it has given no target yet
+ * keeps the balancer's (the last agent's): a restarted agent counts its adopted replicas ready only after their first probe,
  * and the control plane lists them again only after that (about a probe period and a status report).
  * Without this, a node whose replicas serve a port alone would empty it for that moment.
  */
@@ -30,6 +33,11 @@ export interface BalancerClientOptions {
   address: string;
   proxy: ProxyOptions;
   log: (line: string) => void;
+  /**
+   * The channel is open (again): a restarted balancer listens for the service IPs at other ports, and
+   * a sync that found no balancer is owed, so the agent syncs its listeners and rules again.
+   */
+  onConnected?: () => void;
 }
 
 type Request = BalancerRequest extends infer R ? (R extends { id: number } ? Omit<R, 'id'> : never) : never;
@@ -40,15 +48,17 @@ export class BalancerClient implements RemoteTraffic {
   private closed = false;
   private nextId = 1;
   private readonly pending = new Map<number, (answer: BalancerAnswer | undefined) => void>();
-  private desired?: BalancerConfig;
+  private desired: BalancerConfig;
   private lastTraffic: TrafficSnapshot[] = [];
   private reconnectTimer?: NodeJS.Timeout;
-  /** Ports this agent has given at least one target (see INHERIT_TARGETS_MS). */
-  private readonly targeted = new Set<number>();
+  /** Ports and service IP listeners this agent has given at least one target (see INHERIT_TARGETS_MS). */
+  private readonly targeted = new Set<string>();
   private readonly startedAt = performance.now();
   private unreachable = '';
 
-  constructor(private readonly options: BalancerClientOptions) {}
+  constructor(private readonly options: BalancerClientOptions) {
+    this.desired = { address: options.address, options: options.proxy };
+  }
 
   start(): void {
     this.connect();
@@ -59,14 +69,28 @@ export class BalancerClient implements RemoteTraffic {
    * once while it cannot be reached (they are sent when it can).
    */
   async publish(plan: Map<number, PortPlan>): Promise<void> {
+    const ports = [...plan].map(([port, { service, protocol, targets }]) => ({ port, service, protocol, targets, ...this.inherits(`port ${port}`, targets) }));
+    this.desired = { ...this.desired, ports };
+    if (this.connected) await this.sendConfig();
+  }
+
+  /**
+   * The service IP listeners as the agent wants them now, on the bridge address; answers where each
+   * is served. Throws when the balancer cannot be reached or refuses: the rules stay as they are.
+   */
+  async serviceIps(address: string, plans: Map<string, VirtualListenerPlan>): Promise<VirtualRoute[]> {
+    const listeners = [...plans].map(([key, plan]) => ({ ...plan, ...this.inherits(`service IP ${key}`, plan.targets) }));
+    this.desired = { ...this.desired, serviceIps: { address, listeners } };
+    const answer = this.connected ? await this.sendConfig() : undefined;
+    if (!answer?.routes) throw new Error(`the node's balancer did not apply the service IP listeners${answer?.error ? `: ${answer.error}` : ' (not reachable)'}; the rules stay as they are`);
+    return answer.routes;
+  }
+
+  /** `inheritTargets` for a port or listener this agent has given no target yet, while it settles. */
+  private inherits(key: string, targets: unknown[]): { inheritTargets?: true } {
+    if (targets.length > 0) this.targeted.add(key);
     const settling = performance.now() - this.startedAt < INHERIT_TARGETS_MS;
-    const ports = [...plan].map(([port, { service, protocol, targets }]) => {
-      if (targets.length > 0) this.targeted.add(port);
-      return { port, service, protocol, targets, ...(settling && !this.targeted.has(port) ? { inheritTargets: true } : {}) };
-    });
-    const config: BalancerConfig = { address: this.options.address, options: this.options.proxy, ports };
-    this.desired = config;
-    if (this.connected) await this.sendConfig(config);
+    return settling && !this.targeted.has(key) ? { inheritTargets: true } : {};
   }
 
   /** The balancer's counts; its last known ones when it does not answer (so counters never seem to reset). */
@@ -96,7 +120,8 @@ export class BalancerClient implements RemoteTraffic {
       this.connected = true;
       if (this.unreachable) this.options.log(`connected to the node's balancer (${file})`);
       this.unreachable = '';
-      if (this.desired) void this.sendConfig(this.desired);
+      if (this.desired.ports || this.desired.serviceIps) void this.sendConfig();
+      this.options.onConnected?.();
     });
     readLines(socket, (line) => {
       let answer: BalancerAnswer;
@@ -120,10 +145,12 @@ export class BalancerClient implements RemoteTraffic {
     });
   }
 
-  private async sendConfig(config: BalancerConfig): Promise<void> {
-    const answer = await this.request({ kind: 'configure', config }, CONFIGURE_TIMEOUT_MS);
-    if (answer?.error) this.options.log(`warning: the node's balancer refused the published ports: ${answer.error}`);
-    else if (!answer && this.connected) this.options.log(`warning: the node's balancer did not apply the published ports within ${CONFIGURE_TIMEOUT_MS} ms`);
+  /** Sends the whole desired config; its answer, undefined when none came. */
+  private async sendConfig(): Promise<BalancerAnswer | undefined> {
+    const answer = await this.request({ kind: 'configure', config: this.desired }, CONFIGURE_TIMEOUT_MS);
+    if (answer?.error) this.options.log(`warning: the node's balancer refused the config: ${answer.error}`);
+    else if (!answer && this.connected) this.options.log(`warning: the node's balancer did not apply the config within ${CONFIGURE_TIMEOUT_MS} ms`);
+    return answer;
   }
 
   /** Sends a request; undefined when the connection closes or no answer comes within `timeoutMs`. */

@@ -1,6 +1,7 @@
 /**
  * The balancer process's side of the channel (balancer.protocol.ts): applies the agent's configs to
- * the node's LoadBalancer and answers with its counts. Between agents (one killed, the next not yet
+ * the node's LoadBalancer (published ports) and ServiceIpBalancer (service IPs), and answers with
+ * their counts. Between agents (one killed, the next not yet
  * connected) nothing changes: the ports keep listening over the last config's backends.
  */
 import * as fs from 'node:fs';
@@ -8,57 +9,81 @@ import * as net from 'node:net';
 import { BalancerMetrics } from '../proxy/balancer.metrics';
 import { LoadBalancer } from '../proxy/load.balancer';
 import { listenOwnerOnly } from '../reaper/reaper.control';
+import { ServiceIpBalancer, VirtualRoute } from '../service-ip/service-ip.balancer';
+import { virtualKey } from '../service-ip/service-ip.plan';
 import {
-  BalancerAnswer, BalancerConfig, BalancerConfigError, BalancerRequest, balancerSocketPath, parseBalancerConfig, portPlans, readLines,
+  BalancerAnswer, BalancerConfig, BalancerConfigError, BalancerRequest, PublishedPortConfig, ServiceIpListenerConfig,
+  balancerSocketPath, listenerPlans, parseBalancerConfig, portPlans, readLines, withInheritedTargets,
 } from './balancer.protocol';
+
+/** What a configure applied: the ports listened on, and where each service IP:port is served. */
+export interface Applied {
+  listening: number[];
+  routes: VirtualRoute[];
+}
 
 export class BalancerService {
   readonly metrics = new BalancerMetrics();
-  private balancer?: LoadBalancer;
-  /** The address and proxy settings the balancer was made with. */
+  private published?: LoadBalancer;
+  private serviceIps?: ServiceIpBalancer;
+  /** The address and proxy settings the balancers were made with. */
   private madeWith = '';
-  /** The config applied last, with the targets each port inherited (what the next one may inherit). */
-  private applied?: BalancerConfig;
+  /** What was applied last, with the targets each inherited (what the next config may inherit). */
+  private appliedPorts: PublishedPortConfig[] = [];
+  private appliedListeners: ServiceIpListenerConfig[] = [];
+  private routes: VirtualRoute[] = [];
   /** Configs are applied one at a time (an apply waits for its listens). */
   private applying: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly log: (line: string) => void) {}
 
-  /** Applies a config; answers the ports listened on once it is applied. */
-  configure(config: BalancerConfig): Promise<number[]> {
+  /** Applies a config; answers once it is applied. */
+  configure(config: BalancerConfig): Promise<Applied> {
     const applied = this.applying.then(() => this.apply(config));
     this.applying = applied.catch(() => undefined);
     return applied;
   }
 
-  /** The ports listened on now. */
+  /** The published ports listened on now. */
   ports(): number[] {
-    return this.balancer?.ports() ?? [];
+    return this.published?.ports() ?? [];
   }
 
   /** Stops listening; exchanges in flight finish. */
   async close(): Promise<void> {
     await this.applying;
-    await this.balancer?.close();
-    this.balancer = undefined;
+    await this.closeBalancers();
   }
 
-  private async apply(config: BalancerConfig): Promise<number[]> {
+  private async apply(config: BalancerConfig): Promise<Applied> {
     const madeWith = JSON.stringify([config.address, config.options]);
-    if (this.balancer && madeWith !== this.madeWith) {
+    if (this.published && madeWith !== this.madeWith) {
       // Only an agent started with other flags does this: its ports are opened again with them.
       this.log('the agent\'s address or proxy settings changed: its ports are opened again with the new ones');
-      await this.balancer.close();
-      this.balancer = undefined;
+      await this.closeBalancers();
     }
-    if (!this.balancer) {
-      this.balancer = new LoadBalancer(config.address, this.metrics, this.log, config.options);
+    if (!this.published || !this.serviceIps) {
+      this.published = new LoadBalancer(config.address, this.metrics, this.log, config.options);
+      this.serviceIps = new ServiceIpBalancer(this.metrics, this.log, config.options);
       this.madeWith = madeWith;
     }
-    const plans = portPlans(config, this.applied);
-    await this.balancer.apply(plans);
-    this.applied = { ...config, ports: config.ports.map((p) => ({ ...p, targets: plans.get(p.port)?.targets ?? [] })) };
-    return this.balancer.ports();
+    if (config.ports) {
+      this.appliedPorts = withInheritedTargets(config.ports, this.appliedPorts, (p) => String(p.port));
+      await this.published.apply(portPlans(this.appliedPorts));
+    }
+    if (config.serviceIps) {
+      this.appliedListeners = withInheritedTargets(config.serviceIps.listeners, this.appliedListeners, (l) => virtualKey(l.ip, l.port));
+      this.routes = await this.serviceIps.apply(config.serviceIps.address, listenerPlans(this.appliedListeners));
+    }
+    return { listening: this.published.ports(), routes: this.routes };
+  }
+
+  private async closeBalancers(): Promise<void> {
+    await this.published?.close();
+    await this.serviceIps?.close();
+    this.published = undefined;
+    this.serviceIps = undefined;
+    this.routes = [];
   }
 }
 
@@ -105,7 +130,7 @@ async function answer(service: BalancerService, request: BalancerRequest | { id:
   try {
     switch (request.kind) {
       case 'configure':
-        return { id, listening: await service.configure(parseBalancerConfig(request.config)) };
+        return { id, ...await service.configure(parseBalancerConfig(request.config)) };
       case 'traffic':
         return { id, traffic: service.metrics.snapshots() };
       case 'shutdown':

@@ -2,9 +2,9 @@
  * The balancer's per-service metrics in the agent's Prometheus registry: requests by status code,
  * their latency histogram, connections. The hot path only adds to plain numbers in preallocated
  * arrays (one per service and code); the Prometheus series are built when /metrics is scraped, so
- * a request costs no label hashing. The published ports' balancer runs in a process of its own
- * (balancer/): its counts come over the channel as plain snapshots and are added to the agent's own
- * (its service IP listeners') when /metrics is scraped or usage is reported.
+ * a request costs no label hashing. The balancer runs in a process of its own (balancer/): the
+ * agent's BalancerMetrics is given it as `remote`, and its counts come over the channel as plain
+ * snapshots when /metrics is scraped or usage is reported.
  */
 import { Registry } from 'prom-client';
 import { LATENCY_BOUNDS_SECONDS as LATENCY_BUCKETS } from '@tide/api';
@@ -48,7 +48,7 @@ export class ServiceTraffic {
     return { service, codes, connections, backendFailures, queued, queueFull, arrived, deadlineExpired };
   }
 
-  /** Adds another record of the same service (another process's) to this one. */
+  /** Adds another record of the same service (a snapshot off the channel) to this one. */
   add(other: TrafficSnapshot): void {
     for (const { code, count, sum, buckets } of other.codes) {
       let stats = this.codes.get(code);
@@ -181,14 +181,14 @@ export class BalancerMetrics {
       ])) as never);
   }
 
-  /** This process's records, with the remote balancer's last counts added per service. */
+  /** This process's records, or those of the remote balancer, as last fetched. */
   private combined(): ServiceTraffic[] {
-    if (this.remoteTraffic.length === 0) return [...this.services.values()];
-    const sums = new Map<string, ServiceTraffic>();
-    const sumOf = (service: string) => sums.get(service) ?? sums.set(service, new ServiceTraffic(service)).get(service)!;
-    for (const traffic of this.services.values()) sumOf(traffic.service).add(traffic.snapshot());
-    for (const snapshot of this.remoteTraffic) sumOf(snapshot.service).add(snapshot);
-    return [...sums.values()];
+    if (!this.remote) return [...this.services.values()];
+    return this.remoteTraffic.map((snapshot) => {
+      const traffic = new ServiceTraffic(snapshot.service);
+      traffic.add(snapshot);
+      return traffic;
+    });
   }
 }
 
