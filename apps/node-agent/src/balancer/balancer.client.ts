@@ -40,7 +40,9 @@ export interface BalancerClientOptions {
   onConnected?: () => void;
 }
 
-type Request = BalancerRequest extends infer R ? (R extends { id: number } ? Omit<R, 'id'> : never) : never;
+/** A request before its id is given (Omit applied to each member of the union). */
+type WithoutId<T> = T extends unknown ? Omit<T, 'id'> : never;
+type Request = WithoutId<BalancerRequest>;
 
 export class BalancerClient implements RemoteTraffic {
   private socket?: net.Socket;
