@@ -10,7 +10,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { AgentProcess } from './agent.process';
-import { TestCluster, pidsMentioning, running, waitFor } from './harness';
+import { TestCluster, isAlive, pidsMentioning, running, waitFor } from './harness';
 import { LoadGenerator, get } from './load.client';
 
 const BASE = 22900;
@@ -48,7 +48,15 @@ describe('published ports through an agent kill -9 and restart', { timeout: 600_
   });
 
   after(async () => {
-    await cluster?.stop();
+    if (!cluster) return;
+    // tsctl down itself ends the node's balancer (node-agent cleanup asks it; the reaper's exit would too),
+    // before the harness's last resort kills whatever still names the state dir.
+    const down = await cluster.tsctl(['down', '--state-dir', cluster.stateDir]);
+    const balancers = () => pidsMentioning(`node-agent-balancer ${cluster.stateDir}`).filter(isAlive);
+    const left = await waitFor('no balancer process after tsctl down', async () => balancers().length === 0 || undefined, 10_000).then(() => [], () => balancers());
+    await cluster.stop();
+    assert.equal(down.code, 0, down.stderr);
+    assert.deepEqual(left, [], 'tsctl down ended the node\'s balancer process');
   });
 
   it('keeps answering on the published port while no agent runs, and after', async () => {
