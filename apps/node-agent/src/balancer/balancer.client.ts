@@ -20,10 +20,12 @@ const CONFIGURE_TIMEOUT_MS = 10_000;
 /** Counts not answered within this time: the last ones serve (a scrape must not hang on the balancer). */
 const TRAFFIC_TIMEOUT_MS = 1000;
 /**
- * How long after this agent started a port (or service IP listener) it has given no target yet
- * keeps the balancer's (the last agent's): a restarted agent counts its adopted replicas ready only after their first probe,
- * and the control plane lists them again only after that (about a probe period and a status report).
- * Without this, a node whose replicas serve a port alone would empty it for that moment.
+ * For this long after the agent started, a port (or service IP listener) it gives no target keeps the
+ * targets the balancer has (the last agent's, or the last this agent gave). A restarted agent counts
+ * its adopted replicas ready only after their first probe, and its first status report says so: the
+ * control plane then pushes a set without them, and lists them again only after the next report.
+ * Without this, a node whose replicas serve a port alone would empty it for that second or two. When
+ * the time is up the config is sent again without the inheritance, so what is empty by then is.
  */
 export const INHERIT_TARGETS_MS = 15_000;
 
@@ -33,6 +35,8 @@ export interface BalancerClientOptions {
   address: string;
   proxy: ProxyOptions;
   log: (line: string) => void;
+  /** INHERIT_TARGETS_MS unless a test says otherwise. */
+  inheritTargetsMs?: number;
   /**
    * The channel is open (again): a restarted balancer listens for the service IPs at other ports, and
    * a sync that found no balancer is owed, so the agent syncs its listeners and rules again.
@@ -53,9 +57,8 @@ export class BalancerClient implements RemoteTraffic {
   private desired: BalancerConfig;
   private lastTraffic: TrafficSnapshot[] = [];
   private reconnectTimer?: NodeJS.Timeout;
-  /** Ports and service IP listeners this agent has given at least one target (see INHERIT_TARGETS_MS). */
-  private readonly targeted = new Set<string>();
-  private readonly startedAt = performance.now();
+  /** Set while empty targets inherit (INHERIT_TARGETS_MS). */
+  private settlingTimer?: NodeJS.Timeout;
   private unreachable = '';
 
   constructor(private readonly options: BalancerClientOptions) {
@@ -63,6 +66,8 @@ export class BalancerClient implements RemoteTraffic {
   }
 
   start(): void {
+    this.settlingTimer = setTimeout(() => this.settled(), this.options.inheritTargetsMs ?? INHERIT_TARGETS_MS);
+    this.settlingTimer.unref();
     this.connect();
   }
 
@@ -71,7 +76,7 @@ export class BalancerClient implements RemoteTraffic {
    * once while it cannot be reached (they are sent when it can).
    */
   async publish(plan: Map<number, PortPlan>): Promise<void> {
-    const ports = [...plan].map(([port, { service, protocol, targets }]) => ({ port, service, protocol, targets, ...this.inherits(`port ${port}`, targets) }));
+    const ports = [...plan].map(([port, { service, protocol, targets }]) => ({ port, service, protocol, targets, ...this.inherits(targets) }));
     this.desired = { ...this.desired, ports };
     if (this.connected) await this.sendConfig();
   }
@@ -81,18 +86,31 @@ export class BalancerClient implements RemoteTraffic {
    * is served. Throws when the balancer cannot be reached or refuses: the rules stay as they are.
    */
   async serviceIps(address: string, plans: Map<string, VirtualListenerPlan>): Promise<VirtualRoute[]> {
-    const listeners = [...plans].map(([key, plan]) => ({ ...plan, ...this.inherits(`service IP ${key}`, plan.targets) }));
+    const listeners = [...plans.values()].map((plan) => ({ ...plan, ...this.inherits(plan.targets) }));
     this.desired = { ...this.desired, serviceIps: { address, listeners } };
     const answer = this.connected ? await this.sendConfig() : undefined;
     if (!answer?.routes) throw new Error(`the node's balancer did not apply the service IP listeners${answer?.error ? `: ${answer.error}` : ' (not reachable)'}; the rules stay as they are`);
     return answer.routes;
   }
 
-  /** `inheritTargets` for a port or listener this agent has given no target yet, while it settles. */
-  private inherits(key: string, targets: unknown[]): { inheritTargets?: true } {
-    if (targets.length > 0) this.targeted.add(key);
-    const settling = performance.now() - this.startedAt < INHERIT_TARGETS_MS;
-    return settling && !this.targeted.has(key) ? { inheritTargets: true } : {};
+  /** `inheritTargets` for a port or listener without a target while the agent settles. */
+  private inherits(targets: unknown[]): { inheritTargets?: true } {
+    return targets.length === 0 && this.settlingTimer ? { inheritTargets: true } : {};
+  }
+
+  /** The settling time is up: the config again, without inheritance. */
+  private settled(): void {
+    this.settlingTimer = undefined;
+    const { ports, serviceIps } = this.desired;
+    const inherited = [...ports ?? [], ...serviceIps?.listeners ?? []].some((item) => item.inheritTargets);
+    if (!inherited) return;
+    const plain = <T extends { inheritTargets?: boolean }>(item: T): T => ({ ...item, inheritTargets: undefined });
+    this.desired = {
+      ...this.desired,
+      ...(ports ? { ports: ports.map(plain) } : {}),
+      ...(serviceIps ? { serviceIps: { ...serviceIps, listeners: serviceIps.listeners.map(plain) } } : {}),
+    };
+    if (this.connected) void this.sendConfig();
   }
 
   /** The balancer's counts; its last known ones when it does not answer (so counters never seem to reset). */
@@ -111,6 +129,7 @@ export class BalancerClient implements RemoteTraffic {
   close(): void {
     this.closed = true;
     clearTimeout(this.reconnectTimer);
+    clearTimeout(this.settlingTimer);
     this.socket?.end();
   }
 
