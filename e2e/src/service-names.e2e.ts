@@ -4,7 +4,8 @@
  * `http://web.default.svc.tide/` and `http://<IP>:80/` answer from the replicas of both nodes
  * (through that node's balancer); `nslookup` finds the name, an unknown name is NXDOMAIN, other
  * names are forwarded to a fake upstream DNS on loopback (no outside network), and after `tsctl
- * delete` the name stops resolving. Nothing of it is left after `tsctl down`.
+ * delete` the name stops resolving. The service IP answers the host while both agents are killed (the
+ * listeners are the node balancer processes'). Nothing of it is left after `tsctl down`.
  */
 import { after, before, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
@@ -15,6 +16,7 @@ import * as net from 'node:net';
 import * as path from 'node:path';
 import * as dnsPacket from 'dns-packet';
 import type { Node, Replica, Service } from '@tide/api';
+import { AgentProcess } from './agent.process';
 import { TestCluster, running, waitFor } from './harness';
 
 const BASE = 20470;
@@ -169,6 +171,24 @@ describe('service addresses and names on two nodes', { timeout: 600_000 }, () =>
       return response?.ok ? (await response.text()).trim() : undefined;
     });
     assert.ok(web.some((r) => r.metadata.name === answer), answer);
+  });
+
+  it('keeps the service IP answering while both agents are killed (its listeners are the balancer processes\'), and at the same ports after', async () => {
+    const dnatRules = () => execFileSync('iptables-save', ['-t', 'nat'], { encoding: 'utf8' }).split('\n').filter((l) => l.includes(`-d ${ip}/32`)).sort();
+    const rulesBefore = dnatRules();
+    const agents = nodes.map((node) => new AgentProcess(cluster, node.metadata.name));
+    for (const agent of agents) await agent.kill();
+    for (let i = 0; i < 10; i++) {
+      const response = await fetch(`http://${ip}/`, { signal: AbortSignal.timeout(10_000) });
+      assert.equal(response.status, 200, 'answered with no agent running');
+      await response.text();
+    }
+    agents.forEach((agent, i) => agent.start({ logName: `agent-restarted-${i}.log` }));
+    await waitFor('both nodes Ready again', async () => (await cluster.nodeList()).filter((n) => n.status?.ready).length === 2 || undefined, 120_000);
+    await waitFor('both web replicas ready again', async () => running(await cluster.replicas('web')).filter((r) => r.status?.ready).length === 2 || undefined, 120_000);
+    const response = await fetch(`http://${ip}/`, { signal: AbortSignal.timeout(10_000) });
+    assert.equal(response.status, 200);
+    assert.deepEqual(dnatRules(), rulesBefore, 'the restarted agents found the listeners at the same ports');
   });
 
   it('keeps every address across a control-plane restart, and gives a new service another one', async () => {

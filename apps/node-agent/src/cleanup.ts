@@ -1,7 +1,11 @@
-/** `node-agent cleanup --state-dir DIR`: stops and removes every container of a node's state dir. */
+/**
+ * `node-agent cleanup --state-dir DIR`: stops and removes every container of a node's state dir, and
+ * ends its balancer process (whose published ports would otherwise keep serving for the next agent).
+ */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { LinuxRuntime } from '@tide/runtime';
+import { shutDownBalancer } from './balancer/balancer.client';
 import { ConfigError, DEFAULT_IMAGE_DIR, parseFlagValues } from './config/agent.config';
 import { tearDownAgentNetwork } from './network/agent.network';
 import { gracePeriodFromLabels } from './reconcile/container-spec.builder';
@@ -19,8 +23,11 @@ export async function runCleanup(argv: string[], log: (line: string) => void): P
   if (!stateDir) throw new ConfigError('cleanup needs --state-dir DIR');
   if (!fs.existsSync(stateDir)) return log(`nothing to clean: ${stateDir} does not exist`);
   const runtime = new LinuxRuntime({ stateDir, imageDir: flags.get('image-dir') ?? DEFAULT_IMAGE_DIR, warmPool: 0 });
-  const containers = await runtime.list();
   const failures: string[] = [];
+  // First: its ports would send traffic to containers about to go.
+  await shutDownBalancer(stateDir).then((ended) => ended && log('ended the node\'s balancer (its published ports are closed)'),
+    (error: Error) => failures.push(`balancer: ${error.message}`));
+  const containers = await runtime.list();
   await Promise.all(containers.map(async (container) => {
     try {
       await runtime.stop(container.id, Math.min(MAX_CLEANUP_GRACE_SECONDS, gracePeriodFromLabels(container.spec.labels)));

@@ -1,8 +1,10 @@
 #!/usr/bin/env node
 /**
  * node-agent: `node-agent [flags]` runs the agent of one node (under the node's reaper: reaper/);
- * `node-agent cleanup --state-dir DIR` stops and removes that node's containers. Errors are one line
- * on stderr. The agent's modules are loaded only in the agent's process, not in the reaper's.
+ * `node-agent cleanup --state-dir DIR` stops and removes that node's containers and ends its balancer;
+ * `node-agent balancer --state-dir DIR` is the node's balancer process, which the reaper starts.
+ * Errors are one line on stderr. The agent's modules are loaded only in the agent's process, not in
+ * the reaper's or the balancer's.
  */
 import { AgentConfig, ConfigError, JOIN_CA_HASH_ENV, JOIN_TOKEN_ENV, parseAgentConfig, stateDirOf } from './config/agent.config';
 import { runReaper, underReaper } from './reaper/node.reaper';
@@ -31,6 +33,12 @@ async function runAgent(config: AgentConfig): Promise<void> {
 }
 
 async function main(argv: string[]): Promise<void> {
+  if (argv[0] === 'balancer') {
+    // Renamed first: until then its command line names the agent's script and state dir (tsctl finds agents so).
+    process.title = `node-agent-balancer ${stateDirOf(argv.slice(1))}`;
+    const { runBalancer } = await import('./balancer/balancer.process');
+    return runBalancer(stateDirOf(argv.slice(1)));
+  }
   if (argv[0] === 'cleanup') {
     const { runCleanup } = await import('./cleanup');
     return runCleanup(argv.slice(1), (line) => console.log(`node-agent cleanup: ${line}`));

@@ -27,11 +27,10 @@ import { AgentNetwork } from './network/agent.network';
 import { Prober } from './probes/prober';
 import { probeCheck } from './probes/probe.check';
 import { probedContainers, verdictFor } from './probes/replica.probes';
+import { BalancerClient } from './balancer/balancer.client';
 import { BalancerMetrics } from './proxy/balancer.metrics';
 import { DiskMonitor, reclaimDisk } from './disk/disk.monitor';
 import { EphemeralStorageGuard, evictionVerdict, limitedContainers } from './disk/ephemeral.storage';
-import { LoadBalancer } from './proxy/load.balancer';
-import { PortHandover } from './proxy/port.handover';
 import { planPublishedPorts } from './proxy/publish.plan';
 import { containerId, replicaKey } from './reconcile/container-spec.builder';
 import { LogFiles } from './logs/log.files';
@@ -61,7 +60,8 @@ export class NodeAgent {
   private reportTimer?: NodeJS.Timeout;
   private changeTimer?: NodeJS.Timeout;
   private network?: AgentNetwork;
-  private balancer?: LoadBalancer;
+  /** The node's balancer process (balancer/): the published ports live there, and outlive this agent. */
+  private balancer?: BalancerClient;
   private prober?: Prober;
   /** The last endpoints the control plane pushed (kept through its outages). */
   /** Undefined until the first push: an agent that knows no endpoints yet publishes nothing and gives up no socket. */
@@ -139,10 +139,20 @@ export class NodeAgent {
     const linuxRuntime = this.runtime;
     const runtime: ContainerRuntime = linuxRuntime;
     const metrics = createAgentMetrics(config.name, () => this.reconciler);
-    const traffic = new BalancerMetrics();
+    const balancer = new BalancerClient({
+      stateDir: config.stateDir, address: config.address, proxy: config.proxy, log: this.log,
+      // A restarted balancer listens for the service IPs at new ports: the rules follow.
+      onConnected: () => this.publishSoon(),
+    });
+    this.balancer = balancer;
+    balancer.start();
+    // Every count is the balancer process's (published ports and service IPs), fetched over its channel.
+    const traffic = new BalancerMetrics(balancer);
     traffic.register(metrics.registry);
-    this.balancer = new LoadBalancer(config.address, traffic, this.log, config.proxy, new PortHandover(config.stateDir, this.log));
-    const services = new ServiceNetwork({ stateDir: config.stateDir, upstreams: config.dnsUpstreams, metrics: traffic, log: this.log, proxy: config.proxy });
+    const services = new ServiceNetwork({
+      stateDir: config.stateDir, upstreams: config.dnsUpstreams, log: this.log,
+      listeners: { apply: (address, plans) => balancer.serviceIps(address, plans) },
+    });
     this.services = services;
     const prober = new Prober({ check: probeCheck(runtime), onChange: (key) => this.reconciler?.probesChanged(key) });
     this.prober = prober;
@@ -352,12 +362,12 @@ export class NodeAgent {
       const ready = new Set(reconciler.views().filter((v) => v.ready).map((v) => v.record.key));
       const local = { node: this.config.name, isReady: (key: string) => ready.has(key) };
       void this.services?.sync(servicesChanged ? this.serviceAddresses : undefined, local);
-      if (!this.endpoints) return; // the reaper keeps serving the ports it holds meanwhile
+      if (!this.endpoints) return; // the balancer keeps serving the last agent's config meanwhile
       const plan = planPublishedPorts(this.endpoints, local);
       const conflicts = plan.conflicts.join('; ');
       if (conflicts && conflicts !== this.conflicts) this.log(`warning: ${conflicts}`);
       this.conflicts = conflicts;
-      await balancer.apply(plan.ports);
+      await balancer.publish(plan.ports);
     }).catch((error: Error) => this.log(`cannot apply the load balancer plan: ${error.message}`));
   }
 
@@ -384,7 +394,7 @@ export class NodeAgent {
     this.reconciler?.stop();
     this.prober?.stop();
     this.client?.close();
-    await this.balancer?.close();
+    this.balancer?.close(); // its ports keep serving, as the containers keep running
     await this.services?.close();
     // Bounded: the process exits right after, and its waiting inits die with it anyway (PDEATHSIG).
     await Promise.race([this.runtime?.close(), new Promise((resolve) => setTimeout(resolve, POOL_CLOSE_MS).unref())]);

@@ -31,6 +31,8 @@ export interface UsageSink {
 /** Cumulative request counts per service from the node's load balancer (the autoscaler's request rate), and their latencies. */
 export interface RequestCounters {
   serviceRequests(): { namespace: string; service: string; requests: number; latencyCounts?: number[] }[];
+  /** Brings the counts up to date first (the balancer process's are fetched over its channel). */
+  refresh?(): Promise<void>;
 }
 
 /** `countedAtMs`: now, when the counters are read (the snapshot's CPU may be older: up to its cache age and its reads). */
@@ -84,6 +86,7 @@ export class UsageReporter {
     try {
       const snapshot = await this.sampler.sample();
       replicas = snapshot.replicas.length;
+      await this.counters?.refresh?.();
       await sink.reportUsage(usageReport(this.nodeName, snapshot, this.counters));
     } catch {
       /* the runtime could not read a sample: the next tick tries again */

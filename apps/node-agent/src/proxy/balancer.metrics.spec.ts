@@ -23,4 +23,19 @@ describe('balancer request counters for the autoscaler', () => {
     metrics.service('shop/web').request(504, 30);
     assert.deepEqual(metrics.serviceRequests()[0].latencyCounts, [...new Array(14).fill(0), 1]);
   });
+
+  it('reports the balancer process\'s counts in the agent, fetched over the channel', async () => {
+    const balancerProcess = new BalancerMetrics();
+    const web = balancerProcess.service('shop/web');
+    web.arrived += 7;
+    for (let i = 0; i < 6; i++) web.request(200, 0.01);
+    web.request(503, 0.2);
+    const agent = new BalancerMetrics({ traffic: async () => balancerProcess.snapshots() });
+    assert.deepEqual(agent.serviceRequests(), [], 'nothing before the first fetch');
+    await agent.refresh();
+    // 7 arrived; answered: 6 within (0.005, 0.01], the 503 within (0.1, 0.25]
+    assert.deepEqual(agent.serviceRequests(), [
+      { namespace: 'shop', service: 'web', requests: 7, latencyCounts: [0, 0, 0, 0, 6, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0] },
+    ]);
+  });
 });

@@ -2,7 +2,9 @@
  * The balancer's per-service metrics in the agent's Prometheus registry: requests by status code,
  * their latency histogram, connections. The hot path only adds to plain numbers in preallocated
  * arrays (one per service and code); the Prometheus series are built when /metrics is scraped, so
- * a request costs no label hashing.
+ * a request costs no label hashing. The balancer runs in a process of its own (balancer/): the
+ * agent's BalancerMetrics is given it as `remote`, and its counts come over the channel as plain
+ * snapshots when /metrics is scraped or usage is reported.
  */
 import { Registry } from 'prom-client';
 import { LATENCY_BOUNDS_SECONDS as LATENCY_BUCKETS } from '@tide/api';
@@ -39,6 +41,30 @@ export class ServiceTraffic {
 
   constructor(readonly service: string) {}
 
+  /** The counts as plain data, for the channel to the agent. */
+  snapshot(): TrafficSnapshot {
+    const { service, connections, backendFailures, queued, queueFull, arrived, deadlineExpired } = this;
+    const codes = [...this.codes].map(([code, stats]) => ({ code, count: stats.count, sum: stats.sum, buckets: [...stats.buckets] }));
+    return { service, codes, connections, backendFailures, queued, queueFull, arrived, deadlineExpired };
+  }
+
+  /** Adds another record of the same service (a snapshot off the channel) to this one. */
+  add(other: TrafficSnapshot): void {
+    for (const { code, count, sum, buckets } of other.codes) {
+      let stats = this.codes.get(code);
+      if (!stats) this.codes.set(code, (stats = new CodeStats()));
+      stats.count += count;
+      stats.sum += sum;
+      buckets.slice(0, stats.buckets.length).forEach((n, i) => (stats.buckets[i] += n));
+    }
+    this.connections += other.connections;
+    this.backendFailures += other.backendFailures;
+    this.queued += other.queued;
+    this.queueFull += other.queueFull;
+    this.arrived += other.arrived;
+    this.deadlineExpired += other.deadlineExpired;
+  }
+
   request(code: number, seconds: number): void {
     let stats = this.codes.get(code);
     if (!stats) this.codes.set(code, (stats = new CodeStats()));
@@ -54,6 +80,27 @@ export class ServiceTraffic {
   }
 }
 
+/** A ServiceTraffic as plain data (what the balancer process answers the agent's `traffic` request with). */
+export interface TrafficSnapshot {
+  service: string;
+  codes: { code: number; count: number; sum: number; buckets: number[] }[];
+  connections: number;
+  backendFailures: number;
+  queued: number;
+  queueFull: number;
+  arrived: number;
+  deadlineExpired: number;
+}
+
+/** Where the counts of another process's balancer come from (balancer/balancer.client.ts). */
+export interface RemoteTraffic {
+  /** The other balancer's counts now; its last known ones when it cannot answer. */
+  traffic(): Promise<TrafficSnapshot[]>;
+}
+
+/** How long a fetched remote snapshot serves (a scrape asks once per metric family). */
+const REMOTE_FRESH_MS = 100;
+
 interface Sample {
   metricName?: string;
   labels: Record<string, string | number>;
@@ -62,6 +109,26 @@ interface Sample {
 
 export class BalancerMetrics {
   private readonly services = new Map<string, ServiceTraffic>();
+  private remoteTraffic: TrafficSnapshot[] = [];
+  private remoteFetch?: { at: number; done: Promise<void> };
+
+  constructor(private readonly remote?: RemoteTraffic) {}
+
+  /** Every service's counts as plain data (the balancer process's answer to the agent). */
+  snapshots(): TrafficSnapshot[] {
+    return [...this.services.values()].map((t) => t.snapshot());
+  }
+
+  /** Fetches the remote balancer's counts, at most once per REMOTE_FRESH_MS (callers share a fetch in flight). */
+  async refresh(): Promise<void> {
+    if (!this.remote) return;
+    const now = performance.now();
+    if (!this.remoteFetch || now - this.remoteFetch.at > REMOTE_FRESH_MS) {
+      const done = this.remote.traffic().then((traffic) => void (this.remoteTraffic = traffic));
+      this.remoteFetch = { at: now, done };
+    }
+    await this.remoteFetch.done;
+  }
 
   /** The traffic record of a service ("namespace/name"), kept across listener changes. */
   service(name: string): ServiceTraffic {
@@ -78,7 +145,7 @@ export class BalancerMetrics {
    */
   serviceRequests(): { namespace: string; service: string; requests: number; latencyCounts: number[] }[] {
     const out = [];
-    for (const traffic of this.services.values()) {
+    for (const traffic of this.combined()) {
       const [namespace, service] = splitService(traffic.service);
       out.push({ namespace, service, requests: traffic.arrived, latencyCounts: latencyCounts(traffic) });
     }
@@ -86,38 +153,51 @@ export class BalancerMetrics {
   }
 
   register(registry: Registry): void {
-    const metric = (name: string, help: string, type: string, values: () => Sample[]) => ({
-      name, help, type, aggregator: 'sum', get: async () => ({ name, help, type, aggregator: 'sum', values: values() }),
+    const metric = (name: string, help: string, type: string, values: (services: ServiceTraffic[]) => Sample[]) => ({
+      name, help, type, aggregator: 'sum', get: async () => {
+        await this.refresh();
+        return { name, help, type, aggregator: 'sum', values: values(this.combined()) };
+      },
     });
     registry.registerMetric(metric('tide_http_requests_total', 'HTTP requests through this node\'s balancer, by namespace, service and status code (0: cut short, 499: the client went away; the balancer\'s own 503 and 504 included)', 'counter',
-      () => this.perCode((service, code, stats) => {
+      (services) => perCode(services, (service, code, stats) => {
         const [namespace, name] = splitService(service);
         return [{ labels: { namespace, service: name, code }, value: stats.count }];
       })) as never);
     registry.registerMetric(metric('tide_lb_requests_total', 'HTTP requests through this node\'s load balancer, by service and status code (0: cut short)', 'counter',
-      () => this.perCode((service, code, stats) => [{ labels: { service, code }, value: stats.count }])) as never);
+      (services) => perCode(services, (service, code, stats) => [{ labels: { service, code }, value: stats.count }])) as never);
     registry.registerMetric(metric('tide_lb_request_duration_seconds', 'Time from a request\'s head to the end of its answer, by service and status code', 'histogram',
-      () => this.perCode(histogramSamples('tide_lb_request_duration_seconds'))) as never);
+      (services) => perCode(services, histogramSamples('tide_lb_request_duration_seconds'))) as never);
     registry.registerMetric(metric('tide_lb_connections_total', 'Client connections accepted by this node\'s load balancer, by service', 'counter',
-      () => [...this.services.values()].map((t) => ({ labels: { service: t.service }, value: t.connections }))) as never);
+      (services) => services.map((t) => ({ labels: { service: t.service }, value: t.connections }))) as never);
     registry.registerMetric(metric('tide_lb_backend_failures_total', 'Connections to a replica that failed before an answer (retried elsewhere when safe)', 'counter',
-      () => [...this.services.values()].map((t) => ({ labels: { service: t.service }, value: t.backendFailures }))) as never);
+      (services) => services.map((t) => ({ labels: { service: t.service }, value: t.backendFailures }))) as never);
     registry.registerMetric(metric('tide_lb_queued_requests', 'HTTP requests waiting in this node\'s balancer for a replica with room, by service', 'gauge',
-      () => [...this.services.values()].map((t) => ({ labels: { service: t.service }, value: t.queued }))) as never);
+      (services) => services.map((t) => ({ labels: { service: t.service }, value: t.queued }))) as never);
     registry.registerMetric(metric('tide_lb_overload_rejections_total', 'HTTP requests the balancer answered itself under overload, by service and reason (queue_full: 503 at once; deadline: 503 or 504 at the request deadline)', 'counter',
-      () => [...this.services.values()].flatMap((t) => [
+      (services) => services.flatMap((t) => [
         { labels: { service: t.service, reason: 'queue_full' }, value: t.queueFull },
         { labels: { service: t.service, reason: 'deadline' }, value: t.deadlineExpired },
       ])) as never);
   }
 
-  private perCode(samples: (service: string, code: number, stats: CodeStats) => Sample[]): Sample[] {
-    const out: Sample[] = [];
-    for (const traffic of this.services.values()) {
-      for (const [code, stats] of traffic.codes) out.push(...samples(traffic.service, code, stats));
-    }
-    return out;
+  /** This process's records, or those of the remote balancer, as last fetched. */
+  private combined(): ServiceTraffic[] {
+    if (!this.remote) return [...this.services.values()];
+    return this.remoteTraffic.map((snapshot) => {
+      const traffic = new ServiceTraffic(snapshot.service);
+      traffic.add(snapshot);
+      return traffic;
+    });
   }
+}
+
+function perCode(services: ServiceTraffic[], samples: (service: string, code: number, stats: CodeStats) => Sample[]): Sample[] {
+  const out: Sample[] = [];
+  for (const traffic of services) {
+    for (const [code, stats] of traffic.codes) out.push(...samples(traffic.service, code, stats));
+  }
+  return out;
 }
 
 /** The answered requests of every code by latency bucket, and those above the last bound (ServiceRequestCount.latencyCounts). */

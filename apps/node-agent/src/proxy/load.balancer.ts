@@ -3,14 +3,14 @@
  * the port says. Applying a plan opens the ports that appeared, closes those that went (their
  * connections finish the exchange in flight) and hands every port its current backends in place
  * (backends that stay keep their pools and counts). A port that cannot be opened (in use) is
- * reported and tried again at the next apply.
+ * reported and tried again at the next apply. It runs in the node's balancer process
+ * (balancer/balancer.process.ts), which outlives the agent; the agent configures it over a channel.
  */
 import * as net from 'node:net';
 import { Target } from './backend.set';
 import { BalancerMetrics } from './balancer.metrics';
 import { HttpPort } from './http.port';
 import { DEFAULT_PROXY_OPTIONS, ProxyOptions } from './published.port';
-import { PortHandover } from './port.handover';
 import { TcpPort } from './tcp.port';
 
 export type Protocol = 'HTTP' | 'TCP';
@@ -37,8 +37,6 @@ export class LoadBalancer {
     private readonly metrics: BalancerMetrics,
     private readonly log: (line: string) => void = () => undefined,
     private readonly options: ProxyOptions = DEFAULT_PROXY_OPTIONS,
-    /** Hands the listening sockets to the node's reaper and takes them back after a restart. */
-    private readonly handover?: PortHandover,
   ) {}
 
   /** The ports listened on now. */
@@ -47,25 +45,19 @@ export class LoadBalancer {
   }
 
   async apply(plan: Map<number, PortPlan>): Promise<void> {
-    await this.handover?.ready();
     for (const [number, listener] of this.listeners) {
       const next = plan.get(number);
       if (next && !listener.failed && next.protocol === listener.plan.protocol && next.service === listener.plan.service) continue;
       this.stop(number, listener);
-      if (!next) this.handover?.unpublished(number);
     }
     for (const [number, portPlan] of plan) {
-      // A restarted agent counts its own replicas ready only once their probes passed again: until a
-      // port has a target, the reaper, which still serves it over the last endpoints, keeps it.
-      if (!this.listeners.has(number) && portPlan.targets.length === 0 && this.handover?.holds(number, this.address)) continue;
       const listener = this.listeners.get(number) ?? await this.listen(number, portPlan);
       listener.plan = portPlan;
       listener.port.backends.update(portPlan.targets);
     }
-    this.handover?.settle(plan);
   }
 
-  /** Stops listening; the node's reaper keeps its copies of the sockets and serves them until the next agent. */
+  /** Stops listening; exchanges in flight finish. */
   async close(): Promise<void> {
     for (const [number, listener] of this.listeners) this.stop(number, listener);
   }
@@ -93,15 +85,10 @@ export class LoadBalancer {
         this.log(`cannot publish port ${number} for ${plan.service} on ${this.address}: ${error.message}`);
         resolve();
       });
-      const listening = () => {
-        this.handover?.published(number, this.address, server);
-        this.log(`publishing ${this.address}:${number} for ${plan.service} (${plan.protocol})${adopted ? ', on the socket the reaper held' : ''}`);
+      server.listen(number, this.address, () => {
+        this.log(`publishing ${this.address}:${number} for ${plan.service} (${plan.protocol})`);
         resolve();
-      };
-      // A socket the reaper held through a restart is listened on as it is: it never closed.
-      const adopted = this.handover?.take(number, this.address);
-      if (adopted) server.listen(adopted as never, listening);
-      else server.listen(number, this.address, listening);
+      });
     });
     return listener;
   }

@@ -1,6 +1,6 @@
 /**
  * Joins a client's connection to an upstream one in both directions; when either ends or fails,
- * both are destroyed and `ended` runs once. No imports beyond node:net: the node's reaper uses it too.
+ * both are destroyed and `ended` runs once.
  */
 import type * as net from 'node:net';
 

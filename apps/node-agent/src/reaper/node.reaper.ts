@@ -1,24 +1,25 @@
 /**
- * `node-agent` runs as two processes: this small one, the node's reaper, started as `node-agent`,
- * and the agent itself, its child with the same command line. The reaper is a child subreaper: when
- * the agent dies (kill -9, a crash), the containers it started pass to the reaper instead of the
- * host's init, and when one of them exits the reaper reaps it and writes its exit record, which the
- * next agent reads when it adopts the container (libs/runtime exit.record.ts). It writes no state of
- * its own, holds nothing per container (only a descriptor per published port), and costs no CPU while
- * nothing exits and the agent runs.
+ * `node-agent` runs as three processes: this small one, the node's reaper, started as `node-agent`;
+ * the agent itself, its child with the same command line; and the node's balancer, its other child
+ * (reaper/balancer.child.ts). The reaper is a child subreaper: when the agent dies (kill -9, a crash),
+ * the containers it started pass to the reaper instead of the host's init, and when one of them
+ * exits the reaper reaps it and writes its exit record, which the next agent reads when it adopts
+ * the container (libs/runtime exit.record.ts). It writes no state of its own, holds nothing per
+ * container, and costs no CPU while nothing exits and the agent runs.
  *
- * It forwards SIGTERM, SIGINT and SIGHUP to the agent, and exits with the agent's status once the
- * agent has exited and no container is left in its care. While no agent runs it serves the
- * published ports itself (published.fallback.ts), and starts the agent again when asked
- * (reaper.control.ts). Its command line is renamed to
- * `node-agent-reaper STATE_DIR`, so that whoever looks for the agent by its command line (tsctl,
- * the tests) finds the agent.
+ * It forwards SIGTERM, SIGINT and SIGHUP to the agent. It exits with the agent's status once the agent
+ * has exited and no container is left in its care, and, after an agent that was killed or crashed,
+ * only once the balancer has ended too (asked by `node-agent cleanup`): the published ports keep
+ * serving until an agent returns or the node is cleaned up. An agent that stopped cleanly (SIGTERM)
+ * leaves nothing but its containers to look after. It starts the agent again when asked
+ * (reaper.control.ts). Its command line is renamed to `node-agent-reaper STATE_DIR`, so that whoever
+ * looks for the agent by its command line (tsctl, the tests) finds the agent.
  */
 import { ChildProcess, spawn } from 'node:child_process';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { OrphanReaper } from '@tide/runtime';
-import { HandoverMessage, PublishedFallback } from './published.fallback';
+import { superviseBalancer } from './balancer.child';
 import { serveRestarts } from './reaper.control';
 
 /** Set in the agent's environment by its reaper: the agent runs, no second reaper is started. */
@@ -37,8 +38,7 @@ export function runReaper(argv: string[], stateDir: string, env: Record<string, 
   const reaper = new OrphanReaper(path.join(stateDir, 'containers'));
   reaper.becomeSubreaper(); // before the agent exists: everything it leaves orphaned comes here
   const log = (line: string) => console.error(`node-agent-reaper: ${line}`);
-  const fallback = new PublishedFallback(stateDir, log);
-  // The agent is reaped by libuv (its 'exit' below), every other child here.
+  // The agent and the balancer are reaped by libuv (their 'exit'), every other child here.
   const keep = new Set<number>();
   let agent: ChildProcess | undefined;
   let agentStatus: number | undefined;
@@ -50,18 +50,21 @@ export function runReaper(argv: string[], stateDir: string, env: Record<string, 
       // The reaper must outlive whatever went wrong (its containers would pass to the host's init).
       return log(`${(error as Error).message} (trying again at the next exit)`);
     }
-    if (agentStatus !== undefined && inCare === 0) process.exit(agentStatus);
+    if (agentStatus === undefined || inCare > 0) return;
+    // A killed agent is expected back: its ports keep serving until then, or until the node is cleaned up.
+    if (agentStatus !== 0 && balancer.running()) return;
+    balancer.stop();
+    process.exit(agentStatus);
   };
+  const balancer = superviseBalancer(stateDir, keep, log, reap);
   const startAgent = (agentArgv: string[], agentEnv: NodeJS.ProcessEnv): ChildProcess => {
     const child = spawn(process.execPath, [...process.execArgv, process.argv[1], ...agentArgv], {
-      // The IPC channel carries the published ports' sockets (published.fallback.ts).
-      stdio: ['inherit', 'inherit', 'inherit', 'ipc'],
+      stdio: 'inherit',
       env: { ...agentEnv, [REAPER_ENV]: String(process.pid) },
     });
     agent = child;
     agentStatus = undefined;
     if (child.pid !== undefined) keep.add(child.pid);
-    child.on('message', (message: HandoverMessage, handle: unknown) => fallback.onMessage(child, message, handle));
     child.on('error', (error) => {
       log(`cannot start the agent: ${error.message}`);
       process.exit(1);
@@ -70,8 +73,7 @@ export function runReaper(argv: string[], stateDir: string, env: Record<string, 
       agent = undefined;
       if (child.pid !== undefined) keep.delete(child.pid);
       agentStatus = code ?? 128 + (signal ? os.constants.signals[signal] : 0);
-      if (agentStatus !== 0 && signal) log(`the agent was killed by ${signal}; its containers are in the reaper's care`);
-      fallback.serve();
+      if (agentStatus !== 0 && signal) log(`the agent was killed by ${signal}; its containers are in the reaper's care, its published ports in the balancer's`);
       reap();
     });
     return child;

@@ -54,14 +54,22 @@ export function serveRestarts(stateDir: string, restart: (request: RestartReques
     });
   });
   server.on('error', (error: Error) => warn(`node-agent-reaper: cannot serve ${file}: ${error.message}`));
-  const mask = process.umask(0o177); // the socket file is made 0600 by bind
+  listenOwnerOnly(server, file);
+  server.unref(); // the reaper lives for its agent and containers, not for this socket
+  return server;
+}
+
+/**
+ * Listens on a unix socket file that only its owner (root) may connect to: the file is made 0600 by
+ * bind itself (under a umask), so there is no moment at which it is open to others.
+ */
+export function listenOwnerOnly(server: net.Server, file: string): void {
+  const mask = process.umask(0o177);
   try {
     server.listen(file);
   } finally {
     process.umask(mask);
   }
-  server.unref(); // the reaper lives for its agent and containers, not for this socket
-  return server;
 }
 
 /** The running reaper's answer, or undefined when no reaper serves the state dir. */

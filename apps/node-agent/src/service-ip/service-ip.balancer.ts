@@ -1,5 +1,6 @@
 /**
- * The node's balancer for the services' virtual IPs. Each (IP, port) gets a listener of its own on
+ * The node's balancer for the services' virtual IPs, in the node's balancer process (balancer/),
+ * configured by the agent as the published ports are. Each (IP, port) gets a listener of its own on
  * the node's bridge address at a port the kernel picks; iptables (service-ip.rules.ts) sends the
  * virtual IP's traffic there. Listeners are HTTP or TCP as the port says, with the same code as the
  * published ports (HttpPort, TcpPort): backends are updated in place, a removed listener's

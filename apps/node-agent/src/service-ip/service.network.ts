@@ -1,7 +1,7 @@
 /**
- * A node's share of service addresses and names: the balancer on the services' virtual IPs, the
- * kernel rules that bring their traffic to it (service-ip.rules.ts), and the DNS server its bridge
- * containers use. It follows what the control plane pushes (the services with their IPs and ready
+ * A node's share of service addresses and names: the balancer's listeners for the services' virtual
+ * IPs (in the node's balancer process, which outlives the agent: balancer/), the kernel rules that
+ * bring their traffic to them (service-ip.rules.ts), and the DNS server its bridge containers use. It follows what the control plane pushes (the services with their IPs and ready
  * endpoints); it starts serving once the node has its bridge (after registration), on the bridge's
  * address, the containers' gateway.
  */
@@ -9,27 +9,27 @@ import { ServiceAddress } from '@tide/api';
 import { BridgeSettings } from '@tide/runtime';
 import { NodeDns } from '../dns/dns.server';
 import { ContainerDns, Upstream, containerDns } from '../dns/resolv.conf';
-import { BalancerMetrics } from '../proxy/balancer.metrics';
 import { LocalReplicas } from '../proxy/publish.plan';
-import type { ProxyOptions } from '../proxy/published.port';
-import { ServiceIpBalancer } from './service-ip.balancer';
-import { planServiceIps } from './service-ip.plan';
+import type { VirtualRoute } from './service-ip.balancer';
+import { VirtualListenerPlan, planServiceIps } from './service-ip.plan';
 import { ServiceIpRules } from './service-ip.rules';
+
+/** Where the service IP listeners are (BalancerClient.serviceIps): answers where each (IP, port) is served. */
+export interface ServiceIpListeners {
+  apply(address: string, plans: Map<string, VirtualListenerPlan>): Promise<VirtualRoute[]>;
+}
 
 export interface ServiceNetworkOptions {
   stateDir: string;
   upstreams: Upstream[];
-  metrics: BalancerMetrics;
+  listeners: ServiceIpListeners;
   log: (line: string) => void;
   /** The DNS server's port on the bridge address (53; tests may move it). */
   dnsPort?: number;
-  /** The balancer's limits and timeouts (default: DEFAULT_PROXY_OPTIONS). */
-  proxy?: ProxyOptions;
 }
 
 export class ServiceNetwork {
   private readonly dns: NodeDns;
-  private readonly balancer: ServiceIpBalancer;
   private readonly rules: ServiceIpRules;
   private bridge?: BridgeSettings;
   private serviceCidr?: string;
@@ -39,7 +39,6 @@ export class ServiceNetwork {
 
   constructor(private readonly options: ServiceNetworkOptions) {
     this.dns = new NodeDns({ upstreams: options.upstreams, log: options.log });
-    this.balancer = new ServiceIpBalancer(options.metrics, options.log, options.proxy);
     this.rules = new ServiceIpRules(options.stateDir);
   }
 
@@ -68,7 +67,7 @@ export class ServiceNetwork {
     if (!bridge) return;
     await this.dns.listen(bridge.gateway, this.options.dnsPort ?? 53).catch((error: Error) => this.warn(`cannot serve DNS on ${bridge.gateway}: ${error.message}`));
     if (!this.serviceCidr) return this.warn('the control plane gave no service range (is it older than service IPs?)');
-    const routes = await this.balancer.apply(bridge.gateway, planServiceIps(this.services, local));
+    const routes = await this.options.listeners.apply(bridge.gateway, planServiceIps(this.services, local));
     await this.rules.sync(bridge.bridge, bridge.gateway, this.serviceCidr, routes);
     this.lastProblem = '';
   }
@@ -78,9 +77,8 @@ export class ServiceNetwork {
     this.lastProblem = problem;
   }
 
-  /** The listeners and the DNS server go; the kernel rules stay until `node-agent cleanup` (containers outlive the agent). */
+  /** The DNS server goes; the listeners (the balancer process's) and the kernel rules stay until `node-agent cleanup` (containers outlive the agent). */
   async close(): Promise<void> {
-    await this.balancer.close();
     await this.dns.close();
   }
 }

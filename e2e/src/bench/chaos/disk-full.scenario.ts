@@ -17,7 +17,7 @@ import { TestCluster, isAlive, pidsMentioning, running, waitFor } from '../../ha
 
 const FULL_MS = 20_000;
 const TMPFS_SIZE = '128m';
-const STATE_FILES = ['replicas.json', 'cluster.json', 'published-ports.json', 'network.json'];
+const STATE_FILES = ['replicas.json', 'cluster.json', 'network.json'];
 
 export type DiskFullFigures = {
   pressure_reported_s: number;
