@@ -219,13 +219,18 @@ describe('the balancer process', () => {
     return { started, exited };
   };
 
-  it('ends when its reaper does (the IPC channel closes), and closes its ports', async () => {
+  it('tells its reaper whether it serves anything, and ends when its reaper does (the IPC channel closes), closing its ports', async () => {
     const { started, exited } = start();
     child = started;
+    const told: unknown[] = [];
+    started.on('message', (message) => told.push(message));
     const port = await closedPort();
     const client = await agentClient(stateDir);
     try {
       await client.publish(plan(port, [backend]));
+      // The reaper keeps a balancer after a failed agent only while it serves (node.reaper.ts).
+      await waitFor(() => told.length > 0, { what: 'the serving message' });
+      assert.deepEqual(told.at(-1), { serving: true });
       assert.match((await request(port, '/p')).body, /^r GET/);
       started.disconnect(); // as when the reaper exits, or is killed
       assert.equal(await exited, 0);

@@ -28,6 +28,8 @@ export function runBalancer(stateDir: string): void {
       log(`no agent connected: serving ${service.ports().length} published port(s) with the last config`);
     },
     shutdown: () => stop('asked to shut down'),
+    // The reaper keeps this process after a failed agent only while it serves something (node.reaper.ts).
+    configured: (applied) => process.send?.({ serving: applied.listening.length > 0 || applied.routes.length > 0 }),
   });
   server.on('error', (error: Error) => {
     // Without its channel no agent can configure it: exit, and the reaper starts it again.

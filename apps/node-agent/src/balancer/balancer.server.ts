@@ -92,6 +92,8 @@ export interface ChannelEvents {
   agents?(agents: number): void;
   /** A `shutdown` request was answered. */
   shutdown?(): void;
+  /** A configuration was applied: what it listens on now. */
+  configured?(applied: Applied): void;
 }
 
 /** Serves the channel on `STATE/balancer.sock` (0600); a stale socket file (a dead balancer's) is replaced. */
@@ -108,6 +110,7 @@ export function serveBalancerChannel(stateDir: string, service: BalancerService,
       void answer(service, request).then((reply) => {
         if (!socket.destroyed) socket.write(`${JSON.stringify(reply)}\n`);
         if (request.kind === 'shutdown' && reply.error === undefined) events.shutdown?.();
+        if (request.kind === 'configure' && reply.listening) events.configured?.({ listening: reply.listening, routes: reply.routes ?? [] });
       });
     });
   });

@@ -13,6 +13,11 @@ export interface BalancerChild {
   running(): boolean;
   /** Ends it for good (the reaper is exiting). */
   stop(): void;
+  /**
+   * Whether its last applied configuration listens on anything (a published port, a service IP):
+   * false until an agent configured it. Kept across its restarts: the next agent configures it again.
+   */
+  serving(): boolean;
 }
 
 /**
@@ -23,6 +28,7 @@ export function superviseBalancer(stateDir: string, keep: Set<number>, log: (lin
   let child: ChildProcess | undefined;
   let restartTimer: NodeJS.Timeout | undefined;
   let stopped = false;
+  let serving = false;
   const start = () => {
     restartTimer = undefined;
     const started = spawn(process.execPath, [...process.execArgv, process.argv[1], 'balancer', '--state-dir', stateDir], {
@@ -32,6 +38,9 @@ export function superviseBalancer(stateDir: string, keep: Set<number>, log: (lin
     child = started;
     if (started.pid !== undefined) keep.add(started.pid);
     started.on('error', (error) => log(`cannot start the node's balancer: ${error.message}`));
+    started.on('message', (message: { serving?: unknown }) => {
+      if (typeof message?.serving === 'boolean') serving = message.serving;
+    });
     started.on('exit', (code, signal) => {
       if (started.pid !== undefined) keep.delete(started.pid);
       child = undefined;
@@ -43,6 +52,7 @@ export function superviseBalancer(stateDir: string, keep: Set<number>, log: (lin
   start();
   return {
     running: () => child !== undefined || restartTimer !== undefined,
+    serving: () => serving,
     stop: () => {
       stopped = true;
       clearTimeout(restartTimer);

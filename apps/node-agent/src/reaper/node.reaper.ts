@@ -8,9 +8,9 @@
  * container, and costs no CPU while nothing exits and the agent runs.
  *
  * It forwards SIGTERM, SIGINT and SIGHUP to the agent. It exits with the agent's status once the agent
- * has exited and no container is left in its care, and, after an agent that was killed or crashed,
- * only once the balancer has ended too (asked by `node-agent cleanup`): the published ports keep
- * serving until an agent returns or the node is cleaned up. An agent that stopped cleanly (SIGTERM)
+ * has exited and no container is left in its care, and, after an agent that was killed or crashed
+ * while its balancer served ports, only once the balancer has ended too (asked by `node-agent
+ * cleanup`): the published ports keep serving until an agent returns or the node is cleaned up. An agent that stopped cleanly (SIGTERM)
  * leaves nothing but its containers to look after. It starts the agent again when asked
  * (reaper.control.ts). Its command line is renamed to `node-agent-reaper STATE_DIR`, so that whoever
  * looks for the agent by its command line (tsctl, the tests) finds the agent.
@@ -51,8 +51,10 @@ export function runReaper(argv: string[], stateDir: string, env: Record<string, 
       return log(`${(error as Error).message} (trying again at the next exit)`);
     }
     if (agentStatus === undefined || inCare > 0) return;
-    // A killed agent is expected back: its ports keep serving until then, or until the node is cleaned up.
-    if (agentStatus !== 0 && balancer.running()) return;
+    // A killed agent is expected back: its ports keep serving until then, or until the node is cleaned
+    // up. An agent that failed before it published anything (a refused join, a bad flag) leaves
+    // nothing to serve: the reaper and the balancer end with it.
+    if (agentStatus !== 0 && balancer.running() && balancer.serving()) return;
     balancer.stop();
     process.exit(agentStatus);
   };
