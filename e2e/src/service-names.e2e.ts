@@ -17,7 +17,7 @@ import * as path from 'node:path';
 import * as dnsPacket from 'dns-packet';
 import type { Node, Replica, Service } from '@tide/api';
 import { AgentProcess } from './agent.process';
-import { TestCluster, running, waitFor } from './harness';
+import { TestCluster, running, shellService, waitFor } from './harness';
 
 const BASE = 20470;
 const POD_CIDR = '100.64.96.0/22';
@@ -68,21 +68,6 @@ async function queryTcp(server: string, name: string): Promise<string[]> {
   return (answer.answers ?? []).map((a) => (a as dnsPacket.StringAnswer).data);
 }
 
-function service(name: string, replicas: number, script: string, requests: string, extra = ''): string {
-  return `apiVersion: tide/v1
-kind: Service
-metadata:
-  name: ${name}
-spec:
-  replicas: ${replicas}
-  image: busybox
-  command: ["sh", "-c", ${JSON.stringify(script)}]
-  resources:
-    requests: { ${requests} }
-  terminationGracePeriodSeconds: 1
-${extra}`;
-}
-
 /** What is left on the machine of this cluster's service IPs. */
 function leftovers(): string[] {
   const routes = execFileSync('ip', ['-4', 'route', 'show', 'table', 'local'], { encoding: 'utf8' }).split('\n').filter((l) => l.includes(SERVICE_CIDR));
@@ -124,7 +109,7 @@ describe('service addresses and names on two nodes', { timeout: 600_000 }, () =>
     const memory = `${Math.floor(nodes[0].status!.allocatable.memory * 0.6)}`;
     const script = 'mkdir /www; hostname > /www/index.html; httpd -f -p 8080 -h /www';
     const ports = '  ports:\n    - { name: http, containerPort: 8080, port: 80, protocol: HTTP }\n';
-    const applied = await cluster.apply(`${service('web', 2, script, `cpu: ${cpu}, memory: 16Mi`, ports)}---\n${service('client', 2, 'sleep 3600', `cpu: 10m, memory: ${memory}`)}`);
+    const applied = await cluster.apply(`${shellService('web', 2, script, `cpu: ${cpu}, memory: 16Mi`, ports)}---\n${shellService('client', 2, 'sleep 3600', `cpu: 10m, memory: ${memory}`)}`);
     assert.equal(applied.code, 0, applied.stderr);
     const services = await waitFor('both services with an IP', async () => {
       const list = (await cluster.services()).filter((s: Service) => s.status?.clusterIP);
@@ -207,7 +192,7 @@ describe('service addresses and names on two nodes', { timeout: 600_000 }, () =>
     const up = await cluster.tsctl(['up', '--nodes', '2', '--state-dir', cluster.stateDir, '--base-port', String(BASE), '--pod-cidr', POD_CIDR, '--node-cidr-mask-size', '24',
       '--timeout', '240', ...upFlags()], { timeoutMs: 300_000 });
     assert.equal(up.code, 0, `${up.stdout}${up.stderr}`);
-    const applied = await cluster.apply(service('extra', 1, 'sleep 3600', 'cpu: 10m, memory: 8Mi'));
+    const applied = await cluster.apply(shellService('extra', 1, 'sleep 3600', 'cpu: 10m, memory: 8Mi'));
     assert.equal(applied.code, 0, applied.stderr);
     const after = await waitFor('the new service\'s address', async () => {
       const map = new Map((await cluster.services()).map((s) => [s.metadata.name, s.status?.clusterIP]));
