@@ -18,6 +18,8 @@ const TSCTL = path.join(ROOT, 'apps/tsctl/dist/main.js');
 const LOG_TAIL_LINES = 40;
 /** Lines of each failing test's error repeated at the end of the suite's output. */
 const RECAP_ERROR_LINES = 8;
+/** How many of a failed file's notable process log lines the recap shows. */
+const RECAP_LOG_LINES = 12;
 
 function parseArgs(argv) {
   const options = { jobs: 2, fileMinutes: 15, files: [] };
@@ -180,6 +182,13 @@ function failureRecap(output) {
   return recap.length > 0 ? recap.join('\n') : '#   (no failing test named: see the file\'s output above)';
 }
 
+/** The lines of a failed file's process logs that say something went wrong (the last few), for the recap. */
+function notableLogLines(logTails) {
+  const notable = (logTails ?? '').split('\n').filter((line) => /error|fail|cannot|not removed|refused|warning|exited/i.test(line) && !/DeprecationWarning|trace-deprecation/.test(line));
+  if (notable.length === 0) return '';
+  return `\n#   in its processes' logs:\n${notable.slice(-RECAP_LOG_LINES).map((line) => `#     ${line.replace(/^#\s*/, '').slice(0, 300)}`).join('\n')}`;
+}
+
 function runE2eFile(file, limitMs) {
   return new Promise((resolve) => {
     const started = Date.now();
@@ -210,7 +219,7 @@ function runE2eFile(file, limitMs) {
       const failed = timedOut || code !== 0;
       const logTails = failed ? tailsOf(logs) : '';
       fs.rmSync(logs, { recursive: true, force: true });
-      resolve({ file, code: timedOut ? 1 : code ?? 1, signal, timedOut, ms: Date.now() - started, output: Buffer.concat(out).toString('utf8') + logTails, left });
+      resolve({ file, code: timedOut ? 1 : code ?? 1, signal, timedOut, ms: Date.now() - started, output: Buffer.concat(out).toString('utf8') + logTails, logTails, left });
     });
   });
 }
@@ -257,7 +266,7 @@ async function runE2e(files, options) {
   console.log('# end-to-end files by duration:');
   for (const r of [...results].sort((a, b) => b.ms - a.ms)) console.log(`#   ${r.code === 0 ? 'ok    ' : 'FAILED'} ${seconds(r.ms).padStart(8)}  ${r.file}`);
   // Last, where a reader of only the end of a long log (a CI page) sees it: why each failed file failed.
-  for (const r of results.filter((result) => result.code !== 0)) console.log(`# why ${r.file} failed:\n${failureRecap(r.output)}`);
+  for (const r of results.filter((result) => result.code !== 0)) console.log(`# why ${r.file} failed:\n${failureRecap(r.output)}${notableLogLines(r.logTails)}`);
   return results.filter((r) => r.code !== 0).map((r) => r.file);
 }
 

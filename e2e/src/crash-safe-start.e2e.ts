@@ -53,7 +53,7 @@ describe('an agent killed in the middle of a start', { timeout: 600_000 }, () =>
     assert.ok(id.startsWith(ID), id);
     await agent.kill();
     agent.start({ logName: 'agent-restarted.log' });
-    await waitFor('the sweep logged', async () => cluster.logLines(new RegExp(`swept what an earlier agent left half done: container ${id.replace('.', '\\.')} `)).length > 0, 120_000);
+    await waitForSweep(id, 'the sweep logged');
     const [replica] = await waitFor('the replica running', async () => {
       const replicas = running(await cluster.replicas('crashy'));
       return replicas.length === 1 ? replicas : undefined;
@@ -84,7 +84,7 @@ describe('an agent killed in the middle of a start', { timeout: 600_000 }, () =>
     await agent.kill();
     assert.equal((await cluster.tsctl(['delete', 'service', 'deleted'])).code, 0);
     agent.start({ logName: 'agent-restarted-again.log' });
-    await waitFor('the second sweep logged', async () => cluster.logLines(new RegExp(`swept what an earlier agent left half done: container ${deletedId.replace('.', '\\.')} `)).length > 0, 120_000);
+    await waitForSweep(deletedId, 'the second sweep logged');
     assert.deepEqual(containerDirs(DELETED), [], 'no directory of the deleted replica');
     assert.deepEqual(addressHolders(), [id], 'only the running container holds an address');
     assert.deepEqual(cgroupsMentioning(deletedId), [], 'no cgroup of the deleted replica');
@@ -94,6 +94,16 @@ describe('an agent killed in the middle of a start', { timeout: 600_000 }, () =>
       return replicas.length === 1 ? replicas[0] : undefined;
     }, 120_000);
     assert.equal(adopted.status?.pid, replica.status?.pid, 'the same container, adopted twice');
+  }
+
+  /** Until the restarted agent logs that it swept the container; a sweep that failed fails at once. */
+  async function waitForSweep(id: string, what: string): Promise<void> {
+    const escaped = id.replace('.', '\\.');
+    const outcome = await waitFor(what, async () => {
+      const failed = cluster.logLines(new RegExp(`container ${escaped}: not removed`))[0];
+      return failed ?? (cluster.logLines(new RegExp(`swept what an earlier agent left half done: container ${escaped} `)).length > 0 ? 'swept' : undefined);
+    }, 120_000);
+    assert.equal(outcome, 'swept', `the sweep failed: ${outcome}`);
   }
 
   function containerDirs(prefix = ID): string[] {

@@ -21,6 +21,8 @@ const STOP_SLACK_MS = 60_000;
 const STOPPED_EXIT_CODE = 143;
 /** A pause waits for the balancers to drop the replica (about a second), then for the freeze. */
 const PAUSE_TIMEOUT_MS = 30_000;
+/** How long after its last reader or waiter finished a container counts as followed (see followed()). */
+const FOLLOW_GRACE_MS = 1500;
 /** A wait or an attach lasts as long as its client wants. */
 const FOREVER_MS = 7 * 24 * 3_600_000;
 
@@ -41,6 +43,8 @@ export class ContainerVerbs {
   private readonly readers = new Map<string, Set<Promise<void>>>();
   /** One removal per `--rm` container, whoever asks first (start's watcher or a wait). */
   private readonly removals = new Map<string, Promise<number>>();
+  /** Clients reading or waiting on a container (by id), and when the last of them finished. */
+  private readonly followers = new Map<string, { count: number; lastEndedMs: number }>();
 
   readonly networks: DockerNetworks;
   readonly volumes: DockerVolumes;
@@ -227,10 +231,35 @@ export class ContainerVerbs {
     const set = this.readers.get(container.id) ?? new Set<Promise<void>>();
     this.readers.set(container.id, set);
     set.add(reading);
-    return reading.finally(() => {
+    return this.follow(container.id, reading).finally(() => {
       set.delete(reading);
       if (set.size === 0) this.readers.delete(container.id);
     });
+  }
+
+  /** Counts a client reading or waiting on the container until `work` settles. */
+  follow<T>(id: string, work: Promise<T>): Promise<T> {
+    const entry = this.followers.get(id) ?? { count: 0, lastEndedMs: 0 };
+    this.followers.set(id, entry);
+    entry.count += 1;
+    return work.finally(() => {
+      entry.count -= 1;
+      entry.lastEndedMs = Date.now();
+    });
+  }
+
+  /**
+   * Whether a client reads or waits on the container, or stopped within FOLLOW_GRACE_MS (the gap in
+   * which a client whose output stream ended asks for the exit code). `docker events` holds a
+   * container's die meanwhile: docker-compose stops following a container at its die, and prints its
+   * exit only if its wait answered first.
+   */
+  followed(id: string, nowMs = Date.now()): boolean {
+    const entry = this.followers.get(id);
+    if (!entry) return false;
+    if (entry.count > 0 || nowMs - entry.lastEndedMs < FOLLOW_GRACE_MS) return true;
+    this.followers.delete(id);
+    return false;
   }
 
   private stopTimeout(container: Container): number {

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { DockerError } from './docker.errors';
 import { parseFilters } from './docker.filters';
-import { ContainerSighting, EVENT_FILTERS, eventPasses, eventTime, eventsBetween } from './docker.events';
+import { ContainerSighting, EVENT_FILTERS, eventPasses, eventTime, eventsBetween, heldBack } from './docker.events';
 
 const box = (status: ContainerSighting['status'], run?: string, exitCode = 0): ContainerSighting => ({
   id: 'ab'.repeat(32), name: 'box', image: 'busybox', labels: { team: 'a' }, status, ...(run ? { run } : {}), exitCode,
@@ -33,6 +33,24 @@ describe('docker events between two reads', () => {
       Actor: { ID: 'ab'.repeat(32), Attributes: { team: 'a', image: 'busybox', name: 'box', exitCode: '7' } },
       scope: 'local', time: 1_700_000_000, timeNano: 1_700_000_000_123_000_000,
     });
+  });
+
+  it('holds a die (and the destroy after it) while a client follows the container, at most 10 s', () => {
+    const heldSince = new Map<string, number>();
+    const before = seen(box('running', 'r1'));
+    const gone = seen();
+    let followed = true;
+    const tell = (nowMs: number) => heldBack(before, gone, () => followed, heldSince, nowMs);
+    assert.deepEqual(actions(before, tell(1_000)), []);
+    assert.deepEqual(actions(before, tell(5_000)), []);
+    followed = false;
+    assert.deepEqual(actions(before, tell(5_500)), ['die', 'destroy']);
+    assert.equal(heldSince.size, 0);
+    followed = true;
+    assert.deepEqual(actions(before, tell(20_000)), []);
+    assert.deepEqual(actions(before, tell(30_000)), ['die', 'destroy'], 'a client that never lets go holds it 10 s only');
+    // Nothing else is held: a start, and a container still running, are told at once.
+    assert.deepEqual(actions(seen(box('created')), heldBack(seen(box('created')), seen(box('running', 'r1')), () => true, new Map(), 0)), ['start']);
   });
 
   it('filters by type, container, event, image and label; a filter of another type passes none', () => {

@@ -5,6 +5,8 @@
  * unpause, die with the exit code, destroy), from the moment of the call. A change that comes and
  * goes between two reads is told by its outcome (a restart between reads: die, then start), and no
  * past events are kept for `since`. Container events only: a filter on another type passes none.
+ * A container's die waits while a client of this server still reads its output or waits for its
+ * exit (heldBack): compose stops following a container at its die, so its exit comes first.
  */
 import type * as http from 'node:http';
 import { DockerError } from './docker.errors';
@@ -13,6 +15,8 @@ import { Container, ContainerStatus, containerState, psEntry } from './docker.mo
 
 /** How often the containers are read while a client follows events. */
 const POLL_MS = 500;
+/** The longest a container's die waits for the clients that follow it (see heldBack). */
+const HOLD_MAX_MS = 10_000;
 
 export const EVENT_FILTERS = ['type', 'container', 'event', 'image', 'label', 'scope', 'network', 'volume', 'daemon', 'plugin', 'node', 'service', 'secret', 'config'];
 
@@ -84,6 +88,34 @@ function event(s: ContainerSighting, action: string, nowMs: number, extra: Recor
   };
 }
 
+/**
+ * The next read as it may be told now: a container that stopped running while `followed` says a
+ * client still reads or waits on it keeps its last sighting (its die, and a destroy after it, come
+ * at a later read), for at most HOLD_MAX_MS from `heldSince`, which this keeps up to date.
+ */
+export function heldBack(
+  seen: ReadonlyMap<string, ContainerSighting>, next: ReadonlyMap<string, ContainerSighting>, followed: (id: string) => boolean,
+  heldSince: Map<string, number>, nowMs: number,
+): Map<string, ContainerSighting> {
+  const told = new Map(next);
+  for (const [id, was] of seen) {
+    const now = next.get(id);
+    const dies = running(was) && (!now || !running(now) || (now.run !== undefined && now.run !== was.run));
+    if (!dies) {
+      heldSince.delete(id);
+      continue;
+    }
+    const since = heldSince.get(id) ?? nowMs;
+    if (followed(id) && nowMs - since < HOLD_MAX_MS) {
+      heldSince.set(id, since);
+      told.set(id, was);
+    } else {
+      heldSince.delete(id);
+    }
+  }
+  return told;
+}
+
 /** Whether an event passes the filters: every filter named must have a value it matches (labels: all of them). */
 export function eventPasses(e: DockerEvent, filters: Filters): boolean {
   const tests: Record<string, (value: string) => boolean> = {
@@ -111,12 +143,16 @@ export function eventTime(value: string | null, name: string): number | undefine
  * Streams the events until the client goes, or `until`. `list` reads the containers; the first read
  * is the state events are told from.
  */
-export async function streamEvents(list: () => Promise<Container[]>, params: URLSearchParams, res: http.ServerResponse, signal: AbortSignal, now = Date.now): Promise<void> {
+export async function streamEvents(
+  list: () => Promise<Container[]>, params: URLSearchParams, res: http.ServerResponse, signal: AbortSignal,
+  followed: (id: string) => boolean = () => false, now = Date.now,
+): Promise<void> {
   const filters = parseFilters(params.get('filters'), EVENT_FILTERS, 'events');
   eventTime(params.get('since'), 'since');
   const until = eventTime(params.get('until'), 'until');
   const read = async () => new Map((await list()).map((c) => [c.id, sighting(c)]));
   let seen = await read();
+  const heldSince = new Map<string, number>();
   res.writeHead(200, { 'Content-Type': 'application/json' });
   res.flushHeaders();
   while (!signal.aborted && (until === undefined || now() < until)) {
@@ -124,8 +160,9 @@ export async function streamEvents(list: () => Promise<Container[]>, params: URL
     if (signal.aborted) break;
     const next = await read().catch(() => undefined); // the API was unreachable for a moment: read again
     if (!next) continue;
-    for (const e of eventsBetween(seen, next, now())) if (eventPasses(e, filters)) res.write(`${JSON.stringify(e)}\n`);
-    seen = next;
+    const told = heldBack(seen, next, followed, heldSince, now());
+    for (const e of eventsBetween(seen, told, now())) if (eventPasses(e, filters)) res.write(`${JSON.stringify(e)}\n`);
+    seen = told;
   }
   res.end();
 }

@@ -64,7 +64,7 @@ export class DockerApi {
       { method: 'GET', pattern: /^\/_ping$/, handler: async () => ({ status: 200, json: 'OK' }) },
       { method: 'HEAD', pattern: /^\/_ping$/, handler: async () => ({ status: 200 }) },
       { method: 'GET', pattern: /^\/version$/, handler: async () => ({ status: 200, json: await this.system.version() }) },
-      { method: 'GET', pattern: /^\/events$/, handler: (req, _id, res) => written(streamEvents(() => this.verbs.containers.list(), req.params, res, req.signal)) },
+      { method: 'GET', pattern: /^\/events$/, handler: (req, _id, res) => written(streamEvents(() => this.verbs.containers.list(), req.params, res, req.signal, (id) => this.verbs.followed(id))) },
       { method: 'GET', pattern: /^\/info$/, handler: async () => ({ status: 200, json: await this.system.info(await this.verbs.containers.list()) }) },
       { method: 'GET', pattern: /^\/containers\/json$/, handler: (req) => this.list(req) },
       { method: 'POST', pattern: /^\/containers\/create$/, handler: async (req) => {
@@ -198,10 +198,10 @@ export class DockerApi {
   private async wait(req: DockerRequest, id: string, res: http.ServerResponse): Promise<Answer> {
     const condition = (req.params.get('condition') || 'not-running') as WaitCondition;
     if (!['not-running', 'next-exit', 'removed'].includes(condition)) throw new DockerError(400, `condition: "${condition}" is not one of not-running, next-exit, removed`);
-    await this.verbs.containers.find(id);
+    const container = await this.verbs.containers.find(id);
     res.writeHead(200, { 'Content-Type': 'application/json' });
     res.flushHeaders();
-    const result = await this.verbs.wait(id, condition, req.signal).then(
+    const result = await this.verbs.follow(container.id, this.verbs.wait(id, condition, req.signal)).then(
       (code) => ({ StatusCode: code, Error: null }),
       (error: unknown) => ({ StatusCode: -1, Error: { Message: dockerErrorOf(error).message } }),
     );

@@ -27,9 +27,14 @@ export async function killPids(pids: number[]): Promise<void> {
   }
 }
 
-/** rmdir retried while the kernel finishes reaping the group's last tasks. */
+/** How long a removal waits for the kernel to reap a group's last tasks: minutes of CPU starvation
+ *  on a busy machine are not, but the exit of a killed namespace's init can take seconds. */
+const REMOVE_DEADLINE_MS = 15_000;
+
+/** rmdir retried while the kernel finishes reaping the group's last tasks (killed again each time). */
 export async function removeGroupDir(dir: string, pidsOf: () => Promise<number[]>): Promise<void> {
-  for (let attempt = 0; attempt < 100; attempt++) {
+  const deadline = Date.now() + REMOVE_DEADLINE_MS;
+  for (let attempt = 0; ; attempt++) {
     if (!fs.existsSync(dir)) return;
     const pids = await pidsOf();
     if (pids.length > 0) await killPids(pids);
@@ -38,8 +43,8 @@ export async function removeGroupDir(dir: string, pidsOf: () => Promise<number[]
       return;
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
-      await new Promise((resolve) => setTimeout(resolve, 20));
+      if (Date.now() > deadline) throw new Error(`cannot remove cgroup ${dir}: still busy (${pids.length} tasks: ${pids.slice(0, 5).join(' ')})`);
+      await new Promise((resolve) => setTimeout(resolve, Math.min(20 * 2 ** Math.min(attempt, 3), 160)));
     }
   }
-  throw new Error(`cannot remove cgroup ${dir}: still busy`);
 }
