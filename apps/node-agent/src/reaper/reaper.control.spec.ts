@@ -1,6 +1,7 @@
 import { after, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
+import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { RestartRequest, askRunningReaper, controlSocketPath, serveRestarts } from './reaper.control';
@@ -58,5 +59,36 @@ describe('the reaper\'s control socket', () => {
     await new Promise((resolve) => stale.close(resolve));
     fs.writeFileSync(controlSocketPath(empty), ''); // a file left behind, nobody listening
     assert.equal(await askRunningReaper(empty, { argv: [], env: {} }), undefined);
+  });
+
+  it('asks again a reaper that closed the request unanswered (it was exiting): its successor answers, or none is found', async () => {
+    const exiting = fs.mkdtempSync(path.join(dir, 'exiting-'));
+    const file = controlSocketPath(exiting);
+    // A reaper in its last moment: it takes the connection and closes it without an answer, then goes.
+    const dying = net.createServer((socket) => {
+      socket.destroy(); // as its exit closes it
+      dying.close(() => fs.rmSync(file, { force: true }));
+    });
+    await new Promise<void>((resolve) => dying.listen(file, resolve));
+    assert.equal(await askRunningReaper(exiting, { argv: [], env: {} }), undefined, 'gone: the start runs a reaper of its own');
+
+    let closes = 2;
+    const flaky = net.createServer((socket) => {
+      if (closes-- > 0) return socket.destroy();
+      socket.once('data', () => socket.end(`${JSON.stringify({ pid: 44 })}\n`));
+    });
+    await new Promise<void>((resolve) => flaky.listen(file, resolve));
+    try {
+      assert.deepEqual(await askRunningReaper(exiting, { argv: [], env: {} }), { pid: 44 });
+    } finally {
+      await new Promise((resolve) => flaky.close(resolve));
+    }
+    const mute = net.createServer((socket) => socket.destroy());
+    await new Promise<void>((resolve) => mute.listen(file, resolve));
+    try {
+      await assert.rejects(askRunningReaper(exiting, { argv: [], env: {} }, 300), /gave no answer|closed the connection/);
+    } finally {
+      await new Promise((resolve) => mute.close(resolve));
+    }
   });
 });

@@ -72,8 +72,31 @@ export function listenOwnerOnly(server: net.Server, file: string): void {
   }
 }
 
-/** The running reaper's answer, or undefined when no reaper serves the state dir. */
-export function askRunningReaper(stateDir: string, request: RestartRequest): Promise<RestartAnswer | undefined> {
+/** How long a start keeps asking a reaper that closed without an answer (it was exiting). */
+const ASK_DEADLINE_MS = 10_000;
+const ASK_RETRY_MS = 100;
+
+/**
+ * The running reaper's answer, or undefined when no reaper serves the state dir. A reaper whose agent
+ * was killed exits once nothing is left in its care; a request that reaches it in that moment is
+ * closed unanswered. It is asked again until it answers or is gone (its socket refuses or is removed).
+ */
+export async function askRunningReaper(stateDir: string, request: RestartRequest, deadlineMs = ASK_DEADLINE_MS): Promise<RestartAnswer | undefined> {
+  const deadline = Date.now() + deadlineMs;
+  for (;;) {
+    try {
+      return await askOnce(stateDir, request);
+    } catch (error) {
+      if (!(error instanceof Unanswered) || Date.now() > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, ASK_RETRY_MS));
+    }
+  }
+}
+
+/** A reaper that took the connection and closed it without an answer, or reset it. */
+class Unanswered extends Error {}
+
+function askOnce(stateDir: string, request: RestartRequest): Promise<RestartAnswer | undefined> {
   const file = controlSocketPath(stateDir);
   return new Promise((resolve, reject) => {
     if (!fs.existsSync(file)) return resolve(undefined);
@@ -83,15 +106,17 @@ export function askRunningReaper(stateDir: string, request: RestartRequest): Pro
     socket.on('connect', () => socket.write(`${JSON.stringify(request)}\n`));
     socket.on('data', (chunk: string) => (text += chunk));
     socket.on('end', () => {
+      socket.destroy();
       try {
         resolve(JSON.parse(text) as RestartAnswer);
       } catch {
-        reject(new Error(`the node's reaper (${file}) gave no answer`));
+        reject(new Unanswered(`the node's reaper (${file}) gave no answer`));
       }
     });
     socket.on('error', (error: NodeJS.ErrnoException) => {
       // A reaper that died leaves its socket file: nobody listens.
       if (error.code === 'ECONNREFUSED' || error.code === 'ENOENT') resolve(undefined);
+      else if (error.code === 'ECONNRESET' || error.code === 'EPIPE') reject(new Unanswered(`the node's reaper (${file}) closed the connection: ${error.message}`));
       else reject(new Error(`cannot reach the node's reaper at ${file}: ${error.message}`));
     });
   });
