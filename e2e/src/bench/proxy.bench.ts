@@ -6,7 +6,7 @@
  * least_conn, keep-alive on both sides and never recycled, as Tide's). wrk drives both with the
  * same keep-alive connections in rounds whose order alternates (Tide first in odd rounds, nginx
  * first in even ones); the medians of the rounds are reported, with each contestant's CPU time per
- * request (the agent's whole process for Tide, nginx's worker).
+ * request (the node's balancer process for Tide, nginx's worker).
  * --isolated: no cluster; the backends are two Node.js processes on loopback and Tide's balancer
  * runs alone in a process of its own (the agent's LoadBalancer class), so that the figures are the
  * balancers' and not the agent's other work; --profile DIR writes that process's CPU profile there.
@@ -17,7 +17,7 @@ import { ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { TestCluster, running, waitFor } from '../harness';
+import { TestCluster, pidsMentioning, running, waitFor } from '../harness';
 import {
   BACKEND, CpuTime, cpuTime, nginxConfig, nginxWorker, requireTool, startBackends, startBalancer, startNginx, stopChild,
 } from './proxy.contestants';
@@ -109,15 +109,22 @@ async function clusterSetup(settings: Settings, dir: string): Promise<Setup> {
     const upstreams = replicas.map((r) => `${r.status!.ip}:8080`);
     const listen = `${node.spec.address}:${NGINX_PORT}`;
     nginx = await startNginx(dir, nginxConfig(dir, listen, upstreams, settings.workers), `http://${listen}/`);
-    const record = JSON.parse(fs.readFileSync(path.join(cluster.stateDir, 'cluster.json'), 'utf8')) as { nodes: { pid: number }[] };
     return {
-      contestants: { tide: { url: tideUrl, pid: record.nodes[0].pid }, nginx: { url: `http://${listen}/`, pid: nginxWorker(nginx) } },
+      contestants: { tide: { url: tideUrl, pid: balancerPid(cluster) }, nginx: { url: `http://${listen}/`, pid: nginxWorker(nginx) } },
       stop,
     };
   } catch (error) {
     await stop();
     throw error;
   }
+}
+
+/** The node's balancer process (node-agent-balancer, a child of the node's reaper): where the proxying runs. */
+function balancerPid(cluster: TestCluster): number {
+  const stateDir = path.join(cluster.stateDir, 'nodes', 'node-1');
+  const [pid, ...more] = pidsMentioning(`node-agent-balancer ${stateDir}`);
+  if (!pid || more.length > 0) throw new Error(`expected one balancer process of ${stateDir}, found ${[pid, ...more].filter(Boolean).join(' ') || 'none'}`);
+  return pid;
 }
 
 /** Backends, Tide's balancer and nginx as plain processes on loopback. */
