@@ -245,7 +245,13 @@ export class ContainerVerbs {
     return work.finally(() => {
       entry.count -= 1;
       entry.lastEndedMs = Date.now();
+      // Forgotten once its grace is over, whether or not an events stream asked meanwhile.
+      if (entry.count === 0) setTimeout(() => this.forget(id, entry), FOLLOW_GRACE_MS).unref();
     });
+  }
+
+  private forget(id: string, entry: { count: number }): void {
+    if (entry.count === 0 && this.followers.get(id) === entry) this.followers.delete(id);
   }
 
   /**
@@ -256,10 +262,7 @@ export class ContainerVerbs {
    */
   followed(id: string, nowMs = Date.now()): boolean {
     const entry = this.followers.get(id);
-    if (!entry) return false;
-    if (entry.count > 0 || nowMs - entry.lastEndedMs < FOLLOW_GRACE_MS) return true;
-    this.followers.delete(id);
-    return false;
+    return entry !== undefined && (entry.count > 0 || nowMs - entry.lastEndedMs < FOLLOW_GRACE_MS);
   }
 
   private stopTimeout(container: Container): number {

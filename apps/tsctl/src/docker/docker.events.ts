@@ -53,6 +53,9 @@ export function sighting(container: Container): ContainerSighting {
 }
 
 const running = (s: ContainerSighting) => s.status === 'running' || s.status === 'paused';
+const isNewRun = (was: ContainerSighting, now: ContainerSighting) => now.run !== undefined && now.run !== was.run;
+/** Whether a container running at one read has died by the next (gone, stopped, or a new run). */
+const dies = (was: ContainerSighting, now: ContainerSighting | undefined) => running(was) && (!now || !running(now) || isNewRun(was, now));
 
 /** The events between two reads (by container id), in dockerd's order for each container. */
 export function eventsBetween(before: ReadonlyMap<string, ContainerSighting>, after: ReadonlyMap<string, ContainerSighting>, nowMs: number): DockerEvent[] {
@@ -66,15 +69,15 @@ export function eventsBetween(before: ReadonlyMap<string, ContainerSighting>, af
       if (now.status === 'paused') say(now, 'pause');
       continue;
     }
-    const newRun = now.run !== undefined && now.run !== was.run;
-    if (running(was) && (!running(now) || newRun)) say(was, 'die', { exitCode: String(newRun && running(now) ? was.exitCode : now.exitCode) });
+    const newRun = isNewRun(was, now);
+    if (dies(was, now)) say(was, 'die', { exitCode: String(newRun && running(now) ? was.exitCode : now.exitCode) });
     if (running(now) && (!running(was) || newRun)) say(now, 'start');
     if (was.status !== 'paused' && now.status === 'paused') say(now, 'pause');
     if (was.status === 'paused' && now.status === 'running' && !newRun) say(now, 'unpause');
   }
   for (const [id, was] of before) {
     if (after.has(id)) continue;
-    if (running(was)) say(was, 'die', { exitCode: String(was.exitCode) });
+    if (dies(was, undefined)) say(was, 'die', { exitCode: String(was.exitCode) });
     say(was, 'destroy');
   }
   return events;
@@ -99,9 +102,7 @@ export function heldBack(
 ): Map<string, ContainerSighting> {
   const told = new Map(next);
   for (const [id, was] of seen) {
-    const now = next.get(id);
-    const dies = running(was) && (!now || !running(now) || (now.run !== undefined && now.run !== was.run));
-    if (!dies) {
+    if (!dies(was, next.get(id))) {
       heldSince.delete(id);
       continue;
     }

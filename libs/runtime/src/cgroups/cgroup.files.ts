@@ -27,8 +27,8 @@ export async function killPids(pids: number[]): Promise<void> {
   }
 }
 
-/** How long a removal waits for the kernel to reap a group's last tasks: minutes of CPU starvation
- *  on a busy machine are not, but the exit of a killed namespace's init can take seconds. */
+/** How long a removal waits for the kernel to reap a group's last tasks: on a busy machine the exit
+ *  of a killed PID namespace's init (which first reaps all of its namespace) can take seconds. */
 const REMOVE_DEADLINE_MS = 15_000;
 
 /** rmdir retried while the kernel finishes reaping the group's last tasks (killed again each time). */
@@ -44,7 +44,7 @@ export async function removeGroupDir(dir: string, pidsOf: () => Promise<number[]
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
       if (Date.now() > deadline) throw new Error(`cannot remove cgroup ${dir}: still busy (${pids.length} tasks: ${pids.slice(0, 5).join(' ')})`);
-      await new Promise((resolve) => setTimeout(resolve, Math.min(20 * 2 ** Math.min(attempt, 3), 160)));
+      await new Promise((resolve) => setTimeout(resolve, 20 * 2 ** Math.min(attempt, 3))); // 20 ms, doubling to 160 ms
     }
   }
 }
