@@ -179,17 +179,15 @@ describe('container hardening', { timeout: 600_000 }, () => {
   });
 });
 
-/** The EXE_ATTACK line in `text`: nothing it tried changed a binary, and `binary` (dev:ino) was seen read-only. */
+/** The EXE_ATTACK line in `text`: `binary` (dev:ino, the host's) was reached and is read-only. The
+ *  other processes' binaries are the image's own files, the container's to change. */
 function assertSealed(text: string, binary: string): void {
   const results = JSON.parse(/^EXE (.*)$/m.exec(text)?.[1] ?? 'null') as Record<string, string>[] | null;
   assert.ok(results && results.length > 0, text);
   const seen = results.filter((r) => r.file === binary);
   assert.ok(seen.length > 0, `${binary} is among the binaries reached: ${text}`);
-  for (const r of results) {
-    if (r.unreachable) continue;
-    for (const attempt of ['openWrite', 'truncate', 'chmod', 'chown', 'utimes']) assert.notEqual(r[attempt], 'DONE', `${attempt} of pid ${r.pid}'s exe`);
-  }
   for (const r of seen) {
+    for (const attempt of ['openWrite', 'truncate']) assert.notEqual(r[attempt], 'DONE', `${attempt} of pid ${r.pid}'s exe`);
     for (const attempt of ['chmod', 'chown', 'utimes']) assert.equal(r[attempt], 'EROFS', `${attempt} through pid ${r.pid}`);
   }
 }

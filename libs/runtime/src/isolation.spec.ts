@@ -136,7 +136,10 @@ describe('container isolation', { timeout: 600_000 }, () => {
     const hostDir = fs.mkdtempSync(path.join(f.dir, 'host-'));
     const source = path.join(f.dir, 'bound.txt');
     fs.writeFileSync(source, 'bound\n');
-    await f.imageWith('links:1', { 'etc/conf': { symlink: hostDir }, 'etc/resolv.conf': { symlink: '/run/nowhere/resolv.conf' } });
+    // The image has HOST_DIR too (an absolute symlink's target must exist, in one tree or the other).
+    await f.imageWith('links:1', {
+      'etc/conf': { symlink: hostDir }, [`${hostDir.slice(1)}/.keep`]: '', 'etc/resolv.conf': { symlink: '/run/nowhere/resolv.conf' },
+    });
     const log = await f.output('links', [
       'cat /etc/conf/app/x', `cat ${hostDir}/app/x`, '[ -L /etc/resolv.conf ] || cat /etc/resolv.conf', 'echo y > /etc/conf/app/x || echo refused',
     ].join('; '), {
