@@ -94,7 +94,11 @@ static const char *find_executable(const char *command, char **env) {
 static void enter_working_dir(const char *dir) {
   char cwd[PATH_MAX];
   if (chdir(dir) < 0) fail(errno, "chdir %s", dir);
-  if (!getcwd(cwd, sizeof cwd) || cwd[0] != '/') fail(0, "working directory %s is outside the container's root", dir);
+  if (!getcwd(cwd, sizeof cwd)) {
+    if (errno != ENOENT) fail(errno, "getcwd in %s", dir);
+    cwd[0] = '\0'; /* glibc's answer to "(unreachable)..." */
+  }
+  if (cwd[0] != '/') fail(0, "working directory %s is outside the container's root", dir);
 }
 
 static int last_capability(void) {
