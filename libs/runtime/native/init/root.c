@@ -72,8 +72,8 @@ static int parent_in_root(int root, const char *path, const char **name) {
   return dir;
 }
 
-/* A plain file or directory at `path`, as `directory` asks; a symlink there (or the other kind, or
- * an empty directory) is replaced rather than followed. Answers an O_PATH fd of it. */
+/* A plain file or directory at `path`, as `directory` asks: a symlink there is replaced rather than
+ * followed, and so is an entry of the other kind (a directory only when empty). Answers an O_PATH fd. */
 static int mount_point(int root, const char *path, int directory) {
   const char *name;
   int parent = parent_in_root(root, path, &name);
