@@ -31,8 +31,9 @@ command -v chromium >/dev/null || need+=(chromium)
 [ -x /usr/bin/docker ] || need+=(docker.io)
 # The compose e2e test drives the same API with Debian's docker-compose (1.29, Python: a client only).
 [ -x /usr/bin/docker-compose ] || need+=(docker-compose)
-# The container launcher (libs/runtime/native, built by build.sh) and the seccomp tests' static probe
-# (raw system calls inside a container) are compiled with Debian's gcc.
+# The container launcher and the container init (libs/runtime/native, built by build.sh; the init
+# links statically, hence libc.a) and the seccomp tests' static probe (raw system calls inside a
+# container) are compiled with Debian's gcc.
 command -v gcc >/dev/null && [ -e "$(gcc -print-file-name=libc.a)" ] || need+=(gcc libc6-dev)
 if [ ${#need[@]} -gt 0 ]; then
   echo "setup: installing ${need[*]}"

@@ -310,7 +310,7 @@ export function waitingInits(agentPid: number): number[] {
     try {
       const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
       const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      if (ppid === agentPid && cmdlineOf(Number(entry)).includes('container-init.js')) pids.push(Number(entry));
+      if (ppid === agentPid && cmdlineOf(Number(entry)).split('\0')[0].endsWith('/tide-init')) pids.push(Number(entry));
     } catch {
       /* exited meanwhile */
     }

@@ -1,8 +1,9 @@
 /**
  * What the default seccomp filter costs, apart from the start it is part of: compiling it (once per
- * agent process, at LinuxRuntime's construction, off every start's path) and installing it (in each
- * init, right before execve: on the path). Each is measured in a fresh Node process, as an agent and
- * an init would pay it (cold JIT); the median of a few processes.
+ * agent process, at LinuxRuntime's construction, off every start's path) and installing it (right
+ * before execve: on the path). Each is measured in a fresh Node process, as an agent and the exec
+ * init would pay it (cold JIT, koffi's first call); the median of a few processes. The container's
+ * own init is native (libs/runtime/native/init) and pays the kernel's part alone.
  */
 import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
@@ -22,7 +23,7 @@ const { linuxSys, PR_SET_NO_NEW_PRIVS } = require('@tide/syscall');
 const { seccompProgramFor } = require('@tide/runtime');
 const sys = linuxSys();
 let t = process.hrtime.bigint();
-const program = Buffer.from(seccompProgramFor('RuntimeDefault'), 'base64');
+const program = seccompProgramFor('RuntimeDefault');
 const compileMs = Number(process.hrtime.bigint() - t) / 1e6;
 sys.prctlValue(PR_SET_NO_NEW_PRIVS, 1, 0);
 t = process.hrtime.bigint();

@@ -6,16 +6,17 @@
  * tables and made it take a copy-on-write fault for every page it wrote until the child exec'd; at
  * 1,000 starts that was most of the node's kernel time (docs/BENCHMARKS.md, density).
  *
- *   tide-launch NAMESPACE_FLAGS NODE INIT_SCRIPT STAGE_DIR
+ *   tide-launch NAMESPACE_FLAGS INIT STAGE_DIR
  *
  * Inherited fds: 3 the init's control pipe, 4 its status pipe (exec verdict), 5 the report pipe.
  * This program clones the init with CLONE_PARENT, so that the init is the agent's child (the agent
  * reaps it through its pidfd, and the init's PR_SET_PDEATHSIG follows the agent's thread), writes
  * "<pid>\n" to fd 5 and exits. The init becomes a session leader, makes its mount namespace's
- * mounts private, binds the node binary read-only over itself (isolation/sealed.binary.ts says why:
- * the CVE-2019-5736 class) and execs `NODE INIT_SCRIPT STAGE_DIR` with an empty environment and every
- * signal at its default. A failure of either is written to fd 4 as one line and ends it with 127:
- * the agent's start fails with that text, as for a failed exec.
+ * mounts private, binds the init binary (tide-init, init/main.c) read-only over itself and execs
+ * `INIT STAGE_DIR` from that mount with an empty environment and every signal at its default: a
+ * container whose command is /proc/self/exe reaches a read-only file (isolation/sealed.binary.ts says
+ * why: the CVE-2019-5736 class). A failure of either is written to fd 4 as one line and ends it with
+ * 127: the agent's start fails with that text, as for a failed exec.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -37,7 +38,7 @@ static void fail(const char *what, const char *detail) {
 }
 
 /* Runs in the init's namespaces, before exec: only async-signal-safe calls (this is a raw clone). */
-static void become_init(int proceed, char *node, char *script, char *stage) {
+static void become_init(int proceed, char *init, char *stage) {
   char byte;
   /* The pid is reported before the init can write anything to the same pipe. */
   while (read(proceed, &byte, 1) < 0 && errno == EINTR) {
@@ -47,20 +48,24 @@ static void become_init(int proceed, char *node, char *script, char *stage) {
    * controlling terminal (TIOCSCTTY), which only a session leader may. */
   if (setsid() < 0) fail("setsid", NULL);
   if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) fail("mount --make-rprivate", "/");
-  if (mount(node, node, NULL, MS_BIND, NULL) < 0) fail("bind", node);
-  if (mount(NULL, node, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV, NULL) < 0) fail("remount read-only", node);
-  /* glibc's posix_spawn leaves its two internal signals ignored; nothing of the agent's may last. */
+  if (mount(init, init, NULL, MS_BIND, NULL) < 0) fail("bind", init);
+  if (mount(NULL, init, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV, NULL) < 0) fail("remount read-only", init);
+  /* glibc's posix_spawn leaves its two internal signals ignored; nothing of the agent's may last,
+   * its signal mask neither: the user's command inherits both through the init. */
   struct sigaction dfl = {.sa_handler = SIG_DFL};
   for (int sig = 1; sig < NSIG; sig++) sigaction(sig, &dfl, NULL);
-  char *argv[] = {node, script, stage, NULL};
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, NULL);
+  char *argv[] = {init, stage, NULL};
   char *envp[] = {NULL};
-  execve(node, argv, envp);
-  fail("execve", node);
+  execve(init, argv, envp);
+  fail("execve", init);
 }
 
 int main(int argc, char **argv) {
-  if (argc != 5) {
-    dprintf(STATUS_FD, "tide-launch: usage: tide-launch NAMESPACE_FLAGS NODE INIT_SCRIPT STAGE_DIR");
+  if (argc != 4) {
+    dprintf(STATUS_FD, "tide-launch: usage: tide-launch NAMESPACE_FLAGS INIT STAGE_DIR");
     return 127;
   }
   char *end;
@@ -77,7 +82,7 @@ int main(int argc, char **argv) {
   if (pid < 0) fail("clone", NULL);
   if (pid == 0) {
     close(proceed[1]);
-    become_init(proceed[0], argv[2], argv[3], argv[4]);
+    become_init(proceed[0], argv[2], argv[3]);
   }
   dprintf(REPORT_FD, "%ld\n", pid);
   close(proceed[1]);

@@ -1,7 +1,7 @@
 /**
  * Issue 14's container hardening on the real kernel, seen from inside containers: the default
- * seccomp filter (and Unconfined as the control that shows the probe can tell), the host's node
- * binary out of reach through /proc/PID/exe (CVE-2019-5736), no host fd and no working dir outside
+ * seccomp filter (and Unconfined as the control that shows the probe can tell), the host's init and
+ * node binaries out of reach through /proc/PID/exe (CVE-2019-5736), no host fd and no working dir outside
  * the root (CVE-2024-21626), layers and upperdirs out of other users' reach (CVE-2021-41091).
  * Needs root, gcc and setpriv. Every container is removed in the after hook.
  */
@@ -10,6 +10,7 @@ import * as assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { CONTAINER_INIT } from './container/init.launcher';
 import { ensureNodeImage } from './image/node.image';
 import { ExecSession } from './runtime.types';
 import { RuntimeFixture } from './testing/runtime.fixture';
@@ -18,15 +19,15 @@ import { buildSyscallProbe } from './testing/syscall.probe';
 const PROBES = 'unshare-user unshare-net keyctl add_key io_uring_setup mount clone3 getpid';
 
 /**
- * Tries every /proc/PID/exe it can see: open for writing, truncate, chmod, chown and utimes to what
- * they are already (harmless if they succeeded), and prints one JSON line: per process its dev:ino
- * and the errors. Opening a running binary for writing fails with ETXTBSY anyway (while any process
- * runs it), so the read-only mount shows in the calls that change only metadata: EROFS.
+ * Tries every /proc/PID/exe it can see (or those of $PIDS): open for writing, truncate, chmod, chown
+ * and utimes to what they are already (harmless if they succeeded), and prints one JSON line: per
+ * process its dev:ino and the errors. Opening a running binary for writing fails with ETXTBSY anyway
+ * (while any process runs it), so the read-only mount shows in the calls that change only metadata: EROFS.
  */
 const EXE_ATTACK = String.raw`
 const fs = require('fs');
 const out = [];
-for (const pid of fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
+for (const pid of process.env.PIDS ? process.env.PIDS.split(',') : fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
   const exe = '/proc/' + pid + '/exe';
   let st;
   try { st = fs.statSync(exe); } catch (e) { out.push({ pid, unreachable: e.code }); continue; }
@@ -150,26 +151,56 @@ describe('container hardening', { timeout: 600_000 }, () => {
     }
   });
 
-  it('keeps the host\'s node binary read-only through every /proc/PID/exe, the container\'s own /proc/self/exe and exec\'s', async () => {
+  it('keeps the host\'s init binary read-only through a waiting init\'s /proc/PID/exe, and refuses to run as a container\'s command', async () => {
+    await f.runtime.warmUp();
+    const [waiting] = waitingInits();
+    assert.ok(waiting, 'an init waits in the pool');
+    const init = fs.statSync(CONTAINER_INIT);
+    // From the host, as root: whoever reaches the init through its /proc/PID/exe (a container's root
+    // would, were its command /proc/self/exe) finds a read-only mount.
+    const attack = spawnSync(process.execPath, ['-e', EXE_ATTACK], { encoding: 'utf8', env: { PIDS: String(waiting) } });
+    assertSealed(attack.stdout + attack.stderr, `${init.dev}:${init.ino}`);
     // The CVE's pattern: the container's command is /proc/self/exe, i.e. the binary its init runs.
-    const spec = f.spec('exe', '', { image: 'node', argv: ['/proc/self/exe', '-e', `${EXE_ATTACK}; setInterval(() => {}, 1000)`] });
+    // It is tide-init, which runs only with the launcher's pipes: it says so and exits.
+    const spec = f.spec('init-exe', '', { argv: ['/proc/self/exe'] });
     await f.start(spec);
-    const log = await f.logOf(spec.id, /^EXE /m);
+    assert.equal((await f.runtime.wait(spec.id)).code, 127);
+    assert.match(await f.logOf(spec.id, /tide-init/), /fd 3 is not open: this is a container's init, started only by tide-launch/);
+    assert.equal(fs.statSync(CONTAINER_INIT).mode, init.mode, 'the host binary is unchanged');
+  });
+
+  it('keeps the host\'s node binary read-only through exec\'s /proc/self/exe', async () => {
+    // The exec init is node: an exec session's /proc/self/exe is the host's node binary.
+    const spec = f.spec('exe', '', { image: 'node', argv: ['node', '-e', 'setInterval(() => {}, 1000)'] });
+    await f.start(spec);
     const exec = await f.runtime.exec(spec.id, { argv: ['/proc/self/exe', '-e', EXE_ATTACK], tty: false });
-    const execOut = await collect(exec);
-    for (const text of [log, execOut]) {
-      const results = JSON.parse(/^EXE (.*)$/m.exec(text)?.[1] ?? 'null') as Record<string, string>[] | null;
-      assert.ok(results && results.length > 0, text);
-      const hostBinary = results.filter((r) => r.file === hostNode);
-      assert.ok(hostBinary.length > 0, `the container runs the host's node (${hostNode}) as its init did: ${text}`);
-      for (const r of results) {
-        if (r.unreachable) continue;
-        for (const attempt of ['openWrite', 'truncate', 'chmod', 'chown', 'utimes']) assert.notEqual(r[attempt], 'DONE', `${attempt} of pid ${r.pid}'s exe`);
-      }
-      for (const r of hostBinary) {
-        for (const attempt of ['chmod', 'chown', 'utimes']) assert.equal(r[attempt], 'EROFS', `${attempt} through pid ${r.pid}`);
-      }
-    }
+    assertSealed(await collect(exec), hostNode);
     assert.equal(fs.statSync(process.execPath).mode, hostMode, 'the host binary is unchanged');
   });
 });
+
+/** The EXE_ATTACK line in `text`: `binary` (dev:ino, the host's) was reached and is read-only. The
+ *  other processes' binaries are the image's own files, the container's to change. */
+function assertSealed(text: string, binary: string): void {
+  const results = JSON.parse(/^EXE (.*)$/m.exec(text)?.[1] ?? 'null') as Record<string, string>[] | null;
+  assert.ok(results && results.length > 0, text);
+  const seen = results.filter((r) => r.file === binary);
+  assert.ok(seen.length > 0, `${binary} is among the binaries reached: ${text}`);
+  for (const r of seen) {
+    for (const attempt of ['openWrite', 'truncate']) assert.notEqual(r[attempt], 'DONE', `${attempt} of pid ${r.pid}'s exe`);
+    for (const attempt of ['chmod', 'chown', 'utimes']) assert.equal(r[attempt], 'EROFS', `${attempt} through pid ${r.pid}`);
+  }
+}
+
+/** Pids of this process's children that are still a container init, waiting in the pool. */
+function waitingInits(): number[] {
+  return fs.readdirSync('/proc').filter((e) => /^\d+$/.test(e)).map(Number).filter((pid) => {
+    try {
+      const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      return ppid === process.pid && fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')[0] === CONTAINER_INIT;
+    } catch {
+      return false; // gone meanwhile
+    }
+  });
+}

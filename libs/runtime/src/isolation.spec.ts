@@ -7,6 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { waitFor } from '@tide/api/testing';
 import { DEFAULT_CAPABILITY_MASK } from './init/capabilities';
 import { RuntimeError } from './runtime.types';
@@ -129,6 +130,28 @@ describe('container isolation', { timeout: 600_000 }, () => {
       await assert.rejects(f.runtime.start(spec), (e: unknown) => e instanceof RuntimeError && e.code === 'StartFailed' && message.test(e.message));
       assert.equal(fs.existsSync(pidsDir(spec.id)), false);
     }
+  });
+
+  it('binds files inside the root through the image\'s symlinks: an absolute one is followed inside the root, one at the target replaced', async () => {
+    const hostDir = fs.mkdtempSync(path.join(f.dir, 'host-'));
+    const source = path.join(f.dir, 'bound.txt');
+    fs.writeFileSync(source, 'bound\n');
+    // The image has HOST_DIR too (an absolute symlink's target must exist, in one tree or the other).
+    await f.imageWith('links:1', {
+      'etc/conf': { symlink: hostDir }, [`${hostDir.slice(1)}/.keep`]: '', 'etc/resolv.conf': { symlink: '/run/nowhere/resolv.conf' },
+    });
+    const log = await f.output('links', [
+      'cat /etc/conf/app/x', `cat ${hostDir}/app/x`, '[ -L /etc/resolv.conf ] || cat /etc/resolv.conf', 'echo y > /etc/conf/app/x || echo refused',
+    ].join('; '), {
+      image: 'links:1', mounts: [
+        { source, target: '/etc/conf/app/x', directory: false, readOnly: true },
+        { source, target: '/etc/resolv.conf', directory: false, readOnly: false },
+      ],
+    });
+    // /etc/conf -> HOST_DIR leads, inside the container, to HOST_DIR under its own root.
+    assert.deepEqual(fs.readdirSync(hostDir), [], 'nothing made or mounted in the host\'s directory');
+    assert.equal(log.match(/^bound$/gm)?.length, 3, log);
+    assert.match(log, /refused/, 'read-only');
   });
 
   it('applies the default pids limit of 1024', async () => {

@@ -68,12 +68,13 @@ export interface LinuxRuntimeOptions {
 export const DEFAULT_WARM_POOL = 2;
 /**
  * The most inits a burst keeps warm per namespace set (the agent runs at most 16 starts at once).
- * Each costs a waiting Node process (about 15 MB once it has dropped its clean pages).
+ * Each costs a waiting native init (about 1 MB: its namespaces and staged mounts).
  */
 export const MAX_WARM_POOL = 16;
 /**
- * The pool is refilled once no start has run for this long: a refill boots Node inits (about 100 ms
- * of CPU each), which would otherwise compete with the burst's own starts, and right after them
+ * The pool is refilled once no start has run for this long: a refill launches and stages inits
+ * (a few ms of CPU each, mostly the kernel's namespaces and mounts), which would otherwise compete
+ * with the burst's own starts, and right after them
  * with the status reports and the control plane's writes that make the burst's replicas Running.
  */
 const REFILL_AFTER_QUIET_MS = 500;
@@ -112,7 +113,7 @@ export class LinuxRuntime implements ContainerRuntime {
   private readonly tracked = new Map<string, Tracked>();
   private readonly pool: WarmPool;
   private readonly warmCgroups: WarmCgroups;
-  /** Where inits stage /proc, /dev and /sys before they know their container (init.steps.ts). */
+  /** Where inits stage /proc, /dev and /sys before they know their container (native/init/stage.c). */
   private readonly stageDir: string;
   private readonly onStartTrace?: (record: StartTraceRecord) => void;
   /** Every container's exit, watched in this thread: no thread or timer per container. */
@@ -156,7 +157,7 @@ export class LinuxRuntime implements ContainerRuntime {
     const logPath = spec.logPath ?? this.states.logPath(spec.id);
     const config = initConfig(spec, image, logPath);
     trace?.mark('runtime: image resolved, config made');
-    // Cold, the init is spawned first: its Node boots while the root and cgroup are made.
+    // Cold, the init is spawned first: it stages its mounts while the root and cgroup are made.
     const namespaces = namespacesFor(spec.network);
     const pooled = this.pool.take(namespaces);
     let init = pooled ?? new WaitingInit(namespaces, this.stageDir, this.exits);
@@ -467,7 +468,7 @@ export class LinuxRuntime implements ContainerRuntime {
       { id, pid: tracked.info.pid, process: tracked.process, cgroup: this.cgroupOf(id) },
       {
         argv: options.argv, env: [...env.values()], workingDir: options.workingDir ?? base.workingDir, tty: options.tty,
-        ...(user ? { user } : {}), ...(base.seccomp ? { seccomp: base.seccomp } : {}),
+        ...(user ? { user } : {}), ...(base.seccomp ? { seccomp: base.seccomp.toString('base64') } : {}),
       },
       options.size,
     );
@@ -523,7 +524,7 @@ export class LinuxRuntime implements ContainerRuntime {
   }
 }
 
-/** Copies the init's end of the container's attachable stdio into this process (init.stdio.ts). */
+/** Copies the init's end of the container's attachable stdio into this process (init.pipes.ts, splitStatus). */
 async function takeConsole(init: WaitingInit, process: ProcessHandle): Promise<number> {
   const fd = await init.consoleFd;
   if (fd === undefined) throw new Error('the container init ended before it opened the container\'s stdin or terminal');

@@ -43,18 +43,19 @@ describe('linuxSys', () => {
   });
 
   it('unshares a UTS namespace in a worker thread without touching the process', async () => {
-    // Namespaces belong to threads: the worker's new hostname must not leak into the main thread.
+    // Namespaces belong to threads: the worker gets a new one, the main thread keeps the process's.
     const code = `
       const { parentPort } = require('node:worker_threads');
+      const fs = require('node:fs');
       const sys = require(${JSON.stringify(__dirname)} + '/index.js').linuxSys();
+      const before = fs.readlinkSync('/proc/thread-self/ns/uts');
       sys.unshare(${CLONE_NEWUTS});
-      sys.sethostname('tide-uts-test');
-      parentPort.postMessage(require('node:fs').readFileSync('/proc/thread-self/root/proc/sys/kernel/hostname', 'utf8').trim());`;
+      parentPort.postMessage([before, fs.readlinkSync('/proc/thread-self/ns/uts')]);`;
     const worker = new Worker(code, { eval: true });
-    const seen = await new Promise<string>((resolve, reject) => worker.once('message', resolve).once('error', reject));
+    const [before, after] = await new Promise<string[]>((resolve, reject) => worker.once('message', resolve).once('error', reject));
     await worker.terminate();
-    assert.equal(seen, 'tide-uts-test');
-    assert.notEqual(os.hostname(), 'tide-uts-test');
+    assert.notEqual(after, before, 'the worker is in a new UTS namespace');
+    assert.equal(fs.readlinkSync('/proc/thread-self/ns/uts'), before, 'the main thread is not');
   });
 
   it('follows a process through a pidfd: signal, exit seen by poll, then ESRCH', async () => {

@@ -5,11 +5,11 @@ import { CapabilitySets, ChildExit, O_CLOEXEC, O_RDWR, Sys, SyscallError, Window
 /** x86_64 and aarch64 syscall numbers for calls glibc has no wrapper for, or whose wrapper does more
  *  than the call (setresuid, setresgid, setgroups: sys.ts says why). */
 const SYSCALL_NUMBERS: Record<string, {
-  pivotRoot: number; pidfdOpen: number; openat2: number; pidfdSendSignal: number; pidfdGetfd: number; gettid: number; capget: number; capset: number; seccomp: number; closeRange: number;
+  pidfdOpen: number; openat2: number; pidfdSendSignal: number; pidfdGetfd: number; gettid: number; capget: number; capset: number; seccomp: number; closeRange: number;
   setresuid: number; setresgid: number; setgroups: number;
 }> = {
-  x64: { pivotRoot: 155, pidfdOpen: 434, openat2: 437, pidfdSendSignal: 424, pidfdGetfd: 438, gettid: 186, capget: 125, capset: 126, seccomp: 317, closeRange: 436, setresuid: 117, setresgid: 119, setgroups: 116 },
-  arm64: { pivotRoot: 41, pidfdOpen: 434, openat2: 437, pidfdSendSignal: 424, pidfdGetfd: 438, gettid: 178, capget: 90, capset: 91, seccomp: 277, closeRange: 436, setresuid: 147, setresgid: 149, setgroups: 159 },
+  x64: { pidfdOpen: 434, openat2: 437, pidfdSendSignal: 424, pidfdGetfd: 438, gettid: 186, capget: 125, capset: 126, seccomp: 317, closeRange: 436, setresuid: 117, setresgid: 119, setgroups: 116 },
+  arm64: { pidfdOpen: 434, openat2: 437, pidfdSendSignal: 424, pidfdGetfd: 438, gettid: 178, capget: 90, capset: 91, seccomp: 277, closeRange: 436, setresuid: 147, setresgid: 149, setgroups: 159 },
 };
 const SECCOMP_SET_MODE_FILTER = 1;
 
@@ -66,7 +66,6 @@ class LinuxSys implements Sys {
       setns: declare('int setns(int fd, int nstype)'),
       mount: declare('int mount(const char *source, const char *target, const char *fstype, unsigned long flags, const char *data)'),
       umount2: declare('int umount2(const char *target, int flags)'),
-      sethostname: declare('int sethostname(const char *name, size_t len)'),
       chdir: declare('int chdir(const char *path)'),
       execve: declare('int execve(const char *path, const char **argv, const char **envp)'),
       prctl: declare('int prctl(int option, unsigned long arg2, unsigned long arg3, unsigned long arg4, unsigned long arg5)'),
@@ -78,7 +77,6 @@ class LinuxSys implements Sys {
       // Exit tracking without a thread per container (issue 15).
       waitid: declare('int waitid(int idtype, uint32_t id, void *infop, int options)'),
       strerror: declare('const char *strerror(int errnum)') as unknown as Fn,
-      syscall2: declare('long syscall(long number, const char *a, const char *b)'),
       syscallInt: declare('long syscall(long number, long a, long b)'),
       syscall4: declare('long syscall(long number, long a, long b, void *c, long d)'),
       // Image store (issue 3).
@@ -101,8 +99,6 @@ class LinuxSys implements Sys {
       pipe2: declare('int pipe2(void *fds, int flags)'),
       // Warm starts (issue 3).
       dup2: declare('int dup2(int oldfd, int newfd)'),
-      // Start latency (issue 12): addresses below 2^53 (user space is below 2^47) fit a JS number.
-      madvise: declare('int madvise(uintptr_t address, size_t length, int advice)'),
       // Hardened containers (issue 14).
       syscallPointer: declare('long syscall(long number, long a, long b, void *c)'),
       syscallRange: declare('long syscall(long number, unsigned int a, unsigned int b, unsigned int c)'),
@@ -158,12 +154,6 @@ class LinuxSys implements Sys {
   }
   umount2(target: string, flags: number): void {
     this.check('umount2', this.fn.umount2(target, flags), target);
-  }
-  pivotRoot(newRoot: string, putOld: string): void {
-    this.check('pivot_root', this.fn.syscall2(this.numbers.pivotRoot, newRoot, putOld), newRoot);
-  }
-  sethostname(name: string): void {
-    this.check('sethostname', this.fn.sethostname(name, Buffer.byteLength(name)));
   }
   chdir(path: string): void {
     this.check('chdir', this.fn.chdir(path), path);
@@ -319,10 +309,6 @@ class LinuxSys implements Sys {
   // --- Warm starts (issue 3): the claimed init puts its log on stdout and stderr.
   dup2(oldfd: number, newfd: number): void {
     this.check('dup2', this.fn.dup2(oldfd, newfd), `fd ${oldfd} onto ${newfd}`);
-  }
-
-  madvise(address: number, length: number, advice: number): void {
-    this.check('madvise', this.fn.madvise(address, length, advice), `${length} bytes at 0x${address.toString(16)}`);
   }
 
   // --- Hardened containers (issue 14)

@@ -29,11 +29,9 @@ export interface ChildExit {
   code: number | null;
   signal: number | null;
 }
-export const MADV_DONTNEED = 4;
 export const SIGKILL = 9;
 export const SIGTERM = 15;
 export const PR_SET_NO_NEW_PRIVS = 38;
-export const PR_SET_PDEATHSIG = 1;
 /** Orphaned descendants are re-parented to this process instead of the host's init (prctl(2)). */
 export const PR_SET_CHILD_SUBREAPER = 36;
 
@@ -87,8 +85,6 @@ export interface Sys {
   setns(fd: number, nstype: number): void;
   mount(source: string | null, target: string, fstype: string | null, flags: number, data: string | null): void;
   umount2(target: string, flags: number): void;
-  pivotRoot(newRoot: string, putOld: string): void;
-  sethostname(name: string): void;
   chdir(path: string): void;
   /** Replaces the process image; returns only by throwing. */
   execve(path: string, argv: string[], env: string[]): never;
@@ -164,8 +160,6 @@ export interface Sys {
   // log is known) and puts it on its stdout and stderr.
   /** dup2(2): newfd becomes a copy of oldfd, without FD_CLOEXEC (it survives execve). */
   dup2(oldfd: number, newfd: number): void;
-  /** madvise(2) over [address, address + length): the init drops its clean file pages (MADV_DONTNEED). */
-  madvise(address: number, length: number, advice: number): void;
   // --- Hardened containers (issue 14)
   /** seccomp(SECCOMP_SET_MODE_FILTER, 0, prog) for the calling thread; `program` is an array of
    *  struct sock_filter (8 bytes each). Needs no_new_privs (or CAP_SYS_ADMIN). */

@@ -21,8 +21,6 @@ export class RecordingSys implements Sys {
     this.record('mount', [source, target, fstype, flags, data]);
   }
   umount2(target: string, flags: number): void { this.record('umount2', [target, flags]); }
-  pivotRoot(newRoot: string, putOld: string): void { this.record('pivotRoot', [newRoot, putOld]); }
-  sethostname(name: string): void { this.record('sethostname', [name]); }
   chdir(path: string): void { this.record('chdir', [path]); }
   execve(path: string, argv: string[], env: string[]): never {
     this.record('execve', [path, argv, env]);
@@ -30,8 +28,8 @@ export class RecordingSys implements Sys {
   }
   prctl(option: number, arg2: number): void { this.record('prctl', [option, arg2]); }
   setCloexec(fd: number, enabled: boolean): void { this.record('setCloexec', [fd, enabled]); }
-  setNonblocking(fd: number, enabled: boolean): void { this.record('setNonblocking', [fd, enabled]); }
   kill(pid: number, signal: number): void { this.record('kill', [pid, signal]); }
+  setNonblocking(fd: number, enabled: boolean): void { this.record('setNonblocking', [fd, enabled]); }
   pidfdOpen(pid: number): number { this.record('pidfdOpen', [pid]); return 100; }
   pidfdGetfd(pidfd: number, targetFd: number): number { this.record('pidfdGetfd', [pidfd, targetFd]); return 101; }
   pidfdSendSignal(pidfd: number, signal: number): void { this.record('pidfdSendSignal', [pidfd, signal]); }
@@ -93,7 +91,6 @@ export class RecordingSys implements Sys {
   pipe(): [number, number] { this.record('pipe', []); return [101, 102]; }
   // --- warm starts
   dup2(oldfd: number, newfd: number): void { this.record('dup2', [oldfd, newfd]); }
-  madvise(address: number, length: number, advice: number): void { this.record('madvise', [address, length, advice]); }
   // --- hardened containers (issue 14)
   seccompSetFilter(program: Buffer): void { this.record('seccompSetFilter', [program]); }
   closeRange(first: number, last: number, flags: number): void { this.record('closeRange', [first, last, flags]); }

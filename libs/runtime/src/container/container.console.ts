@@ -1,5 +1,5 @@
 /**
- * The runtime's end of a container's attachable stdio (init.stdio.ts), held for the container's
+ * The runtime's end of a container's attachable stdio (native/init/process.c), held for the container's
  * life: with a terminal, its master, whose output is appended to the container's log (so logs read
  * it as any container's) and sent to every attached client, and which takes the clients' input and
  * size; without one, the writing end of the process's stdin pipe, closed by the first client that

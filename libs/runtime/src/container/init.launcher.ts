@@ -2,11 +2,13 @@
  * Spawns a container's init without forking the agent and without a thread: the agent posix_spawns
  * the native launcher (native/tide-launch.c; glibc clones with CLONE_VM|CLONE_VFORK, so none of the
  * agent's pages or page tables are copied), which clones the init in fresh namespaces as the agent's
- * own child (CLONE_PARENT), reports its pid on the report pipe and exits. Before issue 15's third
- * round a worker thread per start unshared the namespaces and forked the agent from there: a thread
- * boot and a copy of the agent's page tables per start, the largest costs of a start at 1,000 replicas.
+ * own child (CLONE_PARENT), reports its pid on the report pipe and exits; the init is the native
+ * tide-init (native/init), exec'd by the launcher's child. Before issue 15's third round a worker
+ * thread per start unshared the namespaces and forked the agent from there: a thread boot and a copy
+ * of the agent's page tables per start, the largest costs of a start at 1,000 replicas; until its
+ * fourth, the init was a Node process, whose boot (65-78 ms of CPU) was then most of a start.
  *
- * The report pipe (the init's WORKER_FD) then carries, in order: the launcher's "<pid>\n", the init's
+ * The report pipe (the init's REPORT_FD) then carries, in order: the launcher's "<pid>\n", the init's
  * READY_BYTE once it has booted, and a traced init's marks just before it execs. Its EOF means the
  * init has exec'd or died. The init's exit, as the agent's child, comes from the ExitWatcher (one
  * SIGCHLD-driven poll for every process of the runtime), watched from the spawn on.
@@ -24,8 +26,8 @@ import { ProcessHandle, openChildPidfd } from './process';
 
 /** Built from native/tide-launch.c by scripts/build.sh. */
 export const INIT_LAUNCHER = path.join(__dirname, '../native/tide-launch');
-/** The container's init the launcher execs (init/container-init.ts). */
-export const INIT_SCRIPT = path.join(__dirname, '../init/container-init.js');
+/** The container's init the launcher execs, built from native/init by scripts/build.sh. */
+export const CONTAINER_INIT = path.join(__dirname, '../native/tide-init');
 
 export interface InitLaunchEvents {
   /** The init exists (its pid read, its pidfd opened): it may now be put in a cgroup. */
@@ -61,7 +63,7 @@ export class InitLaunch {
     this.report.unref(); // a pooled init keeps nothing alive; keepAlive() when claimed
     let launcher: ProcessHandle;
     try {
-      const argv = ['tide-launch', String(namespaces), process.execPath, INIT_SCRIPT, stageDir];
+      const argv = ['tide-launch', String(namespaces), CONTAINER_INIT, stageDir];
       const pid = sys.spawn(INIT_LAUNCHER, argv, [], [null, null, null, ends.goFd, ends.statusFd, reportWrite]);
       launcher = ProcessHandle.ofChild(sys, pid, openChildPidfd(sys, pid));
     } catch (error) {

@@ -1,6 +1,6 @@
 /**
  * The two pipes of a start that the runtime's own thread holds: the control pipe (the init's fd 3:
- * the config line, then the "go" byte) and the exec verdict (its fd 4, close-on-exec in the init:
+ * the config, then the "go" byte) and the exec verdict (its fd 4, close-on-exec in the init:
  * EOF means execve happened, text that it failed). Held by the runtime's own thread: neither the
  * config, nor "go", nor the verdict waits for another thread to be scheduled (a thread hop of 0.3-1 ms
  * each on a busy machine, when a start worker thread held them).
@@ -11,7 +11,21 @@
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import { Sys } from '@tide/syscall';
-import { CONSOLE_MARK, splitStatus } from '../init/init.stdio';
+
+/**
+ * Starts the console line on the status pipe: before its verdict, an init that made the container's
+ * stdio attachable (a terminal, or a pipe on stdin: native/init/process.c) names the fd of the
+ * runtime's end, CONSOLE_MARK, the number, a newline. Failure text never starts with it.
+ */
+export const CONSOLE_MARK = '\x01';
+
+/** Splits what the status pipe carried into the console's fd (when the init named one) and the verdict's text. */
+export function splitStatus(text: string): { consoleFd?: number; verdict: string } {
+  if (!text.startsWith(CONSOLE_MARK)) return { verdict: text };
+  const newline = text.indexOf('\n');
+  if (newline < 0) return { verdict: text.slice(1) };
+  return { consoleFd: Number(text.slice(1, newline)), verdict: text.slice(newline + 1) };
+}
 
 /** The init's ends, for the launcher's fds (init.launcher.ts). */
 export interface InitPipeEnds {
@@ -25,7 +39,7 @@ export class InitPipes {
    *  died without a word, else why the start failed. */
   readonly verdict: Promise<string>;
   /** The fd (in the init) of the runtime's end of an attachable stdio, once the init names it;
-   *  undefined when the status pipe ends without it (init.stdio.ts). */
+   *  undefined when the status pipe ends without it (splitStatus). */
   readonly consoleFd: Promise<number | undefined>;
   /** The runtime's end of the control pipe. A stream, not plain writes: libuv writes at once when
    *  the pipe has room (always, for a config of less than the pipe's 64 KiB, and "go"), and keeps
@@ -77,10 +91,10 @@ export class InitPipes {
     this.status.ref();
   }
 
-  /** The container's config, one line of JSON (it never holds a raw newline): the init, booted and
-   *  waiting or still booting, reads it whenever it gets there. */
-  sendConfig(json: string): void {
-    this.control?.write(`${json}\n`);
+  /** The container's config (init.wire.ts): the init, booted and waiting or still booting, reads it
+   *  whenever it gets there. */
+  sendConfig(config: Buffer): void {
+    this.control?.write(config);
   }
 
   /** One byte after the config, then EOF. */

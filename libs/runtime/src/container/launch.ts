@@ -8,6 +8,7 @@
  */
 import { linuxSys } from '@tide/syscall';
 import { InitConfig } from '../init/init.config';
+import { encodeInitConfig } from '../init/init.wire';
 import { RuntimeError } from '../runtime.types';
 import { InitPipes } from './init.pipes';
 import { ProcessHandle, processStartTime } from './process';
@@ -59,7 +60,7 @@ export class WaitingInit {
   /** The verdict has been read and acted on (the start settled or failed by it). */
   private readonly verdictHandled: Promise<void>;
 
-  /** `stageDir`: where the init stages /proc, /dev and /sys (init.steps.ts). `exits`: where the
+  /** `stageDir`: where the init stages /proc, /dev and /sys (native/init/stage.c). `exits`: where the
    *  init's exit is watched. */
   constructor(
     readonly namespaces: number,
@@ -90,7 +91,7 @@ export class WaitingInit {
   }
 
   /** The fd, in the init, of the runtime's end of an attachable stdio, once the init has opened it
-   *  (before it waits for "go"); undefined when it exits or fails first (init.stdio.ts). */
+   *  (before it waits for "go"); undefined when it exits or fails first (native/init/process.c). */
   get consoleFd(): Promise<number | undefined> {
     return this.pipes.consoleFd;
   }
@@ -117,12 +118,13 @@ export class WaitingInit {
    */
   start(config: InitConfig, onSpawned: (process: ProcessHandle) => Promise<void>, trace?: StartTrace): Launch {
     if (this.claimed) throw new Error('a waiting init can be started only once');
+    const encoded = encodeInitConfig(trace ? { ...config, trace: true } : config); // InvalidSpec before the claim
     this.claimed = true;
     this.keepAlive();
     this.onSpawned = onSpawned;
     this.trace = trace;
     // Straight into the init's control pipe, which the init may still be booting to read.
-    this.pipes.sendConfig(JSON.stringify(trace ? { ...config, trace: true } : config));
+    this.pipes.sendConfig(encoded);
     trace?.mark('runtime: config written');
     if (this.handle && !this.failed) this.runOnSpawned(this.handle);
     return { started: this.startResult.promise, exited: this.exit.promise };
@@ -201,8 +203,8 @@ export class WaitingInit {
         this.pipes.go();
       },
       (error: Error) => {
-        // E.g. it died while it was being recorded. A dying Node process shows as a zombie in /proc
-        // before its pidfd turns readable (its other threads are still exiting): either counts.
+        // E.g. it died while it was being recorded. A dying process may show as a zombie in /proc
+        // before its pidfd turns readable: either counts.
         this.lostInit = !this.settled && (!handle.alive() || processStartTime(handle.pid) === undefined);
         this.fail(error.message);
       },

@@ -20,8 +20,8 @@ export class WarmCgroups {
   constructor(private readonly cgroups: CgroupManager) {}
 
   /**
-   * Puts a pooled init in a group of its own once it has booted: the memory of Node's boot stays
-   * charged where the agent runs, so a container's memory limit below Node's size still fits at claim.
+   * Puts a pooled init in a group of its own once it has booted (its staged mounts made, charged
+   * where the agent runs), so that its claim renames the group instead of joining one.
    */
   joinAhead(init: WaitingInit): WaitingInit {
     if (!this.cgroups.rename) return init;

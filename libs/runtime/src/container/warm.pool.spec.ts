@@ -15,7 +15,7 @@ import { ContainerSpec } from '../runtime.types';
 
 const RUN = `${process.pid}-${Math.random().toString(36).slice(2, 6)}`;
 
-/** Pids of this process's children that are still a Node container init (not exec'd yet). */
+/** Pids of this process's children that are still a container init (not exec'd yet). */
 function waitingInits(parent = process.pid): number[] {
   const pids: number[] = [];
   for (const entry of fs.readdirSync('/proc').filter((e) => /^\d+$/.test(e))) {
@@ -23,7 +23,7 @@ function waitingInits(parent = process.pid): number[] {
       const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
       const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
       if (fields[0] === 'Z' || Number(fields[1]) !== parent) continue;
-      if (fs.readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes('container-init.js')) pids.push(Number(entry));
+      if (fs.readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0')[0].endsWith('/tide-init')) pids.push(Number(entry));
     } catch {
       /* gone meanwhile */
     }

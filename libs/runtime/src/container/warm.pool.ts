@@ -1,6 +1,6 @@
 /**
  * The warm pool: inits spawned ahead of time, booted and waiting for a container's config. A start
- * that finds one skips the init's boot, the bulk of a cold start. Members are keyed by the namespace
+ * that finds one skips the init's launch, its staged mounts and (cgroup v1) its cgroup join. Members are keyed by the namespace
  * set they were cloned into (namespacesFor(network)):
  * an init can only become a container that wants exactly its namespaces.
  *
@@ -10,9 +10,9 @@
  *
  * How many: `size` at least, and as many as the largest burst of concurrent starts of the set seen
  * within the last `burstMemoryMs` (at most `maxSize`). A service scaled out by 10 on a node starts
- * 10 containers at once: with 2 warm, 8 boot a Node init each on the burst's path (about 100 ms of
- * CPU apiece, on 2 cores), which is most of the burst's time; the next burst of that size finds
- * them all booted. Peaks come back (the web tiers Tide is for scale out again and again within a
+ * 10 containers at once: with 2 warm, 8 launch and stage an init each on the burst's path, and join
+ * a cgroup there (an RCU grace period each on cgroup v1, warm.cgroup.ts); the next burst of that size
+ * finds them all booted. Peaks come back (the web tiers Tide is for scale out again and again within a
  * sale), and a burst that does not recur costs its inits' memory until the memory lapses, when the
  * extra members are killed.
  */

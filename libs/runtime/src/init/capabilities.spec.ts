@@ -1,12 +1,15 @@
-/** The order of the privilege drop, recorded by the fake Sys (the real effect is in isolation.spec). */
+/** The exec init's privilege drop, recorded by the fake Sys (the real effect is in exec.spec and isolation.spec). */
 import { describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import {
   PR_CAPBSET_DROP, PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, PR_SET_KEEPCAPS, PR_SET_NO_NEW_PRIVS,
 } from '@tide/syscall';
 import { RecordingSys } from '@tide/syscall/testing';
 import { DEFAULT_CAPABILITY_MASK, capabilityMask, dropPrivileges } from './capabilities';
-import { ExecFailure, enterWorkingDir, execUserProcess } from './user-process';
+import { ExecFailure, enterWorkingDir, execUserProcess, resolveExecutable } from './user-process';
 
 const LAST_CAP = 40;
 const app = { uid: 1000, gid: 1000, groups: [50], home: '/home/app' };
@@ -65,5 +68,23 @@ describe('the working directory (CVE-2024-21626 class)', () => {
     const sys = new RecordingSys();
     sys.cwd = '/app';
     enterWorkingDir(sys, '/app');
+  });
+});
+
+describe('the command on PATH', () => {
+  it('is the first regular executable file, skipping directories and non-executables', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tide-path-'));
+    try {
+      fs.mkdirSync(`${dir}/a/tool`, { recursive: true });
+      fs.mkdirSync(`${dir}/b`);
+      fs.writeFileSync(`${dir}/b/tool`, '', { mode: 0o644 });
+      fs.mkdirSync(`${dir}/c`);
+      fs.writeFileSync(`${dir}/c/tool`, '', { mode: 0o755 });
+      assert.equal(resolveExecutable('tool', [`PATH=${dir}/a:${dir}/b:${dir}/c`]), `${dir}/c/tool`);
+      assert.equal(resolveExecutable('/x/y', []), '/x/y');
+      assert.throws(() => resolveExecutable('nope', [`PATH=${dir}/a`]), (e: unknown) => e instanceof ExecFailure && e.exitCode === 127 && /"nope" not found/.test(e.message));
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -2,9 +2,9 @@ import { CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWUTS } f
 import { ContainerStdio, NetworkMode } from '../runtime.types';
 
 /**
- * What the agent tells a container's init: one line of JSON written to CONTROL_FD once the init is
+ * What the agent tells a container's init (native/init, in C), written to CONTROL_FD once the init is
  * claimed for a container (a warm init has been waiting for it since long before the container was
- * asked for).
+ * asked for), in the encoding init.wire.ts makes.
  */
 export interface InitConfig {
   hostname: string;
@@ -23,9 +23,9 @@ export interface InitConfig {
   bindFiles?: BindFile[];
   /** Send the init's step marks back before execve (the start benchmark's breakdown, start.trace.ts). */
   trace?: boolean;
-  /** The seccomp filter, BPF as base64 (isolation/seccomp.ts); unset: Unconfined. */
-  seccomp?: string;
-  /** A terminal or a stdin pipe for attaching clients (init.stdio.ts); unset: /dev/null and the log. */
+  /** The seccomp filter, BPF (isolation/seccomp.ts); unset: Unconfined. */
+  seccomp?: Buffer;
+  /** A terminal or a stdin pipe for attaching clients (native/init/process.c); unset: /dev/null and the log. */
   stdio?: ContainerStdio;
 }
 
@@ -40,12 +40,12 @@ export interface BindFile {
   readOnly?: boolean;
 }
 
-/** fd 3, the runtime's control pipe (container/init.pipes.ts): the InitConfig as one line of JSON,
- *  then, once the init's pid is in its cgroup, one byte "go". EOF instead: the start is off (or the
- *  agent is gone), and the init exits without running anything of the user's. */
+/** fd 3, the runtime's control pipe (container/init.pipes.ts): the InitConfig (init.wire.ts), then,
+ *  once the init's pid is in its cgroup, one byte "go". EOF instead: the start is off (or the agent
+ *  is gone), and the init exits without running anything of the user's. */
 export const CONTROL_FD = 3;
 /** fd 4: close-on-exec; EOF means execve succeeded, text means it failed. Before either, a container
- *  with attachable stdio names the fd of the runtime's end (init.stdio.ts). */
+ *  with attachable stdio names the fd of the runtime's end (container/init.pipes.ts, splitStatus). */
 export const STATUS_FD = 4;
 /** fd 5, the report pipe to the runtime (container/init.launcher.ts): after the launcher's line with
  *  the init's pid, the init writes READY_BYTE once booted and, for a traced start, its step marks

@@ -1,6 +1,7 @@
 /**
- * The last steps before the user's program runs, shared by the container init and the exec init:
- * both call this inside the container's root, after the agent's "go". It never returns.
+ * The last steps before the user's program runs in an exec session (exec/exec-init.ts): inside the
+ * container's root, after the agent's "go". It never returns. The container's own init does the same
+ * in C (native/init/process.c and user.c): the two follow the same order and answer the same.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -29,26 +30,11 @@ export class ExecFailure extends Error {
   }
 }
 
-/** A process whose identity has been taken on and whose executable is found: only execve is left. */
-export interface PreparedProcess {
-  executable: string;
-  argv: string[];
-  env: string[];
-}
-
 /**
  * Every lookup happens before the privileges drop (the image's /etc/passwd, PATH, the working dir
  * may be readable by root only); then the identity and capabilities change, and execve.
  */
 export function execUserProcess(sys: Sys, process: UserProcess): never {
-  return execPrepared(sys, prepareUserProcess(sys, process));
-}
-
-/**
- * Everything but execve: the container init does it before it waits for the agent's "go", so that
- * the start's critical path after "go" is one read and execve. None of it runs code of the user's.
- */
-export function prepareUserProcess(sys: Sys, process: UserProcess): PreparedProcess {
   const { user, env, executable } = as126(() => {
     const user = resolveUser(process.user);
     const env = withHome(process.env, user);
@@ -67,25 +53,14 @@ export function prepareUserProcess(sys: Sys, process: UserProcess): PreparedProc
   // other fd (Node's own, or one a library left without the flag) closes at execve (CVE-2024-21626).
   sys.closeRange(3, 0xffffffff, CLOSE_RANGE_CLOEXEC);
   for (const fd of [0, 1, 2]) sys.setCloexec(fd, false);
-  // Last, and still before "go": what this thread does from here on (read "go", write the trace,
-  // execve) is all in the profile, and the install (~0.1 ms) overlaps the agent's cgroup and state
-  // writes instead of following them. The filter is the calling thread's: Node's others are free.
+  // Last before execve: the filter is the calling thread's (Node's others are free), and this thread
+  // has nothing left to do but execve, which the profile allows.
   if (process.seccomp) as126(() => sys.seccompSetFilter(Buffer.from(process.seccomp!, 'base64')));
-  return { executable, argv: process.argv, env };
-}
-
-/**
- * A pooled init calls this while it waits: the first call of a koffi function costs about 0.1 ms
- * (its trampoline is made then), which would otherwise fall on the claim's path. Each call here
- * changes nothing: getcwd reads, close_range covers no fd, an empty filter is refused (EINVAL).
- */
-export function warmUpUserProcess(sys: Sys): void {
-  sys.getcwd();
-  sys.closeRange(0x7ffffffe, 0x7ffffffe, CLOSE_RANGE_CLOEXEC);
   try {
-    sys.seccompSetFilter(Buffer.alloc(0));
-  } catch {
-    /* EINVAL, as intended */
+    return sys.execve(executable, process.argv, env);
+  } catch (error) {
+    const code = error instanceof SyscallError && error.code === 'ENOENT' ? 127 : 126;
+    throw new ExecFailure((error as Error).message, code);
   }
 }
 
@@ -97,15 +72,6 @@ export function warmUpUserProcess(sys: Sys): void {
 export function enterWorkingDir(sys: Sys, workingDir: string): void {
   sys.chdir(workingDir);
   if (!sys.getcwd().startsWith('/')) throw new Error(`working directory ${workingDir} is outside the container's root`);
-}
-
-export function execPrepared(sys: Sys, prepared: PreparedProcess): never {
-  try {
-    return sys.execve(prepared.executable, prepared.argv, prepared.env);
-  } catch (error) {
-    const code = error instanceof SyscallError && error.code === 'ENOENT' ? 127 : 126;
-    throw new ExecFailure((error as Error).message, code);
-  }
 }
 
 /** Any failure but a missing command is 126, as in shells. */

@@ -7,7 +7,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { waitFor } from '@tide/api/testing';
 import { BUSYBOX_REF, ensureBusyboxImage } from '../image/busybox.image';
-import { dir, file, tarBytes } from '../image/image.testing';
+import { dir, file, symlink, tarBytes } from '../image/image.testing';
 import { ImageStore } from '../image/image.store';
 import { LinuxRuntime } from '../linux.runtime';
 import { ContainerInfo, ContainerSpec } from '../runtime.types';
@@ -59,8 +59,8 @@ export class RuntimeFixture {
     return this.logOf(spec.id, /$/);
   }
 
-  /** An image `ref` made of busybox (or `base`) plus a layer holding `files` (path → content, or content and mode). */
-  async imageWith(ref: string, files: Record<string, string | { body: Buffer; mode: number }>, baseRef = BUSYBOX_REF): Promise<void> {
+  /** An image `ref` made of busybox (or `base`) plus a layer holding `files` (path → content, content and mode, or a symlink's target). */
+  async imageWith(ref: string, files: Record<string, string | { body: Buffer; mode: number } | { symlink: string }>, baseRef = BUSYBOX_REF): Promise<void> {
     const store = new ImageStore(this.imageDir);
     const base = await store.record(baseRef);
     if (!base) throw new Error(`${baseRef} is missing in ${this.imageDir}`);
@@ -68,7 +68,11 @@ export class RuntimeFixture {
     for (const name of Object.keys(files)) {
       for (let parent = path.dirname(name); parent !== '.' && parent !== '/'; parent = path.dirname(parent)) dirs.add(parent);
     }
-    const entries = [...[...dirs].sort().map((name) => dir(name)), ...Object.entries(files).map(([name, body]) => (typeof body === 'string' ? file(name, body) : file(name, body.body, body.mode)))];
+    const entry = (name: string, body: (typeof files)[string]) => {
+      if (typeof body === 'string') return file(name, body);
+      return 'symlink' in body ? symlink(name, body.symlink) : file(name, body.body, body.mode);
+    };
+    const entries = [...[...dirs].sort().map((name) => dir(name)), ...Object.entries(files).map(([name, body]) => entry(name, body))];
     const scratch = await store.tempDir('fixture');
     try {
       const blob = path.join(scratch, 'layer.tar');

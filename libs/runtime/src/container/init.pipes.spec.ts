@@ -1,6 +1,9 @@
 import { describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { CONSOLE_MARK, consoleLine, splitStatus } from './init.stdio';
+import { CONSOLE_MARK, splitStatus } from './init.pipes';
+
+/** What the native init writes (native/init/process.c, open_stdio). */
+const consoleLine = (fd: number) => `${CONSOLE_MARK}${fd}\n`;
 
 describe('the status pipe with a console line', () => {
   it('names the fd first, then carries the verdict as before', () => {
