@@ -175,7 +175,7 @@ export class NodeAgent {
     configVolumes.sweep(new Set([...reconciler.records.values()].flatMap((r) => (r.container ? [r.container.id] : []))));
     logs.start();
     const resources = registerResourceMetrics({
-      registry: metrics.registry, runtime, views: () => reconciler.views(), paths: [config.stateDir, config.imageDir],
+      registry: metrics.registry, runtime, records: () => reconciler.records.values(), paths: [config.stateDir, config.imageDir],
     });
     const scratchDir = path.join(config.stateDir, 'scratch');
     const images = createImageService({ imageDir: config.imageDir, runtime });

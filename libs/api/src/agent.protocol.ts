@@ -218,8 +218,23 @@ export interface NodeUsageReport {
   nodeName: string;
   /** When the sample was taken, on the agent's clock (rates use these). */
   timestampMs: number;
+  /** Every running replica's sample; in a delta, only those that changed. */
   replicas: ReplicaUsageSample[];
   services: ServiceRequestCount[];
+  /**
+   * Absent or false: `replicas` is the node's complete set. True: only the samples that changed since
+   * the last report acknowledged with `holdsFullSet`; every other replica is unchanged as of
+   * timestampMs, except those in `gone`.
+   */
+  delta?: boolean;
+  /** In a delta: "namespace/name" of the replicas that no longer run on the node. */
+  gone?: string[];
+}
+
+/** The control plane's answer to a usage report. */
+export interface UsageReportAck {
+  /** It holds the node's complete set after this report, so the next may be a delta (false from an older control plane). */
+  holdsFullSet: boolean;
 }
 
 /** What the agent is told to run from a replica's template: placement and port protocols stay behind. */

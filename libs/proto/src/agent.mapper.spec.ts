@@ -5,13 +5,13 @@ import {
   AssignedTemplate, NodeAssignments, NodeHeartbeat, Service, assignedTemplate, replicaTemplate, NodeRegistration, NodeStatusReport, NodeUsageReport, PublishedEndpoints, ReplicaAssignment,
 } from '@tide/api';
 import {
-  decodeAssignments, decodeEndpoints, decodeHeartbeat, decodeRegistration, decodeRegistrationAnswer, decodeStatusReport, decodeUsageReport,
-  encodeAssignments, encodeEndpoints, encodeHeartbeat, encodeRegistration, encodeRegistrationAnswer, encodeStatusReport, encodeUsageReport,
+  decodeAssignments, decodeEndpoints, decodeHeartbeat, decodeRegistration, decodeRegistrationAnswer, decodeStatusReport, decodeUsageAck, decodeUsageReport,
+  encodeAssignments, encodeEndpoints, encodeHeartbeat, encodeRegistration, encodeRegistrationAnswer, encodeStatusReport, encodeUsageAck, encodeUsageReport,
   WireFormatError,
 } from './agent.mapper';
 import type {
   Assignments, Assignments__Output, ContainerSpec, Endpoints__Output, HeartbeatRequest__Output, RegisterRequest__Output,
-  RegisterResponse__Output, StatusReport__Output, UsageReport__Output,
+  RegisterResponse__Output, StatusReport__Output, UsageAck__Output, UsageReport__Output,
 } from './generated/messages';
 import { loadAgentProto } from './index';
 
@@ -28,6 +28,7 @@ const registerWire = { serialize: service.Register.requestSerialize, deserialize
 const answerWire = { serialize: service.Register.responseSerialize, deserialize: service.Register.responseDeserialize };
 const heartbeatWire = { serialize: service.Heartbeat.requestSerialize, deserialize: service.Heartbeat.requestDeserialize };
 const usageWire = { serialize: service.ReportUsage.requestSerialize, deserialize: service.ReportUsage.requestDeserialize };
+const usageAckWire = { serialize: service.ReportUsage.responseSerialize, deserialize: service.ReportUsage.responseDeserialize };
 
 const full: AssignedTemplate = {
   image: 'shop:2', command: ['node'], args: ['server.js'], env: { PORT: '8080' }, workingDir: '/app',
@@ -223,5 +224,15 @@ describe('agent mapper: registration, heartbeat, usage', () => {
       services: [{ namespace: 'shop', service: 'web', requestsTotal: 1234, countedAtMs: 1_700_000_000_456, latencyCounts: [0, 3, 1200, 31, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0] }, { namespace: 'shop', service: 'api', requestsTotal: 5 }],
     };
     assert.deepEqual(decodeUsageReport(overTheWire<UsageReport__Output>(usageWire, encodeUsageReport(usage))), usage);
+  });
+
+  it('round-trips a delta usage report with its gone replicas', () => {
+    const delta: NodeUsageReport = { nodeName: 'node-1', timestampMs: 2000, replicas: [], services: [], delta: true, gone: ['shop/web-2'] };
+    assert.deepEqual(decodeUsageReport(overTheWire<UsageReport__Output>(usageWire, encodeUsageReport(delta))), delta);
+  });
+
+  it('reads an older control plane\'s empty usage answer as not holding the node\'s set', () => {
+    assert.deepEqual(decodeUsageAck(overTheWire<UsageAck__Output>(usageAckWire, {})), { holdsFullSet: false });
+    assert.deepEqual(decodeUsageAck(overTheWire<UsageAck__Output>(usageAckWire, encodeUsageAck({ holdsFullSet: true }))), { holdsFullSet: true });
   });
 });

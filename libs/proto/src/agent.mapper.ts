@@ -17,13 +17,13 @@
 import {
   ContainerExit, Endpoint, NodeAssignments, NodeHeartbeat, NodeRegistration, NodeSlice, NodeStatusReport, NodeUsageReport, PROBE_DEFAULTS,
   PROBE_KINDS, Probes, PublishProtocol, PublishedEndpoints, RegistrationAnswer, ReplicaAssignment, ReplicaPhase, ReportedReplicaStatus,
-  ResolvedProbe, RestartPolicy, AssignedTemplate, POD_NETWORK_MODES,
+  ResolvedProbe, RestartPolicy, AssignedTemplate, POD_NETWORK_MODES, UsageReportAck,
 } from '@tide/api';
 import type {
   Assignment__Output, Assignments, Assignments__Output, ContainerExit as ContainerExitMessage, ContainerExit__Output, ContainerSpec,
   ContainerSpec__Output, Endpoint__Output, Endpoints, Endpoints__Output, HeartbeatRequest, HeartbeatRequest__Output, Probe, Probe__Output,
   Probes as ProbesMessage, Probes__Output, RegisterRequest, RegisterRequest__Output, RegisterResponse, RegisterResponse__Output,
-  ReplicaStatus, ReplicaStatus__Output, StatusReport, StatusReport__Output, UsageReport, UsageReport__Output,
+  ReplicaStatus, ReplicaStatus__Output, StatusReport, StatusReport__Output, UsageAck, UsageAck__Output, UsageReport, UsageReport__Output,
 } from './generated/messages';
 import { decodeConfigFields, decodeConfigs, encodeConfigFields, encodeConfigs } from './config.mapper';
 
@@ -296,12 +296,14 @@ export function encodeUsageReport(report: NodeUsageReport): UsageReport {
   return {
     nodeName: report.nodeName, timestampMs: report.timestampMs,
     replicas: report.replicas.map((r) => ({ ...r })), services: report.services.map((s) => ({ ...s, latencyCounts: [...(s.latencyCounts ?? [])] })),
+    delta: report.delta === true, gone: [...(report.gone ?? [])],
   };
 }
 
 export function decodeUsageReport(m: UsageReport__Output): NodeUsageReport {
   return {
     nodeName: m.nodeName, timestampMs: m.timestampMs,
+    ...(m.delta ? { delta: true, gone: [...m.gone] } : {}),
     replicas: m.replicas.map((r) => ({
       namespace: r.namespace, name: r.name, cpuUsageSeconds: r.cpuUsageSeconds,
       memoryWorkingSetBytes: r.memoryWorkingSetBytes, memoryUsageBytes: r.memoryUsageBytes, startedAt: r.startedAt,
@@ -311,4 +313,13 @@ export function decodeUsageReport(m: UsageReport__Output): NodeUsageReport {
       ...(s.latencyCounts.length > 0 ? { latencyCounts: [...s.latencyCounts] } : {}),
     })),
   };
+}
+
+export function encodeUsageAck(ack: UsageReportAck): UsageAck {
+  return { holdsFullSet: ack.holdsFullSet };
+}
+
+/** An older control plane's empty answer reads as not holding the set: the agent keeps sending full reports. */
+export function decodeUsageAck(m: UsageAck__Output | undefined): UsageReportAck {
+  return { holdsFullSet: m?.holdsFullSet === true };
 }

@@ -15,6 +15,7 @@ import { EndpointsPublisher } from '../endpoints/endpoints.publisher';
 import { PodCidrAllocator } from '../network/pod-cidr.allocator';
 import { AgentTestPki, agentTestPki } from '../testing/agent.pki';
 import { TestAgentClient } from '../testing/test-agent.grpc';
+import { UsageCache } from '../usage/usage.cache';
 import { AgentGrpcServer } from './agent.grpc';
 
 const resources = { cpuMillis: 1000, memoryBytes: 2 ** 30 };
@@ -35,6 +36,7 @@ describe('agent endpoint (mTLS)', { timeout: 120_000 }, () => {
   let leases: NodeLeases;
   let pki: AgentTestPki;
   let address = '';
+  const usage = new UsageCache();
   const clients: TestAgentClient[] = [];
   const client = (credentials: ConstructorParameters<typeof TestAgentClient>[1]) => {
     const made = new TestAgentClient(address, credentials);
@@ -52,7 +54,7 @@ describe('agent endpoint (mTLS)', { timeout: 120_000 }, () => {
     const endpoints = new EndpointsPublisher(cache);
     server = new AgentGrpcServer({
       store, cache, leases, events: new EventRecorder(store, 'test'), podCidrs: new PodCidrAllocator('100.64.0.0/16', new PodCidrClaims(etcd.client), DEFAULT_NODE_CIDR_MASK_SIZE),
-      heartbeatIntervalMs: 1000, endpoints, enrollment: pki.enrollment, clusterId: 'cluster-a',
+      heartbeatIntervalMs: 1000, endpoints, enrollment: pki.enrollment, clusterId: 'cluster-a', usage,
     });
     address = `127.0.0.1:${await freePort()}`;
     await server.listen(address, pki.server);
@@ -77,6 +79,17 @@ describe('agent endpoint (mTLS)', { timeout: 120_000 }, () => {
     assert.equal(ended?.code, grpc.status.PERMISSION_DENIED);
     const bare = client({ ca: pki.ca.certificatePem });
     await assert.rejects(bare.heartbeat({ nodeName: 'node-1' }));
+  });
+
+  it('asks for a full usage report until it holds the node\'s set, then takes deltas on it', async () => {
+    const one = client(await pki.node('node-1'));
+    await one.register(registration('node-1', '198.18.0.1'));
+    const sample = { namespace: 'default', name: 'web-1', cpuUsageSeconds: 1, memoryWorkingSetBytes: 100, memoryUsageBytes: 200, startedAt: '2026-01-01T00:00:00.000Z' };
+    const at = Date.now();
+    assert.deepEqual(await one.reportUsage({ nodeName: 'node-1', timestampMs: at, replicas: [], services: [], delta: true }), { holdsFullSet: false }, 'a delta with no set to apply to');
+    assert.deepEqual(await one.reportUsage({ nodeName: 'node-1', timestampMs: at + 1000, replicas: [sample], services: [] }), { holdsFullSet: true });
+    assert.deepEqual(await one.reportUsage({ nodeName: 'node-1', timestampMs: at + 2000, replicas: [], services: [], delta: true }), { holdsFullSet: true });
+    assert.deepEqual(usage.replicaUsage().map((u) => [u.name, u.cpuCores]), [['web-1', 0]], 'unchanged as of the delta: no CPU used');
   });
 
   it('renews a certificate over the current one: the new one names the same node, and both work during the rotation', async () => {

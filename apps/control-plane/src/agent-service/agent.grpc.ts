@@ -13,7 +13,7 @@ import * as grpc from '@grpc/grpc-js';
 import { PublishedEndpoints } from '@tide/api';
 import {
   AgentServiceHandlers, Assignments, AssignmentsEncoder, Endpoints, decodeHeartbeat, decodeRegistration, decodeStatusReport, decodeUsageReport,
-  RotatingCertificates, encodeEndpoints, encodeRegistrationAnswer, loadAgentProto, passBytes, rotatingServerCredentials,
+  RotatingCertificates, encodeEndpoints, encodeRegistrationAnswer, encodeUsageAck, loadAgentProto, passBytes, rotatingServerCredentials,
 } from '@tide/proto';
 import { EndpointsPublisher } from '../endpoints/endpoints.publisher';
 import { NodeEnrollment } from '../node-identity/node.enrollment';
@@ -127,8 +127,8 @@ export class AgentGrpcServer {
       ReportUsage: (call, callback) => this.unary(call, callback, async (caller) => {
         // Checked first: `usage?.record(...)` would skip the check itself when samples are dropped.
         const report = this.asItself(caller, decodeUsageReport(call.request));
-        usage?.record(report);
-        return {};
+        // Without a cache nothing is held: the agent keeps sending full reports.
+        return encodeUsageAck(usage?.record(report) ?? { holdsFullSet: false });
       }),
       WatchEndpoints: (call) => this.stream(call, (caller) => endpoints.watch(agentStream(call, caller.name, (value) => this.encodeEndpoints(value)))),
       RenewCertificate: (call, callback) => this.unary(call, callback, async (caller) => {

@@ -5,10 +5,10 @@
  * and speak for node-2.
  */
 import * as grpc from '@grpc/grpc-js';
-import { NodeAssignments, NodeHeartbeat, NodeRegistration, NodeStatusReport, NodeUsageReport, RegistrationAnswer } from '@tide/api';
+import { NodeAssignments, NodeHeartbeat, NodeRegistration, NodeStatusReport, NodeUsageReport, RegistrationAnswer, UsageReportAck } from '@tide/api';
 import {
-  AgentServiceClient, Assignments__Output, decodeAssignments, decodeRegistrationAnswer, encodeHeartbeat, encodeRegistration,
-  encodeStatusReport, encodeUsageReport, loadAgentProto,
+  AgentServiceClient, Assignments__Output, UsageAck__Output, decodeAssignments, decodeRegistrationAnswer, decodeUsageAck, encodeHeartbeat,
+  encodeRegistration, encodeStatusReport, encodeUsageReport, loadAgentProto,
 } from '@tide/proto';
 
 /** What a client presents: the CA it trusts and its own pair (all PEM); absent: no client certificate at all. */
@@ -42,8 +42,8 @@ export class TestAgentClient {
     await call((done) => this.client.ReportStatus(encodeStatusReport(report), done));
   }
 
-  async reportUsage(report: NodeUsageReport): Promise<void> {
-    await call((done) => this.client.ReportUsage(encodeUsageReport(report), done));
+  async reportUsage(report: NodeUsageReport): Promise<UsageReportAck> {
+    return decodeUsageAck(await call<UsageAck__Output>((done) => this.client.ReportUsage(encodeUsageReport(report), done)));
   }
 
   async renewCertificate(csr: string): Promise<{ certificate: string; ca: string }> {

@@ -15,6 +15,11 @@ function report(node: string, atMs: number, replicas: [string, number, number?, 
   };
 }
 
+/** A delta report: the samples that changed, the replicas gone; every other replica held is unchanged. */
+function delta(node: string, atMs: number, replicas: [string, number, number?][], gone: string[] = []): NodeUsageReport {
+  return { ...report(node, atMs, replicas), delta: true, gone: gone.map((name) => `default/${name}`) };
+}
+
 function requests(node: string, atMs: number, total: number): NodeUsageReport {
   return { ...report(node, atMs, []), services: [{ namespace: 'default', service: 'web', requestsTotal: total }] };
 }
@@ -60,6 +65,55 @@ describe('usage cache', () => {
     now = 7000; // node-2 last reported at 0, node-1 at 3000
     assert.deepEqual(cache.nodeUsage().map((n) => n.node), ['node-1']);
     assert.deepEqual(cache.replicaUsage().map((r) => r.name), ['a', 'b']);
+  });
+
+  it('takes a replica absent from a delta as unchanged as of its timestamp', () => {
+    const cache = new UsageCache({ now: () => 0 });
+    cache.record(report('node-1', 1000, [['idle', 5, 100], ['busy', 10, 100]]));
+    for (let at = 2000; at <= 8000; at += 2000) cache.record(delta('node-1', at, [['busy', 10 + at / 1000, 100 + at]]));
+    // busy at 8 s: 18. The window starts at 3 s; its 12 was last confirmed by the report of 2 s, so the
+    // oldest figures known within the window are 14, from 4 s: (18 - 14) / 4 s = 1 core.
+    const [busy, idle] = cache.replicaUsage(5000);
+    assert.deepEqual([busy.name, busy.cpuCores, busy.windowSeconds, busy.memoryWorkingSetBytes], ['busy', 1, 4, 8100]);
+    // idle: 5 since 1 s and confirmed by every report: 0 over the whole window, timestamped with the latest report.
+    assert.deepEqual([idle.name, idle.cpuCores, idle.windowSeconds, idle.timestamp], ['idle', 0, 5, new Date(8000).toISOString()]);
+    assert.deepEqual(cache.cpuCounter('default', 'idle'), { atMs: 8000, cpuSeconds: 5, startedAt: STARTED }, 'its counter as of the latest report');
+  });
+
+  it('rates a replica that ran after a still spell from its figures at the window\'s start', () => {
+    const cache = new UsageCache({ now: () => 0 });
+    cache.record(report('node-1', 1000, [['web-1', 1]]));
+    for (let at = 2000; at <= 7000; at += 1000) cache.record(delta('node-1', at, []));
+    cache.record(delta('node-1', 8000, [['web-1', 2]]));
+    // 1 cpu-second held from 1 s to the report of 7 s, so at the window's start (3 s): (2 - 1) / 5 s = 0.2 cores, as full reports every second give.
+    assert.equal(cache.cpuCores('default', 'web-1', 5000), 0.2);
+    const full = new UsageCache({ now: () => 0 });
+    for (let at = 1000; at <= 7000; at += 1000) full.record(report('node-1', at, [['web-1', 1]]));
+    full.record(report('node-1', 8000, [['web-1', 2]]));
+    assert.equal(full.cpuCores('default', 'web-1', 5000), 0.2);
+  });
+
+  it('drops a delta\'s gone replicas, and a full report replaces the set', () => {
+    const cache = new UsageCache({ now: () => 0 });
+    cache.record(report('node-1', 1000, [['a', 1], ['b', 1], ['c', 1]]));
+    cache.record(delta('node-1', 2000, [], ['b']));
+    assert.deepEqual(cache.replicaUsage().map((u) => u.name), ['a', 'c']);
+    cache.record(report('node-1', 3000, [['c', 1], ['d', 0]]));
+    assert.deepEqual(cache.replicaUsage().map((u) => u.name), ['c', 'd'], 'a, not in the full report, stopped running there');
+    assert.equal(cache.cpuCores('default', 'c'), 0, 'c kept its samples: 0 over 2 s');
+  });
+
+  it('refuses a delta it has no set for, and holds the set once a full report came', () => {
+    let now = 0;
+    const cache = new UsageCache({ now: () => now, staleMs: 5000 });
+    assert.deepEqual(cache.record(delta('node-1', 1000, [['a', 1]])), { holdsFullSet: false }, 'never had node-1\'s set');
+    assert.deepEqual(cache.replicaUsage(), [], 'nothing recorded from it');
+    assert.deepEqual(cache.record(report('node-1', 2000, [['a', 1]])), { holdsFullSet: true });
+    assert.deepEqual(cache.record(delta('node-1', 3000, [])), { holdsFullSet: true });
+    assert.deepEqual(cache.record(delta('node-1', 2500, [])), { holdsFullSet: false }, 'older than the set held (the agent\'s clock went back)');
+    now = 10_000;
+    assert.deepEqual(cache.nodeUsage(), [], 'silent for longer than staleMs: its set is dropped');
+    assert.deepEqual(cache.record(delta('node-1', 12_000, [])), { holdsFullSet: false });
   });
 
   it('sums the request rates of every node\'s balancer, each over its own samples, and starts over when a counter goes down', () => {

@@ -6,11 +6,19 @@
  * `requestRate()` each second (and `cpuCounter()` for the metrics-server emulation of `hpa-default`);
  * the dashboard's service history (ui/service.history.ts) reads `latencyQuantile()`.
  * With several control planes each holds the samples of the agents connected to it.
+ *
+ * A replica's figures are kept as runs: a sample is added only when they change, and every replica
+ * of a node's set is known to keep its newest figures up to the node's latest report. That is what
+ * lets an agent send only the samples that changed (a delta report): a replica absent from one is
+ * unchanged as of its timestamp, at no cost here.
  */
-import { histogramQuantile, LATENCY_BOUNDS_SECONDS, NodeUsage, NodeUsageReport, ReplicaUsage } from '@tide/api';
+import { histogramQuantile, LATENCY_BOUNDS_SECONDS, NodeUsage, NodeUsageReport, ReplicaUsage, ReplicaUsageSample, UsageReportAck } from '@tide/api';
 
 interface Sample {
+  /** The report that first gave these figures (agent clock). */
   atMs: number;
+  /** The last report that still gave them, once a newer sample follows (the newest holds up to the node's latest report). */
+  untilMs: number;
   cpuSeconds: number;
   workingSet: number;
   usage: number;
@@ -32,6 +40,8 @@ interface CounterSample {
 
 interface NodeEntry {
   receivedAtMs: number;
+  /** The timestamp of the node's latest report: every replica's newest sample holds up to it. */
+  reportedAtMs: number;
   replicas: Map<string, ReplicaSeries>;
   /** "namespace/service" → request counter samples of this node's balancer. */
   services: Map<string, CounterSample[]>;
@@ -59,29 +69,49 @@ export class UsageCache {
     this.now = options.now ?? Date.now;
   }
 
-  /** Replaces the node's set of replicas: one no longer reported stopped running there. */
-  record(report: NodeUsageReport): void {
-    const previousEntry = this.nodes.get(report.nodeName);
-    const previous = previousEntry?.replicas ?? new Map<string, ReplicaSeries>();
-    const replicas = new Map<string, ReplicaSeries>();
+  /**
+   * A full report replaces the node's set of replicas (one no longer reported stopped running there);
+   * a delta changes the samples it carries and drops its gone replicas, on the set held. A delta
+   * without a set to apply to (this instance never had the node's, or lost it, or the agent's clock
+   * went back) is not recorded: the answer asks the agent for a full report.
+   */
+  record(report: NodeUsageReport): UsageReportAck {
+    const previous = this.nodes.get(report.nodeName);
     const atMs = report.timestampMs;
+    const base = previous && previous.reportedAtMs < atMs ? previous : undefined;
+    if (report.delta && !base) return { holdsFullSet: false };
+    const replicas = report.delta ? base!.replicas : new Map<string, ReplicaSeries>();
+    for (const key of report.gone ?? []) replicas.delete(key);
     for (const r of report.replicas) {
       const key = `${r.namespace}/${r.name}`;
-      const old = previous.get(key);
-      const sample = { atMs, cpuSeconds: r.cpuUsageSeconds, workingSet: r.memoryWorkingSetBytes, usage: r.memoryUsageBytes };
-      // A restarted container counts from 0 again: its earlier samples say nothing about the new one.
-      const kept = old && old.startedAt === r.startedAt ? old.samples.filter((s) => s.atMs < atMs && s.atMs >= atMs - this.retainMs) : [];
-      replicas.set(key, { namespace: r.namespace, name: r.name, startedAt: r.startedAt, samples: [...kept, sample] });
+      replicas.set(key, this.withSample(base?.replicas.get(key), r, atMs, base?.reportedAtMs));
     }
     const services = new Map<string, CounterSample[]>();
     for (const counter of report.services) {
       const key = `${counter.namespace}/${counter.service}`;
       // The counter's own time: the CPU sample's may be older by its cache age and reads.
       const countedAt = counter.countedAtMs ?? atMs;
-      const kept = (previousEntry?.services.get(key) ?? []).filter((c) => c.atMs < countedAt && c.atMs >= countedAt - this.retainMs && c.total <= counter.requestsTotal);
+      const kept = (previous?.services.get(key) ?? []).filter((c) => c.atMs < countedAt && c.atMs >= countedAt - this.retainMs && c.total <= counter.requestsTotal);
       services.set(key, [...kept, { atMs: countedAt, total: counter.requestsTotal, ...(counter.latencyCounts ? { latency: counter.latencyCounts } : {}) }]);
     }
-    this.nodes.set(report.nodeName, { receivedAtMs: this.now(), replicas, services });
+    this.nodes.set(report.nodeName, { receivedAtMs: this.now(), reportedAtMs: atMs, replicas, services });
+    return { holdsFullSet: true };
+  }
+
+  /**
+   * The series with the report's sample: the same figures extend the newest run (nothing is added);
+   * other figures close it at the node's previous report and start a new one. A restarted container
+   * counts from 0 again: its earlier samples say nothing about the new one.
+   */
+  private withSample(old: ReplicaSeries | undefined, r: ReplicaUsageSample, atMs: number, previousReportMs: number | undefined): ReplicaSeries {
+    const sample: Sample = { atMs, untilMs: atMs, cpuSeconds: r.cpuUsageSeconds, workingSet: r.memoryWorkingSetBytes, usage: r.memoryUsageBytes };
+    if (!old || old.startedAt !== r.startedAt || previousReportMs === undefined) return { namespace: r.namespace, name: r.name, startedAt: r.startedAt, samples: [sample] };
+    const newest = old.samples[old.samples.length - 1];
+    if (newest.cpuSeconds === sample.cpuSeconds && newest.workingSet === sample.workingSet && newest.usage === sample.usage) return old;
+    newest.untilMs = previousReportMs;
+    old.samples = old.samples.filter((s) => s.untilMs >= atMs - this.retainMs);
+    old.samples.push(sample);
+    return old;
   }
 
   /**
@@ -126,7 +156,7 @@ export class UsageCache {
   replicaUsage(windowMs = DEFAULT_WINDOW_MS): ReplicaUsage[] {
     const out: ReplicaUsage[] = [];
     for (const [node, entry] of this.freshNodes()) {
-      for (const series of entry.replicas.values()) out.push(usageOf(node, series, windowMs));
+      for (const series of entry.replicas.values()) out.push(usageOf(node, series, entry.reportedAtMs, windowMs));
     }
     return out.sort((a, b) => a.namespace.localeCompare(b.namespace) || a.name.localeCompare(b.name));
   }
@@ -135,7 +165,7 @@ export class UsageCache {
   cpuCores(namespace: string, name: string, windowMs = DEFAULT_WINDOW_MS): number | undefined {
     for (const [node, entry] of this.freshNodes()) {
       const series = entry.replicas.get(`${namespace}/${name}`);
-      if (series) return usageOf(node, series, windowMs).cpuCores ?? undefined;
+      if (series) return usageOf(node, series, entry.reportedAtMs, windowMs).cpuCores ?? undefined;
     }
     return undefined;
   }
@@ -149,7 +179,7 @@ export class UsageCache {
       const series = entry.replicas.get(`${namespace}/${name}`);
       if (!series) continue;
       const newest = series.samples[series.samples.length - 1];
-      return { atMs: newest.atMs, cpuSeconds: newest.cpuSeconds, startedAt: series.startedAt };
+      return { atMs: entry.reportedAtMs, cpuSeconds: newest.cpuSeconds, startedAt: series.startedAt };
     }
     return undefined;
   }
@@ -157,10 +187,9 @@ export class UsageCache {
   nodeUsage(windowMs = DEFAULT_WINDOW_MS): NodeUsage[] {
     const out: NodeUsage[] = [];
     for (const [node, entry] of this.freshNodes()) {
-      const replicas = [...entry.replicas.values()].map((s) => usageOf(node, s, windowMs));
-      const newest = Math.max(0, ...[...entry.replicas.values()].map((s) => s.samples[s.samples.length - 1].atMs));
+      const replicas = [...entry.replicas.values()].map((s) => usageOf(node, s, entry.reportedAtMs, windowMs));
       out.push({
-        node, timestamp: new Date(newest || entry.receivedAtMs).toISOString(), replicas: replicas.length,
+        node, timestamp: new Date(entry.reportedAtMs).toISOString(), replicas: replicas.length,
         cpuCores: replicas.reduce((sum, r) => sum + (r.cpuCores ?? 0), 0),
         memoryWorkingSetBytes: replicas.reduce((sum, r) => sum + r.memoryWorkingSetBytes, 0),
       });
@@ -177,14 +206,23 @@ export class UsageCache {
   }
 }
 
-/** Rate between the newest sample and the oldest one within the window before it. */
-function usageOf(node: string, series: ReplicaSeries, windowMs: number): ReplicaUsage {
-  const newest = series.samples[series.samples.length - 1];
-  const oldest = series.samples.find((s) => s.atMs >= newest.atMs - windowMs && s.atMs < newest.atMs);
-  const seconds = oldest ? (newest.atMs - oldest.atMs) / 1000 : 0;
+/**
+ * The rate between the replica's figures at the node's latest report and the oldest figures known
+ * within the window before it: those of the first run still current at the window's start, taken at
+ * that start (or at the run's own start when later). With a sample at every report this is the
+ * oldest sample within the window.
+ */
+function usageOf(node: string, series: ReplicaSeries, reportedAtMs: number, windowMs: number): ReplicaUsage {
+  const last = series.samples.length - 1;
+  const newest = series.samples[last];
+  const windowStart = reportedAtMs - windowMs;
+  const firstIndex = series.samples.findIndex((s, i) => (i === last ? reportedAtMs : s.untilMs) >= windowStart);
+  const first = series.samples[firstIndex];
+  const fromMs = Math.max(first.atMs, windowStart);
+  const seconds = fromMs < reportedAtMs ? (reportedAtMs - fromMs) / 1000 : 0;
   return {
-    namespace: series.namespace, name: series.name, node, timestamp: new Date(newest.atMs).toISOString(),
-    cpuCores: oldest ? Math.max(0, (newest.cpuSeconds - oldest.cpuSeconds) / seconds) : null, windowSeconds: seconds,
+    namespace: series.namespace, name: series.name, node, timestamp: new Date(reportedAtMs).toISOString(),
+    cpuCores: seconds > 0 ? Math.max(0, (newest.cpuSeconds - first.cpuSeconds) / seconds) : null, windowSeconds: seconds,
     memoryWorkingSetBytes: newest.workingSet, memoryUsageBytes: newest.usage,
   };
 }

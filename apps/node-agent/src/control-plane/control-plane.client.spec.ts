@@ -72,7 +72,7 @@ class FakeControlPlane {
       },
       ReportUsage: (call, done) => {
         this.usage.push(call.request);
-        done(null, {});
+        done(null, { holdsFullSet: true });
       },
       WatchEndpoints: (call) => {
         call.write({ revision: 7, ports: [{ namespace: 'default', service: 'web', publish: 18080, protocol: 'HTTP', endpoints: [{ address: '100.64.0.2', port: 8080, replica: 'web-1', nodeName: 'node-1' }] }] });
@@ -163,15 +163,18 @@ describe('control-plane client', () => {
     const usage = { nodeName: 'node-1', timestampMs: 1_700_000_000_000, replicas: [
       { namespace: 'default', name: 'web-1', cpuUsageSeconds: 1.25, memoryWorkingSetBytes: 4096, memoryUsageBytes: 8192, startedAt: '2024-01-01T00:00:00.000Z' },
     ], services: [{ namespace: 'default', service: 'web', requestsTotal: 42, countedAtMs: 1_700_000_000_000, latencyCounts: [] }] };
-    assert.equal(await client.reportUsage(usage), true);
-    assert.deepEqual(controlPlane.usage, [usage]);
+    const session = client.usageSession();
+    assert.ok(session !== undefined, 'connected: usage goes over this session');
+    assert.deepEqual(await client.reportUsage(usage, session), { holdsFullSet: true });
+    assert.deepEqual(controlPlane.usage, [{ ...usage, delta: false, gone: [] }], 'a full report (the wire\'s defaults)');
 
     controlPlane.known = false; // the control plane lost the node's lease
     await eventually('a second registration', () => controlPlane.registrations.length >= 2);
 
     controlPlane.stop();
     await eventually('the client to notice the outage', () => !client!.isConnected());
-    assert.equal(await client.reportUsage(usage), false, 'no usage is sent while disconnected');
+    assert.equal(client.usageSession(), undefined);
+    assert.equal(await client.reportUsage(usage, session), undefined, 'no usage is sent while disconnected');
     const before = controlPlane.registrations.length;
     const receivedBefore = received.length;
     const endpointsBefore = endpoints.length;
@@ -179,6 +182,8 @@ describe('control-plane client', () => {
     await eventually('a registration after the outage', () => controlPlane.registrations.length > before, 90_000, logs);
     await eventually('the desired set again', () => received.length > receivedBefore, 60_000, logs);
     await eventually('the endpoints again', () => endpoints.length > endpointsBefore, 60_000, logs);
+    assert.notEqual(client.usageSession(), session, 'a new connection: a new usage session');
+    assert.equal(await client.reportUsage(usage, session), undefined, 'nothing built against the old session is sent on the new one');
   });
 
   it('asks for the node list only when it changed, and gives every set the stream\'s last list', async () => {

@@ -8,10 +8,10 @@
  * channel (useCredentials) and the session starts again on the new one.
  */
 import * as grpc from '@grpc/grpc-js';
-import { LocalVolumeStatus, NodeAssignments, NodeRegistration, NodeStatusReport, NodeUsageReport, PublishedEndpoints, RegistrationAnswer } from '@tide/api';
+import { LocalVolumeStatus, NodeAssignments, NodeRegistration, NodeStatusReport, NodeUsageReport, PublishedEndpoints, RegistrationAnswer, UsageReportAck } from '@tide/api';
 import {
-  AgentServiceClient, RegisterResponse__Output, decodeAssignments, decodeEndpoints, decodeRegistrationAnswer, encodeHeartbeat,
-  encodeRegistration, encodeStatusReport, encodeUsageReport, loadAgentProto,
+  AgentServiceClient, RegisterResponse__Output, UsageAck__Output, decodeAssignments, decodeEndpoints, decodeRegistrationAnswer, decodeUsageAck,
+  encodeHeartbeat, encodeRegistration, encodeStatusReport, encodeUsageReport, loadAgentProto,
 } from '@tide/proto';
 import type { NodeCredentials } from '../identity/node.identity';
 import type { ClusterFence, FenceRefusal } from './cluster.fence';
@@ -173,15 +173,26 @@ export class ControlPlaneClient {
     }
   }
 
-  /** Sends a usage sample while connected (usage.reporter.ts); false when it was not sent. A lost
-   *  sample is not retried: the next one, a second later, replaces it. */
-  async reportUsage(report: NodeUsageReport): Promise<boolean> {
-    if (this.closed || !this.connected) return false;
+  /**
+   * The connection usage reports go over now, undefined while there is none. A new one (another
+   * control plane, or the same one after an outage) may hold none of what the last one acknowledged.
+   */
+  usageSession(): number | undefined {
+    return this.closed || !this.connected ? undefined : this.session;
+  }
+
+  /**
+   * Sends a usage report (usage.reporter.ts) if `session` is still the current one: a delta built
+   * against what one connection acknowledged must not reach another. The control plane's answer;
+   * undefined when the report was not sent or not answered. A lost report is not retried: the next
+   * one replaces it.
+   */
+  async reportUsage(report: NodeUsageReport, session: number): Promise<UsageReportAck | undefined> {
+    if (this.usageSession() !== session) return undefined;
     try {
-      await this.call<object>((done) => this.client.ReportUsage(encodeUsageReport(report), this.deadline(), done));
-      return true;
+      return decodeUsageAck(await this.call<UsageAck__Output>((done) => this.client.ReportUsage(encodeUsageReport(report), this.deadline(), done)));
     } catch {
-      return false;
+      return undefined;
     }
   }
 

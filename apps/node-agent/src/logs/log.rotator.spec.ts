@@ -61,6 +61,23 @@ describe('container logs: rotation, instances, tail and since', () => {
     }
   });
 
+  it('makes its full passes rarer while they find nothing the watch missed, and frequent again when one does', () => {
+    const dir = tmp();
+    const rotator = new LogRotator(new LogFiles(dir, { maxSizeBytes: 1000, maxFiles: 3 }), () => [ID]);
+    fs.appendFileSync(rotator.files.path(ID), 'x');
+    rotator.check(); // not started: no watch said it was written, so the pass found a file the watch missed
+    assert.equal(rotator.fullPassPeriodMs, 10_000);
+    const periods: number[] = [];
+    for (let i = 0; i < 4; i++) {
+      rotator.check();
+      periods.push(rotator.fullPassPeriodMs);
+    }
+    assert.deepEqual(periods, [20_000, 40_000, 60_000, 60_000], 'nothing grew: doubled each time, up to a minute');
+    fs.appendFileSync(rotator.files.path(ID), 'y');
+    rotator.check();
+    assert.equal(rotator.fullPassPeriodMs, 10_000, 'a file grew unseen: back to every 10 s');
+  });
+
   it('copies only the last maxSize bytes of a file that grew far past it (a flood between two checks)', () => {
     const dir = tmp();
     const files = new LogFiles(dir, { maxSizeBytes: 10, maxFiles: 2 });

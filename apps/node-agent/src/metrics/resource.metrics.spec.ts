@@ -3,8 +3,7 @@ import * as assert from 'node:assert/strict';
 import * as os from 'node:os';
 import { Registry } from 'prom-client';
 import { ContainerInfo, ContainerUsage } from '@tide/runtime';
-import { ReplicaView } from '../reconcile/reconciler';
-import { newRecord } from '../reconcile/replica.record';
+import { ReplicaRecord, newRecord } from '../reconcile/replica.record';
 import { assignment } from '../testing/assignments';
 import { registerResourceMetrics } from './resource.metrics';
 import { LARGE_NODE_REPLICAS, usageReport, usageReportIntervalMs } from './usage.reporter';
@@ -19,11 +18,11 @@ function seriesValue(exposition: string, name: string, labels: Record<string, st
   return undefined;
 }
 
-function runningView(namespace: string, name: string, service: string, startedAt: Date): ReplicaView {
+function runningRecord(namespace: string, name: string, service: string, startedAt: Date): ReplicaRecord {
   const record = newRecord(namespace, name);
   record.assignment = assignment(name, { namespace, service, templateHash: 'h' });
   record.container = { id: `${namespace}.${name}`, pid: 1, startedAt, logPath: '/dev/null', spec: { image: 'busybox:latest', labels: {} } } as unknown as ContainerInfo;
-  return { record, phase: 'Running', ready: true };
+  return record;
 }
 
 /** A runtime whose usage figures the test sets, counting the reads. */
@@ -38,7 +37,7 @@ class UsageTable {
 
 describe('agent resource metrics', () => {
   const started = new Date('2024-05-01T10:00:00Z');
-  const views = [runningView('default', 'web-a1', 'web', started), runningView('shop', 'db-b2', 'db', started)];
+  const records = [runningRecord('default', 'web-a1', 'web', started), runningRecord('shop', 'db-b2', 'db', started)];
   const usage = new UsageTable();
   usage.table.set('default.web-a1', {
     cpuUsageSeconds: 12.5, memoryWorkingSetBytes: 3e6, memoryUsageBytes: 5e6, memoryLimitBytes: 64 * 2 ** 20, cpuQuotaMicros: 50_000, cpuPeriodMicros: 100_000, oomEvents: 2,
@@ -48,7 +47,7 @@ describe('agent resource metrics', () => {
   it('serves cAdvisor container series with replica labels, read once per scrape', async () => {
     const registry = new Registry();
     registry.setDefaultLabels({ node: 'node-1' });
-    registerResourceMetrics({ registry, runtime: usage, views: () => views, paths: [os.tmpdir()] });
+    registerResourceMetrics({ registry, runtime: usage, records: () => records, paths: [os.tmpdir()] });
     usage.reads = 0;
     const text = await registry.metrics();
     assert.equal(usage.reads, 2, 'one usage read per container for the whole scrape');
@@ -69,7 +68,7 @@ describe('agent resource metrics', () => {
 
   it('reads every container anew after expire(), and says when the figures were read', async () => {
     const registry = new Registry();
-    const resources = registerResourceMetrics({ registry, runtime: usage, views: () => views, paths: [os.tmpdir()] });
+    const resources = registerResourceMetrics({ registry, runtime: usage, records: () => records, paths: [os.tmpdir()] });
     const before = Date.now();
     const first = await registry.metrics();
     usage.reads = 0;
@@ -85,7 +84,7 @@ describe('agent resource metrics', () => {
 
   it('serves node_exporter node series from /proc and statfs', async () => {
     const registry = new Registry();
-    registerResourceMetrics({ registry, runtime: usage, views: () => [], paths: [os.tmpdir()] });
+    registerResourceMetrics({ registry, runtime: usage, records: () => [], paths: [os.tmpdir()] });
     const text = await registry.metrics();
     assert.ok((seriesValue(text, 'node_cpu_seconds_total', { cpu: '0', mode: 'idle' }) ?? 0) > 0, 'cpu0 has idled some time');
     assert.equal(seriesValue(text, 'node_memory_MemTotal_bytes'), os.totalmem());
@@ -100,7 +99,7 @@ describe('agent resource metrics', () => {
   it('shares one sample between consumers that come within its age, and reports it', async () => {
     let now = 1000;
     usage.reads = 0;
-    const sampler = new UsageSampler(usage, () => views, 250, () => now);
+    const sampler = new UsageSampler(usage, () => records, 250, () => now);
     const first = await sampler.sample();
     now += 100;
     assert.equal(await sampler.sample(), first);

@@ -1,7 +1,7 @@
 /** Wires the node's and its containers' resource metrics into the agent's registry (one call from node-agent.ts). */
 import { Registry } from 'prom-client';
 import { ContainerRuntime } from '@tide/runtime';
-import { ReplicaView } from '../reconcile/reconciler';
+import { ReplicaRecord } from '../reconcile/replica.record';
 import { registerContainerMetrics } from './container.metrics';
 import { registerNodeMetrics } from './node.metrics';
 import { UsageSampler } from './usage.sampler';
@@ -9,7 +9,8 @@ import { UsageSampler } from './usage.sampler';
 export interface ResourceMetricsOptions {
   registry: Registry;
   runtime: Pick<ContainerRuntime, 'usage'>;
-  views(): ReplicaView[];
+  /** The node's replicas as the reconciler records them (their containers are sampled). */
+  records(): Iterable<ReplicaRecord>;
   /** Directories whose filesystems are reported: the state and image dirs. */
   paths: string[];
 }
@@ -22,7 +23,7 @@ export interface ResourceMetrics {
 }
 
 export function registerResourceMetrics(options: ResourceMetricsOptions): ResourceMetrics {
-  const sampler = new UsageSampler(options.runtime, options.views);
+  const sampler = new UsageSampler(options.runtime, options.records);
   const nodeStats = registerNodeMetrics(options.registry, { paths: options.paths });
   registerContainerMetrics(options.registry, sampler);
   return {

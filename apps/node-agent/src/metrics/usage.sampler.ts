@@ -5,7 +5,7 @@
  * whatever the number of consumers.
  */
 import { ContainerRuntime, ContainerUsage } from '@tide/runtime';
-import { ReplicaView } from '../reconcile/reconciler';
+import { ReplicaRecord } from '../reconcile/replica.record';
 import { ScrapeCache } from './scrape.cache';
 
 export interface ContainerSample {
@@ -30,7 +30,8 @@ export class UsageSampler {
 
   constructor(
     private readonly runtime: Pick<ContainerRuntime, 'usage'>,
-    private readonly views: () => ReplicaView[],
+    /** The records, not the reconciler's views: a view works out a phase and probes that a sample does not need. */
+    private readonly records: () => Iterable<ReplicaRecord>,
     maxAgeMs = 250,
     private readonly now: () => number = Date.now,
   ) {
@@ -48,7 +49,7 @@ export class UsageSampler {
 
   private async read(): Promise<UsageSnapshot> {
     const takenAt = this.now();
-    const running = this.views().map((v) => v.record).filter((r) => r.container && !r.exit);
+    const running = [...this.records()].filter((r) => r.container && !r.exit);
     const samples = await Promise.all(running.map(async (record): Promise<ContainerSample | undefined> => {
       const container = record.container!;
       const usage = await this.runtime.usage(container.id);

@@ -60,6 +60,8 @@ export interface ImageResolver {
 export class ImageStore implements ImageResolver {
   /** Held shared by imports and builds, exclusively by garbage collection. */
   readonly lock: StoreLock;
+  /** The last listing and the directory's times it was made under (list()). */
+  private listed?: { mtimeMs: number; ctimeMs: number; records: ImageRecord[] };
 
   constructor(
     readonly imageDir: string,
@@ -218,8 +220,17 @@ export class ImageStore implements ImageResolver {
     return this.commit(ref, { manifest: Buffer.from(JSON.stringify(manifest)), manifestMediaType: MEDIA.manifest, config: configBytes, layers });
   }
 
+  /**
+   * Every image record. The agent asks at every heartbeat (its images, for the scheduler): the
+   * records are read again only when the directory changed, and every change to a record is one to
+   * the directory (a file renamed in, or unlinked, by whichever agent sharing the store).
+   */
   async list(): Promise<ImageRecord[]> {
     const dir = path.join(this.imageDir, 'images');
+    // Taken before the reading: a change made meanwhile leaves a newer stamp, so the next call reads again.
+    const stamp = await fs.promises.stat(dir).then((s) => ({ mtimeMs: s.mtimeMs, ctimeMs: s.ctimeMs }), () => undefined);
+    const cached = this.listed;
+    if (stamp && cached && cached.mtimeMs === stamp.mtimeMs && cached.ctimeMs === stamp.ctimeMs) return [...cached.records];
     const names = await fs.promises.readdir(dir).catch(() => [] as string[]);
     const records: ImageRecord[] = [];
     for (const name of names.filter((n) => n.endsWith('.json')).sort()) {
@@ -227,7 +238,10 @@ export class ImageStore implements ImageResolver {
       const record = text ? (JSON.parse(text) as Partial<ImageRecord>) : undefined;
       if (record?.manifest && record.layers) records.push(record as ImageRecord); // older formats are ignored
     }
-    return records;
+    // A file's times move in coarse ticks: another change within the tick of this stamp would not
+    // move it, so a directory changed less than a second ago is not cached (git's racy index rule).
+    this.listed = stamp && Date.now() - stamp.mtimeMs > RACY_STAMP_MS ? { ...stamp, records } : undefined;
+    return [...records];
   }
 
   /** `target` names the image `source` names (a new record over the same manifest, config and layers), as `docker tag`. */
@@ -289,6 +303,9 @@ export class ImageStore implements ImageResolver {
     await fs.promises.rename(tmp, file);
   }
 }
+
+/** How old a directory's modification time must be for a listing made under it to be reused (list()). */
+const RACY_STAMP_MS = 1000;
 
 function parseRefOr(ref: string) {
   try {

@@ -30,6 +30,19 @@ describe('image tags and details', () => {
     assert.ok(store.has(BUSYBOX_REF));
   });
 
+  it('lists a record tagged or untagged at once, even when its listing before was reused', async () => {
+    const images = path.join(work, 'images', 'images');
+    const settled = new Date(Date.now() - 5000); // older than a listing's racy second: the next listing may be reused
+    fs.utimesSync(images, settled, settled);
+    const refs = async () => (await store.list()).map((r) => r.ref);
+    assert.deepEqual(await refs(), [BUSYBOX_REF]);
+    assert.deepEqual(await refs(), [BUSYBOX_REF], 'the same listing, from the directory unchanged');
+    await store.tag(BUSYBOX_REF, 'team/listed');
+    assert.deepEqual(await refs(), [BUSYBOX_REF, 'team/listed:latest'].sort());
+    await store.untag('team/listed:latest');
+    assert.deepEqual(await refs(), [BUSYBOX_REF]);
+  });
+
   it('refuses to tag an image the store does not have', async () => {
     await assert.rejects(store.tag('absent:1', 'other:1'), (e: unknown) => e instanceof ImageError && e.code === 'NotFound' && /image "absent:1" not found on this node/.test(e.message));
   });
