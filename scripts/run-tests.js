@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // The suite's runner (scripts/test.sh): `node scripts/run-tests.js [--jobs N] [--file-minutes M] [FILE…]`.
 //
-// Unit specs run in one `node --test` process. Each end-to-end file then runs in a process of its
+// Unit specs run in two `node --test` processes side by side: the files that make kernel objects one
+// at a time in one, the others one at a time in the other. Each end-to-end file then runs in a process of its
 // own, with a temporary directory of its own ($TMPDIR, where its clusters keep their state), so that
 // what a file leaves behind can be found and removed: a file that does not finish within its limit is
 // killed, its clusters are taken down, and the suite goes on instead of hanging. `--jobs N` (default
@@ -59,12 +60,50 @@ function distFiles(suffix) {
 const [major, minor] = process.versions.node.split('.').map(Number);
 const NODE_TEST = ['--test', '--test-concurrency=1', `--test-timeout=${10 * 60_000}`, ...(major > 20 || minor >= 14 ? ['--test-force-exit'] : [])];
 
-function runUnits(files) {
-  if (files.length === 0) return 0;
+// Spec files that make kernel objects (namespaces, cgroups, mounts, network devices, containers) run
+// one at a time: some check what the kernel holds when they end (no mount, device or group of theirs
+// left), which another file's objects would upset. The others (stores on their own etcd, servers on
+// free ports) run in a second stream beside them, so the two cores are both used.
+const KERNEL_SPEC_DIRS = ['libs/runtime/', 'libs/syscall/', 'apps/node-agent/'];
+const KERNEL_SPEC_TEXT = /runtime\.fixture|LinuxRuntime|netns|cgroup|overlay|\/proc\/mounts|unshare|setns|veth|iptables|tide-init|tide-launch/;
+
+function touchesKernel(file) {
+  return KERNEL_SPEC_DIRS.some((dir) => file.startsWith(dir)) || KERNEL_SPEC_TEXT.test(fs.readFileSync(path.resolve(ROOT, file), 'utf8'));
+}
+
+/** One `node --test` process over `files`, one file at a time; its output kept, and also passed on as it comes if `live`. */
+function runSpecStream(files, live) {
+  // No files would make `node --test` look for test files itself: everything under the repository.
+  if (files.length === 0) return Promise.resolve({ files: 0, status: 0, signal: null, ms: 0, output: '' });
+  return new Promise((resolve) => {
+    const started = Date.now();
+    const out = [];
+    const child = spawn(process.execPath, [...NODE_TEST, ...files], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    const keep = (chunk) => {
+      out.push(chunk);
+      if (live) process.stdout.write(chunk);
+    };
+    child.stdout.on('data', keep);
+    child.stderr.on('data', keep);
+    child.on('close', (code, signal) => resolve({ files: files.length, status: code ?? 1, signal, ms: Date.now() - started, output: Buffer.concat(out).toString('utf8') }));
+  });
+}
+
+async function runUnits(files) {
+  if (files.length === 0) return { status: 0, recap: '' };
   const started = Date.now();
-  const result = spawnSync(process.execPath, [...NODE_TEST, ...files], { cwd: ROOT, stdio: 'inherit' });
-  console.log(`# unit specs: ${files.length} files in ${seconds(Date.now() - started)}, exit ${result.status ?? result.signal}`);
-  return result.status ?? 1;
+  const kernel = files.filter(touchesKernel);
+  const others = files.filter((file) => !kernel.includes(file));
+  // The kernel stream's output goes out as it comes; the other stream's is printed whole after it.
+  const [kernelRun, othersRun] = await Promise.all([runSpecStream(kernel, true), runSpecStream(others, false)]);
+  process.stdout.write(othersRun.output);
+  for (const [name, run] of [['kernel', kernelRun], ['other', othersRun]]) {
+    if (run.files > 0) console.log(`# unit specs, ${name} stream: ${run.files} files in ${seconds(run.ms)}, exit ${run.signal ?? run.status}`);
+  }
+  const status = kernelRun.status !== 0 ? kernelRun.status : othersRun.status;
+  console.log(`# unit specs: ${files.length} files in ${seconds(Date.now() - started)}, exit ${status}`);
+  const recap = [kernelRun, othersRun].filter((run) => run.status !== 0).map((run) => failureRecap(run.output)).join('\n');
+  return { status, recap };
 }
 
 function readJson(file) {
@@ -274,8 +313,10 @@ async function main() {
   const options = parseArgs(process.argv.slice(2));
   const chosen = options.files.length > 0 ? options.files : [...distFiles('.spec.js'), ...distFiles('.e2e.js')];
   const started = Date.now();
-  const unitStatus = runUnits(chosen.filter((f) => f.endsWith('.spec.js')));
+  const units = await runUnits(chosen.filter((f) => f.endsWith('.spec.js')));
   const failed = await runE2e(chosen.filter((f) => f.endsWith('.e2e.js')), options);
+  if (units.status !== 0) console.log(`# why the unit specs failed:\n${units.recap}`);
+  const unitStatus = units.status;
   console.log(`# suite: ${seconds(Date.now() - started)}; unit specs ${unitStatus === 0 ? 'passed' : 'FAILED'}; end-to-end files failed: ${failed.length === 0 ? 'none' : failed.join(', ')}`);
   process.exit(unitStatus === 0 && failed.length === 0 ? 0 : 1);
 }
