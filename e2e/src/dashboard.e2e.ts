@@ -8,7 +8,9 @@
  * the service page's chart holds a p99 latency series once a published service has had traffic; a
  * focused button keeps the focus when a live update redraws its bin; a drain started from the page
  * shows its progress until the node is empty. Screenshots of the cluster and services pages go to
- * docs/ (the README shows them).
+ * this run's temporary directory, or to docs/ (the README shows them) when asked:
+ * `TIDE_SCREENSHOTS=docs node scripts/run-tests.js e2e/dist/dashboard.e2e.js`. A suite run leaves the
+ * checkout as it found it.
  */
 import { after, before, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
@@ -28,6 +30,8 @@ const CHROMIUM = '/usr/bin/chromium';
 const UI_TIMEOUT_MS = 60_000;
 /** The published port of `shop`, the service with traffic (within this file's ports). */
 const SHOP_PORT = BASE + 40;
+/** Where the screenshots go (see the header). */
+const SCREENSHOTS = process.env.TIDE_SCREENSHOTS ? path.resolve(REPO, process.env.TIDE_SCREENSHOTS) : os.tmpdir();
 
 /** Answers after 5 ms, so its p99 is a few milliseconds, not the balancer's own microseconds. */
 const SHOP_SERVER = `
@@ -104,7 +108,7 @@ describe('dashboard (issue 20)', { timeout: 900_000 }, () => {
     // Both replicas of web are blocks in the bins (the title names each one).
     await waitFor('two replica blocks of web', async () => (await page.locator('.block[title*="(web)"]').count()) === 2, UI_TIMEOUT_MS);
     await assertAccessible(page, 'cluster');
-    await page.screenshot({ path: path.join(REPO, 'docs', 'dashboard-cluster.png') });
+    await page.screenshot({ path: path.join(SCREENSHOTS, 'dashboard-cluster.png') });
     // Cordon from the page: the API marks the node, the bin says so; uncordon undoes it.
     const first = (await cluster.nodeList())[0].metadata.name;
     const bin = page.getByRole('listitem', { name: `node ${first}` });
@@ -134,7 +138,7 @@ describe('dashboard (issue 20)', { timeout: 900_000 }, () => {
     assert.equal(await page.evaluate(() => (globalThis as { tideMark?: string }).tideMark), 'before-scale', 'the page was reloaded');
     const web = (await cluster.services()).find((s) => s.metadata.name === 'web')!;
     assert.equal(web.spec.replicas, 3);
-    await page.screenshot({ path: path.join(REPO, 'docs', 'dashboard-services.png') });
+    await page.screenshot({ path: path.join(SCREENSHOTS, 'dashboard-services.png') });
     // The service's own page: its counts, its replicas by node, the autoscaler's part.
     await page.getByRole('link', { name: 'web', exact: true }).click();
     await page.getByRole('heading', { name: 'Service web' }).waitFor();
@@ -146,7 +150,7 @@ describe('dashboard (issue 20)', { timeout: 900_000 }, () => {
     await page.locator('figure.chart canvas').first().waitFor();
     await page.locator('figure.chart figcaption', { hasText: 'web over the last hour' }).waitFor();
     await assertAccessible(page, 'service');
-    await page.screenshot({ path: path.join(REPO, 'docs', 'dashboard-service.png') });
+    await page.screenshot({ path: path.join(SCREENSHOTS, 'dashboard-service.png') });
     // Events: the recorded ones stream in; the filter narrows them to web's replicas.
     await page.getByRole('link', { name: 'Events' }).click();
     await page.getByLabel('Filter').fill('replica default/web-');
@@ -176,7 +180,7 @@ describe('dashboard (issue 20)', { timeout: 900_000 }, () => {
       const latest = page.locator('figure.chart .latest');
       await waitFor('a p99 of at least 5 ms under the load', async () => Number(/p99 (\d+(?:\.\d)?) ms/.exec((await latest.textContent()) ?? '')?.[1] ?? 0) >= 5, 90_000);
       await assertAccessible(page, 'service with traffic');
-      await page.screenshot({ path: path.join(REPO, 'docs', 'dashboard-service.png') });
+      await page.screenshot({ path: path.join(SCREENSHOTS, 'dashboard-service.png') });
       await page.context().close();
     } finally {
       const result = await load.stop();
