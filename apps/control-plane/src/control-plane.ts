@@ -187,7 +187,7 @@ export class ControlPlane {
       log: (line) => this.logger.log(line), warn: (line) => this.logger.warn(line),
     });
     this.grpc = new AgentGrpcServer({
-      store, cache, leases: this.leases, events, podCidrs, endpoints: this.endpoints, usage, enrollment, forwarder: this.peers.forwarder,
+      store, cache, leases: this.leases, events, podCidrs, endpoints: this.endpoints, usage, enrollment, forwarder: this.peers.forwarder, usageReports: metrics.usageReports,
       heartbeatIntervalMs: heartbeatIntervalMs(this.config.nodeLeaseSeconds), serviceCidr: this.config.serviceCidr, podNetwork: this.config.podNetwork,
       clusterId, configs: configs.cache,
     });

@@ -19,7 +19,7 @@ import {
 } from '@tide/proto';
 import { EndpointsPublisher } from '../endpoints/endpoints.publisher';
 import { NodeEnrollment } from '../node-identity/node.enrollment';
-import { peerServiceDefinition, peerServiceHandlers } from '../peers/peer.grpc';
+import { UsageReportCounter, peerServiceDefinition, peerServiceHandlers } from '../peers/peer.grpc';
 import { StatusReports } from '../status.report';
 import { UsageCache } from '../usage/usage.cache';
 import { NodeCaller, authorizeRegistration, authorizeStatusReport, callerOf, grpcRefusal } from './agent.authorization';
@@ -35,6 +35,8 @@ export interface AgentServiceOptions extends NodeRegistrarOptions {
   usage?: UsageCache;
   /** Sends each report recorded from an agent to the other control planes (usage.forwarder.ts); never those they forward here. */
   forwarder?: { forward(report: NodeUsageReport): void };
+  /** Counts the usage reports recorded, by source (tide_usage_reports_total). */
+  usageReports?: UsageReportCounter;
   /** Signs renewed node certificates. */
   enrollment: NodeEnrollment;
   /** The cluster's identity (ensureClusterIdentity): answered at registration and carried by every desired set. */
@@ -80,7 +82,7 @@ export class AgentGrpcServer {
 
   async listen(address: string, tls: AgentServerTls): Promise<void> {
     this.server.addService(withPreEncodedAssignments(this.service), this.handlers());
-    this.server.addService(peerServiceDefinition(), peerServiceHandlers(this.options.usage));
+    this.server.addService(peerServiceDefinition(), peerServiceHandlers(this.options.usage, this.options.usageReports));
     // Renewals (useTls) reach connections made afterwards, without a restart.
     this.certificates = new RotatingCertificates(tls);
     const credentials = rotatingServerCredentials(this.certificates);
@@ -104,7 +106,7 @@ export class AgentGrpcServer {
   }
 
   private handlers(): AgentServiceHandlers {
-    const { cache, usage, endpoints, enrollment, forwarder } = this.options;
+    const { cache, usage, endpoints, enrollment, forwarder, usageReports } = this.options;
     return {
       Register: (call, callback) => this.unary(call, callback, (caller) => {
         const registration = decodeRegistration(call.request);
@@ -136,7 +138,10 @@ export class AgentGrpcServer {
         // Without a cache nothing is held: the agent keeps sending full reports.
         const ack = usage?.record(report) ?? { holdsFullSet: false };
         // Only what was recorded: a delta refused here is followed by the agent's full report.
-        if (ack.holdsFullSet) forwarder?.forward(report);
+        if (ack.holdsFullSet) {
+          usageReports?.inc({ source: 'agent' });
+          forwarder?.forward(report);
+        }
         return encodeUsageAck(ack);
       }),
       WatchEndpoints: (call) => this.stream(call, (caller) => endpoints.watch(agentStream(call, caller.name, (value) => this.encodeEndpoints(value)))),

@@ -43,6 +43,8 @@ describe('peer endpoint (mTLS)', { timeout: 120_000 }, () => {
   const usage = new UsageCache();
   /** What this instance forwarded to its own peers. */
   const forwarded: string[] = [];
+  /** tide_usage_reports_total's increments, by source. */
+  const counted: string[] = [];
   const links: PeerLink[] = [];
   const agents: TestAgentClient[] = [];
   /** A peer link as the forwarder gets one, with the given certificate. */
@@ -67,7 +69,7 @@ describe('peer endpoint (mTLS)', { timeout: 120_000 }, () => {
     server = new AgentGrpcServer({
       store, cache, leases, events: new EventRecorder(store, 'test'), podCidrs: new PodCidrAllocator('100.64.0.0/16', new PodCidrClaims(etcd.client), DEFAULT_NODE_CIDR_MASK_SIZE),
       heartbeatIntervalMs: 1000, endpoints: new EndpointsPublisher(cache), enrollment: pki.enrollment, clusterId: 'cluster-a', usage,
-      forwarder: { forward: (r) => forwarded.push(`${r.nodeName}@${r.timestampMs}`) },
+      forwarder: { forward: (r) => forwarded.push(`${r.nodeName}@${r.timestampMs}`) }, usageReports: { inc: ({ source }) => counted.push(source) },
     });
     address = `127.0.0.1:${await freePort()}`;
     await server.listen(address, pki.server);
@@ -96,6 +98,7 @@ describe('peer endpoint (mTLS)', { timeout: 120_000 }, () => {
     assert.deepEqual(await one.reportUsage(report('node-1', at, 2, true)), { holdsFullSet: false });
     assert.deepEqual(await one.reportUsage(report('node-1', at + 1000, 2)), { holdsFullSet: true });
     assert.deepEqual(forwarded, [`node-1@${at + 1000}`], 'an agent\'s report is forwarded once recorded; the refused delta is not');
+    assert.deepEqual(counted, ['peer', 'peer', 'agent'], 'the reports recorded, by where they came from');
   });
 
   it('refuses a node\'s certificate on the peer endpoint, and a control plane\'s on the agent endpoint', async () => {

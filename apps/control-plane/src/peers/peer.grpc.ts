@@ -16,11 +16,16 @@ export interface ForwardedUsageSink {
   record(report: NodeUsageReport): { holdsFullSet: boolean };
 }
 
+/** tide_usage_reports_total: `peer` counts what this endpoint records. */
+export interface UsageReportCounter {
+  inc(labels: { source: 'agent' | 'peer' }): void;
+}
+
 export function peerServiceDefinition(): PeerServiceDefinition {
   return loadPeerProto().tide.v1.PeerService.service;
 }
 
-export function peerServiceHandlers(usage: ForwardedUsageSink | undefined): PeerServiceHandlers {
+export function peerServiceHandlers(usage: ForwardedUsageSink | undefined, counted?: UsageReportCounter): PeerServiceHandlers {
   return {
     ForwardUsage: (call, callback) => {
       const refused = peerCallRefusal(call.getAuthContext().sslPeerCertificate);
@@ -29,7 +34,9 @@ export function peerServiceHandlers(usage: ForwardedUsageSink | undefined): Peer
       const invalid = forwardedReportProblem(report);
       if (invalid) return callback(Object.assign(new Error(invalid), { code: grpc.status.INVALID_ARGUMENT, details: invalid, metadata: new grpc.Metadata() }));
       // Without a cache nothing is held: the forwarding instance keeps sending full reports.
-      callback(null, encodeUsageAck(usage?.record(report) ?? { holdsFullSet: false }));
+      const ack = usage?.record(report) ?? { holdsFullSet: false };
+      if (ack.holdsFullSet) counted?.inc({ source: 'peer' });
+      callback(null, encodeUsageAck(ack));
     },
   };
 }
