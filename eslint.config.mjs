@@ -8,6 +8,8 @@ import tseslint from 'typescript-eslint';
 // generated messages and the mapper); everything else works on @tide/api's agent.protocol.ts types.
 const GRPC_ADAPTERS = [
   'apps/control-plane/src/agent-service/agent.grpc.ts',
+  'apps/control-plane/src/peers/peer.grpc.ts',
+  'apps/control-plane/src/peers/peer.client.ts',
   'apps/control-plane/src/testing/test-agent.grpc.ts',
   'apps/node-agent/src/control-plane/control-plane.client.ts',
   'apps/node-agent/src/control-plane/control-plane.client.spec.ts',

@@ -6,7 +6,7 @@ out=libs/proto/src/generated
 rm -rf "$out"
 node node_modules/@grpc/proto-loader/build/bin/proto-loader-gen-types.js \
   --longs=Number --enums=String --defaults --oneofs --grpcLib=@grpc/grpc-js \
-  -I proto -O "$out" tide/v1/agent.proto >/dev/null
+  -I proto -O "$out" tide/v1/agent.proto tide/v1/peer.proto >/dev/null
 # A barrel so that users import message types from @tide/proto.
 for f in "$out"/tide/v1/*.ts; do
   echo "export * from './tide/v1/$(basename "$f" .ts)';"

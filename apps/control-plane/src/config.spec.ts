@@ -1,5 +1,6 @@
 import { describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
+import * as os from 'node:os';
 import { ConfigError, parseFlags } from './config';
 
 describe('control plane flags', () => {
@@ -18,6 +19,14 @@ describe('control plane flags', () => {
     assert.equal(config.metricsInsecureListen, undefined);
     assert.deepEqual(config.etcdTls, { caFile: undefined, certFile: undefined, keyFile: undefined });
     assert.equal(config.pkiDir, '/s/pki');
+  });
+
+  it('advertises the gRPC address to the other control planes: --grpc-listen, its wildcard host named, or --advertise-grpc', () => {
+    assert.equal(parseFlags([]).grpcAdvertise, '127.0.0.1:7071');
+    assert.equal(parseFlags(['--grpc-listen', '0.0.0.0:7171']).grpcAdvertise, `${os.hostname()}:7171`);
+    assert.equal(parseFlags(['--grpc-listen', '0.0.0.0:7171', '--advertise-grpc', 'cp-1.example:7171']).grpcAdvertise, 'cp-1.example:7171');
+    assert.throws(() => parseFlags(['--advertise-grpc', '0.0.0.0:7171']), /--advertise-grpc 0.0.0.0:7171: a wildcard names no host/);
+    assert.throws(() => parseFlags(['--id', 'a/b']), /--id "a\/b": must be non-empty and without '\/'/);
   });
 
   it('refuses a listen address without a port', () => {

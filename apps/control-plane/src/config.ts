@@ -12,6 +12,12 @@ import { defaultKeyFile } from './secrets/encryption.keys';
 export interface ControlPlaneConfig {
   listen: { host: string; port: number };
   grpcListen: string;
+  /**
+   * `--advertise-grpc HOST:PORT`: where the other control planes reach this one's gRPC endpoint (they
+   * forward their agents' usage reports there). Default `--grpc-listen`, a wildcard host replaced by
+   * this machine's name; the serving certificate carries its host.
+   */
+  grpcAdvertise: string;
   etcd?: string[];
   etcdPort: number;
   /** Supervised etcd members (`--etcd-members`, 1 or 3 or 5; default 1): member i ≥ 1 on etcdPort + 1 + 2i and the next. */
@@ -33,6 +39,7 @@ export interface ControlPlaneConfig {
   auditLog: string;
   /** `--encryption-key-file`: the keys Secrets are sealed with in etcd (secrets/encryption.keys.ts); default STATE/encryption/keys.json. */
   encryptionKeyFile: string;
+  /** `--id`: names this instance in the leader election and in the control planes' directory (no '/'). */
   id: string;
   /** NotReady time before a node's replicas are replaced, when its host does not answer either. */
   nodeGraceSeconds: number;
@@ -89,6 +96,25 @@ function hostPort(value: string, flag: string): { host: string; port: number } {
   return { host: match[1], port: Number(match[2]) };
 }
 
+/** The advertised gRPC address: given, or the listen address with a wildcard host made this machine's name. */
+function grpcAdvertise(given: string | undefined, listen: string): string {
+  if (given !== undefined) {
+    const { host } = hostPort(given, '--advertise-grpc');
+    if (WILDCARD_HOSTS.includes(host)) throw new ConfigError(`--advertise-grpc ${given}: a wildcard names no host the other control planes can dial; give this machine's address`);
+    return given;
+  }
+  const { host, port } = hostPort(listen, '--grpc-listen');
+  return WILDCARD_HOSTS.includes(host) ? `${os.hostname()}:${port}` : listen;
+}
+
+const WILDCARD_HOSTS = ['0.0.0.0', '::', '[::]', ''];
+
+function instanceId(given: string | undefined): string {
+  const id = given ?? `${os.hostname()}-${process.pid}`;
+  if (id === '' || id.includes('/')) throw new ConfigError(`--id "${id}": must be non-empty and without '/' (it names this instance's key in etcd)`);
+  return id;
+}
+
 export function parseFlags(argv: string[]): ControlPlaneConfig {
   const values = new Map<string, string>();
   for (let i = 0; i < argv.length; i++) {
@@ -99,7 +125,7 @@ export function parseFlags(argv: string[]): ControlPlaneConfig {
     if (value === undefined) throw new ConfigError(`--${name} needs a value`);
     values.set(name, value);
   }
-  const known = ['listen', 'grpc-listen', 'etcd', 'etcd-port', 'state-dir', 'pki-dir', 'audit-log', 'encryption-key-file', 'id', 'node-grace-seconds', 'agent-down-grace-seconds', 'node-lease-seconds', 'pod-cidr',
+  const known = ['listen', 'grpc-listen', 'advertise-grpc', 'etcd', 'etcd-port', 'state-dir', 'pki-dir', 'audit-log', 'encryption-key-file', 'id', 'node-grace-seconds', 'agent-down-grace-seconds', 'node-lease-seconds', 'pod-cidr',
     'node-cidr-mask-size', 'pod-network',
     'service-cidr', 'consolidation', 'consolidation-delay-seconds', 'certificate-validity', 'node-certificate-validity', 'registry-listen', 'registry', 'registry-ca',
     'etcd-ca-file', 'etcd-cert-file', 'etcd-key-file', 'metrics-insecure-listen', 'etcd-members', 'etcd-quota-bytes', 'etcd-compaction-retention', 'event-ttl-seconds',
@@ -116,6 +142,7 @@ export function parseFlags(argv: string[]): ControlPlaneConfig {
   return {
     listen: hostPort(values.get('listen') ?? '127.0.0.1:7070', '--listen'),
     grpcListen: grpc,
+    grpcAdvertise: grpcAdvertise(values.get('advertise-grpc'), grpc),
     etcd: values.get('etcd')?.split(',').map((s) => s.trim()).filter(Boolean),
     etcdPort: number('etcd-port', 2379),
     etcdMembers: etcdMembers(values.get('etcd-members'), values.has('etcd')),
@@ -130,7 +157,7 @@ export function parseFlags(argv: string[]): ControlPlaneConfig {
     pkiDir: values.get('pki-dir') ?? path.join(stateDir, 'pki'),
     auditLog: values.get('audit-log') ?? path.join(stateDir, 'audit.log'),
     encryptionKeyFile: values.get('encryption-key-file') ?? defaultKeyFile(stateDir),
-    id: values.get('id') ?? `${os.hostname()}-${process.pid}`,
+    id: instanceId(values.get('id')),
     nodeGraceSeconds: number('node-grace-seconds', DEFAULT_NODE_GRACE_SECONDS),
     agentDownGraceSeconds: number('agent-down-grace-seconds', DEFAULT_AGENT_DOWN_GRACE_SECONDS),
     nodeLeaseSeconds: number('node-lease-seconds', DEFAULT_NODE_LEASE_SECONDS),

@@ -41,6 +41,7 @@ import { CertificateRotation, type RenewedCertificate, type WatchedCertificate }
 import { NodeEnrollment } from './node-identity/node.enrollment';
 import { nodeAutoscaler } from './nodes/node-autoscaler.setup';
 import { UsageCache } from './usage/usage.cache';
+import { PeerUsage } from './peers/peer.usage';
 import { startClusterRegistry } from './registry/registry.start';
 import { ImagePuller } from './registry/image.puller';
 import { WarmAheadController, agentWarmPost } from './controllers/warm-ahead.controller';
@@ -91,6 +92,7 @@ export class ControlPlane {
   /** With several members over TLS: each member's client, reloaded with the main one when the client certificate is renewed. */
   private memberTls: TlsEtcdClient[] = [];
   private maintenanceTimer?: NodeJS.Timeout;
+  private peers?: PeerUsage;
 
   constructor(private readonly config: ControlPlaneConfig) {}
 
@@ -179,14 +181,20 @@ export class ControlPlane {
     const podCidrs = new PodCidrAllocator(this.config.podCidr, new PodCidrClaims(this.client), this.config.nodeCidrMaskSize);
     this.endpoints = new EndpointsPublisher(cache);
     await this.endpoints.start();
+    // Every instance holds every agent's usage: each forwards what its agents report to the others.
+    this.peers = new PeerUsage({
+      client: this.client, id: this.config.id, address: this.config.grpcAdvertise, usage, credentials: await this.clientCredentials(pki), metrics,
+      log: (line) => this.logger.log(line), warn: (line) => this.logger.warn(line),
+    });
     this.grpc = new AgentGrpcServer({
-      store, cache, leases: this.leases, events, podCidrs, endpoints: this.endpoints, usage, enrollment,
+      store, cache, leases: this.leases, events, podCidrs, endpoints: this.endpoints, usage, enrollment, forwarder: this.peers.forwarder, usageReports: metrics.usageReports,
       heartbeatIntervalMs: heartbeatIntervalMs(this.config.nodeLeaseSeconds), serviceCidr: this.config.serviceCidr, podNetwork: this.config.podNetwork,
       clusterId, configs: configs.cache,
     });
     await this.grpc.listen(this.config.grpcListen, {
       ca: pki.ca.certificatePem, certificate: await readCertificateFile(pki.layout.serverCertificate), key: (await readKeyFile(pki.layout.serverKey)).toPem(),
     });
+    await this.peers.start();
     this.election = new LeaderElection(this.client, this.config.id, {
       onElected: () => { this.logger.log(`${this.config.id} is the leader`); metrics.leader.set(1); serviceIps.forget(); runner.start(); },
       onLost: () => { this.logger.warn(`${this.config.id} lost leadership`); metrics.leader.set(0); runner.stop(); },
@@ -271,10 +279,17 @@ export class ControlPlane {
         key: (await readKeyFile(pki.layout.serverKey)).toPem(),
       });
     }
+    if (files.has(pki.layout.clientCertificate)) this.peers?.useCredentials(await this.clientCredentials(pki));
     if (files.has(etcdPkiLayout(this.config.pkiDir).clientCertificate)) {
       this.etcdTls?.reload();
       for (const member of this.memberTls) member.reload();
     }
+  }
+
+  /** This instance's client certificate and the CA, as it presents them to the other control planes. */
+  private async clientCredentials(pki: ClusterPki): Promise<{ ca: string; certificate: string; key: string }> {
+    const { caCertificate, clientCertificate, clientKey } = pki.layout;
+    return { ca: await readCertificateFile(caCertificate), certificate: await readCertificateFile(clientCertificate), key: (await readKeyFile(clientKey)).toPem() };
   }
 
   /** Where the supervised etcd listens: where the API does (a LAN address for simulated or real hosts), loopback for a wildcard. */
@@ -312,9 +327,9 @@ export class ControlPlane {
 
   /** The cluster's certificates (made by `tsctl up`; whatever is missing or due is made here, so a bare control plane is secure too). */
   private async ensurePki(): Promise<ClusterPki> {
-    const grpcHost = this.config.grpcListen.replace(/:\d+$/, '');
+    const [grpcHost, advertisedHost] = [this.config.grpcListen, this.config.grpcAdvertise].map((address) => address.replace(/:\d+$/, ''));
     const pki = await ensureClusterPki({
-      dir: this.config.pkiDir, serverNames: controlPlaneServerNames(os.hostname(), [this.config.listen.host, grpcHost]),
+      dir: this.config.pkiDir, serverNames: controlPlaneServerNames(os.hostname(), [this.config.listen.host, grpcHost, advertisedHost]),
       validityMs: this.config.certificateValidityMs,
     });
     const made = Object.entries(pki.actions).filter(([, action]) => action !== 'kept');
@@ -364,6 +379,7 @@ export class ControlPlane {
     await this.configCache?.stop();
     await this.api?.close();
     await this.endpoints?.close();
+    await this.peers?.stop();
     await this.grpc?.close();
     this.leases?.close();
     this.health?.stop();

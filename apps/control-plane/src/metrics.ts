@@ -27,6 +27,20 @@ export class ControlPlaneMetrics {
     registers: [this.registry],
   });
 
+  readonly usageReports = new Counter({
+    name: 'tide_usage_reports_total', help: 'Usage reports recorded, by source: agent (an agent connected to this instance) or peer (forwarded by another control plane)',
+    labelNames: ['source'], registers: [this.registry],
+  });
+  readonly usagePeers = new Gauge({ name: 'tide_usage_forward_peers', help: 'Other control planes this instance forwards its agents\' usage reports to', registers: [this.registry] });
+  readonly usageForwardErrors = new Counter({
+    name: 'tide_usage_forward_errors_total', help: 'Usage forwarding calls to another control plane that failed (unreachable, refused, timed out), by peer id',
+    labelNames: ['peer'], registers: [this.registry],
+  });
+  readonly usageForwardDropped = new Counter({
+    name: 'tide_usage_forward_dropped_total', help: 'Usage reports dropped from a peer\'s full forwarding backlog (the node\'s next goes as a full set), by peer id',
+    labelNames: ['peer'], registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry });
     // Gauges named like counters fail `promtool check metrics`; each has a per-type twin without _total.

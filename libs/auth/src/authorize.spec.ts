@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { authorize, authorizeAgentEndpoint, RESOURCE_RULES, type AgentEndpoint, type ResourceRequest } from './authorize';
+import { authorize, authorizeAgentEndpoint, authorizePeerCall, RESOURCE_RULES, type AgentEndpoint, type ResourceRequest } from './authorize';
 import type { Subject } from './subjects';
 
 const admin: Subject = { kind: 'user', name: 'token:aaaaaaaaaaaa', role: 'admin' };
@@ -131,4 +131,16 @@ describe('agent endpoints', () => {
       assert.equal(decision.allowed ? 200 : decision.status, expected);
     });
   }
+});
+
+describe('authorizePeerCall', () => {
+  it('lets only another control plane forward usage', () => {
+    assert.equal(authorizePeerCall(controlPlane).allowed, true);
+    assert.deepEqual(authorizePeerCall(undefined), { allowed: false, status: 401, reason: 'no credentials: the peer endpoint needs the control plane\'s client certificate' });
+    for (const [subject, name] of [[node1, 'system:node:node-1'], [admin, 'token:aaaaaaaaaaaa'], [join, 'join:ffffffffffff']] as const) {
+      const decision = authorizePeerCall(subject);
+      assert.equal(decision.allowed ? 200 : decision.status, 403);
+      assert.match(decision.allowed ? '' : decision.reason, new RegExp(`^${name} may not call the peer endpoint`));
+    }
+  });
 });

@@ -1,5 +1,5 @@
 import { ALLOWED, forbidden, unauthenticated, type Decision } from './decision';
-import type { Role, Subject } from './subjects';
+import { subjectName, type Role, type Subject } from './subjects';
 
 export type Verb = 'get' | 'list' | 'watch' | 'create' | 'update' | 'delete';
 export const READ_VERBS: ReadonlySet<Verb> = new Set<Verb>(['get', 'list', 'watch']);
@@ -140,4 +140,15 @@ export function authorizeAgentEndpoint(subject: Subject | undefined, endpoint: A
   if (endpoint === 'metrics' && subject.kind === 'user') return ALLOWED;
   if (endpoint === 'blobs' && subject.kind === 'node') return ALLOWED;
   return forbidden(`${endpoint} on a node agent is served to the control plane only`);
+}
+
+/**
+ * The peer endpoint between control planes (PeerService, forwarded usage): only another control plane
+ * of the cluster, by its client certificate. A node, a user (an administrator's certificate too) or a
+ * join token is refused: what they send there would land unchecked in every instance's usage.
+ */
+export function authorizePeerCall(subject: Subject | undefined): Decision {
+  if (!subject) return unauthenticated('no credentials: the peer endpoint needs the control plane\'s client certificate');
+  if (subject.kind === 'control-plane') return ALLOWED;
+  return forbidden(`${subjectName(subject)} may not call the peer endpoint: it serves the cluster's other control planes only (their client certificate, CN system:tide-control-plane)`);
 }

@@ -24,3 +24,4 @@ export * from './cluster.identity';
 export * from './secret.cipher';
 export * from './config.store';
 export * from './config.cache';
+export * from './control-plane.directory';

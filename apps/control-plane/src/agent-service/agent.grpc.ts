@@ -5,18 +5,21 @@
  * @tide/api's agent protocol types and encodes each answer and stream message (libs/proto's mapper),
  * and hands the work to one part per job: NodeRegistrar (register, heartbeat), AssignmentsPublisher
  * (each node's desired replicas), EndpointsPublisher (published ports), StatusReports (status, each node's reports in order),
- * UsageCache (usage samples) and NodeEnrollment (certificate renewal). A node whose certificates
- * are revoked (`tsctl node delete`) has its open streams ended with UNAUTHENTICATED.
+ * UsageCache (usage samples, each recorded report handed to the UsageForwarder for the other control
+ * planes) and NodeEnrollment (certificate renewal). A node whose certificates are revoked (`tsctl node
+ * delete`) has its open streams ended with UNAUTHENTICATED. The same endpoint serves PeerService to the
+ * other control planes (peers/peer.grpc.ts); their certificate is refused on every AgentService call.
  */
 import type { PeerCertificate } from 'node:tls';
 import * as grpc from '@grpc/grpc-js';
-import { PublishedEndpoints } from '@tide/api';
+import { NodeUsageReport, PublishedEndpoints } from '@tide/api';
 import {
   AgentServiceHandlers, Assignments, AssignmentsEncoder, Endpoints, decodeHeartbeat, decodeRegistration, decodeStatusReport, decodeUsageReport,
   RotatingCertificates, encodeEndpoints, encodeRegistrationAnswer, encodeUsageAck, loadAgentProto, passBytes, rotatingServerCredentials,
 } from '@tide/proto';
 import { EndpointsPublisher } from '../endpoints/endpoints.publisher';
 import { NodeEnrollment } from '../node-identity/node.enrollment';
+import { UsageReportCounter, peerServiceDefinition, peerServiceHandlers } from '../peers/peer.grpc';
 import { StatusReports } from '../status.report';
 import { UsageCache } from '../usage/usage.cache';
 import { NodeCaller, authorizeRegistration, authorizeStatusReport, callerOf, grpcRefusal } from './agent.authorization';
@@ -30,6 +33,10 @@ export interface AgentServiceOptions extends NodeRegistrarOptions {
   endpoints: EndpointsPublisher;
   /** Where usage samples go; without it they are dropped. */
   usage?: UsageCache;
+  /** Sends each report recorded from an agent to the other control planes (usage.forwarder.ts); never those they forward here. */
+  forwarder?: { forward(report: NodeUsageReport): void };
+  /** Counts the usage reports recorded, by source (tide_usage_reports_total). */
+  usageReports?: UsageReportCounter;
   /** Signs renewed node certificates. */
   enrollment: NodeEnrollment;
   /** The cluster's identity (ensureClusterIdentity): answered at registration and carried by every desired set. */
@@ -75,6 +82,7 @@ export class AgentGrpcServer {
 
   async listen(address: string, tls: AgentServerTls): Promise<void> {
     this.server.addService(withPreEncodedAssignments(this.service), this.handlers());
+    this.server.addService(peerServiceDefinition(), peerServiceHandlers(this.options.usage, this.options.usageReports));
     // Renewals (useTls) reach connections made afterwards, without a restart.
     this.certificates = new RotatingCertificates(tls);
     const credentials = rotatingServerCredentials(this.certificates);
@@ -98,7 +106,7 @@ export class AgentGrpcServer {
   }
 
   private handlers(): AgentServiceHandlers {
-    const { cache, usage, endpoints, enrollment } = this.options;
+    const { cache, usage, endpoints, enrollment, forwarder, usageReports } = this.options;
     return {
       Register: (call, callback) => this.unary(call, callback, (caller) => {
         const registration = decodeRegistration(call.request);
@@ -128,7 +136,13 @@ export class AgentGrpcServer {
         // Checked first: `usage?.record(...)` would skip the check itself when samples are dropped.
         const report = this.asItself(caller, decodeUsageReport(call.request));
         // Without a cache nothing is held: the agent keeps sending full reports.
-        return encodeUsageAck(usage?.record(report) ?? { holdsFullSet: false });
+        const ack = usage?.record(report) ?? { holdsFullSet: false };
+        // Only what was recorded: a delta refused here is followed by the agent's full report.
+        if (ack.holdsFullSet) {
+          usageReports?.inc({ source: 'agent' });
+          forwarder?.forward(report);
+        }
+        return encodeUsageAck(ack);
       }),
       WatchEndpoints: (call) => this.stream(call, (caller) => endpoints.watch(agentStream(call, caller.name, (value) => this.encodeEndpoints(value)))),
       RenewCertificate: (call, callback) => this.unary(call, callback, async (caller) => {

@@ -162,4 +162,32 @@ describe('usage cache', () => {
     assert.ok(Math.abs(cache.latencyQuantile('default', 'web', 0.99)! - 0.095) < 1e-9);
     assert.equal(cache.latencyQuantile('default', 'other', 0.99), undefined);
   });
+
+  it('renders a node\'s held set as one full report that a fresh cache takes, and the deltas after it', () => {
+    let now = 0;
+    const cache = new UsageCache({ now: () => now, staleMs: 5000 });
+    cache.record(report('node-1', 1000, [['a', 1, 100], ['b', 2, 200]]));
+    // b unchanged as of 2 s (its run holds), a's figures moved, c started; the balancer counted 7 then 9 requests.
+    cache.record({ ...delta('node-1', 2000, [['a', 1.5, 150], ['c', 0.1, 50]]), services: [{ namespace: 'shop', service: 'web', requestsTotal: 7, countedAtMs: 1900 }] });
+    cache.record({ ...delta('node-1', 3000, [], ['c']), services: [{ namespace: 'shop', service: 'web', requestsTotal: 9, countedAtMs: 2900, latencyCounts: [9, 0] }] });
+    const full = cache.fullReport('node-1');
+    assert.deepEqual(full, {
+      nodeName: 'node-1', timestampMs: 3000,
+      replicas: [
+        { namespace: 'default', name: 'a', cpuUsageSeconds: 1.5, memoryWorkingSetBytes: 150, memoryUsageBytes: 300, startedAt: STARTED },
+        { namespace: 'default', name: 'b', cpuUsageSeconds: 2, memoryWorkingSetBytes: 200, memoryUsageBytes: 400, startedAt: STARTED },
+      ],
+      services: [{ namespace: 'shop', service: 'web', requestsTotal: 9, countedAtMs: 2900, latencyCounts: [9, 0] }],
+    }, 'the newest figures of each replica held (c is gone), at the node\'s latest report; not a delta');
+
+    const peer = new UsageCache({ now: () => now });
+    assert.deepEqual(peer.record(full!), { holdsFullSet: true });
+    assert.deepEqual(peer.record(delta('node-1', 4000, [['a', 2.5, 150]])), { holdsFullSet: true }, 'the agent\'s next delta applies to it');
+    assert.deepEqual(peer.replicaUsage().map((u) => [u.name, u.cpuCores, u.memoryWorkingSetBytes]), [['a', 1, 150], ['b', 0, 200]]);
+    assert.deepEqual(peer.nodeUsage().map((n) => n.replicas), [2]);
+
+    assert.equal(cache.fullReport('node-9'), undefined, 'a node never heard of');
+    now = 6000;
+    assert.equal(cache.fullReport('node-1'), undefined, 'a node gone quiet is not held');
+  });
 });

@@ -5,14 +5,18 @@
  * `tsctl top` and the dashboard read it through the API; the leader's autoscaler reads `cpuCores()` and
  * `requestRate()` each second (and `cpuCounter()` for the metrics-server emulation of `hpa-default`);
  * the dashboard's service history (ui/service.history.ts) reads `latencyQuantile()`.
- * With several control planes each holds the samples of the agents connected to it.
+ * With several control planes each records the reports of the agents connected to it and forwards
+ * them to the others (usage.forwarder.ts), which record them here too: every instance holds every
+ * agent's samples. `fullReport()` renders a node's held set for a peer that lacks it.
  *
  * A replica's figures are kept as runs: a sample is added only when they change, and every replica
  * of a node's set is known to keep its newest figures up to the node's latest report. That is what
  * lets an agent send only the samples that changed (a delta report): a replica absent from one is
  * unchanged as of its timestamp, at no cost here.
  */
-import { histogramQuantile, LATENCY_BOUNDS_SECONDS, NodeUsage, NodeUsageReport, ReplicaUsage, ReplicaUsageSample, UsageReportAck } from '@tide/api';
+import {
+  histogramQuantile, LATENCY_BOUNDS_SECONDS, NodeUsage, NodeUsageReport, ReplicaUsage, ReplicaUsageSample, ServiceRequestCount, UsageReportAck,
+} from '@tide/api';
 
 interface Sample {
   /** The report that first gave these figures (agent clock). */
@@ -96,6 +100,33 @@ export class UsageCache {
     }
     this.nodes.set(report.nodeName, { receivedAtMs: this.now(), reportedAtMs: atMs, replicas, services });
     return { holdsFullSet: true };
+  }
+
+  /**
+   * The node's held set as one full report, as the agent would send it at its latest report: every
+   * replica's newest figures and every service's newest count. For a peer that lacks the node's set
+   * (usage.forwarder.ts): the deltas that follow apply to it. Undefined when the node is not held
+   * (never reported, or gone quiet). The peer gets no history: its CPU rates start at the next report.
+   */
+  fullReport(nodeName: string): NodeUsageReport | undefined {
+    const entry = this.nodes.get(nodeName);
+    if (!entry || this.now() - entry.receivedAtMs > this.staleMs) return undefined;
+    const replicas = [...entry.replicas.values()].map((series): ReplicaUsageSample => {
+      const newest = series.samples[series.samples.length - 1];
+      return {
+        namespace: series.namespace, name: series.name, cpuUsageSeconds: newest.cpuSeconds,
+        memoryWorkingSetBytes: newest.workingSet, memoryUsageBytes: newest.usage, startedAt: series.startedAt,
+      };
+    });
+    const services = [...entry.services].map(([key, samples]): ServiceRequestCount => {
+      const newest = samples[samples.length - 1];
+      const slash = key.indexOf('/');
+      return {
+        namespace: key.slice(0, slash), service: key.slice(slash + 1), requestsTotal: newest.total, countedAtMs: newest.atMs,
+        ...(newest.latency ? { latencyCounts: [...newest.latency] } : {}),
+      };
+    });
+    return { nodeName, timestampMs: entry.reportedAtMs, replicas, services };
   }
 
   /**
