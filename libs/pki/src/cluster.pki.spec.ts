@@ -38,12 +38,15 @@ describe('cluster PKI layout (STATE/pki)', () => {
     assert.equal(readFileSync(layout.serverCertificate, 'utf8'), server, 'nothing rewritten');
   });
 
-  it('issues the serving certificate again when a name is missing or renewal is due', async () => {
+  it('issues the serving certificate again when a name is missing, keeping the names it had, or when renewal is due', async () => {
     const dir = join(root, 'names');
     await ensureClusterPki({ dir, serverNames: NAMES });
-    const more = await ensureClusterPki({ dir, serverNames: { dnsNames: ['localhost'], ipAddresses: ['127.0.0.1', '10.1.2.3'] } });
+    // A second control plane sharing the directory, reached at another address: the first one's names stay.
+    const more = await ensureClusterPki({ dir, serverNames: { dnsNames: ['localhost', 'cp-2'], ipAddresses: ['127.0.0.1', '198.18.2.3'] } });
     assert.deepEqual(more.actions, { ca: 'kept', server: 'issued', client: 'kept' });
-    assert.deepEqual(certificateNames(readFileSync(clusterPkiLayout(dir).serverCertificate, 'utf8')), ['localhost', '127.0.0.1', '10.1.2.3']);
+    assert.deepEqual(certificateNames(readFileSync(clusterPkiLayout(dir).serverCertificate, 'utf8')), ['localhost', 'cp-2', 'tide-host', '127.0.0.1', '198.18.2.3']);
+    const first = await ensureClusterPki({ dir, serverNames: NAMES });
+    assert.equal(first.actions.server, 'kept', 'the first one, restarted, finds its names there');
     // Leaves live a year and renew with a third left: ten months on, both leaves are issued again.
     const later = new Date(Date.now() + 300 * 86_400_000);
     const renewed = await ensureClusterPki({ dir, serverNames: NAMES, now: later });

@@ -66,7 +66,8 @@ export interface ClusterPki {
  * Makes the cluster's certificates, or keeps those that are still good: the CA (made, imported from
  * `externalCa`, or the one already there: a different external CA is refused, since every issued
  * certificate hangs on it), the serving certificate (issued again when it is missing, not from this
- * CA, due for renewal, or lacks one of `serverNames`) and the control plane's client certificate
+ * CA, due for renewal, or lacks one of `serverNames`; issued again with the names it had as well,
+ * since control planes sharing the directory each add theirs) and the control plane's client certificate
  * (same, without names). Idempotent: running it on a finished layout writes nothing.
  */
 export async function ensureClusterPki(options: EnsureClusterPkiOptions): Promise<ClusterPki> {
@@ -76,8 +77,10 @@ export async function ensureClusterPki(options: EnsureClusterPkiOptions): Promis
   await fs.mkdir(layout.dir, 0o700);
   const { ca, action } = await ensureCa(layout, options.externalCa, fs, now);
   const { validityMs } = options;
+  // Several control planes share this file: one that issues it again keeps the names of the others.
+  const names = withNames(options.serverNames, await namesOfOwnLeaf(layout.serverCertificate, ca, fs, now));
   const server = await ensureLeaf(layout.serverCertificate, layout.serverKey, ca, fs, now, (pem) => coversNames(pem, options.serverNames) && livesAtMost(pem, validityMs),
-    () => issueServerCertificate(ca, { commonName: 'tide-control-plane', ...options.serverNames, validityMs, now }));
+    () => issueServerCertificate(ca, { commonName: 'tide-control-plane', ...names, validityMs, now }));
   const client = await ensureLeaf(layout.clientCertificate, layout.clientKey, ca, fs, now, (pem) => livesAtMost(pem, validityMs),
     () => issueClientCertificate(ca, controlPlaneIdentity(), { validityMs, now }));
   return { layout, ca, actions: { ca: action, server, client } };
@@ -126,6 +129,25 @@ export function livesAtMost(pem: string, validityMs: number | undefined): boolea
   if (validityMs === undefined) return true;
   const { notBefore, notAfter } = describeCertificate(pem);
   return notAfter.getTime() - notBefore.getTime() <= validityMs + BACKDATE_MS;
+}
+
+/** The names of a certificate this CA issued at `path`, if there is one (a stranger's names are not carried over). */
+async function namesOfOwnLeaf(path: string, ca: CertificateAuthority, fs: PkiFs, now: Date): Promise<ServerNames | undefined> {
+  if (!(await exists(path, fs))) return undefined;
+  const pem = await readCertificateFile(path, fs);
+  if (!verifyIssuedBy(pem, ca.certificatePem, { now }).ok) return undefined;
+  const { dnsNames, ipAddresses } = describeCertificate(pem);
+  return { dnsNames, ipAddresses };
+}
+
+/** `wanted`, then those of `kept` it lacks. */
+function withNames(wanted: ServerNames, kept: ServerNames | undefined): ServerNames {
+  if (!kept) return wanted;
+  const dns = new Set(wanted.dnsNames.map((name) => name.toLowerCase()));
+  return {
+    dnsNames: [...wanted.dnsNames, ...kept.dnsNames.filter((name) => !dns.has(name.toLowerCase()))],
+    ipAddresses: [...new Set([...wanted.ipAddresses, ...kept.ipAddresses])],
+  };
 }
 
 export function coversNames(pem: string, wanted: ServerNames): boolean {
