@@ -26,7 +26,8 @@ const RECAP_LOG_LINES = 12;
 function parseArgs(argv) {
   // Three lanes on two cores: an end-to-end file spends most of its time waiting for a cluster to
   // converge (or for a cron minute), so with two the cores sat idle; a quiet run with three was 754 s
-  // for 2,154 s of files (2.9 at once, the cores 22 % idle) where two take about 1,000 s.
+  // for 2,154 s of files (2.9 at once, the cores 22 % idle), where two lanes would need 1,077 s at
+  // best; loaded suite runs went from 1,479 s (two) to 1,262-1,328 s (three).
   const options = { jobs: 3, fileMinutes: 15, files: [] };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
