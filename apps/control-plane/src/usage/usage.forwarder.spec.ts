@@ -51,7 +51,7 @@ class FakePeer implements PeerLink {
 const settle = () => new Promise((resolve) => setImmediate(resolve));
 
 /** A forwarder over `local` (the cache every forwarded report was recorded in first) with fake peers. */
-function setup(options: { maxBacklog?: number; peers?: string[] } = {}) {
+function setup(options: { maxBacklog?: number; peers?: string[]; sleep?: (ms: number) => Promise<void> } = {}) {
   const local = new UsageCache({ now: () => 0 });
   const peers = new Map<string, FakePeer>();
   const errors: string[] = [];
@@ -63,7 +63,7 @@ function setup(options: { maxBacklog?: number; peers?: string[] } = {}) {
       return made;
     },
     onError: (peer, error) => errors.push(`${peer}: ${error.message}`), onDropped: (peer) => dropped.push(peer),
-    retryMs: 1, ...(options.maxBacklog ? { maxBacklog: options.maxBacklog } : {}),
+    retryMs: 1, ...(options.maxBacklog ? { maxBacklog: options.maxBacklog } : {}), ...(options.sleep ? { sleep: options.sleep } : {}),
   });
   forwarder.setPeers((options.peers ?? ['b']).map((id) => ({ id, address: `${id}:7071` })));
   /** What an agent's report does on this instance: recorded, then forwarded when taken. */
@@ -136,7 +136,10 @@ describe('usage forwarder', () => {
   });
 
   it('after a failed call pauses, forgets what the peer held, and then sends each node\'s set in full once', async () => {
-    const { agentReports, peer, errors } = setup();
+    // The pause after the failure ends when the test says so, not after a time the machine may overrun.
+    let endPause = () => {};
+    const paused = new Promise<void>((resolve) => (endPause = resolve));
+    const { agentReports, peer, errors } = setup({ sleep: () => paused });
     agentReports(full('node-1', 1000, 1));
     await peer().answer();
     agentReports(delta('node-1', 2000, 2));
@@ -145,7 +148,9 @@ describe('usage forwarder', () => {
     assert.deepEqual(errors, ['b: 14 UNAVAILABLE: No connection established']);
     agentReports(delta('node-1', 4000, 4));
     agentReports(delta('node-1', 5000, 5));
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.equal(peer().calls.length, 0, 'nothing sent while paused');
+    endPause();
+    while (peer().calls.length === 0) await settle();
     await peer().answer();
     assert.deepEqual(peer().sent, ['node-1@1000 full', 'node-1@2000 delta', 'node-1@5000 full'],
       'the 3 s report went with the failed backlog; the 4 s one is covered by the full set as of 5 s');

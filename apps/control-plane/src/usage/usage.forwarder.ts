@@ -38,6 +38,8 @@ export interface UsageForwarderOptions {
   maxBacklog?: number;
   /** After a failed call, the pause before that peer is sent to again. */
   retryMs?: number;
+  /** How that pause is waited (tests hold it until they let it end). */
+  sleep?: (ms: number) => Promise<void>;
 }
 
 /** About a second of reports from 1,000 agents. */
@@ -115,7 +117,7 @@ class PeerQueue {
     this.sending = true;
     while (!this.closed && this.backlog.length > 0) {
       const report = this.next();
-      if (report && !(await this.send(report))) await pause(this.options.retryMs ?? DEFAULT_RETRY_MS);
+      if (report && !(await this.send(report))) await (this.options.sleep ?? pause)(this.options.retryMs ?? DEFAULT_RETRY_MS);
     }
     this.sending = false;
   }
