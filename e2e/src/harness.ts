@@ -135,11 +135,12 @@ export class TestCluster {
   }
 
   /** Runs tsctl against this cluster; never throws on a non-zero exit. */
-  async tsctl(args: string[], options: { input?: string; timeoutMs?: number } = {}): Promise<TsctlResult> {
+  async tsctl(args: string[], options: { input?: string; timeoutMs?: number; killSignal?: NodeJS.Signals } = {}): Promise<TsctlResult> {
     const isUp = args[0] === 'up' || args[0] === 'down';
     const full = isUp ? args : ['--server', this.server, ...args];
     const child = execFileAsync(process.execPath, [TSCTL, ...full], {
       timeout: options.timeoutMs ?? 120_000, // ends a hung command only: a loaded machine is slow
+      killSignal: options.killSignal ?? 'SIGTERM',
       env: { ...process.env, HOME: this.stateDir },
       maxBuffer: 16 * 1024 * 1024,
     });
@@ -213,16 +214,36 @@ export class TestCluster {
   }
 
   /** Stops everything and removes the state dir. Safe to call twice. */
+  /**
+   * Takes the cluster down; no step waits without bound (a test's `after` that hangs fails the file
+   * with nothing to show): connections are dropped, not drained, `tsctl down` is given two minutes,
+   * then whatever mentions the state dir is killed. A slow step is printed with its time.
+   */
   async stop(): Promise<void> {
     if (!fs.existsSync(this.stateDir)) return;
-    await this.credentials?.dispatcher.close().catch(() => undefined);
+    const step = async <T>(what: string, run: () => Promise<T> | T): Promise<T> => {
+      const started = performance.now();
+      try {
+        return await run();
+      } finally {
+        const seconds = (performance.now() - started) / 1000;
+        if (seconds > 30) console.log(`harness: stopping ${path.basename(this.stateDir)}: ${what} took ${seconds.toFixed(1)} s`);
+      }
+    };
+    const dispatchers = [...(this.credentials ? [this.credentials.dispatcher] : []), ...this.agentDispatchers.values()];
     this.credentials = undefined;
-    await Promise.all([...this.agentDispatchers.values()].map((d) => d.close().catch(() => undefined)));
     this.agentDispatchers.clear();
-    this.keepLogs(); // before down: --purge removes them
-    await this.tsctl(['down', '--state-dir', this.stateDir, '--purge'], { timeoutMs: 120_000 });
-    killProcessesMentioning(this.stateDir);
-    fs.rmSync(this.stateDir, { recursive: true, force: true });
+    await step('dropping connections', () => Promise.all(dispatchers.map((d) => d.destroy().catch(() => undefined))));
+    await step('keeping the logs', () => this.keepLogs()); // before down: --purge removes them
+    // A tsctl killed in uninterruptible sleep (a disk that does not answer) ends when the kernel lets it: not awaited past 30 s more.
+    const gaveUp: TsctlResult = { code: 1, stdout: '', stderr: 'still running 30 s after it was killed: given up on' };
+    const down = await step('tsctl down', () => Promise.race([
+      this.tsctl(['down', '--state-dir', this.stateDir, '--purge'], { timeoutMs: 120_000, killSignal: 'SIGKILL' }),
+      new Promise<TsctlResult>((resolve) => setTimeout(resolve, 150_000, gaveUp).unref()),
+    ]));
+    if (down.code !== 0 || /warning/.test(down.stderr)) console.log(`harness: tsctl down (${down.code}): ${down.stderr.trim().slice(0, 2000)}`);
+    await step('killing what is left', () => killProcessesMentioning(this.stateDir));
+    await step('removing the state dir', () => fs.rmSync(this.stateDir, { recursive: true, force: true }));
   }
 
   /**

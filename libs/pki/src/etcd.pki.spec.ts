@@ -7,7 +7,9 @@ import { createCertificateAuthority } from './ca';
 import { describeCertificate } from './certificate.info';
 import { certificateNames, clusterPkiLayout, ensureClusterPki } from './cluster.pki';
 import { ensureEtcdPki, etcdPkiLayout } from './etcd.pki';
+import { issueServerCertificate } from './issue';
 import { ensureNodeServingCertificate } from './node.serving';
+import { readCertificateAuthorityFiles, writeCertificateAndKey } from './pem.files';
 import { verifyIssuedBy } from './validity';
 
 const modeOf = (path: string) => statSync(path).mode & 0o777;
@@ -28,6 +30,7 @@ describe('etcd PKI (PKI/etcd)', () => {
     const peer = readFileSync(layout.peerCertificate, 'utf8');
     const client = readFileSync(layout.clientCertificate, 'utf8');
     assert.ok(verifyIssuedBy(server, ca, { usage: 'server' }).ok);
+    assert.ok(verifyIssuedBy(server, ca, { usage: 'client' }).ok, "etcd's gateway dials its own client URL with it");
     assert.deepEqual(certificateNames(server), ['localhost', '127.0.0.1']);
     assert.ok(verifyIssuedBy(peer, ca, { usage: 'server' }).ok && verifyIssuedBy(peer, ca, { usage: 'client' }).ok, 'peers dial each other');
     assert.ok(verifyIssuedBy(client, ca, { usage: 'client' }).ok);
@@ -35,6 +38,18 @@ describe('etcd PKI (PKI/etcd)', () => {
     const second = await ensureEtcdPki({ pkiDir: root });
     assert.deepEqual(second.issued, []);
     assert.equal(readFileSync(layout.clientCertificate, 'utf8'), client);
+  });
+
+  it('issues the serving certificate again when an earlier one lacks clientAuth', async () => {
+    const dir = join(root, 'older');
+    await ensureEtcdPki({ pkiDir: dir });
+    const layout = etcdPkiLayout(dir);
+    const ca = await readCertificateAuthorityFiles(layout.caCertificate, layout.caKey);
+    const older = await issueServerCertificate(ca, { commonName: 'tide-etcd', dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'] });
+    await writeCertificateAndKey({ certificate: layout.serverCertificate, key: layout.serverKey }, older);
+    const again = await ensureEtcdPki({ pkiDir: dir });
+    assert.deepEqual(again.issued, ['server']);
+    assert.ok(verifyIssuedBy(readFileSync(layout.serverCertificate, 'utf8'), readFileSync(layout.caCertificate, 'utf8'), { usage: 'client' }).ok);
   });
 
   it('trusts nothing of the cluster CA: its client certificate and etcd\'s CA are apart', async () => {

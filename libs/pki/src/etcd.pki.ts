@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { createCertificateAuthority } from './ca';
+import { describeCertificate } from './certificate.info';
 import { coversNames, ensureLeaf, exists, livesAtMost, type ServerNames } from './cluster.pki';
 import { controlPlaneIdentity } from './identity';
 import { issueClientCertificate, issueServerCertificate, type CertificateAuthority } from './issue';
@@ -14,7 +15,11 @@ export interface EtcdPkiLayout {
   dir: string;
   caCertificate: string;
   caKey: string;
-  /** Client URLs (`--cert-file`/`--key-file`). */
+  /**
+   * Client URLs (`--cert-file`/`--key-file`): serverAuth and clientAuth, as kubeadm's, since etcd's
+   * gRPC gateway dials its own client URL with it (without clientAuth etcd refuses itself, logging
+   * "incompatible key usage", and its HTTP gateway stays down).
+   */
   serverCertificate: string;
   serverKey: string;
   /** Peer URLs, both ends (`--peer-cert-file`/`--peer-key-file`): serverAuth and clientAuth. */
@@ -73,8 +78,10 @@ export async function ensureEtcdPki(options: EnsureEtcdPkiOptions): Promise<{ la
   const { validityMs } = options;
   const lives = (pem: string) => livesAtMost(pem, validityMs);
   const fits = (pem: string) => coversNames(pem, names) && lives(pem);
+  // One issued before the server certificate was also a client's is issued again.
+  const fitsBoth = (pem: string) => fits(pem) && describeCertificate(pem).extendedKeyUsages.includes('clientAuth');
   const leaves: Array<[string, string, string, (pem: string) => boolean, () => ReturnType<typeof issueServerCertificate>]> = [
-    ['server', layout.serverCertificate, layout.serverKey, fits, () => issueServerCertificate(ca, { commonName: 'tide-etcd', ...names, validityMs, now })],
+    ['server', layout.serverCertificate, layout.serverKey, fitsBoth, () => issueServerCertificate(ca, { commonName: 'tide-etcd', ...names, alsoClient: true, validityMs, now })],
     ['peer', layout.peerCertificate, layout.peerKey, fits, () => issueServerCertificate(ca, { commonName: 'tide-etcd-peer', ...names, alsoClient: true, validityMs, now })],
     ['client', layout.clientCertificate, layout.clientKey, lives, () => issueClientCertificate(ca, controlPlaneIdentity(), { validityMs, now })],
   ];

@@ -378,14 +378,18 @@ export const downCommand: Command = {
       return ctx.out(`no cluster state in ${stateDir}: nothing to stop${removed > 0 ? `; ${removed} simulated host device(s) left behind removed` : ''}`);
     }
     await stopDockerServe(stateDir, STOP_GRACE_MS);
+    const stop = async (pids: number[]) => {
+      const left = await terminate(pids, STOP_GRACE_MS);
+      if (left.length > 0) ctx.note(`warning: still there after SIGKILL, left to the kernel: ${left.join(', ')}`);
+    };
     const agents = findProcesses(NODE_AGENT.script, stateDir);
-    await terminate(agents, STOP_GRACE_MS);
+    await stop(agents);
     const record = readClusterRecord(stateDir);
     const cleaned = cleanupNodes(stateDir, ctx, record);
-    await terminate(findProcesses(CONTROL_PLANE.script, stateDir), STOP_GRACE_MS);
+    await stop(findProcesses(CONTROL_PLANE.script, stateDir));
     // The control plane stops its etcd and registry; an etcd or registry left behind by a crashed control plane is stopped here.
-    await terminate(findProcesses('etcd', stateDir), STOP_GRACE_MS);
-    await terminate(findProcesses('docker-registry', stateDir), STOP_GRACE_MS);
+    await stop(findProcesses('etcd', stateDir));
+    await stop(findProcesses('docker-registry', stateDir));
     const hosts = await removeHosts(stateDir, record, ctx);
     const purge = ctx.options.has('purge');
     if (purge) fs.rmSync(stateDir, { recursive: true, force: true });

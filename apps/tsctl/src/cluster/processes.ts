@@ -51,14 +51,33 @@ export function startDetached(argv: string[], logFile: string, env: Record<strin
   }
 }
 
-/** SIGTERM, then SIGKILL for whatever is still alive after graceMs. Resolves when all are gone. */
-export async function terminate(pids: number[], graceMs: number): Promise<void> {
+/** How long a process killed with SIGKILL may take to be gone before it is reported instead of awaited. */
+const KILLED_WAIT_MS = 10_000;
+
+/**
+ * SIGTERM, then SIGKILL for whatever is still alive after graceMs. Resolves when all are gone, or
+ * with those that outlived SIGKILL by KILLED_WAIT_MS (a process in uninterruptible sleep, waiting on
+ * a slow disk, ends only when the kernel lets it), described for a warning: a stop never hangs on them.
+ */
+export async function terminate(pids: number[], graceMs: number): Promise<string[]> {
   for (const pid of pids) sendSignal(pid, 'SIGTERM');
   const deadline = Date.now() + graceMs;
   while (pids.some(isAlive) && Date.now() < deadline) await sleep(100);
   const stubborn = pids.filter(isAlive);
   for (const pid of stubborn) sendSignal(pid, 'SIGKILL');
-  while (stubborn.some(isAlive)) await sleep(50);
+  const killedBy = Date.now() + KILLED_WAIT_MS;
+  while (stubborn.some(isAlive) && Date.now() < killedBy) await sleep(50);
+  return stubborn.filter(isAlive).map(describeProcess);
+}
+
+/** `PID (NAME, state S)` from /proc, for a warning about a process that would not end. */
+function describeProcess(pid: number): string {
+  try {
+    const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+    return `${pid} (${/^Name:\s+(.*)$/m.exec(status)?.[1] ?? '?'}, state ${/^State:\s+(.*)$/m.exec(status)?.[1] ?? '?'})`;
+  } catch {
+    return `${pid}`;
+  }
 }
 
 function sendSignal(pid: number, signal: NodeJS.Signals): void {
