@@ -31,7 +31,7 @@ trap stop_busy EXIT
 
 for ((k = 1; k <= runs; k++)); do
   clone=$(mktemp -d /tmp/tide-ci-clone.XXXXXX)
-  git clone -q "$repo" "$clone" && git -C "$clone" checkout -q "$commit" || { echo "ci-repeat: cannot clone $commit" >&2; exit 2; }
+  git clone -q "$repo" "$clone" && git -C "$clone" checkout -q "$commit" || { echo "ci-repeat: cannot clone $commit" >&2; rm -rf "$clone"; exit 2; }
   if [ "$loaded" = 1 ]; then
     for ((c = 0; c < $(nproc); c++)); do (while :; do :; done) & busy+=($!); done
   fi

@@ -213,11 +213,11 @@ export class TestCluster {
     return out.join('\n');
   }
 
-  /** Stops everything and removes the state dir. Safe to call twice. */
   /**
-   * Takes the cluster down; no step waits without bound (a test's `after` that hangs fails the file
-   * with nothing to show): connections are dropped, not drained, `tsctl down` is given two minutes,
-   * then whatever mentions the state dir is killed. A slow step is printed with its time.
+   * Stops everything and removes the state dir; safe to call twice. No step waits without bound (a
+   * test's `after` that hangs fails the file with nothing to show): connections are dropped, not
+   * drained, `tsctl down` is given two minutes, then whatever mentions the state dir is killed. A
+   * slow step is printed with its time.
    */
   async stop(): Promise<void> {
     if (!fs.existsSync(this.stateDir)) return;
