@@ -13,7 +13,7 @@ import { node, replica } from '@tide/scheduler/testing';
 import { CA_DEFAULTS, ClusterAutoscalerModel } from './bench/day.ca';
 import { demandAt, demandPerMinute, runDay, startingState } from './bench/day.run';
 import { DEFAULT_MODEL, peakRps } from './bench/day.setup';
-import { readTrace, traceWindow } from './bench/day.trace';
+import { everyWindow, readTrace, traceWindow } from './bench/day.trace';
 
 const GROUP = { template: { cpu: 4000, memory: 8 * 2 ** 30 }, minNodes: 1, maxNodes: 5 };
 const MIN = 60_000;
@@ -97,6 +97,15 @@ describe('day trace', () => {
     assert.equal(Math.max(...demandPerMinute(whole, DEFAULT_MODEL)), peakRps(DEFAULT_MODEL));
   });
 
+  it('lists every window with its 8 days of history before it, back to back', () => {
+    // 12 days and 10 minutes from 1 June 12:00: the first whole day is 2 June, history to 10 June, the last minute 13 June 12:09.
+    const rows = Array.from({ length: 12 * 1440 + 10 }, (_, i) => `${new Date(Date.UTC(1998, 5, 1, 12) + i * MIN).toISOString().slice(0, 19).replace('T', ' ')},1`);
+    const p = file('days.csv', ['period,count', ...rows].join('\n'));
+    assert.deepEqual(everyWindow(readTrace(p), p, 1), ['1998-06-10', '1998-06-11', '1998-06-12']);
+    assert.deepEqual(everyWindow(readTrace(p), p, 2), ['1998-06-10']);
+    assert.throws(() => everyWindow(readTrace(p), p, 4), /no window of 4 day\(s\) with 8 days before it/);
+  });
+
   it('says what is wrong with a bad file or window', () => {
     assert.throws(() => readTrace(file('header.csv', 'time,n\n')), /header must be "period,count"/);
     assert.throws(() => readTrace(file('line.csv', 'period,count\n1998-06-29 00:00:00,x\n')), /line\.csv:2: expected/);
@@ -138,7 +147,10 @@ describe('day run', () => {
       const dropped = series.reduce((sum, m) => sum + m.dropped, 0);
       assert.equal(Math.round(dropped), result[name].dropped_requests);
       assert.equal(series.filter((m) => m.dropped > 0).length, result[name].slo_violation_minutes);
+      // With step demand the bound at capacity is exact per minute: a policy that dropped nothing paid at least that.
+      if (result[name].dropped_requests === 0) assert.ok(result[name].node_hours >= result.boundAtCapacity.node_hours, `${name} under the bound at capacity`);
     }
+    assert.ok(result.boundAtCapacity.node_hours <= result.boundAtTideTarget.node_hours && result.boundAtTideTarget.node_hours <= result.bound.node_hours);
     assert.equal(result.node_hours_ratio, Math.round((result.tide.node_hours / result.baseline.node_hours) * 1000) / 1000);
     assert.ok(result.tide.events.NodeScaleUp > 0 && result.tide.events.NodeScaleDown > 0, `tide's node autoscaler acted: ${JSON.stringify(result.tide.events)}`);
   });

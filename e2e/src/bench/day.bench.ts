@@ -5,7 +5,9 @@
  * Autoscaler's defaults) on the same modelled cluster and replicas; see day.setup.ts for the model
  * and docs/BENCHMARKS.md ("day") for what differs from a real cluster. Starts nothing: pure CPU.
  *
- * npm run bench -- day [--json] [--trace FILE] [--from YYYY-MM-DD] [--days N] [--plot FILE.svg]
+ * npm run bench -- day [--json] [--trace FILE] [--from YYYY-MM-DD|all] [--days N] [--plot FILE.svg]
+ *   --from all: every window of --days the trace holds with its history before it, back to back,
+ *   each line of the table one window, and a summary of how many meet the targets.
  *   model: [--demand step|linear] [--capacity-rps N] [--target-rps N] [--replica-start-s S] [--node-boot-s S] [--peak-share F]
  *          [--min-nodes N] [--max-nodes N]
  *   tide:  [--tide-target-rps N] [--tide-predictive on|off] [--tide-scale-down-window-s S] [--tide-max-skew N]
@@ -16,7 +18,7 @@ import * as path from 'node:path';
 import { DayResult, DemandShape, runDay } from './day.run';
 import { DEFAULT_MODEL, DayModel, peakRps } from './day.setup';
 import { DEFAULT_TIDE, TideSettings, tideAutoscale } from './day.tide';
-import { defaultTracePath, readTrace, traceWindow } from './day.trace';
+import { defaultTracePath, everyWindow, readTrace, traceWindow } from './day.trace';
 import { plotDay } from './day.plot';
 
 const TARGETS = { node_hours_ratio: 0.7 };
@@ -86,6 +88,42 @@ function parseOptions(argv: string[]): Options {
   };
 }
 
+function met(result: DayResult): boolean {
+  return result.node_hours_ratio <= TARGETS.node_hours_ratio && result.tide.slo_violation_minutes <= result.baseline.slo_violation_minutes;
+}
+
+/** `--from all`: one row a window, and how many windows meet the targets and could (their bound at capacity is under the ratio). */
+async function allWindows(options: Options): Promise<void> {
+  if (options.plot) throw new Error('--plot draws one window: give --from a date');
+  const minutes = readTrace(options.trace);
+  const rows: Record<string, unknown>[] = [];
+  const began = performance.now();
+  for (const from of everyWindow(minutes, options.trace, options.days)) {
+    const result = await runDay(traceWindow(minutes, options.trace, from, options.days), options.model, options.tide, 1, options.demand);
+    const row = {
+      from, node_hours_ratio: result.node_hours_ratio, tide_slo_violation_minutes: result.tide.slo_violation_minutes,
+      baseline_slo_violation_minutes: result.baseline.slo_violation_minutes, tide_dropped: result.tide.dropped_requests, baseline_dropped: result.baseline.dropped_requests,
+      bound_at_tide_target: result.boundAtTideTarget.ratio_to_baseline, capacity_bound: result.boundAtCapacity.ratio_to_baseline, met: met(result),
+    };
+    rows.push(row);
+    if (!options.json) console.log(Object.values(row).join('\t'));
+  }
+  const ratios = rows.map((r) => r.node_hours_ratio as number).sort((a, b) => a - b);
+  const sum = (key: string) => rows.reduce((total, r) => total + (r[key] as number), 0);
+  console.log(JSON.stringify({
+    benchmark: 'day', trace: path.basename(options.trace), from: 'all', days: options.days, demand: options.demand, tide_target_rps: options.tide.targetRps,
+    windows: rows.length, met: rows.filter((r) => r.met).length,
+    ratio_at_or_under_target: rows.filter((r) => (r.node_hours_ratio as number) <= TARGETS.node_hours_ratio).length,
+    slo_at_or_under_baseline: rows.filter((r) => (r.tide_slo_violation_minutes as number) <= (r.baseline_slo_violation_minutes as number)).length,
+    capacity_bound_over_target: rows.filter((r) => (r.capacity_bound as number) > TARGETS.node_hours_ratio).length,
+    ratio_min: ratios[0], ratio_median: ratios[Math.floor(ratios.length / 2)], ratio_max: ratios[ratios.length - 1],
+    tide_slo_violation_minutes: sum('tide_slo_violation_minutes'), baseline_slo_violation_minutes: sum('baseline_slo_violation_minutes'),
+    tide_dropped: sum('tide_dropped'), baseline_dropped: sum('baseline_dropped'),
+    targets: { node_hours_ratio: TARGETS.node_hours_ratio, slo_violation_minutes: 'tide <= baseline' }, per_window: rows,
+    wall_s: Math.round((performance.now() - began) / 100) / 10,
+  }));
+}
+
 function summary(options: Options, result: DayResult, busiest: string, wallS: number): Record<string, unknown> {
   const { tide, baseline } = result;
   return {
@@ -101,14 +139,16 @@ function summary(options: Options, result: DayResult, busiest: string, wallS: nu
       baseline: BASELINE_SETTINGS,
     },
     tide, baseline, node_hours_ratio: result.node_hours_ratio, target_bound: result.bound, target_bound_at_tide_target: result.boundAtTideTarget,
+    capacity_bound: result.boundAtCapacity,
     targets: { node_hours_ratio: TARGETS.node_hours_ratio, slo_violation_minutes: 'tide <= baseline' },
-    met: result.node_hours_ratio <= TARGETS.node_hours_ratio && tide.slo_violation_minutes <= baseline.slo_violation_minutes,
+    met: met(result),
     wall_s: Math.round(wallS * 10) / 10,
   };
 }
 
 async function main(): Promise<void> {
   const options = parseOptions(process.argv.slice(2));
+  if (options.from === 'all') return allWindows(options);
   const window = traceWindow(readTrace(options.trace), options.trace, options.from, options.days);
   const began = performance.now();
   const result = await runDay(window, options.model, options.tide, 1, options.demand);
@@ -123,7 +163,7 @@ async function main(): Promise<void> {
     console.log(row('baseline', result.baseline));
     console.log(`node_hours_ratio ${result.node_hours_ratio} (target ≤ ${TARGETS.node_hours_ratio}); any policy holding the baseline's target needs at least `
       + `${result.bound.node_hours} node-h (${result.bound.ratio_to_baseline} of the baseline's), Tide's ${result.boundAtTideTarget.node_hours} `
-      + `(${result.boundAtTideTarget.ratio_to_baseline})${options.plot ? `; plot: ${options.plot}` : ''}`);
+      + `(${result.boundAtTideTarget.ratio_to_baseline}), with no spare at all ${result.boundAtCapacity.node_hours} (${result.boundAtCapacity.ratio_to_baseline})${options.plot ? `; plot: ${options.plot}` : ''}`);
   }
   console.log(JSON.stringify(out));
 }

@@ -23,6 +23,11 @@ export interface DayResult {
   bound: { node_hours: number; replica_hours: number; ratio_to_baseline: number };
   /** The same at Tide's target. */
   boundAtTideTarget: { node_hours: number; replica_hours: number; ratio_to_baseline: number };
+  /**
+   * The same at the replicas' capacity: a clairvoyant policy with no spare at all. No policy that
+   * drops no request can spend less; a window where this is above the target ratio cannot meet it.
+   */
+  boundAtCapacity: { node_hours: number; replica_hours: number; ratio_to_baseline: number };
   series: { minuteMs: number[]; tide: MinutePoint[]; baseline: MinutePoint[] };
 }
 
@@ -102,10 +107,12 @@ export async function runDay(window: TraceWindow, model: DayModel, settings: Tid
   const [t, b] = [result(tide), result(baseline)];
   const bound = targetBound(demand, model);
   const tideBound = targetBound(demand, { ...model, targetRps: settings.targetRps });
+  const capacityBound = targetBound(demand, { ...model, targetRps: model.capacityRps });
   return {
     tide: t, baseline: b, node_hours_ratio: round(t.node_hours / b.node_hours, 3),
     bound: { ...bound, ratio_to_baseline: round(bound.node_hours / b.node_hours, 3) },
     boundAtTideTarget: { ...tideBound, ratio_to_baseline: round(tideBound.node_hours / b.node_hours, 3) },
+    boundAtCapacity: { ...capacityBound, ratio_to_baseline: round(capacityBound.node_hours / b.node_hours, 3) },
     series: { minuteMs: demand.map((_, i) => window.startMs + i * 60_000), tide: tide.cluster.series, baseline: baseline.cluster.series },
   };
 }

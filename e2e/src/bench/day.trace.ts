@@ -85,3 +85,19 @@ export function traceWindow(minutes: Map<number, number>, file: string, from: st
   }
   return { startMs, counts, before, busiestMinute: { at: new Date(startMs + busiest * 60_000).toISOString().slice(0, 16).replace('T', ' '), count: counts[busiest] } };
 }
+
+/**
+ * Every window of `days` whole days the file holds with the full history before it, back to back:
+ * the first starts HISTORY_DAYS after the file's first day, the last ends by its last minute.
+ */
+export function everyWindow(minutes: Map<number, number>, file: string, days: number): string[] {
+  let [first, last] = [Infinity, -Infinity];
+  for (const ms of minutes.keys()) [first, last] = [Math.min(first, ms), Math.max(last, ms)];
+  const dayMs = 86_400_000;
+  const froms: string[] = [];
+  for (let start = Math.ceil(first / dayMs) * dayMs + HISTORY_DAYS * dayMs; start + days * dayMs - 60_000 <= last; start += days * dayMs) {
+    froms.push(new Date(start).toISOString().slice(0, 10));
+  }
+  if (froms.length === 0) throw new Error(`${file} holds no window of ${days} day(s) with ${HISTORY_DAYS} days before it`);
+  return froms;
+}
