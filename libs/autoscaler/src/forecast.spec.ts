@@ -71,13 +71,28 @@ describe('LoadHistory forecasts', () => {
     assert.equal(f.need, 40);
   });
 
-  it("holds the last hour's largest minute-to-minute rise on a jumpy load", () => {
+  it('on a load that jumps between two levels, holds the higher one', () => {
     const history = new LoadHistory();
-    // 10 and 13 in turn for an hour: no trend, no history a day back; a rise of 30% may come any minute.
-    feed(history, T0, T0 + 60 * MINUTE_MS, (ms) => ((ms - T0) / MINUTE_MS) % 2 ? 13 : 10);
-    const f = history.forecast(T0 + 60 * MINUTE_MS, 10, MINUTE_MS);
-    assert.equal(f.basis, "the last hour's largest rise");
+    // 10 and 13 in turn for two hours: no trend, no history a day back. In a minute at 10 the load
+    // was 13 a minute ago and rose no higher than that in the last hour: 13, not 10 × 1.3.
+    feed(history, T0, T0 + 120 * MINUTE_MS, (ms) => ((ms - T0) / MINUTE_MS) % 2 ? 13 : 10);
+    const f = history.forecast(T0 + 120 * MINUTE_MS, 10, MINUTE_MS);
+    assert.equal(f.basis, "the last minutes' peak");
     assert.equal(Math.round(f.need * 100) / 100, 13);
+  });
+
+  it("applies the last hour's largest rise above the recent peak to that peak, not to a dip", () => {
+    const history = new LoadHistory();
+    // 20 for an hour with one minute at 26 (30% above the minutes before it), then a minute at 12.
+    feed(history, T0, T0 + 61 * MINUTE_MS, (ms) => {
+      const minute = (ms - T0) / MINUTE_MS;
+      return minute === 30 ? 26 : minute === 60 ? 12 : 20;
+    });
+    // In the dip the load may come back to 20 and rise 30% above it: 26. Read from the minute before
+    // and applied to the load now, the same rise asked for 12 × 1.3 = 15.6, under the level of a minute ago.
+    const f = history.forecast(T0 + 61 * MINUTE_MS, 12, MINUTE_MS);
+    assert.equal(Math.round(f.need * 100) / 100, 26);
+    assert.equal(f.basis, "the last hour's largest rise");
   });
 
   it(`caps the growth at ${MAX_GROWTH}×`, () => {
