@@ -11,7 +11,7 @@ import { EtcdHealth } from './etcd.health';
 import { EtcdMaintenance } from './etcd.maintenance';
 import { LeaseWindows } from './lease.windows';
 import { ObjectStore } from './object.store';
-import { TestEtcd, freePort, startTestEtcd } from './testing';
+import { TestEtcd, freePort, pauseProcess, startTestEtcd } from './testing';
 import { createEtcdClient } from './etcd.client';
 
 const QUOTA = 16 * 2 ** 20;
@@ -80,8 +80,8 @@ describe('store faults on a real etcd', { timeout: 240_000 }, () => {
     assert.ok(pid, 'the test etcd runs');
     const probing = new EtcdHealth(etcd.client, 1000, 500);
     assert.equal((await probing.probe()).reachable, true);
-    process.kill(pid, 'SIGSTOP');
     try {
+      await pauseProcess(pid);
       const first = await probing.probe();
       assert.equal(first.reachable, true, 'one probe without an answer is a slow etcd');
       const second = await probing.probe();

@@ -9,6 +9,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Etcd3, IOptions } from 'etcd3';
 import { ensureEtcdPki } from '@tide/pki';
+import { waitFor } from '@tide/api/testing';
 import { createEtcdClient, etcdClientCredentials } from './etcd.client';
 import { EtcdSupervisor, EtcdSupervisorOptions, EtcdTlsFiles } from './etcd.supervisor';
 
@@ -57,4 +58,18 @@ export async function startTestEtcd(options: Pick<EtcdSupervisorOptions, 'quotaB
       fs.rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * Pauses a process (SIGSTOP) and waits until every thread of it is stopped: kill returns once the
+ * signal is queued, and each thread stops on its own way back to user mode, which on a machine whose
+ * cores are busy may come later. Linux only (/proc).
+ */
+export async function pauseProcess(pid: number): Promise<void> {
+  process.kill(pid, 'SIGSTOP');
+  const stopped = () => fs.readdirSync(`/proc/${pid}/task`).every((task) => {
+    const stat = fs.readFileSync(`/proc/${pid}/task/${task}/stat`, 'utf8');
+    return /^\S+ \(.*\) [Tt] /.test(stat);
+  });
+  await waitFor(() => stopped() || undefined, { what: `process ${pid} stopped` });
 }
