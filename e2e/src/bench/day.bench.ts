@@ -92,15 +92,29 @@ function met(result: DayResult): boolean {
   return result.node_hours_ratio <= TARGETS.node_hours_ratio && result.tide.slo_violation_minutes <= result.baseline.slo_violation_minutes;
 }
 
+/** One window of `--from all`. */
+interface WindowRow {
+  from: string;
+  node_hours_ratio: number;
+  tide_slo_violation_minutes: number;
+  baseline_slo_violation_minutes: number;
+  tide_dropped: number;
+  baseline_dropped: number;
+  bound_at_tide_target: number;
+  capacity_bound: number;
+  met: boolean;
+}
+
 /** `--from all`: one row a window, and how many windows meet the targets and could (their bound at capacity is under the ratio). */
 async function allWindows(options: Options): Promise<void> {
   if (options.plot) throw new Error('--plot draws one window: give --from a date');
   const minutes = readTrace(options.trace);
-  const rows: Record<string, unknown>[] = [];
+  const rows: WindowRow[] = [];
   const began = performance.now();
+  if (!options.json) console.log('from\tratio\tSLO min tide\tbaseline\tdropped tide\tbaseline\tbound at Tide\'s target\tat capacity\tmet');
   for (const from of everyWindow(minutes, options.trace, options.days)) {
     const result = await runDay(traceWindow(minutes, options.trace, from, options.days), options.model, options.tide, 1, options.demand);
-    const row = {
+    const row: WindowRow = {
       from, node_hours_ratio: result.node_hours_ratio, tide_slo_violation_minutes: result.tide.slo_violation_minutes,
       baseline_slo_violation_minutes: result.baseline.slo_violation_minutes, tide_dropped: result.tide.dropped_requests, baseline_dropped: result.baseline.dropped_requests,
       bound_at_tide_target: result.boundAtTideTarget.ratio_to_baseline, capacity_bound: result.boundAtCapacity.ratio_to_baseline, met: met(result),
@@ -108,14 +122,14 @@ async function allWindows(options: Options): Promise<void> {
     rows.push(row);
     if (!options.json) console.log(Object.values(row).join('\t'));
   }
-  const ratios = rows.map((r) => r.node_hours_ratio as number).sort((a, b) => a - b);
-  const sum = (key: string) => rows.reduce((total, r) => total + (r[key] as number), 0);
+  const ratios = rows.map((r) => r.node_hours_ratio).sort((a, b) => a - b);
+  const sum = (key: 'tide_slo_violation_minutes' | 'baseline_slo_violation_minutes' | 'tide_dropped' | 'baseline_dropped') => rows.reduce((total, r) => total + r[key], 0);
   console.log(JSON.stringify({
     benchmark: 'day', trace: path.basename(options.trace), from: 'all', days: options.days, demand: options.demand, tide_target_rps: options.tide.targetRps,
     windows: rows.length, met: rows.filter((r) => r.met).length,
-    ratio_at_or_under_target: rows.filter((r) => (r.node_hours_ratio as number) <= TARGETS.node_hours_ratio).length,
-    slo_at_or_under_baseline: rows.filter((r) => (r.tide_slo_violation_minutes as number) <= (r.baseline_slo_violation_minutes as number)).length,
-    capacity_bound_over_target: rows.filter((r) => (r.capacity_bound as number) > TARGETS.node_hours_ratio).length,
+    ratio_at_or_under_target: rows.filter((r) => r.node_hours_ratio <= TARGETS.node_hours_ratio).length,
+    slo_at_or_under_baseline: rows.filter((r) => r.tide_slo_violation_minutes <= r.baseline_slo_violation_minutes).length,
+    capacity_bound_over_target: rows.filter((r) => r.capacity_bound > TARGETS.node_hours_ratio).length,
     ratio_min: ratios[0], ratio_median: ratios[Math.floor(ratios.length / 2)], ratio_max: ratios[ratios.length - 1],
     tide_slo_violation_minutes: sum('tide_slo_violation_minutes'), baseline_slo_violation_minutes: sum('baseline_slo_violation_minutes'),
     tide_dropped: sum('tide_dropped'), baseline_dropped: sum('baseline_dropped'),
