@@ -70,8 +70,7 @@ export function traceWindow(minutes: Map<number, number>, file: string, from: st
   const counts = Array.from({ length: days * 1440 }, (_, i) => minutes.get(startMs + i * 60_000) ?? 0);
   const covered = counts.filter((_, i) => minutes.has(startMs + i * 60_000)).length;
   if (covered < counts.length * 0.9) {
-    let [first, last] = [Infinity, -Infinity];
-    for (const ms of minutes.keys()) [first, last] = [Math.min(first, ms), Math.max(last, ms)];
+    const [first, last] = firstAndLast(minutes);
     const span = `${new Date(first).toISOString().slice(0, 16)} to ${new Date(last).toISOString().slice(0, 16)}`;
     throw new Error(`${file} covers only ${covered} of the ${counts.length} minutes from ${from} for ${days} day(s) (it spans ${span})`);
   }
@@ -91,8 +90,7 @@ export function traceWindow(minutes: Map<number, number>, file: string, from: st
  * the first starts HISTORY_DAYS after the file's first day, the last ends by its last minute.
  */
 export function everyWindow(minutes: Map<number, number>, file: string, days: number): string[] {
-  let [first, last] = [Infinity, -Infinity];
-  for (const ms of minutes.keys()) [first, last] = [Math.min(first, ms), Math.max(last, ms)];
+  const [first, last] = firstAndLast(minutes);
   const dayMs = 86_400_000;
   const froms: string[] = [];
   for (let start = Math.ceil(first / dayMs) * dayMs + HISTORY_DAYS * dayMs; start + days * dayMs - 60_000 <= last; start += days * dayMs) {
@@ -100,4 +98,11 @@ export function everyWindow(minutes: Map<number, number>, file: string, days: nu
   }
   if (froms.length === 0) throw new Error(`${file} holds no window of ${days} day(s) with ${HISTORY_DAYS} days before it`);
   return froms;
+}
+
+/** The file's first and last minute, epoch ms. */
+function firstAndLast(minutes: Map<number, number>): [number, number] {
+  let [first, last] = [Infinity, -Infinity];
+  for (const ms of minutes.keys()) [first, last] = [Math.min(first, ms), Math.max(last, ms)];
+  return [first, last];
 }

@@ -85,8 +85,10 @@ export class LoadHistory {
     };
     consider(...this.shapeGrowth(now, ahead));
     consider(this.trendGrowth(now, needNow, ahead), 'trend');
-    const volatile = this.volatileNeed(now, needNow);
-    if (needNow > 0) consider(volatile.need / needNow, volatile.basis);
+    if (needNow > 0) {
+      const volatile = this.volatileNeed(now, needNow);
+      consider(volatile.need / needNow, volatile.basis);
+    }
     return best;
   }
 
