@@ -28,8 +28,11 @@ export interface TideSettings {
   consolidationDelayS: number;
   /**
    * How long a node stays empty before the node autoscaler hands it back (the control plane's
-   * `--node-scale-down-delay-seconds`, default 60; the day runs 30: a node boots in about a minute,
-   * and nodes expected within the lead are kept anyway).
+   * `--node-scale-down-delay-seconds`, default 60; the day runs 10: nodes expected within the lead
+   * are kept anyway, so the delay only guards a node that empties for a moment. Over the trace's 39
+   * windows with step demand, 5 to 30 s drop the same requests in the same minutes and node-hours
+   * fall with the delay; 0 drops more. With linear demand 10 s loses 9 minutes of 148 to 30 s:
+   * docs/BENCHMARKS.md, day, sixth round).
    */
   nodeScaleDownDelayS: number;
   /** `autoscale.targetRequestsPerSecond` of the Tide service (the users' HPA target is the model's `targetRps`). */
@@ -54,10 +57,10 @@ export interface TideSettings {
  * requests-per-second pipeline minutes, so its users keep 30% spare); the HPA's 300 s scale-down
  * window (60 s saves 2% of node-hours and loses minutes to jumps after a dip); a spread of fair share + 3 per node (the skew
  * kube-scheduler's default topology spread allows per node); node scale-down and consolidation
- * delays of 30 and 10 s.
+ * delays of 10 s each.
  */
 export const DEFAULT_TIDE: TideSettings = {
-  consolidationDelayS: 10, nodeScaleDownDelayS: 30, targetRps: 90, predictive: true, scaleDownWindowS: 300, maxSkew: 3,
+  consolidationDelayS: 10, nodeScaleDownDelayS: 10, targetRps: 90, predictive: true, scaleDownWindowS: 300, maxSkew: 3,
 };
 
 /** The Tide service's `spec.autoscale` fields beyond the model's (validated with the service). */
