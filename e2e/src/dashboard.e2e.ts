@@ -22,6 +22,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import type { Service } from '@tide/api';
 import { REPO, TestCluster, sleeperService, waitFor } from './harness';
 import { LoadGenerator } from './load.client';
+import { openUi } from './dashboard.page';
 
 const BASE = 23700;
 const POD_CIDR = '100.64.232.0/22';
@@ -250,25 +251,6 @@ async function keepsFocusThroughUpdates(page: Page, cluster: TestCluster, node: 
   assert.equal(uncordoned.code, 0, uncordoned.stderr);
   await bin.getByText('Cordoned').waitFor({ state: 'detached' });
   assert.equal(await focused(), `Cordon ${node}`, 'the focus left the redrawn bin');
-}
-
-/**
- * Loads /ui/ until the sign-in form shows. Chromium abandons a load when the machine's network
- * changes (net::ERR_NETWORK_CHANGED: here, any cluster adding a bridge or a veth), so a load that
- * fails that way, or leaves no form, is tried again.
- */
-async function openUi(page: Page, server: string): Promise<void> {
-  for (let attempt = 1; ; attempt++) {
-    // A load the network change cut short may be finished by Chromium's own reload, or interrupted
-    // by it: either way, the form showing is what counts.
-    const loading = await page.goto(`${server}/ui/`).then(() => undefined, (error: Error) => error);
-    try {
-      await page.getByLabel('Token').waitFor({ timeout: 20_000 });
-      return;
-    } catch (error) {
-      if (attempt >= 5) throw loading ?? error;
-    }
-  }
 }
 
 describe('dashboard benchmark, small', () => {

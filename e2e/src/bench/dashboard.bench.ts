@@ -17,6 +17,7 @@ import * as path from 'node:path';
 import { chromium, type Page } from 'playwright-core';
 import type { Service } from '@tide/api';
 import { REPO, waitFor } from '../harness';
+import { openUi } from '../dashboard.page';
 import { joinAs, type NodeCredentials } from '../node.credentials';
 import { HollowNode } from './hollow.agent';
 import { ControlPlaneProcess } from './control-plane.process';
@@ -70,28 +71,13 @@ async function startNodes(options: Options, cp: ControlPlaneProcess, agents: Hol
   return names;
 }
 
-/**
- * Chromium aborts a navigation with ERR_NETWORK_CHANGED when the machine's network devices change
- * (another test adding or removing one): that navigation is tried again, twice at most. It comes
- * before the timed part (from the click on Sign in).
- */
-async function openPage(page: Page, url: string): Promise<void> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      await page.goto(url);
-      return;
-    } catch (error) {
-      if (attempt >= 3 || !/ERR_NETWORK_CHANGED/.test(String(error))) throw error;
-    }
-  }
-}
-
 /** The first view's parts, from the page's User Timing marks (watch.client.ts), in ms after the click. */
 interface FirstView { usable: number; snapshotReceived: number; snapshotLoaded: number; snapshotDrawn: number }
 
 /** Signs in; answers the milliseconds until every bin and the replica count are on the screen, and the parts. */
 async function firstUsable(page: Page, server: string, token: string, options: Options): Promise<FirstView> {
-  await openPage(page, `${server}/ui/`);
+  // Before the timed part, which starts at the click on Sign in.
+  await openUi(page, server);
   await page.getByLabel('Token').fill(token);
   const clickedAt = await page.evaluate(() => performance.now());
   const started = performance.now();
