@@ -12,6 +12,7 @@ import * as path from 'node:path';
 import { node, replica } from '@tide/scheduler/testing';
 import { CA_DEFAULTS, ClusterAutoscalerModel } from './bench/day.ca';
 import { demandAt, demandPerMinute, runDay, startingState } from './bench/day.run';
+import { hindsightReference } from './bench/day.reference';
 import { DEFAULT_MODEL, peakRps } from './bench/day.setup';
 import { everyWindow, readTrace, traceWindow } from './bench/day.trace';
 
@@ -153,5 +154,34 @@ describe('day run', () => {
     assert.ok(result.boundAtCapacity.node_hours <= result.boundAtTideTarget.node_hours && result.boundAtTideTarget.node_hours <= result.bound.node_hours);
     assert.equal(result.node_hours_ratio, Math.round((result.tide.node_hours / result.baseline.node_hours) * 1000) / 1000);
     assert.ok(result.tide.events.NodeScaleUp > 0 && result.tide.events.NodeScaleDown > 0, `tide's node autoscaler acted: ${JSON.stringify(result.tide.events)}`);
+  });
+});
+
+describe('hindsight reference', () => {
+  const flat = (minutes: number, rps: number) => Array.from({ length: minutes }, () => rps);
+
+  it('holds a flat load with no headroom, on as few nodes as hold it', () => {
+    const ref = hindsightReference(flat(60, 1000), DEFAULT_MODEL, 'step', 0);
+    assert.ok(ref);
+    // 10 replicas of 100 rps on 2 nodes (the pool's minimum) for an hour.
+    assert.deepEqual({ headroom: ref.headroom, node_hours: ref.node_hours, replica_hours: ref.replica_hours, slo: ref.slo_violation_minutes }, { headroom: 0, node_hours: 2, replica_hours: 10, slo: 0 });
+  });
+
+  it('pays the headroom a jump needs, or spends the minutes it is allowed on the jump', () => {
+    const jump = [...flat(30, 1000), ...flat(30, 1500)];
+    const strict = hindsightReference(jump, DEFAULT_MODEL, 'step', 0);
+    const lenient = hindsightReference(jump, DEFAULT_MODEL, 'step', 1);
+    assert.ok(strict && lenient);
+    // Sized from the minutes before, the jump's minute sees 1000: it needs 15 replicas for its 1500,
+    // which the first step above +40% gives (ceil(10 × 1.42) = 15).
+    assert.equal(strict.headroom, 0.42);
+    assert.equal(strict.slo_violation_minutes, 0);
+    assert.equal(lenient.headroom, 0);
+    assert.equal(lenient.slo_violation_minutes, 1);
+    assert.ok(lenient.node_hours < strict.node_hours, `${lenient.node_hours} < ${strict.node_hours}`);
+  });
+
+  it('finds nothing when max replicas cannot serve the load', () => {
+    assert.equal(hindsightReference(flat(10, 1500), { ...DEFAULT_MODEL, maxReplicas: 12 }, 'step', 0), undefined);
   });
 });

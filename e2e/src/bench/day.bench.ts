@@ -15,10 +15,11 @@
  */
 import { writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { DayResult, DemandShape, runDay } from './day.run';
+import { DayResult, DemandShape, demandPerMinute, runDay } from './day.run';
+import { HindsightReference, hindsightReference } from './day.reference';
 import { DEFAULT_MODEL, DayModel, peakRps } from './day.setup';
 import { DEFAULT_TIDE, TideSettings, tideAutoscale } from './day.tide';
-import { defaultTracePath, everyWindow, readTrace, traceWindow } from './day.trace';
+import { TraceWindow, defaultTracePath, everyWindow, readTrace, traceWindow } from './day.trace';
 import { plotDay } from './day.plot';
 
 const TARGETS = { node_hours_ratio: 0.7 };
@@ -97,6 +98,14 @@ function met(result: DayResult): boolean {
   return ratioMet(result) && result.tide.slo_violation_minutes <= result.baseline.slo_violation_minutes;
 }
 
+/** The hindsight reference on the window (day.reference.ts), allowed the baseline's SLO-violation minutes, and its ratio to the baseline. */
+function reference(window: TraceWindow, options: Options, result: DayResult): (HindsightReference & { ratio_to_baseline: number; met: boolean }) | undefined {
+  const found = hindsightReference(demandPerMinute(window, options.model), options.model, options.demand, result.baseline.slo_violation_minutes);
+  if (!found) return undefined;
+  const baseline = result.baseline.node_hours;
+  return { ...found, ratio_to_baseline: Math.round((found.node_hours / baseline) * 1000) / 1000, met: found.node_hours <= TARGETS.node_hours_ratio * baseline };
+}
+
 /** One window of `--from all`. */
 interface WindowRow {
   from: string;
@@ -107,6 +116,9 @@ interface WindowRow {
   baseline_dropped: number;
   bound_at_tide_target: number;
   capacity_bound: number;
+  /** The hindsight reference's ratio (null: none keeps to the baseline's SLO minutes), and whether it meets both targets. */
+  reference: number | null;
+  reference_met: boolean;
   ratio_met: boolean;
   met: boolean;
 }
@@ -117,13 +129,16 @@ async function allWindows(options: Options): Promise<void> {
   const minutes = readTrace(options.trace);
   const rows: WindowRow[] = [];
   const began = performance.now();
-  if (!options.json) console.log('from\tratio\tSLO min tide\tbaseline\tdropped tide\tbaseline\tbound at Tide\'s target\tat capacity\tratio met\tmet');
+  if (!options.json) console.log('from\tratio\tSLO min tide\tbaseline\tdropped tide\tbaseline\tbound at Tide\'s target\tat capacity\thindsight reference\treference met\tratio met\tmet');
   for (const from of everyWindow(minutes, options.trace, options.days)) {
-    const result = await runDay(traceWindow(minutes, options.trace, from, options.days), options.model, options.tide, 1, options.demand);
+    const window = traceWindow(minutes, options.trace, from, options.days);
+    const result = await runDay(window, options.model, options.tide, 1, options.demand);
+    const ref = reference(window, options, result);
     const row: WindowRow = {
       from, node_hours_ratio: result.node_hours_ratio, tide_slo_violation_minutes: result.tide.slo_violation_minutes,
       baseline_slo_violation_minutes: result.baseline.slo_violation_minutes, tide_dropped: result.tide.dropped_requests, baseline_dropped: result.baseline.dropped_requests,
-      bound_at_tide_target: result.boundAtTideTarget.ratio_to_baseline, capacity_bound: result.boundAtCapacity.ratio_to_baseline, ratio_met: ratioMet(result), met: met(result),
+      bound_at_tide_target: result.boundAtTideTarget.ratio_to_baseline, capacity_bound: result.boundAtCapacity.ratio_to_baseline,
+      reference: ref?.ratio_to_baseline ?? null, reference_met: ref?.met ?? false, ratio_met: ratioMet(result), met: met(result),
     };
     rows.push(row);
     if (!options.json) console.log(Object.values(row).join('\t'));
@@ -136,6 +151,8 @@ async function allWindows(options: Options): Promise<void> {
     ratio_at_or_under_target: rows.filter((r) => r.ratio_met).length,
     slo_at_or_under_baseline: rows.filter((r) => r.tide_slo_violation_minutes <= r.baseline_slo_violation_minutes).length,
     capacity_bound_over_target: rows.filter((r) => r.capacity_bound > TARGETS.node_hours_ratio).length,
+    reference_met: rows.filter((r) => r.reference_met).length,
+    met_where_reference_met: rows.filter((r) => r.reference_met && r.met).length,
     ratio_min: ratios[0], ratio_median: ratios[Math.floor(ratios.length / 2)], ratio_max: ratios[ratios.length - 1],
     tide_slo_violation_minutes: sum('tide_slo_violation_minutes'), baseline_slo_violation_minutes: sum('baseline_slo_violation_minutes'),
     tide_dropped: sum('tide_dropped'), baseline_dropped: sum('baseline_dropped'),
@@ -144,8 +161,9 @@ async function allWindows(options: Options): Promise<void> {
   }));
 }
 
-function summary(options: Options, result: DayResult, busiest: string, wallS: number): Record<string, unknown> {
+function summary(options: Options, window: TraceWindow, result: DayResult, wallS: number): Record<string, unknown> {
   const { tide, baseline } = result;
+  const busiest = `${window.busiestMinute.at} (${window.busiestMinute.count} requests)`;
   return {
     benchmark: 'day', trace: path.basename(options.trace), from: options.from, days: options.days, busiest_minute: busiest,
     model: {
@@ -159,7 +177,7 @@ function summary(options: Options, result: DayResult, busiest: string, wallS: nu
       baseline: BASELINE_SETTINGS,
     },
     tide, baseline, node_hours_ratio: result.node_hours_ratio, target_bound: result.bound, target_bound_at_tide_target: result.boundAtTideTarget,
-    capacity_bound: result.boundAtCapacity,
+    capacity_bound: result.boundAtCapacity, hindsight_reference: reference(window, options, result) ?? null,
     targets: { node_hours_ratio: TARGETS.node_hours_ratio, slo_violation_minutes: 'tide <= baseline' },
     met: met(result),
     wall_s: Math.round(wallS * 10) / 10,
@@ -172,7 +190,7 @@ async function main(): Promise<void> {
   const window = traceWindow(readTrace(options.trace), options.trace, options.from, options.days);
   const began = performance.now();
   const result = await runDay(window, options.model, options.tide, 1, options.demand);
-  const out = summary(options, result, `${window.busiestMinute.at} (${window.busiestMinute.count} requests)`, (performance.now() - began) / 1000);
+  const out = summary(options, window, result, (performance.now() - began) / 1000);
   if (options.plot) {
     writeFileSync(options.plot, plotDay(result.series, `${path.basename(options.trace)}, ${options.days} day(s) from ${options.from}`));
   }
@@ -184,6 +202,10 @@ async function main(): Promise<void> {
     console.log(`node_hours_ratio ${result.node_hours_ratio} (target ≤ ${TARGETS.node_hours_ratio}); any policy holding the baseline's target needs at least `
       + `${result.bound.node_hours} node-h (${result.bound.ratio_to_baseline} of the baseline's), Tide's ${result.boundAtTideTarget.node_hours} `
       + `(${result.boundAtTideTarget.ratio_to_baseline}), with no spare at all ${result.boundAtCapacity.node_hours} (${result.boundAtCapacity.ratio_to_baseline})${options.plot ? `; plot: ${options.plot}` : ''}`);
+    const ref = out.hindsight_reference as ReturnType<typeof reference> | null;
+    console.log(ref
+      ? `hindsight reference (instant sizing from the ${ref.level} of the ${ref.minutes} minute(s) before + ${Math.round(ref.headroom * 100)}%, chosen after the fact): ${ref.node_hours} node-h (${ref.ratio_to_baseline}), ${ref.slo_violation_minutes} SLO-violation min`
+      : 'hindsight reference: no sizing from the minutes before keeps to the baseline\'s SLO-violation minutes');
   }
   console.log(JSON.stringify(out));
 }
