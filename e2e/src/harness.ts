@@ -216,47 +216,42 @@ export class TestCluster {
   /**
    * Stops everything and removes the state dir; safe to call twice. No step waits without bound (a
    * test's `after` that hangs fails the file with nothing to show): connections are dropped, not
-   * drained, `tsctl down` is given two minutes, then whatever mentions the state dir is killed. A
-   * slow step is printed with its time.
+   * drained, each awaited step is given up on after its limit (`tsctl down` two and a half minutes),
+   * then whatever mentions the state dir is killed. A step still running after 30 s says so while it
+   * runs, so that a hang shows where it waits.
    */
   async stop(): Promise<void> {
     if (!fs.existsSync(this.stateDir)) return;
-    const step = async <T>(what: string, run: () => Promise<T> | T): Promise<T> => {
-      const started = performance.now();
-      try {
-        return await run();
-      } finally {
-        const seconds = (performance.now() - started) / 1000;
-        if (seconds > 30) console.log(`harness: stopping ${path.basename(this.stateDir)}: ${what} took ${seconds.toFixed(1)} s`);
-      }
-    };
+    const name = `stopping ${path.basename(this.stateDir)}`;
     const dispatchers = [...(this.credentials ? [this.credentials.dispatcher] : []), ...this.agentDispatchers.values()];
     this.credentials = undefined;
     this.agentDispatchers.clear();
-    await step('dropping connections', () => Promise.all(dispatchers.map((d) => d.destroy().catch(() => undefined))));
-    await step('keeping the logs', () => this.keepLogs()); // before down: --purge removes them
+    await teardownStep(`${name}: dropping connections`, 30, () => Promise.all(dispatchers.map((d) => d.destroy().catch(() => undefined))), undefined);
+    await teardownStep(`${name}: keeping the logs`, 60, () => this.keepLogs(), undefined); // before down: --purge removes them
     // A tsctl killed in uninterruptible sleep (a disk that does not answer) ends when the kernel lets it: not awaited past 30 s more.
     const gaveUp: TsctlResult = { code: 1, stdout: '', stderr: 'still running 30 s after it was killed: given up on' };
-    const down = await step('tsctl down', () => Promise.race([
-      this.tsctl(['down', '--state-dir', this.stateDir, '--purge'], { timeoutMs: 120_000, killSignal: 'SIGKILL' }),
-      new Promise<TsctlResult>((resolve) => setTimeout(resolve, 150_000, gaveUp).unref()),
-    ]));
+    const down = await teardownStep(`${name}: tsctl down`, 150,
+      () => this.tsctl(['down', '--state-dir', this.stateDir, '--purge'], { timeoutMs: 120_000, killSignal: 'SIGKILL' }), gaveUp);
     if (down.code !== 0 || /warning/.test(down.stderr)) console.log(`harness: tsctl down (${down.code}): ${down.stderr.trim().slice(0, 2000)}`);
-    await step('killing what is left', () => killProcessesMentioning(this.stateDir));
-    await step('removing the state dir', () => fs.rmSync(this.stateDir, { recursive: true, force: true }));
+    // Asynchronous, so that a read that blocks (a /proc/<pid>/cmdline whose process holds its memory
+    // map lock in uninterruptible sleep; a disk that does not answer) can be given up on and named.
+    await teardownStep(`${name}: killing what is left`, 30, async () => {
+      for (const pid of await pidsMentioningAsync(this.stateDir)) signalIfAlive(pid, 'SIGKILL');
+    }, undefined);
+    await teardownStep(`${name}: removing the state dir`, 60, () => fs.promises.rm(this.stateDir, { recursive: true, force: true }), undefined);
   }
 
   /**
    * With $TIDE_E2E_LOGS set (the suite's runner sets it), the process logs are copied there before
    * the state dir goes, so that a failed file's logs can be shown (scripts/run-tests.js).
    */
-  private keepLogs(): void {
+  private async keepLogs(): Promise<void> {
     const into = process.env.TIDE_E2E_LOGS;
     if (!into) return;
     for (const file of listFiles(this.stateDir).filter((f) => f.endsWith('.log'))) {
       const target = path.join(into, path.basename(this.stateDir), path.relative(this.stateDir, file));
-      fs.mkdirSync(path.dirname(target), { recursive: true });
-      fs.copyFileSync(file, target);
+      await fs.promises.mkdir(path.dirname(target), { recursive: true });
+      await fs.promises.copyFile(file, target).catch(() => undefined); // removed since it was listed
     }
   }
 }
@@ -339,25 +334,55 @@ export function waitingInits(agentPid: number): number[] {
   return pids;
 }
 
-/** Last-resort cleanup: any process whose command line mentions the state dir. */
-export function killProcessesMentioning(text: string): number[] {
-  const pids = pidsMentioning(text);
-  for (const pid of pids) signalIfAlive(pid, 'SIGKILL');
-  return pids;
+/**
+ * One awaited step of a teardown: given up on after `limitS` (answering `givenUp`), so that a step
+ * that never ends does not hold a test file until its deadline with nothing to show. A step still
+ * running after 30 s is named then, not only once it ends; one that took longer is named with its time.
+ */
+export async function teardownStep<T>(what: string, limitS: number, run: () => Promise<T> | T, givenUp: T): Promise<T> {
+  const started = performance.now();
+  const timers: NodeJS.Timeout[] = [];
+  const late = new Promise<T>((resolve) => {
+    timers.push(setTimeout(() => console.log(`harness: ${what}: still running after 30 s`), 30_000));
+    timers.push(setTimeout(() => {
+      console.log(`harness: ${what}: given up on after ${limitS} s`);
+      resolve(givenUp);
+    }, limitS * 1000));
+  });
+  try {
+    return await Promise.race([Promise.resolve().then(run), late]);
+  } finally {
+    for (const timer of timers) clearTimeout(timer);
+    const seconds = (performance.now() - started) / 1000;
+    if (seconds > 30) console.log(`harness: ${what} took ${seconds.toFixed(1)} s`);
+  }
 }
 
+/** Processes (this one aside) whose command line mentions `text`: a state dir, a program. */
 export function pidsMentioning(text: string): number[] {
-  const pids: number[] = [];
-  for (const entry of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
-    try {
-      const cmdline = fs.readFileSync(`/proc/${entry}/cmdline`, 'utf8').replace(/\0/g, ' ');
-      if (cmdline.includes(text)) pids.push(Number(entry));
-    } catch {
-      /* exited meanwhile */
-    }
+  return otherPids().filter((pid) => mentions(() => fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8'), text));
+}
+
+/** As pidsMentioning, reading each command line off the event loop. */
+export async function pidsMentioningAsync(text: string): Promise<number[]> {
+  const read = async (pid: number) => {
+    const cmdline = await fs.promises.readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
+    return mentions(() => cmdline, text) ? [pid] : [];
+  };
+  return (await Promise.all(otherPids().map(read))).flat();
+}
+
+function otherPids(): number[] {
+  return fs.readdirSync('/proc').filter((entry) => /^\d+$/.test(entry) && Number(entry) !== process.pid).map(Number);
+}
+
+/** Whether a command line (arguments joined by spaces) holds `text`; one that is gone (its process exited) does not. */
+function mentions(cmdline: () => string, text: string): boolean {
+  try {
+    return cmdline().replace(/\0/g, ' ').includes(text);
+  } catch {
+    return false;
   }
-  return pids;
 }
 
 /** Mounts on the host whose mount point or options mention the text. */
