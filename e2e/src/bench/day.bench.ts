@@ -161,7 +161,9 @@ async function allWindows(options: Options): Promise<void> {
   }));
 }
 
-function summary(options: Options, window: TraceWindow, result: DayResult, wallS: number): Record<string, unknown> {
+type Reference = ReturnType<typeof reference>;
+
+function summary(options: Options, window: TraceWindow, result: DayResult, ref: Reference, wallS: number): Record<string, unknown> {
   const { tide, baseline } = result;
   const busiest = `${window.busiestMinute.at} (${window.busiestMinute.count} requests)`;
   return {
@@ -177,7 +179,7 @@ function summary(options: Options, window: TraceWindow, result: DayResult, wallS
       baseline: BASELINE_SETTINGS,
     },
     tide, baseline, node_hours_ratio: result.node_hours_ratio, target_bound: result.bound, target_bound_at_tide_target: result.boundAtTideTarget,
-    capacity_bound: result.boundAtCapacity, hindsight_reference: reference(window, options, result) ?? null,
+    capacity_bound: result.boundAtCapacity, hindsight_reference: ref ?? null,
     targets: { node_hours_ratio: TARGETS.node_hours_ratio, slo_violation_minutes: 'tide <= baseline' },
     met: met(result),
     wall_s: Math.round(wallS * 10) / 10,
@@ -190,7 +192,8 @@ async function main(): Promise<void> {
   const window = traceWindow(readTrace(options.trace), options.trace, options.from, options.days);
   const began = performance.now();
   const result = await runDay(window, options.model, options.tide, 1, options.demand);
-  const out = summary(options, window, result, (performance.now() - began) / 1000);
+  const ref = reference(window, options, result);
+  const out = summary(options, window, result, ref, (performance.now() - began) / 1000);
   if (options.plot) {
     writeFileSync(options.plot, plotDay(result.series, `${path.basename(options.trace)}, ${options.days} day(s) from ${options.from}`));
   }
@@ -202,7 +205,6 @@ async function main(): Promise<void> {
     console.log(`node_hours_ratio ${result.node_hours_ratio} (target ≤ ${TARGETS.node_hours_ratio}); any policy holding the baseline's target needs at least `
       + `${result.bound.node_hours} node-h (${result.bound.ratio_to_baseline} of the baseline's), Tide's ${result.boundAtTideTarget.node_hours} `
       + `(${result.boundAtTideTarget.ratio_to_baseline}), with no spare at all ${result.boundAtCapacity.node_hours} (${result.boundAtCapacity.ratio_to_baseline})${options.plot ? `; plot: ${options.plot}` : ''}`);
-    const ref = out.hindsight_reference as ReturnType<typeof reference> | null;
     console.log(ref
       ? `hindsight reference (instant sizing from the ${ref.level} of the ${ref.minutes} minute(s) before + ${Math.round(ref.headroom * 100)}%, chosen after the fact): ${ref.node_hours} node-h (${ref.ratio_to_baseline}), ${ref.slo_violation_minutes} SLO-violation min`
       : 'hindsight reference: no sizing from the minutes before keeps to the baseline\'s SLO-violation minutes');
