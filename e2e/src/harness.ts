@@ -343,7 +343,7 @@ export async function teardownStep<T>(what: string, limitS: number, run: () => P
   const started = performance.now();
   const timers: NodeJS.Timeout[] = [];
   const late = new Promise<T>((resolve) => {
-    timers.push(setTimeout(() => console.log(`harness: ${what}: still running after 30 s`), 30_000));
+    if (limitS > 30) timers.push(setTimeout(() => console.log(`harness: ${what}: still running after 30 s`), 30_000));
     timers.push(setTimeout(() => {
       console.log(`harness: ${what}: given up on after ${limitS} s`);
       resolve(givenUp);
@@ -360,14 +360,14 @@ export async function teardownStep<T>(what: string, limitS: number, run: () => P
 
 /** Processes (this one aside) whose command line mentions `text`: a state dir, a program. */
 export function pidsMentioning(text: string): number[] {
-  return otherPids().filter((pid) => mentions(() => fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8'), text));
+  return otherPids().filter((pid) => mentions(cmdlineOf(pid), text));
 }
 
 /** As pidsMentioning, reading each command line off the event loop. */
 export async function pidsMentioningAsync(text: string): Promise<number[]> {
   const read = async (pid: number) => {
-    const cmdline = await fs.promises.readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
-    return mentions(() => cmdline, text) ? [pid] : [];
+    const cmdline = await fs.promises.readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => ''); // '': exited meanwhile
+    return mentions(cmdline, text) ? [pid] : [];
   };
   return (await Promise.all(otherPids().map(read))).flat();
 }
@@ -376,13 +376,9 @@ function otherPids(): number[] {
   return fs.readdirSync('/proc').filter((entry) => /^\d+$/.test(entry) && Number(entry) !== process.pid).map(Number);
 }
 
-/** Whether a command line (arguments joined by spaces) holds `text`; one that is gone (its process exited) does not. */
-function mentions(cmdline: () => string, text: string): boolean {
-  try {
-    return cmdline().replace(/\0/g, ' ').includes(text);
-  } catch {
-    return false;
-  }
+/** Whether a command line (/proc's, arguments NUL-separated) holds `text` with its arguments joined by spaces. */
+function mentions(cmdline: string, text: string): boolean {
+  return cmdline.replace(/\0/g, ' ').includes(text);
 }
 
 /** Mounts on the host whose mount point or options mention the text. */
