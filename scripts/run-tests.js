@@ -6,11 +6,13 @@
 // Each end-to-end file then runs in a process of its own, with a temporary directory of its own
 // ($TMPDIR, where its clusters keep their state), so that what a file leaves behind can be found and
 // removed: a file that does not finish within its limit is
-// killed, its clusters are taken down, and the suite goes on instead of hanging. `--jobs N` (default
+// killed, its clusters are taken down, and the suite goes on instead of hanging (each step of that
+// cleanup runs off the event loop and is given up on after its limit, so that one stuck step, such as
+// a /proc read blocked on a process's memory map, holds neither the other lanes nor the suite). `--jobs N` (default
 // 3) runs N end-to-end files at once (the files' ports and pod CIDRs are distinct; see e2e/README.md),
 // longest first. Each file's output is printed whole when it ends, then a table of the files by duration.
 'use strict';
-const { spawn, spawnSync } = require('node:child_process');
+const { execFile, spawn } = require('node:child_process');
 const fs = require('node:fs');
 const path = require('node:path');
 
@@ -150,27 +152,49 @@ function seconds(ms) {
   return `${(ms / 1000).toFixed(1)} s`;
 }
 
-/** Processes whose command line or working directory mentions `dir`, other than this one. */
-function processesUnder(dir) {
-  const pids = [];
-  for (const entry of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
-    try {
-      const cmdline = fs.readFileSync(`/proc/${entry}/cmdline`, 'utf8');
-      if (cmdline.includes(dir)) pids.push(Number(entry));
-    } catch {
-      /* gone */
-    }
+/** Processes whose command line mentions `dir`, other than this one. */
+async function processesUnder(dir) {
+  const entries = (await fs.promises.readdir('/proc')).filter((entry) => /^\d+$/.test(entry) && Number(entry) !== process.pid);
+  const mentions = await Promise.all(entries.map((entry) => fs.promises.readFile(`/proc/${entry}/cmdline`, 'utf8').then((cmdline) => cmdline.includes(dir), () => false)));
+  return entries.filter((_, i) => mentions[i]).map(Number);
+}
+
+/** Limits of removeLeftovers' steps, in seconds: each is given up on after its limit. */
+const LEFTOVER_LIMITS_S = { down: 180, processes: 30, mounts: 30, remove: 60 };
+
+/**
+ * Runs one step of removeLeftovers off the event loop, so that the other lane's files and timers go
+ * on meanwhile; after `limitS` it is given up on (it may still be running) and `found` says so.
+ */
+async function leftoverStep(found, what, limitS, run) {
+  let timer;
+  const gaveUp = new Promise((resolve) => {
+    timer = setTimeout(() => resolve(false), limitS * 1000);
+  });
+  try {
+    const ended = await Promise.race([run().then(() => true, (err) => {
+      found.push(`${what} failed: ${err.message}`);
+      return true;
+    }), gaveUp]);
+    if (!ended) found.push(`${what} still running after ${limitS} s: given up`);
+  } finally {
+    clearTimeout(timer);
   }
-  return pids;
+}
+
+/** Runs a command to its end (or its `timeoutS`, then SIGKILL), with its output ignored. */
+function runQuietly(command, args, timeoutS) {
+  return new Promise((resolve) => {
+    execFile(command, args, { timeout: timeoutS * 1000, killSignal: 'SIGKILL' }, () => resolve());
+  });
 }
 
 /**
  * Takes down what a file left in its directory: each cluster (`tsctl down --purge` on every state
  * dir with a cluster.json), then any process still naming the directory, then mounts under it.
- * Returns what it found, for the report.
+ * Each step is bounded (LEFTOVER_LIMITS_S). Returns what it found, for the report.
  */
-function removeLeftovers(dir, logsDir) {
+async function removeLeftovers(dir, logsDir) {
   const found = [];
   const stateDirs = [];
   const walk = (d, depth) => {
@@ -188,30 +212,36 @@ function removeLeftovers(dir, logsDir) {
   for (const stateDir of stateDirs) {
     if (!fs.existsSync(path.join(stateDir, 'cluster.json'))) continue; // purged with its parent
     found.push(`cluster ${stateDir}`);
-    copyLogs(stateDir, path.join(logsDir, path.basename(stateDir)));
-    spawnSync(process.execPath, [TSCTL, 'down', '--state-dir', stateDir, '--purge'], { stdio: 'ignore', timeout: 180_000 });
+    await leftoverStep(found, `taking down ${stateDir}`, LEFTOVER_LIMITS_S.down, async () => {
+      await copyLogs(stateDir, path.join(logsDir, path.basename(stateDir)));
+      await runQuietly(process.execPath, [TSCTL, 'down', '--state-dir', stateDir, '--purge'], LEFTOVER_LIMITS_S.down);
+    });
   }
-  const pids = processesUnder(dir);
-  if (pids.length > 0) found.push(`${pids.length} process(es)`);
-  for (const pid of pids) {
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {
-      /* gone */
+  await leftoverStep(found, 'killing the processes that name it', LEFTOVER_LIMITS_S.processes, async () => {
+    const pids = await processesUnder(dir);
+    if (pids.length > 0) found.push(`${pids.length} process(es)`);
+    for (const pid of pids) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
     }
-  }
-  const mounts = fs.readFileSync('/proc/self/mounts', 'utf8').split('\n').map((l) => l.split(' ')[1]).filter((m) => m && m.startsWith(dir));
-  if (mounts.length > 0) found.push(`${mounts.length} mount(s)`);
-  for (const mount of mounts.sort().reverse()) spawnSync('umount', ['-l', mount], { stdio: 'ignore' });
-  fs.rmSync(dir, { recursive: true, force: true });
+  });
+  await leftoverStep(found, 'unmounting what is under it', LEFTOVER_LIMITS_S.mounts, async () => {
+    const mounts = (await fs.promises.readFile('/proc/self/mounts', 'utf8')).split('\n').map((l) => l.split(' ')[1]).filter((m) => m && m.startsWith(dir));
+    if (mounts.length > 0) found.push(`${mounts.length} mount(s)`);
+    for (const mount of mounts.sort().reverse()) await runQuietly('umount', ['-l', mount], LEFTOVER_LIMITS_S.mounts);
+  });
+  await leftoverStep(found, `removing ${dir}`, LEFTOVER_LIMITS_S.remove, () => fs.promises.rm(dir, { recursive: true, force: true }));
   return found;
 }
 
-function copyLogs(from, to) {
-  for (const entry of fs.readdirSync(from, { recursive: true })) {
+async function copyLogs(from, to) {
+  for (const entry of await fs.promises.readdir(from, { recursive: true })) {
     if (!String(entry).endsWith('.log')) continue;
-    fs.mkdirSync(path.dirname(path.join(to, String(entry))), { recursive: true });
-    fs.copyFileSync(path.join(from, String(entry)), path.join(to, String(entry)));
+    await fs.promises.mkdir(path.dirname(path.join(to, String(entry))), { recursive: true });
+    await fs.promises.copyFile(path.join(from, String(entry)), path.join(to, String(entry)));
   }
 }
 
@@ -283,10 +313,10 @@ function runE2eFile(file, limitMs) {
       killGroup('SIGTERM');
       setTimeout(() => killGroup('SIGKILL'), 10_000).unref();
     }, limitMs);
-    child.on('close', (code, signal) => {
+    child.on('close', async (code, signal) => {
       clearTimeout(timer);
       killGroup('SIGKILL'); // whatever the file started in its group and left running
-      const left = removeLeftovers(tmp, logs);
+      const left = await removeLeftovers(tmp, logs);
       const failed = timedOut || code !== 0;
       const logTails = failed ? tailsOf(logs) : '';
       fs.rmSync(logs, { recursive: true, force: true });
@@ -328,7 +358,7 @@ async function runE2e(files, options) {
       console.log(`# ---- ${file}: ${result.code === 0 ? 'passed' : 'FAILED'} in ${seconds(result.ms)}`);
       process.stdout.write(result.output);
       if (result.timedOut) console.log(`not ok - ${file} did not finish within ${options.fileMinutes} minutes: killed`);
-      if (result.left.length > 0) console.log(`# ${file} left behind (now removed): ${result.left.join(', ')}`);
+      if (result.left.length > 0) console.log(`# ${file} left behind (removed unless said otherwise): ${result.left.join(', ')}`);
     }
   };
   await Promise.all(Array.from({ length: Math.min(options.jobs, files.length) }, lane));
