@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { pipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
 import { Agent } from 'undici';
 import type { Node, Replica, Service } from '@tide/api';
@@ -251,9 +252,22 @@ export class TestCluster {
     for (const file of listFiles(this.stateDir).filter((f) => f.endsWith('.log'))) {
       const target = path.join(into, path.basename(this.stateDir), path.relative(this.stateDir, file));
       await fs.promises.mkdir(path.dirname(target), { recursive: true });
-      await fs.promises.copyFile(file, target).catch(() => undefined); // removed since it was listed
+      await copyAsFarAsItGoes(file, target).catch(() => undefined); // removed since it was listed
     }
   }
+}
+
+/**
+ * Copies what `from` holds when the copy starts, or less if it shrinks meanwhile, to `to`. Not
+ * fs.copyFile: libuv's copy asks sendfile for the size it saw at the start until it has it, so a
+ * file truncated under it (a container log the agent cuts back to its bound) makes a thread-pool
+ * thread spin forever, and the process can then never exit (issue 18: log-flood.e2e's teardown).
+ * A stream ends at the end of the file, wherever that has moved.
+ */
+export async function copyAsFarAsItGoes(from: string, to: string): Promise<void> {
+  const { size } = await fs.promises.stat(from);
+  if (size === 0) return fs.promises.writeFile(to, '');
+  await pipeline(fs.createReadStream(from, { end: size - 1 }), fs.createWriteStream(to));
 }
 
 /**
