@@ -161,7 +161,7 @@ async function processesUnder(dir) {
 }
 
 /** Limits of removeLeftovers' steps, in seconds: each is given up on after its limit. */
-const LEFTOVER_LIMITS_S = { down: 180, processes: 30, mounts: 30, remove: 60 };
+const LEFTOVER_LIMITS_S = { logs: 60, down: 180, processes: 30, mounts: 30, remove: 60 };
 
 /**
  * Runs one step of removeLeftovers off the event loop, so that the other lane's files and timers go
@@ -213,10 +213,8 @@ async function removeLeftovers(dir, logsDir) {
   for (const stateDir of stateDirs) {
     if (!fs.existsSync(path.join(stateDir, 'cluster.json'))) continue; // purged with its parent
     found.push(`cluster ${stateDir}`);
-    await leftoverStep(found, `taking down ${stateDir}`, LEFTOVER_LIMITS_S.down, async () => {
-      await copyLogs(stateDir, path.join(logsDir, path.basename(stateDir)));
-      await runQuietly(process.execPath, [TSCTL, 'down', '--state-dir', stateDir, '--purge'], LEFTOVER_LIMITS_S.down);
-    });
+    await leftoverStep(found, `keeping the logs of ${stateDir}`, LEFTOVER_LIMITS_S.logs, () => copyLogs(stateDir, path.join(logsDir, path.basename(stateDir))));
+    await leftoverStep(found, `taking down ${stateDir}`, LEFTOVER_LIMITS_S.down, () => runQuietly(process.execPath, [TSCTL, 'down', '--state-dir', stateDir, '--purge'], LEFTOVER_LIMITS_S.down));
   }
   await leftoverStep(found, 'killing the processes that name it', LEFTOVER_LIMITS_S.processes, async () => {
     const pids = await processesUnder(dir);
