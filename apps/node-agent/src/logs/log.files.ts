@@ -119,7 +119,11 @@ function renameIfThere(from: string, to: string): void {
   }
 }
 
-/** Copies the last `maxBytes` of `from` into a new `to` (0600); answers how many bytes of its head were left out. */
+/**
+ * Copies the last `maxBytes` of `from` into a new `to` (0600); answers how many bytes of its head were
+ * left out. A read loop that stops at a read of 0 bytes, not fs.copyFile: libuv's copy spins forever on
+ * a file that shrinks under it (e2e/README.md, "logs are copied with copyAsFarAsItGoes").
+ */
 function copyTail(from: string, to: string, maxBytes: number): number {
   const source = fs.openSync(from, 'r');
   const target = fs.openSync(to, 'w', 0o600);
