@@ -54,22 +54,33 @@ describe('ServiceAutoscaler (tide policy)', () => {
     const scaler = new ServiceAutoscaler(0, 2);
     const spec = { ...BASE, behavior: { scaleDown: { stabilizationWindowSeconds: 20 } } };
     run(scaler, spec, state, 0, 9, () => 0.1); // 2 replicas at target
-    // Step to 1.0 cores at 10 s: ratio 10 on 2 replicas → ceil(2 × 10) = 20; the step limits would allow max(4, 6) = 6.
+    // Step to 1.0 cores at 10 s: ratio 10 on 2 replicas, a need of 20; the step limits would allow max(4, 6) = 6.
+    // Panic takes the fewest replicas that hold it within the 10% band: ceil(20 / 1.1) = 19 (105% of the target).
     const [panic] = run(scaler, spec, state, 10, 10, () => 1.0);
     assert.equal(panic.reason, 'Panic');
-    assert.equal(panic.desired, 20);
+    assert.equal(panic.desired, 19);
     assert.equal(panic.panicUntilMs, 16_000, '6 s panic window from the reading');
-    assert.match(decisionText(panic, 2), /2 → 20 replicas \(Panic\); cpu 500% of the request over 2 replica\(s\) \(target 50%\) → 20; panic until/);
+    assert.match(decisionText(panic, 2), /2 → 19 replicas \(Panic\); cpu 500% of the request over 2 replica\(s\) \(target 50%\) → 20; panic until/);
     // The load drops back at 11 s: no scale-down while panicking (until 16 s), then the 20 s down window.
     const after = run(scaler, spec, state, 11, 30, () => 0.1);
-    assert.ok(after.every((d) => d.desired === 20), 'held at 20 through the panic and the down window');
-    // The last high recommendation (20) was at 15 s (in panic); at 35 s it is 20 s old and leaves the window.
+    assert.ok(after.every((d) => d.desired === 19), 'held at 19 through the panic and the down window');
+    // The last high recommendation (19) was at 15 s (in panic); at 35 s it is 20 s old and leaves the window.
     const settle = run(scaler, spec, state, 31, 40, () => 0.1);
-    const firstDown = settle.find((d) => d.desired < 20)!;
+    const firstDown = settle.find((d) => d.desired < 19)!;
     assert.equal(firstDown.atMs, 35_000);
     assert.equal(firstDown.reason, 'ScaleDown');
     // 0.1 cores need 0.1 / 0.05 = 2 replicas.
     assert.equal(state.replicas, 2);
+  });
+
+  it('panic does not add a replica for a reading a few percent above an exact need', () => {
+    const state = { replicas: 2 };
+    const scaler = new ServiceAutoscaler(0, 2);
+    run(scaler, BASE, state, 0, 9, () => 0.1); // 2 replicas at target
+    // A step to 8 replicas' worth (0.4 cores), read 3% high now and then (the first reading too): ceil(8.24) would be 9.
+    const decisions = run(scaler, BASE, state, 10, 15, (s) => (s % 2 === 0 ? 0.412 : 0.4));
+    assert.ok(decisions.some((d) => d.reason === 'Panic'));
+    assert.equal(Math.max(...decisions.map((d) => d.desired)), 8);
   });
 
   it('panic is bounded by maxReplicas', () => {
