@@ -114,7 +114,7 @@ export class ServiceAutoscaler {
    */
   private predict(policy: ResolvedPolicy, metrics: MetricRecommendation[], now: number): Decision['predicted'] {
     if (!policy.predictive || metrics.length === 0) return undefined;
-    this.need = Math.max(...metrics.map((m) => m.replicas * m.ratio));
+    this.need = unroundedNeed(metrics);
     this.history.observe(now, this.need);
     const forecast = this.history.forecast(now, this.need, policy.predictive.horizonMs);
     if (!forecast.basis) return undefined;
@@ -161,7 +161,6 @@ export class ServiceAutoscaler {
     if (!policy.panic) return undefined;
     const metrics = recommend(policy, reading, current);
     const latest = combine(metrics);
-    const need = Math.max(0, ...metrics.map((m) => m.replicas * m.ratio));
     if (latest && latest.ratio >= policy.panic.threshold) {
       this.panicUntilMs = reading.atMs + policy.panic.windowMs;
     }
@@ -170,7 +169,7 @@ export class ServiceAutoscaler {
       this.panicPeak = 0;
       return undefined;
     }
-    this.panicPeak = Math.max(this.panicPeak, Math.ceil(need / (1 + policy.tolerance) - 1e-9), current);
+    this.panicPeak = Math.max(this.panicPeak, Math.ceil(unroundedNeed(metrics) / (1 + policy.tolerance) - 1e-9), current);
     return this.panicPeak;
   }
 
@@ -232,8 +231,13 @@ export class ServiceAutoscaler {
 }
 
 /** The replicas the metrics' load needs at their targets, tolerance aside (0 without data). */
+/** Replicas the load needs at the target, unrounded: the largest over the metrics. */
+function unroundedNeed(metrics: MetricRecommendation[]): number {
+  return Math.max(0, ...metrics.map((m) => m.replicas * m.ratio));
+}
+
 function loadNeed(metrics: MetricRecommendation[]): number {
-  return Math.max(0, ...metrics.map((m) => Math.ceil(m.replicas * m.ratio - 1e-9)));
+  return Math.ceil(unroundedNeed(metrics) - 1e-9);
 }
 
 function reasonOf(current: number, proposed: number, desired: number, floor: Floor, panic: boolean, predicted: number): DecisionReason {
