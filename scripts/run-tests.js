@@ -165,7 +165,8 @@ const LEFTOVER_LIMITS_S = { logs: 60, down: 180, processes: 30, mounts: 30, remo
 
 /**
  * Runs one step of removeLeftovers off the event loop, so that the other lane's files and timers go
- * on meanwhile; after `limitS` it is given up on (it may still be running) and `found` says so.
+ * on meanwhile; after `limitS` it is given up on (it may still be running) and `found` says so. The
+ * harness's teardownStep (e2e/src/harness.ts) does the same for a test's own teardown.
  */
 async function leftoverStep(found, what, limitS, run) {
   let timer;
