@@ -11,7 +11,7 @@
  *     CPU through the metrics server, the HPA's calculation over the last scrape (hpa.replicas.ts);
  *  2. panic (tide policy): a reading at or above threshold × target starts (or extends) a panic
  *     that lasts the panic window; meanwhile the count goes straight to the highest need seen in the
- *     panic, never down, ignoring step limits;
+ *     panic (the fewest replicas within the tolerance band of it), never down, ignoring step limits;
  *  3. otherwise the stabilisation windows (up: lowest of the window; down: highest; `tide`: replicas
  *     that alone keep a node only for the node-release window, node.release.ts) and the step limits
  *     of the scale events in each policy period;

@@ -1,9 +1,10 @@
 /** A decision in words, with the numbers behind it (Event messages, `tsctl describe`). */
 import { Decision } from './autoscaler';
+import { TOLERANCE } from './policy';
 import { MetricRecommendation } from './recommendation';
 
 function metricText(m: MetricRecommendation): string {
-  const held = m.unchanged === 'tolerance' ? ' (within the 10% tolerance)' : m.unchanged === 'direction' ? ' (the assumed usage would reverse the direction)' : '';
+  const held = m.unchanged === 'tolerance' ? ` (within the ${percent(TOLERANCE)} tolerance)` : m.unchanged === 'direction' ? ' (the assumed usage would reverse the direction)' : '';
   if (m.metric === 'cpu') {
     return `cpu ${percent(m.observed)} of the request over ${m.replicas} replica(s)${assumedText(m)} (target ${percent(m.target)}) → ${m.recommendation}${held}`;
   }
@@ -35,7 +36,7 @@ export function decisionText(d: Decision, panicThreshold?: number): string {
   ];
   if (d.panicUntilMs !== undefined) {
     const why = panicThreshold ? ` (a reading at ≥ ${percent(panicThreshold)} of the target)` : '';
-    parts.push(`panic until ${new Date(d.panicUntilMs).toISOString()}${why}: straight to the highest need seen, no scale-down`);
+    parts.push(`panic until ${new Date(d.panicUntilMs).toISOString()}${why}: straight to the highest need seen, within the ${percent(TOLERANCE)} tolerance, no scale-down`);
   }
   if (d.predicted) parts.push(`forecast ${d.predicted.replicas} (from ${d.predicted.basis ?? 'the load now'})`);
   if (d.limitedBy) parts.push(`held by ${d.limitedBy}`);
