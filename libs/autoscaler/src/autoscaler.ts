@@ -230,12 +230,12 @@ export class ServiceAutoscaler {
 
 }
 
-/** The replicas the metrics' load needs at their targets, tolerance aside (0 without data). */
-/** Replicas the load needs at the target, unrounded: the largest over the metrics. */
+/** Replicas the load needs at the target, unrounded: the largest over the metrics (0 without data). */
 function unroundedNeed(metrics: MetricRecommendation[]): number {
   return Math.max(0, ...metrics.map((m) => m.replicas * m.ratio));
 }
 
+/** The replicas the metrics' load needs at their targets, tolerance aside (0 without data). */
 function loadNeed(metrics: MetricRecommendation[]): number {
   return Math.ceil(unroundedNeed(metrics) - 1e-9);
 }
