@@ -60,7 +60,8 @@ describe('ServiceAutoscaler (tide policy)', () => {
     assert.equal(panic.reason, 'Panic');
     assert.equal(panic.desired, 19);
     assert.equal(panic.panicUntilMs, 16_000, '6 s panic window from the reading');
-    assert.match(decisionText(panic, 2), /2 → 19 replicas \(Panic\); cpu 500% of the request over 2 replica\(s\) \(target 50%\) → 20; panic until [^;]*: straight to the highest need seen, within the 10% tolerance, no scale-down/);
+    assert.match(decisionText(panic, resolvePolicy(spec)), /2 → 19 replicas \(Panic\); cpu 500% of the request over 2 replica\(s\) \(target 50%\) → 20; panic until [^;]*: straight to the highest need seen, within the 10% tolerance, no scale-down/);
+    assert.match(decisionText(panic, { ...resolvePolicy(spec), tolerance: 0.05 }), /\(a reading at ≥ 200% of the target\): [^;]*within the 5% tolerance/, 'the band and threshold quoted are the policy\'s');
     // The load drops back at 11 s: no scale-down while panicking (until 16 s), then the 20 s down window.
     const after = run(scaler, spec, state, 11, 30, () => 0.1);
     assert.ok(after.every((d) => d.desired === 19), 'held at 19 through the panic and the down window');
@@ -243,7 +244,7 @@ describe('ServiceAutoscaler (hpa-default policy)', () => {
     // the new four started 9 s before the 45 s scrape (< 10 s): no sample, counted at 0%: 600m / 600m = 100%, ratio 2 → 12.
     const cpu = decisions[3].metrics[0];
     assert.deepEqual([cpu.observed, cpu.replicas, cpu.assumed, cpu.recommendation, decisions[3].desired], [3, 2, { notReady: 0, missing: 4 }, 12, 12]);
-    assert.match(decisionText(decisions[3]), /^6 → 12 replicas \(ScaleUp\); cpu 300% of the request over 2 replica\(s\) \+ 4 without a sample at 0% \(target 50%\) → 12/);
+    assert.match(decisionText(decisions[3], resolvePolicy({ ...BASE, policy: 'hpa-default' })), /^6 → 12 replicas \(ScaleUp\); cpu 300% of the request over 2 replica\(s\) \+ 4 without a sample at 0% \(target 50%\) → 12/);
     assert.ok(decisions.every((d) => d.panicUntilMs === undefined));
   });
 

@@ -1,10 +1,10 @@
 /** A decision in words, with the numbers behind it (Event messages, `tsctl describe`). */
 import { Decision } from './autoscaler';
-import { TOLERANCE } from './policy';
+import { ResolvedPolicy } from './policy';
 import { MetricRecommendation } from './recommendation';
 
-function metricText(m: MetricRecommendation): string {
-  const held = m.unchanged === 'tolerance' ? ` (within the ${percent(TOLERANCE)} tolerance)` : m.unchanged === 'direction' ? ' (the assumed usage would reverse the direction)' : '';
+function metricText(m: MetricRecommendation, tolerance: number): string {
+  const held = m.unchanged === 'tolerance' ? ` (within the ${percent(tolerance)} tolerance)` : m.unchanged === 'direction' ? ' (the assumed usage would reverse the direction)' : '';
   if (m.metric === 'cpu') {
     return `cpu ${percent(m.observed)} of the request over ${m.replicas} replica(s)${assumedText(m)} (target ${percent(m.target)}) → ${m.recommendation}${held}`;
   }
@@ -29,14 +29,15 @@ function round(value: number): string {
   return String(Math.round(value * 10) / 10);
 }
 
-export function decisionText(d: Decision, panicThreshold?: number): string {
+/** `policy`: the one the decision was taken under (its tolerance band and panic threshold are quoted). */
+export function decisionText(d: Decision, policy: Pick<ResolvedPolicy, 'tolerance' | 'panic'>): string {
   const parts = [
     `${d.current} → ${d.desired} replicas (${d.reason})`,
-    d.metrics.length ? d.metrics.map(metricText).join('; ') : 'no metrics yet',
+    d.metrics.length ? d.metrics.map((m) => metricText(m, policy.tolerance)).join('; ') : 'no metrics yet',
   ];
   if (d.panicUntilMs !== undefined) {
-    const why = panicThreshold ? ` (a reading at ≥ ${percent(panicThreshold)} of the target)` : '';
-    parts.push(`panic until ${new Date(d.panicUntilMs).toISOString()}${why}: straight to the highest need seen, within the ${percent(TOLERANCE)} tolerance, no scale-down`);
+    const why = policy.panic ? ` (a reading at ≥ ${percent(policy.panic.threshold)} of the target)` : '';
+    parts.push(`panic until ${new Date(d.panicUntilMs).toISOString()}${why}: straight to the highest need seen, within the ${percent(policy.tolerance)} tolerance, no scale-down`);
   }
   if (d.predicted) parts.push(`forecast ${d.predicted.replicas} (from ${d.predicted.basis ?? 'the load now'})`);
   if (d.limitedBy) parts.push(`held by ${d.limitedBy}`);

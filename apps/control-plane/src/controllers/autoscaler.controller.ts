@@ -84,7 +84,7 @@ export class AutoscalerController {
         (s) => s.spec.replicas === current && s.spec.autoscale !== undefined);
       // Someone else changed the count meanwhile: the next pass decides from theirs.
       if (!scaled) return;
-      record = { time: new Date(now).toISOString(), from: current, to: decision.desired, reason: decision.reason, message: decisionText(decision, tracked.policy.panic?.threshold) };
+      record = { time: new Date(now).toISOString(), from: current, to: decision.desired, reason: decision.reason, message: decisionText(decision, tracked.policy) };
       await this.events.record({ kind: 'Service', namespace: service.metadata.namespace, name: service.metadata.name }, 'Normal', decision.reason, record.message);
     }
     if (record || now - tracked.statusWrittenMs >= STATUS_EVERY_MS) {
