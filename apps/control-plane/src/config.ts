@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import { DEFAULT_NODE_CIDR_MASK_SIZE, DEFAULT_POD_CIDR, DEFAULT_SERVICE_CIDR, POD_NETWORK_MODES, PodNetworkMode, cidrsOverlap, parseCidr } from '@tide/api';
 import { parseTtl } from '@tide/auth';
 import { parseServiceCidr } from '@tide/control';
+import { ConfigError } from './config.error';
 import { parseClusterCidr } from './network/pod-cidr.allocator';
 import { NodePoolFlagError, NodePoolSettings, nodePoolSettings } from './nodes/node-pool.flags';
 import { RegistrySettings, registrySettings } from './registry/registry.flags';
@@ -69,7 +70,7 @@ export interface ControlPlaneConfig {
   nodePool?: NodePoolSettings;
 }
 
-export class ConfigError extends Error {}
+export { ConfigError } from './config.error';
 
 /**
  * Node loss, with defaults chosen so that a lost host's replicas are ready elsewhere within 10 s

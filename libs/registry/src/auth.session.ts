@@ -4,9 +4,10 @@
  * scoped to the repository and actions (with the credentials as Basic auth, or anonymously), cache it
  * per scope until it expires, and try once more. A registry token given directly is sent as is.
  */
+import type { Readable } from 'node:stream';
 import { parseChallenge } from './challenge';
 import { RegistryError, registryErrorText } from './errors';
-import { readBody, type Transport } from './http';
+import { readBody, type HttpRequest, type Transport } from './http';
 
 export type RegistryCredentials =
   /** A user and password (or a Tide token as the password), for Basic auth or the token service. */
@@ -17,6 +18,14 @@ export type RegistryCredentials =
 export interface Scope {
   repository: string;
   actions: ('pull' | 'push')[];
+}
+
+/** A request sent with the credentials for `scope` (RegistryClient.send). */
+export interface SendOptions extends Omit<HttpRequest, 'url' | 'body'> {
+  path: string;
+  scope?: Scope;
+  /** A body the request can be sent again with (after a 401): a Buffer, or a function making a fresh stream. */
+  body?: Buffer | (() => Readable);
 }
 
 export function scopeString(scope: Scope): string {

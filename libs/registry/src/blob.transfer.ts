@@ -6,11 +6,21 @@
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import * as fs from 'node:fs';
-import type { RegistryClient } from './client';
-import { header } from './client';
+import type { SendOptions } from './auth.session';
 import { RegistryError } from './errors';
-import { abandon, discard, networkError } from './http';
+import { abandon, discard, header, networkError, type HttpResponse } from './http';
 import type { Descriptor } from './manifest';
+
+/** What a transfer asks of the registry's client (a RegistryClient): its requests, and its limits for the messages. */
+export interface BlobEndpoint {
+  readonly base: string;
+  readonly options: { registry: string };
+  readonly limits: { idleTimeoutMs: number; maxBlobBytes: number };
+  openBlob(repository: string, digest: string, what: string): Promise<HttpResponse>;
+  blobSize(repository: string, digest: string): Promise<number | undefined>;
+  send(options: SendOptions): Promise<HttpResponse>;
+  expect(response: HttpResponse, ok: number[], what: string): Promise<void>;
+}
 
 export interface UploadOptions {
   /** Send the blob in PATCH requests of this many bytes; default: one monolithic PUT. */
@@ -24,7 +34,7 @@ type Blob = Pick<Descriptor, 'digest' | 'size'>;
  * unless size and digest match, so that whoever consumes it (a file, a layer unpacked on the fly)
  * learns of a wrong blob before it is kept. Stopping early closes the connection.
  */
-export async function* blobChunks(client: RegistryClient, repository: string, blob: Blob): AsyncGenerator<Buffer> {
+export async function* blobChunks(client: BlobEndpoint, repository: string, blob: Blob): AsyncGenerator<Buffer> {
   const what = `fetching blob ${blob.digest} of ${repository} from ${client.options.registry}`;
   const max = client.limits.maxBlobBytes;
   if (blob.size > max) throw new RegistryError('TooLarge', `${what}: ${blob.size} bytes is over the limit of ${max}`);
@@ -52,7 +62,7 @@ export async function* blobChunks(client: RegistryClient, repository: string, bl
   }
 }
 
-export async function downloadBlob(client: RegistryClient, repository: string, blob: Blob, file: string): Promise<void> {
+export async function downloadBlob(client: BlobEndpoint, repository: string, blob: Blob, file: string): Promise<void> {
   const out = fs.createWriteStream(file, { mode: 0o644 });
   out.on('error', () => undefined); // seen by the writes (a rejected drain or end); a destroyed stream's late ones are moot
   try {
@@ -73,7 +83,7 @@ export async function downloadBlob(client: RegistryClient, repository: string, b
   }
 }
 
-export async function uploadBlob(client: RegistryClient, repository: string, blob: Blob, file: string, options: UploadOptions): Promise<boolean> {
+export async function uploadBlob(client: BlobEndpoint, repository: string, blob: Blob, file: string, options: UploadOptions): Promise<boolean> {
   if ((await client.blobSize(repository, blob.digest)) !== undefined) return false;
   const what = `pushing blob ${blob.digest} to ${client.options.registry}/${repository}`;
   const scope = { repository, actions: ['pull', 'push'] as ('pull' | 'push')[] };
@@ -110,8 +120,8 @@ export async function uploadBlob(client: RegistryClient, repository: string, blo
   return true;
 }
 
-function uploadLocation(client: RegistryClient, response: { headers: Record<string, string | string[] | undefined> }, what: string): string {
-  const location = header(response as Parameters<typeof header>[0], 'location');
+function uploadLocation(client: BlobEndpoint, response: HttpResponse, what: string): string {
+  const location = header(response, 'location');
   if (!location) throw new RegistryError('Invalid', `${what}: the registry gave no upload Location`);
   return new URL(location, client.base).toString();
 }

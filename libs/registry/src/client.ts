@@ -5,11 +5,10 @@
  * everything read, and deadlines on everything waited for.
  */
 import { createHash } from 'node:crypto';
-import type { Readable } from 'node:stream';
-import { AuthSession, type RegistryCredentials, type Scope } from './auth.session';
+import { AuthSession, type RegistryCredentials, type SendOptions } from './auth.session';
 import { blobChunks, downloadBlob, uploadBlob, type UploadOptions } from './blob.transfer';
 import { RegistryError, registryErrorText } from './errors';
-import { Transport, discard, readBody, type HttpRequest, type HttpResponse } from './http';
+import { Transport, discard, header, readBody, type HttpRequest, type HttpResponse } from './http';
 import { MANIFEST_ACCEPT, parseManifest, platformName, selectPlatform, type Descriptor, type ManifestDocument, type Platform } from './manifest';
 import { DIGEST } from './reference';
 
@@ -47,13 +46,6 @@ export interface ResolvedImage extends FetchedManifest {
   document: Extract<ManifestDocument, { kind: 'manifest' }>;
   /** The index it was picked from, when there was one. */
   index?: FetchedManifest;
-}
-
-export interface SendOptions extends Omit<HttpRequest, 'url' | 'body'> {
-  path: string;
-  scope?: Scope;
-  /** A body the request can be sent again with (after a 401): a Buffer, or a function making a fresh stream. */
-  body?: Buffer | (() => Readable);
 }
 
 export const DEFAULTS = {
@@ -215,9 +207,4 @@ export class RegistryClient {
     const code = status === 401 ? 'Unauthorized' : status === 403 ? 'Denied' : status === 404 ? 'NotFound' : status === 413 ? 'TooLarge' : status >= 400 && status < 500 ? 'Invalid' : 'Failed';
     throw new RegistryError(code, `${what}: ${this.options.registry} answered ${status}${text ? `: ${text}` : ''}`, status);
   }
-}
-
-export function header(response: HttpResponse, name: string): string | undefined {
-  const value = response.headers[name];
-  return Array.isArray(value) ? value[0] : value;
 }

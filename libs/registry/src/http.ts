@@ -115,3 +115,9 @@ function safeHost(url: string): string {
     return url;
   }
 }
+
+/** A response header's value (the first, where it came more than once). */
+export function header(response: Pick<HttpResponse, 'headers'>, name: string): string | undefined {
+  const value = response.headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}

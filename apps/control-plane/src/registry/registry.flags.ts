@@ -1,7 +1,7 @@
 /** The control plane's registry flags (docs/REFERENCE.md): `--registry-listen HOST:PORT` | `--registry HOST:PORT [--registry-ca FILE]`. */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { ConfigError } from '../config';
+import { ConfigError } from '../config.error';
 import type { RegistrySettings } from './cluster.registry';
 
 export type { RegistrySettings } from './cluster.registry';

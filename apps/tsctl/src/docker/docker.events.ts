@@ -11,7 +11,8 @@
 import type * as http from 'node:http';
 import { DockerError } from './docker.errors';
 import { Filters, labelMatches, parseFilters } from './docker.filters';
-import { Container, ContainerStatus, containerState, psEntry } from './docker.model';
+import { psEntry } from './docker.entries';
+import { Container, ContainerStatus, containerState } from './docker.model';
 
 /** How often the containers are read while a client follows events. */
 const POLL_MS = 500;

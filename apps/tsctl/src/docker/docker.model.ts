@@ -1,7 +1,8 @@
 /**
  * Docker containers as Tide objects, both ways: a `POST /containers/create` body becomes a Service of
  * its own (labelled as a Docker container, 0 replicas until started), and a Service with its current
- * replica becomes the JSON of `docker ps` and `docker inspect`. Pure functions: no I/O.
+ * replica a container's state (its JSON for `docker ps` and `docker inspect`: docker.entries.ts). Pure
+ * functions: no I/O.
  *
  * Why a Service per container: a Service of 1 replica with `restartPolicy: Never` is already Tide's
  * one-off container (a finished replica stays, with its exit code and logs, and is not replaced), it
@@ -13,14 +14,13 @@ import { createHash, randomBytes } from 'node:crypto';
 import { constants } from 'node:os';
 import type { Replica, RestartPolicy, Service, ServicePort } from '@tide/api';
 import { DockerError } from './docker.errors';
-import { ALIASES_LABEL, NETWORK_ID_LABEL, NETWORK_LABEL, containerNetworks } from './docker.network.model';
 
 /** The label marking a Service as a Docker container (value `container`). */
 export const CONTAINER_LABEL = 'tide/docker';
 /** `docker run --rm`: the Service is deleted once its container exits. */
 export const AUTO_REMOVE_LABEL = 'tide/docker-auto-remove';
 /** Docker's default `docker stop` grace before SIGKILL. */
-const DEFAULT_STOP_SECONDS = 10;
+export const DEFAULT_STOP_SECONDS = 10;
 const SERVICE_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const MAX_NAME = 50;
 
@@ -218,7 +218,7 @@ export interface ContainerState {
   FinishedAt: string;
 }
 
-const NEVER = '0001-01-01T00:00:00Z';
+export const NEVER = '0001-01-01T00:00:00Z';
 
 /**
  * Docker's state from Tide's: no replica is "created" before the first start (generation 1: the
@@ -272,15 +272,6 @@ export function exitCode(code: number | null, signal: string | null): number {
   return number ? 128 + number : 0;
 }
 
-/** The command line Docker shows: the entrypoint, then the arguments. */
-function commandOf(service: Service): string[] {
-  return [...(service.spec.command ?? []), ...(service.spec.args ?? [])];
-}
-
-function unixSeconds(time: string | undefined): number {
-  return time ? Math.floor(Date.parse(time) / 1000) : 0;
-}
-
 /** Docker's "Up 5 seconds", "Up 5 seconds (Paused)", "Exited (0) 2 minutes ago", "Created". */
 export function statusText(state: ContainerState, nowMs: number): string {
   if (state.Status === 'running') return `Up ${humanDuration(nowMs - Date.parse(state.StartedAt))}`;
@@ -304,102 +295,4 @@ export function humanDuration(ms: number): string {
   if (hours === 1) return 'About an hour';
   if (hours < 48) return `${hours} hours`;
   return `${Math.floor(hours / 24)} days`;
-}
-
-function portList(service: Service): Array<{ IP?: string; PrivatePort: number; PublicPort?: number; Type: string }> {
-  return (service.spec.ports ?? []).map((p) => (p.publish ? { IP: '0.0.0.0', PrivatePort: p.containerPort, PublicPort: p.publish, Type: 'tcp' } : { PrivatePort: p.containerPort, Type: 'tcp' }));
-}
-
-function userLabels(service: Service): Record<string, string> {
-  return Object.fromEntries(Object.entries(service.metadata.labels ?? {}).filter(([key]) => ![CONTAINER_LABEL, AUTO_REMOVE_LABEL, NAME_LABEL, STOPPED_LABEL, NETWORK_LABEL, NETWORK_ID_LABEL, ALIASES_LABEL, VOLUME_NAMES_LABEL].includes(key)));
-}
-
-export interface PsEntry {
-  Id: string;
-  Names: string[];
-  Image: string;
-  Command: string;
-  Created: number;
-  Ports: Array<{ IP?: string; PrivatePort: number; PublicPort?: number; Type: string }>;
-  Labels: Record<string, string>;
-  State: ContainerStatus;
-  Status: string;
-  [more: string]: unknown;
-}
-
-/** One entry of `GET /containers/json` (docker ps). */
-export function psEntry(container: Container, nowMs: number): PsEntry {
-  const { service } = container;
-  const state = containerState(container);
-  return {
-    Id: container.id,
-    Names: [`/${dockerName(service)}`],
-    Image: service.spec.image,
-    ImageID: '',
-    Command: commandOf(service).join(' '),
-    Created: unixSeconds(service.metadata.creationTimestamp),
-    Ports: portList(service),
-    Labels: userLabels(service),
-    State: state.Status,
-    Status: statusText(state, nowMs),
-    HostConfig: { NetworkMode: networkMode(service) },
-    NetworkSettings: { Networks: containerNetworks(container) },
-    Mounts: [],
-  };
-}
-
-/** HostConfig.NetworkMode: the user-defined network's name, else bridge or host. */
-function networkMode(service: Service): string {
-  return service.metadata.labels?.[NETWORK_LABEL] ?? (service.spec.network === 'host' ? 'host' : 'bridge');
-}
-
-/** `GET /containers/{id}/json` (docker inspect): the fields Docker clients read. */
-export function inspectEntry(container: Container): Record<string, unknown> {
-  const { service, replica } = container;
-  const command = commandOf(service);
-  const env = Object.entries(service.spec.env ?? {}).flatMap(([key, value]) => (typeof value === 'string' ? [`${key}=${value}`] : []));
-  const exposed = Object.fromEntries((service.spec.ports ?? []).map((p) => [`${p.containerPort}/tcp`, {}]));
-  const bindings = Object.fromEntries((service.spec.ports ?? []).map((p) => [`${p.containerPort}/tcp`, p.publish ? [{ HostIp: '0.0.0.0', HostPort: String(p.publish) }] : null]));
-  return {
-    Id: container.id,
-    Created: service.metadata.creationTimestamp ?? NEVER,
-    Path: command[0] ?? '',
-    Args: command.slice(1),
-    State: containerState(container),
-    Image: service.spec.image,
-    Name: `/${dockerName(service)}`,
-    RestartCount: replica?.status?.restartCount ?? 0,
-    Driver: 'overlay',
-    Platform: 'linux',
-    HostConfig: {
-      NetworkMode: networkMode(service),
-      // Tide keeps each container's output in files on its node, read through the logs endpoint as
-      // dockerd's default driver's are; compose shows the logs of no container without a driver.
-      LogConfig: { Type: 'json-file', Config: {} },
-      PortBindings: Object.fromEntries(Object.entries(bindings).filter(([, value]) => value !== null)),
-      AutoRemove: service.metadata.labels?.[AUTO_REMOVE_LABEL] === 'true',
-      RestartPolicy: { Name: { Never: 'no', Always: 'always', OnFailure: 'on-failure' }[service.spec.restartPolicy ?? 'Never'], MaximumRetryCount: 0 },
-    },
-    Config: {
-      Hostname: replica?.metadata.name ?? '',
-      Image: service.spec.image,
-      Cmd: service.spec.args ?? null,
-      Entrypoint: service.spec.command ?? null,
-      Env: env,
-      WorkingDir: service.spec.workingDir ?? '',
-      User: service.spec.user ?? '',
-      Labels: userLabels(service),
-      ExposedPorts: exposed,
-      Tty: service.spec.tty ?? false,
-      OpenStdin: service.spec.stdin ?? false,
-      StdinOnce: service.spec.stdin ?? false,
-      AttachStdout: false,
-      AttachStderr: false,
-      StopTimeout: service.spec.terminationGracePeriodSeconds ?? DEFAULT_STOP_SECONDS,
-    },
-    NetworkSettings: { IPAddress: replica?.status?.ip ?? '', Ports: bindings, Networks: containerNetworks(container) },
-    Mounts: [],
-    // Not Docker's: where Tide runs it, for `docker inspect -f '{{.Tide.Node}}'`.
-    Tide: { Namespace: service.metadata.namespace, Service: service.metadata.name, Replica: replica?.metadata.name ?? '', Node: replica?.spec.nodeName ?? '' },
-  };
 }

@@ -8,7 +8,8 @@ import { Command, CommandContext, NAMESPACE_OPTION, namespaceOf } from '../comma
 import { formatAge, formatTable } from '../output/table';
 import { TideContainers } from './docker.backend';
 import { ContainerVerbs } from './docker.containers';
-import { CreateBody, PsEntry, psEntry } from './docker.model';
+import { PsEntry, psEntry } from './docker.entries';
+import { CreateBody } from './docker.model';
 import { DockerAttaches } from './docker.attach';
 import { processTerminal } from '../exec/terminal';
 import { isUp } from './docker.server';

@@ -17,7 +17,6 @@
  */
 import * as os from 'node:os';
 import { Sys, SyscallError } from '@tide/syscall';
-import type { RawExit } from './launch';
 import { ProcessHandle } from './process';
 
 /** How often the pidfds of adopted containers are polled (our own children are seen at once by their SIGCHLD). */
@@ -32,6 +31,12 @@ interface Watch {
   /** Our child: reaped here, with its exit code. Otherwise undefined is reported (not ours to reap). */
   child: boolean;
   resolve: (exit: RawExit | undefined) => void;
+}
+
+/** How a container's init ended: its exit code, or the signal that killed it. */
+export interface RawExit {
+  code: number | null;
+  signal: string | null;
 }
 
 export class ExitWatcher {

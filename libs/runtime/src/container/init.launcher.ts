@@ -19,9 +19,8 @@ import * as path from 'node:path';
 import { Sys } from '@tide/syscall';
 import { READY_BYTE } from '../init/init.config';
 import { StartMark } from '../init/start.trace';
-import type { ExitWatcher } from './exit.watcher';
+import type { ExitWatcher, RawExit } from './exit.watcher';
 import type { InitPipeEnds } from './init.pipes';
-import type { RawExit } from './launch';
 import { ProcessHandle, openChildPidfd } from './process';
 
 /** Built from native/tide-launch.c by scripts/build.sh. */

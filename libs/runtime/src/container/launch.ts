@@ -12,14 +12,9 @@ import { encodeInitConfig } from '../init/init.wire';
 import { RuntimeError } from '../runtime.types';
 import { InitPipes } from './init.pipes';
 import { ProcessHandle, processStartTime } from './process';
-import type { ExitWatcher } from './exit.watcher';
+import type { ExitWatcher, RawExit } from './exit.watcher';
 import { InitLaunch } from './init.launcher';
 import { StartMark, StartTrace } from '../init/start.trace';
-
-export interface RawExit {
-  code: number | null;
-  signal: string | null;
-}
 
 export interface Launch {
   /** Resolves once the user's command has been exec'd; rejects with a RuntimeError otherwise. */
