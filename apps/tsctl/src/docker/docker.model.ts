@@ -1,8 +1,8 @@
 /**
  * Docker containers as Tide objects, both ways: a `POST /containers/create` body becomes a Service of
  * its own (labelled as a Docker container, 0 replicas until started), and a Service with its current
- * replica a container's state (its JSON for `docker ps` and `docker inspect`: docker.entries.ts). Pure
- * functions: no I/O.
+ * replica becomes a container's state (docker.entries.ts turns it into the JSON of `docker ps` and
+ * `docker inspect`). Pure functions: no I/O.
  *
  * Why a Service per container: a Service of 1 replica with `restartPolicy: Never` is already Tide's
  * one-off container (a finished replica stays, with its exit code and logs, and is not replaced), it
