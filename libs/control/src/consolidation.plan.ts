@@ -11,7 +11,7 @@ import { Node, Replica, Service } from '@tide/api';
 import { DEFAULT_MAX_SKEW, NodeInfo, PendingReplica, scheduleBatch, serviceKey, spreadCap } from '@tide/scheduler';
 import { mustMove } from './drain.progress';
 import { holdsResources, isTerminating } from './replica.predicates';
-import { nodeInfos } from './scheduler.input';
+import { nodeInfos, replicasByNode } from './scheduler.input';
 import { pendingKeepingVolumes } from './local.volumes';
 
 /** At most this many candidate nodes are tried per pass (lightest first): each is one scheduling batch. */
@@ -64,13 +64,7 @@ export function findConsolidation(nodes: readonly Node[], replicas: readonly Rep
   const infoByName = new Map(infos.map((i) => [i.name, i]));
   const inUse = new Set(replicas.filter((r) => holdsResources(r)).map((r) => r.spec.nodeName!));
   // One pass over the replicas, not one per node: a pass stays linear in the cluster's size.
-  const byNode = new Map<string, Replica[]>();
-  for (const replica of replicas) {
-    if (!replica.spec.nodeName) continue;
-    const own = byNode.get(replica.spec.nodeName);
-    if (own) own.push(replica);
-    else byNode.set(replica.spec.nodeName, [replica]);
-  }
+  const byNode = replicasByNode(replicas);
   const candidates = nodes
     .map((node) => ({ node, mine: candidateReplicas(node, byNode.get(node.metadata.name) ?? [], serviceKeys), info: infoByName.get(node.metadata.name)! }))
     .filter((c): c is { node: Node; mine: Replica[]; info: NodeInfo } => c.mine !== undefined)

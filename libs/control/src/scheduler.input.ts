@@ -37,8 +37,8 @@ export function nodeInfo(node: Node, replicas: Iterable<Replica>, wanted: Readon
   return info;
 }
 
-/** Every node's view from plain lists (consolidation's what-if); images: those the replicas run. */
-export function nodeInfos(nodes: readonly Node[], replicas: readonly Replica[]): NodeInfo[] {
+/** The replicas bound to each node, by node name, in one pass (unbound ones left out). */
+export function replicasByNode(replicas: readonly Replica[]): Map<string, Replica[]> {
   const byNode = new Map<string, Replica[]>();
   for (const replica of replicas) {
     if (!replica.spec.nodeName) continue;
@@ -46,6 +46,12 @@ export function nodeInfos(nodes: readonly Node[], replicas: readonly Replica[]):
     if (own) own.push(replica);
     else byNode.set(replica.spec.nodeName, [replica]);
   }
+  return byNode;
+}
+
+/** Every node's view from plain lists (consolidation's what-if); images: those the replicas run. */
+export function nodeInfos(nodes: readonly Node[], replicas: readonly Replica[]): NodeInfo[] {
+  const byNode = replicasByNode(replicas);
   const wanted = new Set(replicas.map((r) => normalizeImageReference(r.spec.template.image)));
   return nodes.map((node) => nodeInfo(node, byNode.get(node.metadata.name) ?? [], wanted));
 }
