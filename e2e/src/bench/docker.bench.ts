@@ -71,7 +71,7 @@ async function main(): Promise<void> {
       say(`run ${i + 1}/${runs}: tide ${ms.tide[i].toFixed(0)} ms, runc ${ms.runc[i].toFixed(0)} ms`);
     }
     const result = {
-      runs,
+      benchmark: 'docker', runs,
       tide_p50_ms: percentile(ms.tide, 50), tide_p99_ms: percentile(ms.tide, 99),
       runc_p50_ms: percentile(ms.runc, 50), runc_p99_ms: percentile(ms.runc, 99),
       tide_over_runc_p50: Math.round((percentile(ms.tide, 50) / percentile(ms.runc, 50)) * 10) / 10,
