@@ -9,7 +9,8 @@
  * in its 15 s sync and 15 s metrics samples, 335-438 across trials, so a median of 3 moves a lot);
  * in each, both policies run one after the other, in alternating order (tide first in odd trials).
  * Each run waits until its policy reports CPU (the service at rest), then places the step at a
- * random phase after one of the policy's decision ticks (stratified over the trials: one phase drawn in each fifth of the period for 5 trials).
+ * random phase after one of the policy's decision ticks (stratified over the trials: one phase drawn
+ * in each fifth of the period for 5 trials).
  * Reported per policy: the medians over the trials of first_ready_s (step → first added replica
  * ready), recovered_s (step → p99 back under the target for good), failed_requests,
  * replica_seconds (over the trace), first_served_s and slow_requests, then every trial.

@@ -60,11 +60,11 @@ function utilisation(info: NodeInfo): number {
 export function findConsolidation(nodes: readonly Node[], replicas: readonly Replica[], services: readonly Service[]): Consolidation | undefined {
   if (unsettled(nodes, replicas)) return undefined;
   const serviceKeys = new Set(services.map((s) => `${s.metadata.namespace}/${s.metadata.name}`));
-  const infos = nodeInfos([...nodes], [...replicas]);
-  const infoByName = new Map(infos.map((i) => [i.name, i]));
-  const inUse = new Set(replicas.filter((r) => holdsResources(r)).map((r) => r.spec.nodeName!));
   // One pass over the replicas, not one per node: a pass stays linear in the cluster's size.
   const byNode = replicasByNode(replicas);
+  const infos = nodeInfos(nodes, replicas, byNode);
+  const infoByName = new Map(infos.map((i) => [i.name, i]));
+  const inUse = new Set(replicas.filter((r) => holdsResources(r)).map((r) => r.spec.nodeName!));
   const candidates = nodes
     .map((node) => ({ node, mine: candidateReplicas(node, byNode.get(node.metadata.name) ?? [], serviceKeys), info: infoByName.get(node.metadata.name)! }))
     .filter((c): c is { node: Node; mine: Replica[]; info: NodeInfo } => c.mine !== undefined)

@@ -49,9 +49,11 @@ export function replicasByNode(replicas: readonly Replica[]): Map<string, Replic
   return byNode;
 }
 
-/** Every node's view from plain lists (consolidation's what-if); images: those the replicas run. */
-export function nodeInfos(nodes: readonly Node[], replicas: readonly Replica[]): NodeInfo[] {
-  const byNode = replicasByNode(replicas);
+/**
+ * Every node's view from plain lists (consolidation's what-if); images: those the replicas run.
+ * `byNode`: the replicas grouped already (replicasByNode), where the caller needs them too.
+ */
+export function nodeInfos(nodes: readonly Node[], replicas: readonly Replica[], byNode = replicasByNode(replicas)): NodeInfo[] {
   const wanted = new Set(replicas.map((r) => normalizeImageReference(r.spec.template.image)));
   return nodes.map((node) => nodeInfo(node, byNode.get(node.metadata.name) ?? [], wanted));
 }
