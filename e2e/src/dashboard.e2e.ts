@@ -2,7 +2,8 @@
  * Issue 20 acceptance, the dashboard in a real browser: Debian's Chromium, headless, driven by
  * playwright-core, against a `tsctl up` cluster. Signed in with the admin token, the page shows the
  * nodes and a service with its ready count; cordon and uncordon from the page mark the node; scaling
- * the service from the page changes the count without a reload; the events stream in and filter;
+ * the service from the page changes the count without a reload; the events stream in, filter, and
+ * stream again after every connection to the API is cut;
  * a view token's page offers no action and the API refuses its scale (403); axe-core finds no
  * serious or critical accessibility violation. Also: each node bin shows the CPU its replicas used;
  * the service page's chart holds a p99 latency series once a published service has had traffic; a
@@ -159,6 +160,14 @@ describe('dashboard (issue 20)', { timeout: 900_000 }, () => {
     const objects = await page.locator('table.events tbody tr td:nth-child(3)').allTextContents();
     assert.ok(objects.every((object) => object.startsWith('replica/web-')), `the filter let through ${objects.join(', ')}`);
     await assertAccessible(page, 'events');
+    // A stream that breaks is followed again: every connection to the API is cut (as a network
+    // change or a control plane restart would cut it), then a replica added afterwards shows up.
+    const known = new Set((await cluster.replicas('web')).map((replica) => replica.metadata.name));
+    cutConnectionsTo(cluster.server);
+    const scaled = await cluster.tsctl(['scale', 'service', 'web', '--replicas', '4']);
+    assert.equal(scaled.code, 0, scaled.stderr);
+    const added = await waitFor('a fourth replica of web', async () => (await cluster.replicas('web')).find((replica) => !known.has(replica.metadata.name)), 180_000);
+    await page.locator('table.events tbody tr td:nth-child(3)', { hasText: `replica/${added.metadata.name}` }).first().waitFor();
     await page.context().close();
   });
 
@@ -199,10 +208,21 @@ describe('dashboard (issue 20)', { timeout: 900_000 }, () => {
     await page.getByRole('link', { name: 'Cluster' }).click();
     await page.locator('.bin').first().waitFor();
     assert.equal(await page.getByRole('button', { name: /^(Cordon|Uncordon|Drain) / }).count(), 0, 'a view token was offered node actions');
-    // What the button would have sent, sent by the page itself with its session's token.
-    const status = await page.evaluate(async (bearer) => (await fetch('/api/v1/services/web/scale?namespace=default', {
-      method: 'PUT', headers: { authorization: `Bearer ${bearer}`, 'content-type': 'application/json' }, body: JSON.stringify({ replicas: 5 }),
-    })).status, token);
+    // What the button would have sent, sent by the page itself with its session's token. Chromium
+    // drops a request when the machine's network changes (another test adding a veth), so a send
+    // that got no answer at all is sent again, as the dashboard's own client does.
+    const status = await page.evaluate(async (bearer) => {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return (await fetch('/api/v1/services/web/scale?namespace=default', {
+            method: 'PUT', headers: { authorization: `Bearer ${bearer}`, 'content-type': 'application/json' }, body: JSON.stringify({ replicas: 5 }),
+          })).status;
+        } catch (error) {
+          if (!(error instanceof TypeError) || attempt >= 5) throw error;
+          await new Promise((resolve) => setTimeout(resolve, 500));
+        }
+      }
+    }, token);
     assert.equal(status, 403);
     const web = (await cluster.services()).find((s) => s.metadata.name === 'web')!;
     assert.notEqual(web.spec.replicas, 5);
@@ -269,6 +289,14 @@ describe('dashboard benchmark, small', () => {
     assert.deepEqual(ours().filter((dir) => !before.includes(dir)), [], 'the state dir is removed');
   });
 });
+
+/** Cuts every open TCP connection to `server` (the kernel destroys the sockets: `ss -K`), as a network change would. */
+function cutConnectionsTo(server: string): void {
+  const { hostname, port } = new URL(server);
+  const cut = spawnSync('ss', ['-K', 'dst', hostname, 'dport', '=', `:${port}`], { encoding: 'utf8' });
+  assert.equal(cut.status, 0, `ss -K: ${cut.stderr}`);
+  assert.match(cut.stdout, /ESTAB/, `no connection to ${server} was cut`);
+}
 
 async function readyReplicas(cluster: TestCluster, count: number): Promise<Service> {
   return waitFor(`web with ${count} ready replicas`, async () => {

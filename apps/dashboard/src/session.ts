@@ -37,11 +37,11 @@ export class Session {
 
   /**
    * `idempotent`: the call may be sent again when it failed before any answer (the browser drops
-   * requests when the machine's network changes); a scale to N, a cordon, a drain are such calls,
-   * a rollout undo (one revision further back each time) is not.
+   * requests when the machine's network changes); a GET always may, and so may a scale to N, a
+   * cordon, a drain; a rollout undo (one revision further back each time) may not.
    */
   request<T>(method: string, path: string, body?: unknown, options: { idempotent?: boolean } = {}): Promise<T> {
-    return call<T>(this.token, method, path, body, options.idempotent ? NETWORK_RETRIES : 0);
+    return call<T>(this.token, method, path, body, method === 'GET' || options.idempotent ? NETWORK_RETRIES : 0);
   }
 }
 
