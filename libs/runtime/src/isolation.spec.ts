@@ -9,7 +9,10 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { waitFor } from '@tide/api/testing';
+import { processStartTime } from './container/process';
 import { DEFAULT_CAPABILITY_MASK } from './init/capabilities';
+import { LinuxRuntime } from './linux.runtime';
+import type { NetworkAttacher } from './network/container.network';
 import { RuntimeError } from './runtime.types';
 import { RuntimeFixture } from './testing/runtime.fixture';
 
@@ -129,6 +132,33 @@ describe('container isolation', { timeout: 600_000 }, () => {
       const spec = f.spec(id, 'true', { image: 'users:1', user });
       await assert.rejects(f.runtime.start(spec), (e: unknown) => e instanceof RuntimeError && e.code === 'StartFailed' && message.test(e.message));
       assert.equal(fs.existsSync(pidsDir(spec.id)), false);
+    }
+  });
+
+  it('names the unknown user when the network setup failed only because the init had died of it', async () => {
+    // An attach that outlasts the init (a loaded machine) fails as the real one does once the
+    // namespace is gone. The real one works by system calls without yielding to the event loop,
+    // so its failure comes before the runtime has read what the init said on its status pipe: this
+    // one waits for the init's death the same way. The init's words are the reason to give.
+    const network: NetworkAttacher = {
+      prepare: () => ({ ip: '100.64.0.2', hostVeth: 'tvlate', settings: { bridge: 'tidelate', subnet: '100.64.0.0/24', gateway: '100.64.0.1', clusterCidr: '100.64.0.0/16' }, bindFiles: [] }),
+      attach: async (pid) => {
+        const deadline = Date.now() + 60_000;
+        while (processStartTime(pid) !== undefined) {
+          if (Date.now() > deadline) throw new Error('the init did not die of the unknown user within 60 s');
+          Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5); // 5 ms, the event loop held
+        }
+        throw new Error(`ENOENT: no such file or directory, open '/proc/${pid}/ns/net'`);
+      },
+      release: async () => undefined,
+    };
+    const runtime = new LinuxRuntime({ stateDir: path.join(f.dir, 'late-network'), imageDir: f.imageDir, warmPool: 0, network });
+    try {
+      const spec = f.spec('late-network', 'true', { image: 'users:1', user: 'ghost', network: 'bridge' });
+      await assert.rejects(runtime.start(spec), (e: unknown) => e instanceof RuntimeError && e.code === 'StartFailed' && /user "ghost" not found/.test(e.message));
+      assert.equal(fs.existsSync(pidsDir(spec.id)), false);
+    } finally {
+      await runtime.close();
     }
   });
 

@@ -47,6 +47,8 @@ export class WaitingInit {
   private failed = false;
   private settled = false;
   private lostInit = false;
+  /** onSpawned failed (the init was killed for it); the verdict says whether the init failed first. */
+  private setupFailure?: { message: string; initGone: boolean };
   private readonly booted = deferred<boolean>();
   private readonly startResult = deferred<ProcessHandle>();
   private readonly exit = deferred<RawExit>();
@@ -171,6 +173,10 @@ export class WaitingInit {
   private async onVerdict(text: string): Promise<void> {
     this.trace?.mark('runtime: status EOF (execve done)');
     if (text) return this.fail(text);
+    if (this.setupFailure) {
+      this.lostInit = !this.settled && this.setupFailure.initGone;
+      return this.fail(this.setupFailure.message);
+    }
     if (!this.goSent) {
       this.lostInit = !this.settled;
       return this.fail('the container init exited before it was started');
@@ -200,8 +206,13 @@ export class WaitingInit {
       (error: Error) => {
         // E.g. it died while it was being recorded. A dying process may show as a zombie in /proc
         // before its pidfd turns readable: either counts.
-        this.lostInit = !this.settled && (!handle.alive() || processStartTime(handle.pid) === undefined);
-        this.fail(error.message);
+        const gone = !handle.alive() || processStartTime(handle.pid) === undefined;
+        // The init may have failed on its own (a user the image does not know) while its cgroup or
+        // network was set up, and the setup failed only because its namespaces were gone then. Its
+        // words are the reason: killed now, it says nothing more, so the verdict decides (onVerdict).
+        this.setupFailure = { message: error.message, initGone: gone };
+        this.pipes.closeGo();
+        handle.signal('SIGKILL');
       },
     );
   }
