@@ -7,6 +7,7 @@ import type { DashboardChanges, DashboardSnapshot, DashboardUsage } from '@tide/
 import { ClusterState, type Touched } from './cluster.state';
 import { EventStreamParser } from './event.stream';
 import { ApiError, type Session } from './session';
+import { followAgain, isRefusal } from './stream.follow';
 
 export interface WatchCallbacks {
   update(touched: Touched): void;
@@ -14,8 +15,6 @@ export interface WatchCallbacks {
   /** The credentials were refused (401): sign in again. */
   refused(error: ApiError): void;
 }
-
-const MAX_PAUSE_MS = 10_000;
 
 export class WatchClient {
   readonly state = new ClusterState();
@@ -31,21 +30,17 @@ export class WatchClient {
     this.abort.abort();
   }
 
-  private async loop(): Promise<void> {
-    let pause = 500;
-    while (!this.abort.signal.aborted) {
-      try {
-        await this.follow();
-        pause = 500;
-        this.callbacks.status(false, 'the stream ended: reconnecting');
-      } catch (error) {
-        if (this.abort.signal.aborted) return;
-        if (error instanceof ApiError && (error.status === 401 || error.status === 403)) return this.callbacks.refused(error);
+  private loop(): Promise<void> {
+    return followAgain(this.abort.signal, () => this.follow(), {
+      ended: () => this.callbacks.status(false, 'the stream ended: reconnecting'),
+      failed: (error) => {
+        if (isRefusal(error)) {
+          this.callbacks.refused(error);
+          return 'stop';
+        }
         this.callbacks.status(false, `disconnected (${(error as Error).message}): reconnecting`);
-      }
-      await new Promise((resolve) => setTimeout(resolve, pause));
-      pause = Math.min(pause * 2, MAX_PAUSE_MS);
-    }
+      },
+    });
   }
 
   private async follow(): Promise<void> {

@@ -6,13 +6,11 @@
 import type { TideEvent } from '@tide/api';
 import { h } from '../dom';
 import { RecentList } from '../recent.list';
-import type { Session } from '../session';
+import { ApiError, type Session } from '../session';
+import { followAgain, isRefusal } from '../stream.follow';
 
 /** Events kept in memory: the newest; older ones are dropped as new ones come. */
 const KEPT = 1000;
-/** The pause before following the stream again after it ended, doubled up to MAX_PAUSE_MS while it keeps failing. */
-const FIRST_PAUSE_MS = 500;
-const MAX_PAUSE_MS = 10_000;
 
 export class EventsView {
   readonly element: HTMLElement;
@@ -37,43 +35,23 @@ export class EventsView {
     this.events.clear();
     const abort = new AbortController();
     this.abort = abort;
-    void this.followWhileShown(abort.signal);
+    void followAgain(abort.signal, () => this.follow(abort.signal), { failed: (error) => (isRefusal(error) ? 'stop' : undefined) });
   }
 
   stop(): void {
     this.abort?.abort();
   }
 
-  /**
-   * Follows the stream, and follows it again after a growing pause when it ends or fails (the
-   * browser drops it when the machine's network changes; a control plane restarts), until the view
-   * is left or the token is refused.
-   */
-  private async followWhileShown(signal: AbortSignal): Promise<void> {
-    let pause = FIRST_PAUSE_MS;
-    while (!signal.aborted) {
-      try {
-        if ((await this.follow(signal)) === 'refused') return;
-        pause = FIRST_PAUSE_MS;
-      } catch {
-        if (signal.aborted) return;
-      }
-      await new Promise((resolve) => setTimeout(resolve, pause));
-      pause = Math.min(pause * 2, MAX_PAUSE_MS);
-    }
-  }
-
-  private async follow(signal: AbortSignal): Promise<'ended' | 'refused'> {
+  private async follow(signal: AbortSignal): Promise<void> {
     const path = `/api/v1/events?namespace=${encodeURIComponent(this.session.watchedNamespace)}&watch=1`;
     const response = await fetch(path, { headers: this.session.headers(), signal, credentials: 'omit' });
-    if (response.status === 401 || response.status === 403) return 'refused';
-    if (!response.ok || !response.body) throw new Error(`events: ${response.status} ${response.statusText}`);
+    if (!response.ok || !response.body) throw new ApiError(response.status, response.statusText);
     this.events.clear(); // each stream sends the recorded ones again
     const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
     let buffered = '';
     for (;;) {
       const { value, done } = await reader.read();
-      if (done) return 'ended';
+      if (done) return;
       buffered += value;
       const lines = buffered.split('\n');
       buffered = lines.pop() ?? '';
